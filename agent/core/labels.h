@@ -1,0 +1,28 @@
+/* Label sets: the key/value maps that selectors are evaluated against. */
+#ifndef PALISADE_LABELS_H
+#define PALISADE_LABELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pal_label {
+	char *key;
+	char *value;
+};
+
+/* Kept sorted by key, keys unique, so lookups can use binary search. */
+struct pal_labels {
+	struct pal_label *v;
+	size_t n, cap;
+};
+
+/* Sets key to value, replacing an existing value. Copies both strings. */
+void pal_labels_set(struct pal_labels *l, const char *key, const char *value);
+/* The value for key, or NULL when the label is absent. */
+const char *pal_labels_get(const struct pal_labels *l, const char *key);
+/* Copies every label of src into dst (src wins on conflicts). */
+void pal_labels_merge(struct pal_labels *dst, const struct pal_labels *src);
+void pal_labels_copy(struct pal_labels *dst, const struct pal_labels *src);
+void pal_labels_free(struct pal_labels *l);
+
+#endif

@@ -1,0 +1,248 @@
+/* The policy model: every resource kind of DESIGN section 2, validated, as plain C structs.
+ *
+ * Flow: files -> yaml_tree (libyaml, with positions) -> model_load (one decoder per kind, Calico's
+ * validation) -> struct pal_model -> compiler. Every string is owned by the model (freed by
+ * pal_model_free); every element remembers where it came from so later stages can still point at
+ * the file and line.
+ *
+ * k8s NetworkPolicy is translated at load time into a namespaced pal_policy in tier "default" with
+ * order 1000 and Allow rules, exactly as Calico converts it (kind PAL_POLICY_K8S records the origin).
+ */
+#ifndef PALISADE_MODEL_H
+#define PALISADE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "diag.h"
+#include "labels.h"
+#include "net.h"
+#include "selector.h"
+
+/* Calico's limits (DESIGN section 2). */
+#define PAL_MAX_RULES_PER_DIR 1024
+#define PAL_MAX_NETS 256
+#define PAL_MAX_PORTS 50
+
+#define PAL_DEFAULT_TIER "default"
+#define PAL_DEFAULT_TIER_ORDER 1000000.0
+#define PAL_K8S_POLICY_ORDER 1000.0
+#define PAL_PROFILE_DEFAULT_ALLOW "projectcalico-default-allow"
+
+/* Labels Calico adds to endpoints, used by selectors and namespace scoping. */
+#define PAL_LABEL_NAMESPACE "projectcalico.org/namespace"
+#define PAL_LABEL_ORCHESTRATOR "projectcalico.org/orchestrator"
+#define PAL_LABEL_SERVICE_ACCOUNT "projectcalico.org/serviceaccount"
+#define PAL_NS_LABEL_PREFIX "pcns."
+#define PAL_SA_LABEL_PREFIX "pcsa."
+
+enum pal_action { PAL_ACTION_ALLOW, PAL_ACTION_DENY, PAL_ACTION_LOG, PAL_ACTION_PASS };
+
+/* IP protocol numbers used by name in Calico. */
+#define PAL_PROTO_ICMP 1
+#define PAL_PROTO_TCP 6
+#define PAL_PROTO_UDP 17
+#define PAL_PROTO_ICMPV6 58
+#define PAL_PROTO_SCTP 132
+#define PAL_PROTO_UDPLITE 136
+
+struct pal_protocol {
+	bool set;
+	uint8_t num; /* IP protocol number; names are converted at load time */
+};
+
+/* A port item of a rule: a number, a range "first:last", or a named port. */
+struct pal_port {
+	char *name; /* non-NULL for a named port; first/last unused then */
+	uint16_t first, last;
+	struct pal_pos pos;
+};
+
+struct pal_icmp_match {
+	bool has_type;
+	uint8_t type;
+	bool has_code;
+	uint8_t code;
+};
+
+struct pal_service_accounts {
+	char **names;
+	size_t n_names;
+	char *selector_text; /* NULL when absent */
+	struct pal_selector *selector;
+};
+
+/* source: or destination: of a rule. Absent list = no constraint. */
+struct pal_entity {
+	struct pal_cidr *nets;
+	size_t n_nets;
+	struct pal_cidr *not_nets;
+	size_t n_not_nets;
+	char *selector_text; /* NULL when absent */
+	struct pal_selector *selector;
+	char *not_selector_text;
+	struct pal_selector *not_selector;
+	char *namespace_selector_text;
+	struct pal_selector *namespace_selector;
+	struct pal_port *ports;
+	size_t n_ports;
+	struct pal_port *not_ports;
+	size_t n_not_ports;
+	bool has_service_accounts;
+	struct pal_service_accounts service_accounts;
+	bool has_services; /* Kubernetes Service reference: parsed, rejected by the compiler */
+	char *service_name, *service_namespace;
+};
+
+struct pal_rule {
+	enum pal_action action;
+	struct pal_protocol protocol, not_protocol;
+	bool has_icmp, has_not_icmp;
+	struct pal_icmp_match icmp, not_icmp;
+	uint8_t ip_version; /* 0 = any, 4 or 6 */
+	struct pal_entity src, dst;
+	bool has_http; /* application-layer match: parsed, rejected by the compiler */
+	struct pal_labels annotations; /* rule metadata.annotations */
+	struct pal_pos pos;
+};
+
+struct pal_rules {
+	struct pal_rule *v;
+	size_t n;
+};
+
+enum pal_policy_kind {
+	PAL_POLICY_GLOBAL,     /* projectcalico.org/v3 GlobalNetworkPolicy */
+	PAL_POLICY_NAMESPACED, /* projectcalico.org/v3 NetworkPolicy */
+	PAL_POLICY_K8S,        /* networking.k8s.io/v1 NetworkPolicy, translated */
+};
+
+struct pal_policy {
+	enum pal_policy_kind kind;
+	char *name;      /* as written in metadata.name (may carry the "tier." prefix) */
+	char *namespace; /* NULL for global policies */
+	char *tier;      /* spec.tier, "default" when absent */
+	bool has_order;
+	double order;
+	char *selector_text; /* "" when absent (= all()) */
+	struct pal_selector *selector;
+	char *namespace_selector_text; /* GNP only; NULL when absent */
+	struct pal_selector *namespace_selector;
+	char *service_account_selector_text; /* NULL when absent */
+	struct pal_selector *service_account_selector;
+	bool types_ingress, types_egress; /* after Calico's defaulting */
+	struct pal_rules ingress, egress;
+	bool do_not_track, pre_dnat, apply_on_forward;
+	struct pal_pos pos; /* the document's start */
+};
+
+struct pal_tier {
+	char *name;
+	bool has_order;
+	double order;
+	enum pal_action default_action; /* PAL_ACTION_DENY (default) or PAL_ACTION_PASS */
+	struct pal_pos pos;
+};
+
+/* A named port of an endpoint (spec.ports). */
+struct pal_endpoint_port {
+	char *name;
+	uint8_t protocol;
+	uint16_t port;
+};
+
+struct pal_host_endpoint {
+	char *name;
+	struct pal_labels labels;
+	char *node;
+	char *interface_name; /* NULL when absent; "*" for all interfaces */
+	struct pal_addr *expected_ips;
+	size_t n_expected_ips;
+	char **profiles;
+	size_t n_profiles;
+	struct pal_endpoint_port *ports;
+	size_t n_ports;
+	struct pal_pos pos;
+};
+
+struct pal_workload_endpoint {
+	char *name;
+	char *namespace;
+	struct pal_labels labels;
+	char *node;
+	char *orchestrator, *workload, *pod, *endpoint, *container_id;
+	char *service_account;
+	char *interface_name;
+	struct pal_cidr *ip_networks;
+	size_t n_ip_networks;
+	char **profiles;
+	size_t n_profiles;
+	struct pal_endpoint_port *ports;
+	size_t n_ports;
+	struct pal_pos pos;
+};
+
+struct pal_profile {
+	char *name;
+	struct pal_labels labels;         /* metadata.labels */
+	struct pal_labels labels_to_apply; /* given to endpoints that list the profile */
+	struct pal_rules ingress, egress;
+	struct pal_pos pos;
+};
+
+struct pal_network_set {
+	char *name;
+	char *namespace; /* NULL for GlobalNetworkSet */
+	struct pal_labels labels;
+	struct pal_cidr *nets;
+	size_t n_nets;
+	struct pal_pos pos;
+};
+
+struct pal_namespace {
+	char *name;
+	struct pal_labels labels;
+	struct pal_pos pos;
+};
+
+#define PAL_VEC(T)            \
+	struct {              \
+		T *v;         \
+		size_t n, cap; \
+	}
+
+struct pal_model {
+	PAL_VEC(struct pal_policy) policies;
+	PAL_VEC(struct pal_tier) tiers;
+	PAL_VEC(struct pal_host_endpoint) host_endpoints;
+	PAL_VEC(struct pal_workload_endpoint) workload_endpoints;
+	PAL_VEC(struct pal_profile) profiles;
+	PAL_VEC(struct pal_network_set) network_sets;
+	PAL_VEC(struct pal_namespace) namespaces;
+	PAL_VEC(char *) files; /* interned file names that pal_pos.file points into */
+};
+
+void pal_model_init(struct pal_model *m);
+void pal_model_free(struct pal_model *m);
+
+/* Loading. Each adds the resources it finds to m and the problems to diags; on errors in a
+ * document that document is skipped, the others are kept, so every error is reported in one run.
+ * Callers treat any error as "reject the whole input".
+ *   - pal_model_load_buffer: `name` is the file name used in messages.
+ *   - pal_model_load_file: one YAML or JSON file, one or many documents, or kind: List.
+ *   - pal_model_load_dir: every *.yaml, *.yml and *.json below dir (recursively, sorted by path,
+ *     skipping names that start with '.' except that Kubernetes ConfigMap mounts work: "..data"
+ *     links are followed, "..<timestamp>" directories are not read twice).
+ * Return 0, or -errno for I/O errors (which are also added to diags). */
+int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+			  struct pal_diags *diags);
+int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags);
+int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *diags);
+
+/* Cross-resource checks run after all files are loaded: duplicate names, policies naming a tier
+ * that does not exist, tier-prefixed names that disagree with spec.tier. */
+void pal_model_validate(const struct pal_model *m, struct pal_diags *diags);
+
+const char *pal_action_name(enum pal_action a); /* "Allow", "Deny", "Log", "Pass" */
+
+#endif
