@@ -16,13 +16,16 @@ struct pal_labels {
 	size_t n, cap;
 };
 
-/* Sets key to value, replacing an existing value. Copies both strings. */
+/* Sets key to value, replacing an existing value. Copies both strings. Aborts on out-of-memory. */
 void pal_labels_set(struct pal_labels *l, const char *key, const char *value);
 /* The value for key, or NULL when the label is absent. */
 const char *pal_labels_get(const struct pal_labels *l, const char *key);
 /* Copies every label of src into dst (src wins on conflicts). */
 void pal_labels_merge(struct pal_labels *dst, const struct pal_labels *src);
+/* Makes dst an exact copy of src. dst must be initialised (zeroed or a live set): its previous
+ * labels are freed first. */
 void pal_labels_copy(struct pal_labels *dst, const struct pal_labels *src);
+/* Frees every label and leaves l empty and reusable. A zeroed struct is a valid empty set. */
 void pal_labels_free(struct pal_labels *l);
 
 #endif

@@ -1,0 +1,111 @@
+/* Label sets: a sorted array of owned key/value strings.
+ *
+ * Label sets are small (a handful to a few dozen labels), built once when the model is loaded and
+ * then read many times by selector evaluation, so a sorted array with binary search beats a hash
+ * table on both memory and lookup cost.
+ *
+ * The setters return void (see labels.h), so running out of memory is fatal here: the agent cannot
+ * build a correct model without its labels, and silently dropping one would change which policy
+ * applies to an endpoint.
+ */
+#include "labels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *labels_oom(void)
+{
+	fputs("palisade: out of memory while building a label set\n", stderr);
+	abort();
+}
+
+static char *labels_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	return d ? d : labels_oom();
+}
+
+/* Index of key when found (*found = true), else the index where it would be inserted. */
+static size_t labels_find(const struct pal_labels *l, const char *key, bool *found)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->v[mid].key, key);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+void pal_labels_set(struct pal_labels *l, const char *key, const char *value)
+{
+	bool found;
+	size_t i = labels_find(l, key, &found);
+
+	if (found) {
+		char *nv = labels_strdup(value);
+
+		free(l->v[i].value);
+		l->v[i].value = nv;
+		return;
+	}
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 8;
+		struct pal_label *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			labels_oom();
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(l->v[0]));
+	l->v[i].key = labels_strdup(key);
+	l->v[i].value = labels_strdup(value);
+	l->n++;
+}
+
+const char *pal_labels_get(const struct pal_labels *l, const char *key)
+{
+	bool found;
+	size_t i;
+
+	if (!l || l->n == 0)
+		return NULL;
+	i = labels_find(l, key, &found);
+	return found ? l->v[i].value : NULL;
+}
+
+void pal_labels_merge(struct pal_labels *dst, const struct pal_labels *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		pal_labels_set(dst, src->v[i].key, src->v[i].value);
+}
+
+void pal_labels_copy(struct pal_labels *dst, const struct pal_labels *src)
+{
+	pal_labels_free(dst);
+	pal_labels_merge(dst, src);
+}
+
+void pal_labels_free(struct pal_labels *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
