@@ -1,0 +1,42 @@
+/* Output helpers shared by every command. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "polctl.h"
+
+int polctl_fail(const struct polctl_globals *g, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "polctl: %s\n", msg);
+	if (g && g->output == POLCTL_OUT_JSON)
+		polctl_print_json(json_pack("{s:s}", "error", msg));
+	return POLCTL_USAGE;
+}
+
+void polctl_print_json(json_t *v)
+{
+	if (!v)
+		return;
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(v);
+}
+
+json_t *polctl_diag_json(const struct pal_diag *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "severity", json_string(d->severity == PAL_SEV_ERROR ? "error" : "warning"));
+	json_object_set_new(o, "file", d->file ? json_string(d->file) : json_null());
+	json_object_set_new(o, "line", json_integer(d->line));
+	json_object_set_new(o, "column", json_integer(d->col));
+	json_object_set_new(o, "path", d->path ? json_string(d->path) : json_null());
+	json_object_set_new(o, "message", json_string(d->message ? d->message : ""));
+	return o;
+}
