@@ -413,6 +413,8 @@ out:
 
 static bool set_contains(const struct sel_node *n, const char *v)
 {
+	if (n->nset == 0) /* n->set may be NULL: bsearch must not see it */
+		return false;
 	return bsearch(&v, n->set, n->nset, sizeof(n->set[0]), cmp_str) != NULL;
 }
 
