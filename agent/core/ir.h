@@ -178,4 +178,11 @@ const char *pal_dir_name(enum pal_dir d);     /* "ingress", "egress" */
  * that is bound by expectedIPs), else the `*` host endpoint, else NULL (no policy). */
 const struct pal_ir_endpoint *pal_ir_endpoint_for_iface(const struct pal_ir *ir, const char *ifname);
 
+/* Helpers for code that builds or copies IR pieces (the compiler, tests). */
+void pal_ir_match_free(struct pal_ir_match *m);
+/* Deep copy of a rule (its match arrays); 0 or -ENOMEM. */
+int pal_ir_rule_copy(struct pal_ir_rule *dst, const struct pal_ir_rule *src);
+void pal_ir_rules_free(struct pal_ir_rule *rules, size_t n);
+void pal_ir_tierlist_free(struct pal_ir_tierlist *tl);
+
 #endif

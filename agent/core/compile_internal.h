@@ -1,0 +1,127 @@
+/* Private to the compiler (compiler.c, compile_sets.c, compile_rules.c, compile_tiers.c): the
+ * working state of one pal_compile() run.
+ *
+ * The compiler first turns every endpoint and network set of the model (all nodes) into a
+ * "candidate": the labels selectors see, its namespace, its addresses and its named ports. Rule
+ * selectors are resolved against the candidates (compile_sets.c); policies are selected against
+ * the candidates that are endpoints of this node (compile_tiers.c).
+ */
+#ifndef PALISADE_COMPILE_INTERNAL_H
+#define PALISADE_COMPILE_INTERNAL_H
+
+#include "compiler.h"
+
+enum pal_cc_kind { PAL_CC_WEP, PAL_CC_HEP, PAL_CC_NETSET };
+
+/* Labels of a namespace as namespaceSelector sees them (without the pcns. prefix). */
+struct pal_cc_namespace {
+	const char *name;
+	struct pal_labels labels;
+};
+
+struct pal_cc_cand {
+	enum pal_cc_kind kind;
+	const char *name;
+	const char *ns;           /* NULL for host endpoints and GlobalNetworkSets */
+	struct pal_labels labels; /* what a selector sees (own, profiles, projectcalico.org/ labels, pcns. labels) */
+	const struct pal_labels *ns_labels; /* namespace's labels, NULL when not namespaced */
+	const char *service_account; /* workloads only, may be NULL */
+	struct pal_cidr *cidrs;      /* owned: ipNetworks / expectedIPs / nets */
+	size_t n_cidrs;
+	const struct pal_endpoint_port *ports;
+	size_t n_ports;
+	const void *src; /* the model resource */
+};
+
+/* Where a rule side's selector looks (see compile_rules.c for how a side picks its scope). */
+enum pal_cc_scope_kind {
+	PAL_SCOPE_ALL,         /* every endpoint and network set, namespaced or not */
+	PAL_SCOPE_NAMESPACE,   /* things in one namespace (namespaced policy, no namespaceSelector) */
+	PAL_SCOPE_NS_SELECTOR, /* things in namespaces whose labels match a namespaceSelector */
+	PAL_SCOPE_GLOBAL,      /* namespaceSelector global(): host endpoints and GlobalNetworkSets */
+};
+
+struct pal_cc_scope {
+	enum pal_cc_scope_kind kind;
+	const char *ns;
+	const struct pal_selector *ns_sel;
+};
+
+struct pal_cc_tier {
+	const char *name;
+	double order; /* +inf when missing */
+	enum pal_action default_action;
+	size_t *policies; /* indexes into model->policies, sorted by (order, name) */
+	size_t n_policies;
+};
+
+/* A policy's rules compiled once per direction and shared (with their ids) by every endpoint
+ * list the policy appears in. */
+struct pal_cc_polrules {
+	bool done;
+	struct pal_ir_rule *rules;
+	size_t n;
+};
+
+/* origin string -> index, open addressing. A set's origin names exactly what it contains (the
+ * canonical selector and scope, or the sorted nets), so equal origins mean equal sets and the
+ * compiler can reuse a set without resolving its selector again. */
+struct pal_cc_index {
+	uint32_t *slots; /* index + 1, 0 = empty */
+	size_t cap, n;
+};
+
+struct pal_cc {
+	const struct pal_model *m;
+	const struct pal_compile_opts *opts;
+	struct pal_diags *diags;
+	struct pal_ir *ir;
+	size_t cap_sets, cap_nps, cap_profiles;
+	struct pal_cc_namespace *nss;
+	size_t n_nss;
+	struct pal_cc_cand *cands;
+	size_t n_cands;
+	struct pal_cc_tier *tiers;
+	size_t n_tiers;
+	struct pal_cc_polrules (*polrules)[PAL_DIR_COUNT]; /* one per model policy */
+	struct pal_cc_index set_index, nps_index;
+	uint32_t next_rule_id;
+};
+
+/* compile_sets.c */
+int pal_cc_build_candidates(struct pal_cc *cc);
+void pal_cc_free_candidates(struct pal_cc *cc);
+const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
+bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);
+bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const char *service_account);
+bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const char *service_account);
+/* Set of the addresses of candidates in scope that match sel (NULL = any) and sa (NULL = any). */
+int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
+			const struct pal_selector *sel, const struct pal_service_accounts *sa,
+			uint32_t *idx);
+int pal_cc_nets_set(struct pal_cc *cc, const struct pal_cidr *nets, size_t n, uint32_t *idx);
+/* (addr, proto, port) of endpoints in scope matching sel (NULL = any) with a port named name. */
+int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
+			  const struct pal_selector *sel, const char *name, uint32_t *idx);
+
+/* compile_rules.c */
+/* Errors for what the datapath cannot enforce (HTTP matches, Service references). `what` is a
+ * path prefix such as "spec.ingress". Returns the number of errors added. */
+size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
+			  struct pal_pos doc_pos);
+/* Compiles one rule; ns is the policy's namespace (NULL for global policies and profiles). */
+int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char *ns, uint32_t index,
+			struct pal_ir_rule *out);
+
+/* compile_tiers.c */
+int pal_cc_sort_tiers(struct pal_cc *cc);
+void pal_cc_free_tiers(struct pal_cc *cc);
+/* Which list of a host endpoint a policy feeds (workload endpoints only use NORMAL). */
+enum pal_cc_list { PAL_LIST_UNTRACKED, PAL_LIST_PREDNAT, PAL_LIST_FORWARD, PAL_LIST_NORMAL };
+int pal_cc_build_tierlist(struct pal_cc *cc, const struct pal_cc_cand *ep, enum pal_cc_list list,
+			  enum pal_dir dir, struct pal_ir_tierlist *out);
+bool pal_cc_policy_selects(const struct pal_policy *p, const struct pal_cc_cand *c);
+/* The policy's name without a "tier." prefix; malloc'd. */
+char *pal_cc_policy_display_name(const struct pal_policy *p);
+
+#endif

@@ -1,0 +1,196 @@
+/* Rule -> pal_ir_match: Calico's rule fields become address sets, port ranges, named-port sets and
+ * a family prefilter. How each field of a side composes (all AND'd):
+ *   nets              -> one in_set          notNets      -> one not_in_set
+ *   selector          -> one in_set of the candidates in the side's scope that match
+ *   namespaceSelector -> sets the scope; alone (no selector) it is one in_set of everything there
+ *   notSelector       -> one not_in_set, unscoped (all namespaces), as Calico
+ *   serviceAccounts   -> one in_set of the workloads in scope with that service account
+ *   ports / notPorts  -> numeric items to (not_)port_ranges, named items to (not_)named_port_sets
+ * Scope of a side: namespaceSelector global() = non-namespaced things only; another
+ * namespaceSelector = things in namespaces whose labels match; else, for a namespaced policy, its
+ * own namespace; else everything.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compile_internal.h"
+
+static const char *const not_supported = "is not supported by palisade's datapath";
+
+size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
+			  struct pal_pos doc_pos)
+{
+	char path[160];
+	size_t n = 0;
+
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct pal_rule *r = &rules->v[i];
+		struct pal_pos pos = r->pos.file ? r->pos : doc_pos;
+
+		if (r->has_http) {
+			snprintf(path, sizeof(path), "%s[%zu].http", what, i);
+			pal_error(cc->diags, pos, path,
+				  "HTTP match %s (it matches packets, not requests); remove it or use "
+				  "an application-layer proxy", not_supported);
+			n++;
+		}
+		if (r->src.has_services) {
+			snprintf(path, sizeof(path), "%s[%zu].source.services", what, i);
+			pal_error(cc->diags, pos, path, "a Kubernetes Service reference %s; use "
+				  "selector or nets instead", not_supported);
+			n++;
+		}
+		if (r->dst.has_services) {
+			snprintf(path, sizeof(path), "%s[%zu].destination.services", what, i);
+			pal_error(cc->diags, pos, path, "a Kubernetes Service reference %s; use "
+				  "selector or nets instead", not_supported);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int push_u32(uint32_t **v, size_t *n, uint32_t x)
+{
+	uint32_t *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = x;
+	*v = nv;
+	return 0;
+}
+
+static int push_range(struct pal_port_range **v, size_t *n, uint16_t first, uint16_t last)
+{
+	struct pal_port_range *nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	nv[(*n)++] = (struct pal_port_range){ .first = first, .last = last };
+	*v = nv;
+	return 0;
+}
+
+static uint8_t nets_families(const struct pal_cidr *v, size_t n)
+{
+	uint8_t f = 0;
+
+	for (size_t i = 0; i < n; i++)
+		f |= v[i].addr.family == PAL_AF_INET6 ? PAL_FAMILY_V6 : PAL_FAMILY_V4;
+	return f;
+}
+
+/* Numeric items to ranges, named items to named-port sets resolved in the side's scope. */
+static int compile_ports(struct pal_cc *cc, const struct pal_port *ports, size_t n,
+			 const struct pal_cc_scope *scope, const struct pal_selector *sel,
+			 struct pal_port_range **ranges, size_t *n_ranges, uint32_t **named,
+			 size_t *n_named)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		uint32_t idx;
+
+		if (ports[i].name) {
+			err = pal_cc_named_port_set(cc, scope, sel, ports[i].name, &idx);
+			if (!err)
+				err = push_u32(named, n_named, idx);
+		} else {
+			err = push_range(ranges, n_ranges, ports[i].first, ports[i].last);
+		}
+	}
+	return err;
+}
+
+static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const char *ns,
+			struct pal_ir_side *side, uint8_t *families)
+{
+	struct pal_cc_scope scope = { .kind = PAL_SCOPE_ALL };
+	const struct pal_cc_scope all = { .kind = PAL_SCOPE_ALL };
+	uint32_t idx;
+	int err;
+
+	if (e->namespace_selector) {
+		if (pal_selector_is_global(e->namespace_selector))
+			scope.kind = PAL_SCOPE_GLOBAL;
+		else
+			scope = (struct pal_cc_scope){ .kind = PAL_SCOPE_NS_SELECTOR,
+						       .ns_sel = e->namespace_selector };
+	} else if (ns) {
+		scope = (struct pal_cc_scope){ .kind = PAL_SCOPE_NAMESPACE, .ns = ns };
+	}
+
+	if (e->n_nets) {
+		/* A side with only v4 nets cannot match a v6 packet, and vice versa. */
+		*families &= nets_families(e->nets, e->n_nets);
+		if ((err = pal_cc_nets_set(cc, e->nets, e->n_nets, &idx)) ||
+		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
+			return err;
+	}
+	if (e->n_not_nets) {
+		if ((err = pal_cc_nets_set(cc, e->not_nets, e->n_not_nets, &idx)) ||
+		    (err = push_u32(&side->not_in_sets, &side->n_not_in_sets, idx)))
+			return err;
+	}
+	if (e->selector || e->namespace_selector) {
+		/* namespaceSelector alone: everything in the matching namespaces. */
+		if ((err = pal_cc_selector_set(cc, &scope, e->selector, NULL, &idx)) ||
+		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
+			return err;
+	}
+	if (e->not_selector) {
+		if ((err = pal_cc_selector_set(cc, &all, e->not_selector, NULL, &idx)) ||
+		    (err = push_u32(&side->not_in_sets, &side->n_not_in_sets, idx)))
+			return err;
+	}
+	if (e->has_service_accounts) {
+		if ((err = pal_cc_selector_set(cc, &scope, NULL, &e->service_accounts, &idx)) ||
+		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
+			return err;
+	}
+	side->has_ports = e->n_ports > 0;
+	err = compile_ports(cc, e->ports, e->n_ports, &scope, e->selector, &side->port_ranges,
+			    &side->n_port_ranges, &side->named_port_sets, &side->n_named_port_sets);
+	if (err)
+		return err;
+	return compile_ports(cc, e->not_ports, e->n_not_ports, &scope, e->selector,
+			     &side->not_port_ranges, &side->n_not_port_ranges,
+			     &side->not_named_port_sets, &side->n_not_named_port_sets);
+}
+
+int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char *ns, uint32_t index,
+			struct pal_ir_rule *out)
+{
+	struct pal_ir_match *m = &out->match;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->action = r->action;
+	out->index = index;
+	m->protocol = r->protocol;
+	m->not_protocol = r->not_protocol;
+	m->has_icmp = r->has_icmp;
+	m->icmp = r->icmp;
+	m->has_not_icmp = r->has_not_icmp;
+	m->not_icmp = r->not_icmp;
+
+	/* The family prefilter: clear a bit only when no packet of that family can match. */
+	m->families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
+	if (r->ip_version == 4)
+		m->families &= PAL_FAMILY_V4;
+	else if (r->ip_version == 6)
+		m->families &= PAL_FAMILY_V6;
+	if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMP)
+		m->families &= PAL_FAMILY_V4;
+	else if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMPV6)
+		m->families &= PAL_FAMILY_V6;
+
+	err = compile_side(cc, &r->src, ns, &m->src, &m->families);
+	if (!err)
+		err = compile_side(cc, &r->dst, ns, &m->dst, &m->families);
+	if (err)
+		pal_ir_match_free(m);
+	return err;
+}

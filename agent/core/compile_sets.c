@@ -1,0 +1,644 @@
+/* Selector -> address-set resolution.
+ *
+ * Every workload endpoint, host endpoint (all nodes) and network set becomes a candidate with the
+ * labels Calico's selectors see; a rule's selector becomes the set of the addresses of the
+ * candidates it matches. Sets are named by an origin string that says exactly what they contain
+ * (canonical selector + scope, or the sorted nets), so two rules asking for the same thing share
+ * one set, found through an origin index without resolving the selector again.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compile_internal.h"
+
+/* ---- origin index ------------------------------------------------------------------------ */
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Returns the index stored for origin, or -1. `origin_of` maps an index to its origin string. */
+static long index_find(const struct pal_cc_index *x, const char *origin,
+		       const char *(*origin_of)(const struct pal_ir *, uint32_t), const struct pal_ir *ir)
+{
+	if (!x->cap)
+		return -1;
+	for (size_t i = hash_str(origin) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+		if (!x->slots[i])
+			return -1;
+		if (strcmp(origin_of(ir, x->slots[i] - 1), origin) == 0)
+			return x->slots[i] - 1;
+	}
+}
+
+static int index_add(struct pal_cc_index *x, uint32_t idx,
+		     const char *(*origin_of)(const struct pal_ir *, uint32_t), const struct pal_ir *ir)
+{
+	if ((x->n + 1) * 2 > x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		uint32_t *slots = calloc(cap, sizeof(*slots));
+
+		if (!slots)
+			return -ENOMEM;
+		for (size_t i = 0; i < x->cap; i++) {
+			if (!x->slots[i])
+				continue;
+			size_t j = hash_str(origin_of(ir, x->slots[i] - 1)) & (cap - 1);
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
+			slots[j] = x->slots[i];
+		}
+		free(x->slots);
+		x->slots = slots;
+		x->cap = cap;
+	}
+	size_t j = hash_str(origin_of(ir, idx)) & (x->cap - 1);
+	while (x->slots[j])
+		j = (j + 1) & (x->cap - 1);
+	x->slots[j] = idx + 1;
+	x->n++;
+	return 0;
+}
+
+static const char *set_origin(const struct pal_ir *ir, uint32_t i)
+{
+	return ir->sets[i].origin;
+}
+
+static const char *nps_origin(const struct pal_ir *ir, uint32_t i)
+{
+	return ir->named_port_sets[i].origin;
+}
+
+/* ---- candidates -------------------------------------------------------------------------- */
+
+static const struct pal_profile *model_profile(const struct pal_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->profiles.n; i++)
+		if (strcmp(m->profiles.v[i].name, name) == 0)
+			return &m->profiles.v[i];
+	return NULL;
+}
+
+const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns)
+{
+	if (!ns)
+		return NULL;
+	for (size_t i = 0; i < cc->n_nss; i++)
+		if (strcmp(cc->nss[i].name, ns) == 0)
+			return &cc->nss[i].labels;
+	return NULL;
+}
+
+/* Namespace labels: the Namespace resource's labels plus projectcalico.org/name, which Calico
+ * adds so that `namespaceSelector: projectcalico.org/name == "x"` names one namespace. A namespace
+ * that only appears on endpoints or network sets gets just that label. */
+static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_labels *labels)
+{
+	if (pal_cc_namespace_labels(cc, name))
+		return 0;
+	struct pal_cc_namespace *v = realloc(cc->nss, (cc->n_nss + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	cc->nss = v;
+	struct pal_cc_namespace *n = &cc->nss[cc->n_nss++];
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	if (labels)
+		pal_labels_copy(&n->labels, labels);
+	pal_labels_set(&n->labels, "projectcalico.org/name", name);
+	return 0;
+}
+
+/* pcns.<key> for each of the namespace's labels, without overriding labels already present. */
+static void add_pcns_labels(struct pal_labels *l, const struct pal_labels *ns_labels)
+{
+	char key[512];
+
+	if (!ns_labels)
+		return;
+	for (size_t i = 0; i < ns_labels->n; i++) {
+		snprintf(key, sizeof(key), "%s%s", PAL_NS_LABEL_PREFIX, ns_labels->v[i].key);
+		pal_labels_set(l, key, ns_labels->v[i].value);
+	}
+}
+
+/* Inherited labels: profiles' labelsToApply, the first listed profile winning, then the
+ * endpoint's own labels over them (Calico's label inheritance). */
+static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *const *profiles,
+			   size_t n_profiles, const struct pal_labels *own)
+{
+	for (size_t i = n_profiles; i-- > 0;) {
+		const struct pal_profile *p = model_profile(cc->m, profiles[i]);
+
+		if (p)
+			pal_labels_merge(out, &p->labels_to_apply);
+	}
+	pal_labels_merge(out, own);
+}
+
+static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap)
+{
+	if (cc->n_cands == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct pal_cc_cand *v = realloc(cc->cands, ncap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		cc->cands = v;
+		*cap = ncap;
+	}
+	struct pal_cc_cand *c = &cc->cands[cc->n_cands++];
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static int copy_cidrs(struct pal_cc_cand *c, const struct pal_cidr *v, size_t n)
+{
+	if (!n)
+		return 0;
+	c->cidrs = malloc(n * sizeof(*v));
+	if (!c->cidrs)
+		return -ENOMEM;
+	memcpy(c->cidrs, v, n * sizeof(*v));
+	c->n_cidrs = n;
+	return 0;
+}
+
+int pal_cc_build_candidates(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+	size_t cap = 0;
+	int err;
+
+	for (size_t i = 0; i < m->namespaces.n; i++)
+		if ((err = add_namespace(cc, m->namespaces.v[i].name, &m->namespaces.v[i].labels)))
+			return err;
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		if (m->workload_endpoints.v[i].namespace &&
+		    (err = add_namespace(cc, m->workload_endpoints.v[i].namespace, NULL)))
+			return err;
+	for (size_t i = 0; i < m->network_sets.n; i++)
+		if (m->network_sets.v[i].namespace &&
+		    (err = add_namespace(cc, m->network_sets.v[i].namespace, NULL)))
+			return err;
+
+	for (size_t i = 0; i < m->host_endpoints.n; i++) {
+		const struct pal_host_endpoint *h = &m->host_endpoints.v[i];
+		struct pal_cc_cand *c = new_cand(cc, &cap);
+
+		if (!c)
+			return -ENOMEM;
+		c->kind = PAL_CC_HEP;
+		c->name = h->name;
+		c->src = h;
+		c->ports = h->ports;
+		c->n_ports = h->n_ports;
+		inherit_labels(cc, &c->labels, h->profiles, h->n_profiles, &h->labels);
+		if (h->n_expected_ips) {
+			c->cidrs = calloc(h->n_expected_ips, sizeof(*c->cidrs));
+			if (!c->cidrs)
+				return -ENOMEM;
+			for (size_t k = 0; k < h->n_expected_ips; k++) {
+				c->cidrs[k].addr = h->expected_ips[k];
+				c->cidrs[k].prefix_len =
+					h->expected_ips[k].family == PAL_AF_INET6 ? 128 : 32;
+			}
+			c->n_cidrs = h->n_expected_ips;
+		}
+	}
+	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
+		const struct pal_workload_endpoint *w = &m->workload_endpoints.v[i];
+		struct pal_cc_cand *c = new_cand(cc, &cap);
+
+		if (!c)
+			return -ENOMEM;
+		c->kind = PAL_CC_WEP;
+		c->name = w->name;
+		c->src = w;
+		c->ns = w->namespace;
+		c->ns_labels = pal_cc_namespace_labels(cc, w->namespace);
+		c->service_account = w->service_account;
+		c->ports = w->ports;
+		c->n_ports = w->n_ports;
+		add_pcns_labels(&c->labels, c->ns_labels);
+		inherit_labels(cc, &c->labels, w->profiles, w->n_profiles, &w->labels);
+		/* Calico sets these on the endpoint itself: they override anything inherited. */
+		if (w->namespace)
+			pal_labels_set(&c->labels, PAL_LABEL_NAMESPACE, w->namespace);
+		if (w->orchestrator)
+			pal_labels_set(&c->labels, PAL_LABEL_ORCHESTRATOR, w->orchestrator);
+		if (w->service_account)
+			pal_labels_set(&c->labels, PAL_LABEL_SERVICE_ACCOUNT, w->service_account);
+		if ((err = copy_cidrs(c, w->ip_networks, w->n_ip_networks)))
+			return err;
+	}
+	for (size_t i = 0; i < m->network_sets.n; i++) {
+		const struct pal_network_set *s = &m->network_sets.v[i];
+		struct pal_cc_cand *c = new_cand(cc, &cap);
+
+		if (!c)
+			return -ENOMEM;
+		c->kind = PAL_CC_NETSET;
+		c->name = s->name;
+		c->src = s;
+		c->ns = s->namespace;
+		c->ns_labels = pal_cc_namespace_labels(cc, s->namespace);
+		add_pcns_labels(&c->labels, c->ns_labels);
+		pal_labels_merge(&c->labels, &s->labels);
+		if (s->namespace)
+			pal_labels_set(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);
+		if ((err = copy_cidrs(c, s->nets, s->n_nets)))
+			return err;
+	}
+	return 0;
+}
+
+void pal_cc_free_candidates(struct pal_cc *cc)
+{
+	for (size_t i = 0; i < cc->n_cands; i++) {
+		pal_labels_free(&cc->cands[i].labels);
+		free(cc->cands[i].cidrs);
+	}
+	free(cc->cands);
+	cc->cands = NULL;
+	cc->n_cands = 0;
+	for (size_t i = 0; i < cc->n_nss; i++)
+		pal_labels_free(&cc->nss[i].labels);
+	free(cc->nss);
+	cc->nss = NULL;
+	cc->n_nss = 0;
+	free(cc->set_index.slots);
+	free(cc->nps_index.slots);
+	memset(&cc->set_index, 0, sizeof(cc->set_index));
+	memset(&cc->nps_index, 0, sizeof(cc->nps_index));
+}
+
+bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope)
+{
+	switch (scope->kind) {
+	case PAL_SCOPE_ALL:
+		return true;
+	case PAL_SCOPE_NAMESPACE:
+		return c->ns && strcmp(c->ns, scope->ns) == 0;
+	case PAL_SCOPE_NS_SELECTOR:
+		return c->ns && c->ns_labels && pal_selector_match(scope->ns_sel, c->ns_labels);
+	case PAL_SCOPE_GLOBAL:
+		return c->ns == NULL;
+	}
+	return false;
+}
+
+/* serviceAccounts selectors see the service account's labels. palisade has no ServiceAccount
+ * resource, so the only label is projectcalico.org/name (as in Calico's pcsa. labels). */
+bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const char *service_account)
+{
+	struct pal_labels l = { 0 };
+	bool ok;
+
+	if (!service_account)
+		return false;
+	pal_labels_set(&l, "projectcalico.org/name", service_account);
+	ok = pal_selector_match(sel, &l);
+	pal_labels_free(&l);
+	return ok;
+}
+
+/* A workload without a service account never matches a serviceAccounts clause. */
+bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const char *service_account)
+{
+	if (!service_account)
+		return false;
+	if (sa->n_names) {
+		bool found = false;
+
+		for (size_t i = 0; i < sa->n_names && !found; i++)
+			found = strcmp(sa->names[i], service_account) == 0;
+		if (!found)
+			return false;
+	}
+	if (sa->selector && !pal_cc_sa_selector_matches(sa->selector, service_account))
+		return false;
+	return true;
+}
+
+/* ---- origin strings ---------------------------------------------------------------------- */
+
+/* Appends to a malloc'd string; on ENOMEM frees it and returns NULL (callers check at the end). */
+static __attribute__((format(printf, 2, 3))) char *cat(char *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *add = NULL, *out = NULL;
+
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&add, fmt, ap) < 0)
+		add = NULL;
+	va_end(ap);
+	if (add && asprintf(&out, "%s%s", s, add) < 0)
+		out = NULL;
+	free(add);
+	free(s);
+	return out;
+}
+
+static char *selector_str(const struct pal_selector *sel)
+{
+	char *s = pal_selector_string(sel);
+
+	return s;
+}
+
+static char *scope_suffix(char *s, const struct pal_cc_scope *scope)
+{
+	char *t;
+
+	switch (scope->kind) {
+	case PAL_SCOPE_ALL:
+		return s;
+	case PAL_SCOPE_NAMESPACE:
+		return cat(s, " in namespace \"%s\"", scope->ns);
+	case PAL_SCOPE_NS_SELECTOR:
+		t = selector_str(scope->ns_sel);
+		if (!t) {
+			free(s);
+			return NULL;
+		}
+		s = cat(s, " in namespaces matching %s", t);
+		free(t);
+		return s;
+	case PAL_SCOPE_GLOBAL:
+		return cat(s, " outside namespaces (global())");
+	}
+	return s;
+}
+
+static char *sa_suffix(char *s, const struct pal_service_accounts *sa)
+{
+	if (!sa)
+		return s;
+	s = cat(s, " with serviceAccount");
+	if (sa->n_names) {
+		s = cat(s, " in {");
+		for (size_t i = 0; i < sa->n_names; i++)
+			s = cat(s, "%s\"%s\"", i ? ", " : "", sa->names[i]);
+		s = cat(s, "}");
+	}
+	if (sa->selector) {
+		char *t = selector_str(sa->selector);
+
+		if (!t) {
+			free(s);
+			return NULL;
+		}
+		s = cat(s, " matching %s", t);
+		free(t);
+	}
+	return s;
+}
+
+static char *selector_origin(const char *what, const struct pal_cc_scope *scope,
+			     const struct pal_selector *sel, const struct pal_service_accounts *sa)
+{
+	char *s = strdup(what);
+
+	if (sel) {
+		char *t = selector_str(sel);
+
+		if (!t) {
+			free(s);
+			return NULL;
+		}
+		s = cat(s, " %s", t);
+		free(t);
+	}
+	s = scope_suffix(s, scope);
+	return sa_suffix(s, sa);
+}
+
+/* ---- sets -------------------------------------------------------------------------------- */
+
+static int cidr_qcmp(const void *a, const void *b)
+{
+	return pal_cidr_cmp(a, b);
+}
+
+static size_t sort_unique_cidrs(struct pal_cidr *v, size_t n)
+{
+	size_t k = 0;
+
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cidr_qcmp);
+	for (size_t i = 1; i < n; i++)
+		if (pal_cidr_cmp(&v[k], &v[i]) != 0)
+			v[++k] = v[i];
+	return k + 1;
+}
+
+/* Adds a set (taking ownership of origin and cidrs, which must be sorted and unique). */
+static int add_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, size_t n, uint32_t *idx)
+{
+	struct pal_ir *ir = cc->ir;
+	int err;
+
+	if (ir->n_sets == cc->cap_sets) {
+		size_t cap = cc->cap_sets ? cc->cap_sets * 2 : 16;
+		struct pal_ir_set *v = realloc(ir->sets, cap * sizeof(*v));
+
+		if (!v)
+			goto nomem;
+		ir->sets = v;
+		cc->cap_sets = cap;
+	}
+	ir->sets[ir->n_sets] = (struct pal_ir_set){ .origin = origin, .cidrs = cidrs, .n = n };
+	err = index_add(&cc->set_index, (uint32_t)ir->n_sets, set_origin, ir);
+	if (err)
+		goto nomem;
+	*idx = (uint32_t)ir->n_sets++;
+	return 0;
+nomem:
+	free(origin);
+	free(cidrs);
+	return -ENOMEM;
+}
+
+int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
+			const struct pal_selector *sel, const struct pal_service_accounts *sa,
+			uint32_t *idx)
+{
+	const char *what = sel ? "selector" : sa ? "workloads" : "all endpoints and network sets";
+	char *origin = selector_origin(what, scope, sel, sa);
+	struct pal_cidr *v = NULL;
+	size_t n = 0, cap = 0;
+	long found;
+
+	if (!origin)
+		return -ENOMEM;
+	found = index_find(&cc->set_index, origin, set_origin, cc->ir);
+	if (found >= 0) {
+		free(origin);
+		*idx = (uint32_t)found;
+		return 0;
+	}
+	for (size_t i = 0; i < cc->n_cands; i++) {
+		const struct pal_cc_cand *c = &cc->cands[i];
+
+		if (!pal_cc_in_scope(c, scope))
+			continue;
+		if (sel && !pal_selector_match(sel, &c->labels))
+			continue;
+		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c->service_account)))
+			continue;
+		if (n + c->n_cidrs > cap) {
+			size_t ncap = (n + c->n_cidrs) * 2;
+			struct pal_cidr *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				free(origin);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		memcpy(v + n, c->cidrs, c->n_cidrs * sizeof(*v));
+		n += c->n_cidrs;
+	}
+	n = sort_unique_cidrs(v, n);
+	return add_set(cc, origin, v, n, idx);
+}
+
+int pal_cc_nets_set(struct pal_cc *cc, const struct pal_cidr *nets, size_t n, uint32_t *idx)
+{
+	struct pal_cidr *v = NULL;
+	char buf[PAL_CIDR_STRLEN];
+	char *origin;
+	long found;
+
+	if (n) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, nets, n * sizeof(*v));
+	}
+	n = sort_unique_cidrs(v, n);
+	origin = strdup("nets");
+	for (size_t i = 0; i < n; i++)
+		origin = cat(origin, "%s%s", i ? ", " : " ", pal_cidr_str(&v[i], buf));
+	if (!origin) {
+		free(v);
+		return -ENOMEM;
+	}
+	found = index_find(&cc->set_index, origin, set_origin, cc->ir);
+	if (found >= 0) {
+		free(origin);
+		free(v);
+		*idx = (uint32_t)found;
+		return 0;
+	}
+	return add_set(cc, origin, v, n, idx);
+}
+
+static int np_cmp(const void *pa, const void *pb)
+{
+	const struct pal_ir_named_port *a = pa, *b = pb;
+
+	if (a->addr.family != b->addr.family)
+		return a->addr.family < b->addr.family ? -1 : 1;
+	int c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+	if (c)
+		return c;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return 0;
+}
+
+/* Named ports resolve on endpoints only (network sets have no ports). The address of a workload's
+ * ipNetwork is its network address; Calico's ipNetworks are host prefixes (/32, /128). */
+int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
+			  const struct pal_selector *sel, const char *name, uint32_t *idx)
+{
+	struct pal_ir *ir = cc->ir;
+	struct pal_ir_named_port *v = NULL;
+	size_t n = 0, cap = 0, k;
+	char *origin = NULL, *what = NULL;
+	long found;
+
+	if (asprintf(&what, "named port \"%s\" of %s", name, sel ? "selector" : "all endpoints") < 0)
+		return -ENOMEM;
+	origin = selector_origin(what, scope, sel, NULL);
+	free(what);
+	if (!origin)
+		return -ENOMEM;
+	found = index_find(&cc->nps_index, origin, nps_origin, ir);
+	if (found >= 0) {
+		free(origin);
+		*idx = (uint32_t)found;
+		return 0;
+	}
+	for (size_t i = 0; i < cc->n_cands; i++) {
+		const struct pal_cc_cand *c = &cc->cands[i];
+
+		if (c->kind == PAL_CC_NETSET || !pal_cc_in_scope(c, scope))
+			continue;
+		if (sel && !pal_selector_match(sel, &c->labels))
+			continue;
+		for (size_t p = 0; p < c->n_ports; p++) {
+			if (strcmp(c->ports[p].name, name) != 0)
+				continue;
+			for (size_t a = 0; a < c->n_cidrs; a++) {
+				if (n == cap) {
+					size_t ncap = cap ? cap * 2 : 8;
+					struct pal_ir_named_port *nv = realloc(v, ncap * sizeof(*nv));
+
+					if (!nv)
+						goto nomem;
+					v = nv;
+					cap = ncap;
+				}
+				v[n].addr = c->cidrs[a].addr;
+				v[n].protocol = c->ports[p].protocol;
+				v[n].port = c->ports[p].port;
+				n++;
+			}
+		}
+	}
+	if (n) {
+		qsort(v, n, sizeof(*v), np_cmp);
+		k = 0;
+		for (size_t i = 1; i < n; i++)
+			if (np_cmp(&v[k], &v[i]) != 0)
+				v[++k] = v[i];
+		n = k + 1;
+	}
+	if (ir->n_named_port_sets == cc->cap_nps) {
+		size_t ncap = cc->cap_nps ? cc->cap_nps * 2 : 8;
+		struct pal_ir_named_port_set *nv = realloc(ir->named_port_sets, ncap * sizeof(*nv));
+
+		if (!nv)
+			goto nomem;
+		ir->named_port_sets = nv;
+		cc->cap_nps = ncap;
+	}
+	ir->named_port_sets[ir->n_named_port_sets] =
+		(struct pal_ir_named_port_set){ .origin = origin, .v = v, .n = n };
+	if (index_add(&cc->nps_index, (uint32_t)ir->n_named_port_sets, nps_origin, ir))
+		goto nomem;
+	*idx = (uint32_t)ir->n_named_port_sets++;
+	return 0;
+nomem:
+	free(v);
+	free(origin);
+	return -ENOMEM;
+}

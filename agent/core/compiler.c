@@ -1,0 +1,366 @@
+/* pal_compile: the model, seen from one node, becomes the IR.
+ *
+ * Steps: reject what the datapath cannot enforce (HTTP, Service references) anywhere in the
+ * input; turn every endpoint and network set into a selector candidate (compile_sets.c); sort tiers
+ * and policies (compile_tiers.c); then, for each endpoint of this node, build its tier lists and
+ * resolve its profiles. Endpoints of other nodes only feed address sets.
+ *
+ * Rule ids: each policy rule (policy, direction, index) and each profile rule gets one id, given
+ * the first time an endpoint of this node needs it, so ids are 0..n-1 in endpoint order and a rule
+ * shared by many endpoints is counted under one id.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compile_internal.h"
+
+static bool is_local(const char *node, const struct pal_compile_opts *opts)
+{
+	return node && opts && opts->node && strcmp(node, opts->node) == 0;
+}
+
+/* ---- profiles ------------------------------------------------------------------------------ */
+
+static const struct pal_namespace *model_namespace(const struct pal_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->namespaces.n; i++)
+		if (strcmp(m->namespaces.v[i].name, name) == 0)
+			return &m->namespaces.v[i];
+	return NULL;
+}
+
+static const struct pal_profile *model_profile(const struct pal_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->profiles.n; i++)
+		if (strcmp(m->profiles.v[i].name, name) == 0)
+			return &m->profiles.v[i];
+	return NULL;
+}
+
+/* One Allow rule with no constraint, both families: the rules of the built-in profiles. */
+static int allow_all(struct pal_cc *cc, struct pal_ir_profile *p)
+{
+	for (int d = 0; d < PAL_DIR_COUNT; d++) {
+		p->rules[d] = calloc(1, sizeof(*p->rules[d]));
+		if (!p->rules[d])
+			return -ENOMEM;
+		p->rules[d]->action = PAL_ACTION_ALLOW;
+		p->rules[d]->match.families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
+		p->rules[d]->id = cc->next_rule_id++;
+		p->n_rules[d] = 1;
+	}
+	return 0;
+}
+
+static int compile_profile_rules(struct pal_cc *cc, const struct pal_profile *src,
+				 struct pal_ir_profile *p)
+{
+	for (int d = 0; d < PAL_DIR_COUNT; d++) {
+		const struct pal_rules *rules = d == PAL_DIR_INGRESS ? &src->ingress : &src->egress;
+
+		if (!rules->n)
+			continue;
+		p->rules[d] = calloc(rules->n, sizeof(*p->rules[d]));
+		if (!p->rules[d])
+			return -ENOMEM;
+		for (size_t i = 0; i < rules->n; i++) {
+			/* Profiles are global: their selectors are not scoped to a namespace. */
+			int err = pal_cc_compile_rule(cc, &rules->v[i], NULL, (uint32_t)i,
+						      &p->rules[d][i]);
+			if (err)
+				return err;
+			p->rules[d][i].id = cc->next_rule_id++;
+			p->n_rules[d]++;
+		}
+	}
+	return 0;
+}
+
+/* The IR index of profile `name`, compiling it on first use. Lookup order: the built-in
+ * projectcalico-default-allow, Profile resources, then kns.<namespace> for each Namespace
+ * resource. *found is false when none exists (the caller warns and skips it, as Calico lets an
+ * endpoint name a profile that does not exist yet). */
+static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, bool *found)
+{
+	struct pal_ir *ir = cc->ir;
+	const struct pal_profile *src = NULL;
+	bool builtin = false;
+	struct pal_ir_profile *p;
+	int err;
+
+	*found = true;
+	for (size_t i = 0; i < ir->n_profiles; i++) {
+		if (strcmp(ir->profiles[i].name, name) == 0) {
+			*idx = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (strcmp(name, PAL_PROFILE_DEFAULT_ALLOW) == 0)
+		builtin = true;
+	else if ((src = model_profile(cc->m, name)))
+		;
+	else if (strncmp(name, "kns.", 4) == 0 && model_namespace(cc->m, name + 4))
+		builtin = true;
+	if (!builtin && !src) {
+		*found = false;
+		return 0;
+	}
+	if (ir->n_profiles == cc->cap_profiles) {
+		size_t cap = cc->cap_profiles ? cc->cap_profiles * 2 : 8;
+		struct pal_ir_profile *v = realloc(ir->profiles, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ir->profiles = v;
+		cc->cap_profiles = cap;
+	}
+	p = &ir->profiles[ir->n_profiles++];
+	memset(p, 0, sizeof(*p));
+	p->name = strdup(name);
+	if (!p->name)
+		return -ENOMEM;
+	err = builtin ? allow_all(cc, p) : compile_profile_rules(cc, src, p);
+	if (err)
+		return err;
+	*idx = (uint32_t)(ir->n_profiles - 1);
+	return 0;
+}
+
+static int add_profiles(struct pal_cc *cc, struct pal_ir_endpoint *ep, char *const *names,
+			size_t n, struct pal_pos pos)
+{
+	char path[64];
+
+	if (!n)
+		return 0;
+	ep->profiles = calloc(n, sizeof(*ep->profiles));
+	if (!ep->profiles)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t idx;
+		bool found;
+		int err = profile_index(cc, names[i], &idx, &found);
+
+		if (err)
+			return err;
+		if (!found) {
+			snprintf(path, sizeof(path), "spec.profiles[%zu]", i);
+			pal_warn(cc->diags, pos, path,
+				 "profile \"%s\" does not exist; endpoint \"%s\" is compiled without it",
+				 names[i], ep->name);
+			continue;
+		}
+		ep->profiles[ep->n_profiles++] = idx;
+	}
+	return 0;
+}
+
+/* ---- endpoints ----------------------------------------------------------------------------- */
+
+static char *strdup_or_null(const char *s, bool *nomem)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*nomem = true;
+	return d;
+}
+
+/* Calico ignores untracked policy on a `*` host endpoint; say so for each such policy. */
+static void warn_wildcard_untracked(struct pal_cc *cc, const struct pal_cc_cand *c,
+				    const struct pal_host_endpoint *h)
+{
+	for (size_t i = 0; i < cc->m->policies.n; i++) {
+		const struct pal_policy *p = &cc->m->policies.v[i];
+
+		if (p->do_not_track && pal_cc_policy_selects(p, c))
+			pal_warn(cc->diags, h->pos, "spec.interfaceName",
+				 "untracked (doNotTrack) policy \"%s\" selects host endpoint \"%s\" "
+				 "with interfaceName \"*\"; as in Calico it is ignored there",
+				 p->name, h->name);
+	}
+}
+
+static int build_host_endpoint(struct pal_cc *cc, const struct pal_cc_cand *c,
+			       const struct pal_host_endpoint *h, struct pal_ir_endpoint *ep)
+{
+	bool nomem = false, wildcard = h->interface_name && strcmp(h->interface_name, "*") == 0;
+	int err;
+
+	ep->kind = PAL_EP_HOST;
+	ep->name = strdup_or_null(h->name, &nomem);
+	ep->iface = strdup_or_null(h->interface_name, &nomem);
+	if (nomem)
+		return -ENOMEM;
+	if (h->n_expected_ips) {
+		ep->addrs = malloc(h->n_expected_ips * sizeof(*ep->addrs));
+		if (!ep->addrs)
+			return -ENOMEM;
+		memcpy(ep->addrs, h->expected_ips, h->n_expected_ips * sizeof(*ep->addrs));
+		ep->n_addrs = h->n_expected_ips;
+	}
+	if (wildcard)
+		warn_wildcard_untracked(cc, c, h);
+	for (int d = 0; d < PAL_DIR_COUNT; d++) {
+		if (!wildcard &&
+		    (err = pal_cc_build_tierlist(cc, c, PAL_LIST_UNTRACKED, d, &ep->untracked[d])))
+			return err;
+		if (d == PAL_DIR_INGRESS &&
+		    (err = pal_cc_build_tierlist(cc, c, PAL_LIST_PREDNAT, d, &ep->prednat[d])))
+			return err;
+		if ((err = pal_cc_build_tierlist(cc, c, PAL_LIST_FORWARD, d, &ep->forward[d])) ||
+		    (err = pal_cc_build_tierlist(cc, c, PAL_LIST_NORMAL, d, &ep->normal[d])))
+			return err;
+	}
+	return add_profiles(cc, ep, h->profiles, h->n_profiles, h->pos);
+}
+
+static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *c,
+				   const struct pal_workload_endpoint *w, struct pal_ir_endpoint *ep)
+{
+	bool nomem = false;
+	int err;
+
+	ep->kind = PAL_EP_WORKLOAD;
+	ep->name = strdup_or_null(w->name, &nomem);
+	ep->namespace = strdup_or_null(w->namespace, &nomem);
+	ep->iface = strdup_or_null(w->interface_name, &nomem);
+	if (nomem)
+		return -ENOMEM;
+	if (w->n_ip_networks) {
+		ep->addrs = malloc(w->n_ip_networks * sizeof(*ep->addrs));
+		if (!ep->addrs)
+			return -ENOMEM;
+		for (size_t i = 0; i < w->n_ip_networks; i++)
+			ep->addrs[i] = w->ip_networks[i].addr;
+		ep->n_addrs = w->n_ip_networks;
+	}
+	for (int d = 0; d < PAL_DIR_COUNT; d++)
+		if ((err = pal_cc_build_tierlist(cc, c, PAL_LIST_NORMAL, d, &ep->normal[d])))
+			return err;
+	return add_profiles(cc, ep, w->profiles, w->n_profiles, w->pos);
+}
+
+static int build_endpoints(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+	size_t n_local = 0, n_hep = m->host_endpoints.n;
+	int err;
+
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		n_local += is_local(m->host_endpoints.v[i].node, cc->opts);
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		n_local += is_local(m->workload_endpoints.v[i].node, cc->opts);
+	if (!n_local)
+		return 0;
+	cc->ir->endpoints = calloc(n_local, sizeof(*cc->ir->endpoints));
+	if (!cc->ir->endpoints)
+		return -ENOMEM;
+	/* Candidates hold host endpoints first, then workload endpoints, in model order. */
+	for (size_t i = 0; i < m->host_endpoints.n; i++) {
+		if (!is_local(m->host_endpoints.v[i].node, cc->opts))
+			continue;
+		err = build_host_endpoint(cc, &cc->cands[i], &m->host_endpoints.v[i],
+					  &cc->ir->endpoints[cc->ir->n_endpoints++]);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
+		if (!is_local(m->workload_endpoints.v[i].node, cc->opts))
+			continue;
+		err = build_workload_endpoint(cc, &cc->cands[n_hep + i], &m->workload_endpoints.v[i],
+					      &cc->ir->endpoints[cc->ir->n_endpoints++]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- driver -------------------------------------------------------------------------------- */
+
+static size_t check_unsupported(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->policies.n; i++) {
+		n += pal_cc_check_rules(cc, &m->policies.v[i].ingress, "spec.ingress",
+					m->policies.v[i].pos);
+		n += pal_cc_check_rules(cc, &m->policies.v[i].egress, "spec.egress",
+					m->policies.v[i].pos);
+	}
+	for (size_t i = 0; i < m->profiles.n; i++) {
+		n += pal_cc_check_rules(cc, &m->profiles.v[i].ingress, "spec.ingress",
+					m->profiles.v[i].pos);
+		n += pal_cc_check_rules(cc, &m->profiles.v[i].egress, "spec.egress",
+					m->profiles.v[i].pos);
+	}
+	return n;
+}
+
+static int copy_failsafe(struct pal_failsafe **dst, size_t *n_dst, const struct pal_failsafe *src,
+			 size_t n)
+{
+	*dst = NULL;
+	*n_dst = 0;
+	if (!n || !src)
+		return 0;
+	*dst = malloc(n * sizeof(**dst));
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * sizeof(**dst));
+	*n_dst = n;
+	return 0;
+}
+
+int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, struct pal_ir *ir,
+		struct pal_diags *diags)
+{
+	struct pal_cc cc = { .m = m, .opts = opts, .diags = diags, .ir = ir };
+	size_t errors_before = diags->n_errors;
+	int err;
+
+	memset(ir, 0, sizeof(*ir));
+	check_unsupported(&cc);
+	if (diags->n_errors > errors_before) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (m->policies.n) {
+		cc.polrules = calloc(m->policies.n, sizeof(*cc.polrules));
+		if (!cc.polrules) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	if ((err = pal_cc_build_candidates(&cc)) || (err = pal_cc_sort_tiers(&cc)) ||
+	    (err = build_endpoints(&cc)))
+		goto out;
+	if (opts) {
+		if ((err = copy_failsafe(&ir->failsafe_in, &ir->n_failsafe_in, opts->failsafe_in,
+					 opts->n_failsafe_in)) ||
+		    (err = copy_failsafe(&ir->failsafe_out, &ir->n_failsafe_out, opts->failsafe_out,
+					 opts->n_failsafe_out)))
+			goto out;
+		ir->endpoint_to_host = opts->endpoint_to_host;
+	}
+	ir->n_rule_ids = cc.next_rule_id;
+	if (diags->n_errors > errors_before)
+		err = -EINVAL;
+out:
+	for (size_t i = 0; cc.polrules && i < m->policies.n; i++)
+		for (int d = 0; d < PAL_DIR_COUNT; d++)
+			pal_ir_rules_free(cc.polrules[i][d].rules, cc.polrules[i][d].n);
+	free(cc.polrules);
+	pal_cc_free_tiers(&cc);
+	pal_cc_free_candidates(&cc);
+	if (err) {
+		if (err == -ENOMEM)
+			pal_error(diags, (struct pal_pos){ 0 }, NULL, "out of memory while compiling");
+		pal_ir_free(ir);
+	}
+	return err;
+}
