@@ -245,4 +245,16 @@ void pal_model_validate(const struct pal_model *m, struct pal_diags *diags);
 
 const char *pal_action_name(enum pal_action a); /* "Allow", "Deny", "Log", "Pass" */
 
+/* Free what one element owns and zero it (pal_model_free uses these; so does the loader to drop
+ * a resource that had errors). */
+void pal_rule_clear(struct pal_rule *r);
+void pal_rules_clear(struct pal_rules *r);
+void pal_policy_clear(struct pal_policy *p);
+void pal_tier_clear(struct pal_tier *t);
+void pal_host_endpoint_clear(struct pal_host_endpoint *h);
+void pal_workload_endpoint_clear(struct pal_workload_endpoint *w);
+void pal_profile_clear(struct pal_profile *p);
+void pal_network_set_clear(struct pal_network_set *s);
+void pal_namespace_clear(struct pal_namespace *n);
+
 #endif

@@ -1,0 +1,148 @@
+/* Internal to the loader: the decoding context and the field helpers every per-kind decoder uses.
+ *
+ * A decoder walks one yt_node tree. It keeps the current field path (spec.ingress[2].action) in
+ * the context, so every helper can report an error with file, line, column and path without the
+ * caller spelling them out. Helpers return 1 when the field was present and decoded, 0 when it
+ * was absent (or YAML null, which Kubernetes treats as absent), -1 after reporting an error.
+ * Out-of-memory aborts (xmalloc): a policy loader cannot do anything useful without memory.
+ */
+#ifndef PALISADE_DECODE_H
+#define PALISADE_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "diag.h"
+#include "model.h"
+#include "yaml_tree.h"
+
+struct dctx {
+	struct pal_model *m;
+	struct pal_diags *d;
+	const char *file; /* interned in m->files */
+	const char *buf;  /* the input, to map selector error columns back into the file */
+	size_t len;
+	char path[512];
+	size_t path_len;
+};
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* Grows *v (element size sz) so that index n fits; *cap is updated. */
+void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
+#define VEC_PUSH(vec, item)                                                                   \
+	do {                                                                                  \
+		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \
+		(vec).v[(vec).n++] = (item);                                                  \
+	} while (0)
+
+/* Path handling: push returns the previous length to pass to path_pop. */
+size_t path_push(struct dctx *c, const char *field);
+size_t path_push_index(struct dctx *c, size_t i);
+void path_pop(struct dctx *c, size_t old_len);
+
+struct pal_pos node_pos(const struct dctx *c, const struct yt_node *n);
+__attribute__((format(printf, 3, 4))) void derr(struct dctx *c, const struct yt_node *n,
+						 const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void dwarn(struct dctx *c, const struct yt_node *n,
+						  const char *fmt, ...);
+/* Error about field `field` of map (path = current path + field, position = the value node when
+ * present, else the map). */
+__attribute__((format(printf, 4, 5))) void derr_field(struct dctx *c, const struct yt_node *map,
+						       const char *field, const char *fmt, ...);
+
+/* Edit distance for "did you mean" suggestions. */
+size_t edit_distance(const char *a, const char *b);
+/* The entry of known[] (NULL-terminated) closest to word, or NULL when none is close. */
+const char *closest_name(const char *word, const char *const *known);
+
+/* Checks that n is a mapping, that every key is in known (or in ignored, which are accepted and
+ * skipped) and that no key repeats. Returns false (after reporting) when n is not a mapping;
+ * unknown or repeated fields are reported but do not stop decoding of the rest. */
+bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
+		  const char *const *ignored);
+bool expect_map(struct dctx *c, const struct yt_node *n);
+bool expect_seq(struct dctx *c, const struct yt_node *n);
+
+/* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
+bool scalar_int(const struct yt_node *n, long long *out);   /* plain decimal integer */
+bool scalar_bool(const struct yt_node *n, bool *out);       /* plain true/false/yes/no/on/off */
+bool scalar_number(const struct yt_node *n, double *out);   /* plain finite number */
+
+/* Value helpers on an already located node (path must already name it). */
+int node_str(struct dctx *c, const struct yt_node *n, char **out);
+/* Field helpers: look up map[key], push key on the path, decode. */
+int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
+int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
+	    long long max, long long *out);
+int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out);
+int get_number(struct dctx *c, const struct yt_node *map, const char *key, double *out);
+int get_str_list(struct dctx *c, const struct yt_node *map, const char *key, char ***out,
+		 size_t *n);
+/* A string->string map. check_k8s: validate keys (qualified names) and values as label values;
+ * annotations pass check_k8s=false and get the annotation key check instead. */
+enum label_check { LABELS_LABELS, LABELS_ANNOTATIONS };
+int get_labels(struct dctx *c, const struct yt_node *map, const char *key, struct pal_labels *out,
+	       enum label_check check);
+/* Parses a selector with pal_selector_parse; errors are mapped to the column inside the file. */
+int get_selector(struct dctx *c, const struct yt_node *map, const char *key, char **text,
+		 struct pal_selector **sel);
+/* Reports the selector error for text located at node n (n may be NULL: no column mapping). */
+int parse_selector_at(struct dctx *c, const struct yt_node *n, const char *text,
+		      struct pal_selector **sel);
+/* A list of CIDRs (or bare addresses), at most max entries. */
+int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+		  struct pal_cidr **out, size_t *n, size_t max);
+/* Frees a char* array. */
+void free_str_list(char **v, size_t n);
+
+/* Name syntaxes (Calico's validator regexes). */
+bool is_dns_label(const char *s);     /* [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63 */
+bool is_dns_subdomain(const char *s); /* labels joined by '.', <= 253 */
+/* k8s IsQualifiedName / IsValidLabelValue; on failure *why says what is wrong. */
+bool is_qualified_name(const char *s, const char **why);
+bool is_label_value(const char *s, const char **why);
+/* k8s IsValidPortName: <= 15 chars, [a-z0-9-], a letter, no leading/trailing/double '-'. */
+bool is_port_name(const char *s);
+
+/* Protocol by Calico name (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite; exact case) or number 1-255. */
+int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
+		 struct pal_protocol *out);
+bool protocol_supports_ports(uint8_t num);
+const char *protocol_name(uint8_t num, char *buf, size_t len);
+/* A port list (numbers, "first:last" ranges, names), at most PAL_MAX_PORTS. */
+int get_ports(struct dctx *c, const struct yt_node *map, const char *key, struct pal_port **out,
+	      size_t *n);
+
+/* Per-kind decoders. Each receives the resource's root mapping, decodes it into m, reports
+ * problems, and adds nothing when the resource had errors. */
+struct resource_head {
+	const struct yt_node *root, *metadata, *spec;
+	const struct yt_node *kind_node;
+	char *name;      /* metadata.name (required), owned by the head until taken */
+	char *namespace; /* metadata.namespace or NULL */
+	struct pal_labels labels;
+	struct pal_labels annotations;
+};
+/* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
+bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
+void resource_head_free(struct resource_head *h);
+
+void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind kind);
+void decode_k8s_policy(struct dctx *c, struct resource_head *h);
+void decode_tier(struct dctx *c, struct resource_head *h);
+void decode_profile(struct dctx *c, struct resource_head *h);
+void decode_network_set(struct dctx *c, struct resource_head *h, bool global);
+void decode_namespace(struct dctx *c, struct resource_head *h);
+void decode_host_endpoint(struct dctx *c, struct resource_head *h);
+void decode_workload_endpoint(struct dctx *c, struct resource_head *h);
+/* Rule lists (shared by policies and profiles). dir_ingress selects Calico's direction checks. */
+int decode_rules(struct dctx *c, const struct yt_node *spec, const char *key, bool ingress,
+		 struct pal_rules *out);
+/* Endpoint named ports (spec.ports of host and workload endpoints). */
+int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, bool workload,
+			  struct pal_endpoint_port **out, size_t *n);
+
+#endif

@@ -1,0 +1,973 @@
+/* Field helpers shared by every resource decoder: paths, errors, scalar typing, strings, lists,
+ * labels, selectors, CIDRs and the unknown-field check (see decode.h). */
+#include "decode.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+void vec_reserve(void **v, size_t *cap, size_t n, size_t sz)
+{
+	size_t c = *cap;
+
+	if (n <= c)
+		return;
+	if (c == 0)
+		c = 4;
+	while (c < n)
+		c *= 2;
+	*v = xrealloc(*v, c * sz);
+	*cap = c;
+}
+
+void free_str_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- paths and errors ---- */
+
+size_t path_push(struct dctx *c, const char *field)
+{
+	size_t old = c->path_len;
+	int w = snprintf(c->path + old, sizeof(c->path) - old, "%s%s", old ? "." : "", field);
+
+	if (w > 0)
+		c->path_len = old + (size_t)w < sizeof(c->path) ? old + (size_t)w : sizeof(c->path) - 1;
+	return old;
+}
+
+size_t path_push_index(struct dctx *c, size_t i)
+{
+	size_t old = c->path_len;
+	int w = snprintf(c->path + old, sizeof(c->path) - old, "[%zu]", i);
+
+	if (w > 0)
+		c->path_len = old + (size_t)w < sizeof(c->path) ? old + (size_t)w : sizeof(c->path) - 1;
+	return old;
+}
+
+void path_pop(struct dctx *c, size_t old_len)
+{
+	c->path_len = old_len;
+	c->path[old_len] = '\0';
+}
+
+struct pal_pos node_pos(const struct dctx *c, const struct yt_node *n)
+{
+	struct pal_pos p = { .file = c->file, .line = n ? n->line : 0, .col = n ? n->col : 0 };
+
+	return p;
+}
+
+static void vreport(struct dctx *c, enum pal_severity sev, struct pal_pos pos, const char *path,
+		    const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pal_diag_add(c->d, sev, pos, path, "%s", msg);
+}
+
+void derr(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, PAL_SEV_ERROR, node_pos(c, n), c->path, fmt, ap);
+	va_end(ap);
+}
+
+void dwarn(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, PAL_SEV_WARNING, node_pos(c, n), c->path, fmt, ap);
+	va_end(ap);
+}
+
+void derr_field(struct dctx *c, const struct yt_node *map, const char *field, const char *fmt, ...)
+{
+	const struct yt_node *v = yt_map_get(map, field);
+	size_t old = path_push(c, field);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(c, PAL_SEV_ERROR, node_pos(c, v ? v : map), c->path, fmt, ap);
+	va_end(ap);
+	path_pop(c, old);
+}
+
+/* ---- unknown fields ---- */
+
+size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[65];
+
+	/* Field names are short; longer words are never "close" to one. */
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) ==
+						      tolower((unsigned char)b[j - 1]) ?
+					      0 :
+					      1;
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *closest_name(const char *word, const char *const *known)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	size_t limit = strlen(word) / 3;
+
+	/* Up to a third of the word may be wrong, at least 1 and at most 3 edits
+	 * ("selecter" -> "selector", "ingres" -> "ingress", "Selector" -> "selector"). */
+	if (limit < 1)
+		limit = 1;
+	if (limit > 3)
+		limit = 3;
+	for (size_t i = 0; known[i]; i++) {
+		size_t d = edit_distance(word, known[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = known[i];
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool expect_map(struct dctx *c, const struct yt_node *n)
+{
+	if (n->kind == YT_MAP)
+		return true;
+	derr(c, n, "expected a mapping (key: value), got %s", yt_kind_name(n));
+	return false;
+}
+
+bool expect_seq(struct dctx *c, const struct yt_node *n)
+{
+	if (n->kind == YT_SEQ)
+		return true;
+	derr(c, n, "expected a list, got %s", yt_kind_name(n));
+	return false;
+}
+
+bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
+		  const char *const *ignored)
+{
+	if (!expect_map(c, n))
+		return false;
+	for (size_t i = 0; i < n->n_pairs; i++) {
+		const struct yt_node *k = n->pairs[i].key;
+		size_t old;
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(n->pairs[j].key->text, k->text) == 0) {
+				old = path_push(c, k->text);
+				derr(c, k, "field \"%s\" appears more than once (first on line %d)",
+				     k->text, n->pairs[j].key->line);
+				path_pop(c, old);
+				break;
+			}
+		}
+		if (in_list(k->text, known) || in_list(k->text, ignored))
+			continue;
+		old = path_push(c, k->text);
+		{
+			const char *sugg = closest_name(k->text, known);
+
+			if (sugg)
+				derr(c, k, "unknown field \"%s\"; did you mean \"%s\"?", k->text, sugg);
+			else
+				derr(c, k, "unknown field \"%s\"", k->text);
+		}
+		path_pop(c, old);
+	}
+	return true;
+}
+
+/* ---- scalar typing ---- */
+
+bool scalar_int(const struct yt_node *n, long long *out)
+{
+	const char *s;
+	char *end;
+	long long v;
+
+	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN || n->len == 0)
+		return false;
+	s = n->text;
+	if (strlen(s) != n->len)
+		return false;
+	if (!(isdigit((unsigned char)s[0]) ||
+	      ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))))
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const char *const bool_true[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
+					  "on",   "On",   "ON",   NULL };
+static const char *const bool_false[] = { "false", "False", "FALSE", "no", "No", "NO",
+					   "off",   "Off",   "OFF",   NULL };
+
+bool scalar_bool(const struct yt_node *n, bool *out)
+{
+	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN)
+		return false;
+	if (in_list(n->text, bool_true)) {
+		*out = true;
+		return true;
+	}
+	if (in_list(n->text, bool_false)) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+bool scalar_number(const struct yt_node *n, double *out)
+{
+	char *end;
+	double v;
+
+	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN || n->len == 0 ||
+	    strlen(n->text) != n->len)
+		return false;
+	/* Decimal numbers only: strtod would also take "inf", "nan" and hex floats. */
+	for (const char *p = n->text; *p; p++)
+		if (!strchr("0123456789+-.eE", *p))
+			return false;
+	errno = 0;
+	v = strtod(n->text, &end);
+	if (errno || *end || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* What a plain scalar would be to a YAML reader, for "expected a string" messages. */
+static const char *plain_type(const struct yt_node *n)
+{
+	long long i;
+	double d;
+	bool b;
+
+	if (n->kind != YT_SCALAR || n->style != YT_PLAIN)
+		return NULL;
+	if (scalar_int(n, &i) || scalar_number(n, &d))
+		return "a number";
+	if (scalar_bool(n, &b))
+		return "a boolean";
+	return NULL;
+}
+
+/* ---- strings ---- */
+
+int node_str(struct dctx *c, const struct yt_node *n, char **out)
+{
+	const char *t;
+
+	if (yt_is_null(n))
+		return 0;
+	if (n->kind != YT_SCALAR) {
+		derr(c, n, "expected a string, got %s", yt_kind_name(n));
+		return -1;
+	}
+	t = plain_type(n);
+	if (t) {
+		/* Kubernetes rejects this too: "cannot unmarshal number into string". */
+		derr(c, n, "expected a string, got %s; quote it: \"%s\"", t, n->text);
+		return -1;
+	}
+	if (strlen(n->text) != n->len) {
+		derr(c, n, "string contains a NUL character");
+		return -1;
+	}
+	*out = xstrdup(n->text);
+	return 1;
+}
+
+int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	int r;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	r = node_str(c, n, out);
+	path_pop(c, old);
+	return r;
+}
+
+int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
+	    long long max, long long *out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	long long v;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!scalar_int(n, &v)) {
+		derr(c, n, "expected an integer between %lld and %lld", min, max);
+		r = -1;
+	} else if (v < min || v > max) {
+		derr(c, n, "%lld is out of range; must be between %lld and %lld", v, min, max);
+		r = -1;
+	} else {
+		*out = v;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!scalar_bool(n, out)) {
+		derr(c, n, "expected true or false");
+		r = -1;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+int get_number(struct dctx *c, const struct yt_node *map, const char *key, double *out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!scalar_number(n, out)) {
+		derr(c, n, "expected a number, such as 100 or 10.5");
+		r = -1;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+int get_str_list(struct dctx *c, const struct yt_node *map, const char *key, char ***out,
+		 size_t *n_out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	char **v;
+	size_t old, k = 0;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	v = xcalloc(n->n_items, sizeof(*v));
+	for (size_t i = 0; i < n->n_items; i++) {
+		size_t o2 = path_push_index(c, i);
+		char *s = NULL;
+		int ri = node_str(c, n->items[i], &s);
+
+		if (ri == 0) {
+			derr(c, n->items[i], "list entries must not be empty");
+			ri = -1;
+		}
+		if (ri < 0)
+			r = -1;
+		else
+			v[k++] = s;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	if (r < 0) {
+		free_str_list(v, k);
+		return -1;
+	}
+	*out = v;
+	*n_out = k;
+	return 1;
+}
+
+/* ---- names ---- */
+
+static bool is_lower_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+static bool dns_label_span(const char *s, size_t len)
+{
+	if (len == 0 || len > 63)
+		return false;
+	if (!is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_lower_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool is_dns_label(const char *s)
+{
+	return dns_label_span(s, strlen(s));
+}
+
+bool is_dns_subdomain(const char *s)
+{
+	size_t len = strlen(s);
+	const char *p = s;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+
+		if (!dns_label_span(p, l))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+static bool is_alnum(char ch)
+{
+	return isalnum((unsigned char)ch) && (unsigned char)ch < 128;
+}
+
+/* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9], the "name" part of qualified names and values. */
+static bool qualified_part(const char *s, size_t len)
+{
+	if (len == 0 || !is_alnum(s[0]) || !is_alnum(s[len - 1]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+bool is_qualified_name(const char *s, const char **why)
+{
+	const char *slash = strchr(s, '/');
+	const char *name = slash ? slash + 1 : s;
+
+	if (slash) {
+		char prefix[256];
+		size_t pl = (size_t)(slash - s);
+
+		if (pl == 0 || pl > 253) {
+			*why = "prefix before '/' must be a DNS subdomain of 1 to 253 characters";
+			return false;
+		}
+		memcpy(prefix, s, pl);
+		prefix[pl] = '\0';
+		if (!is_dns_subdomain(prefix)) {
+			*why = "prefix before '/' must be a lower case DNS subdomain such as "
+			       "example.com";
+			return false;
+		}
+		if (strchr(name, '/')) {
+			*why = "at most one '/' is allowed (prefix/name)";
+			return false;
+		}
+	}
+	if (strlen(name) == 0 || strlen(name) > 63) {
+		*why = "name part must be 1 to 63 characters";
+		return false;
+	}
+	if (!qualified_part(name, strlen(name))) {
+		*why = "name part must consist of alphanumeric characters, '-', '_' or '.', and "
+		       "must start and end with an alphanumeric character";
+		return false;
+	}
+	return true;
+}
+
+bool is_label_value(const char *s, const char **why)
+{
+	size_t len = strlen(s);
+
+	if (len == 0)
+		return true;
+	if (len > 63) {
+		*why = "must be no more than 63 characters";
+		return false;
+	}
+	if (!qualified_part(s, len)) {
+		*why = "must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+		       "end with an alphanumeric character";
+		return false;
+	}
+	return true;
+}
+
+bool is_port_name(const char *s)
+{
+	size_t len = strlen(s);
+	bool letter = false;
+
+	if (len == 0 || len > 15 || s[0] == '-' || s[len - 1] == '-' || strstr(s, "--"))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] >= 'a' && s[i] <= 'z')
+			letter = true;
+		else if (!(s[i] >= '0' && s[i] <= '9') && s[i] != '-')
+			return false;
+	}
+	return letter;
+}
+
+/* ---- labels ---- */
+
+int get_labels(struct dctx *c, const struct yt_node *map, const char *key, struct pal_labels *out,
+	       enum label_check check)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old, total = 0;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_map(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	/* Keys are free-form here: no unknown-field check, only the syntax checks below. */
+	for (size_t i = 0; i < n->n_pairs; i++) {
+		const struct yt_node *k = n->pairs[i].key, *v = n->pairs[i].value;
+		size_t o2 = path_push(c, k->text);
+		const char *why = NULL;
+		char *val = NULL;
+		int rv = node_str(c, v, &val);
+
+		if (rv == 0)
+			val = xstrdup("");
+		if (rv < 0) {
+			r = -1;
+		} else if (check == LABELS_LABELS && !is_qualified_name(k->text, &why)) {
+			derr(c, k, "invalid label key \"%s\": %s", k->text, why);
+			r = -1;
+		} else if (check == LABELS_LABELS && !is_label_value(val, &why)) {
+			derr(c, v, "invalid label value \"%s\": %s", val, why);
+			r = -1;
+		} else if (check == LABELS_ANNOTATIONS) {
+			/* Calico lower-cases annotation keys before the qualified-name check. */
+			char *lower = xstrdup(k->text);
+
+			for (char *p = lower; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			if (!is_qualified_name(lower, &why)) {
+				derr(c, k, "invalid annotation key \"%s\": %s", k->text, why);
+				r = -1;
+			}
+			free(lower);
+			total += strlen(k->text) + strlen(val);
+		}
+		if (r > 0)
+			pal_labels_set(out, k->text, val);
+		free(val);
+		path_pop(c, o2);
+	}
+	if (check == LABELS_ANNOTATIONS && total > 256 * 1024) {
+		derr(c, n, "total size of annotations is too large by %zu bytes",
+		     total - 256 * 1024);
+		r = -1;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+/* ---- selectors ---- */
+
+/* Column in the file of the selector's 1-based column sel_col, when the selector text appears
+ * verbatim on one line of the input (plain, or quoted without escapes); 0 otherwise. */
+static int selector_file_col(const struct dctx *c, const struct yt_node *n, const char *text,
+			     int sel_col)
+{
+	size_t start, tl = strlen(text);
+
+	if (!n || n->kind != YT_SCALAR || n->end_line != n->line || sel_col < 1 ||
+	    strcmp(n->text, text) != 0)
+		return 0;
+	if (n->style == YT_BLOCK)
+		return 0;
+	start = n->offset + (n->style == YT_PLAIN ? 0 : 1);
+	if (start > c->len || c->len - start < tl || memcmp(c->buf + start, text, tl) != 0)
+		return 0;
+	return n->col + (n->style == YT_PLAIN ? 0 : 1) + sel_col - 1;
+}
+
+int parse_selector_at(struct dctx *c, const struct yt_node *n, const char *text,
+		      struct pal_selector **sel)
+{
+	struct pal_selector_error err;
+	int col;
+
+	memset(&err, 0, sizeof(err));
+	if (pal_selector_parse(text, sel, &err) == 0)
+		return 1;
+	*sel = NULL;
+	col = selector_file_col(c, n, text, err.col);
+	if (col > 0) {
+		struct pal_pos p = node_pos(c, n);
+
+		p.col = col;
+		pal_error(c->d, p, c->path, "invalid selector: %s (selector column %d)", err.message,
+			  err.col);
+	} else {
+		derr(c, n, "invalid selector: %s (at column %d of the selector)", err.message,
+		     err.col);
+	}
+	return -1;
+}
+
+int get_selector(struct dctx *c, const struct yt_node *map, const char *key, char **text,
+		 struct pal_selector **sel)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	char *s = NULL;
+	int r;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	r = node_str(c, n, &s);
+	if (r > 0) {
+		r = parse_selector_at(c, n, s, sel);
+		if (r > 0)
+			*text = s;
+		else
+			free(s);
+	}
+	path_pop(c, old);
+	return r;
+}
+
+/* ---- CIDRs ---- */
+
+int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+		  struct pal_cidr **out, size_t *n_out, size_t max)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	struct pal_cidr *v;
+	size_t old, k = 0;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	if (n->n_items > max) {
+		derr(c, n, "too many entries: %zu, at most %zu are allowed", n->n_items, max);
+		path_pop(c, old);
+		return -1;
+	}
+	v = xcalloc(n->n_items, sizeof(*v));
+	for (size_t i = 0; i < n->n_items; i++) {
+		const struct yt_node *it = n->items[i];
+		size_t o2 = path_push_index(c, i);
+
+		if (it->kind != YT_SCALAR || !pal_cidr_parse(it->text, &v[k], NULL)) {
+			derr(c, it, "invalid CIDR \"%s\"; expected an address or prefix such as "
+				    "10.0.0.0/8 or 2001:db8::/32",
+			     it->kind == YT_SCALAR ? it->text : "");
+			r = -1;
+		} else {
+			k++;
+		}
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	if (r < 0) {
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n_out = k;
+	return 1;
+}
+
+/* ---- protocols and ports ---- */
+
+static const struct {
+	const char *name;
+	uint8_t num;
+} proto_names[] = {
+	{ "TCP", PAL_PROTO_TCP },	{ "UDP", PAL_PROTO_UDP },   { "ICMP", PAL_PROTO_ICMP },
+	{ "ICMPv6", PAL_PROTO_ICMPV6 }, { "SCTP", PAL_PROTO_SCTP }, { "UDPLite", PAL_PROTO_UDPLITE },
+};
+
+const char *protocol_name(uint8_t num, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (proto_names[i].num == num)
+			return proto_names[i].name;
+	snprintf(buf, len, "%u", num);
+	return buf;
+}
+
+bool protocol_supports_ports(uint8_t num)
+{
+	return num == PAL_PROTO_TCP || num == PAL_PROTO_UDP || num == PAL_PROTO_SCTP;
+}
+
+int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
+		 struct pal_protocol *out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	long long v;
+	int r = -1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (n->kind != YT_SCALAR) {
+		derr(c, n, "expected a protocol name or number, got %s", yt_kind_name(n));
+		goto out;
+	}
+	/* A number, plain or quoted ("6"), as Calico's NumOrString reads it. */
+	{
+		struct yt_node tmp = *n;
+
+		tmp.style = YT_PLAIN;
+		if (scalar_int(&tmp, &v)) {
+			if (v < 1 || v > 255) {
+				derr(c, n, "protocol number %lld is invalid; must be 1-255", v);
+				goto out;
+			}
+			out->set = true;
+			out->num = (uint8_t)v;
+			r = 1;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (strcmp(n->text, proto_names[i].name) == 0) {
+			out->set = true;
+			out->num = proto_names[i].num;
+			r = 1;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (strcasecmp(n->text, proto_names[i].name) == 0) {
+			derr(c, n, "protocol name \"%s\" is invalid; did you mean \"%s\"? (names are "
+				   "case sensitive)",
+			     n->text, proto_names[i].name);
+			goto out;
+		}
+	}
+	derr(c, n, "protocol name \"%s\" is invalid; expected TCP, UDP, ICMP, ICMPv6, SCTP, "
+		   "UDPLite or a number 1-255",
+	     n->text);
+out:
+	path_pop(c, old);
+	return r;
+}
+
+/* Parses a decimal port 0-65535 from s[0..len); false on anything else. */
+static bool parse_port_num(const char *s, size_t len, long *out)
+{
+	long v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > 65535)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One port item: 80, "80", "1000:2000" or a named port "http" (Calico's numorstring.Port). */
+static int decode_port(struct dctx *c, const struct yt_node *n, struct pal_port *p)
+{
+	const char *s;
+	const char *colon;
+	long lo, hi;
+
+	p->pos = node_pos(c, n);
+	if (n->kind != YT_SCALAR || yt_is_null(n)) {
+		derr(c, n, "expected a port number, a range \"first:last\" or a port name");
+		return -1;
+	}
+	s = n->text;
+	colon = strchr(s, ':');
+	if (colon) {
+		if (!parse_port_num(s, (size_t)(colon - s), &lo) ||
+		    !parse_port_num(colon + 1, strlen(colon + 1), &hi)) {
+			derr(c, n, "invalid port range \"%s\"; expected \"first:last\" with numbers "
+				   "1-65535",
+			     s);
+			return -1;
+		}
+		if (lo > hi) {
+			derr(c, n, "port range \"%s\" is invalid: the first port is greater than "
+				   "the last",
+			     s);
+			return -1;
+		}
+	} else if (parse_port_num(s, strlen(s), &lo)) {
+		hi = lo;
+	} else {
+		if (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+			derr(c, n, "port %s is out of range; must be between 1 and 65535", s);
+			return -1;
+		}
+		if (!is_port_name(s)) {
+			derr(c, n, "invalid port name \"%s\": a port name has at most 15 lower case "
+				   "letters, digits and '-', with at least one letter",
+			     s);
+			return -1;
+		}
+		p->name = xstrdup(s);
+		return 1;
+	}
+	if (lo < 1 || hi < 1) {
+		derr(c, n, "port range invalid, port number must be between 1 and 65535");
+		return -1;
+	}
+	p->first = (uint16_t)lo;
+	p->last = (uint16_t)hi;
+	return 1;
+}
+
+int get_ports(struct dctx *c, const struct yt_node *map, const char *key, struct pal_port **out,
+	      size_t *n_out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	struct pal_port *v;
+	size_t old, k = 0;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	if (n->n_items > PAL_MAX_PORTS) {
+		derr(c, n, "too many ports: %zu, at most %d are allowed", n->n_items, PAL_MAX_PORTS);
+		path_pop(c, old);
+		return -1;
+	}
+	v = xcalloc(n->n_items, sizeof(*v));
+	for (size_t i = 0; i < n->n_items; i++) {
+		size_t o2 = path_push_index(c, i);
+
+		if (decode_port(c, n->items[i], &v[k]) > 0)
+			k++;
+		else
+			r = -1;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	if (r < 0) {
+		for (size_t i = 0; i < k; i++)
+			free(v[i].name);
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n_out = k;
+	return 1;
+}

@@ -1,0 +1,689 @@
+/* networking.k8s.io/v1 NetworkPolicy, translated at load time as Calico's converter does
+ * (libcalico-go lib/backend/k8s/conversion K8sNetworkPolicyToCalico):
+ *  - name "knp.default.<name>", tier default, order 1000, every rule Allow, namespaced;
+ *  - podSelector -> `projectcalico.org/orchestrator == 'k8s' && k == 'v' && ...` (matchLabels
+ *    sorted by key, then matchExpressions in order: In/NotIn/Exists/DoesNotExist);
+ *  - a peer's namespaceSelector {} -> all(), absent -> no namespace selector;
+ *  - ipBlock -> nets [cidr], except -> notNets;
+ *  - ports: protocol defaults to TCP; port number, named port, or port..endPort range; the ports
+ *    of one k8s rule are grouped by protocol (sorted by name) and simplified into ranges;
+ *  - one Calico rule per (protocol group, peer); no peers = one rule without peer constraints;
+ *  - policyTypes: absent -> Kubernetes' API defaulting (Ingress, plus Egress when egress rules
+ *    exist); Calico then keeps the listed types.
+ */
+#include "decode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const spec_fields[] = { "podSelector", "policyTypes", "ingress", "egress",
+					   NULL };
+static const char *const ingress_fields[] = { "from", "ports", NULL };
+static const char *const egress_fields[] = { "to", "ports", NULL };
+static const char *const peer_fields[] = { "podSelector", "namespaceSelector", "ipBlock", NULL };
+static const char *const ipblock_fields[] = { "cidr", "except", NULL };
+static const char *const port_fields[] = { "protocol", "port", "endPort", NULL };
+static const char *const lsel_fields[] = { "matchLabels", "matchExpressions", NULL };
+static const char *const req_fields[] = { "key", "operator", "values", NULL };
+
+/* A growable string. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, const char *a, const char *v)
+{
+	char *piece;
+
+	if (asprintf(&piece, fmt, a, v) < 0)
+		abort();
+	if (b->len) {
+		vec_reserve((void **)&b->s, &b->cap, b->len + 5, 1);
+		memcpy(b->s + b->len, " && ", 5);
+		b->len += 4;
+	}
+	vec_reserve((void **)&b->s, &b->cap, b->len + strlen(piece) + 1, 1);
+	memcpy(b->s + b->len, piece, strlen(piece) + 1);
+	b->len += strlen(piece);
+	free(piece);
+}
+
+static char *sb_take(struct sbuf *b)
+{
+	char *s = b->s ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
+/* Decodes a k8s LabelSelector at map[key] into a Calico selector string. pod: prefix the
+ * orchestrator clause (Calico does this for pod selectors only). Returns 1 with *out set
+ * (also when the selector is absent and pod is true), 0 when absent (namespace selectors),
+ * -1 on error. */
+static int label_selector(struct dctx *c, const struct yt_node *map, const char *key, bool pod,
+			  char **out)
+{
+	const struct yt_node *n = yt_map_get(map, key), *ml, *me;
+	struct sbuf b = { 0 };
+	size_t old;
+	int r = 1;
+
+	if (pod)
+		sb_add(&b, "%s == '%s'", PAL_LABEL_ORCHESTRATOR, "k8s");
+	if (yt_is_null(n)) {
+		if (!pod)
+			return 0;
+		*out = sb_take(&b);
+		return 1;
+	}
+	old = path_push(c, key);
+	if (!check_fields(c, n, lsel_fields, NULL)) {
+		r = -1;
+		goto out;
+	}
+	ml = yt_map_get(n, "matchLabels");
+	me = yt_map_get(n, "matchExpressions");
+	if (!pod && (yt_is_null(ml) || (ml->kind == YT_MAP && ml->n_pairs == 0)) &&
+	    (yt_is_null(me) || (me->kind == YT_SEQ && me->n_items == 0))) {
+		/* namespaceSelector: {} selects every namespace. */
+		free(b.s);
+		*out = xstrdup("all()");
+		path_pop(c, old);
+		return 1;
+	}
+	{
+		struct pal_labels labels = { 0 };
+
+		/* pal_labels is sorted by key, which gives Calico's sorted matchLabels order. */
+		if (get_labels(c, n, "matchLabels", &labels, LABELS_LABELS) < 0)
+			r = -1;
+		for (size_t i = 0; i < labels.n; i++)
+			sb_add(&b, "%s == '%s'", labels.v[i].key, labels.v[i].value);
+		pal_labels_free(&labels);
+	}
+	if (!yt_is_null(me)) {
+		size_t o2 = path_push(c, "matchExpressions");
+
+		if (!expect_seq(c, me)) {
+			r = -1;
+		} else {
+			for (size_t i = 0; i < me->n_items; i++) {
+				const struct yt_node *it = me->items[i];
+				size_t o3 = path_push_index(c, i);
+				char *k = NULL, *op = NULL, **vals = NULL;
+				size_t nv = 0;
+				const char *why;
+				bool has_vals;
+
+				if (!check_fields(c, it, req_fields, NULL) || get_str(c, it, "key", &k) < 0 ||
+				    get_str(c, it, "operator", &op) < 0 ||
+				    get_str_list(c, it, "values", &vals, &nv) < 0) {
+					r = -1;
+					goto next;
+				}
+				if (!k) {
+					derr(c, it, "missing required field \"key\"");
+					r = -1;
+					goto next;
+				}
+				if (!is_qualified_name(k, &why)) {
+					derr_field(c, it, "key", "invalid label key \"%s\": %s", k, why);
+					r = -1;
+					goto next;
+				}
+				for (size_t j = 0; j < nv; j++) {
+					if (!is_label_value(vals[j], &why)) {
+						derr_field(c, it, "values", "invalid value \"%s\": %s",
+							   vals[j], why);
+						r = -1;
+						goto next;
+					}
+				}
+				has_vals = nv > 0;
+				if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
+					struct sbuf list = { 0 };
+					char *joined;
+
+					if (!has_vals) {
+						derr_field(c, it, "values", "operator %s needs at least "
+									    "one value",
+							   op);
+						r = -1;
+						goto next;
+					}
+					for (size_t j = 0; j < nv; j++) {
+						const char *sep = j ? "', '" : "";
+
+						vec_reserve((void **)&list.s, &list.cap,
+							    list.len + strlen(sep) + strlen(vals[j]) + 1, 1);
+						list.len += (size_t)sprintf(list.s + list.len, "%s%s", sep,
+									    vals[j]);
+					}
+					joined = sb_take(&list);
+					sb_add(&b, strcmp(op, "In") == 0 ? "%s in { '%s' }" :
+									   "%s not in { '%s' }",
+					       k, joined);
+					free(joined);
+				} else if (op && (strcmp(op, "Exists") == 0 ||
+						  strcmp(op, "DoesNotExist") == 0)) {
+					if (has_vals) {
+						derr_field(c, it, "values", "operator %s takes no values",
+							   op);
+						r = -1;
+						goto next;
+					}
+					sb_add(&b, strcmp(op, "Exists") == 0 ? "has(%s)%s" : "! has(%s)%s",
+					       k, "");
+				} else {
+					derr_field(c, it, "operator", "invalid operator \"%s\"; must be "
+								      "In, NotIn, Exists or DoesNotExist",
+						   op ? op : "");
+					r = -1;
+				}
+next:
+				free(k);
+				free(op);
+				free_str_list(vals, nv);
+				path_pop(c, o3);
+			}
+		}
+		path_pop(c, o2);
+	}
+out:
+	path_pop(c, old);
+	if (r < 0) {
+		free(b.s);
+		return -1;
+	}
+	*out = sb_take(&b);
+	return 1;
+}
+
+struct peer {
+	char *sel, *ns_sel; /* NULL when absent */
+	bool has_net;
+	struct pal_cidr net;
+	struct pal_cidr *except;
+	size_t n_except;
+	const struct yt_node *node;
+};
+
+static void peer_free(struct peer *p)
+{
+	free(p->sel);
+	free(p->ns_sel);
+	free(p->except);
+}
+
+static int decode_peer(struct dctx *c, const struct yt_node *n, struct peer *p)
+{
+	const struct yt_node *ib;
+	int r = 1;
+
+	p->node = n;
+	if (!check_fields(c, n, peer_fields, NULL))
+		return -1;
+	ib = yt_map_get(n, "ipBlock");
+	if (!yt_is_null(ib)) {
+		size_t old = path_push(c, "ipBlock");
+		char *cidr = NULL;
+
+		if (yt_map_get(n, "podSelector") || yt_map_get(n, "namespaceSelector")) {
+			derr(c, ib, "ipBlock may not be combined with podSelector or "
+				    "namespaceSelector in one peer");
+			r = -1;
+		} else if (!check_fields(c, ib, ipblock_fields, NULL)) {
+			r = -1;
+		} else if (get_str(c, ib, "cidr", &cidr) <= 0) {
+			if (!cidr && yt_is_null(yt_map_get(ib, "cidr")))
+				derr(c, ib, "missing required field \"cidr\"");
+			r = -1;
+		} else if (!strchr(cidr, '/') || !pal_cidr_parse(cidr, &p->net, NULL)) {
+			derr_field(c, ib, "cidr", "invalid CIDR \"%s\"; expected a prefix such as "
+						  "10.0.0.0/8",
+				   cidr);
+			r = -1;
+		} else {
+			p->has_net = true;
+			if (get_cidr_list(c, ib, "except", &p->except, &p->n_except, PAL_MAX_NETS) <
+			    0)
+				r = -1;
+			/* Kubernetes: every except must be strictly inside cidr. */
+			for (size_t i = 0; r > 0 && i < p->n_except; i++) {
+				if (!pal_cidr_covers(&p->net, &p->except[i]) ||
+				    p->except[i].prefix_len <= p->net.prefix_len) {
+					size_t o2 = path_push(c, "except");
+
+					path_push_index(c, i);
+					derr(c, yt_map_get(ib, "except")->items[i],
+					     "must be a strict subset of cidr %s", cidr);
+					path_pop(c, o2);
+					r = -1;
+				}
+			}
+		}
+		free(cidr);
+		path_pop(c, old);
+		return r;
+	}
+	if (!yt_map_get(n, "podSelector") && !yt_map_get(n, "namespaceSelector")) {
+		derr(c, n, "a peer needs podSelector, namespaceSelector or ipBlock");
+		return -1;
+	}
+	if (label_selector(c, n, "podSelector", true, &p->sel) < 0)
+		r = -1;
+	if (label_selector(c, n, "namespaceSelector", false, &p->ns_sel) < 0)
+		r = -1;
+	return r;
+}
+
+/* Ports of one k8s rule, grouped by protocol. Index order = Calico's sorted protocol names. */
+enum { G_SCTP, G_TCP, G_UDP, N_GROUPS };
+static const uint8_t group_proto[N_GROUPS] = { PAL_PROTO_SCTP, PAL_PROTO_TCP, PAL_PROTO_UDP };
+
+struct port_group {
+	bool present;
+	bool all_ports; /* a port entry with only a protocol: every port */
+	struct pal_port *v;
+	size_t n, cap;
+};
+
+static void groups_free(struct port_group *g)
+{
+	for (int i = 0; i < N_GROUPS; i++) {
+		for (size_t j = 0; j < g[i].n; j++)
+			free(g[i].v[j].name);
+		free(g[i].v);
+	}
+}
+
+static int decode_k8s_port(struct dctx *c, const struct yt_node *n, struct port_group *groups)
+{
+	const struct yt_node *pn;
+	struct pal_port port = { 0 };
+	char *proto = NULL;
+	int gi = G_TCP, r = 1;
+	long long num = 0, end;
+
+	if (!check_fields(c, n, port_fields, NULL))
+		return -1;
+	if (get_str(c, n, "protocol", &proto) > 0) {
+		if (strcmp(proto, "TCP") == 0)
+			gi = G_TCP;
+		else if (strcmp(proto, "UDP") == 0)
+			gi = G_UDP;
+		else if (strcmp(proto, "SCTP") == 0)
+			gi = G_SCTP;
+		else {
+			derr_field(c, n, "protocol", "invalid protocol \"%s\"; must be TCP, UDP or "
+						     "SCTP",
+				   proto);
+			r = -1;
+		}
+	} else if (yt_map_get(n, "protocol") && !yt_is_null(yt_map_get(n, "protocol"))) {
+		r = -1;
+	}
+	free(proto);
+	port.pos = node_pos(c, n);
+	pn = yt_map_get(n, "port");
+	if (!yt_is_null(pn)) {
+		size_t old = path_push(c, "port");
+
+		/* IntOrString: a YAML number is a port number, a string a port name. */
+		if (scalar_int(pn, &num)) {
+			if (num < 1 || num > 65535) {
+				derr(c, pn, "port %lld is out of range; must be between 1 and 65535",
+				     num);
+				r = -1;
+			}
+			port.first = port.last = (uint16_t)num;
+		} else if (pn->kind == YT_SCALAR && is_port_name(pn->text)) {
+			port.name = xstrdup(pn->text);
+		} else {
+			derr(c, pn, "invalid port \"%s\": expected a number 1-65535 or a port name "
+				    "(at most 15 lower case letters, digits and '-')",
+			     pn->kind == YT_SCALAR ? pn->text : "");
+			r = -1;
+		}
+		path_pop(c, old);
+	}
+	switch (get_int(c, n, "endPort", 1, 65535, &end)) {
+	case 1:
+		if (yt_is_null(pn) || port.name) {
+			derr_field(c, n, "endPort", "endPort needs a numeric port");
+			r = -1;
+		} else if (end < num) {
+			derr_field(c, n, "endPort", "endPort %lld must be greater than or equal to "
+						    "port %lld",
+				   end, num);
+			r = -1;
+		} else {
+			port.last = (uint16_t)end;
+		}
+		break;
+	case -1:
+		r = -1;
+	}
+	if (r < 0) {
+		free(port.name);
+		return -1;
+	}
+	groups[gi].present = true;
+	if (yt_is_null(pn)) {
+		groups[gi].all_ports = true;
+		return 1;
+	}
+	VEC_PUSH(groups[gi], port);
+	return 1;
+}
+
+/* Calico's SimplifyPorts: named ports first (in order), then the numeric ports merged into
+ * ascending ranges; left as is when there is at most one numeric port. */
+static void simplify_ports(struct port_group *g)
+{
+	uint8_t bits[65536 / 8];
+	size_t numeric = 0, n_ranges = 0, k = 0;
+	struct pal_port *out;
+
+	if (g->n <= 1)
+		return;
+	memset(bits, 0, sizeof(bits));
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->v[i].name)
+			continue;
+		for (unsigned p = g->v[i].first; p <= g->v[i].last; p++) {
+			bits[p / 8] |= (uint8_t)(1u << (p % 8));
+			numeric++;
+		}
+	}
+	if (numeric <= 1)
+		return;
+#define PORT_SET(p) ((p) < 65536 && (bits[(p) / 8] & (1u << ((p) % 8))))
+	for (unsigned p = 1; p < 65536; p++)
+		if (PORT_SET(p) && !PORT_SET(p - 1))
+			n_ranges++;
+	out = xcalloc(g->n + n_ranges, sizeof(*out));
+	for (size_t i = 0; i < g->n; i++)
+		if (g->v[i].name)
+			out[k++] = g->v[i];
+	for (unsigned p = 1; p < 65536; p++) {
+		if (!PORT_SET(p))
+			continue;
+		out[k].first = (uint16_t)p;
+		while (PORT_SET(p + 1))
+			p++;
+		out[k].last = (uint16_t)p;
+		out[k].pos = g->v[0].pos;
+		k++;
+	}
+#undef PORT_SET
+	free(g->v);
+	g->v = out;
+	g->n = k;
+	g->cap = g->n + n_ranges;
+}
+
+static struct pal_port *copy_ports(const struct port_group *g)
+{
+	struct pal_port *v = xcalloc(g->n, sizeof(*v));
+
+	for (size_t i = 0; i < g->n; i++) {
+		v[i] = g->v[i];
+		if (g->v[i].name)
+			v[i].name = xstrdup(g->v[i].name);
+	}
+	return v;
+}
+
+/* Fills the peer side of a translated rule. */
+static int fill_peer(struct dctx *c, const struct peer *p, struct pal_entity *e)
+{
+	if (!p)
+		return 1;
+	if (p->has_net) {
+		e->nets = xcalloc(1, sizeof(*e->nets));
+		e->nets[0] = p->net;
+		e->n_nets = 1;
+		if (p->n_except) {
+			e->not_nets = xcalloc(p->n_except, sizeof(*e->not_nets));
+			memcpy(e->not_nets, p->except, p->n_except * sizeof(*e->not_nets));
+			e->n_not_nets = p->n_except;
+		}
+		return 1;
+	}
+	if (p->sel) {
+		e->selector_text = xstrdup(p->sel);
+		if (parse_selector_at(c, p->node, e->selector_text, &e->selector) < 0)
+			return -1;
+	}
+	if (p->ns_sel) {
+		e->namespace_selector_text = xstrdup(p->ns_sel);
+		if (parse_selector_at(c, p->node, e->namespace_selector_text,
+				      &e->namespace_selector) < 0)
+			return -1;
+	}
+	return 1;
+}
+
+/* One k8s ingress/egress rule -> Calico rules appended to out. */
+static int translate_rule(struct dctx *c, const struct yt_node *n, bool ingress,
+			  struct pal_rules *out, size_t *cap)
+{
+	const char *peers_key = ingress ? "from" : "to";
+	const struct yt_node *pl, *ports;
+	struct port_group groups[N_GROUPS];
+	struct peer *peers = NULL;
+	size_t n_peers = 0;
+	bool any_ports;
+	int r = 1;
+
+	memset(groups, 0, sizeof(groups));
+	if (!check_fields(c, n, ingress ? ingress_fields : egress_fields, NULL))
+		return -1;
+	pl = yt_map_get(n, peers_key);
+	if (!yt_is_null(pl)) {
+		size_t old = path_push(c, peers_key);
+
+		if (!expect_seq(c, pl)) {
+			r = -1;
+		} else {
+			peers = xcalloc(pl->n_items, sizeof(*peers));
+			for (size_t i = 0; i < pl->n_items; i++) {
+				size_t o2 = path_push_index(c, i);
+
+				if (decode_peer(c, pl->items[i], &peers[n_peers]) > 0)
+					n_peers++;
+				else {
+					peer_free(&peers[n_peers]);
+					memset(&peers[n_peers], 0, sizeof(peers[n_peers]));
+					r = -1;
+				}
+				path_pop(c, o2);
+			}
+		}
+		path_pop(c, old);
+	}
+	ports = yt_map_get(n, "ports");
+	if (!yt_is_null(ports)) {
+		size_t old = path_push(c, "ports");
+
+		if (!expect_seq(c, ports)) {
+			r = -1;
+		} else {
+			for (size_t i = 0; i < ports->n_items; i++) {
+				size_t o2 = path_push_index(c, i);
+
+				if (decode_k8s_port(c, ports->items[i], groups) < 0)
+					r = -1;
+				path_pop(c, o2);
+			}
+		}
+		path_pop(c, old);
+	}
+	if (r < 0)
+		goto out;
+	any_ports = groups[G_SCTP].present || groups[G_TCP].present || groups[G_UDP].present;
+	/* Rules: for each protocol group (or one protocol-less group), for each peer (or none). */
+	for (int gi = any_ports ? 0 : -1; gi < (any_ports ? N_GROUPS : 0); gi++) {
+		if (gi >= 0 && !groups[gi].present)
+			continue;
+		if (gi >= 0 && !groups[gi].all_ports)
+			simplify_ports(&groups[gi]);
+		for (size_t pi = 0; pi < (n_peers ? n_peers : 1); pi++) {
+			struct pal_rule rule;
+			struct pal_entity *peer_side, *dst;
+
+			memset(&rule, 0, sizeof(rule));
+			rule.action = PAL_ACTION_ALLOW;
+			rule.pos = node_pos(c, n);
+			peer_side = ingress ? &rule.src : &rule.dst;
+			dst = &rule.dst;
+			if (gi >= 0) {
+				rule.protocol.set = true;
+				rule.protocol.num = group_proto[gi];
+				if (!groups[gi].all_ports && groups[gi].n) {
+					dst->ports = copy_ports(&groups[gi]);
+					dst->n_ports = groups[gi].n;
+				}
+			}
+			if (fill_peer(c, n_peers ? &peers[pi] : NULL, peer_side) < 0) {
+				pal_rule_clear(&rule);
+				r = -1;
+				goto out;
+			}
+			if (out->n >= PAL_MAX_RULES_PER_DIR) {
+				derr(c, n, "translation gives more than %d rules in one direction",
+				     PAL_MAX_RULES_PER_DIR);
+				pal_rule_clear(&rule);
+				r = -1;
+				goto out;
+			}
+			vec_reserve((void **)&out->v, cap, out->n + 1, sizeof(*out->v));
+			out->v[out->n++] = rule;
+		}
+	}
+out:
+	for (size_t i = 0; i < n_peers; i++)
+		peer_free(&peers[i]);
+	free(peers);
+	groups_free(groups);
+	return r;
+}
+
+static int translate_rules(struct dctx *c, const struct yt_node *spec, bool ingress,
+			   struct pal_rules *out, size_t *n_k8s_rules)
+{
+	const char *key = ingress ? "ingress" : "egress";
+	const struct yt_node *n = yt_map_get(spec, key);
+	size_t old, cap = 0;
+	int r = 1;
+
+	*n_k8s_rules = 0;
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	*n_k8s_rules = n->n_items;
+	for (size_t i = 0; i < n->n_items; i++) {
+		size_t o2 = path_push_index(c, i);
+
+		if (translate_rule(c, n->items[i], ingress, out, &cap) < 0)
+			r = -1;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return r;
+}
+
+static int decode_policy_types(struct dctx *c, const struct yt_node *spec, bool *in, bool *eg)
+{
+	const struct yt_node *n = yt_map_get(spec, "policyTypes");
+	size_t old;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, "policyTypes");
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	for (size_t i = 0; i < n->n_items; i++) {
+		const struct yt_node *it = n->items[i];
+		size_t o2 = path_push_index(c, i);
+		bool *flag = NULL;
+
+		if (it->kind == YT_SCALAR && strcmp(it->text, "Ingress") == 0)
+			flag = in;
+		else if (it->kind == YT_SCALAR && strcmp(it->text, "Egress") == 0)
+			flag = eg;
+		if (!flag) {
+			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
+			     it->kind == YT_SCALAR ? it->text : "");
+			r = -1;
+		} else if (*flag) {
+			derr(c, it, "duplicate policy type \"%s\"", it->text);
+			r = -1;
+		}
+		if (flag)
+			*flag = true;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return r;
+}
+
+void decode_k8s_policy(struct dctx *c, struct resource_head *h)
+{
+	size_t errors = c->d->n_errors, old, n_in = 0, n_eg = 0;
+	const struct yt_node *spec = h->spec;
+	struct pal_policy p;
+	bool in = false, eg = false;
+	int types;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = PAL_POLICY_K8S;
+	p.pos = node_pos(c, h->root);
+	if (!is_dns_subdomain(h->name))
+		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+						   "alphanumeric characters, '-' or '.'",
+			   h->name);
+	if (asprintf(&p.name, "knp.default.%s", h->name) < 0)
+		abort();
+	p.namespace = h->namespace;
+	h->namespace = NULL;
+	p.tier = xstrdup(PAL_DEFAULT_TIER);
+	p.has_order = true;
+	p.order = PAL_K8S_POLICY_ORDER;
+	old = path_push(c, "spec");
+	if (spec && !check_fields(c, spec, spec_fields, NULL))
+		goto pop;
+	if (label_selector(c, spec, "podSelector", true, &p.selector_text) < 0)
+		goto pop;
+	translate_rules(c, spec, true, &p.ingress, &n_in);
+	translate_rules(c, spec, false, &p.egress, &n_eg);
+	types = decode_policy_types(c, spec, &in, &eg);
+	if (types == 0) {
+		/* Kubernetes API defaulting of an absent policyTypes. */
+		in = true;
+		eg = n_eg > 0;
+	}
+	/* Calico: the listed types; none at all means Ingress. */
+	p.types_ingress = in || !eg;
+	p.types_egress = eg;
+	if (c->d->n_errors == errors)
+		parse_selector_at(c, yt_map_get(spec, "podSelector"), p.selector_text, &p.selector);
+pop:
+	path_pop(c, old);
+	if (c->d->n_errors != errors) {
+		pal_policy_clear(&p);
+		return;
+	}
+	(void)n_in;
+	VEC_PUSH(c->m->policies, p);
+}

@@ -1,0 +1,233 @@
+/* GlobalNetworkPolicy and NetworkPolicy (projectcalico.org/v3), with Calico's policy-level
+ * validation (validateGlobalNetworkPolicySpec, validateNetworkPolicySpec) and types defaulting. */
+#include "decode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const gnp_fields[] = { "tier",	   "order",	  "selector",
+					  "ingress",	   "egress",	  "types",
+					  "doNotTrack",	   "preDNAT",	  "applyOnForward",
+					  "serviceAccountSelector", "namespaceSelector",
+					  "performanceHints", NULL };
+static const char *const np_fields[] = { "tier",    "order", "selector", "ingress",
+					 "egress",  "types", "serviceAccountSelector",
+					 "performanceHints", NULL };
+
+/* Calico: GNP names are a DNS label, optionally with one "tier." prefix; NetworkPolicy names the
+ * same, or "knp.default.<subdomain>" for converted Kubernetes policies. At most 253 characters. */
+static bool policy_name_ok(const char *name, enum pal_policy_kind kind)
+{
+	const char *dot = strchr(name, '.');
+
+	if (strlen(name) > 253)
+		return false;
+	if (kind == PAL_POLICY_NAMESPACED &&
+	    (strncmp(name, "knp.default.", 12) == 0 || strncmp(name, "ossg.default.", 13) == 0)) {
+		return is_dns_subdomain(strchr(strchr(name, '.') + 1, '.') + 1);
+	}
+	if (!dot)
+		return is_dns_label(name);
+	if (strchr(dot + 1, '.'))
+		return false;
+	{
+		char first[64];
+		size_t l = (size_t)(dot - name);
+
+		if (l >= sizeof(first))
+			return false;
+		memcpy(first, name, l);
+		first[l] = '\0';
+		return is_dns_label(first) && is_dns_label(dot + 1);
+	}
+}
+
+/* spec.types: Ingress/Egress, each at most once. Absent: Calico's defaulting (Ingress when there
+ * are ingress rules or no rules at all, Egress when there are egress rules; both when both). */
+static int decode_types(struct dctx *c, const struct yt_node *spec, struct pal_policy *p)
+{
+	const struct yt_node *n = yt_map_get(spec, "types");
+	size_t old;
+	int r = 1;
+
+	if (yt_is_null(n)) {
+		/* Only reached with usable rule counts: a policy whose rules failed is dropped. */
+		p->types_ingress = p->ingress.n > 0 || p->egress.n == 0;
+		p->types_egress = p->egress.n > 0;
+		return 0;
+	}
+	old = path_push(c, "types");
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	for (size_t i = 0; i < n->n_items; i++) {
+		const struct yt_node *it = n->items[i];
+		size_t o2 = path_push_index(c, i);
+		bool *flag = NULL;
+
+		if (it->kind == YT_SCALAR && strcmp(it->text, "Ingress") == 0)
+			flag = &p->types_ingress;
+		else if (it->kind == YT_SCALAR && strcmp(it->text, "Egress") == 0)
+			flag = &p->types_egress;
+		if (!flag) {
+			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
+			     it->kind == YT_SCALAR ? it->text : "");
+			r = -1;
+		} else if (*flag) {
+			derr(c, it, "'%s' type specified more than once", it->text);
+			r = -1;
+		} else {
+			*flag = true;
+		}
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return r;
+}
+
+/* A policy-level selector: parses, and rejects global() (only valid in a rule's
+ * namespaceSelector). */
+static int policy_selector(struct dctx *c, const struct yt_node *spec, const char *key, char **text,
+			   struct pal_selector **sel)
+{
+	int r = get_selector(c, spec, key, text, sel);
+
+	if (r > 0 && pal_selector_uses_global(*sel)) {
+		derr_field(c, spec, key, "global() can only be used in an EntityRule "
+					 "namespaceSelector");
+		return -1;
+	}
+	return r;
+}
+
+static bool check_gnp_flags(struct dctx *c, const struct yt_node *spec, const struct pal_policy *p)
+{
+	bool ok = true;
+
+	if (p->do_not_track && p->pre_dnat) {
+		derr_field(c, spec, "preDNAT", "preDNAT and doNotTrack cannot both be true");
+		ok = false;
+	}
+	if (p->pre_dnat && p->egress.n > 0) {
+		derr_field(c, spec, "egress", "a preDNAT policy cannot have egress rules");
+		ok = false;
+	}
+	if (p->pre_dnat && p->types_egress && yt_map_get(spec, "types")) {
+		const struct yt_node *types = yt_map_get(spec, "types");
+		size_t old = path_push(c, "types");
+
+		for (size_t i = 0; i < types->n_items; i++) {
+			if (strcmp(types->items[i]->text, "Egress") == 0) {
+				size_t o2 = path_push_index(c, i);
+
+				derr(c, types->items[i], "a preDNAT policy cannot have the Egress "
+							 "type");
+				path_pop(c, o2);
+			}
+		}
+		path_pop(c, old);
+		ok = false;
+	}
+	if (!p->apply_on_forward && (p->do_not_track || p->pre_dnat)) {
+		if (yt_map_get(spec, "applyOnForward"))
+			derr_field(c, spec, "applyOnForward",
+				   "applyOnForward must be true when %s is true",
+				   p->pre_dnat ? "preDNAT" : "doNotTrack");
+		else
+			derr_field(c, spec, p->pre_dnat ? "preDNAT" : "doNotTrack",
+				   "%s requires applyOnForward: true",
+				   p->pre_dnat ? "preDNAT" : "doNotTrack");
+		ok = false;
+	}
+	return ok;
+}
+
+static int decode_performance_hints(struct dctx *c, const struct yt_node *spec)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int r = get_str_list(c, spec, "performanceHints", &v, &n);
+
+	for (size_t i = 0; r > 0 && i < n; i++) {
+		if (strcmp(v[i], "AssumeNeededOnEveryNode") != 0) {
+			derr_field(c, spec, "performanceHints",
+				   "unknown performance hint \"%s\"; the only hint is "
+				   "AssumeNeededOnEveryNode",
+				   v[i]);
+			r = -1;
+		}
+	}
+	free_str_list(v, n);
+	return r;
+}
+
+void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind kind)
+{
+	const struct yt_node *spec = h->spec;
+	bool global = kind == PAL_POLICY_GLOBAL;
+	struct pal_policy p;
+	size_t errors = c->d->n_errors, old;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = kind;
+	p.pos = node_pos(c, h->root);
+	p.name = h->name;
+	h->name = NULL;
+	p.namespace = h->namespace;
+	h->namespace = NULL;
+	if (!policy_name_ok(p.name, kind)) {
+		derr_field(c, h->metadata, "name",
+			   "invalid policy name \"%s\": must be lower case alphanumeric characters "
+			   "or '-', optionally prefixed by \"<tier>.\"",
+			   p.name);
+	}
+	if (!spec) {
+		/* An absent spec is an empty one: selects all(), no rules, Ingress type. */
+		p.tier = xstrdup(PAL_DEFAULT_TIER);
+		p.selector_text = xstrdup("");
+		p.types_ingress = true;
+		goto parse_selector;
+	}
+	old = path_push(c, "spec");
+	if (!check_fields(c, spec, global ? gnp_fields : np_fields, NULL)) {
+		path_pop(c, old);
+		goto out;
+	}
+	if (get_str(c, spec, "tier", &p.tier) > 0 && !is_dns_label(p.tier))
+		derr_field(c, spec, "tier", "invalid tier name \"%s\": must be lower case "
+					    "alphanumeric characters or '-'",
+			   p.tier);
+	if (!p.tier)
+		p.tier = xstrdup(PAL_DEFAULT_TIER);
+	if (get_number(c, spec, "order", &p.order) > 0)
+		p.has_order = true;
+	policy_selector(c, spec, "selector", &p.selector_text, &p.selector);
+	policy_selector(c, spec, "serviceAccountSelector", &p.service_account_selector_text,
+			&p.service_account_selector);
+	if (global)
+		policy_selector(c, spec, "namespaceSelector", &p.namespace_selector_text,
+				&p.namespace_selector);
+	decode_rules(c, spec, "ingress", true, &p.ingress);
+	decode_rules(c, spec, "egress", false, &p.egress);
+	decode_types(c, spec, &p);
+	decode_performance_hints(c, spec);
+	if (global) {
+		get_bool(c, spec, "doNotTrack", &p.do_not_track);
+		get_bool(c, spec, "preDNAT", &p.pre_dnat);
+		get_bool(c, spec, "applyOnForward", &p.apply_on_forward);
+		check_gnp_flags(c, spec, &p);
+	}
+	path_pop(c, old);
+parse_selector:
+	if (!p.selector_text)
+		p.selector_text = xstrdup(""); /* absent selector = all() */
+	if (!p.selector && c->d->n_errors == errors)
+		parse_selector_at(c, NULL, p.selector_text, &p.selector);
+out:
+	if (c->d->n_errors != errors) {
+		pal_policy_clear(&p);
+		return;
+	}
+	VEC_PUSH(c->m->policies, p);
+}

@@ -1,0 +1,163 @@
+/* Tier, Profile, GlobalNetworkSet, NetworkSet and Namespace decoders. */
+#include "decode.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const tier_fields[] = { "order", "defaultAction", NULL };
+static const char *const profile_fields[] = { "ingress", "egress", "labelsToApply", NULL };
+static const char *const netset_fields[] = { "nets", NULL };
+static const char *const ns_spec_fields[] = { "finalizers", NULL };
+
+/* Enters spec with the field check; false when spec is not a mapping. An absent spec is fine. */
+static bool enter_spec(struct dctx *c, const struct resource_head *h, const char *const *fields,
+		       size_t *old)
+{
+	*old = path_push(c, "spec");
+	if (!h->spec)
+		return true;
+	return check_fields(c, h->spec, fields, NULL);
+}
+
+void decode_tier(struct dctx *c, struct resource_head *h)
+{
+	size_t errors = c->d->n_errors, old;
+	struct pal_tier t;
+	char *action = NULL;
+
+	memset(&t, 0, sizeof(t));
+	t.pos = node_pos(c, h->root);
+	t.name = h->name;
+	h->name = NULL;
+	t.default_action = PAL_ACTION_DENY;
+	/* Tier names appear inside policy names, so they are a DNS label without dots. */
+	if (!is_dns_label(t.name))
+		derr_field(c, h->metadata, "name", "invalid tier name \"%s\": must be lower case "
+						   "alphanumeric characters or '-' (no dots), at most 63",
+			   t.name);
+	if (enter_spec(c, h, tier_fields, &old) && h->spec) {
+		if (get_number(c, h->spec, "order", &t.order) > 0)
+			t.has_order = true;
+		if (get_str(c, h->spec, "defaultAction", &action) > 0) {
+			if (strcmp(action, "Deny") == 0)
+				t.default_action = PAL_ACTION_DENY;
+			else if (strcmp(action, "Pass") == 0)
+				t.default_action = PAL_ACTION_PASS;
+			else
+				derr_field(c, h->spec, "defaultAction",
+					   "invalid defaultAction \"%s\"; must be Deny or Pass", action);
+		}
+	}
+	/* Decision: the default tier may be declared, but only with its fixed order (Calico rejects
+	 * any other); an absent order is taken as that order. */
+	if (strcmp(t.name, PAL_DEFAULT_TIER) == 0) {
+		if (t.has_order && t.order != PAL_DEFAULT_TIER_ORDER)
+			derr_field(c, h->spec, "order", "default tier order must be %.0f",
+				   PAL_DEFAULT_TIER_ORDER);
+		t.has_order = true;
+		t.order = PAL_DEFAULT_TIER_ORDER;
+	}
+	path_pop(c, old);
+	free(action);
+	if (c->d->n_errors != errors) {
+		pal_tier_clear(&t);
+		return;
+	}
+	VEC_PUSH(c->m->tiers, t);
+}
+
+void decode_profile(struct dctx *c, struct resource_head *h)
+{
+	size_t errors = c->d->n_errors, old;
+	struct pal_profile p;
+
+	memset(&p, 0, sizeof(p));
+	p.pos = node_pos(c, h->root);
+	p.name = h->name;
+	h->name = NULL;
+	p.labels = h->labels;
+	memset(&h->labels, 0, sizeof(h->labels));
+	if (!is_dns_subdomain(p.name))
+		derr_field(c, h->metadata, "name", "invalid profile name \"%s\": must be lower case "
+						   "alphanumeric characters, '-' or '.'",
+			   p.name);
+	if (enter_spec(c, h, profile_fields, &old) && h->spec) {
+		decode_rules(c, h->spec, "ingress", true, &p.ingress);
+		decode_rules(c, h->spec, "egress", false, &p.egress);
+		get_labels(c, h->spec, "labelsToApply", &p.labels_to_apply, LABELS_LABELS);
+	}
+	path_pop(c, old);
+	if (c->d->n_errors != errors) {
+		pal_profile_clear(&p);
+		return;
+	}
+	VEC_PUSH(c->m->profiles, p);
+}
+
+void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
+{
+	size_t errors = c->d->n_errors, old;
+	struct pal_network_set s;
+
+	memset(&s, 0, sizeof(s));
+	s.pos = node_pos(c, h->root);
+	s.name = h->name;
+	h->name = NULL;
+	s.namespace = h->namespace;
+	h->namespace = NULL;
+	s.labels = h->labels;
+	memset(&h->labels, 0, sizeof(h->labels));
+	if (!is_dns_subdomain(s.name))
+		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+						   "alphanumeric characters, '-' or '.'",
+			   s.name);
+	/* Calico reserves this label for its own namespace mapping. */
+	if (pal_labels_get(&s.labels, PAL_LABEL_NAMESPACE)) {
+		size_t o = path_push(c, "metadata");
+
+		path_push(c, "labels");
+
+		derr_field(c, yt_map_get(h->metadata, "labels"), PAL_LABEL_NAMESPACE,
+			   "%s is not a valid label name here (Calico sets it itself)",
+			   PAL_LABEL_NAMESPACE);
+		path_pop(c, o);
+	}
+	/* GlobalNetworkSet and NetworkSet share the spec; only namespacing differs (metadata). */
+	(void)global;
+	if (enter_spec(c, h, netset_fields, &old) && h->spec)
+		get_cidr_list(c, h->spec, "nets", &s.nets, &s.n_nets, SIZE_MAX);
+	path_pop(c, old);
+	if (c->d->n_errors != errors) {
+		pal_network_set_clear(&s);
+		return;
+	}
+	VEC_PUSH(c->m->network_sets, s);
+}
+
+void decode_namespace(struct dctx *c, struct resource_head *h)
+{
+	size_t errors = c->d->n_errors, old;
+	struct pal_namespace n;
+
+	memset(&n, 0, sizeof(n));
+	n.pos = node_pos(c, h->root);
+	n.name = h->name;
+	h->name = NULL;
+	n.labels = h->labels;
+	memset(&h->labels, 0, sizeof(h->labels));
+	if (!is_dns_label(n.name))
+		derr_field(c, h->metadata, "name", "invalid namespace name \"%s\": must be a DNS "
+						   "label (lower case alphanumeric characters or '-', at "
+						   "most 63)",
+			   n.name);
+	/* spec.finalizers is server-managed; accepted and ignored. status is skipped by the
+	 * caller. */
+	enter_spec(c, h, ns_spec_fields, &old);
+	path_pop(c, old);
+	if (c->d->n_errors != errors) {
+		pal_namespace_clear(&n);
+		return;
+	}
+	VEC_PUSH(c->m->namespaces, n);
+}

@@ -1,0 +1,197 @@
+/* Model lifetime: init and free (see model.h). */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pal_model_init(struct pal_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+const char *pal_action_name(enum pal_action a)
+{
+	switch (a) {
+	case PAL_ACTION_ALLOW:
+		return "Allow";
+	case PAL_ACTION_DENY:
+		return "Deny";
+	case PAL_ACTION_LOG:
+		return "Log";
+	case PAL_ACTION_PASS:
+		return "Pass";
+	}
+	return "?";
+}
+
+/* NULL-safe, whatever pal_selector_free does with NULL. */
+static void sel_free(struct pal_selector *s)
+{
+	if (s)
+		pal_selector_free(s);
+}
+
+static void str_list_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void ports_free(struct pal_port *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i].name);
+	free(p);
+}
+
+static void entity_clear(struct pal_entity *e)
+{
+	free(e->nets);
+	free(e->not_nets);
+	free(e->selector_text);
+	sel_free(e->selector);
+	free(e->not_selector_text);
+	sel_free(e->not_selector);
+	free(e->namespace_selector_text);
+	sel_free(e->namespace_selector);
+	ports_free(e->ports, e->n_ports);
+	ports_free(e->not_ports, e->n_not_ports);
+	str_list_free(e->service_accounts.names, e->service_accounts.n_names);
+	free(e->service_accounts.selector_text);
+	sel_free(e->service_accounts.selector);
+	free(e->service_name);
+	free(e->service_namespace);
+	memset(e, 0, sizeof(*e));
+}
+
+void pal_rule_clear(struct pal_rule *r)
+{
+	entity_clear(&r->src);
+	entity_clear(&r->dst);
+	pal_labels_free(&r->annotations);
+	memset(r, 0, sizeof(*r));
+}
+
+void pal_rules_clear(struct pal_rules *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		pal_rule_clear(&r->v[i]);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+void pal_policy_clear(struct pal_policy *p)
+{
+	free(p->name);
+	free(p->namespace);
+	free(p->tier);
+	free(p->selector_text);
+	sel_free(p->selector);
+	free(p->namespace_selector_text);
+	sel_free(p->namespace_selector);
+	free(p->service_account_selector_text);
+	sel_free(p->service_account_selector);
+	pal_rules_clear(&p->ingress);
+	pal_rules_clear(&p->egress);
+	memset(p, 0, sizeof(*p));
+}
+
+void pal_tier_clear(struct pal_tier *t)
+{
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+static void endpoint_ports_free(struct pal_endpoint_port *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i].name);
+	free(p);
+}
+
+void pal_host_endpoint_clear(struct pal_host_endpoint *h)
+{
+	free(h->name);
+	pal_labels_free(&h->labels);
+	free(h->node);
+	free(h->interface_name);
+	free(h->expected_ips);
+	str_list_free(h->profiles, h->n_profiles);
+	endpoint_ports_free(h->ports, h->n_ports);
+	memset(h, 0, sizeof(*h));
+}
+
+void pal_workload_endpoint_clear(struct pal_workload_endpoint *w)
+{
+	free(w->name);
+	free(w->namespace);
+	pal_labels_free(&w->labels);
+	free(w->node);
+	free(w->orchestrator);
+	free(w->workload);
+	free(w->pod);
+	free(w->endpoint);
+	free(w->container_id);
+	free(w->service_account);
+	free(w->interface_name);
+	free(w->ip_networks);
+	str_list_free(w->profiles, w->n_profiles);
+	endpoint_ports_free(w->ports, w->n_ports);
+	memset(w, 0, sizeof(*w));
+}
+
+void pal_profile_clear(struct pal_profile *p)
+{
+	free(p->name);
+	pal_labels_free(&p->labels);
+	pal_labels_free(&p->labels_to_apply);
+	pal_rules_clear(&p->ingress);
+	pal_rules_clear(&p->egress);
+	memset(p, 0, sizeof(*p));
+}
+
+void pal_network_set_clear(struct pal_network_set *s)
+{
+	free(s->name);
+	free(s->namespace);
+	pal_labels_free(&s->labels);
+	free(s->nets);
+	memset(s, 0, sizeof(*s));
+}
+
+void pal_namespace_clear(struct pal_namespace *n)
+{
+	free(n->name);
+	pal_labels_free(&n->labels);
+	memset(n, 0, sizeof(*n));
+}
+
+void pal_model_free(struct pal_model *m)
+{
+	for (size_t i = 0; i < m->policies.n; i++)
+		pal_policy_clear(&m->policies.v[i]);
+	free(m->policies.v);
+	for (size_t i = 0; i < m->tiers.n; i++)
+		pal_tier_clear(&m->tiers.v[i]);
+	free(m->tiers.v);
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		pal_host_endpoint_clear(&m->host_endpoints.v[i]);
+	free(m->host_endpoints.v);
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		pal_workload_endpoint_clear(&m->workload_endpoints.v[i]);
+	free(m->workload_endpoints.v);
+	for (size_t i = 0; i < m->profiles.n; i++)
+		pal_profile_clear(&m->profiles.v[i]);
+	free(m->profiles.v);
+	for (size_t i = 0; i < m->network_sets.n; i++)
+		pal_network_set_clear(&m->network_sets.v[i]);
+	free(m->network_sets.v);
+	for (size_t i = 0; i < m->namespaces.n; i++)
+		pal_namespace_clear(&m->namespaces.v[i]);
+	free(m->namespaces.v);
+	for (size_t i = 0; i < m->files.n; i++)
+		free(m->files.v[i]);
+	free(m->files.v);
+	memset(m, 0, sizeof(*m));
+}

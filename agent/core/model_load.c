@@ -1,0 +1,473 @@
+/* Loading: buffers, files and directories -> yaml_tree -> per-kind decoders (see model.h).
+ *
+ * Decisions (Calico/kubectl behaviour where there is one):
+ *  - Namespaced kinds without metadata.namespace get "default", as calicoctl and kubectl do.
+ *  - Cluster-scoped kinds with metadata.namespace are an error (the field would be ignored).
+ *  - Server-set metadata (uid, resourceVersion, ...) is accepted and ignored, so the output of
+ *    `kubectl get -o yaml` loads.
+ *  - `kind: List` (apiVersion v1 or projectcalico.org/v3) with `items` is expanded.
+ */
+#include "decode.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CALICO_V3 "projectcalico.org/v3"
+#define K8S_NETWORKING_V1 "networking.k8s.io/v1"
+#define K8S_CORE_V1 "v1"
+/* Larger inputs are rejected rather than read: a policy file of this size is a mistake. */
+#define MAX_FILE_SIZE (64u << 20)
+
+static const char *const metadata_fields[] = { "name", "namespace", "labels", "annotations",
+					       NULL };
+/* Set by the API server; present in `kubectl get -o yaml` output. */
+static const char *const metadata_ignored[] = {
+	"uid",		 "resourceVersion", "creationTimestamp", "generation",
+	"generateName",	 "finalizers",	    "ownerReferences",	 "managedFields",
+	"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", NULL
+};
+static const char *const top_fields[] = { "apiVersion", "kind", "metadata", "spec", NULL };
+static const char *const top_ignored_k8s[] = { "status", NULL };
+static const char *const list_fields[] = { "apiVersion", "kind", "items", "metadata", NULL };
+
+enum res_kind {
+	RK_GNP,
+	RK_NP,
+	RK_TIER,
+	RK_HEP,
+	RK_WEP,
+	RK_PROFILE,
+	RK_GNS,
+	RK_NS_SET,
+	RK_K8S_NP,
+	RK_NAMESPACE,
+};
+
+static const struct kind_info {
+	const char *api_version, *kind;
+	enum res_kind rk;
+	bool namespaced;
+	bool k8s; /* Kubernetes objects may carry status */
+} kinds[] = {
+	{ CALICO_V3, "GlobalNetworkPolicy", RK_GNP, false, false },
+	{ CALICO_V3, "NetworkPolicy", RK_NP, true, false },
+	{ CALICO_V3, "Tier", RK_TIER, false, false },
+	{ CALICO_V3, "HostEndpoint", RK_HEP, false, false },
+	{ CALICO_V3, "WorkloadEndpoint", RK_WEP, true, false },
+	{ CALICO_V3, "Profile", RK_PROFILE, false, false },
+	{ CALICO_V3, "GlobalNetworkSet", RK_GNS, false, false },
+	{ CALICO_V3, "NetworkSet", RK_NS_SET, true, false },
+	{ K8S_NETWORKING_V1, "NetworkPolicy", RK_K8S_NP, true, true },
+	{ K8S_CORE_V1, "Namespace", RK_NAMESPACE, false, true },
+};
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static const char *const kind_names[] = { "GlobalNetworkPolicy", "NetworkPolicy", "Tier",
+					  "HostEndpoint", "WorkloadEndpoint", "Profile",
+					  "GlobalNetworkSet", "NetworkSet", "Namespace", "List",
+					  NULL };
+
+void resource_head_free(struct resource_head *h)
+{
+	free(h->name);
+	free(h->namespace);
+	pal_labels_free(&h->labels);
+	pal_labels_free(&h->annotations);
+}
+
+bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced)
+{
+	size_t errors = c->d->n_errors, old;
+
+	if (!h->metadata) {
+		derr(c, h->root, "missing required field \"metadata\" (with at least a name)");
+		return false;
+	}
+	old = path_push(c, "metadata");
+	if (!check_fields(c, h->metadata, metadata_fields, metadata_ignored)) {
+		path_pop(c, old);
+		return false;
+	}
+	if (get_str(c, h->metadata, "name", &h->name) == 0)
+		derr_field(c, h->metadata, "name", "missing required field \"name\"");
+	else if (h->name && h->name[0] == '\0')
+		derr_field(c, h->metadata, "name", "name must not be empty");
+	if (get_str(c, h->metadata, "namespace", &h->namespace) > 0) {
+		if (!namespaced)
+			derr_field(c, h->metadata, "namespace",
+				   "this kind is not namespaced; remove metadata.namespace");
+		else if (!is_dns_label(h->namespace))
+			derr_field(c, h->metadata, "namespace",
+				   "invalid namespace \"%s\": must be a DNS label (lower case "
+				   "alphanumeric characters or '-')",
+				   h->namespace);
+	} else if (namespaced) {
+		h->namespace = xstrdup("default"); /* as calicoctl and kubectl default it */
+	}
+	get_labels(c, h->metadata, "labels", &h->labels, LABELS_LABELS);
+	get_labels(c, h->metadata, "annotations", &h->annotations, LABELS_ANNOTATIONS);
+	path_pop(c, old);
+	return c->d->n_errors == errors;
+}
+
+static void decode_resource(struct dctx *c, const struct yt_node *root);
+
+static void decode_list(struct dctx *c, const struct yt_node *root)
+{
+	const struct yt_node *items = yt_map_get(root, "items");
+	size_t old;
+
+	check_fields(c, root, list_fields, NULL);
+	if (yt_is_null(items))
+		return; /* an empty List */
+	old = path_push(c, "items");
+	if (expect_seq(c, items)) {
+		for (size_t i = 0; i < items->n_items; i++) {
+			size_t o2 = path_push_index(c, i);
+
+			decode_resource(c, items->items[i]);
+			path_pop(c, o2);
+		}
+	}
+	path_pop(c, old);
+}
+
+static const struct kind_info *find_kind(const char *api, const char *kind)
+{
+	for (size_t i = 0; i < N_KINDS; i++)
+		if (strcmp(kinds[i].api_version, api) == 0 && strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+/* Reports why (apiVersion, kind) is not a known pair, suggesting the right one. */
+static void report_kind(struct dctx *c, const struct yt_node *root, const char *api,
+			const char *kind)
+{
+	const char *apis[N_KINDS + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_KINDS; i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			apis[n++] = kinds[i].api_version;
+	if (n == 1) {
+		derr_field(c, root, "apiVersion", "kind %s needs apiVersion %s, not \"%s\"", kind,
+			   apis[0], api);
+	} else if (n == 2) {
+		derr_field(c, root, "apiVersion", "kind %s needs apiVersion %s or %s, not \"%s\"",
+			   kind, apis[0], apis[1], api);
+	} else {
+		const char *sugg = closest_name(kind, kind_names);
+
+		if (sugg)
+			derr_field(c, root, "kind", "unknown kind \"%s\"; did you mean \"%s\"?", kind,
+				   sugg);
+		else
+			derr_field(c, root, "kind",
+				   "unknown kind \"%s\"; expected one of GlobalNetworkPolicy, "
+				   "NetworkPolicy, Tier, HostEndpoint, WorkloadEndpoint, Profile, "
+				   "GlobalNetworkSet, NetworkSet, Namespace or List",
+				   kind);
+	}
+}
+
+static void decode_resource(struct dctx *c, const struct yt_node *root)
+{
+	struct resource_head h;
+	const struct kind_info *ki;
+	char *api = NULL, *kind = NULL;
+
+	memset(&h, 0, sizeof(h));
+	if (!expect_map(c, root))
+		return;
+	if (get_str(c, root, "apiVersion", &api) == 0)
+		derr(c, root, "missing required field \"apiVersion\"");
+	if (get_str(c, root, "kind", &kind) == 0)
+		derr(c, root, "missing required field \"kind\"");
+	if (!api || !kind)
+		goto out;
+	if (strcmp(kind, "List") == 0 &&
+	    (strcmp(api, K8S_CORE_V1) == 0 || strcmp(api, CALICO_V3) == 0)) {
+		decode_list(c, root);
+		goto out;
+	}
+	ki = find_kind(api, kind);
+	if (!ki) {
+		report_kind(c, root, api, kind);
+		goto out;
+	}
+	check_fields(c, root, top_fields, ki->k8s ? top_ignored_k8s : NULL);
+	h.root = root;
+	h.kind_node = yt_map_get(root, "kind");
+	h.metadata = yt_map_get(root, "metadata");
+	h.spec = yt_map_get(root, "spec");
+	if (yt_is_null(h.spec))
+		h.spec = NULL;
+	if (h.spec && h.spec->kind != YT_MAP) {
+		size_t old = path_push(c, "spec");
+
+		expect_map(c, h.spec);
+		path_pop(c, old);
+		goto out;
+	}
+	if (!decode_metadata(c, &h, ki->namespaced))
+		goto out;
+	switch (ki->rk) {
+	case RK_GNP:
+		decode_policy(c, &h, PAL_POLICY_GLOBAL);
+		break;
+	case RK_NP:
+		decode_policy(c, &h, PAL_POLICY_NAMESPACED);
+		break;
+	case RK_K8S_NP:
+		decode_k8s_policy(c, &h);
+		break;
+	case RK_TIER:
+		decode_tier(c, &h);
+		break;
+	case RK_HEP:
+		decode_host_endpoint(c, &h);
+		break;
+	case RK_WEP:
+		decode_workload_endpoint(c, &h);
+		break;
+	case RK_PROFILE:
+		decode_profile(c, &h);
+		break;
+	case RK_GNS:
+		decode_network_set(c, &h, true);
+		break;
+	case RK_NS_SET:
+		decode_network_set(c, &h, false);
+		break;
+	case RK_NAMESPACE:
+		decode_namespace(c, &h);
+		break;
+	}
+out:
+	resource_head_free(&h);
+	free(api);
+	free(kind);
+}
+
+static const char *intern_file(struct pal_model *m, const char *name)
+{
+	char *s;
+
+	for (size_t i = 0; i < m->files.n; i++)
+		if (strcmp(m->files.v[i], name) == 0)
+			return m->files.v[i];
+	s = xstrdup(name);
+	VEC_PUSH(m->files, s);
+	return s;
+}
+
+int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+			  struct pal_diags *diags)
+{
+	struct yt_stream ys;
+	struct dctx c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.m = m;
+	c.d = diags;
+	c.file = intern_file(m, name ? name : "<input>");
+	c.buf = buf;
+	c.len = len;
+	r = yt_parse(buf, len, &ys);
+	if (r < 0) {
+		struct pal_pos p = { .file = c.file };
+
+		pal_error(diags, p, NULL, "out of memory while parsing");
+		return r;
+	}
+	for (size_t i = 0; i < ys.n_docs; i++) {
+		/* An empty document (a trailing "---", a comment-only file) holds nothing. */
+		if (!ys.docs[i] || yt_is_null(ys.docs[i]))
+			continue;
+		decode_resource(&c, ys.docs[i]);
+	}
+	if (ys.has_error) {
+		struct pal_pos p = { .file = c.file, .line = ys.err_line, .col = ys.err_col };
+
+		pal_error(diags, p, NULL, "%s", ys.err_msg);
+	}
+	yt_stream_free(&ys);
+	return 0;
+}
+
+int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags)
+{
+	struct pal_pos pos = { .file = path };
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		pal_error(diags, pos, NULL, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		pal_error(diags, pos, NULL, "cannot stat: %s", strerror(-r));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		pal_error(diags, pos, NULL, "not a regular file");
+		goto out;
+	}
+	if ((unsigned long long)st.st_size > MAX_FILE_SIZE) {
+		r = -EFBIG;
+		pal_error(diags, pos, NULL, "file too large (%lld bytes, at most %u)",
+			  (long long)st.st_size, MAX_FILE_SIZE);
+		goto out;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			pal_error(diags, pos, NULL, "read error: %s", strerror(-r));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	r = pal_model_load_buffer(m, path, buf, len, diags);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* ---- directories ---- */
+
+struct file_list {
+	char **v;
+	size_t n, cap;
+};
+
+struct dir_seen {
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} * v;
+	size_t n, cap;
+};
+
+static bool has_policy_ext(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0 ||
+		       strcmp(dot, ".json") == 0);
+}
+
+/* Collects policy files below dir. Names starting with '.' are skipped: that also skips a
+ * Kubernetes ConfigMap mount's "..data" link and "..<timestamp>" directory, whose files are
+ * read once through the visible top-level symlinks (stat follows them). Directories reached
+ * twice (symlink loops) are read once. */
+static int collect(const char *dir, struct file_list *out, struct dir_seen *seen,
+		   struct pal_diags *diags, int depth)
+{
+	struct pal_pos pos = { .file = dir };
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int r = 0;
+
+	if (depth > 32) {
+		pal_error(diags, pos, NULL, "directory tree too deep");
+		return -ELOOP;
+	}
+	d = opendir(dir);
+	if (!d) {
+		r = -errno;
+		pal_error(diags, pos, NULL, "cannot open directory: %s", strerror(-r));
+		return r;
+	}
+	if (fstat(dirfd(d), &st) == 0) {
+		for (size_t i = 0; i < seen->n; i++) {
+			if (seen->v[i].dev == st.st_dev && seen->v[i].ino == st.st_ino) {
+				closedir(d);
+				return 0;
+			}
+		}
+		vec_reserve((void **)&seen->v, &seen->cap, seen->n + 1, sizeof(*seen->v));
+		seen->v[seen->n].dev = st.st_dev;
+		seen->v[seen->n].ino = st.st_ino;
+		seen->n++;
+	}
+	while ((de = readdir(d))) {
+		char *path;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+			abort();
+		if (stat(path, &st) < 0) {
+			int e = -errno;
+			struct pal_pos p = { .file = path };
+
+			/* A dangling symlink: report, keep going with the rest. */
+			pal_error(diags, p, NULL, "cannot stat: %s", strerror(-e));
+			if (!r)
+				r = e;
+			free(path);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int e = collect(path, out, seen, diags, depth + 1);
+
+			if (e && !r)
+				r = e;
+			free(path);
+		} else if (S_ISREG(st.st_mode) && has_policy_ext(de->d_name)) {
+			VEC_PUSH(*out, path);
+		} else {
+			free(path);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *diags)
+{
+	struct file_list files = { 0 };
+	struct dir_seen seen = { 0 };
+	int r = collect(dir, &files, &seen, diags, 0);
+
+	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
+	for (size_t i = 0; i < files.n; i++) {
+		int e = pal_model_load_file(m, files.v[i], diags);
+
+		if (e && !r)
+			r = e;
+		free(files.v[i]);
+	}
+	free(files.v);
+	free(seen.v);
+	return r;
+}

@@ -1,0 +1,65 @@
+/* A small YAML/JSON document tree with source positions, built from libyaml's event stream.
+ *
+ * libyaml does the parsing (JSON is parsed as YAML flow style). This file only turns events into
+ * nodes that remember their line and column, so decoders can point errors at the exact place.
+ * Scalars keep their text and style; typing (int, bool, null) is the decoder's job because YAML
+ * typing depends on the field (a plain `80` is a number, a quoted "80" a string).
+ * Anchors/aliases are rejected: policy files have no use for them and they make expansion bombs.
+ */
+#ifndef PALISADE_YAML_TREE_H
+#define PALISADE_YAML_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum yt_kind { YT_SCALAR, YT_MAP, YT_SEQ };
+
+enum yt_style { YT_PLAIN, YT_SINGLE_QUOTED, YT_DOUBLE_QUOTED, YT_BLOCK };
+
+struct yt_node;
+
+struct yt_pair {
+	struct yt_node *key; /* always a scalar */
+	struct yt_node *value;
+};
+
+struct yt_node {
+	enum yt_kind kind;
+	int line, col;       /* 1-based start of the node */
+	size_t offset;       /* byte offset of the node's start in the input */
+	int end_line;        /* 1-based line where the node ends */
+	/* YT_SCALAR */
+	char *text;          /* NUL-terminated; may contain NULs before len */
+	size_t len;
+	enum yt_style style;
+	/* YT_MAP */
+	struct yt_pair *pairs;
+	size_t n_pairs;
+	/* YT_SEQ */
+	struct yt_node **items;
+	size_t n_items;
+};
+
+struct yt_stream {
+	struct yt_node **docs; /* root node of each document; NULL for an empty document */
+	int *doc_lines;        /* 1-based line where each document starts */
+	size_t n_docs;
+	/* First error (syntax, alias, nesting too deep, non-scalar key), if any. The documents
+	 * completed before the error are kept. */
+	bool has_error;
+	int err_line, err_col;
+	char err_msg[200];
+};
+
+/* Parses buf (need not be NUL-terminated). Returns 0, or -ENOMEM; syntax errors are reported in
+ * out->has_error/err_* with a 0 return. */
+int yt_parse(const char *buf, size_t len, struct yt_stream *out);
+void yt_stream_free(struct yt_stream *s);
+
+/* Mapping lookup; NULL when absent or node is not a mapping. */
+const struct yt_node *yt_map_get(const struct yt_node *map, const char *key);
+/* True for a plain scalar YAML reads as null: empty, "~", "null", "Null", "NULL". */
+bool yt_is_null(const struct yt_node *n);
+const char *yt_kind_name(const struct yt_node *n);
+
+#endif
