@@ -1,0 +1,51 @@
+/* Shared helpers for the compiler and evaluator tests: YAML -> model -> IR, packets, traces. */
+#ifndef PALISADE_TEST_COMPILER_UTIL_H
+#define PALISADE_TEST_COMPILER_UTIL_H
+
+#include "compiler.h"
+#include "evaluator.h"
+#include "model.h"
+
+#define CT_NODE "node1"
+
+struct ctest {
+	struct pal_model m;
+	struct pal_diags d;
+	struct pal_ir ir;
+	int rc; /* pal_compile's return */
+	struct pal_failsafe *fs_in, *fs_out;
+	size_t n_fs_in, n_fs_out;
+};
+
+/* Loads yaml (must load and validate without errors), compiles for CT_NODE with no failsafe ports
+ * and endpoint-to-host drop. ct_compile_ex lets a test pick failsafe lists (NULL = none) and the
+ * endpoint-to-host action. */
+void ct_compile(struct ctest *t, const char *yaml);
+void ct_compile_ex(struct ctest *t, const char *yaml, const char *fs_in, const char *fs_out,
+		   enum pal_endpoint_to_host_action eth);
+/* Same from a fixture directory (fixtures/compiler/<dir>). */
+void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const char *fs_out,
+		    enum pal_endpoint_to_host_action eth);
+void ct_free(struct ctest *t);
+
+/* True when diags hold a diagnostic of that severity whose message contains every needle. */
+bool ct_has_diag(const struct pal_diags *d, enum pal_severity sev, const char *needle1,
+		 const char *needle2);
+
+struct pal_packet ct_pkt(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+			 uint16_t dport);
+struct pal_packet ct_icmp(const char *src, const char *dst, uint8_t type, uint8_t code);
+void ct_dnat(struct pal_packet *p, const char *dst, uint16_t dport);
+
+/* pal_evaluate, asserting it returns 0. */
+struct pal_verdict ct_eval(const struct ctest *t, enum pal_trace_dir dir, const char *in,
+			   const char *out, const struct pal_packet *p);
+/* Asserts allow/deny, stage and (when not NULL) policy; rule -2 = don't check. */
+void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, const char *policy,
+	       int rule);
+
+const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name);
+/* "tier/policy tier/policy ..." of one tier list, for ordering assertions. */
+void ct_tierlist_str(const struct pal_ir_tierlist *tl, char *buf, size_t len);
+
+#endif
