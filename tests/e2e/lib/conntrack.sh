@@ -1,0 +1,57 @@
+# Assertions on the kernel's conntrack table of the node namespace (`conntrack -L` run inside it;
+# every namespace has its own table, so another run's flows never show up here). Source after
+# topology.sh.
+#
+#   ct_list FAMILY [FILTERS...]       the matching entries (FAMILY ipv4|ipv6; FILTERS are
+#                                     conntrack(8)'s: -p tcp --dport 8443 -s 198.18.1.50 ...)
+#   ct_count FAMILY [FILTERS...]      how many
+#   ct_flush                          empty the table (before a scenario, so old entries never count)
+#   expect_ct_entry WHAT FAMILY [FILTERS...]   at least one entry; WHAT names the flow in messages
+#   expect_ct_none  WHAT FAMILY [FILTERS...]   no entry at all (an untracked flow)
+#
+# Filters refer to the original direction (-s/-d/--sport/--dport), as conntrack(8) does.
+
+ct_list() {
+	local fam=$1; shift
+	local out errf
+	errf=$(mktemp)
+	# The "N flow entries have been shown" summary goes to stderr; only entries reach stdout. A
+	# failing conntrack must not read as an empty table (that would pass every "untracked" check).
+	out=$(ns node conntrack -L -f "$fam" "$@" 2>"$errf") ||
+		{ cat "$errf" >&2; rm -f "$errf"; fail "conntrack -L -f $fam $* failed"; }
+	grep -q 'flow entries have been shown' "$errf" ||
+		{ cat "$errf" >&2; rm -f "$errf"; fail "conntrack -L -f $fam $*: unexpected output"; }
+	rm -f "$errf"
+	[ -n "$out" ] && printf '%s\n' "$out"
+	return 0
+}
+
+# Called as n=$(ct_count ...): a failure inside exits only the subshell, so check the result.
+ct_count() {
+	local out
+	out=$(ct_list "$@") || exit 1
+	printf '%s\n' "$out" | grep -c .
+	return 0
+}
+
+ct_flush() {
+	ns node conntrack -F -f ipv4 >/dev/null 2>&1
+	ns node conntrack -F -f ipv6 >/dev/null 2>&1
+	return 0
+}
+
+expect_ct_entry() {
+	local what=$1; shift
+	local n
+	n=$(ct_count "$@") || fail "conntrack failed"
+	[ "$n" -ge 1 ] || fail "conntrack: no entry for $what (conntrack -L -f $*); table:
+$(ct_list "$1")"
+}
+
+expect_ct_none() {
+	local what=$1; shift
+	local got
+	got=$(ct_list "$@") || fail "conntrack failed"
+	[ -z "$got" ] || fail "conntrack: $what must be untracked, found:
+$got"
+}
