@@ -1,0 +1,255 @@
+/* Tier and policy ordering, tier lists per stage, rule ids. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "test_compiler_util.h"
+
+#define HEP_ETH0                                                                                  \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"                                  \
+	"metadata: {name: eth0, labels: {role: ext}}\n"                                           \
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n---\n"
+
+#define TIER(name, spec) \
+	"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: " name "}\nspec: " spec "\n---\n"
+
+/* A GNP selecting everything with one ingress Allow rule; extra = more spec fields. */
+#define GNP(name, extra)                                                                           \
+	"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: " name     \
+	"}\nspec:\n  selector: all()\n" extra "  ingress: [{action: Allow}]\n---\n"
+
+Test(compiler_order, tiers_and_policies)
+{
+	static const char yaml[] =
+		HEP_ETH0
+		TIER("b", "{order: 10}")
+		TIER("a", "{order: 10}")
+		TIER("z", "{}")
+		TIER("y", "{}")
+		TIER("early", "{order: 1}")
+		GNP("a.p3", "  tier: a\n  order: 5\n")
+		GNP("p1", "  tier: a\n  order: 5\n")
+		GNP("a.p0", "  tier: a\n")
+		GNP("p2", "  tier: a\n  order: 1\n")
+		GNP("b.q", "  tier: b\n  order: 100\n")
+		GNP("z.zz", "  tier: z\n  order: 1\n")
+		GNP("y.yy", "  tier: y\n  order: 1000\n")
+		GNP("early.e", "  tier: early\n")
+		GNP("dflt-b", "  order: 2000000\n")
+		GNP("dflt-a", "  order: 2000000\n")
+		GNP("dflt-first", "  order: 0.5\n");
+	struct ctest t;
+	char buf[512];
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	ct_tierlist_str(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	/* Tiers: early(1), a(10) before b(10) by name, default (1e6), then y and z (no order) by name.
+	 * In a: p2 (1), then p1 and p3 (5, by name without the tier prefix), then p0 (no order). */
+	cr_assert_str_eq(buf, "early/e a/p2 a/p1 a/p3 a/p0 b/q default/dflt-first default/dflt-a "
+			      "default/dflt-b y/yy z/zz");
+	/* Nothing is untracked, preDNAT or forward. */
+	cr_assert_eq(ct_ep(&t.ir, "eth0")->untracked[PAL_DIR_INGRESS].n_tiers, 0);
+	cr_assert_eq(ct_ep(&t.ir, "eth0")->prednat[PAL_DIR_INGRESS].n_tiers, 0);
+	cr_assert_eq(ct_ep(&t.ir, "eth0")->forward[PAL_DIR_INGRESS].n_tiers, 0);
+	/* Ingress-only policies: no egress tiers. */
+	cr_assert_eq(ct_ep(&t.ir, "eth0")->normal[PAL_DIR_EGRESS].n_tiers, 0);
+	ct_free(&t);
+}
+
+Test(compiler_order, default_tier_order_is_fixed)
+{
+	static const char yaml[] = HEP_ETH0
+		TIER("default", "{order: 1000000}")
+		TIER("t", "{order: 100}")
+		TIER("u", "{order: 2000000}")
+		GNP("d", "")
+		GNP("t.x", "  tier: t\n")
+		GNP("u.y", "  tier: u\n");
+	struct pal_compile_opts o = { .node = CT_NODE };
+	struct pal_model m;
+	struct pal_diags d = { 0 };
+	struct pal_ir ir;
+	char buf[256];
+
+	pal_model_init(&m);
+	pal_model_load_buffer(&m, "t.yaml", yaml, strlen(yaml), &d);
+	cr_assert_eq(d.n_errors, 0);
+	/* The loader rejects another order for `default`; the compiler must not trust that. */
+	for (size_t i = 0; i < m.tiers.n; i++)
+		if (strcmp(m.tiers.v[i].name, "default") == 0) {
+			m.tiers.v[i].order = 5;
+			m.tiers.v[i].default_action = PAL_ACTION_PASS;
+		}
+	cr_assert_eq(pal_compile(&m, &o, &ir, &d), 0);
+	ct_tierlist_str(&ct_ep(&ir, "eth0")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "t/x default/d u/y");
+	cr_assert_eq(ct_ep(&ir, "eth0")->normal[PAL_DIR_INGRESS].tiers[1].end_action,
+		     PAL_ACTION_DENY);
+	cr_assert(ct_has_diag(&d, PAL_SEV_WARNING, "tier \"default\" always has order", NULL));
+	pal_ir_free(&ir);
+	pal_model_free(&m);
+	pal_diags_free(&d);
+}
+
+Test(compiler_order, tier_end_actions_per_list)
+{
+	static const char yaml[] = HEP_ETH0
+		TIER("pass", "{order: 1, defaultAction: Pass}")
+		GNP("pass.n", "  tier: pass\n  applyOnForward: true\n")
+		GNP("pass.u", "  tier: pass\n  doNotTrack: true\n  applyOnForward: true\n")
+		GNP("pass.p", "  tier: pass\n  preDNAT: true\n  applyOnForward: true\n")
+		GNP("n", "  applyOnForward: true\n")
+		GNP("u", "  doNotTrack: true\n  applyOnForward: true\n")
+		GNP("p", "  preDNAT: true\n  applyOnForward: true\n");
+	struct ctest t;
+	char buf[256];
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
+	ct_tierlist_str(&ep->untracked[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pass/u default/u");
+	ct_tierlist_str(&ep->prednat[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pass/p default/p");
+	ct_tierlist_str(&ep->forward[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pass/n default/n");
+	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "pass/n default/n");
+	/* Untracked and preDNAT tiers never drop at their end; the others keep defaultAction. */
+	cr_assert_eq(ep->untracked[0].tiers[1].end_action, PAL_ACTION_PASS);
+	cr_assert_eq(ep->prednat[0].tiers[1].end_action, PAL_ACTION_PASS);
+	cr_assert_eq(ep->forward[0].tiers[0].end_action, PAL_ACTION_PASS);
+	cr_assert_eq(ep->forward[0].tiers[1].end_action, PAL_ACTION_DENY);
+	cr_assert_eq(ep->normal[0].tiers[0].end_action, PAL_ACTION_PASS);
+	cr_assert_eq(ep->normal[0].tiers[1].end_action, PAL_ACTION_DENY);
+	ct_free(&t);
+}
+
+Test(compiler_order, selection_by_selector_and_types)
+{
+	static const char yaml[] = HEP_ETH0
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: other-node, labels: {role: ext}}\n"
+		"spec: {node: node2, interfaceName: eth0, expectedIPs: [198.18.9.1]}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: sel}\n"
+		"spec:\n  selector: role == \"ext\"\n  types: [Egress]\n"
+		"  egress: [{action: Allow}]\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: nosel}\n"
+		"spec:\n  selector: role == \"int\"\n  ingress: [{action: Allow}]\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: nstype}\n"
+		"spec:\n  selector: all()\n  namespaceSelector: all()\n  ingress: [{action: Allow}]\n";
+	struct ctest t;
+	char buf[256];
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	/* Only this node's endpoints are compiled. */
+	cr_assert_eq(t.ir.n_endpoints, 1);
+	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
+	ct_tierlist_str(&ep->normal[PAL_DIR_EGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "default/sel");
+	/* nosel does not select; nstype has a namespaceSelector: workloads only. */
+	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "");
+	ct_free(&t);
+}
+
+Test(compiler_order, rule_ids_unique_and_shared_per_policy_rule)
+{
+	static const char yaml[] = HEP_ETH0
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: eth1, labels: {role: ext}}\n"
+		"spec: {node: node1, interfaceName: eth1}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: both}\n"
+		"spec:\n  selector: role == \"ext\"\n  applyOnForward: true\n"
+		"  ingress: [{action: Log}, {action: Allow}]\n"
+		"  egress: [{action: Deny}]\n";
+	struct ctest t;
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	const struct pal_ir_endpoint *a = ct_ep(&t.ir, "eth0"), *b = ct_ep(&t.ir, "eth1");
+	const struct pal_ir_policy *an = &a->normal[0].tiers[0].policies[0];
+	const struct pal_ir_policy *af = &a->forward[0].tiers[0].policies[0];
+	const struct pal_ir_policy *bn = &b->normal[0].tiers[0].policies[0];
+	const struct pal_ir_policy *ae = &a->normal[1].tiers[0].policies[0];
+
+	cr_assert_eq(an->n_rules, 2);
+	cr_assert_eq(an->rules[0].index, 0);
+	cr_assert_eq(an->rules[1].index, 1);
+	cr_assert_eq(an->rules[0].action, PAL_ACTION_LOG);
+	cr_assert_neq(an->rules[0].id, an->rules[1].id);
+	/* Same (policy, direction, index): same id, wherever it appears. */
+	cr_assert_eq(an->rules[1].id, af->rules[1].id);
+	cr_assert_eq(an->rules[1].id, bn->rules[1].id);
+	cr_assert_neq(ae->rules[0].id, an->rules[0].id);
+	cr_assert_neq(ae->rules[0].id, an->rules[1].id);
+	cr_assert_eq(t.ir.n_rule_ids, 3);
+	for (int i = 0; i < 2; i++)
+		cr_assert_lt(an->rules[i].id, t.ir.n_rule_ids);
+	cr_assert_lt(ae->rules[0].id, t.ir.n_rule_ids);
+	ct_free(&t);
+}
+
+Test(compiler_order, wildcard_hep_ignores_untracked_with_warning)
+{
+	static const char yaml[] =
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: all-ifaces, labels: {role: ext}}\n"
+		"spec: {node: node1, interfaceName: \"*\", expectedIPs: [198.18.0.1]}\n---\n"
+		GNP("raw", "  doNotTrack: true\n  applyOnForward: true\n")
+		GNP("normal", "");
+	struct ctest t;
+	char buf[128];
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "all-ifaces");
+	cr_assert_eq(ep->untracked[PAL_DIR_INGRESS].n_tiers, 0);
+	cr_assert_eq(ep->untracked[PAL_DIR_EGRESS].n_tiers, 0);
+	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	cr_assert_str_eq(buf, "default/normal");
+	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"raw\"", "\"all-ifaces\""));
+	cr_assert_not(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"normal\"", NULL));
+	/* The `*` endpoint polices any interface; the untracked allow does not happen. */
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
+	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "ens3", NULL, &p);
+	ct_expect(&v, true, PAL_STAGE_NORMAL, "normal", 0);
+	cr_assert_not(v.untracked);
+	ct_free(&t);
+}
+
+Test(compiler_order, endpoint_for_iface_lookup)
+{
+	static const char yaml[] =
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: star}\nspec: {node: node1, interfaceName: \"*\"}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: byip}\nspec: {node: node1, expectedIPs: [198.18.0.5]}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: eth1}\nspec: {node: node1, interfaceName: eth0}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: real-eth1}\nspec: {node: node1, interfaceName: eth1}\n";
+	struct ctest t;
+
+	ct_compile(&t, yaml);
+	cr_assert_eq(t.rc, 0);
+	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth0")->name, "eth1");
+	/* interfaceName beats a name. */
+	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth1")->name, "real-eth1");
+	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "byip")->name, "byip");
+	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "ens9")->name, "star");
+	ct_free(&t);
+
+	ct_compile(&t, HEP_ETH0);
+	cr_assert_null(pal_ir_endpoint_for_iface(&t.ir, "ens9"));
+	ct_free(&t);
+}
+
+Test(compiler_order, names)
+{
+	cr_assert_str_eq(pal_stage_name(PAL_STAGE_FAILSAFE), "failsafe");
+	cr_assert_str_eq(pal_stage_name(PAL_STAGE_PREDNAT), "prednat");
+	cr_assert_str_eq(pal_stage_name(PAL_STAGE_WORKLOAD), "workload");
+	cr_assert_str_eq(pal_stage_name(PAL_STAGE_DEFAULT), "default");
+	cr_assert_str_eq(pal_dir_name(PAL_DIR_EGRESS), "egress");
+}

@@ -1,0 +1,213 @@
+/* Actions (Allow, Deny, Log, Pass), tier end actions and profiles, through the evaluator. The
+ * packets go from an unpoliced interface (ext0) to workload pod1 (cali1): its ingress policy. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "test_compiler_util.h"
+
+#define NS "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {env: prod}}\n---\n"
+#define WEP(profiles)                                                                              \
+	"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"                              \
+	"metadata: {name: pod1, namespace: prod, labels: {app: web}}\n"                           \
+	"spec: {node: node1, orchestrator: k8s, interfaceName: cali1, ipNetworks: "               \
+	"[198.18.2.10/32], profiles: " profiles "}\n---\n"
+#define TIER(name, spec) \
+	"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: " name "}\nspec: " spec "\n---\n"
+#define GNP(name, extra, ingress)                                                                  \
+	"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: " name     \
+	"}\nspec:\n  selector: app == \"web\"\n" extra "  ingress: " ingress "\n---\n"
+#define PROFILE(name, ingress) \
+	"apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: " name "}\n" \
+	"spec:\n  ingress: " ingress "\n---\n"
+
+static struct pal_verdict to_pod(const struct ctest *t, uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 40000, "198.18.2.10", dport);
+
+	return ct_eval(t, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
+}
+
+Test(evaluator_actions, allow_deny_first_match_wins)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[]") GNP("p", "", "[{action: Deny, protocol: TCP, destination: "
+					  "{ports: [22]}}, {action: Allow}]"));
+	struct pal_verdict v = to_pod(&t, 22);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "p", 0);
+	cr_assert_eq(v.action, PAL_ACTION_DENY);
+	v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 1);
+	cr_assert_str_eq(v.tier, "default");
+	ct_free(&t);
+}
+
+Test(evaluator_actions, log_records_and_continues)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[]") GNP("p", "", "[{action: Log}, {action: Log, protocol: UDP}, "
+					  "{action: Allow}]"));
+	struct pal_verdict v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 2);
+	/* Only the matching Log rule is recorded. */
+	const struct pal_ir_policy *pol = &ct_ep(&t.ir, "pod1")->normal[0].tiers[0].policies[0];
+	cr_assert_eq(v.n_logged, 1);
+	cr_assert_eq(v.logged_rule_ids[0], pol->rules[0].id);
+	cr_assert_eq(v.rule_id, pol->rules[2].id);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, pass_skips_rest_of_tier)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[]") TIER("sec", "{order: 1}")
+		       GNP("sec.a", "  tier: sec\n  order: 1\n",
+			   "[{action: Pass, protocol: TCP, destination: {ports: [80]}}]")
+		       GNP("sec.b", "  tier: sec\n  order: 2\n", "[{action: Deny}]")
+		       GNP("app", "", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
+	/* 80: Pass in sec.a skips sec.b's Deny, the default tier allows. */
+	struct pal_verdict v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "app", 0);
+	/* 81: sec.b denies. */
+	v = to_pod(&t, 81);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "b", 0);
+	cr_assert_str_eq(v.tier, "sec");
+	ct_free(&t);
+}
+
+Test(evaluator_actions, tier_default_action_deny_and_pass)
+{
+	struct ctest t;
+
+	/* Tier deny-end has no matching rule for 81: it ends with Deny. Tier pass-end passes. */
+	ct_compile(&t, NS WEP("[kns.prod]") TIER("deny-end", "{order: 1}")
+		       TIER("pass-end", "{order: 2, defaultAction: Pass}")
+		       GNP("deny-end.a", "  tier: deny-end\n",
+			   "[{action: Pass, protocol: TCP, destination: {ports: [80, 82]}}]")
+		       GNP("pass-end.b", "  tier: pass-end\n",
+			   "[{action: Deny, protocol: TCP, destination: {ports: [82]}}]"));
+	struct pal_verdict v = to_pod(&t, 81);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	cr_assert_str_eq(v.tier, "deny-end");
+	cr_assert_null(v.policy);
+	cr_assert_eq(v.rule_id, UINT32_MAX);
+	/* 80: passes deny-end, pass-end ends with Pass, no tier left: profiles (kns.prod allows). */
+	v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	cr_assert_null(v.tier);
+	/* 82: denied in pass-end. */
+	v = to_pod(&t, 82);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "b", 0);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, default_tier_deny_hides_profiles)
+{
+	struct ctest t;
+
+	/* A policy in the default tier selects the pod: its end-of-tier Deny comes before profiles. */
+	ct_compile(&t, NS WEP("[projectcalico-default-allow]")
+		       GNP("p", "", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
+	struct pal_verdict v = to_pod(&t, 81);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, profiles_in_order)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[first, second, kns.prod]")
+		       PROFILE("first", "[{action: Log}, {action: Pass, protocol: TCP, "
+					"destination: {ports: [80]}}, {action: Deny, protocol: TCP, "
+					"destination: {ports: [22]}}]")
+		       PROFILE("second", "[{action: Deny, protocol: TCP, destination: {ports: [80]}}]"));
+	/* 22: first denies (after logging). */
+	struct pal_verdict v = to_pod(&t, 22);
+	ct_expect(&v, false, PAL_STAGE_PROFILE, "first", 2);
+	cr_assert_eq(v.n_logged, 1);
+	/* 80: first passes, second denies. */
+	v = to_pod(&t, 80);
+	ct_expect(&v, false, PAL_STAGE_PROFILE, "second", 0);
+	/* 443: first and second say nothing, kns.prod allows. */
+	v = to_pod(&t, 443);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, no_profile_decides_means_deny)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[only80]")
+		       PROFILE("only80", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
+	struct pal_verdict v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "only80", 0);
+	v = to_pod(&t, 81);
+	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	ct_free(&t);
+
+	/* No policy and no profile at all. */
+	ct_compile(&t, NS WEP("[]"));
+	v = to_pod(&t, 80);
+	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, builtin_profiles)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[projectcalico-default-allow]"));
+	struct pal_verdict v = to_pod(&t, 1234);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	/* Both directions. */
+	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 1, "198.18.100.1", 53);
+	v = ct_eval(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	ct_free(&t);
+
+	ct_compile(&t, NS WEP("[kns.prod]"));
+	v = to_pod(&t, 1234);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, unknown_profile_is_a_warning_and_skipped)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[not-yet, kns.prod]"));
+	cr_assert_eq(t.rc, 0);
+	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"not-yet\"", "spec.profiles[0]"));
+	cr_assert_eq(ct_ep(&t.ir, "pod1")->n_profiles, 1);
+	struct pal_verdict v = to_pod(&t, 80);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+
+	/* kns.<ns> only exists for a Namespace resource. */
+	ct_compile(&t, WEP("[kns.prod]"));
+	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"kns.prod\"", NULL));
+	v = to_pod(&t, 80);
+	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	ct_free(&t);
+}
+
+Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
+{
+	struct ctest t;
+
+	/* The profile gives the pod tier=front; a policy selecting tier == "front" applies. Own
+	 * labels win over the profile's (app stays web). */
+	ct_compile(&t, NS WEP("[labels]")
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: labels}\n"
+		       "spec:\n  labelsToApply: {tier: front, app: other}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: front}\nspec:\n"
+		       "  selector: tier == \"front\" && app == \"web\"\n"
+		       "  ingress: [{action: Deny}]\n");
+	struct pal_verdict v = to_pod(&t, 80);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "front", 0);
+	ct_free(&t);
+}
