@@ -129,6 +129,9 @@ struct resource_head {
 /* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
 void resource_head_free(struct resource_head *h);
+/* Error about metadata.name (path "metadata.name", position of the name's value). */
+__attribute__((format(printf, 3, 4))) void derr_name(struct dctx *c, const struct resource_head *h,
+						      const char *fmt, ...);
 
 void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind kind);
 void decode_k8s_policy(struct dctx *c, struct resource_head *h);

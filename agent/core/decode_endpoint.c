@@ -198,7 +198,7 @@ void decode_host_endpoint(struct dctx *c, struct resource_head *h)
 	e.labels = h->labels;
 	memset(&h->labels, 0, sizeof(h->labels));
 	if (!is_dns_subdomain(e.name))
-		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+		derr_name(c, h, "invalid name \"%s\": must be lower case "
 						   "alphanumeric characters, '-' or '.'",
 			   e.name);
 	old = path_push(c, "spec");
@@ -335,7 +335,7 @@ void decode_workload_endpoint(struct dctx *c, struct resource_head *h)
 	e.labels = h->labels;
 	memset(&h->labels, 0, sizeof(h->labels));
 	if (!is_dns_subdomain(e.name))
-		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+		derr_name(c, h, "invalid name \"%s\": must be lower case "
 						   "alphanumeric characters, '-' or '.'",
 			   e.name);
 	old = path_push(c, "spec");

@@ -650,7 +650,7 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 	p.kind = PAL_POLICY_K8S;
 	p.pos = node_pos(c, h->root);
 	if (!is_dns_subdomain(h->name))
-		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+		derr_name(c, h, "invalid name \"%s\": must be lower case "
 						   "alphanumeric characters, '-' or '.'",
 			   h->name);
 	if (asprintf(&p.name, "knp.default.%s", h->name) < 0)

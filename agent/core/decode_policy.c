@@ -177,8 +177,7 @@ void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind
 	p.namespace = h->namespace;
 	h->namespace = NULL;
 	if (!policy_name_ok(p.name, kind)) {
-		derr_field(c, h->metadata, "name",
-			   "invalid policy name \"%s\": must be lower case alphanumeric characters "
+		derr_name(c, h, "invalid policy name \"%s\": must be lower case alphanumeric characters "
 			   "or '-', optionally prefixed by \"<tier>.\"",
 			   p.name);
 	}

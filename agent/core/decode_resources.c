@@ -33,7 +33,7 @@ void decode_tier(struct dctx *c, struct resource_head *h)
 	t.default_action = PAL_ACTION_DENY;
 	/* Tier names appear inside policy names, so they are a DNS label without dots. */
 	if (!is_dns_label(t.name))
-		derr_field(c, h->metadata, "name", "invalid tier name \"%s\": must be lower case "
+		derr_name(c, h, "invalid tier name \"%s\": must be lower case "
 						   "alphanumeric characters or '-' (no dots), at most 63",
 			   t.name);
 	if (enter_spec(c, h, tier_fields, &old) && h->spec) {
@@ -79,7 +79,7 @@ void decode_profile(struct dctx *c, struct resource_head *h)
 	p.labels = h->labels;
 	memset(&h->labels, 0, sizeof(h->labels));
 	if (!is_dns_subdomain(p.name))
-		derr_field(c, h->metadata, "name", "invalid profile name \"%s\": must be lower case "
+		derr_name(c, h, "invalid profile name \"%s\": must be lower case "
 						   "alphanumeric characters, '-' or '.'",
 			   p.name);
 	if (enter_spec(c, h, profile_fields, &old) && h->spec) {
@@ -109,7 +109,7 @@ void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
 	s.labels = h->labels;
 	memset(&h->labels, 0, sizeof(h->labels));
 	if (!is_dns_subdomain(s.name))
-		derr_field(c, h->metadata, "name", "invalid name \"%s\": must be lower case "
+		derr_name(c, h, "invalid name \"%s\": must be lower case "
 						   "alphanumeric characters, '-' or '.'",
 			   s.name);
 	/* Calico reserves this label for its own namespace mapping. */
@@ -147,7 +147,7 @@ void decode_namespace(struct dctx *c, struct resource_head *h)
 	n.labels = h->labels;
 	memset(&h->labels, 0, sizeof(h->labels));
 	if (!is_dns_label(n.name))
-		derr_field(c, h->metadata, "name", "invalid namespace name \"%s\": must be a DNS "
+		derr_name(c, h, "invalid namespace name \"%s\": must be a DNS "
 						   "label (lower case alphanumeric characters or '-', at "
 						   "most 63)",
 			   n.name);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,21 @@ void resource_head_free(struct resource_head *h)
 	free(h->namespace);
 	pal_labels_free(&h->labels);
 	pal_labels_free(&h->annotations);
+}
+
+void derr_name(struct dctx *c, const struct resource_head *h, const char *fmt, ...)
+{
+	const struct yt_node *n = yt_map_get(h->metadata, "name");
+	size_t old = path_push(c, "metadata");
+	char msg[1024];
+	va_list ap;
+
+	path_push(c, "name");
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	derr(c, n ? n : h->metadata, "%s", msg);
+	path_pop(c, old);
 }
 
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced)

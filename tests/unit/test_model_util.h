@@ -1,0 +1,30 @@
+/* Helpers shared by test_model_*.c: load YAML text, capture the printed diagnostics. */
+#ifndef TEST_MODEL_UTIL_H
+#define TEST_MODEL_UTIL_H
+
+#include "model.h"
+
+struct mtest {
+	struct pal_model m;
+	struct pal_diags d;
+	char *out; /* every diagnostic, printed as pal_diag_print does */
+};
+
+/* Loads text as file "t.yaml", then runs pal_model_validate; fills t->out. */
+void mt_load(struct mtest *t, const char *text);
+/* Loads without validation. */
+void mt_load_only(struct mtest *t, const char *text);
+void mt_free(struct mtest *t);
+/* Asserts that one printed line starts with "t.yaml:<where>: error: ", contains msg, and ends with
+ * " [at <path>]". where is "LINE:COL". */
+void mt_expect_error(const struct mtest *t, const char *where, const char *path, const char *msg);
+/* Loads text and asserts exactly that error (and that the resource was dropped). */
+void mt_check_error(const char *text, const char *where, const char *path, const char *msg);
+/* Loads text and asserts no diagnostics at all. */
+void mt_check_clean(struct mtest *t, const char *text);
+
+/* Returns a malloc'd string: a GlobalNetworkPolicy header (5 lines, "spec:" on line 5) followed
+ * by body. */
+char *mt_gnp(const char *body);
+
+#endif
