@@ -11,6 +11,11 @@
  *              | key "contains" str | key "starts" "with" str | key "ends" "with" str
  *   str       := '"..."' | "'...'"
  * An empty or all-whitespace selector means all(). `!=` and `not in` match when the label is absent.
+ * Precedence: "!" tightest, then "&&", then "||". Keys are runs of [a-zA-Z0-9_./-]; only space and
+ * tab are whitespace; strings have no escapes. Calico's lexer quirks are kept (`a notin {..}`,
+ * `a startswith ".."`, `a in{..}`, trailing comma in sets, `has (a)` is an error): see
+ * selector_lexer.c. global() matches labels without projectcalico.org/namespace, i.e. resources
+ * that are not namespaced (Calico's meaning of a namespaceSelector of global()).
  */
 #ifndef PALISADE_SELECTOR_H
 #define PALISADE_SELECTOR_H
@@ -25,12 +30,18 @@ struct pal_selector_error {
 	char message[160];
 };
 
-/* Returns 0 and sets *out, or -EINVAL and fills err. */
+/* Returns 0 and sets *out, or -EINVAL (-ENOMEM) with *out = NULL and err filled (err may be NULL).
+ * The error column points at the offending token or character (len + 1 for "unexpected end").
+ * Parentheses nested deeper than 256 are rejected. */
 int pal_selector_parse(const char *text, struct pal_selector **out, struct pal_selector_error *err);
+/* labels may be NULL (no labels). */
 bool pal_selector_match(const struct pal_selector *s, const struct pal_labels *labels);
-/* Canonical form: a malloc'd string such that parsing it yields an equivalent selector and equal
- * selectors print identically (Calico's String() form: `app == "web"`, `has(x)`, `a in {"x", "y"}`,
- * `(a && b) || c`...). */
+/* Canonical form: a malloc'd string (NULL only when out of memory) such that parsing it yields an
+ * equivalent selector that prints identically. Calico's String() form: `app == "web"`, `has(x)`,
+ * `a in {"x", "y"}` (set sorted bytewise, de-duplicated), `!has(x)`, `!(a == "x" || has(b))`, and
+ * every && / || group in parentheses, top level included: `((a == "x" && has(b)) || c != "y")`.
+ * Values are double-quoted unless they contain a double quote, then single-quoted. See the top
+ * of selector.c for the full rules. */
 char *pal_selector_string(const struct pal_selector *s);
 /* True when the whole selector is exactly `global()` (the only place it is allowed in a
  * namespaceSelector); true when `global()` appears anywhere. */
