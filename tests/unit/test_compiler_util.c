@@ -65,6 +65,18 @@ void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const c
 	finish(t, fs_in, fs_out, eth);
 }
 
+void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml)
+{
+	char path[256];
+
+	memset(t, 0, sizeof(*t));
+	pal_model_init(&t->m);
+	snprintf(path, sizeof(path), "fixtures/compiler/%s", dir);
+	cr_assert_eq(pal_model_load_dir(&t->m, path, &t->d), 0, "loading %s", path);
+	pal_model_load_buffer(&t->m, "test.yaml", yaml, strlen(yaml), &t->d);
+	finish(t, NULL, NULL, PAL_EP_TO_HOST_DROP);
+}
+
 void ct_free(struct ctest *t)
 {
 	pal_ir_free(&t->ir);

@@ -26,6 +26,8 @@ void ct_compile_ex(struct ctest *t, const char *yaml, const char *fs_in, const c
 /* Same from a fixture directory (fixtures/compiler/<dir>). */
 void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const char *fs_out,
 		    enum pal_endpoint_to_host_action eth);
+/* The fixture directory plus the policies in yaml. */
+void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml);
 void ct_free(struct ctest *t);
 
 /* True when diags hold a diagnostic of that severity whose message contains every needle. */
