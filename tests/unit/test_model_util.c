@@ -45,7 +45,11 @@ void mt_expect_error(const struct mtest *t, const char *where, const char *path,
 	const char *line = t->out;
 
 	snprintf(prefix, sizeof(prefix), "t.yaml:%s: error: ", where);
-	snprintf(suffix, sizeof(suffix), " [at %s]\n", path);
+	/* An empty path means the message has no "[at ...]" part. */
+	if (*path)
+		snprintf(suffix, sizeof(suffix), " [at %s]\n", path);
+	else
+		snprintf(suffix, sizeof(suffix), "%s\n", msg);
 	while (line && *line) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line + 1) : strlen(line);

@@ -16,7 +16,7 @@ void mt_load(struct mtest *t, const char *text);
 void mt_load_only(struct mtest *t, const char *text);
 void mt_free(struct mtest *t);
 /* Asserts that one printed line starts with "t.yaml:<where>: error: ", contains msg, and ends with
- * " [at <path>]". where is "LINE:COL". */
+ * " [at <path>]" (path "": the message ends the line). where is "LINE:COL". */
 void mt_expect_error(const struct mtest *t, const char *where, const char *path, const char *msg);
 /* Loads text and asserts exactly that error (and that the resource was dropped). */
 void mt_check_error(const char *text, const char *where, const char *path, const char *msg);
