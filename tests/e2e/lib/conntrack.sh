@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Assertions on the kernel's conntrack table of the node namespace (`conntrack -L` run inside it;
 # every namespace has its own table, so another run's flows never show up here). Source after
 # topology.sh.

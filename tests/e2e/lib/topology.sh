@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # End-to-end topology in network namespaces: create, helpers to run commands inside, destroy.
 #
 # Source this file (bash), then call `topo_create`. It installs an EXIT/INT/TERM trap that always
@@ -224,21 +225,6 @@ topo_start_services() {
 	udp_echo node 11211
 	tcp_server web 8080
 	tcp_server web 9090
-}
-
-# Agent hooks for the scenario tests. agent_program DIR [EXTRA ARGS]: program the datapath once.
-agent_program() {
-	local dir=$1; shift
-	[ -x "$PALISADED" ] || fail "palisaded not built ($PALISADED)"
-	ns node "$PALISADED" --once --policy-dir "$dir" --node demo-node --bpffs "$PINDIR" "$@" \
-		>"$E2E_TMP/palisaded.log" 2>&1 ||
-		fail "palisaded --once failed: $(cat "$E2E_TMP/palisaded.log")"
-}
-
-# polctl_json CMD...: live polctl against this run's pins, JSON on stdout.
-polctl_json() {
-	[ -x "$POLCTL" ] || fail "polctl not built ($POLCTL)"
-	ns node "$POLCTL" --bpffs "$PINDIR" -o json "$@"
 }
 
 # topo_destroy: idempotent; runs from the trap. Order: the agent's datapath (it lives in the node

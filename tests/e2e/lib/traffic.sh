@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Traffic probes: real TCP, UDP and ICMP between the topology's namespaces, every one bounded by a
 # short timeout. Source after topology.sh.
 #

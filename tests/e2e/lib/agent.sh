@@ -1,0 +1,83 @@
+# shellcheck shell=bash
+# Driving palisade in the topology: program the node namespace with palisaded, read flows and
+# counters with polctl. Source after topology.sh.
+#
+# The CLI these helpers assume is DESIGN section 5 and 6 (listed in tests/e2e/README.md):
+#   nsenter --net=/var/run/netns/${PFX}node palisaded --once --policy-dir DIR --node demo-node \
+#           --bpffs /sys/fs/bpf/${PFX} [EXTRA]          exit 0 when programmed
+#   nsenter ... palisaded --uninstall --bpffs /sys/fs/bpf/${PFX}    (topo_destroy runs it)
+#   nsenter ... polctl --bpffs /sys/fs/bpf/${PFX} -o json flows|counters
+#
+#   agent_require                 FAIL "palisaded not built" (or polctl) before anything else
+#   agent_program DIR [EXTRA...]  palisaded --once on DIR; fails the test if it does not exit 0
+#   pal_flow_count PROTO PORT     entries of `polctl flows` with that protocol and PORT as
+#                                 source or destination port (either direction of a flow)
+#   pal_xdp_drops IFNAME          packets dropped at XDP on IFNAME so far (`polctl counters`)
+#   policy_dir_copy               a scratch copy of policies/ to add or replace files in
+
+agent_require() {
+	[ -x "$PALISADED" ] || fail "palisaded not built ($PALISADED): build it, or set PALISADED"
+	[ -x "$POLCTL" ] || fail "polctl not built ($POLCTL): build it, or set POLCTL"
+}
+
+agent_program() {
+	local dir=$1; shift
+	local logf=$E2E_TMP/palisaded-once.log
+	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- \
+		"$PALISADED" --once --policy-dir "$dir" --node demo-node --bpffs "$PINDIR" "$@" \
+		>"$logf" 2>&1 || fail "palisaded --once --policy-dir $dir $* failed (exit $?):
+$(cat "$logf")"
+	log "programmed $dir $*"
+}
+
+# polctl_json CMD...: live polctl on this run's pins, inside the node namespace (interface names
+# in its answers are the node's). Fails the test unless it exits 0 with valid JSON.
+polctl_json() {
+	local out
+	out=$(timeout 10 nsenter --net="/var/run/netns/${PFX}node" -- \
+		"$POLCTL" --bpffs "$PINDIR" -o json "$@") || fail "polctl $* failed (exit $?)"
+	printf '%s' "$out" | jq -e . >/dev/null 2>&1 || fail "polctl $* -o json is not JSON: $out"
+	printf '%s\n' "$out"
+}
+
+# `flows -o json`: an array of flows, or an object with a "flows" array; each flow has at least
+# proto (name or number), src, sport, dst, dport (DESIGN section 6).
+pal_flow_count() {
+	local proto=$1 port=$2 num out
+	case "$proto" in tcp) num=6 ;; udp) num=17 ;; icmp) num=1 ;; icmpv6) num=58 ;; *) num=$proto ;; esac
+	out=$(polctl_json flows) || exit 1
+	printf '%s' "$out" | jq --arg p "$proto" --arg n "$num" --arg port "$port" '
+		(if type == "array" then . elif type == "object" and has("flows") then .flows else [] end)
+		| [ .[] | select((.proto | tostring | ascii_downcase) as $x | $x == $p or $x == $n)
+		        | select((.dport | tostring) == $port or (.sport | tostring) == $port) ]
+		| length'
+}
+
+# `counters -o json` is keyed by interface name (DESIGN section 6). Inside an interface, the XDP
+# drops are the numbers whose key path names the hook "xdp" (abi.h's pal_hook_names) and a drop or
+# deny: e.g. .ext0.xdp.drop["policy-deny"] or .ext0.xdp.verdict.deny. Also accepted: an
+# "interfaces" wrapper, interfaces as an array of {name: ...}, hooks as an array of {hook: ...}.
+# Counting both verdict.deny and drop.<reason> double-counts; callers only ask "did it grow by at
+# least the number of packets sent".
+pal_xdp_drops() {
+	local out
+	out=$(polctl_json counters) || exit 1
+	printf '%s' "$out" | jq --arg ifn "$1" '
+		def ifmap: if type == "object" and has("interfaces") then .interfaces else . end
+		  | if type == "array" then map({key: (.name // .interface // .ifname // ""), value: .})
+		      | from_entries else . end;
+		ifmap | (.[$ifn] // {})
+		| walk(if type == "array" and length > 0 and all(.[]; type == "object" and has("hook"))
+		       then map({key: (.hook | tostring), value: .}) | from_entries else . end)
+		| [ paths(numbers) as $p
+		    | select(($p | map(tostring | ascii_downcase)) as $k
+		             | ($k | any(test("xdp"))) and ($k | any(test("drop|deny"))))
+		    | getpath($p) ] | add // 0'
+}
+
+policy_dir_copy() {
+	local d
+	d=$(mktemp -d "$E2E_TMP/policies.XXXXXX") || fail "mktemp"
+	cp "$E2E_ROOT"/policies/*.yaml "$d"/ || fail "copy policies"
+	printf '%s\n' "$d"
+}

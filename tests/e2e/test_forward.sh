@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# applyOnForward policy with real traffic on forwarded and NAT paths (DESIGN section 3, row
+# "arrives on HEP A, forwarded out of B"):
+# - with policies/ (forward-http-to-pods: only tcp 8080 to the pod network, plus ICMP), the pod's
+#   8080 is reachable directly and through the NodePort, its 9090 is not, ICMP to the management
+#   side is forwarded and TCP to it is not;
+# - a forward Deny of tcp 8080 on ext0 (an extra policy written here, ordered before
+#   forward-http-to-pods) blocks the NodePort path: preDNAT allowed the NodePort, the forward stage
+#   sees the post-DNAT port 8080 and denies it. Unrelated traffic is unchanged;
+# - programming policies/ again restores the path (the agent replaces the rule set).
+# IPv4 and IPv6.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topology.sh"
+. "$here/lib/traffic.sh"
+. "$here/lib/conntrack.sh"
+. "$here/lib/agent.sh"
+
+agent_require
+topo_create
+topo_start_services
+tcp_server mgmt 7000
+
+agent_program "$E2E_ROOT/policies"
+
+# Baseline with the example policies.
+expect_tcp client 198.18.1.1 30080 198.18.1.20 web:8080
+expect_tcp client 198.19.0.10 8080 - web:8080
+expect_tcp client 2001:db8:19::10 8080 - web:8080
+expect_tcp_blocked client 198.19.0.10 9090 -
+expect_tcp_blocked client 2001:db8:19::10 9090 -
+expect_icmp client 198.18.10.5 -
+expect_icmp client 2001:db8:10::5 -
+expect_tcp_blocked client 198.18.10.5 7000 -
+# The "blocked" network set is denied on the forward path too (security tier).
+expect_tcp_blocked client 198.19.0.10 8080 198.18.200.7
+
+# An applyOnForward Deny on the post-DNAT port.
+dir=$(policy_dir_copy)
+cat >"$dir/55-forward-deny-8080.yaml" <<'EOF'
+# Test policy (tests/e2e/test_forward.sh): forwarded tcp 8080 arriving on ext0 is denied, before
+# forward-http-to-pods (order 200) could allow it.
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: forward-deny-8080
+spec:
+  order: 100
+  selector: network == "external"
+  applyOnForward: true
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      protocol: TCP
+      destination:
+        ports: [8080]
+EOF
+agent_program "$dir"
+ct_flush
+
+expect_tcp_blocked client 198.18.1.1 30080 198.18.1.20
+expect_tcp_blocked client 198.18.1.1 30080 -
+expect_tcp_blocked client 198.19.0.10 8080 -
+expect_tcp_blocked client 2001:db8:19::10 8080 -
+# The denied NodePort packet was translated (conntrack saw it in PREROUTING) but never
+# confirmed: no entry that reached the backend.
+if ct_list ipv4 -p tcp --dport 30080 | grep -q 'ASSURED'; then
+	fail "a forward-denied NodePort flow was established: $(ct_list ipv4)"
+fi
+# Unchanged: ICMP forwarding, and the node's own tcp 8443.
+expect_icmp client 198.18.10.5 -
+expect_tcp client 198.18.1.1 8443 - node:8443
+
+# Back to the example policies: the NodePort path opens again.
+agent_program "$E2E_ROOT/policies"
+expect_tcp client 198.18.1.1 30080 198.18.1.20 web:8080
+expect_tcp client 2001:db8:19::10 8080 - web:8080
+exit 0

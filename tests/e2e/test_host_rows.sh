@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The rows of DESIGN section 3's "where each applies" table with real TCP, UDP and ICMP traffic,
+# on the example policies (policies/) and two variants. The untracked and preDNAT stages have
+# their own tests (test_untracked.sh, test_prednat.sh), the forward stage test_forward.sh; this one
+# covers failsafes, normal host policy, the host's own egress, workloads leaving through a host
+# endpoint, host-to-workload, workload-to-host and ARP/neighbour discovery.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topology.sh"
+. "$here/lib/traffic.sh"
+. "$here/lib/conntrack.sh"
+. "$here/lib/agent.sh"
+
+agent_require
+topo_create
+topo_start_services
+tcp_server client 7000
+tcp_server mgmt 7000
+tcp_server mgmt 22
+
+agent_program "$E2E_ROOT/policies"
+ct_flush
+
+# Row "arrives on HEP A for a local process".
+# failsafe-in: tcp 22 from anywhere, even from the quarantined range and where host-ssh-and-api
+# only allows the management network; and it stays tracked.
+expect_tcp client 198.18.1.1 22 - node:22
+expect_tcp client 2001:db8:1::1 22 - node:22
+expect_tcp client 198.18.1.1 22 198.18.200.7 node:22
+expect_ct_entry "failsafe tcp 22" ipv4 -p tcp -s 198.18.1.50 --dport 22
+# normal ingress: host-ssh-and-api allows 8443 and echo requests, the rest is default-denied.
+expect_tcp client 198.18.1.1 8443 - node:8443
+expect_tcp client 2001:db8:1::1 8443 - node:8443
+expect_icmp client 198.18.1.1 -
+expect_icmp client 2001:db8:1::1 -
+expect_tcp_blocked client 198.18.1.1 9999 -
+expect_tcp_blocked client 2001:db8:1::1 9999 -
+expect_tcp mgmt 198.18.10.1 22 - node:22
+expect_tcp mgmt 2001:db8:10::1 22 - node:22
+expect_tcp_blocked mgmt 198.18.10.1 9999 -
+expect_tcp_blocked mgmt 2001:db8:10::1 9999 -
+# The security tier denies the quarantined range before the default tier would allow 8443.
+expect_tcp_blocked client 198.18.1.1 8443 198.18.200.7
+expect_tcp_blocked client 2001:db8:1::1 8443 2001:db8:bad::7
+
+# Row "arrives on HEP A, forwarded out of B" (the pod is B): forward policy and workload policy.
+expect_tcp client 198.19.0.10 8080 - web:8080
+expect_tcp client 2001:db8:19::10 8080 - web:8080
+expect_tcp_blocked client 198.19.0.10 9090 -
+expect_tcp_blocked client 2001:db8:19::10 9090 -
+
+# Row "local process out of HEP B": host-ssh-and-api's egress allows everything.
+expect_tcp node 198.18.1.50 7000 - client:7000
+expect_tcp node 2001:db8:1::50 7000 - client:7000
+expect_tcp node 198.18.10.5 7000 - mgmt:7000
+expect_icmp node 198.18.1.50 -
+
+# Row "local workload out of HEP B": only forward egress of ext0 applies (there is none: allow).
+expect_tcp web 198.18.1.50 7000 - client:7000
+expect_tcp web 2001:db8:1::50 7000 - client:7000
+
+# Row "host process to a local workload": always allowed, although the pod's own ingress policy
+# (web-http) only admits 8080.
+expect_tcp node 198.19.0.10 9090 - web:9090
+expect_tcp node 2001:db8:19::10 9090 - web:9090
+
+# Workload to its own host: --endpoint-to-host-action drop (the default).
+expect_tcp_blocked web 198.19.0.1 9999 -
+expect_tcp_blocked web 2001:db8:19::1 9999 -
+
+# ARP and IPv6 neighbour discovery are never blocked: forget every neighbour, then talk again
+# (host-ssh-and-api admits only ICMPv6 type 128, so ND passing is the datapath's exemption).
+ns client ip neigh flush all
+ns node ip neigh flush all
+expect_icmp client 198.18.1.1 -
+expect_icmp client 2001:db8:1::1 -
+expect_tcp client 2001:db8:1::1 8443 - node:8443
+
+# Variant: the host's own egress restricted to ICMP (20-bare-metal-host.yaml replaced).
+dir=$(policy_dir_copy)
+cat >"$dir/20-bare-metal-host.yaml" <<'EOF'
+# Test variant (tests/e2e/test_host_rows.sh): as policies/20-bare-metal-host.yaml, but the host's
+# own egress only allows ICMP, so everything else leaving the host is default-denied.
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: host-ssh-and-api
+spec:
+  order: 100
+  selector: has(host-endpoint)
+  types: [Ingress, Egress]
+  ingress:
+    - action: Allow
+      protocol: TCP
+      source:
+        nets: ["198.18.10.0/24", "2001:db8:10::/64"]
+      destination:
+        ports: [22]
+    - action: Allow
+      protocol: TCP
+      destination:
+        ports: [8443]
+    - action: Allow
+      protocol: ICMP
+      icmp:
+        type: 8
+    - action: Allow
+      protocol: ICMPv6
+      icmp:
+        type: 128
+  egress:
+    - action: Allow
+      protocol: ICMP
+    - action: Allow
+      protocol: ICMPv6
+EOF
+agent_program "$dir"
+ct_flush
+
+# Row "local process out of HEP B": normal egress, default deny; failsafe-out tcp 22 still open.
+expect_tcp_blocked node 198.18.1.50 7000 -
+expect_tcp_blocked node 2001:db8:1::50 7000 -
+expect_tcp_blocked node 198.18.10.5 7000 -
+expect_tcp node 198.18.10.5 22 - mgmt:22
+expect_tcp node 2001:db8:10::5 22 - mgmt:22
+expect_icmp node 198.18.1.50 -
+expect_icmp node 2001:db8:1::50 -
+# Stateful: replies of allowed inbound flows leave although new egress is denied.
+expect_tcp client 198.18.1.1 8443 - node:8443
+expect_tcp client 2001:db8:1::1 8443 - node:8443
+# Untracked egress: the memcached replies leave by their own untracked rule, still untracked.
+expect_udp client 198.18.1.1 11211 -
+expect_udp client 2001:db8:1::1 11211 -
+expect_ct_none "untracked udp 11211 under egress deny" ipv4 -p udp --dport 11211
+# Row "local workload out of HEP B": host egress policy does not apply to the pod's traffic.
+expect_tcp web 198.18.1.50 7000 - client:7000
+# Row "host process to a local workload": still always allowed.
+expect_tcp node 198.19.0.10 9090 - web:9090
+
+# Variant: --endpoint-to-host-action accept lets the pod reach its host.
+agent_program "$E2E_ROOT/policies" --endpoint-to-host-action accept
+expect_tcp web 198.19.0.1 9999 - node:9999
+expect_tcp web 2001:db8:19::1 9999 - node:9999
+exit 0
