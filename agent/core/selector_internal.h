@@ -94,5 +94,7 @@ struct pal_selector {
 #define SEL_NAMESPACE_LABEL "projectcalico.org/namespace"
 /* Maximum nesting of parentheses; deeper input is rejected rather than risking the stack. */
 #define SEL_MAX_DEPTH 256
+/* Longest label key accepted in a selector (Calico's tokenizer.MaxLabelLength). */
+#define SEL_MAX_KEY_LEN 512
 
 #endif

@@ -6,11 +6,13 @@
  *   value can hold the other quote character but never both.
  * - A label key is a run of [a-zA-Z0-9_./-] (so `projectcalico.org/namespace`, `pcns.team`, `-a`
  *   and `1` are keys). The key token is greedy: `ains {}` is the key "ains", not `a in {}`.
+ * - A key is at most 512 characters (Calico's MaxLabelLength); longer is an error.
  * - Right after a key, the words contains / starts with / ends with / not in / in are operators.
- *   They are matched as prefixes, without a word boundary, and the gap inside the two-word ones
- *   may be empty: `a notin {"x"}`, `a startswith "x"` and `a in{"x"}` are accepted, and
- *   `a inside "x"` lexes as `a in side "x"` (then fails to parse). Anywhere else these words
- *   are ordinary keys: `in == "x"` compares the label "in".
+ *   The gap inside the two-word ones may be empty (`a notin {"x"}`, `a startswith "x"`), and
+ *   no space is needed before a quote or brace (`a in{"x"}`, `a contains"x"`), but the operator
+ *   must end at a word boundary: `a inside "x"` is an error, not `a in side "x"`. (Older Calico
+ *   lexed `in` + `side` there and the parser rejected it; either way it is rejected.) Anywhere
+ *   else these words are ordinary keys: `in == "x"` compares the label "in".
  * - `has(`, `all(` and `global(` must be written without a space before the parenthesis;
  *   spaces inside are fine: `has( a )`, `all( )`. `has (a)` is the key "has" followed by "(".
  * - `!` followed by `=` is always "!=", so `!=` cannot be "not" followed by "=".
@@ -133,7 +135,7 @@ static int lex_operator(const char *s, size_t *ip, struct sel_tokens *t,
 		const char *first, *second;
 		enum sel_tok_kind kind;
 	} ops[] = {
-		/* Order matters: as in Calico, "not" is tried before "in". */
+		/* Calico's order; no two can match the same text. */
 		{ "contains", NULL, SEL_TOK_CONTAINS },
 		{ "starts", "with", SEL_TOK_STARTS_WITH },
 		{ "ends", "with", SEL_TOK_ENDS_WITH },
@@ -150,14 +152,19 @@ static int lex_operator(const char *s, size_t *ip, struct sel_tokens *t,
 			continue;
 		j = i + strlen(ops[k].first);
 		if (ops[k].second) {
-			j = skip_ws(s, j);
-			if (!has_prefix(s + j, ops[k].second)) {
-				sel_error(err, (int)j + 1, "expected \"%s\" after \"%s\"", ops[k].second,
-					  ops[k].first);
+			size_t w = skip_ws(s, j);
+
+			if (!has_prefix(s + w, ops[k].second)) {
+				if (is_key_char(s[j])) /* e.g. "startsfoo": not this operator */
+					continue;
+				sel_error(err, (int)w + 1, "expected \"%s\" after \"%s\"",
+					  ops[k].second, ops[k].first);
 				return -EINVAL;
 			}
-			j += strlen(ops[k].second);
+			j = w + strlen(ops[k].second);
 		}
+		if (is_key_char(s[j])) /* "inside", "containsx": no word boundary */
+			continue;
 		*ip = j;
 		return push(t, ops[k].kind, i, NULL, 0);
 	}
@@ -165,6 +172,16 @@ static int lex_operator(const char *s, size_t *ip, struct sel_tokens *t,
 		  "expected an operator (==, !=, in, not in, contains, starts with, ends with) "
 		  "after label \"%.*s\"",
 		  label->len > 40 ? 40 : (int)label->len, label->text);
+	return -EINVAL;
+}
+
+/* A key at s (len > 0 known): checks Calico's length limit. */
+static int check_key_len(const char *s, size_t i, size_t len, struct pal_selector_error *err)
+{
+	if (len <= SEL_MAX_KEY_LEN)
+		return 0;
+	sel_error(err, (int)i + 1, "label name \"%.20s...\" is longer than %d characters", s + i,
+		  SEL_MAX_KEY_LEN);
 	return -EINVAL;
 }
 
@@ -183,6 +200,8 @@ static int lex_call(const char *s, size_t *ip, struct sel_tokens *t, const char 
 			sel_error(err, (int)i + 1, "expected a label name after \"has(\"");
 			return -EINVAL;
 		}
+		if (check_key_len(s, i, klen, err))
+			return -EINVAL;
 		key = s + i;
 		i = skip_ws(s, i + klen);
 	}
@@ -291,7 +310,9 @@ int sel_tokenize(const char *s, struct sel_tokens *t, struct pal_selector_error 
 			} else if (is_key_char(s[i])) {
 				size_t n = key_len(s + i);
 
-				rc = push(t, SEL_TOK_LABEL, i, s + i, n);
+				rc = check_key_len(s, i, n, err);
+				if (!rc)
+					rc = push(t, SEL_TOK_LABEL, i, s + i, n);
 				i += n;
 			} else {
 				sel_error(err, (int)i + 1, "unexpected character %s",

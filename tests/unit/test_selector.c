@@ -431,8 +431,17 @@ static const struct error_case error_cases[] = {
 	{ "a in {\"x\"", 10, "found the end of the selector" },
 	{ "a in {x}", 7, "found label \"x\"" },
 	{ "a in (\"x\")", 6, "set literal" },
-	{ "a inside \"x\"", 5, "found label \"side\"" },
-	{ "a containsx \"b\"", 11, "quoted string after \"contains\"" },
+	/* operators end at a word boundary (current Calico tokenizer) */
+	{ "a inside \"x\"", 3, "expected an operator" },
+	{ "a containsx \"b\"", 3, "expected an operator" },
+	{ "a notinx {}", 3, "expected an operator" },
+	{ "a startswithx \"b\"", 3, "expected an operator" },
+	{ "a startsfoo \"b\"", 3, "expected an operator" },
+	{ "a ends", 7, "expected \"with\" after \"ends\"" },
+	{ "a in x", 6, "set literal {...} after \"in\", found label \"x\"" },
+	{ "a not in x", 10, "found label \"x\"" },
+	{ "a starts with x", 15, "quoted string after \"starts with\"" },
+	{ "a contains x", 12, "quoted string after \"contains\"" },
 	{ "a == \"b\" c == \"d\"", 10, "expected \"&&\", \"||\" or the end" },
 	{ "a == \"b\")", 9, "unbalanced" },
 	{ "has(a) has(b)", 8, "expected \"&&\", \"||\" or the end" },
@@ -479,6 +488,40 @@ Test(selector, error_table)
 	}
 }
 
+/* Calico caps label keys at 512 characters, in comparisons and in has(). */
+Test(selector, key_length_limit)
+{
+	char key[600], text[700];
+	struct pal_selector *s = NULL;
+	struct pal_selector_error err;
+	struct pal_labels l = { 0 };
+
+	memset(key, 'k', 512);
+	key[512] = '\0';
+	snprintf(text, sizeof(text), "x == 'y' && %s == 'v'", key);
+	s = must_parse(text);
+	pal_labels_set(&l, "x", "y");
+	pal_labels_set(&l, key, "v");
+	cr_expect(pal_selector_match(s, &l));
+	pal_selector_free(s);
+	snprintf(text, sizeof(text), "has( %s )", key);
+	s = must_parse(text);
+	cr_expect(pal_selector_match(s, &l));
+	pal_selector_free(s);
+	pal_labels_free(&l);
+
+	strcat(key, "k"); /* 513 */
+	snprintf(text, sizeof(text), "x == 'y' && %s == 'v'", key);
+	cr_expect_eq(pal_selector_parse(text, &s, &err), -EINVAL);
+	cr_expect_null(s);
+	cr_expect_eq(err.col, 13);
+	cr_expect(strstr(err.message, "longer than 512"), "%s", err.message);
+	snprintf(text, sizeof(text), "has(%s)", key);
+	cr_expect_eq(pal_selector_parse(text, &s, &err), -EINVAL);
+	cr_expect_eq(err.col, 5);
+	cr_expect(strstr(err.message, "longer than 512"), "%s", err.message);
+}
+
 Test(selector, error_pointer_may_be_null)
 {
 	struct pal_selector *s = NULL;
@@ -495,6 +538,10 @@ Test(selector, long_label_in_error_is_truncated)
 
 	memset(text, 'k', 500);
 	strcpy(text + 500, " = 'x'");
+	cr_expect_eq(pal_selector_parse(text, &s, &err), -EINVAL);
+	cr_expect_eq(err.col, 502);
+	cr_expect_lt(strlen(err.message), sizeof(err.message));
+	strcpy(text + 500, " \"x\"");
 	cr_expect_eq(pal_selector_parse(text, &s, &err), -EINVAL);
 	cr_expect_eq(err.col, 502);
 	cr_expect_lt(strlen(err.message), sizeof(err.message));
