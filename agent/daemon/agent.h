@@ -1,0 +1,60 @@
+/* The running agent: every component and the glue between them.
+ *
+ *   signalfd ─ SIGHUP: reload now; SIGTERM/SIGINT: stop (the datapath keeps enforcing)
+ *   inotify  ─ debounce (timerfd) ─► reload ─► backend.apply ─► sync interfaces
+ *   netlink  ─ link/address events ─────────────────────────► sync interfaces
+ *   HTTP     ─ /livez /readyz /metrics (state read from here)
+ */
+#ifndef PALD_AGENT_H
+#define PALD_AGENT_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "debounce.h"
+#include "http.h"
+#include "links.h"
+#include "loop.h"
+#include "metrics.h"
+#include "policy_source.h"
+#include "watch.h"
+
+struct pald_agent {
+	struct pald_config *cfg;
+	struct pald_backend be;
+	struct pald_policy pol;
+	struct pald_metrics metrics;
+	struct pald_loop loop;
+	struct pald_watch watch;
+	struct pald_watcher watch_w;
+	struct pald_links links;
+	bool links_open;
+	struct pald_watcher links_w;
+	struct pald_watcher sig_w;
+	struct pald_watcher timer_w;
+	struct pald_debounce debounce;
+	struct pald_http_server health, metrics_srv;
+	bool health_on, metrics_on;
+	/* The interface set last given to the backend and how many it attached. */
+	struct pald_iface *ifaces;
+	size_t n_ifaces;
+	int n_attached;
+	uint64_t ifaces_generation; /* policy generation of that sync */
+};
+
+/* Modes; each returns the process exit code. The bpffs lock is held by the caller. */
+int pald_run_once(struct pald_agent *a);
+int pald_run_uninstall(struct pald_agent *a);
+int pald_run_daemon(struct pald_agent *a);
+
+/* Recomputes the interface set and hands it to the backend when it changed (or force). */
+void pald_agent_sync_interfaces(struct pald_agent *a, bool force);
+
+/* The HTTP routes (health.c): /livez, /readyz, /metrics. */
+void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,
+			 const char **content_type, struct pald_buf *body);
+/* The /readyz verdict: true when ready; reason gets a one-line explanation either way. */
+bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len);
+
+#endif

@@ -1,0 +1,85 @@
+/* The agent's view of a datapath: a small vtable the control plane drives.
+ *
+ * The control plane (policy_source.c, links.c, main.c) decides WHAT must be enforced and WHERE;
+ * a backend makes it so. Two exist: "bpf" (agent/dataplane/, glued in by backend_open) and "null"
+ * (backend_null.c: programs nothing, records what it was given, for tests).
+ *
+ * Call order: open -> (uninstall | apply, sync_interfaces, ...)* -> close.
+ *   - apply() installs a new compiled policy atomically (a packet sees the old or the new rule
+ *     set, never a mix) and must leave the previous one in force when it fails.
+ *   - sync_interfaces() is level-triggered: it gets the full desired set every time (after every
+ *     apply and after every link change) and attaches what is new, detaches what is gone, and
+ *     leaves the rest untouched. Returns how many of the given interfaces are attached.
+ *   - close() releases userspace resources only; the datapath keeps enforcing (SIGTERM and
+ *     restarts must not open a gap).
+ * All functions run on the agent's single thread and must not block for long (no sleeping).
+ */
+#ifndef PALD_BACKEND_H
+#define PALD_BACKEND_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "http.h"
+#include "ir.h"
+
+struct pald_config;
+
+enum pald_iface_role {
+	PALD_IFACE_HOST,     /* a HostEndpoint of this node: XDP + tc */
+	PALD_IFACE_WORKLOAD, /* a WorkloadEndpoint of this node: tc */
+	PALD_IFACE_FORWARD,  /* only matched by --interfaces: tc, polices forwarded traffic */
+};
+
+struct pald_iface {
+	char name[IFNAMSIZ];
+	int ifindex;
+	enum pald_iface_role role;
+	/* The endpoint in the IR last passed to apply(); NULL for PALD_IFACE_FORWARD. Valid until
+	 * the next apply() (the control plane always calls sync_interfaces again after one). */
+	const struct pal_ir_endpoint *ep;
+};
+
+struct pald_backend_ops {
+	const char *name;
+	/* Installs ir as `generation`. Problems go to diags (with the endpoint or rule in the
+	 * message); 0 or -errno. On failure the previous generation stays in force. */
+	int (*apply)(void *ctx, const struct pal_ir *ir, uint64_t generation,
+		     struct pal_diags *diags);
+	/* Returns the number of ifaces attached (<= n), or -errno. Failures are logged by the
+	 * backend, per interface. */
+	int (*sync_interfaces)(void *ctx, const struct pald_iface *ifaces, size_t n);
+	/* Appends datapath metrics in Prometheus text format (rule hits, drops by reason, map
+	 * fill). May be NULL. */
+	void (*render_metrics)(void *ctx, struct pald_buf *out);
+	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
+	 * 0 or -errno. */
+	int (*uninstall)(void *ctx);
+	void (*close)(void *ctx);
+};
+
+struct pald_backend {
+	const struct pald_backend_ops *ops;
+	void *ctx;
+};
+
+/* Opens the backend named cfg->backend ("bpf" or "null"); 0 or -errno (-ENOENT for an unknown
+ * name, logged). The bpffs directory exists and is locked by the caller. */
+int pald_backend_open(const struct pald_config *cfg, struct pald_backend *be);
+void pald_backend_close(struct pald_backend *be);
+
+/* The null backend's record of what it was given (tests read it back). */
+struct pald_null_record {
+	uint64_t applies, generation;
+	size_t n_endpoints, n_rules;
+	size_t n_ifaces;
+	char ifaces[64][IFNAMSIZ];
+	bool uninstalled;
+};
+int pald_backend_null_open(const struct pald_config *cfg, struct pald_backend *be);
+const struct pald_null_record *pald_backend_null_record(const struct pald_backend *be);
+
+#endif

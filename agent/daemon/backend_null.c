@@ -1,0 +1,157 @@
+/* The null backend: programs nothing, remembers what it was given. TEST ONLY.
+ *
+ * Process tests select it with --backend=null (or env PALISADED_BACKEND=null) and, when env
+ * PALISADED_NULL_RECORD names a file, read back after every call a JSON record:
+ *   {"applies":N,"generation":G,"endpoints":E,"rules":R,"apply_realtime_ns":T,
+ *    "interfaces":["eth0",...],"uninstalled":false}
+ * written atomically (temp file + rename), so a reader never sees half a record.
+ * apply_realtime_ns (CLOCK_REALTIME) lets a test measure file-change-to-apply latency.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "log.h"
+
+struct null_ctx {
+	struct pald_null_record rec;
+	char *record_path;
+	unsigned long long apply_realtime_ns;
+};
+
+static size_t count_rules(const struct pal_ir_tierlist *tl)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < tl->n_tiers; t++)
+		for (size_t p = 0; p < tl->tiers[t].n_policies; p++)
+			n += tl->tiers[t].policies[p].n_rules;
+	return n;
+}
+
+static void write_record(struct null_ctx *c)
+{
+	char tmp[4096 + 8];
+	FILE *f;
+
+	if (!c->record_path)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->record_path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		pald_log(PALD_LOG_WARN, "null backend: cannot write record", PALD_S("file", tmp));
+		return;
+	}
+	fprintf(f, "{\"applies\":%llu,\"generation\":%llu,\"endpoints\":%zu,\"rules\":%zu,"
+		   "\"apply_realtime_ns\":%llu,\"interfaces\":[",
+		(unsigned long long)c->rec.applies, (unsigned long long)c->rec.generation,
+		c->rec.n_endpoints, c->rec.n_rules, c->apply_realtime_ns);
+	for (size_t i = 0; i < c->rec.n_ifaces; i++)
+		fprintf(f, "%s\"%s\"", i ? "," : "", c->rec.ifaces[i]);
+	fprintf(f, "],\"uninstalled\":%s}\n", c->rec.uninstalled ? "true" : "false");
+	if (fclose(f) == 0)
+		rename(tmp, c->record_path);
+}
+
+static int null_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
+		      struct pal_diags *diags)
+{
+	struct null_ctx *c = ctx;
+	struct timespec ts;
+	size_t rules = 0;
+	(void)diags;
+
+	for (size_t i = 0; i < ir->n_endpoints; i++)
+		for (int d = 0; d < PAL_DIR_COUNT; d++) {
+			rules += count_rules(&ir->endpoints[i].untracked[d]);
+			rules += count_rules(&ir->endpoints[i].prednat[d]);
+			rules += count_rules(&ir->endpoints[i].forward[d]);
+			rules += count_rules(&ir->endpoints[i].normal[d]);
+		}
+	c->rec.applies++;
+	c->rec.generation = generation;
+	c->rec.n_endpoints = ir->n_endpoints;
+	c->rec.n_rules = rules;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->apply_realtime_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	pald_log(PALD_LOG_DEBUG, "null backend: apply", PALD_I("generation", generation),
+		 PALD_I("endpoints", ir->n_endpoints), PALD_I("rules", rules));
+	write_record(c);
+	return 0;
+}
+
+static int null_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_t n)
+{
+	struct null_ctx *c = ctx;
+	size_t keep = n < 64 ? n : 64;
+
+	for (size_t i = 0; i < keep; i++)
+		memcpy(c->rec.ifaces[i], ifaces[i].name, IFNAMSIZ);
+	c->rec.n_ifaces = keep;
+	write_record(c);
+	return (int)keep;
+}
+
+static void null_render_metrics(void *ctx, struct pald_buf *out)
+{
+	struct null_ctx *c = ctx;
+
+	pald_buf_printf(out,
+			"# HELP palisade_null_backend_applies_total Applies seen by the test-only "
+			"null backend.\n# TYPE palisade_null_backend_applies_total counter\n"
+			"palisade_null_backend_applies_total %llu\n",
+			(unsigned long long)c->rec.applies);
+}
+
+static int null_uninstall(void *ctx)
+{
+	struct null_ctx *c = ctx;
+
+	c->rec.uninstalled = true;
+	write_record(c);
+	return 0;
+}
+
+static void null_close(void *ctx)
+{
+	struct null_ctx *c = ctx;
+
+	free(c->record_path);
+	free(c);
+}
+
+static const struct pald_backend_ops null_ops = {
+	.name = "null",
+	.apply = null_apply,
+	.sync_interfaces = null_sync_interfaces,
+	.render_metrics = null_render_metrics,
+	.uninstall = null_uninstall,
+	.close = null_close,
+};
+
+int pald_backend_null_open(const struct pald_config *cfg, struct pald_backend *be)
+{
+	struct null_ctx *c = calloc(1, sizeof(*c));
+	const char *path = getenv("PALISADED_NULL_RECORD");
+	(void)cfg;
+
+	if (!c)
+		return -ENOMEM;
+	if (path && *path && !(c->record_path = strdup(path))) {
+		free(c);
+		return -ENOMEM;
+	}
+	pald_log(PALD_LOG_WARN, "using the null datapath backend: nothing is enforced (tests only)");
+	be->ops = &null_ops;
+	be->ctx = c;
+	return 0;
+}
+
+const struct pald_null_record *pald_backend_null_record(const struct pald_backend *be)
+{
+	return be->ops == &null_ops ? &((const struct null_ctx *)be->ctx)->rec : NULL;
+}

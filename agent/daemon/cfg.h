@@ -1,0 +1,77 @@
+/* palisaded's configuration: command-line flags and the --config file (YAML or JSON).
+ *
+ * Every setting has a flag and a config-file key (table in cfg_options.c, documented in --help and
+ * docs/operations.md). Precedence: built-in defaults < config file < flags. A list given by flags
+ * (--policy-dir, --interfaces) replaces the file's list rather than extending it, so the command
+ * line alone always says what is in force.
+ *
+ * Pure: libc, yaml_tree.h and pal_failsafe_parse only (linked into the unit tests).
+ */
+#ifndef PALD_CFG_H
+#define PALD_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "compiler.h"
+#include "ir.h"
+#include "log.h"
+
+#define PALD_VERSION "0.1.0"
+#define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
+#define PALD_BPFFS_ROOT "/sys/fs/bpf"
+
+enum pald_xdp_mode { PALD_XDP_AUTO, PALD_XDP_NATIVE, PALD_XDP_GENERIC, PALD_XDP_OFF };
+
+/* A listening address from ADDR:PORT ("127.0.0.1:9090", "[::1]:9090", ":9090" = any). */
+struct pald_listen_addr {
+	bool set;
+	char text[128];
+	struct sockaddr_storage sa;
+	socklen_t len;
+};
+
+struct pald_strv {
+	char **v;
+	size_t n;
+};
+
+struct pald_config {
+	char *config_file;
+	struct pald_strv policy_dirs;
+	char *node;  /* default: the hostname */
+	char *bpffs; /* default PALD_DEFAULT_BPFFS */
+	struct pald_strv iface_globs;
+	enum pald_xdp_mode xdp_mode;
+	char *failsafe_in_text, *failsafe_out_text; /* as given; parsed below */
+	struct pal_failsafe *failsafe_in, *failsafe_out;
+	size_t n_failsafe_in, n_failsafe_out;
+	struct pald_listen_addr health, metrics;
+	enum pal_endpoint_to_host_action endpoint_to_host;
+	enum pald_log_format log_format;
+	enum pald_log_level log_level;
+	bool once, uninstall, help, version;
+	/* Test-only: which datapath backend to use ("bpf" by default; "null" records what it is
+	 * given, for the process tests). Flag --backend=NAME or env PALISADED_BACKEND. */
+	char *backend;
+};
+
+/* Fills defaults, reads --config (if any) and applies the flags. `hostname` is the default node
+ * name (the caller passes gethostname()'s answer so this stays pure). On a usage error returns
+ * -EINVAL with a one-line message in err; the caller exits 2. */
+int pald_config_parse(struct pald_config *c, int argc, char **argv, const char *hostname,
+		      char *err, size_t errlen);
+/* Applies a config file's text (YAML or JSON mapping of the keys below) to c; `name` is used in
+ * messages. 0 or -EINVAL with "NAME:LINE:COL: message" in err. */
+int pald_config_apply_file_text(struct pald_config *c, const char *name, const char *text,
+				size_t len, char *err, size_t errlen);
+void pald_config_free(struct pald_config *c);
+
+int pald_listen_addr_parse(const char *text, struct pald_listen_addr *out);
+const char *pald_xdp_mode_name(enum pald_xdp_mode m);
+
+/* The --help text (lists every flag and its config key). */
+void pald_config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,70 @@
+/* HTTP routes: liveness, readiness, metrics.
+ *
+ * /readyz is 200 only when the current policy is programmed on every interface it should be on.
+ * After a bad policy write the agent keeps enforcing the last good generation but reports 503
+ * "degraded: N policy errors, last good generation G still enforced; first: FILE:LINE:COL: ..."
+ * so a rollout of broken policy stalls visibly instead of silently (DESIGN section 5).
+ * Every listener (--health, --metrics) answers all three paths.
+ */
+#include <string.h>
+
+#include "agent.h"
+
+bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
+{
+	const struct pald_policy *p = &a->pol;
+
+	if (p->degraded && p->generation > 0) {
+		snprintf(reason, len, "degraded: %zu policy errors, last good generation %llu still enforced; first: %s",
+			 p->n_errors, (unsigned long long)p->generation, p->first_error);
+		return false;
+	}
+	if (p->degraded) {
+		snprintf(reason, len, "degraded: %zu policy errors, no policy applied yet; first: %s",
+			 p->n_errors, p->first_error);
+		return false;
+	}
+	if (p->generation == 0) {
+		snprintf(reason, len, "not ready: no policy applied yet");
+		return false;
+	}
+	if (a->ifaces_generation != p->generation || a->n_attached < 0 ||
+	    (size_t)a->n_attached < a->n_ifaces) {
+		snprintf(reason, len, "not ready: generation %llu attached to %d of %zu interfaces",
+			 (unsigned long long)p->generation, a->n_attached < 0 ? 0 : a->n_attached,
+			 a->n_ifaces);
+		return false;
+	}
+	snprintf(reason, len, "ready: generation %llu on %zu interfaces",
+		 (unsigned long long)p->generation, a->n_ifaces);
+	return true;
+}
+
+void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,
+			 const char **content_type, struct pald_buf *body)
+{
+	struct pald_agent *a = ctx;
+
+	if (strcmp(req->path, "/livez") == 0) {
+		*status = 200;
+		pald_buf_puts(body, "ok\n");
+	} else if (strcmp(req->path, "/readyz") == 0) {
+		char reason[768];
+
+		*status = pald_agent_ready(a, reason, sizeof(reason)) ? 200 : 503;
+		pald_buf_printf(body, "%s\n", reason);
+	} else if (strcmp(req->path, "/metrics") == 0) {
+		*status = 200;
+		*content_type = "text/plain; version=0.0.4; charset=utf-8";
+		pald_metrics_render(&a->metrics, body);
+		if (a->be.ops->render_metrics)
+			a->be.ops->render_metrics(a->be.ctx, body);
+		if (body->oom) {
+			*status = 500;
+			body->len = 0;
+		}
+	} else {
+		*status = 404;
+		pald_buf_puts(body, "not found: /livez, /readyz, /metrics\n");
+	}
+}

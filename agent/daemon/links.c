@@ -1,0 +1,195 @@
+/* Interfaces through libnl-route-3 (see links.h). */
+#include "links.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <net/if.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
+{
+	struct pald_links *l = data;
+	(void)cache, (void)obj, (void)action;
+
+	l->changed = true;
+}
+
+int pald_links_open(struct pald_links *l)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->sk = nl_socket_alloc();
+	l->sync_sk = nl_socket_alloc();
+	if (!l->sk || !l->sync_sk) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	if ((rc = nl_connect(l->sync_sk, NETLINK_ROUTE)) < 0) {
+		rc = -EIO;
+		goto err;
+	}
+	/* The manager connects l->sk, subscribes to the link and address groups and fills both
+	 * caches (the initial list) before returning. */
+	if (nl_cache_mngr_alloc(l->sk, NETLINK_ROUTE, 0, &l->mngr) < 0 ||
+	    nl_cache_mngr_add(l->mngr, "route/link", on_change, l, &l->link_cache) < 0 ||
+	    nl_cache_mngr_add(l->mngr, "route/addr", on_change, l, &l->addr_cache) < 0) {
+		rc = -EIO;
+		goto err;
+	}
+	/* Pod churn creates bursts of events; a large buffer makes overflows (and resyncs) rare. */
+	nl_socket_set_buffer_size(l->sk, 4 << 20, 0);
+	l->changed = true;
+	return 0;
+err:
+	pald_log(PALD_LOG_ERROR, "netlink: cannot read the interface list");
+	pald_links_close(l);
+	return rc;
+}
+
+int pald_links_fd(const struct pald_links *l)
+{
+	return nl_cache_mngr_get_fd(l->mngr);
+}
+
+void pald_links_handle(struct pald_links *l)
+{
+	int rc = nl_cache_mngr_data_ready(l->mngr);
+
+	if (rc >= 0)
+		return;
+	/* Events were lost (socket buffer overrun) or garbled: reread both caches. */
+	pald_log(PALD_LOG_WARN, "netlink: event stream broke, re-reading interfaces",
+		 PALD_S("error", nl_geterror(rc)));
+	nl_cache_refill(l->sync_sk, l->link_cache);
+	nl_cache_refill(l->sync_sk, l->addr_cache);
+	l->changed = true;
+}
+
+static bool addr_equal_nl(const struct pal_addr *a, struct nl_addr *na)
+{
+	int fam = nl_addr_get_family(na);
+	unsigned int len = nl_addr_get_len(na);
+
+	if (a->family == PAL_AF_INET4)
+		return fam == AF_INET && len == 4 && memcmp(nl_addr_get_binary_addr(na), a->bytes, 4) == 0;
+	return fam == AF_INET6 && len == 16 && memcmp(nl_addr_get_binary_addr(na), a->bytes, 16) == 0;
+}
+
+static bool link_holds_addr(struct pald_links *l, int ifindex, const struct pal_ir_endpoint *ep)
+{
+	for (struct nl_object *o = nl_cache_get_first(l->addr_cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(ra);
+
+		if (rtnl_addr_get_ifindex(ra) != ifindex || !local)
+			continue;
+		for (size_t i = 0; i < ep->n_addrs; i++)
+			if (addr_equal_nl(&ep->addrs[i], local))
+				return true;
+	}
+	return false;
+}
+
+static bool named_by_workload(const struct pal_ir *ir, const char *name)
+{
+	for (size_t i = 0; i < ir->n_endpoints; i++)
+		if (ir->endpoints[i].kind == PAL_EP_WORKLOAD && ir->endpoints[i].iface &&
+		    strcmp(ir->endpoints[i].iface, name) == 0)
+			return true;
+	return false;
+}
+
+/* Rules 1-4 of links.h; NULL when no endpoint claims the link. */
+static const struct pal_ir_endpoint *endpoint_for(struct pald_links *l, const struct pal_ir *ir,
+						  const char *name, int ifindex, unsigned flags)
+{
+	const struct pal_ir_endpoint *by_ip = NULL, *star = NULL;
+
+	if (!ir)
+		return NULL;
+	for (size_t i = 0; i < ir->n_endpoints; i++) {
+		const struct pal_ir_endpoint *ep = &ir->endpoints[i];
+
+		if (ep->kind == PAL_EP_WORKLOAD && ep->iface && strcmp(ep->iface, name) == 0)
+			return ep;
+	}
+	for (size_t i = 0; i < ir->n_endpoints; i++) {
+		const struct pal_ir_endpoint *ep = &ir->endpoints[i];
+
+		if (ep->kind != PAL_EP_HOST)
+			continue;
+		if (ep->iface && strcmp(ep->iface, name) == 0)
+			return ep;
+		if (!ep->iface && !by_ip && ep->n_addrs && link_holds_addr(l, ifindex, ep))
+			by_ip = ep;
+		if (ep->iface && strcmp(ep->iface, "*") == 0 && !star)
+			star = ep;
+	}
+	if (by_ip)
+		return by_ip;
+	if (star && !(flags & IFF_LOOPBACK) && !named_by_workload(ir, name))
+		return star;
+	return NULL;
+}
+
+static int cmp_iface(const void *a, const void *b)
+{
+	return strcmp(((const struct pald_iface *)a)->name, ((const struct pald_iface *)b)->name);
+}
+
+int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const struct pald_strv *globs,
+		       struct pald_iface **out, size_t *n)
+{
+	size_t cap = (size_t)nl_cache_nitems(l->link_cache) + 1, k = 0;
+	struct pald_iface *v = calloc(cap, sizeof(*v));
+
+	l->changed = false;
+	if (!v)
+		return -ENOMEM;
+	for (struct nl_object *o = nl_cache_get_first(l->link_cache); o && k < cap;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *link = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(link);
+		int ifindex = rtnl_link_get_ifindex(link);
+		const struct pal_ir_endpoint *ep;
+		bool glob = false;
+
+		if (!name)
+			continue;
+		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
+		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
+			glob = fnmatch(globs->v[g], name, 0) == 0;
+		if (!ep && !glob)
+			continue;
+		snprintf(v[k].name, sizeof(v[k].name), "%s", name);
+		v[k].ifindex = ifindex;
+		v[k].ep = ep;
+		v[k].role = !ep ? PALD_IFACE_FORWARD
+				: ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_iface);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+void pald_links_close(struct pald_links *l)
+{
+	if (l->mngr)
+		nl_cache_mngr_free(l->mngr); /* frees the caches it created */
+	if (l->sk)
+		nl_socket_free(l->sk);
+	if (l->sync_sk)
+		nl_socket_free(l->sync_sk);
+	memset(l, 0, sizeof(*l));
+}

@@ -1,0 +1,46 @@
+/* The node's interfaces, through netlink (libnl-route-3), never /sys: the agent may run under
+ * `nsenter --net`, where /sys shows another namespace.
+ *
+ * A libnl cache manager keeps a link cache and an address cache current from RTM_NEWLINK/
+ * DELLINK/NEWADDR/DELADDR events on one non-blocking socket in the agent's loop. From those and
+ * the IR, pald_links_desired() computes which interfaces palisade must be attached to:
+ *   1. a WorkloadEndpoint of this node whose interfaceName is the link    -> workload
+ *   2. a HostEndpoint of this node whose interfaceName is the link        -> host
+ *   3. a HostEndpoint without interfaceName holding one of its expectedIPs -> host
+ *   4. a HostEndpoint with interfaceName "*": every link except loopback and
+ *      workload interfaces                                                 -> host
+ *   5. a link matching an --interfaces glob (fnmatch)                      -> forward
+ * first match wins, in that order.
+ */
+#ifndef PALD_LINKS_H
+#define PALD_LINKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "ir.h"
+
+struct nl_cache_mngr;
+struct nl_cache;
+struct nl_sock;
+
+struct pald_links {
+	struct nl_sock *sk, *sync_sk;
+	struct nl_cache_mngr *mngr;
+	struct nl_cache *link_cache, *addr_cache;
+	bool changed; /* a link or address event arrived since the last pald_links_desired() */
+};
+
+int pald_links_open(struct pald_links *l);
+int pald_links_fd(const struct pald_links *l);
+/* Applies pending netlink events to the caches (resynchronising after an overflow). */
+void pald_links_handle(struct pald_links *l);
+/* The interfaces to attach (sorted by name), for ir (NULL = no policy yet: globs only). *out is
+ * malloc'd. 0 or -ENOMEM. */
+int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const struct pald_strv *globs,
+		       struct pald_iface **out, size_t *n);
+void pald_links_close(struct pald_links *l);
+
+#endif

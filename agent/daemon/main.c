@@ -1,0 +1,88 @@
+/* palisaded: the palisade node agent (DESIGN section 5).
+ *
+ * Order of work: parse flags and config (exit 2 on a usage error) -> logging -> the instance lock
+ * on the bpffs directory (exit 2 when another palisaded holds it, before touching anything) ->
+ * the datapath backend -> one of --uninstall, --once, or the daemon loop (agent.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "bpffs.h"
+#include "cfg.h"
+#include "log.h"
+
+static int take_lock(const char *dir)
+{
+	int fd = pald_bpffs_lock(dir), rc;
+
+	/* Lock first when the directory exists, so a second instance changes nothing at all. */
+	if (fd == -ENOENT) {
+		if ((rc = pald_bpffs_prepare(dir)))
+			return rc;
+		fd = pald_bpffs_lock(dir);
+	} else if (fd >= 0 && (rc = pald_bpffs_prepare(dir))) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct pald_config cfg;
+	struct pald_agent agent;
+	char host[256] = "", err[512];
+	int lock_fd, code;
+
+	if (gethostname(host, sizeof(host) - 1))
+		host[0] = '\0';
+	if (pald_config_parse(&cfg, argc, argv, host, err, sizeof(err))) {
+		fprintf(stderr, "palisaded: %s\nTry 'palisaded --help'.\n", err);
+		pald_config_free(&cfg);
+		return 2;
+	}
+	if (cfg.help || cfg.version) {
+		if (cfg.help)
+			pald_config_usage(stdout);
+		else
+			printf("palisaded %s\n", PALD_VERSION);
+		pald_config_free(&cfg);
+		return 0;
+	}
+	pald_log_setup(cfg.log_format, cfg.log_level, STDERR_FILENO);
+
+	lock_fd = take_lock(cfg.bpffs);
+	if (lock_fd < 0) {
+		if (lock_fd == -EWOULDBLOCK) {
+			snprintf(err, sizeof(err), "another palisaded holds %s", cfg.bpffs);
+			pald_log(PALD_LOG_ERROR, err, PALD_S("dir", cfg.bpffs));
+		} else {
+			pald_log(PALD_LOG_ERROR, "cannot lock the bpffs directory",
+				 PALD_S("dir", cfg.bpffs), PALD_S("error", strerror(-lock_fd)));
+		}
+		pald_config_free(&cfg);
+		return 2;
+	}
+
+	memset(&agent, 0, sizeof(agent));
+	agent.cfg = &cfg;
+	pald_log(PALD_LOG_INFO, "palisaded starting", PALD_S("version", PALD_VERSION),
+		 PALD_S("node", cfg.node), PALD_S("bpffs", cfg.bpffs), PALD_S("backend", cfg.backend),
+		 PALD_S("mode", cfg.once ? "once" : cfg.uninstall ? "uninstall" : "daemon"),
+		 PALD_S("xdp_mode", pald_xdp_mode_name(cfg.xdp_mode)));
+	if (pald_backend_open(&cfg, &agent.be)) {
+		code = 2;
+	} else if (cfg.uninstall) {
+		code = pald_run_uninstall(&agent);
+	} else if (cfg.once) {
+		code = pald_run_once(&agent);
+	} else {
+		code = pald_run_daemon(&agent);
+	}
+	close(lock_fd);
+	pald_config_free(&cfg);
+	return code;
+}

@@ -1,0 +1,32 @@
+/* The agent's own Prometheus metrics (control plane). Datapath counters (rule hits, drops by
+ * reason, map fill) are appended by the backend's render_metrics callback (backend.h).
+ * Pure: rendering into a pald_buf (unit-tested).
+ */
+#ifndef PALD_METRICS_H
+#define PALD_METRICS_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+/* Bucket upper bounds of palisade_policy_apply_seconds, in seconds. */
+#define PALD_APPLY_BUCKETS { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 }
+#define PALD_N_APPLY_BUCKETS 13
+
+struct pald_metrics {
+	uint64_t generation;      /* of the policy in force; 0 = none yet */
+	uint64_t policy_errors;   /* errors in the files at the last reload; 0 after a good one */
+	uint64_t reloads_ok, reloads_failed;
+	double apply_last_seconds; /* the last successful reload: read, compile, program */
+	uint64_t apply_bucket[PALD_N_APPLY_BUCKETS]; /* non-cumulative counts; rendered cumulative */
+	uint64_t apply_count;
+	double apply_sum;
+	uint64_t interfaces_desired, interfaces_attached;
+	int degraded; /* 1 when the last reload failed and an older generation is enforced */
+};
+
+void pald_metrics_observe_apply(struct pald_metrics *m, double seconds);
+/* Prometheus text exposition format 0.0.4. */
+void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *out);
+
+#endif

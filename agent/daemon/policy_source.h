@@ -1,0 +1,35 @@
+/* The policy pipeline: policy directories -> model -> validation -> IR -> backend.
+ *
+ * A reload either replaces the policy in force with a new generation or changes nothing: on any
+ * load, validation, compile or apply error the errors are logged (one line per diagnostic, with
+ * file, line, column and field path), the last good IR and generation stay in force, and the
+ * state is "degraded" until a later reload succeeds.
+ */
+#ifndef PALD_POLICY_SOURCE_H
+#define PALD_POLICY_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "cfg.h"
+#include "ir.h"
+#include "metrics.h"
+
+struct pald_policy {
+	struct pal_ir ir;    /* in force; meaningful when generation > 0 */
+	uint64_t generation; /* 0 = nothing applied yet */
+	bool degraded;       /* the last reload failed */
+	size_t n_errors;     /* errors of the last reload */
+	char first_error[512];
+};
+
+enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };
+
+/* Returns PALD_RELOAD_APPLIED, PALD_RELOAD_POLICY_ERRORS (bad input, nothing changed), or -errno
+ * when the backend failed (nothing changed either). Updates m. */
+int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
+		       struct pald_backend *be, struct pald_metrics *m);
+void pald_policy_free(struct pald_policy *p);
+
+#endif
