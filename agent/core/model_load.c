@@ -475,7 +475,8 @@ int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *d
 	struct dir_seen seen = { 0 };
 	int r = collect(dir, &files, &seen, diags, 0);
 
-	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
+	if (files.n)
+		qsort(files.v, files.n, sizeof(*files.v), cmp_str);
 	for (size_t i = 0; i < files.n; i++) {
 		int e = pal_model_load_file(m, files.v[i], diags);
 
