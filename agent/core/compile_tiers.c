@@ -132,8 +132,9 @@ int pal_cc_sort_tiers(struct pal_cc *cc)
 		t->policies = nv;
 	}
 	for (size_t i = 0; i < cc->n_tiers; i++)
-		qsort_r(cc->tiers[i].policies, cc->tiers[i].n_policies, sizeof(size_t), policy_cmp,
-			(void *)m);
+		if (cc->tiers[i].n_policies)
+			qsort_r(cc->tiers[i].policies, cc->tiers[i].n_policies, sizeof(size_t),
+				policy_cmp, (void *)m);
 	return 0;
 }
 
