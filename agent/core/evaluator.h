@@ -36,8 +36,10 @@ struct pal_trace_step {
 	enum pal_stage stage;
 	const char *endpoint; /* endpoint name, NULL for failsafe/default */
 	enum pal_dir dir;
-	/* What the stage decided: ALLOW or DENY ended evaluation; PASS means it let the packet go on
-	 * to the next stage (no rule acted, or an untracked/preDNAT tier ended). */
+	/* What the stage decided: DENY ended evaluation; ALLOW means a rule (or failsafe, or an
+	 * end-of-stage action) of this stage allowed it (on the forward path the other side's stages
+	 * still follow); PASS means it let the packet go on to the next stage without deciding (no
+	 * rule acted, no policy for that stage, or an untracked/preDNAT tier ended). */
 	enum pal_action outcome;
 	const char *tier, *policy; /* the deciding tier/policy, NULL when none */
 	int rule;                  /* deciding rule index, -1 when none */
