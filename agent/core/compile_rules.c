@@ -2,8 +2,9 @@
  * a family prefilter. How each field of a side composes (all AND'd):
  *   nets              -> one in_set          notNets      -> one not_in_set
  *   selector          -> one in_set of the candidates in the side's scope that match
- *   namespaceSelector -> sets the scope; alone (no selector) it is one in_set of everything there
- *   notSelector       -> one not_in_set, unscoped (all namespaces), as Calico
+ *   namespaceSelector -> sets the scope; without a selector, one in_set of everything in scope
+ *   notSelector       -> one not_in_set, unscoped (all namespaces); in a scoped side without a
+ *                        selector it also adds the in_set of everything in scope, as Calico does
  *   serviceAccounts   -> one in_set of the workloads in scope with that service account
  *   ports / notPorts  -> numeric items to (not_)port_ranges, named items to (not_)named_port_sets
  * Scope of a side: namespaceSelector global() = non-namespaced things only; another
@@ -134,8 +135,11 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 		    (err = push_u32(&side->not_in_sets, &side->n_not_in_sets, idx)))
 			return err;
 	}
-	if (e->selector || e->namespace_selector) {
-		/* namespaceSelector alone: everything in the matching namespaces. */
+	/* The positive set: the selector in scope; without a selector, the scope itself whenever
+	 * the side has a namespaceSelector or a notSelector and is scoped (Calico's
+	 * RuleAPIV2ToBackend: "namespace the rule's selector when a Selector, NotSelector or
+	 * NamespaceSelector is provided"). An unscoped side without selector has no positive set. */
+	if (e->selector || (scope.kind != PAL_SCOPE_ALL && (e->namespace_selector || e->not_selector))) {
 		if ((err = pal_cc_selector_set(cc, &scope, e->selector, NULL, &idx)) ||
 		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;

@@ -222,11 +222,22 @@ Test(evaluator_match, selector_matching_nothing_never_matches)
 
 Test(evaluator_match, not_selector_is_unscoped)
 {
-	/* A NetworkPolicy in prod: its notSelector still sees the GlobalNetworkSet. */
-	load(NP(WEB, "[{action: Allow, source: {notSelector: kind == 'clients'}}]"));
+	/* A NetworkPolicy in prod: the notSelector sees the GlobalNetworkSet `wide` (198.18.2.0/24),
+	 * so pod1 is excluded although it is in prod; the positive side is everything in prod
+	 * (Calico scopes a side that has a notSelector to the policy's namespace). */
+	load(NP(WEB, "[{action: Allow, source: {notSelector: kind == 'wide'}}]"));
+	cr_assert_not(tcp("198.18.2.10", 1, "198.18.2.10", 80)); /* pod1, in wide */
+	cr_assert(tcp("198.18.101.1", 1, POD1, 80));             /* prod NetworkSet */
+	cr_assert(tcp("198.18.4.10", 1, POD1, 80));              /* pod3, prod */
+	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));          /* pod2, dev: out of scope */
+	cr_assert_not(tcp("198.18.102.1", 1, POD1, 80));         /* nothing: out of scope */
+	ct_free(&T);
+
+	/* A GlobalNetworkPolicy: no scope, so only the exclusion. */
+	load(GNP(WEB, "[{action: Allow, source: {notSelector: kind == 'clients'}}]"));
 	cr_assert_not(tcp(CLIENT, 1, POD1, 80));
 	cr_assert(tcp("198.18.102.1", 1, POD1, 80));
-	cr_assert(tcp("198.18.101.1", 1, POD1, 80));
+	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
 }
 
 Test(evaluator_match, namespaced_selector_is_scoped)
