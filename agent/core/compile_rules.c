@@ -7,6 +7,7 @@
  *                        selector it also adds the in_set of everything in scope, as Calico does
  *   serviceAccounts   -> one in_set of the workloads in scope with that service account
  *   ports / notPorts  -> numeric items to (not_)port_ranges, named items to (not_)named_port_sets
+ *                        of the endpoints the side's positive set selects (all when it has none)
  * Scope of a side: namespaceSelector global() = non-namespaced things only; another
  * namespaceSelector = things in namespaces whose labels match; else, for a namespaced policy, its
  * own namespace; else everything.
@@ -110,6 +111,8 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 {
 	struct pal_cc_scope scope = { .kind = PAL_SCOPE_ALL };
 	const struct pal_cc_scope all = { .kind = PAL_SCOPE_ALL };
+	const struct pal_cc_scope *np_scope;
+	bool positive;
 	uint32_t idx;
 	int err;
 
@@ -139,7 +142,9 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 	 * the side has a namespaceSelector or a notSelector and is scoped (Calico's
 	 * RuleAPIV2ToBackend: "namespace the rule's selector when a Selector, NotSelector or
 	 * NamespaceSelector is provided"). An unscoped side without selector has no positive set. */
-	if (e->selector || (scope.kind != PAL_SCOPE_ALL && (e->namespace_selector || e->not_selector))) {
+	positive = e->selector ||
+		   (scope.kind != PAL_SCOPE_ALL && (e->namespace_selector || e->not_selector));
+	if (positive) {
 		if ((err = pal_cc_selector_set(cc, &scope, e->selector, NULL, &idx)) ||
 		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;
@@ -154,12 +159,15 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;
 	}
+	/* Named ports resolve on the side's positive selector, or on every endpoint when the side
+	 * has none (felix's namedPortsToIPSets: AllSelector), even in a namespaced policy. */
+	np_scope = positive ? &scope : &all;
 	side->has_ports = e->n_ports > 0;
-	err = compile_ports(cc, e->ports, e->n_ports, &scope, e->selector, &side->port_ranges,
+	err = compile_ports(cc, e->ports, e->n_ports, np_scope, e->selector, &side->port_ranges,
 			    &side->n_port_ranges, &side->named_port_sets, &side->n_named_port_sets);
 	if (err)
 		return err;
-	return compile_ports(cc, e->not_ports, e->n_not_ports, &scope, e->selector,
+	return compile_ports(cc, e->not_ports, e->n_not_ports, np_scope, e->selector,
 			     &side->not_port_ranges, &side->n_not_port_ranges,
 			     &side->not_named_port_sets, &side->n_not_named_port_sets);
 }

@@ -94,18 +94,33 @@ Test(evaluator_match, not_ports)
 
 Test(evaluator_match, named_ports_without_selector)
 {
-	/* A NetworkPolicy: named ports of the endpoints in its namespace, on every node. */
+	/* No selector on the side: the named port of every endpoint, whatever its namespace or
+	 * node, even in a NetworkPolicy (Calico resolves it on all()). */
 	load(NP(WEB, "[{action: Allow, protocol: TCP, destination: {ports: [http]}}]"));
 	cr_assert(tcp(CLIENT, 1, POD1, 8080));
 	cr_assert_not(tcp(CLIENT, 1, POD1, 8081));
 	cr_assert(tcp(CLIENT, 1, "198.18.4.10", 8081)); /* pod3, prod, node2 */
-	cr_assert_not(tcp(CLIENT, 1, "198.18.3.10", 9090)); /* pod2 is in dev */
+	cr_assert(tcp(CLIENT, 1, "198.18.3.10", 9090)); /* pod2, dev */
+	cr_assert(tcp(CLIENT, 1, "198.18.0.1", 8000));  /* the host endpoint */
+	cr_assert_not(tcp(CLIENT, 1, "198.18.3.10", 8080));
 	const struct pal_ir_rule *r =
 		&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS].tiers[0].policies[0].rules[0];
 	cr_assert(r->match.dst.has_ports);
+	cr_assert_eq(r->match.dst.n_in_sets, 0);
 	cr_assert_eq(r->match.dst.n_named_port_sets, 1);
-	/* pod1 (v4 and v6) and pod3 */
-	cr_assert_eq(T.ir.named_port_sets[r->match.dst.named_port_sets[0]].n, 3);
+	/* pod1 (v4, v6), pod2, pod3, ext (v4, v6) */
+	cr_assert_eq(T.ir.named_port_sets[r->match.dst.named_port_sets[0]].n, 6);
+}
+
+Test(evaluator_match, named_ports_scoped_selector)
+{
+	/* With a selector, a NetworkPolicy's named port is scoped like the selector. */
+	load(NP(WEB, "[{action: Allow, protocol: TCP, destination: {selector: has(app), "
+		     "ports: [http]}}]"));
+	cr_assert(tcp(CLIENT, 1, POD1, 8080));
+	cr_assert(tcp(CLIENT, 1, "198.18.4.10", 8081));
+	cr_assert_not(tcp(CLIENT, 1, "198.18.3.10", 9090)); /* dev */
+	cr_assert_not(tcp(CLIENT, 1, "198.18.0.1", 8000));
 }
 
 Test(evaluator_match, named_ports_with_selector_and_hep)
