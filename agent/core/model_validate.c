@@ -10,7 +10,9 @@
  */
 #include "model.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *policy_kind_name(enum pal_policy_kind k)
@@ -35,18 +37,84 @@ static const char *policy_base_name(const struct pal_policy *p)
 	return p->name;
 }
 
-static bool same_ns(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 static void dup_error(struct pal_diags *d, struct pal_pos pos, struct pal_pos first,
 		      const char *kind, const char *ns, const char *name)
 {
 	pal_error(d, pos, "metadata.name", "duplicate %s \"%s%s%s\"; first defined at %s:%d", kind,
 		  ns ? ns : "", ns ? "/" : "", name, first.file ? first.file : "?", first.line);
+}
+
+/* Duplicate detection by sorting keys, so large models stay O(n log n). */
+struct dup_key {
+	char *key;
+	size_t idx;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct dup_key *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+
+	if (r)
+		return r;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Calls report(ctx, dup_idx, first_idx) for every element whose key equals an earlier one's.
+ * keys[i] are consumed (freed). */
+static void find_dups(char **keys, size_t n, void (*report)(void *, size_t, size_t), void *ctx)
+{
+	struct dup_key *v;
+
+	if (n < 2) {
+		for (size_t i = 0; i < n; i++)
+			free(keys[i]);
+		return;
+	}
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		v[i].key = keys[i];
+		v[i].idx = i;
+	}
+	qsort(v, n, sizeof(*v), cmp_key);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (strcmp(v[i].key, v[first].key) == 0)
+			report(ctx, v[i].idx, v[first].idx);
+		else
+			first = i;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+static char *key_of(const char *a, const char *b, const char *c)
+{
+	char *k;
+
+	/* \x1f never appears in a valid name. */
+	if (asprintf(&k, "%s\x1f%s\x1f%s", a ? a : "", b ? b : "", c ? c : "") < 0)
+		abort();
+	return k;
+}
+
+struct vctx {
+	const struct pal_model *m;
+	struct pal_diags *d;
+	bool *reported; /* policies: report each duplicate once across both key sets */
+};
+
+static void report_policy(void *p, size_t i, size_t first)
+{
+	struct vctx *c = p;
+	const struct pal_policy *x = &c->m->policies.v[i], *y = &c->m->policies.v[first];
+
+	if (c->reported[i])
+		return;
+	c->reported[i] = true;
+	dup_error(c->d, x->pos, y->pos, policy_kind_name(x->kind), x->namespace, x->name);
 }
 
 static bool tier_exists(const struct pal_model *m, const char *name)
@@ -59,100 +127,142 @@ static bool tier_exists(const struct pal_model *m, const char *name)
 	return false;
 }
 
+static void check_policy_tier(const struct pal_model *m, const struct pal_policy *p,
+			      struct pal_diags *d)
+{
+	const char *dot = strchr(p->name, '.');
+
+	if (!tier_exists(m, p->tier))
+		pal_error(d, p->pos, "spec.tier",
+			  "tier \"%s\" does not exist; define it with kind: Tier or use the default "
+			  "tier",
+			  p->tier);
+	if (dot && p->kind != PAL_POLICY_K8S && strncmp(p->name, "knp.default.", 12) != 0) {
+		char prefix[64];
+		size_t l = (size_t)(dot - p->name);
+
+		snprintf(prefix, sizeof(prefix), "%.*s", (int)(l < 63 ? l : 63), p->name);
+		if (strcmp(prefix, p->tier) != 0 &&
+		    (strcmp(p->tier, PAL_DEFAULT_TIER) != 0 || tier_exists(m, prefix)))
+			pal_error(d, p->pos, "metadata.name",
+				  "policy name \"%s\" has tier prefix \"%s\" but spec.tier is \"%s\"; "
+				  "name it \"%s.%s\" or \"%s\"",
+				  p->name, prefix, p->tier, p->tier, dot + 1, dot + 1);
+	}
+}
+
 static void check_policies(const struct pal_model *m, struct pal_diags *d)
 {
-	for (size_t i = 0; i < m->policies.n; i++) {
+	size_t n = m->policies.n;
+	struct vctx c = { .m = m, .d = d };
+	char **keys;
+
+	for (size_t i = 0; i < n; i++)
+		check_policy_tier(m, &m->policies.v[i], d);
+	if (n < 2)
+		return;
+	c.reported = calloc(n, sizeof(*c.reported));
+	keys = malloc(n * sizeof(*keys));
+	if (!c.reported || !keys)
+		abort();
+	/* Global and namespaced policies are separate kinds; k8s and Calico NetworkPolicies share
+	 * one name space per namespace. Same name = same resource. */
+	for (size_t i = 0; i < n; i++) {
 		const struct pal_policy *p = &m->policies.v[i];
-		const char *dot = strchr(p->name, '.');
 
-		if (!tier_exists(m, p->tier))
-			pal_error(d, p->pos, "spec.tier",
-				  "tier \"%s\" does not exist; define it with kind: Tier or use the "
-				  "default tier",
-				  p->tier);
-		if (dot && p->kind != PAL_POLICY_K8S && strncmp(p->name, "knp.default.", 12) != 0) {
-			char prefix[64];
-			size_t l = (size_t)(dot - p->name);
-
-			snprintf(prefix, sizeof(prefix), "%.*s", (int)(l < 63 ? l : 63), p->name);
-			if (strcmp(prefix, p->tier) != 0 &&
-			    (strcmp(p->tier, PAL_DEFAULT_TIER) != 0 || tier_exists(m, prefix)))
-				pal_error(d, p->pos, "metadata.name",
-					  "policy name \"%s\" has tier prefix \"%s\" but spec.tier is "
-					  "\"%s\"; name it \"%s.%s\" or \"%s\"",
-					  p->name, prefix, p->tier, p->tier, dot + 1, dot + 1);
-		}
-		for (size_t j = 0; j < i; j++) {
-			const struct pal_policy *q = &m->policies.v[j];
-			bool same_kind = (p->kind == PAL_POLICY_GLOBAL) == (q->kind == PAL_POLICY_GLOBAL);
-
-			if (same_kind && same_ns(p->namespace, q->namespace) &&
-			    strcmp(policy_base_name(p), policy_base_name(q)) == 0 &&
-			    (p->kind == PAL_POLICY_K8S || strcmp(p->tier, q->tier) == 0 ||
-			     strcmp(p->name, q->name) == 0)) {
-				dup_error(d, p->pos, q->pos, policy_kind_name(p->kind), p->namespace,
-					  p->name);
-				break;
-			}
-		}
+		keys[i] = key_of(p->kind == PAL_POLICY_GLOBAL ? "G" : "N", p->namespace, p->name);
 	}
+	find_dups(keys, n, report_policy, &c);
+	/* "t1.p" and "p" in tier t1 are the same policy too. */
+	for (size_t i = 0; i < n; i++) {
+		const struct pal_policy *p = &m->policies.v[i];
+		char *inner = key_of(p->namespace, p->tier, policy_base_name(p));
+
+		keys[i] = key_of(p->kind == PAL_POLICY_GLOBAL ? "G" : "N", inner, NULL);
+		free(inner);
+	}
+	find_dups(keys, n, report_policy, &c);
+	free(keys);
+	free(c.reported);
+}
+
+/* Generic duplicate check for the other kinds: name + namespace. */
+struct simple_ctx {
+	struct pal_diags *d;
+	const char *kind;
+	const void *base;
+	size_t stride, name_off, ns_off, pos_off;
+};
+
+#define FIELD(c, i, off, T) (*(T *)((const char *)(c)->base + (i) * (c)->stride + (off)))
+
+static void report_simple(void *p, size_t i, size_t first)
+{
+	struct simple_ctx *c = p;
+	const char *ns = c->ns_off == (size_t)-1 ? NULL : FIELD(c, i, c->ns_off, char *);
+
+	dup_error(c->d, FIELD(c, i, c->pos_off, struct pal_pos), FIELD(c, first, c->pos_off, struct pal_pos),
+		  c->kind, ns, FIELD(c, i, c->name_off, char *));
+}
+
+static void check_simple(struct simple_ctx *c, size_t n)
+{
+	char **keys;
+
+	if (n < 2)
+		return;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		keys[i] = key_of(c->ns_off == (size_t)-1 ? NULL : FIELD(c, i, c->ns_off, char *),
+				 FIELD(c, i, c->name_off, char *), NULL);
+	find_dups(keys, n, report_simple, c);
+	free(keys);
+}
+
+#define SIMPLE(vec, T, kind_name, ns_field)                                                   \
+	do {                                                                                  \
+		struct simple_ctx c = { d, kind_name, (vec).v, sizeof(T), offsetof(T, name),   \
+					ns_field, offsetof(T, pos) };                         \
+		check_simple(&c, (vec).n);                                                    \
+	} while (0)
+
+struct netset_ctx {
+	const struct pal_model *m;
+	struct pal_diags *d;
+};
+
+static void report_netset(void *p, size_t i, size_t first)
+{
+	struct netset_ctx *c = p;
+	const struct pal_network_set *s = &c->m->network_sets.v[i], *t = &c->m->network_sets.v[first];
+
+	dup_error(c->d, s->pos, t->pos, s->namespace ? "NetworkSet" : "GlobalNetworkSet",
+		  s->namespace, s->name);
 }
 
 void pal_model_validate(const struct pal_model *m, struct pal_diags *d)
 {
 	check_policies(m, d);
-	for (size_t i = 0; i < m->tiers.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->tiers.v[i].name, m->tiers.v[j].name) == 0) {
-				dup_error(d, m->tiers.v[i].pos, m->tiers.v[j].pos, "Tier", NULL,
-					  m->tiers.v[i].name);
-				break;
-			}
-	for (size_t i = 0; i < m->host_endpoints.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->host_endpoints.v[i].name, m->host_endpoints.v[j].name) == 0) {
-				dup_error(d, m->host_endpoints.v[i].pos, m->host_endpoints.v[j].pos,
-					  "HostEndpoint", NULL, m->host_endpoints.v[i].name);
-				break;
-			}
-	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		const struct pal_workload_endpoint *w = &m->workload_endpoints.v[i];
+	SIMPLE(m->tiers, struct pal_tier, "Tier", (size_t)-1);
+	SIMPLE(m->host_endpoints, struct pal_host_endpoint, "HostEndpoint", (size_t)-1);
+	SIMPLE(m->workload_endpoints, struct pal_workload_endpoint, "WorkloadEndpoint",
+	       offsetof(struct pal_workload_endpoint, namespace));
+	SIMPLE(m->profiles, struct pal_profile, "Profile", (size_t)-1);
+	SIMPLE(m->namespaces, struct pal_namespace, "Namespace", (size_t)-1);
+	/* GlobalNetworkSet (namespace NULL) and NetworkSet: the key's empty namespace keeps
+	 * them apart, since a NetworkSet always has one. */
+	if (m->network_sets.n > 1) {
+		struct netset_ctx c = { m, d };
+		char **keys = malloc(m->network_sets.n * sizeof(*keys));
 
-		for (size_t j = 0; j < i; j++) {
-			const struct pal_workload_endpoint *x = &m->workload_endpoints.v[j];
-
-			if (same_ns(w->namespace, x->namespace) && strcmp(w->name, x->name) == 0) {
-				dup_error(d, w->pos, x->pos, "WorkloadEndpoint", w->namespace, w->name);
-				break;
-			}
-		}
+		if (!keys)
+			abort();
+		for (size_t i = 0; i < m->network_sets.n; i++)
+			keys[i] = key_of(m->network_sets.v[i].namespace, m->network_sets.v[i].name,
+					 NULL);
+		find_dups(keys, m->network_sets.n, report_netset, &c);
+		free(keys);
 	}
-	for (size_t i = 0; i < m->profiles.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->profiles.v[i].name, m->profiles.v[j].name) == 0) {
-				dup_error(d, m->profiles.v[i].pos, m->profiles.v[j].pos, "Profile",
-					  NULL, m->profiles.v[i].name);
-				break;
-			}
-	for (size_t i = 0; i < m->network_sets.n; i++) {
-		const struct pal_network_set *s = &m->network_sets.v[i];
-
-		for (size_t j = 0; j < i; j++) {
-			const struct pal_network_set *t = &m->network_sets.v[j];
-
-			if (same_ns(s->namespace, t->namespace) && strcmp(s->name, t->name) == 0) {
-				dup_error(d, s->pos, t->pos,
-					  s->namespace ? "NetworkSet" : "GlobalNetworkSet",
-					  s->namespace, s->name);
-				break;
-			}
-		}
-	}
-	for (size_t i = 0; i < m->namespaces.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(m->namespaces.v[i].name, m->namespaces.v[j].name) == 0) {
-				dup_error(d, m->namespaces.v[i].pos, m->namespaces.v[j].pos,
-					  "Namespace", NULL, m->namespaces.v[i].name);
-				break;
-			}
 }
