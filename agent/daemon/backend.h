@@ -74,7 +74,7 @@ void pald_backend_close(struct pald_backend *be);
 /* The null backend's record of what it was given (tests read it back). */
 struct pald_null_record {
 	uint64_t applies, generation;
-	size_t n_endpoints, n_rules;
+	size_t n_endpoints, n_rules, n_rule_refs;
 	size_t n_ifaces;
 	char ifaces[64][IFNAMSIZ];
 	bool uninstalled;

@@ -2,10 +2,12 @@
  *
  * Process tests select it with --backend=null (or env PALISADED_BACKEND=null) and, when env
  * PALISADED_NULL_RECORD names a file, read back after every call a JSON record:
- *   {"applies":N,"generation":G,"endpoints":E,"rules":R,"apply_realtime_ns":T,
+ *   {"applies":N,"generation":G,"endpoints":E,"rules":R,"rule_refs":F,"apply_realtime_ns":T,
  *    "interfaces":["eth0",...],"uninstalled":false}
  * written atomically (temp file + rename), so a reader never sees half a record.
- * apply_realtime_ns (CLOCK_REALTIME) lets a test measure file-change-to-apply latency.
+ * rules is the IR's rule id count; rule_refs counts rules per endpoint and stage (a policy that
+ * selects two endpoints counts twice). apply_realtime_ns (CLOCK_REALTIME) lets a test measure
+ * file-change-to-apply latency.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,9 +49,9 @@ static void write_record(struct null_ctx *c)
 		return;
 	}
 	fprintf(f, "{\"applies\":%llu,\"generation\":%llu,\"endpoints\":%zu,\"rules\":%zu,"
-		   "\"apply_realtime_ns\":%llu,\"interfaces\":[",
+		   "\"rule_refs\":%zu,\"apply_realtime_ns\":%llu,\"interfaces\":[",
 		(unsigned long long)c->rec.applies, (unsigned long long)c->rec.generation,
-		c->rec.n_endpoints, c->rec.n_rules, c->apply_realtime_ns);
+		c->rec.n_endpoints, c->rec.n_rules, c->rec.n_rule_refs, c->apply_realtime_ns);
 	for (size_t i = 0; i < c->rec.n_ifaces; i++)
 		fprintf(f, "%s\"%s\"", i ? "," : "", c->rec.ifaces[i]);
 	fprintf(f, "],\"uninstalled\":%s}\n", c->rec.uninstalled ? "true" : "false");
@@ -75,11 +77,12 @@ static int null_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	c->rec.applies++;
 	c->rec.generation = generation;
 	c->rec.n_endpoints = ir->n_endpoints;
-	c->rec.n_rules = rules;
+	c->rec.n_rules = ir->n_rule_ids;
+	c->rec.n_rule_refs = rules;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->apply_realtime_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	pald_log(PALD_LOG_DEBUG, "null backend: apply", PALD_I("generation", generation),
-		 PALD_I("endpoints", ir->n_endpoints), PALD_I("rules", rules));
+		 PALD_I("endpoints", ir->n_endpoints), PALD_I("rules", ir->n_rule_ids), PALD_I("rule_refs", rules));
 	write_record(c);
 	return 0;
 }

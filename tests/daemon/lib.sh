@@ -1,0 +1,148 @@
+# Helpers for the palisaded process tests. A test sources this, then uses:
+#   $TMP          a private temp dir;  $BPFFS  a private pin dir under /sys/fs/bpf (not created)
+#   $NS           a private network namespace (created by use_netns)
+#   write_policy DIR [EXTRA_RULES]    a small valid policy set for node test-node
+#   start_agent ARGS...               palisaded in the background (pid $AGENT, log $TMP/agent.log,
+#                                     null-backend record $TMP/record.json), waits for generation 1
+#   gen / rules / ifaces              fields of the record
+#   wait_gen_above N                  waits (5 s max) for a generation > N
+#   http PORT PATH                    status code in $code, body in $body
+#   fail MESSAGE                      prints the agent log tail and exits 1
+# Everything created is removed on exit, also when the test fails midway.
+set -u
+: "${PALISADED:?}"
+TMP=$(mktemp -d /tmp/pald-test.XXXXXX)
+BPFFS=/sys/fs/bpf/pald-test-$$-$RANDOM
+NS=""
+AGENT=""
+EXTRA_PIDS=""
+export PALISADED_BACKEND=null PALISADED_NULL_RECORD=$TMP/record.json
+
+cleanup() {
+	local p
+	for p in $AGENT $EXTRA_PIDS; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+	[ -d "$BPFFS" ] && rmdir "$BPFFS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$TMP/agent.log" ] && { echo "--- agent log (tail)" >&2; tail -n 25 "$TMP/agent.log" >&2; }
+	exit 1
+}
+contains() { case "$1" in *"$2"*) ;; *) fail "missing \"$2\" in: $1" ;; esac; }
+
+use_netns() {
+	NS=pald-test-$$-$RANDOM
+	ip netns add "$NS" || fail "cannot create netns"
+	ip -n "$NS" link set lo up
+}
+
+# A host endpoint on pt-eth0 (by name) and pt-up0 (by expected IP), a workload on pt-pod0.
+write_policy() {
+	local dir=$1 extra=${2:-}
+	mkdir -p "$dir"
+	cat >"$dir/10-endpoints.yaml" <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: test-node-eth0
+  labels: {role: edge}
+spec:
+  node: test-node
+  interfaceName: pt-eth0
+  expectedIPs: ["198.18.0.1"]
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: test-node-uplink
+  labels: {role: edge}
+spec:
+  node: test-node
+  expectedIPs: ["198.18.5.1"]
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata:
+  name: test--node-k8s-pod0-eth0
+  namespace: default
+  labels: {app: pod0}
+spec:
+  orchestrator: k8s
+  node: test-node
+  pod: pod0
+  endpoint: eth0
+  interfaceName: pt-pod0
+  ipNetworks: ["198.19.0.10/32"]
+YAML
+	cat >"$dir/20-policy.yaml" <<YAML
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: edge-ssh
+spec:
+  selector: role == "edge"
+  ingress:
+  - action: Allow
+    protocol: TCP
+    destination:
+      ports: [22]
+$extra
+YAML
+}
+
+rec() { jq -r "$1" "$TMP/record.json" 2>/dev/null; }
+gen() { local g; g=$(rec .generation); echo "${g:-0}"; }
+rules() { rec .rules; }
+ifaces() { rec '.interfaces | join(",")'; }
+
+# wait_until SECONDS CMD...: polls CMD every 10 ms.
+wait_until() {
+	local limit=$1; shift
+	local end=$(($(date +%s%N) + limit * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.01
+	done
+	return 1
+}
+rules_are() { [ "$(rules)" = "$1" ]; }
+gen_above() { [ "$(gen)" -gt "$1" ]; }
+wait_gen_above() { wait_until 5 gen_above "$1" || fail "generation stayed at $(gen), wanted > $1"; }
+
+start_agent() {
+	local prefix=()
+	[ -n "$NS" ] && prefix=(ip netns exec "$NS")
+	"${prefix[@]}" "$PALISADED" --bpffs "$BPFFS" --node test-node "$@" >"$TMP/agent.log" 2>&1 &
+	AGENT=$!
+	wait_until 5 gen_above 0 || fail "agent did not apply a first generation"
+}
+
+stop_agent() {
+	kill -TERM "$AGENT"
+	wait "$AGENT"
+	local rc=$?
+	AGENT=""
+	return $rc
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# http PORT PATH [NETNS-aware]: sets $code and $body.
+http() {
+	local prefix=()
+	[ -n "$NS" ] && prefix=(ip netns exec "$NS")
+	local out
+	out=$("${prefix[@]}" curl -s -m 3 -w '\n%{http_code}' "http://127.0.0.1:$1$2") || true
+	code=${out##*$'\n'}
+	body=${out%$'\n'*}
+	body=${body%$'\n'}
+}
+
+# Wall-clock nanoseconds of the last apply, from the null backend's record.
+applied_ns() { rec .apply_realtime_ns; }

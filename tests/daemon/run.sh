@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# palisaded process tests: runs every tests/daemon/test_*.sh against $PALISADED with the test-only
+# null datapath backend. Needs root (bpffs, network namespaces). Each test cleans up after itself
+# (trap in lib.sh) and prints nothing but measurements on success.
+# Ends with the summary line "daemon: N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+: "${PALISADED:?PALISADED must point at the palisaded binary}"
+export PALISADED ROOT="$root"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "daemon: tests need root (bpffs, network namespaces); skipped"
+	exit 77
+fi
+pass=0 fail=0
+for t in "$here"/test_*.sh; do
+	[ -e "$t" ] || continue
+	if out=$(timeout 60 bash "$t" 2>&1); then
+		pass=$((pass + 1)); echo "PASS $(basename "$t")"
+		[ -n "$out" ] && echo "$out" | sed 's/^/    /'
+	else
+		fail=$((fail + 1)); echo "FAIL $(basename "$t")"; echo "$out" | sed 's/^/    /'
+	fi
+done
+echo "daemon: $pass passed, $fail failed"
+[ "$pass" -gt 0 ] && [ "$fail" -eq 0 ]
