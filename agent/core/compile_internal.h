@@ -55,8 +55,8 @@ struct pal_cc_tier {
 	size_t n_policies;
 };
 
-/* A policy's rules compiled once per direction and shared (with their ids) by every endpoint
- * list the policy appears in. */
+/* A policy's rules compiled once per direction (with their ids), stored in ir->rule_blocks and
+ * pointed at by every endpoint list the policy appears in. */
 struct pal_cc_polrules {
 	bool done;
 	struct pal_ir_rule *rules;

@@ -8,8 +8,9 @@
  * A tier list for one endpoint, list kind and direction keeps, in that order, every tier that has
  * at least one policy that selects the endpoint, has the direction in `types` and belongs to the
  * list (untracked = doNotTrack, prednat = preDNAT, forward = normal with applyOnForward, normal =
- * neither doNotTrack nor preDNAT). Each policy's rules are compiled once per direction; every list
- * that holds the policy gets a copy with the same rule ids, so counters add up per policy rule.
+ * neither doNotTrack nor preDNAT). Each policy's rules are compiled once per direction into a rule
+ * block of the IR; every list that holds the policy points at that block (rules_shared), so the
+ * rule ids are the same everywhere and counters add up per policy rule.
  */
 #include <errno.h>
 #include <math.h>
@@ -185,7 +186,8 @@ static bool policy_in_list(const struct pal_policy *p, enum pal_cc_list list, en
 	return false;
 }
 
-/* The policy's compiled rules for dir, compiled (and given ids) on first use. */
+/* The policy's compiled rules for dir, compiled (and given ids) on first use. The IR owns them
+ * (one rule block per policy and direction); every list holding the policy points at them. */
 static int policy_rules(struct pal_cc *cc, size_t pidx, enum pal_dir dir,
 			const struct pal_cc_polrules **out)
 {
@@ -193,28 +195,35 @@ static int policy_rules(struct pal_cc *cc, size_t pidx, enum pal_dir dir,
 	struct pal_cc_polrules *pr = &cc->polrules[pidx][dir];
 	const struct pal_rules *rules = dir == PAL_DIR_INGRESS ? &p->ingress : &p->egress;
 	const char *ns = p->kind == PAL_POLICY_GLOBAL ? NULL : p->namespace;
+	struct pal_ir *ir = cc->ir;
+	struct pal_ir_rule_block *blocks, *b;
 	int err;
 
 	*out = pr;
 	if (pr->done)
 		return 0;
-	if (rules->n) {
-		pr->rules = calloc(rules->n, sizeof(*pr->rules));
-		if (!pr->rules)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < rules->n; i++) {
-		err = pal_cc_compile_rule(cc, &rules->v[i], ns, (uint32_t)i, &pr->rules[i]);
-		if (err) {
-			pal_ir_rules_free(pr->rules, pr->n);
-			pr->rules = NULL;
-			pr->n = 0;
-			return err;
-		}
-		pr->rules[i].id = cc->next_rule_id++;
-		pr->n++;
-	}
 	pr->done = true;
+	if (!rules->n)
+		return 0;
+	blocks = realloc(ir->rule_blocks, (ir->n_rule_blocks + 1) * sizeof(*blocks));
+	if (!blocks)
+		return -ENOMEM;
+	ir->rule_blocks = blocks;
+	b = &ir->rule_blocks[ir->n_rule_blocks];
+	b->n = 0;
+	b->rules = calloc(rules->n, sizeof(*b->rules));
+	if (!b->rules)
+		return -ENOMEM;
+	ir->n_rule_blocks++;
+	for (size_t i = 0; i < rules->n; i++) {
+		err = pal_cc_compile_rule(cc, &rules->v[i], ns, (uint32_t)i, &b->rules[i]);
+		if (err)
+			return err; /* the block (b->n rules) is freed with the IR */
+		b->rules[i].id = cc->next_rule_id++;
+		b->n++;
+	}
+	pr->rules = b->rules;
+	pr->n = b->n;
 	return 0;
 }
 
@@ -235,18 +244,13 @@ static int add_policy(struct pal_cc *cc, struct pal_ir_tier *t, size_t pidx, enu
 	memset(ip, 0, sizeof(*ip));
 	ip->name = pal_cc_policy_display_name(p);
 	ip->namespace = p->kind != PAL_POLICY_GLOBAL && p->namespace ? strdup(p->namespace) : NULL;
-	if (pr->n)
-		ip->rules = calloc(pr->n, sizeof(*ip->rules));
+	ip->rules = pr->rules;
+	ip->n_rules = pr->n;
+	ip->rules_shared = true;
 	/* Count the policy in now so pal_ir_tierlist_free releases whatever was built. */
 	t->n_policies++;
-	if (!ip->name || (p->kind != PAL_POLICY_GLOBAL && p->namespace && !ip->namespace) ||
-	    (pr->n && !ip->rules))
+	if (!ip->name || (p->kind != PAL_POLICY_GLOBAL && p->namespace && !ip->namespace))
 		return -ENOMEM;
-	for (size_t i = 0; i < pr->n; i++) {
-		if ((err = pal_ir_rule_copy(&ip->rules[i], &pr->rules[i])))
-			return err;
-		ip->n_rules++;
-	}
 	return 0;
 }
 

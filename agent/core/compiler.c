@@ -351,10 +351,7 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 	if (diags->n_errors > errors_before)
 		err = -EINVAL;
 out:
-	for (size_t i = 0; cc.polrules && i < m->policies.n; i++)
-		for (int d = 0; d < PAL_DIR_COUNT; d++)
-			pal_ir_rules_free(cc.polrules[i][d].rules, cc.polrules[i][d].n);
-	free(cc.polrules);
+	free(cc.polrules); /* the rules themselves belong to ir->rule_blocks */
 	pal_cc_free_tiers(&cc);
 	pal_cc_free_candidates(&cc);
 	if (err) {

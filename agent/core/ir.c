@@ -91,7 +91,8 @@ void pal_ir_tierlist_free(struct pal_ir_tierlist *tl)
 
 			free(pol->name);
 			free(pol->namespace);
-			pal_ir_rules_free(pol->rules, pol->n_rules);
+			if (!pol->rules_shared)
+				pal_ir_rules_free(pol->rules, pol->n_rules);
 		}
 		free(tier->policies);
 		free(tier->name);
@@ -139,6 +140,9 @@ void pal_ir_free(struct pal_ir *ir)
 			pal_ir_rules_free(ir->profiles[i].rules[d], ir->profiles[i].n_rules[d]);
 	}
 	free(ir->profiles);
+	for (size_t i = 0; i < ir->n_rule_blocks; i++)
+		pal_ir_rules_free(ir->rule_blocks[i].rules, ir->rule_blocks[i].n);
+	free(ir->rule_blocks);
 	free(ir->failsafe_in);
 	free(ir->failsafe_out);
 	memset(ir, 0, sizeof(*ir));

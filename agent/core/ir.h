@@ -106,6 +106,10 @@ struct pal_ir_policy {
 	char *namespace; /* NULL for global */
 	struct pal_ir_rule *rules;
 	size_t n_rules;
+	/* The compiler sets this: `rules` points into pal_ir.rule_blocks, shared by every endpoint
+	 * list that holds the policy, and is freed with those blocks. When false (IR built by hand,
+	 * e.g. in tests) the policy owns its rules. */
+	bool rules_shared;
 };
 
 struct pal_ir_tier {
@@ -167,6 +171,13 @@ struct pal_ir {
 	size_t n_failsafe_in, n_failsafe_out;
 	enum pal_endpoint_to_host_action endpoint_to_host;
 	uint32_t n_rule_ids; /* rule ids are 0 .. n_rule_ids-1 */
+	/* Storage of shared policy rules (see pal_ir_policy.rules_shared): one block per
+	 * (policy, direction), owned by the IR. */
+	struct pal_ir_rule_block {
+		struct pal_ir_rule *rules;
+		size_t n;
+	} *rule_blocks;
+	size_t n_rule_blocks;
 };
 
 void pal_ir_free(struct pal_ir *ir);

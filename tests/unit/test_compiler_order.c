@@ -184,6 +184,11 @@ Test(compiler_order, rule_ids_unique_and_shared_per_policy_rule)
 	cr_assert_neq(ae->rules[0].id, an->rules[0].id);
 	cr_assert_neq(ae->rules[0].id, an->rules[1].id);
 	cr_assert_eq(t.ir.n_rule_ids, 3);
+	/* One copy of the rules, shared by the lists (and freed once, with the IR). */
+	cr_assert_eq(an->rules, bn->rules);
+	cr_assert_eq(an->rules, af->rules);
+	cr_assert(an->rules_shared);
+	cr_assert_eq(t.ir.n_rule_blocks, 2);
 	for (int i = 0; i < 2; i++)
 		cr_assert_lt(an->rules[i].id, t.ir.n_rule_ids);
 	cr_assert_lt(ae->rules[0].id, t.ir.n_rule_ids);
