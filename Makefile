@@ -7,14 +7,21 @@ CC       ?= gcc
 CLANG    ?= clang
 BUILD    ?= build
 CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers \
-                 -Iagent/core -Iinclude -D_GNU_SOURCE
+                 -Iagent/core -Iagent/dataplane -Iagent/daemon -Iinclude -D_GNU_SOURCE
 CFLAGS   ?= -O2
 LIBS_CORE := -lyaml -ljansson
 
 # Sanitizer build of the same sources: every unit test also runs under ASan+UBSan in `make test`.
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-CORE_SRCS   := $(sort $(wildcard agent/core/*.c))
+# The core library: everything without a BPF or netlink dependency, so unit tests, fuzzers and
+# polctl's offline commands link exactly the agent's code. It includes the classifier flattener and
+# its userspace emulation (pure computation) and the daemon's pure helpers (options, logging, HTTP
+# parsing, metrics rendering, debounce).
+CORE_SRCS   := $(sort $(wildcard agent/core/*.c) \
+                      $(wildcard agent/dataplane/flatten*.c agent/dataplane/classify_emul*.c) \
+                      $(wildcard agent/daemon/cfg_*.c agent/daemon/log_*.c agent/daemon/http_*.c \
+                                 agent/daemon/metrics_*.c agent/daemon/debounce_*.c))
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_SANOBJ := $(CORE_SRCS:%.c=$(BUILD)/san/%.o)
 POLCTL_SRCS := $(sort $(wildcard tools/polctl/*.c))
@@ -94,4 +101,5 @@ fuzz: $(FUZZ_BINS) ## run each fuzz target for FUZZ_SECONDS (default 60) on its 
 clean: ## remove build outputs
 	rm -rf $(BUILD)
 
+-include $(wildcard mk/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -10,9 +10,9 @@ verdict() { # VERDICT STAGE TIER POLICY RULE
 # SSH is a failsafe port: allowed before any policy.
 trace --iface mgmt0 --dir ingress --proto tcp --src 198.18.10.5 --sport 40000 --dst 198.18.10.1 --dport 22
 verdict allow failsafe null null null
-# The API port from anywhere: security tier passes, the default tier allows (rule 1).
+# The API port from anywhere: security tier passes, the default tier allows (rule 2).
 trace --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 8443
-verdict allow normal default host-ssh-and-api 1
+verdict allow normal default host-ssh-and-api 2
 # A blocked range is logged (rule 0) and denied (rule 1) by the security tier.
 trace --iface ext0 --dir ingress --proto tcp --src 198.18.200.7 --sport 40000 --dst 198.18.1.1 --dport 8443
 verdict deny normal security quarantine 1
@@ -26,7 +26,7 @@ verdict allow untracked default memcached-untracked 1
 json_is .untracked true
 trace --iface ext0 --dir ingress --proto udp --src 198.18.200.7 --sport 40000 --dst 198.18.1.1 --dport 11211
 verdict deny untracked default memcached-untracked 0
-# Its replies leave untracked too (the egress rule), over IPv6 as well.
+# Its replies leave untracked too (the egress rule), over IPv6 as well (rule 0 of egress).
 trace --iface ext0 --dir egress --proto udp --src 2001:db8:1::1 --sport 11211 --dst 2001:db8:1::50 --dport 40000
 verdict allow untracked default memcached-untracked 0
 # A NodePort from outside the trusted /25 is denied before DNAT...
