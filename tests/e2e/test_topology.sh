@@ -125,4 +125,12 @@ sub "$s4" 'topo_create; topo_start_services; expect_tcp client 198.18.1.1 30080 
 	fail "parallel topology failed: $(cat "$E2E_TMP/sub-$s4.log")"
 [ -z "$(leftovers "$s4")" ] || fail "parallel sub-test left: $(leftovers "$s4")"
 expect_tcp client 198.18.1.1 30080 - web:8080
+
+# A run handed a prefix that is in use refuses it and removes nothing of the owner's.
+sub "$PFX" 'topo_create; exit 0' && fail "topo_create accepted a prefix in use"
+grep -q "prefix $PFX is in use" "$E2E_TMP/sub-$PFX.log" || fail "no 'in use' message: $(cat "$E2E_TMP/sub-$PFX.log")"
+for n in node client mgmt web; do
+	[ -e "/var/run/netns/${PFX}$n" ] || fail "a refused run deleted ${PFX}$n"
+done
+expect_tcp client 198.18.1.1 30080 - web:8080
 exit 0

@@ -64,7 +64,7 @@ for t in "${tests[@]}"; do
 	pfx=$(e2e_new_prefix)
 	logf=$(mktemp "/tmp/e2e-$pfx-log.XXXXXX")
 	start=$(date +%s)
-	E2E_PFX=$pfx timeout -k 20 "${E2E_TEST_TIMEOUT:-300}" bash "$t" >"$logf" 2>&1
+	E2E_PFX=$pfx timeout -k 60 "${E2E_TEST_TIMEOUT:-300}" bash "$t" >"$logf" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	left=$(leftovers "$pfx")

@@ -35,10 +35,11 @@ POLCTL=${POLCTL:-$E2E_ROOT/build/polctl}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "# $*" >&2; }
 
-# A fresh prefix: "p" + pid + 4 random hex digits. The runner passes one in E2E_PFX so it can check
-# for leftovers after the test; a test run by hand makes its own.
+# A fresh prefix: "p" + pid (7 digits, zero-padded) + 4 random hex digits, always 12 characters,
+# so no other run's prefix can start with ours (the runner finds leftovers by prefix). The runner
+# passes one in E2E_PFX; a test run by hand makes its own. Sub-tests append to their parent's.
 e2e_new_prefix() {
-	printf 'p%s%s' "$$" "$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
+	printf 'p%07d%s' "$$" "$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')"
 }
 
 # Hard requirements: fail loudly, never skip.
@@ -85,6 +86,10 @@ topo_create() {
 	# iptables chain names are limited to 28 characters: "${PFX}-NODEPORTS" must fit.
 	[ ${#PFX} -le 16 ] || fail "prefix too long: $PFX"
 	PINDIR=/sys/fs/bpf/$PFX
+	# Refuse a prefix that is in use: cleanup must only ever remove what this run created.
+	if ip netns list | awk '{print $1}' | grep -q "^$PFX" || [ -e "$PINDIR" ]; then
+		fail "prefix $PFX is in use by another run"
+	fi
 	E2E_TMP=$(mktemp -d "/tmp/${PFX}.XXXXXX") || fail "mktemp"
 	export PFX PINDIR E2E_TMP
 	TOPO_NAMESPACES=""
@@ -95,6 +100,7 @@ topo_create() {
 	local n
 	for n in node client mgmt web; do
 		ip netns add "${PFX}$n" || fail "ip netns add ${PFX}$n"
+		# Only namespaces recorded here are deleted by topo_destroy.
 		TOPO_NAMESPACES="$TOPO_NAMESPACES $n"
 		# No duplicate address detection: addresses are usable at once.
 		ns "$n" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
@@ -233,6 +239,12 @@ topo_destroy() {
 	local rc=$? n pids i
 	trap - EXIT INT TERM
 	[ -n "${PFX:-}" ] || return $rc
+	# Nothing of this prefix is removed unless this run created it (topo_create refuses a prefix
+	# in use, and TOPO_NAMESPACES lists what it made).
+	if [ -z "${TOPO_NAMESPACES:-}" ]; then
+		[ -n "${E2E_TMP:-}" ] && [ -d "$E2E_TMP" ] && rm -rf "$E2E_TMP"
+		return $rc
+	fi
 	if [ -e "/var/run/netns/${PFX}node" ]; then
 		if [ -d "/sys/fs/bpf/$PFX" ] && [ -x "$PALISADED" ]; then
 			timeout 20 nsenter --net="/var/run/netns/${PFX}node" -- \
@@ -241,12 +253,12 @@ topo_destroy() {
 		fi
 		topo_netfilter_remove
 	fi
-	for n in node client mgmt web; do
+	for n in ${TOPO_NAMESPACES:-}; do
 		[ -e "/var/run/netns/${PFX}$n" ] || continue
 		pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 	done
-	for n in node client mgmt web; do
+	for n in ${TOPO_NAMESPACES:-}; do
 		[ -e "/var/run/netns/${PFX}$n" ] || continue
 		for i in $(seq 20); do
 			pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
