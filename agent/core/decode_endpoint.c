@@ -16,7 +16,7 @@ static const char *const wep_fields[] = { "orchestrator", "workload", "node", "c
 static const char *const hep_port_fields[] = { "name", "protocol", "port", NULL };
 static const char *const wep_port_fields[] = { "name", "protocol", "port", "hostPort", "hostIP",
 					       NULL };
-static const char *const ipnat_fields[] = { "internalIP", "externalIP", NULL };
+static const char *const ipnat_fields[] = { "internalIP", "externalIP", "source", NULL };
 static const char *const qos_fields[] = { "ingressBandwidth", "egressBandwidth",
 					  "ingressBurst", "egressBurst",
 					  "ingressPeakrate", "egressPeakrate",
@@ -125,11 +125,14 @@ int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, bool workl
 		}
 		if (workload) {
 			char *host_ip = NULL;
-			struct pal_addr a;
+			struct pal_cidr a;
+			bool host_bits = false;
 
 			if (get_int(c, it, "hostPort", 0, 65535, &host_port) < 0)
 				ok = -1;
-			if (get_str(c, it, "hostIP", &host_ip) > 0 && !pal_addr_parse(host_ip, &a)) {
+			/* Calico's "net": an address or a strictly masked prefix. */
+			if (get_str(c, it, "hostIP", &host_ip) > 0 &&
+			    (!pal_cidr_parse(host_ip, &a, &host_bits) || host_bits)) {
 				derr_field(c, it, "hostIP", "invalid IP address \"%s\"", host_ip);
 				ok = -1;
 			}

@@ -5,7 +5,8 @@
  *  - Cluster-scoped kinds with metadata.namespace are an error (the field would be ignored).
  *  - Server-set metadata (uid, resourceVersion, ...) is accepted and ignored, so the output of
  *    `kubectl get -o yaml` loads.
- *  - `kind: List` (apiVersion v1 or projectcalico.org/v3) with `items` is expanded.
+ *  - `kind: List` (apiVersion v1 or projectcalico.org/v3) with `items` is expanded, and so is
+ *    `kind: <Kind>List` (GlobalNetworkPolicyList...) as calicoctl prints it.
  */
 #include "decode.h"
 
@@ -162,6 +163,19 @@ static const struct kind_info *find_kind(const char *api, const char *kind)
 	return NULL;
 }
 
+/* "<Kind>List" with the kind's apiVersion, as `calicoctl get -o yaml` prints several resources. */
+static bool is_typed_list(const char *api, const char *kind)
+{
+	size_t l = strlen(kind);
+	char base[64];
+
+	if (l <= 4 || l - 4 >= sizeof(base) || strcmp(kind + l - 4, "List") != 0)
+		return false;
+	memcpy(base, kind, l - 4);
+	base[l - 4] = '\0';
+	return find_kind(api, base) != NULL;
+}
+
 /* Reports why (apiVersion, kind) is not a known pair, suggesting the right one. */
 static void report_kind(struct dctx *c, const struct yt_node *root, const char *api,
 			const char *kind)
@@ -214,6 +228,10 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 		goto out;
 	}
 	ki = find_kind(api, kind);
+	if (!ki && is_typed_list(api, kind)) {
+		decode_list(c, root);
+		goto out;
+	}
 	if (!ki) {
 		report_kind(c, root, api, kind);
 		goto out;

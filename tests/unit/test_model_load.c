@@ -473,3 +473,24 @@ Test(model_load, diags_append)
 	pal_diags_free(&a);
 	pal_diags_free(&b);
 }
+
+Test(model_load, typed_list_from_calicoctl)
+{
+	struct mtest t;
+
+	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\n"
+			   "kind: GlobalNetworkPolicyList\n"
+			   "metadata: {resourceVersion: \"12\"}\n"
+			   "items:\n"
+			   "  - apiVersion: projectcalico.org/v3\n"
+			   "    kind: GlobalNetworkPolicy\n"
+			   "    metadata: {name: a}\n"
+			   "  - apiVersion: projectcalico.org/v3\n"
+			   "    kind: GlobalNetworkPolicy\n"
+			   "    metadata: {name: b}\n");
+	cr_assert_eq(t.m.policies.n, 2);
+	mt_free(&t);
+	mt_check_error("apiVersion: v1\n"
+		       "kind: GlobalNetworkPolicyList\n",
+		       "2:7", "kind", "unknown kind \"GlobalNetworkPolicyList\"");
+}
