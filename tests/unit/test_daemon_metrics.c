@@ -1,0 +1,64 @@
+/* palisaded's Prometheus rendering of the control-plane metrics. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../agent/daemon/metrics.h"
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+Test(daemon_metrics, render_every_family)
+{
+	struct pald_metrics m = { .generation = 7, .policy_errors = 2, .reloads_ok = 7,
+				  .reloads_failed = 1, .interfaces_desired = 3,
+				  .interfaces_attached = 2, .degraded = 1 };
+	struct pald_buf b = { 0 };
+
+	pald_metrics_observe_apply(&m, 0.004);
+	pald_metrics_render(&m, &b);
+	cr_assert_not_null(b.p);
+	cr_expect(has_line(b.p, "palisade_policy_generation 7"), "%s", b.p);
+	cr_expect(has_line(b.p, "palisade_policy_errors 2"));
+	cr_expect(has_line(b.p, "palisade_policy_degraded 1"));
+	cr_expect(has_line(b.p, "palisade_policy_reloads_total{result=\"ok\"} 7"));
+	cr_expect(has_line(b.p, "palisade_policy_reloads_total{result=\"error\"} 1"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_last_seconds 0.004000"));
+	cr_expect(has_line(b.p, "palisade_interfaces_desired 3"));
+	cr_expect(has_line(b.p, "palisade_interfaces_attached 2"));
+	cr_expect(has_line(b.p, "# TYPE palisade_policy_apply_seconds histogram"));
+	cr_expect(has_line(b.p, "# TYPE palisade_policy_reloads_total counter"));
+	/* Every sample line belongs to a family announced by a TYPE line before it. */
+	for (char *save = NULL, *line = strtok_r(b.p, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		cr_expect(line[0] == '#' || strncmp(line, "palisade_", 9) == 0, "stray line %s", line);
+	pald_buf_free(&b);
+}
+
+Test(daemon_metrics, histogram_is_cumulative)
+{
+	struct pald_metrics m = { 0 };
+	struct pald_buf b = { 0 };
+
+	pald_metrics_observe_apply(&m, 0.0005); /* le 0.001 */
+	pald_metrics_observe_apply(&m, 0.003);  /* le 0.005 */
+	pald_metrics_observe_apply(&m, 0.003);
+	pald_metrics_observe_apply(&m, 30);     /* only +Inf */
+	cr_expect_eq(m.apply_count, 4);
+	cr_expect_float_eq(m.apply_last_seconds, 30, 1e-9);
+	pald_metrics_render(&m, &b);
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.001\"} 1"), "%s", b.p);
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.0025\"} 1"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.005\"} 3"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"10\"} 3"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"+Inf\"} 4"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_count 4"));
+	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_sum 30.006500"));
+	pald_buf_free(&b);
+}
