@@ -1,0 +1,373 @@
+/* The classifier: the per-packet algorithm of agent/dataplane/flatten.h ("PER-PACKET ALGORITHM",
+ * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
+ *
+ *   1. six LPM lookups in pal_classes give the packet's class per field;
+ *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32);
+ *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
+ *      classes' word j (an override word found by rank in the class's override mask, else the
+ *      field's base word); set bits are entries in evaluation order: ALLOW/DENY decide, LOG
+ *      records and jumps to `next`, PASS/SKIP jump to `next`.
+ * The work for a new flow is bounded by the list's summary size (at most 32 words) plus the
+ * candidate words actually visited; it does not depend on the number of rules otherwise.
+ *
+ * pal_classify() is a global function so the verifier checks it once, not per call site; step 3
+ * runs under bpf_loop with its state in a per-CPU scratch map (the state is larger than the
+ * 512-byte stack). Scratch slots are per hook: a softirq hook can interrupt a process-context
+ * one (raw OUTPUT) on the same CPU, but never itself.
+ */
+#ifndef PAL_BPF_CLASSIFY_H
+#define PAL_BPF_CLASSIFY_H
+
+#include "maps.h"
+#include "parse.h"
+#include "counters.h"
+
+#define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
+#define PAL_CLS_STATUS_NOMATCH 1  /* fell off the end of the list */
+#define PAL_CLS_STATUS_INTERNAL 2 /* a map entry the tables promise is missing */
+#define PAL_CLS_STATUS_OVERFLOW 3 /* PAL_MAX_CLASSIFY_STEPS exceeded */
+
+struct pal_cls_req {
+	/* in */
+	__u32 list_id;
+	__u32 ifindex;
+	__u8 hook;
+	__u8 stage;
+	__u8 quiet; /* no rule counters, no Log events */
+	__u8 pad;
+	/* out */
+	__u32 entry; /* deciding entry index */
+	__u32 rule_id;
+	__u8 status; /* PAL_CLS_STATUS_* */
+	__u8 action; /* PAL_ACT_ALLOW or PAL_ACT_DENY when status == VERDICT */
+	__u8 kind;
+	__u8 pad2;
+};
+
+struct pal_cls_scratch {
+	__u64 cand[PAL_SUMMARY_WORDS];
+	__u32 rank[PAL_FIELD_COUNT][PAL_SUMMARY_WORDS];
+	struct pal_class cls[PAL_FIELD_COUNT];
+	__u64 w;        /* current word's remaining entry bits */
+	__u32 j;        /* current word index */
+	__u32 have_w;
+	__u32 cursor;
+	__u32 steps;
+	__u32 n_logged;
+	__u32 list_id;
+	__u32 n_entries;
+	__u32 n_summary;
+	__u32 entry_base;
+	__u32 done;
+	__u32 status;
+	__u32 entry;
+	struct pal_entry e; /* deciding entry */
+	struct pal_pkt pkt; /* for Log events */
+	__u32 ifindex;
+	__u8 hook;
+	__u8 stage;
+	__u8 quiet;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_HOOK_COUNT);
+	__type(key, __u32);
+	__type(value, struct pal_cls_scratch);
+} pal_scratch SEC(".maps");
+
+/* Count trailing zeros of x != 0 without branches (de Bruijn): a branchy binary search would make
+ * the verifier walk every outcome separately. */
+static const volatile __u8 pal_debruijn64[64] = {
+	0,  1,  2,  53, 3,  7,  54, 27, 4,  38, 41, 8,  34, 55, 48, 28,
+	62, 5,  39, 46, 44, 42, 22, 9,  24, 35, 59, 56, 49, 18, 29, 11,
+	63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+	51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+};
+
+static __always_inline __u32 pal_ctz64(__u64 x)
+{
+	__u64 low = x & (~x + 1);
+
+	return pal_debruijn64[(low * 0x022fdd63cc95386dULL) >> 58];
+}
+
+static __always_inline __u32 pal_popcount64(__u64 x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (__u32)((x * 0x0101010101010101ULL) >> 56);
+}
+
+static __always_inline __u64 pal_word_at(__u32 idx, int *err)
+{
+	__u64 *w = bpf_map_lookup_elem(&pal_words, &idx);
+
+	if (!w) {
+		*err = 1;
+		return 0;
+	}
+	return *w;
+}
+
+/* word(f, c_f, j) of flatten.h BITMAPS. Branch-free choice between the override and the base
+ * word, so the verifier sees one path per field, not two. */
+static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, __u32 j, int *err)
+{
+	struct pal_class *c = &s->cls[f];
+	__u32 k = (j >> 6) & (PAL_SUMMARY_WORDS - 1);
+	__u32 b = j & 63;
+	__u64 mask = pal_word_at(c->ovr_mask + k, err);
+	__u32 sel = (mask >> b) & 1;
+	__u32 r = s->rank[f][k] + pal_popcount64(mask & ((1ULL << b) - 1));
+	__u32 idx = sel * (c->ovr_base + r) + (1 - sel) * (c->base + j);
+
+	return pal_word_at(idx, err);
+}
+
+static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
+{
+	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+
+	if (!ev)
+		return;
+	pal_fill_event(ev, &s->pkt, s->ifindex, s->hook, s->stage, PAL_EVENT_LOG, PAL_DROP_NONE,
+		       rule_id);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* One step of the walk (bpf_loop callback). Returns 1 to stop. */
+static long pal_cls_step(__u32 iter, void *ctx)
+{
+	__u32 hook = *(__u32 *)ctx;
+	struct pal_cls_scratch *s = bpf_map_lookup_elem(&pal_scratch, &hook);
+	struct pal_entry *e;
+	__u32 i, idx;
+	int err = 0;
+
+	if (!s)
+		return 1;
+	if (!s->have_w) {
+		/* next candidate word j >= cursor / 64 */
+		__u32 start = s->cursor >> 6, k0 = start >> 6, k, j = 0, found = 0;
+		__u64 w = ~0ULL;
+
+		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+			__u64 bits;
+
+			if (k < k0)
+				continue;
+			if (k >= s->n_summary)
+				break;
+			bits = s->cand[k];
+			if (k == k0)
+				bits &= ~0ULL << (start & 63);
+			if (bits) {
+				j = k * 64 + pal_ctz64(bits);
+				found = 1;
+				break;
+			}
+		}
+		if (!found) {
+			s->status = PAL_CLS_STATUS_NOMATCH;
+			return 1;
+		}
+		if (++s->steps > PAL_MAX_CLASSIFY_STEPS) {
+			s->status = PAL_CLS_STATUS_OVERFLOW;
+			return 1;
+		}
+		for (i = 0; i < PAL_FIELD_COUNT; i++)
+			w &= pal_field_word(s, i, j, &err);
+		if (err) {
+			s->status = PAL_CLS_STATUS_INTERNAL;
+			return 1;
+		}
+		if (j == (s->cursor >> 6))
+			w &= ~0ULL << (s->cursor & 63);
+		s->j = j;
+		s->w = w;
+		s->have_w = w != 0;
+		if (!w)
+			s->cursor = (j + 1) * 64;
+		return 0;
+	}
+
+	i = s->j * 64 + pal_ctz64(s->w);
+	if (++s->steps > PAL_MAX_CLASSIFY_STEPS) {
+		s->status = PAL_CLS_STATUS_OVERFLOW;
+		return 1;
+	}
+	if (i >= s->n_entries) {
+		s->status = PAL_CLS_STATUS_INTERNAL;
+		return 1;
+	}
+	idx = s->entry_base + i;
+	e = bpf_map_lookup_elem(&pal_entries, &idx);
+	if (!e) {
+		s->status = PAL_CLS_STATUS_INTERNAL;
+		return 1;
+	}
+	switch (e->action) {
+	case PAL_ACT_ALLOW:
+	case PAL_ACT_DENY:
+		s->status = PAL_CLS_STATUS_VERDICT;
+		s->entry = i;
+		s->e = *e;
+		return 1;
+	case PAL_ACT_LOG:
+		if (s->n_logged < PAL_MAX_LOGS) {
+			s->n_logged++;
+			if (!s->quiet) {
+				pal_count_rule(e->rule_id, s->pkt.len);
+				pal_emit_log(s, e->rule_id);
+			}
+		}
+		break;
+	default: /* PASS, SKIP */
+		break;
+	}
+	if (e->next <= i) { /* tables promise next > i; never loop */
+		s->status = PAL_CLS_STATUS_INTERNAL;
+		return 1;
+	}
+	s->cursor = e->next;
+	if ((s->cursor >> 6) != s->j) {
+		s->have_w = 0;
+		return 0;
+	}
+	s->w &= ~0ULL << (s->cursor & 63);
+	s->have_w = s->w != 0;
+	if (!s->w)
+		s->cursor = (s->j + 1) * 64;
+	return 0;
+}
+
+static __always_inline void pal_class_key_set(struct pal_class_key *k, __u32 list_id, __u8 field,
+					      __u8 sub)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->list_id = list_id;
+	k->field = field;
+	k->sub = sub;
+}
+
+static __always_inline void pal_key16(struct pal_class_key *k, __u32 present, __u16 v)
+{
+	if (present) {
+		k->sub = 1;
+		k->data[0] = v >> 8;
+		k->data[1] = v & 0xff;
+	}
+	k->prefixlen = PAL_CLASS_FIXED_BITS + 16;
+}
+
+/* Classifies pkt against list req->list_id. Fills req's out fields; returns req->status. */
+__noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
+{
+	struct pal_cls_scratch *s;
+	struct pal_class_key key;
+	struct pal_list *l;
+	__u32 hook, f, k;
+	int err = 0;
+
+	if (!req || !pkt)
+		return PAL_CLS_STATUS_INTERNAL;
+	req->status = PAL_CLS_STATUS_INTERNAL;
+	req->rule_id = PAL_RULE_ID_NONE;
+	hook = req->hook;
+	if (hook >= PAL_HOOK_COUNT)
+		return PAL_CLS_STATUS_INTERNAL;
+	s = bpf_map_lookup_elem(&pal_scratch, &hook);
+	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
+	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
+		return PAL_CLS_STATUS_INTERNAL;
+
+	s->list_id = req->list_id;
+	s->n_entries = l->n_entries;
+	s->n_summary = l->n_summary;
+	s->entry_base = l->entry_base;
+	s->cursor = 0;
+	s->steps = 0;
+	s->have_w = 0;
+	s->n_logged = 0;
+	s->status = PAL_CLS_STATUS_INTERNAL;
+	s->ifindex = req->ifindex;
+	s->hook = req->hook;
+	s->stage = req->stage;
+	s->quiet = req->quiet;
+	s->pkt = *pkt;
+
+	/* 1. classes */
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		struct pal_class *c;
+
+		switch (f) {
+		case PAL_FIELD_SRC_ADDR:
+		case PAL_FIELD_DST_ADDR:
+			pal_class_key_set(&key, req->list_id, f, pkt->family);
+			__builtin_memcpy(key.data, f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst, 16);
+			key.prefixlen = PAL_CLASS_FIXED_BITS + (pkt->family == 4 ? 32 : 128);
+			break;
+		case PAL_FIELD_PROTO:
+			pal_class_key_set(&key, req->list_id, f, pkt->family);
+			key.data[0] = pkt->proto;
+			key.prefixlen = PAL_CLASS_FIXED_BITS + 8;
+			break;
+		case PAL_FIELD_SPORT:
+			pal_class_key_set(&key, req->list_id, f, 0);
+			pal_key16(&key, pkt->has_ports, pkt->sport);
+			break;
+		case PAL_FIELD_DPORT:
+			pal_class_key_set(&key, req->list_id, f, 0);
+			pal_key16(&key, pkt->has_ports, pkt->dport);
+			break;
+		default:
+			pal_class_key_set(&key, req->list_id, f, 0);
+			pal_key16(&key, pkt->is_icmp,
+				  ((__u16)pkt->icmp_type << 8) | pkt->icmp_code);
+			break;
+		}
+		c = bpf_map_lookup_elem(&pal_classes, &key);
+		if (!c)
+			return PAL_CLS_STATUS_INTERNAL;
+		s->cls[f] = *c;
+	}
+
+	/* 2. candidate summary, and the rank of each override mask word */
+	for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+		if (k >= s->n_summary)
+			break;
+		s->cand[k] = ~0ULL;
+	}
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		__u32 r = 0;
+
+		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+			if (k >= s->n_summary)
+				break;
+			s->cand[k] &= pal_word_at(s->cls[f].summary + k, &err);
+			s->rank[f][k] = r;
+			r += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
+		}
+	}
+	if (err)
+		return PAL_CLS_STATUS_INTERNAL;
+
+	/* 3. the walk; one bpf_loop iteration per step */
+	bpf_loop(PAL_MAX_CLASSIFY_STEPS + 1, pal_cls_step, &hook, 0);
+
+	req->status = s->status;
+	if (s->status == PAL_CLS_STATUS_VERDICT) {
+		req->entry = s->entry;
+		req->action = s->e.action;
+		req->kind = s->e.kind;
+		req->rule_id = s->e.rule_id;
+		if (!req->quiet)
+			pal_count_rule(s->e.rule_id, pkt->len);
+	}
+	return req->status;
+}
+
+#endif

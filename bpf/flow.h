@@ -1,0 +1,213 @@
+/* Flow state: palisade's own LRU table of allowed tracked flows, plus the kernel's conntrack read
+ * through kfuncs to relate the two tuples of a NAT mapping.
+ *
+ * When a hook allows a new tracked flow it enters the packet's tuple and its reverse. tc hooks
+ * then also ask conntrack (bpf_skb_ct_lookup) for the connection and enter both directions of its
+ * original and reply tuples, so the flow is known under every address it shows at any hook: the
+ * NodePort before DNAT, the backend after it, and the un-NATed reply. A hook that misses the
+ * table but finds a conntrack entry whose tuples are in the table treats the packet as
+ * established too (the socket filters cannot call kfuncs; their flows are found this way by the
+ * tc hooks). See docs/datapath.md "Flow state".
+ */
+#ifndef PAL_BPF_FLOW_H
+#define PAL_BPF_FLOW_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline void pal_flow_key(const struct pal_pkt *p, int reverse,
+					 struct pal_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->proto = p->proto;
+	if (p->is_echo) {
+		k->sport = p->icmp_id;
+		k->dport = p->icmp_id;
+	} else if (p->has_ports) {
+		k->sport = reverse ? p->dport : p->sport;
+		k->dport = reverse ? p->sport : p->dport;
+	}
+	if (reverse) {
+		__builtin_memcpy(k->src, p->dst, 16);
+		__builtin_memcpy(k->dst, p->src, 16);
+	} else {
+		__builtin_memcpy(k->src, p->src, 16);
+		__builtin_memcpy(k->dst, p->dst, 16);
+	}
+}
+
+/* Only packets with a flow identity are tracked: TCP/UDP/SCTP with ports, ICMP echo. Others
+ * (non-echo ICMP, other protocols, non-first fragments) are classified every time. */
+static __always_inline int pal_flow_trackable(const struct pal_pkt *p)
+{
+	return p->family && (p->has_ports || p->is_echo);
+}
+
+static __always_inline int pal_flow_known(const struct pal_flow_key *k)
+{
+	struct pal_flow *f = bpf_map_lookup_elem(&pal_flows, k);
+
+	if (!f)
+		return 0;
+	{
+		__u64 now = bpf_ktime_get_ns();
+
+		/* refresh at most every second: avoid a cache-line write per packet */
+		if (now - f->last_ns > 1000000000ULL)
+			f->last_ns = now;
+	}
+	return 1;
+}
+
+static __always_inline int pal_flow_lookup(const struct pal_pkt *p)
+{
+	struct pal_flow_key k;
+
+	if (!pal_flow_trackable(p))
+		return 0;
+	pal_flow_key(p, 0, &k);
+	return pal_flow_known(&k);
+}
+
+static __always_inline void pal_flow_put(const struct pal_flow_key *k, __u32 ifindex, __u8 hook,
+					 __u8 stage, __u32 rule_id, __u32 flags)
+{
+	struct pal_flow v = {};
+
+	v.created_ns = bpf_ktime_get_ns();
+	v.last_ns = v.created_ns;
+	v.ifindex = ifindex;
+	v.flags = flags;
+	v.rule_id = rule_id;
+	v.hook = hook;
+	v.stage = stage;
+	bpf_map_update_elem(&pal_flows, k, &v, BPF_ANY);
+}
+
+static __always_inline void pal_flow_insert(const struct pal_pkt *p, __u32 ifindex, __u8 hook,
+					    __u8 stage, __u32 rule_id)
+{
+	struct pal_flow_key k;
+
+	if (!pal_flow_trackable(p))
+		return;
+	pal_flow_key(p, 0, &k);
+	pal_flow_put(&k, ifindex, hook, stage, rule_id, 0);
+	pal_flow_key(p, 1, &k);
+	pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_REPLY);
+}
+
+/* ---- conntrack (tc programs only) ------------------------------------------------------------ */
+
+#ifdef PAL_WITH_CT
+#define PAL_BPF_F_CURRENT_NETNS (-1)
+#define PAL_CT_OPTS_SZ 16
+
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
+static __always_inline void pal_ct_tuple_key(const struct nf_conntrack_tuple *t, __u8 family,
+					     __u8 is_echo, int reverse, struct pal_flow_key *k)
+{
+	__u16 sp, dp;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->proto = t->dst.protonum;
+	if (is_echo) {
+		sp = dp = bpf_ntohs(t->src.u.icmp.id);
+	} else {
+		sp = bpf_ntohs(t->src.u.all);
+		dp = bpf_ntohs(t->dst.u.all);
+	}
+	k->sport = reverse ? dp : sp;
+	k->dport = reverse ? sp : dp;
+	if (family == 4) {
+		__builtin_memcpy(reverse ? k->dst : k->src, &t->src.u3.ip, 4);
+		__builtin_memcpy(reverse ? k->src : k->dst, &t->dst.u3.ip, 4);
+	} else {
+		__builtin_memcpy(reverse ? k->dst : k->src, t->src.u3.ip6, 16);
+		__builtin_memcpy(reverse ? k->src : k->dst, t->dst.u3.ip6, 16);
+	}
+}
+
+static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
+						     const struct pal_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_ct_opts opts = {};
+	__u32 sz;
+
+	if (!pal_flow_trackable(p))
+		return 0;
+	opts.netns_id = PAL_BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	if (p->family == 4) {
+		__builtin_memcpy(&t.ipv4.saddr, p->src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->dst, 4);
+		t.ipv4.sport = bpf_htons(p->is_echo ? p->icmp_id : p->sport);
+		t.ipv4.dport = bpf_htons(p->is_echo ? 0 : p->dport);
+		sz = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->src, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->dst, 16);
+		t.ipv6.sport = bpf_htons(p->is_echo ? p->icmp_id : p->sport);
+		t.ipv6.dport = bpf_htons(p->is_echo ? 0 : p->dport);
+		sz = sizeof(t.ipv6);
+	}
+	/* The kfunc only supports TCP and UDP; others have no NAT relation here. */
+	if (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP)
+		return 0;
+	return bpf_skb_ct_lookup(skb, &t, sz, &opts, PAL_CT_OPTS_SZ);
+}
+
+/* Established through conntrack: one of the connection's tuples is a flow we allowed. Enters the
+ * packet's own tuple so the next packet hits the table directly. */
+static __noinline int pal_flow_lookup_ct(struct __sk_buff *skb, const struct pal_pkt *p)
+{
+	struct pal_flow_key k;
+	struct nf_conn *ct = pal_ct_lookup(skb, p);
+	int known = 0, d;
+
+	if (!ct)
+		return 0;
+	for (d = 0; d < 2 && !known; d++) {
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &k);
+		known = pal_flow_known(&k);
+	}
+	bpf_ct_release(ct);
+	if (known) {
+		pal_flow_key(p, 0, &k);
+		pal_flow_put(&k, 0, 0, PAL_DP_STAGE_NONE, PAL_RULE_ID_NONE, PAL_FLOW_NAT);
+	}
+	return known;
+}
+
+/* After an allow: also enter both directions of both conntrack tuples (NAT). Not inlined: keeps
+ * the callers' stack frames small enough for the classifier's frames on top. */
+static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
+					  __u32 ifindex, __u32 hook_stage, __u32 rule_id)
+{
+	__u8 hook = hook_stage >> 8, stage = hook_stage & 0xff;
+	struct pal_flow_key k;
+	struct nf_conn *ct;
+	int d;
+
+	pal_flow_insert(p, ifindex, hook, stage, rule_id);
+	ct = pal_ct_lookup(skb, p);
+	if (!ct)
+		return;
+	for (d = 0; d < 2; d++) {
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &k);
+		pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_NAT);
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 1, &k);
+		pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_NAT | PAL_FLOW_REPLY);
+	}
+	bpf_ct_release(ct);
+}
+#endif
+
+#endif

@@ -1,0 +1,97 @@
+/* Every map of the datapath. Included by each BPF object (palisade.bpf.c, sf_out.bpf.c): objects
+ * that define the same map share it through the pins under the bpffs directory (the loader points
+ * each map's pin path there before load, so libbpf reuses the pinned map). Keys and values are the
+ * ABI structs of include/palisade/abi.h. */
+#ifndef PAL_BPF_MAPS_H
+#define PAL_BPF_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "palisade/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_version);
+} pal_version SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_config);
+} pal_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PAL_DEF_IFACES);
+	__type(key, __u32);
+	__type(value, struct pal_iface);
+} pal_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PAL_DEF_LISTS);
+	__type(key, __u32);
+	__type(value, struct pal_list);
+} pal_lists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_DEF_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct pal_entry);
+} pal_entries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PAL_DEF_CLASSES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pal_class_key);
+	__type(value, struct pal_class);
+} pal_classes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_DEF_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} pal_words SEC(".maps");
+
+/* Failsafe ports (struct pal_failsafe_key in abi.h): one LPM lookup per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pal_failsafe_key);
+	__type(value, __u32);
+} pal_failsafe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PAL_DEF_FLOWS);
+	__type(key, struct pal_flow_key);
+	__type(value, struct pal_flow);
+} pal_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_DEF_RULE_IDS);
+	__type(key, __u32);
+	__type(value, struct pal_rule_ctr);
+} pal_rule_ctrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PAL_DEF_IFACES * PAL_HOOK_COUNT);
+	__type(key, struct pal_ifctr_key);
+	__type(value, struct pal_if_ctr);
+} pal_if_ctrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PAL_DEF_EVENTS_BYTES);
+} pal_events SEC(".maps");
+
+#endif

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The datapath programs, one object (one skeleton, shared maps):
+ *
+ *   xdp_hep_ingress  XDP on host endpoints: failsafe-in, untracked ingress. Deny = XDP_DROP;
+ *                    untracked allow and failsafe are passed to tc in 4 bytes of XDP metadata.
+ *   tc_ingress       host endpoints: (failsafe-in and untracked again when XDP left no
+ *                    metadata), established flows, preDNAT ingress on the pre-DNAT destination.
+ *                    Results travel on as skb->mark bits (PAL_MARK_*): the raw PREROUTING rule
+ *                    turns PAL_MARK_UNTRACKED into CT --notrack. Workload interfaces: nothing here,
+ *                    their policy runs after DNAT.
+ *   tc_egress        after routing and DNAT: forwarded packets (skb->ingress_ifindex != 0):
+ *                    forward ingress of the host endpoint they came in on or the egress policy of
+ *                    the workload they came from, then forward egress of the host endpoint or the
+ *                    ingress policy of the workload they go to; locally generated packets:
+ *                    failsafe-out and normal egress of the host endpoint (untracked egress ran in
+ *                    raw OUTPUT, see sf_out.bpf.c), always allowed towards a workload.
+ *   sf_input_deny    socket filter run by xt_bpf in filter INPUT (post-DNAT, local delivery):
+ *                    normal ingress of the host endpoint, or the workload's egress policy then
+ *                    --endpoint-to-host-action. Matches (returns 1) when the packet must drop.
+ *
+ * Every path ends in one place per program that counts the verdict (and the drop reason) on the
+ * interface and, for drops, emits an event.
+ */
+#define PAL_WITH_CT 1
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "palisade/abi.h"
+#include "maps.h"
+#include "parse.h"
+#include "counters.h"
+#include "classify.h"
+#include "flow.h"
+#include "stages.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PAL_TC_ACT_OK 0
+#define PAL_TC_ACT_SHOT 2
+#define PAL_HS(hook, stage) (((__u32)(hook) << 8) | (stage))
+
+/* ---- XDP ------------------------------------------------------------------------------------- */
+
+static __always_inline void pal_xdp_set_meta(struct xdp_md *ctx, __u32 flags)
+{
+	struct pal_xdp_meta *m;
+	void *data;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pal_xdp_meta)))
+		return; /* no metadata support: tc evaluates again */
+	data = (void *)(long)ctx->data;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > data)
+		return;
+	m->word = PAL_XDP_META_MAGIC | flags;
+}
+
+SEC("xdp")
+int xdp_hep_ingress(struct xdp_md *ctx)
+{
+	struct pal_hookctx h = { .ifindex = ctx->ingress_ifindex, .hook = PAL_HOOK_XDP };
+	struct pal_outcome o = {};
+	struct pal_pkt p = {};
+	struct pal_iface *ifc;
+	int reason;
+
+	p.len = ctx->data_end - ctx->data;
+	reason = pal_parse_eth(ctx, PAL_CTX_XDP, &p);
+	if (reason) {
+		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
+		return XDP_DROP;
+	}
+	ifc = pal_iface_get(h.ifindex);
+	if (!p.family || p.always_pass || !ifc || !(ifc->flags & PAL_IF_HOST)) {
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		return XDP_PASS;
+	}
+	pal_hep_pre_in(&h, ifc, &p, &o);
+	switch (o.what) {
+	case PAL_O_DENY:
+		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+		return XDP_DROP;
+	case PAL_O_FAILSAFE:
+		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_FAILSAFE);
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
+		return XDP_PASS;
+	case PAL_O_UNTRACKED:
+		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_UNTRACKED);
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_UNTRACKED, PAL_DROP_NONE);
+		return XDP_PASS;
+	default:
+		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED);
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		return XDP_PASS;
+	}
+}
+
+/* ---- tc ingress ------------------------------------------------------------------------------ */
+
+/* XDP's outcome from the metadata, or 0 when there is none. */
+static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	struct pal_xdp_meta *m = (void *)(long)skb->data_meta;
+
+	if ((void *)(m + 1) > data)
+		return 0;
+	if ((m->word & PAL_XDP_META_MAGIC_MASK) != PAL_XDP_META_MAGIC)
+		return 0;
+	return m->word & ~PAL_XDP_META_MAGIC_MASK;
+}
+
+static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
+{
+	skb->mark = (skb->mark & ~PAL_MARK_MASK) | bits;
+}
+
+SEC("tc")
+int tc_ingress(struct __sk_buff *skb)
+{
+	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_INGRESS };
+	struct pal_outcome o = {};
+	struct pal_pkt p = {};
+	struct pal_iface *ifc;
+	__u32 meta, verdict = PAL_VERDICT_PASS;
+	int reason;
+
+	p.len = skb->len;
+	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
+	if (reason) {
+		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
+		return PAL_TC_ACT_SHOT;
+	}
+	ifc = pal_iface_get(h.ifindex);
+	if (!p.family || p.always_pass || !ifc || !(ifc->flags & PAL_IF_HOST))
+		goto out; /* workload interfaces: policy runs after DNAT (tc egress, INPUT) */
+
+	meta = pal_tc_meta(skb);
+	if (meta & PAL_XDP_META_EVALUATED) {
+		o.what = (meta & PAL_XDP_META_FAILSAFE)	 ? PAL_O_FAILSAFE :
+			 (meta & PAL_XDP_META_UNTRACKED) ? PAL_O_UNTRACKED :
+							   PAL_O_NONE;
+	} else {
+		pal_hep_pre_in(&h, ifc, &p, &o);
+	}
+	switch (o.what) {
+	case PAL_O_DENY:
+		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+		return PAL_TC_ACT_SHOT;
+	case PAL_O_FAILSAFE:
+		pal_set_mark(skb, PAL_MARK_FAILSAFE | PAL_MARK_SEEN);
+		verdict = PAL_VERDICT_FAILSAFE;
+		goto out;
+	case PAL_O_UNTRACKED:
+		pal_set_mark(skb, PAL_MARK_UNTRACKED | PAL_MARK_SEEN);
+		verdict = PAL_VERDICT_UNTRACKED;
+		goto out;
+	}
+
+	/* Established flows are accepted before preDNAT runs. */
+	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+		pal_set_mark(skb, PAL_MARK_SEEN);
+		verdict = PAL_VERDICT_ESTABLISHED;
+		goto out;
+	}
+
+	/* preDNAT ingress, on the destination as it arrived. */
+	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p, &o);
+	if (o.what == PAL_O_DENY) {
+		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+		return PAL_TC_ACT_SHOT;
+	}
+	if (o.what == PAL_O_ALLOW) {
+		pal_set_mark(skb, PAL_MARK_PREDNAT | PAL_MARK_SEEN);
+		verdict = PAL_VERDICT_ALLOW;
+		goto out;
+	}
+	pal_set_mark(skb, PAL_MARK_SEEN);
+out:
+	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	return PAL_TC_ACT_OK;
+}
+
+/* ---- tc egress ------------------------------------------------------------------------------- */
+
+/* Runs one post-DNAT stage; returns 1 when it denied (counted, event emitted). */
+static __always_inline int pal_post_stage(const struct pal_hookctx *h, __u32 list_id, __u8 stage,
+					  struct pal_pkt *p, struct pal_outcome *last)
+{
+	struct pal_outcome o = {};
+
+	pal_run_list(h, list_id, stage, p, &o);
+	if (o.what == PAL_O_DENY) {
+		pal_drop(h, p, o.stage, o.reason, o.rule_id);
+		return 1;
+	}
+	if (o.what == PAL_O_ALLOW)
+		*last = o;
+	return 0;
+}
+
+SEC("tc")
+int tc_egress(struct __sk_buff *skb)
+{
+	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_EGRESS };
+	struct pal_outcome last = { .stage = PAL_DP_STAGE_NONE, .rule_id = PAL_RULE_ID_NONE };
+	struct pal_iface *out_ep, *in_ep;
+	__u32 iif = skb->ingress_ifindex;
+	__u32 mark = skb->mark;
+	__u32 verdict = PAL_VERDICT_PASS;
+	struct pal_pkt p = {};
+	int reason;
+
+	p.len = skb->len;
+	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
+	if (reason) {
+		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
+		return PAL_TC_ACT_SHOT;
+	}
+	if (!p.family || p.always_pass)
+		goto out;
+	out_ep = pal_iface_get(h.ifindex);
+	in_ep = pal_iface_get(iif);
+	if (!out_ep && !in_ep)
+		goto out;
+
+	if (!iif) {
+		/* Locally generated. */
+		if (!out_ep)
+			goto out;
+		if (out_ep->flags & PAL_IF_WORKLOAD) {
+			/* host process to a local workload: always allowed (tracked, so the
+			 * workload's replies are established at INPUT) */
+			if (!pal_flow_lookup(&p))
+				pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, PAL_DP_STAGE_NONE),
+						   PAL_RULE_ID_NONE);
+			verdict = PAL_VERDICT_ALLOW;
+			goto out;
+		}
+		if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
+			verdict = PAL_VERDICT_UNTRACKED;
+			goto out;
+		}
+		if (pal_failsafe_match(&p, PAL_FAILSAFE_OUT)) {
+			if (!pal_flow_lookup(&p))
+				pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, PAL_DP_STAGE_FAILSAFE),
+						   PAL_RULE_ID_NONE);
+			verdict = PAL_VERDICT_FAILSAFE;
+			goto out;
+		}
+		if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+			verdict = PAL_VERDICT_ESTABLISHED;
+			goto out;
+		}
+		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
+				   &last))
+			return PAL_TC_ACT_SHOT;
+		if (out_ep->lists[PAL_SLOT_NORMAL_OUT] && last.what != PAL_O_ALLOW) {
+			/* a normal list always ends in a verdict; no verdict = broken tables */
+			pal_drop(&h, &p, PAL_DP_STAGE_NORMAL, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
+			return PAL_TC_ACT_SHOT;
+		}
+		pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
+		verdict = PAL_VERDICT_ALLOW;
+		goto out;
+	}
+
+	/* Forwarded: arrived on iif, leaves on this interface. */
+	if (mark & (PAL_MARK_FAILSAFE)) {
+		verdict = PAL_VERDICT_FAILSAFE;
+		goto out;
+	}
+	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+		verdict = PAL_VERDICT_ESTABLISHED;
+		goto out;
+	}
+	if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
+		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
+				   &last))
+			return PAL_TC_ACT_SHOT;
+	} else if (in_ep && (in_ep->flags & PAL_IF_HOST) && !(mark & PAL_MARK_UNTRACKED)) {
+		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_FORWARD_IN], PAL_DP_STAGE_FORWARD, &p,
+				   &last))
+			return PAL_TC_ACT_SHOT;
+	}
+	if (out_ep && (out_ep->flags & PAL_IF_WORKLOAD)) {
+		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_IN], PAL_DP_STAGE_WORKLOAD, &p,
+				   &last))
+			return PAL_TC_ACT_SHOT;
+	} else if (out_ep && (out_ep->flags & PAL_IF_HOST) && !(mark & PAL_MARK_UNTRACKED)) {
+		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_FORWARD_OUT], PAL_DP_STAGE_FORWARD, &p,
+				   &last))
+			return PAL_TC_ACT_SHOT;
+	}
+	if (mark & PAL_MARK_UNTRACKED) {
+		verdict = PAL_VERDICT_UNTRACKED; /* never enters flow state */
+		goto out;
+	}
+	pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
+	verdict = PAL_VERDICT_ALLOW;
+out:
+	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	return PAL_TC_ACT_OK;
+}
+
+/* ---- filter INPUT (xt_bpf) ------------------------------------------------------------------- */
+
+SEC("socket")
+int sf_input_deny(struct __sk_buff *skb)
+{
+	struct pal_hookctx h = { .ifindex = skb->ingress_ifindex, .hook = PAL_HOOK_INPUT };
+	struct pal_outcome last = { .stage = PAL_DP_STAGE_NONE, .rule_id = PAL_RULE_ID_NONE };
+	struct pal_config *cfg;
+	struct pal_iface *ep;
+	__u32 zero = 0, mark = skb->mark, verdict = PAL_VERDICT_PASS;
+	struct pal_pkt p = {};
+
+	p.len = skb->len;
+	/* Malformed packets were dropped at tc ingress of palisade's interfaces; others are not
+	 * ours to judge here. */
+	if (pal_parse_l3(skb, PAL_CTX_SKB, 0, bpf_ntohs(skb->protocol), &p))
+		return 0;
+	if (!p.family || p.always_pass)
+		return 0;
+	ep = pal_iface_get(h.ifindex);
+	if (!ep)
+		return 0;
+	if (mark & (PAL_MARK_FAILSAFE | PAL_MARK_UNTRACKED)) {
+		verdict = (mark & PAL_MARK_FAILSAFE) ? PAL_VERDICT_FAILSAFE : PAL_VERDICT_UNTRACKED;
+		goto out;
+	}
+	if (pal_flow_lookup(&p)) {
+		verdict = PAL_VERDICT_ESTABLISHED;
+		goto out;
+	}
+	if (ep->flags & PAL_IF_WORKLOAD) {
+		if (pal_post_stage(&h, ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
+				   &last))
+			return 1;
+		cfg = bpf_map_lookup_elem(&pal_config, &zero);
+		if (!cfg || !(cfg->flags & PAL_CFG_EP_TO_HOST_ACCEPT)) {
+			pal_drop(&h, &p, PAL_DP_STAGE_DEFAULT, PAL_DROP_EP_TO_HOST, PAL_RULE_ID_NONE);
+			return 1;
+		}
+	} else {
+		if (mark & PAL_MARK_PREDNAT) { /* preDNAT allow skips normal host policy */
+			verdict = PAL_VERDICT_ALLOW;
+			goto out;
+		}
+		if (pal_post_stage(&h, ep->lists[PAL_SLOT_NORMAL_IN], PAL_DP_STAGE_NORMAL, &p, &last))
+			return 1;
+	}
+	pal_flow_insert(&p, h.ifindex, h.hook, last.stage, last.rule_id);
+	verdict = PAL_VERDICT_ALLOW;
+out:
+	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	return 0;
+}

@@ -1,0 +1,235 @@
+/* Packet parsing with a bounds-checked cursor.
+ *
+ * The cursor is an offset; every header is copied out with the program type's load helper
+ * (bpf_xdp_load_bytes, bpf_skb_load_bytes), which fails when the packet is shorter than asked.
+ * A failed load is an explicit outcome (a PAL_DROP_TRUNC_* reason), never a missing check, and the
+ * verifier has no packet-pointer ranges to track through the IPv6 extension header loop. The same
+ * parser serves XDP, tc (offset 0 = Ethernet) and socket filters run by xt_bpf (offset 0 = IP).
+ *
+ * Fragments: the first fragment is parsed like any packet. A non-first fragment has no L4 header:
+ * it is returned with has_ports = 0 and is_icmp = 0 (frag = PAL_FRAG_LATER), so the classifier
+ * sees it as a packet without ports; a rule with port or ICMP type constraints does not match it
+ * (see docs/datapath.md, "Fragments").
+ */
+#ifndef PAL_BPF_PARSE_H
+#define PAL_BPF_PARSE_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "palisade/abi.h"
+
+#define PAL_ETH_P_IP 0x0800
+#define PAL_ETH_P_IPV6 0x86DD
+#define PAL_ETH_P_ARP 0x0806
+#define PAL_ETH_P_8021Q 0x8100
+#define PAL_ETH_P_8021AD 0x88A8
+
+#define PAL_IPPROTO_ICMP 1
+#define PAL_IPPROTO_TCP 6
+#define PAL_IPPROTO_UDP 17
+#define PAL_IPPROTO_ICMPV6 58
+#define PAL_IPPROTO_SCTP 132
+
+#define PAL_FRAG_NONE 0
+#define PAL_FRAG_FIRST 1
+#define PAL_FRAG_LATER 2
+
+/* Which load helper the program type has. Always a compile-time constant at the call site. */
+enum pal_ctx_kind { PAL_CTX_XDP, PAL_CTX_SKB };
+
+struct pal_pkt {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport, dport; /* host order, valid when has_ports */
+	__u16 icmp_id;      /* echo identifier, valid when is_echo */
+	__u8 family;        /* 4, 6, or 0 when the packet is not IP */
+	__u8 proto;
+	__u8 icmp_type, icmp_code;
+	__u8 has_ports;
+	__u8 is_icmp;
+	__u8 is_echo; /* ICMP(v6) echo request/reply: tracked by identifier */
+	__u8 frag;    /* PAL_FRAG_* */
+	__u8 always_pass; /* ARP, IPv6 neighbour discovery (ICMPv6 133-137) */
+	__u8 pad[1];
+	__u32 l3_off, l4_off;
+	__u32 len; /* bytes, for counters */
+};
+
+static __always_inline long pal_load(void *ctx, enum pal_ctx_kind kind, __u32 off, void *buf,
+				     __u32 len)
+{
+	if (kind == PAL_CTX_XDP)
+		return bpf_xdp_load_bytes(ctx, off, buf, len);
+	return bpf_skb_load_bytes(ctx, off, buf, len);
+}
+
+/* L4 of a first or unfragmented packet. */
+static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+{
+	__u8 b[8];
+
+	if (p->frag == PAL_FRAG_LATER)
+		return PAL_DROP_NONE;
+	switch (p->proto) {
+	case PAL_IPPROTO_TCP:
+		/* the full 20-byte header must be there; ports are its first 4 bytes */
+		if (pal_load(ctx, kind, p->l4_off + 12, b, 8))
+			return PAL_DROP_TRUNC_L4;
+		__attribute__((fallthrough));
+	case PAL_IPPROTO_UDP:
+	case PAL_IPPROTO_SCTP:
+		if (pal_load(ctx, kind, p->l4_off, b, 8))
+			return PAL_DROP_TRUNC_L4; /* UDP 8, SCTP common header 12 (ports+vtag in 8) */
+		p->sport = ((__u16)b[0] << 8) | b[1];
+		p->dport = ((__u16)b[2] << 8) | b[3];
+		p->has_ports = 1;
+		return PAL_DROP_NONE;
+	case PAL_IPPROTO_ICMP:
+	case PAL_IPPROTO_ICMPV6:
+		/* Both protocols carry a type/code key in either family, as flatten.h's keys do. */
+		if (pal_load(ctx, kind, p->l4_off, b, 8))
+			return PAL_DROP_TRUNC_L4;
+		p->is_icmp = 1;
+		p->icmp_type = b[0];
+		p->icmp_code = b[1];
+		p->icmp_id = ((__u16)b[4] << 8) | b[5];
+		if (p->proto == PAL_IPPROTO_ICMP)
+			p->is_echo = b[0] == 8 || b[0] == 0;
+		else
+			p->is_echo = b[0] == 128 || b[0] == 129;
+		if (p->proto == PAL_IPPROTO_ICMPV6 && p->family == 6 && b[0] >= 133 && b[0] <= 137)
+			p->always_pass = 1;
+		return PAL_DROP_NONE;
+	}
+	return PAL_DROP_NONE;
+}
+
+static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+{
+	__u8 h[20];
+	__u32 ihl;
+	__u16 tot, frag;
+
+	if (pal_load(ctx, kind, p->l3_off, h, 20))
+		return PAL_DROP_TRUNC_L3;
+	if ((h[0] >> 4) != 4)
+		return PAL_DROP_BAD_IP;
+	ihl = (h[0] & 0xf) * 4;
+	if (ihl < 20)
+		return PAL_DROP_BAD_IP;
+	tot = ((__u16)h[2] << 8) | h[3];
+	if (tot < ihl)
+		return PAL_DROP_BAD_IP;
+	if (ihl > 20) {
+		__u8 last;
+		/* options: the whole header must be present */
+		if (pal_load(ctx, kind, p->l3_off + ihl - 1, &last, 1))
+			return PAL_DROP_TRUNC_L3;
+	}
+	frag = ((__u16)h[6] << 8) | h[7];
+	if (frag & 0x1fff)
+		p->frag = PAL_FRAG_LATER;
+	else if (frag & 0x2000)
+		p->frag = PAL_FRAG_FIRST;
+	p->family = 4;
+	p->proto = h[9];
+	__builtin_memcpy(p->src, &h[12], 4);
+	__builtin_memcpy(p->dst, &h[16], 4);
+	p->l4_off = p->l3_off + ihl;
+	return pal_parse_l4(ctx, kind, p);
+}
+
+#define PAL_NEXTHDR_HOP 0
+#define PAL_NEXTHDR_ROUTING 43
+#define PAL_NEXTHDR_FRAGMENT 44
+#define PAL_NEXTHDR_AH 51
+#define PAL_NEXTHDR_DEST 60
+
+static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+{
+	__u8 h[40];
+	__u8 nh;
+	__u32 off;
+	int i;
+
+	if (pal_load(ctx, kind, p->l3_off, h, 40))
+		return PAL_DROP_TRUNC_L3;
+	if ((h[0] >> 4) != 6)
+		return PAL_DROP_BAD_IP;
+	p->family = 6;
+	__builtin_memcpy(p->src, &h[8], 16);
+	__builtin_memcpy(p->dst, &h[24], 16);
+	nh = h[6];
+	off = p->l3_off + 40;
+	/* Bounded walk of the extension header chain. */
+	for (i = 0; i < PAL_MAX_IPV6_EXT; i++) {
+		__u8 e[8];
+
+		if (nh != PAL_NEXTHDR_HOP && nh != PAL_NEXTHDR_ROUTING &&
+		    nh != PAL_NEXTHDR_FRAGMENT && nh != PAL_NEXTHDR_AH && nh != PAL_NEXTHDR_DEST)
+			break;
+		if (pal_load(ctx, kind, off, e, 8))
+			return PAL_DROP_TRUNC_L3;
+		if (nh == PAL_NEXTHDR_FRAGMENT) {
+			__u16 fo = ((__u16)e[2] << 8) | e[3];
+
+			if (fo & 0xfff8)
+				p->frag = PAL_FRAG_LATER;
+			else if (fo & 1)
+				p->frag = PAL_FRAG_FIRST;
+			off += 8;
+		} else if (nh == PAL_NEXTHDR_AH) {
+			off += ((__u32)e[1] + 2) * 4;
+		} else {
+			off += ((__u32)e[1] + 1) * 8;
+		}
+		nh = e[0];
+	}
+	if (nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
+	    nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST)
+		return PAL_DROP_IPV6_EXT;
+	p->proto = nh;
+	p->l4_off = off;
+	return pal_parse_l4(ctx, kind, p);
+}
+
+/* From the network header at `off` with ethertype `proto` (host order). */
+static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32 off, __u16 proto,
+					struct pal_pkt *p)
+{
+	p->l3_off = off;
+	if (proto == PAL_ETH_P_IP)
+		return pal_parse_ipv4(ctx, kind, p);
+	if (proto == PAL_ETH_P_IPV6)
+		return pal_parse_ipv6(ctx, kind, p);
+	if (proto == PAL_ETH_P_ARP)
+		p->always_pass = 1;
+	return PAL_DROP_NONE; /* not IP: family stays 0 */
+}
+
+/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. */
+static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+{
+	__u8 eth[14];
+	__u16 proto;
+	__u32 off = 14;
+	int i;
+
+	if (pal_load(ctx, kind, 0, eth, 14))
+		return PAL_DROP_TRUNC_L2;
+	proto = ((__u16)eth[12] << 8) | eth[13];
+	for (i = 0; i < 2; i++) {
+		__u8 tag[4];
+
+		if (proto != PAL_ETH_P_8021Q && proto != PAL_ETH_P_8021AD)
+			break;
+		if (pal_load(ctx, kind, off, tag, 4))
+			return PAL_DROP_TRUNC_L2;
+		proto = ((__u16)tag[2] << 8) | tag[3];
+		off += 4;
+	}
+	return pal_parse_l3(ctx, kind, off, proto, p);
+}
+
+#endif

@@ -1,0 +1,388 @@
+/* The datapath ABI: everything the BPF programs (bpf/) and userspace (agent/dataplane, polctl)
+ * must agree on. One copy, included by both sides.
+ *
+ * Rules for this file:
+ *   - fixed-width types only, explicit padding, a _Static_assert on every size and on the offsets
+ *     that matter (so a change that moves a field fails the build on both sides);
+ *   - any change to a map key or value layout bumps PAL_LAYOUT_VERSION: the loader refuses to adopt
+ *     pins made with another version (see agent/dataplane/datapath.c);
+ *   - BPF map names are limited to 15 characters by the kernel.
+ */
+#ifndef PALISADE_ABI_H
+#define PALISADE_ABI_H
+
+#if defined(__bpf__) || defined(__BPF__)
+/* BPF side: types come from vmlinux.h, which the program includes first. */
+#else
+#include <linux/types.h>
+#include <stddef.h>
+#endif
+
+/* offsetof that is a constant expression on both sides (libbpf's bpf_helpers.h redefines
+ * offsetof with a cast clang rejects in _Static_assert). */
+#define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
+
+#define PAL_LAYOUT_VERSION 1u
+#define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
+
+/* ---- classifier dimensions ------------------------------------------------------------------ */
+
+/* The classifier runs the per-packet algorithm of agent/dataplane/flatten.h over tables copied
+ * from struct pal_cls_tables (maps_sync.c). A rule list holds at most PAL_MAX_ENTRIES entries:
+ * PAL_MAX_WORDS 64-bit words of entry bits, summarised by up to PAL_SUMMARY_WORDS words (bit j of
+ * a summary = word j is non-zero). These equal flatten.h's PAL_CLS_MAX_* (checked in
+ * maps_sync.c). */
+#define PAL_SUMMARY_WORDS 32u
+#define PAL_MAX_WORDS (PAL_SUMMARY_WORDS * 64u)
+#define PAL_MAX_ENTRIES (PAL_MAX_WORDS * 64u)
+/* Steps (candidate words visited + entries hit) per packet and list; beyond: overflow, deny. */
+#define PAL_MAX_CLASSIFY_STEPS 65536u
+/* Log entries reported (event + counter) per packet and list. */
+#define PAL_MAX_LOGS 32u
+
+/* Default sizes; the loader may raise them before load (bpf_map__set_max_entries). */
+#define PAL_DEF_WORDS (1u << 21)       /* pal_words: 16 MiB of bitmap words */
+#define PAL_DEF_CLASSES (1u << 18)     /* pal_classes LPM entries */
+#define PAL_DEF_ENTRIES (1u << 19)     /* pal_entries */
+#define PAL_DEF_LISTS 4096u            /* pal_lists */
+#define PAL_DEF_IFACES 1024u           /* pal_ifaces */
+#define PAL_DEF_RULE_IDS (1u << 18)    /* pal_rule_ctrs */
+#define PAL_DEF_FLOWS (1u << 18)       /* pal_flows (LRU) */
+#define PAL_DEF_EVENTS_BYTES (1u << 20) /* pal_events ring buffer */
+
+/* ---- enums ------------------------------------------------------------------------------------ */
+
+/* Where a program runs. */
+enum pal_hook {
+	PAL_HOOK_XDP = 0,        /* xdp_hep_ingress */
+	PAL_HOOK_TC_INGRESS = 1, /* tc_ingress */
+	PAL_HOOK_TC_EGRESS = 2,  /* tc_egress */
+	PAL_HOOK_RAW_OUTPUT = 3, /* sf_untracked_out_* via xt_bpf in raw OUTPUT */
+	PAL_HOOK_INPUT = 4,      /* sf_input_deny via xt_bpf in filter INPUT */
+	PAL_HOOK_COUNT = 5
+};
+
+/* The outcome a hook recorded for a packet (per-interface verdict counters). */
+enum pal_verdict {
+	PAL_VERDICT_ALLOW = 0,       /* a policy or profile allowed it (flow entered when tracked) */
+	PAL_VERDICT_DENY = 1,        /* dropped; the drop reason says why */
+	PAL_VERDICT_PASS = 2,        /* no decision at this hook: passed on (non-IP, no policy here) */
+	PAL_VERDICT_UNTRACKED = 3,   /* allowed by an untracked (doNotTrack) policy */
+	PAL_VERDICT_ESTABLISHED = 4, /* part of a flow allowed earlier */
+	PAL_VERDICT_FAILSAFE = 5,    /* matched a failsafe port */
+	PAL_VERDICT_COUNT = 6
+};
+
+/* Why a packet was dropped. Names (pal_drop_reason_names) are polctl's and the metrics' labels. */
+enum pal_drop_reason {
+	PAL_DROP_NONE = 0,
+	PAL_DROP_POLICY = 1,       /* a Deny rule matched */
+	PAL_DROP_TIER_END = 2,     /* a tier applied and no rule acted: its defaultAction Deny */
+	PAL_DROP_NO_PROFILE = 3,   /* after the tiers, no profile allowed it: default deny */
+	PAL_DROP_EP_TO_HOST = 4,   /* workload to host with --endpoint-to-host-action drop */
+	PAL_DROP_TRUNC_L2 = 5,     /* shorter than its Ethernet/VLAN header */
+	PAL_DROP_TRUNC_L3 = 6,     /* IPv4/IPv6 header (or an extension header) cut short */
+	PAL_DROP_TRUNC_L4 = 7,     /* TCP/UDP/SCTP/ICMP header cut short (first fragment) */
+	PAL_DROP_BAD_IP = 8,       /* IPv4 IHL < 5, wrong version nibble, total length < header */
+	PAL_DROP_IPV6_EXT = 9,     /* more IPv6 extension headers than PAL_MAX_IPV6_EXT */
+	PAL_DROP_INTERNAL = 10,    /* a list or map entry the tables promise is missing */
+	PAL_DROP_OVERFLOW = 11,    /* classifier step limit (PAL_MAX_CLASSIFY_STEPS) exceeded */
+	PAL_DROP_COUNT = 12
+};
+
+/* Stages, same numbering as enum pal_stage of agent/core/ir.h (checked in datapath.c). */
+enum pal_dp_stage {
+	PAL_DP_STAGE_FAILSAFE = 0,
+	PAL_DP_STAGE_UNTRACKED = 1,
+	PAL_DP_STAGE_PREDNAT = 2,
+	PAL_DP_STAGE_FORWARD = 3,
+	PAL_DP_STAGE_NORMAL = 4,
+	PAL_DP_STAGE_WORKLOAD = 5,
+	PAL_DP_STAGE_PROFILE = 6,
+	PAL_DP_STAGE_DEFAULT = 7,
+	PAL_DP_STAGE_NONE = 255
+};
+
+/* The rule lists of an interface, one slot per (stage, direction). List id 0 = none: the stage
+ * does not apply to this interface (untracked/preDNAT: pass on; forward: allow). */
+enum pal_slot {
+	PAL_SLOT_UNTRACKED_IN = 0,
+	PAL_SLOT_UNTRACKED_OUT = 1,
+	PAL_SLOT_PREDNAT_IN = 2,
+	PAL_SLOT_FORWARD_IN = 3,
+	PAL_SLOT_FORWARD_OUT = 4,
+	PAL_SLOT_NORMAL_IN = 5,  /* host: normal tiers + profiles; workload: workload ingress list */
+	PAL_SLOT_NORMAL_OUT = 6, /* host: normal tiers + profiles; workload: workload egress list */
+	PAL_SLOT_COUNT = 7
+};
+
+/* Entry actions, the values of flatten.h's enum pal_cls_action. */
+enum pal_entry_action {
+	PAL_ACT_ALLOW = 0,
+	PAL_ACT_DENY = 1,
+	PAL_ACT_LOG = 2,  /* count, emit an event, continue at `next` */
+	PAL_ACT_PASS = 3, /* continue at entry `next` (first entry of the next tier/profile) */
+	PAL_ACT_SKIP = 4, /* not-named-port exclusion: continue at `next`, not counted */
+};
+
+/* Entry kinds, the values of flatten.h's enum pal_cls_kind. */
+enum pal_entry_kind {
+	PAL_KIND_RULE = 0,         /* a policy rule in a tier */
+	PAL_KIND_PROFILE_RULE = 1, /* a profile rule */
+	PAL_KIND_TIER_END = 2,     /* catch-all at the end of a tier with defaultAction Deny */
+	PAL_KIND_DEFAULT = 3,      /* catch-all after the profiles: default deny */
+};
+
+/* ---- marks and metadata ----------------------------------------------------------------------- */
+
+/* skb->mark bits palisade owns (kube-proxy uses 0x4000/0x8000, Calico 0xffff0000 by default). */
+#define PAL_MARK_MASK 0x00f00000u
+#define PAL_MARK_UNTRACKED 0x00100000u /* untracked allow: raw table does CT --notrack */
+#define PAL_MARK_FAILSAFE 0x00200000u  /* failsafe matched: later hooks accept */
+#define PAL_MARK_PREDNAT 0x00400000u   /* preDNAT allowed: normal host policy skipped */
+#define PAL_MARK_SEEN 0x00800000u      /* tc ingress of a host endpoint evaluated it */
+
+/* XDP -> tc: 4 bytes of XDP metadata in front of the packet. */
+#define PAL_XDP_META_MAGIC 0x9a1e0000u
+#define PAL_XDP_META_MAGIC_MASK 0xffff0000u
+#define PAL_XDP_META_UNTRACKED 0x1u
+#define PAL_XDP_META_FAILSAFE 0x2u
+#define PAL_XDP_META_EVALUATED 0x4u /* XDP ran failsafe and untracked: tc need not */
+struct pal_xdp_meta {
+	__u32 word; /* PAL_XDP_META_MAGIC | flags */
+};
+_Static_assert(sizeof(struct pal_xdp_meta) == 4, "pal_xdp_meta size");
+
+/* ---- maps: keys and values -------------------------------------------------------------------- */
+
+/* pal_version: ARRAY[1] of struct pal_version, written once when the maps are created. */
+#define PAL_VERSION_MAGIC 0x50414c49u /* "PALI" */
+struct pal_version {
+	__u32 magic;
+	__u32 layout;
+	__u32 summary_words; /* PAL_SUMMARY_WORDS the programs were built with */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
+
+/* pal_config: HASH, key 0 -> struct pal_config (HASH so that a replace is atomic for readers). */
+#define PAL_CFG_EP_TO_HOST_ACCEPT 0x1u
+struct pal_config {
+	__u32 flags; /* PAL_CFG_* */
+	__u32 generation;
+	__u32 pad[2];
+};
+_Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
+
+/* pal_ifaces: HASH, key = ifindex (__u32) -> struct pal_iface. Replacing the value is the atomic
+ * flip of an endpoint's rule lists from one generation to the next. */
+#define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
+#define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */
+struct pal_iface {
+	__u32 flags; /* PAL_IF_* */
+	__u32 generation;
+	__u32 lists[PAL_SLOT_COUNT];
+	__u32 endpoint_id; /* userspace index for reporting */
+};
+_Static_assert(sizeof(struct pal_iface) == 40, "pal_iface size");
+_Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offset");
+
+/* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
+ * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
+ * rewrites while a list uses them. */
+struct pal_list {
+	__u32 n_entries;
+	__u32 n_words;   /* ceil(n_entries / 64) */
+	__u32 n_summary; /* ceil(n_words / 64), <= PAL_SUMMARY_WORDS */
+	__u32 generation;
+	__u32 entry_base; /* entry i is pal_entries[entry_base + i] */
+	__u32 entry_count;
+	__u32 word_base; /* the list's region of pal_words */
+	__u32 word_count;
+};
+_Static_assert(sizeof(struct pal_list) == 32, "pal_list size");
+
+/* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
+struct pal_entry {
+	__u8 action; /* enum pal_entry_action */
+	__u8 kind;   /* enum pal_entry_kind */
+	__u8 pad[2];
+	__u32 next;    /* LOG, PASS, SKIP: where evaluation continues */
+	__u32 rule_id; /* IR rule id (counters); PAL_RULE_ID_NONE for synthetic entries */
+	__u32 tier;    /* tier index (reporting) */
+};
+_Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
+#define PAL_RULE_ID_NONE 0xffffffffu
+
+/* pal_classes: LPM_TRIE, key struct pal_class_key -> struct pal_class.
+ * One trie serves every list and field: the fixed part (list id, field, sub) is matched in full
+ * and the remaining `data` bits are the field's key, so a prefix of the key is a range:
+ *   SRC_ADDR/DST_ADDR  sub = 4 or 6, data = address (network order), prefix = CIDR length
+ *   PROTO              sub = 4 or 6 (the family), data[0] = IP protocol, always 8 bits
+ *   SPORT/DPORT/ICMP   sub = 1, data[0..1] = the 16-bit key big endian (port, or type << 8 |
+ *                      code), a key range written as its covering prefixes;
+ *                      sub = 0 (0 bits): the packet has no such key (PAL_CLS_KEY_NONE)
+ * Every field of a list covers its whole key space, so a failed lookup is PAL_DROP_INTERNAL. */
+enum pal_field {
+	PAL_FIELD_SRC_ADDR = 0,
+	PAL_FIELD_DST_ADDR = 1,
+	PAL_FIELD_PROTO = 2,
+	PAL_FIELD_SPORT = 3,
+	PAL_FIELD_DPORT = 4,
+	PAL_FIELD_ICMP = 5,
+	PAL_FIELD_COUNT = 6
+};
+
+struct pal_class_key {
+	__u32 prefixlen; /* bits after this member: PAL_CLASS_FIXED_BITS + key bits */
+	__u32 list_id;
+	__u8 field;
+	__u8 sub;
+	__u8 pad[2];
+	__u8 data[16];
+};
+_Static_assert(sizeof(struct pal_class_key) == 28, "pal_class_key size");
+_Static_assert(PAL_OFFSETOF(struct pal_class_key, data) == 12, "pal_class_key.data offset");
+#define PAL_CLASS_FIXED_BITS 64u
+
+/* A class's bitmap over the list's entries, as indexes into pal_words (flatten.h BITMAPS):
+ *   summary[k]  = pal_words[summary + k], k < n_summary
+ *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
+ *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
+ * (base = the field's base words, shared by the field's classes). */
+struct pal_class {
+	__u32 summary;
+	__u32 ovr_mask;
+	__u32 ovr_base;
+	__u32 base;
+};
+_Static_assert(sizeof(struct pal_class) == 16, "pal_class size");
+
+/* pal_words: ARRAY of __u64: summaries, override masks, base and override words of every list. */
+
+/* pal_failsafe: LPM_TRIE, key struct pal_failsafe_key -> __u32 (unused, 1). The fixed part (dir,
+ * protocol, port, family) is matched in full, then the address: the source for inbound failsafes,
+ * the destination for outbound ones. A failsafe without a net is a prefix-0 entry per family. */
+#define PAL_FAILSAFE_IN 0
+#define PAL_FAILSAFE_OUT 1
+struct pal_failsafe_key {
+	__u32 prefixlen; /* PAL_FAILSAFE_FIXED_BITS + address prefix length */
+	__u8 dir;        /* PAL_FAILSAFE_IN / PAL_FAILSAFE_OUT */
+	__u8 proto;
+	__u16 port; /* host order */
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct pal_failsafe_key) == 28, "pal_failsafe_key size");
+_Static_assert(PAL_OFFSETOF(struct pal_failsafe_key, addr) == 12, "pal_failsafe_key.addr offset");
+#define PAL_FAILSAFE_FIXED_BITS 64u
+
+/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
+ * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo
+ * uses the identifier as both ports. */
+struct pal_flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u8 family; /* 4 or 6 */
+	__u8 proto;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
+
+#define PAL_FLOW_REPLY 0x1u /* this key is the reply direction of the allowed packet */
+#define PAL_FLOW_NAT 0x2u   /* entered from the other side of a conntrack NAT mapping */
+struct pal_flow {
+	__u64 created_ns;
+	__u64 last_ns;
+	__u32 ifindex; /* where it was allowed */
+	__u32 flags;   /* PAL_FLOW_* */
+	__u32 rule_id; /* the rule that allowed it */
+	__u8 hook;
+	__u8 stage;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_flow) == 32, "pal_flow size");
+
+/* pal_rule_ctrs: PERCPU_ARRAY indexed by IR rule id. */
+struct pal_rule_ctr {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct pal_rule_ctr) == 16, "pal_rule_ctr size");
+
+/* pal_if_ctrs: PERCPU_HASH, key struct pal_ifctr_key -> struct pal_if_ctr. */
+struct pal_ifctr_key {
+	__u32 ifindex;
+	__u8 hook; /* enum pal_hook */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pal_ifctr_key) == 8, "pal_ifctr_key size");
+
+struct pal_if_ctr {
+	__u64 verdict[PAL_VERDICT_COUNT];
+	__u64 drop[PAL_DROP_COUNT];
+};
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+	       "pal_if_ctr size");
+
+/* pal_events: RINGBUF of struct pal_event (denies and Log rules). */
+#define PAL_EVENT_DENY 1
+#define PAL_EVENT_LOG 2
+struct pal_event {
+	__u64 ts_ns;
+	__u32 ifindex;
+	__u32 rule_id;
+	__u8 type;   /* PAL_EVENT_* */
+	__u8 hook;   /* enum pal_hook */
+	__u8 reason; /* enum pal_drop_reason */
+	__u8 stage;  /* enum pal_dp_stage */
+	__u8 family;
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u32 len;
+	__u8 src[16];
+	__u8 dst[16];
+};
+_Static_assert(sizeof(struct pal_event) == 64, "pal_event size");
+_Static_assert(PAL_OFFSETOF(struct pal_event, src) == 32, "pal_event.src offset");
+
+/* ---- names ------------------------------------------------------------------------------------ */
+
+#if !defined(__bpf__) && !defined(__BPF__)
+static const char *const pal_drop_reason_names[PAL_DROP_COUNT] = {
+	[PAL_DROP_NONE] = "none",
+	[PAL_DROP_POLICY] = "policy-deny",
+	[PAL_DROP_TIER_END] = "tier-default-deny",
+	[PAL_DROP_NO_PROFILE] = "no-profile-default-deny",
+	[PAL_DROP_EP_TO_HOST] = "endpoint-to-host",
+	[PAL_DROP_TRUNC_L2] = "truncated-l2",
+	[PAL_DROP_TRUNC_L3] = "truncated-l3",
+	[PAL_DROP_TRUNC_L4] = "truncated-l4",
+	[PAL_DROP_BAD_IP] = "malformed-ip",
+	[PAL_DROP_IPV6_EXT] = "ipv6-ext-limit",
+	[PAL_DROP_INTERNAL] = "internal-error",
+	[PAL_DROP_OVERFLOW] = "classifier-overflow",
+};
+static const char *const pal_verdict_names[PAL_VERDICT_COUNT] = {
+	[PAL_VERDICT_ALLOW] = "allow",       [PAL_VERDICT_DENY] = "deny",
+	[PAL_VERDICT_PASS] = "pass",         [PAL_VERDICT_UNTRACKED] = "untracked",
+	[PAL_VERDICT_ESTABLISHED] = "established", [PAL_VERDICT_FAILSAFE] = "failsafe",
+};
+static const char *const pal_hook_names[PAL_HOOK_COUNT] = {
+	[PAL_HOOK_XDP] = "xdp",
+	[PAL_HOOK_TC_INGRESS] = "tc-ingress",
+	[PAL_HOOK_TC_EGRESS] = "tc-egress",
+	[PAL_HOOK_RAW_OUTPUT] = "raw-output",
+	[PAL_HOOK_INPUT] = "input",
+};
+#endif
+
+#define PAL_MAX_IPV6_EXT 8 /* extension headers walked before PAL_DROP_IPV6_EXT */
+
+#endif
