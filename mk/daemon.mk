@@ -1,25 +1,33 @@
-# palisaded: the node agent (agent/daemon/). Included from the Makefile (`-include mk/daemon.mk`);
-# standalone: make -f Makefile -f mk/daemon.mk build/palisaded
+# palisaded: the node agent (agent/daemon/). Included by the Makefile (-include mk/*.mk).
 #
-# The pure parts (cfg_*, log_*, http_*, metrics_*, debounce_*) need only libc, libyaml and the
-# core library, so the unit-test binary can link them; everything else needs libnl-route-3.
+# The pure parts (cfg_*, log_*, http_*, metrics_*, debounce_*: libc, libyaml and the core only)
+# are built into libpalisade-core.a by the Makefile, so the unit tests link them; the rest needs
+# libnl-route-3 and is linked here.
 
-DAEMON_SRCS  := $(sort $(wildcard agent/daemon/*.c))
-DAEMON_OBJS  := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
-DAEMON_PURE  := $(sort $(wildcard agent/daemon/cfg_*.c agent/daemon/log_*.c agent/daemon/http_*.c \
-                                  agent/daemon/metrics_*.c agent/daemon/debounce_*.c))
-NL_CFLAGS    := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
-NL_LIBS      := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || echo -lnl-route-3 -lnl-3)
+DAEMON_PURE   := $(wildcard agent/daemon/cfg_*.c agent/daemon/log_*.c agent/daemon/http_*.c \
+                            agent/daemon/metrics_*.c agent/daemon/debounce_*.c)
+DAEMON_SRCS   := $(sort $(filter-out $(DAEMON_PURE),$(wildcard agent/daemon/*.c)))
+DAEMON_OBJS   := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
+DAEMON_SANOBJ := $(DAEMON_SRCS:%.c=$(BUILD)/san/%.o)
+NL_CFLAGS     := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS       := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || echo -lnl-route-3 -lnl-3)
 
-.PHONY: palisaded test-daemon
+.PHONY: palisaded test-daemon test-daemon-san
 
 palisaded: $(BUILD)/palisaded ## build the node agent
 
-$(DAEMON_OBJS): CFLAGS_COMMON += -Iagent/daemon $(NL_CFLAGS)
-$(DAEMON_OBJS:%.o=$(BUILD)/san/%.o): CFLAGS_COMMON += -Iagent/daemon $(NL_CFLAGS)
+$(DAEMON_OBJS) $(DAEMON_SANOBJ): CFLAGS_COMMON += $(NL_CFLAGS)
 
 $(BUILD)/palisaded: $(DAEMON_OBJS) $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CORE) $(NL_LIBS)
 
 test-daemon: $(BUILD)/palisaded ## palisaded process tests (root; null datapath backend)
 	PALISADED=$(abspath $(BUILD)/palisaded) tests/daemon/run.sh
+
+# The same agent under ASan+UBSan: the process tests then also catch leaks (a leak turns the
+# exit code into 23, and every test checks exit codes).
+$(BUILD)/palisaded-san: $(DAEMON_SANOBJ) $(BUILD)/libpalisade-core-san.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_CORE) $(NL_LIBS)
+
+test-daemon-san: $(BUILD)/palisaded-san ## palisaded process tests under ASan and UBSan
+	ASAN_OPTIONS=detect_leaks=1 PALISADED=$(abspath $(BUILD)/palisaded-san) tests/daemon/run.sh
