@@ -121,13 +121,14 @@ Test(evaluator_actions, profiles_in_order)
 	ct_compile(&t, NS WEP("[first, second, kns.prod]")
 		       PROFILE("first", "[{action: Log}, {action: Pass, protocol: TCP, "
 					"destination: {ports: [80]}}, {action: Deny, protocol: TCP, "
-					"destination: {ports: [22]}}]")
+					"destination: {ports: [22]}}, {action: Allow, protocol: TCP, "
+					"destination: {ports: [80]}}]")
 		       PROFILE("second", "[{action: Deny, protocol: TCP, destination: {ports: [80]}}]"));
 	/* 22: first denies (after logging). */
 	struct pal_verdict v = to_pod(&t, 22);
 	ct_expect(&v, false, PAL_STAGE_PROFILE, "first", 2);
 	cr_assert_eq(v.n_logged, 1);
-	/* 80: first passes, second denies. */
+	/* 80: first passes (its Allow for 80 is skipped), second denies. */
 	v = to_pod(&t, 80);
 	ct_expect(&v, false, PAL_STAGE_PROFILE, "second", 0);
 	/* 443: first and second say nothing, kns.prod allows. */
