@@ -118,7 +118,8 @@ static bool check_gnp_flags(struct dctx *c, const struct yt_node *spec, const st
 		size_t old = path_push(c, "types");
 
 		for (size_t i = 0; i < types->n_items; i++) {
-			if (strcmp(types->items[i]->text, "Egress") == 0) {
+			if (types->items[i]->kind == YT_SCALAR &&
+			    strcmp(types->items[i]->text, "Egress") == 0) {
 				size_t o2 = path_push_index(c, i);
 
 				derr(c, types->items[i], "a preDNAT policy cannot have the Egress "
