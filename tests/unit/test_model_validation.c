@@ -806,3 +806,21 @@ Test(model_validation, duplicate_tier)
 		       "metadata: {name: t1}\n",
 		       "5:1", "metadata.name", "duplicate Tier \"t1\"");
 }
+
+Test(model_validation, types_entries_must_be_names)
+{
+	gnp_error("  preDNAT: true\n"
+		  "  applyOnForward: true\n"
+		  "  types: [{a: b}, Egress]\n",
+		  "8:11", "spec.types[0]", "invalid policy type");
+}
+
+/* A block scalar cannot be mapped column by column: the error points at the value and says
+ * where in the selector the problem is. */
+Test(model_validation, selector_error_in_block_scalar)
+{
+	gnp_error("  selector: >-\n"
+		  "    app == 'a' &&\n"
+		  "    )\n",
+		  "6:13", "spec.selector", "(at column 15 of the selector)");
+}
