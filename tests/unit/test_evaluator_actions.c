@@ -212,3 +212,27 @@ Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
 	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "front", 0);
 	ct_free(&t);
 }
+
+Test(evaluator_actions, host_endpoint_profiles_normal_not_forward)
+{
+	struct ctest t;
+
+	/* eth0's only policy passes everything; its profile allows everything. */
+	ct_compile(&t, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		       "metadata: {name: eth0, labels: {role: ext}}\n"
+		       "spec: {node: node1, interfaceName: eth0, profiles: "
+		       "[projectcalico-default-allow]}\n---\n"
+		       TIER("sec", "{order: 1}")
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: sec.pass}\nspec:\n  tier: sec\n  selector: role == 'ext'\n"
+		       "  applyOnForward: true\n  ingress: [{action: Pass}]\n");
+	/* Local traffic: the tier passes, the profile allows. */
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
+	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p);
+	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	/* Forwarded: forward policy applies, every tier passes, no profiles there: deny. */
+	p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.9.9", 80);
+	v = ct_eval(&t, PAL_TRACE_FORWARD, "eth0", "eth9", &p);
+	ct_expect(&v, false, PAL_STAGE_FORWARD, NULL, -1);
+	ct_free(&t);
+}
