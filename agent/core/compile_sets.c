@@ -350,13 +350,6 @@ static __attribute__((format(printf, 2, 3))) char *cat(char *s, const char *fmt,
 	return out;
 }
 
-static char *selector_str(const struct pal_selector *sel)
-{
-	char *s = pal_selector_string(sel);
-
-	return s;
-}
-
 static char *scope_suffix(char *s, const struct pal_cc_scope *scope)
 {
 	char *t;
@@ -367,7 +360,7 @@ static char *scope_suffix(char *s, const struct pal_cc_scope *scope)
 	case PAL_SCOPE_NAMESPACE:
 		return cat(s, " in namespace \"%s\"", scope->ns);
 	case PAL_SCOPE_NS_SELECTOR:
-		t = selector_str(scope->ns_sel);
+		t = pal_selector_string(scope->ns_sel);
 		if (!t) {
 			free(s);
 			return NULL;
@@ -393,7 +386,7 @@ static char *sa_suffix(char *s, const struct pal_service_accounts *sa)
 		s = cat(s, "}");
 	}
 	if (sa->selector) {
-		char *t = selector_str(sa->selector);
+		char *t = pal_selector_string(sa->selector);
 
 		if (!t) {
 			free(s);
@@ -411,7 +404,7 @@ static char *selector_origin(const char *what, const struct pal_cc_scope *scope,
 	char *s = strdup(what);
 
 	if (sel) {
-		char *t = selector_str(sel);
+		char *t = pal_selector_string(sel);
 
 		if (!t) {
 			free(s);
