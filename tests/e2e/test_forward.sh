@@ -74,4 +74,5 @@ expect_tcp client 198.18.1.1 8443 - node:8443
 agent_program "$E2E_ROOT/policies"
 expect_tcp client 198.18.1.1 30080 198.18.1.20 web:8080
 expect_tcp client 2001:db8:19::10 8080 - web:8080
+agent_uninstall_check
 exit 0

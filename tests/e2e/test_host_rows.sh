@@ -140,4 +140,5 @@ expect_tcp node 198.19.0.10 9090 - web:9090
 agent_program "$E2E_ROOT/policies" --endpoint-to-host-action accept
 expect_tcp web 198.19.0.1 9999 - node:9999
 expect_tcp web 2001:db8:19::1 9999 - node:9999
+agent_uninstall_check
 exit 0

@@ -53,4 +53,5 @@ expect_tcp_blocked client 198.18.1.1 31000 198.18.1.200
 expect_tcp client 198.18.1.1 31000 198.18.1.20 node:31000
 # ... and the same port outside preDNAT's reach falls to normal policy: 9999 is default-denied.
 expect_tcp_blocked client 198.18.1.1 9999 198.18.1.20
+agent_uninstall_check
 exit 0

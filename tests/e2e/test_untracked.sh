@@ -67,4 +67,5 @@ expect_ct_none "XDP-denied udp from 2001:db8:bad::7" ipv6 -s 2001:db8:bad::7
 # The allowed sources still get through after the denies (the drop is per source, not a wedge).
 expect_udp client 198.18.1.1 11211 -
 grep -q probe- "$rx" || fail "udp 11211 server received nothing after the denies"
+agent_uninstall_check
 exit 0

@@ -14,6 +14,7 @@
 #                                 source or destination port (either direction of a flow)
 #   pal_xdp_drops IFNAME          packets dropped at XDP on IFNAME so far (`polctl counters`)
 #   policy_dir_copy               a scratch copy of policies/ to add or replace files in
+#   agent_uninstall_check         palisaded --uninstall, then nothing of palisade is left
 
 agent_require() {
 	[ -x "$PALISADED" ] || fail "palisaded not built ($PALISADED): build it, or set PALISADED"
@@ -23,6 +24,10 @@ agent_require() {
 agent_program() {
 	local dir=$1; shift
 	local logf=$E2E_TMP/palisaded-once.log
+	# shellcheck disable=SC2034 # read by topo_destroy
+	TOPO_AGENT_USED=1 # topo_destroy runs palisaded --uninstall from now on
+	# The netfilter state before the agent first touched it, for agent_uninstall_check.
+	[ -f "$E2E_TMP/nf.before" ] || nf_snapshot >"$E2E_TMP/nf.before"
 	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- \
 		"$PALISADED" --once --policy-dir "$dir" --node demo-node --bpffs "$PINDIR" "$@" \
 		>"$logf" 2>&1 || fail "palisaded --once --policy-dir $dir $* failed (exit $?):
@@ -80,4 +85,53 @@ policy_dir_copy() {
 	d=$(mktemp -d "$E2E_TMP/policies.XXXXXX") || fail "mktemp"
 	cp "$E2E_ROOT"/policies/*.yaml "$d"/ || fail "copy policies"
 	printf '%s\n' "$d"
+}
+
+# nf_snapshot: the node namespace's netfilter rules in a comparable form: every rule and
+# user-defined chain of iptables/ip6tables (nft and, when installed, legacy backends), and the
+# names of native nft tables. Counters and empty built-in chains are left out, so traffic and a
+# table iptables created on first use do not count as differences.
+nf_snapshot() {
+	local s
+	for s in iptables-save ip6tables-save iptables-legacy-save ip6tables-legacy-save; do
+		command -v "$s" >/dev/null 2>&1 || continue
+		ns node "$s" 2>/dev/null | awk -v s="$s" '
+			/^\*/ { t = substr($0, 2); next }
+			/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) / { next }
+			/^(-A |:)/ { sub(/ \[[0-9]+:[0-9]+\]/, ""); print s, t, $0 }'
+	done
+	ns node nft list tables 2>/dev/null |
+		grep -vE '^table (ip|ip6) (filter|nat|raw|mangle|security)$' | sed 's/^/nft /'
+	return 0
+}
+
+# agent_uninstall_check: `palisaded --uninstall` leaves nothing attached, pinned or installed:
+# no pins under the run's bpffs directory, no XDP program and no tc filter on the node's
+# interfaces, the netfilter rules exactly as before the agent first ran.
+agent_uninstall_check() {
+	local logf=$E2E_TMP/palisaded-uninstall.log i
+	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- \
+		"$PALISADED" --uninstall --bpffs "$PINDIR" >"$logf" 2>&1 ||
+		fail "palisaded --uninstall failed (exit $?): $(cat "$logf")"
+	if [ -d "$PINDIR" ] && [ -n "$(ls -A "$PINDIR")" ]; then
+		fail "pins left after --uninstall: $(ls -AR "$PINDIR")"
+	fi
+	for i in ext0 mgmt0 pod-web0; do
+		! ns node ip -d link show dev "$i" | grep -q xdp ||
+			fail "XDP still attached to $i after --uninstall: $(ns node ip -d link show dev "$i")"
+		[ -z "$(ns node tc filter show dev "$i" ingress 2>/dev/null)" ] &&
+			[ -z "$(ns node tc filter show dev "$i" egress 2>/dev/null)" ] ||
+			fail "tc filters left on $i after --uninstall"
+	done
+	[ -f "$E2E_TMP/nf.before" ] || fail "no netfilter baseline (agent_program never ran)"
+	nf_snapshot >"$E2E_TMP/nf.after"
+	diff -u "$E2E_TMP/nf.before" "$E2E_TMP/nf.after" >"$E2E_TMP/nf.diff" ||
+		fail "netfilter differs after --uninstall:
+$(cat "$E2E_TMP/nf.diff")"
+	# shellcheck disable=SC2034 # read by topo_destroy
+	TOPO_AGENT_USED=""
+	# And the traffic palisade blocked flows as on the bare kernel again.
+	expect_tcp client 198.18.1.1 9999 - node:9999
+	expect_udp client 198.18.1.1 11211 198.18.200.7
+	expect_tcp client 198.18.1.1 30080 198.18.1.200 web:8080
 }

@@ -246,7 +246,8 @@ topo_destroy() {
 		return $rc
 	fi
 	if [ -e "/var/run/netns/${PFX}node" ]; then
-		if [ -d "/sys/fs/bpf/$PFX" ] && [ -x "$PALISADED" ]; then
+		# The agent ran (or left pins): let it remove what it attached and installed.
+		if { [ -n "${TOPO_AGENT_USED:-}" ] || [ -d "/sys/fs/bpf/$PFX" ]; } && [ -x "$PALISADED" ]; then
 			timeout 20 nsenter --net="/var/run/netns/${PFX}node" -- \
 				"$PALISADED" --uninstall --bpffs "/sys/fs/bpf/$PFX" >/dev/null 2>&1 ||
 				echo "cleanup: palisaded --uninstall failed (pins removed below)" >&2
