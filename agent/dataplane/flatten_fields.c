@@ -15,6 +15,13 @@
 #include <string.h>
 #include "flatten_internal.h"
 
+/* qsort, which must not see a NULL base even for zero elements. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* ---- dense bitmap with the list of its non-zero words ---- */
 
 struct bits {
@@ -121,7 +128,7 @@ static int classes_intern(struct classes *c, struct bits *spec, uint32_t *id)
 	uint64_t h = 0x51ed;
 	int err;
 
-	qsort(spec->nz, k, sizeof(*spec->nz), cmp_u32);
+	sort(spec->nz, k, sizeof(*spec->nz), cmp_u32);
 	for (uint32_t i = 0; i < k; i++)
 		spec->nz_pos[spec->nz[i]] = i;
 	for (uint32_t i = 0; i < k; i++)
@@ -506,7 +513,7 @@ static int addr_field(struct fl_ctx *ctx, int side)
 			s.need_pos[e]++;
 		}
 	}
-	qsort(refs, n_refs, sizeof(*refs), cmp_ref);
+	sort(refs, n_refs, sizeof(*refs), cmp_ref);
 	size_t n_ids = ir->n_sets + n_exact;
 
 	s.refs = refs;
@@ -546,7 +553,7 @@ static int addr_field(struct fl_ctx *ctx, int side)
 			clear_host_bits(&ev[n_ev++].cidr);
 		}
 	}
-	qsort(ev, n_ev, sizeof(*ev), cmp_ev);
+	sort(ev, n_ev, sizeof(*ev), cmp_ev);
 	/* A set listing the same prefix twice must count it once per occurrence symmetrically:
 	 * apply and undo use the same events, so duplicates are harmless. */
 	for (uint32_t e = 0; e < n; e++)
@@ -566,7 +573,7 @@ static int addr_field(struct fl_ctx *ctx, int side)
 	if (err)
 		goto out;
 	/* Prefixes of any other family value cannot occur (the parser only makes 4 and 6). */
-	qsort(out.v, out.n, sizeof(*out.v), cmp_prefix);
+	sort(out.v, out.n, sizeof(*out.v), cmp_prefix);
 	err = work_finish(&w);
 	if (err)
 		goto out;
@@ -756,7 +763,7 @@ static int range_field(struct fl_ctx *ctx, enum pal_cls_field f, uint32_t domain
 		if (rc[rv.v[i].entry].constrained && rv.v[i].point < domain)
 			rv.v[k++] = rv.v[i];
 	rv.n = k;
-	qsort(rv.v, rv.n, sizeof(*rv.v), cmp_rng);
+	sort(rv.v, rv.n, sizeof(*rv.v), cmp_rng);
 	if (none_class) {
 		for (uint32_t e = 0; e < n; e++)
 			if (rc[e].constrained && rc[e].none_ok)

@@ -640,12 +640,13 @@ void pal_ir_random_packet(struct pal_rand *r, const struct pal_ir *ir, struct pa
 
 const char *pal_packet_str(const struct pal_packet *pkt, char *buf, size_t len)
 {
-	char s[PAL_CIDR_STRLEN], d[PAL_CIDR_STRLEN], nd[PAL_CIDR_STRLEN];
+	char s[PAL_CIDR_STRLEN], d[PAL_CIDR_STRLEN], nd[PAL_CIDR_STRLEN], dnat[96] = "";
 
-	snprintf(buf, len, "proto %u %s:%u -> %s:%u icmp %u/%u%s%s%s%u", pkt->protocol,
+	if (pkt->has_dnat)
+		snprintf(dnat, sizeof(dnat), " dnat %s:%u", pal_addr_str(&pkt->dnat_dst, nd),
+			 pkt->dnat_dport);
+	snprintf(buf, len, "proto %u %s:%u -> %s:%u icmp %u/%u%s", pkt->protocol,
 		 pal_addr_str(&pkt->src, s), pkt->sport, pal_addr_str(&pkt->dst, d), pkt->dport,
-		 pkt->icmp_type, pkt->icmp_code, pkt->has_dnat ? " dnat " : "",
-		 pkt->has_dnat ? pal_addr_str(&pkt->dnat_dst, nd) : "", pkt->has_dnat ? ":" : "",
-		 pkt->has_dnat ? pkt->dnat_dport : 0);
+		 pkt->icmp_type, pkt->icmp_code, dnat);
 	return buf;
 }
