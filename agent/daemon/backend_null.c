@@ -94,9 +94,9 @@ static int null_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size
 
 	for (size_t i = 0; i < keep; i++)
 		memcpy(c->rec.ifaces[i], ifaces[i].name, IFNAMSIZ);
-	c->rec.n_ifaces = keep;
+	c->rec.n_ifaces = keep; /* the record keeps the first 64 names; all count as attached */
 	write_record(c);
-	return (int)keep;
+	return (int)n;
 }
 
 static void null_render_metrics(void *ctx, struct pald_buf *out)

@@ -31,9 +31,12 @@ static void conn_free(struct pald_http_conn *c)
 	free(c);
 }
 
-static void respond(struct pald_http_conn *c, int status, const char *ctype, struct pald_buf *body)
+static void respond(struct pald_http_conn *c, int status, const char *ctype, struct pald_buf *body,
+		    bool head_only)
 {
 	pald_http_format_response(&c->out, status, ctype, body->p ? body->p : "", body->len);
+	if (head_only) /* HEAD: the GET answer's headers, Content-Length included, no body */
+		c->out.len -= body->len;
 	if (c->out.oom) {
 		conn_free(c);
 		return;
@@ -63,10 +66,8 @@ static bool handle_request(struct pald_http_conn *c)
 	} else {
 		status = 404;
 		c->srv->handler(c->srv->ctx, &req, &status, &ctype, &body);
-		if (strcmp(req.method, "HEAD") == 0)
-			body.len = 0;
 	}
-	respond(c, status, ctype, &body);
+	respond(c, status, ctype, &body, rc == 0 && strcmp(req.method, "HEAD") == 0);
 	pald_buf_free(&body);
 	return true;
 }

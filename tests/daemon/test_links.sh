@@ -43,4 +43,39 @@ n link del pt-fwd1
 wait_until 1 ifaces_are "pt-eth0,pt-other" || fail "after deleting links: $(ifaces)"
 grep -q "interface no longer policed iface=pt-pod0" "$TMP/agent.log" || fail "removal not logged"
 stop_agent || fail "SIGTERM: exit $?"
+
+# --once attaches too. A HostEndpoint with interfaceName "*" takes every link except loopback and
+# the workload interfaces (pt-pod1 is named by a WorkloadEndpoint).
+mk pt-pod0
+n link set pt-pod0 name pt-pod1
+cat >"$TMP/p/30-star.yaml" <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: test-node-all
+  labels: {role: edge}
+spec:
+  node: test-node
+  interfaceName: "*"
+---
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata:
+  name: test--node-k8s-pod1-eth0
+  namespace: default
+spec:
+  orchestrator: k8s
+  node: test-node
+  pod: pod1
+  endpoint: eth0
+  interfaceName: pt-pod1
+  ipNetworks: ["198.19.0.11/32"]
+YAML
+rm -f "$TMP/record.json"
+ip netns exec "$NS" "$PALISADED" --once --policy-dir "$TMP/p" --node test-node --bpffs "$BPFFS" \
+	>"$TMP/out" 2>&1 || fail "--once with a * host endpoint: $(cat "$TMP/out")"
+want="pp-eth0,pp-other,pp-pod0,pp-up0,pt-eth0,pt-other,pt-pod1,pt-up0"
+[ "$(ifaces)" = "$want" ] || fail "* host endpoint: $(ifaces), want $want"
+grep -q "iface=pt-pod1 .*role=workload" "$TMP/out" || fail "pt-pod1 not attached as a workload"
+grep -q "iface=pp-eth0 .*role=host endpoint=test-node-all" "$TMP/out" || fail "* endpoint not logged"
 exit 0

@@ -1,5 +1,5 @@
 # --once: the example policies apply and exit 0; a typo exits 1 naming file:line and applies
-# nothing; JSON logs carry file, line, column and path.
+# nothing; JSON logs carry file, line, column and path. --uninstall reaches the backend.
 . "$(dirname "$0")/lib.sh"
 
 "$PALISADED" --once --policy-dir "$ROOT/policies" --node demo-node --bpffs "$BPFFS" \
@@ -26,4 +26,8 @@ grep '"path":"spec.selecter"' "$TMP/out" | jq -e --argjson l "$line" \
 grep '"path":"spec.selecter"' "$TMP/out" | jq -e --argjson l "$line" '.line == $l and .column > 0' \
 	>/dev/null || fail "JSON diagnostic without line/column: $(cat "$TMP/out")"
 grep -v '^{' "$TMP/out" && fail "non-JSON line in JSON log"
+# --uninstall: the backend is asked to remove everything; exit 0.
+rm -f "$TMP/record.json"
+"$PALISADED" --uninstall --bpffs "$BPFFS" >"$TMP/out" 2>&1 || fail "--uninstall: $(cat "$TMP/out")"
+[ "$(rec .uninstalled)" = true ] || fail "--uninstall did not reach the backend"
 exit 0
