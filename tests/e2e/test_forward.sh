@@ -2,8 +2,9 @@
 # applyOnForward policy with real traffic on forwarded and NAT paths (DESIGN section 3, row
 # "arrives on HEP A, forwarded out of B"):
 # - with policies/ (forward-http-to-pods: only tcp 8080 to the pod network, plus ICMP), the pod's
-#   8080 is reachable directly and through the NodePort, its 9090 is not, ICMP to the management
-#   side is forwarded and TCP to it is not;
+#   8080 is reachable directly and through the NodePort, its 9090 and udp 7001 are not, ICMP to
+#   the management side is forwarded and TCP to it is not, ICMP to the pod stops at the pod's own
+#   policy;
 # - a forward Deny of tcp 8080 on ext0 (an extra policy written here, ordered before
 #   forward-http-to-pods) blocks the NodePort path: preDNAT allowed the NodePort, the forward stage
 #   sees the post-DNAT port 8080 and denies it. Unrelated traffic is unchanged;
@@ -19,6 +20,14 @@ agent_require
 topo_create
 topo_start_services
 tcp_server mgmt 7000
+udp_echo web 7001
+
+# Without palisade all of it is forwarded (so each block below is palisade's doing).
+expect_tcp client 198.19.0.10 9090 - web:9090
+expect_tcp client 198.18.10.5 7000 - mgmt:7000
+expect_tcp client 198.19.0.10 8080 198.18.200.7 web:8080
+expect_udp client 198.19.0.10 7001 -
+expect_icmp client 198.19.0.10 -
 
 agent_program "$E2E_ROOT/policies"
 
@@ -31,6 +40,10 @@ expect_tcp_blocked client 2001:db8:19::10 9090 -
 expect_icmp client 198.18.10.5 -
 expect_icmp client 2001:db8:10::5 -
 expect_tcp_blocked client 198.18.10.5 7000 -
+expect_udp_blocked client 198.19.0.10 7001 -
+# ICMP passes ext0's forward policy but not the pod's own (web-http admits only tcp "http").
+expect_icmp_blocked client 198.19.0.10 -
+expect_icmp_blocked client 2001:db8:19::10 -
 # The "blocked" network set is denied on the forward path too (security tier).
 expect_tcp_blocked client 198.19.0.10 8080 198.18.200.7
 

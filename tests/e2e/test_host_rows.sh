@@ -17,6 +17,13 @@ tcp_server client 7000
 tcp_server mgmt 7000
 tcp_server mgmt 22
 
+# Without palisade everything below that gets blocked is reachable.
+expect_tcp client 198.18.1.1 9999 - node:9999
+expect_tcp mgmt 198.18.10.1 9999 - node:9999
+expect_tcp client 198.18.1.1 8443 198.18.200.7 node:8443
+expect_tcp web 198.19.0.1 9999 - node:9999
+expect_icmp node 198.19.0.10 -
+
 agent_program "$E2E_ROOT/policies"
 ct_flush
 
@@ -62,6 +69,8 @@ expect_tcp web 2001:db8:1::50 7000 - client:7000
 # (web-http) only admits 8080.
 expect_tcp node 198.19.0.10 9090 - web:9090
 expect_tcp node 2001:db8:19::10 9090 - web:9090
+expect_icmp node 198.19.0.10 -
+expect_icmp node 2001:db8:19::10 -
 
 # Workload to its own host: --endpoint-to-host-action drop (the default).
 expect_tcp_blocked web 198.19.0.1 9999 -
