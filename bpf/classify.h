@@ -2,7 +2,8 @@
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field;
- *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32);
+ *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
+ *      restricted by the anchors (flatten.h ANCHORS);
  *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
  *      classes' word j (an override word found by rank in the class's override mask, else the
  *      field's base word); set bits are entries in evaluation order: ALLOW/DENY decide, LOG
@@ -46,6 +47,7 @@ struct pal_cls_req {
 
 struct pal_cls_scratch {
 	__u64 cand[PAL_SUMMARY_WORDS];
+	__u64 anch[PAL_SUMMARY_WORDS];
 	__u32 rank[PAL_FIELD_COUNT][PAL_SUMMARY_WORDS];
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
@@ -335,11 +337,14 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		s->cls[f] = *c;
 	}
 
-	/* 2. candidate summary, and the rank of each override mask word */
+	/* 2. candidate words: AND of the summaries, restricted to words that hold an entry without
+	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
+	 * override mask word */
 	for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
 		if (k >= s->n_summary)
 			break;
 		s->cand[k] = ~0ULL;
+		s->anch[k] = pal_word_at(l->always + k, &err);
 	}
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		__u32 r = 0;
@@ -348,9 +353,15 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 			if (k >= s->n_summary)
 				break;
 			s->cand[k] &= pal_word_at(s->cls[f].summary + k, &err);
+			s->anch[k] |= pal_word_at(s->cls[f].anchor + k, &err);
 			s->rank[f][k] = r;
 			r += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
 		}
+	}
+	for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+		if (k >= s->n_summary)
+			break;
+		s->cand[k] &= s->anch[k];
 	}
 	if (err)
 		return PAL_CLS_STATUS_INTERNAL;

@@ -183,13 +183,19 @@ out:
 
 /* ---- tc egress ------------------------------------------------------------------------------- */
 
-/* Runs one post-DNAT stage; returns 1 when it denied (counted, event emitted). */
+/* Runs one post-DNAT stage; returns 1 when it denied (counted, event emitted). A forward list
+ * that exists but gives no verdict denies (every tier passed), as the reference evaluator's
+ * forward_stage; normal and workload lists always end in a verdict (default deny entry). */
 static __always_inline int pal_post_stage(const struct pal_hookctx *h, __u32 list_id, __u8 stage,
 					  struct pal_pkt *p, struct pal_outcome *last)
 {
 	struct pal_outcome o = {};
 
 	pal_run_list(h, list_id, stage, p, &o);
+	if (list_id && o.what == PAL_O_NONE) {
+		o.what = PAL_O_DENY;
+		o.reason = stage == PAL_DP_STAGE_FORWARD ? PAL_DROP_TIER_END : PAL_DROP_INTERNAL;
+	}
 	if (o.what == PAL_O_DENY) {
 		pal_drop(h, p, o.stage, o.reason, o.rule_id);
 		return 1;
@@ -217,7 +223,7 @@ int tc_egress(struct __sk_buff *skb)
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return PAL_TC_ACT_SHOT;
 	}
-	if (!p.family || p.always_pass)
+	if (!p.family)
 		goto out;
 	out_ep = pal_iface_get(h.ifindex);
 	in_ep = pal_iface_get(iif);
@@ -237,6 +243,8 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_ALLOW;
 			goto out;
 		}
+		if (p.always_pass) /* neighbour discovery from the host */
+			goto out;
 		if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
 			verdict = PAL_VERDICT_UNTRACKED;
 			goto out;
@@ -255,30 +263,41 @@ int tc_egress(struct __sk_buff *skb)
 		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
-		if (out_ep->lists[PAL_SLOT_NORMAL_OUT] && last.what != PAL_O_ALLOW) {
-			/* a normal list always ends in a verdict; no verdict = broken tables */
-			pal_drop(&h, &p, PAL_DP_STAGE_NORMAL, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
-			return PAL_TC_ACT_SHOT;
-		}
 		pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
 		verdict = PAL_VERDICT_ALLOW;
 		goto out;
 	}
 
 	/* Forwarded: arrived on iif, leaves on this interface. */
-	if (mark & (PAL_MARK_FAILSAFE)) {
-		verdict = PAL_VERDICT_FAILSAFE;
-		goto out;
-	}
 	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
+	}
+	if ((mark & PAL_MARK_FAILSAFE) && in_ep && (in_ep->flags & PAL_IF_HOST)) {
+		/* Failsafe ports protect the host only: ingress let it through untouched, so the
+		 * forwarded packet still gets untracked and preDNAT ingress of its host endpoint
+		 * (here, after DNAT: see docs/datapath.md). */
+		struct pal_outcome o = {};
+
+		pal_run_list(&h, in_ep->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, &p, &o);
+		if (o.what == PAL_O_NONE)
+			pal_run_list(&h, in_ep->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p,
+				     &o);
+		if (o.what == PAL_O_DENY) {
+			pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+			return PAL_TC_ACT_SHOT;
+		}
+		if (o.what == PAL_O_ALLOW)
+			mark |= o.stage == PAL_DP_STAGE_UNTRACKED ? PAL_MARK_UNTRACKED : PAL_MARK_PREDNAT;
 	}
 	if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
 		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
-	} else if (in_ep && (in_ep->flags & PAL_IF_HOST) && !(mark & PAL_MARK_UNTRACKED)) {
+	} else if (in_ep && (in_ep->flags & PAL_IF_HOST) &&
+		   !(mark & (PAL_MARK_UNTRACKED | PAL_MARK_PREDNAT))) {
+		/* untracked allow skips forward policy on both sides; preDNAT allow ends host
+		 * policy of the ingress side */
 		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_FORWARD_IN], PAL_DP_STAGE_FORWARD, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
@@ -320,10 +339,12 @@ int sf_input_deny(struct __sk_buff *skb)
 	 * ours to judge here. */
 	if (pal_parse_l3(skb, PAL_CTX_SKB, 0, bpf_ntohs(skb->protocol), &p))
 		return 0;
-	if (!p.family || p.always_pass)
+	if (!p.family)
 		return 0;
 	ep = pal_iface_get(h.ifindex);
 	if (!ep)
+		return 0;
+	if (p.always_pass && (ep->flags & PAL_IF_HOST)) /* neighbour discovery to the host */
 		return 0;
 	if (mark & (PAL_MARK_FAILSAFE | PAL_MARK_UNTRACKED)) {
 		verdict = (mark & PAL_MARK_FAILSAFE) ? PAL_VERDICT_FAILSAFE : PAL_VERDICT_UNTRACKED;

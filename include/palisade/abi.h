@@ -63,7 +63,7 @@ enum pal_hook {
 };
 
 /* The outcome a hook recorded for a packet (per-interface verdict counters). */
-enum pal_verdict {
+enum pal_dp_verdict {
 	PAL_VERDICT_ALLOW = 0,       /* a policy or profile allowed it (flow entered when tracked) */
 	PAL_VERDICT_DENY = 1,        /* dropped; the drop reason says why */
 	PAL_VERDICT_PASS = 2,        /* no decision at this hook: passed on (non-IP, no policy here) */
@@ -199,8 +199,10 @@ struct pal_list {
 	__u32 entry_count;
 	__u32 word_base; /* the list's region of pal_words */
 	__u32 word_count;
+	__u32 always;    /* n_summary words in pal_words: words holding entries without an anchor */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct pal_list) == 32, "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40, "pal_list size");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
 struct pal_entry {
@@ -247,6 +249,9 @@ _Static_assert(PAL_OFFSETOF(struct pal_class_key, data) == 12, "pal_class_key.da
 
 /* A class's bitmap over the list's entries, as indexes into pal_words (flatten.h BITMAPS):
  *   summary[k]  = pal_words[summary + k], k < n_summary
+ *   anchor[k]   = pal_words[anchor + k]: words holding entries anchored on this field that this
+ *                 class satisfies (flatten.h ANCHORS; the candidate words are
+ *                 AND(summaries) & (always | OR(anchors)))
  *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
  *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
  * (base = the field's base words, shared by the field's classes). */
@@ -255,8 +260,9 @@ struct pal_class {
 	__u32 ovr_mask;
 	__u32 ovr_base;
 	__u32 base;
+	__u32 anchor;
 };
-_Static_assert(sizeof(struct pal_class) == 16, "pal_class size");
+_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
 
 /* pal_words: ARRAY of __u64: summaries, override masks, base and override words of every list. */
 

@@ -1,0 +1,155 @@
+/* XDP and tc attachment (attach.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+
+const char *pal_xdp_mode_name(enum pal_xdp_mode m)
+{
+	switch (m) {
+	case PAL_XDP_AUTO: return "auto";
+	case PAL_XDP_NATIVE: return "native";
+	case PAL_XDP_GENERIC: return "generic";
+	default: return "off";
+	}
+}
+
+static bool prog_is_ours(uint32_t id, const char *name)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	       strncmp(info.name, name, sizeof(info.name) - 1) == 0;
+	close(fd);
+	return ours;
+}
+
+int pal_dp_attach_xdp(struct pal_datapath *dp, int ifindex, enum pal_xdp_mode mode,
+		      enum pal_xdp_mode *got)
+{
+	int fd = pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS);
+	int err;
+
+	if (got)
+		*got = PAL_XDP_OFF;
+	if (fd < 0)
+		return fd;
+	if (mode == PAL_XDP_OFF)
+		return pal_dp_detach_xdp(ifindex);
+	if (mode == PAL_XDP_AUTO || mode == PAL_XDP_NATIVE) {
+		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+		if (!err) {
+			if (got)
+				*got = PAL_XDP_NATIVE;
+			return 0;
+		}
+		if (mode == PAL_XDP_NATIVE) {
+			pal_dp_set_error(dp, "native XDP on ifindex %d: %s", ifindex, strerror(-err));
+			return err;
+		}
+	}
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL);
+	if (err) {
+		pal_dp_set_error(dp, "generic XDP on ifindex %d: %s", ifindex, strerror(-err));
+		return err;
+	}
+	if (got)
+		*got = PAL_XDP_GENERIC;
+	return 0;
+}
+
+int pal_dp_xdp_query(int ifindex, enum pal_xdp_mode *mode, uint32_t *prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err = bpf_xdp_query(ifindex, 0, &q);
+
+	*mode = PAL_XDP_OFF;
+	*prog_id = 0;
+	if (err)
+		return err;
+	if (q.drv_prog_id) {
+		*mode = PAL_XDP_NATIVE;
+		*prog_id = q.drv_prog_id;
+	} else if (q.skb_prog_id) {
+		*mode = PAL_XDP_GENERIC;
+		*prog_id = q.skb_prog_id;
+	}
+	return 0;
+}
+
+int pal_dp_detach_xdp(int ifindex)
+{
+	enum pal_xdp_mode mode;
+	uint32_t id;
+	int err = pal_dp_xdp_query(ifindex, &mode, &id);
+
+	if (err)
+		return err;
+	if (mode == PAL_XDP_OFF || !prog_is_ours(id, "xdp_hep_ingress"))
+		return 0;
+	return bpf_xdp_detach(ifindex, mode == PAL_XDP_NATIVE ? XDP_FLAGS_DRV_MODE :
+								 XDP_FLAGS_SKB_MODE, NULL);
+}
+
+static int tc_attach_one(int ifindex, enum bpf_tc_attach_point where, int fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY,
+		    .prog_fd = fd, .flags = BPF_TC_F_REPLACE);
+	int err = bpf_tc_hook_create(&hook);
+
+	if (err && err != -EEXIST)
+		return err;
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex)
+{
+	int err = tc_attach_one(ifindex, BPF_TC_INGRESS, pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS));
+
+	if (!err)
+		err = tc_attach_one(ifindex, BPF_TC_EGRESS, pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS));
+	if (err)
+		pal_dp_set_error(dp, "tc attach on ifindex %d: %s", ifindex, strerror(-err));
+	return err;
+}
+
+static int tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY);
+	int err = bpf_tc_detach(&hook, &opts);
+
+	return err == -ENOENT || err == -EINVAL ? 0 : err; /* not attached / no clsact */
+}
+
+int pal_dp_detach_tc(int ifindex)
+{
+	int e1 = tc_detach_one(ifindex, BPF_TC_INGRESS);
+	int e2 = tc_detach_one(ifindex, BPF_TC_EGRESS);
+
+	return e1 ? e1 : e2;
+}
+
+static uint32_t tc_query_one(int ifindex, enum bpf_tc_attach_point where)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY);
+
+	return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
+}
+
+int pal_dp_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id)
+{
+	*ingress_id = tc_query_one(ifindex, BPF_TC_INGRESS);
+	*egress_id = tc_query_one(ifindex, BPF_TC_EGRESS);
+	return 0;
+}

@@ -1,0 +1,514 @@
+/* Loading, pinning and adopting the datapath (see datapath.h for the pin layout). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath.h"
+#include "datapath_internal.h"
+#include "ir.h"
+#include "palisade.skel.h"
+#include "sf_out.skel.h"
+
+_Static_assert((int)PAL_DP_STAGE_FAILSAFE == (int)PAL_STAGE_FAILSAFE &&
+		       (int)PAL_DP_STAGE_UNTRACKED == (int)PAL_STAGE_UNTRACKED &&
+		       (int)PAL_DP_STAGE_PREDNAT == (int)PAL_STAGE_PREDNAT &&
+		       (int)PAL_DP_STAGE_FORWARD == (int)PAL_STAGE_FORWARD &&
+		       (int)PAL_DP_STAGE_NORMAL == (int)PAL_STAGE_NORMAL &&
+		       (int)PAL_DP_STAGE_WORKLOAD == (int)PAL_STAGE_WORKLOAD &&
+		       (int)PAL_DP_STAGE_PROFILE == (int)PAL_STAGE_PROFILE &&
+		       (int)PAL_DP_STAGE_DEFAULT == (int)PAL_STAGE_DEFAULT,
+	       "ABI stage numbers follow enum pal_stage");
+
+static const char *const prog_names[PAL_PROG_COUNT] = {
+	[PAL_PROG_XDP_HEP_INGRESS] = "xdp_hep_ingress",
+	[PAL_PROG_TC_INGRESS] = "tc_ingress",
+	[PAL_PROG_TC_EGRESS] = "tc_egress",
+	[PAL_PROG_SF_INPUT_DENY] = "sf_input_deny",
+};
+
+const char *pal_dp_prog_name(enum pal_dp_prog p)
+{
+	return p < PAL_PROG_COUNT ? prog_names[p] : "?";
+}
+
+void pal_dp_set_error(struct pal_datapath *dp, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *pal_dp_error(const struct pal_datapath *dp)
+{
+	return dp->err;
+}
+
+const char *pal_dp_pin_dir(const struct pal_datapath *dp)
+{
+	return dp->dir;
+}
+
+int pal_dp_ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : 1;
+}
+
+/* libbpf's own messages only when PALISADE_LIBBPF_DEBUG is set: the loader reports its errors
+ * itself, with context. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (!getenv("PALISADE_LIBBPF_DEBUG"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, len + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* bpffs at /sys/fs/bpf when the pin dir is under it and it is not mounted yet. */
+static int ensure_bpffs(struct pal_datapath *dp)
+{
+	if (strncmp(dp->dir, "/sys/fs/bpf/", 12) == 0 && !is_bpffs("/sys/fs/bpf")) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			int e = -errno;
+
+			pal_dp_set_error(dp, "cannot mount bpffs at /sys/fs/bpf: %s", strerror(-e));
+			return e;
+		}
+	}
+	return 0;
+}
+
+static bool map_is_shared(const struct bpf_map *m)
+{
+	const char *n = bpf_map__name(m);
+
+	/* per-object scratch and the object's own global data are not shared */
+	return strncmp(n, "pal_", 4) == 0 && strcmp(n, "pal_scratch") != 0;
+}
+
+/* Checks the pinned pal_version map; 0 when it matches, -ENOENT when there is none. */
+static int check_version(struct pal_datapath *dp)
+{
+	char path[PATH_MAX];
+	struct pal_version v = { 0 };
+	uint32_t key = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/maps/pal_version", dp->dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		err = -errno;
+		pal_dp_set_error(dp, "%s: %s", path, strerror(errno));
+		return err;
+	}
+	err = bpf_map_lookup_elem(fd, &key, &v);
+	close(fd);
+	if (err) {
+		pal_dp_set_error(dp, "%s: cannot read the layout version", path);
+		return -EPROTO;
+	}
+	if (v.magic != PAL_VERSION_MAGIC || v.layout != PAL_LAYOUT_VERSION ||
+	    v.summary_words != PAL_SUMMARY_WORDS) {
+		pal_dp_set_error(dp,
+				 "pinned datapath in %s has layout %u (magic %#x, %u summary words); "
+				 "this build uses layout %u: refusing to adopt it. Remove it with "
+				 "`palisaded --uninstall --bpffs %s` first",
+				 dp->dir, v.layout, v.magic, v.summary_words, PAL_LAYOUT_VERSION,
+				 dp->dir);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Points every shared map of obj at its pin; for a pinned map, takes over its size so libbpf's
+ * compatibility check passes (sizes chosen at creation persist). */
+static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
+			  const struct pal_dp_opts *o)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		char path[PATH_MAX];
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+		const char *n = bpf_map__name(m);
+		uint32_t want = 0;
+		int fd, err;
+
+		if (!map_is_shared(m))
+			continue;
+		snprintf(path, sizeof(path), "%s/maps/%s", dp->dir, n);
+		err = bpf_map__set_pin_path(m, path);
+		if (err) {
+			pal_dp_set_error(dp, "map %s: pin path: %s", n, strerror(-err));
+			return err;
+		}
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			err = bpf_obj_get_info_by_fd(fd, &info, &len);
+			close(fd);
+			if (err)
+				return -errno;
+			if (info.type != bpf_map__type(m) ||
+			    info.key_size != bpf_map__key_size(m) ||
+			    info.value_size != bpf_map__value_size(m)) {
+				pal_dp_set_error(dp,
+						 "pinned map %s does not match this build (type %u "
+						 "key %u value %u, want %u/%u/%u): refusing to adopt",
+						 path, info.type, info.key_size, info.value_size,
+						 bpf_map__type(m), bpf_map__key_size(m),
+						 bpf_map__value_size(m));
+				return -EPROTO;
+			}
+			want = info.max_entries;
+		} else if (o) {
+			if (!strcmp(n, "pal_words")) want = o->max_words;
+			else if (!strcmp(n, "pal_classes")) want = o->max_classes;
+			else if (!strcmp(n, "pal_entries")) want = o->max_entries;
+			else if (!strcmp(n, "pal_lists")) want = o->max_lists;
+			else if (!strcmp(n, "pal_flows")) want = o->max_flows;
+			else if (!strcmp(n, "pal_rule_ctrs")) want = o->max_rule_ids;
+		}
+		if (want && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) {
+			err = bpf_map__set_max_entries(m, want);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int pin_prog(struct pal_datapath *dp, struct bpf_program *p, const char *name)
+{
+	char path[PATH_MAX];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/progs/%s", dp->dir, name);
+	unlink(path); /* replace: an attached older copy keeps running until re-attached */
+	err = bpf_program__pin(p, path);
+	if (err)
+		pal_dp_set_error(dp, "pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,
+		char *errbuf, size_t errlen)
+{
+	struct pal_datapath *dp;
+	char path[PATH_MAX];
+	bool have_pins;
+	int err;
+
+	*out = NULL;
+	if (adopted)
+		*adopted = false;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	libbpf_set_print(libbpf_print);
+	snprintf(dp->dir, sizeof(dp->dir), "%s",
+		 opts && opts->pin_dir ? opts->pin_dir : PAL_PIN_DIR_DEFAULT);
+
+	err = ensure_bpffs(dp);
+	if (err)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/maps", dp->dir);
+	err = mkdir_p(path);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/progs", dp->dir);
+		err = mkdir_p(path);
+	}
+	if (err) {
+		pal_dp_set_error(dp, "cannot create %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	if (!is_bpffs(dp->dir)) {
+		err = -EINVAL;
+		pal_dp_set_error(dp, "%s is not on a bpf filesystem", dp->dir);
+		goto fail;
+	}
+
+	err = check_version(dp);
+	have_pins = err == 0;
+	if (err && err != -ENOENT)
+		goto fail;
+	if (have_pins && opts && opts->no_adopt) {
+		err = -EEXIST;
+		pal_dp_set_error(dp, "a datapath is already pinned in %s", dp->dir);
+		goto fail;
+	}
+
+	dp->skel = pal_palisade__open();
+	if (!dp->skel) {
+		err = -errno ? -errno : -EINVAL;
+		pal_dp_set_error(dp, "cannot open the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	err = setup_map_pins(dp, dp->skel->obj, opts);
+	if (err)
+		goto fail;
+	err = pal_palisade__load(dp->skel);
+	if (err) {
+		pal_dp_set_error(dp, "cannot load the BPF programs: %s (set PALISADE_LIBBPF_DEBUG=1 "
+				 "for the verifier log)", strerror(-err));
+		goto fail;
+	}
+	if (!have_pins) {
+		struct pal_version v = { .magic = PAL_VERSION_MAGIC,
+					 .layout = PAL_LAYOUT_VERSION,
+					 .summary_words = PAL_SUMMARY_WORDS };
+		uint32_t key = 0;
+
+		err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.pal_version), &key, &v, 0);
+		if (err) {
+			err = -errno;
+			pal_dp_set_error(dp, "cannot write the layout version: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	for (int i = 0; i < PAL_PROG_COUNT; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(dp->skel->obj, prog_names[i]);
+
+		if (!p) {
+			err = -ENOENT;
+			pal_dp_set_error(dp, "program %s missing from the object", prog_names[i]);
+			goto fail;
+		}
+		dp->prog[i] = p;
+		err = pin_prog(dp, p, prog_names[i]);
+		if (err)
+			goto fail;
+	}
+	err = pal_dp_regions_load(dp);
+	if (err)
+		goto fail;
+	if (adopted)
+		*adopted = have_pins;
+	*out = dp;
+	return 0;
+fail:
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s", dp->err[0] ? dp->err : strerror(-err));
+	pal_dp_close(dp);
+	return err;
+}
+
+void pal_dp_close(struct pal_datapath *dp)
+{
+	if (!dp)
+		return;
+	pal_dp_regions_free(dp);
+	if (dp->skel)
+		pal_palisade__destroy(dp->skel);
+	free(dp);
+}
+
+int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p)
+{
+	if (p >= PAL_PROG_COUNT || !dp->prog[p])
+		return -ENOENT;
+	return bpf_program__fd(dp->prog[p]);
+}
+
+int pal_dp_map_fd(const struct pal_datapath *dp, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/progs/%s", dp->dir, prog);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
+		       char *allow_path)
+{
+	struct pal_sf_out *s = pal_sf_out__open();
+	struct bpf_map *m;
+	char name[64];
+	int err = 0;
+
+	if (!s) {
+		err = -errno ? -errno : -EINVAL;
+		pal_dp_set_error(dp, "cannot open the raw OUTPUT filter object: %s", strerror(-err));
+		return err;
+	}
+	s->rodata->pal_out_ifindex = ifindex;
+	bpf_object__for_each_map(m, s->obj) {
+		int fd;
+
+		if (!map_is_shared(m))
+			continue;
+		fd = pal_dp_map_fd(dp, bpf_map__name(m));
+		if (fd < 0 || (err = bpf_map__reuse_fd(m, fd))) {
+			err = err ? err : fd;
+			pal_dp_set_error(dp, "raw OUTPUT filter: cannot share map %s",
+					 bpf_map__name(m));
+			goto out;
+		}
+	}
+	err = pal_sf_out__load(s);
+	if (err) {
+		pal_dp_set_error(dp, "cannot load the raw OUTPUT filters for ifindex %u: %s", ifindex,
+				 strerror(-err));
+		goto out;
+	}
+	snprintf(name, sizeof(name), "sf_out_deny_%u", ifindex);
+	err = pin_prog(dp, s->progs.sf_untracked_out_deny, name);
+	if (err)
+		goto out;
+	if (deny_path)
+		pal_dp_prog_pin_path(dp, name, deny_path, PATH_MAX);
+	snprintf(name, sizeof(name), "sf_out_allow_%u", ifindex);
+	err = pin_prog(dp, s->progs.sf_untracked_out_allow, name);
+	if (err)
+		goto out;
+	if (allow_path)
+		pal_dp_prog_pin_path(dp, name, allow_path, PATH_MAX);
+out:
+	pal_sf_out__destroy(s);
+	return err;
+}
+
+int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/progs/sf_out_deny_%u", dp->dir, ifindex);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/progs/sf_out_allow_%u", dp->dir, ifindex);
+	unlink(path);
+	return 0;
+}
+
+static int unlink_dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return 0;
+}
+
+int pal_dp_unpin_all(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (!dir)
+		dir = PAL_PIN_DIR_DEFAULT;
+	snprintf(path, sizeof(path), "%s/progs", dir);
+	unlink_dir_entries(path);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/maps", dir);
+	unlink_dir_entries(path);
+	rmdir(path);
+	if (rmdir(dir) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out)
+{
+	int n = pal_dp_ncpus();
+	struct pal_rule_ctr *v = calloc(n, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.pal_rule_ctrs), &rule_id, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+	}
+out:
+	free(v);
+	return err;
+}
+
+int pal_dp_if_counter(const struct pal_datapath *dp, uint32_t ifindex, enum pal_hook hook,
+		      struct pal_if_ctr *out)
+{
+	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
+	int n = pal_dp_ncpus();
+	struct pal_if_ctr *v = calloc(n, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.pal_if_ctrs), &key, v)) {
+		err = errno == ENOENT ? 0 : -errno; /* never counted: zeros */
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
+			out->verdict[j] += v[i].verdict[j];
+		for (int j = 0; j < PAL_DROP_COUNT; j++)
+			out->drop[j] += v[i].drop[j];
+	}
+out:
+	free(v);
+	return err;
+}

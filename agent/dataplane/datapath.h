@@ -1,0 +1,77 @@
+/* The datapath library: loads the BPF programs, pins everything under one bpffs directory, adopts
+ * an already pinned datapath, programs the maps from the compiler's IR (maps_sync.c), attaches
+ * programs to interfaces (attach.c) and installs palisade's netfilter rules (netfilter.c).
+ *
+ * Pin layout (DIR defaults to PAL_PIN_DIR_DEFAULT, /sys/fs/bpf/palisade):
+ *   DIR/maps/<map>                 every shared map of include/palisade/abi.h
+ *   DIR/progs/<program>            xdp_hep_ingress, tc_ingress, tc_egress, sf_input_deny
+ *   DIR/progs/sf_out_{deny,allow}_<ifindex>   raw OUTPUT untracked-egress filters per interface
+ * DIR/maps/pal_version holds the layout version: adopting pins of another version is refused.
+ *
+ * Errors: functions return 0 or -errno; a human message is left in pal_dp_error(dp) (or in the
+ * caller's buffer for pal_dp_open).
+ */
+#ifndef PALISADE_DATAPATH_H
+#define PALISADE_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "palisade/abi.h"
+
+struct pal_datapath;
+
+struct pal_dp_opts {
+	const char *pin_dir; /* NULL = PAL_PIN_DIR_DEFAULT */
+	/* Map sizes for a new datapath (0 = the PAL_DEF_* default). Ignored when adopting: the
+	 * pinned maps keep their sizes. */
+	uint32_t max_words, max_classes, max_entries, max_lists, max_flows, max_rule_ids;
+	bool no_adopt; /* fail with -EEXIST instead of adopting existing pins */
+};
+
+enum pal_dp_prog {
+	PAL_PROG_XDP_HEP_INGRESS,
+	PAL_PROG_TC_INGRESS,
+	PAL_PROG_TC_EGRESS,
+	PAL_PROG_SF_INPUT_DENY,
+	PAL_PROG_COUNT
+};
+
+/* Opens the datapath: mounts bpffs at /sys/fs/bpf when it is not mounted, creates DIR, checks the
+ * pinned layout version, loads the programs reusing pinned maps (or creating and pinning them),
+ * pins the programs. *adopted tells whether existing pins were reused. */
+int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,
+		char *err, size_t errlen);
+/* Closes file descriptors; the pinned datapath keeps enforcing. */
+void pal_dp_close(struct pal_datapath *dp);
+/* Removes every pin under dir (maps, programs) and the directories; for --uninstall, after
+ * detaching. Missing pins are not an error. */
+int pal_dp_unpin_all(const char *dir);
+
+const char *pal_dp_error(const struct pal_datapath *dp);
+const char *pal_dp_pin_dir(const struct pal_datapath *dp);
+int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p);
+const char *pal_dp_prog_name(enum pal_dp_prog p);
+/* fd of a shared map by name ("pal_ifaces", ...), or -ENOENT. */
+int pal_dp_map_fd(const struct pal_datapath *dp, const char *name);
+/* Path of a pinned program (for xt_bpf), into buf. */
+int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *buf, size_t len);
+
+/* Loads an instance of the raw OUTPUT untracked-egress filters for ifindex, sharing the maps, and
+ * pins them as DIR/progs/sf_out_{deny,allow}_<ifindex>. Paths are written to deny_path and
+ * allow_path (PATH_MAX each). */
+int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
+		       char *allow_path);
+int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex);
+
+/* Sums the per-CPU counters. */
+int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out);
+int pal_dp_if_counter(const struct pal_datapath *dp, uint32_t ifindex, enum pal_hook hook,
+		      struct pal_if_ctr *out);
+
+/* Internal, for maps_sync.c and tests. */
+void pal_dp_set_error(struct pal_datapath *dp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int pal_dp_ncpus(void);
+
+#endif

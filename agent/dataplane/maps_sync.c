@@ -1,0 +1,768 @@
+/* Writing classifier tables, interface entries, failsafes and config into the maps
+ * (maps_sync.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath_internal.h"
+#include "maps_sync.h"
+#include "palisade.skel.h"
+
+_Static_assert(PAL_SUMMARY_WORDS == PAL_CLS_MAX_SUMMARY, "ABI summary size = flatten.h's");
+_Static_assert(PAL_MAX_CLASSIFY_STEPS == PAL_CLS_MAX_STEPS, "ABI step limit = flatten.h's");
+_Static_assert(PAL_MAX_LOGS == PAL_CLS_MAX_LOGS, "ABI log limit = flatten.h's");
+_Static_assert((int)PAL_ACT_ALLOW == (int)PAL_CLS_ALLOW && (int)PAL_ACT_DENY == (int)PAL_CLS_DENY &&
+		       (int)PAL_ACT_LOG == (int)PAL_CLS_LOG && (int)PAL_ACT_PASS == (int)PAL_CLS_PASS &&
+		       (int)PAL_ACT_SKIP == (int)PAL_CLS_SKIP,
+	       "entry actions = flatten.h's");
+_Static_assert((int)PAL_KIND_RULE == (int)PAL_CLS_K_RULE &&
+		       (int)PAL_KIND_PROFILE_RULE == (int)PAL_CLS_K_PROFILE_RULE &&
+		       (int)PAL_KIND_TIER_END == (int)PAL_CLS_K_END_OF_TIER &&
+		       (int)PAL_KIND_DEFAULT == (int)PAL_CLS_K_DEFAULT_DENY,
+	       "entry kinds = flatten.h's");
+_Static_assert((int)PAL_FIELD_SRC_ADDR == (int)PAL_CLS_F_SRC &&
+		       (int)PAL_FIELD_DST_ADDR == (int)PAL_CLS_F_DST &&
+		       (int)PAL_FIELD_PROTO == (int)PAL_CLS_F_PROTO &&
+		       (int)PAL_FIELD_SPORT == (int)PAL_CLS_F_SPORT &&
+		       (int)PAL_FIELD_DPORT == (int)PAL_CLS_F_DPORT &&
+		       (int)PAL_FIELD_ICMP == (int)PAL_CLS_F_ICMP && (int)PAL_FIELD_COUNT == (int)PAL_CLS_N_FIELDS,
+	       "fields = flatten.h's");
+
+#define MFD(dp, m) bpf_map__fd((dp)->skel->maps.m)
+
+/* ---- allocators ------------------------------------------------------------------------------ */
+
+int pal_dp_regions_load(struct pal_datapath *dp)
+{
+	int fd = MFD(dp, pal_lists);
+	uint32_t key, next, *prev = NULL;
+	struct pal_list l;
+
+	pal_region_init(&dp->words, bpf_map__max_entries(dp->skel->maps.pal_words));
+	pal_region_init(&dp->entries, bpf_map__max_entries(dp->skel->maps.pal_entries));
+	dp->next_list_id = 1;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &l))
+			continue;
+		if (pal_region_mark(&dp->words, l.word_base, l.word_count) ||
+		    pal_region_mark(&dp->entries, l.entry_base, l.entry_count)) {
+			pal_dp_set_error(dp, "pinned list %u overlaps another: tables corrupt", key);
+			return -EUCLEAN;
+		}
+		if (key >= dp->next_list_id)
+			dp->next_list_id = key + 1;
+	}
+	return 0;
+}
+
+void pal_dp_regions_free(struct pal_datapath *dp)
+{
+	pal_region_fini(&dp->words);
+	pal_region_fini(&dp->entries);
+}
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+/* Writes values to consecutive keys base.. of an array map; batched when the kernel can. */
+static int array_write(int fd, uint32_t base, const void *vals, size_t vsize, uint32_t n)
+{
+	const size_t chunk = 8192;
+	uint32_t *keys;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	keys = malloc(sizeof(*keys) * (n < chunk ? n : chunk));
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t done = 0; done < n;) {
+		uint32_t cnt = n - done < chunk ? n - done : (uint32_t)chunk;
+		const char *v = (const char *)vals + (size_t)done * vsize;
+
+		for (uint32_t i = 0; i < cnt; i++)
+			keys[i] = base + done + i;
+		if (bpf_map_update_batch(fd, keys, v, &cnt, NULL)) {
+			/* older kernels: one by one */
+			cnt = n - done < chunk ? n - done : (uint32_t)chunk;
+			for (uint32_t i = 0; i < cnt; i++)
+				if (bpf_map_update_elem(fd, &keys[i], v + i * vsize, 0)) {
+					err = -errno;
+					goto out;
+				}
+		}
+		done += cnt;
+	}
+out:
+	free(keys);
+	return err;
+}
+
+struct lpm_writer {
+	int fd;
+	uint32_t list_id;
+	int err;
+	size_t n;
+};
+
+static void lpm_put(struct lpm_writer *w, uint8_t field, uint8_t sub, const uint8_t *data,
+		    size_t dlen, uint32_t bits, const struct pal_class *v)
+{
+	struct pal_class_key k;
+
+	if (w->err)
+		return;
+	memset(&k, 0, sizeof(k));
+	k.prefixlen = PAL_CLASS_FIXED_BITS + bits;
+	k.list_id = w->list_id;
+	k.field = field;
+	k.sub = sub;
+	if (data)
+		memcpy(k.data, data, dlen);
+	if (bpf_map_update_elem(w->fd, &k, v, 0))
+		w->err = -errno;
+	else
+		w->n++;
+}
+
+/* A 16-bit key table (ports, ICMP): the none class, then the class covering most keys as the
+ * field's /0 and only the prefixes of other classes (they are disjoint, so the longest match is
+ * still exact). */
+static void write_keytable(struct lpm_writer *w, uint8_t field, const struct pal_cls_keytable *kt,
+			   const struct pal_class *cv, uint32_t n_classes)
+{
+	uint64_t *cover = calloc(n_classes ? n_classes : 1, sizeof(*cover));
+	uint32_t def = 0;
+
+	if (!cover) {
+		w->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < kt->n_ranges; i++)
+		if (kt->ranges[i].cls < n_classes)
+			cover[kt->ranges[i].cls] += (uint64_t)kt->ranges[i].last - kt->ranges[i].first + 1;
+	for (uint32_t c = 1; c < n_classes; c++)
+		if (cover[c] > cover[def])
+			def = c;
+	free(cover);
+	if (kt->none_class < n_classes)
+		lpm_put(w, field, 0, NULL, 0, 0, &cv[kt->none_class]);
+	if (n_classes)
+		lpm_put(w, field, 1, NULL, 0, 0, &cv[def]);
+	for (size_t i = 0; i < kt->n_prefixes; i++) {
+		const struct pal_cls_kprefix *p = &kt->prefixes[i];
+		uint8_t d[2] = { p->value >> 8, p->value & 0xff };
+
+		if (p->cls == def || p->cls >= n_classes)
+			continue;
+		lpm_put(w, field, 1, d, 2, p->len, &cv[p->cls]);
+	}
+}
+
+static const struct pal_cls_keytable *keytable_of(const struct pal_cls_tables *t, int f)
+{
+	return f == PAL_CLS_F_SPORT ? &t->sport : f == PAL_CLS_F_DPORT ? &t->dport : &t->icmp;
+}
+
+static int write_classes(struct lpm_writer *w, const struct pal_cls_tables *t,
+			 struct pal_class *cv[PAL_CLS_N_FIELDS])
+{
+	for (int i = 0; i < 2; i++) {
+		int f = i == 0 ? PAL_CLS_F_SRC : PAL_CLS_F_DST;
+
+		for (size_t k = 0; k < t->n_addr[i]; k++) {
+			const struct pal_cls_prefix *p = &t->addr[i][k];
+
+			if (p->cls >= t->bm[f].n_classes)
+				return -EINVAL;
+			lpm_put(w, f, p->cidr.addr.family, p->cidr.addr.bytes, 16, p->cidr.prefix_len,
+				&cv[f][p->cls]);
+		}
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		uint32_t n = t->bm[PAL_CLS_F_PROTO].n_classes, def, best = 0;
+		uint8_t sub = fam ? 6 : 4;
+		uint32_t *cnt = calloc(n ? n : 1, sizeof(*cnt));
+
+		if (!cnt)
+			return -ENOMEM;
+		for (int p = 0; p < 256; p++)
+			if (t->proto_class[fam][p] < n)
+				cnt[t->proto_class[fam][p]]++;
+		def = 0;
+		for (uint32_t c = 0; c < n; c++)
+			if (cnt[c] > best) {
+				best = cnt[c];
+				def = c;
+			}
+		free(cnt);
+		if (!n)
+			continue;
+		lpm_put(w, PAL_CLS_F_PROTO, sub, NULL, 0, 0, &cv[PAL_CLS_F_PROTO][def]);
+		for (int p = 0; p < 256; p++) {
+			uint8_t d = (uint8_t)p;
+			uint32_t c = t->proto_class[fam][p];
+
+			if (c != def && c < n)
+				lpm_put(w, PAL_CLS_F_PROTO, sub, &d, 1, 8, &cv[PAL_CLS_F_PROTO][c]);
+		}
+	}
+	for (int f = PAL_CLS_F_SPORT; f <= PAL_CLS_F_ICMP; f++)
+		write_keytable(w, f, keytable_of(t, f), cv[f], t->bm[f].n_classes);
+	return w->err;
+}
+
+/* Deletes every pal_classes key of the given lists (one scan of the trie). */
+static int delete_classes(struct pal_datapath *dp, const uint32_t *ids, size_t n)
+{
+	int fd = MFD(dp, pal_classes);
+	struct pal_class_key key, next, *prev = NULL;
+	struct pal_class_key *del = NULL;
+	size_t n_del = 0, cap = 0;
+	int err = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		bool hit = false;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < n && !hit; i++)
+			hit = key.list_id == ids[i];
+		if (!hit)
+			continue;
+		if (n_del == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct pal_class_key *d = realloc(del, nc * sizeof(*d));
+
+			if (!d) {
+				err = -ENOMEM;
+				goto out;
+			}
+			del = d;
+			cap = nc;
+		}
+		del[n_del++] = key;
+	}
+	for (size_t i = 0; i < n_del; i++)
+		if (bpf_map_delete_elem(fd, &del[i]) && errno != ENOENT && !err)
+			err = -errno;
+out:
+	free(del);
+	return err;
+}
+
+/* ---- lists ----------------------------------------------------------------------------------- */
+
+int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
+		      uint32_t generation, uint32_t *list_id)
+{
+	struct pal_class *cv[PAL_CLS_N_FIELDS] = { 0 };
+	struct lpm_writer w = { 0 };
+	struct pal_entry *ents = NULL;
+	uint64_t *words = NULL;
+	uint64_t total = 0, off = 0;
+	uint32_t wbase = 0, ebase = 0, id;
+	bool have_w = false, have_e = false;
+	struct pal_list l;
+	int err;
+
+	if (t->n_summary > PAL_SUMMARY_WORDS || t->n_entries > PAL_MAX_ENTRIES) {
+		pal_dp_set_error(dp, "rule list too large (%u entries, at most %u)", t->n_entries,
+				 PAL_MAX_ENTRIES);
+		return -E2BIG;
+	}
+	/* region layout: always, then per field its base words, then per class: summary, anchor,
+	 * override mask, override words */
+	total = t->n_summary;
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		total += (uint64_t)t->n_words + (uint64_t)t->bm[f].n_classes * 3 * t->n_summary +
+			 t->bm[f].n_ovr;
+	if (total > UINT32_MAX)
+		return -E2BIG;
+	id = dp->next_list_id++;
+	if (!id) /* wrapped */
+		id = dp->next_list_id++;
+
+	err = pal_region_get(&dp->words, (uint32_t)total, &wbase);
+	if (err) {
+		pal_dp_set_error(dp, "pal_words full (%llu words needed): raise max_words",
+				 (unsigned long long)total);
+		goto fail;
+	}
+	have_w = true;
+	err = pal_region_get(&dp->entries, t->n_entries, &ebase);
+	if (err) {
+		pal_dp_set_error(dp, "pal_entries full (%u entries needed): raise max_entries",
+				 t->n_entries);
+		goto fail;
+	}
+	have_e = true;
+
+	/* words and class values */
+	words = calloc(total ? total : 1, sizeof(*words));
+	if (!words) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (t->n_summary && t->always)
+		memcpy(&words[off], t->always, t->n_summary * sizeof(*words));
+	off += t->n_summary;
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		if (t->n_words)
+			memcpy(&words[off], t->bm[f].base, t->n_words * sizeof(*words));
+		cv[f] = calloc(t->bm[f].n_classes ? t->bm[f].n_classes : 1, sizeof(**cv));
+		if (!cv[f]) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
+			cv[f][c].base = wbase + (uint32_t)off;
+		off += t->n_words;
+	}
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		const struct pal_cls_bitmaps *bm = &t->bm[f];
+
+		for (uint32_t c = 0; c < bm->n_classes; c++) {
+			uint32_t o0 = bm->ovr_start[c], o1 = bm->ovr_start[c + 1];
+
+			cv[f][c].summary = wbase + (uint32_t)off;
+			if (t->n_summary)
+				memcpy(&words[off], &bm->summary[(size_t)c * t->n_summary],
+				       t->n_summary * sizeof(*words));
+			off += t->n_summary;
+			cv[f][c].anchor = wbase + (uint32_t)off;
+			if (t->n_summary && bm->anchor)
+				memcpy(&words[off], &bm->anchor[(size_t)c * t->n_summary],
+				       t->n_summary * sizeof(*words));
+			off += t->n_summary;
+			cv[f][c].ovr_mask = wbase + (uint32_t)off;
+			for (uint32_t k = o0; k < o1; k++)
+				words[off + bm->ovr_word[k] / 64] |= 1ULL << (bm->ovr_word[k] % 64);
+			off += t->n_summary;
+			cv[f][c].ovr_base = wbase + (uint32_t)off;
+			for (uint32_t k = o0; k < o1; k++)
+				words[off++] = bm->ovr_bits[k];
+		}
+	}
+	err = array_write(MFD(dp, pal_words), wbase, words, sizeof(*words), (uint32_t)total);
+	if (err)
+		goto fail;
+
+	ents = calloc(t->n_entries ? t->n_entries : 1, sizeof(*ents));
+	if (!ents) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < t->n_entries; i++) {
+		ents[i].action = t->entries[i].action;
+		ents[i].kind = t->entries[i].kind;
+		ents[i].next = t->entries[i].next;
+		ents[i].rule_id = t->entries[i].rule_id;
+		ents[i].tier = t->entries[i].tier;
+	}
+	err = array_write(MFD(dp, pal_entries), ebase, ents, sizeof(*ents), t->n_entries);
+	if (err)
+		goto fail;
+
+	w.fd = MFD(dp, pal_classes);
+	w.list_id = id;
+	err = write_classes(&w, t, cv);
+	if (err) {
+		pal_dp_set_error(dp, "pal_classes: %s (raise max_classes?)", strerror(-err));
+		goto fail_classes;
+	}
+
+	/* last: the list becomes reachable once an interface points at it */
+	memset(&l, 0, sizeof(l));
+	l.n_entries = t->n_entries;
+	l.n_words = t->n_words;
+	l.n_summary = t->n_summary;
+	l.generation = generation;
+	l.entry_base = ebase;
+	l.entry_count = t->n_entries ? t->n_entries : 1;
+	l.word_base = wbase;
+	l.word_count = total ? (uint32_t)total : 1;
+	l.always = wbase;
+	if (bpf_map_update_elem(MFD(dp, pal_lists), &id, &l, BPF_NOEXIST)) {
+		err = -errno;
+		pal_dp_set_error(dp, "pal_lists: %s", strerror(errno));
+		goto fail_classes;
+	}
+	*list_id = id;
+	err = 0;
+	goto out;
+fail_classes:
+	delete_classes(dp, &id, 1);
+fail:
+	if (have_w)
+		pal_region_put(&dp->words, wbase);
+	if (have_e)
+		pal_region_put(&dp->entries, ebase);
+out:
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		free(cv[f]);
+	free(words);
+	free(ents);
+	return err;
+}
+
+int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
+{
+	int fd = MFD(dp, pal_lists);
+	int err;
+
+	if (!n)
+		return 0;
+	err = delete_classes(dp, ids, n);
+	for (size_t i = 0; i < n; i++) {
+		struct pal_list l;
+
+		if (bpf_map_lookup_elem(fd, &ids[i], &l))
+			continue;
+		bpf_map_delete_elem(fd, &ids[i]);
+		pal_region_put(&dp->words, l.word_base);
+		pal_region_put(&dp->entries, l.entry_base);
+	}
+	return err;
+}
+
+size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
+{
+	size_t n = 0;
+
+	for (int s = 0; s < PAL_SLOT_COUNT; s++)
+		if (v->lists[s])
+			ids[n++] = v->lists[s];
+	return n;
+}
+
+/* ---- interfaces ------------------------------------------------------------------------------ */
+
+int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
+		      struct pal_iface *old, bool *had_old)
+{
+	int fd = MFD(dp, pal_ifaces);
+	struct pal_iface o;
+	bool had = bpf_map_lookup_elem(fd, &ifindex, &o) == 0;
+
+	/* HASH update: readers see the old element or the new one, never a mix */
+	if (bpf_map_update_elem(fd, &ifindex, v, BPF_ANY)) {
+		int err = -errno;
+
+		pal_dp_set_error(dp, "pal_ifaces[%u]: %s", ifindex, strerror(errno));
+		return err;
+	}
+	if (had_old)
+		*had_old = had;
+	if (old && had)
+		*old = o;
+	return 0;
+}
+
+int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
+			bool *had_old)
+{
+	int fd = MFD(dp, pal_ifaces);
+	struct pal_iface o;
+	bool had = bpf_map_lookup_elem(fd, &ifindex, &o) == 0;
+
+	if (had && bpf_map_delete_elem(fd, &ifindex) && errno != ENOENT)
+		return -errno;
+	if (had_old)
+		*had_old = had;
+	if (old && had)
+		*old = o;
+	return 0;
+}
+
+void pal_dp_grace_period(void)
+{
+	/* MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): every BPF program running when it was called
+	 * has returned. Without it, wait far longer than any program runs. */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		usleep(50 * 1000);
+}
+
+/* ---- failsafes and config -------------------------------------------------------------------- */
+
+static void failsafe_key(const struct pal_failsafe *f, uint8_t dir, uint8_t family,
+			 struct pal_failsafe_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->dir = dir;
+	k->proto = f->protocol;
+	k->port = f->port;
+	k->family = family;
+	k->prefixlen = PAL_FAILSAFE_FIXED_BITS;
+	if (f->has_net) {
+		memcpy(k->addr, f->net.addr.bytes, 16);
+		k->prefixlen += f->net.prefix_len;
+	}
+}
+
+int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
+{
+	int fd = MFD(dp, pal_failsafe);
+	struct pal_failsafe_key *want = NULL, key, next, *prev = NULL;
+	size_t n = 0, cap = 2 * (ir->n_failsafe_in + ir->n_failsafe_out) + 1;
+	uint32_t one = 1;
+	int err = 0;
+
+	want = calloc(cap, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	for (int dir = 0; dir < 2; dir++) {
+		const struct pal_failsafe *v = dir ? ir->failsafe_out : ir->failsafe_in;
+		size_t nv = dir ? ir->n_failsafe_out : ir->n_failsafe_in;
+
+		for (size_t i = 0; i < nv; i++) {
+			if (v[i].has_net) {
+				failsafe_key(&v[i], dir, v[i].net.addr.family, &want[n++]);
+			} else {
+				failsafe_key(&v[i], dir, 4, &want[n++]);
+				failsafe_key(&v[i], dir, 6, &want[n++]);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY)) {
+			err = -errno;
+			pal_dp_set_error(dp, "pal_failsafe: %s", strerror(errno));
+			goto out;
+		}
+	/* remove the ones no longer wanted (collect first: no deleting while iterating) */
+	{
+		struct pal_failsafe_key *del = NULL;
+		size_t n_del = 0, dcap = 0;
+
+		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+			bool keep = false;
+
+			key = next;
+			prev = &key;
+			for (size_t i = 0; i < n && !keep; i++)
+				keep = !memcmp(&want[i], &key, sizeof(key));
+			if (keep)
+				continue;
+			if (n_del == dcap) {
+				size_t nc = dcap ? dcap * 2 : 16;
+				struct pal_failsafe_key *d = realloc(del, nc * sizeof(*d));
+
+				if (!d) {
+					free(del);
+					err = -ENOMEM;
+					goto out;
+				}
+				del = d;
+				dcap = nc;
+			}
+			del[n_del++] = key;
+		}
+		for (size_t i = 0; i < n_del; i++)
+			bpf_map_delete_elem(fd, &del[i]);
+		free(del);
+	}
+out:
+	free(want);
+	return err;
+}
+
+int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t generation)
+{
+	struct pal_config c = { 0 };
+	uint32_t key = 0;
+
+	if (ir && ir->endpoint_to_host == PAL_EP_TO_HOST_ACCEPT)
+		c.flags |= PAL_CFG_EP_TO_HOST_ACCEPT;
+	c.generation = generation;
+	if (bpf_map_update_elem(MFD(dp, pal_config), &key, &c, BPF_ANY)) {
+		int err = -errno;
+
+		pal_dp_set_error(dp, "pal_config: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* ---- endpoints ------------------------------------------------------------------------------- */
+
+static int write_one(struct pal_datapath *dp, const struct pal_cls_input *in, uint32_t generation,
+		     uint32_t *id)
+{
+	struct pal_cls_tables *t = NULL;
+	int err = pal_cls_flatten(in, &t);
+
+	if (err) {
+		pal_dp_set_error(dp, "flattening a rule list failed: %s", strerror(-err));
+		return err;
+	}
+	err = pal_dp_list_write(dp, t, generation, id);
+	pal_cls_tables_free(t);
+	return err;
+}
+
+int pal_dp_endpoint_write(struct pal_datapath *dp, const struct pal_ir *ir,
+			  const struct pal_ir_endpoint *ep, uint32_t generation,
+			  struct pal_iface *v)
+{
+	uint32_t written[PAL_SLOT_COUNT];
+	size_t n_written = 0;
+	int err = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->generation = generation;
+	v->flags = ep->kind == PAL_EP_WORKLOAD ? PAL_IF_WORKLOAD : PAL_IF_HOST;
+	v->endpoint_id = (uint32_t)(ep - ir->endpoints);
+	for (int s = 0; s < PAL_SLOT_COUNT; s++) {
+		struct pal_cls_input in = { .ir = ir, .end = PAL_CLS_END_NONE };
+		bool host = ep->kind == PAL_EP_HOST;
+		uint32_t id = 0;
+
+		switch (s) {
+		case PAL_SLOT_UNTRACKED_IN:
+		case PAL_SLOT_UNTRACKED_OUT:
+			in.dir = s == PAL_SLOT_UNTRACKED_IN ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
+			in.tiers = &ep->untracked[in.dir];
+			break;
+		case PAL_SLOT_PREDNAT_IN:
+			in.dir = PAL_DIR_INGRESS;
+			in.tiers = &ep->prednat[PAL_DIR_INGRESS];
+			break;
+		case PAL_SLOT_FORWARD_IN:
+		case PAL_SLOT_FORWARD_OUT:
+			in.dir = s == PAL_SLOT_FORWARD_IN ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
+			in.tiers = &ep->forward[in.dir];
+			break;
+		default: /* normal / workload: tiers, profiles, default deny; always present */
+			in.dir = s == PAL_SLOT_NORMAL_IN ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
+			in.tiers = &ep->normal[in.dir];
+			in.profiles = ep->profiles;
+			in.n_profiles = ep->n_profiles;
+			in.end = PAL_CLS_END_DENY;
+			break;
+		}
+		/* Stateless and forward lists exist only when they have tiers (no forward list =
+		 * allow, no untracked/preDNAT list = pass on); workloads have only the normal pair. */
+		if (in.end == PAL_CLS_END_NONE && (!host || !in.tiers->n_tiers))
+			continue;
+		err = write_one(dp, &in, generation, &id);
+		if (err)
+			goto fail;
+		v->lists[s] = id;
+		written[n_written++] = id;
+	}
+	return 0;
+fail:
+	pal_dp_lists_delete(dp, written, n_written);
+	memset(v->lists, 0, sizeof(v->lists));
+	return err;
+}
+
+static bool bound(const struct pal_dp_binding *b, size_t n, uint32_t ifindex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i].ifindex == ifindex && b[i].ep)
+			return true;
+	return false;
+}
+
+struct idvec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static int idvec_add(struct idvec *x, const struct pal_iface *ifc)
+{
+	if (x->n + PAL_SLOT_COUNT > x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 64;
+		uint32_t *v;
+
+		while (nc < x->n + PAL_SLOT_COUNT)
+			nc *= 2;
+		v = realloc(x->v, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		x->v = v;
+		x->cap = nc;
+	}
+	x->n += pal_dp_iface_lists(ifc, &x->v[x->n]);
+	return 0;
+}
+
+int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
+		 const struct pal_dp_binding *b, size_t n, uint32_t generation)
+{
+	struct idvec old = { 0 };
+	int fd = MFD(dp, pal_ifaces);
+	uint32_t key, next, *prev = NULL;
+	uint32_t *stale = NULL;
+	size_t n_stale = 0, cap_stale = 0;
+	int err;
+
+	err = pal_dp_config_set(dp, ir, generation);
+	if (!err)
+		err = pal_dp_failsafe_sync(dp, ir);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		struct pal_iface v, o;
+		bool had = false;
+
+		if (!b[i].ep)
+			continue;
+		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &v);
+		if (err)
+			goto out;
+		err = pal_dp_iface_flip(dp, b[i].ifindex, &v, &o, &had);
+		if (err) {
+			uint32_t ids[PAL_SLOT_COUNT];
+
+			pal_dp_lists_delete(dp, ids, pal_dp_iface_lists(&v, ids));
+			goto out;
+		}
+		if (had && (err = idvec_add(&old, &o)))
+			goto out;
+	}
+	/* interfaces no longer bound */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bound(b, n, key))
+			continue;
+		if (n_stale == cap_stale) {
+			size_t nc = cap_stale ? cap_stale * 2 : 16;
+			uint32_t *s = realloc(stale, nc * sizeof(*s));
+
+			if (!s) {
+				err = -ENOMEM;
+				goto out;
+			}
+			stale = s;
+			cap_stale = nc;
+		}
+		stale[n_stale++] = key;
+	}
+	for (size_t i = 0; i < n_stale; i++) {
+		struct pal_iface o;
+		bool had = false;
+
+		if (pal_dp_iface_remove(dp, stale[i], &o, &had) == 0 && had &&
+		    (err = idvec_add(&old, &o)))
+			goto out;
+	}
+	err = 0;
+out:
+	if (old.n) {
+		pal_dp_grace_period();
+		pal_dp_lists_delete(dp, old.v, old.n);
+	}
+	free(old.v);
+	free(stale);
+	return err;
+}

@@ -1,0 +1,61 @@
+/* Programming the datapath's maps from the compiler's output.
+ *
+ * A rule list (flatten.h's struct pal_cls_tables) is written under a fresh list id into fresh
+ * regions of pal_words and pal_entries, its classes into pal_classes, and its pal_lists entry
+ * last. Nothing that a packet can currently reach is modified. An endpoint then switches to its
+ * new lists with one HASH map update of its pal_ifaces entry (atomic for readers: a packet sees the
+ * old value or the new one), and the old lists are deleted after an RCU grace period, when no
+ * program can still be reading them. See docs/datapath.md "Atomic updates".
+ */
+#ifndef PALISADE_MAPS_SYNC_H
+#define PALISADE_MAPS_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "datapath.h"
+#include "flatten.h"
+#include "ir.h"
+
+/* Writes t as a new list; returns its id in *list_id. */
+int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
+		      uint32_t generation, uint32_t *list_id);
+/* Deletes lists (their classes, entries and words). Callers must make sure no packet can reach
+ * them any more (pal_dp_grace_period after the flip). Unknown ids are skipped. */
+int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n);
+
+/* The atomic flip of one interface; *old (may be NULL) receives the previous value and
+ * *had_old whether there was one. */
+int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
+		      struct pal_iface *old, bool *had_old);
+int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
+			bool *had_old);
+
+/* Waits until every BPF program that may have read an old value has finished. */
+void pal_dp_grace_period(void);
+
+/* Failsafe ports of the IR into pal_failsafe (replaces the whole set). */
+int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir);
+/* --endpoint-to-host-action and the generation. */
+int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t generation);
+
+/* An interface bound to an endpoint of the IR. */
+struct pal_dp_binding {
+	uint32_t ifindex;
+	const struct pal_ir_endpoint *ep; /* NULL: police nothing on it (entry removed) */
+};
+
+/* Builds the seven rule lists of an endpoint (flatten.h) and writes them; fills v. */
+int pal_dp_endpoint_write(struct pal_datapath *dp, const struct pal_ir *ir,
+			  const struct pal_ir_endpoint *ep, uint32_t generation,
+			  struct pal_iface *v);
+
+/* Applies a whole IR: config and failsafes, then per binding: new lists, flip, and after one
+ * grace period the old lists of every flipped interface are deleted. Interfaces with a
+ * pal_ifaces entry that are not in bindings are removed (and their lists deleted). */
+int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
+		 const struct pal_dp_binding *b, size_t n, uint32_t generation);
+
+/* List ids referenced by an interface value (non-zero ones), into ids[PAL_SLOT_COUNT]. */
+size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids);
+
+#endif

@@ -1,0 +1,70 @@
+# BPF objects, skeletons, the datapath library and the BPF tests. Included from the Makefile
+# (`-include mk/bpf.mk`); uses its BUILD, CC, CLANG, CFLAGS_COMMON and CFLAGS.
+#
+#   $(BUILD)/bpf/<name>.bpf.o     clang -target bpf, CO-RE against vmlinux/vmlinux.h
+#   $(BUILD)/bpf/<name>.skel.h    bpftool gen skeleton (skeleton name pal_<name>)
+#   $(BUILD)/libpalisade-dataplane.a   agent/dataplane/*.c but the flattener (loader, map sync,
+#                                      attach, netfilter); link it before libpalisade-core.a
+#   test-bpf        BPF_PROG_TEST_RUN tests (needs root: loads programs, creates a netns)
+#   verifier-stats  each program's verified instruction count
+#   vmlinux-check   vmlinux.h is present and has the types the programs use
+#   vmlinux-regen   regenerate vmlinux/vmlinux.h from this kernel's BTF
+
+BPFTOOL    ?= bpftool
+BPF_CFLAGS := -target bpf -O2 -g -D__TARGET_ARCH_x86 -Wall -Werror \
+              -Ivmlinux -Iinclude -Ibpf
+BPF_SRCS   := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS   := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+BPF_HDRS   := $(wildcard bpf/*.h) $(wildcard include/palisade/*.h)
+LIBS_BPF   := -lbpf -lelf -lz
+
+# flatten*.c and classify_emul*.c are pure computation and live in libpalisade-core.a.
+DP_SRCS    := $(sort $(filter-out agent/dataplane/flatten% agent/dataplane/classify_emul%, \
+                                  $(wildcard agent/dataplane/*.c)))
+DP_OBJS    := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
+BPFT_SRCS  := $(sort $(filter-out tests/bpf/tool_%.c,$(wildcard tests/bpf/*.c)))
+BPFT_OBJS  := $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: bpf vmlinux-check vmlinux-regen test-bpf verifier-stats
+
+bpf: $(BPF_SKELS) $(BUILD)/libpalisade-dataplane.a ## BPF objects, skeletons, datapath library
+
+vmlinux-check: ## vmlinux/vmlinux.h exists and has the kernel types the programs use
+	@test -s vmlinux/vmlinux.h || { echo "vmlinux/vmlinux.h missing: make vmlinux-regen"; exit 1; }
+	@for t in 'struct nf_conn {' 'struct bpf_ct_opts {' 'struct xdp_md {' 'struct __sk_buff {'; do \
+	  grep -q "^$$t" vmlinux/vmlinux.h || { echo "vmlinux.h lacks $$t"; exit 1; }; done
+	@echo "vmlinux.h ok"
+
+vmlinux-regen: ## regenerate vmlinux/vmlinux.h from /sys/kernel/btf/vmlinux
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name pal_$* > $@.tmp && mv $@.tmp $@
+
+# The library and the tests include the skeletons and flatten.h.
+$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
+$(DP_OBJS) $(BPFT_OBJS): $(BPF_SKELS)
+
+$(BUILD)/libpalisade-dataplane.a: $(DP_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bpf-tests: $(BPFT_OBJS) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion
+
+# Tests load programs and create a network namespace: root only; they run one at a time because
+# they share the kernel's bpffs and netns namespace.
+test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
+	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: needs root, skipped"; exit 0; fi; \
+	  cd tests/bpf && ../../$(BUILD)/bpf-tests --jobs 1
+
+$(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BUILD)/libpalisade-dataplane.a
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -o $@ $^ $(LIBS_BPF)
+
+verifier-stats: $(BUILD)/verifier-stats $(BPF_OBJS) ## verified instruction count of every program (root)
+	$(BUILD)/verifier-stats $(BPF_OBJS)
