@@ -42,7 +42,7 @@ void pald_agent_sync_interfaces(struct pald_agent *a, bool force)
 	size_t n = 0;
 	int attached;
 
-	if (a->pol.generation == 0 || !a->links_open)
+	if (!a->pol.have_ir || !a->links_open)
 		return; /* nothing to attach before the first good policy */
 	if (pald_links_desired(&a->links, &a->pol.ir, &a->cfg->iface_globs, &v, &n)) {
 		pald_log(PALD_LOG_ERROR, "out of memory computing interfaces");

@@ -45,6 +45,9 @@ struct pald_iface {
 
 struct pald_backend_ops {
 	const char *name;
+	/* The policy generation found in the pinned state when open() adopted it (a restart), 0
+	 * when starting fresh; the control plane numbers on from there. May be NULL (= 0). */
+	uint64_t (*adopted_generation)(void *ctx);
 	/* Installs ir as `generation`. Problems go to diags (with the endpoint or rule in the
 	 * message); 0 or -errno. On failure the previous generation stays in force. */
 	int (*apply)(void *ctx, const struct pal_ir *ir, uint64_t generation,

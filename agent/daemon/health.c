@@ -24,7 +24,7 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 			 p->n_errors, p->first_error);
 		return false;
 	}
-	if (p->generation == 0) {
+	if (!p->have_ir) {
 		snprintf(reason, len, "not ready: no policy applied yet");
 		return false;
 	}

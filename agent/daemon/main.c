@@ -75,13 +75,22 @@ int main(int argc, char **argv)
 		 PALD_S("xdp_mode", pald_xdp_mode_name(cfg.xdp_mode)));
 	if (pald_backend_open(&cfg, &agent.be)) {
 		code = 2;
-	} else if (cfg.uninstall) {
+		goto out;
+	}
+	pald_policy_init(&agent.pol, agent.be.ops->adopted_generation
+					     ? agent.be.ops->adopted_generation(agent.be.ctx) : 0);
+	if (agent.pol.generation)
+		pald_log(PALD_LOG_INFO, "adopted the pinned datapath state",
+			 PALD_I("generation", agent.pol.generation));
+	agent.metrics.generation = agent.pol.generation;
+	if (cfg.uninstall) {
 		code = pald_run_uninstall(&agent);
 	} else if (cfg.once) {
 		code = pald_run_once(&agent);
 	} else {
 		code = pald_run_daemon(&agent);
 	}
+out:
 	close(lock_fd);
 	pald_config_free(&cfg);
 	return code;

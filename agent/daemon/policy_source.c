@@ -90,9 +90,10 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	}
 	pal_diags_free(&apply_diags);
 
-	if (p->generation > 0)
+	if (p->have_ir)
 		pal_ir_free(&p->ir);
 	p->ir = ir;
+	p->have_ir = true;
 	p->generation++;
 	p->degraded = false;
 	p->n_errors = 0;
@@ -115,9 +116,15 @@ out:
 	return rc;
 }
 
+void pald_policy_init(struct pald_policy *p, uint64_t adopted_generation)
+{
+	memset(p, 0, sizeof(*p));
+	p->generation = adopted_generation;
+}
+
 void pald_policy_free(struct pald_policy *p)
 {
-	if (p->generation > 0)
+	if (p->have_ir)
 		pal_ir_free(&p->ir);
 	memset(p, 0, sizeof(*p));
 }

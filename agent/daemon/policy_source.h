@@ -17,8 +17,9 @@
 #include "metrics.h"
 
 struct pald_policy {
-	struct pal_ir ir;    /* in force; meaningful when generation > 0 */
-	uint64_t generation; /* 0 = nothing applied yet */
+	struct pal_ir ir;    /* the last good policy; meaningful when have_ir */
+	bool have_ir;        /* this process applied a policy */
+	uint64_t generation; /* in force: the last applied, or the one adopted from the pins; 0 = none */
 	bool degraded;       /* the last reload failed */
 	size_t n_errors;     /* errors of the last reload */
 	char first_error[512];
@@ -30,6 +31,9 @@ enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1
  * when the backend failed (nothing changed either). Updates m. */
 int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 		       struct pald_backend *be, struct pald_metrics *m);
+/* adopted_generation: what the datapath found pinned (backend op adopted_generation), so
+ * numbering continues across restarts; 0 when starting fresh. */
+void pald_policy_init(struct pald_policy *p, uint64_t adopted_generation);
 void pald_policy_free(struct pald_policy *p);
 
 #endif
