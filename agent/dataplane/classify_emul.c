@@ -136,11 +136,16 @@ void pal_cls_classify(const struct pal_cls_tables *t, const struct pal_cls_keys 
 	/* 1. one class per field */
 	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
 		cls[f] = pal_cls_class_of(t, (enum pal_cls_field)f, k);
-	/* 2. candidate words: AND of the summaries */
+	/* 2. candidate words: AND of the summaries, within the words anchored entries can match */
 	for (uint32_t s = 0; s < t->n_summary; s++) {
+		uint64_t anchored = t->always[s];
+
 		cand[s] = ~0ull;
-		for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 			cand[s] &= t->bm[f].summary[(size_t)cls[f] * t->n_summary + s];
+			anchored |= t->bm[f].anchor[(size_t)cls[f] * t->n_summary + s];
+		}
+		cand[s] &= anchored;
 	}
 	/* 3. candidate words in ascending order, entries in ascending order within a word */
 	for (uint32_t s = 0; s < t->n_summary; s++) {

@@ -314,10 +314,12 @@ void pal_cls_tables_free(struct pal_cls_tables *t)
 	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 		free(t->bm[f].base);
 		free(t->bm[f].summary);
+		free(t->bm[f].anchor);
 		free(t->bm[f].ovr_start);
 		free(t->bm[f].ovr_word);
 		free(t->bm[f].ovr_bits);
 	}
+	free(t->always);
 	free(t->addr[0]);
 	free(t->addr[1]);
 	struct pal_cls_keytable *kts[] = { &t->sport, &t->dport, &t->icmp };

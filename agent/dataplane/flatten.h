@@ -55,15 +55,28 @@
  * (value >> b & 1) is entry j * 64 + b. n_summary = ceil(n_words / 64). For field f and class c:
  *   word(f, c, j) = the override (c, j) when class c has one, else base[j]
  *   summary(f, c)[k] bit b  <=>  word(f, c, k * 64 + b) != 0
+ *   anchor(f, c)[k] bit b   <=>  word(f, c, k * 64 + b) has an entry whose anchor is f
+ *   always[k] bit b         <=>  word k * 64 + b has an entry with no anchor
  * base[j] has the entries that have no constraint on the field (satisfied by every key), so a
  * class only stores the words in which it has more. Entry i's bit is set in word(f, c, ...) iff
  * every key of class c satisfies entry i's constraint on field f. A packet matches entry i iff
  * bit i is set in all six words (the fields are independent: the couplings of named ports were
  * expanded into entries above).
+ * ANCHORS. Every entry has an anchor (entry.anchor): the field on which its constraint is the most
+ * selective (an address set of /32s beats a port, which beats a protocol; negations are weakest),
+ * or PAL_CLS_ANCHOR_NONE when it constrains no field (END_OF_TIER, DEFAULT_DENY, match-all
+ * rules). A matching entry is set in its anchor field's class, so the words that can hold a match
+ * are those in always | OR over f of anchor(f, c_f). This bounds the candidate words by the
+ * entries that pass their most selective field, where the AND of the summaries alone can be fooled
+ * by entries scattered through the list that are wildcards on one field and excluded by another
+ * (e.g. "UDP from anywhere" rules every 50 entries make every word a candidate for a TCP packet).
+ * Both filters are supersets of the words holding matches, so using either, both or neither gives
+ * the same verdicts; only the number of words visited differs.
  *
  * PER-PACKET ALGORITHM (pal_cls_classify is the reference; the BPF code must do the same):
  *   1. keys -> class c_f for each of the 6 fields (one lookup each).
- *   2. cand[k] = AND over f of summary(f, c_f)[k], for k < n_summary.
+ *   2. cand[k] = (AND over f of summary(f, c_f)[k]) & (always[k] | OR over f of anchor(f, c_f)[k]),
+ *      for k < n_summary.
  *   3. cursor = 0. For each set bit j of cand in ascending order (skip j < cursor / 64):
  *        w = AND over f of word(f, c_f, j); clear bits below cursor when j == cursor / 64;
  *        while w != 0:
@@ -76,8 +89,9 @@
  *      One step is also spent per candidate word visited. When steps would exceed
  *      PAL_CLS_MAX_STEPS the result is `overflow` (the datapath denies and counts it).
  *   4. No verdict after the last candidate word: PAL_CLS_NO_MATCH.
- * Cost: 6 class lookups + 6 summary lookups + (6 word lookups) per candidate word, independent
- * of how many rules the list has as long as candidate words stay few.
+ * Cost: 6 class lookups + 6 summary and anchor lookups + (6 word lookups) per candidate word,
+ * independent of how many rules the list has as long as candidate words stay few (the anchors keep
+ * them near the number of entries that pass their most selective field).
  */
 #ifndef PALISADE_FLATTEN_H
 #define PALISADE_FLATTEN_H
@@ -97,6 +111,7 @@
 #define PAL_CLS_KEY_NONE 0x10000u   /* port / ICMP key of a packet that has none */
 #define PAL_CLS_NO_MATCH UINT32_MAX /* result.entry when the list gave no verdict */
 #define PAL_CLS_NO_RULE UINT32_MAX  /* entry.rule_id / rule of synthetic entries */
+#define PAL_CLS_ANCHOR_NONE 0xff    /* entry.anchor of an entry that constrains no field */
 
 enum pal_cls_field {
 	PAL_CLS_F_SRC,
@@ -129,7 +144,8 @@ enum pal_cls_kind {
 struct pal_cls_entry {
 	uint8_t action; /* enum pal_cls_action */
 	uint8_t kind;   /* enum pal_cls_kind */
-	uint16_t pad;
+	uint8_t anchor; /* enum pal_cls_field, or PAL_CLS_ANCHOR_NONE (see ANCHORS) */
+	uint8_t pad;
 	uint32_t next;    /* see ENTRIES above */
 	uint32_t rule_id; /* IR rule id (per-rule counters); PAL_CLS_NO_RULE for synthetic entries */
 	uint32_t tier;    /* index in the tier list, or in the endpoint's profile list */
@@ -163,6 +179,7 @@ struct pal_cls_bitmaps {
 	uint32_t n_classes;
 	uint64_t *base;     /* n_words */
 	uint64_t *summary;  /* n_classes * n_summary; class c's words start at c * n_summary */
+	uint64_t *anchor;   /* n_classes * n_summary, same layout (see ANCHORS) */
 	uint32_t *ovr_start; /* n_classes + 1: class c's overrides are [ovr_start[c], ovr_start[c+1]) */
 	uint32_t *ovr_word;  /* word index j, ascending within a class */
 	uint64_t *ovr_bits;  /* the full word (base bits included) */
@@ -183,6 +200,7 @@ struct pal_cls_tables {
 	uint32_t n_entries;
 	uint32_t n_words;   /* ceil(n_entries / 64) */
 	uint32_t n_summary; /* ceil(n_words / 64) */
+	uint64_t *always;   /* n_summary words: words holding entries without an anchor */
 	struct pal_cls_bitmaps bm[PAL_CLS_N_FIELDS];
 	struct pal_cls_prefix *addr[2]; /* [0] = source (F_SRC), [1] = destination (F_DST) */
 	size_t n_addr[2];

@@ -201,25 +201,36 @@ static int classes_intern(struct classes *c, struct bits *spec, uint32_t *id)
 	return 0;
 }
 
-/* Moves the interned classes into the field's bitmaps and computes the summaries. */
+/* Moves the interned classes into the field's bitmaps and computes the summaries: `summary` (word
+ * non-zero) and `anchor` (word has an entry anchored at this field; anchor_mask has their bits). */
 static int classes_finish(struct classes *c, struct pal_cls_bitmaps *bm, uint32_t n_words,
-			  uint32_t n_summary)
+			  uint32_t n_summary, const uint64_t *anchor_mask)
 {
-	uint64_t *sum = calloc((size_t)(c->n ? c->n : 1) * (n_summary ? n_summary : 1), sizeof(*sum));
+	size_t n = (size_t)(c->n ? c->n : 1) * (n_summary ? n_summary : 1);
+	uint64_t *sum = calloc(n, sizeof(*sum));
+	uint64_t *anc = calloc(n, sizeof(*anc));
 
-	if (!sum)
+	if (!sum || !anc) {
+		free(sum);
+		free(anc);
 		return -ENOMEM;
+	}
 	for (uint32_t cid = 0; cid < c->n; cid++) {
-		uint64_t *s = &sum[(size_t)cid * n_summary];
+		uint64_t *s = &sum[(size_t)cid * n_summary], *a = &anc[(size_t)cid * n_summary];
 
 		for (uint32_t j = 0; j < n_words; j++)
 			if (c->base[j])
 				s[j / 64] |= 1ull << (j % 64);
-		for (uint32_t o = c->start[cid]; o < c->start[cid + 1]; o++)
+		for (uint32_t o = c->start[cid]; o < c->start[cid + 1]; o++) {
 			s[c->ow[o] / 64] |= 1ull << (c->ow[o] % 64);
+			/* anchored entries are constrained here, so never in base: overrides only */
+			if (c->ob[o] & anchor_mask[c->ow[o]])
+				a[c->ow[o] / 64] |= 1ull << (c->ow[o] % 64);
+		}
 	}
 	bm->n_classes = c->n;
 	bm->summary = sum;
+	bm->anchor = anc;
 	bm->ovr_start = c->start;
 	bm->ovr_word = c->ow;
 	bm->ovr_bits = c->ob;
@@ -266,7 +277,8 @@ static int work_init(struct field_work *w, struct fl_ctx *ctx, enum pal_cls_fiel
 static int work_finish(struct field_work *w)
 {
 	struct pal_cls_tables *t = w->ctx->t;
-	int err = classes_finish(&w->cls, &t->bm[w->f], t->n_words, t->n_summary);
+	int err = classes_finish(&w->cls, &t->bm[w->f], t->n_words, t->n_summary,
+				 w->ctx->anchor_mask[w->f]);
 
 	if (!err) {
 		t->bm[w->f].base = w->base;
@@ -614,6 +626,8 @@ struct rng_vec {
 
 static int rng_add(struct rng_vec *rv, uint32_t entry, uint32_t first, uint32_t last, bool neg)
 {
+	if (!rv) /* only the constraint's description was asked for */
+		return 0;
 	if (rv->n + 2 > rv->cap) {
 		size_t ncap = rv->cap ? rv->cap * 2 : 256;
 		struct rng_ev *nv = realloc(rv->v, ncap * sizeof(*nv));
@@ -862,12 +876,137 @@ static int key_field(struct fl_ctx *ctx, enum pal_cls_field f, struct pal_cls_ke
 	return 0;
 }
 
+/* ---- anchors ---- */
+
+/* ceil(log2(n)) for n >= 1. */
+static int log2_ceil(uint64_t n)
+{
+	return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1);
+}
+
+/* About log2 of the fraction of addresses in an IR set (0 = everything, -32 = one IPv4 address):
+ * the largest prefix dominates, the count adds at most log2(n). */
+static int set_log_fraction(const struct pal_ir_set *st)
+{
+	int min_len = 128;
+
+	for (size_t i = 0; i < st->n; i++)
+		min_len = st->cidrs[i].prefix_len < min_len ? st->cidrs[i].prefix_len : min_len;
+	if (!st->n)
+		return -128; /* empty set: matches nothing */
+	int v = -min_len + log2_ceil(st->n);
+
+	return v > 0 ? 0 : v;
+}
+
+/* How selective entry c is on field f, as about log2 of the fraction of traffic it lets through
+ * there (protocols count as unselective because traffic is mostly TCP/UDP). Only called for
+ * fields where the entry is constrained; negations count as 0 (they let most through). */
+static int selectivity(const struct pal_ir *ir, const struct fl_cons *c, enum pal_cls_field f)
+{
+	int best = 0;
+
+	switch (f) {
+	case PAL_CLS_F_SRC:
+	case PAL_CLS_F_DST: {
+		const struct fl_side *s = side_of(c, f == PAL_CLS_F_DST);
+
+		if (s->has_exact)
+			return s->exact.family == PAL_AF_INET4 ? -32 : -128;
+		for (size_t i = 0; s->ir && i < s->ir->n_in_sets; i++) {
+			int v = set_log_fraction(&ir->sets[s->ir->in_sets[i]]);
+
+			best = v < best ? v : best;
+		}
+		return best;
+	}
+	case PAL_CLS_F_SPORT:
+	case PAL_CLS_F_DPORT: {
+		const struct fl_side *s = f == PAL_CLS_F_SPORT ? &c->src : &c->dst;
+		uint64_t n = 0;
+
+		if (s->ports == FL_PORTS_EXACT)
+			return -16;
+		if (s->ports != FL_PORTS_RANGES)
+			return 0;
+		for (size_t i = 0; i < s->n_ranges; i++)
+			n += (uint64_t)s->ranges[i].last - s->ranges[i].first + 1;
+		int v = log2_ceil(n) - 16; /* overlapping ranges can add up to more than 65536 */
+
+		return v > 0 ? 0 : v;
+	}
+	case PAL_CLS_F_ICMP:
+		if (!c->has_icmp)
+			return 0;
+		return c->icmp.has_code ? -16 : c->icmp.has_type ? -8 : -1;
+	case PAL_CLS_F_PROTO:
+	default:
+		return c->protocol.set || c->has_exact_proto ? -1 : 0;
+	}
+}
+
+static bool constrained(const struct fl_cons *c, enum pal_cls_field f)
+{
+	struct rng_cons rc;
+
+	if (f == PAL_CLS_F_SRC || f == PAL_CLS_F_DST)
+		return addr_constrained(c, f == PAL_CLS_F_DST);
+	(void)rng_entry(c, f, 0, &rc, NULL);
+	return rc.constrained;
+}
+
+/* Each entry gets an anchor: its most selective constrained field (PAL_CLS_ANCHOR_NONE when it has
+ * none). An entry can only match a packet when it is set in its anchor field's class, so the
+ * words holding such entries (the classes' `anchor` summaries), plus the words of unanchored
+ * entries (`always`), are the only candidates; see flatten.h. */
+static int compute_anchors(struct fl_ctx *c)
+{
+	static const enum pal_cls_field order[] = { PAL_CLS_F_SRC,   PAL_CLS_F_DST,  PAL_CLS_F_DPORT,
+						    PAL_CLS_F_SPORT, PAL_CLS_F_ICMP, PAL_CLS_F_PROTO };
+	struct pal_cls_tables *t = c->t;
+	uint32_t nw = t->n_words ? t->n_words : 1;
+
+	t->always = calloc(t->n_summary ? t->n_summary : 1, sizeof(*t->always));
+	if (!t->always)
+		return -ENOMEM;
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		c->anchor_mask[f] = calloc(nw, sizeof(uint64_t));
+		if (!c->anchor_mask[f])
+			return -ENOMEM;
+	}
+	for (uint32_t e = 0; e < t->n_entries; e++) {
+		const struct fl_cons *k = &c->cons[e];
+		int anchor = -1, best = INT32_MAX;
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			if (!constrained(k, order[i]))
+				continue;
+			int v = selectivity(c->ir, k, order[i]);
+
+			if (v < best) {
+				best = v;
+				anchor = order[i];
+			}
+		}
+		if (anchor < 0) {
+			t->entries[e].anchor = PAL_CLS_ANCHOR_NONE;
+			t->always[e / 4096] |= 1ull << (e / 64 % 64);
+		} else {
+			t->entries[e].anchor = (uint8_t)anchor;
+			c->anchor_mask[anchor][e / 64] |= 1ull << (e % 64);
+		}
+	}
+	return 0;
+}
+
 int fl_compute_fields(struct fl_ctx *c)
 {
 	struct pal_cls_tables *t = c->t;
 	int err;
 
-	err = addr_field(c, 0);
+	err = compute_anchors(c);
+	if (!err)
+		err = addr_field(c, 0);
 	if (!err)
 		err = addr_field(c, 1);
 	if (!err)
@@ -878,5 +1017,9 @@ int fl_compute_fields(struct fl_ctx *c)
 		err = key_field(c, PAL_CLS_F_DPORT, &t->dport);
 	if (!err)
 		err = key_field(c, PAL_CLS_F_ICMP, &t->icmp);
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		free(c->anchor_mask[f]);
+		c->anchor_mask[f] = NULL;
+	}
 	return err;
 }

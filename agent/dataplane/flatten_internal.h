@@ -44,6 +44,7 @@ struct fl_ctx {
 	const struct pal_ir *ir;
 	struct pal_cls_tables *t;
 	const struct fl_cons *cons; /* t->n_entries */
+	uint64_t *anchor_mask[PAL_CLS_N_FIELDS]; /* per field, n_words: entries anchored there */
 };
 
 /* flatten_fields.c: fills t->bm[*], t->addr, t->proto_class, t->sport/dport/icmp. */

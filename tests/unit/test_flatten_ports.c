@@ -218,7 +218,20 @@ static void check_invariants(const struct pal_cls_tables *t)
 	cr_assert_eq(t->n_summary, (t->n_words + 63) / 64);
 	for (uint32_t i = 0; i < t->n_entries; i++) {
 		const struct pal_cls_entry *e = &t->entries[i];
+		bool always = t->always[i / 4096] >> (i / 64 % 64) & 1;
 
+		cr_assert(e->anchor < PAL_CLS_N_FIELDS || e->anchor == PAL_CLS_ANCHOR_NONE);
+		if (e->anchor == PAL_CLS_ANCHOR_NONE) {
+			cr_assert(always, "word of unanchored entry %u not in always", i);
+			for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+				cr_assert(t->bm[f].base[i / 64] >> (i % 64) & 1,
+					  "unanchored entry %u is constrained on field %d", i, f);
+		} else {
+			cr_assert_eq(t->bm[e->anchor].base[i / 64] >> (i % 64) & 1, 0,
+				     "entry %u anchored on a field it does not constrain", i);
+		}
+		if (e->kind == PAL_CLS_K_END_OF_TIER || e->kind == PAL_CLS_K_DEFAULT_DENY)
+			cr_assert_eq(e->anchor, PAL_CLS_ANCHOR_NONE);
 		cr_assert_gt(e->next, i);
 		cr_assert_leq(e->next, t->n_entries);
 		cr_assert_leq(e->action, PAL_CLS_SKIP);
@@ -254,6 +267,12 @@ static void check_invariants(const struct pal_cls_tables *t)
 				bool sum = bm->summary[(size_t)c * t->n_summary + j / 64] >> (j % 64) & 1;
 
 				cr_assert_eq(sum, w != 0, "field %d class %u word %u", f, c, j);
+				bool anc = bm->anchor[(size_t)c * t->n_summary + j / 64] >> (j % 64) & 1;
+				bool want = false;
+
+				for (uint32_t b = 0; b < 64 && j * 64 + b < t->n_entries; b++)
+					want |= (w >> b & 1) && t->entries[j * 64 + b].anchor == f;
+				cr_assert_eq(anc, want, "anchor: field %d class %u word %u", f, c, j);
 				if (j == t->n_words - 1 && t->n_entries % 64)
 					cr_assert_eq(w >> (t->n_entries % 64), 0, "bits beyond the last entry");
 			}
@@ -293,12 +312,11 @@ Test(flatten_ports, table_invariants_on_random_ir)
 	}
 }
 
-/* A list the size of a real cluster's: one rule per peer address (distinct /32s), ports, and some
- * wildcard rules. Checks the tables stay proportional to the rules (sparse overrides), that a
- * packet visits few candidate words, and classification against the rule oracle.
- * (Wildcard rules scattered through the list would put their words into every class's summary of
- * the fields they do not constrain; a packet that another field excludes from them still visits
- * those words: the cost of the two-level bitmap is candidate words, at most n_words.) */
+/* A list the size of a real cluster's: one rule per peer address (distinct /32s) with ports, and
+ * "UDP from anywhere" rules scattered through it. Checks the tables stay proportional to the rules
+ * (sparse overrides), classification against the rule oracle, and that a packet visits few
+ * candidate words: the scattered rules are in every source and port class's summary, so without
+ * the anchors (flatten.h ANCHORS) every word would be a candidate for a TCP packet. */
 Test(flatten_ports, large_list, .timeout = 120)
 {
 	const size_t n = 20000;
@@ -334,7 +352,7 @@ Test(flatten_ports, large_list, .timeout = 120)
 		rules[i].id = (uint32_t)i;
 		rules[i].index = (uint32_t)i;
 		m->families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
-		if (i >= n - 200) { /* "UDP from anywhere" rules at the end */
+		if (i % 100 == 50) { /* "UDP from anywhere" rules scattered through the list */
 			m->protocol = (struct pal_protocol){ .set = true, .num = PAL_PROTO_UDP };
 			continue;
 		}
