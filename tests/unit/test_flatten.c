@@ -655,3 +655,64 @@ Test(flatten, bad_indexes_are_rejected)
 	pal_ir_tierlist_free(&tl);
 	pal_ir_free(&ir);
 }
+
+Test(flatten, too_many_entries_is_e2big)
+{
+	struct pal_ir ir = { 0 };
+	struct pal_ir_tierlist tl = { 0 };
+	const size_t n = 1000;
+	struct pal_ir_named_port *v = xcalloc(n, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].addr = A("10.0.0.1");
+		v[i].addr.bytes[2] = (uint8_t)(i >> 8);
+		v[i].addr.bytes[3] = (uint8_t)i;
+		v[i].protocol = PAL_PROTO_TCP;
+		v[i].port = (uint16_t)i;
+	}
+	uint32_t nps = add_nps(&ir, v, n);
+	struct pal_ir_rule r[1];
+
+	free(v);
+	/* named ports on both sides: 1000 x 1000 combinations > PAL_CLS_MAX_ENTRIES */
+	r[0] = rule(PAL_ACTION_ALLOW);
+	r[0].match.src.has_ports = r[0].match.dst.has_ports = true;
+	r[0].match.src.named_port_sets = idx1(nps);
+	r[0].match.src.n_named_port_sets = 1;
+	r[0].match.dst.named_port_sets = idx1(nps);
+	r[0].match.dst.n_named_port_sets = 1;
+	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
+
+	make_tiers(&tl, ts, 1);
+	struct pal_cls_input in = { .ir = &ir, .tiers = &tl };
+	struct pal_cls_tables *t = NULL;
+
+	cr_assert_eq(pal_cls_flatten(&in, &t), -E2BIG);
+	cr_assert_null(t);
+	pal_ir_tierlist_free(&tl);
+	pal_ir_free(&ir);
+}
+
+Test(flatten, packet_keys)
+{
+	struct pal_packet p = pkt(PAL_PROTO_UDP, "10.0.0.1", 53, "10.0.0.2", 5353);
+	struct pal_addr nat = A("10.9.9.9");
+	struct pal_cls_keys k;
+
+	pal_cls_keys_from_packet(&p, &nat, 80, &k);
+	cr_assert(pal_addr_equal(&k.dst, &nat));
+	cr_assert_eq(k.sport, 53);
+	cr_assert_eq(k.dport, 80);
+	cr_assert_eq(k.icmp, PAL_CLS_KEY_NONE);
+	p = pkt(PAL_PROTO_ICMPV6, "::1", 0, "::2", 0);
+	p.icmp_type = 135;
+	p.icmp_code = 7;
+	pal_cls_keys_from_packet(&p, &p.dst, 0, &k);
+	cr_assert_eq(k.sport, PAL_CLS_KEY_NONE);
+	cr_assert_eq(k.dport, PAL_CLS_KEY_NONE);
+	cr_assert_eq(k.icmp, 135u << 8 | 7);
+	p = pkt(47, "::1", 1, "::2", 2); /* GRE: no ports, no ICMP */
+	pal_cls_keys_from_packet(&p, &p.dst, 2, &k);
+	cr_assert_eq(k.dport, PAL_CLS_KEY_NONE);
+	cr_assert_eq(k.icmp, PAL_CLS_KEY_NONE);
+}
