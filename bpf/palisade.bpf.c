@@ -115,6 +115,28 @@ static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
 	skb->mark = (skb->mark & ~PAL_MARK_MASK) | bits;
 }
 
+/* What untracked and preDNAT ingress would decide for a failsafe packet if it turns out to be
+ * forwarded (PAL_MARK_FWD_*); evaluated quietly, nothing is dropped here. */
+static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
+						   struct pal_iface *ifc, struct pal_pkt *p)
+{
+	struct pal_hookctx h = *hc;
+	struct pal_outcome o = {};
+
+	h.quiet = 1;
+	pal_run_list(&h, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p, &o);
+	if (o.what == PAL_O_DENY)
+		return PAL_MARK_FWD_DENY;
+	if (o.what == PAL_O_ALLOW)
+		return PAL_MARK_FWD_UNTRACKED;
+	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, p, &o);
+	if (o.what == PAL_O_DENY)
+		return PAL_MARK_FWD_DENY;
+	if (o.what == PAL_O_ALLOW)
+		return PAL_MARK_FWD_PREDNAT;
+	return 0;
+}
+
 SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
@@ -148,7 +170,7 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
 		return PAL_TC_ACT_SHOT;
 	case PAL_O_FAILSAFE:
-		pal_set_mark(skb, PAL_MARK_FAILSAFE | PAL_MARK_SEEN);
+		pal_set_mark(skb, PAL_MARK_FAILSAFE | PAL_MARK_SEEN | pal_failsafe_fwd_bits(&h, ifc, &p));
 		verdict = PAL_VERDICT_FAILSAFE;
 		goto out;
 	case PAL_O_UNTRACKED:
@@ -249,7 +271,7 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_UNTRACKED;
 			goto out;
 		}
-		if (pal_failsafe_match(&p, PAL_FAILSAFE_OUT)) {
+		if (mark & PAL_MARK_FAILSAFE) { /* raw OUTPUT: failsafe-out (pre-DNAT) matched */
 			if (!pal_flow_lookup(&p))
 				pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, PAL_DP_STAGE_FAILSAFE),
 						   PAL_RULE_ID_NONE);
@@ -273,22 +295,17 @@ int tc_egress(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
-	if ((mark & PAL_MARK_FAILSAFE) && in_ep && (in_ep->flags & PAL_IF_HOST)) {
-		/* Failsafe ports protect the host only: ingress let it through untouched, so the
-		 * forwarded packet still gets untracked and preDNAT ingress of its host endpoint
-		 * (here, after DNAT: see docs/datapath.md). */
-		struct pal_outcome o = {};
-
-		pal_run_list(&h, in_ep->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, &p, &o);
-		if (o.what == PAL_O_NONE)
-			pal_run_list(&h, in_ep->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p,
-				     &o);
-		if (o.what == PAL_O_DENY) {
-			pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+	if (mark & PAL_MARK_FAILSAFE) {
+		/* Failsafe ports protect the host only: apply what untracked/preDNAT ingress
+		 * decided at tc ingress for this packet (PAL_MARK_FWD_*). */
+		if (mark & PAL_MARK_FWD_DENY) {
+			pal_drop(&h, &p, PAL_DP_STAGE_UNTRACKED, PAL_DROP_POLICY, PAL_RULE_ID_NONE);
 			return PAL_TC_ACT_SHOT;
 		}
-		if (o.what == PAL_O_ALLOW)
-			mark |= o.stage == PAL_DP_STAGE_UNTRACKED ? PAL_MARK_UNTRACKED : PAL_MARK_PREDNAT;
+		if (mark & PAL_MARK_FWD_UNTRACKED)
+			mark |= PAL_MARK_UNTRACKED;
+		if (mark & PAL_MARK_FWD_PREDNAT)
+			mark |= PAL_MARK_PREDNAT;
 	}
 	if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
 		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,

@@ -7,9 +7,11 @@
  * egress policy, with pal_out_ifindex set before load, and the rule that runs it matches `-o
  * IFNAME` first. xt_bpf only asks "match or not", so there are two programs:
  *   sf_untracked_out_deny   matches when the packet must be dropped  (rule: -j DROP)
+ *   sf_failsafe_out         matches a failsafe-out port (rule: MARK --or-mark PAL_MARK_FAILSAFE;
+ *                           tc egress accepts it; it stays tracked)
  *   sf_untracked_out_allow  matches when untracked policy allows it   (rule: MARK + CT --notrack)
- * The deny rule runs first and does the counting and events; the allow one evaluates quietly.
- * A failsafe-out port is never untracked: both programs do not match it (it stays tracked).
+ * The deny rule runs first and does the counting and events; the others evaluate quietly.
+ * Failsafe-out is checked here, before NAT, on the destination the process chose.
  * Malformed packets do not match either (tc egress drops them with a reason).
  */
 #include "vmlinux.h"
@@ -63,6 +65,12 @@ SEC("socket")
 int sf_untracked_out_deny(struct __sk_buff *skb)
 {
 	return pal_untracked_out(skb, 0) == PAL_O_DENY;
+}
+
+SEC("socket")
+int sf_failsafe_out(struct __sk_buff *skb)
+{
+	return pal_untracked_out(skb, 1) == PAL_O_FAILSAFE;
 }
 
 SEC("socket")

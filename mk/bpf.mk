@@ -25,6 +25,9 @@ DP_SRCS    := $(sort $(filter-out agent/dataplane/flatten% agent/dataplane/class
 DP_OBJS    := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 BPFT_SRCS  := $(sort $(filter-out tests/bpf/tool_%.c,$(wildcard tests/bpf/*.c)))
 BPFT_OBJS  := $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o)
+# The BPF tests reuse the unit tests' YAML->IR helpers and random IR generator (and their
+# fixtures: the runner's cwd is tests/unit).
+BPFT_SHARED := $(BUILD)/obj/tests/unit/test_compiler_util.o $(BUILD)/obj/tests/unit/ir_random.o
 
 .PHONY: bpf vmlinux-check vmlinux-regen test-bpf verifier-stats
 
@@ -47,21 +50,21 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name pal_$* > $@.tmp && mv $@.tmp $@
 
 # The library and the tests include the skeletons and flatten.h.
-$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
+$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane -Itests/unit
 $(DP_OBJS) $(BPFT_OBJS): $(BPF_SKELS)
 
 $(BUILD)/libpalisade-dataplane.a: $(DP_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bpf-tests: $(BPFT_OBJS) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BUILD)/bpf-tests: $(BPFT_OBJS) $(BPFT_SHARED) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion
 
-# Tests load programs and create a network namespace: root only; they run one at a time because
-# they share the kernel's bpffs and netns namespace.
+# Tests load programs and create network namespaces: root only. Each test runs in its own process
+# and namespace with its own pin directory, so they can run in parallel.
 test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: needs root, skipped"; exit 0; fi; \
-	  cd tests/bpf && ../../$(BUILD)/bpf-tests --jobs 1
+	  cd tests/unit && ../../$(BUILD)/bpf-tests --jobs 2
 
 $(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BUILD)/libpalisade-dataplane.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -o $@ $^ $(LIBS_BPF)

@@ -125,8 +125,9 @@ static bool map_is_shared(const struct bpf_map *m)
 {
 	const char *n = bpf_map__name(m);
 
-	/* per-object scratch and the object's own global data are not shared */
-	return strncmp(n, "pal_", 4) == 0 && strcmp(n, "pal_scratch") != 0;
+	/* per-object scratch and the object's own global data (".rodata" maps, named after the
+	 * object) are not shared */
+	return strncmp(n, "pal_", 4) == 0 && strcmp(n, "pal_scratch") != 0 && !strchr(n, '.');
 }
 
 /* Checks the pinned pal_version map; 0 when it matches, -ENOENT when there is none. */
@@ -370,7 +371,7 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 }
 
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
-		       char *allow_path)
+		       char *failsafe_path, char *allow_path)
 {
 	struct pal_sf_out *s = pal_sf_out__open();
 	struct bpf_map *m;
@@ -408,6 +409,12 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 		goto out;
 	if (deny_path)
 		pal_dp_prog_pin_path(dp, name, deny_path, PATH_MAX);
+	snprintf(name, sizeof(name), "sf_out_failsafe_%u", ifindex);
+	err = pin_prog(dp, s->progs.sf_failsafe_out, name);
+	if (err)
+		goto out;
+	if (failsafe_path)
+		pal_dp_prog_pin_path(dp, name, failsafe_path, PATH_MAX);
 	snprintf(name, sizeof(name), "sf_out_allow_%u", ifindex);
 	err = pin_prog(dp, s->progs.sf_untracked_out_allow, name);
 	if (err)
@@ -426,6 +433,8 @@ int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex)
 	snprintf(path, sizeof(path), "%s/progs/sf_out_deny_%u", dp->dir, ifindex);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/progs/sf_out_allow_%u", dp->dir, ifindex);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/progs/sf_out_failsafe_%u", dp->dir, ifindex);
 	unlink(path);
 	return 0;
 }

@@ -5,7 +5,7 @@
  * Pin layout (DIR defaults to PAL_PIN_DIR_DEFAULT, /sys/fs/bpf/palisade):
  *   DIR/maps/<map>                 every shared map of include/palisade/abi.h
  *   DIR/progs/<program>            xdp_hep_ingress, tc_ingress, tc_egress, sf_input_deny
- *   DIR/progs/sf_out_{deny,allow}_<ifindex>   raw OUTPUT untracked-egress filters per interface
+ *   DIR/progs/sf_out_{deny,failsafe,allow}_<ifindex>   raw OUTPUT filters per interface
  * DIR/maps/pal_version holds the layout version: adopting pins of another version is refused.
  *
  * Errors: functions return 0 or -errno; a human message is left in pal_dp_error(dp) (or in the
@@ -57,11 +57,12 @@ int pal_dp_map_fd(const struct pal_datapath *dp, const char *name);
 /* Path of a pinned program (for xt_bpf), into buf. */
 int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *buf, size_t len);
 
-/* Loads an instance of the raw OUTPUT untracked-egress filters for ifindex, sharing the maps, and
- * pins them as DIR/progs/sf_out_{deny,allow}_<ifindex>. Paths are written to deny_path and
- * allow_path (PATH_MAX each). */
+/* Loads an instance of the raw OUTPUT filters for ifindex (untracked egress deny, failsafe-out,
+ * untracked egress allow), sharing the maps, and pins them as
+ * DIR/progs/sf_out_{deny,failsafe,allow}_<ifindex>. Paths are written to the buffers (PATH_MAX
+ * each, may be NULL). */
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
-		       char *allow_path);
+		       char *failsafe_path, char *allow_path);
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex);
 
 /* Sums the per-CPU counters. */

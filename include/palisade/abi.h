@@ -136,11 +136,17 @@ enum pal_entry_kind {
 /* ---- marks and metadata ----------------------------------------------------------------------- */
 
 /* skb->mark bits palisade owns (kube-proxy uses 0x4000/0x8000, Calico 0xffff0000 by default). */
-#define PAL_MARK_MASK 0x00f00000u
+#define PAL_MARK_MASK 0x0ff00000u
 #define PAL_MARK_UNTRACKED 0x00100000u /* untracked allow: raw table does CT --notrack */
-#define PAL_MARK_FAILSAFE 0x00200000u  /* failsafe matched: later hooks accept */
+#define PAL_MARK_FAILSAFE 0x00200000u  /* failsafe matched: later hooks accept (local traffic) */
 #define PAL_MARK_PREDNAT 0x00400000u   /* preDNAT allowed: normal host policy skipped */
 #define PAL_MARK_SEEN 0x00800000u      /* tc ingress of a host endpoint evaluated it */
+/* Failsafe ports protect the host, not forwarded traffic: when failsafe-in let a packet through,
+ * tc ingress still evaluates untracked and preDNAT ingress (on the pre-DNAT destination) and
+ * leaves what they would have decided here, for tc egress to apply if the packet is forwarded. */
+#define PAL_MARK_FWD_DENY 0x01000000u
+#define PAL_MARK_FWD_UNTRACKED 0x02000000u
+#define PAL_MARK_FWD_PREDNAT 0x04000000u
 
 /* XDP -> tc: 4 bytes of XDP metadata in front of the packet. */
 #define PAL_XDP_META_MAGIC 0x9a1e0000u

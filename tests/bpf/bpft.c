@@ -1,0 +1,404 @@
+/* Test harness for the BPF programs (bpft.h). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpft.h"
+
+const char *const bt_if_names[BT_N_IFS] = { "eth0", "eth1", "cali0", "cali1" };
+
+static void sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	cr_assert_eq(rc, 0, "`%s` failed (%d)", cmd, rc);
+}
+
+void bt_setup(struct bpft *t)
+{
+	char cmd[256], err[512] = "";
+	bool adopted;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < BT_N_IFS; i++)
+		t->sf_out_deny[i] = t->sf_out_allow[i] = t->sf_out_failsafe[i] = -1;
+	/* Criterion runs each test in its own process: the namespace dies with it. */
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (run as root)",
+		     strerror(errno));
+	sh("ip link set lo up");
+	for (int i = 0; i < BT_N_IFS; i++) {
+		/* veth pairs (this kernel has no dummy driver) */
+		snprintf(cmd, sizeof(cmd),
+			 "ip link add %s type veth peer name p-%s && ip link set %s up && "
+			 "ip link set p-%s up",
+			 bt_if_names[i], bt_if_names[i], bt_if_names[i], bt_if_names[i]);
+		sh(cmd);
+		t->ifindex[i] = (int)if_nametoindex(bt_if_names[i]);
+		cr_assert_gt(t->ifindex[i], 0);
+	}
+	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/paltest-%d", (int)getpid());
+	pal_dp_unpin_all(t->pin_dir);
+	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 18,
+						.max_entries = 1u << 16, .max_classes = 1u << 16,
+						.max_flows = 4096, .max_rule_ids = 1u << 16 },
+			 &t->dp, &adopted, err, sizeof(err));
+	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);
+	cr_assert_not(adopted);
+}
+
+void bt_teardown(struct bpft *t)
+{
+	for (int i = 0; i < BT_N_IFS; i++) {
+		if (t->sf_out_deny[i] >= 0)
+			close(t->sf_out_deny[i]);
+		if (t->sf_out_allow[i] >= 0)
+			close(t->sf_out_allow[i]);
+		if (t->sf_out_failsafe[i] >= 0)
+			close(t->sf_out_failsafe[i]);
+	}
+	pal_dp_close(t->dp);
+	pal_dp_unpin_all(t->pin_dir);
+}
+
+int bt_ifindex(const struct bpft *t, const char *name)
+{
+	for (int i = 0; i < BT_N_IFS; i++)
+		if (name && !strcmp(name, bt_if_names[i]))
+			return t->ifindex[i];
+	return 0;
+}
+
+static int if_slot(const struct bpft *t, int ifindex)
+{
+	for (int i = 0; i < BT_N_IFS; i++)
+		if (t->ifindex[i] == ifindex)
+			return i;
+	return -1;
+}
+
+void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
+{
+	struct pal_dp_binding b[BT_N_IFS];
+	size_t n = 0;
+	int rc;
+
+	for (int i = 0; i < BT_N_IFS; i++) {
+		const struct pal_ir_endpoint *ep = pal_ir_endpoint_for_iface(ir, bt_if_names[i]);
+
+		if (!ep)
+			continue;
+		b[n].ifindex = (uint32_t)t->ifindex[i];
+		b[n].ep = ep;
+		n++;
+		if (ep->kind == PAL_EP_HOST && t->sf_out_deny[i] < 0) {
+			char dpath[PATH_MAX], fpath[PATH_MAX], apath[PATH_MAX];
+
+			rc = pal_dp_load_sf_out(t->dp, (uint32_t)t->ifindex[i], dpath, fpath, apath);
+			cr_assert_eq(rc, 0, "load sf_out: %s", pal_dp_error(t->dp));
+			t->sf_out_deny[i] = bpf_obj_get(dpath);
+			t->sf_out_failsafe[i] = bpf_obj_get(fpath);
+			t->sf_out_allow[i] = bpf_obj_get(apath);
+			cr_assert(t->sf_out_deny[i] >= 0 && t->sf_out_allow[i] >= 0 &&
+				  t->sf_out_failsafe[i] >= 0);
+		}
+	}
+	rc = pal_dp_apply(t->dp, ir, b, n, generation);
+	cr_assert_eq(rc, 0, "pal_dp_apply: %s (%s)", strerror(-rc), pal_dp_error(t->dp));
+}
+
+/* ---- packets ------------------------------------------------------------------------------- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const struct bt_pkt_opts *o)
+{
+	static const struct bt_pkt_opts none;
+	bool v6 = pkt->src.family == PAL_AF_INET6;
+	size_t off = 0, l3, l4, end;
+	uint8_t proto = pkt->protocol;
+	uint8_t *nhp;
+
+	if (!o)
+		o = &none;
+	cr_assert_geq(cap, 256);
+	memset(buf, 0, cap);
+	/* Ethernet */
+	memcpy(buf, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+	off = 12;
+	if (o->vlan) {
+		put16(buf + off, 0x8100);
+		put16(buf + off + 2, 100);
+		off += 4;
+	}
+	put16(buf + off, v6 ? 0x86dd : 0x0800);
+	off += 2;
+	l3 = off;
+	if (!v6) {
+		size_t ihl = 20 + (size_t)o->ip_opts;
+
+		buf[l3] = 0x40 | (uint8_t)(ihl / 4);
+		buf[l3 + 8] = 64;
+		buf[l3 + 9] = proto;
+		put16(buf + l3 + 4, 0x1234);
+		if (o->frag == 1)
+			put16(buf + l3 + 6, 0x2000);
+		else if (o->frag == 2)
+			put16(buf + l3 + 6, 185);
+		memcpy(buf + l3 + 12, pkt->src.bytes, 4);
+		memcpy(buf + l3 + 16, pkt->dst.bytes, 4);
+		for (int i = 0; i < o->ip_opts; i++)
+			buf[l3 + 20 + i] = 1; /* NOP options */
+		l4 = l3 + ihl;
+	} else {
+		buf[l3] = 0x60;
+		buf[l3 + 7] = 64;
+		memcpy(buf + l3 + 8, pkt->src.bytes, 16);
+		memcpy(buf + l3 + 24, pkt->dst.bytes, 16);
+		nhp = &buf[l3 + 6];
+		l4 = l3 + 40;
+		for (int i = 0; i < o->ext6; i++) { /* destination options, PadN */
+			*nhp = 60;
+			nhp = &buf[l4];
+			buf[l4 + 1] = 0;
+			buf[l4 + 2] = 1;
+			buf[l4 + 3] = 4;
+			l4 += 8;
+		}
+		if (o->ext6_frag || o->frag) {
+			*nhp = 44;
+			nhp = &buf[l4];
+			if (o->frag == 1)
+				put16(buf + l4 + 2, 1);
+			else if (o->frag == 2)
+				put16(buf + l4 + 2, 185 << 3);
+			buf[l4 + 7] = 0x42;
+			l4 += 8;
+		}
+		*nhp = proto;
+	}
+	if (o->frag == 2) {
+		end = l4 + 16; /* payload only */
+	} else {
+		switch (proto) {
+		case PAL_PROTO_TCP:
+			put16(buf + l4, pkt->sport);
+			put16(buf + l4 + 2, pkt->dport);
+			buf[l4 + 12] = 5 << 4;
+			buf[l4 + 13] = 0x02;
+			end = l4 + 20;
+			break;
+		case PAL_PROTO_UDP:
+		case PAL_PROTO_UDPLITE:
+			put16(buf + l4, pkt->sport);
+			put16(buf + l4 + 2, pkt->dport);
+			put16(buf + l4 + 4, 8);
+			end = l4 + 8;
+			break;
+		case PAL_PROTO_SCTP:
+			put16(buf + l4, pkt->sport);
+			put16(buf + l4 + 2, pkt->dport);
+			end = l4 + 12;
+			break;
+		case PAL_PROTO_ICMP:
+		case PAL_PROTO_ICMPV6:
+			buf[l4] = pkt->icmp_type;
+			buf[l4 + 1] = pkt->icmp_code;
+			put16(buf + l4 + 4, o->icmp_id);
+			end = l4 + 8;
+			break;
+		default:
+			end = l4 + 8;
+			break;
+		}
+	}
+	if (!v6)
+		put16(buf + l3 + 2, (uint16_t)(end - l3));
+	else
+		put16(buf + l3 + 4, (uint16_t)(end - l3 - 40));
+	return end;
+}
+
+/* ---- hooks --------------------------------------------------------------------------------- */
+
+int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len, uint32_t *meta)
+{
+	uint8_t out[4096];
+	struct xdp_md ctx = { .data = 0, .data_end = (uint32_t)len,
+			      .ingress_ifindex = (uint32_t)ifindex };
+	struct xdp_md ctx_out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out),
+		    .repeat = 1);
+	int rc = bpf_prog_test_run_opts(pal_dp_prog_fd(t->dp, PAL_PROG_XDP_HEP_INGRESS), &o);
+
+	if (rc)
+		return -1;
+	if (meta) {
+		*meta = 0;
+		if (ctx_out.data == 4)
+			memcpy(meta, out, 4);
+	}
+	return (int)o.retval;
+}
+
+int bt_run_tc(struct bpft *t, enum pal_dp_prog prog, int ifindex, int ingress_ifindex,
+	      uint32_t mark_in, const uint8_t *pkt, size_t len, uint32_t *mark_out)
+{
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex,
+				 .ingress_ifindex = (uint32_t)ingress_ifindex, .mark = mark_in };
+	struct __sk_buff ctx_out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	int rc = bpf_prog_test_run_opts(pal_dp_prog_fd(t->dp, prog), &o);
+
+	if (rc)
+		return -1;
+	if (mark_out)
+		*mark_out = ctx_out.mark;
+	return (int)o.retval;
+}
+
+int bt_run_sf(int prog_fd, int ingress_ifindex, uint32_t mark, const uint8_t *pkt, size_t len)
+{
+	struct __sk_buff ctx = { .ingress_ifindex = (uint32_t)ingress_ifindex, .mark = mark };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int rc = bpf_prog_test_run_opts(prog_fd, &o);
+
+	if (rc)
+		return -1;
+	return (int)o.retval;
+}
+
+/* ---- the path ------------------------------------------------------------------------------ */
+
+#define XDP_DROP_RC 1
+#define TC_SHOT_RC 2
+
+struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in, const char *out,
+			 const struct pal_packet *pkt, const struct bt_pkt_opts *o)
+{
+	struct bt_result r = { .allow = true, .dropped_at = -1 };
+	struct pal_packet post = *pkt;
+	uint8_t pre_buf[512], post_buf[512];
+	size_t pre_len, post_len;
+	int a = bt_ifindex(t, in), b = bt_ifindex(t, out), rc;
+	uint32_t mark = 0;
+
+	if (pkt->has_dnat) {
+		post.dst = pkt->dnat_dst;
+		post.dport = pkt->dnat_dport;
+		post.has_dnat = false;
+	}
+	pre_len = bt_build(pre_buf, sizeof(pre_buf), pkt, o);
+	post_len = bt_build(post_buf, sizeof(post_buf), &post, o);
+	cr_assert(a > 0, "unknown interface %s", in);
+
+	if (dir == PAL_TRACE_INGRESS || dir == PAL_TRACE_FORWARD) {
+		rc = bt_run_xdp(t, a, pre_buf, pre_len, NULL);
+		cr_assert_geq(rc, 0, "xdp test run failed");
+		if (rc == XDP_DROP_RC) {
+			r.allow = false;
+			r.dropped_at = PAL_HOOK_XDP;
+			return r;
+		}
+		rc = bt_run_tc(t, PAL_PROG_TC_INGRESS, a, a, 0, pre_buf, pre_len, &mark);
+		cr_assert_geq(rc, 0, "tc ingress test run failed");
+		if (rc == TC_SHOT_RC) {
+			r.allow = false;
+			r.dropped_at = PAL_HOOK_TC_INGRESS;
+			return r;
+		}
+	}
+	switch (dir) {
+	case PAL_TRACE_INGRESS:
+		rc = bt_run_sf(pal_dp_prog_fd(t->dp, PAL_PROG_SF_INPUT_DENY), a, mark, post_buf,
+			       post_len);
+		cr_assert_geq(rc, 0, "INPUT test run failed");
+		if (rc) {
+			r.allow = false;
+			r.dropped_at = PAL_HOOK_INPUT;
+			return r;
+		}
+		break;
+	case PAL_TRACE_EGRESS: {
+		int s = if_slot(t, a);
+
+		if (s >= 0 && t->sf_out_deny[s] >= 0) {
+			rc = bt_run_sf(t->sf_out_deny[s], 0, 0, pre_buf, pre_len);
+			cr_assert_geq(rc, 0);
+			if (rc) {
+				r.allow = false;
+				r.dropped_at = PAL_HOOK_RAW_OUTPUT;
+				return r;
+			}
+			if (bt_run_sf(t->sf_out_failsafe[s], 0, 0, pre_buf, pre_len) == 1)
+				mark |= PAL_MARK_FAILSAFE;
+			else if (bt_run_sf(t->sf_out_allow[s], 0, 0, pre_buf, pre_len) == 1)
+				mark |= PAL_MARK_UNTRACKED;
+		}
+		rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, a, 0, mark, post_buf, post_len, &mark);
+		cr_assert_geq(rc, 0, "tc egress test run failed");
+		if (rc == TC_SHOT_RC) {
+			r.allow = false;
+			r.dropped_at = PAL_HOOK_TC_EGRESS;
+			return r;
+		}
+		break;
+	}
+	case PAL_TRACE_FORWARD:
+		cr_assert(b > 0, "unknown interface %s", out);
+		rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, b, a, mark, post_buf, post_len, &mark);
+		cr_assert_geq(rc, 0, "tc egress test run failed");
+		if (rc == TC_SHOT_RC) {
+			r.allow = false;
+			r.dropped_at = PAL_HOOK_TC_EGRESS;
+			return r;
+		}
+		break;
+	}
+	r.mark = mark;
+	r.untracked = (mark & PAL_MARK_UNTRACKED) != 0;
+	return r;
+}
+
+void bt_flush_flows(struct bpft *t)
+{
+	int fd = pal_dp_map_fd(t->dp, "pal_flows");
+	struct pal_flow_key k;
+
+	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
+		bpf_map_delete_elem(fd, &k);
+}
+
+struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook)
+{
+	struct pal_if_ctr c;
+
+	cr_assert_eq(pal_dp_if_counter(t->dp, (uint32_t)ifindex, hook, &c), 0);
+	return c;
+}
+
+struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id)
+{
+	struct pal_rule_ctr c;
+
+	cr_assert_eq(pal_dp_rule_counter(t->dp, rule_id, &c), 0);
+	return c;
+}

@@ -1,0 +1,75 @@
+/* Test harness for the BPF programs: a private network namespace with dummy interfaces, a
+ * datapath pinned under a per-test bpffs directory, a packet builder (Ethernet, VLAN, IPv4 with
+ * options, IPv6 with extension headers, fragments, TCP/UDP/SCTP/ICMP) and BPF_PROG_TEST_RUN
+ * wrappers for every hook, plus a host-path "pipeline" that strings the hooks together the way
+ * the kernel does for ingress, egress and forwarded traffic. */
+#ifndef PALISADE_TEST_BPFT_H
+#define PALISADE_TEST_BPFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "datapath.h"
+#include "maps_sync.h"
+#include "evaluator.h"
+#include "ir.h"
+
+/* Interfaces of the test netns (veth devices, peers named p-<name>). */
+enum { BT_ETH0, BT_ETH1, BT_CALI0, BT_CALI1, BT_N_IFS };
+extern const char *const bt_if_names[BT_N_IFS];
+
+struct bpft {
+	char pin_dir[96];
+	struct pal_datapath *dp;
+	int ifindex[BT_N_IFS];
+	int sf_out_deny[BT_N_IFS], sf_out_allow[BT_N_IFS], sf_out_failsafe[BT_N_IFS]; /* fds or -1 */
+};
+
+/* Enters a new network namespace, creates the interfaces, opens a fresh datapath. */
+void bt_setup(struct bpft *t);
+void bt_teardown(struct bpft *t);
+
+/* Programs the maps from ir with every endpoint bound to the interface of its name (endpoints
+ * whose iface is not one of ours are skipped). Also loads the raw OUTPUT filters per host
+ * endpoint interface. */
+void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation);
+int bt_ifindex(const struct bpft *t, const char *name); /* 0 when not ours */
+
+/* ---- packets ---- */
+struct bt_pkt_opts {
+	bool vlan;
+	int ip_opts;     /* IPv4 option bytes (multiple of 4, <= 40) */
+	int ext6;        /* IPv6: number of destination-options headers before L4 */
+	int frag;        /* 0 none, 1 first fragment, 2 later fragment */
+	bool ext6_frag;  /* IPv6: the fragment header carries frag */
+	uint16_t icmp_id;
+};
+/* Builds an Ethernet frame for pkt (pal_packet of evaluator.h, dst/dport as given). Returns the
+ * length. */
+size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const struct bt_pkt_opts *o);
+
+/* ---- single hooks (return the program's return value; -1 on a test-run error) ---- */
+int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len, uint32_t *meta);
+int bt_run_tc(struct bpft *t, enum pal_dp_prog prog, int ifindex, int ingress_ifindex,
+	      uint32_t mark_in, const uint8_t *pkt, size_t len, uint32_t *mark_out);
+int bt_run_sf(int prog_fd, int ingress_ifindex, uint32_t mark, const uint8_t *pkt, size_t len);
+
+/* ---- the host's path through the hooks ---- */
+struct bt_result {
+	bool allow;
+	bool untracked;
+	int dropped_at; /* enum pal_hook that dropped, -1 when allowed */
+	uint32_t mark;
+};
+/* dir as in evaluator.h; in/out are interface names; pkt may have has_dnat: hooks before
+ * netfilter's DNAT see dst/dport, the later ones dnat_dst/dnat_dport. */
+struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in, const char *out,
+			 const struct pal_packet *pkt, const struct bt_pkt_opts *o);
+/* Empties pal_flows (so every case is a new flow). */
+void bt_flush_flows(struct bpft *t);
+
+/* Counters summed over CPUs. */
+struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook);
+struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id);
+
+#endif
