@@ -684,6 +684,14 @@ static int rng_entry(const struct fl_cons *c, enum pal_cls_field f, uint32_t e, 
 
 			if (!has[k])
 				continue;
+			if (!ms[k]->has_type && ms[k]->has_code) {
+				/* a code without a type (validation forbids it; the evaluator reads it
+				 * as "this code, any type"): one key per type */
+				for (uint32_t ty = 0; ty < 256 && !err; ty++)
+					err = rng_add(rv, e, ty << 8 | ms[k]->code, ty << 8 | ms[k]->code,
+						      k == 1);
+				continue;
+			}
 			if (ms[k]->has_type) {
 				lo = (uint32_t)ms[k]->type << 8;
 				hi = lo | 0xff;

@@ -252,7 +252,8 @@ static void gen_icmp(struct pal_rand *r, struct pal_icmp_match *m)
 	m->has_type = pal_rand_chance(r, 85);
 	if (m->has_type)
 		m->type = PICK(r, icmp_types);
-	m->has_code = m->has_type && pal_rand_chance(r, 50);
+	/* Calico requires a type with a code; the IR does not, so sometimes not */
+	m->has_code = m->has_type ? pal_rand_chance(r, 50) : pal_rand_chance(r, 30);
 	if (m->has_code)
 		m->code = PICK(r, icmp_codes);
 }

@@ -150,7 +150,7 @@ Test(flatten_ports, port_and_icmp_classes_exhaustive)
 				m->has_icmp = true;
 				m->icmp.has_type = pal_rand_chance(&r, 80);
 				m->icmp.type = (uint8_t)pal_rand_below(&r, 256);
-				m->icmp.has_code = m->icmp.has_type && pal_rand_chance(&r, 50);
+				m->icmp.has_code = pal_rand_chance(&r, 50);
 				m->icmp.code = (uint8_t)pal_rand_below(&r, 256);
 			}
 			if (pal_rand_chance(&r, 30)) {
@@ -188,9 +188,8 @@ Test(flatten_ports, port_and_icmp_classes_exhaustive)
 					want_i = !m->has_icmp;
 				} else {
 					uint8_t ty = (uint8_t)(k >> 8), co = (uint8_t)k;
-					bool pos = !m->icmp.has_type ||
-						   (ty == m->icmp.type &&
-						    (!m->icmp.has_code || co == m->icmp.code));
+					bool pos = (!m->icmp.has_type || ty == m->icmp.type) &&
+						   (!m->icmp.has_code || co == m->icmp.code);
 					bool neg = ty == m->not_icmp.type &&
 						   (!m->not_icmp.has_code || co == m->not_icmp.code);
 
