@@ -1,0 +1,272 @@
+/* Every row of the DESIGN section 3 table through the BPF programs (BPF_PROG_TEST_RUN), on the
+ * node of tests/unit/fixtures/compiler/table (eth0 = host endpoint "ext", eth1 = host endpoint
+ * "int", cali1 = workload pod1), with the default failsafe ports. Each case checks the verdict
+ * (and untracked-ness) against the reference evaluator AND against the expectation written here,
+ * the hook that dropped, and counter changes. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+
+#define CLIENT "198.18.100.1"
+#define MGMT "198.18.200.1"
+#define HOST_EXT "198.18.0.1"
+#define POD "198.18.2.10"
+
+static struct bpft T;
+static struct ctest C;
+
+static void setup(void)
+{
+	bt_setup(&T);
+	ct_compile_dir(&C, "table", PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
+		       PAL_EP_TO_HOST_DROP);
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, 1);
+}
+
+static void teardown(void)
+{
+	ct_free(&C);
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_table, .init = setup, .fini = teardown);
+
+/* Runs pkt through the programs and the evaluator; both must say `allow` (and `untracked`); when
+ * it drops, it must drop at `hook`. */
+static struct bt_result check(enum pal_trace_dir dir, const char *in, const char *out,
+			      const struct pal_packet *p, bool allow, bool untracked, int hook)
+{
+	struct pal_verdict v = ct_eval(&C, dir, in, out, p);
+	struct bt_result r;
+
+	bt_flush_flows(&T);
+	r = bt_path(&T, dir, in, out, p, NULL);
+	cr_assert_eq(v.allow, allow, "evaluator: %s (%s)", v.allow ? "allow" : "deny", v.reason);
+	cr_assert_eq(r.allow, allow, "datapath: %s at hook %d; evaluator: %s", r.allow ? "allow" :
+		     "deny", r.dropped_at, v.reason);
+	cr_assert_eq(v.untracked, untracked);
+	cr_assert_eq(r.untracked, untracked, "datapath untracked=%d", r.untracked);
+	if (!allow)
+		cr_assert_eq(r.dropped_at, hook, "dropped at hook %d, expected %d", r.dropped_at,
+			     hook);
+	return r;
+}
+
+/* ---- arrives on HEP A for a local process ---- */
+
+Test(bpf_table, hep_ingress_failsafe_then_default_deny)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, MGMT, 40000, HOST_EXT, 22);
+	int eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr before = bt_ifctr(&T, eth0, PAL_HOOK_INPUT), after;
+
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_XDP).verdict[PAL_VERDICT_FAILSAFE], 1);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_TC_INGRESS).verdict[PAL_VERDICT_FAILSAFE], 1);
+	p.protocol = PAL_PROTO_UDP; /* udp 22 is no failsafe: the host tier ends with Deny */
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+	after = bt_ifctr(&T, eth0, PAL_HOOK_INPUT);
+	cr_assert_eq(after.verdict[PAL_VERDICT_DENY] - before.verdict[PAL_VERDICT_DENY], 1);
+	cr_assert_eq(after.drop[PAL_DROP_TIER_END] - before.drop[PAL_DROP_TIER_END], 1);
+}
+
+Test(bpf_table, hep_ingress_untracked_allow_and_deny_at_xdp)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9000);
+	struct pal_verdict v = ct_eval(&C, PAL_TRACE_INGRESS, "eth0", NULL, &p);
+	int eth0 = T.ifindex[BT_ETH0];
+	struct bt_result r = check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, true, -1);
+	struct pal_rule_ctr rc = bt_rulectr(&T, v.rule_id);
+
+	cr_assert(r.mark & PAL_MARK_UNTRACKED);
+	/* counted at XDP and again at tc ingress (test-run passes no XDP metadata to tc) */
+	cr_assert_eq(rc.packets, 2);
+	cr_assert_gt(rc.bytes, 0);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_XDP).verdict[PAL_VERDICT_UNTRACKED], 1);
+
+	p.dport = 9001;
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_XDP);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_XDP).drop[PAL_DROP_POLICY], 1);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_TC_INGRESS).verdict[PAL_VERDICT_DENY], 0);
+}
+
+Test(bpf_table, xdp_leaves_metadata_for_tc)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9000);
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+	uint32_t meta = 0;
+
+	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2 /* XDP_PASS */);
+	cr_assert_eq(meta & PAL_XDP_META_MAGIC_MASK, PAL_XDP_META_MAGIC);
+	cr_assert(meta & PAL_XDP_META_UNTRACKED);
+	p.dport = 22;
+	len = bt_build(buf, sizeof(buf), &p, NULL);
+	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2);
+	cr_assert(meta & PAL_XDP_META_FAILSAFE);
+	p.dport = 7000;
+	len = bt_build(buf, sizeof(buf), &p, NULL);
+	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2);
+	cr_assert_eq(meta, PAL_XDP_META_MAGIC | PAL_XDP_META_EVALUATED);
+}
+
+Test(bpf_table, hep_ingress_prednat_sees_the_nodeport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
+
+	ct_dnat(&p, HOST_EXT, 80);
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
+	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30081);
+	ct_dnat(&p, HOST_EXT, 80);
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_TC_INGRESS);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS).drop[PAL_DROP_POLICY], 1);
+}
+
+Test(bpf_table, hep_ingress_normal_sees_the_backend)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 7000);
+
+	ct_dnat(&p, HOST_EXT, 80);
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
+	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 7000);
+	ct_dnat(&p, HOST_EXT, 30080);
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+}
+
+Test(bpf_table, hep_ingress_defaults)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 81);
+
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+	/* eth1: no policy applies, no profile: default deny */
+	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, "198.18.1.1", 80);
+	check(PAL_TRACE_INGRESS, "eth1", NULL, &p, false, false, PAL_HOOK_INPUT);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH1], PAL_HOOK_INPUT).drop[PAL_DROP_NO_PROFILE], 1);
+	/* cali0 has no endpoint: not policed */
+	check(PAL_TRACE_INGRESS, "cali0", NULL, &p, true, false, -1);
+}
+
+Test(bpf_table, established_flow_skips_policy)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 80);
+	struct pal_packet reply = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 80, CLIENT, 40000);
+	struct bt_result r;
+
+	bt_flush_flows(&T);
+	r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL);
+	cr_assert(r.allow);
+	/* the reply leaves through egress, where the host tier allows only tcp 443: allowed as
+	 * part of the flow */
+	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, NULL);
+	cr_assert(r.allow);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_EGRESS)
+			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
+	bt_flush_flows(&T);
+	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, NULL);
+	cr_assert_not(r.allow, "without the flow the reply is a new, denied packet");
+}
+
+Test(bpf_table, untracked_flows_leave_no_flow_state)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9000);
+	struct pal_flow_key k;
+	struct bt_result r;
+
+	bt_flush_flows(&T);
+	r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL);
+	cr_assert(r.allow && r.untracked);
+	cr_assert_neq(bpf_map_get_next_key(pal_dp_map_fd(T.dp, "pal_flows"), NULL, &k), 0,
+		      "an untracked flow entered palisade's flow table");
+}
+
+/* ---- forwarded ---- */
+
+Test(bpf_table, forward_nodeport_to_workload)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
+
+	ct_dnat(&p, POD, 8080);
+	check(PAL_TRACE_FORWARD, "eth0", "cali1", &p, true, false, -1);
+	p = ct_pkt(PAL_PROTO_TCP, MGMT, 40000, HOST_EXT, 30080);
+	ct_dnat(&p, POD, 8080);
+	check(PAL_TRACE_FORWARD, "eth0", "cali1", &p, false, false, PAL_HOOK_TC_EGRESS);
+	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30081);
+	ct_dnat(&p, POD, 8080);
+	check(PAL_TRACE_FORWARD, "eth0", "cali1", &p, false, false, PAL_HOOK_TC_INGRESS);
+}
+
+Test(bpf_table, forward_policy)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, "198.18.1.50", 5000);
+
+	check(PAL_TRACE_FORWARD, "eth0", "eth1", &p, true, false, -1);
+	p.dport = 5001;
+	check(PAL_TRACE_FORWARD, "eth0", "eth1", &p, false, false, PAL_HOOK_TC_EGRESS);
+	p = ct_pkt(PAL_PROTO_UDP, "198.18.1.50", 40000, CLIENT, 7777);
+	check(PAL_TRACE_FORWARD, "eth1", "eth0", &p, true, false, -1);
+}
+
+Test(bpf_table, forward_untracked)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, "198.18.1.50", 9000);
+
+	check(PAL_TRACE_FORWARD, "eth0", "eth1", &p, true, true, -1);
+	p.dport = 9001;
+	check(PAL_TRACE_FORWARD, "eth0", "eth1", &p, false, false, PAL_HOOK_XDP);
+	/* untracked allow does not skip workload policy */
+	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, POD, 9000);
+	check(PAL_TRACE_FORWARD, "eth0", "cali1", &p, false, false, PAL_HOOK_TC_EGRESS);
+}
+
+Test(bpf_table, forward_failsafe_port_is_no_bypass)
+{
+	/* tcp 22 is failsafe for the host, but forwarded to eth1 it meets forward policy */
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, MGMT, 40000, "198.18.1.50", 22);
+
+	check(PAL_TRACE_FORWARD, "eth0", "eth1", &p, false, false, PAL_HOOK_TC_EGRESS);
+}
+
+/* ---- locally generated ---- */
+
+Test(bpf_table, local_egress)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, HOST_EXT, 40000, MGMT, 53);
+
+	check(PAL_TRACE_EGRESS, "eth0", NULL, &p, true, false, -1);
+	p.protocol = PAL_PROTO_TCP;
+	check(PAL_TRACE_EGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_TC_EGRESS);
+	p = ct_pkt(PAL_PROTO_UDP, HOST_EXT, 40000, MGMT, 9002);
+	check(PAL_TRACE_EGRESS, "eth0", NULL, &p, true, true, -1);
+	p = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 40000, MGMT, 9003);
+	check(PAL_TRACE_EGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_RAW_OUTPUT);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_RAW_OUTPUT).drop[PAL_DROP_POLICY], 1);
+	p = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 40000, MGMT, 443);
+	check(PAL_TRACE_EGRESS, "eth0", NULL, &p, true, false, -1);
+}
+
+Test(bpf_table, host_to_workload_and_workload_to_host)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 40000, POD, 1234);
+
+	check(PAL_TRACE_EGRESS, "cali1", NULL, &p, true, false, -1);
+	p = ct_pkt(PAL_PROTO_TCP, POD, 40000, HOST_EXT, 1234);
+	check(PAL_TRACE_INGRESS, "cali1", NULL, &p, false, false, PAL_HOOK_INPUT);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_INPUT).drop[PAL_DROP_EP_TO_HOST] +
+			     bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_INPUT).drop[PAL_DROP_POLICY] +
+			     bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_INPUT).drop[PAL_DROP_NO_PROFILE],
+		     1);
+}
+
+Test(bpf_table, icmp_and_neighbour_discovery)
+{
+	struct pal_packet p = ct_icmp(CLIENT, HOST_EXT, 8, 0);
+
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+	p = ct_icmp("2001:db8::1", "2001:db8::2", 135, 0); /* neighbour solicitation */
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
+	p = ct_icmp("2001:db8::1", "2001:db8::2", 128, 0); /* echo request: default deny */
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+}
