@@ -138,11 +138,14 @@ static void gen_sets(struct gen *g)
 	ir->n_sets = n;
 	for (size_t i = 0; i < n; i++) {
 		struct pal_ir_set *s = &ir->sets[i];
-		size_t k = 1 + pal_rand_below(&g->r, 4), m = 0;
+		/* Sometimes empty: a selector that matches no endpoint. */
+		size_t k = pal_rand_chance(&g->r, 5) ? 0 : 1 + pal_rand_below(&g->r, 4), m = 0;
 		uint8_t fam = random_family(&g->r);
 		bool mixed = pal_rand_chance(&g->r, 30);
 
 		s->origin = gstrdup(g, "set %u", (unsigned)i);
+		if (!k)
+			continue;
 		s->cidrs = gcalloc(g, k, sizeof(*s->cidrs));
 		if (!s->cidrs)
 			return;
