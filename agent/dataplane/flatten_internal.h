@@ -47,7 +47,78 @@ struct fl_ctx {
 	uint64_t *anchor_mask[PAL_CLS_N_FIELDS]; /* per field, n_words: entries anchored there */
 };
 
-/* flatten_fields.c: fills t->bm[*], t->addr, t->proto_class, t->sport/dport/icmp. */
+/* flatten_fields.c: fills t->bm[*], t->addr, t->proto_class, t->sport/dport/icmp, anchors. */
 int fl_compute_fields(struct fl_ctx *c);
+
+/* ---- flatten_classes.c ---- */
+
+/* The satisfied-entry set of the current key region: dense, with its non-zero words listed. */
+struct fl_bits {
+	uint64_t *w;
+	uint32_t *nz;     /* indexes of non-zero words, unordered */
+	uint32_t *nz_pos; /* position of word j in nz, or UINT32_MAX */
+	uint32_t n_nz;
+};
+
+/* Interned classes of one field: class c's override words are [start[c], start[c + 1]). */
+struct fl_classes {
+	const uint64_t *base;
+	uint32_t n, cap;
+	uint32_t *start; /* n + 1 */
+	uint32_t *ow;
+	uint64_t *ob;
+	size_t n_ovr, cap_ovr;
+	uint64_t *hash;  /* per class */
+	uint32_t *tab;   /* open addressing: class id + 1, 0 = empty */
+	size_t tab_cap;
+};
+
+/* Working state of one field: base (unconstrained entries), spec, classes. */
+struct fl_field_work {
+	struct fl_ctx *ctx;
+	enum pal_cls_field f;
+	struct fl_bits spec;
+	struct fl_classes cls;
+	uint64_t *base;
+};
+
+/* An entry's constraint on a range field, besides its ranges. */
+struct fl_range_cons {
+	bool constrained, none_ok, has_pos;
+};
+
+/* qsort that accepts n == 0 with a NULL base. */
+void fl_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+void fl_bits_put(struct fl_bits *b, uint32_t i, bool v);
+/* Interns the class whose bitmap is base | spec (sorts spec's word list); *id is its class id. */
+int fl_classes_intern(struct fl_classes *c, struct fl_bits *spec, uint32_t *id);
+int fl_work_init(struct fl_field_work *w, struct fl_ctx *ctx, enum pal_cls_field f);
+/* Moves the classes into t->bm[w->f] (with summaries and anchor summaries). */
+int fl_work_finish(struct fl_field_work *w);
+void fl_work_free(struct fl_field_work *w);
+
+/* ---- flatten_addr.c ---- */
+
+const struct fl_side *fl_side_of(const struct fl_cons *c, int side); /* 0 src, 1 dst */
+bool fl_addr_constrained(const struct fl_cons *c, int side);
+int fl_addr_field(struct fl_ctx *ctx, int side);
+
+/* ---- flatten_ranges.c ---- */
+
+struct fl_rng_vec;
+/* Describes entry e's constraint on range field f (SPORT, DPORT, ICMP, PROTO) in *rc and appends
+ * its ranges to rv (when rv is not NULL). */
+int fl_range_constraint(const struct fl_cons *c, enum pal_cls_field f, uint32_t e,
+			struct fl_range_cons *rc, struct fl_rng_vec *rv);
+/* Sweeps range field f over keys 0 .. domain - 1: merged ranges -> classes into *out (a growing
+ * pal_cls_range array, may be NULL), the NONE key's class into *none_class (may be NULL), and the
+ * class of every key into proto_out[key] (may be NULL). */
+struct fl_range_vec {
+	struct pal_cls_range *v;
+	size_t n, cap;
+};
+int fl_range_field(struct fl_ctx *ctx, enum pal_cls_field f, uint32_t domain,
+		   struct fl_range_vec *out, uint32_t *none_class, uint32_t *proto_out);
+int fl_key_field(struct fl_ctx *ctx, enum pal_cls_field f, struct pal_cls_keytable *kt);
 
 #endif
