@@ -329,22 +329,34 @@ static int decode_rule_metadata(struct dctx *c, const struct yt_node *rule, stru
 
 /* Reports "ports need TCP/UDP/SCTP" at the ports lists of one side. Calico applies this to named
  * ports too (validateRule checks len(Ports) > 0 whatever the port kind). */
-static bool check_ports_protocol(struct dctx *c, const struct yt_node *rule, const char *side)
+/* Numeric ports need protocol TCP, UDP or SCTP (Calico's rule). Named ports are the exception
+ * DESIGN section 2 makes: without a protocol they are allowed, and match whatever protocol the
+ * endpoint declares for that name (the named-port sets carry it). A protocol that has no ports
+ * (ICMP, say) rejects named ports too. */
+static bool check_ports_protocol(struct dctx *c, const struct yt_node *rule, const char *side,
+				 const struct pal_entity *e, bool protocol_set)
 {
 	static const char *const lists[] = { "ports", "notPorts" };
 	const struct yt_node *ent = yt_map_get(rule, side);
+	const struct pal_port *items[] = { e->ports, e->not_ports };
+	size_t counts[] = { e->n_ports, e->n_not_ports };
 	bool ok = true;
 
 	if (!ent || ent->kind != YT_MAP)
 		return true;
 	for (int i = 0; i < 2; i++) {
 		const struct yt_node *l = yt_map_get(ent, lists[i]);
+		bool numeric = false;
 
-		if (l && l->kind == YT_SEQ && l->n_items > 0) {
+		for (size_t k = 0; k < counts[i]; k++)
+			numeric |= items[i][k].name == NULL;
+		if (l && l->kind == YT_SEQ && l->n_items > 0 && (protocol_set || numeric)) {
 			size_t old = path_push(c, side);
 
-			derr_field(c, ent, lists[i], "rules that specify ports must set protocol to "
-						     "TCP, UDP or SCTP");
+			derr_field(c, ent, lists[i], protocol_set ?
+				   "rules that specify ports must set protocol to TCP, UDP or SCTP" :
+				   "numeric ports need protocol TCP, UDP or SCTP (only named ports may "
+				   "go without a protocol)");
 			path_pop(c, old);
 			ok = false;
 		}
@@ -409,8 +421,8 @@ static bool check_rule(struct dctx *c, const struct yt_node *rule, const struct 
 						    out->protocol.num == PAL_PROTO_ICMPV6);
 
 	if (!proto_ports) {
-		ok &= check_ports_protocol(c, rule, "source");
-		ok &= check_ports_protocol(c, rule, "destination");
+		ok &= check_ports_protocol(c, rule, "source", &out->src, out->protocol.set);
+		ok &= check_ports_protocol(c, rule, "destination", &out->dst, out->protocol.set);
 	}
 	if (out->has_icmp && !has_icmp_proto) {
 		derr_field(c, rule, "icmp", "rules that specify ICMP fields must set protocol to "

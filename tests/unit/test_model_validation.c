@@ -113,17 +113,35 @@ Test(model_validation, ports_need_protocol)
 		  "      destination:\n"
 		  "        ports: [80]\n",
 		  "9:16", "spec.ingress[0].destination.ports",
-		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
+		  "numeric ports need protocol TCP, UDP or SCTP");
 }
 
-/* Calico's validateRule applies the protocol check to named ports too. */
-Test(model_validation, named_ports_need_protocol)
+/* DESIGN section 2: named ports may go without a protocol (they take the endpoint's). A numeric
+ * item beside them still needs one, and a port-less protocol rejects them. */
+Test(model_validation, named_ports_without_protocol)
 {
+	struct mtest t;
+	char *ok = mt_gnp("  egress:\n"
+			  "    - action: Allow\n"
+			  "      destination:\n"
+			  "        ports: [http, metrics]\n");
+
+	mt_check_clean(&t, ok);
+	cr_assert_eq(t.m.policies.n, 1);
+	mt_free(&t);
+	free(ok);
 	gnp_error("  egress:\n"
 		  "    - action: Allow\n"
 		  "      destination:\n"
-		  "        ports: [http]\n",
+		  "        ports: [http, 80]\n",
 		  "9:16", "spec.egress[0].destination.ports",
+		  "numeric ports need protocol TCP, UDP or SCTP");
+	gnp_error("  egress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: ICMP\n"
+		  "      destination:\n"
+		  "        ports: [http]\n",
+		  "10:16", "spec.egress[0].destination.ports",
 		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
 }
 
