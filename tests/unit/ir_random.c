@@ -367,6 +367,25 @@ static void gen_endpoint_profiles(struct gen *g, struct pal_ir_endpoint *ep)
 	ep->n_profiles = ep->profiles ? n : 0;
 }
 
+/* A few failsafe ports from the same port pool as the rules, some limited to a net. */
+static void gen_failsafes(struct gen *g, struct pal_failsafe **v, size_t *n)
+{
+	size_t k = pal_rand_below(&g->r, 4);
+
+	*n = 0;
+	*v = gcalloc(g, k, sizeof(**v));
+	if (!*v)
+		return;
+	for (size_t i = 0; i < k; i++) {
+		(*v)[i].protocol = pal_rand_chance(&g->r, 70) ? PAL_PROTO_TCP : PAL_PROTO_UDP;
+		(*v)[i].port = PICK(&g->r, ports);
+		(*v)[i].has_net = pal_rand_chance(&g->r, 40);
+		if ((*v)[i].has_net)
+			random_cidr(&g->r, random_family(&g->r), &(*v)[i].net);
+	}
+	*n = k;
+}
+
 int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_ir *ir)
 {
 	struct gen g = { .r = { seed }, .o = o, .ir = ir };
@@ -399,6 +418,9 @@ int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_
 			gen_tierlist(&g, &wep->normal[d], false);
 		gen_endpoint_profiles(&g, wep);
 	}
+	gen_failsafes(&g, &ir->failsafe_in, &ir->n_failsafe_in);
+	gen_failsafes(&g, &ir->failsafe_out, &ir->n_failsafe_out);
+	ir->endpoint_to_host = pal_rand_chance(&g.r, 50) ? PAL_EP_TO_HOST_DROP : PAL_EP_TO_HOST_ACCEPT;
 	ir->n_rule_ids = g.next_id;
 	if (g.err)
 		pal_ir_free(ir);

@@ -10,8 +10,9 @@
  * first/last address of a prefix and one beyond, named-port addresses, the rule's protocol).
  *
  * The IR has two endpoints: host endpoint "hep0" (iface "eth0", every host list filled) and
- * workload endpoint "wep0" (iface "cali0", normal lists), both with profile lists. It is freed with
- * pal_ir_free.
+ * workload endpoint "wep0" (iface "cali0", normal lists), both with profile lists, 0-3 failsafe
+ * ports per direction (some limited to a net) and a random --endpoint-to-host-action. It is freed
+ * with pal_ir_free.
  */
 #ifndef PALISADE_TEST_IR_RANDOM_H
 #define PALISADE_TEST_IR_RANDOM_H

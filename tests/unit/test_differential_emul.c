@@ -233,13 +233,39 @@ static enum pal_action run_list(const struct pal_cls_tables *t, const struct pal
 	return t->entries[res.entry].action == PAL_CLS_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
 }
 
-/* Same stage order as the evaluator (DESIGN section 3); the IR has no failsafe ports. */
-static void emul_evaluate(const struct flat_ir *f, enum pal_trace_dir dir,
+static bool failsafe_hit(const struct pal_failsafe *v, size_t n, const struct pal_packet *pkt,
+			 const struct pal_addr *peer)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].protocol == pkt->protocol && v[i].port == pkt->dport &&
+		    (!v[i].has_net || pal_cidr_contains(&v[i].net, peer)))
+			return true;
+	return false;
+}
+
+/* The interface paths of the random IR: eth0 is host endpoint hep0, cali0 workload wep0. */
+struct path {
+	enum pal_trace_dir dir;
+	const char *in, *out;
+};
+
+static const struct path paths[] = {
+	{ PAL_TRACE_INGRESS, "eth0", NULL },	/* to a host process */
+	{ PAL_TRACE_EGRESS, "eth0", NULL },	/* from a host process */
+	{ PAL_TRACE_FORWARD, "eth0", "cali0" }, /* into the pod */
+	{ PAL_TRACE_INGRESS, "cali0", NULL },	/* pod to its host */
+	{ PAL_TRACE_EGRESS, "cali0", NULL },	/* host to the pod */
+	{ PAL_TRACE_FORWARD, "cali0", "eth0" }, /* out of the pod */
+};
+
+/* The stages of DESIGN section 3 over the flattened lists, as the datapath runs them. */
+static void emul_evaluate(const struct flat_ir *f, const struct path *pa,
 			  const struct pal_packet *pkt, struct emul_verdict *v)
 {
-	uint32_t id, allow_id = UINT32_MAX;
+	uint32_t id;
 	enum pal_action a;
 	bool nd = pkt->protocol == PAL_PROTO_ICMPV6 && pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
+	bool host_in = strcmp(pa->in, "eth0") == 0;
 
 	memset(v, 0, sizeof(*v));
 	v->rule_id = UINT32_MAX;
@@ -251,54 +277,62 @@ static void emul_evaluate(const struct flat_ir *f, enum pal_trace_dir dir,
 			return;                               \
 		}                                             \
 	} while (0)
-	switch (dir) {
-	case PAL_TRACE_INGRESS: /* arrives on eth0 (hep0) for the host */
-	case PAL_TRACE_EGRESS: { /* the host sends out of eth0 */
-		int d = dir == PAL_TRACE_INGRESS ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
+#define ALLOW(rule)                  \
+	do {                         \
+		v->allow = true;     \
+		v->rule_id = (rule); \
+		return;              \
+	} while (0)
+	if (pa->dir != PAL_TRACE_FORWARD && host_in) {
+		int d = pa->dir == PAL_TRACE_INGRESS ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
+		bool fs = d == PAL_DIR_INGRESS ?
+				  failsafe_hit(f->ir.failsafe_in, f->ir.n_failsafe_in, pkt, &pkt->src) :
+				  failsafe_hit(f->ir.failsafe_out, f->ir.n_failsafe_out, pkt, &pkt->dst);
 
-		if (nd) {
-			v->allow = true;
-			return;
-		}
+		if (nd || fs)
+			ALLOW(UINT32_MAX);
 		DECIDE(f->h_untracked[d], true);
-		if (a == PAL_ACTION_ALLOW) {
-			v->allow = true;
-			v->rule_id = id;
-			return;
-		}
+		if (a == PAL_ACTION_ALLOW)
+			ALLOW(id);
 		if (d == PAL_DIR_INGRESS) {
 			DECIDE(f->h_prednat, true);
-			if (a == PAL_ACTION_ALLOW) {
-				v->allow = true;
-				v->rule_id = id;
-				return;
-			}
+			if (a == PAL_ACTION_ALLOW)
+				ALLOW(id);
 		}
 		DECIDE(f->h_normal[d], false);
-		v->allow = true;
-		v->rule_id = id;
-		return;
+		ALLOW(id);
 	}
-	case PAL_TRACE_FORWARD: /* eth0 (hep0) -> cali0 (wep0) */
+	if (pa->dir == PAL_TRACE_INGRESS) { /* the pod to its host */
+		DECIDE(f->w_normal[PAL_DIR_EGRESS], false);
+		if (f->ir.endpoint_to_host == PAL_EP_TO_HOST_DROP) {
+			v->rule_id = UINT32_MAX;
+			return;
+		}
+		ALLOW(id);
+	}
+	if (pa->dir == PAL_TRACE_EGRESS) /* the host to a local pod: always allowed */
+		ALLOW(UINT32_MAX);
+	if (host_in) { /* forwarded eth0 -> cali0 */
 		DECIDE(f->h_untracked[PAL_DIR_INGRESS], true);
-		if (a == PAL_ACTION_ALLOW) {
-			allow_id = id;
-		} else {
+		if (a != PAL_ACTION_ALLOW) {
 			DECIDE(f->h_prednat, true);
-			if (a == PAL_ACTION_ALLOW) {
-				allow_id = id;
-			} else if (f->h_forward[PAL_DIR_INGRESS]) {
+			if (a != PAL_ACTION_ALLOW && f->h_forward[PAL_DIR_INGRESS])
 				DECIDE(f->h_forward[PAL_DIR_INGRESS], false);
-				allow_id = id;
-			}
 		}
 		DECIDE(f->w_normal[PAL_DIR_INGRESS], false);
-		v->allow = true;
-		v->rule_id = id;
-		(void)allow_id;
-		return;
+		ALLOW(id);
 	}
+	/* forwarded cali0 -> eth0: the pod's egress policy, then forward egress policy of hep0 */
+	DECIDE(f->w_normal[PAL_DIR_EGRESS], false);
+	uint32_t pod_rule = id;
+
+	if (f->h_forward[PAL_DIR_EGRESS]) {
+		DECIDE(f->h_forward[PAL_DIR_EGRESS], false);
+		ALLOW(id);
+	}
+	ALLOW(pod_rule);
 #undef DECIDE
+#undef ALLOW
 }
 
 /* ---- the test ---- */
@@ -387,7 +421,7 @@ static bool compare_list(const struct flat_ir *f, const struct flat_list *l,
 	return ok;
 }
 
-static bool compare_stages(const struct flat_ir *f, enum pal_trace_dir dir,
+static bool compare_stages(const struct flat_ir *f, const struct path *pa,
 			   const struct pal_packet *pkt, uint64_t seed, size_t pi)
 {
 	struct pal_verdict ref;
@@ -395,19 +429,17 @@ static bool compare_stages(const struct flat_ir *f, enum pal_trace_dir dir,
 	char buf[256];
 	bool ok;
 
-	cr_assert_eq(pal_evaluate(&f->ir, dir, "eth0", dir == PAL_TRACE_FORWARD ? "cali0" : NULL, pkt,
-				  &ref),
-		     0);
-	emul_evaluate(f, dir, pkt, &em);
+	cr_assert_eq(pal_evaluate(&f->ir, pa->dir, pa->in, pa->out, pkt, &ref), 0);
+	emul_evaluate(f, pa, pkt, &em);
 	ok = ref.allow == em.allow && ref.rule_id == em.rule_id && ref.n_logged == em.n_logged;
 	for (size_t i = 0; ok && i < em.n_logged; i++)
 		ok = ref.logged_rule_ids[i] == em.logged[i];
 	if (!ok)
 		fprintf(stderr,
 			"MISMATCH seed=0x%" PRIx64 " (replay: PAL_DIFF_PHASE=%s PAL_DIFF_SEED=0x%" PRIx64
-			") stages dir %d packet #%zu: %s\n  evaluator: %s rule_id %u, %zu logged (%s)\n"
+			") stages %s -> %s packet #%zu: %s\n  evaluator: %s rule_id %u, %zu logged (%s)\n"
 			"  emulation: %s rule_id %u, %zu logged\n",
-			seed, phase_name, seed, (int)dir, pi, pal_packet_str(pkt, buf, sizeof(buf)),
+			seed, phase_name, seed, pa->in, pa->out ? pa->out : "host", pi, pal_packet_str(pkt, buf, sizeof(buf)),
 			ref.allow ? "allow" : "deny", ref.rule_id, ref.n_logged, ref.reason,
 			em.allow ? "allow" : "deny", em.rule_id, em.n_logged);
 	for (size_t i = 0; !ok && i < ref.n_steps; i++)
@@ -451,8 +483,8 @@ static void run_phase(const struct phase *ph, uint64_t base, uint64_t n_irs)
 			pal_ir_random_packet(&r, &f.ir, &pkt);
 			for (size_t l = 0; l < f.n; l++, list_cases++)
 				failures += !compare_list(&f, &f.lists[l], &pkt, seed, p);
-			for (int d = PAL_TRACE_INGRESS; d <= PAL_TRACE_FORWARD; d++, stage_cases++)
-				failures += !compare_stages(&f, (enum pal_trace_dir)d, &pkt, seed, p);
+			for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++, stage_cases++)
+				failures += !compare_stages(&f, &paths[k], &pkt, seed, p);
 		}
 		flat_ir_free(&f);
 	}
