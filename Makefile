@@ -103,3 +103,16 @@ clean: ## remove build outputs
 
 -include $(wildcard mk/*.mk)
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Bare-metal install (systemd). DESTDIR for packaging; PREFIX defaults to /usr/local.
+PREFIX ?= /usr/local
+.PHONY: install
+install: all ## install palisaded, polctl, the systemd unit and an example config
+	install -D -m 0755 $(BUILD)/palisaded $(DESTDIR)$(PREFIX)/sbin/palisaded
+	install -D -m 0755 $(BUILD)/polctl $(DESTDIR)$(PREFIX)/sbin/polctl
+	install -D -m 0644 deploy/systemd/palisaded.service $(DESTDIR)/etc/systemd/system/palisaded.service
+	sed -i 's#/usr/local/sbin#$(PREFIX)/sbin#' $(DESTDIR)/etc/systemd/system/palisaded.service
+	[ -e $(DESTDIR)/etc/palisade/palisaded.yaml ] || \
+	  install -D -m 0644 deploy/systemd/palisaded.yaml $(DESTDIR)/etc/palisade/palisaded.yaml
+	install -d -m 0755 $(DESTDIR)/etc/palisade/policy.d
+	install -D -m 0644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/palisade/operations.md
