@@ -65,6 +65,7 @@ struct pal_cls_scratch {
 	__u32 entry;
 	struct pal_entry e; /* deciding entry */
 	struct pal_pkt pkt; /* for Log events */
+	struct pal_class_key key; /* lookup key (here, not on the stack: the stack is tight) */
 	__u32 ifindex;
 	__u8 hook;
 	__u8 stage;
@@ -269,7 +270,7 @@ static __always_inline void pal_key16(struct pal_class_key *k, __u32 present, __
 __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 {
 	struct pal_cls_scratch *s;
-	struct pal_class_key key;
+	struct pal_class_key *key;
 	struct pal_list *l;
 	__u32 hook, f, k;
 	int err = 0;
@@ -300,6 +301,7 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 	s->stage = req->stage;
 	s->quiet = req->quiet;
 	s->pkt = *pkt;
+	key = &s->key;
 
 	/* 1. classes */
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
@@ -308,30 +310,30 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
-			pal_class_key_set(&key, req->list_id, f, pkt->family);
-			__builtin_memcpy(key.data, f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst, 16);
-			key.prefixlen = PAL_CLASS_FIXED_BITS + (pkt->family == 4 ? 32 : 128);
+			pal_class_key_set(key, req->list_id, f, pkt->family);
+			__builtin_memcpy(key->data, f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst, 16);
+			key->prefixlen = PAL_CLASS_FIXED_BITS + (pkt->family == 4 ? 32 : 128);
 			break;
 		case PAL_FIELD_PROTO:
-			pal_class_key_set(&key, req->list_id, f, pkt->family);
-			key.data[0] = pkt->proto;
-			key.prefixlen = PAL_CLASS_FIXED_BITS + 8;
+			pal_class_key_set(key, req->list_id, f, pkt->family);
+			key->data[0] = pkt->proto;
+			key->prefixlen = PAL_CLASS_FIXED_BITS + 8;
 			break;
 		case PAL_FIELD_SPORT:
-			pal_class_key_set(&key, req->list_id, f, 0);
-			pal_key16(&key, pkt->has_ports, pkt->sport);
+			pal_class_key_set(key, req->list_id, f, 0);
+			pal_key16(key, pkt->has_ports, pkt->sport);
 			break;
 		case PAL_FIELD_DPORT:
-			pal_class_key_set(&key, req->list_id, f, 0);
-			pal_key16(&key, pkt->has_ports, pkt->dport);
+			pal_class_key_set(key, req->list_id, f, 0);
+			pal_key16(key, pkt->has_ports, pkt->dport);
 			break;
 		default:
-			pal_class_key_set(&key, req->list_id, f, 0);
-			pal_key16(&key, pkt->is_icmp,
+			pal_class_key_set(key, req->list_id, f, 0);
+			pal_key16(key, pkt->is_icmp,
 				  ((__u16)pkt->icmp_type << 8) | pkt->icmp_code);
 			break;
 		}
-		c = bpf_map_lookup_elem(&pal_classes, &key);
+		c = bpf_map_lookup_elem(&pal_classes, key);
 		if (!c)
 			return PAL_CLS_STATUS_INTERNAL;
 		s->cls[f] = *c;

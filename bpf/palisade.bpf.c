@@ -66,12 +66,12 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 
 	p.len = ctx->data_end - ctx->data;
 	reason = pal_parse_eth(ctx, PAL_CTX_XDP, &p);
-	if (reason) {
+	ifc = pal_iface_get(h.ifindex);
+	if (reason && ifc) { /* malformed: dropped with its reason where palisade polices */
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return XDP_DROP;
 	}
-	ifc = pal_iface_get(h.ifindex);
-	if (!p.family || p.always_pass || !ifc || !(ifc->flags & PAL_IF_HOST)) {
+	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST)) {
 		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	}
@@ -149,12 +149,12 @@ int tc_ingress(struct __sk_buff *skb)
 
 	p.len = skb->len;
 	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
-	if (reason) {
+	ifc = pal_iface_get(h.ifindex);
+	if (reason && ifc) {
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return PAL_TC_ACT_SHOT;
 	}
-	ifc = pal_iface_get(h.ifindex);
-	if (!p.family || p.always_pass || !ifc || !(ifc->flags & PAL_IF_HOST))
+	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST))
 		goto out; /* workload interfaces: policy runs after DNAT (tc egress, INPUT) */
 
 	meta = pal_tc_meta(skb);
@@ -227,6 +227,13 @@ static __always_inline int pal_post_stage(const struct pal_hookctx *h, __u32 lis
 	return 0;
 }
 
+static __noinline int pal_policed(__u32 ifindex, __u32 iif)
+{
+	if (pal_iface_get(ifindex))
+		return 1;
+	return pal_iface_get(iif) != 0;
+}
+
 SEC("tc")
 int tc_egress(struct __sk_buff *skb)
 {
@@ -241,15 +248,15 @@ int tc_egress(struct __sk_buff *skb)
 
 	p.len = skb->len;
 	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
-	if (reason) {
-		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
-		return PAL_TC_ACT_SHOT;
-	}
-	if (!p.family)
-		goto out;
 	out_ep = pal_iface_get(h.ifindex);
 	in_ep = pal_iface_get(iif);
-	if (!out_ep && !in_ep)
+	/* A scalar answer from a subprogram: clang would otherwise OR the two map value pointers,
+	 * which the verifier refuses. */
+	if (!pal_policed(h.ifindex, iif))
+		goto out;
+	if (reason)
+		goto malformed; /* dropped with its reason where palisade polices */
+	if (!p.family)
 		goto out;
 
 	if (!iif) {
@@ -306,6 +313,9 @@ int tc_egress(struct __sk_buff *skb)
 			mark |= PAL_MARK_UNTRACKED;
 		if (mark & PAL_MARK_FWD_PREDNAT)
 			mark |= PAL_MARK_PREDNAT;
+		/* visible to later hooks and tests; conntrack has seen this packet already, so an
+		 * untracked allow here only keeps it out of palisade's own flow state */
+		pal_set_mark(skb, mark & PAL_MARK_MASK);
 	}
 	if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
 		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
@@ -337,6 +347,9 @@ int tc_egress(struct __sk_buff *skb)
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
+malformed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
+	return PAL_TC_ACT_SHOT;
 }
 
 /* ---- filter INPUT (xt_bpf) ------------------------------------------------------------------- */

@@ -98,7 +98,8 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 			p->is_echo = b[0] == 8 || b[0] == 0;
 		else
 			p->is_echo = b[0] == 128 || b[0] == 129;
-		if (p->proto == PAL_IPPROTO_ICMPV6 && p->family == 6 && b[0] >= 133 && b[0] <= 137)
+		/* neighbour discovery, by protocol and type as the reference evaluator has it */
+		if (p->proto == PAL_IPPROTO_ICMPV6 && b[0] >= 133 && b[0] <= 137)
 			p->always_pass = 1;
 		return PAL_DROP_NONE;
 	}

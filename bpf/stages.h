@@ -101,11 +101,13 @@ static __always_inline int pal_failsafe_match(const struct pal_pkt *p, __u8 dir)
 	return bpf_map_lookup_elem(&pal_failsafe, &k) != 0;
 }
 
-/* Failsafe-in, then untracked ingress, of a host endpoint. */
+/* Failsafe-in (neighbour discovery is never blocked and counts as failsafe), then untracked
+ * ingress, of a host endpoint. Like a failsafe port, ND is exempt only for the host itself: tc
+ * ingress still records what untracked/preDNAT would decide in case it is forwarded. */
 static __always_inline void pal_hep_pre_in(const struct pal_hookctx *h, struct pal_iface *ifc,
 					   struct pal_pkt *p, struct pal_outcome *o)
 {
-	if (pal_failsafe_match(p, PAL_FAILSAFE_IN)) {
+	if ((p->family && p->always_pass) || pal_failsafe_match(p, PAL_FAILSAFE_IN)) {
 		o->what = PAL_O_FAILSAFE;
 		o->reason = PAL_DROP_NONE;
 		o->stage = PAL_DP_STAGE_FAILSAFE;
