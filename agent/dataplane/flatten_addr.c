@@ -182,7 +182,8 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 	struct addr_ev *ev = NULL;
 	struct pal_cidr *exact = NULL;
 	struct prefix_vec out = { 0 };
-	size_t n_refs = 0, cap_refs = 0, n_exact = 0, n_ev = 0, cap_ev = 0;
+	uint32_t *uniq = NULL;
+	size_t n_refs = 0, cap_refs = 0, n_exact = 0, n_ev = 0, cap_ev = 0, n_ids = 0;
 	int err;
 
 	err = fl_work_init(&w, ctx, side ? PAL_CLS_F_DST : PAL_CLS_F_SRC);
@@ -238,8 +239,18 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 		}
 	}
 	fl_sort(refs, n_refs, sizeof(*refs), cmp_ref);
-	size_t n_ids = ir->n_sets + n_exact;
-
+	/* Renumber the referenced sets densely (the IR may hold far more sets than this list uses,
+	 * and the loader flattens many lists of one IR): uniq[dense id] = original id. */
+	uniq = malloc((n_refs ? n_refs : 1) * sizeof(*uniq));
+	if (!uniq) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < n_refs; r++) {
+		if (!n_ids || uniq[n_ids - 1] != refs[r].set)
+			uniq[n_ids++] = refs[r].set;
+		refs[r].set = (uint32_t)(n_ids - 1);
+	}
 	s.refs = refs;
 	s.ref_start = calloc(n_ids + 1, sizeof(uint32_t));
 	s.set_hits = calloc(n_ids + 1, sizeof(uint32_t));
@@ -253,10 +264,10 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 		s.ref_start[id + 1] += s.ref_start[id];
 	/* Events: every prefix of every referenced set. */
 	for (size_t id = 0; id < n_ids; id++) {
-		if (s.ref_start[id] == s.ref_start[id + 1])
-			continue;
-		const struct pal_cidr *cv = id < ir->n_sets ? ir->sets[id].cidrs : &exact[id - ir->n_sets];
-		size_t cn = id < ir->n_sets ? ir->sets[id].n : 1;
+		uint32_t orig = uniq[id];
+		const struct pal_cidr *cv = orig < ir->n_sets ? ir->sets[orig].cidrs :
+								&exact[orig - ir->n_sets];
+		size_t cn = orig < ir->n_sets ? ir->sets[orig].n : 1;
 
 		if (n_ev + cn > cap_ev) {
 			size_t ncap = cap_ev ? cap_ev * 2 : 256;
@@ -306,6 +317,7 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 	out.v = NULL;
 out:
 	free(out.v);
+	free(uniq);
 	free(s.ref_start);
 	free(s.set_hits);
 	free(s.need_pos);
