@@ -26,8 +26,14 @@
  *   for each profile (normal/workload lists only), its rules of the list's direction, as above;
  *     a profile ends with PASS (falls into the next profile).
  *   DEFAULT_DENY entry (action DENY, every field wildcard) when end == PAL_CLS_END_DENY.
- * Falling off the end (only possible with PAL_CLS_END_NONE) = no verdict: untracked / preDNAT
- * lists pass the packet on; a forward list that ends without verdict is the caller's call.
+ * Falling off the end (only possible with PAL_CLS_END_NONE) = no verdict. As the reference
+ * evaluator reads DESIGN section 3, lists are flattened per stage as:
+ *   untracked in/out, preDNAT in    no profiles, END_NONE (no verdict: on to the next stage);
+ *                                   destination before DNAT
+ *   forward in/out                  no profiles, END_DENY (forward policy that applies and decides
+ *                                   nothing denies); only when the endpoint has forward tiers (no
+ *                                   list = allow for that side)
+ *   normal in/out, workload in/out  the endpoint's profiles, END_DENY
  *
  * `next` of an entry: LOG -> first entry after the rule's entries (a Log rule logs once even when
  * several of its sub-entries match); SKIP -> first entry after the rule's entries; PASS -> first
@@ -57,6 +63,8 @@
  *   summary(f, c)[k] bit b  <=>  word(f, c, k * 64 + b) != 0
  *   anchor(f, c)[k] bit b   <=>  word(f, c, k * 64 + b) has an entry whose anchor is f
  *   always[k] bit b         <=>  word k * 64 + b has an entry with no anchor
+ * (Override words are never 0, so summary(f, c) = {j : base[j] != 0} | {j : class c overrides
+ * word j}: a loader may store just each class's override mask and the base's non-zero mask.)
  * base[j] has the entries that have no constraint on the field (satisfied by every key), so a
  * class only stores the words in which it has more. Entry i's bit is set in word(f, c, ...) iff
  * every key of class c satisfies entry i's constraint on field f. A packet matches entry i iff
