@@ -50,7 +50,8 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name pal_$* > $@.tmp && mv $@.tmp $@
 
 # The library and the tests include the skeletons and flatten.h.
-$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane -Itests/unit
+$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
+$(BPFT_OBJS): CFLAGS_COMMON += -Itests/unit
 $(DP_OBJS) $(BPFT_OBJS): $(BPF_SKELS)
 
 $(BUILD)/libpalisade-dataplane.a: $(DP_OBJS)

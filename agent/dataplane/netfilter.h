@@ -1,0 +1,41 @@
+/* palisade's netfilter rules, in the network namespace the agent runs in. They live in chains
+ * palisade owns; the only rules it adds to the built-in chains are one jump per chain, and it
+ * never touches other rules.
+ *
+ *   raw PREROUTING  -> PALISADE-RAW-PRE:  -m mark --mark UNTRACKED/UNTRACKED -j CT --notrack
+ *                      (tc ingress marked the packet: untracked ingress allowed it)
+ *   raw OUTPUT      -> PALISADE-RAW-OUT:  per host endpoint interface IF:
+ *                        -o IF -m bpf --object-pinned DIR/progs/sf_out_deny_<ifindex>  -j DROP
+ *                        -o IF -m bpf --object-pinned DIR/progs/sf_out_failsafe_<ifindex>
+ *                                                  -j MARK --or-mark FAILSAFE
+ *                        -o IF -m bpf --object-pinned DIR/progs/sf_out_allow_<ifindex>
+ *                                                  -j PALISADE-UNTRACK
+ *                      PALISADE-UNTRACK: MARK --or-mark UNTRACKED, CT --notrack
+ *   filter INPUT    -> PALISADE-INPUT:    -m bpf --object-pinned DIR/progs/sf_input_deny -j DROP
+ *
+ * Both iptables and ip6tables. The chains are rewritten with one `iptables-restore --noflush`
+ * transaction per family and table (atomic: no window without rules). The commands are run with
+ * fork/exec (no shell); the binaries are found on PATH (iptables-nft or -legacy alike).
+ */
+#ifndef PALISADE_NETFILTER_H
+#define PALISADE_NETFILTER_H
+
+#include <stddef.h>
+#include "datapath.h"
+
+struct pal_nf_hep {
+	const char *ifname;
+	unsigned int ifindex; /* its raw OUTPUT filters are loaded (pal_dp_load_sf_out) */
+};
+
+/* Installs or rewrites every palisade chain and jump. */
+int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n);
+/* Removes the jumps and the chains (missing ones are not an error). */
+int pal_nf_remove(void);
+
+/* The iptables-restore input for one family (4 or 6) into buf; for tests and debugging.
+ * Returns the length, or -ENOSPC. */
+int pal_nf_render(struct pal_datapath *dp, int family, const struct pal_nf_hep *heps, size_t n,
+		  char *buf, size_t len);
+
+#endif
