@@ -67,8 +67,8 @@ test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: needs root, skipped"; exit 0; fi; \
 	  cd tests/unit && ../../$(BUILD)/bpf-tests --jobs 2
 
-$(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BUILD)/libpalisade-dataplane.a
-	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -o $@ $^ $(LIBS_BPF)
+$(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BPF_SKELS)
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $< $(LIBS_BPF)
 
-verifier-stats: $(BUILD)/verifier-stats $(BPF_OBJS) ## verified instruction count of every program (root)
-	$(BUILD)/verifier-stats $(BPF_OBJS)
+verifier-stats: $(BUILD)/verifier-stats ## verified instruction count of every program (root)
+	$(BUILD)/verifier-stats
