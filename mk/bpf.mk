@@ -59,7 +59,7 @@ $(BUILD)/libpalisade-dataplane.a: $(DP_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bpf-tests: $(BPFT_OBJS) $(BPFT_SHARED) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion -lpthread
 
 # Tests load programs and create network namespaces: root only. Each test runs in its own process
 # and namespace with its own pin directory, so they can run in parallel.
