@@ -1,0 +1,77 @@
+/* Attaching and detaching: XDP (native on veth, generic, auto) and tc clsact filters, replace on
+ * re-attach, and detach leaves other programs alone. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "bpft.h"
+
+static struct bpft T;
+
+static void setup(void)
+{
+	bt_setup(&T);
+}
+
+static void teardown(void)
+{
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_attach, .init = setup, .fini = teardown);
+
+Test(bpf_attach, xdp_modes)
+{
+	int ifx = T.ifindex[BT_ETH0];
+	enum pal_xdp_mode got, q;
+	uint32_t id;
+
+	cr_assert_eq(pal_dp_attach_xdp(T.dp, ifx, PAL_XDP_GENERIC, &got), 0, "%s",
+		     pal_dp_error(T.dp));
+	cr_assert_eq(got, PAL_XDP_GENERIC);
+	cr_assert_eq(pal_dp_xdp_query(ifx, &q, &id), 0);
+	cr_assert_eq(q, PAL_XDP_GENERIC);
+	cr_assert_gt(id, 0);
+	cr_assert_eq(pal_dp_detach_xdp(ifx), 0);
+	cr_assert_eq(pal_dp_xdp_query(ifx, &q, &id), 0);
+	cr_assert_eq(q, PAL_XDP_OFF);
+
+	/* veth has native XDP: auto picks it */
+	cr_assert_eq(pal_dp_attach_xdp(T.dp, ifx, PAL_XDP_AUTO, &got), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(got, PAL_XDP_NATIVE);
+	cr_assert_eq(pal_dp_attach_xdp(T.dp, ifx, PAL_XDP_AUTO, &got), 0, "re-attach replaces");
+	cr_assert_eq(pal_dp_detach_xdp(ifx), 0);
+	cr_assert_eq(pal_dp_xdp_query(ifx, &q, &id), 0);
+	cr_assert_eq(q, PAL_XDP_OFF);
+	cr_assert_eq(pal_dp_detach_xdp(ifx), 0, "detaching nothing is fine");
+}
+
+Test(bpf_attach, tc_filters)
+{
+	int ifx = T.ifindex[BT_ETH1];
+	uint32_t in, out;
+
+	cr_assert_eq(pal_dp_attach_tc(T.dp, ifx), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(pal_dp_attach_tc(T.dp, ifx), 0, "re-attach replaces: %s", pal_dp_error(T.dp));
+	cr_assert_eq(pal_dp_tc_query(ifx, &in, &out), 0);
+	cr_assert_gt(in, 0);
+	cr_assert_gt(out, 0);
+	cr_assert_neq(in, out);
+	/* someone else's filter on the same hook (another handle and priority) survives */
+	{
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifx, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, other, .handle = 7, .priority = 7,
+			    .prog_fd = pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS));
+
+		cr_assert_eq(bpf_tc_attach(&hook, &other), 0);
+		cr_assert_eq(pal_dp_detach_tc(ifx), 0);
+		cr_assert_eq(pal_dp_tc_query(ifx, &in, &out), 0);
+		cr_assert_eq(in, 0);
+		cr_assert_eq(out, 0);
+		other.prog_fd = 0;
+		other.prog_id = 0;
+		other.flags = 0;
+		cr_assert_eq(bpf_tc_query(&hook, &other), 0, "the other filter is gone");
+	}
+	cr_assert_eq(pal_dp_detach_tc(ifx), 0, "detaching nothing is fine");
+}
