@@ -48,8 +48,8 @@ void bt_setup(struct bpft *t)
 	}
 	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/paltest-%d", (int)getpid());
 	pal_dp_unpin_all(t->pin_dir);
-	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 18,
-						.max_entries = 1u << 16, .max_classes = 1u << 16,
+	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 22,
+						.max_entries = 1u << 18, .max_classes = 1u << 18,
 						.max_flows = 4096, .max_rule_ids = 1u << 16 },
 			 &t->dp, &adopted, err, sizeof(err));
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);

@@ -64,25 +64,23 @@ static void add_failsafes(struct pal_ir *ir, struct pal_rand *r)
 	ir->endpoint_to_host = pal_rand_chance(r, 50) ? PAL_EP_TO_HOST_ACCEPT : PAL_EP_TO_HOST_DROP;
 }
 
-Test(bpf_differential, datapath_matches_reference, .timeout = 600)
+/* One phase: n_irs random IRs of the given shape, n_pkts packets each, round-robin over the
+ * routes. Returns the number of mismatches (printed with their seeds). */
+static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_pkts,
+			const struct pal_ir_random_opts *opts, bool replay, uint64_t one,
+			size_t *n_cases)
 {
-	bool replay;
-	uint64_t one = env_u64("PAL_BPF_DIFF_SEED", 0, &replay);
-	uint64_t base = env_u64("PAL_BPF_DIFF_BASE", 0xb9f0000, NULL);
-	uint64_t n_irs = replay ? 1 : env_u64("PAL_BPF_DIFF_IRS", 240, NULL);
 	size_t cases = 0, mismatches = 0, allowed = 0, untracked = 0;
-	struct pal_ir_random_opts opts;
 
-	pal_ir_random_default_opts(&opts);
 	for (uint64_t i = 0; i < n_irs && mismatches < 10; i++) {
 		uint64_t seed = replay ? one : base + i;
 		struct pal_rand r = { seed ^ 0x5eed5eed5eed5eedull };
 		struct pal_ir ir = { 0 };
 
-		cr_assert_eq(pal_ir_random(seed, &opts, &ir), 0);
+		cr_assert_eq(pal_ir_random(seed, opts, &ir), 0);
 		add_failsafes(&ir, &r);
 		bt_apply(&T, &ir, (uint32_t)i + 1);
-		for (int p = 0; p < 48; p++) {
+		for (int p = 0; p < n_pkts; p++) {
 			const struct route *rt = &routes[(size_t)p % (sizeof(routes) / sizeof(routes[0]))];
 			struct pal_packet pkt;
 			struct pal_verdict v;
@@ -106,10 +104,10 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 600)
 				continue;
 			mismatches++;
 			fprintf(stderr,
-				"MISMATCH seed 0x%" PRIx64 " packet %d: %s %s%s%s: %s\n"
+				"MISMATCH phase %s seed 0x%" PRIx64 " packet %d: %s %s%s%s: %s\n"
 				"  evaluator: %s%s, stage %s: %s\n"
 				"  datapath:  %s%s (dropped at hook %d)\n",
-				seed, p, rt->dir == PAL_TRACE_INGRESS ? "ingress" :
+				name, seed, p, rt->dir == PAL_TRACE_INGRESS ? "ingress" :
 					 rt->dir == PAL_TRACE_EGRESS ? "egress" : "forward",
 				rt->in, rt->out ? " -> " : "", rt->out ? rt->out : "",
 				pal_packet_str(&pkt, desc, sizeof(desc)), v.allow ? "allow" : "deny",
@@ -119,11 +117,44 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 600)
 		}
 		pal_ir_free(&ir);
 	}
-	fprintf(stderr, "bpf_differential: seed base 0x%" PRIx64 ", %zu cases (%zu allowed, %zu "
-			"untracked), %zu mismatches\n", replay ? one : base, cases, allowed, untracked,
-		mismatches);
-	cr_assert_eq(mismatches, 0, "%zu mismatches (seeds above; replay with PAL_BPF_DIFF_SEED)",
-		     mismatches);
-	if (!replay)
+	fprintf(stderr, "bpf_differential %s: seed base 0x%" PRIx64 ", %zu cases (%zu allowed, "
+			"%zu untracked), %zu mismatches\n", name, replay ? one : base, cases, allowed,
+		untracked, mismatches);
+	*n_cases += cases;
+	return mismatches;
+}
+
+/* Small lists find semantic bugs fast; medium and large ones (hundreds to thousands of entries,
+ * several words and summary words) exercise the two-level bitmap walk. PAL_BPF_DIFF_SEED with
+ * PAL_BPF_DIFF_PHASE replays one IR. */
+Test(bpf_differential, datapath_matches_reference, .timeout = 900)
+{
+	static const struct {
+		const char *name;
+		uint64_t n_irs;
+		int n_pkts;
+		struct pal_ir_random_opts o;
+	} phases[] = {
+		{ "small", 240, 48, { .max_tiers = 3, .max_policies = 3, .max_rules = 5, .n_profiles = 3 } },
+		{ "medium", 12, 200, { .max_tiers = 4, .max_policies = 5, .max_rules = 25, .n_profiles = 3 } },
+		{ "large", 2, 400, { .max_tiers = 4, .max_policies = 60, .max_rules = 100, .n_profiles = 2 } },
+	};
+	bool replay;
+	uint64_t one = env_u64("PAL_BPF_DIFF_SEED", 0, &replay);
+	uint64_t base = env_u64("PAL_BPF_DIFF_BASE", 0xb9f0000, NULL);
+	const char *only = getenv("PAL_BPF_DIFF_PHASE");
+	size_t cases = 0, mismatches = 0;
+
+	for (size_t k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+		uint64_t n = replay ? 1 : env_u64("PAL_BPF_DIFF_IRS", phases[k].n_irs, NULL);
+
+		if (only && strcmp(only, phases[k].name) != 0)
+			continue;
+		mismatches += run_phase(phases[k].name, base + k * 1000000, n, phases[k].n_pkts,
+					&phases[k].o, replay, one, &cases);
+	}
+	cr_assert_eq(mismatches, 0, "%zu mismatches (seeds above; replay with PAL_BPF_DIFF_SEED "
+				    "and PAL_BPF_DIFF_PHASE)", mismatches);
+	if (!replay && !only)
 		cr_assert_geq(cases, 10000, "too few cases: %zu", cases);
 }

@@ -75,7 +75,7 @@ Test(bpf_load, adopt_reuses_pinned_maps)
 		bpf_obj_get_info_by_fd(pal_dp_map_fd(T.dp, "pal_words"), &i1, &l1);
 		bpf_obj_get_info_by_fd(pal_dp_map_fd(dp2, "pal_words"), &i2, &l2);
 		cr_assert_eq(i1.id, i2.id, "same map");
-		cr_assert_eq(i2.max_entries, 1u << 18);
+		cr_assert_eq(i2.max_entries, 1u << 22);
 	}
 	pal_dp_close(dp2);
 }
