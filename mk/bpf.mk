@@ -7,6 +7,7 @@
 #                                      attach, netfilter); link it before libpalisade-core.a
 #   test-bpf        BPF_PROG_TEST_RUN tests (needs root: loads programs, creates a netns)
 #   verifier-stats  each program's verified instruction count
+#   bench-bpf       classification cost per packet at 10..10,000 rules (BPF_PROG_TEST_RUN)
 #   vmlinux-check   vmlinux.h is present and has the types the programs use
 #   vmlinux-regen   regenerate vmlinux/vmlinux.h from this kernel's BTF
 
@@ -29,7 +30,7 @@ BPFT_OBJS  := $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o)
 # fixtures: the runner's cwd is tests/unit).
 BPFT_SHARED := $(BUILD)/obj/tests/unit/test_compiler_util.o $(BUILD)/obj/tests/unit/ir_random.o
 
-.PHONY: bpf vmlinux-check vmlinux-regen test-bpf verifier-stats
+.PHONY: bpf vmlinux-check vmlinux-regen test-bpf verifier-stats bench-bpf
 
 bpf: $(BPF_SKELS) $(BUILD)/libpalisade-dataplane.a ## BPF objects, skeletons, datapath library
 
@@ -72,3 +73,9 @@ $(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BPF_SKELS)
 
 verifier-stats: $(BUILD)/verifier-stats ## verified instruction count of every program (root)
 	$(BUILD)/verifier-stats
+
+$(BUILD)/bench-bpf: tests/bpf/tool_bench.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+bench-bpf: $(BUILD)/bench-bpf ## new-flow and established ns/packet at 10..10,000 rules (root)
+	$(BUILD)/bench-bpf
