@@ -134,34 +134,49 @@ static __always_inline void pal_ct_tuple_key(const struct nf_conntrack_tuple *t,
 	}
 }
 
-static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
-						     const struct pal_pkt *p)
+static __always_inline struct nf_conn *pal_ct_lookup_dir(struct __sk_buff *skb,
+							  const struct pal_pkt *p, int reverse)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_ct_opts opts = {};
+	const __u8 *src = reverse ? p->dst : p->src, *dst = reverse ? p->src : p->dst;
+	__u16 sp = reverse ? p->dport : p->sport, dp = reverse ? p->sport : p->dport;
 	__u32 sz;
 
-	if (!pal_flow_trackable(p))
-		return 0;
 	opts.netns_id = PAL_BPF_F_CURRENT_NETNS;
 	opts.l4proto = p->proto;
 	if (p->family == 4) {
-		__builtin_memcpy(&t.ipv4.saddr, p->src, 4);
-		__builtin_memcpy(&t.ipv4.daddr, p->dst, 4);
-		t.ipv4.sport = bpf_htons(p->is_echo ? p->icmp_id : p->sport);
-		t.ipv4.dport = bpf_htons(p->is_echo ? 0 : p->dport);
+		__builtin_memcpy(&t.ipv4.saddr, src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, dst, 4);
+		t.ipv4.sport = bpf_htons(sp);
+		t.ipv4.dport = bpf_htons(dp);
 		sz = sizeof(t.ipv4);
 	} else {
-		__builtin_memcpy(t.ipv6.saddr, p->src, 16);
-		__builtin_memcpy(t.ipv6.daddr, p->dst, 16);
-		t.ipv6.sport = bpf_htons(p->is_echo ? p->icmp_id : p->sport);
-		t.ipv6.dport = bpf_htons(p->is_echo ? 0 : p->dport);
+		__builtin_memcpy(t.ipv6.saddr, src, 16);
+		__builtin_memcpy(t.ipv6.daddr, dst, 16);
+		t.ipv6.sport = bpf_htons(sp);
+		t.ipv6.dport = bpf_htons(dp);
 		sz = sizeof(t.ipv6);
 	}
-	/* The kfunc only supports TCP and UDP; others have no NAT relation here. */
-	if (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP)
-		return 0;
 	return bpf_skb_ct_lookup(skb, &t, sz, &opts, PAL_CT_OPTS_SZ);
+}
+
+/* The conntrack entry of the packet's connection. Conntrack hashes a connection under its
+ * original and its reply tuple; a packet already NATed (after DNAT, in the original direction)
+ * carries neither, but its reverse is the reply tuple, so that is tried second. The kfunc relates
+ * TCP and UDP only. */
+static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
+						     const struct pal_pkt *p)
+{
+	struct nf_conn *ct;
+
+	if (!p->family || !p->has_ports ||
+	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
+		return 0;
+	ct = pal_ct_lookup_dir(skb, p, 0);
+	if (!ct)
+		ct = pal_ct_lookup_dir(skb, p, 1);
+	return ct;
 }
 
 /* Established through conntrack: one of the connection's tuples is a flow we allowed. Enters the
