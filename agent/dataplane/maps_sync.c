@@ -698,38 +698,50 @@ static int idvec_add(struct idvec *x, const struct pal_iface *ifc)
 int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 		 const struct pal_dp_binding *b, size_t n, uint32_t generation)
 {
-	struct idvec old = { 0 };
+	struct idvec old = { 0 }, fresh = { 0 };
+	struct pal_iface *vals = NULL;
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
 	uint32_t *stale = NULL;
 	size_t n_stale = 0, cap_stale = 0;
 	int err;
 
+	/* 1. every endpoint's new lists, beside the old ones; a failure here changes nothing */
+	vals = calloc(n ? n : 1, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!b[i].ep)
+			continue;
+		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &vals[i]);
+		if (!err)
+			err = idvec_add(&fresh, &vals[i]);
+		if (err) {
+			pal_dp_lists_delete(dp, fresh.v, fresh.n);
+			goto out_free;
+		}
+	}
 	err = pal_dp_config_set(dp, ir, generation);
 	if (!err)
 		err = pal_dp_failsafe_sync(dp, ir);
-	if (err)
-		return err;
+	if (err) {
+		pal_dp_lists_delete(dp, fresh.v, fresh.n);
+		goto out_free;
+	}
+	/* 2. the flips: one atomic update per interface */
 	for (size_t i = 0; i < n; i++) {
-		struct pal_iface v, o;
+		struct pal_iface o;
 		bool had = false;
 
 		if (!b[i].ep)
 			continue;
-		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &v);
+		err = pal_dp_iface_flip(dp, b[i].ifindex, &vals[i], &o, &had);
 		if (err)
-			goto out;
-		err = pal_dp_iface_flip(dp, b[i].ifindex, &v, &o, &had);
-		if (err) {
-			uint32_t ids[PAL_SLOT_COUNT];
-
-			pal_dp_lists_delete(dp, ids, pal_dp_iface_lists(&v, ids));
-			goto out;
-		}
+			goto out; /* earlier interfaces flipped; this one keeps its old lists */
 		if (had && (err = idvec_add(&old, &o)))
 			goto out;
 	}
-	/* interfaces no longer bound */
+	/* 3. interfaces no longer bound */
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -758,11 +770,25 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 	}
 	err = 0;
 out:
+	/* 4. after a grace period no packet can be using the old lists */
 	if (old.n) {
 		pal_dp_grace_period();
 		pal_dp_lists_delete(dp, old.v, old.n);
 	}
+out_free:
+	free(vals);
+	free(fresh.v);
 	free(old.v);
 	free(stale);
 	return err;
+}
+
+uint32_t pal_dp_generation(struct pal_datapath *dp)
+{
+	struct pal_config c;
+	uint32_t key = 0;
+
+	if (bpf_map_lookup_elem(MFD(dp, pal_config), &key, &c))
+		return 0;
+	return c.generation;
 }

@@ -49,11 +49,14 @@ int pal_dp_endpoint_write(struct pal_datapath *dp, const struct pal_ir *ir,
 			  const struct pal_ir_endpoint *ep, uint32_t generation,
 			  struct pal_iface *v);
 
-/* Applies a whole IR: config and failsafes, then per binding: new lists, flip, and after one
- * grace period the old lists of every flipped interface are deleted. Interfaces with a
- * pal_ifaces entry that are not in bindings are removed (and their lists deleted). */
+/* Applies a whole IR: first every binding's new lists are written (a failure there changes
+ * nothing and returns the error), then config and failsafes, then each interface flips to its new
+ * lists (atomic per interface), interfaces with a pal_ifaces entry that are not in bindings are
+ * removed, and after one grace period (a few milliseconds) the old lists are deleted. */
 int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 		 const struct pal_dp_binding *b, size_t n, uint32_t generation);
+/* The generation last applied (pal_config), 0 when none: what an adopting agent numbers on from. */
+uint32_t pal_dp_generation(struct pal_datapath *dp);
 
 /* List ids referenced by an interface value (non-zero ones), into ids[PAL_SLOT_COUNT]. */
 size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids);

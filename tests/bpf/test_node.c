@@ -1,0 +1,62 @@
+/* Keeping the attached set equal to the desired one, and --uninstall. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "bpft.h"
+#include "node.h"
+
+static struct bpft T;
+
+static void setup(void)
+{
+	bt_setup(&T);
+}
+
+static void teardown(void)
+{
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_node, .init = setup, .fini = teardown);
+
+static bool tc_attached(int ifx)
+{
+	uint32_t in, out;
+
+	pal_dp_tc_query(ifx, &in, &out);
+	return in && out;
+}
+
+Test(bpf_node, sync_then_uninstall)
+{
+	struct pal_dp_port ports[] = {
+		{ "eth0", T.ifindex[BT_ETH0], true },
+		{ "cali0", T.ifindex[BT_CALI0], false },
+	};
+	enum pal_xdp_mode modes[2], q;
+	uint32_t id;
+	struct stat st;
+
+	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2, "%s",
+		     pal_dp_error(T.dp));
+	cr_assert_eq(modes[0], PAL_XDP_NATIVE);
+	cr_assert_eq(modes[1], PAL_XDP_OFF);
+	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_CALI0]));
+	cr_assert_not(tc_attached(T.ifindex[BT_ETH1]));
+	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
+
+	/* eth0 goes away from the set: detached, its rules gone, cali0 untouched */
+	cr_assert_eq(pal_dp_sync_ports(T.dp, &ports[1], 1, PAL_XDP_AUTO, NULL), 1);
+	cr_assert_not(tc_attached(T.ifindex[BT_ETH0]));
+	pal_dp_xdp_query(T.ifindex[BT_ETH0], &q, &id);
+	cr_assert_eq(q, PAL_XDP_OFF);
+	cr_assert(tc_attached(T.ifindex[BT_CALI0]));
+	cr_assert_neq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
+
+	cr_assert_eq(pal_dp_uninstall(T.pin_dir), 0);
+	cr_assert_not(tc_attached(T.ifindex[BT_CALI0]));
+	cr_assert_neq(system("iptables -w -t raw -S 2>/dev/null | grep -q PALISADE"), 0);
+	cr_assert_neq(stat(T.pin_dir, &st), 0, "pin dir removed");
+}
