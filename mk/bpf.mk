@@ -30,7 +30,11 @@ BPFT_OBJS  := $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o)
 # fixtures: the runner's cwd is tests/unit).
 BPFT_SHARED := $(BUILD)/obj/tests/unit/test_compiler_util.o $(BUILD)/obj/tests/unit/ir_random.o
 
-.PHONY: bpf vmlinux-check vmlinux-regen test-bpf verifier-stats bench-bpf
+DP_SANOBJ   := $(DP_SRCS:%.c=$(BUILD)/san/%.o)
+BPFT_SANOBJ := $(BPFT_SRCS:%.c=$(BUILD)/san/%.o)
+BPFT_SHARED_SAN := $(BUILD)/san/tests/unit/test_compiler_util.o $(BUILD)/san/tests/unit/ir_random.o
+
+.PHONY: bpf vmlinux-check vmlinux-regen test-bpf test-bpf-san verifier-stats bench-bpf
 
 bpf: $(BPF_SKELS) $(BUILD)/libpalisade-dataplane.a ## BPF objects, skeletons, datapath library
 
@@ -51,9 +55,9 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name pal_$* > $@.tmp && mv $@.tmp $@
 
 # The library and the tests include the skeletons and flatten.h.
-$(DP_OBJS) $(BPFT_OBJS): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
-$(BPFT_OBJS): CFLAGS_COMMON += -Itests/unit
-$(DP_OBJS) $(BPFT_OBJS): $(BPF_SKELS)
+$(DP_OBJS) $(BPFT_OBJS) $(DP_SANOBJ) $(BPFT_SANOBJ): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
+$(BPFT_OBJS) $(BPFT_SANOBJ): CFLAGS_COMMON += -Itests/unit
+$(DP_OBJS) $(BPFT_OBJS) $(DP_SANOBJ) $(BPFT_SANOBJ): $(BPF_SKELS)
 
 $(BUILD)/libpalisade-dataplane.a: $(DP_OBJS)
 	@mkdir -p $(dir $@)
@@ -67,6 +71,16 @@ $(BUILD)/bpf-tests: $(BPFT_OBJS) $(BPFT_SHARED) $(BUILD)/libpalisade-dataplane.a
 test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: needs root, skipped"; exit 0; fi; \
 	  cd tests/unit && ../../$(BUILD)/bpf-tests --jobs 2
+
+# The same tests under ASan+UBSan (leaks included); PAL_BPF_FLIPS trims the update test.
+$(BUILD)/bpf-tests-san: $(BPFT_SANOBJ) $(BPFT_SHARED_SAN) $(DP_SANOBJ) $(BUILD)/libpalisade-core-san.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion -lpthread
+
+test-bpf-san: $(BUILD)/bpf-tests-san ## the BPF tests' userspace under ASan and UBSan (root)
+	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf-san: needs root, skipped"; exit 0; fi; \
+	  cd tests/unit && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PAL_BPF_FLIPS=200 \
+	  ../../$(BUILD)/bpf-tests-san --jobs 2
 
 $(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BPF_SKELS)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $< $(LIBS_BPF)

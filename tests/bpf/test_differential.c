@@ -47,10 +47,12 @@ static uint64_t env_u64(const char *name, uint64_t def, bool *set)
 	return v && *v ? strtoull(v, NULL, 0) : def;
 }
 
-/* A few failsafe ports so that stage is exercised too (random packets hit 22/53 rarely; the
- * generator's ports are biased to rule boundaries). */
+/* A random endpoint-to-host action, and a few failsafe ports when the generator made none. */
 static void add_failsafes(struct pal_ir *ir, struct pal_rand *r)
 {
+	ir->endpoint_to_host = pal_rand_chance(r, 50) ? PAL_EP_TO_HOST_ACCEPT : PAL_EP_TO_HOST_DROP;
+	if (ir->n_failsafe_in || ir->n_failsafe_out)
+		return; /* the generator made its own */
 	ir->failsafe_in = calloc(2, sizeof(*ir->failsafe_in));
 	ir->failsafe_out = calloc(1, sizeof(*ir->failsafe_out));
 	cr_assert(ir->failsafe_in && ir->failsafe_out);
@@ -61,7 +63,6 @@ static void add_failsafes(struct pal_ir *ir, struct pal_rand *r)
 	ir->failsafe_out[0] = (struct pal_failsafe){ .protocol = PAL_PROTO_UDP,
 						     .port = (uint16_t)pal_rand_below(r, 100) };
 	ir->n_failsafe_out = 1;
-	ir->endpoint_to_host = pal_rand_chance(r, 50) ? PAL_EP_TO_HOST_ACCEPT : PAL_EP_TO_HOST_DROP;
 }
 
 /* One phase: n_irs random IRs of the given shape, n_pkts packets each, round-robin over the
