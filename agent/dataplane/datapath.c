@@ -31,6 +31,10 @@ _Static_assert((int)PAL_DP_STAGE_FAILSAFE == (int)PAL_STAGE_FAILSAFE &&
 		       (int)PAL_DP_STAGE_DEFAULT == (int)PAL_STAGE_DEFAULT,
 	       "ABI stage numbers follow enum pal_stage");
 
+#define PAL_MAP_NAME(n) #n,
+const char *const pal_map_names[PAL_M_COUNT] = { PAL_MAPS(PAL_MAP_NAME) };
+#undef PAL_MAP_NAME
+
 static const char *const prog_names[PAL_PROG_COUNT] = {
 	[PAL_PROG_XDP_HEP_INGRESS] = "xdp_hep_ingress",
 	[PAL_PROG_TC_INGRESS] = "tc_ingress",
@@ -237,6 +241,31 @@ static int pin_prog(struct pal_datapath *dp, struct bpf_program *p, const char *
 	return err;
 }
 
+/* Read-only: the pinned maps only, no program is loaded (polctl's live commands). */
+static int open_read_only(struct pal_datapath *dp)
+{
+	int err = check_version(dp);
+
+	if (err == -ENOENT) {
+		pal_dp_set_error(dp, "no datapath pinned in %s (is palisaded running?)", dp->dir);
+		return err;
+	}
+	if (err)
+		return err;
+	for (int i = 0; i < PAL_M_COUNT; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/maps/%s", dp->dir, pal_map_names[i]);
+		dp->map_fd[i] = bpf_obj_get(path);
+		if (dp->map_fd[i] < 0) {
+			err = -errno;
+			pal_dp_set_error(dp, "%s: %s", path, strerror(errno));
+			return err;
+		}
+	}
+	return pal_dp_regions_load(dp);
+}
+
 int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,
 		char *errbuf, size_t errlen)
 {
@@ -254,6 +283,18 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	libbpf_set_print(libbpf_print);
 	snprintf(dp->dir, sizeof(dp->dir), "%s",
 		 opts && opts->pin_dir ? opts->pin_dir : PAL_PIN_DIR_DEFAULT);
+	for (int i = 0; i < PAL_M_COUNT; i++)
+		dp->map_fd[i] = -1;
+	if (opts && opts->read_only) {
+		dp->read_only = true;
+		err = open_read_only(dp);
+		if (err)
+			goto fail;
+		if (adopted)
+			*adopted = true;
+		*out = dp;
+		return 0;
+	}
 
 	err = ensure_bpffs(dp);
 	if (err)
@@ -299,13 +340,23 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 				 "for the verifier log)", strerror(-err));
 		goto fail;
 	}
+	for (int i = 0; i < PAL_M_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, pal_map_names[i]);
+
+		if (!m) {
+			err = -ENOENT;
+			pal_dp_set_error(dp, "map %s missing from the object", pal_map_names[i]);
+			goto fail;
+		}
+		dp->map_fd[i] = bpf_map__fd(m);
+	}
 	if (!have_pins) {
 		struct pal_version v = { .magic = PAL_VERSION_MAGIC,
 					 .layout = PAL_LAYOUT_VERSION,
 					 .summary_words = PAL_SUMMARY_WORDS };
 		uint32_t key = 0;
 
-		err = bpf_map_update_elem(bpf_map__fd(dp->skel->maps.pal_version), &key, &v, 0);
+		err = bpf_map_update_elem(MFD(dp, pal_version), &key, &v, 0);
 		if (err) {
 			err = -errno;
 			pal_dp_set_error(dp, "cannot write the layout version: %s", strerror(-err));
@@ -344,23 +395,29 @@ void pal_dp_close(struct pal_datapath *dp)
 	if (!dp)
 		return;
 	pal_dp_regions_free(dp);
+	if (dp->read_only)
+		for (int i = 0; i < PAL_M_COUNT; i++)
+			if (dp->map_fd[i] >= 0)
+				close(dp->map_fd[i]);
 	if (dp->skel)
 		pal_palisade__destroy(dp->skel);
 	free(dp);
 }
 
+
 int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p)
 {
-	if (p >= PAL_PROG_COUNT || !dp->prog[p])
+	if (dp->read_only || p >= PAL_PROG_COUNT || !dp->prog[p])
 		return -ENOENT;
 	return bpf_program__fd(dp->prog[p]);
 }
 
 int pal_dp_map_fd(const struct pal_datapath *dp, const char *name)
 {
-	struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, name);
-
-	return m ? bpf_map__fd(m) : -ENOENT;
+	for (int i = 0; i < PAL_M_COUNT; i++)
+		if (!strcmp(pal_map_names[i], name))
+			return dp->map_fd[i];
+	return -ENOENT;
 }
 
 int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *buf, size_t len)
@@ -373,11 +430,14 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path)
 {
-	struct pal_sf_out *s = pal_sf_out__open();
+	struct pal_sf_out *s;
 	struct bpf_map *m;
 	char name[64];
 	int err = 0;
 
+	if (dp->read_only)
+		return -EPERM;
+	s = pal_sf_out__open();
 	if (!s) {
 		err = -errno ? -errno : -EINVAL;
 		pal_dp_set_error(dp, "cannot open the raw OUTPUT filter object: %s", strerror(-err));
@@ -483,7 +543,7 @@ int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct 
 	if (!v)
 		return -ENOMEM;
 	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.pal_rule_ctrs), &rule_id, v)) {
+	if (bpf_map_lookup_elem(MFD(dp, pal_rule_ctrs), &rule_id, v)) {
 		err = -errno;
 		goto out;
 	}
@@ -507,7 +567,7 @@ int pal_dp_if_counter(const struct pal_datapath *dp, uint32_t ifindex, enum pal_
 	if (!v)
 		return -ENOMEM;
 	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.pal_if_ctrs), &key, v)) {
+	if (bpf_map_lookup_elem(MFD(dp, pal_if_ctrs), &key, v)) {
 		err = errno == ENOENT ? 0 : -errno; /* never counted: zeros */
 		goto out;
 	}

@@ -27,6 +27,9 @@ struct pal_dp_opts {
 	 * pinned maps keep their sizes. */
 	uint32_t max_words, max_classes, max_entries, max_lists, max_flows, max_rule_ids;
 	bool no_adopt; /* fail with -EEXIST instead of adopting existing pins */
+	/* Open the pinned maps only (version checked), load nothing, create nothing: for readers
+	 * such as polctl. Program fds and pal_dp_load_sf_out are unavailable then. */
+	bool read_only;
 };
 
 enum pal_dp_prog {

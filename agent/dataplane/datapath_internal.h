@@ -4,15 +4,29 @@
 
 #include <limits.h>
 #include "datapath.h"
+#include <stdbool.h>
 #include "region.h"
 
 struct pal_palisade;
 struct bpf_program;
 
+/* The shared (pinned) maps, by index. */
+#define PAL_MAPS(X) \
+	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_lists) X(pal_entries) X(pal_classes) \
+	X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) X(pal_if_ctrs) X(pal_events)
+#define PAL_MAP_ENUM(n) PAL_M_##n,
+enum pal_map_idx { PAL_MAPS(PAL_MAP_ENUM) PAL_M_COUNT };
+#undef PAL_MAP_ENUM
+extern const char *const pal_map_names[PAL_M_COUNT];
+/* fd of a shared map */
+#define MFD(dp, m) ((dp)->map_fd[PAL_M_##m])
+
 struct pal_datapath {
 	char dir[PATH_MAX - 1024]; /* room for the suffixes in PATH_MAX buffers */
 	char err[512];
-	struct pal_palisade *skel;
+	struct pal_palisade *skel; /* NULL when opened read-only */
+	int map_fd[PAL_M_COUNT];   /* the skeleton's, or our own (read-only: closed on close) */
+	bool read_only;
 	struct bpf_program *prog[PAL_PROG_COUNT];
 	/* userspace view of the pinned tables (rebuilt from pal_lists on adopt) */
 	struct pal_region_alloc words, entries;

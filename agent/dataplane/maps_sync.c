@@ -11,7 +11,6 @@
 
 #include "datapath_internal.h"
 #include "maps_sync.h"
-#include "palisade.skel.h"
 
 _Static_assert(PAL_SUMMARY_WORDS == PAL_CLS_MAX_SUMMARY, "ABI summary size = flatten.h's");
 _Static_assert(PAL_MAX_CLASSIFY_STEPS == PAL_CLS_MAX_STEPS, "ABI step limit = flatten.h's");
@@ -33,7 +32,6 @@ _Static_assert((int)PAL_FIELD_SRC_ADDR == (int)PAL_CLS_F_SRC &&
 		       (int)PAL_FIELD_ICMP == (int)PAL_CLS_F_ICMP && (int)PAL_FIELD_COUNT == (int)PAL_CLS_N_FIELDS,
 	       "fields = flatten.h's");
 
-#define MFD(dp, m) bpf_map__fd((dp)->skel->maps.m)
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -43,8 +41,14 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 	uint32_t key, next, *prev = NULL;
 	struct pal_list l;
 
-	pal_region_init(&dp->words, bpf_map__max_entries(dp->skel->maps.pal_words));
-	pal_region_init(&dp->entries, bpf_map__max_entries(dp->skel->maps.pal_entries));
+	struct bpf_map_info wi = { 0 }, ei = { 0 };
+	uint32_t wl = sizeof(wi), el = sizeof(ei);
+
+	if (bpf_obj_get_info_by_fd(MFD(dp, pal_words), &wi, &wl) ||
+	    bpf_obj_get_info_by_fd(MFD(dp, pal_entries), &ei, &el))
+		return -errno;
+	pal_region_init(&dp->words, wi.max_entries);
+	pal_region_init(&dp->entries, ei.max_entries);
 	dp->next_list_id = 1;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;

@@ -1,0 +1,109 @@
+/* Readers for polctl and metrics, on a read-only second handle: counters per interface, flows
+ * (and flush), map fill, the event stream. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include "bpft.h"
+#include "stats.h"
+#include "test_compiler_util.h"
+
+static struct bpft T;
+static struct ctest C;
+
+static void setup(void)
+{
+	bt_setup(&T);
+	ct_compile_dir(&C, "table", PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
+		       PAL_EP_TO_HOST_DROP);
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, 1);
+}
+
+static void teardown(void)
+{
+	ct_free(&C);
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_stats, .init = setup, .fini = teardown);
+
+struct seen {
+	int ifctrs, flows, denies;
+	uint64_t xdp_drops;
+	uint32_t eth0;
+};
+
+static int on_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *c, void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->ifctrs++;
+	if (ifindex == s->eth0 && hook == PAL_HOOK_XDP)
+		s->xdp_drops += c->drop[PAL_DROP_POLICY];
+	return 0;
+}
+
+static int on_flow(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx)
+{
+	(void)k;
+	(void)f;
+	((struct seen *)ctx)->flows++;
+	return 0;
+}
+
+static int on_event(const struct pal_event *e, void *ctx)
+{
+	((struct seen *)ctx)->denies += e->type == PAL_EVENT_DENY;
+	return 0;
+}
+
+Test(bpf_stats, read_only_readers)
+{
+	struct pal_datapath *ro = NULL;
+	struct pal_dp_events *ev;
+	struct pal_dp_fill fill[PAL_DP_FILL_N];
+	struct seen s = { .eth0 = (uint32_t)T.ifindex[BT_ETH0] };
+	char err[512] = "";
+	struct pal_packet deny = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 40000, "198.18.0.1", 9001);
+	struct pal_packet allow = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 40000, "198.18.0.1", 80);
+
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .read_only = true },
+				 &ro, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_lt(pal_dp_prog_fd(ro, PAL_PROG_TC_INGRESS), 0, "read-only has no programs");
+	ev = pal_dp_events_open(ro, on_event, &s);
+	cr_assert_not_null(ev);
+	bt_flush_flows(&T);
+	cr_assert_not(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &deny, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &allow, NULL).allow);
+
+	cr_assert_eq(pal_dp_foreach_if_counter(ro, on_ifctr, &s), 0);
+	cr_assert_gt(s.ifctrs, 0);
+	cr_assert_eq(s.xdp_drops, 1);
+	cr_assert_eq(pal_dp_foreach_flow(ro, on_flow, &s), 0);
+	cr_assert_eq(s.flows, 2, "both directions of the allowed flow");
+	cr_assert_geq(pal_dp_events_poll(ev, 0), 1);
+	cr_assert_eq(s.denies, 1);
+	cr_assert_eq(pal_dp_fill(ro, fill), 0);
+	cr_assert_str_eq(fill[0].map, "pal_words");
+	cr_assert_gt(fill[0].used, 0);
+	cr_assert_eq(fill[0].max, 1u << 22);
+	cr_assert_eq(fill[4].used, 3, "eth0, eth1, cali1 are bound");
+	cr_assert_eq(fill[5].used, 2);
+	cr_assert_eq(pal_dp_flush_flows(ro), 2);
+	s.flows = 0;
+	pal_dp_foreach_flow(ro, on_flow, &s);
+	cr_assert_eq(s.flows, 0);
+	pal_dp_events_close(ev);
+	pal_dp_close(ro);
+}
+
+Test(bpf_stats, read_only_refuses_missing_datapath)
+{
+	struct pal_datapath *ro = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = "/sys/fs/bpf/palisade-none",
+							.read_only = true },
+				 &ro, NULL, err, sizeof(err)), -ENOENT);
+	cr_assert(strstr(err, "no datapath pinned"), "%s", err);
+}
