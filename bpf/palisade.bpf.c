@@ -376,8 +376,15 @@ int sf_input_deny(struct __sk_buff *skb)
 		return 0;
 	if (p.always_pass && (ep->flags & PAL_IF_HOST)) /* neighbour discovery to the host */
 		return 0;
-	if (mark & (PAL_MARK_FAILSAFE | PAL_MARK_UNTRACKED)) {
-		verdict = (mark & PAL_MARK_FAILSAFE) ? PAL_VERDICT_FAILSAFE : PAL_VERDICT_UNTRACKED;
+	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
+		verdict = PAL_VERDICT_UNTRACKED;
+		goto out;
+	}
+	if (mark & PAL_MARK_FAILSAFE) {
+		/* failsafe traffic stays tracked: its replies (sshd answering) are established */
+		if (!pal_flow_lookup(&p))
+			pal_flow_insert(&p, h.ifindex, h.hook, PAL_DP_STAGE_FAILSAFE, PAL_RULE_ID_NONE);
+		verdict = PAL_VERDICT_FAILSAFE;
 		goto out;
 	}
 	if (pal_flow_lookup(&p)) {
@@ -395,6 +402,7 @@ int sf_input_deny(struct __sk_buff *skb)
 		}
 	} else {
 		if (mark & PAL_MARK_PREDNAT) { /* preDNAT allow skips normal host policy */
+			pal_flow_insert(&p, h.ifindex, h.hook, PAL_DP_STAGE_PREDNAT, PAL_RULE_ID_NONE);
 			verdict = PAL_VERDICT_ALLOW;
 			goto out;
 		}

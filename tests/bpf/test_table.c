@@ -169,6 +169,24 @@ Test(bpf_table, established_flow_skips_policy)
 	cr_assert_not(r.allow, "without the flow the reply is a new, denied packet");
 }
 
+Test(bpf_table, failsafe_and_prednat_flows_get_their_replies)
+{
+	/* sshd answering on a failsafe port, and a local service reached through a preDNAT allow:
+	 * the host's egress policy (tcp 443 only) would deny both replies as new packets */
+	struct pal_packet ssh = ct_pkt(PAL_PROTO_TCP, MGMT, 40000, HOST_EXT, 22);
+	struct pal_packet ssh_reply = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 22, MGMT, 40000);
+	struct pal_packet np = ct_pkt(PAL_PROTO_TCP, CLIENT, 40001, HOST_EXT, 30080);
+	struct pal_packet np_reply = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 30080, CLIENT, 40001);
+
+	bt_flush_flows(&T);
+	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &ssh, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, NULL).allow);
+	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &np, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, NULL).allow);
+}
+
 Test(bpf_table, untracked_flows_leave_no_flow_state)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9000);
