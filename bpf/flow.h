@@ -98,6 +98,54 @@ static __always_inline void pal_flow_insert(const struct pal_pkt *p, __u32 ifind
 	pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_REPLY);
 }
 
+/* ---- ICMP errors related to a flow ---------------------------------------------------------- */
+
+/* An ICMP error (destination unreachable, e.g. "fragmentation needed" for path MTU discovery; time
+ * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
+ * belongs to a flow palisade allowed, the error is part of the flow (conntrack's RELATED), not a
+ * new packet for policy. Not inlined: its stack frame stays out of the callers'. */
+static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p)
+{
+	struct pal_flow_key k = {};
+	__u32 off, ihl;
+	__u8 h[40], l4[4];
+
+	if (!p->is_icmp || p->frag == PAL_FRAG_LATER)
+		return 0;
+	off = p->l4_off + 8;
+	if (p->family == 4 && p->proto == PAL_IPPROTO_ICMP &&
+	    (p->icmp_type == 3 || p->icmp_type == 11 || p->icmp_type == 12)) {
+		if (bpf_skb_load_bytes(skb, off, h, 20) || (h[0] >> 4) != 4)
+			return 0;
+		ihl = (h[0] & 0xf) * 4;
+		if (ihl < 20)
+			return 0;
+		k.family = 4;
+		k.proto = h[9];
+		__builtin_memcpy(k.src, &h[12], 4);
+		__builtin_memcpy(k.dst, &h[16], 4);
+		off += ihl;
+	} else if (p->family == 6 && p->proto == PAL_IPPROTO_ICMPV6 && p->icmp_type >= 1 &&
+		   p->icmp_type <= 4) {
+		if (bpf_skb_load_bytes(skb, off, h, 40) || (h[0] >> 4) != 6)
+			return 0;
+		k.family = 6;
+		k.proto = h[6]; /* a quoted packet with extension headers is not related here */
+		__builtin_memcpy(k.src, &h[8], 16);
+		__builtin_memcpy(k.dst, &h[24], 16);
+		off += 40;
+	} else {
+		return 0;
+	}
+	if (k.proto != PAL_IPPROTO_TCP && k.proto != PAL_IPPROTO_UDP && k.proto != PAL_IPPROTO_SCTP)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, l4, 4))
+		return 0;
+	k.sport = ((__u16)l4[0] << 8) | l4[1];
+	k.dport = ((__u16)l4[2] << 8) | l4[3];
+	return bpf_map_lookup_elem(&pal_flows, &k) != 0;
+}
+
 /* ---- conntrack (tc programs only) ------------------------------------------------------------ */
 
 #ifdef PAL_WITH_CT

@@ -180,7 +180,7 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 
 	/* Established flows are accepted before preDNAT runs. */
-	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
 		pal_set_mark(skb, PAL_MARK_SEEN);
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
@@ -285,7 +285,7 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_FAILSAFE;
 			goto out;
 		}
-		if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+		if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
 			verdict = PAL_VERDICT_ESTABLISHED;
 			goto out;
 		}
@@ -298,7 +298,7 @@ int tc_egress(struct __sk_buff *skb)
 	}
 
 	/* Forwarded: arrived on iif, leaves on this interface. */
-	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p)) {
+	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
@@ -387,7 +387,7 @@ int sf_input_deny(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_FAILSAFE;
 		goto out;
 	}
-	if (pal_flow_lookup(&p)) {
+	if (pal_flow_lookup(&p) || pal_flow_related(skb, &p)) {
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}

@@ -187,6 +187,41 @@ Test(bpf_table, failsafe_and_prednat_flows_get_their_replies)
 	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, NULL).allow);
 }
 
+/* An ICMP "fragmentation needed" from a router on eth0, quoting the host's packet
+ * HOST_EXT:40000 -> MGMT:443. */
+static size_t frag_needed(uint8_t *buf, size_t cap)
+{
+	struct pal_packet icmp = ct_icmp("198.18.5.5", HOST_EXT, 3, 4);
+	struct pal_packet quoted = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 40000, MGMT, 443);
+	uint8_t inner[256];
+	size_t len = bt_build(buf, cap, &icmp, NULL);
+	size_t ilen = bt_build(inner, sizeof(inner), &quoted, NULL);
+
+	memcpy(buf + len, inner + 14, 28); /* quoted IP header + 8 bytes of TCP */
+	len += 28;
+	buf[16] = 0;
+	buf[17] = (uint8_t)(len - 14); /* IPv4 total length */
+	(void)ilen;
+	return len;
+}
+
+Test(bpf_table, icmp_errors_of_allowed_flows_are_related)
+{
+	struct pal_packet out = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 40000, MGMT, 443);
+	uint8_t buf[512];
+	size_t len = frag_needed(buf, sizeof(buf));
+	int eth0 = T.ifindex[BT_ETH0];
+	int input = pal_dp_prog_fd(T.dp, PAL_PROG_SF_INPUT_DENY);
+
+	bt_flush_flows(&T);
+	/* without the flow it is a new ICMP packet: the host tier denies it */
+	cr_assert_eq(bt_run_sf(input, eth0, 0, buf, len), 1);
+	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &out, NULL).allow);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, eth0, eth0, 0, buf, len, NULL), 0);
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_TC_INGRESS).verdict[PAL_VERDICT_ESTABLISHED], 1);
+	cr_assert_eq(bt_run_sf(input, eth0, 0, buf, len), 0, "related to the allowed flow");
+}
+
 Test(bpf_table, untracked_flows_leave_no_flow_state)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9000);
