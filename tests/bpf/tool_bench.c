@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -157,7 +158,7 @@ int main(void)
 {
 	static const int sizes[] = { 10, 100, 1000, 10000 };
 	static struct pkt pk[N_PKTS];
-	double newflow[4], est[4];
+	double newflow[4], est[4], apply_ms[4];
 	char dir[64], err[512];
 	struct pal_datapath *dp;
 	uint64_t seed = 42;
@@ -201,9 +202,17 @@ int main(void)
 		}
 		/* new flows: untracked list at XDP */
 		b.ep = pal_ir_endpoint_for_iface(&ir[0], "eth0");
-		if (pal_dp_apply(dp, &ir[0], &b, 1, (uint32_t)k * 2 + 1)) {
-			fprintf(stderr, "bench-bpf: apply: %s\n", pal_dp_error(dp));
-			return 2;
+		{
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (pal_dp_apply(dp, &ir[0], &b, 1, (uint32_t)k * 2 + 1)) {
+				fprintf(stderr, "bench-bpf: apply: %s\n", pal_dp_error(dp));
+				return 2;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			apply_ms[k] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				      (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 		}
 		newflow[k] = measure(pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), true, ifx, pk,
 				     N_PKTS);
@@ -222,10 +231,11 @@ int main(void)
 		pal_ir_free(&ir[0]);
 		pal_ir_free(&ir[1]);
 	}
-	printf("| rules | new flow ns/packet (XDP, untracked list) | established ns/packet (tc ingress) |\n");
-	printf("|------:|------:|------:|\n");
+	printf("| rules | new flow ns/packet (XDP, untracked list) | established ns/packet (tc ingress) "
+	       "| apply ms (flatten + maps + flip) |\n");
+	printf("|------:|------:|------:|------:|\n");
 	for (int k = 0; k < 4; k++)
-		printf("| %d | %.0f | %.0f |\n", sizes[k], newflow[k], est[k]);
+		printf("| %d | %.0f | %.0f | %.1f |\n", sizes[k], newflow[k], est[k], apply_ms[k]);
 	printf("\n%d distinct packets x %d runs each per figure; new flow at 10,000 rules / 10 rules "
 	       "= %.2f (target <= 2)\n", N_PKTS, REPEAT, newflow[3] / newflow[0]);
 	pal_dp_close(dp);
