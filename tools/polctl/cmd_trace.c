@@ -1,5 +1,7 @@
 /* polctl trace: the verdict for one packet, the stage and rule that decided, and the way there.
- * With --policy-dir it runs the reference evaluator on the compiler's output (offline). */
+ * With --policy-dir it runs the reference evaluator on the compiler's output (offline); without,
+ * the datapath's own walk over the pinned maps under --bpffs (live_trace.c). Both answers have
+ * the same shape; the live one adds "source": "live" and the generation it read. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <strings.h>
 
 #include "evaluator.h"
+#include "live.h"
 #include "polctl.h"
 
 struct trace_args {
@@ -209,7 +212,8 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static void print_json(const struct pal_verdict *v)
+/* extra: more keys for the top-level object (taken over), may be NULL. */
+static void print_json(const struct pal_verdict *v, json_t *extra)
 {
 	json_t *stages = json_array(), *logged = json_array();
 
@@ -225,13 +229,19 @@ static void print_json(const struct pal_verdict *v)
 	}
 	for (size_t i = 0; i < v->n_logged; i++)
 		json_array_append_new(logged, json_integer(v->logged_rule_ids[i]));
-	polctl_print_json(json_pack(
+	json_t *o = json_pack(
 		"{s:s, s:s, s:o, s:o, s:o, s:s, s:b, s:s, s:o, s:o}", "verdict",
 		v->allow ? "allow" : "deny", "stage", pal_stage_name(v->stage), "tier",
 		str_or_null(v->tier), "policy", str_or_null(v->policy), "rule",
 		v->rule >= 0 ? json_integer(v->rule) : json_null(), "action",
 		pal_action_name(v->action), "untracked", v->untracked, "reason", v->reason,
-		"stages", stages, "logged_rule_ids", logged));
+		"stages", stages, "logged_rule_ids", logged);
+
+	if (extra) {
+		json_object_update(o, extra);
+		json_decref(extra);
+	}
+	polctl_print_json(o);
 }
 
 static void print_table(const struct pal_verdict *v)
@@ -260,6 +270,35 @@ static void print_table(const struct pal_verdict *v)
 	}
 }
 
+/* The live answer: same printers, plus where it came from. */
+static int trace_live(const struct polctl_globals *g, const struct trace_args *a)
+{
+	struct polctl_live lv;
+	struct pal_verdict v;
+	int rc = polctl_live_open(g, &lv);
+
+	if (rc)
+		return rc;
+	rc = live_trace(g, &lv, a->dir, a->iface, a->out_iface, &a->pkt, &v);
+	if (rc)
+		goto out;
+	if (g->output == POLCTL_OUT_JSON) {
+		print_json(&v, json_pack("{s:s, s:I, s:o}", "source", "live", "generation",
+					 (json_int_t)lv.cfg.generation, "rule_id",
+					 v.rule_id == UINT32_MAX ? json_null() :
+								   json_integer(v.rule_id)));
+	} else {
+		if (!lv.meta)
+			fprintf(stderr, "polctl: warning: no metadata pinned at %s: names unknown\n",
+				lv.dir);
+		printf("source     live datapath at %s, generation %u\n", lv.dir, lv.cfg.generation);
+		print_table(&v);
+	}
+out:
+	polctl_live_close(&lv);
+	return rc;
+}
+
 int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 {
 	struct trace_args a = { 0 };
@@ -274,8 +313,7 @@ int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 	if (rc)
 		goto out_args;
 	if (a.n_dirs == 0) {
-		rc = polctl_fail(g, "trace: the live datapath is not readable by this build; give "
-				    "--policy-dir DIR to trace offline");
+		rc = trace_live(g, &a);
 		goto out_args;
 	}
 	if (polctl_offline_load(g, a.dirs, a.n_dirs, &o) != 0) {
@@ -288,7 +326,7 @@ int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 		goto out;
 	}
 	if (g->output == POLCTL_OUT_JSON)
-		print_json(&v);
+		print_json(&v, NULL);
 	else
 		print_table(&v);
 	rc = POLCTL_OK;

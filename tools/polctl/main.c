@@ -14,8 +14,20 @@ static const struct polctl_command commands[] = {
 	{ "validate", "--policy-dir DIR [--policy-dir DIR ...]",
 	  "parse and compile policies offline; every error with file:line", cmd_validate },
 	{ "match", "SELECTOR [KEY=VALUE ...]", "whether a selector matches those labels", cmd_match },
+	{ "status", "", "agent and datapath: generation, interfaces with XDP mode and tc hooks, map fill",
+	  cmd_status },
+	{ "endpoints", "", "endpoints on this node's interfaces: ifindex, labels, policies per stage",
+	  cmd_endpoints },
+	{ "rules", "[--endpoint IF] [--dir ingress|egress]",
+	  "compiled rules in evaluation order with tier, policy, index, action, packets, bytes",
+	  cmd_rules },
+	{ "sets", "", "resolved address sets and what they came from", cmd_sets },
+	{ "flows", "[--flush]", "tracked flows (--flush empties the flow table)", cmd_flows },
+	{ "counters", "", "per interface and hook: verdicts and drops by reason", cmd_counters },
+	{ "monitor", "[--count N] [--timeout SEC]",
+	  "streams deny and log events until interrupted", cmd_monitor },
 	{ "trace",
-	  "--policy-dir DIR --iface IF --dir ingress|egress|forward [--out-iface IF] --proto P\n"
+	  "[--policy-dir DIR] --iface IF --dir ingress|egress|forward [--out-iface IF] --proto P\n"
 	  "        --src IP [--sport N] --dst IP [--dport N] [--icmp-type T --icmp-code C]\n"
 	  "        [--dnat IP[:PORT]]",
 	  "the verdict for one packet: the stage and rule that decided, and why", cmd_trace },
@@ -25,9 +37,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: polctl [-o table|json] [--bpffs DIR] [--node NAME] COMMAND [ARGS]\n\n"
 		   "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %s\n            %s\n", commands[i].name, commands[i].summary,
-			commands[i].args);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].args[0])
+			fprintf(f, "            %s\n", commands[i].args);
+	}
 	fprintf(f, "\nglobal options may also follow the command.\n"
 		   "exit: 0 success, 1 negative answer (validation errors, no match), 2 usage or "
 		   "system error\n");

@@ -32,6 +32,14 @@ struct polctl_command {
 int cmd_validate(const struct polctl_globals *g, int argc, char **argv);
 int cmd_match(const struct polctl_globals *g, int argc, char **argv);
 int cmd_trace(const struct polctl_globals *g, int argc, char **argv);
+/* Live commands (read the pinned datapath under g->bpffs; live.h). */
+int cmd_status(const struct polctl_globals *g, int argc, char **argv);
+int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv);
+int cmd_rules(const struct polctl_globals *g, int argc, char **argv);
+int cmd_sets(const struct polctl_globals *g, int argc, char **argv);
+int cmd_flows(const struct polctl_globals *g, int argc, char **argv);
+int cmd_counters(const struct polctl_globals *g, int argc, char **argv);
+int cmd_monitor(const struct polctl_globals *g, int argc, char **argv);
 
 /* Errors go to stderr; with -o json as {"error": "..."} on stdout so a machine reader never has to
  * parse prose (bpftool's convention). Returns POLCTL_USAGE for convenience. */

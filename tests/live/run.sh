@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every tests/live/test_*.sh (root: namespaces, BPF). Prints PASS/FAIL per test and a summary.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+: "${POLCTL:?POLCTL must point at the polctl binary}"
+: "${PAL_PROGRAM:?PAL_PROGRAM must point at the pal_program test helper}"
+if [ "$(id -u)" != 0 ]; then echo "live polctl tests: need root, skipped"; exit 0; fi
+export POLCTL PAL_PROGRAM ROOT="$root"
+pass=0 fail=0
+for t in "$here"/test_*.sh; do
+	[ -e "$t" ] || continue
+	if out=$(bash "$t" 2>&1); then
+		pass=$((pass + 1)); echo "PASS $(basename "$t")"
+	else
+		fail=$((fail + 1)); echo "FAIL $(basename "$t")"; echo "$out" | sed 's/^/    /'
+	fi
+done
+echo "live: $pass passed, $fail failed"
+[ "$pass" -gt 0 ] && [ "$fail" -eq 0 ]

@@ -1,0 +1,127 @@
+/* polctl counters: pal_if_ctrs summed over CPUs, per interface (keyed by name, resolved in
+ * polctl's network namespace) and per hook: the verdict each hook recorded and drops by reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "live.h"
+
+static json_t *ctr_json(const struct pal_if_ctr *c)
+{
+	json_t *v = json_object(), *d = json_object();
+
+	for (int i = 0; i < PAL_VERDICT_COUNT; i++)
+		json_object_set_new(v, pal_verdict_names[i], json_integer((json_int_t)c->verdict[i]));
+	for (int i = 1; i < PAL_DROP_COUNT; i++) /* 0 = none */
+		json_object_set_new(d, pal_drop_reason_names[i], json_integer((json_int_t)c->drop[i]));
+	return json_pack("{s:o, s:o}", "verdicts", v, "drops", d);
+}
+
+static void add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
+{
+	for (int i = 0; i < PAL_VERDICT_COUNT; i++)
+		to->verdict[i] += c->verdict[i];
+	for (int i = 0; i < PAL_DROP_COUNT; i++)
+		to->drop[i] += c->drop[i];
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct pal_ifctr_key *x = a, *y = b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	return (int)x->hook - (int)y->hook;
+}
+
+static void print_table(json_t *out)
+{
+	const char *name;
+	json_t *ifc;
+
+	printf("%-14s %-11s %10s %10s %10s %10s %12s %10s  %s\n", "INTERFACE", "HOOK", "ALLOW",
+	       "DENY", "PASS", "UNTRACKED", "ESTABLISHED", "FAILSAFE", "DROPS");
+	json_object_foreach(out, name, ifc) {
+		const char *hook;
+		json_t *h;
+
+		json_object_foreach(json_object_get(ifc, "hooks"), hook, h) {
+			json_t *v = json_object_get(h, "verdicts"), *d = json_object_get(h, "drops"), *n;
+			const char *reason;
+			int any = 0;
+
+			printf("%-14s %-11s", name, hook);
+			for (int i = 0; i < PAL_VERDICT_COUNT; i++)
+				printf(" %*lld", i == PAL_VERDICT_ESTABLISHED ? 12 : 10,
+				       json_integer_value(json_object_get(v, pal_verdict_names[i])));
+			printf(" ");
+			json_object_foreach(d, reason, n)
+				if (json_integer_value(n)) {
+					printf(" %s=%lld", reason, json_integer_value(n));
+					any = 1;
+				}
+			printf("%s\n", any ? "" : " -");
+		}
+	}
+}
+
+int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
+{
+	struct pal_ifctr_key k, *prev = NULL, *keys = NULL;
+	size_t n = 0, cap = 0;
+	struct polctl_live lv;
+	json_t *out;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return polctl_fail(g, "counters: takes no arguments");
+	if ((rc = polctl_live_open(g, &lv)))
+		return rc;
+	while (bpf_map_get_next_key(lv.fd[LM_IF_CTRS], prev, &k) == 0) {
+		if (n == cap) {
+			struct pal_ifctr_key *nk = realloc(keys, (cap = cap ? cap * 2 : 32) * sizeof(k));
+
+			if (!nk)
+				break;
+			keys = nk;
+		}
+		keys[n++] = k;
+		prev = &keys[n - 1];
+	}
+	if (keys)
+		qsort(keys, n, sizeof(*keys), cmp_key);
+	out = json_object();
+	for (size_t i = 0; i < n;) {
+		struct pal_if_ctr total = { 0 };
+		char name[IF_NAMESIZE + 8];
+		json_t *hooks = json_object();
+		uint32_t ifindex = keys[i].ifindex;
+
+		for (; i < n && keys[i].ifindex == ifindex; i++) {
+			struct pal_if_ctr c;
+
+			if (live_if_ctr(&lv, &keys[i], &c))
+				continue;
+			add(&total, &c);
+			json_object_set_new(hooks, keys[i].hook < PAL_HOOK_COUNT ?
+						    pal_hook_names[keys[i].hook] : "unknown",
+					    ctr_json(&c));
+		}
+		json_t *o = ctr_json(&total);
+
+		json_object_set_new(o, "ifindex", json_integer(ifindex));
+		json_object_set_new(o, "hooks", hooks);
+		json_object_set_new(out, live_ifname(ifindex, name), o);
+	}
+	free(keys);
+	if (g->output == POLCTL_OUT_JSON) {
+		polctl_print_json(out);
+	} else {
+		print_table(out);
+		json_decref(out);
+	}
+	polctl_live_close(&lv);
+	return POLCTL_OK;
+}

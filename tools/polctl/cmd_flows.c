@@ -1,0 +1,174 @@
+/* polctl flows: palisade's own flow table (pal_flows, docs/datapath.md "Flow state"): one row per
+ * key, i.e. each direction of an allowed flow (and, under NAT, of its other tuple) is its own row.
+ * --flush deletes every entry: established connections then go through policy again on their
+ * next packet (they are re-entered when policy still allows them, or via conntrack). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "live.h"
+
+static const char *proto_name(uint8_t p, char *buf)
+{
+	switch (p) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmpv6";
+	case 132: return "sctp";
+	default: sprintf(buf, "%u", p); return buf;
+	}
+}
+
+static const char *addr_str(uint8_t family, const uint8_t *a, char *buf)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, INET6_ADDRSTRLEN))
+		strcpy(buf, "?");
+	return buf;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *k,
+			 const struct pal_flow *f, uint64_t now)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], pb[8], ifn[IF_NAMESIZE + 8];
+	json_t *rule = live_meta_rule(lv, f->rule_id);
+
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, "
+			 "s:O?, s:O?, s:O?, s:f, s:f}",
+			 "proto", proto_name(k->proto, pb), "family", k->family, "src",
+			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
+			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
+			 (f->flags & PAL_FLOW_REPLY) ? "reply" : "original", "nat",
+			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", "allow", "interface",
+			 live_ifname(f->ifindex, ifn), "hook",
+			 f->hook < PAL_HOOK_COUNT ? pal_hook_names[f->hook] : "?", "stage",
+			 f->stage < PAL_STAGE_COUNT ? json_string(pal_stage_name((enum pal_stage)f->stage)) :
+						      json_null(),
+			 "rule_id", f->rule_id == PAL_RULE_ID_NONE ? json_null() : json_integer(f->rule_id),
+			 "tier", json_object_get(rule, "tier"), "policy", json_object_get(rule, "policy"),
+			 "rule", json_object_get(rule, "index"), "age_s",
+			 now > f->created_ns ? (double)(now - f->created_ns) / 1e9 : 0.0, "idle_s",
+			 now > f->last_ns ? (double)(now - f->last_ns) / 1e9 : 0.0);
+}
+
+/* Deletes every entry (keys first collected: deleting while walking restarts the walk). */
+static long flush(const struct polctl_live *lv)
+{
+	struct pal_flow_key k, *prev = NULL, *keys = NULL;
+	size_t n = 0, cap = 0;
+	long done = 0;
+
+	while (bpf_map_get_next_key(lv->fd[LM_FLOWS], prev, &k) == 0) {
+		if (n == cap) {
+			struct pal_flow_key *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * sizeof(k));
+
+			if (!nk) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = nk;
+		}
+		keys[n++] = k;
+		prev = &keys[n - 1];
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(lv->fd[LM_FLOWS], &keys[i]) == 0)
+			done++;
+	free(keys);
+	return done;
+}
+
+int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = { { "flush", no_argument, NULL, 'f' }, { 0 } };
+	struct pal_flow_key k, prev;
+	bool do_flush = false, have_prev = false;
+	struct polctl_live lv;
+	json_t *rows, *r;
+	uint64_t now;
+	size_t i;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'f')
+			return polctl_fail(g, "flows: unknown option: %s", argv[optind - 1]);
+		do_flush = true;
+	}
+	if (optind < argc)
+		return polctl_fail(g, "flows: unexpected argument \"%s\"", argv[optind]);
+	if ((rc = polctl_live_open(g, &lv)))
+		return rc;
+	if (do_flush) {
+		long n = flush(&lv);
+
+		if (n < 0) {
+			rc = polctl_fail(g, "flows: flush failed: %s", strerror((int)-n));
+		} else {
+			if (g->output == POLCTL_OUT_JSON)
+				polctl_print_json(json_pack("{s:I}", "flushed", (json_int_t)n));
+			else
+				printf("flushed %ld flow entries\n", n);
+			rc = POLCTL_OK;
+		}
+		polctl_live_close(&lv);
+		return rc;
+	}
+	rows = json_array();
+	now = now_ns();
+	while (bpf_map_get_next_key(lv.fd[LM_FLOWS], have_prev ? &prev : NULL, &k) == 0) {
+		struct pal_flow f;
+
+		prev = k;
+		have_prev = true;
+		if (bpf_map_lookup_elem(lv.fd[LM_FLOWS], &k, &f) == 0)
+			json_array_append_new(rows, flow_json(&lv, &k, &f, now));
+	}
+	if (g->output == POLCTL_OUT_JSON) {
+		polctl_print_json(rows);
+	} else {
+		printf("%-6s %-40s %-40s %-8s %-4s %-12s %-10s %-24s %8s %8s\n", "PROTO", "SOURCE",
+		       "DESTINATION", "DIR", "NAT", "INTERFACE", "STAGE", "POLICY/RULE", "AGE",
+		       "IDLE");
+		json_array_foreach(rows, i, r) {
+			char src[64], dst[64], pr[160] = "-";
+			const char *pol = json_string_value(json_object_get(r, "policy"));
+			const char *stage = json_string_value(json_object_get(r, "stage"));
+
+			snprintf(src, sizeof(src), "%s:%lld",
+				 json_string_value(json_object_get(r, "src")),
+				 json_integer_value(json_object_get(r, "sport")));
+			snprintf(dst, sizeof(dst), "%s:%lld",
+				 json_string_value(json_object_get(r, "dst")),
+				 json_integer_value(json_object_get(r, "dport")));
+			if (pol)
+				snprintf(pr, sizeof(pr), "%s#%lld", pol,
+					 json_integer_value(json_object_get(r, "rule")));
+			printf("%-6s %-40s %-40s %-8s %-4s %-12s %-10s %-24s %7.1fs %7.1fs\n",
+			       json_string_value(json_object_get(r, "proto")), src, dst,
+			       json_string_value(json_object_get(r, "direction")),
+			       json_is_true(json_object_get(r, "nat")) ? "yes" : "-",
+			       json_string_value(json_object_get(r, "interface")), stage ? stage : "-",
+			       pr, json_real_value(json_object_get(r, "age_s")),
+			       json_real_value(json_object_get(r, "idle_s")));
+		}
+		printf("%zu flow entries\n", json_array_size(rows));
+		json_decref(rows);
+	}
+	polctl_live_close(&lv);
+	return POLCTL_OK;
+}

@@ -1,0 +1,288 @@
+/* polctl status: the agent (is one holding the pin directory's lock?), the datapath's generation,
+ * every interface palisade polices or has programs on (XDP mode, tc hooks), and map fill. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h" /* PAL_TC_HANDLE, PAL_TC_PRIORITY */
+#include "live.h"
+#include "meta.h"
+
+/* The agent holds an exclusive flock on the pin directory (agent/daemon/bpffs.c). Probing with
+ * flock would race a starting agent (it must exit 2 when it cannot lock), so read /proc/locks:
+ * "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END". Returns the pid, 0 when none. */
+static long agent_pid(const char *dir)
+{
+	struct stat st;
+	char line[256];
+	long pid = 0;
+	FILE *f;
+
+	if (stat(dir, &st) || !(f = fopen("/proc/locks", "re")))
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		char type[16], kind[16], mode[16];
+		unsigned maj, min;
+		unsigned long ino;
+		long p;
+
+		if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%lu", type, kind, mode, &p, &maj,
+			   &min, &ino) == 7 &&
+		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
+		    min == minor(st.st_dev) && ino == st.st_ino)
+			pid = p;
+	}
+	fclose(f);
+	return pid;
+}
+
+static uint32_t pinned_prog_id(const char *dir, const char *prog)
+{
+	char path[PATH_MAX];
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	uint32_t id = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/progs/%s", dir, prog);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		id = info.id;
+	close(fd);
+	return id;
+}
+
+static uint32_t tc_prog_id(int ifindex, enum bpf_tc_attach_point where)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY);
+
+	if (bpf_tc_query(&hook, &opts))
+		return 0;
+	return opts.prog_id;
+}
+
+static const char *xdp_mode(int ifindex, uint32_t *prog_id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	*prog_id = 0;
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return "unknown";
+	*prog_id = q.prog_id;
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV: return "native";
+	case XDP_ATTACHED_SKB: return "generic";
+	case XDP_ATTACHED_HW: return "offload";
+	case XDP_ATTACHED_MULTI: return "multi";
+	default: return "none";
+	}
+}
+
+static json_t *iface_json(const struct polctl_live *lv, uint32_t ifindex, const uint32_t prog[3])
+{
+	struct pal_iface v;
+	bool policed = bpf_map_lookup_elem(lv->fd[LM_IFACES], &ifindex, &v) == 0;
+	char name[IF_NAMESIZE + 8];
+	uint32_t xdp_id, in_id = tc_prog_id((int)ifindex, BPF_TC_INGRESS),
+			 out_id = tc_prog_id((int)ifindex, BPF_TC_EGRESS);
+	const char *mode = xdp_mode((int)ifindex, &xdp_id);
+	json_t *ep = policed ? live_meta_endpoint(lv, v.endpoint_id) : NULL;
+	json_t *epname = json_object_get(ep, "name");
+
+	if (!policed && !in_id && !out_id && !(xdp_id && xdp_id == prog[0]))
+		return NULL; /* nothing of palisade's here */
+	return json_pack(
+		"{s:s, s:I, s:s, s:O?, s:o, s:{s:s, s:b, s:I}, s:{s:b, s:b, s:b}}", "name",
+		live_ifname(ifindex, name), "ifindex", (json_int_t)ifindex, "kind",
+		!policed ? "forward-only" : (v.flags & PAL_IF_WORKLOAD) ? "workload" : "host",
+		"endpoint", epname, "generation", policed ? json_integer(v.generation) : json_null(),
+		"xdp", "mode", mode, "palisade", xdp_id && xdp_id == prog[0], "prog_id",
+		(json_int_t)xdp_id, "tc", "ingress", in_id != 0, "egress", out_id != 0, "current",
+		(!in_id || in_id == prog[1]) && (!out_id || out_id == prog[2]));
+}
+
+static json_t *interfaces_json(const struct polctl_live *lv)
+{
+	uint32_t prog[3] = { pinned_prog_id(lv->dir, "xdp_hep_ingress"),
+			     pinned_prog_id(lv->dir, "tc_ingress"),
+			     pinned_prog_id(lv->dir, "tc_egress") };
+	struct if_nameindex *ifs = if_nameindex(); /* netlink, not /sys */
+	json_t *a = json_array();
+
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		json_t *o = iface_json(lv, i->if_index, prog);
+
+		if (o)
+			json_array_append_new(a, o);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	/* pal_ifaces entries of interfaces that are gone (not in this namespace) */
+	uint32_t key, *prev = NULL;
+
+	while (bpf_map_get_next_key(lv->fd[LM_IFACES], prev, &key) == 0) {
+		char name[IF_NAMESIZE];
+
+		prev = &key;
+		if (!if_indextoname(key, name)) {
+			json_t *o = iface_json(lv, key, prog);
+
+			if (o)
+				json_array_append_new(a, o);
+		}
+	}
+	return a;
+}
+
+/* Entries used per map: keys for hash-like maps, allocated regions for the arrays. */
+static json_t *maps_json(const struct polctl_live *lv)
+{
+	uint64_t entries = 0, words = 0;
+	uint32_t key, *prev = NULL;
+	struct pal_list l;
+	json_t *a = json_array();
+
+	while (bpf_map_get_next_key(lv->fd[LM_LISTS], prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(lv->fd[LM_LISTS], &key, &l) == 0) {
+			entries += l.entry_count;
+			words += l.word_count;
+		}
+	}
+	for (int m = 0; m < LM_COUNT; m++) {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		json_t *used;
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(lv->fd[m], &info, &len))
+			continue;
+		switch (m) {
+		case LM_VERSION: used = json_integer(1); break;
+		case LM_ENTRIES: used = json_integer((json_int_t)entries); break;
+		case LM_WORDS: used = json_integer((json_int_t)words); break;
+		case LM_RULE_CTRS:
+			used = lv->meta ? json_integer((json_int_t)json_array_size(
+						  json_object_get(lv->meta, "rules"))) :
+					  json_null();
+			break;
+		case LM_EVENTS: used = json_null(); break; /* a ring: fill is transient */
+		default: {
+			long n = live_map_count(lv->fd[m]);
+
+			used = n >= 0 ? json_integer(n) : json_null();
+		}
+		}
+		json_array_append_new(a, json_pack("{s:s, s:o, s:I}", "name", live_map_names[m],
+						   "used", used, "max", (json_int_t)info.max_entries));
+	}
+	return a;
+}
+
+static void print_table(json_t *st)
+{
+	json_t *agent = json_object_get(st, "agent"), *meta = json_object_get(st, "metadata"), *v;
+	size_t i;
+
+	printf("datapath     %s (layout %lld)\n", json_string_value(json_object_get(st, "bpffs")),
+	       json_integer_value(json_object_get(st, "layout_version")));
+	if (json_is_true(json_object_get(agent, "running")))
+		printf("agent        running (pid %lld)\n",
+		       json_integer_value(json_object_get(agent, "pid")));
+	else
+		printf("agent        not running (the pinned datapath keeps enforcing)\n");
+	printf("generation   %lld\n", json_integer_value(json_object_get(st, "generation")));
+	if (json_is_object(meta))
+		printf("metadata     generation %lld\n",
+		       json_integer_value(json_object_get(meta, "generation")));
+	else
+		printf("metadata     none (names unknown)\n");
+	printf("ep-to-host   %s\n\n", json_string_value(json_object_get(st, "endpoint_to_host")));
+
+	printf("%-16s %-7s %-12s %-24s %-8s %-10s %-10s %s\n", "INTERFACE", "IFINDEX", "KIND",
+	       "ENDPOINT", "XDP", "TC-IN", "TC-OUT", "GEN");
+	json_array_foreach(json_object_get(st, "interfaces"), i, v) {
+		json_t *xdp = json_object_get(v, "xdp"), *tc = json_object_get(v, "tc");
+		const char *ep = json_string_value(json_object_get(v, "endpoint"));
+		char gen[24] = "-";
+		char xmode[24];
+
+		if (json_is_integer(json_object_get(v, "generation")))
+			snprintf(gen, sizeof(gen), "%lld",
+				 json_integer_value(json_object_get(v, "generation")));
+		snprintf(xmode, sizeof(xmode), "%s%s",
+			 json_string_value(json_object_get(xdp, "mode")),
+			 json_is_true(json_object_get(xdp, "palisade")) ||
+					 !json_integer_value(json_object_get(xdp, "prog_id")) ?
+				 "" : "*");
+		printf("%-16s %-7lld %-12s %-24s %-8s %-10s %-10s %s\n",
+		       json_string_value(json_object_get(v, "name")),
+		       json_integer_value(json_object_get(v, "ifindex")),
+		       json_string_value(json_object_get(v, "kind")), ep ? ep : "-", xmode,
+		       json_is_true(json_object_get(tc, "ingress")) ? "attached" : "-",
+		       json_is_true(json_object_get(tc, "egress")) ? "attached" : "-", gen);
+	}
+	printf("(XDP mode with * : a program that is not palisade's)\n\n");
+	printf("%-16s %10s %10s %6s\n", "MAP", "USED", "MAX", "FILL");
+	json_array_foreach(json_object_get(st, "maps"), i, v) {
+		json_t *u = json_object_get(v, "used");
+		long long max = json_integer_value(json_object_get(v, "max"));
+		char used[24] = "-", fill[16] = "-";
+
+		if (json_is_integer(u)) {
+			snprintf(used, sizeof(used), "%lld", json_integer_value(u));
+			if (max > 0)
+				snprintf(fill, sizeof(fill), "%.1f%%",
+					 100.0 * (double)json_integer_value(u) / (double)max);
+		}
+		printf("%-16s %10s %10lld %6s\n", json_string_value(json_object_get(v, "name")),
+		       used, max, fill);
+	}
+}
+
+int cmd_status(const struct polctl_globals *g, int argc, char **argv)
+{
+	struct polctl_live lv;
+	long pid;
+	json_t *st;
+	int rc;
+
+	(void)argv;
+	if (argc > 1)
+		return polctl_fail(g, "status: takes no arguments");
+	if ((rc = polctl_live_open(g, &lv)))
+		return rc;
+	pid = agent_pid(lv.dir);
+	st = json_pack("{s:s, s:{s:b, s:o}, s:i, s:I, s:o, s:s}", "bpffs", lv.dir, "agent",
+		       "running", pid > 0, "pid", pid > 0 ? json_integer(pid) : json_null(),
+		       "layout_version", (int)PAL_LAYOUT_VERSION, "generation",
+		       (json_int_t)lv.cfg.generation, "metadata",
+		       lv.meta ? json_pack("{s:O, s:O}", "generation",
+					   json_object_get(lv.meta, "generation"), "written_at",
+					   json_object_get(lv.meta, "written_at")) :
+				 json_null(),
+		       "endpoint_to_host",
+		       (lv.cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT) ? "accept" : "drop");
+	json_object_set_new(st, "interfaces", interfaces_json(&lv));
+	json_object_set_new(st, "maps", maps_json(&lv));
+	if (g->output == POLCTL_OUT_JSON)
+		polctl_print_json(st);
+	else {
+		print_table(st);
+		json_decref(st);
+	}
+	polctl_live_close(&lv);
+	return POLCTL_OK;
+}

@@ -1,0 +1,230 @@
+/* Opening the pinned datapath and the helpers every live command shares (see live.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "live.h"
+#include "meta.h"
+
+const char *const live_map_names[LM_COUNT] = {
+	[LM_VERSION] = "pal_version",	[LM_CONFIG] = "pal_config",
+	[LM_IFACES] = "pal_ifaces",	[LM_LISTS] = "pal_lists",
+	[LM_ENTRIES] = "pal_entries",	[LM_CLASSES] = "pal_classes",
+	[LM_WORDS] = "pal_words",	[LM_FAILSAFE] = "pal_failsafe",
+	[LM_FLOWS] = "pal_flows",	[LM_RULE_CTRS] = "pal_rule_ctrs",
+	[LM_IF_CTRS] = "pal_if_ctrs",	[LM_EVENTS] = "pal_events",
+};
+
+int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
+{
+	char path[PATH_MAX];
+	struct pal_version ver = { 0 };
+	struct stat st;
+	uint32_t zero = 0;
+
+	memset(lv, 0, sizeof(*lv));
+	for (int i = 0; i < LM_COUNT; i++)
+		lv->fd[i] = -1;
+	lv->dir = g->bpffs;
+	if (stat(lv->dir, &st) != 0)
+		return polctl_fail(g, "no palisade datapath at %s: %s (is palisaded running? --bpffs "
+				      "names its pin directory)", lv->dir, strerror(errno));
+	for (int i = 0; i < LM_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/maps/%s", lv->dir, live_map_names[i]);
+		lv->fd[i] = bpf_obj_get(path);
+		if (lv->fd[i] < 0) {
+			int e = errno;
+
+			polctl_live_close(lv);
+			if (e == ENOENT)
+				return polctl_fail(g, "no palisade datapath is pinned at %s (%s is "
+						      "missing; is palisaded running? --bpffs names "
+						      "its pin directory)", g->bpffs, path);
+			return polctl_fail(g, "cannot open the datapath at %s: %s: %s%s", g->bpffs,
+					   path, strerror(e),
+					   e == EPERM || e == EACCES ? " (polctl needs root)" : "");
+		}
+	}
+	if (bpf_map_lookup_elem(lv->fd[LM_VERSION], &zero, &ver) || ver.magic != PAL_VERSION_MAGIC ||
+	    ver.layout != PAL_LAYOUT_VERSION || ver.summary_words != PAL_SUMMARY_WORDS) {
+		polctl_live_close(lv);
+		return polctl_fail(g, "the datapath pinned at %s has another layout (version %u, "
+				      "summary %u; this polctl reads version %u, summary %u)",
+				   g->bpffs, ver.layout, ver.summary_words, PAL_LAYOUT_VERSION,
+				   PAL_SUMMARY_WORDS);
+	}
+	lv->have_cfg = bpf_map_lookup_elem(lv->fd[LM_CONFIG], &zero, &lv->cfg) == 0;
+	if (!lv->have_cfg)
+		memset(&lv->cfg, 0, sizeof(lv->cfg));
+	lv->ncpus = libbpf_num_possible_cpus();
+	if (lv->ncpus <= 0) {
+		polctl_live_close(lv);
+		return polctl_fail(g, "cannot count the possible CPUs");
+	}
+	lv->meta_err = pal_meta_read(lv->dir, &lv->meta);
+	return 0;
+}
+
+void polctl_live_close(struct polctl_live *lv)
+{
+	for (int i = 0; i < LM_COUNT; i++)
+		if (lv->fd[i] >= 0) {
+			close(lv->fd[i]);
+			lv->fd[i] = -1;
+		}
+	if (lv->meta) {
+		json_decref(lv->meta);
+		lv->meta = NULL;
+	}
+}
+
+const char *live_ifname(uint32_t ifindex, char *buf)
+{
+	if (!if_indextoname(ifindex, buf))
+		sprintf(buf, "if%u", ifindex);
+	return buf;
+}
+
+json_t *live_meta_rule(const struct polctl_live *lv, uint32_t rule_id)
+{
+	json_t *r;
+
+	if (!lv->meta || rule_id == PAL_RULE_ID_NONE)
+		return NULL;
+	r = json_array_get(json_object_get(lv->meta, "rules"), rule_id);
+	return json_is_object(r) ? r : NULL;
+}
+
+json_t *live_meta_endpoint(const struct polctl_live *lv, uint32_t endpoint_id)
+{
+	json_t *e;
+
+	if (!lv->meta)
+		return NULL;
+	e = json_array_get(json_object_get(lv->meta, "endpoints"), endpoint_id);
+	return json_is_object(e) ? e : NULL;
+}
+
+const char *live_slot_stage(enum pal_slot slot, uint32_t iface_flags)
+{
+	switch (slot) {
+	case PAL_SLOT_UNTRACKED_IN:
+	case PAL_SLOT_UNTRACKED_OUT: return "untracked";
+	case PAL_SLOT_PREDNAT_IN: return "prednat";
+	case PAL_SLOT_FORWARD_IN:
+	case PAL_SLOT_FORWARD_OUT: return "forward";
+	default: return (iface_flags & PAL_IF_WORKLOAD) ? "workload" : "normal";
+	}
+}
+
+enum pal_dir live_slot_dir(enum pal_slot slot)
+{
+	switch (slot) {
+	case PAL_SLOT_UNTRACKED_OUT:
+	case PAL_SLOT_FORWARD_OUT:
+	case PAL_SLOT_NORMAL_OUT: return PAL_DIR_EGRESS;
+	default: return PAL_DIR_INGRESS;
+	}
+}
+
+const char *live_slot_name(enum pal_slot slot)
+{
+	static const char *const names[PAL_SLOT_COUNT] = {
+		"untracked-in", "untracked-out", "prednat-in", "forward-in",
+		"forward-out",	"normal-in",	 "normal-out",
+	};
+	return (unsigned)slot < PAL_SLOT_COUNT ? names[slot] : "?";
+}
+
+const char *live_meta_tier(const struct polctl_live *lv, uint32_t endpoint_id, uint32_t iface_flags,
+			   enum pal_slot slot, uint32_t tier)
+{
+	json_t *ep = live_meta_endpoint(lv, endpoint_id), *list, *t;
+
+	if (!ep)
+		return NULL;
+	list = json_object_get(json_object_get(json_object_get(ep, "stages"),
+					       live_slot_stage(slot, iface_flags)),
+			       pal_dir_name(live_slot_dir(slot)));
+	t = json_array_get(list, tier);
+	return json_string_value(json_object_get(t, "tier"));
+}
+
+int live_rule_ctr(const struct polctl_live *lv, uint32_t rule_id, struct pal_rule_ctr *out)
+{
+	struct pal_rule_ctr *v = calloc((size_t)lv->ncpus, sizeof(*v));
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(lv->fd[LM_RULE_CTRS], &rule_id, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < lv->ncpus; i++) {
+		out->packets += v[i].packets;
+		out->bytes += v[i].bytes;
+	}
+out:
+	free(v);
+	return err;
+}
+
+int live_if_ctr(const struct polctl_live *lv, const struct pal_ifctr_key *k, struct pal_if_ctr *out)
+{
+	struct pal_if_ctr *v = calloc((size_t)lv->ncpus, sizeof(*v));
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(lv->fd[LM_IF_CTRS], k, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < lv->ncpus; i++) {
+		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
+			out->verdict[j] += v[i].verdict[j];
+		for (int j = 0; j < PAL_DROP_COUNT; j++)
+			out->drop[j] += v[i].drop[j];
+	}
+out:
+	free(v);
+	return err;
+}
+
+long live_map_count(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	void *cur = NULL, *next = NULL;
+	long n = 0;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	cur = calloc(1, info.key_size);
+	next = calloc(1, info.key_size);
+	if (!cur || !next) {
+		n = -ENOMEM;
+		goto out;
+	}
+	/* NULL first key: the first element. */
+	for (void *k = NULL; bpf_map_get_next_key(fd, k, next) == 0; k = cur) {
+		memcpy(cur, next, info.key_size);
+		n++;
+	}
+	if (errno != ENOENT)
+		n = -errno;
+out:
+	free(cur);
+	free(next);
+	return n;
+}

@@ -1,0 +1,111 @@
+/* The live side of polctl: reads palisade's pinned datapath under --bpffs DIR (DIR/maps/<map>,
+ * read-only, with plain bpf(2) map lookups) and the reporting metadata the agent writes next to
+ * it (agent/dataplane/meta.h). Nothing here changes the datapath, except `flows --flush`.
+ *
+ * live_classify.c runs the datapath's per-packet classifier (bpf/classify.h) in userspace over
+ * the pinned maps; live_trace.c walks the stages the programs walk (bpf/palisade.bpf.c,
+ * bpf/sf_out.bpf.c) with it. See live_trace.c for why this and not BPF_PROG_TEST_RUN.
+ */
+#ifndef POLCTL_LIVE_H
+#define POLCTL_LIVE_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "palisade/abi.h"
+#include "evaluator.h"
+#include "polctl.h"
+
+enum live_map {
+	LM_VERSION,
+	LM_CONFIG,
+	LM_IFACES,
+	LM_LISTS,
+	LM_ENTRIES,
+	LM_CLASSES,
+	LM_WORDS,
+	LM_FAILSAFE,
+	LM_FLOWS,
+	LM_RULE_CTRS,
+	LM_IF_CTRS,
+	LM_EVENTS,
+	LM_COUNT
+};
+extern const char *const live_map_names[LM_COUNT];
+
+struct polctl_live {
+	const char *dir;
+	int fd[LM_COUNT];
+	int ncpus;          /* possible CPUs: per-CPU values come as ncpus slots */
+	json_t *meta;       /* the metadata document, NULL when none is pinned */
+	int meta_err;       /* why meta is NULL (-ENOENT: none written) */
+	struct pal_config cfg; /* pal_config[0], zero when unset */
+	bool have_cfg;
+};
+
+/* Opens every pinned map under g->bpffs and reads the metadata. On error prints a message naming
+ * the directory and returns POLCTL_USAGE (no datapath pinned, another layout version, no
+ * permission); 0 otherwise. */
+int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv);
+void polctl_live_close(struct polctl_live *lv);
+
+/* Interface name of ifindex in polctl's network namespace, else "if<N>". buf: IF_NAMESIZE + 8. */
+const char *live_ifname(uint32_t ifindex, char *buf);
+
+/* Metadata lookups (NULL when unknown or no metadata). Borrowed references. */
+json_t *live_meta_rule(const struct polctl_live *lv, uint32_t rule_id);
+json_t *live_meta_endpoint(const struct polctl_live *lv, uint32_t endpoint_id);
+/* Name of tier `tier` of the list in `slot` of an endpoint (pal_entry.tier of a rule or tier-end
+ * entry), NULL when unknown. */
+const char *live_meta_tier(const struct polctl_live *lv, uint32_t endpoint_id, uint32_t iface_flags,
+			   enum pal_slot slot, uint32_t tier);
+/* The metadata's key for a slot: stage ("untracked", "prednat", "forward", "normal" or
+ * "workload" for workload interfaces) and direction. */
+const char *live_slot_stage(enum pal_slot slot, uint32_t iface_flags);
+enum pal_dir live_slot_dir(enum pal_slot slot);
+const char *live_slot_name(enum pal_slot slot); /* "untracked-in", ... */
+
+/* Sums of per-CPU values. 0 or -errno (-ENOENT: no such key). */
+int live_rule_ctr(const struct polctl_live *lv, uint32_t rule_id, struct pal_rule_ctr *out);
+int live_if_ctr(const struct polctl_live *lv, const struct pal_ifctr_key *k, struct pal_if_ctr *out);
+
+/* Counts the keys of a map by walking it (hash, LRU, LPM maps). -errno on error. */
+long live_map_count(int fd);
+
+/* ---- the classifier over the pinned maps (live_classify.c) ---- */
+struct live_pkt {
+	uint8_t family; /* 4 or 6 */
+	uint8_t proto;
+	uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes, as bpf/parse.h stores it */
+	bool has_ports;
+	uint16_t sport, dport;
+	bool is_icmp;
+	uint8_t icmp_type, icmp_code;
+};
+
+#define LIVE_CLS_VERDICT 0
+#define LIVE_CLS_NOMATCH 1
+#define LIVE_CLS_INTERNAL 2
+#define LIVE_CLS_OVERFLOW 3
+
+struct live_cls {
+	int status; /* LIVE_CLS_* */
+	uint32_t entry;
+	struct pal_entry e; /* the deciding entry when VERDICT */
+	uint32_t logged[PAL_MAX_LOGS]; /* rule ids of Log entries hit on the way */
+	uint32_t n_logged;
+};
+
+/* The datapath's classification of p against list_id, exactly as bpf/classify.h does it. */
+int live_classify(const struct polctl_live *lv, uint32_t list_id, const struct live_pkt *p,
+		  struct live_cls *out);
+
+/* ---- trace (live_trace.c) ---- */
+/* Fills v as pal_evaluate does, from the live maps and metadata. v's strings point into lv->meta
+ * (or static text): valid while lv is open. 0, or POLCTL_USAGE after printing an error. */
+int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
+	       enum pal_trace_dir dir, const char *in_iface, const char *out_iface,
+	       const struct pal_packet *pkt, struct pal_verdict *v);
+
+#endif
