@@ -40,6 +40,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Seconds, to the millisecond (JSON readers need no more and the digits stay short). */
+static double secs(uint64_t now, uint64_t then)
+{
+	return now > then ? (double)((now - then) / 1000000ULL) / 1000.0 : 0.0;
+}
+
 static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *k,
 			 const struct pal_flow *f, uint64_t now)
 {
@@ -60,8 +66,7 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 			 "rule_id", f->rule_id == PAL_RULE_ID_NONE ? json_null() : json_integer(f->rule_id),
 			 "tier", json_object_get(rule, "tier"), "policy", json_object_get(rule, "policy"),
 			 "rule", json_object_get(rule, "index"), "age_s",
-			 now > f->created_ns ? (double)(now - f->created_ns) / 1e9 : 0.0, "idle_s",
-			 now > f->last_ns ? (double)(now - f->last_ns) / 1e9 : 0.0);
+			 secs(now, f->created_ns), "idle_s", secs(now, f->last_ns));
 }
 
 /* Deletes every entry (keys first collected: deleting while walking restarts the walk). */
