@@ -23,6 +23,12 @@
 #include "parse.h"
 #include "counters.h"
 
+/* Walk state (pal_cls_scratch.have_w): looking for a candidate word, word j found but not yet
+ * ANDed, entry bits of word j in w. */
+#define PAL_W_NONE 0
+#define PAL_W_PENDING 2
+#define PAL_W_BITS 1
+
 #define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
 #define PAL_CLS_STATUS_NOMATCH 1  /* fell off the end of the list */
 #define PAL_CLS_STATUS_INTERNAL 2 /* a map entry the tables promise is missing */
@@ -52,7 +58,7 @@ struct pal_cls_scratch {
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u32 j;        /* current word index */
-	__u32 have_w;
+	__u32 have_w;   /* PAL_W_* */
 	__u32 cursor;
 	__u32 steps;
 	__u32 n_logged;
@@ -152,10 +158,9 @@ static long pal_cls_step(__u32 iter, void *ctx)
 
 	if (!s)
 		return 1;
-	if (!s->have_w) {
+	if (s->have_w == PAL_W_NONE) {
 		/* next candidate word j >= cursor / 64 */
 		__u32 start = s->cursor >> 6, k0 = start >> 6, k, j = 0, found = 0;
-		__u64 w = ~0ULL;
 
 		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
 			__u64 bits;
@@ -181,6 +186,17 @@ static long pal_cls_step(__u32 iter, void *ctx)
 			s->status = PAL_CLS_STATUS_OVERFLOW;
 			return 1;
 		}
+		/* The word itself is computed in the next iteration: j then comes back from the
+		 * scratch map as one unknown value, so the verifier checks that code once instead of
+		 * once per summary word the search above can stop at. */
+		s->j = j;
+		s->have_w = PAL_W_PENDING;
+		return 0;
+	}
+	if (s->have_w == PAL_W_PENDING) {
+		__u32 j = s->j & (PAL_MAX_WORDS - 1);
+		__u64 w = ~0ULL;
+
 		for (i = 0; i < PAL_FIELD_COUNT; i++)
 			w &= pal_field_word(s, i, j, &err);
 		if (err) {
@@ -189,9 +205,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 		}
 		if (j == (s->cursor >> 6))
 			w &= ~0ULL << (s->cursor & 63);
-		s->j = j;
 		s->w = w;
-		s->have_w = w != 0;
+		s->have_w = w ? PAL_W_BITS : PAL_W_NONE;
 		if (!w)
 			s->cursor = (j + 1) * 64;
 		return 0;
@@ -237,11 +252,11 @@ static long pal_cls_step(__u32 iter, void *ctx)
 	}
 	s->cursor = e->next;
 	if ((s->cursor >> 6) != s->j) {
-		s->have_w = 0;
+		s->have_w = PAL_W_NONE;
 		return 0;
 	}
 	s->w &= ~0ULL << (s->cursor & 63);
-	s->have_w = s->w != 0;
+	s->have_w = s->w ? PAL_W_BITS : PAL_W_NONE;
 	if (!s->w)
 		s->cursor = (s->j + 1) * 64;
 	return 0;
@@ -293,7 +308,7 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 	s->entry_base = l->entry_base;
 	s->cursor = 0;
 	s->steps = 0;
-	s->have_w = 0;
+	s->have_w = PAL_W_NONE;
 	s->n_logged = 0;
 	s->status = PAL_CLS_STATUS_INTERNAL;
 	s->ifindex = req->ifindex;
@@ -369,7 +384,8 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		return PAL_CLS_STATUS_INTERNAL;
 
 	/* 3. the walk; one bpf_loop iteration per step */
-	bpf_loop(PAL_MAX_CLASSIFY_STEPS + 1, pal_cls_step, &hook, 0);
+	/* a step can take two iterations (find a word, then AND it) */
+	bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &hook, 0);
 
 	req->status = s->status;
 	if (s->status == PAL_CLS_STATUS_VERDICT) {
