@@ -116,3 +116,9 @@ install: all ## install palisaded, polctl, the systemd unit and an example confi
 	  install -D -m 0644 deploy/systemd/palisaded.yaml $(DESTDIR)/etc/palisade/palisaded.yaml
 	install -d -m 0755 $(DESTDIR)/etc/palisade/policy.d
 	install -D -m 0644 docs/operations.md $(DESTDIR)$(PREFIX)/share/doc/palisade/operations.md
+
+.PHONY: demo
+demo: ## install deps, build, run the agent on policies/ in a namespace topology, clean up (root)
+	$(MAKE) deps
+	$(MAKE) all
+	scripts/demo.sh
