@@ -43,6 +43,15 @@ json_is '.maps[] | select(.name == "pal_flows") | .max' 262144
 expect_rc 0 pc status
 contains "$out" "generation   5"
 contains "$out" "live-node-ext0"
+# the agent holds an exclusive flock on the pin directory: status reports it (read from
+# /proc/locks, never by trying the lock)
+flock "$PIN" sleep 5 &
+lockpid=$!
+sleep 0.3
+expect_rc 0 pc -o json status
+json_is .agent.running true
+json_is '.agent.pid > 0' true
+kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null
 
 # ---- traffic ----
 in_ns ping -c 3 -i 0.2 -W 1 10.99.0.2 >/dev/null || fail "ping from the node to its peer (egress allowed) failed"
