@@ -69,6 +69,7 @@ got=$(printf '%s\n' "$out" | jq -s 'map(select(.dport == 9999 and .type == "deny
 [ "$(jq -r .hook <<<"$got")" = xdp ] || fail "deny event hook: $got"
 [ "$(jq -r .interface <<<"$got")" = ext0 ] || fail "deny event interface: $got"
 [ "$(jq -r .reason <<<"$got")" = policy-deny ] || fail "deny event reason: $got"
+[ "$(jq -r '.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")' <<<"$got")" = true ] || fail "event time: $got"
 # --count N with too few events before the timeout: exit 1
 expect_rc 1 pc monitor --count 1000 --timeout 0.5
 
@@ -114,8 +115,13 @@ json_is '.flushed >= 1' true
 expect_rc 0 pc -o json flows
 json_is 'length' 0
 
-# ---- a new generation; then without metadata ----
+# ---- a new generation without its metadata (a stale document), then with; then none ----
+program --node live-node --policy-dir "$ROOT/tests/live/policy" --generation 6 --no-meta
+expect_rc 0 pc rules
+contains "$err" "describes generation 5"
 program --node live-node --policy-dir "$ROOT/tests/live/policy" --generation 6
+expect_rc 0 pc rules
+[ -z "$err" ] || fail "unexpected warning: $err"
 expect_rc 0 pc -o json status
 json_is .generation 6
 json_is .metadata.generation 6

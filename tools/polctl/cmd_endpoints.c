@@ -136,6 +136,7 @@ int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv)
 		json_decref(rows);
 		return rc;
 	}
+	live_warn_meta(&lv);
 	meta_eps = json_object_get(lv.meta, "endpoints");
 	bound = calloc(json_array_size(meta_eps) + 1, sizeof(*bound));
 	keys = iface_keys(&lv, &n);
@@ -155,9 +156,6 @@ int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv)
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(rows);
 	} else {
-		if (!lv.meta)
-			fprintf(stderr, "polctl: warning: no metadata pinned at %s: names unknown\n",
-				lv.dir);
 		printf("%-28s %-9s %-16s %-7s %s\n", "ENDPOINT", "KIND", "INTERFACE", "IFINDEX",
 		       "LABELS");
 		json_array_foreach(rows, i, r)

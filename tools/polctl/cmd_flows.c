@@ -118,6 +118,8 @@ int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
 		return polctl_fail(g, "flows: unexpected argument \"%s\"", argv[optind]);
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
+	if (!do_flush)
+		live_warn_meta(&lv);
 	if (do_flush) {
 		long n = flush(&lv);
 

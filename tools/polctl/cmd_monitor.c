@@ -28,7 +28,31 @@ struct mon {
 	const struct polctl_globals *g;
 	const struct polctl_live *lv;
 	long seen, count;
+	int64_t wall_minus_mono; /* ns: events carry bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 };
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* "2026-11-29T00:12:03.123Z" for an event's monotonic timestamp. */
+static const char *wall_time(const struct mon *m, uint64_t mono_ns, char *buf, size_t len)
+{
+	int64_t ns = (int64_t)mono_ns + m->wall_minus_mono;
+	time_t sec = (time_t)(ns / 1000000000LL);
+	struct tm tm;
+
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(ns / 1000000LL % 1000));
+	return buf;
+}
 
 static const char *proto_name(uint8_t p, char *buf)
 {
@@ -47,6 +71,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct mon *m = ctx;
 	const struct pal_event *e = data;
 	char s[INET6_ADDRSTRLEN] = "?", d[INET6_ADDRSTRLEN] = "?", pb[8], ifn[IF_NAMESIZE + 8];
+	char when[40];
 	json_t *rule, *o;
 	int af;
 
@@ -57,9 +82,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	inet_ntop(af, e->src, s, sizeof(s));
 	inet_ntop(af, e->dst, d, sizeof(d));
 	rule = live_meta_rule(m->lv, e->rule_id);
-	o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:o, "
-		      "s:O?, s:O?, s:O?}",
-		      "ts_ns", (json_int_t)e->ts_ns, "type", e->type == PAL_EVENT_LOG ? "log" : "deny",
+	wall_time(m, e->ts_ns, when, sizeof(when));
+	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, "
+		      "s:o, s:O?, s:O?, s:O?}",
+		      "time", when, "ts_ns", (json_int_t)e->ts_ns, "type", e->type == PAL_EVENT_LOG ? "log" : "deny",
 		      "interface", live_ifname(e->ifindex, ifn), "hook",
 		      e->hook < PAL_HOOK_COUNT ? pal_hook_names[e->hook] : "?", "stage",
 		      e->stage < PAL_STAGE_COUNT ? json_string(pal_stage_name((enum pal_stage)e->stage)) :
@@ -78,8 +104,8 @@ static int on_event(void *ctx, void *data, size_t len)
 		const char *pol = json_string_value(json_object_get(rule, "policy"));
 		const char *stage = json_string_value(json_object_get(o, "stage"));
 
-		printf("%-5s %-12s %-10s %-10s %-22s %-6s %s:%u -> %s:%u", e->type == PAL_EVENT_LOG ? "LOG" : "DENY",
-		       ifn, pal_hook_names[e->hook < PAL_HOOK_COUNT ? e->hook : 0],
+		printf("%s %-5s %-12s %-10s %-10s %-22s %-6s %s:%u -> %s:%u", when + 11,
+		       e->type == PAL_EVENT_LOG ? "LOG" : "DENY", ifn, pal_hook_names[e->hook < PAL_HOOK_COUNT ? e->hook : 0],
 		       stage ? stage : "-", json_string_value(json_object_get(o, "reason")),
 		       json_string_value(json_object_get(o, "proto")), s, e->sport, d, e->dport);
 		if (e->proto == 1 || e->proto == 58)
@@ -133,7 +159,9 @@ int cmd_monitor(const struct polctl_globals *g, int argc, char **argv)
 	m.count = (long)count;
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
+	live_warn_meta(&lv);
 	m.lv = &lv;
+	m.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	rb = ring_buffer__new(lv.fd[LM_EVENTS], on_event, &m, NULL);
 	if (!rb) {
 		rc = polctl_fail(g, "monitor: cannot read the event ring buffer at %s/maps/%s: %s",

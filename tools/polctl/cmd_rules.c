@@ -165,6 +165,7 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 		return polctl_fail(g, "rules: unexpected argument \"%s\"", argv[optind]);
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
+	live_warn_meta(&lv);
 	while (bpf_map_get_next_key(lv.fd[LM_IFACES], prev, &key) == 0) {
 		if (n == cap) {
 			uint32_t *nk = realloc(keys, (cap = cap ? cap * 2 : 16) * sizeof(*keys));
@@ -219,9 +220,6 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(out);
 	} else {
-		if (!lv.meta)
-			fprintf(stderr, "polctl: warning: no metadata pinned at %s: names unknown\n",
-				lv.dir);
 		print_table(out);
 		json_decref(out);
 	}

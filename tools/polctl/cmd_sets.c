@@ -49,6 +49,7 @@ int cmd_sets(const struct polctl_globals *g, int argc, char **argv)
 		polctl_live_close(&lv);
 		return rc;
 	}
+	live_warn_meta(&lv); /* another generation's sets */
 	json_t *sets = json_object_get(lv.meta, "sets");
 	json_t *named = json_object_get(lv.meta, "named_port_sets");
 

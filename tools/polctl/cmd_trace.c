@@ -279,6 +279,7 @@ static int trace_live(const struct polctl_globals *g, const struct trace_args *a
 
 	if (rc)
 		return rc;
+	live_warn_meta(&lv);
 	rc = live_trace(g, &lv, a->dir, a->iface, a->out_iface, &a->pkt, &v);
 	if (rc)
 		goto out;
@@ -288,9 +289,6 @@ static int trace_live(const struct polctl_globals *g, const struct trace_args *a
 					 v.rule_id == UINT32_MAX ? json_null() :
 								   json_integer(v.rule_id)));
 	} else {
-		if (!lv.meta)
-			fprintf(stderr, "polctl: warning: no metadata pinned at %s: names unknown\n",
-				lv.dir);
 		printf("source     live datapath at %s, generation %u\n", lv.dir, lv.cfg.generation);
 		print_table(&v);
 	}

@@ -84,6 +84,28 @@ void polctl_live_close(struct polctl_live *lv)
 	}
 }
 
+void live_warn_meta(const struct polctl_live *lv)
+{
+	json_int_t mg;
+
+	if (!lv->meta) {
+		if (lv->meta_err == -ENOENT)
+			fprintf(stderr, "polctl: warning: no metadata pinned at %s: names unknown (the "
+					"agent writes %s/maps/%s at every apply)\n",
+				lv->dir, lv->dir, PAL_META_MAP_NAME);
+		else
+			fprintf(stderr, "polctl: warning: the metadata at %s/maps/%s is unreadable: "
+					"%s; names unknown\n",
+				lv->dir, PAL_META_MAP_NAME, strerror(-lv->meta_err));
+		return;
+	}
+	mg = json_integer_value(json_object_get(lv->meta, "generation"));
+	if (lv->have_cfg && mg != (json_int_t)lv->cfg.generation)
+		fprintf(stderr, "polctl: warning: the metadata describes generation %lld but the "
+				"datapath runs generation %u: names may be wrong\n",
+			(long long)mg, lv->cfg.generation);
+}
+
 const char *live_ifname(uint32_t ifindex, char *buf)
 {
 	if (!if_indextoname(ifindex, buf))

@@ -50,6 +50,11 @@ struct polctl_live {
 int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv);
 void polctl_live_close(struct polctl_live *lv);
 
+/* Warns on stderr when the names shown may be missing or wrong: no metadata pinned, unreadable,
+ * or written for another generation than the maps run (an agent that died between programming
+ * the maps and writing the metadata). */
+void live_warn_meta(const struct polctl_live *lv);
+
 /* Interface name of ifindex in polctl's network namespace, else "if<N>". buf: IF_NAMESIZE + 8. */
 const char *live_ifname(uint32_t ifindex, char *buf);
 
