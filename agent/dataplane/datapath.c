@@ -271,7 +271,7 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 {
 	struct pal_datapath *dp;
 	char path[PATH_MAX];
-	bool have_pins;
+	bool have_pins = true; /* until known: never clean up what we did not create */
 	int err;
 
 	*out = NULL;
@@ -386,6 +386,17 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 fail:
 	if (errbuf && errlen)
 		snprintf(errbuf, errlen, "%s", dp->err[0] ? dp->err : strerror(-err));
+	if (!dp->read_only && !have_pins) {
+		/* leave no empty directories behind (rmdir removes only empty ones; libbpf already
+		 * unpinned the maps it created) */
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/progs", dp->dir);
+		rmdir(p);
+		snprintf(p, sizeof(p), "%s/maps", dp->dir);
+		rmdir(p);
+		rmdir(dp->dir);
+	}
 	pal_dp_close(dp);
 	return err;
 }
