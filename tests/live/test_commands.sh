@@ -22,6 +22,10 @@ expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" status
 contains "$err" "/sys/fs/bpf/pl-none-$$"
 expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" -o json rules
 json_is '.error | test("no palisade datapath")' true
+expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" trace --iface ext0 --dir ingress --proto tcp --src 10.99.0.2 --dst 10.99.0.1 --dport 80
+contains "$err" "/sys/fs/bpf/pl-none-$$"
+expect_rc 2 pc trace --iface nosuch0 --dir ingress --proto tcp --src 10.99.0.2 --dst 10.99.0.1 --dport 80
+contains "$err" "nosuch0"
 expect_rc 2 pc rules --endpoint nosuch0
 contains "$err" nosuch0
 expect_rc 2 pc rules --dir sideways
