@@ -35,7 +35,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all help deps test test-unit test-unit-san test-cli fuzz fuzz-build clean
 
-all: $(BUILD)/polctl $(BUILD)/palisaded ## build everything
+all: bpf $(BUILD)/polctl $(BUILD)/palisaded ## build everything
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | \
@@ -79,7 +79,7 @@ test-unit-san: $(BUILD)/unit-tests-san ## the unit tests under ASan and UBSan
 test-cli: $(BUILD)/polctl ## polctl command-line tests (exit codes, messages)
 	POLCTL=$(abspath $(BUILD)/polctl) tests/cli/run.sh
 
-test: test-unit test-unit-san test-cli test-daemon ## run every test
+test: test-unit test-unit-san test-cli test-bpf test-live test-daemon ## run every test (root: BPF and namespace tests)
 
 # libFuzzer targets: the resource loader and the selector parser, with ASan+UBSan.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
@@ -122,3 +122,7 @@ demo: ## install deps, build, run the agent on policies/ in a namespace topology
 	$(MAKE) deps
 	$(MAKE) all
 	scripts/demo.sh
+
+.PHONY: bench
+bench: ## benchmarks: a table of ratios and medians measured side by side (root)
+	$(MAKE) bench-bpf

@@ -69,7 +69,7 @@ $(BUILD)/bpf-tests: $(BPFT_OBJS) $(BPFT_SHARED) $(BUILD)/libpalisade-dataplane.a
 # Tests load programs and create network namespaces: root only. Each test runs in its own process
 # and namespace with its own pin directory, so they can run in parallel.
 test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
-	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: needs root, skipped"; exit 0; fi; \
+	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: FAIL: needs root (loads BPF programs, creates network namespaces)" >&2; exit 1; fi; \
 	  cd tests/unit && ../../$(BUILD)/bpf-tests --jobs 2
 
 # The same tests under ASan+UBSan (leaks included); PAL_BPF_FLIPS trims the update test.
@@ -77,7 +77,7 @@ $(BUILD)/bpf-tests-san: $(BPFT_SANOBJ) $(BPFT_SHARED_SAN) $(DP_SANOBJ) $(BUILD)/
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) -lcriterion -lpthread
 
 test-bpf-san: $(BUILD)/bpf-tests-san ## the BPF tests' userspace under ASan and UBSan (root)
-	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf-san: needs root, skipped"; exit 0; fi; \
+	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf-san: FAIL: needs root" >&2; exit 1; fi; \
 	  cd tests/unit && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PAL_BPF_FLIPS=200 \
 	  ../../$(BUILD)/bpf-tests-san --jobs 2
