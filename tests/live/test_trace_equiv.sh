@@ -6,6 +6,9 @@
 P="$ROOT/policies"
 setup_ns ext0 mgmt0 pod-web0
 program --node demo-node --policy-dir "$P" --generation 7
+# the metadata spans more than one chunk of its map (the chunked store and read are exercised)
+[ "$(bpftool -j map show pinned "$PIN/maps/pal_meta" | jq .max_entries)" -ge 2 ] ||
+	fail "metadata of the example policies fits one chunk: the test no longer covers chunking"
 
 # the fields both answers must agree on (notes are prose and may differ)
 FILTER='{verdict, stage, tier, policy, rule, action, untracked, logged_rule_ids,
