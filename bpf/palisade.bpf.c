@@ -374,7 +374,8 @@ int sf_input_deny(struct __sk_buff *skb)
 	ep = pal_iface_get(h.ifindex);
 	if (!ep)
 		return 0;
-	if (p.always_pass && (ep->flags & PAL_IF_HOST)) /* neighbour discovery to the host */
+	/* neighbour discovery to the host, also from a workload (as the evaluator) */
+	if (p.always_pass)
 		return 0;
 	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
 		verdict = PAL_VERDICT_UNTRACKED;

@@ -530,6 +530,21 @@ static void eval_ingress(struct eval *e, const char *in_iface)
 		return;
 	}
 	if (a->kind == PAL_EP_WORKLOAD) {
+		/* Neighbour discovery from a workload to its host (resolving its gateway, answering
+		 * the host's solicitations) is never blocked either, before the workload's policy
+		 * and the endpoint-to-host action, as Calico's workload-to-host chain does: without
+		 * it no IPv6 traffic could reach or leave a pod. */
+		if (is_neighbour_discovery(pkt)) {
+			d.outcome = PAL_ACTION_ALLOW;
+			add_step(e, PAL_STAGE_FAILSAFE, a, PAL_DIR_EGRESS, &d,
+				 "neighbour discovery is never blocked");
+			snprintf(e->v->reason, sizeof(e->v->reason),
+				 "ICMPv6 type %u: neighbour discovery is never blocked", pkt->icmp_type);
+			e->v->allow = true;
+			e->v->stage = PAL_STAGE_FAILSAFE;
+			e->v->action = PAL_ACTION_ALLOW;
+			return;
+		}
 		/* Workload to its host: its egress policy, then --endpoint-to-host-action. */
 		d = endpoint_policy(e, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, post_dnat_dst(pkt),
 				    post_dnat_dport(pkt));

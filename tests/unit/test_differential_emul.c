@@ -303,6 +303,8 @@ static void emul_evaluate(const struct flat_ir *f, const struct path *pa,
 		ALLOW(id);
 	}
 	if (pa->dir == PAL_TRACE_INGRESS) { /* the pod to its host */
+		if (nd)
+			ALLOW(UINT32_MAX);
 		DECIDE(f->w_normal[PAL_DIR_EGRESS], false);
 		if (f->ir.endpoint_to_host == PAL_EP_TO_HOST_DROP) {
 			v->rule_id = UINT32_MAX;
