@@ -18,16 +18,17 @@ palisaded: $(BUILD)/palisaded ## build the node agent
 
 $(DAEMON_OBJS) $(DAEMON_SANOBJ): CFLAGS_COMMON += $(NL_CFLAGS)
 
-$(BUILD)/palisaded: $(DAEMON_OBJS) $(BUILD)/libpalisade-core.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CORE) $(NL_LIBS)
+# The bpf backend (backend_bpf.c) links the datapath library of mk/bpf.mk before the core.
+$(BUILD)/palisaded: $(DAEMON_OBJS) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS)
 
 test-daemon: $(BUILD)/palisaded ## palisaded process tests (root; null datapath backend)
 	PALISADED=$(abspath $(BUILD)/palisaded) tests/daemon/run.sh
 
 # The same agent under ASan+UBSan: the process tests then also catch leaks (a leak turns the
 # exit code into 23, and every test checks exit codes).
-$(BUILD)/palisaded-san: $(DAEMON_SANOBJ) $(BUILD)/libpalisade-core-san.a
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_CORE) $(NL_LIBS)
+$(BUILD)/palisaded-san: $(DAEMON_SANOBJ) $(DP_SANOBJ) $(BUILD)/libpalisade-core-san.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS)
 
 test-daemon-san: $(BUILD)/palisaded-san ## palisaded process tests under ASan and UBSan
 	ASAN_OPTIONS=detect_leaks=1 PALISADED=$(abspath $(BUILD)/palisaded-san) tests/daemon/run.sh

@@ -7,14 +7,15 @@
 #include "cfg.h"
 #include "log.h"
 
-/* The BPF datapath registers here once agent/dataplane/ has its API (lead: replace the entry's
- * NULL with the glue's open function). Until then asking for it fails with a clear message. */
+/* backend_bpf.c: the BPF datapath of agent/dataplane/. */
+int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be);
+
 static const struct {
 	const char *name;
 	int (*open)(const struct pald_config *cfg, struct pald_backend *be);
 } backends[] = {
 	{ "null", pald_backend_null_open },
-	{ "bpf", NULL },
+	{ "bpf", pald_backend_bpf_open },
 };
 
 int pald_backend_open(const struct pald_config *cfg, struct pald_backend *be)

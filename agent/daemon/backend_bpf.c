@@ -1,0 +1,596 @@
+/* The "bpf" backend: palisaded's glue to the BPF datapath library (agent/dataplane/).
+ *
+ * What lives where:
+ *   - pal_dp_open() loads the programs and adopts the pinned maps under --bpffs (a restart keeps
+ *     enforcing: nothing is detached on exit, the pinned pal_ifaces entries stay in force).
+ *   - apply() binds the new IR's endpoints to interfaces and calls pal_dp_apply(): every new rule
+ *     list is written beside the old ones, then each interface flips with one map update, so a
+ *     packet sees the old or the new policy and a failure while writing changes nothing. Then the
+ *     reporting metadata (meta.h) is written for polctl.
+ *   - sync_interfaces() keeps pal_ifaces and the attachments equal to the agent's desired set:
+ *     a new interface first gets its rule lists and pal_ifaces entry, then its programs (so its
+ *     first packets are policed), an interface that went away loses its programs, then its entry.
+ *
+ * Binding endpoints to interfaces at apply() time. apply() gets the IR but not the interface set
+ * (the agent computes that afterwards, from the same IR, and calls sync_interfaces()). pal_dp_apply
+ * removes every pal_ifaces entry it is not given, so apply() must already know every interface
+ * in force, or it would open a gap until the following sync. It therefore keeps `bound`: which
+ * interface is bound to which endpoint (by identity: kind, namespace, name). The new IR's endpoint
+ * with the same identity takes the interface over; endpoints naming an existing interface that is
+ * not bound yet are bound by name. On a restart `bound` is rebuilt from the pinned pal_ifaces
+ * (ifindex -> endpoint_id) and the pinned metadata (endpoint_id -> identity), so even host
+ * endpoints bound by expectedIPs or "*" keep enforcing across the first apply.
+ *
+ * The IR: the endpoints handed to sync_interfaces() point into the IR of the last apply (the agent
+ * keeps it, see backend.h), and pal_dp_endpoint_write() needs that IR; we keep a shallow copy of
+ * the struct (the arrays are the agent's, valid until the next successful apply, after which our
+ * copy is replaced). It is never freed here.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <jansson.h>
+
+#include "attach.h"
+#include "backend.h"
+#include "cfg.h"
+#include "datapath.h"
+#include "log.h"
+#include "maps_sync.h"
+#include "meta.h"
+#include "node.h"
+#include "stats.h"
+
+/* An interface with a pal_ifaces entry, and the endpoint it polices. */
+struct bound {
+	uint32_t ifindex;
+	char *key; /* endpoint identity: "host//name" or "workload/namespace/name" */
+};
+
+struct bpf_ctx {
+	struct pal_datapath *dp; /* NULL for --uninstall (nothing is loaded then) */
+	char *dir;
+	enum pal_xdp_mode xdp_mode;
+	uint64_t adopted_generation;
+	struct pal_ir ir; /* shallow copy of the last applied IR (see above) */
+	bool have_ir;
+	uint64_t generation;
+	json_t *meta; /* the live generation's metadata document: metric labels */
+	struct bound *b;
+	size_t nb;
+	/* XDP mode each host interface got at the last sync, to log changes only */
+	struct {
+		int ifindex;
+		enum pal_xdp_mode mode;
+	} *xdp_seen;
+	size_t n_xdp_seen;
+};
+
+static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
+{
+	switch (m) {
+	case PALD_XDP_NATIVE: return PAL_XDP_NATIVE;
+	case PALD_XDP_GENERIC: return PAL_XDP_GENERIC;
+	case PALD_XDP_OFF: return PAL_XDP_OFF;
+	default: return PAL_XDP_AUTO;
+	}
+}
+
+static char *ep_key_parts(bool workload, const char *ns, const char *name)
+{
+	char *k = NULL;
+
+	if (asprintf(&k, "%s/%s/%s", workload ? "workload" : "host", ns && workload ? ns : "",
+		     name ? name : "") < 0)
+		return NULL;
+	return k;
+}
+
+static char *ep_key(const struct pal_ir_endpoint *ep)
+{
+	return ep_key_parts(ep->kind == PAL_EP_WORKLOAD, ep->namespace, ep->name);
+}
+
+static void bound_free(struct bound *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].key);
+	free(b);
+}
+
+static struct bound *bound_find(struct bpf_ctx *c, uint32_t ifindex)
+{
+	for (size_t i = 0; i < c->nb; i++)
+		if (c->b[i].ifindex == ifindex)
+			return &c->b[i];
+	return NULL;
+}
+
+static int bound_set(struct bpf_ctx *c, uint32_t ifindex, const char *key)
+{
+	struct bound *x = bound_find(c, ifindex), *v;
+	char *k = strdup(key);
+
+	if (!k)
+		return -ENOMEM;
+	if (x) {
+		free(x->key);
+		x->key = k;
+		return 0;
+	}
+	v = realloc(c->b, (c->nb + 1) * sizeof(*v));
+	if (!v) {
+		free(k);
+		return -ENOMEM;
+	}
+	c->b = v;
+	c->b[c->nb++] = (struct bound){ .ifindex = ifindex, .key = k };
+	return 0;
+}
+
+static void bound_drop(struct bpf_ctx *c, uint32_t ifindex)
+{
+	for (size_t i = 0; i < c->nb; i++)
+		if (c->b[i].ifindex == ifindex) {
+			free(c->b[i].key);
+			c->b[i] = c->b[--c->nb];
+			return;
+		}
+}
+
+/* Restart: which endpoint each pinned pal_ifaces entry belongs to, from the pinned metadata. */
+static void bound_load_pinned(struct bpf_ctx *c)
+{
+	int fd = pal_dp_map_fd(c->dp, "pal_ifaces");
+	json_t *doc = NULL, *eps;
+	uint32_t key, next, *prev = NULL;
+
+	if (fd < 0 || pal_meta_read(c->dir, &doc) != 0)
+		return; /* no document: apply binds by interface name only */
+	eps = json_object_get(doc, "endpoints");
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pal_iface v;
+		json_t *ep;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		ep = json_array_get(eps, v.endpoint_id);
+		if (!ep)
+			continue;
+		char *k = ep_key_parts(!strcmp(json_string_value(json_object_get(ep, "kind")) ?: "",
+					       "workload"),
+				       json_string_value(json_object_get(ep, "namespace")),
+				       json_string_value(json_object_get(ep, "name")));
+		if (k && bound_set(c, key, k) == 0)
+			pald_log(PALD_LOG_DEBUG, "adopted interface binding", PALD_I("ifindex", key),
+				 PALD_S("endpoint", k));
+		free(k);
+	}
+	c->meta = doc;
+}
+
+/* --- apply ----------------------------------------------------------------------------------- */
+
+static bool binding_has(const struct pal_dp_binding *v, size_t n, uint32_t ifindex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* The bindings for ir: interfaces bound now keep their endpoint (by identity) when the new IR
+ * still has it; endpoints naming an existing, unbound interface are bound to it (workloads first,
+ * as links.c orders them). */
+static int make_bindings(struct bpf_ctx *c, const struct pal_ir *ir, struct pal_dp_binding **out,
+			 size_t *n_out)
+{
+	struct pal_dp_binding *v = calloc(c->nb + ir->n_endpoints + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nb; i++)
+		for (size_t e = 0; e < ir->n_endpoints; e++) {
+			char *k = ep_key(&ir->endpoints[e]);
+			bool same = k && !strcmp(k, c->b[i].key);
+
+			free(k);
+			if (same) {
+				v[n++] = (struct pal_dp_binding){ c->b[i].ifindex, &ir->endpoints[e] };
+				break;
+			}
+		}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t e = 0; e < ir->n_endpoints; e++) {
+			const struct pal_ir_endpoint *ep = &ir->endpoints[e];
+			unsigned int idx;
+
+			if ((pass == 0) != (ep->kind == PAL_EP_WORKLOAD) || !ep->iface ||
+			    !strcmp(ep->iface, "*"))
+				continue;
+			idx = if_nametoindex(ep->iface);
+			if (idx && !binding_has(v, n, idx))
+				v[n++] = (struct pal_dp_binding){ idx, ep };
+		}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void write_meta(struct bpf_ctx *c, const struct pal_ir *ir, uint64_t generation)
+{
+	json_t *doc = pal_meta_build(ir, generation, NULL);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
+
+	/* The maps are programmed already: a failure here only leaves polctl with the previous
+	 * generation's names, so it is logged, not returned (meta.h). */
+	if (err)
+		pald_log(PALD_LOG_WARN, "cannot write the reporting metadata for polctl",
+			 PALD_S("dir", c->dir), PALD_S("error", strerror(-err)));
+	free(text);
+	if (doc) {
+		json_decref(c->meta);
+		c->meta = doc;
+	}
+}
+
+static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
+		     struct pal_diags *diags)
+{
+	struct bpf_ctx *c = ctx;
+	struct pal_dp_binding *v = NULL;
+	size_t n = 0;
+	int err;
+
+	if (generation > UINT32_MAX) {
+		pal_error(diags, ((struct pal_pos){ 0 }), NULL, "policy generation %llu overflows",
+			  (unsigned long long)generation);
+		return -EOVERFLOW;
+	}
+	err = make_bindings(c, ir, &v, &n);
+	if (err)
+		return err;
+	err = pal_dp_apply(c->dp, ir, v, n, (uint32_t)generation);
+	if (err) {
+		pal_error(diags, ((struct pal_pos){ 0 }), NULL, "datapath: %s",
+			  pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err));
+		free(v);
+		return err;
+	}
+	/* pal_dp_apply removed every entry not in v: `bound` is exactly v now */
+	bound_free(c->b, c->nb);
+	c->b = NULL;
+	c->nb = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		char *k = ep_key(v[i].ep);
+
+		err = k ? bound_set(c, v[i].ifindex, k) : -ENOMEM;
+		free(k);
+	}
+	free(v);
+	if (err)
+		return err; /* out of memory: the datapath is programmed, the next apply rebinds */
+	c->ir = *ir;
+	c->have_ir = true;
+	c->generation = generation;
+	write_meta(c, ir, generation);
+	return 0;
+}
+
+/* --- interfaces ------------------------------------------------------------------------------ */
+
+static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal_xdp_mode got)
+{
+	for (size_t i = 0; i < c->n_xdp_seen; i++)
+		if (c->xdp_seen[i].ifindex == f->ifindex) {
+			if (c->xdp_seen[i].mode == got)
+				return;
+			c->xdp_seen[i].mode = got;
+			goto log;
+		}
+	void *v = realloc(c->xdp_seen, (c->n_xdp_seen + 1) * sizeof(*c->xdp_seen));
+
+	if (!v)
+		return;
+	c->xdp_seen = v;
+	c->xdp_seen[c->n_xdp_seen].ifindex = f->ifindex;
+	c->xdp_seen[c->n_xdp_seen++].mode = got;
+log:
+	pald_log(got == PAL_XDP_OFF && c->xdp_mode != PAL_XDP_OFF ? PALD_LOG_WARN : PALD_LOG_INFO,
+		 "XDP", PALD_S("iface", f->name), PALD_S("mode", pal_xdp_mode_name(got)));
+}
+
+/* Gives a (new or re-bound) interface its endpoint's lists; old lists go to *stale. */
+static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char *key,
+		      uint32_t **stale, size_t *n_stale)
+{
+	struct pal_iface v, old;
+	bool had = false;
+	uint32_t *s;
+	int err;
+
+	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
+	if (!err)
+		err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had);
+	if (err) {
+		pald_log(PALD_LOG_ERROR, "cannot program the interface's rules", PALD_S("iface", f->name),
+			 PALD_S("endpoint", f->ep->name), PALD_S("error", pal_dp_error(c->dp)));
+		return err;
+	}
+	if (had && (s = realloc(*stale, (*n_stale + PAL_SLOT_COUNT) * sizeof(*s)))) {
+		*stale = s;
+		*n_stale += pal_dp_iface_lists(&old, s + *n_stale);
+	}
+	return bound_set(c, (uint32_t)f->ifindex, key);
+}
+
+static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_t n)
+{
+	struct bpf_ctx *c = ctx;
+	struct pal_dp_port *ports = calloc(n ? n : 1, sizeof(*ports));
+	enum pal_xdp_mode *modes = calloc(n ? n : 1, sizeof(*modes));
+	uint32_t *stale = NULL, *gone = NULL;
+	size_t n_stale = 0, n_gone = 0;
+	int attached = -ENOMEM;
+
+	if (!ports || !modes)
+		goto out;
+	/* 1. rules first: an interface is policed from its first packet after the attach */
+	for (size_t i = 0; i < n; i++) {
+		const struct pald_iface *f = &ifaces[i];
+		struct bound *b = bound_find(c, (uint32_t)f->ifindex);
+		char *k;
+
+		ports[i] = (struct pal_dp_port){ f->name, f->ifindex, f->role == PALD_IFACE_HOST };
+		if (!f->ep || !c->have_ir)
+			continue;
+		k = ep_key(f->ep);
+		if (k && (!b || strcmp(b->key, k)))
+			bind_iface(c, f, k, &stale, &n_stale);
+		free(k);
+	}
+	/* 2. programs: attach the set, detach everything else palisade had attached */
+	attached = pal_dp_sync_ports(c->dp, ports, n, c->xdp_mode, modes);
+	if (attached < 0)
+		pald_log(PALD_LOG_ERROR, "cannot install palisade's netfilter rules",
+			 PALD_S("error", pal_dp_error(c->dp)));
+	else if ((size_t)attached < n)
+		pald_log(PALD_LOG_ERROR, "attaching palisade's programs failed",
+			 PALD_I("attached", attached), PALD_I("wanted", n),
+			 PALD_S("last_error", pal_dp_error(c->dp)));
+	for (size_t i = 0; attached >= 0 && i < n; i++)
+		if (ifaces[i].role == PALD_IFACE_HOST)
+			log_xdp_mode(c, &ifaces[i], modes[i]);
+	/* 3. entries of interfaces no longer policed by an endpoint */
+	gone = calloc(c->nb + 1, sizeof(*gone));
+	for (size_t i = 0; gone && i < c->nb; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = ifaces[j].ep && (uint32_t)ifaces[j].ifindex == c->b[i].ifindex;
+		if (!keep)
+			gone[n_gone++] = c->b[i].ifindex;
+	}
+	for (size_t i = 0; i < n_gone; i++) {
+		struct pal_iface old;
+		bool had = false;
+		uint32_t *s;
+
+		if (pal_dp_iface_remove(c->dp, gone[i], &old, &had) == 0 && had &&
+		    (s = realloc(stale, (n_stale + PAL_SLOT_COUNT) * sizeof(*s)))) {
+			stale = s;
+			n_stale += pal_dp_iface_lists(&old, s + n_stale);
+		}
+		bound_drop(c, gone[i]);
+	}
+	/* 4. old lists once no program can be reading them */
+	if (n_stale) {
+		pal_dp_grace_period();
+		pal_dp_lists_delete(c->dp, stale, n_stale);
+	}
+out:
+	free(gone);
+	free(stale);
+	free(modes);
+	free(ports);
+	return attached;
+}
+
+/* --- metrics --------------------------------------------------------------------------------- */
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(struct pald_buf *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			pald_buf_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			pald_buf_puts(out, "\\n");
+		else
+			pald_buf_append(out, s, 1);
+	}
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
+{
+	json_t *rules = json_object_get(c->meta, "rules");
+	static const char *const what[2] = { "packets", "bytes" };
+
+	for (int w = 0; w < 2; w++) {
+		pald_buf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
+				     "policy in force (by rule id).\n# TYPE palisade_rule_%s_total counter\n",
+				what[w], w ? "Bytes" : "Packets", what[w]);
+		for (size_t id = 0; id < json_array_size(rules); id++) {
+			json_t *r = json_array_get(rules, id);
+			struct pal_rule_ctr ctr;
+
+			if (!json_is_object(r) || pal_dp_rule_counter(c->dp, (uint32_t)id, &ctr))
+				continue;
+			pald_buf_printf(out, "palisade_rule_%s_total{rule_id=\"%zu\",kind=\"", what[w], id);
+			label(out, jstr(r, "kind"));
+			pald_buf_puts(out, "\",tier=\"");
+			label(out, jstr(r, "tier"));
+			pald_buf_puts(out, "\",policy=\"");
+			label(out, jstr(r, "policy"));
+			pald_buf_puts(out, "\",namespace=\"");
+			label(out, jstr(r, "namespace"));
+			pald_buf_printf(out, "\",direction=\"%s\",index=\"%lld\",action=\"",
+					jstr(r, "dir"), json_integer_value(json_object_get(r, "index")));
+			label(out, jstr(r, "action"));
+			pald_buf_printf(out, "\"} %llu\n",
+					(unsigned long long)(w ? ctr.bytes : ctr.packets));
+		}
+	}
+}
+
+struct ifctr_walk {
+	struct pald_buf *out;
+	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
+};
+
+static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *ctr,
+			void *arg)
+{
+	struct ifctr_walk *w = arg;
+	char name[IF_NAMESIZE] = "";
+
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "if%u", ifindex);
+	if (!w->drops) {
+		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
+			if (ctr->verdict[v])
+				pald_buf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
+							"hook=\"%s\",verdict=\"%s\"} %llu\n",
+						name, pal_hook_names[hook], pal_verdict_names[v],
+						(unsigned long long)ctr->verdict[v]);
+	} else {
+		for (int d = 0; d < PAL_DROP_COUNT; d++)
+			if (ctr->drop[d])
+				pald_buf_printf(w->out, "palisade_drops_total{interface=\"%s\",hook=\"%s\","
+							"reason=\"%s\"} %llu\n",
+						name, pal_hook_names[hook], pal_drop_reason_names[d],
+						(unsigned long long)ctr->drop[d]);
+	}
+	return 0;
+}
+
+static void bpf_render_metrics(void *ctx, struct pald_buf *out)
+{
+	struct bpf_ctx *c = ctx;
+	struct pal_dp_fill fill[PAL_DP_FILL_N];
+	struct ifctr_walk w = { out, false };
+
+	if (!c->dp)
+		return;
+	render_rules(c, out);
+	pald_buf_puts(out, "# HELP palisade_interface_packets_total Packets seen by palisade's "
+			   "programs, by interface, hook and verdict.\n"
+			   "# TYPE palisade_interface_packets_total counter\n");
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	pald_buf_puts(out, "# HELP palisade_drops_total Packets palisade dropped, by interface, hook "
+			   "and reason.\n# TYPE palisade_drops_total counter\n");
+	w.drops = true;
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	if (pal_dp_fill(c->dp, fill) == 0) {
+		pald_buf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
+				   "# TYPE palisade_map_entries gauge\n");
+		for (int i = 0; i < PAL_DP_FILL_N; i++)
+			pald_buf_printf(out, "palisade_map_entries{map=\"%s\"} %llu\n", fill[i].map,
+					(unsigned long long)fill[i].used);
+		pald_buf_puts(out, "# HELP palisade_map_capacity Capacity of each datapath map.\n"
+				   "# TYPE palisade_map_capacity gauge\n");
+		for (int i = 0; i < PAL_DP_FILL_N; i++)
+			pald_buf_printf(out, "palisade_map_capacity{map=\"%s\"} %llu\n", fill[i].map,
+					(unsigned long long)fill[i].max);
+	}
+}
+
+/* --- lifecycle ------------------------------------------------------------------------------- */
+
+static uint64_t bpf_adopted_generation(void *ctx)
+{
+	return ((struct bpf_ctx *)ctx)->adopted_generation;
+}
+
+static int bpf_uninstall(void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+
+	/* The loaded copy (if any) is closed first: nothing of ours may hold the pins. */
+	pal_dp_close(c->dp);
+	c->dp = NULL;
+	return pal_dp_uninstall(c->dir);
+}
+
+static void bpf_close(void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+
+	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
+	bound_free(c->b, c->nb);
+	json_decref(c->meta);
+	free(c->xdp_seen);
+	free(c->dir);
+	free(c);
+}
+
+static const struct pald_backend_ops bpf_ops = {
+	.name = "bpf",
+	.adopted_generation = bpf_adopted_generation,
+	.apply = bpf_apply,
+	.sync_interfaces = bpf_sync_interfaces,
+	.render_metrics = bpf_render_metrics,
+	.uninstall = bpf_uninstall,
+	.close = bpf_close,
+};
+
+int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be)
+{
+	struct bpf_ctx *c = calloc(1, sizeof(*c));
+	char err[512] = "";
+	bool adopted = false;
+	int rc;
+
+	if (!c || !(c->dir = strdup(cfg->bpffs))) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->xdp_mode = xdp_mode_of(cfg->xdp_mode);
+	be->ops = &bpf_ops;
+	be->ctx = c;
+	if (cfg->uninstall)
+		return 0; /* loading programs only to remove them would be wasted work */
+	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir }, &c->dp, &adopted, err,
+			 sizeof(err));
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),
+			 PALD_S("error", err));
+		bpf_close(c);
+		be->ops = NULL;
+		be->ctx = NULL;
+		return rc;
+	}
+	if (adopted) {
+		c->adopted_generation = pal_dp_generation(c->dp);
+		bound_load_pinned(c);
+	}
+	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
+		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),
+		 PALD_I("interfaces_bound", c->nb));
+	return 0;
+}
