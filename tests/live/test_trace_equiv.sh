@@ -10,6 +10,13 @@ program --node demo-node --policy-dir "$P" --generation 7
 [ "$(bpftool -j map show pinned "$PIN/maps/pal_meta" | jq .max_entries)" -ge 2 ] ||
 	fail "metadata of the example policies fits one chunk: the test no longer covers chunking"
 
+# the workload's lists: its policy tiers, then its profile, then the default deny
+expect_rc 0 pc -o json rules --endpoint pod-web0 --dir ingress
+json_is '.[0].stage' workload
+json_is '[.[0].rules[].kind] | unique | sort | join(",")' "default-deny,end-of-tier,profile-rule,rule"
+json_is '[.[0].rules[] | select(.kind == "profile-rule")][0].tier' null
+json_is '.[0].rules[-1].kind' default-deny
+
 # the fields both answers must agree on (notes are prose and may differ)
 FILTER='{verdict, stage, tier, policy, rule, action, untracked, logged_rule_ids,
 	 stages: [.stages[] | {stage, endpoint, direction, outcome, tier, policy, rule}]}'

@@ -38,8 +38,7 @@ static uint32_t *iface_keys(const struct polctl_live *lv, size_t *n)
 	return v;
 }
 
-static json_t *endpoint_row(const struct polctl_live *lv, json_t *meta_ep, const uint32_t *ifindex,
-			    const struct pal_iface *v)
+static json_t *endpoint_row(json_t *meta_ep, const uint32_t *ifindex, const struct pal_iface *v)
 {
 	json_t *o = json_object(), *lists = json_object();
 	char name[IF_NAMESIZE + 8];
@@ -63,7 +62,6 @@ static json_t *endpoint_row(const struct polctl_live *lv, json_t *meta_ep, const
 					    json_integer(v->lists[s]));
 	json_object_set_new(o, "lists", lists);
 	json_object_set_new(o, "stages", json_incref(json_object_get(meta_ep, "stages")) ?: json_object());
-	(void)lv;
 	return o;
 }
 
@@ -147,12 +145,12 @@ int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv)
 			continue; /* removed meanwhile */
 		if (bound && v.endpoint_id < json_array_size(meta_eps))
 			bound[v.endpoint_id] = true;
-		json_array_append_new(rows, endpoint_row(&lv, live_meta_endpoint(&lv, v.endpoint_id),
+		json_array_append_new(rows, endpoint_row(live_meta_endpoint(&lv, v.endpoint_id),
 							 &keys[i], &v));
 	}
 	json_array_foreach(meta_eps, i, r)
 		if (bound && !bound[i])
-			json_array_append_new(rows, endpoint_row(&lv, r, NULL, NULL));
+			json_array_append_new(rows, endpoint_row(r, NULL, NULL));
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(rows);
 	} else {

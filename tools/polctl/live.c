@@ -1,6 +1,7 @@
 /* Opening the pinned datapath and the helpers every live command shares (see live.h). */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,16 @@ const char *const live_map_names[LM_COUNT] = {
 	[LM_IF_CTRS] = "pal_if_ctrs",	[LM_EVENTS] = "pal_events",
 };
 
+/* libbpf's own messages: warnings only, marked as libbpf's (its info lines, e.g. about a
+ * missing clsact qdisc while probing tc filters, are noise for a reader). */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_WARN)
+		return 0;
+	fputs("polctl: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
 int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
 {
 	char path[PATH_MAX];
@@ -31,6 +42,7 @@ int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
 	memset(lv, 0, sizeof(*lv));
 	for (int i = 0; i < LM_COUNT; i++)
 		lv->fd[i] = -1;
+	libbpf_set_print(libbpf_print);
 	lv->dir = g->bpffs;
 	if (stat(lv->dir, &st) != 0)
 		return polctl_fail(g, "no palisade datapath at %s: %s (is palisaded running? --bpffs "

@@ -303,6 +303,13 @@ static struct decision forward_stage(struct walk *w, const struct side *s, enum 
 	return d;
 }
 
+/* IPv6 neighbour discovery (bpf/parse.h always_pass): never blocked on the host's own traffic. */
+static bool is_nd(const struct live_pkt *p)
+{
+	return p->proto == PAL_PROTO_ICMPV6 && p->is_icmp && p->icmp_type >= 133 &&
+	       p->icmp_type <= 137;
+}
+
 /* ND and the pinned failsafe trie (bpf/stages.h pal_hep_pre_in, sf_out.bpf.c). */
 static bool failsafe_stage(struct walk *w, const struct side *s, enum pal_dir dir)
 {
@@ -311,8 +318,7 @@ static bool failsafe_stage(struct walk *w, const struct side *s, enum pal_dir di
 	struct pal_failsafe_key k;
 	uint32_t val;
 
-	if (p->proto == PAL_PROTO_ICMPV6 && p->is_icmp && p->icmp_type >= 133 &&
-	    p->icmp_type <= 137) {
+	if (is_nd(p)) {
 		d.outcome = PAL_ACTION_ALLOW;
 		add_step(w, PAL_STAGE_FAILSAFE, s, dir, &d, "neighbour discovery is never blocked");
 		snprintf(w->v->reason, sizeof(w->v->reason),
@@ -355,7 +361,20 @@ static void eval_ingress(struct walk *w, const struct side *a)
 		return;
 	}
 	if (a->v.flags & PAL_IF_WORKLOAD) {
-		/* filter INPUT: the workload's egress policy, then --endpoint-to-host-action */
+		/* filter INPUT: neighbour discovery passes (sf_input_deny's always_pass), then the
+		 * workload's egress policy, then --endpoint-to-host-action */
+		if (is_nd(&w->pre)) {
+			d.outcome = PAL_ACTION_ALLOW;
+			add_step(w, PAL_STAGE_FAILSAFE, a, PAL_DIR_EGRESS, &d,
+				 "neighbour discovery is never blocked");
+			snprintf(w->v->reason, sizeof(w->v->reason),
+				 "ICMPv6 type %u: neighbour discovery is never blocked",
+				 w->pre.icmp_type);
+			w->v->allow = true;
+			w->v->stage = PAL_STAGE_FAILSAFE;
+			w->v->action = PAL_ACTION_ALLOW;
+			return;
+		}
 		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, PAL_SLOT_NORMAL_OUT);
 		if (d.outcome == PAL_ACTION_DENY)
 			return;
