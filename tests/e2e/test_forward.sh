@@ -6,8 +6,10 @@
 #   the management side is forwarded and TCP to it is not, ICMP to the pod stops at the pod's own
 #   policy;
 # - a forward Deny of tcp 8080 on ext0 (an extra policy written here, ordered before
-#   forward-http-to-pods) blocks the NodePort path: preDNAT allowed the NodePort, the forward stage
-#   sees the post-DNAT port 8080 and denies it. Unrelated traffic is unchanged;
+#   forward-http-to-pods) blocks the direct path; the trusted NodePort still passes, because
+#   policies/40's preDNAT Allow ends host policy for the ingress side (the evaluator's rule);
+#   without that preDNAT policy the forward stage sees the post-DNAT port 8080 on the NodePort path
+#   and denies it. Unrelated traffic is unchanged;
 # - programming policies/ again restores the path (the agent replaces the rule set).
 # IPv4 and IPv6.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,6 +69,19 @@ spec:
       destination:
         ports: [8080]
 EOF
+agent_program "$dir"
+ct_flush
+
+# A preDNAT Allow ends host policy for the ingress side (DESIGN 3, agent/core/evaluator.c), so
+# while nodeport-from-trusted-only (policies/40) admits the trusted NodePort, the forward Deny
+# never sees it; the direct path has no preDNAT allow and is denied.
+expect_tcp client 198.18.1.1 30080 198.18.1.20 web:8080
+expect_tcp_blocked client 198.19.0.10 8080 -
+expect_tcp_blocked client 2001:db8:19::10 8080 -
+
+# Without the preDNAT policy the NodePort path meets the forward stage, which sees the
+# post-DNAT port 8080 and denies it.
+rm -f "$dir/40-nodeport-prednat.yaml"
 agent_program "$dir"
 ct_flush
 

@@ -16,6 +16,7 @@ topo_start_services
 tcp_server client 7000
 tcp_server mgmt 7000
 tcp_server mgmt 22
+tcp_server mgmt 179
 
 # Without palisade everything below that gets blocked is reachable.
 expect_tcp client 198.18.1.1 9999 - node:9999
@@ -101,7 +102,13 @@ spec:
     - action: Allow
       protocol: TCP
       source:
-        nets: ["198.18.10.0/24", "2001:db8:10::/64"]
+        nets: ["198.18.10.0/24"]
+      destination:
+        ports: [22]
+    - action: Allow
+      protocol: TCP
+      source:
+        nets: ["2001:db8:10::/64"]
       destination:
         ports: [22]
     - action: Allow
@@ -125,12 +132,14 @@ EOF
 agent_program "$dir"
 ct_flush
 
-# Row "local process out of HEP B": normal egress, default deny; failsafe-out tcp 22 still open.
+# Row "local process out of HEP B": normal egress, default deny; failsafe-out tcp 179 still open.
+# (The default outbound failsafes are Calico's: udp 53, 67 and tcp 179, 2379, 2380, 5473, 6443,
+# 6666, 6667 -- not tcp 22, agent/core/compiler.h PAL_FAILSAFE_OUT_DEFAULT.)
 expect_tcp_blocked node 198.18.1.50 7000 -
 expect_tcp_blocked node 2001:db8:1::50 7000 -
 expect_tcp_blocked node 198.18.10.5 7000 -
-expect_tcp node 198.18.10.5 22 - mgmt:22
-expect_tcp node 2001:db8:10::5 22 - mgmt:22
+expect_tcp node 198.18.10.5 179 - mgmt:179
+expect_tcp node 2001:db8:10::5 179 - mgmt:179
 expect_icmp node 198.18.1.50 -
 expect_icmp node 2001:db8:1::50 -
 # Stateful: replies of allowed inbound flows leave although new egress is denied.
