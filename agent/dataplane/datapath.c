@@ -241,6 +241,32 @@ static int pin_prog(struct pal_datapath *dp, struct bpf_program *p, const char *
 	return err;
 }
 
+/* Restart: when the pinned program has the same instructions as the one just loaded (the tag is
+ * a hash of the instructions with map references zeroed, so it does not depend on map fds), keep
+ * the pinned one: it is what is attached, re-attaching it is a no-op, and its id and run
+ * statistics stay. Another build's program (different tag) is replaced by the fresh copy.
+ * Returns 0 and sets dp->adopted_prog_fd[i] when adopted. */
+static int adopt_pinned_prog(struct pal_datapath *dp, int i)
+{
+	struct bpf_prog_info pinned = { 0 }, fresh = { 0 };
+	uint32_t l1 = sizeof(pinned), l2 = sizeof(fresh);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/progs/%s", dp->dir, prog_names[i]);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &pinned, &l1) ||
+	    bpf_obj_get_info_by_fd(bpf_program__fd(dp->prog[i]), &fresh, &l2) ||
+	    pinned.type != fresh.type || memcmp(pinned.tag, fresh.tag, sizeof(pinned.tag))) {
+		close(fd);
+		return -ESTALE;
+	}
+	dp->adopted_prog_fd[i] = fd;
+	return 0;
+}
+
 /* Read-only: the pinned maps only, no program is loaded (polctl's live commands). */
 static int open_read_only(struct pal_datapath *dp)
 {
@@ -285,6 +311,8 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 		 opts && opts->pin_dir ? opts->pin_dir : PAL_PIN_DIR_DEFAULT);
 	for (int i = 0; i < PAL_M_COUNT; i++)
 		dp->map_fd[i] = -1;
+	for (int i = 0; i < PAL_PROG_COUNT; i++)
+		dp->adopted_prog_fd[i] = -1;
 	if (opts && opts->read_only) {
 		dp->read_only = true;
 		err = open_read_only(dp);
@@ -372,6 +400,8 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 			goto fail;
 		}
 		dp->prog[i] = p;
+		if (have_pins && adopt_pinned_prog(dp, i) == 0)
+			continue;
 		err = pin_prog(dp, p, prog_names[i]);
 		if (err)
 			goto fail;
@@ -406,6 +436,9 @@ void pal_dp_close(struct pal_datapath *dp)
 	if (!dp)
 		return;
 	pal_dp_regions_free(dp);
+	for (int i = 0; i < PAL_PROG_COUNT; i++)
+		if (dp->adopted_prog_fd[i] >= 0)
+			close(dp->adopted_prog_fd[i]);
 	if (dp->read_only)
 		for (int i = 0; i < PAL_M_COUNT; i++)
 			if (dp->map_fd[i] >= 0)
@@ -420,6 +453,8 @@ int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p)
 {
 	if (dp->read_only || p >= PAL_PROG_COUNT || !dp->prog[p])
 		return -ENOENT;
+	if (dp->adopted_prog_fd[p] >= 0)
+		return dp->adopted_prog_fd[p];
 	return bpf_program__fd(dp->prog[p]);
 }
 

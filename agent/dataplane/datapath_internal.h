@@ -28,6 +28,9 @@ struct pal_datapath {
 	int map_fd[PAL_M_COUNT];   /* the skeleton's, or our own (read-only: closed on close) */
 	bool read_only;
 	struct bpf_program *prog[PAL_PROG_COUNT];
+	/* A pinned program adopted instead of the fresh copy (same instructions: same tag), so a
+	 * restart keeps the attached programs and their ids; -1 when the fresh copy is used. */
+	int adopted_prog_fd[PAL_PROG_COUNT];
 	/* userspace view of the pinned tables (rebuilt from pal_lists on adopt) */
 	struct pal_region_alloc words, entries;
 	uint32_t next_list_id;
