@@ -3,7 +3,8 @@
 # changes policy or restarts, and count what was sent and what arrived. Source after topology.sh.
 #
 #   udp_sink NS PORT FILE          every datagram received on PORT (dual stack) appended to FILE
-#   sinks_stop                     stops the udp_sink servers
+#   tcp_echo_server NS PORT        echoes every line of every connection
+#   sinks_stop                     stops the udp_sink and tcp_echo_server servers
 #   udp_stream NS DST PORT SRC TAG FILE
 #                                  sends "TAG <send time in ms> <seq>" datagrams, one every
 #                                  ~STREAM_GAP seconds until streams_stop; every line sent is also
@@ -25,18 +26,19 @@ udp_sink() {
 	local n=$1 port=$2 file=$3
 	: >"$file"
 	ns_bg "$n" "$file.err" socat -u "UDP6-RECV:$port,ipv6only=0,reuseaddr" "OPEN:$file,creat,append"
-	STREAM_SINK_PIDS="${STREAM_SINK_PIDS:-} $!" # nsenter execs socat: this is socat
+	STREAM_SERVER_PIDS="${STREAM_SERVER_PIDS:-} $!" # nsenter execs socat: this is socat
 	wait_listen "$n" udp "$port"
 }
 
-# sinks_stop: the udp_sink servers go (their ports are free again, e.g. for topo_start_services).
+# sinks_stop: the udp_sink and tcp_echo_server servers go (their ports are free again, e.g. for
+# topo_start_services).
 sinks_stop() {
 	local p i
-	for p in ${STREAM_SINK_PIDS:-}; do kill "$p" 2>/dev/null; done
-	for p in ${STREAM_SINK_PIDS:-}; do
+	for p in ${STREAM_SERVER_PIDS:-}; do kill "$p" 2>/dev/null; done
+	for p in ${STREAM_SERVER_PIDS:-}; do
 		for i in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	done
-	STREAM_SINK_PIDS=""
+	STREAM_SERVER_PIDS=""
 }
 
 # udp_stream's sender: a script file (no quoting through nsenter and bash -c). Arguments: TAG
@@ -93,6 +95,7 @@ tcp_stream() {
 tcp_echo_server() {
 	local n=$1 port=$2
 	ns_bg "$n" "$E2E_TMP/$n-echo$port.log" socat "TCP-LISTEN:$port,pf=ip6,ipv6only=0,reuseaddr,fork" PIPE
+	STREAM_SERVER_PIDS="${STREAM_SERVER_PIDS:-} $!"
 	wait_listen "$n" tcp "$port"
 }
 
