@@ -7,6 +7,7 @@ root=$(cd "$here/../.." && pwd)
 : "${PAL_PROGRAM:?PAL_PROGRAM must point at the pal_program test helper}"
 if [ "$(id -u)" != 0 ]; then echo "live polctl tests: need root, skipped"; exit 0; fi
 export POLCTL PAL_PROGRAM ROOT="$root"
+export PALISADED="${PALISADED:-$root/build/palisaded}"
 pass=0 fail=0
 for t in "$here"/test_*.sh; do
 	[ -e "$t" ] || continue

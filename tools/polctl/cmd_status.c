@@ -67,10 +67,12 @@ static uint32_t tc_prog_id(int ifindex, enum bpf_tc_attach_point where)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY);
+	/* an interface without a clsact qdisc is an answer (none), not a warning to print */
+	libbpf_print_fn_t was = libbpf_set_print(NULL);
+	int err = bpf_tc_query(&hook, &opts);
 
-	if (bpf_tc_query(&hook, &opts))
-		return 0;
-	return opts.prog_id;
+	libbpf_set_print(was);
+	return err ? 0 : opts.prog_id;
 }
 
 static const char *xdp_mode(int ifindex, uint32_t *prog_id)

@@ -22,13 +22,12 @@ const char *const live_map_names[LM_COUNT] = {
 	[LM_IF_CTRS] = "pal_if_ctrs",	[LM_EVENTS] = "pal_events",
 };
 
-/* libbpf's own messages: warnings only, marked as libbpf's (its info lines, e.g. about a
- * missing clsact qdisc while probing tc filters, are noise for a reader). */
+/* libbpf's own messages: warnings only (its info and debug lines are noise for a reader). */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level != LIBBPF_WARN)
 		return 0;
-	fputs("polctl: libbpf: ", stderr);
+	fputs("polctl: ", stderr); /* libbpf's text starts with "libbpf: " */
 	return vfprintf(stderr, fmt, ap);
 }
 

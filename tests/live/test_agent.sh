@@ -1,0 +1,54 @@
+# The live commands on a datapath programmed by the agent itself: `palisaded --once` on the
+# example policies (bpf backend, generic XDP) in a namespace with their interfaces; polctl sees
+# the generation and metadata the agent wrote, the attachments, and answers traces as the offline
+# trace does; after `palisaded --uninstall` polctl reports that nothing is pinned (exit 2).
+. "$(dirname "$0")/lib.sh"
+: "${PALISADED:?PALISADED must point at the palisaded binary}"
+P="$ROOT/policies"
+setup_ns ext0 mgmt0 pod-web0
+log=$(in_ns "$PALISADED" --once --node demo-node --policy-dir "$P" --bpffs "$PIN" \
+	--xdp-mode generic --log-level warn 2>&1) || fail "palisaded --once: $log"
+
+expect_rc 0 pc -o json status
+gen=$(printf '%s' "$out" | jq .generation)
+[ "$gen" -ge 1 ] || fail "generation $gen"
+json_is .metadata.generation "$gen"
+json_is '[.interfaces[] | select(.tc.ingress and .tc.egress) | .name] | sort | join(",")' "ext0,mgmt0,pod-web0"
+json_is '[.interfaces[] | select(.xdp.palisade) | .xdp.mode] | unique | join(",")' generic
+json_is '.interfaces[] | select(.name == "pod-web0") | .endpoint' demo--node-k8s-web-eth0
+[ -z "$err" ] || fail "status warned: $err"
+
+expect_rc 0 pc -o json endpoints
+json_is '[.[] | .interface] | sort | join(",")' "ext0,mgmt0,pod-web0"
+expect_rc 0 pc -o json rules --endpoint ext0 --dir ingress
+json_is '[.[] | .stage] | join(",")' "untracked,prednat,forward,normal"
+
+FILTER='{verdict, stage, tier, policy, rule, action, untracked, logged_rule_ids,
+	 stages: [.stages[] | {stage, endpoint, direction, outcome, tier, policy, rule}]}'
+same() {
+	expect_rc 0 "$POLCTL" --node demo-node -o json trace --policy-dir "$P" "$@"
+	local off; off=$(printf '%s' "$out" | jq -S "$FILTER")
+	expect_rc 0 pc -o json trace "$@"
+	local live; live=$(printf '%s' "$out" | jq -S "$FILTER")
+	[ "$off" = "$live" ] || fail "live and offline differ for: trace $*
+$(diff <(echo "$off") <(echo "$live"))"
+}
+same --iface mgmt0 --dir ingress --proto tcp --src 198.18.10.5 --sport 40000 --dst 198.18.10.1 --dport 22
+same --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 8443
+same --iface ext0 --dir ingress --proto tcp --src 198.18.200.7 --sport 40000 --dst 198.18.1.1 --dport 8443
+json_is .verdict deny
+json_is .policy quarantine
+same --iface ext0 --dir ingress --proto udp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 11211
+json_is .untracked true
+same --iface ext0 --dir egress --proto udp --src 2001:db8:1::1 --sport 11211 --dst 2001:db8:1::50 --dport 40000
+same --iface ext0 --dir forward --out-iface pod-web0 --proto tcp --src 198.18.1.200 --sport 40000 --dst 198.18.1.1 --dport 30080 --dnat 198.19.0.10:8080
+same --iface ext0 --dir forward --out-iface pod-web0 --proto tcp --src 198.18.1.20 --sport 40000 --dst 198.18.1.1 --dport 30080 --dnat 198.19.0.10:8080
+json_is .stage workload
+same --iface ext0 --dir forward --out-iface pod-web0 --proto tcp --src 198.18.1.20 --sport 40000 --dst 198.19.0.10 --dport 9090
+same --iface pod-web0 --dir ingress --proto tcp --src 198.19.0.10 --sport 40000 --dst 198.18.1.1 --dport 80
+json_is .verdict deny
+
+log=$(in_ns "$PALISADED" --uninstall --node demo-node --policy-dir "$P" --bpffs "$PIN" 2>&1) ||
+	fail "palisaded --uninstall: $log"
+expect_rc 2 pc status
+contains "$err" "$PIN"
