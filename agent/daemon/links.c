@@ -163,7 +163,11 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		const struct pal_ir_endpoint *ep;
 		bool glob = false;
 
-		if (!name)
+		/* The kernel also announces per-family link state (RTM_NEWLINK with AF_INET6 from
+		 * IPv6 address configuration); libnl caches those as separate objects keyed by
+		 * family, and RTM_DELLINK removes only the AF_UNSPEC one. Only that one is the link:
+		 * the others would list it twice, and stay behind after it is deleted. */
+		if (!name || rtnl_link_get_family(link) != AF_UNSPEC)
 			continue;
 		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
 		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
