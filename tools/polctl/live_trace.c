@@ -567,34 +567,55 @@ static void to_live_pkt(const struct pal_packet *in, const struct pal_addr *dst,
 	}
 }
 
+/* Did the interface flip to other lists while the walk read them? (An apply deletes the old lists
+ * a grace period after the flip; a userspace reader is not covered by that grace period.) */
+static bool side_changed(const struct polctl_live *lv, const struct side *s)
+{
+	struct pal_iface now;
+	bool policed = bpf_map_lookup_elem(lv->fd[LM_IFACES], &s->ifindex, &now) == 0;
+
+	return policed != s->policed || (policed && memcmp(&now, &s->v, sizeof(now)) != 0);
+}
+
 int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 	       enum pal_trace_dir dir, const char *in_iface, const char *out_iface,
 	       const struct pal_packet *pkt, struct pal_verdict *v)
 {
-	struct walk w = { .lv = lv, .v = v };
+	bool fwd = dir == PAL_TRACE_FORWARD;
 	struct side a, b;
 	int rc;
 
-	memset(v, 0, sizeof(*v));
-	v->rule = -1;
-	v->rule_id = UINT32_MAX;
-	if ((rc = side_open(g, lv, in_iface, &a)))
-		return rc;
-	if (dir == PAL_TRACE_FORWARD && (rc = side_open(g, lv, out_iface, &b)))
-		return rc;
-	to_live_pkt(pkt, &pkt->dst, pkt->dport, &w.pre);
-	to_live_pkt(pkt, pkt->has_dnat ? &pkt->dnat_dst : &pkt->dst,
-		    pkt->has_dnat ? pkt->dnat_dport : pkt->dport, &w.post);
-	switch (dir) {
-	case PAL_TRACE_INGRESS: eval_ingress(&w, &a); break;
-	case PAL_TRACE_EGRESS: eval_egress(&w, &a); break;
-	default: eval_forward(&w, &a, &b); break;
+	for (int attempt = 1;; attempt++) {
+		struct walk w = { .lv = lv, .v = v };
+
+		memset(v, 0, sizeof(*v));
+		v->rule = -1;
+		v->rule_id = UINT32_MAX;
+		if ((rc = side_open(g, lv, in_iface, &a)))
+			return rc;
+		if (fwd && (rc = side_open(g, lv, out_iface, &b)))
+			return rc;
+		to_live_pkt(pkt, &pkt->dst, pkt->dport, &w.pre);
+		to_live_pkt(pkt, pkt->has_dnat ? &pkt->dnat_dst : &pkt->dst,
+			    pkt->has_dnat ? pkt->dnat_dport : pkt->dport, &w.post);
+		switch (dir) {
+		case PAL_TRACE_INGRESS: eval_ingress(&w, &a); break;
+		case PAL_TRACE_EGRESS: eval_egress(&w, &a); break;
+		default: eval_forward(&w, &a, &b); break;
+		}
+		if (!side_changed(lv, &a) && !(fwd && side_changed(lv, &b)))
+			break;
+		if (attempt == 5) {
+			fprintf(stderr, "polctl: warning: the interfaces' rule lists changed during "
+					"each of 5 traces (policy updates in progress); this answer may "
+					"mix two generations\n");
+			break;
+		}
 	}
 	/* the step and verdict strings point into lv->meta or into a and b: make the side names
 	 * that are interface names (no metadata) outlive this frame */
 	for (size_t i = 0; i < v->n_steps; i++)
-		if (v->steps[i].endpoint == a.ifname || (dir == PAL_TRACE_FORWARD &&
-							 v->steps[i].endpoint == b.ifname))
+		if (v->steps[i].endpoint == a.ifname || (fwd && v->steps[i].endpoint == b.ifname))
 			v->steps[i].endpoint = v->steps[i].endpoint == a.ifname ? in_iface : out_iface;
 	return 0;
 }
