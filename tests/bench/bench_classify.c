@@ -1,0 +1,368 @@
+/* `make bench` figure 1: new-flow classification cost per packet against a linear scan of the same
+ * rules, and the established-flow cost, at 10 .. 100,000 rules, with BPF_PROG_TEST_RUN.
+ *
+ *   palisade     xdp_hep_ingress with an untracked ingress list of N rules ("deny tcp from one
+ *                /32 to one port"): XDP keeps no state, so every run is a new flow.
+ *   linear scan  tests/bench/linear_scan.bpf.c: the same N rules as an array walked one by one.
+ *   established  tc_ingress on the same host endpoint with the N rules as a normal (tracked)
+ *                list, for packets whose flow is already in pal_flows.
+ *
+ * The same P distinct packets go to every program: half hit a random rule (so the scan stops on
+ * average halfway), half hit none (the scan walks every rule; palisade's bitmaps rule out every
+ * candidate). For each packet palisade and the scan run back to back, so machine noise hits both
+ * columns alike; a round is the mean over the packets, the figure is the median of the rounds.
+ * The verdicts of palisade and the scan are compared on every packet: a disagreement means the
+ * two are not classifying the same rules and the run fails (exit 2) rather than print a number.
+ *
+ * Output: one line per rule count, "classify N pal_ns linear_ns established_ns apply_ms", for
+ * tests/bench/run.sh's table. Runs as root in a private network namespace with its own pin
+ * directory. Usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS] [PACKETS] */
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "compiler.h"
+#include "datapath.h"
+#include "maps_sync.h"
+#include "model.h"
+
+#define MAX_PKTS 1024
+#define MAX_ROUNDS 15
+#define PAL_REPEAT 200
+
+struct pkt {
+	uint8_t buf[64];
+	uint32_t len;
+	struct pal_flow_key fk;
+};
+
+/* Mirrors struct ls_rule in linear_scan.bpf.c. */
+struct ls_rule {
+	uint32_t src, src_mask, dst, dst_mask;
+	uint8_t proto, action;
+	uint16_t dport_lo, dport_hi, pad;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static const uint8_t DST[4] = { 198, 18, 0, 1 };
+
+static void build(struct pkt *p, const uint8_t src[4], uint16_t sport, uint16_t dport)
+{
+	uint8_t *b = p->buf;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00", 14);
+	b[14] = 0x45;
+	put16(b + 16, 40);
+	b[22] = 64;
+	b[23] = 6;
+	memcpy(b + 26, src, 4);
+	memcpy(b + 30, DST, 4);
+	put16(b + 34, sport);
+	put16(b + 36, dport);
+	b[46] = 5 << 4;
+	b[47] = 0x02; /* SYN */
+	p->len = 54;
+	memcpy(p->fk.src, src, 4);
+	memcpy(p->fk.dst, DST, 4);
+	p->fk.sport = sport;
+	p->fk.dport = dport;
+	p->fk.family = 4;
+	p->fk.proto = 6;
+}
+
+static uint32_t rnd(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(*s >> 33);
+}
+
+/* Rule i: deny tcp from 198.19.A.B/32 (64,000 distinct sources) to port rule_port(i). All rules
+ * are distinct (source, port) pairs. Packets that match nothing come from 198.18.64.0/18. */
+static void rule_src(int i, uint8_t out[4])
+{
+	out[0] = 198;
+	out[1] = 19;
+	out[2] = (uint8_t)((i / 250) % 256);
+	out[3] = (uint8_t)(1 + i % 250);
+}
+
+static uint16_t rule_port(int i)
+{
+	return (uint16_t)(1000 + (i / 64000) * 50 + i % 50);
+}
+
+/* N rules split over policies of at most 1000 rules (Calico's per-direction limit). */
+static char *policy_yaml(int n, bool untracked)
+{
+	size_t cap = 4096 + (size_t)n * 200;
+	char *y = malloc(cap), *p = y;
+
+	if (!y)
+		return NULL;
+	p += sprintf(p, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+			"metadata: {name: h, labels: {role: h}}\n"
+			"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n");
+	for (int i = 0; i < n; i++) {
+		uint8_t s[4];
+
+		if (i % 1000 == 0)
+			p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+					"metadata: {name: bench-%d}\nspec:\n  order: %d\n"
+					"  selector: role == 'h'\n%s  types: [Ingress]\n  ingress:\n",
+				     i / 1000, i / 1000,
+				     untracked ? "  doNotTrack: true\n  applyOnForward: true\n" : "");
+		rule_src(i, s);
+		p += sprintf(p, "  - {action: Deny, protocol: TCP, source: {nets: [%u.%u.%u.%u/32]}, "
+				"destination: {ports: [%u]}}\n", s[0], s[1], s[2], s[3], rule_port(i));
+	}
+	return y;
+}
+
+static int compile(const char *yaml, struct pal_ir *ir)
+{
+	struct pal_model m;
+	struct pal_diags d = { 0 };
+	struct pal_compile_opts o = { .node = "node1" };
+	int rc;
+
+	pal_model_init(&m);
+	pal_model_load_buffer(&m, "bench.yaml", yaml, strlen(yaml), &d);
+	pal_model_validate(&m, &d);
+	rc = d.n_errors ? -EINVAL : pal_compile(&m, &o, ir, &d);
+	if (rc)
+		pal_diags_print(stderr, &d);
+	pal_diags_free(&d);
+	pal_model_free(&m);
+	return rc;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench-classify: FAIL: %s\n", what);
+	exit(2);
+}
+
+/* One test run of pk, repeat times; returns the kernel's mean ns per run, *ret the verdict. */
+static double run1(int prog_fd, bool xdp, int ifindex, const struct pkt *pk, int repeat,
+		   uint32_t *ret)
+{
+	struct xdp_md xctx = { .data_end = pk->len, .ingress_ifindex = (uint32_t)ifindex };
+	struct __sk_buff sctx = { .ifindex = (uint32_t)ifindex,
+				  .ingress_ifindex = (uint32_t)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pk->buf, .data_size_in = pk->len,
+		    .repeat = repeat);
+
+	if (xdp) {
+		o.ctx_in = &xctx;
+		o.ctx_size_in = sizeof(xctx);
+	} else {
+		o.ctx_in = &sctx;
+		o.ctx_size_in = sizeof(sctx);
+	}
+	if (bpf_prog_test_run_opts(prog_fd, &o)) {
+		perror("bench-classify: BPF_PROG_TEST_RUN");
+		exit(2);
+	}
+	if (ret)
+		*ret = o.retval;
+	return o.duration;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Loads the linear scan program; its fd and the rules map's fd. */
+static struct bpf_object *load_linear(const char *path, int *prog_fd, int *rules_fd, int *count_fd)
+{
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	struct bpf_program *prog;
+
+	if (!obj || libbpf_get_error(obj) || bpf_object__load(obj))
+		die("cannot load the linear scan program");
+	prog = bpf_object__find_program_by_name(obj, "xdp_linear_scan");
+	if (!prog)
+		die("linear scan program not found");
+	*prog_fd = bpf_program__fd(prog);
+	*rules_fd = bpf_object__find_map_fd_by_name(obj, "ls_rules");
+	*count_fd = bpf_object__find_map_fd_by_name(obj, "ls_count");
+	if (*prog_fd < 0 || *rules_fd < 0 || *count_fd < 0)
+		die("linear scan maps not found");
+	return obj;
+}
+
+static void fill_linear(int rules_fd, int count_fd, int n)
+{
+	uint32_t k0 = 0, cnt = (uint32_t)n;
+
+	for (int i = 0; i < n; i++) {
+		uint8_t s[4];
+		uint32_t key = (uint32_t)i;
+		struct ls_rule r = { .src_mask = 0xffffffffu, .proto = 6, .action = XDP_DROP };
+
+		rule_src(i, s);
+		memcpy(&r.src, s, 4);
+		r.dport_lo = r.dport_hi = rule_port(i);
+		if (bpf_map_update_elem(rules_fd, &key, &r, 0))
+			die("linear scan rule update");
+	}
+	if (bpf_map_update_elem(count_fd, &k0, &cnt, 0))
+		die("linear scan count update");
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	static const int sizes[] = { 10, 100, 1000, 10000, 100000 };
+	static struct pkt pk[MAX_PKTS];
+	int rounds = argc > 2 ? atoi(argv[2]) : 5, npk = argc > 3 ? atoi(argv[3]) : 200;
+	int ls_prog, ls_rules, ls_count, ifx;
+	struct bpf_object *ls_obj;
+	struct pal_datapath *dp;
+	uint64_t seed = 42;
+	char dir[64], err[512];
+
+	if (argc < 2 || rounds < 1 || rounds > MAX_ROUNDS || npk < 2 || npk > MAX_PKTS) {
+		fprintf(stderr, "usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS 1..%d] [PACKETS 2..%d]\n",
+			MAX_ROUNDS, MAX_PKTS);
+		return 2;
+	}
+	if (unshare(CLONE_NEWNET) || system("ip link add eth0 type veth peer name p-eth0 && "
+					    "ip link set eth0 up && ip link set p-eth0 up"))
+		die("needs root (network namespace, veth)");
+	ifx = (int)if_nametoindex("eth0");
+	ls_obj = load_linear(argv[1], &ls_prog, &ls_rules, &ls_count);
+	/* A test run with repeat > 1 puts the program into the kernel's XDP dispatcher and takes it
+	 * out again, each a synchronize_rcu (milliseconds per call). Attached programs stay in the
+	 * dispatcher, so both are attached (native XDP, no traffic flows here): test runs are then
+	 * cheap and call the programs exactly as an attached program is called. */
+	if (bpf_xdp_attach((int)if_nametoindex("p-eth0"), ls_prog, XDP_FLAGS_DRV_MODE, NULL))
+		die("native XDP attach of the linear scan on a veth");
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/palbench-cls-%d", (int)getpid());
+	pal_dp_unpin_all(dir);
+	/* 100,000 rules: the flattener's limit is 131,072 entries per list; raise the maps (the words
+	 * of 100,000 rules: 5M, twice while old and new generations coexist during an apply). */
+	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_words = 1u << 24,
+					       .max_classes = 1u << 19, .max_entries = 1u << 19 },
+			&dp, NULL, err, sizeof(err))) {
+		fprintf(stderr, "bench-classify: FAIL: %s\n", err);
+		return 2;
+	}
+	if (bpf_xdp_attach(ifx, pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), XDP_FLAGS_DRV_MODE,
+			   NULL))
+		die("native XDP attach of xdp_hep_ingress on a veth");
+	printf("# classify RULES PALISADE_NS LINEAR_NS ESTABLISHED_NS APPLY_MS (%d packets, %d rounds)\n",
+	       npk, rounds);
+	for (int k = 0; k < 5; k++) {
+		int n = sizes[k], ls_repeat = n >= 10000 ? 1 : n >= 1000 ? 20 : 200;
+		double pal_r[MAX_ROUNDS], ls_r[MAX_ROUNDS], est_r[MAX_ROUNDS], apply_ms;
+		struct pal_ir ir[2] = { 0 };
+		struct pal_dp_binding b = { .ifindex = (uint32_t)ifx };
+		struct timespec t0;
+
+		for (int u = 0; u < 2; u++) {
+			char *y = policy_yaml(n, u == 0);
+
+			if (!y || compile(y, &ir[u]))
+				die("compile");
+			free(y);
+		}
+		for (int i = 0; i < npk; i++) {
+			uint8_t s[4];
+			int r = (int)(rnd(&seed) % (uint32_t)n);
+
+			rule_src(r, s);
+			if (i % 2) { /* no rule has this source */
+				s[1] = 18;
+				s[2] = (uint8_t)(64 + s[2] % 64);
+			}
+			build(&pk[i], s, (uint16_t)(20000 + i), rule_port(r));
+		}
+		fill_linear(ls_rules, ls_count, n);
+		b.ep = pal_ir_endpoint_for_iface(&ir[0], "eth0");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (pal_dp_apply(dp, &ir[0], &b, 1, (uint32_t)k * 2 + 1)) {
+			fprintf(stderr, "bench-classify: FAIL: apply %d rules: %s\n", n, pal_dp_error(dp));
+			return 2;
+		}
+		apply_ms = ms_since(&t0);
+		for (int r = 0; r < rounds; r++) {
+			double pal = 0, ls = 0;
+
+			for (int i = 0; i < npk; i++) {
+				uint32_t v_pal, v_ls;
+
+				pal += run1(pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), true, ifx,
+					    &pk[i], PAL_REPEAT, &v_pal);
+				ls += run1(ls_prog, true, ifx, &pk[i], ls_repeat, &v_ls);
+				if (v_pal != v_ls || (i % 2 == 0 && v_pal != XDP_DROP)) {
+					fprintf(stderr, "bench-classify: FAIL: %d rules, packet %d: "
+						"palisade %u, linear scan %u (want %s)\n", n, i, v_pal,
+						v_ls, i % 2 ? "the same" : "drop");
+					return 2;
+				}
+			}
+			pal_r[r] = pal / npk;
+			ls_r[r] = ls / npk;
+		}
+		/* established: the normal list, every packet's flow present */
+		b.ep = pal_ir_endpoint_for_iface(&ir[1], "eth0");
+		if (pal_dp_apply(dp, &ir[1], &b, 1, (uint32_t)k * 2 + 2)) {
+			fprintf(stderr, "bench-classify: FAIL: apply: %s\n", pal_dp_error(dp));
+			return 2;
+		}
+		for (int i = 0; i < npk; i++) {
+			struct pal_flow f = { .flags = 0 };
+
+			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &pk[i].fk, &f, 0))
+				die("pal_flows update");
+		}
+		for (int r = 0; r < rounds; r++) {
+			double est = 0;
+
+			for (int i = 0; i < npk; i++)
+				est += run1(pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS), false, ifx, &pk[i],
+					    PAL_REPEAT, NULL);
+			est_r[r] = est / npk;
+		}
+		printf("classify %d %.1f %.1f %.1f %.1f\n", n, median(pal_r, rounds),
+		       median(ls_r, rounds), median(est_r, rounds), apply_ms);
+		fflush(stdout);
+		pal_ir_free(&ir[0]);
+		pal_ir_free(&ir[1]);
+	}
+	pal_dp_close(dp);
+	pal_dp_unpin_all(dir);
+	bpf_object__close(ls_obj);
+	return 0;
+}
