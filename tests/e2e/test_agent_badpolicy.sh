@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# A bad policy file (issue 4):
+#   - `palisaded --once` exits 1 naming FILE:LINE and changes nothing: same generation, programs
+#     and verdicts (the same directory also holds a valid policy that would open tcp 9999: the
+#     whole reload is refused, not just the bad file);
+#   - the running agent logs the same FILE:LINE when the file appears, keeps enforcing the last
+#     good policy, and /readyz answers 503 "degraded" naming it; /livez stays 200; removing the file
+#     makes it apply the rest and become ready again.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topology.sh"
+. "$here/lib/traffic.sh"
+. "$here/lib/agent.sh"
+. "$here/lib/agentd.sh"
+
+agent_require
+topo_create
+agentd_trap
+topo_start_services
+
+write_open_9999() {
+	cat >"$1/80-open-9999.yaml" <<'EOF'
+# tests/e2e/test_agent_badpolicy.sh: valid, but in a directory that also holds a broken file.
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: open-9999
+spec:
+  order: 50
+  selector: has(host-endpoint)
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        ports: [9999]
+EOF
+}
+# The error is on line 9: the action.
+write_bad() {
+	printf '%s\n' '# tests/e2e/test_agent_badpolicy.sh: a broken policy (line 9).' \
+		'apiVersion: projectcalico.org/v3' 'kind: GlobalNetworkPolicy' 'metadata:' \
+		'  name: broken' 'spec:' '  selector: has(host-endpoint)' '  ingress:' \
+		'    - action: Allo' >"$1"
+}
+
+# --- palisaded --once ---------------------------------------------------------------------------
+agent_program "$E2E_ROOT/policies"
+gen1=$(agentd_generation)
+ids1=$(agentd_prog_ids)
+expect_tcp_blocked client 198.18.1.1 9999 -
+
+bad=$(policy_dir_copy)
+write_open_9999 "$bad"
+write_bad "$bad/90-bad.yaml"
+timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --once --policy-dir "$bad" \
+	--node demo-node --bpffs "$PINDIR" >"$E2E_TMP/once.log" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "palisaded --once on a bad policy exited $rc, want 1: $(cat "$E2E_TMP/once.log")"
+grep -q "90-bad.yaml:9:" "$E2E_TMP/once.log" ||
+	fail "palisaded --once did not name 90-bad.yaml:9: $(cat "$E2E_TMP/once.log")"
+echo "--once: exit 1: $(grep -m 1 '90-bad.yaml:9:' "$E2E_TMP/once.log")"
+[ "$(agentd_generation)" = "$gen1" ] || fail "generation changed: $gen1 -> $(agentd_generation)"
+[ "$(agentd_prog_ids)" = "$ids1" ] || fail "programs changed: $ids1 -> $(agentd_prog_ids)"
+expect_tcp_blocked client 198.18.1.1 9999 -
+expect_tcp client 198.18.1.1 8443 - node:8443
+
+# --- the running agent -------------------------------------------------------------------------
+dir=$(policy_dir_copy)
+agentd_start "$dir"
+gen2=$(agentd_generation)
+write_bad "$E2E_TMP/90-bad.yaml"
+mv "$E2E_TMP/90-bad.yaml" "$dir/90-bad.yaml"
+for i in $(seq 50); do
+	grep -q "90-bad.yaml:9:" "$AGENTD_LOG" && break
+	sleep 0.1
+done
+grep -q "90-bad.yaml:9:" "$AGENTD_LOG" || fail "the agent did not log 90-bad.yaml:9:
+$(tail -n 20 "$AGENTD_LOG")"
+echo "agent log: $(grep -m 1 '90-bad.yaml:9:' "$AGENTD_LOG")"
+ready=$(agentd_readyz)
+echo "/readyz: $ready"
+case "$ready" in 503\ *degraded*90-bad.yaml:9*) ;;
+*) fail "/readyz does not report the degraded state naming the file: $ready" ;;
+esac
+live=$(ns node curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$AGENTD_PORT/livez")
+[ "$live" = 200 ] || fail "/livez answered $live while degraded"
+# A valid change next to the broken file is not applied either: the last good policy stays.
+write_open_9999 "$E2E_TMP"
+mv "$E2E_TMP/80-open-9999.yaml" "$dir/80-open-9999.yaml"
+sleep 0.5
+[ "$(agentd_generation)" = "$gen2" ] || fail "generation changed while degraded: $gen2 -> $(agentd_generation)"
+expect_tcp_blocked client 198.18.1.1 9999 -
+expect_tcp client 198.18.1.1 8443 - node:8443
+expect_tcp_blocked client 198.18.1.1 8443 198.18.200.7
+kill -0 "$AGENTD_PID" 2>/dev/null || fail "the agent exited on a bad policy"
+
+# The fix: the rest is applied, ready again.
+rm "$dir/90-bad.yaml"
+agentd_wait_ready 50 || fail "not ready after the fix: $(agentd_readyz)"
+[ "$(agentd_generation)" -gt "$gen2" ] || fail "the fixed policy was not applied"
+expect_tcp client 198.18.1.1 9999 - node:9999
+
+agentd_stop
+agent_uninstall_check
+exit 0
