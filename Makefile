@@ -89,12 +89,14 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
 
 fuzz-build: $(FUZZ_BINS) ## build the fuzz targets
 
+# New inputs go to build/fuzz/new-NAME; the committed corpus is only read (merge by hand:
+# build/fuzz/NAME -merge=1 tests/fuzz/corpus/NAME build/fuzz/new-NAME).
 fuzz: $(FUZZ_BINS) ## run each fuzz target for FUZZ_SECONDS (default 60) on its committed corpus
 	@for f in $(FUZZ_BINS); do \
-	  name=$$(basename $$f); mkdir -p tests/fuzz/corpus/$$name; \
+	  name=$$(basename $$f); mkdir -p $(BUILD)/fuzz/new-$$name; \
 	  echo "== $$name for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
-	      -artifact_prefix=$(BUILD)/fuzz/$$name- tests/fuzz/corpus/$$name \
+	      -artifact_prefix=$(BUILD)/fuzz/$$name- $(BUILD)/fuzz/new-$$name tests/fuzz/corpus/$$name \
 	      $$( [ -f tests/fuzz/$$name.dict ] && echo -dict=tests/fuzz/$$name.dict ) || exit 1; \
 	done
 
