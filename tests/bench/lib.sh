@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Shared by the namespace benchmarks (tests/bench/*.sh): a per-run prefix, namespaces and pins
+# created under it, and a cleanup that always runs (EXIT/INT/TERM trap) and removes only what this
+# run created. Addresses only from 198.18.0.0/15. Every helper fails loudly: a benchmark whose
+# setup failed exits non-zero and prints no figure.
+#
+#   bench_init NAME          PFX, BENCH_TMP, the trap; NAME tags the prefix (xdp, ct, ...)
+#   bench_ns NAME            create namespace ${PFX}NAME (lo up), recorded for cleanup
+#   bn NAME CMD...           run CMD in namespace ${PFX}NAME (pins under /sys/fs/bpf stay visible)
+#   bench_on_exit CMD        one more cleanup command, run first (e.g. restore a sysctl)
+#   median N...              the median of the numbers
+set -u
+
+BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BENCH_ROOT=$(cd "$BENCH_LIB/../.." && pwd)
+BUILD=${BUILD:-$BENCH_ROOT/build}
+PALISADED=${PALISADED:-$BUILD/palisaded}
+POLCTL=${POLCTL:-$BUILD/polctl}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+log() { echo "# $*" >&2; }
+
+bench_init() {
+	[ "$(id -u)" -eq 0 ] || fail "benchmarks need root"
+	local c
+	for c in ip nsenter jq bpftool timeout taskset; do
+		command -v "$c" >/dev/null 2>&1 || fail "missing command: $c"
+	done
+	grep -qs ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf || fail "bpffs"
+	# "b" + 6 digits of pid + tag + 4 hex digits: unique per run, short enough for iptables chains.
+	PFX=$(printf 'b%06d%s%s' "$(($$ % 1000000))" "$1" "$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')")
+	PINDIR=/sys/fs/bpf/$PFX
+	if ip netns list | awk '{print $1}' | grep -q "^$PFX" || [ -e "$PINDIR" ]; then
+		fail "prefix $PFX in use"
+	fi
+	BENCH_TMP=$(mktemp -d "/tmp/${PFX}.XXXXXX") || fail "mktemp"
+	BENCH_NS=""
+	BENCH_EXIT_CMDS=()
+	export PFX PINDIR BENCH_TMP
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+bench_on_exit() { BENCH_EXIT_CMDS+=("$*"); }
+
+bench_ns() {
+	ip netns add "${PFX}$1" || fail "ip netns add ${PFX}$1"
+	BENCH_NS="$BENCH_NS $1"
+	bn "$1" ip link set lo up || fail "lo up in $1"
+}
+
+bn() {
+	local n=$1; shift
+	nsenter --net="/var/run/netns/${PFX}$n" -- "$@"
+}
+
+bench_cleanup() {
+	local rc=$? n pids i c
+	trap - EXIT INT TERM
+	for c in "${BENCH_EXIT_CMDS[@]}"; do eval "$c" || echo "cleanup: '$c' failed" >&2; done
+	if [ -d "$PINDIR" ] && [ -x "$PALISADED" ]; then
+		for n in $BENCH_NS; do
+			timeout 20 nsenter --net="/var/run/netns/${PFX}$n" -- "$PALISADED" --uninstall \
+				--bpffs "$PINDIR" >/dev/null 2>&1 && break
+		done
+	fi
+	for n in $BENCH_NS; do
+		pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	for n in $BENCH_NS; do
+		for i in $(seq 20); do
+			pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
+			[ -z "$pids" ] && break
+			[ "$i" -eq 10 ] && kill -9 $pids 2>/dev/null
+			sleep 0.1
+		done
+		ip netns del "${PFX}$n" 2>/dev/null || echo "cleanup: cannot delete ${PFX}$n" >&2
+	done
+	[ -d "$PINDIR" ] && rm -rf "$PINDIR"
+	[ -d "/sys/fs/bpf/${PFX}-base" ] && rm -rf "/sys/fs/bpf/${PFX}-base"
+	[ -n "${BENCH_TMP:-}" ] && [ -d "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"
+	return $rc
+}
+
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{ if (NR == 0) exit 1;
+		if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
+}
+
+# palisaded --once in namespace NAME on policy directory DIR (node name "bench").
+bench_program() {
+	local n=$1 dir=$2; shift 2
+	timeout 120 nsenter --net="/var/run/netns/${PFX}$n" -- "$PALISADED" --once --policy-dir "$dir" \
+		--node bench --bpffs "$PINDIR" "$@" >"$BENCH_TMP/palisaded-once.log" 2>&1 ||
+		fail "palisaded --once on $dir failed: $(cat "$BENCH_TMP/palisaded-once.log")"
+}
