@@ -30,7 +30,7 @@ static unsigned long long drain(int fd)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET };
+	struct sockaddr_in dst = { .sin_family = AF_INET }, src = { .sin_family = AF_INET };
 	int ring[WINDOW];
 	unsigned long long sent = 0, answered = 0;
 	long flows;
@@ -53,10 +53,12 @@ int main(int argc, char **argv)
 			answered += drain(*slot);
 			close(*slot);
 		}
-		/* An ephemeral source port per flow: a new conntrack entry per datagram. */
+		/* Its own source port per flow (10000 + i, distinct up to 50,000 flows): a new
+		 * conntrack entry per datagram. */
 		fd = *slot = socket(AF_INET, SOCK_DGRAM, 0);
-		if (fd < 0) {
-			perror("udpflood: socket");
+		src.sin_port = htons((uint16_t)(10000 + i % 50000));
+		if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src))) {
+			perror("udpflood: socket/bind");
 			return 2;
 		}
 		if (sendto(fd, "get k\r\n", 7, 0, (struct sockaddr *)&dst, sizeof(dst)) == 7)
