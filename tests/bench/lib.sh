@@ -59,16 +59,12 @@ bench_cleanup() {
 	local rc=$? n pids i c
 	trap - EXIT INT TERM
 	for c in "${BENCH_EXIT_CMDS[@]}"; do eval "$c" || echo "cleanup: '$c' failed" >&2; done
-	if [ -d "$PINDIR" ] && [ -x "$PALISADED" ]; then
-		for n in $BENCH_NS; do
-			timeout 20 nsenter --net="/var/run/netns/${PFX}$n" -- "$PALISADED" --uninstall \
-				--bpffs "$PINDIR" >/dev/null 2>&1 && break
-		done
-	fi
 	for n in $BENCH_NS; do
 		pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 	done
+	# Processes first (a running palisaded holds the pin directory), then the agent's uninstall
+	# (detach, netfilter rules, pins), then the namespaces.
 	for n in $BENCH_NS; do
 		for i in $(seq 20); do
 			pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
@@ -76,6 +72,13 @@ bench_cleanup() {
 			[ "$i" -eq 10 ] && kill -9 $pids 2>/dev/null
 			sleep 0.1
 		done
+	done
+	# The agent always runs in namespace "node".
+	if [ -d "$PINDIR" ] && [ -x "$PALISADED" ] && [ -e "/var/run/netns/${PFX}node" ]; then
+		timeout 20 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
+			--bpffs "$PINDIR" >/dev/null 2>&1 || echo "cleanup: palisaded --uninstall failed" >&2
+	fi
+	for n in $BENCH_NS; do
 		ip netns del "${PFX}$n" 2>/dev/null || echo "cleanup: cannot delete ${PFX}$n" >&2
 	done
 	[ -d "$PINDIR" ] && rm -rf "$PINDIR"
