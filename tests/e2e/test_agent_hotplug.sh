@@ -67,7 +67,7 @@ for i in $(seq 150); do
 done
 [ -n "$attached" ] || fail "pod-web1 not attached 3 s after its creation:
 $(tail -n 20 "$AGENTD_LOG")"
-echo "pod-web1 attached $((attached - t0)) ms after the veth was created"
+echo "MEASURE: pod-web1 attached $((attached - t0)) ms after the veth was created"
 [ $((attached - t0)) -le 1000 ] || fail "attaching pod-web1 took $((attached - t0)) ms (> 1 s)"
 
 # Its first packets: the denied port first (nothing but policy can block it: the pod's 8080 on

@@ -54,7 +54,7 @@ ids2=$(agentd_prog_ids)
 
 t0=$(now_ms)
 agentd_start "$E2E_ROOT/policies"
-echo "restarted and ready in $(($(now_ms) - t0)) ms"
+echo "MEASURE: restarted and ready in $(($(now_ms) - t0)) ms"
 grep -q 'adopted the pinned BPF datapath' "$AGENTD_LOG" || fail "the restarted agent did not adopt:
 $(tail -n 20 "$AGENTD_LOG")"
 ids3=$(agentd_prog_ids)
@@ -73,23 +73,23 @@ streams_stop
 
 sent=$(lines "$E2E_TMP/memcached.sent")
 got=$(grep -c '^allowed ' "$E2E_TMP/memcached.rx")
-echo "allowed untracked udp: $got of $sent arrived"
+echo "MEASURE: allowed untracked udp: $got of $sent arrived"
 [ "$sent" -gt 300 ] || fail "the allowed UDP stream sent only $sent datagrams"
 [ "$got" -eq "$sent" ] || fail "allowed untracked datagrams lost across kill -9 and restart: $got of $sent"
 echoed=$(lines "$E2E_TMP/tcp.echo")
-echo "tcp stream: $echoed lines echoed"
+echo "MEASURE: tcp stream: $echoed lines echoed"
 [ "$echoed" -gt 300 ] || fail "the TCP stream echoed only $echoed lines: $(tail -n 3 "$E2E_TMP/tcp.echo.err")"
 tail -n 1 "$E2E_TMP/tcp.echo" | grep -q "^line $echoed\$" ||
 	fail "the TCP stream's echoes are not complete and in order: $(tail -n 2 "$E2E_TMP/tcp.echo")"
 ok=$(lines "$E2E_TMP/ping.log" ok)
 lost=$(lines "$E2E_TMP/ping.log" lost)
-echo "ICMP echo flows: $ok answered, $lost lost"
+echo "MEASURE: ICMP echo flows: $ok answered, $lost lost"
 [ "$ok" -gt 50 ] && [ "$lost" -eq 0 ] || fail "ICMP echo flows: $ok answered, $lost lost"
 
 quarantined=$(lines "$E2E_TMP/quarantined.sent")
 leaked=$(grep -c '^denied ' "$E2E_TMP/memcached.rx")
 leaked7781=$(lines "$E2E_TMP/u7781.rx")
-echo "denied probes: $quarantined quarantined datagrams ($leaked delivered)," \
+echo "MEASURE: denied probes: $quarantined quarantined datagrams ($leaked delivered)," \
 	"$(lines "$E2E_TMP/u7781.sent") to 7781 ($leaked7781 delivered)"
 [ "$quarantined" -gt 300 ] || fail "the denied stream sent only $quarantined datagrams"
 [ "$leaked" -eq 0 ] || fail "$leaked quarantined datagrams were delivered"
@@ -99,7 +99,7 @@ echo "denied probes: $quarantined quarantined datagrams ($leaked delivered)," \
 # (2% slack: socat may send two lines that queued up as one datagram; a reset would lose the
 # ~25% counted before the kill).
 drops2=$(xdp_denies)
-echo "XDP drops on ext0: $drops1 before the kill, $drops2 at the end"
+echo "MEASURE: XDP drops on ext0: $drops1 before the kill, $drops2 at the end"
 [ "$drops2" -gt "$drops1" ] && [ "$drops2" -ge $((quarantined - quarantined / 50)) ] ||
 	fail "XDP drop counter reset or short: $drops1 before the kill, $drops2 at the end, $quarantined denied sent"
 

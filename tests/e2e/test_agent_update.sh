@@ -71,7 +71,7 @@ read -r _ t_first seq_first < <(sort -n -k3 "$E2E_TMP/u7781.rx" | head -n 1)
 [ "$t_first" -ge "$t_write" ] || fail "a 7781 datagram sent before the write arrived"
 last_denied=$(awk -v s="$seq_first" '$3 == s - 1 { print $2 }' "$E2E_TMP/u7781.sent")
 applied=$(grep -c 'policy applied' "$AGENTD_LOG")
-echo "policy change enforced $((t_first - t_write)) ms after the write (last datagram denied" \
+echo "MEASURE: policy change enforced $((t_first - t_write)) ms after the write (last datagram denied" \
 	"sent at +$((${last_denied:-$t_write} - t_write)) ms, one every ~${STREAM_GAP}s; agent" \
 	"applies so far: $applied)"
 
@@ -84,12 +84,12 @@ got_after=$(awk -v s="$seq_first" '$3 >= s' "$E2E_TMP/u7781.rx" | sort -u | wc -
 # Allowed by both policies: nothing lost across the change.
 sent=$(lines "$E2E_TMP/memcached.sent")
 got=$(sort -u "$E2E_TMP/memcached.rx" | wc -l)
-echo "untracked udp 11211 (allowed by both): $got of $sent datagrams arrived"
+echo "MEASURE: untracked udp 11211 (allowed by both): $got of $sent datagrams arrived"
 [ "$sent" -gt 200 ] || fail "the 11211 stream sent only $sent datagrams"
 [ "$got" -eq "$sent" ] || fail "allowed untracked datagrams were dropped: $got of $sent arrived"
 ok=$(lines "$E2E_TMP/ping.log" ok)
 lost=$(lines "$E2E_TMP/ping.log" lost)
-echo "ICMP echo flows (allowed by both): $ok answered, $lost lost"
+echo "MEASURE: ICMP echo flows (allowed by both): $ok answered, $lost lost"
 [ "$ok" -gt 20 ] || fail "the echo stream made only $ok exchanges"
 [ "$lost" -eq 0 ] || fail "$lost allowed echo flows were dropped during the change"
 

@@ -70,6 +70,8 @@ for t in "${tests[@]}"; do
 	left=$(leftovers "$pfx")
 	if [ "$rc" -eq 0 ] && [ -z "$left" ]; then
 		pass=$((pass + 1)); echo "PASS $name (${secs}s)"
+		# Figures a test measured (lines starting "MEASURE: "), shown even when it passes.
+		grep '^MEASURE: ' "$logf" | sed 's/^MEASURE: /    /'
 	else
 		failed=$((failed + 1)); echo "FAIL $name (${secs}s, exit $rc)"
 		[ "$rc" -eq 124 ] && echo "    timed out after ${E2E_TEST_TIMEOUT:-300}s"

@@ -1,0 +1,9 @@
+# The end-to-end suite (tests/e2e/, DESIGN section 8): real traffic through network namespaces,
+# palisaded and polctl on the real BPF datapath. Included by the Makefile (-include mk/*.mk).
+# Root only (namespaces, BPF); about 2.5 minutes on 2 cores. Add test-e2e to `test:` to run it in
+# `make test`.
+.PHONY: test-e2e
+
+test-e2e: $(BUILD)/palisaded $(BUILD)/polctl ## end-to-end suite in network namespaces (root)
+	@if [ "$$(id -u)" != 0 ]; then echo "test-e2e: needs root"; exit 1; fi; \
+	  PALISADED=$(abspath $(BUILD)/palisaded) POLCTL=$(abspath $(BUILD)/polctl) tests/e2e/lib/run.sh
