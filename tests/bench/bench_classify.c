@@ -150,6 +150,15 @@ static int compile(const char *yaml, struct pal_ir *ir)
 	return rc;
 }
 
+/* The pin directory, removed at any exit (the network namespace goes with the process). */
+static char pin_dir[64];
+
+static void unpin_at_exit(void)
+{
+	if (pin_dir[0])
+		pal_dp_unpin_all(pin_dir);
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "bench-classify: FAIL: %s\n", what);
@@ -270,6 +279,8 @@ int main(int argc, char **argv)
 		die("native XDP attach of the linear scan on a veth");
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/palbench-cls-%d", (int)getpid());
 	pal_dp_unpin_all(dir);
+	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
+	atexit(unpin_at_exit);
 	/* 100,000 rules: the flattener's limit is 131,072 entries per list; raise the maps (the words
 	 * of 100,000 rules: 5M, twice while old and new generations coexist during an apply). */
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_words = 1u << 24,

@@ -26,6 +26,15 @@
 
 #define MAX_ROUNDS 15
 
+/* The pin directory, removed at any exit (the network namespace goes with the process). */
+static char pin_dir[64];
+
+static void unpin_at_exit(void)
+{
+	if (pin_dir[0])
+		pal_dp_unpin_all(pin_dir);
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "bench-ctl: FAIL: %s\n", what);
@@ -91,6 +100,8 @@ int main(int argc, char **argv)
 	ifx = (int)if_nametoindex("eth0");
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/palbench-ctl-%d", (int)getpid());
 	pal_dp_unpin_all(dir);
+	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
+	atexit(unpin_at_exit);
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir }, &dp, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench-ctl: FAIL: %s\n", err);
 		return 2;

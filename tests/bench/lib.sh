@@ -89,7 +89,7 @@ bench_cleanup() {
 
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{ if (NR == 0) exit 1;
-		if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
+		if (NR % 2) printf "%.10g\n", v[(NR+1)/2]; else printf "%.10g\n", (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 
 # palisaded --once in namespace NAME on policy directory DIR (node name "bench").

@@ -5,7 +5,8 @@
  * Frames come from NSRC source addresses in SRC_NET (a /16 base, e.g. 198.18.128.0) and rotating
  * source ports, so a receiver sees many distinct flows, not one packet repeated.
  *
- * usage: pktblast IFNAME DST_MAC SRC_BASE NSRC DST_IP DPORT SECONDS MAX_PACKETS
+ * usage: pktblast IFNAME DST_MAC SRC_BASE NSRC DST_IP DPORT SECONDS MAX_PACKETS [NPORTS]
+ * (source ports 1024 .. 1024+NPORTS-1, default 60000: NSRC x NPORTS distinct flows)
  * prints: "sent PACKETS SECONDS" (packets the kernel accepted, wall time). Exit 2 on setup errors,
  * or when nothing could be sent. */
 #include <arpa/inet.h>
@@ -49,24 +50,27 @@ int main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
-	unsigned int mac[6], nsrc;
+	unsigned int mac[6], nsrc, nports;
 	struct in_addr src_base, dst;
 	unsigned long long max, sent = 0, seq = 0;
 	double secs, t0, t;
 	int fd, one = 1;
 
-	if (argc != 9 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
+	if (argc < 9 || argc > 10 || sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
 				&mac[4], &mac[5]) != 6 ||
 	    !inet_aton(argv[3], &src_base) || !inet_aton(argv[5], &dst)) {
 		fprintf(stderr, "usage: pktblast IFNAME DST_MAC SRC_BASE NSRC DST_IP DPORT SECONDS "
-				"MAX_PACKETS\n");
+				"MAX_PACKETS [NPORTS]\n");
 		return 2;
 	}
 	nsrc = (unsigned int)strtoul(argv[4], NULL, 10);
 	secs = atof(argv[7]);
 	max = strtoull(argv[8], NULL, 10);
-	if (nsrc < 1 || nsrc > 65536 || secs <= 0 || secs > 60 || max < 1) {
-		fprintf(stderr, "pktblast: NSRC 1..65536, SECONDS (0, 60], MAX_PACKETS >= 1\n");
+	nports = argc > 9 ? (unsigned int)strtoul(argv[9], NULL, 10) : 60000;
+	if (nsrc < 1 || nsrc > 65536 || secs <= 0 || secs > 60 || max < 1 || nports < 1 ||
+	    nports > 60000) {
+		fprintf(stderr, "pktblast: NSRC 1..65536, SECONDS (0, 60], MAX_PACKETS >= 1, "
+				"NPORTS 1..60000\n");
 		return 2;
 	}
 	sll.sll_ifindex = (int)if_nametoindex(argv[1]);
@@ -111,8 +115,8 @@ int main(int argc, char **argv)
 			f[27] = (uint8_t)(s >> 16);
 			f[28] = (uint8_t)(s >> 8);
 			f[29] = (uint8_t)s;
-			f[34] = (uint8_t)((1024 + seq % 60000) >> 8);
-			f[35] = (uint8_t)(1024 + seq % 60000);
+			f[34] = (uint8_t)((1024 + (seq / nsrc) % nports) >> 8);
+			f[35] = (uint8_t)(1024 + (seq / nsrc) % nports);
 			f[24] = f[25] = 0;
 			{
 				uint16_t c = csum(f + 14, 20);

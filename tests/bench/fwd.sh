@@ -1,0 +1,163 @@
+#!/bin/bash
+# Figure 4: forwarding throughput through a node with RULES rules, palisade against iptables
+# rules and an nftables set, as ratios against no filtering, measured in alternating rounds.
+#
+#   ${PFX}cl  eth0 198.18.1.50 -- ext0 198.18.1.1  ${PFX}node  int0 198.18.2.1 -- eth0 198.18.2.10  ${PFX}srv
+#
+# pktblast in cl sends minimum-size UDP frames from 16 sources x 16 source ports (256 flows, many
+# packets each: a throughput test, not a new-flow test) to 198.18.2.10:9, routed by the node. The
+# server counts what arrives with a bare XDP_DROP program (xdp_drop.bpf.c) on its eth0: delivered
+# packets per second of blast is the figure. The node has one stateful iptables rule in INPUT, as a
+# kube-proxy node has, so conntrack runs in every mode. Modes, all with the same meaning (RULES - 1
+# deny rules for single sources/ports that never send, then allow):
+#   none      nothing in FORWARD
+#   iptables  a chain in FORWARD: RULES-1 "-s 198.19.A.B/32 -p udp --dport P -j DROP", "-j ACCEPT"
+#   nftables  a forward chain: "ip saddr . udp dport @deny drop" on a set of RULES-1 elements, accept
+#   palisade  a host endpoint on ext0 and an applyOnForward ingress policy of RULES-1 deny rules and
+#             an allow (programmed by palisaded --once, removed by --uninstall)
+# Sender and forwarding share the core the blast runs on (veth delivers in the sender's softirq),
+# so the rate is 1 / (send + forward + filter) per packet; the ratios compare the whole path.
+#
+# usage: fwd.sh [RULES] [ROUNDS] [SECONDS]
+# prints: "fwd RULES NONE_PPS IPTABLES_PPS NFT_PPS PALISADE_PPS"
+. "$(dirname "$0")/lib.sh"
+
+RULES=${1:-1000}
+ROUNDS=${2:-3}
+SECS=${3:-2}
+command -v iptables-restore >/dev/null || fail "missing iptables-restore"
+command -v nft >/dev/null || fail "missing nft"
+
+bench_init f
+bench_ns cl
+bench_ns node
+bench_ns srv
+ip link add eth0 netns "${PFX}cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
+ip link add eth0 netns "${PFX}srv" type veth peer name int0 netns "${PFX}node" || fail "veth"
+bn node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || fail "sysctl"
+bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
+bn node ip addr add 198.18.2.1/24 dev int0 || fail "addr"
+bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
+bn srv ip addr add 198.18.2.10/24 dev eth0 || fail "addr"
+for l in "cl eth0" "node ext0" "node int0" "srv eth0"; do
+	read -r n d <<<"$l"
+	bn "$n" ip link set "$d" up || fail "up $d"
+done
+bn node ip route add 198.18.128.0/17 via 198.18.1.50 dev ext0 || fail "route"
+SRV_MAC=$(bn srv ip -j link show eth0 | jq -r '.[0].address')
+NODE_MAC=$(bn node ip -j link show ext0 | jq -r '.[0].address')
+# The server's XDP drops ARP too: a permanent neighbour entry on the node.
+bn node ip neigh replace 198.18.2.10 lladdr "$SRV_MAC" dev int0 nud permanent || fail "neigh"
+bn node iptables -w 5 -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT || fail "iptables"
+
+BASE=/sys/fs/bpf/${PFX}-base
+mkdir -p "$BASE" || fail "mkdir $BASE"
+bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/prog" type xdp pinmaps "$BASE" || fail "load xdp_drop"
+bn srv ip link set dev eth0 xdpdrv pinned "$BASE/prog" || fail "native XDP on the server's veth"
+delivered() {
+	bpftool -j map dump pinned "$BASE/drops" | jq -e '[.[0].formatted.values[].value] | add' ||
+		fail "read the server's counter"
+}
+
+# The rules, in each system's syntax.
+CHAIN=${PFX}-FWD
+{
+	echo "*filter"
+	echo ":$CHAIN - [0:0]"
+	for ((i = 0; i < RULES - 1; i++)); do
+		echo "-A $CHAIN -s 198.19.$((i / 250 % 256)).$((1 + i % 250))/32 -p udp --dport $((1000 + i % 50)) -j DROP"
+	done
+	echo "-A $CHAIN -j ACCEPT"
+	echo "COMMIT"
+} >"$BENCH_TMP/ipt.rules"
+bn node iptables-restore -w 5 --noflush <"$BENCH_TMP/ipt.rules" || fail "iptables-restore"
+NFT_TABLE=${PFX}
+{
+	echo "table ip $NFT_TABLE {"
+	echo "  set deny { type ipv4_addr . inet_service; elements = {"
+	for ((i = 0; i < RULES - 1; i++)); do
+		printf '    198.19.%d.%d . %d,\n' $((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
+	done
+	echo "  } }"
+	echo "  chain forward { type filter hook forward priority 0; policy accept;"
+	echo "    ip saddr . udp dport @deny drop"
+	echo "    accept"
+	echo "  }"
+	echo "}"
+} >"$BENCH_TMP/nft.rules"
+pol=$BENCH_TMP/policy
+mkdir -p "$pol"
+{
+	cat <<YAML
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: ext0, labels: {role: bench}}
+spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: fwd}
+spec:
+  order: 1
+  selector: role == "bench"
+  applyOnForward: true
+  types: [Ingress, Egress]
+  egress:
+  - {action: Allow}
+  ingress:
+YAML
+	for ((i = 0; i < RULES - 1; i++)); do
+		printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
+			$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
+	done
+	echo "  - {action: Allow}"
+} >"$pol/policy.yaml"
+
+mode_on() {
+	case $1 in
+	none) ;;
+	iptables) bn node iptables -w 5 -A FORWARD -j "$CHAIN" || fail "iptables jump" ;;
+	nftables) bn node nft -f "$BENCH_TMP/nft.rules" || fail "nft -f" ;;
+	palisade) bench_program node "$pol" ;;
+	esac
+}
+mode_off() {
+	case $1 in
+	none) ;;
+	iptables) bn node iptables -w 5 -D FORWARD -j "$CHAIN" || fail "iptables jump removal" ;;
+	nftables) bn node nft delete table ip "$NFT_TABLE" || fail "nft delete table" ;;
+	palisade) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
+		--bpffs "$PINDIR" >"$BENCH_TMP/uninstall.log" 2>&1 ||
+		fail "palisaded --uninstall: $(cat "$BENCH_TMP/uninstall.log")" ;;
+	esac
+}
+
+# round MODE: prints "DELIVERED_PPS SENT_PPS".
+round() {
+	local c0 c1 out sent secs
+	mode_on "$1"
+	c0=$(delivered) || exit 1
+	out=$(timeout $((SECS + 10)) nsenter --net="/var/run/netns/${PFX}cl" -- taskset -c 0 \
+		"$BUILD/bench/pktblast" eth0 "$NODE_MAC" 198.18.128.0 16 198.18.2.10 9 "$SECS" 100000000 16) ||
+		fail "pktblast: $out"
+	c1=$(delivered) || exit 1
+	mode_off "$1"
+	read -r _ sent secs <<<"$out"
+	[ $((c1 - c0)) -gt 0 ] || fail "$1: nothing forwarded ($out)"
+	awk -v d=$((c1 - c0)) -v s="$sent" -v t="$secs" 'BEGIN { printf "%.0f %.0f\n", d / t, s / t }'
+}
+
+MODES="none iptables nftables palisade"
+declare -A res
+for r in $(seq "$ROUNDS"); do
+	line=""
+	for m in $MODES; do
+		out=$(round "$m") || exit 1
+		read -r d s <<<"$out"
+		res[$m]+=" $d"
+		line="$line $m $d/$s"
+	done
+	log "fwd round $r (delivered/sent pps):$line"
+done
+# shellcheck disable=SC2086
+echo "fwd $RULES $(median ${res[none]}) $(median ${res[iptables]}) $(median ${res[nftables]}) $(median ${res[palisade]})"
