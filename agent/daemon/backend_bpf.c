@@ -6,7 +6,9 @@
  *   - apply() binds the new IR's endpoints to interfaces and calls pal_dp_apply(): every new rule
  *     list is written beside the old ones, then each interface flips with one map update, so a
  *     packet sees the old or the new policy and a failure while writing changes nothing. Then the
- *     reporting metadata (meta.h) is written for polctl.
+ *     reporting metadata (meta.h: pal_meta_build + pal_meta_store, i.e. pal_meta_write with the
+ *     document kept for the metrics' labels) is written for polctl. Rule counters whose id now
+ *     belongs to another rule are zeroed first (reset_moved_rule_counters).
  *   - sync_interfaces() keeps pal_ifaces and the attachments equal to the agent's desired set:
  *     a new interface first gets its rule lists and pal_ifaces entry, then its programs (so its
  *     first packets are policed), an interface that went away loses its programs, then its entry.
@@ -224,9 +226,47 @@ static int make_bindings(struct bpf_ctx *c, const struct pal_ir *ir, struct pal_
 	return 0;
 }
 
-static void write_meta(struct bpf_ctx *c, const struct pal_ir *ir, uint64_t generation)
+/* Rule counters are indexed by IR rule id, and ids are handed out afresh by every compile: when a
+ * policy change gives an id to another rule (another tier, policy, index, direction or action),
+ * that id's counter is zeroed, so a rule does not show the hits of the rule that had its id
+ * before. An id whose rule is unchanged keeps counting (restarts, re-applies of the same policy).
+ * Without the previous document (first start) nothing is known to be stale.
+ *
+ * When: just before the flip. Zeroing after it would drop the first hits of the new rules (a new
+ * flow's first packet is often its only classified one); before it, the old rule holding the id
+ * may still count for the few milliseconds the apply takes. The latter is the smaller error. A
+ * failed apply has then zeroed counters of rules that stay in force (rare: a full map). */
+static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t *new_doc)
 {
-	json_t *doc = pal_meta_build(ir, generation, NULL);
+	json_t *old_rules = json_object_get(old_doc, "rules");
+	json_t *new_rules = json_object_get(new_doc, "rules");
+	int fd = pal_dp_map_fd(c->dp, "pal_rule_ctrs");
+	struct pal_rule_ctr *zero;
+	size_t n = 0;
+
+	if (!old_doc || fd < 0 || !json_is_array(new_rules))
+		return;
+	zero = calloc((size_t)pal_dp_ncpus(), sizeof(*zero));
+	if (!zero)
+		return;
+	for (size_t id = 0; id < json_array_size(new_rules); id++) {
+		json_t *was = json_array_get(old_rules, id);
+		uint32_t key = (uint32_t)id;
+
+		if (was && json_equal(was, json_array_get(new_rules, id)))
+			continue;
+		if (bpf_map_update_elem(fd, &key, zero, BPF_ANY) == 0)
+			n++;
+	}
+	free(zero);
+	if (n)
+		pald_log(PALD_LOG_DEBUG, "rule counters reset for ids given to other rules",
+			 PALD_I("rules", n));
+}
+
+/* Stores the new generation's document for polctl and keeps it (metric labels). */
+static void store_meta(struct bpf_ctx *c, json_t *doc)
+{
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
 
@@ -247,6 +287,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 {
 	struct bpf_ctx *c = ctx;
 	struct pal_dp_binding *v = NULL;
+	json_t *doc;
 	size_t n = 0;
 	int err;
 
@@ -258,10 +299,13 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	err = make_bindings(c, ir, &v, &n);
 	if (err)
 		return err;
+	doc = pal_meta_build(ir, generation, NULL); /* NULL (out of memory): polctl keeps the old */
+	reset_moved_rule_counters(c, c->meta, doc);
 	err = pal_dp_apply(c->dp, ir, v, n, (uint32_t)generation);
 	if (err) {
 		pal_error(diags, ((struct pal_pos){ 0 }), NULL, "datapath: %s",
 			  pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err));
+		json_decref(doc);
 		free(v);
 		return err;
 	}
@@ -276,13 +320,13 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 		free(k);
 	}
 	free(v);
-	if (err)
-		return err; /* out of memory: the datapath is programmed, the next apply rebinds */
 	c->ir = *ir;
 	c->have_ir = true;
 	c->generation = generation;
-	write_meta(c, ir, generation);
-	return 0;
+	store_meta(c, doc);
+	/* out of memory while recording the bindings: the datapath is programmed, the next apply
+	 * rebinds what is missing (and sync_interfaces binds the interfaces it is given) */
+	return err;
 }
 
 /* --- interfaces ------------------------------------------------------------------------------ */

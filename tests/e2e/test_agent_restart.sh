@@ -25,6 +25,14 @@ xdp_denies() {
 		fail "no XDP deny counter for ext0 in polctl counters"
 }
 
+# Packets counted by the rule that denies the quarantined source's untracked UDP (per-rule
+# counters, pinned like everything else).
+quarantine_rule_hits() {
+	polctl_json rules | jq '[.[] | select(.interface == "ext0" and .stage == "untracked"
+		and .dir == "ingress") | .rules[] | select(.policy == "memcached-untracked"
+		and .action == "Deny") | .packets] | add // 0'
+}
+
 agent_require
 topo_create
 agentd_trap
@@ -44,6 +52,7 @@ udp_stream client 198.18.1.1 7781 - denied7781 "$E2E_TMP/u7781.sent"
 ping_stream client 198.18.1.1 "$E2E_TMP/ping.log"
 sleep 1
 drops1=$(xdp_denies)
+hits1=$(quarantine_rule_hits)
 
 agentd_kill9
 log "palisaded killed (-9)"
@@ -102,6 +111,10 @@ drops2=$(xdp_denies)
 echo "MEASURE: XDP drops on ext0: $drops1 before the kill, $drops2 at the end"
 [ "$drops2" -gt "$drops1" ] && [ "$drops2" -ge $((quarantined - quarantined / 50)) ] ||
 	fail "XDP drop counter reset or short: $drops1 before the kill, $drops2 at the end, $quarantined denied sent"
+hits2=$(quarantine_rule_hits)
+echo "MEASURE: quarantine rule hits: $hits1 before the kill, $hits2 at the end"
+[ "$hits2" -gt "$hits1" ] && [ "$hits2" -ge $((quarantined - quarantined / 50)) ] ||
+	fail "rule counter reset or short: $hits1 before the kill, $hits2 at the end, $quarantined denied sent"
 
 agentd_stop
 sinks_stop

@@ -81,6 +81,14 @@ got_after=$(awk -v s="$seq_first" '$3 >= s' "$E2E_TMP/u7781.rx" | sort -u | wc -
 [ "$got_after" -eq "$sent_after" ] ||
 	fail "udp 7781 after the change: $got_after of $sent_after datagrams arrived"
 
+# The new rule's counter counts the new flow's classified packets only (later ones are
+# established), not hits of whichever rule had its id before the change (ids are per compile).
+hits=$(polctl_json rules | jq '[.[] | .rules[] | select(.policy == "allow-udp-7781") | .packets]
+	| max // 0')
+echo "MEASURE: allow-udp-7781 rule hits: $hits (the flow's first packet; $got_after datagrams arrived)"
+[ "$hits" -ge 1 ] && [ "$hits" -le "$got_after" ] ||
+	fail "allow-udp-7781 counted $hits packets for $got_after delivered datagrams"
+
 # Allowed by both policies: nothing lost across the change.
 sent=$(lines "$E2E_TMP/memcached.sent")
 got=$(sort -u "$E2E_TMP/memcached.rx" | wc -l)
