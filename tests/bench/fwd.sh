@@ -87,30 +87,39 @@ NFT_TABLE=${PFX}
 } >"$BENCH_TMP/nft.rules"
 pol=$BENCH_TMP/policy
 mkdir -p "$pol"
+# Policies of at most 1,000 rules (Calico's per-direction limit), in order; no rule of a policy
+# matching goes on to the next one; the last policy allows.
 {
 	cat <<YAML
 apiVersion: projectcalico.org/v3
 kind: HostEndpoint
 metadata: {name: ext0, labels: {role: bench}}
 spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: fwd}
-spec:
-  order: 1
-  selector: role == "bench"
-  applyOnForward: true
-  types: [Ingress, Egress]
-  egress:
-  - {action: Allow}
-  ingress:
 YAML
 	for ((i = 0; i < RULES - 1; i++)); do
+		if [ $((i % 1000)) -eq 0 ]; then
+			printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+			printf 'metadata: {name: fwd-%d}\nspec:\n  order: %d\n  selector: role == "bench"\n' $((i / 1000)) $((i / 1000))
+			printf '  applyOnForward: true\n  types: [Ingress]\n  ingress:\n'
+		fi
 		printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
 			$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
 	done
-	echo "  - {action: Allow}"
+	cat <<YAML
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: fwd-allow}
+spec:
+  order: 100000
+  selector: role == "bench"
+  applyOnForward: true
+  types: [Ingress, Egress]
+  ingress:
+  - {action: Allow}
+  egress:
+  - {action: Allow}
+YAML
 } >"$pol/policy.yaml"
 
 mode_on() {
