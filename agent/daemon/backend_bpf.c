@@ -362,8 +362,12 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 	int err;
 
 	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
-	if (!err)
-		err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had);
+	if (!err && (err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had))) {
+		uint32_t ids[PAL_SLOT_COUNT];
+
+		/* never reachable: delete them at once */
+		pal_dp_lists_delete(c->dp, ids, pal_dp_iface_lists(&v, ids));
+	}
 	if (err) {
 		pald_log(PALD_LOG_ERROR, "cannot program the interface's rules", PALD_S("iface", f->name),
 			 PALD_S("endpoint", f->ep->name), PALD_S("error", pal_dp_error(c->dp)));

@@ -95,8 +95,8 @@ got=$(sort -u "$E2E_TMP/memcached.rx" | wc -l)
 echo "MEASURE: untracked udp 11211 (allowed by both): $got of $sent datagrams arrived"
 [ "$sent" -gt 200 ] || fail "the 11211 stream sent only $sent datagrams"
 [ "$got" -eq "$sent" ] || fail "allowed untracked datagrams were dropped: $got of $sent arrived"
-ok=$(lines "$E2E_TMP/ping.log" ok)
-lost=$(lines "$E2E_TMP/ping.log" lost)
+ok=$(lines "$E2E_TMP/ping.log" "^ok ")
+lost=$(lines "$E2E_TMP/ping.log" "^lost ")
 echo "MEASURE: ICMP echo flows (allowed by both): $ok answered, $lost lost"
 [ "$ok" -gt 20 ] || fail "the echo stream made only $ok exchanges"
 [ "$lost" -eq 0 ] || fail "$lost allowed echo flows were dropped during the change"

@@ -10,10 +10,11 @@
 #                                  ~STREAM_GAP seconds until streams_stop; every line sent is also
 #                                  appended to FILE (so sent and received can be compared)
 #   ping_stream NS DST FILE        one `ping -c 1` after the other (a new ICMP flow each time);
-#                                  appends "ok" or "lost" per attempt to FILE
+#                                  appends "ok MS" or "lost MS" per attempt to FILE (MS: its start)
 #   tcp_stream NS DST PORT FILE    one TCP connection kept open, a line every ~STREAM_GAP seconds;
 #                                  the server's echo of every line is appended to FILE
 #   streams_stop                   ends every stream, waits until they are gone (bounded)
+#   udp_datagrams FILE             datagrams a udp_stream (FILE = its sent file) sent
 #   lines FILE [PATTERN]           number of lines (matching PATTERN)
 #
 # The timestamps come from bash's EPOCHREALTIME (no fork per datagram) and the senders sleep with
@@ -64,7 +65,8 @@ udp_stream() {
 	: >"$file"
 	script=$(_udp_sender_script)
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	ns_bg "$n" "$file.err" bash -c 'bash "$1" "$2" "$3" "$4" "$5" | socat -u - "$6"' _ \
+	# socat -v logs a "> DATE length=N ..." header per datagram it sends (udp_datagrams)
+	ns_bg "$n" "$file.err" bash -c 'bash "$1" "$2" "$3" "$4" "$5" | socat -v -u - "$6"' _ \
 		"$script" "$tag" "$file" "$E2E_TMP/streams.stop" "$STREAM_GAP" "$(_sock UDP "$dst" "$port" "$src")"
 }
 
@@ -75,7 +77,9 @@ ping_stream() {
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	ns_bg "$n" "$file.err" bash -c '
 		while [ ! -e "$3" ]; do
-			if ping "$4" -n -q -c 1 -W 1 "$1" >/dev/null 2>&1; then echo ok; else echo lost; fi >>"$2"
+			t=${EPOCHREALTIME/./}
+			if ping "$4" -n -q -c 1 -W 2 "$1" >/dev/null 2>&1; then r=ok; else r=lost; fi
+			echo "$r ${t:0:-3}" >>"$2"
 		done' _ "$dst" "$file" "$E2E_TMP/streams.stop" "$fam"
 }
 
@@ -109,6 +113,11 @@ streams_stop() {
 	done
 	sleep 0.3 # the last datagrams reach their sinks
 	rm -f "$E2E_TMP/streams.stop"
+}
+
+# udp_datagrams FILE: datagrams udp_stream sent (lines may share one when the sender queued up).
+udp_datagrams() {
+	grep -c '^> [0-9]' "$1.err"
 }
 
 lines() {
