@@ -46,18 +46,23 @@ $1 == "ctl" { c++; kr[c] = $2; kc[c] = $3; ka[c] = $4; km[c] = $5 }
 $1 == "once" { o++; or[o] = $2; ow[o] = $3; om[o] = $4 }
 $1 == "verdict" { vn = $2; vd = $3; va = $4 }
 END {
-	print "| # | figure | setting | palisade | baseline (same run) | ratio |"
+	print "| # | figure | setting | palisade | baseline (same run) | ratio palisade / baseline |"
 	print "|---|---|---|---:|---:|---:|"
 	for (i = 1; i <= n; i++)
 		printf "| 1 | new-flow classification, ns/packet (XDP, BPF_PROG_TEST_RUN, 256 distinct packets) | %d rules | %.0f | linear scan: %.0f | %s |\n", cr[i], cp[i], cl[i], r(cp[i], cl[i])
 	printf "| 1 | new-flow cost growth | 10,000 rules / 10 rules | %s | linear scan: %s | target <= 2 |\n", r(cp[4], cp[1]), r(cl[4], cl[1])
 	printf "| 1 | new-flow cost growth | 100,000 rules / 10 rules | %s | linear scan: %s | |\n", r(cp[5], cp[1]), r(cl[5], cl[1])
+	fall = "not within 100,000 rules"
+	for (i = n; i >= 1; i--) if (cl[i] > cp[i]) fall = sprintf("from %d rules on (faster up to %d)", cr[i], i > 1 ? cr[i - 1] : 0)
+	printf "| 1 | where the linear scan falls behind palisade | | | %s | |\n", fall
 	for (i = 1; i <= n; i++)
 		printf "| 1 | established flow, ns/packet (tc ingress, flow in pal_flows) | %d rules | %.0f | new flow: %.0f | %s |\n", cr[i], ce[i], cp[i], r(ce[i], cp[i])
 	for (i = 1; i <= n; i++)
 		printf "| 1 | apply (flatten, write maps, flip), ms | %d rules | %.1f | | |\n", cr[i], ca[i]
 	for (i = 1; i <= x; i++)
 		printf "| 2 | untracked XDP deny, packets dropped/s (native XDP, veth, 1 sender core) | %d rules | %s | bare XDP_DROP: %s | %s |\n", xr[i], mpps(xp[i]), mpps(xb[i]), r(xp[i], xb[i])
+	for (i = 1; i <= x; i++)
+		printf "| 2 | untracked XDP deny, palisade cost over the bare drop, ns/packet (1e9/pal - 1e9/bare) | %d rules | %.0f | | |\n", xr[i], 1e9 / xp[i] - 1e9 / xb[i]
 	split(ct["tracked"], t); split(ct["untracked"], u)
 	printf "| 3 | conntrack exhaustion: %d one-datagram UDP flows, nf_conntrack_max 256 | delivered to the service | untracked: %d | tracked: %d | %s |\n", u[3], u[5], t[5], r(u[5], t[5])
 	printf "| 3 | conntrack exhaustion | sent (both) | untracked: %d | tracked: %d | |\n", u[4], t[4]
