@@ -81,7 +81,7 @@ NFT_TABLE=${PFX}
 	echo "  } }"
 	echo "  chain forward { type filter hook forward priority 0; policy accept;"
 	echo "    ip saddr . udp dport @deny drop"
-	echo "    accept"
+	echo "    counter accept"
 	echo "  }"
 	echo "}"
 } >"$BENCH_TMP/nft.rules"
@@ -127,7 +127,7 @@ mode_on() {
 	none) ;;
 	iptables) bn node iptables -w 5 -A FORWARD -j "$CHAIN" || fail "iptables jump" ;;
 	nftables) bn node nft -f "$BENCH_TMP/nft.rules" || fail "nft -f" ;;
-	palisade) bench_program node "$pol" ;;
+	palisade) bench_program node "$pol" --interfaces int0 ;;
 	esac
 }
 mode_off() {
@@ -141,6 +141,23 @@ mode_off() {
 	esac
 }
 
+# filtered MODE: the blast went through the filter under test, not around it: its allow rule
+# (or palisade's per-interface verdicts) counted at least 1,000 packets.
+filtered() {
+	local n
+	case $1 in
+	none) return 0 ;;
+	iptables) n=$(bn node iptables -w 5 -L "$CHAIN" -v -x -n | awk '$3 == "ACCEPT" { print $1 }') ;;
+	nftables) n=$(bn node nft list chain ip "$NFT_TABLE" forward | awk '/counter packets/ {
+		for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }') ;;
+	palisade) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters >"$BENCH_TMP/counters.json"
+		n=$(bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
+		jq '[.[] | .verdicts.allow + .verdicts.established] | add') ;;
+	esac
+	log "$1: $n packets through the filter"
+	[ "${n:-0}" -ge 1000 ] 2>/dev/null || fail "$1: the filter saw ${n:-nothing} of the blast $(cat "$BENCH_TMP/counters.json" 2>/dev/null | jq -c .)"
+}
+
 # round MODE: prints "DELIVERED_PPS SENT_PPS".
 round() {
 	local c0 c1 out sent secs
@@ -150,6 +167,7 @@ round() {
 		"$BUILD/bench/pktblast" eth0 "$NODE_MAC" 198.18.128.0 16 198.18.2.10 9 "$SECS" 100000000 16) ||
 		fail "pktblast: $out"
 	c1=$(delivered) || exit 1
+	filtered "$1" || exit 1
 	mode_off "$1"
 	read -r _ sent secs <<<"$out"
 	[ $((c1 - c0)) -gt 0 ] || fail "$1: nothing forwarded ($out)"

@@ -68,7 +68,9 @@ bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/prog" type xdp pinmaps "$
 attach() {
 	bn node ip link set dev ext0 xdpdrv off 2>/dev/null
 	bn node ip link set dev ext0 xdpdrv pinned "$1" || fail "native XDP attach of $1 on veth"
-	bn node ip -d link show ext0 | grep -q 'xdp' || fail "no XDP on ext0 after attach"
+	# iproute2's JSON: xdp.mode 1 = XDP_ATTACHED_DRV (native), 2 = generic.
+	[ "$(bn node ip -j -d link show ext0 | jq '.[0].xdp.mode // 0')" = 1 ] ||
+		fail "no native XDP on ext0 after attaching $1"
 }
 
 bare_count() {
