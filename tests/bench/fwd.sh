@@ -13,8 +13,13 @@
 #   none      nothing in FORWARD
 #   iptables  a chain in FORWARD: RULES-1 "-s 198.19.A.B/32 -p udp --dport P -j DROP", "-j ACCEPT"
 #   nftables  a forward chain: "ip saddr . udp dport @deny drop" on a set of RULES-1 elements, accept
-#   palisade  a host endpoint on ext0 and an applyOnForward ingress policy of RULES-1 deny rules and
-#             an allow (programmed by palisaded --once, removed by --uninstall)
+#   palisade  a host endpoint on ext0 and applyOnForward ingress policies of RULES-1 deny rules
+#             then an allow, programmed by `palisaded --once --interfaces int0` (forwarded traffic
+#             is judged at tc egress of the outgoing interface, so int0 must be palisade's too),
+#             removed by --uninstall. Palisade classifies a flow's first packet; the rest take the
+#             established path (pal_flows): that is the design, and what this figure shows.
+# After each round the filter must have counted the blast (filtered()): a filter that the packets
+# went around fails the run.
 # Sender and forwarding share the core the blast runs on (veth delivers in the sender's softirq),
 # so the rate is 1 / (send + forward + filter) per packet; the ratios compare the whole path.
 #
