@@ -76,6 +76,14 @@ got=$(printf '%s\n' "$out" | jq -s 'map(select(.dport == 9999 and .type == "deny
 [ "$(jq -r '.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")' <<<"$got")" = true ] || fail "event time: $got"
 # --count N with too few events before the timeout: exit 1
 expect_rc 1 pc monitor --count 1000 --timeout 0.5
+# SIGINT ends it with exit 0 (started directly, not through a shell function, so $! is polctl's
+# timeout wrapper, which passes the signal on)
+timeout -s KILL 10 nsenter --net="/var/run/netns/$NS" -- "$POLCTL" --bpffs "$PIN" monitor >/dev/null &
+monpid=$!
+sleep 0.5
+kill -INT "$monpid"
+wait "$monpid"; rc=$?
+[ "$rc" = 0 ] || fail "monitor after SIGINT exited $rc"
 
 # ---- counters ----
 expect_rc 0 pc -o json counters
