@@ -42,6 +42,7 @@
 #include "cfg.h"
 #include "datapath.h"
 #include "log.h"
+#include "loop.h"
 #include "maps_sync.h"
 #include "meta.h"
 #include "node.h"
@@ -64,6 +65,14 @@ struct bpf_ctx {
 	json_t *meta; /* the live generation's metadata document: metric labels */
 	struct bound *b;
 	size_t nb;
+	/* Interfaces palisade's programs are attached to (after the last sync), and whether a full
+	 * pal_dp_sync_ports ran in this process (see attach_ports) */
+	struct attached_port {
+		int ifindex;
+		bool host;
+	} *att;
+	size_t n_att;
+	bool synced_once;
 	/* XDP mode each host interface got at the last sync, to log changes only */
 	struct {
 		int ifindex;
@@ -380,6 +389,81 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 	return bound_set(c, (uint32_t)f->ifindex, key);
 }
 
+static bool att_has(const struct bpf_ctx *c, int ifindex, bool host)
+{
+	for (size_t i = 0; i < c->n_att; i++)
+		if (c->att[i].ifindex == ifindex && c->att[i].host == host)
+			return true;
+	return false;
+}
+
+static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
+{
+	size_t hosts = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true)))
+			return true;
+	for (size_t i = 0; i < c->n_att; i++)
+		hosts -= c->att[i].host;
+	return hosts != 0;
+}
+
+/* Attaches the ports, detaches what palisade had attached elsewhere; returns how many are attached
+ * (or -errno when the netfilter rules could not be installed) and records them in c->att.
+ *
+ * Host endpoints carry raw OUTPUT filters (three programs loaded per interface) and netfilter
+ * rules naming them: pal_dp_sync_ports rebuilds all of that, a few hundred milliseconds. It runs
+ * when the set of host endpoint interfaces changes, and once per process (a restart re-asserts
+ * everything). Workload and --interfaces ports only need tc, so pod churn takes the fast path:
+ * tc on the new ones, palisade's programs off the ones that went, nothing else touched. */
+static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n,
+			enum pal_xdp_mode *modes, bool *full)
+{
+	struct attached_port *now = calloc(n ? n : 1, sizeof(*now));
+	size_t k = 0;
+	int attached = 0;
+
+	if (!now)
+		return -ENOMEM;
+	*full = !c->synced_once || host_set_changed(c, p, n);
+	if (*full) {
+		attached = pal_dp_sync_ports(c->dp, p, n, c->xdp_mode, modes);
+		if (attached >= 0)
+			c->synced_once = true;
+		for (size_t i = 0; attached >= 0 && i < n; i++) {
+			uint32_t in = 0, out = 0;
+
+			pal_dp_tc_query(p[i].ifindex, &in, &out);
+			if (in && out)
+				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (!att_has(c, p[i].ifindex, p[i].host) &&
+			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
+				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
+					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));
+				continue;
+			}
+			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
+			attached++;
+		}
+		for (size_t i = 0; i < c->n_att; i++) {
+			bool keep = false;
+
+			for (size_t j = 0; j < n && !keep; j++)
+				keep = p[j].ifindex == c->att[i].ifindex;
+			if (!keep)
+				pal_dp_detach_port(c->dp, c->att[i].ifindex);
+		}
+	}
+	free(c->att);
+	c->att = now;
+	c->n_att = k;
+	return attached;
+}
+
 static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_t n)
 {
 	struct bpf_ctx *c = ctx;
@@ -387,7 +471,9 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 	enum pal_xdp_mode *modes = calloc(n ? n : 1, sizeof(*modes));
 	uint32_t *stale = NULL, *gone = NULL;
 	size_t n_stale = 0, n_gone = 0;
+	uint64_t t0 = pald_now_ns(), t_rules;
 	int attached = -ENOMEM;
+	bool full = false;
 
 	if (!ports || !modes)
 		goto out;
@@ -406,7 +492,12 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		free(k);
 	}
 	/* 2. programs: attach the set, detach everything else palisade had attached */
-	attached = pal_dp_sync_ports(c->dp, ports, n, c->xdp_mode, modes);
+	t_rules = pald_now_ns();
+	attached = attach_ports(c, ports, n, modes, &full);
+	pald_log(PALD_LOG_DEBUG, "interfaces synced", PALD_I("interfaces", n),
+		 PALD_I("attached", attached), PALD_S("path", full ? "full" : "tc only"),
+		 PALD_F("rules_seconds", (double)(t_rules - t0) / 1e9),
+		 PALD_F("attach_seconds", (double)(pald_now_ns() - t_rules) / 1e9));
 	if (attached < 0)
 		pald_log(PALD_LOG_ERROR, "cannot install palisade's netfilter rules",
 			 PALD_S("error", pal_dp_error(c->dp)));
@@ -414,7 +505,7 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		pald_log(PALD_LOG_ERROR, "attaching palisade's programs failed",
 			 PALD_I("attached", attached), PALD_I("wanted", n),
 			 PALD_S("last_error", pal_dp_error(c->dp)));
-	for (size_t i = 0; attached >= 0 && i < n; i++)
+	for (size_t i = 0; full && attached >= 0 && i < n; i++)
 		if (ifaces[i].role == PALD_IFACE_HOST)
 			log_xdp_mode(c, &ifaces[i], modes[i]);
 	/* 3. entries of interfaces no longer policed by an endpoint */
@@ -592,6 +683,7 @@ static void bpf_close(void *ctx)
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
 	json_decref(c->meta);
+	free(c->att);
 	free(c->xdp_seen);
 	free(c->dir);
 	free(c);

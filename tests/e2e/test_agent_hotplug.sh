@@ -47,14 +47,11 @@ ns web2 ip link set lo up
 tcp_server web2 8080
 tcp_server web2 9090
 
+# The clock starts when the veth exists; it is configured once attached (the agent attaches what
+# the policy names whether it is up or not, so its first packet ever meets the programs).
 t0=$(now_ms)
 ip link add pod-web1 netns "${PFX}node" type veth peer name eth0 netns "${PFX}web2" ||
 	fail "veth pod-web1"
-ns node ip addr add 198.19.1.1/24 dev pod-web1
-ns node ip link set pod-web1 up
-ns web2 ip addr add 198.19.1.10/24 dev eth0
-ns web2 ip link set eth0 up
-ns web2 ip route add default via 198.19.1.1
 
 attached=""
 for i in $(seq 150); do
@@ -69,6 +66,11 @@ done
 $(tail -n 20 "$AGENTD_LOG")"
 echo "MEASURE: pod-web1 attached $((attached - t0)) ms after the veth was created"
 [ $((attached - t0)) -le 1000 ] || fail "attaching pod-web1 took $((attached - t0)) ms (> 1 s)"
+ns node ip addr add 198.19.1.1/24 dev pod-web1
+ns node ip link set pod-web1 up
+ns web2 ip addr add 198.19.1.10/24 dev eth0
+ns web2 ip link set eth0 up
+ns web2 ip route add default via 198.19.1.1
 
 # Its first packets: the denied port first (nothing but policy can block it: the pod's 8080 on
 # the same path passes right after).
