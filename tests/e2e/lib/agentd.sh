@@ -45,6 +45,7 @@ agentd_stop_quiet() {
 
 agentd_start() {
 	local dir=$1; shift
+	command -v curl >/dev/null 2>&1 || fail "missing command: curl (apt-get install curl)"
 	AGENTD_LOG=${AGENTD_LOG:-$E2E_TMP/palisaded.log}
 	# shellcheck disable=SC2034 # read by topo_destroy
 	TOPO_AGENT_USED=1
