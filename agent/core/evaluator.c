@@ -5,29 +5,16 @@
  *   walk_tiers           a tier list: Log records and goes on, Allow/Deny decide, Pass jumps to
  *                        the next tier, a tier where nothing acted ends with its end_action
  *   walk_profiles        the endpoint's profiles in order (Pass or no match: next profile)
- *   endpoint_policy      tiers, then profiles, then default deny: the normal host endpoint
- *                        policy and the workload policy
- * and one function per traffic direction that strings the stages together.
- *
- * The verdict names the stage that decided: the first deny, or else the last stage that allowed
- * by a rule (or by a tier list being absent: "no forward policy" is an allow without a rule).
+ *   ir_run_list          one list of an endpoint, rule by rule; for the normal policy tiers,
+ *                        then profiles, then default deny
+ * The order of the stages is stage_walk.c, shared with `polctl trace --live` and the
+ * differential test, which evaluate the lists the datapath's way; these are the reference ops.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "evaluator.h"
-
-/* What one stage decided: ALLOW, DENY, or PASS (no decision, the packet goes on). */
-struct decision {
-	enum pal_action outcome;
-	const char *tier, *policy;
-	int rule;
-	uint32_t rule_id;
-};
-
-static const struct decision no_decision = { .outcome = PAL_ACTION_PASS, .rule = -1,
-					     .rule_id = UINT32_MAX };
+#include "stage_walk.h"
 
 /* ---- matching ------------------------------------------------------------------------------ */
 
@@ -144,53 +131,26 @@ bool pal_ir_rule_matches(const struct pal_ir *ir, const struct pal_ir_rule *rule
 	return true;
 }
 
-/* ---- walking ------------------------------------------------------------------------------- */
+/* ---- the IR's lists: the reference ops of the stage walk ---------------------------------- */
 
-/* The state of one evaluation. */
-struct eval {
+/* Where the walked list's packet view points (before or after DNAT). */
+struct view {
 	const struct pal_ir *ir;
 	const struct pal_packet *pkt;
-	struct pal_verdict *v;
-	bool have_allow;        /* an allowing stage was seen */
-	struct decision allow;  /* the last one */
-	enum pal_stage allow_stage;
-	const char *allow_endpoint;
-	enum pal_dir allow_dir;
+	const struct pal_addr *dst;
+	uint16_t dport;
+	struct pal_verdict *v; /* Log rules go here */
 };
 
-static void log_rule(struct eval *e, const struct pal_ir_rule *r)
+static bool rule_hits(const struct view *w, const struct pal_ir_rule *rule)
 {
-	if (e->v->n_logged < PAL_TRACE_MAX_LOGS)
-		e->v->logged_rule_ids[e->v->n_logged++] = r->id;
-}
-
-static __attribute__((format(printf, 6, 7))) void
-add_step(struct eval *e, enum pal_stage stage, const struct pal_ir_endpoint *ep, enum pal_dir dir,
-	 const struct decision *d, const char *fmt, ...)
-{
-	struct pal_trace_step *s;
-	va_list ap;
-
-	if (e->v->n_steps >= PAL_TRACE_MAX_STEPS)
-		return; /* cannot happen with today's stages (at most 9) */
-	s = &e->v->steps[e->v->n_steps++];
-	memset(s, 0, sizeof(*s));
-	s->stage = stage;
-	s->endpoint = ep ? ep->name : NULL;
-	s->dir = dir;
-	s->outcome = d->outcome;
-	s->tier = d->tier;
-	s->policy = d->policy;
-	s->rule = d->rule;
-	va_start(ap, fmt);
-	vsnprintf(s->note, sizeof(s->note), fmt, ap);
-	va_end(ap);
+	return pal_ir_rule_matches(w->ir, rule, w->pkt, w->dst, w->dport);
 }
 
 enum tier_result { TIER_DECIDED, TIER_PASS, TIER_NO_ACTION };
 
-static enum tier_result walk_tier(struct eval *e, const struct pal_ir_tier *t,
-				  const struct pal_addr *dst, uint16_t dport, struct decision *d)
+static enum tier_result walk_tier(const struct view *w, const struct pal_ir_tier *t,
+				  struct pal_walk_result *d)
 {
 	for (size_t p = 0; p < t->n_policies; p++) {
 		const struct pal_ir_policy *pol = &t->policies[p];
@@ -198,19 +158,21 @@ static enum tier_result walk_tier(struct eval *e, const struct pal_ir_tier *t,
 		for (size_t r = 0; r < pol->n_rules; r++) {
 			const struct pal_ir_rule *rule = &pol->rules[r];
 
-			if (!pal_ir_rule_matches(e->ir, rule, e->pkt, dst, dport))
+			if (!rule_hits(w, rule))
 				continue;
 			switch (rule->action) {
 			case PAL_ACTION_LOG:
-				log_rule(e, rule);
+				pal_verdict_log(w->v, rule->id);
 				continue;
 			case PAL_ACTION_PASS:
 				return TIER_PASS;
 			case PAL_ACTION_ALLOW:
 			case PAL_ACTION_DENY:
-				*d = (struct decision){ .outcome = rule->action, .tier = t->name,
-							.policy = pol->name, .rule = (int)rule->index,
-							.rule_id = rule->id };
+				d->outcome = rule->action;
+				d->tier = t->name;
+				d->policy = pol->name;
+				d->rule = (int)rule->index;
+				d->rule_id = rule->id;
 				return TIER_DECIDED;
 			}
 		}
@@ -218,496 +180,132 @@ static enum tier_result walk_tier(struct eval *e, const struct pal_ir_tier *t,
 	return TIER_NO_ACTION;
 }
 
-/* A tier list: the decision, or PASS when it ran out of tiers. */
-static struct decision walk_tiers(struct eval *e, const struct pal_ir_tierlist *tl,
-				  const struct pal_addr *dst, uint16_t dport)
+/* A tier list: Log records and goes on, Allow/Deny decide, Pass jumps to the next tier, a tier
+ * where nothing acted ends with its end_action. d stays PASS when it ran out of tiers. */
+static void walk_tiers(const struct view *w, const struct pal_ir_tierlist *tl,
+		       struct pal_walk_result *d)
 {
-	struct decision d = no_decision;
-
 	for (size_t i = 0; i < tl->n_tiers; i++) {
 		const struct pal_ir_tier *t = &tl->tiers[i];
-		enum tier_result r = walk_tier(e, t, dst, dport, &d);
+		enum tier_result r = walk_tier(w, t, d);
 
 		if (r == TIER_DECIDED)
-			return d;
+			return;
 		if (r == TIER_NO_ACTION && t->end_action == PAL_ACTION_DENY) {
-			d = (struct decision){ .outcome = PAL_ACTION_DENY, .tier = t->name,
-					       .rule = -1, .rule_id = UINT32_MAX };
-			return d;
+			d->outcome = PAL_ACTION_DENY;
+			d->tier = t->name;
+			return;
 		}
 		/* Pass, or a tier ending in Pass: on to the next tier. */
 	}
-	return no_decision;
 }
 
-static struct decision walk_profiles(struct eval *e, const struct pal_ir_endpoint *ep,
-				     enum pal_dir dir, const struct pal_addr *dst, uint16_t dport)
+/* The endpoint's profiles in order (Pass or no match: next profile). */
+static void walk_profiles(const struct view *w, const struct pal_ir_endpoint *ep, enum pal_dir dir,
+			  struct pal_walk_result *d)
 {
 	for (size_t i = 0; i < ep->n_profiles; i++) {
 		const struct pal_ir_profile *prof;
 
-		if (ep->profiles[i] >= e->ir->n_profiles)
+		if (ep->profiles[i] >= w->ir->n_profiles)
 			continue;
-		prof = &e->ir->profiles[ep->profiles[i]];
+		prof = &w->ir->profiles[ep->profiles[i]];
 		for (size_t r = 0; r < prof->n_rules[dir]; r++) {
 			const struct pal_ir_rule *rule = &prof->rules[dir][r];
 
-			if (!pal_ir_rule_matches(e->ir, rule, e->pkt, dst, dport))
+			if (!rule_hits(w, rule))
 				continue;
 			if (rule->action == PAL_ACTION_LOG) {
-				log_rule(e, rule);
+				pal_verdict_log(w->v, rule->id);
 				continue;
 			}
 			if (rule->action == PAL_ACTION_PASS)
 				break; /* next profile */
-			return (struct decision){ .outcome = rule->action, .policy = prof->name,
-						  .rule = (int)rule->index, .rule_id = rule->id };
+			d->outcome = rule->action;
+			d->policy = prof->name;
+			d->rule = (int)rule->index;
+			d->rule_id = rule->id;
+			return;
 		}
 	}
-	return no_decision;
 }
 
-/* ---- verdict bookkeeping ------------------------------------------------------------------- */
-
-static void describe(char *buf, size_t len, enum pal_stage stage, const struct pal_ir_endpoint *ep,
-		     enum pal_dir dir, const struct decision *d)
+static void ir_run_list(void *ctx, const struct pal_walk_side *s, enum pal_walk_list list,
+			enum pal_dir dir, const struct pal_packet *pkt, bool pre_dnat,
+			struct pal_verdict *v, struct pal_walk_result *d)
 {
-	const char *epname = ep ? ep->name : "-";
+	const struct pal_ir_endpoint *ep = s->ep;
+	bool dnat = pkt->has_dnat && !pre_dnat;
+	struct view w = { .ir = ctx, .pkt = pkt, .dst = dnat ? &pkt->dnat_dst : &pkt->dst,
+			  .dport = dnat ? pkt->dnat_dport : pkt->dport, .v = v };
 
-	if (d->rule >= 0 && d->tier)
-		snprintf(buf, len, "rule %d (%s) of policy \"%s\" in tier \"%s\", %s %s of %s",
-			 d->rule, pal_action_name(d->outcome), d->policy, d->tier,
-			 pal_stage_name(stage), pal_dir_name(dir), epname);
-	else if (d->rule >= 0)
-		snprintf(buf, len, "rule %d (%s) of profile \"%s\", %s of %s", d->rule,
-			 pal_action_name(d->outcome), d->policy, pal_dir_name(dir), epname);
-	else if (d->tier)
-		snprintf(buf, len, "no rule of tier \"%s\" acted; the tier ends with %s (%s %s of %s)",
-			 d->tier, pal_action_name(d->outcome), pal_stage_name(stage),
-			 pal_dir_name(dir), epname);
-	else
-		snprintf(buf, len, "%s %s of %s", pal_stage_name(stage), pal_dir_name(dir), epname);
-}
-
-/* The packet is dropped: the verdict is this decision. */
-static void settle_deny(struct eval *e, enum pal_stage stage, const struct pal_ir_endpoint *ep,
-			enum pal_dir dir, const struct decision *d, const char *reason)
-{
-	struct pal_verdict *v = e->v;
-
-	v->allow = false;
-	v->untracked = false;
-	v->stage = stage;
-	v->tier = d->tier;
-	v->policy = d->policy;
-	v->rule = d->rule;
-	v->rule_id = d->rule_id;
-	v->action = PAL_ACTION_DENY;
-	if (reason)
-		snprintf(v->reason, sizeof(v->reason), "%s", reason);
-	else
-		describe(v->reason, sizeof(v->reason), stage, ep, dir, d);
-}
-
-/* A stage allowed the packet; it is the verdict unless a later stage decides too. */
-static void note_allow(struct eval *e, enum pal_stage stage, const struct pal_ir_endpoint *ep,
-		       enum pal_dir dir, const struct decision *d)
-{
-	e->have_allow = true;
-	e->allow = *d;
-	e->allow_stage = stage;
-	e->allow_endpoint = ep ? ep->name : NULL;
-	e->allow_dir = dir;
-	describe(e->v->reason, sizeof(e->v->reason), stage, ep, dir, d);
-}
-
-/* The packet went through every stage and was allowed. */
-static void settle_allow(struct eval *e, const char *no_rule_reason)
-{
-	struct pal_verdict *v = e->v;
-
-	v->allow = true;
-	v->action = PAL_ACTION_ALLOW;
-	if (e->have_allow) {
-		v->stage = e->allow_stage;
-		v->tier = e->allow.tier;
-		v->policy = e->allow.policy;
-		v->rule = e->allow.rule;
-		v->rule_id = e->allow.rule_id;
-		/* v->reason was written by note_allow */
-	} else {
-		v->stage = PAL_STAGE_DEFAULT;
-		v->tier = v->policy = NULL;
-		v->rule = -1;
-		v->rule_id = UINT32_MAX;
-		snprintf(v->reason, sizeof(v->reason), "%s", no_rule_reason);
+	switch (list) {
+	case PAL_WALK_UNTRACKED:
+		walk_tiers(&w, &ep->untracked[dir], d);
+		d->present = ep->untracked[dir].n_tiers > 0;
+		return;
+	case PAL_WALK_PREDNAT:
+		walk_tiers(&w, &ep->prednat[dir], d);
+		d->present = ep->prednat[dir].n_tiers > 0;
+		return;
+	case PAL_WALK_FORWARD: /* "no forward policy" = no list */
+		walk_tiers(&w, &ep->forward[dir], d);
+		d->present = ep->forward[dir].n_tiers > 0;
+		return;
+	case PAL_WALK_NORMAL: /* tiers, then profiles, then default deny: always decides */
+		d->present = true;
+		d->n_tiers = (int)ep->normal[dir].n_tiers;
+		d->n_profiles = (int)ep->n_profiles;
+		d->at = PAL_WALK_AT_TIER;
+		walk_tiers(&w, &ep->normal[dir], d);
+		if (d->outcome != PAL_ACTION_PASS)
+			return;
+		d->at = PAL_WALK_AT_PROFILE;
+		walk_profiles(&w, ep, dir, d);
+		if (d->outcome != PAL_ACTION_PASS)
+			return;
+		d->at = PAL_WALK_AT_DEFAULT;
+		d->outcome = PAL_ACTION_DENY;
+		return;
 	}
 }
 
-/* ---- stages -------------------------------------------------------------------------------- */
-
-/* An untracked or preDNAT tier list (they never drop at a tier's end). */
-static struct decision stateless_stage(struct eval *e, enum pal_stage stage,
-				       const struct pal_ir_endpoint *ep, enum pal_dir dir,
-				       const struct pal_ir_tierlist *tl, const struct pal_addr *dst,
-				       uint16_t dport)
+static bool ir_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pkt, char *what,
+			size_t len)
 {
-	struct decision d = walk_tiers(e, tl, dst, dport);
-
-	if (!tl->n_tiers)
-		add_step(e, stage, ep, dir, &d, "no %s policy", pal_stage_name(stage));
-	else if (d.outcome == PAL_ACTION_PASS)
-		add_step(e, stage, ep, dir, &d, "no %s rule acted: go on", pal_stage_name(stage));
-	else
-		add_step(e, stage, ep, dir, &d, "%s by %s", pal_action_name(d.outcome),
-			 pal_stage_name(stage));
-	return d;
-}
-
-/* Tiers, then profiles, then default deny: the normal policy of a host endpoint and the policy
- * of a workload. Returns the decision (never PASS) and records the stages it visited. */
-static struct decision endpoint_policy(struct eval *e, enum pal_stage tier_stage,
-				       const struct pal_ir_endpoint *ep, enum pal_dir dir,
-				       const struct pal_addr *dst, uint16_t dport)
-{
-	const struct pal_ir_tierlist *tl = &ep->normal[dir];
-	struct decision d = walk_tiers(e, tl, dst, dport);
-
-	if (d.outcome != PAL_ACTION_PASS) {
-		add_step(e, tier_stage, ep, dir, &d, d.rule >= 0 ? "decided by a policy rule" :
-								   "end of tier");
-		if (d.outcome == PAL_ACTION_DENY)
-			settle_deny(e, tier_stage, ep, dir, &d, NULL);
-		else
-			note_allow(e, tier_stage, ep, dir, &d);
-		return d;
-	}
-	add_step(e, tier_stage, ep, dir, &d,
-		 tl->n_tiers ? "every tier passed: on to the profiles" : "no policy applies");
-
-	d = walk_profiles(e, ep, dir, dst, dport);
-	if (d.outcome != PAL_ACTION_PASS) {
-		add_step(e, PAL_STAGE_PROFILE, ep, dir, &d, "decided by a profile rule");
-		if (d.outcome == PAL_ACTION_DENY)
-			settle_deny(e, PAL_STAGE_PROFILE, ep, dir, &d, NULL);
-		else
-			note_allow(e, PAL_STAGE_PROFILE, ep, dir, &d);
-		return d;
-	}
-	add_step(e, PAL_STAGE_PROFILE, ep, dir, &d,
-		 ep->n_profiles ? "no profile rule decided" : "no profiles");
-	d = no_decision;
-	d.outcome = PAL_ACTION_DENY;
-	add_step(e, PAL_STAGE_DEFAULT, ep, dir, &d, "default deny");
-	char reason[200];
-	snprintf(reason, sizeof(reason),
-		 "no policy or profile decided for %s of %s: default deny", pal_dir_name(dir),
-		 ep->name);
-	settle_deny(e, PAL_STAGE_DEFAULT, ep, dir, &d, reason);
-	return d;
-}
-
-/* Forward policy of one host endpoint side: no list = allow for that side, else tiers and, when
- * nothing decides, deny (there are no profiles on the forward path). */
-static struct decision forward_stage(struct eval *e, const struct pal_ir_endpoint *ep,
-				     enum pal_dir dir, const struct pal_addr *dst, uint16_t dport)
-{
-	const struct pal_ir_tierlist *tl = &ep->forward[dir];
-	struct decision d;
-
-	if (!tl->n_tiers) {
-		d = no_decision;
-		add_step(e, PAL_STAGE_FORWARD, ep, dir, &d, "no forward policy: allowed");
-		return d;
-	}
-	d = walk_tiers(e, tl, dst, dport);
-	if (d.outcome == PAL_ACTION_PASS) {
-		d.outcome = PAL_ACTION_DENY;
-		add_step(e, PAL_STAGE_FORWARD, ep, dir, &d,
-			 "forward policy applies but no rule decided: deny");
-		char reason[200];
-		snprintf(reason, sizeof(reason),
-			 "forward policy applies to %s of %s but every tier passed: deny",
-			 pal_dir_name(dir), ep->name);
-		settle_deny(e, PAL_STAGE_FORWARD, ep, dir, &d, reason);
-		return d;
-	}
-	add_step(e, PAL_STAGE_FORWARD, ep, dir, &d, d.rule >= 0 ? "decided by a policy rule" :
-								 "end of tier");
-	if (d.outcome == PAL_ACTION_DENY)
-		settle_deny(e, PAL_STAGE_FORWARD, ep, dir, &d, NULL);
-	else
-		note_allow(e, PAL_STAGE_FORWARD, ep, dir, &d);
-	return d;
-}
-
-static const struct pal_failsafe *failsafe_match(const struct pal_failsafe *v, size_t n,
-						 const struct pal_packet *pkt,
-						 const struct pal_addr *peer)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].protocol == pkt->protocol && v[i].port == pkt->dport &&
-		    (!v[i].has_net || pal_cidr_contains(&v[i].net, peer)))
-			return &v[i];
-	return NULL;
-}
-
-/* Neighbour discovery (router/neighbour solicitation and advertisement, redirect) is never
- * blocked by host policy (DESIGN 3). */
-static bool is_neighbour_discovery(const struct pal_packet *pkt)
-{
-	return pkt->protocol == PAL_PROTO_ICMPV6 && pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
-}
-
-/* ND and failsafe, the first stage of host endpoint traffic to or from a local process. True when
- * they allowed the packet (the verdict is settled). */
-static bool failsafe_stage(struct eval *e, const struct pal_ir_endpoint *ep, enum pal_dir dir)
-{
-	const struct pal_packet *pkt = e->pkt;
-	struct decision d = no_decision;
-	const struct pal_failsafe *fs;
+	const struct pal_ir *ir = ctx;
+	const struct pal_failsafe *v = dir == PAL_DIR_INGRESS ? ir->failsafe_in : ir->failsafe_out;
+	size_t n = dir == PAL_DIR_INGRESS ? ir->n_failsafe_in : ir->n_failsafe_out;
+	const struct pal_addr *peer = dir == PAL_DIR_INGRESS ? &pkt->src : &pkt->dst;
 	char net[PAL_CIDR_STRLEN];
 
-	if (is_neighbour_discovery(pkt)) {
-		d.outcome = PAL_ACTION_ALLOW;
-		add_step(e, PAL_STAGE_FAILSAFE, ep, dir, &d,
-			 "neighbour discovery is never blocked");
-		snprintf(e->v->reason, sizeof(e->v->reason),
-			 "ICMPv6 type %u: neighbour discovery is never blocked", pkt->icmp_type);
-		goto allowed;
+	for (size_t i = 0; i < n; i++) {
+		const struct pal_failsafe *fs = &v[i];
+
+		if (fs->protocol != pkt->protocol || fs->port != pkt->dport ||
+		    (fs->has_net && !pal_cidr_contains(&fs->net, peer)))
+			continue;
+		snprintf(what, len, "%s:%s%s%u", fs->protocol == PAL_PROTO_TCP ? "tcp" : "udp",
+			 fs->has_net ? pal_cidr_str(&fs->net, net) : "", fs->has_net ? ":" : "",
+			 fs->port);
+		return true;
 	}
-	if (dir == PAL_DIR_INGRESS)
-		fs = failsafe_match(e->ir->failsafe_in, e->ir->n_failsafe_in, pkt, &pkt->src);
-	else
-		fs = failsafe_match(e->ir->failsafe_out, e->ir->n_failsafe_out, pkt, &pkt->dst);
-	if (!fs) {
-		add_step(e, PAL_STAGE_FAILSAFE, ep, dir, &d, "no failsafe port matched");
-		return false;
-	}
-	d.outcome = PAL_ACTION_ALLOW;
-	add_step(e, PAL_STAGE_FAILSAFE, ep, dir, &d, "failsafe %s %s:%s%s%u",
-		 dir == PAL_DIR_INGRESS ? "in" : "out", fs->protocol == PAL_PROTO_TCP ? "tcp" : "udp",
-		 fs->has_net ? pal_cidr_str(&fs->net, net) : "", fs->has_net ? ":" : "", fs->port);
-	snprintf(e->v->reason, sizeof(e->v->reason), "failsafe port %s %u (%s)",
-		 fs->protocol == PAL_PROTO_TCP ? "tcp" : "udp", fs->port,
-		 dir == PAL_DIR_INGRESS ? "inbound" : "outbound");
-allowed:
-	e->v->allow = true;
-	e->v->stage = PAL_STAGE_FAILSAFE;
-	e->v->action = PAL_ACTION_ALLOW;
-	return true;
+	return false;
 }
 
-static const struct pal_addr *post_dnat_dst(const struct pal_packet *pkt)
+static struct pal_walk_side ir_side(const struct pal_ir *ir, const char *iface)
 {
-	return pkt->has_dnat ? &pkt->dnat_dst : &pkt->dst;
-}
+	const struct pal_ir_endpoint *ep = iface ? pal_ir_endpoint_for_iface(ir, iface) : NULL;
 
-static uint16_t post_dnat_dport(const struct pal_packet *pkt)
-{
-	return pkt->has_dnat ? pkt->dnat_dport : pkt->dport;
-}
-
-/* Untracked allow: the verdict, with untracked set. */
-static void settle_untracked_allow(struct eval *e, const struct pal_ir_endpoint *ep,
-				   enum pal_dir dir, const struct decision *d)
-{
-	note_allow(e, PAL_STAGE_UNTRACKED, ep, dir, d);
-	settle_allow(e, "");
-	e->v->untracked = true;
-}
-
-/* Arrives on in_iface for the host. */
-static void eval_ingress(struct eval *e, const char *in_iface)
-{
-	const struct pal_ir_endpoint *a = pal_ir_endpoint_for_iface(e->ir, in_iface);
-	const struct pal_packet *pkt = e->pkt;
-	struct decision d = no_decision;
-
-	if (!a) {
-		add_step(e, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d, "no endpoint: not policed");
-		settle_allow(e, "no endpoint on this interface: not policed");
-		return;
-	}
-	if (a->kind == PAL_EP_WORKLOAD) {
-		/* Neighbour discovery from a workload to its host (resolving its gateway, answering
-		 * the host's solicitations) is never blocked either, before the workload's policy
-		 * and the endpoint-to-host action, as Calico's workload-to-host chain does: without
-		 * it no IPv6 traffic could reach or leave a pod. */
-		if (is_neighbour_discovery(pkt)) {
-			d.outcome = PAL_ACTION_ALLOW;
-			add_step(e, PAL_STAGE_FAILSAFE, a, PAL_DIR_EGRESS, &d,
-				 "neighbour discovery is never blocked");
-			snprintf(e->v->reason, sizeof(e->v->reason),
-				 "ICMPv6 type %u: neighbour discovery is never blocked", pkt->icmp_type);
-			e->v->allow = true;
-			e->v->stage = PAL_STAGE_FAILSAFE;
-			e->v->action = PAL_ACTION_ALLOW;
-			return;
-		}
-		/* Workload to its host: its egress policy, then --endpoint-to-host-action. */
-		d = endpoint_policy(e, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, post_dnat_dst(pkt),
-				    post_dnat_dport(pkt));
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-		d = no_decision;
-		if (e->ir->endpoint_to_host == PAL_EP_TO_HOST_DROP) {
-			d.outcome = PAL_ACTION_DENY;
-			add_step(e, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				 "endpoint-to-host-action drop");
-			settle_deny(e, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				    "workload to host: --endpoint-to-host-action is drop");
-			return;
-		}
-		add_step(e, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-			 "endpoint-to-host-action accept");
-		settle_allow(e, "");
-		return;
-	}
-
-	if (failsafe_stage(e, a, PAL_DIR_INGRESS))
-		return;
-	d = stateless_stage(e, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &a->untracked[PAL_DIR_INGRESS],
-			    &pkt->dst, pkt->dport);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(e, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		settle_untracked_allow(e, a, PAL_DIR_INGRESS, &d);
-		return;
-	}
-	/* preDNAT sees the destination before kube-proxy's DNAT (the NodePort). */
-	d = stateless_stage(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &a->prednat[PAL_DIR_INGRESS],
-			    &pkt->dst, pkt->dport);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		note_allow(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
-		settle_allow(e, "");
-		return;
-	}
-	d = endpoint_policy(e, PAL_STAGE_NORMAL, a, PAL_DIR_INGRESS, post_dnat_dst(pkt),
-			    post_dnat_dport(pkt));
-	if (d.outcome == PAL_ACTION_ALLOW)
-		settle_allow(e, "");
-}
-
-/* Sent by a local process out of in_iface. */
-static void eval_egress(struct eval *e, const char *iface)
-{
-	const struct pal_ir_endpoint *b = pal_ir_endpoint_for_iface(e->ir, iface);
-	const struct pal_packet *pkt = e->pkt;
-	struct decision d = no_decision;
-
-	if (!b) {
-		add_step(e, PAL_STAGE_DEFAULT, NULL, PAL_DIR_EGRESS, &d, "no endpoint: not policed");
-		settle_allow(e, "no endpoint on this interface: not policed");
-		return;
-	}
-	if (b->kind == PAL_EP_WORKLOAD) {
-		add_step(e, PAL_STAGE_DEFAULT, b, PAL_DIR_INGRESS, &d,
-			 "host to local workload is always allowed");
-		settle_allow(e, "host to local workload is always allowed");
-		return;
-	}
-	if (failsafe_stage(e, b, PAL_DIR_EGRESS))
-		return;
-	/* Untracked egress runs before conntrack and NAT (raw OUTPUT): the original destination. */
-	d = stateless_stage(e, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, &b->untracked[PAL_DIR_EGRESS],
-			    &pkt->dst, pkt->dport);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(e, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		settle_untracked_allow(e, b, PAL_DIR_EGRESS, &d);
-		return;
-	}
-	d = endpoint_policy(e, PAL_STAGE_NORMAL, b, PAL_DIR_EGRESS, post_dnat_dst(pkt),
-			    post_dnat_dport(pkt));
-	if (d.outcome == PAL_ACTION_ALLOW)
-		settle_allow(e, "");
-}
-
-/* Arrives on in_iface, routed out of out_iface. */
-static void eval_forward(struct eval *e, const char *in_iface, const char *out_iface)
-{
-	const struct pal_ir_endpoint *a = pal_ir_endpoint_for_iface(e->ir, in_iface);
-	const struct pal_ir_endpoint *b = pal_ir_endpoint_for_iface(e->ir, out_iface);
-	const struct pal_packet *pkt = e->pkt;
-	const struct pal_addr *dst = post_dnat_dst(pkt);
-	uint16_t dport = post_dnat_dport(pkt);
-	struct decision d = no_decision;
-	bool untracked = false;
-
-	/* The ingress side. */
-	if (!a) {
-		add_step(e, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d,
-			 "no endpoint on the incoming interface: not policed");
-	} else if (a->kind == PAL_EP_HOST) {
-		d = stateless_stage(e, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS,
-				    &a->untracked[PAL_DIR_INGRESS], &pkt->dst, pkt->dport);
-		if (d.outcome == PAL_ACTION_DENY) {
-			settle_deny(e, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
-			return;
-		}
-		if (d.outcome == PAL_ACTION_ALLOW) {
-			/* Untracked allow skips preDNAT and forward host policy (both sides);
-			 * workload policy still applies. */
-			untracked = true;
-			note_allow(e, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d);
-		} else {
-			d = stateless_stage(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS,
-					    &a->prednat[PAL_DIR_INGRESS], &pkt->dst, pkt->dport);
-			if (d.outcome == PAL_ACTION_DENY) {
-				settle_deny(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
-				return;
-			}
-			if (d.outcome == PAL_ACTION_ALLOW) {
-				/* preDNAT allow ends host policy for the ingress side. */
-				note_allow(e, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
-			} else {
-				d = forward_stage(e, a, PAL_DIR_INGRESS, dst, dport);
-				if (d.outcome == PAL_ACTION_DENY)
-					return;
-			}
-		}
-	} else {
-		d = endpoint_policy(e, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, dst, dport);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-	}
-
-	/* The egress side. */
-	d = no_decision;
-	if (!b) {
-		add_step(e, PAL_STAGE_DEFAULT, NULL, PAL_DIR_EGRESS, &d,
-			 "no endpoint on the outgoing interface: not policed");
-	} else if (b->kind == PAL_EP_HOST) {
-		if (untracked) {
-			add_step(e, PAL_STAGE_FORWARD, b, PAL_DIR_EGRESS, &d,
-				 "skipped: allowed by untracked policy");
-		} else {
-			d = forward_stage(e, b, PAL_DIR_EGRESS, dst, dport);
-			if (d.outcome == PAL_ACTION_DENY)
-				return;
-		}
-	} else {
-		d = endpoint_policy(e, PAL_STAGE_WORKLOAD, b, PAL_DIR_INGRESS, dst, dport);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-	}
-	settle_allow(e, "forwarded: no policy applies on either side");
-	e->v->untracked = untracked;
+	return (struct pal_walk_side){ .ep = ep, .workload = ep && ep->kind == PAL_EP_WORKLOAD,
+				       .name = ep ? ep->name : NULL };
 }
 
 int pal_evaluate(const struct pal_ir *ir, enum pal_trace_dir dir, const char *in_iface,
 		 const char *out_iface, const struct pal_packet *pkt, struct pal_verdict *out)
 {
-	struct eval e = { .ir = ir, .pkt = pkt, .v = out };
+	struct pal_walk_ops ops = { .run_list = ir_run_list, .failsafe = ir_failsafe };
+	struct pal_walk_side in, fwd_out;
 
 	if (!ir || !pkt || !out || !in_iface)
 		return -EINVAL;
@@ -721,21 +319,9 @@ int pal_evaluate(const struct pal_ir *ir, enum pal_trace_dir dir, const char *in
 	if (pkt->has_dnat && pkt->dnat_dst.family != pkt->src.family)
 		return -EINVAL;
 
-	memset(out, 0, sizeof(*out));
-	out->stage = PAL_STAGE_DEFAULT;
-	out->rule = -1;
-	out->rule_id = UINT32_MAX;
-	out->action = PAL_ACTION_DENY;
-	switch (dir) {
-	case PAL_TRACE_INGRESS:
-		eval_ingress(&e, in_iface);
-		break;
-	case PAL_TRACE_EGRESS:
-		eval_egress(&e, in_iface);
-		break;
-	case PAL_TRACE_FORWARD:
-		eval_forward(&e, in_iface, out_iface);
-		break;
-	}
+	ops.endpoint_to_host_drop = ir->endpoint_to_host == PAL_EP_TO_HOST_DROP;
+	in = ir_side(ir, in_iface);
+	fwd_out = ir_side(ir, dir == PAL_TRACE_FORWARD ? out_iface : NULL);
+	pal_walk_stages(&ops, (void *)ir, dir, &in, &fwd_out, pkt, out);
 	return 0;
 }

@@ -5,8 +5,10 @@
  *   - per list: pal_cls_classify against a reference walk of the same list written with the
  *     evaluator's single-rule oracle pal_ir_rule_matches (the deciding entry's kind, action, rule
  *     id and tier, and the Log rules hit on the way);
- *   - per packet: a stage walk over the flattened lists (emul_evaluate below, the stage logic the
- *     datapath runs) against pal_evaluate (allow/deny, deciding rule id, logged rule ids).
+ *   - per packet: the stage walk (stage_walk.c, the one pal_evaluate runs) over the flattened
+ *     lists (emul_evaluate below) against pal_evaluate over the IR (allow/deny, deciding rule
+ *     id, logged rule ids). The stage order itself is the kernel's in bpf/stages.h, checked
+ *     against pal_evaluate by the BPF differential test (tests/bpf/test_differential.c).
  * Deterministic: IR i uses seed PAL_DIFF_BASE + i. On a mismatch the seed and the case are printed;
  * PAL_DIFF_SEED=<seed> replays exactly that IR and its packets. PAL_DIFF_IRS=<n> changes the number
  * of IRs (soak runs).
@@ -20,6 +22,7 @@
 #include "evaluator.h"
 #include "flatten.h"
 #include "ir_random.h"
+#include "stage_walk.h"
 
 #define DEFAULT_BASE 0x5eed0000ull
 #define DEFAULT_IRS 400
@@ -204,42 +207,59 @@ static void flat_ir_free(struct flat_ir *f)
 
 /* ---- the stage walk over flattened lists (what the datapath does with the lists) ---- */
 
-struct emul_verdict {
-	bool allow;
-	uint32_t rule_id;
-	uint32_t logged[PAL_TRACE_MAX_LOGS];
-	size_t n_logged;
-};
-
-/* Runs one list; returns the deciding action (ALLOW/DENY) or PASS for no verdict, and the
- * deciding rule id. Logged rule ids are appended. */
-static enum pal_action run_list(const struct pal_cls_tables *t, const struct pal_packet *pkt,
-				bool pre_dnat, struct emul_verdict *v, uint32_t *rule_id)
+/* The list op of the stage walk (stage_walk.h): the flattened list the datapath would run for
+ * this endpoint, stage and direction, classified by the emulation. */
+static void emul_run_list(void *ctx, const struct pal_walk_side *s, enum pal_walk_list list,
+			  enum pal_dir dir, const struct pal_packet *pkt, bool pre_dnat,
+			  struct pal_verdict *v, struct pal_walk_result *d)
 {
+	const struct flat_ir *f = ctx;
+	bool host = s->ep == &f->ir.endpoints[0];
+	const struct pal_cls_tables *t = NULL;
+	const struct pal_addr *dst = pre_dnat || !pkt->has_dnat ? &pkt->dst : &pkt->dnat_dst;
 	struct pal_cls_keys k;
 	struct pal_cls_result res;
-	const struct pal_addr *dst = pre_dnat || !pkt->has_dnat ? &pkt->dst : &pkt->dnat_dst;
+	const struct pal_cls_entry *e;
 
+	switch (list) {
+	case PAL_WALK_UNTRACKED: t = host ? f->h_untracked[dir] : NULL; break;
+	case PAL_WALK_PREDNAT: t = host && dir == PAL_DIR_INGRESS ? f->h_prednat : NULL; break;
+	case PAL_WALK_FORWARD: t = host ? f->h_forward[dir] : NULL; break;
+	case PAL_WALK_NORMAL: t = host ? f->h_normal[dir] : f->w_normal[dir]; break;
+	}
+	d->present = t != NULL;
+	if (!t)
+		return;
 	pal_cls_keys_from_packet(pkt, dst, pre_dnat || !pkt->has_dnat ? pkt->dport : pkt->dnat_dport,
 				 &k);
 	pal_cls_classify(t, &k, &res);
 	cr_assert(!res.overflow);
-	for (uint32_t i = 0; i < res.n_logged && v->n_logged < PAL_TRACE_MAX_LOGS; i++)
-		v->logged[v->n_logged++] = t->entries[res.logged[i]].rule_id;
-	*rule_id = UINT32_MAX;
+	for (uint32_t i = 0; i < res.n_logged; i++)
+		pal_verdict_log(v, t->entries[res.logged[i]].rule_id);
 	if (res.entry == PAL_CLS_NO_MATCH)
-		return PAL_ACTION_PASS;
-	*rule_id = t->entries[res.entry].rule_id;
-	return t->entries[res.entry].action == PAL_CLS_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
+		return;
+	e = &t->entries[res.entry];
+	d->outcome = e->action == PAL_CLS_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
+	d->rule_id = e->rule_id;
+	d->at = e->kind == PAL_CLS_K_PROFILE_RULE ? PAL_WALK_AT_PROFILE :
+		e->kind == PAL_CLS_K_DEFAULT_DENY ? PAL_WALK_AT_DEFAULT :
+						    PAL_WALK_AT_TIER;
 }
 
-static bool failsafe_hit(const struct pal_failsafe *v, size_t n, const struct pal_packet *pkt,
-			 const struct pal_addr *peer)
+static bool emul_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pkt, char *what,
+			  size_t len)
 {
+	const struct flat_ir *f = ctx;
+	const struct pal_failsafe *v = dir == PAL_DIR_INGRESS ? f->ir.failsafe_in : f->ir.failsafe_out;
+	size_t n = dir == PAL_DIR_INGRESS ? f->ir.n_failsafe_in : f->ir.n_failsafe_out;
+	const struct pal_addr *peer = dir == PAL_DIR_INGRESS ? &pkt->src : &pkt->dst;
+
 	for (size_t i = 0; i < n; i++)
 		if (v[i].protocol == pkt->protocol && v[i].port == pkt->dport &&
-		    (!v[i].has_net || pal_cidr_contains(&v[i].net, peer)))
+		    (!v[i].has_net || pal_cidr_contains(&v[i].net, peer))) {
+			snprintf(what, len, "port %u", pkt->dport);
 			return true;
+		}
 	return false;
 }
 
@@ -258,83 +278,27 @@ static const struct path paths[] = {
 	{ PAL_TRACE_FORWARD, "cali0", "eth0" }, /* out of the pod */
 };
 
-/* The stages of DESIGN section 3 over the flattened lists, as the datapath runs them. */
-static void emul_evaluate(const struct flat_ir *f, const struct path *pa,
-			  const struct pal_packet *pkt, struct emul_verdict *v)
+static struct pal_walk_side emul_side(const struct flat_ir *f, const char *iface)
 {
-	uint32_t id;
-	enum pal_action a;
-	bool nd = pkt->protocol == PAL_PROTO_ICMPV6 && pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
-	bool host_in = strcmp(pa->in, "eth0") == 0;
+	const struct pal_ir_endpoint *ep = strcmp(iface, "eth0") == 0 ? &f->ir.endpoints[0] :
+									&f->ir.endpoints[1];
 
-	memset(v, 0, sizeof(*v));
-	v->rule_id = UINT32_MAX;
-#define DECIDE(tables, pre)                                   \
-	do {                                                  \
-		a = run_list((tables), pkt, (pre), v, &id);   \
-		if (a == PAL_ACTION_DENY) {                   \
-			v->rule_id = id;                      \
-			return;                               \
-		}                                             \
-	} while (0)
-#define ALLOW(rule)                  \
-	do {                         \
-		v->allow = true;     \
-		v->rule_id = (rule); \
-		return;              \
-	} while (0)
-	if (pa->dir != PAL_TRACE_FORWARD && host_in) {
-		int d = pa->dir == PAL_TRACE_INGRESS ? PAL_DIR_INGRESS : PAL_DIR_EGRESS;
-		bool fs = d == PAL_DIR_INGRESS ?
-				  failsafe_hit(f->ir.failsafe_in, f->ir.n_failsafe_in, pkt, &pkt->src) :
-				  failsafe_hit(f->ir.failsafe_out, f->ir.n_failsafe_out, pkt, &pkt->dst);
+	return (struct pal_walk_side){ .ep = ep, .workload = ep->kind == PAL_EP_WORKLOAD,
+				       .name = ep->name };
+}
 
-		if (nd || fs)
-			ALLOW(UINT32_MAX);
-		DECIDE(f->h_untracked[d], true);
-		if (a == PAL_ACTION_ALLOW)
-			ALLOW(id);
-		if (d == PAL_DIR_INGRESS) {
-			DECIDE(f->h_prednat, true);
-			if (a == PAL_ACTION_ALLOW)
-				ALLOW(id);
-		}
-		DECIDE(f->h_normal[d], false);
-		ALLOW(id);
-	}
-	if (pa->dir == PAL_TRACE_INGRESS) { /* the pod to its host */
-		if (nd)
-			ALLOW(UINT32_MAX);
-		DECIDE(f->w_normal[PAL_DIR_EGRESS], false);
-		if (f->ir.endpoint_to_host == PAL_EP_TO_HOST_DROP) {
-			v->rule_id = UINT32_MAX;
-			return;
-		}
-		ALLOW(id);
-	}
-	if (pa->dir == PAL_TRACE_EGRESS) /* the host to a local pod: always allowed */
-		ALLOW(UINT32_MAX);
-	if (host_in) { /* forwarded eth0 -> cali0 */
-		DECIDE(f->h_untracked[PAL_DIR_INGRESS], true);
-		if (a != PAL_ACTION_ALLOW) {
-			DECIDE(f->h_prednat, true);
-			if (a != PAL_ACTION_ALLOW && f->h_forward[PAL_DIR_INGRESS])
-				DECIDE(f->h_forward[PAL_DIR_INGRESS], false);
-		}
-		DECIDE(f->w_normal[PAL_DIR_INGRESS], false);
-		ALLOW(id);
-	}
-	/* forwarded cali0 -> eth0: the pod's egress policy, then forward egress policy of hep0 */
-	DECIDE(f->w_normal[PAL_DIR_EGRESS], false);
-	uint32_t pod_rule = id;
+/* The stages of DESIGN section 3 (the shared stage walk) over the flattened lists. */
+static void emul_evaluate(const struct flat_ir *f, const struct path *pa,
+			  const struct pal_packet *pkt, struct pal_verdict *v)
+{
+	struct pal_walk_ops ops = { .run_list = emul_run_list, .failsafe = emul_failsafe,
+				    .endpoint_to_host_drop =
+					    f->ir.endpoint_to_host == PAL_EP_TO_HOST_DROP };
+	struct pal_walk_side in = emul_side(f, pa->in), out = { 0 };
 
-	if (f->h_forward[PAL_DIR_EGRESS]) {
-		DECIDE(f->h_forward[PAL_DIR_EGRESS], false);
-		ALLOW(id);
-	}
-	ALLOW(pod_rule);
-#undef DECIDE
-#undef ALLOW
+	if (pa->out)
+		out = emul_side(f, pa->out);
+	pal_walk_stages(&ops, (void *)f, pa->dir, &in, &out, pkt, v);
 }
 
 /* ---- the test ---- */
@@ -426,8 +390,7 @@ static bool compare_list(const struct flat_ir *f, const struct flat_list *l,
 static bool compare_stages(const struct flat_ir *f, const struct path *pa,
 			   const struct pal_packet *pkt, uint64_t seed, size_t pi)
 {
-	struct pal_verdict ref;
-	struct emul_verdict em;
+	struct pal_verdict ref, em;
 	char buf[256];
 	bool ok;
 
@@ -435,7 +398,7 @@ static bool compare_stages(const struct flat_ir *f, const struct path *pa,
 	emul_evaluate(f, pa, pkt, &em);
 	ok = ref.allow == em.allow && ref.rule_id == em.rule_id && ref.n_logged == em.n_logged;
 	for (size_t i = 0; ok && i < em.n_logged; i++)
-		ok = ref.logged_rule_ids[i] == em.logged[i];
+		ok = ref.logged_rule_ids[i] == em.logged_rule_ids[i];
 	if (!ok)
 		fprintf(stderr,
 			"MISMATCH seed=0x%" PRIx64 " (replay: PAL_DIFF_PHASE=%s PAL_DIFF_SEED=0x%" PRIx64

@@ -1,9 +1,10 @@
 /* `polctl trace` on the live datapath.
  *
- * HOW. The stage walk of the programs (bpf/palisade.bpf.c, bpf/sf_out.bpf.c; the same walk as
- * agent/core/evaluator.c, which the BPF tests check them against) over the pinned maps: the
- * interfaces' current rule lists (pal_ifaces), the datapath's own classifier run in userspace on
- * those lists (live_classify.c), the pinned failsafe trie and pal_config. The names of the deciding
+ * HOW. The stage walk of the programs (bpf/palisade.bpf.c, bpf/sf_out.bpf.c) is the one of the
+ * reference evaluator, which the BPF tests check them against: agent/core/stage_walk.c, run here
+ * with list ops over the pinned maps: the interfaces' current rule lists (pal_ifaces), the
+ * datapath's own classifier run in userspace on those lists (live_classify.c), the pinned
+ * failsafe trie and pal_config. The names of the deciding
  * tier, policy and rule come from the metadata the agent wrote for that generation (meta.h). The
  * answer has the shape of the offline trace (a struct pal_verdict), so both print alike and can be
  * compared field by field.
@@ -22,24 +23,12 @@
  * (pal_flows, conntrack) that would accept the packet before policy.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "live.h"
-
-struct decision {
-	enum pal_action outcome; /* ALLOW, DENY, or PASS = no decision */
-	enum pal_stage stage;    /* the stage that decided (profile/default from the entry kind) */
-	const char *tier, *policy;
-	int rule;
-	uint32_t rule_id;
-	uint8_t kind; /* enum pal_entry_kind of the deciding entry */
-};
-
-static const struct decision no_decision = { .outcome = PAL_ACTION_PASS, .rule = -1,
-					     .rule_id = UINT32_MAX };
+#include "stage_walk.h"
 
 /* One end of the packet's path: an interface and its pal_ifaces entry. */
 struct side {
@@ -52,279 +41,98 @@ struct side {
 
 struct walk {
 	const struct polctl_live *lv;
-	struct pal_verdict *v;
 	struct live_pkt pre, post; /* before and after DNAT */
-	bool have_allow;
-	struct decision allow;
-	enum pal_stage allow_stage;
-	const char *allow_endpoint;
-	enum pal_dir allow_dir;
 };
 
-static void add_step(struct walk *w, enum pal_stage stage, const struct side *s, enum pal_dir dir,
-		     const struct decision *d, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
-static void add_step(struct walk *w, enum pal_stage stage, const struct side *s, enum pal_dir dir,
-		     const struct decision *d, const char *fmt, ...)
+/* The slot of pal_iface.lists the programs run for a list and direction. */
+static enum pal_slot slot_of(enum pal_walk_list list, enum pal_dir dir)
 {
-	struct pal_trace_step *st;
-	va_list ap;
+	bool in = dir == PAL_DIR_INGRESS;
 
-	if (w->v->n_steps >= PAL_TRACE_MAX_STEPS)
-		return;
-	st = &w->v->steps[w->v->n_steps++];
-	memset(st, 0, sizeof(*st));
-	st->stage = stage;
-	st->endpoint = s ? s->name : NULL;
-	st->dir = dir;
-	st->outcome = d->outcome;
-	st->tier = d->tier;
-	st->policy = d->policy;
-	st->rule = d->rule;
-	va_start(ap, fmt);
-	vsnprintf(st->note, sizeof(st->note), fmt, ap);
-	va_end(ap);
-}
-
-static void describe(char *buf, size_t len, enum pal_stage stage, const struct side *s,
-		     enum pal_dir dir, const struct decision *d)
-{
-	const char *ep = s ? s->name : "-";
-	const char *act = pal_action_name(d->outcome);
-
-	if (d->rule >= 0 && d->tier)
-		snprintf(buf, len, "rule %d (%s) of policy \"%s\" in tier \"%s\", %s %s of %s",
-			 d->rule, act, d->policy, d->tier, pal_stage_name(stage), pal_dir_name(dir),
-			 ep);
-	else if (d->rule >= 0)
-		snprintf(buf, len, "rule %d (%s) of profile \"%s\", %s of %s", d->rule, act,
-			 d->policy ? d->policy : "?", pal_dir_name(dir), ep);
-	else if (d->tier)
-		snprintf(buf, len, "no rule of tier \"%s\" acted; the tier ends with %s (%s %s of %s)",
-			 d->tier, act, pal_stage_name(stage), pal_dir_name(dir), ep);
-	else
-		snprintf(buf, len, "%s %s of %s", pal_stage_name(stage), pal_dir_name(dir), ep);
-}
-
-static void settle_deny(struct walk *w, enum pal_stage stage, const struct side *s,
-			enum pal_dir dir, const struct decision *d, const char *reason)
-{
-	struct pal_verdict *v = w->v;
-
-	v->allow = false;
-	v->untracked = false;
-	v->stage = stage;
-	v->tier = d->tier;
-	v->policy = d->policy;
-	v->rule = d->rule;
-	v->rule_id = d->rule_id;
-	v->action = PAL_ACTION_DENY;
-	if (reason)
-		snprintf(v->reason, sizeof(v->reason), "%s", reason);
-	else
-		describe(v->reason, sizeof(v->reason), stage, s, dir, d);
-}
-
-static void note_allow(struct walk *w, enum pal_stage stage, const struct side *s, enum pal_dir dir,
-		       const struct decision *d)
-{
-	w->have_allow = true;
-	w->allow = *d;
-	w->allow_stage = stage;
-	w->allow_endpoint = s ? s->name : NULL;
-	w->allow_dir = dir;
-	describe(w->v->reason, sizeof(w->v->reason), stage, s, dir, d);
-}
-
-static void settle_allow(struct walk *w, const char *no_rule_reason)
-{
-	struct pal_verdict *v = w->v;
-
-	v->allow = true;
-	v->action = PAL_ACTION_ALLOW;
-	if (w->have_allow) {
-		v->stage = w->allow_stage;
-		v->tier = w->allow.tier;
-		v->policy = w->allow.policy;
-		v->rule = w->allow.rule;
-		v->rule_id = w->allow.rule_id;
-	} else {
-		v->stage = PAL_STAGE_DEFAULT;
-		v->tier = v->policy = NULL;
-		v->rule = -1;
-		v->rule_id = UINT32_MAX;
-		snprintf(v->reason, sizeof(v->reason), "%s", no_rule_reason);
+	switch (list) {
+	case PAL_WALK_UNTRACKED: return in ? PAL_SLOT_UNTRACKED_IN : PAL_SLOT_UNTRACKED_OUT;
+	case PAL_WALK_PREDNAT: return PAL_SLOT_PREDNAT_IN;
+	case PAL_WALK_FORWARD: return in ? PAL_SLOT_FORWARD_IN : PAL_SLOT_FORWARD_OUT;
+	default: return in ? PAL_SLOT_NORMAL_IN : PAL_SLOT_NORMAL_OUT;
 	}
 }
 
-/* Runs the list in `slot` of side s as `stage` on packet p. *present: the slot has a list. */
-static struct decision run_slot(struct walk *w, const struct side *s, enum pal_slot slot,
-				enum pal_stage stage, const struct live_pkt *p, bool *present)
+/* The stage walk's list op: the side's list in that slot, run by the datapath's classifier. A
+ * normal list holds tiers, profiles and the default deny in one list; the deciding entry's kind
+ * says which of them decided. */
+static void live_run_list(void *ctx, const struct pal_walk_side *ws, enum pal_walk_list list,
+			  enum pal_dir dir, const struct pal_packet *pkt, bool pre_dnat,
+			  struct pal_verdict *v, struct pal_walk_result *d)
 {
-	struct decision d = no_decision;
+	struct walk *w = ctx;
+	const struct side *s = ws->ep;
+	enum pal_slot slot = slot_of(list, dir);
+	uint32_t lid = s->v.lists[slot];
 	struct live_cls c;
-	uint32_t list = s->policed ? s->v.lists[slot] : 0;
 	json_t *rule;
 
-	d.stage = stage;
-	*present = list != 0;
-	if (!list)
-		return d;
-	live_classify(w->lv, list, p, &c);
-	for (uint32_t i = 0; i < c.n_logged && w->v->n_logged < PAL_TRACE_MAX_LOGS; i++)
-		w->v->logged_rule_ids[w->v->n_logged++] = c.logged[i];
+	(void)pkt; /* w->pre and w->post are its datapath views */
+	d->present = lid != 0;
+	if (!lid)
+		return;
+	live_classify(w->lv, lid, pre_dnat ? &w->pre : &w->post, &c);
+	for (uint32_t i = 0; i < c.n_logged; i++)
+		pal_verdict_log(v, c.logged[i]);
 	switch (c.status) {
 	case LIVE_CLS_NOMATCH:
-		return d;
+		if (list == PAL_WALK_NORMAL) { /* cannot happen: the list ends in a default deny */
+			d->outcome = PAL_ACTION_DENY;
+			d->tier = "(internal error: list without an end)";
+		}
+		return;
 	case LIVE_CLS_VERDICT:
 		break;
 	default: /* the programs drop these (internal-error, classifier-overflow) */
-		d.outcome = PAL_ACTION_DENY;
-		d.tier = c.status == LIVE_CLS_OVERFLOW ? "(classifier overflow)" :
-							"(internal error: tables inconsistent)";
-		return d;
+		d->outcome = PAL_ACTION_DENY;
+		d->tier = c.status == LIVE_CLS_OVERFLOW ? "(classifier overflow)" :
+							 "(internal error: tables inconsistent)";
+		return;
 	}
-	d.outcome = c.e.action == PAL_ACT_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
-	d.kind = c.e.kind;
-	d.rule_id = c.e.rule_id;
+	d->outcome = c.e.action == PAL_ACT_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
+	d->rule_id = c.e.rule_id;
 	rule = live_meta_rule(w->lv, c.e.rule_id);
 	switch (c.e.kind) {
 	case PAL_KIND_RULE:
-		d.tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
-		d.policy = json_string_value(json_object_get(rule, "policy"));
-		d.rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
-		if (!d.policy)
-			d.policy = "(no metadata)";
+		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
+		d->policy = json_string_value(json_object_get(rule, "policy"));
+		d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
+		if (!d->policy)
+			d->policy = "(no metadata)";
 		break;
 	case PAL_KIND_PROFILE_RULE:
-		d.stage = PAL_STAGE_PROFILE;
-		d.policy = json_string_value(json_object_get(rule, "policy"));
-		d.rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
-		if (!d.policy)
-			d.policy = "(no metadata)";
+		d->at = PAL_WALK_AT_PROFILE;
+		d->policy = json_string_value(json_object_get(rule, "policy"));
+		d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
+		if (!d->policy)
+			d->policy = "(no metadata)";
 		break;
 	case PAL_KIND_TIER_END:
-		d.tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
-		if (!d.tier)
-			d.tier = "(no metadata)";
+		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
+		if (!d->tier)
+			d->tier = "(no metadata)";
 		break;
 	default: /* PAL_KIND_DEFAULT */
-		d.stage = PAL_STAGE_DEFAULT;
+		d->at = PAL_WALK_AT_DEFAULT;
 		break;
 	}
-	return d;
 }
 
-/* Untracked or preDNAT: a list without a verdict goes on. */
-static struct decision stateless_stage(struct walk *w, enum pal_stage stage, const struct side *s,
-				       enum pal_dir dir, enum pal_slot slot)
+/* The stage walk's failsafe op: the pinned failsafe trie (bpf/stages.h pal_hep_pre_in,
+ * sf_out.bpf.c), keyed on the packet as it arrived. */
+static bool live_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pkt, char *what,
+			  size_t len)
 {
-	bool present;
-	struct decision d = run_slot(w, s, slot, stage, &w->pre, &present);
-
-	if (!present)
-		add_step(w, stage, s, dir, &d, "no %s policy", pal_stage_name(stage));
-	else if (d.outcome == PAL_ACTION_PASS)
-		add_step(w, stage, s, dir, &d, "no %s rule acted: go on", pal_stage_name(stage));
-	else
-		add_step(w, stage, s, dir, &d, "%s by %s", pal_action_name(d.outcome),
-			 pal_stage_name(stage));
-	return d;
-}
-
-/* Normal host policy or a workload's policy: tiers, profiles, default deny in one list. */
-static struct decision endpoint_policy(struct walk *w, enum pal_stage tier_stage,
-				       const struct side *s, enum pal_dir dir, enum pal_slot slot)
-{
-	bool present;
-	struct decision d = run_slot(w, s, slot, tier_stage, &w->post, &present), pass = no_decision;
-
-	if (!present) { /* the programs treat a missing list as no verdict: allowed */
-		add_step(w, tier_stage, s, dir, &d, "no rule list on this interface");
-		return d;
-	}
-	if (d.outcome == PAL_ACTION_PASS) { /* cannot happen: the list ends in a default deny */
-		d.outcome = PAL_ACTION_DENY;
-		d.tier = "(internal error: list without an end)";
-	}
-	if (d.stage == PAL_STAGE_PROFILE || d.stage == PAL_STAGE_DEFAULT)
-		add_step(w, tier_stage, s, dir, &pass, "no tier decided: on to the profiles");
-	if (d.stage == PAL_STAGE_DEFAULT) {
-		char reason[200];
-
-		add_step(w, PAL_STAGE_PROFILE, s, dir, &pass, "no profile rule decided");
-		add_step(w, PAL_STAGE_DEFAULT, s, dir, &d, "default deny");
-		snprintf(reason, sizeof(reason),
-			 "no policy or profile decided for %s of %s: default deny", pal_dir_name(dir),
-			 s->name);
-		settle_deny(w, PAL_STAGE_DEFAULT, s, dir, &d, reason);
-		return d;
-	}
-	add_step(w, d.stage, s, dir, &d,
-		 d.stage == PAL_STAGE_PROFILE ? "decided by a profile rule" :
-		 d.rule >= 0		      ? "decided by a policy rule" :
-					        "end of tier");
-	if (d.outcome == PAL_ACTION_DENY)
-		settle_deny(w, d.stage, s, dir, &d, NULL);
-	else
-		note_allow(w, d.stage, s, dir, &d);
-	return d;
-}
-
-/* Forward policy of one host endpoint side: no list = allowed; a list without a verdict denies. */
-static struct decision forward_stage(struct walk *w, const struct side *s, enum pal_dir dir)
-{
-	enum pal_slot slot = dir == PAL_DIR_INGRESS ? PAL_SLOT_FORWARD_IN : PAL_SLOT_FORWARD_OUT;
-	bool present;
-	struct decision d = run_slot(w, s, slot, PAL_STAGE_FORWARD, &w->post, &present);
-
-	if (!present) {
-		add_step(w, PAL_STAGE_FORWARD, s, dir, &d, "no forward policy: allowed");
-		return d;
-	}
-	if (d.outcome == PAL_ACTION_PASS) {
-		char reason[200];
-
-		d.outcome = PAL_ACTION_DENY;
-		add_step(w, PAL_STAGE_FORWARD, s, dir, &d,
-			 "forward policy applies but no rule decided: deny");
-		snprintf(reason, sizeof(reason),
-			 "forward policy applies to %s of %s but every tier passed: deny",
-			 pal_dir_name(dir), s->name);
-		settle_deny(w, PAL_STAGE_FORWARD, s, dir, &d, reason);
-		return d;
-	}
-	add_step(w, PAL_STAGE_FORWARD, s, dir, &d,
-		 d.rule >= 0 ? "decided by a policy rule" : "end of tier");
-	if (d.outcome == PAL_ACTION_DENY)
-		settle_deny(w, PAL_STAGE_FORWARD, s, dir, &d, NULL);
-	else
-		note_allow(w, PAL_STAGE_FORWARD, s, dir, &d);
-	return d;
-}
-
-/* IPv6 neighbour discovery (bpf/parse.h always_pass): never blocked on the host's own traffic. */
-static bool is_nd(const struct live_pkt *p)
-{
-	return p->proto == PAL_PROTO_ICMPV6 && p->is_icmp && p->icmp_type >= 133 &&
-	       p->icmp_type <= 137;
-}
-
-/* ND and the pinned failsafe trie (bpf/stages.h pal_hep_pre_in, sf_out.bpf.c). */
-static bool failsafe_stage(struct walk *w, const struct side *s, enum pal_dir dir)
-{
+	struct walk *w = ctx;
 	const struct live_pkt *p = &w->pre;
-	struct decision d = no_decision;
 	struct pal_failsafe_key k;
 	uint32_t val;
 
-	if (is_nd(p)) {
-		d.outcome = PAL_ACTION_ALLOW;
-		add_step(w, PAL_STAGE_FAILSAFE, s, dir, &d, "neighbour discovery is never blocked");
-		snprintf(w->v->reason, sizeof(w->v->reason),
-			 "ICMPv6 type %u: neighbour discovery is never blocked", p->icmp_type);
-		goto allowed;
-	}
+	(void)pkt;
 	memset(&k, 0, sizeof(k));
 	k.dir = dir == PAL_DIR_INGRESS ? PAL_FAILSAFE_IN : PAL_FAILSAFE_OUT;
 	k.proto = p->proto;
@@ -333,191 +141,22 @@ static bool failsafe_stage(struct walk *w, const struct side *s, enum pal_dir di
 	memcpy(k.addr, dir == PAL_DIR_INGRESS ? p->src : p->dst, 16);
 	k.prefixlen = PAL_FAILSAFE_FIXED_BITS + (p->family == 4 ? 32 : 128);
 	if (!p->has_ports || (p->proto != PAL_PROTO_TCP && p->proto != PAL_PROTO_UDP) ||
-	    bpf_map_lookup_elem(w->lv->fd[LM_FAILSAFE], &k, &val)) {
-		add_step(w, PAL_STAGE_FAILSAFE, s, dir, &d, "no failsafe port matched");
+	    bpf_map_lookup_elem(w->lv->fd[LM_FAILSAFE], &k, &val))
 		return false;
-	}
-	d.outcome = PAL_ACTION_ALLOW;
-	add_step(w, PAL_STAGE_FAILSAFE, s, dir, &d, "failsafe %s %s:%u",
-		 dir == PAL_DIR_INGRESS ? "in" : "out", p->proto == PAL_PROTO_TCP ? "tcp" : "udp",
-		 p->dport);
-	snprintf(w->v->reason, sizeof(w->v->reason), "failsafe port %s %u (%s)",
-		 p->proto == PAL_PROTO_TCP ? "tcp" : "udp", p->dport,
-		 dir == PAL_DIR_INGRESS ? "inbound" : "outbound");
-allowed:
-	w->v->allow = true;
-	w->v->stage = PAL_STAGE_FAILSAFE;
-	w->v->action = PAL_ACTION_ALLOW;
+	/* the trie lookup does not say which prefix matched */
+	snprintf(what, len, "%s:%u", p->proto == PAL_PROTO_TCP ? "tcp" : "udp", p->dport);
 	return true;
 }
 
-static void eval_ingress(struct walk *w, const struct side *a)
+/* The stage walk side of an opened interface. The programs' hooks (XDP/tc ingress: failsafe-in,
+ * untracked, preDNAT; filter INPUT and tc egress: normal policy after DNAT; raw OUTPUT:
+ * failsafe-out and untracked egress; tc egress of the outgoing interface: forward policy of both
+ * sides or the workloads' policy) run the stages in the order of stage_walk.c. */
+static struct pal_walk_side walk_side(const struct side *s)
 {
-	struct decision d = no_decision;
-
-	if (!a->policed) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d, "no endpoint: not policed");
-		settle_allow(w, "no endpoint on this interface: not policed");
-		return;
-	}
-	if (a->v.flags & PAL_IF_WORKLOAD) {
-		/* filter INPUT: neighbour discovery passes (sf_input_deny's always_pass), then the
-		 * workload's egress policy, then --endpoint-to-host-action */
-		if (is_nd(&w->pre)) {
-			d.outcome = PAL_ACTION_ALLOW;
-			add_step(w, PAL_STAGE_FAILSAFE, a, PAL_DIR_EGRESS, &d,
-				 "neighbour discovery is never blocked");
-			snprintf(w->v->reason, sizeof(w->v->reason),
-				 "ICMPv6 type %u: neighbour discovery is never blocked",
-				 w->pre.icmp_type);
-			w->v->allow = true;
-			w->v->stage = PAL_STAGE_FAILSAFE;
-			w->v->action = PAL_ACTION_ALLOW;
-			return;
-		}
-		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, PAL_SLOT_NORMAL_OUT);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-		d = no_decision;
-		if (!(w->lv->cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT)) {
-			d.outcome = PAL_ACTION_DENY;
-			add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				 "endpoint-to-host-action drop");
-			settle_deny(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				    "workload to host: --endpoint-to-host-action is drop");
-			return;
-		}
-		add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d, "endpoint-to-host-action accept");
-		settle_allow(w, "");
-		return;
-	}
-	/* XDP (or tc ingress): failsafe-in, untracked ingress */
-	if (failsafe_stage(w, a, PAL_DIR_INGRESS))
-		return;
-	d = stateless_stage(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, PAL_SLOT_UNTRACKED_IN);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		note_allow(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d);
-		settle_allow(w, "");
-		w->v->untracked = true;
-		return;
-	}
-	/* tc ingress: preDNAT on the destination as it arrived */
-	d = stateless_stage(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, PAL_SLOT_PREDNAT_IN);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		note_allow(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
-		settle_allow(w, "");
-		return;
-	}
-	/* filter INPUT, after DNAT */
-	d = endpoint_policy(w, PAL_STAGE_NORMAL, a, PAL_DIR_INGRESS, PAL_SLOT_NORMAL_IN);
-	if (d.outcome != PAL_ACTION_DENY)
-		settle_allow(w, "no rule list on this interface");
-}
-
-static void eval_egress(struct walk *w, const struct side *b)
-{
-	struct decision d = no_decision;
-
-	if (!b->policed) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_EGRESS, &d, "no endpoint: not policed");
-		settle_allow(w, "no endpoint on this interface: not policed");
-		return;
-	}
-	if (b->v.flags & PAL_IF_WORKLOAD) {
-		add_step(w, PAL_STAGE_DEFAULT, b, PAL_DIR_INGRESS, &d,
-			 "host to local workload is always allowed");
-		settle_allow(w, "host to local workload is always allowed");
-		return;
-	}
-	/* raw OUTPUT: failsafe-out and untracked egress on the destination the process chose */
-	if (failsafe_stage(w, b, PAL_DIR_EGRESS))
-		return;
-	d = stateless_stage(w, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, PAL_SLOT_UNTRACKED_OUT);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		note_allow(w, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, &d);
-		settle_allow(w, "");
-		w->v->untracked = true;
-		return;
-	}
-	/* tc egress, after DNAT */
-	d = endpoint_policy(w, PAL_STAGE_NORMAL, b, PAL_DIR_EGRESS, PAL_SLOT_NORMAL_OUT);
-	if (d.outcome != PAL_ACTION_DENY)
-		settle_allow(w, "no rule list on this interface");
-}
-
-static void eval_forward(struct walk *w, const struct side *a, const struct side *b)
-{
-	struct decision d = no_decision;
-	bool untracked = false;
-
-	/* the ingress side: XDP/tc ingress of a (untracked, preDNAT), then at tc egress of b the
-	 * forward ingress policy of a, or a workload's egress policy */
-	if (!a->policed) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d,
-			 "no endpoint on the incoming interface: not policed");
-	} else if (a->v.flags & PAL_IF_HOST) {
-		d = stateless_stage(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, PAL_SLOT_UNTRACKED_IN);
-		if (d.outcome == PAL_ACTION_DENY) {
-			settle_deny(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
-			return;
-		}
-		if (d.outcome == PAL_ACTION_ALLOW) {
-			untracked = true;
-			note_allow(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d);
-		} else {
-			d = stateless_stage(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS,
-					    PAL_SLOT_PREDNAT_IN);
-			if (d.outcome == PAL_ACTION_DENY) {
-				settle_deny(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
-				return;
-			}
-			if (d.outcome == PAL_ACTION_ALLOW) {
-				note_allow(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
-			} else {
-				d = forward_stage(w, a, PAL_DIR_INGRESS);
-				if (d.outcome == PAL_ACTION_DENY)
-					return;
-			}
-		}
-	} else {
-		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS, PAL_SLOT_NORMAL_OUT);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-	}
-
-	/* the egress side, at tc egress of b */
-	d = no_decision;
-	if (!b->policed) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_EGRESS, &d,
-			 "no endpoint on the outgoing interface: not policed");
-	} else if (b->v.flags & PAL_IF_HOST) {
-		if (untracked) {
-			add_step(w, PAL_STAGE_FORWARD, b, PAL_DIR_EGRESS, &d,
-				 "skipped: allowed by untracked policy");
-		} else {
-			d = forward_stage(w, b, PAL_DIR_EGRESS);
-			if (d.outcome == PAL_ACTION_DENY)
-				return;
-		}
-	} else {
-		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, b, PAL_DIR_INGRESS, PAL_SLOT_NORMAL_IN);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-	}
-	settle_allow(w, "forwarded: no policy applies on either side");
-	w->v->untracked = untracked;
+	return (struct pal_walk_side){ .ep = s->policed ? s : NULL,
+				       .workload = (s->v.flags & PAL_IF_WORKLOAD) != 0,
+				       .name = s->name };
 }
 
 static int side_open(const struct polctl_globals *g, const struct polctl_live *lv,
@@ -586,11 +225,14 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 	int rc;
 
 	for (int attempt = 1;; attempt++) {
-		struct walk w = { .lv = lv, .v = v };
+		struct walk w = { .lv = lv };
+		struct pal_walk_ops ops = {
+			.run_list = live_run_list,
+			.failsafe = live_failsafe,
+			.endpoint_to_host_drop = !(lv->cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT),
+		};
+		struct pal_walk_side ws_in, ws_out = { 0 };
 
-		memset(v, 0, sizeof(*v));
-		v->rule = -1;
-		v->rule_id = UINT32_MAX;
 		if ((rc = side_open(g, lv, in_iface, &a)))
 			return rc;
 		if (fwd && (rc = side_open(g, lv, out_iface, &b)))
@@ -598,11 +240,10 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 		to_live_pkt(pkt, &pkt->dst, pkt->dport, &w.pre);
 		to_live_pkt(pkt, pkt->has_dnat ? &pkt->dnat_dst : &pkt->dst,
 			    pkt->has_dnat ? pkt->dnat_dport : pkt->dport, &w.post);
-		switch (dir) {
-		case PAL_TRACE_INGRESS: eval_ingress(&w, &a); break;
-		case PAL_TRACE_EGRESS: eval_egress(&w, &a); break;
-		default: eval_forward(&w, &a, &b); break;
-		}
+		ws_in = walk_side(&a);
+		if (fwd)
+			ws_out = walk_side(&b);
+		pal_walk_stages(&ops, &w, dir, &ws_in, &ws_out, pkt, v);
 		if (!side_changed(lv, &a) && !(fwd && side_changed(lv, &b)))
 			break;
 		if (attempt == 5) {
