@@ -7,7 +7,7 @@
 #                                agent would refuse: it holds the bpffs lock)
 #   agentd_start DIR [EXTRA...]  palisaded DIR in ${PFX}node, health on 127.0.0.1:$AGENTD_PORT,
 #                                log in $AGENTD_LOG (appended); waits until /readyz says ready
-#   agentd_stop                  SIGTERM, bounded wait
+#   agentd_stop                  SIGTERM, bounded wait; fails unless it exits 0
 #   agentd_kill9                 SIGKILL, waits until the process is gone
 #   agentd_readyz                "CODE BODY" of GET /readyz
 #   agentd_wait_ready [N]        bounded wait (N tenths of a second, default 100) for 200 on /readyz
@@ -63,14 +63,17 @@ $(tail -n 30 "$AGENTD_LOG")"
 agentd_stop() {
 	[ -n "$AGENTD_PID" ] || return 0
 	kill "$AGENTD_PID" 2>/dev/null
-	local i
+	local i rc
 	for i in $(seq 50); do
 		kill -0 "$AGENTD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -0 "$AGENTD_PID" 2>/dev/null && fail "palisaded did not stop on SIGTERM within 5 s"
 	wait "$AGENTD_PID" 2>/dev/null
+	rc=$?
 	AGENTD_PID=""
+	# 0 on SIGTERM (a sanitizer build also reports leaks through the exit code)
+	[ "$rc" -eq 0 ] || fail "palisaded exited $rc on SIGTERM: $(tail -n 20 "$AGENTD_LOG")"
 }
 
 agentd_kill9() {
