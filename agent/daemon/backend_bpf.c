@@ -186,6 +186,53 @@ static void bound_load_pinned(struct bpf_ctx *c)
 	c->meta = doc;
 }
 
+/* Restart: rule lists no pal_ifaces entry references are unreachable for packets (they find
+ * lists only through pal_ifaces). They exist when an agent died between writing a generation's
+ * lists and flipping to them (kill -9 during an apply); without this their map space would stay
+ * allocated forever. Only one agent writes (the bpffs lock), so nothing is half-way now. */
+static void delete_orphan_lists(struct bpf_ctx *c)
+{
+	int ifd = pal_dp_map_fd(c->dp, "pal_ifaces"), lfd = pal_dp_map_fd(c->dp, "pal_lists");
+	uint32_t key, next, *prev = NULL, *used = NULL, *orphans = NULL;
+	size_t n_used = 0, n_orphans = 0;
+
+	if (ifd < 0 || lfd < 0)
+		return;
+	while (bpf_map_get_next_key(ifd, prev, &next) == 0) {
+		struct pal_iface v;
+		uint32_t *u;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(ifd, &key, &v) ||
+		    !(u = realloc(used, (n_used + PAL_SLOT_COUNT) * sizeof(*u))))
+			continue;
+		used = u;
+		n_used += pal_dp_iface_lists(&v, used + n_used);
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(lfd, prev, &next) == 0) {
+		bool in_use = false;
+		uint32_t *o;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < n_used && !in_use; i++)
+			in_use = used[i] == key;
+		if (in_use || !(o = realloc(orphans, (n_orphans + 1) * sizeof(*o))))
+			continue;
+		orphans = o;
+		orphans[n_orphans++] = key;
+	}
+	if (n_orphans) {
+		pald_log(PALD_LOG_WARN, "deleting rule lists no interface uses (an agent died during an apply)",
+			 PALD_I("lists", n_orphans));
+		pal_dp_lists_delete(c->dp, orphans, n_orphans);
+	}
+	free(used);
+	free(orphans);
+}
+
 /* --- apply ----------------------------------------------------------------------------------- */
 
 static bool binding_has(const struct pal_dp_binding *v, size_t n, uint32_t ifindex)
@@ -728,6 +775,7 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	if (adopted) {
 		c->adopted_generation = pal_dp_generation(c->dp);
 		bound_load_pinned(c);
+		delete_orphan_lists(c);
 	}
 	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
 		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),
