@@ -65,6 +65,11 @@ bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *kn
 		  const char *const *ignored);
 bool expect_map(struct dctx *c, const struct yt_node *n);
 bool expect_seq(struct dctx *c, const struct yt_node *n);
+/* Enters the optional field key whose value is n (YT_SEQ or YT_MAP expected): 0 when it is absent
+ * or null, -1 after an error when it has another kind, 1 with key pushed on the path (the caller
+ * pops *old). */
+int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
+		size_t *old);
 
 /* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
 bool scalar_int(const struct yt_node *n, long long *out);   /* plain decimal integer */
@@ -129,6 +134,14 @@ struct resource_head {
 /* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
 void resource_head_free(struct resource_head *h);
+/* Moves metadata.name, and the namespace and labels when asked for (non-NULL), from the head into
+ * the model object being decoded. */
+void resource_head_take(struct resource_head *h, char **name, char **namespace,
+			struct pal_labels *labels);
+/* The error "invalid <what> "<name>": must be lower case alphanumeric characters, '-' or '.'"
+ * unless name is a DNS subdomain. */
+void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,
+			  const char *name);
 /* Error about metadata.name (path "metadata.name", position of the name's value). */
 __attribute__((format(printf, 3, 4))) void derr_name(struct dctx *c, const struct resource_head *h,
 						      const char *fmt, ...);

@@ -221,6 +221,19 @@ bool expect_seq(struct dctx *c, const struct yt_node *n)
 	return false;
 }
 
+int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
+		size_t *old)
+{
+	if (yt_is_null(n))
+		return 0;
+	*old = path_push(c, key);
+	if (!(kind == YT_SEQ ? expect_seq(c, n) : expect_map(c, n))) {
+		path_pop(c, *old);
+		return -1;
+	}
+	return 1;
+}
+
 bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
 		  const char *const *ignored)
 {
@@ -441,13 +454,8 @@ int get_str_list(struct dctx *c, const struct yt_node *map, const char *key, cha
 	size_t old, k = 0;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
 	v = xcalloc(n->n_items, sizeof(*v));
 	for (size_t i = 0; i < n->n_items; i++) {
 		size_t o2 = path_push_index(c, i);
@@ -613,13 +621,8 @@ int get_labels(struct dctx *c, const struct yt_node *map, const char *key, struc
 	size_t old, total = 0;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_map(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_MAP, &old)) <= 0)
+		return r;
 	/* Keys are free-form here: no unknown-field check, only the syntax checks below. */
 	for (size_t i = 0; i < n->n_pairs; i++) {
 		const struct yt_node *k = n->pairs[i].key, *v = n->pairs[i].value;
@@ -742,13 +745,8 @@ int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
 	size_t old, k = 0;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
 	if (n->n_items > max) {
 		derr(c, n, "too many entries: %zu, at most %zu are allowed", n->n_items, max);
 		path_pop(c, old);
@@ -937,13 +935,8 @@ int get_ports(struct dctx *c, const struct yt_node *map, const char *key, struct
 	size_t old, k = 0;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
 	if (n->n_items > PAL_MAX_PORTS) {
 		derr(c, n, "too many ports: %zu, at most %d are allowed", n->n_items, PAL_MAX_PORTS);
 		path_pop(c, old);

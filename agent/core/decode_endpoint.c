@@ -196,14 +196,8 @@ void decode_host_endpoint(struct dctx *c, struct resource_head *h)
 
 	memset(&e, 0, sizeof(e));
 	e.pos = node_pos(c, h->root);
-	e.name = h->name;
-	h->name = NULL;
-	e.labels = h->labels;
-	memset(&h->labels, 0, sizeof(h->labels));
-	if (!is_dns_subdomain(e.name))
-		derr_name(c, h, "invalid name \"%s\": must be lower case "
-						   "alphanumeric characters, '-' or '.'",
-			   e.name);
+	resource_head_take(h, &e.name, NULL, &e.labels);
+	check_subdomain_name(c, h, "name", e.name);
 	old = path_push(c, "spec");
 	if (!h->spec) {
 		derr(c, h->root, "a HostEndpoint needs a spec with node and interfaceName or "
@@ -331,16 +325,8 @@ void decode_workload_endpoint(struct dctx *c, struct resource_head *h)
 
 	memset(&e, 0, sizeof(e));
 	e.pos = node_pos(c, h->root);
-	e.name = h->name;
-	h->name = NULL;
-	e.namespace = h->namespace;
-	h->namespace = NULL;
-	e.labels = h->labels;
-	memset(&h->labels, 0, sizeof(h->labels));
-	if (!is_dns_subdomain(e.name))
-		derr_name(c, h, "invalid name \"%s\": must be lower case "
-						   "alphanumeric characters, '-' or '.'",
-			   e.name);
+	resource_head_take(h, &e.name, &e.namespace, &e.labels);
+	check_subdomain_name(c, h, "name", e.name);
 	old = path_push(c, "spec");
 	if (h->spec && check_fields(c, h->spec, wep_fields, NULL)) {
 		const struct yt_node *qos = yt_map_get(h->spec, "qosControls");

@@ -581,13 +581,8 @@ static int translate_rules(struct dctx *c, const struct yt_node *spec, bool ingr
 	int r = 1;
 
 	*n_k8s_rules = 0;
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
 	*n_k8s_rules = n->n_items;
 	for (size_t i = 0; i < n->n_items; i++) {
 		size_t o2 = path_push_index(c, i);

@@ -173,10 +173,7 @@ void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind
 	memset(&p, 0, sizeof(p));
 	p.kind = kind;
 	p.pos = node_pos(c, h->root);
-	p.name = h->name;
-	h->name = NULL;
-	p.namespace = h->namespace;
-	h->namespace = NULL;
+	resource_head_take(h, &p.name, &p.namespace, NULL);
 	if (!policy_name_ok(p.name, kind)) {
 		derr_name(c, h, "invalid policy name \"%s\": must be lower case alphanumeric characters "
 			   "or '-', optionally prefixed by \"<tier>.\"",

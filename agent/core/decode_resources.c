@@ -28,8 +28,7 @@ void decode_tier(struct dctx *c, struct resource_head *h)
 
 	memset(&t, 0, sizeof(t));
 	t.pos = node_pos(c, h->root);
-	t.name = h->name;
-	h->name = NULL;
+	resource_head_take(h, &t.name, NULL, NULL);
 	t.default_action = PAL_ACTION_DENY;
 	/* Tier names appear inside policy names, so they are a DNS label without dots. */
 	if (!is_dns_label(t.name))
@@ -74,14 +73,8 @@ void decode_profile(struct dctx *c, struct resource_head *h)
 
 	memset(&p, 0, sizeof(p));
 	p.pos = node_pos(c, h->root);
-	p.name = h->name;
-	h->name = NULL;
-	p.labels = h->labels;
-	memset(&h->labels, 0, sizeof(h->labels));
-	if (!is_dns_subdomain(p.name))
-		derr_name(c, h, "invalid profile name \"%s\": must be lower case "
-						   "alphanumeric characters, '-' or '.'",
-			   p.name);
+	resource_head_take(h, &p.name, NULL, &p.labels);
+	check_subdomain_name(c, h, "profile name", p.name);
 	if (enter_spec(c, h, profile_fields, &old) && h->spec) {
 		decode_rules(c, h->spec, "ingress", true, &p.ingress);
 		decode_rules(c, h->spec, "egress", false, &p.egress);
@@ -102,16 +95,8 @@ void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
 
 	memset(&s, 0, sizeof(s));
 	s.pos = node_pos(c, h->root);
-	s.name = h->name;
-	h->name = NULL;
-	s.namespace = h->namespace;
-	h->namespace = NULL;
-	s.labels = h->labels;
-	memset(&h->labels, 0, sizeof(h->labels));
-	if (!is_dns_subdomain(s.name))
-		derr_name(c, h, "invalid name \"%s\": must be lower case "
-						   "alphanumeric characters, '-' or '.'",
-			   s.name);
+	resource_head_take(h, &s.name, &s.namespace, &s.labels);
+	check_subdomain_name(c, h, "name", s.name);
 	/* Calico reserves this label for its own namespace mapping. */
 	if (pal_labels_get(&s.labels, PAL_LABEL_NAMESPACE)) {
 		size_t o = path_push(c, "metadata");
@@ -142,10 +127,7 @@ void decode_namespace(struct dctx *c, struct resource_head *h)
 
 	memset(&n, 0, sizeof(n));
 	n.pos = node_pos(c, h->root);
-	n.name = h->name;
-	h->name = NULL;
-	n.labels = h->labels;
-	memset(&h->labels, 0, sizeof(h->labels));
+	resource_head_take(h, &n.name, NULL, &n.labels);
 	if (!is_dns_label(n.name))
 		derr_name(c, h, "invalid namespace name \"%s\": must be a DNS "
 						   "label (lower case alphanumeric characters or '-', at "

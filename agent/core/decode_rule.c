@@ -551,13 +551,8 @@ int decode_rules(struct dctx *c, const struct yt_node *spec, const char *key, bo
 	size_t old;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
 	if (n->n_items > PAL_MAX_RULES_PER_DIR) {
 		derr(c, n, "too many rules: %zu, at most %d are allowed per direction", n->n_items,
 		     PAL_MAX_RULES_PER_DIR);

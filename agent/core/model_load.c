@@ -83,6 +83,29 @@ void resource_head_free(struct resource_head *h)
 	pal_labels_free(&h->annotations);
 }
 
+void resource_head_take(struct resource_head *h, char **name, char **namespace,
+			struct pal_labels *labels)
+{
+	*name = h->name;
+	h->name = NULL;
+	if (namespace) {
+		*namespace = h->namespace;
+		h->namespace = NULL;
+	}
+	if (labels) {
+		*labels = h->labels;
+		memset(&h->labels, 0, sizeof(h->labels));
+	}
+}
+
+void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,
+			  const char *name)
+{
+	if (!is_dns_subdomain(name))
+		derr_name(c, h, "invalid %s \"%s\": must be lower case alphanumeric characters, '-' "
+				"or '.'", what, name);
+}
+
 void derr_name(struct dctx *c, const struct resource_head *h, const char *fmt, ...)
 {
 	const struct yt_node *n = yt_map_get(h->metadata, "name");
