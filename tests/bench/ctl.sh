@@ -122,7 +122,8 @@ for r in $(seq 0 "$ROUNDS"); do
 		fi
 		wait "$p" || fail "probe ($what): $(cat "$BENCH_TMP/probe.err")"
 		ms=$(awk -v a="$t0" -v b="$(cat "$BENCH_TMP/probe.out")" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
-		awk -v m="$ms" 'BEGIN { exit !(m > 0) }' || fail "probe saw the $what verdict before the change"
+		awk -v m="$ms" 'BEGIN { exit !(m > 0) }' ||
+			fail "probe saw the $what verdict before the change at $t0: $(cat "$BENCH_TMP/probe.err")"
 		[ "$r" -eq 0 ] && { log "verdict warm-up: $what $ms ms"; continue; }
 		if [ "$what" = deny ]; then dl+=("$ms"); else al+=("$ms"); fi
 	done

@@ -130,7 +130,8 @@ YAML
 mode_on() {
 	case $1 in
 	none) ;;
-	iptables) bn node iptables -w 5 -A FORWARD -j "$CHAIN" || fail "iptables jump" ;;
+	iptables) bn node iptables -w 5 -Z "$CHAIN" || fail "iptables -Z"
+		bn node iptables -w 5 -A FORWARD -j "$CHAIN" || fail "iptables jump" ;;
 	nftables) bn node nft -f "$BENCH_TMP/nft.rules" || fail "nft -f" ;;
 	palisade) bench_program node "$pol" --interfaces int0 ;;
 	esac

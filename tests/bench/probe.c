@@ -46,7 +46,7 @@ static int answered(const struct sockaddr_in *dst)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET };
-	int want, run = 0, seen_other = 0;
+	int want, run = 0, seen_other = 0, last = -1;
 	double end, first = 0;
 
 	if (argc != 5 || !inet_aton(argv[1], &dst.sin_addr) ||
@@ -61,6 +61,10 @@ int main(int argc, char **argv)
 		double t = wall();
 		int st = answered(&dst);
 
+		/* Every change of state goes to stderr: the caller shows it when a figure is refused. */
+		if (st != last)
+			fprintf(stderr, "%.6f %s\n", t, st ? "open" : "closed");
+		last = st;
 		if (st != want) {
 			seen_other = 1;
 			run = 0;
