@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
+#include "test_compiler_util.h"
 
 const char *const bt_if_names[BT_N_IFS] = { "eth0", "eth1", "cali0", "cali1" };
 
@@ -401,4 +402,19 @@ struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id)
 
 	cr_assert_eq(pal_dp_rule_counter(t->dp, rule_id, &c), 0);
 	return c;
+}
+
+void bt_setup_table(struct bpft *t, struct ctest *c)
+{
+	bt_setup(t);
+	ct_compile_dir(c, "table", PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
+		       PAL_EP_TO_HOST_DROP);
+	cr_assert_eq(c->rc, 0);
+	bt_apply(t, &c->ir, 1);
+}
+
+void bt_teardown_table(struct bpft *t, struct ctest *c)
+{
+	ct_free(c);
+	bt_teardown(t);
 }

@@ -35,6 +35,13 @@ void bt_teardown(struct bpft *t);
 void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation);
 int bt_ifindex(const struct bpft *t, const char *name); /* 0 when not ours */
 
+/* The setup most suites share: bt_setup, then the node of tests/unit/fixtures/compiler/table
+ * (eth0 = host endpoint "ext", eth1 = "int", cali1 = workload pod1) compiled into c with the
+ * default failsafe ports and --endpoint-to-host-action drop, applied as generation 1. */
+struct ctest;
+void bt_setup_table(struct bpft *t, struct ctest *c);
+void bt_teardown_table(struct bpft *t, struct ctest *c);
+
 /* ---- packets ---- */
 struct bt_pkt_opts {
 	bool vlan;

@@ -19,11 +19,7 @@ static struct ctest C;
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile_dir(&C, "table", PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
-		       PAL_EP_TO_HOST_DROP);
-	cr_assert_eq(C.rc, 0);
-	bt_apply(&T, &C.ir, 1);
+	bt_setup_table(&T, &C);
 	/* CLIENT:40000 -> HOST_EXT:30080, DNATed to POD:8080 */
 	cr_assert_eq(system("conntrack -I -p tcp -s " CLIENT " -d " HOST_EXT " --sport 40000 "
 			    "--dport 30080 --reply-src " POD " --reply-dst " CLIENT
@@ -33,8 +29,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	ct_free(&C);
-	bt_teardown(&T);
+	bt_teardown_table(&T, &C);
 }
 
 TestSuite(bpf_nat, .init = setup, .fini = teardown);

@@ -19,17 +19,12 @@ static struct ctest C;
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile_dir(&C, "table", PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
-		       PAL_EP_TO_HOST_DROP);
-	cr_assert_eq(C.rc, 0);
-	bt_apply(&T, &C.ir, 1);
+	bt_setup_table(&T, &C);
 }
 
 static void teardown(void)
 {
-	ct_free(&C);
-	bt_teardown(&T);
+	bt_teardown_table(&T, &C);
 }
 
 TestSuite(bpf_table, .init = setup, .fini = teardown);

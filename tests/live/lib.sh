@@ -9,7 +9,9 @@ set -u
 NS="pl-live-$$"
 PIN="/sys/fs/bpf/pl-live-$$"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# fail, expect_rc, json_is, contains: the command-line tests' helpers.
+. "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
+
 cleanup() {
 	"$PAL_PROGRAM" --bpffs "$PIN" --unpin >/dev/null 2>&1
 	[ -e "$PIN" ] && rm -rf "$PIN"
@@ -23,22 +25,6 @@ trap cleanup EXIT INT TERM
 in_ns() { nsenter --net="/var/run/netns/$NS" -- "$@"; }
 # pc ARGS...: polctl on the test datapath, in the test namespace.
 pc() { in_ns "$POLCTL" --bpffs "$PIN" "$@"; }
-
-# expect_rc WANT CMD...: runs CMD, keeps stdout in $out and stderr in $err, checks the exit code.
-expect_rc() {
-	local want=$1; shift
-	local ef; ef=$(mktemp)
-	out=$("$@" 2>"$ef"); rc=$?
-	err=$(cat "$ef"); rm -f "$ef"
-	[ "$rc" -eq "$want" ] || fail "exit $rc, want $want: $*
-stdout: $out
-stderr: $err"
-}
-json_is() {
-	local got; got=$(printf '%s' "$out" | jq -r "$1") || fail "not JSON: $out"
-	[ "$got" = "$2" ] || fail "$1 is \"$got\", want \"$2\" in: $out"
-}
-contains() { case "$1" in *"$2"*) ;; *) fail "missing \"$2\" in: $1" ;; esac; }
 
 # setup_ns IFNAME...: the namespace with an interface of each name, up: a veth whose peer
 # (IFNAME + "p") stays in the namespace (no dummy module on every kernel).
