@@ -1,11 +1,13 @@
 # polctl's live commands (tools/polctl/live*.c, cmd_status.c, ...) read the pinned datapath with
-# libbpf and the reporting metadata of agent/dataplane/meta*.c. Included by the Makefile
+# libbpf, the reporting metadata of agent/dataplane/meta*.c and the library's map readers
+# (agent/dataplane/map_read.c: counters, flows). Included by the Makefile
 # (-include mk/*.mk). This adds to the Makefile's polctl rule rather than replacing it: extra
-# prerequisites (the two metadata objects) and, for this target only, libbpf and a second copy of
+# prerequisites (those objects) and, for this target only, libbpf and a second copy of
 # the core library after them (the objects come after libpalisade-core.a in $^, and a static
 # library only resolves symbols of what precedes it). Fold into the Makefile's rule when
 # convenient and delete this file.
-POLCTL_META_OBJS := $(BUILD)/obj/agent/dataplane/meta.o $(BUILD)/obj/agent/dataplane/meta_json.o
+POLCTL_META_OBJS := $(BUILD)/obj/agent/dataplane/meta.o $(BUILD)/obj/agent/dataplane/meta_json.o \
+                    $(BUILD)/obj/agent/dataplane/map_read.o
 
 $(BUILD)/polctl: $(POLCTL_META_OBJS)
 $(BUILD)/polctl: LIBS_CORE := $(BUILD)/libpalisade-core.a -lbpf -lelf -lz $(LIBS_CORE)

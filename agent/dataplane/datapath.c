@@ -18,6 +18,7 @@
 #include "datapath.h"
 #include "datapath_internal.h"
 #include "ir.h"
+#include "map_read.h"
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
 
@@ -582,48 +583,14 @@ int pal_dp_unpin_all(const char *dir)
 
 int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out)
 {
-	int n = pal_dp_ncpus();
-	struct pal_rule_ctr *v = calloc(n, sizeof(*v));
-	int err = 0;
-
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(MFD(dp, pal_rule_ctrs), &rule_id, v)) {
-		err = -errno;
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
-	}
-out:
-	free(v);
-	return err;
+	return pal_map_rule_counter(MFD(dp, pal_rule_ctrs), rule_id, out);
 }
 
 int pal_dp_if_counter(const struct pal_datapath *dp, uint32_t ifindex, enum pal_hook hook,
 		      struct pal_if_ctr *out)
 {
 	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
-	int n = pal_dp_ncpus();
-	struct pal_if_ctr *v = calloc(n, sizeof(*v));
-	int err = 0;
+	int err = pal_map_if_counter(MFD(dp, pal_if_ctrs), &key, out);
 
-	if (!v)
-		return -ENOMEM;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(MFD(dp, pal_if_ctrs), &key, v)) {
-		err = errno == ENOENT ? 0 : -errno; /* never counted: zeros */
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
-			out->verdict[j] += v[i].verdict[j];
-		for (int j = 0; j < PAL_DROP_COUNT; j++)
-			out->drop[j] += v[i].drop[j];
-	}
-out:
-	free(v);
-	return err;
+	return err == -ENOENT ? 0 : err; /* never counted: zeros */
 }

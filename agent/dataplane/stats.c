@@ -28,21 +28,7 @@ int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn,
 
 int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *ctx)
 {
-	struct pal_flow_key key, next, *prev = NULL;
-	int fd = MFD(dp, pal_flows), rc = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct pal_flow f;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f))
-			continue; /* evicted meanwhile */
-		rc = fn(&key, &f, ctx);
-		if (rc)
-			break;
-	}
-	return rc;
+	return pal_map_foreach_flow(MFD(dp, pal_flows), fn, ctx);
 }
 
 int pal_dp_flush_flows(const struct pal_datapath *dp)

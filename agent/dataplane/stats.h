@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "datapath.h"
+#include "map_read.h"
 
 /* Calls fn for every (interface, hook) that counted something, values summed over CPUs. A
  * non-zero return from fn stops the walk and is returned. */
@@ -13,7 +14,7 @@ typedef int (*pal_dp_ifctr_fn)(uint32_t ifindex, enum pal_hook hook, const struc
 			       void *ctx);
 int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn, void *ctx);
 
-typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);
+/* pal_dp_flow_fn: map_read.h */
 int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *ctx);
 /* Empties palisade's flow table (`polctl flows --flush`); returns how many entries went. */
 int pal_dp_flush_flows(const struct pal_datapath *dp);

@@ -102,7 +102,7 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 		for (; i < n && keys[i].ifindex == ifindex; i++) {
 			struct pal_if_ctr c;
 
-			if (live_if_ctr(&lv, &keys[i], &c))
+			if (pal_map_if_counter(lv.fd[LM_IF_CTRS], &keys[i], &c))
 				continue;
 			add(&total, &c);
 			json_object_set_new(hooks, keys[i].hook < PAL_HOOK_COUNT ?

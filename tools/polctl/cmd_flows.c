@@ -69,7 +69,24 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 			 secs(now, f->created_ns), "idle_s", secs(now, f->last_ns));
 }
 
-/* Deletes every entry (keys first collected: deleting while walking restarts the walk). */
+struct flow_rows {
+	const struct polctl_live *lv;
+	json_t *rows;
+	uint64_t now;
+};
+
+static int add_row(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx)
+{
+	struct flow_rows *fr = ctx;
+
+	json_array_append_new(fr->rows, flow_json(fr->lv, k, f, fr->now));
+	return 0;
+}
+
+/* Deletes every entry (keys first collected: deleting while walking restarts the walk). Not the
+ * library's pal_dp_flush_flows, which deletes from the first key until the table is empty: under
+ * live traffic that can go on with new flows, and it counts entries that vanished on their own;
+ * this deletes the entries that were there and reports how many it deleted. */
 static long flush(const struct polctl_live *lv)
 {
 	struct pal_flow_key k, *prev = NULL, *keys = NULL;
@@ -99,11 +116,10 @@ static long flush(const struct polctl_live *lv)
 int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = { { "flush", no_argument, NULL, 'f' }, { 0 } };
-	struct pal_flow_key k, prev;
-	bool do_flush = false, have_prev = false;
+	bool do_flush = false;
+	struct flow_rows fr;
 	struct polctl_live lv;
 	json_t *rows, *r;
-	uint64_t now;
 	size_t i;
 	int c, rc;
 
@@ -136,15 +152,8 @@ int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
 		return rc;
 	}
 	rows = json_array();
-	now = now_ns();
-	while (bpf_map_get_next_key(lv.fd[LM_FLOWS], have_prev ? &prev : NULL, &k) == 0) {
-		struct pal_flow f;
-
-		prev = k;
-		have_prev = true;
-		if (bpf_map_lookup_elem(lv.fd[LM_FLOWS], &k, &f) == 0)
-			json_array_append_new(rows, flow_json(&lv, &k, &f, now));
-	}
+	fr = (struct flow_rows){ .lv = &lv, .rows = rows, .now = now_ns() };
+	pal_map_foreach_flow(lv.fd[LM_FLOWS], add_row, &fr);
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(rows);
 	} else {

@@ -162,6 +162,8 @@ int cmd_monitor(const struct polctl_globals *g, int argc, char **argv)
 	live_warn_meta(&lv);
 	m.lv = &lv;
 	m.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	/* libbpf's ring buffer on the pinned map (the library's pal_dp_events_open wraps the same
+	 * call but needs a struct pal_datapath, which polctl does not open: see live.h) */
 	rb = ring_buffer__new(lv.fd[LM_EVENTS], on_event, &m, NULL);
 	if (!rb) {
 		rc = polctl_fail(g, "monitor: cannot read the event ring buffer at %s/maps/%s: %s",

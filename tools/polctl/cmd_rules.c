@@ -60,7 +60,7 @@ static json_t *list_rules(const struct polctl_live *lv, const struct pal_iface *
 		if (e.kind == PAL_KIND_RULE || e.kind == PAL_KIND_TIER_END)
 			tier = live_meta_tier(lv, ifv->endpoint_id, ifv->flags, slot, e.tier);
 		if (e.rule_id != PAL_RULE_ID_NONE)
-			live_rule_ctr(lv, e.rule_id, &c);
+			pal_map_rule_counter(lv->fd[LM_RULE_CTRS], e.rule_id, &c);
 		r = json_pack("{s:I, s:s, s:o, s:O?, s:O?, s:O?, s:s, s:o, s:o, s:o}", "position",
 			      (json_int_t)json_array_size(rows), "kind", kind_name(e.kind), "tier",
 			      tier ? json_string(tier) : json_null(), "policy",

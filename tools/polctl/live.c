@@ -189,50 +189,6 @@ const char *live_meta_tier(const struct polctl_live *lv, uint32_t endpoint_id, u
 	return json_string_value(json_object_get(t, "tier"));
 }
 
-int live_rule_ctr(const struct polctl_live *lv, uint32_t rule_id, struct pal_rule_ctr *out)
-{
-	struct pal_rule_ctr *v = calloc((size_t)lv->ncpus, sizeof(*v));
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(lv->fd[LM_RULE_CTRS], &rule_id, v)) {
-		err = -errno;
-		goto out;
-	}
-	for (int i = 0; i < lv->ncpus; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
-	}
-out:
-	free(v);
-	return err;
-}
-
-int live_if_ctr(const struct polctl_live *lv, const struct pal_ifctr_key *k, struct pal_if_ctr *out)
-{
-	struct pal_if_ctr *v = calloc((size_t)lv->ncpus, sizeof(*v));
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(lv->fd[LM_IF_CTRS], k, v)) {
-		err = -errno;
-		goto out;
-	}
-	for (int i = 0; i < lv->ncpus; i++) {
-		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
-			out->verdict[j] += v[i].verdict[j];
-		for (int j = 0; j < PAL_DROP_COUNT; j++)
-			out->drop[j] += v[i].drop[j];
-	}
-out:
-	free(v);
-	return err;
-}
-
 long live_map_count(int fd)
 {
 	struct bpf_map_info info;

@@ -2,6 +2,10 @@
  * read-only, with plain bpf(2) map lookups) and the reporting metadata the agent writes next to
  * it (agent/dataplane/meta.h). Nothing here changes the datapath, except `flows --flush`.
  *
+ * polctl opens the pins itself rather than with pal_dp_open(read_only): that lives in the
+ * library's loader (agent/dataplane/datapath.c), which embeds the BPF objects. The readers that
+ * need only a map fd are the library's own (map_read.h).
+ *
  * live_classify.c runs the datapath's per-packet classifier (bpf/classify.h) in userspace over
  * the pinned maps; live_trace.c walks the stages the programs walk (bpf/palisade.bpf.c,
  * bpf/sf_out.bpf.c) with it. See live_trace.c for why this and not BPF_PROG_TEST_RUN.
@@ -15,6 +19,7 @@
 #include <jansson.h>
 #include "palisade/abi.h"
 #include "evaluator.h"
+#include "map_read.h"
 #include "polctl.h"
 
 enum live_map {
@@ -71,9 +76,7 @@ const char *live_slot_stage(enum pal_slot slot, uint32_t iface_flags);
 enum pal_dir live_slot_dir(enum pal_slot slot);
 const char *live_slot_name(enum pal_slot slot); /* "untracked-in", ... */
 
-/* Sums of per-CPU values. 0 or -errno (-ENOENT: no such key). */
-int live_rule_ctr(const struct polctl_live *lv, uint32_t rule_id, struct pal_rule_ctr *out);
-int live_if_ctr(const struct polctl_live *lv, const struct pal_ifctr_key *k, struct pal_if_ctr *out);
+/* Counter sums and the flow walk on lv->fd[...]: the datapath library's readers, map_read.h. */
 
 /* Counts the keys of a map by walking it (hash, LRU, LPM maps). -errno on error. */
 long live_map_count(int fd);

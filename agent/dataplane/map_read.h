@@ -1,0 +1,21 @@
+/* Readers of palisade's pinned maps that need nothing but the map's fd: per-CPU counter sums and
+ * the flow table walk. The datapath library's readers (pal_dp_rule_counter, pal_dp_if_counter,
+ * pal_dp_foreach_flow) are these on its own fds; polctl's live commands call them on the pins they
+ * open themselves (tools/polctl/live.c), without linking the library's loader and the BPF objects
+ * it embeds. */
+#ifndef PALISADE_MAP_READ_H
+#define PALISADE_MAP_READ_H
+
+#include <stdint.h>
+#include "palisade/abi.h"
+
+/* Sums of the per-CPU values of one key. 0, or -errno (-ENOENT: no such key). */
+int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out);
+int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr *out);
+
+/* Calls fn for every entry of pal_flows (entries evicted during the walk are skipped). A non-zero
+ * return from fn stops the walk and is returned. */
+typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);
+int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx);
+
+#endif
