@@ -9,7 +9,8 @@
 #                                  sends "TAG <send time in ms> <seq>" datagrams, one every
 #                                  ~STREAM_GAP seconds until streams_stop; every line sent is also
 #                                  appended to FILE (so sent and received can be compared)
-#   ping_stream NS DST FILE        one `ping -c 1` after the other (a new ICMP flow each time);
+#   ping_stream NS DST FILE        one `ping -c 1` after the other (a new ICMP flow each time; a
+#                                  reply may take 5 s: a drop is forever, a starved ping is not);
 #                                  appends "ok MS" or "lost MS" per attempt to FILE (MS: its start)
 #   tcp_stream NS DST PORT FILE    one TCP connection kept open, a line every ~STREAM_GAP seconds;
 #                                  the server's echo of every line is appended to FILE
@@ -78,7 +79,7 @@ ping_stream() {
 	ns_bg "$n" "$file.err" bash -c '
 		while [ ! -e "$3" ]; do
 			t=${EPOCHREALTIME/./}
-			if ping "$4" -n -q -c 1 -W 2 "$1" >/dev/null 2>&1; then r=ok; else r=lost; fi
+			if ping "$4" -n -q -c 1 -W 5 "$1" >/dev/null 2>&1; then r=ok; else r=lost; fi
 			echo "$r ${t:0:-3}" >>"$2"
 		done' _ "$dst" "$file" "$E2E_TMP/streams.stop" "$fam"
 }
