@@ -85,14 +85,14 @@ ct_drops() {
 
 # run MODE: one flood; prints "SENT DELIVERED ANSWERED CT_DROPS ENTRIES".
 run() {
-	local mode=$1 d0 d1 out sent answered delivered entries i
+	local mode=$1 d0 d1 out sent answered delivered entries
 	bench_program node "$BENCH_TMP/$mode"
 	bn node conntrack -F >/dev/null 2>&1
 	rm -f "$BENCH_TMP/sink.count" "$BENCH_TMP/sink.log"
 	nsenter --net="/var/run/netns/${PFX}node" -- "$BUILD/bench/udpsink" 11211 60 \
 		"$BENCH_TMP/sink.count" >"$BENCH_TMP/sink.log" 2>&1 &
 	local sink=$!
-	for i in $(seq 50); do grep -q ready "$BENCH_TMP/sink.log" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 50); do grep -q ready "$BENCH_TMP/sink.log" 2>/dev/null && break; sleep 0.1; done
 	grep -q ready "$BENCH_TMP/sink.log" || fail "udpsink did not start: $(cat "$BENCH_TMP/sink.log")"
 	d0=$(ct_drops)
 	echo "$CTMAX" >"$CTMAX_FILE" || fail "cannot set nf_conntrack_max"

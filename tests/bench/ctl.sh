@@ -87,12 +87,21 @@ nsenter --net="/var/run/netns/${PFX}node" -- "$BUILD/bench/udpsink" 7777 600 \
 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --policy-dir "$BENCH_TMP/pol1000" \
 	--node bench --bpffs "$PINDIR" >"$BENCH_TMP/agent.log" 2>&1 &
 AGENT=$!
+# probe WANT SECONDS: runs the probe from source port $SPORT on; sets PROBE_T (the time, or "-")
+# and advances SPORT past the ports it used (every probe is a never-seen flow).
+SPORT=10000
 probe() {
-	timeout 30 nsenter --net="/var/run/netns/${PFX}cl" -- "$BUILD/bench/probe" 198.18.1.1 7777 "$@"
+	local out rc
+	out=$(timeout 30 nsenter --net="/var/run/netns/${PFX}cl" -- "$BUILD/bench/probe" 198.18.1.1 \
+		7777 "$1" "$2" "$SPORT" 2>"$BENCH_TMP/probe.err")
+	rc=$?
+	read -r PROBE_T SPORT <<<"$out"
+	[ -n "$SPORT" ] || fail "probe: $(cat "$BENCH_TMP/probe.err")"
+	return $rc
 }
 # The service answers once the agent has programmed the node.
-for i in $(seq 100); do
-	probe open 0.05 >/dev/null 2>&1 && break
+for _ in $(seq 100); do
+	probe open 0.05 && break
 	kill -0 "$AGENT" 2>/dev/null || fail "palisaded exited: $(cat "$BENCH_TMP/agent.log")"
 	sleep 0.1
 done
@@ -111,17 +120,21 @@ dl=() al=()
 for r in $(seq 0 "$ROUNDS"); do
 	for what in deny allow; do
 		if [ "$what" = deny ]; then want=closed; else want=open; fi
-		probe "$want" 20 >"$BENCH_TMP/probe.out" 2>"$BENCH_TMP/probe.err" &
-		p=$!
-		sleep 0.3 # the probe sees the old verdict first
-		t0=$(date +%s.%N)
-		if [ "$what" = deny ]; then
+		# The change happens 0.3 s into the probe's run, so it sees the old verdict first.
+		( sleep 0.3
+		  date +%s.%N >"$BENCH_TMP/t0"
+		  if [ "$what" = deny ]; then
 			printf '%s\n' "$deny" >"$BENCH_TMP/deny.yaml" && mv "$BENCH_TMP/deny.yaml" "$BENCH_TMP/pol1000/zz-deny.yaml"
-		else
+		  else
 			rm "$BENCH_TMP/pol1000/zz-deny.yaml"
-		fi
-		wait "$p" || fail "probe ($what): $(cat "$BENCH_TMP/probe.err")"
-		ms=$(awk -v a="$t0" -v b="$(cat "$BENCH_TMP/probe.out")" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+		  fi ) &
+		changer=$!
+		probe "$want" 20
+		rc=$?
+		wait "$changer" || fail "writing the policy change failed"
+		[ $rc -eq 0 ] || fail "probe ($what): $(cat "$BENCH_TMP/probe.err")"
+		t0=$(cat "$BENCH_TMP/t0")
+		ms=$(awk -v a="$t0" -v b="$PROBE_T" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
 		awk -v m="$ms" 'BEGIN { exit !(m > 0) }' ||
 			fail "probe saw the $what verdict before the change at $t0: $(cat "$BENCH_TMP/probe.err")"
 		[ "$r" -eq 0 ] && { log "verdict warm-up: $what $ms ms"; continue; }

@@ -161,7 +161,7 @@ filtered() {
 		jq '[.[] | .verdicts.allow + .verdicts.established] | add') ;;
 	esac
 	log "$1: $n packets through the filter"
-	[ "${n:-0}" -ge 1000 ] 2>/dev/null || fail "$1: the filter saw ${n:-nothing} of the blast $(cat "$BENCH_TMP/counters.json" 2>/dev/null | jq -c .)"
+	[ "${n:-0}" -ge 1000 ] 2>/dev/null || fail "$1: the filter saw ${n:-nothing} of the blast $(jq -c . "$BENCH_TMP/counters.json" 2>/dev/null)"
 }
 
 # round MODE: prints "DELIVERED_PPS SENT_PPS".

@@ -55,6 +55,7 @@ bn() {
 	nsenter --net="/var/run/netns/${PFX}$n" -- "$@"
 }
 
+# shellcheck disable=SC2086 # $pids is a list of process ids: split on purpose
 bench_cleanup() {
 	local rc=$? n pids i c
 	trap - EXIT INT TERM

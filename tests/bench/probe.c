@@ -1,12 +1,15 @@
 /* probe: watches a UDP service's verdict change, for the "file change to new verdict" benchmark.
- * Every ~1 ms it opens a new flow (a new socket, so a new source port: never an established
- * flow), sends one datagram and waits up to 20 ms for the answer. The service is "open" when it
+ * Every ~1 ms it opens a new flow, sends one datagram and waits up to 20 ms for the answer. Each
+ * probe binds the next source port from FIRST_SPORT on (wrapping in 10000..59999): ephemeral ports
+ * would be reused within seconds, and a reused port is an established flow that keeps its old
+ * verdict (correctly) in palisade's flow table and in conntrack, which reads as a flapping verdict. The service is "open" when it
  * answers, "closed" when not. Once it has seen the opposite state, it waits for WANT to hold
  * for 3 probes in a row and prints the wall-clock time (CLOCK_REALTIME, seconds) at which the
  * first of those 3 probes was sent.
  *
- * usage: probe DST_IP PORT open|closed TIMEOUT_SECONDS
- * Exit 0 with the time; 1 on timeout; 2 on setup errors. */
+ * usage: probe DST_IP PORT open|closed TIMEOUT_SECONDS FIRST_SPORT
+ * prints "TIME NEXT_SPORT" (the port the next probe run should start from). Exit 0 with the time;
+ * 1 on timeout (still printing "- NEXT_SPORT"); 2 on setup errors. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,15 +28,19 @@ static double wall(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* One probe: 1 when answered within 20 ms. */
+static unsigned int next_sport;
+
+/* One probe from the next source port: 1 when answered within 20 ms. */
 static int answered(const struct sockaddr_in *dst)
 {
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons((uint16_t)next_sport) };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), ok = 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char buf[256];
 
-	if (fd < 0) {
-		perror("probe: socket");
+	next_sport = next_sport + 1 >= 60000 ? 10000 : next_sport + 1;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src))) {
+		perror("probe: socket/bind");
 		exit(2);
 	}
 	if (sendto(fd, "get k\r\n", 7, 0, (const struct sockaddr *)dst, sizeof(*dst)) == 7 &&
@@ -49,9 +56,14 @@ int main(int argc, char **argv)
 	int want, run = 0, seen_other = 0, last = -1;
 	double end, first = 0;
 
-	if (argc != 5 || !inet_aton(argv[1], &dst.sin_addr) ||
+	if (argc != 6 || !inet_aton(argv[1], &dst.sin_addr) ||
 	    (strcmp(argv[3], "open") && strcmp(argv[3], "closed"))) {
-		fprintf(stderr, "usage: probe DST_IP PORT open|closed TIMEOUT_SECONDS\n");
+		fprintf(stderr, "usage: probe DST_IP PORT open|closed TIMEOUT_SECONDS FIRST_SPORT\n");
+		return 2;
+	}
+	next_sport = (unsigned int)atoi(argv[5]);
+	if (next_sport < 10000 || next_sport >= 60000) {
+		fprintf(stderr, "probe: FIRST_SPORT 10000..59999\n");
 		return 2;
 	}
 	dst.sin_port = htons((uint16_t)atoi(argv[2]));
@@ -72,12 +84,13 @@ int main(int argc, char **argv)
 			if (run++ == 0)
 				first = t;
 			if (run == 3) {
-				printf("%.6f\n", first);
+				printf("%.6f %u\n", first, next_sport);
 				return 0;
 			}
 		}
 		usleep(1000);
 	}
+	printf("- %u\n", next_sport);
 	fprintf(stderr, "probe: no change to %s within %s s (seen the other state: %s)\n", argv[3],
 		argv[4], seen_other ? "yes" : "no");
 	return 1;
