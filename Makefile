@@ -38,7 +38,7 @@ FUZZ_SECONDS ?= 60
 all: bpf $(BUILD)/polctl $(BUILD)/palisaded ## build everything
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | \
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | \
 	  awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
 
 deps: ## install the Debian packages the project needs (idempotent, needs root)
@@ -79,7 +79,7 @@ test-unit-san: $(BUILD)/unit-tests-san ## the unit tests under ASan and UBSan
 test-cli: $(BUILD)/polctl ## polctl command-line tests (exit codes, messages)
 	POLCTL=$(abspath $(BUILD)/polctl) tests/cli/run.sh
 
-test: test-unit test-unit-san test-cli test-bpf test-live test-daemon ## run every test (root: BPF and namespace tests)
+test: test-unit test-unit-san test-cli test-bpf test-live test-daemon test-e2e ## run every test (root: BPF and namespace tests)
 
 # libFuzzer targets: the resource loader and the selector parser, with ASan+UBSan.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
