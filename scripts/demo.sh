@@ -12,6 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/e2e/lib/traffic.sh"
 . "$root/tests/e2e/lib/conntrack.sh"
 . "$root/tests/e2e/lib/agent.sh"
+. "$root/tests/e2e/lib/agentd.sh"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 polctl_node() { ns node "$POLCTL" --bpffs "$PINDIR" --node demo-node "$@"; }
@@ -33,15 +34,12 @@ cat <<TOPO
 TOPO
 
 say "palisaded --policy-dir policies/ (in the node namespace)"
-TOPO_AGENT_USED=1
-ns_bg node "$E2E_TMP/palisaded.log" "$PALISADED" --policy-dir "$root/policies" --node demo-node \
-	--bpffs "$PINDIR" --log-level info
-for _ in $(seq 1 100); do
-	polctl_node -o json status 2>/dev/null | jq -e '.generation >= 1' >/dev/null 2>&1 && break
-	sleep 0.1
-done
-polctl_node -o json status >/dev/null 2>&1 || { cat "$E2E_TMP/palisaded.log"; fail "palisaded did not come up"; }
-sed 's/^/  /' "$E2E_TMP/palisaded.log"
+# The exit trap stops the agent (SIGTERM) before the topology's cleanup runs --uninstall.
+agentd_trap
+AGENTD_LOG=$E2E_TMP/palisaded.log
+agentd_start "$root/policies"
+sed 's/^/  /' "$AGENTD_LOG"
+echo "  /readyz: $(agentd_readyz)"
 
 say "polctl status"
 polctl_node status
@@ -77,10 +75,14 @@ say "counters: what moved"
 jq -n --argjson a "$before" --argjson b "$after" -r '
 	[$b | paths(numbers)] as $ps
 	| $ps[] | . as $p
+	| select(($p | last) != "ifindex")
 	| ($b | getpath($p)) - (($a | getpath($p)) // 0) | select(. > 0)
 	| "  \($p | map(tostring) | join("."))  +\(.)"'
 polctl_node counters
 
 say "cleanup"
 [ $ok -eq 0 ] && echo "  every probe answered as the policy says" || echo "  SOME PROBES DID NOT ANSWER AS EXPECTED"
+agentd_stop
+echo "  palisaded stopped (the datapath stays pinned and enforcing until --uninstall, which the"
+echo "  cleanup runs now together with removing the namespaces)"
 exit $ok
