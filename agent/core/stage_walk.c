@@ -295,6 +295,42 @@ static bool failsafe_stage(struct walk *w, const struct pal_walk_side *s, enum p
 	return true;
 }
 
+/* Host endpoint traffic to (ingress) or from (egress) a local process: failsafe, untracked,
+ * preDNAT (ingress only), then the normal policy. The stateless stages see the destination the
+ * packet had before NAT: untracked egress runs in raw OUTPUT, preDNAT before kube-proxy's DNAT
+ * (the NodePort). */
+static void host_local(struct walk *w, const struct pal_walk_side *s, enum pal_dir dir)
+{
+	decision_t d;
+
+	if (failsafe_stage(w, s, dir))
+		return;
+	d = stateless_stage(w, PAL_STAGE_UNTRACKED, s, dir);
+	if (d.outcome == PAL_ACTION_DENY) {
+		settle_deny(w, PAL_STAGE_UNTRACKED, s, dir, &d, NULL);
+		return;
+	}
+	if (d.outcome == PAL_ACTION_ALLOW) {
+		settle_untracked_allow(w, s, dir, &d);
+		return;
+	}
+	if (dir == PAL_DIR_INGRESS) {
+		d = stateless_stage(w, PAL_STAGE_PREDNAT, s, dir);
+		if (d.outcome == PAL_ACTION_DENY) {
+			settle_deny(w, PAL_STAGE_PREDNAT, s, dir, &d, NULL);
+			return;
+		}
+		if (d.outcome == PAL_ACTION_ALLOW) {
+			note_allow(w, PAL_STAGE_PREDNAT, s, dir, &d);
+			settle_allow(w, "");
+			return;
+		}
+	}
+	d = endpoint_policy(w, PAL_STAGE_NORMAL, s, dir);
+	if (d.outcome != PAL_ACTION_DENY)
+		settle_allow(w, "no rule list on this interface");
+}
+
 /* Arrives on the interface of side a, for the host. */
 static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
 {
@@ -333,31 +369,7 @@ static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
 		return;
 	}
 
-	if (failsafe_stage(w, a, PAL_DIR_INGRESS))
-		return;
-	d = stateless_stage(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		settle_untracked_allow(w, a, PAL_DIR_INGRESS, &d);
-		return;
-	}
-	/* preDNAT sees the destination before kube-proxy's DNAT (the NodePort). */
-	d = stateless_stage(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		note_allow(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
-		settle_allow(w, "");
-		return;
-	}
-	d = endpoint_policy(w, PAL_STAGE_NORMAL, a, PAL_DIR_INGRESS);
-	if (d.outcome != PAL_ACTION_DENY)
-		settle_allow(w, "no rule list on this interface");
+	host_local(w, a, PAL_DIR_INGRESS);
 }
 
 /* Sent by a local process out of the interface of side b. */
@@ -376,21 +388,7 @@ static void walk_egress(struct walk *w, const struct pal_walk_side *b)
 		settle_allow(w, "host to local workload is always allowed");
 		return;
 	}
-	if (failsafe_stage(w, b, PAL_DIR_EGRESS))
-		return;
-	/* Untracked egress runs before conntrack and NAT (raw OUTPUT): the original destination. */
-	d = stateless_stage(w, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS);
-	if (d.outcome == PAL_ACTION_DENY) {
-		settle_deny(w, PAL_STAGE_UNTRACKED, b, PAL_DIR_EGRESS, &d, NULL);
-		return;
-	}
-	if (d.outcome == PAL_ACTION_ALLOW) {
-		settle_untracked_allow(w, b, PAL_DIR_EGRESS, &d);
-		return;
-	}
-	d = endpoint_policy(w, PAL_STAGE_NORMAL, b, PAL_DIR_EGRESS);
-	if (d.outcome != PAL_ACTION_DENY)
-		settle_allow(w, "no rule list on this interface");
+	host_local(w, b, PAL_DIR_EGRESS);
 }
 
 /* Arrives on the interface of side a, routed out of the one of side b. */
