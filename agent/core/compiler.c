@@ -191,6 +191,7 @@ static int build_host_endpoint(struct pal_cc *cc, const struct pal_cc_cand *c,
 	int err;
 
 	ep->kind = PAL_EP_HOST;
+	pal_labels_copy(&ep->labels, &c->labels);
 	ep->name = strdup_or_null(h->name, &nomem);
 	ep->iface = strdup_or_null(h->interface_name, &nomem);
 	if (nomem)
@@ -225,6 +226,7 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 	int err;
 
 	ep->kind = PAL_EP_WORKLOAD;
+	pal_labels_copy(&ep->labels, &c->labels);
 	ep->name = strdup_or_null(w->name, &nomem);
 	ep->namespace = strdup_or_null(w->namespace, &nomem);
 	ep->iface = strdup_or_null(w->interface_name, &nomem);

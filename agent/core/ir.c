@@ -108,6 +108,7 @@ static void endpoint_free(struct pal_ir_endpoint *ep)
 	free(ep->namespace);
 	free(ep->iface);
 	free(ep->addrs);
+	pal_labels_free(&ep->labels);
 	for (int d = 0; d < PAL_DIR_COUNT; d++) {
 		pal_ir_tierlist_free(&ep->untracked[d]);
 		pal_ir_tierlist_free(&ep->prednat[d]);

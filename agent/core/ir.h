@@ -133,6 +133,9 @@ struct pal_ir_endpoint {
 	char *iface;          /* interfaceName; NULL (HEP by expectedIPs) or "*" (all interfaces) */
 	struct pal_addr *addrs; /* expectedIPs or ipNetworks' addresses */
 	size_t n_addrs;
+	/* The labels selectors saw for this endpoint: its own, its profiles' labelsToApply, the
+	 * projectcalico.org/ labels and pcns. namespace labels (what polctl endpoints shows). */
+	struct pal_labels labels;
 	/* Host endpoints: untracked[in/out], prednat[in] (egress unused), forward[in/out],
 	 * normal[in/out]. Workload endpoints: only normal[in/out], the workload tiers. */
 	struct pal_ir_tierlist untracked[PAL_DIR_COUNT];

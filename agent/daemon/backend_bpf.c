@@ -355,7 +355,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	err = make_bindings(c, ir, &v, &n);
 	if (err)
 		return err;
-	doc = pal_meta_build(ir, generation, NULL); /* NULL (out of memory): polctl keeps the old */
+	doc = pal_meta_build(ir, generation); /* NULL (out of memory): polctl keeps the old */
 	reset_moved_rule_counters(c, c->meta, doc);
 	err = pal_dp_apply(c->dp, ir, v, n, (uint32_t)generation);
 	if (err) {

@@ -82,10 +82,9 @@ out:
 	return err;
 }
 
-int pal_meta_write(const char *pin_dir, const struct pal_ir *ir, uint64_t generation,
-		   const struct pal_model *model)
+int pal_meta_write(const char *pin_dir, const struct pal_ir *ir, uint64_t generation)
 {
-	json_t *doc = pal_meta_build(ir, generation, model);
+	json_t *doc = pal_meta_build(ir, generation);
 	char *text;
 	int err;
 

@@ -16,10 +16,9 @@
  * THE CALL (agent/daemon/backend_bpf.c): after every successful pal_dp_apply of `ir` as
  * `generation`, before reporting success:
  *
- *     err = pal_meta_write(pin_dir, ir, generation, model);   // model may be NULL
+ *     err = pal_meta_write(pin_dir, ir, generation);
  *
- * `model` (the validated model the IR was compiled from) only adds endpoint labels; pass NULL
- * when it is not at hand. A failure leaves the previous document (polctl then shows the older
+ * Endpoint labels come from the IR (pal_ir_endpoint.labels: what selectors saw). A failure leaves the previous document (polctl then shows the older
  * generation's names; the maps are already programmed, so log it, do not fail the apply).
  * Without any document polctl's live commands still show raw ids.
  *
@@ -31,7 +30,7 @@
  *   failsafe_in, failsafe_out   ["tcp:22", "udp:68 from 10.0.0.0/8", ...]
  *   profiles           [name, ...] indexed by IR profile index
  *   endpoints          [ {name, kind "host"|"workload", namespace, interface, addrs [..],
- *                        labels {..} (only with a model), profiles [names],
+ *                        labels {..}, profiles [names],
  *                        stages {STAGE: {DIR: [ {tier, end_action, policies [names]} ]}} } ]
  *                      indexed by IR endpoint index (= pal_iface.endpoint_id); STAGE is
  *                      untracked, prednat, forward, normal for host endpoints and workload for
@@ -65,11 +64,10 @@ struct pal_meta_hdr {
 };
 
 /* The document for ir (see above). NULL on out-of-memory. */
-json_t *pal_meta_build(const struct pal_ir *ir, uint64_t generation, const struct pal_model *model);
+json_t *pal_meta_build(const struct pal_ir *ir, uint64_t generation);
 
 /* Builds the document and stores it under pin_dir (NULL = PAL_PIN_DIR_DEFAULT). 0 or -errno. */
-int pal_meta_write(const char *pin_dir, const struct pal_ir *ir, uint64_t generation,
-		   const struct pal_model *model);
+int pal_meta_write(const char *pin_dir, const struct pal_ir *ir, uint64_t generation);
 /* Stores an already serialised text (used by pal_meta_write; tests). 0 or -errno. */
 int pal_meta_store(const char *pin_dir, const char *text, size_t len);
 

@@ -1,5 +1,5 @@
-/* Builds the reporting metadata document of meta.h from the IR (and, optionally, the model for
- * endpoint labels). Pure computation: no maps here. */
+/* Builds the reporting metadata document of meta.h from the IR (names, endpoints with the labels
+ * selectors saw, tier lists). Pure computation: no maps here. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -70,33 +70,9 @@ static json_t *stage_json(const struct pal_ir_tierlist tl[PAL_DIR_COUNT])
 			 tierlist_json(&tl[PAL_DIR_EGRESS]));
 }
 
-/* The model's labels of an IR endpoint (matched by kind, name and namespace), or NULL. */
-static const struct pal_labels *model_labels(const struct pal_model *m,
-					     const struct pal_ir_endpoint *ep)
+static json_t *endpoint_json(const struct pal_ir *ir, const struct pal_ir_endpoint *ep)
 {
-	if (!m)
-		return NULL;
-	if (ep->kind == PAL_EP_HOST) {
-		for (size_t i = 0; i < m->host_endpoints.n; i++)
-			if (strcmp(m->host_endpoints.v[i].name, ep->name) == 0)
-				return &m->host_endpoints.v[i].labels;
-		return NULL;
-	}
-	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		const struct pal_workload_endpoint *w = &m->workload_endpoints.v[i];
-
-		if (strcmp(w->name, ep->name) == 0 &&
-		    ((!w->namespace && !ep->namespace) ||
-		     (w->namespace && ep->namespace && strcmp(w->namespace, ep->namespace) == 0)))
-			return &w->labels;
-	}
-	return NULL;
-}
-
-static json_t *endpoint_json(const struct pal_ir *ir, const struct pal_ir_endpoint *ep,
-			     const struct pal_model *model)
-{
-	const struct pal_labels *labels = model_labels(model, ep);
+	const struct pal_labels *labels = &ep->labels;
 	json_t *addrs = json_array(), *profiles = json_array(), *stages, *o;
 
 	for (size_t i = 0; i < ep->n_addrs; i++) {
@@ -117,7 +93,7 @@ static json_t *endpoint_json(const struct pal_ir *ir, const struct pal_ir_endpoi
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", ep->name, "kind",
 		      ep->kind == PAL_EP_HOST ? "host" : "workload", "namespace",
 		      str_or_null(ep->namespace), "interface", str_or_null(ep->iface), "addrs", addrs);
-	if (labels) {
+	{
 		json_t *l = json_object();
 
 		for (size_t i = 0; i < labels->n; i++)
@@ -217,14 +193,14 @@ static json_t *named_port_sets_json(const struct pal_ir *ir)
 	return a;
 }
 
-json_t *pal_meta_build(const struct pal_ir *ir, uint64_t generation, const struct pal_model *model)
+json_t *pal_meta_build(const struct pal_ir *ir, uint64_t generation)
 {
 	json_t *profiles = json_array(), *endpoints = json_array();
 
 	for (size_t i = 0; i < ir->n_profiles; i++)
 		json_array_append_new(profiles, json_string(ir->profiles[i].name));
 	for (size_t i = 0; i < ir->n_endpoints; i++)
-		json_array_append_new(endpoints, endpoint_json(ir, &ir->endpoints[i], model));
+		json_array_append_new(endpoints, endpoint_json(ir, &ir->endpoints[i]));
 	return json_pack("{s:i, s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "version",
 			 (int)PAL_META_VERSION, "generation", (json_int_t)generation, "written_at",
 			 (json_int_t)time(NULL), "endpoint_to_host",

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (meta && (c = pal_meta_write(bpffs, &ir, generation, &model))) {
+	if (meta && (c = pal_meta_write(bpffs, &ir, generation))) {
 		die("metadata", c);
 		goto out;
 	}
