@@ -31,7 +31,7 @@ struct pald_config;
 enum pald_iface_role {
 	PALD_IFACE_HOST,     /* a HostEndpoint of this node: XDP + tc */
 	PALD_IFACE_WORKLOAD, /* a WorkloadEndpoint of this node: tc */
-	PALD_IFACE_FORWARD,  /* only matched by --interfaces: tc, polices forwarded traffic */
+	PALD_IFACE_FORWARD,  /* --interfaces or the forward watch (links.h): tc, polices forwarded traffic */
 };
 
 struct pald_iface {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -141,6 +142,27 @@ static const struct pal_ir_endpoint *endpoint_for(struct pald_links *l, const st
 	return NULL;
 }
 
+/* Rule 6 of links.h: a host endpoint with forward ingress tiers. Its policy is judged at tc egress
+ * of whatever interface a forwarded packet leaves by (the ingress endpoint is found from
+ * skb->ingress_ifindex there), so that exit must carry palisade's tc programs even when it is no
+ * endpoint: otherwise a router's forward policy fails open towards an unpoliced uplink. */
+static bool forward_watch(const struct pal_ir *ir)
+{
+	for (size_t i = 0; ir && i < ir->n_endpoints; i++)
+		if (ir->endpoints[i].kind == PAL_EP_HOST &&
+		    ir->endpoints[i].forward[PAL_DIR_INGRESS].n_tiers)
+			return true;
+	return false;
+}
+
+/* A link the forward watch covers: Ethernet framing (what the tc programs parse; an L3 device
+ * such as a tunnel is left out, see docs/datapath.md), not loopback. */
+static bool watchable(struct rtnl_link *link)
+{
+	return !(rtnl_link_get_flags(link) & IFF_LOOPBACK) &&
+	       rtnl_link_get_arptype(link) == ARPHRD_ETHER;
+}
+
 static int cmp_iface(const void *a, const void *b)
 {
 	return strcmp(((const struct pald_iface *)a)->name, ((const struct pald_iface *)b)->name);
@@ -151,6 +173,7 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 {
 	size_t cap = (size_t)nl_cache_nitems(l->link_cache) + 1, k = 0;
 	struct pald_iface *v = calloc(cap, sizeof(*v));
+	bool watch = forward_watch(ir);
 
 	l->changed = false;
 	if (!v)
@@ -172,6 +195,8 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
 		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
 			glob = fnmatch(globs->v[g], name, 0) == 0;
+		if (!ep && !glob)
+			glob = watch && watchable(link);
 		if (!ep && !glob)
 			continue;
 		snprintf(v[k].name, sizeof(v[k].name), "%s", name);

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Forward ingress policy of a host endpoint when the packet leaves by an interface that is no
+# endpoint (DESIGN section 3, "arrives on HEP A, forwarded out of B": forward ingress of A on the
+# post-DNAT packet). A plain router: the client's traffic arrives on ext0 (a host endpoint with
+# applyOnForward Ingress policy) and is routed out of wan0, a veth to the extra namespace
+# ${PFX}wan that no HostEndpoint, WorkloadEndpoint or --interfaces glob names.
+# - the agent attaches tc to wan0 by itself (the forward watch, agent/daemon/links.h rule 6);
+# - a forward Deny on ext0 blocks tcp 7001 to the wan side (IPv4, IPv6), the datapath agreeing
+#   with `polctl trace --policy-dir`, and the drop is counted at tc egress of wan0;
+# - an allowed port (tcp 7000, udp 7002) passes, replies included (every probe is a round trip);
+# - replies come back through the flow state: a forward Egress policy on ext0 denies everything
+#   from the wan network, so new wan -> client connections are refused while the replies of the
+#   client's allowed connections (arriving on wan0, no endpoint) still pass ext0's tc egress;
+# - without forward ingress policy the watch is dropped again (wan0 loses palisade's programs);
+# - --uninstall leaves nothing on wan0 either.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topology.sh"
+. "$here/lib/traffic.sh"
+. "$here/lib/agent.sh"
+
+agent_require
+topo_create
+
+# The extra namespace, recorded in TOPO_NAMESPACES first so topo_destroy (the EXIT trap) deletes
+# it (and its veth) on every path out of this test.
+ip netns add "${PFX}wan" || fail "ip netns add ${PFX}wan"
+TOPO_NAMESPACES="$TOPO_NAMESPACES wan"
+ns wan sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||
+	fail "sysctl in wan"
+ns wan ip link set lo up || fail "lo in wan"
+ip link add wan0 netns "${PFX}node" type veth peer name eth0 netns "${PFX}wan" || fail "veth wan0"
+ns node ip addr add 198.18.20.1/24 dev wan0 || fail "node wan0 v4"
+ns node ip addr add 2001:db8:20::1/64 dev wan0 nodad || fail "node wan0 v6"
+ns node ip link set wan0 up || fail "wan0 up"
+ns wan ip addr add 198.18.20.5/24 dev eth0 || fail "wan v4"
+ns wan ip addr add 2001:db8:20::5/64 dev eth0 nodad || fail "wan v6"
+ns wan ip link set eth0 up || fail "wan eth0 up"
+ns wan ip route add 198.18.0.0/15 via 198.18.20.1 || fail "wan v4 route"
+ns wan ip -6 route add 2001:db8::/32 via 2001:db8:20::1 || fail "wan v6 route"
+
+topo_start_services
+tcp_server client 7100
+tcp_server wan 7000
+tcp_server wan 7001
+tcp_server wan 7003
+udp_echo wan 7002
+
+# Without palisade everything is forwarded (so each block below is palisade's doing).
+expect_tcp client 198.18.20.5 7000 - wan:7000
+expect_tcp client 198.18.20.5 7001 - wan:7001
+expect_tcp client 2001:db8:20::5 7001 - wan:7001
+expect_tcp wan 198.18.1.50 7100 - client:7100
+expect_tcp client 198.18.20.5 7003 - wan:7003
+
+dir=$(policy_dir_copy)
+cat >"$dir/55-forward-wan.yaml" <<'EOF'
+# Test policy (tests/e2e/test_forward_unpoliced_out.sh): what ext0 forwards to the wan network.
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: forward-wan
+spec:
+  order: 100
+  selector: network == "external"
+  applyOnForward: true
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      protocol: TCP
+      destination:
+        ports: [7001]
+    - action: Allow
+      protocol: TCP
+      destination:
+        nets: ["198.18.20.0/24"]
+        ports: [7000]
+    - action: Allow
+      protocol: TCP
+      destination:
+        nets: ["2001:db8:20::/64"]
+        ports: [7000]
+    - action: Allow
+      protocol: UDP
+      destination:
+        nets: ["198.18.20.0/24"]
+        ports: [7002]
+    - action: Allow
+      protocol: UDP
+      destination:
+        nets: ["2001:db8:20::/64"]
+        ports: [7002]
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: forward-from-wan
+spec:
+  order: 100
+  selector: network == "external"
+  applyOnForward: true
+  types: [Egress]
+  egress:
+    - action: Deny
+      source:
+        nets: ["198.18.20.0/24"]
+    - action: Deny
+      source:
+        nets: ["2001:db8:20::/64"]
+EOF
+agent_program "$dir"
+
+# The reference evaluator's verdicts for the same packets.
+trace() { # IN OUT SRC DST DPORT
+	"$POLCTL" -o json --node demo-node trace --policy-dir "$dir" --iface "$1" --dir forward \
+		--out-iface "$2" --proto tcp --src "$3" --sport 40000 --dst "$4" --dport "$5" |
+		jq -r .verdict
+}
+[ "$(trace ext0 wan0 198.18.1.50 198.18.20.5 7001)" = deny ] ||
+	fail "evaluator: tcp 7001 out of wan0 is not denied"
+[ "$(trace ext0 wan0 198.18.1.50 198.18.20.5 7000)" = allow ] ||
+	fail "evaluator: tcp 7000 out of wan0 is not allowed"
+[ "$(trace wan0 ext0 198.18.20.5 198.18.1.50 7100)" = deny ] ||
+	fail "evaluator: a new connection from wan0 out of ext0 is not denied"
+
+expect_tcp_blocked client 198.18.20.5 7001 -
+expect_tcp_blocked client 2001:db8:20::5 7001 -
+expect_tcp client 198.18.20.5 7000 - wan:7000
+expect_tcp client 2001:db8:20::5 7000 - wan:7000
+expect_udp client 198.18.20.5 7002 -
+expect_udp client 2001:db8:20::5 7002 -
+# The security tier's quarantine (policies/60, applyOnForward Ingress on every host endpoint)
+# holds on this path too.
+expect_tcp_blocked client 198.18.20.5 7000 198.18.200.7
+# New connections from the wan side meet ext0's forward egress; replies above did not.
+expect_tcp_blocked wan 198.18.1.50 7100 -
+# Not allowed by any rule: forward-http-to-pods' tier (default) ends with Deny.
+expect_tcp_blocked client 198.18.20.5 7003 -
+# The node's own services are untouched by forward policy.
+expect_tcp client 198.18.1.1 8443 - node:8443
+
+# wan0 carries palisade's tc programs (role forward), but no XDP and no rule lists.
+grep -q "iface=wan0 .*role=forward" "$E2E_TMP/palisaded-once.log" ||
+	fail "wan0 not attached as a forward interface: $(cat "$E2E_TMP/palisaded-once.log")"
+[ -n "$(ns node tc filter show dev wan0 egress)" ] || fail "no tc egress filter on wan0"
+! ns node ip -d link show dev wan0 | grep -q xdp || fail "XDP attached to wan0"
+
+# Where the denial happened: tc egress of wan0, reason policy.
+drops=$(polctl_json counters | jq '.wan0.hooks["tc-egress"].drops["policy-deny"] // 0')
+[ "${drops:-0}" -gt 0 ] || fail "no policy drop counted at tc egress of wan0:
+$(polctl_json counters | jq .wan0)"
+
+# No forward ingress policy left: the watch ends, wan0 loses palisade's programs.
+rm -f "$dir/55-forward-wan.yaml" "$dir/50-forward-to-pods.yaml" "$dir/60-security-tier.yaml"
+agent_program "$dir"
+[ -z "$(ns node tc filter show dev wan0 egress)" ] ||
+	fail "tc still on wan0 without forward ingress policy"
+expect_tcp client 198.18.20.5 7001 - wan:7001
+
+# Back with the watch, then uninstall: nothing of palisade stays on wan0.
+cat >"$dir/55-forward-wan.yaml" <<'EOF'
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: forward-wan-deny
+spec:
+  selector: network == "external"
+  applyOnForward: true
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      protocol: TCP
+      destination:
+        ports: [7001]
+    - action: Allow
+EOF
+agent_program "$dir"
+expect_tcp_blocked client 198.18.20.5 7001 -
+expect_tcp client 198.18.20.5 7000 - wan:7000
+agent_uninstall_check
+[ -z "$(ns node tc filter show dev wan0 egress)" ] && [ -z "$(ns node tc filter show dev wan0 ingress)" ] ||
+	fail "tc filters left on wan0 after --uninstall"
+expect_tcp client 198.18.20.5 7001 - wan:7001
+exit 0
