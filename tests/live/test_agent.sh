@@ -13,7 +13,11 @@ expect_rc 0 pc -o json status
 gen=$(printf '%s' "$out" | jq .generation)
 [ "$gen" -ge 1 ] || fail "generation $gen"
 json_is .metadata.generation "$gen"
-json_is '[.interfaces[] | select(.tc.ingress and .tc.egress) | .name] | sort | join(",")' "ext0,mgmt0,pod-web0"
+json_is '[.interfaces[] | select(.tc.ingress and .tc.egress and .endpoint) | .name] | sort | join(",")' "ext0,mgmt0,pod-web0"
+# The example policies have forward ingress policy (forward-http-to-pods, the quarantine), so the
+# other Ethernet links (here the veth peers) carry tc too, without endpoint (the forward watch).
+json_is '[.interfaces[] | select(.endpoint == null) | "\(.name):\(.kind):\(.tc.egress)"] | sort | join(",")' \
+	"ext0p:forward-only:true,mgmt0p:forward-only:true,pod-web0p:forward-only:true"
 json_is '[.interfaces[] | select(.xdp.palisade) | .xdp.mode] | unique | join(",")' generic
 json_is '.interfaces[] | select(.name == "pod-web0") | .endpoint' demo--node-k8s-web-eth0
 [ -z "$err" ] || fail "status warned: $err"
