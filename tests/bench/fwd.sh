@@ -14,9 +14,9 @@
 #   iptables  a chain in FORWARD: RULES-1 "-s 198.19.A.B/32 -p udp --dport P -j DROP", "-j ACCEPT"
 #   nftables  a forward chain: "ip saddr . udp dport @deny drop" on a set of RULES-1 elements, accept
 #   palisade  a host endpoint on ext0 and applyOnForward ingress policies of RULES-1 deny rules
-#             then an allow, programmed by `palisaded --once --interfaces int0` (forwarded traffic
-#             is judged at tc egress of the outgoing interface, so int0 must be palisade's too),
-#             removed by --uninstall. Palisade classifies a flow's first packet; the rest take the
+#             then an allow, programmed by `palisaded --once` (forwarded traffic is judged at tc
+#             egress of the outgoing interface: the agent's forward watch attaches int0, which no
+#             endpoint names, because ext0 has forward ingress policy), removed by --uninstall. Palisade classifies a flow's first packet; the rest take the
 #             established path (pal_flows): that is the design, and what this figure shows.
 # After each round the filter must have counted the blast (filtered()): a filter that the packets
 # went around fails the run.
@@ -133,7 +133,7 @@ mode_on() {
 	iptables) bn node iptables -w 5 -Z "$CHAIN" || fail "iptables -Z"
 		bn node iptables -w 5 -A FORWARD -j "$CHAIN" || fail "iptables jump" ;;
 	nftables) bn node nft -f "$BENCH_TMP/nft.rules" || fail "nft -f" ;;
-	palisade) bench_program node "$pol" --interfaces int0 ;;
+	palisade) bench_program node "$pol" ;;
 	esac
 }
 mode_off() {
