@@ -41,6 +41,8 @@ struct pald_iface {
 	/* The endpoint in the IR last passed to apply(); NULL for PALD_IFACE_FORWARD. Valid until
 	 * the next apply() (the control plane always calls sync_interfaces again after one). */
 	const struct pal_ir_endpoint *ep;
+	/* Chosen only by the forward watch (links.h rule 6), not by an endpoint or a glob. */
+	bool watched;
 };
 
 struct pald_backend_ops {
@@ -80,6 +82,7 @@ struct pald_null_record {
 	size_t n_endpoints, n_rules, n_rule_refs;
 	size_t n_ifaces;
 	char ifaces[64][IFNAMSIZ];
+	bool watched[64]; /* ifaces[i] was chosen only by the forward watch */
 	bool uninstalled;
 };
 int pald_backend_null_open(const struct pald_config *cfg, struct pald_backend *be);

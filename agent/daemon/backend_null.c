@@ -52,8 +52,17 @@ static void write_record(struct null_ctx *c)
 		   "\"rule_refs\":%zu,\"apply_realtime_ns\":%llu,\"interfaces\":[",
 		(unsigned long long)c->rec.applies, (unsigned long long)c->rec.generation,
 		c->rec.n_endpoints, c->rec.n_rules, c->rec.n_rule_refs, c->apply_realtime_ns);
-	for (size_t i = 0; i < c->rec.n_ifaces; i++)
-		fprintf(f, "%s\"%s\"", i ? "," : "", c->rec.ifaces[i]);
+	for (size_t i = 0, first = 1; i < c->rec.n_ifaces; i++)
+		if (!c->rec.watched[i]) {
+			fprintf(f, "%s\"%s\"", first ? "" : ",", c->rec.ifaces[i]);
+			first = 0;
+		}
+	fprintf(f, "],\"watched\":[");
+	for (size_t i = 0, first = 1; i < c->rec.n_ifaces; i++)
+		if (c->rec.watched[i]) {
+			fprintf(f, "%s\"%s\"", first ? "" : ",", c->rec.ifaces[i]);
+			first = 0;
+		}
 	fprintf(f, "],\"uninstalled\":%s}\n", c->rec.uninstalled ? "true" : "false");
 	if (fclose(f) == 0)
 		rename(tmp, c->record_path);
@@ -92,8 +101,10 @@ static int null_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size
 	struct null_ctx *c = ctx;
 	size_t keep = n < 64 ? n : 64;
 
-	for (size_t i = 0; i < keep; i++)
+	for (size_t i = 0; i < keep; i++) {
 		memcpy(c->rec.ifaces[i], ifaces[i].name, IFNAMSIZ);
+		c->rec.watched[i] = ifaces[i].watched;
+	}
 	c->rec.n_ifaces = keep; /* the record keeps the first 64 names; all count as attached */
 	write_record(c);
 	return (int)n;

@@ -142,14 +142,16 @@ static const struct pal_ir_endpoint *endpoint_for(struct pald_links *l, const st
 	return NULL;
 }
 
-/* Rule 6 of links.h: a host endpoint with forward ingress tiers. Its policy is judged at tc egress
- * of whatever interface a forwarded packet leaves by (the ingress endpoint is found from
- * skb->ingress_ifindex there), so that exit must carry palisade's tc programs even when it is no
- * endpoint: otherwise a router's forward policy fails open towards an unpoliced uplink. */
+/* Rule 6 of links.h: a host endpoint with forward ingress tiers, or any local workload. Both
+ * kinds of policy are judged at tc egress of whatever interface a forwarded packet leaves by (the
+ * endpoint it came in on is found from skb->ingress_ifindex there; egress is where the packet is
+ * post-DNAT), so that exit must carry palisade's tc programs even when it is no endpoint:
+ * otherwise a router's forward policy, or a pod's egress policy (pods default to deny without a
+ * profile), fails open towards an unpoliced uplink. */
 static bool forward_watch(const struct pal_ir *ir)
 {
 	for (size_t i = 0; ir && i < ir->n_endpoints; i++)
-		if (ir->endpoints[i].kind == PAL_EP_HOST &&
+		if (ir->endpoints[i].kind == PAL_EP_WORKLOAD ||
 		    ir->endpoints[i].forward[PAL_DIR_INGRESS].n_tiers)
 			return true;
 	return false;
@@ -195,13 +197,14 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
 		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
 			glob = fnmatch(globs->v[g], name, 0) == 0;
-		if (!ep && !glob)
-			glob = watch && watchable(link);
-		if (!ep && !glob)
+		bool watched = !ep && !glob && watch && watchable(link);
+
+		if (!ep && !glob && !watched)
 			continue;
 		snprintf(v[k].name, sizeof(v[k].name), "%s", name);
 		v[k].ifindex = ifindex;
 		v[k].ep = ep;
+		v[k].watched = watched;
 		v[k].role = !ep ? PALD_IFACE_FORWARD
 				: ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
 		k++;

@@ -10,7 +10,8 @@
  *   4. a HostEndpoint with interfaceName "*": every link except loopback and
  *      workload interfaces                                                 -> host
  *   5. a link matching an --interfaces glob (fnmatch)                      -> forward
- *   6. while some host endpoint has forward ingress tiers (applyOnForward Ingress policy):
+ *   6. while some host endpoint has forward ingress tiers (applyOnForward Ingress policy) or
+ *      this node has a workload endpoint (its egress policy is judged where the packet leaves):
  *      every Ethernet link except loopback (the "forward watch")           -> forward
  * first match wins, in that order. A forward link gets tc only and no rule lists: its tc egress
  * judges forwarded packets by the endpoint they arrived on (docs/datapath.md, "Forward watch").

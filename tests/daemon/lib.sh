@@ -1,7 +1,9 @@
 # Helpers for the palisaded process tests. A test sources this, then uses:
 #   $TMP          a private temp dir;  $BPFFS  a private pin dir under /sys/fs/bpf (not created)
 #   $NS           a private network namespace (created by use_netns)
-#   write_policy DIR [EXTRA_RULES]    a small valid policy set for node test-node
+#   write_policy DIR [EXTRA_RULES]    a small valid policy set for node test-node (its workload
+#                                     endpoint on node $WEP_NODE, default test-node: a local
+#                                     workload turns the forward watch on, links.h rule 6)
 #   start_agent ARGS...               palisaded in the background (pid $AGENT, log $TMP/agent.log,
 #                                     null-backend record $TMP/record.json), waits for generation 1
 #   gen / rules / ifaces              fields of the record
@@ -72,12 +74,13 @@ metadata:
   labels: {app: pod0}
 spec:
   orchestrator: k8s
-  node: test-node
+  node: __WEP_NODE__
   pod: pod0
   endpoint: eth0
   interfaceName: pt-pod0
   ipNetworks: ["198.19.0.10/32"]
 YAML
+	sed -i "s/__WEP_NODE__/${WEP_NODE:-test-node}/" "$dir/10-endpoints.yaml"
 	cat >"$dir/20-policy.yaml" <<YAML
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy

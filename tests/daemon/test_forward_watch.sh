@@ -1,8 +1,13 @@
 # The forward watch (agent/daemon/links.h rule 6), in a private network namespace: while a host
 # endpoint has forward ingress policy (applyOnForward, Ingress), every Ethernet link except
 # loopback is attached (role forward), also links created later; L3 links (tun) are not; when the
-# forward ingress policy goes, so do the watched links.
+# forward ingress policy goes, so do the watched links; a local workload endpoint turns the watch
+# on as well (a pod's egress policy is judged where its packets leave).
 . "$(dirname "$0")/lib.sh"
+# The fixture's workload starts on another node, so only the forward policy turns the watch on.
+WEP_NODE=other-node
+# Every link the agent handed the backend: endpoints and globs, and the watched ones.
+ifaces() { rec '(.interfaces + (.watched // [])) | sort | join(",")'; }
 
 use_netns
 n() { ip -n "$NS" "$@"; }
@@ -47,5 +52,12 @@ g=$(gen)
 rm "$TMP/p/30-forward.yaml"
 wait_gen_above "$g"
 wait_until 1 ifaces_are "pt-eth0,pt-up0" || fail "watch not dropped: $(ifaces)"
+[ "$(rec '.watched | length')" = 0 ] || fail "watched links left: $(rec .watched)"
+
+# A workload endpoint of this node turns the watch on again, without any forward policy.
+g=$(gen)
+WEP_NODE=test-node write_policy "$TMP/p"
+wait_gen_above "$g"
+wait_until 1 ifaces_are "$all" || fail "a local workload did not turn the watch on: $(ifaces)"
 stop_agent || fail "SIGTERM: exit $?"
 exit 0

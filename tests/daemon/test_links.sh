@@ -18,7 +18,10 @@ wait_until 2 test -n "$(ifaces)" || fail "no interfaces recorded"
 [ "$(ifaces)" = "pt-eth0,pt-up0" ] || fail "initial interfaces: $(ifaces), want pt-eth0,pt-up0"
 http "$port" /readyz
 [ "$code" = 200 ] || fail "/readyz: $code $body"
-contains "$body" "on 2 interfaces"
+# 2 endpoints, plus the 4 other Ethernet links the forward watch takes because this node has a
+# workload endpoint (links.h rule 6; the record lists those under "watched").
+contains "$body" "on 6 interfaces"
+[ "$(rec '.watched | join(",")')" = "pp-eth0,pp-other,pp-up0,pt-other" ] || fail "watched: $(rec .watched)"
 
 ifaces_are() { [ "$(ifaces)" = "$1" ]; }
 # A pod veth appears: attached within a second.

@@ -2,6 +2,9 @@
 # tight timer); a bad write keeps the last good generation and /readyz says degraded; the fix
 # makes it ready again; SIGHUP re-reads; SIGTERM exits 0.
 . "$(dirname "$0")/lib.sh"
+# Its workload lives on another node: a local one would turn the forward watch on (links.h rule 6)
+# and attach every link of the host network namespace this test runs in.
+WEP_NODE=other-node
 
 write_policy "$TMP/p"
 port=$(free_port)

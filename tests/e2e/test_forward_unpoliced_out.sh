@@ -149,8 +149,15 @@ drops=$(polctl_json counters | jq '.wan0.hooks["tc-egress"].drops["policy-deny"]
 [ "${drops:-0}" -gt 0 ] || fail "no policy drop counted at tc egress of wan0:
 $(polctl_json counters | jq .wan0)"
 
-# No forward ingress policy left: the watch ends, wan0 loses palisade's programs.
-rm -f "$dir/55-forward-wan.yaml" "$dir/50-forward-to-pods.yaml" "$dir/60-security-tier.yaml"
+# No forward ingress policy and no local workload left: the watch ends, wan0 loses palisade's
+# programs. (A local workload alone keeps the watch on: a pod's egress policy is judged where its
+# packets leave, see test_workload_egress_unpoliced_out.sh.)
+rm -f "$dir/55-forward-wan.yaml" "$dir/50-forward-to-pods.yaml" "$dir/60-security-tier.yaml" \
+	"$dir/70-shop-web.yaml"
+# Drop the WorkloadEndpoint document (documents are separated by "---" lines).
+awk 'BEGIN { RS = "\n---\n"; ORS = "" } !/kind: WorkloadEndpoint/ { printf "%s%s", (n++ ? "\n---\n" : ""), $0 }' \
+	"$dir/10-endpoints.yaml" >"$dir/10-endpoints.yaml.new" && mv "$dir/10-endpoints.yaml.new" "$dir/10-endpoints.yaml"
+grep -q WorkloadEndpoint "$dir/10-endpoints.yaml" && fail "test setup: workload endpoint still there"
 agent_program "$dir"
 [ -z "$(ns node tc filter show dev wan0 egress)" ] ||
 	fail "tc still on wan0 without forward ingress policy"
