@@ -7,7 +7,7 @@
 #                                      attach, netfilter); link it before libpalisade-core.a
 #   test-bpf        BPF_PROG_TEST_RUN tests (needs root: loads programs, creates a netns)
 #   verifier-stats  each program's verified instruction count
-#   bench-bpf       classification cost per packet at 10..10,000 rules (BPF_PROG_TEST_RUN)
+#   bench-bpf       classification cost per packet only (figure 1 of make bench)
 #   vmlinux-check   vmlinux.h is present and has the types the programs use
 #   vmlinux-regen   regenerate vmlinux/vmlinux.h from this kernel's BTF
 
@@ -88,8 +88,7 @@ $(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BPF_SKELS)
 verifier-stats: $(BUILD)/verifier-stats ## verified instruction count of every program (root)
 	$(BUILD)/verifier-stats
 
-$(BUILD)/bench-bpf: tests/bpf/tool_bench.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
-	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
-
-bench-bpf: $(BUILD)/bench-bpf ## new-flow and established ns/packet at 10..10,000 rules (root)
-	$(BUILD)/bench-bpf
+# Classification benchmark alone (figure 1 of `make bench`, tests/bench/bench_classify.c): new-flow
+# ns/packet against a linear scan, established ns/packet, apply ms, at 10..100,000 rules.
+bench-bpf: $(BENCH_DIR)/bench-classify $(BENCH_DIR)/linear_scan.bpf.o ## classification ns/packet only (root)
+	$(BENCH_DIR)/bench-classify $(BENCH_DIR)/linear_scan.bpf.o 5 256

@@ -21,22 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 agent_require
 topo_create
 
-# The extra namespace, recorded in TOPO_NAMESPACES first so topo_destroy (the EXIT trap) deletes
-# it (and its veth) on every path out of this test.
-ip netns add "${PFX}wan" || fail "ip netns add ${PFX}wan"
-TOPO_NAMESPACES="$TOPO_NAMESPACES wan"
-ns wan sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||
-	fail "sysctl in wan"
-ns wan ip link set lo up || fail "lo in wan"
-ip link add wan0 netns "${PFX}node" type veth peer name eth0 netns "${PFX}wan" || fail "veth wan0"
-ns node ip addr add 198.18.20.1/24 dev wan0 || fail "node wan0 v4"
-ns node ip addr add 2001:db8:20::1/64 dev wan0 nodad || fail "node wan0 v6"
-ns node ip link set wan0 up || fail "wan0 up"
-ns wan ip addr add 198.18.20.5/24 dev eth0 || fail "wan v4"
-ns wan ip addr add 2001:db8:20::5/64 dev eth0 nodad || fail "wan v6"
-ns wan ip link set eth0 up || fail "wan eth0 up"
-ns wan ip route add 198.18.0.0/15 via 198.18.20.1 || fail "wan v4 route"
-ns wan ip -6 route add 2001:db8::/32 via 2001:db8:20::1 || fail "wan v6 route"
+# The extra namespace behind wan0 (lib/topology.sh; topo_destroy removes it on every path out).
+topo_add_wan
 
 topo_start_services
 tcp_server client 7100

@@ -120,6 +120,26 @@ topo_create() {
 	topo_netfilter || fail "netfilter setup"
 }
 
+# topo_add_wan: an extra namespace ${PFX}wan behind the node's wan0 (198.18.20.0/24,
+# 2001:db8:20::/64; the far end is .5 / ::5), an uplink that no endpoint of policies/ names.
+# Recorded in TOPO_NAMESPACES first, so topo_destroy removes it on every path out of the test.
+topo_add_wan() {
+	ip netns add "${PFX}wan" || fail "ip netns add ${PFX}wan"
+	TOPO_NAMESPACES="$TOPO_NAMESPACES wan"
+	ns wan sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 ||
+		fail "sysctl in wan"
+	ns wan ip link set lo up || fail "lo in wan"
+	ip link add wan0 netns "${PFX}node" type veth peer name eth0 netns "${PFX}wan" || fail "veth wan0"
+	ns node ip addr add 198.18.20.1/24 dev wan0 || fail "node wan0 v4"
+	ns node ip addr add 2001:db8:20::1/64 dev wan0 nodad || fail "node wan0 v6"
+	ns node ip link set wan0 up || fail "wan0 up"
+	ns wan ip addr add 198.18.20.5/24 dev eth0 || fail "wan v4"
+	ns wan ip addr add 2001:db8:20::5/64 dev eth0 nodad || fail "wan v6"
+	ns wan ip link set eth0 up || fail "wan eth0 up"
+	ns wan ip route add 198.18.0.0/15 via 198.18.20.1 || fail "wan v4 route"
+	ns wan ip -6 route add 2001:db8::/32 via 2001:db8:20::1 || fail "wan v6 route"
+}
+
 topo_node() {
 	ns node sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
