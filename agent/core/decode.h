@@ -64,6 +64,8 @@ const char *closest_name(const char *word, const char *const *known);
 bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
 		  const char *const *ignored);
 bool expect_map(struct dctx *c, const struct yt_node *n);
+int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
+		       bool *eg);
 bool expect_seq(struct dctx *c, const struct yt_node *n);
 /* Enters the optional field key whose value is n (YT_SEQ or YT_MAP expected): 0 when it is absent
  * or null, -1 after an error when it has another kind, 1 with key pushed on the path (the caller

@@ -446,6 +446,48 @@ int get_number(struct dctx *c, const struct yt_node *map, const char *key, doubl
 	return r;
 }
 
+/* A list of directions (spec.types of Calico policies, spec.policyTypes of Kubernetes ones):
+ * Ingress and/or Egress, each at most once. Sets *in / *eg for the values present. Returns 0 when
+ * absent, 1 when read, -1 on errors. */
+int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
+		       bool *eg)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	int r = 1;
+
+	if (yt_is_null(n))
+		return 0;
+	old = path_push(c, key);
+	if (!expect_seq(c, n)) {
+		path_pop(c, old);
+		return -1;
+	}
+	for (size_t i = 0; i < n->n_items; i++) {
+		const struct yt_node *it = n->items[i];
+		size_t o2 = path_push_index(c, i);
+		bool *flag = NULL;
+
+		if (it->kind == YT_SCALAR && strcmp(it->text, "Ingress") == 0)
+			flag = in;
+		else if (it->kind == YT_SCALAR && strcmp(it->text, "Egress") == 0)
+			flag = eg;
+		if (!flag) {
+			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
+			     it->kind == YT_SCALAR ? it->text : "");
+			r = -1;
+		} else if (*flag) {
+			derr(c, it, "'%s' type specified more than once", it->text);
+			r = -1;
+		} else {
+			*flag = true;
+		}
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return r;
+}
+
 int get_str_list(struct dctx *c, const struct yt_node *map, const char *key, char ***out,
 		 size_t *n_out)
 {

@@ -595,44 +595,6 @@ static int translate_rules(struct dctx *c, const struct yt_node *spec, bool ingr
 	return r;
 }
 
-static int decode_policy_types(struct dctx *c, const struct yt_node *spec, bool *in, bool *eg)
-{
-	const struct yt_node *n = yt_map_get(spec, "policyTypes");
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "policyTypes");
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
-	for (size_t i = 0; i < n->n_items; i++) {
-		const struct yt_node *it = n->items[i];
-		size_t o2 = path_push_index(c, i);
-		bool *flag = NULL;
-
-		if (it->kind == YT_SCALAR && strcmp(it->text, "Ingress") == 0)
-			flag = in;
-		else if (it->kind == YT_SCALAR && strcmp(it->text, "Egress") == 0)
-			flag = eg;
-		if (!flag) {
-			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
-			     it->kind == YT_SCALAR ? it->text : "");
-			r = -1;
-		} else if (*flag) {
-			derr(c, it, "duplicate policy type \"%s\"", it->text);
-			r = -1;
-		}
-		if (flag)
-			*flag = true;
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return r;
-}
-
 void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 {
 	size_t errors = c->d->n_errors, old, n_in = 0, n_eg = 0;
@@ -662,7 +624,7 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 		goto pop;
 	translate_rules(c, spec, true, &p.ingress, &n_in);
 	translate_rules(c, spec, false, &p.egress, &n_eg);
-	types = decode_policy_types(c, spec, &in, &eg);
+	types = get_direction_list(c, spec, "policyTypes", &in, &eg);
 	if (types == 0) {
 		/* Kubernetes API defaulting of an absent policyTypes. */
 		in = true;

@@ -46,44 +46,13 @@ static bool policy_name_ok(const char *name, enum pal_policy_kind kind)
  * are ingress rules or no rules at all, Egress when there are egress rules; both when both). */
 static int decode_types(struct dctx *c, const struct yt_node *spec, struct pal_policy *p)
 {
-	const struct yt_node *n = yt_map_get(spec, "types");
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n)) {
+	if (yt_is_null(yt_map_get(spec, "types"))) {
 		/* Only reached with usable rule counts: a policy whose rules failed is dropped. */
 		p->types_ingress = p->ingress.n > 0 || p->egress.n == 0;
 		p->types_egress = p->egress.n > 0;
 		return 0;
 	}
-	old = path_push(c, "types");
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
-	for (size_t i = 0; i < n->n_items; i++) {
-		const struct yt_node *it = n->items[i];
-		size_t o2 = path_push_index(c, i);
-		bool *flag = NULL;
-
-		if (it->kind == YT_SCALAR && strcmp(it->text, "Ingress") == 0)
-			flag = &p->types_ingress;
-		else if (it->kind == YT_SCALAR && strcmp(it->text, "Egress") == 0)
-			flag = &p->types_egress;
-		if (!flag) {
-			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
-			     it->kind == YT_SCALAR ? it->text : "");
-			r = -1;
-		} else if (*flag) {
-			derr(c, it, "'%s' type specified more than once", it->text);
-			r = -1;
-		} else {
-			*flag = true;
-		}
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	return r;
+	return get_direction_list(c, spec, "types", &p->types_ingress, &p->types_egress);
 }
 
 /* A policy-level selector: parses, and rejects global() (only valid in a rule's
