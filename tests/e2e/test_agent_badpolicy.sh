@@ -17,24 +17,7 @@ topo_create
 agentd_trap
 topo_start_services
 
-write_open_9999() {
-	cat >"$1/80-open-9999.yaml" <<'EOF'
-# tests/e2e/test_agent_badpolicy.sh: valid, but in a directory that also holds a broken file.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: open-9999
-spec:
-  order: 50
-  selector: has(host-endpoint)
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [9999]
-EOF
-}
+write_open_9999() { cp "$here/fixtures/80-open-9999.yaml" "$1/"; }
 # The error is on line 9: the action.
 write_bad() {
 	printf '%s\n' '# tests/e2e/test_agent_badpolicy.sh: a broken policy (line 9).' \

@@ -19,22 +19,7 @@ expect_tcp_blocked client 198.18.1.1 9999 -
 
 # What a second agent would apply: the example policies plus tcp 9999 open.
 open_dir=$(policy_dir_copy)
-cat >"$open_dir/80-open-9999.yaml" <<'EOF'
-# tests/e2e/test_agent_single.sh: what the refused second agent would have enforced.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: open-9999
-spec:
-  order: 50
-  selector: has(host-endpoint)
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [9999]
-EOF
+cp "$here/fixtures/80-open-9999.yaml" "$open_dir/"
 
 state() {
 	echo "generation $(agentd_generation)"
