@@ -60,8 +60,13 @@ $(BUILD)/libpalisade-core-san.a: $(CORE_SANOBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/polctl: $(POLCTL_OBJS) $(BUILD)/libpalisade-core.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CORE)
+# polctl: its commands, the pinned-map readers it shares with the datapath library (reporting
+# metadata, counters, flows: no BPF objects inside), the core library, and libbpf for the live
+# commands.
+POLCTL_DP_OBJS := $(BUILD)/obj/agent/dataplane/meta.o $(BUILD)/obj/agent/dataplane/meta_json.o \
+                  $(BUILD)/obj/agent/dataplane/map_read.o
+$(BUILD)/polctl: $(POLCTL_OBJS) $(POLCTL_DP_OBJS) $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz $(LIBS_CORE)
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CORE) -lcriterion
