@@ -5,7 +5,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${POLCTL:?POLCTL must point at the polctl binary}"
 : "${PAL_PROGRAM:?PAL_PROGRAM must point at the pal_program test helper}"
-if [ "$(id -u)" != 0 ]; then echo "live polctl tests: need root, skipped"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then echo "live polctl tests: FAIL: need root (BPF maps, network namespaces)" >&2; exit 1; fi
 export POLCTL PAL_PROGRAM ROOT="$root"
 export PALISADED="${PALISADED:-$root/build/palisaded}"
 pass=0 fail=0
