@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 1u
+#define PAL_LAYOUT_VERSION 2u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -87,7 +87,10 @@ enum pal_drop_reason {
 	PAL_DROP_IPV6_EXT = 9,     /* more IPv6 extension headers than PAL_MAX_IPV6_EXT */
 	PAL_DROP_INTERNAL = 10,    /* a list or map entry the tables promise is missing */
 	PAL_DROP_OVERFLOW = 11,    /* classifier step limit (PAL_MAX_CLASSIFY_STEPS) exceeded */
-	PAL_DROP_COUNT = 12
+	PAL_DROP_SPOOF = 12,       /* a workload sent from an address that is not its own */
+	PAL_DROP_UNPROGRAMMED = 13, /* palisade polices the interface but could not program it */
+	PAL_DROP_BUSY = 14,        /* classifier scratch in use (process context preempted) */
+	PAL_DROP_COUNT = 15
 };
 
 /* Stages, same numbering as enum pal_stage of agent/core/ir.h (checked in datapath.c). */
@@ -380,6 +383,9 @@ static const char *const pal_drop_reason_names[PAL_DROP_COUNT] = {
 	[PAL_DROP_IPV6_EXT] = "ipv6-ext-limit",
 	[PAL_DROP_INTERNAL] = "internal-error",
 	[PAL_DROP_OVERFLOW] = "classifier-overflow",
+	[PAL_DROP_SPOOF] = "spoofed-source",
+	[PAL_DROP_UNPROGRAMMED] = "endpoint-unprogrammed",
+	[PAL_DROP_BUSY] = "classifier-busy",
 };
 static const char *const pal_verdict_names[PAL_VERDICT_COUNT] = {
 	[PAL_VERDICT_ALLOW] = "allow",       [PAL_VERDICT_DENY] = "deny",
