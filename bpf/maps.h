@@ -68,6 +68,15 @@ struct {
 	__type(value, __u32);
 } pal_failsafe SEC(".maps");
 
+/* Source prefixes per workload interface (struct pal_src_key in abi.h): anti-spoofing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PAL_DEF_SRC_PREFIXES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pal_src_key);
+	__type(value, __u32);
+} pal_srcaddrs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PAL_DEF_FLOWS);

@@ -6,8 +6,8 @@
  *   tc_ingress       host endpoints: (failsafe-in and untracked again when XDP left no
  *                    metadata), established flows, preDNAT ingress on the pre-DNAT destination.
  *                    Results travel on as skb->mark bits (PAL_MARK_*): the raw PREROUTING rule
- *                    turns PAL_MARK_UNTRACKED into CT --notrack. Workload interfaces: nothing here,
- *                    their policy runs after DNAT.
+ *                    turns PAL_MARK_UNTRACKED into CT --notrack. Workload interfaces: only the
+ *                    source address check (anti-spoofing), their policy runs after DNAT.
  *   tc_egress        after routing and DNAT: forwarded packets (skb->ingress_ifindex != 0):
  *                    forward ingress of the host endpoint they came in on or the egress policy of
  *                    the workload they came from, then forward egress of the host endpoint or the
@@ -32,6 +32,7 @@
 #include "classify.h"
 #include "flow.h"
 #include "stages.h"
+#include "srccheck.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -73,8 +74,9 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 	int reason;
 
 	p.len = ctx->data_end - ctx->data;
-	reason = pal_parse_eth(ctx, PAL_CTX_XDP, &p);
+	/* the interface first: its framing says where the IP header is */
 	ifc = pal_iface_get(h.ifindex);
+	reason = pal_parse_frame(ctx, PAL_CTX_XDP, ifc && (ifc->flags & PAL_IF_L3), 0, &p);
 	if (reason && ifc) { /* malformed: dropped with its reason where palisade polices */
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return XDP_DROP;
@@ -156,14 +158,26 @@ int tc_ingress(struct __sk_buff *skb)
 	int reason;
 
 	p.len = skb->len;
-	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
 	ifc = pal_iface_get(h.ifindex);
+	reason = pal_parse_frame(skb, PAL_CTX_SKB, ifc && (ifc->flags & PAL_IF_L3),
+				 bpf_ntohs(skb->protocol), &p);
 	if (reason && ifc) {
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return PAL_TC_ACT_SHOT;
 	}
-	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST))
-		goto out; /* workload interfaces: policy runs after DNAT (tc egress, INPUT) */
+	if (reason || !p.family || !ifc)
+		goto out;
+	if (ifc->flags & PAL_IF_WORKLOAD) {
+		/* what the pod sends: only from its own addresses (bpf/srccheck.h); its policy
+		 * runs after DNAT (tc egress, INPUT) */
+		if (!pal_src_allowed(h.ifindex, &p)) {
+			pal_drop(&h, &p, PAL_DP_STAGE_SOURCE, PAL_DROP_SPOOF, PAL_RULE_ID_NONE);
+			return PAL_TC_ACT_SHOT;
+		}
+		goto out;
+	}
+	if (!(ifc->flags & PAL_IF_HOST))
+		goto out;
 
 	meta = pal_tc_meta(skb);
 	if (meta & PAL_XDP_META_EVALUATED) {
@@ -255,9 +269,10 @@ int tc_egress(struct __sk_buff *skb)
 	int reason;
 
 	p.len = skb->len;
-	reason = pal_parse_eth(skb, PAL_CTX_SKB, &p);
 	out_ep = pal_iface_get(h.ifindex);
 	in_ep = pal_iface_get(iif);
+	reason = pal_parse_frame(skb, PAL_CTX_SKB, out_ep && (out_ep->flags & PAL_IF_L3),
+				 bpf_ntohs(skb->protocol), &p);
 	/* A scalar answer from a subprogram: clang would otherwise OR the two map value pointers,
 	 * which the verifier refuses. */
 	if (!pal_policed(h.ifindex, iif))

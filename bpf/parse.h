@@ -233,4 +233,29 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 	return pal_parse_l3(ctx, kind, off, proto, p);
 }
 
+/* From the IP header at offset 0: devices without a link-layer header (PAL_IF_L3: tun,
+ * WireGuard, ipip...). tc passes skb->protocol (the ethertype the device set, host order); XDP
+ * has none and passes 0: the IP version nibble decides. An empty frame is truncated L3. */
+static __always_inline int pal_parse_l3dev(void *ctx, enum pal_ctx_kind kind, __u16 proto,
+					   struct pal_pkt *p)
+{
+	__u8 v;
+
+	if (!proto) {
+		if (pal_load(ctx, kind, 0, &v, 1))
+			return PAL_DROP_TRUNC_L3;
+		proto = (v >> 4) == 4 ? PAL_ETH_P_IP : (v >> 4) == 6 ? PAL_ETH_P_IPV6 : 0;
+	}
+	return pal_parse_l3(ctx, kind, 0, proto, p);
+}
+
+/* The frame of the interface's framing: Ethernet, or IP from offset 0 when l3. */
+static __always_inline int pal_parse_frame(void *ctx, enum pal_ctx_kind kind, int l3, __u16 proto,
+					   struct pal_pkt *p)
+{
+	if (l3)
+		return pal_parse_l3dev(ctx, kind, proto, p);
+	return pal_parse_eth(ctx, kind, p);
+}
+
 #endif

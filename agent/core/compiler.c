@@ -240,6 +240,13 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 			ep->addrs[i] = w->ip_networks[i].addr;
 		ep->n_addrs = w->n_ip_networks;
 	}
+	if (w->n_allow_spoofed) {
+		ep->spoof_ok = malloc(w->n_allow_spoofed * sizeof(*ep->spoof_ok));
+		if (!ep->spoof_ok)
+			return -ENOMEM;
+		memcpy(ep->spoof_ok, w->allow_spoofed, w->n_allow_spoofed * sizeof(*ep->spoof_ok));
+		ep->n_spoof_ok = w->n_allow_spoofed;
+	}
 	for (int d = 0; d < PAL_DIR_COUNT; d++)
 		if ((err = pal_cc_build_tierlist(cc, c, PAL_LIST_NORMAL, d, &ep->normal[d])))
 			return err;

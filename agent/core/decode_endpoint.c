@@ -259,8 +259,6 @@ static void decode_wep_nets(struct dctx *c, const struct yt_node *spec,
 		}
 	}
 	{
-		struct pal_cidr *tmp = NULL;
-		size_t n = 0;
 		static const char *const gws[] = { "ipv4Gateway", "ipv6Gateway" };
 
 		for (int g = 0; g < 2; g++) {
@@ -274,8 +272,8 @@ static void decode_wep_nets(struct dctx *c, const struct yt_node *spec,
 					   g == 0 ? 4 : 6, s);
 			free(s);
 		}
-		get_cidr_list(c, spec, "allowSpoofedSourcePrefixes", &tmp, &n, SIZE_MAX);
-		free(tmp);
+		get_cidr_list(c, spec, "allowSpoofedSourcePrefixes", &e->allow_spoofed,
+			      &e->n_allow_spoofed, SIZE_MAX);
 	}
 	nats = yt_map_get(spec, "ipNATs");
 	if (!yt_is_null(nats)) {

@@ -293,6 +293,12 @@ static bool ir_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pk
 	return false;
 }
 
+static bool ir_source_ok(void *ctx, const struct pal_walk_side *s, const struct pal_packet *pkt)
+{
+	(void)ctx;
+	return pal_ir_source_allowed(s->ep, &pkt->src);
+}
+
 static struct pal_walk_side ir_side(const struct pal_ir *ir, const char *iface)
 {
 	const struct pal_ir_endpoint *ep = iface ? pal_ir_endpoint_for_iface(ir, iface) : NULL;
@@ -304,7 +310,8 @@ static struct pal_walk_side ir_side(const struct pal_ir *ir, const char *iface)
 int pal_evaluate(const struct pal_ir *ir, enum pal_trace_dir dir, const char *in_iface,
 		 const char *out_iface, const struct pal_packet *pkt, struct pal_verdict *out)
 {
-	struct pal_walk_ops ops = { .run_list = ir_run_list, .failsafe = ir_failsafe };
+	struct pal_walk_ops ops = { .run_list = ir_run_list, .failsafe = ir_failsafe,
+				    .source_ok = ir_source_ok };
 	struct pal_walk_side in, fwd_out;
 
 	if (!ir || !pkt || !out || !in_iface)

@@ -108,6 +108,7 @@ static void endpoint_free(struct pal_ir_endpoint *ep)
 	free(ep->namespace);
 	free(ep->iface);
 	free(ep->addrs);
+	free(ep->spoof_ok);
 	pal_labels_free(&ep->labels);
 	for (int d = 0; d < PAL_DIR_COUNT; d++) {
 		pal_ir_tierlist_free(&ep->untracked[d]);
@@ -149,6 +150,17 @@ void pal_ir_free(struct pal_ir *ir)
 	memset(ir, 0, sizeof(*ir));
 }
 
+bool pal_ir_source_allowed(const struct pal_ir_endpoint *ep, const struct pal_addr *src)
+{
+	for (size_t i = 0; i < ep->n_addrs; i++)
+		if (pal_addr_equal(&ep->addrs[i], src))
+			return true;
+	for (size_t i = 0; i < ep->n_spoof_ok; i++)
+		if (pal_cidr_contains(&ep->spoof_ok[i], src))
+			return true;
+	return false;
+}
+
 const char *pal_stage_name(enum pal_stage s)
 {
 	static const char *const names[PAL_STAGE_COUNT] = {
@@ -156,6 +168,7 @@ const char *pal_stage_name(enum pal_stage s)
 		[PAL_STAGE_PREDNAT] = "prednat",   [PAL_STAGE_FORWARD] = "forward",
 		[PAL_STAGE_NORMAL] = "normal",     [PAL_STAGE_WORKLOAD] = "workload",
 		[PAL_STAGE_PROFILE] = "profile",   [PAL_STAGE_DEFAULT] = "default",
+		[PAL_STAGE_SOURCE] = "source-check",
 	};
 	if ((unsigned)s >= PAL_STAGE_COUNT)
 		return "unknown";

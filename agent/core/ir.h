@@ -43,6 +43,7 @@ enum pal_stage {
 	PAL_STAGE_WORKLOAD,
 	PAL_STAGE_PROFILE,
 	PAL_STAGE_DEFAULT,
+	PAL_STAGE_SOURCE, /* a workload sent from an address that is not its own (anti-spoofing) */
 	PAL_STAGE_COUNT
 };
 
@@ -133,6 +134,10 @@ struct pal_ir_endpoint {
 	char *iface;          /* interfaceName; NULL (HEP by expectedIPs) or "*" (all interfaces) */
 	struct pal_addr *addrs; /* expectedIPs or ipNetworks' addresses */
 	size_t n_addrs;
+	/* Workloads: allowSpoofedSourcePrefixes. Packets the workload sends from a source that is
+	 * neither one of addrs nor inside one of these are dropped (anti-spoofing). */
+	struct pal_cidr *spoof_ok;
+	size_t n_spoof_ok;
 	/* The labels selectors saw for this endpoint: its own, its profiles' labelsToApply, the
 	 * projectcalico.org/ labels and pcns. namespace labels (what polctl endpoints shows). */
 	struct pal_labels labels;
@@ -191,6 +196,11 @@ const char *pal_dir_name(enum pal_dir d);     /* "ingress", "egress" */
  * interfaceName is ifname, else one whose name is ifname (lets offline traces name a host endpoint
  * that is bound by expectedIPs), else the `*` host endpoint, else NULL (no policy). */
 const struct pal_ir_endpoint *pal_ir_endpoint_for_iface(const struct pal_ir *ir, const char *ifname);
+
+/* May workload endpoint ep send from src: one of its addresses, or inside one of its
+ * allowSpoofedSourcePrefixes? (The unconfigured sources every workload may use are the stage
+ * walk's business: stage_walk.c.) */
+bool pal_ir_source_allowed(const struct pal_ir_endpoint *ep, const struct pal_addr *src);
 
 /* Helpers for code that builds or copies IR pieces (the compiler, tests). */
 void pal_ir_match_free(struct pal_ir_match *m);

@@ -136,6 +136,7 @@ void pal_workload_endpoint_clear(struct pal_workload_endpoint *w)
 	free(w->service_account);
 	free(w->interface_name);
 	free(w->ip_networks);
+	free(w->allow_spoofed);
 	str_list_free(w->profiles, w->n_profiles);
 	endpoint_ports_free(w->ports, w->n_ports);
 	memset(w, 0, sizeof(*w));

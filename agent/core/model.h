@@ -175,6 +175,9 @@ struct pal_workload_endpoint {
 	char *interface_name;
 	struct pal_cidr *ip_networks;
 	size_t n_ip_networks;
+	/* allowSpoofedSourcePrefixes: other sources the workload may send from */
+	struct pal_cidr *allow_spoofed;
+	size_t n_allow_spoofed;
 	char **profiles;
 	size_t n_profiles;
 	struct pal_endpoint_port *ports;

@@ -331,6 +331,41 @@ static void host_local(struct walk *w, const struct pal_walk_side *s, enum pal_d
 		settle_allow(w, "no rule list on this interface");
 }
 
+/* Sources a workload may use before it has an address, as the kernel's rpfilter match accepts
+ * them (bpf/srccheck.h has the same rule): IPv4 0.0.0.0/8 to the limited broadcast or
+ * 224.0.0.0/24 (DHCP), IPv6 :: (duplicate address detection, MLD) and fe80::/10 (link-local:
+ * never forwarded, it can only reach the host). */
+static bool source_exempt(const struct pal_packet *pkt)
+{
+	const uint8_t *s = pkt->src.bytes, *d = pkt->dst.bytes;
+	static const uint8_t zero[16];
+
+	if (pkt->src.family == PAL_AF_INET4)
+		return s[0] == 0 && ((d[0] == 255 && d[1] == 255 && d[2] == 255 && d[3] == 255) ||
+				     (d[0] == 224 && d[1] == 0 && d[2] == 0));
+	return (s[0] == 0xfe && (s[1] & 0xc0) == 0x80) || memcmp(s, zero, 16) == 0;
+}
+
+/* Anti-spoofing, first for every packet a workload sends (tc ingress of its interface): a
+ * source that is not the workload's is dropped before any policy. True when it was dropped. */
+static bool source_check(struct walk *w, const struct pal_walk_side *s)
+{
+	decision_t d = no_decision;
+	char reason[200], src[64];
+
+	if (source_exempt(w->pkt) || w->ops->source_ok(w->ctx, s, w->pkt))
+		return false;
+	d.outcome = PAL_ACTION_DENY;
+	pal_addr_str(&w->pkt->src, src);
+	add_step(w, PAL_STAGE_SOURCE, s, PAL_DIR_EGRESS, &d,
+		 "source %s is not an address of the workload: spoofed", src);
+	snprintf(reason, sizeof(reason),
+		 "spoofed source: %s is neither an address of %s nor in its "
+		 "allowSpoofedSourcePrefixes", src, s->name);
+	settle_deny(w, PAL_STAGE_SOURCE, s, PAL_DIR_EGRESS, &d, reason);
+	return true;
+}
+
 /* Arrives on the interface of side a, for the host. */
 static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
 {
@@ -342,6 +377,8 @@ static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
 		return;
 	}
 	if (a->workload) {
+		if (source_check(w, a))
+			return;
 		/* Neighbour discovery from a workload to its host (resolving its gateway, answering
 		 * the host's solicitations) is never blocked either, before the workload's policy
 		 * and the endpoint-to-host action, as Calico's workload-to-host chain does: without
@@ -429,6 +466,8 @@ static void walk_forward(struct walk *w, const struct pal_walk_side *a,
 			}
 		}
 	} else {
+		if (source_check(w, a))
+			return;
 		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS);
 		if (d.outcome == PAL_ACTION_DENY)
 			return;

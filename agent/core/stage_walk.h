@@ -60,6 +60,9 @@ struct pal_walk_ops {
 	 * When it is, writes how it matched ("tcp:22", "tcp:10.0.0.0/8:22") into what. */
 	bool (*failsafe)(void *ctx, enum pal_dir dir, const struct pal_packet *pkt, char *what,
 			 size_t len);
+	/* May the workload of side s send from pkt->src (one of its addresses or
+	 * allowSpoofedSourcePrefixes)? Asked for packets a workload sends, before its policy. */
+	bool (*source_ok)(void *ctx, const struct pal_walk_side *s, const struct pal_packet *pkt);
 	/* --endpoint-to-host-action is drop. */
 	bool endpoint_to_host_drop;
 };

@@ -46,6 +46,7 @@
 #include "maps_sync.h"
 #include "meta.h"
 #include "node.h"
+#include "srcaddrs.h"
 #include "stats.h"
 
 /* An interface with a pal_ifaces entry, and the endpoint it polices. */
@@ -412,18 +413,28 @@ log:
 static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char *key,
 		      uint32_t **stale, size_t *n_stale)
 {
+	struct pal_dp_binding me = { (uint32_t)f->ifindex, f->ep };
+	struct pal_src_txn src = { 0 };
 	struct pal_iface v, old;
 	bool had = false;
 	uint32_t *s;
 	int err;
 
 	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
+	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
+	if (!err && !(err = pal_dp_src_begin(c->dp, &src)))
+		err = pal_dp_src_allow(c->dp, &src, me.ifindex, f->ep);
 	if (!err && (err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had))) {
 		uint32_t ids[PAL_SLOT_COUNT];
 
 		/* never reachable: delete them at once */
 		pal_dp_lists_delete(c->dp, ids, pal_dp_iface_lists(&v, ids));
 	}
+	if (err)
+		pal_dp_src_undo(c->dp, &src, NULL, 0);
+	else
+		err = pal_dp_src_trim(c->dp, &me, 1, false);
+	pal_dp_src_end(&src);
 	if (err) {
 		pald_log(PALD_LOG_ERROR, "cannot program the interface's rules", PALD_S("iface", f->name),
 			 PALD_S("endpoint", f->ep->name), PALD_S("error", pal_dp_error(c->dp)));
@@ -575,6 +586,8 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 			stale = s;
 			n_stale += pal_dp_iface_lists(&old, s + n_stale);
 		}
+		/* no endpoint: none of its source prefixes stays (an ifindex may come back) */
+		pal_dp_src_trim(c->dp, &(struct pal_dp_binding){ gone[i], NULL }, 1, false);
 		bound_drop(c, gone[i]);
 	}
 	/* 4. old lists once no program can be reading them */

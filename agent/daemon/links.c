@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "linktype.h"
 #include "log.h"
 
 static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
@@ -165,6 +166,42 @@ static bool watchable(struct rtnl_link *link)
 	       rtnl_link_get_arptype(link) == ARPHRD_ETHER;
 }
 
+static bool int_in(const int *v, size_t n, int x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* Can palisade police this link in this role (links.h)? Logs a refusal the first time. */
+static bool framing_ok(struct rtnl_link *link, const struct pal_ir_endpoint *ep, int **refused,
+		       size_t *n_refused, const int *was, size_t n_was)
+{
+	unsigned int type = rtnl_link_get_arptype(link);
+	enum pal_framing fr = pal_framing_of(type);
+	int ifindex = rtnl_link_get_ifindex(link);
+	int *v;
+
+	if (fr == PAL_FRAMING_ETHERNET || (fr == PAL_FRAMING_L3 && ep))
+		return true;
+	if (!int_in(was, n_was, ifindex))
+		pald_log(PALD_LOG_ERROR,
+			 fr == PAL_FRAMING_L3 ?
+				 "not attaching to an L3 link that no endpoint names: forward-only "
+				 "links must have Ethernet framing; name it in a HostEndpoint" :
+				 "not attaching to a link of an unsupported type: palisade parses "
+				 "Ethernet and L3 (tun, WireGuard, ipip, sit, GRE, PPP) links only",
+			 PALD_S("iface", rtnl_link_get_name(link)), PALD_I("link_type", type),
+			 PALD_S("endpoint", ep ? ep->name : ""));
+	v = realloc(*refused, (*n_refused + 1) * sizeof(*v));
+	if (v) {
+		*refused = v;
+		v[(*n_refused)++] = ifindex;
+	}
+	return false;
+}
+
 static int cmp_iface(const void *a, const void *b)
 {
 	return strcmp(((const struct pald_iface *)a)->name, ((const struct pald_iface *)b)->name);
@@ -176,6 +213,8 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 	size_t cap = (size_t)nl_cache_nitems(l->link_cache) + 1, k = 0;
 	struct pald_iface *v = calloc(cap, sizeof(*v));
 	bool watch = forward_watch(ir);
+	int *refused = NULL;
+	size_t n_refused = 0;
 
 	l->changed = false;
 	if (!v)
@@ -201,6 +240,8 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 
 		if (!ep && !glob && !watched)
 			continue;
+		if (!framing_ok(link, ep, &refused, &n_refused, l->refused, l->n_refused))
+			continue;
 		snprintf(v[k].name, sizeof(v[k].name), "%s", name);
 		v[k].ifindex = ifindex;
 		v[k].ep = ep;
@@ -210,6 +251,9 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		k++;
 	}
 	qsort(v, k, sizeof(*v), cmp_iface);
+	free(l->refused);
+	l->refused = refused;
+	l->n_refused = n_refused;
 	*out = v;
 	*n = k;
 	return 0;
@@ -223,5 +267,6 @@ void pald_links_close(struct pald_links *l)
 		nl_socket_free(l->sk);
 	if (l->sync_sk)
 		nl_socket_free(l->sync_sk);
+	free(l->refused);
 	memset(l, 0, sizeof(*l));
 }

@@ -15,6 +15,12 @@
  *      every Ethernet link except loopback (the "forward watch")           -> forward
  * first match wins, in that order. A forward link gets tc only and no rule lists: its tc egress
  * judges forwarded packets by the endpoint they arrived on (docs/datapath.md, "Forward watch").
+ *
+ * The link type decides whether palisade can police a link at all (linktype.h): Ethernet links
+ * any way above; L3 links (tun, WireGuard, ipip...) only as endpoints (rules 1-4), whose
+ * pal_ifaces entry tells the programs to parse from the IP header; a link of another type, or an
+ * L3 link that only a glob would make a forward link, is refused with an error in the log (once
+ * per link) and not attached.
  */
 #ifndef PALD_LINKS_H
 #define PALD_LINKS_H
@@ -35,6 +41,8 @@ struct pald_links {
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *link_cache, *addr_cache;
 	bool changed; /* a link or address event arrived since the last pald_links_desired() */
+	int *refused; /* links refused at the last pald_links_desired(), to log each once */
+	size_t n_refused;
 };
 
 int pald_links_open(struct pald_links *l);

@@ -29,7 +29,8 @@ _Static_assert((int)PAL_DP_STAGE_FAILSAFE == (int)PAL_STAGE_FAILSAFE &&
 		       (int)PAL_DP_STAGE_NORMAL == (int)PAL_STAGE_NORMAL &&
 		       (int)PAL_DP_STAGE_WORKLOAD == (int)PAL_STAGE_WORKLOAD &&
 		       (int)PAL_DP_STAGE_PROFILE == (int)PAL_STAGE_PROFILE &&
-		       (int)PAL_DP_STAGE_DEFAULT == (int)PAL_STAGE_DEFAULT,
+		       (int)PAL_DP_STAGE_DEFAULT == (int)PAL_STAGE_DEFAULT &&
+		       (int)PAL_DP_STAGE_SOURCE == (int)PAL_STAGE_SOURCE,
 	       "ABI stage numbers follow enum pal_stage");
 
 #define PAL_MAP_NAME(n) #n,

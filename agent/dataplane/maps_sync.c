@@ -11,6 +11,8 @@
 
 #include "datapath_internal.h"
 #include "maps_sync.h"
+#include "srcaddrs.h"
+#include "linktype.h"
 
 _Static_assert(PAL_SUMMARY_WORDS == PAL_CLS_MAX_SUMMARY, "ABI summary size = flatten.h's");
 _Static_assert(PAL_MAX_CLASSIFY_STEPS == PAL_CLS_MAX_STEPS, "ABI step limit = flatten.h's");
@@ -452,11 +454,22 @@ int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pa
 		      struct pal_iface *old, bool *had_old)
 {
 	int fd = MFD(dp, pal_ifaces);
-	struct pal_iface o;
+	struct pal_iface o, nv = *v;
 	bool had = bpf_map_lookup_elem(fd, &ifindex, &o) == 0;
+	unsigned int type = ARPHRD_ETHER;
+	int lt = pal_link_type(ifindex, &type);
 
+	/* the programs parse from the IP header on devices without a link-layer header; an
+	 * interface that is gone has no packets to misparse */
+	if (lt && lt != -ENXIO && lt != -ENODEV) {
+		pal_dp_set_error(dp, "interface %u: cannot read its link type: %s", ifindex,
+				 strerror(-lt));
+		return lt;
+	}
+	if (pal_framing_of(type) == PAL_FRAMING_L3)
+		nv.flags |= PAL_IF_L3;
 	/* HASH update: readers see the old element or the new one, never a mix */
-	if (bpf_map_update_elem(fd, &ifindex, v, BPF_ANY)) {
+	if (bpf_map_update_elem(fd, &ifindex, &nv, BPF_ANY)) {
 		int err = -errno;
 
 		pal_dp_set_error(dp, "pal_ifaces[%u]: %s", ifindex, strerror(errno));
@@ -703,6 +716,8 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 		 const struct pal_dp_binding *b, size_t n, uint32_t generation)
 {
 	struct idvec old = { 0 }, fresh = { 0 };
+	struct pal_src_txn src = { 0 };
+	size_t n_flipped = 0;
 	struct pal_iface *vals = NULL;
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
@@ -728,7 +743,13 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 	err = pal_dp_config_set(dp, ir, generation);
 	if (!err)
 		err = pal_dp_failsafe_sync(dp, ir);
+	/* the workloads' new source prefixes beside the old ones, before any flip (srcaddrs.h) */
+	if (!err)
+		err = pal_dp_src_begin(dp, &src);
+	for (size_t i = 0; i < n && !err; i++)
+		err = pal_dp_src_allow(dp, &src, b[i].ifindex, b[i].ep);
 	if (err) {
+		pal_dp_src_undo(dp, &src, NULL, 0);
 		pal_dp_lists_delete(dp, fresh.v, fresh.n);
 		goto out_free;
 	}
@@ -742,6 +763,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 		err = pal_dp_iface_flip(dp, b[i].ifindex, &vals[i], &o, &had);
 		if (err)
 			goto out; /* earlier interfaces flipped; this one keeps its old lists */
+		n_flipped = i + 1;
 		if (had && (err = idvec_add(&old, &o)))
 			goto out;
 	}
@@ -772,14 +794,23 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 		    (err = idvec_add(&old, &o)))
 			goto out;
 	}
-	err = 0;
+	/* the source prefixes the new endpoints no longer allow, and those of interfaces that are
+	 * no workloads any more */
+	err = pal_dp_src_trim(dp, b, n, true);
 out:
+	if (err && n_flipped < n) {
+		/* interfaces that kept their old lists lose what was added for them; the flipped
+		 * ones are trimmed to their new prefixes */
+		pal_dp_src_undo(dp, &src, b + n_flipped, n - n_flipped);
+		pal_dp_src_trim(dp, b, n_flipped, false);
+	}
 	/* 4. after a grace period no packet can be using the old lists */
 	if (old.n) {
 		pal_dp_grace_period();
 		pal_dp_lists_delete(dp, old.v, old.n);
 	}
 out_free:
+	pal_dp_src_end(&src);
 	free(vals);
 	free(fresh.v);
 	free(old.v);

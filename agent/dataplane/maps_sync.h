@@ -24,7 +24,8 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n);
 
 /* The atomic flip of one interface; *old (may be NULL) receives the previous value and
- * *had_old whether there was one. */
+ * *had_old whether there was one. PAL_IF_L3 is added to v's flags when the interface has no
+ * link-layer header (linktype.h). */
 int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
 		      struct pal_iface *old, bool *had_old);
 int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,

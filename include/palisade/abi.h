@@ -103,6 +103,7 @@ enum pal_dp_stage {
 	PAL_DP_STAGE_WORKLOAD = 5,
 	PAL_DP_STAGE_PROFILE = 6,
 	PAL_DP_STAGE_DEFAULT = 7,
+	PAL_DP_STAGE_SOURCE = 8, /* source address check of a workload interface (anti-spoofing) */
 	PAL_DP_STAGE_NONE = 255
 };
 
@@ -187,6 +188,10 @@ _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
  * flip of an endpoint's rule lists from one generation to the next. */
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */
+/* The device has no link-layer header (tun, WireGuard, ipip, sit, GRE, PPP: netlink's link type
+ * is not Ethernet): XDP and tc parse from the IP header at offset 0 (protocol from skb->protocol
+ * in tc, from the IP version nibble in XDP). */
+#define PAL_IF_L3 0x4u
 struct pal_iface {
 	__u32 flags; /* PAL_IF_* */
 	__u32 generation;
@@ -292,6 +297,23 @@ struct pal_failsafe_key {
 _Static_assert(sizeof(struct pal_failsafe_key) == 28, "pal_failsafe_key size");
 _Static_assert(PAL_OFFSETOF(struct pal_failsafe_key, addr) == 12, "pal_failsafe_key.addr offset");
 #define PAL_FAILSAFE_FIXED_BITS 64u
+
+/* pal_srcaddrs: LPM_TRIE, key struct pal_src_key -> __u32 (unused, 1). The source prefixes a
+ * workload interface may send from: its endpoint's addresses (ipNetworks) and its
+ * allowSpoofedSourcePrefixes. The fixed part (ifindex, family) is matched in full, then the
+ * source address. tc ingress of a workload interface drops any other source (PAL_DROP_SPOOF),
+ * apart from the unconfigured sources the kernel's rpfilter also accepts (bpf/srccheck.h). */
+struct pal_src_key {
+	__u32 prefixlen; /* PAL_SRC_FIXED_BITS + address prefix length */
+	__u32 ifindex;
+	__u8 family;     /* 4 or 6 */
+	__u8 pad[3];
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct pal_src_key) == 28, "pal_src_key size");
+_Static_assert(PAL_OFFSETOF(struct pal_src_key, addr) == 12, "pal_src_key.addr offset");
+#define PAL_SRC_FIXED_BITS 64u
+#define PAL_DEF_SRC_PREFIXES 65536u /* pal_srcaddrs entries */
 
 /* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
  * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo

@@ -127,6 +127,24 @@ static int cmp_cidr(const void *a, const void *b)
 	return pal_cidr_cmp(a, b);
 }
 
+/* The workload's addresses (one per family) and 0-2 allowSpoofedSourcePrefixes: what the
+ * anti-spoofing check lets it send from. */
+static void gen_workload_sources(struct gen *g, struct pal_ir_endpoint *wep)
+{
+	wep->addrs = gcalloc(g, 2, sizeof(*wep->addrs));
+	if (wep->addrs) {
+		random_addr(&g->r, PAL_AF_INET4, &wep->addrs[0]);
+		random_addr(&g->r, PAL_AF_INET6, &wep->addrs[1]);
+		wep->n_addrs = 2;
+	}
+	wep->n_spoof_ok = pal_rand_below(&g->r, 3);
+	wep->spoof_ok = gcalloc(g, wep->n_spoof_ok + 1, sizeof(*wep->spoof_ok));
+	if (!wep->spoof_ok)
+		wep->n_spoof_ok = 0;
+	for (size_t i = 0; i < wep->n_spoof_ok; i++)
+		random_cidr(&g->r, random_family(&g->r), &wep->spoof_ok[i]);
+}
+
 static void gen_sets(struct gen *g)
 {
 	struct pal_ir *ir = g->ir;
@@ -417,6 +435,7 @@ int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_
 		for (int d = 0; d < PAL_DIR_COUNT; d++)
 			gen_tierlist(&g, &wep->normal[d], false);
 		gen_endpoint_profiles(&g, wep);
+		gen_workload_sources(&g, wep);
 	}
 	gen_failsafes(&g, &ir->failsafe_in, &ir->n_failsafe_in);
 	gen_failsafes(&g, &ir->failsafe_out, &ir->n_failsafe_out);
@@ -661,6 +680,31 @@ void pal_ir_random_packet(struct pal_rand *r, const struct pal_ir *ir, struct pa
 		if (pkt->protocol == PAL_PROTO_TCP || pkt->protocol == PAL_PROTO_UDP ||
 		    pkt->protocol == PAL_PROTO_SCTP)
 			pkt->dnat_dport = side_port(r, ir, m ? &m->dst : NULL);
+	}
+}
+
+void pal_ir_random_source(struct pal_rand *r, const struct pal_ir_endpoint *wep,
+			  struct pal_packet *pkt)
+{
+	uint32_t pick = pal_rand_below(r, 100);
+
+	if (pick < 60) {
+		for (size_t i = 0; i < wep->n_addrs; i++)
+			if (wep->addrs[i].family == pkt->src.family)
+				pkt->src = wep->addrs[i];
+	} else if (pick < 75 && wep->n_spoof_ok) {
+		const struct pal_cidr *c = &wep->spoof_ok[pal_rand_below(r, (uint32_t)wep->n_spoof_ok)];
+
+		if (c->addr.family == pkt->src.family)
+			addr_near(r, c, &pkt->src);
+	} else if (pick < 80) {
+		/* the unconfigured sources a workload may always use (stage_walk.c) */
+		memset(pkt->src.bytes, 0, 16);
+		if (pkt->src.family == PAL_AF_INET6 && pal_rand_chance(r, 50)) {
+			pkt->src.bytes[0] = 0xfe;
+			pkt->src.bytes[1] = 0x80;
+			pkt->src.bytes[15] = 1;
+		}
 	}
 }
 

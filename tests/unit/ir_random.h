@@ -47,6 +47,11 @@ int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_
  * (dnat_dst of the same family). */
 void pal_ir_random_packet(struct pal_rand *r, const struct pal_ir *ir, struct pal_packet *pkt);
 
+/* Packets a workload sends: mostly from its own address or an allowSpoofedSourcePrefixes one,
+ * sometimes from an unconfigured source, else the (often foreign: spoofed) source pkt has. */
+void pal_ir_random_source(struct pal_rand *r, const struct pal_ir_endpoint *wep,
+			  struct pal_packet *pkt);
+
 /* A one-line description of pkt (buf of at least 200 bytes) for failure messages. */
 const char *pal_packet_str(const struct pal_packet *pkt, char *buf, size_t len);
 

@@ -35,6 +35,7 @@ enum live_map {
 	LM_RULE_CTRS,
 	LM_IF_CTRS,
 	LM_EVENTS,
+	LM_SRCADDRS,
 	LM_COUNT
 };
 extern const char *const live_map_names[LM_COUNT];

@@ -148,6 +148,20 @@ static bool live_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *
 	return true;
 }
 
+/* The stage walk's anti-spoofing op: the pinned per-interface source trie (bpf/srccheck.h). */
+static bool live_source_ok(void *ctx, const struct pal_walk_side *ws, const struct pal_packet *pkt)
+{
+	const struct walk *w = ctx;
+	const struct side *s = ws->ep;
+	struct pal_src_key k = { .ifindex = s->ifindex, .family = w->pre.family };
+	uint32_t val;
+
+	memcpy(k.addr, w->pre.src, 16);
+	k.prefixlen = PAL_SRC_FIXED_BITS + (w->pre.family == 4 ? 32 : 128);
+	(void)pkt;
+	return bpf_map_lookup_elem(w->lv->fd[LM_SRCADDRS], &k, &val) == 0;
+}
+
 /* The stage walk side of an opened interface. The programs' hooks (XDP/tc ingress: failsafe-in,
  * untracked, preDNAT; filter INPUT and tc egress: normal policy after DNAT; raw OUTPUT:
  * failsafe-out and untracked egress; tc egress of the outgoing interface: forward policy of both
@@ -229,6 +243,7 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 		struct pal_walk_ops ops = {
 			.run_list = live_run_list,
 			.failsafe = live_failsafe,
+			.source_ok = live_source_ok,
 			.endpoint_to_host_drop = !(lv->cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT),
 		};
 		struct pal_walk_side ws_in, ws_out = { 0 };
