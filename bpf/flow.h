@@ -151,12 +151,13 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 
 #ifdef PAL_WITH_CT
 /* Established through conntrack: one of the connection's tuples is a flow we allowed. Enters the
- * packet's own tuple so the next packet hits the table directly. */
+ * packet's own tuple so the next packet hits the table directly. A conntrack error is "not
+ * known": the packet meets policy as a new one. */
 static __noinline int pal_flow_lookup_ct(struct __sk_buff *skb, const struct pal_pkt *p)
 {
 	struct pal_flow_key k;
-	struct nf_conn *ct = pal_ct_lookup(skb, p);
-	int known = 0, d;
+	int known = 0, d, err;
+	struct nf_conn *ct = pal_ct_lookup(skb, p, &err);
 
 	if (!ct)
 		return 0;
@@ -180,10 +181,10 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 	__u8 hook = hook_stage >> 8, stage = hook_stage & 0xff;
 	struct pal_flow_key k;
 	struct nf_conn *ct;
-	int d;
+	int d, err;
 
 	pal_flow_insert(p, ifindex, hook, stage, rule_id);
-	ct = pal_ct_lookup(skb, p);
+	ct = pal_ct_lookup(skb, p, &err); /* on an error the NAT tuples stay unknown: fail closed */
 	if (!ct)
 		return;
 	for (d = 0; d < 2; d++) {
