@@ -8,7 +8,8 @@
  *                    Results travel on as skb->mark bits (PAL_MARK_*): the raw PREROUTING rule
  *                    turns PAL_MARK_UNTRACKED into CT --notrack. Workload interfaces: only the
  *                    source address check (anti-spoofing), their policy runs after DNAT.
- *   tc_egress        after routing and DNAT: forwarded packets (skb->ingress_ifindex != 0):
+ *   tc_egress        after routing and NAT: forwarded packets (skb->ingress_ifindex != 0),
+ *                    judged on their source before SNAT (conntrack's original tuple):
  *                    forward ingress of the host endpoint they came in on or the egress policy of
  *                    the workload they came from, then forward egress of the host endpoint or the
  *                    ingress policy of the workload they go to; locally generated packets:
@@ -249,6 +250,14 @@ static __always_inline int pal_post_stage(const struct pal_hookctx *h, __u32 lis
 	return 0;
 }
 
+/* Whether the kernel tracked (and may have NATed) a forwarded packet: all but one untracked at tc
+ * ingress. A failsafe packet was tracked before tc egress learned it was forwarded, even when
+ * PAL_MARK_FWD_UNTRACKED turned it untracked for palisade. */
+static __always_inline int pal_conntrack_saw(__u32 mark)
+{
+	return !(mark & PAL_MARK_UNTRACKED) || (mark & PAL_MARK_FAILSAFE);
+}
+
 static __noinline int pal_policed(__u32 ifindex, __u32 iif)
 {
 	if (pal_iface_get(ifindex))
@@ -266,7 +275,7 @@ int tc_egress(struct __sk_buff *skb)
 	__u32 mark = skb->mark;
 	__u32 verdict = PAL_VERDICT_PASS;
 	struct pal_pkt p = {};
-	int reason;
+	int reason, snat = 0;
 
 	p.len = skb->len;
 	out_ep = pal_iface_get(h.ifindex);
@@ -340,6 +349,16 @@ int tc_egress(struct __sk_buff *skb)
 		 * untracked allow here only keeps it out of palisade's own flow state */
 		pal_set_mark(skb, mark & PAL_MARK_MASK);
 	}
+	/* Forward and workload policy see the source as FORWARD does, before POSTROUTING's SNAT
+	 * (a MASQUERADEd NodePort client keeps its address); the wire source comes back for the
+	 * flow table. A packet untracked at tc ingress met no NAT and has no entry to ask. */
+	if (pal_conntrack_saw(mark)) {
+		snat = pal_ct_pre_snat_source(skb, &p);
+		if (snat < 0) {
+			pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
+			return PAL_TC_ACT_SHOT;
+		}
+	}
 	if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
 		if (pal_post_stage(&h, in_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
 				   &last))
@@ -364,6 +383,10 @@ int tc_egress(struct __sk_buff *skb)
 	if (mark & PAL_MARK_UNTRACKED) {
 		verdict = PAL_VERDICT_UNTRACKED; /* never enters flow state */
 		goto out;
+	}
+	if (snat && pal_ct_wire_source(skb, &p)) {
+		pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
+		return PAL_TC_ACT_SHOT;
 	}
 	pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
 	verdict = PAL_VERDICT_ALLOW;

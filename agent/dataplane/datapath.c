@@ -18,6 +18,7 @@
 #include "datapath.h"
 #include "datapath_internal.h"
 #include "ir.h"
+#include "kernel.h"
 #include "map_read.h"
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
@@ -134,6 +135,28 @@ static bool map_is_shared(const struct bpf_map *m)
 	/* per-object scratch and the object's own global data (".rodata" maps, named after the
 	 * object) are not shared */
 	return strncmp(n, "pal_", 4) == 0 && strcmp(n, "pal_scratch") != 0 && !strchr(n, '.');
+}
+
+/* The kernel check (kernel.h), and the conntrack kfuncs' options size for the programs: the
+ * kernel's, or the caller's override (tests). Before load: it is read-only data the verifier
+ * sees as a constant. */
+static int set_ct_opts_size(struct pal_datapath *dp, uint32_t override)
+{
+	struct pal_kernel k;
+	char msg[sizeof(dp->err)];
+	int err = pal_kernel_check(&k, msg, sizeof(msg));
+
+	if (err) {
+		pal_dp_set_error(dp, "%s", msg);
+		return err;
+	}
+	if (override > PAL_CT_OPTS_SIZE_ZONE) { /* the struct on the programs' stack */
+		pal_dp_set_error(dp, "conntrack options size %u: at most %u", override,
+				 PAL_CT_OPTS_SIZE_ZONE);
+		return -EINVAL;
+	}
+	dp->skel->rodata->pal_ct_opts_size = override ? override : k.ct_opts_size;
+	return 0;
 }
 
 /* Checks the pinned pal_version map; 0 when it matches, -ENOENT when there is none. */
@@ -386,6 +409,9 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 		pal_dp_set_error(dp, "cannot open the BPF object: %s", strerror(-err));
 		goto fail;
 	}
+	err = set_ct_opts_size(dp, opts ? opts->ct_opts_size : 0);
+	if (err)
+		goto fail;
 	err = setup_map_pins(dp, dp->skel->obj, opts);
 	if (err)
 		goto fail;

@@ -30,6 +30,10 @@ struct pal_dp_opts {
 	/* Open the pinned maps only (version checked), load nothing, create nothing: for readers
 	 * such as polctl. Program fds and pal_dp_load_sf_out are unavailable then. */
 	bool read_only;
+	/* The opts__sz passed to the conntrack kfuncs: 0 = struct bpf_ct_opts' size in the running
+	 * kernel's BTF (the normal case). Tests force 12, Linux 6.1's layout, on a newer kernel
+	 * (which still takes it), or a size no kernel takes to see the error path. At most 16. */
+	uint32_t ct_opts_size;
 };
 
 enum pal_dp_prog {
@@ -40,7 +44,7 @@ enum pal_dp_prog {
 	PAL_PROG_COUNT
 };
 
-/* Opens the datapath: mounts bpffs at /sys/fs/bpf when it is not mounted, creates DIR, checks the
+/* Opens the datapath: checks that the kernel has what the programs need (kernel.h), mounts bpffs at /sys/fs/bpf when it is not mounted, creates DIR, checks the
  * pinned layout version, loads the programs reusing pinned maps (or creating and pinning them),
  * pins the programs. *adopted tells whether existing pins were reused. */
 int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,

@@ -24,6 +24,8 @@ static void sh(const char *cmd)
 	cr_assert_eq(rc, 0, "`%s` failed (%d)", cmd, rc);
 }
 
+uint32_t bt_ct_opts_size;
+
 void bt_setup(struct bpft *t)
 {
 	char cmd[256], err[512] = "";
@@ -51,7 +53,8 @@ void bt_setup(struct bpft *t)
 	pal_dp_unpin_all(t->pin_dir);
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 22,
 						.max_entries = 1u << 18, .max_classes = 1u << 18,
-						.max_flows = 4096, .max_rule_ids = 1u << 16 },
+						.max_flows = 4096, .max_rule_ids = 1u << 16,
+						.ct_opts_size = bt_ct_opts_size },
 			 &t->dp, &adopted, err, sizeof(err));
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);
 	cr_assert_not(adopted);

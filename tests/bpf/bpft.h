@@ -25,6 +25,10 @@ struct bpft {
 	int sf_out_deny[BT_N_IFS], sf_out_allow[BT_N_IFS], sf_out_failsafe[BT_N_IFS]; /* fds or -1 */
 };
 
+/* The conntrack kfuncs' options size bt_setup asks pal_dp_open for (0 = the kernel's); a suite
+ * sets it in its .init to run the programs with Linux 6.1's layout (12). */
+extern uint32_t bt_ct_opts_size;
+
 /* Enters a new network namespace, creates the interfaces, opens a fresh datapath. */
 void bt_setup(struct bpft *t);
 void bt_teardown(struct bpft *t);

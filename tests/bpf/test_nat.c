@@ -2,7 +2,15 @@
  * put into this namespace's conntrack table with conntrack(8), then the programs run on its
  * packets. An allowed forwarded flow is entered under both of its tuples (pre- and post-DNAT), so
  * the un-NATed reply is established at the client's interface; a flow known only under its
- * post-DNAT tuple is found from the pre-DNAT packet through conntrack. */
+ * post-DNAT tuple is found from the pre-DNAT packet through conntrack.
+ *
+ * Source NAT (MASQUERADE in POSTROUTING): forward and workload policy at tc egress judge the
+ * client's address from conntrack's original tuple, not the masquerade address the packet
+ * leaves with.
+ *
+ * Suite bpf_nat_linux61 runs the same cases with the kfuncs' options sized for Linux 6.1 (12
+ * bytes; this kernel still takes that layout), through the loader's own path; bpf_nat_ct_error
+ * with a size no kernel takes: a conntrack error is never read as "no connection". */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +21,57 @@
 #define CLIENT "198.18.100.1"
 #define HOST_EXT "198.18.0.1"
 #define POD "198.18.2.10"
+#define NODE_POD_SIDE "198.18.2.1"   /* MASQUERADE towards the pod */
+#define NODE_INT_SIDE "198.18.1.1"   /* MASQUERADE towards eth1's network */
+#define INT_BACKEND "198.18.1.50"
+#define OUTSIDER "198.18.101.1"      /* a client outside pod1's allowlist 198.18.100.0/24 */
+#define SNAT_IN_ALLOWLIST "198.18.100.77"
 
 static struct bpft T;
 static struct ctest C;
+
+/* A connection in this namespace's conntrack: src:sport -> dst:dport as it arrived, DNATed to
+ * rsrc:rsport; with snat (not NULL) also source-NATed to snat:snat_port, through the kernel's own
+ * NAT setup (conntrack --src-nat), so the entry carries IPS_SRC_NAT as a MASQUERADE's does. */
+static void ct_insert_nat(const char *src, int sport, const char *dst, int dport, const char *rsrc,
+			  int rsport, const char *snat, int snat_port)
+{
+	char cmd[512], nat[64] = "";
+
+	if (snat)
+		snprintf(nat, sizeof(nat), "--src-nat %s:%d", snat, snat_port);
+	snprintf(cmd, sizeof(cmd),
+		 "conntrack -I -p tcp -s %s -d %s --sport %d --dport %d --reply-src %s "
+		 "--reply-dst %s --reply-port-src %d --reply-port-dst %d --state ESTABLISHED "
+		 "-t 100 -u SEEN_REPLY %s >/dev/null 2>&1",
+		 src, dst, sport, dport, rsrc, src, rsport, sport, nat);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+static void ct_insert(const char *src, int sport, const char *dst, int dport, const char *rsrc,
+		      int rsport, const char *snat, int snat_port)
+{
+	ct_insert_nat(src, sport, dst, dport, rsrc, rsport, strcmp(snat, src) ? snat : NULL,
+		      snat_port);
+}
 
 static void setup(void)
 {
 	bt_setup_table(&T, &C);
 	/* CLIENT:40000 -> HOST_EXT:30080, DNATed to POD:8080 */
-	cr_assert_eq(system("conntrack -I -p tcp -s " CLIENT " -d " HOST_EXT " --sport 40000 "
-			    "--dport 30080 --reply-src " POD " --reply-dst " CLIENT
-			    " --reply-port-src 8080 --reply-port-dst 40000 --state ESTABLISHED "
-			    "-t 100 -u SEEN_REPLY >/dev/null 2>&1"), 0, "conntrack -I");
+	ct_insert(CLIENT, 40000, HOST_EXT, 30080, POD, 8080, CLIENT, 40000);
+}
+
+static void setup_linux61(void)
+{
+	bt_ct_opts_size = 12;
+	setup();
+}
+
+static void setup_ct_error(void)
+{
+	bt_ct_opts_size = 8; /* refused by every kernel: each lookup fails with -EINVAL */
+	setup();
 }
 
 static void teardown(void)
@@ -33,6 +80,8 @@ static void teardown(void)
 }
 
 TestSuite(bpf_nat, .init = setup, .fini = teardown);
+TestSuite(bpf_nat_linux61, .init = setup_linux61, .fini = teardown);
+TestSuite(bpf_nat_ct_error, .init = setup_ct_error, .fini = teardown);
 
 static struct pal_flow_key key(const char *src, uint16_t sport, const char *dst, uint16_t dport)
 {
@@ -58,7 +107,7 @@ static bool have_flow(struct pal_flow_key k)
 	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, &f) == 0;
 }
 
-Test(bpf_nat, allowed_flow_is_entered_under_both_tuples)
+static void allowed_flow_is_entered_under_both_tuples(void)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
 	struct pal_packet reply = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 30080, CLIENT, 40000);
@@ -89,7 +138,7 @@ Test(bpf_nat, allowed_flow_is_entered_under_both_tuples)
 			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
 }
 
-Test(bpf_nat, flow_known_by_its_other_tuple_is_found_through_conntrack)
+static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30081);
 	struct pal_flow f = { 0 };
@@ -118,4 +167,140 @@ Test(bpf_nat, flow_known_by_its_other_tuple_is_found_through_conntrack)
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS)
 			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
 	cr_assert(have_flow(key(CLIENT, 40000, HOST_EXT, 30080)));
+}
+
+/* A forwarded packet as it leaves by out (arrived on eth0): run tc egress, return its verdict. */
+static int egress_forwarded(int out, const char *src, uint16_t sport, const char *dst,
+			    uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, sport, dst, dport);
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+
+	return bt_run_tc(&T, PAL_PROG_TC_EGRESS, T.ifindex[out], T.ifindex[BT_ETH0], 0, buf, len,
+			 NULL);
+}
+
+/* pod1 allows TCP 8080 from 198.18.100.0/24. The NodePort connection of CLIENT (inside) is
+ * masqueraded to NODE_POD_SIDE (outside): judged on CLIENT, allowed. The flow table holds the
+ * tuples seen on the wire, not the judged one. */
+static void snat_workload_allowlist_sees_the_client(void)
+{
+	bt_flush_flows(&T);
+	ct_insert(CLIENT, 40001, HOST_EXT, 30080, POD, 8080, NODE_POD_SIDE, 61001);
+	cr_assert_eq(egress_forwarded(BT_CALI1, NODE_POD_SIDE, 61001, POD, 8080), 0,
+		     "the client's address is in pod1's allowlist");
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_TC_EGRESS)
+			     .verdict[PAL_VERDICT_ALLOW], 1);
+	cr_assert(have_flow(key(NODE_POD_SIDE, 61001, POD, 8080)), "the wire tuple");
+	cr_assert(have_flow(key(POD, 8080, NODE_POD_SIDE, 61001)), "its reply");
+	cr_assert(have_flow(key(CLIENT, 40001, HOST_EXT, 30080)), "the original tuple");
+	cr_assert(!have_flow(key(CLIENT, 40001, POD, 8080)), "never on a wire");
+}
+
+/* The reverse mistake: OUTSIDER masqueraded to an address inside the allowlist is denied. */
+static void snat_workload_allowlist_denies_an_outsider(void)
+{
+	struct pal_if_ctr ctr;
+
+	bt_flush_flows(&T);
+	ct_insert(OUTSIDER, 40002, HOST_EXT, 30080, POD, 8080, SNAT_IN_ALLOWLIST, 61002);
+	cr_assert_eq(egress_forwarded(BT_CALI1, SNAT_IN_ALLOWLIST, 61002, POD, 8080), 2,
+		     "OUTSIDER is not in pod1's allowlist");
+	ctr = bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_TC_EGRESS);
+	cr_assert_eq(ctr.drop[PAL_DROP_TIER_END] + ctr.drop[PAL_DROP_NO_PROFILE], 1,
+		     "policy's default deny (tier %llu, profile %llu, internal %llu)",
+		     (unsigned long long)ctr.drop[PAL_DROP_TIER_END],
+		     (unsigned long long)ctr.drop[PAL_DROP_NO_PROFILE],
+		     (unsigned long long)ctr.drop[PAL_DROP_INTERNAL]);
+	cr_assert(!have_flow(key(SNAT_IN_ALLOWLIST, 61002, POD, 8080)));
+}
+
+/* Only DNAT (no SNAT): the packet's own source is judged, as before. */
+static void dnat_only_judges_the_packet_source(void)
+{
+	bt_flush_flows(&T);
+	ct_insert(OUTSIDER, 40003, HOST_EXT, 30080, POD, 8080, OUTSIDER, 40003);
+	cr_assert_eq(egress_forwarded(BT_CALI1, OUTSIDER, 40003, POD, 8080), 2);
+	ct_insert(CLIENT, 40004, HOST_EXT, 30080, POD, 8080, CLIENT, 40004);
+	cr_assert_eq(egress_forwarded(BT_CALI1, CLIENT, 40004, POD, 8080), 0);
+}
+
+Test(bpf_nat, allowed_flow_is_entered_under_both_tuples)
+{
+	allowed_flow_is_entered_under_both_tuples();
+}
+Test(bpf_nat, flow_known_by_its_other_tuple_is_found_through_conntrack)
+{
+	flow_known_by_its_other_tuple_is_found_through_conntrack();
+}
+Test(bpf_nat, snat_workload_allowlist_sees_the_client)
+{
+	snat_workload_allowlist_sees_the_client();
+}
+Test(bpf_nat, snat_workload_allowlist_denies_an_outsider)
+{
+	snat_workload_allowlist_denies_an_outsider();
+}
+Test(bpf_nat, dnat_only_judges_the_packet_source)
+{
+	dnat_only_judges_the_packet_source();
+}
+
+Test(bpf_nat_linux61, allowed_flow_is_entered_under_both_tuples)
+{
+	allowed_flow_is_entered_under_both_tuples();
+}
+Test(bpf_nat_linux61, flow_known_by_its_other_tuple_is_found_through_conntrack)
+{
+	flow_known_by_its_other_tuple_is_found_through_conntrack();
+}
+Test(bpf_nat_linux61, snat_workload_allowlist_sees_the_client)
+{
+	snat_workload_allowlist_sees_the_client();
+}
+Test(bpf_nat_linux61, snat_workload_allowlist_denies_an_outsider)
+{
+	snat_workload_allowlist_denies_an_outsider();
+}
+
+/* Forward ingress of the arrival host endpoint (applyOnForward) denies the clients' network; the
+ * connection to a backend behind eth1 (fwd-int allows TCP 5000 out of eth1) is masqueraded to
+ * NODE_INT_SIDE, which the deny does not cover: still denied, at the forward stage. */
+Test(bpf_nat_fwd, snat_forward_ingress_deny_of_the_client_fires)
+{
+	bt_setup(&T);
+	ct_compile_dir_yaml(&C, "table",
+			    "apiVersion: projectcalico.org/v3\n"
+			    "kind: GlobalNetworkPolicy\n"
+			    "metadata: {name: fwd-ext}\n"
+			    "spec:\n"
+			    "  order: 50\n"
+			    "  selector: role == \"ext\"\n"
+			    "  applyOnForward: true\n"
+			    "  types: [Ingress]\n"
+			    "  ingress:\n"
+			    "  - {action: Deny, source: {nets: [198.18.100.0/24]}}\n"
+			    "  - {action: Allow}\n");
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, 1);
+	ct_insert(CLIENT, 40005, HOST_EXT, 30500, INT_BACKEND, 5000, NODE_INT_SIDE, 61005);
+	cr_assert_eq(egress_forwarded(BT_ETH1, NODE_INT_SIDE, 61005, INT_BACKEND, 5000), 2,
+		     "fwd-ext denies the client's network");
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH1], PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	/* a client outside the denied network, masqueraded the same way: allowed */
+	ct_insert(OUTSIDER, 40006, HOST_EXT, 30500, INT_BACKEND, 5000, NODE_INT_SIDE, 61006);
+	cr_assert_eq(egress_forwarded(BT_ETH1, NODE_INT_SIDE, 61006, INT_BACKEND, 5000), 0);
+	bt_teardown_table(&T, &C);
+}
+
+/* A conntrack error (here: an options size the kernel refuses) drops the forwarded packet with
+ * internal-error: judging it on the masquerade address instead would be a guess. */
+Test(bpf_nat_ct_error, conntrack_error_drops_instead_of_judging_the_wire_source)
+{
+	bt_flush_flows(&T);
+	ct_insert(CLIENT, 40007, HOST_EXT, 30080, POD, 8080, SNAT_IN_ALLOWLIST, 61007);
+	cr_assert_eq(egress_forwarded(BT_CALI1, SNAT_IN_ALLOWLIST, 61007, POD, 8080), 2);
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_TC_EGRESS)
+			     .drop[PAL_DROP_INTERNAL], 1);
 }

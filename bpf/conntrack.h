@@ -1,0 +1,176 @@
+/* The kernel's conntrack, read through its kfuncs (tc programs only: PAL_WITH_CT). The flow
+ * table (flow.h) uses it to relate the tuples of a NAT mapping; tc egress uses it to judge a
+ * forwarded packet on the source it had before source NAT (pal_ct_pre_snat_source).
+ *
+ * struct bpf_ct_opts is not a stable ABI: Linux 6.1 takes 12 bytes, later kernels 16 (and still
+ * accept 12). The size passed is pal_ct_opts_size, which the loader sets before load from the
+ * running kernel's BTF (agent/dataplane/kernel.c); the struct on our stack is vmlinux.h's, at
+ * least as large, and zeroed, so either layout reads only zeros past what it knows. */
+#ifndef PAL_BPF_CONNTRACK_H
+#define PAL_BPF_CONNTRACK_H
+
+#include "maps.h"
+#include "parse.h"
+
+#ifdef PAL_WITH_CT
+#define PAL_BPF_F_CURRENT_NETNS (-1)
+#define PAL_ENOENT 2 /* the kfunc's "no such connection": not an error */
+
+/* Set by the loader (pal_dp_open) from the kernel's struct bpf_ct_opts; 0 until then, which the
+ * kernel refuses: a loader that forgot it gets errors, never a guess. */
+const volatile __u32 pal_ct_opts_size = 0;
+/* the loader caps pal_ct_opts_size at this (PAL_CT_OPTS_SIZE_ZONE in agent/dataplane/kernel.h) */
+_Static_assert(sizeof(struct bpf_ct_opts) == 16, "vmlinux.h's struct bpf_ct_opts is the 16-byte one");
+
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct bpf_ct_opts *opts,
+					 __u32 opts__sz) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+
+static __always_inline void pal_ct_tuple_key(const struct nf_conntrack_tuple *t, __u8 family,
+					     __u8 is_echo, int reverse, struct pal_flow_key *k)
+{
+	__u16 sp, dp;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->proto = t->dst.protonum;
+	if (is_echo) {
+		sp = dp = bpf_ntohs(t->src.u.icmp.id);
+	} else {
+		sp = bpf_ntohs(t->src.u.all);
+		dp = bpf_ntohs(t->dst.u.all);
+	}
+	k->sport = reverse ? dp : sp;
+	k->dport = reverse ? sp : dp;
+	if (family == 4) {
+		__builtin_memcpy(reverse ? k->dst : k->src, &t->src.u3.ip, 4);
+		__builtin_memcpy(reverse ? k->src : k->dst, &t->dst.u3.ip, 4);
+	} else {
+		__builtin_memcpy(reverse ? k->dst : k->src, t->src.u3.ip6, 16);
+		__builtin_memcpy(reverse ? k->src : k->dst, t->dst.u3.ip6, 16);
+	}
+}
+
+/* Looks the packet's tuple (or its reverse) up in this namespace's conntrack. Returns the entry
+ * (a reference: bpf_ct_release it) or NULL; *err is 0 when found or when conntrack has no such
+ * connection, else the kernel's error (e.g. -EINVAL for an options size it does not take): never
+ * to be read as "no connection". *dir is the direction of the tuple that matched
+ * (IP_CT_DIR_ORIGINAL/REPLY). */
+static __always_inline struct nf_conn *pal_ct_lookup_dir(struct __sk_buff *skb,
+							  const struct pal_pkt *p, int reverse,
+							  __u8 *dir, int *err)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_ct_opts opts = {};
+	const __u8 *src = reverse ? p->dst : p->src, *dst = reverse ? p->src : p->dst;
+	__u16 sp = reverse ? p->dport : p->sport, dp = reverse ? p->sport : p->dport;
+	struct nf_conn *ct;
+	__u32 sz;
+
+	opts.netns_id = PAL_BPF_F_CURRENT_NETNS;
+	opts.l4proto = p->proto;
+	if (p->family == 4) {
+		__builtin_memcpy(&t.ipv4.saddr, src, 4);
+		__builtin_memcpy(&t.ipv4.daddr, dst, 4);
+		t.ipv4.sport = bpf_htons(sp);
+		t.ipv4.dport = bpf_htons(dp);
+		sz = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, src, 16);
+		__builtin_memcpy(t.ipv6.daddr, dst, 16);
+		t.ipv6.sport = bpf_htons(sp);
+		t.ipv6.dport = bpf_htons(dp);
+		sz = sizeof(t.ipv6);
+	}
+	ct = bpf_skb_ct_lookup(skb, &t, sz, &opts, pal_ct_opts_size);
+	*err = ct || opts.error == -PAL_ENOENT ? 0 : (opts.error ? opts.error : -1);
+	*dir = opts.dir;
+	return ct;
+}
+
+/* The conntrack entry of the packet's connection. Conntrack hashes a connection under its
+ * original and its reply tuple; a packet already NATed (after DNAT, in the original direction)
+ * carries neither, but its reverse is the reply tuple, so that is tried second. The kfunc relates
+ * TCP and UDP only. *err as pal_ct_lookup_dir's. */
+static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
+						     const struct pal_pkt *p, int *err)
+{
+	struct nf_conn *ct;
+	__u8 dir;
+
+	*err = 0;
+	if (!p->family || !p->has_ports ||
+	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
+		return 0;
+	ct = pal_ct_lookup_dir(skb, p, 0, &dir, err);
+	if (!ct && !*err)
+		ct = pal_ct_lookup_dir(skb, p, 1, &dir, err);
+	return ct;
+}
+
+/* ---- the source before SNAT ------------------------------------------------------------------ */
+
+/* The source a forwarded packet had before netfilter's source NAT (MASQUERADE, SNAT), which ran
+ * in POSTROUTING, before tc egress. Calico judges forward and workload policy in FORWARD, before
+ * SNAT; so does palisade, with this source.
+ *
+ * Returns 1 and puts that source (address and port) into p when conntrack says the connection
+ * is source-NATed (IPS_SRC_NAT) and this packet travels in its original direction: the packet, as it leaves, is then the reverse
+ * of the connection's reply tuple, and the original tuple's source is the client's address and
+ * port as the kernel saw them arrive. 0 when the connection is not source-NATed, the packet is a
+ * reply, or conntrack has no entry (or cannot look up this protocol: TCP and UDP only); < 0 on
+ * a conntrack error (the caller must not fall back to the packet's source).
+ *
+ * Why a client cannot choose the source judged here: the reply tuple is unique in the table
+ * (NAT picks a free one, confirmation refuses clashes), so a tracked packet that left with this
+ * tuple is that connection's; the original tuple's source is what arrived on the wire. Not
+ * inlined: its frame stays out of tc_egress's, whose stack the classifier's frames sit on. */
+static __noinline int pal_ct_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
+{
+	const struct nf_conntrack_tuple *orig;
+	struct nf_conn *ct;
+	int err = 0, snat = 0;
+	__u8 dir = 0;
+
+	if (!p->family || !p->has_ports ||
+	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
+		return 0;
+	ct = pal_ct_lookup_dir(skb, p, 1, &dir, &err);
+	if (!ct)
+		return err;
+	if (dir == IP_CT_DIR_REPLY && (ct->status & IPS_SRC_NAT)) {
+		orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+		__builtin_memset(p->src, 0, sizeof(p->src));
+		if (p->family == 4)
+			__builtin_memcpy(p->src, &orig->src.u3.ip, 4);
+		else
+			__builtin_memcpy(p->src, orig->src.u3.ip6, 16);
+		p->sport = bpf_ntohs(orig->src.u.all);
+		snat = 1;
+	}
+	bpf_ct_release(ct);
+	return snat;
+}
+
+/* Puts the packet's own source (address and port, as it leaves) back into p after
+ * pal_ct_pre_snat_source: the packet still carries it. Returns 0, or -1 when it cannot be read
+ * (then p is not the packet's: the caller must not enter it into flow state). */
+static __noinline int pal_ct_wire_source(struct __sk_buff *skb, struct pal_pkt *p)
+{
+	__u8 port[2];
+
+	if (p->family == 4) {
+		if (bpf_skb_load_bytes(skb, p->l3_off + 12, p->src, 4))
+			return -1;
+	} else if (bpf_skb_load_bytes(skb, p->l3_off + 8, p->src, 16)) {
+		return -1;
+	}
+	if (bpf_skb_load_bytes(skb, p->l4_off, port, 2))
+		return -1;
+	p->sport = ((__u16)port[0] << 8) | port[1];
+	return 0;
+}
+#endif
+
+#endif
