@@ -162,8 +162,13 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return PAL_TC_ACT_SHOT;
 	}
-	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST))
+	if (reason || !p.family || !ifc)
+		goto out;
+	if (!(ifc->flags & PAL_IF_HOST)) {
+		if (pal_unprogrammed(ifc))
+			goto unprogrammed; /* nothing from an unprogrammed workload */
 		goto out; /* workload interfaces: policy runs after DNAT (tc egress, INPUT) */
+	}
 
 	meta = pal_tc_meta(skb);
 	if (meta & PAL_XDP_META_EVALUATED) {
@@ -193,6 +198,8 @@ int tc_ingress(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
+	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
+		goto unprogrammed;
 
 	/* preDNAT ingress, on the destination as it arrived. */
 	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p, &o);
@@ -209,6 +216,9 @@ int tc_ingress(struct __sk_buff *skb)
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return PAL_TC_ACT_SHOT;
 }
 
 /* ---- tc egress ------------------------------------------------------------------------------- */
@@ -266,6 +276,11 @@ int tc_egress(struct __sk_buff *skb)
 		goto malformed; /* dropped with its reason where palisade polices */
 	if (!p.family)
 		goto out;
+	/* An unprogrammed endpoint on either side of a forwarded packet, or an unprogrammed workload
+	 * as the destination, denies; a host's own traffic keeps failsafe-out and its flows (below). */
+	if ((iif && (pal_unprogrammed(in_ep) || pal_unprogrammed(out_ep))) ||
+	    (pal_unprogrammed(out_ep) && (out_ep->flags & PAL_IF_WORKLOAD)))
+		goto unprogrammed;
 
 	if (!iif) {
 		/* Locally generated. */
@@ -297,6 +312,8 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_ESTABLISHED;
 			goto out;
 		}
+		if (pal_unprogrammed(out_ep))
+			goto unprogrammed;
 		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
@@ -358,6 +375,9 @@ out:
 malformed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 	return PAL_TC_ACT_SHOT;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return PAL_TC_ACT_SHOT;
 }
 
 /* ---- filter INPUT (xt_bpf) ------------------------------------------------------------------- */
@@ -385,6 +405,8 @@ int sf_input_deny(struct __sk_buff *skb)
 	/* neighbour discovery to the host, also from a workload (as the evaluator) */
 	if (p.always_pass)
 		return 0;
+	if (pal_unprogrammed(ep) && (ep->flags & PAL_IF_WORKLOAD))
+		goto unprogrammed;
 	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
@@ -400,6 +422,8 @@ int sf_input_deny(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
+	if (pal_unprogrammed(ep)) /* a host endpoint: failsafe ports (above) only */
+		goto unprogrammed;
 	if (ep->flags & PAL_IF_WORKLOAD) {
 		if (pal_post_stage(&h, ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
 				   &last))
@@ -423,4 +447,7 @@ int sf_input_deny(struct __sk_buff *skb)
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return 0;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return 1;
 }
