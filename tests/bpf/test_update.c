@@ -140,10 +140,12 @@ Test(bpf_update, flips_never_mix_rule_sets, .timeout = 300)
 
 /* ---- flip storm: many interfaces flipped at once --------------------------------------------
  * STORM_IFS host endpoints, each on its own interface, each with its own policy: in generation A
- * interface i allows TCP port 10000+i, in generation B port 20000+i, and nothing else. The writer
- * applies A, B, A, ... (every apply flips every interface, back to back) while prober threads
- * send new flows to every interface: an interface may answer with its old or its new policy, but
- * never allow another interface's port (a packet that read a recycled or half-written value). */
+ * interface i allows TCP port 10000+i, in generation B port 20000+i, and nothing else. Both
+ * generations' lists are written once; the writer then flips every interface to B, then every
+ * one to A, ... (pal_dp_iface_flip back to back, `rounds` times) while prober threads send new
+ * flows to every interface: an interface may answer with its old or its new policy, but never
+ * allow another interface's port (a packet that read a recycled or half-written value: the old
+ * preallocated HASH handed a replaced element to the next interface's update at once). */
 #define STORM_IFS 24
 #define STORM_PROBERS 3
 
@@ -208,19 +210,29 @@ static void storm_teardown(void)
 	bt_teardown(&T);
 }
 
-static void storm_apply(const struct pal_ir *ir, uint32_t generation)
-{
-	struct pal_dp_binding b[STORM_IFS];
+/* Both generations' lists of every interface, written once: the storm flips between them. */
+static struct pal_iface storm_val[2][STORM_IFS];
 
+static void storm_write(const struct pal_ir *ir, int gen)
+{
 	for (int i = 0; i < STORM_IFS; i++) {
 		char n[16];
+		const struct pal_ir_endpoint *ep;
 
 		snprintf(n, sizeof(n), "st%d", i);
-		b[i] = (struct pal_dp_binding){ .ifindex = (uint32_t)storm_ifindex[i],
-						.ep = pal_ir_endpoint_for_iface(ir, n) };
-		cr_assert(b[i].ep);
+		ep = pal_ir_endpoint_for_iface(ir, n);
+		cr_assert(ep);
+		cr_assert_eq(pal_dp_endpoint_write(T.dp, ir, ep, (uint32_t)gen + 1, &storm_val[gen][i]),
+			     0, "%s", pal_dp_error(T.dp));
 	}
-	cr_assert_eq(pal_dp_apply(T.dp, ir, b, STORM_IFS, generation), 0, "%s", pal_dp_error(T.dp));
+}
+
+/* Flips every interface to generation gen, back to back. */
+static void storm_flip_all(int gen)
+{
+	for (int i = 0; i < STORM_IFS; i++)
+		cr_assert_eq(pal_dp_iface_flip(T.dp, (uint32_t)storm_ifindex[i], &storm_val[gen][i],
+					       NULL, NULL), 0, "%s", pal_dp_error(T.dp));
 }
 
 /* 1 = allowed, 0 = denied, -1 = test-run error. */
@@ -248,7 +260,9 @@ static void *storm_prober(void *arg)
 
 	while (!atomic_load(&stop)) {
 		for (int i = 0; i < STORM_IFS && !atomic_load(&stop); i++) {
-			int j = (i + 1 + (int)(n % (STORM_IFS - 1))) % STORM_IFS; /* another one */
+			/* the next interface: the one flipped right after this one, whose update
+			 * the old HASH served with this one's replaced element */
+			int j = (i + 1) % STORM_IFS;
 			int own_a = storm_probe(n++, i, (uint16_t)(10000 + i));
 			int own_b = storm_probe(n++, i, (uint16_t)(20000 + i));
 			int fa = storm_probe(n++, i, (uint16_t)(10000 + j));
@@ -276,17 +290,19 @@ Test(bpf_update_storm, flip_storm_never_reads_another_interface, .timeout = 300)
 {
 	struct storm_stats s[STORM_PROBERS] = { 0 };
 	pthread_t th[STORM_PROBERS];
-	int rounds = atoi(getenv("PAL_BPF_STORM_ROUNDS") ? getenv("PAL_BPF_STORM_ROUNDS") : "300");
+	int rounds = atoi(getenv("PAL_BPF_STORM_ROUNDS") ? getenv("PAL_BPF_STORM_ROUNDS") : "1000");
 	long probes = 0, foreign = 0, own_a = 0, own_b = 0;
 
-	storm_apply(&SA.ir, 1);
+	storm_write(&SA.ir, 0);
+	storm_write(&SB.ir, 1);
+	storm_flip_all(0);
 	atomic_store(&stop, 0);
 	for (int t = 0; t < STORM_PROBERS; t++) {
 		s[t].thread = t;
 		cr_assert_eq(pthread_create(&th[t], NULL, storm_prober, &s[t]), 0);
 	}
 	for (int r = 0; r < rounds; r++)
-		storm_apply(r % 2 ? &SA.ir : &SB.ir, (uint32_t)r + 2);
+		storm_flip_all(1 - r % 2);
 	atomic_store(&stop, 1);
 	for (int t = 0; t < STORM_PROBERS; t++) {
 		pthread_join(th[t], NULL);
@@ -298,7 +314,7 @@ Test(bpf_update_storm, flip_storm_never_reads_another_interface, .timeout = 300)
 		if (s[t].foreign_allowed)
 			fprintf(stderr, "bpf_update storm: thread %d: %s\n", t, s[t].first);
 	}
-	fprintf(stderr, "bpf_update storm: %d rounds x %d interfaces, %ld probe rounds: another "
+	fprintf(stderr, "bpf_update storm: %d flips of each of %d interfaces, %ld probe rounds: another "
 			"interface's port allowed %ld, own A allowed %ld, own B allowed %ld\n",
 		rounds, STORM_IFS, probes, foreign, own_a, own_b);
 	cr_assert_gt(probes, 1000, "too few probes to mean anything");
