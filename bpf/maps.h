@@ -23,16 +23,33 @@ struct {
 	__type(value, struct pal_config);
 } pal_config SEC(".maps");
 
+/* Interface -> slot -> active bank -> configuration (abi.h, "pal_ifaces"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PAL_DEF_IFACES);
+	__uint(max_entries, PAL_IF_KEYS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
-	__type(value, struct pal_iface);
+	__type(value, struct pal_if_slot);
 } pal_ifaces SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_IF_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct pal_if_bank);
+} pal_if_bank SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PAL_IF_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__type(key, __u32);
+	__type(value, struct pal_iface);
+} pal_if_cfg SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PAL_DEF_LISTS);
+	__uint(max_entries, PAL_LISTS_FOR(PAL_DEF_MAX_ENDPOINTS));
 	__type(key, __u32);
 	__type(value, struct pal_list);
 } pal_lists SEC(".maps");
@@ -93,7 +110,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, PAL_DEF_IFACES * PAL_HOOK_COUNT);
+	__uint(max_entries, PAL_IF_CTRS_FOR(PAL_DEF_MAX_ENDPOINTS));
 	__type(key, struct pal_ifctr_key);
 	__type(value, struct pal_if_ctr);
 } pal_if_ctrs SEC(".maps");

@@ -168,17 +168,17 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 	if (reason || !p.family || !ifc)
 		goto out;
-	if (ifc->flags & PAL_IF_WORKLOAD) {
-		/* what the pod sends: only from its own addresses (bpf/srccheck.h); its policy
-		 * runs after DNAT (tc egress, INPUT) */
-		if (!pal_src_allowed(h.ifindex, &p)) {
+	if (!(ifc->flags & PAL_IF_HOST)) {
+		if (pal_unprogrammed(ifc))
+			goto unprogrammed; /* nothing from an unprogrammed workload */
+		/* what a pod sends: only from its own addresses (bpf/srccheck.h); its policy runs
+		 * after DNAT (tc egress, INPUT) */
+		if ((ifc->flags & PAL_IF_WORKLOAD) && !pal_src_allowed(h.ifindex, &p)) {
 			pal_drop(&h, &p, PAL_DP_STAGE_SOURCE, PAL_DROP_SPOOF, PAL_RULE_ID_NONE);
 			return PAL_TC_ACT_SHOT;
 		}
 		goto out;
 	}
-	if (!(ifc->flags & PAL_IF_HOST))
-		goto out;
 
 	meta = pal_tc_meta(skb);
 	if (meta & PAL_XDP_META_EVALUATED) {
@@ -208,6 +208,8 @@ int tc_ingress(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
+	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
+		goto unprogrammed;
 
 	/* preDNAT ingress, on the destination as it arrived. */
 	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p, &o);
@@ -224,6 +226,9 @@ int tc_ingress(struct __sk_buff *skb)
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return PAL_TC_ACT_SHOT;
 }
 
 /* ---- tc egress ------------------------------------------------------------------------------- */
@@ -290,6 +295,11 @@ int tc_egress(struct __sk_buff *skb)
 		goto malformed; /* dropped with its reason where palisade polices */
 	if (!p.family)
 		goto out;
+	/* An unprogrammed endpoint on either side of a forwarded packet, or an unprogrammed workload
+	 * as the destination, denies; a host's own traffic keeps failsafe-out and its flows (below). */
+	if ((iif && (pal_unprogrammed(in_ep) || pal_unprogrammed(out_ep))) ||
+	    (pal_unprogrammed(out_ep) && (out_ep->flags & PAL_IF_WORKLOAD)))
+		goto unprogrammed;
 
 	if (!iif) {
 		/* Locally generated. */
@@ -321,6 +331,8 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_ESTABLISHED;
 			goto out;
 		}
+		if (pal_unprogrammed(out_ep))
+			goto unprogrammed;
 		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
@@ -396,6 +408,9 @@ out:
 malformed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 	return PAL_TC_ACT_SHOT;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return PAL_TC_ACT_SHOT;
 }
 
 /* ---- filter INPUT (xt_bpf) ------------------------------------------------------------------- */
@@ -423,6 +438,8 @@ int sf_input_deny(struct __sk_buff *skb)
 	/* neighbour discovery to the host, also from a workload (as the evaluator) */
 	if (p.always_pass)
 		return 0;
+	if (pal_unprogrammed(ep) && (ep->flags & PAL_IF_WORKLOAD))
+		goto unprogrammed;
 	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
@@ -438,6 +455,8 @@ int sf_input_deny(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
+	if (pal_unprogrammed(ep)) /* a host endpoint: failsafe ports (above) only */
+		goto unprogrammed;
 	if (ep->flags & PAL_IF_WORKLOAD) {
 		if (pal_post_stage(&h, ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_WORKLOAD, &p,
 				   &last))
@@ -461,4 +480,7 @@ int sf_input_deny(struct __sk_buff *skb)
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return 0;
+unprogrammed:
+	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
+	return 1;
 }

@@ -30,11 +30,33 @@ struct pal_hookctx {
 	__u8 pad[2];
 };
 
+/* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
+ * The bank word is read once; the agent rewrites only the other bank, and only after a grace
+ * period since its last flip, so the value returned stays whole until this program returns. */
 static __always_inline struct pal_iface *pal_iface_get(__u32 ifindex)
 {
+	struct pal_if_slot *s;
+	struct pal_if_bank *b;
+	__u32 slot, idx;
+
 	if (!ifindex)
 		return 0;
-	return bpf_map_lookup_elem(&pal_ifaces, &ifindex);
+	s = bpf_map_lookup_elem(&pal_ifaces, &ifindex);
+	if (!s)
+		return 0;
+	slot = s->slot;
+	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
+	if (!b)
+		return 0;
+	idx = slot * 2 + (*(volatile __u32 *)&b->bank & 1);
+	return bpf_map_lookup_elem(&pal_if_cfg, &idx);
+}
+
+/* Palisade attached its programs here but could not program the endpoint: deny everything
+ * (a host endpoint keeps its failsafe ports, checked before this by the callers). */
+static __always_inline int pal_unprogrammed(const struct pal_iface *ifc)
+{
+	return ifc && (ifc->flags & PAL_IF_UNPROGRAMMED);
 }
 
 /* Runs list `list_id` as `stage`. */

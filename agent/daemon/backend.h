@@ -60,6 +60,9 @@ struct pald_backend_ops {
 	/* Appends datapath metrics in Prometheus text format (rule hits, drops by reason, map
 	 * fill). May be NULL. */
 	void (*render_metrics)(void *ctx, struct pald_buf *out);
+	/* Endpoints the backend could not program (they deny everything or keep their last good
+	 * policy); a description of the first into first[len]. May be NULL (= 0). */
+	size_t (*unprogrammed)(void *ctx, char *first, size_t len);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

@@ -23,6 +23,13 @@
  * (ifindex -> endpoint_id) and the pinned metadata (endpoint_id -> identity), so even host
  * endpoints bound by expectedIPs or "*" keep enforcing across the first apply.
  *
+ * Endpoints that cannot be programmed (no free interface slot: --max-endpoints; a map full) are
+ * never left open: the interface keeps its last good value, or points at the reserved
+ * deny-everything slot (failsafe ports still answer on a host endpoint), before programs are
+ * attached. They are logged, counted (palisade_endpoint_program_failures_total, and the gauge
+ * palisade_endpoints_unprogrammed), make /readyz answer 503 with the reason (unprogrammed()),
+ * show in `polctl status` (the entry's PAL_IF_UNPROGRAMMED flag) and are retried at every sync.
+ *
  * The IR: the endpoints handed to sync_interfaces() point into the IR of the last apply (the agent
  * keeps it, see backend.h), and pal_dp_endpoint_write() needs that IR; we keep a shallow copy of
  * the struct (the arrays are the agent's, valid until the next successful apply, after which our
@@ -48,6 +55,14 @@
 #include "node.h"
 #include "srcaddrs.h"
 #include "stats.h"
+
+/* An endpoint that could not be programmed on its interface. */
+struct unprogrammed {
+	uint32_t ifindex;
+	char *key;    /* endpoint identity */
+	char *reason; /* the datapath's error */
+	bool kept;    /* it keeps its last good value (else: denies everything) */
+};
 
 /* An interface with a pal_ifaces entry, and the endpoint it polices. */
 struct bound {
@@ -80,6 +95,9 @@ struct bpf_ctx {
 		enum pal_xdp_mode mode;
 	} *xdp_seen;
 	size_t n_xdp_seen;
+	struct unprogrammed *unprog;
+	size_t n_unprog;
+	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
 };
 
 static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
@@ -154,6 +172,80 @@ static void bound_drop(struct bpf_ctx *c, uint32_t ifindex)
 		}
 }
 
+/* --- unprogrammed endpoints ------------------------------------------------------------------ */
+
+static struct unprogrammed *unprog_find(struct bpf_ctx *c, uint32_t ifindex)
+{
+	for (size_t i = 0; i < c->n_unprog; i++)
+		if (c->unprog[i].ifindex == ifindex)
+			return &c->unprog[i];
+	return NULL;
+}
+
+static void unprog_clear(struct bpf_ctx *c, uint32_t ifindex)
+{
+	struct unprogrammed *u = unprog_find(c, ifindex);
+
+	if (!u)
+		return;
+	pald_log(PALD_LOG_INFO, "endpoint programmed after all", PALD_I("ifindex", ifindex),
+		 PALD_S("endpoint", u->key));
+	free(u->key);
+	free(u->reason);
+	*u = c->unprog[--c->n_unprog];
+}
+
+/* Records (and logs, once) that the endpoint `key` on ifindex could not be programmed. */
+static void unprog_set(struct bpf_ctx *c, uint32_t ifindex, const char *key, const char *reason,
+		       bool kept)
+{
+	struct unprogrammed *u = unprog_find(c, ifindex), *v;
+	char name[IF_NAMESIZE] = "";
+
+	if (u && !strcmp(u->key, key) && !strcmp(u->reason, reason) && u->kept == kept)
+		return; /* known; retried in vain */
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "if%u", ifindex);
+	pald_log(PALD_LOG_ERROR,
+		 kept ? "cannot program the endpoint: its last good policy stays in force" :
+			"cannot program the endpoint: everything on its interface is denied",
+		 PALD_S("iface", name), PALD_S("endpoint", key), PALD_S("error", reason));
+	if (!u) {
+		v = realloc(c->unprog, (c->n_unprog + 1) * sizeof(*v));
+		if (!v)
+			return;
+		c->unprog = v;
+		u = &c->unprog[c->n_unprog++];
+		*u = (struct unprogrammed){ .ifindex = ifindex };
+		c->program_failures++;
+	}
+	free(u->key);
+	free(u->reason);
+	u->key = strdup(key);
+	u->reason = strdup(reason);
+	u->kept = kept;
+	if (!u->key || !u->reason) { /* out of memory: drop the record, the entry denies anyway */
+		free(u->key);
+		free(u->reason);
+		*u = c->unprog[--c->n_unprog];
+	}
+}
+
+static size_t bpf_unprogrammed(void *ctx, char *first, size_t len)
+{
+	struct bpf_ctx *c = ctx;
+	char name[IF_NAMESIZE] = "";
+
+	if (!c->n_unprog)
+		return 0;
+	if (!if_indextoname(c->unprog[0].ifindex, name))
+		snprintf(name, sizeof(name), "if%u", c->unprog[0].ifindex);
+	snprintf(first, len, "%s on %s (%s): %s", c->unprog[0].key, name,
+		 c->unprog[0].kept ? "last good policy kept" : "all traffic denied",
+		 c->unprog[0].reason);
+	return c->n_unprog;
+}
+
 /* Restart: which endpoint each pinned pal_ifaces entry belongs to, from the pinned metadata. */
 static void bound_load_pinned(struct bpf_ctx *c)
 {
@@ -170,8 +262,8 @@ static void bound_load_pinned(struct bpf_ctx *c)
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
-			continue;
+		if (pal_dp_iface_read(c->dp, key, &v) || (v.flags & PAL_IF_UNPROGRAMMED))
+			continue; /* unprogrammed ones are bound again by name */
 		ep = json_array_get(eps, v.endpoint_id);
 		if (!ep)
 			continue;
@@ -205,7 +297,7 @@ static void delete_orphan_lists(struct bpf_ctx *c)
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(ifd, &key, &v) ||
+		if (pal_dp_iface_read(c->dp, key, &v) ||
 		    !(u = realloc(used, (n_used + PAL_SLOT_COUNT) * sizeof(*u))))
 			continue;
 		used = u;
@@ -235,6 +327,14 @@ static void delete_orphan_lists(struct bpf_ctx *c)
 }
 
 /* --- apply ----------------------------------------------------------------------------------- */
+
+/* The interface has a value of its own (its last good policy), not the reserved deny value. */
+static bool unprog_kept(struct bpf_ctx *c, uint32_t ifindex)
+{
+	struct pal_iface v;
+
+	return pal_dp_iface_read(c->dp, ifindex, &v) == 0 && !(v.flags & PAL_IF_UNPROGRAMMED);
+}
 
 static bool binding_has(const struct pal_dp_binding *v, size_t n, uint32_t ifindex)
 {
@@ -370,10 +470,17 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	bound_free(c->b, c->nb);
 	c->b = NULL;
 	c->nb = 0;
+	for (size_t i = c->n_unprog; i-- > 0;)
+		if (!binding_has(v, n, c->unprog[i].ifindex))
+			unprog_clear(c, c->unprog[i].ifindex);
 	for (size_t i = 0; i < n && !err; i++) {
 		char *k = ep_key(v[i].ep);
 
 		err = k ? bound_set(c, v[i].ifindex, k) : -ENOMEM;
+		if (k && v[i].err)
+			unprog_set(c, v[i].ifindex, k, pal_dp_error(c->dp), unprog_kept(c, v[i].ifindex));
+		else if (k)
+			unprog_clear(c, v[i].ifindex);
 		free(k);
 	}
 	free(v);
@@ -409,9 +516,9 @@ log:
 		 "XDP", PALD_S("iface", f->name), PALD_S("mode", pal_xdp_mode_name(got)));
 }
 
-/* Gives a (new or re-bound) interface its endpoint's lists; old lists go to *stale. */
-static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char *key,
-		      uint32_t **stale, size_t *n_stale)
+/* Writes the endpoint's lists and flips the interface to them; old lists go to *stale. */
+static int program_iface(struct bpf_ctx *c, const struct pald_iface *f, uint32_t **stale,
+			 size_t *n_stale)
 {
 	struct pal_dp_binding me = { (uint32_t)f->ifindex, f->ep };
 	struct pal_src_txn src = { 0 };
@@ -420,6 +527,11 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 	uint32_t *s;
 	int err;
 
+	if (!pal_dp_slots_available(c->dp) && !unprog_kept(c, (uint32_t)f->ifindex)) {
+		pal_dp_set_error(c->dp, "no free interface slot: %u endpoints are programmed "
+			"(--max-endpoints)", pal_dp_max_endpoints(c->dp));
+		return -ENOSPC; /* no slot for it: do not write lists it cannot use */
+	}
 	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
 	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
 	if (!err && !(err = pal_dp_src_begin(c->dp, &src)))
@@ -435,16 +547,41 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 	else
 		err = pal_dp_src_trim(c->dp, &me, 1, false);
 	pal_dp_src_end(&src);
-	if (err) {
-		pald_log(PALD_LOG_ERROR, "cannot program the interface's rules", PALD_S("iface", f->name),
-			 PALD_S("endpoint", f->ep->name), PALD_S("error", pal_dp_error(c->dp)));
+	if (err)
 		return err;
-	}
 	if (had && (s = realloc(*stale, (*n_stale + PAL_SLOT_COUNT) * sizeof(*s)))) {
 		*stale = s;
 		*n_stale += pal_dp_iface_lists(&old, s + *n_stale);
 	}
-	return bound_set(c, (uint32_t)f->ifindex, key);
+	return 0;
+}
+
+/* Gives a (new, re-bound or unprogrammed) interface its endpoint's lists; when that fails, the
+ * interface keeps its last good value or denies everything. Returns 0 when the interface has an
+ * entry (programmed or denying), -errno when it has none (it must not be attached then). */
+static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char *key,
+		      uint32_t **stale, size_t *n_stale)
+{
+	char why[512];
+	bool kept = false;
+	int err = program_iface(c, f, stale, n_stale);
+
+	if (!err) {
+		unprog_clear(c, (uint32_t)f->ifindex);
+		return bound_set(c, (uint32_t)f->ifindex, key);
+	}
+	snprintf(why, sizeof(why), "%s", pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err));
+	err = pal_dp_iface_unprogrammed(c->dp, (uint32_t)f->ifindex, f->role == PALD_IFACE_HOST,
+					&kept);
+	if (err) {
+		pald_log(PALD_LOG_ERROR, "cannot police the interface at all: not attaching palisade's "
+			 "programs", PALD_S("iface", f->name), PALD_S("endpoint", key),
+			 PALD_S("error", pal_dp_error(c->dp)));
+		return err;
+	}
+	unprog_set(c, (uint32_t)f->ifindex, key, why, kept);
+	bound_set(c, (uint32_t)f->ifindex, key);
+	return 0;
 }
 
 static bool att_has(const struct bpf_ctx *c, int ifindex, bool host)
@@ -522,36 +659,77 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 	return attached;
 }
 
+/* Counters of interfaces palisade no longer runs on go (pod churn would fill pal_if_ctrs). */
+static void prune_counters(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
+{
+	int *keep = calloc(n ? n : 1, sizeof(*keep));
+	int gone;
+
+	if (!keep)
+		return;
+	for (size_t i = 0; i < n; i++)
+		keep[i] = p[i].ifindex;
+	gone = pal_dp_prune_if_counters(c->dp, keep, n);
+	if (gone > 0)
+		pald_log(PALD_LOG_DEBUG, "counters of interfaces gone removed", PALD_I("keys", gone));
+	free(keep);
+}
+
+/* Programs the unprogrammed endpoints among ifaces that can be now; returns how many. */
+static size_t retry_unprogrammed(struct bpf_ctx *c, const struct pald_iface *ifaces, size_t n,
+				 uint32_t **stale, size_t *n_stale)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pald_iface *f = &ifaces[i];
+		char *k;
+
+		if (!f->ep || !unprog_find(c, (uint32_t)f->ifindex) || !pal_dp_slots_available(c->dp))
+			continue;
+		k = ep_key(f->ep);
+		if (k && bind_iface(c, f, k, stale, n_stale) == 0 &&
+		    !unprog_find(c, (uint32_t)f->ifindex))
+			done++;
+		free(k);
+	}
+	return done;
+}
+
 static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_t n)
 {
 	struct bpf_ctx *c = ctx;
 	struct pal_dp_port *ports = calloc(n ? n : 1, sizeof(*ports));
 	enum pal_xdp_mode *modes = calloc(n ? n : 1, sizeof(*modes));
 	uint32_t *stale = NULL, *gone = NULL;
-	size_t n_stale = 0, n_gone = 0;
+	size_t n_stale = 0, n_gone = 0, n_ports = 0;
 	uint64_t t0 = pald_now_ns(), t_rules;
 	int attached = -ENOMEM;
 	bool full = false;
 
 	if (!ports || !modes)
 		goto out;
-	/* 1. rules first: an interface is policed from its first packet after the attach */
+	/* 1. rules first: an interface is policed from its first packet after the attach; one that
+	 * could not even get a deny entry is not attached (and counted as not attached) */
 	for (size_t i = 0; i < n; i++) {
 		const struct pald_iface *f = &ifaces[i];
 		struct bound *b = bound_find(c, (uint32_t)f->ifindex);
+		bool attach = true;
 		char *k;
 
-		ports[i] = (struct pal_dp_port){ f->name, f->ifindex, f->role == PALD_IFACE_HOST };
-		if (!f->ep || !c->have_ir)
-			continue;
-		k = ep_key(f->ep);
-		if (k && (!b || strcmp(b->key, k)))
-			bind_iface(c, f, k, &stale, &n_stale);
-		free(k);
+		if (f->ep && c->have_ir) {
+			k = ep_key(f->ep);
+			if (k && (!b || strcmp(b->key, k) || unprog_find(c, (uint32_t)f->ifindex)))
+				attach = bind_iface(c, f, k, &stale, &n_stale) == 0;
+			free(k);
+		}
+		if (attach)
+			ports[n_ports++] = (struct pal_dp_port){ f->name, f->ifindex,
+								 f->role == PALD_IFACE_HOST };
 	}
 	/* 2. programs: attach the set, detach everything else palisade had attached */
 	t_rules = pald_now_ns();
-	attached = attach_ports(c, ports, n, modes, &full);
+	attached = attach_ports(c, ports, n_ports, modes, &full);
 	pald_log(PALD_LOG_DEBUG, "interfaces synced", PALD_I("interfaces", n),
 		 PALD_I("attached", attached), PALD_S("path", full ? "full" : "tc only"),
 		 PALD_F("rules_seconds", (double)(t_rules - t0) / 1e9),
@@ -563,9 +741,11 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		pald_log(PALD_LOG_ERROR, "attaching palisade's programs failed",
 			 PALD_I("attached", attached), PALD_I("wanted", n),
 			 PALD_S("last_error", pal_dp_error(c->dp)));
-	for (size_t i = 0; full && attached >= 0 && i < n; i++)
-		if (ifaces[i].role == PALD_IFACE_HOST)
-			log_xdp_mode(c, &ifaces[i], modes[i]);
+	for (size_t i = 0, j = 0; full && attached >= 0 && i < n && j < n_ports; i++)
+		if (ifaces[i].ifindex == ports[j].ifindex && ifaces[i].role == PALD_IFACE_HOST)
+			log_xdp_mode(c, &ifaces[i], modes[j++]);
+		else if (ifaces[i].ifindex == ports[j].ifindex)
+			j++;
 	/* 3. entries of interfaces no longer policed by an endpoint */
 	gone = calloc(c->nb + 1, sizeof(*gone));
 	for (size_t i = 0; gone && i < c->nb; i++) {
@@ -589,12 +769,20 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		/* no endpoint: none of its source prefixes stays (an ifindex may come back) */
 		pal_dp_src_trim(c->dp, &(struct pal_dp_binding){ gone[i], NULL }, 1, false);
 		bound_drop(c, gone[i]);
+		unprog_clear(c, gone[i]);
 	}
 	/* 4. old lists once no program can be reading them */
 	if (n_stale) {
 		pal_dp_grace_period();
 		pal_dp_lists_delete(c->dp, stale, n_stale);
+		n_stale = 0;
 	}
+	/* 5. slots freed above: the endpoints waiting for one get it now */
+	if (n_gone && c->n_unprog && retry_unprogrammed(c, ifaces, n, &stale, &n_stale) && n_stale) {
+		pal_dp_grace_period();
+		pal_dp_lists_delete(c->dp, stale, n_stale);
+	}
+	prune_counters(c, ports, n_ports);
 out:
 	free(gone);
 	free(stale);
@@ -705,6 +893,14 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			   "and reason.\n# TYPE palisade_drops_total counter\n");
 	w.drops = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
+			     "program (their interface denies everything or keeps its last good "
+			     "policy).\n# TYPE palisade_endpoints_unprogrammed gauge\n"
+			     "palisade_endpoints_unprogrammed %zu\n"
+			     "# HELP palisade_endpoint_program_failures_total Times an endpoint could not "
+			     "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
+			     "palisade_endpoint_program_failures_total %llu\n",
+			c->n_unprog, (unsigned long long)c->program_failures);
 	if (pal_dp_fill(c->dp, fill) == 0) {
 		pald_buf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
 				   "# TYPE palisade_map_entries gauge\n");
@@ -742,6 +938,11 @@ static void bpf_close(void *ctx)
 
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
+	for (size_t i = 0; i < c->n_unprog; i++) {
+		free(c->unprog[i].key);
+		free(c->unprog[i].reason);
+	}
+	free(c->unprog);
 	json_decref(c->meta);
 	free(c->att);
 	free(c->xdp_seen);
@@ -755,6 +956,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.apply = bpf_apply,
 	.sync_interfaces = bpf_sync_interfaces,
 	.render_metrics = bpf_render_metrics,
+	.unprogrammed = bpf_unprogrammed,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };
@@ -775,8 +977,9 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	be->ctx = c;
 	if (cfg->uninstall)
 		return 0; /* loading programs only to remove them would be wasted work */
-	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir }, &c->dp, &adopted, err,
-			 sizeof(err));
+	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir,
+						.max_endpoints = cfg->max_endpoints },
+			 &c->dp, &adopted, err, sizeof(err));
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),
 			 PALD_S("error", err));
@@ -792,6 +995,11 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	}
 	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
 		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),
-		 PALD_I("interfaces_bound", c->nb));
+		 PALD_I("interfaces_bound", c->nb), PALD_I("max_endpoints", pal_dp_max_endpoints(c->dp)));
+	if (adopted && cfg->max_endpoints && cfg->max_endpoints != pal_dp_max_endpoints(c->dp))
+		pald_log(PALD_LOG_WARN, "the pinned datapath keeps the size it was created with; "
+			 "--max-endpoints applies after `palisaded --uninstall`",
+			 PALD_I("pinned", pal_dp_max_endpoints(c->dp)),
+			 PALD_I("configured", cfg->max_endpoints));
 	return 0;
 }

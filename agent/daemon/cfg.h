@@ -52,6 +52,9 @@ struct pald_config {
 	enum pald_log_format log_format;
 	enum pald_log_level log_level;
 	bool once, uninstall, help, version;
+	/* Endpoints the datapath can program; sizes the interface, list and counter maps of a new
+	 * datapath (a pinned one keeps its sizes). 0 = PAL_DEF_MAX_ENDPOINTS. */
+	uint32_t max_endpoints;
 	/* Test-only: which datapath backend to use ("bpf" by default; "null" records what it is
 	 * given, for the process tests). Flag --backend=NAME or env PALISADED_BACKEND. */
 	char *backend;

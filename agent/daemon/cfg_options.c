@@ -203,6 +203,25 @@ static int set_backend(struct pald_config *c, const char *v, char *err, size_t e
 		c->field = true;                                                           \
 		return 0;                                                                  \
 	}
+/* Upper bound: the interface maps take ~100 bytes per endpoint, lists and counters more. */
+#define PALD_MAX_ENDPOINTS_LIMIT (1u << 20)
+
+static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || n < 1 || n > PALD_MAX_ENDPOINTS_LIMIT) {
+		snprintf(err, errlen, "max endpoints must be a number from 1 to %u, got \"%s\"",
+			 PALD_MAX_ENDPOINTS_LIMIT, v);
+		return -EINVAL;
+	}
+	c->max_endpoints = (uint32_t)n;
+	return 0;
+}
+
 SET_BOOL(set_once, once)
 SET_BOOL(set_uninstall, uninstall)
 SET_BOOL(set_help, help)
@@ -231,6 +250,8 @@ static const struct opt opts[] = {
 	  "serve Prometheus GET /metrics (default: off)" },
 	{ "endpoint-to-host-action", "endpointToHostAction", "ACTION", false, false, set_ep_to_host,
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
+	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
+	  "endpoints the datapath can program; sizes its maps (default 1024; more are denied)" },
 	{ "log-format", "logFormat", "FORMAT", false, false, set_log_format,
 	  "text|json (default text)" },
 	{ "log-level", "logLevel", "LEVEL", false, false, set_log_level,
@@ -253,7 +274,8 @@ void pald_config_usage(FILE *f)
 	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
 	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
 	      "                 [--metrics ADDR:PORT] [--endpoint-to-host-action drop|accept]\n"
-	      "                 [--log-format text|json] [--log-level LEVEL] [--once] [--uninstall]\n"
+	      "                 [--max-endpoints N] [--log-format text|json] [--log-level LEVEL]\n"
+	      "                 [--once] [--uninstall]\n"
 	      "\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
 	      "options (config-file key in brackets):\n",
 	      f);

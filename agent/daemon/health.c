@@ -28,6 +28,16 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 		snprintf(reason, len, "not ready: no policy applied yet");
 		return false;
 	}
+	if (a->be.ops && a->be.ops->unprogrammed) {
+		char first[512] = "";
+		size_t n = a->be.ops->unprogrammed(a->be.ctx, first, sizeof(first));
+
+		if (n) {
+			snprintf(reason, len, "not ready: %zu endpoint%s could not be programmed; first: %s",
+				 n, n == 1 ? "" : "s", first);
+			return false;
+		}
+	}
 	if (a->ifaces_generation != p->generation || a->n_attached < 0 ||
 	    (size_t)a->n_attached < a->n_ifaces) {
 		snprintf(reason, len, "not ready: generation %llu attached to %d of %zu interfaces",

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,6 +33,33 @@ static bool prog_is_ours(uint32_t id, const char *name)
 	return ours;
 }
 
+/* Another program's XDP on the interface is never replaced (bpf_xdp_attach would replace it
+ * silently): -EBUSY naming the interface and the program. Sharing through libxdp's dispatcher is
+ * not done: Debian 12 does not ship libxdp with the project's dependencies. tc ingress evaluates
+ * the XDP stages itself when XDP left no metadata, so policy holds without palisade's XDP. */
+static int refuse_foreign_xdp(struct pal_datapath *dp, int ifindex)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), id;
+	char name[IF_NAMESIZE] = "?";
+	enum pal_xdp_mode m;
+	int fd;
+
+	if (pal_dp_xdp_query(ifindex, &m, &id) || m == PAL_XDP_OFF || prog_is_ours(id, "xdp_hep_ingress"))
+		return 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0) {
+		bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+	}
+	if_indextoname((unsigned int)ifindex, name);
+	pal_dp_set_error(dp, "%s (ifindex %d) already has XDP program \"%s\" (id %u, %s mode) that is "
+			 "not palisade's: refusing to replace it (tc still enforces the policy there; "
+			 "detach it, or use --xdp-mode off)", name, ifindex,
+			 info.name[0] ? info.name : "?", id, pal_xdp_mode_name(m));
+	return -EBUSY;
+}
+
 int pal_dp_attach_xdp(struct pal_datapath *dp, int ifindex, enum pal_xdp_mode mode,
 		      enum pal_xdp_mode *got)
 {
@@ -44,6 +72,9 @@ int pal_dp_attach_xdp(struct pal_datapath *dp, int ifindex, enum pal_xdp_mode mo
 		return fd;
 	if (mode == PAL_XDP_OFF)
 		return pal_dp_detach_xdp(ifindex);
+	err = refuse_foreign_xdp(dp, ifindex);
+	if (err)
+		return err;
 	if (mode == PAL_XDP_AUTO || mode == PAL_XDP_NATIVE) {
 		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
 		if (!err) {

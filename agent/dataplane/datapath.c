@@ -195,6 +195,24 @@ static int check_version(struct pal_datapath *dp)
 	return 0;
 }
 
+/* The size a new map gets from the options (0: the object's default). */
+static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
+{
+	uint32_t ep = o->max_endpoints ? o->max_endpoints : PAL_DEF_MAX_ENDPOINTS;
+
+	if (!strcmp(n, "pal_words")) return o->max_words;
+	if (!strcmp(n, "pal_classes")) return o->max_classes;
+	if (!strcmp(n, "pal_entries")) return o->max_entries;
+	if (!strcmp(n, "pal_lists")) return o->max_lists ? o->max_lists : PAL_LISTS_FOR(ep);
+	if (!strcmp(n, "pal_flows")) return o->max_flows;
+	if (!strcmp(n, "pal_rule_ctrs")) return o->max_rule_ids;
+	if (!strcmp(n, "pal_ifaces")) return PAL_IF_KEYS_FOR(ep);
+	if (!strcmp(n, "pal_if_bank")) return PAL_IF_SLOTS_FOR(ep);
+	if (!strcmp(n, "pal_if_cfg")) return 2 * PAL_IF_SLOTS_FOR(ep);
+	if (!strcmp(n, "pal_if_ctrs")) return PAL_IF_CTRS_FOR(ep);
+	return 0;
+}
+
 /* Points every shared map of obj at its pin; for a pinned map, takes over its size so libbpf's
  * compatibility check passes (sizes chosen at creation persist). */
 static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
@@ -237,12 +255,7 @@ static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
 			}
 			want = info.max_entries;
 		} else if (o) {
-			if (!strcmp(n, "pal_words")) want = o->max_words;
-			else if (!strcmp(n, "pal_classes")) want = o->max_classes;
-			else if (!strcmp(n, "pal_entries")) want = o->max_entries;
-			else if (!strcmp(n, "pal_lists")) want = o->max_lists;
-			else if (!strcmp(n, "pal_flows")) want = o->max_flows;
-			else if (!strcmp(n, "pal_rule_ctrs")) want = o->max_rule_ids;
+			want = wanted_size(o, n);
 		}
 		if (want && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) {
 			err = bpf_map__set_max_entries(m, want);
@@ -484,6 +497,11 @@ fail:
 	}
 	pal_dp_close(dp);
 	return err;
+}
+
+uint32_t pal_dp_max_endpoints(const struct pal_datapath *dp)
+{
+	return dp->n_slots > PAL_IFSLOT_FIRST ? dp->n_slots - PAL_IFSLOT_FIRST : 0;
 }
 
 void pal_dp_close(struct pal_datapath *dp)

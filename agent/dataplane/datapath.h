@@ -26,6 +26,9 @@ struct pal_dp_opts {
 	/* Map sizes for a new datapath (0 = the PAL_DEF_* default). Ignored when adopting: the
 	 * pinned maps keep their sizes. */
 	uint32_t max_words, max_classes, max_entries, max_lists, max_flows, max_rule_ids;
+	/* Endpoints that can be programmed (0 = PAL_DEF_MAX_ENDPOINTS): sizes the interface maps,
+	 * pal_if_ctrs and (unless max_lists is set) pal_lists, with abi.h's PAL_*_FOR. */
+	uint32_t max_endpoints;
 	bool no_adopt; /* fail with -EEXIST instead of adopting existing pins */
 	/* Open the pinned maps only (version checked), load nothing, create nothing: for readers
 	 * such as polctl. Program fds and pal_dp_load_sf_out are unavailable then. */
@@ -74,6 +77,13 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path);
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex);
+
+/* An interface's configuration in force (map_read.h pal_map_iface_read on the datapath's
+ * maps). 0, -ENOENT when it has no entry. */
+int pal_dp_iface_read(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *out);
+/* Endpoints that can be programmed, and how many more (free interface slots). */
+uint32_t pal_dp_max_endpoints(const struct pal_datapath *dp);
+uint32_t pal_dp_slots_available(const struct pal_datapath *dp);
 
 /* Sums the per-CPU counters. */
 int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out);

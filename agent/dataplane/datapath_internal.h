@@ -12,9 +12,9 @@ struct bpf_program;
 
 /* The shared (pinned) maps, by index. */
 #define PAL_MAPS(X) \
-	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_lists) X(pal_entries) X(pal_classes) \
-	X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) X(pal_if_ctrs) X(pal_events) \
-	X(pal_srcaddrs)
+	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
+	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
+	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs)
 #define PAL_MAP_ENUM(n) PAL_M_##n,
 enum pal_map_idx { PAL_MAPS(PAL_MAP_ENUM) PAL_M_COUNT };
 #undef PAL_MAP_ENUM
@@ -35,10 +35,24 @@ struct pal_datapath {
 	/* userspace view of the pinned tables (rebuilt from pal_lists on adopt) */
 	struct pal_region_alloc words, entries;
 	uint32_t next_list_id;
+	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),
+	 * which slots are bound, and the grace periods completed when each last flipped or was
+	 * freed (its other bank, or the slot, is reusable once pal_dp_grace_periods passed it) */
+	uint32_t n_slots;
+	struct pal_if_bank *banks;
+	size_t banks_len;
+	bool *slot_used;
+	uint64_t *slot_since;
 };
+
+/* Grace periods completed by this process (pal_dp_grace_period). */
+extern uint64_t pal_dp_grace_periods;
 
 /* maps_sync.c: rebuild the allocators from the pinned pal_lists / free them. */
 int pal_dp_regions_load(struct pal_datapath *dp);
 void pal_dp_regions_free(struct pal_datapath *dp);
+/* iface_slots.c: map pal_if_bank, rebuild which slots are bound, write the reserved slots / undo. */
+int pal_dp_slots_load(struct pal_datapath *dp);
+void pal_dp_slots_unload(struct pal_datapath *dp);
 
 #endif

@@ -79,3 +79,20 @@ int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)
 	}
 	return rc;
 }
+
+int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
+		       struct pal_iface *out)
+{
+	struct pal_if_slot ref;
+	struct pal_if_bank bank;
+	uint32_t idx;
+
+	if (bpf_map_lookup_elem(ifaces_fd, &ifindex, &ref))
+		return -errno;
+	if (bpf_map_lookup_elem(bank_fd, &ref.slot, &bank))
+		return errno == ENOENT ? -EUCLEAN : -errno; /* a slot out of range: corrupt */
+	idx = ref.slot * 2 + (bank.bank & 1);
+	if (bpf_map_lookup_elem(cfg_fd, &idx, out))
+		return errno == ENOENT ? -EUCLEAN : -errno;
+	return 0;
+}

@@ -13,6 +13,12 @@
 int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out);
 int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr *out);
 
+/* An interface's configuration in force, as the programs read it (bpf/stages.h pal_iface_get):
+ * pal_ifaces -> slot, pal_if_bank -> active bank, pal_if_cfg[slot * 2 + bank]. Every reader of
+ * interface values uses this. 0, or -ENOENT when the interface has no entry (-errno otherwise). */
+int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
+		       struct pal_iface *out);
+
 /* Calls fn for every entry of pal_flows (entries evicted during the walk are skipped). A non-zero
  * return from fn stops the walk and is returned. */
 typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);

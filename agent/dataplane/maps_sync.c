@@ -65,13 +65,14 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 		if (key >= dp->next_list_id)
 			dp->next_list_id = key + 1;
 	}
-	return 0;
+	return pal_dp_slots_load(dp);
 }
 
 void pal_dp_regions_free(struct pal_datapath *dp)
 {
 	pal_region_fini(&dp->words);
 	pal_region_fini(&dp->entries);
+	pal_dp_slots_unload(dp);
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -450,53 +451,9 @@ size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
 
 /* ---- interfaces ------------------------------------------------------------------------------ */
 
-int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
-		      struct pal_iface *old, bool *had_old)
-{
-	int fd = MFD(dp, pal_ifaces);
-	struct pal_iface o, nv = *v;
-	bool had = bpf_map_lookup_elem(fd, &ifindex, &o) == 0;
-	unsigned int type = ARPHRD_ETHER;
-	int lt = pal_link_type(ifindex, &type);
+/* pal_dp_iface_flip, pal_dp_iface_remove: iface_slots.c */
 
-	/* the programs parse from the IP header on devices without a link-layer header; an
-	 * interface that is gone has no packets to misparse */
-	if (lt && lt != -ENXIO && lt != -ENODEV) {
-		pal_dp_set_error(dp, "interface %u: cannot read its link type: %s", ifindex,
-				 strerror(-lt));
-		return lt;
-	}
-	if (pal_framing_of(type) == PAL_FRAMING_L3)
-		nv.flags |= PAL_IF_L3;
-	/* HASH update: readers see the old element or the new one, never a mix */
-	if (bpf_map_update_elem(fd, &ifindex, &nv, BPF_ANY)) {
-		int err = -errno;
-
-		pal_dp_set_error(dp, "pal_ifaces[%u]: %s", ifindex, strerror(errno));
-		return err;
-	}
-	if (had_old)
-		*had_old = had;
-	if (old && had)
-		*old = o;
-	return 0;
-}
-
-int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
-			bool *had_old)
-{
-	int fd = MFD(dp, pal_ifaces);
-	struct pal_iface o;
-	bool had = bpf_map_lookup_elem(fd, &ifindex, &o) == 0;
-
-	if (had && bpf_map_delete_elem(fd, &ifindex) && errno != ENOENT)
-		return -errno;
-	if (had_old)
-		*had_old = had;
-	if (old && had)
-		*old = o;
-	return 0;
-}
+uint64_t pal_dp_grace_periods;
 
 void pal_dp_grace_period(void)
 {
@@ -504,6 +461,7 @@ void pal_dp_grace_period(void)
 	 * has returned. Without it, wait far longer than any program runs. */
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
 		usleep(50 * 1000);
+	__atomic_add_fetch(&pal_dp_grace_periods, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- failsafes and config -------------------------------------------------------------------- */
@@ -712,8 +670,40 @@ static int idvec_add(struct idvec *x, const struct pal_iface *ifc)
 	return 0;
 }
 
-int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
-		 const struct pal_dp_binding *b, size_t n, uint32_t generation)
+/* Marks the bindings that will get no slot (b[i].err = -ENOSPC): interfaces without a slot of
+ * their own, in order, once the free slots are used up. */
+static void mark_over_capacity(struct pal_datapath *dp, struct pal_dp_binding *b, size_t n)
+{
+	uint32_t free_slots = pal_dp_slots_available(dp);
+
+	for (size_t i = 0; i < n; i++) {
+		struct pal_iface cur;
+		bool own = false;
+
+		b[i].err = 0;
+		if (!b[i].ep)
+			continue;
+		own = pal_dp_iface_read(dp, b[i].ifindex, &cur) == 0 &&
+		      !(cur.flags & PAL_IF_UNPROGRAMMED);
+		if (own)
+			continue;
+		if (free_slots)
+			free_slots--;
+		else
+			b[i].err = -ENOSPC;
+	}
+}
+
+/* Binds an endpoint that gets no slot: it denies everything (or keeps its last good value). */
+static int bind_unprogrammed(struct pal_datapath *dp, const struct pal_dp_binding *b)
+{
+	bool kept;
+
+	return pal_dp_iface_unprogrammed(dp, b->ifindex, b->ep->kind == PAL_EP_HOST, &kept);
+}
+
+int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp_binding *b,
+		 size_t n, uint32_t generation)
 {
 	struct idvec old = { 0 }, fresh = { 0 };
 	struct pal_src_txn src = { 0 };
@@ -729,8 +719,9 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 	vals = calloc(n ? n : 1, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
+	mark_over_capacity(dp, b, n);
 	for (size_t i = 0; i < n; i++) {
-		if (!b[i].ep)
+		if (!b[i].ep || b[i].err)
 			continue;
 		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &vals[i]);
 		if (!err)
@@ -760,6 +751,12 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
 
 		if (!b[i].ep)
 			continue;
+		if (b[i].err) {
+			err = bind_unprogrammed(dp, &b[i]);
+			if (err)
+				goto out;
+			continue;
+		}
 		err = pal_dp_iface_flip(dp, b[i].ifindex, &vals[i], &o, &had);
 		if (err)
 			goto out; /* earlier interfaces flipped; this one keeps its old lists */

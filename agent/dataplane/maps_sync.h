@@ -3,9 +3,10 @@
  * A rule list (flatten.h's struct pal_cls_tables) is written under a fresh list id into fresh
  * regions of pal_words and pal_entries, its classes into pal_classes, and its pal_lists entry
  * last. Nothing that a packet can currently reach is modified. An endpoint then switches to its
- * new lists with one HASH map update of its pal_ifaces entry (atomic for readers: a packet sees the
- * old value or the new one), and the old lists are deleted after an RCU grace period, when no
- * program can still be reading them. See docs/datapath.md "Atomic updates".
+ * new lists with one flip of its interface slot (iface_slots.c: the other bank is written, then
+ * the bank word is switched with one atomic store, so a packet sees the old value or the new
+ * one), and the old lists are deleted after an RCU grace period, when no program can still be
+ * reading them. See docs/datapath.md "Atomic updates".
  */
 #ifndef PALISADE_MAPS_SYNC_H
 #define PALISADE_MAPS_SYNC_H
@@ -23,13 +24,16 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
  * them any more (pal_dp_grace_period after the flip). Unknown ids are skipped. */
 int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n);
 
-/* The atomic flip of one interface; *old (may be NULL) receives the previous value and
- * *had_old whether there was one. PAL_IF_L3 is added to v's flags when the interface has no
- * link-layer header (linktype.h). */
+/* The atomic flip of one interface (a first bind takes a free slot: -ENOSPC when there is none);
+ * *old (may be NULL) receives the previous value and *had_old whether there was one. PAL_IF_L3 is
+ * added to v's flags when the interface has no link-layer header (linktype.h). */
 int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
 		      struct pal_iface *old, bool *had_old);
 int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
 			bool *had_old);
+/* An endpoint that could not be programmed: an interface with a slot of its own keeps its last
+ * good value (*kept), any other points at the reserved deny-everything slot for its kind. */
+int pal_dp_iface_unprogrammed(struct pal_datapath *dp, uint32_t ifindex, bool host, bool *kept);
 
 /* Waits until every BPF program that may have read an old value has finished. */
 void pal_dp_grace_period(void);
@@ -43,6 +47,7 @@ int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t
 struct pal_dp_binding {
 	uint32_t ifindex;
 	const struct pal_ir_endpoint *ep; /* NULL: police nothing on it (entry removed) */
+	int err; /* out (pal_dp_apply): 0, or why the endpoint is unprogrammed (-ENOSPC) */
 };
 
 /* Builds the seven rule lists of an endpoint (flatten.h) and writes them; fills v. */
@@ -53,9 +58,12 @@ int pal_dp_endpoint_write(struct pal_datapath *dp, const struct pal_ir *ir,
 /* Applies a whole IR: first every binding's new lists are written (a failure there changes
  * nothing and returns the error), then config and failsafes, then each interface flips to its new
  * lists (atomic per interface), interfaces with a pal_ifaces entry that are not in bindings are
- * removed, and after one grace period (a few milliseconds) the old lists are deleted. */
-int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir,
-		 const struct pal_dp_binding *b, size_t n, uint32_t generation);
+ * removed, and after one grace period (a few milliseconds) the old lists are deleted.
+ * Bindings beyond the free interface slots (--max-endpoints) are not programmed: they keep their
+ * last good value or deny everything (pal_dp_iface_unprogrammed), with b[i].err = -ENOSPC; the
+ * apply still succeeds for the others. */
+int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp_binding *b,
+		 size_t n, uint32_t generation);
 /* The generation last applied (pal_config), 0 when none: what an adopting agent numbers on from. */
 uint32_t pal_dp_generation(struct pal_datapath *dp);
 

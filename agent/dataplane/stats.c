@@ -26,6 +26,41 @@ int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn,
 	return rc;
 }
 
+static bool has_ifindex(const int *v, size_t n, uint32_t ifindex)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((uint32_t)v[i] == ifindex)
+			return true;
+	return false;
+}
+
+int pal_dp_prune_if_counters(const struct pal_datapath *dp, const int *keep, size_t n)
+{
+	struct pal_ifctr_key key, next, *prev = NULL, *del = NULL;
+	int fd = MFD(dp, pal_if_ctrs), gone = 0;
+	size_t n_del = 0;
+
+	/* collect first: deleting while walking restarts the walk */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (has_ifindex(keep, n, key.ifindex))
+			continue;
+		struct pal_ifctr_key *d = realloc(del, (n_del + 1) * sizeof(*d));
+
+		if (!d) {
+			free(del);
+			return -ENOMEM;
+		}
+		del = d;
+		del[n_del++] = key;
+	}
+	for (size_t i = 0; i < n_del; i++)
+		gone += bpf_map_delete_elem(fd, &del[i]) == 0;
+	free(del);
+	return gone;
+}
+
 int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *ctx)
 {
 	return pal_map_foreach_flow(MFD(dp, pal_flows), fn, ctx);

@@ -14,6 +14,11 @@ typedef int (*pal_dp_ifctr_fn)(uint32_t ifindex, enum pal_hook hook, const struc
 			       void *ctx);
 int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn, void *ctx);
 
+/* Deletes the counters of every interface not in keep[n] (pal_if_ctrs is a bounded HASH: without
+ * this, interfaces that came and went fill it and new ones stop counting). Returns how many keys
+ * went, or -errno. */
+int pal_dp_prune_if_counters(const struct pal_datapath *dp, const int *keep, size_t n);
+
 /* pal_dp_flow_fn: map_read.h */
 int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *ctx);
 /* Empties palisade's flow table (`polctl flows --flush`); returns how many entries went. */

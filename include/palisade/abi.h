@@ -44,8 +44,17 @@
 #define PAL_DEF_WORDS (1u << 21)       /* pal_words: 16 MiB of bitmap words */
 #define PAL_DEF_CLASSES (1u << 18)     /* pal_classes LPM entries */
 #define PAL_DEF_ENTRIES (1u << 19)     /* pal_entries */
-#define PAL_DEF_LISTS 4096u            /* pal_lists */
-#define PAL_DEF_IFACES 1024u           /* pal_ifaces */
+/* Endpoints the datapath can program (palisaded --max-endpoints); the interface maps are sized from
+ * it by the loader (PAL_*_FOR below), these are the defaults the objects are built with. */
+#define PAL_DEF_MAX_ENDPOINTS 1024u
+/* Sizes derived from the endpoint limit n: a slot per programmed endpoint plus the reserved ones;
+ * pal_ifaces keys for as many interfaces again that are attached but unprogrammed (they point at a
+ * reserved slot) plus watched ones; up to PAL_SLOT_COUNT lists per endpoint, twice during a flip;
+ * counters for every interface palisade's programs run on, per hook. */
+#define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST)
+#define PAL_IF_KEYS_FOR(n) (2u * (n) + 64u)
+#define PAL_LISTS_FOR(n) (2u * PAL_SLOT_COUNT * (n))
+#define PAL_IF_CTRS_FOR(n) (PAL_IF_KEYS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_DEF_RULE_IDS (1u << 18)    /* pal_rule_ctrs */
 #define PAL_DEF_FLOWS (1u << 18)       /* pal_flows (LRU) */
 #define PAL_DEF_EVENTS_BYTES (1u << 20) /* pal_events ring buffer */
@@ -184,20 +193,50 @@ struct pal_config {
 };
 _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
 
-/* pal_ifaces: HASH, key = ifindex (__u32) -> struct pal_iface. Replacing the value is the atomic
- * flip of an endpoint's rule lists from one generation to the next. */
+/* An interface's configuration is read in three steps, so that a value is never rewritten while a
+ * packet may be reading it (see docs/datapath.md "Atomic updates"):
+ *
+ * pal_ifaces: HASH (BPF_F_NO_PREALLOC: a replaced or deleted element is freed after an RCU grace
+ * period, never recycled under a reader), key = ifindex (__u32) -> struct pal_if_slot. Written
+ * when the interface is bound, deleted when it is unbound; a bound interface's slot changes only
+ * from a reserved slot to a slot of its own once it could be programmed.
+ * pal_if_bank: ARRAY (BPF_F_MMAPABLE), index = slot -> struct pal_if_bank, the slot's active bank.
+ * The agent flips it with one atomic 4-byte store through its mapping.
+ * pal_if_cfg: ARRAY, index = slot * 2 + bank -> struct pal_iface. The inactive bank is rewritten
+ * only after an RCU grace period since the slot's last flip (no reader left on it).
+ *
+ * Slots below PAL_IFSLOT_FIRST are reserved, written once at load and never changed: an interface
+ * palisade attached to but could not program (capacity, a map full) points at one of them and
+ * every packet there is denied (PAL_DROP_UNPROGRAMMED), failsafe ports excepted on a host. */
+#define PAL_IFSLOT_UNPROGRAMMED_WORKLOAD 0u
+#define PAL_IFSLOT_UNPROGRAMMED_HOST 1u
+#define PAL_IFSLOT_FIRST 2u
+struct pal_if_slot {
+	__u32 slot;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_if_slot) == 8, "pal_if_slot size");
+
+struct pal_if_bank {
+	__u32 bank; /* 0 or 1 */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's element stride)");
+
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */
 /* The device has no link-layer header (tun, WireGuard, ipip, sit, GRE, PPP: netlink's link type
  * is not Ethernet): XDP and tc parse from the IP header at offset 0 (protocol from skb->protocol
  * in tc, from the IP version nibble in XDP). */
 #define PAL_IF_L3 0x4u
+#define PAL_IF_UNPROGRAMMED 0x100u /* attached but not programmed: deny (reserved slots only) */
 struct pal_iface {
 	__u32 flags; /* PAL_IF_* */
 	__u32 generation;
 	__u32 lists[PAL_SLOT_COUNT];
-	__u32 endpoint_id; /* userspace index for reporting */
+	__u32 endpoint_id; /* userspace index for reporting; PAL_IF_NO_ENDPOINT in reserved slots */
 };
+#define PAL_IF_NO_ENDPOINT 0xffffffffu
 _Static_assert(sizeof(struct pal_iface) == 40, "pal_iface size");
 _Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offset");
 

@@ -61,11 +61,16 @@ Test(bpf_load, adopt_reuses_pinned_maps)
 	uint32_t key = (uint32_t)T.ifindex[BT_ETH0];
 	struct pal_iface v = { .flags = PAL_IF_HOST, .generation = 7 }, got;
 
-	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_ifaces"), &key, &v, 0), 0);
+	cr_assert_eq(pal_dp_iface_flip(T.dp, key, &v, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
 	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir }, &dp2, &adopted, err,
 				 sizeof(err)), 0, "%s", err);
 	cr_assert(adopted);
-	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(dp2, "pal_ifaces"), &key, &got), 0);
+	cr_assert_eq(pal_dp_iface_read(dp2, key, &got), 0);
+	cr_assert_eq(got.generation, 7);
+	/* the adopter knows the slot is taken: a second interface gets another one */
+	v.generation = 8;
+	cr_assert_eq(pal_dp_iface_flip(dp2, key + 1000, &v, NULL, NULL), 0, "%s", pal_dp_error(dp2));
+	cr_assert_eq(pal_dp_iface_read(dp2, key, &got), 0);
 	cr_assert_eq(got.generation, 7);
 	/* sizes chosen at creation survive adoption */
 	{

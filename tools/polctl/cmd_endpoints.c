@@ -141,7 +141,7 @@ int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct pal_iface v;
 
-		if (bpf_map_lookup_elem(lv.fd[LM_IFACES], &keys[i], &v))
+		if (live_iface_read(&lv, keys[i], &v))
 			continue; /* removed meanwhile */
 		if (bound && v.endpoint_id < json_array_size(meta_eps))
 			bound[v.endpoint_id] = true;

@@ -186,7 +186,7 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 		json_t *ep;
 		const char *epname;
 
-		if (bpf_map_lookup_elem(lv.fd[LM_IFACES], &keys[i], &v))
+		if (live_iface_read(&lv, keys[i], &v))
 			continue;
 		live_ifname(keys[i], ifname);
 		ep = live_meta_endpoint(&lv, v.endpoint_id);

@@ -95,21 +95,23 @@ static const char *xdp_mode(int ifindex, uint32_t *prog_id)
 static json_t *iface_json(const struct polctl_live *lv, uint32_t ifindex, const uint32_t prog[3])
 {
 	struct pal_iface v;
-	bool policed = bpf_map_lookup_elem(lv->fd[LM_IFACES], &ifindex, &v) == 0;
+	bool policed = live_iface_read(lv, ifindex, &v) == 0;
 	char name[IF_NAMESIZE + 8];
 	uint32_t xdp_id, in_id = tc_prog_id((int)ifindex, BPF_TC_INGRESS),
 			 out_id = tc_prog_id((int)ifindex, BPF_TC_EGRESS);
 	const char *mode = xdp_mode((int)ifindex, &xdp_id);
-	json_t *ep = policed ? live_meta_endpoint(lv, v.endpoint_id) : NULL;
+	bool unprogrammed = policed && (v.flags & PAL_IF_UNPROGRAMMED);
+	json_t *ep = policed && !unprogrammed ? live_meta_endpoint(lv, v.endpoint_id) : NULL;
 	json_t *epname = json_object_get(ep, "name");
 
 	if (!policed && !in_id && !out_id && !(xdp_id && xdp_id == prog[0]))
 		return NULL; /* nothing of palisade's here */
 	return json_pack(
-		"{s:s, s:I, s:s, s:O?, s:o, s:{s:s, s:b, s:I}, s:{s:b, s:b, s:b}}", "name",
+		"{s:s, s:I, s:s, s:O?, s:b, s:o, s:{s:s, s:b, s:I}, s:{s:b, s:b, s:b}}", "name",
 		live_ifname(ifindex, name), "ifindex", (json_int_t)ifindex, "kind",
 		!policed ? "forward-only" : (v.flags & PAL_IF_WORKLOAD) ? "workload" : "host",
-		"endpoint", epname, "generation", policed ? json_integer(v.generation) : json_null(),
+		"endpoint", epname, "unprogrammed", unprogrammed,
+		"generation", policed && !unprogrammed ? json_integer(v.generation) : json_null(),
 		"xdp", "mode", mode, "palisade", xdp_id && xdp_id == prog[0], "prog_id",
 		(json_int_t)xdp_id, "tc", "ingress", in_id != 0, "egress", out_id != 0, "current",
 		(!in_id || in_id == prog[1]) && (!out_id || out_id == prog[2]));
@@ -163,6 +165,14 @@ static json_t *maps_json(const struct polctl_live *lv)
 			words += l.word_count;
 		}
 	}
+	/* interface slots in use: the reserved ones and one per programmed interface */
+	long slots = PAL_IFSLOT_FIRST;
+	struct pal_if_slot ref;
+
+	for (prev = NULL; bpf_map_get_next_key(lv->fd[LM_IFACES], prev, &key) == 0; prev = &key)
+		if (bpf_map_lookup_elem(lv->fd[LM_IFACES], &key, &ref) == 0 &&
+		    ref.slot >= PAL_IFSLOT_FIRST)
+			slots++;
 	for (int m = 0; m < LM_COUNT; m++) {
 		struct bpf_map_info info;
 		__u32 len = sizeof(info);
@@ -181,6 +191,8 @@ static json_t *maps_json(const struct polctl_live *lv)
 					  json_null();
 			break;
 		case LM_EVENTS: used = json_null(); break; /* a ring: fill is transient */
+		case LM_IF_BANK: used = json_integer(slots); break;
+		case LM_IF_CFG: used = json_integer(2 * slots); break;
 		default: {
 			long n = live_map_count(lv->fd[m]);
 
@@ -211,7 +223,11 @@ static void print_table(json_t *st)
 		       json_integer_value(json_object_get(meta, "generation")));
 	else
 		printf("metadata     none (names unknown)\n");
-	printf("ep-to-host   %s\n\n", json_string_value(json_object_get(st, "endpoint_to_host")));
+	printf("ep-to-host   %s\n", json_string_value(json_object_get(st, "endpoint_to_host")));
+	printf("unprogrammed %lld%s\n\n", json_integer_value(json_object_get(st, "unprogrammed")),
+	       json_integer_value(json_object_get(st, "unprogrammed")) ?
+		       " interfaces deny everything: their endpoint could not be programmed (map "
+		       "capacity, --max-endpoints; see palisaded's log and /readyz)" : "");
 
 	printf("%-16s %-7s %-12s %-24s %-8s %-10s %-10s %s\n", "INTERFACE", "IFINDEX", "KIND",
 	       "ENDPOINT", "XDP", "TC-IN", "TC-OUT", "GEN");
@@ -232,7 +248,9 @@ static void print_table(json_t *st)
 		printf("%-16s %-7lld %-12s %-24s %-8s %-10s %-10s %s\n",
 		       json_string_value(json_object_get(v, "name")),
 		       json_integer_value(json_object_get(v, "ifindex")),
-		       json_string_value(json_object_get(v, "kind")), ep ? ep : "-", xmode,
+		       json_string_value(json_object_get(v, "kind")),
+		       json_is_true(json_object_get(v, "unprogrammed")) ? "UNPROGRAMMED (deny)" :
+		       ep ? ep : "-", xmode,
 		       json_is_true(json_object_get(tc, "ingress")) ? "attached" : "-",
 		       json_is_true(json_object_get(tc, "egress")) ? "attached" : "-", gen);
 	}
@@ -278,6 +296,14 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 		       "endpoint_to_host",
 		       (lv.cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT) ? "accept" : "drop");
 	json_object_set_new(st, "interfaces", interfaces_json(&lv));
+	{
+		size_t i, n = 0;
+		json_t *v;
+
+		json_array_foreach(json_object_get(st, "interfaces"), i, v)
+			n += json_is_true(json_object_get(v, "unprogrammed"));
+		json_object_set_new(st, "unprogrammed", json_integer((json_int_t)n));
+	}
 	json_object_set_new(st, "maps", maps_json(&lv));
 	if (g->output == POLCTL_OUT_JSON)
 		polctl_print_json(st);

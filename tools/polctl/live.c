@@ -15,7 +15,8 @@
 
 const char *const live_map_names[LM_COUNT] = {
 	[LM_VERSION] = "pal_version",	[LM_CONFIG] = "pal_config",
-	[LM_IFACES] = "pal_ifaces",	[LM_LISTS] = "pal_lists",
+	[LM_IFACES] = "pal_ifaces",	[LM_IF_BANK] = "pal_if_bank",
+	[LM_IF_CFG] = "pal_if_cfg",	[LM_LISTS] = "pal_lists",
 	[LM_ENTRIES] = "pal_entries",	[LM_CLASSES] = "pal_classes",
 	[LM_WORDS] = "pal_words",	[LM_FAILSAFE] = "pal_failsafe",
 	[LM_FLOWS] = "pal_flows",	[LM_RULE_CTRS] = "pal_rule_ctrs",
@@ -94,6 +95,12 @@ void polctl_live_close(struct polctl_live *lv)
 		json_decref(lv->meta);
 		lv->meta = NULL;
 	}
+}
+
+int live_iface_read(const struct polctl_live *lv, uint32_t ifindex, struct pal_iface *out)
+{
+	return pal_map_iface_read(lv->fd[LM_IFACES], lv->fd[LM_IF_BANK], lv->fd[LM_IF_CFG], ifindex,
+				  out);
 }
 
 void live_warn_meta(const struct polctl_live *lv)

@@ -26,6 +26,8 @@ enum live_map {
 	LM_VERSION,
 	LM_CONFIG,
 	LM_IFACES,
+	LM_IF_BANK,
+	LM_IF_CFG,
 	LM_LISTS,
 	LM_ENTRIES,
 	LM_CLASSES,
@@ -55,6 +57,10 @@ struct polctl_live {
  * permission); 0 otherwise. */
 int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv);
 void polctl_live_close(struct polctl_live *lv);
+
+/* An interface's configuration in force (map_read.h pal_map_iface_read). 0, -ENOENT when the
+ * interface has no entry. */
+int live_iface_read(const struct polctl_live *lv, uint32_t ifindex, struct pal_iface *out);
 
 /* Warns on stderr when the names shown may be missing or wrong: no metadata pinned, unreadable,
  * or written for another generation than the maps run (an agent that died between programming

@@ -182,7 +182,7 @@ static int side_open(const struct polctl_globals *g, const struct polctl_live *l
 		return polctl_fail(g, "trace: no interface \"%s\" in this network namespace (run "
 				      "polctl in the agent's namespace, e.g. nsenter --net)", ifname);
 	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
-	s->policed = bpf_map_lookup_elem(lv->fd[LM_IFACES], &s->ifindex, &s->v) == 0;
+	s->policed = live_iface_read(lv, s->ifindex, &s->v) == 0;
 	s->name = s->ifname;
 	if (s->policed) {
 		json_t *ep = live_meta_endpoint(lv, s->v.endpoint_id);
@@ -225,7 +225,7 @@ static void to_live_pkt(const struct pal_packet *in, const struct pal_addr *dst,
 static bool side_changed(const struct polctl_live *lv, const struct side *s)
 {
 	struct pal_iface now;
-	bool policed = bpf_map_lookup_elem(lv->fd[LM_IFACES], &s->ifindex, &now) == 0;
+	bool policed = live_iface_read(lv, s->ifindex, &now) == 0;
 
 	return policed != s->policed || (policed && memcmp(&now, &s->v, sizeof(now)) != 0);
 }

@@ -1,0 +1,311 @@
+/* Interface slots: binding an interface to a slot, flipping the slot's active bank, unbinding, and
+ * the reserved "unprogrammed" slots (layout in include/palisade/abi.h, above struct pal_if_slot).
+ *
+ * What makes a flip safe for a packet that is reading the interface's value:
+ *   - the value a packet can reach (the active bank) is never written; the agent writes the other
+ *     bank, then switches with one atomic store of the bank word (release: the value is written
+ *     before it is published);
+ *   - the bank that was active before a flip is written again only after an RCU grace period
+ *     since that flip (slot_since), so a packet that read the old bank word has returned;
+ *   - a freed slot is handed to another interface only after a grace period since it was freed,
+ *     so a packet that found the slot through the old pal_ifaces entry never reads another
+ *     interface's value; until then it reads the removed interface's last value;
+ *   - pal_ifaces is BPF_F_NO_PREALLOC: a deleted or replaced element is freed after a grace
+ *     period, never recycled under a reader (a preallocated HASH reuses it at once).
+ * All of this runs on one thread (the agent's, or a test's writer). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+
+#include "datapath_internal.h"
+#include "map_read.h"
+#include "maps_sync.h"
+#include "linktype.h"
+
+static uint32_t max_entries(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+static int cfg_write(struct pal_datapath *dp, uint32_t slot, uint32_t bank, const struct pal_iface *v)
+{
+	uint32_t idx = slot * 2 + bank;
+
+	if (bpf_map_update_elem(MFD(dp, pal_if_cfg), &idx, v, BPF_ANY)) {
+		int err = -errno;
+
+		pal_dp_set_error(dp, "pal_if_cfg[%u]: %s", idx, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* The reserved slots: both banks hold the same deny-everything value, written at every load (the
+ * same bytes again on a restart). */
+static int write_reserved(struct pal_datapath *dp)
+{
+	static const uint32_t kind[PAL_IFSLOT_FIRST] = {
+		[PAL_IFSLOT_UNPROGRAMMED_WORKLOAD] = PAL_IF_WORKLOAD,
+		[PAL_IFSLOT_UNPROGRAMMED_HOST] = PAL_IF_HOST,
+	};
+
+	for (uint32_t s = 0; s < PAL_IFSLOT_FIRST; s++) {
+		struct pal_iface v = { .flags = kind[s] | PAL_IF_UNPROGRAMMED,
+				       .endpoint_id = PAL_IF_NO_ENDPOINT };
+
+		for (uint32_t b = 0; b < 2; b++) {
+			int err = cfg_write(dp, s, b, &v);
+
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* Which slots the pinned pal_ifaces entries hold (a restart adopts them). */
+static int mark_bound_slots(struct pal_datapath *dp)
+{
+	int fd = MFD(dp, pal_ifaces);
+	uint32_t key, next, *prev = NULL;
+	struct pal_if_slot ref;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &ref) || ref.slot < PAL_IFSLOT_FIRST)
+			continue;
+		if (ref.slot >= dp->n_slots || dp->slot_used[ref.slot]) {
+			pal_dp_set_error(dp, "pinned pal_ifaces[%u] names slot %u, %s: tables corrupt",
+					 key, ref.slot,
+					 ref.slot >= dp->n_slots ? "out of range" : "bound twice");
+			return -EUCLEAN;
+		}
+		dp->slot_used[ref.slot] = true;
+	}
+	return 0;
+}
+
+int pal_dp_slots_load(struct pal_datapath *dp)
+{
+	uint32_t n = max_entries(MFD(dp, pal_if_bank));
+	long page = sysconf(_SC_PAGESIZE);
+	int err;
+
+	if (n <= PAL_IFSLOT_FIRST || max_entries(MFD(dp, pal_if_cfg)) != 2 * n) {
+		pal_dp_set_error(dp, "pal_if_bank has %u slots and pal_if_cfg %u values (want 2 per "
+				 "slot): tables corrupt", n, max_entries(MFD(dp, pal_if_cfg)));
+		return -EUCLEAN;
+	}
+	dp->n_slots = n;
+	dp->slot_used = calloc(n, sizeof(*dp->slot_used));
+	dp->slot_since = calloc(n, sizeof(*dp->slot_since));
+	if (!dp->slot_used || !dp->slot_since)
+		return -ENOMEM;
+	/* whatever a previous agent flipped last: wait a grace period before the first rewrite */
+	for (uint32_t s = 0; s < n; s++)
+		dp->slot_since[s] = pal_dp_grace_periods;
+	err = mark_bound_slots(dp);
+	if (err || dp->read_only)
+		return err;
+	dp->banks_len = ((size_t)n * sizeof(struct pal_if_bank) + (size_t)page - 1) / (size_t)page *
+			(size_t)page;
+	dp->banks = mmap(NULL, dp->banks_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 MFD(dp, pal_if_bank), 0);
+	if (dp->banks == MAP_FAILED) {
+		err = -errno;
+		dp->banks = NULL;
+		pal_dp_set_error(dp, "cannot map pal_if_bank: %s", strerror(-err));
+		return err;
+	}
+	return write_reserved(dp);
+}
+
+void pal_dp_slots_unload(struct pal_datapath *dp)
+{
+	if (dp->banks)
+		munmap(dp->banks, dp->banks_len);
+	dp->banks = NULL;
+	free(dp->slot_used);
+	free(dp->slot_since);
+	dp->slot_used = NULL;
+	dp->slot_since = NULL;
+}
+
+/* A grace period has passed since slot s last flipped or was freed. */
+static bool slot_quiet(const struct pal_datapath *dp, uint32_t s)
+{
+	return __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE) > dp->slot_since[s];
+}
+
+static int slot_alloc(struct pal_datapath *dp, uint32_t *out)
+{
+	bool waited = false, any_free;
+
+	for (;;) {
+		any_free = false;
+		for (uint32_t s = PAL_IFSLOT_FIRST; s < dp->n_slots; s++) {
+			if (dp->slot_used[s])
+				continue;
+			any_free = true;
+			if (slot_quiet(dp, s)) {
+				dp->slot_used[s] = true;
+				*out = s;
+				return 0;
+			}
+		}
+		if (!any_free || waited)
+			break;
+		pal_dp_grace_period(); /* freed slots become reusable */
+		waited = true;
+	}
+	pal_dp_set_error(dp, "no free interface slot: %u endpoints are programmed (--max-endpoints)",
+			 dp->n_slots - PAL_IFSLOT_FIRST);
+	return -ENOSPC;
+}
+
+uint32_t pal_dp_slots_available(const struct pal_datapath *dp)
+{
+	uint32_t n = 0;
+
+	for (uint32_t s = PAL_IFSLOT_FIRST; s < dp->n_slots; s++)
+		n += !dp->slot_used[s];
+	return n;
+}
+
+static uint32_t active_bank(const struct pal_datapath *dp, uint32_t s)
+{
+	return __atomic_load_n(&dp->banks[s].bank, __ATOMIC_ACQUIRE) & 1;
+}
+
+/* The interface's slot, or -ENOENT. */
+static int slot_of(struct pal_datapath *dp, uint32_t ifindex, struct pal_if_slot *ref)
+{
+	return bpf_map_lookup_elem(MFD(dp, pal_ifaces), &ifindex, ref) ? -ENOENT : 0;
+}
+
+int pal_dp_iface_read(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *out)
+{
+	return pal_map_iface_read(MFD(dp, pal_ifaces), MFD(dp, pal_if_bank), MFD(dp, pal_if_cfg),
+				  ifindex, out);
+}
+
+/* Flips a slot of its own to v: the other bank, then the bank word. */
+static int flip_slot(struct pal_datapath *dp, uint32_t s, const struct pal_iface *v)
+{
+	uint32_t next = !active_bank(dp, s);
+	int err;
+
+	if (!slot_quiet(dp, s))
+		pal_dp_grace_period(); /* back-to-back flips: the other bank may still be read */
+	err = cfg_write(dp, s, next, v);
+	if (err)
+		return err;
+	__atomic_store_n(&dp->banks[s].bank, next, __ATOMIC_RELEASE);
+	dp->slot_since[s] = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+/* Gives the interface a slot of its own holding v (it had none, or a reserved one). */
+static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v)
+{
+	struct pal_if_slot ref = { 0 };
+	uint32_t s;
+	int err = slot_alloc(dp, &s);
+
+	if (err)
+		return err;
+	/* the slot is reachable from nowhere (freed a grace period ago, or never used) */
+	err = cfg_write(dp, s, active_bank(dp, s), v);
+	ref.slot = s;
+	if (!err && bpf_map_update_elem(MFD(dp, pal_ifaces), &ifindex, &ref, BPF_ANY)) {
+		err = -errno;
+		pal_dp_set_error(dp, "pal_ifaces[%u]: %s", ifindex, strerror(errno));
+	}
+	if (err)
+		dp->slot_used[s] = false; /* never published */
+	return err;
+}
+
+int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v,
+		      struct pal_iface *old, bool *had_old)
+{
+	struct pal_if_slot ref;
+	struct pal_iface o, nv = *v;
+	bool had = slot_of(dp, ifindex, &ref) == 0 && pal_dp_iface_read(dp, ifindex, &o) == 0;
+	unsigned int type = ARPHRD_ETHER;
+	int lt = pal_link_type(ifindex, &type);
+	int err;
+
+	if (!dp->banks)
+		return -EROFS;
+	/* the programs parse from the IP header on devices without a link-layer header; an
+	 * interface that is gone has no packets to misparse */
+	if (lt && lt != -ENXIO && lt != -ENODEV) {
+		pal_dp_set_error(dp, "interface %u: cannot read its link type: %s", ifindex,
+				 strerror(-lt));
+		return lt;
+	}
+	if (pal_framing_of(type) == PAL_FRAMING_L3)
+		nv.flags |= PAL_IF_L3;
+	if (had && ref.slot >= PAL_IFSLOT_FIRST)
+		err = flip_slot(dp, ref.slot, &nv);
+	else
+		err = bind_slot(dp, ifindex, &nv);
+	if (err)
+		return err;
+	if (had_old)
+		*had_old = had;
+	if (old && had)
+		*old = o;
+	return 0;
+}
+
+int pal_dp_iface_unprogrammed(struct pal_datapath *dp, uint32_t ifindex, bool host, bool *kept)
+{
+	struct pal_if_slot ref = { .slot = host ? PAL_IFSLOT_UNPROGRAMMED_HOST :
+						  PAL_IFSLOT_UNPROGRAMMED_WORKLOAD };
+	struct pal_if_slot cur;
+
+	*kept = slot_of(dp, ifindex, &cur) == 0 && cur.slot >= PAL_IFSLOT_FIRST;
+	if (*kept)
+		return 0; /* its last good value stays in force */
+	if (bpf_map_update_elem(MFD(dp, pal_ifaces), &ifindex, &ref, BPF_ANY)) {
+		int err = -errno;
+
+		pal_dp_set_error(dp, "pal_ifaces[%u] (deny while unprogrammed): %s", ifindex,
+				 strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
+			bool *had_old)
+{
+	struct pal_if_slot ref;
+	struct pal_iface o;
+	bool had = slot_of(dp, ifindex, &ref) == 0;
+
+	if (had && pal_dp_iface_read(dp, ifindex, &o))
+		memset(&o, 0, sizeof(o));
+	if (had && bpf_map_delete_elem(MFD(dp, pal_ifaces), &ifindex) && errno != ENOENT)
+		return -errno;
+	if (had && ref.slot >= PAL_IFSLOT_FIRST && ref.slot < dp->n_slots) {
+		/* a packet that found the slot before the delete still reads this value: the
+		 * slot goes to another interface only after a grace period */
+		dp->slot_used[ref.slot] = false;
+		dp->slot_since[ref.slot] = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
+	}
+	if (had_old)
+		*had_old = had;
+	if (old && had)
+		*old = o;
+	return 0;
+}
