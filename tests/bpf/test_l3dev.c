@@ -73,9 +73,8 @@ static uint64_t drops(enum pal_hook hook, enum pal_drop_reason r)
 Test(bpf_l3dev, flag_set_from_the_link_type)
 {
 	struct pal_iface v;
-	uint32_t key = (uint32_t)tun;
 
-	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_ifaces"), &key, &v), 0);
+	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)tun, &v), 0);
 	cr_expect(v.flags & PAL_IF_L3, "tun0's entry lacks PAL_IF_L3 (flags %#x)", v.flags);
 	cr_expect(v.flags & PAL_IF_HOST);
 }
