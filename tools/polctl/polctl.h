@@ -40,6 +40,8 @@ int cmd_sets(const struct polctl_globals *g, int argc, char **argv);
 int cmd_flows(const struct polctl_globals *g, int argc, char **argv);
 int cmd_counters(const struct polctl_globals *g, int argc, char **argv);
 int cmd_monitor(const struct polctl_globals *g, int argc, char **argv);
+/* Versions: polctl's, and live the agent's and the pinned layout's (agent_info.h). */
+int cmd_version(const struct polctl_globals *g, int argc, char **argv);
 
 /* Errors go to stderr; with -o json as {"error": "..."} on stdout so a machine reader never has to
  * parse prose (bpftool's convention). Returns POLCTL_USAGE for convenience. */
