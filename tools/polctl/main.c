@@ -12,8 +12,9 @@
 #include "palisade/version.h"
 
 static const struct polctl_command commands[] = {
-	{ "validate", "--policy-dir DIR [--policy-dir DIR ...]",
-	  "parse and compile policies offline; every error with file:line", cmd_validate },
+	{ "validate", "[--policy-dir DIR]... [-f FILE|DIR|-]... [FILE|DIR|-]...",
+	  "parse and compile policies offline; every error with file:line (- = stdin)",
+	  cmd_validate },
 	{ "match", "SELECTOR [KEY=VALUE ...]", "whether a selector matches those labels", cmd_match },
 	{ "status", "", "agent and datapath: generation, interfaces with XDP mode and tc hooks, map fill",
 	  cmd_status },

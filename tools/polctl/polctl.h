@@ -61,6 +61,12 @@ struct polctl_offline {
 };
 int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_dirs,
 			struct polctl_offline *out);
+/* The same over paths as `validate` takes them: a directory (read as --policy-dir reads it), a
+ * file, or "-" for standard input (diagnostics name it POLCTL_STDIN_NAME). */
+#define POLCTL_STDIN_NAME "<stdin>"
+#define POLCTL_STDIN_MAX (64u << 20) /* as the loader's limit for one file */
+int polctl_offline_load_paths(const struct polctl_globals *g, char **paths, size_t n_paths,
+			      struct polctl_offline *out);
 void polctl_offline_free(struct polctl_offline *o);
 
 #endif
