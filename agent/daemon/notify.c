@@ -14,7 +14,7 @@ static void notify_send(const char *state)
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
-	/* unset_environment 0: a restarted child (none today) could still notify. */
+	/* unset_environment 0: NOTIFY_SOCKET must stay set for every later STATUS= line. */
 	rc = sd_notify(0, state);
 	if (rc < 0)
 		pald_log(PALD_LOG_WARN, "sd_notify failed", PALD_S("error", strerror(-rc)));
