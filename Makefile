@@ -10,6 +10,8 @@ CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initiali
                  -Iagent/core -Iagent/dataplane -Iagent/daemon -Iinclude -D_GNU_SOURCE
 CFLAGS   ?= -O2
 LIBS_CORE := -lyaml -ljansson
+# The release version is defined once, in include/palisade/version.h; packaging reads it here.
+VERSION  := $(shell sed -n 's/^\#define PALISADE_VERSION "\(.*\)"$$/\1/p' include/palisade/version.h)
 
 # Sanitizer build of the same sources: every unit test also runs under ASan+UBSan in `make test`.
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -33,13 +35,16 @@ FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all help deps test test-unit test-unit-san test-cli fuzz fuzz-build clean
+.PHONY: all help deps test test-unit test-unit-san test-cli fuzz fuzz-build clean version
 
 all: bpf $(BUILD)/polctl $(BUILD)/palisaded ## build everything
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | \
 	  awk -F'\t' '{printf "  %-16s %s\n", $$1, $$2}'
+
+version: ## print the release version (include/palisade/version.h)
+	@echo $(VERSION)
 
 deps: ## install the Debian packages the project needs (idempotent, needs root)
 	./scripts/install-deps.sh

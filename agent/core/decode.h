@@ -99,9 +99,14 @@ int get_selector(struct dctx *c, const struct yt_node *map, const char *key, cha
 /* Reports the selector error for text located at node n (n may be NULL: no column mapping). */
 int parse_selector_at(struct dctx *c, const struct yt_node *n, const char *text,
 		      struct pal_selector **sel);
-/* A list of CIDRs (or bare addresses), at most max entries. */
+/* A list of CIDRs (or bare addresses), at most max entries. Host bits are cleared
+ * ("10.1.2.3/8" is 10.0.0.0/8), as Calico's network sets and endpoints accept them. */
 int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
 		  struct pal_cidr **out, size_t *n, size_t max);
+/* The same, but host bits are an error naming the intended prefix: Calico rejects them in rule
+ * nets/notNets, where "1.2.3.4/16" is more likely a typo for a /32 than a wish for 1.2.0.0/16. */
+int get_exact_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+			struct pal_cidr **out, size_t *n, size_t max);
 /* Frees a char* array. */
 void free_str_list(char **v, size_t n);
 

@@ -779,8 +779,10 @@ int get_selector(struct dctx *c, const struct yt_node *map, const char *key, cha
 
 /* ---- CIDRs ---- */
 
-int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
-		  struct pal_cidr **out, size_t *n_out, size_t max)
+/* exact: a prefix with host bits set ("1.2.3.4/16") is an error, as Calico's validator makes it
+ * for rule nets; otherwise the host bits are cleared (Calico's network sets and endpoints). */
+static int cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+		     struct pal_cidr **out, size_t *n_out, size_t max, bool exact)
 {
 	const struct yt_node *n = yt_map_get(map, key);
 	struct pal_cidr *v;
@@ -798,11 +800,17 @@ int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
 	for (size_t i = 0; i < n->n_items; i++) {
 		const struct yt_node *it = n->items[i];
 		size_t o2 = path_push_index(c, i);
+		bool host_bits = false;
+		char net[PAL_CIDR_STRLEN];
 
-		if (it->kind != YT_SCALAR || !pal_cidr_parse(it->text, &v[k], NULL)) {
+		if (it->kind != YT_SCALAR || !pal_cidr_parse(it->text, &v[k], &host_bits)) {
 			derr(c, it, "invalid CIDR \"%s\"; expected an address or prefix such as "
 				    "10.0.0.0/8 or 2001:db8::/32",
 			     it->kind == YT_SCALAR ? it->text : "");
+			r = -1;
+		} else if (exact && host_bits) {
+			derr(c, it, "invalid CIDR \"%s\": host bits are set; did you mean \"%s\"?",
+			     it->text, pal_cidr_str(&v[k], net));
 			r = -1;
 		} else {
 			k++;
@@ -817,6 +825,18 @@ int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
 	*out = v;
 	*n_out = k;
 	return 1;
+}
+
+int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+		  struct pal_cidr **out, size_t *n_out, size_t max)
+{
+	return cidr_list(c, map, key, out, n_out, max, false);
+}
+
+int get_exact_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
+			struct pal_cidr **out, size_t *n_out, size_t max)
+{
+	return cidr_list(c, map, key, out, n_out, max, true);
 }
 
 /* ---- protocols and ports ---- */

@@ -160,10 +160,13 @@ void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind
 		path_pop(c, old);
 		goto out;
 	}
-	if (get_str(c, spec, "tier", &p.tier) > 0 && !is_dns_label(p.tier))
-		derr_field(c, spec, "tier", "invalid tier name \"%s\": must be lower case "
-					    "alphanumeric characters or '-'",
-			   p.tier);
+	if (get_str(c, spec, "tier", &p.tier) > 0) {
+		p.tier_pos = node_pos(c, yt_map_get(spec, "tier"));
+		if (!is_dns_label(p.tier))
+			derr_field(c, spec, "tier", "invalid tier name \"%s\": must be lower case "
+						    "alphanumeric characters or '-'",
+				   p.tier);
+	}
 	if (!p.tier)
 		p.tier = xstrdup(PAL_DEFAULT_TIER);
 	if (get_number(c, spec, "order", &p.order) > 0)

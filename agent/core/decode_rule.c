@@ -193,9 +193,9 @@ static int decode_entity(struct dctx *c, const struct yt_node *rule, const char 
 		path_pop(c, old);
 		return -1;
 	}
-	if (get_cidr_list(c, n, "nets", &e->nets, &e->n_nets, PAL_MAX_NETS) < 0)
+	if (get_exact_cidr_list(c, n, "nets", &e->nets, &e->n_nets, PAL_MAX_NETS) < 0)
 		r = -1;
-	if (get_cidr_list(c, n, "notNets", &e->not_nets, &e->n_not_nets, PAL_MAX_NETS) < 0)
+	if (get_exact_cidr_list(c, n, "notNets", &e->not_nets, &e->n_not_nets, PAL_MAX_NETS) < 0)
 		r = -1;
 	/* notNets 0.0.0.0/0 or ::/0 would exclude everything: the rule could never match. */
 	for (size_t i = 0; i < e->n_not_nets; i++) {

@@ -134,6 +134,7 @@ struct pal_policy {
 	struct pal_rules ingress, egress;
 	bool do_not_track, pre_dnat, apply_on_forward;
 	struct pal_pos pos; /* the document's start */
+	struct pal_pos tier_pos; /* spec.tier's value; file NULL when the tier was not written */
 };
 
 struct pal_tier {

@@ -7,6 +7,9 @@
  *    `kubectl get -o yaml` loads.
  *  - `kind: List` (apiVersion v1 or projectcalico.org/v3) with `items` is expanded, and so is
  *    `kind: <Kind>List` (GlobalNetworkPolicyList...) as calicoctl prints it.
+ *  - A document that is a plain sequence of resources (`- apiVersion: ...`), which calicoctl
+ *    accepts and Calico's docs use, loads like a List; field paths start with the item's index
+ *    ("[1].spec.selector").
  */
 #include "decode.h"
 
@@ -313,6 +316,21 @@ out:
 	free(kind);
 }
 
+/* One YAML document: a resource, or a plain sequence of resources. */
+static void decode_document(struct dctx *c, const struct yt_node *doc)
+{
+	if (doc->kind != YT_SEQ) {
+		decode_resource(c, doc);
+		return;
+	}
+	for (size_t i = 0; i < doc->n_items; i++) {
+		size_t old = path_push_index(c, i);
+
+		decode_resource(c, doc->items[i]);
+		path_pop(c, old);
+	}
+}
+
 static const char *intern_file(struct pal_model *m, const char *name)
 {
 	char *s;
@@ -349,7 +367,7 @@ int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf
 		/* An empty document (a trailing "---", a comment-only file) holds nothing. */
 		if (!ys.docs[i] || yt_is_null(ys.docs[i]))
 			continue;
-		decode_resource(&c, ys.docs[i]);
+		decode_document(&c, ys.docs[i]);
 	}
 	if (ys.has_error) {
 		struct pal_pos p = { .file = c.file, .line = ys.err_line, .col = ys.err_col };

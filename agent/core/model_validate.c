@@ -133,7 +133,7 @@ static void check_policy_tier(const struct pal_model *m, const struct pal_policy
 	const char *dot = strchr(p->name, '.');
 
 	if (!tier_exists(m, p->tier))
-		pal_error(d, p->pos, "spec.tier",
+		pal_error(d, p->tier_pos.file ? p->tier_pos : p->pos, "spec.tier",
 			  "tier \"%s\" does not exist; define it with kind: Tier or use the default "
 			  "tier",
 			  p->tier);

@@ -81,8 +81,13 @@ static int reload(struct pald_agent *a)
 	if (a->watch.fd > 0)
 		pald_watch_refresh(&a->watch); /* before reading: see watch.h */
 	rc = pald_policy_reload(&a->pol, a->cfg, &a->be, &a->metrics);
-	if (rc == PALD_RELOAD_APPLIED)
+	if (rc == PALD_RELOAD_APPLIED) {
 		pald_agent_sync_interfaces(a, true);
+		pald_notify_applied(&a->notify, a->pol.generation,
+				    a->n_attached < 0 ? 0 : (size_t)a->n_attached, a->n_ifaces);
+	} else {
+		pald_notify_degraded(&a->notify, a->pol.n_errors, a->pol.generation);
+	}
 	return rc;
 }
 
@@ -205,6 +210,7 @@ static void on_signal(struct pald_watcher *w, uint32_t events)
 			pald_log(PALD_LOG_INFO, "stopping; the datapath keeps enforcing",
 				 PALD_S("signal", strsignal((int)si.ssi_signo)),
 				 PALD_I("generation", a->pol.generation));
+			pald_notify_stopping(&a->notify);
 			a->loop.stop = true;
 		}
 	}

@@ -17,6 +17,7 @@
 #include "links.h"
 #include "loop.h"
 #include "metrics.h"
+#include "notify.h"
 #include "policy_source.h"
 #include "watch.h"
 
@@ -41,6 +42,7 @@ struct pald_agent {
 	size_t n_ifaces;
 	int n_attached;
 	uint64_t ifaces_generation; /* policy generation of that sync */
+	struct pald_notify notify;  /* systemd: READY=1 after the first apply */
 };
 
 /* Modes; each returns the process exit code. The bpffs lock is held by the caller. */

@@ -18,7 +18,6 @@
 #include "ir.h"
 #include "log.h"
 
-#define PALD_VERSION "0.1.0"
 #define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
 #define PALD_BPFFS_ROOT "/sys/fs/bpf"
 

@@ -13,6 +13,11 @@
 #include "bpffs.h"
 #include "cfg.h"
 #include "log.h"
+#include "palisade/version.h"
+
+/* The version in its own section: `polctl version` reads it from the running agent's executable. */
+static const char embedded_version[] __attribute__((section(PALISADE_VERSION_SECTION), used)) =
+	PALISADE_VERSION;
 
 static int take_lock(const char *dir)
 {
@@ -48,7 +53,7 @@ int main(int argc, char **argv)
 		if (cfg.help)
 			pald_config_usage(stdout);
 		else
-			printf("palisaded %s\n", PALD_VERSION);
+			printf("palisaded %s\n", embedded_version);
 		pald_config_free(&cfg);
 		return 0;
 	}
@@ -69,7 +74,7 @@ int main(int argc, char **argv)
 
 	memset(&agent, 0, sizeof(agent));
 	agent.cfg = &cfg;
-	pald_log(PALD_LOG_INFO, "palisaded starting", PALD_S("version", PALD_VERSION),
+	pald_log(PALD_LOG_INFO, "palisaded starting", PALD_S("version", PALISADE_VERSION),
 		 PALD_S("node", cfg.node), PALD_S("bpffs", cfg.bpffs), PALD_S("backend", cfg.backend),
 		 PALD_S("mode", cfg.once ? "once" : cfg.uninstall ? "uninstall" : "daemon"),
 		 PALD_S("xdp_mode", pald_xdp_mode_name(cfg.xdp_mode)));

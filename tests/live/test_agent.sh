@@ -52,7 +52,32 @@ same --iface ext0 --dir forward --out-iface pod-web0 --proto tcp --src 198.18.1.
 same --iface pod-web0 --dir ingress --proto tcp --src 198.19.0.10 --sport 40000 --dst 198.18.1.1 --dport 80
 json_is .verdict deny
 
+# Versions: the pinned layout is the one this polctl reads; a running agent (the daemon adopting
+# the pins) is named with its version in `status` and `version`.
+VERSION=$(sed -n 's/^#define PALISADE_VERSION "\(.*\)"$/\1/p' "$ROOT/include/palisade/version.h")
+expect_rc 0 pc -o json version
+json_is '"\(.client.version) \(.datapath.pinned) \(.datapath.layout_version) \(.datapath.compatible)"' \
+	"$VERSION true 2 true"
+dlog=$(mktemp)
+# nsenter execs palisaded (no fork): $! is the agent's pid.
+nsenter --net="/var/run/netns/$NS" "$PALISADED" --node demo-node --policy-dir "$P" --bpffs "$PIN" \
+	--xdp-mode generic --log-level warn 2>"$dlog" &
+daemon=$!
+trap 'kill -KILL "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -f "$dlog"; cleanup' EXIT
+# Until it applied its first generation (it adopted $gen from the pins): signals are handled by then.
+for _ in $(seq 50); do
+	expect_rc 0 pc -o json status
+	[ "$(printf '%s' "$out" | jq -r ".agent.running and .generation > $gen")" = true ] && break
+	sleep 0.1
+done
+json_is '"\(.version) \(.agent.pid) \(.agent.version)"' "$VERSION $daemon $VERSION"
+expect_rc 0 pc status
+contains "$out" "running (pid $daemon, version $VERSION)"
+kill -TERM "$daemon"; wait "$daemon" || fail "palisaded exited $?: $(cat "$dlog")"
+
 log=$(in_ns "$PALISADED" --uninstall --node demo-node --policy-dir "$P" --bpffs "$PIN" 2>&1) ||
 	fail "palisaded --uninstall: $log"
 expect_rc 2 pc status
 contains "$err" "$PIN"
+expect_rc 0 pc -o json version
+json_is .datapath.pinned false

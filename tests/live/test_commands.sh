@@ -55,6 +55,7 @@ sleep 0.3
 expect_rc 0 pc -o json status
 json_is .agent.running true
 json_is '.agent.pid > 0' true
+json_is .agent.version null # the lock holder is not palisaded: no embedded version
 kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null
 
 # ---- traffic ----

@@ -308,7 +308,89 @@ Test(model_load, yaml_syntax_error_position)
 
 Test(model_load, documents_must_be_mappings)
 {
-	mt_check_error("- a\n- b\n", "1:1", "", "expected a mapping (key: value), got a list");
+	mt_check_error("just text\n", "1:1", "", "expected a mapping (key: value), got a scalar");
+	/* A list's items are resources: each must be a mapping. */
+	mt_check_error("- a\n", "1:3", "[0]", "expected a mapping (key: value), got a scalar");
+	mt_check_error("- [a]\n", "1:3", "[0]", "expected a mapping (key: value), got a list");
+}
+
+/* A plain YAML list of resources, as calicoctl accepts and Calico's docs write them, loads like
+ * kind: List; errors name the item by index. */
+Test(model_load, plain_list_of_resources)
+{
+	struct mtest t;
+
+	mt_check_clean(&t, "- apiVersion: projectcalico.org/v3\n"
+			   "  kind: Tier\n"
+			   "  metadata: {name: security}\n"
+			   "  spec: {order: 100}\n"
+			   "- apiVersion: projectcalico.org/v3\n"
+			   "  kind: GlobalNetworkPolicy\n"
+			   "  metadata: {name: security.block}\n"
+			   "  spec:\n"
+			   "    tier: security\n"
+			   "    selector: all()\n"
+			   "    ingress: [{action: Deny}]\n");
+	cr_assert_eq(t.m.tiers.n, 1);
+	cr_assert_eq(t.m.policies.n, 1);
+	cr_assert_str_eq(t.m.policies.v[0].tier, "security");
+	mt_free(&t);
+
+	/* Empty list: nothing, no error. JSON arrays are lists too. */
+	mt_check_clean(&t, "[]\n");
+	cr_assert_eq(t.m.policies.n, 0);
+	mt_free(&t);
+	mt_check_clean(&t, "[{\"apiVersion\": \"projectcalico.org/v3\", \"kind\": \"Tier\",\n"
+			   "  \"metadata\": {\"name\": \"t\"}}]\n");
+	cr_assert_eq(t.m.tiers.n, 1);
+	mt_free(&t);
+}
+
+Test(model_load, plain_list_errors_name_item)
+{
+	struct mtest t;
+
+	mt_load(&t, "- apiVersion: projectcalico.org/v3\n"
+		    "  kind: Tier\n"
+		    "  metadata: {name: a}\n"
+		    "- apiVersion: projectcalico.org/v3\n"
+		    "  kind: GlobalNetworkPolicy\n"
+		    "  metadata: {name: p}\n"
+		    "  spec:\n"
+		    "    selecter: all()\n"
+		    "- apiVersion: projectcalico.org/v3\n"
+		    "  kind: Tier\n"
+		    "  metadata: {name: c}\n");
+	mt_expect_error(&t, "8:5", "[1].spec.selecter",
+			"unknown field \"selecter\"; did you mean \"selector\"?");
+	cr_assert_eq(t.d.n, 1, "%s", t.out);
+	/* The good items are kept; the broken one is dropped. */
+	cr_assert_eq(t.m.tiers.n, 2);
+	cr_assert_eq(t.m.policies.n, 0);
+	mt_free(&t);
+}
+
+/* Lists, List kinds and single resources mix in one multi-document file. */
+Test(model_load, plain_list_among_documents)
+{
+	struct mtest t;
+
+	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\n"
+			   "kind: Tier\n"
+			   "metadata: {name: a}\n"
+			   "---\n"
+			   "- apiVersion: projectcalico.org/v3\n"
+			   "  kind: Tier\n"
+			   "  metadata: {name: b}\n"
+			   "- apiVersion: v1\n"
+			   "  kind: List\n"
+			   "  items:\n"
+			   "  - apiVersion: projectcalico.org/v3\n"
+			   "    kind: Tier\n"
+			   "    metadata: {name: c}\n");
+	cr_assert_eq(t.m.tiers.n, 3);
+	cr_assert_str_eq(t.m.tiers.v[2].name, "c");
+	mt_free(&t);
 }
 
 Test(model_load, scalar_types_enforced)

@@ -320,6 +320,51 @@ Test(model_validation, invalid_cidr)
 		  "9:16", "spec.ingress[0].source.nets[0]", "invalid CIDR \"10.0.0.0/33\"");
 }
 
+/* Calico rejects rule nets with host bits set: "198.18.5.9/16" is more likely a typo than a /16. */
+Test(model_validation, rule_nets_host_bits)
+{
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        nets: [198.18.0.0/16, 198.18.5.9/16]\n",
+		  "9:31", "spec.ingress[0].source.nets[1]",
+		  "invalid CIDR \"198.18.5.9/16\": host bits are set; did you mean \"198.18.0.0/16\"?");
+	gnp_error("  egress:\n"
+		  "    - action: Deny\n"
+		  "      destination:\n"
+		  "        notNets: [\"2001:db8::1/32\"]\n",
+		  "9:19", "spec.egress[0].destination.notNets[0]",
+		  "invalid CIDR \"2001:db8::1/32\": host bits are set; did you mean \"2001:db8::/32\"?");
+}
+
+/* Full-length prefixes and bare addresses have no host bits to set. */
+Test(model_validation, rule_nets_exact_prefixes_ok)
+{
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        nets: [198.18.5.9/32, 198.18.5.9, 0.0.0.0/0]\n"
+		  "        notNets: [198.18.5.0/24]\n"
+		  "    - action: Allow\n"
+		  "      destination:\n"
+		  "        nets: [\"2001:db8::1/128\", \"2001:db8::/32\"]\n");
+}
+
+/* Network sets stay lenient, as Calico's are: the host bits are cleared. */
+Test(model_validation, network_set_host_bits_cleared)
+{
+	struct mtest t;
+	char buf[PAL_CIDR_STRLEN];
+
+	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\n"
+			   "kind: GlobalNetworkSet\n"
+			   "metadata: {name: s}\n"
+			   "spec: {nets: [198.18.5.9/16]}\n");
+	cr_assert_eq(t.m.network_sets.n, 1);
+	cr_assert_str_eq(pal_cidr_str(&t.m.network_sets.v[0].nets[0], buf), "198.18.0.0/16");
+	mt_free(&t);
+}
+
 Test(model_validation, nets_match_ip_version)
 {
 	gnp_error("  ingress:\n"
@@ -747,7 +792,18 @@ Test(model_validation, policy_tier_must_exist)
 		       "kind: GlobalNetworkPolicy\n"
 		       "metadata: {name: p}\n"
 		       "spec: {tier: security}\n",
-		       "1:1", "spec.tier", "tier \"security\" does not exist");
+		       "4:14", "spec.tier", "tier \"security\" does not exist");
+	/* At the value, also inside a list of resources. */
+	mt_check_error("- apiVersion: projectcalico.org/v3\n"
+		       "  kind: Tier\n"
+		       "  metadata: {name: security}\n"
+		       "- apiVersion: projectcalico.org/v3\n"
+		       "  kind: NetworkPolicy\n"
+		       "  metadata: {name: p, namespace: a}\n"
+		       "  spec:\n"
+		       "    order: 10\n"
+		       "    tier: securty\n",
+		       "9:11", "spec.tier", "tier \"securty\" does not exist");
 }
 
 static const char *two_tiers = "apiVersion: projectcalico.org/v3\n"

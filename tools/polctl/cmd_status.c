@@ -6,43 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent_info.h"
 #include "attach.h" /* PAL_TC_HANDLE, PAL_TC_PRIORITY */
 #include "live.h"
 #include "meta.h"
-
-/* The agent holds an exclusive flock on the pin directory (agent/daemon/bpffs.c). Probing with
- * flock would race a starting agent (it must exit 2 when it cannot lock), so read /proc/locks:
- * "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END". Returns the pid, 0 when none. */
-static long agent_pid(const char *dir)
-{
-	struct stat st;
-	char line[256];
-	long pid = 0;
-	FILE *f;
-
-	if (stat(dir, &st) || !(f = fopen("/proc/locks", "re")))
-		return 0;
-	while (!pid && fgets(line, sizeof(line), f)) {
-		char type[16], kind[16], mode[16];
-		unsigned maj, min;
-		unsigned long ino;
-		long p;
-
-		if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%lu", type, kind, mode, &p, &maj,
-			   &min, &ino) == 7 &&
-		    strcmp(type, "FLOCK") == 0 && maj == major(st.st_dev) &&
-		    min == minor(st.st_dev) && ino == st.st_ino)
-			pid = p;
-	}
-	fclose(f);
-	return pid;
-}
+#include "palisade/version.h"
 
 static uint32_t pinned_prog_id(const char *dir, const char *prog)
 {
@@ -213,10 +185,13 @@ static void print_table(json_t *st)
 	printf("datapath     %s (layout %lld)\n", json_string_value(json_object_get(st, "bpffs")),
 	       json_integer_value(json_object_get(st, "layout_version")));
 	if (json_is_true(json_object_get(agent, "running")))
-		printf("agent        running (pid %lld)\n",
-		       json_integer_value(json_object_get(agent, "pid")));
+		printf("agent        running (pid %lld, version %s)\n",
+		       json_integer_value(json_object_get(agent, "pid")),
+		       json_is_string(json_object_get(agent, "version")) ?
+			       json_string_value(json_object_get(agent, "version")) : "unknown");
 	else
 		printf("agent        not running (the pinned datapath keeps enforcing)\n");
+	printf("polctl       version %s\n", json_string_value(json_object_get(st, "version")));
 	printf("generation   %lld\n", json_integer_value(json_object_get(st, "generation")));
 	if (json_is_object(meta))
 		printf("metadata     generation %lld\n",
@@ -275,7 +250,6 @@ static void print_table(json_t *st)
 int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 {
 	struct polctl_live lv;
-	long pid;
 	json_t *st;
 	int rc;
 
@@ -284,11 +258,10 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 		return polctl_fail(g, "status: takes no arguments");
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
-	pid = agent_pid(lv.dir);
-	st = json_pack("{s:s, s:{s:b, s:o}, s:i, s:I, s:o, s:s}", "bpffs", lv.dir, "agent",
-		       "running", pid > 0, "pid", pid > 0 ? json_integer(pid) : json_null(),
-		       "layout_version", (int)PAL_LAYOUT_VERSION, "generation",
-		       (json_int_t)lv.cfg.generation, "metadata",
+	/* layout_version: polctl_live_open checked that the pinned layout is the one polctl reads. */
+	st = json_pack("{s:s, s:s, s:o, s:i, s:I, s:o, s:s}", "bpffs", lv.dir, "version",
+		       PALISADE_VERSION, "agent", polctl_agent_json(lv.dir), "layout_version",
+		       (int)PAL_LAYOUT_VERSION, "generation", (json_int_t)lv.cfg.generation, "metadata",
 		       lv.meta ? json_pack("{s:O, s:O}", "generation",
 					   json_object_get(lv.meta, "generation"), "written_at",
 					   json_object_get(lv.meta, "written_at")) :

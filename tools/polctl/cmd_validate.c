@@ -1,8 +1,11 @@
-/* polctl validate --policy-dir DIR...: the agent's loader, validator and compiler, offline.
+/* polctl validate [--policy-dir DIR]... [-f FILE|DIR|-]... [FILE|DIR|-]...: the agent's loader,
+ * validator and compiler, offline, over every input together (a policy in one file may use a
+ * tier another defines). "-" is standard input, named "<stdin>" in errors.
  * Exit 0 when the policy would be accepted, 1 when it has errors (each printed with file:line). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "polctl.h"
 
@@ -10,32 +13,38 @@ int cmd_validate(const struct polctl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "policy-dir", required_argument, NULL, 'p' },
+		{ "filename", required_argument, NULL, 'f' },
 		{ 0 },
 	};
-	char **dirs = calloc((size_t)argc, sizeof(char *));
-	size_t n_dirs = 0;
+	char **paths = calloc((size_t)argc, sizeof(char *));
+	size_t n_paths = 0, n_stdin = 0;
 	int c;
 
-	if (!dirs)
+	if (!paths)
 		return POLCTL_USAGE;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'p') {
-			free(dirs);
+	while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		if (c != 'p' && c != 'f') {
+			free(paths);
+			if (c == ':' || (c == '?' && optopt))
+				return polctl_fail(g, "validate: option -%c needs a value", optopt);
 			return polctl_fail(g, "validate: unknown option %s", argv[optind - 1]);
 		}
-		dirs[n_dirs++] = optarg;
+		paths[n_paths++] = optarg;
 	}
-	for (; optind < argc; optind++) /* bare arguments are directories too */
-		dirs[n_dirs++] = argv[optind];
-	if (n_dirs == 0) {
-		free(dirs);
-		return polctl_fail(g, "validate: needs --policy-dir DIR");
+	for (; optind < argc; optind++) /* bare arguments: files, directories, "-" */
+		paths[n_paths++] = argv[optind];
+	for (size_t i = 0; i < n_paths; i++)
+		n_stdin += strcmp(paths[i], "-") == 0;
+	if (n_paths == 0 || n_stdin > 1) {
+		free(paths);
+		return polctl_fail(g, n_stdin > 1 ? "validate: standard input (-) given twice" :
+						    "validate: needs FILE, DIR, -f - or --policy-dir DIR");
 	}
 
 	struct polctl_offline o;
-	int rc = polctl_offline_load(g, dirs, n_dirs, &o);
+	int rc = polctl_offline_load_paths(g, paths, n_paths, &o);
 	bool ok = rc == 0;
 	size_t n_warn = o.diags.n - o.diags.n_errors;
 
@@ -64,6 +73,6 @@ int cmd_validate(const struct polctl_globals *g, int argc, char **argv)
 			printf("invalid: %zu errors, %zu warnings\n", o.diags.n_errors, n_warn);
 	}
 	polctl_offline_free(&o);
-	free(dirs);
+	free(paths);
 	return ok ? POLCTL_OK : POLCTL_NEGATIVE;
 }

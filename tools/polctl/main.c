@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include "polctl.h"
+#include "palisade/version.h"
 
 static const struct polctl_command commands[] = {
-	{ "validate", "--policy-dir DIR [--policy-dir DIR ...]",
-	  "parse and compile policies offline; every error with file:line", cmd_validate },
+	{ "validate", "[--policy-dir DIR]... [-f FILE|DIR|-]... [FILE|DIR|-]...",
+	  "parse and compile policies offline; every error with file:line (- = stdin)",
+	  cmd_validate },
 	{ "match", "SELECTOR [KEY=VALUE ...]", "whether a selector matches those labels", cmd_match },
 	{ "status", "", "agent and datapath: generation, interfaces with XDP mode and tc hooks, map fill",
 	  cmd_status },
@@ -31,11 +33,14 @@ static const struct polctl_command commands[] = {
 	  "        --src IP [--sport N] --dst IP [--dport N] [--icmp-type T --icmp-code C]\n"
 	  "        [--dnat IP[:PORT]]",
 	  "the verdict for one packet: the stage and rule that decided, and why", cmd_trace },
+	{ "version", "", "polctl's version; the running agent's and the pinned layout's",
+	  cmd_version },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: polctl [-o table|json] [--bpffs DIR] [--node NAME] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: polctl [-o table|json] [--bpffs DIR] [--node NAME] COMMAND [ARGS]\n"
+		   "       polctl --version\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
@@ -114,6 +119,11 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			help = true;
 			continue;
+		}
+		if (strcmp(argv[i], "--version") == 0) { /* the client only; `version` asks the agent */
+			printf("polctl %s\n", PALISADE_VERSION);
+			free(rest);
+			return POLCTL_OK;
 		}
 		if ((used = take_option(argv, argc, i, "-o", "--output", &output)) ||
 		    (used = take_option(argv, argc, i, NULL, "--bpffs", &g.bpffs)) ||

@@ -1,21 +1,20 @@
 /* The offline pipeline: exactly the agent's loader, validator and compiler, so that what polctl
  * validates and traces is what palisaded would program. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "polctl.h"
 
-int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_dirs,
-			struct polctl_offline *o)
+/* Validates the loaded model and compiles it for g->node. */
+static int validate_and_compile(const struct polctl_globals *g, struct polctl_offline *o)
 {
 	struct pal_failsafe *fin = NULL, *fout = NULL;
 	size_t n_in = 0, n_out = 0;
 	char err[256];
 
-	memset(o, 0, sizeof(*o));
-	pal_model_init(&o->model);
-	for (size_t i = 0; i < n_dirs; i++)
-		pal_model_load_dir(&o->model, dirs[i], &o->diags);
 	pal_model_validate(&o->model, &o->diags);
 	if (pal_diags_has_errors(&o->diags))
 		return -1;
@@ -39,6 +38,68 @@ int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_di
 	free(fout);
 	o->compiled = rc == 0;
 	return rc == 0 && !pal_diags_has_errors(&o->diags) ? 0 : -1;
+}
+
+int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_dirs,
+			struct polctl_offline *o)
+{
+	memset(o, 0, sizeof(*o));
+	pal_model_init(&o->model);
+	for (size_t i = 0; i < n_dirs; i++)
+		pal_model_load_dir(&o->model, dirs[i], &o->diags);
+	return validate_and_compile(g, o);
+}
+
+/* Standard input as one policy file named POLCTL_STDIN_NAME (bounded like a file). */
+static void load_stdin(struct polctl_offline *o)
+{
+	struct pal_pos pos = { .file = POLCTL_STDIN_NAME };
+	size_t len = 0, cap = 1u << 16, n;
+	char *buf = malloc(cap), *grown;
+
+	while (buf && (n = fread(buf + len, 1, cap - 1 - len, stdin)) > 0) {
+		len += n;
+		if (len > POLCTL_STDIN_MAX) {
+			pal_error(&o->diags, pos, NULL, "input too large (more than %u bytes)",
+				  POLCTL_STDIN_MAX);
+			free(buf);
+			return;
+		}
+		if (len == cap - 1) { /* full: double (the last byte is kept for the NUL) */
+			grown = realloc(buf, cap * 2);
+			if (!grown)
+				free(buf);
+			buf = grown;
+			cap *= 2;
+		}
+	}
+	if (!buf)
+		pal_error(&o->diags, pos, NULL, "out of memory reading standard input");
+	else if (ferror(stdin))
+		pal_error(&o->diags, pos, NULL, "read error: %s", strerror(errno));
+	else {
+		buf[len] = '\0';
+		pal_model_load_buffer(&o->model, POLCTL_STDIN_NAME, buf, len, &o->diags);
+	}
+	free(buf);
+}
+
+int polctl_offline_load_paths(const struct polctl_globals *g, char **paths, size_t n_paths,
+			      struct polctl_offline *o)
+{
+	struct stat st;
+
+	memset(o, 0, sizeof(*o));
+	pal_model_init(&o->model);
+	for (size_t i = 0; i < n_paths; i++) {
+		if (strcmp(paths[i], "-") == 0)
+			load_stdin(o);
+		else if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+			pal_model_load_dir(&o->model, paths[i], &o->diags);
+		else /* reports a missing or unreadable file with its name */
+			pal_model_load_file(&o->model, paths[i], &o->diags);
+	}
+	return validate_and_compile(g, o);
 }
 
 void polctl_offline_free(struct polctl_offline *o)

@@ -40,6 +40,8 @@ int cmd_sets(const struct polctl_globals *g, int argc, char **argv);
 int cmd_flows(const struct polctl_globals *g, int argc, char **argv);
 int cmd_counters(const struct polctl_globals *g, int argc, char **argv);
 int cmd_monitor(const struct polctl_globals *g, int argc, char **argv);
+/* Versions: polctl's, and live the agent's and the pinned layout's (agent_info.h). */
+int cmd_version(const struct polctl_globals *g, int argc, char **argv);
 
 /* Errors go to stderr; with -o json as {"error": "..."} on stdout so a machine reader never has to
  * parse prose (bpftool's convention). Returns POLCTL_USAGE for convenience. */
@@ -59,6 +61,12 @@ struct polctl_offline {
 };
 int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_dirs,
 			struct polctl_offline *out);
+/* The same over paths as `validate` takes them: a directory (read as --policy-dir reads it), a
+ * file, or "-" for standard input (diagnostics name it POLCTL_STDIN_NAME). */
+#define POLCTL_STDIN_NAME "<stdin>"
+#define POLCTL_STDIN_MAX (64u << 20) /* as the loader's limit for one file */
+int polctl_offline_load_paths(const struct polctl_globals *g, char **paths, size_t n_paths,
+			      struct polctl_offline *out);
 void polctl_offline_free(struct polctl_offline *o);
 
 #endif
