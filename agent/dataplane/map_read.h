@@ -18,4 +18,7 @@ int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr 
 typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);
 int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx);
 
+/* pal_flow_stats summed over CPUs. */
+int pal_map_flow_stats(int fd, struct pal_flow_stats *out);
+
 #endif
