@@ -328,7 +328,9 @@ static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal
 }
 
 /* Marks the flow's two direct entries as a tombstone of generation gen: every later packet of
- * it drops (PAL_FLOW_DROP) until it idles out or a SYN opens a new flow that policy allows. */
+ * it drops (PAL_FLOW_DROP) and refreshes it, so it lasts as long as its state's idle timeout after
+ * the last packet (a server retransmitting to a cut client keeps hitting it instead of being
+ * picked up as a new flow of its own), until a SYN opens a new flow that policy allows. */
 static __noinline void pal_flow_bury(struct pal_flow *f, const struct pal_flow_key *k, __u32 gen)
 {
 	struct pal_flow_key rk;
@@ -340,12 +342,10 @@ static __noinline void pal_flow_bury(struct pal_flow *f, const struct pal_flow_k
 	if (r && r->created_ns == f->created_ns) {
 		r->flags |= PAL_FLOW_DENIED;
 		r->generation = gen;
-		r->state = PAL_FST_TCP_CLOSE;
 		r->last_ns = now;
 	}
 	f->flags |= PAL_FLOW_DENIED;
 	f->generation = gen;
-	f->state = PAL_FST_TCP_CLOSE; /* short timeout: the tombstone does not outlive its use */
 	f->last_ns = now;
 }
 

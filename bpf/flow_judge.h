@@ -210,6 +210,7 @@ static __always_inline int pal_flow_entry_state(struct pal_flow *f, const struct
 	if (r == PAL_FLOW_HIT)
 		pal_flow_touch(f, k, p, gen, now);
 	if (r == PAL_FLOW_DROP) {
+		f->last_ns = now; /* a tombstone lasts while the flow's packets keep coming */
 		o->what = PAL_O_DENY;
 		o->reason = PAL_DROP_POLICY;
 		o->stage = f->stage;
