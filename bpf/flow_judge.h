@@ -200,14 +200,20 @@ static __always_inline int pal_flow_rejudge(const struct pal_hookctx *h, const s
 /* Lifecycle of entry f (key k) for packet p: PAL_FLOW_HIT (state advanced), _STALE, _DROP (o
  * filled), _MISS. */
 static __always_inline int pal_flow_entry_state(struct pal_flow *f, const struct pal_flow_key *k,
-						const struct pal_pkt *p, struct pal_outcome *o)
+						const struct pal_pkt *p, __u32 gen,
+						struct pal_outcome *o)
 {
 	struct pal_flow_cfg *c = pal_flow_cfg_get();
-	__u32 gen = pal_policy_generation();
 	__u64 now = bpf_ktime_get_ns();
 	int r = pal_flow_classify_entry(f, p, c, gen, now);
 
-	if (r == PAL_FLOW_HIT)
+	/* the common case inline: no state change to record and refreshed within the second */
+	if (r == PAL_FLOW_HIT &&
+	    (f->generation != gen || now - f->last_ns > PAL_FLOW_REFRESH_NS ||
+	     (p->proto == PAL_IPPROTO_TCP &&
+	      (f->state != PAL_FST_TCP_ESTABLISHED ||
+	       (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)))) ||
+	     (f->state == PAL_FST_UDP_UNREPLIED && (f->flags & PAL_FLOW_REPLY))))
 		pal_flow_touch(f, k, p, gen, now);
 	if (r == PAL_FLOW_DROP) {
 		f->last_ns = now; /* a tombstone lasts while the flow's packets keep coming */
@@ -239,7 +245,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
 	if (!f)
 		return PAL_FLOW_MISS;
-	return pal_flow_entry_state(f, &s->k2, p, o);
+	return pal_flow_entry_state(f, &s->k2, p, s->adm.gen, o);
 }
 
 /* A re-judge allowed flow f (key s->k2): it takes the current generation. */
@@ -364,7 +370,7 @@ static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const stru
 	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
 	if (!f)
 		return PAL_FLOW_MISS;
-	r = pal_flow_entry_state(f, &s->k2, p, o);
+	r = pal_flow_entry_state(f, &s->k2, p, pal_policy_generation(), o);
 	if (r == PAL_FLOW_HIT)
 		pal_flow_adopt_ct(p, f, s);
 	return r;

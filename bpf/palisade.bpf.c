@@ -268,7 +268,7 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST))
 		goto out; /* workload interfaces: policy runs after DNAT (tc egress, INPUT) */
-	fmark = pal_frag_follows(&p, h.hook, h.ifindex);
+	fmark = p.frag == PAL_FRAG_LATER ? pal_frag_follows(&p, h.hook, h.ifindex) : 0;
 	if (fmark) {
 		pal_set_mark(skb, fmark & PAL_MARK_MASK);
 		verdict = PAL_VERDICT_ESTABLISHED;
@@ -388,7 +388,7 @@ int tc_egress(struct __sk_buff *skb)
 		goto malformed; /* dropped with its reason where palisade polices */
 	if (!p.family)
 		goto out;
-	if (pal_frag_follows(&p, h.hook, h.ifindex)) {
+	if (p.frag == PAL_FRAG_LATER && pal_frag_follows(&p, h.hook, h.ifindex)) {
 		verdict = PAL_VERDICT_ESTABLISHED; /* its first fragment passed here */
 		goto out;
 	}
