@@ -7,9 +7,10 @@
  * parser serves XDP, tc (offset 0 = Ethernet) and socket filters run by xt_bpf (offset 0 = IP).
  *
  * Fragments: the first fragment is parsed like any packet. A non-first fragment has no L4 header:
- * it is returned with has_ports = 0 and is_icmp = 0 (frag = PAL_FRAG_LATER), so the classifier
- * sees it as a packet without ports; a rule with port or ICMP type constraints does not match it
- * (see docs/datapath.md, "Fragments").
+ * it is returned with has_ports = 0 and is_icmp = 0 (frag = PAL_FRAG_LATER) and its IP id
+ * (frag_id), so the hooks can let it follow its first fragment (frag.h); without that the
+ * classifier sees it as a packet without ports. The IPv6 walk stops at a non-first Fragment
+ * header: what follows is payload (see docs/datapath.md, "Fragments").
  */
 #ifndef PAL_BPF_PARSE_H
 #define PAL_BPF_PARSE_H
