@@ -7,13 +7,15 @@
  * NodePort before DNAT, the backend after it, and the un-NATed reply. A hook that misses the
  * table but finds a conntrack entry whose tuples are in the table treats the packet as
  * established too (the socket filters cannot call kfuncs; their flows are found this way by the
- * tc hooks). See docs/datapath.md "Flow state".
+ * tc hooks). Entries have a lifecycle (state, idle timeout, policy generation): see the
+ * "lifecycle" part below and docs/datapath.md "Flow state"; flow_judge.h re-judges stale ones.
  */
 #ifndef PAL_BPF_FLOW_H
 #define PAL_BPF_FLOW_H
 
 #include "maps.h"
 #include "parse.h"
+#include "classify.h"
 #include "conntrack.h"
 
 static __always_inline void pal_flow_key(const struct pal_pkt *p, int reverse,
@@ -45,58 +47,316 @@ static __always_inline int pal_flow_trackable(const struct pal_pkt *p)
 	return p->family && (p->has_ports || p->is_echo);
 }
 
-static __always_inline int pal_flow_known(const struct pal_flow_key *k)
+/* Per-CPU, per-hook working space of the flow code: a flow value, keys, and the packet and
+ * classifier request a re-judge builds. On the stack they would not fit under the classifier's
+ * frames (512 bytes for the whole call chain). Per hook for the same reason as pal_scratch
+ * (classify.h). Private to each object: not pinned (no "pal_" prefix). */
+/* The admission context a hook writes into every entry of a flow it admits. */
+struct pal_flow_adm {
+	__u32 ifindex;
+	__u32 iif;
+	__u32 rule_id;
+	__u32 flags; /* PAL_FLOW_FAILSAFE, _ALWAYS, _PREDNAT, _POLICED_* */
+	__u32 gen;
+	__u8 hook;
+	__u8 stage;
+	__u8 ctx; /* enum pal_flow_ctx */
+	__u8 pad;
+};
+
+/* A re-judge's stages: up to two rule lists, then (workload to host) the endpoint-to-host
+ * action. */
+struct pal_flow_plan {
+	__u32 list[2];
+	__u8 stage[2];
+	__u8 ep_to_host; /* workload to host: --endpoint-to-host-action applies after the lists */
+	__u8 pad;
+};
+
+struct pal_flow_scratch {
+	struct pal_flow v;
+	struct pal_flow_key k, k2;
+	struct pal_pkt q;
+	struct pal_cls_req req;
+	struct pal_flow_adm adm;
+	struct pal_flow_plan plan;
+	/* handed to the re-judge program (flow_judge.h) with the packet's own context */
+	struct pal_pkt cur;
+	__u32 cur_ifindex;
+	__u8 cur_hook;
+	__u8 cur_via_ct;
+	__u8 cur_pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_HOOK_COUNT + 1); /* + the hand-off slot: which hook tail-called */
+	__type(key, __u32);
+	__type(value, struct pal_flow_scratch);
+} flow_scratch SEC(".maps");
+#define PAL_FLOW_HANDOFF PAL_HOOK_COUNT
+
+static __always_inline struct pal_flow_scratch *pal_flow_scratch(__u8 hook)
 {
-	struct pal_flow *f = bpf_map_lookup_elem(&pal_flows, k);
+	__u32 k = hook;
 
-	if (!f)
-		return 0;
-	{
-		__u64 now = bpf_ktime_get_ns();
+	return bpf_map_lookup_elem(&flow_scratch, &k);
+}
 
-		/* refresh at most every second: avoid a cache-line write per packet */
-		if (now - f->last_ns > 1000000000ULL)
-			f->last_ns = now;
+/* ---- lifecycle -------------------------------------------------------------------------------
+ *
+ * Every entry carries the flow's state (enum pal_flow_state), its last packet time and the policy
+ * generation it was admitted under. An entry past its state's idle timeout, or whose TCP packet
+ * is a SYN without ACK (always a new connection), is treated as absent: the packet meets policy
+ * and, if allowed, the entry is written afresh. See docs/datapath.md "Flow state". */
+
+#define PAL_FLOW_MISS 0  /* no usable entry: policy decides */
+#define PAL_FLOW_HIT 1   /* established */
+#define PAL_FLOW_STALE 2 /* admitted under an older policy generation: re-judge first */
+#define PAL_FLOW_DROP 3  /* tombstone of a flow a re-judge denied */
+
+#define PAL_FLOW_REFRESH_NS 1000000000ULL
+
+#define PAL_FLOW_STAT(field)                                                              \
+	do {                                                                              \
+		__u32 z_ = 0;                                                             \
+		struct pal_flow_stats *s_ = bpf_map_lookup_elem(&pal_flow_stats, &z_);    \
+		if (s_)                                                                   \
+			s_->field++;                                                      \
+	} while (0)
+
+static __always_inline struct pal_flow_cfg *pal_flow_cfg_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pal_flow_cfg, &zero);
+}
+
+/* The global policy generation (pal_config), read once per packet before any classification, so
+ * a flow is never recorded under a generation newer than the lists that judged it. */
+static __always_inline __u32 pal_policy_generation(void)
+{
+	__u32 zero = 0;
+	struct pal_config *c = bpf_map_lookup_elem(&pal_config, &zero);
+
+	return c ? c->generation : 0;
+}
+
+static __always_inline __u64 pal_flow_timeout_ns(const struct pal_flow_cfg *c, __u8 state)
+{
+	__u32 i, def, s = 0;
+
+	switch (state) {
+	case PAL_FST_TCP_SYN_SENT: i = PAL_FLOW_TMO_TCP_SYN_SENT; def = PAL_FLOW_TMO_DEF_TCP_SYN_SENT; break;
+	case PAL_FST_TCP_SYN_RECV: i = PAL_FLOW_TMO_TCP_SYN_RECV; def = PAL_FLOW_TMO_DEF_TCP_SYN_RECV; break;
+	case PAL_FST_TCP_ESTABLISHED: i = PAL_FLOW_TMO_TCP_ESTABLISHED; def = PAL_FLOW_TMO_DEF_TCP_ESTABLISHED; break;
+	case PAL_FST_TCP_FIN_WAIT: i = PAL_FLOW_TMO_TCP_FIN_WAIT; def = PAL_FLOW_TMO_DEF_TCP_FIN_WAIT; break;
+	case PAL_FST_TCP_TIME_WAIT: i = PAL_FLOW_TMO_TCP_TIME_WAIT; def = PAL_FLOW_TMO_DEF_TCP_TIME_WAIT; break;
+	case PAL_FST_TCP_CLOSE: i = PAL_FLOW_TMO_TCP_CLOSE; def = PAL_FLOW_TMO_DEF_TCP_CLOSE; break;
+	case PAL_FST_UDP_UNREPLIED: i = PAL_FLOW_TMO_UDP; def = PAL_FLOW_TMO_DEF_UDP; break;
+	case PAL_FST_UDP_REPLIED: i = PAL_FLOW_TMO_UDP_REPLIED; def = PAL_FLOW_TMO_DEF_UDP_REPLIED; break;
+	case PAL_FST_ICMP: i = PAL_FLOW_TMO_ICMP; def = PAL_FLOW_TMO_DEF_ICMP; break;
+	default: i = PAL_FLOW_TMO_OTHER; def = PAL_FLOW_TMO_DEF_OTHER; break;
 	}
-	return 1;
+	if (c && i < PAL_FLOW_TMO_COUNT)
+		s = c->timeout_s[i];
+	if (!s)
+		s = def;
+	return (__u64)s * 1000000000ULL;
 }
 
-static __always_inline int pal_flow_lookup(const struct pal_pkt *p)
+static __always_inline int pal_tcp_syn_only(const struct pal_pkt *p)
 {
-	struct pal_flow_key k;
-
-	if (!pal_flow_trackable(p))
-		return 0;
-	pal_flow_key(p, 0, &k);
-	return pal_flow_known(&k);
+	return p->proto == PAL_IPPROTO_TCP && p->has_ports &&
+	       (p->tcp_flags & (PAL_TCP_SYN | PAL_TCP_ACK)) == PAL_TCP_SYN;
 }
 
-static __always_inline void pal_flow_put(const struct pal_flow_key *k, __u32 ifindex, __u8 hook,
-					 __u8 stage, __u32 rule_id, __u32 flags)
+/* The state of a flow admitted on this packet. A mid-stream TCP packet (no entry, allowed by
+ * policy) is picked up as established, as the kernel's conntrack does (nf_conntrack_tcp_loose). */
+static __always_inline __u8 pal_flow_initial_state(const struct pal_pkt *p)
 {
-	struct pal_flow v = {};
-
-	v.created_ns = bpf_ktime_get_ns();
-	v.last_ns = v.created_ns;
-	v.ifindex = ifindex;
-	v.flags = flags;
-	v.rule_id = rule_id;
-	v.hook = hook;
-	v.stage = stage;
-	bpf_map_update_elem(&pal_flows, k, &v, BPF_ANY);
+	if (p->proto == PAL_IPPROTO_TCP) {
+		if (p->tcp_flags & PAL_TCP_RST)
+			return PAL_FST_TCP_CLOSE;
+		if (p->tcp_flags & PAL_TCP_SYN)
+			return (p->tcp_flags & PAL_TCP_ACK) ? PAL_FST_TCP_SYN_RECV : PAL_FST_TCP_SYN_SENT;
+		if (p->tcp_flags & PAL_TCP_FIN)
+			return PAL_FST_TCP_FIN_WAIT;
+		return PAL_FST_TCP_ESTABLISHED;
+	}
+	if (p->proto == PAL_IPPROTO_UDP)
+		return PAL_FST_UDP_UNREPLIED;
+	if (p->is_echo)
+		return PAL_FST_ICMP;
+	return PAL_FST_OTHER;
 }
 
-static __always_inline void pal_flow_insert(const struct pal_pkt *p, __u32 ifindex, __u8 hook,
-					    __u8 stage, __u32 rule_id)
+/* The state after packet p crossed entry f (reply: p travels in the flow's reply direction).
+ * FIN flags live in *flags (both directions' entries carry them). */
+static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const struct pal_pkt *p,
+						int reply)
 {
-	struct pal_flow_key k;
+	__u8 tf = p->tcp_flags;
 
+	if (p->proto != PAL_IPPROTO_TCP)
+		return (st == PAL_FST_UDP_UNREPLIED && reply) ? PAL_FST_UDP_REPLIED : st;
+	if (st == PAL_FST_TCP_CLOSE || st == PAL_FST_TCP_TIME_WAIT)
+		return st;
+	if (tf & PAL_TCP_RST)
+		return PAL_FST_TCP_CLOSE;
+	if (tf & PAL_TCP_FIN) {
+		*flags |= reply ? PAL_FLOW_FIN_REPLY : PAL_FLOW_FIN_ORIG;
+		if ((*flags & (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) ==
+		    (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY))
+			return PAL_FST_TCP_TIME_WAIT;
+		return PAL_FST_TCP_FIN_WAIT;
+	}
+	if (st == PAL_FST_TCP_SYN_SENT && reply)
+		return (tf & PAL_TCP_SYN) ? PAL_FST_TCP_SYN_RECV : PAL_FST_TCP_ESTABLISHED;
+	if (st == PAL_FST_TCP_SYN_RECV && !reply && (tf & PAL_TCP_ACK) && !(tf & PAL_TCP_SYN))
+		return PAL_FST_TCP_ESTABLISHED;
+	return st;
+}
+
+/* What entry f means for packet p now (PAL_FLOW_*); gen is the current policy generation. */
+static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, const struct pal_pkt *p,
+						   const struct pal_flow_cfg *c, __u32 gen, __u64 now)
+{
+	if (pal_tcp_syn_only(p)) {
+		PAL_FLOW_STAT(syn_new);
+		return PAL_FLOW_MISS;
+	}
+	if (now - f->last_ns > pal_flow_timeout_ns(c, f->state)) {
+		PAL_FLOW_STAT(expired);
+		return PAL_FLOW_MISS;
+	}
+	if (f->flags & PAL_FLOW_DENIED)
+		return f->generation == gen ? PAL_FLOW_DROP : PAL_FLOW_MISS;
+	if (f->generation != gen && !(f->flags & (PAL_FLOW_FAILSAFE | PAL_FLOW_ALWAYS)) &&
+	    !(c && (c->flags & PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE)))
+		return PAL_FLOW_STALE;
+	return PAL_FLOW_HIT;
+}
+
+/* Packet p crossed entry f (found under key k) and is part of the flow: advance the state and
+ * refresh the entry; on a state change or once a second, the entry of the other direction too,
+ * so that both age and close together. */
+static __always_inline void pal_flow_key_reverse(const struct pal_flow_key *k,
+						  struct pal_flow_key *rk)
+{
+	*rk = *k;
+	__builtin_memcpy(rk->src, k->dst, 16);
+	__builtin_memcpy(rk->dst, k->src, 16);
+	rk->sport = k->dport;
+	rk->dport = k->sport;
+}
+
+/* Not inlined: the reverse key stays out of the frames under the classifier. */
+static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_flow_key *k,
+				      const struct pal_pkt *p, __u32 gen, __u64 now)
+{
+	__u32 flags = f->flags;
+	__u8 st = pal_flow_next_state(f->state, &flags, p, f->flags & PAL_FLOW_REPLY);
+	struct pal_flow_key rk;
+	struct pal_flow *r;
+
+	if (st == f->state && flags == f->flags && f->generation == gen &&
+	    now - f->last_ns <= PAL_FLOW_REFRESH_NS)
+		return;
+	f->state = st;
+	f->flags = flags;
+	f->generation = gen;
+	f->last_ns = now;
+	pal_flow_key_reverse(k, &rk);
+	r = bpf_map_lookup_elem(&pal_flows, &rk);
+	if (!r || r->created_ns != f->created_ns)
+		return;
+	r->state = st;
+	r->flags = (r->flags & ~(PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) |
+		   (flags & (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY));
+	r->generation = gen;
+	r->last_ns = now;
+}
+
+/* Writes v (scratch) under k with extra flags for this key only. */
+static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pal_flow *v,
+					 __u32 extra_flags)
+{
+	__u32 flags = v->flags;
+
+	v->flags = flags | extra_flags;
+	if (bpf_map_update_elem(&pal_flows, k, v, BPF_ANY))
+		PAL_FLOW_STAT(insert_failed);
+	else
+		PAL_FLOW_STAT(inserted);
+	v->flags = flags;
+}
+
+static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct pal_flow_adm *a,
+					   struct pal_flow *v)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	v->created_ns = bpf_ktime_get_ns();
+	v->last_ns = v->created_ns;
+	v->ifindex = a->ifindex;
+	v->iif = a->iif;
+	v->flags = a->flags;
+	v->rule_id = a->rule_id;
+	v->generation = a->gen;
+	v->hook = a->hook;
+	v->stage = a->stage;
+	v->ctx = a->ctx;
+	v->state = pal_flow_initial_state(p);
+	pal_flow_key(p, 0, &v->orig);
+	v->orig_icmp_type = p->icmp_type;
+}
+
+/* Enters both directions of the flow packet p opens. Not inlined: the value is large. */
+static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(a->hook);
+
+	if (!s) {
+		PAL_FLOW_STAT(insert_failed);
+		return;
+	}
 	if (!pal_flow_trackable(p))
 		return;
-	pal_flow_key(p, 0, &k);
-	pal_flow_put(&k, ifindex, hook, stage, rule_id, 0);
-	pal_flow_key(p, 1, &k);
-	pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_REPLY);
+	pal_flow_value(p, a, &s->v);
+	pal_flow_put(&s->v.orig, &s->v, 0);
+	pal_flow_key(p, 1, &s->k);
+	pal_flow_put(&s->k, &s->v, PAL_FLOW_REPLY);
+}
+
+/* Marks the flow's two direct entries as a tombstone of generation gen: every later packet of
+ * it drops (PAL_FLOW_DROP) and refreshes it, so it lasts as long as its state's idle timeout after
+ * the last packet (a server retransmitting to a cut client keeps hitting it instead of being
+ * picked up as a new flow of its own), until a SYN opens a new flow that policy allows. */
+static __noinline void pal_flow_bury(struct pal_flow *f, const struct pal_flow_key *k, __u32 gen)
+{
+	struct pal_flow_key rk;
+	struct pal_flow *r;
+	__u64 now = bpf_ktime_get_ns();
+
+	pal_flow_key_reverse(k, &rk);
+	r = bpf_map_lookup_elem(&pal_flows, &rk);
+	if (r && r->created_ns == f->created_ns) {
+		r->flags |= PAL_FLOW_DENIED;
+		r->generation = gen;
+		r->last_ns = now;
+	}
+	f->flags |= PAL_FLOW_DENIED;
+	f->generation = gen;
+	f->last_ns = now;
+}
+
+static __always_inline int pal_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u32 x[4], y[4];
+
+	__builtin_memcpy(x, a, 16);
+	__builtin_memcpy(y, b, 16);
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
 /* ---- ICMP errors related to a flow ---------------------------------------------------------- */
@@ -105,9 +365,11 @@ static __always_inline void pal_flow_insert(const struct pal_pkt *p, __u32 ifind
  * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
  * belongs to a flow palisade allowed, the error is part of the flow (conntrack's RELATED), not a
  * new packet for policy. Not inlined: its stack frame stays out of the callers'. */
-static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p)
+static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
+					const struct pal_flow_cfg *c, __u32 gen)
 {
 	struct pal_flow_key k = {};
+	struct pal_flow *f;
 	__u32 off, ihl;
 	__u8 h[40], l4[4];
 
@@ -138,61 +400,97 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	} else {
 		return 0;
 	}
+	/* The error goes back to the quoted packet's sender (nf_conntrack_inet_error: the outer
+	 * destination must be the quoted source); an error quoting someone else's flow is not
+	 * related to it. Unused address bytes are zero on both sides. */
+	if (!pal_addr_eq(p->dst, k.src))
+		return 0;
 	if (k.proto != PAL_IPPROTO_TCP && k.proto != PAL_IPPROTO_UDP && k.proto != PAL_IPPROTO_SCTP)
 		return 0;
 	if (bpf_skb_load_bytes(skb, off, l4, 4))
 		return 0;
 	k.sport = ((__u16)l4[0] << 8) | l4[1];
 	k.dport = ((__u16)l4[2] << 8) | l4[3];
-	return bpf_map_lookup_elem(&pal_flows, &k) != 0;
+	f = bpf_map_lookup_elem(&pal_flows, &k);
+	if (!f || f->flags & PAL_FLOW_DENIED)
+		return 0;
+	/* a stale or idle flow is not vouched for: the error meets policy */
+	if (bpf_ktime_get_ns() - f->last_ns > pal_flow_timeout_ns(c, f->state))
+		return 0;
+	return f->generation == gen || (f->flags & (PAL_FLOW_FAILSAFE | PAL_FLOW_ALWAYS)) ||
+	       (c && (c->flags & PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE));
 }
 
 /* ---- conntrack (tc programs only) ------------------------------------------------------------ */
 
 #ifdef PAL_WITH_CT
-/* Established through conntrack: one of the connection's tuples is a flow we allowed. Enters the
- * packet's own tuple so the next packet hits the table directly. A conntrack error is "not
- * known": the packet meets policy as a new one. */
-static __noinline int pal_flow_lookup_ct(struct __sk_buff *skb, const struct pal_pkt *p)
+extern int bpf_ct_change_timeout(struct nf_conn *nfct, __u32 timeout) __ksym;
+
+/* A flow known under another tuple of its connection: finds a conntrack tuple of the packet's
+ * connection that has an entry, and returns its key in *found. */
+static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_pkt *p,
+				       struct pal_flow_key *found /* scratch */)
 {
-	struct pal_flow_key k;
 	int known = 0, d, err;
-	struct nf_conn *ct = pal_ct_lookup(skb, p, &err);
+	struct nf_conn *ct = pal_ct_lookup(skb, p, &err); /* an error: not known, meets policy */
 
 	if (!ct)
 		return 0;
 	for (d = 0; d < 2 && !known; d++) {
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &k);
-		known = pal_flow_known(&k);
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, found);
+		known = bpf_map_lookup_elem(&pal_flows, found) != 0;
 	}
 	bpf_ct_release(ct);
-	if (known) {
-		pal_flow_key(p, 0, &k);
-		pal_flow_put(&k, 0, 0, PAL_DP_STAGE_NONE, PAL_RULE_ID_NONE, PAL_FLOW_NAT);
-	}
 	return known;
 }
 
-/* After an allow: also enter both directions of both conntrack tuples (NAT). Not inlined: keeps
- * the callers' stack frames small enough for the classifier's frames on top. */
-static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
-					  __u32 ifindex, __u32 hook_stage, __u32 rule_id)
+/* Enters the packet's own tuple with the context of entry f (found through conntrack), so the
+ * next packet hits the table directly. */
+static __noinline void pal_flow_adopt_ct(const struct pal_pkt *p, const struct pal_flow *f,
+					 struct pal_flow_scratch *s)
 {
-	__u8 hook = hook_stage >> 8, stage = hook_stage & 0xff;
-	struct pal_flow_key k;
+	s->v = *f;
+	pal_flow_key(p, 0, &s->k2);
+	pal_flow_put(&s->k2, &s->v, PAL_FLOW_NAT);
+}
+
+/* After an allow: also enter both directions of both conntrack tuples (NAT), with the same
+ * lifecycle and admission context. Not inlined: keeps the callers' stack frames small enough
+ * for the classifier's frames on top. */
+static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
+					  const struct pal_flow_adm *a)
+{
+	struct pal_flow_scratch *s;
 	struct nf_conn *ct;
 	int d, err;
 
-	pal_flow_insert(p, ifindex, hook, stage, rule_id);
+	pal_flow_insert(p, a);
+	s = pal_flow_scratch(a->hook);
+	if (!s || !pal_flow_trackable(p))
+		return;
 	ct = pal_ct_lookup(skb, p, &err); /* on an error the NAT tuples stay unknown: fail closed */
 	if (!ct)
 		return;
 	for (d = 0; d < 2; d++) {
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &k);
-		pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_NAT);
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 1, &k);
-		pal_flow_put(&k, ifindex, hook, stage, rule_id, PAL_FLOW_NAT | PAL_FLOW_REPLY);
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k);
+		pal_flow_put(&s->k, &s->v, PAL_FLOW_NAT | (d ? PAL_FLOW_REPLY : 0));
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 1, &s->k);
+		pal_flow_put(&s->k, &s->v, PAL_FLOW_NAT | (d ? 0 : PAL_FLOW_REPLY));
 	}
+	bpf_ct_release(ct);
+}
+
+/* A denied flow leaves the kernel's conntrack too: its entry's timeout is set to zero, so it is
+ * gone from `conntrack -L` and the next packet starts a new conntrack entry (which meets policy
+ * here again). bpf_ct_change_timeout exists since 6.0 for tc and XDP programs. */
+static __noinline void pal_flow_ct_kill(struct __sk_buff *skb, const struct pal_pkt *p)
+{
+	int err;
+	struct nf_conn *ct = pal_ct_lookup(skb, p, &err);
+
+	if (!ct)
+		return;
+	bpf_ct_change_timeout(ct, 0);
 	bpf_ct_release(ct);
 }
 #endif

@@ -101,6 +101,29 @@ struct {
 	__type(value, struct pal_flow);
 } pal_flows SEC(".maps");
 
+/* Flow lifecycle settings (timeouts, re-judging) and table pressure; see flow.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_flow_cfg);
+} pal_flow_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_flow_stats);
+} pal_flow_stats SEC(".maps");
+
+/* First-fragment verdicts (frag.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PAL_DEF_FRAGS);
+	__type(key, struct pal_frag_key);
+	__type(value, struct pal_frag);
+} pal_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PAL_DEF_RULE_IDS);

@@ -34,12 +34,129 @@
 #include "flow.h"
 #include "stages.h"
 #include "srccheck.h"
+#include "flow_judge.h"
+#include "frag.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PAL_TC_ACT_OK 0
 #define PAL_TC_ACT_SHOT 2
-#define PAL_HS(hook, stage) (((__u32)(hook) << 8) | (stage))
+
+/* The admission context of a flow a hook allows (flow.h struct pal_flow_adm), in scratch: the
+ * hooks' frames have no room left under the classifier's. NULL when scratch is missing (the flow
+ * is then not entered and its next packet meets policy again). */
+static __always_inline struct pal_flow_adm *pal_adm(const struct pal_hookctx *h, __u32 iif,
+						    __u8 ctx, __u8 stage, __u32 rule_id,
+						    __u32 flags)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
+	struct pal_flow_adm *a;
+
+	if (!s)
+		return 0;
+	a = &s->adm;
+	a->ifindex = h->ifindex;
+	a->iif = iif;
+	a->hook = h->hook;
+	a->ctx = ctx;
+	a->stage = stage;
+	a->rule_id = rule_id;
+	a->flags = flags;
+	a->pad = 0; /* a->gen: set by the flow check (pal_flow_lookup_entry) */
+	return a;
+}
+
+/* ---- re-judging a stale flow (flow_judge.h) --------------------------------------------------
+ *
+ * A hook that finds a flow admitted under an older policy generation tail-calls one of these
+ * with the packet's context in scratch: a fresh stack for the classifier. They finish the hook's
+ * work for the packet: established (counted, tc ingress marks it seen), or dropped (counted,
+ * event, conntrack entry removed at tc). A failed tail call leaves the packet to policy. */
+
+static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
+{
+	skb->mark = (skb->mark & ~PAL_MARK_MASK) | bits;
+}
+
+/* Finishes a re-judged packet at its hook: 1 = dropped, 0 = established. Not inlined: the
+ * counters' frame stays out of the classifier's call chain. */
+static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scratch *s, int r,
+				      struct pal_outcome *o, int tc)
+{
+	struct pal_hookctx h = { .ifindex = s->cur_ifindex, .hook = s->cur_hook };
+
+	if (r != PAL_EST_YES) {
+		if (r == PAL_EST_NO) { /* the entry went meanwhile: cannot vouch for the packet */
+			o->reason = PAL_DROP_INTERNAL;
+			o->stage = PAL_DP_STAGE_NONE;
+			o->rule_id = PAL_RULE_ID_NONE;
+		}
+		pal_flow_drop(&h, &s->cur, o);
+		return 1;
+	}
+	if (tc && h.hook == PAL_HOOK_TC_INGRESS)
+		pal_set_mark(skb, PAL_MARK_SEEN);
+	if (tc && s->cur.frag == PAL_FRAG_FIRST)
+		pal_frag_passed(&s->cur, h.hook, h.ifindex,
+				h.hook == PAL_HOOK_TC_INGRESS ? PAL_MARK_SEEN : 0);
+	pal_count_if(h.ifindex, h.hook, PAL_VERDICT_ESTABLISHED, PAL_DROP_NONE);
+	return 0;
+}
+
+SEC("tc")
+int tc_flow_rejudge(struct __sk_buff *skb)
+{
+	struct pal_flow_scratch *s = pal_flow_handed_off();
+	struct pal_outcome o = {};
+	struct pal_hookctx h = {};
+	int r;
+
+	if (!s)
+		return PAL_TC_ACT_SHOT; /* cannot happen: scratch is an array */
+	h.ifindex = s->cur_ifindex;
+	h.hook = s->cur_hook;
+	r = pal_flow_rejudge_found(&h, &s->cur, &o, s->cur_via_ct);
+	if (r != PAL_EST_YES)
+		pal_flow_ct_kill(skb, &s->cur);
+	return pal_flow_finish(skb, s, r, &o, 1) ? PAL_TC_ACT_SHOT : PAL_TC_ACT_OK;
+}
+
+SEC("socket")
+int sf_flow_rejudge(struct __sk_buff *skb)
+{
+	struct pal_flow_scratch *s = pal_flow_handed_off();
+	struct pal_outcome o = {};
+	struct pal_hookctx h = {};
+	int r;
+
+	if (!s)
+		return 1;
+	h.ifindex = s->cur_ifindex;
+	h.hook = s->cur_hook;
+	/* no kfuncs here: a denied flow's conntrack entry goes when its next packet crosses a tc
+	 * hook and meets the tombstone */
+	r = pal_flow_rejudge_found(&h, &s->cur, &o, 0);
+	return pal_flow_finish(skb, s, r, &o, 0);
+}
+
+/* Tail-call tables (private to this object: no "pal_" prefix, not pinned). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int(struct __sk_buff *));
+} flow_tc_jmp SEC(".maps") = {
+	.values = { [0] = (void *)&tc_flow_rejudge },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int(struct __sk_buff *));
+} flow_sf_jmp SEC(".maps") = {
+	.values = { [0] = (void *)&sf_flow_rejudge },
+};
 
 /* ---- XDP ------------------------------------------------------------------------------------- */
 
@@ -121,11 +238,6 @@ static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb)
 	return m->word & ~PAL_XDP_META_MAGIC_MASK;
 }
 
-static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
-{
-	skb->mark = (skb->mark & ~PAL_MARK_MASK) | bits;
-}
-
 /* What untracked and preDNAT ingress would decide for a failsafe packet if it turns out to be
  * forwarded (PAL_MARK_FWD_*); evaluated quietly, nothing is dropped here. */
 static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
@@ -152,11 +264,11 @@ SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
 	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_INGRESS };
-	struct pal_outcome o = {};
+	struct pal_outcome o = {}, fo = {}; /* fo: the flow check's (its address escapes) */
 	struct pal_pkt p = {};
 	struct pal_iface *ifc;
-	__u32 meta, verdict = PAL_VERDICT_PASS;
-	int reason;
+	__u32 meta, fmark, verdict = PAL_VERDICT_PASS;
+	int reason, est;
 
 	p.len = skb->len;
 	ifc = pal_iface_get(h.ifindex);
@@ -177,6 +289,12 @@ int tc_ingress(struct __sk_buff *skb)
 			pal_drop(&h, &p, PAL_DP_STAGE_SOURCE, PAL_DROP_SPOOF, PAL_RULE_ID_NONE);
 			return PAL_TC_ACT_SHOT;
 		}
+		goto out;
+	}
+	fmark = p.frag == PAL_FRAG_LATER ? pal_frag_follows(&p, h.hook, h.ifindex) : 0;
+	if (fmark) {
+		pal_set_mark(skb, fmark & PAL_MARK_MASK);
+		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
 
@@ -202,8 +320,17 @@ int tc_ingress(struct __sk_buff *skb)
 		goto out;
 	}
 
-	/* Established flows are accepted before preDNAT runs. */
-	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
+	/* Established flows are accepted before preDNAT runs (a stale one is re-judged here). */
+	est = pal_flow_check(skb, &h, &p, &fo);
+	if (est == PAL_EST_REJUDGE) {
+		bpf_tail_call(skb, &flow_tc_jmp, 0);
+		est = PAL_EST_NO; /* not reached unless the tail call failed */
+	}
+	if (est == PAL_EST_DROP) {
+		pal_flow_drop(&h, &p, &fo);
+		return PAL_TC_ACT_SHOT;
+	}
+	if (est == PAL_EST_YES) {
 		pal_set_mark(skb, PAL_MARK_SEEN);
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
@@ -224,6 +351,8 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 	pal_set_mark(skb, PAL_MARK_SEEN);
 out:
+	if (ifc && p.frag == PAL_FRAG_FIRST)
+		pal_frag_passed(&p, h.hook, h.ifindex, skb->mark & PAL_MARK_MASK);
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
 unprogrammed:
@@ -279,8 +408,9 @@ int tc_egress(struct __sk_buff *skb)
 	__u32 iif = skb->ingress_ifindex;
 	__u32 mark = skb->mark;
 	__u32 verdict = PAL_VERDICT_PASS;
+	struct pal_flow_adm *adm;
 	struct pal_pkt p = {};
-	int reason, snat = 0;
+	int reason, est, snat = 0;
 
 	p.len = skb->len;
 	out_ep = pal_iface_get(h.ifindex);
@@ -300,34 +430,63 @@ int tc_egress(struct __sk_buff *skb)
 	if ((iif && (pal_unprogrammed(in_ep) || pal_unprogrammed(out_ep))) ||
 	    (pal_unprogrammed(out_ep) && (out_ep->flags & PAL_IF_WORKLOAD)))
 		goto unprogrammed;
+	if (p.frag == PAL_FRAG_LATER && pal_frag_follows(&p, h.hook, h.ifindex)) {
+		verdict = PAL_VERDICT_ESTABLISHED; /* its first fragment passed here */
+		goto out;
+	}
 
 	if (!iif) {
 		/* Locally generated. */
 		if (!out_ep)
 			goto out;
+		if (!(out_ep->flags & PAL_IF_WORKLOAD)) {
+			if (p.always_pass) /* neighbour discovery from the host */
+				goto out;
+			if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
+				verdict = PAL_VERDICT_UNTRACKED;
+				goto out;
+			}
+		}
+	}
+	/* The flow check, once for every tracked path below (it may re-judge a stale flow, which
+	 * inlines the classifier: one call site keeps the program small). */
+	/* `last` doubles as the flow check's outcome: written only when it answers DROP */
+	est = pal_flow_check(skb, &h, &p, &last);
+	if (est == PAL_EST_REJUDGE) {
+		/* failsafe-out traffic is accepted whatever its entry says (re-entered below) */
+		if (iif || !out_ep || (out_ep->flags & PAL_IF_WORKLOAD) ||
+		    !(mark & PAL_MARK_FAILSAFE))
+			bpf_tail_call(skb, &flow_tc_jmp, 0);
+		est = PAL_EST_NO;
+	}
+
+	if (!iif) {
+		if (!out_ep) /* checked above; again for the verifier */
+			goto out;
 		if (out_ep->flags & PAL_IF_WORKLOAD) {
 			/* host process to a local workload: always allowed (tracked, so the
-			 * workload's replies are established at INPUT) */
-			if (!pal_flow_lookup(&p))
-				pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, PAL_DP_STAGE_NONE),
-						   PAL_RULE_ID_NONE);
+			 * workload's replies are established at INPUT), unless it belongs to a
+			 * flow a re-judge denied (the reply of a cut workload-to-host flow) */
+			if (est == PAL_EST_DROP)
+				goto drop;
+			if (est != PAL_EST_YES &&
+			    (adm = pal_adm(&h, 0, PAL_FCTX_LOCAL_OUT, PAL_DP_STAGE_NONE,
+					   PAL_RULE_ID_NONE, PAL_FLOW_ALWAYS)))
+				pal_flow_insert_ct(skb, &p, adm);
 			verdict = PAL_VERDICT_ALLOW;
 			goto out;
 		}
-		if (p.always_pass) /* neighbour discovery from the host */
-			goto out;
-		if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
-			verdict = PAL_VERDICT_UNTRACKED;
-			goto out;
-		}
 		if (mark & PAL_MARK_FAILSAFE) { /* raw OUTPUT: failsafe-out (pre-DNAT) matched */
-			if (!pal_flow_lookup(&p))
-				pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, PAL_DP_STAGE_FAILSAFE),
-						   PAL_RULE_ID_NONE);
+			if (est != PAL_EST_YES &&
+			    (adm = pal_adm(&h, 0, PAL_FCTX_LOCAL_OUT, PAL_DP_STAGE_FAILSAFE,
+					   PAL_RULE_ID_NONE, PAL_FLOW_FAILSAFE)))
+				pal_flow_insert_ct(skb, &p, adm);
 			verdict = PAL_VERDICT_FAILSAFE;
 			goto out;
 		}
-		if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
+		if (est == PAL_EST_DROP)
+			goto drop;
+		if (est == PAL_EST_YES) {
 			verdict = PAL_VERDICT_ESTABLISHED;
 			goto out;
 		}
@@ -336,13 +495,17 @@ int tc_egress(struct __sk_buff *skb)
 		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
 				   &last))
 			return PAL_TC_ACT_SHOT;
-		pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
+		adm = pal_adm(&h, 0, PAL_FCTX_LOCAL_OUT, last.stage, last.rule_id, 0);
+		if (adm)
+			pal_flow_insert_ct(skb, &p, adm);
 		verdict = PAL_VERDICT_ALLOW;
 		goto out;
 	}
 
 	/* Forwarded: arrived on iif, leaves on this interface. */
-	if (pal_flow_lookup(&p) || pal_flow_lookup_ct(skb, &p) || pal_flow_related(skb, &p)) {
+	if (est == PAL_EST_DROP)
+		goto drop;
+	if (est == PAL_EST_YES) {
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
@@ -400,11 +563,20 @@ int tc_egress(struct __sk_buff *skb)
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
 		return PAL_TC_ACT_SHOT;
 	}
-	pal_flow_insert_ct(skb, &p, h.ifindex, PAL_HS(h.hook, last.stage), last.rule_id);
+	adm = pal_adm(&h, iif, PAL_FCTX_FORWARD, last.stage, last.rule_id,
+		      (mark & PAL_MARK_PREDNAT ? PAL_FLOW_PREDNAT : 0) |
+			      (in_ep ? PAL_FLOW_POLICED_IN : 0) | (out_ep ? PAL_FLOW_POLICED_OUT : 0));
+	if (adm)
+		pal_flow_insert_ct(skb, &p, adm);
 	verdict = PAL_VERDICT_ALLOW;
 out:
+	if (verdict != PAL_VERDICT_PASS && p.frag == PAL_FRAG_FIRST)
+		pal_frag_passed(&p, h.hook, h.ifindex, 0);
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
+drop: /* a flow the current policy denies (re-judge or its tombstone) */
+	pal_flow_drop(&h, &p, &last);
+	return PAL_TC_ACT_SHOT;
 malformed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 	return PAL_TC_ACT_SHOT;
@@ -423,7 +595,10 @@ int sf_input_deny(struct __sk_buff *skb)
 	struct pal_config *cfg;
 	struct pal_iface *ep;
 	__u32 zero = 0, mark = skb->mark, verdict = PAL_VERDICT_PASS;
+	struct pal_flow_adm *adm;
+	struct pal_outcome fo = {}; /* the flow check's */
 	struct pal_pkt p = {};
+	int est;
 
 	p.len = skb->len;
 	/* Malformed packets were dropped at tc ingress of palisade's interfaces; others are not
@@ -444,14 +619,28 @@ int sf_input_deny(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
 	}
+	est = pal_flow_check_sf(skb, &h, &p, &fo); /* the one call site (see tc_egress) */
+	if (est == PAL_EST_REJUDGE) {
+		if (!(mark & PAL_MARK_FAILSAFE))
+			bpf_tail_call(skb, &flow_sf_jmp, 0);
+		est = PAL_EST_NO;
+	}
 	if (mark & PAL_MARK_FAILSAFE) {
 		/* failsafe traffic stays tracked: its replies (sshd answering) are established */
-		if (!pal_flow_lookup(&p))
-			pal_flow_insert(&p, h.ifindex, h.hook, PAL_DP_STAGE_FAILSAFE, PAL_RULE_ID_NONE);
+		if (est != PAL_EST_YES &&
+		    (adm = pal_adm(&h, 0, PAL_FCTX_INPUT, PAL_DP_STAGE_FAILSAFE, PAL_RULE_ID_NONE,
+				   PAL_FLOW_FAILSAFE)))
+			pal_flow_insert(&p, adm);
 		verdict = PAL_VERDICT_FAILSAFE;
 		goto out;
 	}
-	if (pal_flow_lookup(&p) || pal_flow_related(skb, &p)) {
+	if (est == PAL_EST_DROP) {
+		/* no kfuncs here: the flow's conntrack entry goes when its next packet crosses a
+		 * tc hook and meets the tombstone */
+		pal_flow_drop(&h, &p, &fo);
+		return 1;
+	}
+	if (est == PAL_EST_YES) {
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
@@ -468,14 +657,19 @@ int sf_input_deny(struct __sk_buff *skb)
 		}
 	} else {
 		if (mark & PAL_MARK_PREDNAT) { /* preDNAT allow skips normal host policy */
-			pal_flow_insert(&p, h.ifindex, h.hook, PAL_DP_STAGE_PREDNAT, PAL_RULE_ID_NONE);
+			adm = pal_adm(&h, 0, PAL_FCTX_INPUT, PAL_DP_STAGE_PREDNAT, PAL_RULE_ID_NONE,
+				      PAL_FLOW_PREDNAT);
+			if (adm)
+				pal_flow_insert(&p, adm);
 			verdict = PAL_VERDICT_ALLOW;
 			goto out;
 		}
 		if (pal_post_stage(&h, ep->lists[PAL_SLOT_NORMAL_IN], PAL_DP_STAGE_NORMAL, &p, &last))
 			return 1;
 	}
-	pal_flow_insert(&p, h.ifindex, h.hook, last.stage, last.rule_id);
+	adm = pal_adm(&h, 0, PAL_FCTX_INPUT, last.stage, last.rule_id, 0);
+	if (adm)
+		pal_flow_insert(&p, adm);
 	verdict = PAL_VERDICT_ALLOW;
 out:
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);

@@ -7,9 +7,10 @@
  * parser serves XDP, tc (offset 0 = Ethernet) and socket filters run by xt_bpf (offset 0 = IP).
  *
  * Fragments: the first fragment is parsed like any packet. A non-first fragment has no L4 header:
- * it is returned with has_ports = 0 and is_icmp = 0 (frag = PAL_FRAG_LATER), so the classifier
- * sees it as a packet without ports; a rule with port or ICMP type constraints does not match it
- * (see docs/datapath.md, "Fragments").
+ * it is returned with has_ports = 0 and is_icmp = 0 (frag = PAL_FRAG_LATER) and its IP id
+ * (frag_id), so the hooks can let it follow its first fragment (frag.h); without that the
+ * classifier sees it as a packet without ports. The IPv6 walk stops at a non-first Fragment
+ * header: what follows is payload (see docs/datapath.md, "Fragments").
  */
 #ifndef PAL_BPF_PARSE_H
 #define PAL_BPF_PARSE_H
@@ -51,10 +52,16 @@ struct pal_pkt {
 	__u8 is_echo; /* ICMP(v6) echo request/reply: tracked by identifier */
 	__u8 frag;    /* PAL_FRAG_* */
 	__u8 always_pass; /* ARP, IPv6 neighbour discovery (ICMPv6 133-137) */
-	__u8 pad[1];
+	__u8 tcp_flags;   /* TCP: the flags byte (PAL_TCP_*), for the flow lifecycle */
 	__u32 l3_off, l4_off;
-	__u32 len; /* bytes, for counters */
+	__u32 len;     /* bytes, for counters */
+	__u32 frag_id; /* fragments: IPv4 identification / IPv6 fragment identification */
 };
+
+#define PAL_TCP_FIN 0x01
+#define PAL_TCP_SYN 0x02
+#define PAL_TCP_RST 0x04
+#define PAL_TCP_ACK 0x10
 
 static __always_inline long pal_load(void *ctx, enum pal_ctx_kind kind, __u32 off, void *buf,
 				     __u32 len)
@@ -76,6 +83,7 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 		/* the full 20-byte header must be there; ports are its first 4 bytes */
 		if (pal_load(ctx, kind, p->l4_off + 12, b, 8))
 			return PAL_DROP_TRUNC_L4;
+		p->tcp_flags = b[1];
 		__attribute__((fallthrough));
 	case PAL_IPPROTO_UDP:
 	case PAL_IPPROTO_SCTP:
@@ -129,6 +137,7 @@ static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, str
 			return PAL_DROP_TRUNC_L3;
 	}
 	frag = ((__u16)h[6] << 8) | h[7];
+	p->frag_id = ((__u32)h[4] << 8) | h[5];
 	if (frag & 0x1fff)
 		p->frag = PAL_FRAG_LATER;
 	else if (frag & 0x2000)
@@ -175,9 +184,19 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 		if (nh == PAL_NEXTHDR_FRAGMENT) {
 			__u16 fo = ((__u16)e[2] << 8) | e[3];
 
-			if (fo & 0xfff8)
+			__u32 id;
+
+			__builtin_memcpy(&id, &e[4], 4);
+			p->frag_id = bpf_ntohl(id);
+			if (fo & 0xfff8) {
+				/* A later fragment: what follows is payload, not headers (the kernel's
+				 * ipv6_skip_exthdr stops here too). Its protocol is the next header. */
 				p->frag = PAL_FRAG_LATER;
-			else if (fo & 1)
+				off += 8;
+				nh = e[0];
+				break;
+			}
+			if (fo & 1)
 				p->frag = PAL_FRAG_FIRST;
 			off += 8;
 		} else if (nh == PAL_NEXTHDR_AH) {
@@ -187,8 +206,9 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 		}
 		nh = e[0];
 	}
-	if (nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
-	    nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST)
+	if (p->frag != PAL_FRAG_LATER &&
+	    (nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
+	     nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST))
 		return PAL_DROP_IPV6_EXT;
 	p->proto = nh;
 	p->l4_off = off;

@@ -9,7 +9,7 @@
 #   tests/bench/run.sh            runs everything, prints the table (docs/benchmarks.md)
 
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o
+BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o
 BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl
 
 .PHONY: bench-all bench-build

@@ -90,5 +90,5 @@ verifier-stats: $(BUILD)/verifier-stats ## verified instruction count of every p
 
 # Classification benchmark alone (figure 1 of `make bench`, tests/bench/bench_classify.c): new-flow
 # ns/packet against a linear scan, established ns/packet, apply ms, at 10..100,000 rules.
-bench-bpf: $(BENCH_DIR)/bench-classify $(BENCH_DIR)/linear_scan.bpf.o ## classification ns/packet only (root)
+bench-bpf: $(BENCH_DIR)/bench-classify $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o ## classification ns/packet only (root)
 	$(BENCH_DIR)/bench-classify $(BENCH_DIR)/linear_scan.bpf.o 5 256

@@ -876,6 +876,28 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	return 0;
 }
 
+/* Flow table pressure: failed inserts mean flows meet policy again on every packet; evictions
+ * show as inserts with the table at capacity (palisade_map_entries{map="pal_flows"}). */
+static void render_flow_stats(struct bpf_ctx *c, struct pald_buf *out)
+{
+	struct pal_flow_stats st;
+	static const char *const names[] = { "inserted",  "insert_failed",  "expired",
+					     "rejudged",  "rejudge_denied", "syn_new" };
+	uint64_t v[6];
+
+	if (pal_dp_flow_stats(c->dp, &st))
+		return;
+	v[0] = st.inserted, v[1] = st.insert_failed, v[2] = st.expired;
+	v[3] = st.rejudged, v[4] = st.rejudge_denied, v[5] = st.syn_new;
+	pald_buf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
+			   "inserts that failed, expired entries found, stale flows re-judged after a "
+			   "policy change and those denied, SYNs on an existing entry sent to policy.\n"
+			   "# TYPE palisade_flow_events_total counter\n");
+	for (int i = 0; i < 6; i++)
+		pald_buf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
+				(unsigned long long)v[i]);
+}
+
 static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 {
 	struct bpf_ctx *c = ctx;
@@ -901,6 +923,7 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			     "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
 			     "palisade_endpoint_program_failures_total %llu\n",
 			c->n_unprog, (unsigned long long)c->program_failures);
+	render_flow_stats(c, out);
 	if (pal_dp_fill(c->dp, fill) == 0) {
 		pald_buf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
 				   "# TYPE palisade_map_entries gauge\n");
@@ -961,6 +984,24 @@ static const struct pald_backend_ops bpf_ops = {
 	.close = bpf_close,
 };
 
+/* Flow timeouts and re-judging into pal_flow_cfg (on every start: the config may have changed
+ * while the pinned datapath kept running). */
+static int write_flow_cfg(struct bpf_ctx *c, const struct pald_config *cfg)
+{
+	struct pal_flow_cfg fc = { 0 };
+	int rc;
+
+	for (int i = 0; i < PAL_FLOW_TMO_COUNT; i++)
+		fc.timeout_s[i] = cfg->flow_timeout_s[i];
+	if (!cfg->reevaluate_flows)
+		fc.flags |= PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE;
+	rc = pal_dp_flow_cfg_set(c->dp, &fc);
+	if (rc)
+		pald_log(PALD_LOG_ERROR, "cannot write the flow settings", PALD_S("bpffs", c->dir),
+			 PALD_S("error", pal_dp_error(c->dp)));
+	return rc;
+}
+
 int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be)
 {
 	struct bpf_ctx *c = calloc(1, sizeof(*c));
@@ -983,6 +1024,12 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),
 			 PALD_S("error", err));
+		bpf_close(c);
+		be->ops = NULL;
+		be->ctx = NULL;
+		return rc;
+	}
+	if ((rc = write_flow_cfg(c, cfg))) {
 		bpf_close(c);
 		be->ops = NULL;
 		be->ctx = NULL;

@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "ir.h"
 #include "log.h"
+#include "palisade/abi.h"
 
 #define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
 #define PALD_BPFFS_ROOT "/sys/fs/bpf"
@@ -48,6 +49,10 @@ struct pald_config {
 	size_t n_failsafe_in, n_failsafe_out;
 	struct pald_listen_addr health, metrics;
 	enum pal_endpoint_to_host_action endpoint_to_host;
+	/* Flow idle timeouts in seconds by enum pal_flow_tmo (0 = the kernel's conntrack default),
+	 * and whether a policy change re-judges established flows (docs/datapath.md). */
+	uint32_t flow_timeout_s[PAL_FLOW_TMO_COUNT];
+	bool reevaluate_flows;
 	enum pald_log_format log_format;
 	enum pald_log_level log_level;
 	bool once, uninstall, help, version;

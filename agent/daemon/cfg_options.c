@@ -175,6 +175,63 @@ static int set_ep_to_host(struct pald_config *c, const char *v, char *err, size_
 	return 0;
 }
 
+/* Flow idle timeouts: seconds, or a number with s, m, h or d. */
+static int set_flow_timeout(struct pald_config *c, const char *v, enum pal_flow_tmo i,
+			    const char *key, char *err, size_t errlen)
+{
+	unsigned long long n, mul = 1;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (end != v && *end && !end[1]) {
+		switch (*end) {
+		case 's': mul = 1; end++; break;
+		case 'm': mul = 60; end++; break;
+		case 'h': mul = 3600; end++; break;
+		case 'd': mul = 86400; end++; break;
+		}
+	}
+	if (end == v || *end || errno || *v == '-' || n == 0 || n > UINT32_MAX / mul) {
+		snprintf(err, errlen,
+			 "%s must be a duration of at least 1 second (seconds, or with s, m, h or d: "
+			 "30, 120s, 5m, 5d), got \"%s\"", key, v);
+		return -EINVAL;
+	}
+	c->flow_timeout_s[i] = (uint32_t)(n * mul);
+	return 0;
+}
+
+#define SET_FLOW_TIMEOUT(name, idx, key)                                                   \
+	static int name(struct pald_config *c, const char *v, char *err, size_t errlen)    \
+	{                                                                                  \
+		return set_flow_timeout(c, v, idx, key, err, errlen);                      \
+	}
+SET_FLOW_TIMEOUT(set_tmo_syn_sent, PAL_FLOW_TMO_TCP_SYN_SENT, "flowTimeoutTcpSynSent")
+SET_FLOW_TIMEOUT(set_tmo_syn_recv, PAL_FLOW_TMO_TCP_SYN_RECV, "flowTimeoutTcpSynRecv")
+SET_FLOW_TIMEOUT(set_tmo_established, PAL_FLOW_TMO_TCP_ESTABLISHED, "flowTimeoutTcpEstablished")
+SET_FLOW_TIMEOUT(set_tmo_fin_wait, PAL_FLOW_TMO_TCP_FIN_WAIT, "flowTimeoutTcpFinWait")
+SET_FLOW_TIMEOUT(set_tmo_time_wait, PAL_FLOW_TMO_TCP_TIME_WAIT, "flowTimeoutTcpTimeWait")
+SET_FLOW_TIMEOUT(set_tmo_close, PAL_FLOW_TMO_TCP_CLOSE, "flowTimeoutTcpClose")
+SET_FLOW_TIMEOUT(set_tmo_udp, PAL_FLOW_TMO_UDP, "flowTimeoutUdp")
+SET_FLOW_TIMEOUT(set_tmo_udp_replied, PAL_FLOW_TMO_UDP_REPLIED, "flowTimeoutUdpReplied")
+SET_FLOW_TIMEOUT(set_tmo_icmp, PAL_FLOW_TMO_ICMP, "flowTimeoutIcmp")
+SET_FLOW_TIMEOUT(set_tmo_other, PAL_FLOW_TMO_OTHER, "flowTimeoutOther")
+
+static int set_reevaluate(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "true") == 0)
+		c->reevaluate_flows = true;
+	else if (strcmp(v, "false") == 0)
+		c->reevaluate_flows = false;
+	else {
+		snprintf(err, errlen, "reevaluateFlowsOnPolicyChange must be true or false, got \"%s\"",
+			 v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_log_format(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	if (pald_log_format_parse(v, &c->log_format) == 0)
@@ -252,6 +309,30 @@ static const struct opt opts[] = {
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
 	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
 	  "endpoints the datapath can program; sizes its maps (default 1024; more are denied)" },
+	{ "reevaluate-flows-on-policy-change", "reevaluateFlowsOnPolicyChange", "BOOL", false, false,
+	  set_reevaluate,
+	  "true|false: a policy change re-judges established flows (default true; false keeps "
+	  "Calico's behaviour)" },
+	{ "flow-timeout-tcp-syn-sent", "flowTimeoutTcpSynSent", "DURATION", false, false,
+	  set_tmo_syn_sent, "idle timeout of a TCP flow after its SYN (default 120s)" },
+	{ "flow-timeout-tcp-syn-recv", "flowTimeoutTcpSynRecv", "DURATION", false, false,
+	  set_tmo_syn_recv, "... after the SYN-ACK (default 60s)" },
+	{ "flow-timeout-tcp-established", "flowTimeoutTcpEstablished", "DURATION", false, false,
+	  set_tmo_established, "... established (default 5d)" },
+	{ "flow-timeout-tcp-fin-wait", "flowTimeoutTcpFinWait", "DURATION", false, false,
+	  set_tmo_fin_wait, "... after one side's FIN (default 120s)" },
+	{ "flow-timeout-tcp-time-wait", "flowTimeoutTcpTimeWait", "DURATION", false, false,
+	  set_tmo_time_wait, "... after both sides' FIN (default 120s)" },
+	{ "flow-timeout-tcp-close", "flowTimeoutTcpClose", "DURATION", false, false, set_tmo_close,
+	  "... after a RST (default 10s)" },
+	{ "flow-timeout-udp", "flowTimeoutUdp", "DURATION", false, false, set_tmo_udp,
+	  "idle timeout of a UDP flow not yet replied to (default 30s)" },
+	{ "flow-timeout-udp-replied", "flowTimeoutUdpReplied", "DURATION", false, false,
+	  set_tmo_udp_replied, "... once replied to (default 120s)" },
+	{ "flow-timeout-icmp", "flowTimeoutIcmp", "DURATION", false, false, set_tmo_icmp,
+	  "idle timeout of an ICMP echo flow (default 30s)" },
+	{ "flow-timeout-other", "flowTimeoutOther", "DURATION", false, false, set_tmo_other,
+	  "idle timeout of other flows with ports, e.g. SCTP (default 600s)" },
 	{ "log-format", "logFormat", "FORMAT", false, false, set_log_format,
 	  "text|json (default text)" },
 	{ "log-level", "logLevel", "LEVEL", false, false, set_log_level,
@@ -523,6 +604,7 @@ static void set_defaults(struct pald_config *c)
 	memset(c, 0, sizeof(*c));
 	c->xdp_mode = PALD_XDP_AUTO;
 	c->endpoint_to_host = PAL_EP_TO_HOST_DROP;
+	c->reevaluate_flows = true;
 	c->log_format = PALD_LOG_TEXT;
 	c->log_level = PALD_LOG_INFO;
 }

@@ -96,3 +96,33 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 		return errno == ENOENT ? -EUCLEAN : -errno;
 	return 0;
 }
+
+int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
+{
+	int n = libbpf_num_possible_cpus();
+	struct pal_flow_stats *v;
+	uint32_t zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		out->inserted += v[i].inserted;
+		out->insert_failed += v[i].insert_failed;
+		out->expired += v[i].expired;
+		out->rejudged += v[i].rejudged;
+		out->rejudge_denied += v[i].rejudge_denied;
+		out->syn_new += v[i].syn_new;
+	}
+	free(v);
+	return 0;
+}

@@ -24,4 +24,7 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);
 int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx);
 
+/* pal_flow_stats summed over CPUs. */
+int pal_map_flow_stats(int fd, struct pal_flow_stats *out);
+
 #endif

@@ -548,6 +548,19 @@ out:
 	return err;
 }
 
+int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c)
+{
+	uint32_t key = 0;
+
+	if (bpf_map_update_elem(MFD(dp, pal_flow_cfg), &key, c, BPF_ANY)) {
+		int err = -errno;
+
+		pal_dp_set_error(dp, "pal_flow_cfg: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t generation)
 {
 	struct pal_config c = { 0 };

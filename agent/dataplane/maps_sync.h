@@ -40,6 +40,9 @@ void pal_dp_grace_period(void);
 
 /* Failsafe ports of the IR into pal_failsafe (replaces the whole set). */
 int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir);
+/* Flow timeouts and re-judging (pal_flow_cfg; palisaded's flowTimeout* and
+ * reevaluateFlowsOnPolicyChange). */
+int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c);
 /* --endpoint-to-host-action and the generation. */
 int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t generation);
 

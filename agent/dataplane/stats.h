@@ -24,6 +24,9 @@ int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *
 /* Empties palisade's flow table (`polctl flows --flush`); returns how many entries went. */
 int pal_dp_flush_flows(const struct pal_datapath *dp);
 
+/* Flow table pressure and lifecycle events (pal_flow_stats, summed over CPUs). */
+int pal_dp_flow_stats(const struct pal_datapath *dp, struct pal_flow_stats *out);
+
 /* How full the maps are. `used` of pal_words and pal_entries is the allocated slots. */
 struct pal_dp_fill {
 	const char *map;

@@ -356,7 +356,8 @@ _Static_assert(PAL_OFFSETOF(struct pal_src_key, addr) == 12, "pal_src_key.addr o
 
 /* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
  * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo
- * uses the identifier as both ports. */
+ * uses the identifier as both ports. Every entry of a flow carries the flow's lifecycle and its
+ * admission context (docs/datapath.md "Flow state"). */
 struct pal_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -368,19 +369,128 @@ struct pal_flow_key {
 };
 _Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
 
-#define PAL_FLOW_REPLY 0x1u /* this key is the reply direction of the allowed packet */
-#define PAL_FLOW_NAT 0x2u   /* entered from the other side of a conntrack NAT mapping */
+#define PAL_FLOW_REPLY 0x1u    /* this key is the reply direction of the allowed packet */
+#define PAL_FLOW_NAT 0x2u      /* entered from the other side of a conntrack NAT mapping */
+#define PAL_FLOW_FAILSAFE 0x4u /* admitted by a failsafe port: never re-judged */
+#define PAL_FLOW_ALWAYS 0x8u   /* admitted without policy (host to its own workload): never re-judged */
+#define PAL_FLOW_PREDNAT 0x10u /* preDNAT ingress allowed it (forward/normal ingress skipped) */
+#define PAL_FLOW_DENIED 0x20u  /* tombstone: a re-judge denied it; every packet drops until expiry */
+#define PAL_FLOW_FIN_ORIG 0x40u  /* TCP: FIN seen in the original direction */
+#define PAL_FLOW_FIN_REPLY 0x80u /* TCP: FIN seen in the reply direction */
+#define PAL_FLOW_POLICED_IN 0x100u  /* PAL_FCTX_FORWARD: `iif` was a policed interface */
+#define PAL_FLOW_POLICED_OUT 0x200u /* PAL_FCTX_FORWARD: `ifindex` was a policed interface */
+
+/* Lifecycle states (struct pal_flow.state), each with its idle timeout (enum pal_flow_tmo). The
+ * TCP set is the kernel's, simplified where its distinctions do not change a verdict:
+ * close_wait and last_ack fold into fin_wait (one FIN seen) and time_wait (both seen). */
+enum pal_flow_state {
+	PAL_FST_OTHER = 0,      /* SCTP and anything else with ports */
+	PAL_FST_TCP_SYN_SENT = 1,
+	PAL_FST_TCP_SYN_RECV = 2,
+	PAL_FST_TCP_ESTABLISHED = 3,
+	PAL_FST_TCP_FIN_WAIT = 4,
+	PAL_FST_TCP_TIME_WAIT = 5,
+	PAL_FST_TCP_CLOSE = 6,  /* RST seen */
+	PAL_FST_UDP_UNREPLIED = 7,
+	PAL_FST_UDP_REPLIED = 8,
+	PAL_FST_ICMP = 9,
+	PAL_FST_COUNT = 10
+};
+
+/* The admission context a re-judge replays (struct pal_flow.ctx). */
+enum pal_flow_ctx {
+	PAL_FCTX_NONE = 0,    /* unknown (entered through conntrack from an older entry) */
+	PAL_FCTX_LOCAL_OUT = 1, /* tc egress, locally generated: normal egress of `ifindex` */
+	PAL_FCTX_FORWARD = 2, /* tc egress, forwarded from `iif` to `ifindex` */
+	PAL_FCTX_INPUT = 3,   /* filter INPUT, arrived on `ifindex` */
+};
+
 struct pal_flow {
 	__u64 created_ns;
-	__u64 last_ns;
-	__u32 ifindex; /* where it was allowed */
-	__u32 flags;   /* PAL_FLOW_* */
-	__u32 rule_id; /* the rule that allowed it */
+	__u64 last_ns;     /* last packet (refreshed at most once a second) */
+	__u32 ifindex;     /* where it was allowed */
+	__u32 flags;       /* PAL_FLOW_* */
+	__u32 rule_id;     /* the rule that allowed it */
+	__u32 generation;  /* pal_config.generation it was admitted or last re-judged under */
+	__u32 iif;         /* PAL_FCTX_FORWARD: the interface it arrived on */
 	__u8 hook;
 	__u8 stage;
-	__u8 pad[2];
+	__u8 state;        /* enum pal_flow_state */
+	__u8 ctx;          /* enum pal_flow_ctx */
+	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
+	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
+	__u8 pad2[7];
 };
-_Static_assert(sizeof(struct pal_flow) == 32, "pal_flow size");
+_Static_assert(sizeof(struct pal_flow) == 88, "pal_flow size");
+_Static_assert(PAL_OFFSETOF(struct pal_flow, orig) == 40, "pal_flow.orig offset");
+
+/* pal_flow_cfg: ARRAY[1] of struct pal_flow_cfg, written by the agent. A timeout of 0 means the
+ * default (PAL_FLOW_TMO_DEF_*, the kernel's nf_conntrack defaults). */
+enum pal_flow_tmo {
+	PAL_FLOW_TMO_TCP_SYN_SENT = 0,
+	PAL_FLOW_TMO_TCP_SYN_RECV = 1,
+	PAL_FLOW_TMO_TCP_ESTABLISHED = 2,
+	PAL_FLOW_TMO_TCP_FIN_WAIT = 3,
+	PAL_FLOW_TMO_TCP_TIME_WAIT = 4,
+	PAL_FLOW_TMO_TCP_CLOSE = 5,
+	PAL_FLOW_TMO_UDP = 6,         /* unreplied */
+	PAL_FLOW_TMO_UDP_REPLIED = 7, /* replied (the kernel's "stream") */
+	PAL_FLOW_TMO_ICMP = 8,
+	PAL_FLOW_TMO_OTHER = 9,
+	PAL_FLOW_TMO_COUNT = 10
+};
+#define PAL_FLOW_TMO_DEF_TCP_SYN_SENT 120u
+#define PAL_FLOW_TMO_DEF_TCP_SYN_RECV 60u
+#define PAL_FLOW_TMO_DEF_TCP_ESTABLISHED 432000u
+#define PAL_FLOW_TMO_DEF_TCP_FIN_WAIT 120u
+#define PAL_FLOW_TMO_DEF_TCP_TIME_WAIT 120u
+#define PAL_FLOW_TMO_DEF_TCP_CLOSE 10u
+#define PAL_FLOW_TMO_DEF_UDP 30u
+#define PAL_FLOW_TMO_DEF_UDP_REPLIED 120u
+#define PAL_FLOW_TMO_DEF_ICMP 30u
+#define PAL_FLOW_TMO_DEF_OTHER 600u
+#define PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE 0x1u /* Calico's behaviour: never re-judge flows */
+struct pal_flow_cfg {
+	__u32 timeout_s[PAL_FLOW_TMO_COUNT]; /* seconds, indexed by enum pal_flow_tmo; 0 = default */
+	__u32 flags;                         /* PAL_FLOW_CFG_* */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_flow_cfg) == 48, "pal_flow_cfg size");
+
+/* pal_flow_stats: PERCPU_ARRAY[1] of struct pal_flow_stats: table pressure and lifecycle events. */
+struct pal_flow_stats {
+	__u64 inserted;        /* entries written for admitted flows */
+	__u64 insert_failed;   /* an entry could not be written (the flow meets policy again) */
+	__u64 expired;         /* lookups that found an entry past its idle timeout */
+	__u64 rejudged;        /* stale entries classified again after a policy change */
+	__u64 rejudge_denied;  /* ... that the new policy denied (flow cut) */
+	__u64 syn_new;         /* SYNs on an existing entry, sent to policy as new flows */
+};
+_Static_assert(sizeof(struct pal_flow_stats) == 48, "pal_flow_stats size");
+
+/* pal_frags: LRU_HASH, key struct pal_frag_key -> struct pal_frag. The verdict of a first fragment
+ * at a hook, so that the later fragments of the same datagram (no L4 header) follow it, as the
+ * kernel's reassembly would. */
+struct pal_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id; /* IPv4 identification or IPv6 fragment identification, host order */
+	__u8 family;
+	__u8 proto;
+	__u8 hook;  /* enum pal_hook */
+	__u8 pad;
+	__u32 ifindex;
+};
+_Static_assert(sizeof(struct pal_frag_key) == 44, "pal_frag_key size");
+
+struct pal_frag {
+	__u64 ns;   /* when the first fragment passed */
+	__u32 mark; /* tc ingress: the PAL_MARK_* bits the first fragment left */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_frag) == 16, "pal_frag size");
+#define PAL_FRAG_TIMEOUT_NS (30ull * 1000000000ull) /* the kernel's ipfrag_time */
+#define PAL_DEF_FRAGS 8192u
 
 /* pal_rule_ctrs: PERCPU_ARRAY indexed by IR rule id. */
 struct pal_rule_ctr {

@@ -5,7 +5,11 @@
  *                /32 to one port"): XDP keeps no state, so every run is a new flow.
  *   linear scan  tests/bench/linear_scan.bpf.c: the same N rules as an array walked one by one.
  *   established  tc_ingress on the same host endpoint with the N rules as a normal (tracked)
- *                list, for packets whose flow is already in pal_flows.
+ *                list, for packets (TCP ACKs) whose flow is already in pal_flows, current.
+ *   ct lookup    tests/bench/ct_lookup.bpf.c (next to LINEAR_SCAN.bpf.o): one bpf_skb_ct_lookup
+ *                per packet on the same packets, each with a conntrack entry: the cost of using
+ *                the kernel's conntrack instead of pal_flows on the established path. One line,
+ *                "ctlookup PACKETS NS", after the table.
  *
  * The same P distinct packets go to every program: half hit a random rule (so the scan stops on
  * average halfway), half hit none (the scan walks every rule; palisade's bitmaps rule out every
@@ -191,6 +195,64 @@ static double run1(int prog_fd, bool xdp, int ifindex, const struct pkt *pk, int
 	return o.duration;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double median(double *v, int n);
+
+/* One bpf_skb_ct_lookup per packet (ct_lookup.bpf.o next to the linear scan's object), with a
+ * conntrack entry inserted for every packet's connection. */
+static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int npk, int rounds)
+{
+	char path[512], cmd[512];
+	const char *slash = strrchr(ls_path, '/');
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	double r_ns[MAX_ROUNDS];
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%.*sct_lookup.bpf.o", slash ? (int)(slash - ls_path + 1) : 0,
+		 ls_path);
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj || bpf_object__load(obj))
+		die("load ct_lookup.bpf.o");
+	prog = bpf_object__find_program_by_name(obj, "ct_lookup");
+	for (int i = 0; i < npk; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "conntrack -I -p tcp -s %u.%u.%u.%u -d %u.%u.%u.%u --sport %u --dport %u "
+			 "--state ESTABLISHED -t 600 -u ASSURED >/dev/null 2>&1",
+			 pk[i].fk.src[0], pk[i].fk.src[1], pk[i].fk.src[2], pk[i].fk.src[3],
+			 pk[i].fk.dst[0], pk[i].fk.dst[1], pk[i].fk.dst[2], pk[i].fk.dst[3],
+			 pk[i].fk.sport, pk[i].fk.dport);
+		if (system(cmd))
+			die("conntrack -I (the conntrack tool is needed)");
+		pk[i].buf[47] = 0x10;
+	}
+	for (int r = 0; r < rounds; r++) {
+		double ns = 0;
+
+		for (int i = 0; i < npk; i++) {
+			uint32_t ret;
+
+			ns += run1(bpf_program__fd(prog), false, ifx, &pk[i], PAL_REPEAT, &ret);
+			found += r == 0 && ret == 1;
+		}
+		r_ns[r] = ns / npk;
+	}
+	if (found != npk) {
+		fprintf(stderr, "bench-classify: FAIL: conntrack knew %d of %d connections\n", found,
+			npk);
+		exit(2);
+	}
+	printf("ctlookup %d %.1f\n", npk, median(r_ns, rounds));
+	bpf_object__close(obj);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -353,8 +415,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		for (int i = 0; i < npk; i++) {
-			struct pal_flow f = { .flags = 0 };
+			/* a live entry of the current generation; the packet an ACK (a SYN never
+			 * rides an entry) */
+			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
+					      .generation = (uint32_t)k * 2 + 2 };
 
+			pk[i].buf[47] = 0x10;
 			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &pk[i].fk, &f, 0))
 				die("pal_flows update");
 		}
@@ -371,7 +437,10 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		pal_ir_free(&ir[0]);
 		pal_ir_free(&ir[1]);
+		for (int i = 0; i < npk; i++)
+			pk[i].buf[47] = 0x02; /* SYN again for the next rule count's new flows */
 	}
+	bench_ct_lookup(argv[1], ifx, pk, npk, rounds);
 	pal_dp_close(dp);
 	pal_dp_unpin_all(dir);
 	bpf_object__close(ls_obj);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -14,6 +15,8 @@
 #include <bpf/libbpf.h>
 #include "bpft.h"
 #include "test_compiler_util.h"
+
+const struct bt_pkt_opts bt_ack = { .tcp_flags = BT_TCP_ACK };
 
 const char *const bt_if_names[BT_N_IFS] = { "eth0", "eth1", "cali0", "cali1" };
 
@@ -157,7 +160,7 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 		buf[l3] = 0x40 | (uint8_t)(ihl / 4);
 		buf[l3 + 8] = 64;
 		buf[l3 + 9] = proto;
-		put16(buf + l3 + 4, 0x1234);
+		put16(buf + l3 + 4, o->ip_id ? o->ip_id : 0x1234);
 		if (o->frag == 1)
 			put16(buf + l3 + 6, 0x2000);
 		else if (o->frag == 2)
@@ -189,7 +192,7 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 				put16(buf + l4 + 2, 1);
 			else if (o->frag == 2)
 				put16(buf + l4 + 2, 185 << 3);
-			buf[l4 + 7] = 0x42;
+			put16(buf + l4 + 6, o->ip_id ? o->ip_id : 0x42);
 			l4 += 8;
 		}
 		*nhp = proto;
@@ -202,7 +205,7 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 			put16(buf + l4, pkt->sport);
 			put16(buf + l4 + 2, pkt->dport);
 			buf[l4 + 12] = 5 << 4;
-			buf[l4 + 13] = 0x02;
+			buf[l4 + 13] = o->tcp_flags ? o->tcp_flags : BT_TCP_SYN;
 			end = l4 + 20;
 			break;
 		case PAL_PROTO_UDP:
@@ -380,6 +383,14 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 	r.mark = mark;
 	r.untracked = (mark & PAL_MARK_UNTRACKED) != 0;
 	return r;
+}
+
+uint64_t bt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void bt_flush_flows(struct bpft *t)

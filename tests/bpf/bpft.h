@@ -54,7 +54,15 @@ struct bt_pkt_opts {
 	int frag;        /* 0 none, 1 first fragment, 2 later fragment */
 	bool ext6_frag;  /* IPv6: the fragment header carries frag */
 	uint16_t icmp_id;
+	uint8_t tcp_flags; /* 0: SYN, a connection's first packet (BT_TCP_* otherwise) */
+	uint16_t ip_id;    /* IPv4 identification / IPv6 fragment id; 0: 0x1234 */
 };
+#define BT_TCP_FIN 0x01
+#define BT_TCP_SYN 0x02
+#define BT_TCP_RST 0x04
+#define BT_TCP_ACK 0x10
+/* Options for a packet of an established TCP connection (ACK). */
+extern const struct bt_pkt_opts bt_ack;
 /* Builds an Ethernet frame for pkt (pal_packet of evaluator.h, dst/dport as given). Returns the
  * length. */
 size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const struct bt_pkt_opts *o);
@@ -76,6 +84,8 @@ struct bt_result {
  * netfilter's DNAT see dst/dport, the later ones dnat_dst/dnat_dport. */
 struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in, const char *out,
 			 const struct pal_packet *pkt, const struct bt_pkt_opts *o);
+/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock, for hand-made flow entries. */
+uint64_t bt_now_ns(void);
 /* Empties pal_flows (so every case is a new flow). */
 void bt_flush_flows(struct bpft *t);
 

@@ -125,13 +125,13 @@ static void allowed_flow_is_entered_under_both_tuples(void)
 	cr_assert(have_flow(key(HOST_EXT, 30080, CLIENT, 40000)), "un-NATed reply (conntrack)");
 
 	/* the reply, un-NATed by conntrack, leaves towards the client: established */
-	len = bt_build(buf, sizeof(buf), &reply, NULL);
+	len = bt_build(buf, sizeof(buf), &reply, &bt_ack);
 	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, T.ifindex[BT_ETH0], T.ifindex[BT_CALI1], 0,
 			       buf, len, NULL), 0);
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_EGRESS)
 			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
 	/* and the next packet from the client is established before preDNAT runs */
-	len = bt_build(buf, sizeof(buf), &p, NULL);
+	len = bt_build(buf, sizeof(buf), &p, &bt_ack);
 	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, T.ifindex[BT_ETH0], T.ifindex[BT_ETH0], 0,
 			       buf, len, NULL), 0);
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS)
@@ -157,10 +157,14 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	/* the NodePort 30080 connection: known only under its post-DNAT tuples (as the INPUT filter
 	 * or another hook would have entered it); the pre-DNAT packet is established through
 	 * conntrack, and its own tuple is entered for next time */
+	f.last_ns = bt_now_ns(); /* fresh, current generation: a live entry */
+	f.state = PAL_FST_TCP_ESTABLISHED;
+	f.generation = 1;
+	f.flags = PAL_FLOW_ALWAYS;
 	cr_assert_eq(bpf_map_update_elem(fd, &fwd, &f, 0), 0);
 	cr_assert_eq(bpf_map_update_elem(fd, &rev, &f, 0), 0);
 	p.dport = 30080;
-	len = bt_build(buf, sizeof(buf), &p, NULL);
+	len = bt_build(buf, sizeof(buf), &p, &bt_ack);
 	cr_assert(!have_flow(key(CLIENT, 40000, HOST_EXT, 30080)));
 	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, T.ifindex[BT_ETH0], T.ifindex[BT_ETH0], 0,
 			       buf, len, NULL), 0);

@@ -168,12 +168,12 @@ Test(bpf_table, established_flow_skips_policy)
 	cr_assert(r.allow);
 	/* the reply leaves through egress, where the host tier allows only tcp 443: allowed as
 	 * part of the flow */
-	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, NULL);
+	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, &bt_ack);
 	cr_assert(r.allow);
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_EGRESS)
 			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
 	bt_flush_flows(&T);
-	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, NULL);
+	r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &reply, &bt_ack);
 	cr_assert_not(r.allow, "without the flow the reply is a new, denied packet");
 }
 
@@ -187,12 +187,12 @@ Test(bpf_table, failsafe_and_prednat_flows_get_their_replies)
 	struct pal_packet np_reply = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 30080, CLIENT, 40001);
 
 	bt_flush_flows(&T);
-	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, NULL).allow);
+	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, &bt_ack).allow);
 	cr_assert(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &ssh, NULL).allow);
-	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, NULL).allow);
-	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &ssh_reply, &bt_ack).allow);
+	cr_assert_not(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, &bt_ack).allow);
 	cr_assert(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &np, NULL).allow);
-	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, NULL).allow);
+	cr_assert(bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &np_reply, &bt_ack).allow);
 }
 
 /* An ICMP "fragmentation needed" from a router on eth0, quoting the host's packet

@@ -56,6 +56,9 @@ Test(daemon_cfg, defaults)
 	cr_expect_eq(c.log_level, PALD_LOG_INFO);
 	cr_expect_not(c.once || c.uninstall || c.help || c.version);
 	cr_expect_str_eq(c.backend, "bpf");
+	cr_expect(c.reevaluate_flows, "a deny means now, by default");
+	for (int i = 0; i < PAL_FLOW_TMO_COUNT; i++)
+		cr_expect_eq(c.flow_timeout_s[i], 0, "the kernel's defaults");
 	pald_config_free(&c);
 }
 
@@ -210,6 +213,37 @@ Test(daemon_cfg, file_keys)
 	cr_expect_eq(c.endpoint_to_host, PAL_EP_TO_HOST_ACCEPT);
 	cr_expect_eq(c.log_format, PALD_LOG_JSON);
 	cr_expect_eq(c.log_level, PALD_LOG_WARN);
+	pald_config_free(&c);
+}
+
+Test(daemon_cfg, flow_keys)
+{
+	struct pald_config c;
+	char err[512] = "";
+	int rc = apply_text(&c,
+			    "flowTimeoutTcpEstablished: 5d\nflowTimeoutUdp: 45\nflowTimeoutIcmp: 2m\n"
+			    "flowTimeoutTcpClose: 10s\nreevaluateFlowsOnPolicyChange: \"false\"\n",
+			    err, sizeof(err));
+
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_expect_eq(c.flow_timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED], 432000);
+	cr_expect_eq(c.flow_timeout_s[PAL_FLOW_TMO_UDP], 45);
+	cr_expect_eq(c.flow_timeout_s[PAL_FLOW_TMO_ICMP], 120);
+	cr_expect_eq(c.flow_timeout_s[PAL_FLOW_TMO_TCP_CLOSE], 10);
+	cr_expect_eq(c.flow_timeout_s[PAL_FLOW_TMO_UDP_REPLIED], 0, "unset: the default");
+	cr_expect_not(c.reevaluate_flows);
+	pald_config_free(&c);
+	rc = apply_text(&c, "node: a\nflowTimeoutUdp: soon\n", err, sizeof(err));
+	cr_expect_neq(rc, 0);
+	cr_expect(strstr(err, "cfg.yaml:2:17: flowTimeoutUdp must be a duration") != NULL, "%s",
+		  err);
+	pald_config_free(&c);
+	rc = apply_text(&c, "flowTimeoutTcpSynSent: 0\n", err, sizeof(err));
+	cr_expect_neq(rc, 0, "zero is no timeout");
+	pald_config_free(&c);
+	rc = apply_text(&c, "reevaluateFlowsOnPolicyChange: maybe\n", err, sizeof(err));
+	cr_expect(strstr(err, "reevaluateFlowsOnPolicyChange must be true or false") != NULL, "%s",
+		  err);
 	pald_config_free(&c);
 }
 

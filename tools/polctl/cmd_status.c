@@ -13,6 +13,7 @@
 #include "agent_info.h"
 #include "attach.h" /* PAL_TC_HANDLE, PAL_TC_PRIORITY */
 #include "live.h"
+#include "map_read.h"
 #include "meta.h"
 #include "palisade/version.h"
 
@@ -177,6 +178,44 @@ static json_t *maps_json(const struct polctl_live *lv)
 	return a;
 }
 
+/* Flow table pressure (pal_flow_stats; its pin is opened here: older pins may lack it). */
+static json_t *flows_json(const struct polctl_live *lv)
+{
+	char path[PATH_MAX];
+	struct pal_flow_stats fs;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/maps/pal_flow_stats", lv->dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return json_null();
+	rc = pal_map_flow_stats(fd, &fs);
+	close(fd);
+	if (rc)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserted", (json_int_t)fs.inserted,
+			 "insert_failed", (json_int_t)fs.insert_failed, "expired",
+			 (json_int_t)fs.expired, "rejudged", (json_int_t)fs.rejudged,
+			 "rejudge_denied", (json_int_t)fs.rejudge_denied, "syn_new",
+			 (json_int_t)fs.syn_new);
+}
+
+static void print_flows(json_t *f)
+{
+	if (!json_is_object(f)) {
+		printf("\nflows        no statistics (datapath predates them)\n");
+		return;
+	}
+	printf("\nflows        %lld inserted, %lld inserts failed, %lld expired, %lld re-judged "
+	       "(%lld denied), %lld SYNs on an existing entry\n",
+	       json_integer_value(json_object_get(f, "inserted")),
+	       json_integer_value(json_object_get(f, "insert_failed")),
+	       json_integer_value(json_object_get(f, "expired")),
+	       json_integer_value(json_object_get(f, "rejudged")),
+	       json_integer_value(json_object_get(f, "rejudge_denied")),
+	       json_integer_value(json_object_get(f, "syn_new")));
+}
+
 static void print_table(json_t *st)
 {
 	json_t *agent = json_object_get(st, "agent"), *meta = json_object_get(st, "metadata"), *v;
@@ -245,6 +284,7 @@ static void print_table(json_t *st)
 		printf("%-16s %10s %10lld %6s\n", json_string_value(json_object_get(v, "name")),
 		       used, max, fill);
 	}
+	print_flows(json_object_get(st, "flows"));
 }
 
 int cmd_status(const struct polctl_globals *g, int argc, char **argv)
@@ -278,6 +318,7 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 		json_object_set_new(st, "unprogrammed", json_integer((json_int_t)n));
 	}
 	json_object_set_new(st, "maps", maps_json(&lv));
+	json_object_set_new(st, "flows", flows_json(&lv));
 	if (g->output == POLCTL_OUT_JSON)
 		polctl_print_json(st);
 	else {

@@ -1,0 +1,399 @@
+/* Is this packet part of a flow palisade admitted, under the policy in force now?
+ *
+ * pal_flow_check() is what every hook asks before policy: it looks the packet's tuple up in
+ * pal_flows (tc hooks also through conntrack's other tuple, flow.h), applies the lifecycle (a
+ * SYN without ACK, an idle-expired entry: absent) and, when the entry was admitted under an older
+ * policy generation, re-judges the flow in place: the flow's ORIGINAL-direction tuple is
+ * classified again through the stages of the context that admitted it (the admitting hook, its
+ * interfaces, what preDNAT decided), whatever hook and direction this packet is on. So a reply
+ * to a silent client keeps flowing after an unrelated policy change, and a deny cuts the flow in
+ * both directions from its next packet. See docs/datapath.md "Flow state".
+ */
+#ifndef PAL_BPF_FLOW_JUDGE_H
+#define PAL_BPF_FLOW_JUDGE_H
+
+#include "flow.h"
+#include "stages.h"
+
+/* What pal_flow_check() answers. */
+#define PAL_EST_NO 0   /* not part of an admitted flow: policy decides */
+#define PAL_EST_YES 1  /* established or related: accept */
+#define PAL_EST_DROP 2 /* a flow the policy now denies: drop (reason and stage in the outcome) */
+#define PAL_EST_REJUDGE 3 /* stale: the hook tail-calls the re-judge program (handed off) */
+
+/* One stage of the replay: quiet (no rule counters or Log events: the packet being judged is not
+ * this one), with the classifier request in scratch (pal_run_list's is on the stack, which this
+ * deep in the call chain has no room for). As pal_post_stage: a list without a verdict denies.
+ * Returns 1 when denied. */
+static __always_inline int pal_replay_stage(const struct pal_hookctx *h, __u32 list_id, __u8 stage,
+				       struct pal_flow_scratch *s, struct pal_outcome *o)
+{
+	struct pal_cls_req *req = &s->req;
+
+	o->what = PAL_O_NONE;
+	o->reason = PAL_DROP_NONE;
+	o->stage = stage;
+	o->rule_id = PAL_RULE_ID_NONE;
+	if (!list_id)
+		return 0;
+	__builtin_memset(req, 0, sizeof(*req));
+	req->list_id = list_id;
+	req->ifindex = h->ifindex;
+	req->hook = h->hook;
+	req->stage = stage;
+	req->quiet = 1;
+	pal_classify(req, &s->q);
+	if (req->status == PAL_CLS_STATUS_VERDICT) {
+		o->rule_id = req->rule_id;
+		if (req->kind == PAL_KIND_PROFILE_RULE)
+			o->stage = PAL_DP_STAGE_PROFILE;
+		else if (req->kind == PAL_KIND_DEFAULT)
+			o->stage = PAL_DP_STAGE_DEFAULT;
+		if (req->action == PAL_ACT_ALLOW) {
+			o->what = PAL_O_ALLOW;
+		} else {
+			o->what = PAL_O_DENY;
+			o->reason = req->kind == PAL_KIND_TIER_END ? PAL_DROP_TIER_END :
+				    req->kind == PAL_KIND_DEFAULT ? PAL_DROP_NO_PROFILE :
+								    PAL_DROP_POLICY;
+		}
+	} else if (req->status == PAL_CLS_STATUS_OVERFLOW) {
+		o->what = PAL_O_DENY;
+		o->reason = PAL_DROP_OVERFLOW;
+	} else if (req->status != PAL_CLS_STATUS_NOMATCH) {
+		o->what = PAL_O_DENY;
+		o->reason = PAL_DROP_INTERNAL;
+	}
+	if (o->what == PAL_O_NONE) {
+		o->what = PAL_O_DENY;
+		o->reason = stage == PAL_DP_STAGE_FORWARD ? PAL_DROP_TIER_END : PAL_DROP_INTERNAL;
+	}
+	return o->what == PAL_O_DENY;
+}
+
+/* The packet that opened flow f, rebuilt from its original tuple. */
+static __always_inline void pal_flow_orig_pkt(const struct pal_flow *f, struct pal_pkt *q)
+{
+	__builtin_memset(q, 0, sizeof(*q));
+	__builtin_memcpy(q->src, f->orig.src, 16);
+	__builtin_memcpy(q->dst, f->orig.dst, 16);
+	q->family = f->orig.family;
+	q->proto = f->orig.proto;
+	if (q->proto == PAL_IPPROTO_ICMP || q->proto == PAL_IPPROTO_ICMPV6) {
+		q->is_icmp = 1;
+		q->is_echo = 1;
+		q->icmp_type = f->orig_icmp_type;
+		q->icmp_id = f->orig.sport;
+	} else {
+		q->has_ports = 1;
+		q->sport = f->orig.sport;
+		q->dport = f->orig.dport;
+	}
+}
+
+/* The stages that admitted flow f, as a plan in s->plan. Returns 0 when the flow's context is
+ * gone (an interface it was judged on is no longer policed: its endpoint was removed, and the
+ * address may belong to someone else now): the flow cannot be vouched for. */
+static __noinline int pal_flow_plan_of(const struct pal_flow *f, struct pal_flow_scratch *s)
+{
+	struct pal_flow_plan *pl = &s->plan;
+	struct pal_iface *in_ep, *out_ep, *ep;
+
+	__builtin_memset(pl, 0, sizeof(*pl));
+	switch (f->ctx) {
+	case PAL_FCTX_LOCAL_OUT:
+		ep = pal_iface_get(f->ifindex);
+		if (!ep || !(ep->flags & PAL_IF_HOST))
+			return 0;
+		pl->list[0] = ep->lists[PAL_SLOT_NORMAL_OUT];
+		pl->stage[0] = PAL_DP_STAGE_NORMAL;
+		return 1;
+	case PAL_FCTX_INPUT:
+		ep = pal_iface_get(f->ifindex);
+		if (!ep)
+			return 0;
+		if (ep->flags & PAL_IF_WORKLOAD) {
+			pl->list[0] = ep->lists[PAL_SLOT_NORMAL_OUT];
+			pl->stage[0] = PAL_DP_STAGE_WORKLOAD;
+			pl->ep_to_host = 1;
+		} else if (!(f->flags & PAL_FLOW_PREDNAT)) { /* preDNAT's allow stands (not re-run) */
+			pl->list[0] = ep->lists[PAL_SLOT_NORMAL_IN];
+			pl->stage[0] = PAL_DP_STAGE_NORMAL;
+		}
+		return 1;
+	case PAL_FCTX_FORWARD:
+		in_ep = pal_iface_get(f->iif);
+		out_ep = pal_iface_get(f->ifindex);
+		if (((f->flags & PAL_FLOW_POLICED_IN) && !in_ep) ||
+		    ((f->flags & PAL_FLOW_POLICED_OUT) && !out_ep))
+			return 0;
+		if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
+			pl->list[0] = in_ep->lists[PAL_SLOT_NORMAL_OUT];
+			pl->stage[0] = PAL_DP_STAGE_WORKLOAD;
+		} else if (in_ep && (in_ep->flags & PAL_IF_HOST) && !(f->flags & PAL_FLOW_PREDNAT)) {
+			pl->list[0] = in_ep->lists[PAL_SLOT_FORWARD_IN];
+			pl->stage[0] = PAL_DP_STAGE_FORWARD;
+		}
+		if (out_ep && (out_ep->flags & PAL_IF_WORKLOAD)) {
+			pl->list[1] = out_ep->lists[PAL_SLOT_NORMAL_IN];
+			pl->stage[1] = PAL_DP_STAGE_WORKLOAD;
+		} else if (out_ep && (out_ep->flags & PAL_IF_HOST)) {
+			pl->list[1] = out_ep->lists[PAL_SLOT_FORWARD_OUT];
+			pl->stage[1] = PAL_DP_STAGE_FORWARD;
+		}
+		return 1;
+	}
+	return 0; /* no admission context recorded */
+}
+
+/* The plan and the original packet of flow f, in scratch. Not inlined: its frame stays out of the
+ * classifier's call chain. */
+static __noinline int pal_flow_prepare(const struct pal_flow *f, struct pal_flow_scratch *s)
+{
+	if (!pal_flow_plan_of(f, s))
+		return 0;
+	pal_flow_orig_pkt(f, &s->q);
+	return 1;
+}
+
+/* Classifies flow f again in its admission context (its original tuple through the stages that
+ * admitted it). Returns 1 if the current policy allows it, 0 with the deciding stage in *o if
+ * not. Inlined into the hook: the classifier's frames (with bpf_loop's callback) leave no room for
+ * another frame between the hook's and theirs (512 bytes in all, each frame rounded up to 32). */
+static __always_inline int pal_flow_rejudge(const struct pal_hookctx *h, const struct pal_flow *f,
+					    struct pal_flow_scratch *s, struct pal_outcome *o)
+{
+	struct pal_config *cfg;
+	__u32 zero = 0;
+	int i;
+
+	o->what = PAL_O_DENY;
+	o->reason = PAL_DROP_POLICY;
+	o->stage = f->stage;
+	o->rule_id = PAL_RULE_ID_NONE;
+	if (!pal_flow_prepare(f, s))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		if (pal_replay_stage(h, s->plan.list[i & 1], s->plan.stage[i & 1], s, o))
+			return 0;
+	}
+	if (s->plan.ep_to_host) {
+		cfg = bpf_map_lookup_elem(&pal_config, &zero);
+		if (!cfg || !(cfg->flags & PAL_CFG_EP_TO_HOST_ACCEPT)) {
+			o->what = PAL_O_DENY;
+			o->reason = PAL_DROP_EP_TO_HOST;
+			o->stage = PAL_DP_STAGE_DEFAULT;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* ---- the check: lookup and lifecycle first, the re-judge (if any) in its own frame ----
+ *
+ * The re-judge calls the classifier, whose frames (with bpf_loop's callback) and the hook's own
+ * already fill the 512 bytes of stack a call chain may use: so the lookup subprograms only report
+ * STALE, leaving the entry's key in scratch (k2), and the hook hands the packet to a program of
+ * its own through a tail call (tc_flow_rejudge, sf_flow_rejudge in palisade.bpf.c), which starts
+ * with a fresh stack, re-judges (pal_flow_rejudge_found) and finishes the hook's work. */
+
+/* Lifecycle of entry f (key k) for packet p: PAL_FLOW_HIT (state advanced), _STALE, _DROP (o
+ * filled), _MISS. */
+static __always_inline int pal_flow_entry_state(struct pal_flow *f, const struct pal_flow_key *k,
+						const struct pal_pkt *p, __u32 gen,
+						struct pal_outcome *o)
+{
+	struct pal_flow_cfg *c = pal_flow_cfg_get();
+	__u64 now = bpf_ktime_get_ns();
+	int r = pal_flow_classify_entry(f, p, c, gen, now);
+
+	/* the common case inline: no state change to record and refreshed within the second */
+	if (r == PAL_FLOW_HIT &&
+	    (f->generation != gen || now - f->last_ns > PAL_FLOW_REFRESH_NS ||
+	     (p->proto == PAL_IPPROTO_TCP &&
+	      (f->state != PAL_FST_TCP_ESTABLISHED ||
+	       (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)))) ||
+	     (f->state == PAL_FST_UDP_UNREPLIED && (f->flags & PAL_FLOW_REPLY))))
+		pal_flow_touch(f, k, p, gen, now);
+	if (r == PAL_FLOW_DROP) {
+		f->last_ns = now; /* a tombstone lasts while the flow's packets keep coming */
+		o->what = PAL_O_DENY;
+		o->reason = PAL_DROP_POLICY;
+		o->stage = f->stage;
+		o->rule_id = PAL_RULE_ID_NONE;
+	}
+	return r;
+}
+
+/* The packet's own tuple in the table. */
+static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const struct pal_pkt *p,
+					    struct pal_outcome *o)
+{
+	struct pal_flow_scratch *s;
+	struct pal_flow *f;
+
+	if (!pal_flow_trackable(p))
+		return PAL_FLOW_MISS;
+	s = pal_flow_scratch(h->hook);
+	if (!s)
+		return PAL_FLOW_MISS;
+	/* The generation a flow this hook admits is recorded under: read here, before the hook
+	 * classifies anything, so a flow is never recorded under a generation newer than the lists
+	 * that judged it (userspace flips the lists first, then bumps the generation). */
+	s->adm.gen = pal_policy_generation();
+	pal_flow_key(p, 0, &s->k2);
+	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	if (!f)
+		return PAL_FLOW_MISS;
+	return pal_flow_entry_state(f, &s->k2, p, s->adm.gen, o);
+}
+
+/* A re-judge allowed flow f (key s->k2): it takes the current generation. */
+static __noinline void pal_flow_readmit(struct pal_flow *f, struct pal_flow_scratch *s,
+					const struct pal_pkt *p, __u32 gen, int via_ct)
+{
+	pal_flow_touch(f, &s->k2, p, gen, bpf_ktime_get_ns());
+	if (via_ct)
+		pal_flow_adopt_ct(p, f, s);
+}
+
+/* Re-judges the stale entry under scratch key k2 (found for packet p). Allowed: the entry takes
+ * the current generation and the packet is established (via_ct: its own tuple is entered too).
+ * Denied: the flow becomes a tombstone and the packet drops. */
+static __noinline int pal_flow_rejudge_found(const struct pal_hookctx *h, const struct pal_pkt *p,
+					     struct pal_outcome *o, int via_ct)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
+	__u32 gen = pal_policy_generation();
+	struct pal_flow *f;
+
+	if (!s)
+		return PAL_EST_NO;
+	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	if (!f)
+		return PAL_EST_NO;
+	PAL_FLOW_STAT(rejudged);
+	if (!pal_flow_rejudge(h, f, s, o)) {
+		PAL_FLOW_STAT(rejudge_denied);
+		pal_flow_bury(f, &s->k2, gen);
+		return PAL_EST_DROP;
+	}
+	pal_flow_readmit(f, s, p, gen, via_ct);
+	return PAL_EST_YES;
+}
+
+static __always_inline int pal_flow_est(int r)
+{
+	return r == PAL_FLOW_HIT ? PAL_EST_YES : r == PAL_FLOW_DROP ? PAL_EST_DROP : PAL_EST_NO;
+}
+
+/* A stale entry was found for packet p: hands the packet's context to the re-judge program. */
+static __noinline int pal_flow_handoff(const struct pal_hookctx *h, const struct pal_pkt *p,
+				       int via_ct)
+{
+	__u32 slot = PAL_FLOW_HANDOFF;
+	struct pal_flow_scratch *s = pal_flow_scratch(h->hook), *ho;
+
+	ho = bpf_map_lookup_elem(&flow_scratch, &slot);
+	if (!s || !ho)
+		return PAL_EST_NO;
+	ho->cur_hook = h->hook;
+	s->cur = *p;
+	s->cur_ifindex = h->ifindex;
+	s->cur_hook = h->hook;
+	s->cur_via_ct = via_ct;
+	return PAL_EST_REJUDGE;
+}
+
+/* The re-judge program's side: the scratch the hook filled. */
+static __always_inline struct pal_flow_scratch *pal_flow_handed_off(void)
+{
+	__u32 slot = PAL_FLOW_HANDOFF;
+	struct pal_flow_scratch *ho = bpf_map_lookup_elem(&flow_scratch, &slot);
+
+	if (!ho || ho->cur_hook >= PAL_HOOK_COUNT)
+		return 0;
+	return pal_flow_scratch(ho->cur_hook);
+}
+
+/* The table only (socket filters: no kfuncs). */
+static __always_inline int pal_flow_check_table(const struct pal_hookctx *h, const struct pal_pkt *p,
+						struct pal_outcome *o)
+{
+	int r = pal_flow_lookup_entry(h, p, o);
+
+	if (r == PAL_FLOW_STALE)
+		return pal_flow_handoff(h, p, 0);
+	return pal_flow_est(r);
+}
+
+static __always_inline int pal_flow_related_now(struct __sk_buff *skb, const struct pal_pkt *p)
+{
+	return pal_flow_related(skb, p, pal_flow_cfg_get(), pal_policy_generation());
+}
+
+/* Socket filters: the table, then ICMP errors related to a flow. */
+static __always_inline int pal_flow_check_sf(struct __sk_buff *skb, const struct pal_hookctx *h,
+					     const struct pal_pkt *p, struct pal_outcome *o)
+{
+	int r = pal_flow_check_table(h, p, o);
+
+	if (r == PAL_EST_NO && pal_flow_related_now(skb, p))
+		r = PAL_EST_YES;
+	return r;
+}
+
+/* Drops a packet of a flow the policy now denies. The reason came through a subprogram: bounded
+ * here so the verifier can index the drop counters with it. */
+static __always_inline void pal_flow_drop(const struct pal_hookctx *h, struct pal_pkt *p,
+					  const struct pal_outcome *o)
+{
+	__u64 reason = o->reason; /* 64-bit: the bound is checked on the register that is used */
+
+	asm volatile("" : "+r"(reason));
+	if (reason >= PAL_DROP_COUNT)
+		reason = PAL_DROP_INTERNAL;
+	pal_drop(h, p, o->stage, reason, o->rule_id);
+}
+
+#ifdef PAL_WITH_CT
+/* Through conntrack: the packet's tuple is unknown, another tuple of its connection is. */
+static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const struct pal_hookctx *h,
+					       const struct pal_pkt *p, struct pal_outcome *o)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
+	struct pal_flow *f;
+	int r;
+
+	if (!s || !pal_flow_trackable(p) || !pal_flow_find_ct(skb, p, &s->k2))
+		return PAL_FLOW_MISS;
+	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	if (!f)
+		return PAL_FLOW_MISS;
+	r = pal_flow_entry_state(f, &s->k2, p, pal_policy_generation(), o);
+	if (r == PAL_FLOW_HIT)
+		pal_flow_adopt_ct(p, f, s);
+	return r;
+}
+
+/* tc hooks: the table, conntrack's other tuple, related ICMP errors. A drop also removes the
+ * flow's conntrack entry. */
+static __always_inline int pal_flow_check(struct __sk_buff *skb, const struct pal_hookctx *h,
+					  const struct pal_pkt *p, struct pal_outcome *o)
+{
+	int via_ct = 0, r = pal_flow_lookup_entry(h, p, o);
+
+	if (r == PAL_FLOW_MISS) {
+		r = pal_flow_lookup_entry_ct(skb, h, p, o);
+		via_ct = 1;
+	}
+	r = r == PAL_FLOW_STALE ? pal_flow_handoff(h, p, via_ct) : pal_flow_est(r);
+	if (r == PAL_EST_NO && pal_flow_related_now(skb, p))
+		r = PAL_EST_YES;
+	if (r == PAL_EST_DROP)
+		pal_flow_ct_kill(skb, p);
+	return r;
+}
+#endif
+
+#endif

@@ -1,0 +1,446 @@
+/* The flow lifecycle through the programs (docs/datapath.md "Flow state"): a policy change
+ * re-judges existing flows (a deny cuts both directions from the next packet, an unrelated change
+ * keeps them flowing, the opt-out keeps Calico's behaviour), a SYN never rides an existing entry,
+ * idle entries expire after their configured timeout, FIN and RST move a flow to its closing
+ * states; ICMP errors are related only when sent to the quoted packet's source (IPv4, IPv6).
+ *
+ * Node: pod a on cali0 (198.18.3.1, 2001:db8:3::1; its namespace profile allows everything, its
+ * policy denies ICMP and, in the "deny" generation, TCP 8080), the client behind eth0 (no host
+ * endpoint there). */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+
+#define POD "198.18.3.1"
+#define POD6 "2001:db8:3::1"
+#define CLIENT "198.18.100.1"
+#define CLIENT6 "2001:db8:100::1"
+#define ROUTER "198.18.100.254"
+#define ROUTER6 "2001:db8:100::fe"
+
+#define BASE_YAML                                                                               \
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: open}\n---\n"                        \
+	"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"                            \
+	"metadata: {name: a, namespace: open, labels: {app: a}}\n"                              \
+	"spec: {node: node1, orchestrator: k8s, interfaceName: cali0,"                          \
+	" ipNetworks: [198.18.3.1/32, '2001:db8:3::1/128'], profiles: [kns.open]}\n---\n"      \
+	"apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"                               \
+	"metadata: {name: guard, namespace: open}\n"                                            \
+	"spec:\n  selector: app == 'a'\n  types: [Ingress]\n  ingress:\n"                      \
+	"  - {action: Deny, protocol: ICMP}\n  - {action: Deny, protocol: ICMPv6}\n"
+
+#define ALLOW_REST "  - {action: Allow}\n"
+
+static const char *base_yaml = BASE_YAML ALLOW_REST;
+/* the same with a deny of TCP 8080 and UDP 5353 into a */
+static const char *deny_yaml = BASE_YAML "  - {action: Deny, protocol: TCP, destination: {ports: [8080]}}\n"
+					 "  - {action: Deny, protocol: UDP, destination: {ports: [5353]}}\n"
+					 ALLOW_REST;
+/* the same plus a policy that selects nobody here: an unrelated change */
+static const char *unrelated_yaml =
+	BASE_YAML ALLOW_REST "---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	"metadata: {name: other, namespace: open}\n"
+	"spec:\n  selector: app == 'nobody'\n  types: [Ingress]\n  ingress:\n"
+	"  - {action: Deny, protocol: TCP}\n";
+
+static struct bpft T;
+static struct ctest C;
+static uint32_t generation = 1;
+
+static void setup(void)
+{
+	bt_setup(&T);
+	ct_compile_ex(&C, base_yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(C.rc, 0);
+	generation = 1;
+	bt_apply(&T, &C.ir, generation);
+}
+
+static void teardown(void)
+{
+	ct_free(&C);
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_flow, .init = setup, .fini = teardown);
+
+/* A policy change: recompiles and applies the next generation. */
+static void apply(const char *yaml)
+{
+	ct_free(&C);
+	ct_compile_ex(&C, yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, ++generation);
+}
+
+static void set_cfg(const struct pal_flow_cfg *c)
+{
+	uint32_t zero = 0;
+
+	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_flow_cfg"), &zero, c, 0), 0);
+}
+
+static struct pal_flow_stats flow_stats(void)
+{
+	int n = libbpf_num_possible_cpus();
+	struct pal_flow_stats v[n > 0 ? n : 1], sum = { 0 };
+	uint32_t zero = 0;
+
+	cr_assert(n > 0);
+	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flow_stats"), &zero, v), 0);
+	for (int i = 0; i < n; i++) {
+		sum.inserted += v[i].inserted;
+		sum.expired += v[i].expired;
+		sum.rejudged += v[i].rejudged;
+		sum.rejudge_denied += v[i].rejudge_denied;
+		sum.syn_new += v[i].syn_new;
+	}
+	return sum;
+}
+
+static struct pal_flow_key key_of(const struct pal_packet *p)
+{
+	struct pal_flow_key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = p->src.family == PAL_AF_INET6 ? 6 : 4;
+	k.proto = p->protocol;
+	memcpy(k.src, p->src.bytes, k.family == 4 ? 4 : 16);
+	memcpy(k.dst, p->dst.bytes, k.family == 4 ? 4 : 16);
+	k.sport = p->sport;
+	k.dport = p->dport;
+	return k;
+}
+
+static bool get_flow(const struct pal_packet *p, struct pal_flow *f)
+{
+	struct pal_flow_key k = key_of(p);
+
+	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, f) == 0;
+}
+
+/* Client -> pod (forwarded eth0 -> cali0) and the pod's reply, with TCP flags. */
+static bool to_pod(const struct pal_packet *p, uint8_t flags)
+{
+	struct bt_pkt_opts o = { .tcp_flags = flags };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", p, &o).allow;
+}
+
+static bool from_pod(const struct pal_packet *p, uint8_t flags)
+{
+	struct bt_pkt_opts o = { .tcp_flags = flags };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", p, &o).allow;
+}
+
+/* An established TCP connection client:40000 -> pod:8080. */
+static void connect_8080(struct pal_packet *c2s, struct pal_packet *s2c)
+{
+	*c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, POD, 8080);
+	*s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40000);
+	bt_flush_flows(&T);
+	cr_assert(to_pod(c2s, BT_TCP_SYN));
+	cr_assert(from_pod(s2c, BT_TCP_SYN | BT_TCP_ACK));
+	cr_assert(to_pod(c2s, BT_TCP_ACK));
+}
+
+Test(bpf_flow, deny_policy_cuts_an_established_flow_in_both_directions)
+{
+	struct pal_packet c2s, s2c;
+	struct pal_flow f;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	connect_8080(&c2s, &s2c);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "established under generation 1");
+	apply(deny_yaml);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "the next packet after the deny drops");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert(get_flow(&c2s, &f) && (f.flags & PAL_FLOW_DENIED), "the flow is a tombstone");
+	cr_assert_not(from_pod(&s2c, BT_TCP_ACK), "and so does the server's reply");
+	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "and every later packet");
+	cr_assert_eq(flow_stats().rejudge_denied, 1);
+}
+
+Test(bpf_flow, deny_policy_cuts_the_flow_when_the_reply_comes_first)
+{
+	struct pal_packet c2s, s2c;
+
+	connect_8080(&c2s, &s2c);
+	apply(deny_yaml);
+	/* the reply's hook re-judges the original tuple in place */
+	cr_assert_not(from_pod(&s2c, BT_TCP_ACK));
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK));
+}
+
+Test(bpf_flow, udp_tuple_reused_after_a_deny_drops)
+{
+	struct pal_packet q = ct_pkt(PAL_PROTO_UDP, CLIENT, 40001, POD, 5353);
+	struct pal_packet a = ct_pkt(PAL_PROTO_UDP, POD, 5353, CLIENT, 40001);
+
+	bt_flush_flows(&T);
+	cr_assert(to_pod(&q, 0));
+	cr_assert(from_pod(&a, 0));
+	apply(deny_yaml);
+	cr_assert_not(to_pod(&q, 0), "the same UDP tuple after the deny");
+	cr_assert_not(from_pod(&a, 0));
+}
+
+Test(bpf_flow, unrelated_policy_change_keeps_both_directions_flowing)
+{
+	struct pal_packet c2s, s2c;
+	struct pal_flow f;
+
+	connect_8080(&c2s, &s2c);
+	apply(unrelated_yaml);
+	/* a silent client: the server keeps sending, its packets re-judge the flow */
+	cr_assert(from_pod(&s2c, BT_TCP_ACK));
+	cr_assert(from_pod(&s2c, BT_TCP_ACK));
+	cr_assert(to_pod(&c2s, BT_TCP_ACK));
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.generation, generation, "the entry took the new generation");
+	cr_assert_eq(f.state, PAL_FST_TCP_ESTABLISHED);
+	cr_assert_geq(flow_stats().rejudged, 1);
+	cr_assert_eq(flow_stats().rejudge_denied, 0);
+	cr_assert_geq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_EGRESS)
+			      .verdict[PAL_VERDICT_ESTABLISHED], 2);
+}
+
+Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+	struct pal_packet c2s, s2c;
+
+	set_cfg(&c);
+	connect_8080(&c2s, &s2c);
+	apply(deny_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "established flows survive the deny");
+	cr_assert(from_pod(&s2c, BT_TCP_ACK));
+	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
+}
+
+Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
+{
+	struct pal_packet c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40002, POD, 8080);
+	struct pal_packet s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40002);
+	struct pal_flow f;
+	int cali0 = T.ifindex[BT_CALI0];
+
+	/* The flow was admitted under the deny generation's predecessor and is current: an ACK
+	 * rides it, a fresh SYN on the same tuple meets the policy (which now denies 8080). Here
+	 * the entry is made current by hand so only the SYN rule is at work. */
+	apply(deny_yaml);
+	bt_flush_flows(&T);
+	memset(&f, 0, sizeof(f));
+	f.last_ns = bt_now_ns();
+	f.state = PAL_FST_TCP_ESTABLISHED;
+	f.generation = generation;
+	f.flags = PAL_FLOW_ALWAYS;
+	{
+		struct pal_flow_key k = key_of(&c2s), rk = key_of(&s2c);
+		int fd = pal_dp_map_fd(T.dp, "pal_flows");
+
+		cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
+		f.flags |= PAL_FLOW_REPLY;
+		cr_assert_eq(bpf_map_update_elem(fd, &rk, &f, 0), 0);
+	}
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "an ACK is part of the entry's flow");
+	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a SYN is a new connection: policy denies it");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert_eq(flow_stats().syn_new, 1);
+}
+
+Test(bpf_flow, syn_after_a_deny_opens_a_new_flow_when_policy_allows_again)
+{
+	struct pal_packet c2s, s2c;
+
+	connect_8080(&c2s, &s2c);
+	apply(deny_yaml);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK));
+	apply(base_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_SYN), "the allowed SYN resets the tombstone");
+	cr_assert(from_pod(&s2c, BT_TCP_SYN | BT_TCP_ACK));
+}
+
+Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
+{
+	struct pal_flow_cfg c = { 0 };
+	struct pal_packet c2s, s2c;
+
+	connect_8080(&c2s, &s2c);
+	apply(deny_yaml);
+	apply(base_yaml); /* generation moves on; the flow is re-judged and allowed */
+	cr_assert(to_pod(&c2s, BT_TCP_ACK));
+	/* deny again, but keep flows: only expiry can end this one */
+	c.flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE;
+	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
+	set_cfg(&c);
+	apply(deny_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "alive within its timeout");
+	usleep(2200 * 1000);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "idle past its timeout: a new packet, denied");
+	cr_assert_geq(flow_stats().expired, 1);
+}
+
+Test(bpf_flow, fin_and_rst_move_flows_to_closing_states)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+	struct pal_packet c2s, s2c;
+	struct pal_flow f;
+
+	c.timeout_s[PAL_FLOW_TMO_TCP_TIME_WAIT] = 1;
+	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
+	set_cfg(&c);
+	connect_8080(&c2s, &s2c);
+	cr_assert(get_flow(&c2s, &f) && f.state == PAL_FST_TCP_ESTABLISHED, "state %u", f.state);
+	cr_assert(to_pod(&c2s, BT_TCP_FIN | BT_TCP_ACK));
+	cr_assert(get_flow(&s2c, &f) && f.state == PAL_FST_TCP_FIN_WAIT, "state %u", f.state);
+	cr_assert(from_pod(&s2c, BT_TCP_FIN | BT_TCP_ACK));
+	cr_assert(get_flow(&c2s, &f) && f.state == PAL_FST_TCP_TIME_WAIT, "state %u", f.state);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "the last ACK");
+	apply(deny_yaml); /* kept (opt-out): only the closing timeout ends it */
+	usleep(2200 * 1000);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "time_wait over: a new packet, denied");
+
+	apply(base_yaml);
+	connect_8080(&c2s, &s2c);
+	cr_assert(from_pod(&s2c, BT_TCP_RST));
+	cr_assert(get_flow(&c2s, &f) && f.state == PAL_FST_TCP_CLOSE, "state %u", f.state);
+	apply(deny_yaml);
+	usleep(2200 * 1000);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "closed by RST: a new packet, denied");
+}
+
+/* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
+
+/* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
+ * bytes of L4). */
+static size_t icmp_error(uint8_t *buf, size_t cap, const char *from, const char *to,
+			 const struct pal_packet *quoted)
+{
+	bool v6 = quoted->src.family == PAL_AF_INET6;
+	struct pal_packet icmp = ct_icmp(from, to, v6 ? 1 : 3, v6 ? 4 : 4);
+	uint8_t inner[256];
+	size_t len, ilen, qlen = v6 ? 48 : 28;
+
+	if (v6)
+		icmp.protocol = PAL_PROTO_ICMPV6;
+	len = bt_build(buf, cap, &icmp, NULL);
+	ilen = bt_build(inner, sizeof(inner), quoted, NULL);
+	cr_assert(ilen >= 14 + qlen && len + qlen <= cap);
+	memcpy(buf + len, inner + 14, qlen);
+	len += qlen;
+	if (v6) {
+		buf[18] = (uint8_t)((len - 54) >> 8); /* IPv6 payload length */
+		buf[19] = (uint8_t)(len - 54);
+	} else {
+		buf[16] = (uint8_t)((len - 14) >> 8); /* IPv4 total length */
+		buf[17] = (uint8_t)(len - 14);
+	}
+	return len;
+}
+
+static void related_case(const char *pod, const char *client, const char *router)
+{
+	struct pal_packet out = ct_pkt(PAL_PROTO_TCP, pod, 40000, client, 443);
+	struct pal_packet in = ct_pkt(PAL_PROTO_TCP, client, 40003, pod, 8080);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, BT_TCP_SYN), "the pod's own connection out");
+	cr_assert(to_pod(&in, BT_TCP_SYN), "and a client's connection in");
+	/* genuine: "fragmentation needed" for the pod's packet, sent to the pod */
+	len = icmp_error(buf, sizeof(buf), router, pod, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "an error about the pod's flow, to the pod, is related");
+	/* foreign: an error quoting the client's flow (its source is the client), sent to the pod:
+	 * not related; the pod's policy denies ICMP */
+	len = icmp_error(buf, sizeof(buf), router, pod, &in);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "an error quoting someone else's flow meets policy");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+}
+
+Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v4)
+{
+	related_case(POD, CLIENT, ROUTER);
+}
+
+Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
+{
+	related_case(POD6, CLIENT6, ROUTER6);
+}
+
+/* ---- fragments follow their first fragment ---- */
+
+/* pod a answers DNS only: UDP port 53 in, nothing else */
+static const char *dns_only_yaml =
+	BASE_YAML "  - {action: Allow, protocol: UDP, destination: {ports: [53]}}\n"
+		  "  - {action: Deny}\n";
+
+static void fragments_case(const char *client, const char *pod)
+{
+	struct pal_packet q = ct_pkt(PAL_PROTO_UDP, client, 40005, pod, 53);
+	struct bt_pkt_opts first = { .frag = 1, .ip_id = 0x777 };
+	struct bt_pkt_opts later = { .frag = 2, .ip_id = 0x777 };
+	struct bt_pkt_opts stray = { .frag = 2, .ip_id = 0x778 };
+
+	apply(dns_only_yaml);
+	bt_flush_flows(&T);
+	cr_assert(to_pod(&q, 0), "unfragmented to port 53");
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &q, &first).allow,
+		  "the first fragment has the ports");
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &q, &later).allow,
+		  "a later fragment of the same datagram follows it");
+	cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &q, &stray).allow,
+		      "a later fragment of a datagram whose first was not seen meets policy");
+	q.dport = 54;
+	first.ip_id = later.ip_id = 0x779;
+	cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &q, &first).allow,
+		      "a denied first fragment");
+	cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &q, &later).allow,
+		      "its later fragments do not pass");
+}
+
+Test(bpf_flow, later_fragments_follow_an_allowed_first_fragment_v4)
+{
+	fragments_case(CLIENT, POD);
+}
+
+Test(bpf_flow, later_fragments_follow_an_allowed_first_fragment_v6)
+{
+	fragments_case(CLIENT6, POD6);
+}
+
+/* An IPv6 later fragment: after its Fragment header comes payload, whatever it looks like. Here
+ * the Fragment header's next header is a destination-options header (it began the fragmentable
+ * part) and the payload bytes would read as a long chain of them: the packet is a later fragment
+ * without ports (policy decides: the pod denies it), not a malformed packet. */
+Test(bpf_flow, ipv6_parser_stops_at_a_later_fragment)
+{
+	struct pal_packet q = ct_pkt(PAL_PROTO_UDP, CLIENT6, 40006, POD6, 53);
+	struct bt_pkt_opts later = { .frag = 2, .ip_id = 0x99 };
+	uint8_t buf[256];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr c;
+
+	apply(dns_only_yaml);
+	bt_flush_flows(&T);
+	len = bt_build(buf, sizeof(buf), &q, &later);
+	cr_assert_eq(buf[14 + 6], 44, "a Fragment header follows the IPv6 header");
+	buf[14 + 40] = 60;                    /* its next header: destination options */
+	memset(buf + 14 + 48, 60, len - 62); /* payload that reads as more of them */
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2);
+	c = bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS);
+	cr_assert_eq(c.drop[PAL_DROP_IPV6_EXT] + c.drop[PAL_DROP_TRUNC_L3], 0,
+		     "dropped as malformed: the parser walked into the payload");
+	cr_assert_eq(c.drop[PAL_DROP_POLICY], 1, "judged by policy as a later fragment");
+}
