@@ -63,6 +63,9 @@ struct pald_backend_ops {
 	/* Endpoints the backend could not program (they deny everything or keep their last good
 	 * policy); a description of the first into first[len]. May be NULL (= 0). */
 	size_t (*unprogrammed)(void *ctx, char *first, size_t len);
+	/* Why the last interface sync attached fewer interfaces than it was given (the datapath's
+	 * error, naming the interface), "" when it attached them all. May be NULL. */
+	const char *(*attach_error)(void *ctx);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

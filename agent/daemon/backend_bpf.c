@@ -98,6 +98,7 @@ struct bpf_ctx {
 	struct unprogrammed *unprog;
 	size_t n_unprog;
 	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
+	char attach_error[512];    /* the last sync's attach error, "" when all attached (/readyz) */
 };
 
 static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
@@ -229,6 +230,11 @@ static void unprog_set(struct bpf_ctx *c, uint32_t ifindex, const char *key, con
 		free(u->reason);
 		*u = c->unprog[--c->n_unprog];
 	}
+}
+
+static const char *bpf_attach_error(void *ctx)
+{
+	return ((struct bpf_ctx *)ctx)->attach_error;
 }
 
 static size_t bpf_unprogrammed(void *ctx, char *first, size_t len)
@@ -730,6 +736,10 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 	/* 2. programs: attach the set, detach everything else palisade had attached */
 	t_rules = pald_now_ns();
 	attached = attach_ports(c, ports, n_ports, modes, &full);
+	if (attached < 0 || (size_t)attached < n_ports) /* e.g. a foreign XDP program (attach.c) */
+		snprintf(c->attach_error, sizeof(c->attach_error), "%s", pal_dp_error(c->dp));
+	else
+		c->attach_error[0] = '\0';
 	pald_log(PALD_LOG_DEBUG, "interfaces synced", PALD_I("interfaces", n),
 		 PALD_I("attached", attached), PALD_S("path", full ? "full" : "tc only"),
 		 PALD_F("rules_seconds", (double)(t_rules - t0) / 1e9),
@@ -980,6 +990,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.sync_interfaces = bpf_sync_interfaces,
 	.render_metrics = bpf_render_metrics,
 	.unprogrammed = bpf_unprogrammed,
+	.attach_error = bpf_attach_error,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };

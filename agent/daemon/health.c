@@ -40,9 +40,12 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 	}
 	if (a->ifaces_generation != p->generation || a->n_attached < 0 ||
 	    (size_t)a->n_attached < a->n_ifaces) {
-		snprintf(reason, len, "not ready: generation %llu attached to %d of %zu interfaces",
+		const char *why = a->be.ops && a->be.ops->attach_error ?
+					  a->be.ops->attach_error(a->be.ctx) : "";
+
+		snprintf(reason, len, "not ready: generation %llu attached to %d of %zu interfaces%s%s",
 			 (unsigned long long)p->generation, a->n_attached < 0 ? 0 : a->n_attached,
-			 a->n_ifaces);
+			 a->n_ifaces, why[0] ? "; last error: " : "", why);
 		return false;
 	}
 	snprintf(reason, len, "ready: generation %llu on %zu interfaces",

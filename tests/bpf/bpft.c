@@ -28,6 +28,7 @@ static void sh(const char *cmd)
 }
 
 uint32_t bt_ct_opts_size;
+uint32_t bt_max_endpoints;
 
 void bt_setup(struct bpft *t)
 {
@@ -57,7 +58,8 @@ void bt_setup(struct bpft *t)
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 22,
 						.max_entries = 1u << 18, .max_classes = 1u << 18,
 						.max_flows = 4096, .max_rule_ids = 1u << 16,
-						.ct_opts_size = bt_ct_opts_size },
+						.ct_opts_size = bt_ct_opts_size,
+						.max_endpoints = bt_max_endpoints },
 			 &t->dp, &adopted, err, sizeof(err));
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);
 	cr_assert_not(adopted);

@@ -28,6 +28,9 @@ struct bpft {
 /* The conntrack kfuncs' options size bt_setup asks pal_dp_open for (0 = the kernel's); a suite
  * sets it in its .init to run the programs with Linux 6.1's layout (12). */
 extern uint32_t bt_ct_opts_size;
+/* The endpoints bt_setup's datapath can program (0 = the default); a suite sets it in its .init to
+ * run at a small --max-endpoints. */
+extern uint32_t bt_max_endpoints;
 
 /* Enters a new network namespace, creates the interfaces, opens a fresh datapath. */
 void bt_setup(struct bpft *t);
