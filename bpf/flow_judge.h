@@ -160,8 +160,9 @@ static __noinline int pal_flow_prepare(const struct pal_flow *f, struct pal_flow
  * admitted it). Returns 1 if the current policy allows it, 0 with the deciding stage in *o if
  * not. Inlined into the hook: the classifier's frames (with bpf_loop's callback) leave no room for
  * another frame between the hook's and theirs (512 bytes in all, each frame rounded up to 32). */
-static __always_inline int pal_flow_rejudge(const struct pal_hookctx *h, const struct pal_flow *f,
-					    struct pal_flow_scratch *s, struct pal_outcome *o)
+static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct pal_hookctx *h,
+					    const struct pal_flow *f, struct pal_flow_scratch *s,
+					    struct pal_outcome *o)
 {
 	struct pal_config *cfg;
 	__u32 zero = 0;
@@ -173,6 +174,14 @@ static __always_inline int pal_flow_rejudge(const struct pal_hookctx *h, const s
 	o->rule_id = PAL_RULE_ID_NONE;
 	if (!pal_flow_prepare(f, s))
 		return 0;
+#ifdef PAL_WITH_CT
+	/* A forwarded flow was admitted on its source before SNAT (tc egress asks conntrack) but
+	 * entered under its wire tuple: ask again, or a MASQUERADEd client would be judged as the
+	 * node's own address. tc only (skb is NULL in the socket filters, which see no forwarded
+	 * flows); a conntrack error denies. */
+	if (skb && f->ctx == PAL_FCTX_FORWARD && pal_ct_pre_snat_source(skb, &s->q) < 0)
+		return 0;
+#endif
 	for (i = 0; i < 2; i++) {
 		if (pal_replay_stage(h, s->plan.list[i & 1], s->plan.stage[i & 1], s, o))
 			return 0;
@@ -260,8 +269,9 @@ static __noinline void pal_flow_readmit(struct pal_flow *f, struct pal_flow_scra
 /* Re-judges the stale entry under scratch key k2 (found for packet p). Allowed: the entry takes
  * the current generation and the packet is established (via_ct: its own tuple is entered too).
  * Denied: the flow becomes a tombstone and the packet drops. */
-static __noinline int pal_flow_rejudge_found(const struct pal_hookctx *h, const struct pal_pkt *p,
-					     struct pal_outcome *o, int via_ct)
+static __noinline int pal_flow_rejudge_found(struct __sk_buff *skb, const struct pal_hookctx *h,
+					     const struct pal_pkt *p, struct pal_outcome *o,
+					     int via_ct)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
 	__u32 gen = pal_policy_generation();
@@ -273,7 +283,7 @@ static __noinline int pal_flow_rejudge_found(const struct pal_hookctx *h, const 
 	if (!f)
 		return PAL_EST_NO;
 	PAL_FLOW_STAT(rejudged);
-	if (!pal_flow_rejudge(h, f, s, o)) {
+	if (!pal_flow_rejudge(skb, h, f, s, o)) {
 		PAL_FLOW_STAT(rejudge_denied);
 		pal_flow_bury(f, &s->k2, gen);
 		return PAL_EST_DROP;

@@ -115,7 +115,7 @@ int tc_flow_rejudge(struct __sk_buff *skb)
 		return PAL_TC_ACT_SHOT; /* cannot happen: scratch is an array */
 	h.ifindex = s->cur_ifindex;
 	h.hook = s->cur_hook;
-	r = pal_flow_rejudge_found(&h, &s->cur, &o, s->cur_via_ct);
+	r = pal_flow_rejudge_found(skb, &h, &s->cur, &o, s->cur_via_ct);
 	if (r != PAL_EST_YES)
 		pal_flow_ct_kill(skb, &s->cur);
 	return pal_flow_finish(skb, s, r, &o, 1) ? PAL_TC_ACT_SHOT : PAL_TC_ACT_OK;
@@ -135,7 +135,7 @@ int sf_flow_rejudge(struct __sk_buff *skb)
 	h.hook = s->cur_hook;
 	/* no kfuncs here: a denied flow's conntrack entry goes when its next packet crosses a tc
 	 * hook and meets the tombstone */
-	r = pal_flow_rejudge_found(&h, &s->cur, &o, 0);
+	r = pal_flow_rejudge_found(0, &h, &s->cur, &o, 0);
 	return pal_flow_finish(skb, s, r, &o, 0);
 }
 

@@ -220,6 +220,29 @@ static void snat_workload_allowlist_denies_an_outsider(void)
 	cr_assert(!have_flow(key(SNAT_IN_ALLOWLIST, 61002, POD, 8080)));
 }
 
+/* A policy change re-judges established flows (docs/datapath.md "Flow state"): a masqueraded
+ * flow must be judged again on its client, not on the masquerade address its entries carry. The
+ * policy is the same in generation 2, so the flow keeps flowing; judged on NODE_POD_SIDE (outside
+ * pod1's allowlist) it would be cut. */
+static void snat_flow_rejudged_on_the_client(void)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, NODE_POD_SIDE, 61007, POD, 8080);
+	uint8_t buf[256];
+	size_t len;
+
+	bt_flush_flows(&T);
+	ct_insert(CLIENT, 40007, HOST_EXT, 30080, POD, 8080, NODE_POD_SIDE, 61007);
+	cr_assert_eq(egress_forwarded(BT_CALI1, NODE_POD_SIDE, 61007, POD, 8080), 0,
+		     "the client's address is in pod1's allowlist");
+	bt_apply(&T, &C.ir, 2); /* an unrelated change: a new generation of the same policy */
+	len = bt_build(buf, sizeof(buf), &p, &bt_ack);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, T.ifindex[BT_CALI1], T.ifindex[BT_ETH0], 0,
+			       buf, len, NULL),
+		     0, "re-judged on the masquerade address instead of the client");
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_TC_EGRESS)
+			     .verdict[PAL_VERDICT_ESTABLISHED], 1);
+}
+
 /* Only DNAT (no SNAT): the packet's own source is judged, as before. */
 static void dnat_only_judges_the_packet_source(void)
 {
@@ -245,6 +268,10 @@ Test(bpf_nat, snat_workload_allowlist_sees_the_client)
 Test(bpf_nat, snat_workload_allowlist_denies_an_outsider)
 {
 	snat_workload_allowlist_denies_an_outsider();
+}
+Test(bpf_nat, snat_flow_rejudged_on_the_client)
+{
+	snat_flow_rejudged_on_the_client();
 }
 Test(bpf_nat, dnat_only_judges_the_packet_source)
 {
