@@ -37,22 +37,7 @@ sleep 1
 	fail "udp 7781 reached the node before the change: $(head -n 3 "$E2E_TMP/u7781.rx")"
 [ "$(lines "$E2E_TMP/u7781.sent")" -gt 50 ] || fail "the 7781 stream is not sending"
 
-cat >"$E2E_TMP/80-allow-7781.yaml" <<'EOF'
-# Written by tests/e2e/test_agent_update.sh while traffic flows.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: allow-udp-7781
-spec:
-  order: 50
-  selector: has(host-endpoint)
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: UDP
-      destination:
-        ports: [7781]
-EOF
+cp "$here/fixtures/80-allow-udp-7781.yaml" "$E2E_TMP/80-allow-7781.yaml" || fail "copy the policy"
 t_write=$(now_ms)
 mv "$E2E_TMP/80-allow-7781.yaml" "$dir/80-allow-7781.yaml" || fail "write the policy"
 

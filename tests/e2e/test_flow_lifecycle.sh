@@ -36,21 +36,7 @@ wait_listen web tcp 8080
 udp_echo node 7781
 
 dir=$(policy_dir_copy)
-cat >"$dir/80-allow-7781.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: allow-udp-7781
-spec:
-  order: 50
-  selector: has(host-endpoint)
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: UDP
-      destination:
-        ports: [7781]
-EOF
+cp "$here/fixtures/80-allow-udp-7781.yaml" "$dir/80-allow-7781.yaml" || fail "copy the 7781 policy"
 agentd_start "$dir"
 
 # kill_tree PID: PID and its descendants.
