@@ -41,11 +41,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- XDP ------------------------------------------------------------------------------------- */
 
+/* Set by the loader before load: 0 when the kernel refuses bpf_xdp_adjust_meta for XDP programs
+ * (some kernels are built that way; the loader probes with libbpf_probe_bpf_helper). The branch
+ * on it is then dead at verification, so the call is never checked, and tc ingress evaluates
+ * failsafe and untracked ingress again (as with generic XDP on drivers without metadata). */
+const volatile __u8 pal_xdp_meta_ok = 1;
+
 static __always_inline void pal_xdp_set_meta(struct xdp_md *ctx, __u32 flags)
 {
 	struct pal_xdp_meta *m;
 	void *data;
 
+	if (!pal_xdp_meta_ok)
+		return;
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pal_xdp_meta)))
 		return; /* no metadata support: tc evaluates again */
 	data = (void *)(long)ctx->data;

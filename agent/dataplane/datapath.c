@@ -293,6 +293,31 @@ static int open_read_only(struct pal_datapath *dp)
 	return pal_dp_regions_load(dp);
 }
 
+bool pal_dp_xdp_meta(const struct pal_datapath *dp)
+{
+	return dp->skel && dp->skel->rodata->pal_xdp_meta_ok;
+}
+
+/* Whether XDP programs may call bpf_xdp_adjust_meta on this kernel. Some kernels refuse it
+ * ("program of this type cannot use helper"), a message libbpf_probe_bpf_helper() does not
+ * recognise as "unsupported", so the probe loads the call itself: r2 = -4; call; return XDP_PASS. */
+static bool kernel_has_xdp_meta(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = -4 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_meta },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pal_probe_meta", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,
 		char *errbuf, size_t errlen)
 {
@@ -363,6 +388,8 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	err = setup_map_pins(dp, dp->skel->obj, opts);
 	if (err)
 		goto fail;
+	/* XDP metadata carries XDP's verdict to tc; without it tc evaluates again (same answer). */
+	dp->skel->rodata->pal_xdp_meta_ok = kernel_has_xdp_meta();
 	err = pal_palisade__load(dp->skel);
 	if (err) {
 		pal_dp_set_error(dp, "cannot load the BPF programs: %s (set PALISADE_LIBBPF_DEBUG=1 "

@@ -52,6 +52,9 @@ void pal_dp_close(struct pal_datapath *dp);
 int pal_dp_unpin_all(const char *dir);
 
 const char *pal_dp_error(const struct pal_datapath *dp);
+/* Whether the loaded XDP program passes its verdict to tc in XDP metadata (false when the kernel
+ * refuses bpf_xdp_adjust_meta: tc ingress then evaluates failsafe and untracked ingress again). */
+bool pal_dp_xdp_meta(const struct pal_datapath *dp);
 const char *pal_dp_pin_dir(const struct pal_datapath *dp);
 int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p);
 const char *pal_dp_prog_name(enum pal_dp_prog p);
