@@ -60,6 +60,9 @@ struct pald_backend_ops {
 	/* Appends datapath metrics in Prometheus text format (rule hits, drops by reason, map
 	 * fill). May be NULL. */
 	void (*render_metrics)(void *ctx, struct pald_buf *out);
+	/* Called from the event loop about once a second (now: monotonic ms) for checks that
+	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
+	void (*tick)(void *ctx, uint64_t now_ms);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);
