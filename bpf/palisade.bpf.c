@@ -223,8 +223,16 @@ int tc_ingress(struct __sk_buff *skb)
 		goto out;
 	}
 
-	/* preDNAT ingress, on the destination as it arrived. */
+	/* preDNAT ingress, on the destination as it arrived. A failsafe reply that untracked
+	 * ingress would allow if forwarded must not be dropped here (forwarded, that allow skips
+	 * preDNAT): decided quietly, a deny travels to INPUT as PAL_MARK_HOST_DENY. */
+	if (fwd & PAL_MARK_FWD_UNTRACKED)
+		h.quiet = 1;
 	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p, &o);
+	if (o.what == PAL_O_DENY && (fwd & PAL_MARK_FWD_UNTRACKED)) {
+		pal_set_mark(skb, PAL_MARK_HOST_DENY | PAL_MARK_SEEN | fwd);
+		goto out;
+	}
 	if (o.what == PAL_O_DENY) {
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
 		return PAL_TC_ACT_SHOT;
@@ -464,6 +472,10 @@ int sf_input_deny(struct __sk_buff *skb)
 	/* neighbour discovery to the host, also from a workload (as the evaluator) */
 	if (p.always_pass)
 		return 0;
+	if (mark & PAL_MARK_HOST_DENY) { /* preDNAT denied this failsafe reply (tc ingress) */
+		pal_drop(&h, &p, PAL_DP_STAGE_PREDNAT, PAL_DROP_POLICY, PAL_RULE_ID_NONE);
+		return 1;
+	}
 	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
