@@ -15,6 +15,16 @@
  * runs under bpf_loop with its state in a per-CPU scratch map (the state is larger than the
  * 512-byte stack). Scratch slots are per hook: a softirq hook can interrupt a process-context
  * one (raw OUTPUT) on the same CPU, but never itself.
+ *
+ * The raw OUTPUT filters run in process context under rcu_read_lock only: on a preemptible
+ * kernel two tasks can interleave on one CPU's RAW_OUTPUT slot (and a task can even migrate
+ * while it holds a pointer to the slot), and a softirq sending a packet (a TCP timer) can
+ * interrupt a task inside it. So a slot has an owner word, taken with an atomic compare-and-swap
+ * before the slot is touched and released at the end; whoever finds it taken does not wait (a
+ * BPF program cannot) and does not share: PAL_CLS_STATUS_BUSY, which the stage walk turns into a
+ * drop with reason PAL_DROP_BUSY (fail closed; TCP retransmits, and the window is a few
+ * microseconds of preemption inside one classification). The walk reaches the slot through the
+ * pointer taken once, never by a second per-CPU lookup that could land on another CPU's slot.
  */
 #ifndef PAL_BPF_CLASSIFY_H
 #define PAL_BPF_CLASSIFY_H
@@ -33,6 +43,7 @@
 #define PAL_CLS_STATUS_NOMATCH 1  /* fell off the end of the list */
 #define PAL_CLS_STATUS_INTERNAL 2 /* a map entry the tables promise is missing */
 #define PAL_CLS_STATUS_OVERFLOW 3 /* PAL_MAX_CLASSIFY_STEPS exceeded */
+#define PAL_CLS_STATUS_BUSY 4     /* the scratch slot is in use by an interrupted classification */
 
 struct pal_cls_req {
 	/* in */
@@ -52,6 +63,8 @@ struct pal_cls_req {
 };
 
 struct pal_cls_scratch {
+	__u64 owner; /* PAL_SCRATCH_FREE / _TAKEN (64-bit: clang 14's BPF atomics without
+		      * -mcpu=v3); first: tests set it from userspace */
 	__u64 cand[PAL_SUMMARY_WORDS];
 	__u64 anch[PAL_SUMMARY_WORDS];
 	__u32 rank[PAL_FIELD_COUNT][PAL_SUMMARY_WORDS];
@@ -85,6 +98,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pal_cls_scratch);
 } pal_scratch SEC(".maps");
+
+#define PAL_SCRATCH_FREE 0ull
+#define PAL_SCRATCH_TAKEN 1ull
+
+/* bpf_loop's context: the slot this classification owns. */
+struct pal_cls_loop {
+	struct pal_cls_scratch *s;
+};
 
 /* Count trailing zeros of x != 0 without branches (de Bruijn): a branchy binary search would make
  * the verifier walk every outcome separately. */
@@ -150,8 +171,7 @@ static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_i
 /* One step of the walk (bpf_loop callback). Returns 1 to stop. */
 static long pal_cls_step(__u32 iter, void *ctx)
 {
-	__u32 hook = *(__u32 *)ctx;
-	struct pal_cls_scratch *s = bpf_map_lookup_elem(&pal_scratch, &hook);
+	struct pal_cls_scratch *s = ((struct pal_cls_loop *)ctx)->s;
 	struct pal_entry *e;
 	__u32 i, idx;
 	int err = 0;
@@ -281,26 +301,14 @@ static __always_inline void pal_key16(struct pal_class_key *k, __u32 present, __
 	k->prefixlen = PAL_CLASS_FIXED_BITS + 16;
 }
 
-/* Classifies pkt against list req->list_id. Fills req's out fields; returns req->status. */
-__noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
+/* Classifies pkt against list l with the slot s this classification owns. */
+static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct pal_pkt *pkt,
+					       struct pal_cls_scratch *s, struct pal_list *l)
 {
-	struct pal_cls_scratch *s;
+	struct pal_cls_loop loop = { .s = s };
 	struct pal_class_key *key;
-	struct pal_list *l;
-	__u32 hook, f, k;
+	__u32 f, k;
 	int err = 0;
-
-	if (!req || !pkt)
-		return PAL_CLS_STATUS_INTERNAL;
-	req->status = PAL_CLS_STATUS_INTERNAL;
-	req->rule_id = PAL_RULE_ID_NONE;
-	hook = req->hook;
-	if (hook >= PAL_HOOK_COUNT)
-		return PAL_CLS_STATUS_INTERNAL;
-	s = bpf_map_lookup_elem(&pal_scratch, &hook);
-	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
-	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
-		return PAL_CLS_STATUS_INTERNAL;
 
 	s->list_id = req->list_id;
 	s->n_entries = l->n_entries;
@@ -350,7 +358,7 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		}
 		c = bpf_map_lookup_elem(&pal_classes, key);
 		if (!c)
-			return PAL_CLS_STATUS_INTERNAL;
+			return; /* req->status stays INTERNAL */
 		s->cls[f] = *c;
 	}
 
@@ -381,11 +389,11 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		s->cand[k] &= s->anch[k];
 	}
 	if (err)
-		return PAL_CLS_STATUS_INTERNAL;
+		return;
 
 	/* 3. the walk; one bpf_loop iteration per step */
 	/* a step can take two iterations (find a word, then AND it) */
-	bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &hook, 0);
+	bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &loop, 0);
 
 	req->status = s->status;
 	if (s->status == PAL_CLS_STATUS_VERDICT) {
@@ -396,6 +404,33 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		if (!req->quiet)
 			pal_count_rule(s->e.rule_id, pkt->len);
 	}
+}
+
+/* Classifies pkt against list req->list_id. Fills req's out fields; returns req->status. */
+__noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
+{
+	struct pal_cls_scratch *s;
+	struct pal_list *l;
+	__u32 hook;
+
+	if (!req || !pkt)
+		return PAL_CLS_STATUS_INTERNAL;
+	req->status = PAL_CLS_STATUS_INTERNAL;
+	req->rule_id = PAL_RULE_ID_NONE;
+	hook = req->hook;
+	if (hook >= PAL_HOOK_COUNT)
+		return PAL_CLS_STATUS_INTERNAL;
+	s = bpf_map_lookup_elem(&pal_scratch, &hook);
+	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
+	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
+		return PAL_CLS_STATUS_INTERNAL;
+	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
+	    PAL_SCRATCH_FREE) {
+		req->status = PAL_CLS_STATUS_BUSY;
+		return req->status;
+	}
+	pal_classify_owned(req, pkt, s, l);
+	__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
 	return req->status;
 }
 

@@ -212,6 +212,11 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_FAILSAFE);
 		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
 		return XDP_PASS;
+	case PAL_O_FAILSAFE_REPLY:
+		/* no metadata: tc ingress evaluates it again and records what untracked ingress
+		 * would decide if it turns out to be forwarded */
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		return XDP_PASS;
 	case PAL_O_UNTRACKED:
 		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_UNTRACKED);
 		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_UNTRACKED, PAL_DROP_NONE);
@@ -238,10 +243,10 @@ static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb)
 	return m->word & ~PAL_XDP_META_MAGIC_MASK;
 }
 
-/* What untracked and preDNAT ingress would decide for a failsafe packet if it turns out to be
- * forwarded (PAL_MARK_FWD_*); evaluated quietly, nothing is dropped here. */
-static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
-						   struct pal_iface *ifc, struct pal_pkt *p)
+/* What untracked ingress would decide for a packet exempt from it as the host's (a failsafe
+ * port, a failsafe reply) if it turns out to be forwarded (PAL_MARK_FWD_*); quietly. */
+static __always_inline __u32 pal_untracked_fwd_bits(const struct pal_hookctx *hc,
+						    struct pal_iface *ifc, struct pal_pkt *p)
 {
 	struct pal_hookctx h = *hc;
 	struct pal_outcome o = {};
@@ -252,6 +257,21 @@ static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
 		return PAL_MARK_FWD_DENY;
 	if (o.what == PAL_O_ALLOW)
 		return PAL_MARK_FWD_UNTRACKED;
+	return 0;
+}
+
+/* What untracked and preDNAT ingress would decide for a failsafe packet if it turns out to be
+ * forwarded (PAL_MARK_FWD_*); evaluated quietly, nothing is dropped here. */
+static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
+						   struct pal_iface *ifc, struct pal_pkt *p)
+{
+	struct pal_hookctx h = *hc;
+	struct pal_outcome o = {};
+	__u32 bits = pal_untracked_fwd_bits(hc, ifc, p);
+
+	if (bits)
+		return bits;
+	h.quiet = 1;
 	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, p, &o);
 	if (o.what == PAL_O_DENY)
 		return PAL_MARK_FWD_DENY;
@@ -267,9 +287,14 @@ int tc_ingress(struct __sk_buff *skb)
 	struct pal_outcome o = {}, fo = {}; /* fo: the flow check's (its address escapes) */
 	struct pal_pkt p = {};
 	struct pal_iface *ifc;
-	__u32 meta, fmark, verdict = PAL_VERDICT_PASS;
+	__u32 meta, fmark, fwd = 0, verdict = PAL_VERDICT_PASS;
 	int reason, est;
 
+	/* Marks: palisade's bits on an arriving packet are not palisade's (a sender in this
+	 * namespace chose them: SO_MARK on an AF_PACKET socket, a veth peer); later hooks trust
+	 * only what this program sets below. On every interface it is attached to. */
+	if (skb->mark & PAL_MARK_MASK)
+		pal_set_mark(skb, 0);
 	p.len = skb->len;
 	ifc = pal_iface_get(h.ifindex);
 	reason = pal_parse_frame(skb, PAL_CTX_SKB, ifc && (ifc->flags & PAL_IF_L3),
@@ -318,6 +343,10 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_set_mark(skb, PAL_MARK_UNTRACKED | PAL_MARK_SEEN);
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
+	case PAL_O_FAILSAFE_REPLY:
+		/* the host's failsafe replies skip untracked ingress; forwarded, they do not */
+		fwd = pal_untracked_fwd_bits(&h, ifc, &p);
+		break;
 	}
 
 	/* Established flows are accepted before preDNAT runs (a stale one is re-judged here). */
@@ -331,25 +360,33 @@ int tc_ingress(struct __sk_buff *skb)
 		return PAL_TC_ACT_SHOT;
 	}
 	if (est == PAL_EST_YES) {
-		pal_set_mark(skb, PAL_MARK_SEEN);
+		pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
 	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
 		goto unprogrammed;
 
-	/* preDNAT ingress, on the destination as it arrived. */
+	/* preDNAT ingress, on the destination as it arrived. A failsafe reply that untracked
+	 * ingress would allow if forwarded must not be dropped here (forwarded, that allow skips
+	 * preDNAT): decided quietly, a deny travels to INPUT as PAL_MARK_HOST_DENY. */
+	if (fwd & PAL_MARK_FWD_UNTRACKED)
+		h.quiet = 1;
 	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, &p, &o);
+	if (o.what == PAL_O_DENY && (fwd & PAL_MARK_FWD_UNTRACKED)) {
+		pal_set_mark(skb, PAL_MARK_HOST_DENY | PAL_MARK_SEEN | fwd);
+		goto out;
+	}
 	if (o.what == PAL_O_DENY) {
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
 		return PAL_TC_ACT_SHOT;
 	}
 	if (o.what == PAL_O_ALLOW) {
-		pal_set_mark(skb, PAL_MARK_PREDNAT | PAL_MARK_SEEN);
+		pal_set_mark(skb, PAL_MARK_PREDNAT | PAL_MARK_SEEN | fwd);
 		verdict = PAL_VERDICT_ALLOW;
 		goto out;
 	}
-	pal_set_mark(skb, PAL_MARK_SEEN);
+	pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 out:
 	if (ifc && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, skb->mark & PAL_MARK_MASK);
@@ -399,6 +436,48 @@ static __noinline int pal_policed(__u32 ifindex, __u32 iif)
 	return pal_iface_get(iif) != 0;
 }
 
+#define PAL_SK_AF_INET 2
+#define PAL_SK_AF_INET6 10
+
+/* The packet belongs to an IPv4/IPv6 socket (or a request/timewait socket): it crossed raw
+ * OUTPUT, whose first rule cleared palisade's bits, so a bit it carries was set by palisade's
+ * rules there. AF_PACKET senders bypass netfilter and keep their SO_MARK. */
+static __always_inline int pal_from_inet_socket(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return 0;
+	return sk->family == PAL_SK_AF_INET || sk->family == PAL_SK_AF_INET6;
+}
+
+/* The PAL_MARK_UNTRACKED and PAL_MARK_FAILSAFE bits of a locally generated packet leaving by host
+ * endpoint ep that palisade can prove it set in raw OUTPUT; the others are dropped from the
+ * answer, and the packet meets the established check and normal egress policy like any other.
+ *   UNTRACKED: raw OUTPUT's untracked decision is evaluated again, quietly. An untracked packet
+ *              is not NATed (CT --notrack), so it sees the same tuple and gets the same answer.
+ *   FAILSAFE:  failsafe-out again on the packet as it is now; or, when NAT changed the
+ *              destination since raw OUTPUT, the packet's socket says it crossed raw OUTPUT. */
+static __always_inline __u32 pal_local_marks(struct __sk_buff *skb, struct pal_iface *ep,
+					struct pal_pkt *p, __u32 mark)
+{
+	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_EGRESS, .quiet = 1 };
+	struct pal_outcome o = {};
+	__u32 ok = 0;
+
+	if (!ep)
+		return 0;
+	if (mark & PAL_MARK_UNTRACKED) {
+		pal_hep_pre_out(&h, ep, p, &o);
+		if (o.what == PAL_O_ALLOW)
+			ok |= PAL_MARK_UNTRACKED;
+	}
+	if ((mark & PAL_MARK_FAILSAFE) &&
+	    (pal_failsafe_match(p, PAL_FAILSAFE_OUT) || pal_from_inet_socket(skb)))
+		ok |= PAL_MARK_FAILSAFE;
+	return ok;
+}
+
 SEC("tc")
 int tc_egress(struct __sk_buff *skb)
 {
@@ -425,6 +504,10 @@ int tc_egress(struct __sk_buff *skb)
 		goto malformed; /* dropped with its reason where palisade polices */
 	if (!p.family)
 		goto out;
+	/* Only palisade's tc ingress on iif sets mark bits a forwarded packet may carry (it clears
+	 * them first); without an entry for iif, no bit is palisade's. */
+	if (iif && !in_ep)
+		mark &= ~PAL_MARK_MASK;
 	/* An unprogrammed endpoint on either side of a forwarded packet, or an unprogrammed workload
 	 * as the destination, denies; a host's own traffic keeps failsafe-out and its flows (below). */
 	if ((iif && (pal_unprogrammed(in_ep) || pal_unprogrammed(out_ep))) ||
@@ -442,6 +525,8 @@ int tc_egress(struct __sk_buff *skb)
 		if (!(out_ep->flags & PAL_IF_WORKLOAD)) {
 			if (p.always_pass) /* neighbour discovery from the host */
 				goto out;
+			if (mark & (PAL_MARK_UNTRACKED | PAL_MARK_FAILSAFE))
+				mark = pal_local_marks(skb, out_ep, &p, mark);
 			if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
 				verdict = PAL_VERDICT_UNTRACKED;
 				goto out;
@@ -509,9 +594,11 @@ int tc_egress(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_ESTABLISHED;
 		goto out;
 	}
-	if (mark & PAL_MARK_FAILSAFE) {
-		/* Failsafe ports protect the host only: apply what untracked/preDNAT ingress
-		 * decided at tc ingress for this packet (PAL_MARK_FWD_*). */
+	if (mark & (PAL_MARK_FAILSAFE | PAL_MARK_FWD_DENY | PAL_MARK_FWD_UNTRACKED |
+		    PAL_MARK_FWD_PREDNAT)) {
+		/* Failsafe ports and failsafe replies protect the host only: apply what
+		 * untracked/preDNAT ingress decided at tc ingress for this packet
+		 * (PAL_MARK_FWD_*). */
 		if (mark & PAL_MARK_FWD_DENY) {
 			pal_drop(&h, &p, PAL_DP_STAGE_UNTRACKED, PAL_DROP_POLICY, PAL_RULE_ID_NONE);
 			return PAL_TC_ACT_SHOT;
@@ -615,6 +702,10 @@ int sf_input_deny(struct __sk_buff *skb)
 		return 0;
 	if (pal_unprogrammed(ep) && (ep->flags & PAL_IF_WORKLOAD))
 		goto unprogrammed;
+	if (mark & PAL_MARK_HOST_DENY) { /* preDNAT denied this failsafe reply (tc ingress) */
+		pal_drop(&h, &p, PAL_DP_STAGE_PREDNAT, PAL_DROP_POLICY, PAL_RULE_ID_NONE);
+		return 1;
+	}
 	if (mark & PAL_MARK_UNTRACKED) { /* never enters flow state */
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;

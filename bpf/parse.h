@@ -106,8 +106,9 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 			p->is_echo = b[0] == 8 || b[0] == 0;
 		else
 			p->is_echo = b[0] == 128 || b[0] == 129;
-		/* neighbour discovery, by protocol and type as the reference evaluator has it */
-		if (p->proto == PAL_IPPROTO_ICMPV6 && b[0] >= 133 && b[0] <= 137)
+		/* neighbour discovery, by protocol and type as the reference evaluator has it: ICMPv6
+		 * in IPv6 only (protocol 58 inside IPv4 is no neighbour discovery) */
+		if (p->family == 6 && p->proto == PAL_IPPROTO_ICMPV6 && b[0] >= 133 && b[0] <= 137)
 			p->always_pass = 1;
 		return PAL_DROP_NONE;
 	}

@@ -11,7 +11,12 @@
  *                           tc egress accepts it; it stays tracked)
  *   sf_untracked_out_allow  matches when untracked policy allows it   (rule: MARK + CT --notrack)
  * The deny rule runs first and does the counting and events; the others evaluate quietly.
- * Failsafe-out is checked here, before NAT, on the destination the process chose.
+ * Failsafe-out is checked here, before NAT, on the destination the process chose; the replies of
+ * failsafe-in connections (source port = a failsafe-in port, e.g. sshd's SYN-ACK) match none of
+ * the three: untracked policy does not apply to them, they stay tracked (stages.h
+ * pal_hep_pre_out). The chain clears palisade's mark bits before any of these rules (SO_MARK is
+ * the sender's to choose), so a bit tc egress finds was set here or comes from a sender that
+ * bypassed netfilter, which tc egress does not believe without checking.
  * Malformed packets do not match either (tc egress drops them with a reason).
  */
 #include "vmlinux.h"
@@ -44,14 +49,13 @@ static __always_inline int pal_untracked_out(struct __sk_buff *skb, __u8 quiet)
 	ifc = pal_iface_get(h.ifindex);
 	if (!ifc || !(ifc->flags & PAL_IF_HOST))
 		return PAL_O_NONE;
-	if (pal_failsafe_match(&p, PAL_FAILSAFE_OUT)) {
-		if (!quiet)
-			pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
-		return PAL_O_FAILSAFE;
-	}
-	pal_run_list(&h, ifc->lists[PAL_SLOT_UNTRACKED_OUT], PAL_DP_STAGE_UNTRACKED, &p, &o);
+	pal_hep_pre_out(&h, ifc, &p, &o);
 	if (quiet)
 		return o.what;
+	if (o.what == PAL_O_FAILSAFE) {
+		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
+		return o.what;
+	}
 	if (o.what == PAL_O_DENY)
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
 	else

@@ -14,6 +14,10 @@
 #define PAL_O_DENY 2
 #define PAL_O_FAILSAFE 3
 #define PAL_O_UNTRACKED 4 /* untracked allow */
+/* A reply of a failsafe connection (source port = a failsafe port of the other direction):
+ * exempt from untracked policy only, as Calico's raw failsafe chains; it stays tracked and meets
+ * the established check and the tracked stages like any packet. */
+#define PAL_O_FAILSAFE_REPLY 5
 
 struct pal_outcome {
 	__u8 what;   /* PAL_O_* */
@@ -99,6 +103,10 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 		o->what = PAL_O_DENY;
 		o->reason = PAL_DROP_OVERFLOW;
 		return;
+	case PAL_CLS_STATUS_BUSY:
+		o->what = PAL_O_DENY;
+		o->reason = PAL_DROP_BUSY;
+		return;
 	default:
 		o->what = PAL_O_DENY;
 		o->reason = PAL_DROP_INTERNAL;
@@ -106,39 +114,84 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 	}
 }
 
-/* Failsafe ports: TCP/UDP with ports; inbound matches the destination port and the source
- * address, outbound the destination port and address. */
-static __always_inline int pal_failsafe_match(const struct pal_pkt *p, __u8 dir)
+/* Is (list, port, remote address) a failsafe entry? list = PAL_FAILSAFE_IN or _OUT. */
+static __always_inline int pal_failsafe_lookup(const struct pal_pkt *p, __u8 list, __u16 port,
+					       const __u8 *remote)
 {
 	struct pal_failsafe_key k = {};
 
 	if (!p->has_ports || (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
 		return 0;
-	k.dir = dir;
+	k.dir = list;
 	k.proto = p->proto;
-	k.port = p->dport;
+	k.port = port;
 	k.family = p->family;
-	__builtin_memcpy(k.addr, dir == PAL_FAILSAFE_IN ? p->src : p->dst, 16);
+	__builtin_memcpy(k.addr, remote, 16);
 	k.prefixlen = PAL_FAILSAFE_FIXED_BITS + (p->family == 4 ? 32 : 128);
 	return bpf_map_lookup_elem(&pal_failsafe, &k) != 0;
 }
 
-/* Failsafe-in (neighbour discovery is never blocked and counts as failsafe), then untracked
- * ingress, of a host endpoint. Like a failsafe port, ND is exempt only for the host itself: tc
- * ingress still records what untracked/preDNAT would decide in case it is forwarded. */
+/* Failsafe ports: TCP/UDP with ports; inbound matches the destination port and the source
+ * address, outbound the destination port and address. */
+static __always_inline int pal_failsafe_match(const struct pal_pkt *p, __u8 dir)
+{
+	return pal_failsafe_lookup(p, dir, p->dport, dir == PAL_FAILSAFE_IN ? p->src : p->dst);
+}
+
+/* A reply of a failsafe connection, travelling in direction dir: inbound, its source port is a
+ * failsafe-out port and its source (the remote) is in that entry's net; outbound, its source port
+ * is a failsafe-in port and its destination (the remote) is in that entry's net. */
+static __always_inline int pal_failsafe_reply_match(const struct pal_pkt *p, __u8 dir)
+{
+	if (dir == PAL_FAILSAFE_IN)
+		return pal_failsafe_lookup(p, PAL_FAILSAFE_OUT, p->sport, p->src);
+	return pal_failsafe_lookup(p, PAL_FAILSAFE_IN, p->sport, p->dst);
+}
+
+static __always_inline void pal_outcome_failsafe(struct pal_outcome *o, __u8 what)
+{
+	o->what = what;
+	o->reason = PAL_DROP_NONE;
+	o->stage = PAL_DP_STAGE_FAILSAFE;
+	o->rule_id = PAL_RULE_ID_NONE;
+}
+
+/* Failsafe-in (neighbour discovery is never blocked and counts as failsafe), the replies of
+ * failsafe-out connections, then untracked ingress, of a host endpoint. Like a failsafe port, ND
+ * is exempt only for the host itself: tc ingress still records what untracked/preDNAT would
+ * decide in case it is forwarded (for a failsafe reply: what untracked would decide). */
 static __always_inline void pal_hep_pre_in(const struct pal_hookctx *h, struct pal_iface *ifc,
 					   struct pal_pkt *p, struct pal_outcome *o)
 {
 	if ((p->family && p->always_pass) || pal_failsafe_match(p, PAL_FAILSAFE_IN)) {
-		o->what = PAL_O_FAILSAFE;
-		o->reason = PAL_DROP_NONE;
-		o->stage = PAL_DP_STAGE_FAILSAFE;
-		o->rule_id = PAL_RULE_ID_NONE;
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
+		return;
+	}
+	if (pal_failsafe_reply_match(p, PAL_FAILSAFE_IN)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
 		return;
 	}
 	pal_run_list(h, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p, o);
 	if (o->what == PAL_O_ALLOW)
 		o->what = PAL_O_UNTRACKED;
+}
+
+/* What raw OUTPUT decides for a locally generated packet leaving by host endpoint ifc, before
+ * conntrack and NAT: failsafe-out (PAL_O_FAILSAFE), the replies of failsafe-in connections
+ * (PAL_O_FAILSAFE_REPLY: no untracked decision), else untracked egress (ALLOW, DENY or NONE).
+ * Also what tc egress re-checks before it believes a PAL_MARK_UNTRACKED. */
+static __always_inline void pal_hep_pre_out(const struct pal_hookctx *h, struct pal_iface *ifc,
+					    struct pal_pkt *p, struct pal_outcome *o)
+{
+	if (pal_failsafe_match(p, PAL_FAILSAFE_OUT)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
+		return;
+	}
+	if (pal_failsafe_reply_match(p, PAL_FAILSAFE_OUT)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
+		return;
+	}
+	pal_run_list(h, ifc->lists[PAL_SLOT_UNTRACKED_OUT], PAL_DP_STAGE_UNTRACKED, p, o);
 }
 
 /* Counts a drop and emits its event. */

@@ -121,7 +121,8 @@ enum pal_cc_list { PAL_LIST_UNTRACKED, PAL_LIST_PREDNAT, PAL_LIST_FORWARD, PAL_L
 int pal_cc_build_tierlist(struct pal_cc *cc, const struct pal_cc_cand *ep, enum pal_cc_list list,
 			  enum pal_dir dir, struct pal_ir_tierlist *out);
 bool pal_cc_policy_selects(const struct pal_policy *p, const struct pal_cc_cand *c);
-/* The policy's name without a "tier." prefix; malloc'd. */
+/* The name reports use: metadata.name, with the "<tier>." prefix of a non-default tier added
+ * when the file omitted it (Calico names the policy so); malloc'd. */
 char *pal_cc_policy_display_name(const struct pal_policy *p);
 
 #endif

@@ -22,11 +22,16 @@
 char *pal_cc_policy_display_name(const struct pal_policy *p)
 {
 	size_t tl = p->tier ? strlen(p->tier) : 0;
+	char *name;
 
-	if (p->tier && strcmp(p->tier, PAL_DEFAULT_TIER) != 0 && strncmp(p->name, p->tier, tl) == 0 &&
-	    p->name[tl] == '.' && p->name[tl + 1])
-		return strdup(p->name + tl + 1);
-	return strdup(p->name);
+	if (!p->tier || strcmp(p->tier, PAL_DEFAULT_TIER) == 0 || p->kind == PAL_POLICY_K8S ||
+	    (strncmp(p->name, p->tier, tl) == 0 && p->name[tl] == '.'))
+		return strdup(p->name);
+	/* "deny-rest" written in tier t1 is Calico's t1.deny-rest (libcalico-go's
+	 * TieredPolicyName): the name every report shows */
+	if (asprintf(&name, "%s.%s", p->tier, p->name) < 0)
+		return NULL;
+	return name;
 }
 
 static const char *policy_tier(const struct pal_policy *p)

@@ -249,7 +249,8 @@ static decision_t forward_stage(struct walk *w, const struct pal_walk_side *s, e
  * blocked by host policy (DESIGN 3). */
 static bool is_neighbour_discovery(const struct pal_packet *pkt)
 {
-	return pkt->protocol == PAL_PROTO_ICMPV6 && pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
+	return pkt->src.family == PAL_AF_INET6 && pkt->protocol == PAL_PROTO_ICMPV6 &&
+	       pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
 }
 
 /* Neighbour discovery allowed the packet: the verdict. */
@@ -295,17 +296,46 @@ static bool failsafe_stage(struct walk *w, const struct pal_walk_side *s, enum p
 	return true;
 }
 
-/* Host endpoint traffic to (ingress) or from (egress) a local process: failsafe, untracked,
- * preDNAT (ingress only), then the normal policy. The stateless stages see the destination the
- * packet had before NAT: untracked egress runs in raw OUTPUT, preDNAT before kube-proxy's DNAT
- * (the NodePort). */
+/* A reply of a failsafe connection: its reverse (the packet it answers) matches a failsafe port
+ * of the other direction. Inbound: the source port is a failsafe-out port and the source (the
+ * remote) is in its net; outbound: the source port is a failsafe-in port and the destination
+ * (the remote) is in its net. Calico's raw-table failsafe chains accept these so that a
+ * doNotTrack policy cannot cut the failsafe connections in half; they exempt the packet from
+ * untracked policy only (it stays tracked and meets the later stages). True when it is one (the
+ * step is recorded). */
+static bool failsafe_reply(struct walk *w, const struct pal_walk_side *s, enum pal_dir dir)
+{
+	const struct pal_packet *pkt = w->pkt;
+	struct pal_packet rev = *pkt;
+	decision_t d = no_decision;
+	char what[80];
+
+	rev.src = pkt->dst;
+	rev.dst = pkt->src;
+	rev.sport = pkt->dport;
+	rev.dport = pkt->sport;
+	rev.has_dnat = false;
+	if (!w->ops->failsafe(w->ctx, dir == PAL_DIR_INGRESS ? PAL_DIR_EGRESS : PAL_DIR_INGRESS,
+			      &rev, what, sizeof(what)))
+		return false;
+	add_step(w, PAL_STAGE_UNTRACKED, s, dir, &d,
+		 "reply of failsafe-%s %s: untracked policy does not apply",
+		 dir == PAL_DIR_INGRESS ? "out" : "in", what);
+	return true;
+}
+
+/* Host endpoint traffic to (ingress) or from (egress) a local process: failsafe, untracked
+ * (not for failsafe replies), preDNAT (ingress only), then the normal policy. The stateless
+ * stages see the destination the packet had before NAT: untracked egress runs in raw OUTPUT,
+ * preDNAT before kube-proxy's DNAT (the NodePort). */
 static void host_local(struct walk *w, const struct pal_walk_side *s, enum pal_dir dir)
 {
-	decision_t d;
+	decision_t d = no_decision;
 
 	if (failsafe_stage(w, s, dir))
 		return;
-	d = stateless_stage(w, PAL_STAGE_UNTRACKED, s, dir);
+	if (!failsafe_reply(w, s, dir))
+		d = stateless_stage(w, PAL_STAGE_UNTRACKED, s, dir);
 	if (d.outcome == PAL_ACTION_DENY) {
 		settle_deny(w, PAL_STAGE_UNTRACKED, s, dir, &d, NULL);
 		return;

@@ -299,6 +299,8 @@ int pald_run_daemon(struct pald_agent *a)
 		}
 		uint64_t now = pald_now_ms();
 
+		if (a->be.ops->tick)
+			a->be.ops->tick(a->be.ctx, now);
 		if (a->health_on)
 			pald_http_expire(&a->health, now);
 		if (a->metrics_on)

@@ -66,6 +66,9 @@ struct pald_backend_ops {
 	/* Why the last interface sync attached fewer interfaces than it was given (the datapath's
 	 * error, naming the interface), "" when it attached them all. May be NULL. */
 	const char *(*attach_error)(void *ctx);
+	/* Called from the event loop about once a second (now: monotonic ms) for checks that
+	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
+	void (*tick)(void *ctx, uint64_t now_ms);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

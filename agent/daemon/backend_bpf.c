@@ -52,6 +52,7 @@
 #include "loop.h"
 #include "maps_sync.h"
 #include "meta.h"
+#include "netfilter.h"
 #include "node.h"
 #include "srcaddrs.h"
 #include "stats.h"
@@ -89,6 +90,7 @@ struct bpf_ctx {
 	} *att;
 	size_t n_att;
 	bool synced_once;
+	uint64_t next_jump_check_ms; /* tick: when to check the netfilter jumps again */
 	/* XDP mode each host interface got at the last sync, to log changes only */
 	struct {
 		int ifindex;
@@ -983,6 +985,36 @@ static void bpf_close(void *ctx)
 	free(c);
 }
 
+/* palisade's jumps must stay the first rule of raw PREROUTING/OUTPUT and filter INPUT: an
+ * ACCEPT inserted above one (by an admin, another agent, a package's firewall script) would let
+ * packets past palisade's raw OUTPUT and INPUT filters. Put back and logged when moved. */
+static void check_jumps(struct bpf_ctx *c, const char *when)
+{
+	char err[160];
+	int rc;
+
+	if (!c->dp || !c->synced_once)
+		return; /* not installed yet: the first full sync installs them */
+	rc = pal_nf_check_jumps(err, sizeof(err));
+	if (rc < 0)
+		pald_log(PALD_LOG_ERROR, "netfilter jumps", PALD_S("error", err));
+	else if (rc > 0)
+		pald_log(PALD_LOG_WARN, "a netfilter jump to palisade's chains was not first: put back",
+			 PALD_S("when", when), PALD_I("repaired", rc));
+}
+
+#define JUMP_CHECK_INTERVAL_MS 10000
+
+static void bpf_tick(void *ctx, uint64_t now_ms)
+{
+	struct bpf_ctx *c = ctx;
+
+	if (now_ms < c->next_jump_check_ms)
+		return;
+	c->next_jump_check_ms = now_ms + JUMP_CHECK_INTERVAL_MS;
+	check_jumps(c, "periodic");
+}
+
 static const struct pald_backend_ops bpf_ops = {
 	.name = "bpf",
 	.adopted_generation = bpf_adopted_generation,
@@ -991,6 +1023,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.render_metrics = bpf_render_metrics,
 	.unprogrammed = bpf_unprogrammed,
 	.attach_error = bpf_attach_error,
+	.tick = bpf_tick,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };

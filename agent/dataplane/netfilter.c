@@ -46,6 +46,9 @@ int pal_nf_render(struct pal_datapath *dp, int family, const struct pal_nf_hep *
 	(void)family; /* same rules for both families; the programs parse either */
 	sb_printf(&b, "*raw\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n", CH_RAW_PRE, CH_RAW_OUT,
 		  CH_UNTRACK);
+	/* Every locally generated packet, first: palisade's bits are not the sender's to set
+	 * (SO_MARK). tc egress believes what the rules below set. */
+	sb_printf(&b, "-A %s -j MARK --and-mark %#x\n", CH_RAW_OUT, ~PAL_MARK_MASK);
 	sb_printf(&b, "-A %s -m mark --mark %#x/%#x -j CT --notrack\n", CH_RAW_PRE,
 		  PAL_MARK_UNTRACKED, PAL_MARK_UNTRACKED);
 	sb_printf(&b, "-A %s -j MARK --or-mark %#x\n-A %s -j CT --notrack\n", CH_UNTRACK,
@@ -128,23 +131,167 @@ static int run(char *const argv[], const char *input)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-/* One jump from a built-in chain to ours, inserted first, unless it is there. */
-static int ensure_jump(const char *bin, const char *table, const char *from, const char *to)
+/* Runs argv and reads its standard output into buf (NUL-terminated, truncated to len - 1);
+ * 0 when it exited 0. */
+static int run_output(char *const argv[], char *buf, size_t len)
 {
-	char *check[] = { (char *)bin, "-w", "-t", (char *)table, "-C", (char *)from, "-j",
-			  (char *)to, NULL };
+	int out[2], status;
+	size_t n = 0;
+	pid_t pid;
+
+	if (pipe(out))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+
+		close(out[0]);
+		close(out[1]);
+		return e;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(out[1], 1);
+		close(out[0]);
+		close(out[1]);
+		if (null >= 0) {
+			dup2(null, 0);
+			if (!getenv("PALISADE_NF_DEBUG"))
+				dup2(null, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	for (;;) {
+		ssize_t r = read(out[0], buf + n, n + 1 < len ? len - 1 - n : 0);
+
+		if (r > 0) {
+			n += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && n + 1 >= len) { /* full: drain the rest */
+			char sink[512];
+
+			while (read(out[0], sink, sizeof(sink)) > 0)
+				;
+		}
+		break;
+	}
+	buf[len ? (n < len ? n : len - 1) : 0] = 0;
+	close(out[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* The 1-based positions of the plain jump "-A from -j to" among the rules of built-in chain
+ * `from`, up to max of them, into pos; returns how many (or -errno). */
+static int jump_positions(const char *bin, const char *table, const char *from, const char *to,
+			  int *pos, int max)
+{
+	char *list[] = { (char *)bin, "-w", "-t", (char *)table, "-S", (char *)from, NULL };
+	char want[128], prefix[64];
+	static char out[65536];
+	const char *line, *nl;
+	int err, rule = 0, n = 0;
+
+	snprintf(want, sizeof(want), "-A %s -j %s", from, to);
+	snprintf(prefix, sizeof(prefix), "-A %s ", from);
+	err = run_output(list, out, sizeof(out));
+	if (err)
+		return err;
+	/* `-S CHAIN` prints "-P CHAIN POLICY" first, then one "-A CHAIN ..." line per rule */
+	for (line = out; *line; line = nl + 1) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		len = (size_t)(nl - line);
+		if (strncmp(line, prefix, strlen(prefix)) != 0)
+			continue;
+		rule++;
+		if (len == strlen(want) && strncmp(line, want, len) == 0 && n < max)
+			pos[n++] = rule;
+	}
+	return n;
+}
+
+/* One jump from a built-in chain to ours, and it is the chain's first rule and only copy: a rule
+ * inserted above it (an ACCEPT) would decide before palisade sees the packet. Otherwise the jump
+ * is inserted at 1 first (no moment without it), then the other copies are deleted by number,
+ * the highest first. Returns 1 when it had to repair, 0 when all was in place, -errno. */
+static int ensure_jump_first(const char *bin, const char *table, const char *from,
+			     const char *to)
+{
 	char *ins[] = { (char *)bin, "-w", "-t", (char *)table, "-I", (char *)from, "1", "-j",
 			(char *)to, NULL };
+	int pos[16], n = jump_positions(bin, table, from, to, pos, 16), err;
 
-	if (run(check, NULL) == 0)
+	if (n < 0)
+		return n;
+	if (n == 1 && pos[0] == 1)
 		return 0;
-	return run(ins, NULL);
+	if (n == 0 || pos[0] != 1) {
+		err = run(ins, NULL);
+		if (err)
+			return err;
+		n = jump_positions(bin, table, from, to, pos, 16);
+		if (n < 0)
+			return n;
+	}
+	for (int i = n - 1; i >= 1; i--) {
+		char num[16];
+		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
+				NULL };
+
+		snprintf(num, sizeof(num), "%d", pos[i]);
+		err = run(del, NULL);
+		if (err)
+			return err;
+	}
+	return 1;
+}
+
+/* The jumps palisade keeps first in the built-in chains. */
+static const struct {
+	const char *table, *from, *to;
+} nf_jumps[] = {
+	{ "raw", "PREROUTING", CH_RAW_PRE },
+	{ "raw", "OUTPUT", CH_RAW_OUT },
+	{ "filter", "INPUT", CH_INPUT },
+};
+
+int pal_nf_check_jumps(char *err, size_t errlen)
+{
+	static const char *const bin[2] = { "iptables", "ip6tables" };
+	int repaired = 0;
+
+	for (int f = 0; f < 2; f++) {
+		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
+			int rc = ensure_jump_first(bin[f], nf_jumps[j].table, nf_jumps[j].from,
+						   nf_jumps[j].to);
+
+			if (rc < 0) {
+				if (err && errlen)
+					snprintf(err, errlen, "%s -t %s: cannot put the jump to %s "
+						 "first in %s", bin[f], nf_jumps[j].table,
+						 nf_jumps[j].to, nf_jumps[j].from);
+				return rc;
+			}
+			repaired += rc;
+		}
+	}
+	return repaired;
 }
 
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n)
 {
 	static const char *const restore[2] = { "iptables-restore", "ip6tables-restore" };
-	static const char *const bin[2] = { "iptables", "ip6tables" };
 	size_t cap = 4096 + n * 3 * (PATH_MAX + 128);
 	char *buf = malloc(cap);
 	int err = 0;
@@ -160,19 +307,19 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 			break;
 		}
 		err = run(argv, buf);
-		if (err) {
-			pal_dp_set_error(dp, "%s failed installing palisade's chains", restore[f]);
-			break;
-		}
-		err = ensure_jump(bin[f], "raw", "PREROUTING", CH_RAW_PRE);
-		if (!err)
-			err = ensure_jump(bin[f], "raw", "OUTPUT", CH_RAW_OUT);
-		if (!err)
-			err = ensure_jump(bin[f], "filter", "INPUT", CH_INPUT);
 		if (err)
-			pal_dp_set_error(dp, "%s: cannot add the jumps to palisade's chains", bin[f]);
+			pal_dp_set_error(dp, "%s failed installing palisade's chains", restore[f]);
 	}
 	free(buf);
+	if (!err) {
+		char msg[160];
+		int rc = pal_nf_check_jumps(msg, sizeof(msg));
+
+		if (rc < 0) {
+			pal_dp_set_error(dp, "%s", msg);
+			err = rc;
+		}
+	}
 	return err;
 }
 

@@ -1,10 +1,13 @@
 /* palisade's netfilter rules, in the network namespace the agent runs in. They live in chains
- * palisade owns; the only rules it adds to the built-in chains are one jump per chain, and it
- * never touches other rules.
+ * palisade owns; the only rules it adds to the built-in chains are one jump per chain, always
+ * the chain's first rule (checked again on every sync and periodically: a rule inserted above
+ * it is left alone, the jump is put back above it), and it never touches other rules.
  *
  *   raw PREROUTING  -> PALISADE-RAW-PRE:  -m mark --mark UNTRACKED/UNTRACKED -j CT --notrack
  *                      (tc ingress marked the packet: untracked ingress allowed it)
- *   raw OUTPUT      -> PALISADE-RAW-OUT:  per host endpoint interface IF:
+ *   raw OUTPUT      -> PALISADE-RAW-OUT:  -j MARK --and-mark ~PAL_MARK_MASK (every packet: a
+ *                                          sender's SO_MARK never carries palisade's bits on)
+ *                      then per host endpoint interface IF:
  *                        -o IF -m bpf --object-pinned DIR/progs/sf_out_deny_<ifindex>  -j DROP
  *                        -o IF -m bpf --object-pinned DIR/progs/sf_out_failsafe_<ifindex>
  *                                                  -j MARK --or-mark FAILSAFE
@@ -30,6 +33,11 @@ struct pal_nf_hep {
 
 /* Installs or rewrites every palisade chain and jump. */
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n);
+/* Puts each jump from a built-in chain to palisade's back in first place when a rule was
+ * inserted above it (or it was deleted or duplicated), for iptables and ip6tables. Returns how
+ * many it repaired (0: all in place), or -errno with a message in err. pal_nf_install runs it;
+ * the agent runs it again on every interface sync and periodically. */
+int pal_nf_check_jumps(char *err, size_t errlen);
 /* Removes the jumps and the chains (missing ones are not an error). */
 int pal_nf_remove(void);
 

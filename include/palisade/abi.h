@@ -160,6 +160,9 @@ enum pal_entry_kind {
 #define PAL_MARK_FWD_DENY 0x01000000u
 #define PAL_MARK_FWD_UNTRACKED 0x02000000u
 #define PAL_MARK_FWD_PREDNAT 0x04000000u
+/* A failsafe reply (stages.h) that untracked ingress would allow if forwarded, but that preDNAT
+ * ingress denies as the host's: tc ingress lets it on, INPUT drops it. */
+#define PAL_MARK_HOST_DENY 0x08000000u
 
 /* XDP -> tc: 4 bytes of XDP metadata in front of the packet. */
 #define PAL_XDP_META_MAGIC 0x9a1e0000u

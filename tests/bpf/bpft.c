@@ -362,7 +362,11 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 			else if (bt_run_sf(t->sf_out_allow[s], 0, 0, pre_buf, pre_len) == 1)
 				mark |= PAL_MARK_UNTRACKED;
 		}
-		rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, a, 0, mark, post_buf, post_len, &mark);
+		/* CT --notrack: conntrack never sees an untracked packet, so it is not NATed */
+		if (mark & PAL_MARK_UNTRACKED)
+			rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, a, 0, mark, pre_buf, pre_len, &mark);
+		else
+			rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, a, 0, mark, post_buf, post_len, &mark);
 		cr_assert_geq(rc, 0, "tc egress test run failed");
 		if (rc == TC_SHOT_RC) {
 			r.allow = false;

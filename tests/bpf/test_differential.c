@@ -89,6 +89,10 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 			char desc[256];
 
 			pal_ir_random_packet(&r, &ir, &pkt);
+			/* replies of failsafe connections: exempt from untracked policy as the host's
+			 * only (issue 7, defect 8) */
+			if (pal_rand_chance(&r, 15))
+				pal_ir_random_failsafe_reply(&r, &ir, &pkt);
 			/* IPv6 "protocols" that are extension headers (AH...) are walked by the
 			 * parser, as ip6tables does; the evaluator has no such notion */
 			/* what the pod sends: its own sources mostly, spoofed ones too */

@@ -64,3 +64,70 @@ Test(bpf_netfilter, install_and_remove)
 	cr_assert(strstr(out, "-A INPUT -p tcp -m tcp --dport 1 -j ACCEPT"), "%s", out);
 	cr_assert(strstr(out, "-A OUTPUT -p udp -m udp --dport 2 -j ACCEPT"), "%s", out);
 }
+
+/* The first "-A CHAIN" line of `cmd`'s output (iptables -S CHAIN). */
+static void first_rule(const char *cmd, char *buf, size_t len)
+{
+	static char out[16384];
+	char *a, *nl;
+
+	capture(cmd, out, sizeof(out));
+	a = strstr(out, "\n-A ");
+	cr_assert_not_null(a, "%s: no rule: %s", cmd, out);
+	a++;
+	nl = strchr(a, '\n');
+	if (nl)
+		*nl = 0;
+	snprintf(buf, len, "%s", a);
+}
+
+/* An ACCEPT inserted above palisade's jumps would decide before palisade sees the packet: the
+ * check puts each jump back in first place (without removing the other rule) and leaves one
+ * copy; with everything in place it changes nothing. */
+Test(bpf_netfilter, jumps_are_put_back_first)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0] };
+	static char out[16384];
+	char first[256], err[160];
+
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "in place after install: %s", err);
+
+	cr_assert_eq(system("iptables -w -t raw -I OUTPUT 1 -j ACCEPT"), 0);
+	cr_assert_eq(system("iptables -w -I INPUT 1 -p tcp -j ACCEPT"), 0);
+	cr_assert_eq(system("ip6tables -w -t raw -I PREROUTING 1 -j ACCEPT"), 0);
+	cr_assert_eq(system("iptables -w -t raw -A OUTPUT -j PALISADE-RAW-OUT"), 0); /* a copy */
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 3, "%s", err);
+
+	first_rule("iptables -w -t raw -S OUTPUT", first, sizeof(first));
+	cr_assert_str_eq(first, "-A OUTPUT -j PALISADE-RAW-OUT");
+	first_rule("iptables -w -S INPUT", first, sizeof(first));
+	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT");
+	first_rule("ip6tables -w -t raw -S PREROUTING", first, sizeof(first));
+	cr_assert_str_eq(first, "-A PREROUTING -j PALISADE-RAW-PRE");
+	capture("iptables -w -t raw -S OUTPUT", out, sizeof(out));
+	cr_assert_null(strstr(strstr(out, "-A OUTPUT -j PALISADE-RAW-OUT") + 1,
+			      "-A OUTPUT -j PALISADE-RAW-OUT"), "one copy: %s", out);
+	cr_assert(strstr(out, "-A OUTPUT -j ACCEPT"), "the other rule stays: %s", out);
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "%s", err);
+	system("iptables -w -t raw -D OUTPUT -j ACCEPT; iptables -w -D INPUT -p tcp -j ACCEPT; "
+	       "ip6tables -w -t raw -D PREROUTING -j ACCEPT");
+}
+
+/* A sender's SO_MARK must not reach the raw OUTPUT filters or tc egress with palisade's bits:
+ * the first rule of palisade's raw OUTPUT chain clears them, for every packet, both families. */
+Test(bpf_netfilter, raw_output_clears_palisade_mark_bits_first)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0] };
+	char first[256], want[128];
+
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	/* iptables prints --and-mark M as --set-xmark 0x0/~M */
+	snprintf(want, sizeof(want), "-A PALISADE-RAW-OUT -j MARK --set-xmark 0x0/%#x", PAL_MARK_MASK);
+	first_rule("iptables -w -t raw -S PALISADE-RAW-OUT", first, sizeof(first));
+	cr_assert_str_eq(first, want);
+	first_rule("ip6tables -w -t raw -S PALISADE-RAW-OUT", first, sizeof(first));
+	cr_assert_str_eq(first, want);
+}

@@ -15,7 +15,7 @@ trace --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 --d
 verdict allow normal default host-ssh-and-api 2
 # A blocked range is logged (rule 0) and denied (rule 1) by the security tier.
 trace --iface ext0 --dir ingress --proto tcp --src 198.18.200.7 --sport 40000 --dst 198.18.1.1 --dport 8443
-verdict deny normal security quarantine 1
+verdict deny normal security security.quarantine 1
 json_is '.logged_rule_ids | length' 1
 # Any other port on the host: default tier, end of tier, deny.
 trace --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 9999

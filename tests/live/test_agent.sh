@@ -41,7 +41,7 @@ same --iface mgmt0 --dir ingress --proto tcp --src 198.18.10.5 --sport 40000 --d
 same --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 8443
 same --iface ext0 --dir ingress --proto tcp --src 198.18.200.7 --sport 40000 --dst 198.18.1.1 --dport 8443
 json_is .verdict deny
-json_is .policy quarantine
+json_is .policy security.quarantine
 same --iface ext0 --dir ingress --proto udp --src 198.18.1.50 --sport 40000 --dst 198.18.1.1 --dport 11211
 json_is .untracked true
 same --iface ext0 --dir egress --proto udp --src 2001:db8:1::1 --sport 11211 --dst 2001:db8:1::50 --dport 40000

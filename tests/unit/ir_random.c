@@ -708,6 +708,39 @@ void pal_ir_random_source(struct pal_rand *r, const struct pal_ir_endpoint *wep,
 	}
 }
 
+void pal_ir_random_failsafe_reply(struct pal_rand *r, const struct pal_ir *ir,
+				  struct pal_packet *pkt)
+{
+	bool in = pal_rand_chance(r, 50);
+	const struct pal_failsafe *v = in ? ir->failsafe_in : ir->failsafe_out;
+	size_t n = in ? ir->n_failsafe_in : ir->n_failsafe_out;
+	const struct pal_failsafe *fs;
+	struct pal_addr *remote;
+	uint8_t family;
+
+	if (!n)
+		return;
+	fs = &v[pal_rand_below(r, (uint32_t)n)];
+	family = fs->has_net ? fs->net.addr.family : pkt->src.family;
+	if (family != pkt->src.family) { /* the other family: new addresses of it */
+		random_addr(r, family, &pkt->src);
+		random_addr(r, family, &pkt->dst);
+		pkt->has_dnat = false;
+	}
+	pkt->protocol = fs->protocol;
+	pkt->icmp_type = pkt->icmp_code = 0;
+	pkt->sport = fs->port;
+	if (!pkt->dport)
+		pkt->dport = 40000;
+	if (pkt->has_dnat && !pkt->dnat_dport)
+		pkt->dnat_dport = pkt->dport;
+	/* the remote end: for a reply of a failsafe-in flow the destination, of a failsafe-out
+	 * flow the source; inside the net (or at its edges: addr_near) */
+	remote = in ? &pkt->dst : &pkt->src;
+	if (fs->has_net)
+		addr_near(r, &fs->net, remote);
+}
+
 const char *pal_packet_str(const struct pal_packet *pkt, char *buf, size_t len)
 {
 	char s[PAL_CIDR_STRLEN], d[PAL_CIDR_STRLEN], nd[PAL_CIDR_STRLEN], dnat[96] = "";

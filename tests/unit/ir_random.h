@@ -51,6 +51,11 @@ void pal_ir_random_packet(struct pal_rand *r, const struct pal_ir *ir, struct pa
  * sometimes from an unconfigured source, else the (often foreign: spoofed) source pkt has. */
 void pal_ir_random_source(struct pal_rand *r, const struct pal_ir_endpoint *wep,
 			  struct pal_packet *pkt);
+/* Sometimes turns pkt into the reply of a failsafe connection of ir: TCP/UDP, the source port
+ * a failsafe port of either list, the remote address (destination for failsafe-in, source for
+ * failsafe-out) in or next to its net. No-op when ir has no failsafe of the list chosen. */
+void pal_ir_random_failsafe_reply(struct pal_rand *r, const struct pal_ir *ir,
+				  struct pal_packet *pkt);
 
 /* A one-line description of pkt (buf of at least 200 bytes) for failure messages. */
 const char *pal_packet_str(const struct pal_packet *pkt, char *buf, size_t len);

@@ -455,6 +455,8 @@ static void run_phase(const struct phase *ph, uint64_t base, uint64_t n_irs)
 			struct pal_packet pkt;
 
 			pal_ir_random_packet(&r, &f.ir, &pkt);
+			if (pal_rand_chance(&r, 15)) /* replies of failsafe connections too */
+				pal_ir_random_failsafe_reply(&r, &f.ir, &pkt);
 			for (size_t l = 0; l < f.n; l++, list_cases++)
 				failures += !compare_list(&f, &f.lists[l], &pkt, seed, p);
 			for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++, stage_cases++) {

@@ -71,7 +71,7 @@ Test(evaluator_actions, pass_skips_rest_of_tier)
 	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "app", 0);
 	/* 81: sec.b denies. */
 	v = to_pod(&t, 81);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "b", 0);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "sec.b", 0);
 	cr_assert_str_eq(v.tier, "sec");
 	ct_free(&t);
 }
@@ -98,7 +98,7 @@ Test(evaluator_actions, tier_default_action_deny_and_pass)
 	cr_assert_null(v.tier);
 	/* 82: denied in pass-end. */
 	v = to_pod(&t, 82);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "b", 0);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "pass-end.b", 0);
 	ct_free(&t);
 }
 
