@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""Packets an attacker crafts, for tests/e2e/test_adversary.sh. Standard library only.
+
+  adversary.py icmp-error DST QSRC QDST QSPORT QDPORT
+      send one ICMP "port unreachable" to DST quoting a UDP packet QSRC:QSPORT -> QDST:QDPORT
+      (the kernel adds the outer IPv4 header, with this namespace's source address)
+  adversary.py icmp-listen FILE SECONDS
+      for SECONDS, append one line "SRC TYPE QSRC QDST QSPORT QDPORT" to FILE for every ICMP
+      error that arrives (a raw socket sees every ICMP packet the host receives)
+  adversary.py mark-tcp DST PORT MARK
+      connect to DST:PORT with SO_MARK = MARK set before connecting (the SYN carries it), send a
+      token line, print the answer; exit 0 only on a complete exchange
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def quoted_udp(qsrc: str, qdst: str, qsport: int, qdport: int) -> bytes:
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + 8, 0x1234, 0, 64, socket.IPPROTO_UDP, 0,
+                     socket.inet_aton(qsrc), socket.inet_aton(qdst))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return ip + struct.pack("!HHHH", qsport, qdport, 16, 0) + b"adversry"
+
+
+def icmp_error(dst, qsrc, qdst, qsport, qdport):
+    body = quoted_udp(qsrc, qdst, int(qsport), int(qdport))
+    hdr = struct.pack("!BBHI", 3, 3, 0, 0)
+    pkt = hdr[:2] + struct.pack("!H", checksum(hdr + body)) + hdr[4:] + body
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(pkt, (dst, 0))
+
+
+def icmp_listen(path, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    end = time.monotonic() + float(seconds)
+    with open(path, "a", buffering=1) as out:
+        out.write("listening\n")
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            s.settimeout(left)
+            try:
+                pkt, (src, _) = s.recvfrom(4096)
+            except socket.timeout:
+                return
+            ihl = (pkt[0] & 0xF) * 4
+            icmp = pkt[ihl:]
+            if len(icmp) < 8 + 28 or icmp[0] not in (3, 11, 12):
+                continue
+            q = icmp[8:]
+            qihl = (q[0] & 0xF) * 4
+            qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
+            qsport, qdport = struct.unpack("!HH", q[qihl:qihl + 4])
+            out.write(f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport}\n")
+
+
+def mark_tcp(dst, port, mark):
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, int(mark, 0))
+    s.settimeout(2)
+    token = f"mark-{mark}-{time.monotonic_ns()}"
+    try:
+        s.connect((dst, int(port)))
+        s.sendall(token.encode() + b"\n")
+        answer = s.recv(512).decode(errors="replace").strip()
+    except OSError as e:
+        print(f"no exchange: {e}")
+        sys.exit(1)
+    print(answer)
+    sys.exit(0 if answer.endswith(token) else 1)
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "icmp-error":
+        icmp_error(*args)
+    elif cmd == "icmp-listen":
+        icmp_listen(*args)
+    elif cmd == "mark-tcp":
+        mark_tcp(*args)
+    else:
+        sys.exit(f"unknown command {cmd}")
