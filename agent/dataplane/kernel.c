@@ -46,9 +46,12 @@ static int check_conntrack(struct pal_kernel *k, const struct btf *vmlinux, cons
 		btf = mod;
 		snprintf(k->ct_btf, sizeof(k->ct_btf), "nf_conntrack");
 	}
-	if (!has_func(btf, "bpf_skb_ct_lookup") || !has_func(btf, "bpf_ct_release"))
+	/* bpf_ct_change_timeout (6.0): a re-judge that denies a flow expires its conntrack entry */
+	if (!has_func(btf, "bpf_skb_ct_lookup") || !has_func(btf, "bpf_ct_release") ||
+	    !has_func(btf, "bpf_ct_change_timeout"))
 		return fail(err, errlen, -ENOTSUP,
-			    "the conntrack kfuncs bpf_skb_ct_lookup and bpf_ct_release in its BTF "
+			    "the conntrack kfuncs bpf_skb_ct_lookup, bpf_ct_release and "
+			    "bpf_ct_change_timeout in its BTF "
 			    "(load the nf_conntrack module: modprobe nf_conntrack; the kernel needs "
 			    "CONFIG_NF_CONNTRACK and CONFIG_DEBUG_INFO_BTF_MODULES when it is a module)");
 	k->ct_opts_size = ct_opts_size(btf);
