@@ -34,6 +34,7 @@ static void write_btf(const char *path, struct btf *base, uint32_t opts_size, bo
 		cr_assert_gt(proto, 0);
 		cr_assert_gt(btf__add_func(b, "bpf_skb_ct_lookup", BTF_FUNC_GLOBAL, proto), 0);
 		cr_assert_gt(btf__add_func(b, "bpf_ct_release", BTF_FUNC_GLOBAL, proto), 0);
+		cr_assert_gt(btf__add_func(b, "bpf_ct_change_timeout", BTF_FUNC_GLOBAL, proto), 0);
 	}
 	raw = btf__raw_data(b, &len);
 	cr_assert_not_null(raw);
@@ -103,8 +104,8 @@ Test(bpf_kernel, missing_kfuncs_name_them_and_the_minimum)
 	paths();
 	write_btf(vmlinux_path, NULL, 12, false);
 	cr_assert_neq(check(&k, false, err, sizeof(err)), 0);
-	cr_assert(strstr(err, "bpf_skb_ct_lookup") && strstr(err, "nf_conntrack") &&
-			  strstr(err, "Linux 6.1"),
+	cr_assert(strstr(err, "bpf_skb_ct_lookup") && strstr(err, "bpf_ct_change_timeout") &&
+			  strstr(err, "nf_conntrack") && strstr(err, "Linux 6.1"),
 		  "%s", err);
 }
 
