@@ -153,6 +153,36 @@ static __noinline int pal_ct_pre_snat_source(struct __sk_buff *skb, struct pal_p
 	return snat;
 }
 
+/* The connection's tuple as it arrived (conntrack's original tuple: before DNAT and SNAT) into p,
+ * for a packet of the flow in either direction as the flow table keeps it. Returns 1 when p was
+ * replaced, 0 when conntrack has no entry (then p is how it arrived: nothing was translated), < 0
+ * on a conntrack error. TCP and UDP only (the kfunc's). Not inlined: its frame stays out of the
+ * classifier's call chain. */
+static __noinline int pal_ct_original_tuple(struct __sk_buff *skb, struct pal_pkt *p)
+{
+	const struct nf_conntrack_tuple *orig;
+	struct nf_conn *ct;
+	int err = 0;
+
+	ct = pal_ct_lookup(skb, p, &err);
+	if (!ct)
+		return err;
+	orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	__builtin_memset(p->src, 0, sizeof(p->src));
+	__builtin_memset(p->dst, 0, sizeof(p->dst));
+	if (p->family == 4) {
+		__builtin_memcpy(p->src, &orig->src.u3.ip, 4);
+		__builtin_memcpy(p->dst, &orig->dst.u3.ip, 4);
+	} else {
+		__builtin_memcpy(p->src, orig->src.u3.ip6, 16);
+		__builtin_memcpy(p->dst, orig->dst.u3.ip6, 16);
+	}
+	p->sport = bpf_ntohs(orig->src.u.all);
+	p->dport = bpf_ntohs(orig->dst.u.all);
+	bpf_ct_release(ct);
+	return 1;
+}
+
 /* Puts the packet's own source (address and port, as it leaves) back into p after
  * pal_ct_pre_snat_source: the packet still carries it. Returns 0, or -1 when it cannot be read
  * (then p is not the packet's: the caller must not enter it into flow state). */

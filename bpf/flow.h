@@ -68,6 +68,9 @@ struct pal_flow_adm {
  * action. */
 struct pal_flow_plan {
 	__u32 list[2];
+	/* admitted by a preDNAT allow: that host endpoint's preDNAT list, run again first on the
+	 * tuple as it arrived (tc hooks: conntrack's original tuple); its allow skips list[0] */
+	__u32 prednat_list;
 	__u8 stage[2];
 	__u8 ep_to_host; /* workload to host: --endpoint-to-host-action applies after the lists */
 	__u8 pad;
@@ -77,6 +80,7 @@ struct pal_flow_scratch {
 	struct pal_flow v;
 	struct pal_flow_key k, k2;
 	struct pal_pkt q;
+	struct pal_pkt q_post; /* q kept while q holds the pre-DNAT tuple (preDNAT re-judge) */
 	struct pal_cls_req req;
 	struct pal_flow_adm adm;
 	struct pal_flow_plan plan;

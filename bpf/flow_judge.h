@@ -116,9 +116,11 @@ static __noinline int pal_flow_plan_of(const struct pal_flow *f, struct pal_flow
 			pl->list[0] = ep->lists[PAL_SLOT_NORMAL_OUT];
 			pl->stage[0] = PAL_DP_STAGE_WORKLOAD;
 			pl->ep_to_host = 1;
-		} else if (!(f->flags & PAL_FLOW_PREDNAT)) { /* preDNAT's allow stands (not re-run) */
+		} else {
 			pl->list[0] = ep->lists[PAL_SLOT_NORMAL_IN];
 			pl->stage[0] = PAL_DP_STAGE_NORMAL;
+			if (f->flags & PAL_FLOW_PREDNAT)
+				pl->prednat_list = ep->lists[PAL_SLOT_PREDNAT_IN];
 		}
 		return 1;
 	case PAL_FCTX_FORWARD:
@@ -130,9 +132,11 @@ static __noinline int pal_flow_plan_of(const struct pal_flow *f, struct pal_flow
 		if (in_ep && (in_ep->flags & PAL_IF_WORKLOAD)) {
 			pl->list[0] = in_ep->lists[PAL_SLOT_NORMAL_OUT];
 			pl->stage[0] = PAL_DP_STAGE_WORKLOAD;
-		} else if (in_ep && (in_ep->flags & PAL_IF_HOST) && !(f->flags & PAL_FLOW_PREDNAT)) {
+		} else if (in_ep && (in_ep->flags & PAL_IF_HOST)) {
 			pl->list[0] = in_ep->lists[PAL_SLOT_FORWARD_IN];
 			pl->stage[0] = PAL_DP_STAGE_FORWARD;
+			if (f->flags & PAL_FLOW_PREDNAT)
+				pl->prednat_list = in_ep->lists[PAL_SLOT_PREDNAT_IN];
 		}
 		if (out_ep && (out_ep->flags & PAL_IF_WORKLOAD)) {
 			pl->list[1] = out_ep->lists[PAL_SLOT_NORMAL_IN];
@@ -174,6 +178,31 @@ static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct 
 	o->rule_id = PAL_RULE_ID_NONE;
 	if (!pal_flow_prepare(f, s))
 		return 0;
+	if (f->flags & PAL_FLOW_PREDNAT) {
+		/* preDNAT judged the tuple as it arrived, which the entry does not keep: at a tc
+		 * hook conntrack still has it (the original tuple), and preDNAT runs again on it, so a
+		 * preDNAT deny added since cuts the flow too. Its allow ends the ingress side's host
+		 * policy, as at admission; no verdict (or no preDNAT list any more) leaves it to the
+		 * normal or forward list. The socket filters have no conntrack: there the earlier
+		 * allow stands (a tc hook on the flow's path re-judges it fully first). */
+		if (!skb || !s->plan.prednat_list) {
+			if (!skb)
+				s->plan.list[0] = 0;
+		} else {
+			s->q_post = s->q;
+#ifdef PAL_WITH_CT
+			if (pal_ct_original_tuple(skb, &s->q) < 0)
+				return 0; /* a conntrack error: cannot vouch for the flow */
+#endif
+			i = pal_replay_stage(h, s->plan.prednat_list, PAL_DP_STAGE_PREDNAT, s, o);
+			s->q = s->q_post;
+			if (s->req.status != PAL_CLS_STATUS_NOMATCH) {
+				if (i)
+					return 0;
+				s->plan.list[0] = 0;
+			}
+		}
+	}
 #ifdef PAL_WITH_CT
 	/* A forwarded flow was admitted on its source before SNAT (tc egress asks conntrack) but
 	 * entered under its wire tuple: ask again, or a MASQUERADEd client would be judged as the

@@ -335,3 +335,63 @@ Test(bpf_nat_ct_error, conntrack_error_drops_instead_of_judging_the_wire_source)
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_CALI1], PAL_HOOK_TC_EGRESS)
 			     .drop[PAL_DROP_INTERNAL], 1);
 }
+
+/* A NodePort flow to a host process that a preDNAT policy allowed (nodeport: tcp 30080 on eth0,
+ * DNATed to the host's port 80). A policy change re-judges it at tc ingress; the entry keeps the
+ * post-DNAT tuple, so preDNAT runs again on conntrack's original tuple: a preDNAT deny of 30080
+ * added since cuts the flow (docs/datapath.md "A deny means now"), an unrelated change does not. */
+static const char *prednat_deny_yaml =
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: GlobalNetworkPolicy\n"
+	"metadata: {name: nodeport-closed}\n"
+	"spec:\n"
+	"  order: 10\n"
+	"  selector: role == \"ext\"\n"
+	"  preDNAT: true\n"
+	"  applyOnForward: true\n"
+	"  ingress:\n"
+	"  - {action: Deny, protocol: TCP, destination: {ports: [30080]}}\n";
+
+/* a policy that selects no endpoint here */
+static const char *unrelated_yaml =
+	"apiVersion: projectcalico.org/v3\n"
+	"kind: GlobalNetworkPolicy\n"
+	"metadata: {name: elsewhere}\n"
+	"spec:\n"
+	"  selector: role == \"nobody\"\n"
+	"  ingress:\n"
+	"  - {action: Deny}\n";
+
+static bool prednat_flow_after_change(const char *yaml, int sport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, sport, HOST_EXT, 30080);
+	struct bt_result r;
+
+	bt_setup(&T);
+	ct_compile_dir_yaml(&C, "table", "");
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, 1);
+	ct_insert(CLIENT, sport, HOST_EXT, 30080, HOST_EXT, 80, CLIENT, sport);
+	ct_dnat(&p, HOST_EXT, 80);
+	r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL);
+	cr_assert(r.allow, "the NodePort SYN (preDNAT allow) dropped at hook %d", r.dropped_at);
+	ct_free(&C);
+	ct_compile_dir_yaml(&C, "table", yaml);
+	cr_assert_eq(C.rc, 0);
+	bt_apply(&T, &C.ir, 2);
+	r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, &bt_ack);
+	bt_teardown_table(&T, &C);
+	return r.allow;
+}
+
+Test(bpf_nat_prednat, a_prednat_deny_added_later_cuts_the_flow)
+{
+	cr_assert_not(prednat_flow_after_change(prednat_deny_yaml, 40020),
+		      "the flow survived a preDNAT deny of its NodePort");
+}
+
+Test(bpf_nat_prednat, an_unrelated_change_keeps_the_flow)
+{
+	cr_assert(prednat_flow_after_change(unrelated_yaml, 40021),
+		  "the flow was cut by a change that does not concern it");
+}
