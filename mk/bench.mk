@@ -1,4 +1,4 @@
-# Benchmarks (`make bench-all`, DESIGN section 9): one table of ratios and medians measured side by
+# Benchmarks (`make bench-all`, docs/benchmarks.md): one table of ratios and medians measured side by
 # side in one run. Included from the Makefile; uses its BUILD, CC, CLANG, CFLAGS_COMMON, CFLAGS and
 # mk/bpf.mk's BPF_CFLAGS and LIBS_BPF. Root only: the benchmarks load BPF programs and create
 # network namespaces. Not part of `make test`: nothing here asserts a timing.
@@ -34,6 +34,6 @@ $(BENCH_DIR)/%: tests/bench/%.c
 
 bench-build: $(BENCH_BPF) $(BENCH_DIR)/bench-classify $(BENCH_TOOLS) $(BUILD)/palisaded $(BUILD)/polctl
 
-bench-all: bench-build ## every benchmark of DESIGN section 9 as one table (root, ~10 minutes)
+bench-all: bench-build ## every benchmark of docs/benchmarks.md as one table (root, ~10 minutes)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) tests/bench/run.sh

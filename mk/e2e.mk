@@ -1,4 +1,4 @@
-# The end-to-end suite (tests/e2e/, DESIGN section 8): real traffic through network namespaces,
+# The end-to-end suite (tests/e2e/, docs/testing.md): real traffic through network namespaces,
 # palisaded and polctl on the real BPF datapath. Included by the Makefile (-include mk/*.mk).
 # Root only (namespaces, BPF); about 2.5 minutes on 2 cores. Add test-e2e to `test:` to run it in
 # `make test`.

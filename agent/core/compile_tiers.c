@@ -292,7 +292,7 @@ int pal_cc_build_tierlist(struct pal_cc *cc, const struct pal_cc_cand *ep, enum 
 					err = -ENOMEM;
 					goto out;
 				}
-				/* Untracked and preDNAT tiers never drop at their end (DESIGN 3). */
+				/* Untracked and preDNAT tiers never drop at their end (docs/semantics.md sections 8-9). */
 				t->end_action = list == PAL_LIST_UNTRACKED || list == PAL_LIST_PREDNAT ?
 							PAL_ACTION_PASS :
 							ct->default_action;

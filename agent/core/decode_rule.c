@@ -330,7 +330,7 @@ static int decode_rule_metadata(struct dctx *c, const struct yt_node *rule, stru
 /* Reports "ports need TCP/UDP/SCTP" at the ports lists of one side. Calico applies this to named
  * ports too (validateRule checks len(Ports) > 0 whatever the port kind). */
 /* Numeric ports need protocol TCP, UDP or SCTP (Calico's rule). Named ports are the exception
- * DESIGN section 2 makes: without a protocol they are allowed, and match whatever protocol the
+ * semantics.md 3.2 makes: without a protocol they are allowed, and match whatever protocol the
  * endpoint declares for that name (the named-port sets carry it). A protocol that has no ports
  * (ICMP, say) rejects named ports too. */
 static bool check_ports_protocol(struct dctx *c, const struct yt_node *rule, const char *side,

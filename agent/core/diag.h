@@ -2,7 +2,7 @@
  *
  * Every problem found while loading, validating or compiling policy is collected here rather than
  * printed on the spot, so the agent can decide to keep the last good state and polctl can print
- * them as a table or JSON. Printed form (DESIGN section 5):
+ * them as a table or JSON. Printed form (docs/operations.md, "Logs"):
  *     FILE:LINE:COL: error: MESSAGE [at FIELD.PATH]
  */
 #ifndef PALISADE_DIAG_H

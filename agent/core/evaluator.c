@@ -1,4 +1,4 @@
-/* The reference evaluator: walks the IR for one packet the way DESIGN section 3 reads.
+/* The reference evaluator: walks the IR for one packet the way docs/semantics.md reads.
  *
  * Building blocks, bottom up:
  *   pal_ir_rule_matches  one rule against one packet

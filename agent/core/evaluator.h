@@ -1,7 +1,7 @@
 /* The reference evaluator: the verdict of the policy in the IR for one packet, with the stage, tier,
  * policy and rule that decided and the path it took. It is the oracle for datapath tests and the
  * engine behind `polctl trace`, so it favours being obviously right over being fast: it walks the
- * IR the way DESIGN section 3 reads, rule by rule.
+ * IR the way docs/semantics.md reads, rule by rule.
  *
  * Directions are the host's view of the packet:
  *   PAL_TRACE_INGRESS  arrives on in_iface, for a local process (or, on a workload interface, for

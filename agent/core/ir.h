@@ -6,7 +6,7 @@
  * needs the rest of the model is already resolved: selectors became address sets, named ports
  * became (address, protocol, port) sets, tiers and policies are sorted, only policies that select
  * the endpoint and have the direction in `types` are present, and the tier lists are filled per
- * DESIGN section 3 (untracked / preDNAT / forward / normal for host endpoints, workload tiers for
+ * semantics.md 6-7 (untracked / preDNAT / forward / normal for host endpoints, workload tiers for
  * workload endpoints).
  *
  * Matching a rule (all fields AND):

@@ -1,4 +1,4 @@
-/* The policy model: every resource kind of DESIGN section 2, validated, as plain C structs.
+/* The policy model: each resource kind palisade reads (docs/semantics.md), validated, as C structs.
  *
  * Flow: files -> yaml_tree (libyaml, with positions) -> model_load (one decoder per kind, Calico's
  * validation) -> struct pal_model -> compiler. Every string is owned by the model (freed by
@@ -19,7 +19,7 @@
 #include "net.h"
 #include "selector.h"
 
-/* Calico's limits (DESIGN section 2). */
+/* Calico's limits (docs/semantics.md section 3). */
 #define PAL_MAX_RULES_PER_DIR 1024
 #define PAL_MAX_NETS 256
 #define PAL_MAX_PORTS 50

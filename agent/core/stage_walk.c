@@ -1,4 +1,4 @@
-/* The stage walk of DESIGN section 3 (see stage_walk.h): one function per traffic direction
+/* The stage walk of semantics.md section 7 (see stage_walk.h): one function per traffic direction
  * strings the stages together; the lists themselves are evaluated by the caller's ops.
  *
  * The verdict names the stage that decided: the first deny, or else the last stage that allowed
@@ -246,7 +246,7 @@ static decision_t forward_stage(struct walk *w, const struct pal_walk_side *s, e
 }
 
 /* Neighbour discovery (router/neighbour solicitation and advertisement, redirect) is never
- * blocked by host policy (DESIGN 3). */
+ * blocked by host policy (docs/semantics.md section 7). */
 static bool is_neighbour_discovery(const struct pal_packet *pkt)
 {
 	return pkt->src.family == PAL_AF_INET6 && pkt->protocol == PAL_PROTO_ICMPV6 &&

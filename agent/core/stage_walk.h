@@ -1,4 +1,4 @@
-/* The stage walk of DESIGN section 3, once, over whatever holds the rule lists.
+/* The stage walk of docs/semantics.md section 7, once, over whatever holds the rule lists.
  *
  * Three places walk the stages for one packet: the reference evaluator over the IR
  * (evaluator.c, the oracle), `polctl trace --live` over the pinned maps (tools/polctl/

@@ -3,7 +3,7 @@
  * /readyz is 200 only when the current policy is programmed on every interface it should be on.
  * After a bad policy write the agent keeps enforcing the last good generation but reports 503
  * "degraded: N policy errors, last good generation G still enforced; first: FILE:LINE:COL: ..."
- * so a rollout of broken policy stalls visibly instead of silently (DESIGN section 5).
+ * so a rollout of broken policy stalls visibly instead of silently (docs/operations.md).
  * Every listener (--health, --metrics) answers all three paths.
  */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* palisaded: the palisade node agent (DESIGN section 5).
+/* palisaded: the palisade node agent (docs/operations.md).
  *
  * Order of work: parse flags and config (exit 2 on a usage error) -> logging -> the instance lock
  * on the bpffs directory (exit 2 when another palisaded holds it, before touching anything) ->

@@ -27,7 +27,7 @@
  *     a profile ends with PASS (falls into the next profile).
  *   DEFAULT_DENY entry (action DENY, every field wildcard) when end == PAL_CLS_END_DENY.
  * Falling off the end (only possible with PAL_CLS_END_NONE) = no verdict. As the reference
- * evaluator reads DESIGN section 3, lists are flattened per stage as:
+ * evaluator reads docs/semantics.md section 7, lists are flattened per stage as:
  *   untracked in/out, preDNAT in    no profiles, END_NONE (no verdict: on to the next stage);
  *                                   destination before DNAT
  *   forward in/out                  no profiles, END_DENY (forward policy that applies and decides

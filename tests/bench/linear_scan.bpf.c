@@ -1,6 +1,6 @@
 /* The linear-scan baseline of the classification benchmark: the same rules as palisade's, as an
  * array of simple structs walked one by one (first match wins), over the same packets. This is
- * what "classification must not scan rules" (DESIGN section 4) avoids: its cost grows with the
+ * what "classification must not scan rules" (docs/datapath.md) avoids: its cost grows with the
  * number of rules a packet passes before it matches (every rule for a packet that matches none).
  *
  * IPv4 only, TCP/UDP ports: enough for the benchmark's packets. bpf_loop bounds the walk (up to

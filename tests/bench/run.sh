@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make bench` (mk/bench.mk's bench-all): every benchmark of DESIGN section 9, then one table.
+# `make bench` (mk/bench.mk's bench-all): every benchmark of docs/benchmarks.md, then one table.
 # Each part prints machine-readable lines ("classify ...", "xdp ...", ...) that this script
 # collects; a part that fails stops the run with a non-zero exit and no table (no figure is ever
 # made up). Each figure is a median over repetitions and, where there is a baseline, the ratio to

@@ -1,4 +1,4 @@
-/* Every row of the DESIGN section 3 table through the BPF programs (BPF_PROG_TEST_RUN), on the
+/* Every row of semantics.md section 7's table through the BPF programs (BPF_PROG_TEST_RUN), on the
  * node of tests/unit/fixtures/compiler/table (eth0 = host endpoint "ext", eth1 = host endpoint
  * "int", cali1 = workload pod1), with the default failsafe ports. Each case checks the verdict
  * (and untracked-ness) against the reference evaluator AND against the expectation written here,

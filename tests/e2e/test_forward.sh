@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# applyOnForward policy with real traffic on forwarded and NAT paths (DESIGN section 3, row
+# applyOnForward policy with real traffic on forwarded and NAT paths (docs/semantics.md section 7, row
 # "arrives on HEP A, forwarded out of B"):
 # - with policies/ (forward-http-to-pods: only tcp 8080 to the pod network, plus ICMP), the pod's
 #   8080 is reachable directly and through the NodePort, its 9090 and udp 7001 are not, ICMP to
@@ -72,7 +72,7 @@ EOF
 agent_program "$dir"
 ct_flush
 
-# A preDNAT Allow ends host policy for the ingress side (DESIGN 3, agent/core/evaluator.c), so
+# A preDNAT Allow ends host policy for the ingress side (docs/semantics.md section 9, agent/core/evaluator.c), so
 # while nodeport-from-trusted-only (policies/40) admits the trusted NodePort, the forward Deny
 # never sees it; the direct path has no preDNAT allow and is denied.
 expect_tcp client 198.18.1.1 30080 198.18.1.20 web:8080

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Forward ingress policy of a host endpoint when the packet leaves by an interface that is no
-# endpoint (DESIGN section 3, "arrives on HEP A, forwarded out of B": forward ingress of A on the
+# endpoint (docs/semantics.md section 7, "arrives on HEP A, forwarded out of B": forward ingress of A on the
 # post-DNAT packet). A plain router: the client's traffic arrives on ext0 (a host endpoint with
 # applyOnForward Ingress policy) and is routed out of wan0, a veth to the extra namespace
 # ${PFX}wan that no HostEndpoint, WorkloadEndpoint or --interfaces glob names.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The rows of DESIGN section 3's "where each applies" table with real TCP, UDP and ICMP traffic,
+# The rows of the "where each list applies" table (docs/semantics.md section 7) with real TCP, UDP and ICMP traffic,
 # on the example policies (policies/) and two variants. The untracked and preDNAT stages have
 # their own tests (test_untracked.sh, test_prednat.sh), the forward stage test_forward.sh; this one
 # covers failsafes, normal host policy, the host's own egress, workloads leaving through a host

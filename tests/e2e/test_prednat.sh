@@ -9,7 +9,7 @@
 #   and 198.18.1.50, with the DNAT visible in conntrack;
 # - IPv6: the allow rule only names IPv4 nets, so the IPv6 NodePort falls to the Deny rule while
 #   the pod's IPv6 address stays reachable;
-# - preDNAT also guards the node's own processes (row 1 of DESIGN section 3): a local listener on
+# - preDNAT also guards the node's own processes (row 1 of docs/semantics.md section 7): a local listener on
 #   31000 is denied from 198.18.1.200, and allowed from 198.18.1.20 although no normal policy
 #   allows 31000 (a preDNAT Allow skips normal host policy).
 here=$(cd "$(dirname "$0")" && pwd)

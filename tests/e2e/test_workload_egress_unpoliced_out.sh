@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A pod's egress policy when its traffic leaves the node by an interface that is no endpoint
-# (DESIGN section 3: "local workload out of HEP B", here with no HEP at all on the uplink). The
+# (docs/semantics.md section 7: "local workload out of HEP B", here with no HEP at all on the uplink). The
 # pod shop/web sends to ${PFX}wan through wan0, which no HostEndpoint, WorkloadEndpoint or
 # --interfaces glob names, and no host endpoint has forward policy: only the pod's own egress
 # policy can stop it. The agent must attach wan0 by itself (the forward watch, agent/daemon/links.h

@@ -295,7 +295,7 @@ static struct pal_walk_side emul_side(const struct flat_ir *f, const char *iface
 				       .name = ep->name };
 }
 
-/* The stages of DESIGN section 3 (the shared stage walk) over the flattened lists. */
+/* The stages of docs/semantics.md section 7 (the shared stage walk) over the flattened lists. */
 static void emul_evaluate(const struct flat_ir *f, const struct path *pa,
 			  const struct pal_packet *pkt, struct pal_verdict *v)
 {

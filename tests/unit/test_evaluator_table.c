@@ -1,4 +1,4 @@
-/* Every row of the DESIGN section 3 "where each applies" table, through the reference evaluator,
+/* Every row of docs/semantics.md section 7's table, through the reference evaluator,
  * on the node of fixtures/compiler/table (eth0 = HEP ext, eth1 = HEP int, cali1 = pod1). */
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -116,7 +116,7 @@ Test(model_validation, ports_need_protocol)
 		  "numeric ports need protocol TCP, UDP or SCTP");
 }
 
-/* DESIGN section 2: named ports may go without a protocol (they take the endpoint's). A numeric
+/* semantics.md 3.2: named ports may go without a protocol (they take the endpoint's). A numeric
  * item beside them still needs one, and a port-less protocol rejects them. */
 Test(model_validation, named_ports_without_protocol)
 {

@@ -9,7 +9,7 @@
 #include "diag.h"
 #include "model.h"
 
-/* Exit codes (DESIGN section 6). */
+/* Exit codes (docs/polctl.md). */
 #define POLCTL_OK 0
 #define POLCTL_NEGATIVE 1 /* validate found errors, match did not match */
 #define POLCTL_USAGE 2    /* usage or system error */

@@ -2,7 +2,7 @@
 # Driving palisade in the topology: program the node namespace with palisaded, read flows and
 # counters with polctl. Source after topology.sh.
 #
-# The CLI these helpers assume is DESIGN section 5 and 6 (listed in tests/e2e/README.md):
+# The CLI these helpers assume is docs/operations.md and docs/polctl.md (listed in tests/e2e/README.md):
 #   nsenter --net=/var/run/netns/${PFX}node palisaded --once --policy-dir DIR --node demo-node \
 #           --bpffs /sys/fs/bpf/${PFX} [EXTRA]          exit 0 when programmed
 #   nsenter ... palisaded --uninstall --bpffs /sys/fs/bpf/${PFX}    (topo_destroy runs it)
@@ -46,7 +46,7 @@ polctl_json() {
 }
 
 # `flows -o json`: an array of flows, or an object with a "flows" array; each flow has at least
-# proto (name or number), src, sport, dst, dport (DESIGN section 6).
+# proto (name or number), src, sport, dst, dport (docs/polctl.md).
 pal_flow_count() {
 	local proto=$1 port=$2 num out
 	case "$proto" in tcp) num=6 ;; udp) num=17 ;; icmp) num=1 ;; icmpv6) num=58 ;; *) num=$proto ;; esac
@@ -58,7 +58,7 @@ pal_flow_count() {
 		| length'
 }
 
-# `counters -o json` is keyed by interface name (DESIGN section 6). Inside an interface, the XDP
+# `counters -o json` is keyed by interface name (docs/polctl.md). Inside an interface, the XDP
 # drops are the numbers whose key path names the hook "xdp" (abi.h's pal_hook_names) and a drop or
 # deny: e.g. .ext0.xdp.drop["policy-deny"] or .ext0.xdp.verdict.deny. Also accepted: an
 # "interfaces" wrapper, interfaces as an array of {name: ...}, hooks as an array of {hook: ...}.
