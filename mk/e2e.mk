@@ -1,7 +1,6 @@
 # The end-to-end suite (tests/e2e/, docs/testing.md): real traffic through network namespaces,
 # palisaded and polctl on the real BPF datapath. Included by the Makefile (-include mk/*.mk).
-# Root only (namespaces, BPF); about 2.5 minutes on 2 cores. Add test-e2e to `test:` to run it in
-# `make test`.
+# Root only (namespaces, BPF); about 4 minutes on 2 cores; part of `make test`.
 .PHONY: test-e2e test-e2e-san
 
 test-e2e: $(BUILD)/palisaded $(BUILD)/polctl ## end-to-end suite in network namespaces (root)
