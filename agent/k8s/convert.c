@@ -20,6 +20,7 @@ static const struct k8s_kind k8s_kinds[] = {
 	{ "v1", "Pod", k8s_convert_pod },
 	{ "v1", "Namespace", k8s_convert_namespace },
 	{ "v1", "ServiceAccount", k8s_convert_service_account },
+	{ "networking.k8s.io/v1", "NetworkPolicy", k8s_convert_k8s_network_policy },
 };
 
 int k8s_fail(struct k8s_conv *c, const char *path, const char *fmt, ...)
@@ -254,6 +255,8 @@ static int dispatch(struct k8s_conv *c)
 		return r;
 	if (r == 0)
 		return k8s_fail(c, "kind", "missing");
+	if (!strcmp(api, K8S_CALICO_CRD) || !strcmp(api, K8S_CALICO_V3))
+		return k8s_convert_calico(c, kind);
 	for (size_t i = 0; i < sizeof(k8s_kinds) / sizeof(k8s_kinds[0]); i++)
 		if (!strcmp(k8s_kinds[i].api_version, api) && !strcmp(k8s_kinds[i].kind, kind))
 			return k8s_kinds[i].convert(c);

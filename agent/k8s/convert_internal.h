@@ -71,5 +71,8 @@ int k8s_new_doc(struct k8s_conv *c, const char *api_version, const char *kind, c
 int k8s_convert_pod(struct k8s_conv *c);
 int k8s_convert_namespace(struct k8s_conv *c);
 int k8s_convert_service_account(struct k8s_conv *c);
+/* crd.projectcalico.org/v1 and projectcalico.org/v3 kinds. */
+int k8s_convert_calico(struct k8s_conv *c, const char *kind);
+int k8s_convert_k8s_network_policy(struct k8s_conv *c);
 
 #endif
