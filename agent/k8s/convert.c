@@ -10,6 +10,7 @@
 #include <string.h>
 #include "convert_internal.h"
 #include "model.h"
+#include "net.h"
 
 struct k8s_kind {
 	const char *api_version, *kind;
@@ -21,6 +22,7 @@ static const struct k8s_kind k8s_kinds[] = {
 	{ "v1", "Namespace", k8s_convert_namespace },
 	{ "v1", "ServiceAccount", k8s_convert_service_account },
 	{ "networking.k8s.io/v1", "NetworkPolicy", k8s_convert_k8s_network_policy },
+	{ "v1", "Node", k8s_convert_node },
 };
 
 int k8s_fail(struct k8s_conv *c, const char *path, const char *fmt, ...)
@@ -168,6 +170,21 @@ const char *k8s_annotation(const struct k8s_meta *m, const char *key)
 	const json_t *v = m->annotations ? json_object_get(m->annotations, key) : NULL;
 
 	return v ? json_string_value(v) : NULL;
+}
+
+int k8s_parse_addr(struct k8s_conv *c, const char *text, const char *path, struct pal_addr *out)
+{
+	char buf[PAL_CIDR_STRLEN];
+	size_t len = strcspn(text, "/");
+	struct pal_cidr cidr;
+
+	if (len >= sizeof(buf) || (text[len] && !pal_cidr_parse(text, &cidr, NULL)))
+		return k8s_fail(c, path, "\"%s\" is not an IP address", text);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (!pal_addr_parse(buf, out))
+		return k8s_fail(c, path, "\"%s\" is not an IP address", text);
+	return 0;
 }
 
 int k8s_put(json_t *o, const char *key, json_t *value)

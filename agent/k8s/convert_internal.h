@@ -59,6 +59,11 @@ int k8s_get_meta(struct k8s_conv *c, bool namespaced, struct k8s_meta *m);
 /* The value of annotation key, or NULL. */
 const char *k8s_annotation(const struct k8s_meta *m, const char *key);
 
+/* "addr" or "addr/len" -> the address itself (Calico keeps a pod's or node's address, not the
+ * network around it). */
+struct pal_addr;
+int k8s_parse_addr(struct k8s_conv *c, const char *text, const char *path, struct pal_addr *out);
+
 /* Output. */
 int k8s_put_str(json_t *o, const char *key, const char *value);
 int k8s_put(json_t *o, const char *key, json_t *value); /* takes value, even on failure */
@@ -74,5 +79,6 @@ int k8s_convert_service_account(struct k8s_conv *c);
 /* crd.projectcalico.org/v1 and projectcalico.org/v3 kinds. */
 int k8s_convert_calico(struct k8s_conv *c, const char *kind);
 int k8s_convert_k8s_network_policy(struct k8s_conv *c);
+int k8s_convert_node(struct k8s_conv *c);
 
 #endif

@@ -34,22 +34,14 @@ struct pod_ips {
 	size_t n;
 };
 
-/* "addr" or "addr/len" -> the address (Calico keeps the address, not the network). */
 static int add_ip(struct k8s_conv *c, struct pod_ips *ips, const char *text, const char *path)
 {
-	char buf[PAL_CIDR_STRLEN];
-	const char *slash = strchr(text, '/');
-	size_t len = slash ? (size_t)(slash - text) : strlen(text);
-	struct pal_cidr cidr;
+	int err;
 
-	if (len >= sizeof(buf) || (slash && !pal_cidr_parse(text, &cidr, NULL)))
-		return k8s_fail(c, path, "\"%s\" is not an IP address", text);
-	memcpy(buf, text, len);
-	buf[len] = '\0';
 	if (ips->n == MAX_POD_IPS)
 		return k8s_fail(c, path, "more than %d addresses", MAX_POD_IPS);
-	if (!pal_addr_parse(buf, &ips->v[ips->n]))
-		return k8s_fail(c, path, "\"%s\" is not an IP address", text);
+	if ((err = k8s_parse_addr(c, text, path, &ips->v[ips->n])))
+		return err;
 	for (size_t i = 0; i < ips->n; i++)
 		if (pal_addr_equal(&ips->v[i], &ips->v[ips->n]))
 			return 0;
