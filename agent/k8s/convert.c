@@ -23,6 +23,8 @@ static const struct k8s_kind k8s_kinds[] = {
 	{ "v1", "ServiceAccount", k8s_convert_service_account },
 	{ "networking.k8s.io/v1", "NetworkPolicy", k8s_convert_k8s_network_policy },
 	{ "v1", "Node", k8s_convert_node },
+	{ "v1", "Service", k8s_convert_service },
+	{ "discovery.k8s.io/v1", "EndpointSlice", k8s_convert_endpoint_slice },
 };
 
 int k8s_fail(struct k8s_conv *c, const char *path, const char *fmt, ...)

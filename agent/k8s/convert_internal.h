@@ -80,5 +80,7 @@ int k8s_convert_service_account(struct k8s_conv *c);
 int k8s_convert_calico(struct k8s_conv *c, const char *kind);
 int k8s_convert_k8s_network_policy(struct k8s_conv *c);
 int k8s_convert_node(struct k8s_conv *c);
+int k8s_convert_service(struct k8s_conv *c);
+int k8s_convert_endpoint_slice(struct k8s_conv *c);
 
 #endif

@@ -149,3 +149,52 @@ Test(k8s_convert_calico, errors_name_the_objects_field)
 	kc_fails(o, &kc_cfg, "metadata.namespace: missing");
 	json_decref(o);
 }
+
+/* An EndpointSlice as the EndpointSlice controller writes it. */
+static const char *const slice_json =
+	"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{"
+	"\"name\":\"db-x7k2p\",\"namespace\":\"data\",\"generateName\":\"db-\",\"uid\":\"e1\","
+	"\"resourceVersion\":\"5521\",\"labels\":{\"kubernetes.io/service-name\":\"db\","
+	"\"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\"},"
+	"\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"name\":\"db\","
+	"\"uid\":\"s1\"}]},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"198.18.7.1\"],"
+	"\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},"
+	"\"nodeName\":\"node-2\",\"zone\":\"a\",\"targetRef\":{\"kind\":\"Pod\",\"name\":\"db-0\"}},"
+	"{\"addresses\":[\"198.18.7.2\"],\"conditions\":{\"ready\":false}}],"
+	"\"ports\":[{\"name\":\"pg\",\"protocol\":\"TCP\",\"port\":5432,\"appProtocol\":\"postgresql\"},"
+	"{\"name\":\"\",\"protocol\":\"UDP\",\"port\":null}]}";
+
+Test(k8s_convert_services, endpoint_slice_keeps_addresses_and_ports)
+{
+	json_t *docs = kc_ok_text(slice_json, &kc_cfg), *svc;
+	const json_t *s = kc_doc(docs, "EndpointSlice", 0);
+
+	cr_assert_str_eq(kc_str(s, "metadata", "labels", "kubernetes.io/service-name", NULL), "db");
+	cr_assert_str_eq(kc_str(s, "addressType", NULL), "IPv4");
+	cr_assert_eq(json_array_size(kc_get(s, "endpoints", NULL)), 2, "not-ready ones too");
+	cr_assert_null(kc_get(json_array_get(kc_get(s, "endpoints", NULL), 0), "conditions", NULL));
+	cr_assert_null(kc_get(json_array_get(kc_get(s, "ports", NULL), 0), "appProtocol", NULL));
+	svc = kc_ok_text("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"db\","
+			 "\"namespace\":\"data\"},\"spec\":{\"clusterIP\":\"198.18.250.9\","
+			 "\"someFutureField\":1},\"status\":{\"loadBalancer\":{}}}",
+			 &kc_cfg);
+	cr_assert_eq(json_array_size(svc), 1);
+	json_array_extend(docs, svc);
+	kc_load_compile(docs);
+	json_decref(svc);
+	json_decref(docs);
+}
+
+Test(k8s_convert_services, endpoint_slice_errors_name_the_field)
+{
+	json_t *o = kc_parse(slice_json);
+
+	json_array_set_new(json_object_get(json_array_get(json_object_get(o, "endpoints"), 1),
+					   "addresses"), 0, json_string("198.18.7"));
+	kc_fails(o, &kc_cfg, "endpoints[1].addresses[0]: invalid IP address \"198.18.7\"");
+	kc_set(o, "endpoints", json_pack("[s]", "x"));
+	kc_fails(o, &kc_cfg, "endpoints[0]: not an object");
+	kc_set(o, "addressType", json_null());
+	kc_fails(o, &kc_cfg, "addressType: missing");
+	json_decref(o);
+}
