@@ -3,6 +3,10 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
+#include "compiler.h"
+#include "ir.h"
+#include "model.h"
 #include "test_k8s_convert_util.h"
 
 /* A running pod as `kubectl get pod -o json` prints it (trimmed of fields nothing reads). */
@@ -349,6 +353,57 @@ Test(k8s_convert, cluster_objects_load_and_compile)
 	json_array_extend(all, docs);
 	json_decref(docs);
 	cr_assert_eq(kc_load_compile(all), 1);
+	json_decref(all);
+	json_decref(p);
+}
+
+/* A ServiceAccount's labels reach serviceAccountSelector through the ksa profile's pcsa. labels,
+ * as in Calico (before, only projectcalico.org/name was seen). */
+Test(k8s_convert_identity, service_account_labels_reach_service_account_selectors)
+{
+	static const char *const objs[] = {
+		"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"prod\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"web-sa\","
+		"\"namespace\":\"prod\",\"labels\":{\"tier\":\"front\"}}}",
+		"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"GlobalNetworkPolicy\","
+		"\"metadata\":{\"name\":\"front\"},\"spec\":{\"serviceAccountSelector\":"
+		"\"tier == 'front'\",\"ingress\":[{\"action\":\"Allow\",\"source\":"
+		"{\"serviceAccounts\":{\"selector\":\"tier == 'front'\"}}}]}}",
+	};
+	json_t *all = json_array(), *p = pod(), *docs;
+	struct pal_model m;
+	struct pal_diags d = { 0 };
+	struct pal_compile_opts opts = { .node = "node-1" };
+	struct pal_ir ir = { 0 };
+	char *text;
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		docs = kc_ok_text(objs[i], &kc_cfg);
+		json_array_extend(all, docs);
+		json_decref(docs);
+	}
+	docs = kc_ok(p, &kc_cfg);
+	json_array_extend(all, docs);
+	json_decref(docs);
+	text = json_dumps(all, 0);
+	pal_model_init(&m);
+	pal_model_load_buffer(&m, "k.json", text, strlen(text), &d);
+	cr_assert_eq(pal_compile(&m, &opts, &ir, &d), 0);
+	cr_assert_eq(ir.n_endpoints, 1);
+	cr_assert_eq(ir.endpoints[0].normal[PAL_DIR_INGRESS].n_tiers, 1,
+		     "serviceAccountSelector did not select the pod");
+	/* The rule's serviceAccounts set holds the pod's address. */
+	{
+		const struct pal_ir_rule *r =
+			&ir.endpoints[0].normal[PAL_DIR_INGRESS].tiers[0].policies[0].rules[0];
+
+		cr_assert_eq(r->match.src.n_in_sets, 1);
+		cr_assert_eq(ir.sets[r->match.src.in_sets[0]].n, 2);
+	}
+	pal_ir_free(&ir);
+	pal_diags_free(&d);
+	pal_model_free(&m);
+	free(text);
 	json_decref(all);
 	json_decref(p);
 }
