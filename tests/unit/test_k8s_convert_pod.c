@@ -326,6 +326,21 @@ Test(k8s_convert, not_an_object_or_unknown_kind)
 	json_decref(o);
 }
 
+/* Appends the conversions of the n objects (JSON text) and of pod p to all. */
+static void convert_into(json_t *all, const char *const *objs, size_t n, const json_t *p)
+{
+	json_t *docs;
+
+	for (size_t i = 0; i < n; i++) {
+		docs = kc_ok_text(objs[i], &kc_cfg);
+		json_array_extend(all, docs);
+		json_decref(docs);
+	}
+	docs = kc_ok(p, &kc_cfg);
+	json_array_extend(all, docs);
+	json_decref(docs);
+}
+
 /* Conversion and loader agree: everything a small cluster turns into loads, validates and
  * compiles, and this node's pod is a local endpoint whose kns profile exists. */
 Test(k8s_convert, cluster_objects_load_and_compile)
@@ -336,22 +351,13 @@ Test(k8s_convert, cluster_objects_load_and_compile)
 		"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"web-sa\","
 		"\"namespace\":\"prod\"}}",
 	};
-	json_t *all = json_array(), *p = pod(), *docs;
+	json_t *all = json_array(), *p = pod();
 
-	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
-		docs = kc_ok_text(objs[i], &kc_cfg);
-		json_array_extend(all, docs);
-		json_decref(docs);
-	}
-	docs = kc_ok(p, &kc_cfg);
-	json_array_extend(all, docs);
-	json_decref(docs);
+	convert_into(all, objs, sizeof(objs) / sizeof(objs[0]), p);
 	kc_set(p, "metadata.name", json_string("web-1"));
 	kc_set(p, "spec.nodeName", json_string("node-2"));
 	kc_set(p, "status.podIPs", json_pack("[{s:s}]", "ip", "198.18.5.8"));
-	docs = kc_ok(p, &kc_cfg);
-	json_array_extend(all, docs);
-	json_decref(docs);
+	convert_into(all, NULL, 0, p);
 	cr_assert_eq(kc_load_compile(all), 1);
 	json_decref(all);
 	json_decref(p);
@@ -370,21 +376,14 @@ Test(k8s_convert_identity, service_account_labels_reach_service_account_selector
 		"\"tier == 'front'\",\"ingress\":[{\"action\":\"Allow\",\"source\":"
 		"{\"serviceAccounts\":{\"selector\":\"tier == 'front'\"}}}]}}",
 	};
-	json_t *all = json_array(), *p = pod(), *docs;
+	json_t *all = json_array(), *p = pod();
 	struct pal_model m;
 	struct pal_diags d = { 0 };
 	struct pal_compile_opts opts = { .node = "node-1" };
 	struct pal_ir ir = { 0 };
 	char *text;
 
-	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
-		docs = kc_ok_text(objs[i], &kc_cfg);
-		json_array_extend(all, docs);
-		json_decref(docs);
-	}
-	docs = kc_ok(p, &kc_cfg);
-	json_array_extend(all, docs);
-	json_decref(docs);
+	convert_into(all, objs, sizeof(objs) / sizeof(objs[0]), p);
 	text = json_dumps(all, 0);
 	pal_model_init(&m);
 	pal_model_load_buffer(&m, "k.json", text, strlen(text), &d);
