@@ -234,7 +234,8 @@ Test(k8s_convert_pod, bad_fields_name_their_path)
 		{ "metadata.namespace", "null", "metadata.namespace: missing" },
 		/* What the loader rejects is reported against the object too. */
 		{ "spec.containers", "[{\"ports\":[{\"name\":\"Bad_Name\",\"containerPort\":80}]}]",
-		  "invalid port name \"Bad_Name\"" },
+		  "as WorkloadEndpoint node--1-k8s-web--0-eth0: spec.ports[0].name: invalid port "
+		  "name \"Bad_Name\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
