@@ -1,0 +1,5 @@
+# The Kubernetes datastore's test tools (tests/k8s/). Included by the Makefile (-include mk/*.mk).
+.PHONY: test-k8s
+
+test-k8s: ## the replay API server against Debian's kubectl (tests/k8s/README.md)
+	tests/k8s/test_kubectl.sh
