@@ -1,0 +1,72 @@
+/* The Kubernetes datastore (--datastore kubernetes): every watched API object, converted into
+ * palisade resources, kept for the policy pipeline.
+ *
+ * One informer per resource (informer.h) feeds one table of objects. Each object is converted
+ * (pal_k8s_convert) and its documents are loaded on their own as soon as it arrives; one that does
+ * not convert or load is reported (a log line with kind, namespace/name and the field path, a
+ * counter, the list of bad objects for /readyz and polctl status) and its LAST GOOD documents stay
+ * in the table, so every other object keeps updating. A deleted object leaves the table. The
+ * agent reloads (debounced) whenever the table changed, and not at all until every required
+ * resource has been listed once, so a restart never enforces a partial view.
+ */
+#ifndef PAL_K8S_DATASTORE_H
+#define PAL_K8S_DATASTORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "convert.h"
+#include "informer.h"
+#include "kubeconfig.h"
+#include "model.h"
+
+#define PAL_K8S_MAX_RESOURCES 16
+
+struct pal_k8s_datastore {
+	struct pal_k8s_conn conn;
+	struct pal_k8s_http *http;
+	struct pal_k8s_informer inf[PAL_K8S_MAX_RESOURCES];
+	size_t n_inf;
+	struct pal_k8s_convert_cfg convert;
+	/* "Kind/namespace/name" -> {"text": the last good documents (YAML stream), "error": the
+	 * last problem or absent}. */
+	json_t *objects;
+	uint64_t n_bad;            /* objects whose latest version is not in force */
+	uint64_t conversions_failed; /* counter: every rejected version */
+	bool changed;              /* the table changed since the last take_changed */
+	uint64_t last_change_ns;   /* when (CLOCK_MONOTONIC), to measure change-to-enforcement */
+	void (*on_change)(void *ctx);
+	void *ctx;
+};
+
+struct pal_k8s_datastore_cfg {
+	const char *kubeconfig; /* NULL: in-cluster */
+	const char *node;
+	bool iface_by_route;
+	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
+	void *iface_ctx;
+};
+
+/* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the
+ * loop) whenever the table changed. 0; -EINVAL with a message in err; -ENOMEM. */
+int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg,
+			   struct pald_loop *loop, void (*on_change)(void *ctx), void *ctx,
+			   char *err, size_t errlen);
+/* True once every required resource has been listed (absent optional ones count). */
+bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
+/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). */
+int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
+			   struct pal_diags *diags);
+/* Converts every object again (a route changed: interfaces may have appeared). */
+void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);
+/* Seconds the state may be behind the API server (the worst resource). */
+double pal_k8s_datastore_staleness(const struct pal_k8s_datastore *ds, uint64_t now_ns);
+/* {datastore, staleness_seconds, bad_objects: [{object, error}], resources: [{resource, state,
+ * synced, resourceVersion, objects, last_event, errors, relists, last_error}]} */
+json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t now_ns);
+/* The first bad object's "Kind ns/name: error" into buf; returns the number of bad objects. */
+size_t pal_k8s_datastore_first_bad(const struct pal_k8s_datastore *ds, char *buf, size_t len);
+void pal_k8s_datastore_close(struct pal_k8s_datastore *ds);
+
+#endif
