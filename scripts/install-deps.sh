@@ -5,7 +5,7 @@ packages=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev bpftool
 	libnl-3-dev libnl-route-3-dev libsystemd-dev
-	libyaml-dev libjansson-dev libcriterion-dev
+	libyaml-dev libjansson-dev libcriterion-dev nettle-dev
 	libclang-rt-14-dev
 	libcurl4-openssl-dev openssl kubernetes-client
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd

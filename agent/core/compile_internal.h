@@ -104,11 +104,25 @@ int pal_cc_nets_set(struct pal_cc *cc, const struct pal_cidr *nets, size_t n, ui
 int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			  const struct pal_selector *sel, const char *name, uint32_t *idx);
 
+/* Sets named by an origin the caller built (taking ownership of origin and the members, which
+ * need not be sorted): the existing set of that origin, or a new one. */
+int pal_cc_origin_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, size_t n,
+		      uint32_t *idx);
+int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_port *v, size_t n,
+			   uint32_t *idx);
+
+/* compile_services.c: Calico's `services:` match, through the Service's EndpointSlices. */
+/* Source: the set of the addresses of the Service's endpoints. */
+int pal_cc_service_addr_set(struct pal_cc *cc, const char *ns, const char *name, uint32_t *idx);
+/* Destination: the (address, protocol, port) set of its endpoints and ports. */
+int pal_cc_service_port_set(struct pal_cc *cc, const char *ns, const char *name, uint32_t *idx);
+
 /* compile_rules.c */
-/* Errors for what the datapath cannot enforce (HTTP matches, Service references). `what` is a
- * path prefix such as "spec.ingress". Returns the number of errors added. */
+/* Errors for what the datapath cannot enforce (HTTP matches); warnings for Service references
+ * that can match nothing. `what` is a path prefix such as "spec.ingress"; ns the namespace of the
+ * policy (NULL: global policy or profile). Returns the number of errors added. */
 size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
-			  struct pal_pos doc_pos);
+			  const char *ns, struct pal_pos doc_pos);
 /* Compiles one rule; ns is the policy's namespace (NULL for global policies and profiles). */
 int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char *ns, uint32_t index,
 			struct pal_ir_rule *out);

@@ -8,6 +8,8 @@
  *   serviceAccounts   -> one in_set of the workloads in scope with that service account
  *   ports / notPorts  -> numeric items to (not_)port_ranges, named items to (not_)named_port_sets
  *                        of the endpoints the side's positive set selects (all when it has none)
+ *   services          -> source: one in_set of the Service's endpoint addresses; destination: the
+ *                        one named_port_set of its (address, protocol, port)s (compile_services.c)
  * Scope of a side: namespaceSelector global() = non-namespaced things only; another
  * namespaceSelector = things in namespaces whose labels match; else, for a namespaced policy, its
  * own namespace; else everything.
@@ -20,8 +22,21 @@
 
 static const char *const not_supported = "is not supported by palisade's datapath";
 
+/* A Service reference outside a namespace: Calico looks for "/<name>" and matches nothing. */
+static void check_service(struct pal_cc *cc, const struct pal_entity *e, const char *ns,
+			    const char *what, size_t i, const char *side, struct pal_pos pos)
+{
+	char path[160];
+
+	if (e->has_services && !e->service_namespace && !ns) {
+		snprintf(path, sizeof(path), "%s[%zu].%s.services", what, i, side);
+		pal_warn(cc->diags, pos, path, "services without a namespace outside a namespaced "
+			 "policy matches no Service (as in Calico); set services.namespace");
+	}
+}
+
 size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
-			  struct pal_pos doc_pos)
+			  const char *ns, struct pal_pos doc_pos)
 {
 	char path[160];
 	size_t n = 0;
@@ -37,18 +52,8 @@ size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, cons
 				  "an application-layer proxy", not_supported);
 			n++;
 		}
-		if (r->src.has_services) {
-			snprintf(path, sizeof(path), "%s[%zu].source.services", what, i);
-			pal_error(cc->diags, pos, path, "a Kubernetes Service reference %s; use "
-				  "selector or nets instead", not_supported);
-			n++;
-		}
-		if (r->dst.has_services) {
-			snprintf(path, sizeof(path), "%s[%zu].destination.services", what, i);
-			pal_error(cc->diags, pos, path, "a Kubernetes Service reference %s; use "
-				  "selector or nets instead", not_supported);
-			n++;
-		}
+		check_service(cc, &r->src, ns, what, i, "source", pos);
+		check_service(cc, &r->dst, ns, what, i, "destination", pos);
 	}
 	return n;
 }
@@ -106,7 +111,26 @@ static int compile_ports(struct pal_cc *cc, const struct pal_port *ports, size_t
 	return err;
 }
 
-static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const char *ns,
+/* The service match of a side (see compile_services.c); after the side's ports are compiled. */
+static int compile_service(struct pal_cc *cc, const struct pal_entity *e, const char *ns, bool dst,
+			   struct pal_ir_side *side)
+{
+	const char *svc_ns = e->service_namespace ? e->service_namespace : ns ? ns : "";
+	uint32_t idx;
+	int err;
+
+	if (!dst) {
+		err = pal_cc_service_addr_set(cc, svc_ns, e->service_name, &idx);
+		return err ? err : push_u32(&side->in_sets, &side->n_in_sets, idx);
+	}
+	/* The loader allows no destination ports beside a destination Service. */
+	if ((err = pal_cc_service_port_set(cc, svc_ns, e->service_name, &idx)))
+		return err;
+	side->has_ports = true;
+	return push_u32(&side->named_port_sets, &side->n_named_port_sets, idx);
+}
+
+static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const char *ns, bool dst,
 			struct pal_ir_side *side, uint8_t *families)
 {
 	struct pal_cc_scope scope = { .kind = PAL_SCOPE_ALL };
@@ -165,6 +189,8 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 	side->has_ports = e->n_ports > 0;
 	err = compile_ports(cc, e->ports, e->n_ports, np_scope, e->selector, &side->port_ranges,
 			    &side->n_port_ranges, &side->named_port_sets, &side->n_named_port_sets);
+	if (!err && e->has_services)
+		err = compile_service(cc, e, ns, dst, side);
 	if (err)
 		return err;
 	return compile_ports(cc, e->not_ports, e->n_not_ports, np_scope, e->selector,
@@ -199,9 +225,9 @@ int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char 
 	else if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMPV6)
 		m->families &= PAL_FAMILY_V6;
 
-	err = compile_side(cc, &r->src, ns, &m->src, &m->families);
+	err = compile_side(cc, &r->src, ns, false, &m->src, &m->families);
 	if (!err)
-		err = compile_side(cc, &r->dst, ns, &m->dst, &m->families);
+		err = compile_side(cc, &r->dst, ns, true, &m->dst, &m->families);
 	if (err)
 		pal_ir_match_free(m);
 	return err;

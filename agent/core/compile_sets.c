@@ -464,6 +464,20 @@ nomem:
 	return -ENOMEM;
 }
 
+int pal_cc_origin_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, size_t n,
+		      uint32_t *idx)
+{
+	long found = index_find(&cc->set_index, origin, set_origin, cc->ir);
+
+	if (found >= 0) {
+		free(origin);
+		free(cidrs);
+		*idx = (uint32_t)found;
+		return 0;
+	}
+	return add_set(cc, origin, cidrs, sort_unique_cidrs(cidrs, n), idx);
+}
+
 int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			const struct pal_selector *sel, const struct pal_service_accounts *sa,
 			uint32_t *idx)
@@ -564,7 +578,7 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 {
 	struct pal_ir *ir = cc->ir;
 	struct pal_ir_named_port *v = NULL;
-	size_t n = 0, cap = 0, k;
+	size_t n = 0, cap = 0;
 	char *origin = NULL, *what = NULL;
 	long found;
 
@@ -606,6 +620,26 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 				n++;
 			}
 		}
+	}
+	return pal_cc_origin_port_set(cc, origin, v, n, idx);
+nomem:
+	free(v);
+	free(origin);
+	return -ENOMEM;
+}
+
+int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_port *v, size_t n,
+			   uint32_t *idx)
+{
+	struct pal_ir *ir = cc->ir;
+	long found = index_find(&cc->nps_index, origin, nps_origin, ir);
+	size_t k;
+
+	if (found >= 0) {
+		free(origin);
+		free(v);
+		*idx = (uint32_t)found;
+		return 0;
 	}
 	if (n) {
 		qsort(v, n, sizeof(*v), np_cmp);

@@ -1,6 +1,6 @@
 /* pal_compile: the model, seen from one node, becomes the IR.
  *
- * Steps: reject what the datapath cannot enforce (HTTP, Service references) anywhere in the
+ * Steps: reject what the datapath cannot enforce (HTTP matches) anywhere in the
  * input; turn every endpoint and network set into a selector candidate (compile_sets.c); sort tiers
  * and policies (compile_tiers.c); then, for each endpoint of this node, build its tier lists and
  * resolve its profiles. Endpoints of other nodes only feed address sets.
@@ -297,14 +297,14 @@ static size_t check_unsupported(struct pal_cc *cc)
 
 	for (size_t i = 0; i < m->policies.n; i++) {
 		n += pal_cc_check_rules(cc, &m->policies.v[i].ingress, "spec.ingress",
-					m->policies.v[i].pos);
+					m->policies.v[i].namespace, m->policies.v[i].pos);
 		n += pal_cc_check_rules(cc, &m->policies.v[i].egress, "spec.egress",
-					m->policies.v[i].pos);
+					m->policies.v[i].namespace, m->policies.v[i].pos);
 	}
 	for (size_t i = 0; i < m->profiles.n; i++) {
-		n += pal_cc_check_rules(cc, &m->profiles.v[i].ingress, "spec.ingress",
+		n += pal_cc_check_rules(cc, &m->profiles.v[i].ingress, "spec.ingress", NULL,
 					m->profiles.v[i].pos);
-		n += pal_cc_check_rules(cc, &m->profiles.v[i].egress, "spec.egress",
+		n += pal_cc_check_rules(cc, &m->profiles.v[i].egress, "spec.egress", NULL,
 					m->profiles.v[i].pos);
 	}
 	return n;

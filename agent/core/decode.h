@@ -161,6 +161,8 @@ void decode_network_set(struct dctx *c, struct resource_head *h, bool global);
 void decode_namespace(struct dctx *c, struct resource_head *h);
 void decode_host_endpoint(struct dctx *c, struct resource_head *h);
 void decode_workload_endpoint(struct dctx *c, struct resource_head *h);
+void decode_service(struct dctx *c, struct resource_head *h);
+void decode_endpoint_slice(struct dctx *c, struct resource_head *h);
 /* Rule lists (shared by policies and profiles). dir_ingress selects Calico's direction checks. */
 int decode_rules(struct dctx *c, const struct yt_node *spec, const char *key, bool ingress,
 		 struct pal_rules *out);

@@ -168,6 +168,23 @@ void pal_namespace_clear(struct pal_namespace *n)
 	memset(n, 0, sizeof(*n));
 }
 
+void pal_service_clear(struct pal_service *s)
+{
+	free(s->name);
+	free(s->namespace);
+	memset(s, 0, sizeof(*s));
+}
+
+void pal_endpoint_slice_clear(struct pal_endpoint_slice *s)
+{
+	free(s->name);
+	free(s->namespace);
+	free(s->service_name);
+	free(s->addrs);
+	free(s->ports);
+	memset(s, 0, sizeof(*s));
+}
+
 void pal_model_free(struct pal_model *m)
 {
 	for (size_t i = 0; i < m->policies.n; i++)
@@ -191,6 +208,12 @@ void pal_model_free(struct pal_model *m)
 	for (size_t i = 0; i < m->namespaces.n; i++)
 		pal_namespace_clear(&m->namespaces.v[i]);
 	free(m->namespaces.v);
+	for (size_t i = 0; i < m->services.n; i++)
+		pal_service_clear(&m->services.v[i]);
+	free(m->services.v);
+	for (size_t i = 0; i < m->endpoint_slices.n; i++)
+		pal_endpoint_slice_clear(&m->endpoint_slices.v[i]);
+	free(m->endpoint_slices.v);
 	for (size_t i = 0; i < m->files.n; i++)
 		free(m->files.v[i]);
 	free(m->files.v);

@@ -90,7 +90,7 @@ struct pal_entity {
 	size_t n_not_ports;
 	bool has_service_accounts;
 	struct pal_service_accounts service_accounts;
-	bool has_services; /* Kubernetes Service reference: parsed, rejected by the compiler */
+	bool has_services; /* Kubernetes Service reference, resolved through its EndpointSlices */
 	char *service_name, *service_namespace;
 };
 
@@ -209,6 +209,31 @@ struct pal_namespace {
 	struct pal_pos pos;
 };
 
+/* A v1 Service. Only its name matters: Calico's `services:` match resolves a Service through the
+ * EndpointSlices that name it, never through its cluster IP. */
+struct pal_service {
+	char *name;
+	char *namespace;
+	struct pal_pos pos;
+};
+
+/* A discovery.k8s.io/v1 EndpointSlice: the addresses and ports of (part of) a Service. */
+struct pal_endpoint_slice_port {
+	uint8_t protocol; /* TCP (the default), UDP or SCTP */
+	uint16_t port;    /* 0: unset, "all ports"; gives no (address, port) member */
+};
+
+struct pal_endpoint_slice {
+	char *name;
+	char *namespace;
+	char *service_name; /* label kubernetes.io/service-name; NULL when absent */
+	struct pal_addr *addrs; /* every endpoint's addresses (FQDN slices have none) */
+	size_t n_addrs;
+	struct pal_endpoint_slice_port *ports;
+	size_t n_ports;
+	struct pal_pos pos;
+};
+
 #define PAL_VEC(T)            \
 	struct {              \
 		T *v;         \
@@ -223,6 +248,8 @@ struct pal_model {
 	PAL_VEC(struct pal_profile) profiles;
 	PAL_VEC(struct pal_network_set) network_sets;
 	PAL_VEC(struct pal_namespace) namespaces;
+	PAL_VEC(struct pal_service) services;
+	PAL_VEC(struct pal_endpoint_slice) endpoint_slices;
 	PAL_VEC(char *) files; /* interned file names that pal_pos.file points into */
 };
 
@@ -260,5 +287,7 @@ void pal_workload_endpoint_clear(struct pal_workload_endpoint *w);
 void pal_profile_clear(struct pal_profile *p);
 void pal_network_set_clear(struct pal_network_set *s);
 void pal_namespace_clear(struct pal_namespace *n);
+void pal_service_clear(struct pal_service *s);
+void pal_endpoint_slice_clear(struct pal_endpoint_slice *s);
 
 #endif

@@ -26,6 +26,7 @@
 #define CALICO_V3 "projectcalico.org/v3"
 #define K8S_NETWORKING_V1 "networking.k8s.io/v1"
 #define K8S_CORE_V1 "v1"
+#define K8S_DISCOVERY_V1 "discovery.k8s.io/v1"
 /* Larger inputs are rejected rather than read: a policy file of this size is a mistake. */
 #define MAX_FILE_SIZE (64u << 20)
 
@@ -39,6 +40,9 @@ static const char *const metadata_ignored[] = {
 };
 static const char *const top_fields[] = { "apiVersion", "kind", "metadata", "spec", NULL };
 static const char *const top_ignored_k8s[] = { "status", NULL };
+/* An EndpointSlice has no spec: its fields are at the top. */
+static const char *const slice_top_fields[] = { "apiVersion", "kind", "metadata", "addressType",
+						"endpoints", "ports", NULL };
 static const char *const list_fields[] = { "apiVersion", "kind", "items", "metadata", NULL };
 
 enum res_kind {
@@ -52,6 +56,8 @@ enum res_kind {
 	RK_NS_SET,
 	RK_K8S_NP,
 	RK_NAMESPACE,
+	RK_SERVICE,
+	RK_ENDPOINT_SLICE,
 };
 
 static const struct kind_info {
@@ -70,13 +76,15 @@ static const struct kind_info {
 	{ CALICO_V3, "NetworkSet", RK_NS_SET, true, false },
 	{ K8S_NETWORKING_V1, "NetworkPolicy", RK_K8S_NP, true, true },
 	{ K8S_CORE_V1, "Namespace", RK_NAMESPACE, false, true },
+	{ K8S_CORE_V1, "Service", RK_SERVICE, true, true },
+	{ K8S_DISCOVERY_V1, "EndpointSlice", RK_ENDPOINT_SLICE, true, true },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 static const char *const kind_names[] = { "GlobalNetworkPolicy", "NetworkPolicy", "Tier",
 					  "HostEndpoint", "WorkloadEndpoint", "Profile",
-					  "GlobalNetworkSet", "NetworkSet", "Namespace", "List",
-					  NULL };
+					  "GlobalNetworkSet", "NetworkSet", "Namespace", "Service",
+					  "EndpointSlice", "List", NULL };
 
 void resource_head_free(struct resource_head *h)
 {
@@ -228,7 +236,8 @@ static void report_kind(struct dctx *c, const struct yt_node *root, const char *
 			derr_field(c, root, "kind",
 				   "unknown kind \"%s\"; expected one of GlobalNetworkPolicy, "
 				   "NetworkPolicy, Tier, HostEndpoint, WorkloadEndpoint, Profile, "
-				   "GlobalNetworkSet, NetworkSet, Namespace or List",
+				   "GlobalNetworkSet, NetworkSet, Namespace, Service, "
+				   "EndpointSlice or List",
 				   kind);
 	}
 }
@@ -262,7 +271,8 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 		report_kind(c, root, api, kind);
 		goto out;
 	}
-	check_fields(c, root, top_fields, ki->k8s ? top_ignored_k8s : NULL);
+	check_fields(c, root, ki->rk == RK_ENDPOINT_SLICE ? slice_top_fields : top_fields,
+		     ki->k8s ? top_ignored_k8s : NULL);
 	h.root = root;
 	h.kind_node = yt_map_get(root, "kind");
 	h.metadata = yt_map_get(root, "metadata");
@@ -308,6 +318,12 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 		break;
 	case RK_NAMESPACE:
 		decode_namespace(c, &h);
+		break;
+	case RK_SERVICE:
+		decode_service(c, &h);
+		break;
+	case RK_ENDPOINT_SLICE:
+		decode_endpoint_slice(c, &h);
 		break;
 	}
 out:

@@ -32,7 +32,9 @@ struct pal_k8s_convert_cfg {
 	 * PAL_K8S_IFACE_ROUTE is an error. */
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
-	bool auto_host_endpoints; /* the Node of this node becomes "<node>-auto-hep" */
+	/* Nodes become "<node>-auto-hep" host endpoints as Calico's kube-controllers creates them
+	 * (every node's: other nodes' only feed selector address sets, as other nodes' pods do). */
+	bool auto_host_endpoints;
 };
 
 /* Converts one API object into zero or more resource documents appended to out (a JSON array).

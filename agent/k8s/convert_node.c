@@ -1,0 +1,121 @@
+/* v1 Node -> "<node>-auto-hep" HostEndpoint, as Calico's kube-controllers creates it when auto
+ * host endpoints are on (cfg->auto_host_endpoints; otherwise a Node converts to nothing).
+ *
+ *  - labels: the node's, plus projectcalico.org/created-by = calico-kube-controllers;
+ *  - spec: node = the node's name, interfaceName "*" (all of its interfaces), profile
+ *    projectcalico-default-allow (so a node without host policy stays open);
+ *  - expectedIPs, in Calico's order and without repeats: the addresses Calico keeps in the
+ *    node's annotations (BGP IPv4 and IPv6 address without the prefix length, IPIP, VXLAN and
+ *    WireGuard tunnel addresses), then the node's InternalIP addresses.
+ * Every node gets one, not only this one: the host endpoints of the other nodes are what rule
+ * selectors such as `has(node-role.kubernetes.io/control-plane)` resolve to.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "convert_internal.h"
+#include "model.h"
+#include "net.h"
+
+#define CREATED_BY_LABEL "projectcalico.org/created-by"
+#define CREATED_BY_VALUE "calico-kube-controllers"
+
+static const char *const addr_annotations[] = {
+	"projectcalico.org/IPv4Address",	  "projectcalico.org/IPv6Address",
+	"projectcalico.org/IPv4IPIPTunnelAddr",	  "projectcalico.org/IPv4VXLANTunnelAddr",
+	"projectcalico.org/IPv6VXLANTunnelAddr",  "projectcalico.org/IPv4WireguardInterfaceAddr",
+};
+
+/* Appends the address of text ("addr" or "addr/len") unless already there. */
+static int add_expected_ip(struct k8s_conv *c, json_t *ips, const char *text, const char *path)
+{
+	char canon[PAL_CIDR_STRLEN];
+	struct pal_addr a;
+	size_t i;
+	json_t *v;
+	int err;
+
+	if ((err = k8s_parse_addr(c, text, path, &a)))
+		return err;
+	pal_addr_str(&a, canon);
+	json_array_foreach(ips, i, v)
+		if (!strcmp(json_string_value(v), canon))
+			return 0;
+	return json_array_append_new(ips, json_string(canon)) ? -ENOMEM : 0;
+}
+
+static int internal_ips(struct k8s_conv *c, json_t *ips)
+{
+	const json_t *status, *addrs, *a;
+	const char *type, *addr;
+	char path[64];
+	size_t i;
+	int r;
+
+	if ((r = k8s_get_object(c, c->obj, "status", "status", &status)) < 0 ||
+	    (r = k8s_get_array(c, status, "addresses", "status.addresses", &addrs)) < 0)
+		return r;
+	json_array_foreach(addrs, i, a) {
+		snprintf(path, sizeof(path), "status.addresses[%zu]", i);
+		if (!json_is_object(a))
+			return k8s_fail(c, path, "not an object");
+		snprintf(path, sizeof(path), "status.addresses[%zu].type", i);
+		if ((r = k8s_get_string(c, a, "type", path, &type)) < 0)
+			return r;
+		snprintf(path, sizeof(path), "status.addresses[%zu].address", i);
+		if ((r = k8s_get_string(c, a, "address", path, &addr)) < 0)
+			return r;
+		if (type && addr && !strcmp(type, "InternalIP") &&
+		    (r = add_expected_ip(c, ips, addr, path)))
+			return r;
+	}
+	return 0;
+}
+
+static int expected_ips(struct k8s_conv *c, const struct k8s_meta *m, json_t *ips)
+{
+	char path[128];
+	int err;
+
+	for (size_t i = 0; i < sizeof(addr_annotations) / sizeof(addr_annotations[0]); i++) {
+		const char *v = k8s_annotation(m, addr_annotations[i]);
+
+		snprintf(path, sizeof(path), "metadata.annotations.%s", addr_annotations[i]);
+		if (v && *v && (err = add_expected_ip(c, ips, v, path)))
+			return err;
+	}
+	return internal_ips(c, ips);
+}
+
+int k8s_convert_node(struct k8s_conv *c)
+{
+	struct k8s_meta m;
+	json_t *labels, *doc, *spec, *ips;
+	char name[300];
+	int err;
+
+	if ((err = k8s_get_meta(c, false, &m)))
+		return err;
+	ips = json_array();
+	if (!ips)
+		return -ENOMEM;
+	if (!c->cfg->auto_host_endpoints || (err = expected_ips(c, &m, ips)))
+		goto out;
+	snprintf(name, sizeof(name), "%s-auto-hep", m.name);
+	labels = m.labels ? json_deep_copy(m.labels) : json_object();
+	err = labels ? k8s_put_str(labels, CREATED_BY_LABEL, CREATED_BY_VALUE) : -ENOMEM;
+	if (!err)
+		err = k8s_new_doc(c, K8S_CALICO_V3, "HostEndpoint", name, NULL, labels, &doc);
+	json_decref(labels);
+	if (err)
+		goto out;
+	spec = json_pack("{s:s, s:s, s:[s]}", "node", m.name, "interfaceName", "*", "profiles",
+			 PAL_PROFILE_DEFAULT_ALLOW);
+	if ((err = k8s_put(doc, "spec", spec)))
+		goto out;
+	if (json_array_size(ips))
+		err = k8s_put(spec, "expectedIPs", json_incref(ips));
+out:
+	json_decref(ips);
+	return err;
+}
