@@ -17,14 +17,12 @@ NL_LIBS       := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null || echo -
 # sd_notify (notify.c): READY=1 for a Type=notify systemd unit.
 SD_LIBS       := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 CURL_LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
-# Until the converter (agent/k8s/convert*.c) is in the tree, datastore.c carries a pass-through.
-K8S_HAVE_CONVERT := $(if $(wildcard agent/k8s/convert*.c),1,0)
 
 .PHONY: palisaded test-daemon test-daemon-san
 
 palisaded: $(BUILD)/palisaded ## build the node agent
 
-$(DAEMON_OBJS) $(DAEMON_SANOBJ): CFLAGS_COMMON += $(NL_CFLAGS) -DPAL_K8S_HAVE_CONVERT=$(K8S_HAVE_CONVERT)
+$(DAEMON_OBJS) $(DAEMON_SANOBJ): CFLAGS_COMMON += $(NL_CFLAGS)
 
 # The bpf backend (backend_bpf.c) links the datapath library of mk/bpf.mk before the core.
 $(BUILD)/palisaded: $(DAEMON_OBJS) $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a

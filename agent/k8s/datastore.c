@@ -22,41 +22,9 @@ static const struct pal_k8s_resource watched[] = {
 	{ "crd.projectcalico.org/v1", "GlobalNetworkSet", "globalnetworksets", true, NULL },
 	{ "crd.projectcalico.org/v1", "NetworkSet", "networksets", true, NULL },
 	{ "crd.projectcalico.org/v1", "HostEndpoint", "hostendpoints", true, NULL },
-#if PAL_K8S_HAVE_CONVERT
 	{ "v1", "Service", "services", false, NULL },
 	{ "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", false, NULL },
-#endif
 };
-
-#if !PAL_K8S_HAVE_CONVERT
-/* Until the converter (agent/k8s/convert*.c) is in the tree: objects the policy loader decodes
- * itself (networking.k8s.io/v1 NetworkPolicy, v1 Namespace) pass through unchanged; the others
- * fail to load and are reported as bad objects. The Makefile defines PAL_K8S_HAVE_CONVERT when the
- * converter exists. */
-int pal_k8s_convert(const json_t *obj, const struct pal_k8s_convert_cfg *cfg, json_t *out,
-		    char *err, size_t errlen)
-{
-	json_t *doc = json_object(), *md = json_object_get(obj, "metadata"), *m2 = json_object();
-	static const char *const keep[] = { "name", "namespace", "labels", "annotations" };
-	(void)cfg, (void)err, (void)errlen;
-
-	if (!doc || !m2)
-		goto nomem;
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (json_object_get(md, keep[i]))
-			json_object_set(m2, keep[i], json_object_get(md, keep[i]));
-	json_object_set(doc, "apiVersion", json_object_get(obj, "apiVersion"));
-	json_object_set(doc, "kind", json_object_get(obj, "kind"));
-	json_object_set_new(doc, "metadata", m2);
-	if (json_object_get(obj, "spec"))
-		json_object_set(doc, "spec", json_object_get(obj, "spec"));
-	return json_array_append_new(out, doc) ? -ENOMEM : 0;
-nomem:
-	json_decref(doc);
-	json_decref(m2);
-	return -ENOMEM;
-}
-#endif
 
 static void object_id(const json_t *obj, const char *key, char *id, size_t len)
 {
@@ -229,7 +197,10 @@ static void on_synced(void *ctx, struct pal_k8s_informer *inf)
 	pald_log(PALD_LOG_INFO, "kubernetes: resource synced", PALD_S("resource", inf->path),
 		 PALD_S("resourceVersion", inf->rv), PALD_I("objects", json_object_size(inf->store)),
 		 PALD_S("state", pal_k8s_informer_state_name(inf)));
-	mark_changed(ds); /* the first complete view may now be applied */
+	if (!ds->synced_once && pal_k8s_datastore_synced(ds)) {
+		ds->synced_once = true;
+		mark_changed(ds); /* the first complete view: it may now be applied */
+	}
 }
 
 static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced };

@@ -34,7 +34,8 @@ struct pal_k8s_datastore {
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
-	bool changed;              /* the table changed since the last take_changed */
+	bool changed;              /* the table changed since the last load */
+	bool synced_once;          /* every resource has been listed once */
 	uint64_t last_change_ns;   /* when (CLOCK_MONOTONIC), to measure change-to-enforcement */
 	void (*on_change)(void *ctx);
 	void *ctx;

@@ -104,6 +104,7 @@ static void record_error(struct pal_k8s_informer *inf, const char *what, long st
 			 msg ? ": " : "", msg ? msg : "");
 	json_decref(st);
 	inf->errors++;
+	inf->failing = true;
 	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
 		 PALD_S("error", inf->last_error));
 }
@@ -360,6 +361,10 @@ static void on_watch_headers(void *ctx, long status)
 	struct pal_k8s_informer *inf = ctx;
 
 	if (status == 200) {
+		if (inf->failing)
+			pald_log(PALD_LOG_INFO, "kubernetes: watching again", PALD_S("resource", inf->path),
+				 PALD_S("resourceVersion", inf->rv));
+		inf->failing = false;
 		inf->connected = true;
 		mark_current(inf);
 	}

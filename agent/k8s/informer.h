@@ -57,6 +57,7 @@ struct pal_k8s_informer {
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
 	bool connected;  /* a watch stream is established (200 received) */
+	bool failing;    /* the last request failed (logged once it works again) */
 	char *line;      /* a watch event not yet complete */
 	size_t line_len, line_cap;
 	uint64_t wake_ns;       /* WAITING: when to try again */
