@@ -85,6 +85,7 @@ static int reload(struct pald_agent *a)
 	rc = pald_policy_reload(&a->pol, a->cfg, &a->be, &a->metrics);
 	if (rc == PALD_RELOAD_APPLIED) {
 		pald_agent_sync_interfaces(a, true);
+		pald_agent_k8s_applied(a);
 		pald_notify_applied(&a->notify, a->pol.generation,
 				    a->n_attached < 0 ? 0 : (size_t)a->n_attached, a->n_ifaces);
 	} else {
@@ -295,6 +296,9 @@ int pald_run_daemon(struct pald_agent *a)
 
 	if (!open_links(a))
 		goto out;
+	/* Calico's naming: a cali* veth is a pod's even before its pod event arrives (links.h). */
+	if (a->k8s_on && !a->cfg->k8s_iface_by_route)
+		a->links.workload_prefix = "cali";
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;

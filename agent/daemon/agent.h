@@ -48,6 +48,7 @@ struct pald_agent {
 	struct pal_k8s_datastore k8s;
 	bool k8s_on;
 	uint64_t k8s_status_written_ns;
+	uint64_t k8s_loaded_change_ns; /* the oldest watch event the last load included */
 };
 
 /* Modes; each returns the process exit code. The bpffs lock is held by the caller. */
@@ -63,6 +64,8 @@ void pald_agent_sync_interfaces(struct pald_agent *a, bool force);
 int pald_agent_k8s_open(struct pald_agent *a);
 bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
 void pald_agent_k8s_publish(struct pald_agent *a, bool force);
+/* A reload applied: logs how long after its oldest watch event (and publishes the status). */
+void pald_agent_k8s_applied(struct pald_agent *a);
 void pald_agent_k8s_close(struct pald_agent *a);
 /* A change arrived: reload after the debounce (agent.c). */
 void pald_agent_schedule_reload(struct pald_agent *a);

@@ -28,7 +28,18 @@ static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 {
 	struct pald_agent *a = ctx;
 
-	return pal_k8s_datastore_load(&a->k8s, m, diags);
+	return pal_k8s_datastore_load(&a->k8s, m, diags, &a->k8s_loaded_change_ns);
+}
+
+void pald_agent_k8s_applied(struct pald_agent *a)
+{
+	if (!a->k8s_on || !a->k8s_loaded_change_ns)
+		return;
+	pald_log(PALD_LOG_INFO, "kubernetes: changes enforced", PALD_I("generation", a->pol.generation),
+		 PALD_F("seconds_since_event",
+			(double)(pald_now_ns() - a->k8s_loaded_change_ns) / 1e9));
+	a->k8s_loaded_change_ns = 0;
+	pald_agent_k8s_publish(a, true);
 }
 
 static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)

@@ -237,11 +237,13 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		if (!name || rtnl_link_get_family(link) != AF_UNSPEC)
 			continue;
 		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
-		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
+		bool pod = !ep && l->workload_prefix &&
+			   strncmp(name, l->workload_prefix, strlen(l->workload_prefix)) == 0;
+		for (size_t g = 0; !ep && !pod && g < globs->n && !glob; g++)
 			glob = fnmatch(globs->v[g], name, 0) == 0;
-		bool watched = !ep && !glob && watch && watchable(link);
+		bool watched = !ep && !pod && !glob && watch && watchable(link);
 
-		if (!ep && !glob && !watched)
+		if (!ep && !pod && !glob && !watched)
 			continue;
 		if (!framing_ok(link, ep, &refused, &n_refused, l->refused, l->n_refused))
 			continue;
@@ -249,8 +251,9 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		v[k].ifindex = ifindex;
 		v[k].ep = ep;
 		v[k].watched = watched;
-		v[k].role = !ep ? PALD_IFACE_FORWARD
-				: ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
+		v[k].role = pod ? PALD_IFACE_WORKLOAD
+			    : !ep ? PALD_IFACE_FORWARD
+			    : ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
 		k++;
 	}
 	qsort(v, k, sizeof(*v), cmp_iface);

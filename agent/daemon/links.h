@@ -41,6 +41,10 @@ struct pald_links {
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *link_cache, *addr_cache, *route_cache;
 	bool changed; /* a link or address event arrived since the last pald_links_desired() */
+	/* Links with this name prefix are pods' veths ("cali" under the Kubernetes datastore): one
+	 * that no WorkloadEndpoint names yet (its pod event has not arrived) is a workload interface
+	 * without an endpoint, which the backend denies, never left open. NULL = none. */
+	const char *workload_prefix;
 	int *refused; /* links refused at the last pald_links_desired(), to log each once */
 	size_t n_refused;
 };

@@ -116,8 +116,9 @@ static void count_bad(struct pal_k8s_datastore *ds)
 
 static void mark_changed(struct pal_k8s_datastore *ds)
 {
+	if (!ds->changed)
+		ds->first_change_ns = pald_now_ns();
 	ds->changed = true;
-	ds->last_change_ns = pald_now_ns();
 	if (ds->on_change)
 		ds->on_change(ds->ctx);
 }
@@ -314,12 +315,14 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 }
 
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags)
+			   struct pal_diags *diags, uint64_t *since_ns)
 {
 	const char *id;
 	json_t *e;
 	char name[620];
 
+	if (since_ns)
+		*since_ns = ds->changed ? ds->first_change_ns : 0;
 	ds->changed = false;
 	json_object_foreach(ds->objects, id, e) {
 		const char *text = json_string_value(json_object_get(e, "text"));

@@ -36,7 +36,8 @@ struct pal_k8s_datastore {
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */
 	bool synced_once;          /* every resource has been listed once */
-	uint64_t last_change_ns;   /* when (CLOCK_MONOTONIC), to measure change-to-enforcement */
+	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
+				    * event-to-enforcement */
 	void (*on_change)(void *ctx);
 	void *ctx;
 };
@@ -56,9 +57,10 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 			   char *err, size_t errlen);
 /* True once every required resource has been listed (absent optional ones count). */
 bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
-/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). */
+/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name").
+ * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none). */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags);
+			   struct pal_diags *diags, uint64_t *since_ns);
 /* Converts every object again (a route changed: interfaces may have appeared). */
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);
 /* Seconds the state may be behind the API server (the worst resource). */
