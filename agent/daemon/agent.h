@@ -66,6 +66,7 @@ bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
 void pald_agent_k8s_publish(struct pald_agent *a, bool force);
 /* A reload applied: logs how long after its oldest watch event (and publishes the status). */
 void pald_agent_k8s_applied(struct pald_agent *a);
+void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b);
 void pald_agent_k8s_close(struct pald_agent *a);
 /* A change arrived: reload after the debounce (agent.c). */
 void pald_agent_schedule_reload(struct pald_agent *a);

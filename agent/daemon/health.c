@@ -80,6 +80,7 @@ void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status
 		pald_metrics_render(&a->metrics, body);
 		if (a->be.ops->render_metrics)
 			a->be.ops->render_metrics(a->be.ctx, body);
+		pald_agent_k8s_render_metrics(a, body);
 		if (body->oom) {
 			*status = 500;
 			body->len = 0;

@@ -26,9 +26,9 @@ static const struct pal_k8s_resource watched[] = {
 	{ "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", false, NULL },
 };
 
-static void object_id(const json_t *obj, const char *key, char *id, size_t len)
+static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
 {
-	snprintf(id, len, "%s/%s", json_string_value(json_object_get(obj, "kind")), key);
+	snprintf(id, len, "%s/%s", inf->res.kind, key);
 }
 
 /* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
@@ -131,16 +131,14 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	json_t *e = NULL;
 	const char *old;
 	int rc;
-	(void)inf;
-
-	object_id(obj, key, id, sizeof(id));
+	object_id(inf, key, id, sizeof(id));
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = json_object_get(ds->objects, id);
 	rc = convert_one(ds, obj, name, &text, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
-			 PALD_S("kind", json_string_value(json_object_get(obj, "kind"))),
+			 PALD_S("kind", inf->res.kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
 			 PALD_S("in_force", e && json_object_get(e, "text") ? "last good" : "nothing"));
 		if (!e && (e = json_object()))
@@ -178,9 +176,9 @@ static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	char id[600];
 	json_t *e;
 	bool had;
-	(void)inf;
+	(void)obj;
 
-	object_id(obj, key, id, sizeof(id));
+	object_id(inf, key, id, sizeof(id));
 	e = json_object_get(ds->objects, id);
 	if (!e)
 		return;
@@ -289,7 +287,11 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	}
 	pal_k8s_http_set_tick(ds->http, tick, ds);
 	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
-		if ((rc = pal_k8s_informer_init(&ds->inf[i], &watched[i], ds->http, &inf_ops, ds)))
+		struct pal_k8s_resource r = watched[i];
+
+		/* Route naming converts the objects again when routes change (reconvert). */
+		r.keep_objects = cfg->iface_by_route;
+		if ((rc = pal_k8s_informer_init(&ds->inf[i], &r, ds->http, &inf_ops, ds)))
 			goto fail;
 		ds->n_inf++;
 	}
@@ -341,6 +343,8 @@ void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
 		const char *key;
 		json_t *obj;
 
+		if (!ds->inf[i].res.keep_objects)
+			continue; /* only the resourceVersions are kept */
 		json_object_foreach(ds->inf[i].store, key, obj)
 			on_upsert(ds, &ds->inf[i], key, obj);
 	}

@@ -68,9 +68,22 @@ static void object_key(const json_t *obj, char *key, size_t len)
 		snprintf(key, len, "%s", name ? name : "");
 }
 
+/* The resourceVersion of an object, or of a store entry (the object, or only its
+ * resourceVersion when the informer does not keep objects). */
 static const char *object_rv(const json_t *obj)
 {
+	if (json_is_string(obj))
+		return json_string_value(obj);
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+/* What the store keeps of obj: the object itself, or (keep_objects false) its resourceVersion,
+ * enough to tell a relist's changes and a fraction of the memory. New reference or NULL. */
+static json_t *store_entry(const struct pal_k8s_informer *inf, json_t *obj)
+{
+	if (inf->res.keep_objects)
+		return json_incref(obj);
+	return json_string(object_rv(obj) ? object_rv(obj) : "");
 }
 
 static void set_rv(struct pal_k8s_informer *inf, const char *rv)
@@ -143,6 +156,8 @@ static void apply_list(struct pal_k8s_informer *inf, json_t *fresh)
 		if (!json_object_get(fresh, key))
 			inf->ops->remove(inf->ctx, inf, key, obj);
 	}
+	json_object_foreach(fresh, key, obj) /* the list's objects, as the store keeps them */
+		json_object_set_new(fresh, key, store_entry(inf, obj));
 	json_decref(inf->store);
 	inf->store = fresh;
 }
@@ -292,7 +307,7 @@ static bool handle_event(struct pal_k8s_informer *inf, const char *line, size_t 
 			json_object_set_new(obj, "apiVersion", json_string(inf->res.api_version));
 		if (!json_object_get(obj, "kind"))
 			json_object_set_new(obj, "kind", json_string(inf->res.kind));
-		json_object_set(inf->store, key, obj);
+		json_object_set_new(inf->store, key, store_entry(inf, obj));
 		inf->ops->upsert(inf->ctx, inf, key, obj);
 		set_rv(inf, object_rv(obj));
 	} else if (!strcmp(type, "DELETED")) {

@@ -25,7 +25,7 @@ struct pal_k8s_informer;
 struct pal_k8s_informer_ops {
 	/* obj (with apiVersion and kind) is new or changed; key is "namespace/name" or "name". */
 	void (*upsert)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
-	/* obj (the last state known) is gone. */
+	/* The object of key is gone; last is what the store kept (see keep_objects). */
 	void (*remove)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
 	/* A list completed (the first one: the resource is synced) or the resource is absent. */
 	void (*synced)(void *ctx, struct pal_k8s_informer *inf);
@@ -37,6 +37,9 @@ struct pal_k8s_resource {
 	const char *plural;      /* "pods" */
 	bool optional;           /* 404 is "not installed", not an error */
 	const char *field_selector; /* e.g. "spec.nodeName=node-a"; NULL for none */
+	/* Keep every object (for pal_k8s_informer owners that revisit them); else only their
+	 * resourceVersions are kept, and remove() gets the resourceVersion (a JSON string). */
+	bool keep_objects;
 };
 
 enum pal_k8s_inf_state { PAL_K8S_INF_IDLE, PAL_K8S_INF_LISTING, PAL_K8S_INF_WATCHING,
@@ -51,7 +54,7 @@ struct pal_k8s_informer {
 
 	enum pal_k8s_inf_state state;
 	struct pal_k8s_req *req;
-	json_t *store;   /* key -> object: the state the owner has been told */
+	json_t *store;   /* key -> object (or its resourceVersion): what the owner has been told */
 	json_t *listing; /* key -> object: the pages of the list in progress */
 	char *cont;      /* continue token of the list in progress */
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
