@@ -130,6 +130,8 @@ done
 k8s_status | jq -e '.bad_objects[] | select(.object == "Pod/shop/web") | select(.error | test("podIPs"))' \
 	>/dev/null || fail "polctl status lacks the bad pod: $(k8s_status)"
 grep -q 'object rejected.*kind=Pod.*object=shop/web.*podIPs' "$AGENTD_LOG" || fail "the rejection is not logged with kind, object and field"
+ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep -q '^palisade_k8s_objects_rejected 1$' ||
+	fail "metrics: palisade_k8s_objects_rejected is not 1: $(ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep k8s_)"
 expect_tcp client 198.19.5.10 8080 - kweb:8080 # the last good pod: still policed as before
 k8s_put "$(np web-in 8080 9090)" || fail "modify web-in"
 wait_tcp_allowed client 198.19.5.10 9090 kweb:9090 >/dev/null || fail "another object's change was not enforced while the pod is bad"
