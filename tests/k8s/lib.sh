@@ -12,13 +12,19 @@
 #   k8s_delete APIVERSION KIND NAMESPACE NAME   (NAMESPACE "" for cluster objects)
 #   k8s_rv                    the server's current resourceVersion
 #   k8s_stop                  stop the server (TERM, bounded wait, KILL)
+#   k8s_kill9                 kill -9 the server
+#   k8s_restart               start it again on the same port with the same arguments (with
+#                             --state FILE among them it resumes its objects, without history)
 #   k8s_kubectl ARGS...       kubectl --kubeconfig $K8S_KUBECONFIG ARGS
 
 K8S_PID="" K8S_PORT="" K8S_CTL="" K8S_KUBECONFIG="" K8S_TOKEN="" K8S_DIR=""
 K8S_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+K8S_ARGS=()
+
 k8s_start() {
 	K8S_DIR=$1; shift
+	K8S_ARGS=("$@")
 	mkdir -p "$K8S_DIR"
 	command -v python3 >/dev/null || { echo "FAIL: python3 missing (scripts/install-deps.sh)" >&2; return 1; }
 	command -v openssl >/dev/null || { echo "FAIL: openssl missing" >&2; return 1; }
@@ -72,6 +78,18 @@ k8s_stop() {
 	wait "$K8S_PID" 2>/dev/null
 	K8S_PID=""
 	return 0
+}
+
+k8s_kill9() {
+	[ -n "$K8S_PID" ] || return 0
+	kill -9 "$K8S_PID" 2>/dev/null
+	wait "$K8S_PID" 2>/dev/null
+	K8S_PID=""
+}
+
+k8s_restart() {
+	local port=$K8S_PORT args=("${K8S_ARGS[@]}")
+	k8s_start "$K8S_DIR" --port "$port" "${args[@]}"
 }
 
 k8s_kubectl() { kubectl --kubeconfig "$K8S_KUBECONFIG" --request-timeout=10s "$@"; }

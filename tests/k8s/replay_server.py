@@ -90,6 +90,7 @@ class Store:
         self.versions = {}  # key -> [(rv, obj or None)], key = (g, v, plural, ns, name)
         self.events = []  # (rv, key, type, obj, prev)
         self.watch_epoch = 0  # bumped to drop every watch
+        self.state_file = None  # --state: every change is saved there (a restart resumes)
 
     def add_resource(self, g, v, plural, kind, nsd):
         self.resources[(g, v, plural)] = (kind, nsd)
@@ -127,6 +128,7 @@ class Store:
                 or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             self.versions.setdefault(key, []).append((self.rv, obj))
             self.events.append((self.rv, key, "MODIFIED" if prev else "ADDED", obj, prev))
+            self.save()
             self.cond.notify_all()
             return self.rv
 
@@ -141,8 +143,31 @@ class Store:
             gone["metadata"]["resourceVersion"] = str(self.rv)
             self.versions[key].append((self.rv, None))
             self.events.append((self.rv, key, "DELETED", gone, prev))
+            self.save()
             self.cond.notify_all()
             return self.rv
+
+    def save(self):
+        """The current objects and resourceVersion, written atomically (called under cond)."""
+        if not self.state_file:
+            return
+        objs = [o for k in sorted(self.versions) for o in [self.current(k)] if o is not None]
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"resourceVersion": self.rv, "items": objs}, f)
+        os.rename(tmp, self.state_file)
+
+    def restore(self, path):
+        """Objects and resourceVersion from a --state file: like an API server restarted on the
+        same etcd, the history is gone (a watch from before gets 410)."""
+        with open(path) as f:
+            data = json.load(f)
+        with self.cond:
+            for obj in data["items"]:
+                key = self.key_of(obj)
+                rv = int(obj["metadata"]["resourceVersion"])
+                self.versions[key] = [(rv, obj)]
+            self.rv = self.compacted = int(data["resourceVersion"])
 
     def compact(self):
         """Forgets the history up to now: a watch or continue from an older version gets 410."""
@@ -633,14 +658,22 @@ def main():
     ap.add_argument("--disable-group", action="append",
                     help="do not serve this API group (e.g. crd.projectcalico.org: 404)")
     ap.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds")
+    ap.add_argument("--state", help="save every change here; at start, resume from it when it "
+                                    "exists (objects and resourceVersion; the history is gone)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.tls_dir, "server.crt")):
         make_tls(args.tls_dir)
     api = Server(args)
-    for obj in load_fixture(args.fixture) if args.fixture else []:
-        api.store.upsert(obj)
+    if args.state and os.path.exists(args.state):
+        api.store.restore(args.state)
+    else:
+        for obj in load_fixture(args.fixture) if args.fixture else []:
+            api.store.upsert(obj)
+    api.store.state_file = args.state
+    with api.store.cond:
+        api.store.save()
     api.start()
 
     if os.path.exists(args.control):

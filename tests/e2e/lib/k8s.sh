@@ -3,8 +3,9 @@
 # namespace, pods as the Calico CNI plumbs them, palisaded --datastore kubernetes. Source after
 # topology.sh, traffic.sh, agent.sh and agentd.sh.
 #
-#   k8s_e2e_start [ARGS]        the replay server in ${PFX}node (state in $E2E_TMP/k8s; the
-#                               topology's cleanup kills it with the namespace's processes);
+#   k8s_e2e_start [ARGS]        the replay server in ${PFX}node (state in $E2E_TMP/k8s, saved
+#                               for k8s_restart; the topology's cleanup kills it with the
+#                               namespace's processes);
 #                               K8S_KUBECONFIG has a static token, K8S_KUBECONFIG_FILE_TOKEN the
 #                               token file $K8S_TOKEN_FILE instead
 #   calico_iface NS POD         cali + the first 11 hex digits of sha1("NS.POD")
@@ -22,8 +23,8 @@
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../k8s" && pwd)/lib.sh"
 
 k8s_e2e_start() {
-	K8S_RUN="nsenter --net=/var/run/netns/${PFX}node" k8s_start "$E2E_TMP/k8s" "$@" ||
-		fail "replay API server"
+	K8S_RUN="nsenter --net=/var/run/netns/${PFX}node"
+	k8s_start "$E2E_TMP/k8s" --state "$E2E_TMP/k8s/state.json" "$@" || fail "replay API server"
 	K8S_TOKEN_FILE=$E2E_TMP/k8s/token
 	printf '%s\n' "$K8S_TOKEN" >"$K8S_TOKEN_FILE"
 	K8S_KUBECONFIG_FILE_TOKEN=$E2E_TMP/k8s/kubeconfig-tokenfile
