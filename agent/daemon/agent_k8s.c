@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,8 +64,12 @@ int pald_agent_k8s_open(struct pald_agent *a)
 		.iface_for_addr = iface_for_addr,
 		.iface_ctx = a,
 	};
+	const char *resync = getenv("PALISADED_K8S_RESYNC_MS"); /* test-only, operations.md */
 	char err[512] = "";
-	int rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
+	int rc;
+
+	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
 
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "kubernetes datastore", PALD_S("error", err));

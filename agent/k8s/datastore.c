@@ -293,6 +293,8 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		r.keep_objects = cfg->iface_by_route;
 		if ((rc = pal_k8s_informer_init(&ds->inf[i], &r, ds->http, &inf_ops, ds)))
 			goto fail;
+		if (cfg->resync_ms)
+			ds->inf[i].resync_period_ns = cfg->resync_ms * 1000000ull;
 		ds->n_inf++;
 	}
 	pald_log(PALD_LOG_INFO, "kubernetes datastore: connecting", PALD_S("server", ds->conn.server),

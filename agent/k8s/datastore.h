@@ -48,6 +48,7 @@ struct pal_k8s_datastore_cfg {
 	bool iface_by_route;
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
+	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
 };
 
 /* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the

@@ -174,7 +174,8 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 	inf->absent = false;
 	inf->synced = true;
 	mark_current(inf);
-	inf->resync_ns = pald_now_ns() + PAL_K8S_RESYNC_NS;
+	inf->resync_ns = pald_now_ns() + inf->resync_period_ns;
+	pal_k8s_http_wake_before(inf->http, inf->resync_ns);
 	inf->ops->synced(inf->ctx, inf);
 	start_watch(inf);
 }
@@ -446,6 +447,7 @@ int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_res
 	inf->ops = ops;
 	inf->ctx = ctx;
 	inf->backoff_ms = BACKOFF_MIN_MS;
+	inf->resync_period_ns = PAL_K8S_RESYNC_NS;
 	n = slash ? asprintf(&inf->path, "/apis/%s/%s", res->api_version, res->plural)
 		  : asprintf(&inf->path, "/api/%s/%s", res->api_version, res->plural);
 	if (n < 0) {

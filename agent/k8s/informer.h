@@ -65,6 +65,7 @@ struct pal_k8s_informer {
 	size_t line_len, line_cap;
 	uint64_t wake_ns;       /* WAITING: when to try again */
 	uint64_t resync_ns;     /* when the next periodic relist is due */
+	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
 	uint32_t backoff_ms;
 
 	/* State for polctl status and /readyz. */

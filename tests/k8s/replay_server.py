@@ -76,14 +76,15 @@ class Store:
     """Every version of every object, so a list at a past resourceVersion (a continued list) is a
     consistent snapshot, and the event history a watch replays. Guarded by cond."""
 
-    def __init__(self, groups):
+    def __init__(self, groups, disabled=()):
         self.cond = threading.Condition()
         self.rv = 1
         self.compacted = 0  # resourceVersions at or below this are gone from the history
         self.resources = {}  # (group, version, plural) -> (kind, namespaced)
         self.by_kind = {}  # (group, version, kind) -> plural
         for g, v, plural, kind, nsd in RESOURCES:
-            self.add_resource(g, v, plural, kind, nsd)
+            if g not in disabled:
+                self.add_resource(g, v, plural, kind, nsd)
         for g, v in groups:
             for plural, kind, nsd in CALICO_KINDS:
                 self.add_resource(g, v, plural, kind, nsd)
@@ -221,7 +222,7 @@ class Server:
         if args.serve_v3:
             groups.append(("projectcalico.org", "v3"))
         self.disabled = set(args.disable_group or [])
-        self.store = Store([g for g in groups if g[0] not in self.disabled])
+        self.store = Store([g for g in groups if g[0] not in self.disabled], self.disabled)
         self.tokens = set(args.token or [])
         self.lock = threading.Lock()
         self.requests = []  # (method, path, query, code)
