@@ -289,8 +289,8 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
 		struct pal_k8s_resource r = watched[i];
 
-		/* Route naming converts the objects again when routes change (reconvert). */
-		r.keep_objects = cfg->iface_by_route;
+		/* Route naming converts the pods again when routes change (reconvert). */
+		r.keep_objects = cfg->iface_by_route && strcmp(r.kind, "Pod") == 0;
 		if ((rc = pal_k8s_informer_init(&ds->inf[i], &r, ds->http, &inf_ops, ds)))
 			goto fail;
 		if (cfg->resync_ms)
@@ -345,8 +345,9 @@ void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
 		const char *key;
 		json_t *obj;
 
-		if (!ds->inf[i].res.keep_objects)
-			continue; /* only the resourceVersions are kept */
+		/* Only a pod's conversion asks for routes; only kept objects can be converted. */
+		if (!ds->inf[i].res.keep_objects || strcmp(ds->inf[i].res.kind, "Pod"))
+			continue;
 		json_object_foreach(ds->inf[i].store, key, obj)
 			on_upsert(ds, &ds->inf[i], key, obj);
 	}

@@ -62,8 +62,8 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
  * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none). */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns);
-/* Converts every object again (a route changed: interfaces may have appeared). Only with
- * iface_by_route, where the informers keep their objects. */
+/* Converts every pod again (a route changed: its interface may have appeared). Only with
+ * iface_by_route, where the pod informer keeps its objects. */
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);
 /* Seconds the state may be behind the API server (the worst resource). */
 double pal_k8s_datastore_staleness(const struct pal_k8s_datastore *ds, uint64_t now_ns);

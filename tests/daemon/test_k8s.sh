@@ -26,7 +26,7 @@ contains "$body" "kubernetes datastore synced"
 ns_http /metrics
 contains "$body" "palisade_k8s_synced 1"
 grep -q 'optional resource not served.*globalnetworkpolicies' "$TMP/agent.log" || fail "absent CRDs not reported"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 
 # 2. A required resource not served: nothing is applied, ever.
@@ -41,7 +41,7 @@ ns_http /readyz
 [ "$code" = 503 ] || fail "/readyz with a required resource missing: $code $body"
 contains "$body" "not synced yet"
 grep -q 'request failed.*networkpolicies.*HTTP 404' "$TMP/agent.log" || fail "the 404 is not logged"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 
 # 3. Paginated lists and the periodic resync.
@@ -63,7 +63,7 @@ lists=$(k8s_ctl GET /requests | jq '[.[] | select(.path == "/api/v1/pods" and .m
 [ "$(gen)" = "$g" ] || fail "a resync without changes applied a new generation ($g -> $(gen))"
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"late"}}' || fail "put"
 wait_gen_above "$g"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 
 # 4. Credentials: client certificate and CA as -data, no token; then insecure-skip-tls-verify.
 b64() { base64 -w0 <"$1"; }
@@ -87,12 +87,12 @@ current-context: x
 EOF2
 rm -f "$TMP/record.json"
 start_agent --datastore kubernetes --kubeconfig "$TMP/kc-cert"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 sed -e '/certificate-authority-data/d' -e 's|^    server: .*|&\n    insecure-skip-tls-verify: true|' \
 	-e '/client-/d' -e "s|^  user:|  user:\n    token: $K8S_TOKEN|" "$TMP/kc-cert" >"$TMP/kc-insecure"
 rm -f "$TMP/record.json"
 start_agent --datastore kubernetes --kubeconfig "$TMP/kc-insecure"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 # Without the CA the server's certificate is refused.
 sed '/insecure-skip-tls-verify/d' "$TMP/kc-insecure" >"$TMP/kc-noca"
 ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node test-node --datastore kubernetes \
@@ -100,7 +100,7 @@ ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node test-node --datastore k
 AGENT=$!
 for i in $(seq 30); do grep -q 'request failed.*certificate' "$TMP/agent.log" && break; sleep 0.1; done
 grep -q 'request failed.*certificate' "$TMP/agent.log" || fail "an unknown server certificate was not refused"
-stop_agent
+stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 
 # 5. Configuration errors: exit 2 with the place.
