@@ -35,7 +35,10 @@ static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 
 void pald_agent_k8s_applied(struct pald_agent *a)
 {
-	if (!a->k8s_on || !a->k8s_loaded_change_ns)
+	if (!a->k8s_on)
+		return;
+	pal_k8s_datastore_commit(&a->k8s);
+	if (!a->k8s_loaded_change_ns)
 		return;
 	pald_log(PALD_LOG_INFO, "kubernetes: changes enforced", PALD_I("generation", a->pol.generation),
 		 PALD_F("seconds_since_event",

@@ -318,25 +318,129 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 	return true;
 }
 
-int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags, uint64_t *since_ns)
+/* The documents an object contributes to this load: its latest good version, or, when the whole
+ * model rejected that one, the version in force at the last apply (NULL: none). */
+static const char *text_in_use(const json_t *e)
+{
+	if (json_is_true(json_object_get(e, "held")))
+		return json_string_value(json_object_get(e, "applied"));
+	return json_string_value(json_object_get(e, "text"));
+}
+
+static void load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
 {
 	const char *id;
 	json_t *e;
 	char name[620];
 
-	if (since_ns)
-		*since_ns = ds->changed ? ds->first_change_ns : 0;
-	ds->changed = false;
 	json_object_foreach(ds->objects, id, e) {
-		const char *text = json_string_value(json_object_get(e, "text"));
+		const char *text = text_in_use(e);
 
 		if (!text || !*text)
 			continue;
 		snprintf(name, sizeof(name), "k8s:%s", id);
 		pal_model_load_buffer(m, name, text, strlen(text), diags);
 	}
+}
+
+/* A new load judges every object afresh: what the model rejected last time may fit now. */
+static void clear_model_rejections(struct pal_k8s_datastore *ds)
+{
+	const char *id;
+	json_t *e;
+
+	json_object_foreach(ds->objects, id, e)
+		if (json_is_true(json_object_get(e, "held"))) {
+			json_object_del(e, "held");
+			json_object_del(e, "error");
+		}
+}
+
+/* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
+ * that does not exist): each goes back to its version in force (or out, when it never was), so
+ * the rest can still be applied. Returns how many changed; 0 when nothing more can be done. */
+static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pal_diag *dg = &d->v[i];
+		json_t *e;
+		char msg[512];
+		const char *applied, *text, *was;
+
+		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
+		    !(e = json_object_get(ds->objects, dg->file + 4)) ||
+		    json_is_true(json_object_get(e, "held")))
+			continue;
+		applied = json_string_value(json_object_get(e, "applied"));
+		text = json_string_value(json_object_get(e, "text"));
+		if (applied && text && strcmp(applied, text) == 0)
+			continue; /* its version in force is the one that fails: nothing to go back to */
+		pald_diag_text(dg, msg, sizeof(msg));
+		was = json_string_value(json_object_get(e, "model_error"));
+		if (!was || strcmp(was, msg)) {
+			ds->conversions_failed++;
+			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
+						 "last good version stays in force",
+				 PALD_S("object", dg->file + 4), PALD_S("error", msg),
+				 PALD_S("in_force", applied ? "last good" : "nothing"));
+			json_object_set_new(e, "model_error", json_string(msg));
+		}
+		json_object_set_new(e, "held", json_true());
+		json_object_set_new(e, "error", json_string(msg));
+		n++;
+	}
+	return n;
+}
+
+#define MAX_MODEL_RETRIES 3
+
+int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
+			   struct pal_diags *diags, uint64_t *since_ns)
+{
+	if (since_ns)
+		*since_ns = ds->changed ? ds->first_change_ns : 0;
+	ds->changed = false;
+	clear_model_rejections(ds);
+	for (int attempt = 0;; attempt++) {
+		struct pal_diags ld = { 0 }, vd = { 0 };
+		size_t held = 0;
+
+		load_all(ds, m, &ld);
+		if (!pal_diags_has_errors(&ld))
+			pal_model_validate(m, &vd);
+		if (attempt < MAX_MODEL_RETRIES)
+			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
+		if (!held) {
+			pal_diags_append(diags, &ld); /* the caller validates again and reports */
+			pal_diags_free(&ld);
+			pal_diags_free(&vd);
+			break;
+		}
+		pal_diags_free(&ld);
+		pal_diags_free(&vd);
+		pal_model_free(m);
+		pal_model_init(m);
+	}
+	count_bad(ds);
 	return 0;
+}
+
+void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
+{
+	const char *id;
+	json_t *e;
+
+	json_object_foreach(ds->objects, id, e) {
+		if (json_is_true(json_object_get(e, "held")))
+			continue;
+		json_object_del(e, "model_error");
+		if (json_object_get(e, "text"))
+			json_object_set(e, "applied", json_object_get(e, "text"));
+		else
+			json_object_del(e, "applied");
+	}
 }
 
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)

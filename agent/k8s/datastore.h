@@ -29,8 +29,9 @@ struct pal_k8s_datastore {
 	struct pal_k8s_informer inf[PAL_K8S_MAX_RESOURCES];
 	size_t n_inf;
 	struct pal_k8s_convert_cfg convert;
-	/* "Kind/namespace/name" -> {"text": the last good documents (YAML stream), "error": the
-	 * last problem or absent}. */
+	/* "Kind/namespace/name" -> {"text": the latest documents good on their own (a YAML stream),
+	 * "applied": the documents in force at the last apply, "error": why the latest version is not
+	 * in force, "held": the whole model rejected "text" (so "applied" is used), "model_error"}. */
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
@@ -58,10 +59,15 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 			   char *err, size_t errlen);
 /* True once every required resource has been listed (absent optional ones count). */
 bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
-/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name").
- * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none). */
+/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). When the
+ * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
+ * does not exist), those go back to their version of the last apply (out, when they had none) and
+ * are reported, and the rest loads again (up to 3 rounds). *since_ns (may be NULL) gets the time of
+ * the oldest change this load includes (0: none). */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns);
+/* The last load was applied: its versions are now the ones in force. */
+void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with
  * iface_by_route, where the pod informer keeps its objects. */
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);

@@ -8,6 +8,8 @@
 #     reported meanwhile;
 #   - a bad object (a pod with an invalid IP): reported (/readyz 503 naming it, polctl status), its
 #     last good version stays in force, another object's change is still enforced; fixed, ready;
+#   - a policy of a tier that does not exist (only the whole model rejects it): reported and left
+#     out while other objects update, in force once its Tier arrives;
 #   - token rotation: the old token refused (401), the new one read from the token file.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topology.sh"
@@ -140,6 +142,32 @@ wait_tcp_allowed client 198.19.5.10 9090 kweb:9090 >/dev/null || fail "another o
 k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web","v":"3"}')" || fail "fix pod"
 agentd_wait_ready 50 || fail "not ready after the pod was fixed: $(agentd_readyz)"
 log "bad pod isolated: last good version in force, other changes enforced, /readyz named it"
+
+# 3b. A policy of a tier that does not exist yet: fine on its own, only the whole model rejects
+# it. It is reported and left out; every other object keeps updating; once its Tier arrives it
+# is in force.
+k8s_put "$(np web-in 8080 9090)" || fail "web-in 8080 9090"
+wait_tcp_allowed client 198.19.5.10 9090 kweb:9090 >/dev/null || fail "web-in with 9090 not enforced"
+k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"security.deny-8080","namespace":"shop"},"spec":{"tier":"security","order":1,"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Deny","protocol":"TCP","destination":{"ports":[8080]}},{"action":"Pass"}]}}' ||
+	fail "put tiered policy"
+for i in $(seq 50); do
+	case "$(agentd_readyz)" in 503\ *security.deny-8080*) break ;; esac
+	sleep 0.1
+done
+r=$(agentd_readyz)
+case "$r" in 503\ degraded:*NetworkPolicy/shop/security.deny-8080*) ;; *) fail "/readyz with a policy of a missing tier: $r" ;; esac
+grep -q 'rejected with the other objects.*security.deny-8080' "$AGENTD_LOG" || fail "the model-level rejection is not logged"
+expect_tcp client 198.19.5.10 8080 - kweb:8080 # not in force
+k8s_put "$(np web-in 8080)" || fail "web-in back to 8080"
+wait_tcp_blocked client 198.19.5.10 9090 >/dev/null || fail "another object's change was not enforced beside the rejected policy"
+k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"Tier","metadata":{"name":"security"},"spec":{"order":10}}' ||
+	fail "put tier"
+wait_tcp_blocked client 198.19.5.10 8080 >/dev/null || fail "the tiered deny is not in force once its Tier exists"
+agentd_wait_ready 50 || fail "not ready once the Tier exists: $(agentd_readyz)"
+k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop security.deny-8080 || fail "delete tiered policy"
+k8s_delete crd.projectcalico.org/v1 Tier "" security || fail "delete tier"
+wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 blocked after the tiered deny went"
+log "a policy of a missing tier: reported and left out, others updated, in force once the Tier came"
 
 # 4. Token rotation: the server accepts only a new token; the agent reads it from its file.
 k8s_put "$(np web-in 8080)" || fail "restore web-in"
