@@ -15,6 +15,9 @@
 #define BACKOFF_MAX_MS 30000u
 #define ABSENT_RETRY_NS (60ull * 1000000000ull)
 #define NS_PER_MS 1000000ull
+/* One watch event: the API server stores objects of at most ~1.5 MB; anything far larger is a
+ * broken or hostile stream, ended before it can exhaust memory. */
+#define MAX_EVENT_BYTES (16u << 20)
 
 static void start_list(struct pal_k8s_informer *inf);
 static void start_watch(struct pal_k8s_informer *inf);
@@ -351,6 +354,12 @@ static bool on_watch_data(void *ctx, const char *buf, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] != '\n') {
+			if (inf->line_len >= MAX_EVENT_BYTES) {
+				snprintf(inf->last_error, sizeof(inf->last_error),
+					 "watch: an event larger than %u bytes", MAX_EVENT_BYTES);
+				inf->errors++;
+				return false;
+			}
 			if (inf->line_len + 1 >= inf->line_cap) {
 				size_t cap = inf->line_cap ? inf->line_cap * 2 : 65536;
 				char *p = realloc(inf->line, cap);

@@ -13,6 +13,9 @@
 
 #include "log.h"
 
+/* A list page of 500 objects is a few MB; far more is a broken or hostile server. */
+#define PAL_K8S_MAX_BODY (256u << 20)
+
 struct pal_k8s_req {
 	CURL *easy;
 	struct pal_k8s_http *h;
@@ -293,6 +296,8 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (r->stream)
 		return r->ops.data(r->ctx, ptr, n) ? n : 0;
+	if (r->len + n > PAL_K8S_MAX_BODY)
+		return 0; /* curl fails the request ("write error"): a list page cannot be this big */
 	if (r->len + n + 1 > r->cap) {
 		size_t cap = r->cap ? r->cap : 16384;
 		char *b;
