@@ -93,8 +93,9 @@ int pal_cc_build_candidates(struct pal_cc *cc);
 void pal_cc_free_candidates(struct pal_cc *cc);
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);
-bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const char *service_account);
-bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const char *service_account);
+/* Service-account matches of a workload candidate (its service account and pcsa. labels). */
+bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const struct pal_cc_cand *c);
+bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const struct pal_cc_cand *c);
 /* Set of the addresses of candidates in scope that match sel (NULL = any) and sa (NULL = any). */
 int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			const struct pal_selector *sel, const struct pal_service_accounts *sa,

@@ -296,35 +296,42 @@ bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *sco
 	return false;
 }
 
-/* serviceAccounts selectors see the service account's labels. palisade has no ServiceAccount
- * resource, so the only label is projectcalico.org/name (as in Calico's pcsa. labels). */
-bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const char *service_account)
+/* serviceAccounts selectors see the service account's labels: projectcalico.org/name, plus the
+ * ServiceAccount's own labels where the workload inherited them as "pcsa.<key>" from its
+ * ksa.<ns>.<sa> profile (the Kubernetes datastore converts ServiceAccounts into those profiles;
+ * Calico matches the selector, pcsa.-prefixed, against exactly these endpoint labels). */
+bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const struct pal_cc_cand *c)
 {
+	static const char prefix[] = PAL_SA_LABEL_PREFIX;
 	struct pal_labels l = { 0 };
 	bool ok;
 
-	if (!service_account)
+	if (!c->service_account)
 		return false;
-	pal_labels_set(&l, "projectcalico.org/name", service_account);
+	for (size_t i = 0; i < c->labels.n; i++)
+		if (!strncmp(c->labels.v[i].key, prefix, sizeof(prefix) - 1))
+			pal_labels_set(&l, c->labels.v[i].key + sizeof(prefix) - 1,
+				       c->labels.v[i].value);
+	pal_labels_set(&l, "projectcalico.org/name", c->service_account);
 	ok = pal_selector_match(sel, &l);
 	pal_labels_free(&l);
 	return ok;
 }
 
 /* A workload without a service account never matches a serviceAccounts clause. */
-bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const char *service_account)
+bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const struct pal_cc_cand *c)
 {
-	if (!service_account)
+	if (!c->service_account)
 		return false;
 	if (sa->n_names) {
 		bool found = false;
 
 		for (size_t i = 0; i < sa->n_names && !found; i++)
-			found = strcmp(sa->names[i], service_account) == 0;
+			found = strcmp(sa->names[i], c->service_account) == 0;
 		if (!found)
 			return false;
 	}
-	if (sa->selector && !pal_cc_sa_selector_matches(sa->selector, service_account))
+	if (sa->selector && !pal_cc_sa_selector_matches(sa->selector, c))
 		return false;
 	return true;
 }
@@ -503,7 +510,7 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			continue;
 		if (sel && !pal_selector_match(sel, &c->labels))
 			continue;
-		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c->service_account)))
+		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c)))
 			continue;
 		if (n + c->n_cidrs > cap) {
 			size_t ncap = (n + c->n_cidrs) * 2;

@@ -169,7 +169,7 @@ static bool policy_selects(const struct pal_policy *p, const struct pal_cc_cand 
 		return false;
 	if (p->service_account_selector &&
 	    (c->kind != PAL_CC_WEP ||
-	     !pal_cc_sa_selector_matches(p->service_account_selector, c->service_account)))
+	     !pal_cc_sa_selector_matches(p->service_account_selector, c)))
 		return false;
 	return !p->selector || pal_selector_match(p->selector, &c->labels);
 }

@@ -23,7 +23,7 @@ struct pal_compile_opts {
 int pal_failsafe_parse(const char *text, struct pal_failsafe **out, size_t *n, char *err, size_t errlen);
 
 /* Compiles the model for opts->node. Problems that make the input unusable (a rule the datapath
- * cannot enforce, such as an HTTP match or a Service reference) are errors in diags; things Calico
+ * cannot enforce, such as an HTTP match) are errors in diags; things Calico
  * warns about and ignores (untracked policy on a `*` host endpoint) are warnings. Returns 0 when
  * there were no errors; on errors *ir is left empty. */
 int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, struct pal_ir *ir,

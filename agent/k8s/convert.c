@@ -225,9 +225,27 @@ int k8s_new_doc(struct k8s_conv *c, const char *api_version, const char *kind, c
 	return 0;
 }
 
-/* Loads the documents with the policy-file loader; its first error becomes this object's error,
- * naming the converted document (its field paths are those of the document, which for the
- * pass-through kinds are the API object's own). */
+/* Reports a loader error against the object. The loader's path starts with the document's index
+ * ("[1].spec.ports[0].name"); for a document of the object's own kind the rest is the object's own
+ * path, for a derived one (a Pod's WorkloadEndpoint) the message names the document. */
+static int loader_error(struct k8s_conv *c, const struct pal_diag *dg)
+{
+	const char *path = dg->path ? dg->path : "", *close = strchr(path, ']');
+	const json_t *doc = NULL;
+	const char *kind, *name;
+
+	if (path[0] == '[' && close) {
+		doc = json_array_get(c->docs, strtoul(path + 1, NULL, 10));
+		path = close + 1 + (close[1] == '.');
+	}
+	kind = json_string_value(json_object_get(doc, "kind"));
+	name = json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
+	if (!kind || !name || !strcmp(kind, json_string_value(json_object_get(c->obj, "kind"))))
+		return k8s_fail(c, path, "%s", dg->message);
+	return k8s_fail(c, NULL, "as %s %s: %s: %s", kind, name, path, dg->message);
+}
+
+/* Loads the documents with the policy-file loader; its first error becomes this object's error. */
 static int check_with_loader(struct k8s_conv *c)
 {
 	struct pal_model m;
@@ -242,17 +260,9 @@ static int check_with_loader(struct k8s_conv *c)
 		return -ENOMEM;
 	pal_model_init(&m);
 	pal_model_load_buffer(&m, "converted", text, strlen(text), &d);
-	for (size_t i = 0; i < d.n && !err; i++) {
-		const struct pal_diag *dg = &d.v[i];
-		const char *path = dg->path ? dg->path : "";
-
-		if (dg->severity != PAL_SEV_ERROR)
-			continue;
-		/* The loader's paths start with the index in the array ("[0].spec..."). */
-		if (path[0] == '[' && strchr(path, ']'))
-			path = strchr(path, ']') + 1 + (strchr(path, ']')[1] == '.');
-		err = k8s_fail(c, path, "%s", dg->message);
-	}
+	for (size_t i = 0; i < d.n && !err; i++)
+		if (d.v[i].severity == PAL_SEV_ERROR)
+			err = loader_error(c, &d.v[i]);
 	pal_diags_free(&d);
 	pal_model_free(&m);
 	free(text);

@@ -3,6 +3,10 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
+#include "compiler.h"
+#include "ir.h"
+#include "model.h"
 #include "test_k8s_convert_util.h"
 
 /* A running pod as `kubectl get pod -o json` prints it (trimmed of fields nothing reads). */
@@ -230,7 +234,8 @@ Test(k8s_convert_pod, bad_fields_name_their_path)
 		{ "metadata.namespace", "null", "metadata.namespace: missing" },
 		/* What the loader rejects is reported against the object too. */
 		{ "spec.containers", "[{\"ports\":[{\"name\":\"Bad_Name\",\"containerPort\":80}]}]",
-		  "invalid port name \"Bad_Name\"" },
+		  "as WorkloadEndpoint node--1-k8s-web--0-eth0: spec.ports[0].name: invalid port "
+		  "name \"Bad_Name\"" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -322,6 +327,21 @@ Test(k8s_convert, not_an_object_or_unknown_kind)
 	json_decref(o);
 }
 
+/* Appends the conversions of the n objects (JSON text) and of pod p to all. */
+static void convert_into(json_t *all, const char *const *objs, size_t n, const json_t *p)
+{
+	json_t *docs;
+
+	for (size_t i = 0; i < n; i++) {
+		docs = kc_ok_text(objs[i], &kc_cfg);
+		json_array_extend(all, docs);
+		json_decref(docs);
+	}
+	docs = kc_ok(p, &kc_cfg);
+	json_array_extend(all, docs);
+	json_decref(docs);
+}
+
 /* Conversion and loader agree: everything a small cluster turns into loads, validates and
  * compiles, and this node's pod is a local endpoint whose kns profile exists. */
 Test(k8s_convert, cluster_objects_load_and_compile)
@@ -332,23 +352,58 @@ Test(k8s_convert, cluster_objects_load_and_compile)
 		"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"web-sa\","
 		"\"namespace\":\"prod\"}}",
 	};
-	json_t *all = json_array(), *p = pod(), *docs;
+	json_t *all = json_array(), *p = pod();
 
-	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
-		docs = kc_ok_text(objs[i], &kc_cfg);
-		json_array_extend(all, docs);
-		json_decref(docs);
-	}
-	docs = kc_ok(p, &kc_cfg);
-	json_array_extend(all, docs);
-	json_decref(docs);
+	convert_into(all, objs, sizeof(objs) / sizeof(objs[0]), p);
 	kc_set(p, "metadata.name", json_string("web-1"));
 	kc_set(p, "spec.nodeName", json_string("node-2"));
 	kc_set(p, "status.podIPs", json_pack("[{s:s}]", "ip", "198.18.5.8"));
-	docs = kc_ok(p, &kc_cfg);
-	json_array_extend(all, docs);
-	json_decref(docs);
+	convert_into(all, NULL, 0, p);
 	cr_assert_eq(kc_load_compile(all), 1);
+	json_decref(all);
+	json_decref(p);
+}
+
+/* A ServiceAccount's labels reach serviceAccountSelector through the ksa profile's pcsa. labels,
+ * as in Calico (before, only projectcalico.org/name was seen). */
+Test(k8s_convert_identity, service_account_labels_reach_service_account_selectors)
+{
+	static const char *const objs[] = {
+		"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"prod\"}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"web-sa\","
+		"\"namespace\":\"prod\",\"labels\":{\"tier\":\"front\"}}}",
+		"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"GlobalNetworkPolicy\","
+		"\"metadata\":{\"name\":\"front\"},\"spec\":{\"serviceAccountSelector\":"
+		"\"tier == 'front'\",\"ingress\":[{\"action\":\"Allow\",\"source\":"
+		"{\"serviceAccounts\":{\"selector\":\"tier == 'front'\"}}}]}}",
+	};
+	json_t *all = json_array(), *p = pod();
+	struct pal_model m;
+	struct pal_diags d = { 0 };
+	struct pal_compile_opts opts = { .node = "node-1" };
+	struct pal_ir ir = { 0 };
+	char *text;
+
+	convert_into(all, objs, sizeof(objs) / sizeof(objs[0]), p);
+	text = json_dumps(all, 0);
+	pal_model_init(&m);
+	pal_model_load_buffer(&m, "k.json", text, strlen(text), &d);
+	cr_assert_eq(pal_compile(&m, &opts, &ir, &d), 0);
+	cr_assert_eq(ir.n_endpoints, 1);
+	cr_assert_eq(ir.endpoints[0].normal[PAL_DIR_INGRESS].n_tiers, 1,
+		     "serviceAccountSelector did not select the pod");
+	/* The rule's serviceAccounts set holds the pod's address. */
+	{
+		const struct pal_ir_rule *r =
+			&ir.endpoints[0].normal[PAL_DIR_INGRESS].tiers[0].policies[0].rules[0];
+
+		cr_assert_eq(r->match.src.n_in_sets, 1);
+		cr_assert_eq(ir.sets[r->match.src.in_sets[0]].n, 2);
+	}
+	pal_ir_free(&ir);
+	pal_diags_free(&d);
+	pal_model_free(&m);
+	free(text);
 	json_decref(all);
 	json_decref(p);
 }
