@@ -64,6 +64,7 @@ int pald_agent_k8s_open(struct pald_agent *a)
 		.kubeconfig = c->kubeconfig,
 		.node = c->node,
 		.iface_by_route = c->k8s_iface_by_route,
+		.auto_host_endpoints = c->auto_host_endpoints,
 		.iface_for_addr = iface_for_addr,
 		.iface_ctx = a,
 	};

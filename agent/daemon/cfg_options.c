@@ -105,6 +105,19 @@ static int set_k8s_iface(struct pald_config *c, const char *v, char *err, size_t
 	return 0;
 }
 
+/* A flag without a value (on) or the config key's true|false. */
+static int set_auto_hep(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	bool flag = !v || !*v; /* the flag carries no value */
+
+	if (!flag && strcmp(v, "true") && strcmp(v, "false")) {
+		snprintf(err, errlen, "autoHostEndpoints must be true or false, got \"%s\"", v);
+		return -EINVAL;
+	}
+	c->auto_host_endpoints = flag || strcmp(v, "true") == 0;
+	return 0;
+}
+
 static int set_node(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_str(&c->node, v, err, errlen, "node name");
@@ -321,6 +334,9 @@ static const struct opt opts[] = {
 	{ "kubernetes-interface-naming", "kubernetesInterfaceNaming", "HOW", false, false,
 	  set_k8s_iface,
 	  "calico|route: a local pod's interface is cali+hash (default) or the route to its address" },
+	{ "auto-host-endpoints", "autoHostEndpoints", NULL, false, false, set_auto_hep,
+	  "with --datastore kubernetes: each Node becomes <node>-auto-hep, as Calico's "
+	  "kube-controllers creates it (config key: true|false)" },
 	{ "node", "node", "NAME", false, false, set_node,
 	  "this node's name in HostEndpoints/WorkloadEndpoints (default: hostname)" },
 	{ "bpffs", "bpffs", "DIR", false, false, set_bpffs,

@@ -25,6 +25,10 @@ static const struct pal_k8s_resource watched[] = {
 	{ "v1", "Service", "services", false, NULL },
 	{ "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", false, NULL },
 };
+/* With auto host endpoints only. */
+static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NULL };
+_Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
+	       "PAL_K8S_MAX_RESOURCES holds every watched resource and nodes");
 
 static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
 {
@@ -274,6 +278,7 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		.iface_naming = cfg->iface_by_route ? PAL_K8S_IFACE_ROUTE : PAL_K8S_IFACE_CALICO,
 		.iface_for_addr = cfg->iface_for_addr,
 		.iface_ctx = cfg->iface_ctx,
+		.auto_host_endpoints = cfg->auto_host_endpoints,
 	};
 	if ((rc = read_conn(cfg, &ds->conn, err, errlen)))
 		return rc;
@@ -286,8 +291,8 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		goto fail;
 	}
 	pal_k8s_http_set_tick(ds->http, tick, ds);
-	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
-		struct pal_k8s_resource r = watched[i];
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]) + cfg->auto_host_endpoints; i++) {
+		struct pal_k8s_resource r = i < sizeof(watched) / sizeof(watched[0]) ? watched[i] : nodes;
 
 		/* Route naming converts the pods again when routes change (reconvert). */
 		r.keep_objects = cfg->iface_by_route && strcmp(r.kind, "Pod") == 0;

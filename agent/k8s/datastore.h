@@ -47,6 +47,7 @@ struct pal_k8s_datastore_cfg {
 	const char *kubeconfig; /* NULL: in-cluster */
 	const char *node;
 	bool iface_by_route;
+	bool auto_host_endpoints; /* watch v1 Node: "<node>-auto-hep" host endpoints */
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
 	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */

@@ -2,6 +2,7 @@
 # --datastore kubernetes against the replay API server (tests/k8s/), null backend:
 #   - a required resource the server does not serve (networking.k8s.io disabled): never synced,
 #     nothing applied, /readyz 503 "not synced"; optional Calico CRDs absent: synced, applied;
+#   - --auto-host-endpoints: the Node is watched and becomes a host endpoint;
 #   - paginated lists (1,200 namespaces, pages of 500: continue tokens followed, all applied);
 #   - the periodic resync lists again and changes nothing;
 #   - credentials: a client certificate and CA as -data (no token), insecure-skip-tls-verify;
@@ -26,6 +27,15 @@ contains "$body" "kubernetes datastore synced"
 ns_http /metrics
 contains "$body" "palisade_k8s_synced 1"
 grep -q 'optional resource not served.*globalnetworkpolicies' "$TMP/agent.log" || fail "absent CRDs not reported"
+stop_agent || fail "SIGTERM: exit $?"
+
+# 1b. --auto-host-endpoints: this node's Node becomes test-node-auto-hep (one host endpoint).
+k8s_put '{"apiVersion":"v1","kind":"Node","metadata":{"name":"test-node","labels":{"role":"worker"}},"status":{"addresses":[{"type":"InternalIP","address":"198.18.3.1"}]}}' ||
+	fail "put node"
+rm -f "$TMP/record.json"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --auto-host-endpoints
+[ "$(rec .endpoints)" = 1 ] || fail "auto host endpoint: endpoints $(rec .endpoints), want 1"
+grep -q 'resource synced resource=/api/v1/nodes.*objects=1' "$TMP/agent.log" || fail "nodes not watched"
 stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 

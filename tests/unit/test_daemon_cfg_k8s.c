@@ -28,12 +28,13 @@ Test(daemon_cfg_k8s, kubernetes_needs_no_policy_dir)
 	struct pald_config c;
 	char err[512];
 	char *argv[] = { "palisaded", "--datastore", "kubernetes", "--kubeconfig", "/etc/kc",
-			 "--kubernetes-interface-naming", "route", NULL };
+			 "--kubernetes-interface-naming", "route", "--auto-host-endpoints", NULL };
 
 	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
 	cr_expect_str_eq(c.kubeconfig, "/etc/kc");
 	cr_expect(c.k8s_iface_by_route);
+	cr_expect(c.auto_host_endpoints);
 	pald_config_free(&c);
 }
 
@@ -42,7 +43,9 @@ Test(daemon_cfg_k8s, config_file_keys)
 	struct pald_config c;
 	char err[512];
 	char *argv[] = { "palisaded", "--datastore", "files", "--policy-dir", "/p", NULL };
-	const char *text = "datastore: kubernetes\nkubeconfig: /k\nkubernetesInterfaceNaming: calico\n";
+	const char *text = "datastore: kubernetes\nkubeconfig: /k\nkubernetesInterfaceNaming: calico\n"
+			   "autoHostEndpoints: true\n";
+	const char *off = "autoHostEndpoints: false\n", *bad = "autoHostEndpoints: maybe\n";
 
 	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", text, strlen(text), err, sizeof(err)),
@@ -50,6 +53,11 @@ Test(daemon_cfg_k8s, config_file_keys)
 	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
 	cr_expect_str_eq(c.kubeconfig, "/k");
 	cr_expect_not(c.k8s_iface_by_route);
+	cr_expect(c.auto_host_endpoints);
+	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", off, strlen(off), err, sizeof(err)), 0);
+	cr_expect_not(c.auto_host_endpoints);
+	cr_expect_neq(pald_config_apply_file_text(&c, "f.yaml", bad, strlen(bad), err, sizeof(err)), 0);
+	cr_expect(strstr(err, "autoHostEndpoints must be true or false") != NULL, "%s", err);
 	pald_config_free(&c);
 }
 
