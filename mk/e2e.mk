@@ -12,4 +12,4 @@ test-e2e: $(BUILD)/palisaded $(BUILD)/polctl ## end-to-end suite in network name
 test-e2e-san: $(BUILD)/palisaded-san $(BUILD)/polctl ## the agent's end-to-end tests with palisaded under ASan/UBSan (root)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-e2e-san: needs root"; exit 1; fi; \
 	  ASAN_OPTIONS=detect_leaks=1 PALISADED=$(abspath $(BUILD)/palisaded-san) \
-	  POLCTL=$(abspath $(BUILD)/polctl) tests/e2e/lib/run.sh $(sort $(notdir $(wildcard tests/e2e/test_agent_*.sh)))
+	  POLCTL=$(abspath $(BUILD)/polctl) tests/e2e/lib/run.sh $(sort $(notdir $(wildcard tests/e2e/test_agent_*.sh tests/e2e/test_k8s_*.sh)))

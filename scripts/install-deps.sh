@@ -7,6 +7,7 @@ packages=(
 	libnl-3-dev libnl-route-3-dev libsystemd-dev
 	libyaml-dev libjansson-dev libcriterion-dev nettle-dev
 	libclang-rt-14-dev
+	libcurl4-openssl-dev openssl kubernetes-client
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
 )
 missing=()

@@ -78,11 +78,14 @@ static int reload(struct pald_agent *a)
 {
 	int rc;
 
+	if (a->k8s_on && !pal_k8s_datastore_synced(&a->k8s))
+		return PALD_RELOAD_POLICY_ERRORS; /* nothing until every resource was listed once */
 	if (a->watch.fd > 0)
 		pald_watch_refresh(&a->watch); /* before reading: see watch.h */
 	rc = pald_policy_reload(&a->pol, a->cfg, &a->be, &a->metrics);
 	if (rc == PALD_RELOAD_APPLIED) {
 		pald_agent_sync_interfaces(a, true);
+		pald_agent_k8s_applied(a);
 		pald_notify_applied(&a->notify, a->pol.generation,
 				    a->n_attached < 0 ? 0 : (size_t)a->n_attached, a->n_ifaces);
 	} else {
@@ -156,6 +159,12 @@ static void arm_timer(struct pald_agent *a)
 	timerfd_settime(a->timer_w.fd, TFD_TIMER_ABSTIME, &its, NULL); /* zero disarms */
 }
 
+void pald_agent_schedule_reload(struct pald_agent *a)
+{
+	pald_debounce_event(&a->debounce, pald_now_ns());
+	arm_timer(a);
+}
+
 static void on_watch(struct pald_watcher *w, uint32_t events)
 {
 	struct pald_agent *a = w->data;
@@ -166,10 +175,8 @@ static void on_watch(struct pald_watcher *w, uint32_t events)
 		pald_log(PALD_LOG_ERROR, "inotify read failed", PALD_S("error", strerror(-rc)));
 		return;
 	}
-	if (rc > 0) {
-		pald_debounce_event(&a->debounce, pald_now_ns());
-		arm_timer(a);
-	}
+	if (rc > 0)
+		pald_agent_schedule_reload(a);
 }
 
 static void on_timer(struct pald_watcher *w, uint32_t events)
@@ -191,6 +198,9 @@ static void on_links(struct pald_watcher *w, uint32_t events)
 	(void)events;
 
 	pald_links_handle(&a->links);
+	/* A pod's interface found by its route: a new veth or route may name one now. */
+	if (a->links.changed && a->k8s_on && a->cfg->k8s_iface_by_route)
+		pal_k8s_datastore_reconvert(&a->k8s);
 	if (a->links.changed)
 		pald_agent_sync_interfaces(a, false);
 }
@@ -271,16 +281,24 @@ int pald_run_daemon(struct pald_agent *a)
 	}
 
 	/* Watch before the first read, so a change during startup is not missed. */
-	if ((rc = pald_watch_open(&a->watch, a->cfg->policy_dirs.v, a->cfg->policy_dirs.n))) {
-		pald_log(PALD_LOG_ERROR, "inotify", PALD_S("error", strerror(-rc)));
-		goto out;
+	if (a->cfg->datastore == PALD_DATASTORE_KUBERNETES) {
+		if (pald_agent_k8s_open(a))
+			goto out;
+	} else {
+		if ((rc = pald_watch_open(&a->watch, a->cfg->policy_dirs.v, a->cfg->policy_dirs.n))) {
+			pald_log(PALD_LOG_ERROR, "inotify", PALD_S("error", strerror(-rc)));
+			goto out;
+		}
+		a->watch_w = (struct pald_watcher){ a->watch.fd, on_watch, a };
+		if (pald_loop_add(&a->loop, &a->watch_w, EPOLLIN))
+			goto out;
 	}
-	a->watch_w = (struct pald_watcher){ a->watch.fd, on_watch, a };
-	if (pald_loop_add(&a->loop, &a->watch_w, EPOLLIN))
-		goto out;
 
 	if (!open_links(a))
 		goto out;
+	/* Calico's naming: a cali* veth is a pod's even before its pod event arrives (links.h). */
+	if (a->k8s_on && !a->cfg->k8s_iface_by_route)
+		a->links.workload_prefix = "cali";
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;
@@ -305,6 +323,8 @@ int pald_run_daemon(struct pald_agent *a)
 			pald_http_expire(&a->health, now);
 		if (a->metrics_on)
 			pald_http_expire(&a->metrics_srv, now);
+		if (a->k8s_on)
+			pald_agent_k8s_publish(a, false);
 	}
 	code = 0;
 out:
@@ -314,6 +334,7 @@ out:
 		pald_http_close(&a->metrics_srv);
 	if (a->watch.fd >= 0)
 		pald_watch_close(&a->watch);
+	pald_agent_k8s_close(a);
 	if (a->sig_w.fd >= 0)
 		close(a->sig_w.fd);
 	if (a->timer_w.fd >= 0)

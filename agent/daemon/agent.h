@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "backend.h"
+#include "datastore.h"
 #include "cfg.h"
 #include "debounce.h"
 #include "http.h"
@@ -43,6 +44,11 @@ struct pald_agent {
 	int n_attached;
 	uint64_t ifaces_generation; /* policy generation of that sync */
 	struct pald_notify notify;  /* systemd: READY=1 after the first apply */
+	/* --datastore kubernetes (agent_k8s.c) */
+	struct pal_k8s_datastore k8s;
+	bool k8s_on;
+	uint64_t k8s_status_written_ns;
+	uint64_t k8s_loaded_change_ns; /* the oldest watch event the last load included */
 };
 
 /* Modes; each returns the process exit code. The bpffs lock is held by the caller. */
@@ -52,6 +58,18 @@ int pald_run_daemon(struct pald_agent *a);
 
 /* Recomputes the interface set and hands it to the backend when it changed (or force). */
 void pald_agent_sync_interfaces(struct pald_agent *a, bool force);
+
+/* The Kubernetes datastore (agent_k8s.c): opens it (policy then comes from it), the readiness
+ * verdict for it, its status for polctl. */
+int pald_agent_k8s_open(struct pald_agent *a);
+bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
+void pald_agent_k8s_publish(struct pald_agent *a, bool force);
+/* A reload applied: logs how long after its oldest watch event (and publishes the status). */
+void pald_agent_k8s_applied(struct pald_agent *a);
+void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b);
+void pald_agent_k8s_close(struct pald_agent *a);
+/* A change arrived: reload after the debounce (agent.c). */
+void pald_agent_schedule_reload(struct pald_agent *a);
 
 /* The HTTP routes (health.c): /livez, /readyz, /metrics. */
 void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,

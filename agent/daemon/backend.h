@@ -30,7 +30,8 @@ struct pald_config;
 
 enum pald_iface_role {
 	PALD_IFACE_HOST,     /* a HostEndpoint of this node: XDP + tc */
-	PALD_IFACE_WORKLOAD, /* a WorkloadEndpoint of this node: tc */
+	PALD_IFACE_WORKLOAD, /* a WorkloadEndpoint of this node: tc; ep NULL: a pod's veth whose
+			      * endpoint is not known yet, everything on it denied */
 	PALD_IFACE_FORWARD,  /* --interfaces or the forward watch (links.h): tc, polices forwarded traffic */
 };
 

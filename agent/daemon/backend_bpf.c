@@ -592,6 +592,35 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 	return 0;
 }
 
+/* The bound key of a pod's veth that no endpoint names yet. */
+#define UNKNOWN_WORKLOAD_KEY "(workload interface without an endpoint)"
+
+/* A pod's veth before its endpoint is known: an entry that denies everything on it (or, for a
+ * veth whose endpoint went away, keeps its last good lists), so it is never open. 0, or -errno
+ * when it has no entry (it must not be attached then). */
+static int deny_unknown_workload(struct bpf_ctx *c, const struct pald_iface *f)
+{
+	struct bound *b = bound_find(c, (uint32_t)f->ifindex);
+	bool kept = false;
+	int err;
+
+	if (b && strcmp(b->key, UNKNOWN_WORKLOAD_KEY) == 0)
+		return 0;
+	err = pal_dp_iface_unprogrammed(c->dp, (uint32_t)f->ifindex, false, &kept);
+	if (err) {
+		pald_log(PALD_LOG_ERROR, "cannot deny a workload interface: not attaching palisade's "
+			 "programs", PALD_S("iface", f->name), PALD_S("error", pal_dp_error(c->dp)));
+		return err;
+	}
+	pald_log(PALD_LOG_INFO, kept ? "workload interface without an endpoint: its last good "
+				       "policy stays until the endpoint returns or the link goes" :
+				       "workload interface without an endpoint yet: everything on it "
+				       "is denied",
+		 PALD_S("iface", f->name));
+	unprog_clear(c, (uint32_t)f->ifindex);
+	return bound_set(c, (uint32_t)f->ifindex, UNKNOWN_WORKLOAD_KEY);
+}
+
 static bool att_has(const struct bpf_ctx *c, int ifindex, bool host)
 {
 	for (size_t i = 0; i < c->n_att; i++)
@@ -730,6 +759,8 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 			if (k && (!b || strcmp(b->key, k) || unprog_find(c, (uint32_t)f->ifindex)))
 				attach = bind_iface(c, f, k, &stale, &n_stale) == 0;
 			free(k);
+		} else if (f->role == PALD_IFACE_WORKLOAD && !f->ep) {
+			attach = deny_unknown_workload(c, f) == 0;
 		}
 		if (attach)
 			ports[n_ports++] = (struct pal_dp_port){ f->name, f->ifindex,
@@ -764,7 +795,8 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		bool keep = false;
 
 		for (size_t j = 0; j < n && !keep; j++)
-			keep = ifaces[j].ep && (uint32_t)ifaces[j].ifindex == c->b[i].ifindex;
+			keep = (ifaces[j].ep || ifaces[j].role == PALD_IFACE_WORKLOAD) &&
+			       (uint32_t)ifaces[j].ifindex == c->b[i].ifindex;
 		if (!keep)
 			gone[n_gone++] = c->b[i].ifindex;
 	}

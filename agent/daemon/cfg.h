@@ -22,6 +22,9 @@
 #define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
 #define PALD_BPFFS_ROOT "/sys/fs/bpf"
 
+/* Where policy comes from: policy files (the default) or the Kubernetes API (docs/kubernetes-datastore.md). */
+enum pald_datastore { PALD_DATASTORE_FILES, PALD_DATASTORE_KUBERNETES };
+
 enum pald_xdp_mode { PALD_XDP_AUTO, PALD_XDP_NATIVE, PALD_XDP_GENERIC, PALD_XDP_OFF };
 
 /* A listening address from ADDR:PORT ("127.0.0.1:9090", "[::1]:9090", ":9090" = any). */
@@ -40,6 +43,10 @@ struct pald_strv {
 struct pald_config {
 	char *config_file;
 	struct pald_strv policy_dirs;
+	enum pald_datastore datastore;
+	char *kubeconfig;         /* --kubeconfig; NULL = in-cluster */
+	bool k8s_iface_by_route;  /* a pod's interface: the route to its address, not cali<hash> */
+	bool auto_host_endpoints; /* kubernetes: every Node becomes "<node>-auto-hep" */
 	char *node;  /* default: the hostname */
 	char *bpffs; /* default PALD_DEFAULT_BPFFS */
 	struct pald_strv iface_globs;

@@ -80,6 +80,44 @@ static int set_policy_dir(struct pald_config *c, const char *v, char *err, size_
 	return strv_add(&c->policy_dirs, v, strlen(v), err, errlen);
 }
 
+static int set_datastore(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "files") && strcmp(v, "kubernetes")) {
+		snprintf(err, errlen, "datastore must be files or kubernetes, got \"%s\"", v);
+		return -EINVAL;
+	}
+	c->datastore = strcmp(v, "files") ? PALD_DATASTORE_KUBERNETES : PALD_DATASTORE_FILES;
+	return 0;
+}
+
+static int set_kubeconfig(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_str(&c->kubeconfig, v, err, errlen, "kubeconfig");
+}
+
+static int set_k8s_iface(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "calico") && strcmp(v, "route")) {
+		snprintf(err, errlen, "kubernetes interface naming must be calico or route, got \"%s\"", v);
+		return -EINVAL;
+	}
+	c->k8s_iface_by_route = strcmp(v, "route") == 0;
+	return 0;
+}
+
+/* A flag without a value (on) or the config key's true|false. */
+static int set_auto_hep(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	bool flag = !v || !*v; /* the flag carries no value */
+
+	if (!flag && strcmp(v, "true") && strcmp(v, "false")) {
+		snprintf(err, errlen, "autoHostEndpoints must be true or false, got \"%s\"", v);
+		return -EINVAL;
+	}
+	c->auto_host_endpoints = flag || strcmp(v, "true") == 0;
+	return 0;
+}
+
 static int set_node(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_str(&c->node, v, err, errlen, "node name");
@@ -289,6 +327,16 @@ static const struct opt opts[] = {
 	  "read settings from a YAML or JSON file (keys below); flags override it" },
 	{ "policy-dir", "policyDirs", "DIR", true, false, set_policy_dir,
 	  "policy directory, read recursively and watched (repeatable)" },
+	{ "datastore", "datastore", "KIND", false, false, set_datastore,
+	  "files|kubernetes: policy from --policy-dir (default) or from the Kubernetes API" },
+	{ "kubeconfig", "kubeconfig", "FILE", false, false, set_kubeconfig,
+	  "with --datastore kubernetes: the API server and credentials (default: in-cluster)" },
+	{ "kubernetes-interface-naming", "kubernetesInterfaceNaming", "HOW", false, false,
+	  set_k8s_iface,
+	  "calico|route: a local pod's interface is cali+hash (default) or the route to its address" },
+	{ "auto-host-endpoints", "autoHostEndpoints", NULL, false, false, set_auto_hep,
+	  "with --datastore kubernetes: each Node becomes <node>-auto-hep, as Calico's "
+	  "kube-controllers creates it (config key: true|false)" },
 	{ "node", "node", "NAME", false, false, set_node,
 	  "this node's name in HostEndpoints/WorkloadEndpoints (default: hostname)" },
 	{ "bpffs", "bpffs", "DIR", false, false, set_bpffs,
@@ -352,6 +400,7 @@ static const struct opt opts[] = {
 void pald_config_usage(FILE *f)
 {
 	fputs("usage: palisaded [--config FILE] [--policy-dir DIR ...] [--node NAME] [--bpffs DIR]\n"
+	      "                 [--datastore files|kubernetes] [--kubeconfig FILE]\n"
 	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
 	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
 	      "                 [--metrics ADDR:PORT] [--endpoint-to-host-action drop|accept]\n"
@@ -640,8 +689,12 @@ static int finish(struct pald_config *c, const char *hostname, char *err, size_t
 		snprintf(err, errlen, "--once and --uninstall cannot be combined");
 		return -EINVAL;
 	}
-	if (!c->uninstall && c->policy_dirs.n == 0) {
-		snprintf(err, errlen, "no policy directory: give --policy-dir DIR or policyDirs in the config file");
+	if (c->once && c->datastore == PALD_DATASTORE_KUBERNETES) {
+		snprintf(err, errlen, "--once reads policy directories; --datastore kubernetes needs the daemon");
+		return -EINVAL;
+	}
+	if (!c->uninstall && c->datastore == PALD_DATASTORE_FILES && c->policy_dirs.n == 0) {
+		snprintf(err, errlen, "no policy directory: give --policy-dir DIR or policyDirs in the config file, or --datastore kubernetes");
 		return -EINVAL;
 	}
 	return 0;
@@ -737,5 +790,6 @@ void pald_config_free(struct pald_config *c)
 	free(c->failsafe_in);
 	free(c->failsafe_out);
 	free(c->backend);
+	free(c->kubeconfig);
 	memset(c, 0, sizeof(*c));
 }

@@ -14,6 +14,8 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 {
 	const struct pald_policy *p = &a->pol;
 
+	if (!pald_agent_k8s_ready(a, reason, len))
+		return false;
 	if (p->degraded && p->generation > 0) {
 		snprintf(reason, len, "degraded: %zu policy errors, last good generation %llu still enforced; first: %s",
 			 p->n_errors, (unsigned long long)p->generation, p->first_error);
@@ -50,6 +52,12 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 	}
 	snprintf(reason, len, "ready: generation %llu on %zu interfaces",
 		 (unsigned long long)p->generation, a->n_ifaces);
+	if (a->k8s_on) {
+		size_t n = strlen(reason);
+
+		snprintf(reason + n, len - n, "; kubernetes datastore synced, %.0f s stale",
+			 pal_k8s_datastore_staleness(&a->k8s, pald_now_ns()));
+	}
 	return true;
 }
 
@@ -72,6 +80,7 @@ void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status
 		pald_metrics_render(&a->metrics, body);
 		if (a->be.ops->render_metrics)
 			a->be.ops->render_metrics(a->be.ctx, body);
+		pald_agent_k8s_render_metrics(a, body);
 		if (body->oom) {
 			*status = 500;
 			body->len = 0;

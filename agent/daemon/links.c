@@ -9,6 +9,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,7 +44,8 @@ int pald_links_open(struct pald_links *l)
 	 * caches (the initial list) before returning. */
 	if (nl_cache_mngr_alloc(l->sk, NETLINK_ROUTE, 0, &l->mngr) < 0 ||
 	    nl_cache_mngr_add(l->mngr, "route/link", on_change, l, &l->link_cache) < 0 ||
-	    nl_cache_mngr_add(l->mngr, "route/addr", on_change, l, &l->addr_cache) < 0) {
+	    nl_cache_mngr_add(l->mngr, "route/addr", on_change, l, &l->addr_cache) < 0 ||
+	    nl_cache_mngr_add(l->mngr, "route/route", on_change, l, &l->route_cache) < 0) {
 		rc = -EIO;
 		goto err;
 	}
@@ -73,6 +75,7 @@ void pald_links_handle(struct pald_links *l)
 		 PALD_S("error", nl_geterror(rc)));
 	nl_cache_refill(l->sync_sk, l->link_cache);
 	nl_cache_refill(l->sync_sk, l->addr_cache);
+	nl_cache_refill(l->sync_sk, l->route_cache);
 	l->changed = true;
 }
 
@@ -234,11 +237,13 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		if (!name || rtnl_link_get_family(link) != AF_UNSPEC)
 			continue;
 		ep = endpoint_for(l, ir, name, ifindex, rtnl_link_get_flags(link));
-		for (size_t g = 0; !ep && g < globs->n && !glob; g++)
+		bool pod = !ep && l->workload_prefix &&
+			   strncmp(name, l->workload_prefix, strlen(l->workload_prefix)) == 0;
+		for (size_t g = 0; !ep && !pod && g < globs->n && !glob; g++)
 			glob = fnmatch(globs->v[g], name, 0) == 0;
-		bool watched = !ep && !glob && watch && watchable(link);
+		bool watched = !ep && !pod && !glob && watch && watchable(link);
 
-		if (!ep && !glob && !watched)
+		if (!ep && !pod && !glob && !watched)
 			continue;
 		if (!framing_ok(link, ep, &refused, &n_refused, l->refused, l->n_refused))
 			continue;
@@ -246,8 +251,9 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 		v[k].ifindex = ifindex;
 		v[k].ep = ep;
 		v[k].watched = watched;
-		v[k].role = !ep ? PALD_IFACE_FORWARD
-				: ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
+		v[k].role = pod ? PALD_IFACE_WORKLOAD
+			    : !ep ? PALD_IFACE_FORWARD
+			    : ep->kind == PAL_EP_WORKLOAD ? PALD_IFACE_WORKLOAD : PALD_IFACE_HOST;
 		k++;
 	}
 	qsort(v, k, sizeof(*v), cmp_iface);
@@ -257,6 +263,33 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+int pald_links_route_iface(struct pald_links *l, const char *addr, char *out, size_t outlen)
+{
+	struct nl_addr *want = NULL;
+	int rc = -ENOENT;
+
+	if (!l->route_cache || nl_addr_parse(addr, AF_UNSPEC, &want) < 0)
+		return -ENOENT;
+	for (struct nl_object *o = nl_cache_get_first(l->route_cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+		struct nl_addr *dst = rtnl_route_get_dst(r);
+		struct rtnl_nexthop *nh;
+
+		if (!dst || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+		    nl_addr_get_family(dst) != nl_addr_get_family(want) ||
+		    nl_addr_get_prefixlen(dst) != nl_addr_get_len(dst) * 8 ||
+		    nl_addr_cmp_prefix(dst, want) != 0 || rtnl_route_get_nnexthops(r) != 1 ||
+		    !(nh = rtnl_route_nexthop_n(r, 0)))
+			continue;
+		if (rtnl_link_i2name(l->link_cache, rtnl_route_nh_get_ifindex(nh), out, outlen)) {
+			rc = 0;
+			break;
+		}
+	}
+	nl_addr_put(want);
+	return rc;
 }
 
 void pald_links_close(struct pald_links *l)

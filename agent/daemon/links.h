@@ -39,8 +39,12 @@ struct nl_sock;
 struct pald_links {
 	struct nl_sock *sk, *sync_sk;
 	struct nl_cache_mngr *mngr;
-	struct nl_cache *link_cache, *addr_cache;
+	struct nl_cache *link_cache, *addr_cache, *route_cache;
 	bool changed; /* a link or address event arrived since the last pald_links_desired() */
+	/* Links with this name prefix are pods' veths ("cali" under the Kubernetes datastore): one
+	 * that no WorkloadEndpoint names yet (its pod event has not arrived) is a workload interface
+	 * without an endpoint, which the backend denies, never left open. NULL = none. */
+	const char *workload_prefix;
 	int *refused; /* links refused at the last pald_links_desired(), to log each once */
 	size_t n_refused;
 };
@@ -53,6 +57,9 @@ void pald_links_handle(struct pald_links *l);
  * malloc'd. 0 or -ENOMEM. */
 int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const struct pald_strv *globs,
 		       struct pald_iface **out, size_t *n);
+/* The interface of the host route (/32, /128) to addr (an IP literal), the way a CNI routes a pod's
+ * address to its veth: 0 with the name in out, -ENOENT when there is no such route. */
+int pald_links_route_iface(struct pald_links *l, const char *addr, char *out, size_t outlen);
 void pald_links_close(struct pald_links *l);
 
 #endif

@@ -50,8 +50,11 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	int rc;
 
 	pal_model_init(&model);
-	for (size_t i = 0; i < cfg->policy_dirs.n; i++)
-		pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
+	if (p->load)
+		p->load(p->load_ctx, &model, &diags);
+	else
+		for (size_t i = 0; i < cfg->policy_dirs.n; i++)
+			pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
 	if (!pal_diags_has_errors(&diags))
 		pal_model_validate(&model, &diags);
 	if (!pal_diags_has_errors(&diags)) {

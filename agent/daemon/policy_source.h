@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "ir.h"
 #include "metrics.h"
+#include "model.h"
 
 struct pald_policy {
 	struct pal_ir ir;    /* the last good policy; meaningful when have_ir */
@@ -23,6 +24,10 @@ struct pald_policy {
 	bool degraded;       /* the last reload failed */
 	size_t n_errors;     /* errors of the last reload */
 	char first_error[512];
+	/* Where resources come from: NULL = the policy directories of the config; else this
+	 * loader (the Kubernetes datastore) fills the model. */
+	int (*load)(void *ctx, struct pal_model *m, struct pal_diags *diags);
+	void *load_ctx;
 };
 
 enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };

@@ -10,17 +10,27 @@
 #include "meta.h"
 #include "palisade/abi.h"
 
-static int meta_paths(const char *pin_dir, char *path, char *tmp)
+static int meta_paths(const char *pin_dir, const char *name, char *path, char *tmp)
 {
 	if (!pin_dir)
 		pin_dir = PAL_PIN_DIR_DEFAULT;
-	if (snprintf(path, PATH_MAX, "%s/maps/%s", pin_dir, PAL_META_MAP_NAME) >= PATH_MAX ||
-	    snprintf(tmp, PATH_MAX, "%s/maps/%s_new", pin_dir, PAL_META_MAP_NAME) >= PATH_MAX)
+	if (snprintf(path, PATH_MAX, "%s/maps/%s", pin_dir, name) >= PATH_MAX ||
+	    snprintf(tmp, PATH_MAX, "%s/maps/%s_new", pin_dir, name) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
 int pal_meta_store(const char *pin_dir, const char *text, size_t len)
+{
+	return pal_meta_store_named(pin_dir, PAL_META_MAP_NAME, text, len);
+}
+
+int pal_meta_read(const char *pin_dir, json_t **out)
+{
+	return pal_meta_read_named(pin_dir, PAL_META_MAP_NAME, out);
+}
+
+int pal_meta_store_named(const char *pin_dir, const char *name, const char *text, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	size_t total = sizeof(struct pal_meta_hdr) + len;
@@ -32,13 +42,13 @@ int pal_meta_store(const char *pin_dir, const char *text, size_t len)
 
 	if (len > PAL_META_MAX_BYTES)
 		return -E2BIG;
-	err = meta_paths(pin_dir, path, tmp);
+	err = meta_paths(pin_dir, name, path, tmp);
 	if (err)
 		return err;
 	chunk = malloc(PAL_META_CHUNK);
 	if (!chunk)
 		return -ENOMEM;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, PAL_META_MAP_NAME, sizeof(uint32_t), PAL_META_CHUNK,
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), PAL_META_CHUNK,
 			    n, NULL);
 	if (fd < 0) {
 		err = -errno;
@@ -99,7 +109,7 @@ int pal_meta_write(const char *pin_dir, const struct pal_ir *ir, uint64_t genera
 	return err;
 }
 
-int pal_meta_read(const char *pin_dir, json_t **out)
+int pal_meta_read_named(const char *pin_dir, const char *name, json_t **out)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	struct bpf_map_info info;
@@ -109,7 +119,7 @@ int pal_meta_read(const char *pin_dir, json_t **out)
 	int fd, err;
 
 	*out = NULL;
-	err = meta_paths(pin_dir, path, tmp);
+	err = meta_paths(pin_dir, name, path, tmp);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);

@@ -75,4 +75,10 @@ int pal_meta_store(const char *pin_dir, const char *text, size_t len);
  * pinned, -EBADMSG when it is not a version 1 document, other -errno. */
 int pal_meta_read(const char *pin_dir, json_t **out);
 
+/* The same storage for another JSON document under its own map name: the Kubernetes datastore's
+ * status (agent/daemon/agent_k8s.c), which polctl status shows. */
+#define PAL_DATASTORE_MAP_NAME "pal_datastore"
+int pal_meta_store_named(const char *pin_dir, const char *name, const char *text, size_t len);
+int pal_meta_read_named(const char *pin_dir, const char *name, json_t **out);
+
 #endif

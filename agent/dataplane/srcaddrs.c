@@ -82,7 +82,8 @@ int pal_dp_src_begin(struct pal_datapath *dp, struct pal_src_txn *t)
 				 strerror(-err));
 		return err;
 	}
-	qsort(t->before, t->n_before, sizeof(*t->before), key_cmp);
+	if (t->n_before) /* an empty map: before is NULL, which qsort must not get */
+		qsort(t->before, t->n_before, sizeof(*t->before), key_cmp);
 	return 0;
 }
 
@@ -96,7 +97,7 @@ void pal_dp_src_end(struct pal_src_txn *t)
 static int put(struct pal_datapath *dp, struct pal_src_txn *t, const struct pal_src_key *k)
 {
 	uint32_t one = 1;
-	bool had = bsearch(k, t->before, t->n_before, sizeof(*k), key_cmp) != NULL;
+	bool had = t->n_before && bsearch(k, t->before, t->n_before, sizeof(*k), key_cmp) != NULL;
 
 	if (bpf_map_update_elem(MFD(dp, pal_srcaddrs), k, &one, BPF_ANY)) {
 		int err = -errno;

@@ -29,6 +29,7 @@ for n in $XDP_RULES; do part "$HERE/xdp.sh" "$n" "$ROUNDS" "$SECS"; done
 part "$HERE/ct.sh" 4000 "$ROUNDS" 256
 for n in $FWD_RULES; do part "$HERE/fwd.sh" "$n" "$ROUNDS" "$SECS"; done
 part "$HERE/ctl.sh" "$ROUNDS"
+part "$HERE/k8s.sh" 10000 2000 "$ROUNDS"
 secs=$(($(date +%s) - start))
 
 echo
@@ -45,6 +46,7 @@ $1 == "fwd" { f++; fr[f] = $2; fn[f] = $3; fi[f] = $4; ft[f] = $5; fp[f] = $6 }
 $1 == "ctl" { c++; kr[c] = $2; kc[c] = $3; ka[c] = $4; km[c] = $5 }
 $1 == "once" { o++; or[o] = $2; ow[o] = $3; om[o] = $4 }
 $1 == "verdict" { vn = $2; vd = $3; va = $4 }
+$1 == "k8s" { kp = $2; kq = $3; kready = $4; krss = $5; khwm = $6; kev = $7 }
 END {
 	print "| # | figure | setting | palisade | baseline (same run) | ratio palisade / baseline |"
 	print "|---|---|---|---:|---:|---:|"
@@ -79,6 +81,8 @@ END {
 	for (i = 1; i <= o; i++)
 		printf "| 5 | palisaded --once (fresh datapath): wall ms / peak RSS | %d policies | %.0f / %.1f MiB | | |\n", or[i], ow[i], om[i] / 1024
 	printf "| 5 | file change to new verdict, ms (palisaded running, probe every ~1 ms) | %d policies: deny file written / removed | %.1f / %.1f | | |\n", vn, vd, va
+	printf "| 6 | kubernetes datastore: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | |\n", kp, kq, kready, krss / 1024, khwm / 1024
+	printf "| 6 | kubernetes datastore: NetworkPolicy watch event to enforced, ms | %d pods, %d policies | %.1f | goal: 100 | |\n", kp, kq, kev
 }' "$OUT"
 echo
 echo "raw lines:"

@@ -16,6 +16,7 @@
 #include "map_read.h"
 #include "meta.h"
 #include "palisade/version.h"
+#include "status_datastore.h"
 
 static uint32_t pinned_prog_id(const char *dir, const char *prog)
 {
@@ -237,6 +238,7 @@ static void print_table(json_t *st)
 		       json_integer_value(json_object_get(meta, "generation")));
 	else
 		printf("metadata     none (names unknown)\n");
+	polctl_datastore_print(json_object_get(st, "datastore"));
 	printf("ep-to-host   %s\n", json_string_value(json_object_get(st, "endpoint_to_host")));
 	printf("unprogrammed %lld%s\n\n", json_integer_value(json_object_get(st, "unprogrammed")),
 	       json_integer_value(json_object_get(st, "unprogrammed")) ?
@@ -319,6 +321,7 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 	}
 	json_object_set_new(st, "maps", maps_json(&lv));
 	json_object_set_new(st, "flows", flows_json(&lv));
+	json_object_set_new(st, "datastore", polctl_datastore_json(lv.dir));
 	if (g->output == POLCTL_OUT_JSON)
 		polctl_print_json(st);
 	else {

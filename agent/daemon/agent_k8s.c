@@ -1,0 +1,185 @@
+/* palisaded with --datastore kubernetes: the datastore's place in the agent (see agent.h).
+ *
+ * Changes from the API arrive through the datastore's on_change and go through the same debounce
+ * as file changes (a policy change is enforced within the debounce's 50 ms cap plus the apply).
+ * /readyz is 503 until every resource was listed once, while an object is rejected, and while the
+ * API server has been out of reach for longer than PALD_K8S_STALE_S (the last state stays
+ * enforced all along). The status (resources, bad objects, staleness) is published for polctl
+ * beside the pins.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+#include "log.h"
+#include "meta.h"
+
+#define PALD_K8S_STALE_S 30.0
+#define PALD_K8S_STATUS_EVERY_NS (1000ull * 1000000ull)
+
+static void on_change(void *ctx)
+{
+	pald_agent_schedule_reload(ctx);
+}
+
+static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
+{
+	struct pald_agent *a = ctx;
+
+	return pal_k8s_datastore_load(&a->k8s, m, diags, &a->k8s_loaded_change_ns);
+}
+
+void pald_agent_k8s_applied(struct pald_agent *a)
+{
+	if (!a->k8s_on)
+		return;
+	pal_k8s_datastore_commit(&a->k8s);
+	if (!a->k8s_loaded_change_ns)
+		return;
+	pald_log(PALD_LOG_INFO, "kubernetes: changes enforced", PALD_I("generation", a->pol.generation),
+		 PALD_F("seconds_since_event",
+			(double)(pald_now_ns() - a->k8s_loaded_change_ns) / 1e9));
+	a->k8s_loaded_change_ns = 0;
+	pald_agent_k8s_publish(a, true);
+	/* A reload builds and frees a model of every object: hand the freed heap back, or the
+	 * agent's RSS keeps the peak of the largest reload. */
+	malloc_trim(0);
+}
+
+static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
+{
+	struct pald_agent *a = ctx;
+
+	return a->links_open ? pald_links_route_iface(&a->links, addr, out, outlen) : -ENOENT;
+}
+
+int pald_agent_k8s_open(struct pald_agent *a)
+{
+	const struct pald_config *c = a->cfg;
+	struct pal_k8s_datastore_cfg dc = {
+		.kubeconfig = c->kubeconfig,
+		.node = c->node,
+		.iface_by_route = c->k8s_iface_by_route,
+		.auto_host_endpoints = c->auto_host_endpoints,
+		.iface_for_addr = iface_for_addr,
+		.iface_ctx = a,
+	};
+	const char *resync = getenv("PALISADED_K8S_RESYNC_MS"); /* test-only, operations.md */
+	char err[512] = "";
+	int rc;
+
+	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
+
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "kubernetes datastore", PALD_S("error", err));
+		return rc;
+	}
+	a->k8s_on = true;
+	a->pol.load = load;
+	a->pol.load_ctx = a;
+	return 0;
+}
+
+bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len)
+{
+	double stale;
+	char first[400];
+	size_t bad;
+
+	if (!a->k8s_on)
+		return true;
+	if (!pal_k8s_datastore_synced(&a->k8s)) {
+		snprintf(reason, len, "not ready: kubernetes datastore not synced yet (%.0f s); "
+				      "nothing applied from it",
+			 pal_k8s_datastore_staleness(&a->k8s, pald_now_ns()));
+		return false;
+	}
+	stale = pal_k8s_datastore_staleness(&a->k8s, pald_now_ns());
+	if (stale > PALD_K8S_STALE_S) {
+		snprintf(reason, len, "stale: kubernetes API server out of reach for %.0f s; the last "
+				      "state stays enforced",
+			 stale);
+		return false;
+	}
+	bad = pal_k8s_datastore_first_bad(&a->k8s, first, sizeof(first));
+	if (bad) {
+		snprintf(reason, len, "degraded: %zu kubernetes object%s rejected, last good versions "
+				      "enforced; first: %s",
+			 bad, bad == 1 ? "" : "s", first);
+		return false;
+	}
+	return true;
+}
+
+/* The status document for polctl: written when asked (force) or once a second. */
+void pald_agent_k8s_publish(struct pald_agent *a, bool force)
+{
+	uint64_t now = pald_now_ns();
+	json_t *st;
+	char *text;
+	int rc;
+
+	if (!a->k8s_on || (!force && now - a->k8s_status_written_ns < PALD_K8S_STATUS_EVERY_NS))
+		return;
+	a->k8s_status_written_ns = now;
+	st = pal_k8s_datastore_status(&a->k8s, now);
+	if (!st)
+		return;
+	json_object_set_new(st, "written_at", json_integer((json_int_t)time(NULL)));
+	text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(st);
+	if (!text)
+		return;
+	if (strcmp(a->cfg->backend, "bpf") == 0 &&
+	    (rc = pal_meta_store_named(a->cfg->bpffs, PAL_DATASTORE_MAP_NAME, text, strlen(text))))
+		pald_log(PALD_LOG_WARN, "cannot publish the datastore status",
+			 PALD_S("error", strerror(-rc)));
+	free(text);
+}
+
+void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b)
+{
+	const struct pal_k8s_datastore *ds = &a->k8s;
+
+	if (!a->k8s_on)
+		return;
+	pald_buf_printf(b,
+			"# HELP palisade_k8s_synced 1 once every watched resource has been listed.\n"
+			"# TYPE palisade_k8s_synced gauge\npalisade_k8s_synced %d\n"
+			"# HELP palisade_k8s_staleness_seconds How far the state may be behind the API "
+			"server (0 while every watch is established).\n"
+			"# TYPE palisade_k8s_staleness_seconds gauge\npalisade_k8s_staleness_seconds %g\n"
+			"# HELP palisade_k8s_objects_rejected Objects whose latest version does not "
+			"convert or load (their last good version is in force).\n"
+			"# TYPE palisade_k8s_objects_rejected gauge\npalisade_k8s_objects_rejected %llu\n"
+			"# HELP palisade_k8s_conversions_failed_total Object versions rejected.\n"
+			"# TYPE palisade_k8s_conversions_failed_total counter\n"
+			"palisade_k8s_conversions_failed_total %llu\n",
+			pal_k8s_datastore_synced(ds) ? 1 : 0,
+			pal_k8s_datastore_staleness(ds, pald_now_ns()), (unsigned long long)ds->n_bad,
+			(unsigned long long)ds->conversions_failed);
+	pald_buf_puts(b, "# HELP palisade_k8s_watch_errors_total Failed list/watch requests and "
+			 "error events, by resource.\n# TYPE palisade_k8s_watch_errors_total counter\n");
+	for (size_t i = 0; i < ds->n_inf; i++)
+		pald_buf_printf(b, "palisade_k8s_watch_errors_total{resource=\"%s\"} %llu\n",
+				ds->inf[i].path, (unsigned long long)ds->inf[i].errors);
+	pald_buf_puts(b, "# HELP palisade_k8s_relists_total Lists after the first (410 Gone, "
+			 "resync), by resource.\n# TYPE palisade_k8s_relists_total counter\n");
+	for (size_t i = 0; i < ds->n_inf; i++)
+		pald_buf_printf(b, "palisade_k8s_relists_total{resource=\"%s\"} %llu\n",
+				ds->inf[i].path, (unsigned long long)ds->inf[i].relists);
+}
+
+void pald_agent_k8s_close(struct pald_agent *a)
+{
+	if (!a->k8s_on)
+		return;
+	pal_k8s_datastore_close(&a->k8s);
+	a->k8s_on = false;
+	a->pol.load = NULL;
+}

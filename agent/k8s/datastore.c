@@ -1,0 +1,535 @@
+/* The Kubernetes datastore: informers -> converted objects -> the policy model (see datastore.h). */
+#include "datastore.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+/* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
+ * selector address sets. Calico's CRDs are optional (a cluster without Calico has none). */
+static const struct pal_k8s_resource watched[] = {
+	{ "v1", "Namespace", "namespaces", false, NULL },
+	{ "v1", "ServiceAccount", "serviceaccounts", false, NULL },
+	{ "v1", "Pod", "pods", false, NULL },
+	{ "networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", false, NULL },
+	{ "crd.projectcalico.org/v1", "Tier", "tiers", true, NULL },
+	{ "crd.projectcalico.org/v1", "GlobalNetworkPolicy", "globalnetworkpolicies", true, NULL },
+	{ "crd.projectcalico.org/v1", "NetworkPolicy", "networkpolicies", true, NULL },
+	{ "crd.projectcalico.org/v1", "GlobalNetworkSet", "globalnetworksets", true, NULL },
+	{ "crd.projectcalico.org/v1", "NetworkSet", "networksets", true, NULL },
+	{ "crd.projectcalico.org/v1", "HostEndpoint", "hostendpoints", true, NULL },
+	{ "v1", "Service", "services", false, NULL },
+	{ "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", false, NULL },
+};
+/* With auto host endpoints only. */
+static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NULL };
+_Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
+	       "PAL_K8S_MAX_RESOURCES holds every watched resource and nodes");
+
+static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
+{
+	snprintf(id, len, "%s/%s", inf->res.kind, key);
+}
+
+/* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
+static char *documents_text(const json_t *docs)
+{
+	size_t i, len = 0, cap = 256;
+	char *out = malloc(cap);
+	json_t *d;
+
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	json_array_foreach(docs, i, d) {
+		char *t = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		size_t n = t ? strlen(t) : 0;
+
+		if (!t)
+			goto nomem;
+		if (len + n + 8 > cap) {
+			char *p;
+
+			while (len + n + 8 > cap)
+				cap *= 2;
+			if (!(p = realloc(out, cap))) {
+				free(t);
+				goto nomem;
+			}
+			out = p;
+		}
+		len += (size_t)sprintf(out + len, "---\n%s\n", t);
+		free(t);
+	}
+	return out;
+nomem:
+	free(out);
+	return NULL;
+}
+
+/* Converts obj and loads its documents on their own. 0 with *text set; -EINVAL with the problem
+ * in err (a field path first); -ENOMEM. */
+static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *name,
+		       char **text, char *err, size_t errlen)
+{
+	json_t *docs = json_array();
+	struct pal_model m;
+	struct pal_diags d = { 0 };
+	int rc;
+
+	*text = NULL;
+	if (!docs)
+		return -ENOMEM;
+	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
+	if (rc == 0 && !(*text = documents_text(docs)))
+		rc = -ENOMEM;
+	json_decref(docs);
+	if (rc)
+		return rc;
+	pal_model_init(&m);
+	pal_model_load_buffer(&m, name, *text, strlen(*text), &d);
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].severity == PAL_SEV_ERROR) {
+			pald_diag_text(&d.v[i], err, errlen);
+			rc = -EINVAL;
+			break;
+		}
+	pal_diags_free(&d);
+	pal_model_free(&m);
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+static void count_bad(struct pal_k8s_datastore *ds)
+{
+	const char *k;
+	json_t *e;
+
+	ds->n_bad = 0;
+	json_object_foreach(ds->objects, k, e)
+		if (json_object_get(e, "error"))
+			ds->n_bad++;
+}
+
+static void mark_changed(struct pal_k8s_datastore *ds)
+{
+	if (!ds->changed)
+		ds->first_change_ns = pald_now_ns();
+	ds->changed = true;
+	if (ds->on_change)
+		ds->on_change(ds->ctx);
+}
+
+static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	char id[600], name[620], err[512] = "";
+	char *text = NULL;
+	json_t *e = NULL;
+	const char *old;
+	int rc;
+	object_id(inf, key, id, sizeof(id));
+	snprintf(name, sizeof(name), "k8s:%s", id);
+	e = json_object_get(ds->objects, id);
+	rc = convert_one(ds, obj, name, &text, err, sizeof(err));
+	if (rc) {
+		ds->conversions_failed++;
+		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
+			 PALD_S("kind", inf->res.kind),
+			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
+			 PALD_S("in_force", e && json_object_get(e, "text") ? "last good" : "nothing"));
+		if (!e && (e = json_object()))
+			json_object_set_new(ds->objects, id, e);
+		if (e)
+			json_object_set_new(e, "error", json_string(rc == -ENOMEM ? "out of memory" : err));
+		count_bad(ds);
+		return;
+	}
+	old = e ? json_string_value(json_object_get(e, "text")) : NULL;
+	bool was_bad = e && json_object_get(e, "error");
+
+	if (!e && (e = json_object()))
+		json_object_set_new(ds->objects, id, e);
+	if (!e) {
+		free(text);
+		return;
+	}
+	json_object_del(e, "error");
+	bool same = old && strcmp(old, text) == 0;
+
+	json_object_set_new(e, "text", json_string(text));
+	free(text);
+	if (was_bad) {
+		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
+		count_bad(ds);
+	}
+	if (!same)
+		mark_changed(ds);
+}
+
+static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	char id[600];
+	json_t *e;
+	bool had;
+	(void)obj;
+
+	object_id(inf, key, id, sizeof(id));
+	e = json_object_get(ds->objects, id);
+	if (!e)
+		return;
+	had = json_object_get(e, "text") != NULL;
+	json_object_del(ds->objects, id);
+	count_bad(ds);
+	if (had)
+		mark_changed(ds);
+}
+
+static void on_synced(void *ctx, struct pal_k8s_informer *inf)
+{
+	struct pal_k8s_datastore *ds = ctx;
+
+	pald_log(PALD_LOG_INFO, "kubernetes: resource synced", PALD_S("resource", inf->path),
+		 PALD_S("resourceVersion", inf->rv), PALD_I("objects", json_object_size(inf->store)),
+		 PALD_S("state", pal_k8s_informer_state_name(inf)));
+	if (!ds->synced_once && pal_k8s_datastore_synced(ds)) {
+		ds->synced_once = true;
+		mark_changed(ds); /* the first complete view: it may now be applied */
+	}
+}
+
+static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced };
+
+static void tick(void *ctx, uint64_t now)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < ds->n_inf; i++) {
+		uint64_t t = pal_k8s_informer_tick(&ds->inf[i], now);
+
+		if (t && (!next || t < next))
+			next = t;
+	}
+	pal_k8s_http_wake_at(ds->http, next);
+}
+
+static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_conn *conn,
+		     char *err, size_t errlen)
+{
+	FILE *f;
+	char *text = NULL, *dir, *slash;
+	size_t len = 0;
+	int rc;
+
+	if (!cfg->kubeconfig)
+		return pal_k8s_incluster(getenv("KUBERNETES_SERVICE_HOST"),
+					 getenv("KUBERNETES_SERVICE_PORT"), NULL, conn, err, errlen);
+	if (!(f = open_memstream(&text, &len)))
+		return -ENOMEM;
+	FILE *in = fopen(cfg->kubeconfig, "re");
+	char buf[8192];
+	size_t n;
+
+	if (!in) {
+		rc = -errno;
+		fclose(f);
+		free(text);
+		snprintf(err, errlen, "%s: %s", cfg->kubeconfig, strerror(-rc));
+		return -EINVAL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, f);
+	fclose(in);
+	fclose(f);
+	if (!(dir = strdup(cfg->kubeconfig))) {
+		free(text);
+		return -ENOMEM;
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	rc = pal_k8s_kubeconfig_parse(cfg->kubeconfig, text, len, slash ? dir : ".", NULL, conn,
+				      err, errlen);
+	free(dir);
+	free(text);
+	return rc;
+}
+
+int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg,
+			   struct pald_loop *loop, void (*on_change)(void *ctx), void *ctx,
+			   char *err, size_t errlen)
+{
+	int rc;
+
+	memset(ds, 0, sizeof(*ds));
+	ds->on_change = on_change;
+	ds->ctx = ctx;
+	ds->convert = (struct pal_k8s_convert_cfg){
+		.node_name = cfg->node,
+		.iface_naming = cfg->iface_by_route ? PAL_K8S_IFACE_ROUTE : PAL_K8S_IFACE_CALICO,
+		.iface_for_addr = cfg->iface_for_addr,
+		.iface_ctx = cfg->iface_ctx,
+		.auto_host_endpoints = cfg->auto_host_endpoints,
+	};
+	if ((rc = read_conn(cfg, &ds->conn, err, errlen)))
+		return rc;
+	if (!(ds->objects = json_object())) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if ((rc = pal_k8s_http_open(&ds->http, loop, &ds->conn))) {
+		snprintf(err, errlen, "kubernetes client: %s", strerror(-rc));
+		goto fail;
+	}
+	pal_k8s_http_set_tick(ds->http, tick, ds);
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]) + cfg->auto_host_endpoints; i++) {
+		struct pal_k8s_resource r = i < sizeof(watched) / sizeof(watched[0]) ? watched[i] : nodes;
+
+		/* Route naming converts the pods again when routes change (reconvert). */
+		r.keep_objects = cfg->iface_by_route && strcmp(r.kind, "Pod") == 0;
+		if ((rc = pal_k8s_informer_init(&ds->inf[i], &r, ds->http, &inf_ops, ds)))
+			goto fail;
+		if (cfg->resync_ms)
+			ds->inf[i].resync_period_ns = cfg->resync_ms * 1000000ull;
+		ds->n_inf++;
+	}
+	pald_log(PALD_LOG_INFO, "kubernetes datastore: connecting", PALD_S("server", ds->conn.server),
+		 PALD_S("context", ds->conn.context), PALD_S("node", cfg->node),
+		 PALD_I("resources", ds->n_inf));
+	for (size_t i = 0; i < ds->n_inf; i++)
+		pal_k8s_informer_start(&ds->inf[i]);
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	pal_k8s_datastore_close(ds);
+	return rc;
+}
+
+bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; i < ds->n_inf; i++)
+		if (!ds->inf[i].synced)
+			return false;
+	return true;
+}
+
+/* The documents an object contributes to this load: its latest good version, or, when the whole
+ * model rejected that one, the version in force at the last apply (NULL: none). */
+static const char *text_in_use(const json_t *e)
+{
+	if (json_is_true(json_object_get(e, "held")))
+		return json_string_value(json_object_get(e, "applied"));
+	return json_string_value(json_object_get(e, "text"));
+}
+
+static void load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
+{
+	const char *id;
+	json_t *e;
+	char name[620];
+
+	json_object_foreach(ds->objects, id, e) {
+		const char *text = text_in_use(e);
+
+		if (!text || !*text)
+			continue;
+		snprintf(name, sizeof(name), "k8s:%s", id);
+		pal_model_load_buffer(m, name, text, strlen(text), diags);
+	}
+}
+
+/* A new load judges every object afresh: what the model rejected last time may fit now. */
+static void clear_model_rejections(struct pal_k8s_datastore *ds)
+{
+	const char *id;
+	json_t *e;
+
+	json_object_foreach(ds->objects, id, e)
+		if (json_is_true(json_object_get(e, "held"))) {
+			json_object_del(e, "held");
+			json_object_del(e, "error");
+		}
+}
+
+/* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
+ * that does not exist): each goes back to its version in force (or out, when it never was), so
+ * the rest can still be applied. Returns how many changed; 0 when nothing more can be done. */
+static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct pal_diag *dg = &d->v[i];
+		json_t *e;
+		char msg[512];
+		const char *applied, *text, *was;
+
+		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
+		    !(e = json_object_get(ds->objects, dg->file + 4)) ||
+		    json_is_true(json_object_get(e, "held")))
+			continue;
+		applied = json_string_value(json_object_get(e, "applied"));
+		text = json_string_value(json_object_get(e, "text"));
+		if (applied && text && strcmp(applied, text) == 0)
+			continue; /* its version in force is the one that fails: nothing to go back to */
+		pald_diag_text(dg, msg, sizeof(msg));
+		was = json_string_value(json_object_get(e, "model_error"));
+		if (!was || strcmp(was, msg)) {
+			ds->conversions_failed++;
+			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
+						 "last good version stays in force",
+				 PALD_S("object", dg->file + 4), PALD_S("error", msg),
+				 PALD_S("in_force", applied ? "last good" : "nothing"));
+			json_object_set_new(e, "model_error", json_string(msg));
+		}
+		json_object_set_new(e, "held", json_true());
+		json_object_set_new(e, "error", json_string(msg));
+		n++;
+	}
+	return n;
+}
+
+#define MAX_MODEL_RETRIES 3
+
+int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
+			   struct pal_diags *diags, uint64_t *since_ns)
+{
+	if (since_ns)
+		*since_ns = ds->changed ? ds->first_change_ns : 0;
+	ds->changed = false;
+	clear_model_rejections(ds);
+	for (int attempt = 0;; attempt++) {
+		struct pal_diags ld = { 0 }, vd = { 0 };
+		size_t held = 0;
+
+		load_all(ds, m, &ld);
+		if (!pal_diags_has_errors(&ld))
+			pal_model_validate(m, &vd);
+		if (attempt < MAX_MODEL_RETRIES)
+			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
+		if (!held) {
+			pal_diags_append(diags, &ld); /* the caller validates again and reports */
+			pal_diags_free(&ld);
+			pal_diags_free(&vd);
+			break;
+		}
+		pal_diags_free(&ld);
+		pal_diags_free(&vd);
+		pal_model_free(m);
+		pal_model_init(m);
+	}
+	count_bad(ds);
+	return 0;
+}
+
+void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
+{
+	const char *id;
+	json_t *e;
+
+	json_object_foreach(ds->objects, id, e) {
+		if (json_is_true(json_object_get(e, "held")))
+			continue;
+		json_object_del(e, "model_error");
+		if (json_object_get(e, "text"))
+			json_object_set(e, "applied", json_object_get(e, "text"));
+		else
+			json_object_del(e, "applied");
+	}
+}
+
+void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; i < ds->n_inf; i++) {
+		const char *key;
+		json_t *obj;
+
+		/* Only a pod's conversion asks for routes; only kept objects can be converted. */
+		if (!ds->inf[i].res.keep_objects || strcmp(ds->inf[i].res.kind, "Pod"))
+			continue;
+		json_object_foreach(ds->inf[i].store, key, obj)
+			on_upsert(ds, &ds->inf[i], key, obj);
+	}
+}
+
+double pal_k8s_datastore_staleness(const struct pal_k8s_datastore *ds, uint64_t now_ns)
+{
+	double worst = 0;
+
+	for (size_t i = 0; i < ds->n_inf; i++) {
+		double s = pal_k8s_informer_staleness(&ds->inf[i], now_ns);
+
+		if (s > worst)
+			worst = s;
+	}
+	return worst;
+}
+
+size_t pal_k8s_datastore_first_bad(const struct pal_k8s_datastore *ds, char *buf, size_t len)
+{
+	const char *id;
+	json_t *e;
+
+	buf[0] = '\0';
+	json_object_foreach(ds->objects, id, e) {
+		const char *err = json_string_value(json_object_get(e, "error"));
+
+		if (err) {
+			snprintf(buf, len, "%s: %s", id, err);
+			break;
+		}
+	}
+	return ds->n_bad;
+}
+
+json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t now_ns)
+{
+	json_t *res = json_array(), *bad = json_array(), *st;
+	const char *id;
+	json_t *e;
+
+	for (size_t i = 0; i < ds->n_inf; i++) {
+		const struct pal_k8s_informer *inf = &ds->inf[i];
+
+		json_array_append_new(res, json_pack(
+			"{s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:s?, s:f}", "resource", inf->path,
+			"state", pal_k8s_informer_state_name(inf), "synced", inf->synced,
+			"resourceVersion", inf->rv, "objects", (json_int_t)json_object_size(inf->store),
+			"last_event", (json_int_t)inf->last_event_wall, "errors",
+			(json_int_t)inf->errors, "relists", (json_int_t)inf->relists, "last_error",
+			inf->last_error[0] ? inf->last_error : NULL, "staleness_seconds",
+			pal_k8s_informer_staleness(inf, now_ns)));
+	}
+	json_object_foreach(ds->objects, id, e)
+		if (json_object_get(e, "error"))
+			json_array_append_new(bad, json_pack("{s:s, s:O}", "object", id, "error",
+							     json_object_get(e, "error")));
+	st = json_pack("{s:s, s:s, s:b, s:f, s:I, s:I, s:o, s:o}", "datastore", "kubernetes",
+		       "server", ds->conn.server, "synced", pal_k8s_datastore_synced(ds),
+		       "staleness_seconds", pal_k8s_datastore_staleness(ds, now_ns),
+		       "objects", (json_int_t)json_object_size(ds->objects), "conversions_failed",
+		       (json_int_t)ds->conversions_failed, "bad_objects", bad, "resources", res);
+	return st;
+}
+
+void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; i < ds->n_inf; i++)
+		pal_k8s_informer_free(&ds->inf[i]);
+	ds->n_inf = 0;
+	pal_k8s_http_close(ds->http);
+	ds->http = NULL;
+	json_decref(ds->objects);
+	ds->objects = NULL;
+	pal_k8s_conn_free(&ds->conn);
+}

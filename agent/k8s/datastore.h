@@ -1,0 +1,84 @@
+/* The Kubernetes datastore (--datastore kubernetes): every watched API object, converted into
+ * palisade resources, kept for the policy pipeline.
+ *
+ * One informer per resource (informer.h) feeds one table of objects. Each object is converted
+ * (pal_k8s_convert) and its documents are loaded on their own as soon as it arrives; one that does
+ * not convert or load is reported (a log line with kind, namespace/name and the field path, a
+ * counter, the list of bad objects for /readyz and polctl status) and its LAST GOOD documents stay
+ * in the table, so every other object keeps updating. A deleted object leaves the table. The
+ * agent reloads (debounced) whenever the table changed, and not at all until every required
+ * resource has been listed once, so a restart never enforces a partial view.
+ */
+#ifndef PAL_K8S_DATASTORE_H
+#define PAL_K8S_DATASTORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "convert.h"
+#include "informer.h"
+#include "kubeconfig.h"
+#include "model.h"
+
+#define PAL_K8S_MAX_RESOURCES 16
+
+struct pal_k8s_datastore {
+	struct pal_k8s_conn conn;
+	struct pal_k8s_http *http;
+	struct pal_k8s_informer inf[PAL_K8S_MAX_RESOURCES];
+	size_t n_inf;
+	struct pal_k8s_convert_cfg convert;
+	/* "Kind/namespace/name" -> {"text": the latest documents good on their own (a YAML stream),
+	 * "applied": the documents in force at the last apply, "error": why the latest version is not
+	 * in force, "held": the whole model rejected "text" (so "applied" is used), "model_error"}. */
+	json_t *objects;
+	uint64_t n_bad;            /* objects whose latest version is not in force */
+	uint64_t conversions_failed; /* counter: every rejected version */
+	bool changed;              /* the table changed since the last load */
+	bool synced_once;          /* every resource has been listed once */
+	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
+				    * event-to-enforcement */
+	void (*on_change)(void *ctx);
+	void *ctx;
+};
+
+struct pal_k8s_datastore_cfg {
+	const char *kubeconfig; /* NULL: in-cluster */
+	const char *node;
+	bool iface_by_route;
+	bool auto_host_endpoints; /* watch v1 Node: "<node>-auto-hep" host endpoints */
+	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
+	void *iface_ctx;
+	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
+};
+
+/* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the
+ * loop) whenever the table changed. 0; -EINVAL with a message in err; -ENOMEM. */
+int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg,
+			   struct pald_loop *loop, void (*on_change)(void *ctx), void *ctx,
+			   char *err, size_t errlen);
+/* True once every required resource has been listed (absent optional ones count). */
+bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
+/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). When the
+ * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
+ * does not exist), those go back to their version of the last apply (out, when they had none) and
+ * are reported, and the rest loads again (up to 3 rounds). *since_ns (may be NULL) gets the time of
+ * the oldest change this load includes (0: none). */
+int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
+			   struct pal_diags *diags, uint64_t *since_ns);
+/* The last load was applied: its versions are now the ones in force. */
+void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
+/* Converts every pod again (a route changed: its interface may have appeared). Only with
+ * iface_by_route, where the pod informer keeps its objects. */
+void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);
+/* Seconds the state may be behind the API server (the worst resource). */
+double pal_k8s_datastore_staleness(const struct pal_k8s_datastore *ds, uint64_t now_ns);
+/* {datastore, staleness_seconds, bad_objects: [{object, error}], resources: [{resource, state,
+ * synced, resourceVersion, objects, last_event, errors, relists, last_error}]} */
+json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t now_ns);
+/* The first bad object's "Kind ns/name: error" into buf; returns the number of bad objects. */
+size_t pal_k8s_datastore_first_bad(const struct pal_k8s_datastore *ds, char *buf, size_t len);
+void pal_k8s_datastore_close(struct pal_k8s_datastore *ds);
+
+#endif

@@ -1,0 +1,518 @@
+/* list + watch of one resource (see informer.h). */
+#include "informer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define LIST_PAGE 500
+#define LIST_TIMEOUT_MS 60000L
+#define BACKOFF_MIN_MS 250u
+#define BACKOFF_MAX_MS 30000u
+#define ABSENT_RETRY_NS (60ull * 1000000000ull)
+#define NS_PER_MS 1000000ull
+/* One watch event: the API server stores objects of at most ~1.5 MB; anything far larger is a
+ * broken or hostile stream, ended before it can exhaust memory. */
+#define MAX_EVENT_BYTES (16u << 20)
+
+static void start_list(struct pal_k8s_informer *inf);
+static void start_watch(struct pal_k8s_informer *inf);
+
+const char *pal_k8s_informer_state_name(const struct pal_k8s_informer *inf)
+{
+	if (inf->absent)
+		return "absent";
+	switch (inf->state) {
+	case PAL_K8S_INF_LISTING:
+		return "listing";
+	case PAL_K8S_INF_WATCHING:
+		return inf->connected ? "watching" : "connecting";
+	case PAL_K8S_INF_WAITING:
+		return "backoff";
+	default:
+		return "idle";
+	}
+}
+
+/* Query values: the continue token (base64) and field selectors need escaping. */
+static void url_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (; *in && n + 4 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~') {
+			out[n++] = (char)c;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+static void object_key(const json_t *obj, char *key, size_t len)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+
+	if (ns && *ns)
+		snprintf(key, len, "%s/%s", ns, name ? name : "");
+	else
+		snprintf(key, len, "%s", name ? name : "");
+}
+
+/* The resourceVersion of an object, or of a store entry (the object, or only its
+ * resourceVersion when the informer does not keep objects). */
+static const char *object_rv(const json_t *obj)
+{
+	if (json_is_string(obj))
+		return json_string_value(obj);
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+/* What the store keeps of obj: the object itself, or (keep_objects false) its resourceVersion,
+ * enough to tell a relist's changes and a fraction of the memory. New reference or NULL. */
+static json_t *store_entry(const struct pal_k8s_informer *inf, json_t *obj)
+{
+	if (inf->res.keep_objects)
+		return json_incref(obj);
+	return json_string(object_rv(obj) ? object_rv(obj) : "");
+}
+
+static void set_rv(struct pal_k8s_informer *inf, const char *rv)
+{
+	if (rv && *rv)
+		snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
+}
+
+static void mark_current(struct pal_k8s_informer *inf)
+{
+	inf->last_ok_ns = pald_now_ns();
+	inf->last_event_wall = (int64_t)time(NULL);
+	inf->backoff_ms = BACKOFF_MIN_MS;
+}
+
+/* The message of a Status body, or the HTTP status alone. */
+static void record_error(struct pal_k8s_informer *inf, const char *what, long status,
+			 const char *error, const char *body, size_t len)
+{
+	const char *msg = NULL;
+	json_t *st = NULL;
+
+	if (body && len) {
+		st = json_loadb(body, len, 0, NULL);
+		msg = json_string_value(json_object_get(st, "message"));
+	}
+	if (error)
+		snprintf(inf->last_error, sizeof(inf->last_error), "%s: %s", what, error);
+	else
+		snprintf(inf->last_error, sizeof(inf->last_error), "%s: HTTP %ld%s%s", what, status,
+			 msg ? ": " : "", msg ? msg : "");
+	json_decref(st);
+	inf->errors++;
+	inf->failing = true;
+	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
+		 PALD_S("error", inf->last_error));
+}
+
+static void wait_then(struct pal_k8s_informer *inf, uint64_t delay_ns)
+{
+	inf->state = PAL_K8S_INF_WAITING;
+	inf->wake_ns = pald_now_ns() + delay_ns;
+	pal_k8s_http_wake_before(inf->http, inf->wake_ns);
+}
+
+/* Exponential backoff with jitter: half the current step plus a random part of the other half. */
+static void backoff(struct pal_k8s_informer *inf)
+{
+	uint32_t step = inf->backoff_ms, wait = step / 2 + (uint32_t)(random() % (step / 2 + 1));
+
+	inf->backoff_ms = step * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : step * 2;
+	wait_then(inf, (uint64_t)wait * NS_PER_MS);
+}
+
+/* Tells the owner what changed between the store and a complete list, then keeps the list. */
+static void apply_list(struct pal_k8s_informer *inf, json_t *fresh)
+{
+	const char *key;
+	json_t *obj, *old;
+	void *tmp;
+
+	json_object_foreach(fresh, key, obj) {
+		old = json_object_get(inf->store, key);
+		const char *a = old ? object_rv(old) : NULL, *b = object_rv(obj);
+
+		if (!old || !a || !b || strcmp(a, b))
+			inf->ops->upsert(inf->ctx, inf, key, obj);
+	}
+	json_object_foreach_safe(inf->store, tmp, key, obj) {
+		if (!json_object_get(fresh, key))
+			inf->ops->remove(inf->ctx, inf, key, obj);
+	}
+	json_object_foreach(fresh, key, obj) /* the list's objects, as the store keeps them */
+		json_object_set_new(fresh, key, store_entry(inf, obj));
+	json_decref(inf->store);
+	inf->store = fresh;
+}
+
+static void list_finished(struct pal_k8s_informer *inf, const char *rv)
+{
+	json_t *fresh = inf->listing;
+
+	inf->listing = NULL;
+	if (inf->synced)
+		inf->relists++;
+	apply_list(inf, fresh);
+	set_rv(inf, rv);
+	inf->absent = false;
+	inf->synced = true;
+	mark_current(inf);
+	inf->resync_ns = pald_now_ns() + inf->resync_period_ns;
+	pal_k8s_http_wake_before(inf->http, inf->resync_ns);
+	inf->ops->synced(inf->ctx, inf);
+	start_watch(inf);
+}
+
+static void list_absent(struct pal_k8s_informer *inf)
+{
+	json_decref(inf->listing);
+	inf->listing = NULL;
+	if (!inf->absent)
+		pald_log(PALD_LOG_WARN, "kubernetes: optional resource not served, checking again "
+					"every minute",
+			 PALD_S("resource", inf->path));
+	apply_list(inf, json_object()); /* CRDs removed: their objects are gone too */
+	inf->absent = true;
+	inf->synced = true;
+	inf->rv[0] = '\0';
+	mark_current(inf);
+	inf->ops->synced(inf->ctx, inf);
+	wait_then(inf, ABSENT_RETRY_NS);
+}
+
+static void on_list_done(void *ctx, long status, const char *error, const char *body, size_t len)
+{
+	struct pal_k8s_informer *inf = ctx;
+	json_t *doc = NULL, *items, *item;
+	const char *cont, *rv;
+	size_t i;
+
+	inf->req = NULL;
+	if (!error && status == 404 && inf->res.optional)
+		return list_absent(inf);
+	if (!error && status == 410) { /* the continue token expired: a fresh list */
+		json_object_clear(inf->listing);
+		free(inf->cont);
+		inf->cont = NULL;
+		return start_list(inf);
+	}
+	if (error || status != 200)
+		goto fail;
+	doc = json_loadb(body, len, 0, NULL);
+	items = json_object_get(doc, "items");
+	if (!doc || !(json_is_array(items) || json_is_null(items))) {
+		error = "the list is not a JSON object with items";
+		goto fail;
+	}
+	json_array_foreach(items, i, item) {
+		char key[512];
+
+		if (!json_is_object(item))
+			continue;
+		/* Built-in kinds' list items come without apiVersion and kind. */
+		json_object_set_new(item, "apiVersion", json_string(inf->res.api_version));
+		json_object_set_new(item, "kind", json_string(inf->res.kind));
+		object_key(item, key, sizeof(key));
+		json_object_set(inf->listing, key, item);
+	}
+	cont = json_string_value(json_object_get(json_object_get(doc, "metadata"), "continue"));
+	rv = json_string_value(json_object_get(json_object_get(doc, "metadata"), "resourceVersion"));
+	free(inf->cont);
+	inf->cont = cont && *cont ? strdup(cont) : NULL;
+	if (cont && *cont && !inf->cont) {
+		error = "out of memory";
+		goto fail;
+	}
+	if (inf->cont)
+		start_list(inf); /* the next page */
+	else
+		list_finished(inf, rv);
+	json_decref(doc);
+	return;
+fail:
+	record_error(inf, "list", status, error, body, len);
+	json_decref(doc);
+	json_object_clear(inf->listing);
+	free(inf->cont);
+	inf->cont = NULL;
+	inf->gone = true; /* after the backoff: the list again */
+	backoff(inf);
+}
+
+static const struct pal_k8s_req_ops list_ops = { .done = on_list_done };
+
+static void start_list(struct pal_k8s_informer *inf)
+{
+	char path[4096], esc[2048];
+	int n;
+
+	inf->gone = false;
+	if (!inf->listing && !(inf->listing = json_object()))
+		goto nomem;
+	n = snprintf(path, sizeof(path), "%s?limit=%d", inf->path, LIST_PAGE);
+	if (inf->res.field_selector) {
+		url_escape(inf->res.field_selector, esc, sizeof(esc));
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "&fieldSelector=%s", esc);
+	}
+	if (inf->cont) {
+		url_escape(inf->cont, esc, sizeof(esc));
+		snprintf(path + n, sizeof(path) - (size_t)n, "&continue=%s", esc);
+	}
+	inf->state = PAL_K8S_INF_LISTING;
+	inf->req = pal_k8s_http_get(inf->http, path, LIST_TIMEOUT_MS, false, &list_ops, inf);
+	if (inf->req)
+		return;
+nomem:
+	snprintf(inf->last_error, sizeof(inf->last_error), "list: out of memory");
+	inf->errors++;
+	inf->gone = true;
+	backoff(inf);
+}
+
+/* One complete watch event. Returns false to end the stream. */
+static bool handle_event(struct pal_k8s_informer *inf, const char *line, size_t len)
+{
+	json_t *ev = json_loadb(line, len, 0, NULL);
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object");
+	char key[512];
+	bool ok = true;
+
+	if (!type || !json_is_object(obj)) {
+		snprintf(inf->last_error, sizeof(inf->last_error), "watch: an event that is not "
+								   "{type, object}");
+		inf->errors++;
+		json_decref(ev);
+		return false;
+	}
+	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED")) {
+		object_key(obj, key, sizeof(key));
+		if (!json_object_get(obj, "apiVersion"))
+			json_object_set_new(obj, "apiVersion", json_string(inf->res.api_version));
+		if (!json_object_get(obj, "kind"))
+			json_object_set_new(obj, "kind", json_string(inf->res.kind));
+		json_object_set_new(inf->store, key, store_entry(inf, obj));
+		inf->ops->upsert(inf->ctx, inf, key, obj);
+		set_rv(inf, object_rv(obj));
+	} else if (!strcmp(type, "DELETED")) {
+		object_key(obj, key, sizeof(key));
+		json_t *last = json_object_get(inf->store, key);
+
+		if (last) {
+			json_incref(last);
+			json_object_del(inf->store, key);
+			inf->ops->remove(inf->ctx, inf, key, last);
+			json_decref(last);
+		}
+		set_rv(inf, object_rv(obj));
+	} else if (!strcmp(type, "BOOKMARK")) {
+		set_rv(inf, object_rv(obj));
+	} else if (!strcmp(type, "ERROR")) {
+		json_int_t code = json_integer_value(json_object_get(obj, "code"));
+		const char *msg = json_string_value(json_object_get(obj, "message"));
+
+		if (code == 410) {
+			inf->gone = true;
+			pald_log(PALD_LOG_INFO, "kubernetes: watch history compacted, listing again",
+				 PALD_S("resource", inf->path), PALD_S("message", msg));
+		} else {
+			snprintf(inf->last_error, sizeof(inf->last_error), "watch: ERROR %lld: %s",
+				 (long long)code, msg ? msg : "");
+			inf->errors++;
+		}
+		ok = false;
+	}
+	if (ok)
+		mark_current(inf);
+	json_decref(ev);
+	return ok;
+}
+
+static bool on_watch_data(void *ctx, const char *buf, size_t len)
+{
+	struct pal_k8s_informer *inf = ctx;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\n') {
+			if (inf->line_len >= MAX_EVENT_BYTES) {
+				snprintf(inf->last_error, sizeof(inf->last_error),
+					 "watch: an event larger than %u bytes", MAX_EVENT_BYTES);
+				inf->errors++;
+				return false;
+			}
+			if (inf->line_len + 1 >= inf->line_cap) {
+				size_t cap = inf->line_cap ? inf->line_cap * 2 : 65536;
+				char *p = realloc(inf->line, cap);
+
+				if (!p)
+					return false;
+				inf->line = p;
+				inf->line_cap = cap;
+			}
+			inf->line[inf->line_len++] = buf[i];
+			continue;
+		}
+		size_t n = inf->line_len;
+
+		inf->line_len = 0;
+		if (n && !handle_event(inf, inf->line, n))
+			return false;
+	}
+	return true;
+}
+
+static void on_watch_headers(void *ctx, long status)
+{
+	struct pal_k8s_informer *inf = ctx;
+
+	if (status == 200) {
+		if (inf->failing)
+			pald_log(PALD_LOG_INFO, "kubernetes: watching again", PALD_S("resource", inf->path),
+				 PALD_S("resourceVersion", inf->rv));
+		inf->failing = false;
+		inf->connected = true;
+		mark_current(inf);
+	}
+}
+
+static void on_watch_done(void *ctx, long status, const char *error, const char *body, size_t len)
+{
+	struct pal_k8s_informer *inf = ctx;
+	bool was_connected = inf->connected;
+
+	inf->req = NULL;
+	inf->connected = false;
+	inf->line_len = 0;
+	if (was_connected)
+		inf->last_ok_ns = pald_now_ns(); /* current until this moment */
+	if (inf->gone || status == 410) {
+		inf->gone = true;
+		return start_list(inf);
+	}
+	if (!error && status == 200) /* the server ended the watch (timeoutSeconds): resume */
+		return start_watch(inf);
+	record_error(inf, "watch", status, error, body, len);
+	backoff(inf); /* then watch again from inf->rv */
+}
+
+static const struct pal_k8s_req_ops watch_ops = {
+	.headers = on_watch_headers,
+	.data = on_watch_data,
+	.done = on_watch_done,
+};
+
+static void start_watch(struct pal_k8s_informer *inf)
+{
+	char path[4096], esc[1024];
+	/* Like client-go: a random server-side timeout so watches do not all renew at once. */
+	long timeout_s = 300 + random() % 300;
+	int n;
+
+	n = snprintf(path, sizeof(path), "%s?watch=true&allowWatchBookmarks=true&resourceVersion=%s"
+					 "&timeoutSeconds=%ld",
+		     inf->path, inf->rv, timeout_s);
+	if (inf->res.field_selector) {
+		url_escape(inf->res.field_selector, esc, sizeof(esc));
+		snprintf(path + n, sizeof(path) - (size_t)n, "&fieldSelector=%s", esc);
+	}
+	inf->state = PAL_K8S_INF_WATCHING;
+	inf->req = pal_k8s_http_get(inf->http, path, (timeout_s + 30) * 1000, true, &watch_ops, inf);
+	if (!inf->req) {
+		snprintf(inf->last_error, sizeof(inf->last_error), "watch: out of memory");
+		inf->errors++;
+		backoff(inf);
+	}
+}
+
+int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_resource *res,
+			  struct pal_k8s_http *http, const struct pal_k8s_informer_ops *ops, void *ctx)
+{
+	const char *slash = strchr(res->api_version, '/');
+	int n;
+
+	memset(inf, 0, sizeof(*inf));
+	inf->res = *res;
+	inf->http = http;
+	inf->ops = ops;
+	inf->ctx = ctx;
+	inf->backoff_ms = BACKOFF_MIN_MS;
+	inf->resync_period_ns = PAL_K8S_RESYNC_NS;
+	n = slash ? asprintf(&inf->path, "/apis/%s/%s", res->api_version, res->plural)
+		  : asprintf(&inf->path, "/api/%s/%s", res->api_version, res->plural);
+	if (n < 0) {
+		inf->path = NULL;
+		return -ENOMEM;
+	}
+	if (!(inf->store = json_object())) {
+		free(inf->path);
+		inf->path = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pal_k8s_informer_start(struct pal_k8s_informer *inf)
+{
+	inf->last_ok_ns = pald_now_ns(); /* staleness counts from the start until the first sync */
+	start_list(inf);
+}
+
+uint64_t pal_k8s_informer_tick(struct pal_k8s_informer *inf, uint64_t now_ns)
+{
+	if (inf->state == PAL_K8S_INF_WAITING && inf->wake_ns <= now_ns) {
+		if (inf->gone || !inf->rv[0])
+			start_list(inf);
+		else
+			start_watch(inf);
+	} else if (inf->state == PAL_K8S_INF_WATCHING && inf->resync_ns && inf->resync_ns <= now_ns) {
+		pal_k8s_http_cancel(inf->http, inf->req); /* a periodic relist, then watch again */
+		inf->req = NULL;
+		inf->connected = false;
+		inf->line_len = 0;
+		start_list(inf);
+	}
+	if (inf->state == PAL_K8S_INF_WAITING)
+		return inf->wake_ns;
+	if (inf->state == PAL_K8S_INF_WATCHING)
+		return inf->resync_ns;
+	return 0;
+}
+
+double pal_k8s_informer_staleness(const struct pal_k8s_informer *inf, uint64_t now_ns)
+{
+	if ((inf->state == PAL_K8S_INF_WATCHING && inf->connected) || inf->absent)
+		return 0;
+	return now_ns > inf->last_ok_ns ? (double)(now_ns - inf->last_ok_ns) / 1e9 : 0;
+}
+
+void pal_k8s_informer_free(struct pal_k8s_informer *inf)
+{
+	if (inf->req)
+		pal_k8s_http_cancel(inf->http, inf->req);
+	json_decref(inf->store);
+	json_decref(inf->listing);
+	free(inf->cont);
+	free(inf->line);
+	free(inf->path);
+	memset(inf, 0, sizeof(*inf));
+}

@@ -1,0 +1,95 @@
+/* An informer: the current state of one Kubernetes resource, kept by list + watch.
+ *
+ * Lists page by page (limit/continue), then watches from the list's resourceVersion with
+ * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
+ * last resourceVersion at once; a dropped or refused one after an exponential backoff with jitter
+ * (250 ms doubling to 30 s). 410 Gone (an ERROR event or the status) means the history is
+ * compacted: the informer lists again while its store keeps the last state, then hands the owner
+ * only the difference (added, changed, removed objects), so nothing is ever seen to vanish
+ * because of a relist and nothing is flushed when a list fails. The same relist runs every
+ * resync period. An optional resource the server does not serve (404: Calico's CRDs not
+ * installed) is reported as absent, counts as synced with no objects, and is looked for again
+ * every minute.
+ */
+#ifndef PAL_K8S_INFORMER_H
+#define PAL_K8S_INFORMER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "k8s_http.h"
+
+struct pal_k8s_informer;
+
+struct pal_k8s_informer_ops {
+	/* obj (with apiVersion and kind) is new or changed; key is "namespace/name" or "name". */
+	void (*upsert)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
+	/* The object of key is gone; last is what the store kept (see keep_objects). */
+	void (*remove)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
+	/* A list completed (the first one: the resource is synced) or the resource is absent. */
+	void (*synced)(void *ctx, struct pal_k8s_informer *inf);
+};
+
+struct pal_k8s_resource {
+	const char *api_version; /* "v1", "networking.k8s.io/v1" */
+	const char *kind;        /* "Pod" */
+	const char *plural;      /* "pods" */
+	bool optional;           /* 404 is "not installed", not an error */
+	const char *field_selector; /* e.g. "spec.nodeName=node-a"; NULL for none */
+	/* Keep every object (for pal_k8s_informer owners that revisit them); else only their
+	 * resourceVersions are kept, and remove() gets the resourceVersion (a JSON string). */
+	bool keep_objects;
+};
+
+enum pal_k8s_inf_state { PAL_K8S_INF_IDLE, PAL_K8S_INF_LISTING, PAL_K8S_INF_WATCHING,
+			 PAL_K8S_INF_WAITING };
+
+struct pal_k8s_informer {
+	struct pal_k8s_resource res;
+	char *path; /* "/api/v1/pods" */
+	struct pal_k8s_http *http;
+	const struct pal_k8s_informer_ops *ops;
+	void *ctx;
+
+	enum pal_k8s_inf_state state;
+	struct pal_k8s_req *req;
+	json_t *store;   /* key -> object (or its resourceVersion): what the owner has been told */
+	json_t *listing; /* key -> object: the pages of the list in progress */
+	char *cont;      /* continue token of the list in progress */
+	char rv[64];     /* the last resourceVersion seen; "" before the first list */
+	bool gone;       /* the watch got 410: list again */
+	bool connected;  /* a watch stream is established (200 received) */
+	bool failing;    /* the last request failed (logged once it works again) */
+	char *line;      /* a watch event not yet complete */
+	size_t line_len, line_cap;
+	uint64_t wake_ns;       /* WAITING: when to try again */
+	uint64_t resync_ns;     /* when the next periodic relist is due */
+	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
+	uint32_t backoff_ms;
+
+	/* State for polctl status and /readyz. */
+	bool synced;            /* a list completed (or the resource is absent) */
+	bool absent;            /* optional and not served (404) */
+	uint64_t last_ok_ns;    /* the last moment the state was known current (monotonic) */
+	int64_t last_event_wall;/* unix time of the last watch event or list; 0 = none */
+	uint64_t errors;        /* failed requests and error events */
+	uint64_t relists;       /* lists after the first (410, resync) */
+	char last_error[256];
+};
+
+/* Periodic relist. */
+#define PAL_K8S_RESYNC_NS (10ull * 60 * 1000000000ull)
+
+int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_resource *res,
+			  struct pal_k8s_http *http, const struct pal_k8s_informer_ops *ops, void *ctx);
+void pal_k8s_informer_start(struct pal_k8s_informer *inf);
+/* Runs due timers (backoff, resync); returns the next time it needs (0 = none). */
+uint64_t pal_k8s_informer_tick(struct pal_k8s_informer *inf, uint64_t now_ns);
+/* Seconds the state may be behind the server: 0 while a watch is established, else since the
+ * last moment it was current (from start when never synced). */
+double pal_k8s_informer_staleness(const struct pal_k8s_informer *inf, uint64_t now_ns);
+void pal_k8s_informer_free(struct pal_k8s_informer *inf);
+const char *pal_k8s_informer_state_name(const struct pal_k8s_informer *inf);
+
+#endif

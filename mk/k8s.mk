@@ -1,0 +1,9 @@
+# The Kubernetes datastore's test tools (tests/k8s/). Included by the Makefile (-include mk/*.mk).
+.PHONY: test-k8s
+
+test-k8s: ## the replay API server against Debian's kubectl (tests/k8s/README.md)
+	tests/k8s/test_kubectl.sh
+
+# The kubeconfig parser (pure; palisaded's, see mk/daemon.mk) is linked into the unit tests too.
+$(BUILD)/unit-tests: $(BUILD)/obj/agent/k8s/kubeconfig.o
+$(BUILD)/unit-tests-san: $(BUILD)/san/agent/k8s/kubeconfig.o

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Figure 6: the Kubernetes datastore at cluster scale. palisaded --datastore kubernetes (the bpf
+# backend, in a namespace of its own) against the replay API server (tests/k8s/) serving PODS pods
+# and POLICIES policies (tests/bench/k8s_cluster.py; 100 of the pods are this node's):
+#   ready ms   from the agent's start to /readyz 200 (everything listed, converted, compiled,
+#              programmed)
+#   RSS        the agent's VmRSS once ready and its peak (VmHWM), against the 64 MiB goal
+#   event ms   a NetworkPolicy change: from its watch event to the end of its apply, as the agent
+#              logs it (median over ROUNDS changes)
+#
+# usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile)
+# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../k8s/lib.sh"
+
+PODS=${1:-10000}
+POLICIES=${2:-2000}
+ROUNDS=${3:-5}
+
+bench_init k
+bench_ns node
+python3 "$(dirname "$0")/k8s_cluster.py" "$PODS" "$POLICIES" >"$BENCH_TMP/cluster.json" || fail "fixture"
+K8S_RUN="nsenter --net=/var/run/netns/${PFX}node" k8s_start "$BENCH_TMP/k8s" --fixture "$BENCH_TMP/cluster.json" ||
+	fail "replay server"
+
+port=$((20000 + RANDOM % 20000))
+t0=$(date +%s%N)
+nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --node node-0 \
+	--bpffs "$PINDIR" --health "127.0.0.1:$port" >"$BENCH_TMP/palisaded.log" 2>&1 &
+pid=$!
+ready=""
+for i in $(seq 1200); do
+	if [ "$(bn node curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ]; then
+		ready=$((($(date +%s%N) - t0) / 1000000))
+		break
+	fi
+	kill -0 "$pid" 2>/dev/null || fail "palisaded exited: $(tail -5 "$BENCH_TMP/palisaded.log")"
+	sleep 0.1
+done
+[ -n "$ready" ] || fail "not ready after 120 s: $(bn node curl -s "http://127.0.0.1:$port/readyz")"
+rss() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
+rss_kb=$(rss VmRSS)
+
+[ -n "${K8S_BENCH_PERF:-}" ] && { perf record --call-graph dwarf,16384 -F 400 -o "$K8S_BENCH_PERF" -p "$pid" >/dev/null 2>&1 & perfpid=$!; sleep 0.5; }
+events=()
+for r in $(seq "$ROUNDS"); do
+	n=$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")
+	k8s_put "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np-0\",\"namespace\":\"ns-0\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"app-0\"}},\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"ports\":[{\"protocol\":\"TCP\",\"port\":$((2000 + r))}]}]}}" ||
+		fail "put"
+	for i in $(seq 200); do
+		[ "$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")" -gt "$n" ] && break
+		sleep 0.05
+	done
+	s=$(grep 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log" | tail -n 1 |
+		sed -n 's/.*seconds_since_event=\([0-9.e+-]*\).*/\1/p')
+	[ -n "$s" ] || fail "change $r not enforced: $(tail -3 "$BENCH_TMP/palisaded.log")"
+	events+=("$(awk -v s="$s" 'BEGIN { printf "%.1f", s * 1000 }')")
+done
+hwm_kb=$(rss VmHWM)
+[ -n "${K8S_BENCH_PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
+grep -E "policy applied|changes enforced" "$BENCH_TMP/palisaded.log" | tail -n 4 >&2
+kill "$pid"
+wait "$pid"
+echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}")"

@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# The Kubernetes datastore in the e2e topology: the replay API server (tests/k8s/) inside the node
+# namespace, pods as the Calico CNI plumbs them, palisaded --datastore kubernetes. Source after
+# topology.sh, traffic.sh, agent.sh and agentd.sh.
+#
+#   k8s_e2e_start [ARGS]        the replay server in ${PFX}node (state in $E2E_TMP/k8s, saved
+#                               for k8s_restart; the topology's cleanup kills it with the
+#                               namespace's processes);
+#                               K8S_KUBECONFIG has a static token, K8S_KUBECONFIG_FILE_TOKEN the
+#                               token file $K8S_TOKEN_FILE instead
+#   calico_iface NS POD         cali + the first 11 hex digits of sha1("NS.POD")
+#   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
+#                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
+#                               with a /32 route to IP, as Calico's CNI does
+#   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
+#   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
+#   k8s_status                  polctl status -o json's datastore section
+#   wait_tcp_allowed FROM DST PORT SERVER / wait_tcp_blocked FROM DST PORT   poll until the
+#                               verdict holds; prints the milliseconds it took
+#   k8s_wait_applied GEN        wait until a generation above GEN is enforced; prints the ms from
+#                               its watch event, as the agent measured them
+
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../k8s" && pwd)/lib.sh"
+
+k8s_e2e_start() {
+	K8S_RUN="nsenter --net=/var/run/netns/${PFX}node"
+	k8s_start "$E2E_TMP/k8s" --state "$E2E_TMP/k8s/state.json" "$@" || fail "replay API server"
+	K8S_TOKEN_FILE=$E2E_TMP/k8s/token
+	printf '%s\n' "$K8S_TOKEN" >"$K8S_TOKEN_FILE"
+	K8S_KUBECONFIG_FILE_TOKEN=$E2E_TMP/k8s/kubeconfig-tokenfile
+	sed "s|^    token: .*|    tokenFile: $K8S_TOKEN_FILE|" "$K8S_KUBECONFIG" >"$K8S_KUBECONFIG_FILE_TOKEN"
+	grep -q tokenFile "$K8S_KUBECONFIG_FILE_TOKEN" || fail "kubeconfig with tokenFile"
+}
+
+# kubectl reaches the server where it listens: in the node namespace.
+k8s_kubectl() { ns node kubectl --kubeconfig "$K8S_KUBECONFIG" --request-timeout=10s "$@"; }
+
+calico_iface() {
+	printf 'cali%s\n' "$(printf '%s.%s' "$1" "$2" | sha1sum | cut -c1-11)"
+}
+
+k8s_pod_net() {
+	local name=$1 ifc=$2 ip=$3 mac
+	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
+	TOPO_NAMESPACES="$TOPO_NAMESPACES $name"
+	ns "$name" ip link set lo up
+	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
+		fail "veth $ifc"
+	ns node ip link set "$ifc" up
+	ns node ip route add "$ip/32" dev "$ifc"
+	mac=$(ns node cat "/sys/class/net/$ifc/address" 2>/dev/null ||
+		ns node ip -o link show dev "$ifc" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	ns "$name" ip addr add "$ip/32" dev eth0
+	ns "$name" ip link set eth0 up
+	ns "$name" ip route add 169.254.1.1 dev eth0 scope link
+	ns "$name" ip route add default via 169.254.1.1 dev eth0
+	ns "$name" ip neigh replace 169.254.1.1 lladdr "$mac" dev eth0 nud permanent
+}
+
+k8s_pod_json() {
+	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":%s},"spec":{"nodeName":"demo-node","containers":[{"name":"c","image":"i","ports":[{"name":"http","containerPort":8080}]}]},"status":{"phase":"Running","podIP":"%s","podIPs":[{"ip":"%s"}]}}' \
+		"$2" "$1" "$4" "$3" "$3"
+}
+
+k8s_agent_start() {
+	local empty=$E2E_TMP/k8s/no-policy-dir
+	mkdir -p "$empty"
+	agentd_start "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+}
+
+k8s_status() { polctl_json status | jq -c '.datastore'; }
+
+# wait_verdict allowed|blocked FROM DST PORT SERVER: polls (1 s probes, 20 at most) until the
+# verdict holds; prints the milliseconds it took.
+wait_verdict() {
+	local want=$1 from=$2 dst=$3 port=$4 server=$5 t0 i out
+	t0=$(now_ms)
+	for i in $(seq 20); do
+		out=$(PROBE_TIMEOUT=1 tcp_probe "$from" "$dst" "$port" 2>/dev/null)
+		case "$want:$out" in
+		allowed:"$server "*) echo $(($(now_ms) - t0)); return 0 ;;
+		blocked:) echo $(($(now_ms) - t0)); return 0 ;;
+		esac
+		sleep 0.05
+	done
+	return 1
+}
+wait_tcp_allowed() { wait_verdict allowed "$@"; }
+wait_tcp_blocked() { wait_verdict blocked "$@" -; }
+
+# k8s_wait_applied GEN: waits (3 s at most) until the agent logs a generation above GEN as
+# enforced; prints the milliseconds from the watch event to the end of that apply, as the agent
+# measured them (its "kubernetes: changes enforced ... seconds_since_event=S" line).
+k8s_wait_applied() {
+	local gen=$1 i line
+	for i in $(seq 300); do
+		line=$(grep 'kubernetes: changes enforced' "$AGENTD_LOG" |
+			awk -v g="$gen" '{ for (f = 1; f <= NF; f++) if ($f ~ /^generation=/) { split($f, a, "="); if (a[2] + 0 > g) print } }' |
+			tail -n 1)
+		if [ -n "$line" ]; then
+			echo "$line" | sed -n 's/.*seconds_since_event=\([0-9.e+-]*\).*/\1/p' |
+				awk '{ printf "%d\n", $1 * 1000 + 0.5 }'
+			return 0
+		fi
+		sleep 0.01
+	done
+	return 1
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# --kubernetes-interface-naming route: a pod's interface is the one the node routes its address to
+# (any CNI that routes pod addresses to a veth, here one named "eni" + a number). The pod's event
+# comes first (no route yet: its endpoint has no interface); once the veth and its /32 route
+# exist, the agent converts again and polices it within 1 s (time printed). Moving the pod's
+# address to another veth (a new pod with the same IP) moves the policy with it.
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/topology.sh"
+. "$here/lib/traffic.sh"
+. "$here/lib/agent.sh"
+. "$here/lib/agentd.sh"
+. "$here/lib/k8s.sh"
+
+agent_require
+topo_create
+agentd_trap
+topo_start_services
+k8s_e2e_start
+
+k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns"
+k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web-in","namespace":"shop"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080}]}]}}' ||
+	fail "put np"
+k8s_put "$(k8s_pod_json shop web 198.19.6.10 '{"app":"web"}')" || fail "put pod"
+k8s_agent_start --kubernetes-interface-naming route
+
+t0=$(now_ms)
+k8s_pod_net kweb eni1 198.19.6.10
+bound=""
+for i in $(seq 150); do
+	polctl_json status | jq -e '.interfaces[] | select(.name == "eni1")
+		| select(.endpoint == "demo--node-k8s-web-eth0")' >/dev/null 2>&1 && { bound=$(now_ms); break; }
+	sleep 0.02
+done
+[ -n "$bound" ] || fail "eni1 not bound to the pod's endpoint 3 s after its route appeared: $(tail -n 20 "$AGENTD_LOG")"
+echo "MEASURE: pod policed $((bound - t0)) ms after its veth and route appeared"
+[ $((bound - t0)) -le 1000 ] || fail "policed after $((bound - t0)) ms (> 1 s)"
+tcp_server kweb 8080
+tcp_server kweb 9090
+expect_tcp client 198.19.6.10 8080 - kweb:8080
+expect_tcp_blocked client 198.19.6.10 9090 -
+
+# The address moves to another veth (the pod recreated by the CNI): the policy follows the route.
+ns node ip link del eni1 || fail "ip link del eni1"
+k8s_pod_net kweb2 eni2 198.19.6.10
+tcp_server kweb2 8080
+tcp_server kweb2 9090
+wait_tcp_allowed client 198.19.6.10 8080 kweb2:8080 >/dev/null || fail "8080 on eni2 not allowed"
+expect_tcp_blocked client 198.19.6.10 9090 -
+polctl_json status | jq -e '.interfaces[] | select(.name == "eni2") | select(.endpoint == "demo--node-k8s-web-eth0")' \
+	>/dev/null || fail "eni2 not bound: $(polctl_json status | jq -c .interfaces)"
+
+agentd_stop
+agent_uninstall_check
+expect_tcp client 198.19.6.10 9090 - kweb2:9090 # what palisade blocked passes again
+exit 0

@@ -1,0 +1,82 @@
+/* palisaded's Kubernetes datastore options: --datastore, --kubeconfig,
+ * --kubernetes-interface-naming and their config-file keys. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../agent/daemon/cfg.h"
+
+#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
+
+Test(daemon_cfg_k8s, files_is_the_default_and_needs_a_policy_dir)
+{
+	struct pald_config c;
+	char err[512];
+	char *ok[] = { "palisaded", "--policy-dir", "/p", NULL };
+	char *none[] = { "palisaded", NULL };
+
+	cr_assert_eq(pald_config_parse(&c, ARGC(ok), ok, "h", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.datastore, PALD_DATASTORE_FILES);
+	cr_expect_null(c.kubeconfig);
+	pald_config_free(&c);
+	cr_expect_neq(pald_config_parse(&c, ARGC(none), none, "h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "--datastore kubernetes") != NULL, "%s", err);
+	pald_config_free(&c);
+}
+
+Test(daemon_cfg_k8s, kubernetes_needs_no_policy_dir)
+{
+	struct pald_config c;
+	char err[512];
+	char *argv[] = { "palisaded", "--datastore", "kubernetes", "--kubeconfig", "/etc/kc",
+			 "--kubernetes-interface-naming", "route", "--auto-host-endpoints", NULL };
+
+	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
+	cr_expect_str_eq(c.kubeconfig, "/etc/kc");
+	cr_expect(c.k8s_iface_by_route);
+	cr_expect(c.auto_host_endpoints);
+	pald_config_free(&c);
+}
+
+Test(daemon_cfg_k8s, config_file_keys)
+{
+	struct pald_config c;
+	char err[512];
+	char *argv[] = { "palisaded", "--datastore", "files", "--policy-dir", "/p", NULL };
+	const char *text = "datastore: kubernetes\nkubeconfig: /k\nkubernetesInterfaceNaming: calico\n"
+			   "autoHostEndpoints: true\n";
+	const char *off = "autoHostEndpoints: false\n", *bad = "autoHostEndpoints: maybe\n";
+
+	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", text, strlen(text), err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
+	cr_expect_str_eq(c.kubeconfig, "/k");
+	cr_expect_not(c.k8s_iface_by_route);
+	cr_expect(c.auto_host_endpoints);
+	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", off, strlen(off), err, sizeof(err)), 0);
+	cr_expect_not(c.auto_host_endpoints);
+	cr_expect_neq(pald_config_apply_file_text(&c, "f.yaml", bad, strlen(bad), err, sizeof(err)), 0);
+	cr_expect(strstr(err, "autoHostEndpoints must be true or false") != NULL, "%s", err);
+	pald_config_free(&c);
+}
+
+Test(daemon_cfg_k8s, bad_values_and_once)
+{
+	struct pald_config c;
+	char err[512];
+	char *bad[] = { "palisaded", "--datastore", "etcd", NULL };
+	char *naming[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-interface-naming",
+			   "eni", NULL };
+	char *once[] = { "palisaded", "--datastore", "kubernetes", "--once", NULL };
+
+	cr_expect_neq(pald_config_parse(&c, ARGC(bad), bad, "h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "datastore must be files or kubernetes, got \"etcd\"") != NULL, "%s", err);
+	pald_config_free(&c);
+	cr_expect_neq(pald_config_parse(&c, ARGC(naming), naming, "h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "calico or route") != NULL, "%s", err);
+	pald_config_free(&c);
+	cr_expect_neq(pald_config_parse(&c, ARGC(once), once, "h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "--once") != NULL, "%s", err);
+	pald_config_free(&c);
+}
