@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages palisade builds, tests and runs with. Idempotent; needs root.
+# `--list-build` prints only what `make all` needs, one a line (the image's builder stage,
+# deploy/container/Containerfile, installs those).
 set -euo pipefail
-packages=(
+build_packages=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev bpftool
 	libnl-3-dev libnl-route-3-dev libsystemd-dev
-	libyaml-dev libjansson-dev libcriterion-dev
+	libyaml-dev libjansson-dev
+)
+if [ "${1:-}" = --list-build ]; then
+	printf '%s\n' "${build_packages[@]}"
+	exit 0
+fi
+packages=(
+	"${build_packages[@]}"
+	libcriterion-dev
 	libclang-rt-14-dev
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
 )
