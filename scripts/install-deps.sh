@@ -17,6 +17,7 @@ packages=(
 	"${build_packages[@]}"
 	libcriterion-dev
 	libclang-rt-14-dev
+	libcurl4-openssl-dev openssl kubernetes-client
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
 )
 missing=()
