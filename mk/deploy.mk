@@ -3,6 +3,8 @@
 #   make image                 build IMAGE (default localhost/palisade:VERSION) from source (deploy/container/build-image.sh)
 #   make test-image            the built image runs palisaded --version and polctl version
 #   make manifest IMAGE=R/N:T  deploy/kubernetes rendered with that image, to stdout
+#   make test-manifests        every manifest and rendering passes kubectl apply --dry-run=client
+#                              against the replay API server (tests/k8s/), and says what it must
 IMAGE_NAME      ?= localhost/palisade
 IMAGE           ?= $(IMAGE_NAME):$(VERSION)
 BASE_IMAGE      ?= docker.io/library/debian:bookworm-slim
@@ -10,7 +12,7 @@ IMAGE_TOOL      ?= buildah
 IMAGE_ISOLATION ?= chroot
 MANIFEST_DIR    ?= deploy/kubernetes
 
-.PHONY: image image-deps test-image manifest
+.PHONY: image image-deps test-image manifest test-manifests
 
 image-deps: ## install buildah and debootstrap, which `make image` uses (Debian 12, root)
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends buildah debootstrap
@@ -25,3 +27,6 @@ test-image: ## the image IMAGE runs palisaded --version and polctl (after make i
 
 manifest: ## print deploy/kubernetes with image IMAGE (kubectl kustomize)
 	@IMAGE=$(IMAGE) deploy/kubernetes/render.sh $(MANIFEST_DIR)
+
+test-manifests: ## deploy/kubernetes: kubectl apply --dry-run=client against the replay API server
+	VERSION=$(VERSION) tests/deploy/test_manifests.sh
