@@ -7,7 +7,7 @@ build_packages=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev bpftool
 	libnl-3-dev libnl-route-3-dev libsystemd-dev
-	libyaml-dev libjansson-dev
+	libyaml-dev libjansson-dev libcurl4-openssl-dev
 )
 if [ "${1:-}" = --list-build ]; then
 	printf '%s\n' "${build_packages[@]}"
@@ -17,7 +17,7 @@ packages=(
 	"${build_packages[@]}"
 	libcriterion-dev
 	libclang-rt-14-dev
-	libcurl4-openssl-dev openssl kubernetes-client
+	openssl kubernetes-client
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
 )
 missing=()
