@@ -2,7 +2,7 @@
 # Makefile (-include mk/*.mk).
 #   make image                 build IMAGE (default localhost/palisade:VERSION) from source (deploy/container/build-image.sh)
 #   make test-image            the built image runs palisaded --version and polctl version
-#   make manifest IMAGE=R/N:T  deploy/kubernetes rendered with that image, to stdout
+#   make manifest IMAGE=R/N:T  deploy/kubernetes (or MANIFEST_DIR) rendered with that image, to stdout
 #   make test-manifests        every manifest and rendering passes kubectl apply --dry-run=client
 #                              against the replay API server (tests/k8s/), and says what it must
 IMAGE_NAME      ?= localhost/palisade

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# render.sh [DIR] [COMPONENT...]: prints the kustomization DIR (default deploy/kubernetes) with
-# the components (paths relative to DIR) and, when IMAGE is set (REGISTRY/NAME:TAG or
-# REGISTRY/NAME@sha256:...), that image in place of the one DIR names (`make manifest`).
-# Through a throwaway overlay beside the build outputs: kustomize accepts only relative bases.
+# render.sh [DIR]: prints the kustomization DIR (default deploy/kubernetes) and, when IMAGE is set
+# (REGISTRY/NAME:TAG or REGISTRY/NAME@sha256:...), with that image in place of the one DIR names
+# (`make manifest`). Through a throwaway overlay beside the build outputs: kustomize accepts only
+# relative bases, and kustomize v2.0.3 (Debian 12's kubectl) only as `bases:`.
 set -euo pipefail
 dir=${1:-deploy/kubernetes}
-shift || true
 [ -f "$dir/kustomization.yaml" ] || { echo "render: $dir has no kustomization.yaml" >&2; exit 1; }
 command -v kubectl >/dev/null || { echo "render: kubectl not found (Debian: kubernetes-client)" >&2; exit 1; }
 
@@ -22,11 +21,7 @@ current=${current%@*}
 {
 	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
 	echo "kind: Kustomization"
-	echo "resources: [$base]"
-	if [ $# -gt 0 ]; then
-		echo "components:"
-		for c in "$@"; do echo "  - $base/$c"; done
-	fi
+	echo "bases: [$base]"
 	if [ -n "${IMAGE:-}" ]; then
 		name=$IMAGE tag="" digest=""
 		if [[ $IMAGE == *@* ]]; then
@@ -41,4 +36,4 @@ current=${current%@*}
 		[ -z "$digest" ] || echo "    digest: $digest"
 	fi
 } >"$overlay/kustomization.yaml"
-kubectl kustomize "$overlay"
+kubectl kustomize "$overlay" 2> >(grep -v "is deprecated" >&2)

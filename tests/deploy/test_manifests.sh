@@ -4,7 +4,8 @@
 # through the server's discovery, and the rendered objects say what docs/kubernetes.md promises:
 # the image override, IfNotPresent, --datastore kubernetes, the node name from spec.nodeName,
 # probe and flag ports that agree and collide with no other CNI agent, AppArmor unconfined and
-# spc_t, exactly the datastore's RBAC. A deliberately broken manifest must fail the same check.
+# spc_t, exactly the datastore's RBAC. Runs with the kustomize of any kubectl from Debian 12's
+# 1.20 on. A deliberately broken manifest must fail the same check.
 # `make test-manifests` (part of `make test`); no root needed.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,20 +54,23 @@ done < <(find deploy/kubernetes -name '*.yaml' ! -name kustomization.yaml | sort
 ok "$n manifest files pass kubectl apply --dry-run=client"
 
 # The renderings.
-render() { # render NAME DIR [COMPONENT...]; IMAGE from the environment
+render() { # render NAME DIR; IMAGE from the environment
 	local name=$1; shift
 	deploy/kubernetes/render.sh "$@" >"$TMP/$name.yaml" 2>"$TMP/$name.err" ||
 		fail "render $*: $(cat "$TMP/$name.err")"
 	out=$(dry_run "$TMP/$name.yaml") || fail "dry run of the $name rendering: $out"
 }
 IMAGE=$TEST_IMAGE render base deploy/kubernetes
-IMAGE=$TEST_IMAGE render files deploy/kubernetes components/configmap-feed
-IMAGE=$TEST_IMAGE render annotation deploy/kubernetes components/apparmor-annotation-only
+IMAGE=$TEST_IMAGE render files deploy/kubernetes/configmap-feed
+IMAGE=$TEST_IMAGE render annotation deploy/kubernetes/apparmor-annotation-only
 IMAGE=$TEST_IMAGE render uninstall deploy/kubernetes/uninstall
 render default deploy/kubernetes
-out=$(k8s_kubectl apply --dry-run=client --validate=false -k deploy/kubernetes 2>&1) ||
-	fail "kubectl apply -k deploy/kubernetes --dry-run=client: $out"
-ok "kustomize renderings (base, configmap-feed, apparmor-annotation-only, uninstall) and apply -k pass the dry run"
+for d in deploy/kubernetes deploy/kubernetes/configmap-feed deploy/kubernetes/apparmor-annotation-only \
+	deploy/kubernetes/uninstall; do
+	out=$(k8s_kubectl apply --dry-run=client --validate=false -k "$d" 2>&1) ||
+		fail "kubectl apply -k $d --dry-run=client: $out"
+done
+ok "kustomize renderings (base, configmap-feed, apparmor-annotation-only, uninstall) and apply -k of each pass the dry run"
 
 # The check can fail: a kind the API does not serve, and a namespaced kind without its group.
 sed 's/^kind: DaemonSet$/kind: DeamonSet/' "$TMP/base.yaml" >"$TMP/typo.yaml"
@@ -117,7 +121,7 @@ expect base "$pod.spec.securityContext.appArmorProfile.type == \"Unconfined\" an
 expect base "$pod.spec.securityContext.seLinuxOptions.type == \"spc_t\"" "SELinux type spc_t"
 expect annotation "($pod.spec.securityContext | has(\"appArmorProfile\") | not) and
 	$pod.metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/palisaded\"] == \"unconfined\"" \
-	"the pre-1.30 component drops the field, keeps the annotation"
+	"the pre-1.30 variant drops the field, keeps the annotation"
 expect base "$pod.spec.hostNetwork == true and ($pod.spec.hostPID // false) == false and
 	$pod.spec.priorityClassName == \"system-node-critical\" and
 	($pod.spec.tolerations | any(.operator == \"Exists\" and (has(\"key\") | not) and (has(\"effect\") | not))) and
@@ -140,7 +144,7 @@ expect files "($agent.args | index(\"--datastore=files\") != null) and
 	($agent.volumeMounts | any(.name == \"policies\" and .mountPath == \"/etc/palisade/policies\")) and
 	($pod.spec.volumes | any(.configMap.name == \"policies\" or .configMap.name == \"palisade-policies\")) and
 	(.items | any(.kind == \"ConfigMap\" and .metadata.name == \"palisade-policies\"))" \
-	"the configmap-feed component reads the ConfigMap palisade-policies with --datastore files"
+	"the configmap-feed variant reads the ConfigMap palisade-policies with --datastore files"
 expect uninstall "($pod.spec.initContainers[0].command | index(\"--uninstall\") != null) and
 	($pod.spec.initContainers[0].command | index(\"--bpffs=/sys/fs/bpf/palisade\") != null) and
 	$pod.spec.hostNetwork == true and ($pod.spec.tolerations | any(.operator == \"Exists\"))" \
