@@ -14,7 +14,7 @@ trap 'rm -rf "$overlay"' EXIT
 base=$(realpath --relative-to="$overlay" "$dir")
 
 # The image name as DIR renders it (after its own images: entry), without tag or digest.
-current=$(kubectl kustomize "$dir" | awk '$1 == "image:" || $2 == "image:" { print $NF; exit }')
+current=$(kubectl kustomize "$dir" 2>/dev/null | awk '$1 == "image:" || $2 == "image:" { print $NF; exit }')
 current=${current%@*}
 [[ ${current##*/} == *:* ]] && current=${current%:*}
 
