@@ -161,8 +161,10 @@ static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_i
 {
 	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
 
-	if (!ev)
+	if (!ev) {
+		pal_event_lost(PAL_EVENT_LOG);
 		return;
+	}
 	pal_fill_event(ev, &s->pkt, s->ifindex, s->hook, s->stage, PAL_EVENT_LOG, PAL_DROP_NONE,
 		       rule_id);
 	bpf_ringbuf_submit(ev, 0);

@@ -61,13 +61,29 @@ static __always_inline void pal_fill_event(struct pal_event *ev, const struct pa
 	__builtin_memcpy(ev->dst, p->dst, 16);
 }
 
+/* pal_events was full: count the event lost (userspace reports sent = received + lost). */
+static __always_inline void pal_event_lost(__u8 type)
+{
+	__u32 zero = 0;
+	struct pal_event_stats *st = bpf_map_lookup_elem(&pal_event_stats, &zero);
+
+	if (!st)
+		return;
+	if (type == PAL_EVENT_LOG)
+		st->lost_log++;
+	else
+		st->lost_deny++;
+}
+
 static __always_inline void pal_emit_deny(const struct pal_pkt *p, __u32 ifindex, __u8 hook,
 					  __u8 stage, __u8 reason, __u32 rule_id)
 {
 	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
 
-	if (!ev)
+	if (!ev) {
+		pal_event_lost(PAL_EVENT_DENY);
 		return;
+	}
 	pal_fill_event(ev, p, ifindex, hook, stage, PAL_EVENT_DENY, reason, rule_id);
 	bpf_ringbuf_submit(ev, 0);
 }

@@ -143,4 +143,11 @@ struct {
 	__uint(max_entries, PAL_DEF_EVENTS_BYTES);
 } pal_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_event_stats);
+} pal_event_stats SEC(".maps");
+
 #endif

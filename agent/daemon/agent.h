@@ -4,6 +4,7 @@
  *   inotify  ─ debounce (timerfd) ─► reload ─► backend.apply ─► sync interfaces
  *   netlink  ─ link/address events ─────────────────────────► sync interfaces
  *   HTTP     ─ /livez /readyz /metrics (state read from here)
+ *   events   ─ the datapath's ring buffer ─► log, event socket (polctl monitor)
  */
 #ifndef PALD_AGENT_H
 #define PALD_AGENT_H
@@ -13,6 +14,7 @@
 #include "backend.h"
 #include "cfg.h"
 #include "debounce.h"
+#include "event_hub.h"
 #include "http.h"
 #include "links.h"
 #include "loop.h"
@@ -43,6 +45,8 @@ struct pald_agent {
 	int n_attached;
 	uint64_t ifaces_generation; /* policy generation of that sync */
 	struct pald_notify notify;  /* systemd: READY=1 after the first apply */
+	struct pald_event_hub events; /* datapath events: log lines, polctl monitor clients */
+	bool events_on;
 };
 
 /* Modes; each returns the process exit code. The bpffs lock is held by the caller. */

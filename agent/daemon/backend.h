@@ -27,6 +27,15 @@
 #include "ir.h"
 
 struct pald_config;
+struct pal_event;
+struct json_t;
+
+/* One datapath event (deny or Log hit) and what the backend knows about it: the endpoint on its
+ * interface ("workload/NAMESPACE/NAME" or "host//NAME"; NULL when the interface is no endpoint)
+ * and the rule's reporting metadata (meta.h: kind, tier, policy, namespace, dir, index, action;
+ * NULL when the event names no rule). Both are valid during the call only. */
+typedef void (*pald_event_fn)(void *arg, const struct pal_event *ev, const char *endpoint,
+			      struct json_t *rule);
 
 enum pald_iface_role {
 	PALD_IFACE_HOST,     /* a HostEndpoint of this node: XDP + tc */
@@ -69,6 +78,13 @@ struct pald_backend_ops {
 	/* Called from the event loop about once a second (now: monotonic ms) for checks that
 	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
 	void (*tick)(void *ctx, uint64_t now_ms);
+	/* Starts reading the datapath's events into fn. Returns an fd that polls readable while
+	 * events are pending (for the event loop), or -errno. May be NULL (no events). */
+	int (*events_open)(void *ctx, pald_event_fn fn, void *arg);
+	/* Delivers at most max pending events; returns how many, or -errno. */
+	int (*events_read)(void *ctx, int max);
+	/* Events the datapath could not queue because the buffer was full, since it was created. */
+	int (*events_lost)(void *ctx, uint64_t *deny, uint64_t *log);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

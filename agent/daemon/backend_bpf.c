@@ -101,6 +101,11 @@ struct bpf_ctx {
 	size_t n_unprog;
 	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
 	char attach_error[512];    /* the last sync's attach error, "" when all attached (/readyz) */
+	/* The event stream (events_open): reader, consumer, and the budget of the current read */
+	struct pal_dp_events *events;
+	pald_event_fn event_fn;
+	void *event_arg;
+	int event_budget;
 };
 
 static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
@@ -950,6 +955,56 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 	}
 }
 
+/* --- events ---------------------------------------------------------------------------------- */
+
+/* Resolves the event's interface and rule through the live generation's bindings and metadata.
+ * Stops the ring buffer walk once the read's budget is spent (the event is consumed). */
+static int on_dp_event(const struct pal_event *e, void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+	struct bound *b = bound_find(c, e->ifindex);
+	json_t *rule = e->rule_id == PAL_RULE_ID_NONE ? NULL :
+			json_array_get(json_object_get(c->meta, "rules"), e->rule_id);
+
+	c->event_fn(c->event_arg, e, b ? b->key : NULL, json_is_object(rule) ? rule : NULL);
+	return --c->event_budget > 0 ? 0 : -EAGAIN;
+}
+
+static int bpf_events_open(void *ctx, pald_event_fn fn, void *arg)
+{
+	struct bpf_ctx *c = ctx;
+
+	if (!c->dp)
+		return -ENODEV;
+	c->event_fn = fn;
+	c->event_arg = arg;
+	c->events = pal_dp_events_open(c->dp, on_dp_event, c);
+	return c->events ? pal_dp_events_fd(c->events) : (errno ? -errno : -ENOMEM);
+}
+
+static int bpf_events_read(void *ctx, int max)
+{
+	struct bpf_ctx *c = ctx;
+	int rc;
+
+	if (!c->events || max <= 0)
+		return 0;
+	c->event_budget = max;
+	rc = pal_dp_events_poll(c->events, 0);
+	return rc == -EAGAIN ? max : rc;
+}
+
+static int bpf_events_lost(void *ctx, uint64_t *deny, uint64_t *log)
+{
+	struct bpf_ctx *c = ctx;
+	struct pal_event_stats st;
+	int rc = c->dp ? pal_dp_event_stats(c->dp, &st) : -ENODEV;
+
+	*deny = rc ? 0 : st.lost_deny;
+	*log = rc ? 0 : st.lost_log;
+	return rc;
+}
+
 /* --- lifecycle ------------------------------------------------------------------------------- */
 
 static uint64_t bpf_adopted_generation(void *ctx)
@@ -971,6 +1026,7 @@ static void bpf_close(void *ctx)
 {
 	struct bpf_ctx *c = ctx;
 
+	pal_dp_events_close(c->events);
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
 	for (size_t i = 0; i < c->n_unprog; i++) {
@@ -1024,6 +1080,9 @@ static const struct pald_backend_ops bpf_ops = {
 	.unprogrammed = bpf_unprogrammed,
 	.attach_error = bpf_attach_error,
 	.tick = bpf_tick,
+	.events_open = bpf_events_open,
+	.events_read = bpf_events_read,
+	.events_lost = bpf_events_lost,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };

@@ -21,6 +21,8 @@
 
 #define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
 #define PALD_BPFFS_ROOT "/sys/fs/bpf"
+/* The event socket polctl monitor connects to ("none" turns it off). */
+#define PALD_DEFAULT_EVENTS_SOCKET "/run/palisade/events.sock"
 
 enum pald_xdp_mode { PALD_XDP_AUTO, PALD_XDP_NATIVE, PALD_XDP_GENERIC, PALD_XDP_OFF };
 
@@ -53,6 +55,10 @@ struct pald_config {
 	 * and whether a policy change re-judges established flows (docs/datapath.md). */
 	uint32_t flow_timeout_s[PAL_FLOW_TMO_COUNT];
 	bool reevaluate_flows;
+	char *events_socket; /* default PALD_DEFAULT_EVENTS_SOCKET; NULL after "none" */
+	/* iptables variant for palisade's netfilter rules: "auto" (detect by which variant holds
+	 * rules), "legacy" or "nft". */
+	char *iptables_backend;
 	enum pald_log_format log_format;
 	enum pald_log_level log_level;
 	bool once, uninstall, help, version;

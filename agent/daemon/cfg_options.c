@@ -94,6 +94,24 @@ static int set_bpffs(struct pald_config *c, const char *v, char *err, size_t err
 	return set_str(&c->bpffs, v, err, errlen, "bpffs directory");
 }
 
+static int set_events_socket(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "none") != 0 && v[0] != '/') {
+		snprintf(err, errlen, "events socket must be an absolute path or none, got \"%s\"", v);
+		return -EINVAL;
+	}
+	return set_str(&c->events_socket, v, err, errlen, "events socket");
+}
+
+static int set_iptables_backend(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "auto") && strcmp(v, "legacy") && strcmp(v, "nft")) {
+		snprintf(err, errlen, "iptables backend must be auto, legacy or nft, got \"%s\"", v);
+		return -EINVAL;
+	}
+	return set_str(&c->iptables_backend, v, err, errlen, "iptables backend");
+}
+
 static int set_interfaces(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	/* A comma list or one glob per flag; empty items are ignored. */
@@ -305,6 +323,12 @@ static const struct opt opts[] = {
 	  "serve GET /livez and /readyz (default: off)" },
 	{ "metrics", "metrics", "ADDR:PORT", false, false, set_metrics,
 	  "serve Prometheus GET /metrics (default: off)" },
+	{ "events-socket", "eventsSocket", "PATH", false, false, set_events_socket,
+	  "unix socket streaming deny/log events to polctl monitor, or none (default "
+	  PALD_DEFAULT_EVENTS_SOCKET ")" },
+	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
+	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
+	  "rules)" },
 	{ "endpoint-to-host-action", "endpointToHostAction", "ACTION", false, false, set_ep_to_host,
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
 	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
@@ -549,8 +573,8 @@ int pald_config_apply_file_text(struct pald_config *c, const char *name, const c
 		if (!o) {
 			snprintf(err, errlen,
 				 "%s:%d:%d: unknown key \"%s\" (keys: policyDirs, node, bpffs, interfaces, "
-				 "xdpMode, failsafeIn, failsafeOut, health, metrics, "
-				 "endpointToHostAction, logFormat, logLevel)",
+				 "xdpMode, failsafeIn, failsafeOut, health, metrics, eventsSocket, "
+				 "iptablesBackend, endpointToHostAction, logFormat, logLevel)",
 				 name, p->key->line, p->key->col, p->key->text);
 			rc = -EINVAL;
 			goto out;
@@ -617,6 +641,16 @@ static int finish(struct pald_config *c, const char *hostname, char *err, size_t
 				errlen, "node"))
 		return -ENOMEM;
 	if (!c->bpffs && set_str(&c->bpffs, PALD_DEFAULT_BPFFS, err, errlen, "bpffs"))
+		return -ENOMEM;
+	if (!c->events_socket &&
+	    set_str(&c->events_socket, PALD_DEFAULT_EVENTS_SOCKET, err, errlen, "events socket"))
+		return -ENOMEM;
+	if (strcmp(c->events_socket, "none") == 0) {
+		free(c->events_socket);
+		c->events_socket = NULL;
+	}
+	if (!c->iptables_backend &&
+	    set_str(&c->iptables_backend, "auto", err, errlen, "iptables backend"))
 		return -ENOMEM;
 	if (!c->backend) {
 		const char *env = getenv("PALISADED_BACKEND");
@@ -731,6 +765,8 @@ void pald_config_free(struct pald_config *c)
 	strv_free(&c->policy_dirs);
 	free(c->node);
 	free(c->bpffs);
+	free(c->events_socket);
+	free(c->iptables_backend);
 	strv_free(&c->iface_globs);
 	free(c->failsafe_in_text);
 	free(c->failsafe_out_text);

@@ -102,6 +102,7 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	double secs = (double)(pald_now_ns() - t0) / 1e9;
 
 	pald_metrics_observe_apply(m, secs);
+	m->last_apply_unix = m->last_load_unix = pald_now_unix();
 	m->generation = p->generation;
 	m->policy_errors = 0;
 	m->degraded = 0;

@@ -97,32 +97,39 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 	return 0;
 }
 
-int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
+/* Sums a PERCPU_ARRAY value made of n __u64 fields over the CPUs, field by field. */
+static int percpu_u64_sum(int fd, uint32_t key, uint64_t *out, size_t n_fields)
 {
 	int n = libbpf_num_possible_cpus();
-	struct pal_flow_stats *v;
-	uint32_t zero = 0;
+	uint64_t *v;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, n_fields * sizeof(*out));
 	if (n <= 0)
 		return n ? n : -EINVAL;
-	v = calloc((size_t)n, sizeof(*v));
+	v = calloc((size_t)n * n_fields, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, v)) {
+	if (bpf_map_lookup_elem(fd, &key, v)) {
 		int err = -errno;
 
 		free(v);
 		return err;
 	}
-	for (int i = 0; i < n; i++) {
-		out->inserted += v[i].inserted;
-		out->insert_failed += v[i].insert_failed;
-		out->expired += v[i].expired;
-		out->rejudged += v[i].rejudged;
-		out->rejudge_denied += v[i].rejudge_denied;
-		out->syn_new += v[i].syn_new;
-	}
+	for (int i = 0; i < n; i++)
+		for (size_t f = 0; f < n_fields; f++)
+			out[f] += v[(size_t)i * n_fields + f];
 	free(v);
 	return 0;
+}
+
+int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
+{
+	_Static_assert(sizeof(*out) % sizeof(__u64) == 0, "pal_flow_stats is __u64 fields");
+	return percpu_u64_sum(fd, 0, (uint64_t *)out, sizeof(*out) / sizeof(__u64));
+}
+
+int pal_map_event_stats(int fd, struct pal_event_stats *out)
+{
+	_Static_assert(sizeof(*out) % sizeof(__u64) == 0, "pal_event_stats is __u64 fields");
+	return percpu_u64_sum(fd, 0, (uint64_t *)out, sizeof(*out) / sizeof(__u64));
 }

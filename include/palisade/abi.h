@@ -541,6 +541,15 @@ struct pal_event {
 _Static_assert(sizeof(struct pal_event) == 64, "pal_event size");
 _Static_assert(PAL_OFFSETOF(struct pal_event, src) == 32, "pal_event.src offset");
 
+/* pal_event_stats: PERCPU_ARRAY[1] of struct pal_event_stats: events the programs could not put
+ * into pal_events because it was full (the agent reads too slowly), so that sent = received +
+ * lost holds exactly. */
+struct pal_event_stats {
+	__u64 lost_deny; /* PAL_EVENT_DENY */
+	__u64 lost_log;  /* PAL_EVENT_LOG */
+};
+_Static_assert(sizeof(struct pal_event_stats) == 16, "pal_event_stats size");
+
 /* ---- names ------------------------------------------------------------------------------------ */
 
 #if !defined(__bpf__) && !defined(__BPF__)

@@ -61,7 +61,7 @@ json_is '"\(.client.version) \(.datapath.pinned) \(.datapath.layout_version) \(.
 dlog=$(mktemp)
 # nsenter execs palisaded (no fork): $! is the agent's pid.
 nsenter --net="/var/run/netns/$NS" "$PALISADED" --node demo-node --policy-dir "$P" --bpffs "$PIN" \
-	--xdp-mode generic --log-level warn 2>"$dlog" &
+	--xdp-mode generic --log-level warn --events-socket none 2>"$dlog" &
 daemon=$!
 trap 'kill -KILL "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -f "$dlog"; cleanup' EXIT
 # Until it applied its first generation (it adopted $gen from the pins): signals are handled by then.
