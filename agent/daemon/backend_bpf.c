@@ -837,7 +837,8 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 
 	for (int w = 0; w < 2; w++) {
 		pald_buf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
-				     "policy in force (by rule id).\n# TYPE palisade_rule_%s_total counter\n",
+				     "policy in force (by tier, policy, direction and rule index)."
+				     "\n# TYPE palisade_rule_%s_total counter\n",
 				what[w], w ? "Bytes" : "Packets", what[w]);
 		for (size_t id = 0; id < json_array_size(rules); id++) {
 			json_t *r = json_array_get(rules, id);
@@ -845,7 +846,7 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 
 			if (!json_is_object(r) || pal_dp_rule_counter(c->dp, (uint32_t)id, &ctr))
 				continue;
-			pald_buf_printf(out, "palisade_rule_%s_total{rule_id=\"%zu\",kind=\"", what[w], id);
+			pald_buf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
 			label(out, jstr(r, "kind"));
 			pald_buf_puts(out, "\",tier=\"");
 			label(out, jstr(r, "tier"));
@@ -885,7 +886,7 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
 			if (ctr->drop[d])
-				pald_buf_printf(w->out, "palisade_drops_total{interface=\"%s\",hook=\"%s\","
+				pald_buf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
 							"reason=\"%s\"} %llu\n",
 						name, pal_hook_names[hook], pal_drop_reason_names[d],
 						(unsigned long long)ctr->drop[d]);
@@ -928,8 +929,9 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			   "programs, by interface, hook and verdict.\n"
 			   "# TYPE palisade_interface_packets_total counter\n");
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_drops_total Packets palisade dropped, by interface, hook "
-			   "and reason.\n# TYPE palisade_drops_total counter\n");
+	pald_buf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
+			   "interface, hook and reason.\n"
+			   "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
 	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "

@@ -26,7 +26,8 @@ static void record_failure(struct pald_policy *p, const struct pal_diags *d, str
 	m->degraded = 1;
 }
 
-static void compile_opts(const struct pald_config *cfg, struct pal_compile_opts *o)
+static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids,
+			 struct pal_compile_opts *o)
 {
 	*o = (struct pal_compile_opts){
 		.node = cfg->node,
@@ -35,6 +36,7 @@ static void compile_opts(const struct pald_config *cfg, struct pal_compile_opts 
 		.failsafe_out = cfg->failsafe_out,
 		.n_failsafe_out = cfg->n_failsafe_out,
 		.endpoint_to_host = cfg->endpoint_to_host,
+		.rule_ids = ids,
 	};
 }
 
@@ -55,7 +57,7 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	if (!pal_diags_has_errors(&diags))
 		pal_model_validate(&model, &diags);
 	if (!pal_diags_has_errors(&diags)) {
-		compile_opts(cfg, &opts);
+		compile_opts(cfg, &p->rule_ids, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
@@ -127,5 +129,6 @@ void pald_policy_free(struct pald_policy *p)
 {
 	if (p->have_ir)
 		pal_ir_free(&p->ir);
+	pal_rule_ids_free(&p->rule_ids);
 	memset(p, 0, sizeof(*p));
 }

@@ -23,6 +23,7 @@ struct pald_policy {
 	bool degraded;       /* the last reload failed */
 	size_t n_errors;     /* errors of the last reload */
 	char first_error[512];
+	struct pal_rule_ids rule_ids; /* stable rule ids from one compile to the next */
 };
 
 enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };
