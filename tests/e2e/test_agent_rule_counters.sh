@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Per-rule counters survive an unrelated policy change (issue 10, item 2): a policy added before
-# security.quarantine (same tier, lower order, also applyOnForward: compiled first, so a per-compile
-# numbering would
-# give the quarantine rules new ids and reset their counters) leaves the quarantine rules' ids and
-# their palisade_rule_packets_total series untouched.
+# security.quarantine (same tier, lower order, also applyOnForward: compiled first, so a
+# per-compile numbering would give the quarantine rules new ids and reset their counters) leaves
+# the quarantine rules' ids and their palisade_rule_packets_total series untouched.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topology.sh"
 . "$here/lib/traffic.sh"
