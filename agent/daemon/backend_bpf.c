@@ -106,6 +106,9 @@ struct bpf_ctx {
 	pald_event_fn event_fn;
 	void *event_arg;
 	int event_budget;
+	/* The iptables variant palisade's rules go into, and why (logged, in the metadata) */
+	enum pal_nf_variant nf_variant;
+	char nf_reason[256];
 };
 
 static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
@@ -437,6 +440,12 @@ static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t
 /* Stores the new generation's document for polctl and keeps it (metric labels). */
 static void store_meta(struct bpf_ctx *c, json_t *doc)
 {
+	/* polctl status shows which iptables variant holds palisade's rules, and why */
+	if (doc)
+		json_object_set_new(doc, "iptables",
+				    json_pack("{s:s, s:s}", "backend",
+					      pal_nf_variant_name(c->nf_variant), "reason",
+					      c->nf_reason));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
 
@@ -1089,6 +1098,27 @@ static const struct pald_backend_ops bpf_ops = {
 	.close = bpf_close,
 };
 
+/* The iptables variant for palisade's rules: detected (netfilter_variant.c) or as configured;
+ * palisade's chains left in the other variant by an earlier choice are removed. */
+static int choose_iptables(struct bpf_ctx *c, const struct pald_config *cfg)
+{
+	if (strcmp(cfg->iptables_backend, "auto") != 0) {
+		c->nf_variant = strcmp(cfg->iptables_backend, "legacy") == 0 ? PAL_NF_LEGACY :
+									       PAL_NF_NFT;
+		snprintf(c->nf_reason, sizeof(c->nf_reason),
+			 "set by --iptables-backend (iptablesBackend)");
+	} else if (pal_nf_detect(c->nf_reason, sizeof(c->nf_reason), &c->nf_variant)) {
+		pald_log(PALD_LOG_ERROR, "cannot choose an iptables variant",
+			 PALD_S("error", c->nf_reason));
+		return -ENOENT;
+	}
+	pal_nf_use(c->nf_variant);
+	pald_log(PALD_LOG_INFO, "iptables backend", PALD_S("backend",
+		 pal_nf_variant_name(c->nf_variant)), PALD_S("reason", c->nf_reason));
+	pal_nf_remove_except(c->nf_variant);
+	return 0;
+}
+
 /* Flow timeouts and re-judging into pal_flow_cfg (on every start: the config may have changed
  * while the pinned datapath kept running). */
 static int write_flow_cfg(struct bpf_ctx *c, const struct pald_config *cfg)
@@ -1134,7 +1164,7 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 		be->ctx = NULL;
 		return rc;
 	}
-	if ((rc = write_flow_cfg(c, cfg))) {
+	if ((rc = choose_iptables(c, cfg)) || (rc = write_flow_cfg(c, cfg))) {
 		bpf_close(c);
 		be->ops = NULL;
 		be->ctx = NULL;
