@@ -7,7 +7,7 @@ packages=(
 	libnl-3-dev libnl-route-3-dev libsystemd-dev
 	libyaml-dev libjansson-dev libcriterion-dev
 	libclang-rt-14-dev
-	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
+	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 python3-yaml systemd
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,18 +1,37 @@
-/* -o yaml: the JSON documents every command builds, emitted as YAML with libyaml. Strings are
- * tagged !!str so the emitter quotes the ones that would read back as another type ("123",
- * "true", "null"); numbers, booleans and null are plain. */
+/* -o yaml: the JSON documents every command builds, emitted as YAML with libyaml. A string that
+ * would read back as another type ("123", "true", "null", "") is quoted; other strings, numbers,
+ * booleans and null are plain. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "polctl.h"
 
+/* Would a YAML reader take this plain scalar for a null, a boolean or a number? */
+static bool reads_as_other_type(const char *s)
+{
+	static const char *const words[] = { "null", "~", "true", "false", "yes", "no",
+					     "on",   "off", "y",  "n" };
+	char *end;
+
+	if (!*s)
+		return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	strtod(s, &end);
+	return *end == '\0' || (s[0] == '.' && strcasecmp(s + 1, "inf") == 0);
+}
+
 static int scalar(yaml_emitter_t *e, const char *text, bool is_string)
 {
+	bool plain = !is_string || !reads_as_other_type(text);
 	yaml_event_t ev;
 
 	yaml_scalar_event_initialize(&ev, NULL,
 				     (yaml_char_t *)(is_string ? YAML_STR_TAG : YAML_NULL_TAG),
-				     (yaml_char_t *)text, (int)strlen(text), !is_string, is_string,
+				     (yaml_char_t *)text, (int)strlen(text), plain, is_string,
 				     YAML_ANY_SCALAR_STYLE);
 	return yaml_emitter_emit(e, &ev);
 }
