@@ -57,11 +57,27 @@ for m in mon1.json mon2.json; do
 	[ "$got" = "$want_sports" ] || fail "$m saw source ports [$got], want [$want_sports]: $(tail -n 20 "$AGENTD_LOG")
 $(cat "$E2E_TMP/$m")"
 done
+ev=$(jq -c 'select(.sport == 40001)' "$E2E_TMP/mon1.json")
+# (the hook: xdp where the kernel lets XDP pass its verdict on, else the INPUT hook)
+[ "$(jq -r '[(.hook | IN("xdp", "tc-ingress", "input")), .stage, .reason, .endpoint_kind,
+	(.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$"))] | join(" ")' <<<"$ev")" = \
+	"true normal none host true" ] || fail "the Log event's hook, stage, reason, time: $ev"
 for _ in $(seq 100); do [ "$(wc -l <"$E2E_TMP/mon3.txt")" -ge "$N" ] && break; sleep 0.1; done
 [ "$(grep -c 'DENY .*ext0 .*udp .*198.18.200.7:4000[0-9] -> 198.18.1.1:7781 endpoint demo-node-ext0 rule 1 of security/security.quarantine' "$E2E_TMP/mon3.txt")" = "$N" ] ||
 	fail "the deny monitor's text lines:
 $(cat "$E2E_TMP/mon3.txt")"
-sleep 8.5 # mon4 (IPv6 only) times out: exit 0 with nothing printed
+# --count N with too few events before the timeout: exit 1; SIGINT ends a monitor with exit 0.
+rc=0
+"$POLCTL" monitor --socket "$AGENTD_EVENTS" --count 1000 --timeout 0.5 >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "monitor --count 1000 --timeout 0.5 exited $rc, want 1"
+timeout -s KILL 10 "$POLCTL" monitor --socket "$AGENTD_EVENTS" >/dev/null &
+monpid=$!
+sleep 0.5
+kill -INT "$monpid"
+rc=0
+wait "$monpid" || rc=$?
+[ "$rc" = 0 ] || fail "monitor after SIGINT exited $rc"
+sleep 7 # mon4 (IPv6 only) times out: exit 0 with nothing printed
 [ ! -s "$E2E_TMP/mon4.json" ] || fail "the IPv6-only monitor printed IPv4 events: $(cat "$E2E_TMP/mon4.json")"
 
 # The agent's log: every Log hit, with tuple, endpoint, policy and rule.
