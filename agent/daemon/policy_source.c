@@ -110,7 +110,7 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	m->degraded = 0;
 	m->reloads_ok++;
 	pald_log(PALD_LOG_INFO, "policy applied", PALD_I("generation", p->generation),
-		 PALD_I("endpoints", ir.n_endpoints), PALD_I("rules", ir.n_rule_ids),
+		 PALD_I("endpoints", ir.n_endpoints), PALD_I("rules", pal_ir_n_rules(&ir)),
 		 PALD_I("warnings", diags.n - diags.n_errors), PALD_F("seconds", secs));
 	rc = PALD_RELOAD_APPLIED;
 out:
