@@ -102,3 +102,43 @@ Test(bpf_stats, read_only_refuses_missing_datapath)
 				 &ro, NULL, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "no datapath pinned"), "%s", err);
 }
+
+static int count_event(const struct pal_event *e, void *ctx)
+{
+	(void)e;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+/* More denies than pal_events holds, nobody reading: the ones that do not fit are counted in
+ * pal_event_stats, so that denies counted = events read + events lost, exactly. */
+Test(bpf_stats, events_lost_when_the_ring_is_full)
+{
+	struct pal_packet deny = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 40000, "198.18.0.1", 9001);
+	const uint64_t n = PAL_DEF_EVENTS_BYTES / sizeof(struct pal_event) + 1000;
+	struct seen s0 = { .eth0 = (uint32_t)T.ifindex[BT_ETH0] }, s1 = s0;
+	struct pal_event_stats st0, st1;
+	struct pal_dp_events *ev;
+	uint64_t got = 0;
+
+	ev = pal_dp_events_open(T.dp, count_event, &got);
+	cr_assert_not_null(ev);
+	while (pal_dp_events_poll(ev, 0) > 0) /* earlier tests' events */
+		;
+	got = 0;
+	cr_assert_eq(pal_dp_event_stats(T.dp, &st0), 0);
+	cr_assert_eq(pal_dp_foreach_if_counter(T.dp, on_ifctr, &s0), 0);
+	for (uint64_t i = 0; i < n; i++)
+		cr_assert_not(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &deny, NULL).allow);
+	cr_assert_eq(pal_dp_event_stats(T.dp, &st1), 0);
+	cr_assert_eq(pal_dp_foreach_if_counter(T.dp, on_ifctr, &s1), 0);
+	while (pal_dp_events_poll(ev, 0) > 0)
+		;
+	cr_assert_eq(s1.xdp_drops - s0.xdp_drops, n);
+	cr_assert_gt(st1.lost_deny - st0.lost_deny, 0, "the ring never filled");
+	cr_assert_eq(got + (st1.lost_deny - st0.lost_deny), n, "read %llu + lost %llu != denied %llu",
+		     (unsigned long long)got, (unsigned long long)(st1.lost_deny - st0.lost_deny),
+		     (unsigned long long)n);
+	cr_assert_eq(st1.lost_log, st0.lost_log);
+	pal_dp_events_close(ev);
+}
