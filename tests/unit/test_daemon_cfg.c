@@ -316,3 +316,25 @@ Test(daemon_cfg, flags_override_file_and_replace_its_lists)
 	cr_expect_eq(c.log_level, PALD_LOG_ERROR);
 	pald_config_free(&c);
 }
+
+Test(daemon_cfg, events_socket_and_iptables_backend)
+{
+	struct pald_config c;
+
+	PARSE_OK(&c, "--policy-dir", "p");
+	cr_expect_str_eq(c.events_socket, PALD_DEFAULT_EVENTS_SOCKET);
+	cr_expect_str_eq(c.iptables_backend, "auto");
+	pald_config_free(&c);
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket", "none", "--iptables-backend", "legacy");
+	cr_expect_null(c.events_socket, "none turns the socket off");
+	cr_expect_str_eq(c.iptables_backend, "legacy");
+	pald_config_free(&c);
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket", "/tmp/x/ev.sock", "--iptables-backend",
+		 "nft");
+	cr_expect_str_eq(c.events_socket, "/tmp/x/ev.sock");
+	pald_config_free(&c);
+	PARSE_ERR("events socket must be an absolute path or none", "--policy-dir", "p",
+		  "--events-socket", "ev.sock");
+	PARSE_ERR("iptables backend must be auto, legacy or nft", "--policy-dir", "p",
+		  "--iptables-backend", "xtables");
+}
