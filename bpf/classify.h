@@ -1,7 +1,8 @@
 /* The classifier: the per-packet algorithm of agent/dataplane/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
- *   1. six LPM lookups in pal_classes give the packet's class per field;
+ *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
+ *      in the list takes it from pal_list.one_class, no lookup);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
  *      restricted by the anchors (flatten.h ANCHORS);
  *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
@@ -157,12 +158,19 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 	return pal_word_at(idx, err);
 }
 
+/* A Log rule's event, within the interface's event rate limit (counters.h pal_event_admit). */
 static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
 {
-	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	struct pal_if_ctr *c = pal_if_ctr_get(s->ifindex, s->hook);
+	struct pal_event *ev;
 
-	if (!ev)
+	if (!pal_event_admit(c))
 		return;
+	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	if (!ev) {
+		c->events_lost++;
+		return;
+	}
 	pal_fill_event(ev, &s->pkt, s->ifindex, s->hook, s->stage, PAL_EVENT_LOG, PAL_DROP_NONE,
 		       rule_id);
 	bpf_ringbuf_submit(ev, 0);
@@ -330,6 +338,10 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		struct pal_class *c;
 
+		if (l->single_class & (1u << f)) { /* every key has this class: no lookup */
+			s->cls[f] = l->one_class[f];
+			continue;
+		}
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
