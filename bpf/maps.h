@@ -17,8 +17,9 @@ struct {
 } pal_version SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct pal_config);
 } pal_config SEC(".maps");
@@ -85,6 +86,15 @@ struct {
 	__type(value, __u32);
 } pal_failsafe SEC(".maps");
 
+/* Which (direction, protocol, port) has a failsafe entry at all (abi.h PAL_FS_PORT_BIT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_FS_PORT_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pal_fs_ports SEC(".maps");
+
 /* Source prefixes per workload interface (struct pal_src_key in abi.h): anti-spoofing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -142,12 +152,5 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, PAL_DEF_EVENTS_BYTES);
 } pal_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pal_event_stats);
-} pal_event_stats SEC(".maps");
 
 #endif

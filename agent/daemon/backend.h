@@ -81,10 +81,9 @@ struct pald_backend_ops {
 	/* Starts reading the datapath's events into fn. Returns an fd that polls readable while
 	 * events are pending (for the event loop), or -errno. May be NULL (no events). */
 	int (*events_open)(void *ctx, pald_event_fn fn, void *arg);
-	/* Delivers at most max pending events; returns how many, or -errno. */
+	/* Delivers at most max pending events; returns how many, or -errno. (Events the datapath
+	 * did not send, over its rate limit or for a full buffer, are in its own metrics.) */
 	int (*events_read)(void *ctx, int max);
-	/* Events the datapath could not queue because the buffer was full, since it was created. */
-	int (*events_lost)(void *ctx, uint64_t *deny, uint64_t *log);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

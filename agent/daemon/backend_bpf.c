@@ -875,6 +875,7 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 struct ifctr_walk {
 	struct pald_buf *out;
 	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
+	bool events; /* pass 3: events not emitted */
 };
 
 static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *ctr,
@@ -885,7 +886,17 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "if%u", ifindex);
-	if (!w->drops) {
+	if (w->events) {
+		if (ctr->events_suppressed)
+			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						"hook=\"%s\",cause=\"rate-limit\"} %llu\n",
+					name, pal_hook_names[hook],
+					(unsigned long long)ctr->events_suppressed);
+		if (ctr->events_lost)
+			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						"hook=\"%s\",cause=\"ring-full\"} %llu\n",
+					name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
+	} else if (!w->drops) {
 		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
 			if (ctr->verdict[v])
 				pald_buf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
@@ -942,6 +953,13 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			   "interface, hook and reason.\n"
 			   "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	pald_buf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
+			   "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
+			   "room in the ring buffer). The drops themselves are all counted.\n"
+			   "# TYPE palisade_events_unsent_total counter\n");
+	w.drops = false;
+	w.events = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
 	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
 			     "program (their interface denies everything or keeps its last good "
@@ -1003,17 +1021,6 @@ static int bpf_events_read(void *ctx, int max)
 	c->event_budget = max;
 	rc = pal_dp_events_poll(c->events, 0);
 	return rc == -EAGAIN ? max : rc;
-}
-
-static int bpf_events_lost(void *ctx, uint64_t *deny, uint64_t *log)
-{
-	struct bpf_ctx *c = ctx;
-	struct pal_event_stats st;
-	int rc = c->dp ? pal_dp_event_stats(c->dp, &st) : -ENODEV;
-
-	*deny = rc ? 0 : st.lost_deny;
-	*log = rc ? 0 : st.lost_log;
-	return rc;
 }
 
 /* --- lifecycle ------------------------------------------------------------------------------- */
@@ -1093,7 +1100,6 @@ static const struct pald_backend_ops bpf_ops = {
 	.tick = bpf_tick,
 	.events_open = bpf_events_open,
 	.events_read = bpf_events_read,
-	.events_lost = bpf_events_lost,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };
@@ -1154,7 +1160,8 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	if (cfg->uninstall)
 		return 0; /* loading programs only to remove them would be wasted work */
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir,
-						.max_endpoints = cfg->max_endpoints },
+						.max_endpoints = cfg->max_endpoints,
+						.event_rate = cfg->event_rate },
 			 &c->dp, &adopted, err, sizeof(err));
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),

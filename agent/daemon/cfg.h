@@ -65,6 +65,9 @@ struct pald_config {
 	/* Endpoints the datapath can program; sizes the interface, list and counter maps of a new
 	 * datapath (a pinned one keeps its sizes). 0 = PAL_DEF_MAX_ENDPOINTS. */
 	uint32_t max_endpoints;
+	/* Deny/Log events per second per interface, hook and CPU (the datapath's rate limit);
+	 * 0 = PAL_EVENT_RATE_DEF. */
+	uint32_t event_rate;
 	/* Test-only: which datapath backend to use ("bpf" by default; "null" records what it is
 	 * given, for the process tests). Flag --backend=NAME or env PALISADED_BACKEND. */
 	char *backend;

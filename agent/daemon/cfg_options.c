@@ -281,20 +281,36 @@ static int set_backend(struct pald_config *c, const char *v, char *err, size_t e
 /* Upper bound: the interface maps take ~100 bytes per endpoint, lists and counters more. */
 #define PALD_MAX_ENDPOINTS_LIMIT (1u << 20)
 
-static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
+/* A whole number from 1 to max into *out; what names the setting in the error. */
+static int set_count(uint32_t *out, const char *what, uint32_t max, const char *v, char *err,
+		     size_t errlen)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (!*v || *end || errno || v[0] == '-' || n < 1 || n > PALD_MAX_ENDPOINTS_LIMIT) {
-		snprintf(err, errlen, "max endpoints must be a number from 1 to %u, got \"%s\"",
-			 PALD_MAX_ENDPOINTS_LIMIT, v);
+	if (!*v || *end || errno || v[0] == '-' || n < 1 || n > max) {
+		snprintf(err, errlen, "%s must be a number from 1 to %u, got \"%s\"", what, max, v);
 		return -EINVAL;
 	}
-	c->max_endpoints = (uint32_t)n;
+	*out = (uint32_t)n;
 	return 0;
+}
+
+static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
+			 errlen);
+}
+
+/* Up to one event per microsecond per interface, hook and CPU (the limiter's interval is whole
+ * nanoseconds). */
+#define PALD_EVENT_RATE_LIMIT 1000000u
+
+static int set_event_rate(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->event_rate, "event rate", PALD_EVENT_RATE_LIMIT, v, err, errlen);
 }
 
 SET_BOOL(set_once, once)
@@ -333,6 +349,9 @@ static const struct opt opts[] = {
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
 	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
 	  "endpoints the datapath can program; sizes its maps (default 1024; more are denied)" },
+	{ "event-rate", "eventRate", "N", false, false, set_event_rate,
+	  "deny/log events per second per interface, hook and CPU; the rest are only counted "
+	  "(default 1000)" },
 	{ "reevaluate-flows-on-policy-change", "reevaluateFlowsOnPolicyChange", "BOOL", false, false,
 	  set_reevaluate,
 	  "true|false: a policy change re-judges established flows (default true; false keeps "
@@ -381,7 +400,8 @@ void pald_config_usage(FILE *f)
 	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
 	      "                 [--iptables-backend auto|legacy|nft]\n"
 	      "                 [--endpoint-to-host-action drop|accept]\n"
-	      "                 [--max-endpoints N] [--log-format text|json] [--log-level LEVEL]\n"
+	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
+	      "                 [--log-level LEVEL]\n"
 	      "                 [--once] [--uninstall]\n"
 	      "\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
 	      "options (config-file key in brackets):\n",
@@ -576,7 +596,7 @@ int pald_config_apply_file_text(struct pald_config *c, const char *name, const c
 			snprintf(err, errlen,
 				 "%s:%d:%d: unknown key \"%s\" (keys: policyDirs, node, bpffs, interfaces, "
 				 "xdpMode, failsafeIn, failsafeOut, health, metrics, eventsSocket, "
-				 "iptablesBackend, endpointToHostAction, logFormat, logLevel)",
+				 "iptablesBackend, endpointToHostAction, eventRate, logFormat, logLevel)",
 				 name, p->key->line, p->key->col, p->key->text);
 			rc = -EINVAL;
 			goto out;

@@ -180,9 +180,9 @@ static void on_event(void *arg, const struct pal_event *e, const char *endpoint,
 	else
 		h->metrics->events_deny++;
 	if (!is_log && to_log)
-		h->metrics->events_deny_logged++;
+		h->metrics->deny_log_lines++;
 	else if (!is_log)
-		h->metrics->events_deny_suppressed++;
+		h->metrics->deny_log_suppressed++;
 	if (!to_log && !h->clients)
 		return;
 	o = pald_event_json(e, ifname_of(h, e->ifindex), endpoint, rule,
@@ -288,16 +288,9 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 	return 0;
 }
 
-void pald_event_hub_refresh(struct pald_event_hub *h)
-{
-	if (h->be && h->be->ops->events_lost)
-		h->be->ops->events_lost(h->be->ctx, &h->metrics->events_lost_deny,
-					&h->metrics->events_lost_log);
-}
-
 void pald_event_hub_tick(struct pald_event_hub *h)
 {
-	uint64_t s = h->metrics->events_deny_suppressed;
+	uint64_t s = h->metrics->deny_log_suppressed;
 
 	if (s > h->suppressed_logged) {
 		pald_log(PALD_LOG_WARN, "deny events suppressed by the log rate limit",
@@ -306,7 +299,6 @@ void pald_event_hub_tick(struct pald_event_hub *h)
 		h->suppressed_logged = s;
 	}
 	memset(h->ifname_cache, 0, sizeof(h->ifname_cache));
-	pald_event_hub_refresh(h);
 }
 
 void pald_event_hub_close(struct pald_event_hub *h)

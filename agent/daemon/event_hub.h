@@ -3,6 +3,8 @@
  *
  *   ring buffer ─► event_hub ─┬─► log: every Log rule hit; denies through a token bucket
  *                             │        (PALD_DENY_LOG_RATE a second), the rest counted as suppressed
+ *                             │        (the datapath's own rate limit, --event-rate, comes first:
+ *                             │        what it does not send it counts, per interface)
  *                             └─► event socket (unix, 0600): every event to every connected
  *                                  `polctl monitor`, one JSON object per line
  *
@@ -49,11 +51,9 @@ struct pald_event_hub {
  * 0 or -errno (logged). */
 int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct pald_backend *be,
 			struct pald_metrics *m, const char *path);
-/* About once a second: a summary line for denies suppressed since the last one, the lost
- * counts, a fresh interface-name cache. */
+/* About once a second: a summary line for denies suppressed since the last one, a fresh
+ * interface-name cache. */
 void pald_event_hub_tick(struct pald_event_hub *h);
-/* Lost counts from the datapath into the metrics (before rendering them). */
-void pald_event_hub_refresh(struct pald_event_hub *h);
 void pald_event_hub_close(struct pald_event_hub *h);
 
 #endif

@@ -27,10 +27,9 @@ struct pald_metrics {
 	 * of the datastore (the policy files), and now (set just before rendering: staleness). */
 	double last_apply_unix, last_load_unix, now_unix;
 	/* Datapath events the agent read (event_hub.h), by type; denies written to the log and
-	 * suppressed by its rate limit; lost to a full ring buffer (the datapath's count); clients
-	 * of the event socket and the events they missed (their queue was full). */
-	uint64_t events_deny, events_log, events_deny_logged, events_deny_suppressed;
-	uint64_t events_lost_deny, events_lost_log;
+	 * not written because of the log's rate limit; clients of the event socket and the events
+	 * they missed (their queue was full). Events the datapath did not send are its metrics. */
+	uint64_t events_deny, events_log, deny_log_lines, deny_log_suppressed;
 	uint64_t events_clients, events_client_dropped;
 };
 

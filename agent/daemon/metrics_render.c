@@ -41,14 +41,11 @@ static void render_events(const struct pald_metrics *m, struct pald_buf *b)
 	counter2(b, "palisade_events_total",
 		 "Datapath events (denies, Log rule hits) the agent read, by type.", "type", "deny",
 		 m->events_deny, "log", m->events_log);
-	counter2(b, "palisade_events_lost_total",
-		 "Events the datapath could not queue because its ring buffer was full, by type.",
-		 "type", "deny", m->events_lost_deny, "log", m->events_lost_log);
-	gauge(b, "palisade_deny_events_logged_total", "Deny events written to the agent's log.",
-	      "counter", m->events_deny_logged);
-	gauge(b, "palisade_deny_events_suppressed_total",
-	      "Deny events not written to the log because of its rate limit.", "counter",
-	      m->events_deny_suppressed);
+	gauge(b, "palisade_deny_log_lines_total", "Deny events written to the agent's log.",
+	      "counter", m->deny_log_lines);
+	gauge(b, "palisade_deny_log_lines_suppressed_total",
+	      "Deny events read but not written to the log because of its rate limit.", "counter",
+	      m->deny_log_suppressed);
 	gauge(b, "palisade_event_clients", "polctl monitor clients connected to the event socket.",
 	      "gauge", m->events_clients);
 	gauge(b, "palisade_event_client_dropped_total",

@@ -55,6 +55,8 @@ int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr 
 			out->verdict[j] += v[i].verdict[j];
 		for (int j = 0; j < PAL_DROP_COUNT; j++)
 			out->drop[j] += v[i].drop[j];
+		out->events_suppressed += v[i].events_suppressed;
+		out->events_lost += v[i].events_lost;
 	}
 out:
 	free(v);
@@ -97,39 +99,32 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 	return 0;
 }
 
-/* Sums a PERCPU_ARRAY value made of n __u64 fields over the CPUs, field by field. */
-static int percpu_u64_sum(int fd, uint32_t key, uint64_t *out, size_t n_fields)
+int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
 {
 	int n = libbpf_num_possible_cpus();
-	uint64_t *v;
+	struct pal_flow_stats *v;
+	uint32_t zero = 0;
 
-	memset(out, 0, n_fields * sizeof(*out));
+	memset(out, 0, sizeof(*out));
 	if (n <= 0)
 		return n ? n : -EINVAL;
-	v = calloc((size_t)n * n_fields, sizeof(*v));
+	v = calloc((size_t)n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &key, v)) {
+	if (bpf_map_lookup_elem(fd, &zero, v)) {
 		int err = -errno;
 
 		free(v);
 		return err;
 	}
-	for (int i = 0; i < n; i++)
-		for (size_t f = 0; f < n_fields; f++)
-			out[f] += v[(size_t)i * n_fields + f];
+	for (int i = 0; i < n; i++) {
+		out->inserted += v[i].inserted;
+		out->insert_failed += v[i].insert_failed;
+		out->expired += v[i].expired;
+		out->rejudged += v[i].rejudged;
+		out->rejudge_denied += v[i].rejudge_denied;
+		out->syn_new += v[i].syn_new;
+	}
 	free(v);
 	return 0;
-}
-
-int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
-{
-	_Static_assert(sizeof(*out) % sizeof(__u64) == 0, "pal_flow_stats is __u64 fields");
-	return percpu_u64_sum(fd, 0, (uint64_t *)out, sizeof(*out) / sizeof(__u64));
-}
-
-int pal_map_event_stats(int fd, struct pal_event_stats *out)
-{
-	_Static_assert(sizeof(*out) % sizeof(__u64) == 0, "pal_event_stats is __u64 fields");
-	return percpu_u64_sum(fd, 0, (uint64_t *)out, sizeof(*out) / sizeof(__u64));
 }

@@ -26,7 +26,5 @@ int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx);
 
 /* pal_flow_stats summed over CPUs. */
 int pal_map_flow_stats(int fd, struct pal_flow_stats *out);
-/* pal_event_stats (events lost to a full ring buffer) summed over CPUs. */
-int pal_map_event_stats(int fd, struct pal_event_stats *out);
 
 #endif

@@ -85,11 +85,6 @@ int pal_dp_flow_stats(const struct pal_datapath *dp, struct pal_flow_stats *out)
 	return pal_map_flow_stats(MFD(dp, pal_flow_stats), out);
 }
 
-int pal_dp_event_stats(const struct pal_datapath *dp, struct pal_event_stats *out)
-{
-	return pal_map_event_stats(MFD(dp, pal_event_stats), out);
-}
-
 static uint64_t count_keys(int fd, size_t key_size)
 {
 	char key[64], next[64];

@@ -26,8 +26,6 @@ int pal_dp_flush_flows(const struct pal_datapath *dp);
 
 /* Flow table pressure and lifecycle events (pal_flow_stats, summed over CPUs). */
 int pal_dp_flow_stats(const struct pal_datapath *dp, struct pal_flow_stats *out);
-/* Events lost because pal_events was full (pal_event_stats, summed over CPUs). */
-int pal_dp_event_stats(const struct pal_datapath *dp, struct pal_event_stats *out);
 
 /* How full the maps are. `used` of pal_words and pal_entries is the allocated slots. */
 struct pal_dp_fill {

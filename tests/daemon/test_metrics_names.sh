@@ -28,8 +28,8 @@ $(cat "$TMP/lint.txt")"
 version=$("$PALISADED" --version | awk '{print $2}')
 contains "$body" "palisade_build_info{version=\"$version\"} 1"
 for family in palisade_last_apply_success_timestamp_seconds palisade_datastore_staleness_seconds \
-	palisade_policy_apply_seconds_count palisade_events_total palisade_events_lost_total \
-	palisade_deny_events_suppressed_total palisade_event_clients; do
+	palisade_policy_apply_seconds_count palisade_events_total palisade_deny_log_lines_total \
+	palisade_deny_log_lines_suppressed_total palisade_event_clients; do
 	grep -q "^$family[ {]" "$TMP/metrics.txt" || fail "no $family in /metrics"
 done
 ts=$(awk '$1 == "palisade_last_apply_success_timestamp_seconds" {print int($2)}' "$TMP/metrics.txt")
