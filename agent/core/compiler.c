@@ -24,16 +24,14 @@ int pal_cc_rule_id(struct pal_cc *cc, const char *kind, const char *tier, const 
 		   const char *name, enum pal_dir dir, uint32_t index, uint32_t *id)
 {
 	struct pal_rule_ids *t = cc->opts ? cc->opts->rule_ids : NULL;
-	char identity[1024];
+	char identity[PAL_RULE_IDENTITY_MAX];
 	int err;
 
 	if (!t) {
 		*id = cc->next_rule_id++;
 		return 0;
 	}
-	/* \x1f (unit separator) cannot occur in resource names */
-	snprintf(identity, sizeof(identity), "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%u", kind,
-		 tier ? tier : "", ns ? ns : "", name, pal_dir_name(dir), index);
+	pal_rule_identity(identity, sizeof(identity), kind, tier, ns, name, pal_dir_name(dir), index);
 	err = pal_rule_ids_get(t, identity, id);
 	if (!err && *id >= cc->next_rule_id)
 		cc->next_rule_id = *id + 1;

@@ -8,7 +8,8 @@
  * counter: it compares the rule metadata of the old and the new generation).
  *
  * Used by the agent (compile opts rule_ids); polctl and the tests compile without one, which
- * numbers ids 0..n-1 in endpoint order. Pure: libc only.
+ * numbers ids 0..n-1 in endpoint order. A restarted agent seeds the table from the pinned
+ * reporting metadata (the previous agent's ids), so ids survive restarts too. Pure: libc only.
  */
 #ifndef PALISADE_RULE_IDS_H
 #define PALISADE_RULE_IDS_H
@@ -30,6 +31,19 @@ struct pal_rule_ids {
 	uint32_t next; /* ids below are in use or free */
 	uint64_t round;
 };
+
+/* A rule's identity, what keeps its id: kind ("policy" or "profile"), tier and namespace (NULL
+ * when none), the policy's or profile's name, direction ("ingress", "egress"), rule index. */
+#define PAL_RULE_IDENTITY_MAX 1024
+void pal_rule_identity(char *buf, size_t len, const char *kind, const char *tier, const char *ns,
+		       const char *name, const char *dir, uint32_t index);
+
+/* Restart, before the first compile: the id a previous agent gave identity (ids are unique in
+ * what it wrote). 0; -EEXIST when the identity is seeded already (skipped); -ENOMEM. */
+int pal_rule_ids_seed(struct pal_rule_ids *t, const char *identity, uint32_t id);
+/* After the last seed: the ids below the highest seeded one that no identity holds are free. 0
+ * or -ENOMEM. */
+int pal_rule_ids_seed_done(struct pal_rule_ids *t);
 
 /* A compile starts: ids asked for from now on are this round's. */
 void pal_rule_ids_begin(struct pal_rule_ids *t);

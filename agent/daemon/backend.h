@@ -28,6 +28,7 @@
 
 struct pald_config;
 struct pal_event;
+struct pal_rule_ids;
 struct json_t;
 
 /* One datapath event (deny or Log hit) and what the backend knows about it: the endpoint on its
@@ -78,6 +79,9 @@ struct pald_backend_ops {
 	/* Called from the event loop about once a second (now: monotonic ms) for checks that
 	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
 	void (*tick)(void *ctx, uint64_t now_ms);
+	/* Restart: the rule ids the pinned datapath's rules have (from its metadata) into the
+	 * policy source's table, so the first compile keeps them and their counters. May be NULL. */
+	void (*seed_rule_ids)(void *ctx, struct pal_rule_ids *ids);
 	/* Starts reading the datapath's events into fn. Returns an fd that polls readable while
 	 * events are pending (for the event loop), or -errno. May be NULL (no events). */
 	int (*events_open)(void *ctx, pald_event_fn fn, void *arg);

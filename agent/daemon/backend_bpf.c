@@ -984,6 +984,35 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 	}
 }
 
+/* --- rule ids -------------------------------------------------------------------------------- */
+
+/* The adopted generation's rules (its metadata) keep their ids: the counters in pal_rule_ctrs
+ * go on across the restart (rule_ids.h). */
+static void bpf_seed_rule_ids(void *ctx, struct pal_rule_ids *ids)
+{
+	struct bpf_ctx *c = ctx;
+	json_t *rules = json_object_get(c->meta, "rules"), *r;
+	char identity[PAL_RULE_IDENTITY_MAX];
+	size_t id, n = 0;
+
+	json_array_foreach(rules, id, r) {
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *name = json_string_value(json_object_get(r, "policy"));
+		const char *dir = json_string_value(json_object_get(r, "dir"));
+		json_t *index = json_object_get(r, "index");
+
+		if (!kind || !name || !dir || !json_is_integer(index))
+			continue;
+		pal_rule_identity(identity, sizeof(identity), kind,
+				  json_string_value(json_object_get(r, "tier")),
+				  json_string_value(json_object_get(r, "namespace")), name, dir,
+				  (uint32_t)json_integer_value(index));
+		n += pal_rule_ids_seed(ids, identity, (uint32_t)id) == 0;
+	}
+	if (pal_rule_ids_seed_done(ids) == 0 && n)
+		pald_log(PALD_LOG_DEBUG, "rule ids kept from the pinned datapath", PALD_I("rules", n));
+}
+
 /* --- events ---------------------------------------------------------------------------------- */
 
 /* Resolves the event's interface and rule through the live generation's bindings and metadata.
@@ -1098,6 +1127,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.unprogrammed = bpf_unprogrammed,
 	.attach_error = bpf_attach_error,
 	.tick = bpf_tick,
+	.seed_rule_ids = bpf_seed_rule_ids,
 	.events_open = bpf_events_open,
 	.events_read = bpf_events_read,
 	.uninstall = bpf_uninstall,

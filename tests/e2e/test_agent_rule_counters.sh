@@ -2,7 +2,8 @@
 # Per-rule counters survive an unrelated policy change (issue 10, item 2): a policy added before
 # security.quarantine (same tier, lower order, also applyOnForward: compiled first, so a
 # per-compile numbering would give the quarantine rules new ids and reset their counters) leaves
-# the quarantine rules' ids and their palisade_rule_packets_total series untouched.
+# the quarantine rules' ids and their palisade_rule_packets_total series untouched, and so does
+# a restart of the agent.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/topology.sh"
 . "$here/lib/traffic.sh"
@@ -72,6 +73,15 @@ polctl_json rules | grep -q security.early || fail "security.early is not in for
 [ "$(hits)" = 5 ] || fail "the Log rule's counter did not survive the change: $(hits), want 5"
 send 2
 wait_hits 7
+
+# A restarted agent keeps the ids the pinned datapath has (its metadata): numbered afresh, the
+# quarantine rules would come after security.early's and lose their counts.
+agentd_stop
+agentd_start "$dir"
+[ "$(rule_ids)" = "$ids_before" ] || fail "the quarantine rules' ids moved on restart: $ids_before -> $(rule_ids)"
+[ "$(hits)" = 7 ] || fail "the Log rule's counter did not survive the restart: $(hits), want 7"
+send 1
+wait_hits 8
 
 agentd_stop
 agent_uninstall_check

@@ -1,6 +1,7 @@
 /* Stable rule ids (rule_ids.h): with the agent's identity -> id table, a rule keeps its id when
  * an unrelated policy is added, removed or changed, and freed ids are reused. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #include "compiler.h"
@@ -111,5 +112,34 @@ Test(compiler_rule_ids, table_unit)
 	pal_rule_ids_begin(&t);
 	cr_assert_eq(pal_rule_ids_get(&t, "w", &z), 0);
 	cr_expect_eq(z, x, "a freed id is reused");
+	pal_rule_ids_free(&t);
+}
+
+Test(compiler_rule_ids, seeded_ids_are_kept_and_holes_reused)
+{
+	struct pal_rule_ids t = { 0 };
+	char a[PAL_RULE_IDENTITY_MAX], b[PAL_RULE_IDENTITY_MAX];
+	uint32_t id;
+
+	pal_rule_identity(a, sizeof(a), "policy", "security", NULL, "security.quarantine", "ingress",
+			  0);
+	pal_rule_identity(b, sizeof(b), "profile", NULL, NULL, "kns.shop", "egress", 0);
+	cr_assert_eq(pal_rule_ids_seed(&t, a, 0), 0);
+	cr_assert_eq(pal_rule_ids_seed(&t, b, 3), 0);
+	cr_assert_eq(pal_rule_ids_seed(&t, a, 7), -EEXIST);
+	cr_assert_eq(pal_rule_ids_seed_done(&t), 0);
+	pal_rule_ids_begin(&t);
+	cr_assert_eq(pal_rule_ids_get(&t, b, &id), 0);
+	cr_expect_eq(id, 3, "a seeded identity keeps its id");
+	cr_assert_eq(pal_rule_ids_get(&t, "new", &id), 0);
+	cr_expect_eq(id, 1, "the lowest id no seed holds");
+	cr_assert_eq(pal_rule_ids_get(&t, "newer", &id), 0);
+	cr_expect_eq(id, 2);
+	cr_assert_eq(pal_rule_ids_get(&t, "newest", &id), 0);
+	cr_expect_eq(id, 4);
+	cr_assert_eq(pal_rule_ids_end(&t), 0); /* a was not used: 0 is free again */
+	pal_rule_ids_begin(&t);
+	cr_assert_eq(pal_rule_ids_get(&t, "another", &id), 0);
+	cr_expect_eq(id, 0);
 	pal_rule_ids_free(&t);
 }
