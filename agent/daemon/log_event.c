@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ir.h"
+#include "net.h"
 
 const char *pald_event_time(int64_t wall_ns, char *buf, size_t size)
 {
@@ -19,18 +20,6 @@ const char *pald_event_time(int64_t wall_ns, char *buf, size_t size)
 	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, size - n, ".%03dZ", (int)(wall_ns / 1000000LL % 1000));
 	return buf;
-}
-
-static const char *proto_name(uint8_t p, char *buf, size_t size)
-{
-	switch (p) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
-	case 132: return "sctp";
-	default: snprintf(buf, size, "%u", p); return buf;
-	}
 }
 
 /* endpoint "workload/NS/NAME" or "host//NAME" -> kind and "NS/NAME" or "NAME". */
@@ -91,7 +80,7 @@ json_t *pald_event_json(const struct pal_event *e, const char *ifname, const cha
 		      e->hook < PAL_HOOK_COUNT ? pal_hook_names[e->hook] : "?", "stage",
 		      e->stage < PAL_STAGE_COUNT ? pal_stage_name((enum pal_stage)e->stage) : NULL,
 		      "reason", e->reason < PAL_DROP_COUNT ? pal_drop_reason_names[e->reason] : "?",
-		      "proto", proto_name(e->proto, pb, sizeof(pb)), "src", s, "sport", e->sport,
+		      "proto", pal_proto_name(e->proto, pb, sizeof(pb)), "src", s, "sport", e->sport,
 		      "dst", d, "dport", e->dport, "len", (int)e->len);
 	if (!o)
 		return NULL;

@@ -6,11 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *name;
-	int num;
-} protos[] = { { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 } };
-
 static int parse_uint(const char *s, long max)
 {
 	char *end;
@@ -19,14 +14,6 @@ static int parse_uint(const char *s, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	return errno || end == s || *end || v < 0 || v > max ? -1 : (int)v;
-}
-
-static int proto_num(const char *s)
-{
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (strcasecmp(s, protos[i].name) == 0)
-			return protos[i].num;
-	return parse_uint(s, 255);
 }
 
 int monitor_filter_set(struct monitor_filter *f, const char *name, const char *value, char *err,
@@ -49,7 +36,7 @@ int monitor_filter_set(struct monitor_filter *f, const char *name, const char *v
 			goto bad;
 		*(src ? &f->has_src : &f->has_dst) = true;
 	} else if (strcmp(name, "proto") == 0) {
-		if ((f->proto = proto_num(value)) < 0)
+		if ((f->proto = pal_proto_parse(value)) < 0)
 			goto bad;
 	} else if (strcmp(name, "port") == 0) {
 		if ((f->port = parse_uint(value, 65535)) < 0)
@@ -93,7 +80,7 @@ static bool policy_is(json_t *ev, const char *want)
 
 bool monitor_filter_match(const struct monitor_filter *f, json_t *ev)
 {
-	int proto = proto_num(str(ev, "proto"));
+	int proto = pal_proto_parse(str(ev, "proto"));
 
 	if (f->verdict && strcmp(str(ev, "type"), f->verdict))
 		return false;
