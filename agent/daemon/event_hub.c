@@ -222,6 +222,18 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Does some process accept connections on the socket at sa (another palisaded, on another pin
+ * directory but the same socket path)? */
+static bool socket_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return used;
+}
+
 /* The socket's directory (0755, created if missing), a stale socket removed, mode 0600. */
 static int listen_unix(const char *path)
 {
@@ -238,7 +250,12 @@ static int listen_unix(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* We hold the bpffs lock: a socket file left here is a dead agent's. */
+	/* A socket file nobody accepts on is a dead agent's; a live one is another agent's (on
+	 * another pin directory): never take it over. */
+	if (socket_in_use(&sa)) {
+		close(fd);
+		return -EADDRINUSE;
+	}
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 16)) {
 		err = -errno;
@@ -275,7 +292,9 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 	fd = listen_unix(path);
 	if (fd < 0) {
 		pald_log(PALD_LOG_ERROR, "cannot listen on the event socket", PALD_S("path", path),
-			 PALD_S("error", strerror(-fd)));
+			 PALD_S("error", fd == -EADDRINUSE ? "another palisaded listens there (give "
+							     "each agent its own --events-socket)" :
+							     strerror(-fd)));
 		return fd;
 	}
 	h->listen_w = (struct pald_watcher){ fd, on_listen, h };
