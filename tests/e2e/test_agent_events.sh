@@ -31,11 +31,13 @@ ns_bg node "$E2E_TMP/mon3.txt" "$POLCTL" monitor --socket "$AGENTD_EVENTS" --ver
 	--policy security.quarantine --iface ext0 --port 7781 --count "$N" --timeout 30
 ns_bg node "$E2E_TMP/mon4.json" "$POLCTL" -o json monitor --socket "$AGENTD_EVENTS" \
 	--src 2001:db8::/32 --timeout 8
-clients() {
+ns_bg node "$E2E_TMP/mon5.yaml" "$POLCTL" -o yaml monitor --socket "$AGENTD_EVENTS" \
+	--verdict log --count 1 --timeout 30
+clients() { # event socket clients the agent counts
 	ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | awk '$1 == "palisade_event_clients" {print $2}'
 }
-for _ in $(seq 50); do [ "$(clients)" = 4 ] && break; sleep 0.1; done
-[ "$(clients)" = 4 ] || fail "the agent has $(clients) event clients, want 4"
+for _ in $(seq 50); do [ "$(clients)" = 5 ] && break; sleep 0.1; done
+[ "$(clients)" = 5 ] || fail "the agent has $(clients) event clients, want 5"
 
 # N datagrams from the blocked range (security tier: Log, then Deny), source ports 40001...
 ns client python3 - "$N" <<'PY' || fail "sender failed"
@@ -57,6 +59,11 @@ for m in mon1.json mon2.json; do
 	[ "$got" = "$want_sports" ] || fail "$m saw source ports [$got], want [$want_sports]: $(tail -n 20 "$AGENTD_LOG")
 $(cat "$E2E_TMP/$m")"
 done
+# -o yaml: one YAML document per event, the same fields
+for _ in $(seq 50); do grep -q '^action: Log' "$E2E_TMP/mon5.yaml" && break; sleep 0.1; done
+[ "$(head -n 1 "$E2E_TMP/mon5.yaml")" = --- ] && grep -q '^type: log$' "$E2E_TMP/mon5.yaml" &&
+	grep -q '^policy: security.quarantine$' "$E2E_TMP/mon5.yaml" ||
+	fail "monitor -o yaml: $(cat "$E2E_TMP/mon5.yaml")"
 ev=$(jq -c 'select(.sport == 40001)' "$E2E_TMP/mon1.json")
 # (the hook: xdp where the kernel lets XDP pass its verdict on, else the INPUT hook)
 [ "$(jq -r '[(.hook | IN("xdp", "tc-ingress", "input")), .stage, .reason, .endpoint_kind,
