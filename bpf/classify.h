@@ -1,7 +1,8 @@
 /* The classifier: the per-packet algorithm of agent/dataplane/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
- *   1. six LPM lookups in pal_classes give the packet's class per field;
+ *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
+ *      in the list takes it from pal_list.one_class, no lookup);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
  *      restricted by the anchors (flatten.h ANCHORS);
  *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
@@ -66,8 +67,10 @@ struct pal_cls_scratch {
 	__u64 owner; /* PAL_SCRATCH_FREE / _TAKEN (64-bit: clang 14's BPF atomics without
 		      * -mcpu=v3); first: tests set it from userspace */
 	__u64 cand[PAL_SUMMARY_WORDS];
-	__u64 anch[PAL_SUMMARY_WORDS];
-	__u32 rank[PAL_FIELD_COUNT][PAL_SUMMARY_WORDS];
+	__u32 rank[PAL_SUMMARY_WORDS][PAL_FIELD_COUNT]; /* by word, then field */
+	__u32 rank_sum[PAL_FIELD_COUNT]; /* step 2: override bits counted so far, per field */
+	__u32 always;                    /* the list's pal_list.always */
+	__u32 words_err;                 /* step 2 met a missing word */
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u32 j;        /* current word index */
@@ -151,18 +154,25 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 	__u32 b = j & 63;
 	__u64 mask = pal_word_at(c->ovr_mask + k, err);
 	__u32 sel = (mask >> b) & 1;
-	__u32 r = s->rank[f][k] + pal_popcount64(mask & ((1ULL << b) - 1));
+	__u32 r = s->rank[k][f] + pal_popcount64(mask & ((1ULL << b) - 1));
 	__u32 idx = sel * (c->ovr_base + r) + (1 - sel) * (c->base + j);
 
 	return pal_word_at(idx, err);
 }
 
+/* A Log rule's event, within the interface's event rate limit (counters.h pal_event_admit). */
 static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
 {
-	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	struct pal_if_ctr *c = pal_if_ctr_get(s->ifindex, s->hook);
+	struct pal_event *ev;
 
-	if (!ev)
+	if (!pal_event_admit(c))
 		return;
+	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	if (!ev) {
+		c->events_lost++;
+		return;
+	}
 	pal_fill_event(ev, &s->pkt, s->ifindex, s->hook, s->stage, PAL_EVENT_LOG, PAL_DROP_NONE,
 		       rule_id);
 	bpf_ringbuf_submit(ev, 0);
@@ -282,6 +292,39 @@ static long pal_cls_step(__u32 iter, void *ctx)
 	return 0;
 }
 
+/* Step 2 for summary word k (bpf_loop callback, one iteration per summary word: the verifier
+ * checks this body once instead of once per word of an unrolled 32-word loop, which was most of
+ * every program's verification time): candidate word k = AND of the classes' summaries, restricted
+ * to the words that hold an unanchored entry or one anchored on a field the class satisfies; and
+ * each field's override rank before word k. */
+static long pal_cls_cand_word(__u32 k, void *ctx)
+{
+	struct pal_cls_scratch *s = ((struct pal_cls_loop *)ctx)->s;
+	__u64 cand = ~0ULL, anch;
+	__u32 f, *rank;
+	int err = 0;
+
+	if (!s || k >= PAL_SUMMARY_WORDS)
+		return 1;
+	/* masked where clang cannot fold the mask back into a reload of k: every index below is
+	 * visibly < PAL_SUMMARY_WORDS to the verifier */
+	asm volatile("%[k] &= %[m]" : [k] "+r"(k) : [m] "i"(PAL_SUMMARY_WORDS - 1));
+	rank = s->rank[k];
+	anch = pal_word_at(s->always + k, &err);
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		cand &= pal_word_at(s->cls[f].summary + k, &err);
+		anch |= pal_word_at(s->cls[f].anchor + k, &err);
+		rank[f] = s->rank_sum[f];
+		s->rank_sum[f] += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
+	}
+	s->cand[k] = cand & anch;
+	if (err) {
+		s->words_err = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static __always_inline void pal_class_key_set(struct pal_class_key *k, __u32 list_id, __u8 field,
 					      __u8 sub)
 {
@@ -307,8 +350,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 {
 	struct pal_cls_loop loop = { .s = s };
 	struct pal_class_key *key;
-	__u32 f, k;
-	int err = 0;
+	__u32 f;
 
 	s->list_id = req->list_id;
 	s->n_entries = l->n_entries;
@@ -330,6 +372,10 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		struct pal_class *c;
 
+		if (l->single_class & (1u << f)) { /* every key has this class: no lookup */
+			s->cls[f] = l->one_class[f];
+			continue;
+		}
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
@@ -364,31 +410,13 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 
 	/* 2. candidate words: AND of the summaries, restricted to words that hold an entry without
 	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
-	 * override mask word */
-	for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
-		if (k >= s->n_summary)
-			break;
-		s->cand[k] = ~0ULL;
-		s->anch[k] = pal_word_at(l->always + k, &err);
-	}
-	for (f = 0; f < PAL_FIELD_COUNT; f++) {
-		__u32 r = 0;
-
-		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
-			if (k >= s->n_summary)
-				break;
-			s->cand[k] &= pal_word_at(s->cls[f].summary + k, &err);
-			s->anch[k] |= pal_word_at(s->cls[f].anchor + k, &err);
-			s->rank[f][k] = r;
-			r += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
-		}
-	}
-	for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
-		if (k >= s->n_summary)
-			break;
-		s->cand[k] &= s->anch[k];
-	}
-	if (err)
+	 * override mask word (pal_cls_cand_word, one bpf_loop iteration per summary word) */
+	s->always = l->always;
+	s->words_err = 0;
+	for (f = 0; f < PAL_FIELD_COUNT; f++)
+		s->rank_sum[f] = 0;
+	bpf_loop(s->n_summary, pal_cls_cand_word, &loop, 0);
+	if (s->words_err)
 		return;
 
 	/* 3. the walk; one bpf_loop iteration per step */

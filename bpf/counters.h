@@ -20,23 +20,67 @@ static __always_inline void pal_count_rule(__u32 rule_id, __u32 len)
 	c->bytes += len;
 }
 
-static __always_inline void pal_count_if(__u32 ifindex, __u8 hook, __u32 verdict, __u32 reason)
+/* A new counter's value, in .rodata: on the stack it would take ~240 bytes of frames that the
+ * classifier's need (a Log event creates counters from inside its bpf_loop callback). */
+static const struct pal_if_ctr pal_if_ctr_zero;
+
+/* This CPU's counters of (interface, hook), created on first use. */
+static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 ifindex, __u8 hook)
 {
 	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
 	struct pal_if_ctr *c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
 
 	if (!c) {
-		struct pal_if_ctr zero = {};
-
-		bpf_map_update_elem(&pal_if_ctrs, &key, &zero, BPF_NOEXIST);
+		bpf_map_update_elem(&pal_if_ctrs, &key, &pal_if_ctr_zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
-		if (!c)
-			return;
 	}
+	return c;
+}
+
+/* Counts a verdict (and a drop reason) on (interface, hook); returns the counters (NULL when the
+ * map is full) for the event rate limiter. */
+static __always_inline struct pal_if_ctr *pal_count_if(__u32 ifindex, __u8 hook, __u32 verdict,
+							__u32 reason)
+{
+	struct pal_if_ctr *c = pal_if_ctr_get(ifindex, hook);
+
+	if (!c)
+		return 0;
 	if (verdict < PAL_VERDICT_COUNT)
 		c->verdict[verdict]++;
 	if (reason != PAL_DROP_NONE && reason < PAL_DROP_COUNT)
 		c->drop[reason]++;
+	return c;
+}
+
+/* The event rate limiter: may (interface, hook) emit one more event on this CPU now? A DDoS must
+ * not pay for its own logging (a ring buffer reservation, the event, the consumer's wakeup per
+ * dropped packet), and the ring buffer must keep room for other interfaces' events. GCRA, a token
+ * bucket kept as one timestamp (event_tat_ns: when the bucket is full again): an event is
+ * admitted when the bucket has room for it, and each admitted one fills it by one interval. So
+ * at most `burst` events at once, then one per interval. Per CPU, so no atomics: the
+ * limit is per CPU too (docs/datapath.md "Events"). What is not admitted is counted exactly in
+ * events_suppressed; with no counters (map full) nothing is emitted. */
+static __always_inline int pal_event_admit(struct pal_if_ctr *c)
+{
+	__u32 zero = 0;
+	struct pal_config *cfg = bpf_map_lookup_elem(&pal_config, &zero);
+	__u64 interval = PAL_EVENT_INTERVAL_DEF_NS, burst = PAL_EVENT_BURST_DEF, now, tat;
+
+	if (!c)
+		return 0;
+	if (cfg && cfg->event_interval_ns)
+		interval = cfg->event_interval_ns;
+	if (cfg && cfg->event_burst)
+		burst = cfg->event_burst;
+	now = bpf_ktime_get_ns();
+	tat = c->event_tat_ns > now ? c->event_tat_ns : now;
+	if (tat - now + interval > burst * interval) {
+		c->events_suppressed++;
+		return 0;
+	}
+	c->event_tat_ns = tat + interval;
+	return 1;
 }
 
 static __always_inline void pal_fill_event(struct pal_event *ev, const struct pal_pkt *p,
@@ -61,13 +105,20 @@ static __always_inline void pal_fill_event(struct pal_event *ev, const struct pa
 	__builtin_memcpy(ev->dst, p->dst, 16);
 }
 
-static __always_inline void pal_emit_deny(const struct pal_pkt *p, __u32 ifindex, __u8 hook,
-					  __u8 stage, __u8 reason, __u32 rule_id)
+/* Emits a deny event for a packet counted on c (pal_count_if), within the rate limit. */
+static __always_inline void pal_emit_deny(struct pal_if_ctr *c, const struct pal_pkt *p,
+					  __u32 ifindex, __u8 hook, __u8 stage, __u8 reason,
+					  __u32 rule_id)
 {
-	struct pal_event *ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	struct pal_event *ev;
 
-	if (!ev)
+	if (!pal_event_admit(c))
 		return;
+	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	if (!ev) {
+		c->events_lost++;
+		return;
+	}
 	pal_fill_event(ev, p, ifindex, hook, stage, PAL_EVENT_DENY, reason, rule_id);
 	bpf_ringbuf_submit(ev, 0);
 }

@@ -17,8 +17,9 @@ struct {
 } pal_version SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct pal_config);
 } pal_config SEC(".maps");
@@ -84,6 +85,15 @@ struct {
 	__type(key, struct pal_failsafe_key);
 	__type(value, __u32);
 } pal_failsafe SEC(".maps");
+
+/* Which (direction, protocol, port) has a failsafe entry at all (abi.h PAL_FS_PORT_BIT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_FS_PORT_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} pal_fs_ports SEC(".maps");
 
 /* Source prefixes per workload interface (struct pal_src_key in abi.h): anti-spoofing. */
 struct {

@@ -120,7 +120,15 @@ static __always_inline int pal_failsafe_lookup(const struct pal_pkt *p, __u8 lis
 {
 	struct pal_failsafe_key k = {};
 
+	__u32 bit = PAL_FS_PORT_BIT(list, p->proto == PAL_IPPROTO_UDP, port), word = bit / 64;
+	__u64 *ports;
+
 	if (!p->has_ports || (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
+		return 0;
+	/* no failsafe on this port: most packets stop here (an inlined array read, not an LPM
+	 * lookup) */
+	ports = bpf_map_lookup_elem(&pal_fs_ports, &word);
+	if (!ports || !((*ports >> (bit & 63)) & 1))
 		return 0;
 	k.dir = list;
 	k.proto = p->proto;
@@ -198,9 +206,10 @@ static __always_inline void pal_hep_pre_out(const struct pal_hookctx *h, struct 
 static __always_inline void pal_drop(const struct pal_hookctx *h, struct pal_pkt *p, __u8 stage,
 				     __u8 reason, __u32 rule_id)
 {
-	pal_count_if(h->ifindex, h->hook, PAL_VERDICT_DENY, reason);
+	struct pal_if_ctr *c = pal_count_if(h->ifindex, h->hook, PAL_VERDICT_DENY, reason);
+
 	if (!h->quiet)
-		pal_emit_deny(p, h->ifindex, h->hook, stage, reason, rule_id);
+		pal_emit_deny(c, p, h->ifindex, h->hook, stage, reason, rule_id);
 }
 
 #endif

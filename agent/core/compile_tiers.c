@@ -224,8 +224,11 @@ static int policy_rules(struct pal_cc *cc, size_t pidx, enum pal_dir dir,
 		err = pal_cc_compile_rule(cc, &rules->v[i], ns, (uint32_t)i, &b->rules[i]);
 		if (err)
 			return err; /* the block (b->n rules) is freed with the IR */
-		b->rules[i].id = cc->next_rule_id++;
 		b->n++;
+		err = pal_cc_rule_id(cc, "policy", p->tier, ns,
+				     p->name, dir, (uint32_t)i, &b->rules[i].id);
+		if (err)
+			return err;
 	}
 	pr->rules = b->rules;
 	pr->n = b->n;

@@ -7,7 +7,8 @@
  *
  * Rule ids: each policy rule (policy, direction, index) and each profile rule gets one id, given
  * the first time an endpoint of this node needs it, so ids are 0..n-1 in endpoint order and a rule
- * shared by many endpoints is counted under one id.
+ * shared by many endpoints is counted under one id. With opts->rule_ids (the agent) a rule keeps
+ * its id from one compile to the next while its identity exists (rule_ids.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +18,24 @@
 static bool is_local(const char *node, const struct pal_compile_opts *opts)
 {
 	return node && opts && opts->node && strcmp(node, opts->node) == 0;
+}
+
+int pal_cc_rule_id(struct pal_cc *cc, const char *kind, const char *tier, const char *ns,
+		   const char *name, enum pal_dir dir, uint32_t index, uint32_t *id)
+{
+	struct pal_rule_ids *t = cc->opts ? cc->opts->rule_ids : NULL;
+	char identity[PAL_RULE_IDENTITY_MAX];
+	int err;
+
+	if (!t) {
+		*id = cc->next_rule_id++;
+		return 0;
+	}
+	pal_rule_identity(identity, sizeof(identity), kind, tier, ns, name, pal_dir_name(dir), index);
+	err = pal_rule_ids_get(t, identity, id);
+	if (!err && *id >= cc->next_rule_id)
+		cc->next_rule_id = *id + 1;
+	return err;
 }
 
 /* ---- profiles ------------------------------------------------------------------------------ */
@@ -46,7 +65,9 @@ static int allow_all(struct pal_cc *cc, struct pal_ir_profile *p)
 			return -ENOMEM;
 		p->rules[d]->action = PAL_ACTION_ALLOW;
 		p->rules[d]->match.families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
-		p->rules[d]->id = cc->next_rule_id++;
+		if (pal_cc_rule_id(cc, "profile", NULL, NULL, p->name, (enum pal_dir)d, 0,
+				   &p->rules[d]->id))
+			return -ENOMEM;
 		p->n_rules[d] = 1;
 	}
 	return 0;
@@ -69,8 +90,11 @@ static int compile_profile_rules(struct pal_cc *cc, const struct pal_profile *sr
 						      &p->rules[d][i]);
 			if (err)
 				return err;
-			p->rules[d][i].id = cc->next_rule_id++;
 			p->n_rules[d]++;
+			err = pal_cc_rule_id(cc, "profile", NULL, NULL, p->name, (enum pal_dir)d,
+					     (uint32_t)i, &p->rules[d][i].id);
+			if (err)
+				return err;
 		}
 	}
 	return 0;
@@ -119,6 +143,7 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 	p->name = strdup(name);
 	if (!p->name)
 		return -ENOMEM;
+	/* p->name before the rules: their ids are keyed by it */
 	err = builtin ? allow_all(cc, p) : compile_profile_rules(cc, src, p);
 	if (err)
 		return err;
@@ -333,6 +358,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 	int err;
 
 	memset(ir, 0, sizeof(*ir));
+	if (opts && opts->rule_ids)
+		pal_rule_ids_begin(opts->rule_ids);
 	check_unsupported(&cc);
 	if (diags->n_errors > errors_before) {
 		err = -EINVAL;
@@ -359,6 +386,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 	ir->n_rule_ids = cc.next_rule_id;
 	if (diags->n_errors > errors_before)
 		err = -EINVAL;
+	else if (opts && opts->rule_ids)
+		err = pal_rule_ids_end(opts->rule_ids);
 out:
 	free(cc.polrules); /* the rules themselves belong to ir->rule_blocks */
 	pal_cc_free_tiers(&cc);

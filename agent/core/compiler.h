@@ -5,6 +5,7 @@
 #include "diag.h"
 #include "ir.h"
 #include "model.h"
+#include "rule_ids.h"
 
 /* Calico's defaults (FailsafeInboundHostPorts / FailsafeOutboundHostPorts). */
 #define PAL_FAILSAFE_IN_DEFAULT "tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667"
@@ -15,6 +16,8 @@ struct pal_compile_opts {
 	const struct pal_failsafe *failsafe_in, *failsafe_out;
 	size_t n_failsafe_in, n_failsafe_out;
 	enum pal_endpoint_to_host_action endpoint_to_host;
+	/* Stable rule ids across compiles (rule_ids.h), or NULL: ids 0..n-1 in endpoint order. */
+	struct pal_rule_ids *rule_ids;
 };
 
 /* Parses a failsafe list: comma-separated items "proto:port" or "proto:CIDR:port" (IPv6 CIDR in

@@ -210,3 +210,15 @@ const struct pal_ir_endpoint *pal_ir_endpoint_for_iface(const struct pal_ir *ir,
 	}
 	return wildcard;
 }
+
+size_t pal_ir_n_rules(const struct pal_ir *ir)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ir->n_rule_blocks; i++)
+		n += ir->rule_blocks[i].n;
+	for (size_t p = 0; p < ir->n_profiles; p++)
+		for (int d = 0; d < PAL_DIR_COUNT; d++)
+			n += ir->profiles[p].n_rules[d];
+	return n;
+}

@@ -178,7 +178,9 @@ struct pal_ir {
 	struct pal_failsafe *failsafe_in, *failsafe_out;
 	size_t n_failsafe_in, n_failsafe_out;
 	enum pal_endpoint_to_host_action endpoint_to_host;
-	uint32_t n_rule_ids; /* rule ids are 0 .. n_rule_ids-1 */
+	/* Rule ids are below n_rule_ids; with stable ids (rule_ids.h) some may be unused: the
+	 * number of rules is pal_ir_n_rules. */
+	uint32_t n_rule_ids;
 	/* Storage of shared policy rules (see pal_ir_policy.rules_shared): one block per
 	 * (policy, direction), owned by the IR. */
 	struct pal_ir_rule_block {
@@ -189,6 +191,8 @@ struct pal_ir {
 };
 
 void pal_ir_free(struct pal_ir *ir);
+/* The rules that have an id: every policy rule (rule_blocks) and every profile rule. */
+size_t pal_ir_n_rules(const struct pal_ir *ir);
 const char *pal_stage_name(enum pal_stage s); /* "failsafe", "untracked", ... */
 const char *pal_dir_name(enum pal_dir d);     /* "ingress", "egress" */
 

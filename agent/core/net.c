@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 bool pal_addr_parse(const char *s, struct pal_addr *out)
 {
@@ -160,4 +162,30 @@ int pal_cidr_cmp(const struct pal_cidr *a, const struct pal_cidr *b)
 	if (a->prefix_len != b->prefix_len)
 		return a->prefix_len < b->prefix_len ? -1 : 1;
 	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint8_t num;
+} proto_names[] = { { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 } };
+
+const char *pal_proto_name(uint8_t proto, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (proto_names[i].num == proto)
+			return proto_names[i].name;
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+int pal_proto_parse(const char *s)
+{
+	char *end;
+	long v;
+
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (strcasecmp(s, proto_names[i].name) == 0)
+			return proto_names[i].num;
+	v = strtol(s, &end, 10);
+	return end == s || *end || v < 0 || v > 255 ? -1 : (int)v;
 }

@@ -257,6 +257,7 @@ int pald_run_daemon(struct pald_agent *a)
 {
 	sigset_t mask;
 	int rc, code = 2;
+	uint64_t next_event_tick_ms = 0;
 
 	a->sig_w.fd = a->timer_w.fd = a->watch.fd = -1;
 	pald_debounce_init(&a->debounce, PALD_DEBOUNCE_QUIET_NS, PALD_DEBOUNCE_MAX_NS);
@@ -305,6 +306,9 @@ int pald_run_daemon(struct pald_agent *a)
 
 	if (open_http(a))
 		goto out;
+	if (pald_event_hub_open(&a->events, &a->loop, &a->be, &a->metrics, a->cfg->events_socket))
+		goto out;
+	a->events_on = true;
 
 	reload(a); /* a bad initial policy: run degraded and wait for a fix */
 	pald_log(PALD_LOG_INFO, "running", PALD_I("generation", a->pol.generation),
@@ -317,6 +321,10 @@ int pald_run_daemon(struct pald_agent *a)
 		}
 		uint64_t now = pald_now_ms();
 
+		if (now >= next_event_tick_ms) {
+			pald_event_hub_tick(&a->events);
+			next_event_tick_ms = now + 1000;
+		}
 		if (a->be.ops->tick)
 			a->be.ops->tick(a->be.ctx, now);
 		if (a->health_on)
@@ -328,6 +336,10 @@ int pald_run_daemon(struct pald_agent *a)
 	}
 	code = 0;
 out:
+	if (a->events_on) {
+		pald_event_hub_tick(&a->events); /* the last suppressed count */
+		pald_event_hub_close(&a->events);
+	}
 	if (a->health_on)
 		pald_http_close(&a->health);
 	if (a->metrics_on)

@@ -4,6 +4,7 @@
  *   inotify  ─ debounce (timerfd) ─► reload ─► backend.apply ─► sync interfaces
  *   netlink  ─ link/address events ─────────────────────────► sync interfaces
  *   HTTP     ─ /livez /readyz /metrics (state read from here)
+ *   events   ─ the datapath's ring buffer ─► log, event socket (polctl monitor)
  */
 #ifndef PALD_AGENT_H
 #define PALD_AGENT_H
@@ -14,6 +15,7 @@
 #include "datastore.h"
 #include "cfg.h"
 #include "debounce.h"
+#include "event_hub.h"
 #include "http.h"
 #include "links.h"
 #include "loop.h"
@@ -49,6 +51,8 @@ struct pald_agent {
 	bool k8s_on;
 	uint64_t k8s_status_written_ns;
 	uint64_t k8s_loaded_change_ns; /* the oldest watch event the last load included */
+	struct pald_event_hub events; /* datapath events: log lines, polctl monitor clients */
+	bool events_on;
 };
 
 /* Modes; each returns the process exit code. The bpffs lock is held by the caller. */

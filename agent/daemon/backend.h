@@ -27,6 +27,16 @@
 #include "ir.h"
 
 struct pald_config;
+struct pal_event;
+struct pal_rule_ids;
+struct json_t;
+
+/* One datapath event (deny or Log hit) and what the backend knows about it: the endpoint on its
+ * interface ("workload/NAMESPACE/NAME" or "host//NAME"; NULL when the interface is no endpoint)
+ * and the rule's reporting metadata (meta.h: kind, tier, policy, namespace, dir, index, action;
+ * NULL when the event names no rule). Both are valid during the call only. */
+typedef void (*pald_event_fn)(void *arg, const struct pal_event *ev, const char *endpoint,
+			      struct json_t *rule);
 
 enum pald_iface_role {
 	PALD_IFACE_HOST,     /* a HostEndpoint of this node: XDP + tc */
@@ -70,6 +80,15 @@ struct pald_backend_ops {
 	/* Called from the event loop about once a second (now: monotonic ms) for checks that
 	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
 	void (*tick)(void *ctx, uint64_t now_ms);
+	/* Restart: the rule ids the pinned datapath's rules have (from its metadata) into the
+	 * policy source's table, so the first compile keeps them and their counters. May be NULL. */
+	void (*seed_rule_ids)(void *ctx, struct pal_rule_ids *ids);
+	/* Starts reading the datapath's events into fn. Returns an fd that polls readable while
+	 * events are pending (for the event loop), or -errno. May be NULL (no events). */
+	int (*events_open)(void *ctx, pald_event_fn fn, void *arg);
+	/* Delivers at most max pending events; returns how many, or -errno. (Events the datapath
+	 * did not send, over its rate limit or for a full buffer, are in its own metrics.) */
+	int (*events_read)(void *ctx, int max);
 	/* --uninstall: detach everything palisade attached, remove pins and netfilter rules.
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);

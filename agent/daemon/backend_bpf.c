@@ -101,6 +101,14 @@ struct bpf_ctx {
 	size_t n_unprog;
 	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
 	char attach_error[512];    /* the last sync's attach error, "" when all attached (/readyz) */
+	/* The event stream (events_open): reader, consumer, and the budget of the current read */
+	struct pal_dp_events *events;
+	pald_event_fn event_fn;
+	void *event_arg;
+	int event_budget;
+	/* The iptables variant palisade's rules go into, and why (logged, in the metadata) */
+	enum pal_nf_variant nf_variant;
+	char nf_reason[256];
 };
 
 static enum pal_xdp_mode xdp_mode_of(enum pald_xdp_mode m)
@@ -432,6 +440,12 @@ static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t
 /* Stores the new generation's document for polctl and keeps it (metric labels). */
 static void store_meta(struct bpf_ctx *c, json_t *doc)
 {
+	/* polctl status shows which iptables variant holds palisade's rules, and why */
+	if (doc)
+		json_object_set_new(doc, "iptables",
+				    json_pack("{s:s, s:s}", "backend",
+					      pal_nf_variant_name(c->nf_variant), "reason",
+					      c->nf_reason));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
 
@@ -864,7 +878,8 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 
 	for (int w = 0; w < 2; w++) {
 		pald_buf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
-				     "policy in force (by rule id).\n# TYPE palisade_rule_%s_total counter\n",
+				     "policy in force (by tier, policy, direction and rule index)."
+				     "\n# TYPE palisade_rule_%s_total counter\n",
 				what[w], w ? "Bytes" : "Packets", what[w]);
 		for (size_t id = 0; id < json_array_size(rules); id++) {
 			json_t *r = json_array_get(rules, id);
@@ -872,7 +887,7 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 
 			if (!json_is_object(r) || pal_dp_rule_counter(c->dp, (uint32_t)id, &ctr))
 				continue;
-			pald_buf_printf(out, "palisade_rule_%s_total{rule_id=\"%zu\",kind=\"", what[w], id);
+			pald_buf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
 			label(out, jstr(r, "kind"));
 			pald_buf_puts(out, "\",tier=\"");
 			label(out, jstr(r, "tier"));
@@ -892,6 +907,7 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 struct ifctr_walk {
 	struct pald_buf *out;
 	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
+	bool events; /* pass 3: events not emitted */
 };
 
 static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *ctr,
@@ -902,7 +918,17 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "if%u", ifindex);
-	if (!w->drops) {
+	if (w->events) {
+		if (ctr->events_suppressed)
+			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						"hook=\"%s\",cause=\"rate-limit\"} %llu\n",
+					name, pal_hook_names[hook],
+					(unsigned long long)ctr->events_suppressed);
+		if (ctr->events_lost)
+			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						"hook=\"%s\",cause=\"ring-full\"} %llu\n",
+					name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
+	} else if (!w->drops) {
 		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
 			if (ctr->verdict[v])
 				pald_buf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
@@ -912,7 +938,7 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
 			if (ctr->drop[d])
-				pald_buf_printf(w->out, "palisade_drops_total{interface=\"%s\",hook=\"%s\","
+				pald_buf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
 							"reason=\"%s\"} %llu\n",
 						name, pal_hook_names[hook], pal_drop_reason_names[d],
 						(unsigned long long)ctr->drop[d]);
@@ -955,9 +981,17 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			   "programs, by interface, hook and verdict.\n"
 			   "# TYPE palisade_interface_packets_total counter\n");
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_drops_total Packets palisade dropped, by interface, hook "
-			   "and reason.\n# TYPE palisade_drops_total counter\n");
+	pald_buf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
+			   "interface, hook and reason.\n"
+			   "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	pald_buf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
+			   "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
+			   "room in the ring buffer). The drops themselves are all counted.\n"
+			   "# TYPE palisade_events_unsent_total counter\n");
+	w.drops = false;
+	w.events = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
 	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
 			     "program (their interface denies everything or keeps its last good "
@@ -982,6 +1016,74 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 	}
 }
 
+/* --- rule ids -------------------------------------------------------------------------------- */
+
+/* The adopted generation's rules (its metadata) keep their ids: the counters in pal_rule_ctrs
+ * go on across the restart (rule_ids.h). */
+static void bpf_seed_rule_ids(void *ctx, struct pal_rule_ids *ids)
+{
+	struct bpf_ctx *c = ctx;
+	json_t *rules = json_object_get(c->meta, "rules"), *r;
+	char identity[PAL_RULE_IDENTITY_MAX];
+	size_t id, n = 0;
+
+	json_array_foreach(rules, id, r) {
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *name = json_string_value(json_object_get(r, "policy"));
+		const char *dir = json_string_value(json_object_get(r, "dir"));
+		json_t *index = json_object_get(r, "index");
+
+		if (!kind || !name || !dir || !json_is_integer(index))
+			continue;
+		pal_rule_identity(identity, sizeof(identity), kind,
+				  json_string_value(json_object_get(r, "tier")),
+				  json_string_value(json_object_get(r, "namespace")), name, dir,
+				  (uint32_t)json_integer_value(index));
+		n += pal_rule_ids_seed(ids, identity, (uint32_t)id) == 0;
+	}
+	if (pal_rule_ids_seed_done(ids) == 0 && n)
+		pald_log(PALD_LOG_DEBUG, "rule ids kept from the pinned datapath", PALD_I("rules", n));
+}
+
+/* --- events ---------------------------------------------------------------------------------- */
+
+/* Resolves the event's interface and rule through the live generation's bindings and metadata.
+ * Stops the ring buffer walk once the read's budget is spent (the event is consumed). */
+static int on_dp_event(const struct pal_event *e, void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+	struct bound *b = bound_find(c, e->ifindex);
+	json_t *rule = e->rule_id == PAL_RULE_ID_NONE ? NULL :
+			json_array_get(json_object_get(c->meta, "rules"), e->rule_id);
+
+	c->event_fn(c->event_arg, e, b ? b->key : NULL, json_is_object(rule) ? rule : NULL);
+	return --c->event_budget > 0 ? 0 : -EAGAIN;
+}
+
+static int bpf_events_open(void *ctx, pald_event_fn fn, void *arg)
+{
+	struct bpf_ctx *c = ctx;
+
+	if (!c->dp)
+		return -ENODEV;
+	c->event_fn = fn;
+	c->event_arg = arg;
+	c->events = pal_dp_events_open(c->dp, on_dp_event, c);
+	return c->events ? pal_dp_events_fd(c->events) : (errno ? -errno : -ENOMEM);
+}
+
+static int bpf_events_read(void *ctx, int max)
+{
+	struct bpf_ctx *c = ctx;
+	int rc;
+
+	if (!c->events || max <= 0)
+		return 0;
+	c->event_budget = max;
+	rc = pal_dp_events_poll(c->events, 0);
+	return rc == -EAGAIN ? max : rc;
+}
+
 /* --- lifecycle ------------------------------------------------------------------------------- */
 
 static uint64_t bpf_adopted_generation(void *ctx)
@@ -1003,6 +1105,7 @@ static void bpf_close(void *ctx)
 {
 	struct bpf_ctx *c = ctx;
 
+	pal_dp_events_close(c->events);
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
 	for (size_t i = 0; i < c->n_unprog; i++) {
@@ -1056,9 +1159,33 @@ static const struct pald_backend_ops bpf_ops = {
 	.unprogrammed = bpf_unprogrammed,
 	.attach_error = bpf_attach_error,
 	.tick = bpf_tick,
+	.seed_rule_ids = bpf_seed_rule_ids,
+	.events_open = bpf_events_open,
+	.events_read = bpf_events_read,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
 };
+
+/* The iptables variant for palisade's rules: detected (netfilter_variant.c) or as configured;
+ * palisade's chains left in the other variant by an earlier choice are removed. */
+static int choose_iptables(struct bpf_ctx *c, const struct pald_config *cfg)
+{
+	if (strcmp(cfg->iptables_backend, "auto") != 0) {
+		c->nf_variant = strcmp(cfg->iptables_backend, "legacy") == 0 ? PAL_NF_LEGACY :
+									       PAL_NF_NFT;
+		snprintf(c->nf_reason, sizeof(c->nf_reason),
+			 "set by --iptables-backend (iptablesBackend)");
+	} else if (pal_nf_detect(c->nf_reason, sizeof(c->nf_reason), &c->nf_variant)) {
+		pald_log(PALD_LOG_ERROR, "cannot choose an iptables variant",
+			 PALD_S("error", c->nf_reason));
+		return -ENOENT;
+	}
+	pal_nf_use(c->nf_variant);
+	pald_log(PALD_LOG_INFO, "iptables backend", PALD_S("backend",
+		 pal_nf_variant_name(c->nf_variant)), PALD_S("reason", c->nf_reason));
+	pal_nf_remove_except(c->nf_variant);
+	return 0;
+}
 
 /* Flow timeouts and re-judging into pal_flow_cfg (on every start: the config may have changed
  * while the pinned datapath kept running). */
@@ -1095,7 +1222,8 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	if (cfg->uninstall)
 		return 0; /* loading programs only to remove them would be wasted work */
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir,
-						.max_endpoints = cfg->max_endpoints },
+						.max_endpoints = cfg->max_endpoints,
+						.event_rate = cfg->event_rate },
 			 &c->dp, &adopted, err, sizeof(err));
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),
@@ -1105,7 +1233,7 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 		be->ctx = NULL;
 		return rc;
 	}
-	if ((rc = write_flow_cfg(c, cfg))) {
+	if ((rc = choose_iptables(c, cfg)) || (rc = write_flow_cfg(c, cfg))) {
 		bpf_close(c);
 		be->ops = NULL;
 		be->ctx = NULL;

@@ -86,12 +86,12 @@ static int null_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	c->rec.applies++;
 	c->rec.generation = generation;
 	c->rec.n_endpoints = ir->n_endpoints;
-	c->rec.n_rules = ir->n_rule_ids;
+	c->rec.n_rules = pal_ir_n_rules(ir);
 	c->rec.n_rule_refs = rules;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->apply_realtime_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	pald_log(PALD_LOG_DEBUG, "null backend: apply", PALD_I("generation", generation),
-		 PALD_I("endpoints", ir->n_endpoints), PALD_I("rules", ir->n_rule_ids), PALD_I("rule_refs", rules));
+		 PALD_I("endpoints", ir->n_endpoints), PALD_I("rules", c->rec.n_rules), PALD_I("rule_refs", rules));
 	write_record(c);
 	return 0;
 }

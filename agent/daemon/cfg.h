@@ -21,6 +21,8 @@
 
 #define PALD_DEFAULT_BPFFS "/sys/fs/bpf/palisade"
 #define PALD_BPFFS_ROOT "/sys/fs/bpf"
+/* The event socket polctl monitor connects to ("none" turns it off). */
+#define PALD_DEFAULT_EVENTS_SOCKET "/run/palisade/events.sock"
 
 /* Where policy comes from: policy files (the default) or the Kubernetes API (docs/kubernetes-datastore.md). */
 enum pald_datastore { PALD_DATASTORE_FILES, PALD_DATASTORE_KUBERNETES };
@@ -60,12 +62,19 @@ struct pald_config {
 	 * and whether a policy change re-judges established flows (docs/datapath.md). */
 	uint32_t flow_timeout_s[PAL_FLOW_TMO_COUNT];
 	bool reevaluate_flows;
+	char *events_socket; /* default PALD_DEFAULT_EVENTS_SOCKET; NULL after "none" */
+	/* iptables variant for palisade's netfilter rules: "auto" (detect by which variant holds
+	 * rules), "legacy" or "nft". */
+	char *iptables_backend;
 	enum pald_log_format log_format;
 	enum pald_log_level log_level;
 	bool once, uninstall, help, version;
 	/* Endpoints the datapath can program; sizes the interface, list and counter maps of a new
 	 * datapath (a pinned one keeps its sizes). 0 = PAL_DEF_MAX_ENDPOINTS. */
 	uint32_t max_endpoints;
+	/* Deny/Log events per second per interface, hook and CPU (the datapath's rate limit);
+	 * 0 = PAL_EVENT_RATE_DEF. */
+	uint32_t event_rate;
 	/* Test-only: which datapath backend to use ("bpf" by default; "null" records what it is
 	 * given, for the process tests). Flag --backend=NAME or env PALISADED_BACKEND. */
 	char *backend;

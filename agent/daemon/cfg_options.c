@@ -132,6 +132,24 @@ static int set_bpffs(struct pald_config *c, const char *v, char *err, size_t err
 	return set_str(&c->bpffs, v, err, errlen, "bpffs directory");
 }
 
+static int set_events_socket(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "none") != 0 && v[0] != '/') {
+		snprintf(err, errlen, "events socket must be an absolute path or none, got \"%s\"", v);
+		return -EINVAL;
+	}
+	return set_str(&c->events_socket, v, err, errlen, "events socket");
+}
+
+static int set_iptables_backend(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "auto") && strcmp(v, "legacy") && strcmp(v, "nft")) {
+		snprintf(err, errlen, "iptables backend must be auto, legacy or nft, got \"%s\"", v);
+		return -EINVAL;
+	}
+	return set_str(&c->iptables_backend, v, err, errlen, "iptables backend");
+}
+
 static int set_interfaces(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	/* A comma list or one glob per flag; empty items are ignored. */
@@ -301,20 +319,36 @@ static int set_backend(struct pald_config *c, const char *v, char *err, size_t e
 /* Upper bound: the interface maps take ~100 bytes per endpoint, lists and counters more. */
 #define PALD_MAX_ENDPOINTS_LIMIT (1u << 20)
 
-static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
+/* A whole number from 1 to max into *out; what names the setting in the error. */
+static int set_count(uint32_t *out, const char *what, uint32_t max, const char *v, char *err,
+		     size_t errlen)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (!*v || *end || errno || v[0] == '-' || n < 1 || n > PALD_MAX_ENDPOINTS_LIMIT) {
-		snprintf(err, errlen, "max endpoints must be a number from 1 to %u, got \"%s\"",
-			 PALD_MAX_ENDPOINTS_LIMIT, v);
+	if (!*v || *end || errno || v[0] == '-' || n < 1 || n > max) {
+		snprintf(err, errlen, "%s must be a number from 1 to %u, got \"%s\"", what, max, v);
 		return -EINVAL;
 	}
-	c->max_endpoints = (uint32_t)n;
+	*out = (uint32_t)n;
 	return 0;
+}
+
+static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
+			 errlen);
+}
+
+/* Up to one event per microsecond per interface, hook and CPU (the limiter's interval is whole
+ * nanoseconds). */
+#define PALD_EVENT_RATE_LIMIT 1000000u
+
+static int set_event_rate(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->event_rate, "event rate", PALD_EVENT_RATE_LIMIT, v, err, errlen);
 }
 
 SET_BOOL(set_once, once)
@@ -353,10 +387,19 @@ static const struct opt opts[] = {
 	  "serve GET /livez and /readyz (default: off)" },
 	{ "metrics", "metrics", "ADDR:PORT", false, false, set_metrics,
 	  "serve Prometheus GET /metrics (default: off)" },
+	{ "events-socket", "eventsSocket", "PATH", false, false, set_events_socket,
+	  "unix socket streaming deny/log events to polctl monitor, or none (default "
+	  PALD_DEFAULT_EVENTS_SOCKET ")" },
+	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
+	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
+	  "rules)" },
 	{ "endpoint-to-host-action", "endpointToHostAction", "ACTION", false, false, set_ep_to_host,
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
 	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
 	  "endpoints the datapath can program; sizes its maps (default 1024; more are denied)" },
+	{ "event-rate", "eventRate", "N", false, false, set_event_rate,
+	  "deny/log events per second per interface, hook and CPU; the rest are only counted "
+	  "(default 1000)" },
 	{ "reevaluate-flows-on-policy-change", "reevaluateFlowsOnPolicyChange", "BOOL", false, false,
 	  set_reevaluate,
 	  "true|false: a policy change re-judges established flows (default true; false keeps "
@@ -403,8 +446,11 @@ void pald_config_usage(FILE *f)
 	      "                 [--datastore files|kubernetes] [--kubeconfig FILE]\n"
 	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
 	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
-	      "                 [--metrics ADDR:PORT] [--endpoint-to-host-action drop|accept]\n"
-	      "                 [--max-endpoints N] [--log-format text|json] [--log-level LEVEL]\n"
+	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
+	      "                 [--iptables-backend auto|legacy|nft]\n"
+	      "                 [--endpoint-to-host-action drop|accept]\n"
+	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
+	      "                 [--log-level LEVEL]\n"
 	      "                 [--once] [--uninstall]\n"
 	      "\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
 	      "options (config-file key in brackets):\n",
@@ -598,8 +644,8 @@ int pald_config_apply_file_text(struct pald_config *c, const char *name, const c
 		if (!o) {
 			snprintf(err, errlen,
 				 "%s:%d:%d: unknown key \"%s\" (keys: policyDirs, node, bpffs, interfaces, "
-				 "xdpMode, failsafeIn, failsafeOut, health, metrics, "
-				 "endpointToHostAction, logFormat, logLevel)",
+				 "xdpMode, failsafeIn, failsafeOut, health, metrics, eventsSocket, "
+				 "iptablesBackend, endpointToHostAction, eventRate, logFormat, logLevel)",
 				 name, p->key->line, p->key->col, p->key->text);
 			rc = -EINVAL;
 			goto out;
@@ -666,6 +712,16 @@ static int finish(struct pald_config *c, const char *hostname, char *err, size_t
 				errlen, "node"))
 		return -ENOMEM;
 	if (!c->bpffs && set_str(&c->bpffs, PALD_DEFAULT_BPFFS, err, errlen, "bpffs"))
+		return -ENOMEM;
+	if (!c->events_socket &&
+	    set_str(&c->events_socket, PALD_DEFAULT_EVENTS_SOCKET, err, errlen, "events socket"))
+		return -ENOMEM;
+	if (strcmp(c->events_socket, "none") == 0) {
+		free(c->events_socket);
+		c->events_socket = NULL;
+	}
+	if (!c->iptables_backend &&
+	    set_str(&c->iptables_backend, "auto", err, errlen, "iptables backend"))
 		return -ENOMEM;
 	if (!c->backend) {
 		const char *env = getenv("PALISADED_BACKEND");
@@ -784,6 +840,8 @@ void pald_config_free(struct pald_config *c)
 	strv_free(&c->policy_dirs);
 	free(c->node);
 	free(c->bpffs);
+	free(c->events_socket);
+	free(c->iptables_backend);
 	strv_free(&c->iface_globs);
 	free(c->failsafe_in_text);
 	free(c->failsafe_out_text);

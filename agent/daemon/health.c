@@ -77,6 +77,7 @@ void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status
 	} else if (strcmp(req->path, "/metrics") == 0) {
 		*status = 200;
 		*content_type = "text/plain; version=0.0.4; charset=utf-8";
+		a->metrics.now_unix = pald_now_unix();
 		pald_metrics_render(&a->metrics, body);
 		if (a->be.ops->render_metrics)
 			a->be.ops->render_metrics(a->be.ctx, body);

@@ -72,3 +72,11 @@ uint64_t pald_now_ms(void)
 {
 	return pald_now_ns() / 1000000ull;
 }
+
+double pald_now_unix(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -34,5 +34,7 @@ void pald_loop_close(struct pald_loop *l);
 /* CLOCK_MONOTONIC in ns and ms. */
 uint64_t pald_now_ns(void);
 uint64_t pald_now_ms(void);
+/* CLOCK_REALTIME in seconds (timestamps for metrics). */
+double pald_now_unix(void);
 
 #endif

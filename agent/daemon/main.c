@@ -84,6 +84,8 @@ int main(int argc, char **argv)
 	}
 	pald_policy_init(&agent.pol, agent.be.ops->adopted_generation
 					     ? agent.be.ops->adopted_generation(agent.be.ctx) : 0);
+	if (agent.be.ops->seed_rule_ids)
+		agent.be.ops->seed_rule_ids(agent.be.ctx, &agent.pol.rule_ids);
 	if (agent.pol.generation)
 		pald_log(PALD_LOG_INFO, "adopted the pinned datapath state",
 			 PALD_I("generation", agent.pol.generation));

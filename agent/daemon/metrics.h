@@ -23,6 +23,14 @@ struct pald_metrics {
 	double apply_sum;
 	uint64_t interfaces_desired, interfaces_attached;
 	int degraded; /* 1 when the last reload failed and an older generation is enforced */
+	/* Wall-clock times (Unix seconds, 0 = never): the last successful apply, the last good read
+	 * of the datastore (the policy files), and now (set just before rendering: staleness). */
+	double last_apply_unix, last_load_unix, now_unix;
+	/* Datapath events the agent read (event_hub.h), by type; denies written to the log and
+	 * not written because of the log's rate limit; clients of the event socket and the events
+	 * they missed (their queue was full). Events the datapath did not send are its metrics. */
+	uint64_t events_deny, events_log, deny_log_lines, deny_log_suppressed;
+	uint64_t events_clients, events_client_dropped;
 };
 
 void pald_metrics_observe_apply(struct pald_metrics *m, double seconds);

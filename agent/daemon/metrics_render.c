@@ -1,6 +1,8 @@
 /* Prometheus rendering of the control-plane metrics (see metrics.h). */
 #include "metrics.h"
 
+#include "palisade/version.h"
+
 static const double bounds[PALD_N_APPLY_BUCKETS] = PALD_APPLY_BUCKETS;
 
 void pald_metrics_observe_apply(struct pald_metrics *m, double seconds)
@@ -21,10 +23,50 @@ static void gauge(struct pald_buf *b, const char *name, const char *help, const 
 	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
+static void gauge_f(struct pald_buf *b, const char *name, const char *help, double v)
+{
+	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n", name, help, name, name, v);
+}
+
+/* A counter family with one label and two series. */
+static void counter2(struct pald_buf *b, const char *name, const char *help, const char *label,
+		     const char *v1, unsigned long long n1, const char *v2, unsigned long long n2)
+{
+	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s{%s=\"%s\"} %llu\n%s{%s=\"%s\"} %llu\n",
+			name, help, name, name, label, v1, n1, name, label, v2, n2);
+}
+
+static void render_events(const struct pald_metrics *m, struct pald_buf *b)
+{
+	counter2(b, "palisade_events_total",
+		 "Datapath events (denies, Log rule hits) the agent read, by type.", "type", "deny",
+		 m->events_deny, "log", m->events_log);
+	gauge(b, "palisade_deny_log_lines_total", "Deny events written to the agent's log.",
+	      "counter", m->deny_log_lines);
+	gauge(b, "palisade_deny_log_lines_suppressed_total",
+	      "Deny events read but not written to the log because of its rate limit.", "counter",
+	      m->deny_log_suppressed);
+	gauge(b, "palisade_event_clients", "polctl monitor clients connected to the event socket.",
+	      "gauge", m->events_clients);
+	gauge(b, "palisade_event_client_dropped_total",
+	      "Events not sent to an event socket client whose queue was full.", "counter",
+	      m->events_client_dropped);
+}
+
 void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *b)
 {
 	uint64_t cum = 0;
 
+	pald_buf_printf(b, "# HELP palisade_build_info The agent's version.\n"
+			   "# TYPE palisade_build_info gauge\n"
+			   "palisade_build_info{version=\"%s\"} 1\n", PALISADE_VERSION);
+	gauge_f(b, "palisade_last_apply_success_timestamp_seconds",
+		"When the last policy apply succeeded (Unix time; 0 = never).", m->last_apply_unix);
+	gauge_f(b, "palisade_datastore_staleness_seconds",
+		"Seconds since the datastore (the policy files) was last read successfully (0 = "
+		"never read).",
+		m->last_load_unix > 0 && m->now_unix > m->last_load_unix ?
+			m->now_unix - m->last_load_unix : 0);
 	gauge(b, "palisade_policy_generation",
 	      "Generation of the policy in force; increments on every successful apply.", "gauge",
 	      (unsigned long long)m->generation);
@@ -64,4 +106,5 @@ void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *b)
 	      "gauge", (unsigned long long)m->interfaces_desired);
 	gauge(b, "palisade_interfaces_attached", "Interfaces palisade's programs are attached to.",
 	      "gauge", (unsigned long long)m->interfaces_attached);
+	render_events(m, b);
 }

@@ -26,7 +26,8 @@ static void record_failure(struct pald_policy *p, const struct pal_diags *d, str
 	m->degraded = 1;
 }
 
-static void compile_opts(const struct pald_config *cfg, struct pal_compile_opts *o)
+static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids,
+			 struct pal_compile_opts *o)
 {
 	*o = (struct pal_compile_opts){
 		.node = cfg->node,
@@ -35,6 +36,7 @@ static void compile_opts(const struct pald_config *cfg, struct pal_compile_opts 
 		.failsafe_out = cfg->failsafe_out,
 		.n_failsafe_out = cfg->n_failsafe_out,
 		.endpoint_to_host = cfg->endpoint_to_host,
+		.rule_ids = ids,
 	};
 }
 
@@ -58,7 +60,7 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	if (!pal_diags_has_errors(&diags))
 		pal_model_validate(&model, &diags);
 	if (!pal_diags_has_errors(&diags)) {
-		compile_opts(cfg, &opts);
+		compile_opts(cfg, &p->rule_ids, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
@@ -105,12 +107,13 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	double secs = (double)(pald_now_ns() - t0) / 1e9;
 
 	pald_metrics_observe_apply(m, secs);
+	m->last_apply_unix = m->last_load_unix = pald_now_unix();
 	m->generation = p->generation;
 	m->policy_errors = 0;
 	m->degraded = 0;
 	m->reloads_ok++;
 	pald_log(PALD_LOG_INFO, "policy applied", PALD_I("generation", p->generation),
-		 PALD_I("endpoints", ir.n_endpoints), PALD_I("rules", ir.n_rule_ids),
+		 PALD_I("endpoints", ir.n_endpoints), PALD_I("rules", pal_ir_n_rules(&ir)),
 		 PALD_I("warnings", diags.n - diags.n_errors), PALD_F("seconds", secs));
 	rc = PALD_RELOAD_APPLIED;
 out:
@@ -129,5 +132,6 @@ void pald_policy_free(struct pald_policy *p)
 {
 	if (p->have_ir)
 		pal_ir_free(&p->ir);
+	pal_rule_ids_free(&p->rule_ids);
 	memset(p, 0, sizeof(*p));
 }

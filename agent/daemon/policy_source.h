@@ -28,6 +28,7 @@ struct pald_policy {
 	 * loader (the Kubernetes datastore) fills the model. */
 	int (*load)(void *ctx, struct pal_model *m, struct pal_diags *diags);
 	void *load_ctx;
+	struct pal_rule_ids rule_ids; /* stable rule ids from one compile to the next */
 };
 
 enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };

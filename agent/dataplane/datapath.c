@@ -422,6 +422,7 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 		pal_dp_set_error(dp, "cannot open the BPF object: %s", strerror(-err));
 		goto fail;
 	}
+	dp->event_rate = opts ? opts->event_rate : 0;
 	err = set_ct_opts_size(dp, opts ? opts->ct_opts_size : 0);
 	if (err)
 		goto fail;

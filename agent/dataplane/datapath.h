@@ -37,6 +37,9 @@ struct pal_dp_opts {
 	 * kernel's BTF (the normal case). Tests force 12, Linux 6.1's layout, on a newer kernel
 	 * (which still takes it), or a size no kernel takes to see the error path. At most 16. */
 	uint32_t ct_opts_size;
+	/* Deny/Log events per second per interface, hook and CPU; the rest are counted as
+	 * suppressed (pal_if_ctr). 0 = PAL_EVENT_RATE_DEF. Written with every apply. */
+	uint32_t event_rate;
 };
 
 enum pal_dp_prog {

@@ -14,7 +14,8 @@ struct bpf_program;
 #define PAL_MAPS(X) \
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
-	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags)
+	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
+	X(pal_fs_ports)
 #define PAL_MAP_ENUM(n) PAL_M_##n,
 enum pal_map_idx { PAL_MAPS(PAL_MAP_ENUM) PAL_M_COUNT };
 #undef PAL_MAP_ENUM
@@ -43,6 +44,13 @@ struct pal_datapath {
 	size_t banks_len;
 	bool *slot_used;
 	uint64_t *slot_since;
+	/* pal_config mapped for its word-by-word stores (config_word.c; NULL read-only) */
+	struct pal_config *config;
+	size_t config_len;
+	uint32_t event_rate; /* pal_dp_opts.event_rate */
+	/* pal_fs_ports mapped for its word-by-word updates (failsafe_ports.c; NULL read-only) */
+	uint64_t *fs_ports;
+	size_t fs_ports_len;
 };
 
 /* Grace periods completed by this process (pal_dp_grace_period). */
@@ -54,5 +62,15 @@ void pal_dp_regions_free(struct pal_datapath *dp);
 /* iface_slots.c: map pal_if_bank, rebuild which slots are bound, write the reserved slots / undo. */
 int pal_dp_slots_load(struct pal_datapath *dp);
 void pal_dp_slots_unload(struct pal_datapath *dp);
+/* config_word.c: map pal_config / unmap it; write it (settings first, the generation last). */
+int pal_dp_config_load(struct pal_datapath *dp);
+void pal_dp_config_unload(struct pal_datapath *dp);
+int pal_dp_config_store(struct pal_datapath *dp, const struct pal_config *c);
+/* failsafe_ports.c: map pal_fs_ports / unmap it; before the trie changes, add the ports of want
+ * (n keys); after them, make the bitmap exactly want's ports. */
+int pal_dp_fs_ports_load(struct pal_datapath *dp);
+void pal_dp_fs_ports_unload(struct pal_datapath *dp);
+int pal_dp_fs_ports_widen(struct pal_datapath *dp, const struct pal_failsafe_key *want, size_t n);
+int pal_dp_fs_ports_exact(struct pal_datapath *dp, const struct pal_failsafe_key *want, size_t n);
 
 #endif

@@ -55,6 +55,8 @@ int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr 
 			out->verdict[j] += v[i].verdict[j];
 		for (int j = 0; j < PAL_DROP_COUNT; j++)
 			out->drop[j] += v[i].drop[j];
+		out->events_suppressed += v[i].events_suppressed;
+		out->events_lost += v[i].events_lost;
 	}
 out:
 	free(v);

@@ -39,7 +39,7 @@ _Static_assert((int)PAL_FIELD_SRC_ADDR == (int)PAL_CLS_F_SRC &&
 
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
-	int fd = MFD(dp, pal_lists);
+	int fd = MFD(dp, pal_lists), err;
 	uint32_t key, next, *prev = NULL;
 	struct pal_list l;
 
@@ -65,7 +65,10 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 		if (key >= dp->next_list_id)
 			dp->next_list_id = key + 1;
 	}
-	return pal_dp_slots_load(dp);
+	err = pal_dp_slots_load(dp);
+	if (!err)
+		err = pal_dp_config_load(dp);
+	return err ? err : pal_dp_fs_ports_load(dp);
 }
 
 void pal_dp_regions_free(struct pal_datapath *dp)
@@ -73,6 +76,8 @@ void pal_dp_regions_free(struct pal_datapath *dp)
 	pal_region_fini(&dp->words);
 	pal_region_fini(&dp->entries);
 	pal_dp_slots_unload(dp);
+	pal_dp_config_unload(dp);
+	pal_dp_fs_ports_unload(dp);
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
@@ -223,6 +228,20 @@ static int write_classes(struct lpm_writer *w, const struct pal_cls_tables *t,
 	for (int f = PAL_CLS_F_SPORT; f <= PAL_CLS_F_ICMP; f++)
 		write_keytable(w, f, keytable_of(t, f), cv[f], t->bm[f].n_classes);
 	return w->err;
+}
+
+/* Fields with one class: every key maps to it, so the classifier takes it from the list
+ * (pal_list.one_class) instead of an LPM lookup. Its trie entries are written all the same (the
+ * trie stays complete for its readers). */
+static void set_single_classes(struct pal_list *l, const struct pal_cls_tables *t,
+			       struct pal_class *cv[PAL_CLS_N_FIELDS])
+{
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		if (t->bm[f].n_classes != 1)
+			continue;
+		l->single_class |= 1u << f;
+		l->one_class[f] = cv[f][0];
+	}
 }
 
 /* Deletes every pal_classes key of the given lists (one scan of the trie). */
@@ -396,6 +415,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	l.word_base = wbase;
 	l.word_count = total ? (uint32_t)total : 1;
 	l.always = wbase;
+	set_single_classes(&l, t, cv);
 	if (bpf_map_update_elem(MFD(dp, pal_lists), &id, &l, BPF_NOEXIST)) {
 		err = -errno;
 		pal_dp_set_error(dp, "pal_lists: %s", strerror(errno));
@@ -505,6 +525,10 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 			}
 		}
 	}
+	/* the ports' bits first: a trie entry is never hidden behind a clear bit */
+	err = pal_dp_fs_ports_widen(dp, want, n);
+	if (err)
+		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY)) {
 			err = -errno;
@@ -543,6 +567,8 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 			bpf_map_delete_elem(fd, &del[i]);
 		free(del);
 	}
+	/* the removed entries are gone: their ports' bits may go */
+	err = pal_dp_fs_ports_exact(dp, want, n);
 out:
 	free(want);
 	return err;
@@ -564,18 +590,13 @@ int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c)
 int pal_dp_config_set(struct pal_datapath *dp, const struct pal_ir *ir, uint32_t generation)
 {
 	struct pal_config c = { 0 };
-	uint32_t key = 0;
 
 	if (ir && ir->endpoint_to_host == PAL_EP_TO_HOST_ACCEPT)
 		c.flags |= PAL_CFG_EP_TO_HOST_ACCEPT;
 	c.generation = generation;
-	if (bpf_map_update_elem(MFD(dp, pal_config), &key, &c, BPF_ANY)) {
-		int err = -errno;
-
-		pal_dp_set_error(dp, "pal_config: %s", strerror(errno));
-		return err;
-	}
-	return 0;
+	c.event_interval_ns = 1000000000u / (dp->event_rate ? dp->event_rate : PAL_EVENT_RATE_DEF);
+	c.event_burst = PAL_EVENT_BURST_DEF;
+	return pal_dp_config_store(dp, &c);
 }
 
 /* ---- endpoints ------------------------------------------------------------------------------- */

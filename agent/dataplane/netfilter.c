@@ -15,6 +15,32 @@
 #define CH_UNTRACK "PALISADE-UNTRACK"
 #define CH_INPUT "PALISADE-INPUT"
 
+static enum pal_nf_variant nf_variant = PAL_NF_PATH;
+
+void pal_nf_use(enum pal_nf_variant v)
+{
+	nf_variant = v;
+}
+
+enum pal_nf_variant pal_nf_in_use(void)
+{
+	return nf_variant;
+}
+
+/* "iptables", "ip6tables-legacy-restore", ... for family f (0: IPv4, 1: IPv6) and suffix ("" or
+ * "-restore") in the variant in use. Four static slots: callers hold at most two at once. */
+static const char *nf_bin(int f, const char *suffix)
+{
+	static char names[4][48];
+	static unsigned next;
+	char *b = names[next++ % 4];
+
+	snprintf(b, sizeof(names[0]), "%s%s%s%s", f ? "ip6tables" : "iptables",
+		 nf_variant == PAL_NF_PATH ? "" : "-", nf_variant == PAL_NF_PATH ? "" :
+		 pal_nf_variant_name(nf_variant), suffix);
+	return b;
+}
+
 struct sbuf {
 	char *p;
 	size_t len, cap;
@@ -268,18 +294,17 @@ static const struct {
 
 int pal_nf_check_jumps(char *err, size_t errlen)
 {
-	static const char *const bin[2] = { "iptables", "ip6tables" };
 	int repaired = 0;
 
 	for (int f = 0; f < 2; f++) {
 		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
-			int rc = ensure_jump_first(bin[f], nf_jumps[j].table, nf_jumps[j].from,
-						   nf_jumps[j].to);
+			int rc = ensure_jump_first(nf_bin(f, ""), nf_jumps[j].table,
+						   nf_jumps[j].from, nf_jumps[j].to);
 
 			if (rc < 0) {
 				if (err && errlen)
 					snprintf(err, errlen, "%s -t %s: cannot put the jump to %s "
-						 "first in %s", bin[f], nf_jumps[j].table,
+						 "first in %s", nf_bin(f, ""), nf_jumps[j].table,
 						 nf_jumps[j].to, nf_jumps[j].from);
 				return rc;
 			}
@@ -291,7 +316,6 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n)
 {
-	static const char *const restore[2] = { "iptables-restore", "ip6tables-restore" };
 	size_t cap = 4096 + n * 3 * (PATH_MAX + 128);
 	char *buf = malloc(cap);
 	int err = 0;
@@ -299,7 +323,8 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 	if (!buf)
 		return -ENOMEM;
 	for (int f = 0; f < 2 && !err; f++) {
-		char *argv[] = { (char *)restore[f], "-w", "--noflush", NULL };
+		const char *restore = nf_bin(f, "-restore");
+		char *argv[] = { (char *)restore, "-w", "--noflush", NULL };
 		int len = pal_nf_render(dp, f ? 6 : 4, heps, n, buf, cap);
 
 		if (len < 0) {
@@ -308,7 +333,7 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 		}
 		err = run(argv, buf);
 		if (err)
-			pal_dp_set_error(dp, "%s failed installing palisade's chains", restore[f]);
+			pal_dp_set_error(dp, "%s failed installing palisade's chains", restore);
 	}
 	free(buf);
 	if (!err) {
@@ -325,7 +350,7 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 
 int pal_nf_remove(void)
 {
-	static const char *const bin[2] = { "iptables", "ip6tables" };
+	const char *bin[2] = { nf_bin(0, ""), nf_bin(1, "") };
 	static const struct {
 		const char *table, *from, *chain;
 	} jumps[] = {

@@ -18,13 +18,40 @@
  *
  * Both iptables and ip6tables. The chains are rewritten with one `iptables-restore --noflush`
  * transaction per family and table (atomic: no window without rules). The commands are run with
- * fork/exec (no shell); the binaries are found on PATH (iptables-nft or -legacy alike).
+ * fork/exec (no shell), in the variant pal_nf_use chose (iptables-legacy or iptables-nft: the one
+ * the node's other rules are in, netfilter_variant.c), by default the `iptables` on PATH.
  */
 #ifndef PALISADE_NETFILTER_H
 #define PALISADE_NETFILTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "datapath.h"
+
+/* ---- which iptables variant (netfilter_variant.c) ---- */
+enum pal_nf_variant { PAL_NF_PATH, PAL_NF_LEGACY, PAL_NF_NFT };
+const char *pal_nf_variant_name(enum pal_nf_variant v); /* "path", "legacy", "nft" */
+
+/* What one variant's save commands show, palisade's own chains and jumps left out. */
+struct pal_nf_census {
+	bool usable;            /* both iptables-V-save and ip6tables-V-save ran */
+	unsigned kubelet_hints; /* chains KUBE-IPTABLES-HINT, KUBE-KUBELET-CANARY */
+	unsigned k8s_chains;    /* other KUBE-* and cali-* chains */
+	unsigned rules;         /* -A lines */
+	unsigned palisade_chains; /* palisade's own (not counted above) */
+};
+/* Counts one line of iptables-save output (pure). */
+void pal_nf_census_line(struct pal_nf_census *c, const char *line);
+/* Runs the variant's save commands (both families) and counts; 0 or -ENOENT (not usable). */
+int pal_nf_census_take(enum pal_nf_variant v, struct pal_nf_census *c);
+/* The decision from the two censuses, with a one-line reason (pure). */
+enum pal_nf_variant pal_nf_choose(const struct pal_nf_census *legacy,
+				  const struct pal_nf_census *nft, char *reason, size_t len);
+/* Both censuses and the decision; -ENOENT (reason says why) when neither variant runs. */
+int pal_nf_detect(char *reason, size_t len, enum pal_nf_variant *out);
+/* The variant every function below uses from now on (the process-wide default: PAL_NF_PATH). */
+void pal_nf_use(enum pal_nf_variant v);
+enum pal_nf_variant pal_nf_in_use(void);
 
 struct pal_nf_hep {
 	const char *ifname;
@@ -38,8 +65,12 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
  * many it repaired (0: all in place), or -errno with a message in err. pal_nf_install runs it;
  * the agent runs it again on every interface sync and periodically. */
 int pal_nf_check_jumps(char *err, size_t errlen);
-/* Removes the jumps and the chains (missing ones are not an error). */
+/* Removes the jumps and the chains (missing ones are not an error) from the variant in use. */
 int pal_nf_remove(void);
+/* The same in every variant holding palisade's chains but `keep` (after a switch of variant:
+ * nothing stays behind in the other one); pal_nf_remove_everywhere for --uninstall. */
+void pal_nf_remove_except(enum pal_nf_variant keep);
+void pal_nf_remove_everywhere(void);
 
 /* The iptables-restore input for one family (4 or 6) into buf; for tests and debugging.
  * Returns the length, or -ENOSPC. */

@@ -84,7 +84,7 @@ int pal_dp_uninstall(const char *pin_dir)
 	}
 	if (all)
 		if_freenameindex(all);
-	pal_nf_remove();
+	pal_nf_remove_everywhere();
 	{
 		int e = pal_dp_unpin_all(pin_dir);
 

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 2u
+#define PAL_LAYOUT_VERSION 3u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -187,14 +187,25 @@ struct pal_version {
 };
 _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 
-/* pal_config: HASH, key 0 -> struct pal_config (HASH so that a replace is atomic for readers). */
+/* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
+ * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
+ * ~40 ns). The agent writes it through its mapping, each field with one atomic 32-bit store and
+ * the generation last (agent/dataplane/config_word.c), so a packet never reads a torn value and
+ * never the new generation with an older field. */
 #define PAL_CFG_EP_TO_HOST_ACCEPT 0x1u
 struct pal_config {
 	__u32 flags; /* PAL_CFG_* */
 	__u32 generation;
-	__u32 pad[2];
+	/* Deny and Log events: at most one per event_interval_ns on average, in bursts of up to
+	 * event_burst, per interface, hook and CPU (bpf/counters.h pal_event_admit); the rest are
+	 * counted in pal_if_ctr.events_suppressed. 0 = the PAL_EVENT_*_DEF default. */
+	__u32 event_interval_ns;
+	__u32 event_burst;
 };
 _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
+#define PAL_EVENT_RATE_DEF 1000u /* events per second per interface, hook and CPU */
+#define PAL_EVENT_INTERVAL_DEF_NS (1000000000u / PAL_EVENT_RATE_DEF)
+#define PAL_EVENT_BURST_DEF 100u
 
 /* An interface's configuration is read in three steps, so that a value is never rewritten while a
  * packet may be reading it (see docs/datapath.md "Atomic updates"):
@@ -243,6 +254,23 @@ struct pal_iface {
 _Static_assert(sizeof(struct pal_iface) == 40, "pal_iface size");
 _Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offset");
 
+/* A class's bitmap over the list's entries, as indexes into pal_words (flatten.h BITMAPS):
+ *   summary[k]  = pal_words[summary + k], k < n_summary
+ *   anchor[k]   = pal_words[anchor + k]: words holding entries anchored on this field that this
+ *                 class satisfies (flatten.h ANCHORS; the candidate words are
+ *                 AND(summaries) & (always | OR(anchors)))
+ *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
+ *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
+ * (base = the field's base words, shared by the field's classes). */
+struct pal_class {
+	__u32 summary;
+	__u32 ovr_mask;
+	__u32 ovr_base;
+	__u32 base;
+	__u32 anchor;
+};
+_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
+
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
  * rewrites while a list uses them. */
@@ -256,9 +284,15 @@ struct pal_list {
 	__u32 word_base; /* the list's region of pal_words */
 	__u32 word_count;
 	__u32 always;    /* n_summary words in pal_words: words holding entries without an anchor */
-	__u32 pad;
+	/* Bit f (enum pal_field): the list has one class for field f, which every key of the field
+	 * maps to; it is one_class[f], and the classifier takes it from here instead of looking the
+	 * packet's key up in pal_classes (no policy constrains source ports or ICMP types, most
+	 * constrain only one address: half the LPM lookups of a new flow). */
+	__u32 single_class;
+	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
 };
-_Static_assert(sizeof(struct pal_list) == 40, "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 160, "pal_list size");
+_Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
 struct pal_entry {
@@ -290,6 +324,8 @@ enum pal_field {
 	PAL_FIELD_ICMP = 5,
 	PAL_FIELD_COUNT = 6
 };
+_Static_assert(PAL_FIELD_COUNT * sizeof(struct pal_class) == sizeof(((struct pal_list *)0)->one_class),
+	       "pal_list.one_class has one class per field");
 
 struct pal_class_key {
 	__u32 prefixlen; /* bits after this member: PAL_CLASS_FIXED_BITS + key bits */
@@ -302,23 +338,6 @@ struct pal_class_key {
 _Static_assert(sizeof(struct pal_class_key) == 28, "pal_class_key size");
 _Static_assert(PAL_OFFSETOF(struct pal_class_key, data) == 12, "pal_class_key.data offset");
 #define PAL_CLASS_FIXED_BITS 64u
-
-/* A class's bitmap over the list's entries, as indexes into pal_words (flatten.h BITMAPS):
- *   summary[k]  = pal_words[summary + k], k < n_summary
- *   anchor[k]   = pal_words[anchor + k]: words holding entries anchored on this field that this
- *                 class satisfies (flatten.h ANCHORS; the candidate words are
- *                 AND(summaries) & (always | OR(anchors)))
- *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
- *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
- * (base = the field's base words, shared by the field's classes). */
-struct pal_class {
-	__u32 summary;
-	__u32 ovr_mask;
-	__u32 ovr_base;
-	__u32 base;
-	__u32 anchor;
-};
-_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
 
 /* pal_words: ARRAY of __u64: summaries, override masks, base and override words of every list. */
 
@@ -339,6 +358,15 @@ struct pal_failsafe_key {
 _Static_assert(sizeof(struct pal_failsafe_key) == 28, "pal_failsafe_key size");
 _Static_assert(PAL_OFFSETOF(struct pal_failsafe_key, addr) == 12, "pal_failsafe_key.addr offset");
 #define PAL_FAILSAFE_FIXED_BITS 64u
+
+/* pal_fs_ports: ARRAY (BPF_F_MMAPABLE) of __u64, a bitmap of the (direction, protocol, port)
+ * triples that have a pal_failsafe entry: bit PAL_FS_PORT_BIT(dir, udp, port). The programs test
+ * it before the LPM lookup, which most packets then skip. A superset is harmless (the trie
+ * decides); the agent sets a port's bit before its trie entries appear and clears it only after
+ * they are gone (agent/dataplane/failsafe_ports.c). */
+#define PAL_FS_PORT_BIT(dir, udp, port) ((((__u32)(dir) & 1u) * 2u + ((udp) ? 1u : 0u)) * 65536u + \
+					 (__u32)(port))
+#define PAL_FS_PORT_WORDS (4u * 65536u / 64u)
 
 /* pal_srcaddrs: LPM_TRIE, key struct pal_src_key -> __u32 (unused, 1). The source prefixes a
  * workload interface may send from: its endpoint's addresses (ipNetworks) and its
@@ -513,11 +541,23 @@ _Static_assert(sizeof(struct pal_ifctr_key) == 8, "pal_ifctr_key size");
 struct pal_if_ctr {
 	__u64 verdict[PAL_VERDICT_COUNT];
 	__u64 drop[PAL_DROP_COUNT];
+	/* Deny and Log events not emitted because this interface and hook were over the event rate
+	 * limit (pal_config.event_interval_ns / event_burst), and events lost because the ring
+	 * buffer was full. Every drop is still in drop[]. */
+	__u64 events_suppressed;
+	__u64 events_lost;
+	/* The rate limiter's state on this CPU (the time its bucket is empty again, GCRA); not a
+	 * counter: readers do not sum it. */
+	__u64 event_tat_ns;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT + 3),
 	       "pal_if_ctr size");
+_Static_assert(PAL_OFFSETOF(struct pal_if_ctr, events_suppressed) ==
+		       8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+	       "pal_if_ctr.events_suppressed offset");
 
-/* pal_events: RINGBUF of struct pal_event (denies and Log rules). */
+/* pal_events: RINGBUF of struct pal_event (denies and Log rules), rate-limited per interface,
+ * hook and CPU (pal_config.event_interval_ns; pal_if_ctr.events_suppressed counts the rest). */
 #define PAL_EVENT_DENY 1
 #define PAL_EVENT_LOG 2
 struct pal_event {

@@ -29,6 +29,7 @@ static void sh(const char *cmd)
 
 uint32_t bt_ct_opts_size;
 uint32_t bt_max_endpoints;
+uint32_t bt_event_rate;
 
 void bt_setup(struct bpft *t)
 {
@@ -59,7 +60,8 @@ void bt_setup(struct bpft *t)
 						.max_entries = 1u << 18, .max_classes = 1u << 18,
 						.max_flows = 4096, .max_rule_ids = 1u << 16,
 						.ct_opts_size = bt_ct_opts_size,
-						.max_endpoints = bt_max_endpoints },
+						.max_endpoints = bt_max_endpoints,
+						.event_rate = bt_event_rate },
 			 &t->dp, &adopted, err, sizeof(err));
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);
 	cr_assert_not(adopted);

@@ -31,6 +31,8 @@ extern uint32_t bt_ct_opts_size;
 /* The endpoints bt_setup's datapath can program (0 = the default); a suite sets it in its .init to
  * run at a small --max-endpoints. */
 extern uint32_t bt_max_endpoints;
+/* The event rate bt_setup's datapath limits deny/log events to (0 = the default). */
+extern uint32_t bt_event_rate;
 
 /* Enters a new network namespace, creates the interfaces, opens a fresh datapath. */
 void bt_setup(struct bpft *t);

@@ -102,3 +102,53 @@ Test(bpf_stats, read_only_refuses_missing_datapath)
 				 &ro, NULL, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "no datapath pinned"), "%s", err);
 }
+
+static int count_event(const struct pal_event *e, void *ctx)
+{
+	(void)e;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+/* At the highest --event-rate nearly every deny is sent; with nobody reading, the ring buffer
+ * fills, and the events that do not fit are counted lost (pal_if_ctr.events_lost), so that drops =
+ * events read + over the rate limit + lost, exactly: the accounting the agent's metrics and the
+ * flood test (tests/e2e/test_agent_event_flood.sh) rely on. */
+static void setup_fast_events(void)
+{
+	bt_event_rate = 1000000;
+	bt_setup_table(&T, &C);
+}
+
+static void teardown_fast_events(void)
+{
+	bt_teardown_table(&T, &C);
+	bt_event_rate = 0;
+}
+
+TestSuite(bpf_events_ring, .init = setup_fast_events, .fini = teardown_fast_events);
+
+Test(bpf_events_ring, events_lost_when_the_ring_is_full)
+{
+	struct pal_packet deny = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 40000, "198.18.0.1", 9001);
+	const uint64_t n = PAL_DEF_EVENTS_BYTES / sizeof(struct pal_event) + 1000;
+	int eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr c0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP), c1;
+	uint64_t got = 0, lost;
+	struct pal_dp_events *ev = pal_dp_events_open(T.dp, count_event, &got);
+
+	cr_assert_not_null(ev);
+	for (uint64_t i = 0; i < n; i++)
+		cr_assert_not(bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &deny, NULL).allow);
+	while (pal_dp_events_poll(ev, 0) > 0)
+		;
+	c1 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	lost = c1.events_lost - c0.events_lost;
+	cr_assert_eq(c1.drop[PAL_DROP_POLICY] - c0.drop[PAL_DROP_POLICY], n);
+	cr_assert_gt(lost, 0, "the ring never filled");
+	cr_assert_eq(got + (c1.events_suppressed - c0.events_suppressed) + lost, n,
+		     "read %llu + suppressed %llu + lost %llu != denied %llu", (unsigned long long)got,
+		     (unsigned long long)(c1.events_suppressed - c0.events_suppressed),
+		     (unsigned long long)lost, (unsigned long long)n);
+	pal_dp_events_close(ev);
+}

@@ -4,7 +4,9 @@ expect_rc 0 "$POLCTL" --help
 contains "$out" "validate"
 expect_rc 2 "$POLCTL"
 expect_rc 2 "$POLCTL" frobnicate
-expect_rc 2 "$POLCTL" -o yaml match 'all()'
+expect_rc 2 "$POLCTL" -o xml match 'all()'
+expect_rc 0 "$POLCTL" -o yaml match 'all()'    # -o yaml prints the -o json document as YAML
+contains "$out" "match: true"
 expect_rc 2 "$POLCTL" -o json frobnicate
 json_is '.error | test("unknown command")' true
 expect_rc 0 "$POLCTL" mat 'all()'          # unique prefix

@@ -119,7 +119,8 @@ wait_gen_above() { wait_until 5 gen_above "$1" || fail "generation stayed at $(g
 start_agent() {
 	local prefix=()
 	[ -n "$NS" ] && prefix=(ip netns exec "$NS")
-	"${prefix[@]}" "$PALISADED" --bpffs "$BPFFS" --node test-node "$@" >"$TMP/agent.log" 2>&1 &
+	"${prefix[@]}" "$PALISADED" --bpffs "$BPFFS" --node test-node \
+		--events-socket "$TMP/events.sock" "$@" >"$TMP/agent.log" 2>&1 &
 	AGENT=$!
 	wait_until 5 gen_above 0 || fail "agent did not apply a first generation"
 }

@@ -19,6 +19,7 @@ has_note() { grep -q -- "$1" "$TMP/notify.log" 2>/dev/null; }
 write_policy "$TMP/p"
 sed -i 's/^  selector:/  selecter:/' "$TMP/p/20-policy.yaml"
 ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node test-node --policy-dir "$TMP/p" \
+	--events-socket "$TMP/events.sock" \
 	>"$TMP/agent.log" 2>&1 &
 AGENT=$!
 wait_until 5 has_note "STATUS=degraded: 1 errors, no policy applied yet" ||

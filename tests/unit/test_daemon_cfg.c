@@ -57,6 +57,7 @@ Test(daemon_cfg, defaults)
 	cr_expect_not(c.once || c.uninstall || c.help || c.version);
 	cr_expect_str_eq(c.backend, "bpf");
 	cr_expect(c.reevaluate_flows, "a deny means now, by default");
+	cr_expect_eq(c.event_rate, 0, "the datapath's default event rate");
 	for (int i = 0; i < PAL_FLOW_TMO_COUNT; i++)
 		cr_expect_eq(c.flow_timeout_s[i], 0, "the kernel's defaults");
 	pald_config_free(&c);
@@ -71,7 +72,7 @@ Test(daemon_cfg, every_flag)
 		 "--failsafe-in", "tcp:22", "--failsafe-out=udp:53,tcp:[2001:db8::/32]:443",
 		 "--health", "127.0.0.1:9099", "--metrics=[::1]:9100",
 		 "--endpoint-to-host-action", "accept", "--log-format=json", "--log-level", "debug",
-		 "--once", "--backend=null");
+		 "--once", "--backend=null", "--event-rate", "50");
 	cr_expect_eq(c.policy_dirs.n, 2);
 	cr_expect_str_eq(c.policy_dirs.v[1], "b");
 	cr_expect_str_eq(c.node, "n1");
@@ -94,6 +95,7 @@ Test(daemon_cfg, every_flag)
 	cr_expect_eq(c.log_level, PALD_LOG_DEBUG);
 	cr_expect(c.once);
 	cr_expect_str_eq(c.backend, "null");
+	cr_expect_eq(c.event_rate, 50);
 	pald_config_free(&c);
 }
 
@@ -151,6 +153,9 @@ Test(daemon_cfg, usage_errors)
 	PARSE_ERR("drop or accept", "--policy-dir", "a", "--endpoint-to-host-action", "allow");
 	PARSE_ERR("text or json", "--policy-dir", "a", "--log-format", "xml");
 	PARSE_ERR("log level", "--policy-dir", "a", "--log-level", "loud");
+	PARSE_ERR("event rate must be a number from 1 to 1000000, got \"0\"", "--policy-dir", "a",
+		  "--event-rate", "0");
+	PARSE_ERR("event rate must be", "--policy-dir", "a", "--event-rate", "1000001");
 	PARSE_ERR("absolute", "--policy-dir", "a", "--bpffs", "rel");
 	PARSE_ERR("unexpected argument \"extra\"", "--policy-dir", "a", "extra");
 	PARSE_ERR("cannot be combined", "--policy-dir", "a", "--once", "--uninstall");
@@ -315,4 +320,26 @@ Test(daemon_cfg, flags_override_file_and_replace_its_lists)
 	cr_expect_eq(c.iface_globs.n, 1, "untouched by flags: the file's list stays");
 	cr_expect_eq(c.log_level, PALD_LOG_ERROR);
 	pald_config_free(&c);
+}
+
+Test(daemon_cfg, events_socket_and_iptables_backend)
+{
+	struct pald_config c;
+
+	PARSE_OK(&c, "--policy-dir", "p");
+	cr_expect_str_eq(c.events_socket, PALD_DEFAULT_EVENTS_SOCKET);
+	cr_expect_str_eq(c.iptables_backend, "auto");
+	pald_config_free(&c);
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket", "none", "--iptables-backend", "legacy");
+	cr_expect_null(c.events_socket, "none turns the socket off");
+	cr_expect_str_eq(c.iptables_backend, "legacy");
+	pald_config_free(&c);
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket", "/tmp/x/ev.sock", "--iptables-backend",
+		 "nft");
+	cr_expect_str_eq(c.events_socket, "/tmp/x/ev.sock");
+	pald_config_free(&c);
+	PARSE_ERR("events socket must be an absolute path or none", "--policy-dir", "p",
+		  "--events-socket", "ev.sock");
+	PARSE_ERR("iptables backend must be auto, legacy or nft", "--policy-dir", "p",
+		  "--iptables-backend", "xtables");
 }

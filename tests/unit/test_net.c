@@ -117,3 +117,18 @@ Test(net, equality_and_order)
 	cr_assert_lt(pal_cidr_cmp(&x, &z), 0, "IPv4 before IPv6");
 	cr_assert_lt(pal_cidr_cmp(&w, &x), 0, "by address");
 }
+
+Test(net, protocol_names_both_ways)
+{
+	char buf[8];
+
+	cr_expect_str_eq(pal_proto_name(6, buf, sizeof(buf)), "tcp");
+	cr_expect_str_eq(pal_proto_name(58, buf, sizeof(buf)), "icmpv6");
+	cr_expect_str_eq(pal_proto_name(47, buf, sizeof(buf)), "47");
+	cr_expect_eq(pal_proto_parse("UDP"), 17);
+	cr_expect_eq(pal_proto_parse("sctp"), 132);
+	cr_expect_eq(pal_proto_parse("47"), 47);
+	cr_expect_eq(pal_proto_parse("256"), -1);
+	cr_expect_eq(pal_proto_parse("gre"), -1);
+	cr_expect_eq(pal_proto_parse(""), -1);
+}

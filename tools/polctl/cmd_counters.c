@@ -15,7 +15,9 @@ static json_t *ctr_json(const struct pal_if_ctr *c)
 		json_object_set_new(v, pal_verdict_names[i], json_integer((json_int_t)c->verdict[i]));
 	for (int i = 1; i < PAL_DROP_COUNT; i++) /* 0 = none */
 		json_object_set_new(d, pal_drop_reason_names[i], json_integer((json_int_t)c->drop[i]));
-	return json_pack("{s:o, s:o}", "verdicts", v, "drops", d);
+	return json_pack("{s:o, s:o, s:{s:I, s:I}}", "verdicts", v, "drops", d, "events_unsent",
+			 "rate_limit", (json_int_t)c->events_suppressed, "ring_full",
+			 (json_int_t)c->events_lost);
 }
 
 static void add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
@@ -24,6 +26,8 @@ static void add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
 		to->verdict[i] += c->verdict[i];
 	for (int i = 0; i < PAL_DROP_COUNT; i++)
 		to->drop[i] += c->drop[i];
+	to->events_suppressed += c->events_suppressed;
+	to->events_lost += c->events_lost;
 }
 
 static int cmp_key(const void *a, const void *b)

@@ -13,18 +13,6 @@
 
 #include "live.h"
 
-static const char *proto_name(uint8_t p, char *buf)
-{
-	switch (p) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
-	case 132: return "sctp";
-	default: sprintf(buf, "%u", p); return buf;
-	}
-}
-
 static const char *addr_str(uint8_t family, const uint8_t *a, char *buf)
 {
 	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, INET6_ADDRSTRLEN))
@@ -54,7 +42,7 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 
 	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, "
 			 "s:O?, s:O?, s:O?, s:f, s:f}",
-			 "proto", proto_name(k->proto, pb), "family", k->family, "src",
+			 "proto", pal_proto_name(k->proto, pb, sizeof(pb)), "family", k->family, "src",
 			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
 			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
 			 (f->flags & PAL_FLOW_REPLY) ? "reply" : "original", "nat",

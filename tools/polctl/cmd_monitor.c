@@ -1,20 +1,24 @@
-/* polctl monitor: streams the datapath's deny and log events (the pal_events ring buffer), one
- * line per event (one JSON object per line with -o json), until SIGINT/SIGTERM, --count N events
- * or --timeout SEC seconds. Exit 0; 1 when --count was given and the timeout came first.
- *
- * A BPF ring buffer has one consumer position: every reader of the pinned pal_events (another
- * polctl monitor, an agent that drains it) takes events away from the others. */
+/* polctl monitor: streams the deny and log events palisaded reads from the datapath, through the
+ * agent's event socket (every monitor gets every event; see agent/daemon/event_hub.h). One line
+ * per event, or one JSON object per line with -o json (a YAML document each with -o yaml), until
+ * SIGINT/SIGTERM, --count N events or --timeout SEC seconds. Exit 0; 1 when --count was given and
+ * the timeout came first; 2 when no agent is running or the agent went away. */
 #include <errno.h>
 #include <getopt.h>
-#include <arpa/inet.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
-#include <bpf/libbpf.h>
+#include <unistd.h>
 
-#include "live.h"
+#include "monitor_filter.h"
+#include "polctl.h"
+
+#define MONITOR_SOCKET_DEFAULT "/run/palisade/events.sock"
 
 static volatile sig_atomic_t stop;
 
@@ -26,97 +30,124 @@ static void on_signal(int sig)
 
 struct mon {
 	const struct polctl_globals *g;
-	const struct polctl_live *lv;
+	struct monitor_filter f;
 	long seen, count;
-	int64_t wall_minus_mono; /* ns: events carry bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	char buf[65536];
+	size_t len;
 };
 
-static int64_t clock_ns(clockid_t c)
+static const char *s_or(json_t *o, const char *k, const char *dflt)
 {
-	struct timespec ts;
+	const char *s = json_string_value(json_object_get(o, k));
 
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return s ? s : dflt;
 }
 
-/* "2026-11-29T00:12:03.123Z" for an event's monotonic timestamp. */
-static const char *wall_time(const struct mon *m, uint64_t mono_ns, char *buf, size_t len)
+static long long num(json_t *o, const char *k)
 {
-	int64_t ns = (int64_t)mono_ns + m->wall_minus_mono;
-	time_t sec = (time_t)(ns / 1000000000LL);
-	struct tm tm;
-
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", (int)(ns / 1000000LL % 1000));
-	return buf;
+	return json_integer_value(json_object_get(o, k));
 }
 
-static const char *proto_name(uint8_t p, char *buf)
+static void print_text(json_t *o)
 {
-	switch (p) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
-	case 132: return "sctp";
-	default: sprintf(buf, "%u", p); return buf;
+	const char *when = s_or(o, "time", "");
+	const char *pol = s_or(o, "policy", NULL), *ns = s_or(o, "namespace", NULL);
+	const char *ep = s_or(o, "endpoint", NULL);
+
+	printf("%s %-5s %-12s %-10s %-10s %-22s %-6s %s:%lld -> %s:%lld",
+	       strlen(when) > 11 ? when + 11 : when, strcmp(s_or(o, "type", ""), "log") ? "DENY" : "LOG",
+	       s_or(o, "interface", "?"), s_or(o, "hook", "?"), s_or(o, "stage", "-"),
+	       s_or(o, "reason", "?"), s_or(o, "proto", "?"), s_or(o, "src", "?"), num(o, "sport"),
+	       s_or(o, "dst", "?"), num(o, "dport"));
+	if (json_object_get(o, "icmp_type"))
+		printf(" type %lld code %lld", num(o, "icmp_type"), num(o, "icmp_code"));
+	if (ep)
+		printf(" endpoint %s", ep);
+	if (pol)
+		printf(" rule %lld of %s%s%s%s%s", num(o, "rule"), s_or(o, "tier", ""),
+		       *s_or(o, "tier", "") ? "/" : "", ns ? ns : "", ns ? "/" : "", pol);
+	printf("\n");
+}
+
+/* One line from the agent. Returns -1 on a line that is not JSON. */
+static int on_line(struct mon *m, const char *line)
+{
+	json_t *o = json_loads(line, 0, NULL);
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -1;
 	}
-}
-
-static int on_event(void *ctx, void *data, size_t len)
-{
-	struct mon *m = ctx;
-	const struct pal_event *e = data;
-	char s[INET6_ADDRSTRLEN] = "?", d[INET6_ADDRSTRLEN] = "?", pb[8], ifn[IF_NAMESIZE + 8];
-	char when[40];
-	json_t *rule, *o;
-	int af;
-
-	if (len < sizeof(*e) || (m->count && m->seen >= m->count))
-		return 0;
-	m->seen++;
-	af = e->family == 6 ? AF_INET6 : AF_INET;
-	inet_ntop(af, e->src, s, sizeof(s));
-	inet_ntop(af, e->dst, d, sizeof(d));
-	rule = live_meta_rule(m->lv, e->rule_id);
-	wall_time(m, e->ts_ns, when, sizeof(when));
-	o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:i, "
-		      "s:o, s:O?, s:O?, s:O?}",
-		      "time", when, "ts_ns", (json_int_t)e->ts_ns, "type", e->type == PAL_EVENT_LOG ? "log" : "deny",
-		      "interface", live_ifname(e->ifindex, ifn), "hook",
-		      e->hook < PAL_HOOK_COUNT ? pal_hook_names[e->hook] : "?", "stage",
-		      e->stage < PAL_STAGE_COUNT ? json_string(pal_stage_name((enum pal_stage)e->stage)) :
-						   json_null(),
-		      "reason", e->reason < PAL_DROP_COUNT ? pal_drop_reason_names[e->reason] : "?",
-		      "proto", proto_name(e->proto, pb), "src", s, "sport", e->sport, "dst", d,
-		      "dport", e->dport, "icmp_type", e->icmp_type, "icmp_code", e->icmp_code, "len",
-		      (int)e->len, "rule_id",
-		      e->rule_id == PAL_RULE_ID_NONE ? json_null() : json_integer(e->rule_id), "tier",
-		      json_object_get(rule, "tier"), "policy", json_object_get(rule, "policy"), "rule",
-		      json_object_get(rule, "index"));
-	if (m->g->output == POLCTL_OUT_JSON) {
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-	} else {
-		const char *pol = json_string_value(json_object_get(rule, "policy"));
-		const char *stage = json_string_value(json_object_get(o, "stage"));
-
-		printf("%s %-5s %-12s %-10s %-10s %-22s %-6s %s:%u -> %s:%u", when + 11,
-		       e->type == PAL_EVENT_LOG ? "LOG" : "DENY", ifn, pal_hook_names[e->hook < PAL_HOOK_COUNT ? e->hook : 0],
-		       stage ? stage : "-", json_string_value(json_object_get(o, "reason")),
-		       json_string_value(json_object_get(o, "proto")), s, e->sport, d, e->dport);
-		if (e->proto == 1 || e->proto == 58)
-			printf(" type %u code %u", e->icmp_type, e->icmp_code);
-		if (pol)
-			printf(" rule %lld of %s", json_integer_value(json_object_get(rule, "index")), pol);
-		printf("\n");
+	if (strcmp(s_or(o, "type", ""), "dropped") == 0) {
+		fprintf(stderr, "polctl: monitor: %lld events dropped so far: this monitor reads "
+				"slower than events come\n", num(o, "count"));
+	} else if ((!m->count || m->seen < m->count) && monitor_filter_match(&m->f, o)) {
+		m->seen++;
+		if (m->g->output == POLCTL_OUT_JSON)
+			polctl_print_line(o);
+		else
+			print_text(o);
+		fflush(stdout);
 	}
-	fflush(stdout);
 	json_decref(o);
 	return 0;
+}
+
+/* Reads what is there and handles every complete line. 0, 1 at EOF, -errno. */
+static int read_lines(struct mon *m, int fd)
+{
+	ssize_t r = read(fd, m->buf + m->len, sizeof(m->buf) - 1 - m->len);
+	char *start = m->buf, *nl;
+
+	if (r == 0)
+		return 1;
+	if (r < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+	m->len += (size_t)r;
+	m->buf[m->len] = '\0';
+	while ((nl = memchr(start, '\n', m->len - (size_t)(start - m->buf)))) {
+		*nl = '\0';
+		if (on_line(m, start))
+			return -EPROTO;
+		start = nl + 1;
+	}
+	m->len -= (size_t)(start - m->buf);
+	memmove(m->buf, start, m->len);
+	return m->len == sizeof(m->buf) - 1 ? -EMSGSIZE : 0;
+}
+
+static int connect_agent(const struct polctl_globals *g, const char *path, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return polctl_fail(g, "monitor: socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (e == ENOENT || e == ECONNREFUSED)
+			return polctl_fail(g, "monitor: no palisaded is running: cannot connect to its "
+					      "event socket %s (%s); start the agent, or name its "
+					      "socket (eventsSocket) with --socket PATH",
+					   path, strerror(e));
+		return polctl_fail(g, "monitor: cannot connect to the event socket %s: %s", path,
+				   strerror(e));
+	}
+	*out = fd;
+	return POLCTL_OK;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 static int parse_num(const char *s, double *out)
@@ -128,69 +159,85 @@ static int parse_num(const char *s, double *out)
 	return errno || end == s || *end || *out < 0 ? -EINVAL : 0;
 }
 
+static int stream(struct mon *m, int fd, double timeout)
+{
+	struct timespec t0;
+	int rc = POLCTL_OK;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!stop && !(m->count && m->seen >= m->count)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int err = poll(&p, 1, 200);
+
+		if (err > 0) {
+			err = read_lines(m, fd);
+			if (err == 1)
+				return polctl_fail(m->g, "monitor: the agent closed the event stream");
+			if (err < 0)
+				return polctl_fail(m->g, "monitor: reading events: %s", strerror(-err));
+		}
+		if (timeout > 0 && since(&t0) >= timeout) {
+			if (m->count && m->seen < m->count)
+				rc = POLCTL_NEGATIVE;
+			break;
+		}
+	}
+	return rc;
+}
+
 int cmd_monitor(const struct polctl_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "timeout", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'c' }, { "timeout", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' }, { "verdict", required_argument, NULL, 'f' },
+		{ "iface", required_argument, NULL, 'f' },  { "policy", required_argument, NULL, 'f' },
+		{ "src", required_argument, NULL, 'f' },    { "dst", required_argument, NULL, 'f' },
+		{ "proto", required_argument, NULL, 'f' },  { "port", required_argument, NULL, 'f' },
 		{ 0 },
 	};
-	struct mon m = { .g = g };
+	struct mon *m = calloc(1, sizeof(*m));
+	const char *path = MONITOR_SOCKET_DEFAULT;
 	double timeout = 0, count = 0;
-	struct polctl_live lv;
-	struct ring_buffer *rb;
-	struct timespec t0, t;
-	int c, rc;
+	char err[256];
+	int c, li, fd = -1, rc;
 
+	if (!m)
+		return polctl_fail(g, "monitor: out of memory");
+	m->g = g;
+	m->f.proto = m->f.port = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		if (c == 'c' && parse_num(optarg, &count) == 0 && count >= 1 && count == (long)count)
 			continue;
 		if (c == 't' && parse_num(optarg, &timeout) == 0)
 			continue;
+		if (c == 's') {
+			path = optarg;
+			continue;
+		}
+		if (c == 'f' && monitor_filter_set(&m->f, opts[li].name, optarg, err, sizeof(err)) == 0)
+			continue;
+		free(m);
+		if (c == 'f')
+			return polctl_fail(g, "monitor: %s", err);
 		if (c == 'c' || c == 't')
 			return polctl_fail(g, "monitor: %s \"%s\" is not a valid %s", argv[optind - 2],
 					   optarg, c == 'c' ? "count (1 or more)" : "number of seconds");
 		return polctl_fail(g, "monitor: unknown option or missing value: %s", argv[optind - 1]);
 	}
-	if (optind < argc)
+	if (optind < argc) {
+		free(m);
 		return polctl_fail(g, "monitor: unexpected argument \"%s\"", argv[optind]);
-	m.count = (long)count;
-	if ((rc = polctl_live_open(g, &lv)))
-		return rc;
-	live_warn_meta(&lv);
-	m.lv = &lv;
-	m.wall_minus_mono = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	/* libbpf's ring buffer on the pinned map (the library's pal_dp_events_open wraps the same
-	 * call but needs a struct pal_datapath, which polctl does not open: see live.h) */
-	rb = ring_buffer__new(lv.fd[LM_EVENTS], on_event, &m, NULL);
-	if (!rb) {
-		rc = polctl_fail(g, "monitor: cannot read the event ring buffer at %s/maps/%s: %s",
-				 lv.dir, live_map_names[LM_EVENTS], strerror(errno));
-		polctl_live_close(&lv);
-		return rc;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = POLCTL_OK;
-	while (!stop && !(m.count && m.seen >= m.count)) {
-		int err = ring_buffer__poll(rb, 200);
-
-		if (err < 0 && err != -EINTR) {
-			rc = polctl_fail(g, "monitor: reading events: %s", strerror(-err));
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (timeout > 0 && (double)(t.tv_sec - t0.tv_sec) +
-					   (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= timeout) {
-			if (m.count && m.seen < m.count)
-				rc = POLCTL_NEGATIVE;
-			break;
-		}
+	m->count = (long)count;
+	rc = connect_agent(g, path, &fd);
+	if (rc == POLCTL_OK) {
+		rc = stream(m, fd, timeout);
+		close(fd);
 	}
-	ring_buffer__free(rb);
-	polctl_live_close(&lv);
+	free(m);
 	return rc;
 }

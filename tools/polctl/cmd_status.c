@@ -238,6 +238,10 @@ static void print_table(json_t *st)
 		       json_integer_value(json_object_get(meta, "generation")));
 	else
 		printf("metadata     none (names unknown)\n");
+	v = json_object_get(st, "iptables");
+	if (json_is_object(v))
+		printf("iptables     %s (%s)\n", json_string_value(json_object_get(v, "backend")),
+		       json_string_value(json_object_get(v, "reason")));
 	polctl_datastore_print(json_object_get(st, "datastore"));
 	printf("ep-to-host   %s\n", json_string_value(json_object_get(st, "endpoint_to_host")));
 	printf("unprogrammed %lld%s\n\n", json_integer_value(json_object_get(st, "unprogrammed")),
@@ -310,6 +314,9 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 				 json_null(),
 		       "endpoint_to_host",
 		       (lv.cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT) ? "accept" : "drop");
+	/* which iptables variant the agent put palisade's rules in, and why (its metadata) */
+	json_object_set(st, "iptables", lv.meta && json_object_get(lv.meta, "iptables") ?
+						json_object_get(lv.meta, "iptables") : json_null());
 	json_object_set_new(st, "interfaces", interfaces_json(&lv));
 	{
 		size_t i, n = 0;

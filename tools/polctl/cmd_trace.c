@@ -12,6 +12,7 @@
 #include "evaluator.h"
 #include "live.h"
 #include "polctl.h"
+#include "trace_pods.h"
 
 struct trace_args {
 	char **dirs;
@@ -21,6 +22,8 @@ struct trace_args {
 	bool have_dir;
 	struct pal_packet pkt;
 	bool have_proto, have_src, have_dst, have_sport, have_dport, have_type, have_code;
+	const char *from_pod, *to_pod; /* NAMESPACE/NAME: resolved in the model (resolve_pods) */
+	const char *dnat;
 };
 
 static int parse_u16(const char *s, uint16_t *out, long max)
@@ -93,7 +96,7 @@ static int parse_dnat(const char *s, struct pal_packet *pkt)
 static int parse_args(const struct polctl_globals *g, int argc, char **argv, struct trace_args *a)
 {
 	enum { O_POLICY = 256, O_IFACE, O_DIR, O_OUT, O_PROTO, O_SRC, O_SPORT, O_DST, O_DPORT,
-	       O_TYPE, O_CODE, O_DNAT };
+	       O_TYPE, O_CODE, O_DNAT, O_FROM_POD, O_TO_POD };
 	static const struct option opts[] = {
 		{ "policy-dir", required_argument, NULL, O_POLICY },
 		{ "iface", required_argument, NULL, O_IFACE },
@@ -107,9 +110,10 @@ static int parse_args(const struct polctl_globals *g, int argc, char **argv, str
 		{ "icmp-type", required_argument, NULL, O_TYPE },
 		{ "icmp-code", required_argument, NULL, O_CODE },
 		{ "dnat", required_argument, NULL, O_DNAT },
+		{ "from-pod", required_argument, NULL, O_FROM_POD },
+		{ "to-pod", required_argument, NULL, O_TO_POD },
 		{ 0 },
 	};
-	const char *dnat = NULL;
 	uint16_t v;
 	int c;
 
@@ -164,13 +168,61 @@ static int parse_args(const struct polctl_globals *g, int argc, char **argv, str
 				a->have_code = true;
 			}
 			break;
-		case O_DNAT: dnat = optarg; break;
+		case O_DNAT: a->dnat = optarg; break;
+		case O_FROM_POD: a->from_pod = optarg; break;
+		case O_TO_POD: a->to_pod = optarg; break;
 		default:
 			return polctl_fail(g, "trace: unknown option or missing value: %s", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return polctl_fail(g, "trace: unexpected argument \"%s\"", argv[optind]);
+	if ((a->from_pod || a->to_pod) && !a->n_dirs)
+		return polctl_fail(g, "trace: --from-pod and --to-pod need --policy-dir (the pods' "
+				      "WorkloadEndpoints come from the policy files)");
+	if ((a->from_pod && (a->have_src || a->iface)) || (a->to_pod && a->have_dst))
+		return polctl_fail(g, "trace: --from-pod sets --src and --iface, --to-pod sets --dst: "
+				      "give one or the other");
+	if (a->to_pod && a->out_iface)
+		return polctl_fail(g, "trace: --to-pod sets --out-iface: give one or the other");
+	return 0;
+}
+
+/* --from-pod/--to-pod: the pods' addresses and interfaces, and the direction they imply (from
+ * a pod to the host: ingress; from the host to a pod: egress; between two interfaces: forward). */
+static int resolve_pods(const struct polctl_globals *g, const struct pal_model *m,
+			struct trace_args *a)
+{
+	const struct pal_workload_endpoint *from = NULL, *to = NULL;
+	char err[256];
+	int fam = a->have_src ? a->pkt.src.family : a->have_dst ? a->pkt.dst.family : 0;
+
+	if (a->from_pod) {
+		if (!(from = trace_pod_find(m, a->from_pod, fam, &a->pkt.src, err, sizeof(err))))
+			return polctl_fail(g, "trace: --from-pod: %s", err);
+		a->have_src = true;
+		a->iface = from->interface_name;
+		fam = a->pkt.src.family;
+	}
+	if (a->to_pod) {
+		if (!(to = trace_pod_find(m, a->to_pod, fam, &a->pkt.dst, err, sizeof(err))))
+			return polctl_fail(g, "trace: --to-pod: %s", err);
+		a->have_dst = true;
+		if (a->iface)
+			a->out_iface = to->interface_name;
+		else
+			a->iface = to->interface_name;
+	}
+	if (!a->have_dir && a->iface) {
+		a->have_dir = true;
+		a->dir = a->out_iface ? PAL_TRACE_FORWARD : from ? PAL_TRACE_INGRESS : PAL_TRACE_EGRESS;
+	}
+	return 0;
+}
+
+/* What the packet description still needs once the pods are resolved. */
+static int check_args(const struct polctl_globals *g, struct trace_args *a)
+{
 	if (!a->iface || !a->have_dir || !a->have_proto || !a->have_src || !a->have_dst)
 		return polctl_fail(g, "trace: needs --iface, --dir, --proto, --src and --dst");
 	if (a->dir == PAL_TRACE_FORWARD && !a->out_iface)
@@ -189,9 +241,9 @@ static int parse_args(const struct polctl_globals *g, int argc, char **argv, str
 	if ((a->pkt.protocol == PAL_PROTO_ICMP && a->pkt.src.family != PAL_AF_INET4) ||
 	    (a->pkt.protocol == PAL_PROTO_ICMPV6 && a->pkt.src.family != PAL_AF_INET6))
 		return polctl_fail(g, "trace: icmp goes with IPv4 addresses, icmpv6 with IPv6");
-	if (dnat) {
-		if (parse_dnat(dnat, &a->pkt))
-			return polctl_fail(g, "trace: --dnat \"%s\" is not IP or IP:PORT", dnat);
+	if (a->dnat) {
+		if (parse_dnat(a->dnat, &a->pkt))
+			return polctl_fail(g, "trace: --dnat \"%s\" is not IP or IP:PORT", a->dnat);
 		if (a->pkt.dnat_dst.family != a->pkt.dst.family)
 			return polctl_fail(g, "trace: --dnat address is of another IP version than --dst");
 	}
@@ -275,6 +327,7 @@ static int trace_live(const struct polctl_globals *g, const struct trace_args *a
 {
 	struct polctl_live lv;
 	struct pal_verdict v;
+	json_t *warnings;
 	int rc = polctl_live_open(g, &lv);
 
 	if (rc)
@@ -283,12 +336,16 @@ static int trace_live(const struct polctl_globals *g, const struct trace_args *a
 	rc = live_trace(g, &lv, a->dir, a->iface, a->out_iface, &a->pkt, &v);
 	if (rc)
 		goto out;
+	warnings = trace_warnings(g, NULL, &v, a->iface, a->out_iface);
+	trace_warnings_print(warnings);
 	if (g->output == POLCTL_OUT_JSON) {
-		print_json(&v, json_pack("{s:s, s:I, s:o}", "source", "live", "generation",
+		print_json(&v, json_pack("{s:s, s:I, s:o, s:o}", "source", "live", "generation",
 					 (json_int_t)lv.cfg.generation, "rule_id",
 					 v.rule_id == UINT32_MAX ? json_null() :
-								   json_integer(v.rule_id)));
+								   json_integer(v.rule_id),
+					 "warnings", warnings));
 	} else {
+		json_decref(warnings);
 		printf("source     live datapath at %s, generation %u\n", lv.dir, lv.cfg.generation);
 		print_table(&v);
 	}
@@ -302,6 +359,7 @@ int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 	struct trace_args a = { 0 };
 	struct polctl_offline o;
 	struct pal_verdict v;
+	json_t *warnings;
 	int rc;
 
 	a.dirs = calloc((size_t)argc, sizeof(char *));
@@ -311,7 +369,7 @@ int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 	if (rc)
 		goto out_args;
 	if (a.n_dirs == 0) {
-		rc = trace_live(g, &a);
+		rc = check_args(g, &a) ? POLCTL_USAGE : trace_live(g, &a);
 		goto out_args;
 	}
 	if (polctl_offline_load(g, a.dirs, a.n_dirs, &o) != 0) {
@@ -319,14 +377,22 @@ int cmd_trace(const struct polctl_globals *g, int argc, char **argv)
 		rc = polctl_fail(g, "trace: the policy has errors (polctl validate shows them)");
 		goto out;
 	}
+	if (resolve_pods(g, &o.model, &a) || check_args(g, &a)) {
+		rc = POLCTL_USAGE;
+		goto out;
+	}
 	if (pal_evaluate(&o.ir, a.dir, a.iface, a.out_iface, &a.pkt, &v) != 0) {
 		rc = polctl_fail(g, "trace: the evaluator rejected this packet description");
 		goto out;
 	}
+	warnings = trace_warnings(g, &o.model, &v, a.iface, a.out_iface);
+	trace_warnings_print(warnings);
 	if (g->output == POLCTL_OUT_JSON)
-		print_json(&v, NULL);
-	else
+		print_json(&v, json_pack("{s:o}", "warnings", warnings));
+	else {
+		json_decref(warnings);
 		print_table(&v);
+	}
 	rc = POLCTL_OK;
 out:
 	polctl_offline_free(&o);

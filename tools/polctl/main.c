@@ -26,7 +26,8 @@ static const struct polctl_command commands[] = {
 	{ "sets", "", "resolved address sets and what they came from", cmd_sets },
 	{ "flows", "[--flush]", "tracked flows (--flush empties the flow table)", cmd_flows },
 	{ "counters", "", "per interface and hook: verdicts and drops by reason", cmd_counters },
-	{ "monitor", "[--count N] [--timeout SEC]",
+	{ "monitor", "[--count N] [--timeout SEC] [--socket PATH] [--verdict deny|log] [--iface NAME] "
+		     "[--policy [NS/]NAME] [--src CIDR] [--dst CIDR] [--proto P] [--port N]",
 	  "streams deny and log events until interrupted", cmd_monitor },
 	{ "trace",
 	  "[--policy-dir DIR] --iface IF --dir ingress|egress|forward [--out-iface IF] --proto P\n"
@@ -39,7 +40,7 @@ static const struct polctl_command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: polctl [-o table|json] [--bpffs DIR] [--node NAME] COMMAND [ARGS]\n"
+	fprintf(f, "usage: polctl [-o table|json|yaml] [--bpffs DIR] [--node NAME] COMMAND [ARGS]\n"
 		   "       polctl --version\n\n"
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
@@ -139,10 +140,11 @@ int main(int argc, char **argv)
 		rest[n_rest++] = argv[i];
 	}
 	if (output) {
-		if (strcmp(output, "json") == 0) {
-			g.output = POLCTL_OUT_JSON;
+		if (strcmp(output, "json") == 0 || strcmp(output, "yaml") == 0) {
+			g.output = POLCTL_OUT_JSON; /* the same documents, printed as YAML */
+			polctl_set_yaml(output[0] == 'y');
 		} else if (strcmp(output, "table") != 0) {
-			fprintf(stderr, "polctl: -o takes table or json, not \"%s\"\n", output);
+			fprintf(stderr, "polctl: -o takes table, json or yaml, not \"%s\"\n", output);
 			free(rest);
 			return POLCTL_USAGE;
 		}

@@ -19,13 +19,34 @@ int polctl_fail(const struct polctl_globals *g, const char *fmt, ...)
 	return POLCTL_USAGE;
 }
 
+static bool yaml_output;
+
+void polctl_set_yaml(bool on)
+{
+	yaml_output = on;
+}
+
 void polctl_print_json(json_t *v)
 {
 	if (!v)
 		return;
-	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
+	if (yaml_output)
+		polctl_yaml_dump(v, stdout);
+	else {
+		json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	}
 	json_decref(v);
+}
+
+void polctl_print_line(json_t *v)
+{
+	if (yaml_output) {
+		polctl_yaml_dump(v, stdout); /* one document each, "---" between them */
+		return;
+	}
+	json_dumpf(v, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
 }
 
 json_t *polctl_diag_json(const struct pal_diag *d)

@@ -4,6 +4,7 @@
 #define POLCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <jansson.h>
 #include "compiler.h"
 #include "diag.h"
@@ -47,8 +48,13 @@ int cmd_version(const struct polctl_globals *g, int argc, char **argv);
  * parse prose (bpftool's convention). Returns POLCTL_USAGE for convenience. */
 __attribute__((format(printf, 2, 3))) int polctl_fail(const struct polctl_globals *g, const char *fmt,
 							 ...);
-/* Prints a JSON value to stdout (indented) and releases it. */
+/* Prints a JSON value to stdout (indented; YAML after polctl_set_yaml) and releases it. */
 void polctl_print_json(json_t *v);
+/* One JSON object on one line (a YAML document with -o yaml), for streams; v is kept. */
+void polctl_print_line(json_t *v);
+/* -o yaml: every command's structured (-o json) output is printed as YAML instead. */
+void polctl_set_yaml(bool on);
+int polctl_yaml_dump(json_t *v, FILE *out);
 json_t *polctl_diag_json(const struct pal_diag *d);
 
 /* Offline pipeline shared by validate and trace: load every policy directory, validate, compile

@@ -18,6 +18,7 @@
 AGENTD_PID=""
 AGENTD_PORT=${AGENTD_PORT:-9477}
 AGENTD_LOG=${AGENTD_LOG:-}
+AGENTD_EVENTS=${AGENTD_EVENTS:-} # the event socket (polctl monitor --socket), in $E2E_TMP
 
 now_ms() {
 	local t=${EPOCHREALTIME/./}
@@ -47,12 +48,14 @@ agentd_start() {
 	local dir=$1; shift
 	command -v curl >/dev/null 2>&1 || fail "missing command: curl (apt-get install curl)"
 	AGENTD_LOG=${AGENTD_LOG:-$E2E_TMP/palisaded.log}
+	AGENTD_EVENTS=${AGENTD_EVENTS:-$E2E_TMP/events.sock}
 	# shellcheck disable=SC2034 # read by topo_destroy
 	TOPO_AGENT_USED=1
 	[ -f "$E2E_TMP/nf.before" ] || nf_snapshot >"$E2E_TMP/nf.before"
 	echo "--- palisaded start $(date +%T.%N)" >>"$AGENTD_LOG"
 	nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --policy-dir "$dir" \
-		--node demo-node --bpffs "$PINDIR" --health "127.0.0.1:$AGENTD_PORT" "$@" \
+		--node demo-node --bpffs "$PINDIR" --health "127.0.0.1:$AGENTD_PORT" \
+		--events-socket "$AGENTD_EVENTS" "$@" \
 		</dev/null >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
 	agentd_wait_ready || fail "palisaded did not become ready: $(agentd_readyz)

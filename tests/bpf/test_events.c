@@ -1,0 +1,112 @@
+/* Deny events under a flood: rate-limited per interface and hook, and every drop accounted for.
+ *
+ * Two host endpoints, eth0 and eth1, with an untracked (doNotTrack) deny of TCP port 9001: XDP
+ * drops it. The datapath runs at --event-rate 1 (one event per second after a burst of
+ * PAL_EVENT_BURST_DEF). A flood of FLOOD packets on eth0 must then emit at most the burst plus
+ * what the elapsed time refills, count every other one in events_suppressed (emitted +
+ * suppressed + lost = dropped, exactly), and leave eth1's events alone: its first deny still
+ * emits. Without the limiter every dropped packet emitted an event (FLOOD events). */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+
+#define FLOOD 2000
+
+static const char *yaml =
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+	"metadata: {name: h0, labels: {role: h}}\n"
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
+	"---\napiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+	"metadata: {name: h1, labels: {role: h}}\n"
+	"spec: {node: node1, interfaceName: eth1, expectedIPs: [198.18.1.1]}\n"
+	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+	"metadata: {name: raw}\n"
+	"spec:\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+	"  types: [Ingress]\n  ingress:\n"
+	"  - {action: Deny, protocol: TCP, destination: {ports: [9001]}}\n";
+
+static struct bpft T;
+static struct ctest C;
+static struct ring_buffer *rb;
+static int n_events[2]; /* per interface: eth0, eth1 */
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	const struct pal_event *ev = data;
+
+	(void)ctx;
+	if (len < sizeof(*ev) || ev->type != PAL_EVENT_DENY)
+		return 0;
+	if (ev->ifindex == (uint32_t)T.ifindex[BT_ETH0])
+		n_events[0]++;
+	else if (ev->ifindex == (uint32_t)T.ifindex[BT_ETH1])
+		n_events[1]++;
+	return 0;
+}
+
+static void setup(void)
+{
+	bt_event_rate = 1;
+	bt_setup(&T);
+	ct_compile(&C, yaml);
+	cr_assert_eq(C.rc, 0, "compile");
+	bt_apply(&T, &C.ir, 1);
+	rb = ring_buffer__new(pal_dp_map_fd(T.dp, "pal_events"), on_event, NULL, NULL);
+	cr_assert_not_null(rb);
+}
+
+static void teardown(void)
+{
+	ring_buffer__free(rb);
+	ct_free(&C);
+	bt_teardown(&T);
+	bt_event_rate = 0;
+}
+
+TestSuite(bpf_events, .init = setup, .fini = teardown);
+
+/* One denied packet at XDP of interface i (eth0 or eth1), source port sport. */
+static void deny_one(int i, uint16_t sport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.200.1", sport,
+				     i ? "198.18.1.1" : "198.18.0.1", 9001);
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+	int ifx = T.ifindex[i ? BT_ETH1 : BT_ETH0];
+
+	cr_assert_eq(bt_run_xdp(&T, ifx, buf, len, NULL), 1 /* XDP_DROP */, "not dropped at XDP");
+}
+
+Test(bpf_events, a_flood_pays_for_at_most_the_burst_and_counts_the_rest)
+{
+	int eth0 = T.ifindex[BT_ETH0], eth1 = T.ifindex[BT_ETH1];
+	struct pal_if_ctr c0, c1;
+	uint64_t t0 = bt_now_ns(), secs, emitted;
+
+	for (int k = 0; k < FLOOD; k++)
+		deny_one(0, (uint16_t)(10000 + k));
+	secs = (bt_now_ns() - t0) / 1000000000ull + 1; /* what the refill may have added */
+	deny_one(1, 10000);
+	ring_buffer__consume(rb);
+	c0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	c1 = bt_ifctr(&T, eth1, PAL_HOOK_XDP);
+
+	cr_assert_eq(c0.drop[PAL_DROP_POLICY], FLOOD, "every packet is counted as a drop");
+	emitted = (uint64_t)n_events[0];
+	cr_assert_geq(emitted, PAL_EVENT_BURST_DEF, "the burst is emitted: %llu events",
+		      (unsigned long long)emitted);
+	/* one CPU ran the flood (a test run stays on its CPU), but allow each CPU its burst */
+	cr_assert_leq(emitted, (uint64_t)libbpf_num_possible_cpus() * (PAL_EVENT_BURST_DEF + secs),
+		      "%llu events for %d drops at 1 event/s", (unsigned long long)emitted, FLOOD);
+	cr_assert_eq(emitted + c0.events_suppressed + c0.events_lost, FLOOD,
+		     "emitted %llu + suppressed %llu + lost %llu != %d dropped",
+		     (unsigned long long)emitted, (unsigned long long)c0.events_suppressed,
+		     (unsigned long long)c0.events_lost, FLOOD);
+	cr_assert_eq(c0.events_lost, 0, "the ring buffer had room");
+	/* the other interface has its own bucket */
+	cr_assert_eq(n_events[1], 1, "eth1's deny was not reported");
+	cr_assert_eq(c1.events_suppressed, 0);
+}
