@@ -105,20 +105,29 @@ static __always_inline void pal_fill_event(struct pal_event *ev, const struct pa
 	__builtin_memcpy(ev->dst, p->dst, 16);
 }
 
+/* A ring buffer record for an event of (interface, hook) counted on c, within the rate limit;
+ * NULL when the limiter holds it back (counted) or the ring buffer is full (counted). */
+static __always_inline struct pal_event *pal_event_reserve(struct pal_if_ctr *c)
+{
+	struct pal_event *ev;
+
+	if (!pal_event_admit(c))
+		return 0;
+	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	if (!ev)
+		c->events_lost++;
+	return ev;
+}
+
 /* Emits a deny event for a packet counted on c (pal_count_if), within the rate limit. */
 static __always_inline void pal_emit_deny(struct pal_if_ctr *c, const struct pal_pkt *p,
 					  __u32 ifindex, __u8 hook, __u8 stage, __u8 reason,
 					  __u32 rule_id)
 {
-	struct pal_event *ev;
+	struct pal_event *ev = pal_event_reserve(c);
 
-	if (!pal_event_admit(c))
+	if (!ev)
 		return;
-	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
-	if (!ev) {
-		c->events_lost++;
-		return;
-	}
 	pal_fill_event(ev, p, ifindex, hook, stage, PAL_EVENT_DENY, reason, rule_id);
 	bpf_ringbuf_submit(ev, 0);
 }

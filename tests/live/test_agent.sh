@@ -55,9 +55,10 @@ json_is .verdict deny
 # Versions: the pinned layout is the one this polctl reads; a running agent (the daemon adopting
 # the pins) is named with its version in `status` and `version`.
 VERSION=$(sed -n 's/^#define PALISADE_VERSION "\(.*\)"$/\1/p' "$ROOT/include/palisade/version.h")
+LAYOUT=$(sed -n 's/^#define PAL_LAYOUT_VERSION \([0-9]*\)u$/\1/p' "$ROOT/include/palisade/abi.h")
 expect_rc 0 pc -o json version
 json_is '"\(.client.version) \(.datapath.pinned) \(.datapath.layout_version) \(.datapath.compatible)"' \
-	"$VERSION true 2 true"
+	"$VERSION true $LAYOUT true"
 dlog=$(mktemp)
 # nsenter execs palisaded (no fork): $! is the agent's pid.
 nsenter --net="/var/run/netns/$NS" "$PALISADED" --node demo-node --policy-dir "$P" --bpffs "$PIN" \
