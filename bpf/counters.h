@@ -56,11 +56,11 @@ static __always_inline struct pal_if_ctr *pal_count_if(__u32 ifindex, __u8 hook,
 /* The event rate limiter: may (interface, hook) emit one more event on this CPU now? A DDoS must
  * not pay for its own logging (a ring buffer reservation, the event, the consumer's wakeup per
  * dropped packet), and the ring buffer must keep room for other interfaces' events. GCRA, a token
- * bucket kept as one timestamp (event_tat_ns: when the bucket is full again): an event is
- * admitted when the bucket has room for it, and each admitted one fills it by one interval. So
- * at most `burst` events at once, then one per interval. Per CPU, so no atomics: the
- * limit is per CPU too (docs/datapath.md "Events"). What is not admitted is counted exactly in
- * events_suppressed; with no counters (map full) nothing is emitted. */
+ * bucket kept as one timestamp (event_tat_ns: when the full burst is available again): each
+ * admitted event moves it one interval later, and an event is admitted while it stays within
+ * `burst` intervals of now. So at most `burst` events at once, then one per interval. Per CPU,
+ * so no atomics: the limit is per CPU too (docs/datapath.md "Events"). What is not admitted is
+ * counted exactly in events_suppressed; with no counters (map full) nothing is emitted. */
 static __always_inline int pal_event_admit(struct pal_if_ctr *c)
 {
 	__u32 zero = 0;
