@@ -56,11 +56,11 @@ static __always_inline struct pal_if_ctr *pal_count_if(__u32 ifindex, __u8 hook,
 /* The event rate limiter: may (interface, hook) emit one more event on this CPU now? A DDoS must
  * not pay for its own logging (a ring buffer reservation, the event, the consumer's wakeup per
  * dropped packet), and the ring buffer must keep room for other interfaces' events. GCRA, a token
- * bucket kept as one timestamp (event_tat_ns: when the bucket is full again): an event is
- * admitted when the bucket has room for it, and each admitted one fills it by one interval. So
- * at most `burst` events at once, then one per interval. Per CPU, so no atomics: the
- * limit is per CPU too (docs/datapath.md "Events"). What is not admitted is counted exactly in
- * events_suppressed; with no counters (map full) nothing is emitted. */
+ * bucket kept as one timestamp (event_tat_ns: when the full burst is available again): each
+ * admitted event moves it one interval later, and an event is admitted while it stays within
+ * `burst` intervals of now. So at most `burst` events at once, then one per interval. Per CPU,
+ * so no atomics: the limit is per CPU too (docs/datapath.md "Events"). What is not admitted is
+ * counted exactly in events_suppressed; with no counters (map full) nothing is emitted. */
 static __always_inline int pal_event_admit(struct pal_if_ctr *c)
 {
 	__u32 zero = 0;
@@ -105,20 +105,29 @@ static __always_inline void pal_fill_event(struct pal_event *ev, const struct pa
 	__builtin_memcpy(ev->dst, p->dst, 16);
 }
 
+/* A ring buffer record for an event of (interface, hook) counted on c, within the rate limit;
+ * NULL when the limiter holds it back (counted) or the ring buffer is full (counted). */
+static __always_inline struct pal_event *pal_event_reserve(struct pal_if_ctr *c)
+{
+	struct pal_event *ev;
+
+	if (!pal_event_admit(c))
+		return 0;
+	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
+	if (!ev)
+		c->events_lost++;
+	return ev;
+}
+
 /* Emits a deny event for a packet counted on c (pal_count_if), within the rate limit. */
 static __always_inline void pal_emit_deny(struct pal_if_ctr *c, const struct pal_pkt *p,
 					  __u32 ifindex, __u8 hook, __u8 stage, __u8 reason,
 					  __u32 rule_id)
 {
-	struct pal_event *ev;
+	struct pal_event *ev = pal_event_reserve(c);
 
-	if (!pal_event_admit(c))
+	if (!ev)
 		return;
-	ev = bpf_ringbuf_reserve(&pal_events, sizeof(*ev), 0);
-	if (!ev) {
-		c->events_lost++;
-		return;
-	}
 	pal_fill_event(ev, p, ifindex, hook, stage, PAL_EVENT_DENY, reason, rule_id);
 	bpf_ringbuf_submit(ev, 0);
 }

@@ -242,12 +242,12 @@ static __always_inline int pal_flow_entry_state(struct pal_flow *f, const struct
 						struct pal_outcome *o)
 {
 	struct pal_flow_cfg *c = pal_flow_cfg_get();
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = pal_flow_now();
 	int r = pal_flow_classify_entry(f, p, c, gen, now);
 
 	/* the common case inline: no state change to record and refreshed within the second */
 	if (r == PAL_FLOW_HIT &&
-	    (f->generation != gen || now - f->last_ns > PAL_FLOW_REFRESH_NS ||
+	    (f->generation != gen || pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS ||
 	     (p->proto == PAL_IPPROTO_TCP &&
 	      (f->state != PAL_FST_TCP_ESTABLISHED ||
 	       (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)))) ||
@@ -290,7 +290,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 static __noinline void pal_flow_readmit(struct pal_flow *f, struct pal_flow_scratch *s,
 					const struct pal_pkt *p, __u32 gen, int via_ct)
 {
-	pal_flow_touch(f, &s->k2, p, gen, bpf_ktime_get_ns());
+	pal_flow_touch(f, &s->k2, p, gen, pal_flow_now());
 	if (via_ct)
 		pal_flow_adopt_ct(p, f, s);
 }

@@ -12,30 +12,18 @@
  *     that started before the change does).
  * Read-only openers (polctl) read it with bpf_map_lookup_elem. */
 #include <errno.h>
-#include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
-#include <bpf/bpf.h>
 #include "datapath_internal.h"
 
 int pal_dp_config_load(struct pal_datapath *dp)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	void *m;
+	int err = 0;
 
 	if (dp->read_only)
 		return 0;
-	dp->config_len = (sizeof(struct pal_config) + (size_t)page - 1) / (size_t)page *
-			 (size_t)page;
-	m = mmap(NULL, dp->config_len, PROT_READ | PROT_WRITE, MAP_SHARED, MFD(dp, pal_config), 0);
-	if (m == MAP_FAILED) {
-		int err = -errno;
-
-		pal_dp_set_error(dp, "cannot map pal_config: %s", strerror(-err));
-		return err;
-	}
-	dp->config = m;
-	return 0;
+	dp->config = pal_dp_map_rw(dp, MFD(dp, pal_config), sizeof(struct pal_config), "pal_config",
+				   &dp->config_len, &err);
+	return err;
 }
 
 void pal_dp_config_unload(struct pal_datapath *dp)

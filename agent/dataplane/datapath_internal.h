@@ -62,6 +62,10 @@ void pal_dp_regions_free(struct pal_datapath *dp);
 /* iface_slots.c: map pal_if_bank, rebuild which slots are bound, write the reserved slots / undo. */
 int pal_dp_slots_load(struct pal_datapath *dp);
 void pal_dp_slots_unload(struct pal_datapath *dp);
+/* maps_sync.c: maps the first `bytes` of an mmapable array map for writing (*len: the mapped
+ * length); NULL with the error set and *err = -errno on failure. */
+void *pal_dp_map_rw(struct pal_datapath *dp, int fd, size_t bytes, const char *name, size_t *len,
+		    int *err);
 /* config_word.c: map pal_config / unmap it; write it (settings first, the generation last). */
 int pal_dp_config_load(struct pal_datapath *dp);
 void pal_dp_config_unload(struct pal_datapath *dp);

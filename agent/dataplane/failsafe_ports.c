@@ -11,31 +11,19 @@
  * after, never a mix. */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include "datapath_internal.h"
 #include "model.h"
 
 int pal_dp_fs_ports_load(struct pal_datapath *dp)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	void *m;
+	int err = 0;
 
 	if (dp->read_only)
 		return 0;
-	dp->fs_ports_len = (PAL_FS_PORT_WORDS * sizeof(uint64_t) + (size_t)page - 1) /
-			   (size_t)page * (size_t)page;
-	m = mmap(NULL, dp->fs_ports_len, PROT_READ | PROT_WRITE, MAP_SHARED, MFD(dp, pal_fs_ports),
-		 0);
-	if (m == MAP_FAILED) {
-		int err = -errno;
-
-		pal_dp_set_error(dp, "cannot map pal_fs_ports: %s", strerror(-err));
-		return err;
-	}
-	dp->fs_ports = m;
-	return 0;
+	dp->fs_ports = pal_dp_map_rw(dp, MFD(dp, pal_fs_ports), PAL_FS_PORT_WORDS * sizeof(uint64_t),
+				     "pal_fs_ports", &dp->fs_ports_len, &err);
+	return err;
 }
 
 void pal_dp_fs_ports_unload(struct pal_datapath *dp)

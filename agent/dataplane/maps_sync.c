@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/membarrier.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -81,6 +82,22 @@ void pal_dp_regions_free(struct pal_datapath *dp)
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
+
+void *pal_dp_map_rw(struct pal_datapath *dp, int fd, size_t bytes, const char *name, size_t *len,
+		    int *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	*len = (bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
+	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		*err = -errno;
+		pal_dp_set_error(dp, "cannot map %s: %s", name, strerror(errno));
+		return NULL;
+	}
+	return m;
+}
 
 /* Writes values to consecutive keys base.. of an array map; batched when the kernel can. */
 static int array_write(int fd, uint32_t base, const void *vals, size_t vsize, uint32_t n)

@@ -546,8 +546,8 @@ struct pal_if_ctr {
 	 * buffer was full. Every drop is still in drop[]. */
 	__u64 events_suppressed;
 	__u64 events_lost;
-	/* The rate limiter's state on this CPU (the time its bucket is empty again, GCRA); not a
-	 * counter: readers do not sum it. */
+	/* The rate limiter's state on this CPU (GCRA: the time at which the full burst is
+	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
 };
 _Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT + 3),
