@@ -9,9 +9,10 @@
 #   tests/bench/run.sh            runs everything, prints the table (docs/benchmarks.md)
 
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o
+BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o \
+              $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o
 BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
-               $(BENCH_DIR)/probe
+               $(BENCH_DIR)/probe $(BENCH_DIR)/livegen
 
 .PHONY: bench-all bench-build
 
@@ -27,6 +28,11 @@ $(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c $(BUILD)/libpalisade-dataplane.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
+# The live-frames generator: libbpf, no palisade code.
+$(BENCH_DIR)/livegen: tests/bench/livegen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(LIBS_BPF)
+
 # Plain C helpers: no palisade code.
 $(BENCH_DIR)/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
@@ -37,3 +43,34 @@ bench-build: $(BENCH_BPF) $(BENCH_DIR)/bench-classify $(BENCH_TOOLS) $(BUILD)/pa
 bench-all: bench-build ## every benchmark of DESIGN section 9 as one table (root, ~10 minutes)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+
+# The cost model's ablation variants (tests/bench/ablate.bpf.c, docs/benchmarks.md "Cost model"):
+# bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
+# datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
+# datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
+ABLATIONS := none events counters failsafe all
+ABL_DEFS_none :=
+ABL_DEFS_events := -DPAL_ABLATE_EVENTS
+ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
+ABL_DEFS_failsafe := -DPAL_ABLATE_FAILSAFE
+ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE
+ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify)
+
+$(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(ABL_DEFS_$*) -c $< -o $@
+
+$(BENCH_DIR)/abl-%/palisade.skel.h: $(BENCH_DIR)/abl-%/palisade.bpf.o
+	$(BPFTOOL) gen skeleton $< name pal_palisade > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(BPF_SKELS)
+	$(CC) $(CFLAGS_COMMON) -I$(BENCH_DIR)/abl-$* -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+.PHONY: bench-cost
+bench-cost: $(ABL_TOOLS) $(BENCH_DIR)/linear_scan.bpf.o ## the cost model: ablation of datapath steps in BPF_PROG_TEST_RUN (root, ~3 min)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-cost: FAIL: needs root" >&2; exit 1; fi
+	BUILD=$(abspath $(BUILD)) tests/bench/cost.sh
+.PRECIOUS: $(BENCH_DIR)/abl-%/palisade.bpf.o $(BENCH_DIR)/abl-%/palisade.skel.h $(BENCH_DIR)/abl-%/datapath.o

@@ -8,6 +8,7 @@ packages=(
 	libyaml-dev libjansson-dev libcriterion-dev
 	libclang-rt-14-dev
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 systemd
+	gnuplot-nox ethtool
 )
 missing=()
 for p in "${packages[@]}"; do
