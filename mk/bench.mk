@@ -6,6 +6,8 @@
 #   $(BUILD)/bench/*.bpf.o        baselines: a bare XDP_DROP, a linear rule scan
 #   $(BUILD)/bench/bench-classify figure 1 (BPF_PROG_TEST_RUN)
 #   $(BUILD)/bench/pktblast ...   traffic generators and helpers for the namespace benchmarks
+#   $(BUILD)/bench/livegen        the live-frames generator (figure 6, tests/bench/live.sh)
+#   $(BUILD)/bench/abl-*/         the cost model's ablation variants (make bench-cost)
 #   tests/bench/run.sh            runs everything, prints the table (docs/benchmarks.md)
 
 BENCH_DIR  := $(BUILD)/bench
@@ -40,9 +42,14 @@ $(BENCH_DIR)/%: tests/bench/%.c
 
 bench-build: $(BENCH_BPF) $(BENCH_DIR)/bench-classify $(BENCH_TOOLS) $(BUILD)/palisaded $(BUILD)/polctl
 
-bench-all: bench-build ## every benchmark of DESIGN section 9 as one table (root, ~10 minutes)
+bench-all: bench-build ## every benchmark as one table, plots in docs/bench (root, ~15 minutes)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
-	BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+	BUILD=$(abspath $(BUILD)) BENCH_PLOT_DIR=$(abspath docs/bench) tests/bench/run.sh
+
+.PHONY: bench-live
+bench-live: bench-build ## only the live-frames rows (figure 6; DUT ns/packet), plots in build/bench/plots (root, ~8 min)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-live: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
+	BUILD=$(abspath $(BUILD)) BENCH_ONLY=live BENCH_PLOT_DIR=$(abspath $(BENCH_DIR))/plots tests/bench/run.sh
 
 # The cost model's ablation variants (tests/bench/ablate.bpf.c, docs/benchmarks.md "Cost model"):
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's

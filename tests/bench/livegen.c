@@ -10,10 +10,18 @@
  * the dispatcher waits for synchronize_rcu (milliseconds). A program already attached somewhere
  * stays in the dispatcher, so each BPF_PROG_RUN call below starts at once.
  *
- * usage: livegen GEN.bpf.o IFACE IDLE DSTMAC 4|6 SRC DST DPORT FLOWS|new SECONDS
+ * Transport "packet" is the fallback for kernels that refuse live frames (this VM's 6.18 build
+ * answers EPERM): the same frames, varied the same way in userspace, sent with AF_PACKET
+ * (qdisc bypass, sendmmsg batches). The sender then pays for an skb per frame, on its own CPU:
+ * with the DUT's NAPI threaded and pinned to the other CPU, the DUT's CPU time is still the
+ * DUT's work alone, but the sender offers fewer frames per second.
+ *
+ * usage: livegen live|packet GEN.bpf.o IFACE IDLE DSTMAC 4|6 SRC DST DPORT FLOWS|new SECONDS
  *   SRC is the first source address (new flows: up to 2^15 addresses from it, 16,384 ports
- *   each); FLOWS distinct source ports otherwise.
- * prints: "sent FRAMES SECONDS"; exits 2 with a message when the kernel cannot do it. */
+ *   each); FLOWS distinct source ports otherwise. GEN.bpf.o and IDLE: live only ("-").
+ * LIVEGEN_PPS: the offered rate (frames/s; unset or 0: as fast as the CPU goes).
+ * LIVEGEN_STATS=1: the kernel's BPF run-time statistics on while it runs.
+ * prints: "sent FRAMES SECONDS"; exits 2 on errors, 3 when the kernel refuses live frames. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -21,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -156,6 +166,91 @@ static void check_kernel(void)
 	}
 }
 
+/* What livegen.bpf.c does to frame number n, with full checksums (userspace has the time). */
+static void vary_frame(uint8_t *f, uint32_t n, const struct gen_cfg *cfg)
+{
+	size_t l3 = cfg->ipv6 ? 40 : 20, udp = 14 + l3, ulen = FRAME_LEN - udp;
+	uint32_t src = ntohl(cfg->base_src), s;
+	uint16_t port;
+
+	if (cfg->new_flows) {
+		port = (uint16_t)(cfg->base_sport + (n & 0x3fff));
+		src += (n >> 14) & 0x7fff;
+	} else {
+		port = (uint16_t)(cfg->base_sport + n % cfg->nflows);
+	}
+	src = htonl(src);
+	memcpy(f + 14 + (cfg->ipv6 ? 20 : 12), &src, 4);
+	put16(f + udp, port);
+	if (!cfg->ipv6) {
+		put16(f + 24, 0);
+		put16(f + 24, csum_fold(csum_add(0, f + 14, 20)));
+	}
+	put16(f + udp + 6, 0);
+	s = csum_add(0, cfg->ipv6 ? f + 22 : f + 26, cfg->ipv6 ? 32 : 8) + 17 + (uint32_t)ulen;
+	s = csum_add(s, f + udp, ulen);
+	put16(f + udp + 6, csum_fold(s) ? csum_fold(s) : 0xffff);
+}
+
+static double now_s(void);
+
+#define PKT_BATCH 64
+
+/* LIVEGEN_PPS > 0: hold the offered rate there (sleep until frame `sent` is due), so every mode
+ * of a benchmark gets the same rate and the DUT's polls the same batches. */
+static void pace(uint64_t sent, double t0, double pps)
+{
+	double due = t0 + (double)sent / pps, wait = due - now_s();
+
+	if (pps > 0 && wait > 0) {
+		struct timespec ts = { .tv_sec = (time_t)wait,
+				       .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static uint64_t send_packet(const char *ifname, const uint8_t *frame, const struct gen_cfg *cfg,
+			    double secs, double pps)
+{
+	static uint8_t frames[PKT_BATCH][FRAME_LEN];
+	struct mmsghdr msgs[PKT_BATCH];
+	struct iovec iov[PKT_BATCH];
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	uint64_t sent = 0;
+	uint32_t seq = 0;
+	int fd, one = 1;
+	double t0 = now_s();
+
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof(sll)))
+		die("AF_PACKET socket on IFACE");
+	/* straight to the driver: the benchmark is about the receiver, not the sender's qdisc */
+	if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+		die("PACKET_QDISC_BYPASS");
+	for (int i = 0; i < PKT_BATCH; i++) {
+		memcpy(frames[i], frame, FRAME_LEN);
+		iov[i] = (struct iovec){ .iov_base = frames[i], .iov_len = FRAME_LEN };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	while (now_s() - t0 < secs) {
+		int n;
+
+		for (int i = 0; i < PKT_BATCH; i++)
+			vary_frame(frames[i], seq++, cfg);
+		n = sendmmsg(fd, msgs, PKT_BATCH, 0);
+		if (n < 0 && errno != ENOBUFS && errno != EAGAIN)
+			die("sendmmsg");
+		if (n > 0)
+			sent += (uint64_t)n;
+		if (pps > 0)
+			pace(sent, t0, pps);
+	}
+	close(fd);
+	return sent;
+}
+
 static double now_s(void)
 {
 	struct timespec t;
@@ -171,18 +266,18 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	struct bpf_program *prog;
 	struct bpf_map *rodata;
-	int fd, idle, err;
+	int fd, idle, err, live;
 	uint64_t sent = 0;
-	double secs, t0, t;
+	double secs, t0, t, pps;
 	size_t sz;
 
-	if (argc != 11)
-		die("usage: livegen GEN.bpf.o IFACE IDLE DSTMAC 4|6 SRC DST DPORT FLOWS|new SECONDS");
-	check_kernel();
+	if (argc != 12 || (strcmp(argv[1], "live") && strcmp(argv[1], "packet")))
+		die("usage: livegen live|packet GEN.bpf.o IFACE IDLE DSTMAC 4|6 SRC DST DPORT FLOWS|new SECONDS");
+	live = strcmp(argv[1], "live") == 0;
+	argv++; /* the rest as in the live transport's usage */
 	cfg.out_ifindex = if_nametoindex(argv[2]);
-	idle = (int)if_nametoindex(argv[3]);
-	if (!cfg.out_ifindex || !idle)
-		die("no such interface (IFACE or IDLE)");
+	if (!cfg.out_ifindex)
+		die("no such interface: IFACE");
 	if (iface_mac(argv[2], smac) || parse_mac(argv[4], dmac))
 		die("cannot read IFACE's MAC or parse DSTMAC");
 	if (strcmp(argv[9], "new") == 0)
@@ -194,6 +289,21 @@ int main(int argc, char **argv)
 		die("SECONDS: 0..60");
 	build_frame(frame, dmac, smac, strcmp(argv[5], "6") == 0, argv[6], argv[7],
 		    (uint16_t)atoi(argv[8]), &cfg);
+	/* LIVEGEN_STATS=1: the kernel's BPF run-time statistics on while this process runs (the fd
+	 * holds them; live.sh's profiled rounds read each program's run_time_ns / run_cnt) */
+	if (getenv("LIVEGEN_STATS") && *getenv("LIVEGEN_STATS") && bpf_enable_stats(BPF_STATS_RUN_TIME) < 0)
+		die("bpf_enable_stats(BPF_STATS_RUN_TIME)");
+	pps = getenv("LIVEGEN_PPS") ? atof(getenv("LIVEGEN_PPS")) : 0;
+	if (!live) {
+		t0 = now_s();
+		sent = send_packet(argv[2], frame, &cfg, secs, pps);
+		printf("sent %llu %.6f\n", (unsigned long long)sent, now_s() - t0);
+		return sent ? 0 : 2;
+	}
+	check_kernel();
+	idle = (int)if_nametoindex(argv[3]);
+	if (!idle)
+		die("no such interface: IDLE");
 
 	obj = bpf_object__open_file(argv[1], NULL);
 	if (!obj)
@@ -222,17 +332,18 @@ int main(int argc, char **argv)
 	t0 = now_s();
 	do {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = FRAME_LEN,
-			    .repeat = RUN_REPEAT, .batch_size = 64,
+			    .repeat = pps > 0 ? 64 : RUN_REPEAT, .batch_size = 64,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
-		err = bpf_prog_test_run_opts(fd, &o);
+		err = bpf_prog_test_run_opts(fd, &o) ? -errno : 0;
 		if (err) {
-			fprintf(stderr, "livegen: FAIL: BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: %s\n",
-				strerror(errno));
+			fprintf(stderr, "livegen: FAIL: this kernel refuses BPF_PROG_RUN with "
+				"BPF_F_TEST_XDP_LIVE_FRAMES: %s\n", strerror(-err));
 			bpf_xdp_detach(idle, XDP_FLAGS_DRV_MODE, NULL);
-			return 2;
+			return sent ? 2 : 3;
 		}
-		sent += RUN_REPEAT;
+		sent += o.repeat;
+		pace(sent, t0, pps);
 		t = now_s();
 	} while (t - t0 < secs);
 	bpf_xdp_detach(idle, XDP_FLAGS_DRV_MODE, NULL);
