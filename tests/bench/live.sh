@@ -25,9 +25,13 @@
 #         10 / 1,000 / 10,000 rules, no filtering
 #   v6    IPv6: bare XDP_DROP and palisade untracked deny (10 rules); forwarding none and palisade
 #         normal (10 rules)
+#   local traffic to a closed UDP port of the node, each frame answered by an ICMP error (rate
+#         limit off): no filtering, iptables conntrack, palisade normal host-endpoint policy at
+#         10 / 10,000 rules; the path through INPUT and OUTPUT (palisade's xt_bpf programs)
 # prints per mode: "live GROUP MODE RULES DUT_NS_PER_PACKET RX_PPS DELIVERED_PPS CT_ENTRIES GEN"
 # and, after the rounds, one profiled round per palisade mode (BPF run-time statistics on):
-# "hooks GROUP MODE RULES PROG=NS_PER_PACKET ..." (not in the medians: the statistics cost time).
+# "hooks GROUP MODE RULES DUT_NS PROG=NS_PER_FRAME:RUNS_PER_FRAME ..." (not in the medians: the
+# statistics cost time).
 . "$(dirname "$0")/lib.sh"
 
 GROUP=${1:?usage: live.sh drop|fwd|new|v6 [ROUNDS] [SECONDS]}
@@ -51,6 +55,7 @@ drop) MODES="xdp-bare tc-drop ipt-raw-drop pal-xdp-deny:10 pal-xdp-deny:10000" ;
 fwd) MODES="none ipt-ct ipt-ct-notrack nft-set:10000 pal-fwd:10 pal-fwd:1000 pal-fwd:10000 pal-dnt:10 pal-dnt:1000 pal-dnt:10000" ;;
 new) MODES="none ipt-ct pal-fwd:10 pal-fwd:1000 pal-fwd:10000" ;;
 v6) MODES="xdp-bare pal-xdp-deny:10 none pal-fwd:10" ;;
+local) MODES="none ipt-ct pal-in:10 pal-in:10000" ;;
 *) fail "unknown group $GROUP" ;;
 esac
 V6=0; [ "$GROUP" = v6 ] && V6=1
@@ -67,6 +72,9 @@ S=s${D#d} # the server's interface, also per run
 ip link add "$S" netns "${PFX}srv" type veth peer name int0 netns "${PFX}node" || fail "veth"
 bn node sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || fail "sysctl"
+# local: every frame to the closed port gets its ICMP error (the OUTPUT path), no rate limit
+bn node sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000000 \
+	net.ipv4.icmp_msgs_burst=100000000 || fail "sysctl icmp"
 for l in "cl gen0 198.18.1.50/24 2001:db8:1::50/64" "node $D 198.18.1.1/24 2001:db8:1::1/64" \
 	"node int0 198.18.2.1/24 2001:db8:2::1/64" "srv $S 198.18.2.10/24 2001:db8:2::10/64"; do
 	read -r n d a4 a6 <<<"$l"
@@ -130,7 +138,9 @@ if [ "$GEN_MODE" != packet ]; then
 fi
 
 # Policies: N rules for palisade, each system's own syntax for the baselines.
-policy() { # KIND N DIR: KIND deny (untracked deny at XDP) | fwd (normal) | dnt (doNotTrack allow)
+# KIND: deny (untracked deny at XDP) | fwd (normal, forwarded) | dnt (doNotTrack allow, forwarded)
+# | in (normal, to the host; egress allowed)
+policy() { # KIND N DIR
 	local kind=$1 n=$2 dir=$3 i
 	mkdir -p "$dir"
 	{
@@ -141,21 +151,31 @@ policy() { # KIND N DIR: KIND deny (untracked deny at XDP) | fwd (normal) | dnt 
 			if [ $((i % 1000)) -eq 0 ]; then
 				printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
 				printf 'metadata: {name: r-%d}\nspec:\n  order: %d\n  selector: role == "bench"\n' $((i / 1000)) $((i / 1000))
-				[ "$kind" = fwd ] || printf '  doNotTrack: true\n'
-				printf '  applyOnForward: true\n  types: [Ingress]\n  ingress:\n'
+				policy_head "$kind"
 			fi
 			printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
 				$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
 		done
 		printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
 		printf 'metadata: {name: last}\nspec:\n  order: 100000\n  selector: role == "bench"\n'
-		[ "$kind" = fwd ] || printf '  doNotTrack: true\n'
-		printf '  applyOnForward: true\n  types: [Ingress]\n  ingress:\n'
+		policy_head "$kind"
 		case $kind in
 		deny) printf '  - {action: Deny, protocol: UDP}\n' ;;
 		*) printf '  - {action: Allow}\n' ;;
 		esac
 	} >"$dir/policy.yaml"
+	if [ "$kind" = in ]; then
+		printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n' >>"$dir/policy.yaml"
+		printf 'metadata: {name: out}\nspec:\n  order: 100001\n  selector: role == "bench"\n' >>"$dir/policy.yaml"
+		printf '  types: [Egress]\n  egress:\n  - {action: Allow}\n' >>"$dir/policy.yaml"
+	fi
+}
+policy_head() { # the spec lines of a policy of KIND before its rules
+	case $1 in
+	deny | dnt) printf '  doNotTrack: true\n  applyOnForward: true\n' ;;
+	fwd) printf '  applyOnForward: true\n' ;;
+	esac
+	printf '  types: [Ingress]\n  ingress:\n'
 }
 {
 	echo "table ip ${PFX} {"
@@ -190,6 +210,7 @@ mode_on() {
 	pal-fwd) bench_program node "$BENCH_TMP/pol-fwd-$2" --xdp-mode native ;;
 	pal-dnt) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		bench_program node "$BENCH_TMP/pol-dnt-$2" --xdp-mode native ;;
+	pal-in) bench_program node "$BENCH_TMP/pol-in-$2" --xdp-mode native ;;
 	esac
 }
 mode_off() {
@@ -211,6 +232,7 @@ for m in $MODES; do
 	case $m in pal-xdp-deny:*) policy deny "${m#*:}" "$BENCH_TMP/pol-deny-${m#*:}" ;;
 	pal-fwd:*) policy fwd "${m#*:}" "$BENCH_TMP/pol-fwd-${m#*:}" ;;
 	pal-dnt:*) policy dnt "${m#*:}" "$BENCH_TMP/pol-dnt-${m#*:}" ;;
+	pal-in:*) policy in "${m#*:}" "$BENCH_TMP/pol-in-${m#*:}" ;;
 	esac
 done
 
@@ -266,6 +288,7 @@ round() {
 		fail "$mode $rules: the filter counted $((c1 - c0)) of $sent frames" ;;
 	esac
 	case $GROUP/$mode in
+	local/*) ;; # nothing reaches the server
 	*/pal-xdp-deny | */xdp-bare | */tc-drop | */ipt-raw-drop) # the server also counts the node's own chatter (IPv6 neighbour and router messages)
 		[ $((s1 - s0)) -le $((sent / 1000 + 20)) ] || fail "$mode: $((s1 - s0)) frames got through a drop" ;;
 	*) [ $((s1 - s0)) -gt 0 ] || fail "$mode $rules: nothing forwarded" ;;
@@ -274,7 +297,7 @@ round() {
 		'BEGIN { printf "%.1f %.0f %.0f %d", r / n, n / t, d / t, ct }'
 	if [ -n "$prof" ]; then
 		join <(echo "$p0" | sort) <(echo "$p1" | sort) | awk -v n="$sent" \
-			'$5 > $3 { printf " %s=%.1f", $1, ($4 - $2) / n }'
+			'$5 > $3 { printf " %s=%.1f:%.3f", $1, ($4 - $2) / n, ($5 - $3) / n }'
 	fi
 	echo
 }

@@ -10,7 +10,9 @@ function kpps(x) { return sprintf("%.0f kpps", x / 1e3) }
 $1 == "live" { k = $2 "/" $3 "/" $4; ns[k] = $5; rx[k] = $6; dl[k] = $7; ct[k] = $8; gen = $9
 	order[++n] = k }
 $1 == "hooks" { k = $2 "/" $3 "/" $4; h = ""; hns[k] = $5
-	for (i = 6; i <= NF; i++) { split($i, kv, "="); if (kv[2] >= 1) h = h sprintf("%s%s %.0f", h == "" ? "" : ", ", kv[1], kv[2]) }
+	for (i = 6; i <= NF; i++) { split($i, kv, "="); split(kv[2], v, ":")
+		if (v[1] >= 1) h = h sprintf("%s%s %.0f%s", h == "" ? "" : ", ", kv[1], v[1],
+			v[2] < 0.95 || v[2] > 1.05 ? sprintf(" (%.2f runs/frame, %.0f ns/run)", v[2], v[1] / v[2]) : "") }
 	hooks[k] = h }
 function row(setting, k, base, bname, extra) {
 	if (!(k in ns)) return
@@ -57,6 +59,13 @@ END {
 		sprintf("10 rules, +%.0f ns", ns["v6/pal-xdp-deny/10"] - ns["v6/xdp-bare/0"]))
 	row("IPv6 forward, no filtering", "v6/none/0", "", "", "")
 	row("IPv6 palisade forward, applyOnForward policy", "v6/pal-fwd/10", "v6/none/0", "no filtering", "10 rules")
+	row("to the host (closed port, ICMP error back), no filtering", "local/none/0", "", "", "")
+	row("to the host, conntrack (one ctstate rule)", "local/ipt-ct/0", "local/none/0", "no filtering",
+		sprintf("conntrack entries %d", ct["local/ipt-ct/0"]))
+	for (i = 1; i <= n; i++) { split(order[i], f, "/")
+		if (f[1] == "local" && f[2] == "pal-in")
+			row("to the host, palisade host-endpoint policy", order[i], "local/ipt-ct/0", "conntrack",
+				sprintf("%d rules, conntrack entries %d", f[3], ct[order[i]])) }
 	print ""
 	print "Offered and delivered rates (medians; the generator and the DUT'"'"'s batching set them, not a capacity):"
 	print ""
@@ -66,7 +75,7 @@ END {
 		printf "| %s | %s | %d | %s | %s |\n", f[1], f[2], f[3], kpps(rx[order[i]]), kpps(dl[order[i]]) }
 	print ""
 	print "Per hook, one profiled round per palisade mode (BPF run-time statistics on, which adds"
-	print "their own cost): each program'"'"'s run time per frame, ns:"
+	print "their own cost): each program'"'"'s run time per frame, ns (and its runs per frame where not 1):"
 	print ""
 	print "| group | mode | rules | DUT ns/packet (profiled) | programs |"
 	print "|---|---|---:|---:|---|"

@@ -35,7 +35,7 @@ if [ "$ONLY" != live ]; then
 	for n in $FWD_RULES; do part "$HERE/fwd.sh" "$n" "$ROUNDS" "$SECS"; done
 	part "$HERE/ctl.sh" "$ROUNDS"
 fi
-for g in drop fwd new v6; do part "$HERE/live.sh" "$g" "$LIVE_ROUNDS" "$SECS"; done
+for g in drop fwd new v6 local; do part "$HERE/live.sh" "$g" "$LIVE_ROUNDS" "$SECS"; done
 secs=$(($(date +%s) - start))
 
 echo
