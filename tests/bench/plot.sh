@@ -40,12 +40,14 @@ for f in "$T"/*; do [ -s "$f" ] || echo "# no data" >"$f"; done
 gen=$(awk '$1 == "live" { g = $9 } END { print g }' "$RAW")
 
 gnuplot <<EOF || { echo "plot: FAIL: gnuplot" >&2; exit 1; }
-set terminal svg size 900,560 dynamic font "sans,11"
+set terminal svg size 900,640 font "sans,11"
+set termoption noenhanced
+set key below maxrows 5
 set logscale x
 set xrange [8:12500]
 set xlabel "rules"
 set ylabel "ns per packet on the DUT's CPU"
-set key outside right
+set yrange [0:*]
 set grid
 set output "$DIR/live-ns-per-packet.svg"
 set title "Per-packet cost of the device under test (64-byte UDP, generator: $gen)"
@@ -62,6 +64,7 @@ plot "$T/pal-fwd" using 1:2 with linespoints lw 2 title "palisade forward, apply
 set output "$DIR/new-flow-cost.svg"
 set title "Cost of a new flow"
 set logscale y
+set yrange [*:*]
 set xrange [8:125000]
 set ylabel "ns per new flow"
 plot "$T/new-pal" using 1:2 with linespoints lw 2 title "palisade forward, normal policy (live, DUT CPU)", \

@@ -40,7 +40,7 @@ secs=$(($(date +%s) - start))
 
 echo
 echo "palisade benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs," \
-	"$ROUNDS rounds per figure, ${secs}s"
+	"$ROUNDS rounds per figure (figure 6: $LIVE_ROUNDS), ${secs}s"
 echo
 [ "$ONLY" = live ] || awk -v rounds="$ROUNDS" '
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
