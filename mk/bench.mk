@@ -55,13 +55,14 @@ bench-live: bench-build ## only the live-frames rows (figure 6; DUT ns/packet), 
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
-ABLATIONS := none events counters failsafe all
+ABLATIONS := none events counters failsafe ct all
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
 ABL_DEFS_failsafe := -DPAL_ABLATE_FAILSAFE
-ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE
-ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify)
+ABL_DEFS_ct := -DPAL_ABLATE_CT
+ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE -DPAL_ABLATE_CT
+ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABLATIONS:%=$(BENCH_DIR)/abl-%/palisaded)
 
 $(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
@@ -76,8 +77,16 @@ $(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/pal
 $(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
+# The agent with a variant's datapath, for the live ablation (tests/bench/live.sh group ablate).
+# DAEMON_OBJS comes from mk/daemon.mk, read after this file: used in the recipe (expanded when it
+# runs), and the agent itself as a prerequisite builds them.
+$(BENCH_DIR)/abl-%/palisaded: $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/palisaded $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $< $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a \
+		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS)
+
 .PHONY: bench-cost
-bench-cost: $(ABL_TOOLS) $(BENCH_DIR)/linear_scan.bpf.o ## the cost model: ablation of datapath steps in BPF_PROG_TEST_RUN (root, ~3 min)
+bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~6 min)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-cost: FAIL: needs root" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) tests/bench/cost.sh
+	BUILD=$(abspath $(BUILD)) tests/bench/live.sh ablate $${BENCH_LIVE_ROUNDS:-3} 2
 .PRECIOUS: $(BENCH_DIR)/abl-%/palisade.bpf.o $(BENCH_DIR)/abl-%/palisade.skel.h $(BENCH_DIR)/abl-%/datapath.o

@@ -13,6 +13,9 @@
  *                        lookups go: the "array slot per interface" idea, measured)
  *   PAL_ABLATE_FAILSAFE  the failsafe LPM lookup is not made (answers "no failsafe port"; the
  *                        benchmark's packets match none, so verdicts do not change)
+ *   PAL_ABLATE_CT        the conntrack kfunc is not called: bpf_skb_ct_lookup answers "no such
+ *                        connection", as it does anyway where conntrack is not active (the
+ *                        live benchmark's namespaces with palisade alone)
  *
  * A variant is for measuring only: it loses counts, events or failsafe ports. */
 
@@ -65,6 +68,14 @@ struct {
 
 #ifdef PAL_ABLATE_EVENTS
 #define bpf_ringbuf_reserve(m, s, f) ((void *)0)
+#endif
+
+#ifdef PAL_ABLATE_CT
+/* conntrack.h first, so that its declaration of the kfunc is not the macro's */
+#define PAL_WITH_CT 1
+#include "conntrack.h"
+#define bpf_skb_ct_lookup(skb, tuple, tuple_sz, opts, opts_sz)                                     \
+	((opts)->error = -PAL_ENOENT, (struct nf_conn *)0)
 #endif
 
 #include "palisade.bpf.c"

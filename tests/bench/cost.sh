@@ -18,7 +18,7 @@ BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 ROUNDS=${1:-7}
 PACKETS=${2:-64}
 RULES=${BENCH_COST_RULES:-"10 10000"}
-VARIANTS="none events counters failsafe all"
+VARIANTS="none events counters failsafe ct all"
 . "$HERE/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "bench-cost needs root"

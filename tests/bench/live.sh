@@ -28,6 +28,10 @@
 #   local traffic to a closed UDP port of the node, each frame answered by an ICMP error (rate
 #         limit off): no filtering, iptables conntrack, palisade normal host-endpoint policy at
 #         10 / 10,000 rules; the path through INPUT and OUTPUT (palisade's xt_bpf programs)
+#   ablate (`make bench-cost`) every frame a new flow through palisade's normal forward policy
+#         (10 rules), the agent built with each ablation variant of tests/bench/ablate.bpf.c
+#         (mode abl-VARIANT runs $BUILD/bench/abl-VARIANT/palisaded): the cost of each step on
+#         the new-flow path, the largest item of the cost model
 # prints per mode: "live GROUP MODE RULES DUT_NS_PER_PACKET RX_PPS DELIVERED_PPS CT_ENTRIES GEN"
 # and, after the rounds, one profiled round per palisade mode (BPF run-time statistics on):
 # "hooks GROUP MODE RULES DUT_NS PROG=NS_PER_FRAME:RUNS_PER_FRAME ..." (not in the medians: the
@@ -56,10 +60,12 @@ fwd) MODES="none ipt-ct ipt-ct-notrack nft-set:10000 pal-fwd:10 pal-fwd:1000 pal
 new) MODES="none ipt-ct pal-fwd:10 pal-fwd:1000 pal-fwd:10000" ;;
 v6) MODES="xdp-bare pal-xdp-deny:10 none pal-fwd:10" ;;
 local) MODES="none ipt-ct pal-in:10 pal-in:10000" ;;
+ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-all:10" ;;
 *) fail "unknown group $GROUP" ;;
 esac
 V6=0; [ "$GROUP" = v6 ] && V6=1
-FLOWARG=$FLOWS; [ "$GROUP" = new ] && FLOWARG=new
+FLOWARG=$FLOWS
+case $GROUP in new | ablate) FLOWARG=new ;; esac
 
 bench_init l
 D=d$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n') # the DUT's interface: a per-run name
@@ -82,7 +88,8 @@ for l in "cl gen0 198.18.1.50/24 2001:db8:1::50/64" "node $D 198.18.1.1/24 2001:
 	bn "$n" ip addr add "$a6" dev "$d" nodad || fail "addr $d"
 	bn "$n" ip link set "$d" up || fail "up $d"
 done
-bn cl ip link set idle0 up && bn cl ip link set idle1 up || fail "up idle"
+bn cl ip link set idle0 up || fail "up idle0"
+bn cl ip link set idle1 up || fail "up idle1"
 bn node ip route add 198.18.128.0/17 via 198.18.1.50 dev "$D" || fail "route"
 bn node ip -6 route add 2001:db8:80::/48 via 2001:db8:1::50 dev "$D" || fail "route6"
 SRV_MAC=$(bn srv ip -j link show "$S" | jq -r '.[0].address')
@@ -165,9 +172,11 @@ policy() { # KIND N DIR
 		esac
 	} >"$dir/policy.yaml"
 	if [ "$kind" = in ]; then
-		printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n' >>"$dir/policy.yaml"
-		printf 'metadata: {name: out}\nspec:\n  order: 100001\n  selector: role == "bench"\n' >>"$dir/policy.yaml"
-		printf '  types: [Egress]\n  egress:\n  - {action: Allow}\n' >>"$dir/policy.yaml"
+		{
+			printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+			printf 'metadata: {name: out}\nspec:\n  order: 100001\n  selector: role == "bench"\n'
+			printf '  types: [Egress]\n  egress:\n  - {action: Allow}\n'
+		} >>"$dir/policy.yaml"
 	fi
 }
 policy_head() { # the spec lines of a policy of KIND before its rules
@@ -211,13 +220,15 @@ mode_on() {
 	pal-dnt) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		bench_program node "$BENCH_TMP/pol-dnt-$2" --xdp-mode native ;;
 	pal-in) bench_program node "$BENCH_TMP/pol-in-$2" --xdp-mode native ;;
+	abl-*) [ -x "$BUILD/bench/$1/palisaded" ] || fail "no $BUILD/bench/$1/palisaded (make bench-cost builds it)"
+		PALISADED=$BUILD/bench/$1/palisaded bench_program node "$BENCH_TMP/pol-fwd-$2" --xdp-mode native ;;
 	esac
 }
 mode_off() {
 	case $1 in
 	xdp-bare) bn node ip link set dev "$D" xdpdrv off || fail "XDP off" ;;
 	nft-set) bn node nft delete table ip "${PFX}" || fail "nft delete" ;;
-	pal-*) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
+	pal-* | abl-*) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
 		--bpffs "$PINDIR" >"$BENCH_TMP/uninstall.log" 2>&1 ||
 		fail "palisaded --uninstall: $(cat "$BENCH_TMP/uninstall.log")" ;;
 	esac
@@ -230,7 +241,7 @@ mode_off() {
 }
 for m in $MODES; do
 	case $m in pal-xdp-deny:*) policy deny "${m#*:}" "$BENCH_TMP/pol-deny-${m#*:}" ;;
-	pal-fwd:*) policy fwd "${m#*:}" "$BENCH_TMP/pol-fwd-${m#*:}" ;;
+	pal-fwd:* | abl-*) policy fwd "${m#*:}" "$BENCH_TMP/pol-fwd-${m#*:}" ;;
 	pal-dnt:*) policy dnt "${m#*:}" "$BENCH_TMP/pol-dnt-${m#*:}" ;;
 	pal-in:*) policy in "${m#*:}" "$BENCH_TMP/pol-in-${m#*:}" ;;
 	esac
@@ -240,7 +251,7 @@ done
 counted() {
 	case $1 in
 	xdp-bare) percpu_sum "$BASE/dut/drops" ;;
-	pal-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
+	pal-* | abl-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
 		jq -e '[.[] | .verdicts | to_entries[] | .value] | add // 0' ||
 		fail "polctl counters" ;;
 	*) echo 0 ;;
@@ -261,7 +272,7 @@ prog_times() {
 # round MODE RULES [profile]: prints "DUT_NS RX_PPS DELIVERED_PPS CT_ENTRIES [HOOKS]"
 round() {
 	local mode=$1 rules=$2 prof=${3:-} r0 r1 s0 s1 c0 c1 out sent secs dst=198.18.1.1 src=198.18.128.1 fam=4 ct p0="" p1=""
-	case $GROUP in fwd | new) dst=198.18.2.10 ;; esac
+	case $GROUP in fwd | new | ablate) dst=198.18.2.10 ;; esac
 	if [ "$V6" = 1 ]; then
 		fam=6 src=2001:db8:80::1 dst=2001:db8:1::1
 		case $mode in none | pal-fwd) dst=2001:db8:2::10 ;; esac
@@ -284,7 +295,7 @@ round() {
 	read -r _ sent secs <<<"$out"
 	[ "$sent" -gt 0 ] || fail "$mode: nothing sent"
 	case $mode in
-	xdp-bare | pal-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
+	xdp-bare | pal-* | abl-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
 		fail "$mode $rules: the filter counted $((c1 - c0)) of $sent frames" ;;
 	esac
 	case $GROUP/$mode in
@@ -323,7 +334,7 @@ $(median $(echo "${res[$m]}" | awk 'NF { print $2 }')) $(median $(echo "${res[$m
 $(median $(echo "${res[$m]}" | awk 'NF { print $4 }')) $GEN"
 done
 for m in $MODES; do
-	case $m in pal-*) ;; *) continue ;; esac
+	case $m in pal-* | abl-*) ;; *) continue ;; esac
 	out=$(round "${m%%:*}" "${m#*:}" 1) || exit 1
 	echo "hooks $GROUP ${m%%:*} ${m#*:} $(echo "$out" | cut -d' ' -f1,5-)"
 done

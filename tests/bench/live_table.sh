@@ -66,6 +66,11 @@ END {
 		if (f[1] == "local" && f[2] == "pal-in")
 			row("to the host, palisade host-endpoint policy", order[i], "local/ipt-ct/0", "conntrack",
 				sprintf("%d rules, conntrack entries %d", f[3], ct[order[i]])) }
+	row("new flows, palisade (10 rules), ablation baseline: as built", "ablate/abl-none/10", "", "", "")
+	for (i = 1; i <= n; i++) { split(order[i], f, "/")
+		if (f[1] == "ablate" && f[2] != "abl-none")
+			row("new flows, palisade (10 rules) with a step short-circuited", order[i], "ablate/abl-none/10",
+				"as built", sprintf("%s: %+.0f ns", substr(f[2], 5), ns[order[i]] - ns["ablate/abl-none/10"])) }
 	print ""
 	print "Offered and delivered rates (medians; the generator and the DUT'"'"'s batching set them, not a capacity):"
 	print ""
