@@ -55,12 +55,13 @@ bench-live: bench-build ## only the live-frames rows (figure 6; DUT ns/packet), 
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
-ABLATIONS := none events counters failsafe ct all
+ABLATIONS := none events counters failsafe ct flowins all
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
 ABL_DEFS_failsafe := -DPAL_ABLATE_FAILSAFE
 ABL_DEFS_ct := -DPAL_ABLATE_CT
+ABL_DEFS_flowins := -DPAL_ABLATE_FLOWINS
 ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE -DPAL_ABLATE_CT
 ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABLATIONS:%=$(BENCH_DIR)/abl-%/palisaded)
 

@@ -13,6 +13,9 @@
  *                        lookups go: the "array slot per interface" idea, measured)
  *   PAL_ABLATE_FAILSAFE  the failsafe LPM lookup is not made (answers "no failsafe port"; the
  *                        benchmark's packets match none, so verdicts do not change)
+ *   PAL_ABLATE_FLOWINS   no flow entry is written to pal_flows (the update answers success):
+ *                        only meaningful where every packet is a new flow anyway (live.sh's
+ *                        ablate group); an established flow would never be found
  *   PAL_ABLATE_CT        the conntrack kfunc is not called: bpf_skb_ct_lookup answers "no such
  *                        connection", as it does anyway where conntrack is not active (the
  *                        live benchmark's namespaces with palisade alone)
@@ -65,6 +68,12 @@ struct {
  * comparisons away: each lookup compiles to the real helper call, the stub, or nothing. */
 #define bpf_map_lookup_elem(m, k)                                                                  \
 	(ABL_SKIPPED(m) ? (void *)0 : ABL_REAL_LOOKUP(ABL_COUNTER_MAP(m), ABL_KEY(m, k)))
+
+#ifdef PAL_ABLATE_FLOWINS
+#define ABL_REAL_UPDATE ((long (*)(void *, const void *, const void *, __u64))BPF_FUNC_map_update_elem)
+#define bpf_map_update_elem(m, k, v, f)                                                            \
+	((void *)(m) == (void *)&pal_flows ? 0 : ABL_REAL_UPDATE((void *)(m), (k), (v), (f)))
+#endif
 
 #ifdef PAL_ABLATE_EVENTS
 #define bpf_ringbuf_reserve(m, s, f) ((void *)0)

@@ -60,7 +60,7 @@ fwd) MODES="none ipt-ct ipt-ct-notrack nft-set:10000 pal-fwd:10 pal-fwd:1000 pal
 new) MODES="none ipt-ct pal-fwd:10 pal-fwd:1000 pal-fwd:10000" ;;
 v6) MODES="xdp-bare pal-xdp-deny:10 none pal-fwd:10" ;;
 local) MODES="none ipt-ct pal-in:10 pal-in:10000" ;;
-ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-all:10" ;;
+ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-flowins:10 abl-all:10" ;;
 *) fail "unknown group $GROUP" ;;
 esac
 V6=0; [ "$GROUP" = v6 ] && V6=1
@@ -258,6 +258,16 @@ counted() {
 	esac
 }
 
+# pal_attached: palisade's XDP program is the one on the DUT's interface (for the ablation
+# variants without counters, whose frames polctl cannot count).
+pal_attached() {
+	local want have
+	want=$(bpftool -j prog show pinned "$PINDIR/progs/xdp_hep_ingress" | jq -e '.id') ||
+		fail "no pinned xdp_hep_ingress"
+	have=$(bn node ip -j -d link show "$D" | jq -e '.[0].xdp.prog.id') || fail "no XDP program on $D"
+	[ "$want" = "$have" ] || fail "XDP program $have on $D, not palisade's $want"
+}
+
 # Per-packet run time of each palisade program, from the kernel's BPF statistics (enabled by
 # livegen only during a profiled blast).
 prog_times() {
@@ -290,11 +300,15 @@ round() {
 	[ -n "$prof" ] && p1=$(prog_times)
 	s1=$(percpu_sum "$BASE/srv/drops") || exit 1
 	c1=$(counted "$mode") || exit 1
+	case $mode in # their counters are not in the maps polctl reads
+	abl-counters | abl-all) pal_attached || exit 1 ;;
+	esac
 	ct=$(bn node conntrack -C 2>/dev/null || echo 0)
 	mode_off "$mode"
 	read -r _ sent secs <<<"$out"
 	[ "$sent" -gt 0 ] || fail "$mode: nothing sent"
 	case $mode in
+	abl-counters | abl-all) ;; # checked above: palisade's program was on D
 	xdp-bare | pal-* | abl-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
 		fail "$mode $rules: the filter counted $((c1 - c0)) of $sent frames" ;;
 	esac
