@@ -6,7 +6,7 @@
 #   $(BUILD)/bench/*.bpf.o        baselines: a bare XDP_DROP, a linear rule scan
 #   $(BUILD)/bench/bench-classify figure 1 (BPF_PROG_TEST_RUN)
 #   $(BUILD)/bench/pktblast ...   traffic generators and helpers for the namespace benchmarks
-#   $(BUILD)/bench/livegen        the live-frames generator (figure 6, tests/bench/live.sh)
+#   $(BUILD)/bench/livegen        the live-frames generator (figure 7, tests/bench/live.sh)
 #   $(BUILD)/bench/abl-*/         the cost model's ablation variants (make bench-cost)
 #   tests/bench/run.sh            runs everything, prints the table (docs/benchmarks.md)
 
@@ -47,7 +47,7 @@ bench-all: bench-build ## every benchmark as one table, plots in docs/bench (roo
 	BUILD=$(abspath $(BUILD)) BENCH_PLOT_DIR=$(abspath docs/bench) tests/bench/run.sh
 
 .PHONY: bench-live
-bench-live: bench-build ## only the live-frames rows (figure 6; DUT ns/packet), plots in build/bench/plots (root, ~8 min)
+bench-live: bench-build ## only the live-frames rows (figure 7; DUT ns/packet), plots in build/bench/plots (root, ~8 min)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-live: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) BENCH_ONLY=live BENCH_PLOT_DIR=$(abspath $(BENCH_DIR))/plots tests/bench/run.sh
 

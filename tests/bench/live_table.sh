@@ -1,5 +1,5 @@
 #!/bin/bash
-# Figure 6 of `make bench` (the live-frames rows of tests/bench/live.sh) as markdown table rows,
+# Figure 7 of `make bench` (the live-frames rows of tests/bench/live.sh) as markdown table rows,
 # from the raw lines in FILE: "live GROUP MODE RULES DUT_NS RX_PPS DELIVERED_PPS CT_ENTRIES GEN"
 # and "hooks GROUP MODE RULES DUT_NS PROG=NS ...". Prints nothing when FILE has no live lines.
 # usage: live_table.sh FILE
@@ -16,13 +16,13 @@ $1 == "hooks" { k = $2 "/" $3 "/" $4; h = ""; hns[k] = $5
 	hooks[k] = h }
 function row(setting, k, base, bname, extra) {
 	if (!(k in ns)) return
-	printf "| 6 | %s | %s | %.0f | %s | %s |\n", setting, extra, ns[k],
+	printf "| 7 | %s | %s | %.0f | %s | %s |\n", setting, extra, ns[k],
 		base in ns ? sprintf("%s: %.0f", bname, ns[base]) : "", base in ns ? r(ns[k], ns[base]) : ""
 }
 END {
 	if (!n) exit
 	print ""
-	printf "Figure 6: live-frames rows, ns/packet of the DUT'"'"'s CPU (its NAPI kthread), generator: %s\n\n", gen
+	printf "Figure 7: live-frames rows, ns/packet of the DUT'"'"'s CPU (its NAPI kthread), generator: %s\n\n", gen
 	print "| # | path on the DUT | setting | DUT ns/packet | baseline (same run) | ratio |"
 	print "|---|---|---|---:|---:|---:|"
 	row("drop: bare XDP_DROP", "drop/xdp-bare/0", "", "", "")

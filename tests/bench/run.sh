@@ -7,7 +7,7 @@
 #
 # Sizes can be trimmed for a quick look: BENCH_ROUNDS (default 5), BENCH_SECONDS (blast length,
 # default 2), BENCH_XDP_RULES, BENCH_FWD_RULES (space-separated rule counts), BENCH_LIVE_ROUNDS
-# (default 3). BENCH_ONLY=live (`make bench-live`) runs only the live-frames rows (figure 6).
+# (default 3). BENCH_ONLY=live (`make bench-live`) runs only the live-frames rows (figure 7).
 # The plots (docs/bench/*.svg, tests/bench/plot.sh) are written to BENCH_PLOT_DIR when it is set.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +40,7 @@ secs=$(($(date +%s) - start))
 
 echo
 echo "palisade benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs," \
-	"$ROUNDS rounds per figure (figure 6: $LIVE_ROUNDS), ${secs}s"
+	"$ROUNDS rounds per figure (figure 7: $LIVE_ROUNDS), ${secs}s"
 echo
 [ "$ONLY" = live ] || awk -v rounds="$ROUNDS" '
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
