@@ -136,5 +136,5 @@ demo: ## install deps, build, run the agent on policies/ in a namespace topology
 	scripts/demo.sh
 
 .PHONY: bench
-bench: ## benchmarks: one table of ratios and medians measured side by side (root, ~5 min)
+bench: ## benchmarks: one table of ratios and medians measured side by side, plots (root, ~15 min)
 	$(MAKE) bench-all

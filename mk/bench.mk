@@ -6,12 +6,15 @@
 #   $(BUILD)/bench/*.bpf.o        baselines: a bare XDP_DROP, a linear rule scan
 #   $(BUILD)/bench/bench-classify figure 1 (BPF_PROG_TEST_RUN)
 #   $(BUILD)/bench/pktblast ...   traffic generators and helpers for the namespace benchmarks
+#   $(BUILD)/bench/livegen        the live-frames generator (figure 7, tests/bench/live.sh)
+#   $(BUILD)/bench/abl-*/         the cost model's ablation variants (make bench-cost)
 #   tests/bench/run.sh            runs everything, prints the table (docs/benchmarks.md)
 
 BENCH_DIR  := $(BUILD)/bench
-BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o
+BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o \
+              $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o
 BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
-               $(BENCH_DIR)/probe
+               $(BENCH_DIR)/probe $(BENCH_DIR)/livegen
 
 .PHONY: bench-all bench-build
 
@@ -27,6 +30,11 @@ $(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c $(BUILD)/libpalisade-dataplane.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
+# The live-frames generator: libbpf, no palisade code.
+$(BENCH_DIR)/livegen: tests/bench/livegen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(LIBS_BPF)
+
 # Plain C helpers: no palisade code.
 $(BENCH_DIR)/%: tests/bench/%.c
 	@mkdir -p $(dir $@)
@@ -34,6 +42,52 @@ $(BENCH_DIR)/%: tests/bench/%.c
 
 bench-build: $(BENCH_BPF) $(BENCH_DIR)/bench-classify $(BENCH_TOOLS) $(BUILD)/palisaded $(BUILD)/polctl
 
-bench-all: bench-build ## every benchmark of docs/benchmarks.md as one table (root, ~10 minutes)
+bench-all: bench-build ## every benchmark as one table, plots in docs/bench (root, ~17 minutes)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
-	BUILD=$(abspath $(BUILD)) tests/bench/run.sh
+	BUILD=$(abspath $(BUILD)) BENCH_PLOT_DIR=$(abspath docs/bench) tests/bench/run.sh
+
+.PHONY: bench-live
+bench-live: bench-build ## only the live-frames rows (figure 7; DUT ns/packet), plots in build/bench/plots (root, ~8 min)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-live: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
+	BUILD=$(abspath $(BUILD)) BENCH_ONLY=live BENCH_PLOT_DIR=$(abspath $(BENCH_DIR))/plots tests/bench/run.sh
+
+# The cost model's ablation variants (tests/bench/ablate.bpf.c, docs/benchmarks.md "Cost model"):
+# bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
+# datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
+# datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
+ABLATIONS := none events counters failsafe ct flowins all
+ABL_DEFS_none :=
+ABL_DEFS_events := -DPAL_ABLATE_EVENTS
+ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
+ABL_DEFS_failsafe := -DPAL_ABLATE_FAILSAFE
+ABL_DEFS_ct := -DPAL_ABLATE_CT
+ABL_DEFS_flowins := -DPAL_ABLATE_FLOWINS
+ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE -DPAL_ABLATE_CT
+ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABLATIONS:%=$(BENCH_DIR)/abl-%/palisaded)
+
+$(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) $(ABL_DEFS_$*) -c $< -o $@
+
+$(BENCH_DIR)/abl-%/palisade.skel.h: $(BENCH_DIR)/abl-%/palisade.bpf.o
+	$(BPFTOOL) gen skeleton $< name pal_palisade > $@.tmp && mv $@.tmp $@
+
+$(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(BPF_SKELS)
+	$(CC) $(CFLAGS_COMMON) -I$(BENCH_DIR)/abl-$* -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -c $< -o $@
+
+$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+# The agent with a variant's datapath, for the live ablation (tests/bench/live.sh group ablate).
+# DAEMON_OBJS comes from mk/daemon.mk, read after this file: used in the recipe (expanded when it
+# runs), and the agent itself as a prerequisite builds them.
+$(BENCH_DIR)/abl-%/palisaded: $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/palisaded $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $< $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a \
+		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS)
+
+.PHONY: bench-cost
+bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~6 min)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-cost: FAIL: needs root" >&2; exit 1; fi
+	BUILD=$(abspath $(BUILD)) tests/bench/cost.sh
+	BUILD=$(abspath $(BUILD)) tests/bench/live.sh ablate $${BENCH_LIVE_ROUNDS:-3} 2
+.PRECIOUS: $(BENCH_DIR)/abl-%/palisade.bpf.o $(BENCH_DIR)/abl-%/palisade.skel.h $(BENCH_DIR)/abl-%/datapath.o

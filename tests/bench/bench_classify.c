@@ -312,9 +312,34 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* BENCH_CLASSIFY_RULES: the rule counts to measure ("10 10000"), for the cost model's quick
+ * runs; exits on a bad list rather than measure something else. */
+static int parse_sizes(const char *s, int *sizes, int max)
+{
+	int n = 0;
+	char *end;
+
+	while (*s) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s || v < 1 || v > 100000 || n == max) {
+			fprintf(stderr, "bench-classify: FAIL: BENCH_CLASSIFY_RULES \"%s\": want up to %d "
+				"rule counts 1..100000\n", s, max);
+			exit(2);
+		}
+		sizes[n++] = (int)v;
+		s = end + strspn(end, " ,");
+	}
+	if (!n) {
+		fprintf(stderr, "bench-classify: FAIL: BENCH_CLASSIFY_RULES is empty\n");
+		exit(2);
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
-	static const int sizes[] = { 10, 100, 1000, 10000, 100000 };
+	int sizes[8] = { 10, 100, 1000, 10000, 100000 }, nsizes = 5;
 	static struct pkt pk[MAX_PKTS];
 	int rounds = argc > 2 ? atoi(argv[2]) : 5, npk = argc > 3 ? atoi(argv[3]) : 200;
 	int ls_prog, ls_rules, ls_count, ifx;
@@ -331,6 +356,8 @@ int main(int argc, char **argv)
 	if (unshare(CLONE_NEWNET) || system("ip link add eth0 type veth peer name p-eth0 && "
 					    "ip link set eth0 up && ip link set p-eth0 up"))
 		die("needs root (network namespace, veth)");
+	if (getenv("BENCH_CLASSIFY_RULES"))
+		nsizes = parse_sizes(getenv("BENCH_CLASSIFY_RULES"), sizes, 8);
 	ifx = (int)if_nametoindex("eth0");
 	ls_obj = load_linear(argv[1], &ls_prog, &ls_rules, &ls_count);
 	/* A test run with repeat > 1 puts the program into the kernel's XDP dispatcher and takes it
@@ -356,7 +383,7 @@ int main(int argc, char **argv)
 		die("native XDP attach of xdp_hep_ingress on a veth");
 	printf("# classify RULES PALISADE_NS LINEAR_NS ESTABLISHED_NS APPLY_MS (%d packets, %d rounds)\n",
 	       npk, rounds);
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < nsizes; k++) {
 		int n = sizes[k], ls_repeat = n >= 10000 ? 1 : n >= 1000 ? 20 : 200;
 		double pal_r[MAX_ROUNDS], ls_r[MAX_ROUNDS], est_r[MAX_ROUNDS], apply_ms;
 		struct pal_ir ir[2] = { 0 };

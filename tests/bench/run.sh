@@ -6,7 +6,9 @@
 # a baseline measured in the same run, interleaved with it. docs/benchmarks.md explains each row.
 #
 # Sizes can be trimmed for a quick look: BENCH_ROUNDS (default 5), BENCH_SECONDS (blast length,
-# default 2), BENCH_XDP_RULES, BENCH_FWD_RULES (space-separated rule counts).
+# default 2), BENCH_XDP_RULES, BENCH_FWD_RULES (space-separated rule counts), BENCH_LIVE_ROUNDS
+# (default 3). BENCH_ONLY=live (`make bench-live`) runs only the live-frames rows (figure 7).
+# The plots (docs/bench/*.svg, tests/bench/plot.sh) are written to BENCH_PLOT_DIR when it is set.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
@@ -15,6 +17,8 @@ ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECONDS:-2}
 XDP_RULES=${BENCH_XDP_RULES:-"10 1000 10000"}
 FWD_RULES=${BENCH_FWD_RULES:-"100 1000 10000"}
+LIVE_ROUNDS=${BENCH_LIVE_ROUNDS:-3}
+ONLY=${BENCH_ONLY:-}
 OUT=$(mktemp /tmp/palbench-out.XXXXXX) || exit 1
 trap 'rm -f "$OUT"' EXIT
 start=$(date +%s)
@@ -24,19 +28,22 @@ part() {
 	"$@" >>"$OUT" || { echo "bench: FAIL: $* (exit $?)" >&2; exit 1; }
 }
 
-part "$BUILD/bench/bench-classify" "$BUILD/bench/linear_scan.bpf.o" "$ROUNDS" 256
-for n in $XDP_RULES; do part "$HERE/xdp.sh" "$n" "$ROUNDS" "$SECS"; done
-part "$HERE/ct.sh" 4000 "$ROUNDS" 256
-for n in $FWD_RULES; do part "$HERE/fwd.sh" "$n" "$ROUNDS" "$SECS"; done
-part "$HERE/ctl.sh" "$ROUNDS"
-part "$HERE/k8s.sh" 10000 2000 "$ROUNDS"
+if [ "$ONLY" != live ]; then
+	part "$BUILD/bench/bench-classify" "$BUILD/bench/linear_scan.bpf.o" "$ROUNDS" 256
+	for n in $XDP_RULES; do part "$HERE/xdp.sh" "$n" "$ROUNDS" "$SECS"; done
+	part "$HERE/ct.sh" 4000 "$ROUNDS" 256
+	for n in $FWD_RULES; do part "$HERE/fwd.sh" "$n" "$ROUNDS" "$SECS"; done
+	part "$HERE/ctl.sh" "$ROUNDS"
+	part "$HERE/k8s.sh" 10000 2000 "$ROUNDS"
+fi
+for g in drop fwd new v6 local; do part "$HERE/live.sh" "$g" "$LIVE_ROUNDS" "$SECS"; done
 secs=$(($(date +%s) - start))
 
 echo
 echo "palisade benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs," \
-	"$ROUNDS rounds per figure, ${secs}s"
+	"$ROUNDS rounds per figure (figure 7: $LIVE_ROUNDS), ${secs}s"
 echo
-awk -v rounds="$ROUNDS" '
+[ "$ONLY" = live ] || awk -v rounds="$ROUNDS" '
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 function mpps(x) { return sprintf("%.3f Mpps", x / 1e6) }
 $1 == "classify" { n++; cr[n] = $2; cp[n] = $3; cl[n] = $4; ce[n] = $5; ca[n] = $6 }
@@ -84,6 +91,10 @@ END {
 	printf "| 6 | kubernetes datastore: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | |\n", kp, kq, kready, krss / 1024, khwm / 1024
 	printf "| 6 | kubernetes datastore: NetworkPolicy watch event to enforced, ms | %d pods, %d policies | %.1f | goal: 100 | |\n", kp, kq, kev
 }' "$OUT"
+"$HERE/live_table.sh" "$OUT"
+if [ -n "${BENCH_PLOT_DIR:-}" ]; then
+	"$HERE/plot.sh" "$OUT" "$BENCH_PLOT_DIR" || { echo "bench: FAIL: plots" >&2; exit 1; }
+fi
 echo
 echo "raw lines:"
 sed 's/^/    /' "$OUT"

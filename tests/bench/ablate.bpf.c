@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The cost model's ablation variants of the datapath (docs/benchmarks.md "Cost model"): this
+ * file compiles bpf/palisade.bpf.c unchanged, with one or more steps short-circuited by macros,
+ * so the datapath's sources carry no benchmark switches. mk/bench.mk builds one object per
+ * variant (-DPAL_ABLATE_<STEP>), a skeleton of it, and a bench-classify linked against that
+ * skeleton; the difference between a variant's figures and the unablated build's, measured in
+ * the same run, is what the step costs.
+ *
+ *   PAL_ABLATE_EVENTS    no ring-buffer event: bpf_ringbuf_reserve always fails, as when the
+ *                        ring is full (every caller already handles that)
+ *   PAL_ABLATE_COUNTERS  per-interface and per-rule counters go to one per-CPU array slot
+ *                        instead of their per-CPU hash maps (the increments stay, the hash
+ *                        lookups go: the "array slot per interface" idea, measured)
+ *   PAL_ABLATE_FAILSAFE  the failsafe LPM lookup is not made (answers "no failsafe port"; the
+ *                        benchmark's packets match none, so verdicts do not change)
+ *   PAL_ABLATE_FLOWINS   no flow entry is written to pal_flows (the update answers success):
+ *                        only meaningful where every packet is a new flow anyway (live.sh's
+ *                        ablate group); an established flow would never be found
+ *   PAL_ABLATE_CT        the conntrack kfunc is not called: bpf_skb_ct_lookup answers "no such
+ *                        connection", as it does anyway where conntrack is not active (the
+ *                        live benchmark's namespaces with palisade alone)
+ *
+ * A variant is for measuring only: it loses counts, events or failsafe ports. */
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "palisade/abi.h"
+
+/* The helpers as numbered in the kernel's UAPI (the names are taken by the macros below). */
+#define ABL_REAL_LOOKUP ((void *(*)(void *, const void *))BPF_FUNC_map_lookup_elem)
+
+#ifdef PAL_ABLATE_COUNTERS
+/* One per-CPU array slot each: the verifier inlines an array lookup into a few instructions, so
+ * what remains is the increments. (A plain global here made clang emit code the verifier
+ * refused.) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_if_ctr);
+} abl_if_ctr SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pal_rule_ctr);
+} abl_rule_ctr SEC(".maps");
+#define ABL_COUNTER_MAP(m)                                                                         \
+	((void *)(m) == (void *)&pal_if_ctrs	 ? (void *)&abl_if_ctr :                           \
+	 (void *)(m) == (void *)&pal_rule_ctrs ? (void *)&abl_rule_ctr :                           \
+						 (void *)(m))
+#define ABL_KEY(m, k)                                                                              \
+	((void *)(m) == (void *)&pal_if_ctrs || (void *)(m) == (void *)&pal_rule_ctrs ?            \
+		 (const void *)&(__u32){ 0 } :                                                     \
+		 (const void *)(k))
+#else
+#define ABL_COUNTER_MAP(m) ((void *)(m))
+#define ABL_KEY(m, k) ((const void *)(k))
+#endif
+
+#ifdef PAL_ABLATE_FAILSAFE
+#define ABL_SKIPPED(m) ((void *)(m) == (void *)&pal_failsafe)
+#else
+#define ABL_SKIPPED(m) 0
+#endif
+
+/* Every map argument in the datapath is the address of a named map, so clang folds these
+ * comparisons away: each lookup compiles to the real helper call, the stub, or nothing. */
+#define bpf_map_lookup_elem(m, k)                                                                  \
+	(ABL_SKIPPED(m) ? (void *)0 : ABL_REAL_LOOKUP(ABL_COUNTER_MAP(m), ABL_KEY(m, k)))
+
+#ifdef PAL_ABLATE_FLOWINS
+#define ABL_REAL_UPDATE ((long (*)(void *, const void *, const void *, __u64))BPF_FUNC_map_update_elem)
+#define bpf_map_update_elem(m, k, v, f)                                                            \
+	((void *)(m) == (void *)&pal_flows ? 0 : ABL_REAL_UPDATE((void *)(m), (k), (v), (f)))
+#endif
+
+#ifdef PAL_ABLATE_EVENTS
+#define bpf_ringbuf_reserve(m, s, f) ((void *)0)
+#endif
+
+#ifdef PAL_ABLATE_CT
+/* conntrack.h first, so that its declaration of the kfunc is not the macro's */
+#define PAL_WITH_CT 1
+#include "conntrack.h"
+#define bpf_skb_ct_lookup(skb, tuple, tuple_sz, opts, opts_sz)                                     \
+	((opts)->error = -PAL_ENOENT, (struct nf_conn *)0)
+#endif
+
+#include "palisade.bpf.c"

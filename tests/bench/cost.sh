@@ -1,0 +1,71 @@
+#!/bin/bash
+# The cost model's per-step table (`make bench-cost`, docs/benchmarks.md "Cost model"): the
+# datapath built with steps short-circuited (tests/bench/ablate.bpf.c, one bench-classify per
+# variant, built by mk/bench.mk), each measured with BPF_PROG_TEST_RUN at 10 and 10,000 rules:
+#   new flow     xdp_hep_ingress, untracked deny list (half the packets hit a rule: drop +
+#                event; half miss: pass)
+#   established  tc_ingress, the packet's flow in pal_flows
+# Variants run interleaved, ROUNDS times each (a round: one bench-classify run of its own
+# rounds over PACKETS packets); the figure is the median over rounds, and a step's cost is
+# the unablated build's median minus the variant's. The linear scan's figure, measured in the
+# same runs, says how fast the machine was.
+#
+# usage: cost.sh [ROUNDS] [PACKETS]      (BENCH_COST_RULES, default "10 10000")
+# prints: "cost VARIANT RULES NEWFLOW_NS ESTABLISHED_NS LINEAR_NS", then a markdown table on stderr
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
+ROUNDS=${1:-7}
+PACKETS=${2:-64}
+RULES=${BENCH_COST_RULES:-"10 10000"}
+VARIANTS="none events counters failsafe ct all"
+. "$HERE/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || fail "bench-cost needs root"
+for v in $VARIANTS; do
+	[ -x "$BUILD/bench/abl-$v/bench-classify" ] || fail "missing $BUILD/bench/abl-$v/bench-classify (make bench-cost builds it)"
+done
+RAW=$(mktemp /tmp/palcost.XXXXXX) || fail "mktemp"
+trap 'rm -f "$RAW"' EXIT
+
+# The machine's PMU: bpftool prog profile and perf's cycle counts need it.
+if perf stat -e cycles true 2>&1 | grep -q '<not supported>'; then
+	log "no PMU here (perf stat -e cycles: not supported): bpftool prog profile cannot count cycles; ablation only"
+fi
+
+for r in $(seq "$ROUNDS"); do
+	for v in $VARIANTS; do
+		BENCH_CLASSIFY_RULES=$RULES timeout 300 "$BUILD/bench/abl-$v/bench-classify" \
+			"$BUILD/bench/linear_scan.bpf.o" 3 "$PACKETS" >"$RAW.one" 2>"$RAW.err" ||
+			fail "variant $v: $(cat "$RAW.err")"
+		awk -v v="$v" '$1 == "classify" { print v, $2, $3, $5, $4 }' "$RAW.one" >>"$RAW"
+	done
+	log "cost round $r of $ROUNDS done"
+done
+rm -f "$RAW.one" "$RAW.err"
+
+for v in $VARIANTS; do
+	for n in $RULES; do
+		# shellcheck disable=SC2046
+		echo "cost $v $n $(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $3 }' "$RAW")) \
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW")) \
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $5 }' "$RAW"))"
+	done
+done | tee "$RAW.med"
+
+{
+	echo
+	echo "| step short-circuited | rules | new flow ns (XDP) | step's cost | established ns (tc ingress) | step's cost | linear scan ns |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	awk '{ k = $3; nf[$2 "/" k] = $4; es[$2 "/" k] = $5 } { line[NR] = $0 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			split(line[i], f, " ")
+			b = f[3]
+			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f |\n", f[2], f[3], f[4],
+				f[2] == "none" ? "" : sprintf("%.0f", nf["none/" b] - f[4]), f[5],
+				f[2] == "none" ? "" : sprintf("%.0f", es["none/" b] - f[5]), f[6]
+		}
+	}' "$RAW.med"
+} >&2
+rm -f "$RAW.med"
