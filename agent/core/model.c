@@ -1,6 +1,7 @@
 /* Model lifetime: init and free (see model.h). */
 #include "model.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,8 +186,63 @@ void pal_endpoint_slice_clear(struct pal_endpoint_slice *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Appends n items of size sz to the array *v of *len items (capacity *cap). 0 or -ENOMEM. */
+static int append_items(void **v, size_t *len, size_t *cap, const void *items, size_t n, size_t sz)
+{
+	if (!n)
+		return 0;
+	if (*len + n > *cap) {
+		size_t want = *cap ? *cap : 16;
+		void *p;
+
+		while (want < *len + n)
+			want *= 2;
+		if (!(p = realloc(*v, want * sz)))
+			return -ENOMEM;
+		*v = p;
+		*cap = want;
+	}
+	memcpy((char *)*v + *len * sz, items, n * sz);
+	*len += n;
+	return 0;
+}
+
+#define BORROW(field)                                                                         \
+	append_items((void **)&dst->field.v, &dst->field.n, &dst->field.cap, src->field.v,       \
+		     src->field.n, sizeof(*src->field.v))
+
+int pal_model_borrow(struct pal_model *dst, const struct pal_model *src)
+{
+	dst->borrowed = true;
+	if (BORROW(policies) || BORROW(tiers) || BORROW(host_endpoints) ||
+	    BORROW(workload_endpoints) || BORROW(profiles) || BORROW(network_sets) ||
+	    BORROW(namespaces) || BORROW(services) || BORROW(endpoint_slices))
+		return -ENOMEM;
+	return 0;
+}
+
+/* A borrowing model owns only its arrays. */
+static void free_borrowed(struct pal_model *m)
+{
+	free(m->policies.v);
+	free(m->tiers.v);
+	free(m->host_endpoints.v);
+	free(m->workload_endpoints.v);
+	free(m->profiles.v);
+	free(m->network_sets.v);
+	free(m->namespaces.v);
+	free(m->services.v);
+	free(m->endpoint_slices.v);
+	free(m->files.v);
+	memset(m, 0, sizeof(*m));
+}
+
 void pal_model_free(struct pal_model *m)
 {
+	if (m->borrowed) {
+		free_borrowed(m);
+		return;
+	}
 	for (size_t i = 0; i < m->policies.n; i++)
 		pal_policy_clear(&m->policies.v[i]);
 	free(m->policies.v);

@@ -251,10 +251,17 @@ struct pal_model {
 	PAL_VEC(struct pal_service) services;
 	PAL_VEC(struct pal_endpoint_slice) endpoint_slices;
 	PAL_VEC(char *) files; /* interned file names that pal_pos.file points into */
+	bool borrowed; /* the resources belong to other models (pal_model_borrow) */
 };
 
 void pal_model_init(struct pal_model *m);
 void pal_model_free(struct pal_model *m);
+/* Appends shallow copies of src's resources to dst, which then only borrows them: freeing dst
+ * frees its arrays, not the resources, and src (which keeps owning them and the file names their
+ * positions point to) must outlive dst. dst must hold only borrowed resources. Lets a caller that
+ * keeps many small decoded models (the Kubernetes datastore, one per object) build the whole
+ * model without decoding anything again. 0 or -ENOMEM (dst may then hold part of src). */
+int pal_model_borrow(struct pal_model *dst, const struct pal_model *src);
 
 /* Loading. Each adds the resources it finds to m and the problems to diags; on errors in a
  * document that document is skipped, the others are kept, so every error is reported in one run.

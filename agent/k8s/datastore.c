@@ -71,40 +71,105 @@ nomem:
 	return NULL;
 }
 
-/* Converts obj and loads its documents on their own. 0 with *text set; -EINVAL with the problem
- * in err (a field path first); -ENOMEM. */
+/* One version of an object, converted and decoded once: every reload borrows its resources
+ * (pal_model_borrow) instead of decoding every object again. Shared by the entry's "latest" and
+ * "applied" versions, hence the count. */
+struct k8s_version {
+	unsigned refs;
+	char *text; /* the documents, to tell a real change from a status update */
+	struct pal_model model;
+	struct pal_diags warnings; /* reported again with every load, as a file's would be */
+};
+
+static void version_put(struct k8s_version *v)
+{
+	if (!v || --v->refs)
+		return;
+	free(v->text);
+	pal_model_free(&v->model);
+	pal_diags_free(&v->warnings);
+	free(v);
+}
+
+/* The object table's entries are JSON (errors, flags); a version is kept in them as its address,
+ * owned through version_put. */
+static struct k8s_version *entry_version(const json_t *e, const char *key)
+{
+	return (struct k8s_version *)(uintptr_t)json_integer_value(json_object_get(e, key));
+}
+
+/* Sets e's version under key ("latest" or "applied"; NULL removes it). 0 or -ENOMEM. */
+static int entry_set_version(json_t *e, const char *key, struct k8s_version *v)
+{
+	struct k8s_version *old = entry_version(e, key);
+
+	if (v == old)
+		return 0;
+	if (!v)
+		json_object_del(e, key);
+	else if (json_object_set_new(e, key, json_integer((json_int_t)(uintptr_t)v)))
+		return -ENOMEM;
+	if (v)
+		v->refs++;
+	version_put(old);
+	return 0;
+}
+
+static void entry_release(json_t *e)
+{
+	entry_set_version(e, "latest", NULL);
+	entry_set_version(e, "applied", NULL);
+}
+
+/* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
+ * with the problem in err (a field path first); -ENOMEM. */
 static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *name,
-		       char **text, char *err, size_t errlen)
+		       struct k8s_version **out, char *err, size_t errlen)
 {
 	json_t *docs = json_array();
-	struct pal_model m;
+	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
 	int rc;
 
-	*text = NULL;
-	if (!docs)
+	*out = NULL;
+	if (!docs || !v) {
+		json_decref(docs);
+		free(v);
 		return -ENOMEM;
+	}
+	v->refs = 1;
+	pal_model_init(&v->model);
 	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
-	if (rc == 0 && !(*text = documents_text(docs)))
+	if (rc == 0 && !(v->text = documents_text(docs)))
 		rc = -ENOMEM;
 	json_decref(docs);
-	if (rc)
-		return rc;
-	pal_model_init(&m);
-	pal_model_load_buffer(&m, name, *text, strlen(*text), &d);
-	for (size_t i = 0; i < d.n; i++)
+	if (rc == 0)
+		pal_model_load_buffer(&v->model, name, v->text, strlen(v->text), &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
 			pald_diag_text(&d.v[i], err, errlen);
 			rc = -EINVAL;
-			break;
 		}
-	pal_diags_free(&d);
-	pal_model_free(&m);
 	if (rc) {
-		free(*text);
-		*text = NULL;
+		pal_diags_free(&d);
+		version_put(v);
+		return rc;
 	}
-	return rc;
+	v->warnings = d;
+	*out = v;
+	return 0;
+}
+
+/* Adds copies of src's diagnostics to dst (a version's warnings stay with the version). */
+static void copy_diags(struct pal_diags *dst, const struct pal_diags *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const struct pal_diag *dg = &src->v[i];
+
+		pal_diag_add(dst, dg->severity,
+			     (struct pal_pos){ .file = dg->file, .line = dg->line, .col = dg->col },
+			     dg->path, "%s", dg->message);
+	}
 }
 
 static void count_bad(struct pal_k8s_datastore *ds)
@@ -131,20 +196,19 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 {
 	struct pal_k8s_datastore *ds = ctx;
 	char id[600], name[620], err[512] = "";
-	char *text = NULL;
+	struct k8s_version *v = NULL, *old;
 	json_t *e = NULL;
-	const char *old;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = json_object_get(ds->objects, id);
-	rc = convert_one(ds, obj, name, &text, err, sizeof(err));
+	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", inf->res.kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
-			 PALD_S("in_force", e && json_object_get(e, "text") ? "last good" : "nothing"));
+			 PALD_S("in_force", e && entry_version(e, "latest") ? "last good" : "nothing"));
 		if (!e && (e = json_object()))
 			json_object_set_new(ds->objects, id, e);
 		if (e)
@@ -152,20 +216,20 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 		count_bad(ds);
 		return;
 	}
-	old = e ? json_string_value(json_object_get(e, "text")) : NULL;
+	old = e ? entry_version(e, "latest") : NULL;
 	bool was_bad = e && json_object_get(e, "error");
 
 	if (!e && (e = json_object()))
 		json_object_set_new(ds->objects, id, e);
-	if (!e) {
-		free(text);
+	/* An unchanged conversion (a pod's status update) keeps the version it has. */
+	bool same = old && strcmp(old->text, v->text) == 0;
+
+	if (!e || (!same && entry_set_version(e, "latest", v))) {
+		version_put(v);
 		return;
 	}
+	version_put(v);
 	json_object_del(e, "error");
-	bool same = old && strcmp(old, text) == 0;
-
-	json_object_set_new(e, "text", json_string(text));
-	free(text);
 	if (was_bad) {
 		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
 		count_bad(ds);
@@ -186,7 +250,8 @@ static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	e = json_object_get(ds->objects, id);
 	if (!e)
 		return;
-	had = json_object_get(e, "text") != NULL;
+	had = entry_version(e, "latest") != NULL;
+	entry_release(e);
 	json_object_del(ds->objects, id);
 	count_bad(ds);
 	if (had)
@@ -323,29 +388,31 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 	return true;
 }
 
-/* The documents an object contributes to this load: its latest good version, or, when the whole
- * model rejected that one, the version in force at the last apply (NULL: none). */
-static const char *text_in_use(const json_t *e)
+/* The version an object contributes to this load: its latest good one, or, when the whole model
+ * rejected that one, the version in force at the last apply (NULL: none). */
+static const struct k8s_version *version_in_use(const json_t *e)
 {
 	if (json_is_true(json_object_get(e, "held")))
-		return json_string_value(json_object_get(e, "applied"));
-	return json_string_value(json_object_get(e, "text"));
+		return entry_version(e, "applied");
+	return entry_version(e, "latest");
 }
 
-static void load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
+/* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
+static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
 {
 	const char *id;
 	json_t *e;
-	char name[620];
 
 	json_object_foreach(ds->objects, id, e) {
-		const char *text = text_in_use(e);
+		const struct k8s_version *v = version_in_use(e);
 
-		if (!text || !*text)
+		if (!v)
 			continue;
-		snprintf(name, sizeof(name), "k8s:%s", id);
-		pal_model_load_buffer(m, name, text, strlen(text), diags);
+		if (pal_model_borrow(m, &v->model))
+			return -ENOMEM;
+		copy_diags(diags, &v->warnings);
 	}
+	return 0;
 }
 
 /* A new load judges every object afresh: what the model rejected last time may fit now. */
@@ -372,15 +439,16 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		const struct pal_diag *dg = &d->v[i];
 		json_t *e;
 		char msg[512];
-		const char *applied, *text, *was;
+		const struct k8s_version *applied, *latest;
+		const char *was;
 
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
 		    !(e = json_object_get(ds->objects, dg->file + 4)) ||
 		    json_is_true(json_object_get(e, "held")))
 			continue;
-		applied = json_string_value(json_object_get(e, "applied"));
-		text = json_string_value(json_object_get(e, "text"));
-		if (applied && text && strcmp(applied, text) == 0)
+		applied = entry_version(e, "applied");
+		latest = entry_version(e, "latest");
+		if (applied && latest && strcmp(applied->text, latest->text) == 0)
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
 		was = json_string_value(json_object_get(e, "model_error"));
@@ -412,7 +480,9 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		struct pal_diags ld = { 0 }, vd = { 0 };
 		size_t held = 0;
 
-		load_all(ds, m, &ld);
+		if (load_all(ds, m, &ld))
+			pal_error(&ld, ((struct pal_pos){ 0 }), NULL,
+				  "out of memory while building the model of the kubernetes objects");
 		if (!pal_diags_has_errors(&ld))
 			pal_model_validate(m, &vd);
 		if (attempt < MAX_MODEL_RETRIES)
@@ -441,10 +511,7 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 		if (json_is_true(json_object_get(e, "held")))
 			continue;
 		json_object_del(e, "model_error");
-		if (json_object_get(e, "text"))
-			json_object_set(e, "applied", json_object_get(e, "text"));
-		else
-			json_object_del(e, "applied");
+		entry_set_version(e, "applied", entry_version(e, "latest"));
 	}
 }
 
@@ -524,11 +591,16 @@ json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t no
 
 void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 {
+	const char *id;
+	json_t *e;
+
 	for (size_t i = 0; i < ds->n_inf; i++)
 		pal_k8s_informer_free(&ds->inf[i]);
 	ds->n_inf = 0;
 	pal_k8s_http_close(ds->http);
 	ds->http = NULL;
+	json_object_foreach(ds->objects, id, e)
+		entry_release(e);
 	json_decref(ds->objects);
 	ds->objects = NULL;
 	pal_k8s_conn_free(&ds->conn);
