@@ -81,6 +81,11 @@ struct pal_cc {
 	size_t n_nss;
 	struct pal_cc_cand *cands;
 	size_t n_cands;
+	/* The namespaced candidates' indices sorted by namespace: a namespace scope looks only at its
+	 * own range instead of comparing every candidate's namespace (thousands of pods times every
+	 * namespaced rule). */
+	uint32_t *by_ns;
+	size_t n_by_ns;
 	struct pal_cc_tier *tiers;
 	size_t n_tiers;
 	struct pal_cc_polrules (*polrules)[PAL_DIR_COUNT]; /* one per model policy */
@@ -93,6 +98,10 @@ int pal_cc_build_candidates(struct pal_cc *cc);
 void pal_cc_free_candidates(struct pal_cc *cc);
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);
+/* The candidates a scope can hold: *list gets n indices into cc->cands, or NULL for all of them
+ * (then n is cc->n_cands). The caller still checks pal_cc_in_scope. */
+size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *scope,
+			  const uint32_t **list);
 /* Service-account matches of a workload candidate (its service account and pcsa. labels). */
 bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const struct pal_cc_cand *c);
 bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const struct pal_cc_cand *c);

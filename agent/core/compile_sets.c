@@ -172,6 +172,60 @@ static int copy_cidrs(struct pal_cc_cand *c, const struct pal_cidr *v, size_t n)
 	return 0;
 }
 
+static int cmp_cand_ns(const void *a, const void *b, void *ctx)
+{
+	const struct pal_cc *cc = ctx;
+
+	return strcmp(cc->cands[*(const uint32_t *)a].ns, cc->cands[*(const uint32_t *)b].ns);
+}
+
+static int index_by_namespace(struct pal_cc *cc)
+{
+	size_t n = 0;
+
+	if (!cc->n_cands)
+		return 0;
+	if (!(cc->by_ns = malloc(cc->n_cands * sizeof(*cc->by_ns))))
+		return -ENOMEM;
+	for (size_t i = 0; i < cc->n_cands; i++)
+		if (cc->cands[i].ns)
+			cc->by_ns[n++] = (uint32_t)i;
+	cc->n_by_ns = n;
+	qsort_r(cc->by_ns, n, sizeof(*cc->by_ns), cmp_cand_ns, cc);
+	return 0;
+}
+
+/* The first position in by_ns whose namespace is not below ns (after = false) or above it. */
+static size_t ns_bound(const struct pal_cc *cc, const char *ns, bool after)
+{
+	size_t lo = 0, hi = cc->n_by_ns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(cc->cands[cc->by_ns[mid]].ns, ns);
+
+		if (c < 0 || (after && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *scope,
+			  const uint32_t **list)
+{
+	size_t first;
+
+	if (scope->kind != PAL_SCOPE_NAMESPACE || !scope->ns) {
+		*list = NULL;
+		return cc->n_cands;
+	}
+	first = ns_bound(cc, scope->ns, false);
+	*list = cc->by_ns + first;
+	return ns_bound(cc, scope->ns, true) - first;
+}
+
 int pal_cc_build_candidates(struct pal_cc *cc)
 {
 	const struct pal_model *m = cc->m;
@@ -258,11 +312,14 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 		if ((err = copy_cidrs(c, s->nets, s->n_nets)))
 			return err;
 	}
-	return 0;
+	return index_by_namespace(cc);
 }
 
 void pal_cc_free_candidates(struct pal_cc *cc)
 {
+	free(cc->by_ns);
+	cc->by_ns = NULL;
+	cc->n_by_ns = 0;
 	for (size_t i = 0; i < cc->n_cands; i++) {
 		pal_labels_free(&cc->cands[i].labels);
 		free(cc->cands[i].cidrs);
@@ -503,8 +560,11 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
-	for (size_t i = 0; i < cc->n_cands; i++) {
-		const struct pal_cc_cand *c = &cc->cands[i];
+	const uint32_t *list;
+	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
+
+	for (size_t i = 0; i < n_in; i++) {
+		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
 
 		if (!pal_cc_in_scope(c, scope))
 			continue;
@@ -601,8 +661,11 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
-	for (size_t i = 0; i < cc->n_cands; i++) {
-		const struct pal_cc_cand *c = &cc->cands[i];
+	const uint32_t *list;
+	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
+
+	for (size_t i = 0; i < n_in; i++) {
+		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
 
 		if (c->kind == PAL_CC_NETSET || !pal_cc_in_scope(c, scope))
 			continue;

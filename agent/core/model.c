@@ -221,6 +221,41 @@ int pal_model_borrow(struct pal_model *dst, const struct pal_model *src)
 	return 0;
 }
 
+/* Shrinks the array *v of len items (capacity *cap) to len; keeps it when realloc fails. */
+static void shrink_items(void **v, size_t len, size_t *cap, size_t sz)
+{
+	void *p;
+
+	if (len == *cap)
+		return;
+	if (!len) {
+		free(*v);
+		*v = NULL;
+		*cap = 0;
+		return;
+	}
+	if ((p = realloc(*v, len * sz))) {
+		*v = p;
+		*cap = len;
+	}
+}
+
+#define SHRINK(field) shrink_items((void **)&m->field.v, m->field.n, &m->field.cap, sizeof(*m->field.v))
+
+void pal_model_shrink(struct pal_model *m)
+{
+	SHRINK(policies);
+	SHRINK(tiers);
+	SHRINK(host_endpoints);
+	SHRINK(workload_endpoints);
+	SHRINK(profiles);
+	SHRINK(network_sets);
+	SHRINK(namespaces);
+	SHRINK(services);
+	SHRINK(endpoint_slices);
+	SHRINK(files);
+}
+
 /* A borrowing model owns only its arrays. */
 static void free_borrowed(struct pal_model *m)
 {

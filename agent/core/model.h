@@ -262,6 +262,8 @@ void pal_model_free(struct pal_model *m);
  * keeps many small decoded models (the Kubernetes datastore, one per object) build the whole
  * model without decoding anything again. 0 or -ENOMEM (dst may then hold part of src). */
 int pal_model_borrow(struct pal_model *dst, const struct pal_model *src);
+/* Gives back the spare capacity of m's arrays (for models kept long, such as those). */
+void pal_model_shrink(struct pal_model *m);
 
 /* Loading. Each adds the resources it finds to m and the problems to diags; on errors in a
  * document that document is skipped, the others are kept, so every error is reported in one run.

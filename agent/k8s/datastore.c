@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <nettle/sha2.h>
+
 #include "log.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
@@ -76,16 +78,21 @@ nomem:
  * "applied" versions, hence the count. */
 struct k8s_version {
 	unsigned refs;
-	char *text; /* the documents, to tell a real change from a status update */
+	/* The documents' digest, to tell a real change from a status update without keeping them */
+	uint8_t digest[SHA256_DIGEST_SIZE];
 	struct pal_model model;
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
 };
+
+static bool same_documents(const struct k8s_version *a, const struct k8s_version *b)
+{
+	return memcmp(a->digest, b->digest, sizeof(a->digest)) == 0;
+}
 
 static void version_put(struct k8s_version *v)
 {
 	if (!v || --v->refs)
 		return;
-	free(v->text);
 	pal_model_free(&v->model);
 	pal_diags_free(&v->warnings);
 	free(v);
@@ -129,6 +136,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	json_t *docs = json_array();
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
+	char *text = NULL;
 	int rc;
 
 	*out = NULL;
@@ -140,11 +148,19 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	v->refs = 1;
 	pal_model_init(&v->model);
 	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
-	if (rc == 0 && !(v->text = documents_text(docs)))
+	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
 	json_decref(docs);
-	if (rc == 0)
-		pal_model_load_buffer(&v->model, name, v->text, strlen(v->text), &d);
+	if (rc == 0) {
+		struct sha256_ctx h;
+
+		sha256_init(&h);
+		sha256_update(&h, strlen(text), (const uint8_t *)text);
+		sha256_digest(&h, sizeof(v->digest), v->digest);
+		pal_model_load_buffer(&v->model, name, text, strlen(text), &d);
+		pal_model_shrink(&v->model);
+	}
+	free(text);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
 			pald_diag_text(&d.v[i], err, errlen);
@@ -222,7 +238,7 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	if (!e && (e = json_object()))
 		json_object_set_new(ds->objects, id, e);
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
-	bool same = old && strcmp(old->text, v->text) == 0;
+	bool same = old && same_documents(old, v);
 
 	if (!e || (!same && entry_set_version(e, "latest", v))) {
 		version_put(v);
@@ -448,7 +464,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 			continue;
 		applied = entry_version(e, "applied");
 		latest = entry_version(e, "latest");
-		if (applied && latest && strcmp(applied->text, latest->text) == 0)
+		if (applied && latest && same_documents(applied, latest))
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
 		was = json_string_value(json_object_get(e, "model_error"));
