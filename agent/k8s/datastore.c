@@ -27,6 +27,10 @@ static const struct pal_k8s_resource watched[] = {
 	{ "v1", "Service", "services", false, NULL },
 	{ "discovery.k8s.io/v1", "EndpointSlice", "endpointslices", false, NULL },
 };
+#define CALICO_CRD "crd.projectcalico.org/v1"
+#define CALICO_V3 "projectcalico.org/v3"
+#define CALICO_V3_DISCOVERY "/apis/" CALICO_V3
+#define DISCOVERY_TIMEOUT_MS 10000
 /* With auto host endpoints only. */
 static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NULL };
 _Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
@@ -303,6 +307,68 @@ static void tick(void *ctx, uint64_t now)
 	pal_k8s_http_wake_at(ds->http, next);
 }
 
+static bool is_calico(const struct pal_k8s_informer *inf)
+{
+	return strcmp(inf->res.api_version, CALICO_CRD) == 0;
+}
+
+/* True when the APIResourceList of projectcalico.org/v3 names plural. */
+static bool v3_serves(const json_t *list, const char *plural)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(list, "resources"), i, r)
+		if (json_is_string(json_object_get(r, "name")) &&
+		    strcmp(json_string_value(json_object_get(r, "name")), plural) == 0)
+			return true;
+	return false;
+}
+
+/* Moves a Calico informer (not started yet) to projectcalico.org/v3. */
+static int use_v3(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf)
+{
+	struct pal_k8s_resource r = inf->res;
+	uint64_t resync = inf->resync_period_ns;
+	int rc;
+
+	r.api_version = CALICO_V3;
+	pal_k8s_informer_free(inf);
+	rc = pal_k8s_informer_init(inf, &r, ds->http, &inf_ops, ds);
+	inf->resync_period_ns = resync;
+	return rc;
+}
+
+/* Calico's API server, where installed, serves projectcalico.org/v3 (stored as the CRDs): each
+ * Calico resource it lists is watched there, the others (and all of them when discovery fails:
+ * the CRDs hold the same objects) from crd.projectcalico.org/v1. */
+static void on_discovery_done(void *ctx, long status, const char *error, const char *body,
+			      size_t len)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	json_t *list = !error && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
+	size_t n_v3 = 0;
+
+	ds->discovery = NULL;
+	for (size_t i = 0; i < ds->n_inf; i++) {
+		struct pal_k8s_informer *inf = &ds->inf[i];
+
+		if (!is_calico(inf))
+			continue;
+		if (list && v3_serves(list, inf->res.plural) && use_v3(ds, inf) == 0)
+			n_v3++;
+		if (inf->path) /* a failed use_v3 (-ENOMEM) leaves it without one: never synced */
+			pal_k8s_informer_start(inf);
+	}
+	json_decref(list);
+	pald_log(PALD_LOG_INFO, "kubernetes: Calico resources",
+		 PALD_S("group", n_v3 ? CALICO_V3 : CALICO_CRD),
+		 PALD_I("from_v3", n_v3),
+		 PALD_S("discovery", error ? error : status == 200 ? "served" : "not served"));
+}
+
+static const struct pal_k8s_req_ops discovery_ops = { NULL, NULL, on_discovery_done };
+
 static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_conn *conn,
 		     char *err, size_t errlen)
 {
@@ -387,7 +453,12 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		 PALD_S("context", ds->conn.context), PALD_S("node", cfg->node),
 		 PALD_I("resources", ds->n_inf));
 	for (size_t i = 0; i < ds->n_inf; i++)
-		pal_k8s_informer_start(&ds->inf[i]);
+		if (!is_calico(&ds->inf[i]))
+			pal_k8s_informer_start(&ds->inf[i]);
+	ds->discovery = pal_k8s_http_get(ds->http, CALICO_V3_DISCOVERY, DISCOVERY_TIMEOUT_MS, false,
+					 &discovery_ops, ds);
+	if (!ds->discovery)
+		on_discovery_done(ds, 0, "out of memory", NULL, 0);
 	return 0;
 fail:
 	if (rc == -ENOMEM)

@@ -29,6 +29,9 @@ struct pal_k8s_datastore {
 	struct pal_k8s_informer inf[PAL_K8S_MAX_RESOURCES];
 	size_t n_inf;
 	struct pal_k8s_convert_cfg convert;
+	/* Discovery of projectcalico.org/v3 (Calico's API server), in flight: Calico's resources are
+	 * watched once it answered, from v3 where it is served, else from the CRDs. */
+	struct pal_k8s_req *discovery;
 	/* "Kind/namespace/name" -> {"text": the latest documents good on their own (a YAML stream),
 	 * "applied": the documents in force at the last apply, "error": why the latest version is not
 	 * in force, "held": the whole model rejected "text" (so "applied" is used), "model_error"}. */

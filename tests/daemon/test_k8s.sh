@@ -3,6 +3,8 @@
 #   - a required resource the server does not serve (networking.k8s.io disabled): never synced,
 #     nothing applied, /readyz 503 "not synced"; optional Calico CRDs absent: synced, applied;
 #   - --auto-host-endpoints: the Node is watched and becomes a host endpoint;
+#   - Calico's API server (projectcalico.org/v3 in discovery): Calico's resources are watched there,
+#     not as CRDs; without it, from the CRDs;
 #   - paginated lists (1,200 namespaces, pages of 500: continue tokens followed, all applied);
 #   - the periodic resync lists again and changes nothing;
 #   - credentials: a client certificate and CA as -data (no token), insecure-skip-tls-verify;
@@ -39,6 +41,23 @@ grep -q 'resource synced resource=/api/v1/nodes.*objects=1' "$TMP/agent.log" || 
 stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 
+# 1c. projectcalico.org/v3 served (Calico's API server): a GlobalNetworkPolicy written there is
+# watched and converted from v3; the CRDs are not watched then.
+k8s_start "$TMP/k8s1c" --serve-v3 || fail "replay server"
+k8s_put '{"apiVersion":"projectcalico.org/v3","kind":"GlobalNetworkPolicy","metadata":{"name":"v3-only"},"spec":{"selector":"all()","ingress":[{"action":"Allow"}]}}' ||
+	fail "put v3 policy"
+rm -f "$TMP/record.json"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG"
+grep -q 'Calico resources group=projectcalico.org/v3' "$TMP/agent.log" ||
+	fail "v3 not chosen: $(grep 'Calico resources' "$TMP/agent.log")"
+grep -q 'resource synced resource=/apis/projectcalico.org/v3/globalnetworkpolicies.*objects=1' \
+	"$TMP/agent.log" || fail "the v3 policy did not arrive: $(grep globalnetworkpolicies "$TMP/agent.log")"
+! grep -q 'object rejected' "$TMP/agent.log" || fail "v3 object rejected: $(grep rejected "$TMP/agent.log")"
+crd=$(k8s_ctl GET /requests | jq '[.[] | select(.path | startswith("/apis/crd.projectcalico.org/v1/"))] | length')
+[ "$crd" = 0 ] || fail "the CRDs were listed or watched ($crd requests) although v3 is served"
+stop_agent || fail "SIGTERM: exit $?"
+k8s_stop
+
 # 2. A required resource not served: nothing is applied, ever.
 rm -f "$TMP/record.json"
 k8s_start "$TMP/k8s2" --disable-group networking.k8s.io || fail "replay server"
@@ -64,6 +83,8 @@ PALISADED_K8S_RESYNC_MS=700 start_agent --datastore kubernetes --kubeconfig "$K8
 n=$(k8s_ctl GET /requests | jq '[.[] | select(.path == "/api/v1/namespaces" and .method == "GET"
 	and (.query | test("continue=")))] | length')
 [ "$n" -ge 2 ] || fail "1,200 namespaces listed with $n continued requests, want >= 2"
+grep -q 'Calico resources group=crd.projectcalico.org/v1' "$TMP/agent.log" ||
+	fail "without v3 the CRDs are not watched: $(grep 'Calico resources' "$TMP/agent.log")"
 grep -q 'resource synced resource=/api/v1/namespaces.*objects=1200' "$TMP/agent.log" ||
 	fail "not every namespace arrived: $(grep 'namespaces' "$TMP/agent.log" | head -3)"
 g=$(gen)
