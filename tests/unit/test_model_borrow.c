@@ -1,0 +1,59 @@
+/* pal_model_borrow and pal_model_shrink: the Kubernetes datastore keeps one small decoded model per
+ * object and builds the whole model from them at every reload without decoding again. */
+#include <criterion/criterion.h>
+#include <string.h>
+#include "model.h"
+
+static void load(struct pal_model *m, const char *name, const char *text)
+{
+	struct pal_diags d = { 0 };
+
+	pal_model_init(m);
+	cr_assert_eq(pal_model_load_buffer(m, name, text, strlen(text), &d), 0);
+	cr_assert_not(pal_diags_has_errors(&d));
+	pal_diags_free(&d);
+}
+
+static const char ns_doc[] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n"
+			     "    team: a\n";
+static const char gnp_doc[] = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+			      "metadata:\n  name: allow\nspec:\n  selector: app == 'web'\n"
+			      "  ingress:\n  - action: Allow\n---\n"
+			      "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n  name: t1\n"
+			      "spec:\n  order: 10\n";
+
+Test(model_borrow, whole_model_from_fragments_frees_only_its_arrays)
+{
+	struct pal_model a, b, all;
+	struct pal_diags d = { 0 };
+
+	load(&a, "k8s:Namespace/shop", ns_doc);
+	load(&b, "k8s:GlobalNetworkPolicy/allow", gnp_doc);
+	pal_model_shrink(&a);
+	pal_model_shrink(&b);
+	cr_assert_eq(b.policies.cap, 1);
+	cr_assert_eq(a.policies.cap, 0);
+	cr_assert_null(a.policies.v);
+
+	for (int round = 0; round < 2; round++) { /* every reload borrows again */
+		pal_model_init(&all);
+		cr_assert_eq(pal_model_borrow(&all, &a), 0);
+		cr_assert_eq(pal_model_borrow(&all, &b), 0);
+		cr_assert_eq(all.namespaces.n, 1);
+		cr_assert_eq(all.policies.n, 1);
+		cr_assert_eq(all.tiers.n, 1);
+		/* The same resources, not copies: positions still name each object. */
+		cr_assert_eq(all.policies.v[0].name, b.policies.v[0].name);
+		cr_assert_str_eq(all.policies.v[0].pos.file, "k8s:GlobalNetworkPolicy/allow");
+		cr_assert_str_eq(all.namespaces.v[0].pos.file, "k8s:Namespace/shop");
+		pal_model_validate(&all, &d);
+		cr_assert_not(pal_diags_has_errors(&d));
+		pal_diags_free(&d);
+		pal_model_free(&all); /* arrays only: the fragments stay whole (ASan checks) */
+		cr_assert_eq(all.policies.n, 0);
+	}
+	cr_assert_str_eq(b.policies.v[0].name, "allow");
+	cr_assert_str_eq(a.namespaces.v[0].name, "shop");
+	pal_model_free(&a);
+	pal_model_free(&b);
+}
