@@ -77,8 +77,9 @@ struct pal_cc {
 	struct pal_diags *diags;
 	struct pal_ir *ir;
 	size_t cap_sets, cap_nps, cap_profiles;
-	struct pal_cc_namespace *nss;
+	struct pal_cc_namespace *nss; /* sorted by name (looked up for every endpoint) */
 	size_t n_nss;
+	const struct pal_profile **profiles_by_name; /* the model's profiles, sorted by name */
 	struct pal_cc_cand *cands;
 	size_t n_cands;
 	/* The namespaced candidates' indices sorted by namespace: a namespace scope looks only at its

@@ -79,22 +79,80 @@ static const char *nps_origin(const struct pal_ir *ir, uint32_t i)
 
 /* ---- candidates -------------------------------------------------------------------------- */
 
-static const struct pal_profile *model_profile(const struct pal_model *m, const char *name)
+static int cmp_profile_name(const void *a, const void *b)
 {
+	const struct pal_profile *x = *(const struct pal_profile *const *)a;
+	const struct pal_profile *y = *(const struct pal_profile *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	/* Of two with one name (the validator reports them), the model's first wins, as before. */
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Every endpoint looks up its profiles: an index instead of a scan of every profile. */
+static int index_profiles(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+
+	if (!m->profiles.n)
+		return 0;
+	if (!(cc->profiles_by_name = malloc(m->profiles.n * sizeof(*cc->profiles_by_name))))
+		return -ENOMEM;
 	for (size_t i = 0; i < m->profiles.n; i++)
-		if (strcmp(m->profiles.v[i].name, name) == 0)
-			return &m->profiles.v[i];
+		cc->profiles_by_name[i] = &m->profiles.v[i];
+	qsort(cc->profiles_by_name, m->profiles.n, sizeof(*cc->profiles_by_name), cmp_profile_name);
+	return 0;
+}
+
+static const struct pal_profile *model_profile(const struct pal_cc *cc, const char *name)
+{
+	size_t lo = 0, hi = cc->profiles_by_name ? cc->m->profiles.n : 0;
+
+	while (lo < hi) { /* the first of that name */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(cc->profiles_by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (cc->profiles_by_name && lo < cc->m->profiles.n &&
+	    strcmp(cc->profiles_by_name[lo]->name, name) == 0)
+		return cc->profiles_by_name[lo];
 	return NULL;
+}
+
+/* Where ns is in the sorted cc->nss (*found), or where it would go. */
+static size_t namespace_pos(const struct pal_cc *cc, const char *ns, bool *found)
+{
+	size_t lo = 0, hi = cc->n_nss;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(cc->nss[mid].name, ns);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns)
 {
+	bool found;
+	size_t i;
+
 	if (!ns)
 		return NULL;
-	for (size_t i = 0; i < cc->n_nss; i++)
-		if (strcmp(cc->nss[i].name, ns) == 0)
-			return &cc->nss[i].labels;
-	return NULL;
+	i = namespace_pos(cc, ns, &found);
+	return found ? &cc->nss[i].labels : NULL;
 }
 
 /* Namespace labels: the Namespace resource's labels plus projectcalico.org/name, which Calico
@@ -102,13 +160,19 @@ const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const 
  * that only appears on endpoints or network sets gets just that label. */
 static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_labels *labels)
 {
-	if (pal_cc_namespace_labels(cc, name))
+	bool found;
+	size_t at = namespace_pos(cc, name, &found);
+
+	if (found)
 		return 0;
+	/* Kept sorted; nothing points into cc->nss yet (candidates come after every namespace). */
 	struct pal_cc_namespace *v = realloc(cc->nss, (cc->n_nss + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	cc->nss = v;
-	struct pal_cc_namespace *n = &cc->nss[cc->n_nss++];
+	memmove(&cc->nss[at + 1], &cc->nss[at], (cc->n_nss - at) * sizeof(*v));
+	cc->n_nss++;
+	struct pal_cc_namespace *n = &cc->nss[at];
 	memset(n, 0, sizeof(*n));
 	n->name = name;
 	if (labels)
@@ -136,7 +200,7 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 			   size_t n_profiles, const struct pal_labels *own)
 {
 	for (size_t i = n_profiles; i-- > 0;) {
-		const struct pal_profile *p = model_profile(cc->m, profiles[i]);
+		const struct pal_profile *p = model_profile(cc, profiles[i]);
 
 		if (p)
 			pal_labels_merge(out, &p->labels_to_apply);
@@ -232,6 +296,8 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 	size_t cap = 0;
 	int err;
 
+	if ((err = index_profiles(cc)))
+		return err;
 	for (size_t i = 0; i < m->namespaces.n; i++)
 		if ((err = add_namespace(cc, m->namespaces.v[i].name, &m->namespaces.v[i].labels)))
 			return err;
@@ -320,6 +386,8 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	free(cc->by_ns);
 	cc->by_ns = NULL;
 	cc->n_by_ns = 0;
+	free(cc->profiles_by_name);
+	cc->profiles_by_name = NULL;
 	for (size_t i = 0; i < cc->n_cands; i++) {
 		pal_labels_free(&cc->cands[i].labels);
 		free(cc->cands[i].cidrs);
