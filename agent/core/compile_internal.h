@@ -17,6 +17,7 @@ enum pal_cc_kind { PAL_CC_WEP, PAL_CC_HEP, PAL_CC_NETSET };
 struct pal_cc_namespace {
 	const char *name;
 	struct pal_labels labels;
+	struct pal_labels pcns; /* "pcns.<key>" for each of labels: what its endpoints inherit */
 };
 
 struct pal_cc_cand {

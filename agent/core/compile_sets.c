@@ -181,21 +181,36 @@ static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_l
 	return 0;
 }
 
-/* pcns.<key> for each of the namespace's labels, without overriding labels already present. */
-static void add_pcns_labels(struct pal_labels *l, const struct pal_labels *ns_labels)
+/* pcns.<key> for each of every namespace's labels, built once: each endpoint borrows them. */
+static void build_pcns_labels(struct pal_cc *cc)
 {
 	char key[512];
 
-	if (!ns_labels)
-		return;
-	for (size_t i = 0; i < ns_labels->n; i++) {
-		snprintf(key, sizeof(key), "%s%s", PAL_NS_LABEL_PREFIX, ns_labels->v[i].key);
-		pal_labels_set(l, key, ns_labels->v[i].value);
+	for (size_t n = 0; n < cc->n_nss; n++) {
+		const struct pal_labels *l = &cc->nss[n].labels;
+
+		for (size_t i = 0; i < l->n; i++) {
+			snprintf(key, sizeof(key), "%s%s", PAL_NS_LABEL_PREFIX, l->v[i].key);
+			pal_labels_set(&cc->nss[n].pcns, key, l->v[i].value);
+		}
 	}
 }
 
+/* The namespace's pcns. labels into the candidate's (borrowing) set. */
+static void add_pcns_labels(const struct pal_cc *cc, struct pal_labels *l, const char *ns)
+{
+	bool found;
+	size_t i;
+
+	if (!ns)
+		return;
+	i = namespace_pos(cc, ns, &found);
+	if (found)
+		pal_labels_merge_borrowed(l, &cc->nss[i].pcns);
+}
+
 /* Inherited labels: profiles' labelsToApply, the first listed profile winning, then the
- * endpoint's own labels over them (Calico's label inheritance). */
+ * endpoint's own labels over them (Calico's label inheritance). Borrowed from the model. */
 static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *const *profiles,
 			   size_t n_profiles, const struct pal_labels *own)
 {
@@ -203,9 +218,9 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 		const struct pal_profile *p = model_profile(cc, profiles[i]);
 
 		if (p)
-			pal_labels_merge(out, &p->labels_to_apply);
+			pal_labels_merge_borrowed(out, &p->labels_to_apply);
 	}
-	pal_labels_merge(out, own);
+	pal_labels_merge_borrowed(out, own);
 }
 
 static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap)
@@ -309,6 +324,7 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 		if (m->network_sets.v[i].namespace &&
 		    (err = add_namespace(cc, m->network_sets.v[i].namespace, NULL)))
 			return err;
+	build_pcns_labels(cc);
 
 	for (size_t i = 0; i < m->host_endpoints.n; i++) {
 		const struct pal_host_endpoint *h = &m->host_endpoints.v[i];
@@ -348,15 +364,15 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 		c->service_account = w->service_account;
 		c->ports = w->ports;
 		c->n_ports = w->n_ports;
-		add_pcns_labels(&c->labels, c->ns_labels);
+		add_pcns_labels(cc, &c->labels, c->ns);
 		inherit_labels(cc, &c->labels, w->profiles, w->n_profiles, &w->labels);
 		/* Calico sets these on the endpoint itself: they override anything inherited. */
 		if (w->namespace)
-			pal_labels_set(&c->labels, PAL_LABEL_NAMESPACE, w->namespace);
+			pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, w->namespace);
 		if (w->orchestrator)
-			pal_labels_set(&c->labels, PAL_LABEL_ORCHESTRATOR, w->orchestrator);
+			pal_labels_set_borrowed(&c->labels, PAL_LABEL_ORCHESTRATOR, w->orchestrator);
 		if (w->service_account)
-			pal_labels_set(&c->labels, PAL_LABEL_SERVICE_ACCOUNT, w->service_account);
+			pal_labels_set_borrowed(&c->labels, PAL_LABEL_SERVICE_ACCOUNT, w->service_account);
 		if ((err = copy_cidrs(c, w->ip_networks, w->n_ip_networks)))
 			return err;
 	}
@@ -371,10 +387,10 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 		c->src = s;
 		c->ns = s->namespace;
 		c->ns_labels = pal_cc_namespace_labels(cc, s->namespace);
-		add_pcns_labels(&c->labels, c->ns_labels);
-		pal_labels_merge(&c->labels, &s->labels);
+		add_pcns_labels(cc, &c->labels, c->ns);
+		pal_labels_merge_borrowed(&c->labels, &s->labels);
 		if (s->namespace)
-			pal_labels_set(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);
+			pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);
 		if ((err = copy_cidrs(c, s->nets, s->n_nets)))
 			return err;
 	}
@@ -389,14 +405,16 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	free(cc->profiles_by_name);
 	cc->profiles_by_name = NULL;
 	for (size_t i = 0; i < cc->n_cands; i++) {
-		pal_labels_free(&cc->cands[i].labels);
+		pal_labels_free_borrowed(&cc->cands[i].labels);
 		free(cc->cands[i].cidrs);
 	}
 	free(cc->cands);
 	cc->cands = NULL;
 	cc->n_cands = 0;
-	for (size_t i = 0; i < cc->n_nss; i++)
+	for (size_t i = 0; i < cc->n_nss; i++) {
 		pal_labels_free(&cc->nss[i].labels);
+		pal_labels_free(&cc->nss[i].pcns);
+	}
 	free(cc->nss);
 	cc->nss = NULL;
 	cc->n_nss = 0;

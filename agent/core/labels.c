@@ -49,15 +49,17 @@ static size_t labels_find(const struct pal_labels *l, const char *key, bool *fou
 	return lo;
 }
 
-void pal_labels_set(struct pal_labels *l, const char *key, const char *value)
+/* Sets key to value; copy: strdup both (the set owns them), else store the pointers. */
+static void labels_put(struct pal_labels *l, const char *key, const char *value, bool copy)
 {
 	bool found;
 	size_t i = labels_find(l, key, &found);
 
 	if (found) {
-		char *nv = labels_strdup(value);
+		char *nv = copy ? labels_strdup(value) : (char *)value;
 
-		free(l->v[i].value);
+		if (copy)
+			free(l->v[i].value);
 		l->v[i].value = nv;
 		return;
 	}
@@ -71,9 +73,32 @@ void pal_labels_set(struct pal_labels *l, const char *key, const char *value)
 		l->cap = ncap;
 	}
 	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(l->v[0]));
-	l->v[i].key = labels_strdup(key);
-	l->v[i].value = labels_strdup(value);
+	l->v[i].key = copy ? labels_strdup(key) : (char *)key;
+	l->v[i].value = copy ? labels_strdup(value) : (char *)value;
 	l->n++;
+}
+
+void pal_labels_set(struct pal_labels *l, const char *key, const char *value)
+{
+	labels_put(l, key, value, true);
+}
+
+void pal_labels_set_borrowed(struct pal_labels *l, const char *key, const char *value)
+{
+	labels_put(l, key, value, false);
+}
+
+void pal_labels_merge_borrowed(struct pal_labels *dst, const struct pal_labels *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		labels_put(dst, src->v[i].key, src->v[i].value, false);
+}
+
+void pal_labels_free_borrowed(struct pal_labels *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
 }
 
 const char *pal_labels_get(const struct pal_labels *l, const char *key)

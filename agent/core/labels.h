@@ -28,4 +28,12 @@ void pal_labels_copy(struct pal_labels *dst, const struct pal_labels *src);
 /* Frees every label and leaves l empty and reusable. A zeroed struct is a valid empty set. */
 void pal_labels_free(struct pal_labels *l);
 
+/* Borrowing sets: the strings stay their owners' (which must outlive the set), only the array is
+ * the set's. For the compiler's many short-lived label sets built from the model's strings. Never
+ * mix with the copying functions above on one set. */
+void pal_labels_set_borrowed(struct pal_labels *l, const char *key, const char *value);
+void pal_labels_merge_borrowed(struct pal_labels *dst, const struct pal_labels *src);
+/* Frees the array only. */
+void pal_labels_free_borrowed(struct pal_labels *l);
+
 #endif
