@@ -79,6 +79,41 @@ static const char *nps_origin(const struct pal_ir *ir, uint32_t i)
 
 /* ---- candidates -------------------------------------------------------------------------- */
 
+/* The first of n sorted names (name_at(ctx, i)) not below key, or n; with after, not above it. */
+static size_t name_bound(size_t n, const char *key, bool after,
+			 const char *(*name_at)(const void *ctx, size_t i), const void *ctx)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name_at(ctx, mid), key);
+
+		if (c < 0 || (after && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static const char *profile_name_at(const void *ctx, size_t i)
+{
+	return ((const struct pal_cc *)ctx)->profiles_by_name[i]->name;
+}
+
+static const char *namespace_name_at(const void *ctx, size_t i)
+{
+	return ((const struct pal_cc *)ctx)->nss[i].name;
+}
+
+static const char *cand_ns_at(const void *ctx, size_t i)
+{
+	const struct pal_cc *cc = ctx;
+
+	return cc->cands[cc->by_ns[i]].ns;
+}
+
 static int cmp_profile_name(const void *a, const void *b)
 {
 	const struct pal_profile *x = *(const struct pal_profile *const *)a;
@@ -106,42 +141,20 @@ static int index_profiles(struct pal_cc *cc)
 
 static const struct pal_profile *model_profile(const struct pal_cc *cc, const char *name)
 {
-	size_t lo = 0, hi = cc->profiles_by_name ? cc->m->profiles.n : 0;
+	size_t n = cc->profiles_by_name ? cc->m->profiles.n : 0;
+	size_t i = name_bound(n, name, false, profile_name_at, cc); /* the first of that name */
 
-	while (lo < hi) { /* the first of that name */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(cc->profiles_by_name[mid]->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (cc->profiles_by_name && lo < cc->m->profiles.n &&
-	    strcmp(cc->profiles_by_name[lo]->name, name) == 0)
-		return cc->profiles_by_name[lo];
-	return NULL;
+	return i < n && strcmp(cc->profiles_by_name[i]->name, name) == 0 ? cc->profiles_by_name[i]
+									     : NULL;
 }
 
 /* Where ns is in the sorted cc->nss (*found), or where it would go. */
 static size_t namespace_pos(const struct pal_cc *cc, const char *ns, bool *found)
 {
-	size_t lo = 0, hi = cc->n_nss;
+	size_t i = name_bound(cc->n_nss, ns, false, namespace_name_at, cc);
 
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(cc->nss[mid].name, ns);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	*found = i < cc->n_nss && strcmp(cc->nss[i].name, ns) == 0;
+	return i;
 }
 
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns)
@@ -274,23 +287,6 @@ static int index_by_namespace(struct pal_cc *cc)
 	return 0;
 }
 
-/* The first position in by_ns whose namespace is not below ns (after = false) or above it. */
-static size_t ns_bound(const struct pal_cc *cc, const char *ns, bool after)
-{
-	size_t lo = 0, hi = cc->n_by_ns;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(cc->cands[cc->by_ns[mid]].ns, ns);
-
-		if (c < 0 || (after && c == 0))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *scope,
 			  const uint32_t **list)
 {
@@ -300,9 +296,9 @@ size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *sc
 		*list = NULL;
 		return cc->n_cands;
 	}
-	first = ns_bound(cc, scope->ns, false);
+	first = name_bound(cc->n_by_ns, scope->ns, false, cand_ns_at, cc);
 	*list = cc->by_ns + first;
-	return ns_bound(cc, scope->ns, true) - first;
+	return name_bound(cc->n_by_ns, scope->ns, true, cand_ns_at, cc) - first;
 }
 
 int pal_cc_build_candidates(struct pal_cc *cc)
