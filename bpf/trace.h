@@ -39,6 +39,7 @@ static __always_inline __u8 pal_trace_begin(struct __sk_buff *skb)
 	    skb->cb[1] != (__u32)(t->nonce >> 32))
 		return 0;
 	t->n_lists = 0;
+	t->entered = 1;
 	return 1;
 }
 

@@ -337,9 +337,9 @@ struct pal_trace_list {
 _Static_assert(sizeof(struct pal_trace_list) == 20 + 4 * PAL_MAX_LOGS, "pal_trace_list size");
 
 struct pal_trace {
-	__u64 nonce; /* 0: trace mode off */
+	__u64 nonce;   /* 0: trace mode off */
 	__u32 n_lists;
-	__u32 pad;
+	__u32 entered; /* set by a program that entered trace mode (polctl checks it did) */
 	struct pal_trace_list lists[PAL_TRACE_MAX_LISTS];
 };
 _Static_assert(sizeof(struct pal_trace) == 16 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
