@@ -12,10 +12,12 @@
  * XDP is not run: tc ingress evaluates the same failsafe and untracked stages when XDP left no
  * metadata, as a test run's packet has none. A hook that drops the packet ends the path. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <bpf/bpf.h>
 
 #include "live.h"
@@ -32,11 +34,14 @@ struct tracer {
 	const struct polctl_live *lv;
 	int trace_fd, cpu;
 	int prog[TP_COUNT];
+	int lock_fd; /* DIR/progs, locked: one trace at a time */
 	struct live_ran *out;
 };
 
 static void tracer_close(struct tracer *t)
 {
+	if (t->lock_fd >= 0)
+		close(t->lock_fd); /* releases the lock */
 	if (t->trace_fd >= 0)
 		close(t->trace_fd);
 	for (int i = 0; i < TP_COUNT; i++)
@@ -59,6 +64,21 @@ static int open_pin(struct tracer *t, const char *kind, const char *name, int *f
 	return polctl_fail(t->g, "trace: cannot open %s: %s", path, strerror(errno));
 }
 
+/* One trace at a time: a second polctl arming pal_trace with its own nonce in the middle of this
+ * one's run would leave this run's packet outside trace mode, counted like real traffic (the
+ * `entered` check would then report it, too late). An exclusive flock on DIR/progs (the agent's
+ * lock is on DIR itself), waited for. */
+static int trace_lock(struct tracer *t)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/progs", t->lv->dir);
+	t->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->lock_fd < 0 || flock(t->lock_fd, LOCK_EX))
+		return polctl_fail(t->g, "trace: cannot lock %s: %s", path, strerror(errno));
+	return 0;
+}
+
 static int tracer_open(const struct polctl_globals *g, const struct polctl_live *lv,
 		       struct live_ran *out, struct tracer *t)
 {
@@ -69,8 +89,11 @@ static int tracer_open(const struct polctl_globals *g, const struct polctl_live 
 	t->lv = lv;
 	t->out = out;
 	t->trace_fd = -1;
+	t->lock_fd = -1;
 	for (int i = 0; i < TP_COUNT; i++)
 		t->prog[i] = -1;
+	if ((rc = trace_lock(t)))
+		return rc;
 	if ((rc = open_pin(t, "maps", "pal_trace", &t->trace_fd)))
 		return rc;
 	for (int i = 0; i < TP_COUNT; i++)
