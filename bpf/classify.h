@@ -33,6 +33,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "counters.h"
+#include "trace.h"
 
 /* Walk state (pal_cls_scratch.have_w): looking for a candidate word, word j found but not yet
  * ANDed, entry bits of word j in w. */
@@ -40,11 +41,8 @@
 #define PAL_W_PENDING 2
 #define PAL_W_BITS 1
 
-#define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
-#define PAL_CLS_STATUS_NOMATCH 1  /* fell off the end of the list */
-#define PAL_CLS_STATUS_INTERNAL 2 /* a map entry the tables promise is missing */
-#define PAL_CLS_STATUS_OVERFLOW 3 /* PAL_MAX_CLASSIFY_STEPS exceeded */
-#define PAL_CLS_STATUS_BUSY 4     /* the scratch slot is in use by an interrupted classification */
+/* PAL_CLS_STATUS_*: palisade/abi.h (the trace record reports them) */
+#define PAL_CLS_QUIET_TRACE 2 /* pal_cls_req.quiet in trace mode */
 
 struct pal_cls_req {
 	/* in */
@@ -52,7 +50,7 @@ struct pal_cls_req {
 	__u32 ifindex;
 	__u8 hook;
 	__u8 stage;
-	__u8 quiet; /* no rule counters, no Log events */
+	__u8 quiet; /* no rule counters, no Log events; PAL_CLS_QUIET_TRACE: and record (trace.h) */
 	__u8 pad;
 	/* out */
 	__u32 entry; /* deciding entry index */
@@ -264,6 +262,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 			if (!s->quiet) {
 				pal_count_rule(e->rule_id, s->pkt.len);
 				pal_emit_log(s, e->rule_id);
+			} else if (s->quiet == PAL_CLS_QUIET_TRACE) {
+				pal_trace_log(e->rule_id);
 			}
 		}
 		break;
@@ -464,13 +464,18 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return PAL_CLS_STATUS_INTERNAL;
+	if (req->quiet == PAL_CLS_QUIET_TRACE)
+		pal_trace_list_start();
 	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
 	    PAL_SCRATCH_FREE) {
 		req->status = PAL_CLS_STATUS_BUSY;
-		return req->status;
+	} else {
+		pal_classify_owned(req, pkt, s, l);
+		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
 	}
-	pal_classify_owned(req, pkt, s, l);
-	__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
+	if (req->quiet == PAL_CLS_QUIET_TRACE)
+		pal_trace_list_end(req->list_id, req->hook, req->stage, req->status, req->action,
+				   req->kind, req->entry, req->rule_id);
 	return req->status;
 }
 

@@ -36,6 +36,7 @@
 #include "srccheck.h"
 #include "flow_judge.h"
 #include "frag.h"
+#include "trace.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -49,9 +50,12 @@ static __always_inline struct pal_flow_adm *pal_adm(const struct pal_hookctx *h,
 						    __u8 ctx, __u8 stage, __u32 rule_id,
 						    __u32 flags)
 {
-	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
+	struct pal_flow_scratch *s;
 	struct pal_flow_adm *a;
 
+	if (h->trace) /* trace mode enters no flow */
+		return 0;
+	s = pal_flow_scratch(h->hook);
 	if (!s)
 		return 0;
 	a = &s->adm;
@@ -290,6 +294,7 @@ int tc_ingress(struct __sk_buff *skb)
 	__u32 meta, fmark, fwd = 0, verdict = PAL_VERDICT_PASS;
 	int reason, est;
 
+	h.trace = pal_trace_begin(skb);
 	/* Marks: palisade's bits on an arriving packet are not palisade's (a sender in this
 	 * namespace chose them: SO_MARK on an AF_PACKET socket, a veth peer); later hooks trust
 	 * only what this program sets below. On every interface it is attached to. */
@@ -350,7 +355,7 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 
 	/* Established flows are accepted before preDNAT runs (a stale one is re-judged here). */
-	est = pal_flow_check(skb, &h, &p, &fo);
+	est = h.trace ? PAL_EST_NO : pal_flow_check(skb, &h, &p, &fo); /* a trace: a new flow */
 	if (est == PAL_EST_REJUDGE) {
 		bpf_tail_call(skb, &flow_tc_jmp, 0);
 		est = PAL_EST_NO; /* not reached unless the tail call failed */
@@ -388,6 +393,8 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 	pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 out:
+	if (h.trace)
+		return PAL_TC_ACT_OK;
 	if (ifc && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, skb->mark & PAL_MARK_MASK);
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
@@ -459,9 +466,10 @@ static __always_inline int pal_from_inet_socket(struct __sk_buff *skb)
  *   FAILSAFE:  failsafe-out again on the packet as it is now; or, when NAT changed the
  *              destination since raw OUTPUT, the packet's socket says it crossed raw OUTPUT. */
 static __always_inline __u32 pal_local_marks(struct __sk_buff *skb, struct pal_iface *ep,
-					struct pal_pkt *p, __u32 mark)
+					struct pal_pkt *p, __u32 mark, __u8 trace)
 {
-	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_EGRESS, .quiet = 1 };
+	struct pal_hookctx h = { .ifindex = skb->ifindex, .hook = PAL_HOOK_TC_EGRESS, .quiet = 1,
+				 .trace = trace };
 	struct pal_outcome o = {};
 	__u32 ok = 0;
 
@@ -491,6 +499,7 @@ int tc_egress(struct __sk_buff *skb)
 	struct pal_pkt p = {};
 	int reason, est, snat = 0;
 
+	h.trace = pal_trace_begin(skb);
 	p.len = skb->len;
 	out_ep = pal_iface_get(h.ifindex);
 	in_ep = pal_iface_get(iif);
@@ -526,7 +535,7 @@ int tc_egress(struct __sk_buff *skb)
 			if (p.always_pass) /* neighbour discovery from the host */
 				goto out;
 			if (mark & (PAL_MARK_UNTRACKED | PAL_MARK_FAILSAFE))
-				mark = pal_local_marks(skb, out_ep, &p, mark);
+				mark = pal_local_marks(skb, out_ep, &p, mark, h.trace);
 			if (mark & PAL_MARK_UNTRACKED) { /* raw OUTPUT: untracked egress allowed it */
 				verdict = PAL_VERDICT_UNTRACKED;
 				goto out;
@@ -536,7 +545,7 @@ int tc_egress(struct __sk_buff *skb)
 	/* The flow check, once for every tracked path below (it may re-judge a stale flow, which
 	 * inlines the classifier: one call site keeps the program small). */
 	/* `last` doubles as the flow check's outcome: written only when it answers DROP */
-	est = pal_flow_check(skb, &h, &p, &last);
+	est = h.trace ? PAL_EST_NO : pal_flow_check(skb, &h, &p, &last); /* a trace: a new flow */
 	if (est == PAL_EST_REJUDGE) {
 		/* failsafe-out traffic is accepted whatever its entry says (re-entered below) */
 		if (iif || !out_ep || (out_ep->flags & PAL_IF_WORKLOAD) ||
@@ -657,6 +666,8 @@ int tc_egress(struct __sk_buff *skb)
 		pal_flow_insert_ct(skb, &p, adm);
 	verdict = PAL_VERDICT_ALLOW;
 out:
+	if (h.trace)
+		return PAL_TC_ACT_OK;
 	if (verdict != PAL_VERDICT_PASS && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, 0);
 	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
@@ -687,6 +698,7 @@ int sf_input_deny(struct __sk_buff *skb)
 	struct pal_pkt p = {};
 	int est;
 
+	h.trace = pal_trace_begin(skb);
 	p.len = skb->len;
 	/* Malformed packets were dropped at tc ingress of palisade's interfaces; others are not
 	 * ours to judge here. */
@@ -710,7 +722,8 @@ int sf_input_deny(struct __sk_buff *skb)
 		verdict = PAL_VERDICT_UNTRACKED;
 		goto out;
 	}
-	est = pal_flow_check_sf(skb, &h, &p, &fo); /* the one call site (see tc_egress) */
+	/* the one call site (see tc_egress); a trace: a new flow */
+	est = h.trace ? PAL_EST_NO : pal_flow_check_sf(skb, &h, &p, &fo);
 	if (est == PAL_EST_REJUDGE) {
 		if (!(mark & PAL_MARK_FAILSAFE))
 			bpf_tail_call(skb, &flow_sf_jmp, 0);
@@ -763,7 +776,8 @@ int sf_input_deny(struct __sk_buff *skb)
 		pal_flow_insert(&p, adm);
 	verdict = PAL_VERDICT_ALLOW;
 out:
-	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	if (!h.trace)
+		pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
 	return 0;
 unprogrammed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);

@@ -31,7 +31,8 @@ struct pal_hookctx {
 	__u32 ifindex; /* interface the hook counts on */
 	__u8 hook;
 	__u8 quiet; /* do not count rules or emit Log events (second xt_bpf evaluation) */
-	__u8 pad[2];
+	__u8 trace; /* trace mode (trace.h): quiet, record the lists, change nothing */
+	__u8 pad;
 };
 
 /* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
@@ -79,7 +80,7 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 	req.ifindex = h->ifindex;
 	req.hook = h->hook;
 	req.stage = stage;
-	req.quiet = h->quiet;
+	req.quiet = h->trace ? PAL_CLS_QUIET_TRACE : h->quiet;
 	pal_classify(&req, p);
 	switch (req.status) {
 	case PAL_CLS_STATUS_VERDICT:
@@ -206,8 +207,11 @@ static __always_inline void pal_hep_pre_out(const struct pal_hookctx *h, struct 
 static __always_inline void pal_drop(const struct pal_hookctx *h, struct pal_pkt *p, __u8 stage,
 				     __u8 reason, __u32 rule_id)
 {
-	struct pal_if_ctr *c = pal_count_if(h->ifindex, h->hook, PAL_VERDICT_DENY, reason);
+	struct pal_if_ctr *c;
 
+	if (h->trace)
+		return;
+	c = pal_count_if(h->ifindex, h->hook, PAL_VERDICT_DENY, reason);
 	if (!h->quiet)
 		pal_emit_deny(c, p, h->ifindex, h->hook, stage, reason, rule_id);
 }

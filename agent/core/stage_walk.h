@@ -1,8 +1,9 @@
 /* The stage walk of docs/semantics.md section 7, once, over whatever holds the rule lists.
  *
  * Three places walk the stages for one packet: the reference evaluator over the IR
- * (evaluator.c, the oracle), `polctl trace --live` over the pinned maps (tools/polctl/
- * live_trace.c) and the differential test over flattened lists (tests/unit/
+ * (evaluator.c, the oracle), the live `polctl trace` over the decisions the pinned programs
+ * recorded in trace mode (tools/polctl/live_trace.c) and the differential test over flattened
+ * lists (tests/unit/
  * test_differential_emul.c). They differ only in how one endpoint's list for one stage is
  * evaluated and how failsafe ports are looked up; the order of the stages, what ends the walk and
  * how the verdict and its steps are written is this file. (The kernel's own walk, bpf/stages.h, is

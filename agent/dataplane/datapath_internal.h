@@ -15,7 +15,8 @@ struct bpf_program;
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports)
+	X(pal_fs_ports) \
+	X(pal_trace)
 #define PAL_MAP_ENUM(n) PAL_M_##n,
 enum pal_map_idx { PAL_MAPS(PAL_MAP_ENUM) PAL_M_COUNT };
 #undef PAL_MAP_ENUM

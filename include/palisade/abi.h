@@ -306,6 +306,45 @@ struct pal_entry {
 _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 #define PAL_RULE_ID_NONE 0xffffffffu
 
+/* What the classifier answered for one list (bpf/classify.h pal_classify). */
+#define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
+#define PAL_CLS_STATUS_NOMATCH 1  /* fell off the end of the list */
+#define PAL_CLS_STATUS_INTERNAL 2 /* a map entry the tables promise is missing */
+#define PAL_CLS_STATUS_OVERFLOW 3 /* PAL_MAX_CLASSIFY_STEPS exceeded */
+#define PAL_CLS_STATUS_BUSY 4     /* the scratch slot is in use by an interrupted classification */
+
+/* pal_trace: PERCPU_ARRAY, one entry (key 0) of struct pal_trace. `polctl trace` runs the pinned
+ * programs with BPF_PROG_TEST_RUN in trace mode and reads here what their classifier decided.
+ * Trace mode is on only for a packet whose skb->cb[0], cb[1] carry this CPU's non-zero `nonce`
+ * (low word, high word): polctl (root, bpf(2)) writes a fresh random nonce, runs, and clears it;
+ * only a test run sets cb[] from userspace, and no sender can guess the nonce. In trace mode the
+ * programs write no counters, events, flow or fragment entries and skip the established check
+ * (the trace answers for a new flow); each list they run appends a struct pal_trace_list. */
+#define PAL_TRACE_MAX_LISTS 8u
+struct pal_trace_list {
+	__u32 list_id;
+	__u32 rule_id; /* deciding entry's, PAL_RULE_ID_NONE when none */
+	__u32 entry;   /* deciding entry's index in the list (status VERDICT) */
+	__u8 hook;     /* enum pal_hook */
+	__u8 stage;    /* enum pal_dp_stage the hook ran the list as */
+	__u8 status;   /* PAL_CLS_STATUS_* */
+	__u8 action;   /* enum pal_entry_action of the deciding entry */
+	__u8 kind;     /* enum pal_entry_kind of the deciding entry */
+	__u8 n_logged;
+	__u8 pad[2];
+	__u32 logged[PAL_MAX_LOGS]; /* rule ids of the Log entries hit, in order */
+};
+_Static_assert(sizeof(struct pal_trace_list) == 20 + 4 * PAL_MAX_LOGS, "pal_trace_list size");
+
+struct pal_trace {
+	__u64 nonce;   /* 0: trace mode off */
+	__u32 n_lists;
+	__u32 entered; /* set by a program that entered trace mode (polctl checks it did) */
+	struct pal_trace_list lists[PAL_TRACE_MAX_LISTS];
+};
+_Static_assert(sizeof(struct pal_trace) == 16 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
+	       "pal_trace size");
+
 /* pal_classes: LPM_TRIE, key struct pal_class_key -> struct pal_class.
  * One trie serves every list and field: the fixed part (list id, field, sub) is matched in full
  * and the remaining `data` bits are the field's key, so a prefix of the key is a range:

@@ -1,7 +1,8 @@
 /* polctl trace: the verdict for one packet, the stage and rule that decided, and the way there.
  * With --policy-dir it runs the reference evaluator on the compiler's output (offline); without,
- * the datapath's own walk over the pinned maps under --bpffs (live_trace.c). Both answers have
- * the same shape; the live one adds "source": "live" and the generation it read. */
+ * the pinned programs under --bpffs, run in trace mode with BPF_PROG_TEST_RUN (live_trace.c).
+ * Both answers have the same shape; the live one adds "source": "live" and the generation it read.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

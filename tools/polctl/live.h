@@ -6,9 +6,8 @@
  * library's loader (agent/dataplane/datapath.c), which embeds the BPF objects. The readers that
  * need only a map fd are the library's own (map_read.h).
  *
- * live_classify.c runs the datapath's per-packet classifier (bpf/classify.h) in userspace over
- * the pinned maps; live_trace.c walks the stages the programs walk (bpf/palisade.bpf.c,
- * bpf/sf_out.bpf.c) with it. See live_trace.c for why this and not BPF_PROG_TEST_RUN.
+ * live_trace.c answers `polctl trace` by running the pinned programs on a crafted packet with
+ * BPF_PROG_TEST_RUN in trace mode (live_testrun.c, bpf/trace.h).
  */
 #ifndef POLCTL_LIVE_H
 #define POLCTL_LIVE_H
@@ -88,7 +87,8 @@ const char *live_slot_name(enum pal_slot slot); /* "untracked-in", ... */
 /* Counts the keys of a map by walking it (hash, LRU, LPM maps). -errno on error. */
 long live_map_count(int fd);
 
-/* ---- the classifier over the pinned maps (live_classify.c) ---- */
+/* ---- running the pinned programs in trace mode (live_testrun.c) ---- */
+/* A packet as the programs parse it (bpf/parse.h). */
 struct live_pkt {
 	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
@@ -99,22 +99,55 @@ struct live_pkt {
 	uint8_t icmp_type, icmp_code;
 };
 
-#define LIVE_CLS_VERDICT 0
-#define LIVE_CLS_NOMATCH 1
-#define LIVE_CLS_INTERNAL 2
-#define LIVE_CLS_OVERFLOW 3
-
-struct live_cls {
-	int status; /* LIVE_CLS_* */
-	uint32_t entry;
-	struct pal_entry e; /* the deciding entry when VERDICT */
-	uint32_t logged[PAL_MAX_LOGS]; /* rule ids of Log entries hit on the way */
-	uint32_t n_logged;
+/* One test run of one hook's program. */
+struct live_hook_req {
+	int prog_fd, trace_fd; /* the pinned program, the pinned pal_trace map */
+	int cpu;               /* the CPU polctl is pinned to (live_pin_cpu) */
+	uint32_t ifindex;      /* skb->ifindex (tc programs) */
+	uint32_t ingress_ifindex; /* skb->ingress_ifindex (INPUT, forwarded at tc egress) */
+	uint32_t mark;         /* skb->mark, as the earlier hooks left it */
+	const struct live_pkt *pkt;
 };
 
-/* The datapath's classification of p against list_id, exactly as bpf/classify.h does it. */
-int live_classify(const struct polctl_live *lv, uint32_t list_id, const struct live_pkt *p,
-		  struct live_cls *out);
+struct live_hook_run {
+	int retval;          /* the program's return code */
+	uint32_t mark;       /* skb->mark after the program */
+	struct pal_trace rec; /* the lists it ran and what decided */
+};
+
+/* Pins polctl to the CPU it runs on (the trace record is per CPU); *cpu is that CPU. */
+int live_pin_cpu(int *cpu);
+
+/* Runs req's program on req->pkt in trace mode. 0; -ENOTSUP when the program did not enter
+ * trace mode (a datapath older than trace mode); -errno. */
+int live_hook_run(const struct polctl_live *lv, const struct live_hook_req *req,
+		  struct live_hook_run *out);
+
+/* ---- the hooks a traced packet crosses (live_hooks.c) ---- */
+/* A list decision the programs recorded, and on which view of the packet. */
+struct live_ran_list {
+	struct pal_trace_list l;
+	bool pre_dnat;
+};
+
+#define LIVE_MAX_RAN (3 * PAL_TRACE_MAX_LISTS) /* at most three hook runs per trace */
+
+struct live_ran {
+	struct live_ran_list lists[LIVE_MAX_RAN];
+	size_t n;
+};
+
+struct live_path {
+	enum pal_trace_dir dir;
+	uint32_t in_ifindex, out_ifindex; /* out: PAL_TRACE_FORWARD only */
+	const struct live_pkt *pre, *post; /* the packet before and after DNAT */
+	bool has_dnat;
+};
+
+/* Runs the pinned program of each hook the packet crosses on path, in order, in trace mode, and
+ * collects what their classifier decided into out. 0, or POLCTL_USAGE after printing an error. */
+int live_hooks_run(const struct polctl_globals *g, const struct polctl_live *lv,
+		   const struct live_path *path, struct live_ran *out);
 
 /* ---- trace (live_trace.c) ---- */
 /* Fills v as pal_evaluate does, from the live maps and metadata. v's strings point into lv->meta

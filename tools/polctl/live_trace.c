@@ -1,26 +1,17 @@
 /* `polctl trace` on the live datapath.
  *
- * HOW. The stage walk of the programs (bpf/palisade.bpf.c, bpf/sf_out.bpf.c) is the one of the
- * reference evaluator, which the BPF tests check them against: agent/core/stage_walk.c, run here
- * with list ops over the pinned maps: the interfaces' current rule lists (pal_ifaces), the
- * datapath's own classifier run in userspace on those lists (live_classify.c), the pinned
- * failsafe trie and pal_config. The names of the deciding
- * tier, policy and rule come from the metadata the agent wrote for that generation (meta.h). The
- * answer has the shape of the offline trace (a struct pal_verdict), so both print alike and can be
- * compared field by field.
+ * HOW. The pinned programs themselves decide: live_hooks.c runs, with BPF_PROG_TEST_RUN in trace
+ * mode, the program of every hook the packet crosses, and they record, per rule list they run,
+ * what their classifier decided (rule id, entry, Log rules hit), changing nothing: no counters,
+ * events, flow or conntrack entries (bpf/trace.h). The established check is skipped: the trace
+ * answers for a new flow, like the offline one.
  *
- * WHY NOT BPF_PROG_TEST_RUN. Running the real programs on a crafted packet would be the most
- * faithful, but today they report the deciding rule only through side effects on live state: an
- * allowed packet enters pal_flows (its rule_id and stage are in the flow), a denied one emits a
- * pal_events record (taken away from `polctl monitor` and the agent), and both bump the rule and
- * interface counters. A trace must not do that. What would make it possible: a per-CPU
- * `pal_trace` map and a trace flag the test run can set (e.g. skb->cb[0] / XDP metadata magic)
- * under which the programs record (hook, stage, list, entry, rule_id) per stage there and skip
- * counters, events and flow inserts. Until then this walk reads exactly what the programs read,
- * and changes nothing: no flow entry, no counter, no event.
- *
- * Not modelled (the trace answers for a new flow, like the offline one): established flows
- * (pal_flows, conntrack) that would accept the packet before policy.
+ * The answer is written by the stage walk the offline trace uses (agent/core/stage_walk.c), so both
+ * have one shape and can be compared field by field; its list op takes each list's decision from
+ * the programs' records, never from a userspace classifier (a list the walk asks for that the
+ * programs did not run is reported as an internal error, not guessed). Failsafe ports and the
+ * anti-spoofing check are single lookups in the pinned tries. The names of the deciding tier,
+ * policy and rule come from the metadata the agent wrote for that generation (meta.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +33,8 @@ struct side {
 struct walk {
 	const struct polctl_live *lv;
 	struct live_pkt pre, post; /* before and after DNAT */
+	bool has_dnat;
+	struct live_ran ran; /* what the programs decided */
 };
 
 /* The slot of pal_iface.lists the programs run for a list and direction. */
@@ -57,9 +50,56 @@ static enum pal_slot slot_of(enum pal_walk_list list, enum pal_dir dir)
 	}
 }
 
-/* The stage walk's list op: the side's list in that slot, run by the datapath's classifier. A
- * normal list holds tiers, profiles and the default deny in one list; the deciding entry's kind
- * says which of them decided. */
+/* The programs' record of list lid on the packet's view pre_dnat (either view without DNAT). */
+static const struct pal_trace_list *ran_find(const struct walk *w, uint32_t lid, bool pre_dnat)
+{
+	for (size_t i = 0; i < w->ran.n; i++)
+		if (w->ran.lists[i].l.list_id == lid &&
+		    (!w->has_dnat || w->ran.lists[i].pre_dnat == pre_dnat))
+			return &w->ran.lists[i].l;
+	return NULL;
+}
+
+/* The deciding entry of a recorded verdict (its tier index, for the names, is not recorded). */
+static struct pal_entry ran_entry(const struct polctl_live *lv, const struct pal_trace_list *r)
+{
+	struct pal_entry e = { .action = r->action, .kind = r->kind, .rule_id = r->rule_id };
+	struct pal_list l;
+	uint32_t idx;
+
+	if (bpf_map_lookup_elem(lv->fd[LM_LISTS], &r->list_id, &l) == 0) {
+		idx = l.entry_base + r->entry;
+		bpf_map_lookup_elem(lv->fd[LM_ENTRIES], &idx, &e);
+	}
+	return e;
+}
+
+/* A list without a verdict entry: it fell through, or the programs denied for a reason of their
+ * own, or they did not run it. */
+static void ran_no_verdict(const struct pal_trace_list *r, enum pal_walk_list list,
+			   struct pal_walk_result *d)
+{
+	if (!r) { /* the walk and the programs disagree: say so rather than guess */
+		d->outcome = PAL_ACTION_DENY;
+		d->tier = "(internal error: the datapath did not run this list)";
+		return;
+	}
+	if (r->status == PAL_CLS_STATUS_NOMATCH) {
+		if (list == PAL_WALK_NORMAL) { /* cannot happen: the list ends in a default deny */
+			d->outcome = PAL_ACTION_DENY;
+			d->tier = "(internal error: list without an end)";
+		}
+		return;
+	}
+	d->outcome = PAL_ACTION_DENY; /* the programs drop these */
+	d->tier = r->status == PAL_CLS_STATUS_OVERFLOW ? "(classifier overflow)" :
+		  r->status == PAL_CLS_STATUS_BUSY     ? "(classifier busy)" :
+							 "(internal error: tables inconsistent)";
+}
+
+/* The stage walk's list op: the side's list in that slot, as the programs' classifier decided it
+ * in the trace runs. A normal list holds tiers, profiles and the default deny in one list; the
+ * deciding entry's kind says which of them decided. */
 static void live_run_list(void *ctx, const struct pal_walk_side *ws, enum pal_walk_list list,
 			  enum pal_dir dir, const struct pal_packet *pkt, bool pre_dnat,
 			  struct pal_verdict *v, struct pal_walk_result *d)
@@ -68,37 +108,28 @@ static void live_run_list(void *ctx, const struct pal_walk_side *ws, enum pal_wa
 	const struct side *s = ws->ep;
 	enum pal_slot slot = slot_of(list, dir);
 	uint32_t lid = s->v.lists[slot];
-	struct live_cls c;
+	const struct pal_trace_list *r;
+	struct pal_entry e;
 	json_t *rule;
 
-	(void)pkt; /* w->pre and w->post are its datapath views */
+	(void)pkt; /* the programs saw w->pre and w->post */
 	d->present = lid != 0;
 	if (!lid)
 		return;
-	live_classify(w->lv, lid, pre_dnat ? &w->pre : &w->post, &c);
-	for (uint32_t i = 0; i < c.n_logged; i++)
-		pal_verdict_log(v, c.logged[i]);
-	switch (c.status) {
-	case LIVE_CLS_NOMATCH:
-		if (list == PAL_WALK_NORMAL) { /* cannot happen: the list ends in a default deny */
-			d->outcome = PAL_ACTION_DENY;
-			d->tier = "(internal error: list without an end)";
-		}
-		return;
-	case LIVE_CLS_VERDICT:
-		break;
-	default: /* the programs drop these (internal-error, classifier-overflow) */
-		d->outcome = PAL_ACTION_DENY;
-		d->tier = c.status == LIVE_CLS_OVERFLOW ? "(classifier overflow)" :
-							 "(internal error: tables inconsistent)";
+	r = ran_find(w, lid, pre_dnat);
+	for (uint32_t i = 0; r && i < r->n_logged && i < PAL_MAX_LOGS; i++)
+		pal_verdict_log(v, r->logged[i]);
+	if (!r || r->status != PAL_CLS_STATUS_VERDICT) {
+		ran_no_verdict(r, list, d);
 		return;
 	}
-	d->outcome = c.e.action == PAL_ACT_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
-	d->rule_id = c.e.rule_id;
-	rule = live_meta_rule(w->lv, c.e.rule_id);
-	switch (c.e.kind) {
+	e = ran_entry(w->lv, r);
+	d->outcome = r->action == PAL_ACT_ALLOW ? PAL_ACTION_ALLOW : PAL_ACTION_DENY;
+	d->rule_id = r->rule_id;
+	rule = live_meta_rule(w->lv, r->rule_id);
+	switch (r->kind) {
 	case PAL_KIND_RULE:
-		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
+		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, e.tier);
 		d->policy = json_string_value(json_object_get(rule, "policy"));
 		d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
 		if (!d->policy)
@@ -112,7 +143,7 @@ static void live_run_list(void *ctx, const struct pal_walk_side *ws, enum pal_wa
 			d->policy = "(no metadata)";
 		break;
 	case PAL_KIND_TIER_END:
-		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, c.e.tier);
+		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, e.tier);
 		if (!d->tier)
 			d->tier = "(no metadata)";
 		break;
@@ -239,7 +270,7 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 	int rc;
 
 	for (int attempt = 1;; attempt++) {
-		struct walk w = { .lv = lv };
+		struct walk w;
 		struct pal_walk_ops ops = {
 			.run_list = live_run_list,
 			.failsafe = live_failsafe,
@@ -247,7 +278,10 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 			.endpoint_to_host_drop = !(lv->cfg.flags & PAL_CFG_EP_TO_HOST_ACCEPT),
 		};
 		struct pal_walk_side ws_in, ws_out = { 0 };
+		struct live_path path;
 
+		memset(&w, 0, sizeof(w));
+		w.lv = lv;
 		if ((rc = side_open(g, lv, in_iface, &a)))
 			return rc;
 		if (fwd && (rc = side_open(g, lv, out_iface, &b)))
@@ -255,6 +289,12 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 		to_live_pkt(pkt, &pkt->dst, pkt->dport, &w.pre);
 		to_live_pkt(pkt, pkt->has_dnat ? &pkt->dnat_dst : &pkt->dst,
 			    pkt->has_dnat ? pkt->dnat_dport : pkt->dport, &w.post);
+		w.has_dnat = pkt->has_dnat;
+		path = (struct live_path){ .dir = dir, .in_ifindex = a.ifindex,
+					   .out_ifindex = fwd ? b.ifindex : 0, .pre = &w.pre,
+					   .post = &w.post, .has_dnat = pkt->has_dnat };
+		if ((rc = live_hooks_run(g, lv, &path, &w.ran)))
+			return rc;
 		ws_in = walk_side(&a);
 		if (fwd)
 			ws_out = walk_side(&b);
