@@ -48,6 +48,7 @@ struct pal_cls_req {
 	/* in */
 	__u32 list_id;
 	__u32 ifindex;
+	__u32 slot; /* the interface's slot: where its counters are (counters.h) */
 	__u8 hook;
 	__u8 stage;
 	__u8 quiet; /* no rule counters, no Log events; PAL_CLS_QUIET_TRACE: and record (trace.h) */
@@ -87,6 +88,7 @@ struct pal_cls_scratch {
 	struct pal_pkt pkt; /* for Log events */
 	struct pal_class_key key; /* lookup key (here, not on the stack: the stack is tight) */
 	__u32 ifindex;
+	__u32 slot;
 	__u8 hook;
 	__u8 stage;
 	__u8 quiet;
@@ -161,7 +163,7 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 /* A Log rule's event, within the interface's event rate limit (counters.h pal_event_admit). */
 static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
 {
-	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(s->ifindex, s->hook));
+	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(s->slot, s->ifindex, s->hook));
 
 	if (!ev)
 		return;
@@ -373,6 +375,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	s->n_logged = 0;
 	s->status = PAL_CLS_STATUS_INTERNAL;
 	s->ifindex = req->ifindex;
+	s->slot = req->slot;
 	s->hook = req->hook;
 	s->stage = req->stage;
 	s->quiet = req->quiet;

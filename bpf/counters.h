@@ -7,6 +7,16 @@
 #include "maps.h"
 #include "parse.h"
 
+/* The hook a program runs as, on which interface (stages.h fills it). */
+struct pal_hookctx {
+	__u32 ifindex; /* interface the hook counts on */
+	__u8 hook;
+	__u8 quiet; /* do not count rules or emit Log events (second xt_bpf evaluation) */
+	__u8 trace; /* trace mode (trace.h): quiet, record the lists, change nothing */
+	__u8 pad;
+	__u32 slot; /* the interface's slot (pal_iface_get_slot); 0: count by ifindex */
+};
+
 static __always_inline void pal_count_rule(__u32 rule_id, __u32 len)
 {
 	struct pal_rule_ctr *c;
@@ -24,12 +34,24 @@ static __always_inline void pal_count_rule(__u32 rule_id, __u32 len)
  * classifier's need (a Log event creates counters from inside its bpf_loop callback). */
 static const struct pal_if_ctr pal_if_ctr_zero;
 
-/* This CPU's counters of (interface, hook), created on first use. */
-static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 ifindex, __u8 hook)
+/* This CPU's counters of (interface, hook). An interface with a slot of its own counts in
+ * pal_slot_ctrs at that slot: an array read (the verifier inlines it) instead of a hash lookup on
+ * every packet. Everything else counts in pal_if_ctrs by ifindex, created on first use: the
+ * reserved slots, which unprogrammed interfaces share, and interfaces without an entry. Readers
+ * add the two (abi.h "pal_slot_ctrs"). */
+static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 slot, __u32 ifindex, __u8 hook)
 {
 	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
-	struct pal_if_ctr *c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
+	struct pal_if_ctr *c;
 
+	if (slot >= PAL_IFSLOT_FIRST && hook < PAL_HOOK_COUNT) {
+		__u32 idx = slot * PAL_HOOK_COUNT + hook;
+
+		c = bpf_map_lookup_elem(&pal_slot_ctrs, &idx);
+		if (c)
+			return c;
+	}
+	c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
 	if (!c) {
 		bpf_map_update_elem(&pal_if_ctrs, &key, &pal_if_ctr_zero, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
@@ -39,10 +61,10 @@ static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 ifindex, __u8 hoo
 
 /* Counts a verdict (and a drop reason) on (interface, hook); returns the counters (NULL when the
  * map is full) for the event rate limiter. */
-static __always_inline struct pal_if_ctr *pal_count_if(__u32 ifindex, __u8 hook, __u32 verdict,
+static __always_inline struct pal_if_ctr *pal_count_if(const struct pal_hookctx *h, __u32 verdict,
 							__u32 reason)
 {
-	struct pal_if_ctr *c = pal_if_ctr_get(ifindex, hook);
+	struct pal_if_ctr *c = pal_if_ctr_get(h->slot, h->ifindex, h->hook);
 
 	if (!c)
 		return 0;

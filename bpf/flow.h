@@ -90,6 +90,7 @@ struct pal_flow_scratch {
 	__u8 cur_hook;
 	__u8 cur_via_ct;
 	__u8 cur_pad[2];
+	__u32 cur_slot;
 };
 
 struct {

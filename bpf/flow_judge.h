@@ -39,6 +39,7 @@ static __always_inline int pal_replay_stage(const struct pal_hookctx *h, __u32 l
 	__builtin_memset(req, 0, sizeof(*req));
 	req->list_id = list_id;
 	req->ifindex = h->ifindex;
+	req->slot = h->slot;
 	req->hook = h->hook;
 	req->stage = stage;
 	req->quiet = 1;
@@ -339,6 +340,7 @@ static __noinline int pal_flow_handoff(const struct pal_hookctx *h, const struct
 	ho->cur_hook = h->hook;
 	s->cur = *p;
 	s->cur_ifindex = h->ifindex;
+	s->cur_slot = h->slot;
 	s->cur_hook = h->hook;
 	s->cur_via_ct = via_ct;
 	return PAL_EST_REJUDGE;

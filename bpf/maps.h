@@ -148,6 +148,14 @@ struct {
 	__type(value, struct pal_if_ctr);
 } pal_if_ctrs SEC(".maps");
 
+/* Counters of interfaces with a slot of their own, by slot and hook (abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_SLOT_CTRS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__type(key, __u32);
+	__type(value, struct pal_if_ctr);
+} pal_slot_ctrs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, PAL_DEF_EVENTS_BYTES);

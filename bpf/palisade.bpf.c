@@ -87,7 +87,8 @@ static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
 static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scratch *s, int r,
 				      struct pal_outcome *o, int tc)
 {
-	struct pal_hookctx h = { .ifindex = s->cur_ifindex, .hook = s->cur_hook };
+	struct pal_hookctx h = { .ifindex = s->cur_ifindex, .hook = s->cur_hook,
+				 .slot = s->cur_slot };
 
 	if (r != PAL_EST_YES) {
 		if (r == PAL_EST_NO) { /* the entry went meanwhile: cannot vouch for the packet */
@@ -103,7 +104,7 @@ static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scr
 	if (tc && s->cur.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&s->cur, h.hook, h.ifindex,
 				h.hook == PAL_HOOK_TC_INGRESS ? PAL_MARK_SEEN : 0);
-	pal_count_if(h.ifindex, h.hook, PAL_VERDICT_ESTABLISHED, PAL_DROP_NONE);
+	pal_count_if(&h, PAL_VERDICT_ESTABLISHED, PAL_DROP_NONE);
 	return 0;
 }
 
@@ -119,6 +120,7 @@ int tc_flow_rejudge(struct __sk_buff *skb)
 		return PAL_TC_ACT_SHOT; /* cannot happen: scratch is an array */
 	h.ifindex = s->cur_ifindex;
 	h.hook = s->cur_hook;
+	h.slot = s->cur_slot;
 	r = pal_flow_rejudge_found(skb, &h, &s->cur, &o, s->cur_via_ct);
 	if (r != PAL_EST_YES)
 		pal_flow_ct_kill(skb, &s->cur);
@@ -137,6 +139,7 @@ int sf_flow_rejudge(struct __sk_buff *skb)
 		return 1;
 	h.ifindex = s->cur_ifindex;
 	h.hook = s->cur_hook;
+	h.slot = s->cur_slot;
 	/* no kfuncs here: a denied flow's conntrack entry goes when its next packet crosses a tc
 	 * hook and meets the tombstone */
 	r = pal_flow_rejudge_found(0, &h, &s->cur, &o, 0);
@@ -197,14 +200,14 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 
 	p.len = ctx->data_end - ctx->data;
 	/* the interface first: its framing says where the IP header is */
-	ifc = pal_iface_get(h.ifindex);
+	ifc = pal_iface_get_slot(h.ifindex, &h.slot);
 	reason = pal_parse_frame(ctx, PAL_CTX_XDP, ifc && (ifc->flags & PAL_IF_L3), 0, &p);
 	if (reason && ifc) { /* malformed: dropped with its reason where palisade polices */
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
 		return XDP_DROP;
 	}
 	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST)) {
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	}
 	pal_hep_pre_in(&h, ifc, &p, &o);
@@ -214,20 +217,20 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 		return XDP_DROP;
 	case PAL_O_FAILSAFE:
 		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_FAILSAFE);
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
 		return XDP_PASS;
 	case PAL_O_FAILSAFE_REPLY:
 		/* no metadata: tc ingress evaluates it again and records what untracked ingress
 		 * would decide if it turns out to be forwarded */
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	case PAL_O_UNTRACKED:
 		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED | PAL_XDP_META_UNTRACKED);
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_UNTRACKED, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_UNTRACKED, PAL_DROP_NONE);
 		return XDP_PASS;
 	default:
 		pal_xdp_set_meta(ctx, PAL_XDP_META_EVALUATED);
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_PASS, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	}
 }
@@ -301,7 +304,7 @@ int tc_ingress(struct __sk_buff *skb)
 	if (skb->mark & PAL_MARK_MASK)
 		pal_set_mark(skb, 0);
 	p.len = skb->len;
-	ifc = pal_iface_get(h.ifindex);
+	ifc = pal_iface_get_slot(h.ifindex, &h.slot);
 	reason = pal_parse_frame(skb, PAL_CTX_SKB, ifc && (ifc->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	if (reason && ifc) {
@@ -397,7 +400,7 @@ out:
 		return PAL_TC_ACT_OK;
 	if (ifc && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, skb->mark & PAL_MARK_MASK);
-	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	pal_count_if(&h, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
 unprogrammed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);
@@ -436,11 +439,16 @@ static __always_inline int pal_conntrack_saw(__u32 mark)
 	return !(mark & PAL_MARK_UNTRACKED) || (mark & PAL_MARK_FAILSAFE);
 }
 
-static __noinline int pal_policed(__u32 ifindex, __u32 iif)
+/* Does palisade police either interface? From the configurations the hook already looked up
+ * (not two more pal_ifaces lookups per packet). Each as a 0/1 scalar behind a barrier: clang
+ * would otherwise OR the two map value pointers, which the verifier refuses. */
+static __always_inline int pal_policed(const struct pal_iface *out_ep,
+				       const struct pal_iface *in_ep)
 {
-	if (pal_iface_get(ifindex))
-		return 1;
-	return pal_iface_get(iif) != 0;
+	__u32 out = out_ep != 0, in = in_ep != 0;
+
+	asm volatile("" : "+r"(out), "+r"(in));
+	return out | in;
 }
 
 #define PAL_SK_AF_INET 2
@@ -501,13 +509,13 @@ int tc_egress(struct __sk_buff *skb)
 
 	h.trace = pal_trace_begin(skb);
 	p.len = skb->len;
-	out_ep = pal_iface_get(h.ifindex);
+	out_ep = pal_iface_get_slot(h.ifindex, &h.slot);
 	in_ep = pal_iface_get(iif);
 	reason = pal_parse_frame(skb, PAL_CTX_SKB, out_ep && (out_ep->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	/* A scalar answer from a subprogram: clang would otherwise OR the two map value pointers,
 	 * which the verifier refuses. */
-	if (!pal_policed(h.ifindex, iif))
+	if (!pal_policed(out_ep, in_ep))
 		goto out;
 	if (reason)
 		goto malformed; /* dropped with its reason where palisade polices */
@@ -670,7 +678,7 @@ out:
 		return PAL_TC_ACT_OK;
 	if (verdict != PAL_VERDICT_PASS && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, 0);
-	pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+	pal_count_if(&h, verdict, PAL_DROP_NONE);
 	return PAL_TC_ACT_OK;
 drop: /* a flow the current policy denies (re-judge or its tombstone) */
 	pal_flow_drop(&h, &p, &last);
@@ -706,7 +714,7 @@ int sf_input_deny(struct __sk_buff *skb)
 		return 0;
 	if (!p.family)
 		return 0;
-	ep = pal_iface_get(h.ifindex);
+	ep = pal_iface_get_slot(h.ifindex, &h.slot);
 	if (!ep)
 		return 0;
 	/* neighbour discovery to the host, also from a workload (as the evaluator) */
@@ -777,7 +785,7 @@ int sf_input_deny(struct __sk_buff *skb)
 	verdict = PAL_VERDICT_ALLOW;
 out:
 	if (!h.trace)
-		pal_count_if(h.ifindex, h.hook, verdict, PAL_DROP_NONE);
+		pal_count_if(&h, verdict, PAL_DROP_NONE);
 	return 0;
 unprogrammed:
 	pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_UNPROGRAMMED, PAL_RULE_ID_NONE);

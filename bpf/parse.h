@@ -119,14 +119,13 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 	return PAL_DROP_NONE;
 }
 
-static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+/* The IPv4 header's first 20 bytes h, loaded from p->l3_off, and what follows them. */
+static __always_inline int pal_parse_ipv4_hdr(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
+					      const __u8 *h)
 {
-	__u8 h[20];
 	__u32 ihl;
 	__u16 tot, frag;
 
-	if (pal_load(ctx, kind, p->l3_off, h, 20))
-		return PAL_DROP_TRUNC_L3;
 	if ((h[0] >> 4) != 4)
 		return PAL_DROP_BAD_IP;
 	ihl = (h[0] & 0xf) * 4;
@@ -153,6 +152,15 @@ static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, str
 	__builtin_memcpy(p->dst, &h[16], 4);
 	p->l4_off = p->l3_off + ihl;
 	return pal_parse_l4(ctx, kind, p);
+}
+
+static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
+{
+	__u8 h[20];
+
+	if (pal_load(ctx, kind, p->l3_off, h, 20))
+		return PAL_DROP_TRUNC_L3;
+	return pal_parse_ipv4_hdr(ctx, kind, p, h);
 }
 
 #define PAL_NEXTHDR_HOP 0
@@ -234,14 +242,22 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 	return PAL_DROP_NONE; /* not IP: family stays 0 */
 }
 
-/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. */
+/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged IPv4 frame
+ * (most packets) has its Ethernet and IPv4 headers read with one load instead of two (each is a
+ * helper call); the bytes are the same, and a frame too short for it takes the two loads, so it
+ * is judged (truncated or not) exactly as before. */
 static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
 {
-	__u8 eth[14];
+	__u8 eth[14 + 20];
 	__u16 proto;
 	__u32 off = 14;
 	int i;
 
+	if (!pal_load(ctx, kind, 0, eth, sizeof(eth)) &&
+	    (((__u16)eth[12] << 8) | eth[13]) == PAL_ETH_P_IP) {
+		p->l3_off = 14;
+		return pal_parse_ipv4_hdr(ctx, kind, p, &eth[14]);
+	}
 	if (pal_load(ctx, kind, 0, eth, 14))
 		return PAL_DROP_TRUNC_L2;
 	proto = ((__u16)eth[12] << 8) | eth[13];

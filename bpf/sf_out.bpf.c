@@ -46,20 +46,20 @@ static __always_inline int pal_untracked_out(struct __sk_buff *skb, __u8 quiet)
 		return PAL_O_NONE;
 	if (!p.family || p.always_pass)
 		return PAL_O_NONE;
-	ifc = pal_iface_get(h.ifindex);
+	ifc = pal_iface_get_slot(h.ifindex, &h.slot);
 	if (!ifc || !(ifc->flags & PAL_IF_HOST))
 		return PAL_O_NONE;
 	pal_hep_pre_out(&h, ifc, &p, &o);
 	if (quiet)
 		return o.what;
 	if (o.what == PAL_O_FAILSAFE) {
-		pal_count_if(h.ifindex, h.hook, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
+		pal_count_if(&h, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
 		return o.what;
 	}
 	if (o.what == PAL_O_DENY)
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
 	else
-		pal_count_if(h.ifindex, h.hook,
+		pal_count_if(&h,
 			     o.what == PAL_O_ALLOW ? PAL_VERDICT_UNTRACKED : PAL_VERDICT_PASS,
 			     PAL_DROP_NONE);
 	return o.what;

@@ -27,34 +27,36 @@ struct pal_outcome {
 	__u32 rule_id;
 };
 
-struct pal_hookctx {
-	__u32 ifindex; /* interface the hook counts on */
-	__u8 hook;
-	__u8 quiet; /* do not count rules or emit Log events (second xt_bpf evaluation) */
-	__u8 trace; /* trace mode (trace.h): quiet, record the lists, change nothing */
-	__u8 pad;
-};
-
 /* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
  * The bank word is read once; the agent rewrites only the other bank, and only after a grace
- * period since its last flip, so the value returned stays whole until this program returns. */
-static __always_inline struct pal_iface *pal_iface_get(__u32 ifindex)
+ * period since its last flip, so the value returned stays whole until this program returns.
+ * *slot_out: the slot (the hook counts on it, counters.h), 0 without an entry. */
+static __always_inline struct pal_iface *pal_iface_get_slot(__u32 ifindex, __u32 *slot_out)
 {
 	struct pal_if_slot *s;
 	struct pal_if_bank *b;
 	__u32 slot, idx;
 
+	*slot_out = 0;
 	if (!ifindex)
 		return 0;
 	s = bpf_map_lookup_elem(&pal_ifaces, &ifindex);
 	if (!s)
 		return 0;
 	slot = s->slot;
+	*slot_out = slot;
 	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
 	if (!b)
 		return 0;
 	idx = slot * 2 + (*(volatile __u32 *)&b->bank & 1);
 	return bpf_map_lookup_elem(&pal_if_cfg, &idx);
+}
+
+static __always_inline struct pal_iface *pal_iface_get(__u32 ifindex)
+{
+	__u32 slot;
+
+	return pal_iface_get_slot(ifindex, &slot);
 }
 
 /* Palisade attached its programs here but could not program the endpoint: deny everything
@@ -78,6 +80,7 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 		return;
 	req.list_id = list_id;
 	req.ifindex = h->ifindex;
+	req.slot = h->slot;
 	req.hook = h->hook;
 	req.stage = stage;
 	req.quiet = h->trace ? PAL_CLS_QUIET_TRACE : h->quiet;
@@ -211,7 +214,7 @@ static __always_inline void pal_drop(const struct pal_hookctx *h, struct pal_pkt
 
 	if (h->trace)
 		return;
-	c = pal_count_if(h->ifindex, h->hook, PAL_VERDICT_DENY, reason);
+	c = pal_count_if(h, PAL_VERDICT_DENY, reason);
 	if (!h->quiet)
 		pal_emit_deny(c, p, h->ifindex, h->hook, stage, reason, rule_id);
 }

@@ -210,6 +210,7 @@ static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
 	if (!strcmp(n, "pal_if_bank")) return PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_cfg")) return 2 * PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_ctrs")) return PAL_IF_CTRS_FOR(ep);
+	if (!strcmp(n, "pal_slot_ctrs")) return PAL_SLOT_CTRS_FOR(ep);
 	return 0;
 }
 
@@ -663,7 +664,8 @@ int pal_dp_if_counter(const struct pal_datapath *dp, uint32_t ifindex, enum pal_
 		      struct pal_if_ctr *out)
 {
 	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
-	int err = pal_map_if_counter(MFD(dp, pal_if_ctrs), &key, out);
+	struct pal_ifctr_maps maps = PAL_DP_IFCTR_MAPS(dp);
+	int err = pal_map_if_counter(&maps, &key, out);
 
 	return err == -ENOENT ? 0 : err; /* never counted: zeros */
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "datapath_internal.h"
 #include "map_read.h"
@@ -212,6 +213,31 @@ static int flip_slot(struct pal_datapath *dp, uint32_t s, const struct pal_iface
 	return 0;
 }
 
+/* Zeroes slot s's counters in pal_slot_ctrs, for the interface it goes to next. Only for a slot
+ * no packet can reach (a grace period after it was freed, or never used): no count is lost. */
+static int slot_ctrs_zero(struct pal_datapath *dp, uint32_t s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pal_if_ctr *zero;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (uint32_t h = 0; h < PAL_HOOK_COUNT && !err; h++) {
+		uint32_t idx = s * PAL_HOOK_COUNT + h;
+
+		if (bpf_map_update_elem(MFD(dp, pal_slot_ctrs), &idx, zero, BPF_ANY)) {
+			err = -errno;
+			pal_dp_set_error(dp, "pal_slot_ctrs[%u]: %s", idx, strerror(errno));
+		}
+	}
+	free(zero);
+	return err;
+}
+
 /* Gives the interface a slot of its own holding v (it had none, or a reserved one). */
 static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal_iface *v)
 {
@@ -222,7 +248,9 @@ static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal
 	if (err)
 		return err;
 	/* the slot is reachable from nowhere (freed a grace period ago, or never used) */
-	err = cfg_write(dp, s, active_bank(dp, s), v);
+	err = slot_ctrs_zero(dp, s);
+	if (!err)
+		err = cfg_write(dp, s, active_bank(dp, s), v);
 	ref.slot = s;
 	if (!err && bpf_map_update_elem(MFD(dp, pal_ifaces), &ifindex, &ref, BPF_ANY)) {
 		err = -errno;

@@ -1,5 +1,6 @@
 /* Readers on a map fd (map_read.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -34,19 +35,19 @@ out:
 	return err;
 }
 
-int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr *out)
+/* Adds the per-CPU values of key in fd (pal_if_ctrs or pal_slot_ctrs) to *out. */
+static int add_if_ctr(int fd, const void *key, struct pal_if_ctr *out)
 {
 	int n = libbpf_num_possible_cpus();
 	struct pal_if_ctr *v;
 	int err = 0;
 
-	memset(out, 0, sizeof(*out));
 	if (n <= 0)
 		return n < 0 ? n : -EINVAL;
 	v = calloc((size_t)n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, k, v)) {
+	if (bpf_map_lookup_elem(fd, key, v)) {
 		err = -errno;
 		goto out;
 	}
@@ -61,6 +62,131 @@ int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr 
 out:
 	free(v);
 	return err;
+}
+
+/* The index of (interface, hook) in pal_slot_ctrs, or -ENOENT when the interface has no slot of
+ * its own (it counts by ifindex only). */
+static int64_t slot_ctr_index(const struct pal_ifctr_maps *m, uint32_t ifindex, uint8_t hook)
+{
+	struct pal_if_slot s;
+
+	if (hook >= PAL_HOOK_COUNT || bpf_map_lookup_elem(m->ifaces, &ifindex, &s) ||
+	    s.slot < PAL_IFSLOT_FIRST)
+		return -ENOENT;
+	return (int64_t)s.slot * PAL_HOOK_COUNT + hook;
+}
+
+int pal_map_if_counter(const struct pal_ifctr_maps *m, const struct pal_ifctr_key *k,
+		       struct pal_if_ctr *out)
+{
+	int64_t idx = slot_ctr_index(m, k->ifindex, k->hook);
+	int by_if, by_slot = -ENOENT;
+
+	memset(out, 0, sizeof(*out));
+	by_if = add_if_ctr(m->by_ifindex, k, out);
+	if (by_if && by_if != -ENOENT)
+		return by_if;
+	if (idx >= 0) {
+		uint32_t i = (uint32_t)idx;
+
+		by_slot = add_if_ctr(m->by_slot, &i, out);
+	}
+	return by_if ? by_slot : 0;
+}
+
+static bool ctr_any(const struct pal_if_ctr *c)
+{
+	static const struct pal_if_ctr zero;
+
+	return memcmp(c->verdict, zero.verdict, sizeof(c->verdict)) ||
+	       memcmp(c->drop, zero.drop, sizeof(c->drop)) || c->events_suppressed ||
+	       c->events_lost;
+}
+
+static int keys_push(struct pal_ifctr_key **keys, size_t *n, size_t *cap,
+		     const struct pal_ifctr_key *k)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		struct pal_ifctr_key *nk = realloc(*keys, nc * sizeof(*nk));
+
+		if (!nk)
+			return -ENOMEM;
+		*keys = nk;
+		*cap = nc;
+	}
+	(*keys)[(*n)++] = *k;
+	return 0;
+}
+
+/* The hooks that counted something in pal_slot_ctrs for interface ifindex. */
+static int slot_keys(const struct pal_ifctr_maps *m, uint32_t ifindex, struct pal_ifctr_key **keys,
+		     size_t *n, size_t *cap)
+{
+	for (uint8_t hook = 0; hook < PAL_HOOK_COUNT; hook++) {
+		struct pal_ifctr_key k = { .ifindex = ifindex, .hook = hook };
+		int64_t idx = slot_ctr_index(m, ifindex, hook);
+		struct pal_if_ctr c = { 0 };
+		uint32_t i = (uint32_t)idx;
+		int err;
+
+		if (idx < 0 || add_if_ctr(m->by_slot, &i, &c) || !ctr_any(&c))
+			continue;
+		if ((err = keys_push(keys, n, cap, &k)))
+			return err;
+	}
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct pal_ifctr_key *x = a, *y = b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	return (int)x->hook - (int)y->hook;
+}
+
+/* Sorts keys[n] by (ifindex, hook) and drops repeats (an interface counted in both maps). */
+static size_t keys_sort_unique(struct pal_ifctr_key *keys, size_t n)
+{
+	size_t u = 0;
+
+	if (!n)
+		return 0;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (key_cmp(&keys[u], &keys[i]))
+			keys[++u] = keys[i];
+	return u + 1;
+}
+
+int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key **keys,
+			    size_t *n)
+{
+	struct pal_ifctr_key k, *prev = NULL;
+	uint32_t ifindex, *prev_if = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	*keys = NULL;
+	*n = 0;
+	while (!err && bpf_map_get_next_key(m->by_ifindex, prev, &k) == 0) {
+		err = keys_push(keys, n, &cap, &k);
+		prev = &k;
+	}
+	while (!err && bpf_map_get_next_key(m->ifaces, prev_if, &ifindex) == 0) {
+		err = slot_keys(m, ifindex, keys, n, &cap);
+		prev_if = &ifindex;
+	}
+	if (err) {
+		free(*keys);
+		*keys = NULL;
+		*n = 0;
+		return err;
+	}
+	*n = keys_sort_unique(*keys, *n);
+	return 0;
 }
 
 int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)

@@ -6,12 +6,30 @@
 #ifndef PALISADE_MAP_READ_H
 #define PALISADE_MAP_READ_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "palisade/abi.h"
 
 /* Sums of the per-CPU values of one key. 0, or -errno (-ENOENT: no such key). */
 int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out);
-int pal_map_if_counter(int fd, const struct pal_ifctr_key *k, struct pal_if_ctr *out);
+
+/* The maps an interface's counters are in: pal_if_ctrs by ifindex, pal_slot_ctrs by the slot
+ * pal_ifaces gives (abi.h, above struct pal_ifctr_key). */
+struct pal_ifctr_maps {
+	int by_ifindex; /* pal_if_ctrs */
+	int by_slot;    /* pal_slot_ctrs */
+	int ifaces;     /* pal_ifaces */
+};
+
+/* (interface, hook)'s counters, both maps added. 0, or -errno (-ENOENT: it has none). */
+int pal_map_if_counter(const struct pal_ifctr_maps *m, const struct pal_ifctr_key *k,
+		       struct pal_if_ctr *out);
+
+/* Every (interface, hook) that has counters: the keys of pal_if_ctrs, and the hooks of an
+ * interface with a slot of its own that counted something there; sorted by (ifindex, hook),
+ * each once. *keys is malloc'd (the caller frees it). 0, or -errno (-ENOMEM). */
+int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key **keys,
+			    size_t *n);
 
 /* An interface's configuration in force, as the programs read it (bpf/stages.h pal_iface_get):
  * pal_ifaces -> slot, pal_if_bank -> active bank, pal_if_cfg[slot * 2 + bank]. Every reader of

@@ -5,24 +5,24 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "datapath_internal.h"
+#include "map_read.h"
 #include "stats.h"
 
 int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn, void *ctx)
 {
-	struct pal_ifctr_key key, next, *prev = NULL;
-	int fd = MFD(dp, pal_if_ctrs), rc = 0;
+	struct pal_ifctr_maps maps = PAL_DP_IFCTR_MAPS(dp);
+	struct pal_ifctr_key *keys;
+	size_t n;
+	int rc = pal_map_if_counter_keys(&maps, &keys, &n);
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	for (size_t i = 0; !rc && i < n; i++) {
 		struct pal_if_ctr c;
 
-		key = next;
-		prev = &key;
-		if (pal_dp_if_counter(dp, key.ifindex, key.hook, &c))
+		if (pal_dp_if_counter(dp, keys[i].ifindex, keys[i].hook, &c))
 			continue;
-		rc = fn(key.ifindex, (enum pal_hook)key.hook, &c, ctx);
-		if (rc)
-			break;
+		rc = fn(keys[i].ifindex, (enum pal_hook)keys[i].hook, &c, ctx);
 	}
+	free(keys);
 	return rc;
 }
 

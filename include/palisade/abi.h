@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 3u
+#define PAL_LAYOUT_VERSION 4u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -55,6 +55,7 @@
 #define PAL_IF_KEYS_FOR(n) (2u * (n) + 64u)
 #define PAL_LISTS_FOR(n) (2u * PAL_SLOT_COUNT * (n))
 #define PAL_IF_CTRS_FOR(n) (PAL_IF_KEYS_FOR(n) * PAL_HOOK_COUNT)
+#define PAL_SLOT_CTRS_FOR(n) (PAL_IF_SLOTS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_DEF_RULE_IDS (1u << 18)    /* pal_rule_ctrs */
 #define PAL_DEF_FLOWS (1u << 18)       /* pal_flows (LRU) */
 #define PAL_DEF_EVENTS_BYTES (1u << 20) /* pal_events ring buffer */
@@ -569,7 +570,14 @@ struct pal_rule_ctr {
 };
 _Static_assert(sizeof(struct pal_rule_ctr) == 16, "pal_rule_ctr size");
 
-/* pal_if_ctrs: PERCPU_HASH, key struct pal_ifctr_key -> struct pal_if_ctr. */
+/* An interface's counters per hook live in one of two maps, and readers add both:
+ * pal_slot_ctrs: PERCPU_ARRAY, index = slot * PAL_HOOK_COUNT + hook -> struct pal_if_ctr, for an
+ * interface with a slot of its own (>= PAL_IFSLOT_FIRST; found through pal_ifaces). The agent
+ * zeroes a slot's counters before it hands the slot to another interface (a grace period after
+ * the last packet could have found it).
+ * pal_if_ctrs: PERCPU_HASH, key struct pal_ifctr_key -> struct pal_if_ctr, by ifindex: counts of
+ * an interface without a slot of its own (a reserved slot, shared by unprogrammed interfaces, or
+ * no pal_ifaces entry), kept after it gets one. */
 struct pal_ifctr_key {
 	__u32 ifindex;
 	__u8 hook; /* enum pal_hook */

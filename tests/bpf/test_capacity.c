@@ -343,18 +343,18 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 
 /* ---- pal_if_ctrs pruning (defect 12) ------------------------------------------------------- */
 
+static int ctr_is(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *c, void *ctx)
+{
+	(void)hook;
+	(void)c;
+	return (int)ifindex == *(int *)ctx;
+}
+
+/* Does the interface have counters (in pal_if_ctrs by ifindex, or in pal_slot_ctrs by its
+ * slot: the readers' union)? */
 static bool has_ctr(int ifindex)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_if_ctrs");
-	struct pal_ifctr_key key, next, *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if ((int)key.ifindex == ifindex)
-			return true;
-	}
-	return false;
+	return pal_dp_foreach_if_counter(T.dp, ctr_is, &ifindex) == 1;
 }
 
 static uint32_t ctr_capacity(void)

@@ -84,6 +84,9 @@ static const struct pcase cases[] = {
 	  PAL_DROP_TRUNC_L2 },
 	{ "ipv4 header cut", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14 + 10, DROP, REFUSED,
 	  PAL_DROP_TRUNC_L3 },
+	/* one byte short of the Ethernet + IPv4 header load (parse.h): the two-load path decides */
+	{ "ipv4 header cut by one", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14 + 19, DROP, REFUSED,
+	  PAL_DROP_TRUNC_L3 },
 	{ "ipv4 options cut", PAL_PROTO_TCP, false, 9000, {.ip_opts = 40}, M_CUT, 14 + 30, DROP,
 	  SHOT, PAL_DROP_TRUNC_L3 },
 	{ "ipv6 header cut", PAL_PROTO_TCP, true, 9000, {0}, M_CUT, 14 + 39, DROP, REFUSED,

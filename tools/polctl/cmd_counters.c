@@ -1,4 +1,4 @@
-/* polctl counters: pal_if_ctrs summed over CPUs, per interface (keyed by name, resolved in
+/* polctl counters: pal_if_ctrs and pal_slot_ctrs summed over CPUs, per interface (keyed by name, resolved in
  * polctl's network namespace) and per hook: the verdict each hook recorded and drops by reason. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +28,6 @@ static void add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
 		to->drop[i] += c->drop[i];
 	to->events_suppressed += c->events_suppressed;
 	to->events_lost += c->events_lost;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-	const struct pal_ifctr_key *x = a, *y = b;
-
-	if (x->ifindex != y->ifindex)
-		return x->ifindex < y->ifindex ? -1 : 1;
-	return (int)x->hook - (int)y->hook;
 }
 
 static void print_table(json_t *out)
@@ -72,8 +63,9 @@ static void print_table(json_t *out)
 
 int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 {
-	struct pal_ifctr_key k, *prev = NULL, *keys = NULL;
-	size_t n = 0, cap = 0;
+	struct pal_ifctr_key *keys = NULL;
+	struct pal_ifctr_maps maps;
+	size_t n = 0;
 	struct polctl_live lv;
 	json_t *out;
 	int rc;
@@ -83,19 +75,12 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 		return polctl_fail(g, "counters: takes no arguments");
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
-	while (bpf_map_get_next_key(lv.fd[LM_IF_CTRS], prev, &k) == 0) {
-		if (n == cap) {
-			struct pal_ifctr_key *nk = realloc(keys, (cap = cap ? cap * 2 : 32) * sizeof(k));
-
-			if (!nk)
-				break;
-			keys = nk;
-		}
-		keys[n++] = k;
-		prev = &keys[n - 1];
+	maps = (struct pal_ifctr_maps){ lv.fd[LM_IF_CTRS], lv.fd[LM_SLOT_CTRS], lv.fd[LM_IFACES] };
+	if ((rc = pal_map_if_counter_keys(&maps, &keys, &n))) {
+		polctl_live_close(&lv);
+		return polctl_fail(g, "counters: cannot list the interface counters: %s",
+				   strerror(-rc));
 	}
-	if (keys)
-		qsort(keys, n, sizeof(*keys), cmp_key);
 	out = json_object();
 	for (size_t i = 0; i < n;) {
 		struct pal_if_ctr total = { 0 };
@@ -106,7 +91,7 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 		for (; i < n && keys[i].ifindex == ifindex; i++) {
 			struct pal_if_ctr c;
 
-			if (pal_map_if_counter(lv.fd[LM_IF_CTRS], &keys[i], &c))
+			if (pal_map_if_counter(&maps, &keys[i], &c))
 				continue;
 			add(&total, &c);
 			json_object_set_new(hooks, keys[i].hook < PAL_HOOK_COUNT ?

@@ -167,6 +167,7 @@ static json_t *maps_json(const struct polctl_live *lv)
 		case LM_EVENTS: used = json_null(); break; /* a ring: fill is transient */
 		case LM_IF_BANK: used = json_integer(slots); break;
 		case LM_IF_CFG: used = json_integer(2 * slots); break;
+		case LM_SLOT_CTRS: used = json_integer(slots * PAL_HOOK_COUNT); break;
 		default: {
 			long n = live_map_count(lv->fd[m]);
 

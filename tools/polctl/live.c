@@ -21,7 +21,7 @@ const char *const live_map_names[LM_COUNT] = {
 	[LM_WORDS] = "pal_words",	[LM_FAILSAFE] = "pal_failsafe",
 	[LM_FLOWS] = "pal_flows",	[LM_RULE_CTRS] = "pal_rule_ctrs",
 	[LM_IF_CTRS] = "pal_if_ctrs",	[LM_EVENTS] = "pal_events",
-	[LM_SRCADDRS] = "pal_srcaddrs",
+	[LM_SRCADDRS] = "pal_srcaddrs",	[LM_SLOT_CTRS] = "pal_slot_ctrs",
 };
 
 /* libbpf's own messages: warnings only (its info and debug lines are noise for a reader). */

@@ -37,6 +37,7 @@ enum live_map {
 	LM_IF_CTRS,
 	LM_EVENTS,
 	LM_SRCADDRS,
+	LM_SLOT_CTRS,
 	LM_COUNT
 };
 extern const char *const live_map_names[LM_COUNT];

@@ -1,0 +1,136 @@
+/* Interface counters by slot (pal_slot_ctrs, include/palisade/abi.h): an interface with a slot of
+ * its own counts there, one without (unprogrammed: a shared reserved slot) counts by ifindex in
+ * pal_if_ctrs, and every reader adds the two. Veths are named with a per-run prefix and removed
+ * whatever the outcome. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include "bpft.h"
+#include "stats.h"
+#include "maps_sync.h"
+#include "test_compiler_util.h"
+
+static struct bpft T;
+static char veth[3][IF_NAMESIZE];
+
+static void veth_del(const char *name)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", name);
+	if (system(cmd)) { /* gone already */ }
+}
+
+static void setup(void)
+{
+	for (int i = 0; i < 3; i++)
+		snprintf(veth[i], sizeof(veth[i]), "sc%05d%c", (int)(getpid() % 100000), 'a' + i);
+	bt_setup(&T);
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < 3; i++)
+		veth_del(veth[i]);
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_slot_ctrs, .init = setup, .fini = teardown);
+
+static uint64_t tc_in_packets(int ifindex)
+{
+	struct pal_if_ctr c = bt_ifctr(&T, ifindex, PAL_HOOK_TC_INGRESS);
+	uint64_t n = 0;
+
+	for (int v = 0; v < PAL_VERDICT_COUNT; v++)
+		n += c.verdict[v];
+	return n;
+}
+
+static void one_tc_in_packet(int ifindex)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40000, "198.18.0.1", 80);
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+
+	bt_run_tc(&T, PAL_PROG_TC_INGRESS, ifindex, 0, 0, buf, len, NULL);
+}
+
+static uint32_t slot_of(int ifindex)
+{
+	struct pal_if_slot s;
+
+	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_ifaces"), &ifindex, &s), 0);
+	return s.slot;
+}
+
+static int veth_make(const char *name)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name p-%s", name, name);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	return (int)if_nametoindex(name);
+}
+
+/* A slot handed to another interface starts its counters at zero: the interface that had it
+ * before must not show in the next one's counters. */
+Test(bpf_slot_ctrs, a_reused_slot_counts_from_zero)
+{
+	struct pal_iface v = { .flags = PAL_IF_WORKLOAD, .endpoint_id = PAL_IF_NO_ENDPOINT };
+	int a, b;
+	uint32_t sa;
+
+	a = veth_make(veth[0]);
+	b = veth_make(veth[1]);
+	cr_assert_eq(pal_dp_iface_flip(T.dp, (uint32_t)a, &v, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
+	sa = slot_of(a);
+	cr_assert_geq(sa, PAL_IFSLOT_FIRST);
+	one_tc_in_packet(a);
+	one_tc_in_packet(a);
+	cr_assert_eq(tc_in_packets(a), 2);
+	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)a, NULL, NULL), 0);
+	pal_dp_grace_period(); /* the freed slot becomes reusable */
+	cr_assert_eq(pal_dp_iface_flip(T.dp, (uint32_t)b, &v, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(slot_of(b), sa, "the test needs b to get a's freed slot");
+	cr_expect_eq(tc_in_packets(b), 0, "b's counters start with a's %llu packets",
+		     (unsigned long long)tc_in_packets(b));
+	one_tc_in_packet(b);
+	cr_expect_eq(tc_in_packets(b), 1);
+}
+
+/* An interface counts by ifindex while unprogrammed (a reserved slot, shared) and by its own slot
+ * afterwards: the readers add the two, and every reader lists it. */
+static int count_hooks_of(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *c, void *ctx)
+{
+	(void)c;
+	if ((int)ifindex == ((int *)ctx)[0] && hook == PAL_HOOK_TC_INGRESS)
+		((int *)ctx)[1]++;
+	return 0;
+}
+
+Test(bpf_slot_ctrs, counts_before_and_after_getting_a_slot_add_up)
+{
+	struct pal_iface v = { .flags = PAL_IF_WORKLOAD, .endpoint_id = PAL_IF_NO_ENDPOINT };
+	bool kept = true;
+	int c, seen[2];
+
+	c = veth_make(veth[2]);
+	cr_assert_eq(pal_dp_iface_unprogrammed(T.dp, (uint32_t)c, false, &kept), 0);
+	cr_assert_not(kept);
+	cr_assert_lt(slot_of(c), PAL_IFSLOT_FIRST);
+	one_tc_in_packet(c);
+	cr_assert_eq(bt_ifctr(&T, c, PAL_HOOK_TC_INGRESS).drop[PAL_DROP_UNPROGRAMMED], 1);
+	cr_assert_eq(pal_dp_iface_flip(T.dp, (uint32_t)c, &v, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_geq(slot_of(c), PAL_IFSLOT_FIRST);
+	one_tc_in_packet(c);
+	cr_expect_eq(tc_in_packets(c), 2);
+	cr_expect_eq(bt_ifctr(&T, c, PAL_HOOK_TC_INGRESS).drop[PAL_DROP_UNPROGRAMMED], 1);
+	seen[0] = c;
+	seen[1] = 0;
+	cr_assert_eq(pal_dp_foreach_if_counter(T.dp, count_hooks_of, seen), 0);
+	cr_expect_eq(seen[1], 1, "listed %d times (want once: both maps, one entry)", seen[1]);
+}
