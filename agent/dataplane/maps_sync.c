@@ -15,27 +15,6 @@
 #include "srcaddrs.h"
 #include "linktype.h"
 
-_Static_assert(PAL_SUMMARY_WORDS == PAL_CLS_MAX_SUMMARY, "ABI summary size = flatten.h's");
-_Static_assert(PAL_MAX_CLASSIFY_STEPS == PAL_CLS_MAX_STEPS, "ABI step limit = flatten.h's");
-_Static_assert(PAL_MAX_LOGS == PAL_CLS_MAX_LOGS, "ABI log limit = flatten.h's");
-_Static_assert((int)PAL_ACT_ALLOW == (int)PAL_CLS_ALLOW && (int)PAL_ACT_DENY == (int)PAL_CLS_DENY &&
-		       (int)PAL_ACT_LOG == (int)PAL_CLS_LOG && (int)PAL_ACT_PASS == (int)PAL_CLS_PASS &&
-		       (int)PAL_ACT_SKIP == (int)PAL_CLS_SKIP,
-	       "entry actions = flatten.h's");
-_Static_assert((int)PAL_KIND_RULE == (int)PAL_CLS_K_RULE &&
-		       (int)PAL_KIND_PROFILE_RULE == (int)PAL_CLS_K_PROFILE_RULE &&
-		       (int)PAL_KIND_TIER_END == (int)PAL_CLS_K_END_OF_TIER &&
-		       (int)PAL_KIND_DEFAULT == (int)PAL_CLS_K_DEFAULT_DENY,
-	       "entry kinds = flatten.h's");
-_Static_assert((int)PAL_FIELD_SRC_ADDR == (int)PAL_CLS_F_SRC &&
-		       (int)PAL_FIELD_DST_ADDR == (int)PAL_CLS_F_DST &&
-		       (int)PAL_FIELD_PROTO == (int)PAL_CLS_F_PROTO &&
-		       (int)PAL_FIELD_SPORT == (int)PAL_CLS_F_SPORT &&
-		       (int)PAL_FIELD_DPORT == (int)PAL_CLS_F_DPORT &&
-		       (int)PAL_FIELD_ICMP == (int)PAL_CLS_F_ICMP && (int)PAL_FIELD_COUNT == (int)PAL_CLS_N_FIELDS,
-	       "fields = flatten.h's");
-
-
 /* ---- allocators ------------------------------------------------------------------------------ */
 
 int pal_dp_regions_load(struct pal_datapath *dp)
