@@ -35,20 +35,6 @@ const char *pal_dp_prog_name(enum pal_dp_prog p)
 	return p < PAL_PROG_COUNT ? prog_names[p] : "?";
 }
 
-void pal_dp_set_error(struct pal_datapath *dp, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
-	va_end(ap);
-}
-
-const char *pal_dp_error(const struct pal_datapath *dp)
-{
-	return dp->err;
-}
-
 const char *pal_dp_pin_dir(const struct pal_datapath *dp)
 {
 	return dp->dir;

@@ -62,22 +62,6 @@ void pal_dp_regions_free(struct pal_datapath *dp)
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-void *pal_dp_map_rw(struct pal_datapath *dp, int fd, size_t bytes, const char *name, size_t *len,
-		    int *err)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	void *m;
-
-	*len = (bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
-	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		*err = -errno;
-		pal_dp_set_error(dp, "cannot map %s: %s", name, strerror(errno));
-		return NULL;
-	}
-	return m;
-}
-
 /* Writes values to consecutive keys base.. of an array map; batched when the kernel can. */
 static int array_write(int fd, uint32_t base, const void *vals, size_t vsize, uint32_t n)
 {
@@ -468,17 +452,6 @@ size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
 /* ---- interfaces ------------------------------------------------------------------------------ */
 
 /* pal_dp_iface_flip, pal_dp_iface_remove: iface_slots.c */
-
-uint64_t pal_dp_grace_periods;
-
-void pal_dp_grace_period(void)
-{
-	/* MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): every BPF program running when it was called
-	 * has returned. Without it, wait far longer than any program runs. */
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
-		usleep(50 * 1000);
-	__atomic_add_fetch(&pal_dp_grace_periods, 1, __ATOMIC_RELEASE);
-}
 
 /* ---- failsafes and config -------------------------------------------------------------------- */
 
