@@ -119,15 +119,6 @@ void derr(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-void dwarn(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(c, PAL_SEV_WARNING, node_pos(c, n), c->path, fmt, ap);
-	va_end(ap);
-}
-
 void derr_field(struct dctx *c, const struct yt_node *map, const char *field, const char *fmt, ...)
 {
 	const struct yt_node *v = yt_map_get(map, field);
@@ -144,7 +135,7 @@ void derr_field(struct dctx *c, const struct yt_node *map, const char *field, co
 
 /* Optimal string alignment distance (Levenshtein plus adjacent transpositions, so "form" is one
  * edit from "from"), case-insensitive. */
-size_t edit_distance(const char *a, const char *b)
+static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	size_t d[65][65];
@@ -297,7 +288,7 @@ static const char *const bool_true[] = { "true", "True", "TRUE", "yes", "Yes", "
 static const char *const bool_false[] = { "false", "False", "FALSE", "no", "No", "NO",
 					   "off",   "Off",   "OFF",   NULL };
 
-bool scalar_bool(const struct yt_node *n, bool *out)
+static bool scalar_bool(const struct yt_node *n, bool *out)
 {
 	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN)
 		return false;
@@ -312,7 +303,7 @@ bool scalar_bool(const struct yt_node *n, bool *out)
 	return false;
 }
 
-bool scalar_number(const struct yt_node *n, double *out)
+static bool scalar_number(const struct yt_node *n, double *out)
 {
 	char *end;
 	double v;
@@ -350,7 +341,7 @@ static const char *plain_type(const struct yt_node *n)
 
 /* ---- strings ---- */
 
-int node_str(struct dctx *c, const struct yt_node *n, char **out)
+static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 {
 	const char *t;
 
@@ -848,15 +839,6 @@ static const struct {
 	{ "TCP", PAL_PROTO_TCP },	{ "UDP", PAL_PROTO_UDP },   { "ICMP", PAL_PROTO_ICMP },
 	{ "ICMPv6", PAL_PROTO_ICMPV6 }, { "SCTP", PAL_PROTO_SCTP }, { "UDPLite", PAL_PROTO_UDPLITE },
 };
-
-const char *protocol_name(uint8_t num, char *buf, size_t len)
-{
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
-		if (proto_names[i].num == num)
-			return proto_names[i].name;
-	snprintf(buf, len, "%u", num);
-	return buf;
-}
 
 bool protocol_supports_ports(uint8_t num)
 {

@@ -35,11 +35,6 @@ const char *pal_dp_prog_name(enum pal_dp_prog p)
 	return p < PAL_PROG_COUNT ? prog_names[p] : "?";
 }
 
-const char *pal_dp_pin_dir(const struct pal_datapath *dp)
-{
-	return dp->dir;
-}
-
 int pal_dp_ncpus(void)
 {
 	int n = libbpf_num_possible_cpus();

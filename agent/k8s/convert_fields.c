@@ -103,7 +103,7 @@ int k8s_get_int(struct k8s_conv *c, const json_t *parent, const char *key, const
 	return 1;
 }
 
-int k8s_get_string_map(struct k8s_conv *c, const json_t *parent, const char *key,
+static int k8s_get_string_map(struct k8s_conv *c, const json_t *parent, const char *key,
 		       const char *path, const json_t **out)
 {
 	const char *k;
