@@ -4,7 +4,9 @@
  * the context, so every helper can report an error with file, line, column and path without the
  * caller spelling them out. Helpers return 1 when the field was present and decoded, 0 when it
  * was absent (or YAML null, which Kubernetes treats as absent), -1 after reporting an error.
- * Out-of-memory aborts (xmalloc): a policy loader cannot do anything useful without memory.
+ * Out of memory does not return NULL to the decoders: the x* helpers and vec_reserve unwind to
+ * the loader's entry, which returns -ENOMEM (oom.h). This keeps the hundreds of allocations in
+ * the decoders free of error paths: their errors are diagnostics, not codes.
  */
 #ifndef PALISADE_DECODE_H
 #define PALISADE_DECODE_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include "diag.h"
 #include "model.h"
+#include "oom.h"
 #include "yaml_tree.h"
 
 /* Library symbols: the short names below are for this code only; every program that links the

@@ -1,12 +1,14 @@
 /* Field helpers shared by every resource decoder: paths, errors, scalar typing, strings, lists,
  * labels, selectors, CIDRs and the unknown-field check (see decode.h). */
 #include "decode.h"
+#include "oom.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@ void *xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -24,7 +26,7 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -32,7 +34,7 @@ void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -41,7 +43,7 @@ char *xstrdup(const char *s)
 	char *d = strdup(s);
 
 	if (!d)
-		abort();
+		pal_out_of_memory();
 	return d;
 }
 
@@ -55,6 +57,8 @@ void vec_reserve(void **v, size_t *cap, size_t n, size_t sz)
 		c = 4;
 	while (c < n)
 		c *= 2;
+	if (c > SIZE_MAX / sz)
+		pal_out_of_memory();
 	*v = xrealloc(*v, c * sz);
 	*cap = c;
 }

@@ -271,39 +271,61 @@ static const char *intern_file(struct pal_model *m, const char *name)
 	return s;
 }
 
-int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
-			  struct pal_diags *diags)
+/* pal_model_load_buffer's work; ys is the caller's, which frees it. */
+static int load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+		       struct pal_diags *diags, struct yt_stream *ys)
 {
-	struct yt_stream ys;
 	struct dctx c;
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	c.m = m;
 	c.d = diags;
-	c.file = intern_file(m, name ? name : "<input>");
+	c.file = intern_file(m, name);
 	c.buf = buf;
 	c.len = len;
-	r = yt_parse(buf, len, &ys);
+	r = yt_parse(buf, len, ys);
 	if (r < 0) {
 		struct pal_pos p = { .file = c.file };
 
 		pal_error(diags, p, NULL, "out of memory while parsing");
 		return r;
 	}
-	for (size_t i = 0; i < ys.n_docs; i++) {
+	for (size_t i = 0; i < ys->n_docs; i++) {
 		/* An empty document (a trailing "---", a comment-only file) holds nothing. */
-		if (!ys.docs[i] || yt_is_null(ys.docs[i]))
+		if (!ys->docs[i] || yt_is_null(ys->docs[i]))
 			continue;
-		decode_document(&c, ys.docs[i]);
+		decode_document(&c, ys->docs[i]);
 	}
-	if (ys.has_error) {
-		struct pal_pos p = { .file = c.file, .line = ys.err_line, .col = ys.err_col };
+	if (ys->has_error) {
+		struct pal_pos p = { .file = c.file, .line = ys->err_line, .col = ys->err_col };
 
-		pal_error(diags, p, NULL, "%s", ys.err_msg);
+		pal_error(diags, p, NULL, "%s", ys->err_msg);
 	}
-	yt_stream_free(&ys);
 	return 0;
+}
+
+/* Out of memory anywhere below (oom.h) ends here: -ENOMEM, reported when the report fits. */
+int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+			  struct pal_diags *diags)
+{
+	struct yt_stream ys;
+	jmp_buf oom;
+	jmp_buf *outer = pal_oom_exit_swap(&oom);
+	volatile int r; /* set after setjmp returns: kept in memory across the longjmp */
+
+	memset(&ys, 0, sizeof(ys));
+	if (setjmp(oom) == 0) {
+		r = load_buffer(m, name ? name : "<input>", buf, len, diags, &ys);
+	} else {
+		r = -ENOMEM;
+		if (setjmp(oom) == 0)
+			pal_error(diags, (struct pal_pos){ .file = NULL }, NULL,
+				  "%s: out of memory while decoding", name ? name : "<input>");
+	}
+	pal_oom_exit_swap(outer);
+	yt_stream_free(&ys);
+	return r;
 }
 
 int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags)
@@ -423,7 +445,7 @@ static int collect(const char *dir, struct file_list *out, struct dir_seen *seen
 		if (de->d_name[0] == '.')
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-			abort();
+			pal_out_of_memory();
 		if (stat(path, &st) < 0) {
 			int e = -errno;
 			struct pal_pos p = { .file = path };
@@ -456,11 +478,30 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* collect() with out of memory caught (decode.h out_of_memory): -ENOMEM, reported. */
+static int collect_files(const char *dir, struct file_list *files, struct dir_seen *seen,
+			 struct pal_diags *diags)
+{
+	jmp_buf oom;
+	jmp_buf *outer = pal_oom_exit_swap(&oom);
+	int r;
+
+	if (setjmp(oom)) {
+		pal_oom_exit_swap(outer);
+		pal_error(diags, (struct pal_pos){ .file = dir }, NULL,
+			  "out of memory while listing the directory");
+		return -ENOMEM;
+	}
+	r = collect(dir, files, seen, diags, 0);
+	pal_oom_exit_swap(outer);
+	return r;
+}
+
 int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *diags)
 {
 	struct file_list files = { 0 };
 	struct dir_seen seen = { 0 };
-	int r = collect(dir, &files, &seen, diags, 0);
+	int r = collect_files(dir, &files, &seen, diags);
 
 	if (files.n)
 		qsort(files.v, files.n, sizeof(*files.v), cmp_str);
