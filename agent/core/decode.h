@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "model.h"
 #include "oom.h"
+#include "vec.h"
 #include "yaml_tree.h"
 
 /* Library symbols: the short names below are for this code only; every program that links the
@@ -69,7 +70,6 @@
 #define resource_head_free       pal_dec_resource_head_free
 #define resource_head_take       pal_dec_resource_head_take
 #define scalar_int               pal_dec_scalar_int
-#define vec_reserve              pal_dec_vec_reserve
 #define xcalloc                  pal_dec_xcalloc
 #define xmalloc                  pal_dec_xmalloc
 #define xrealloc                 pal_dec_xrealloc
@@ -89,13 +89,6 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
-/* Grows *v (element size sz) so that index n fits; *cap is updated. */
-void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
-#define VEC_PUSH(vec, item)                                                                   \
-	do {                                                                                  \
-		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \
-		(vec).v[(vec).n++] = (item);                                                  \
-	} while (0)
 
 /* Path handling: push returns the previous length to pass to path_pop. */
 size_t path_push(struct dctx *c, const char *field);

@@ -47,22 +47,6 @@ char *xstrdup(const char *s)
 	return d;
 }
 
-void vec_reserve(void **v, size_t *cap, size_t n, size_t sz)
-{
-	size_t c = *cap;
-
-	if (n <= c)
-		return;
-	if (c == 0)
-		c = 4;
-	while (c < n)
-		c *= 2;
-	if (c > SIZE_MAX / sz)
-		pal_out_of_memory();
-	*v = xrealloc(*v, c * sz);
-	*cap = c;
-}
-
 void free_str_list(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
