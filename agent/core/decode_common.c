@@ -353,7 +353,10 @@ static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 	return 1;
 }
 
-int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+/* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the
+ * field is absent or null. */
+static int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
+		     int (*decode)(struct dctx *c, const struct yt_node *n, void *out))
 {
 	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
@@ -362,9 +365,35 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 	if (yt_is_null(n))
 		return 0;
 	old = path_push(c, key);
-	r = node_str(c, n, out);
+	r = decode(c, n, out);
 	path_pop(c, old);
 	return r;
+}
+
+static int decode_str(struct dctx *c, const struct yt_node *n, void *out)
+{
+	return node_str(c, n, out);
+}
+
+static int decode_bool(struct dctx *c, const struct yt_node *n, void *out)
+{
+	if (scalar_bool(n, out))
+		return 1;
+	derr(c, n, "expected true or false");
+	return -1;
+}
+
+static int decode_number(struct dctx *c, const struct yt_node *n, void *out)
+{
+	if (scalar_number(n, out))
+		return 1;
+	derr(c, n, "expected a number, such as 100 or 10.5");
+	return -1;
+}
+
+int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+{
+	return get_field(c, map, key, out, decode_str);
 }
 
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
@@ -393,36 +422,12 @@ int get_int(struct dctx *c, const struct yt_node *map, const char *key, long lon
 
 int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!scalar_bool(n, out)) {
-		derr(c, n, "expected true or false");
-		r = -1;
-	}
-	path_pop(c, old);
-	return r;
+	return get_field(c, map, key, out, decode_bool);
 }
 
 int get_number(struct dctx *c, const struct yt_node *map, const char *key, double *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!scalar_number(n, out)) {
-		derr(c, n, "expected a number, such as 100 or 10.5");
-		r = -1;
-	}
-	path_pop(c, old);
-	return r;
+	return get_field(c, map, key, out, decode_number);
 }
 
 /* A list of directions (spec.types of Calico policies, spec.policyTypes of Kubernetes ones):
