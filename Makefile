@@ -69,7 +69,7 @@ $(BUILD)/libpalisade-core-san.a: $(CORE_SANOBJ)
 # metadata, counters, flows: no BPF objects inside), the core library, and libbpf for the live
 # commands.
 POLCTL_DP_OBJS := $(BUILD)/obj/agent/dataplane/meta.o $(BUILD)/obj/agent/dataplane/meta_json.o \
-                  $(BUILD)/obj/agent/dataplane/map_read.o
+                  $(BUILD)/obj/agent/dataplane/map_read.o $(BUILD)/obj/agent/dataplane/pins.o
 $(BUILD)/polctl: $(POLCTL_OBJS) $(POLCTL_DP_OBJS) $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz $(LIBS_CORE)
 

@@ -136,7 +136,7 @@ int pal_cc_service_port_set(struct pal_cc *cc, const char *ns, const char *name,
 size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
 			  const char *ns, struct pal_pos doc_pos);
 /* Compiles one rule; ns is the policy's namespace (NULL for global policies and profiles). */
-/* compiler.c: the id of rule `index` of a policy or profile, by its identity when the caller keeps
+/* compile_rule_id.c: the id of rule `index` of a policy or profile, by its identity when the caller keeps
  * a rule id table (stable across compiles), else the next number. 0 or -ENOMEM. */
 int pal_cc_rule_id(struct pal_cc *cc, const char *kind, const char *tier, const char *ns,
 		   const char *name, enum pal_dir dir, uint32_t index, uint32_t *id);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compile_internal.h"
+#include "vec.h"
 
 /* ---- origin index ------------------------------------------------------------------------ */
 
@@ -238,15 +239,8 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 
 static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap)
 {
-	if (cc->n_cands == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		struct pal_cc_cand *v = realloc(cc->cands, ncap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		cc->cands = v;
-		*cap = ncap;
-	}
+	if (vec_grow((void **)&cc->cands, cap, cc->n_cands + 1, sizeof(*cc->cands)))
+		return NULL;
 	struct pal_cc_cand *c = &cc->cands[cc->n_cands++];
 	memset(c, 0, sizeof(*c));
 	return c;

@@ -20,24 +20,6 @@ static bool is_local(const char *node, const struct pal_compile_opts *opts)
 	return node && opts && opts->node && strcmp(node, opts->node) == 0;
 }
 
-int pal_cc_rule_id(struct pal_cc *cc, const char *kind, const char *tier, const char *ns,
-		   const char *name, enum pal_dir dir, uint32_t index, uint32_t *id)
-{
-	struct pal_rule_ids *t = cc->opts ? cc->opts->rule_ids : NULL;
-	char identity[PAL_RULE_IDENTITY_MAX];
-	int err;
-
-	if (!t) {
-		*id = cc->next_rule_id++;
-		return 0;
-	}
-	pal_rule_identity(identity, sizeof(identity), kind, tier, ns, name, pal_dir_name(dir), index);
-	err = pal_rule_ids_get(t, identity, id);
-	if (!err && *id >= cc->next_rule_id)
-		cc->next_rule_id = *id + 1;
-	return err;
-}
-
 /* ---- profiles ------------------------------------------------------------------------------ */
 
 static const struct pal_namespace *model_namespace(const struct pal_model *m, const char *name)

@@ -4,7 +4,9 @@
  * the context, so every helper can report an error with file, line, column and path without the
  * caller spelling them out. Helpers return 1 when the field was present and decoded, 0 when it
  * was absent (or YAML null, which Kubernetes treats as absent), -1 after reporting an error.
- * Out-of-memory aborts (xmalloc): a policy loader cannot do anything useful without memory.
+ * Out of memory does not return NULL to the decoders: the x* helpers and vec_reserve unwind to
+ * the loader's entry, which returns -ENOMEM (oom.h). This keeps the hundreds of allocations in
+ * the decoders free of error paths: their errors are diagnostics, not codes.
  */
 #ifndef PALISADE_DECODE_H
 #define PALISADE_DECODE_H
@@ -14,7 +16,64 @@
 #include <stdint.h>
 #include "diag.h"
 #include "model.h"
+#include "oom.h"
+#include "vec.h"
 #include "yaml_tree.h"
+
+/* Library symbols: the short names below are for this code only; every program that links the
+ * core library shares one namespace of globals, so the library exports them prefixed. */
+#define check_fields             pal_dec_check_fields
+#define check_subdomain_name     pal_dec_check_subdomain_name
+#define closest_name             pal_dec_closest_name
+#define decode_endpoint_slice    pal_dec_decode_endpoint_slice
+#define decode_host_endpoint     pal_dec_decode_host_endpoint
+#define decode_k8s_policy        pal_dec_decode_k8s_policy
+#define decode_metadata          pal_dec_decode_metadata
+#define decode_namespace         pal_dec_decode_namespace
+#define decode_network_set       pal_dec_decode_network_set
+#define decode_policy            pal_dec_decode_policy
+#define decode_profile           pal_dec_decode_profile
+#define decode_rules             pal_dec_decode_rules
+#define decode_service           pal_dec_decode_service
+#define decode_tier              pal_dec_decode_tier
+#define decode_workload_endpoint pal_dec_decode_workload_endpoint
+#define derr                     pal_dec_derr
+#define derr_field               pal_dec_derr_field
+#define derr_name                pal_dec_derr_name
+#define enter_field              pal_dec_enter_field
+#define expect_map               pal_dec_expect_map
+#define expect_seq               pal_dec_expect_seq
+#define free_str_list            pal_dec_free_str_list
+#define get_bool                 pal_dec_get_bool
+#define get_cidr_list            pal_dec_get_cidr_list
+#define get_direction_list       pal_dec_get_direction_list
+#define get_exact_cidr_list      pal_dec_get_exact_cidr_list
+#define get_int                  pal_dec_get_int
+#define get_labels               pal_dec_get_labels
+#define get_number               pal_dec_get_number
+#define get_ports                pal_dec_get_ports
+#define get_protocol             pal_dec_get_protocol
+#define get_selector             pal_dec_get_selector
+#define get_str                  pal_dec_get_str
+#define get_str_list             pal_dec_get_str_list
+#define is_dns_label             pal_dec_is_dns_label
+#define is_dns_subdomain         pal_dec_is_dns_subdomain
+#define is_label_value           pal_dec_is_label_value
+#define is_port_name             pal_dec_is_port_name
+#define is_qualified_name        pal_dec_is_qualified_name
+#define node_pos                 pal_dec_node_pos
+#define parse_selector_at        pal_dec_parse_selector_at
+#define path_pop                 pal_dec_path_pop
+#define path_push                pal_dec_path_push
+#define path_push_index          pal_dec_path_push_index
+#define protocol_supports_ports  pal_dec_protocol_supports_ports
+#define resource_head_free       pal_dec_resource_head_free
+#define resource_head_take       pal_dec_resource_head_take
+#define scalar_int               pal_dec_scalar_int
+#define xcalloc                  pal_dec_xcalloc
+#define xmalloc                  pal_dec_xmalloc
+#define xrealloc                 pal_dec_xrealloc
+#define xstrdup                  pal_dec_xstrdup
 
 struct dctx {
 	struct pal_model *m;
@@ -30,13 +89,6 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
-/* Grows *v (element size sz) so that index n fits; *cap is updated. */
-void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
-#define VEC_PUSH(vec, item)                                                                   \
-	do {                                                                                  \
-		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \
-		(vec).v[(vec).n++] = (item);                                                  \
-	} while (0)
 
 /* Path handling: push returns the previous length to pass to path_pop. */
 size_t path_push(struct dctx *c, const char *field);
@@ -46,15 +98,11 @@ void path_pop(struct dctx *c, size_t old_len);
 struct pal_pos node_pos(const struct dctx *c, const struct yt_node *n);
 __attribute__((format(printf, 3, 4))) void derr(struct dctx *c, const struct yt_node *n,
 						 const char *fmt, ...);
-__attribute__((format(printf, 3, 4))) void dwarn(struct dctx *c, const struct yt_node *n,
-						  const char *fmt, ...);
 /* Error about field `field` of map (path = current path + field, position = the value node when
  * present, else the map). */
 __attribute__((format(printf, 4, 5))) void derr_field(struct dctx *c, const struct yt_node *map,
 						       const char *field, const char *fmt, ...);
 
-/* Edit distance for "did you mean" suggestions. */
-size_t edit_distance(const char *a, const char *b);
 /* The entry of known[] (NULL-terminated) closest to word, or NULL when none is close. */
 const char *closest_name(const char *word, const char *const *known);
 
@@ -74,12 +122,8 @@ int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum y
 		size_t *old);
 
 /* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
-bool scalar_int(const struct yt_node *n, long long *out);   /* plain decimal integer */
-bool scalar_bool(const struct yt_node *n, bool *out);       /* plain true/false/yes/no/on/off */
-bool scalar_number(const struct yt_node *n, double *out);   /* plain finite number */
+bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */
 
-/* Value helpers on an already located node (path must already name it). */
-int node_str(struct dctx *c, const struct yt_node *n, char **out);
 /* Field helpers: look up map[key], push key on the path, decode. */
 int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
@@ -123,7 +167,6 @@ bool is_port_name(const char *s);
 int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
 		 struct pal_protocol *out);
 bool protocol_supports_ports(uint8_t num);
-const char *protocol_name(uint8_t num, char *buf, size_t len);
 /* A port list (numbers, "first:last" ranges, names), at most PAL_MAX_PORTS. */
 int get_ports(struct dctx *c, const struct yt_node *map, const char *key, struct pal_port **out,
 	      size_t *n);
@@ -166,8 +209,5 @@ void decode_endpoint_slice(struct dctx *c, struct resource_head *h);
 /* Rule lists (shared by policies and profiles). dir_ingress selects Calico's direction checks. */
 int decode_rules(struct dctx *c, const struct yt_node *spec, const char *key, bool ingress,
 		 struct pal_rules *out);
-/* Endpoint named ports (spec.ports of host and workload endpoints). */
-int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, bool workload,
-			  struct pal_endpoint_port **out, size_t *n);
 
 #endif

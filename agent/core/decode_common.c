@@ -1,12 +1,14 @@
 /* Field helpers shared by every resource decoder: paths, errors, scalar typing, strings, lists,
  * labels, selectors, CIDRs and the unknown-field check (see decode.h). */
 #include "decode.h"
+#include "oom.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@ void *xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -24,7 +26,7 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -32,7 +34,7 @@ void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		abort();
+		pal_out_of_memory();
 	return p;
 }
 
@@ -41,22 +43,8 @@ char *xstrdup(const char *s)
 	char *d = strdup(s);
 
 	if (!d)
-		abort();
+		pal_out_of_memory();
 	return d;
-}
-
-void vec_reserve(void **v, size_t *cap, size_t n, size_t sz)
-{
-	size_t c = *cap;
-
-	if (n <= c)
-		return;
-	if (c == 0)
-		c = 4;
-	while (c < n)
-		c *= 2;
-	*v = xrealloc(*v, c * sz);
-	*cap = c;
 }
 
 void free_str_list(char **v, size_t n)
@@ -119,15 +107,6 @@ void derr(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-void dwarn(struct dctx *c, const struct yt_node *n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(c, PAL_SEV_WARNING, node_pos(c, n), c->path, fmt, ap);
-	va_end(ap);
-}
-
 void derr_field(struct dctx *c, const struct yt_node *map, const char *field, const char *fmt, ...)
 {
 	const struct yt_node *v = yt_map_get(map, field);
@@ -144,7 +123,7 @@ void derr_field(struct dctx *c, const struct yt_node *map, const char *field, co
 
 /* Optimal string alignment distance (Levenshtein plus adjacent transpositions, so "form" is one
  * edit from "from"), case-insensitive. */
-size_t edit_distance(const char *a, const char *b)
+static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	size_t d[65][65];
@@ -297,7 +276,7 @@ static const char *const bool_true[] = { "true", "True", "TRUE", "yes", "Yes", "
 static const char *const bool_false[] = { "false", "False", "FALSE", "no", "No", "NO",
 					   "off",   "Off",   "OFF",   NULL };
 
-bool scalar_bool(const struct yt_node *n, bool *out)
+static bool scalar_bool(const struct yt_node *n, bool *out)
 {
 	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN)
 		return false;
@@ -312,7 +291,7 @@ bool scalar_bool(const struct yt_node *n, bool *out)
 	return false;
 }
 
-bool scalar_number(const struct yt_node *n, double *out)
+static bool scalar_number(const struct yt_node *n, double *out)
 {
 	char *end;
 	double v;
@@ -350,7 +329,7 @@ static const char *plain_type(const struct yt_node *n)
 
 /* ---- strings ---- */
 
-int node_str(struct dctx *c, const struct yt_node *n, char **out)
+static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 {
 	const char *t;
 
@@ -374,7 +353,10 @@ int node_str(struct dctx *c, const struct yt_node *n, char **out)
 	return 1;
 }
 
-int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+/* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the
+ * field is absent or null. */
+static int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
+		     int (*decode)(struct dctx *c, const struct yt_node *n, void *out))
 {
 	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
@@ -383,9 +365,35 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 	if (yt_is_null(n))
 		return 0;
 	old = path_push(c, key);
-	r = node_str(c, n, out);
+	r = decode(c, n, out);
 	path_pop(c, old);
 	return r;
+}
+
+static int decode_str(struct dctx *c, const struct yt_node *n, void *out)
+{
+	return node_str(c, n, out);
+}
+
+static int decode_bool(struct dctx *c, const struct yt_node *n, void *out)
+{
+	if (scalar_bool(n, out))
+		return 1;
+	derr(c, n, "expected true or false");
+	return -1;
+}
+
+static int decode_number(struct dctx *c, const struct yt_node *n, void *out)
+{
+	if (scalar_number(n, out))
+		return 1;
+	derr(c, n, "expected a number, such as 100 or 10.5");
+	return -1;
+}
+
+int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+{
+	return get_field(c, map, key, out, decode_str);
 }
 
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
@@ -414,36 +422,12 @@ int get_int(struct dctx *c, const struct yt_node *map, const char *key, long lon
 
 int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!scalar_bool(n, out)) {
-		derr(c, n, "expected true or false");
-		r = -1;
-	}
-	path_pop(c, old);
-	return r;
+	return get_field(c, map, key, out, decode_bool);
 }
 
 int get_number(struct dctx *c, const struct yt_node *map, const char *key, double *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	size_t old;
-	int r = 1;
-
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, key);
-	if (!scalar_number(n, out)) {
-		derr(c, n, "expected a number, such as 100 or 10.5");
-		r = -1;
-	}
-	path_pop(c, old);
-	return r;
+	return get_field(c, map, key, out, decode_number);
 }
 
 /* A list of directions (spec.types of Calico policies, spec.policyTypes of Kubernetes ones):
@@ -848,15 +832,6 @@ static const struct {
 	{ "TCP", PAL_PROTO_TCP },	{ "UDP", PAL_PROTO_UDP },   { "ICMP", PAL_PROTO_ICMP },
 	{ "ICMPv6", PAL_PROTO_ICMPV6 }, { "SCTP", PAL_PROTO_SCTP }, { "UDPLite", PAL_PROTO_UDPLITE },
 };
-
-const char *protocol_name(uint8_t num, char *buf, size_t len)
-{
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
-		if (proto_names[i].num == num)
-			return proto_names[i].name;
-	snprintf(buf, len, "%u", num);
-	return buf;
-}
 
 bool protocol_supports_ports(uint8_t num)
 {

@@ -72,7 +72,7 @@ static int get_profiles(struct dctx *c, const struct yt_node *spec, char ***out,
 	return r;
 }
 
-int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, bool workload,
+static int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, bool workload,
 			  struct pal_endpoint_port **out, size_t *n_out)
 {
 	const struct yt_node *n = yt_map_get(spec, "ports");

@@ -38,7 +38,7 @@ static void sb_add(struct sbuf *b, const char *fmt, const char *a, const char *v
 	char *piece;
 
 	if (asprintf(&piece, fmt, a, v) < 0)
-		abort();
+		pal_out_of_memory();
 	if (b->len) {
 		vec_reserve((void **)&b->s, &b->cap, b->len + 5, 1);
 		memcpy(b->s + b->len, " && ", 5);
@@ -611,7 +611,7 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 						   "alphanumeric characters, '-' or '.'",
 			   h->name);
 	if (asprintf(&p.name, "knp.default.%s", h->name) < 0)
-		abort();
+		pal_out_of_memory();
 	p.namespace = h->namespace;
 	h->namespace = NULL;
 	p.tier = xstrdup(PAL_DEFAULT_TIER);

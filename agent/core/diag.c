@@ -1,5 +1,6 @@
 /* Diagnostics collection and printing (see diag.h). */
 #include "diag.h"
+#include "oom.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ void pal_diag_add(struct pal_diags *d, enum pal_severity sev, struct pal_pos pos
 		struct pal_diag *v = realloc(d->v, cap * sizeof(*v));
 
 		if (!v)
-			abort(); /* out of memory while reporting: nothing sensible left to do */
+			pal_out_of_memory(); /* no error path while reporting */
 		d->v = v;
 		d->cap = cap;
 	}
@@ -86,7 +87,7 @@ void pal_diags_append(struct pal_diags *dst, struct pal_diags *src)
 			cap *= 2;
 		v = realloc(dst->v, cap * sizeof(*v));
 		if (!v)
-			abort();
+			pal_out_of_memory();
 		dst->v = v;
 		dst->cap = cap;
 	}

@@ -22,58 +22,6 @@ void pal_ir_match_free(struct pal_ir_match *m)
 	side_free(&m->dst);
 }
 
-/* Copies n elements of size sz; a NULL/empty source gives NULL. Returns false on ENOMEM. */
-static bool dup_array(void **dst, const void *src, size_t n, size_t sz)
-{
-	*dst = NULL;
-	if (!n)
-		return true;
-	*dst = malloc(n * sz);
-	if (!*dst)
-		return false;
-	memcpy(*dst, src, n * sz);
-	return true;
-}
-
-static int side_copy(struct pal_ir_side *d, const struct pal_ir_side *s)
-{
-	*d = *s;
-	d->in_sets = d->not_in_sets = d->named_port_sets = d->not_named_port_sets = NULL;
-	d->port_ranges = d->not_port_ranges = NULL;
-	if (!dup_array((void **)&d->in_sets, s->in_sets, s->n_in_sets, sizeof(uint32_t)) ||
-	    !dup_array((void **)&d->not_in_sets, s->not_in_sets, s->n_not_in_sets, sizeof(uint32_t)) ||
-	    !dup_array((void **)&d->port_ranges, s->port_ranges, s->n_port_ranges,
-		       sizeof(struct pal_port_range)) ||
-	    !dup_array((void **)&d->named_port_sets, s->named_port_sets, s->n_named_port_sets,
-		       sizeof(uint32_t)) ||
-	    !dup_array((void **)&d->not_port_ranges, s->not_port_ranges, s->n_not_port_ranges,
-		       sizeof(struct pal_port_range)) ||
-	    !dup_array((void **)&d->not_named_port_sets, s->not_named_port_sets,
-		       s->n_not_named_port_sets, sizeof(uint32_t))) {
-		side_free(d);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int pal_ir_rule_copy(struct pal_ir_rule *dst, const struct pal_ir_rule *src)
-{
-	int err;
-
-	*dst = *src;
-	memset(&dst->match.src, 0, sizeof(dst->match.src));
-	memset(&dst->match.dst, 0, sizeof(dst->match.dst));
-	err = side_copy(&dst->match.src, &src->match.src);
-	if (err)
-		return err;
-	err = side_copy(&dst->match.dst, &src->match.dst);
-	if (err) {
-		side_free(&dst->match.src);
-		return err;
-	}
-	return 0;
-}
-
 void pal_ir_rules_free(struct pal_ir_rule *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -208,8 +208,6 @@ bool pal_ir_source_allowed(const struct pal_ir_endpoint *ep, const struct pal_ad
 
 /* Helpers for code that builds or copies IR pieces (the compiler, tests). */
 void pal_ir_match_free(struct pal_ir_match *m);
-/* Deep copy of a rule (its match arrays); 0 or -ENOMEM. */
-int pal_ir_rule_copy(struct pal_ir_rule *dst, const struct pal_ir_rule *src);
 void pal_ir_rules_free(struct pal_ir_rule *rules, size_t n);
 void pal_ir_tierlist_free(struct pal_ir_tierlist *tl);
 

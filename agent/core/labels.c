@@ -9,6 +9,7 @@
  * applies to an endpoint.
  */
 #include "labels.h"
+#include "oom.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,7 @@
 
 static void *labels_oom(void)
 {
-	fputs("palisade: out of memory while building a label set\n", stderr);
-	abort();
+	pal_out_of_memory();
 }
 
 static char *labels_strdup(const char *s)

@@ -273,7 +273,7 @@ void pal_model_shrink(struct pal_model *m);
  *   - pal_model_load_dir: every *.yaml, *.yml and *.json below dir (recursively, sorted by path,
  *     skipping names that start with '.' except that Kubernetes ConfigMap mounts work: "..data"
  *     links are followed, "..<timestamp>" directories are not read twice).
- * Return 0, or -errno for I/O errors (which are also added to diags). */
+ * Return 0, or -errno for I/O errors and -ENOMEM when memory ran out (both also added to diags). */
 int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
 			  struct pal_diags *diags);
 int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags);

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,14 +29,6 @@
 /* Larger inputs are rejected rather than read: a policy file of this size is a mistake. */
 #define MAX_FILE_SIZE (64u << 20)
 
-static const char *const metadata_fields[] = { "name", "namespace", "labels", "annotations",
-					       NULL };
-/* Set by the API server; present in `kubectl get -o yaml` output. */
-static const char *const metadata_ignored[] = {
-	"uid",		 "resourceVersion", "creationTimestamp", "generation",
-	"generateName",	 "finalizers",	    "ownerReferences",	 "managedFields",
-	"deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", NULL
-};
 static const char *const top_fields[] = { "apiVersion", "kind", "metadata", "spec", NULL };
 static const char *const top_ignored_k8s[] = { "status", NULL };
 /* An EndpointSlice has no spec: its fields are at the top. */
@@ -85,87 +76,6 @@ static const char *const kind_names[] = { "GlobalNetworkPolicy", "NetworkPolicy"
 					  "HostEndpoint", "WorkloadEndpoint", "Profile",
 					  "GlobalNetworkSet", "NetworkSet", "Namespace", "Service",
 					  "EndpointSlice", "List", NULL };
-
-void resource_head_free(struct resource_head *h)
-{
-	free(h->name);
-	free(h->namespace);
-	pal_labels_free(&h->labels);
-	pal_labels_free(&h->annotations);
-}
-
-void resource_head_take(struct resource_head *h, char **name, char **namespace,
-			struct pal_labels *labels)
-{
-	*name = h->name;
-	h->name = NULL;
-	if (namespace) {
-		*namespace = h->namespace;
-		h->namespace = NULL;
-	}
-	if (labels) {
-		*labels = h->labels;
-		memset(&h->labels, 0, sizeof(h->labels));
-	}
-}
-
-void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,
-			  const char *name)
-{
-	if (!is_dns_subdomain(name))
-		derr_name(c, h, "invalid %s \"%s\": must be lower case alphanumeric characters, '-' "
-				"or '.'", what, name);
-}
-
-void derr_name(struct dctx *c, const struct resource_head *h, const char *fmt, ...)
-{
-	const struct yt_node *n = yt_map_get(h->metadata, "name");
-	size_t old = path_push(c, "metadata");
-	char msg[1024];
-	va_list ap;
-
-	path_push(c, "name");
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	derr(c, n ? n : h->metadata, "%s", msg);
-	path_pop(c, old);
-}
-
-bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced)
-{
-	size_t errors = c->d->n_errors, old;
-
-	if (!h->metadata) {
-		derr(c, h->root, "missing required field \"metadata\" (with at least a name)");
-		return false;
-	}
-	old = path_push(c, "metadata");
-	if (!check_fields(c, h->metadata, metadata_fields, metadata_ignored)) {
-		path_pop(c, old);
-		return false;
-	}
-	if (get_str(c, h->metadata, "name", &h->name) == 0)
-		derr_field(c, h->metadata, "name", "missing required field \"name\"");
-	else if (h->name && h->name[0] == '\0')
-		derr_field(c, h->metadata, "name", "name must not be empty");
-	if (get_str(c, h->metadata, "namespace", &h->namespace) > 0) {
-		if (!namespaced)
-			derr_field(c, h->metadata, "namespace",
-				   "this kind is not namespaced; remove metadata.namespace");
-		else if (!is_dns_label(h->namespace))
-			derr_field(c, h->metadata, "namespace",
-				   "invalid namespace \"%s\": must be a DNS label (lower case "
-				   "alphanumeric characters or '-')",
-				   h->namespace);
-	} else if (namespaced) {
-		h->namespace = xstrdup("default"); /* as calicoctl and kubectl default it */
-	}
-	get_labels(c, h->metadata, "labels", &h->labels, LABELS_LABELS);
-	get_labels(c, h->metadata, "annotations", &h->annotations, LABELS_ANNOTATIONS);
-	path_pop(c, old);
-	return c->d->n_errors == errors;
-}
 
 static void decode_resource(struct dctx *c, const struct yt_node *root);
 
@@ -361,39 +271,61 @@ static const char *intern_file(struct pal_model *m, const char *name)
 	return s;
 }
 
-int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
-			  struct pal_diags *diags)
+/* pal_model_load_buffer's work; ys is the caller's, which frees it. */
+static int load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+		       struct pal_diags *diags, struct yt_stream *ys)
 {
-	struct yt_stream ys;
 	struct dctx c;
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	c.m = m;
 	c.d = diags;
-	c.file = intern_file(m, name ? name : "<input>");
+	c.file = intern_file(m, name);
 	c.buf = buf;
 	c.len = len;
-	r = yt_parse(buf, len, &ys);
+	r = yt_parse(buf, len, ys);
 	if (r < 0) {
 		struct pal_pos p = { .file = c.file };
 
 		pal_error(diags, p, NULL, "out of memory while parsing");
 		return r;
 	}
-	for (size_t i = 0; i < ys.n_docs; i++) {
+	for (size_t i = 0; i < ys->n_docs; i++) {
 		/* An empty document (a trailing "---", a comment-only file) holds nothing. */
-		if (!ys.docs[i] || yt_is_null(ys.docs[i]))
+		if (!ys->docs[i] || yt_is_null(ys->docs[i]))
 			continue;
-		decode_document(&c, ys.docs[i]);
+		decode_document(&c, ys->docs[i]);
 	}
-	if (ys.has_error) {
-		struct pal_pos p = { .file = c.file, .line = ys.err_line, .col = ys.err_col };
+	if (ys->has_error) {
+		struct pal_pos p = { .file = c.file, .line = ys->err_line, .col = ys->err_col };
 
-		pal_error(diags, p, NULL, "%s", ys.err_msg);
+		pal_error(diags, p, NULL, "%s", ys->err_msg);
 	}
-	yt_stream_free(&ys);
 	return 0;
+}
+
+/* Out of memory anywhere below (oom.h) ends here: -ENOMEM, reported when the report fits. */
+int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+			  struct pal_diags *diags)
+{
+	struct yt_stream ys;
+	jmp_buf oom;
+	jmp_buf *outer = pal_oom_exit_swap(&oom);
+	volatile int r; /* set after setjmp returns: kept in memory across the longjmp */
+
+	memset(&ys, 0, sizeof(ys));
+	if (setjmp(oom) == 0) {
+		r = load_buffer(m, name ? name : "<input>", buf, len, diags, &ys);
+	} else {
+		r = -ENOMEM;
+		if (setjmp(oom) == 0)
+			pal_error(diags, (struct pal_pos){ .file = NULL }, NULL,
+				  "%s: out of memory while decoding", name ? name : "<input>");
+	}
+	pal_oom_exit_swap(outer);
+	yt_stream_free(&ys);
+	return r;
 }
 
 int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags)
@@ -513,7 +445,7 @@ static int collect(const char *dir, struct file_list *out, struct dir_seen *seen
 		if (de->d_name[0] == '.')
 			continue;
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
-			abort();
+			pal_out_of_memory();
 		if (stat(path, &st) < 0) {
 			int e = -errno;
 			struct pal_pos p = { .file = path };
@@ -546,11 +478,30 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* collect() with out of memory caught (decode.h out_of_memory): -ENOMEM, reported. */
+static int collect_files(const char *dir, struct file_list *files, struct dir_seen *seen,
+			 struct pal_diags *diags)
+{
+	jmp_buf oom;
+	jmp_buf *outer = pal_oom_exit_swap(&oom);
+	int r;
+
+	if (setjmp(oom)) {
+		pal_oom_exit_swap(outer);
+		pal_error(diags, (struct pal_pos){ .file = dir }, NULL,
+			  "out of memory while listing the directory");
+		return -ENOMEM;
+	}
+	r = collect(dir, files, seen, diags, 0);
+	pal_oom_exit_swap(outer);
+	return r;
+}
+
 int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *diags)
 {
 	struct file_list files = { 0 };
 	struct dir_seen seen = { 0 };
-	int r = collect(dir, &files, &seen, diags, 0);
+	int r = collect_files(dir, &files, &seen, diags);
 
 	if (files.n)
 		qsort(files.v, files.n, sizeof(*files.v), cmp_str);

@@ -1,5 +1,6 @@
 /* Stable rule ids across compiles (see rule_ids.h). */
 #include "rule_ids.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,15 +41,8 @@ static int insert(struct pal_rule_ids *t, size_t at, const char *identity, uint3
 {
 	char *copy;
 
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct pal_rule_id_entry *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (vec_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -ENOMEM;
 	if (!(copy = strdup(identity)))
 		return -ENOMEM;
 	memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof(*t->v));

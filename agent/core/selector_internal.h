@@ -8,6 +8,13 @@
 
 #include "selector.h"
 
+/* Library symbols: the short names below are for this code only; every program that links the
+ * core library shares one namespace of globals, so the library exports them prefixed. */
+#define sel_error       pal_sel_error
+#define sel_tok_name    pal_sel_tok_name
+#define sel_tokenize    pal_sel_tokenize
+#define sel_tokens_free pal_sel_tokens_free
+
 /* Token kinds, one for one with libcalico-go's tokenizer. The multi-word operators ("not in",
  * "starts with", "ends with") and the calls "has(k)", "all()", "global()" are single tokens there
  * too, which is why e.g. `has (a)` is not a call but a label named "has". */

@@ -12,6 +12,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Library symbols: the short names below are for this code only; every program that links the
+ * core library shares one namespace of globals, so the library exports them prefixed. */
+#define yt_is_null     pal_yt_is_null
+#define yt_kind_name   pal_yt_kind_name
+#define yt_map_get     pal_yt_map_get
+#define yt_parse       pal_yt_parse
+#define yt_stream_free pal_yt_stream_free
+
 enum yt_kind { YT_SCALAR, YT_MAP, YT_SEQ };
 
 enum yt_style { YT_PLAIN, YT_SINGLE_QUOTED, YT_DOUBLE_QUOTED, YT_BLOCK };

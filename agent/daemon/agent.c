@@ -159,7 +159,8 @@ static void arm_timer(struct pald_agent *a)
 	timerfd_settime(a->timer_w.fd, TFD_TIMER_ABSTIME, &its, NULL); /* zero disarms */
 }
 
-void pald_agent_schedule_reload(struct pald_agent *a)
+/* A change arrived: reload after the debounce. */
+static void schedule_reload(struct pald_agent *a)
 {
 	pald_debounce_event(&a->debounce, pald_now_ns());
 	arm_timer(a);
@@ -176,7 +177,12 @@ static void on_watch(struct pald_watcher *w, uint32_t events)
 		return;
 	}
 	if (rc > 0)
-		pald_agent_schedule_reload(a);
+		schedule_reload(a);
+}
+
+static void on_k8s_change(void *a)
+{
+	schedule_reload(a);
 }
 
 static void on_timer(struct pald_watcher *w, uint32_t events)
@@ -283,7 +289,7 @@ int pald_run_daemon(struct pald_agent *a)
 
 	/* Watch before the first read, so a change during startup is not missed. */
 	if (a->cfg->datastore == PALD_DATASTORE_KUBERNETES) {
-		if (pald_agent_k8s_open(a))
+		if (pald_agent_k8s_open(a, on_k8s_change))
 			goto out;
 	} else {
 		if ((rc = pald_watch_open(&a->watch, a->cfg->policy_dirs.v, a->cfg->policy_dirs.n))) {

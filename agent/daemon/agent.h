@@ -63,17 +63,16 @@ int pald_run_daemon(struct pald_agent *a);
 /* Recomputes the interface set and hands it to the backend when it changed (or force). */
 void pald_agent_sync_interfaces(struct pald_agent *a, bool force);
 
-/* The Kubernetes datastore (agent_k8s.c): opens it (policy then comes from it), the readiness
- * verdict for it, its status for polctl. */
-int pald_agent_k8s_open(struct pald_agent *a);
+/* The Kubernetes datastore (agent_k8s.c): opens it (policy then comes from it; on_change(a) is
+ * called for every change, so agent_k8s.c never calls back into agent.c), the readiness verdict
+ * for it, its status for polctl. */
+int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a));
 bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
 void pald_agent_k8s_publish(struct pald_agent *a, bool force);
 /* A reload applied: logs how long after its oldest watch event (and publishes the status). */
 void pald_agent_k8s_applied(struct pald_agent *a);
 void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b);
 void pald_agent_k8s_close(struct pald_agent *a);
-/* A change arrived: reload after the debounce (agent.c). */
-void pald_agent_schedule_reload(struct pald_agent *a);
 
 /* The HTTP routes (health.c): /livez, /readyz, /metrics. */
 void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,

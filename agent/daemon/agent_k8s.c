@@ -21,11 +21,6 @@
 #define PALD_K8S_STALE_S 30.0
 #define PALD_K8S_STATUS_EVERY_NS (1000ull * 1000000ull)
 
-static void on_change(void *ctx)
-{
-	pald_agent_schedule_reload(ctx);
-}
-
 static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 {
 	struct pald_agent *a = ctx;
@@ -57,7 +52,7 @@ static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
 	return a->links_open ? pald_links_route_iface(&a->links, addr, out, outlen) : -ENOENT;
 }
 
-int pald_agent_k8s_open(struct pald_agent *a)
+int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 {
 	const struct pald_config *c = a->cfg;
 	struct pal_k8s_datastore_cfg dc = {

@@ -105,16 +105,6 @@ struct pald_backend {
 int pald_backend_open(const struct pald_config *cfg, struct pald_backend *be);
 void pald_backend_close(struct pald_backend *be);
 
-/* The null backend's record of what it was given (tests read it back). */
-struct pald_null_record {
-	uint64_t applies, generation;
-	size_t n_endpoints, n_rules, n_rule_refs;
-	size_t n_ifaces;
-	char ifaces[64][IFNAMSIZ];
-	bool watched[64]; /* ifaces[i] was chosen only by the forward watch */
-	bool uninstalled;
-};
 int pald_backend_null_open(const struct pald_config *cfg, struct pald_backend *be);
-const struct pald_null_record *pald_backend_null_record(const struct pald_backend *be);
 
 #endif

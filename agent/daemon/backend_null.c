@@ -14,10 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 
 #include "backend.h"
 #include "cfg.h"
 #include "log.h"
+
+/* What the backend was given. */
+struct pald_null_record {
+	uint64_t applies, generation;
+	size_t n_endpoints, n_rules, n_rule_refs;
+	size_t n_ifaces;
+	char ifaces[64][IFNAMSIZ];
+	bool watched[64]; /* ifaces[i] was chosen only by the forward watch */
+	bool uninstalled;
+};
 
 struct null_ctx {
 	struct pald_null_record rec;
@@ -35,37 +46,46 @@ static size_t count_rules(const struct pal_ir_tierlist *tl)
 	return n;
 }
 
+/* The chosen interfaces (watched: those chosen only by the forward watch) as a JSON array. */
+static json_t *iface_names(const struct null_ctx *c, bool watched)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < c->rec.n_ifaces; i++)
+		if (c->rec.watched[i] == watched &&
+		    json_array_append_new(a, json_string(c->rec.ifaces[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static void write_record(struct null_ctx *c)
 {
 	char tmp[4096 + 8];
-	FILE *f;
+	json_t *rec;
+	int err;
 
 	if (!c->record_path)
 		return;
+	rec = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:b}",
+			"applies", (json_int_t)c->rec.applies,
+			"generation", (json_int_t)c->rec.generation,
+			"endpoints", (json_int_t)c->rec.n_endpoints,
+			"rules", (json_int_t)c->rec.n_rules,
+			"rule_refs", (json_int_t)c->rec.n_rule_refs,
+			"apply_realtime_ns", (json_int_t)c->apply_realtime_ns,
+			"interfaces", iface_names(c, false),
+			"watched", iface_names(c, true),
+			"uninstalled", c->rec.uninstalled);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->record_path);
-	f = fopen(tmp, "w");
-	if (!f) {
+	err = rec ? json_dump_file(rec, tmp, JSON_COMPACT) : -1;
+	json_decref(rec);
+	if (err) {
 		pald_log(PALD_LOG_WARN, "null backend: cannot write record", PALD_S("file", tmp));
 		return;
 	}
-	fprintf(f, "{\"applies\":%llu,\"generation\":%llu,\"endpoints\":%zu,\"rules\":%zu,"
-		   "\"rule_refs\":%zu,\"apply_realtime_ns\":%llu,\"interfaces\":[",
-		(unsigned long long)c->rec.applies, (unsigned long long)c->rec.generation,
-		c->rec.n_endpoints, c->rec.n_rules, c->rec.n_rule_refs, c->apply_realtime_ns);
-	for (size_t i = 0, first = 1; i < c->rec.n_ifaces; i++)
-		if (!c->rec.watched[i]) {
-			fprintf(f, "%s\"%s\"", first ? "" : ",", c->rec.ifaces[i]);
-			first = 0;
-		}
-	fprintf(f, "],\"watched\":[");
-	for (size_t i = 0, first = 1; i < c->rec.n_ifaces; i++)
-		if (c->rec.watched[i]) {
-			fprintf(f, "%s\"%s\"", first ? "" : ",", c->rec.ifaces[i]);
-			first = 0;
-		}
-	fprintf(f, "],\"uninstalled\":%s}\n", c->rec.uninstalled ? "true" : "false");
-	if (fclose(f) == 0)
-		rename(tmp, c->record_path);
+	rename(tmp, c->record_path);
 }
 
 static int null_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
@@ -163,9 +183,4 @@ int pald_backend_null_open(const struct pald_config *cfg, struct pald_backend *b
 	be->ops = &null_ops;
 	be->ctx = c;
 	return 0;
-}
-
-const struct pald_null_record *pald_backend_null_record(const struct pald_backend *be)
-{
-	return be->ops == &null_ops ? &((const struct null_ctx *)be->ctx)->rec : NULL;
 }

@@ -23,21 +23,6 @@
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
 
-_Static_assert((int)PAL_DP_STAGE_FAILSAFE == (int)PAL_STAGE_FAILSAFE &&
-		       (int)PAL_DP_STAGE_UNTRACKED == (int)PAL_STAGE_UNTRACKED &&
-		       (int)PAL_DP_STAGE_PREDNAT == (int)PAL_STAGE_PREDNAT &&
-		       (int)PAL_DP_STAGE_FORWARD == (int)PAL_STAGE_FORWARD &&
-		       (int)PAL_DP_STAGE_NORMAL == (int)PAL_STAGE_NORMAL &&
-		       (int)PAL_DP_STAGE_WORKLOAD == (int)PAL_STAGE_WORKLOAD &&
-		       (int)PAL_DP_STAGE_PROFILE == (int)PAL_STAGE_PROFILE &&
-		       (int)PAL_DP_STAGE_DEFAULT == (int)PAL_STAGE_DEFAULT &&
-		       (int)PAL_DP_STAGE_SOURCE == (int)PAL_STAGE_SOURCE,
-	       "ABI stage numbers follow enum pal_stage");
-
-#define PAL_MAP_NAME(n) #n,
-const char *const pal_map_names[PAL_M_COUNT] = { PAL_MAPS(PAL_MAP_NAME) };
-#undef PAL_MAP_NAME
-
 static const char *const prog_names[PAL_PROG_COUNT] = {
 	[PAL_PROG_XDP_HEP_INGRESS] = "xdp_hep_ingress",
 	[PAL_PROG_TC_INGRESS] = "tc_ingress",
@@ -48,25 +33,6 @@ static const char *const prog_names[PAL_PROG_COUNT] = {
 const char *pal_dp_prog_name(enum pal_dp_prog p)
 {
 	return p < PAL_PROG_COUNT ? prog_names[p] : "?";
-}
-
-void pal_dp_set_error(struct pal_datapath *dp, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
-	va_end(ap);
-}
-
-const char *pal_dp_error(const struct pal_datapath *dp)
-{
-	return dp->err;
-}
-
-const char *pal_dp_pin_dir(const struct pal_datapath *dp)
-{
-	return dp->dir;
 }
 
 int pal_dp_ncpus(void)
@@ -159,40 +125,18 @@ static int set_ct_opts_size(struct pal_datapath *dp, uint32_t override)
 	return 0;
 }
 
-/* Checks the pinned pal_version map; 0 when it matches, -ENOENT when there is none. */
+/* Checks the pinned layout (pins.c); 0 when it matches, -ENOENT when there is none. */
 static int check_version(struct pal_datapath *dp)
 {
-	char path[PATH_MAX];
-	struct pal_version v = { 0 };
-	uint32_t key = 0;
-	int fd, err;
+	char msg[sizeof(dp->err) - 128];
+	int err = pal_pins_check_layout(dp->dir, msg, sizeof(msg));
 
-	snprintf(path, sizeof(path), "%s/maps/pal_version", dp->dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		err = -errno;
-		pal_dp_set_error(dp, "%s: %s", path, strerror(errno));
-		return err;
-	}
-	err = bpf_map_lookup_elem(fd, &key, &v);
-	close(fd);
-	if (err) {
-		pal_dp_set_error(dp, "%s: cannot read the layout version", path);
-		return -EPROTO;
-	}
-	if (v.magic != PAL_VERSION_MAGIC || v.layout != PAL_LAYOUT_VERSION ||
-	    v.summary_words != PAL_SUMMARY_WORDS) {
-		pal_dp_set_error(dp,
-				 "pinned datapath in %s has layout %u (magic %#x, %u summary words); "
-				 "this build uses layout %u: refusing to adopt it. Remove it with "
-				 "`palisaded --uninstall --bpffs %s` first",
-				 dp->dir, v.layout, v.magic, v.summary_words, PAL_LAYOUT_VERSION,
-				 dp->dir);
-		return -EPROTO;
-	}
-	return 0;
+	if (err == -EPROTO)
+		pal_dp_set_error(dp, "%s: refusing to adopt it. Remove it with `palisaded --uninstall "
+				     "--bpffs %s` first", msg, dp->dir);
+	else if (err && err != -ENOENT)
+		pal_dp_set_error(dp, "%s", msg);
+	return err;
 }
 
 /* The size a new map gets from the options (0: the object's default). */
@@ -306,27 +250,19 @@ static int adopt_pinned_prog(struct pal_datapath *dp, int i)
 	return 0;
 }
 
-/* Read-only: the pinned maps only, no program is loaded (polctl's live commands). */
+/* Read-only: the pinned maps only, no program is loaded. */
 static int open_read_only(struct pal_datapath *dp)
 {
-	int err = check_version(dp);
+	char msg[sizeof(dp->err) - 64];
+	int err = pal_pins_open(dp->dir, dp->map_fd, PAL_M_COUNT, msg, sizeof(msg));
 
 	if (err == -ENOENT) {
-		pal_dp_set_error(dp, "no datapath pinned in %s (is palisaded running?)", dp->dir);
+		pal_dp_set_error(dp, "%s (is palisaded running?)", msg);
 		return err;
 	}
-	if (err)
+	if (err) {
+		pal_dp_set_error(dp, "%s", msg);
 		return err;
-	for (int i = 0; i < PAL_M_COUNT; i++) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/maps/%s", dp->dir, pal_map_names[i]);
-		dp->map_fd[i] = bpf_obj_get(path);
-		if (dp->map_fd[i] < 0) {
-			err = -errno;
-			pal_dp_set_error(dp, "%s: %s", path, strerror(errno));
-			return err;
-		}
 	}
 	return pal_dp_regions_load(dp);
 }

@@ -5,22 +5,12 @@
 #include <limits.h>
 #include "datapath.h"
 #include <stdbool.h>
+#include "pins.h"
 #include "region.h"
 
 struct pal_palisade;
 struct bpf_program;
 
-/* The shared (pinned) maps, by index. */
-#define PAL_MAPS(X) \
-	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
-	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
-	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) \
-	X(pal_trace)
-#define PAL_MAP_ENUM(n) PAL_M_##n,
-enum pal_map_idx { PAL_MAPS(PAL_MAP_ENUM) PAL_M_COUNT };
-#undef PAL_MAP_ENUM
-extern const char *const pal_map_names[PAL_M_COUNT];
 /* fd of a shared map */
 #define MFD(dp, m) ((dp)->map_fd[PAL_M_##m])
 /* the maps of the interface counters (map_read.h) */

@@ -5,6 +5,22 @@
 
 #include "flatten.h"
 
+/* Library symbols: the short names below are for this code only; every program that links the
+ * core library shares one namespace of globals, so the library exports them prefixed. */
+#define fl_addr_constrained pal_fl_addr_constrained
+#define fl_addr_field       pal_fl_addr_field
+#define fl_bits_put         pal_fl_bits_put
+#define fl_classes_intern   pal_fl_classes_intern
+#define fl_compute_fields   pal_fl_compute_fields
+#define fl_key_field        pal_fl_key_field
+#define fl_range_constraint pal_fl_range_constraint
+#define fl_range_field      pal_fl_range_field
+#define fl_side_of          pal_fl_side_of
+#define fl_sort             pal_fl_sort
+#define fl_work_finish      pal_fl_work_finish
+#define fl_work_free        pal_fl_work_free
+#define fl_work_init        pal_fl_work_init
+
 /* Semantics that must agree with the reference evaluator (pal_ir_rule_matches):
  * - a packet without ports (not TCP/UDP/SCTP) never matches a side with notPorts numeric ranges
  *   (it does match one with only not-named-ports: it is in no excluded (addr, proto, port));

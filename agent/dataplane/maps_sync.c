@@ -15,27 +15,6 @@
 #include "srcaddrs.h"
 #include "linktype.h"
 
-_Static_assert(PAL_SUMMARY_WORDS == PAL_CLS_MAX_SUMMARY, "ABI summary size = flatten.h's");
-_Static_assert(PAL_MAX_CLASSIFY_STEPS == PAL_CLS_MAX_STEPS, "ABI step limit = flatten.h's");
-_Static_assert(PAL_MAX_LOGS == PAL_CLS_MAX_LOGS, "ABI log limit = flatten.h's");
-_Static_assert((int)PAL_ACT_ALLOW == (int)PAL_CLS_ALLOW && (int)PAL_ACT_DENY == (int)PAL_CLS_DENY &&
-		       (int)PAL_ACT_LOG == (int)PAL_CLS_LOG && (int)PAL_ACT_PASS == (int)PAL_CLS_PASS &&
-		       (int)PAL_ACT_SKIP == (int)PAL_CLS_SKIP,
-	       "entry actions = flatten.h's");
-_Static_assert((int)PAL_KIND_RULE == (int)PAL_CLS_K_RULE &&
-		       (int)PAL_KIND_PROFILE_RULE == (int)PAL_CLS_K_PROFILE_RULE &&
-		       (int)PAL_KIND_TIER_END == (int)PAL_CLS_K_END_OF_TIER &&
-		       (int)PAL_KIND_DEFAULT == (int)PAL_CLS_K_DEFAULT_DENY,
-	       "entry kinds = flatten.h's");
-_Static_assert((int)PAL_FIELD_SRC_ADDR == (int)PAL_CLS_F_SRC &&
-		       (int)PAL_FIELD_DST_ADDR == (int)PAL_CLS_F_DST &&
-		       (int)PAL_FIELD_PROTO == (int)PAL_CLS_F_PROTO &&
-		       (int)PAL_FIELD_SPORT == (int)PAL_CLS_F_SPORT &&
-		       (int)PAL_FIELD_DPORT == (int)PAL_CLS_F_DPORT &&
-		       (int)PAL_FIELD_ICMP == (int)PAL_CLS_F_ICMP && (int)PAL_FIELD_COUNT == (int)PAL_CLS_N_FIELDS,
-	       "fields = flatten.h's");
-
-
 /* ---- allocators ------------------------------------------------------------------------------ */
 
 int pal_dp_regions_load(struct pal_datapath *dp)
@@ -82,22 +61,6 @@ void pal_dp_regions_free(struct pal_datapath *dp)
 }
 
 /* ---- helpers --------------------------------------------------------------------------------- */
-
-void *pal_dp_map_rw(struct pal_datapath *dp, int fd, size_t bytes, const char *name, size_t *len,
-		    int *err)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	void *m;
-
-	*len = (bytes + (size_t)page - 1) / (size_t)page * (size_t)page;
-	m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		*err = -errno;
-		pal_dp_set_error(dp, "cannot map %s: %s", name, strerror(errno));
-		return NULL;
-	}
-	return m;
-}
 
 /* Writes values to consecutive keys base.. of an array map; batched when the kernel can. */
 static int array_write(int fd, uint32_t base, const void *vals, size_t vsize, uint32_t n)
@@ -489,17 +452,6 @@ size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
 /* ---- interfaces ------------------------------------------------------------------------------ */
 
 /* pal_dp_iface_flip, pal_dp_iface_remove: iface_slots.c */
-
-uint64_t pal_dp_grace_periods;
-
-void pal_dp_grace_period(void)
-{
-	/* MEMBARRIER_CMD_GLOBAL is synchronize_rcu(): every BPF program running when it was called
-	 * has returned. Without it, wait far longer than any program runs. */
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
-		usleep(50 * 1000);
-	__atomic_add_fetch(&pal_dp_grace_periods, 1, __ATOMIC_RELEASE);
-}
 
 /* ---- failsafes and config -------------------------------------------------------------------- */
 

@@ -149,34 +149,3 @@ int pal_nf_detect(char *reason, size_t len, enum pal_nf_variant *out)
 	*out = pal_nf_choose(&l, &n, reason, len);
 	return 0;
 }
-
-void pal_nf_remove_except(enum pal_nf_variant keep)
-{
-	static const enum pal_nf_variant both[] = { PAL_NF_LEGACY, PAL_NF_NFT };
-	enum pal_nf_variant was = pal_nf_in_use();
-	bool any_usable = false;
-
-	for (size_t i = 0; i < sizeof(both) / sizeof(both[0]); i++) {
-		struct pal_nf_census c;
-
-		if (both[i] == keep || pal_nf_census_take(both[i], &c) != 0)
-			continue;
-		any_usable = true;
-		/* a variant without palisade's chains is left alone: even a look with
-		 * iptables-legacy would create its tables */
-		if (c.palisade_chains == 0)
-			continue;
-		pal_nf_use(both[i]);
-		pal_nf_remove();
-	}
-	if (keep == PAL_NF_PATH && !any_usable) { /* no -legacy/-nft commands: the PATH's */
-		pal_nf_use(PAL_NF_PATH);
-		pal_nf_remove();
-	}
-	pal_nf_use(was);
-}
-
-void pal_nf_remove_everywhere(void)
-{
-	pal_nf_remove_except(PAL_NF_PATH);
-}

@@ -15,6 +15,29 @@
 #include <jansson.h>
 #include "convert.h"
 
+/* Library symbols: the short names below are for this code only; every program that links the
+ * core library shares one namespace of globals, so the library exports them prefixed. */
+#define k8s_annotation                 pal_k8sc_annotation
+#define k8s_convert_calico             pal_k8sc_convert_calico
+#define k8s_convert_endpoint_slice     pal_k8sc_convert_endpoint_slice
+#define k8s_convert_k8s_network_policy pal_k8sc_convert_k8s_network_policy
+#define k8s_convert_namespace          pal_k8sc_convert_namespace
+#define k8s_convert_node               pal_k8sc_convert_node
+#define k8s_convert_pod                pal_k8sc_convert_pod
+#define k8s_convert_service            pal_k8sc_convert_service
+#define k8s_convert_service_account    pal_k8sc_convert_service_account
+#define k8s_fail                       pal_k8sc_fail
+#define k8s_get_array                  pal_k8sc_get_array
+#define k8s_get_bool                   pal_k8sc_get_bool
+#define k8s_get_int                    pal_k8sc_get_int
+#define k8s_get_meta                   pal_k8sc_get_meta
+#define k8s_get_object                 pal_k8sc_get_object
+#define k8s_get_string                 pal_k8sc_get_string
+#define k8s_new_doc                    pal_k8sc_new_doc
+#define k8s_parse_addr                 pal_k8sc_parse_addr
+#define k8s_put                        pal_k8sc_put
+#define k8s_put_str                    pal_k8sc_put_str
+
 #define K8S_CALICO_V3 "projectcalico.org/v3"
 #define K8S_CALICO_CRD "crd.projectcalico.org/v1"
 #define K8S_LABEL_SERVICE_NAME "kubernetes.io/service-name"
@@ -51,9 +74,6 @@ int k8s_get_bool(struct k8s_conv *c, const json_t *parent, const char *key, cons
 /* An integer in [min, max]. */
 int k8s_get_int(struct k8s_conv *c, const json_t *parent, const char *key, const char *path,
 		long long min, long long max, long long *out);
-/* An object whose values are all strings (labels, annotations, selectors). */
-int k8s_get_string_map(struct k8s_conv *c, const json_t *parent, const char *key,
-		       const char *path, const json_t **out);
 /* metadata: name (required), namespace (required when namespaced), labels, annotations. */
 int k8s_get_meta(struct k8s_conv *c, bool namespaced, struct k8s_meta *m);
 /* The value of annotation key, or NULL. */

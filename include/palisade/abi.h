@@ -103,7 +103,8 @@ enum pal_drop_reason {
 	PAL_DROP_COUNT = 15
 };
 
-/* Stages, same numbering as enum pal_stage of agent/core/ir.h (checked in datapath.c). */
+/* Stages, same numbering as enum pal_stage of agent/core/ir.h (checked in
+ * agent/dataplane/abi_mirror.c). */
 enum pal_dp_stage {
 	PAL_DP_STAGE_FAILSAFE = 0,
 	PAL_DP_STAGE_UNTRACKED = 1,
@@ -187,6 +188,18 @@ struct pal_version {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
+
+/* The pinned maps (DIR/maps/<name>), the one list of their names: the loader pins them, polctl
+ * and the agent's pin readers open them (agent/dataplane/pins.h turns it into an index enum and
+ * a name table). The BPF side declares each in bpf/maps.h under the same name; the loader fails
+ * when one is missing from the object. Order matters: readers may open a prefix of the list
+ * (polctl opens up to pal_srcaddrs), so a map added later goes at the end, where older pins of
+ * the same layout may lack it. */
+#define PAL_PINNED_MAPS(X) \
+	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
+	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
+	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost

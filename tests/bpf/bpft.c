@@ -435,6 +435,14 @@ void bt_setup_table(struct bpft *t, struct ctest *c)
 	bt_apply(t, &c->ir, 1);
 }
 
+void bt_setup_yaml(struct bpft *t, struct ctest *c, const char *yaml)
+{
+	bt_setup(t);
+	ct_compile_ex(c, yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(c->rc, 0);
+	bt_apply(t, &c->ir, 1);
+}
+
 void bt_teardown_table(struct bpft *t, struct ctest *c)
 {
 	ct_free(c);

@@ -50,6 +50,9 @@ int bt_ifindex(const struct bpft *t, const char *name); /* 0 when not ours */
 struct ctest;
 void bt_setup_table(struct bpft *t, struct ctest *c);
 void bt_teardown_table(struct bpft *t, struct ctest *c);
+/* The same with the policy yaml instead of the table: no failsafe ports, endpoint-to-host
+ * Accept. Undone by bt_teardown_table too. */
+void bt_setup_yaml(struct bpft *t, struct ctest *c, const char *yaml);
 
 /* ---- packets ---- */
 struct bt_pkt_opts {

@@ -25,16 +25,12 @@ static struct ctest C;
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile_ex(&C, yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(C.rc, 0);
-	bt_apply(&T, &C.ir, 1);
+	bt_setup_yaml(&T, &C, yaml);
 }
 
 static void teardown(void)
 {
-	ct_free(&C);
-	bt_teardown(&T);
+	bt_teardown_table(&T, &C);
 }
 
 TestSuite(bpf_workload, .init = setup, .fini = teardown);

@@ -5,17 +5,9 @@
 # the node is denied, tcp 8443 still answers, the failsafe tcp 22 stays open; a label change on the
 # Node that stops the selector matching opens 9999 again.
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
-. "$here/lib/k8s.sh"
+. "$here/lib/k8s_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
-k8s_e2e_start
+k8s_test_start
 expect_tcp client 198.18.1.1 9999 - node:9999
 expect_tcp client 198.18.1.1 8443 - node:8443
 

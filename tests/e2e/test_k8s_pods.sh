@@ -6,17 +6,9 @@
 # comes first, and its veth is denied, not open, until its event arrives; a pod deleted and its IP
 # reused by another pod gets the new pod's policy; kubectl sees the objects palisaded sees.
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
-. "$here/lib/k8s.sh"
+. "$here/lib/k8s_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
-k8s_e2e_start
+k8s_test_start
 
 IF_WEB=$(calico_iface shop web)
 k8s_pod_net kweb "$IF_WEB" 198.19.5.10

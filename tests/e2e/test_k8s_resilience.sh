@@ -12,17 +12,9 @@
 #     out while other objects update, in force once its Tier arrives;
 #   - token rotation: the old token refused (401), the new one read from the token file.
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
-. "$here/lib/k8s.sh"
+. "$here/lib/k8s_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
-k8s_e2e_start
+k8s_test_start
 
 IF_WEB=$(calico_iface shop web)
 k8s_pod_net kweb "$IF_WEB" 198.19.5.10

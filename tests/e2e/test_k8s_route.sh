@@ -5,17 +5,9 @@
 # exist, the agent converts again and polices it within 1 s (time printed). Moving the pod's
 # address to another veth (a new pod with the same IP) moves the policy with it.
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
-. "$here/lib/k8s.sh"
+. "$here/lib/k8s_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
-k8s_e2e_start
+k8s_test_start
 
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns"
 k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web-in","namespace":"shop"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080}]}]}}' ||

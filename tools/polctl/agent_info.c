@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "live.h" /* live_map_names */
 #include "palisade/version.h"
 
 /* The agent holds an exclusive flock on the pin directory (agent/daemon/bpffs.c). Probing with
@@ -90,23 +89,6 @@ int polctl_agent_version(long pid, char *buf, size_t len)
 	rc = e ? section_string(e, PALISADE_VERSION_SECTION, buf, len) : -EINVAL;
 	if (e)
 		elf_end(e);
-	close(fd);
-	return rc;
-}
-
-int polctl_pinned_layout(const char *dir, struct pal_version *out)
-{
-	char path[PATH_MAX];
-	uint32_t zero = 0;
-	int fd, rc = 0;
-
-	snprintf(path, sizeof(path), "%s/maps/%s", dir, live_map_names[LM_VERSION]);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	memset(out, 0, sizeof(*out));
-	if (bpf_map_lookup_elem(fd, &zero, out))
-		rc = -errno;
 	close(fd);
 	return rc;
 }

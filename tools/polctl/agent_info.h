@@ -21,8 +21,4 @@ int polctl_agent_version(long pid, char *buf, size_t len);
 /* {running, pid, version} of the agent holding dir; pid and version are null when unknown. */
 json_t *polctl_agent_json(const char *dir);
 
-/* The pinned pal_version record under dir (DIR/maps/pal_version), whatever its layout: 0, or
- * -errno (-ENOENT when nothing is pinned there). */
-int polctl_pinned_layout(const char *dir, struct pal_version *out);
-
 #endif

@@ -174,7 +174,7 @@ static json_t *maps_json(const struct polctl_live *lv)
 			used = n >= 0 ? json_integer(n) : json_null();
 		}
 		}
-		json_array_append_new(a, json_pack("{s:s, s:o, s:I}", "name", live_map_names[m],
+		json_array_append_new(a, json_pack("{s:s, s:o, s:I}", "name", pal_map_names[m],
 						   "used", used, "max", (json_int_t)info.max_entries));
 	}
 	return a;

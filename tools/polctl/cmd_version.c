@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent_info.h"
+#include "pins.h"
 #include "polctl.h"
 #include "palisade/version.h"
 
@@ -14,7 +15,7 @@
 static json_t *datapath_json(const char *dir)
 {
 	struct pal_version v;
-	int rc = polctl_pinned_layout(dir, &v);
+	int rc = pal_pins_read_layout(dir, &v);
 
 	if (rc == -ENOENT)
 		return json_pack("{s:s, s:b}", "bpffs", dir, "pinned", false);

@@ -13,17 +13,6 @@
 #include "live.h"
 #include "meta.h"
 
-const char *const live_map_names[LM_COUNT] = {
-	[LM_VERSION] = "pal_version",	[LM_CONFIG] = "pal_config",
-	[LM_IFACES] = "pal_ifaces",	[LM_IF_BANK] = "pal_if_bank",
-	[LM_IF_CFG] = "pal_if_cfg",	[LM_LISTS] = "pal_lists",
-	[LM_ENTRIES] = "pal_entries",	[LM_CLASSES] = "pal_classes",
-	[LM_WORDS] = "pal_words",	[LM_FAILSAFE] = "pal_failsafe",
-	[LM_FLOWS] = "pal_flows",	[LM_RULE_CTRS] = "pal_rule_ctrs",
-	[LM_IF_CTRS] = "pal_if_ctrs",	[LM_EVENTS] = "pal_events",
-	[LM_SRCADDRS] = "pal_srcaddrs",	[LM_SLOT_CTRS] = "pal_slot_ctrs",
-};
-
 /* libbpf's own messages: warnings only (its info and debug lines are noise for a reader). */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -35,43 +24,27 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
 {
-	char path[PATH_MAX];
-	struct pal_version ver = { 0 };
+	char msg[512];
 	struct stat st;
 	uint32_t zero = 0;
+	int err;
 
 	memset(lv, 0, sizeof(*lv));
-	for (int i = 0; i < LM_COUNT; i++)
-		lv->fd[i] = -1;
 	libbpf_set_print(libbpf_print);
 	lv->dir = g->bpffs;
 	if (stat(lv->dir, &st) != 0)
 		return polctl_fail(g, "no palisade datapath at %s: %s (is palisaded running? --bpffs "
 				      "names its pin directory)", lv->dir, strerror(errno));
-	for (int i = 0; i < LM_COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/maps/%s", lv->dir, live_map_names[i]);
-		lv->fd[i] = bpf_obj_get(path);
-		if (lv->fd[i] < 0) {
-			int e = errno;
-
-			polctl_live_close(lv);
-			if (e == ENOENT)
-				return polctl_fail(g, "no palisade datapath is pinned at %s (%s is "
-						      "missing; is palisaded running? --bpffs names "
-						      "its pin directory)", g->bpffs, path);
-			return polctl_fail(g, "cannot open the datapath at %s: %s: %s%s", g->bpffs,
-					   path, strerror(e),
-					   e == EPERM || e == EACCES ? " (polctl needs root)" : "");
-		}
-	}
-	if (bpf_map_lookup_elem(lv->fd[LM_VERSION], &zero, &ver) || ver.magic != PAL_VERSION_MAGIC ||
-	    ver.layout != PAL_LAYOUT_VERSION || ver.summary_words != PAL_SUMMARY_WORDS) {
-		polctl_live_close(lv);
-		return polctl_fail(g, "the datapath pinned at %s has another layout (version %u, "
-				      "summary %u; this polctl reads version %u, summary %u)",
-				   g->bpffs, ver.layout, ver.summary_words, PAL_LAYOUT_VERSION,
-				   PAL_SUMMARY_WORDS);
-	}
+	err = pal_pins_open(lv->dir, lv->fd, LM_COUNT, msg, sizeof(msg));
+	if (err == -ENOENT)
+		return polctl_fail(g, "no palisade datapath is pinned at %s (%s; is palisaded "
+				      "running? --bpffs names its pin directory)", g->bpffs, msg);
+	if (err == -EPROTO)
+		return polctl_fail(g, "%s: this polctl cannot read it (use the polctl of the agent "
+				      "that pinned it)", msg);
+	if (err)
+		return polctl_fail(g, "cannot open the datapath at %s: %s%s", g->bpffs, msg,
+				   err == -EPERM || err == -EACCES ? " (polctl needs root)" : "");
 	lv->have_cfg = bpf_map_lookup_elem(lv->fd[LM_CONFIG], &zero, &lv->cfg) == 0;
 	if (!lv->have_cfg)
 		memset(&lv->cfg, 0, sizeof(lv->cfg));
@@ -86,11 +59,7 @@ int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
 
 void polctl_live_close(struct polctl_live *lv)
 {
-	for (int i = 0; i < LM_COUNT; i++)
-		if (lv->fd[i] >= 0) {
-			close(lv->fd[i]);
-			lv->fd[i] = -1;
-		}
+	pal_pins_close(lv->fd, LM_COUNT);
 	if (lv->meta) {
 		json_decref(lv->meta);
 		lv->meta = NULL;

@@ -2,9 +2,9 @@
  * read-only, with plain bpf(2) map lookups) and the reporting metadata the agent writes next to
  * it (agent/dataplane/meta.h). Nothing here changes the datapath, except `flows --flush`.
  *
- * polctl opens the pins itself rather than with pal_dp_open(read_only): that lives in the
- * library's loader (agent/dataplane/datapath.c), which embeds the BPF objects. The readers that
- * need only a map fd are the library's own (map_read.h).
+ * polctl opens the pins with the loader's own pal_pins_open (agent/dataplane/pins.h: the same
+ * layout check), not with pal_dp_open(read_only), which lives beside the BPF objects the loader
+ * embeds. The readers that need only a map fd are the library's own (map_read.h).
  *
  * live_trace.c answers `polctl trace` by running the pinned programs on a crafted packet with
  * BPF_PROG_TEST_RUN in trace mode (live_testrun.c, bpf/trace.h).
@@ -19,28 +19,29 @@
 #include "palisade/abi.h"
 #include "evaluator.h"
 #include "map_read.h"
+#include "pins.h"
 #include "polctl.h"
 
+/* The maps the live commands open: the first LM_COUNT of abi.h's PAL_PINNED_MAPS (pins.h). */
 enum live_map {
-	LM_VERSION,
-	LM_CONFIG,
-	LM_IFACES,
-	LM_IF_BANK,
-	LM_IF_CFG,
-	LM_LISTS,
-	LM_ENTRIES,
-	LM_CLASSES,
-	LM_WORDS,
-	LM_FAILSAFE,
-	LM_FLOWS,
-	LM_RULE_CTRS,
-	LM_IF_CTRS,
-	LM_EVENTS,
-	LM_SRCADDRS,
-	LM_SLOT_CTRS,
+	LM_VERSION = PAL_M_pal_version,
+	LM_CONFIG = PAL_M_pal_config,
+	LM_IFACES = PAL_M_pal_ifaces,
+	LM_IF_BANK = PAL_M_pal_if_bank,
+	LM_IF_CFG = PAL_M_pal_if_cfg,
+	LM_LISTS = PAL_M_pal_lists,
+	LM_ENTRIES = PAL_M_pal_entries,
+	LM_CLASSES = PAL_M_pal_classes,
+	LM_WORDS = PAL_M_pal_words,
+	LM_FAILSAFE = PAL_M_pal_failsafe,
+	LM_FLOWS = PAL_M_pal_flows,
+	LM_RULE_CTRS = PAL_M_pal_rule_ctrs,
+	LM_IF_CTRS = PAL_M_pal_if_ctrs,
+	LM_EVENTS = PAL_M_pal_events,
+	LM_SRCADDRS = PAL_M_pal_srcaddrs,
+	LM_SLOT_CTRS = PAL_M_pal_slot_ctrs,
 	LM_COUNT
 };
-extern const char *const live_map_names[LM_COUNT];
 
 struct polctl_live {
 	const char *dir;

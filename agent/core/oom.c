@@ -1,0 +1,21 @@
+/* Unwinding on out of memory (oom.h). Calls into no other file, so anything may call it. */
+#include <stdlib.h>
+
+#include "oom.h"
+
+static __thread jmp_buf *oom_exit; /* per thread: each loader run has its own */
+
+jmp_buf *pal_oom_exit_swap(jmp_buf *to)
+{
+	jmp_buf *was = oom_exit;
+
+	oom_exit = to;
+	return was;
+}
+
+void pal_out_of_memory(void)
+{
+	if (oom_exit)
+		longjmp(*oom_exit, 1);
+	abort(); /* no caller can handle it */
+}

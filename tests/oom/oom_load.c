@@ -1,0 +1,83 @@
+/* Out of memory while loading policy: every allocation of loading FILE is made to fail in turn
+ * (the k-th malloc/calloc/realloc returns NULL, k = 1, 2, ...), and the loader must return 0 or
+ * -ENOMEM each time, never abort. Ends when a load completes before its k-th allocation.
+ * Its own binary: it replaces malloc, which the sanitizer builds of the unit tests own.
+ *
+ * Usage: oom-load FILE   (exit 0 and "oom: N failure points, M returned -ENOMEM") */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "diag.h"
+#include "model.h"
+
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+
+static long countdown; /* the allocation that fails; 0: none */
+
+static int fails(void)
+{
+	return countdown > 0 && --countdown == 0;
+}
+
+void *malloc(size_t n)
+{
+	return fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	return fails() ? NULL : __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	return fails() ? NULL : __libc_realloc(p, n);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = f ? __libc_malloc(1 << 20) : NULL;
+
+	*len = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	size_t len;
+	char *buf = argc == 2 ? read_file(argv[1], &len) : NULL;
+	long enomem = 0;
+
+	if (!buf || !len) {
+		fprintf(stderr, "usage: oom-load FILE (a readable, non-empty policy file)\n");
+		return 2;
+	}
+	for (long k = 1;; k++) {
+		struct pal_model m;
+		struct pal_diags d;
+		int r;
+
+		pal_model_init(&m);
+		memset(&d, 0, sizeof(d));
+		countdown = k;
+		r = pal_model_load_buffer(&m, argv[1], buf, len, &d);
+		if (r != 0 && r != -ENOMEM) {
+			fprintf(stderr, "oom: allocation %ld failed: load returned %d\n", k, r);
+			return 1;
+		}
+		enomem += r == -ENOMEM;
+		pal_model_free(&m);
+		pal_diags_free(&d);
+		if (countdown > 0) { /* the load needed fewer than k allocations: all were tried */
+			countdown = 0;
+			printf("oom: %ld failure points, %ld returned -ENOMEM\n", k - 1, enomem);
+			return enomem > 0 ? 0 : 1; /* a load that never noticed would be a broken test */
+		}
+	}
+}
