@@ -62,6 +62,7 @@ k8s_stop
 rm -f "$TMP/record.json"
 k8s_start "$TMP/k8s2" --disable-group networking.k8s.io || fail "replay server"
 ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node test-node --datastore kubernetes \
+	--events-socket "$TMP/events.sock" \
 	--kubeconfig "$K8S_KUBECONFIG" --health "127.0.0.1:$port" >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 sleep 2
@@ -127,6 +128,7 @@ stop_agent || fail "SIGTERM: exit $?"
 # Without the CA the server's certificate is refused.
 sed '/insecure-skip-tls-verify/d' "$TMP/kc-insecure" >"$TMP/kc-noca"
 ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node test-node --datastore kubernetes \
+	--events-socket "$TMP/events.sock" \
 	--kubeconfig "$TMP/kc-noca" >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 for i in $(seq 30); do grep -q 'request failed.*certificate' "$TMP/agent.log" && break; sleep 0.1; done

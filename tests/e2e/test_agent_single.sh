@@ -33,7 +33,7 @@ state >"$E2E_TMP/state.before"
 second() {
 	local what=$1 rc; shift
 	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --node demo-node \
-		--bpffs "$PINDIR" "$@" >"$E2E_TMP/second.log" 2>&1
+		--bpffs "$PINDIR" --events-socket "$E2E_TMP/second.sock" "$@" >"$E2E_TMP/second.log" 2>&1
 	rc=$?
 	[ "$rc" -ne 0 ] || fail "a second palisaded ($what) on $PINDIR exited 0: $(cat "$E2E_TMP/second.log")"
 	[ "$rc" -ne 124 ] || fail "a second palisaded ($what) did not exit (timeout)"

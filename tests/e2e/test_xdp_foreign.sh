@@ -40,6 +40,7 @@ TOPO_AGENT_USED=1
 nf_snapshot >"$E2E_TMP/nf.before"
 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --policy-dir "$dir" \
 	--node demo-node --bpffs "$PINDIR" --health "127.0.0.1:$AGENTD_PORT" \
+	--events-socket "$E2E_TMP/events.sock" \
 	</dev/null >>"$AGENTD_LOG" 2>&1 &
 AGENTD_PID=$!
 ready=""
