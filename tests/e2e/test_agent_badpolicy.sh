@@ -6,16 +6,9 @@
 #   - the running agent logs the same FILE:LINE when the file appears, keeps enforcing the last
 #     good policy, and /readyz answers 503 "degraded" naming it; /livez stays 200; removing the file
 #     makes it apply the rest and become ready again.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 write_open_9999() { cp "$here/fixtures/80-open-9999.yaml" "$1/"; }
 # The error is on line 9: the action.

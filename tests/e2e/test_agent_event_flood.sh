@@ -8,20 +8,13 @@
 # datapath runs at the highest --event-rate, so that the agent reads (nearly) every deny: its
 # worst case.
 # Prints the rate reached.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
 SECS=${FLOOD_SECS:-5}
 PKTBLAST=${PKTBLAST:-$E2E_ROOT/build/bench/pktblast}
 [ -x "$PKTBLAST" ] || fail "pktblast not built ($PKTBLAST): make build/bench/pktblast, or set PKTBLAST"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 agentd_start "$E2E_ROOT/policies" --event-rate 1000000
 
 metrics() { ns node curl -s -m 5 "http://127.0.0.1:$AGENTD_PORT/metrics"; }

@@ -2,18 +2,11 @@
 # Events reach people (issue 10, item 1): a Log rule's hits appear in the agent's log and in TWO
 # concurrent `polctl monitor` clients, each seeing every event; monitor's filters and -o json;
 # the agent's deny lines name the endpoint, policy and rule; no agent = a clear error.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
 N=6 # datagrams to udp 7781 (closed; not untracked), each from its own source port: one Log hit and one deny each
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 # No agent yet: monitor says so (exit 2), instead of waiting forever.
 out=$("$POLCTL" monitor --socket "$E2E_TMP/events.sock" --timeout 1 2>&1) && fail "monitor without an agent exited 0: $out"

@@ -3,16 +3,9 @@
 # by a WorkloadEndpoint (interface pod-web1) before its veth exists, is attached within one second
 # of the veth's creation, and its first packets after that are policed (the pod's ingress policy
 # web-http admits only tcp 8080). When the veth goes, its entry goes too.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 dir=$(policy_dir_copy)
 cat >"$dir/15-web2-endpoint.yaml" <<'EOF'

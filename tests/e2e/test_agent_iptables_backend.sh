@@ -4,18 +4,11 @@
 # then KUBE-/cali- chains, then rule counts), never by the `iptables` first on PATH (nft here);
 # --iptables-backend overrides it; the choice and the reason are logged and in `polctl status`;
 # palisade's chains left in the other variant by an earlier choice are removed.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
 command -v iptables-legacy-save >/dev/null && command -v iptables-nft-save >/dev/null ||
 	fail "iptables-legacy-save and iptables-nft-save are needed (Debian's iptables package)"
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 palisade_in() { # VARIANT: palisade's chains (IPv4 and IPv6) in that variant
 	{ ns node "iptables-$1-save"; ns node "ip6tables-$1-save"; } 2>/dev/null | grep -c '^:PALISADE-INPUT '

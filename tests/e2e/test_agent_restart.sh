@@ -13,11 +13,7 @@
 # Adoption: the same XDP and tc program ids on ext0 before the kill, without the agent and after
 # the restart; the XDP drop counter is not reset (it ends at least at the number of denied
 # datagrams sent since the start); the generation numbers on from the pinned one.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/streams.sh"
 
 # Packets denied at XDP on ext0 (polctl counters: interface -> hooks -> xdp -> verdicts -> deny).
@@ -34,9 +30,7 @@ quarantine_rule_hits() {
 		and .action == "Deny") | .packets] | add // 0'
 }
 
-agent_require
-topo_create
-agentd_trap
+agentd_test_start --no-services
 tcp_echo_server node 8443
 udp_sink node 11211 "$E2E_TMP/memcached.rx"
 udp_sink node 7781 "$E2E_TMP/u7781.rx"

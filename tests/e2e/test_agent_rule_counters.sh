@@ -4,16 +4,9 @@
 # per-compile numbering would give the quarantine rules new ids and reset their counters) leaves
 # the quarantine rules' ids and their palisade_rule_packets_total series untouched, and so does
 # a restart of the agent.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 dir=$(policy_dir_copy)
 agentd_start "$dir"
 

@@ -3,16 +3,9 @@
 # directory -- daemon, --once and --uninstall alike, with a policy that would open a port --
 # exits non-zero and changes nothing: same generation, programs, pins, netfilter rules and
 # verdicts, and the first agent keeps running and ready.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 agentd_start "$E2E_ROOT/policies"
 expect_tcp_blocked client 198.18.1.1 9999 -

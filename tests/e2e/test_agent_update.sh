@@ -13,16 +13,10 @@
 #   - asserted: 7781 passes after the change and every datagram sent after the first one that
 #     passed arrives; nothing of 7781 arrived before the write; the 11211 stream and the echo
 #     flows lost nothing.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/streams.sh"
 
-agent_require
-topo_create
-agentd_trap
+agentd_test_start --no-services
 udp_sink node 11211 "$E2E_TMP/memcached.rx"
 udp_sink node 7781 "$E2E_TMP/u7781.rx"
 

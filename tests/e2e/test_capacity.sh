@@ -6,17 +6,10 @@
 # are counted as endpoint-unprogrammed, /readyz answers 503 naming it and `polctl status` shows it
 # UNPROGRAMMED. When web2's veth goes, web3 takes the freed slot: its traffic flows (8080) and its
 # policy holds (9090 still blocked).
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
 
-agent_require
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 dir=$(policy_dir_copy)
 for n in 2 3; do

@@ -10,16 +10,10 @@
 #      connection's conntrack entry is gone;
 #   3. a UDP tuple reused after a deny: client:40200 -> node:7781 was allowed and answered; the
 #      allow is removed; the same tuple again is dropped.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
 
-agent_require
-topo_create
-agentd_trap
+agentd_test_start --no-services
 
 # web:8080 pushes a numbered line every 0.2 s on every connection and echoes what it reads.
 cat >"$E2E_TMP/push.sh" <<'EOF'

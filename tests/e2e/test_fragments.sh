@@ -8,15 +8,9 @@
 # (a port-scoped rule): the later fragments must follow their first fragment, as the kernel's
 # reassembly makes them do, and the answer must arrive whole. (That a later fragment without a
 # passed first fragment still meets policy is in tests/bpf/test_flow.c.)
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
-topo_create
-agentd_trap
+agentd_test_start --no-services
 
 ns node ip link set pod-web0 mtu 1280 || fail "mtu pod-web0"
 ns web ip link set eth0 mtu 1280 || fail "mtu web eth0"

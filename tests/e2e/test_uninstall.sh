@@ -7,17 +7,10 @@
 # of the node, none of the programs and maps the agent had loaded still alive in the kernel, no
 # PALISADE chain in either family, and the traffic it blocked flows again. Run again on the clean
 # node it exits 0 (a restarted uninstall pod).
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
 command -v bpftool >/dev/null || fail "missing command: bpftool (scripts/install-deps.sh)"
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 uninstall() { # uninstall: palisaded --uninstall on the run's pins; prints its exit code
 	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \

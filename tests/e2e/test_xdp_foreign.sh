@@ -5,17 +5,10 @@
 # --uninstall), still police ext0 through tc (tc ingress evaluates the XDP stages itself: the
 # host's deny of tcp 9999 and the untracked deny of udp 11211 from 198.18.200.7 hold) and /readyz
 # must answer 503 naming ext0. The code before the fix replaced the foreign program silently.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
-. "$here/lib/agentd.sh"
+. "$(dirname "$0")/lib/agentd_test.sh"
 
-agent_require
 command -v clang >/dev/null 2>&1 || fail "missing command: clang (make deps)"
-topo_create
-agentd_trap
-topo_start_services
+agentd_test_start
 
 xdp_id() { ns node ip -d link show dev ext0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1; }
 

@@ -2,16 +2,10 @@
 # k8s_test_start, which needs the agent, creates the topology and starts its services, sets the
 # agent's cleanup trap and starts the replay API server (k8s.sh k8s_e2e_start).
 k8s_test_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$k8s_test_lib/topology.sh"
-. "$k8s_test_lib/traffic.sh"
-. "$k8s_test_lib/agent.sh"
-. "$k8s_test_lib/agentd.sh"
+. "$k8s_test_lib/agentd_test.sh"
 . "$k8s_test_lib/k8s.sh"
 
 k8s_test_start() {
-	agent_require
-	topo_create
-	agentd_trap
-	topo_start_services
+	agentd_test_start
 	k8s_e2e_start
 }

@@ -1,0 +1,17 @@
+# The start the agent's e2e tests share: the libraries they use, and agentd_test_start.
+# Sets $here to the folder of the test that sources it (the tests name their fixtures by it).
+here=$(cd "$(dirname "${BASH_SOURCE[-1]}")" && pwd)
+agentd_test_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$agentd_test_lib/topology.sh"
+. "$agentd_test_lib/traffic.sh"
+. "$agentd_test_lib/agent.sh"
+. "$agentd_test_lib/agentd.sh"
+
+# agentd_test_start [--no-services]: needs the agent, creates the topology, sets the agent's
+# cleanup trap and, unless --no-services, starts the topology's services.
+agentd_test_start() {
+	agent_require
+	topo_create
+	agentd_trap
+	[ "${1:-}" = --no-services ] || topo_start_services
+}
