@@ -566,15 +566,7 @@ static int cidr_qcmp(const void *a, const void *b)
 
 static size_t sort_unique_cidrs(struct pal_cidr *v, size_t n)
 {
-	size_t k = 0;
-
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cidr_qcmp);
-	for (size_t i = 1; i < n; i++)
-		if (pal_cidr_cmp(&v[k], &v[i]) != 0)
-			v[++k] = v[i];
-	return k + 1;
+	return pal_sort_unique(v, n, sizeof(*v), cidr_qcmp);
 }
 
 /* Adds a set (taking ownership of origin and cidrs, which must be sorted and unique). */
@@ -779,7 +771,6 @@ int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_
 {
 	struct pal_ir *ir = cc->ir;
 	long found = index_find(&cc->nps_index, origin, nps_origin, ir);
-	size_t k;
 
 	if (found >= 0) {
 		free(origin);
@@ -787,14 +778,7 @@ int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_
 		*idx = (uint32_t)found;
 		return 0;
 	}
-	if (n) {
-		qsort(v, n, sizeof(*v), np_cmp);
-		k = 0;
-		for (size_t i = 1; i < n; i++)
-			if (np_cmp(&v[k], &v[i]) != 0)
-				v[++k] = v[i];
-		n = k + 1;
-	}
+	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
 	if (ir->n_named_port_sets == cc->cap_nps) {
 		size_t ncap = cc->cap_nps ? cc->cap_nps * 2 : 8;
 		struct pal_ir_named_port_set *nv = realloc(ir->named_port_sets, ncap * sizeof(*nv));

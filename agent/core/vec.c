@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "oom.h"
 #include "vec.h"
@@ -28,4 +29,18 @@ void vec_reserve(void **v, size_t *cap, size_t n, size_t sz)
 {
 	if (vec_grow(v, cap, n, sz))
 		pal_out_of_memory();
+}
+
+size_t pal_sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	char *a = v;
+	size_t k = 0;
+
+	if (!n)
+		return 0;
+	qsort(a, n, sz, cmp);
+	for (size_t i = 1; i < n; i++)
+		if (cmp(a + k * sz, a + i * sz) != 0 && ++k != i)
+			memcpy(a + k * sz, a + i * sz, sz);
+	return k + 1;
 }

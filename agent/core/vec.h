@@ -14,6 +14,9 @@
  * vec_grow: 0, or -ENOMEM with *v and *cap unchanged. vec_reserve: unwinds instead. */
 int vec_grow(void **v, size_t *cap, size_t n, size_t sz);
 void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
+/* Sorts v[n] (element size sz) with cmp and keeps the first of each run of equal elements;
+ * returns how many are left. */
+size_t pal_sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *));
 #define VEC_PUSH(vec, item)                                                                   \
 	do {                                                                                  \
 		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \

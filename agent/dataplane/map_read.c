@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "map_read.h"
+#include "vec.h"
 
 /* Per-CPU maps return one value per possible CPU: the buffer must hold that many (a guess could
  * let the kernel write past it). */
@@ -150,15 +151,7 @@ static int key_cmp(const void *a, const void *b)
 /* Sorts keys[n] by (ifindex, hook) and drops repeats (an interface counted in both maps). */
 static size_t keys_sort_unique(struct pal_ifctr_key *keys, size_t n)
 {
-	size_t u = 0;
-
-	if (!n)
-		return 0;
-	qsort(keys, n, sizeof(*keys), key_cmp);
-	for (size_t i = 1; i < n; i++)
-		if (key_cmp(&keys[u], &keys[i]))
-			keys[++u] = keys[i];
-	return u + 1;
+	return pal_sort_unique(keys, n, sizeof(*keys), key_cmp);
 }
 
 int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key **keys,
