@@ -14,7 +14,7 @@ BENCH_DIR  := $(BUILD)/bench
 BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o \
               $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o
 BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
-               $(BENCH_DIR)/probe $(BENCH_DIR)/livegen
+               $(BENCH_DIR)/probe $(BENCH_DIR)/livegen $(BENCH_DIR)/runflood
 
 .PHONY: bench-all bench-build
 
@@ -34,6 +34,11 @@ $(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c $(BUILD)/libpalisade-dataplane.a
 $(BENCH_DIR)/livegen: tests/bench/livegen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(LIBS_BPF)
+
+# The deny flood of test_agent_event_flood.sh (BPF_PROG_TEST_RUN on a pinned program): libbpf.
+$(BENCH_DIR)/runflood: tests/bench/runflood.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -pthread -o $@ $< $(LIBS_BPF)
 
 # Plain C helpers: no palisade code.
 $(BENCH_DIR)/%: tests/bench/%.c
