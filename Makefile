@@ -7,7 +7,8 @@ CC       ?= gcc
 CLANG    ?= clang
 BUILD    ?= build
 CFLAGS_COMMON := -std=gnu11 -g -Wall -Wextra -Werror -Wno-missing-field-initializers \
-                 -Iagent/core -Iagent/dataplane -Iagent/daemon -Iagent/k8s -Iinclude -D_GNU_SOURCE
+                 -Iagent/core -Iagent/classifier -Iagent/dataplane -Iagent/daemon -Iagent/daemonlib \
+                 -Iagent/k8s -Iagent/k8s-convert -Iinclude -D_GNU_SOURCE
 CFLAGS   ?= -O2
 LIBS_CORE := -lyaml -ljansson
 # The release version is defined once, in include/palisade/version.h; packaging reads it here.
@@ -17,13 +18,12 @@ VERSION  := $(shell sed -n 's/^\#define PALISADE_VERSION "\(.*\)"$$/\1/p' includ
 SAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # The core library: everything without a BPF or netlink dependency, so unit tests, fuzzers and
-# polctl's offline commands link exactly the agent's code. It includes the classifier flattener and
-# its userspace emulation (pure computation) and the daemon's pure helpers (options, logging, HTTP
-# parsing, metrics rendering, debounce).
-CORE_SRCS   := $(sort $(wildcard agent/core/*.c agent/k8s/convert*.c) \
-                      $(wildcard agent/dataplane/flatten*.c agent/dataplane/classify_emul*.c) \
-                      $(wildcard agent/daemon/cfg_*.c agent/daemon/log_*.c agent/daemon/http_*.c \
-                                 agent/daemon/metrics_*.c agent/daemon/debounce_*.c))
+# polctl's offline commands link exactly the agent's code. It includes the classifier compiler and
+# its userspace emulation (agent/classifier/, pure computation) and the daemon's pure helpers
+# (agent/daemonlib/: options, logging, HTTP parsing, metrics rendering, debounce) and the
+# Kubernetes object converter (agent/k8s-convert/). One folder, one library: each is taken whole.
+CORE_SRCS   := $(sort $(wildcard agent/core/*.c agent/classifier/*.c agent/daemonlib/*.c \
+                                 agent/k8s-convert/*.c))
 CORE_OBJS   := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_SANOBJ := $(CORE_SRCS:%.c=$(BUILD)/san/%.o)
 POLCTL_SRCS := $(sort $(wildcard tools/polctl/*.c))

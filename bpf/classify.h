@@ -1,4 +1,4 @@
-/* The classifier: the per-packet algorithm of agent/dataplane/flatten.h ("PER-PACKET ALGORITHM",
+/* The classifier: the per-packet algorithm of agent/classifier/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class

@@ -3,8 +3,8 @@
 #
 #   $(BUILD)/bpf/<name>.bpf.o     clang -target bpf, CO-RE against vmlinux/vmlinux.h
 #   $(BUILD)/bpf/<name>.skel.h    bpftool gen skeleton (skeleton name pal_<name>)
-#   $(BUILD)/libpalisade-dataplane.a   agent/dataplane/*.c but the flattener (loader, map sync,
-#                                      attach, netfilter); link it before libpalisade-core.a
+#   $(BUILD)/libpalisade-dataplane.a   agent/dataplane/*.c (loader, map sync, attach, netfilter);
+#                                      link it before libpalisade-core.a
 #   test-bpf        BPF_PROG_TEST_RUN tests (needs root: loads programs, creates a netns)
 #   verifier-stats  each program's verified instruction count
 #   bench-bpf       classification cost per packet only (figure 1 of make bench)
@@ -20,9 +20,7 @@ BPF_SKELS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.h) $(wildcard include/palisade/*.h)
 LIBS_BPF   := -lbpf -lelf -lz
 
-# flatten*.c and classify_emul*.c are pure computation and live in libpalisade-core.a.
-DP_SRCS    := $(sort $(filter-out agent/dataplane/flatten% agent/dataplane/classify_emul%, \
-                                  $(wildcard agent/dataplane/*.c)))
+DP_SRCS    := $(sort $(wildcard agent/dataplane/*.c))
 DP_OBJS    := $(DP_SRCS:%.c=$(BUILD)/obj/%.o)
 BPFT_SRCS  := $(sort $(filter-out tests/bpf/tool_%.c,$(wildcard tests/bpf/*.c)))
 BPFT_OBJS  := $(BPFT_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -54,8 +52,8 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name pal_$* > $@.tmp && mv $@.tmp $@
 
-# The library and the tests include the skeletons and flatten.h.
-$(DP_OBJS) $(BPFT_OBJS) $(DP_SANOBJ) $(BPFT_SANOBJ): CFLAGS_COMMON += -I$(BUILD)/bpf -Iagent/dataplane
+# The library and the tests include the skeletons.
+$(DP_OBJS) $(BPFT_OBJS) $(DP_SANOBJ) $(BPFT_SANOBJ): CFLAGS_COMMON += -I$(BUILD)/bpf
 $(BPFT_OBJS) $(BPFT_SANOBJ): CFLAGS_COMMON += -Itests/unit
 $(DP_OBJS) $(BPFT_OBJS) $(DP_SANOBJ) $(BPFT_SANOBJ): $(BPF_SKELS)
 

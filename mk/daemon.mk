@@ -1,15 +1,13 @@
 # palisaded: the node agent (agent/daemon/). Included by the Makefile (-include mk/*.mk).
 #
-# The pure parts (cfg_*, log_*, http_*, metrics_*, debounce_*: libc, libyaml and the core only)
-# are built into libpalisade-core.a by the Makefile, so the unit tests link them; the rest needs
+# Its pure helpers (agent/daemonlib/: libc, libyaml and the core only) are built into
+# libpalisade-core.a by the Makefile, so the unit tests link them; agent/daemon/ needs
 # libnl-route-3 and is linked here.
 
-DAEMON_PURE   := $(wildcard agent/daemon/cfg_*.c agent/daemon/log_*.c agent/daemon/http_*.c \
-                            agent/daemon/metrics_*.c agent/daemon/debounce_*.c)
-# The Kubernetes client (agent/k8s/ except the converter, which is in the core library) is
-# palisaded's only; it needs libcurl.
-K8S_SRCS      := $(filter-out agent/k8s/convert%.c,$(wildcard agent/k8s/*.c))
-DAEMON_SRCS   := $(sort $(filter-out $(DAEMON_PURE),$(wildcard agent/daemon/*.c)) $(K8S_SRCS))
+# The Kubernetes client (agent/k8s/; its converter, agent/k8s-convert/, is in the core library)
+# is palisaded's only; it needs libcurl.
+K8S_SRCS      := $(wildcard agent/k8s/*.c)
+DAEMON_SRCS   := $(sort $(wildcard agent/daemon/*.c) $(K8S_SRCS))
 DAEMON_OBJS   := $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_SANOBJ := $(DAEMON_SRCS:%.c=$(BUILD)/san/%.o)
 NL_CFLAGS     := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)

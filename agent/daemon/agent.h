@@ -16,7 +16,7 @@
 #include "cfg.h"
 #include "debounce.h"
 #include "event_hub.h"
-#include "http.h"
+#include "httpd.h"
 #include "links.h"
 #include "loop.h"
 #include "metrics.h"

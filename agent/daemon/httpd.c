@@ -1,5 +1,5 @@
 /* The non-blocking HTTP/1.0 server behind /livez, /readyz and /metrics (see http.h). */
-#include "http.h"
+#include "httpd.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * it in one place at build time (this file has no code).
  *
  * Why mirrors and not one enum: agent/core (ir.h, model.h) and the classifier compiler
- * (agent/dataplane/flatten.h) are pure libraries that the evaluator, the fuzzers and the unit
+ * (agent/classifier/flatten.h) are pure libraries that the evaluator, the fuzzers and the unit
  * tests use without the datapath; their enums also carry values the maps never hold
  * (PAL_STAGE_COUNT, PAL_CLS_N_FIELDS). include/palisade/abi.h stays the one definition of what
  * the programs read; the compiler's numbering must equal it where values cross into the maps,

@@ -27,7 +27,7 @@
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
 
-/* The classifier runs the per-packet algorithm of agent/dataplane/flatten.h over tables copied
+/* The classifier runs the per-packet algorithm of agent/classifier/flatten.h over tables copied
  * from struct pal_cls_tables (maps_sync.c). A rule list holds at most PAL_MAX_ENTRIES entries:
  * PAL_MAX_WORDS 64-bit words of entry bits, summarised by up to PAL_SUMMARY_WORDS words (bit j of
  * a summary = word j is non-zero). These equal flatten.h's PAL_CLS_MAX_* (checked in

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agent/daemon/cfg.h"
+#include "../../agent/daemonlib/cfg.h"
 
 #define ARGV(...) ((char *[]){ "palisaded", __VA_ARGS__, NULL })
 #define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)

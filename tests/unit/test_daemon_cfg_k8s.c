@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../agent/daemon/cfg.h"
+#include "../../agent/daemonlib/cfg.h"
 
 #define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
 

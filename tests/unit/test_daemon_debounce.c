@@ -1,7 +1,7 @@
 /* palisaded's debounce of file events: quiet window, hard cap, consumption. */
 #include <criterion/criterion.h>
 
-#include "../../agent/daemon/debounce.h"
+#include "../../agent/daemonlib/debounce.h"
 
 #define MS 1000000ull
 

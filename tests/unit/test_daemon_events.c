@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "../../agent/daemon/log_event.h"
+#include "../../agent/daemonlib/log_event.h"
 
 static struct pal_event udp_deny(void)
 {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../agent/daemon/http.h"
+#include "../../agent/daemonlib/http.h"
 
 static int parse(const char *s, struct pald_http_req *r)
 {

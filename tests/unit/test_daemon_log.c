@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../agent/daemon/log.h"
+#include "../../agent/daemonlib/log.h"
 
 static const char *fmt_line(char *buf, size_t size, enum pald_log_format f, enum pald_log_level l,
 			    const char *msg, const struct pald_kv *kv, size_t n)

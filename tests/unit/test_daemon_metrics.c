@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../agent/daemon/metrics.h"
+#include "../../agent/daemonlib/metrics.h"
 
 static bool has_line(const char *text, const char *line)
 {

@@ -1,5 +1,5 @@
 /* Calico CRDs (crd.projectcalico.org/v1), projectcalico.org/v3 and networking.k8s.io/v1
- * NetworkPolicy (agent/k8s/convert_calico.c). */
+ * NetworkPolicy (agent/k8s-convert/convert_calico.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* v1 Node -> "<node>-auto-hep" HostEndpoint (agent/k8s/convert_node.c). */
+/* v1 Node -> "<node>-auto-hep" HostEndpoint (agent/k8s-convert/convert_node.c). */
 #include <criterion/criterion.h>
 #include <string.h>
 #include "test_k8s_convert_util.h"

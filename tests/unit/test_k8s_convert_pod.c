@@ -1,5 +1,6 @@
 /* v1 Pod -> WorkloadEndpoint, Namespace -> kns.<ns>, ServiceAccount -> ksa.<ns>.<sa>
- * (agent/k8s/convert_pod.c, convert_identity.c), with objects shaped as the API serves them. */
+ * (agent/k8s-convert/convert_pod.c, convert_identity.c), with objects shaped as the API serves
+ * them. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Private to the converter (agent/k8s/convert*.c): the state of one pal_k8s_convert() call and
+/* Private to the converter (agent/k8s-convert/): the state of one pal_k8s_convert() call and
  * the helpers every per-kind converter uses.
  *
  * Reading: the get_* helpers look up one field of a JSON object, check its type and report a bad
