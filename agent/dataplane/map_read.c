@@ -107,15 +107,8 @@ static bool ctr_any(const struct pal_if_ctr *c)
 static int keys_push(struct pal_ifctr_key **keys, size_t *n, size_t *cap,
 		     const struct pal_ifctr_key *k)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 32;
-		struct pal_ifctr_key *nk = realloc(*keys, nc * sizeof(*nk));
-
-		if (!nk)
-			return -ENOMEM;
-		*keys = nk;
-		*cap = nc;
-	}
+	if (vec_grow((void **)keys, cap, *n + 1, sizeof(**keys)))
+		return -ENOMEM;
 	(*keys)[(*n)++] = *k;
 	return 0;
 }
