@@ -33,12 +33,7 @@ MAC=$(bn node cat /sys/class/net/ext0/address 2>/dev/null || bn node ip -j link 
 pol=$BENCH_TMP/policy
 mkdir -p "$pol"
 {
-	cat <<YAML
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: ext0, labels: {role: bench}}
-spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
-YAML
+	bench_hep_yaml
 	i=0
 	while [ "$i" -lt "$RULES" ]; do
 		if [ $((i % 1000)) -eq 0 ]; then
