@@ -93,16 +93,17 @@ median() {
 		if (NR % 2) printf "%.10g\n", v[(NR+1)/2]; else printf "%.10g\n", (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 
-# The client and the node: namespaces cl and node joined by a veth pair, cl's eth0 198.18.1.50/24
-# and the node's ext0 198.18.1.1/24, both up.
+# bench_client_node [CLIENT]: namespaces CLIENT (default cl) and node joined by a veth pair, the
+# client's eth0 198.18.1.50/24 and the node's ext0 198.18.1.1/24, both up.
 bench_client_node() {
-	bench_ns cl
+	local cl=${1:-cl}
+	bench_ns "$cl"
 	bench_ns node
-	ip link add eth0 netns "${PFX}cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
+	ip link add eth0 netns "${PFX}$cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
 	bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
-	bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
+	bn "$cl" ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
 	bn node ip link set ext0 up || fail "up"
-	bn cl ip link set eth0 up || fail "up"
+	bn "$cl" ip link set eth0 up || fail "up"
 }
 
 # The host endpoint the benchmarks' policies start with: ext0 of node bench (one YAML document).
