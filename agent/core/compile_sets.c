@@ -237,12 +237,21 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 	pal_labels_merge_borrowed(out, own);
 }
 
-static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap)
+/* A new candidate for the model resource src, in namespace ns (NULL when cluster-wide), with the
+ * namespace's labels and its pcns. labels (the lowest precedence) already in place. */
+static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap, enum pal_cc_kind kind,
+				    const char *name, const void *src, const char *ns)
 {
 	if (vec_grow((void **)&cc->cands, cap, cc->n_cands + 1, sizeof(*cc->cands)))
 		return NULL;
 	struct pal_cc_cand *c = &cc->cands[cc->n_cands++];
 	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->name = name;
+	c->src = src;
+	c->ns = ns;
+	c->ns_labels = pal_cc_namespace_labels(cc, ns);
+	add_pcns_labels(cc, &c->labels, ns);
 	return c;
 }
 
@@ -318,13 +327,10 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 
 	for (size_t i = 0; i < m->host_endpoints.n; i++) {
 		const struct pal_host_endpoint *h = &m->host_endpoints.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap);
+		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_HEP, h->name, h, NULL);
 
 		if (!c)
 			return -ENOMEM;
-		c->kind = PAL_CC_HEP;
-		c->name = h->name;
-		c->src = h;
 		c->ports = h->ports;
 		c->n_ports = h->n_ports;
 		inherit_labels(cc, &c->labels, h->profiles, h->n_profiles, &h->labels);
@@ -342,19 +348,13 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 	}
 	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
 		const struct pal_workload_endpoint *w = &m->workload_endpoints.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap);
+		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_WEP, w->name, w, w->namespace);
 
 		if (!c)
 			return -ENOMEM;
-		c->kind = PAL_CC_WEP;
-		c->name = w->name;
-		c->src = w;
-		c->ns = w->namespace;
-		c->ns_labels = pal_cc_namespace_labels(cc, w->namespace);
 		c->service_account = w->service_account;
 		c->ports = w->ports;
 		c->n_ports = w->n_ports;
-		add_pcns_labels(cc, &c->labels, c->ns);
 		inherit_labels(cc, &c->labels, w->profiles, w->n_profiles, &w->labels);
 		/* Calico sets these on the endpoint itself: they override anything inherited. */
 		if (w->namespace)
@@ -368,16 +368,10 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 	}
 	for (size_t i = 0; i < m->network_sets.n; i++) {
 		const struct pal_network_set *s = &m->network_sets.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap);
+		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_NETSET, s->name, s, s->namespace);
 
 		if (!c)
 			return -ENOMEM;
-		c->kind = PAL_CC_NETSET;
-		c->name = s->name;
-		c->src = s;
-		c->ns = s->namespace;
-		c->ns_labels = pal_cc_namespace_labels(cc, s->namespace);
-		add_pcns_labels(cc, &c->labels, c->ns);
 		pal_labels_merge_borrowed(&c->labels, &s->labels);
 		if (s->namespace)
 			pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);

@@ -825,14 +825,6 @@ int get_exact_cidr_list(struct dctx *c, const struct yt_node *map, const char *k
 
 /* ---- protocols and ports ---- */
 
-static const struct {
-	const char *name;
-	uint8_t num;
-} proto_names[] = {
-	{ "TCP", PAL_PROTO_TCP },	{ "UDP", PAL_PROTO_UDP },   { "ICMP", PAL_PROTO_ICMP },
-	{ "ICMPv6", PAL_PROTO_ICMPV6 }, { "SCTP", PAL_PROTO_SCTP }, { "UDPLite", PAL_PROTO_UDPLITE },
-};
-
 bool protocol_supports_ports(uint8_t num)
 {
 	return num == PAL_PROTO_TCP || num == PAL_PROTO_UDP || num == PAL_PROTO_SCTP;
@@ -869,19 +861,20 @@ int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
-		if (strcmp(n->text, proto_names[i].name) == 0) {
+	{
+		int num = pal_proto_by_name(n->text);
+		const char *calico = num < 0 ? NULL : pal_proto_calico_name((uint8_t)num);
+
+		if (calico && strcmp(n->text, calico) == 0) {
 			out->set = true;
-			out->num = proto_names[i].num;
+			out->num = (uint8_t)num;
 			r = 1;
 			goto out;
 		}
-	}
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
-		if (strcasecmp(n->text, proto_names[i].name) == 0) {
+		if (calico) {
 			derr(c, n, "protocol name \"%s\" is invalid; did you mean \"%s\"? (names are "
 				   "case sensitive)",
-			     n->text, proto_names[i].name);
+			     n->text, calico);
 			goto out;
 		}
 	}

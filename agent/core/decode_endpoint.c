@@ -80,13 +80,8 @@ static int decode_endpoint_ports(struct dctx *c, const struct yt_node *spec, boo
 	size_t old, k = 0;
 	int r = 1;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "ports");
-	if (!expect_seq(c, n)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_field(c, n, "ports", YT_SEQ, &old)) <= 0)
+		return r;
 	v = xcalloc(n->n_items, sizeof(*v));
 	for (size_t i = 0; i < n->n_items; i++) {
 		const struct yt_node *it = n->items[i];

@@ -164,28 +164,52 @@ int pal_cidr_cmp(const struct pal_cidr *a, const struct pal_cidr *b)
 	return 0;
 }
 
+/* The one protocol-name table: the lower-case name polctl and the agent print and accept (any
+ * case), and the spelling Calico's resources require (exact case). */
 static const struct {
 	const char *name;
+	const char *calico;
 	uint8_t num;
-} proto_names[] = { { "icmp", 1 }, { "tcp", 6 }, { "udp", 17 }, { "icmpv6", 58 }, { "sctp", 132 } };
+} proto_names[] = {
+	{ "icmp", "ICMP", 1 },	    { "tcp", "TCP", 6 },   { "udp", "UDP", 17 },
+	{ "icmpv6", "ICMPv6", 58 }, { "sctp", "SCTP", 132 }, { "udplite", "UDPLite", 136 },
+};
+
+#define PROTO_NAMES_LEN (sizeof(proto_names) / sizeof(proto_names[0]))
 
 const char *pal_proto_name(uint8_t proto, char *buf, size_t len)
 {
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+	for (size_t i = 0; i < PROTO_NAMES_LEN; i++)
 		if (proto_names[i].num == proto)
 			return proto_names[i].name;
 	snprintf(buf, len, "%u", proto);
 	return buf;
 }
 
+int pal_proto_by_name(const char *s)
+{
+	for (size_t i = 0; i < PROTO_NAMES_LEN; i++)
+		if (strcasecmp(s, proto_names[i].name) == 0)
+			return proto_names[i].num;
+	return -1;
+}
+
+const char *pal_proto_calico_name(uint8_t proto)
+{
+	for (size_t i = 0; i < PROTO_NAMES_LEN; i++)
+		if (proto_names[i].num == proto)
+			return proto_names[i].calico;
+	return NULL;
+}
+
 int pal_proto_parse(const char *s)
 {
+	int num = pal_proto_by_name(s);
 	char *end;
 	long v;
 
-	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
-		if (strcasecmp(s, proto_names[i].name) == 0)
-			return proto_names[i].num;
+	if (num >= 0)
+		return num;
 	v = strtol(s, &end, 10);
 	return end == s || *end || v < 0 || v > 255 ? -1 : (int)v;
 }

@@ -41,9 +41,13 @@ const char *pal_cidr_str(const struct pal_cidr *c, char *buf);
 int pal_cidr_cmp(const struct pal_cidr *a, const struct pal_cidr *b);
 
 /* IP protocol names as polctl and the agent's events print them: "icmp", "tcp", "udp", "icmpv6",
- * "sctp", else the number (written into buf, at least 4 bytes). */
+ * "sctp", "udplite", else the number (written into buf, at least 4 bytes). */
 const char *pal_proto_name(uint8_t proto, char *buf, size_t len);
 /* One of those names (any case) or a number 0-255; -1 when neither. */
 int pal_proto_parse(const char *s);
+/* One of those names (any case), never a number; -1 when it is not one. */
+int pal_proto_by_name(const char *s);
+/* The spelling Calico's resources require ("TCP", "ICMPv6", "UDPLite", ...); NULL if unnamed. */
+const char *pal_proto_calico_name(uint8_t proto);
 
 #endif

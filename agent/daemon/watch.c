@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vec.h"
 
 /* One mask for every watch: inotify keeps one mask per inode and fd, and a directory can be both
  * inside a root and the anchor of another. */
@@ -41,15 +42,8 @@ static int wds_add(int **v, size_t *n, size_t *cap, int wd)
 	for (size_t i = 0; i < *n; i++)
 		if ((*v)[i] == wd)
 			return 0;
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		int *nv = realloc(*v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = nc;
-	}
+	if (vec_grow((void **)v, cap, *n + 1, sizeof(**v)))
+		return -ENOMEM;
 	(*v)[(*n)++] = wd;
 	return 0;
 }

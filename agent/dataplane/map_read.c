@@ -8,50 +8,53 @@
 #include "map_read.h"
 #include "vec.h"
 
-/* Per-CPU maps return one value per possible CPU: the buffer must hold that many (a guess could
- * let the kernel write past it). */
+/* Looks key up in the per-CPU map fd: *vals gets one value of size sz per possible CPU (malloc'd,
+ * the caller frees it). Per-CPU maps return one value per possible CPU: the buffer must hold that
+ * many (a guess could let the kernel write past it). How many CPUs, or -errno. */
+static int percpu_lookup(int fd, const void *key, size_t sz, void **vals)
+{
+	int n = libbpf_num_possible_cpus();
+	void *v;
+
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	v = calloc((size_t)n, sz);
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, v)) {
+		int err = -errno;
+
+		free(v);
+		return err;
+	}
+	*vals = v;
+	return n;
+}
 
 int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out)
 {
-	int n = libbpf_num_possible_cpus();
 	struct pal_rule_ctr *v;
-	int err = 0;
+	int n;
 
 	memset(out, 0, sizeof(*out));
-	if (n <= 0)
-		return n < 0 ? n : -EINVAL;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &rule_id, v)) {
-		err = -errno;
-		goto out;
-	}
+	if ((n = percpu_lookup(fd, &rule_id, sizeof(*v), (void **)&v)) < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		out->packets += v[i].packets;
 		out->bytes += v[i].bytes;
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 /* Adds the per-CPU values of key in fd (pal_if_ctrs or pal_slot_ctrs) to *out. */
 static int add_if_ctr(int fd, const void *key, struct pal_if_ctr *out)
 {
-	int n = libbpf_num_possible_cpus();
 	struct pal_if_ctr *v;
-	int err = 0;
+	int n;
 
-	if (n <= 0)
-		return n < 0 ? n : -EINVAL;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, key, v)) {
-		err = -errno;
-		goto out;
-	}
+	if ((n = percpu_lookup(fd, key, sizeof(*v), (void **)&v)) < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
 			out->verdict[j] += v[i].verdict[j];
@@ -60,9 +63,8 @@ static int add_if_ctr(int fd, const void *key, struct pal_if_ctr *out)
 		out->events_suppressed += v[i].events_suppressed;
 		out->events_lost += v[i].events_lost;
 	}
-out:
 	free(v);
-	return err;
+	return 0;
 }
 
 /* The index of (interface, hook) in pal_slot_ctrs, or -ENOENT when the interface has no slot of
@@ -107,15 +109,8 @@ static bool ctr_any(const struct pal_if_ctr *c)
 static int keys_push(struct pal_ifctr_key **keys, size_t *n, size_t *cap,
 		     const struct pal_ifctr_key *k)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 32;
-		struct pal_ifctr_key *nk = realloc(*keys, nc * sizeof(*nk));
-
-		if (!nk)
-			return -ENOMEM;
-		*keys = nk;
-		*cap = nc;
-	}
+	if (vec_grow((void **)keys, cap, *n + 1, sizeof(**keys)))
+		return -ENOMEM;
 	(*keys)[(*n)++] = *k;
 	return 0;
 }
@@ -220,22 +215,13 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 
 int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
 {
-	int n = libbpf_num_possible_cpus();
 	struct pal_flow_stats *v;
 	uint32_t zero = 0;
+	int n;
 
 	memset(out, 0, sizeof(*out));
-	if (n <= 0)
-		return n ? n : -EINVAL;
-	v = calloc((size_t)n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &zero, v)) {
-		int err = -errno;
-
-		free(v);
-		return err;
-	}
+	if ((n = percpu_lookup(fd, &zero, sizeof(*v), (void **)&v)) < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		out->inserted += v[i].inserted;
 		out->insert_failed += v[i].insert_failed;

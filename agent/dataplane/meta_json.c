@@ -5,22 +5,11 @@
 #include <time.h>
 
 #include "meta.h"
+#include "net.h"
 
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
-}
-
-static const char *proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case PAL_PROTO_TCP: return "tcp";
-	case PAL_PROTO_UDP: return "udp";
-	case PAL_PROTO_SCTP: return "sctp";
-	case PAL_PROTO_ICMP: return "icmp";
-	case PAL_PROTO_ICMPV6: return "icmpv6";
-	default: snprintf(buf, len, "%u", p); return buf;
-	}
 }
 
 static json_t *failsafe_json(const struct pal_failsafe *f, size_t n)
@@ -29,7 +18,7 @@ static json_t *failsafe_json(const struct pal_failsafe *f, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		char s[PAL_CIDR_STRLEN + 40], c[PAL_CIDR_STRLEN], p[8];
-		int off = snprintf(s, sizeof(s), "%s:%u", proto_name(f[i].protocol, p, sizeof(p)),
+		int off = snprintf(s, sizeof(s), "%s:%u", pal_proto_name(f[i].protocol, p, sizeof(p)),
 				   f[i].port);
 
 		if (f[i].has_net)
@@ -184,7 +173,7 @@ static json_t *named_port_sets_json(const struct pal_ir *ir)
 			char addr[PAL_CIDR_STRLEN], p[8], buf[PAL_CIDR_STRLEN + 24];
 
 			snprintf(buf, sizeof(buf), "%s %s/%u", pal_addr_str(&s->v[k].addr, addr),
-				 proto_name(s->v[k].protocol, p, sizeof(p)), s->v[k].port);
+				 pal_proto_name(s->v[k].protocol, p, sizeof(p)), s->v[k].port);
 			json_array_append_new(m, json_string(buf));
 		}
 		json_array_append_new(a, json_pack("{s:I, s:o, s:o}", "id", (json_int_t)i, "origin",

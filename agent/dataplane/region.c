@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "region.h"
+#include "vec.h"
 
 void pal_region_init(struct pal_region_alloc *a, uint32_t size)
 {
@@ -19,15 +20,8 @@ void pal_region_fini(struct pal_region_alloc *a)
 
 static int insert_at(struct pal_region_alloc *a, size_t i, uint32_t base, uint32_t count)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct pal_region *u = realloc(a->used, cap * sizeof(*u));
-
-		if (!u)
-			return -ENOMEM;
-		a->used = u;
-		a->cap = cap;
-	}
+	if (vec_grow((void **)&a->used, &a->cap, a->n + 1, sizeof(*a->used)))
+		return -ENOMEM;
 	memmove(&a->used[i + 1], &a->used[i], (a->n - i) * sizeof(*a->used));
 	a->used[i].base = base;
 	a->used[i].count = count;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "datapath_internal.h"
+#include "vec.h"
 
 static void src_key(uint32_t ifindex, const struct pal_addr *a, uint8_t prefix_len,
 		    struct pal_src_key *k)
@@ -35,15 +36,8 @@ static int key_cmp(const void *x, const void *y)
 
 static int keys_push(struct pal_src_key **v, size_t *n, size_t *cap, const struct pal_src_key *k)
 {
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct pal_src_key *x = realloc(*v, nc * sizeof(*x));
-
-		if (!x)
-			return -ENOMEM;
-		*v = x;
-		*cap = nc;
-	}
+	if (vec_grow((void **)v, cap, *n + 1, sizeof(**v)))
+		return -ENOMEM;
 	(*v)[(*n)++] = *k;
 	return 0;
 }

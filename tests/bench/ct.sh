@@ -35,13 +35,7 @@ ORIG_MAX=$(cat "$CTMAX_FILE")
 [ "$ORIG_MAX" -ge 4096 ] || fail "nf_conntrack_max is $ORIG_MAX: another run is lowering it; not touching it"
 bench_on_exit "echo $ORIG_MAX > $CTMAX_FILE"
 
-bench_ns cl
-bench_ns node
-ip link add eth0 netns "${PFX}cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
-bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
-bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
-bn node ip link set ext0 up || fail "up"
-bn cl ip link set eth0 up || fail "up"
+bench_client_node
 bn node iptables -w 5 -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT ||
 	fail "iptables conntrack rule"
 

@@ -23,13 +23,7 @@ for n in 1000 10000; do
 done
 
 bench_init p
-bench_ns cl
-bench_ns node
-ip link add eth0 netns "${PFX}cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
-bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
-bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
-bn node ip link set ext0 up || fail "up"
-bn cl ip link set eth0 up || fail "up"
+bench_client_node
 
 # policy_dir DIR N: a host endpoint, a service policy (udp 7777 in, all out) and N-1 filler
 # policies of one rule each, over 10 files.

@@ -77,30 +77,13 @@ CHAIN=${PFX}-FWD
 } >"$BENCH_TMP/ipt.rules"
 bn node iptables-restore -w 5 --noflush <"$BENCH_TMP/ipt.rules" || fail "iptables-restore"
 NFT_TABLE=${PFX}
-{
-	echo "table ip $NFT_TABLE {"
-	echo "  set deny { type ipv4_addr . inet_service; elements = {"
-	for ((i = 0; i < RULES - 1; i++)); do
-		printf '    198.19.%d.%d . %d,\n' $((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
-	done
-	echo "  } }"
-	echo "  chain forward { type filter hook forward priority 0; policy accept;"
-	echo "    ip saddr . udp dport @deny drop"
-	echo "    counter accept"
-	echo "  }"
-	echo "}"
-} >"$BENCH_TMP/nft.rules"
+bench_nft_deny_set "$NFT_TABLE" $((RULES - 1)) >"$BENCH_TMP/nft.rules"
 pol=$BENCH_TMP/policy
 mkdir -p "$pol"
 # Policies of at most 1,000 rules (Calico's per-direction limit), in order; no rule of a policy
 # matching goes on to the next one; the last policy allows.
 {
-	cat <<YAML
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: ext0, labels: {role: bench}}
-spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
-YAML
+	bench_hep_yaml
 	for ((i = 0; i < RULES - 1; i++)); do
 		if [ $((i % 1000)) -eq 0 ]; then
 			printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'

@@ -93,6 +93,46 @@ median() {
 		if (NR % 2) printf "%.10g\n", v[(NR+1)/2]; else printf "%.10g\n", (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 
+# bench_client_node [CLIENT]: namespaces CLIENT (default cl) and node joined by a veth pair, the
+# client's eth0 198.18.1.50/24 and the node's ext0 198.18.1.1/24, both up.
+bench_client_node() {
+	local cl=${1:-cl}
+	bench_ns "$cl"
+	bench_ns node
+	ip link add eth0 netns "${PFX}$cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
+	bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
+	bn "$cl" ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
+	bn node ip link set ext0 up || fail "up"
+	bn "$cl" ip link set eth0 up || fail "up"
+}
+
+# The host endpoint the benchmarks' policies start with: ext0 of node bench (one YAML document).
+bench_hep_yaml() {
+	cat <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: ext0, labels: {role: bench}}
+spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
+YAML
+}
+
+# The nftables baseline: table TABLE whose forward chain drops UDP from N (source, port) pairs
+# of 198.19.0.0/16 in one set and counts what it accepts.
+bench_nft_deny_set() {
+	local table=$1 n=$2 i
+	echo "table ip $table {"
+	echo "  set deny { type ipv4_addr . inet_service; elements = {"
+	for ((i = 0; i < n; i++)); do
+		printf '    198.19.%d.%d . %d,\n' $((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
+	done
+	echo "  } }"
+	echo "  chain forward { type filter hook forward priority 0; policy accept;"
+	echo "    ip saddr . udp dport @deny drop"
+	echo "    counter accept"
+	echo "  }"
+	echo "}"
+}
+
 # palisaded --once in namespace NAME on policy directory DIR (node name "bench").
 bench_program() {
 	local n=$1 dir=$2; shift 2

@@ -186,19 +186,7 @@ policy_head() { # the spec lines of a policy of KIND before its rules
 	esac
 	printf '  types: [Ingress]\n  ingress:\n'
 }
-{
-	echo "table ip ${PFX} {"
-	echo "  set deny { type ipv4_addr . inet_service; elements = {"
-	for ((i = 0; i < 9999; i++)); do
-		printf '    198.19.%d.%d . %d,\n' $((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
-	done
-	echo "  } }"
-	echo "  chain forward { type filter hook forward priority 0; policy accept;"
-	echo "    ip saddr . udp dport @deny drop"
-	echo "    counter accept"
-	echo "  }"
-	echo "}"
-} >"$BENCH_TMP/nft.rules"
+bench_nft_deny_set "$PFX" 9999 >"$BENCH_TMP/nft.rules"
 
 ipt() { bn node iptables -w 5 "$@" || fail "iptables $*"; }
 # mode_on MODE RULES: the node's state for MODE. Every mode starts from an empty namespace (no

@@ -18,13 +18,7 @@ ROUNDS=${2:-5}
 SECS=${3:-2}
 
 bench_init x
-bench_ns tx
-bench_ns node
-ip link add eth0 netns "${PFX}tx" type veth peer name ext0 netns "${PFX}node" || fail "veth"
-bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
-bn tx ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
-bn node ip link set ext0 up || fail "up"
-bn tx ip link set eth0 up || fail "up"
+bench_client_node tx
 MAC=$(bn node cat /sys/class/net/ext0/address 2>/dev/null || bn node ip -j link show ext0 | jq -r '.[0].address')
 [ -n "$MAC" ] || fail "no MAC for ext0"
 
@@ -33,12 +27,7 @@ MAC=$(bn node cat /sys/class/net/ext0/address 2>/dev/null || bn node ip -j link 
 pol=$BENCH_TMP/policy
 mkdir -p "$pol"
 {
-	cat <<YAML
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: ext0, labels: {role: bench}}
-spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
-YAML
+	bench_hep_yaml
 	i=0
 	while [ "$i" -lt "$RULES" ]; do
 		if [ $((i % 1000)) -eq 0 ]; then

@@ -448,3 +448,36 @@ void bt_teardown_table(struct bpft *t, struct ctest *c)
 	ct_free(c);
 	bt_teardown(t);
 }
+
+void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml)
+{
+	bt_setup(t);
+	ct_compile(c, yaml);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(t, &c->ir, 1);
+}
+
+void bt_setup_pair(struct bpft *t, struct ctest *a, const char *yaml_a, struct ctest *b,
+		   const char *yaml_b)
+{
+	bt_setup(t);
+	ct_compile(a, yaml_a);
+	ct_compile(b, yaml_b);
+	cr_assert(a->rc == 0 && b->rc == 0);
+	bt_apply(t, &a->ir, 1);
+}
+
+void bt_teardown_pair(struct bpft *t, struct ctest *a, struct ctest *b)
+{
+	ct_free(a);
+	ct_free(b);
+	bt_teardown(t);
+}
+
+struct ring_buffer *bt_events_open(struct bpft *t, int (*fn)(void *ctx, void *data, size_t len))
+{
+	struct ring_buffer *rb = ring_buffer__new(pal_dp_map_fd(t->dp, "pal_events"), fn, NULL, NULL);
+
+	cr_assert_not_null(rb);
+	return rb;
+}

@@ -54,6 +54,34 @@ void bt_teardown_table(struct bpft *t, struct ctest *c);
  * Accept. Undone by bt_teardown_table too. */
 void bt_setup_yaml(struct bpft *t, struct ctest *c, const char *yaml);
 
+/* The fixture of a suite that runs on one of those setups: file-scope T and C, set up before and
+ * torn down after every test (needs criterion.h). */
+#define BT_FIXTURE_SUITE(suite, setup_call)                                                      \
+	static struct bpft T;                                                                    \
+	static struct ctest C;                                                                   \
+	static void setup(void)                                                                  \
+	{                                                                                        \
+		setup_call;                                                                      \
+	}                                                                                        \
+	static void teardown(void)                                                               \
+	{                                                                                        \
+		bt_teardown_table(&T, &C);                                                       \
+	}                                                                                        \
+	TestSuite(suite, .init = setup, .fini = teardown)
+#define BT_TABLE_SUITE(suite) BT_FIXTURE_SUITE(suite, bt_setup_table(&T, &C))
+#define BT_YAML_SUITE(suite, yaml) BT_FIXTURE_SUITE(suite, bt_setup_yaml(&T, &C, yaml))
+
+/* bt_setup, then yaml compiled into c (as ct_compile does) and applied as generation 1. */
+void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml);
+/* bt_setup, then two policies compiled into a and b, a applied as generation 1 (flip tests). */
+void bt_setup_pair(struct bpft *t, struct ctest *a, const char *yaml_a, struct ctest *b,
+		   const char *yaml_b);
+void bt_teardown_pair(struct bpft *t, struct ctest *a, struct ctest *b);
+/* A ring buffer on the programs' event map calling fn for each event; undo with
+ * ring_buffer__free. */
+struct ring_buffer;
+struct ring_buffer *bt_events_open(struct bpft *t, int (*fn)(void *ctx, void *data, size_t len));
+
 /* ---- packets ---- */
 struct bt_pkt_opts {
 	bool vlan;

@@ -47,19 +47,14 @@ static int on_event(void *ctx, void *data, size_t len)
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile(&C, yaml);
-	cr_assert_eq(C.rc, 0, "compile");
-	bt_apply(&T, &C.ir, 1);
-	rb = ring_buffer__new(pal_dp_map_fd(T.dp, "pal_events"), on_event, NULL, NULL);
-	cr_assert_not_null(rb);
+	bt_setup_compiled(&T, &C, yaml);
+	rb = bt_events_open(&T, on_event);
 }
 
 static void teardown(void)
 {
 	ring_buffer__free(rb);
-	ct_free(&C);
-	bt_teardown(&T);
+	bt_teardown_table(&T, &C);
 }
 
 TestSuite(bpf_actions, .init = setup, .fini = teardown);

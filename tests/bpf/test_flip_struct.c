@@ -38,18 +38,12 @@ static struct ctest A, B;
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile(&A, HEP POL("80"));
-	ct_compile(&B, HEP POL("81, 82, '1000:2000'"));
-	cr_assert(A.rc == 0 && B.rc == 0);
-	bt_apply(&T, &A.ir, 1);
+	bt_setup_pair(&T, &A, HEP POL("80"), &B, HEP POL("81, 82, '1000:2000'"));
 }
 
 static void teardown(void)
 {
-	ct_free(&A);
-	ct_free(&B);
-	bt_teardown(&T);
+	bt_teardown_pair(&T, &A, &B);
 }
 
 TestSuite(bpf_flip_struct, .init = setup, .fini = teardown);

@@ -14,20 +14,7 @@
 #define CLIENT6 "2001:db8::100"
 #define HOST6 "2001:db8::1"
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup_table(&T, &C);
-}
-
-static void teardown(void)
-{
-	bt_teardown_table(&T, &C);
-}
-
-TestSuite(bpf_parse, .init = setup, .fini = teardown);
+BT_TABLE_SUITE(bpf_parse);
 
 enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP };
 

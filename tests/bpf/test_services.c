@@ -29,20 +29,7 @@ static const char *yaml =
 	"spec:\n  selector: app == 'db'\n  types: [Ingress]\n"
 	"  ingress: [{action: Allow, source: {services: {name: clients}}}, {action: Deny}]\n";
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup_yaml(&T, &C, yaml);
-}
-
-static void teardown(void)
-{
-	bt_teardown_table(&T, &C);
-}
-
-TestSuite(bpf_services, .init = setup, .fini = teardown);
+BT_YAML_SUITE(bpf_services, yaml);
 
 static void check(const char *in, const char *out, const struct pal_packet *p, bool allow)
 {

@@ -7,20 +7,7 @@
 #include "stats.h"
 #include "test_compiler_util.h"
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup_table(&T, &C);
-}
-
-static void teardown(void)
-{
-	bt_teardown_table(&T, &C);
-}
-
-TestSuite(bpf_stats, .init = setup, .fini = teardown);
+BT_TABLE_SUITE(bpf_stats);
 
 struct seen {
 	int ifctrs, flows, denies;

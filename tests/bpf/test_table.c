@@ -14,20 +14,7 @@
 #define HOST_EXT "198.18.0.1"
 #define POD "198.18.2.10"
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup_table(&T, &C);
-}
-
-static void teardown(void)
-{
-	bt_teardown_table(&T, &C);
-}
-
-TestSuite(bpf_table, .init = setup, .fini = teardown);
+BT_TABLE_SUITE(bpf_table);
 
 /* Runs pkt through the programs and the evaluator; both must say `allow` (and `untracked`); when
  * it drops, it must drop at `hook`. */

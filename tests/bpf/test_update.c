@@ -36,18 +36,12 @@ static atomic_int stop;
 
 static void setup(void)
 {
-	bt_setup(&T);
-	ct_compile(&A, yaml_a);
-	ct_compile(&B, yaml_b);
-	cr_assert(A.rc == 0 && B.rc == 0);
-	bt_apply(&T, &A.ir, 1);
+	bt_setup_pair(&T, &A, yaml_a, &B, yaml_b);
 }
 
 static void teardown(void)
 {
-	ct_free(&A);
-	ct_free(&B);
-	bt_teardown(&T);
+	bt_teardown_pair(&T, &A, &B);
 }
 
 TestSuite(bpf_update, .init = setup, .fini = teardown);

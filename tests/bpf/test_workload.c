@@ -20,20 +20,7 @@ static const char *yaml =
 	"  - {action: Deny, protocol: TCP, destination: {ports: [23]}}\n"
 	"  - {action: Pass, protocol: TCP, destination: {ports: [24]}}\n";
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup_yaml(&T, &C, yaml);
-}
-
-static void teardown(void)
-{
-	bt_teardown_table(&T, &C);
-}
-
-TestSuite(bpf_workload, .init = setup, .fini = teardown);
+BT_YAML_SUITE(bpf_workload, yaml);
 
 static void check(enum pal_trace_dir dir, const char *in, const char *out,
 		  const struct pal_packet *p, bool allow)

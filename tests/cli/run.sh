@@ -6,14 +6,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${POLCTL:?POLCTL must point at the polctl binary}"
 export POLCTL ROOT="$root"
-pass=0 fail=0
-for t in "$here"/test_*.sh; do
-	[ -e "$t" ] || continue
-	if out=$(bash "$t" 2>&1); then
-		pass=$((pass + 1)); echo "PASS $(basename "$t")"
-	else
-		fail=$((fail + 1)); echo "FAIL $(basename "$t")"; echo "$out" | sed 's/^/    /'
-	fi
-done
-echo "cli: $pass passed, $fail failed"
-[ "$pass" -gt 0 ] && [ "$fail" -eq 0 ]
+. "$root/tests/lib/run_tests.sh"
+run_tests cli "$here"

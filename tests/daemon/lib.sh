@@ -42,6 +42,18 @@ use_netns() {
 	ip -n "$NS" link set lo up
 }
 
+# In $NS: n runs `ip` there; mk NAME adds the veth pair NAME / pp-${NAME#pt-} (dummy links need
+# a module this kernel may not have); use_endpoint_links makes write_policy's host endpoints,
+# pt-eth0 and pt-up0 (198.18.5.1/24), and pt-other, which no endpoint names.
+n() { ip -n "$NS" "$@"; }
+mk() { n link add "$1" type veth peer name "pp-${1#pt-}"; }
+use_endpoint_links() {
+	mk pt-eth0 || fail "cannot create a veth pair"
+	mk pt-up0
+	n addr add 198.18.5.1/24 dev pt-up0
+	mk pt-other
+}
+
 # A host endpoint on pt-eth0 (by name) and pt-up0 (by expected IP), a workload on pt-pod0.
 write_policy() {
 	local dir=$1 extra=${2:-}

@@ -12,15 +12,5 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "daemon: FAIL: tests need root (bpffs, network namespaces)" >&2
 	exit 1
 fi
-pass=0 fail=0
-for t in "$here"/test_*.sh; do
-	[ -e "$t" ] || continue
-	if out=$(timeout 60 bash "$t" 2>&1); then
-		pass=$((pass + 1)); echo "PASS $(basename "$t")"
-		[ -n "$out" ] && echo "$out" | sed 's/^/    /'
-	else
-		fail=$((fail + 1)); echo "FAIL $(basename "$t")"; echo "$out" | sed 's/^/    /'
-	fi
-done
-echo "daemon: $pass passed, $fail failed"
-[ "$pass" -gt 0 ] && [ "$fail" -eq 0 ]
+. "$root/tests/lib/run_tests.sh"
+run_tests daemon "$here" 60 show

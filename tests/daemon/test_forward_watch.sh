@@ -10,12 +10,7 @@ WEP_NODE=other-node
 ifaces() { rec '(.interfaces + (.watched // [])) | sort | join(",")'; }
 
 use_netns
-n() { ip -n "$NS" "$@"; }
-mk() { n link add "$1" type veth peer name "pp-${1#pt-}"; }
-mk pt-eth0 || fail "cannot create a veth pair"
-mk pt-up0
-n addr add 198.18.5.1/24 dev pt-up0
-mk pt-other
+use_endpoint_links
 n tuntap add pt-tun mode tun || fail "cannot create a tun device"
 write_policy "$TMP/p"
 cat >"$TMP/p/30-forward.yaml" <<'YAML'

@@ -4,13 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 
 use_netns
-n() { ip -n "$NS" "$@"; }
-# veth pairs (dummy links need a module this kernel may not have); peers are named pp-*.
-mk() { n link add "$1" type veth peer name "pp-${1#pt-}"; }
-mk pt-eth0 || fail "cannot create a veth pair"
-mk pt-up0
-n addr add 198.18.5.1/24 dev pt-up0
-mk pt-other
+use_endpoint_links
 write_policy "$TMP/p"
 port=$(free_port)
 start_agent --policy-dir "$TMP/p" --interfaces 'pt-fwd*' --health "127.0.0.1:$port"

@@ -6,15 +6,9 @@
 # answers leave; the node's own tcp/179 and udp/53 (failsafe out) get their answers; both stay
 # tracked (conntrack has them). Everything else is still denied by the untracked policy, and the
 # failsafe-reply exemption is no pass for a forged source port.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 tcp_server mgmt 179
 tcp_server mgmt 7000
 udp_echo mgmt 53

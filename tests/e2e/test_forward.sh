@@ -12,15 +12,9 @@
 #   and denies it. Unrelated traffic is unchanged;
 # - programming policies/ again restores the path (the agent replaces the rule set).
 # IPv4 and IPv6.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 tcp_server mgmt 7000
 udp_echo web 7001
 

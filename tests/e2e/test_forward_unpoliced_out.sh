@@ -13,18 +13,10 @@
 #   client's allowed connections (arriving on wan0, no endpoint) still pass ext0's tc egress;
 # - without forward ingress policy the watch is dropped again (wan0 loses palisade's programs);
 # - --uninstall leaves nothing on wan0 either.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-
-# The extra namespace behind wan0 (lib/topology.sh; topo_destroy removes it on every path out).
-topo_add_wan
-
-topo_start_services
+# With the extra namespace behind wan0 (lib/topology.sh; topo_destroy removes it on every path out).
+agent_test_start --wan
 tcp_server client 7100
 tcp_server wan 7000
 tcp_server wan 7001

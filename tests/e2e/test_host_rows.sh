@@ -4,15 +4,9 @@
 # their own tests (test_untracked.sh, test_prednat.sh), the forward stage test_forward.sh; this one
 # covers failsafes, normal host policy, the host's own egress, workloads leaving through a host
 # endpoint, host-to-workload, workload-to-host and ARP/neighbour discovery.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 tcp_server client 7000
 tcp_server mgmt 7000
 tcp_server mgmt 22

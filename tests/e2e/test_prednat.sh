@@ -12,15 +12,9 @@
 # - preDNAT also guards the node's own processes (row 1 of docs/semantics.md section 7): a local listener on
 #   31000 is denied from 198.18.1.200, and allowed from 198.18.1.20 although no normal policy
 #   allows 31000 (a preDNAT Allow skips normal host policy).
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 tcp_server node 31000
 
 # Without palisade everything in this test is reachable (so a block below is palisade's doing).

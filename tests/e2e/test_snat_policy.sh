@@ -10,15 +10,9 @@
 # - the pod's ingress policy denying 198.18.1.0/25: .20 blocked, .200 passes;
 # - the pod's ingress policy allowing only 198.18.1.0/25: .20 passes, .200 blocked.
 # conntrack -L shows each allowed connection really was masqueraded (reply to 198.19.0.1).
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 
 # The MASQUERADE of DNATed NodePort traffic towards the pod, in a chain of this run's prefix (the
 # node namespace, and the chain with it, goes when the test ends however it ends).

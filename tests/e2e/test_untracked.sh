@@ -7,15 +7,9 @@
 #   2001:db8:bad::/48) drops at XDP: the XDP drop counter grows, nothing reaches the socket, and
 #   the kernel never allocates a conntrack entry for it.
 # IPv4 and IPv6.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/conntrack.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-topo_start_services
+agent_test_start
 rx=$(udp_rx_file node 11211)
 
 # Without palisade the same UDP flow IS tracked: the check below can tell the difference.

@@ -7,17 +7,10 @@
 # rule 6, which a local workload turns on), or the pod's egress policy fails open.
 # - a NetworkPolicy denying the pod's egress to tcp 7001 blocks it (IPv4 and IPv6), as
 #   `polctl trace --policy-dir` says; tcp 7000 passes, replies included.
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib/topology.sh"
-. "$here/lib/traffic.sh"
-. "$here/lib/agent.sh"
+. "$(dirname "$0")/lib/agent_test.sh"
 
-agent_require
-topo_create
-
-topo_add_wan
-
-topo_start_services
+# With the extra namespace behind wan0 (lib/topology.sh; topo_destroy removes it on every path out).
+agent_test_start --wan
 tcp_server wan 7000
 tcp_server wan 7001
 

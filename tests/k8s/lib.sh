@@ -19,6 +19,7 @@
 
 K8S_PID="" K8S_PORT="" K8S_CTL="" K8S_KUBECONFIG="" K8S_TOKEN="" K8S_DIR=""
 K8S_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$K8S_LIB_DIR/../lib/proc.sh"
 
 K8S_ARGS=()
 
@@ -68,14 +69,7 @@ k8s_rv() { k8s_ctl GET /state | jq -r .resourceVersion; }
 
 k8s_stop() {
 	[ -n "$K8S_PID" ] || return 0
-	kill "$K8S_PID" 2>/dev/null
-	local i
-	for i in $(seq 30); do
-		kill -0 "$K8S_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$K8S_PID" 2>/dev/null
-	wait "$K8S_PID" 2>/dev/null
+	proc_stop "$K8S_PID" 30
 	K8S_PID=""
 	return 0
 }

@@ -8,14 +8,5 @@ root=$(cd "$here/../.." && pwd)
 if [ "$(id -u)" != 0 ]; then echo "live polctl tests: FAIL: need root (BPF maps, network namespaces)" >&2; exit 1; fi
 export POLCTL PAL_PROGRAM ROOT="$root"
 export PALISADED="${PALISADED:-$root/build/palisaded}"
-pass=0 fail=0
-for t in "$here"/test_*.sh; do
-	[ -e "$t" ] || continue
-	if out=$(bash "$t" 2>&1); then
-		pass=$((pass + 1)); echo "PASS $(basename "$t")"
-	else
-		fail=$((fail + 1)); echo "FAIL $(basename "$t")"; echo "$out" | sed 's/^/    /'
-	fi
-done
-echo "live: $pass passed, $fail failed"
-[ "$pass" -gt 0 ] && [ "$fail" -eq 0 ]
+. "$root/tests/lib/run_tests.sh"
+run_tests live "$here"

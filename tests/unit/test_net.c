@@ -132,3 +132,17 @@ Test(net, protocol_names_both_ways)
 	cr_expect_eq(pal_proto_parse("gre"), -1);
 	cr_expect_eq(pal_proto_parse(""), -1);
 }
+
+/* One table serves polctl (udplite, any case) and Calico's resources (exact spelling). */
+Test(net, protocol_table_has_udplite_and_calico_spellings)
+{
+	char buf[8];
+
+	cr_expect_str_eq(pal_proto_name(136, buf, sizeof(buf)), "udplite");
+	cr_expect_eq(pal_proto_parse("UDPLite"), 136);
+	cr_expect_eq(pal_proto_by_name("ICMPV6"), 58);
+	cr_expect_eq(pal_proto_by_name("6"), -1, "numbers are not names");
+	cr_expect_str_eq(pal_proto_calico_name(58), "ICMPv6");
+	cr_expect_str_eq(pal_proto_calico_name(136), "UDPLite");
+	cr_expect_null(pal_proto_calico_name(47));
+}

@@ -105,12 +105,7 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 		json_object_set_new(out, live_ifname(ifindex, name), o);
 	}
 	free(keys);
-	if (g->output == POLCTL_OUT_JSON) {
-		polctl_print_json(out);
-	} else {
-		print_table(out);
-		json_decref(out);
-	}
+	polctl_print_output(g, out, print_table);
 	polctl_live_close(&lv);
 	return POLCTL_OK;
 }

@@ -217,12 +217,7 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 		polctl_live_close(&lv);
 		return rc;
 	}
-	if (g->output == POLCTL_OUT_JSON) {
-		polctl_print_json(out);
-	} else {
-		print_table(out);
-		json_decref(out);
-	}
+	polctl_print_output(g, out, print_table);
 	polctl_live_close(&lv);
 	return POLCTL_OK;
 }

@@ -330,12 +330,7 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 	json_object_set_new(st, "maps", maps_json(&lv));
 	json_object_set_new(st, "flows", flows_json(&lv));
 	json_object_set_new(st, "datastore", polctl_datastore_json(lv.dir));
-	if (g->output == POLCTL_OUT_JSON)
-		polctl_print_json(st);
-	else {
-		print_table(st);
-		json_decref(st);
-	}
+	polctl_print_output(g, st, print_table);
 	polctl_live_close(&lv);
 	return POLCTL_OK;
 }

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "evaluator.h"
 #include "live.h"
+#include "net.h"
 #include "polctl.h"
 #include "trace_pods.h"
 
@@ -40,25 +40,15 @@ static int parse_u16(const char *s, uint16_t *out, long max)
 	return 0;
 }
 
+/* A protocol name (any case) or a number 1-255. */
 static int parse_proto(const char *s, uint8_t *out)
 {
-	static const struct { const char *name; uint8_t num; } names[] = {
-		{ "tcp", PAL_PROTO_TCP }, { "udp", PAL_PROTO_UDP }, { "icmp", PAL_PROTO_ICMP },
-		{ "icmpv6", PAL_PROTO_ICMPV6 }, { "sctp", PAL_PROTO_SCTP },
-		{ "udplite", PAL_PROTO_UDPLITE },
-	};
-	uint16_t v;
+	int num = pal_proto_parse(s);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcasecmp(s, names[i].name) == 0) {
-			*out = names[i].num;
-			return 0;
-		}
-	if (parse_u16(s, &v, 255) == 0 && v > 0) {
-		*out = (uint8_t)v;
-		return 0;
-	}
-	return -EINVAL;
+	if (num <= 0)
+		return -EINVAL;
+	*out = (uint8_t)num;
+	return 0;
 }
 
 /* "198.18.0.1", "198.18.0.1:8080", "[2001:db8::1]:8080" or "2001:db8::1". */
@@ -138,7 +128,7 @@ static int parse_args(const struct polctl_globals *g, int argc, char **argv, str
 			break;
 		case O_PROTO:
 			if (parse_proto(optarg, &a->pkt.protocol))
-				return polctl_fail(g, "trace: --proto \"%s\" is not tcp, udp, icmp, icmpv6, sctp or 1-255", optarg);
+				return polctl_fail(g, "trace: --proto \"%s\" is not tcp, udp, icmp, icmpv6, sctp, udplite or 1-255", optarg);
 			a->have_proto = true;
 			break;
 		case O_SRC:

@@ -48,7 +48,7 @@ int monitor_filter_set(struct monitor_filter *f, const char *name, const char *v
 bad:
 	snprintf(err, errlen, "--%s \"%s\" is not valid (%s)", name, value,
 		 strcmp(name, "verdict") == 0 ? "deny or log" :
-		 strcmp(name, "proto") == 0  ? "tcp, udp, icmp, icmpv6, sctp or a number 0-255" :
+		 strcmp(name, "proto") == 0  ? "tcp, udp, icmp, icmpv6, sctp, udplite or a number 0-255" :
 		 strcmp(name, "port") == 0   ? "a port 0-65535" :
 					       "an address or CIDR, e.g. 198.18.0.0/15 or 2001:db8::/32");
 	return -EINVAL;

@@ -39,6 +39,16 @@ void polctl_print_json(json_t *v)
 	json_decref(v);
 }
 
+void polctl_print_output(const struct polctl_globals *g, json_t *v, void (*print_table)(json_t *))
+{
+	if (g->output == POLCTL_OUT_JSON) {
+		polctl_print_json(v);
+		return;
+	}
+	print_table(v);
+	json_decref(v);
+}
+
 void polctl_print_line(json_t *v)
 {
 	if (yaml_output) {

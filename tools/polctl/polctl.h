@@ -50,6 +50,8 @@ __attribute__((format(printf, 2, 3))) int polctl_fail(const struct polctl_global
 							 ...);
 /* Prints a JSON value to stdout (indented; YAML after polctl_set_yaml) and releases it. */
 void polctl_print_json(json_t *v);
+/* With -o json (or yaml) polctl_print_json(v), else print_table(v) for people; releases v. */
+void polctl_print_output(const struct polctl_globals *g, json_t *v, void (*print_table)(json_t *));
 /* One JSON object on one line (a YAML document with -o yaml), for streams; v is kept. */
 void polctl_print_line(json_t *v);
 /* -o yaml: every command's structured (-o json) output is printed as YAML instead. */

@@ -19,6 +19,7 @@ AGENTD_PID=""
 AGENTD_PORT=${AGENTD_PORT:-9477}
 AGENTD_LOG=${AGENTD_LOG:-}
 AGENTD_EVENTS=${AGENTD_EVENTS:-} # the event socket (polctl monitor --socket), in $E2E_TMP
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../lib" && pwd)/proc.sh"
 
 now_ms() {
 	local t=${EPOCHREALTIME/./}
@@ -32,14 +33,7 @@ agentd_trap() {
 
 agentd_stop_quiet() {
 	[ -n "$AGENTD_PID" ] || return 0
-	kill "$AGENTD_PID" 2>/dev/null
-	local i
-	for i in $(seq 50); do
-		kill -0 "$AGENTD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$AGENTD_PID" 2>/dev/null
-	wait "$AGENTD_PID" 2>/dev/null
+	proc_stop "$AGENTD_PID" 50
 	AGENTD_PID=""
 	return 0
 }

@@ -1,10 +1,7 @@
-# The start the agent's e2e tests share: the libraries they use, and agentd_test_start.
-# Sets $here to the folder of the test that sources it (the tests name their fixtures by it).
-here=$(cd "$(dirname "${BASH_SOURCE[-1]}")" && pwd)
+# The start the agent's e2e tests share: the libraries they use (agent_test.sh's, which sets $here
+# to the folder of the test that sources it, and agentd.sh), and agentd_test_start.
 agentd_test_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$agentd_test_lib/topology.sh"
-. "$agentd_test_lib/traffic.sh"
-. "$agentd_test_lib/agent.sh"
+. "$agentd_test_lib/agent_test.sh"
 . "$agentd_test_lib/agentd.sh"
 
 # agentd_test_start [--no-services]: needs the agent, creates the topology, sets the agent's
