@@ -541,9 +541,12 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		was = json_string_value(json_object_get(e, "model_error"));
 		if (!was || strcmp(was, msg)) {
 			ds->conversions_failed++;
+			char kind[64];
+
+			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
 						 "last good version stays in force",
-				 PALD_S("object", dg->file + 4), PALD_S("error", msg),
+				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
 				 PALD_S("in_force", applied ? "last good" : "nothing"));
 			json_object_set_new(e, "model_error", json_string(msg));
 		}
@@ -559,10 +562,13 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns)
 {
-	if (since_ns)
-		*since_ns = ds->changed ? ds->first_change_ns : 0;
-	ds->changed = false;
-	clear_model_rejections(ds);
+	if (!ds->reloading_again) {
+		if (since_ns)
+			*since_ns = ds->changed ? ds->first_change_ns : 0;
+		ds->changed = false;
+		clear_model_rejections(ds);
+	}
+	ds->reloading_again = false;
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
 		size_t held = 0;
@@ -587,6 +593,15 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 	}
 	count_bad(ds);
 	return 0;
+}
+
+size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d)
+{
+	size_t n = hold_culprits(ds, d);
+
+	ds->reloading_again = n > 0;
+	count_bad(ds);
+	return n;
 }
 
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)

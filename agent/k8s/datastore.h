@@ -41,6 +41,7 @@ struct pal_k8s_datastore {
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */
 	bool synced_once;          /* every resource has been listed once */
+	bool reloading_again;      /* set_aside held objects: the next load keeps those holds */
 	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
 				    * event-to-enforcement */
 	void (*on_change)(void *ctx);
@@ -71,6 +72,11 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
  * the oldest change this load includes (0: none). */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns);
+/* The compiler rejected the last load: every object its errors name (by position) goes back to
+ * its version of the last apply (out, when it had none) and is reported as load's culprits are;
+ * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).
+ */
+size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d);
 /* The last load was applied: its versions are now the ones in force. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with
