@@ -48,6 +48,7 @@ struct pald_config {
 	enum pald_datastore datastore;
 	char *kubeconfig;         /* --kubeconfig; NULL = in-cluster */
 	bool k8s_iface_by_route;  /* a pod's interface: the route to its address, not cali<hash> */
+	char *workload_prefix;    /* with route naming: the CNI's veth prefix; NULL = none */
 	bool auto_host_endpoints; /* kubernetes: every Node becomes "<node>-auto-hep" */
 	char *node;  /* default: the hostname */
 	char *bpffs; /* default PALD_DEFAULT_BPFFS */

@@ -95,6 +95,11 @@ static int set_kubeconfig(struct pald_config *c, const char *v, char *err, size_
 	return set_str(&c->kubeconfig, v, err, errlen, "kubeconfig");
 }
 
+static int set_workload_prefix(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_str(&c->workload_prefix, v, err, errlen, "workload interface prefix");
+}
+
 static int set_k8s_iface(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	if (strcmp(v, "calico") && strcmp(v, "route")) {
@@ -368,6 +373,10 @@ static const struct opt opts[] = {
 	{ "kubernetes-interface-naming", "kubernetesInterfaceNaming", "HOW", false, false,
 	  set_k8s_iface,
 	  "calico|route: a local pod's interface is cali+hash (default) or the route to its address" },
+	{ "workload-interface-prefix", "workloadInterfacePrefix", "PREFIX", false, false,
+	  set_workload_prefix,
+	  "with route naming: the CNI's veth name prefix; such a link is denied until a pod's "
+	  "route names it (calico naming: always cali)" },
 	{ "auto-host-endpoints", "autoHostEndpoints", NULL, false, false, set_auto_hep,
 	  "with --datastore kubernetes: each Node becomes <node>-auto-hep, as Calico's "
 	  "kube-controllers creates it (config key: true|false)" },
@@ -749,6 +758,13 @@ static int finish(struct pald_config *c, const char *hostname, char *err, size_t
 		snprintf(err, errlen, "--once reads policy directories; --datastore kubernetes needs the daemon");
 		return -EINVAL;
 	}
+	if (!c->uninstall && c->datastore == PALD_DATASTORE_KUBERNETES && c->k8s_iface_by_route &&
+	    !c->workload_prefix) {
+		snprintf(err, errlen, "--kubernetes-interface-naming route needs --workload-interface-prefix "
+				      "(the CNI's veth name prefix): a pod's veth that appears before its "
+				      "route would be open until then");
+		return -EINVAL;
+	}
 	if (!c->uninstall && c->datastore == PALD_DATASTORE_FILES && c->policy_dirs.n == 0) {
 		snprintf(err, errlen, "no policy directory: give --policy-dir DIR or policyDirs in the config file, or --datastore kubernetes");
 		return -EINVAL;
@@ -849,5 +865,6 @@ void pald_config_free(struct pald_config *c)
 	free(c->failsafe_out);
 	free(c->backend);
 	free(c->kubeconfig);
+	free(c->workload_prefix);
 	memset(c, 0, sizeof(*c));
 }

@@ -11,7 +11,9 @@
 #   calico_iface NS POD         cali + the first 11 hex digits of sha1("NS.POD")
 #   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
 #                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
-#                               with a /32 route to IP, as Calico's CNI does
+#                               with a /32 route to IP, as Calico's CNI does; with a 4th
+#                               argument "noroute", without that route (k8s_pod_route adds it)
+#   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
 #   k8s_status                  polctl status -o json's datastore section
@@ -39,6 +41,8 @@ calico_iface() {
 	printf 'cali%s\n' "$(printf '%s.%s' "$1" "$2" | sha1sum | cut -c1-11)"
 }
 
+k8s_pod_route() { ns node ip route add "$2/32" dev "$1" || fail "route $2 dev $1"; }
+
 k8s_pod_net() {
 	local name=$1 ifc=$2 ip=$3 mac
 	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
@@ -47,7 +51,7 @@ k8s_pod_net() {
 	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
 		fail "veth $ifc"
 	ns node ip link set "$ifc" up
-	ns node ip route add "$ip/32" dev "$ifc"
+	[ "${4:-}" = noroute ] || k8s_pod_route "$ifc" "$ip"
 	mac=$(ns node cat "/sys/class/net/$ifc/address" 2>/dev/null ||
 		ns node ip -o link show dev "$ifc" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	ns "$name" ip addr add "$ip/32" dev eth0
