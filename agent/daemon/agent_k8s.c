@@ -76,6 +76,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	int rc;
 
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
 
 	if (rc) {

@@ -49,6 +49,7 @@ struct pald_config {
 	char *kubeconfig;         /* --kubeconfig; NULL = in-cluster */
 	bool k8s_iface_by_route;  /* a pod's interface: the route to its address, not cali<hash> */
 	char *workload_prefix;    /* with route naming: the CNI's veth prefix; NULL = none */
+	uint32_t k8s_discovery_s; /* API discovery again every so many seconds; 0 = the default */
 	bool auto_host_endpoints; /* kubernetes: every Node becomes "<node>-auto-hep" */
 	char *node;  /* default: the hostname */
 	char *bpffs; /* default PALD_DEFAULT_BPFFS */

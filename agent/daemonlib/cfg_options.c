@@ -341,6 +341,12 @@ static int set_count(uint32_t *out, const char *what, uint32_t max, const char *
 	return 0;
 }
 
+/* At most a day: discovery is how a Calico API server installed later is found. */
+static int set_k8s_discovery(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->k8s_discovery_s, "kubernetes discovery interval", 86400, v, err, errlen);
+}
+
 static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_count(&c->max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
@@ -373,6 +379,10 @@ static const struct opt opts[] = {
 	{ "kubernetes-interface-naming", "kubernetesInterfaceNaming", "HOW", false, false,
 	  set_k8s_iface,
 	  "calico|route: a local pod's interface is cali+hash (default) or the route to its address" },
+	{ "kubernetes-discovery-interval", "kubernetesDiscoveryInterval", "SECONDS", false, false,
+	  set_k8s_discovery,
+	  "with --datastore kubernetes: run API discovery again this often (default 300; also "
+	  "after a 404)" },
 	{ "workload-interface-prefix", "workloadInterfacePrefix", "PREFIX", false, false,
 	  set_workload_prefix,
 	  "with route naming: the CNI's veth name prefix; such a link is denied until a pod's "

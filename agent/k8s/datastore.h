@@ -22,6 +22,8 @@
 #include "model.h"
 
 #define PAL_K8S_MAX_RESOURCES 16
+/* How often API discovery runs again (Calico's API server installed or removed later). */
+#define PAL_K8S_DISCOVERY_NS (5ull * 60 * 1000000000ull)
 
 struct pal_k8s_datastore {
 	struct pal_k8s_conn conn;
@@ -30,8 +32,14 @@ struct pal_k8s_datastore {
 	size_t n_inf;
 	struct pal_k8s_convert_cfg convert;
 	/* Discovery of projectcalico.org/v3 (Calico's API server), in flight: Calico's resources are
-	 * watched once it answered, from v3 where it is served, else from the CRDs. */
+	 * watched once it answered, from v3 where it is served, else from the CRDs. It runs again
+	 * every discovery_period_ns and soon after a Calico resource answers 404; a resource whose
+	 * group changed is watched from the other one (only the difference reaches the table). */
 	struct pal_k8s_req *discovery;
+	bool calico_started;        /* the first discovery answered: Calico's informers run */
+	uint64_t discovery_due_ns;  /* the next discovery (CLOCK_MONOTONIC); 0 while one runs */
+	uint64_t discovery_last_ns; /* when the last one started (404s run it at most so often) */
+	uint64_t discovery_period_ns;
 	/* "Kind/namespace/name" -> {"latest": the latest version good on their own, "applied": the
 	 * version in force at the last apply (both decoded once, kept as their address: see
 	 * datastore.c), "error": why the latest version is not in force, "held": the whole model
@@ -56,6 +64,7 @@ struct pal_k8s_datastore_cfg {
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
 	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
+	uint64_t discovery_ms; /* 0: PAL_K8S_DISCOVERY_NS */
 };
 
 /* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the

@@ -121,6 +121,8 @@ static void record_error(struct pal_k8s_informer *inf, const char *what, long st
 	json_decref(st);
 	inf->errors++;
 	inf->failing = true;
+	if (!error && status == 404 && inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
 		 PALD_S("error", inf->last_error));
 }
@@ -197,6 +199,8 @@ static void list_absent(struct pal_k8s_informer *inf)
 	inf->rv[0] = '\0';
 	mark_current(inf);
 	inf->ops->synced(inf->ctx, inf);
+	if (inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	wait_then(inf, ABSENT_RETRY_NS);
 }
 

@@ -29,6 +29,9 @@ struct pal_k8s_informer_ops {
 	void (*remove)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
 	/* A list completed (the first one: the resource is synced) or the resource is absent. */
 	void (*synced)(void *ctx, struct pal_k8s_informer *inf);
+	/* Optional: a list or watch got 404 (the resource may have moved: discovery again). Called
+	 * from inside the informer: it may schedule work, never free or replace inf. */
+	void (*not_found)(void *ctx, struct pal_k8s_informer *inf);
 };
 
 struct pal_k8s_resource {

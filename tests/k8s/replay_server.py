@@ -182,6 +182,18 @@ class Store:
                     del self.versions[key]
             return self.rv
 
+    def serve_group(self, g, v, on):
+        """Serve Calico's kinds in g/v from now on (on) or stop serving them (their objects stay,
+        hidden); every watch is dropped, so a watch of a group gone gets 404 when it comes back."""
+        with self.cond:
+            for plural, kind, nsd in CALICO_KINDS:
+                if on:
+                    self.add_resource(g, v, plural, kind, nsd)
+                else:
+                    self.resources.pop((g, v, plural), None)
+                    self.by_kind.pop((g, v, kind), None)
+        self.drop_watches()
+
     def drop_watches(self):
         with self.cond:
             self.watch_epoch += 1
@@ -527,7 +539,8 @@ def flatten(data):
 
 class ControlHandler(http.server.BaseHTTPRequestHandler):
     """POST /objects (upsert an object, a List or an array), /delete (objects by apiVersion, kind,
-    metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}), /stop, /start;
+    metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}),
+    /serve-v3 ({"serve": true|false}), /stop, /start;
     GET /state, /requests."""
     protocol_version = "HTTP/1.0"
     api = None
@@ -581,6 +594,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {})
             if self.path == "/token":
                 api.tokens = set(data["tokens"])
+                return self.reply(200, {})
+            if self.path == "/serve-v3":
+                st.serve_group("projectcalico.org", "v3", bool(data["serve"]))
                 return self.reply(200, {})
             if self.path == "/stop":
                 api.stop()

@@ -29,13 +29,14 @@ Test(daemon_cfg_k8s, kubernetes_needs_no_policy_dir)
 	char err[512];
 	char *argv[] = { "palisaded", "--datastore", "kubernetes", "--kubeconfig", "/etc/kc",
 			 "--kubernetes-interface-naming", "route", "--workload-interface-prefix", "eni",
-			 "--auto-host-endpoints", NULL };
+			 "--kubernetes-discovery-interval", "60", "--auto-host-endpoints", NULL };
 
 	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
 	cr_expect_str_eq(c.kubeconfig, "/etc/kc");
 	cr_expect(c.k8s_iface_by_route);
 	cr_expect_str_eq(c.workload_prefix, "eni");
+	cr_expect_eq(c.k8s_discovery_s, 60);
 	cr_expect(c.auto_host_endpoints);
 	pald_config_free(&c);
 }
