@@ -24,6 +24,8 @@ import time
 import urllib.parse
 import uuid
 
+import replay_openapi  # tests/k8s/replay_openapi.py: the OpenAPI v3 documents
+
 # (group, version, plural, kind, namespaced). The groups a DaemonSet manifest and palisade need.
 RESOURCES = [
     ("", "v1", "pods", "Pod", True),
@@ -299,9 +301,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         super().setup()
 
     def send_json(self, code, body):
-        data = json.dumps(body).encode()
+        self.send_bytes(code, "application/json", json.dumps(body).encode())
+
+    def send_bytes(self, code, content_type, data):
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -331,6 +335,16 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         if path == "/version":
             return self.send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0-replay",
                                         "platform": "linux/amd64"})
+        if path == "/openapi/v2":
+            if "protobuf" in self.headers.get("Accept", ""):
+                return self.send_bytes(200, replay_openapi.V2_PROTOBUF,
+                                       replay_openapi.swagger_protobuf())
+            return self.send_json(200, replay_openapi.swagger_json())
+        if path == "/openapi/v3":
+            return self.send_json(200, replay_openapi.index())
+        if path.startswith("/openapi/v3/"):
+            doc = replay_openapi.lookup(path[len("/openapi/v3/"):])
+            return self.send_json(200, doc) if doc else self.not_found(path)
         if path == "/api":
             return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
                                         "serverAddressByClientCIDRs": [
