@@ -29,6 +29,7 @@ static const struct pal_k8s_resource watched[] = {
 };
 #define CALICO_CRD "crd.projectcalico.org/v1"
 #define CALICO_V3 "projectcalico.org/v3"
+#define CALICO_GROUP "projectcalico.org" /* both of them, in object ids */
 #define CALICO_V3_DISCOVERY "/apis/" CALICO_V3
 #define DISCOVERY_TIMEOUT_MS 10000
 /* A 404 runs discovery again at once, but not more often than this. */
@@ -38,9 +39,31 @@ static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NUL
 _Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
 	       "PAL_K8S_MAX_RESOURCES holds every watched resource and nodes");
 
+/* The kind with its API group, as kubectl names it ("NetworkPolicy.networking.k8s.io"; the core
+ * group's kinds alone: "Pod"): two groups may have a kind of one name (Kubernetes' and Calico's
+ * NetworkPolicy), and their objects of one namespace/name are different objects. Calico's two
+ * groups are one: projectcalico.org/v3 serves the objects the CRDs store, and an object keeps its
+ * identity when discovery moves its resource from one to the other. */
+static void qualified_kind(const struct pal_k8s_informer *inf, char *out, size_t len)
+{
+	const char *v = inf->res.api_version, *slash = strchr(v, '/');
+
+	if (!slash)
+		snprintf(out, len, "%s", inf->res.kind);
+	else if (!strcmp(v, CALICO_CRD) || !strcmp(v, CALICO_V3))
+		snprintf(out, len, "%s.%s", inf->res.kind, CALICO_GROUP);
+	else
+		snprintf(out, len, "%s.%.*s", inf->res.kind, (int)(slash - v), v);
+}
+
+/* "Kind.group/namespace/name" (or "Kind.group/name"): the object's key in the table, its
+ * documents' file name after "k8s:", and its name in logs, /readyz and polctl status. */
 static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
 {
-	snprintf(id, len, "%s/%s", inf->res.kind, key);
+	char kind[128];
+
+	qualified_kind(inf, kind, sizeof(kind));
+	snprintf(id, len, "%s/%s", kind, key);
 }
 
 /* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
@@ -217,18 +240,20 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600], name[620], err[512] = "";
+	char id[700], name[720], err[512] = "";
+	char kind[128];
 	struct k8s_version *v = NULL, *old;
 	json_t *e = NULL;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
+	qualified_kind(inf, kind, sizeof(kind));
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = json_object_get(ds->objects, id);
 	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
-			 PALD_S("kind", inf->res.kind),
+			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
 			 PALD_S("in_force", e && entry_version(e, "latest") ? "last good" : "nothing"));
 		if (!e && (e = json_object()))
@@ -263,7 +288,7 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600];
+	char id[700];
 	json_t *e;
 	bool had;
 	(void)obj;
@@ -359,7 +384,7 @@ static int use_group(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf,
 	struct pal_k8s_resource r = inf->res;
 	uint64_t resync = inf->resync_period_ns;
 	json_t *told = json_incref(inf->store);
-	bool synced = inf->synced;
+	bool synced = inf->synced, served = inf->served;
 	int rc;
 
 	r.api_version = api_version;
@@ -373,6 +398,7 @@ static int use_group(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf,
 	json_decref(inf->store);
 	inf->store = told;
 	inf->synced = synced;
+	inf->served = served; /* its objects were served: a 404 in the new group keeps them too */
 	return 0;
 }
 
@@ -601,7 +627,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		was = json_string_value(json_object_get(e, "model_error"));
 		if (!was || strcmp(was, msg)) {
 			ds->conversions_failed++;
-			char kind[64];
+			char kind[128];
 
 			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "

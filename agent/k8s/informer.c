@@ -176,6 +176,7 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 		inf->relists++;
 	apply_list(inf, fresh);
 	set_rv(inf, rv);
+	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;
 	mark_current(inf);
@@ -212,8 +213,12 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 	size_t i;
 
 	inf->req = NULL;
-	if (!error && status == 404 && inf->res.optional)
+	if (!error && status == 404 && inf->res.optional && !inf->served)
 		return list_absent(inf);
+	if (!error && status == 404 && inf->served) /* then as any failed list: the store stays */
+		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
+					"in force until discovery moves it",
+			 PALD_S("resource", inf->path));
 	if (!error && status == 410) { /* the continue token expired: a fresh list */
 		json_object_clear(inf->listing);
 		free(inf->cont);

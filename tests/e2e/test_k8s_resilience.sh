@@ -149,7 +149,7 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 r=$(agentd_readyz)
-case "$r" in 503\ degraded:*NetworkPolicy/shop/security.deny-8080*) ;; *) fail "/readyz with a policy of a missing tier: $r" ;; esac
+case "$r" in 503\ degraded:*NetworkPolicy.projectcalico.org/shop/security.deny-8080*) ;; *) fail "/readyz with a policy of a missing tier: $r" ;; esac
 grep -q 'rejected with the other objects.*security.deny-8080' "$AGENTD_LOG" || fail "the model-level rejection is not logged"
 expect_tcp client 198.19.5.10 8080 - kweb:8080 # not in force
 k8s_put "$(np web-in 8080)" || fail "web-in back to 8080"
@@ -182,15 +182,15 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 r=$(agentd_readyz)
-case "$r" in 503\ degraded:*NetworkPolicy/shop/default.web-extra*http*) ;; *) fail "/readyz with a policy the compiler rejects: $r" ;; esac
-grep -q 'rejected with the other objects.*kind=NetworkPolicy.*object=NetworkPolicy/shop/default.web-extra.*http' "$AGENTD_LOG" ||
+case "$r" in 503\ degraded:*NetworkPolicy.projectcalico.org/shop/default.web-extra*http*) ;; *) fail "/readyz with a policy the compiler rejects: $r" ;; esac
+grep -q 'rejected with the other objects.*kind=NetworkPolicy.projectcalico.org.*object=NetworkPolicy.projectcalico.org/shop/default.web-extra.*http' "$AGENTD_LOG" ||
 	fail "the compiler's rejection is not logged with kind, object and field: $(grep -i 'reject' "$AGENTD_LOG" | tail -3)"
 for i in $(seq 30); do # the status is republished every second
-	k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy/shop/default.web-extra") | select(.error | test("http"))' \
+	k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
 		>/dev/null 2>&1 && break
 	sleep 0.1
 done
-k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy/shop/default.web-extra") | select(.error | test("http"))' \
+k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
 	>/dev/null || fail "polctl status lacks the policy the compiler rejects: $(k8s_status)"
 ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep -q '^palisade_k8s_objects_rejected 1$' ||
 	fail "metrics: palisade_k8s_objects_rejected is not 1 with a policy the compiler rejects"
