@@ -89,7 +89,10 @@ wait_until 5 refs_are 2 ||
 	fail "after the move to v3: rule_refs $(rec .rule_refs), want 2 (the v3 policy only)"
 stop_agent || fail "SIGTERM: exit $?"
 moved_at=$(date +%s%N)
+rm -f "$TMP/record.json" # else the last agent's record passes the checks before this one applied
 start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --kubernetes-discovery-interval 3600
+wait_until 10 grep -q 'Calico resources group=projectcalico.org/v3' "$TMP/agent.log" ||
+	fail "restart on v3: $(grep 'Calico resources' "$TMP/agent.log")"
 wait_until 5 refs_are 2 || fail "restart on v3: rule_refs $(rec .rule_refs)"
 k8s_ctl POST /serve-v3 '{"serve":false}' >/dev/null || fail "control: stop serving v3"
 wait_until 15 grep -q 'Calico resources group=crd.projectcalico.org/v1 from_v3=0 moved=6' "$TMP/agent.log" ||
