@@ -40,9 +40,9 @@ struct pal_k8s_datastore {
 	uint64_t discovery_due_ns;  /* the next discovery (CLOCK_MONOTONIC); 0 while one runs */
 	uint64_t discovery_last_ns; /* when the last one started (404s run it at most so often) */
 	uint64_t discovery_period_ns;
-	/* "Kind/namespace/name" -> {"latest": the latest version good on their own, "applied": the
-	 * version in force at the last apply (both decoded once, kept as their address: see
-	 * datastore.c), "error": why the latest version is not in force, "held": the whole model
+	/* "Kind.group/namespace/name" (object_id in datastore.c) -> {"latest": the latest version
+	 * good on their own, "applied": the version in force at the last apply (both decoded once,
+	 * kept as their address: see datastore.c), "error": why the latest version is not in force, "held": the whole model
 	 * rejected "latest" (so "applied" is used), "model_error"}. */
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
@@ -74,7 +74,7 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 			   char *err, size_t errlen);
 /* True once every required resource has been listed (absent optional ones count). */
 bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
-/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). When the
+/* Loads every object's last good documents into m (names "k8s:Kind.group/namespace/name"). When the
  * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
  * does not exist), those go back to their version of the last apply (out, when they had none) and
  * are reported, and the rest loads again (up to 3 rounds). *since_ns (may be NULL) gets the time of
