@@ -42,8 +42,8 @@ struct pal_k8s_datastore {
 	uint64_t discovery_period_ns;
 	/* "Kind.group/namespace/name" (object_id in datastore.c) -> {"latest": the latest version
 	 * good on their own, "applied": the version in force at the last apply (both decoded once,
-	 * kept as their address: see datastore.c), "error": why the latest version is not in force, "held": the whole model
-	 * rejected "latest" (so "applied" is used), "model_error"}. */
+	 * kept as their address: see datastore.c), "error": why the latest version is not in
+	 * force, "held": the whole model rejected "latest" (so "applied" is used), "model_error"}. */
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
