@@ -39,32 +39,6 @@ expect_tcp client 198.19.5.10 7070 - kweb:7070
 expect_tcp_blocked client 198.19.5.10 9090 -
 expect_tcp_blocked client 198.19.5.10 6060 -
 
-# probes_start NAME: every 100 ms until probes_stop, 8080 must pass and 9090 must be denied;
-# each verdict is a line in $E2E_TMP/NAME.probes.
-probes_start() {
-	local f=$E2E_TMP/$1.probes
-	: >"$f"
-	(
-		while [ ! -e "$f.stop" ]; do
-			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 8080 >/dev/null 2>&1; then
-				echo "8080 pass"; else echo "8080 FAIL"; fi
-			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 9090 >/dev/null 2>&1; then
-				echo "9090 PASSED"; else echo "9090 denied"; fi
-			sleep 0.1
-		done >>"$f"
-	) &
-	PROBES_PID=$!
-}
-probes_stop() {
-	local f=$E2E_TMP/$1.probes n
-	touch "$f.stop"
-	wait "$PROBES_PID"
-	n=$(wc -l <"$f")
-	[ "$n" -ge 4 ] || fail "$1: only $n probes ran"
-	grep -q 'FAIL\|PASSED' "$f" && fail "$1: a probe changed its verdict: $(sort "$f" | uniq -c | tr '\n' ' ')"
-	echo "MEASURE: $1: $n probes, every verdict held"
-}
-
 # 1. Cut off (the server stops), the history changes and is compacted, the server comes back.
 probes_start relist
 sleep 0.5
