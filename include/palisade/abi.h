@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 4u
+#define PAL_LAYOUT_VERSION 5u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -601,6 +601,9 @@ _Static_assert(sizeof(struct pal_ifctr_key) == 8, "pal_ifctr_key size");
 struct pal_if_ctr {
 	__u64 verdict[PAL_VERDICT_COUNT];
 	__u64 drop[PAL_DROP_COUNT];
+	/* The bytes of those drops (the packet's length as the hook saw it: the frame at XDP, the
+	 * skb at tc and netfilter), counted on the deny path only. */
+	__u64 drop_bytes[PAL_DROP_COUNT];
 	/* Deny and Log events not emitted because this interface and hook were over the event rate
 	 * limit (pal_config.event_interval_ns / event_burst), and events lost because the ring
 	 * buffer was full. Every drop is still in drop[]. */
@@ -610,10 +613,12 @@ struct pal_if_ctr {
 	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT + 3),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 3),
 	       "pal_if_ctr size");
+_Static_assert(PAL_OFFSETOF(struct pal_if_ctr, drop_bytes) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+	       "pal_if_ctr.drop_bytes offset");
 _Static_assert(PAL_OFFSETOF(struct pal_if_ctr, events_suppressed) ==
-		       8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+		       8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT),
 	       "pal_if_ctr.events_suppressed offset");
 
 /* pal_events: RINGBUF of struct pal_event (denies and Log rules), rate-limited per interface,
