@@ -354,10 +354,16 @@ struct pal_trace {
 	__u64 nonce;   /* 0: trace mode off */
 	__u32 n_lists;
 	__u32 entered; /* set by a program that entered trace mode (polctl checks it did) */
+	/* enum pal_drop_reason the program dropped the packet for (what it would have counted),
+	 * PAL_DROP_NONE when it let it through: polctl checks it against the program's return code
+	 * and the lists' decisions. */
+	__u32 drop_reason;
+	__u32 pad;
 	struct pal_trace_list lists[PAL_TRACE_MAX_LISTS];
 };
-_Static_assert(sizeof(struct pal_trace) == 16 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
+_Static_assert(sizeof(struct pal_trace) == 24 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
 	       "pal_trace size");
+_Static_assert(PAL_OFFSETOF(struct pal_trace, lists) == 24, "pal_trace.lists offset");
 
 /* pal_classes: LPM_TRIE, key struct pal_class_key -> struct pal_class.
  * One trie serves every list and field: the fixed part (list id, field, sub) is matched in full
