@@ -313,7 +313,8 @@ int pald_run_daemon(struct pald_agent *a)
 
 	if (open_http(a))
 		goto out;
-	if (pald_event_hub_open(&a->events, &a->loop, &a->be, &a->metrics, a->cfg->events_socket))
+	if (pald_event_hub_open(&a->events, &a->loop, &a->be, &a->metrics, a->cfg->events_socket,
+				a->cfg->events_socket_gid))
 		goto out;
 	a->events_on = true;
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,23 @@ static int set_events_socket(struct pald_config *c, const char *v, char *err, si
 		return -EINVAL;
 	}
 	return set_str(&c->events_socket, v, err, errlen, "events socket");
+}
+
+/* Resolved now, so that a typo fails at start with the option's name, not at the first
+ * connection. */
+static int set_events_socket_group(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	struct group *g;
+
+	errno = 0;
+	g = *v ? getgrnam(v) : NULL;
+	if (!g) {
+		snprintf(err, errlen, "events socket group \"%s\": %s", v,
+			 errno ? strerror(errno) : "no such group");
+		return errno ? -errno : -EINVAL;
+	}
+	c->events_socket_gid = (long)g->gr_gid;
+	return set_str(&c->events_socket_group, v, err, errlen, "events socket group");
 }
 
 static int set_iptables_backend(struct pald_config *c, const char *v, char *err, size_t errlen)
@@ -409,6 +427,10 @@ static const struct opt opts[] = {
 	{ "events-socket", "eventsSocket", "PATH", false, false, set_events_socket,
 	  "unix socket streaming deny/log events to polctl monitor, or none (default "
 	  PALD_DEFAULT_EVENTS_SOCKET ")" },
+	{ "events-socket-group", "eventsSocketGroup", "GROUP", false, false,
+	  set_events_socket_group,
+	  "members of GROUP may run polctl monitor: the socket becomes 0660, owned by GROUP "
+	  "(default: root only, 0600)" },
 	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
 	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
 	  "rules)" },
@@ -466,6 +488,7 @@ void pald_config_usage(FILE *f)
 	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
 	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
 	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
+	      "                 [--events-socket-group GROUP]\n"
 	      "                 [--iptables-backend auto|legacy|nft]\n"
 	      "                 [--endpoint-to-host-action drop|accept]\n"
 	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
@@ -719,6 +742,7 @@ static void set_defaults(struct pald_config *c)
 	c->xdp_mode = PALD_XDP_AUTO;
 	c->endpoint_to_host = PAL_EP_TO_HOST_DROP;
 	c->reevaluate_flows = true;
+	c->events_socket_gid = -1;
 	c->log_format = PALD_LOG_TEXT;
 	c->log_level = PALD_LOG_INFO;
 }
@@ -867,6 +891,7 @@ void pald_config_free(struct pald_config *c)
 	free(c->node);
 	free(c->bpffs);
 	free(c->events_socket);
+	free(c->events_socket_group);
 	free(c->iptables_backend);
 	strv_free(&c->iface_globs);
 	free(c->failsafe_in_text);
