@@ -852,15 +852,15 @@ out:
 /* --- metrics --------------------------------------------------------------------------------- */
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static void label(struct pald_buf *out, const char *s)
+static void label(struct pal_strbuf *out, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\' || *s == '"')
-			pald_buf_printf(out, "\\%c", *s);
+			pal_strbuf_printf(out, "\\%c", *s);
 		else if (*s == '\n')
-			pald_buf_puts(out, "\\n");
+			pal_strbuf_puts(out, "\\n");
 		else
-			pald_buf_append(out, s, 1);
+			pal_strbuf_append(out, s, 1);
 	}
 }
 
@@ -871,41 +871,41 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
+static void render_rules(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	json_t *rules = json_object_get(c->meta, "rules");
 	static const char *const what[2] = { "packets", "bytes" };
 
 	for (int w = 0; w < 2; w++) {
-		pald_buf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
-				     "policy in force (by tier, policy, direction and rule index)."
-				     "\n# TYPE palisade_rule_%s_total counter\n",
-				what[w], w ? "Bytes" : "Packets", what[w]);
+		pal_strbuf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
+				       "policy in force (by tier, policy, direction and rule index)."
+				       "\n# TYPE palisade_rule_%s_total counter\n",
+				  what[w], w ? "Bytes" : "Packets", what[w]);
 		for (size_t id = 0; id < json_array_size(rules); id++) {
 			json_t *r = json_array_get(rules, id);
 			struct pal_rule_ctr ctr;
 
 			if (!json_is_object(r) || pal_dp_rule_counter(c->dp, (uint32_t)id, &ctr))
 				continue;
-			pald_buf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
+			pal_strbuf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
 			label(out, jstr(r, "kind"));
-			pald_buf_puts(out, "\",tier=\"");
+			pal_strbuf_puts(out, "\",tier=\"");
 			label(out, jstr(r, "tier"));
-			pald_buf_puts(out, "\",policy=\"");
+			pal_strbuf_puts(out, "\",policy=\"");
 			label(out, jstr(r, "policy"));
-			pald_buf_puts(out, "\",namespace=\"");
+			pal_strbuf_puts(out, "\",namespace=\"");
 			label(out, jstr(r, "namespace"));
-			pald_buf_printf(out, "\",direction=\"%s\",index=\"%lld\",action=\"",
-					jstr(r, "dir"), json_integer_value(json_object_get(r, "index")));
+			pal_strbuf_printf(out, "\",direction=\"%s\",index=\"%lld\",action=\"",
+					  jstr(r, "dir"), json_integer_value(json_object_get(r, "index")));
 			label(out, jstr(r, "action"));
-			pald_buf_printf(out, "\"} %llu\n",
-					(unsigned long long)(w ? ctr.bytes : ctr.packets));
+			pal_strbuf_printf(out, "\"} %llu\n",
+					  (unsigned long long)(w ? ctr.bytes : ctr.packets));
 		}
 	}
 }
 
 struct ifctr_walk {
-	struct pald_buf *out;
+	struct pal_strbuf *out;
 	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
 	bool events; /* pass 3: events not emitted */
 };
@@ -920,35 +920,35 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 		snprintf(name, sizeof(name), "if%u", ifindex);
 	if (w->events) {
 		if (ctr->events_suppressed)
-			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						"hook=\"%s\",cause=\"rate-limit\"} %llu\n",
-					name, pal_hook_names[hook],
-					(unsigned long long)ctr->events_suppressed);
+			pal_strbuf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						  "hook=\"%s\",cause=\"rate-limit\"} %llu\n",
+					  name, pal_hook_names[hook],
+					  (unsigned long long)ctr->events_suppressed);
 		if (ctr->events_lost)
-			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						"hook=\"%s\",cause=\"ring-full\"} %llu\n",
-					name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
+			pal_strbuf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
+						  "hook=\"%s\",cause=\"ring-full\"} %llu\n",
+					  name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
 	} else if (!w->drops) {
 		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
 			if (ctr->verdict[v])
-				pald_buf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
-							"hook=\"%s\",verdict=\"%s\"} %llu\n",
-						name, pal_hook_names[hook], pal_verdict_names[v],
-						(unsigned long long)ctr->verdict[v]);
+				pal_strbuf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
+							  "hook=\"%s\",verdict=\"%s\"} %llu\n",
+						  name, pal_hook_names[hook], pal_verdict_names[v],
+						  (unsigned long long)ctr->verdict[v]);
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
 			if (ctr->drop[d])
-				pald_buf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
-							"reason=\"%s\"} %llu\n",
-						name, pal_hook_names[hook], pal_drop_reason_names[d],
-						(unsigned long long)ctr->drop[d]);
+				pal_strbuf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
+							  "reason=\"%s\"} %llu\n",
+						  name, pal_hook_names[hook], pal_drop_reason_names[d],
+						  (unsigned long long)ctr->drop[d]);
 	}
 	return 0;
 }
 
 /* Flow table pressure: failed inserts mean flows meet policy again on every packet; evictions
  * show as inserts with the table at capacity (palisade_map_entries{map="pal_flows"}). */
-static void render_flow_stats(struct bpf_ctx *c, struct pald_buf *out)
+static void render_flow_stats(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	struct pal_flow_stats st;
 	static const char *const names[] = { "inserted",  "insert_failed",  "expired",
@@ -959,16 +959,16 @@ static void render_flow_stats(struct bpf_ctx *c, struct pald_buf *out)
 		return;
 	v[0] = st.inserted, v[1] = st.insert_failed, v[2] = st.expired;
 	v[3] = st.rejudged, v[4] = st.rejudge_denied, v[5] = st.syn_new;
-	pald_buf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
-			   "inserts that failed, expired entries found, stale flows re-judged after a "
-			   "policy change and those denied, SYNs on an existing entry sent to policy.\n"
-			   "# TYPE palisade_flow_events_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
+			     "inserts that failed, expired entries found, stale flows re-judged after a "
+			     "policy change and those denied, SYNs on an existing entry sent to policy.\n"
+			     "# TYPE palisade_flow_events_total counter\n");
 	for (int i = 0; i < 6; i++)
-		pald_buf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
-				(unsigned long long)v[i]);
+		pal_strbuf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
+				  (unsigned long long)v[i]);
 }
 
-static void bpf_render_metrics(void *ctx, struct pald_buf *out)
+static void bpf_render_metrics(void *ctx, struct pal_strbuf *out)
 {
 	struct bpf_ctx *c = ctx;
 	struct pal_dp_fill fill[PAL_DP_FILL_N];
@@ -977,42 +977,42 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 	if (!c->dp)
 		return;
 	render_rules(c, out);
-	pald_buf_puts(out, "# HELP palisade_interface_packets_total Packets seen by palisade's "
-			   "programs, by interface, hook and verdict.\n"
-			   "# TYPE palisade_interface_packets_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_interface_packets_total Packets seen by palisade's "
+			     "programs, by interface, hook and verdict.\n"
+			     "# TYPE palisade_interface_packets_total counter\n");
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
-			   "interface, hook and reason.\n"
-			   "# TYPE palisade_dropped_packets_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
+			     "interface, hook and reason.\n"
+			     "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
-			   "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
-			   "room in the ring buffer). The drops themselves are all counted.\n"
-			   "# TYPE palisade_events_unsent_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
+			     "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
+			     "room in the ring buffer). The drops themselves are all counted.\n"
+			     "# TYPE palisade_events_unsent_total counter\n");
 	w.drops = false;
 	w.events = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
-			     "program (their interface denies everything or keeps its last good "
-			     "policy).\n# TYPE palisade_endpoints_unprogrammed gauge\n"
-			     "palisade_endpoints_unprogrammed %zu\n"
-			     "# HELP palisade_endpoint_program_failures_total Times an endpoint could not "
-			     "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
-			     "palisade_endpoint_program_failures_total %llu\n",
-			c->n_unprog, (unsigned long long)c->program_failures);
+	pal_strbuf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
+			       "program (their interface denies everything or keeps its last good "
+			       "policy).\n# TYPE palisade_endpoints_unprogrammed gauge\n"
+			       "palisade_endpoints_unprogrammed %zu\n"
+			       "# HELP palisade_endpoint_program_failures_total Times an endpoint could not "
+			       "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
+			       "palisade_endpoint_program_failures_total %llu\n",
+			  c->n_unprog, (unsigned long long)c->program_failures);
 	render_flow_stats(c, out);
 	if (pal_dp_fill(c->dp, fill) == 0) {
-		pald_buf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
-				   "# TYPE palisade_map_entries gauge\n");
+		pal_strbuf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
+				     "# TYPE palisade_map_entries gauge\n");
 		for (int i = 0; i < PAL_DP_FILL_N; i++)
-			pald_buf_printf(out, "palisade_map_entries{map=\"%s\"} %llu\n", fill[i].map,
-					(unsigned long long)fill[i].used);
-		pald_buf_puts(out, "# HELP palisade_map_capacity Capacity of each datapath map.\n"
-				   "# TYPE palisade_map_capacity gauge\n");
+			pal_strbuf_printf(out, "palisade_map_entries{map=\"%s\"} %llu\n", fill[i].map,
+					  (unsigned long long)fill[i].used);
+		pal_strbuf_puts(out, "# HELP palisade_map_capacity Capacity of each datapath map.\n"
+				     "# TYPE palisade_map_capacity gauge\n");
 		for (int i = 0; i < PAL_DP_FILL_N; i++)
-			pald_buf_printf(out, "palisade_map_capacity{map=\"%s\"} %llu\n", fill[i].map,
-					(unsigned long long)fill[i].max);
+			pal_strbuf_printf(out, "palisade_map_capacity{map=\"%s\"} %llu\n", fill[i].map,
+					  (unsigned long long)fill[i].max);
 	}
 }
 
