@@ -30,6 +30,7 @@
 #define decode_k8s_policy        pal_dec_decode_k8s_policy
 #define decode_metadata          pal_dec_decode_metadata
 #define decode_namespace         pal_dec_decode_namespace
+#define decode_open              pal_dec_decode_open
 #define decode_network_set       pal_dec_decode_network_set
 #define decode_policy            pal_dec_decode_policy
 #define decode_profile           pal_dec_decode_profile
@@ -68,7 +69,6 @@
 #define path_push_index          pal_dec_path_push_index
 #define protocol_supports_ports  pal_dec_protocol_supports_ports
 #define resource_head_free       pal_dec_resource_head_free
-#define resource_head_take       pal_dec_resource_head_take
 #define scalar_int               pal_dec_scalar_int
 #define xcalloc                  pal_dec_xcalloc
 #define xmalloc                  pal_dec_xmalloc
@@ -184,10 +184,20 @@ struct resource_head {
 /* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
 void resource_head_free(struct resource_head *h);
-/* Moves metadata.name, and the namespace and labels when asked for (non-NULL), from the head into
- * the model object being decoded. */
-void resource_head_take(struct resource_head *h, char **name, char **namespace,
-			struct pal_labels *labels);
+/* The opening every resource decoder shares: the resource's position into *pos, and
+ * metadata.name, and the namespace and labels when asked for (non-NULL), moved from the head into
+ * the model object being decoded. Returns the error count so far, for DECODE_CLOSE. */
+size_t decode_open(struct dctx *c, struct resource_head *h, struct pal_pos *pos, char **name,
+		 char **namespace, struct pal_labels *labels);
+/* The closing every resource decoder shares: the decoded resource x joins vec when no error was
+ * reported since the count was `errors`; else clear(&x) frees what it holds. */
+#define DECODE_CLOSE(c, errors, vec, x, clear)                                                \
+	do {                                                                                  \
+		if ((c)->d->n_errors != (errors))                                             \
+			clear(&(x));                                                          \
+		else                                                                          \
+			VEC_PUSH(vec, x);                                                     \
+	} while (0)
 /* The error "invalid <what> "<name>": must be lower case alphanumeric characters, '-' or '.'"
  * unless name is a DNS subdomain. */
 void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,

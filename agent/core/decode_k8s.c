@@ -610,10 +610,6 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 		parse_selector_at(c, yt_map_get(spec, "podSelector"), p.selector_text, &p.selector);
 pop:
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_policy_clear(&p);
-		return;
-	}
 	(void)n_in;
-	VEC_PUSH(c->m->policies, p);
+	DECODE_CLOSE(c, errors, c->m->policies, p, pal_policy_clear);
 }
