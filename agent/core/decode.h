@@ -39,6 +39,7 @@
 #define decode_tier              pal_dec_decode_tier
 #define decode_workload_endpoint pal_dec_decode_workload_endpoint
 #define derr                     pal_dec_derr
+#define derr_choice              pal_dec_derr_choice
 #define derr_field               pal_dec_derr_field
 #define derr_name                pal_dec_derr_name
 #define enter_field              pal_dec_enter_field
@@ -105,6 +106,11 @@ __attribute__((format(printf, 4, 5))) void derr_field(struct dctx *c, const stru
 
 /* The entry of known[] (NULL-terminated) closest to word, or NULL when none is close. */
 const char *closest_name(const char *word, const char *const *known);
+/* Error about field `field` of map holding word, which is none of known[]:
+ * `<what> "<word>"; did you mean "<closest>"?`, or `<what> "<word>"; <otherwise>` when none is
+ * close. */
+void derr_choice(struct dctx *c, const struct yt_node *map, const char *field, const char *what,
+		 const char *word, const char *const *known, const char *otherwise);
 
 /* Checks that n is a mapping, that every key is in known (or in ignored, which are accepted and
  * skipped) and that no key repeats. Returns false (after reporting) when n is not a mapping;

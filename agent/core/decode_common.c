@@ -176,6 +176,17 @@ const char *closest_name(const char *word, const char *const *known)
 	return best_d <= limit ? best : NULL;
 }
 
+void derr_choice(struct dctx *c, const struct yt_node *map, const char *field, const char *what,
+		 const char *word, const char *const *known, const char *otherwise)
+{
+	const char *sugg = closest_name(word, known);
+
+	if (sugg)
+		derr_field(c, map, field, "%s \"%s\"; did you mean \"%s\"?", what, word, sugg);
+	else
+		derr_field(c, map, field, "%s \"%s\"; %s", what, word, otherwise);
+}
+
 static bool in_list(const char *s, const char *const *list)
 {
 	for (size_t i = 0; list && list[i]; i++)

@@ -40,16 +40,8 @@ static int decode_action(struct dctx *c, const struct yt_node *rule, enum pal_ac
 			return 1;
 		}
 	}
-	{
-		const char *sugg = closest_name(s, names);
-
-		if (sugg)
-			derr_field(c, rule, "action", "invalid action \"%s\"; did you mean \"%s\"?", s,
-				   sugg);
-		else
-			derr_field(c, rule, "action",
-				   "invalid action \"%s\"; must be Allow, Deny, Log or Pass", s);
-	}
+	derr_choice(c, rule, "action", "invalid action", s, names,
+		    "must be Allow, Deny, Log or Pass");
 	free(s);
 	return -1;
 }

@@ -896,6 +896,15 @@ struct ifctr_walk {
 	bool events; /* pass 3: events not emitted */
 };
 
+/* One per-interface counter series, left out while its count is 0. */
+static void ifctr_series(struct pal_strbuf *out, const char *metric, const char *iface,
+			 enum pal_hook hook, const char *label, const char *value, uint64_t n)
+{
+	if (n)
+		pal_strbuf_printf(out, "%s{interface=\"%s\",hook=\"%s\",%s=\"%s\"} %llu\n", metric,
+				  iface, pal_hook_names[hook], label, value, (unsigned long long)n);
+}
+
 static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *ctr,
 			void *arg)
 {
@@ -905,29 +914,18 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "if%u", ifindex);
 	if (w->events) {
-		if (ctr->events_suppressed)
-			pal_strbuf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						  "hook=\"%s\",cause=\"rate-limit\"} %llu\n",
-					  name, pal_hook_names[hook],
-					  (unsigned long long)ctr->events_suppressed);
-		if (ctr->events_lost)
-			pal_strbuf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						  "hook=\"%s\",cause=\"ring-full\"} %llu\n",
-					  name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
+		ifctr_series(w->out, "palisade_events_unsent_total", name, hook, "cause", "rate-limit",
+			     ctr->events_suppressed);
+		ifctr_series(w->out, "palisade_events_unsent_total", name, hook, "cause", "ring-full",
+			     ctr->events_lost);
 	} else if (!w->drops) {
 		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
-			if (ctr->verdict[v])
-				pal_strbuf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
-							  "hook=\"%s\",verdict=\"%s\"} %llu\n",
-						  name, pal_hook_names[hook], pal_verdict_names[v],
-						  (unsigned long long)ctr->verdict[v]);
+			ifctr_series(w->out, "palisade_interface_packets_total", name, hook, "verdict",
+				     pal_verdict_names[v], ctr->verdict[v]);
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
-			if (ctr->drop[d])
-				pal_strbuf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
-							  "reason=\"%s\"} %llu\n",
-						  name, pal_hook_names[hook], pal_drop_reason_names[d],
-						  (unsigned long long)ctr->drop[d]);
+			ifctr_series(w->out, "palisade_dropped_packets_total", name, hook, "reason",
+				     pal_drop_reason_names[d], ctr->drop[d]);
 	}
 	return 0;
 }
