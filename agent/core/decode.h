@@ -69,6 +69,7 @@
 #define path_push                pal_dec_path_push
 #define path_push_index          pal_dec_path_push_index
 #define protocol_supports_ports  pal_dec_protocol_supports_ports
+#define push_field               pal_dec_push_field
 #define resource_head_free       pal_dec_resource_head_free
 #define scalar_int               pal_dec_scalar_int
 #define xcalloc                  pal_dec_xcalloc
@@ -121,6 +122,10 @@ bool expect_map(struct dctx *c, const struct yt_node *n);
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
 		       bool *eg);
 bool expect_seq(struct dctx *c, const struct yt_node *n);
+/* map[key], with key pushed on the path (the caller pops *old); NULL, with nothing pushed, when
+ * the field is absent or null. */
+const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, const char *key,
+				size_t *old);
 /* Enters the optional field key whose value is n (YT_SEQ or YT_MAP expected): 0 when it is absent
  * or null, -1 after an error when it has another kind, 1 with key pushed on the path (the caller
  * pops *old). */

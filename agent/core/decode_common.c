@@ -211,6 +211,17 @@ bool expect_seq(struct dctx *c, const struct yt_node *n)
 	return false;
 }
 
+const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, const char *key,
+				size_t *old)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+
+	if (yt_is_null(n))
+		return NULL;
+	*old = path_push(c, key);
+	return n;
+}
+
 int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
 		size_t *old)
 {
@@ -369,13 +380,12 @@ static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 static int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
 		     int (*decode)(struct dctx *c, const struct yt_node *n, void *out))
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	int r;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	r = decode(c, n, out);
 	path_pop(c, old);
 	return r;
@@ -410,14 +420,13 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	long long v;
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!scalar_int(n, &v)) {
 		derr(c, n, "expected an integer between %lld and %lld", min, max);
 		r = -1;
@@ -447,13 +456,12 @@ int get_number(struct dctx *c, const struct yt_node *map, const char *key, doubl
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
 		       bool *eg)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!expect_seq(c, n)) {
 		path_pop(c, old);
 		return -1;
@@ -752,14 +760,13 @@ int parse_selector_at(struct dctx *c, const struct yt_node *n, const char *text,
 int get_selector(struct dctx *c, const struct yt_node *map, const char *key, char **text,
 		 struct pal_selector **sel)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	char *s = NULL;
 	int r;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	r = node_str(c, n, &s);
 	if (r > 0) {
 		r = parse_selector_at(c, n, s, sel);
@@ -844,14 +851,13 @@ bool protocol_supports_ports(uint8_t num)
 int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
 		 struct pal_protocol *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	long long v;
 	int r = -1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (n->kind != YT_SCALAR) {
 		derr(c, n, "expected a protocol name or number, got %s", yt_kind_name(n));
 		goto out;
