@@ -29,6 +29,7 @@
  */
 #include "selector_internal.h"
 #include "strbuf.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -63,15 +64,8 @@ static struct sel_node *node_new(enum sel_node_kind kind)
 
 static int add_kid(struct sel_node *n, struct sel_node *kid, size_t *cap)
 {
-	if (n->nkids == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 2;
-		struct sel_node **nv = realloc(n->kids, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		n->kids = nv;
-		*cap = ncap;
-	}
+	if (vec_grow((void **)&n->kids, cap, n->nkids + 1, sizeof(*n->kids)))
+		return -ENOMEM;
 	n->kids[n->nkids++] = kid;
 	return 0;
 }
@@ -133,15 +127,8 @@ static int parse_set(struct parser *p, struct sel_node *n, const char *op)
 	}
 	p->tok++;
 	while (p->tok->kind == SEL_TOK_STRING) {
-		if (n->nset == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			char **nv = realloc(n->set, ncap * sizeof(*nv));
-
-			if (!nv)
-				return oom(p);
-			n->set = nv;
-			cap = ncap;
-		}
+		if (vec_grow((void **)&n->set, &cap, n->nset + 1, sizeof(*n->set)))
+			return oom(p);
 		n->set[n->nset] = tok_strdup(p->tok);
 		if (!n->set[n->nset])
 			return oom(p);
