@@ -485,7 +485,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	/* pal_dp_apply removed every entry not in v: `bound` is exactly v now */
 	bound_free(c->b, c->nb);
 	c->b = NULL;
-	c->nb = 0;
+	c->nb = c->cap_b = 0;
 	for (size_t i = c->n_unprog; i-- > 0;)
 		if (!binding_has(v, n, c->unprog[i].ifindex))
 			unprog_clear(c, c->unprog[i].ifindex);
