@@ -14,6 +14,7 @@
 #include "maps_sync.h"
 #include "srcaddrs.h"
 #include "linktype.h"
+#include "small_list.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -384,6 +385,12 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		goto fail_classes;
 	}
 
+	err = pal_small_list_write(dp, t, id);
+	if (err) {
+		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
+		goto fail_classes;
+	}
+
 	/* last: the list becomes reachable once an interface points at it */
 	memset(&l, 0, sizeof(l));
 	l.n_entries = t->n_entries;
@@ -405,6 +412,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	err = 0;
 	goto out;
 fail_classes:
+	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
 fail:
 	if (have_w)
@@ -430,6 +438,7 @@ int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;
 
+		pal_small_list_delete(dp, ids[i]);
 		if (bpf_map_lookup_elem(fd, &ids[i], &l))
 			continue;
 		bpf_map_delete_elem(fd, &ids[i]);
