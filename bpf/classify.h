@@ -1,10 +1,15 @@
 /* The classifier: the per-packet algorithm of agent/classifier/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
+ * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present:
+ * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
+ * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
+ *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
- *      restricted by the anchors (flatten.h ANCHORS);
+ *      restricted by the anchors (flatten.h ANCHORS), read only for the summary words set in
+ *      every class's top (any other is 0 in some field);
  *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
  *      classes' word j (an override word found by rank in the class's override mask, else the
  *      field's base word); set bits are entries in evaluation order: ALLOW/DENY decide, LOG
@@ -67,7 +72,8 @@ struct pal_cls_scratch {
 		      * -mcpu=v3); first: tests set it from userspace */
 	__u64 cand[PAL_SUMMARY_WORDS];
 	__u32 rank[PAL_SUMMARY_WORDS][PAL_FIELD_COUNT]; /* by word, then field */
-	__u32 rank_sum[PAL_FIELD_COUNT]; /* step 2: override bits counted so far, per field */
+	__u32 top;      /* summary words that can hold a candidate (AND of the classes' top) */
+	__u32 top_left; /* step 2: those not yet visited */
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
 	struct pal_class cls[PAL_FIELD_COUNT];
@@ -205,7 +211,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 				continue;
 			if (k >= s->n_summary)
 				break;
-			bits = s->cand[k];
+			/* cand[k] was computed only where top has bit k (0 elsewhere) */
+			bits = s->cand[k] & -(__u64)((s->top >> k) & 1);
 			if (k == k0)
 				bits &= ~0ULL << (start & 63);
 			if (bits) {
@@ -317,8 +324,7 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		cand &= pal_word_at(s->cls[f].summary + k, &err);
 		anch |= pal_word_at(s->cls[f].anchor + k, &err);
-		rank[f] = s->rank_sum[f];
-		s->rank_sum[f] += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
+		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
 	}
 	s->cand[k] = cand & anch;
 	return err;
@@ -329,8 +335,8 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
  * bpf_loop iteration costs an indirect call (one per word made 100,000 rules ~10% slower). */
 #define PAL_CAND_WORDS_PER_STEP 4
 
-/* Step 2 over words [i * PAL_CAND_WORDS_PER_STEP, +PAL_CAND_WORDS_PER_STEP) (bpf_loop
- * callback). */
+/* Step 2 over the next PAL_CAND_WORDS_PER_STEP summary words of top (bpf_loop callback): a
+ * summary word outside top is 0 in some field, so its candidates are none. */
 static long pal_cls_cand_step(__u32 i, void *ctx)
 {
 	struct pal_cls_scratch *s = ((struct pal_cls_loop *)ctx)->s;
@@ -339,7 +345,10 @@ static long pal_cls_cand_step(__u32 i, void *ctx)
 	if (!s)
 		return 1;
 	for (u = 0; u < PAL_CAND_WORDS_PER_STEP; u++) {
-		k = i * PAL_CAND_WORDS_PER_STEP + u;
+		if (!s->top_left)
+			return 1;
+		k = pal_ctz64(s->top_left);
+		s->top_left &= s->top_left - 1;
 		if (k >= s->n_summary || k >= PAL_SUMMARY_WORDS)
 			return 1;
 		if (pal_cls_cand_word(s, k)) {
@@ -439,9 +448,11 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	 * override mask word (pal_cls_cand_step, one bpf_loop iteration per few summary words) */
 	s->always = l->always;
 	s->words_err = 0;
+	s->top = s->n_summary >= 32 ? ~0u : (1u << s->n_summary) - 1;
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		s->rank_sum[f] = 0;
-	bpf_loop((s->n_summary + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
+		s->top &= s->cls[f].top;
+	s->top_left = s->top;
+	bpf_loop((pal_popcount64(s->top) + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
 		 pal_cls_cand_step, &loop, 0);
 	if (s->words_err)
 		return;

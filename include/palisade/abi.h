@@ -274,7 +274,11 @@ _Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offs
  *                 class satisfies (flatten.h ANCHORS; the candidate words are
  *                 AND(summaries) & (always | OR(anchors)))
  *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
+ *   ovr rank[k] = pal_words[ovr_rank + k]: override words of this class in summary words < k
  *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
+ *   top         bit k = summary[k] != 0: the classifier visits only summary words whose bit is
+ *                 set in every field's class (any other candidate word is 0), and the rank words
+ *                 let it start at any of them
  * (base = the field's base words, shared by the field's classes). */
 struct pal_class {
 	__u32 summary;
@@ -282,8 +286,11 @@ struct pal_class {
 	__u32 ovr_base;
 	__u32 base;
 	__u32 anchor;
+	__u32 ovr_rank;
+	__u32 top;
 };
-_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
+_Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
+_Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
@@ -305,7 +312,7 @@ struct pal_list {
 	__u32 single_class;
 	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
 };
-_Static_assert(sizeof(struct pal_list) == 160, "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class), "pal_list size");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */

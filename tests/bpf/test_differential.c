@@ -179,6 +179,9 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 900)
 		{ "large", 2, 400, { .max_tiers = 4, .max_policies = 60, .max_rules = 100, .n_profiles = 2 } },
 		/* lists around PAL_SMALL_ENTRIES entries: either side of the linear form's limit */
 		{ "threshold", 40, 48, { .max_tiers = 2, .max_policies = 4, .max_rules = 7, .n_profiles = 2 }, true },
+		/* lists over 4,096 entries: several summary words, classes with override words in
+		 * more than one of them (the override rank words) */
+		{ "wide", 2, 400, { .max_tiers = 1, .max_policies = 3, .max_rules = 3000, .n_profiles = 1 } },
 	};
 	bool replay;
 	uint64_t one = env_u64("PAL_BPF_DIFF_SEED", 0, &replay);
