@@ -74,6 +74,8 @@ struct pal_cls_scratch {
 	__u32 rank[PAL_SUMMARY_WORDS][PAL_FIELD_COUNT]; /* by word, then field */
 	__u32 top;      /* summary words that can hold a candidate (AND of the classes' top) */
 	__u32 top_left; /* step 2: those not yet visited */
+	__u32 cand_nz;  /* bit k: cand[k] != 0 (step 2 writes cand[k] only for k in top) */
+	__u32 pad_cand;
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
 	struct pal_class cls[PAL_FIELD_COUNT];
@@ -201,24 +203,23 @@ static long pal_cls_step(__u32 iter, void *ctx)
 	if (!s)
 		return 1;
 	if (s->have_w == PAL_W_NONE) {
-		/* next candidate word j >= cursor / 64 */
-		__u32 start = s->cursor >> 6, k0 = start >> 6, k, j = 0, found = 0;
+		/* next candidate word j >= cursor / 64: in the first summary word k >= cursor / 4096
+		 * with candidates (cand_nz), past the cursor when k is the cursor's own; if that
+		 * leaves none, the next such word has candidates throughout */
+		__u32 start = s->cursor >> 6, k0 = start >> 6, k, u, j = 0, found = 0;
+		__u32 m = k0 < 32 ? s->cand_nz & (~0u << k0) : 0;
 
-		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+		for (u = 0; u < 2 && m && !found; u++) {
 			__u64 bits;
 
-			if (k < k0)
-				continue;
-			if (k >= s->n_summary)
-				break;
-			/* cand[k] was computed only where top has bit k (0 elsewhere) */
-			bits = s->cand[k] & -(__u64)((s->top >> k) & 1);
+			k = pal_ctz64(m) & (PAL_SUMMARY_WORDS - 1);
+			m &= m - 1;
+			bits = s->cand[k];
 			if (k == k0)
 				bits &= ~0ULL << (start & 63);
 			if (bits) {
 				j = k * 64 + pal_ctz64(bits);
 				found = 1;
-				break;
 			}
 		}
 		if (!found) {
@@ -327,6 +328,8 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
 	}
 	s->cand[k] = cand & anch;
+	if (s->cand[k])
+		s->cand_nz |= 1u << k;
 	return err;
 }
 
@@ -452,6 +455,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
 		s->top &= s->cls[f].top;
 	s->top_left = s->top;
+	s->cand_nz = 0;
 	bpf_loop((pal_popcount64(s->top) + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
 		 pal_cls_cand_step, &loop, 0);
 	if (s->words_err)
