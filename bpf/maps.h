@@ -64,6 +64,15 @@ struct {
 	__type(value, struct pal_list);
 } pal_lists SEC(".maps");
 
+/* Short lists in linear form (abi.h struct pal_small_list), beside their bitmap form. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PAL_LISTS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pal_small_list);
+} pal_small SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_DEF_ENTRIES);

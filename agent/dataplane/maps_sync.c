@@ -15,6 +15,7 @@
 #include "srcaddrs.h"
 #include "linktype.h"
 #include "vec.h"
+#include "small_list.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -259,6 +260,29 @@ out:
 
 /* ---- lists ----------------------------------------------------------------------------------- */
 
+/* The override rank words of class c (pal_class.ovr_rank) are used only in summary words where
+ * the class has override words, so a class whose override words all lie in one summary word
+ * (nearly every class: one address, one port) has ranks 0 wherever they are read and shares the
+ * list's zero words; only the others get their own. */
+static bool own_ranks(const struct pal_cls_bitmaps *bm, uint32_t c)
+{
+	uint32_t o0 = bm->ovr_start[c], o1 = bm->ovr_start[c + 1];
+
+	return o1 > o0 && bm->ovr_word[o0] / 64 != bm->ovr_word[o1 - 1] / 64; /* ascending */
+}
+
+/* rank[k] = override words of class c in summary words below k. Returns n_summary. */
+static uint32_t write_ranks(const struct pal_cls_bitmaps *bm, uint32_t c, uint32_t n_summary,
+			    uint64_t *rank)
+{
+	for (uint32_t k = bm->ovr_start[c]; k < bm->ovr_start[c + 1]; k++)
+		if (bm->ovr_word[k] / 64 + 1 < n_summary)
+			rank[bm->ovr_word[k] / 64 + 1]++;
+	for (uint32_t k = 1; k < n_summary; k++)
+		rank[k] += rank[k - 1];
+	return n_summary;
+}
+
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		      uint32_t generation, uint32_t *list_id)
 {
@@ -267,7 +291,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	struct pal_entry *ents = NULL;
 	uint64_t *words = NULL;
 	uint64_t total = 0, off = 0;
-	uint32_t wbase = 0, ebase = 0, id;
+	uint32_t wbase = 0, ebase = 0, id, zero_ranks;
 	bool have_w = false, have_e = false;
 	struct pal_list l;
 	int err;
@@ -277,12 +301,15 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 				 PAL_MAX_ENTRIES);
 		return -E2BIG;
 	}
-	/* region layout: always, then per field its base words, then per class: summary, anchor,
-	 * override mask, override words */
-	total = t->n_summary;
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+	/* region layout: always, zero ranks (shared), then per field its base words, then per
+	 * class: summary, anchor, override mask, override rank (own_ranks only), override words */
+	total = 2 * (uint64_t)t->n_summary;
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 		total += (uint64_t)t->n_words + (uint64_t)t->bm[f].n_classes * 3 * t->n_summary +
 			 t->bm[f].n_ovr;
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
+			total += own_ranks(&t->bm[f], c) ? t->n_summary : 0;
+	}
 	if (total > UINT32_MAX)
 		return -E2BIG;
 	id = dp->next_list_id++;
@@ -313,6 +340,8 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	if (t->n_summary && t->always)
 		memcpy(&words[off], t->always, t->n_summary * sizeof(*words));
 	off += t->n_summary;
+	zero_ranks = wbase + (uint32_t)off; /* calloc'd */
+	off += t->n_summary;
 	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 		if (t->n_words)
 			memcpy(&words[off], t->bm[f].base, t->n_words * sizeof(*words));
@@ -335,6 +364,9 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 			if (t->n_summary)
 				memcpy(&words[off], &bm->summary[(size_t)c * t->n_summary],
 				       t->n_summary * sizeof(*words));
+			for (uint32_t k = 0; k < t->n_summary; k++)
+				if (words[off + k])
+					cv[f][c].top |= 1u << k;
 			off += t->n_summary;
 			cv[f][c].anchor = wbase + (uint32_t)off;
 			if (t->n_summary && bm->anchor)
@@ -345,6 +377,11 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 			for (uint32_t k = o0; k < o1; k++)
 				words[off + bm->ovr_word[k] / 64] |= 1ULL << (bm->ovr_word[k] % 64);
 			off += t->n_summary;
+			cv[f][c].ovr_rank = zero_ranks;
+			if (own_ranks(bm, c)) {
+				cv[f][c].ovr_rank = wbase + (uint32_t)off;
+				off += write_ranks(bm, c, t->n_summary, &words[off]);
+			}
 			cv[f][c].ovr_base = wbase + (uint32_t)off;
 			for (uint32_t k = o0; k < o1; k++)
 				words[off++] = bm->ovr_bits[k];
@@ -378,6 +415,12 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		goto fail_classes;
 	}
 
+	err = pal_small_list_write(dp, t, id);
+	if (err) {
+		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
+		goto fail_classes;
+	}
+
 	/* last: the list becomes reachable once an interface points at it */
 	memset(&l, 0, sizeof(l));
 	l.n_entries = t->n_entries;
@@ -399,6 +442,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	err = 0;
 	goto out;
 fail_classes:
+	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
 fail:
 	if (have_w)
@@ -424,6 +468,7 @@ int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;
 
+		pal_small_list_delete(dp, ids[i]);
 		if (bpf_map_lookup_elem(fd, &ids[i], &l))
 			continue;
 		bpf_map_delete_elem(fd, &ids[i]);

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 6u
+#define PAL_LAYOUT_VERSION 7u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -199,7 +199,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -293,7 +293,11 @@ _Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offs
  *                 class satisfies (flatten.h ANCHORS; the candidate words are
  *                 AND(summaries) & (always | OR(anchors)))
  *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
+ *   ovr rank[k] = pal_words[ovr_rank + k]: override words of this class in summary words < k
  *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
+ *   top         bit k = summary[k] != 0: the classifier visits only summary words whose bit is
+ *                 set in every field's class (any other candidate word is 0), and the rank words
+ *                 let it start at any of them
  * (base = the field's base words, shared by the field's classes). */
 struct pal_class {
 	__u32 summary;
@@ -301,8 +305,11 @@ struct pal_class {
 	__u32 ovr_base;
 	__u32 base;
 	__u32 anchor;
+	__u32 ovr_rank;
+	__u32 top;
 };
-_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
+_Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
+_Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
@@ -324,7 +331,7 @@ struct pal_list {
 	__u32 single_class;
 	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
 };
-_Static_assert(sizeof(struct pal_list) == 160, "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class), "pal_list size");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
@@ -338,6 +345,81 @@ struct pal_entry {
 };
 _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 #define PAL_RULE_ID_NONE 0xffffffffu
+
+/* pal_small: HASH (no prealloc), key = list id -> struct pal_small_list: the same list in a
+ * short list's linear form, written beside its bitmap form when it fits (maps_sync.c
+ * small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
+ * the packet's entry bits instead of an LPM lookup, ANDs the six, and walks the set bits; no
+ * summary words, no scratch slot. Every table is the flattener's own (flatten.h FIELDS and
+ * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
+#define PAL_SMALL_ENTRIES 32u  /* entries of a list in linear form (one 32-bit word) */
+#define PAL_SMALL_RANGES 32u   /* key ranges per 16-bit field */
+#define PAL_SMALL_PREFIXES 16u /* address prefixes per address field, both families */
+/* PROTO's key in the linear form: the IP protocol, + PAL_SMALL_PROTO_V6 for IPv6 */
+#define PAL_SMALL_PROTO_V6 256u
+
+/* keys first .. last (sorted, disjoint, covering 0 ..: the first range whose last >= key holds it) */
+struct pal_small_range {
+	__u16 first;
+	__u16 last;
+	__u32 bits; /* entries every key of the range satisfies */
+};
+_Static_assert(sizeof(struct pal_small_range) == 8, "pal_small_range size");
+
+struct pal_small_keys {
+	__u32 n;         /* ranges used */
+	__u32 none_bits; /* the packet has no such key (no ports, not ICMP); unused for PROTO */
+	struct pal_small_range r[PAL_SMALL_RANGES];
+};
+_Static_assert(sizeof(struct pal_small_keys) == 8 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
+
+/* addr & mask == net, per 32-bit word in network order; the longest such prefix decides */
+struct pal_small_prefix {
+	__u32 net[4];
+	__u32 mask[4];
+	__u32 bits;
+	__u8 family; /* 4 or 6 (pal_pkt.family) */
+	__u8 len;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_small_prefix) == 40, "pal_small_prefix size");
+
+struct pal_small_addrs {
+	__u32 n;
+	__u32 pad;
+	struct pal_small_prefix p[PAL_SMALL_PREFIXES];
+};
+_Static_assert(sizeof(struct pal_small_addrs) == 8 + 40 * PAL_SMALL_PREFIXES,
+	       "pal_small_addrs size");
+
+struct pal_small_entry {
+	__u8 action; /* enum pal_entry_action */
+	__u8 kind;   /* enum pal_entry_kind */
+	__u8 next;   /* LOG, PASS, SKIP: where evaluation continues (<= n_entries) */
+	__u8 pad;
+	__u32 rule_id;
+};
+_Static_assert(sizeof(struct pal_small_entry) == 8, "pal_small_entry size");
+
+/* the key fields of a linear-form list, in pal_small_list.keys */
+#define PAL_SMALL_K_PROTO 0
+#define PAL_SMALL_K_SPORT 1
+#define PAL_SMALL_K_DPORT 2
+#define PAL_SMALL_K_ICMP 3
+#define PAL_SMALL_K_COUNT 4
+
+struct pal_small_list {
+	__u32 n_entries; /* <= PAL_SMALL_ENTRIES */
+	__u32 pad;
+	struct pal_small_entry e[PAL_SMALL_ENTRIES];
+	struct pal_small_addrs addr[2];                   /* source, destination */
+	struct pal_small_keys keys[PAL_SMALL_K_COUNT];    /* PAL_SMALL_K_* */
+};
+_Static_assert(sizeof(struct pal_small_list) ==
+		       8 + 8 * PAL_SMALL_ENTRIES + 2 * sizeof(struct pal_small_addrs) +
+			       PAL_SMALL_K_COUNT * sizeof(struct pal_small_keys),
+	       "pal_small_list size");
+_Static_assert(PAL_SMALL_ENTRIES <= 32, "pal_small_range.bits holds every entry");
 
 /* What the classifier answered for one list (bpf/classify.h pal_classify). */
 #define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
