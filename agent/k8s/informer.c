@@ -373,7 +373,8 @@ static bool on_watch_data(void *ctx, const char *buf, size_t len)
 				return false;
 			}
 			if (inf->line_len + 1 >= inf->line_cap) {
-				size_t cap = inf->line_cap ? inf->line_cap * 2 : 65536;
+				/* Most events are a few KiB: 12 informers' buffers start small. */
+				size_t cap = inf->line_cap ? inf->line_cap * 2 : 4096;
 				char *p = realloc(inf->line, cap);
 
 				if (!p)
