@@ -32,10 +32,9 @@ struct pal_k8s_datastore {
 	/* Discovery of projectcalico.org/v3 (Calico's API server), in flight: Calico's resources are
 	 * watched once it answered, from v3 where it is served, else from the CRDs. */
 	struct pal_k8s_req *discovery;
-	/* "Kind/namespace/name" -> {"latest": the latest version good on their own, "applied": the
-	 * version in force at the last apply (both decoded once, kept as their address: see
-	 * datastore.c), "error": why the latest version is not in force, "held": the whole model
-	 * rejected "latest" (so "applied" is used), "model_error"}. */
+	/* "Kind/namespace/name" -> the address of its entry (struct k8s_entry in datastore.c: the
+	 * latest version good on its own, the version in force at the last apply, both decoded once;
+	 * why the latest is not in force; whether the whole model rejected it). */
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
