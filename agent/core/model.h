@@ -262,6 +262,9 @@ void pal_model_free(struct pal_model *m);
  * keeps many small decoded models (the Kubernetes datastore, one per object) build the whole
  * model without decoding anything again. 0 or -ENOMEM (dst may then hold part of src). */
 int pal_model_borrow(struct pal_model *dst, const struct pal_model *src);
+/* pal_model_borrow of every src[i], dst's arrays sized once for all of them: no doubling (up to
+ * twice the room) and no trail of outgrown arrays left in the heap at every reload. */
+int pal_model_borrow_all(struct pal_model *dst, const struct pal_model *const *src, size_t n);
 /* Gives back the spare capacity of m's arrays (for models kept long, such as those). */
 void pal_model_shrink(struct pal_model *m);
 

@@ -526,19 +526,25 @@ static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
 static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
 {
+	const struct pal_model **models = malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
+	size_t n = 0;
 	const char *id;
 	json_t *e;
+	int rc;
 
+	if (!models)
+		return -ENOMEM;
 	json_object_foreach(ds->objects, id, e) {
 		const struct k8s_version *v = version_in_use(entry_of(e));
 
 		if (!v)
 			continue;
-		if (pal_model_borrow(m, &v->model))
-			return -ENOMEM;
+		models[n++] = &v->model;
 		copy_diags(diags, &v->warnings);
 	}
-	return 0;
+	rc = pal_model_borrow_all(m, models, n);
+	free(models);
+	return rc;
 }
 
 /* A new load judges every object afresh: what the model rejected last time may fit now. */

@@ -1,6 +1,7 @@
 /* pal_model_borrow and pal_model_shrink: the Kubernetes datastore keeps one small decoded model per
  * object and builds the whole model from them at every reload without decoding again. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include "model.h"
 
@@ -56,4 +57,33 @@ Test(model_borrow, whole_model_from_fragments_frees_only_its_arrays)
 	cr_assert_str_eq(a.namespaces.v[0].name, "shop");
 	pal_model_free(&a);
 	pal_model_free(&b);
+}
+
+/* A reload borrows every object's fragment at once: the arrays are sized for all of them once,
+ * exactly, instead of doubling (up to twice the room, and the outgrown arrays left behind). */
+Test(model_borrow, borrow_all_sizes_the_arrays_once)
+{
+	struct pal_model frag[40], all;
+	const struct pal_model *src[40];
+	char name[64], doc[256];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "k8s:Namespace/ns-%d", i);
+		snprintf(doc, sizeof(doc), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-%d\n",
+			 i);
+		load(&frag[i], name, doc);
+		pal_model_shrink(&frag[i]);
+		src[i] = &frag[i];
+	}
+	pal_model_init(&all);
+	cr_assert_eq(pal_model_borrow_all(&all, src, 40), 0);
+	cr_assert(all.borrowed);
+	cr_assert_eq(all.namespaces.n, 40);
+	cr_assert_eq(all.namespaces.cap, 40); /* pal_model_borrow alone: 64 */
+	cr_assert_eq(all.policies.cap, 0);
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(all.namespaces.v[i].name, frag[i].namespaces.v[0].name);
+	pal_model_free(&all);
+	for (int i = 0; i < 40; i++)
+		pal_model_free(&frag[i]);
 }
