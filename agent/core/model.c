@@ -283,8 +283,25 @@ static void shrink_items(void **v, size_t len, size_t *cap, size_t sz)
 
 #define SHRINK(field) shrink_items((void **)&m->field.v, m->field.n, &m->field.cap, sizeof(*m->field.v))
 
+/* A rule list has no capacity field: the decoder grows it by doubling from 4 (a Kubernetes
+ * NetworkPolicy's one rule held room for four, 1.7 KiB). */
+static void shrink_rules(struct pal_rules *r)
+{
+	size_t cap = r->n + 1; /* anything above n: shrink_items reallocs to n */
+
+	shrink_items((void **)&r->v, r->n, &cap, sizeof(*r->v));
+}
+
 void pal_model_shrink(struct pal_model *m)
 {
+	for (size_t i = 0; i < m->policies.n; i++) {
+		shrink_rules(&m->policies.v[i].ingress);
+		shrink_rules(&m->policies.v[i].egress);
+	}
+	for (size_t i = 0; i < m->profiles.n; i++) {
+		shrink_rules(&m->profiles.v[i].ingress);
+		shrink_rules(&m->profiles.v[i].egress);
+	}
 	SHRINK(policies);
 	SHRINK(tiers);
 	SHRINK(host_endpoints);

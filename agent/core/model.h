@@ -265,7 +265,8 @@ int pal_model_borrow(struct pal_model *dst, const struct pal_model *src);
 /* pal_model_borrow of every src[i], dst's arrays sized once for all of them: no doubling (up to
  * twice the room) and no trail of outgrown arrays left in the heap at every reload. */
 int pal_model_borrow_all(struct pal_model *dst, const struct pal_model *const *src, size_t n);
-/* Gives back the spare capacity of m's arrays (for models kept long, such as those). */
+/* Gives back the spare capacity of m's arrays and of its policies' and profiles' rule lists (for
+ * models kept long, such as those). */
 void pal_model_shrink(struct pal_model *m);
 
 /* Loading. Each adds the resources it finds to m and the problems to diags; on errors in a

@@ -1,6 +1,7 @@
 /* pal_model_borrow and pal_model_shrink: the Kubernetes datastore keeps one small decoded model per
  * object and builds the whole model from them at every reload without decoding again. */
 #include <criterion/criterion.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include "model.h"
@@ -86,4 +87,23 @@ Test(model_borrow, borrow_all_sizes_the_arrays_once)
 	pal_model_free(&all);
 	for (int i = 0; i < 40; i++)
 		pal_model_free(&frag[i]);
+}
+
+/* A kept object's rule lists hold exactly their rules: the decoder's doubling from 4 left a
+ * Kubernetes NetworkPolicy's one rule in room for four (4 x 424 bytes), for every kept policy. */
+Test(model_borrow, shrink_gives_back_the_rule_lists_room)
+{
+	static const char np[] = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+				 "  name: web\n  namespace: shop\nspec:\n  podSelector: {}\n"
+				 "  ingress:\n  - ports:\n    - port: 80\n";
+	struct pal_model m;
+
+	load(&m, "k8s:NetworkPolicy/shop/web", np);
+	cr_assert_eq(m.policies.n, 1);
+	cr_assert_eq(m.policies.v[0].ingress.n, 1);
+	pal_model_shrink(&m);
+	cr_assert_lt(malloc_usable_size(m.policies.v[0].ingress.v), 2 * sizeof(struct pal_rule));
+	cr_assert_eq(m.policies.v[0].ingress.v[0].dst.n_ports, 1); /* the rule itself is intact */
+	cr_assert_eq(m.policies.v[0].ingress.v[0].dst.ports[0].first, 80);
+	pal_model_free(&m);
 }
