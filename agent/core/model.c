@@ -221,47 +221,6 @@ int pal_model_borrow(struct pal_model *dst, const struct pal_model *src)
 	return 0;
 }
 
-/* Makes *v room for exactly len + more items (no doubling); 0 or -ENOMEM. */
-static int reserve_items(void **v, size_t len, size_t *cap, size_t more, size_t sz)
-{
-	void *p;
-
-	if (len + more <= *cap)
-		return 0;
-	if (!(p = realloc(*v, (len + more) * sz)))
-		return -ENOMEM;
-	*v = p;
-	*cap = len + more;
-	return 0;
-}
-
-#define SUM(field)                                                                            	for (size_t i = 0; i < n; i++)                                                        		total.field.n += src[i]->field.n
-#define RESERVE(field)                                                                        	reserve_items((void **)&dst->field.v, dst->field.n, &dst->field.cap, total.field.n,      		      sizeof(*dst->field.v))
-
-int pal_model_borrow_all(struct pal_model *dst, const struct pal_model *const *src, size_t n)
-{
-	struct pal_model total = { 0 };
-
-	SUM(policies);
-	SUM(tiers);
-	SUM(host_endpoints);
-	SUM(workload_endpoints);
-	SUM(profiles);
-	SUM(network_sets);
-	SUM(namespaces);
-	SUM(services);
-	SUM(endpoint_slices);
-	dst->borrowed = true;
-	if (RESERVE(policies) || RESERVE(tiers) || RESERVE(host_endpoints) ||
-	    RESERVE(workload_endpoints) || RESERVE(profiles) || RESERVE(network_sets) ||
-	    RESERVE(namespaces) || RESERVE(services) || RESERVE(endpoint_slices))
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (pal_model_borrow(dst, src[i]))
-			return -ENOMEM;
-	return 0;
-}
-
 /* Shrinks the array *v of len items (capacity *cap) to len; keeps it when realloc fails. */
 static void shrink_items(void **v, size_t len, size_t *cap, size_t sz)
 {

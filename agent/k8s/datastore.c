@@ -78,13 +78,13 @@ nomem:
 }
 
 /* One version of an object, converted and decoded once: every reload borrows its resources
- * (pal_model_borrow) instead of decoding every object again. Shared by the entry's "latest" and
- * "applied" versions, hence the count. */
+ * (pal_model_borrow_kept) instead of decoding every object again. Shared by the entry's "latest"
+ * and "applied" versions, hence the count. */
 struct k8s_version {
 	unsigned refs;
 	/* The documents' digest, to tell a real change from a status update without keeping them */
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct pal_model model;
+	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
 };
 
@@ -97,7 +97,7 @@ static void version_put(struct k8s_version *v)
 {
 	if (!v || --v->refs)
 		return;
-	pal_model_free(&v->model);
+	pal_model_kept_free(v->kept);
 	pal_diags_free(&v->warnings);
 	free(v);
 }
@@ -179,6 +179,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	json_t *docs = json_array();
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
+	struct pal_model m;
 	char *text = NULL;
 	int rc;
 
@@ -189,7 +190,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		return -ENOMEM;
 	}
 	v->refs = 1;
-	pal_model_init(&v->model);
+	pal_model_init(&m);
 	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
 	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
@@ -200,8 +201,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		sha256_init(&h);
 		sha256_update(&h, strlen(text), (const uint8_t *)text);
 		sha256_digest(&h, sizeof(v->digest), v->digest);
-		pal_model_load_buffer(&v->model, name, text, strlen(text), &d);
-		pal_model_shrink(&v->model);
+		pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	}
 	free(text);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
@@ -209,6 +209,10 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 			pald_diag_text(&d.v[i], err, errlen);
 			rc = -EINVAL;
 		}
+	/* The warnings' positions point to the model's file names, which the kept model takes. */
+	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
+		rc = -ENOMEM;
+	pal_model_free(&m);
 	if (rc) {
 		pal_diags_free(&d);
 		version_put(v);
@@ -526,7 +530,8 @@ static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
 static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
 {
-	const struct pal_model **models = malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
+	const struct pal_model_kept **models =
+		malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
 	size_t n = 0;
 	const char *id;
 	json_t *e;
@@ -539,10 +544,10 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 
 		if (!v)
 			continue;
-		models[n++] = &v->model;
+		models[n++] = v->kept;
 		copy_diags(diags, &v->warnings);
 	}
-	rc = pal_model_borrow_all(m, models, n);
+	rc = pal_model_borrow_kept(m, models, n);
 	free(models);
 	return rc;
 }

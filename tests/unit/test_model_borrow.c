@@ -60,33 +60,50 @@ Test(model_borrow, whole_model_from_fragments_frees_only_its_arrays)
 	pal_model_free(&b);
 }
 
-/* A reload borrows every object's fragment at once: the arrays are sized for all of them once,
- * exactly, instead of doubling (up to twice the room, and the outgrown arrays left behind). */
-Test(model_borrow, borrow_all_sizes_the_arrays_once)
+/* The datastore keeps every object's fragment as a kept model (only its non-empty arrays) and a
+ * reload borrows them all at once: the arrays are sized for all of them once, exactly, instead of
+ * doubling (up to twice the room, and the outgrown arrays left behind). */
+Test(model_borrow, borrow_kept_sizes_the_arrays_once)
 {
-	struct pal_model frag[40], all;
-	const struct pal_model *src[40];
+	struct pal_model frag, b, all;
+	struct pal_model_kept *kept[41];
+	struct pal_diags d = { 0 };
 	char name[64], doc[256];
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "k8s:Namespace/ns-%d", i);
 		snprintf(doc, sizeof(doc), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-%d\n",
 			 i);
-		load(&frag[i], name, doc);
-		pal_model_shrink(&frag[i]);
-		src[i] = &frag[i];
+		load(&frag, name, doc);
+		cr_assert_not_null(kept[i] = pal_model_keep(&frag));
+		cr_assert_eq(frag.namespaces.n, 0); /* moved, not copied */
+		pal_model_free(&frag);
 	}
-	pal_model_init(&all);
-	cr_assert_eq(pal_model_borrow_all(&all, src, 40), 0);
-	cr_assert(all.borrowed);
-	cr_assert_eq(all.namespaces.n, 40);
-	cr_assert_eq(all.namespaces.cap, 40); /* pal_model_borrow alone: 64 */
-	cr_assert_eq(all.policies.cap, 0);
-	for (int i = 0; i < 40; i++)
-		cr_assert_eq(all.namespaces.v[i].name, frag[i].namespaces.v[0].name);
-	pal_model_free(&all);
-	for (int i = 0; i < 40; i++)
-		pal_model_free(&frag[i]);
+	load(&b, "k8s:GlobalNetworkPolicy/allow", gnp_doc);
+	cr_assert_not_null(kept[40] = pal_model_keep(&b));
+	pal_model_free(&b);
+
+	for (int round = 0; round < 2; round++) { /* every reload borrows again */
+		pal_model_init(&all);
+		cr_assert_eq(pal_model_borrow_kept(&all, (const struct pal_model_kept *const *)kept, 41),
+			     0);
+		cr_assert(all.borrowed);
+		cr_assert_eq(all.namespaces.n, 40);
+		cr_assert_eq(all.namespaces.cap, 40); /* pal_model_borrow one by one: 64 */
+		cr_assert_eq(all.policies.n, 1);
+		cr_assert_eq(all.tiers.n, 1);
+		cr_assert_eq(all.workload_endpoints.cap, 0);
+		cr_assert_str_eq(all.namespaces.v[39].name, "ns-39");
+		cr_assert_str_eq(all.namespaces.v[39].pos.file, "k8s:Namespace/ns-39");
+		cr_assert_str_eq(all.policies.v[0].pos.file, "k8s:GlobalNetworkPolicy/allow");
+		pal_model_validate(&all, &d);
+		cr_assert_not(pal_diags_has_errors(&d));
+		pal_diags_free(&d);
+		pal_model_free(&all); /* arrays only: the kept models stay whole (ASan checks) */
+	}
+	for (int i = 0; i < 41; i++)
+		pal_model_kept_free(kept[i]); /* everything they own (ASan's leak check) */
+	pal_model_kept_free(NULL);
 }
 
 /* A kept object's rule lists hold exactly their rules: the decoder's doubling from 4 left a
