@@ -1,10 +1,12 @@
-/* Models kept long in a compact form (see model.h): a kept model lists only its non-empty arrays.
- * Everything else goes through a struct pal_model "view" built on the stack, so freeing and
- * borrowing reuse pal_model_free and pal_model_borrow. */
+/* Models kept long in a compact form (see model.h): a kept model lists only its non-empty arrays,
+ * and its workload endpoints' repeating strings are interned (intern.h). Everything else goes
+ * through a struct pal_model "view" built on the stack, so freeing and borrowing reuse
+ * pal_model_free and pal_model_borrow. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include "intern.h"
 #include "model.h"
 
 /* Every array of resources of struct pal_model, by offset: each is a PAL_VEC (v, n, cap). */
@@ -52,6 +54,45 @@ static void view(const struct pal_model_kept *k, struct pal_model *out)
 	out->files.n = out->files.cap = k->n_files;
 }
 
+/* The strings of a workload endpoint that repeat across pods: label keys and values, namespace,
+ * node, orchestrator, endpoint, service account, profiles, port names (not its own names). */
+static void for_each_shared_string(struct pal_workload_endpoint *w, void (*fn)(char **slot))
+{
+	char **own[] = { &w->namespace, &w->node, &w->orchestrator, &w->endpoint,
+			 &w->service_account };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		fn(own[i]);
+	for (size_t i = 0; i < w->labels.n; i++) {
+		fn(&w->labels.v[i].key);
+		fn(&w->labels.v[i].value);
+	}
+	for (size_t i = 0; i < w->n_profiles; i++)
+		fn(&w->profiles[i]);
+	for (size_t i = 0; i < w->n_ports; i++)
+		fn(&w->ports[i].name);
+}
+
+/* Swaps an owned string for its shared copy (keeps it when out of memory: still owned). */
+static void intern_slot(char **slot)
+{
+	char *shared = *slot ? pal_intern(*slot) : NULL;
+
+	if (!shared)
+		return;
+	free(*slot);
+	*slot = shared;
+}
+
+/* Drops a shared copy's reference and clears the slot, so pal_model_free skips it. */
+static void release_slot(char **slot)
+{
+	if (pal_interned(*slot)) {
+		pal_intern_put(*slot);
+		*slot = NULL;
+	}
+}
+
 struct pal_model_kept *pal_model_keep(struct pal_model *m)
 {
 	struct pal_model_kept *k;
@@ -71,6 +112,8 @@ struct pal_model_kept *pal_model_keep(struct pal_model *m)
 		if (a->n)
 			k->part[k->n_parts++] = (struct kept_part){ (uint32_t)f, (uint32_t)a->n, a->v };
 	}
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		for_each_shared_string(&m->workload_endpoints.v[i], intern_slot);
 	pal_model_init(m); /* everything is k's now */
 	return k;
 }
@@ -82,6 +125,8 @@ void pal_model_kept_free(struct pal_model_kept *k)
 	if (!k)
 		return;
 	view(k, &m);
+	for (size_t i = 0; i < m.workload_endpoints.n; i++)
+		for_each_shared_string(&m.workload_endpoints.v[i], release_slot);
 	pal_model_free(&m);
 	free(k);
 }

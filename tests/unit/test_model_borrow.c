@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include "intern.h"
 #include "model.h"
 
 static void load(struct pal_model *m, const char *name, const char *text)
@@ -123,4 +124,50 @@ Test(model_borrow, shrink_gives_back_the_rule_lists_room)
 	cr_assert_eq(m.policies.v[0].ingress.v[0].dst.n_ports, 1); /* the rule itself is intact */
 	cr_assert_eq(m.policies.v[0].ingress.v[0].dst.ports[0].first, 80);
 	pal_model_free(&m);
+}
+
+/* Kept pods share their repeating strings (label keys and values, namespace, profiles): one copy
+ * each for all pods, released with the last kept model that uses it. */
+Test(model_borrow, kept_pods_share_their_repeating_strings)
+{
+	static const char wep[] =
+		"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\nmetadata:\n"
+		"  name: node--a-k8s-%s-eth0\n  namespace: shop\n  labels:\n    app: web\n"
+		"spec:\n  node: node-a\n  orchestrator: k8s\n  workload: ''\n  pod: %s\n"
+		"  endpoint: eth0\n  interfaceName: cali%s\n  ipNetworks: [198.18.0.%d/32]\n"
+		"  profiles: [kns.shop]\n";
+	struct pal_model m[2];
+	struct pal_model_kept *k[2];
+	char doc[600], name[64];
+	const char *pods[2] = { "web-1", "web-2" };
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(doc, sizeof(doc), wep, pods[i], pods[i], pods[i], i + 1);
+		snprintf(name, sizeof(name), "k8s:Pod/shop/%s", pods[i]);
+		load(&m[i], name, doc);
+		cr_assert_eq(m[i].workload_endpoints.n, 1);
+		cr_assert_not_null(k[i] = pal_model_keep(&m[i]));
+	}
+	struct pal_model all;
+
+	pal_model_init(&all);
+	cr_assert_eq(pal_model_borrow_kept(&all, (const struct pal_model_kept *const *)k, 2), 0);
+	struct pal_workload_endpoint *a = &all.workload_endpoints.v[0], *b = &all.workload_endpoints.v[1];
+
+	cr_assert_eq(a->namespace, b->namespace);
+	cr_assert_eq(a->node, b->node);
+	cr_assert_eq(a->profiles[0], b->profiles[0]);
+	cr_assert_str_eq(a->profiles[0], "kns.shop");
+	cr_assert_eq(a->labels.v[0].key, b->labels.v[0].key);
+	cr_assert_eq(a->labels.v[0].value, b->labels.v[0].value);
+	cr_assert(pal_interned(a->namespace));
+	cr_assert_neq(a->pod, b->pod); /* its own names stay its own */
+	cr_assert_not(pal_interned(a->pod));
+	const char *shared_ns = b->namespace;
+
+	pal_model_free(&all);
+	pal_model_kept_free(k[0]);
+	cr_assert_str_eq(shared_ns, "shop"); /* still referenced by the second */
+	cr_assert(pal_interned(shared_ns));
+	pal_model_kept_free(k[1]); /* the last reference: ASan sees any leak or double free */
 }
