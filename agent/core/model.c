@@ -251,13 +251,29 @@ static void shrink_rules(struct pal_rules *r)
 	shrink_items((void **)&r->v, r->n, &cap, sizeof(*r->v));
 }
 
+/* Label sets grow from room for 8. */
+static void shrink_labels(struct pal_labels *l)
+{
+	shrink_items((void **)&l->v, l->n, &l->cap, sizeof(*l->v));
+}
+
 void pal_model_shrink(struct pal_model *m)
 {
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		shrink_labels(&m->workload_endpoints.v[i].labels);
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		shrink_labels(&m->host_endpoints.v[i].labels);
+	for (size_t i = 0; i < m->namespaces.n; i++)
+		shrink_labels(&m->namespaces.v[i].labels);
+	for (size_t i = 0; i < m->network_sets.n; i++)
+		shrink_labels(&m->network_sets.v[i].labels);
 	for (size_t i = 0; i < m->policies.n; i++) {
 		shrink_rules(&m->policies.v[i].ingress);
 		shrink_rules(&m->policies.v[i].egress);
 	}
 	for (size_t i = 0; i < m->profiles.n; i++) {
+		shrink_labels(&m->profiles.v[i].labels);
+		shrink_labels(&m->profiles.v[i].labels_to_apply);
 		shrink_rules(&m->profiles.v[i].ingress);
 		shrink_rules(&m->profiles.v[i].egress);
 	}

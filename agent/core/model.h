@@ -262,8 +262,8 @@ void pal_model_free(struct pal_model *m);
  * keeps many small decoded models (the Kubernetes datastore, one per object) build the whole
  * model without decoding anything again. 0 or -ENOMEM (dst may then hold part of src). */
 int pal_model_borrow(struct pal_model *dst, const struct pal_model *src);
-/* Gives back the spare capacity of m's arrays and of its policies' and profiles' rule lists (for
- * models kept long, such as those). */
+/* Gives back the spare capacity of m's arrays, of its rule lists and of its label sets (for models
+ * kept long, such as those). */
 void pal_model_shrink(struct pal_model *m);
 
 /* A model kept long in a compact form (model_kept.c): only its non-empty arrays, exactly sized.

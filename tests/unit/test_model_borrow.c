@@ -32,8 +32,11 @@ Test(model_borrow, whole_model_from_fragments_frees_only_its_arrays)
 
 	load(&a, "k8s:Namespace/shop", ns_doc);
 	load(&b, "k8s:GlobalNetworkPolicy/allow", gnp_doc);
+	cr_assert_gt(a.namespaces.v[0].labels.cap, 1);
 	pal_model_shrink(&a);
 	pal_model_shrink(&b);
+	cr_assert_eq(a.namespaces.v[0].labels.cap, 1); /* label sets too: room for 8 before */
+	cr_assert_str_eq(a.namespaces.v[0].labels.v[0].value, "a");
 	cr_assert_eq(b.policies.cap, 1);
 	cr_assert_eq(a.policies.cap, 0);
 	cr_assert_null(a.policies.v);
