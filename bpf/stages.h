@@ -212,9 +212,11 @@ static __always_inline void pal_drop(const struct pal_hookctx *h, struct pal_pkt
 {
 	struct pal_if_ctr *c;
 
-	if (h->trace)
+	if (h->trace) {
+		pal_trace_drop(reason);
 		return;
-	c = pal_count_if(h, PAL_VERDICT_DENY, reason);
+	}
+	c = pal_count_drop(h, reason, p->len);
 	if (!h->quiet)
 		pal_emit_deny(c, p, h->ifindex, h->hook, stage, reason, rule_id);
 }

@@ -28,6 +28,14 @@ static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 	return pal_k8s_datastore_load(&a->k8s, m, diags, &a->k8s_loaded_change_ns);
 }
 
+/* The compiler rejected the model: set aside the objects it names, if any, and load again. */
+static bool set_aside(void *ctx, const struct pal_diags *diags)
+{
+	struct pald_agent *a = ctx;
+
+	return pal_k8s_datastore_set_aside(&a->k8s, diags) > 0;
+}
+
 void pald_agent_k8s_applied(struct pald_agent *a)
 {
 	if (!a->k8s_on)
@@ -68,6 +76,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	int rc;
 
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
 
 	if (rc) {
@@ -76,6 +85,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	}
 	a->k8s_on = true;
 	a->pol.load = load;
+	a->pol.set_aside = set_aside;
 	a->pol.load_ctx = a;
 	return 0;
 }
@@ -177,4 +187,5 @@ void pald_agent_k8s_close(struct pald_agent *a)
 	pal_k8s_datastore_close(&a->k8s);
 	a->k8s_on = false;
 	a->pol.load = NULL;
+	a->pol.set_aside = NULL;
 }

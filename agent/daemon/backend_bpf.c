@@ -920,6 +920,7 @@ static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
 struct ifctr_walk {
 	struct pald_buf *out;
 	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
+	bool drop_bytes; /* with drops: their bytes by reason */
 	bool events; /* pass 3: events not emitted */
 };
 
@@ -951,10 +952,12 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
 			if (ctr->drop[d])
-				pald_buf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
+				pald_buf_printf(w->out, "palisade_dropped_%s_total{interface=\"%s\",hook=\"%s\","
 							"reason=\"%s\"} %llu\n",
-						name, pal_hook_names[hook], pal_drop_reason_names[d],
-						(unsigned long long)ctr->drop[d]);
+						w->drop_bytes ? "bytes" : "packets", name,
+						pal_hook_names[hook], pal_drop_reason_names[d],
+						(unsigned long long)(w->drop_bytes ? ctr->drop_bytes[d]
+										   : ctr->drop[d]));
 	}
 	return 0;
 }
@@ -999,6 +1002,12 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 			   "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	pald_buf_puts(out, "# HELP palisade_dropped_bytes_total Bytes of the packets palisade "
+			   "dropped, by interface, hook and reason.\n"
+			   "# TYPE palisade_dropped_bytes_total counter\n");
+	w.drop_bytes = true;
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	w.drop_bytes = false;
 	pald_buf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
 			   "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
 			   "room in the ring buffer). The drops themselves are all counted.\n"

@@ -234,19 +234,36 @@ static bool socket_in_use(const struct sockaddr_un *sa)
 	return used;
 }
 
-/* The socket's directory (0755, created if missing), a stale socket removed, mode 0600. */
-static int listen_unix(const char *path)
+/* Who may connect: root (0600), or the members of group gid too (0660, owned by it). */
+static int socket_grant(const char *path, long gid)
+{
+	if (gid < 0)
+		return chmod(path, 0600);
+	return chown(path, (uid_t)-1, (gid_t)gid) || chmod(path, 0660) ? -1 : 0;
+}
+
+/* The socket's directory (0755, created if missing), a stale socket removed, its mode set by
+ * socket_grant. */
+static int listen_unix(const char *path, long gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
+	char buf[sizeof(sa.sun_path)];
+	const char *dir;
 	int fd, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	strcpy(dir, path);
-	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
+	strcpy(buf, path);
+	dir = dirname(buf);
+	/* A directory it creates is 0755 whatever the umask (the unit's is 0077): a group given the
+	 * socket must reach it. One that exists is left as it is. */
+	if (mkdir(dir, 0755) == 0) {
+		if (chmod(dir, 0755))
+			return -errno;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -257,7 +274,8 @@ static int listen_unix(const char *path)
 		return -EADDRINUSE;
 	}
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 16)) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || socket_grant(path, gid) ||
+	    listen(fd, 16)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -266,7 +284,7 @@ static int listen_unix(const char *path)
 }
 
 int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct pald_backend *be,
-			struct pald_metrics *m, const char *path)
+			struct pald_metrics *m, const char *path, long gid)
 {
 	int fd;
 
@@ -289,7 +307,7 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 	}
 	if (!path)
 		return 0;
-	fd = listen_unix(path);
+	fd = listen_unix(path, gid);
 	if (fd < 0) {
 		pald_log(PALD_LOG_ERROR, "cannot listen on the event socket", PALD_S("path", path),
 			 PALD_S("error", fd == -EADDRINUSE ? "another palisaded listens there (give "
@@ -303,7 +321,8 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 		h->listen_w.fd = -1;
 		return -ENOMEM;
 	}
-	pald_log(PALD_LOG_INFO, "event socket listening", PALD_S("path", path));
+	pald_log(PALD_LOG_INFO, "event socket listening", PALD_S("path", path),
+		 PALD_S("mode", gid < 0 ? "0600 (root only)" : "0660 (its group too)"));
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 #include "loop.h"
 #include "model.h"
 
+#define PALD_MAX_LOAD_RETRIES 3
+
 /* Remembers the error count and the first error for /readyz, logs every diagnostic. */
 static void record_failure(struct pald_policy *p, const struct pal_diags *d, struct pald_metrics *m)
 {
@@ -49,8 +51,9 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	struct pal_compile_opts opts;
 	struct pal_ir ir = { 0 };
 	bool have_ir = false;
-	int rc;
+	int rc, retries = 0;
 
+retry:
 	pal_model_init(&model);
 	if (p->load)
 		p->load(p->load_ctx, &model, &diags);
@@ -65,6 +68,13 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
 			pal_ir_free(&ir); /* the compiler leaves it empty; freeing empty is safe */
+	}
+	if (!have_ir && p->set_aside && retries++ < PALD_MAX_LOAD_RETRIES &&
+	    p->set_aside(p->load_ctx, &diags)) {
+		/* The loader reported the objects it set aside; the next round logs its own. */
+		pal_diags_free(&diags);
+		pal_model_free(&model);
+		goto retry;
 	}
 	pald_log_diags(&diags); /* warnings too, each with file:line */
 	if (!have_ir) {

@@ -27,6 +27,10 @@ struct pald_policy {
 	/* Where resources come from: NULL = the policy directories of the config; else this
 	 * loader (the Kubernetes datastore) fills the model. */
 	int (*load)(void *ctx, struct pal_model *m, struct pal_diags *diags);
+	/* With load: the compiler rejected the model; may the loader set aside the objects these
+	 * errors name and load again? True when it did (the reload then starts over, up to
+	 * PALD_MAX_LOAD_RETRIES times). NULL: never. */
+	bool (*set_aside)(void *ctx, const struct pal_diags *diags);
 	void *load_ctx;
 	struct pal_rule_ids rule_ids; /* stable rule ids from one compile to the next */
 };

@@ -29,16 +29,41 @@ static const struct pal_k8s_resource watched[] = {
 };
 #define CALICO_CRD "crd.projectcalico.org/v1"
 #define CALICO_V3 "projectcalico.org/v3"
+#define CALICO_GROUP "projectcalico.org" /* both of them, in object ids */
 #define CALICO_V3_DISCOVERY "/apis/" CALICO_V3
 #define DISCOVERY_TIMEOUT_MS 10000
+/* A 404 runs discovery again at once, but not more often than this. */
+#define DISCOVERY_MIN_GAP_NS (10ull * 1000000000ull)
 /* With auto host endpoints only. */
 static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NULL };
 _Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
 	       "PAL_K8S_MAX_RESOURCES holds every watched resource and nodes");
 
+/* The kind with its API group, as kubectl names it ("NetworkPolicy.networking.k8s.io"; the core
+ * group's kinds alone: "Pod"): two groups may have a kind of one name (Kubernetes' and Calico's
+ * NetworkPolicy), and their objects of one namespace/name are different objects. Calico's two
+ * groups are one: projectcalico.org/v3 serves the objects the CRDs store, and an object keeps its
+ * identity when discovery moves its resource from one to the other. */
+static void qualified_kind(const struct pal_k8s_informer *inf, char *out, size_t len)
+{
+	const char *v = inf->res.api_version, *slash = strchr(v, '/');
+
+	if (!slash)
+		snprintf(out, len, "%s", inf->res.kind);
+	else if (!strcmp(v, CALICO_CRD) || !strcmp(v, CALICO_V3))
+		snprintf(out, len, "%s.%s", inf->res.kind, CALICO_GROUP);
+	else
+		snprintf(out, len, "%s.%.*s", inf->res.kind, (int)(slash - v), v);
+}
+
+/* "Kind.group/namespace/name" (or "Kind.group/name"): the object's key in the table, its
+ * documents' file name after "k8s:", and its name in logs, /readyz and polctl status. */
 static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
 {
-	snprintf(id, len, "%s/%s", inf->res.kind, key);
+	char kind[128];
+
+	qualified_kind(inf, kind, sizeof(kind));
+	snprintf(id, len, "%s/%s", kind, key);
 }
 
 /* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
@@ -258,18 +283,20 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600], name[620], err[512] = "";
+	char id[700], name[720], err[512] = "";
+	char kind[128];
 	struct k8s_version *v = NULL, *old;
 	struct k8s_entry *e;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
+	qualified_kind(inf, kind, sizeof(kind));
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = entry_get(ds, id);
 	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
-			 PALD_S("kind", inf->res.kind),
+			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
 			 PALD_S("in_force", e && e->latest ? "last good" : "nothing"));
 		if (!e)
@@ -306,7 +333,7 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600];
+	char id[700];
 	struct k8s_entry *e;
 	bool had;
 	(void)obj;
@@ -336,25 +363,48 @@ static void on_synced(void *ctx, struct pal_k8s_informer *inf)
 	}
 }
 
-static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced };
+static bool is_calico(const struct pal_k8s_informer *inf)
+{
+	return strcmp(inf->res.api_version, CALICO_CRD) == 0 ||
+	       strcmp(inf->res.api_version, CALICO_V3) == 0;
+}
+
+/* Discovery again soon: a Calico resource answered 404 (Calico's API server gone, or the CRDs).
+ * Only schedules it: the informer calling this is still at work. */
+static void on_not_found(void *ctx, struct pal_k8s_informer *inf)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	uint64_t at = ds->discovery_last_ns + DISCOVERY_MIN_GAP_NS;
+
+	if (!is_calico(inf) || !ds->discovery_due_ns)
+		return; /* not Calico's, or a discovery is running */
+	if (at < ds->discovery_due_ns) {
+		ds->discovery_due_ns = at;
+		pal_k8s_http_wake_before(ds->http, at);
+	}
+}
+
+static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced,
+						     on_not_found };
+
+static void start_discovery(struct pal_k8s_datastore *ds);
 
 static void tick(void *ctx, uint64_t now)
 {
 	struct pal_k8s_datastore *ds = ctx;
 	uint64_t next = 0;
 
+	if (ds->discovery_due_ns && ds->discovery_due_ns <= now)
+		start_discovery(ds);
 	for (size_t i = 0; i < ds->n_inf; i++) {
 		uint64_t t = pal_k8s_informer_tick(&ds->inf[i], now);
 
 		if (t && (!next || t < next))
 			next = t;
 	}
+	if (ds->discovery_due_ns && (!next || ds->discovery_due_ns < next))
+		next = ds->discovery_due_ns;
 	pal_k8s_http_wake_at(ds->http, next);
-}
-
-static bool is_calico(const struct pal_k8s_informer *inf)
-{
-	return strcmp(inf->res.api_version, CALICO_CRD) == 0;
 }
 
 /* True when the APIResourceList of projectcalico.org/v3 names plural. */
@@ -370,49 +420,86 @@ static bool v3_serves(const json_t *list, const char *plural)
 	return false;
 }
 
-/* Moves a Calico informer (not started yet) to projectcalico.org/v3. */
-static int use_v3(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf)
+/* Moves a Calico informer (stopped or running) to api_version, keeping what the table has been
+ * told: the new informer's first list hands over only the difference, and it counts as synced
+ * meanwhile when the old one was, so the last state stays in force during the move. */
+static int use_group(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf,
+		     const char *api_version)
 {
 	struct pal_k8s_resource r = inf->res;
 	uint64_t resync = inf->resync_period_ns;
+	json_t *told = json_incref(inf->store);
+	bool synced = inf->synced, served = inf->served;
 	int rc;
 
-	r.api_version = CALICO_V3;
+	r.api_version = api_version;
 	pal_k8s_informer_free(inf);
 	rc = pal_k8s_informer_init(inf, &r, ds->http, &inf_ops, ds);
 	inf->resync_period_ns = resync;
-	return rc;
+	if (rc) {
+		json_decref(told);
+		return rc;
+	}
+	json_decref(inf->store);
+	inf->store = told;
+	inf->synced = synced;
+	inf->served = served; /* its objects were served: a 404 in the new group keeps them too */
+	return 0;
 }
 
 /* Calico's API server, where installed, serves projectcalico.org/v3 (stored as the CRDs): each
- * Calico resource it lists is watched there, the others (and all of them when discovery fails:
- * the CRDs hold the same objects) from crd.projectcalico.org/v1. */
+ * Calico resource it lists is watched there, the others (and all of them when the first discovery
+ * fails: the CRDs hold the same objects) from crd.projectcalico.org/v1. A later discovery that
+ * fails changes nothing; one that answers moves the resources whose group changed. */
 static void on_discovery_done(void *ctx, long status, const char *error, const char *body,
 			      size_t len)
 {
 	struct pal_k8s_datastore *ds = ctx;
 	json_t *list = !error && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
-	size_t n_v3 = 0;
+	bool answered = list || (!error && status == 404);
+	size_t n_v3 = 0, n_moved = 0;
 
 	ds->discovery = NULL;
+	ds->discovery_due_ns = pald_now_ns() + ds->discovery_period_ns;
+	pal_k8s_http_wake_before(ds->http, ds->discovery_due_ns);
 	for (size_t i = 0; i < ds->n_inf; i++) {
 		struct pal_k8s_informer *inf = &ds->inf[i];
+		const char *want;
+		bool moved = false;
 
-		if (!is_calico(inf))
+		if (!is_calico(inf) || !inf->path) /* no path: a failed move (-ENOMEM) */
 			continue;
-		if (list && v3_serves(list, inf->res.plural) && use_v3(ds, inf) == 0)
-			n_v3++;
-		if (inf->path) /* a failed use_v3 (-ENOMEM) leaves it without one: never synced */
+		want = list && v3_serves(list, inf->res.plural) ? CALICO_V3 : CALICO_CRD;
+		if (ds->calico_started && !answered)
+			want = inf->res.api_version; /* a failed discovery: keep the group in use */
+		if (strcmp(inf->res.api_version, want)) {
+			moved = use_group(ds, inf, want) == 0;
+			n_moved += moved;
+		}
+		n_v3 += strcmp(inf->res.api_version, CALICO_V3) == 0;
+		if (inf->path && (!ds->calico_started || moved))
 			pal_k8s_informer_start(inf);
 	}
 	json_decref(list);
-	pald_log(PALD_LOG_INFO, "kubernetes: Calico resources",
-		 PALD_S("group", n_v3 ? CALICO_V3 : CALICO_CRD),
-		 PALD_I("from_v3", n_v3),
-		 PALD_S("discovery", error ? error : status == 200 ? "served" : "not served"));
+	if (!ds->calico_started || n_moved)
+		pald_log(PALD_LOG_INFO, "kubernetes: Calico resources",
+			 PALD_S("group", n_v3 ? CALICO_V3 : CALICO_CRD), PALD_I("from_v3", n_v3),
+			 PALD_I("moved", n_moved),
+			 PALD_S("discovery", error ? error : status == 200 ? "served" : "not served"));
+	ds->calico_started = true;
 }
 
 static const struct pal_k8s_req_ops discovery_ops = { NULL, NULL, on_discovery_done };
+
+static void start_discovery(struct pal_k8s_datastore *ds)
+{
+	ds->discovery_due_ns = 0; /* on_discovery_done sets the next */
+	ds->discovery_last_ns = pald_now_ns();
+	ds->discovery = pal_k8s_http_get(ds->http, CALICO_V3_DISCOVERY, DISCOVERY_TIMEOUT_MS, false,
+					 &discovery_ops, ds);
+	if (!ds->discovery)
+		on_discovery_done(ds, 0, "out of memory", NULL, 0);
+}
 
 static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_conn *conn,
 		     char *err, size_t errlen)
@@ -500,10 +587,9 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	for (size_t i = 0; i < ds->n_inf; i++)
 		if (!is_calico(&ds->inf[i]))
 			pal_k8s_informer_start(&ds->inf[i]);
-	ds->discovery = pal_k8s_http_get(ds->http, CALICO_V3_DISCOVERY, DISCOVERY_TIMEOUT_MS, false,
-					 &discovery_ops, ds);
-	if (!ds->discovery)
-		on_discovery_done(ds, 0, "out of memory", NULL, 0);
+	ds->discovery_period_ns = cfg->discovery_ms ? cfg->discovery_ms * 1000000ull
+						    : PAL_K8S_DISCOVERY_NS;
+	start_discovery(ds);
 	return 0;
 fail:
 	if (rc == -ENOMEM)
@@ -593,9 +679,12 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
 			ds->conversions_failed++;
+			char kind[128];
+
+			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
 						 "last good version stays in force",
-				 PALD_S("object", dg->file + 4), PALD_S("error", msg),
+				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
 				 PALD_S("in_force", applied ? "last good" : "nothing"));
 			text_set(&e->model_error, msg);
 		}
@@ -611,10 +700,13 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns)
 {
-	if (since_ns)
-		*since_ns = ds->changed ? ds->first_change_ns : 0;
-	ds->changed = false;
-	clear_model_rejections(ds);
+	if (!ds->reloading_again) {
+		if (since_ns)
+			*since_ns = ds->changed ? ds->first_change_ns : 0;
+		ds->changed = false;
+		clear_model_rejections(ds);
+	}
+	ds->reloading_again = false;
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
 		size_t held = 0;
@@ -639,6 +731,15 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 	}
 	count_bad(ds);
 	return 0;
+}
+
+size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d)
+{
+	size_t n = hold_culprits(ds, d);
+
+	ds->reloading_again = n > 0;
+	count_bad(ds);
+	return n;
 }
 
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)

@@ -121,6 +121,8 @@ static void record_error(struct pal_k8s_informer *inf, const char *what, long st
 	json_decref(st);
 	inf->errors++;
 	inf->failing = true;
+	if (!error && status == 404 && inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
 		 PALD_S("error", inf->last_error));
 }
@@ -184,6 +186,7 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 		inf->relists++;
 	remove_unlisted(inf);
 	set_rv(inf, rv);
+	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;
 	mark_current(inf);
@@ -206,6 +209,8 @@ static void list_absent(struct pal_k8s_informer *inf)
 	inf->rv[0] = '\0';
 	mark_current(inf);
 	inf->ops->synced(inf->ctx, inf);
+	if (inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	wait_then(inf, ABSENT_RETRY_NS);
 }
 
@@ -217,8 +222,12 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 	size_t i;
 
 	inf->req = NULL;
-	if (!error && status == 404 && inf->res.optional)
+	if (!error && status == 404 && inf->res.optional && !inf->served)
 		return list_absent(inf);
+	if (!error && status == 404 && inf->served) /* then as any failed list: the store stays */
+		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
+					"in force until discovery moves it",
+			 PALD_S("resource", inf->path));
 	if (!error && status == 410) { /* the continue token expired: a fresh list */
 		json_object_clear(inf->listing);
 		free(inf->cont);

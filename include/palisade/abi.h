@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 4u
+#define PAL_LAYOUT_VERSION 5u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -354,10 +354,16 @@ struct pal_trace {
 	__u64 nonce;   /* 0: trace mode off */
 	__u32 n_lists;
 	__u32 entered; /* set by a program that entered trace mode (polctl checks it did) */
+	/* enum pal_drop_reason the program dropped the packet for (what it would have counted),
+	 * PAL_DROP_NONE when it let it through: polctl checks it against the program's return code
+	 * and the lists' decisions. */
+	__u32 drop_reason;
+	__u32 pad;
 	struct pal_trace_list lists[PAL_TRACE_MAX_LISTS];
 };
-_Static_assert(sizeof(struct pal_trace) == 16 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
+_Static_assert(sizeof(struct pal_trace) == 24 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
 	       "pal_trace size");
+_Static_assert(PAL_OFFSETOF(struct pal_trace, lists) == 24, "pal_trace.lists offset");
 
 /* pal_classes: LPM_TRIE, key struct pal_class_key -> struct pal_class.
  * One trie serves every list and field: the fixed part (list id, field, sub) is matched in full
@@ -601,6 +607,9 @@ _Static_assert(sizeof(struct pal_ifctr_key) == 8, "pal_ifctr_key size");
 struct pal_if_ctr {
 	__u64 verdict[PAL_VERDICT_COUNT];
 	__u64 drop[PAL_DROP_COUNT];
+	/* The bytes of those drops (the packet's length as the hook saw it: the frame at XDP, the
+	 * skb at tc and netfilter), counted on the deny path only. */
+	__u64 drop_bytes[PAL_DROP_COUNT];
 	/* Deny and Log events not emitted because this interface and hook were over the event rate
 	 * limit (pal_config.event_interval_ns / event_burst), and events lost because the ring
 	 * buffer was full. Every drop is still in drop[]. */
@@ -610,10 +619,12 @@ struct pal_if_ctr {
 	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT + 3),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 3),
 	       "pal_if_ctr size");
+_Static_assert(PAL_OFFSETOF(struct pal_if_ctr, drop_bytes) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+	       "pal_if_ctr.drop_bytes offset");
 _Static_assert(PAL_OFFSETOF(struct pal_if_ctr, events_suppressed) ==
-		       8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+		       8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT),
 	       "pal_if_ctr.events_suppressed offset");
 
 /* pal_events: RINGBUF of struct pal_event (denies and Log rules), rate-limited per interface,

@@ -71,10 +71,13 @@ contains "$err" "no palisaded is running"
 # ---- counters ----
 expect_rc 0 pc -o json counters
 json_is '.ext0.hooks.xdp.drops["policy-deny"] >= 1' true
+# every dropped SYN frame is at least Ethernet + IPv4 + TCP headers (54 bytes)
+json_is '.ext0.hooks.xdp | .drop_bytes["policy-deny"] >= 54 * .drops["policy-deny"]' true
 json_is '.ext0.hooks["tc-egress"].verdicts.allow >= 3' true
 json_is '.ext0.ifindex > 0' true
 expect_rc 0 pc counters
-contains "$out" "policy-deny="
+printf '%s\n' "$out" | grep -Eq 'policy-deny=[0-9]+/[0-9]+B' || fail "no policy-deny=PACKETS/BYTESB in:
+$out"
 
 # ---- rules ----
 expect_rc 0 pc -o json rules --endpoint ext0 --dir ingress
