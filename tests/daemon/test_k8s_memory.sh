@@ -2,8 +2,8 @@
 # --datastore kubernetes at scale, null backend: the agent's peak memory (VmHWM) once 5,000 pods
 # and 500 policies are listed, converted and applied stays under a bound that holding a whole
 # list's JSON at once (the pods alone: ~24 MiB of JSON trees) would break. The bound leaves room
-# for the kept objects (~1 KiB a pod), the libraries and the machine (measured: 31 MiB; 56 MiB
-# before lists were handed on page by page); the figure at 10,000 pods is tests/bench/k8s.sh's
+# for the kept objects, the libraries and the machine (measured: 26 MiB; 54 MiB
+# on main before this work); the figure at 10,000 pods is tests/bench/k8s.sh's
 # (docs/benchmarks.md figure 6).
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
