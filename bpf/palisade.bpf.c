@@ -299,7 +299,7 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_set_mark(skb, 0);
 	p.len = skb->len;
 	ifc = pal_iface_get_slot(h.ifindex, &h.slot);
-	reason = pal_parse_frame(skb, PAL_CTX_SKB, ifc && (ifc->flags & PAL_IF_L3),
+	reason = pal_parse_frame(skb, PAL_CTX_TC, ifc && (ifc->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	if (reason && ifc) {
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
@@ -505,7 +505,7 @@ int tc_egress(struct __sk_buff *skb)
 	p.len = skb->len;
 	out_ep = pal_iface_get_slot(h.ifindex, &h.slot);
 	in_ep = pal_iface_get(iif);
-	reason = pal_parse_frame(skb, PAL_CTX_SKB, out_ep && (out_ep->flags & PAL_IF_L3),
+	reason = pal_parse_frame(skb, PAL_CTX_TC, out_ep && (out_ep->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	/* A scalar answer from a subprogram: clang would otherwise OR the two map value pointers,
 	 * which the verifier refuses. */

@@ -1,5 +1,6 @@
 /* Model lifetime: init and free (see model.h). */
 #include "model.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -191,17 +192,8 @@ static int append_items(void **v, size_t *len, size_t *cap, const void *items, s
 {
 	if (!n)
 		return 0;
-	if (*len + n > *cap) {
-		size_t want = *cap ? *cap : 16;
-		void *p;
-
-		while (want < *len + n)
-			want *= 2;
-		if (!(p = realloc(*v, want * sz)))
-			return -ENOMEM;
-		*v = p;
-		*cap = want;
-	}
+	if (vec_grow(v, cap, *len + n, sz))
+		return -ENOMEM;
 	memcpy((char *)*v + *len * sz, items, n * sz);
 	*len += n;
 	return 0;

@@ -294,8 +294,9 @@ int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags 
 int pal_model_load_dir(struct pal_model *m, const char *dir, struct pal_diags *diags);
 
 /* Cross-resource checks run after all files are loaded: duplicate names, policies naming a tier
- * that does not exist, tier-prefixed names that disagree with spec.tier. */
-void pal_model_validate(const struct pal_model *m, struct pal_diags *diags);
+ * that does not exist, tier-prefixed names that disagree with spec.tier. 0 (the findings are in
+ * diags), or -ENOMEM: the checks did not finish, so the model must not be trusted. */
+int pal_model_validate(const struct pal_model *m, struct pal_diags *diags);
 
 const char *pal_action_name(enum pal_action a); /* "Allow", "Deny", "Log", "Pass" */
 

@@ -234,16 +234,34 @@ static bool socket_in_use(const struct sockaddr_un *sa)
 	return used;
 }
 
-/* Who may connect: root (0600), or the members of group gid too (0660, owned by it). */
-static int socket_grant(const char *path, long gid)
+/* Bind the socket with its final mode already (the umask around bind) and give it to the group
+ * with lchown, which does not follow a symlink: a chmod or chown by path after bind would follow
+ * one that a local user renamed over the new socket, and hand the file it points at (say
+ * /etc/shadow) to the group. Who may connect: root (0600), or the members of group gid too
+ * (0660, owned by it). */
+static int bind_granted(int fd, const struct sockaddr_un *sa, long gid)
 {
-	if (gid < 0)
-		return chmod(path, 0600);
-	return chown(path, (uid_t)-1, (gid_t)gid) || chmod(path, 0660) ? -1 : 0;
+	mode_t was = umask(gid < 0 ? 0177 : 0117);
+	int rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+
+	umask(was);
+	if (rc || gid < 0)
+		return rc;
+	return lchown(sa->sun_path, (uid_t)-1, (gid_t)gid);
+}
+
+/* A directory another user may write to (not ours, or group/other-writable without the sticky
+ * bit) lets that user swap the socket for something else between our unlink and bind: refuse. */
+static bool dir_is_ours(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && st.st_uid == geteuid() &&
+	       (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX));
 }
 
 /* The socket's directory (0755, created if missing), a stale socket removed, its mode set by
- * socket_grant. */
+ * bind_granted; a directory other users may write to refused. */
 static int listen_unix(const char *path, long gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -264,6 +282,8 @@ static int listen_unix(const char *path, long gid)
 	} else if (errno != EEXIST) {
 		return -errno;
 	}
+	if (!dir_is_ours(dir))
+		return -EPERM;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -274,7 +294,7 @@ static int listen_unix(const char *path, long gid)
 		return -EADDRINUSE;
 	}
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || socket_grant(path, gid) ||
+	if (bind_granted(fd, &sa, gid) ||
 	    listen(fd, 16)) {
 		err = -errno;
 		close(fd);
@@ -312,7 +332,10 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 		pald_log(PALD_LOG_ERROR, "cannot listen on the event socket", PALD_S("path", path),
 			 PALD_S("error", fd == -EADDRINUSE ? "another palisaded listens there (give "
 							     "each agent its own --events-socket)" :
-							     strerror(-fd)));
+					 fd == -EPERM ? "its directory is not the agent's own or other "
+							"users may write to it: choose one only the agent "
+							"can write" :
+							strerror(-fd)));
 		return fd;
 	}
 	h->listen_w = (struct pald_watcher){ fd, on_listen, h };

@@ -50,10 +50,11 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	struct pal_diags diags = { 0 };
 	struct pal_compile_opts opts;
 	struct pal_ir ir = { 0 };
-	bool have_ir = false;
+	bool have_ir = false, validated = false;
 	int rc, retries = 0;
 
 retry:
+	validated = false;
 	pal_model_init(&model);
 	if (p->load)
 		p->load(p->load_ctx, &model, &diags);
@@ -61,8 +62,8 @@ retry:
 		for (size_t i = 0; i < cfg->policy_dirs.n; i++)
 			pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
 	if (!pal_diags_has_errors(&diags))
-		pal_model_validate(&model, &diags);
-	if (!pal_diags_has_errors(&diags)) {
+		validated = pal_model_validate(&model, &diags) == 0;
+	if (validated && !pal_diags_has_errors(&diags)) {
 		compile_opts(cfg, &p->rule_ids, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);

@@ -39,7 +39,7 @@ struct pald_listen_addr {
 
 struct pald_strv {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct pald_config {

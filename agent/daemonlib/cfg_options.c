@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
 #include "yaml_tree.h"
 
 typedef int (*setter_fn)(struct pald_config *c, const char *v, char *err, size_t errlen);
@@ -44,15 +45,11 @@ static int set_str(char **dst, const char *v, char *err, size_t errlen, const ch
 
 static int strv_add(struct pald_strv *sv, const char *v, size_t len, char *err, size_t errlen)
 {
-	char **nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
-
-	if (!nv || !(nv[sv->n] = strndup(v, len))) {
-		if (nv)
-			sv->v = nv;
+	if (vec_grow((void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v)) ||
+	    !(sv->v[sv->n] = strndup(v, len))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	sv->v = nv;
 	sv->n++;
 	return 0;
 }
@@ -62,8 +59,7 @@ static void strv_free(struct pald_strv *sv)
 	for (size_t i = 0; i < sv->n; i++)
 		free(sv->v[i]);
 	free(sv->v);
-	sv->v = NULL;
-	sv->n = 0;
+	memset(sv, 0, sizeof(*sv));
 }
 
 static int set_config(struct pald_config *c, const char *v, char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #include "maps_sync.h"
 #include "srcaddrs.h"
 #include "linktype.h"
+#include "vec.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -242,16 +243,9 @@ static int delete_classes(struct pal_datapath *dp, const uint32_t *ids, size_t n
 			hit = key.list_id == ids[i];
 		if (!hit)
 			continue;
-		if (n_del == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct pal_class_key *d = realloc(del, nc * sizeof(*d));
-
-			if (!d) {
-				err = -ENOMEM;
-				goto out;
-			}
-			del = d;
-			cap = nc;
+		if (vec_grow((void **)&del, &cap, n_del + 1, sizeof(*del))) {
+			err = -ENOMEM;
+			goto out;
 		}
 		del[n_del++] = key;
 	}
@@ -518,17 +512,10 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 				keep = !memcmp(&want[i], &key, sizeof(key));
 			if (keep)
 				continue;
-			if (n_del == dcap) {
-				size_t nc = dcap ? dcap * 2 : 16;
-				struct pal_failsafe_key *d = realloc(del, nc * sizeof(*d));
-
-				if (!d) {
-					free(del);
-					err = -ENOMEM;
-					goto out;
-				}
-				del = d;
-				dcap = nc;
+			if (vec_grow((void **)&del, &dcap, n_del + 1, sizeof(*del))) {
+				free(del);
+				err = -ENOMEM;
+				goto out;
 			}
 			del[n_del++] = key;
 		}
@@ -650,27 +637,13 @@ static bool bound(const struct pal_dp_binding *b, size_t n, uint32_t ifindex)
 	return false;
 }
 
-struct idvec {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static int idvec_add(struct idvec *x, const struct pal_iface *ifc)
+int pal_dp_list_ids_add(struct pal_dp_list_ids *ids, const struct pal_iface *v)
 {
-	if (x->n + PAL_SLOT_COUNT > x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 64;
-		uint32_t *v;
+	int err = vec_grow((void **)&ids->v, &ids->cap, ids->n + PAL_SLOT_COUNT, sizeof(*ids->v));
 
-		while (nc < x->n + PAL_SLOT_COUNT)
-			nc *= 2;
-		v = realloc(x->v, nc * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		x->v = v;
-		x->cap = nc;
-	}
-	x->n += pal_dp_iface_lists(ifc, &x->v[x->n]);
-	return 0;
+	if (!err)
+		ids->n += pal_dp_iface_lists(v, ids->v + ids->n);
+	return err;
 }
 
 /* Marks the bindings that will get no slot (b[i].err = -ENOSPC): interfaces without a slot of
@@ -708,7 +681,7 @@ static int bind_unprogrammed(struct pal_datapath *dp, const struct pal_dp_bindin
 int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp_binding *b,
 		 size_t n, uint32_t generation)
 {
-	struct idvec old = { 0 }, fresh = { 0 };
+	struct pal_dp_list_ids old = { 0 }, fresh = { 0 };
 	struct pal_src_txn src = { 0 };
 	size_t n_flipped = 0;
 	struct pal_iface *vals = NULL;
@@ -728,7 +701,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 			continue;
 		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &vals[i]);
 		if (!err)
-			err = idvec_add(&fresh, &vals[i]);
+			err = pal_dp_list_ids_add(&fresh, &vals[i]);
 		if (err) {
 			pal_dp_lists_delete(dp, fresh.v, fresh.n);
 			goto out_free;
@@ -764,7 +737,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		if (err)
 			goto out; /* earlier interfaces flipped; this one keeps its old lists */
 		n_flipped = i + 1;
-		if (had && (err = idvec_add(&old, &o)))
+		if (had && (err = pal_dp_list_ids_add(&old, &o)))
 			goto out;
 	}
 	/* 3. interfaces no longer bound */
@@ -773,16 +746,9 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		prev = &key;
 		if (bound(b, n, key))
 			continue;
-		if (n_stale == cap_stale) {
-			size_t nc = cap_stale ? cap_stale * 2 : 16;
-			uint32_t *s = realloc(stale, nc * sizeof(*s));
-
-			if (!s) {
-				err = -ENOMEM;
-				goto out;
-			}
-			stale = s;
-			cap_stale = nc;
+		if (vec_grow((void **)&stale, &cap_stale, n_stale + 1, sizeof(*stale))) {
+			err = -ENOMEM;
+			goto out;
 		}
 		stale[n_stale++] = key;
 	}
@@ -791,7 +757,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		bool had = false;
 
 		if (pal_dp_iface_remove(dp, stale[i], &o, &had) == 0 && had &&
-		    (err = idvec_add(&old, &o)))
+		    (err = pal_dp_list_ids_add(&old, &o)))
 			goto out;
 	}
 	/* the source prefixes the new endpoints no longer allow, and those of interfaces that are

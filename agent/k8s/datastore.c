@@ -10,6 +10,7 @@
 #include <nettle/sha2.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
  * selector address sets. Calico's CRDs are optional (a cluster without Calico has none). */
@@ -69,37 +70,21 @@ static void object_id(const struct pal_k8s_informer *inf, const char *key, char 
 /* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
 static char *documents_text(const json_t *docs)
 {
-	size_t i, len = 0, cap = 256;
-	char *out = malloc(cap);
+	struct pal_strbuf out = { 0 };
+	size_t i;
 	json_t *d;
 
-	if (!out)
-		return NULL;
-	out[0] = '\0';
 	json_array_foreach(docs, i, d) {
 		char *t = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-		size_t n = t ? strlen(t) : 0;
 
-		if (!t)
-			goto nomem;
-		if (len + n + 8 > cap) {
-			char *p;
-
-			while (len + n + 8 > cap)
-				cap *= 2;
-			if (!(p = realloc(out, cap))) {
-				free(t);
-				goto nomem;
-			}
-			out = p;
+		if (!t) {
+			pal_strbuf_free(&out);
+			return NULL;
 		}
-		len += (size_t)sprintf(out + len, "---\n%s\n", t);
+		pal_strbuf_printf(&out, "---\n%s\n", t);
 		free(t);
 	}
-	return out;
-nomem:
-	free(out);
-	return NULL;
+	return pal_strbuf_take(&out);
 }
 
 /* One version of an object, converted and decoded once: every reload borrows its resources

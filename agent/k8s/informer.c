@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "vec.h"
 
 #define LIST_PAGE 500
 #define LIST_TIMEOUT_MS 60000L
@@ -381,16 +382,8 @@ static bool on_watch_data(void *ctx, const char *buf, size_t len)
 				inf->errors++;
 				return false;
 			}
-			if (inf->line_len + 1 >= inf->line_cap) {
-				/* Most events are a few KiB: 12 informers' buffers start small. */
-				size_t cap = inf->line_cap ? inf->line_cap * 2 : 4096;
-				char *p = realloc(inf->line, cap);
-
-				if (!p)
-					return false;
-				inf->line = p;
-				inf->line_cap = cap;
-			}
+			if (vec_grow((void **)&inf->line, &inf->line_cap, inf->line_len + 2, 1))
+				return false;
 			inf->line[inf->line_len++] = buf[i];
 			continue;
 		}

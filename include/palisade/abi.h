@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 5u
+#define PAL_LAYOUT_VERSION 6u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -199,7 +199,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -250,6 +250,25 @@ struct pal_if_bank {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's element stride)");
+
+/* pal_if_index: ARRAY (BPF_F_MMAPABLE), index = ifindex -> struct pal_if_index, for ifindexes
+ * below PAL_IF_INDEX_DIRECT: pal_ifaces' answer as an array read the verifier inlines, instead of
+ * a hash lookup on every packet (twice at tc egress). Below the bound the programs read only this
+ * array, above it only pal_ifaces; userspace reads pal_ifaces, the record. The agent writes both
+ * together (agent/dataplane/iface_slots.c), the element with one atomic 4-byte store through its
+ * mapping, so a packet reads the old or the new slot, never a mix. The rule that keeps a stale
+ * slot from giving another interface's policy is pal_ifaces' own: an unbound interface's element
+ * is cleared before its slot is marked free, and a freed slot is handed on only after a grace
+ * period, so a packet that read the old element still finds the removed interface's last value.
+ * At every load the agent makes the array equal to pal_ifaces again, element by element (an
+ * element that is already right is not written: packets keep finding their interface). */
+#define PAL_IF_INDEX_DIRECT 65536u
+#define PAL_IF_INDEX_NONE 0u /* no pal_ifaces entry: not palisade's interface */
+struct pal_if_index {
+	__u32 slot_plus1; /* the slot + 1, or PAL_IF_INDEX_NONE; one atomic store */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
 
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */

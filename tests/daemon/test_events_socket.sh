@@ -70,4 +70,17 @@ timeout 10 "$PALISADED" --bpffs "$BPFFS" --node test-node --policy-dir "$TMP/p" 
 [ "$rc" = 2 ] || fail "an unknown --events-socket-group: exit $rc, want 2: $(cat "$TMP/bad.log")"
 grep -q "events socket group \"pald-nosuch$$\": no such group" "$TMP/bad.log" ||
 	fail "the error does not name the group: $(cat "$TMP/bad.log")"
+
+# A socket directory other users may write to (0777, no sticky bit) is refused: a local user could
+# swap the socket for a symlink between the agent's unlink and bind, and a chmod/chown by path
+# would then follow it. The agent exits 2 naming the problem.
+opendir=$pubdir-open
+mkdir -m 0777 "$opendir" && chmod 0777 "$opendir" || fail "mkdir $opendir"
+rc=0
+timeout 10 "$PALISADED" --bpffs "$BPFFS" --node test-node --policy-dir "$TMP/p" \
+	--events-socket "$opendir/events.sock" >"$TMP/open.log" 2>&1 || rc=$?
+rm -rf "$opendir"
+[ "$rc" = 2 ] || fail "a world-writable socket directory: exit $rc, want 2: $(cat "$TMP/open.log")"
+grep -q "other users may write to it" "$TMP/open.log" ||
+	fail "the refusal does not say why: $(cat "$TMP/open.log")"
 exit 0

@@ -1,8 +1,9 @@
-/* Out of memory while loading policy: every allocation of loading FILE is made to fail in turn
- * (the k-th malloc/calloc/realloc returns NULL, k = 1, 2, ...), and the loader must return 0 or
- * -ENOMEM each time, never abort. A load that succeeds is then kept (pal_model_keep: compact form,
- * interned strings) and borrowed (pal_model_borrow_kept) as the Kubernetes datastore does, whose
- * allocations fail in turn too. Ends when all of it completes before its k-th allocation.
+/* Out of memory while loading policy: every allocation of loading and validating FILE is made to
+ * fail in turn (the k-th malloc/calloc/realloc returns NULL, k = 1, 2, ...), and the loader and
+ * the validator must return 0 or -ENOMEM each time, never abort. A load that succeeds is then
+ * kept (pal_model_keep: compact form, interned strings) and borrowed (pal_model_borrow_kept) as
+ * the Kubernetes datastore does, whose allocations fail in turn too. Ends when all of it
+ * completes before its k-th allocation.
  * Its own binary: it replaces malloc, which the sanitizer builds of the unit tests own.
  *
  * Usage: oom-load FILE   (exit 0 and "oom: N failure points, M returned -ENOMEM") */
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
 		memset(&d, 0, sizeof(d));
 		countdown = k;
 		r = pal_model_load_buffer(&m, argv[1], buf, len, &d);
+		if (r == 0)
+			r = pal_model_validate(&m, &d);
 		if (r != 0 && r != -ENOMEM) {
 			fprintf(stderr, "oom: allocation %ld failed: load returned %d\n", k, r);
 			return 1;

@@ -62,6 +62,9 @@ void polctl_live_close(struct polctl_live *lv);
 /* An interface's configuration in force (map_read.h pal_map_iface_read). 0, -ENOENT when the
  * interface has no entry. */
 int live_iface_read(const struct polctl_live *lv, uint32_t ifindex, struct pal_iface *out);
+/* The interfaces with a pal_ifaces entry (ifindexes), sorted; *n of them. Caller frees. Out of
+ * memory ends the list early. */
+uint32_t *live_iface_keys(const struct polctl_live *lv, size_t *n);
 
 /* Warns on stderr when the names shown may be missing or wrong: no metadata pinned, unreadable,
  * or written for another generation than the maps run (an agent that died between programming
