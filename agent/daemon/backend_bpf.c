@@ -259,6 +259,17 @@ static size_t bpf_unprogrammed(void *ctx, char *first, size_t len)
 	return c->n_unprog;
 }
 
+/* What the agent reads again of a stored document: its rules (metric labels, counters of moved
+ * rules, rule ids). The rest (every set's members: 10,000 pods' addresses) is dropped once written,
+ * or the agent would hold a second copy of the cluster between applies. */
+static void keep_meta_rules(json_t *doc)
+{
+	static const char *const unread[] = { "endpoints", "sets", "named_port_sets", "profiles" };
+
+	for (size_t i = 0; i < sizeof(unread) / sizeof(unread[0]); i++)
+		json_object_del(doc, unread[i]);
+}
+
 /* Restart: which endpoint each pinned pal_ifaces entry belongs to, from the pinned metadata. */
 static void bound_load_pinned(struct bpf_ctx *c)
 {
@@ -289,6 +300,7 @@ static void bound_load_pinned(struct bpf_ctx *c)
 				 PALD_S("endpoint", k));
 		free(k);
 	}
+	keep_meta_rules(doc);
 	c->meta = doc;
 }
 
@@ -431,7 +443,7 @@ static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t
 			 PALD_I("rules", n));
 }
 
-/* Stores the new generation's document for polctl and keeps it (metric labels). */
+/* Stores the new generation's document for polctl and keeps its rules (metric labels). */
 static void store_meta(struct bpf_ctx *c, json_t *doc)
 {
 	/* polctl status shows which iptables variant holds palisade's rules, and why */
@@ -450,6 +462,7 @@ static void store_meta(struct bpf_ctx *c, json_t *doc)
 			 PALD_S("dir", c->dir), PALD_S("error", strerror(-err)));
 	free(text);
 	if (doc) {
+		keep_meta_rules(doc);
 		json_decref(c->meta);
 		c->meta = doc;
 	}

@@ -88,13 +88,13 @@ static char *documents_text(const json_t *docs)
 }
 
 /* One version of an object, converted and decoded once: every reload borrows its resources
- * (pal_model_borrow) instead of decoding every object again. Shared by the entry's "latest" and
- * "applied" versions, hence the count. */
+ * (pal_model_borrow_kept) instead of decoding every object again. Shared by the entry's "latest"
+ * and "applied" versions, hence the count. */
 struct k8s_version {
 	unsigned refs;
 	/* The documents' digest, to tell a real change from a status update without keeping them */
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct pal_model model;
+	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
 };
 
@@ -107,39 +107,78 @@ static void version_put(struct k8s_version *v)
 {
 	if (!v || --v->refs)
 		return;
-	pal_model_free(&v->model);
+	pal_model_kept_free(v->kept);
 	pal_diags_free(&v->warnings);
 	free(v);
 }
 
-/* The object table's entries are JSON (errors, flags); a version is kept in them as its address,
- * owned through version_put. */
-static struct k8s_version *entry_version(const json_t *e, const char *key)
+/* One object of the table: its versions and why its latest one is not in force. A plain struct
+ * (the table keeps its address): 12,000 objects as JSON objects with members took ~4 MiB. */
+struct k8s_entry {
+	struct k8s_version *latest;  /* the latest version good on its own (NULL: none yet) */
+	struct k8s_version *applied; /* the version in force at the last apply */
+	char *error;       /* why the latest version is not in force; NULL when it is */
+	char *model_error; /* the whole model's last rejection (logged once) */
+	bool held;         /* the whole model rejected "latest": "applied" is used */
+};
+
+/* An error text that could not be copied (out of memory) still marks the object bad. */
+static char error_nomem[] = "out of memory";
+
+static void text_free(char *t)
 {
-	return (struct k8s_version *)(uintptr_t)json_integer_value(json_object_get(e, key));
+	if (t != error_nomem)
+		free(t);
 }
 
-/* Sets e's version under key ("latest" or "applied"; NULL removes it). 0 or -ENOMEM. */
-static int entry_set_version(json_t *e, const char *key, struct k8s_version *v)
+static void text_set(char **slot, const char *msg)
 {
-	struct k8s_version *old = entry_version(e, key);
+	char *t = msg ? strdup(msg) : NULL;
 
-	if (v == old)
-		return 0;
-	if (!v)
-		json_object_del(e, key);
-	else if (json_object_set_new(e, key, json_integer((json_int_t)(uintptr_t)v)))
-		return -ENOMEM;
+	text_free(*slot);
+	*slot = msg && !t ? error_nomem : t;
+}
+
+static struct k8s_entry *entry_of(const json_t *v)
+{
+	return (struct k8s_entry *)(uintptr_t)json_integer_value(v);
+}
+
+static struct k8s_entry *entry_get(const struct pal_k8s_datastore *ds, const char *id)
+{
+	return entry_of(json_object_get(ds->objects, id));
+}
+
+/* A new empty entry for id (not there yet). NULL on -ENOMEM. */
+static struct k8s_entry *entry_add(struct pal_k8s_datastore *ds, const char *id)
+{
+	struct k8s_entry *e = calloc(1, sizeof(*e));
+
+	if (e && json_object_set_new(ds->objects, id, json_integer((json_int_t)(uintptr_t)e))) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Points *slot at v (one more reference), releasing what it held. */
+static void entry_set_version(struct k8s_version **slot, struct k8s_version *v)
+{
+	if (v == *slot)
+		return;
 	if (v)
 		v->refs++;
-	version_put(old);
-	return 0;
+	version_put(*slot);
+	*slot = v;
 }
 
-static void entry_release(json_t *e)
+static void entry_free(struct k8s_entry *e)
 {
-	entry_set_version(e, "latest", NULL);
-	entry_set_version(e, "applied", NULL);
+	version_put(e->latest);
+	version_put(e->applied);
+	text_free(e->error);
+	text_free(e->model_error);
+	free(e);
 }
 
 /* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
@@ -150,6 +189,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	json_t *docs = json_array();
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
+	struct pal_model m;
 	char *text = NULL;
 	int rc;
 
@@ -160,7 +200,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		return -ENOMEM;
 	}
 	v->refs = 1;
-	pal_model_init(&v->model);
+	pal_model_init(&m);
 	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
 	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
@@ -171,8 +211,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		sha256_init(&h);
 		sha256_update(&h, strlen(text), (const uint8_t *)text);
 		sha256_digest(&h, sizeof(v->digest), v->digest);
-		pal_model_load_buffer(&v->model, name, text, strlen(text), &d);
-		pal_model_shrink(&v->model);
+		pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	}
 	free(text);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
@@ -180,6 +219,10 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 			pald_diag_text(&d.v[i], err, errlen);
 			rc = -EINVAL;
 		}
+	/* The warnings' positions point to the model's file names, which the kept model takes. */
+	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
+		rc = -ENOMEM;
+	pal_model_free(&m);
 	if (rc) {
 		pal_diags_free(&d);
 		version_put(v);
@@ -205,11 +248,11 @@ static void copy_diags(struct pal_diags *dst, const struct pal_diags *src)
 static void count_bad(struct pal_k8s_datastore *ds)
 {
 	const char *k;
-	json_t *e;
+	json_t *v;
 
 	ds->n_bad = 0;
-	json_object_foreach(ds->objects, k, e)
-		if (json_object_get(e, "error"))
+	json_object_foreach(ds->objects, k, v)
+		if (entry_of(v)->error)
 			ds->n_bad++;
 }
 
@@ -228,40 +271,42 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	char id[700], name[720], err[512] = "";
 	char kind[128];
 	struct k8s_version *v = NULL, *old;
-	json_t *e = NULL;
+	struct k8s_entry *e;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	qualified_kind(inf, kind, sizeof(kind));
 	snprintf(name, sizeof(name), "k8s:%s", id);
-	e = json_object_get(ds->objects, id);
+	e = entry_get(ds, id);
 	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
-			 PALD_S("in_force", e && entry_version(e, "latest") ? "last good" : "nothing"));
-		if (!e && (e = json_object()))
-			json_object_set_new(ds->objects, id, e);
+			 PALD_S("in_force", e && e->latest ? "last good" : "nothing"));
+		if (!e)
+			e = entry_add(ds, id);
 		if (e)
-			json_object_set_new(e, "error", json_string(rc == -ENOMEM ? "out of memory" : err));
+			text_set(&e->error, rc == -ENOMEM ? "out of memory" : err);
 		count_bad(ds);
 		return;
 	}
-	old = e ? entry_version(e, "latest") : NULL;
-	bool was_bad = e && json_object_get(e, "error");
+	old = e ? e->latest : NULL;
+	bool was_bad = e && e->error;
 
-	if (!e && (e = json_object()))
-		json_object_set_new(ds->objects, id, e);
+	if (!e)
+		e = entry_add(ds, id);
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
 	bool same = old && same_documents(old, v);
 
-	if (!e || (!same && entry_set_version(e, "latest", v))) {
+	if (!e) {
 		version_put(v);
 		return;
 	}
+	if (!same)
+		entry_set_version(&e->latest, v);
 	version_put(v);
-	json_object_del(e, "error");
+	text_set(&e->error, NULL);
 	if (was_bad) {
 		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
 		count_bad(ds);
@@ -274,16 +319,16 @@ static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 {
 	struct pal_k8s_datastore *ds = ctx;
 	char id[700];
-	json_t *e;
+	struct k8s_entry *e;
 	bool had;
 	(void)obj;
 
 	object_id(inf, key, id, sizeof(id));
-	e = json_object_get(ds->objects, id);
+	e = entry_get(ds, id);
 	if (!e)
 		return;
-	had = entry_version(e, "latest") != NULL;
-	entry_release(e);
+	had = e->latest != NULL;
+	entry_free(e);
 	json_object_del(ds->objects, id);
 	count_bad(ds);
 	if (had)
@@ -548,42 +593,50 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 
 /* The version an object contributes to this load: its latest good one, or, when the whole model
  * rejected that one, the version in force at the last apply (NULL: none). */
-static const struct k8s_version *version_in_use(const json_t *e)
+static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 {
-	if (json_is_true(json_object_get(e, "held")))
-		return entry_version(e, "applied");
-	return entry_version(e, "latest");
+	return e->held ? e->applied : e->latest;
 }
 
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
 static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
 {
+	const struct pal_model_kept **models =
+		malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
+	size_t n = 0;
 	const char *id;
 	json_t *e;
+	int rc;
 
+	if (!models)
+		return -ENOMEM;
 	json_object_foreach(ds->objects, id, e) {
-		const struct k8s_version *v = version_in_use(e);
+		const struct k8s_version *v = version_in_use(entry_of(e));
 
 		if (!v)
 			continue;
-		if (pal_model_borrow(m, &v->model))
-			return -ENOMEM;
+		models[n++] = v->kept;
 		copy_diags(diags, &v->warnings);
 	}
-	return 0;
+	rc = pal_model_borrow_kept(m, models, n);
+	free(models);
+	return rc;
 }
 
 /* A new load judges every object afresh: what the model rejected last time may fit now. */
 static void clear_model_rejections(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *e;
+	json_t *v;
 
-	json_object_foreach(ds->objects, id, e)
-		if (json_is_true(json_object_get(e, "held"))) {
-			json_object_del(e, "held");
-			json_object_del(e, "error");
+	json_object_foreach(ds->objects, id, v) {
+		struct k8s_entry *e = entry_of(v);
+
+		if (e->held) {
+			e->held = false;
+			text_set(&e->error, NULL);
 		}
+	}
 }
 
 /* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
@@ -595,21 +648,20 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 
 	for (size_t i = 0; i < d->n; i++) {
 		const struct pal_diag *dg = &d->v[i];
-		json_t *e;
+		struct k8s_entry *e;
 		char msg[512];
 		const struct k8s_version *applied, *latest;
 		const char *was;
 
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
-		    !(e = json_object_get(ds->objects, dg->file + 4)) ||
-		    json_is_true(json_object_get(e, "held")))
+		    !(e = entry_get(ds, dg->file + 4)) || e->held)
 			continue;
-		applied = entry_version(e, "applied");
-		latest = entry_version(e, "latest");
+		applied = e->applied;
+		latest = e->latest;
 		if (applied && latest && same_documents(applied, latest))
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
-		was = json_string_value(json_object_get(e, "model_error"));
+		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
 			ds->conversions_failed++;
 			char kind[128];
@@ -619,10 +671,10 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 						 "last good version stays in force",
 				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
 				 PALD_S("in_force", applied ? "last good" : "nothing"));
-			json_object_set_new(e, "model_error", json_string(msg));
+			text_set(&e->model_error, msg);
 		}
-		json_object_set_new(e, "held", json_true());
-		json_object_set_new(e, "error", json_string(msg));
+		e->held = true;
+		text_set(&e->error, msg);
 		n++;
 	}
 	return n;
@@ -678,13 +730,15 @@ size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pa
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *e;
+	json_t *v;
 
-	json_object_foreach(ds->objects, id, e) {
-		if (json_is_true(json_object_get(e, "held")))
+	json_object_foreach(ds->objects, id, v) {
+		struct k8s_entry *e = entry_of(v);
+
+		if (e->held)
 			continue;
-		json_object_del(e, "model_error");
-		entry_set_version(e, "applied", entry_version(e, "latest"));
+		text_set(&e->model_error, NULL);
+		entry_set_version(&e->applied, e->latest);
 	}
 }
 
@@ -722,7 +776,7 @@ size_t pal_k8s_datastore_first_bad(const struct pal_k8s_datastore *ds, char *buf
 
 	buf[0] = '\0';
 	json_object_foreach(ds->objects, id, e) {
-		const char *err = json_string_value(json_object_get(e, "error"));
+		const char *err = entry_of(e)->error;
 
 		if (err) {
 			snprintf(buf, len, "%s: %s", id, err);
@@ -751,9 +805,9 @@ json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t no
 			pal_k8s_informer_staleness(inf, now_ns)));
 	}
 	json_object_foreach(ds->objects, id, e)
-		if (json_object_get(e, "error"))
-			json_array_append_new(bad, json_pack("{s:s, s:O}", "object", id, "error",
-							     json_object_get(e, "error")));
+		if (entry_of(e)->error)
+			json_array_append_new(bad, json_pack("{s:s, s:s}", "object", id, "error",
+							     entry_of(e)->error));
 	st = json_pack("{s:s, s:s, s:b, s:f, s:I, s:I, s:o, s:o}", "datastore", "kubernetes",
 		       "server", ds->conn.server, "synced", pal_k8s_datastore_synced(ds),
 		       "staleness_seconds", pal_k8s_datastore_staleness(ds, now_ns),
@@ -773,7 +827,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	pal_k8s_http_close(ds->http);
 	ds->http = NULL;
 	json_object_foreach(ds->objects, id, e)
-		entry_release(e);
+		entry_free(entry_of(e));
 	json_decref(ds->objects);
 	ds->objects = NULL;
 	pal_k8s_conn_free(&ds->conn);

@@ -40,10 +40,10 @@ struct pal_k8s_datastore {
 	uint64_t discovery_due_ns;  /* the next discovery (CLOCK_MONOTONIC); 0 while one runs */
 	uint64_t discovery_last_ns; /* when the last one started (404s run it at most so often) */
 	uint64_t discovery_period_ns;
-	/* "Kind.group/namespace/name" (object_id in datastore.c) -> {"latest": the latest version
-	 * good on their own, "applied": the version in force at the last apply (both decoded once,
-	 * kept as their address: see datastore.c), "error": why the latest version is not in
-	 * force, "held": the whole model rejected "latest" (so "applied" is used), "model_error"}. */
+	/* "Kind.group/namespace/name" (object_id in datastore.c) -> the address of its entry (struct
+	 * k8s_entry in datastore.c: the latest version good on its own, the version in force at the
+	 * last apply, both decoded once; why the latest is not in force; whether the whole model
+	 * rejected it). */
 	json_t *objects;
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */

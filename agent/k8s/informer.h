@@ -4,10 +4,11 @@
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
  * last resourceVersion at once; a dropped or refused one after an exponential backoff with jitter
  * (250 ms doubling to 30 s). 410 Gone (an ERROR event or the status) means the history is
- * compacted: the informer lists again while its store keeps the last state, then hands the owner
- * only the difference (added, changed, removed objects), so nothing is ever seen to vanish
- * because of a relist and nothing is flushed when a list fails. The same relist runs every
- * resync period. An optional resource the server does not serve (404: Calico's CRDs not
+ * compacted: the informer lists again while its store keeps the last state and hands the owner
+ * only the difference: each page's new and changed objects as the page arrives (a list never
+ * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
+ * ever seen to vanish because of a relist and nothing is removed when a list fails. The same
+ * relist runs every resync period. An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
  * state stays in force) and retries with backoff; its owner is told (not_found), so discovery can
@@ -60,7 +61,7 @@ struct pal_k8s_informer {
 	enum pal_k8s_inf_state state;
 	struct pal_k8s_req *req;
 	json_t *store;   /* key -> object (or its resourceVersion): what the owner has been told */
-	json_t *listing; /* key -> object: the pages of the list in progress */
+	json_t *listing; /* key -> null: the objects the list in progress has named so far */
 	char *cont;      /* continue token of the list in progress */
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
