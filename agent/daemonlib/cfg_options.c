@@ -477,20 +477,46 @@ static const struct opt opts[] = {
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* The synopsis's argument of an option: the choices its help starts with ("auto|legacy|nft: ..."),
+ * else its argument name. */
+static void synopsis_arg(const struct opt *o, char *buf, size_t len)
+{
+	size_t n = strspn(o->help, "abcdefghijklmnopqrstuvwxyz|");
+
+	if (n > 0 && memchr(o->help, '|', n) && n < len)
+		snprintf(buf, len, "%.*s", (int)n, o->help);
+	else
+		snprintf(buf, len, "%s", o->argname);
+}
+
+/* Generated from the table, so that no option is missing from it (tests/daemon/test_usage.sh
+ * also checks docs/operations.md against it). */
+static void print_synopsis(FILE *f)
+{
+	static const char lead[] = "usage: palisaded";
+	const int width = 80, indent = (int)sizeof(lead);
+	int col = fprintf(f, "%s", lead);
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		char item[96], arg[48] = "";
+
+		if (opts[i].hidden)
+			continue;
+		if (opts[i].argname)
+			synopsis_arg(&opts[i], arg, sizeof(arg));
+		snprintf(item, sizeof(item), "[--%s%s%s%s]", opts[i].flag, *arg ? " " : "", arg,
+			 opts[i].list ? " ..." : "");
+		if (col + 1 + (int)strlen(item) > width)
+			col = fprintf(f, "\n%*s", indent - 1, "") - 1;
+		col += fprintf(f, " %s", item);
+	}
+	fputc('\n', f);
+}
+
 void pald_config_usage(FILE *f)
 {
-	fputs("usage: palisaded [--config FILE] [--policy-dir DIR ...] [--node NAME] [--bpffs DIR]\n"
-	      "                 [--datastore files|kubernetes] [--kubeconfig FILE]\n"
-	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
-	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
-	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
-	      "                 [--events-socket-group GROUP]\n"
-	      "                 [--iptables-backend auto|legacy|nft]\n"
-	      "                 [--endpoint-to-host-action drop|accept]\n"
-	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
-	      "                 [--log-level LEVEL]\n"
-	      "                 [--once] [--uninstall]\n"
-	      "\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
+	print_synopsis(f);
+	fputs("\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
 	      "options (config-file key in brackets):\n",
 	      f);
 	for (size_t i = 0; i < N_OPTS; i++) {
