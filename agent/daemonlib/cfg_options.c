@@ -143,20 +143,36 @@ static int set_events_socket(struct pald_config *c, const char *v, char *err, si
 	return set_str(&c->events_socket, v, err, errlen, "events socket");
 }
 
+/* A numeric GID as such: in a container the host's group is not in the image's /etc/group, and
+ * the socket's permissions are checked by number. */
+static long numeric_gid(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || n >= (gid_t)-1)
+		return -1;
+	return (long)n;
+}
+
 /* Resolved now, so that a typo fails at start with the option's name, not at the first
  * connection. */
 static int set_events_socket_group(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	struct group *g;
+	long gid;
 
 	errno = 0;
 	g = *v ? getgrnam(v) : NULL;
-	if (!g) {
+	gid = g ? (long)g->gr_gid : numeric_gid(v);
+	if (gid < 0) {
 		snprintf(err, errlen, "events socket group \"%s\": %s", v,
-			 errno ? strerror(errno) : "no such group");
+			 errno ? strerror(errno) : "no such group (a name or a numeric GID)");
 		return errno ? -errno : -EINVAL;
 	}
-	c->events_socket_gid = (long)g->gr_gid;
+	c->events_socket_gid = gid;
 	return set_str(&c->events_socket_group, v, err, errlen, "events socket group");
 }
 
@@ -425,7 +441,7 @@ static const struct opt opts[] = {
 	  PALD_DEFAULT_EVENTS_SOCKET ")" },
 	{ "events-socket-group", "eventsSocketGroup", "GROUP", false, false,
 	  set_events_socket_group,
-	  "members of GROUP may run polctl monitor: the socket becomes 0660, owned by GROUP "
+	  "members of GROUP (a name or a GID) may run polctl monitor: the socket becomes 0660, owned by GROUP "
 	  "(default: root only, 0600)" },
 	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
 	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
