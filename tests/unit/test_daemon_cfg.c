@@ -356,6 +356,12 @@ Test(daemon_cfg, events_socket_group)
 	cr_expect_str_eq(c.events_socket_group, "root");
 	cr_expect_eq(c.events_socket_gid, 0, "resolved when parsed");
 	pald_config_free(&c);
+	/* A GID without a name here: a host group seen from a container. */
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket-group", "64999");
+	cr_expect_eq(c.events_socket_gid, 64999);
+	pald_config_free(&c);
 	PARSE_ERR("events socket group \"no-such-group-pald\": no such group", "--policy-dir", "p",
 		  "--events-socket-group", "no-such-group-pald");
+	PARSE_ERR("no such group", "--policy-dir", "p", "--events-socket-group", "-5");
+	PARSE_ERR("no such group", "--policy-dir", "p", "--events-socket-group", "4294967295");
 }
