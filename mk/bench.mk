@@ -21,6 +21,7 @@ BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink 
 $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o: tests/bench/drop_count.h
 
 $(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
