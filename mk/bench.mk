@@ -21,12 +21,13 @@ BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink 
 $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o: tests/bench/drop_count.h
 
-$(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
-$(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
@@ -80,7 +81,7 @@ $(BENCH_DIR)/abl-%/palisade.skel.h: $(BENCH_DIR)/abl-%/palisade.bpf.o
 $(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(BPF_SKELS)
 	$(CC) $(CFLAGS_COMMON) -I$(BENCH_DIR)/abl-$* -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -c $< -o $@
 
-$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
 # The agent with a variant's datapath, for the live ablation (tests/bench/live.sh group ablate).

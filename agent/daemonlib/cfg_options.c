@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "read_all.h"
 #include "vec.h"
 #include "yaml_tree.h"
 
@@ -743,35 +744,27 @@ out:
 	return rc;
 }
 
+/* The config file's limit: far above any real one, so a wrong path (a log, a device) fails. */
+#define CONFIG_FILE_MAX (1u << 20)
+
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0;
-	char *b = NULL;
+	int r;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
-		return -errno;
+		r = -errno;
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-r));
+		return r;
 	}
-	for (;;) {
-		char *nb = realloc(b, cap);
-
-		if (!nb || cap > (1u << 20)) {
-			free(nb ? nb : b);
-			fclose(f);
-			snprintf(err, errlen, "config file %s is too large or out of memory", path);
-			return -EFBIG;
-		}
-		b = nb;
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		cap *= 2;
-	}
+	r = pal_read_all(f, CONFIG_FILE_MAX, buf, len);
 	fclose(f);
-	*buf = b;
-	*len = n;
-	return 0;
+	if (r == -EFBIG)
+		snprintf(err, errlen, "config file %s is too large (more than %u bytes)", path,
+			 CONFIG_FILE_MAX);
+	else if (r)
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-r));
+	return r;
 }
 
 static void set_defaults(struct pald_config *c)

@@ -162,6 +162,8 @@ Test(daemon_cfg, usage_errors)
 	PARSE_ERR("no policy directory", "--once");
 	PARSE_ERR("must not be empty", "--policy-dir", "");
 	PARSE_ERR("cannot read config file", "--config", "/nonexistent/palisaded.yaml");
+	/* a directory opens but does not read: an error, not an empty config */
+	PARSE_ERR("cannot read config file /: Is a directory", "--config", "/");
 }
 
 Test(daemon_cfg, listen_addresses)
