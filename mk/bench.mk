@@ -72,7 +72,10 @@ ABL_DEFS_flowhash := -DPAL_ABLATE_FLOWHASH
 ABL_DEFS_clock := -DPAL_ABLATE_CLOCK
 ABL_DEFS_lifecycle := -DPAL_ABLATE_LIFECYCLE
 ABL_DEFS_flowcheck := -DPAL_ABLATE_FLOWCHECK
-ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABLATIONS:%=$(BENCH_DIR)/abl-%/palisaded)
+# live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
+# established path: flowhash, for one, answers every flow with one entry)
+ABL_LIVE := none events counters failsafe ct flowins all
+ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABL_LIVE:%=$(BENCH_DIR)/abl-%/palisaded)
 
 $(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
