@@ -46,6 +46,7 @@
 
 #include "attach.h"
 #include "backend.h"
+#include "capacity.h"
 #include "cfg.h"
 #include "datapath.h"
 #include "log.h"
@@ -489,8 +490,12 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	reset_moved_rule_counters(c, c->meta, doc);
 	err = pal_dp_apply(c->dp, ir, v, n, (uint32_t)generation);
 	if (err) {
-		pal_error(diags, ((struct pal_pos){ 0 }), NULL, "datapath: %s",
-			  pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err));
+		char why[768];
+
+		/* a full map names the setting that sizes it: the apply changed nothing */
+		pald_capacity_explain(pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err),
+				      why, sizeof(why));
+		pal_error(diags, ((struct pal_pos){ 0 }), NULL, "datapath: %s", why);
 		json_decref(doc);
 		free(v);
 		return err;
@@ -594,7 +599,8 @@ static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char 
 		unprog_clear(c, (uint32_t)f->ifindex);
 		return bound_set(c, (uint32_t)f->ifindex, key);
 	}
-	snprintf(why, sizeof(why), "%s", pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err));
+	pald_capacity_explain(pal_dp_error(c->dp)[0] ? pal_dp_error(c->dp) : strerror(-err), why,
+			      sizeof(why));
 	err = pal_dp_iface_unprogrammed(c->dp, (uint32_t)f->ifindex, f->role == PALD_IFACE_HOST,
 					&kept);
 	if (err) {
@@ -1211,6 +1217,30 @@ static int write_flow_cfg(struct bpf_ctx *c, const struct pald_config *cfg)
 	return rc;
 }
 
+/* A pinned map keeps the size it was created with: a configured capacity that differs is logged
+ * with both sizes and how to apply it. */
+static void warn_pinned_sizes(const struct bpf_ctx *c, const struct pald_config *cfg)
+{
+	for (size_t i = 0; i < pald_n_capacities; i++) {
+		const struct pald_capacity *cap = &pald_capacities[i];
+		uint32_t want = pald_capacity_get(cfg, cap), len;
+		struct bpf_map_info info;
+		int fd = pal_dp_map_fd(c->dp, cap->map);
+		char flag[64];
+
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!want || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.max_entries == want)
+			continue;
+		snprintf(flag, sizeof(flag), "--%s", cap->flag);
+		pald_log(PALD_LOG_WARN, "a pinned map keeps the size it was created with; the "
+			 "configured size applies after `palisaded --uninstall` and a start",
+			 PALD_S("map", cap->map), PALD_I("pinned", info.max_entries),
+			 PALD_I("configured", want), PALD_S("option", flag));
+	}
+}
+
 int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be)
 {
 	struct bpf_ctx *c = calloc(1, sizeof(*c));
@@ -1229,6 +1259,12 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 		return 0; /* loading programs only to remove them would be wasted work */
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir,
 						.max_endpoints = cfg->max_endpoints,
+						.max_classes = cfg->max_classes,
+						.max_words = cfg->max_words,
+						.max_entries = cfg->max_entries,
+						.max_lists = cfg->max_lists,
+						.max_flows = cfg->max_flows,
+						.max_rule_ids = cfg->max_rule_ids,
 						.event_rate = cfg->event_rate },
 			 &c->dp, &adopted, err, sizeof(err));
 	if (rc) {
@@ -1258,5 +1294,7 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 			 "--max-endpoints applies after `palisaded --uninstall`",
 			 PALD_I("pinned", pal_dp_max_endpoints(c->dp)),
 			 PALD_I("configured", cfg->max_endpoints));
+	if (adopted)
+		warn_pinned_sizes(c, cfg);
 	return 0;
 }

@@ -78,6 +78,9 @@ struct pald_config {
 	/* Endpoints the datapath can program; sizes the interface, list and counter maps of a new
 	 * datapath (a pinned one keeps its sizes). 0 = PAL_DEF_MAX_ENDPOINTS. */
 	uint32_t max_endpoints;
+	/* Sizes of the classifier, flow and counter maps of a new datapath (capacity.h; a pinned one
+	 * keeps its sizes). 0 = the datapath's default (abi.h PAL_DEF_*). */
+	uint32_t max_classes, max_words, max_entries, max_lists, max_flows, max_rule_ids;
 	/* Deny/Log events per second per interface, hook and CPU (the datapath's rate limit);
 	 * 0 = PAL_EVENT_RATE_DEF. */
 	uint32_t event_rate;

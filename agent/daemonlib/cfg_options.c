@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capacity.h"
 #include "read_all.h"
 #include "vec.h"
 #include "yaml_tree.h"
@@ -384,6 +385,21 @@ static int set_max_endpoints(struct pald_config *c, const char *v, char *err, si
 			 errlen);
 }
 
+/* The map capacities: capacity.h's entry for the field. */
+#define SET_CAPACITY(name, field)                                                          \
+	static int name(struct pald_config *c, const char *v, char *err, size_t errlen)    \
+	{                                                                                  \
+		return pald_capacity_set(                                                  \
+			c, pald_capacity_of_field(offsetof(struct pald_config, field)), v, \
+			err, errlen);                                                      \
+	}
+SET_CAPACITY(set_max_classes, max_classes)
+SET_CAPACITY(set_max_words, max_words)
+SET_CAPACITY(set_max_entries, max_entries)
+SET_CAPACITY(set_max_lists, max_lists)
+SET_CAPACITY(set_max_flows, max_flows)
+SET_CAPACITY(set_max_rule_ids, max_rule_ids)
+
 /* Up to one event per microsecond per interface, hook and CPU (the limiter's interval is whole
  * nanoseconds). */
 #define PALD_EVENT_RATE_LIMIT 1000000u
@@ -451,6 +467,20 @@ static const struct opt opts[] = {
 	  "drop|accept: workload to its own host after egress policy (default drop)" },
 	{ "max-endpoints", "maxEndpoints", "N", false, false, set_max_endpoints,
 	  "endpoints the datapath can program; sizes its maps (default 1024; more are denied)" },
+	{ "max-classes", "maxClasses", "N", false, false, set_max_classes,
+	  "pal_classes LPM entries, the rule lists' address and port classes (default 4194304; "
+	  "allocated on use)" },
+	{ "max-words", "maxWords", "N", false, false, set_max_words,
+	  "pal_words bitmap words (default 2097152; preallocated, 8 bytes each)" },
+	{ "max-entries", "maxEntries", "N", false, false, set_max_entries,
+	  "pal_entries rule entries (default 524288; preallocated, 16 bytes each)" },
+	{ "max-lists", "maxLists", "N", false, false, set_max_lists,
+	  "rule lists in pal_lists and pal_small (default 14 per endpoint; pal_lists "
+	  "preallocated)" },
+	{ "max-flows", "maxFlows", "N", false, false, set_max_flows,
+	  "pal_flows tracked flows (default 262144; preallocated)" },
+	{ "max-rule-ids", "maxRuleIds", "N", false, false, set_max_rule_ids,
+	  "pal_rule_ctrs rule counters (default 262144; preallocated per CPU)" },
 	{ "event-rate", "eventRate", "N", false, false, set_event_rate,
 	  "deny/log events per second per interface, hook and CPU; the rest are only counted "
 	  "(default 1000)" },

@@ -42,7 +42,7 @@
 
 /* Default sizes; the loader may raise them before load (bpf_map__set_max_entries). */
 #define PAL_DEF_WORDS (1u << 21)       /* pal_words: 16 MiB of bitmap words */
-#define PAL_DEF_CLASSES (1u << 18)     /* pal_classes LPM entries */
+#define PAL_DEF_CLASSES (1u << 22)     /* pal_classes LPM entries (allocated on use) */
 #define PAL_DEF_ENTRIES (1u << 19)     /* pal_entries */
 /* Endpoints the datapath can program (palisaded --max-endpoints); the interface maps are sized from
  * it by the loader (PAL_*_FOR below), these are the defaults the objects are built with. */

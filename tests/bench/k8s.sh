@@ -23,6 +23,14 @@ python3 "$(dirname "$0")/k8s_cluster.py" "$PODS" "$POLICIES" >"$BENCH_TMP/cluste
 K8S_RUN="nsenter --net=/var/run/netns/${PFX}node" k8s_start "$BENCH_TMP/k8s" --fixture "$BENCH_TMP/cluster.json" ||
 	fail "replay server"
 
+# This node's pods are pod-0..pod-99 in ns-0..ns-99 (k8s_cluster.py). Both ends stay in the node
+# namespace, which the cleanup deletes.
+for i in $(seq 0 $((${K8S_BENCH_VETHS:-0} - 1))); do
+	ifc=cali$(printf 'ns-%d.pod-%d' "$i" "$i" | sha1sum | cut -c1-11)
+	bn node ip link add "$ifc" type veth peer name "pod${i}p" || fail "veth $ifc"
+	bn node ip link set "$ifc" up && bn node ip link set "pod${i}p" up || fail "veth $ifc up"
+done
+
 port=$((20000 + RANDOM % 20000))
 t0=$(date +%s%N)
 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --node node-0 \
@@ -40,6 +48,9 @@ done
 [ -n "$ready" ] || fail "not ready after 120 s: $(bn node curl -s "http://127.0.0.1:$port/readyz")"
 rss() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
 rss_kb=$(rss VmRSS)
+# K8S_BENCH_STATUS=FILE: the maps' occupancy once ready (polctl status), for figure 6's capacity notes
+# and the kernel's memory for pal_classes (an LPM trie: charged per entry in use)
+[ -n "${K8S_BENCH_STATUS:-}" ] && { "$POLCTL" --bpffs "$PINDIR" status; bpftool map show pinned "$PINDIR/maps/pal_classes"; } >"$K8S_BENCH_STATUS" 2>&1
 
 [ -n "${K8S_BENCH_PERF:-}" ] && { perf record --call-graph dwarf,16384 -F 400 -o "$K8S_BENCH_PERF" -p "$pid" >/dev/null 2>&1 & perfpid=$!; sleep 0.5; }
 events=()

@@ -1,0 +1,123 @@
+/* palisaded's map capacity settings (--max-classes and friends): flags, config keys, range
+ * errors that name the setting, and the hint an apply error gets when a map is full. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../../agent/daemonlib/capacity.h"
+#include "../../agent/daemonlib/cfg.h"
+
+#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
+
+static int parse(struct pald_config *c, char **argv, int argc, char *err, size_t errlen)
+{
+	return pald_config_parse(c, argc, argv, "host-a", err, errlen);
+}
+
+Test(daemon_capacity, defaults_leave_the_datapath_its_own)
+{
+	char *argv[] = { "palisaded", "--policy-dir", "p", NULL };
+	struct pald_config c;
+	char err[512] = "";
+
+	cr_assert_eq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s", err);
+	for (size_t i = 0; i < pald_n_capacities; i++)
+		cr_expect_eq(pald_capacity_get(&c, &pald_capacities[i]), 0, "%s",
+			     pald_capacities[i].flag);
+	pald_config_free(&c);
+}
+
+Test(daemon_capacity, every_flag_sets_its_field)
+{
+	char *argv[] = { "palisaded", "--policy-dir", "p", "--max-classes", "11", "--max-words=12",
+			 "--max-entries", "13", "--max-lists", "14", "--max-flows", "15",
+			 "--max-rule-ids", "16", NULL };
+	struct pald_config c;
+	char err[512] = "";
+
+	cr_assert_eq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.max_classes, 11);
+	cr_expect_eq(c.max_words, 12);
+	cr_expect_eq(c.max_entries, 13);
+	cr_expect_eq(c.max_lists, 14);
+	cr_expect_eq(c.max_flows, 15);
+	cr_expect_eq(c.max_rule_ids, 16);
+	pald_config_free(&c);
+}
+
+Test(daemon_capacity, config_keys)
+{
+	static const char text[] = "maxClasses: 2000000\nmaxWords: 4194304\nmaxEntries: 1048576\n"
+				   "maxLists: 30000\nmaxFlows: 524288\nmaxRuleIds: 65536\n";
+	struct pald_config c;
+	char err[512] = "";
+
+	memset(&c, 0, sizeof(c));
+	cr_assert_eq(pald_config_apply_file_text(&c, "cfg.yaml", text, strlen(text), err,
+						 sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.max_classes, 2000000);
+	cr_expect_eq(c.max_words, 4194304);
+	cr_expect_eq(c.max_entries, 1048576);
+	cr_expect_eq(c.max_lists, 30000);
+	cr_expect_eq(c.max_flows, 524288);
+	cr_expect_eq(c.max_rule_ids, 65536);
+	pald_config_free(&c);
+}
+
+static void expect_usage_error(const char *flag, const char *value, const char *want)
+{
+	char *argv[] = { "palisaded", "--policy-dir", "p", (char *)flag, (char *)value, NULL };
+	struct pald_config c;
+	char err[512] = "";
+
+	cr_expect_neq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s %s accepted", flag,
+		      value);
+	cr_expect(strstr(err, want), "\"%s\" lacks \"%s\"", err, want);
+	pald_config_free(&c);
+}
+
+Test(daemon_capacity, out_of_range_names_the_setting_and_its_range)
+{
+	expect_usage_error("--max-classes", "0",
+			   "max classes (--max-classes, maxClasses) must be a number from 1 to "
+			   "67108864, got \"0\"");
+	expect_usage_error("--max-classes", "67108865", "from 1 to 67108864");
+	expect_usage_error("--max-words", "268435457", "max words (--max-words, maxWords)");
+	expect_usage_error("--max-entries", "-1", "max entries");
+	expect_usage_error("--max-lists", "12x", "max lists (--max-lists, maxLists)");
+	expect_usage_error("--max-flows", "", "max flows");
+	expect_usage_error("--max-rule-ids", "99999999999", "max rule ids");
+}
+
+Test(daemon_capacity, a_full_map_names_the_option_that_sizes_it)
+{
+	static const struct {
+		const char *msg, *flag;
+	} cases[] = {
+		{ "pal_classes: No space left on device (raise max_classes?)", "--max-classes" },
+		{ "pal_words full (9 words needed): raise max_words", "--max-words" },
+		{ "pal_entries full (9 entries needed): raise max_entries", "--max-entries" },
+		{ "pal_lists: Argument list too long", "--max-lists" },
+		{ "pal_small: No space left on device", "--max-lists" },
+	};
+	char out[768];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pald_capacity_explain(cases[i].msg, out, sizeof(out));
+		cr_expect(strncmp(out, cases[i].msg, strlen(cases[i].msg)) == 0, "%s", out);
+		cr_expect(strstr(out, cases[i].flag), "\"%s\" lacks %s", out, cases[i].flag);
+		cr_expect(strstr(out, "--uninstall"), "%s", out);
+	}
+}
+
+Test(daemon_capacity, other_errors_are_left_alone)
+{
+	char out[256];
+
+	pald_capacity_explain("rule list too large (70000 entries, at most 131072)", out,
+			      sizeof(out));
+	cr_expect_str_eq(out, "rule list too large (70000 entries, at most 131072)");
+	/* a longer identifier that merely starts with a map's name is not that map */
+	pald_capacity_explain("pal_lists_x: gone", out, sizeof(out));
+	cr_expect_str_eq(out, "pal_lists_x: gone");
+	cr_expect_null(pald_capacity_in_message(NULL));
+}
