@@ -4,14 +4,16 @@
  * come back), one beyond the pal_if_index array; it lets through (0) a bound interface and one on
  * the reserved deny-everything slot (tc drops those). Also its cost per packet. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include "bpft.h"
+#include "netfilter.h"
 #include "test_compiler_util.h"
 
 static struct bpft T;
@@ -107,4 +109,34 @@ Test(bpf_wl_guard, cost_per_packet)
 	printf("MEASURE: workload guard: %u ns per packet (PROG_TEST_RUN, bound interface, best of "
 	       "5 x 200000)\n", best);
 	cr_expect_lt(best, 200, "the guard costs %u ns per packet: it must stay a single lookup", best);
+}
+
+/* The rules as iptables-restore reads them, and a prefix or pin path that would split a rule
+ * (a space starts another option: "cali -j ACCEPT") refused with the option named. */
+Test(bpf_wl_guard, rules_and_refused_words)
+{
+	static const char *const bad_prefix[] = { "", "cali -j ACCEPT", "cali\n-A", "c\"x",
+						  "abcdefghijklmno" /* 15: no room for '+' */ };
+	struct pal_strbuf b = { 0 };
+	char err[256];
+
+	cr_assert_eq(pal_nf_guard_render("cali", "/sys/fs/bpf/p/progs/wl_guard", &b, err,
+					 sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(b.p, "*mangle\n:PALISADE-WL-PRE - [0:0]\n:PALISADE-WL-POST - [0:0]\n"
+		"-A PALISADE-WL-PRE -i cali+ -m bpf --object-pinned /sys/fs/bpf/p/progs/wl_guard -j DROP\n"
+		"-A PALISADE-WL-POST -o cali+ -m bpf --object-pinned /sys/fs/bpf/p/progs/wl_guard -j DROP\n"
+		"COMMIT\n");
+	pal_strbuf_free(&b);
+	for (size_t i = 0; i < sizeof(bad_prefix) / sizeof(bad_prefix[0]); i++) {
+		struct pal_strbuf o = { 0 };
+
+		cr_expect_eq(pal_nf_guard_render(bad_prefix[i], "/x/wl_guard", &o, err, sizeof(err)),
+			     -EINVAL, "prefix \"%s\" accepted", bad_prefix[i]);
+		cr_expect(strstr(err, "--workload-interface-prefix"), "error names no option: %s", err);
+		pal_strbuf_free(&o);
+	}
+	cr_expect_eq(pal_nf_guard_render("cali", "/sys/fs/bpf/a b/wl_guard", &b, err, sizeof(err)),
+		     -EINVAL, "a pin path with a space accepted");
+	cr_expect(strstr(err, "--bpffs"), "error names no option: %s", err);
+	pal_strbuf_free(&b);
 }
