@@ -57,6 +57,12 @@ bench-live: bench-build ## only the live-frames rows (figure 7; DUT ns/packet), 
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-live: FAIL: needs root (BPF programs, network namespaces)" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) BENCH_ONLY=live BENCH_PLOT_DIR=$(abspath $(BENCH_DIR))/plots tests/bench/run.sh
 
+.PHONY: bench-guard
+.PRECIOUS: $(BUILD)/bpf/wl_guard.bpf.o
+bench-guard: bench-build $(BUILD)/bpf/wl_guard.bpf.o ## the workload guard's cost on forwarded pod traffic (root, ~1 min)
+	@if [ "$$(id -u)" != 0 ]; then echo "bench-guard: FAIL: needs root" >&2; exit 1; fi
+	BUILD=$(abspath $(BUILD)) tests/bench/guard.sh $${BENCH_ROUNDS:-5} $${BENCH_SECONDS:-2}
+
 # The cost model's ablation variants (tests/bench/ablate.bpf.c, docs/benchmarks.md "Cost model"):
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own

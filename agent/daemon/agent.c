@@ -306,7 +306,7 @@ int pald_run_daemon(struct pald_agent *a)
 	/* A cali* veth (Calico's naming), or one with the CNI's prefix (route naming: its pod's
 	 * route may come after it), is a pod's even before its pod is known (links.h). */
 	if (a->k8s_on)
-		a->links.workload_prefix = a->cfg->k8s_iface_by_route ? a->cfg->workload_prefix : "cali";
+		a->links.workload_prefix = pald_config_workload_prefix(a->cfg);
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;

@@ -36,10 +36,12 @@
  * copy is replaced). It is never freed here.
  */
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <jansson.h>
@@ -92,6 +94,7 @@ struct bpf_ctx {
 	} *att;
 	size_t n_att;
 	bool synced_once;
+	bool guard_on; /* the workload guard is installed (workload_guard) */
 	uint64_t next_jump_check_ms; /* tick: when to check the netfilter jumps again */
 	/* XDP mode each host interface got at the last sync, to log changes only */
 	struct {
@@ -1143,6 +1146,11 @@ static void check_jumps(struct bpf_ctx *c, const char *when)
 	if (!c->dp || !c->synced_once)
 		return; /* not installed yet: the first full sync installs them */
 	rc = pal_nf_check_jumps(err, sizeof(err));
+	if (rc >= 0 && c->guard_on) {
+		int g = pal_nf_guard_check_jumps(err, sizeof(err));
+
+		rc = g < 0 ? g : rc + g;
+	}
 	if (rc < 0)
 		pald_log(PALD_LOG_ERROR, "netfilter jumps", PALD_S("error", err));
 	else if (rc > 0)
@@ -1241,6 +1249,41 @@ static void warn_pinned_sizes(const struct bpf_ctx *c, const struct pald_config 
 	}
 }
 
+/* The workload guard (bpf/wl_guard.bpf.c, netfilter_guard.c) where pods' interfaces are known by
+ * their prefix (the Kubernetes datastore): their traffic is dropped until palisade has taken the
+ * interface over, also while no agent runs. Without a prefix, a guard an earlier run left (its pin
+ * is there) is removed; otherwise nothing is touched. Not installable: the agent does not start
+ * (pods would be open whenever it is down). */
+static int workload_guard(struct bpf_ctx *c, const struct pald_config *cfg)
+{
+	const char *prefix = pald_config_workload_prefix(cfg);
+	char path[PATH_MAX], err[512] = "";
+	int rc;
+
+	if (!prefix) {
+		pal_dp_prog_pin_path(c->dp, PAL_WL_GUARD_PIN, path, sizeof(path));
+		if (access(path, F_OK) == 0) {
+			pal_nf_guard_remove();
+			pal_dp_unpin_wl_guard(c->dp);
+			pald_log(PALD_LOG_INFO, "workload guard removed (no workload interface prefix)");
+		}
+		return 0;
+	}
+	rc = pal_dp_load_wl_guard(c->dp, path, sizeof(path));
+	if (rc)
+		snprintf(err, sizeof(err), "%s", pal_dp_error(c->dp));
+	else
+		rc = pal_nf_guard_install(prefix, path, err, sizeof(err));
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "cannot install the workload guard", PALD_S("error", err));
+		return rc;
+	}
+	c->guard_on = true;
+	pald_log(PALD_LOG_INFO, "workload guard installed: traffic of pods' interfaces palisade has "
+		 "not taken over is dropped", PALD_S("prefix", prefix), PALD_S("filter", path));
+	return 0;
+}
+
 int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be)
 {
 	struct bpf_ctx *c = calloc(1, sizeof(*c));
@@ -1275,7 +1318,8 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 		be->ctx = NULL;
 		return rc;
 	}
-	if ((rc = choose_iptables(c, cfg)) || (rc = write_flow_cfg(c, cfg))) {
+	if ((rc = choose_iptables(c, cfg)) || (rc = write_flow_cfg(c, cfg)) ||
+	    (rc = workload_guard(c, cfg))) {
 		bpf_close(c);
 		be->ops = NULL;
 		be->ctx = NULL;

@@ -89,6 +89,15 @@ struct pald_config {
 	char *backend;
 };
 
+/* Pods' host-side interfaces are named PREFIX* (the Kubernetes datastore: "cali" with Calico
+ * naming, --workload-interface-prefix with route naming); NULL when not known. */
+static inline const char *pald_config_workload_prefix(const struct pald_config *c)
+{
+	if (c->datastore != PALD_DATASTORE_KUBERNETES)
+		return NULL;
+	return c->k8s_iface_by_route ? c->workload_prefix : "cali";
+}
+
 /* Fills defaults, reads --config (if any) and applies the flags. `hostname` is the default node
  * name (the caller passes gethostname()'s answer so this stays pure). On a usage error returns
  * -EINVAL with a one-line message in err; the caller exits 2. */

@@ -22,6 +22,7 @@
 #include "map_read.h"
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
+#include "wl_guard.skel.h"
 
 static const char *const prog_names[PAL_PROG_COUNT] = {
 	[PAL_PROG_XDP_HEP_INGRESS] = "xdp_hep_ingress",
@@ -485,11 +486,31 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Points every shared map of obj (a second object: sf_out, wl_guard) at the datapath's, before
+ * load. `what` names the object in the error. */
+static int share_maps(struct pal_datapath *dp, struct bpf_object *obj, const char *what)
+{
+	struct bpf_map *m;
+	int err = 0;
+
+	bpf_object__for_each_map(m, obj) {
+		int fd;
+
+		if (!map_is_shared(m))
+			continue;
+		fd = pal_dp_map_fd(dp, bpf_map__name(m));
+		if (fd < 0 || (err = bpf_map__reuse_fd(m, fd))) {
+			pal_dp_set_error(dp, "%s: cannot share map %s", what, bpf_map__name(m));
+			return err ? err : fd;
+		}
+	}
+	return 0;
+}
+
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path)
 {
 	struct pal_sf_out *s;
-	struct bpf_map *m;
 	char name[64];
 	int err = 0;
 
@@ -502,19 +523,9 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 		return err;
 	}
 	s->rodata->pal_out_ifindex = ifindex;
-	bpf_object__for_each_map(m, s->obj) {
-		int fd;
-
-		if (!map_is_shared(m))
-			continue;
-		fd = pal_dp_map_fd(dp, bpf_map__name(m));
-		if (fd < 0 || (err = bpf_map__reuse_fd(m, fd))) {
-			err = err ? err : fd;
-			pal_dp_set_error(dp, "raw OUTPUT filter: cannot share map %s",
-					 bpf_map__name(m));
-			goto out;
-		}
-	}
+	err = share_maps(dp, s->obj, "raw OUTPUT filter");
+	if (err)
+		goto out;
 	err = pal_sf_out__load(s);
 	if (err) {
 		pal_dp_set_error(dp, "cannot load the raw OUTPUT filters for ifindex %u: %s", ifindex,
@@ -555,6 +566,38 @@ int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex)
 	snprintf(path, sizeof(path), "%s/progs/sf_out_failsafe_%u", dp->dir, ifindex);
 	unlink(path);
 	return 0;
+}
+
+int pal_dp_load_wl_guard(struct pal_datapath *dp, char *path, size_t len)
+{
+	struct pal_wl_guard *g;
+	int err;
+
+	if (dp->read_only)
+		return -EPERM;
+	g = pal_wl_guard__open();
+	if (!g) {
+		err = -errno ? -errno : -EINVAL;
+		pal_dp_set_error(dp, "cannot open the workload guard object: %s", strerror(-err));
+		return err;
+	}
+	err = share_maps(dp, g->obj, "workload guard");
+	if (!err && (err = pal_wl_guard__load(g)))
+		pal_dp_set_error(dp, "cannot load the workload guard: %s", strerror(-err));
+	if (!err)
+		err = pin_prog(dp, g->progs.sf_wl_guard, PAL_WL_GUARD_PIN);
+	if (!err && path)
+		err = pal_dp_prog_pin_path(dp, PAL_WL_GUARD_PIN, path, len);
+	pal_wl_guard__destroy(g);
+	return err;
+}
+
+int pal_dp_unpin_wl_guard(struct pal_datapath *dp)
+{
+	char path[PATH_MAX];
+
+	pal_dp_prog_pin_path(dp, PAL_WL_GUARD_PIN, path, sizeof(path));
+	return unlink(path) && errno != ENOENT ? -errno : 0;
 }
 
 static int unlink_dir_entries(const char *dir)

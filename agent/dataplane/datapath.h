@@ -6,6 +6,7 @@
  *   DIR/maps/<map>                 every shared map of include/palisade/abi.h
  *   DIR/progs/<program>            xdp_hep_ingress, tc_ingress, tc_egress, sf_input_deny
  *   DIR/progs/sf_out_{deny,failsafe,allow}_<ifindex>   raw OUTPUT filters per interface
+ *   DIR/progs/wl_guard             the workload guard (Kubernetes datastore; mangle rules)
  * DIR/maps/pal_version holds the layout version: adopting pins of another version is refused.
  *
  * Errors: functions return 0 or -errno; a human message is left in pal_dp_error(dp) (or in the
@@ -79,6 +80,14 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path);
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex);
+
+/* The workload guard (bpf/wl_guard.bpf.c: matches a packet whose device has no pal_ifaces entry),
+ * loaded sharing the maps and pinned as DIR/progs/wl_guard (replacing an older pin; rules already
+ * naming the old one keep it until they are rewritten). Its path into path (may be NULL). */
+#define PAL_WL_GUARD_PIN "wl_guard"
+int pal_dp_load_wl_guard(struct pal_datapath *dp, char *path, size_t len);
+/* Removes the pin (missing: not an error). */
+int pal_dp_unpin_wl_guard(struct pal_datapath *dp);
 
 /* An interface's configuration in force (map_read.h pal_map_iface_read on the datapath's
  * maps). 0, -ENOENT when it has no entry. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "netfilter.h"
+#include "netfilter_internal.h"
 
 #define CH_RAW_PRE "PALISADE-RAW-PRE"
 #define CH_RAW_OUT "PALISADE-RAW-OUT"
@@ -316,20 +317,12 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 	return err;
 }
 
-int pal_nf_remove(void)
+void pal_nf_remove_chains(const struct pal_nf_chain_ref *jumps, size_t n)
 {
 	const char *bin[2] = { nf_bin(0, ""), nf_bin(1, "") };
-	static const struct {
-		const char *table, *from, *chain;
-	} jumps[] = {
-		{ "raw", "PREROUTING", CH_RAW_PRE },
-		{ "raw", "OUTPUT", CH_RAW_OUT },
-		{ "filter", "INPUT", CH_INPUT },
-		{ "raw", NULL, CH_UNTRACK },
-	};
 
 	for (int f = 0; f < 2; f++) {
-		for (size_t j = 0; j < sizeof(jumps) / sizeof(jumps[0]); j++) {
+		for (size_t j = 0; j < n; j++) {
 			char *del[] = { (char *)bin[f], "-w", "-t", (char *)jumps[j].table, "-D",
 					(char *)jumps[j].from, "-j", (char *)jumps[j].chain, NULL };
 			char *flush[] = { (char *)bin[f], "-w", "-t", (char *)jumps[j].table, "-F",
@@ -340,13 +333,27 @@ int pal_nf_remove(void)
 				;
 			run(flush, NULL);
 		}
-		for (size_t j = 0; j < sizeof(jumps) / sizeof(jumps[0]); j++) {
+		for (size_t j = 0; j < n; j++) {
 			char *xdel[] = { (char *)bin[f], "-w", "-t", (char *)jumps[j].table, "-X",
 					 (char *)jumps[j].chain, NULL };
 
 			run(xdel, NULL);
 		}
 	}
+}
+
+int pal_nf_remove(void)
+{
+	static const struct pal_nf_chain_ref jumps[] = {
+		{ "raw", "PREROUTING", CH_RAW_PRE },
+		{ "raw", "OUTPUT", CH_RAW_OUT },
+		{ "filter", "INPUT", CH_INPUT },
+		{ "raw", NULL, CH_UNTRACK },
+		{ "mangle", "PREROUTING", PAL_NF_CH_WL_PRE },
+		{ "mangle", "POSTROUTING", PAL_NF_CH_WL_POST },
+	};
+
+	pal_nf_remove_chains(jumps, sizeof(jumps) / sizeof(jumps[0]));
 	return 0;
 }
 
@@ -381,4 +388,20 @@ void pal_nf_remove_except(enum pal_nf_variant keep)
 void pal_nf_remove_everywhere(void)
 {
 	pal_nf_remove_except(PAL_NF_PATH);
+}
+
+/* For netfilter_guard.c (netfilter_internal.h). */
+int pal_nf_run(char *const argv[], const char *input)
+{
+	return run(argv, input);
+}
+
+const char *pal_nf_bin(int family, const char *suffix)
+{
+	return nf_bin(family, suffix);
+}
+
+int pal_nf_jump_first(const char *bin, const char *table, const char *from, const char *to)
+{
+	return ensure_jump_first(bin, table, from, to);
 }

@@ -16,6 +16,13 @@
  *                      PALISADE-UNTRACK: MARK --or-mark UNTRACKED, CT --notrack
  *   filter INPUT    -> PALISADE-INPUT:    -m bpf --object-pinned DIR/progs/sf_input_deny -j DROP
  *
+ *
+ * With the Kubernetes datastore, the workload guard too (netfilter_guard.c), left in place when
+ * the agent exits:
+ *   mangle PREROUTING  -> PALISADE-WL-PRE:  -i PREFIX+ -m bpf --object-pinned DIR/progs/wl_guard
+ *                                           -j DROP
+ *   mangle POSTROUTING -> PALISADE-WL-POST: -o PREFIX+ (the same filter) -j DROP
+ *
  * Both iptables and ip6tables. The chains are rewritten with one `iptables-restore --noflush`
  * transaction per family and table (atomic: no window without rules). The commands are run with
  * fork/exec (no shell), in the variant pal_nf_use chose (iptables-legacy or iptables-nft: the one
@@ -72,6 +79,22 @@ int pal_nf_remove(void);
  * nothing stays behind in the other one); pal_nf_remove_everywhere for --uninstall. */
 void pal_nf_remove_except(enum pal_nf_variant keep);
 void pal_nf_remove_everywhere(void);
+
+/* ---- the workload guard (netfilter_guard.c) ---- */
+#define PAL_NF_CH_WL_PRE "PALISADE-WL-PRE"
+#define PAL_NF_CH_WL_POST "PALISADE-WL-POST"
+/* The iptables-restore input of the guard chains: pods' interfaces are named PREFIX*, the filter
+ * is pinned at guard_path. -EINVAL (message in err) when either could not be written into a rule
+ * safely; -ENOMEM. */
+int pal_nf_guard_render(const char *prefix, const char *guard_path, struct pal_strbuf *out,
+			char *err, size_t errlen);
+/* Installs or rewrites the guard chains and their jumps (first in mangle PREROUTING and
+ * POSTROUTING), iptables and ip6tables; 0 or -errno with a message in err. */
+int pal_nf_guard_install(const char *prefix, const char *guard_path, char *err, size_t errlen);
+/* pal_nf_check_jumps for the guard's two jumps. */
+int pal_nf_guard_check_jumps(char *err, size_t errlen);
+/* Removes the guard's jumps and chains from the variant in use (pal_nf_remove does too). */
+void pal_nf_guard_remove(void);
 
 /* The iptables-restore input for one family (4 or 6), appended to out; for tests and debugging.
  * Returns 0, or -ENOMEM. */

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
+#include "wl_guard.skel.h"
 
 #define LOG_SZ (1 << 20)
 #define VERIFIER_LIMIT 1000000L
@@ -69,7 +70,8 @@ int main(void)
 {
 	struct pal_palisade *a;
 	struct pal_sf_out *b;
-	char **la, **lb;
+	struct pal_wl_guard *g;
+	char **la, **lb, **lg;
 	int worst = 0, err;
 
 	libbpf_set_print(silent);
@@ -103,12 +105,24 @@ int main(void)
 		return 1;
 	}
 	report(b->obj, lb, &worst);
+	g = pal_wl_guard__open();
+	if (!g)
+		return 2;
+	lg = alloc_logs(g->obj);
+	err = pal_wl_guard__load(g);
+	if (err) {
+		fprintf(stderr, "load failed: %s\n", strerror(-err));
+		return 1;
+	}
+	report(g->obj, lg, &worst);
 	printf("largest: %d verified instructions (%.1f%% of the kernel's %ld); the count does not "
 	       "depend on the number of rules\n", worst, 100.0 * worst / VERIFIER_LIMIT,
 	       VERIFIER_LIMIT);
+	pal_wl_guard__destroy(g);
 	pal_sf_out__destroy(b);
 	pal_palisade__destroy(a);
 	free_logs(la);
 	free_logs(lb);
+	free_logs(lg);
 	return worst < VERIFIER_LIMIT / 2 ? 0 : 1;
 }
