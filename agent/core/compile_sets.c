@@ -16,22 +16,13 @@
 
 /* ---- origin index ------------------------------------------------------------------------ */
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* Returns the index stored for origin, or -1. `origin_of` maps an index to its origin string. */
 static long index_find(const struct pal_cc_index *x, const char *origin,
 		       const char *(*origin_of)(const struct pal_ir *, uint32_t), const struct pal_ir *ir)
 {
 	if (!x->cap)
 		return -1;
-	for (size_t i = hash_str(origin) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+	for (size_t i = pal_str_hash(origin) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
 		if (!x->slots[i])
 			return -1;
 		if (strcmp(origin_of(ir, x->slots[i] - 1), origin) == 0)
@@ -51,7 +42,7 @@ static int index_add(struct pal_cc_index *x, uint32_t idx,
 		for (size_t i = 0; i < x->cap; i++) {
 			if (!x->slots[i])
 				continue;
-			size_t j = hash_str(origin_of(ir, x->slots[i] - 1)) & (cap - 1);
+			size_t j = pal_str_hash(origin_of(ir, x->slots[i] - 1)) & (cap - 1);
 			while (slots[j])
 				j = (j + 1) & (cap - 1);
 			slots[j] = x->slots[i];
@@ -60,7 +51,7 @@ static int index_add(struct pal_cc_index *x, uint32_t idx,
 		x->slots = slots;
 		x->cap = cap;
 	}
-	size_t j = hash_str(origin_of(ir, idx)) & (x->cap - 1);
+	size_t j = pal_str_hash(origin_of(ir, idx)) & (x->cap - 1);
 	while (x->slots[j])
 		j = (j + 1) & (x->cap - 1);
 	x->slots[j] = idx + 1;
@@ -551,6 +542,32 @@ static char *selector_origin(const char *what, const struct pal_cc_scope *scope,
 	return sa_suffix(s, sa);
 }
 
+/* ---- results kept across compiles (match_cache.h) ------------------------------------------ */
+
+static struct pal_memo *memo_of(struct pal_cc *cc, bool ports)
+{
+	struct pal_match_cache *c = cc->opts ? cc->opts->match_cache : NULL;
+
+	return !c ? NULL : ports ? &c->port_sets : &c->sets;
+}
+
+/* 1 with origin's members in *v (malloc'd) and *n; 0 when not cached; -ENOMEM. */
+static int cached_result(struct pal_cc *cc, bool ports, const char *origin, size_t elem, void **v,
+			 size_t *n)
+{
+	struct pal_memo *m = memo_of(cc, ports);
+
+	return m ? pal_match_cache_get(cc->opts->match_cache, m, origin, elem, v, n) : 0;
+}
+
+static int keep_result(struct pal_cc *cc, bool ports, const char *origin, const void *v, size_t n,
+		       size_t elem)
+{
+	struct pal_memo *m = memo_of(cc, ports);
+
+	return m ? pal_match_cache_put(cc->opts->match_cache, m, origin, v, n, elem) : 0;
+}
+
 /* ---- sets -------------------------------------------------------------------------------- */
 
 static int cidr_qcmp(const void *a, const void *b)
@@ -622,6 +639,13 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
+	int cached = cached_result(cc, false, origin, sizeof(*v), (void **)&v, &n);
+
+	if (cached) {
+		if (cached < 0)
+			free(origin);
+		return cached < 0 ? cached : add_set(cc, origin, v, n, idx);
+	}
 	const uint32_t *list;
 	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
 
@@ -650,6 +674,11 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		n += c->n_cidrs;
 	}
 	n = sort_unique_cidrs(v, n);
+	if (keep_result(cc, false, origin, v, n, sizeof(*v))) {
+		free(v);
+		free(origin);
+		return -ENOMEM;
+	}
 	return add_set(cc, origin, v, n, idx);
 }
 
@@ -723,6 +752,13 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
+	int cached = cached_result(cc, true, origin, sizeof(*v), (void **)&v, &n);
+
+	if (cached) {
+		if (cached < 0)
+			free(origin);
+		return cached < 0 ? cached : pal_cc_origin_port_set(cc, origin, v, n, idx);
+	}
 	const uint32_t *list;
 	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
 
@@ -753,6 +789,9 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			}
 		}
 	}
+	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
+	if (keep_result(cc, true, origin, v, n, sizeof(*v)))
+		goto nomem;
 	return pal_cc_origin_port_set(cc, origin, v, n, idx);
 nomem:
 	free(v);

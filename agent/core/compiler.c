@@ -342,6 +342,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 	memset(ir, 0, sizeof(*ir));
 	if (opts && opts->rule_ids)
 		pal_rule_ids_begin(opts->rule_ids);
+	if (opts && opts->match_cache)
+		pal_match_cache_begin(opts->match_cache, opts->match_key);
 	check_unsupported(&cc);
 	if (diags->n_errors > errors_before) {
 		err = -EINVAL;
@@ -370,6 +372,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 		err = -EINVAL;
 	else if (opts && opts->rule_ids)
 		err = pal_rule_ids_end(opts->rule_ids);
+	if (!err && opts && opts->match_cache)
+		pal_match_cache_end(opts->match_cache);
 out:
 	free(cc.polrules); /* the rules themselves belong to ir->rule_blocks */
 	pal_cc_free_tiers(&cc);

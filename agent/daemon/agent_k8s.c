@@ -25,7 +25,9 @@ static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 {
 	struct pald_agent *a = ctx;
 
-	return pal_k8s_datastore_load(&a->k8s, m, diags, &a->k8s_loaded_change_ns);
+	a->pol.have_match_key = true;
+	return pal_k8s_datastore_load(&a->k8s, m, diags, &a->k8s_loaded_change_ns,
+				      a->pol.match_key);
 }
 
 void pald_agent_k8s_applied(struct pald_agent *a)
@@ -77,6 +79,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	a->k8s_on = true;
 	a->pol.load = load;
 	a->pol.load_ctx = a;
+	a->pol.load_validates = true; /* pal_k8s_datastore_load validates what it loads */
 	return 0;
 }
 
@@ -177,4 +180,5 @@ void pald_agent_k8s_close(struct pald_agent *a)
 	pal_k8s_datastore_close(&a->k8s);
 	a->k8s_on = false;
 	a->pol.load = NULL;
+	a->pol.load_validates = false;
 }

@@ -26,7 +26,7 @@ static void record_failure(struct pald_policy *p, const struct pal_diags *d, str
 	m->degraded = 1;
 }
 
-static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids,
+static void compile_opts(const struct pald_config *cfg, struct pald_policy *p,
 			 struct pal_compile_opts *o)
 {
 	*o = (struct pal_compile_opts){
@@ -36,7 +36,9 @@ static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids
 		.failsafe_out = cfg->failsafe_out,
 		.n_failsafe_out = cfg->n_failsafe_out,
 		.endpoint_to_host = cfg->endpoint_to_host,
-		.rule_ids = ids,
+		.rule_ids = &p->rule_ids,
+		.match_cache = &p->match_cache,
+		.match_key = p->have_match_key ? p->match_key : NULL,
 	};
 }
 
@@ -52,15 +54,16 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	int rc;
 
 	pal_model_init(&model);
+	p->have_match_key = false;
 	if (p->load)
 		p->load(p->load_ctx, &model, &diags);
 	else
 		for (size_t i = 0; i < cfg->policy_dirs.n; i++)
 			pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
-	if (!pal_diags_has_errors(&diags))
+	if (!pal_diags_has_errors(&diags) && !(p->load && p->load_validates))
 		pal_model_validate(&model, &diags);
 	if (!pal_diags_has_errors(&diags)) {
-		compile_opts(cfg, &p->rule_ids, &opts);
+		compile_opts(cfg, p, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
@@ -133,5 +136,6 @@ void pald_policy_free(struct pald_policy *p)
 	if (p->have_ir)
 		pal_ir_free(&p->ir);
 	pal_rule_ids_free(&p->rule_ids);
+	pal_match_cache_free(&p->match_cache);
 	memset(p, 0, sizeof(*p));
 }

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "cfg.h"
 #include "ir.h"
+#include "match_cache.h"
 #include "metrics.h"
 #include "model.h"
 
@@ -28,7 +29,13 @@ struct pald_policy {
 	 * loader (the Kubernetes datastore) fills the model. */
 	int (*load)(void *ctx, struct pal_model *m, struct pal_diags *diags);
 	void *load_ctx;
+	bool load_validates; /* load's model comes validated (pal_model_validate): not again */
 	struct pal_rule_ids rule_ids; /* stable rule ids from one compile to the next */
+	/* Selector results from one compile to the next (match_cache.h): used only when load set
+	 * have_match_key (reset before every load) with the key of the candidate inputs. */
+	struct pal_match_cache match_cache;
+	uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN];
+	bool have_match_key;
 };
 
 enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };

@@ -2,6 +2,7 @@
 #include "datastore.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,8 +485,21 @@ static const struct k8s_version *version_in_use(const json_t *e)
 	return entry_version(e, "latest");
 }
 
-/* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
-static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
+/* Does a version's model feed the compiler's selector candidates? Everything but policies and
+ * tiers does (endpoints, network sets, namespaces, profiles, services). */
+static bool feeds_candidates(const struct pal_model *m)
+{
+	/* A new kind of resource in the model: decide here whether it feeds the candidates. */
+	_Static_assert(offsetof(struct pal_model, files) == 9 * sizeof(m->policies),
+		       "struct pal_model changed: review feeds_candidates");
+	return m->host_endpoints.n || m->workload_endpoints.n || m->profiles.n ||
+	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
+}
+
+/* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
+ * match key hashes the id and digest of each one that feeds the candidates. */
+static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags,
+		    struct sha256_ctx *match_key)
 {
 	const char *id;
 	json_t *e;
@@ -498,6 +512,10 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 		if (pal_model_borrow(m, &v->model))
 			return -ENOMEM;
 		copy_diags(diags, &v->warnings);
+		if (feeds_candidates(&v->model)) {
+			sha256_update(match_key, strlen(id) + 1, (const uint8_t *)id);
+			sha256_update(match_key, sizeof(v->digest), v->digest);
+		}
 	}
 	return 0;
 }
@@ -557,17 +575,22 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 #define MAX_MODEL_RETRIES 3
 
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags, uint64_t *since_ns)
+			   struct pal_diags *diags, uint64_t *since_ns,
+			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN])
 {
+	_Static_assert(PAL_MATCH_CACHE_KEY_LEN == SHA256_DIGEST_SIZE, "the match key is a SHA-256");
+
 	if (since_ns)
 		*since_ns = ds->changed ? ds->first_change_ns : 0;
 	ds->changed = false;
 	clear_model_rejections(ds);
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
+		struct sha256_ctx key;
 		size_t held = 0;
 
-		if (load_all(ds, m, &ld))
+		sha256_init(&key);
+		if (load_all(ds, m, &ld, &key))
 			pal_error(&ld, ((struct pal_pos){ 0 }), NULL,
 				  "out of memory while building the model of the kubernetes objects");
 		if (!pal_diags_has_errors(&ld))
@@ -575,7 +598,11 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		if (attempt < MAX_MODEL_RETRIES)
 			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
 		if (!held) {
-			pal_diags_append(diags, &ld); /* the caller validates again and reports */
+			if (match_key)
+				sha256_digest(&key, PAL_MATCH_CACHE_KEY_LEN, match_key);
+			/* Validated here, once: the caller does not validate again (load_validates). */
+			pal_diags_append(diags, &ld);
+			pal_diags_append(diags, &vd);
 			pal_diags_free(&ld);
 			pal_diags_free(&vd);
 			break;

@@ -19,6 +19,7 @@
 #include "convert.h"
 #include "informer.h"
 #include "kubeconfig.h"
+#include "match_cache.h"
 #include "model.h"
 
 #define PAL_K8S_MAX_RESOURCES 16
@@ -67,10 +68,15 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
 /* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). When the
  * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
  * does not exist), those go back to their version of the last apply (out, when they had none) and
- * are reported, and the rest loads again (up to 3 rounds). *since_ns (may be NULL) gets the time of
- * the oldest change this load includes (0: none). */
+ * are reported, and the rest loads again (up to 3 rounds). m comes back validated
+ * (pal_model_validate's diagnostics are in diags): the caller need not validate it again.
+ * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none).
+ * match_key (may be NULL) gets the key of the compiler's match cache (match_cache.h): a SHA-256
+ * over the id and document digest of every loaded object that feeds the selector candidates
+ * (all but policies and tiers), so it changes whenever any of them does. */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags, uint64_t *since_ns);
+			   struct pal_diags *diags, uint64_t *since_ns,
+			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN]);
 /* The last load was applied: its versions are now the ones in force. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with
