@@ -81,8 +81,11 @@ struct pal_cc {
 	struct pal_cc_namespace *nss; /* sorted by name (looked up for every endpoint) */
 	size_t n_nss;
 	const struct pal_profile **profiles_by_name; /* the model's profiles, sorted by name */
-	struct pal_cc_cand *cands;
+	struct pal_cc_cand *cands; /* every one, built on first need (pal_cc_all_candidates) */
 	size_t n_cands;
+	bool all_cands;
+	struct pal_cc_cand *local; /* this node's endpoints, in build_endpoints' order */
+	size_t n_local;
 	/* The namespaced candidates' indices sorted by namespace: a namespace scope looks only at its
 	 * own range instead of comparing every candidate's namespace (thousands of pods times every
 	 * namespaced rule). */
@@ -96,7 +99,12 @@ struct pal_cc {
 };
 
 /* compile_sets.c */
+/* Namespaces, profiles and this node's endpoints' candidates (cc->local). */
 int pal_cc_build_candidates(struct pal_cc *cc);
+/* Every candidate (cc->cands, cc->by_ns), once per compile: the selector sets need them. */
+int pal_cc_all_candidates(struct pal_cc *cc);
+/* Is node this compile's node? */
+bool pal_cc_is_local(const struct pal_cc *cc, const char *node);
 void pal_cc_free_candidates(struct pal_cc *cc);
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);

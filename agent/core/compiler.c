@@ -15,11 +15,6 @@
 #include <string.h>
 #include "compile_internal.h"
 
-static bool is_local(const char *node, const struct pal_compile_opts *opts)
-{
-	return node && opts && opts->node && strcmp(node, opts->node) == 0;
-}
-
 /* ---- profiles ------------------------------------------------------------------------------ */
 
 static const struct pal_namespace *model_namespace(const struct pal_model *m, const char *name)
@@ -263,31 +258,27 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 static int build_endpoints(struct pal_cc *cc)
 {
 	const struct pal_model *m = cc->m;
-	size_t n_local = 0, n_hep = m->host_endpoints.n;
+	size_t k = 0; /* the next local candidate */
 	int err;
 
-	for (size_t i = 0; i < m->host_endpoints.n; i++)
-		n_local += is_local(m->host_endpoints.v[i].node, cc->opts);
-	for (size_t i = 0; i < m->workload_endpoints.n; i++)
-		n_local += is_local(m->workload_endpoints.v[i].node, cc->opts);
-	if (!n_local)
+	if (!cc->n_local)
 		return 0;
-	cc->ir->endpoints = calloc(n_local, sizeof(*cc->ir->endpoints));
+	cc->ir->endpoints = calloc(cc->n_local, sizeof(*cc->ir->endpoints));
 	if (!cc->ir->endpoints)
 		return -ENOMEM;
-	/* Candidates hold host endpoints first, then workload endpoints, in model order. */
+	/* The local candidates hold host endpoints first, then workload endpoints, in model order. */
 	for (size_t i = 0; i < m->host_endpoints.n; i++) {
-		if (!is_local(m->host_endpoints.v[i].node, cc->opts))
+		if (!pal_cc_is_local(cc, m->host_endpoints.v[i].node))
 			continue;
-		err = build_host_endpoint(cc, &cc->cands[i], &m->host_endpoints.v[i],
+		err = build_host_endpoint(cc, &cc->local[k++], &m->host_endpoints.v[i],
 					  &cc->ir->endpoints[cc->ir->n_endpoints++]);
 		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		if (!is_local(m->workload_endpoints.v[i].node, cc->opts))
+		if (!pal_cc_is_local(cc, m->workload_endpoints.v[i].node))
 			continue;
-		err = build_workload_endpoint(cc, &cc->cands[n_hep + i], &m->workload_endpoints.v[i],
+		err = build_workload_endpoint(cc, &cc->local[k++], &m->workload_endpoints.v[i],
 					      &cc->ir->endpoints[cc->ir->n_endpoints++]);
 		if (err)
 			return err;

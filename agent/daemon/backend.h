@@ -93,6 +93,11 @@ struct pald_backend_ops {
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);
 	void (*close)(void *ctx);
+	/* Writes what only reports read (polctl's metadata) for the last apply, which left it for
+	 * later so that enforcing a change does not wait for it. The control plane calls it once a
+	 * change is enforced and logged; the backend also writes it before its next apply and on
+	 * close. May be NULL. */
+	void (*write_reports)(void *ctx);
 };
 
 struct pald_backend {

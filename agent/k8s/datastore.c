@@ -245,7 +245,9 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
 	bool same = old && same_documents(old, v);
 
-	if (!e || (!same && entry_set_version(e, "latest", v))) {
+	/* Recorded as uncommitted before "latest" changes: commit must not miss it. */
+	if (!e || (!same && (json_object_set_new(ds->uncommitted, id, json_true()) ||
+			     entry_set_version(e, "latest", v)))) {
 		version_put(v);
 		return;
 	}
@@ -430,7 +432,7 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	};
 	if ((rc = read_conn(cfg, &ds->conn, err, errlen)))
 		return rc;
-	if (!(ds->objects = json_object())) {
+	if (!(ds->objects = json_object()) || !(ds->uncommitted = json_object())) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -478,9 +480,9 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 
 /* The version an object contributes to this load: its latest good one, or, when the whole model
  * rejected that one, the version in force at the last apply (NULL: none). */
-static const struct k8s_version *version_in_use(const json_t *e)
+static const struct k8s_version *version_in_use(const struct pal_k8s_datastore *ds, const json_t *e)
 {
-	if (json_is_true(json_object_get(e, "held")))
+	if (ds->n_held && json_is_true(json_object_get(e, "held")))
 		return entry_version(e, "applied");
 	return entry_version(e, "latest");
 }
@@ -505,7 +507,7 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 	json_t *e;
 
 	json_object_foreach(ds->objects, id, e) {
-		const struct k8s_version *v = version_in_use(e);
+		const struct k8s_version *v = version_in_use(ds, e);
 
 		if (!v)
 			continue;
@@ -526,6 +528,9 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 	const char *id;
 	json_t *e;
 
+	if (!ds->n_held)
+		return;
+	ds->n_held = 0;
 	json_object_foreach(ds->objects, id, e)
 		if (json_is_true(json_object_get(e, "held"))) {
 			json_object_del(e, "held");
@@ -567,6 +572,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		}
 		json_object_set_new(e, "held", json_true());
 		json_object_set_new(e, "error", json_string(msg));
+		ds->n_held++;
 		n++;
 	}
 	return n;
@@ -583,6 +589,8 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 	if (since_ns)
 		*since_ns = ds->changed ? ds->first_change_ns : 0;
 	ds->changed = false;
+	size_t was_held = ds->n_held;
+
 	clear_model_rejections(ds);
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
@@ -612,20 +620,29 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		pal_model_free(m);
 		pal_model_init(m);
 	}
-	count_bad(ds);
+	if (was_held || ds->n_held) /* else no "error" came or went since on_upsert counted */
+		count_bad(ds);
 	return 0;
 }
 
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *e;
+	json_t *u, *e;
+	void *tmp;
 
-	json_object_foreach(ds->objects, id, e) {
-		if (json_is_true(json_object_get(e, "held")))
+	/* Only an upsert changes "latest" (and records the id), so every other entry has
+	 * applied == latest already. A held entry stays uncommitted until a load takes it. */
+	json_object_foreach_safe(ds->uncommitted, tmp, id, u) {
+		e = json_object_get(ds->objects, id);
+		if (e && json_is_true(json_object_get(e, "held")))
 			continue;
-		json_object_del(e, "model_error");
-		entry_set_version(e, "applied", entry_version(e, "latest"));
+		if (e) {
+			json_object_del(e, "model_error");
+			if (entry_set_version(e, "applied", entry_version(e, "latest")))
+				continue; /* out of memory: stays uncommitted */
+		}
+		json_object_del(ds->uncommitted, id);
 	}
 }
 
@@ -717,5 +734,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 		entry_release(e);
 	json_decref(ds->objects);
 	ds->objects = NULL;
+	json_decref(ds->uncommitted);
+	ds->uncommitted = NULL;
 	pal_k8s_conn_free(&ds->conn);
 }

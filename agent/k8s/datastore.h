@@ -38,6 +38,10 @@ struct pal_k8s_datastore {
 	 * datastore.c), "error": why the latest version is not in force, "held": the whole model
 	 * rejected "latest" (so "applied" is used), "model_error"}. */
 	json_t *objects;
+	/* Ids whose "latest" may differ from "applied": all a commit has to look at (a table of
+	 * thousands of objects, of which a change touches one). */
+	json_t *uncommitted;
+	size_t n_held;             /* objects marked "held" since the last load began */
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */
