@@ -269,7 +269,10 @@ int pald_run_daemon(struct pald_agent *a)
 	uint64_t next_event_tick_ms = 0;
 
 	a->sig_w.fd = a->timer_w.fd = a->watch.fd = -1;
-	pald_debounce_init(&a->debounce, PALD_DEBOUNCE_QUIET_NS, PALD_DEBOUNCE_MAX_NS);
+	pald_debounce_init(&a->debounce,
+			   a->cfg->datastore == PALD_DATASTORE_KUBERNETES ? PALD_DEBOUNCE_K8S_QUIET_NS :
+									    PALD_DEBOUNCE_QUIET_NS,
+			   PALD_DEBOUNCE_MAX_NS);
 	if ((rc = pald_loop_init(&a->loop))) {
 		pald_log(PALD_LOG_ERROR, "epoll", PALD_S("error", strerror(-rc)));
 		goto out;

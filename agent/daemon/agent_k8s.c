@@ -1,7 +1,8 @@
 /* palisaded with --datastore kubernetes: the datastore's place in the agent (see agent.h).
  *
  * Changes from the API arrive through the datastore's on_change and go through the same debounce
- * as file changes (a policy change is enforced within the debounce's 50 ms cap plus the apply).
+ * as file changes, with a 2 ms quiet instead of 15 (debounce.h): a policy change is enforced
+ * within the quiet (at most the 50 ms cap in a stream of events) plus the apply.
  * /readyz is 503 until every resource was listed once, while an object is rejected, and while the
  * API server has been out of reach for longer than PALD_K8S_STALE_S (the last state stays
  * enforced all along). The status (resources, bad objects, staleness) is published for polctl
