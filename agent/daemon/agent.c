@@ -87,8 +87,8 @@ static int reload(struct pald_agent *a)
 		pald_agent_sync_interfaces(a, true);
 		pald_agent_k8s_applied(a);
 		/* Enforced (and logged): now what only reports read. */
-		if (a->be.ops->write_reports)
-			a->be.ops->write_reports(a->be.ctx);
+		if (a->be.ops->finish_apply)
+			a->be.ops->finish_apply(a->be.ctx);
 		pald_notify_applied(&a->notify, a->pol.generation,
 				    a->n_attached < 0 ? 0 : (size_t)a->n_attached, a->n_ifaces);
 	} else {

@@ -7,10 +7,11 @@
  *     list is written beside the old ones, then each interface flips with one map update, so a
  *     packet sees the old or the new policy and a failure while writing changes nothing. The
  *     reporting metadata (meta.h: pal_meta_build, kept for the metrics' and events' labels) is
- *     built before; it is stored for polctl (pal_meta_store) by write_reports(), after the change
+ *     built before; it is stored for polctl (pal_meta_store) by finish_apply(), after the change
  *     is enforced and logged, so that enforcing does not wait for the serialization of every set
- *     (polctl meanwhile reads the previous generation's, which it says). Rule counters whose id
- *     now belongs to another rule are zeroed first (reset_moved_rule_counters).
+ *     (polctl meanwhile reads the previous generation's, which it says); finish_apply() also
+ *     deletes the rule lists the flips made unreachable (pal_dp_lists_sweep). Rule counters whose
+ *     id now belongs to another rule are zeroed first (reset_moved_rule_counters).
  *   - sync_interfaces() keeps pal_ifaces and the attachments equal to the agent's desired set:
  *     a new interface first gets its rule lists and pal_ifaces entry, then its programs (so its
  *     first packets are policed), an interface that went away loses its programs, then its entry.
@@ -82,7 +83,7 @@ struct bpf_ctx {
 	bool have_ir;
 	uint64_t generation;
 	json_t *meta; /* the live generation's metadata document: metric labels */
-	bool meta_unwritten; /* meta is not stored for polctl yet (write_reports) */
+	bool meta_unwritten; /* meta is not stored for polctl yet (finish_apply) */
 	struct bound *b;
 	size_t nb;
 	/* Interfaces palisade's programs are attached to (after the last sync), and whether a full
@@ -473,9 +474,16 @@ static void write_meta(struct bpf_ctx *c)
 	free(text);
 }
 
-static void bpf_write_reports(void *ctx)
+static void bpf_finish_apply(void *ctx)
 {
-	write_meta(ctx);
+	struct bpf_ctx *c = ctx;
+	int err;
+
+	write_meta(c);
+	/* and the lists the apply made unreachable (a scan of every class: not before enforcing) */
+	if ((err = pal_dp_lists_sweep(c->dp)))
+		pald_log(PALD_LOG_WARN, "deleting the previous generation's rule lists",
+			 PALD_S("error", strerror(-err)));
 }
 
 static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
@@ -1123,7 +1131,8 @@ static void bpf_close(void *ctx)
 {
 	struct bpf_ctx *c = ctx;
 
-	write_meta(c);
+	if (c->dp)
+		bpf_finish_apply(c);
 	pal_dp_events_close(c->events);
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
@@ -1183,7 +1192,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.events_read = bpf_events_read,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
-	.write_reports = bpf_write_reports,
+	.finish_apply = bpf_finish_apply,
 };
 
 /* The iptables variant for palisade's rules: detected (netfilter_variant.c) or as configured;

@@ -10,7 +10,10 @@
 #   event cpu  the agent's CPU time in that change's reload ("policy applied ... cpu_seconds"),
 #              median over the ROUNDS changes: what the machine's other load does not inflate
 #
-# usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile)
+# usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile;
+#        K8S_BENCH_VETHS=N: veths for the first N of this node's pods, named as Calico's CNI names
+#        them, so that every apply programs their rule lists too; 0, the default: none, nothing
+#        is bound and the figure leaves the maps' programming out)
 # prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../k8s/lib.sh"
@@ -24,6 +27,14 @@ bench_ns node
 python3 "$(dirname "$0")/k8s_cluster.py" "$PODS" "$POLICIES" >"$BENCH_TMP/cluster.json" || fail "fixture"
 K8S_RUN="nsenter --net=/var/run/netns/${PFX}node" k8s_start "$BENCH_TMP/k8s" --fixture "$BENCH_TMP/cluster.json" ||
 	fail "replay server"
+
+# This node's pods are pod-0..pod-99 in ns-0..ns-99 (k8s_cluster.py). Both ends stay in the node
+# namespace, which the cleanup deletes.
+for i in $(seq 0 $((${K8S_BENCH_VETHS:-0} - 1))); do
+	ifc=cali$(printf 'ns-%d.pod-%d' "$i" "$i" | sha1sum | cut -c1-11)
+	bn node ip link add "$ifc" type veth peer name "pod${i}p" || fail "veth $ifc"
+	bn node ip link set "$ifc" up && bn node ip link set "pod${i}p" up || fail "veth $ifc up"
+done
 
 port=$((20000 + RANDOM % 20000))
 t0=$(date +%s%N)

@@ -10,11 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080
-tcp_server kweb 9090
-expect_tcp client 198.19.5.10 9090 - kweb:9090
+k8s_web_pod 8080 9090
 
 # The client (198.18.1.50) as a pod of another node: it only feeds the selector sets.
 probe_pod() { # LABELS
