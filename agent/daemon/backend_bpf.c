@@ -481,7 +481,7 @@ static void bpf_finish_apply(void *ctx)
 
 	write_meta(c);
 	/* and the lists the apply made unreachable (a scan of every class: not before enforcing) */
-	if ((err = pal_dp_lists_sweep(c->dp)))
+	if ((err = pal_dp_lists_sweep(c->dp)) < 0)
 		pald_log(PALD_LOG_WARN, "deleting the previous generation's rule lists",
 			 PALD_S("error", strerror(-err)));
 }
@@ -581,6 +581,9 @@ static int program_iface(struct bpf_ctx *c, const struct pald_iface *f, uint32_t
 		return -ENOSPC; /* no slot for it: do not write lists it cannot use */
 	}
 	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
+	/* a map full: the last apply's old lists may hold the room until finish_apply sweeps them */
+	if (err && pal_dp_lists_sweep(c->dp) > 0)
+		err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
 	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
 	if (!err && !(err = pal_dp_src_begin(c->dp, &src)))
 		err = pal_dp_src_allow(c->dp, &src, me.ifindex, f->ep);

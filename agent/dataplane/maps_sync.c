@@ -559,14 +559,15 @@ static int defer_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 
 int pal_dp_lists_sweep(struct pal_datapath *dp)
 {
+	size_t n = dp->n_dead;
 	int err;
 
-	if (!dp->n_dead)
+	if (!n)
 		return 0;
 	pal_dp_grace_period();
-	err = delete_lists(dp, dp->dead, dp->n_dead);
+	err = delete_lists(dp, dp->dead, n);
 	dp->n_dead = 0;
-	return err;
+	return err ? err : (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)

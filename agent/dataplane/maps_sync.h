@@ -28,7 +28,8 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n);
 /* pal_dp_apply leaves the lists its flips made unreachable for this: finding their classes takes
  * a scan of all of pal_classes, which the agent does once the change is enforced (and the next
- * apply does first, if nobody did). A grace period, then one scan for all of them. */
+ * apply does first, if nobody did). A grace period, then one scan for all of them. Returns how
+ * many lists it deleted, or -errno. */
 int pal_dp_lists_sweep(struct pal_datapath *dp);
 
 /* The atomic flip of one interface (a first bind takes a free slot: -ENOSPC when there is none);
