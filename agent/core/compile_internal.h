@@ -1,10 +1,11 @@
 /* Private to the compiler (compiler.c, compile_sets.c, compile_rules.c, compile_tiers.c): the
  * working state of one pal_compile() run.
  *
- * The compiler first turns every endpoint and network set of the model (all nodes) into a
+ * The compiler turns every endpoint and network set of the model (all nodes) into a
  * "candidate": the labels selectors see, its namespace, its addresses and its named ports. Rule
- * selectors are resolved against the candidates (compile_sets.c); policies are selected against
- * the candidates that are endpoints of this node (compile_tiers.c).
+ * selectors are resolved against the candidates (compile_sets.c; built on the first selector the
+ * match cache does not hold); policies are selected against the candidates that are endpoints of
+ * this node (cc->local, always built; compile_tiers.c).
  */
 #ifndef PALISADE_COMPILE_INTERNAL_H
 #define PALISADE_COMPILE_INTERNAL_H
@@ -84,6 +85,7 @@ struct pal_cc {
 	struct pal_cc_cand *cands; /* every one, built on first need (pal_cc_all_candidates) */
 	size_t n_cands;
 	bool all_cands;
+	int all_cands_err; /* what building them returned */
 	struct pal_cc_cand *local; /* this node's endpoints, in build_endpoints' order */
 	size_t n_local;
 	/* The namespaced candidates' indices sorted by namespace: a namespace scope looks only at its

@@ -388,18 +388,18 @@ int pal_cc_all_candidates(struct pal_cc *cc)
 	int err;
 
 	if (cc->all_cands)
-		return 0;
+		return cc->all_cands_err; /* a partial set must never resolve a selector */
 	cc->all_cands = true;
 	for (size_t i = 0; i < m->host_endpoints.n; i++)
 		if ((err = hep_cand(cc, &out, &m->host_endpoints.v[i])))
-			return err;
+			return cc->all_cands_err = err;
 	for (size_t i = 0; i < m->workload_endpoints.n; i++)
 		if ((err = wep_cand(cc, &out, &m->workload_endpoints.v[i])))
-			return err;
+			return cc->all_cands_err = err;
 	for (size_t i = 0; i < m->network_sets.n; i++)
 		if ((err = netset_cand(cc, &out, &m->network_sets.v[i])))
-			return err;
-	return index_by_namespace(cc);
+			return cc->all_cands_err = err;
+	return cc->all_cands_err = index_by_namespace(cc);
 }
 
 int pal_cc_build_candidates(struct pal_cc *cc)
@@ -444,6 +444,7 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	cc->cands = NULL;
 	cc->n_cands = 0;
 	cc->all_cands = false;
+	cc->all_cands_err = 0;
 	free_cands(cc->local, cc->n_local);
 	cc->local = NULL;
 	cc->n_local = 0;

@@ -1,7 +1,8 @@
 /* pal_compile: the model, seen from one node, becomes the IR.
  *
  * Steps: reject what the datapath cannot enforce (HTTP matches) anywhere in the
- * input; turn every endpoint and network set into a selector candidate (compile_sets.c); sort tiers
+ * input; turn this node's endpoints into selector candidates (compile_sets.c; every endpoint and
+ * network set becomes one when the first rule selector is not in the match cache); sort tiers
  * and policies (compile_tiers.c); then, for each endpoint of this node, build its tier lists and
  * resolve its profiles. Endpoints of other nodes only feed address sets.
  *

@@ -5,8 +5,9 @@
  *
  * Each pal_dp_list_write() hands its caller one reference to the list (new or reused), which
  * pal_dp_lists_delete() gives back; the list is deleted when its last reference goes. Lists this
- * process did not write (adopted from the pins on a restart) are not in the table: never
- * reused, deleted as before.
+ * process did not write (adopted from the pins on a restart) are counted too, one reference per
+ * interface slot naming them (an earlier agent may have shared one between interfaces), but
+ * never reused: their content is not known.
  *
  * Invalidation rule: the digest is a SHA-256 over everything written for the list except its
  * position (the words, the entries, every class key and value relative to the list's region, the
@@ -25,6 +26,7 @@ struct pal_dp_live_list {
 	uint8_t digest[PAL_DP_LIST_DIGEST_LEN];
 	uint32_t id;
 	uint32_t refs;
+	bool adopted; /* from the pins: digest unknown, never reused */
 };
 
 struct pal_dp_live_lists {
@@ -37,6 +39,8 @@ bool pal_dp_live_take(struct pal_dp_live_lists *t, const uint8_t *digest, uint32
 /* A list just written, with its one reference. Out of memory: not recorded (it is then never
  * reused and deleted on its first release, as before). */
 void pal_dp_live_add(struct pal_dp_live_lists *t, const uint8_t *digest, uint32_t id);
+/* A restart: one more reference to the pinned list id (an interface slot names it). */
+void pal_dp_live_adopt(struct pal_dp_live_lists *t, uint32_t id);
 /* Gives back one reference to id: true while other references hold it (do not delete it);
  * false when it is to be deleted (its last reference, or a list not in the table). */
 bool pal_dp_live_release(struct pal_dp_live_lists *t, uint32_t id);

@@ -20,6 +20,27 @@
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
+/* The pinned interfaces' references to their lists (list_reuse.h), so that a list an earlier
+ * agent shared between interfaces goes only with the last of them. */
+static int adopt_references(struct pal_datapath *dp)
+{
+	int fd = MFD(dp, pal_ifaces);
+	uint32_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pal_iface v;
+
+		key = next;
+		prev = &key;
+		if (pal_dp_iface_read(dp, key, &v))
+			continue;
+		for (int s = 0; s < PAL_SLOT_COUNT; s++)
+			if (v.lists[s])
+				pal_dp_live_adopt(&dp->live, v.lists[s]);
+	}
+	return 0;
+}
+
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
 	int fd = MFD(dp, pal_lists), err;
@@ -49,6 +70,8 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 			dp->next_list_id = key + 1;
 	}
 	err = pal_dp_slots_load(dp);
+	if (!err)
+		err = adopt_references(dp);
 	if (!err)
 		err = pal_dp_config_load(dp);
 	return err ? err : pal_dp_fs_ports_load(dp);

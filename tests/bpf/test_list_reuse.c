@@ -134,3 +134,35 @@ Test(bpf_list_reuse, a_list_goes_with_its_last_reference)
 								 "left after its last reference");
 	cr_assert(bt_pair_admits(&T, 80) && !bt_pair_admits(&T, 81));
 }
+
+/* A restart: the new agent does not know which lists the old one shared; it counts the pinned
+ * interfaces' references, so releasing one interface's list leaves the other's. */
+Test(bpf_list_reuse, a_restart_keeps_lists_shared_by_the_last_agent)
+{
+	const struct pal_ir_endpoint *ea = pal_ir_endpoint_for_iface(&A.ir, "eth0");
+	const struct pal_ir_endpoint *eb = pal_ir_endpoint_for_iface(&B.ir, "eth0");
+	uint32_t eth0 = (uint32_t)T.ifindex[BT_ETH0], eth1 = (uint32_t)T.ifindex[BT_ETH1];
+	struct pal_datapath *dp2 = NULL;
+	struct pal_iface shared, old, vb;
+	uint32_t ids[PAL_SLOT_COUNT];
+	char err[512] = "";
+	bool had = false;
+
+	/* eth1 gets A's lists too: the same lists, shared with eth0 */
+	cr_assert_eq(pal_dp_endpoint_write(T.dp, &A.ir, ea, 2, &shared), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(memcmp(shared.lists, eth0_value().lists, sizeof(shared.lists)), 0);
+	cr_assert_eq(pal_dp_iface_flip(T.dp, eth1, &shared, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
+
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir }, &dp2, NULL, err,
+				 sizeof(err)), 0, "%s", err);
+	/* the new agent moves eth0 to B and gives back eth0's old lists */
+	cr_assert_eq(pal_dp_endpoint_write(dp2, &B.ir, eb, 3, &vb), 0, "%s", pal_dp_error(dp2));
+	cr_assert_eq(pal_dp_iface_flip(dp2, eth0, &vb, &old, &had), 0, "%s", pal_dp_error(dp2));
+	cr_assert(had);
+	pal_dp_grace_period();
+	pal_dp_lists_delete(dp2, ids, pal_dp_iface_lists(&old, ids));
+	for (int s = 0; s < PAL_SLOT_COUNT; s++)
+		cr_assert(!shared.lists[s] || list_exists(shared.lists[s]),
+			  "list %u deleted under eth1", shared.lists[s]);
+	pal_dp_close(dp2);
+}
