@@ -1,10 +1,15 @@
 /* The classifier: the per-packet algorithm of agent/classifier/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
+ * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present:
+ * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
+ * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
+ *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
- *      restricted by the anchors (flatten.h ANCHORS);
+ *      restricted by the anchors (flatten.h ANCHORS), read only for the summary words set in
+ *      every class's top (any other is 0 in some field);
  *   3. candidate words are visited in ascending order from the cursor; each visit ANDs the six
  *      classes' word j (an override word found by rank in the class's override mask, else the
  *      field's base word); set bits are entries in evaluation order: ALLOW/DENY decide, LOG
@@ -67,7 +72,10 @@ struct pal_cls_scratch {
 		      * -mcpu=v3); first: tests set it from userspace */
 	__u64 cand[PAL_SUMMARY_WORDS];
 	__u32 rank[PAL_SUMMARY_WORDS][PAL_FIELD_COUNT]; /* by word, then field */
-	__u32 rank_sum[PAL_FIELD_COUNT]; /* step 2: override bits counted so far, per field */
+	__u32 top;      /* summary words that can hold a candidate (AND of the classes' top) */
+	__u32 top_left; /* step 2: those not yet visited */
+	__u32 cand_nz;  /* bit k: cand[k] != 0 (step 2 writes cand[k] only for k in top) */
+	__u32 pad_cand;
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
 	struct pal_class cls[PAL_FIELD_COUNT];
@@ -161,6 +169,18 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 }
 
 /* A Log rule's event, within the interface's event rate limit (counters.h pal_event_admit). */
+static __always_inline void pal_emit_log_req(const struct pal_cls_req *req, struct pal_pkt *pkt,
+					     __u32 rule_id)
+{
+	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(req->slot, req->ifindex, req->hook));
+
+	if (!ev)
+		return;
+	pal_fill_event(ev, pkt, req->ifindex, req->hook, req->stage, PAL_EVENT_LOG, PAL_DROP_NONE,
+		       rule_id);
+	bpf_ringbuf_submit(ev, 0);
+}
+
 static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
 {
 	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(s->slot, s->ifindex, s->hook));
@@ -183,23 +203,23 @@ static long pal_cls_step(__u32 iter, void *ctx)
 	if (!s)
 		return 1;
 	if (s->have_w == PAL_W_NONE) {
-		/* next candidate word j >= cursor / 64 */
-		__u32 start = s->cursor >> 6, k0 = start >> 6, k, j = 0, found = 0;
+		/* next candidate word j >= cursor / 64: in the first summary word k >= cursor / 4096
+		 * with candidates (cand_nz), past the cursor when k is the cursor's own; if that
+		 * leaves none, the next such word has candidates throughout */
+		__u32 start = s->cursor >> 6, k0 = start >> 6, k, u, j = 0, found = 0;
+		__u32 m = k0 < 32 ? s->cand_nz & (~0u << k0) : 0;
 
-		for (k = 0; k < PAL_SUMMARY_WORDS; k++) {
+		for (u = 0; u < 2 && m && !found; u++) {
 			__u64 bits;
 
-			if (k < k0)
-				continue;
-			if (k >= s->n_summary)
-				break;
+			k = pal_ctz64(m) & (PAL_SUMMARY_WORDS - 1);
+			m &= m - 1;
 			bits = s->cand[k];
 			if (k == k0)
 				bits &= ~0ULL << (start & 63);
 			if (bits) {
 				j = k * 64 + pal_ctz64(bits);
 				found = 1;
-				break;
 			}
 		}
 		if (!found) {
@@ -305,10 +325,11 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		cand &= pal_word_at(s->cls[f].summary + k, &err);
 		anch |= pal_word_at(s->cls[f].anchor + k, &err);
-		rank[f] = s->rank_sum[f];
-		s->rank_sum[f] += pal_popcount64(pal_word_at(s->cls[f].ovr_mask + k, &err));
+		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
 	}
 	s->cand[k] = cand & anch;
+	if (s->cand[k])
+		s->cand_nz |= 1u << k;
 	return err;
 }
 
@@ -317,8 +338,8 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
  * bpf_loop iteration costs an indirect call (one per word made 100,000 rules ~10% slower). */
 #define PAL_CAND_WORDS_PER_STEP 4
 
-/* Step 2 over words [i * PAL_CAND_WORDS_PER_STEP, +PAL_CAND_WORDS_PER_STEP) (bpf_loop
- * callback). */
+/* Step 2 over the next PAL_CAND_WORDS_PER_STEP summary words of top (bpf_loop callback): a
+ * summary word outside top is 0 in some field, so its candidates are none. */
 static long pal_cls_cand_step(__u32 i, void *ctx)
 {
 	struct pal_cls_scratch *s = ((struct pal_cls_loop *)ctx)->s;
@@ -327,7 +348,10 @@ static long pal_cls_cand_step(__u32 i, void *ctx)
 	if (!s)
 		return 1;
 	for (u = 0; u < PAL_CAND_WORDS_PER_STEP; u++) {
-		k = i * PAL_CAND_WORDS_PER_STEP + u;
+		if (!s->top_left)
+			return 1;
+		k = pal_ctz64(s->top_left);
+		s->top_left &= s->top_left - 1;
 		if (k >= s->n_summary || k >= PAL_SUMMARY_WORDS)
 			return 1;
 		if (pal_cls_cand_word(s, k)) {
@@ -427,9 +451,12 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	 * override mask word (pal_cls_cand_step, one bpf_loop iteration per few summary words) */
 	s->always = l->always;
 	s->words_err = 0;
+	s->top = s->n_summary >= 32 ? ~0u : (1u << s->n_summary) - 1;
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		s->rank_sum[f] = 0;
-	bpf_loop((s->n_summary + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
+		s->top &= s->cls[f].top;
+	s->top_left = s->top;
+	s->cand_nz = 0;
+	bpf_loop((pal_popcount64(s->top) + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
 		 pal_cls_cand_step, &loop, 0);
 	if (s->words_err)
 		return;
@@ -449,11 +476,204 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	}
 }
 
-/* Classifies pkt against list req->list_id. Fills req's out fields; returns req->status. */
-__noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
+/* ---- the linear form of a short list (abi.h struct pal_small_list) ---- */
+
+/* The two scans are global functions: the verifier checks each once per program, and a call
+ * site gets an unknown scalar back, so the states of one scan's exits do not multiply through
+ * the scans after it (inline, they added ~28k verified instructions to every program). Loops
+ * stop at the table's n; the constant bound is for the verifier. */
+
+/* The entry bits of a 16-bit key: the first range whose last >= key (the ranges are sorted and
+ * cover the key space from 0 without a gap, which small_list.c checks, so that range holds the
+ * key). -1 when none does: the tables are broken, never "no entry". */
+static __always_inline __s64 pal_small_key_bits(const struct pal_small_keys *k, __u32 present,
+						__u32 key)
+{
+	__u32 i;
+
+	if (!k)
+		return -1;
+	if (!present)
+		return k->none_bits;
+	for (i = 0; i < PAL_SMALL_RANGES; i++) {
+		if (i >= k->n)
+			break;
+		if (key <= k->r[i].last)
+			return k->r[i].bits;
+	}
+	return -1;
+}
+
+/* An address as a global function's argument (a struct of scalars of known size). */
+struct pal_small_addr_key {
+	__u8 b[16];
+};
+
+/* The entry bits of an address: its longest prefix of the packet's family, the first that
+ * contains it (the prefixes are sorted longest first). -1 when none does (every family has a /0:
+ * the tables are broken). */
+static __always_inline __s64 pal_small_addr_bits(const struct pal_small_addrs *a, __u32 family,
+						 const struct pal_small_addr_key *addr)
+{
+	__u32 w[4], i;
+
+	if (!a || !addr)
+		return -1;
+	__builtin_memcpy(w, addr->b, 16);
+	for (i = 0; i < PAL_SMALL_PREFIXES; i++) {
+		const struct pal_small_prefix *p = &a->p[i];
+
+		if (i >= a->n)
+			break;
+		if (((p->family ^ family) | ((w[0] & p->mask[0]) ^ p->net[0]) |
+		     ((w[1] & p->mask[1]) ^ p->net[1]) | ((w[2] & p->mask[2]) ^ p->net[2]) |
+		     ((w[3] & p->mask[3]) ^ p->net[3])) == 0)
+			return p->bits;
+	}
+	return -1;
+}
+
+/* The entries pkt matches: the AND of its six fields' bits (step 1 and word 0 of step 3 of the
+ * bitmap form). -1 when a table has no answer. */
+static __always_inline __s64 pal_small_match(const struct pal_small_list *sl,
+					     const struct pal_pkt *pkt)
+{
+	__u32 proto_key = pkt->proto + (pkt->family == 6 ? PAL_SMALL_PROTO_V6 : 0);
+	__u32 icmp_key = ((__u32)pkt->icmp_type << 8) | pkt->icmp_code;
+	__u32 bits;
+	__s64 f;
+
+	/* each field's failure ends here, so the verifier's paths do not multiply across fields */
+	if (pkt->family != 4 && pkt->family != 6)
+		return -1;
+	f = pal_small_addr_bits(&sl->addr[0], pkt->family,
+				(const struct pal_small_addr_key *)pkt->src);
+	if (f < 0)
+		return -1;
+	bits = (__u32)f;
+	f = pal_small_addr_bits(&sl->addr[1], pkt->family,
+				(const struct pal_small_addr_key *)pkt->dst);
+	if (f < 0)
+		return -1;
+	bits &= (__u32)f;
+	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_PROTO], 1, proto_key);
+	if (f < 0)
+		return -1;
+	bits &= (__u32)f;
+	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_SPORT], pkt->has_ports, pkt->sport);
+	if (f < 0)
+		return -1;
+	bits &= (__u32)f;
+	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_DPORT], pkt->has_ports, pkt->dport);
+	if (f < 0)
+		return -1;
+	bits &= (__u32)f;
+	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_ICMP], pkt->is_icmp, icmp_key);
+	if (f < 0)
+		return -1;
+	return bits & (__u32)f;
+}
+
+/* The walk's state (bpf_loop context: the verifier checks one step once, not once per entry). */
+struct pal_small_walk {
+	struct pal_cls_req *req;
+	struct pal_pkt *pkt;
+	const struct pal_small_list *sl;
+	__u64 w; /* entries matched at or after the cursor */
+	__u32 n_logged;
+	__u32 done;
+};
+
+/* One step of the bitmap form's step 3 over one word (bpf_loop callback): the next matched
+ * entry; ALLOW/DENY decide, LOG records and jumps to `next`, PASS/SKIP jump to `next`. Returns
+ * 1 to stop; done says the walk ended where the tables say it may. */
+static long pal_small_step(__u32 iter, void *ctx)
+{
+	struct pal_small_walk *k = ctx;
+	struct pal_cls_req *req = k->req;
+	const struct pal_small_entry *e;
+	__u32 i;
+
+	if (!k->w) {
+		k->done = 1; /* fell off the end: NOMATCH */
+		return 1;
+	}
+	i = pal_ctz64(k->w) & (PAL_SMALL_ENTRIES - 1);
+	if (i >= k->sl->n_entries)
+		return 1; /* INTERNAL */
+	e = &k->sl->e[i];
+	switch (e->action) {
+	case PAL_ACT_ALLOW:
+	case PAL_ACT_DENY:
+		req->status = PAL_CLS_STATUS_VERDICT;
+		req->entry = i;
+		req->action = e->action;
+		req->kind = e->kind;
+		req->rule_id = e->rule_id;
+		if (!req->quiet)
+			pal_count_rule(e->rule_id, k->pkt->len);
+		return 1;
+	case PAL_ACT_LOG:
+		if (k->n_logged < PAL_MAX_LOGS) {
+			k->n_logged++;
+			if (!req->quiet) {
+				pal_count_rule(e->rule_id, k->pkt->len);
+				pal_emit_log_req(req, k->pkt, e->rule_id);
+			} else if (req->quiet == PAL_CLS_QUIET_TRACE) {
+				pal_trace_log(e->rule_id);
+			}
+		}
+		break;
+	default: /* PASS, SKIP */
+		break;
+	}
+	if (e->next <= i || e->next > PAL_SMALL_ENTRIES) /* tables promise i < next <= n */
+		return 1; /* INTERNAL */
+	k->w &= ~0ULL << e->next;
+	return 0;
+}
+
+/* Classifies pkt with the list's linear form. Each step moves past at least one entry, so
+ * PAL_SMALL_ENTRIES + 1 steps finish any list. */
+static __always_inline void pal_classify_small(struct pal_cls_req *req, struct pal_pkt *pkt,
+					       const struct pal_small_list *sl)
+{
+	struct pal_small_walk k = { .req = req, .pkt = pkt, .sl = sl };
+	__s64 match = pal_small_match(sl, pkt);
+
+	if (match < 0 || sl->n_entries > PAL_SMALL_ENTRIES)
+		return; /* req->status stays INTERNAL */
+	k.w = (__u32)match;
+	bpf_loop(PAL_SMALL_ENTRIES + 1, pal_small_step, &k, 0);
+	if (k.done)
+		req->status = PAL_CLS_STATUS_NOMATCH;
+}
+
+/* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */
+static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
+						 __u32 hook)
 {
 	struct pal_cls_scratch *s;
 	struct pal_list *l;
+
+	s = bpf_map_lookup_elem(&pal_scratch, &hook);
+	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
+	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
+		return; /* req->status stays INTERNAL */
+	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
+	    PAL_SCRATCH_FREE) {
+		req->status = PAL_CLS_STATUS_BUSY;
+	} else {
+		pal_classify_owned(req, pkt, s, l);
+		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
+	}
+}
+
+/* Classifies pkt against list req->list_id: its linear form when it has one (pal_small), else
+ * its bitmap form. Fills req's out fields; returns req->status. */
+__noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
+{
+	struct pal_small_list *sl;
 	__u32 hook;
 
 	if (!req || !pkt)
@@ -463,19 +683,13 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 	hook = req->hook;
 	if (hook >= PAL_HOOK_COUNT)
 		return PAL_CLS_STATUS_INTERNAL;
-	s = bpf_map_lookup_elem(&pal_scratch, &hook);
-	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
-	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
-		return PAL_CLS_STATUS_INTERNAL;
 	if (req->quiet == PAL_CLS_QUIET_TRACE)
 		pal_trace_list_start();
-	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
-	    PAL_SCRATCH_FREE) {
-		req->status = PAL_CLS_STATUS_BUSY;
-	} else {
-		pal_classify_owned(req, pkt, s, l);
-		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
-	}
+	sl = bpf_map_lookup_elem(&pal_small, &req->list_id);
+	if (sl)
+		pal_classify_small(req, pkt, sl);
+	else
+		pal_classify_bitmaps(req, pkt, hook);
 	if (req->quiet == PAL_CLS_QUIET_TRACE)
 		pal_trace_list_end(req->list_id, req->hook, req->stage, req->status, req->action,
 				   req->kind, req->entry, req->rule_id);

@@ -75,6 +75,18 @@ static __always_inline struct pal_if_ctr *pal_count_if(const struct pal_hookctx 
 	return c;
 }
 
+/* Counts a drop of len bytes for reason on (interface, hook): pal_count_if plus the bytes, which
+ * only the deny path pays for. Returns the counters as pal_count_if does. */
+static __always_inline struct pal_if_ctr *pal_count_drop(const struct pal_hookctx *h, __u32 reason,
+							  __u32 len)
+{
+	struct pal_if_ctr *c = pal_count_if(h, PAL_VERDICT_DENY, reason);
+
+	if (c && reason != PAL_DROP_NONE && reason < PAL_DROP_COUNT)
+		c->drop_bytes[reason] += len;
+	return c;
+}
+
 /* The event rate limiter: may (interface, hook) emit one more event on this CPU now? A DDoS must
  * not pay for its own logging (a ring buffer reservation, the event, the consumer's wakeup per
  * dropped packet), and the ring buffer must keep room for other interfaces' events. GCRA, a token

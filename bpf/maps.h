@@ -33,6 +33,15 @@ struct {
 	__type(value, struct pal_if_slot);
 } pal_ifaces SEC(".maps");
 
+/* The same interface -> slot, by ifindex below PAL_IF_INDEX_DIRECT (abi.h, "pal_if_index"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_IF_INDEX_DIRECT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct pal_if_index);
+} pal_if_index SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_IF_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));
@@ -54,6 +63,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pal_list);
 } pal_lists SEC(".maps");
+
+/* Short lists in linear form (abi.h struct pal_small_list), beside their bitmap form. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PAL_LISTS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pal_small_list);
+} pal_small SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -82,13 +82,19 @@ static __always_inline void pal_set_mark(struct __sk_buff *skb, __u32 bits)
 	skb->mark = (skb->mark & ~PAL_MARK_MASK) | bits;
 }
 
+/* The hook a handed-off packet was found at (pal_flow_handoff saved it in scratch). */
+static __always_inline struct pal_hookctx pal_flow_handed_hook(const struct pal_flow_scratch *s)
+{
+	return (struct pal_hookctx){ .ifindex = s->cur_ifindex, .hook = s->cur_hook,
+				     .slot = s->cur_slot };
+}
+
 /* Finishes a re-judged packet at its hook: 1 = dropped, 0 = established. Not inlined: the
  * counters' frame stays out of the classifier's call chain. */
 static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scratch *s, int r,
 				      struct pal_outcome *o, int tc)
 {
-	struct pal_hookctx h = { .ifindex = s->cur_ifindex, .hook = s->cur_hook,
-				 .slot = s->cur_slot };
+	struct pal_hookctx h = pal_flow_handed_hook(s);
 
 	if (r != PAL_EST_YES) {
 		if (r == PAL_EST_NO) { /* the entry went meanwhile: cannot vouch for the packet */
@@ -108,62 +114,50 @@ static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scr
 	return 0;
 }
 
-SEC("tc")
-int tc_flow_rejudge(struct __sk_buff *skb)
+/* Re-judges the packet handed off in scratch and finishes it at its hook: 1 = dropped (also
+ * without scratch, which cannot happen: it is an array), 0 = established. tc (a constant) says
+ * which kind of program runs it: a tc program may use the conntrack kfuncs (the flow's other
+ * tuple, removing a denied flow's entry); a socket filter may not, so a denied flow's conntrack
+ * entry goes when its next packet crosses a tc hook and meets the tombstone. */
+static __always_inline int pal_flow_rejudge_handed(struct __sk_buff *skb, int tc)
 {
 	struct pal_flow_scratch *s = pal_flow_handed_off();
 	struct pal_outcome o = {};
-	struct pal_hookctx h = {};
+	struct pal_hookctx h;
 	int r;
 
 	if (!s)
-		return PAL_TC_ACT_SHOT; /* cannot happen: scratch is an array */
-	h.ifindex = s->cur_ifindex;
-	h.hook = s->cur_hook;
-	h.slot = s->cur_slot;
-	r = pal_flow_rejudge_found(skb, &h, &s->cur, &o, s->cur_via_ct);
-	if (r != PAL_EST_YES)
+		return 1;
+	h = pal_flow_handed_hook(s);
+	r = pal_flow_rejudge_found(tc ? skb : 0, &h, &s->cur, &o, tc ? s->cur_via_ct : 0);
+	if (tc && r != PAL_EST_YES)
 		pal_flow_ct_kill(skb, &s->cur);
-	return pal_flow_finish(skb, s, r, &o, 1) ? PAL_TC_ACT_SHOT : PAL_TC_ACT_OK;
+	return pal_flow_finish(skb, s, r, &o, tc);
+}
+
+SEC("tc")
+int tc_flow_rejudge(struct __sk_buff *skb)
+{
+	return pal_flow_rejudge_handed(skb, 1) ? PAL_TC_ACT_SHOT : PAL_TC_ACT_OK;
 }
 
 SEC("socket")
 int sf_flow_rejudge(struct __sk_buff *skb)
 {
-	struct pal_flow_scratch *s = pal_flow_handed_off();
-	struct pal_outcome o = {};
-	struct pal_hookctx h = {};
-	int r;
-
-	if (!s)
-		return 1;
-	h.ifindex = s->cur_ifindex;
-	h.hook = s->cur_hook;
-	h.slot = s->cur_slot;
-	/* no kfuncs here: a denied flow's conntrack entry goes when its next packet crosses a tc
-	 * hook and meets the tombstone */
-	r = pal_flow_rejudge_found(0, &h, &s->cur, &o, 0);
-	return pal_flow_finish(skb, s, r, &o, 0);
+	return pal_flow_rejudge_handed(skb, 0);
 }
 
-/* Tail-call tables (private to this object: no "pal_" prefix, not pinned). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, int(struct __sk_buff *));
-} flow_tc_jmp SEC(".maps") = {
-	.values = { [0] = (void *)&tc_flow_rejudge },
-};
+/* Tail-call tables (private to this object: no "pal_" prefix, not pinned), one program each. */
+#define PAL_FLOW_JMP(name, prog)                                                                  \
+	struct {                                                                                  \
+		__uint(type, BPF_MAP_TYPE_PROG_ARRAY);                                            \
+		__uint(max_entries, 1);                                                           \
+		__type(key, __u32);                                                               \
+		__array(values, int(struct __sk_buff *));                                         \
+	} name SEC(".maps") = { .values = { [0] = (void *)&prog } }
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, int(struct __sk_buff *));
-} flow_sf_jmp SEC(".maps") = {
-	.values = { [0] = (void *)&sf_flow_rejudge },
-};
+PAL_FLOW_JMP(flow_tc_jmp, tc_flow_rejudge);
+PAL_FLOW_JMP(flow_sf_jmp, sf_flow_rejudge);
 
 /* ---- XDP ------------------------------------------------------------------------------------- */
 
@@ -305,7 +299,7 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_set_mark(skb, 0);
 	p.len = skb->len;
 	ifc = pal_iface_get_slot(h.ifindex, &h.slot);
-	reason = pal_parse_frame(skb, PAL_CTX_SKB, ifc && (ifc->flags & PAL_IF_L3),
+	reason = pal_parse_frame(skb, PAL_CTX_TC, ifc && (ifc->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	if (reason && ifc) {
 		pal_drop(&h, &p, PAL_DP_STAGE_NONE, reason, PAL_RULE_ID_NONE);
@@ -511,7 +505,7 @@ int tc_egress(struct __sk_buff *skb)
 	p.len = skb->len;
 	out_ep = pal_iface_get_slot(h.ifindex, &h.slot);
 	in_ep = pal_iface_get(iif);
-	reason = pal_parse_frame(skb, PAL_CTX_SKB, out_ep && (out_ep->flags & PAL_IF_L3),
+	reason = pal_parse_frame(skb, PAL_CTX_TC, out_ep && (out_ep->flags & PAL_IF_L3),
 				 bpf_ntohs(skb->protocol), &p);
 	/* A scalar answer from a subprogram: clang would otherwise OR the two map value pointers,
 	 * which the verifier refuses. */

@@ -18,6 +18,8 @@
  * the sender's to choose), so a bit tc egress finds was set here or comes from a sender that
  * bypassed netfilter, which tc egress does not believe without checking.
  * Malformed packets do not match either (tc egress drops them with a reason).
+ * Trace mode (trace.h): `polctl trace` runs the three on a host-originated packet as raw OUTPUT
+ * would; they decide as always and record, counting nothing.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,6 +43,7 @@ static __always_inline int pal_untracked_out(struct __sk_buff *skb, __u8 quiet)
 	struct pal_pkt p = {};
 	struct pal_iface *ifc;
 
+	h.trace = pal_trace_begin(skb);
 	p.len = skb->len;
 	if (pal_parse_l3(skb, PAL_CTX_SKB, 0, bpf_ntohs(skb->protocol), &p))
 		return PAL_O_NONE;
@@ -52,12 +55,14 @@ static __always_inline int pal_untracked_out(struct __sk_buff *skb, __u8 quiet)
 	pal_hep_pre_out(&h, ifc, &p, &o);
 	if (quiet)
 		return o.what;
-	if (o.what == PAL_O_FAILSAFE) {
-		pal_count_if(&h, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
+	if (o.what == PAL_O_DENY) {
+		pal_drop(&h, &p, o.stage, o.reason, o.rule_id); /* in trace mode: recorded only */
 		return o.what;
 	}
-	if (o.what == PAL_O_DENY)
-		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
+	if (h.trace)
+		return o.what;
+	if (o.what == PAL_O_FAILSAFE)
+		pal_count_if(&h, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
 	else
 		pal_count_if(&h,
 			     o.what == PAL_O_ALLOW ? PAL_VERDICT_UNTRACKED : PAL_VERDICT_PASS,

@@ -27,23 +27,44 @@ struct pal_outcome {
 	__u32 rule_id;
 };
 
+/* The interface's slot (abi.h "pal_if_index"): below PAL_IF_INDEX_DIRECT from the array (an
+ * inlined bounds check and load; the element is read once, it may change under the packet), above
+ * it from pal_ifaces. Returns 0 when the interface has no entry. */
+static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot)
+{
+	struct pal_if_index *d;
+	struct pal_if_slot *s;
+	__u32 v;
+
+	if (ifindex < PAL_IF_INDEX_DIRECT) {
+		d = bpf_map_lookup_elem(&pal_if_index, &ifindex);
+		if (!d)
+			return 0;
+		v = *(volatile __u32 *)&d->slot_plus1;
+		if (v == PAL_IF_INDEX_NONE)
+			return 0;
+		*slot = v - 1;
+		return 1;
+	}
+	s = bpf_map_lookup_elem(&pal_ifaces, &ifindex);
+	if (!s)
+		return 0;
+	*slot = s->slot;
+	return 1;
+}
+
 /* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
  * The bank word is read once; the agent rewrites only the other bank, and only after a grace
  * period since its last flip, so the value returned stays whole until this program returns.
  * *slot_out: the slot (the hook counts on it, counters.h), 0 without an entry. */
 static __always_inline struct pal_iface *pal_iface_get_slot(__u32 ifindex, __u32 *slot_out)
 {
-	struct pal_if_slot *s;
 	struct pal_if_bank *b;
-	__u32 slot, idx;
+	__u32 slot = 0, idx;
 
 	*slot_out = 0;
-	if (!ifindex)
+	if (!ifindex || !pal_iface_slot(ifindex, &slot))
 		return 0;
-	s = bpf_map_lookup_elem(&pal_ifaces, &ifindex);
-	if (!s)
-		return 0;
-	slot = s->slot;
 	*slot_out = slot;
 	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
 	if (!b)
@@ -212,9 +233,11 @@ static __always_inline void pal_drop(const struct pal_hookctx *h, struct pal_pkt
 {
 	struct pal_if_ctr *c;
 
-	if (h->trace)
+	if (h->trace) {
+		pal_trace_drop(reason);
 		return;
-	c = pal_count_if(h, PAL_VERDICT_DENY, reason);
+	}
+	c = pal_count_drop(h, reason, p->len);
 	if (!h->quiet)
 		pal_emit_deny(c, p, h->ifindex, h->hook, stage, reason, rule_id);
 }

@@ -39,8 +39,18 @@ static __always_inline __u8 pal_trace_begin(struct __sk_buff *skb)
 	    skb->cb[1] != (__u32)(t->nonce >> 32))
 		return 0;
 	t->n_lists = 0;
+	t->drop_reason = PAL_DROP_NONE;
 	t->entered = 1;
 	return 1;
+}
+
+/* The traced packet is dropped for reason (pal_drop, which counts nothing in trace mode). */
+static __always_inline void pal_trace_drop(__u32 reason)
+{
+	struct pal_trace *t = pal_trace_rec();
+
+	if (t)
+		t->drop_reason = reason;
 }
 
 /* The record of the list being classified now (the next free one), or NULL when full. */

@@ -100,6 +100,10 @@
  * Cost: 6 class lookups + 6 summary and anchor lookups + (6 word lookups) per candidate word,
  * independent of how many rules the list has as long as candidate words stay few (the anchors keep
  * them near the number of entries that pass their most selective field).
+ * The datapath takes two exact shortcuts (docs/datapath.md "Classifier"): step 2 only for the
+ * summary words k where every summary(f, c_f)[k] != 0 (cand[k] is 0 elsewhere), and for a list of
+ * at most 32 entries a linear form: per field the class's word 0 found by scanning these tables'
+ * ranges and prefixes, then step 3 over that one word.
  */
 #ifndef PALISADE_FLATTEN_H
 #define PALISADE_FLATTEN_H

@@ -30,6 +30,7 @@
 #define decode_k8s_policy        pal_dec_decode_k8s_policy
 #define decode_metadata          pal_dec_decode_metadata
 #define decode_namespace         pal_dec_decode_namespace
+#define decode_open              pal_dec_decode_open
 #define decode_network_set       pal_dec_decode_network_set
 #define decode_policy            pal_dec_decode_policy
 #define decode_profile           pal_dec_decode_profile
@@ -38,6 +39,7 @@
 #define decode_tier              pal_dec_decode_tier
 #define decode_workload_endpoint pal_dec_decode_workload_endpoint
 #define derr                     pal_dec_derr
+#define derr_choice              pal_dec_derr_choice
 #define derr_field               pal_dec_derr_field
 #define derr_name                pal_dec_derr_name
 #define enter_field              pal_dec_enter_field
@@ -67,8 +69,8 @@
 #define path_push                pal_dec_path_push
 #define path_push_index          pal_dec_path_push_index
 #define protocol_supports_ports  pal_dec_protocol_supports_ports
+#define push_field               pal_dec_push_field
 #define resource_head_free       pal_dec_resource_head_free
-#define resource_head_take       pal_dec_resource_head_take
 #define scalar_int               pal_dec_scalar_int
 #define xcalloc                  pal_dec_xcalloc
 #define xmalloc                  pal_dec_xmalloc
@@ -105,6 +107,11 @@ __attribute__((format(printf, 4, 5))) void derr_field(struct dctx *c, const stru
 
 /* The entry of known[] (NULL-terminated) closest to word, or NULL when none is close. */
 const char *closest_name(const char *word, const char *const *known);
+/* Error about field `field` of map holding word, which is none of known[]:
+ * `<what> "<word>"; did you mean "<closest>"?`, or `<what> "<word>"; <otherwise>` when none is
+ * close. */
+void derr_choice(struct dctx *c, const struct yt_node *map, const char *field, const char *what,
+		 const char *word, const char *const *known, const char *otherwise);
 
 /* Checks that n is a mapping, that every key is in known (or in ignored, which are accepted and
  * skipped) and that no key repeats. Returns false (after reporting) when n is not a mapping;
@@ -115,6 +122,10 @@ bool expect_map(struct dctx *c, const struct yt_node *n);
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
 		       bool *eg);
 bool expect_seq(struct dctx *c, const struct yt_node *n);
+/* map[key], with key pushed on the path (the caller pops *old); NULL, with nothing pushed, when
+ * the field is absent or null. */
+const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, const char *key,
+				size_t *old);
 /* Enters the optional field key whose value is n (YT_SEQ or YT_MAP expected): 0 when it is absent
  * or null, -1 after an error when it has another kind, 1 with key pushed on the path (the caller
  * pops *old). */
@@ -184,10 +195,20 @@ struct resource_head {
 /* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
 void resource_head_free(struct resource_head *h);
-/* Moves metadata.name, and the namespace and labels when asked for (non-NULL), from the head into
- * the model object being decoded. */
-void resource_head_take(struct resource_head *h, char **name, char **namespace,
-			struct pal_labels *labels);
+/* The opening every resource decoder shares: the resource's position into *pos, and
+ * metadata.name, and the namespace and labels when asked for (non-NULL), moved from the head into
+ * the model object being decoded. Returns the error count so far, for DECODE_CLOSE. */
+size_t decode_open(struct dctx *c, struct resource_head *h, struct pal_pos *pos, char **name,
+		 char **namespace, struct pal_labels *labels);
+/* The closing every resource decoder shares: the decoded resource x joins vec when no error was
+ * reported since the count was `errors`; else clear(&x) frees what it holds. */
+#define DECODE_CLOSE(c, errors, vec, x, clear)                                                \
+	do {                                                                                  \
+		if ((c)->d->n_errors != (errors))                                             \
+			clear(&(x));                                                          \
+		else                                                                          \
+			VEC_PUSH(vec, x);                                                     \
+	} while (0)
 /* The error "invalid <what> "<name>": must be lower case alphanumeric characters, '-' or '.'"
  * unless name is a DNS subdomain. */
 void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,

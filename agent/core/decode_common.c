@@ -176,6 +176,17 @@ const char *closest_name(const char *word, const char *const *known)
 	return best_d <= limit ? best : NULL;
 }
 
+void derr_choice(struct dctx *c, const struct yt_node *map, const char *field, const char *what,
+		 const char *word, const char *const *known, const char *otherwise)
+{
+	const char *sugg = closest_name(word, known);
+
+	if (sugg)
+		derr_field(c, map, field, "%s \"%s\"; did you mean \"%s\"?", what, word, sugg);
+	else
+		derr_field(c, map, field, "%s \"%s\"; %s", what, word, otherwise);
+}
+
 static bool in_list(const char *s, const char *const *list)
 {
 	for (size_t i = 0; list && list[i]; i++)
@@ -198,6 +209,17 @@ bool expect_seq(struct dctx *c, const struct yt_node *n)
 		return true;
 	derr(c, n, "expected a list, got %s", yt_kind_name(n));
 	return false;
+}
+
+const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, const char *key,
+				size_t *old)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+
+	if (yt_is_null(n))
+		return NULL;
+	*old = path_push(c, key);
+	return n;
 }
 
 int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
@@ -358,13 +380,12 @@ static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 static int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
 		     int (*decode)(struct dctx *c, const struct yt_node *n, void *out))
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	int r;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	r = decode(c, n, out);
 	path_pop(c, old);
 	return r;
@@ -399,14 +420,13 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	long long v;
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!scalar_int(n, &v)) {
 		derr(c, n, "expected an integer between %lld and %lld", min, max);
 		r = -1;
@@ -436,13 +456,12 @@ int get_number(struct dctx *c, const struct yt_node *map, const char *key, doubl
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
 		       bool *eg)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!expect_seq(c, n)) {
 		path_pop(c, old);
 		return -1;
@@ -741,14 +760,13 @@ int parse_selector_at(struct dctx *c, const struct yt_node *n, const char *text,
 int get_selector(struct dctx *c, const struct yt_node *map, const char *key, char **text,
 		 struct pal_selector **sel)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	char *s = NULL;
 	int r;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	r = node_str(c, n, &s);
 	if (r > 0) {
 		r = parse_selector_at(c, n, s, sel);
@@ -833,14 +851,13 @@ bool protocol_supports_ports(uint8_t num)
 int get_protocol(struct dctx *c, const struct yt_node *map, const char *key,
 		 struct pal_protocol *out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
 	long long v;
 	int r = -1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (n->kind != YT_SCALAR) {
 		derr(c, n, "expected a protocol name or number, got %s", yt_kind_name(n));
 		goto out;

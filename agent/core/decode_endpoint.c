@@ -186,12 +186,9 @@ static int get_addr_list(struct dctx *c, const struct yt_node *spec, const char 
 
 void decode_host_endpoint(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_host_endpoint e;
+	struct pal_host_endpoint e = { 0 };
+	size_t old, errors = decode_open(c, h, &e.pos, &e.name, NULL, &e.labels);
 
-	memset(&e, 0, sizeof(e));
-	e.pos = node_pos(c, h->root);
-	resource_head_take(h, &e.name, NULL, &e.labels);
 	check_subdomain_name(c, h, "name", e.name);
 	old = path_push(c, "spec");
 	if (!h->spec) {
@@ -210,11 +207,7 @@ void decode_host_endpoint(struct dctx *c, struct resource_head *h)
 					 "spec.interfaceName or spec.expectedIPs");
 	}
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_host_endpoint_clear(&e);
-		return;
-	}
-	VEC_PUSH(c->m->host_endpoints, e);
+	DECODE_CLOSE(c, errors, c->m->host_endpoints, e, pal_host_endpoint_clear);
 }
 
 /* 6 colon- or dash-separated hex pairs (Go's net.ParseMAC for 48-bit addresses). */
@@ -312,13 +305,10 @@ static void decode_wep_nets(struct dctx *c, const struct yt_node *spec,
 
 void decode_workload_endpoint(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_workload_endpoint e;
+	struct pal_workload_endpoint e = { 0 };
 	char *mac = NULL;
+	size_t old, errors = decode_open(c, h, &e.pos, &e.name, &e.namespace, &e.labels);
 
-	memset(&e, 0, sizeof(e));
-	e.pos = node_pos(c, h->root);
-	resource_head_take(h, &e.name, &e.namespace, &e.labels);
 	check_subdomain_name(c, h, "name", e.name);
 	old = path_push(c, "spec");
 	if (h->spec && check_fields(c, h->spec, wep_fields, NULL)) {
@@ -347,9 +337,5 @@ void decode_workload_endpoint(struct dctx *c, struct resource_head *h)
 	}
 	path_pop(c, old);
 	free(mac);
-	if (c->d->n_errors != errors) {
-		pal_workload_endpoint_clear(&e);
-		return;
-	}
-	VEC_PUSH(c->m->workload_endpoints, e);
+	DECODE_CLOSE(c, errors, c->m->workload_endpoints, e, pal_workload_endpoint_clear);
 }

@@ -12,6 +12,7 @@
  *    exist); Calico then keeps the listed types.
  */
 #include "decode.h"
+#include "strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,35 +28,12 @@ static const char *const port_fields[] = { "protocol", "port", "endPort", NULL }
 static const char *const lsel_fields[] = { "matchLabels", "matchExpressions", NULL };
 static const char *const req_fields[] = { "key", "operator", "values", NULL };
 
-/* A growable string. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, const char *a, const char *v)
+/* Appends one clause to the selector b, after " && " when it is not the first. */
+static void sb_add(struct pal_strbuf *b, const char *fmt, const char *a, const char *v)
 {
-	char *piece;
-
-	if (asprintf(&piece, fmt, a, v) < 0)
-		pal_out_of_memory();
-	if (b->len) {
-		vec_reserve((void **)&b->s, &b->cap, b->len + 5, 1);
-		memcpy(b->s + b->len, " && ", 5);
-		b->len += 4;
-	}
-	vec_reserve((void **)&b->s, &b->cap, b->len + strlen(piece) + 1, 1);
-	memcpy(b->s + b->len, piece, strlen(piece) + 1);
-	b->len += strlen(piece);
-	free(piece);
-}
-
-static char *sb_take(struct sbuf *b)
-{
-	char *s = b->s ? b->s : xstrdup("");
-
-	memset(b, 0, sizeof(*b));
-	return s;
+	if (b->len)
+		pal_strbuf_puts(b, " && ");
+	pal_strbuf_printf(b, fmt, a, v);
 }
 
 /* Decodes a k8s LabelSelector at map[key] into a Calico selector string. pod: prefix the
@@ -66,7 +44,7 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 			  char **out)
 {
 	const struct yt_node *n = yt_map_get(map, key), *ml, *me;
-	struct sbuf b = { 0 };
+	struct pal_strbuf b = { 0 };
 	size_t old;
 	int r = 1;
 
@@ -75,7 +53,7 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 	if (yt_is_null(n)) {
 		if (!pod)
 			return 0;
-		*out = sb_take(&b);
+		*out = pal_strbuf_take_or_unwind(&b);
 		return 1;
 	}
 	old = path_push(c, key);
@@ -88,7 +66,7 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 	if (!pod && (yt_is_null(ml) || (ml->kind == YT_MAP && ml->n_pairs == 0)) &&
 	    (yt_is_null(me) || (me->kind == YT_SEQ && me->n_items == 0))) {
 		/* namespaceSelector: {} selects every namespace. */
-		free(b.s);
+		pal_strbuf_free(&b);
 		*out = xstrdup("all()");
 		path_pop(c, old);
 		return 1;
@@ -143,7 +121,7 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 				}
 				has_vals = nv > 0;
 				if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
-					struct sbuf list = { 0 };
+					struct pal_strbuf list = { 0 };
 					char *joined;
 
 					if (!has_vals) {
@@ -153,15 +131,10 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 						r = -1;
 						goto next;
 					}
-					for (size_t j = 0; j < nv; j++) {
-						const char *sep = j ? "', '" : "";
-
-						vec_reserve((void **)&list.s, &list.cap,
-							    list.len + strlen(sep) + strlen(vals[j]) + 1, 1);
-						list.len += (size_t)sprintf(list.s + list.len, "%s%s", sep,
-									    vals[j]);
-					}
-					joined = sb_take(&list);
+					for (size_t j = 0; j < nv; j++)
+						pal_strbuf_printf(&list, "%s%s", j ? "', '" : "",
+								  vals[j]);
+					joined = pal_strbuf_take_or_unwind(&list);
 					sb_add(&b, strcmp(op, "In") == 0 ? "%s in { '%s' }" :
 									   "%s not in { '%s' }",
 					       k, joined);
@@ -194,10 +167,10 @@ next:
 out:
 	path_pop(c, old);
 	if (r < 0) {
-		free(b.s);
+		pal_strbuf_free(&b);
 		return -1;
 	}
-	*out = sb_take(&b);
+	*out = pal_strbuf_take_or_unwind(&b);
 	return 1;
 }
 
@@ -637,10 +610,6 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 		parse_selector_at(c, yt_map_get(spec, "podSelector"), p.selector_text, &p.selector);
 pop:
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_policy_clear(&p);
-		return;
-	}
 	(void)n_in;
-	VEC_PUSH(c->m->policies, p);
+	DECODE_CLOSE(c, errors, c->m->policies, p, pal_policy_clear);
 }

@@ -24,9 +24,10 @@ void resource_head_free(struct resource_head *h)
 	pal_labels_free(&h->annotations);
 }
 
-void resource_head_take(struct resource_head *h, char **name, char **namespace,
-			struct pal_labels *labels)
+size_t decode_open(struct dctx *c, struct resource_head *h, struct pal_pos *pos, char **name,
+		   char **namespace, struct pal_labels *labels)
 {
+	*pos = node_pos(c, h->root);
 	*name = h->name;
 	h->name = NULL;
 	if (namespace) {
@@ -37,6 +38,7 @@ void resource_head_take(struct resource_head *h, char **name, char **namespace,
 		*labels = h->labels;
 		memset(&h->labels, 0, sizeof(h->labels));
 	}
+	return c->d->n_errors;
 }
 
 void check_subdomain_name(struct dctx *c, const struct resource_head *h, const char *what,

@@ -141,8 +141,7 @@ void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind
 
 	memset(&p, 0, sizeof(p));
 	p.kind = kind;
-	p.pos = node_pos(c, h->root);
-	resource_head_take(h, &p.name, &p.namespace, NULL);
+	decode_open(c, h, &p.pos, &p.name, &p.namespace, NULL);
 	if (!policy_name_ok(p.name, kind)) {
 		derr_name(c, h, "invalid policy name \"%s\": must be lower case alphanumeric characters "
 			   "or '-', optionally prefixed by \"<tier>.\"",
@@ -194,9 +193,5 @@ parse_selector:
 	if (!p.selector && c->d->n_errors == errors)
 		parse_selector_at(c, NULL, p.selector_text, &p.selector);
 out:
-	if (c->d->n_errors != errors) {
-		pal_policy_clear(&p);
-		return;
-	}
-	VEC_PUSH(c->m->policies, p);
+	DECODE_CLOSE(c, errors, c->m->policies, p, pal_policy_clear);
 }

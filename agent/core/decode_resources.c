@@ -22,13 +22,10 @@ static bool enter_spec(struct dctx *c, const struct resource_head *h, const char
 
 void decode_tier(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_tier t;
+	struct pal_tier t = { 0 };
 	char *action = NULL;
+	size_t old, errors = decode_open(c, h, &t.pos, &t.name, NULL, NULL);
 
-	memset(&t, 0, sizeof(t));
-	t.pos = node_pos(c, h->root);
-	resource_head_take(h, &t.name, NULL, NULL);
 	t.default_action = PAL_ACTION_DENY;
 	/* Tier names appear inside policy names, so they are a DNS label without dots. */
 	if (!is_dns_label(t.name))
@@ -59,21 +56,14 @@ void decode_tier(struct dctx *c, struct resource_head *h)
 	}
 	path_pop(c, old);
 	free(action);
-	if (c->d->n_errors != errors) {
-		pal_tier_clear(&t);
-		return;
-	}
-	VEC_PUSH(c->m->tiers, t);
+	DECODE_CLOSE(c, errors, c->m->tiers, t, pal_tier_clear);
 }
 
 void decode_profile(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_profile p;
+	struct pal_profile p = { 0 };
+	size_t old, errors = decode_open(c, h, &p.pos, &p.name, NULL, &p.labels);
 
-	memset(&p, 0, sizeof(p));
-	p.pos = node_pos(c, h->root);
-	resource_head_take(h, &p.name, NULL, &p.labels);
 	check_subdomain_name(c, h, "profile name", p.name);
 	if (enter_spec(c, h, profile_fields, &old) && h->spec) {
 		decode_rules(c, h->spec, "ingress", true, &p.ingress);
@@ -81,21 +71,14 @@ void decode_profile(struct dctx *c, struct resource_head *h)
 		get_labels(c, h->spec, "labelsToApply", &p.labels_to_apply, LABELS_LABELS);
 	}
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_profile_clear(&p);
-		return;
-	}
-	VEC_PUSH(c->m->profiles, p);
+	DECODE_CLOSE(c, errors, c->m->profiles, p, pal_profile_clear);
 }
 
 void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_network_set s;
+	struct pal_network_set s = { 0 };
+	size_t old, errors = decode_open(c, h, &s.pos, &s.name, &s.namespace, &s.labels);
 
-	memset(&s, 0, sizeof(s));
-	s.pos = node_pos(c, h->root);
-	resource_head_take(h, &s.name, &s.namespace, &s.labels);
 	check_subdomain_name(c, h, "name", s.name);
 	/* Calico reserves this label for its own namespace mapping. */
 	if (pal_labels_get(&s.labels, PAL_LABEL_NAMESPACE)) {
@@ -113,21 +96,14 @@ void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
 	if (enter_spec(c, h, netset_fields, &old) && h->spec)
 		get_cidr_list(c, h->spec, "nets", &s.nets, &s.n_nets, SIZE_MAX);
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_network_set_clear(&s);
-		return;
-	}
-	VEC_PUSH(c->m->network_sets, s);
+	DECODE_CLOSE(c, errors, c->m->network_sets, s, pal_network_set_clear);
 }
 
 void decode_namespace(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old;
-	struct pal_namespace n;
+	struct pal_namespace n = { 0 };
+	size_t old, errors = decode_open(c, h, &n.pos, &n.name, NULL, &n.labels);
 
-	memset(&n, 0, sizeof(n));
-	n.pos = node_pos(c, h->root);
-	resource_head_take(h, &n.name, NULL, &n.labels);
 	if (!is_dns_label(n.name))
 		derr_name(c, h, "invalid namespace name \"%s\": must be a DNS "
 						   "label (lower case alphanumeric characters or '-', at "
@@ -137,9 +113,5 @@ void decode_namespace(struct dctx *c, struct resource_head *h)
 	 * caller. */
 	enter_spec(c, h, ns_spec_fields, &old);
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_namespace_clear(&n);
-		return;
-	}
-	VEC_PUSH(c->m->namespaces, n);
+	DECODE_CLOSE(c, errors, c->m->namespaces, n, pal_namespace_clear);
 }

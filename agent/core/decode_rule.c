@@ -40,16 +40,8 @@ static int decode_action(struct dctx *c, const struct yt_node *rule, enum pal_ac
 			return 1;
 		}
 	}
-	{
-		const char *sugg = closest_name(s, names);
-
-		if (sugg)
-			derr_field(c, rule, "action", "invalid action \"%s\"; did you mean \"%s\"?", s,
-				   sugg);
-		else
-			derr_field(c, rule, "action",
-				   "invalid action \"%s\"; must be Allow, Deny, Log or Pass", s);
-	}
+	derr_choice(c, rule, "action", "invalid action", s, names,
+		    "must be Allow, Deny, Log or Pass");
 	free(s);
 	return -1;
 }
@@ -59,14 +51,13 @@ static int decode_action(struct dctx *c, const struct yt_node *rule, enum pal_ac
 static int decode_icmp(struct dctx *c, const struct yt_node *rule, const char *key,
 		       struct pal_icmp_match *out)
 {
-	const struct yt_node *n = yt_map_get(rule, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, rule, key, &old);
 	long long v;
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!check_fields(c, n, icmp_fields, NULL)) {
 		path_pop(c, old);
 		return -1;
@@ -182,13 +173,12 @@ static bool is_match_all(const struct pal_cidr *n)
 static int decode_entity(struct dctx *c, const struct yt_node *rule, const char *key,
 			 struct pal_entity *e)
 {
-	const struct yt_node *n = yt_map_get(rule, key);
 	size_t old;
+	const struct yt_node *n = push_field(c, rule, key, &old);
 	int r = 1;
 
-	if (yt_is_null(n))
+	if (!n)
 		return 0;
-	old = path_push(c, key);
 	if (!check_fields(c, n, entity_fields, NULL)) {
 		path_pop(c, old);
 		return -1;

@@ -24,20 +24,14 @@ static const char *const slice_port_fields[] = { "name", "protocol", "port", "ap
 
 void decode_service(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors, old = path_push(c, "spec");
-	struct pal_service s;
+	struct pal_service s = { 0 };
+	size_t old = path_push(c, "spec");
+	size_t errors = decode_open(c, h, &s.pos, &s.name, &s.namespace, NULL);
 
-	memset(&s, 0, sizeof(s));
-	s.pos = node_pos(c, h->root);
-	resource_head_take(h, &s.name, &s.namespace, NULL);
 	if (h->spec)
 		check_fields(c, h->spec, service_spec_fields, NULL);
 	path_pop(c, old);
-	if (c->d->n_errors != errors) {
-		pal_service_clear(&s);
-		return;
-	}
-	VEC_PUSH(c->m->services, s);
+	DECODE_CLOSE(c, errors, c->m->services, s, pal_service_clear);
 }
 
 /* endpoints[i].addresses, parsed unless the slice holds FQDNs. */
@@ -114,16 +108,13 @@ static void slice_list(struct dctx *c, const struct yt_node *root, const char *k
 
 void decode_endpoint_slice(struct dctx *c, struct resource_head *h)
 {
-	size_t errors = c->d->n_errors;
-	struct pal_endpoint_slice s;
+	struct pal_endpoint_slice s = { 0 };
 	const char *svc = pal_labels_get(&h->labels, SERVICE_NAME_LABEL);
 	char *type = NULL;
 	bool fqdn = false;
+	size_t errors = decode_open(c, h, &s.pos, &s.name, &s.namespace, NULL);
 
-	memset(&s, 0, sizeof(s));
-	s.pos = node_pos(c, h->root);
 	s.service_name = svc ? xstrdup(svc) : NULL;
-	resource_head_take(h, &s.name, &s.namespace, NULL);
 	if (get_str(c, h->root, "addressType", &type) == 0)
 		derr(c, h->root, "missing required field \"addressType\" (IPv4, IPv6 or FQDN)");
 	else if (type && strcmp(type, "IPv4") && strcmp(type, "IPv6") && strcmp(type, "FQDN"))
@@ -133,9 +124,5 @@ void decode_endpoint_slice(struct dctx *c, struct resource_head *h)
 	free(type);
 	slice_list(c, h->root, "endpoints", fqdn, &s, true);
 	slice_list(c, h->root, "ports", fqdn, &s, false);
-	if (c->d->n_errors != errors) {
-		pal_endpoint_slice_clear(&s);
-		return;
-	}
-	VEC_PUSH(c->m->endpoint_slices, s);
+	DECODE_CLOSE(c, errors, c->m->endpoint_slices, s, pal_endpoint_slice_clear);
 }

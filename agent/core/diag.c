@@ -1,6 +1,7 @@
 /* Diagnostics collection and printing (see diag.h). */
 #include "diag.h"
 #include "oom.h"
+#include "vec.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -17,15 +18,7 @@ void pal_diag_add(struct pal_diags *d, enum pal_severity sev, struct pal_pos pos
 	struct pal_diag *dg;
 	va_list ap;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct pal_diag *v = realloc(d->v, cap * sizeof(*v));
-
-		if (!v)
-			pal_out_of_memory(); /* no error path while reporting */
-		d->v = v;
-		d->cap = cap;
-	}
+	vec_reserve((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v)); /* unwinds: no error path */
 	dg = &d->v[d->n];
 	memset(dg, 0, sizeof(*dg));
 	dg->severity = sev;
@@ -79,18 +72,7 @@ void pal_diags_append(struct pal_diags *dst, struct pal_diags *src)
 {
 	if (src->n == 0)
 		return;
-	if (dst->n + src->n > dst->cap) {
-		size_t cap = dst->cap ? dst->cap : 8;
-		struct pal_diag *v;
-
-		while (cap < dst->n + src->n)
-			cap *= 2;
-		v = realloc(dst->v, cap * sizeof(*v));
-		if (!v)
-			pal_out_of_memory();
-		dst->v = v;
-		dst->cap = cap;
-	}
+	vec_reserve((void **)&dst->v, &dst->cap, dst->n + src->n, sizeof(*dst->v));
 	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
 	dst->n += src->n;
 	dst->n_errors += src->n_errors;

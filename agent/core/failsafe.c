@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include "compiler.h"
+#include "vec.h"
 
 static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t errlen, const char *fmt,
 						      ...)
@@ -130,16 +131,9 @@ int pal_failsafe_parse(const char *text, struct pal_failsafe **out, size_t *n, c
 			rc = fail(err, errlen, "empty item in failsafe list \"%s\"", text);
 			goto fail;
 		}
-		if (count == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct pal_failsafe *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			v = nv;
-			cap = ncap;
+		if (vec_grow((void **)&v, &cap, count + 1, sizeof(*v))) {
+			rc = -ENOMEM;
+			goto fail;
 		}
 		rc = parse_item(s, len, &v[count], err, errlen);
 		if (rc)

@@ -10,6 +10,7 @@
  */
 #include "labels.h"
 #include "oom.h"
+#include "vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,15 +64,7 @@ static void labels_put(struct pal_labels *l, const char *key, const char *value,
 		l->v[i].value = nv;
 		return;
 	}
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		struct pal_label *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			labels_oom();
-		l->v = nv;
-		l->cap = ncap;
-	}
+	vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(l->v[0]));
 	l->v[i].key = copy ? labels_strdup(key) : (char *)key;
 	l->v[i].value = copy ? labels_strdup(value) : (char *)value;

@@ -1,5 +1,6 @@
 /* Model lifetime: init and free (see model.h). */
 #include "model.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -191,17 +192,8 @@ static int append_items(void **v, size_t *len, size_t *cap, const void *items, s
 {
 	if (!n)
 		return 0;
-	if (*len + n > *cap) {
-		size_t want = *cap ? *cap : 16;
-		void *p;
-
-		while (want < *len + n)
-			want *= 2;
-		if (!(p = realloc(*v, want * sz)))
-			return -ENOMEM;
-		*v = p;
-		*cap = want;
-	}
+	if (vec_grow(v, cap, *len + n, sz))
+		return -ENOMEM;
 	memcpy((char *)*v + *len * sz, items, n * sz);
 	*len += n;
 	return 0;
@@ -242,8 +234,41 @@ static void shrink_items(void **v, size_t len, size_t *cap, size_t sz)
 
 #define SHRINK(field) shrink_items((void **)&m->field.v, m->field.n, &m->field.cap, sizeof(*m->field.v))
 
+/* A rule list has no capacity field: the decoder grows it by doubling from 4 (a Kubernetes
+ * NetworkPolicy's one rule held room for four, 1.7 KiB). */
+static void shrink_rules(struct pal_rules *r)
+{
+	size_t cap = r->n + 1; /* anything above n: shrink_items reallocs to n */
+
+	shrink_items((void **)&r->v, r->n, &cap, sizeof(*r->v));
+}
+
+/* Label sets grow from room for 8. */
+static void shrink_labels(struct pal_labels *l)
+{
+	shrink_items((void **)&l->v, l->n, &l->cap, sizeof(*l->v));
+}
+
 void pal_model_shrink(struct pal_model *m)
 {
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		shrink_labels(&m->workload_endpoints.v[i].labels);
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		shrink_labels(&m->host_endpoints.v[i].labels);
+	for (size_t i = 0; i < m->namespaces.n; i++)
+		shrink_labels(&m->namespaces.v[i].labels);
+	for (size_t i = 0; i < m->network_sets.n; i++)
+		shrink_labels(&m->network_sets.v[i].labels);
+	for (size_t i = 0; i < m->policies.n; i++) {
+		shrink_rules(&m->policies.v[i].ingress);
+		shrink_rules(&m->policies.v[i].egress);
+	}
+	for (size_t i = 0; i < m->profiles.n; i++) {
+		shrink_labels(&m->profiles.v[i].labels);
+		shrink_labels(&m->profiles.v[i].labels_to_apply);
+		shrink_rules(&m->profiles.v[i].ingress);
+		shrink_rules(&m->profiles.v[i].egress);
+	}
 	SHRINK(policies);
 	SHRINK(tiers);
 	SHRINK(host_endpoints);

@@ -137,18 +137,10 @@ static void report_kind(struct dctx *c, const struct yt_node *root, const char *
 		derr_field(c, root, "apiVersion", "kind %s needs apiVersion %s or %s, not \"%s\"",
 			   kind, apis[0], apis[1], api);
 	} else {
-		const char *sugg = closest_name(kind, kind_names);
-
-		if (sugg)
-			derr_field(c, root, "kind", "unknown kind \"%s\"; did you mean \"%s\"?", kind,
-				   sugg);
-		else
-			derr_field(c, root, "kind",
-				   "unknown kind \"%s\"; expected one of GlobalNetworkPolicy, "
-				   "NetworkPolicy, Tier, HostEndpoint, WorkloadEndpoint, Profile, "
-				   "GlobalNetworkSet, NetworkSet, Namespace, Service, "
-				   "EndpointSlice or List",
-				   kind);
+		derr_choice(c, root, "kind", "unknown kind", kind, kind_names,
+			    "expected one of GlobalNetworkPolicy, NetworkPolicy, Tier, HostEndpoint, "
+			    "WorkloadEndpoint, Profile, GlobalNetworkSet, NetworkSet, Namespace, "
+			    "Service, EndpointSlice or List");
 	}
 }
 

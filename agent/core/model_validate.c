@@ -9,7 +9,9 @@
  *    in their namespace, as in Calico.
  */
 #include "model.h"
+#include "oom.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +75,7 @@ static void find_dups(char **keys, size_t n, void (*report)(void *, size_t, size
 	}
 	v = malloc(n * sizeof(*v));
 	if (!v)
-		abort();
+		pal_out_of_memory();
 	for (size_t i = 0; i < n; i++) {
 		v[i].key = keys[i];
 		v[i].idx = i;
@@ -101,7 +103,7 @@ static char *key_of(const char *a, const char *b, const char *c)
 	for (int i = 0; i < 3; i++)
 		total += (len[i] = strlen(part[i])) + 1;
 	if (!(k = p = malloc(total)))
-		abort();
+		pal_out_of_memory();
 	for (int i = 0; i < 3; i++) {
 		memcpy(p, part[i], len[i]);
 		p += len[i];
@@ -174,7 +176,7 @@ static void check_policies(const struct pal_model *m, struct pal_diags *d)
 	c.reported = calloc(n, sizeof(*c.reported));
 	keys = malloc(n * sizeof(*keys));
 	if (!c.reported || !keys)
-		abort();
+		pal_out_of_memory();
 	/* Global and namespaced policies are separate kinds; k8s and Calico NetworkPolicies share
 	 * one name space per namespace. Same name = same resource. */
 	for (size_t i = 0; i < n; i++) {
@@ -223,7 +225,7 @@ static void check_simple(struct simple_ctx *c, size_t n)
 		return;
 	keys = malloc(n * sizeof(*keys));
 	if (!keys)
-		abort();
+		pal_out_of_memory();
 	for (size_t i = 0; i < n; i++)
 		keys[i] = key_of(c->ns_off == (size_t)-1 ? NULL : FIELD(c, i, c->ns_off, char *),
 				 FIELD(c, i, c->name_off, char *), NULL);
@@ -252,8 +254,17 @@ static void report_netset(void *p, size_t i, size_t first)
 		  s->namespace, s->name);
 }
 
-void pal_model_validate(const struct pal_model *m, struct pal_diags *d)
+struct validation {
+	const struct pal_model *m;
+	struct pal_diags *d;
+};
+
+static int validate(void *arg)
 {
+	const struct validation *v = arg;
+	const struct pal_model *m = v->m;
+	struct pal_diags *d = v->d;
+
 	check_policies(m, d);
 	SIMPLE(m->tiers, struct pal_tier, "Tier", (size_t)-1);
 	SIMPLE(m->host_endpoints, struct pal_host_endpoint, "HostEndpoint", (size_t)-1);
@@ -268,11 +279,28 @@ void pal_model_validate(const struct pal_model *m, struct pal_diags *d)
 		char **keys = malloc(m->network_sets.n * sizeof(*keys));
 
 		if (!keys)
-			abort();
+			pal_out_of_memory();
 		for (size_t i = 0; i < m->network_sets.n; i++)
 			keys[i] = key_of(m->network_sets.v[i].namespace, m->network_sets.v[i].name,
 					 NULL);
 		find_dups(keys, m->network_sets.n, report_netset, &c);
 		free(keys);
 	}
+	return 0;
+}
+
+static int report_out_of_memory(void *d)
+{
+	pal_error(d, (struct pal_pos){ .file = NULL }, NULL, "out of memory while validating");
+	return 0;
+}
+
+int pal_model_validate(const struct pal_model *m, struct pal_diags *d)
+{
+	struct validation v = { m, d };
+	int r = pal_oom_catch(validate, &v);
+
+	if (r == -ENOMEM)
+		pal_oom_catch(report_out_of_memory, d); /* when the report itself fits */
+	return r;
 }

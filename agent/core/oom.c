@@ -1,4 +1,5 @@
 /* Unwinding on out of memory (oom.h). Calls into no other file, so anything may call it. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "oom.h"
@@ -18,4 +19,16 @@ void pal_out_of_memory(void)
 	if (oom_exit)
 		longjmp(*oom_exit, 1);
 	abort(); /* no caller can handle it */
+}
+
+int pal_oom_catch(int (*fn)(void *arg), void *arg)
+{
+	jmp_buf frame;
+	jmp_buf *outer = pal_oom_exit_swap(&frame);
+	volatile int r = -ENOMEM; /* set after setjmp returns: kept in memory across the longjmp */
+
+	if (setjmp(frame) == 0)
+		r = fn(arg);
+	pal_oom_exit_swap(outer);
+	return r;
 }

@@ -15,5 +15,7 @@ __attribute__((noreturn)) void pal_out_of_memory(void);
 /* Sets where pal_out_of_memory unwinds to (NULL: nowhere); returns the previous frame, which the
  * caller puts back when its frame ends. */
 jmp_buf *pal_oom_exit_swap(jmp_buf *to);
+/* Runs fn(arg) inside a frame of its own: fn's value, or -ENOMEM when out of memory unwound it. */
+int pal_oom_catch(int (*fn)(void *arg), void *arg);
 
 #endif

@@ -28,6 +28,8 @@
  * fold keeps our printed form a fixed point. Both evaluate identically.
  */
 #include "selector_internal.h"
+#include "strbuf.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -62,15 +64,8 @@ static struct sel_node *node_new(enum sel_node_kind kind)
 
 static int add_kid(struct sel_node *n, struct sel_node *kid, size_t *cap)
 {
-	if (n->nkids == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 2;
-		struct sel_node **nv = realloc(n->kids, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		n->kids = nv;
-		*cap = ncap;
-	}
+	if (vec_grow((void **)&n->kids, cap, n->nkids + 1, sizeof(*n->kids)))
+		return -ENOMEM;
 	n->kids[n->nkids++] = kid;
 	return 0;
 }
@@ -132,15 +127,8 @@ static int parse_set(struct parser *p, struct sel_node *n, const char *op)
 	}
 	p->tok++;
 	while (p->tok->kind == SEL_TOK_STRING) {
-		if (n->nset == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			char **nv = realloc(n->set, ncap * sizeof(*nv));
-
-			if (!nv)
-				return oom(p);
-			n->set = nv;
-			cap = ncap;
-		}
+		if (vec_grow((void **)&n->set, &cap, n->nset + 1, sizeof(*n->set)))
+			return oom(p);
 		n->set[n->nset] = tok_strdup(p->tok);
 		if (!n->set[n->nset])
 			return oom(p);
@@ -478,50 +466,14 @@ bool pal_selector_match(const struct pal_selector *s, const struct pal_labels *l
 
 /* ---- canonical string ---- */
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t len)
-{
-	if (b->failed)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 64;
-		char *np;
-
-		while (ncap < b->n + len + 1)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static void sb_quoted(struct sbuf *b, const char *v)
+static void sb_quoted(struct pal_strbuf *b, const char *v)
 {
 	const char *q = strchr(v, '"') ? "'" : "\"";
 
-	sb_puts(b, q);
-	sb_puts(b, v);
-	sb_puts(b, q);
+	pal_strbuf_printf(b, "%s%s%s", q, v, q);
 }
 
-static void node_print(struct sbuf *b, const struct sel_node *n)
+static void node_print(struct pal_strbuf *b, const struct sel_node *n)
 {
 	static const char *const ops[] = {
 		[SEL_EQ] = " == ",
@@ -537,63 +489,59 @@ static void node_print(struct sbuf *b, const struct sel_node *n)
 
 	switch (n->kind) {
 	case SEL_ALL:
-		sb_puts(b, "all()");
+		pal_strbuf_puts(b, "all()");
 		break;
 	case SEL_GLOBAL:
-		sb_puts(b, "global()");
+		pal_strbuf_puts(b, "global()");
 		break;
 	case SEL_HAS:
-		sb_puts(b, "has(");
-		sb_puts(b, n->key);
-		sb_puts(b, ")");
+		pal_strbuf_puts(b, "has(");
+		pal_strbuf_puts(b, n->key);
+		pal_strbuf_puts(b, ")");
 		break;
 	case SEL_EQ:
 	case SEL_NE:
 	case SEL_CONTAINS:
 	case SEL_STARTS_WITH:
 	case SEL_ENDS_WITH:
-		sb_puts(b, n->key);
-		sb_puts(b, ops[n->kind]);
+		pal_strbuf_puts(b, n->key);
+		pal_strbuf_puts(b, ops[n->kind]);
 		sb_quoted(b, n->value);
 		break;
 	case SEL_IN:
 	case SEL_NOT_IN:
-		sb_puts(b, n->key);
-		sb_puts(b, ops[n->kind]);
+		pal_strbuf_puts(b, n->key);
+		pal_strbuf_puts(b, ops[n->kind]);
 		for (size_t i = 0; i < n->nset; i++) {
 			if (i)
-				sb_puts(b, ", ");
+				pal_strbuf_puts(b, ", ");
 			sb_quoted(b, n->set[i]);
 		}
-		sb_puts(b, "}");
+		pal_strbuf_puts(b, "}");
 		break;
 	case SEL_NOT:
-		sb_puts(b, "!");
+		pal_strbuf_puts(b, "!");
 		node_print(b, n->kids[0]);
 		break;
 	case SEL_AND:
 	case SEL_OR:
-		sb_puts(b, "(");
+		pal_strbuf_puts(b, "(");
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				sb_puts(b, ops[n->kind]);
+				pal_strbuf_puts(b, ops[n->kind]);
 			node_print(b, n->kids[i]);
 		}
-		sb_puts(b, ")");
+		pal_strbuf_puts(b, ")");
 		break;
 	}
 }
 
 char *pal_selector_string(const struct pal_selector *s)
 {
-	struct sbuf b = { 0 };
+	struct pal_strbuf b = { 0 };
 
 	node_print(&b, s->root);
-	if (b.failed) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	return pal_strbuf_take(&b);
 }
 
 /* ---- queries ---- */

@@ -18,6 +18,7 @@
  * - `!` followed by `=` is always "!=", so `!=` cannot be "not" followed by "=".
  */
 #include "selector_internal.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -113,15 +114,8 @@ static const char *describe_char(const char *s, char buf[8])
 static int push(struct sel_tokens *t, enum sel_tok_kind kind, size_t pos, const char *text,
 		size_t len)
 {
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 32;
-		struct sel_token *nv = realloc(t->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	if (vec_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v)))
+		return -ENOMEM;
 	t->v[t->n++] = (struct sel_token){ .kind = kind, .col = (int)pos + 1, .text = text,
 					   .len = len };
 	return 0;

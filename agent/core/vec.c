@@ -16,8 +16,11 @@ int vec_grow(void **v, size_t *cap, size_t n, size_t sz)
 		return 0;
 	if (c == 0)
 		c = 4;
-	while (c < n)
+	while (c < n) {
+		if (c > SIZE_MAX / 2)
+			return -ENOMEM; /* doubling would wrap around to 0 and never reach n */
 		c *= 2;
+	}
 	if (c > SIZE_MAX / sz || !(p = realloc(*v, c * sz)))
 		return -ENOMEM;
 	*v = p;

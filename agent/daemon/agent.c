@@ -309,16 +309,18 @@ int pald_run_daemon(struct pald_agent *a)
 
 	if (!open_links(a))
 		goto out;
-	/* Calico's naming: a cali* veth is a pod's even before its pod event arrives (links.h). */
-	if (a->k8s_on && !a->cfg->k8s_iface_by_route)
-		a->links.workload_prefix = "cali";
+	/* A cali* veth (Calico's naming), or one with the CNI's prefix (route naming: its pod's
+	 * route may come after it), is a pod's even before its pod is known (links.h). */
+	if (a->k8s_on)
+		a->links.workload_prefix = a->cfg->k8s_iface_by_route ? a->cfg->workload_prefix : "cali";
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;
 
 	if (open_http(a))
 		goto out;
-	if (pald_event_hub_open(&a->events, &a->loop, &a->be, &a->metrics, a->cfg->events_socket))
+	if (pald_event_hub_open(&a->events, &a->loop, &a->be, &a->metrics, a->cfg->events_socket,
+				a->cfg->events_socket_gid))
 		goto out;
 	a->events_on = true;
 

@@ -71,12 +71,12 @@ bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
 void pald_agent_k8s_publish(struct pald_agent *a, bool force);
 /* A reload applied: logs how long after its oldest watch event (and publishes the status). */
 void pald_agent_k8s_applied(struct pald_agent *a);
-void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b);
+void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf *b);
 void pald_agent_k8s_close(struct pald_agent *a);
 
 /* The HTTP routes (health.c): /livez, /readyz, /metrics. */
 void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,
-			 const char **content_type, struct pald_buf *body);
+			 const char **content_type, struct pal_strbuf *body);
 /* The /readyz verdict: true when ready; reason gets a one-line explanation either way. */
 bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len);
 

@@ -31,6 +31,14 @@ static int load(void *ctx, struct pal_model *m, struct pal_diags *diags)
 				      a->pol.match_key);
 }
 
+/* The compiler rejected the model: set aside the objects it names, if any, and load again. */
+static bool set_aside(void *ctx, const struct pal_diags *diags)
+{
+	struct pald_agent *a = ctx;
+
+	return pal_k8s_datastore_set_aside(&a->k8s, diags) > 0;
+}
+
 void pald_agent_k8s_applied(struct pald_agent *a)
 {
 	if (!a->k8s_on)
@@ -71,6 +79,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	int rc;
 
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
 
 	if (rc) {
@@ -79,6 +88,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	}
 	a->k8s_on = true;
 	a->pol.load = load;
+	a->pol.set_aside = set_aside;
 	a->pol.load_ctx = a;
 	a->pol.load_validates = true; /* pal_k8s_datastore_load validates what it loads */
 	return 0;
@@ -141,37 +151,37 @@ void pald_agent_k8s_publish(struct pald_agent *a, bool force)
 	free(text);
 }
 
-void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pald_buf *b)
+void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf *b)
 {
 	const struct pal_k8s_datastore *ds = &a->k8s;
 
 	if (!a->k8s_on)
 		return;
-	pald_buf_printf(b,
-			"# HELP palisade_k8s_synced 1 once every watched resource has been listed.\n"
-			"# TYPE palisade_k8s_synced gauge\npalisade_k8s_synced %d\n"
-			"# HELP palisade_k8s_staleness_seconds How far the state may be behind the API "
-			"server (0 while every watch is established).\n"
-			"# TYPE palisade_k8s_staleness_seconds gauge\npalisade_k8s_staleness_seconds %g\n"
-			"# HELP palisade_k8s_objects_rejected Objects whose latest version does not "
-			"convert or load (their last good version is in force).\n"
-			"# TYPE palisade_k8s_objects_rejected gauge\npalisade_k8s_objects_rejected %llu\n"
-			"# HELP palisade_k8s_conversions_failed_total Object versions rejected.\n"
-			"# TYPE palisade_k8s_conversions_failed_total counter\n"
-			"palisade_k8s_conversions_failed_total %llu\n",
-			pal_k8s_datastore_synced(ds) ? 1 : 0,
-			pal_k8s_datastore_staleness(ds, pald_now_ns()), (unsigned long long)ds->n_bad,
-			(unsigned long long)ds->conversions_failed);
-	pald_buf_puts(b, "# HELP palisade_k8s_watch_errors_total Failed list/watch requests and "
-			 "error events, by resource.\n# TYPE palisade_k8s_watch_errors_total counter\n");
+	pal_strbuf_printf(b,
+			  "# HELP palisade_k8s_synced 1 once every watched resource has been listed.\n"
+			  "# TYPE palisade_k8s_synced gauge\npalisade_k8s_synced %d\n"
+			  "# HELP palisade_k8s_staleness_seconds How far the state may be behind the API "
+			  "server (0 while every watch is established).\n"
+			  "# TYPE palisade_k8s_staleness_seconds gauge\npalisade_k8s_staleness_seconds %g\n"
+			  "# HELP palisade_k8s_objects_rejected Objects whose latest version does not "
+			  "convert or load (their last good version is in force).\n"
+			  "# TYPE palisade_k8s_objects_rejected gauge\npalisade_k8s_objects_rejected %llu\n"
+			  "# HELP palisade_k8s_conversions_failed_total Object versions rejected.\n"
+			  "# TYPE palisade_k8s_conversions_failed_total counter\n"
+			  "palisade_k8s_conversions_failed_total %llu\n",
+			  pal_k8s_datastore_synced(ds) ? 1 : 0,
+			  pal_k8s_datastore_staleness(ds, pald_now_ns()), (unsigned long long)ds->n_bad,
+			  (unsigned long long)ds->conversions_failed);
+	pal_strbuf_puts(b, "# HELP palisade_k8s_watch_errors_total Failed list/watch requests and "
+			   "error events, by resource.\n# TYPE palisade_k8s_watch_errors_total counter\n");
 	for (size_t i = 0; i < ds->n_inf; i++)
-		pald_buf_printf(b, "palisade_k8s_watch_errors_total{resource=\"%s\"} %llu\n",
-				ds->inf[i].path, (unsigned long long)ds->inf[i].errors);
-	pald_buf_puts(b, "# HELP palisade_k8s_relists_total Lists after the first (410 Gone, "
-			 "resync), by resource.\n# TYPE palisade_k8s_relists_total counter\n");
+		pal_strbuf_printf(b, "palisade_k8s_watch_errors_total{resource=\"%s\"} %llu\n",
+				  ds->inf[i].path, (unsigned long long)ds->inf[i].errors);
+	pal_strbuf_puts(b, "# HELP palisade_k8s_relists_total Lists after the first (410 Gone, "
+			   "resync), by resource.\n# TYPE palisade_k8s_relists_total counter\n");
 	for (size_t i = 0; i < ds->n_inf; i++)
-		pald_buf_printf(b, "palisade_k8s_relists_total{resource=\"%s\"} %llu\n",
-				ds->inf[i].path, (unsigned long long)ds->inf[i].relists);
+		pal_strbuf_printf(b, "palisade_k8s_relists_total{resource=\"%s\"} %llu\n",
+				  ds->inf[i].path, (unsigned long long)ds->inf[i].relists);
 }
 
 void pald_agent_k8s_close(struct pald_agent *a)
@@ -182,4 +192,5 @@ void pald_agent_k8s_close(struct pald_agent *a)
 	a->k8s_on = false;
 	a->pol.load = NULL;
 	a->pol.load_validates = false;
+	a->pol.set_aside = NULL;
 }

@@ -70,7 +70,7 @@ struct pald_backend_ops {
 	int (*sync_interfaces)(void *ctx, const struct pald_iface *ifaces, size_t n);
 	/* Appends datapath metrics in Prometheus text format (rule hits, drops by reason, map
 	 * fill). May be NULL. */
-	void (*render_metrics)(void *ctx, struct pald_buf *out);
+	void (*render_metrics)(void *ctx, struct pal_strbuf *out);
 	/* Endpoints the backend could not program (they deny everything or keep their last good
 	 * policy); a description of the first into first[len]. May be NULL (= 0). */
 	size_t (*unprogrammed)(void *ctx, char *first, size_t len);

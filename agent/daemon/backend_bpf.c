@@ -59,6 +59,7 @@
 #include "node.h"
 #include "srcaddrs.h"
 #include "stats.h"
+#include "vec.h"
 
 /* An endpoint that could not be programmed on its interface. */
 struct unprogrammed {
@@ -85,7 +86,7 @@ struct bpf_ctx {
 	json_t *meta; /* the live generation's metadata document: metric labels */
 	bool meta_unwritten; /* meta is not stored for polctl yet (finish_apply) */
 	struct bound *b;
-	size_t nb;
+	size_t nb, cap_b;
 	/* Interfaces palisade's programs are attached to (after the last sync), and whether a full
 	 * pal_dp_sync_ports ran in this process (see attach_ports) */
 	struct attached_port {
@@ -100,9 +101,9 @@ struct bpf_ctx {
 		int ifindex;
 		enum pal_xdp_mode mode;
 	} *xdp_seen;
-	size_t n_xdp_seen;
+	size_t n_xdp_seen, cap_xdp_seen;
 	struct unprogrammed *unprog;
-	size_t n_unprog;
+	size_t n_unprog, cap_unprog;
 	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
 	char attach_error[512];    /* the last sync's attach error, "" when all attached (/readyz) */
 	/* The event stream (events_open): reader, consumer, and the budget of the current read */
@@ -157,7 +158,7 @@ static struct bound *bound_find(struct bpf_ctx *c, uint32_t ifindex)
 
 static int bound_set(struct bpf_ctx *c, uint32_t ifindex, const char *key)
 {
-	struct bound *x = bound_find(c, ifindex), *v;
+	struct bound *x = bound_find(c, ifindex);
 	char *k = strdup(key);
 
 	if (!k)
@@ -167,12 +168,10 @@ static int bound_set(struct bpf_ctx *c, uint32_t ifindex, const char *key)
 		x->key = k;
 		return 0;
 	}
-	v = realloc(c->b, (c->nb + 1) * sizeof(*v));
-	if (!v) {
+	if (vec_grow((void **)&c->b, &c->cap_b, c->nb + 1, sizeof(*c->b))) {
 		free(k);
 		return -ENOMEM;
 	}
-	c->b = v;
 	c->b[c->nb++] = (struct bound){ .ifindex = ifindex, .key = k };
 	return 0;
 }
@@ -214,7 +213,7 @@ static void unprog_clear(struct bpf_ctx *c, uint32_t ifindex)
 static void unprog_set(struct bpf_ctx *c, uint32_t ifindex, const char *key, const char *reason,
 		       bool kept)
 {
-	struct unprogrammed *u = unprog_find(c, ifindex), *v;
+	struct unprogrammed *u = unprog_find(c, ifindex);
 	char name[IF_NAMESIZE] = "";
 
 	if (u && !strcmp(u->key, key) && !strcmp(u->reason, reason) && u->kept == kept)
@@ -226,10 +225,8 @@ static void unprog_set(struct bpf_ctx *c, uint32_t ifindex, const char *key, con
 			"cannot program the endpoint: everything on its interface is denied",
 		 PALD_S("iface", name), PALD_S("endpoint", key), PALD_S("error", reason));
 	if (!u) {
-		v = realloc(c->unprog, (c->n_unprog + 1) * sizeof(*v));
-		if (!v)
+		if (vec_grow((void **)&c->unprog, &c->cap_unprog, c->n_unprog + 1, sizeof(*u)))
 			return;
-		c->unprog = v;
 		u = &c->unprog[c->n_unprog++];
 		*u = (struct unprogrammed){ .ifindex = ifindex };
 		c->program_failures++;
@@ -266,6 +263,17 @@ static size_t bpf_unprogrammed(void *ctx, char *first, size_t len)
 	return c->n_unprog;
 }
 
+/* What the agent reads again of a stored document: its rules (metric labels, counters of moved
+ * rules, rule ids). The rest (every set's members: 10,000 pods' addresses) is dropped once written,
+ * or the agent would hold a second copy of the cluster between applies. */
+static void keep_meta_rules(json_t *doc)
+{
+	static const char *const unread[] = { "endpoints", "sets", "named_port_sets", "profiles" };
+
+	for (size_t i = 0; i < sizeof(unread) / sizeof(unread[0]); i++)
+		json_object_del(doc, unread[i]);
+}
+
 /* Restart: which endpoint each pinned pal_ifaces entry belongs to, from the pinned metadata. */
 static void bound_load_pinned(struct bpf_ctx *c)
 {
@@ -296,6 +304,7 @@ static void bound_load_pinned(struct bpf_ctx *c)
 				 PALD_S("endpoint", k));
 		free(k);
 	}
+	keep_meta_rules(doc);
 	c->meta = doc;
 }
 
@@ -306,44 +315,41 @@ static void bound_load_pinned(struct bpf_ctx *c)
 static void delete_orphan_lists(struct bpf_ctx *c)
 {
 	int ifd = pal_dp_map_fd(c->dp, "pal_ifaces"), lfd = pal_dp_map_fd(c->dp, "pal_lists");
-	uint32_t key, next, *prev = NULL, *used = NULL, *orphans = NULL;
-	size_t n_used = 0, n_orphans = 0;
+	uint32_t key, next, *prev = NULL;
+	struct pal_dp_list_ids used = { 0 }, orphans = { 0 };
 
 	if (ifd < 0 || lfd < 0)
 		return;
 	while (bpf_map_get_next_key(ifd, prev, &next) == 0) {
 		struct pal_iface v;
-		uint32_t *u;
 
 		key = next;
 		prev = &key;
-		if (pal_dp_iface_read(c->dp, key, &v) ||
-		    !(u = realloc(used, (n_used + PAL_SLOT_COUNT) * sizeof(*u))))
-			continue;
-		used = u;
-		n_used += pal_dp_iface_lists(&v, used + n_used);
+		/* a list missed here would be deleted under its interface: stop instead */
+		if (pal_dp_iface_read(c->dp, key, &v) == 0 && pal_dp_list_ids_add(&used, &v))
+			goto out;
 	}
 	prev = NULL;
 	while (bpf_map_get_next_key(lfd, prev, &next) == 0) {
 		bool in_use = false;
-		uint32_t *o;
 
 		key = next;
 		prev = &key;
-		for (size_t i = 0; i < n_used && !in_use; i++)
-			in_use = used[i] == key;
-		if (in_use || !(o = realloc(orphans, (n_orphans + 1) * sizeof(*o))))
+		for (size_t i = 0; i < used.n && !in_use; i++)
+			in_use = used.v[i] == key;
+		if (in_use || vec_grow((void **)&orphans.v, &orphans.cap, orphans.n + 1,
+				       sizeof(*orphans.v)))
 			continue;
-		orphans = o;
-		orphans[n_orphans++] = key;
+		orphans.v[orphans.n++] = key;
 	}
-	if (n_orphans) {
+	if (orphans.n) {
 		pald_log(PALD_LOG_WARN, "deleting rule lists no interface uses (an agent died during an apply)",
-			 PALD_I("lists", n_orphans));
-		pal_dp_lists_delete(c->dp, orphans, n_orphans);
+			 PALD_I("lists", orphans.n));
+		pal_dp_lists_delete(c->dp, orphans.v, orphans.n);
 	}
-	free(used);
-	free(orphans);
+out:
+	free(used.v);
+	free(orphans.v);
 }
 
 /* --- apply ----------------------------------------------------------------------------------- */
@@ -441,7 +447,6 @@ static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t
 			 PALD_I("rules", n));
 }
 
-/* Stores the new generation's document for polctl and keeps it (metric labels). */
 /* The new generation's document becomes the live one; stored for polctl by write_meta. */
 static void keep_meta(struct bpf_ctx *c, json_t *doc)
 {
@@ -451,11 +456,14 @@ static void keep_meta(struct bpf_ctx *c, json_t *doc)
 				    json_pack("{s:s, s:s}", "backend",
 					      pal_nf_variant_name(c->nf_variant), "reason",
 					      c->nf_reason));
-	if (doc) {
-		json_decref(c->meta);
-		c->meta = doc;
+	if (!doc) { /* out of memory: polctl keeps the previous generation's names */
+		pald_log(PALD_LOG_WARN, "cannot write the reporting metadata for polctl",
+			 PALD_S("dir", c->dir), PALD_S("error", strerror(ENOMEM)));
+		return;
 	}
-	c->meta_unwritten = true; /* NULL (out of memory): the error is logged by write_meta */
+	json_decref(c->meta);
+	c->meta = doc;
+	c->meta_unwritten = true;
 }
 
 static void write_meta(struct bpf_ctx *c)
@@ -463,7 +471,7 @@ static void write_meta(struct bpf_ctx *c)
 	if (!c->meta_unwritten)
 		return;
 	c->meta_unwritten = false;
-	char *text = c->meta ? json_dumps(c->meta, JSON_COMPACT) : NULL;
+	char *text = json_dumps(c->meta, JSON_COMPACT);
 	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
 
 	/* The maps are programmed already: a failure here only leaves polctl with the previous
@@ -472,6 +480,7 @@ static void write_meta(struct bpf_ctx *c)
 		pald_log(PALD_LOG_WARN, "cannot write the reporting metadata for polctl",
 			 PALD_S("dir", c->dir), PALD_S("error", strerror(-err)));
 	free(text);
+	keep_meta_rules(c->meta); /* written: only its rules are read again */
 }
 
 static void bpf_finish_apply(void *ctx)
@@ -517,7 +526,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	/* pal_dp_apply removed every entry not in v: `bound` is exactly v now */
 	bound_free(c->b, c->nb);
 	c->b = NULL;
-	c->nb = 0;
+	c->nb = c->cap_b = 0;
 	for (size_t i = c->n_unprog; i-- > 0;)
 		if (!binding_has(v, n, c->unprog[i].ifindex))
 			unprog_clear(c, c->unprog[i].ifindex);
@@ -552,11 +561,9 @@ static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal
 			c->xdp_seen[i].mode = got;
 			goto log;
 		}
-	void *v = realloc(c->xdp_seen, (c->n_xdp_seen + 1) * sizeof(*c->xdp_seen));
-
-	if (!v)
+	if (vec_grow((void **)&c->xdp_seen, &c->cap_xdp_seen, c->n_xdp_seen + 1,
+		     sizeof(*c->xdp_seen)))
 		return;
-	c->xdp_seen = v;
 	c->xdp_seen[c->n_xdp_seen].ifindex = f->ifindex;
 	c->xdp_seen[c->n_xdp_seen++].mode = got;
 log:
@@ -565,14 +572,13 @@ log:
 }
 
 /* Writes the endpoint's lists and flips the interface to them; old lists go to *stale. */
-static int program_iface(struct bpf_ctx *c, const struct pald_iface *f, uint32_t **stale,
-			 size_t *n_stale)
+static int program_iface(struct bpf_ctx *c, const struct pald_iface *f,
+			 struct pal_dp_list_ids *stale)
 {
 	struct pal_dp_binding me = { (uint32_t)f->ifindex, f->ep };
 	struct pal_src_txn src = { 0 };
 	struct pal_iface v, old;
 	bool had = false;
-	uint32_t *s;
 	int err;
 
 	if (!pal_dp_slots_available(c->dp) && !unprog_kept(c, (uint32_t)f->ifindex)) {
@@ -600,10 +606,8 @@ static int program_iface(struct bpf_ctx *c, const struct pald_iface *f, uint32_t
 	pal_dp_src_end(&src);
 	if (err)
 		return err;
-	if (had && (s = realloc(*stale, (*n_stale + PAL_SLOT_COUNT) * sizeof(*s)))) {
-		*stale = s;
-		*n_stale += pal_dp_iface_lists(&old, s + *n_stale);
-	}
+	if (had)
+		pal_dp_list_ids_add(stale, &old);
 	return 0;
 }
 
@@ -611,11 +615,11 @@ static int program_iface(struct bpf_ctx *c, const struct pald_iface *f, uint32_t
  * interface keeps its last good value or denies everything. Returns 0 when the interface has an
  * entry (programmed or denying), -errno when it has none (it must not be attached then). */
 static int bind_iface(struct bpf_ctx *c, const struct pald_iface *f, const char *key,
-		      uint32_t **stale, size_t *n_stale)
+		      struct pal_dp_list_ids *stale)
 {
 	char why[512];
 	bool kept = false;
-	int err = program_iface(c, f, stale, n_stale);
+	int err = program_iface(c, f, stale);
 
 	if (!err) {
 		unprog_clear(c, (uint32_t)f->ifindex);
@@ -757,7 +761,7 @@ static void prune_counters(struct bpf_ctx *c, const struct pal_dp_port *p, size_
 
 /* Programs the unprogrammed endpoints among ifaces that can be now; returns how many. */
 static size_t retry_unprogrammed(struct bpf_ctx *c, const struct pald_iface *ifaces, size_t n,
-				 uint32_t **stale, size_t *n_stale)
+				 struct pal_dp_list_ids *stale)
 {
 	size_t done = 0;
 
@@ -768,7 +772,7 @@ static size_t retry_unprogrammed(struct bpf_ctx *c, const struct pald_iface *ifa
 		if (!f->ep || !unprog_find(c, (uint32_t)f->ifindex) || !pal_dp_slots_available(c->dp))
 			continue;
 		k = ep_key(f->ep);
-		if (k && bind_iface(c, f, k, stale, n_stale) == 0 &&
+		if (k && bind_iface(c, f, k, stale) == 0 &&
 		    !unprog_find(c, (uint32_t)f->ifindex))
 			done++;
 		free(k);
@@ -781,8 +785,9 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 	struct bpf_ctx *c = ctx;
 	struct pal_dp_port *ports = calloc(n ? n : 1, sizeof(*ports));
 	enum pal_xdp_mode *modes = calloc(n ? n : 1, sizeof(*modes));
-	uint32_t *stale = NULL, *gone = NULL;
-	size_t n_stale = 0, n_gone = 0, n_ports = 0;
+	struct pal_dp_list_ids stale = { 0 };
+	uint32_t *gone = NULL;
+	size_t n_gone = 0, n_ports = 0;
 	uint64_t t0 = pald_now_ns(), t_rules;
 	int attached = -ENOMEM;
 	bool full = false;
@@ -800,7 +805,7 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		if (f->ep && c->have_ir) {
 			k = ep_key(f->ep);
 			if (k && (!b || strcmp(b->key, k) || unprog_find(c, (uint32_t)f->ifindex)))
-				attach = bind_iface(c, f, k, &stale, &n_stale) == 0;
+				attach = bind_iface(c, f, k, &stale) == 0;
 			free(k);
 		} else if (f->role == PALD_IFACE_WORKLOAD && !f->ep) {
 			attach = deny_unknown_workload(c, f) == 0;
@@ -846,33 +851,29 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 	for (size_t i = 0; i < n_gone; i++) {
 		struct pal_iface old;
 		bool had = false;
-		uint32_t *s;
 
-		if (pal_dp_iface_remove(c->dp, gone[i], &old, &had) == 0 && had &&
-		    (s = realloc(stale, (n_stale + PAL_SLOT_COUNT) * sizeof(*s)))) {
-			stale = s;
-			n_stale += pal_dp_iface_lists(&old, s + n_stale);
-		}
+		if (pal_dp_iface_remove(c->dp, gone[i], &old, &had) == 0 && had)
+			pal_dp_list_ids_add(&stale, &old);
 		/* no endpoint: none of its source prefixes stays (an ifindex may come back) */
 		pal_dp_src_trim(c->dp, &(struct pal_dp_binding){ gone[i], NULL }, 1, false);
 		bound_drop(c, gone[i]);
 		unprog_clear(c, gone[i]);
 	}
 	/* 4. old lists once no program can be reading them */
-	if (n_stale) {
+	if (stale.n) {
 		pal_dp_grace_period();
-		pal_dp_lists_delete(c->dp, stale, n_stale);
-		n_stale = 0;
+		pal_dp_lists_delete(c->dp, stale.v, stale.n);
+		stale.n = 0;
 	}
 	/* 5. slots freed above: the endpoints waiting for one get it now */
-	if (n_gone && c->n_unprog && retry_unprogrammed(c, ifaces, n, &stale, &n_stale) && n_stale) {
+	if (n_gone && c->n_unprog && retry_unprogrammed(c, ifaces, n, &stale) && stale.n) {
 		pal_dp_grace_period();
-		pal_dp_lists_delete(c->dp, stale, n_stale);
+		pal_dp_lists_delete(c->dp, stale.v, stale.n);
 	}
 	prune_counters(c, ports, n_ports);
 out:
 	free(gone);
-	free(stale);
+	free(stale.v);
 	free(modes);
 	free(ports);
 	return attached;
@@ -881,15 +882,15 @@ out:
 /* --- metrics --------------------------------------------------------------------------------- */
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static void label(struct pald_buf *out, const char *s)
+static void label(struct pal_strbuf *out, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\' || *s == '"')
-			pald_buf_printf(out, "\\%c", *s);
+			pal_strbuf_printf(out, "\\%c", *s);
 		else if (*s == '\n')
-			pald_buf_puts(out, "\\n");
+			pal_strbuf_puts(out, "\\n");
 		else
-			pald_buf_append(out, s, 1);
+			pal_strbuf_append(out, s, 1);
 	}
 }
 
@@ -900,44 +901,54 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-static void render_rules(struct bpf_ctx *c, struct pald_buf *out)
+static void render_rules(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	json_t *rules = json_object_get(c->meta, "rules");
 	static const char *const what[2] = { "packets", "bytes" };
 
 	for (int w = 0; w < 2; w++) {
-		pald_buf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
-				     "policy in force (by tier, policy, direction and rule index)."
-				     "\n# TYPE palisade_rule_%s_total counter\n",
-				what[w], w ? "Bytes" : "Packets", what[w]);
+		pal_strbuf_printf(out, "# HELP palisade_rule_%s_total %s matched by each rule of the "
+				       "policy in force (by tier, policy, direction and rule index)."
+				       "\n# TYPE palisade_rule_%s_total counter\n",
+				  what[w], w ? "Bytes" : "Packets", what[w]);
 		for (size_t id = 0; id < json_array_size(rules); id++) {
 			json_t *r = json_array_get(rules, id);
 			struct pal_rule_ctr ctr;
 
 			if (!json_is_object(r) || pal_dp_rule_counter(c->dp, (uint32_t)id, &ctr))
 				continue;
-			pald_buf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
+			pal_strbuf_printf(out, "palisade_rule_%s_total{kind=\"", what[w]);
 			label(out, jstr(r, "kind"));
-			pald_buf_puts(out, "\",tier=\"");
+			pal_strbuf_puts(out, "\",tier=\"");
 			label(out, jstr(r, "tier"));
-			pald_buf_puts(out, "\",policy=\"");
+			pal_strbuf_puts(out, "\",policy=\"");
 			label(out, jstr(r, "policy"));
-			pald_buf_puts(out, "\",namespace=\"");
+			pal_strbuf_puts(out, "\",namespace=\"");
 			label(out, jstr(r, "namespace"));
-			pald_buf_printf(out, "\",direction=\"%s\",index=\"%lld\",action=\"",
-					jstr(r, "dir"), json_integer_value(json_object_get(r, "index")));
+			pal_strbuf_printf(out, "\",direction=\"%s\",index=\"%lld\",action=\"",
+					  jstr(r, "dir"), json_integer_value(json_object_get(r, "index")));
 			label(out, jstr(r, "action"));
-			pald_buf_printf(out, "\"} %llu\n",
-					(unsigned long long)(w ? ctr.bytes : ctr.packets));
+			pal_strbuf_printf(out, "\"} %llu\n",
+					  (unsigned long long)(w ? ctr.bytes : ctr.packets));
 		}
 	}
 }
 
 struct ifctr_walk {
-	struct pald_buf *out;
+	struct pal_strbuf *out;
 	bool drops; /* pass 1: verdicts, pass 2: drops by reason */
+	bool drop_bytes; /* with drops: their bytes by reason */
 	bool events; /* pass 3: events not emitted */
 };
+
+/* One per-interface counter series, left out while its count is 0. */
+static void ifctr_series(struct pal_strbuf *out, const char *metric, const char *iface,
+			 enum pal_hook hook, const char *label, const char *value, uint64_t n)
+{
+	if (n)
+		pal_strbuf_printf(out, "%s{interface=\"%s\",hook=\"%s\",%s=\"%s\"} %llu\n", metric,
+				  iface, pal_hook_names[hook], label, value, (unsigned long long)n);
+}
 
 static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_if_ctr *ctr,
 			void *arg)
@@ -948,36 +959,27 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 	if (!if_indextoname(ifindex, name))
 		snprintf(name, sizeof(name), "if%u", ifindex);
 	if (w->events) {
-		if (ctr->events_suppressed)
-			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						"hook=\"%s\",cause=\"rate-limit\"} %llu\n",
-					name, pal_hook_names[hook],
-					(unsigned long long)ctr->events_suppressed);
-		if (ctr->events_lost)
-			pald_buf_printf(w->out, "palisade_events_unsent_total{interface=\"%s\","
-						"hook=\"%s\",cause=\"ring-full\"} %llu\n",
-					name, pal_hook_names[hook], (unsigned long long)ctr->events_lost);
+		ifctr_series(w->out, "palisade_events_unsent_total", name, hook, "cause", "rate-limit",
+			     ctr->events_suppressed);
+		ifctr_series(w->out, "palisade_events_unsent_total", name, hook, "cause", "ring-full",
+			     ctr->events_lost);
 	} else if (!w->drops) {
 		for (int v = 0; v < PAL_VERDICT_COUNT; v++)
-			if (ctr->verdict[v])
-				pald_buf_printf(w->out, "palisade_interface_packets_total{interface=\"%s\","
-							"hook=\"%s\",verdict=\"%s\"} %llu\n",
-						name, pal_hook_names[hook], pal_verdict_names[v],
-						(unsigned long long)ctr->verdict[v]);
+			ifctr_series(w->out, "palisade_interface_packets_total", name, hook, "verdict",
+				     pal_verdict_names[v], ctr->verdict[v]);
 	} else {
 		for (int d = 0; d < PAL_DROP_COUNT; d++)
-			if (ctr->drop[d])
-				pald_buf_printf(w->out, "palisade_dropped_packets_total{interface=\"%s\",hook=\"%s\","
-							"reason=\"%s\"} %llu\n",
-						name, pal_hook_names[hook], pal_drop_reason_names[d],
-						(unsigned long long)ctr->drop[d]);
+			ifctr_series(w->out, w->drop_bytes ? "palisade_dropped_bytes_total"
+							   : "palisade_dropped_packets_total",
+				     name, hook, "reason", pal_drop_reason_names[d],
+				     w->drop_bytes ? ctr->drop_bytes[d] : ctr->drop[d]);
 	}
 	return 0;
 }
 
 /* Flow table pressure: failed inserts mean flows meet policy again on every packet; evictions
  * show as inserts with the table at capacity (palisade_map_entries{map="pal_flows"}). */
-static void render_flow_stats(struct bpf_ctx *c, struct pald_buf *out)
+static void render_flow_stats(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	struct pal_flow_stats st;
 	static const char *const names[] = { "inserted",  "insert_failed",  "expired",
@@ -988,16 +990,16 @@ static void render_flow_stats(struct bpf_ctx *c, struct pald_buf *out)
 		return;
 	v[0] = st.inserted, v[1] = st.insert_failed, v[2] = st.expired;
 	v[3] = st.rejudged, v[4] = st.rejudge_denied, v[5] = st.syn_new;
-	pald_buf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
-			   "inserts that failed, expired entries found, stale flows re-judged after a "
-			   "policy change and those denied, SYNs on an existing entry sent to policy.\n"
-			   "# TYPE palisade_flow_events_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
+			     "inserts that failed, expired entries found, stale flows re-judged after a "
+			     "policy change and those denied, SYNs on an existing entry sent to policy.\n"
+			     "# TYPE palisade_flow_events_total counter\n");
 	for (int i = 0; i < 6; i++)
-		pald_buf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
-				(unsigned long long)v[i]);
+		pal_strbuf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
+				  (unsigned long long)v[i]);
 }
 
-static void bpf_render_metrics(void *ctx, struct pald_buf *out)
+static void bpf_render_metrics(void *ctx, struct pal_strbuf *out)
 {
 	struct bpf_ctx *c = ctx;
 	struct pal_dp_fill fill[PAL_DP_FILL_N];
@@ -1006,42 +1008,48 @@ static void bpf_render_metrics(void *ctx, struct pald_buf *out)
 	if (!c->dp)
 		return;
 	render_rules(c, out);
-	pald_buf_puts(out, "# HELP palisade_interface_packets_total Packets seen by palisade's "
-			   "programs, by interface, hook and verdict.\n"
-			   "# TYPE palisade_interface_packets_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_interface_packets_total Packets seen by palisade's "
+			     "programs, by interface, hook and verdict.\n"
+			     "# TYPE palisade_interface_packets_total counter\n");
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
-			   "interface, hook and reason.\n"
-			   "# TYPE palisade_dropped_packets_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_dropped_packets_total Packets palisade dropped, by "
+			     "interface, hook and reason.\n"
+			     "# TYPE palisade_dropped_packets_total counter\n");
 	w.drops = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
-			   "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
-			   "room in the ring buffer). The drops themselves are all counted.\n"
-			   "# TYPE palisade_events_unsent_total counter\n");
+	pal_strbuf_puts(out, "# HELP palisade_dropped_bytes_total Bytes of the packets palisade "
+			     "dropped, by interface, hook and reason.\n"
+			     "# TYPE palisade_dropped_bytes_total counter\n");
+	w.drop_bytes = true;
+	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
+	w.drop_bytes = false;
+	pal_strbuf_puts(out, "# HELP palisade_events_unsent_total Deny and Log events not sent, by "
+			     "interface, hook and cause (rate-limit: over --event-rate; ring-full: no "
+			     "room in the ring buffer). The drops themselves are all counted.\n"
+			     "# TYPE palisade_events_unsent_total counter\n");
 	w.drops = false;
 	w.events = true;
 	pal_dp_foreach_if_counter(c->dp, render_ifctr, &w);
-	pald_buf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
-			     "program (their interface denies everything or keeps its last good "
-			     "policy).\n# TYPE palisade_endpoints_unprogrammed gauge\n"
-			     "palisade_endpoints_unprogrammed %zu\n"
-			     "# HELP palisade_endpoint_program_failures_total Times an endpoint could not "
-			     "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
-			     "palisade_endpoint_program_failures_total %llu\n",
-			c->n_unprog, (unsigned long long)c->program_failures);
+	pal_strbuf_printf(out, "# HELP palisade_endpoints_unprogrammed Endpoints palisade could not "
+			       "program (their interface denies everything or keeps its last good "
+			       "policy).\n# TYPE palisade_endpoints_unprogrammed gauge\n"
+			       "palisade_endpoints_unprogrammed %zu\n"
+			       "# HELP palisade_endpoint_program_failures_total Times an endpoint could not "
+			       "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
+			       "palisade_endpoint_program_failures_total %llu\n",
+			  c->n_unprog, (unsigned long long)c->program_failures);
 	render_flow_stats(c, out);
 	if (pal_dp_fill(c->dp, fill) == 0) {
-		pald_buf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
-				   "# TYPE palisade_map_entries gauge\n");
+		pal_strbuf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
+				     "# TYPE palisade_map_entries gauge\n");
 		for (int i = 0; i < PAL_DP_FILL_N; i++)
-			pald_buf_printf(out, "palisade_map_entries{map=\"%s\"} %llu\n", fill[i].map,
-					(unsigned long long)fill[i].used);
-		pald_buf_puts(out, "# HELP palisade_map_capacity Capacity of each datapath map.\n"
-				   "# TYPE palisade_map_capacity gauge\n");
+			pal_strbuf_printf(out, "palisade_map_entries{map=\"%s\"} %llu\n", fill[i].map,
+					  (unsigned long long)fill[i].used);
+		pal_strbuf_puts(out, "# HELP palisade_map_capacity Capacity of each datapath map.\n"
+				     "# TYPE palisade_map_capacity gauge\n");
 		for (int i = 0; i < PAL_DP_FILL_N; i++)
-			pald_buf_printf(out, "palisade_map_capacity{map=\"%s\"} %llu\n", fill[i].map,
-					(unsigned long long)fill[i].max);
+			pal_strbuf_printf(out, "palisade_map_capacity{map=\"%s\"} %llu\n", fill[i].map,
+					  (unsigned long long)fill[i].max);
 	}
 }
 

@@ -130,15 +130,15 @@ static int null_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size
 	return (int)n;
 }
 
-static void null_render_metrics(void *ctx, struct pald_buf *out)
+static void null_render_metrics(void *ctx, struct pal_strbuf *out)
 {
 	struct null_ctx *c = ctx;
 
-	pald_buf_printf(out,
-			"# HELP palisade_null_backend_applies_total Applies seen by the test-only "
-			"null backend.\n# TYPE palisade_null_backend_applies_total counter\n"
-			"palisade_null_backend_applies_total %llu\n",
-			(unsigned long long)c->rec.applies);
+	pal_strbuf_printf(out,
+			  "# HELP palisade_null_backend_applies_total Applies seen by the test-only "
+			  "null backend.\n# TYPE palisade_null_backend_applies_total counter\n"
+			  "palisade_null_backend_applies_total %llu\n",
+			  (unsigned long long)c->rec.applies);
 }
 
 static int null_uninstall(void *ctx)

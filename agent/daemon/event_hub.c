@@ -234,19 +234,56 @@ static bool socket_in_use(const struct sockaddr_un *sa)
 	return used;
 }
 
-/* The socket's directory (0755, created if missing), a stale socket removed, mode 0600. */
-static int listen_unix(const char *path)
+/* Bind the socket with its final mode already (the umask around bind) and give it to the group
+ * with lchown, which does not follow a symlink: a chmod or chown by path after bind would follow
+ * one that a local user renamed over the new socket, and hand the file it points at (say
+ * /etc/shadow) to the group. Who may connect: root (0600), or the members of group gid too
+ * (0660, owned by it). */
+static int bind_granted(int fd, const struct sockaddr_un *sa, long gid)
+{
+	mode_t was = umask(gid < 0 ? 0177 : 0117);
+	int rc = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+
+	umask(was);
+	if (rc || gid < 0)
+		return rc;
+	return lchown(sa->sun_path, (uid_t)-1, (gid_t)gid);
+}
+
+/* A directory another user may write to (not ours, or group/other-writable without the sticky
+ * bit) lets that user swap the socket for something else between our unlink and bind: refuse. */
+static bool dir_is_ours(const char *dir)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && st.st_uid == geteuid() &&
+	       (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX));
+}
+
+/* The socket's directory (0755, created if missing), a stale socket removed, its mode set by
+ * bind_granted; a directory other users may write to refused. */
+static int listen_unix(const char *path, long gid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
+	char buf[sizeof(sa.sun_path)];
+	const char *dir;
 	int fd, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	strcpy(dir, path);
-	if (mkdir(dirname(dir), 0755) && errno != EEXIST)
+	strcpy(buf, path);
+	dir = dirname(buf);
+	/* A directory it creates is 0755 whatever the umask (the unit's is 0077): a group given the
+	 * socket must reach it. One that exists is left as it is. */
+	if (mkdir(dir, 0755) == 0) {
+		if (chmod(dir, 0755))
+			return -errno;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
+	if (!dir_is_ours(dir))
+		return -EPERM;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -257,7 +294,8 @@ static int listen_unix(const char *path)
 		return -EADDRINUSE;
 	}
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 16)) {
+	if (bind_granted(fd, &sa, gid) ||
+	    listen(fd, 16)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -266,7 +304,7 @@ static int listen_unix(const char *path)
 }
 
 int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct pald_backend *be,
-			struct pald_metrics *m, const char *path)
+			struct pald_metrics *m, const char *path, long gid)
 {
 	int fd;
 
@@ -289,12 +327,15 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 	}
 	if (!path)
 		return 0;
-	fd = listen_unix(path);
+	fd = listen_unix(path, gid);
 	if (fd < 0) {
 		pald_log(PALD_LOG_ERROR, "cannot listen on the event socket", PALD_S("path", path),
 			 PALD_S("error", fd == -EADDRINUSE ? "another palisaded listens there (give "
 							     "each agent its own --events-socket)" :
-							     strerror(-fd)));
+					 fd == -EPERM ? "its directory is not the agent's own or other "
+							"users may write to it: choose one only the agent "
+							"can write" :
+							strerror(-fd)));
 		return fd;
 	}
 	h->listen_w = (struct pald_watcher){ fd, on_listen, h };
@@ -303,7 +344,8 @@ int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct
 		h->listen_w.fd = -1;
 		return -ENOMEM;
 	}
-	pald_log(PALD_LOG_INFO, "event socket listening", PALD_S("path", path));
+	pald_log(PALD_LOG_INFO, "event socket listening", PALD_S("path", path),
+		 PALD_S("mode", gid < 0 ? "0600 (root only)" : "0660 (its group too)"));
 	return 0;
 }
 

@@ -47,10 +47,11 @@ struct pald_event_hub {
 	} ifname_cache[32];
 };
 
-/* Starts reading events (when the backend has them) and listening on path (NULL: no socket).
- * 0 or -errno (logged). */
+/* Starts reading events (when the backend has them) and listening on path (NULL: no socket),
+ * root only (0600), or for group gid too (0660, owned by it) when gid >= 0. 0 or -errno
+ * (logged). */
 int pald_event_hub_open(struct pald_event_hub *h, struct pald_loop *loop, struct pald_backend *be,
-			struct pald_metrics *m, const char *path);
+			struct pald_metrics *m, const char *path, long gid);
 /* About once a second: a summary line for denies suppressed since the last one, a fresh
  * interface-name cache. */
 void pald_event_hub_tick(struct pald_event_hub *h);

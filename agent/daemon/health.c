@@ -62,18 +62,18 @@ bool pald_agent_ready(const struct pald_agent *a, char *reason, size_t len)
 }
 
 void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,
-			 const char **content_type, struct pald_buf *body)
+			 const char **content_type, struct pal_strbuf *body)
 {
 	struct pald_agent *a = ctx;
 
 	if (strcmp(req->path, "/livez") == 0) {
 		*status = 200;
-		pald_buf_puts(body, "ok\n");
+		pal_strbuf_puts(body, "ok\n");
 	} else if (strcmp(req->path, "/readyz") == 0) {
 		char reason[768];
 
 		*status = pald_agent_ready(a, reason, sizeof(reason)) ? 200 : 503;
-		pald_buf_printf(body, "%s\n", reason);
+		pal_strbuf_printf(body, "%s\n", reason);
 	} else if (strcmp(req->path, "/metrics") == 0) {
 		*status = 200;
 		*content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -88,6 +88,6 @@ void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status
 		}
 	} else {
 		*status = 404;
-		pald_buf_puts(body, "not found: /livez, /readyz, /metrics\n");
+		pal_strbuf_puts(body, "not found: /livez, /readyz, /metrics\n");
 	}
 }

@@ -18,7 +18,7 @@ struct pald_http_conn {
 	uint64_t opened_ms;
 	char req[PALD_HTTP_REQ_MAX + 1];
 	size_t req_len;
-	struct pald_buf out; /* the response, once the request is complete */
+	struct pal_strbuf out; /* the response, once the request is complete */
 	size_t out_off;
 };
 
@@ -27,12 +27,12 @@ static void conn_free(struct pald_http_conn *c)
 	pald_loop_del(c->srv->loop, &c->w);
 	close(c->w.fd);
 	c->srv->conns[c->slot] = NULL;
-	pald_buf_free(&c->out);
+	pal_strbuf_free(&c->out);
 	free(c);
 }
 
-static void respond(struct pald_http_conn *c, int status, const char *ctype, struct pald_buf *body,
-		    bool head_only)
+static void respond(struct pald_http_conn *c, int status, const char *ctype,
+		    struct pal_strbuf *body, bool head_only)
 {
 	pald_http_format_response(&c->out, status, ctype, body->p ? body->p : "", body->len);
 	if (head_only) /* HEAD: the GET answer's headers, Content-Length included, no body */
@@ -48,7 +48,7 @@ static void respond(struct pald_http_conn *c, int status, const char *ctype, str
 static bool handle_request(struct pald_http_conn *c)
 {
 	struct pald_http_req req;
-	struct pald_buf body = { 0 };
+	struct pal_strbuf body = { 0 };
 	const char *ctype = "text/plain; charset=utf-8";
 	int status, rc = pald_http_parse(c->req, c->req_len, &req);
 
@@ -56,19 +56,19 @@ static bool handle_request(struct pald_http_conn *c)
 		return false;
 	if (rc == -E2BIG) {
 		status = 413;
-		pald_buf_puts(&body, "request too large\n");
+		pal_strbuf_puts(&body, "request too large\n");
 	} else if (rc) {
 		status = 400;
-		pald_buf_puts(&body, "bad request\n");
+		pal_strbuf_puts(&body, "bad request\n");
 	} else if (strcmp(req.method, "GET") != 0 && strcmp(req.method, "HEAD") != 0) {
 		status = 405;
-		pald_buf_puts(&body, "only GET\n");
+		pal_strbuf_puts(&body, "only GET\n");
 	} else {
 		status = 404;
 		c->srv->handler(c->srv->ctx, &req, &status, &ctype, &body);
 	}
 	respond(c, status, ctype, &body, rc == 0 && strcmp(req.method, "HEAD") == 0);
-	pald_buf_free(&body);
+	pal_strbuf_free(&body);
 	return true;
 }
 

@@ -22,7 +22,7 @@
 
 /* The application's answer for one request: fill status, content type and body. */
 typedef void (*pald_http_handler)(void *ctx, const struct pald_http_req *req, int *status,
-				  const char **content_type, struct pald_buf *body);
+				  const char **content_type, struct pal_strbuf *body);
 
 struct pald_http_conn;
 

@@ -16,6 +16,7 @@
 
 #include "linktype.h"
 #include "log.h"
+#include "vec.h"
 
 static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
 {
@@ -177,14 +178,19 @@ static bool int_in(const int *v, size_t n, int x)
 	return false;
 }
 
+/* The links one pald_links_desired() refused. */
+struct refused_links {
+	int *v;
+	size_t n, cap;
+};
+
 /* Can palisade police this link in this role (links.h)? Logs a refusal the first time. */
-static bool framing_ok(struct rtnl_link *link, const struct pal_ir_endpoint *ep, int **refused,
-		       size_t *n_refused, const int *was, size_t n_was)
+static bool framing_ok(struct rtnl_link *link, const struct pal_ir_endpoint *ep,
+		       struct refused_links *refused, const int *was, size_t n_was)
 {
 	unsigned int type = rtnl_link_get_arptype(link);
 	enum pal_framing fr = pal_framing_of(type);
 	int ifindex = rtnl_link_get_ifindex(link);
-	int *v;
 
 	if (fr == PAL_FRAMING_ETHERNET || (fr == PAL_FRAMING_L3 && ep))
 		return true;
@@ -197,11 +203,8 @@ static bool framing_ok(struct rtnl_link *link, const struct pal_ir_endpoint *ep,
 				 "Ethernet and L3 (tun, WireGuard, ipip, sit, GRE, PPP) links only",
 			 PALD_S("iface", rtnl_link_get_name(link)), PALD_I("link_type", type),
 			 PALD_S("endpoint", ep ? ep->name : ""));
-	v = realloc(*refused, (*n_refused + 1) * sizeof(*v));
-	if (v) {
-		*refused = v;
-		v[(*n_refused)++] = ifindex;
-	}
+	if (!vec_grow((void **)&refused->v, &refused->cap, refused->n + 1, sizeof(*refused->v)))
+		refused->v[refused->n++] = ifindex; /* else logged again next time */
 	return false;
 }
 
@@ -216,8 +219,7 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 	size_t cap = (size_t)nl_cache_nitems(l->link_cache) + 1, k = 0;
 	struct pald_iface *v = calloc(cap, sizeof(*v));
 	bool watch = forward_watch(ir);
-	int *refused = NULL;
-	size_t n_refused = 0;
+	struct refused_links refused = { 0 };
 
 	l->changed = false;
 	if (!v)
@@ -245,7 +247,7 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 
 		if (!ep && !pod && !glob && !watched)
 			continue;
-		if (!framing_ok(link, ep, &refused, &n_refused, l->refused, l->n_refused))
+		if (!framing_ok(link, ep, &refused, l->refused, l->n_refused))
 			continue;
 		snprintf(v[k].name, sizeof(v[k].name), "%s", name);
 		v[k].ifindex = ifindex;
@@ -258,8 +260,8 @@ int pald_links_desired(struct pald_links *l, const struct pal_ir *ir, const stru
 	}
 	qsort(v, k, sizeof(*v), cmp_iface);
 	free(l->refused);
-	l->refused = refused;
-	l->n_refused = n_refused;
+	l->refused = refused.v;
+	l->n_refused = refused.n;
 	*out = v;
 	*n = k;
 	return 0;

@@ -11,6 +11,8 @@
 #include "loop.h"
 #include "model.h"
 
+#define PALD_MAX_LOAD_RETRIES 3
+
 /* Remembers the error count and the first error for /readyz, logs every diagnostic. */
 static void record_failure(struct pald_policy *p, const struct pal_diags *d, struct pald_metrics *m)
 {
@@ -63,24 +65,38 @@ int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 	struct pal_diags diags = { 0 };
 	struct pal_compile_opts opts;
 	struct pal_ir ir = { 0 };
-	bool have_ir = false;
-	int rc;
+	bool have_ir = false, validated = false;
+	int rc, load_rc, retries = 0;
 
+retry:
+	validated = false;
+	load_rc = 0;
 	pal_model_init(&model);
 	p->have_match_key = false;
 	if (p->load)
-		p->load(p->load_ctx, &model, &diags);
+		load_rc = p->load(p->load_ctx, &model, &diags);
 	else
 		for (size_t i = 0; i < cfg->policy_dirs.n; i++)
 			pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
-	if (!pal_diags_has_errors(&diags) && !(p->load && p->load_validates))
-		pal_model_validate(&model, &diags);
 	if (!pal_diags_has_errors(&diags)) {
+		if (p->load && p->load_validates)
+			validated = load_rc == 0; /* -ENOMEM: its validation did not finish */
+		else
+			validated = pal_model_validate(&model, &diags) == 0;
+	}
+	if (validated && !pal_diags_has_errors(&diags)) {
 		compile_opts(cfg, p, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
 			pal_ir_free(&ir); /* the compiler leaves it empty; freeing empty is safe */
+	}
+	if (!have_ir && p->set_aside && retries++ < PALD_MAX_LOAD_RETRIES &&
+	    p->set_aside(p->load_ctx, &diags)) {
+		/* The loader reported the objects it set aside; the next round logs its own. */
+		pal_diags_free(&diags);
+		pal_model_free(&model);
+		goto retry;
 	}
 	pald_log_diags(&diags); /* warnings too, each with file:line */
 	if (!have_ir) {

@@ -39,7 +39,7 @@ struct pald_listen_addr {
 
 struct pald_strv {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct pald_config {
@@ -48,6 +48,8 @@ struct pald_config {
 	enum pald_datastore datastore;
 	char *kubeconfig;         /* --kubeconfig; NULL = in-cluster */
 	bool k8s_iface_by_route;  /* a pod's interface: the route to its address, not cali<hash> */
+	char *workload_prefix;    /* with route naming: the CNI's veth prefix; NULL = none */
+	uint32_t k8s_discovery_s; /* API discovery again every so many seconds; 0 = the default */
 	bool auto_host_endpoints; /* kubernetes: every Node becomes "<node>-auto-hep" */
 	char *node;  /* default: the hostname */
 	char *bpffs; /* default PALD_DEFAULT_BPFFS */
@@ -63,6 +65,10 @@ struct pald_config {
 	uint32_t flow_timeout_s[PAL_FLOW_TMO_COUNT];
 	bool reevaluate_flows;
 	char *events_socket; /* default PALD_DEFAULT_EVENTS_SOCKET; NULL after "none" */
+	/* The group whose members may read the event socket (mode 0660, owned by it): its name as
+	 * given and its gid, resolved when parsed; -1 without one (root only, mode 0600). */
+	char *events_socket_group;
+	long events_socket_gid;
 	/* iptables variant for palisade's netfilter rules: "auto" (detect by which variant holds
 	 * rules), "legacy" or "nft". */
 	char *iptables_backend;

@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vec.h"
 #include "yaml_tree.h"
 
 typedef int (*setter_fn)(struct pald_config *c, const char *v, char *err, size_t errlen);
@@ -43,15 +45,11 @@ static int set_str(char **dst, const char *v, char *err, size_t errlen, const ch
 
 static int strv_add(struct pald_strv *sv, const char *v, size_t len, char *err, size_t errlen)
 {
-	char **nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
-
-	if (!nv || !(nv[sv->n] = strndup(v, len))) {
-		if (nv)
-			sv->v = nv;
+	if (vec_grow((void **)&sv->v, &sv->cap, sv->n + 1, sizeof(*sv->v)) ||
+	    !(sv->v[sv->n] = strndup(v, len))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	sv->v = nv;
 	sv->n++;
 	return 0;
 }
@@ -61,8 +59,7 @@ static void strv_free(struct pald_strv *sv)
 	for (size_t i = 0; i < sv->n; i++)
 		free(sv->v[i]);
 	free(sv->v);
-	sv->v = NULL;
-	sv->n = 0;
+	memset(sv, 0, sizeof(*sv));
 }
 
 static int set_config(struct pald_config *c, const char *v, char *err, size_t errlen)
@@ -93,6 +90,11 @@ static int set_datastore(struct pald_config *c, const char *v, char *err, size_t
 static int set_kubeconfig(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_str(&c->kubeconfig, v, err, errlen, "kubeconfig");
+}
+
+static int set_workload_prefix(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_str(&c->workload_prefix, v, err, errlen, "workload interface prefix");
 }
 
 static int set_k8s_iface(struct pald_config *c, const char *v, char *err, size_t errlen)
@@ -139,6 +141,23 @@ static int set_events_socket(struct pald_config *c, const char *v, char *err, si
 		return -EINVAL;
 	}
 	return set_str(&c->events_socket, v, err, errlen, "events socket");
+}
+
+/* Resolved now, so that a typo fails at start with the option's name, not at the first
+ * connection. */
+static int set_events_socket_group(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	struct group *g;
+
+	errno = 0;
+	g = *v ? getgrnam(v) : NULL;
+	if (!g) {
+		snprintf(err, errlen, "events socket group \"%s\": %s", v,
+			 errno ? strerror(errno) : "no such group");
+		return errno ? -errno : -EINVAL;
+	}
+	c->events_socket_gid = (long)g->gr_gid;
+	return set_str(&c->events_socket_group, v, err, errlen, "events socket group");
 }
 
 static int set_iptables_backend(struct pald_config *c, const char *v, char *err, size_t errlen)
@@ -336,6 +355,12 @@ static int set_count(uint32_t *out, const char *what, uint32_t max, const char *
 	return 0;
 }
 
+/* At most a day: discovery is how a Calico API server installed later is found. */
+static int set_k8s_discovery(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	return set_count(&c->k8s_discovery_s, "kubernetes discovery interval", 86400, v, err, errlen);
+}
+
 static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_count(&c->max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
@@ -368,6 +393,14 @@ static const struct opt opts[] = {
 	{ "kubernetes-interface-naming", "kubernetesInterfaceNaming", "HOW", false, false,
 	  set_k8s_iface,
 	  "calico|route: a local pod's interface is cali+hash (default) or the route to its address" },
+	{ "kubernetes-discovery-interval", "kubernetesDiscoveryInterval", "SECONDS", false, false,
+	  set_k8s_discovery,
+	  "with --datastore kubernetes: run API discovery again this often (default 300; also "
+	  "after a 404)" },
+	{ "workload-interface-prefix", "workloadInterfacePrefix", "PREFIX", false, false,
+	  set_workload_prefix,
+	  "with route naming: the CNI's veth name prefix; such a link is denied until a pod's "
+	  "route names it (calico naming: always cali)" },
 	{ "auto-host-endpoints", "autoHostEndpoints", NULL, false, false, set_auto_hep,
 	  "with --datastore kubernetes: each Node becomes <node>-auto-hep, as Calico's "
 	  "kube-controllers creates it (config key: true|false)" },
@@ -390,6 +423,10 @@ static const struct opt opts[] = {
 	{ "events-socket", "eventsSocket", "PATH", false, false, set_events_socket,
 	  "unix socket streaming deny/log events to polctl monitor, or none (default "
 	  PALD_DEFAULT_EVENTS_SOCKET ")" },
+	{ "events-socket-group", "eventsSocketGroup", "GROUP", false, false,
+	  set_events_socket_group,
+	  "members of GROUP may run polctl monitor: the socket becomes 0660, owned by GROUP "
+	  "(default: root only, 0600)" },
 	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
 	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
 	  "rules)" },
@@ -447,6 +484,7 @@ void pald_config_usage(FILE *f)
 	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
 	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
 	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
+	      "                 [--events-socket-group GROUP]\n"
 	      "                 [--iptables-backend auto|legacy|nft]\n"
 	      "                 [--endpoint-to-host-action drop|accept]\n"
 	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
@@ -700,6 +738,7 @@ static void set_defaults(struct pald_config *c)
 	c->xdp_mode = PALD_XDP_AUTO;
 	c->endpoint_to_host = PAL_EP_TO_HOST_DROP;
 	c->reevaluate_flows = true;
+	c->events_socket_gid = -1;
 	c->log_format = PALD_LOG_TEXT;
 	c->log_level = PALD_LOG_INFO;
 }
@@ -747,6 +786,13 @@ static int finish(struct pald_config *c, const char *hostname, char *err, size_t
 	}
 	if (c->once && c->datastore == PALD_DATASTORE_KUBERNETES) {
 		snprintf(err, errlen, "--once reads policy directories; --datastore kubernetes needs the daemon");
+		return -EINVAL;
+	}
+	if (!c->uninstall && c->datastore == PALD_DATASTORE_KUBERNETES && c->k8s_iface_by_route &&
+	    !c->workload_prefix) {
+		snprintf(err, errlen, "--kubernetes-interface-naming route needs --workload-interface-prefix "
+				      "(the CNI's veth name prefix): a pod's veth that appears before its "
+				      "route would be open until then");
 		return -EINVAL;
 	}
 	if (!c->uninstall && c->datastore == PALD_DATASTORE_FILES && c->policy_dirs.n == 0) {
@@ -841,6 +887,7 @@ void pald_config_free(struct pald_config *c)
 	free(c->node);
 	free(c->bpffs);
 	free(c->events_socket);
+	free(c->events_socket_group);
 	free(c->iptables_backend);
 	strv_free(&c->iface_globs);
 	free(c->failsafe_in_text);
@@ -849,5 +896,6 @@ void pald_config_free(struct pald_config *c)
 	free(c->failsafe_out);
 	free(c->backend);
 	free(c->kubeconfig);
+	free(c->workload_prefix);
 	memset(c, 0, sizeof(*c));
 }

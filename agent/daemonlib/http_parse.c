@@ -69,12 +69,12 @@ const char *pald_http_reason(int status)
 	return "Unknown";
 }
 
-void pald_http_format_response(struct pald_buf *out, int status, const char *content_type,
-			       const char *body, size_t body_len)
+void pald_http_format_response(struct pal_strbuf *out, int status, const char *content_type,
+			         const char *body, size_t body_len)
 {
-	pald_buf_printf(out,
-			"HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			"Connection: close\r\n\r\n",
-			status, pald_http_reason(status), content_type, body_len);
-	pald_buf_append(out, body, body_len);
+	pal_strbuf_printf(out,
+			  "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			  "Connection: close\r\n\r\n",
+			  status, pald_http_reason(status), content_type, body_len);
+	pal_strbuf_append(out, body, body_len);
 }

@@ -1,6 +1,6 @@
 /* The agent's own Prometheus metrics (control plane). Datapath counters (rule hits, drops by
  * reason, map fill) are appended by the backend's render_metrics callback (backend.h).
- * Pure: rendering into a pald_buf (unit-tested).
+ * Pure: rendering into a pal_strbuf (unit-tested).
  */
 #ifndef PALD_METRICS_H
 #define PALD_METRICS_H
@@ -35,6 +35,6 @@ struct pald_metrics {
 
 void pald_metrics_observe_apply(struct pald_metrics *m, double seconds);
 /* Prometheus text exposition format 0.0.4. */
-void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *out);
+void pald_metrics_render(const struct pald_metrics *m, struct pal_strbuf *out);
 
 #endif

@@ -17,26 +17,26 @@ void pald_metrics_observe_apply(struct pald_metrics *m, double seconds)
 		}
 }
 
-static void gauge(struct pald_buf *b, const char *name, const char *help, const char *type,
-		  unsigned long long v)
+static void gauge(struct pal_strbuf *b, const char *name, const char *help, const char *type,
+		    unsigned long long v)
 {
-	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+	pal_strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
-static void gauge_f(struct pald_buf *b, const char *name, const char *help, double v)
+static void gauge_f(struct pal_strbuf *b, const char *name, const char *help, double v)
 {
-	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n", name, help, name, name, v);
+	pal_strbuf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n", name, help, name, name, v);
 }
 
 /* A counter family with one label and two series. */
-static void counter2(struct pald_buf *b, const char *name, const char *help, const char *label,
-		     const char *v1, unsigned long long n1, const char *v2, unsigned long long n2)
+static void counter2(struct pal_strbuf *b, const char *name, const char *help, const char *label,
+		       const char *v1, unsigned long long n1, const char *v2, unsigned long long n2)
 {
-	pald_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s{%s=\"%s\"} %llu\n%s{%s=\"%s\"} %llu\n",
-			name, help, name, name, label, v1, n1, name, label, v2, n2);
+	pal_strbuf_printf(b, "# HELP %s %s\n# TYPE %s counter\n%s{%s=\"%s\"} %llu\n%s{%s=\"%s\"} %llu\n",
+			  name, help, name, name, label, v1, n1, name, label, v2, n2);
 }
 
-static void render_events(const struct pald_metrics *m, struct pald_buf *b)
+static void render_events(const struct pald_metrics *m, struct pal_strbuf *b)
 {
 	counter2(b, "palisade_events_total",
 		 "Datapath events (denies, Log rule hits) the agent read, by type.", "type", "deny",
@@ -53,13 +53,13 @@ static void render_events(const struct pald_metrics *m, struct pald_buf *b)
 	      m->events_client_dropped);
 }
 
-void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *b)
+void pald_metrics_render(const struct pald_metrics *m, struct pal_strbuf *b)
 {
 	uint64_t cum = 0;
 
-	pald_buf_printf(b, "# HELP palisade_build_info The agent's version.\n"
-			   "# TYPE palisade_build_info gauge\n"
-			   "palisade_build_info{version=\"%s\"} 1\n", PALISADE_VERSION);
+	pal_strbuf_printf(b, "# HELP palisade_build_info The agent's version.\n"
+			     "# TYPE palisade_build_info gauge\n"
+			     "palisade_build_info{version=\"%s\"} 1\n", PALISADE_VERSION);
 	gauge_f(b, "palisade_last_apply_success_timestamp_seconds",
 		"When the last policy apply succeeded (Unix time; 0 = never).", m->last_apply_unix);
 	gauge_f(b, "palisade_datastore_staleness_seconds",
@@ -76,31 +76,31 @@ void pald_metrics_render(const struct pald_metrics *m, struct pald_buf *b)
 	gauge(b, "palisade_policy_degraded",
 	      "1 when the last reload failed and the last good generation is still enforced.",
 	      "gauge", (unsigned long long)m->degraded);
-	pald_buf_printf(b,
-			"# HELP palisade_policy_reloads_total Policy reloads by result.\n"
-			"# TYPE palisade_policy_reloads_total counter\n"
-			"palisade_policy_reloads_total{result=\"ok\"} %llu\n"
-			"palisade_policy_reloads_total{result=\"error\"} %llu\n",
-			(unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
-	pald_buf_printf(b,
-			"# HELP palisade_policy_apply_last_seconds Duration of the last successful "
-			"reload (read, compile, program).\n"
-			"# TYPE palisade_policy_apply_last_seconds gauge\n"
-			"palisade_policy_apply_last_seconds %.6f\n",
-			m->apply_last_seconds);
-	pald_buf_puts(b, "# HELP palisade_policy_apply_seconds Duration of successful reloads (read, "
-			 "compile, program).\n# TYPE palisade_policy_apply_seconds histogram\n");
+	pal_strbuf_printf(b,
+			  "# HELP palisade_policy_reloads_total Policy reloads by result.\n"
+			  "# TYPE palisade_policy_reloads_total counter\n"
+			  "palisade_policy_reloads_total{result=\"ok\"} %llu\n"
+			  "palisade_policy_reloads_total{result=\"error\"} %llu\n",
+			  (unsigned long long)m->reloads_ok, (unsigned long long)m->reloads_failed);
+	pal_strbuf_printf(b,
+			  "# HELP palisade_policy_apply_last_seconds Duration of the last successful "
+			  "reload (read, compile, program).\n"
+			  "# TYPE palisade_policy_apply_last_seconds gauge\n"
+			  "palisade_policy_apply_last_seconds %.6f\n",
+			  m->apply_last_seconds);
+	pal_strbuf_puts(b, "# HELP palisade_policy_apply_seconds Duration of successful reloads (read, "
+			   "compile, program).\n# TYPE palisade_policy_apply_seconds histogram\n");
 	for (int i = 0; i < PALD_N_APPLY_BUCKETS; i++) {
 		cum += m->apply_bucket[i];
-		pald_buf_printf(b, "palisade_policy_apply_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
-				(unsigned long long)cum);
+		pal_strbuf_printf(b, "palisade_policy_apply_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
+				  (unsigned long long)cum);
 	}
-	pald_buf_printf(b,
-			"palisade_policy_apply_seconds_bucket{le=\"+Inf\"} %llu\n"
-			"palisade_policy_apply_seconds_sum %.6f\n"
-			"palisade_policy_apply_seconds_count %llu\n",
-			(unsigned long long)m->apply_count, m->apply_sum,
-			(unsigned long long)m->apply_count);
+	pal_strbuf_printf(b,
+			  "palisade_policy_apply_seconds_bucket{le=\"+Inf\"} %llu\n"
+			  "palisade_policy_apply_seconds_sum %.6f\n"
+			  "palisade_policy_apply_seconds_count %llu\n",
+			  (unsigned long long)m->apply_count, m->apply_sum,
+			  (unsigned long long)m->apply_count);
 	gauge(b, "palisade_interfaces_desired",
 	      "Interfaces that should carry palisade's programs (endpoints and --interfaces).",
 	      "gauge", (unsigned long long)m->interfaces_desired);

@@ -42,6 +42,9 @@ struct pal_datapath {
 	size_t banks_len;
 	bool *slot_used;
 	uint64_t *slot_since;
+	/* pal_if_index mapped for its element-by-element stores (iface_slots.c; NULL read-only) */
+	struct pal_if_index *if_index;
+	size_t if_index_len;
 	/* pal_config mapped for its word-by-word stores (config_word.c; NULL read-only) */
 	struct pal_config *config;
 	size_t config_len;

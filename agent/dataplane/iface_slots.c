@@ -11,7 +11,10 @@
  *     so a packet that found the slot through the old pal_ifaces entry never reads another
  *     interface's value; until then it reads the removed interface's last value;
  *   - pal_ifaces is BPF_F_NO_PREALLOC: a deleted or replaced element is freed after a grace
- *     period, never recycled under a reader (a preallocated HASH reuses it at once).
+ *     period, never recycled under a reader (a preallocated HASH reuses it at once);
+ *   - pal_if_index, the programs' array copy of pal_ifaces for small ifindexes, is written with
+ *     pal_ifaces (one atomic store per element) and cleared before a slot is marked free, so the
+ *     grace period before a freed slot is reused covers a packet that read it there too.
  * All of this runs on one thread (the agent's, or a test's writer). */
 #include <errno.h>
 #include <stdlib.h>
@@ -93,6 +96,49 @@ static int mark_bound_slots(struct pal_datapath *dp)
 	return 0;
 }
 
+/* Publishes ifindex -> slot (or PAL_IF_INDEX_NONE) in pal_if_index, where the programs read the
+ * interfaces below PAL_IF_INDEX_DIRECT. Called with every pal_ifaces change, after it. */
+static void if_index_store(struct pal_datapath *dp, uint32_t ifindex, uint32_t slot_plus1)
+{
+	if (dp->if_index && ifindex < PAL_IF_INDEX_DIRECT)
+		__atomic_store_n(&dp->if_index[ifindex].slot_plus1, slot_plus1, __ATOMIC_RELEASE);
+}
+
+/* pal_if_index = pal_ifaces, element by element (a restart adopts the pins; a previous agent
+ * may have died between the two writes). An element that is right already is not written, so a
+ * running datapath keeps finding its interfaces. */
+static int if_index_load(struct pal_datapath *dp)
+{
+	int fd = MFD(dp, pal_ifaces), err = 0;
+	uint32_t key, next, *prev = NULL, *want;
+	struct pal_if_slot ref;
+
+	if (max_entries(MFD(dp, pal_if_index)) != PAL_IF_INDEX_DIRECT) {
+		pal_dp_set_error(dp, "pal_if_index has %u elements, want %u: tables corrupt",
+				 max_entries(MFD(dp, pal_if_index)), PAL_IF_INDEX_DIRECT);
+		return -EUCLEAN;
+	}
+	dp->if_index = pal_dp_map_rw(dp, MFD(dp, pal_if_index),
+				     PAL_IF_INDEX_DIRECT * sizeof(struct pal_if_index), "pal_if_index",
+				     &dp->if_index_len, &err);
+	if (!dp->if_index)
+		return err;
+	want = calloc(PAL_IF_INDEX_DIRECT, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key < PAL_IF_INDEX_DIRECT && !bpf_map_lookup_elem(fd, &key, &ref))
+			want[key] = ref.slot + 1;
+	}
+	for (uint32_t i = 0; i < PAL_IF_INDEX_DIRECT; i++)
+		if (__atomic_load_n(&dp->if_index[i].slot_plus1, __ATOMIC_ACQUIRE) != want[i])
+			if_index_store(dp, i, want[i]);
+	free(want);
+	return 0;
+}
+
 int pal_dp_slots_load(struct pal_datapath *dp)
 {
 	uint32_t n = max_entries(MFD(dp, pal_if_bank));
@@ -125,7 +171,8 @@ int pal_dp_slots_load(struct pal_datapath *dp)
 		pal_dp_set_error(dp, "cannot map pal_if_bank: %s", strerror(-err));
 		return err;
 	}
-	return write_reserved(dp);
+	err = if_index_load(dp);
+	return err ? err : write_reserved(dp);
 }
 
 void pal_dp_slots_unload(struct pal_datapath *dp)
@@ -133,6 +180,9 @@ void pal_dp_slots_unload(struct pal_datapath *dp)
 	if (dp->banks)
 		munmap(dp->banks, dp->banks_len);
 	dp->banks = NULL;
+	if (dp->if_index)
+		munmap(dp->if_index, dp->if_index_len);
+	dp->if_index = NULL;
 	free(dp->slot_used);
 	free(dp->slot_since);
 	dp->slot_used = NULL;
@@ -258,6 +308,8 @@ static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal
 	}
 	if (err)
 		dp->slot_used[s] = false; /* never published */
+	else
+		if_index_store(dp, ifindex, s + 1);
 	return err;
 }
 
@@ -311,6 +363,7 @@ int pal_dp_iface_unprogrammed(struct pal_datapath *dp, uint32_t ifindex, bool ho
 				 strerror(errno));
 		return err;
 	}
+	if_index_store(dp, ifindex, ref.slot + 1);
 	return 0;
 }
 
@@ -325,6 +378,8 @@ int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_if
 		memset(&o, 0, sizeof(o));
 	if (had && bpf_map_delete_elem(MFD(dp, pal_ifaces), &ifindex) && errno != ENOENT)
 		return -errno;
+	if (had)
+		if_index_store(dp, ifindex, PAL_IF_INDEX_NONE); /* before the slot is marked free */
 	if (had && ref.slot >= PAL_IFSLOT_FIRST && ref.slot < dp->n_slots) {
 		/* a packet that found the slot before the delete still reads this value: the
 		 * slot goes to another interface only after a grace period */

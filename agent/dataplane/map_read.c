@@ -47,6 +47,18 @@ int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out)
 	return 0;
 }
 
+void pal_if_ctr_add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
+{
+	for (int j = 0; j < PAL_VERDICT_COUNT; j++)
+		to->verdict[j] += c->verdict[j];
+	for (int j = 0; j < PAL_DROP_COUNT; j++) {
+		to->drop[j] += c->drop[j];
+		to->drop_bytes[j] += c->drop_bytes[j];
+	}
+	to->events_suppressed += c->events_suppressed;
+	to->events_lost += c->events_lost;
+}
+
 /* Adds the per-CPU values of key in fd (pal_if_ctrs or pal_slot_ctrs) to *out. */
 static int add_if_ctr(int fd, const void *key, struct pal_if_ctr *out)
 {
@@ -55,14 +67,8 @@ static int add_if_ctr(int fd, const void *key, struct pal_if_ctr *out)
 
 	if ((n = percpu_lookup(fd, key, sizeof(*v), (void **)&v)) < 0)
 		return n;
-	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < PAL_VERDICT_COUNT; j++)
-			out->verdict[j] += v[i].verdict[j];
-		for (int j = 0; j < PAL_DROP_COUNT; j++)
-			out->drop[j] += v[i].drop[j];
-		out->events_suppressed += v[i].events_suppressed;
-		out->events_lost += v[i].events_lost;
-	}
+	for (int i = 0; i < n; i++)
+		pal_if_ctr_add(out, &v[i]);
 	free(v);
 	return 0;
 }
@@ -102,7 +108,8 @@ static bool ctr_any(const struct pal_if_ctr *c)
 	static const struct pal_if_ctr zero;
 
 	return memcmp(c->verdict, zero.verdict, sizeof(c->verdict)) ||
-	       memcmp(c->drop, zero.drop, sizeof(c->drop)) || c->events_suppressed ||
+	       memcmp(c->drop, zero.drop, sizeof(c->drop)) ||
+	       memcmp(c->drop_bytes, zero.drop_bytes, sizeof(c->drop_bytes)) || c->events_suppressed ||
 	       c->events_lost;
 }
 

@@ -25,6 +25,9 @@ struct pal_ifctr_maps {
 int pal_map_if_counter(const struct pal_ifctr_maps *m, const struct pal_ifctr_key *k,
 		       struct pal_if_ctr *out);
 
+/* Adds counters c to *to (every counter; event_tat_ns is the limiter's state, not summed). */
+void pal_if_ctr_add(struct pal_if_ctr *to, const struct pal_if_ctr *c);
+
 /* Every (interface, hook) that has counters: the keys of pal_if_ctrs, and the hooks of an
  * interface with a slot of its own that counted something there; sorted by (ifindex, hook),
  * each once. *keys is malloc'd (the caller frees it). 0, or -errno (-ENOMEM). */

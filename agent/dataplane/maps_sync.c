@@ -17,6 +17,7 @@
 #include "srcaddrs.h"
 #include "linktype.h"
 #include "vec.h"
+#include "small_list.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -279,16 +280,9 @@ static int delete_classes(struct pal_datapath *dp, const uint32_t *ids, size_t n
 			hit = key.list_id == ids[i];
 		if (!hit)
 			continue;
-		if (n_del == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct pal_class_key *d = realloc(del, nc * sizeof(*d));
-
-			if (!d) {
-				err = -ENOMEM;
-				goto out;
-			}
-			del = d;
-			cap = nc;
+		if (vec_grow((void **)&del, &cap, n_del + 1, sizeof(*del))) {
+			err = -ENOMEM;
+			goto out;
 		}
 		del[n_del++] = key;
 	}
@@ -301,6 +295,29 @@ out:
 }
 
 /* ---- lists ----------------------------------------------------------------------------------- */
+
+/* The override rank words of class c (pal_class.ovr_rank) are used only in summary words where
+ * the class has override words, so a class whose override words all lie in one summary word
+ * (nearly every class: one address, one port) has ranks 0 wherever they are read and shares the
+ * list's zero words; only the others get their own. */
+static bool own_ranks(const struct pal_cls_bitmaps *bm, uint32_t c)
+{
+	uint32_t o0 = bm->ovr_start[c], o1 = bm->ovr_start[c + 1];
+
+	return o1 > o0 && bm->ovr_word[o0] / 64 != bm->ovr_word[o1 - 1] / 64; /* ascending */
+}
+
+/* rank[k] = override words of class c in summary words below k. Returns n_summary. */
+static uint32_t write_ranks(const struct pal_cls_bitmaps *bm, uint32_t c, uint32_t n_summary,
+			    uint64_t *rank)
+{
+	for (uint32_t k = bm->ovr_start[c]; k < bm->ovr_start[c + 1]; k++)
+		if (bm->ovr_word[k] / 64 + 1 < n_summary)
+			rank[bm->ovr_word[k] / 64 + 1]++;
+	for (uint32_t k = 1; k < n_summary; k++)
+		rank[k] += rank[k - 1];
+	return n_summary;
+}
 
 /* A list's content laid out at offset 0 of its region: the words, the entries, and the class
  * values (whose word indices relocate() moves to the region the list gets). */
@@ -320,21 +337,25 @@ static void image_free(struct list_image *im)
 	memset(im, 0, sizeof(*im));
 }
 
-/* region layout: always, then per field its base words, then per class: summary, anchor,
- * override mask, override words */
+/* region layout: always, zero ranks (shared), then per field its base words, then per class:
+ * summary, anchor, override mask, override rank (own_ranks only), override words */
 static uint64_t image_words(const struct pal_cls_tables *t)
 {
-	uint64_t total = t->n_summary;
+	uint64_t total = 2 * (uint64_t)t->n_summary;
 
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 		total += (uint64_t)t->n_words + (uint64_t)t->bm[f].n_classes * 3 * t->n_summary +
 			 t->bm[f].n_ovr;
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
+			total += own_ranks(&t->bm[f], c) ? t->n_summary : 0;
+	}
 	return total;
 }
 
 static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 {
 	uint64_t off = 0;
+	uint32_t zero_ranks;
 
 	memset(im, 0, sizeof(*im));
 	im->total = image_words(t);
@@ -343,6 +364,8 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 		return -ENOMEM;
 	if (t->n_summary && t->always)
 		memcpy(&im->words[off], t->always, t->n_summary * sizeof(*im->words));
+	off += t->n_summary;
+	zero_ranks = (uint32_t)off; /* calloc'd */
 	off += t->n_summary;
 	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
 		if (t->n_words)
@@ -366,6 +389,9 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 			if (t->n_summary)
 				memcpy(&words[off], &bm->summary[(size_t)c * t->n_summary],
 				       t->n_summary * sizeof(*words));
+			for (uint32_t k = 0; k < t->n_summary; k++)
+				if (words[off + k])
+					cv[c].top |= 1u << k;
 			off += t->n_summary;
 			cv[c].anchor = (uint32_t)off;
 			if (t->n_summary && bm->anchor)
@@ -376,6 +402,11 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 			for (uint32_t k = o0; k < o1; k++)
 				words[off + bm->ovr_word[k] / 64] |= 1ULL << (bm->ovr_word[k] % 64);
 			off += t->n_summary;
+			cv[c].ovr_rank = zero_ranks;
+			if (own_ranks(bm, c)) {
+				cv[c].ovr_rank = (uint32_t)off;
+				off += write_ranks(bm, c, t->n_summary, &words[off]);
+			}
 			cv[c].ovr_base = (uint32_t)off;
 			for (uint32_t k = o0; k < o1; k++)
 				words[off++] = bm->ovr_bits[k];
@@ -425,6 +456,7 @@ static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint
 			v->summary += wbase;
 			v->anchor += wbase;
 			v->ovr_mask += wbase;
+			v->ovr_rank += wbase;
 			v->ovr_base += wbase;
 		}
 }
@@ -491,6 +523,12 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		goto fail_classes;
 	}
 
+	err = pal_small_list_write(dp, t, id);
+	if (err) {
+		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
+		goto fail_classes;
+	}
+
 	/* last: the list becomes reachable once an interface points at it */
 	memset(&l, 0, sizeof(l));
 	l.n_entries = t->n_entries;
@@ -513,6 +551,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	err = 0;
 	goto out;
 fail_classes:
+	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
 fail:
 	if (have_w)
@@ -533,6 +572,7 @@ static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;
 
+		pal_small_list_delete(dp, ids[i]);
 		if (bpf_map_lookup_elem(fd, &ids[i], &l))
 			continue;
 		bpf_map_delete_elem(fd, &ids[i]);
@@ -672,17 +712,10 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 				keep = !memcmp(&want[i], &key, sizeof(key));
 			if (keep)
 				continue;
-			if (n_del == dcap) {
-				size_t nc = dcap ? dcap * 2 : 16;
-				struct pal_failsafe_key *d = realloc(del, nc * sizeof(*d));
-
-				if (!d) {
-					free(del);
-					err = -ENOMEM;
-					goto out;
-				}
-				del = d;
-				dcap = nc;
+			if (vec_grow((void **)&del, &dcap, n_del + 1, sizeof(*del))) {
+				free(del);
+				err = -ENOMEM;
+				goto out;
 			}
 			del[n_del++] = key;
 		}
@@ -804,27 +837,13 @@ static bool bound(const struct pal_dp_binding *b, size_t n, uint32_t ifindex)
 	return false;
 }
 
-struct idvec {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static int idvec_add(struct idvec *x, const struct pal_iface *ifc)
+int pal_dp_list_ids_add(struct pal_dp_list_ids *ids, const struct pal_iface *v)
 {
-	if (x->n + PAL_SLOT_COUNT > x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 64;
-		uint32_t *v;
+	int err = vec_grow((void **)&ids->v, &ids->cap, ids->n + PAL_SLOT_COUNT, sizeof(*ids->v));
 
-		while (nc < x->n + PAL_SLOT_COUNT)
-			nc *= 2;
-		v = realloc(x->v, nc * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		x->v = v;
-		x->cap = nc;
-	}
-	x->n += pal_dp_iface_lists(ifc, &x->v[x->n]);
-	return 0;
+	if (!err)
+		ids->n += pal_dp_iface_lists(v, ids->v + ids->n);
+	return err;
 }
 
 /* Marks the bindings that will get no slot (b[i].err = -ENOSPC): interfaces without a slot of
@@ -862,7 +881,7 @@ static int bind_unprogrammed(struct pal_datapath *dp, const struct pal_dp_bindin
 int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp_binding *b,
 		 size_t n, uint32_t generation)
 {
-	struct idvec old = { 0 }, fresh = { 0 };
+	struct pal_dp_list_ids old = { 0 }, fresh = { 0 };
 	struct pal_src_txn src = { 0 };
 	size_t n_flipped = 0;
 	struct pal_iface *vals = NULL;
@@ -884,7 +903,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 			continue;
 		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &vals[i]);
 		if (!err)
-			err = idvec_add(&fresh, &vals[i]);
+			err = pal_dp_list_ids_add(&fresh, &vals[i]);
 		if (err) {
 			pal_dp_lists_delete(dp, fresh.v, fresh.n);
 			goto out_free;
@@ -920,7 +939,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		if (err)
 			goto out; /* earlier interfaces flipped; this one keeps its old lists */
 		n_flipped = i + 1;
-		if (had && (err = idvec_add(&old, &o)))
+		if (had && (err = pal_dp_list_ids_add(&old, &o)))
 			goto out;
 	}
 	/* 3. interfaces no longer bound */
@@ -929,16 +948,9 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		prev = &key;
 		if (bound(b, n, key))
 			continue;
-		if (n_stale == cap_stale) {
-			size_t nc = cap_stale ? cap_stale * 2 : 16;
-			uint32_t *s = realloc(stale, nc * sizeof(*s));
-
-			if (!s) {
-				err = -ENOMEM;
-				goto out;
-			}
-			stale = s;
-			cap_stale = nc;
+		if (vec_grow((void **)&stale, &cap_stale, n_stale + 1, sizeof(*stale))) {
+			err = -ENOMEM;
+			goto out;
 		}
 		stale[n_stale++] = key;
 	}
@@ -947,7 +959,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		bool had = false;
 
 		if (pal_dp_iface_remove(dp, stale[i], &o, &had) == 0 && had &&
-		    (err = idvec_add(&old, &o)))
+		    (err = pal_dp_list_ids_add(&old, &o)))
 			goto out;
 	}
 	/* the source prefixes the new endpoints no longer allow, and those of interfaces that are

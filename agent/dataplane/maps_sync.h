@@ -80,5 +80,12 @@ uint32_t pal_dp_generation(struct pal_datapath *dp);
 
 /* List ids referenced by an interface value (non-zero ones), into ids[PAL_SLOT_COUNT]. */
 size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids);
+/* A growable array of list ids, and appending the ones v references: 0, or -ENOMEM with ids
+ * unchanged. */
+struct pal_dp_list_ids {
+	uint32_t *v;
+	size_t n, cap;
+};
+int pal_dp_list_ids_add(struct pal_dp_list_ids *ids, const struct pal_iface *v);
 
 #endif

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,64 +40,41 @@ static const char *nf_bin(int f, const char *suffix)
 	return b;
 }
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool overflow;
-};
-
-static __attribute__((format(printf, 2, 3))) void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len)
-		b->overflow = true;
-	else
-		b->len += (size_t)n;
-}
-
 int pal_nf_render(struct pal_datapath *dp, int family, const struct pal_nf_hep *heps, size_t n,
-		  char *buf, size_t len)
+		  struct pal_strbuf *b)
 {
-	struct sbuf b = { .p = buf, .cap = len };
 	char path[PATH_MAX];
 
 	(void)family; /* same rules for both families; the programs parse either */
-	sb_printf(&b, "*raw\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n", CH_RAW_PRE, CH_RAW_OUT,
+	pal_strbuf_printf(b, "*raw\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n", CH_RAW_PRE, CH_RAW_OUT,
 		  CH_UNTRACK);
 	/* Every locally generated packet, first: palisade's bits are not the sender's to set
 	 * (SO_MARK). tc egress believes what the rules below set. */
-	sb_printf(&b, "-A %s -j MARK --and-mark %#x\n", CH_RAW_OUT, ~PAL_MARK_MASK);
-	sb_printf(&b, "-A %s -m mark --mark %#x/%#x -j CT --notrack\n", CH_RAW_PRE,
+	pal_strbuf_printf(b, "-A %s -j MARK --and-mark %#x\n", CH_RAW_OUT, ~PAL_MARK_MASK);
+	pal_strbuf_printf(b, "-A %s -m mark --mark %#x/%#x -j CT --notrack\n", CH_RAW_PRE,
 		  PAL_MARK_UNTRACKED, PAL_MARK_UNTRACKED);
-	sb_printf(&b, "-A %s -j MARK --or-mark %#x\n-A %s -j CT --notrack\n", CH_UNTRACK,
+	pal_strbuf_printf(b, "-A %s -j MARK --or-mark %#x\n-A %s -j CT --notrack\n", CH_UNTRACK,
 		  PAL_MARK_UNTRACKED, CH_UNTRACK);
 	for (size_t i = 0; i < n; i++) {
 		char name[64];
 
 		snprintf(name, sizeof(name), "sf_out_deny_%u", heps[i].ifindex);
 		pal_dp_prog_pin_path(dp, name, path, sizeof(path));
-		sb_printf(&b, "-A %s -o %s -m bpf --object-pinned %s -j DROP\n", CH_RAW_OUT,
+		pal_strbuf_printf(b, "-A %s -o %s -m bpf --object-pinned %s -j DROP\n", CH_RAW_OUT,
 			  heps[i].ifname, path);
 		snprintf(name, sizeof(name), "sf_out_failsafe_%u", heps[i].ifindex);
 		pal_dp_prog_pin_path(dp, name, path, sizeof(path));
-		sb_printf(&b, "-A %s -o %s -m bpf --object-pinned %s -j MARK --or-mark %#x\n",
+		pal_strbuf_printf(b, "-A %s -o %s -m bpf --object-pinned %s -j MARK --or-mark %#x\n",
 			  CH_RAW_OUT, heps[i].ifname, path, PAL_MARK_FAILSAFE);
 		snprintf(name, sizeof(name), "sf_out_allow_%u", heps[i].ifindex);
 		pal_dp_prog_pin_path(dp, name, path, sizeof(path));
-		sb_printf(&b, "-A %s -o %s -m bpf --object-pinned %s -j %s\n", CH_RAW_OUT,
+		pal_strbuf_printf(b, "-A %s -o %s -m bpf --object-pinned %s -j %s\n", CH_RAW_OUT,
 			  heps[i].ifname, path, CH_UNTRACK);
 	}
-	sb_printf(&b, "COMMIT\n*filter\n:%s - [0:0]\n", CH_INPUT);
+	pal_strbuf_printf(b, "COMMIT\n*filter\n:%s - [0:0]\n", CH_INPUT);
 	pal_dp_prog_pin_path(dp, "sf_input_deny", path, sizeof(path));
-	sb_printf(&b, "-A %s -m bpf --object-pinned %s -j DROP\nCOMMIT\n", CH_INPUT, path);
-	return b.overflow ? -ENOSPC : (int)b.len;
+	pal_strbuf_printf(b, "-A %s -m bpf --object-pinned %s -j DROP\nCOMMIT\n", CH_INPUT, path);
+	return b->oom ? -ENOMEM : 0;
 }
 
 /* Runs argv with stdin from `input` (may be NULL); 0 when it exited 0. Output discarded unless
@@ -316,26 +292,18 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n)
 {
-	size_t cap = 4096 + n * 3 * (PATH_MAX + 128);
-	char *buf = malloc(cap);
 	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	for (int f = 0; f < 2 && !err; f++) {
 		const char *restore = nf_bin(f, "-restore");
 		char *argv[] = { (char *)restore, "-w", "--noflush", NULL };
-		int len = pal_nf_render(dp, f ? 6 : 4, heps, n, buf, cap);
+		struct pal_strbuf rules = { 0 };
 
-		if (len < 0) {
-			err = len;
-			break;
-		}
-		err = run(argv, buf);
-		if (err)
+		err = pal_nf_render(dp, f ? 6 : 4, heps, n, &rules);
+		if (!err && (err = run(argv, rules.p)))
 			pal_dp_set_error(dp, "%s failed installing palisade's chains", restore);
+		pal_strbuf_free(&rules);
 	}
-	free(buf);
 	if (!err) {
 		char msg[160];
 		int rc = pal_nf_check_jumps(msg, sizeof(msg));

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "datapath.h"
+#include "strbuf.h"
 
 /* ---- which iptables variant (netfilter_variant.c) ---- */
 enum pal_nf_variant { PAL_NF_PATH, PAL_NF_LEGACY, PAL_NF_NFT };
@@ -72,9 +73,9 @@ int pal_nf_remove(void);
 void pal_nf_remove_except(enum pal_nf_variant keep);
 void pal_nf_remove_everywhere(void);
 
-/* The iptables-restore input for one family (4 or 6) into buf; for tests and debugging.
- * Returns the length, or -ENOSPC. */
+/* The iptables-restore input for one family (4 or 6), appended to out; for tests and debugging.
+ * Returns 0, or -ENOMEM. */
 int pal_nf_render(struct pal_datapath *dp, int family, const struct pal_nf_hep *heps, size_t n,
-		  char *buf, size_t len);
+		  struct pal_strbuf *out);
 
 #endif

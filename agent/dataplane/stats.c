@@ -7,6 +7,7 @@
 #include "datapath_internal.h"
 #include "map_read.h"
 #include "stats.h"
+#include "vec.h"
 
 int pal_dp_foreach_if_counter(const struct pal_datapath *dp, pal_dp_ifctr_fn fn, void *ctx)
 {
@@ -38,7 +39,7 @@ int pal_dp_prune_if_counters(const struct pal_datapath *dp, const int *keep, siz
 {
 	struct pal_ifctr_key key, next, *prev = NULL, *del = NULL;
 	int fd = MFD(dp, pal_if_ctrs), gone = 0;
-	size_t n_del = 0;
+	size_t n_del = 0, cap_del = 0;
 
 	/* collect first: deleting while walking restarts the walk */
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -46,13 +47,10 @@ int pal_dp_prune_if_counters(const struct pal_datapath *dp, const int *keep, siz
 		prev = &key;
 		if (has_ifindex(keep, n, key.ifindex))
 			continue;
-		struct pal_ifctr_key *d = realloc(del, (n_del + 1) * sizeof(*d));
-
-		if (!d) {
+		if (vec_grow((void **)&del, &cap_del, n_del + 1, sizeof(*del))) {
 			free(del);
 			return -ENOMEM;
 		}
-		del = d;
 		del[n_del++] = key;
 	}
 	for (size_t i = 0; i < n_del; i++)

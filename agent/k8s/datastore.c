@@ -11,6 +11,7 @@
 #include <nettle/sha2.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
  * selector address sets. Calico's CRDs are optional (a cluster without Calico has none). */
@@ -30,62 +31,73 @@ static const struct pal_k8s_resource watched[] = {
 };
 #define CALICO_CRD "crd.projectcalico.org/v1"
 #define CALICO_V3 "projectcalico.org/v3"
+#define CALICO_GROUP "projectcalico.org" /* both of them, in object ids */
 #define CALICO_V3_DISCOVERY "/apis/" CALICO_V3
 #define DISCOVERY_TIMEOUT_MS 10000
+/* A 404 runs discovery again at once, but not more often than this. */
+#define DISCOVERY_MIN_GAP_NS (10ull * 1000000000ull)
 /* With auto host endpoints only. */
 static const struct pal_k8s_resource nodes = { "v1", "Node", "nodes", false, NULL };
 _Static_assert(sizeof(watched) / sizeof(watched[0]) + 1 <= PAL_K8S_MAX_RESOURCES,
 	       "PAL_K8S_MAX_RESOURCES holds every watched resource and nodes");
 
+/* The kind with its API group, as kubectl names it ("NetworkPolicy.networking.k8s.io"; the core
+ * group's kinds alone: "Pod"): two groups may have a kind of one name (Kubernetes' and Calico's
+ * NetworkPolicy), and their objects of one namespace/name are different objects. Calico's two
+ * groups are one: projectcalico.org/v3 serves the objects the CRDs store, and an object keeps its
+ * identity when discovery moves its resource from one to the other. */
+static void qualified_kind(const struct pal_k8s_informer *inf, char *out, size_t len)
+{
+	const char *v = inf->res.api_version, *slash = strchr(v, '/');
+
+	if (!slash)
+		snprintf(out, len, "%s", inf->res.kind);
+	else if (!strcmp(v, CALICO_CRD) || !strcmp(v, CALICO_V3))
+		snprintf(out, len, "%s.%s", inf->res.kind, CALICO_GROUP);
+	else
+		snprintf(out, len, "%s.%.*s", inf->res.kind, (int)(slash - v), v);
+}
+
+/* "Kind.group/namespace/name" (or "Kind.group/name"): the object's key in the table, its
+ * documents' file name after "k8s:", and its name in logs, /readyz and polctl status. */
 static void object_id(const struct pal_k8s_informer *inf, const char *key, char *id, size_t len)
 {
-	snprintf(id, len, "%s/%s", inf->res.kind, key);
+	char kind[128];
+
+	qualified_kind(inf, kind, sizeof(kind));
+	snprintf(id, len, "%s/%s", kind, key);
 }
 
 /* The documents as one YAML stream (JSON documents separated by "---"). NULL on -ENOMEM. */
 static char *documents_text(const json_t *docs)
 {
-	size_t i, len = 0, cap = 256;
-	char *out = malloc(cap);
+	struct pal_strbuf out = { 0 };
+	size_t i;
 	json_t *d;
 
-	if (!out)
-		return NULL;
-	out[0] = '\0';
 	json_array_foreach(docs, i, d) {
 		char *t = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-		size_t n = t ? strlen(t) : 0;
 
-		if (!t)
-			goto nomem;
-		if (len + n + 8 > cap) {
-			char *p;
-
-			while (len + n + 8 > cap)
-				cap *= 2;
-			if (!(p = realloc(out, cap))) {
-				free(t);
-				goto nomem;
-			}
-			out = p;
+		if (!t) {
+			pal_strbuf_free(&out);
+			return NULL;
 		}
-		len += (size_t)sprintf(out + len, "---\n%s\n", t);
+		pal_strbuf_printf(&out, "---\n%s\n", t);
 		free(t);
 	}
-	return out;
-nomem:
-	free(out);
-	return NULL;
+	return pal_strbuf_take(&out);
 }
 
 /* One version of an object, converted and decoded once: every reload borrows its resources
- * (pal_model_borrow) instead of decoding every object again. Shared by the entry's "latest" and
- * "applied" versions, hence the count. */
+ * (pal_model_borrow_kept) instead of decoding every object again. Shared by the entry's "latest"
+ * and "applied" versions, hence the count. */
 struct k8s_version {
 	unsigned refs;
 	/* The documents' digest, to tell a real change from a status update without keeping them */
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct pal_model model;
+	/* kept has resources that feed the selector candidates (they go into the match key) */
+	bool feeds_candidates;
+	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
 };
 
@@ -98,39 +110,89 @@ static void version_put(struct k8s_version *v)
 {
 	if (!v || --v->refs)
 		return;
-	pal_model_free(&v->model);
+	pal_model_kept_free(v->kept);
 	pal_diags_free(&v->warnings);
 	free(v);
 }
 
-/* The object table's entries are JSON (errors, flags); a version is kept in them as its address,
- * owned through version_put. */
-static struct k8s_version *entry_version(const json_t *e, const char *key)
+/* One object of the table: its versions and why its latest one is not in force. A plain struct
+ * (the table keeps its address): 12,000 objects as JSON objects with members took ~4 MiB. */
+struct k8s_entry {
+	struct k8s_version *latest;  /* the latest version good on its own (NULL: none yet) */
+	struct k8s_version *applied; /* the version in force at the last apply */
+	char *error;       /* why the latest version is not in force; NULL when it is */
+	char *model_error; /* the whole model's last rejection (logged once) */
+	bool held;         /* the whole model rejected "latest": "applied" is used */
+};
+
+/* An error text that could not be copied (out of memory) still marks the object bad. */
+static char error_nomem[] = "out of memory";
+
+static void text_free(char *t)
 {
-	return (struct k8s_version *)(uintptr_t)json_integer_value(json_object_get(e, key));
+	if (t != error_nomem)
+		free(t);
 }
 
-/* Sets e's version under key ("latest" or "applied"; NULL removes it). 0 or -ENOMEM. */
-static int entry_set_version(json_t *e, const char *key, struct k8s_version *v)
+static void text_set(char **slot, const char *msg)
 {
-	struct k8s_version *old = entry_version(e, key);
+	char *t = msg ? strdup(msg) : NULL;
 
-	if (v == old)
-		return 0;
-	if (!v)
-		json_object_del(e, key);
-	else if (json_object_set_new(e, key, json_integer((json_int_t)(uintptr_t)v)))
-		return -ENOMEM;
+	text_free(*slot);
+	*slot = msg && !t ? error_nomem : t;
+}
+
+static struct k8s_entry *entry_of(const json_t *v)
+{
+	return (struct k8s_entry *)(uintptr_t)json_integer_value(v);
+}
+
+static struct k8s_entry *entry_get(const struct pal_k8s_datastore *ds, const char *id)
+{
+	return entry_of(json_object_get(ds->objects, id));
+}
+
+/* A new empty entry for id (not there yet). NULL on -ENOMEM. */
+static struct k8s_entry *entry_add(struct pal_k8s_datastore *ds, const char *id)
+{
+	struct k8s_entry *e = calloc(1, sizeof(*e));
+
+	if (e && json_object_set_new(ds->objects, id, json_integer((json_int_t)(uintptr_t)e))) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Points *slot at v (one more reference), releasing what it held. */
+static void entry_set_version(struct k8s_version **slot, struct k8s_version *v)
+{
+	if (v == *slot)
+		return;
 	if (v)
 		v->refs++;
-	version_put(old);
-	return 0;
+	version_put(*slot);
+	*slot = v;
 }
 
-static void entry_release(json_t *e)
+static void entry_free(struct k8s_entry *e)
 {
-	entry_set_version(e, "latest", NULL);
-	entry_set_version(e, "applied", NULL);
+	version_put(e->latest);
+	version_put(e->applied);
+	text_free(e->error);
+	text_free(e->model_error);
+	free(e);
+}
+
+/* Does a version's model feed the compiler's selector candidates? Everything but policies and
+ * tiers does (endpoints, network sets, namespaces, profiles, services). */
+static bool feeds_candidates(const struct pal_model *m)
+{
+	/* A new kind of resource in the model: decide here whether it feeds the candidates. */
+	_Static_assert(offsetof(struct pal_model, files) == 9 * sizeof(m->policies),
+		       "struct pal_model changed: review feeds_candidates");
+	return m->host_endpoints.n || m->workload_endpoints.n || m->profiles.n ||
+	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
 }
 
 /* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
@@ -141,6 +203,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	json_t *docs = json_array();
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
+	struct pal_model m;
 	char *text = NULL;
 	int rc;
 
@@ -151,7 +214,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		return -ENOMEM;
 	}
 	v->refs = 1;
-	pal_model_init(&v->model);
+	pal_model_init(&m);
 	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
 	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
@@ -162,8 +225,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 		sha256_init(&h);
 		sha256_update(&h, strlen(text), (const uint8_t *)text);
 		sha256_digest(&h, sizeof(v->digest), v->digest);
-		pal_model_load_buffer(&v->model, name, text, strlen(text), &d);
-		pal_model_shrink(&v->model);
+		pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	}
 	free(text);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
@@ -171,6 +233,12 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 			pald_diag_text(&d.v[i], err, errlen);
 			rc = -EINVAL;
 		}
+	/* Asked of m, which the kept model takes whole (pal_model_keep moves every array). */
+	v->feeds_candidates = rc == 0 && feeds_candidates(&m);
+	/* The warnings' positions point to the model's file names, which the kept model takes. */
+	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
+		rc = -ENOMEM;
+	pal_model_free(&m);
 	if (rc) {
 		pal_diags_free(&d);
 		version_put(v);
@@ -196,11 +264,11 @@ static void copy_diags(struct pal_diags *dst, const struct pal_diags *src)
 static void count_bad(struct pal_k8s_datastore *ds)
 {
 	const char *k;
-	json_t *e;
+	json_t *v;
 
 	ds->n_bad = 0;
-	json_object_foreach(ds->objects, k, e)
-		if (json_object_get(e, "error"))
+	json_object_foreach(ds->objects, k, v)
+		if (entry_of(v)->error)
 			ds->n_bad++;
 }
 
@@ -216,43 +284,46 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600], name[620], err[512] = "";
+	char id[700], name[720], err[512] = "";
+	char kind[128];
 	struct k8s_version *v = NULL, *old;
-	json_t *e = NULL;
+	struct k8s_entry *e;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
+	qualified_kind(inf, kind, sizeof(kind));
 	snprintf(name, sizeof(name), "k8s:%s", id);
-	e = json_object_get(ds->objects, id);
+	e = entry_get(ds, id);
 	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
 	if (rc) {
 		ds->conversions_failed++;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
-			 PALD_S("kind", inf->res.kind),
+			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
-			 PALD_S("in_force", e && entry_version(e, "latest") ? "last good" : "nothing"));
-		if (!e && (e = json_object()))
-			json_object_set_new(ds->objects, id, e);
+			 PALD_S("in_force", e && e->latest ? "last good" : "nothing"));
+		if (!e)
+			e = entry_add(ds, id);
 		if (e)
-			json_object_set_new(e, "error", json_string(rc == -ENOMEM ? "out of memory" : err));
+			text_set(&e->error, rc == -ENOMEM ? "out of memory" : err);
 		count_bad(ds);
 		return;
 	}
-	old = e ? entry_version(e, "latest") : NULL;
-	bool was_bad = e && json_object_get(e, "error");
+	old = e ? e->latest : NULL;
+	bool was_bad = e && e->error;
 
-	if (!e && (e = json_object()))
-		json_object_set_new(ds->objects, id, e);
+	if (!e)
+		e = entry_add(ds, id);
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
 	bool same = old && same_documents(old, v);
 
 	/* Recorded as uncommitted before "latest" changes: commit must not miss it. */
-	if (!e || (!same && (json_object_set_new(ds->uncommitted, id, json_true()) ||
-			     entry_set_version(e, "latest", v)))) {
+	if (!e || (!same && json_object_set_new(ds->uncommitted, id, json_true()))) {
 		version_put(v);
 		return;
 	}
+	if (!same)
+		entry_set_version(&e->latest, v);
 	version_put(v);
-	json_object_del(e, "error");
+	text_set(&e->error, NULL);
 	if (was_bad) {
 		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
 		count_bad(ds);
@@ -264,17 +335,17 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[600];
-	json_t *e;
+	char id[700];
+	struct k8s_entry *e;
 	bool had;
 	(void)obj;
 
 	object_id(inf, key, id, sizeof(id));
-	e = json_object_get(ds->objects, id);
+	e = entry_get(ds, id);
 	if (!e)
 		return;
-	had = entry_version(e, "latest") != NULL;
-	entry_release(e);
+	had = e->latest != NULL;
+	entry_free(e);
 	json_object_del(ds->objects, id);
 	count_bad(ds);
 	if (had)
@@ -294,25 +365,48 @@ static void on_synced(void *ctx, struct pal_k8s_informer *inf)
 	}
 }
 
-static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced };
+static bool is_calico(const struct pal_k8s_informer *inf)
+{
+	return strcmp(inf->res.api_version, CALICO_CRD) == 0 ||
+	       strcmp(inf->res.api_version, CALICO_V3) == 0;
+}
+
+/* Discovery again soon: a Calico resource answered 404 (Calico's API server gone, or the CRDs).
+ * Only schedules it: the informer calling this is still at work. */
+static void on_not_found(void *ctx, struct pal_k8s_informer *inf)
+{
+	struct pal_k8s_datastore *ds = ctx;
+	uint64_t at = ds->discovery_last_ns + DISCOVERY_MIN_GAP_NS;
+
+	if (!is_calico(inf) || !ds->discovery_due_ns)
+		return; /* not Calico's, or a discovery is running */
+	if (at < ds->discovery_due_ns) {
+		ds->discovery_due_ns = at;
+		pal_k8s_http_wake_before(ds->http, at);
+	}
+}
+
+static const struct pal_k8s_informer_ops inf_ops = { on_upsert, on_remove, on_synced,
+						     on_not_found };
+
+static void start_discovery(struct pal_k8s_datastore *ds);
 
 static void tick(void *ctx, uint64_t now)
 {
 	struct pal_k8s_datastore *ds = ctx;
 	uint64_t next = 0;
 
+	if (ds->discovery_due_ns && ds->discovery_due_ns <= now)
+		start_discovery(ds);
 	for (size_t i = 0; i < ds->n_inf; i++) {
 		uint64_t t = pal_k8s_informer_tick(&ds->inf[i], now);
 
 		if (t && (!next || t < next))
 			next = t;
 	}
+	if (ds->discovery_due_ns && (!next || ds->discovery_due_ns < next))
+		next = ds->discovery_due_ns;
 	pal_k8s_http_wake_at(ds->http, next);
-}
-
-static bool is_calico(const struct pal_k8s_informer *inf)
-{
-	return strcmp(inf->res.api_version, CALICO_CRD) == 0;
 }
 
 /* True when the APIResourceList of projectcalico.org/v3 names plural. */
@@ -328,49 +422,86 @@ static bool v3_serves(const json_t *list, const char *plural)
 	return false;
 }
 
-/* Moves a Calico informer (not started yet) to projectcalico.org/v3. */
-static int use_v3(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf)
+/* Moves a Calico informer (stopped or running) to api_version, keeping what the table has been
+ * told: the new informer's first list hands over only the difference, and it counts as synced
+ * meanwhile when the old one was, so the last state stays in force during the move. */
+static int use_group(struct pal_k8s_datastore *ds, struct pal_k8s_informer *inf,
+		     const char *api_version)
 {
 	struct pal_k8s_resource r = inf->res;
 	uint64_t resync = inf->resync_period_ns;
+	json_t *told = json_incref(inf->store);
+	bool synced = inf->synced, served = inf->served;
 	int rc;
 
-	r.api_version = CALICO_V3;
+	r.api_version = api_version;
 	pal_k8s_informer_free(inf);
 	rc = pal_k8s_informer_init(inf, &r, ds->http, &inf_ops, ds);
 	inf->resync_period_ns = resync;
-	return rc;
+	if (rc) {
+		json_decref(told);
+		return rc;
+	}
+	json_decref(inf->store);
+	inf->store = told;
+	inf->synced = synced;
+	inf->served = served; /* its objects were served: a 404 in the new group keeps them too */
+	return 0;
 }
 
 /* Calico's API server, where installed, serves projectcalico.org/v3 (stored as the CRDs): each
- * Calico resource it lists is watched there, the others (and all of them when discovery fails:
- * the CRDs hold the same objects) from crd.projectcalico.org/v1. */
+ * Calico resource it lists is watched there, the others (and all of them when the first discovery
+ * fails: the CRDs hold the same objects) from crd.projectcalico.org/v1. A later discovery that
+ * fails changes nothing; one that answers moves the resources whose group changed. */
 static void on_discovery_done(void *ctx, long status, const char *error, const char *body,
 			      size_t len)
 {
 	struct pal_k8s_datastore *ds = ctx;
 	json_t *list = !error && status == 200 ? json_loadb(body, len, 0, NULL) : NULL;
-	size_t n_v3 = 0;
+	bool answered = list || (!error && status == 404);
+	size_t n_v3 = 0, n_moved = 0;
 
 	ds->discovery = NULL;
+	ds->discovery_due_ns = pald_now_ns() + ds->discovery_period_ns;
+	pal_k8s_http_wake_before(ds->http, ds->discovery_due_ns);
 	for (size_t i = 0; i < ds->n_inf; i++) {
 		struct pal_k8s_informer *inf = &ds->inf[i];
+		const char *want;
+		bool moved = false;
 
-		if (!is_calico(inf))
+		if (!is_calico(inf) || !inf->path) /* no path: a failed move (-ENOMEM) */
 			continue;
-		if (list && v3_serves(list, inf->res.plural) && use_v3(ds, inf) == 0)
-			n_v3++;
-		if (inf->path) /* a failed use_v3 (-ENOMEM) leaves it without one: never synced */
+		want = list && v3_serves(list, inf->res.plural) ? CALICO_V3 : CALICO_CRD;
+		if (ds->calico_started && !answered)
+			want = inf->res.api_version; /* a failed discovery: keep the group in use */
+		if (strcmp(inf->res.api_version, want)) {
+			moved = use_group(ds, inf, want) == 0;
+			n_moved += moved;
+		}
+		n_v3 += strcmp(inf->res.api_version, CALICO_V3) == 0;
+		if (inf->path && (!ds->calico_started || moved))
 			pal_k8s_informer_start(inf);
 	}
 	json_decref(list);
-	pald_log(PALD_LOG_INFO, "kubernetes: Calico resources",
-		 PALD_S("group", n_v3 ? CALICO_V3 : CALICO_CRD),
-		 PALD_I("from_v3", n_v3),
-		 PALD_S("discovery", error ? error : status == 200 ? "served" : "not served"));
+	if (!ds->calico_started || n_moved)
+		pald_log(PALD_LOG_INFO, "kubernetes: Calico resources",
+			 PALD_S("group", n_v3 ? CALICO_V3 : CALICO_CRD), PALD_I("from_v3", n_v3),
+			 PALD_I("moved", n_moved),
+			 PALD_S("discovery", error ? error : status == 200 ? "served" : "not served"));
+	ds->calico_started = true;
 }
 
 static const struct pal_k8s_req_ops discovery_ops = { NULL, NULL, on_discovery_done };
+
+static void start_discovery(struct pal_k8s_datastore *ds)
+{
+	ds->discovery_due_ns = 0; /* on_discovery_done sets the next */
+	ds->discovery_last_ns = pald_now_ns();
+	ds->discovery = pal_k8s_http_get(ds->http, CALICO_V3_DISCOVERY, DISCOVERY_TIMEOUT_MS, false,
+					 &discovery_ops, ds);
+	if (!ds->discovery)
+		on_discovery_done(ds, 0, "out of memory", NULL, 0);
+}
 
 static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_conn *conn,
 		     char *err, size_t errlen)
@@ -458,10 +589,9 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	for (size_t i = 0; i < ds->n_inf; i++)
 		if (!is_calico(&ds->inf[i]))
 			pal_k8s_informer_start(&ds->inf[i]);
-	ds->discovery = pal_k8s_http_get(ds->http, CALICO_V3_DISCOVERY, DISCOVERY_TIMEOUT_MS, false,
-					 &discovery_ops, ds);
-	if (!ds->discovery)
-		on_discovery_done(ds, 0, "out of memory", NULL, 0);
+	ds->discovery_period_ns = cfg->discovery_ms ? cfg->discovery_ms * 1000000ull
+						    : PAL_K8S_DISCOVERY_NS;
+	start_discovery(ds);
 	return 0;
 fail:
 	if (rc == -ENOMEM)
@@ -480,22 +610,9 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
 
 /* The version an object contributes to this load: its latest good one, or, when the whole model
  * rejected that one, the version in force at the last apply (NULL: none). */
-static const struct k8s_version *version_in_use(const struct pal_k8s_datastore *ds, const json_t *e)
+static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 {
-	if (ds->n_held && json_is_true(json_object_get(e, "held")))
-		return entry_version(e, "applied");
-	return entry_version(e, "latest");
-}
-
-/* Does a version's model feed the compiler's selector candidates? Everything but policies and
- * tiers does (endpoints, network sets, namespaces, profiles, services). */
-static bool feeds_candidates(const struct pal_model *m)
-{
-	/* A new kind of resource in the model: decide here whether it feeds the candidates. */
-	_Static_assert(offsetof(struct pal_model, files) == 9 * sizeof(m->policies),
-		       "struct pal_model changed: review feeds_candidates");
-	return m->host_endpoints.n || m->workload_endpoints.n || m->profiles.n ||
-	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
+	return e->held ? e->applied : e->latest;
 }
 
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
@@ -503,39 +620,49 @@ static bool feeds_candidates(const struct pal_model *m)
 static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags,
 		    struct sha256_ctx *match_key)
 {
+	const struct pal_model_kept **models =
+		malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
+	size_t n = 0;
 	const char *id;
 	json_t *e;
+	int rc;
 
+	if (!models)
+		return -ENOMEM;
 	json_object_foreach(ds->objects, id, e) {
-		const struct k8s_version *v = version_in_use(ds, e);
+		const struct k8s_version *v = version_in_use(entry_of(e));
 
 		if (!v)
 			continue;
-		if (pal_model_borrow(m, &v->model))
-			return -ENOMEM;
+		models[n++] = v->kept;
 		copy_diags(diags, &v->warnings);
-		if (feeds_candidates(&v->model)) {
+		if (v->feeds_candidates) {
 			sha256_update(match_key, strlen(id) + 1, (const uint8_t *)id);
 			sha256_update(match_key, sizeof(v->digest), v->digest);
 		}
 	}
-	return 0;
+	rc = pal_model_borrow_kept(m, models, n);
+	free(models);
+	return rc;
 }
 
 /* A new load judges every object afresh: what the model rejected last time may fit now. */
 static void clear_model_rejections(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *e;
+	json_t *v;
 
 	if (!ds->n_held)
 		return;
 	ds->n_held = 0;
-	json_object_foreach(ds->objects, id, e)
-		if (json_is_true(json_object_get(e, "held"))) {
-			json_object_del(e, "held");
-			json_object_del(e, "error");
+	json_object_foreach(ds->objects, id, v) {
+		struct k8s_entry *e = entry_of(v);
+
+		if (e->held) {
+			e->held = false;
+			text_set(&e->error, NULL);
 		}
+	}
 }
 
 /* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
@@ -547,31 +674,33 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 
 	for (size_t i = 0; i < d->n; i++) {
 		const struct pal_diag *dg = &d->v[i];
-		json_t *e;
+		struct k8s_entry *e;
 		char msg[512];
 		const struct k8s_version *applied, *latest;
 		const char *was;
 
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
-		    !(e = json_object_get(ds->objects, dg->file + 4)) ||
-		    json_is_true(json_object_get(e, "held")))
+		    !(e = entry_get(ds, dg->file + 4)) || e->held)
 			continue;
-		applied = entry_version(e, "applied");
-		latest = entry_version(e, "latest");
+		applied = e->applied;
+		latest = e->latest;
 		if (applied && latest && same_documents(applied, latest))
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
-		was = json_string_value(json_object_get(e, "model_error"));
+		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
 			ds->conversions_failed++;
+			char kind[128];
+
+			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
 						 "last good version stays in force",
-				 PALD_S("object", dg->file + 4), PALD_S("error", msg),
+				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
 				 PALD_S("in_force", applied ? "last good" : "nothing"));
-			json_object_set_new(e, "model_error", json_string(msg));
+			text_set(&e->model_error, msg);
 		}
-		json_object_set_new(e, "held", json_true());
-		json_object_set_new(e, "error", json_string(msg));
+		e->held = true;
+		text_set(&e->error, msg);
 		ds->n_held++;
 		n++;
 	}
@@ -585,13 +714,17 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN])
 {
 	_Static_assert(PAL_MATCH_CACHE_KEY_LEN == SHA256_DIGEST_SIZE, "the match key is a SHA-256");
-
-	if (since_ns)
-		*since_ns = ds->changed ? ds->first_change_ns : 0;
-	ds->changed = false;
 	size_t was_held = ds->n_held;
+	int rc = 0;
 
-	clear_model_rejections(ds);
+	/* A retry after set_aside keeps this load's holds (and its first change time). */
+	if (!ds->reloading_again) {
+		if (since_ns)
+			*since_ns = ds->changed ? ds->first_change_ns : 0;
+		ds->changed = false;
+		clear_model_rejections(ds);
+	}
+	ds->reloading_again = false;
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
 		struct sha256_ctx key;
@@ -601,9 +734,11 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		if (load_all(ds, m, &ld, &key))
 			pal_error(&ld, ((struct pal_pos){ 0 }), NULL,
 				  "out of memory while building the model of the kubernetes objects");
-		if (!pal_diags_has_errors(&ld))
-			pal_model_validate(m, &vd);
-		if (attempt < MAX_MODEL_RETRIES)
+		/* -ENOMEM: the checks did not finish (vd has the error when it fit); their partial
+		 * findings hold nothing back, and the caller must not compile this model. */
+		if (!pal_diags_has_errors(&ld) && pal_model_validate(m, &vd) == -ENOMEM)
+			rc = -ENOMEM;
+		if (attempt < MAX_MODEL_RETRIES && !rc)
 			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
 		if (!held) {
 			if (match_key)
@@ -622,25 +757,34 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 	}
 	if (was_held || ds->n_held) /* else no "error" came or went since on_upsert counted */
 		count_bad(ds);
-	return 0;
+	return rc;
+}
+
+size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d)
+{
+	size_t n = hold_culprits(ds, d);
+
+	ds->reloading_again = n > 0;
+	count_bad(ds);
+	return n;
 }
 
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *u, *e;
+	json_t *u;
 	void *tmp;
 
 	/* Only an upsert changes "latest" (and records the id), so every other entry has
 	 * applied == latest already. A held entry stays uncommitted until a load takes it. */
 	json_object_foreach_safe(ds->uncommitted, tmp, id, u) {
-		e = json_object_get(ds->objects, id);
-		if (e && json_is_true(json_object_get(e, "held")))
+		struct k8s_entry *e = entry_get(ds, id);
+
+		if (e && e->held)
 			continue;
 		if (e) {
-			json_object_del(e, "model_error");
-			if (entry_set_version(e, "applied", entry_version(e, "latest")))
-				continue; /* out of memory: stays uncommitted */
+			text_set(&e->model_error, NULL);
+			entry_set_version(&e->applied, e->latest);
 		}
 		json_object_del(ds->uncommitted, id);
 	}
@@ -680,7 +824,7 @@ size_t pal_k8s_datastore_first_bad(const struct pal_k8s_datastore *ds, char *buf
 
 	buf[0] = '\0';
 	json_object_foreach(ds->objects, id, e) {
-		const char *err = json_string_value(json_object_get(e, "error"));
+		const char *err = entry_of(e)->error;
 
 		if (err) {
 			snprintf(buf, len, "%s: %s", id, err);
@@ -709,9 +853,9 @@ json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t no
 			pal_k8s_informer_staleness(inf, now_ns)));
 	}
 	json_object_foreach(ds->objects, id, e)
-		if (json_object_get(e, "error"))
-			json_array_append_new(bad, json_pack("{s:s, s:O}", "object", id, "error",
-							     json_object_get(e, "error")));
+		if (entry_of(e)->error)
+			json_array_append_new(bad, json_pack("{s:s, s:s}", "object", id, "error",
+							     entry_of(e)->error));
 	st = json_pack("{s:s, s:s, s:b, s:f, s:I, s:I, s:o, s:o}", "datastore", "kubernetes",
 		       "server", ds->conn.server, "synced", pal_k8s_datastore_synced(ds),
 		       "staleness_seconds", pal_k8s_datastore_staleness(ds, now_ns),
@@ -731,7 +875,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	pal_k8s_http_close(ds->http);
 	ds->http = NULL;
 	json_object_foreach(ds->objects, id, e)
-		entry_release(e);
+		entry_free(entry_of(e));
 	json_decref(ds->objects);
 	ds->objects = NULL;
 	json_decref(ds->uncommitted);

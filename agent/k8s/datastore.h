@@ -23,6 +23,8 @@
 #include "model.h"
 
 #define PAL_K8S_MAX_RESOURCES 16
+/* How often API discovery runs again (Calico's API server installed or removed later). */
+#define PAL_K8S_DISCOVERY_NS (5ull * 60 * 1000000000ull)
 
 struct pal_k8s_datastore {
 	struct pal_k8s_conn conn;
@@ -31,21 +33,28 @@ struct pal_k8s_datastore {
 	size_t n_inf;
 	struct pal_k8s_convert_cfg convert;
 	/* Discovery of projectcalico.org/v3 (Calico's API server), in flight: Calico's resources are
-	 * watched once it answered, from v3 where it is served, else from the CRDs. */
+	 * watched once it answered, from v3 where it is served, else from the CRDs. It runs again
+	 * every discovery_period_ns and soon after a Calico resource answers 404; a resource whose
+	 * group changed is watched from the other one (only the difference reaches the table). */
 	struct pal_k8s_req *discovery;
-	/* "Kind/namespace/name" -> {"latest": the latest version good on their own, "applied": the
-	 * version in force at the last apply (both decoded once, kept as their address: see
-	 * datastore.c), "error": why the latest version is not in force, "held": the whole model
-	 * rejected "latest" (so "applied" is used), "model_error"}. */
+	bool calico_started;        /* the first discovery answered: Calico's informers run */
+	uint64_t discovery_due_ns;  /* the next discovery (CLOCK_MONOTONIC); 0 while one runs */
+	uint64_t discovery_last_ns; /* when the last one started (404s run it at most so often) */
+	uint64_t discovery_period_ns;
+	/* "Kind.group/namespace/name" (object_id in datastore.c) -> the address of its entry (struct
+	 * k8s_entry in datastore.c: the latest version good on its own, the version in force at the
+	 * last apply, both decoded once; why the latest is not in force; whether the whole model
+	 * rejected it). */
 	json_t *objects;
 	/* Ids whose "latest" may differ from "applied": all a commit has to look at (a table of
 	 * thousands of objects, of which a change touches one). */
 	json_t *uncommitted;
-	size_t n_held;             /* objects marked "held" since the last load began */
+	size_t n_held;             /* objects held since the last load cleared them (an upper bound) */
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */
 	bool synced_once;          /* every resource has been listed once */
+	bool reloading_again;      /* set_aside held objects: the next load keeps those holds */
 	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
 				    * event-to-enforcement */
 	void (*on_change)(void *ctx);
@@ -60,6 +69,7 @@ struct pal_k8s_datastore_cfg {
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
 	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
+	uint64_t discovery_ms; /* 0: PAL_K8S_DISCOVERY_NS */
 };
 
 /* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the
@@ -69,7 +79,7 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 			   char *err, size_t errlen);
 /* True once every required resource has been listed (absent optional ones count). */
 bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
-/* Loads every object's last good documents into m (names "k8s:Kind/namespace/name"). When the
+/* Loads every object's last good documents into m (names "k8s:Kind.group/namespace/name"). When the
  * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
  * does not exist), those go back to their version of the last apply (out, when they had none) and
  * are reported, and the rest loads again (up to 3 rounds). m comes back validated
@@ -77,10 +87,17 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
  * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none).
  * match_key (may be NULL) gets the key of the compiler's match cache (match_cache.h): a SHA-256
  * over the id and document digest of every loaded object that feeds the selector candidates
- * (all but policies and tiers), so it changes whenever any of them does. */
+ * (all but policies and tiers), so it changes whenever any of them does.
+ * Returns 0, or -ENOMEM when validation ran out of memory (its error is in diags when it fit):
+ * m must not be compiled then. */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns,
 			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN]);
+/* The compiler rejected the last load: every object its errors name (by position) goes back to
+ * its version of the last apply (out, when it had none) and is reported as load's culprits are;
+ * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).
+ */
+size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d);
 /* The last load was applied: its versions are now the ones in force. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "vec.h"
 
 #define LIST_PAGE 500
 #define LIST_TIMEOUT_MS 60000L
@@ -121,6 +122,8 @@ static void record_error(struct pal_k8s_informer *inf, const char *what, long st
 	json_decref(st);
 	inf->errors++;
 	inf->failing = true;
+	if (!error && status == 404 && inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
 		 PALD_S("error", inf->last_error));
 }
@@ -141,39 +144,50 @@ static void backoff(struct pal_k8s_informer *inf)
 	wait_then(inf, (uint64_t)wait * NS_PER_MS);
 }
 
-/* Tells the owner what changed between the store and a complete list, then keeps the list. */
-static void apply_list(struct pal_k8s_informer *inf, json_t *fresh)
+/* One object of a list page: the owner hears of it at once when it is new or changed, so a list
+ * never holds the whole resource's objects (10,000 pods as JSON trees are several times the size
+ * of what the owner keeps of them). Only its key is remembered, for the removals at the end. */
+static int list_item(struct pal_k8s_informer *inf, const char *key, json_t *obj)
+{
+	json_t *old = json_object_get(inf->store, key), *entry;
+	const char *a = old ? object_rv(old) : NULL, *b = object_rv(obj);
+
+	if (json_object_set_new(inf->listing, key, json_null()))
+		return -ENOMEM;
+	if (old && a && b && !strcmp(a, b))
+		return 0;
+	if (!(entry = store_entry(inf, obj)) || json_object_set_new(inf->store, key, entry))
+		return -ENOMEM;
+	inf->ops->upsert(inf->ctx, inf, key, obj);
+	return 0;
+}
+
+/* A complete list: what the store has and the list did not name is gone. */
+static void remove_unlisted(struct pal_k8s_informer *inf)
 {
 	const char *key;
-	json_t *obj, *old;
+	json_t *obj;
 	void *tmp;
 
-	json_object_foreach(fresh, key, obj) {
-		old = json_object_get(inf->store, key);
-		const char *a = old ? object_rv(old) : NULL, *b = object_rv(obj);
-
-		if (!old || !a || !b || strcmp(a, b))
-			inf->ops->upsert(inf->ctx, inf, key, obj);
-	}
 	json_object_foreach_safe(inf->store, tmp, key, obj) {
-		if (!json_object_get(fresh, key))
-			inf->ops->remove(inf->ctx, inf, key, obj);
+		if (json_object_get(inf->listing, key))
+			continue;
+		json_incref(obj);
+		json_object_del(inf->store, key);
+		inf->ops->remove(inf->ctx, inf, key, obj);
+		json_decref(obj);
 	}
-	json_object_foreach(fresh, key, obj) /* the list's objects, as the store keeps them */
-		json_object_set_new(fresh, key, store_entry(inf, obj));
-	json_decref(inf->store);
-	inf->store = fresh;
+	json_decref(inf->listing);
+	inf->listing = NULL;
 }
 
 static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 {
-	json_t *fresh = inf->listing;
-
-	inf->listing = NULL;
 	if (inf->synced)
 		inf->relists++;
-	apply_list(inf, fresh);
+	remove_unlisted(inf);
 	set_rv(inf, rv);
+	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;
 	mark_current(inf);
@@ -185,18 +199,19 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 
 static void list_absent(struct pal_k8s_informer *inf)
 {
-	json_decref(inf->listing);
-	inf->listing = NULL;
 	if (!inf->absent)
 		pald_log(PALD_LOG_WARN, "kubernetes: optional resource not served, checking again "
 					"every minute",
 			 PALD_S("resource", inf->path));
-	apply_list(inf, json_object()); /* CRDs removed: their objects are gone too */
+	json_object_clear(inf->listing);
+	remove_unlisted(inf); /* CRDs removed: their objects are gone too */
 	inf->absent = true;
 	inf->synced = true;
 	inf->rv[0] = '\0';
 	mark_current(inf);
 	inf->ops->synced(inf->ctx, inf);
+	if (inf->ops->not_found)
+		inf->ops->not_found(inf->ctx, inf);
 	wait_then(inf, ABSENT_RETRY_NS);
 }
 
@@ -208,8 +223,12 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 	size_t i;
 
 	inf->req = NULL;
-	if (!error && status == 404 && inf->res.optional)
+	if (!error && status == 404 && inf->res.optional && !inf->served)
 		return list_absent(inf);
+	if (!error && status == 404 && inf->served) /* then as any failed list: the store stays */
+		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
+					"in force until discovery moves it",
+			 PALD_S("resource", inf->path));
 	if (!error && status == 410) { /* the continue token expired: a fresh list */
 		json_object_clear(inf->listing);
 		free(inf->cont);
@@ -233,7 +252,10 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 		json_object_set_new(item, "apiVersion", json_string(inf->res.api_version));
 		json_object_set_new(item, "kind", json_string(inf->res.kind));
 		object_key(item, key, sizeof(key));
-		json_object_set(inf->listing, key, item);
+		if (list_item(inf, key, item)) {
+			error = "out of memory";
+			goto fail;
+		}
 	}
 	cont = json_string_value(json_object_get(json_object_get(doc, "metadata"), "continue"));
 	rv = json_string_value(json_object_get(json_object_get(doc, "metadata"), "resourceVersion"));
@@ -360,15 +382,8 @@ static bool on_watch_data(void *ctx, const char *buf, size_t len)
 				inf->errors++;
 				return false;
 			}
-			if (inf->line_len + 1 >= inf->line_cap) {
-				size_t cap = inf->line_cap ? inf->line_cap * 2 : 65536;
-				char *p = realloc(inf->line, cap);
-
-				if (!p)
-					return false;
-				inf->line = p;
-				inf->line_cap = cap;
-			}
+			if (vec_grow((void **)&inf->line, &inf->line_cap, inf->line_len + 2, 1))
+				return false;
 			inf->line[inf->line_len++] = buf[i];
 			continue;
 		}

@@ -4,12 +4,15 @@
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
  * last resourceVersion at once; a dropped or refused one after an exponential backoff with jitter
  * (250 ms doubling to 30 s). 410 Gone (an ERROR event or the status) means the history is
- * compacted: the informer lists again while its store keeps the last state, then hands the owner
- * only the difference (added, changed, removed objects), so nothing is ever seen to vanish
- * because of a relist and nothing is flushed when a list fails. The same relist runs every
- * resync period. An optional resource the server does not serve (404: Calico's CRDs not
- * installed) is reported as absent, counts as synced with no objects, and is looked for again
- * every minute.
+ * compacted: the informer lists again while its store keeps the last state and hands the owner
+ * only the difference: each page's new and changed objects as the page arrives (a list never
+ * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
+ * ever seen to vanish because of a relist and nothing is removed when a list fails. The same
+ * relist runs every resync period. An optional resource the server does not serve (404: Calico's CRDs not
+ * installed) and never served is reported as absent, counts as synced with no objects, and is
+ * looked for again every minute. One that was served and answers 404 keeps its store (the last
+ * state stays in force) and retries with backoff; its owner is told (not_found), so discovery can
+ * move it to the group that serves it now.
  */
 #ifndef PAL_K8S_INFORMER_H
 #define PAL_K8S_INFORMER_H
@@ -29,6 +32,9 @@ struct pal_k8s_informer_ops {
 	void (*remove)(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
 	/* A list completed (the first one: the resource is synced) or the resource is absent. */
 	void (*synced)(void *ctx, struct pal_k8s_informer *inf);
+	/* Optional: a list or watch got 404 (the resource may have moved: discovery again). Called
+	 * from inside the informer: it may schedule work, never free or replace inf. */
+	void (*not_found)(void *ctx, struct pal_k8s_informer *inf);
 };
 
 struct pal_k8s_resource {
@@ -55,7 +61,7 @@ struct pal_k8s_informer {
 	enum pal_k8s_inf_state state;
 	struct pal_k8s_req *req;
 	json_t *store;   /* key -> object (or its resourceVersion): what the owner has been told */
-	json_t *listing; /* key -> object: the pages of the list in progress */
+	json_t *listing; /* key -> null: the objects the list in progress has named so far */
 	char *cont;      /* continue token of the list in progress */
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
@@ -71,6 +77,10 @@ struct pal_k8s_informer {
 	/* State for polctl status and /readyz. */
 	bool synced;            /* a list completed (or the resource is absent) */
 	bool absent;            /* optional and not served (404) */
+	/* A list completed here, or the owner handed this informer the state of a served resource
+	 * (see pal_k8s_informer_init's callers): a 404 then means the resource stopped being served
+	 * (Calico's API server gone), not that it never was, and the store stays as it is. */
+	bool served;
 	uint64_t last_ok_ns;    /* the last moment the state was known current (monotonic) */
 	int64_t last_event_wall;/* unix time of the last watch event or list; 0 = none */
 	uint64_t errors;        /* failed requests and error events */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vec.h"
 
 /* A list page of 500 objects is a few MB; far more is a broken or hostile server. */
 #define PAL_K8S_MAX_BODY (256u << 20)
@@ -298,17 +299,8 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		return r->ops.data(r->ctx, ptr, n) ? n : 0;
 	if (r->len + n > PAL_K8S_MAX_BODY)
 		return 0; /* curl fails the request ("write error"): a list page cannot be this big */
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 16384;
-		char *b;
-
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		if (!(b = realloc(r->body, cap)))
-			return 0; /* curl reports a write error: the request fails, nothing crashes */
-		r->body = b;
-		r->cap = cap;
-	}
+	if (vec_grow((void **)&r->body, &r->cap, r->len + n + 1, 1))
+		return 0; /* curl reports a write error: the request fails, nothing crashes */
 	memcpy(r->body + r->len, ptr, n);
 	r->len += n;
 	r->body[r->len] = '\0';

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 4u
+#define PAL_LAYOUT_VERSION 7u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -199,7 +199,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -251,6 +251,25 @@ struct pal_if_bank {
 };
 _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's element stride)");
 
+/* pal_if_index: ARRAY (BPF_F_MMAPABLE), index = ifindex -> struct pal_if_index, for ifindexes
+ * below PAL_IF_INDEX_DIRECT: pal_ifaces' answer as an array read the verifier inlines, instead of
+ * a hash lookup on every packet (twice at tc egress). Below the bound the programs read only this
+ * array, above it only pal_ifaces; userspace reads pal_ifaces, the record. The agent writes both
+ * together (agent/dataplane/iface_slots.c), the element with one atomic 4-byte store through its
+ * mapping, so a packet reads the old or the new slot, never a mix. The rule that keeps a stale
+ * slot from giving another interface's policy is pal_ifaces' own: an unbound interface's element
+ * is cleared before its slot is marked free, and a freed slot is handed on only after a grace
+ * period, so a packet that read the old element still finds the removed interface's last value.
+ * At every load the agent makes the array equal to pal_ifaces again, element by element (an
+ * element that is already right is not written: packets keep finding their interface). */
+#define PAL_IF_INDEX_DIRECT 65536u
+#define PAL_IF_INDEX_NONE 0u /* no pal_ifaces entry: not palisade's interface */
+struct pal_if_index {
+	__u32 slot_plus1; /* the slot + 1, or PAL_IF_INDEX_NONE; one atomic store */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
+
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */
 /* The device has no link-layer header (tun, WireGuard, ipip, sit, GRE, PPP: netlink's link type
@@ -274,7 +293,11 @@ _Static_assert(PAL_OFFSETOF(struct pal_iface, lists) == 8, "pal_iface.lists offs
  *                 class satisfies (flatten.h ANCHORS; the candidate words are
  *                 AND(summaries) & (always | OR(anchors)))
  *   ovr mask[k] = pal_words[ovr_mask + k]: bit j = word j of this class is an override
+ *   ovr rank[k] = pal_words[ovr_rank + k]: override words of this class in summary words < k
  *   word(j)     = ovr bit j ? pal_words[ovr_base + (ovr bits set below j)] : pal_words[base + j]
+ *   top         bit k = summary[k] != 0: the classifier visits only summary words whose bit is
+ *                 set in every field's class (any other candidate word is 0), and the rank words
+ *                 let it start at any of them
  * (base = the field's base words, shared by the field's classes). */
 struct pal_class {
 	__u32 summary;
@@ -282,8 +305,11 @@ struct pal_class {
 	__u32 ovr_base;
 	__u32 base;
 	__u32 anchor;
+	__u32 ovr_rank;
+	__u32 top;
 };
-_Static_assert(sizeof(struct pal_class) == 20, "pal_class size");
+_Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
+_Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
@@ -305,7 +331,7 @@ struct pal_list {
 	__u32 single_class;
 	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
 };
-_Static_assert(sizeof(struct pal_list) == 160, "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class), "pal_list size");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
@@ -319,6 +345,81 @@ struct pal_entry {
 };
 _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 #define PAL_RULE_ID_NONE 0xffffffffu
+
+/* pal_small: HASH (no prealloc), key = list id -> struct pal_small_list: the same list in a
+ * short list's linear form, written beside its bitmap form when it fits (maps_sync.c
+ * small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
+ * the packet's entry bits instead of an LPM lookup, ANDs the six, and walks the set bits; no
+ * summary words, no scratch slot. Every table is the flattener's own (flatten.h FIELDS and
+ * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
+#define PAL_SMALL_ENTRIES 32u  /* entries of a list in linear form (one 32-bit word) */
+#define PAL_SMALL_RANGES 32u   /* key ranges per 16-bit field */
+#define PAL_SMALL_PREFIXES 16u /* address prefixes per address field, both families */
+/* PROTO's key in the linear form: the IP protocol, + PAL_SMALL_PROTO_V6 for IPv6 */
+#define PAL_SMALL_PROTO_V6 256u
+
+/* keys first .. last (sorted, disjoint, covering 0 ..: the first range whose last >= key holds it) */
+struct pal_small_range {
+	__u16 first;
+	__u16 last;
+	__u32 bits; /* entries every key of the range satisfies */
+};
+_Static_assert(sizeof(struct pal_small_range) == 8, "pal_small_range size");
+
+struct pal_small_keys {
+	__u32 n;         /* ranges used */
+	__u32 none_bits; /* the packet has no such key (no ports, not ICMP); unused for PROTO */
+	struct pal_small_range r[PAL_SMALL_RANGES];
+};
+_Static_assert(sizeof(struct pal_small_keys) == 8 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
+
+/* addr & mask == net, per 32-bit word in network order; the longest such prefix decides */
+struct pal_small_prefix {
+	__u32 net[4];
+	__u32 mask[4];
+	__u32 bits;
+	__u8 family; /* 4 or 6 (pal_pkt.family) */
+	__u8 len;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_small_prefix) == 40, "pal_small_prefix size");
+
+struct pal_small_addrs {
+	__u32 n;
+	__u32 pad;
+	struct pal_small_prefix p[PAL_SMALL_PREFIXES];
+};
+_Static_assert(sizeof(struct pal_small_addrs) == 8 + 40 * PAL_SMALL_PREFIXES,
+	       "pal_small_addrs size");
+
+struct pal_small_entry {
+	__u8 action; /* enum pal_entry_action */
+	__u8 kind;   /* enum pal_entry_kind */
+	__u8 next;   /* LOG, PASS, SKIP: where evaluation continues (<= n_entries) */
+	__u8 pad;
+	__u32 rule_id;
+};
+_Static_assert(sizeof(struct pal_small_entry) == 8, "pal_small_entry size");
+
+/* the key fields of a linear-form list, in pal_small_list.keys */
+#define PAL_SMALL_K_PROTO 0
+#define PAL_SMALL_K_SPORT 1
+#define PAL_SMALL_K_DPORT 2
+#define PAL_SMALL_K_ICMP 3
+#define PAL_SMALL_K_COUNT 4
+
+struct pal_small_list {
+	__u32 n_entries; /* <= PAL_SMALL_ENTRIES */
+	__u32 pad;
+	struct pal_small_entry e[PAL_SMALL_ENTRIES];
+	struct pal_small_addrs addr[2];                   /* source, destination */
+	struct pal_small_keys keys[PAL_SMALL_K_COUNT];    /* PAL_SMALL_K_* */
+};
+_Static_assert(sizeof(struct pal_small_list) ==
+		       8 + 8 * PAL_SMALL_ENTRIES + 2 * sizeof(struct pal_small_addrs) +
+			       PAL_SMALL_K_COUNT * sizeof(struct pal_small_keys),
+	       "pal_small_list size");
+_Static_assert(PAL_SMALL_ENTRIES <= 32, "pal_small_range.bits holds every entry");
 
 /* What the classifier answered for one list (bpf/classify.h pal_classify). */
 #define PAL_CLS_STATUS_VERDICT 0  /* entry decided: action ALLOW or DENY */
@@ -354,10 +455,16 @@ struct pal_trace {
 	__u64 nonce;   /* 0: trace mode off */
 	__u32 n_lists;
 	__u32 entered; /* set by a program that entered trace mode (polctl checks it did) */
+	/* enum pal_drop_reason the program dropped the packet for (what it would have counted),
+	 * PAL_DROP_NONE when it let it through: polctl checks it against the program's return code
+	 * and the lists' decisions. */
+	__u32 drop_reason;
+	__u32 pad;
 	struct pal_trace_list lists[PAL_TRACE_MAX_LISTS];
 };
-_Static_assert(sizeof(struct pal_trace) == 16 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
+_Static_assert(sizeof(struct pal_trace) == 24 + PAL_TRACE_MAX_LISTS * sizeof(struct pal_trace_list),
 	       "pal_trace size");
+_Static_assert(PAL_OFFSETOF(struct pal_trace, lists) == 24, "pal_trace.lists offset");
 
 /* pal_classes: LPM_TRIE, key struct pal_class_key -> struct pal_class.
  * One trie serves every list and field: the fixed part (list id, field, sub) is matched in full
@@ -601,6 +708,9 @@ _Static_assert(sizeof(struct pal_ifctr_key) == 8, "pal_ifctr_key size");
 struct pal_if_ctr {
 	__u64 verdict[PAL_VERDICT_COUNT];
 	__u64 drop[PAL_DROP_COUNT];
+	/* The bytes of those drops (the packet's length as the hook saw it: the frame at XDP, the
+	 * skb at tc and netfilter), counted on the deny path only. */
+	__u64 drop_bytes[PAL_DROP_COUNT];
 	/* Deny and Log events not emitted because this interface and hook were over the event rate
 	 * limit (pal_config.event_interval_ns / event_burst), and events lost because the ring
 	 * buffer was full. Every drop is still in drop[]. */
@@ -610,10 +720,12 @@ struct pal_if_ctr {
 	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT + 3),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 3),
 	       "pal_if_ctr size");
+_Static_assert(PAL_OFFSETOF(struct pal_if_ctr, drop_bytes) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+	       "pal_if_ctr.drop_bytes offset");
 _Static_assert(PAL_OFFSETOF(struct pal_if_ctr, events_suppressed) ==
-		       8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
+		       8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT),
 	       "pal_if_ctr.events_suppressed offset");
 
 /* pal_events: RINGBUF of struct pal_event (denies and Log rules), rate-limited per interface,

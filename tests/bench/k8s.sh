@@ -39,7 +39,7 @@ done
 port=$((20000 + RANDOM % 20000))
 t0=$(date +%s%N)
 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --node node-0 \
-	--bpffs "$PINDIR" --health "127.0.0.1:$port" >"$BENCH_TMP/palisaded.log" 2>&1 &
+	--bpffs "$PINDIR" --health "127.0.0.1:$port" --events-socket "$BENCH_TMP/events.sock" >"$BENCH_TMP/palisaded.log" 2>&1 &
 pid=$!
 ready=""
 for i in $(seq 1200); do

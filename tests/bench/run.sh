@@ -88,7 +88,7 @@ END {
 	for (i = 1; i <= o; i++)
 		printf "| 5 | palisaded --once (fresh datapath): wall ms / peak RSS | %d policies | %.0f / %.1f MiB | | |\n", or[i], ow[i], om[i] / 1024
 	printf "| 5 | file change to new verdict, ms (palisaded running, probe every ~1 ms) | %d policies: deny file written / removed | %.1f / %.1f | | |\n", vn, vd, va
-	printf "| 6 | kubernetes datastore: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | |\n", kp, kq, kready, krss / 1024, khwm / 1024
+	printf "| 6 | kubernetes datastore: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | ready %s, peak %s |\n", kp, kq, kready, krss / 1024, khwm / 1024, r(krss, 65536), r(khwm, 65536)
 	printf "| 6 | kubernetes datastore: NetworkPolicy watch event to enforced, ms | %d pods, %d policies | %.1f | goal: 100 | |\n", kp, kq, kev
 }' "$OUT"
 "$HERE/live_table.sh" "$OUT"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "bpft.h"
 #include "ir_random.h"
 
@@ -65,13 +66,30 @@ static void add_failsafes(struct pal_ir *ir, struct pal_rand *r)
 	ir->n_failsafe_out = 1;
 }
 
+/* Keys (__u32) in map name of T's datapath. */
+static size_t map_keys(const char *name)
+{
+	int fd = pal_dp_map_fd(T.dp, name);
+	uint32_t key, next, *prev = NULL;
+	size_t n = 0;
+
+	cr_assert_geq(fd, 0, "no map %s", name);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 /* One phase: n_irs random IRs of the given shape, n_pkts packets each, round-robin over the
  * routes. Returns the number of mismatches (printed with their seeds). */
 static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_pkts,
-			const struct pal_ir_random_opts *opts, bool replay, uint64_t one,
-			size_t *n_cases)
+			const struct pal_ir_random_opts *opts, bool want_both_forms, bool replay,
+			uint64_t one, size_t *n_cases)
 {
 	size_t cases = 0, mismatches = 0, allowed = 0, untracked = 0, spoofed = 0;
+	size_t lists = 0, linear = 0; /* lists programmed, of them with a linear form (pal_small) */
 
 	for (uint64_t i = 0; i < n_irs && mismatches < 10; i++) {
 		uint64_t seed = replay ? one : base + i;
@@ -81,6 +99,8 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 		cr_assert_eq(pal_ir_random(seed, opts, &ir), 0);
 		add_failsafes(&ir, &r);
 		bt_apply(&T, &ir, (uint32_t)i + 1);
+		lists += map_keys("pal_lists");
+		linear += map_keys("pal_small");
 		for (int p = 0; p < n_pkts; p++) {
 			const struct route *rt = &routes[(size_t)p % (sizeof(routes) / sizeof(routes[0]))];
 			struct pal_packet pkt;
@@ -129,10 +149,15 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 		pal_ir_free(&ir);
 	}
 	fprintf(stderr, "bpf_differential %s: seed base 0x%" PRIx64 ", %zu cases (%zu allowed, "
-			"%zu untracked, %zu spoofed), %zu mismatches\n", name, replay ? one : base, cases,
-		allowed, untracked, spoofed, mismatches);
+			"%zu untracked, %zu spoofed), %zu mismatches; lists %zu, linear form %zu\n",
+		name, replay ? one : base, cases, allowed, untracked, spoofed, mismatches, lists,
+		linear);
 	if (!replay && n_irs > 1)
 		cr_expect_gt(spoofed, 0, "phase %s generated no spoofed source", name);
+	/* the short lists' linear form and the bitmap form must both have been compared */
+	if (!replay && n_irs > 1 && want_both_forms)
+		cr_expect(linear > 0 && linear < lists, "phase %s: %zu of %zu lists in linear form",
+			  name, linear, lists);
 	*n_cases += cases;
 	return mismatches;
 }
@@ -147,10 +172,16 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 900)
 		uint64_t n_irs;
 		int n_pkts;
 		struct pal_ir_random_opts o;
+		bool both_forms; /* expect lists in linear and in bitmap form */
 	} phases[] = {
-		{ "small", 240, 48, { .max_tiers = 3, .max_policies = 3, .max_rules = 5, .n_profiles = 3 } },
+		{ "small", 240, 48, { .max_tiers = 3, .max_policies = 3, .max_rules = 5, .n_profiles = 3 }, true },
 		{ "medium", 12, 200, { .max_tiers = 4, .max_policies = 5, .max_rules = 25, .n_profiles = 3 } },
 		{ "large", 2, 400, { .max_tiers = 4, .max_policies = 60, .max_rules = 100, .n_profiles = 2 } },
+		/* lists around PAL_SMALL_ENTRIES entries: either side of the linear form's limit */
+		{ "threshold", 40, 48, { .max_tiers = 2, .max_policies = 4, .max_rules = 7, .n_profiles = 2 }, true },
+		/* lists over 4,096 entries: several summary words, classes with override words in
+		 * more than one of them (the override rank words) */
+		{ "wide", 2, 400, { .max_tiers = 1, .max_policies = 3, .max_rules = 3000, .n_profiles = 1 } },
 	};
 	bool replay;
 	uint64_t one = env_u64("PAL_BPF_DIFF_SEED", 0, &replay);
@@ -164,7 +195,7 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 900)
 		if (only && strcmp(only, phases[k].name) != 0)
 			continue;
 		mismatches += run_phase(phases[k].name, base + k * 1000000, n, phases[k].n_pkts,
-					&phases[k].o, replay, one, &cases);
+					&phases[k].o, phases[k].both_forms, replay, one, &cases);
 	}
 	cr_assert_eq(mismatches, 0, "%zu mismatches (seeds above; replay with PAL_BPF_DIFF_SEED "
 				    "and PAL_BPF_DIFF_PHASE)", mismatches);

@@ -75,6 +75,43 @@ Test(bpf_table, hep_ingress_untracked_allow_and_deny_at_xdp)
 	cr_assert_eq(bt_ifctr(&T, eth0, PAL_HOOK_TC_INGRESS).verdict[PAL_VERDICT_DENY], 0);
 }
 
+/* Drops count their bytes by reason (palisade_dropped_bytes_total): the frame's length at XDP, and
+ * at netfilter's INPUT the IP packet's (the socket-filter test run, like netfilter, hands the
+ * program the skb without its Ethernet header). Two sizes, so a count of packets or of a fixed
+ * size cannot pass. */
+Test(bpf_table, drops_count_their_bytes_by_reason)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 9001);
+	int eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr x0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP), in0 = bt_ifctr(&T, eth0, PAL_HOOK_INPUT);
+	struct pal_if_ctr x1, in1;
+	uint8_t small[256], big[256];
+	size_t small_len = bt_build(small, sizeof(small), &p, NULL);
+	size_t big_len = bt_build(big, sizeof(big), &p, &(struct bt_pkt_opts){ .ip_opts = 24 });
+
+	cr_assert_eq(big_len, small_len + 24);
+	cr_assert_eq(bt_run_xdp(&T, eth0, small, small_len, NULL), XDP_DROP);
+	cr_assert_eq(bt_run_xdp(&T, eth0, big, big_len, NULL), XDP_DROP);
+	x1 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	cr_assert_eq(x1.drop[PAL_DROP_POLICY] - x0.drop[PAL_DROP_POLICY], 2);
+	cr_assert_eq(x1.drop_bytes[PAL_DROP_POLICY] - x0.drop_bytes[PAL_DROP_POLICY],
+		     small_len + big_len, "XDP counted %llu bytes, sent %zu",
+		     (unsigned long long)(x1.drop_bytes[PAL_DROP_POLICY] -
+					  x0.drop_bytes[PAL_DROP_POLICY]), small_len + big_len);
+
+	p.protocol = PAL_PROTO_UDP; /* udp 22: no failsafe, the host tier's end denies at INPUT */
+	p.dport = 22;
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+	small_len = bt_build(small, sizeof(small), &p, NULL);
+	in1 = bt_ifctr(&T, eth0, PAL_HOOK_INPUT);
+	cr_assert_eq(in1.drop_bytes[PAL_DROP_TIER_END] - in0.drop_bytes[PAL_DROP_TIER_END],
+		     small_len - 14, "INPUT counted %llu bytes of a %zu-byte frame",
+		     (unsigned long long)(in1.drop_bytes[PAL_DROP_TIER_END] -
+					  in0.drop_bytes[PAL_DROP_TIER_END]), small_len);
+	cr_assert_eq(in1.drop_bytes[PAL_DROP_POLICY], in0.drop_bytes[PAL_DROP_POLICY],
+		     "bytes under the reason that dropped only");
+}
+
 /* XDP's verdict reaches tc in 4 bytes of metadata where the kernel lets XDP programs add it; where
  * it does not (bpf_xdp_adjust_meta refused), XDP leaves none and still counts its verdicts, and tc
  * ingress evaluates again (the table tests above pass either way). */

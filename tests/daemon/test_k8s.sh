@@ -4,7 +4,8 @@
 #     nothing applied, /readyz 503 "not synced"; optional Calico CRDs absent: synced, applied;
 #   - --auto-host-endpoints: the Node is watched and becomes a host endpoint;
 #   - Calico's API server (projectcalico.org/v3 in discovery): Calico's resources are watched there,
-#     not as CRDs; without it, from the CRDs;
+#     not as CRDs; without it, from the CRDs; installed later, found by the periodic discovery;
+#     removed, found after the 404s;
 #   - paginated lists (1,200 namespaces, pages of 500: continue tokens followed, all applied);
 #   - the periodic resync lists again and changes nothing;
 #   - credentials: a client certificate and CA as -data (no token), insecure-skip-tls-verify;
@@ -55,6 +56,50 @@ grep -q 'resource synced resource=/apis/projectcalico.org/v3/globalnetworkpolici
 ! grep -q 'object rejected' "$TMP/agent.log" || fail "v3 object rejected: $(grep rejected "$TMP/agent.log")"
 crd=$(k8s_ctl GET /requests | jq '[.[] | select(.path | startswith("/apis/crd.projectcalico.org/v1/"))] | length')
 [ "$crd" = 0 ] || fail "the CRDs were listed or watched ($crd requests) although v3 is served"
+stop_agent || fail "SIGTERM: exit $?"
+k8s_stop
+
+# 1d. Discovery runs again: Calico's API server installed after the agent started is found by the
+# periodic discovery (every second here) and Calico's resources move to v3 (the CRD-only policy
+# leaves, the v3 one arrives); removed again, the v3 watches get 404 and discovery, run at once
+# (at most every 10 s), moves them back to the CRDs, though the period is an hour.
+gnp() { # gnp API_VERSION NAME N: a GlobalNetworkPolicy of all() with N Allow rules
+	local rules="" i
+	for i in $(seq "$3"); do rules="$rules${rules:+,}{\"action\":\"Allow\"}"; done
+	printf '{"apiVersion":"%s","kind":"GlobalNetworkPolicy","metadata":{"name":"%s"},"spec":{"selector":"all()","ingress":[%s]}}' \
+		"$1" "$2" "$rules"
+}
+refs_are() { [ "$(rec .rule_refs)" = "$1" ]; }
+k8s_start "$TMP/k8s1d" || fail "replay server"
+k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"HostEndpoint","metadata":{"name":"hep"},"spec":{"node":"test-node","interfaceName":"eth9"}}' ||
+	fail "put hep"
+k8s_put "$(gnp crd.projectcalico.org/v1 crd-only 1)" || fail "put crd policy"
+rm -f "$TMP/record.json"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --kubernetes-discovery-interval 1
+wait_until 5 grep -q 'resource synced resource=/apis/crd.projectcalico.org/v1/globalnetworkpolicies.*objects=1' \
+	"$TMP/agent.log" || fail "the CRD policy did not arrive: $(grep 'Calico\|globalnetworkpolicies' "$TMP/agent.log")"
+wait_until 5 refs_are 1 || fail "the CRD policy's one rule: rule_refs $(rec .rule_refs)"
+k8s_ctl POST /serve-v3 '{"serve":true}' >/dev/null || fail "control: serve v3"
+k8s_put "$(gnp projectcalico.org/v3 v3-only 2)" || fail "put v3 policy"
+k8s_put '{"apiVersion":"projectcalico.org/v3","kind":"HostEndpoint","metadata":{"name":"hep"},"spec":{"node":"test-node","interfaceName":"eth9"}}' ||
+	fail "put v3 hep"
+wait_until 10 grep -q 'Calico resources group=projectcalico.org/v3 from_v3=6 moved=6' "$TMP/agent.log" ||
+	fail "not moved to v3: $(grep 'Calico resources' "$TMP/agent.log")"
+wait_until 5 refs_are 2 ||
+	fail "after the move to v3: rule_refs $(rec .rule_refs), want 2 (the v3 policy only)"
+stop_agent || fail "SIGTERM: exit $?"
+moved_at=$(date +%s%N)
+rm -f "$TMP/record.json" # else the last agent's record passes the checks before this one applied
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --kubernetes-discovery-interval 3600
+wait_until 10 grep -q 'Calico resources group=projectcalico.org/v3' "$TMP/agent.log" ||
+	fail "restart on v3: $(grep 'Calico resources' "$TMP/agent.log")"
+wait_until 5 refs_are 2 || fail "restart on v3: rule_refs $(rec .rule_refs)"
+k8s_ctl POST /serve-v3 '{"serve":false}' >/dev/null || fail "control: stop serving v3"
+wait_until 15 grep -q 'Calico resources group=crd.projectcalico.org/v1 from_v3=0 moved=6' "$TMP/agent.log" ||
+	fail "not moved back to the CRDs after the 404s: $(grep 'Calico resources\|404' "$TMP/agent.log" | tail -5)"
+wait_until 5 refs_are 1 ||
+	fail "back on the CRDs: rule_refs $(rec .rule_refs), want 1 (the CRD policy only)"
+echo "MEASURE: moved back to the CRDs $((($(date +%s%N) - moved_at) / 1000000)) ms after the restart (404s, discovery at most every 10 s)"
 stop_agent || fail "SIGTERM: exit $?"
 k8s_stop
 

@@ -27,17 +27,18 @@ trap 'exit 143' TERM
 
 k8s_start "$TMP/server" || fail "replay server"
 
-# dry_run FILE: kubectl apply --dry-run=client (no OpenAPI documents on the replay server, so no
-# schema validation: kinds, versions and scopes are checked through discovery) prints one
-# "created (dry run)" per object; the objects as JSON go to FILE.json.
+# dry_run FILE: kubectl apply --dry-run=client, with kubectl's schema validation (the replay
+# server's OpenAPI documents, tests/k8s/replay_openapi.py: unknown fields and wrong types fail;
+# kinds, versions and scopes are checked through discovery) prints one "created (dry run)" per
+# object; the objects as JSON go to FILE.json.
 dry_run() {
 	local f=$1 n out
-	out=$(k8s_kubectl apply --dry-run=client --validate=false -f "$f" 2>&1) ||
+	out=$(k8s_kubectl apply --dry-run=client -f "$f" 2>&1) ||
 		{ echo "$out"; return 1; }
 	n=$(grep -c '^kind:' "$f")
 	[ "$(grep -c 'created (dry run)' <<<"$out")" -eq "$n" ] ||
 		{ echo "want $n objects created (dry run), kubectl said: $out"; return 1; }
-	k8s_kubectl apply --dry-run=client --validate=false -o json -f "$f" >"$f.json" 2>&1 ||
+	k8s_kubectl apply --dry-run=client -o json -f "$f" >"$f.json" 2>&1 ||
 		{ cat "$f.json"; return 1; }
 }
 
@@ -67,7 +68,7 @@ IMAGE=$TEST_IMAGE render uninstall deploy/kubernetes/uninstall
 render default deploy/kubernetes
 for d in deploy/kubernetes deploy/kubernetes/configmap-feed deploy/kubernetes/apparmor-annotation-only \
 	deploy/kubernetes/uninstall; do
-	out=$(k8s_kubectl apply --dry-run=client --validate=false -k "$d" 2>&1) ||
+	out=$(k8s_kubectl apply --dry-run=client -k "$d" 2>&1) ||
 		fail "kubectl apply -k $d --dry-run=client: $out"
 done
 ok "kustomize renderings (base, configmap-feed, apparmor-annotation-only, uninstall) and apply -k of each pass the dry run"
@@ -77,7 +78,13 @@ sed 's/^kind: DaemonSet$/kind: DeamonSet/' "$TMP/base.yaml" >"$TMP/typo.yaml"
 ! dry_run "$TMP/typo.yaml" >/dev/null 2>&1 || fail "a DeamonSet passed the dry run"
 sed 's#^apiVersion: apps/v1$#apiVersion: v1#' "$TMP/base.yaml" >"$TMP/group.yaml"
 ! dry_run "$TMP/group.yaml" >/dev/null 2>&1 || fail "a v1 DaemonSet passed the dry run"
-ok "a misspelt kind and a wrong group fail the dry run"
+sed 's/mountPropagation:/mountPropagaton:/' "$TMP/base.yaml" >"$TMP/field.yaml"
+out=$(dry_run "$TMP/field.yaml" 2>&1) && fail "a misspelt field passed the dry run"
+case "$out" in *'unknown field "mountPropagaton"'*) ;; *) fail "a misspelt field: $out" ;; esac
+sed 's/privileged: true/privileged: "yes"/' "$TMP/base.yaml" >"$TMP/type.yaml"
+out=$(dry_run "$TMP/type.yaml" 2>&1) && fail "a string for a boolean passed the dry run"
+case "$out" in *'privileged: got "string", expected "boolean"'*) ;; *) fail "a wrong type: $out" ;; esac
+ok "a misspelt kind, a wrong group, a misspelt field and a wrong type fail the dry run"
 
 # expect NAME JQ-FILTER DESCRIPTION: the filter, run on the objects of rendering NAME (a List),
 # must print true.

@@ -7,7 +7,7 @@
 # While the agent reads the ring buffer and a `polctl monitor` client is connected:
 # - the agent keeps answering (/readyz within 1 s, probed every 0.3 s during the flood);
 # - its memory stays bounded (a client that never reads costs at most its 1 MiB queue);
-# - ext0's XDP drop counter grew by exactly the packets run;
+# - ext0's drop counters grew by exactly the packets run and their bytes;
 # - the event accounting is exact: every deny the datapath counted is a deny line in the log, a
 #   deny the log's rate limit suppressed, an event over the datapath's --event-rate, or an event
 #   lost to a full ring buffer (the agent is also stopped for 2 s mid-flood) -- nothing else.
@@ -92,6 +92,7 @@ rss1=$(rss_kb)
 delta() { echo $(($(sum "$E2E_TMP/m1.txt" "$@") - $(sum "$E2E_TMP/m0.txt" "$@"))); }
 dropped=$(delta palisade_dropped_packets_total 'interface="ext0"')
 dropped_hook=$(delta palisade_dropped_packets_total 'interface="ext0".*hook="input"')
+dropped_bytes=$(delta palisade_dropped_bytes_total 'interface="ext0".*hook="input"')
 received=$(delta palisade_events_total 'type="deny"')
 logged=$(delta palisade_deny_log_lines_total)
 suppressed=$(delta palisade_deny_log_lines_suppressed_total)
@@ -113,6 +114,9 @@ echo "flood: ran $sent frames in $secs s ($pps pps; $pps_cpu per CPU second runf
 	fail "the flood reached $pps packets/s (wall clock), want at least $MIN_PPS (FLOOD_MIN_PPS)"
 [ "$dropped_hook" -eq "$sent" ] ||
 	fail "ext0's INPUT drop counter grew by $dropped_hook, runflood ran $sent"
+# runflood's frame is 60 bytes; INPUT (netfilter, and its test run) sees the 46-byte IP packet
+[ "$dropped_bytes" -eq $((46 * sent)) ] ||
+	fail "ext0's INPUT dropped bytes grew by $dropped_bytes, want 46 x $sent"
 [ "$dropped" -eq "$sent" ] || fail "ext0 dropped $dropped packets in all, runflood ran $sent"
 [ "$dropped" -eq $((logged + suppressed + ratelimited + lost)) ] ||
 	fail "dropped $dropped != logged $logged + suppressed $suppressed + over the rate $ratelimited + lost $lost"

@@ -10,6 +10,8 @@
 #     last good version stays in force, another object's change is still enforced; fixed, ready;
 #   - a policy of a tier that does not exist (only the whole model rejects it): reported and left
 #     out while other objects update, in force once its Tier arrives;
+#   - a policy only the compiler rejects (an HTTP match): reported, its last good version stays in
+#     force, other objects update;
 #   - token rotation: the old token refused (401), the new one read from the token file.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
@@ -33,32 +35,6 @@ expect_tcp client 198.19.5.10 8080 - kweb:8080
 expect_tcp client 198.19.5.10 7070 - kweb:7070
 expect_tcp_blocked client 198.19.5.10 9090 -
 expect_tcp_blocked client 198.19.5.10 6060 -
-
-# probes_start NAME: every 100 ms until probes_stop, 8080 must pass and 9090 must be denied;
-# each verdict is a line in $E2E_TMP/NAME.probes.
-probes_start() {
-	local f=$E2E_TMP/$1.probes
-	: >"$f"
-	(
-		while [ ! -e "$f.stop" ]; do
-			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 8080 >/dev/null 2>&1; then
-				echo "8080 pass"; else echo "8080 FAIL"; fi
-			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 9090 >/dev/null 2>&1; then
-				echo "9090 PASSED"; else echo "9090 denied"; fi
-			sleep 0.1
-		done >>"$f"
-	) &
-	PROBES_PID=$!
-}
-probes_stop() {
-	local f=$E2E_TMP/$1.probes n
-	touch "$f.stop"
-	wait "$PROBES_PID"
-	n=$(wc -l <"$f")
-	[ "$n" -ge 4 ] || fail "$1: only $n probes ran"
-	grep -q 'FAIL\|PASSED' "$f" && fail "$1: a probe changed its verdict: $(sort "$f" | uniq -c | tr '\n' ' ')"
-	echo "MEASURE: $1: $n probes, every verdict held"
-}
 
 # 1. Cut off (the server stops), the history changes and is compacted, the server comes back.
 probes_start relist
@@ -144,7 +120,7 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 r=$(agentd_readyz)
-case "$r" in 503\ degraded:*NetworkPolicy/shop/security.deny-8080*) ;; *) fail "/readyz with a policy of a missing tier: $r" ;; esac
+case "$r" in 503\ degraded:*NetworkPolicy.projectcalico.org/shop/security.deny-8080*) ;; *) fail "/readyz with a policy of a missing tier: $r" ;; esac
 grep -q 'rejected with the other objects.*security.deny-8080' "$AGENTD_LOG" || fail "the model-level rejection is not logged"
 expect_tcp client 198.19.5.10 8080 - kweb:8080 # not in force
 k8s_put "$(np web-in 8080)" || fail "web-in back to 8080"
@@ -157,6 +133,48 @@ k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop security.deny-8080 || fai
 k8s_delete crd.projectcalico.org/v1 Tier "" security || fail "delete tier"
 wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 blocked after the tiered deny went"
 log "a policy of a missing tier: reported and left out, others updated, in force once the Tier came"
+
+# 3c. A policy only the compiler rejects (an HTTP match: it decodes and validates, but the
+# datapath matches packets, not requests). Its last good version stays in force; every other
+# object keeps updating; /readyz, polctl status, the log and the metric name it.
+cnp() { # cnp PORTS-JSON [http]: Calico's NetworkPolicy web-extra of shop admitting these ports
+	local http=""
+	[ -n "${2:-}" ] && http='"http":{"methods":["GET"]},'
+	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"default.web-extra","namespace":"shop"},"spec":{"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Allow","protocol":"TCP",%s"destination":{"ports":%s}}]}}' \
+		"$http" "$1"
+}
+k8s_put "$(np web-in 8080)" || fail "web-in 8080"
+k8s_put "$(cnp '[9090]')" || fail "put web-extra"
+wait_tcp_allowed client 198.19.5.10 9090 kweb:9090 >/dev/null || fail "web-extra (9090) not enforced"
+expect_tcp client 198.19.5.10 6060 - kweb:6060 # web-6060, from step 1
+k8s_put "$(cnp '[9090, 7070]' http)" || fail "put web-extra with an HTTP match"
+for i in $(seq 50); do
+	case "$(agentd_readyz)" in 503\ *web-extra*) break ;; esac
+	sleep 0.1
+done
+r=$(agentd_readyz)
+case "$r" in 503\ degraded:*NetworkPolicy.projectcalico.org/shop/default.web-extra*http*) ;; *) fail "/readyz with a policy the compiler rejects: $r" ;; esac
+grep -q 'rejected with the other objects.*kind=NetworkPolicy.projectcalico.org.*object=NetworkPolicy.projectcalico.org/shop/default.web-extra.*http' "$AGENTD_LOG" ||
+	fail "the compiler's rejection is not logged with kind, object and field: $(grep -i 'reject' "$AGENTD_LOG" | tail -3)"
+for i in $(seq 30); do # the status is republished every second
+	k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
+		>/dev/null 2>&1 && break
+	sleep 0.1
+done
+k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
+	>/dev/null || fail "polctl status lacks the policy the compiler rejects: $(k8s_status)"
+ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep -q '^palisade_k8s_objects_rejected 1$' ||
+	fail "metrics: palisade_k8s_objects_rejected is not 1 with a policy the compiler rejects"
+k8s_delete networking.k8s.io/v1 NetworkPolicy shop web-6060 || fail "delete web-6060"
+wait_tcp_blocked client 198.19.5.10 6060 >/dev/null || fail "another object's change was not enforced beside the policy the compiler rejects"
+expect_tcp client 198.19.5.10 9090 - kweb:9090 # web-extra's last good version: still in force
+expect_tcp_blocked client 198.19.5.10 7070 - # its rejected version: not
+k8s_put "$(cnp '[9090, 7070]')" || fail "fix web-extra"
+wait_tcp_allowed client 198.19.5.10 7070 kweb:7070 >/dev/null || fail "the fixed web-extra is not enforced"
+agentd_wait_ready 50 || fail "not ready once web-extra was fixed: $(agentd_readyz)"
+k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop default.web-extra || fail "delete web-extra"
+wait_tcp_blocked client 198.19.5.10 7070 >/dev/null || fail "7070 open after web-extra went"
+log "a policy only the compiler rejects: reported, its last good version in force, others updated"
 
 # 4. Token rotation: the server accepts only a new token; the agent reads it from its file.
 k8s_put "$(np web-in 8080)" || fail "restore web-in"

@@ -24,6 +24,8 @@ import time
 import urllib.parse
 import uuid
 
+import replay_openapi  # tests/k8s/replay_openapi.py: the OpenAPI v3 documents
+
 # (group, version, plural, kind, namespaced). The groups a DaemonSet manifest and palisade need.
 RESOURCES = [
     ("", "v1", "pods", "Pod", True),
@@ -182,6 +184,18 @@ class Store:
                     del self.versions[key]
             return self.rv
 
+    def serve_group(self, g, v, on):
+        """Serve Calico's kinds in g/v from now on (on) or stop serving them (their objects stay,
+        hidden); every watch is dropped, so a watch of a group gone gets 404 when it comes back."""
+        with self.cond:
+            for plural, kind, nsd in CALICO_KINDS:
+                if on:
+                    self.add_resource(g, v, plural, kind, nsd)
+                else:
+                    self.resources.pop((g, v, plural), None)
+                    self.by_kind.pop((g, v, kind), None)
+        self.drop_watches()
+
     def drop_watches(self):
         with self.cond:
             self.watch_epoch += 1
@@ -287,9 +301,11 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         super().setup()
 
     def send_json(self, code, body):
-        data = json.dumps(body).encode()
+        self.send_bytes(code, "application/json", json.dumps(body).encode())
+
+    def send_bytes(self, code, content_type, data):
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -319,6 +335,16 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         if path == "/version":
             return self.send_json(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.0-replay",
                                         "platform": "linux/amd64"})
+        if path == "/openapi/v2":
+            if "protobuf" in self.headers.get("Accept", ""):
+                return self.send_bytes(200, replay_openapi.V2_PROTOBUF,
+                                       replay_openapi.swagger_protobuf())
+            return self.send_json(200, replay_openapi.swagger_json())
+        if path == "/openapi/v3":
+            return self.send_json(200, replay_openapi.index())
+        if path.startswith("/openapi/v3/"):
+            doc = replay_openapi.lookup(path[len("/openapi/v3/"):])
+            return self.send_json(200, doc) if doc else self.not_found(path)
         if path == "/api":
             return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
                                         "serverAddressByClientCIDRs": [
@@ -527,7 +553,8 @@ def flatten(data):
 
 class ControlHandler(http.server.BaseHTTPRequestHandler):
     """POST /objects (upsert an object, a List or an array), /delete (objects by apiVersion, kind,
-    metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}), /stop, /start;
+    metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}),
+    /serve-v3 ({"serve": true|false}), /stop, /start;
     GET /state, /requests."""
     protocol_version = "HTTP/1.0"
     api = None
@@ -581,6 +608,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {})
             if self.path == "/token":
                 api.tokens = set(data["tokens"])
+                return self.reply(200, {})
+            if self.path == "/serve-v3":
+                st.serve_group("projectcalico.org", "v3", bool(data["serve"]))
                 return self.reply(200, {})
             if self.path == "/stop":
                 api.stop()

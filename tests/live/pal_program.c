@@ -2,8 +2,9 @@
  * without the agent. Compiles --policy-dir for --node with the agent's loader and compiler, opens
  * (or adopts) the datapath pinned under --bpffs, binds every endpoint of the IR to the interface
  * of its interfaceName in the current network namespace ("*" host endpoints: every other interface
- * but lo), applies the IR as --generation, attaches tc (and generic XDP on host endpoints) unless
- * --no-attach, and writes the reporting metadata (agent/dataplane/meta.h) unless --no-meta.
+ * but lo), applies the IR as --generation, pins each host endpoint's raw OUTPUT filters
+ * (sf_out.bpf.c; no netfilter rules: live trace runs them), attaches tc (and generic XDP on host
+ * endpoints) unless --no-attach, and writes the reporting metadata (agent/dataplane/meta.h) unless --no-meta.
  *
  *   pal_program --bpffs DIR --node NAME --policy-dir DIR [--generation N] [--no-attach]
  *               [--no-meta] [--endpoint-to-host accept|drop]
@@ -137,6 +138,14 @@ int main(int argc, char **argv)
 	if ((c = pal_dp_apply(dp, &ir, b, nb, generation))) {
 		fprintf(stderr, "pal_program: apply: %s (%s)\n", strerror(-c), pal_dp_error(dp));
 		goto out;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		if (b[i].ep->kind == PAL_EP_HOST &&
+		    (c = pal_dp_load_sf_out(dp, b[i].ifindex, NULL, NULL, NULL))) {
+			fprintf(stderr, "pal_program: raw OUTPUT filters of ifindex %u: %s (%s)\n",
+				b[i].ifindex, strerror(-c), pal_dp_error(dp));
+			goto out;
+		}
 	}
 	for (size_t i = 0; attach && i < nb; i++) {
 		enum pal_xdp_mode got;

@@ -10,9 +10,9 @@ ip netns add "$NS" || fail "netns"
 ip netns add "$PEER" || fail "netns peer"
 in_ns ip link set lo up
 in_ns ip link add ext0 type veth peer name eth0 netns "$PEER" || fail "veth"
-in_ns ip addr add 10.99.0.1/24 dev ext0
+in_ns ip addr add 198.19.99.1/24 dev ext0
 in_ns ip link set ext0 up
-nsenter --net="/var/run/netns/$PEER" -- ip addr add 10.99.0.2/24 dev eth0
+nsenter --net="/var/run/netns/$PEER" -- ip addr add 198.19.99.2/24 dev eth0
 nsenter --net="/var/run/netns/$PEER" -- ip link set eth0 up
 nsenter --net="/var/run/netns/$PEER" -- ip link set lo up
 program --node live-node --policy-dir "$ROOT/tests/live/policy" --generation 5
@@ -22,9 +22,9 @@ expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" status
 contains "$err" "/sys/fs/bpf/pl-none-$$"
 expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" -o json rules
 json_is '.error | test("no palisade datapath")' true
-expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" trace --iface ext0 --dir ingress --proto tcp --src 10.99.0.2 --dst 10.99.0.1 --dport 80
+expect_rc 2 "$POLCTL" --bpffs "/sys/fs/bpf/pl-none-$$" trace --iface ext0 --dir ingress --proto tcp --src 198.19.99.2 --dst 198.19.99.1 --dport 80
 contains "$err" "/sys/fs/bpf/pl-none-$$"
-expect_rc 2 pc trace --iface nosuch0 --dir ingress --proto tcp --src 10.99.0.2 --dst 10.99.0.1 --dport 80
+expect_rc 2 pc trace --iface nosuch0 --dir ingress --proto tcp --src 198.19.99.2 --dst 198.19.99.1 --dport 80
 contains "$err" "nosuch0"
 expect_rc 2 pc rules --endpoint nosuch0
 contains "$err" nosuch0
@@ -59,8 +59,8 @@ json_is .agent.version null # the lock holder is not palisaded: no embedded vers
 kill "$lockpid" 2>/dev/null; wait "$lockpid" 2>/dev/null
 
 # ---- traffic ----
-in_ns ping -c 3 -i 0.2 -W 1 10.99.0.2 >/dev/null || fail "ping from the node to its peer (egress allowed) failed"
-nsenter --net="/var/run/netns/$PEER" -- timeout 2 socat -u /dev/null TCP:10.99.0.1:9999,connect-timeout=1 2>/dev/null &&
+in_ns ping -c 3 -i 0.2 -W 1 198.19.99.2 >/dev/null || fail "ping from the node to its peer (egress allowed) failed"
+nsenter --net="/var/run/netns/$PEER" -- timeout 2 socat -u /dev/null TCP:198.19.99.1:9999,connect-timeout=1 2>/dev/null &&
 	fail "TCP to 9999 connected: the untracked deny did not drop it"
 # monitor reads the agent's event socket (no agent runs here: pal_program programmed the
 # datapath); it says so instead of reading the ring buffer itself. Its events are tested with the
@@ -71,10 +71,13 @@ contains "$err" "no palisaded is running"
 # ---- counters ----
 expect_rc 0 pc -o json counters
 json_is '.ext0.hooks.xdp.drops["policy-deny"] >= 1' true
+# every dropped SYN frame is at least Ethernet + IPv4 + TCP headers (54 bytes)
+json_is '.ext0.hooks.xdp | .drop_bytes["policy-deny"] >= 54 * .drops["policy-deny"]' true
 json_is '.ext0.hooks["tc-egress"].verdicts.allow >= 3' true
 json_is '.ext0.ifindex > 0' true
 expect_rc 0 pc counters
-contains "$out" "policy-deny="
+printf '%s\n' "$out" | grep -Eq 'policy-deny=[0-9]+/[0-9]+B' || fail "no policy-deny=PACKETS/BYTESB in:
+$out"
 
 # ---- rules ----
 expect_rc 0 pc -o json rules --endpoint ext0 --dir ingress
@@ -100,11 +103,11 @@ json_is '.generation' 5
 
 # ---- flows ----
 expect_rc 0 pc -o json flows
-json_is '[.[] | select(.proto == "icmp" and .src == "10.99.0.1" and .dst == "10.99.0.2")] | length >= 1' true
+json_is '[.[] | select(.proto == "icmp" and .src == "198.19.99.1" and .dst == "198.19.99.2")] | length >= 1' true
 json_is '[.[] | select(.proto == "icmp")][0] | (has("sport") and has("dport") and .verdict == "allow")' true
 json_is '[.[] | select(.proto == "icmp" and .direction == "original")][0].policy' edge-allow
 expect_rc 0 pc flows
-contains "$out" "10.99.0.2"
+contains "$out" "198.19.99.2"
 expect_rc 0 pc -o json flows --flush
 json_is '.flushed >= 1' true
 expect_rc 0 pc -o json flows
@@ -127,7 +130,7 @@ expect_rc 0 pc rules
 contains "$err" "no metadata"
 expect_rc 2 pc sets
 contains "$err" "no metadata"
-expect_rc 0 pc -o json trace --iface ext0 --dir ingress --proto tcp --src 10.99.0.2 --sport 40000 --dst 10.99.0.1 --dport 9999
+expect_rc 0 pc -o json trace --iface ext0 --dir ingress --proto tcp --src 198.19.99.2 --sport 40000 --dst 198.19.99.1 --dport 9999
 json_is .verdict deny
 json_is .stage untracked
 json_is '.rule_id != null' true

@@ -79,3 +79,21 @@ $(diff <(echo "$offline") <(echo "$live"))"
 done
 # the sample must exercise both answers
 [ "$live_ok" -gt 20 ] && [ $((n - live_ok)) -gt 20 ] || fail "only $live_ok of $n allowed: sample too one-sided"
+
+# The programs the live trace ran, in order, and what each returned: a host sends through raw
+# OUTPUT's filters of the interface (deny, failsafe, allow: sf_out.bpf.c), then tc egress with the
+# mark they set. Each run's return code agrees with its trace record, or the trace fails (above,
+# every answer was checked so).
+progs() { json_is '[.programs[].program | sub("_[0-9]+$"; "")] | join(",")' "$1"; json_is '[.programs[].return | tostring] | join(",")' "$2"; }
+expect_rc 0 pc -o json trace --iface ext0 --dir egress --proto udp --src 198.18.1.1 --sport 11211 \
+	--dst 198.18.1.50 --dport 40000
+json_is .untracked true
+progs "sf_out_deny,sf_out_failsafe,sf_out_allow,tc_egress" "0,0,1,0"
+expect_rc 0 pc -o json trace --iface ext0 --dir egress --proto tcp --src 198.18.1.1 --sport 40000 \
+	--dst 198.18.1.50 --dport 6443
+json_is .stage failsafe
+progs "sf_out_deny,sf_out_failsafe,tc_egress" "0,1,0"
+expect_rc 0 pc -o json trace --iface ext0 --dir ingress --proto tcp --src 198.18.1.50 --sport 40000 \
+	--dst 198.18.1.1 --dport 9999
+json_is '{verdict, stage} | tojson' '{"verdict":"deny","stage":"normal"}'
+progs "tc_ingress,sf_input_deny" "0,1" # filter INPUT's deny filter matches: the packet is dropped

@@ -11,7 +11,7 @@ grep -q 'ports: \[8080\]' "$B/live.yaml" || fail "variant policy not made"
 setup_ns ext0
 program --node live-node --policy-dir "$A" --generation 1
 
-q=(--iface ext0 --dir ingress --proto tcp --src 10.99.0.2 --sport 40000 --dst 10.99.0.1 --dport 8080)
+q=(--iface ext0 --dir ingress --proto tcp --src 198.19.99.2 --sport 40000 --dst 198.19.99.1 --dport 8080)
 # A: no rule for 8080 -> end of the default tier; B: untracked deny by block-9999 rule 0
 want_a='deny normal default null null'
 want_b='deny untracked default block-9999 0'

@@ -1,6 +1,9 @@
-/* Out of memory while loading policy: every allocation of loading FILE is made to fail in turn
- * (the k-th malloc/calloc/realloc returns NULL, k = 1, 2, ...), and the loader must return 0 or
- * -ENOMEM each time, never abort. Ends when a load completes before its k-th allocation.
+/* Out of memory while loading policy: every allocation of loading and validating FILE is made to
+ * fail in turn (the k-th malloc/calloc/realloc returns NULL, k = 1, 2, ...), and the loader and
+ * the validator must return 0 or -ENOMEM each time, never abort. A load that succeeds is then
+ * kept (pal_model_keep: compact form, interned strings) and borrowed (pal_model_borrow_kept) as
+ * the Kubernetes datastore does, whose allocations fail in turn too. Ends when all of it
+ * completes before its k-th allocation.
  * Its own binary: it replaces malloc, which the sanitizer builds of the unit tests own.
  *
  * Usage: oom-load FILE   (exit 0 and "oom: N failure points, M returned -ENOMEM") */
@@ -48,6 +51,24 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* What the datastore does with a loaded model: keep it, borrow it into a whole model, free both.
+ * 0 or -ENOMEM; m is left empty (kept) or intact (keeping failed). */
+static int keep_and_borrow(struct pal_model *m)
+{
+	struct pal_model_kept *k = pal_model_keep(m);
+	const struct pal_model_kept *src[1] = { k };
+	struct pal_model all;
+	int r;
+
+	if (!k)
+		return -ENOMEM;
+	pal_model_init(&all);
+	r = pal_model_borrow_kept(&all, src, 1);
+	pal_model_free(&all);
+	pal_model_kept_free(k);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	size_t len;
@@ -67,11 +88,21 @@ int main(int argc, char **argv)
 		memset(&d, 0, sizeof(d));
 		countdown = k;
 		r = pal_model_load_buffer(&m, argv[1], buf, len, &d);
+		if (r == 0)
+			r = pal_model_validate(&m, &d);
 		if (r != 0 && r != -ENOMEM) {
 			fprintf(stderr, "oom: allocation %ld failed: load returned %d\n", k, r);
 			return 1;
 		}
 		enomem += r == -ENOMEM;
+		if (r == 0) {
+			r = keep_and_borrow(&m);
+			if (r != 0 && r != -ENOMEM) {
+				fprintf(stderr, "oom: allocation %ld failed: keep returned %d\n", k, r);
+				return 1;
+			}
+			enomem += r == -ENOMEM;
+		}
 		pal_model_free(&m);
 		pal_diags_free(&d);
 		if (countdown > 0) { /* the load needed fewer than k allocations: all were tried */

@@ -343,3 +343,19 @@ Test(daemon_cfg, events_socket_and_iptables_backend)
 	PARSE_ERR("iptables backend must be auto, legacy or nft", "--policy-dir", "p",
 		  "--iptables-backend", "xtables");
 }
+
+Test(daemon_cfg, events_socket_group)
+{
+	struct pald_config c;
+
+	PARSE_OK(&c, "--policy-dir", "p");
+	cr_expect_null(c.events_socket_group);
+	cr_expect_eq(c.events_socket_gid, -1, "default: root only");
+	pald_config_free(&c);
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket-group", "root");
+	cr_expect_str_eq(c.events_socket_group, "root");
+	cr_expect_eq(c.events_socket_gid, 0, "resolved when parsed");
+	pald_config_free(&c);
+	PARSE_ERR("events socket group \"no-such-group-pald\": no such group", "--policy-dir", "p",
+		  "--events-socket-group", "no-such-group-pald");
+}

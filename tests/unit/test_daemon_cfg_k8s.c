@@ -28,12 +28,15 @@ Test(daemon_cfg_k8s, kubernetes_needs_no_policy_dir)
 	struct pald_config c;
 	char err[512];
 	char *argv[] = { "palisaded", "--datastore", "kubernetes", "--kubeconfig", "/etc/kc",
-			 "--kubernetes-interface-naming", "route", "--auto-host-endpoints", NULL };
+			 "--kubernetes-interface-naming", "route", "--workload-interface-prefix", "eni",
+			 "--kubernetes-discovery-interval", "60", "--auto-host-endpoints", NULL };
 
 	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(c.datastore, PALD_DATASTORE_KUBERNETES);
 	cr_expect_str_eq(c.kubeconfig, "/etc/kc");
 	cr_expect(c.k8s_iface_by_route);
+	cr_expect_str_eq(c.workload_prefix, "eni");
+	cr_expect_eq(c.k8s_discovery_s, 60);
 	cr_expect(c.auto_host_endpoints);
 	pald_config_free(&c);
 }
@@ -69,6 +72,8 @@ Test(daemon_cfg_k8s, bad_values_and_once)
 	char *naming[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-interface-naming",
 			   "eni", NULL };
 	char *once[] = { "palisaded", "--datastore", "kubernetes", "--once", NULL };
+	char *no_prefix[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-interface-naming",
+			      "route", NULL };
 
 	cr_expect_neq(pald_config_parse(&c, ARGC(bad), bad, "h", err, sizeof(err)), 0);
 	cr_expect(strstr(err, "datastore must be files or kubernetes, got \"etcd\"") != NULL, "%s", err);
@@ -78,5 +83,9 @@ Test(daemon_cfg_k8s, bad_values_and_once)
 	pald_config_free(&c);
 	cr_expect_neq(pald_config_parse(&c, ARGC(once), once, "h", err, sizeof(err)), 0);
 	cr_expect(strstr(err, "--once") != NULL, "%s", err);
+	pald_config_free(&c);
+	/* Route naming without the CNI's prefix would leave a veth open until its route exists. */
+	cr_expect_neq(pald_config_parse(&c, ARGC(no_prefix), no_prefix, "h", err, sizeof(err)), 0);
+	cr_expect(strstr(err, "--workload-interface-prefix") != NULL, "%s", err);
 	pald_config_free(&c);
 }

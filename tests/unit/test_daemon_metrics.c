@@ -19,7 +19,7 @@ Test(daemon_metrics, render_every_family)
 	struct pald_metrics m = { .generation = 7, .policy_errors = 2, .reloads_ok = 7,
 				  .reloads_failed = 1, .interfaces_desired = 3,
 				  .interfaces_attached = 2, .degraded = 1 };
-	struct pald_buf b = { 0 };
+	struct pal_strbuf b = { 0 };
 
 	pald_metrics_observe_apply(&m, 0.004);
 	pald_metrics_render(&m, &b);
@@ -38,13 +38,13 @@ Test(daemon_metrics, render_every_family)
 	for (char *save = NULL, *line = strtok_r(b.p, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		cr_expect(line[0] == '#' || strncmp(line, "palisade_", 9) == 0, "stray line %s", line);
-	pald_buf_free(&b);
+	pal_strbuf_free(&b);
 }
 
 Test(daemon_metrics, histogram_is_cumulative)
 {
 	struct pald_metrics m = { 0 };
-	struct pald_buf b = { 0 };
+	struct pal_strbuf b = { 0 };
 
 	pald_metrics_observe_apply(&m, 0.0005); /* le 0.001 */
 	pald_metrics_observe_apply(&m, 0.003);  /* le 0.005 */
@@ -60,5 +60,5 @@ Test(daemon_metrics, histogram_is_cumulative)
 	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"+Inf\"} 4"));
 	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_count 4"));
 	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_sum 30.006500"));
-	pald_buf_free(&b);
+	pal_strbuf_free(&b);
 }

@@ -9,25 +9,18 @@
 
 static json_t *ctr_json(const struct pal_if_ctr *c)
 {
-	json_t *v = json_object(), *d = json_object();
+	json_t *v = json_object(), *d = json_object(), *b = json_object();
 
 	for (int i = 0; i < PAL_VERDICT_COUNT; i++)
 		json_object_set_new(v, pal_verdict_names[i], json_integer((json_int_t)c->verdict[i]));
-	for (int i = 1; i < PAL_DROP_COUNT; i++) /* 0 = none */
+	for (int i = 1; i < PAL_DROP_COUNT; i++) { /* 0 = none */
 		json_object_set_new(d, pal_drop_reason_names[i], json_integer((json_int_t)c->drop[i]));
-	return json_pack("{s:o, s:o, s:{s:I, s:I}}", "verdicts", v, "drops", d, "events_unsent",
-			 "rate_limit", (json_int_t)c->events_suppressed, "ring_full",
-			 (json_int_t)c->events_lost);
-}
-
-static void add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
-{
-	for (int i = 0; i < PAL_VERDICT_COUNT; i++)
-		to->verdict[i] += c->verdict[i];
-	for (int i = 0; i < PAL_DROP_COUNT; i++)
-		to->drop[i] += c->drop[i];
-	to->events_suppressed += c->events_suppressed;
-	to->events_lost += c->events_lost;
+		json_object_set_new(b, pal_drop_reason_names[i],
+				    json_integer((json_int_t)c->drop_bytes[i]));
+	}
+	return json_pack("{s:o, s:o, s:o, s:{s:I, s:I}}", "verdicts", v, "drops", d, "drop_bytes",
+			 b, "events_unsent", "rate_limit", (json_int_t)c->events_suppressed,
+			 "ring_full", (json_int_t)c->events_lost);
 }
 
 static void print_table(json_t *out)
@@ -43,6 +36,7 @@ static void print_table(json_t *out)
 
 		json_object_foreach(json_object_get(ifc, "hooks"), hook, h) {
 			json_t *v = json_object_get(h, "verdicts"), *d = json_object_get(h, "drops"), *n;
+			json_t *b = json_object_get(h, "drop_bytes");
 			const char *reason;
 			int any = 0;
 
@@ -53,7 +47,8 @@ static void print_table(json_t *out)
 			printf(" ");
 			json_object_foreach(d, reason, n)
 				if (json_integer_value(n)) {
-					printf(" %s=%lld", reason, json_integer_value(n));
+					printf(" %s=%lld/%lldB", reason, json_integer_value(n),
+					       json_integer_value(json_object_get(b, reason)));
 					any = 1;
 				}
 			printf("%s\n", any ? "" : " -");
@@ -93,7 +88,7 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 
 			if (pal_map_if_counter(&maps, &keys[i], &c))
 				continue;
-			add(&total, &c);
+			pal_if_ctr_add(&total, &c);
 			json_object_set_new(hooks, keys[i].hook < PAL_HOOK_COUNT ?
 						    pal_hook_names[keys[i].hook] : "unknown",
 					    ctr_json(&c));

@@ -8,36 +8,6 @@
 
 #include "live.h"
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The pal_ifaces keys, sorted. *n = count. Caller frees. */
-static uint32_t *iface_keys(const struct polctl_live *lv, size_t *n)
-{
-	uint32_t key, *prev = NULL, *v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	while (bpf_map_get_next_key(lv->fd[LM_IFACES], prev, &key) == 0) {
-		if (*n == cap) {
-			uint32_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[(*n)++] = key;
-		prev = &v[*n - 1];
-	}
-	if (v)
-		qsort(v, *n, sizeof(*v), cmp_u32);
-	return v;
-}
-
 static json_t *endpoint_row(json_t *meta_ep, const uint32_t *ifindex, const struct pal_iface *v)
 {
 	json_t *o = json_object(), *lists = json_object();
@@ -137,7 +107,7 @@ int cmd_endpoints(const struct polctl_globals *g, int argc, char **argv)
 	live_warn_meta(&lv);
 	meta_eps = json_object_get(lv.meta, "endpoints");
 	bound = calloc(json_array_size(meta_eps) + 1, sizeof(*bound));
-	keys = iface_keys(&lv, &n);
+	keys = live_iface_keys(&lv, &n);
 	for (i = 0; i < n; i++) {
 		struct pal_iface v;
 

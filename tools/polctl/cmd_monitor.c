@@ -135,6 +135,11 @@ static int connect_agent(const struct polctl_globals *g, const char *path, int *
 					      "event socket %s (%s); start the agent, or name its "
 					      "socket (eventsSocket) with --socket PATH",
 					   path, strerror(e));
+		if (e == EACCES || e == EPERM)
+			return polctl_fail(g, "monitor: not allowed to connect to the event socket %s "
+					      "(%s): run as root, or as a member of the group the "
+					      "agent names with --events-socket-group",
+					   path, strerror(e));
 		return polctl_fail(g, "monitor: cannot connect to the event socket %s: %s", path,
 				   strerror(e));
 	}

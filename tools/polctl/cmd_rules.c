@@ -78,13 +78,6 @@ static json_t *list_rules(const struct polctl_live *lv, const struct pal_iface *
 	return rows;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void print_table(json_t *lists)
 {
 	json_t *l, *r;
@@ -137,8 +130,8 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 	const char *endpoint = NULL;
 	int want_dir = -1, c, rc;
 	struct polctl_live lv;
-	uint32_t key, *prev = NULL, *keys = NULL;
-	size_t n = 0, cap = 0;
+	uint32_t *keys;
+	size_t n;
 	bool found = false;
 	json_t *out;
 
@@ -166,19 +159,7 @@ int cmd_rules(const struct polctl_globals *g, int argc, char **argv)
 	if ((rc = polctl_live_open(g, &lv)))
 		return rc;
 	live_warn_meta(&lv);
-	while (bpf_map_get_next_key(lv.fd[LM_IFACES], prev, &key) == 0) {
-		if (n == cap) {
-			uint32_t *nk = realloc(keys, (cap = cap ? cap * 2 : 16) * sizeof(*keys));
-
-			if (!nk)
-				break;
-			keys = nk;
-		}
-		keys[n++] = key;
-		prev = &keys[n - 1];
-	}
-	if (keys)
-		qsort(keys, n, sizeof(*keys), cmp_u32);
+	keys = live_iface_keys(&lv, &n);
 	out = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char ifname[IF_NAMESIZE + 8];

@@ -313,31 +313,47 @@ static void print_table(const struct pal_verdict *v)
 	}
 }
 
-/* The live answer: same printers, plus where it came from. */
+/* The pinned programs the live trace ran, in order, with their return codes. */
+static json_t *programs_json(const struct live_ran *ran)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ran->n_progs; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i}", "program", ran->progs[i].name,
+						   "return", ran->progs[i].retval));
+	return a;
+}
+
+/* The live answer: same printers, plus where it came from and the programs that ran. */
 static int trace_live(const struct polctl_globals *g, const struct trace_args *a)
 {
 	struct polctl_live lv;
 	struct pal_verdict v;
+	struct live_ran ran;
 	json_t *warnings;
 	int rc = polctl_live_open(g, &lv);
 
 	if (rc)
 		return rc;
 	live_warn_meta(&lv);
-	rc = live_trace(g, &lv, a->dir, a->iface, a->out_iface, &a->pkt, &v);
+	rc = live_trace(g, &lv, a->dir, a->iface, a->out_iface, &a->pkt, &v, &ran);
 	if (rc)
 		goto out;
 	warnings = trace_warnings(g, NULL, &v, a->iface, a->out_iface);
 	trace_warnings_print(warnings);
 	if (g->output == POLCTL_OUT_JSON) {
-		print_json(&v, json_pack("{s:s, s:I, s:o, s:o}", "source", "live", "generation",
+		print_json(&v, json_pack("{s:s, s:I, s:o, s:o, s:o}", "source", "live", "generation",
 					 (json_int_t)lv.cfg.generation, "rule_id",
 					 v.rule_id == UINT32_MAX ? json_null() :
 								   json_integer(v.rule_id),
-					 "warnings", warnings));
+					 "warnings", warnings, "programs", programs_json(&ran)));
 	} else {
 		json_decref(warnings);
 		printf("source     live datapath at %s, generation %u\n", lv.dir, lv.cfg.generation);
+		printf("programs  ");
+		for (size_t i = 0; i < ran.n_progs; i++)
+			printf(" %s=%d", ran.progs[i].name, ran.progs[i].retval);
+		printf("\n");
 		print_table(&v);
 	}
 out:

@@ -12,6 +12,7 @@
 
 #include "live.h"
 #include "meta.h"
+#include "vec.h"
 
 /* libbpf's own messages: warnings only (its info and debug lines are noise for a reader). */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -70,6 +71,29 @@ int live_iface_read(const struct polctl_live *lv, uint32_t ifindex, struct pal_i
 {
 	return pal_map_iface_read(lv->fd[LM_IFACES], lv->fd[LM_IF_BANK], lv->fd[LM_IF_CFG], ifindex,
 				  out);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t *live_iface_keys(const struct polctl_live *lv, size_t *n)
+{
+	uint32_t key, *prev = NULL, *v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	while (bpf_map_get_next_key(lv->fd[LM_IFACES], prev, &key) == 0 &&
+	       !vec_grow((void **)&v, &cap, *n + 1, sizeof(*v))) {
+		v[(*n)++] = key;
+		prev = &v[*n - 1];
+	}
+	if (v)
+		qsort(v, *n, sizeof(*v), cmp_u32);
+	return v;
 }
 
 void live_warn_meta(const struct polctl_live *lv)

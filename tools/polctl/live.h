@@ -62,6 +62,9 @@ void polctl_live_close(struct polctl_live *lv);
 /* An interface's configuration in force (map_read.h pal_map_iface_read). 0, -ENOENT when the
  * interface has no entry. */
 int live_iface_read(const struct polctl_live *lv, uint32_t ifindex, struct pal_iface *out);
+/* The interfaces with a pal_ifaces entry (ifindexes), sorted; *n of them. Caller frees. Out of
+ * memory ends the list early. */
+uint32_t *live_iface_keys(const struct polctl_live *lv, size_t *n);
 
 /* Warns on stderr when the names shown may be missing or wrong: no metadata pinned, unreadable,
  * or written for another generation than the maps run (an agent that died between programming
@@ -132,11 +135,22 @@ struct live_ran_list {
 	bool pre_dnat;
 };
 
-#define LIVE_MAX_RAN (3 * PAL_TRACE_MAX_LISTS) /* at most three hook runs per trace */
+#define LIVE_MAX_PROGS 5 /* at most five hook runs per trace (raw OUTPUT's three, tc egress twice) */
+#define LIVE_MAX_RAN (LIVE_MAX_PROGS * PAL_TRACE_MAX_LISTS)
+
+/* A program run: its pin name and return code. */
+struct live_prog_run {
+	char name[48];
+	int retval;
+};
 
 struct live_ran {
 	struct live_ran_list lists[LIVE_MAX_RAN];
 	size_t n;
+	struct live_prog_run progs[LIVE_MAX_PROGS]; /* in the order they ran */
+	size_t n_progs;
+	const char *dropped_by; /* the program that dropped the packet, NULL: none did */
+	uint32_t drop_reason;   /* what it recorded (enum pal_drop_reason) */
 };
 
 struct live_path {
@@ -156,6 +170,6 @@ int live_hooks_run(const struct polctl_globals *g, const struct polctl_live *lv,
  * (or static text): valid while lv is open. 0, or POLCTL_USAGE after printing an error. */
 int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 	       enum pal_trace_dir dir, const char *in_iface, const char *out_iface,
-	       const struct pal_packet *pkt, struct pal_verdict *v);
+	       const struct pal_packet *pkt, struct pal_verdict *v, struct live_ran *ran);
 
 #endif

@@ -261,9 +261,26 @@ static bool side_changed(const struct polctl_live *lv, const struct side *s)
 	return policed != s->policed || (policed && memcmp(&now, &s->v, sizeof(now)) != 0);
 }
 
+/* The answer must be what the programs did to the packet: deny when one of them dropped it,
+ * allow when all of them let it through. Else the trace is wrong about the datapath: a bug,
+ * reported, never answered. */
+static int check_path(const struct polctl_globals *g, const struct pal_verdict *v,
+		      const struct live_ran *ran)
+{
+	if (v->allow != (ran->dropped_by != NULL))
+		return 0;
+	if (ran->dropped_by)
+		return polctl_fail(g, "trace: BUG: the trace answers allow, but the pinned %s dropped "
+				      "the packet (%s)", ran->dropped_by,
+				   ran->drop_reason < PAL_DROP_COUNT ?
+					   pal_drop_reason_names[ran->drop_reason] : "?");
+	return polctl_fail(g, "trace: BUG: the trace answers deny (%s), but the pinned programs "
+			      "let the packet through", v->reason);
+}
+
 int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 	       enum pal_trace_dir dir, const char *in_iface, const char *out_iface,
-	       const struct pal_packet *pkt, struct pal_verdict *v)
+	       const struct pal_packet *pkt, struct pal_verdict *v, struct live_ran *ran)
 {
 	bool fwd = dir == PAL_TRACE_FORWARD;
 	struct side a, b;
@@ -299,8 +316,13 @@ int live_trace(const struct polctl_globals *g, const struct polctl_live *lv,
 		if (fwd)
 			ws_out = walk_side(&b);
 		pal_walk_stages(&ops, &w, dir, &ws_in, &ws_out, pkt, v);
-		if (!side_changed(lv, &a) && !(fwd && side_changed(lv, &b)))
+		*ran = w.ran;
+		/* the walk and the runs saw one generation: the answer must be what the runs did */
+		if (!side_changed(lv, &a) && !(fwd && side_changed(lv, &b))) {
+			if ((rc = check_path(g, v, &w.ran)))
+				return rc;
 			break;
+		}
 		if (attempt == 5) {
 			fprintf(stderr, "polctl: warning: the interfaces' rule lists changed during "
 					"each of 5 traces (policy updates in progress); this answer may "

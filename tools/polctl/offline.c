@@ -15,8 +15,7 @@ static int validate_and_compile(const struct polctl_globals *g, struct polctl_of
 	size_t n_in = 0, n_out = 0;
 	char err[256];
 
-	pal_model_validate(&o->model, &o->diags);
-	if (pal_diags_has_errors(&o->diags))
+	if (pal_model_validate(&o->model, &o->diags) || pal_diags_has_errors(&o->diags))
 		return -1;
 
 	/* The agent's defaults; the failsafe lists are part of what a trace answers. */

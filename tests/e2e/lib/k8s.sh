@@ -11,7 +11,9 @@
 #   calico_iface NS POD         cali + the first 11 hex digits of sha1("NS.POD")
 #   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
 #                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
-#                               with a /32 route to IP, as Calico's CNI does
+#                               with a /32 route to IP, as Calico's CNI does; with a 4th
+#                               argument "noroute", without that route (k8s_pod_route adds it)
+#   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
 #   k8s_web_pod PORT...         the pod shop/web's network (namespace ${PFX}kweb, 198.19.5.10 on
 #                               IF_WEB) with a TCP server on each PORT, each answering before
@@ -22,6 +24,8 @@
 #                               verdict holds; prints the milliseconds it took
 #   k8s_wait_applied GEN        wait until a generation above GEN is enforced; prints the ms from
 #                               its watch event, as the agent measured them
+#   probes_start NAME / probes_stop NAME   from client to the pod 198.19.5.10 every 100 ms
+#                               meanwhile: 8080 must pass, 9090 must be denied throughout
 
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../k8s" && pwd)/lib.sh"
 
@@ -42,6 +46,8 @@ calico_iface() {
 	printf 'cali%s\n' "$(printf '%s.%s' "$1" "$2" | sha1sum | cut -c1-11)"
 }
 
+k8s_pod_route() { ns node ip route add "$2/32" dev "$1" || fail "route $2 dev $1"; }
+
 k8s_pod_net() {
 	local name=$1 ifc=$2 ip=$3 mac
 	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
@@ -50,7 +56,7 @@ k8s_pod_net() {
 	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
 		fail "veth $ifc"
 	ns node ip link set "$ifc" up
-	ns node ip route add "$ip/32" dev "$ifc"
+	[ "${4:-}" = noroute ] || k8s_pod_route "$ifc" "$ip"
 	mac=$(ns node cat "/sys/class/net/$ifc/address" 2>/dev/null ||
 		ns node ip -o link show dev "$ifc" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	ns "$name" ip addr add "$ip/32" dev eth0
@@ -116,4 +122,30 @@ k8s_wait_applied() {
 		sleep 0.01
 	done
 	return 1
+}
+
+# probes_start NAME: every 100 ms until probes_stop, 8080 must pass and 9090 must be denied;
+# each verdict is a line in $E2E_TMP/NAME.probes.
+probes_start() {
+	local f=$E2E_TMP/$1.probes
+	: >"$f"
+	(
+		while [ ! -e "$f.stop" ]; do
+			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 8080 >/dev/null 2>&1; then
+				echo "8080 pass"; else echo "8080 FAIL"; fi
+			if PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 9090 >/dev/null 2>&1; then
+				echo "9090 PASSED"; else echo "9090 denied"; fi
+			sleep 0.1
+		done >>"$f"
+	) &
+	PROBES_PID=$!
+}
+probes_stop() {
+	local f=$E2E_TMP/$1.probes n
+	touch "$f.stop"
+	wait "$PROBES_PID"
+	n=$(wc -l <"$f")
+	[ "$n" -ge 4 ] || fail "$1: only $n probes ran"
+	grep -q 'FAIL\|PASSED' "$f" && fail "$1: a probe changed its verdict: $(sort "$f" | uniq -c | tr '\n' ' ')"
+	echo "MEASURE: $1: $n probes, every verdict held"
 }

@@ -1,0 +1,153 @@
+/* The classifier's two forms of a list (docs/datapath.md "Classifier"): a short list's linear
+ * form (pal_small) and the bitmap form, with its summary words.
+ *
+ * - Lists of 28 to 34 entries: one has a linear form exactly when it has at most
+ *   PAL_SMALL_ENTRIES entries, and either way the last rule allows and anything else is denied.
+ * - A list of more than 4,096 entries (several summary words) where a Log rule at the top matches
+ *   every packet and the next entry the packet matches is an Allow thousands of entries later:
+ *   after the Log the walk's cursor is in summary word 0, which holds no more candidates, and
+ *   the Allow is found only by going on to a later summary word. A walk that stops there falls
+ *   to the default deny. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+
+#define HOST "198.18.0.1"
+#define PEER "198.18.5.5"
+
+static struct bpft T;
+
+static void setup(void)
+{
+	bt_setup(&T);
+}
+
+static void teardown(void)
+{
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_classify_forms, .init = setup, .fini = teardown);
+
+/* One GlobalNetworkPolicy of the host endpoint's ingress, appended at y + *len. */
+static void policy_head(char *y, size_t cap, size_t *len, const char *name, int order)
+{
+	*len += (size_t)snprintf(y + *len, cap - *len,
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: %s}\n"
+		"spec:\n  order: %d\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n",
+		name, order);
+}
+
+/* A host endpoint on eth0 whose ingress policies are, in order: [Log everything,] n_deny denies
+ * of TCP from 198.19.x.y/32 (n_src distinct sources; 1,000 per policy, the compiler's limit is
+ * 1,024), then an allow of TCP port 80 from PEER. */
+static char *policy(int n_deny, int n_src, bool log_first)
+{
+	size_t cap = 4096 + (size_t)n_deny * 96, len = 0;
+	char *y = malloc(cap), name[32];
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST "]}\n");
+	if (log_first) {
+		policy_head(y, cap, &len, "log", 1);
+		len += (size_t)snprintf(y + len, cap - len, "  - {action: Log}\n");
+	}
+	for (int i = 0; i < n_deny; i++) {
+		if (i % 1000 == 0) {
+			snprintf(name, sizeof(name), "deny-%d", i / 1000);
+			policy_head(y, cap, &len, name, 10 + i / 1000);
+		}
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.%d.%d/32]}}\n",
+			(i % n_src) / 250, 1 + (i % n_src) % 250);
+	}
+	policy_head(y, cap, &len, "allow", 1000);
+	snprintf(y + len, cap - len,
+		 "  - {action: Allow, protocol: TCP, source: {nets: [" PEER "/32]}, "
+		 "destination: {ports: [80]}}\n");
+	return y;
+}
+
+static bool allowed(const char *src, uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, 40000, HOST, dport);
+
+	bt_flush_flows(&T);
+	return bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
+}
+
+/* Every programmed list: has a linear form iff it has at most PAL_SMALL_ENTRIES entries.
+ * Counts into *at_most and *over. */
+static void check_forms(int *at_most, int *over)
+{
+	int lists = pal_dp_map_fd(T.dp, "pal_lists"), small = pal_dp_map_fd(T.dp, "pal_small");
+	uint32_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
+		struct pal_list l;
+		struct pal_small_list sl;
+		bool linear;
+
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(lists, &key, &l), 0);
+		linear = bpf_map_lookup_elem(small, &key, &sl) == 0;
+		cr_assert_eq(linear, l.n_entries <= PAL_SMALL_ENTRIES,
+			     "list %u of %u entries: linear form %d", key, l.n_entries, linear);
+		if (linear)
+			cr_assert_eq(sl.n_entries, l.n_entries);
+		*(l.n_entries <= PAL_SMALL_ENTRIES ? at_most : over) += 1;
+	}
+}
+
+Test(bpf_classify_forms, lists_either_side_of_the_linear_limit_decide_the_same)
+{
+	int at_limit = 0, over_limit = 0;
+
+	for (int n = 27; n <= 33; n++) {
+		struct ctest c;
+		/* 8 sources: the tables fit the linear form's ranges and prefixes */
+		char *y = policy(n, 8, false);
+		int at_most = 0, over = 0;
+
+		memset(&c, 0, sizeof(c));
+		ct_compile(&c, y);
+		free(y);
+		cr_assert_eq(c.rc, 0, "compile");
+		bt_apply(&T, &c.ir, (uint32_t)n);
+		check_forms(&at_most, &over);
+		at_limit += at_most > 0 && over == 0 && n >= 29;
+		over_limit += over > 0;
+		cr_assert(allowed(PEER, 80), "%d denies: the allow", n);
+		cr_assert_not(allowed(PEER, 81), "%d denies: port 81", n);
+		cr_assert_not(allowed("198.19.0.1", 80), "%d denies: the first deny", n);
+		cr_assert_not(allowed("198.18.5.6", 80), "%d denies: another source", n);
+		ct_free(&c);
+	}
+	cr_assert_gt(at_limit, 0, "no list at the limit had a linear form");
+	cr_assert_gt(over_limit, 0, "no list went over the limit");
+}
+
+Test(bpf_classify_forms, the_walk_goes_on_to_a_later_summary_word_after_a_log, .timeout = 120)
+{
+	struct ctest c;
+	char *y = policy(4200, 4200, true);
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	cr_assert(allowed(PEER, 80), "the allow after 4,200 denies");
+	cr_assert_not(allowed(PEER, 81));
+	cr_assert_not(allowed("198.19.16.200", 80), "the last deny");
+	ct_free(&c);
+}
