@@ -4,7 +4,7 @@
 .PHONY: test-live
 $(BUILD)/pal-program: tests/live/pal_program.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $< $(BUILD)/libpalisade-dataplane.a \
-	  $(BUILD)/libpalisade-core.a -lbpf -lelf -lz -lyaml -ljansson
+	  $(BUILD)/libpalisade-core.a -lbpf -lelf -lz $(LIBS_CORE)
 
 test-live: $(BUILD)/polctl $(BUILD)/pal-program $(BUILD)/palisaded ## live polctl commands on a programmed datapath (root)
 	POLCTL=$(abspath $(BUILD)/polctl) PAL_PROGRAM=$(abspath $(BUILD)/pal-program) \
