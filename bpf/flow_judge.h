@@ -236,14 +236,15 @@ static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct 
  * its own through a tail call (tc_flow_rejudge, sf_flow_rejudge in palisade.bpf.c), which starts
  * with a fresh stack, re-judges (pal_flow_rejudge_found) and finishes the hook's work. */
 
-/* Lifecycle of entry f (key k) for packet p: PAL_FLOW_HIT (state advanced), _STALE, _DROP (o
- * filled), _MISS. */
-static __always_inline int pal_flow_entry_state(struct pal_flow *f, const struct pal_flow_key *k,
+/* Lifecycle of entry f (key s->k2) for packet p: PAL_FLOW_HIT (state advanced), _STALE, _DROP
+ * (o filled), _MISS. */
+static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_flow_scratch *s,
 						const struct pal_pkt *p, __u32 gen,
 						struct pal_outcome *o)
 {
+	const struct pal_flow_key *k = &s->k2;
 	struct pal_flow_cfg *c = pal_flow_cfg_get();
-	__u64 now = pal_flow_now();
+	__u64 now = pal_flow_now_cached(s);
 	int r = pal_flow_classify_entry(f, p, c, gen, now);
 
 	/* the common case inline: no state change to record and refreshed within the second */
@@ -284,7 +285,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
 	if (!f)
 		return PAL_FLOW_MISS;
-	return pal_flow_entry_state(f, &s->k2, p, s->adm.gen, o);
+	return pal_flow_entry_state(f, s, p, s->adm.gen, o);
 }
 
 /* A re-judge allowed flow f (key s->k2): it takes the current generation. */
@@ -411,7 +412,7 @@ static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const stru
 	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
 	if (!f)
 		return PAL_FLOW_MISS;
-	r = pal_flow_entry_state(f, &s->k2, p, pal_policy_generation(), o);
+	r = pal_flow_entry_state(f, s, p, pal_policy_generation(), o);
 	if (r == PAL_FLOW_HIT)
 		pal_flow_adopt_ct(p, f, s);
 	return r;

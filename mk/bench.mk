@@ -21,12 +21,13 @@ BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink 
 $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o: tests/bench/drop_count.h
 
-$(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
-$(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/bench-ctl: tests/bench/bench_ctl.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
@@ -60,7 +61,7 @@ bench-live: bench-build ## only the live-frames rows (figure 7; DUT ns/packet), 
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
-ABLATIONS := none events counters failsafe ct flowins all
+ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
@@ -68,7 +69,14 @@ ABL_DEFS_failsafe := -DPAL_ABLATE_FAILSAFE
 ABL_DEFS_ct := -DPAL_ABLATE_CT
 ABL_DEFS_flowins := -DPAL_ABLATE_FLOWINS
 ABL_DEFS_all := -DPAL_ABLATE_EVENTS -DPAL_ABLATE_COUNTERS -DPAL_ABLATE_FAILSAFE -DPAL_ABLATE_CT
-ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABLATIONS:%=$(BENCH_DIR)/abl-%/palisaded)
+ABL_DEFS_flowhash := -DPAL_ABLATE_FLOWHASH
+ABL_DEFS_clock := -DPAL_ABLATE_CLOCK
+ABL_DEFS_lifecycle := -DPAL_ABLATE_LIFECYCLE
+ABL_DEFS_flowcheck := -DPAL_ABLATE_FLOWCHECK
+# live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
+# established path: flowhash, for one, answers every flow with one entry)
+ABL_LIVE := none events counters failsafe ct flowins all
+ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABL_LIVE:%=$(BENCH_DIR)/abl-%/palisaded)
 
 $(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
@@ -80,7 +88,7 @@ $(BENCH_DIR)/abl-%/palisade.skel.h: $(BENCH_DIR)/abl-%/palisade.bpf.o
 $(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(BPF_SKELS)
 	$(CC) $(CFLAGS_COMMON) -I$(BENCH_DIR)/abl-$* -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -c $< -o $@
 
-$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+$(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 
 # The agent with a variant's datapath, for the live ablation (tests/bench/live.sh group ablate).

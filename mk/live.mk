@@ -6,6 +6,12 @@ $(BUILD)/pal-program: tests/live/pal_program.c $(BUILD)/libpalisade-dataplane.a 
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $< $(BUILD)/libpalisade-dataplane.a \
 	  $(BUILD)/libpalisade-core.a -lbpf -lelf -lz $(LIBS_CORE)
 
-test-live: $(BUILD)/polctl $(BUILD)/pal-program $(BUILD)/palisaded ## live polctl commands on a programmed datapath (root)
+# A test-only program pinned in place of the INPUT program (test_trace_disagree.sh).
+$(BUILD)/tests/trace_liar.bpf.o: tests/live/trace_liar.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+test-live: $(BUILD)/polctl $(BUILD)/pal-program $(BUILD)/palisaded $(BUILD)/tests/trace_liar.bpf.o ## live polctl commands on a programmed datapath (root)
 	POLCTL=$(abspath $(BUILD)/polctl) PAL_PROGRAM=$(abspath $(BUILD)/pal-program) \
-	  PALISADED=$(abspath $(BUILD)/palisaded) tests/live/run.sh
+	  PALISADED=$(abspath $(BUILD)/palisaded) TRACE_LIAR=$(abspath $(BUILD)/tests/trace_liar.bpf.o) \
+	  tests/live/run.sh

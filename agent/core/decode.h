@@ -74,7 +74,6 @@
 #define scalar_int               pal_dec_scalar_int
 #define xcalloc                  pal_dec_xcalloc
 #define xmalloc                  pal_dec_xmalloc
-#define xrealloc                 pal_dec_xrealloc
 #define xstrdup                  pal_dec_xstrdup
 
 struct dctx {
@@ -89,7 +88,6 @@ struct dctx {
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* Path handling: push returns the previous length to pass to path_pop. */

@@ -30,14 +30,6 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p)
-		pal_out_of_memory();
-	return p;
-}
-
 char *xstrdup(const char *s)
 {
 	char *d = strdup(s);

@@ -48,7 +48,7 @@ static void decode_slice_endpoint(struct dctx *c, const struct yt_node *ep, bool
 		size_t old = path_push(c, "addresses");
 
 		path_push_index(c, i);
-		s->addrs = xrealloc(s->addrs, (s->n_addrs + 1) * sizeof(*s->addrs));
+		vec_reserve((void **)&s->addrs, &s->cap_addrs, s->n_addrs + 1, sizeof(*s->addrs));
 		if (pal_addr_parse(addrs[i], &s->addrs[s->n_addrs]))
 			s->n_addrs++;
 		else
@@ -76,7 +76,7 @@ static void decode_slice_port(struct dctx *c, const struct yt_node *p,
 		derr_field(c, p, "protocol", "must be TCP, UDP or SCTP");
 		return;
 	}
-	s->ports = xrealloc(s->ports, (s->n_ports + 1) * sizeof(*s->ports));
+	vec_reserve((void **)&s->ports, &s->cap_ports, s->n_ports + 1, sizeof(*s->ports));
 	s->ports[s->n_ports++] = (struct pal_endpoint_slice_port){
 		.protocol = proto.set ? proto.num : PAL_PROTO_TCP, .port = (uint16_t)port
 	};

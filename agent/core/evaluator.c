@@ -277,7 +277,7 @@ static bool ir_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pk
 	const struct pal_failsafe *v = dir == PAL_DIR_INGRESS ? ir->failsafe_in : ir->failsafe_out;
 	size_t n = dir == PAL_DIR_INGRESS ? ir->n_failsafe_in : ir->n_failsafe_out;
 	const struct pal_addr *peer = dir == PAL_DIR_INGRESS ? &pkt->src : &pkt->dst;
-	char net[PAL_CIDR_STRLEN];
+	char net[PAL_CIDR_STRLEN], pb[8];
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pal_failsafe *fs = &v[i];
@@ -285,7 +285,7 @@ static bool ir_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *pk
 		if (fs->protocol != pkt->protocol || fs->port != pkt->dport ||
 		    (fs->has_net && !pal_cidr_contains(&fs->net, peer)))
 			continue;
-		snprintf(what, len, "%s:%s%s%u", fs->protocol == PAL_PROTO_TCP ? "tcp" : "udp",
+		snprintf(what, len, "%s:%s%s%u", pal_proto_name(fs->protocol, pb, sizeof(pb)),
 			 fs->has_net ? pal_cidr_str(&fs->net, net) : "", fs->has_net ? ":" : "",
 			 fs->port);
 		return true;

@@ -50,6 +50,7 @@ static int parse_item(const char *s, size_t len, struct pal_failsafe *fs, char *
 {
 	char item[128], net[128];
 	const char *colon, *last;
+	int proto;
 
 	if (len >= sizeof(item))
 		return fail(err, errlen, "failsafe item \"%.40s...\" is too long", s);
@@ -61,12 +62,12 @@ static int parse_item(const char *s, size_t len, struct pal_failsafe *fs, char *
 	if (!colon)
 		return fail(err, errlen, "failsafe item \"%s\": expected proto:port or proto:CIDR:port",
 			    item);
-	if ((size_t)(colon - item) == 3 && strncasecmp(item, "tcp", 3) == 0)
-		fs->protocol = PAL_PROTO_TCP;
-	else if ((size_t)(colon - item) == 3 && strncasecmp(item, "udp", 3) == 0)
-		fs->protocol = PAL_PROTO_UDP;
-	else
+	item[colon - item] = '\0'; /* the protocol's name alone, for the one name table (net.h) */
+	proto = pal_proto_by_name(item);
+	item[colon - item] = ':';
+	if (proto != PAL_PROTO_TCP && proto != PAL_PROTO_UDP)
 		return fail(err, errlen, "failsafe item \"%s\": protocol must be tcp or udp", item);
+	fs->protocol = (uint8_t)proto;
 
 	last = strrchr(item, ':');
 	if (!parse_port(last + 1, strlen(last + 1), &fs->port))

@@ -228,9 +228,9 @@ struct pal_endpoint_slice {
 	char *namespace;
 	char *service_name; /* label kubernetes.io/service-name; NULL when absent */
 	struct pal_addr *addrs; /* every endpoint's addresses (FQDN slices have none) */
-	size_t n_addrs;
+	size_t n_addrs, cap_addrs;
 	struct pal_endpoint_slice_port *ports;
-	size_t n_ports;
+	size_t n_ports, cap_ports;
 	struct pal_pos pos;
 };
 

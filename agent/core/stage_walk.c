@@ -273,7 +273,7 @@ static bool failsafe_stage(struct walk *w, const struct pal_walk_side *s, enum p
 {
 	const struct pal_packet *pkt = w->pkt;
 	decision_t d = no_decision;
-	char what[80];
+	char what[80], pb[8];
 
 	if (is_neighbour_discovery(pkt)) {
 		settle_nd(w, s, dir);
@@ -288,7 +288,7 @@ static bool failsafe_stage(struct walk *w, const struct pal_walk_side *s, enum p
 	add_step(w, PAL_STAGE_FAILSAFE, s, dir, &d, "failsafe %s %s",
 		 dir == PAL_DIR_INGRESS ? "in" : "out", what);
 	snprintf(w->v->reason, sizeof(w->v->reason), "failsafe port %s %u (%s)",
-		 pkt->protocol == PAL_PROTO_TCP ? "tcp" : "udp", pkt->dport,
+		 pal_proto_name(pkt->protocol, pb, sizeof(pb)), pkt->dport,
 		 dir == PAL_DIR_INGRESS ? "inbound" : "outbound");
 	w->v->allow = true;
 	w->v->stage = PAL_STAGE_FAILSAFE;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "vec.h"
+
 /* Deeper nesting than any policy needs; bounds the free() recursion and the parser's memory. */
 #define YT_MAX_DEPTH 64
 
@@ -57,16 +59,10 @@ static void set_error(struct yt_stream *s, const yaml_mark_t *m, const char *msg
 
 static int push_doc(struct yt_stream *s, struct yt_node *root, int line)
 {
-	struct yt_node **docs = realloc(s->docs, (s->n_docs + 1) * sizeof(*docs));
-	int *lines;
-
-	if (!docs)
+	if (vec_grow((void **)&s->docs, &s->cap_docs, s->n_docs + 1, sizeof(*s->docs)) ||
+	    vec_grow((void **)&s->doc_lines, &s->cap_doc_lines, s->n_docs + 1,
+		     sizeof(*s->doc_lines)))
 		return -ENOMEM;
-	s->docs = docs;
-	lines = realloc(s->doc_lines, (s->n_docs + 1) * sizeof(*lines));
-	if (!lines)
-		return -ENOMEM;
-	s->doc_lines = lines;
 	s->docs[s->n_docs] = root;
 	s->doc_lines[s->n_docs] = line;
 	s->n_docs++;
@@ -86,13 +82,11 @@ static int attach(struct yt_stream *s, struct frame *stack, int depth, struct yt
 	}
 	top = &stack[depth - 1];
 	if (top->node->kind == YT_SEQ) {
-		struct yt_node **v = realloc(top->node->items,
-					     (top->node->n_items + 1) * sizeof(*v));
+		struct yt_node *n = top->node;
 
-		if (!v)
+		if (vec_grow((void **)&n->items, &n->cap_items, n->n_items + 1, sizeof(*n->items)))
 			goto nomem;
-		top->node->items = v;
-		v[top->node->n_items++] = child;
+		n->items[n->n_items++] = child;
 		return 0;
 	}
 	if (!top->pending_key) {
@@ -105,14 +99,13 @@ static int attach(struct yt_stream *s, struct frame *stack, int depth, struct yt
 		return 0;
 	}
 	{
-		struct yt_pair *p = realloc(top->node->pairs, (top->node->n_pairs + 1) * sizeof(*p));
+		struct yt_node *n = top->node;
 
-		if (!p)
+		if (vec_grow((void **)&n->pairs, &n->cap_pairs, n->n_pairs + 1, sizeof(*n->pairs)))
 			goto nomem;
-		top->node->pairs = p;
-		p[top->node->n_pairs].key = top->pending_key;
-		p[top->node->n_pairs].value = child;
-		top->node->n_pairs++;
+		n->pairs[n->n_pairs].key = top->pending_key;
+		n->pairs[n->n_pairs].value = child;
+		n->n_pairs++;
 		top->pending_key = NULL;
 	}
 	return 0;

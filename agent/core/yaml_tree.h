@@ -42,16 +42,16 @@ struct yt_node {
 	enum yt_style style;
 	/* YT_MAP */
 	struct yt_pair *pairs;
-	size_t n_pairs;
+	size_t n_pairs, cap_pairs;
 	/* YT_SEQ */
 	struct yt_node **items;
-	size_t n_items;
+	size_t n_items, cap_items;
 };
 
 struct yt_stream {
 	struct yt_node **docs; /* root node of each document; NULL for an empty document */
 	int *doc_lines;        /* 1-based line where each document starts */
-	size_t n_docs;
+	size_t n_docs, cap_docs, cap_doc_lines;
 	/* First error (syntax, alias, nesting too deep, non-scalar key), if any. The documents
 	 * completed before the error are kept. */
 	bool has_error;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "read_all.h"
 #include "vec.h"
 #include "yaml_tree.h"
 
@@ -143,20 +144,36 @@ static int set_events_socket(struct pald_config *c, const char *v, char *err, si
 	return set_str(&c->events_socket, v, err, errlen, "events socket");
 }
 
+/* A numeric GID as such: in a container the host's group is not in the image's /etc/group, and
+ * the socket's permissions are checked by number. */
+static long numeric_gid(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || n >= (gid_t)-1)
+		return -1;
+	return (long)n;
+}
+
 /* Resolved now, so that a typo fails at start with the option's name, not at the first
  * connection. */
 static int set_events_socket_group(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	struct group *g;
+	long gid;
 
 	errno = 0;
 	g = *v ? getgrnam(v) : NULL;
-	if (!g) {
+	gid = g ? (long)g->gr_gid : numeric_gid(v);
+	if (gid < 0) {
 		snprintf(err, errlen, "events socket group \"%s\": %s", v,
-			 errno ? strerror(errno) : "no such group");
+			 errno ? strerror(errno) : "no such group (a name or a numeric GID)");
 		return errno ? -errno : -EINVAL;
 	}
-	c->events_socket_gid = (long)g->gr_gid;
+	c->events_socket_gid = gid;
 	return set_str(&c->events_socket_group, v, err, errlen, "events socket group");
 }
 
@@ -425,7 +442,7 @@ static const struct opt opts[] = {
 	  PALD_DEFAULT_EVENTS_SOCKET ")" },
 	{ "events-socket-group", "eventsSocketGroup", "GROUP", false, false,
 	  set_events_socket_group,
-	  "members of GROUP may run polctl monitor: the socket becomes 0660, owned by GROUP "
+	  "members of GROUP (a name or a GID) may run polctl monitor: the socket becomes 0660, owned by GROUP "
 	  "(default: root only, 0600)" },
 	{ "iptables-backend", "iptablesBackend", "MODE", false, false, set_iptables_backend,
 	  "auto|legacy|nft: iptables variant for palisade's rules (default auto: the one holding "
@@ -477,20 +494,46 @@ static const struct opt opts[] = {
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
+/* The synopsis's argument of an option: the choices its help starts with ("auto|legacy|nft: ..."),
+ * else its argument name. */
+static void synopsis_arg(const struct opt *o, char *buf, size_t len)
+{
+	size_t n = strspn(o->help, "abcdefghijklmnopqrstuvwxyz|");
+
+	if (n > 0 && memchr(o->help, '|', n) && n < len)
+		snprintf(buf, len, "%.*s", (int)n, o->help);
+	else
+		snprintf(buf, len, "%s", o->argname);
+}
+
+/* Generated from the table, so that no option is missing from it (tests/daemon/test_usage.sh
+ * also checks docs/operations.md against it). */
+static void print_synopsis(FILE *f)
+{
+	static const char lead[] = "usage: palisaded";
+	const int width = 80, indent = (int)sizeof(lead);
+	int col = fprintf(f, "%s", lead);
+
+	for (size_t i = 0; i < N_OPTS; i++) {
+		char item[96], arg[48] = "";
+
+		if (opts[i].hidden)
+			continue;
+		if (opts[i].argname)
+			synopsis_arg(&opts[i], arg, sizeof(arg));
+		snprintf(item, sizeof(item), "[--%s%s%s%s]", opts[i].flag, *arg ? " " : "", arg,
+			 opts[i].list ? " ..." : "");
+		if (col + 1 + (int)strlen(item) > width)
+			col = fprintf(f, "\n%*s", indent - 1, "") - 1;
+		col += fprintf(f, " %s", item);
+	}
+	fputc('\n', f);
+}
+
 void pald_config_usage(FILE *f)
 {
-	fputs("usage: palisaded [--config FILE] [--policy-dir DIR ...] [--node NAME] [--bpffs DIR]\n"
-	      "                 [--datastore files|kubernetes] [--kubeconfig FILE]\n"
-	      "                 [--interfaces GLOB] [--xdp-mode auto|native|generic|off]\n"
-	      "                 [--failsafe-in LIST] [--failsafe-out LIST] [--health ADDR:PORT]\n"
-	      "                 [--metrics ADDR:PORT] [--events-socket PATH|none]\n"
-	      "                 [--events-socket-group GROUP]\n"
-	      "                 [--iptables-backend auto|legacy|nft]\n"
-	      "                 [--endpoint-to-host-action drop|accept]\n"
-	      "                 [--max-endpoints N] [--event-rate N] [--log-format text|json]\n"
-	      "                 [--log-level LEVEL]\n"
-	      "                 [--once] [--uninstall]\n"
-	      "\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
+	print_synopsis(f);
+	fputs("\nThe palisade node agent: compiles Calico-style policy into the eBPF datapath.\n\n"
 	      "options (config-file key in brackets):\n",
 	      f);
 	for (size_t i = 0; i < N_OPTS; i++) {
@@ -701,35 +744,27 @@ out:
 	return rc;
 }
 
+/* The config file's limit: far above any real one, so a wrong path (a log, a device) fails. */
+#define CONFIG_FILE_MAX (1u << 20)
+
 static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
-	size_t cap = 4096, n = 0;
-	char *b = NULL;
+	int r;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
-		return -errno;
+		r = -errno;
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-r));
+		return r;
 	}
-	for (;;) {
-		char *nb = realloc(b, cap);
-
-		if (!nb || cap > (1u << 20)) {
-			free(nb ? nb : b);
-			fclose(f);
-			snprintf(err, errlen, "config file %s is too large or out of memory", path);
-			return -EFBIG;
-		}
-		b = nb;
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		cap *= 2;
-	}
+	r = pal_read_all(f, CONFIG_FILE_MAX, buf, len);
 	fclose(f);
-	*buf = b;
-	*len = n;
-	return 0;
+	if (r == -EFBIG)
+		snprintf(err, errlen, "config file %s is too large (more than %u bytes)", path,
+			 CONFIG_FILE_MAX);
+	else if (r)
+		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(-r));
+	return r;
 }
 
 static void set_defaults(struct pald_config *c)

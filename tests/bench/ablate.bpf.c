@@ -19,6 +19,14 @@
  *   PAL_ABLATE_CT        the conntrack kfunc is not called: bpf_skb_ct_lookup answers "no such
  *                        connection", as it does anyway where conntrack is not active (the
  *                        live benchmark's namespaces with palisade alone)
+ * The established packet's flow check, step by step (BPF_PROG_TEST_RUN's established path only):
+ *   PAL_ABLATE_FLOWHASH  pal_flows lookups answer one global entry instead of hashing the 40-byte
+ *                        key (an established TCP flow, never re-judged, never idle): what the LRU
+ *                        hash lookup costs
+ *   PAL_ABLATE_CLOCK     the flow clock reads a constant instead of bpf_ktime_get_coarse_ns
+ *   PAL_ABLATE_LIFECYCLE an entry found is established: no SYN, idle-timeout, tombstone or
+ *                        generation check (pal_flow_classify_entry answers PAL_FLOW_HIT)
+ *   PAL_ABLATE_FLOWCHECK the whole flow check answers "established" (no key, lookup, lifecycle)
  *
  * A variant is for measuring only: it loses counts, events or failsafe ports. */
 
@@ -85,6 +93,35 @@ struct {
 #include "conntrack.h"
 #define bpf_skb_ct_lookup(skb, tuple, tuple_sz, opts, opts_sz)                                     \
 	((opts)->error = -PAL_ENOENT, (struct nf_conn *)0)
+#endif
+
+#ifdef PAL_ABLATE_FLOWHASH
+/* Never idle (last_ns ahead of the clock), never re-judged (ALWAYS); the first packet's refresh
+ * writes the current generation into it, after which no packet writes it. */
+static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTABLISHED,
+				    .flags = PAL_FLOW_ALWAYS };
+#undef bpf_map_lookup_elem
+#define bpf_map_lookup_elem(m, k)                                                                  \
+	((void *)(m) == (void *)&pal_flows ?                                                       \
+		 (void *)&abl_flow :                                                               \
+		 (ABL_SKIPPED(m) ? (void *)0 : ABL_REAL_LOOKUP(ABL_COUNTER_MAP(m), ABL_KEY(m, k))))
+#endif
+
+#ifdef PAL_ABLATE_CLOCK
+#define bpf_ktime_get_coarse_ns() ((__u64)1)
+#endif
+
+/* The flow headers first, compiled as they are; the macros below then replace what
+ * palisade.bpf.c calls (their include guards keep them from being read again). */
+#ifdef PAL_ABLATE_LIFECYCLE
+#define PAL_WITH_CT 1
+#include "flow.h"
+#define pal_flow_classify_entry(f, p, c, gen, now) ((void)(c), PAL_FLOW_HIT)
+#endif
+#ifdef PAL_ABLATE_FLOWCHECK
+#define PAL_WITH_CT 1
+#include "flow_judge.h"
+#define pal_flow_check(skb, h, p, o) PAL_EST_YES
 #endif
 
 #include "palisade.bpf.c"

@@ -23,7 +23,6 @@
  * directory. Usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS] [PACKETS] */
 #include <errno.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bench_setup.h"
 #include "compiler.h"
 #include "datapath.h"
 #include "maps_sync.h"
@@ -154,21 +154,6 @@ static int compile(const char *yaml, struct pal_ir *ir)
 	return rc;
 }
 
-/* The pin directory, removed at any exit (the network namespace goes with the process). */
-static char pin_dir[64];
-
-static void unpin_at_exit(void)
-{
-	if (pin_dir[0])
-		pal_dp_unpin_all(pin_dir);
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-classify: FAIL: %s\n", what);
-	exit(2);
-}
-
 /* One test run of pk, repeat times; returns the kernel's mean ns per run, *ret the verdict. */
 static double run1(int prog_fd, bool xdp, int ifindex, const struct pkt *pk, int repeat,
 		   uint32_t *ret)
@@ -220,7 +205,7 @@ static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int np
 		 ls_path);
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj || bpf_object__load(obj))
-		die("load ct_lookup.bpf.o");
+		bench_die("load ct_lookup.bpf.o");
 	prog = bpf_object__find_program_by_name(obj, "ct_lookup");
 	for (int i = 0; i < npk; i++) {
 		snprintf(cmd, sizeof(cmd),
@@ -230,7 +215,7 @@ static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int np
 			 pk[i].fk.dst[0], pk[i].fk.dst[1], pk[i].fk.dst[2], pk[i].fk.dst[3],
 			 pk[i].fk.sport, pk[i].fk.dport);
 		if (system(cmd))
-			die("conntrack -I (the conntrack tool is needed)");
+			bench_die("conntrack -I (the conntrack tool is needed)");
 		pk[i].buf[47] = 0x10;
 	}
 	for (int r = 0; r < rounds; r++) {
@@ -273,15 +258,15 @@ static struct bpf_object *load_linear(const char *path, int *prog_fd, int *rules
 	struct bpf_program *prog;
 
 	if (!obj || libbpf_get_error(obj) || bpf_object__load(obj))
-		die("cannot load the linear scan program");
+		bench_die("cannot load the linear scan program");
 	prog = bpf_object__find_program_by_name(obj, "xdp_linear_scan");
 	if (!prog)
-		die("linear scan program not found");
+		bench_die("linear scan program not found");
 	*prog_fd = bpf_program__fd(prog);
 	*rules_fd = bpf_object__find_map_fd_by_name(obj, "ls_rules");
 	*count_fd = bpf_object__find_map_fd_by_name(obj, "ls_count");
 	if (*prog_fd < 0 || *rules_fd < 0 || *count_fd < 0)
-		die("linear scan maps not found");
+		bench_die("linear scan maps not found");
 	return obj;
 }
 
@@ -298,10 +283,10 @@ static void fill_linear(int rules_fd, int count_fd, int n)
 		memcpy(&r.src, s, 4);
 		r.dport_lo = r.dport_hi = rule_port(i);
 		if (bpf_map_update_elem(rules_fd, &key, &r, 0))
-			die("linear scan rule update");
+			bench_die("linear scan rule update");
 	}
 	if (bpf_map_update_elem(count_fd, &k0, &cnt, 0))
-		die("linear scan count update");
+		bench_die("linear scan count update");
 }
 
 static double ms_since(const struct timespec *t0)
@@ -353,9 +338,7 @@ int main(int argc, char **argv)
 			MAX_ROUNDS, MAX_PKTS);
 		return 2;
 	}
-	if (unshare(CLONE_NEWNET) || system("ip link add eth0 type veth peer name p-eth0 && "
-					    "ip link set eth0 up && ip link set p-eth0 up"))
-		die("needs root (network namespace, veth)");
+	bench_enter_netns("bench-classify");
 	if (getenv("BENCH_CLASSIFY_RULES"))
 		nsizes = parse_sizes(getenv("BENCH_CLASSIFY_RULES"), sizes, 8);
 	ifx = (int)if_nametoindex("eth0");
@@ -365,11 +348,8 @@ int main(int argc, char **argv)
 	 * dispatcher, so both are attached (native XDP, no traffic flows here): test runs are then
 	 * cheap and call the programs exactly as an attached program is called. */
 	if (bpf_xdp_attach((int)if_nametoindex("p-eth0"), ls_prog, XDP_FLAGS_DRV_MODE, NULL))
-		die("native XDP attach of the linear scan on a veth");
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/palbench-cls-%d", (int)getpid());
-	pal_dp_unpin_all(dir);
-	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
-	atexit(unpin_at_exit);
+		bench_die("native XDP attach of the linear scan on a veth");
+	bench_pin_dir(dir, sizeof(dir), "cls");
 	/* 100,000 rules: the flattener's limit is 131,072 entries per list; raise the maps (the words
 	 * of 100,000 rules: 5M, twice while old and new generations coexist during an apply). */
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_words = 1u << 24,
@@ -380,7 +360,7 @@ int main(int argc, char **argv)
 	}
 	if (bpf_xdp_attach(ifx, pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), XDP_FLAGS_DRV_MODE,
 			   NULL))
-		die("native XDP attach of xdp_hep_ingress on a veth");
+		bench_die("native XDP attach of xdp_hep_ingress on a veth");
 	printf("# classify RULES PALISADE_NS LINEAR_NS ESTABLISHED_NS APPLY_MS (%d packets, %d rounds)\n",
 	       npk, rounds);
 	for (int k = 0; k < nsizes; k++) {
@@ -394,7 +374,7 @@ int main(int argc, char **argv)
 			char *y = policy_yaml(n, u == 0);
 
 			if (!y || compile(y, &ir[u]))
-				die("compile");
+				bench_die("compile");
 			free(y);
 		}
 		for (int i = 0; i < npk; i++) {
@@ -449,7 +429,7 @@ int main(int argc, char **argv)
 
 			pk[i].buf[47] = 0x10;
 			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &pk[i].fk, &f, 0))
-				die("pal_flows update");
+				bench_die("pal_flows update");
 		}
 		for (int r = 0; r < rounds; r++) {
 			double est = 0;

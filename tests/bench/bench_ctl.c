@@ -12,13 +12,13 @@
  * prints: "ctl POLICIES COMPILE_MS APPLY_MS MAXRSS_KB" */
 #include <errno.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_setup.h"
 #include "compiler.h"
 #include "datapath.h"
 #include "maps_sync.h"
@@ -26,27 +26,12 @@
 
 #define MAX_ROUNDS 15
 
-/* The pin directory, removed at any exit (the network namespace goes with the process). */
-static char pin_dir[64];
-
-static void unpin_at_exit(void)
-{
-	if (pin_dir[0])
-		pal_dp_unpin_all(pin_dir);
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench-ctl: FAIL: %s\n", what);
-	exit(2);
-}
-
 static char *policies_yaml(int n)
 {
 	char *y = malloc(4096 + (size_t)n * 320), *p = y;
 
 	if (!y)
-		die("out of memory");
+		bench_die("out of memory");
 	p += sprintf(p, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
 			"metadata: {name: h, labels: {role: h}}\n"
 			"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n");
@@ -94,14 +79,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-ctl POLICIES [ROUNDS 1..%d]\n", MAX_ROUNDS);
 		return 2;
 	}
-	if (unshare(CLONE_NEWNET) || system("ip link add eth0 type veth peer name p-eth0 && "
-					    "ip link set eth0 up && ip link set p-eth0 up"))
-		die("needs root (network namespace, veth)");
+	bench_enter_netns("bench-ctl");
 	ifx = (int)if_nametoindex("eth0");
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/palbench-ctl-%d", (int)getpid());
-	pal_dp_unpin_all(dir);
-	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
-	atexit(unpin_at_exit);
+	bench_pin_dir(dir, sizeof(dir), "ctl");
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir }, &dp, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench-ctl: FAIL: %s\n", err);
 		return 2;
@@ -123,7 +103,7 @@ int main(int argc, char **argv)
 		compile_ms[r] = now_ms() - t0;
 		if (rc) {
 			pal_diags_print(stderr, &d);
-			die("compile");
+			bench_die("compile");
 		}
 		b.ep = pal_ir_endpoint_for_iface(&ir, "eth0");
 		t0 = now_ms();

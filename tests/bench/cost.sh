@@ -10,7 +10,8 @@
 # the unablated build's median minus the variant's. The linear scan's figure, measured in the
 # same runs, says how fast the machine was.
 #
-# usage: cost.sh [ROUNDS] [PACKETS]      (BENCH_COST_RULES, default "10 10000")
+# usage: cost.sh [ROUNDS] [PACKETS]      (BENCH_COST_RULES, default "10 10000";
+#                                         BENCH_COST_VARIANTS, default all of them)
 # prints: "cost VARIANT RULES NEWFLOW_NS ESTABLISHED_NS LINEAR_NS", then a markdown table on stderr
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +19,7 @@ BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 ROUNDS=${1:-7}
 PACKETS=${2:-64}
 RULES=${BENCH_COST_RULES:-"10 10000"}
-VARIANTS="none events counters failsafe ct all"
+VARIANTS=${BENCH_COST_VARIANTS:-"none events counters failsafe ct all flowhash clock lifecycle flowcheck"}
 . "$HERE/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "bench-cost needs root"

@@ -39,22 +39,7 @@ bench_client_node
 bn node iptables -w 5 -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT ||
 	fail "iptables conntrack rule"
 
-hep='apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: ext0, labels: {role: bench}}
-spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: memcached}
-spec:
-  order: 10
-  selector: role == "bench"
-  types: [Ingress, Egress]
-  ingress:
-  - {action: Allow, protocol: UDP, destination: {ports: [11211]}}
-  egress:
-  - {action: Allow}'
+hep=$(bench_hep_service_yaml memcached 10 11211)
 mkdir -p "$BENCH_TMP/tracked" "$BENCH_TMP/untracked"
 printf '%s\n' "$hep" >"$BENCH_TMP/tracked/policy.yaml"
 printf '%s\n---\n%s\n' "$hep" 'apiVersion: projectcalico.org/v3

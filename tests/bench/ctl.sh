@@ -30,24 +30,7 @@ bench_client_node
 policy_dir() {
 	local d=$1 n=$2
 	mkdir -p "$d"
-	cat >"$d/00-base.yaml" <<'YAML'
-apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: ext0, labels: {role: bench}}
-spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: service}
-spec:
-  order: 100000
-  selector: role == "bench"
-  types: [Ingress, Egress]
-  ingress:
-  - {action: Allow, protocol: UDP, destination: {ports: [7777]}}
-  egress:
-  - {action: Allow}
-YAML
+	bench_hep_service_yaml service 100000 7777 >"$d/00-base.yaml" || fail "policy base"
 	awk -v n="$n" -v d="$d" 'BEGIN { for (i = 0; i < n - 1; i++) {
 		f = sprintf("%s/%02d-fill.yaml", d, 1 + i % 10)
 		printf "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n" > f

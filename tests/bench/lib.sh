@@ -13,6 +13,8 @@ set -u
 
 BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BENCH_ROOT=$(cd "$BENCH_LIB/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/proc.sh
+. "$BENCH_ROOT/tests/lib/proc.sh"
 BUILD=${BUILD:-$BENCH_ROOT/build}
 PALISADED=${PALISADED:-$BUILD/palisaded}
 POLCTL=${POLCTL:-$BUILD/polctl}
@@ -55,25 +57,14 @@ bn() {
 	nsenter --net="/var/run/netns/${PFX}$n" -- "$@"
 }
 
-# shellcheck disable=SC2086 # $pids is a list of process ids: split on purpose
+# shellcheck disable=SC2086 # $BENCH_NS is a list of names: split on purpose
 bench_cleanup() {
-	local rc=$? n pids i c
+	local rc=$? n c
 	trap - EXIT INT TERM
 	for c in "${BENCH_EXIT_CMDS[@]}"; do eval "$c" || echo "cleanup: '$c' failed" >&2; done
-	for n in $BENCH_NS; do
-		pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
-		[ -n "$pids" ] && kill $pids 2>/dev/null
-	done
 	# Processes first (a running palisaded holds the pin directory), then the agent's uninstall
 	# (detach, netfilter rules, pins), then the namespaces.
-	for n in $BENCH_NS; do
-		for i in $(seq 20); do
-			pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
-			[ -z "$pids" ] && break
-			[ "$i" -eq 10 ] && kill -9 $pids 2>/dev/null
-			sleep 0.1
-		done
-	done
+	netns_stop_procs "$PFX" $BENCH_NS
 	# The agent always runs in namespace "node".
 	if [ -d "$PINDIR" ] && [ -x "$PALISADED" ] && [ -e "/var/run/netns/${PFX}node" ]; then
 		timeout 20 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
@@ -113,6 +104,26 @@ apiVersion: projectcalico.org/v3
 kind: HostEndpoint
 metadata: {name: ext0, labels: {role: bench}}
 spec: {node: bench, interfaceName: ext0, expectedIPs: [198.18.1.1]}
+YAML
+}
+
+# bench_hep_service_yaml NAME ORDER PORT: that host endpoint and policy NAME of order ORDER
+# allowing UDP to PORT in and everything out.
+bench_hep_service_yaml() {
+	bench_hep_yaml
+	cat <<YAML
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: $1}
+spec:
+  order: $2
+  selector: role == "bench"
+  types: [Ingress, Egress]
+  ingress:
+  - {action: Allow, protocol: UDP, destination: {ports: [$3]}}
+  egress:
+  - {action: Allow}
 YAML
 }
 

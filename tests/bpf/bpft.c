@@ -302,6 +302,12 @@ int bt_run_sf(int prog_fd, int ingress_ifindex, uint32_t mark, const uint8_t *pk
 #define XDP_DROP_RC 1
 #define TC_SHOT_RC 2
 
+/* A packet that hook dropped. */
+static struct bt_result dropped_at(int hook)
+{
+	return (struct bt_result){ .allow = false, .dropped_at = hook };
+}
+
 struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in, const char *out,
 			 const struct pal_packet *pkt, const struct bt_pkt_opts *o)
 {
@@ -324,29 +330,20 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 	if (dir == PAL_TRACE_INGRESS || dir == PAL_TRACE_FORWARD) {
 		rc = bt_run_xdp(t, a, pre_buf, pre_len, NULL);
 		cr_assert_geq(rc, 0, "xdp test run failed");
-		if (rc == XDP_DROP_RC) {
-			r.allow = false;
-			r.dropped_at = PAL_HOOK_XDP;
-			return r;
-		}
+		if (rc == XDP_DROP_RC)
+			return dropped_at(PAL_HOOK_XDP);
 		rc = bt_run_tc(t, PAL_PROG_TC_INGRESS, a, a, 0, pre_buf, pre_len, &mark);
 		cr_assert_geq(rc, 0, "tc ingress test run failed");
-		if (rc == TC_SHOT_RC) {
-			r.allow = false;
-			r.dropped_at = PAL_HOOK_TC_INGRESS;
-			return r;
-		}
+		if (rc == TC_SHOT_RC)
+			return dropped_at(PAL_HOOK_TC_INGRESS);
 	}
 	switch (dir) {
 	case PAL_TRACE_INGRESS:
 		rc = bt_run_sf(pal_dp_prog_fd(t->dp, PAL_PROG_SF_INPUT_DENY), a, mark, post_buf,
 			       post_len);
 		cr_assert_geq(rc, 0, "INPUT test run failed");
-		if (rc) {
-			r.allow = false;
-			r.dropped_at = PAL_HOOK_INPUT;
-			return r;
-		}
+		if (rc)
+			return dropped_at(PAL_HOOK_INPUT);
 		break;
 	case PAL_TRACE_EGRESS: {
 		int s = if_slot(t, a);
@@ -354,11 +351,8 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 		if (s >= 0 && t->sf_out_deny[s] >= 0) {
 			rc = bt_run_sf(t->sf_out_deny[s], 0, 0, pre_buf, pre_len);
 			cr_assert_geq(rc, 0);
-			if (rc) {
-				r.allow = false;
-				r.dropped_at = PAL_HOOK_RAW_OUTPUT;
-				return r;
-			}
+			if (rc)
+				return dropped_at(PAL_HOOK_RAW_OUTPUT);
 			if (bt_run_sf(t->sf_out_failsafe[s], 0, 0, pre_buf, pre_len) == 1)
 				mark |= PAL_MARK_FAILSAFE;
 			else if (bt_run_sf(t->sf_out_allow[s], 0, 0, pre_buf, pre_len) == 1)
@@ -370,22 +364,16 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 		else
 			rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, a, 0, mark, post_buf, post_len, &mark);
 		cr_assert_geq(rc, 0, "tc egress test run failed");
-		if (rc == TC_SHOT_RC) {
-			r.allow = false;
-			r.dropped_at = PAL_HOOK_TC_EGRESS;
-			return r;
-		}
+		if (rc == TC_SHOT_RC)
+			return dropped_at(PAL_HOOK_TC_EGRESS);
 		break;
 	}
 	case PAL_TRACE_FORWARD:
 		cr_assert(b > 0, "unknown interface %s", out);
 		rc = bt_run_tc(t, PAL_PROG_TC_EGRESS, b, a, mark, post_buf, post_len, &mark);
 		cr_assert_geq(rc, 0, "tc egress test run failed");
-		if (rc == TC_SHOT_RC) {
-			r.allow = false;
-			r.dropped_at = PAL_HOOK_TC_EGRESS;
-			return r;
-		}
+		if (rc == TC_SHOT_RC)
+			return dropped_at(PAL_HOOK_TC_EGRESS);
 		break;
 	}
 	r.mark = mark;

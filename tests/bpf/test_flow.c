@@ -224,11 +224,29 @@ Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
 }
 
+/* Writes both directions of an established TCP flow of the current generation, last seen at
+ * last_ns (never re-judged: only its age decides). */
+static void put_established(const struct pal_packet *c2s, const struct pal_packet *s2c,
+			    uint64_t last_ns)
+{
+	struct pal_flow_key k = key_of(c2s), rk = key_of(s2c);
+	int fd = pal_dp_map_fd(T.dp, "pal_flows");
+	struct pal_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.last_ns = last_ns;
+	f.state = PAL_FST_TCP_ESTABLISHED;
+	f.generation = generation;
+	f.flags = PAL_FLOW_ALWAYS;
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
+	f.flags |= PAL_FLOW_REPLY;
+	cr_assert_eq(bpf_map_update_elem(fd, &rk, &f, 0), 0);
+}
+
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
 {
 	struct pal_packet c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40002, POD, 8080);
 	struct pal_packet s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40002);
-	struct pal_flow f;
 	int cali0 = T.ifindex[BT_CALI0];
 
 	/* The flow was admitted under the deny generation's predecessor and is current: an ACK
@@ -236,19 +254,7 @@ Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
 	 * the entry is made current by hand so only the SYN rule is at work. */
 	apply(deny_yaml);
 	bt_flush_flows(&T);
-	memset(&f, 0, sizeof(f));
-	f.last_ns = bt_now_ns();
-	f.state = PAL_FST_TCP_ESTABLISHED;
-	f.generation = generation;
-	f.flags = PAL_FLOW_ALWAYS;
-	{
-		struct pal_flow_key k = key_of(&c2s), rk = key_of(&s2c);
-		int fd = pal_dp_map_fd(T.dp, "pal_flows");
-
-		cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
-		f.flags |= PAL_FLOW_REPLY;
-		cr_assert_eq(bpf_map_update_elem(fd, &rk, &f, 0), 0);
-	}
+	put_established(&c2s, &s2c, bt_now_ns());
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "an ACK is part of the entry's flow");
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a SYN is a new connection: policy denies it");
 	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
@@ -284,6 +290,29 @@ Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "alive within its timeout");
 	usleep(2200 * 1000);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "idle past its timeout: a new packet, denied");
+	cr_assert_geq(flow_stats().expired, 1);
+}
+
+/* The hooks keep their last clock reading while jiffies stands still (flow.h
+ * pal_flow_now_cached): a reading from an earlier tick must never judge an entry's age. An
+ * entry last seen 1.05 s ago with a 1 s timeout is expired, even right after a packet 200 ms
+ * earlier left a reading 200 ms old in the hook's scratch (judged by that one it would be
+ * 0.85 s idle: alive). */
+Test(bpf_flow, idle_age_is_judged_by_the_current_tick_not_an_earlier_reading)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+	struct pal_packet c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40003, POD, 8080);
+	struct pal_packet s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40003);
+
+	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
+	set_cfg(&c);
+	apply(deny_yaml); /* without a live entry, 8080 is denied */
+	bt_flush_flows(&T);
+	put_established(&c2s, &s2c, bt_now_ns());
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
+	usleep(200 * 1000);
+	put_established(&c2s, &s2c, bt_now_ns() - 1050000000ull);
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "idle 1.05 s, timeout 1 s: expired, denied");
 	cr_assert_geq(flow_stats().expired, 1);
 }
 

@@ -32,6 +32,25 @@ for k in policyDirs node bpffs interfaces xdpMode failsafeIn failsafeOut health 
 	endpointToHostAction logFormat logLevel; do
 	contains "$(cat "$TMP/out")" "[$k]"
 done
+# Every option of the table (the lines of "options") is in the synopsis, and docs/operations.md
+# shows the same synopsis and a table row for each option with its config key.
+: "${ROOT:?}"
+opsdoc=$ROOT/docs/operations.md
+awk '/^$/ { exit } { print }' "$TMP/out" >"$TMP/synopsis"
+sed -n '/^options /,/^$/p' "$TMP/out" | grep -- '^  --' >"$TMP/options"
+[ "$(wc -l <"$TMP/options")" -ge 30 ] || fail "--help lists only $(wc -l <"$TMP/options") options"
+awk '/^## Command line/ { sec = 1 } sec && /^```/ { if (in_block) exit; in_block = 1; next }
+	in_block { print }' "$opsdoc" >"$TMP/doc-synopsis"
+diff -u "$TMP/doc-synopsis" "$TMP/synopsis" >"$TMP/diff" ||
+	fail "docs/operations.md's synopsis is not palisaded --help's: $(cat "$TMP/diff")"
+while read -r flag _; do
+	grep -qF -- "[$flag" "$TMP/synopsis" || fail "$flag missing from the --help synopsis"
+	grep -qF -- "| \`$flag" "$opsdoc" || grep -qF -- ", \`$flag\`" "$opsdoc" ||
+		fail "$flag has no row in docs/operations.md's option table"
+done <"$TMP/options"
+grep -o '\[[a-zA-Z]*\]$' "$TMP/options" | tr -d '[]' | while read -r key; do
+	grep -qF -- "| \`$key\`" "$opsdoc" || fail "config key $key missing from docs/operations.md's table"
+done || exit 1
 expect_rc 0 "$PALISADED" --version
 
 # The config file sets the policy directory, the node and JSON logs.

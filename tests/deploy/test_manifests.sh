@@ -64,14 +64,15 @@ render() { # render NAME DIR; IMAGE from the environment
 IMAGE=$TEST_IMAGE render base deploy/kubernetes
 IMAGE=$TEST_IMAGE render files deploy/kubernetes/configmap-feed
 IMAGE=$TEST_IMAGE render annotation deploy/kubernetes/apparmor-annotation-only
+IMAGE=$TEST_IMAGE render events deploy/kubernetes/events-group
 IMAGE=$TEST_IMAGE render uninstall deploy/kubernetes/uninstall
 render default deploy/kubernetes
 for d in deploy/kubernetes deploy/kubernetes/configmap-feed deploy/kubernetes/apparmor-annotation-only \
-	deploy/kubernetes/uninstall; do
+	deploy/kubernetes/events-group deploy/kubernetes/uninstall; do
 	out=$(k8s_kubectl apply --dry-run=client -k "$d" 2>&1) ||
 		fail "kubectl apply -k $d --dry-run=client: $out"
 done
-ok "kustomize renderings (base, configmap-feed, apparmor-annotation-only, uninstall) and apply -k of each pass the dry run"
+ok "kustomize renderings (base, configmap-feed, apparmor-annotation-only, events-group, uninstall) and apply -k of each pass the dry run"
 
 # The check can fail: a kind the API does not serve, and a namespaced kind without its group.
 sed 's/^kind: DaemonSet$/kind: DeamonSet/' "$TMP/base.yaml" >"$TMP/typo.yaml"
@@ -152,6 +153,14 @@ expect files "($agent.args | index(\"--datastore=files\") != null) and
 	($pod.spec.volumes | any(.configMap.name == \"policies\" or .configMap.name == \"palisade-policies\")) and
 	(.items | any(.kind == \"ConfigMap\" and .metadata.name == \"palisade-policies\"))" \
 	"the configmap-feed variant reads the ConfigMap palisade-policies with --datastore files"
+# The group is a number (no host group name resolves in the image) and the socket's directory is
+# the node's /run/palisade, where polctl monitor looks by default.
+expect events "($agent.args | map(select(startswith(\"--events-socket-group=\"))) |
+	length == 1 and (.[0] | ltrimstr(\"--events-socket-group=\") | test(\"^[0-9]+\$\"))) and
+	($agent.args | any(startswith(\"--events-socket=\")) | not) and
+	($agent.volumeMounts[] | select(.mountPath == \"/run/palisade\") | .name) as \$v |
+	($pod.spec.volumes[] | select(.name == \$v) | .hostPath.path == \"/run/palisade\")" \
+	"the events-group variant gives the node's /run/palisade/events.sock to a group by GID"
 expect uninstall "($pod.spec.initContainers[0].command | index(\"--uninstall\") != null) and
 	($pod.spec.initContainers[0].command | index(\"--bpffs=/sys/fs/bpf/palisade\") != null) and
 	$pod.spec.hostNetwork == true and ($pod.spec.tolerations | any(.operator == \"Exists\"))" \

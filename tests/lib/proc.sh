@@ -4,6 +4,9 @@
 #
 #   proc_stop PID TENTHS   SIGTERM, wait up to TENTHS tenths of a second for it to exit, then
 #                          SIGKILL; reaps it. Never fails (the process may be gone already).
+#   netns_stop_procs PFX NAME...
+#                          every process in namespaces PFX+NAME (those that exist): SIGTERM to all,
+#                          then up to 2 s for each namespace to empty, SIGKILL after 1 s. Never fails.
 
 proc_stop() {
 	local pid=$1 tenths=$2 i
@@ -14,5 +17,26 @@ proc_stop() {
 	done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# shellcheck disable=SC2086 # $pids is a list of process ids: split on purpose
+netns_stop_procs() {
+	local pfx=$1 n pids i
+	shift
+	for n in "$@"; do
+		[ -e "/var/run/netns/${pfx}$n" ] || continue
+		pids=$(ip netns pids "${pfx}$n" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	for n in "$@"; do
+		[ -e "/var/run/netns/${pfx}$n" ] || continue
+		for i in $(seq 20); do
+			pids=$(ip netns pids "${pfx}$n" 2>/dev/null)
+			[ -z "$pids" ] && break
+			[ "$i" -eq 10 ] && kill -9 $pids 2>/dev/null
+			sleep 0.1
+		done
+	done
 	return 0
 }

@@ -162,6 +162,8 @@ Test(daemon_cfg, usage_errors)
 	PARSE_ERR("no policy directory", "--once");
 	PARSE_ERR("must not be empty", "--policy-dir", "");
 	PARSE_ERR("cannot read config file", "--config", "/nonexistent/palisaded.yaml");
+	/* a directory opens but does not read: an error, not an empty config */
+	PARSE_ERR("cannot read config file /: Is a directory", "--config", "/");
 }
 
 Test(daemon_cfg, listen_addresses)
@@ -356,6 +358,12 @@ Test(daemon_cfg, events_socket_group)
 	cr_expect_str_eq(c.events_socket_group, "root");
 	cr_expect_eq(c.events_socket_gid, 0, "resolved when parsed");
 	pald_config_free(&c);
+	/* A GID without a name here: a host group seen from a container. */
+	PARSE_OK(&c, "--policy-dir", "p", "--events-socket-group", "64999");
+	cr_expect_eq(c.events_socket_gid, 64999);
+	pald_config_free(&c);
 	PARSE_ERR("events socket group \"no-such-group-pald\": no such group", "--policy-dir", "p",
 		  "--events-socket-group", "no-such-group-pald");
+	PARSE_ERR("no such group", "--policy-dir", "p", "--events-socket-group", "-5");
+	PARSE_ERR("no such group", "--policy-dir", "p", "--events-socket-group", "4294967295");
 }

@@ -66,9 +66,7 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc > 1)
-		return polctl_fail(g, "counters: takes no arguments");
-	if ((rc = polctl_live_open(g, &lv)))
+	if ((rc = polctl_live_open_noargs(g, "counters", argc, &lv)))
 		return rc;
 	maps = (struct pal_ifctr_maps){ lv.fd[LM_IF_CTRS], lv.fd[LM_SLOT_CTRS], lv.fd[LM_IFACES] };
 	if ((rc = pal_map_if_counter_keys(&maps, &keys, &n))) {

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 
 #include "live.h"
+#include "vec.h"
 
 static const char *addr_str(uint8_t family, const uint8_t *a, char *buf)
 {
@@ -82,14 +83,9 @@ static long flush(const struct polctl_live *lv)
 	long done = 0;
 
 	while (bpf_map_get_next_key(lv->fd[LM_FLOWS], prev, &k) == 0) {
-		if (n == cap) {
-			struct pal_flow_key *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * sizeof(k));
-
-			if (!nk) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = nk;
+		if (vec_grow((void **)&keys, &cap, n + 1, sizeof(k))) {
+			free(keys);
+			return -ENOMEM;
 		}
 		keys[n++] = k;
 		prev = &keys[n - 1];

@@ -39,9 +39,7 @@ int cmd_sets(const struct polctl_globals *g, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc > 1)
-		return polctl_fail(g, "sets: takes no arguments");
-	if ((rc = polctl_live_open(g, &lv)))
+	if ((rc = polctl_live_open_noargs(g, "sets", argc, &lv)))
 		return rc;
 	if (!lv.meta) {
 		rc = polctl_fail(g, "sets: no metadata is pinned at %s (the agent writes it at "

@@ -301,9 +301,7 @@ int cmd_status(const struct polctl_globals *g, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc > 1)
-		return polctl_fail(g, "status: takes no arguments");
-	if ((rc = polctl_live_open(g, &lv)))
+	if ((rc = polctl_live_open_noargs(g, "status", argc, &lv)))
 		return rc;
 	/* layout_version: polctl_live_open checked that the pinned layout is the one polctl reads. */
 	st = json_pack("{s:s, s:s, s:o, s:i, s:I, s:o, s:s}", "bpffs", lv.dir, "version",

@@ -58,6 +58,14 @@ int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv)
 	return 0;
 }
 
+int polctl_live_open_noargs(const struct polctl_globals *g, const char *cmd, int argc,
+			    struct polctl_live *lv)
+{
+	if (argc > 1)
+		return polctl_fail(g, "%s: takes no arguments", cmd);
+	return polctl_live_open(g, lv);
+}
+
 void polctl_live_close(struct polctl_live *lv)
 {
 	pal_pins_close(lv->fd, LM_COUNT);

@@ -57,6 +57,10 @@ struct polctl_live {
  * the directory and returns POLCTL_USAGE (no datapath pinned, another layout version, no
  * permission); 0 otherwise. */
 int polctl_live_open(const struct polctl_globals *g, struct polctl_live *lv);
+/* For a command that takes no arguments (argc counts the command's name): "CMD: takes no
+ * arguments" (POLCTL_USAGE) when it was given some, else polctl_live_open. */
+int polctl_live_open_noargs(const struct polctl_globals *g, const char *cmd, int argc,
+			    struct polctl_live *lv);
 void polctl_live_close(struct polctl_live *lv);
 
 /* An interface's configuration in force (map_read.h pal_map_iface_read). 0, -ENOENT when the

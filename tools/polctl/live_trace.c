@@ -162,6 +162,7 @@ static bool live_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *
 	const struct live_pkt *p = &w->pre;
 	struct pal_failsafe_key k;
 	uint32_t val;
+	char pb[8];
 
 	(void)pkt;
 	memset(&k, 0, sizeof(k));
@@ -175,7 +176,7 @@ static bool live_failsafe(void *ctx, enum pal_dir dir, const struct pal_packet *
 	    bpf_map_lookup_elem(w->lv->fd[LM_FAILSAFE], &k, &val))
 		return false;
 	/* the trie lookup does not say which prefix matched */
-	snprintf(what, len, "%s:%u", p->proto == PAL_PROTO_TCP ? "tcp" : "udp", p->dport);
+	snprintf(what, len, "%s:%u", pal_proto_name(p->proto, pb, sizeof(pb)), p->dport);
 	return true;
 }
 

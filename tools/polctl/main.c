@@ -20,7 +20,7 @@ static const struct polctl_command commands[] = {
 	  cmd_status },
 	{ "endpoints", "", "endpoints on this node's interfaces: ifindex, labels, policies per stage",
 	  cmd_endpoints },
-	{ "rules", "[--endpoint IF] [--dir ingress|egress]",
+	{ "rules", "[--endpoint IF|NAME] [--dir ingress|egress]",
 	  "compiled rules in evaluation order with tier, policy, index, action, packets, bytes",
 	  cmd_rules },
 	{ "sets", "", "resolved address sets and what they came from", cmd_sets },
@@ -32,7 +32,7 @@ static const struct polctl_command commands[] = {
 	{ "trace",
 	  "[--policy-dir DIR] --iface IF --dir ingress|egress|forward [--out-iface IF] --proto P\n"
 	  "        --src IP [--sport N] --dst IP [--dport N] [--icmp-type T --icmp-code C]\n"
-	  "        [--dnat IP[:PORT]]",
+	  "        [--dnat IP[:PORT]] [--from-pod NS/NAME] [--to-pod NS/NAME] (pods: with --policy-dir)",
 	  "the verdict for one packet: the stage and rule that decided, and why", cmd_trace },
 	{ "version", "", "polctl's version; the running agent's and the pinned layout's",
 	  cmd_version },

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "polctl.h"
+#include "read_all.h"
 
 /* Validates the loaded model and compiles it for g->node. */
 static int validate_and_compile(const struct polctl_globals *g, struct polctl_offline *o)
@@ -53,33 +54,19 @@ int polctl_offline_load(const struct polctl_globals *g, char **dirs, size_t n_di
 static void load_stdin(struct polctl_offline *o)
 {
 	struct pal_pos pos = { .file = POLCTL_STDIN_NAME };
-	size_t len = 0, cap = 1u << 16, n;
-	char *buf = malloc(cap), *grown;
+	char *buf;
+	size_t len;
+	int r = pal_read_all(stdin, POLCTL_STDIN_MAX, &buf, &len);
 
-	while (buf && (n = fread(buf + len, 1, cap - 1 - len, stdin)) > 0) {
-		len += n;
-		if (len > POLCTL_STDIN_MAX) {
-			pal_error(&o->diags, pos, NULL, "input too large (more than %u bytes)",
-				  POLCTL_STDIN_MAX);
-			free(buf);
-			return;
-		}
-		if (len == cap - 1) { /* full: double (the last byte is kept for the NUL) */
-			grown = realloc(buf, cap * 2);
-			if (!grown)
-				free(buf);
-			buf = grown;
-			cap *= 2;
-		}
-	}
-	if (!buf)
+	if (r == -EFBIG)
+		pal_error(&o->diags, pos, NULL, "input too large (more than %u bytes)",
+			  POLCTL_STDIN_MAX);
+	else if (r == -ENOMEM)
 		pal_error(&o->diags, pos, NULL, "out of memory reading standard input");
-	else if (ferror(stdin))
-		pal_error(&o->diags, pos, NULL, "read error: %s", strerror(errno));
-	else {
-		buf[len] = '\0';
+	else if (r)
+		pal_error(&o->diags, pos, NULL, "read error: %s", strerror(-r));
+	else
 		pal_model_load_buffer(&o->model, POLCTL_STDIN_NAME, buf, len, &o->diags);
-	}
 	free(buf);
 }
 

@@ -28,6 +28,8 @@ set -u
 
 E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_ROOT=$(cd "$E2E_LIB/../../.." && pwd)
+# shellcheck source=SCRIPTDIR/../../lib/proc.sh
+. "$E2E_ROOT/tests/lib/proc.sh"
 # The binaries the palisade scenario tests drive; override with the environment.
 PALISADED=${PALISADED:-$E2E_ROOT/build/palisaded}
 POLCTL=${POLCTL:-$E2E_ROOT/build/polctl}
@@ -256,7 +258,7 @@ topo_start_services() {
 # topo_destroy: idempotent; runs from the trap. Order: the agent's datapath (it lives in the node
 # namespace), our netfilter chains, the processes, the namespaces, the pins, the scratch directory.
 topo_destroy() {
-	local rc=$? n pids i
+	local rc=$? n
 	trap - EXIT INT TERM
 	[ -n "${PFX:-}" ] || return $rc
 	# Nothing of this prefix is removed unless this run created it (topo_create refuses a prefix
@@ -274,19 +276,10 @@ topo_destroy() {
 		fi
 		topo_netfilter_remove
 	fi
+	# shellcheck disable=SC2086 # a list of names: split on purpose
+	netns_stop_procs "$PFX" ${TOPO_NAMESPACES:-}
 	for n in ${TOPO_NAMESPACES:-}; do
 		[ -e "/var/run/netns/${PFX}$n" ] || continue
-		pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
-		[ -n "$pids" ] && kill $pids 2>/dev/null
-	done
-	for n in ${TOPO_NAMESPACES:-}; do
-		[ -e "/var/run/netns/${PFX}$n" ] || continue
-		for i in $(seq 20); do
-			pids=$(ip netns pids "${PFX}$n" 2>/dev/null)
-			[ -z "$pids" ] && break
-			[ "$i" -eq 10 ] && kill -9 $pids 2>/dev/null
-			sleep 0.1
-		done
 		# Deleting the namespace deletes its veth ends, which takes the peers with them.
 		ip netns del "${PFX}$n" 2>/dev/null || echo "cleanup: cannot delete ${PFX}$n" >&2
 	done

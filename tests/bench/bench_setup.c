@@ -1,0 +1,40 @@
+/* The in-process benchmarks' setup (bench_setup.h). */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bench_setup.h"
+#include "datapath.h"
+
+static const char *bench_name = "bench";
+/* The pin directory, removed at any exit (the network namespace goes with the process). */
+static char pin_dir[64];
+
+void bench_die(const char *what)
+{
+	fprintf(stderr, "%s: FAIL: %s\n", bench_name, what);
+	exit(2);
+}
+
+void bench_enter_netns(const char *name)
+{
+	bench_name = name;
+	if (unshare(CLONE_NEWNET) || system("ip link add eth0 type veth peer name p-eth0 && "
+					    "ip link set eth0 up && ip link set p-eth0 up"))
+		bench_die("needs root (network namespace, veth)");
+}
+
+static void unpin_at_exit(void)
+{
+	if (pin_dir[0])
+		pal_dp_unpin_all(pin_dir);
+}
+
+void bench_pin_dir(char *dir, size_t len, const char *tag)
+{
+	snprintf(dir, len, "/sys/fs/bpf/palbench-%s-%d", tag, (int)getpid());
+	pal_dp_unpin_all(dir);
+	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
+	atexit(unpin_at_exit);
+}
