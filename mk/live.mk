@@ -4,7 +4,7 @@
 .PHONY: test-live
 $(BUILD)/pal-program: tests/live/pal_program.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $< $(BUILD)/libpalisade-dataplane.a \
-	  $(BUILD)/libpalisade-core.a -lbpf -lelf -lz -lyaml -ljansson
+	  $(BUILD)/libpalisade-core.a -lbpf -lelf -lz $(LIBS_CORE)
 
 # A test-only program pinned in place of the INPUT program (test_trace_disagree.sh).
 $(BUILD)/tests/trace_liar.bpf.o: tests/live/trace_liar.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h

@@ -1,10 +1,11 @@
 /* Private to the compiler (compiler.c, compile_sets.c, compile_rules.c, compile_tiers.c): the
  * working state of one pal_compile() run.
  *
- * The compiler first turns every endpoint and network set of the model (all nodes) into a
+ * The compiler turns every endpoint and network set of the model (all nodes) into a
  * "candidate": the labels selectors see, its namespace, its addresses and its named ports. Rule
- * selectors are resolved against the candidates (compile_sets.c); policies are selected against
- * the candidates that are endpoints of this node (compile_tiers.c).
+ * selectors are resolved against the candidates (compile_sets.c; built on the first selector the
+ * match cache does not hold); policies are selected against the candidates that are endpoints of
+ * this node (cc->local, always built; compile_tiers.c).
  */
 #ifndef PALISADE_COMPILE_INTERNAL_H
 #define PALISADE_COMPILE_INTERNAL_H
@@ -81,8 +82,12 @@ struct pal_cc {
 	struct pal_cc_namespace *nss; /* sorted by name (looked up for every endpoint) */
 	size_t n_nss;
 	const struct pal_profile **profiles_by_name; /* the model's profiles, sorted by name */
-	struct pal_cc_cand *cands;
+	struct pal_cc_cand *cands; /* every one, built on first need (pal_cc_all_candidates) */
 	size_t n_cands;
+	bool all_cands;
+	int all_cands_err; /* what building them returned */
+	struct pal_cc_cand *local; /* this node's endpoints, in build_endpoints' order */
+	size_t n_local;
 	/* The namespaced candidates' indices sorted by namespace: a namespace scope looks only at its
 	 * own range instead of comparing every candidate's namespace (thousands of pods times every
 	 * namespaced rule). */
@@ -96,7 +101,12 @@ struct pal_cc {
 };
 
 /* compile_sets.c */
+/* Namespaces, profiles and this node's endpoints' candidates (cc->local). */
 int pal_cc_build_candidates(struct pal_cc *cc);
+/* Every candidate (cc->cands, cc->by_ns), once per compile: the selector sets need them. */
+int pal_cc_all_candidates(struct pal_cc *cc);
+/* Is node this compile's node? */
+bool pal_cc_is_local(const struct pal_cc *cc, const char *node);
 void pal_cc_free_candidates(struct pal_cc *cc);
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);

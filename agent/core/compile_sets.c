@@ -16,22 +16,13 @@
 
 /* ---- origin index ------------------------------------------------------------------------ */
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* Returns the index stored for origin, or -1. `origin_of` maps an index to its origin string. */
 static long index_find(const struct pal_cc_index *x, const char *origin,
 		       const char *(*origin_of)(const struct pal_ir *, uint32_t), const struct pal_ir *ir)
 {
 	if (!x->cap)
 		return -1;
-	for (size_t i = hash_str(origin) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+	for (size_t i = pal_str_hash(origin) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
 		if (!x->slots[i])
 			return -1;
 		if (strcmp(origin_of(ir, x->slots[i] - 1), origin) == 0)
@@ -51,7 +42,7 @@ static int index_add(struct pal_cc_index *x, uint32_t idx,
 		for (size_t i = 0; i < x->cap; i++) {
 			if (!x->slots[i])
 				continue;
-			size_t j = hash_str(origin_of(ir, x->slots[i] - 1)) & (cap - 1);
+			size_t j = pal_str_hash(origin_of(ir, x->slots[i] - 1)) & (cap - 1);
 			while (slots[j])
 				j = (j + 1) & (cap - 1);
 			slots[j] = x->slots[i];
@@ -60,7 +51,7 @@ static int index_add(struct pal_cc_index *x, uint32_t idx,
 		x->slots = slots;
 		x->cap = cap;
 	}
-	size_t j = hash_str(origin_of(ir, idx)) & (x->cap - 1);
+	size_t j = pal_str_hash(origin_of(ir, idx)) & (x->cap - 1);
 	while (x->slots[j])
 		j = (j + 1) & (x->cap - 1);
 	x->slots[j] = idx + 1;
@@ -237,14 +228,20 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 	pal_labels_merge_borrowed(out, own);
 }
 
+/* Candidates being built: cc->cands (every one) or cc->local (this node's endpoints). */
+struct cand_vec {
+	struct pal_cc_cand **v;
+	size_t *n, cap;
+};
+
 /* A new candidate for the model resource src, in namespace ns (NULL when cluster-wide), with the
  * namespace's labels and its pcns. labels (the lowest precedence) already in place. */
-static struct pal_cc_cand *new_cand(struct pal_cc *cc, size_t *cap, enum pal_cc_kind kind,
+static struct pal_cc_cand *new_cand(struct pal_cc *cc, struct cand_vec *out, enum pal_cc_kind kind,
 				    const char *name, const void *src, const char *ns)
 {
-	if (vec_grow((void **)&cc->cands, cap, cc->n_cands + 1, sizeof(*cc->cands)))
+	if (vec_grow((void **)out->v, &out->cap, *out->n + 1, sizeof(**out->v)))
 		return NULL;
-	struct pal_cc_cand *c = &cc->cands[cc->n_cands++];
+	struct pal_cc_cand *c = &(*out->v)[(*out->n)++];
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
 	c->name = name;
@@ -304,10 +301,110 @@ size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *sc
 	return name_bound(cc->n_by_ns, scope->ns, true, cand_ns_at, cc) - first;
 }
 
+static int hep_cand(struct pal_cc *cc, struct cand_vec *out, const struct pal_host_endpoint *h)
+{
+	struct pal_cc_cand *c = new_cand(cc, out, PAL_CC_HEP, h->name, h, NULL);
+
+	if (!c)
+		return -ENOMEM;
+	c->ports = h->ports;
+	c->n_ports = h->n_ports;
+	inherit_labels(cc, &c->labels, h->profiles, h->n_profiles, &h->labels);
+	if (h->n_expected_ips) {
+		c->cidrs = calloc(h->n_expected_ips, sizeof(*c->cidrs));
+		if (!c->cidrs)
+			return -ENOMEM;
+		for (size_t k = 0; k < h->n_expected_ips; k++) {
+			c->cidrs[k].addr = h->expected_ips[k];
+			c->cidrs[k].prefix_len = h->expected_ips[k].family == PAL_AF_INET6 ? 128 : 32;
+		}
+		c->n_cidrs = h->n_expected_ips;
+	}
+	return 0;
+}
+
+static int wep_cand(struct pal_cc *cc, struct cand_vec *out, const struct pal_workload_endpoint *w)
+{
+	struct pal_cc_cand *c = new_cand(cc, out, PAL_CC_WEP, w->name, w, w->namespace);
+
+	if (!c)
+		return -ENOMEM;
+	c->service_account = w->service_account;
+	c->ports = w->ports;
+	c->n_ports = w->n_ports;
+	inherit_labels(cc, &c->labels, w->profiles, w->n_profiles, &w->labels);
+	/* Calico sets these on the endpoint itself: they override anything inherited. */
+	if (w->namespace)
+		pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, w->namespace);
+	if (w->orchestrator)
+		pal_labels_set_borrowed(&c->labels, PAL_LABEL_ORCHESTRATOR, w->orchestrator);
+	if (w->service_account)
+		pal_labels_set_borrowed(&c->labels, PAL_LABEL_SERVICE_ACCOUNT, w->service_account);
+	return copy_cidrs(c, w->ip_networks, w->n_ip_networks);
+}
+
+static int netset_cand(struct pal_cc *cc, struct cand_vec *out, const struct pal_network_set *s)
+{
+	struct pal_cc_cand *c = new_cand(cc, out, PAL_CC_NETSET, s->name, s, s->namespace);
+
+	if (!c)
+		return -ENOMEM;
+	pal_labels_merge_borrowed(&c->labels, &s->labels);
+	if (s->namespace)
+		pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);
+	return copy_cidrs(c, s->nets, s->n_nets);
+}
+
+bool pal_cc_is_local(const struct pal_cc *cc, const char *node)
+{
+	return node && cc->opts && cc->opts->node && strcmp(node, cc->opts->node) == 0;
+}
+
+/* This node's endpoints, in model order, host endpoints first: what policies are selected
+ * against (cc->local). */
+static int build_local(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+	struct cand_vec out = { &cc->local, &cc->n_local, 0 };
+	int err;
+
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		if (pal_cc_is_local(cc, m->host_endpoints.v[i].node) &&
+		    (err = hep_cand(cc, &out, &m->host_endpoints.v[i])))
+			return err;
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		if (pal_cc_is_local(cc, m->workload_endpoints.v[i].node) &&
+		    (err = wep_cand(cc, &out, &m->workload_endpoints.v[i])))
+			return err;
+	return 0;
+}
+
+/* Every candidate (cc->cands), built on the first selector that is not in the match cache: a
+ * reload whose selectors are all cached never builds the thousands of them. */
+int pal_cc_all_candidates(struct pal_cc *cc)
+{
+	const struct pal_model *m = cc->m;
+	struct cand_vec out = { &cc->cands, &cc->n_cands, 0 };
+	int err;
+
+	if (cc->all_cands)
+		return cc->all_cands_err; /* a partial set must never resolve a selector */
+	cc->all_cands = true;
+	for (size_t i = 0; i < m->host_endpoints.n; i++)
+		if ((err = hep_cand(cc, &out, &m->host_endpoints.v[i])))
+			return cc->all_cands_err = err;
+	for (size_t i = 0; i < m->workload_endpoints.n; i++)
+		if ((err = wep_cand(cc, &out, &m->workload_endpoints.v[i])))
+			return cc->all_cands_err = err;
+	for (size_t i = 0; i < m->network_sets.n; i++)
+		if ((err = netset_cand(cc, &out, &m->network_sets.v[i])))
+			return cc->all_cands_err = err;
+	return cc->all_cands_err = index_by_namespace(cc);
+}
+
 int pal_cc_build_candidates(struct pal_cc *cc)
 {
 	const struct pal_model *m = cc->m;
-	size_t cap = 0;
 	int err;
 
 	if ((err = index_profiles(cc)))
@@ -324,61 +421,16 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 		    (err = add_namespace(cc, m->network_sets.v[i].namespace, NULL)))
 			return err;
 	build_pcns_labels(cc);
+	return build_local(cc);
+}
 
-	for (size_t i = 0; i < m->host_endpoints.n; i++) {
-		const struct pal_host_endpoint *h = &m->host_endpoints.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_HEP, h->name, h, NULL);
-
-		if (!c)
-			return -ENOMEM;
-		c->ports = h->ports;
-		c->n_ports = h->n_ports;
-		inherit_labels(cc, &c->labels, h->profiles, h->n_profiles, &h->labels);
-		if (h->n_expected_ips) {
-			c->cidrs = calloc(h->n_expected_ips, sizeof(*c->cidrs));
-			if (!c->cidrs)
-				return -ENOMEM;
-			for (size_t k = 0; k < h->n_expected_ips; k++) {
-				c->cidrs[k].addr = h->expected_ips[k];
-				c->cidrs[k].prefix_len =
-					h->expected_ips[k].family == PAL_AF_INET6 ? 128 : 32;
-			}
-			c->n_cidrs = h->n_expected_ips;
-		}
+static void free_cands(struct pal_cc_cand *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pal_labels_free_borrowed(&v[i].labels);
+		free(v[i].cidrs);
 	}
-	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		const struct pal_workload_endpoint *w = &m->workload_endpoints.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_WEP, w->name, w, w->namespace);
-
-		if (!c)
-			return -ENOMEM;
-		c->service_account = w->service_account;
-		c->ports = w->ports;
-		c->n_ports = w->n_ports;
-		inherit_labels(cc, &c->labels, w->profiles, w->n_profiles, &w->labels);
-		/* Calico sets these on the endpoint itself: they override anything inherited. */
-		if (w->namespace)
-			pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, w->namespace);
-		if (w->orchestrator)
-			pal_labels_set_borrowed(&c->labels, PAL_LABEL_ORCHESTRATOR, w->orchestrator);
-		if (w->service_account)
-			pal_labels_set_borrowed(&c->labels, PAL_LABEL_SERVICE_ACCOUNT, w->service_account);
-		if ((err = copy_cidrs(c, w->ip_networks, w->n_ip_networks)))
-			return err;
-	}
-	for (size_t i = 0; i < m->network_sets.n; i++) {
-		const struct pal_network_set *s = &m->network_sets.v[i];
-		struct pal_cc_cand *c = new_cand(cc, &cap, PAL_CC_NETSET, s->name, s, s->namespace);
-
-		if (!c)
-			return -ENOMEM;
-		pal_labels_merge_borrowed(&c->labels, &s->labels);
-		if (s->namespace)
-			pal_labels_set_borrowed(&c->labels, PAL_LABEL_NAMESPACE, s->namespace);
-		if ((err = copy_cidrs(c, s->nets, s->n_nets)))
-			return err;
-	}
-	return index_by_namespace(cc);
+	free(v);
 }
 
 void pal_cc_free_candidates(struct pal_cc *cc)
@@ -388,13 +440,14 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	cc->n_by_ns = 0;
 	free(cc->profiles_by_name);
 	cc->profiles_by_name = NULL;
-	for (size_t i = 0; i < cc->n_cands; i++) {
-		pal_labels_free_borrowed(&cc->cands[i].labels);
-		free(cc->cands[i].cidrs);
-	}
-	free(cc->cands);
+	free_cands(cc->cands, cc->n_cands);
 	cc->cands = NULL;
 	cc->n_cands = 0;
+	cc->all_cands = false;
+	cc->all_cands_err = 0;
+	free_cands(cc->local, cc->n_local);
+	cc->local = NULL;
+	cc->n_local = 0;
 	for (size_t i = 0; i < cc->n_nss; i++) {
 		pal_labels_free(&cc->nss[i].labels);
 		pal_labels_free(&cc->nss[i].pcns);
@@ -551,6 +604,32 @@ static char *selector_origin(const char *what, const struct pal_cc_scope *scope,
 	return sa_suffix(s, sa);
 }
 
+/* ---- results kept across compiles (match_cache.h) ------------------------------------------ */
+
+static struct pal_memo *memo_of(struct pal_cc *cc, bool ports)
+{
+	struct pal_match_cache *c = cc->opts ? cc->opts->match_cache : NULL;
+
+	return !c ? NULL : ports ? &c->port_sets : &c->sets;
+}
+
+/* 1 with origin's members in *v (malloc'd) and *n; 0 when not cached; -ENOMEM. */
+static int cached_result(struct pal_cc *cc, bool ports, const char *origin, size_t elem, void **v,
+			 size_t *n)
+{
+	struct pal_memo *m = memo_of(cc, ports);
+
+	return m ? pal_match_cache_get(cc->opts->match_cache, m, origin, elem, v, n) : 0;
+}
+
+static int keep_result(struct pal_cc *cc, bool ports, const char *origin, const void *v, size_t n,
+		       size_t elem)
+{
+	struct pal_memo *m = memo_of(cc, ports);
+
+	return m ? pal_match_cache_put(cc->opts->match_cache, m, origin, v, n, elem) : 0;
+}
+
 /* ---- sets -------------------------------------------------------------------------------- */
 
 static int cidr_qcmp(const void *a, const void *b)
@@ -622,6 +701,19 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
+	int cached = cached_result(cc, false, origin, sizeof(*v), (void **)&v, &n);
+
+	if (cached) {
+		if (cached < 0)
+			free(origin);
+		return cached < 0 ? cached : add_set(cc, origin, v, n, idx);
+	}
+	int err = pal_cc_all_candidates(cc);
+
+	if (err) {
+		free(origin);
+		return err;
+	}
 	const uint32_t *list;
 	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
 
@@ -650,6 +742,11 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		n += c->n_cidrs;
 	}
 	n = sort_unique_cidrs(v, n);
+	if (keep_result(cc, false, origin, v, n, sizeof(*v))) {
+		free(v);
+		free(origin);
+		return -ENOMEM;
+	}
 	return add_set(cc, origin, v, n, idx);
 }
 
@@ -723,6 +820,15 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		*idx = (uint32_t)found;
 		return 0;
 	}
+	int cached = cached_result(cc, true, origin, sizeof(*v), (void **)&v, &n);
+
+	if (cached) {
+		if (cached < 0)
+			free(origin);
+		return cached < 0 ? cached : pal_cc_origin_port_set(cc, origin, v, n, idx);
+	}
+	if (pal_cc_all_candidates(cc))
+		goto nomem;
 	const uint32_t *list;
 	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
 
@@ -753,6 +859,9 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			}
 		}
 	}
+	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
+	if (keep_result(cc, true, origin, v, n, sizeof(*v)))
+		goto nomem;
 	return pal_cc_origin_port_set(cc, origin, v, n, idx);
 nomem:
 	free(v);

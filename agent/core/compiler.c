@@ -1,7 +1,8 @@
 /* pal_compile: the model, seen from one node, becomes the IR.
  *
  * Steps: reject what the datapath cannot enforce (HTTP matches) anywhere in the
- * input; turn every endpoint and network set into a selector candidate (compile_sets.c); sort tiers
+ * input; turn this node's endpoints into selector candidates (compile_sets.c; every endpoint and
+ * network set becomes one when the first rule selector is not in the match cache); sort tiers
  * and policies (compile_tiers.c); then, for each endpoint of this node, build its tier lists and
  * resolve its profiles. Endpoints of other nodes only feed address sets.
  *
@@ -14,11 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compile_internal.h"
-
-static bool is_local(const char *node, const struct pal_compile_opts *opts)
-{
-	return node && opts && opts->node && strcmp(node, opts->node) == 0;
-}
 
 /* ---- profiles ------------------------------------------------------------------------------ */
 
@@ -263,31 +259,27 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 static int build_endpoints(struct pal_cc *cc)
 {
 	const struct pal_model *m = cc->m;
-	size_t n_local = 0, n_hep = m->host_endpoints.n;
+	size_t k = 0; /* the next local candidate */
 	int err;
 
-	for (size_t i = 0; i < m->host_endpoints.n; i++)
-		n_local += is_local(m->host_endpoints.v[i].node, cc->opts);
-	for (size_t i = 0; i < m->workload_endpoints.n; i++)
-		n_local += is_local(m->workload_endpoints.v[i].node, cc->opts);
-	if (!n_local)
+	if (!cc->n_local)
 		return 0;
-	cc->ir->endpoints = calloc(n_local, sizeof(*cc->ir->endpoints));
+	cc->ir->endpoints = calloc(cc->n_local, sizeof(*cc->ir->endpoints));
 	if (!cc->ir->endpoints)
 		return -ENOMEM;
-	/* Candidates hold host endpoints first, then workload endpoints, in model order. */
+	/* The local candidates hold host endpoints first, then workload endpoints, in model order. */
 	for (size_t i = 0; i < m->host_endpoints.n; i++) {
-		if (!is_local(m->host_endpoints.v[i].node, cc->opts))
+		if (!pal_cc_is_local(cc, m->host_endpoints.v[i].node))
 			continue;
-		err = build_host_endpoint(cc, &cc->cands[i], &m->host_endpoints.v[i],
+		err = build_host_endpoint(cc, &cc->local[k++], &m->host_endpoints.v[i],
 					  &cc->ir->endpoints[cc->ir->n_endpoints++]);
 		if (err)
 			return err;
 	}
 	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		if (!is_local(m->workload_endpoints.v[i].node, cc->opts))
+		if (!pal_cc_is_local(cc, m->workload_endpoints.v[i].node))
 			continue;
-		err = build_workload_endpoint(cc, &cc->cands[n_hep + i], &m->workload_endpoints.v[i],
+		err = build_workload_endpoint(cc, &cc->local[k++], &m->workload_endpoints.v[i],
 					      &cc->ir->endpoints[cc->ir->n_endpoints++]);
 		if (err)
 			return err;
@@ -342,6 +334,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 	memset(ir, 0, sizeof(*ir));
 	if (opts && opts->rule_ids)
 		pal_rule_ids_begin(opts->rule_ids);
+	if (opts && opts->match_cache)
+		pal_match_cache_begin(opts->match_cache, opts->match_key);
 	check_unsupported(&cc);
 	if (diags->n_errors > errors_before) {
 		err = -EINVAL;
@@ -370,6 +364,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 		err = -EINVAL;
 	else if (opts && opts->rule_ids)
 		err = pal_rule_ids_end(opts->rule_ids);
+	if (!err && opts && opts->match_cache)
+		pal_match_cache_end(opts->match_cache);
 out:
 	free(cc.polrules); /* the rules themselves belong to ir->rule_blocks */
 	pal_cc_free_tiers(&cc);

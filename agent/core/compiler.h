@@ -4,6 +4,7 @@
 
 #include "diag.h"
 #include "ir.h"
+#include "match_cache.h"
 #include "model.h"
 #include "rule_ids.h"
 
@@ -18,6 +19,10 @@ struct pal_compile_opts {
 	enum pal_endpoint_to_host_action endpoint_to_host;
 	/* Stable rule ids across compiles (rule_ids.h), or NULL: ids 0..n-1 in endpoint order. */
 	struct pal_rule_ids *rule_ids;
+	/* Selector results across compiles (match_cache.h), or NULL; match_key identifies the
+	 * candidate inputs (NULL: unknown, the cache is emptied and not used). */
+	struct pal_match_cache *match_cache;
+	const uint8_t *match_key;
 };
 
 /* Parses a failsafe list: comma-separated items "proto:port" or "proto:CIDR:port" (IPv6 CIDR in

@@ -47,3 +47,12 @@ size_t pal_sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, co
 			memcpy(a + k * sz, a + i * sz, sz);
 	return k + 1;
 }
+
+uint32_t pal_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}

@@ -6,6 +6,7 @@
 #define PALISADE_VEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define vec_grow pal_vec_grow
 #define vec_reserve pal_vec_reserve
@@ -17,6 +18,8 @@ void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
 /* Sorts v[n] (element size sz) with cmp and keeps the first of each run of equal elements;
  * returns how many are left. */
 size_t pal_sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *));
+/* FNV-1a of a string, for the open-addressing tables keyed by origin strings. */
+uint32_t pal_str_hash(const char *s);
 #define VEC_PUSH(vec, item)                                                                   \
 	do {                                                                                  \
 		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \

@@ -86,6 +86,9 @@ static int reload(struct pald_agent *a)
 	if (rc == PALD_RELOAD_APPLIED) {
 		pald_agent_sync_interfaces(a, true);
 		pald_agent_k8s_applied(a);
+		/* Enforced (and logged): now what only reports read. */
+		if (a->be.ops->finish_apply)
+			a->be.ops->finish_apply(a->be.ctx);
 		pald_notify_applied(&a->notify, a->pol.generation,
 				    a->n_attached < 0 ? 0 : (size_t)a->n_attached, a->n_ifaces);
 	} else {
@@ -266,7 +269,10 @@ int pald_run_daemon(struct pald_agent *a)
 	uint64_t next_event_tick_ms = 0;
 
 	a->sig_w.fd = a->timer_w.fd = a->watch.fd = -1;
-	pald_debounce_init(&a->debounce, PALD_DEBOUNCE_QUIET_NS, PALD_DEBOUNCE_MAX_NS);
+	pald_debounce_init(&a->debounce,
+			   a->cfg->datastore == PALD_DATASTORE_KUBERNETES ? PALD_DEBOUNCE_K8S_QUIET_NS :
+									    PALD_DEBOUNCE_QUIET_NS,
+			   PALD_DEBOUNCE_MAX_NS);
 	if ((rc = pald_loop_init(&a->loop))) {
 		pald_log(PALD_LOG_ERROR, "epoll", PALD_S("error", strerror(-rc)));
 		goto out;

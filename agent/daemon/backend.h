@@ -93,6 +93,11 @@ struct pald_backend_ops {
 	 * 0 or -errno. */
 	int (*uninstall)(void *ctx);
 	void (*close)(void *ctx);
+	/* The work the last apply left for after enforcement, so that enforcing a change does not
+	 * wait for it: what only reports read (polctl's metadata) and deleting what the apply made
+	 * unreachable (the old rule lists). The control plane calls it once a change is enforced
+	 * and logged; the backend also does it before its next apply and on close. May be NULL. */
+	void (*finish_apply)(void *ctx);
 };
 
 struct pald_backend {

@@ -5,10 +5,13 @@
  *     enforcing: nothing is detached on exit, the pinned pal_ifaces entries stay in force).
  *   - apply() binds the new IR's endpoints to interfaces and calls pal_dp_apply(): every new rule
  *     list is written beside the old ones, then each interface flips with one map update, so a
- *     packet sees the old or the new policy and a failure while writing changes nothing. Then the
- *     reporting metadata (meta.h: pal_meta_build + pal_meta_store, i.e. pal_meta_write with the
- *     document kept for the metrics' labels) is written for polctl. Rule counters whose id now
- *     belongs to another rule are zeroed first (reset_moved_rule_counters).
+ *     packet sees the old or the new policy and a failure while writing changes nothing. The
+ *     reporting metadata (meta.h: pal_meta_build, kept for the metrics' and events' labels) is
+ *     built before; it is stored for polctl (pal_meta_store) by finish_apply(), after the change
+ *     is enforced and logged, so that enforcing does not wait for the serialization of every set
+ *     (polctl meanwhile reads the previous generation's, which it says); finish_apply() also
+ *     deletes the rule lists the flips made unreachable (pal_dp_lists_sweep). Rule counters whose
+ *     id now belongs to another rule are zeroed first (reset_moved_rule_counters).
  *   - sync_interfaces() keeps pal_ifaces and the attachments equal to the agent's desired set:
  *     a new interface first gets its rule lists and pal_ifaces entry, then its programs (so its
  *     first packets are policed), an interface that went away loses its programs, then its entry.
@@ -84,6 +87,7 @@ struct bpf_ctx {
 	bool have_ir;
 	uint64_t generation;
 	json_t *meta; /* the live generation's metadata document: metric labels */
+	bool meta_unwritten; /* meta is not stored for polctl yet (finish_apply) */
 	struct bound *b;
 	size_t nb, cap_b;
 	/* Interfaces palisade's programs are attached to (after the last sync), and whether a full
@@ -447,8 +451,8 @@ static void reset_moved_rule_counters(struct bpf_ctx *c, json_t *old_doc, json_t
 			 PALD_I("rules", n));
 }
 
-/* Stores the new generation's document for polctl and keeps its rules (metric labels). */
-static void store_meta(struct bpf_ctx *c, json_t *doc)
+/* The new generation's document becomes the live one; stored for polctl by write_meta. */
+static void keep_meta(struct bpf_ctx *c, json_t *doc)
 {
 	/* polctl status shows which iptables variant holds palisade's rules, and why */
 	if (doc)
@@ -456,7 +460,22 @@ static void store_meta(struct bpf_ctx *c, json_t *doc)
 				    json_pack("{s:s, s:s}", "backend",
 					      pal_nf_variant_name(c->nf_variant), "reason",
 					      c->nf_reason));
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	if (!doc) { /* out of memory: polctl keeps the previous generation's names */
+		pald_log(PALD_LOG_WARN, "cannot write the reporting metadata for polctl",
+			 PALD_S("dir", c->dir), PALD_S("error", strerror(ENOMEM)));
+		return;
+	}
+	json_decref(c->meta);
+	c->meta = doc;
+	c->meta_unwritten = true;
+}
+
+static void write_meta(struct bpf_ctx *c)
+{
+	if (!c->meta_unwritten)
+		return;
+	c->meta_unwritten = false;
+	char *text = json_dumps(c->meta, JSON_COMPACT);
 	int err = text ? pal_meta_store(c->dir, text, strlen(text)) : -ENOMEM;
 
 	/* The maps are programmed already: a failure here only leaves polctl with the previous
@@ -465,11 +484,19 @@ static void store_meta(struct bpf_ctx *c, json_t *doc)
 		pald_log(PALD_LOG_WARN, "cannot write the reporting metadata for polctl",
 			 PALD_S("dir", c->dir), PALD_S("error", strerror(-err)));
 	free(text);
-	if (doc) {
-		keep_meta_rules(doc);
-		json_decref(c->meta);
-		c->meta = doc;
-	}
+	keep_meta_rules(c->meta); /* written: only its rules are read again */
+}
+
+static void bpf_finish_apply(void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+	int err;
+
+	write_meta(c);
+	/* and the lists the apply made unreachable (a scan of every class: not before enforcing) */
+	if ((err = pal_dp_lists_sweep(c->dp)) < 0)
+		pald_log(PALD_LOG_WARN, "deleting the previous generation's rule lists",
+			 PALD_S("error", strerror(-err)));
 }
 
 static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
@@ -486,6 +513,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 			  (unsigned long long)generation);
 		return -EOVERFLOW;
 	}
+	write_meta(c); /* the previous generation's, if nobody asked yet */
 	err = make_bindings(c, ir, &v, &n);
 	if (err)
 		return err;
@@ -524,7 +552,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 	c->ir = *ir;
 	c->have_ir = true;
 	c->generation = generation;
-	store_meta(c, doc);
+	keep_meta(c, doc);
 	/* out of memory while recording the bindings: the datapath is programmed, the next apply
 	 * rebinds what is missing (and sync_interfaces binds the interfaces it is given) */
 	return err;
@@ -567,6 +595,9 @@ static int program_iface(struct bpf_ctx *c, const struct pald_iface *f,
 		return -ENOSPC; /* no slot for it: do not write lists it cannot use */
 	}
 	err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
+	/* a map full: the last apply's old lists may hold the room until finish_apply sweeps them */
+	if (err && pal_dp_lists_sweep(c->dp) > 0)
+		err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
 	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
 	if (!err && !(err = pal_dp_src_begin(c->dp, &src)))
 		err = pal_dp_src_allow(c->dp, &src, me.ifindex, f->ep);
@@ -1120,6 +1151,8 @@ static void bpf_close(void *ctx)
 {
 	struct bpf_ctx *c = ctx;
 
+	if (c->dp)
+		bpf_finish_apply(c);
 	pal_dp_events_close(c->events);
 	pal_dp_close(c->dp); /* file descriptors only: the pinned datapath keeps enforcing */
 	bound_free(c->b, c->nb);
@@ -1184,6 +1217,7 @@ static const struct pald_backend_ops bpf_ops = {
 	.events_read = bpf_events_read,
 	.uninstall = bpf_uninstall,
 	.close = bpf_close,
+	.finish_apply = bpf_finish_apply,
 };
 
 /* The iptables variant for palisade's rules: detected (netfilter_variant.c) or as configured;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "compiler.h"
 #include "log.h"
@@ -28,7 +29,7 @@ static void record_failure(struct pald_policy *p, const struct pal_diags *d, str
 	m->degraded = 1;
 }
 
-static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids,
+static void compile_opts(const struct pald_config *cfg, struct pald_policy *p,
 			 struct pal_compile_opts *o)
 {
 	*o = (struct pal_compile_opts){
@@ -38,33 +39,53 @@ static void compile_opts(const struct pald_config *cfg, struct pal_rule_ids *ids
 		.failsafe_out = cfg->failsafe_out,
 		.n_failsafe_out = cfg->n_failsafe_out,
 		.endpoint_to_host = cfg->endpoint_to_host,
-		.rule_ids = ids,
+		.rule_ids = &p->rule_ids,
+		.match_cache = &p->match_cache,
+		.match_key = p->have_match_key ? p->match_key : NULL,
 	};
+}
+
+/* The agent's own CPU time: on a shared machine a reload's wall time says more about the others'
+ * load than about the reload. */
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int pald_policy_reload(struct pald_policy *p, const struct pald_config *cfg,
 		       struct pald_backend *be, struct pald_metrics *m)
 {
 	uint64_t t0 = pald_now_ns();
+	double cpu0 = cpu_seconds();
 	struct pal_model model;
 	struct pal_diags diags = { 0 };
 	struct pal_compile_opts opts;
 	struct pal_ir ir = { 0 };
 	bool have_ir = false, validated = false;
-	int rc, retries = 0;
+	int rc, load_rc, retries = 0;
 
 retry:
 	validated = false;
+	load_rc = 0;
 	pal_model_init(&model);
+	p->have_match_key = false;
 	if (p->load)
-		p->load(p->load_ctx, &model, &diags);
+		load_rc = p->load(p->load_ctx, &model, &diags);
 	else
 		for (size_t i = 0; i < cfg->policy_dirs.n; i++)
 			pal_model_load_dir(&model, cfg->policy_dirs.v[i], &diags); /* I/O errors land in diags */
-	if (!pal_diags_has_errors(&diags))
-		validated = pal_model_validate(&model, &diags) == 0;
+	if (!pal_diags_has_errors(&diags)) {
+		if (p->load && p->load_validates)
+			validated = load_rc == 0; /* -ENOMEM: its validation did not finish */
+		else
+			validated = pal_model_validate(&model, &diags) == 0;
+	}
 	if (validated && !pal_diags_has_errors(&diags)) {
-		compile_opts(cfg, &p->rule_ids, &opts);
+		compile_opts(cfg, p, &opts);
 		rc = pal_compile(&model, &opts, &ir, &diags);
 		have_ir = rc == 0 && !pal_diags_has_errors(&diags);
 		if (!have_ir)
@@ -125,7 +146,8 @@ retry:
 	m->reloads_ok++;
 	pald_log(PALD_LOG_INFO, "policy applied", PALD_I("generation", p->generation),
 		 PALD_I("endpoints", ir.n_endpoints), PALD_I("rules", pal_ir_n_rules(&ir)),
-		 PALD_I("warnings", diags.n - diags.n_errors), PALD_F("seconds", secs));
+		 PALD_I("warnings", diags.n - diags.n_errors), PALD_F("seconds", secs),
+		 PALD_F("cpu_seconds", cpu_seconds() - cpu0));
 	rc = PALD_RELOAD_APPLIED;
 out:
 	pal_diags_free(&diags);
@@ -144,5 +166,6 @@ void pald_policy_free(struct pald_policy *p)
 	if (p->have_ir)
 		pal_ir_free(&p->ir);
 	pal_rule_ids_free(&p->rule_ids);
+	pal_match_cache_free(&p->match_cache);
 	memset(p, 0, sizeof(*p));
 }

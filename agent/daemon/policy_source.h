@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "cfg.h"
 #include "ir.h"
+#include "match_cache.h"
 #include "metrics.h"
 #include "model.h"
 
@@ -25,14 +26,21 @@ struct pald_policy {
 	size_t n_errors;     /* errors of the last reload */
 	char first_error[512];
 	/* Where resources come from: NULL = the policy directories of the config; else this
-	 * loader (the Kubernetes datastore) fills the model. */
+	 * loader (the Kubernetes datastore) fills the model; with load_validates its -ENOMEM
+	 * means the validation did not finish (the model is not compiled). */
 	int (*load)(void *ctx, struct pal_model *m, struct pal_diags *diags);
 	/* With load: the compiler rejected the model; may the loader set aside the objects these
 	 * errors name and load again? True when it did (the reload then starts over, up to
 	 * PALD_MAX_LOAD_RETRIES times). NULL: never. */
 	bool (*set_aside)(void *ctx, const struct pal_diags *diags);
 	void *load_ctx;
+	bool load_validates; /* load's model comes validated (pal_model_validate): not again */
 	struct pal_rule_ids rule_ids; /* stable rule ids from one compile to the next */
+	/* Selector results from one compile to the next (match_cache.h): used only when load set
+	 * have_match_key (reset before every load) with the key of the candidate inputs. */
+	struct pal_match_cache match_cache;
+	uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN];
+	bool have_match_key;
 };
 
 enum pald_reload_result { PALD_RELOAD_APPLIED = 0, PALD_RELOAD_POLICY_ERRORS = 1 };

@@ -13,6 +13,11 @@
  * swap is a burst of events within a few ms; compile and apply take well under 50 ms. */
 #define PALD_DEBOUNCE_QUIET_NS (15ull * 1000000)
 #define PALD_DEBOUNCE_MAX_NS (50ull * 1000000)
+/* Kubernetes watch events arrive whole (a burst is read in one pass of the loop, a relist is
+ * applied at once): the quiet only has to gather what the loop reads back to back, and every ms
+ * of it counts against the 100 ms from watch event to enforcement. A steady stream of events still
+ * batches: the events that come during a reload are all taken by the next one. */
+#define PALD_DEBOUNCE_K8S_QUIET_NS (2ull * 1000000)
 
 struct pald_debounce {
 	uint64_t quiet_ns, max_ns;

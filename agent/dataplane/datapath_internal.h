@@ -5,6 +5,7 @@
 #include <limits.h>
 #include "datapath.h"
 #include <stdbool.h>
+#include "list_reuse.h"
 #include "pins.h"
 #include "region.h"
 
@@ -30,6 +31,9 @@ struct pal_datapath {
 	/* userspace view of the pinned tables (rebuilt from pal_lists on adopt) */
 	struct pal_region_alloc words, entries;
 	uint32_t next_list_id;
+	struct pal_dp_live_lists live; /* the lists this process wrote, by content (list_reuse.h) */
+	uint32_t *dead; /* lists no interface holds since an apply: pal_dp_lists_sweep deletes them */
+	size_t n_dead, cap_dead;
 	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),
 	 * which slots are bound, and the grace periods completed when each last flipped or was
 	 * freed (its other bank, or the slot, is reusable once pal_dp_grace_periods passed it) */

@@ -10,6 +10,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <nettle/sha2.h>
+
 #include "datapath_internal.h"
 #include "maps_sync.h"
 #include "srcaddrs.h"
@@ -18,6 +20,27 @@
 #include "small_list.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
+
+/* The pinned interfaces' references to their lists (list_reuse.h), so that a list an earlier
+ * agent shared between interfaces goes only with the last of them. */
+static int adopt_references(struct pal_datapath *dp)
+{
+	int fd = MFD(dp, pal_ifaces);
+	uint32_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pal_iface v;
+
+		key = next;
+		prev = &key;
+		if (pal_dp_iface_read(dp, key, &v))
+			continue;
+		for (int s = 0; s < PAL_SLOT_COUNT; s++)
+			if (v.lists[s])
+				pal_dp_live_adopt(&dp->live, v.lists[s]);
+	}
+	return 0;
+}
 
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
@@ -49,6 +72,8 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 	}
 	err = pal_dp_slots_load(dp);
 	if (!err)
+		err = adopt_references(dp);
+	if (!err)
 		err = pal_dp_config_load(dp);
 	return err ? err : pal_dp_fs_ports_load(dp);
 }
@@ -57,6 +82,10 @@ void pal_dp_regions_free(struct pal_datapath *dp)
 {
 	pal_region_fini(&dp->words);
 	pal_region_fini(&dp->entries);
+	pal_dp_live_free(&dp->live);
+	free(dp->dead);
+	dp->dead = NULL;
+	dp->n_dead = dp->cap_dead = 0;
 	pal_dp_slots_unload(dp);
 	pal_dp_config_unload(dp);
 	pal_dp_fs_ports_unload(dp);
@@ -98,11 +127,14 @@ out:
 	return err;
 }
 
+/* Writes a list's classes into pal_classes, or (digest set) only hashes what it would write:
+ * the keys without the list id, the values as given (relative to the list's region). */
 struct lpm_writer {
 	int fd;
 	uint32_t list_id;
 	int err;
 	size_t n;
+	struct sha256_ctx *digest;
 };
 
 static void lpm_put(struct lpm_writer *w, uint8_t field, uint8_t sub, const uint8_t *data,
@@ -119,10 +151,14 @@ static void lpm_put(struct lpm_writer *w, uint8_t field, uint8_t sub, const uint
 	k.sub = sub;
 	if (data)
 		memcpy(k.data, data, dlen);
-	if (bpf_map_update_elem(w->fd, &k, v, 0))
+	if (w->digest) {
+		sha256_update(w->digest, sizeof(k), (const uint8_t *)&k);
+		sha256_update(w->digest, sizeof(*v), (const uint8_t *)v);
+	} else if (bpf_map_update_elem(w->fd, &k, v, 0)) {
 		w->err = -errno;
-	else
+	} else {
 		w->n++;
+	}
 }
 
 /* A 16-bit key table (ports, ICMP): the none class, then the class covering most keys as the
@@ -283,15 +319,155 @@ static uint32_t write_ranks(const struct pal_cls_bitmaps *bm, uint32_t c, uint32
 	return n_summary;
 }
 
+/* A list's content laid out at offset 0 of its region: the words, the entries, and the class
+ * values (whose word indices relocate() moves to the region the list gets). */
+struct list_image {
+	uint64_t *words;
+	uint64_t total; /* words */
+	struct pal_entry *ents;
+	struct pal_class *cv[PAL_CLS_N_FIELDS];
+};
+
+static void image_free(struct list_image *im)
+{
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		free(im->cv[f]);
+	free(im->words);
+	free(im->ents);
+	memset(im, 0, sizeof(*im));
+}
+
+/* region layout: always, zero ranks (shared), then per field its base words, then per class:
+ * summary, anchor, override mask, override rank (own_ranks only), override words */
+static uint64_t image_words(const struct pal_cls_tables *t)
+{
+	uint64_t total = 2 * (uint64_t)t->n_summary;
+
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		total += (uint64_t)t->n_words + (uint64_t)t->bm[f].n_classes * 3 * t->n_summary +
+			 t->bm[f].n_ovr;
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
+			total += own_ranks(&t->bm[f], c) ? t->n_summary : 0;
+	}
+	return total;
+}
+
+static int image_build(const struct pal_cls_tables *t, struct list_image *im)
+{
+	uint64_t off = 0;
+	uint32_t zero_ranks;
+
+	memset(im, 0, sizeof(*im));
+	im->total = image_words(t);
+	if (!(im->words = calloc(im->total ? im->total : 1, sizeof(*im->words))) ||
+	    !(im->ents = calloc(t->n_entries ? t->n_entries : 1, sizeof(*im->ents))))
+		return -ENOMEM;
+	if (t->n_summary && t->always)
+		memcpy(&im->words[off], t->always, t->n_summary * sizeof(*im->words));
+	off += t->n_summary;
+	zero_ranks = (uint32_t)off; /* calloc'd */
+	off += t->n_summary;
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		if (t->n_words)
+			memcpy(&im->words[off], t->bm[f].base, t->n_words * sizeof(*im->words));
+		im->cv[f] = calloc(t->bm[f].n_classes ? t->bm[f].n_classes : 1, sizeof(**im->cv));
+		if (!im->cv[f])
+			return -ENOMEM;
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
+			im->cv[f][c].base = (uint32_t)off;
+		off += t->n_words;
+	}
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
+		const struct pal_cls_bitmaps *bm = &t->bm[f];
+		struct pal_class *cv = im->cv[f];
+		uint64_t *words = im->words;
+
+		for (uint32_t c = 0; c < bm->n_classes; c++) {
+			uint32_t o0 = bm->ovr_start[c], o1 = bm->ovr_start[c + 1];
+
+			cv[c].summary = (uint32_t)off;
+			if (t->n_summary)
+				memcpy(&words[off], &bm->summary[(size_t)c * t->n_summary],
+				       t->n_summary * sizeof(*words));
+			for (uint32_t k = 0; k < t->n_summary; k++)
+				if (words[off + k])
+					cv[c].top |= 1u << k;
+			off += t->n_summary;
+			cv[c].anchor = (uint32_t)off;
+			if (t->n_summary && bm->anchor)
+				memcpy(&words[off], &bm->anchor[(size_t)c * t->n_summary],
+				       t->n_summary * sizeof(*words));
+			off += t->n_summary;
+			cv[c].ovr_mask = (uint32_t)off;
+			for (uint32_t k = o0; k < o1; k++)
+				words[off + bm->ovr_word[k] / 64] |= 1ULL << (bm->ovr_word[k] % 64);
+			off += t->n_summary;
+			cv[c].ovr_rank = zero_ranks;
+			if (own_ranks(bm, c)) {
+				cv[c].ovr_rank = (uint32_t)off;
+				off += write_ranks(bm, c, t->n_summary, &words[off]);
+			}
+			cv[c].ovr_base = (uint32_t)off;
+			for (uint32_t k = o0; k < o1; k++)
+				words[off++] = bm->ovr_bits[k];
+		}
+	}
+	for (uint32_t i = 0; i < t->n_entries; i++) {
+		im->ents[i].action = t->entries[i].action;
+		im->ents[i].kind = t->entries[i].kind;
+		im->ents[i].next = t->entries[i].next;
+		im->ents[i].rule_id = t->entries[i].rule_id;
+		im->ents[i].tier = t->entries[i].tier;
+	}
+	return 0;
+}
+
+/* The list_reuse.h digest: everything written for the list but its position. */
+static int image_digest(const struct pal_cls_tables *t, struct list_image *im,
+			uint8_t out[PAL_DP_LIST_DIGEST_LEN])
+{
+	uint32_t counts[4 + PAL_CLS_N_FIELDS] = { t->n_entries, t->n_words, t->n_summary,
+						  (uint32_t)im->total };
+	struct sha256_ctx h;
+	struct lpm_writer w = { .digest = &h };
+	int err;
+
+	_Static_assert(PAL_DP_LIST_DIGEST_LEN == SHA256_DIGEST_SIZE, "a list digest is a SHA-256");
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		counts[4 + f] = t->bm[f].n_classes; /* single_class and one_class follow from them */
+	sha256_init(&h);
+	sha256_update(&h, sizeof(counts), (const uint8_t *)counts);
+	sha256_update(&h, im->total * sizeof(*im->words), (const uint8_t *)im->words);
+	sha256_update(&h, t->n_entries * sizeof(*im->ents), (const uint8_t *)im->ents);
+	if ((err = write_classes(&w, t, im->cv)))
+		return err;
+	sha256_digest(&h, PAL_DP_LIST_DIGEST_LEN, out);
+	return 0;
+}
+
+/* The class values point into the region at wbase. */
+static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint32_t wbase)
+{
+	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
+		for (uint32_t c = 0; c < t->bm[f].n_classes; c++) {
+			struct pal_class *v = &im->cv[f][c];
+
+			v->base += wbase;
+			v->summary += wbase;
+			v->anchor += wbase;
+			v->ovr_mask += wbase;
+			v->ovr_rank += wbase;
+			v->ovr_base += wbase;
+		}
+}
+
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		      uint32_t generation, uint32_t *list_id)
 {
-	struct pal_class *cv[PAL_CLS_N_FIELDS] = { 0 };
+	uint8_t digest[PAL_DP_LIST_DIGEST_LEN];
+	struct list_image im = { 0 };
 	struct lpm_writer w = { 0 };
-	struct pal_entry *ents = NULL;
-	uint64_t *words = NULL;
-	uint64_t total = 0, off = 0;
-	uint32_t wbase = 0, ebase = 0, id, zero_ranks;
+	uint32_t wbase = 0, ebase = 0, id;
 	bool have_w = false, have_e = false;
 	struct pal_list l;
 	int err;
@@ -301,25 +477,25 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 				 PAL_MAX_ENTRIES);
 		return -E2BIG;
 	}
-	/* region layout: always, zero ranks (shared), then per field its base words, then per
-	 * class: summary, anchor, override mask, override rank (own_ranks only), override words */
-	total = 2 * (uint64_t)t->n_summary;
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
-		total += (uint64_t)t->n_words + (uint64_t)t->bm[f].n_classes * 3 * t->n_summary +
-			 t->bm[f].n_ovr;
-		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
-			total += own_ranks(&t->bm[f], c) ? t->n_summary : 0;
-	}
-	if (total > UINT32_MAX)
+	if (image_words(t) > UINT32_MAX)
 		return -E2BIG;
+	if ((err = image_build(t, &im)))
+		goto out;
+	if ((err = image_digest(t, &im, digest))) {
+		pal_dp_set_error(dp, "pal_classes: %s", strerror(-err));
+		goto out;
+	}
+	/* The same list is live already: the caller gets another reference to it. */
+	if (pal_dp_live_take(&dp->live, digest, list_id))
+		goto out;
 	id = dp->next_list_id++;
 	if (!id) /* wrapped */
 		id = dp->next_list_id++;
 
-	err = pal_region_get(&dp->words, (uint32_t)total, &wbase);
+	err = pal_region_get(&dp->words, (uint32_t)im.total, &wbase);
 	if (err) {
 		pal_dp_set_error(dp, "pal_words full (%llu words needed): raise max_words",
-				 (unsigned long long)total);
+				 (unsigned long long)im.total);
 		goto fail;
 	}
 	have_w = true;
@@ -330,86 +506,18 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		goto fail;
 	}
 	have_e = true;
-
-	/* words and class values */
-	words = calloc(total ? total : 1, sizeof(*words));
-	if (!words) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	if (t->n_summary && t->always)
-		memcpy(&words[off], t->always, t->n_summary * sizeof(*words));
-	off += t->n_summary;
-	zero_ranks = wbase + (uint32_t)off; /* calloc'd */
-	off += t->n_summary;
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
-		if (t->n_words)
-			memcpy(&words[off], t->bm[f].base, t->n_words * sizeof(*words));
-		cv[f] = calloc(t->bm[f].n_classes ? t->bm[f].n_classes : 1, sizeof(**cv));
-		if (!cv[f]) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		for (uint32_t c = 0; c < t->bm[f].n_classes; c++)
-			cv[f][c].base = wbase + (uint32_t)off;
-		off += t->n_words;
-	}
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++) {
-		const struct pal_cls_bitmaps *bm = &t->bm[f];
-
-		for (uint32_t c = 0; c < bm->n_classes; c++) {
-			uint32_t o0 = bm->ovr_start[c], o1 = bm->ovr_start[c + 1];
-
-			cv[f][c].summary = wbase + (uint32_t)off;
-			if (t->n_summary)
-				memcpy(&words[off], &bm->summary[(size_t)c * t->n_summary],
-				       t->n_summary * sizeof(*words));
-			for (uint32_t k = 0; k < t->n_summary; k++)
-				if (words[off + k])
-					cv[f][c].top |= 1u << k;
-			off += t->n_summary;
-			cv[f][c].anchor = wbase + (uint32_t)off;
-			if (t->n_summary && bm->anchor)
-				memcpy(&words[off], &bm->anchor[(size_t)c * t->n_summary],
-				       t->n_summary * sizeof(*words));
-			off += t->n_summary;
-			cv[f][c].ovr_mask = wbase + (uint32_t)off;
-			for (uint32_t k = o0; k < o1; k++)
-				words[off + bm->ovr_word[k] / 64] |= 1ULL << (bm->ovr_word[k] % 64);
-			off += t->n_summary;
-			cv[f][c].ovr_rank = zero_ranks;
-			if (own_ranks(bm, c)) {
-				cv[f][c].ovr_rank = wbase + (uint32_t)off;
-				off += write_ranks(bm, c, t->n_summary, &words[off]);
-			}
-			cv[f][c].ovr_base = wbase + (uint32_t)off;
-			for (uint32_t k = o0; k < o1; k++)
-				words[off++] = bm->ovr_bits[k];
-		}
-	}
-	err = array_write(MFD(dp, pal_words), wbase, words, sizeof(*words), (uint32_t)total);
+	relocate(t, &im, wbase);
+	err = array_write(MFD(dp, pal_words), wbase, im.words, sizeof(*im.words),
+			  (uint32_t)im.total);
 	if (err)
 		goto fail;
-
-	ents = calloc(t->n_entries ? t->n_entries : 1, sizeof(*ents));
-	if (!ents) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	for (uint32_t i = 0; i < t->n_entries; i++) {
-		ents[i].action = t->entries[i].action;
-		ents[i].kind = t->entries[i].kind;
-		ents[i].next = t->entries[i].next;
-		ents[i].rule_id = t->entries[i].rule_id;
-		ents[i].tier = t->entries[i].tier;
-	}
-	err = array_write(MFD(dp, pal_entries), ebase, ents, sizeof(*ents), t->n_entries);
+	err = array_write(MFD(dp, pal_entries), ebase, im.ents, sizeof(*im.ents), t->n_entries);
 	if (err)
 		goto fail;
 
 	w.fd = MFD(dp, pal_classes);
 	w.list_id = id;
-	err = write_classes(&w, t, cv);
+	err = write_classes(&w, t, im.cv);
 	if (err) {
 		pal_dp_set_error(dp, "pal_classes: %s (raise max_classes?)", strerror(-err));
 		goto fail_classes;
@@ -426,18 +534,19 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	l.n_entries = t->n_entries;
 	l.n_words = t->n_words;
 	l.n_summary = t->n_summary;
-	l.generation = generation;
+	l.generation = generation; /* the first generation that wrote it (reused lists keep it) */
 	l.entry_base = ebase;
 	l.entry_count = t->n_entries ? t->n_entries : 1;
 	l.word_base = wbase;
-	l.word_count = total ? (uint32_t)total : 1;
+	l.word_count = im.total ? (uint32_t)im.total : 1;
 	l.always = wbase;
-	set_single_classes(&l, t, cv);
+	set_single_classes(&l, t, im.cv);
 	if (bpf_map_update_elem(MFD(dp, pal_lists), &id, &l, BPF_NOEXIST)) {
 		err = -errno;
 		pal_dp_set_error(dp, "pal_lists: %s", strerror(errno));
 		goto fail_classes;
 	}
+	pal_dp_live_add(&dp->live, digest, id);
 	*list_id = id;
 	err = 0;
 	goto out;
@@ -450,21 +559,16 @@ fail:
 	if (have_e)
 		pal_region_put(&dp->entries, ebase);
 out:
-	for (int f = 0; f < PAL_CLS_N_FIELDS; f++)
-		free(cv[f]);
-	free(words);
-	free(ents);
+	image_free(&im);
 	return err;
 }
 
-int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
+/* Deletes lists no reference holds. */
+static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 {
 	int fd = MFD(dp, pal_lists);
-	int err;
+	int err = n ? delete_classes(dp, ids, n) : 0;
 
-	if (!n)
-		return 0;
-	err = delete_classes(dp, ids, n);
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;
 
@@ -476,6 +580,57 @@ int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 		pal_region_put(&dp->entries, l.entry_base);
 	}
 	return err;
+}
+
+/* Each id is one reference given back; the ids of lists whose last reference went are put in
+ * gone (room for n), how many returned. */
+static size_t release_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n, uint32_t *gone)
+{
+	size_t n_gone = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!pal_dp_live_release(&dp->live, ids[i]))
+			gone[n_gone++] = ids[i];
+	return n_gone;
+}
+
+int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
+{
+	uint32_t *gone;
+	int err;
+
+	if (!n)
+		return 0;
+	if (!(gone = malloc(n * sizeof(*gone))))
+		return -ENOMEM;
+	err = delete_lists(dp, gone, release_lists(dp, ids, n, gone));
+	free(gone);
+	return err;
+}
+
+/* The lists an apply's flips made unreachable, for pal_dp_lists_sweep. Out of memory: deleted
+ * now (the grace period first), as before the sweep existed. */
+static int defer_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
+{
+	if (vec_grow((void **)&dp->dead, &dp->cap_dead, dp->n_dead + n, sizeof(*dp->dead))) {
+		pal_dp_grace_period();
+		return pal_dp_lists_delete(dp, ids, n);
+	}
+	dp->n_dead += release_lists(dp, ids, n, dp->dead + dp->n_dead);
+	return 0;
+}
+
+int pal_dp_lists_sweep(struct pal_datapath *dp)
+{
+	size_t n = dp->n_dead;
+	int err;
+
+	if (!n)
+		return 0;
+	pal_dp_grace_period();
+	err = delete_lists(dp, dp->dead, n);
+	dp->n_dead = 0;
+	return err ? err : (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
 size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
@@ -736,6 +891,8 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	size_t n_stale = 0, cap_stale = 0;
 	int err;
 
+	/* the last apply's old lists, if the agent did not sweep them yet: their room first */
+	pal_dp_lists_sweep(dp);
 	/* 1. every endpoint's new lists, beside the old ones; a failure here changes nothing */
 	vals = calloc(n ? n : 1, sizeof(*vals));
 	if (!vals)
@@ -815,11 +972,9 @@ out:
 		pal_dp_src_undo(dp, &src, b + n_flipped, n - n_flipped);
 		pal_dp_src_trim(dp, b, n_flipped, false);
 	}
-	/* 4. after a grace period no packet can be using the old lists */
-	if (old.n) {
-		pal_dp_grace_period();
-		pal_dp_lists_delete(dp, old.v, old.n);
-	}
+	/* 4. after a grace period no packet can be using the old lists: pal_dp_lists_sweep */
+	if (old.n)
+		defer_lists(dp, old.v, old.n);
 out_free:
 	pal_dp_src_end(&src);
 	free(vals);

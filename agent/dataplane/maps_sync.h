@@ -6,7 +6,8 @@
  * new lists with one flip of its interface slot (iface_slots.c: the other bank is written, then
  * the bank word is switched with one atomic store, so a packet sees the old value or the new
  * one), and the old lists are deleted after an RCU grace period, when no program can still be
- * reading them. See docs/datapath.md "Atomic updates".
+ * reading them (after an apply: by pal_dp_lists_sweep). A list identical to a live one is not
+ * written again (list_reuse.h). See docs/datapath.md "Atomic updates".
  */
 #ifndef PALISADE_MAPS_SYNC_H
 #define PALISADE_MAPS_SYNC_H
@@ -17,12 +18,19 @@
 #include "flatten.h"
 #include "ir.h"
 
-/* Writes t as a new list; returns its id in *list_id. */
+/* Writes t as a new list, or finds the live list this process wrote with exactly that content
+ * (list_reuse.h); returns its id in *list_id and the caller holds one reference to it. */
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		      uint32_t generation, uint32_t *list_id);
-/* Deletes lists (their classes, entries and words). Callers must make sure no packet can reach
- * them any more (pal_dp_grace_period after the flip). Unknown ids are skipped. */
+/* Gives back one reference per id; deletes the lists (their classes, entries and words) whose
+ * last reference went. Callers must make sure no packet can reach them any more
+ * (pal_dp_grace_period after the flip). Unknown ids are skipped. */
 int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n);
+/* pal_dp_apply leaves the lists its flips made unreachable for this: finding their classes takes
+ * a scan of all of pal_classes, which the agent does once the change is enforced (and the next
+ * apply does first, if nobody did). A grace period, then one scan for all of them. Returns how
+ * many lists it deleted, or -errno. */
+int pal_dp_lists_sweep(struct pal_datapath *dp);
 
 /* The atomic flip of one interface (a first bind takes a free slot: -ENOSPC when there is none);
  * *old (may be NULL) receives the previous value and *had_old whether there was one. PAL_IF_L3 is

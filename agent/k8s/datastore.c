@@ -2,6 +2,7 @@
 #include "datastore.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ struct k8s_version {
 	unsigned refs;
 	/* The documents' digest, to tell a real change from a status update without keeping them */
 	uint8_t digest[SHA256_DIGEST_SIZE];
+	/* kept has resources that feed the selector candidates (they go into the match key) */
+	bool feeds_candidates;
 	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
 };
@@ -181,6 +184,17 @@ static void entry_free(struct k8s_entry *e)
 	free(e);
 }
 
+/* Does a version's model feed the compiler's selector candidates? Everything but policies and
+ * tiers does (endpoints, network sets, namespaces, profiles, services). */
+static bool feeds_candidates(const struct pal_model *m)
+{
+	/* A new kind of resource in the model: decide here whether it feeds the candidates. */
+	_Static_assert(offsetof(struct pal_model, files) == 9 * sizeof(m->policies),
+		       "struct pal_model changed: review feeds_candidates");
+	return m->host_endpoints.n || m->workload_endpoints.n || m->profiles.n ||
+	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
+}
+
 /* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
  * with the problem in err (a field path first); -ENOMEM. */
 static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *name,
@@ -219,6 +233,8 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 			pald_diag_text(&d.v[i], err, errlen);
 			rc = -EINVAL;
 		}
+	/* Asked of m, which the kept model takes whole (pal_model_keep moves every array). */
+	v->feeds_candidates = rc == 0 && feeds_candidates(&m);
 	/* The warnings' positions point to the model's file names, which the kept model takes. */
 	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
 		rc = -ENOMEM;
@@ -299,7 +315,8 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
 	bool same = old && same_documents(old, v);
 
-	if (!e) {
+	/* Recorded as uncommitted before "latest" changes: commit must not miss it. */
+	if (!e || (!same && json_object_set_new(ds->uncommitted, id, json_true()))) {
 		version_put(v);
 		return;
 	}
@@ -546,7 +563,7 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 	};
 	if ((rc = read_conn(cfg, &ds->conn, err, errlen)))
 		return rc;
-	if (!(ds->objects = json_object())) {
+	if (!(ds->objects = json_object()) || !(ds->uncommitted = json_object())) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -598,8 +615,10 @@ static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 	return e->held ? e->applied : e->latest;
 }
 
-/* Every object's version in use, borrowed (nothing is decoded again), with its warnings. */
-static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags)
+/* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
+ * match key hashes the id and digest of each one that feeds the candidates. */
+static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pal_diags *diags,
+		    struct sha256_ctx *match_key)
 {
 	const struct pal_model_kept **models =
 		malloc((json_object_size(ds->objects) + 1) * sizeof(*models));
@@ -617,6 +636,10 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 			continue;
 		models[n++] = v->kept;
 		copy_diags(diags, &v->warnings);
+		if (v->feeds_candidates) {
+			sha256_update(match_key, strlen(id) + 1, (const uint8_t *)id);
+			sha256_update(match_key, sizeof(v->digest), v->digest);
+		}
 	}
 	rc = pal_model_borrow_kept(m, models, n);
 	free(models);
@@ -629,6 +652,9 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 	const char *id;
 	json_t *v;
 
+	if (!ds->n_held)
+		return;
+	ds->n_held = 0;
 	json_object_foreach(ds->objects, id, v) {
 		struct k8s_entry *e = entry_of(v);
 
@@ -675,6 +701,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		}
 		e->held = true;
 		text_set(&e->error, msg);
+		ds->n_held++;
 		n++;
 	}
 	return n;
@@ -683,8 +710,14 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 #define MAX_MODEL_RETRIES 3
 
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags, uint64_t *since_ns)
+			   struct pal_diags *diags, uint64_t *since_ns,
+			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN])
 {
+	_Static_assert(PAL_MATCH_CACHE_KEY_LEN == SHA256_DIGEST_SIZE, "the match key is a SHA-256");
+	size_t was_held = ds->n_held;
+	int rc = 0;
+
+	/* A retry after set_aside keeps this load's holds (and its first change time). */
 	if (!ds->reloading_again) {
 		if (since_ns)
 			*since_ns = ds->changed ? ds->first_change_ns : 0;
@@ -694,17 +727,25 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 	ds->reloading_again = false;
 	for (int attempt = 0;; attempt++) {
 		struct pal_diags ld = { 0 }, vd = { 0 };
+		struct sha256_ctx key;
 		size_t held = 0;
 
-		if (load_all(ds, m, &ld))
+		sha256_init(&key);
+		if (load_all(ds, m, &ld, &key))
 			pal_error(&ld, ((struct pal_pos){ 0 }), NULL,
 				  "out of memory while building the model of the kubernetes objects");
-		if (!pal_diags_has_errors(&ld))
-			pal_model_validate(m, &vd);
-		if (attempt < MAX_MODEL_RETRIES)
+		/* -ENOMEM: the checks did not finish (vd has the error when it fit); their partial
+		 * findings hold nothing back, and the caller must not compile this model. */
+		if (!pal_diags_has_errors(&ld) && pal_model_validate(m, &vd) == -ENOMEM)
+			rc = -ENOMEM;
+		if (attempt < MAX_MODEL_RETRIES && !rc)
 			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
 		if (!held) {
-			pal_diags_append(diags, &ld); /* the caller validates again and reports */
+			if (match_key)
+				sha256_digest(&key, PAL_MATCH_CACHE_KEY_LEN, match_key);
+			/* Validated here, once: the caller does not validate again (load_validates). */
+			pal_diags_append(diags, &ld);
+			pal_diags_append(diags, &vd);
 			pal_diags_free(&ld);
 			pal_diags_free(&vd);
 			break;
@@ -714,8 +755,9 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		pal_model_free(m);
 		pal_model_init(m);
 	}
-	count_bad(ds);
-	return 0;
+	if (was_held || ds->n_held) /* else no "error" came or went since on_upsert counted */
+		count_bad(ds);
+	return rc;
 }
 
 size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d)
@@ -730,15 +772,21 @@ size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pa
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
-	json_t *v;
+	json_t *u;
+	void *tmp;
 
-	json_object_foreach(ds->objects, id, v) {
-		struct k8s_entry *e = entry_of(v);
+	/* Only an upsert changes "latest" (and records the id), so every other entry has
+	 * applied == latest already. A held entry stays uncommitted until a load takes it. */
+	json_object_foreach_safe(ds->uncommitted, tmp, id, u) {
+		struct k8s_entry *e = entry_get(ds, id);
 
-		if (e->held)
+		if (e && e->held)
 			continue;
-		text_set(&e->model_error, NULL);
-		entry_set_version(&e->applied, e->latest);
+		if (e) {
+			text_set(&e->model_error, NULL);
+			entry_set_version(&e->applied, e->latest);
+		}
+		json_object_del(ds->uncommitted, id);
 	}
 }
 
@@ -830,5 +878,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 		entry_free(entry_of(e));
 	json_decref(ds->objects);
 	ds->objects = NULL;
+	json_decref(ds->uncommitted);
+	ds->uncommitted = NULL;
 	pal_k8s_conn_free(&ds->conn);
 }

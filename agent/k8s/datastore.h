@@ -19,6 +19,7 @@
 #include "convert.h"
 #include "informer.h"
 #include "kubeconfig.h"
+#include "match_cache.h"
 #include "model.h"
 
 #define PAL_K8S_MAX_RESOURCES 16
@@ -45,6 +46,10 @@ struct pal_k8s_datastore {
 	 * last apply, both decoded once; why the latest is not in force; whether the whole model
 	 * rejected it). */
 	json_t *objects;
+	/* Ids whose "latest" may differ from "applied": all a commit has to look at (a table of
+	 * thousands of objects, of which a change touches one). */
+	json_t *uncommitted;
+	size_t n_held;             /* objects held since the last load cleared them (an upper bound) */
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */
@@ -77,10 +82,17 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
 /* Loads every object's last good documents into m (names "k8s:Kind.group/namespace/name"). When the
  * whole model rejects objects that are fine on their own (two of one name, a policy in a tier that
  * does not exist), those go back to their version of the last apply (out, when they had none) and
- * are reported, and the rest loads again (up to 3 rounds). *since_ns (may be NULL) gets the time of
- * the oldest change this load includes (0: none). */
+ * are reported, and the rest loads again (up to 3 rounds). m comes back validated
+ * (pal_model_validate's diagnostics are in diags): the caller need not validate it again.
+ * *since_ns (may be NULL) gets the time of the oldest change this load includes (0: none).
+ * match_key (may be NULL) gets the key of the compiler's match cache (match_cache.h): a SHA-256
+ * over the id and document digest of every loaded object that feeds the selector candidates
+ * (all but policies and tiers), so it changes whenever any of them does.
+ * Returns 0, or -ENOMEM when validation ran out of memory (its error is in diags when it fit):
+ * m must not be compiled then. */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
-			   struct pal_diags *diags, uint64_t *since_ns);
+			   struct pal_diags *diags, uint64_t *since_ns,
+			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN]);
 /* The compiler rejected the last load: every object its errors name (by position) goes back to
  * its version of the last apply (out, when it had none) and is reported as load's culprits are;
  * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).

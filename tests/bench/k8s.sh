@@ -7,9 +7,14 @@
 #   RSS        the agent's VmRSS once ready and its peak (VmHWM), against the 64 MiB goal
 #   event ms   a NetworkPolicy change: from its watch event to the end of its apply, as the agent
 #              logs it (median over ROUNDS changes)
+#   event cpu  the agent's CPU time in that change's reload ("policy applied ... cpu_seconds"),
+#              median over the ROUNDS changes: what the machine's other load does not inflate
 #
-# usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile)
-# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS"
+# usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile;
+#        K8S_BENCH_VETHS=N: veths for the first N of this node's pods, named as Calico's CNI names
+#        them, so that every apply programs their rule lists too; 0, the default: none, nothing
+#        is bound and the figure leaves the maps' programming out)
+# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../k8s/lib.sh"
 
@@ -54,6 +59,7 @@ rss_kb=$(rss VmRSS)
 
 [ -n "${K8S_BENCH_PERF:-}" ] && { perf record --call-graph dwarf,16384 -F 400 -o "$K8S_BENCH_PERF" -p "$pid" >/dev/null 2>&1 & perfpid=$!; sleep 0.5; }
 events=()
+cpus=()
 for r in $(seq "$ROUNDS"); do
 	n=$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")
 	k8s_put "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np-0\",\"namespace\":\"ns-0\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"app-0\"}},\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"ports\":[{\"protocol\":\"TCP\",\"port\":$((2000 + r))}]}]}}" ||
@@ -66,10 +72,14 @@ for r in $(seq "$ROUNDS"); do
 		sed -n 's/.*seconds_since_event=\([0-9.e+-]*\).*/\1/p')
 	[ -n "$s" ] || fail "change $r not enforced: $(tail -3 "$BENCH_TMP/palisaded.log")"
 	events+=("$(awk -v s="$s" 'BEGIN { printf "%.1f", s * 1000 }')")
+	c=$(grep 'policy applied' "$BENCH_TMP/palisaded.log" | tail -n 1 |
+		sed -n 's/.*cpu_seconds=\([0-9.e+-]*\).*/\1/p')
+	[ -n "$c" ] || fail "change $r: no cpu_seconds in: $(grep 'policy applied' "$BENCH_TMP/palisaded.log" | tail -n 1)"
+	cpus+=("$(awk -v s="$c" 'BEGIN { printf "%.1f", s * 1000 }')")
 done
 hwm_kb=$(rss VmHWM)
 [ -n "${K8S_BENCH_PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 grep -E "policy applied|changes enforced" "$BENCH_TMP/palisaded.log" | tail -n 4 >&2
 kill "$pid"
 wait "$pid"
-echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}")"
+echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}")"

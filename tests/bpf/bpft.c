@@ -462,6 +462,23 @@ void bt_teardown_pair(struct bpft *t, struct ctest *a, struct ctest *b)
 	bt_teardown(t);
 }
 
+bool bt_pair_admits(struct bpft *t, uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40000, "198.18.0.1", dport);
+
+	bt_flush_flows(t);
+	return bt_path(t, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
+}
+
+void bt_pair_apply(struct bpft *t, const struct ctest *c, uint32_t generation)
+{
+	struct pal_dp_binding b = { .ifindex = (uint32_t)t->ifindex[BT_ETH0],
+				    .ep = pal_ir_endpoint_for_iface(&c->ir, "eth0") };
+
+	cr_assert(b.ep);
+	cr_assert_eq(pal_dp_apply(t->dp, &c->ir, &b, 1, generation), 0, "%s", pal_dp_error(t->dp));
+}
+
 struct ring_buffer *bt_events_open(struct bpft *t, int (*fn)(void *ctx, void *data, size_t len))
 {
 	struct ring_buffer *rb = ring_buffer__new(pal_dp_map_fd(t->dp, "pal_events"), fn, NULL, NULL);

@@ -77,6 +77,20 @@ void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml);
 void bt_setup_pair(struct bpft *t, struct ctest *a, const char *yaml_a, struct ctest *b,
 		   const char *yaml_b);
 void bt_teardown_pair(struct bpft *t, struct ctest *a, struct ctest *b);
+/* The flip tests' node: host endpoint h on eth0 (198.18.0.1) and a policy admitting TCP to the
+ * ports of `ports` (a YAML list's items: "80", "81, '1000:2000'"). */
+#define BT_PAIR_HEP                                                                             \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"                                \
+	"metadata: {name: h, labels: {role: h}}\n"                                              \
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n---\n"
+#define BT_PAIR_POL(ports)                                                                      \
+	"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"                         \
+	"metadata: {name: p}\nspec:\n  selector: role == 'h'\n  types: [Ingress]\n"               \
+	"  ingress:\n  - {action: Allow, protocol: TCP, destination: {ports: [" ports "]}}\n"
+/* Does eth0 admit a new TCP flow from 198.18.9.9 to 198.18.0.1:dport now (flows flushed)? */
+bool bt_pair_admits(struct bpft *t, uint16_t dport);
+/* c's endpoint of eth0, alone, applied as generation with pal_dp_apply. */
+void bt_pair_apply(struct bpft *t, const struct ctest *c, uint32_t generation);
 /* A ring buffer on the programs' event map calling fn for each event; undo with
  * ring_buffer__free. */
 struct ring_buffer;

@@ -26,19 +26,14 @@
 /* The grace periods the agent waited (maps_sync.c); weak, so the old code links without it. */
 extern uint64_t pal_dp_grace_periods __attribute__((weak));
 
-#define HEP "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n" \
-	    "metadata: {name: h, labels: {role: h}}\n" \
-	    "spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n---\n"
-#define POL(port) "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n" \
-	    "metadata: {name: p}\nspec:\n  selector: role == 'h'\n  types: [Ingress]\n" \
-	    "  ingress:\n  - {action: Allow, protocol: TCP, destination: {ports: [" port "]}}\n"
-
+/* A admits TCP to 80, B to 81 (bt_pair_admits). */
 static struct bpft T;
 static struct ctest A, B;
 
 static void setup(void)
 {
-	bt_setup_pair(&T, &A, HEP POL("80"), &B, HEP POL("81, 82, '1000:2000'"));
+	bt_setup_pair(&T, &A, BT_PAIR_HEP BT_PAIR_POL("80"), &B,
+		      BT_PAIR_HEP BT_PAIR_POL("81, 82, '1000:2000'"));
 }
 
 static void teardown(void)
@@ -71,24 +66,6 @@ static uint32_t ifaces_raw(uint32_t ifindex, uint8_t *buf, size_t cap)
 	return info.value_size;
 }
 
-/* Whether eth0 admits a new tcp flow to port dport (A allows 80, B 81). */
-static bool admits(uint16_t dport)
-{
-	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40000, "198.18.0.1", dport);
-
-	bt_flush_flows(&T);
-	return bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
-}
-
-static void apply(const struct ctest *c, uint32_t generation)
-{
-	struct pal_dp_binding b = { .ifindex = (uint32_t)T.ifindex[BT_ETH0],
-				    .ep = pal_ir_endpoint_for_iface(&c->ir, "eth0") };
-
-	cr_assert(b.ep);
-	cr_assert_eq(pal_dp_apply(T.dp, &c->ir, &b, 1, generation), 0, "%s", pal_dp_error(T.dp));
-}
-
 Test(bpf_flip_struct, pal_ifaces_elements_are_never_recycled_under_a_reader)
 {
 	struct bpf_map_info info = map_info("pal_ifaces");
@@ -106,8 +83,8 @@ Test(bpf_flip_struct, a_bound_interface_entry_is_never_rewritten_across_applies)
 	uint32_t size = ifaces_raw(eth0, first, sizeof(first));
 
 	for (uint32_t g = 2; g < 66; g++) {
-		apply(g % 2 ? &A : &B, g);
-		cr_assert(admits(g % 2 ? 80 : 81) && !admits(g % 2 ? 81 : 80),
+		bt_pair_apply(&T, g % 2 ? &A : &B, g);
+		cr_assert(bt_pair_admits(&T, g % 2 ? 80 : 81) && !bt_pair_admits(&T, g % 2 ? 81 : 80),
 			  "apply %u: its policy is not in force", g);
 		ifaces_raw(eth0, now, sizeof(now));
 		cr_assert_eq(memcmp(first, now, size), 0,
@@ -167,7 +144,7 @@ Test(bpf_flip_struct, a_flip_writes_only_the_inactive_bank)
 	cr_assert_neq(after1.active, before.active, "the flip did not switch the bank");
 	cr_assert_eq(memcmp(before.bytes[before.active], after1.bytes[before.active], before.size), 0,
 		     "the flip rewrote the bank packets were reading");
-	cr_assert(admits(81) && !admits(80), "flip 1 (to B) not in force");
+	cr_assert(bt_pair_admits(&T, 81) && !bt_pair_admits(&T, 80), "flip 1 (to B) not in force");
 
 	/* flip 2, back to back: it writes the bank flip 1 left, which a packet that loaded the bank
 	 * word before flip 1 may still read: only after a grace period */
@@ -179,5 +156,5 @@ Test(bpf_flip_struct, a_flip_writes_only_the_inactive_bank)
 	cr_assert_eq(after2.active, before.active);
 	cr_assert_eq(memcmp(after1.bytes[after1.active], after2.bytes[after1.active], before.size), 0,
 		     "flip 2 rewrote the bank flip 1 published");
-	cr_assert(admits(80) && !admits(81), "flip 2 (to A) not in force");
+	cr_assert(bt_pair_admits(&T, 80) && !bt_pair_admits(&T, 81), "flip 2 (to A) not in force");
 }

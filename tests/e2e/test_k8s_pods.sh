@@ -10,13 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080
-tcp_server kweb 9090
-# Without palisade both ports answer: a block later is palisade's doing.
-expect_tcp client 198.19.5.10 8080 - kweb:8080
-expect_tcp client 198.19.5.10 9090 - kweb:9090
+k8s_web_pod 8080 9090
 
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":{"team":"shop"}}}' || fail "put ns"
 k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web"}')" || fail "put pod web"

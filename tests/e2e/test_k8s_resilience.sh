@@ -18,10 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-for p in 8080 9090 7070 6060; do tcp_server kweb $p; done
-for p in 8080 9090 7070 6060; do expect_tcp client 198.19.5.10 $p - kweb:$p; done
+k8s_web_pod 8080 9090 7070 6060
 
 np() { # np NAME PORT...: a NetworkPolicy of shop admitting these TCP ports to app=web
 	local name=$1 ports="" p; shift

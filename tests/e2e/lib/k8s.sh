@@ -15,6 +15,9 @@
 #                               argument "noroute", without that route (k8s_pod_route adds it)
 #   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
+#   k8s_web_pod PORT...         the pod shop/web's network (namespace ${PFX}kweb, 198.19.5.10 on
+#                               IF_WEB) with a TCP server on each PORT, each answering before
+#                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
 #   k8s_status                  polctl status -o json's datastore section
 #   wait_tcp_allowed FROM DST PORT SERVER / wait_tcp_blocked FROM DST PORT   poll until the
@@ -66,6 +69,14 @@ k8s_pod_net() {
 k8s_pod_json() {
 	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":%s},"spec":{"nodeName":"demo-node","containers":[{"name":"c","image":"i","ports":[{"name":"http","containerPort":8080}]}]},"status":{"phase":"Running","podIP":"%s","podIPs":[{"ip":"%s"}]}}' \
 		"$2" "$1" "$4" "$3" "$3"
+}
+
+k8s_web_pod() {
+	local p
+	IF_WEB=$(calico_iface shop web)
+	k8s_pod_net kweb "$IF_WEB" 198.19.5.10
+	for p in "$@"; do tcp_server kweb "$p"; done
+	for p in "$@"; do expect_tcp client 198.19.5.10 "$p" - "kweb:$p"; done
 }
 
 k8s_agent_start() {
