@@ -13,7 +13,10 @@
 #ifndef PAL_BPF_TRACE_H
 #define PAL_BPF_TRACE_H
 
-#include "maps.h"
+/* only what pal_trace needs (not maps.h): tests/live/trace_liar.bpf.c includes this too */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "palisade/abi.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

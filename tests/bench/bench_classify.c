@@ -188,8 +188,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static double median(double *v, int n);
-
 /* One bpf_skb_ct_lookup per packet (ct_lookup.bpf.o next to the linear scan's object), with a
  * conntrack entry inserted for every packet's connection. */
 static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int npk, int rounds)
@@ -234,21 +232,8 @@ static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int np
 			npk);
 		exit(2);
 	}
-	printf("ctlookup %d %.1f\n", npk, median(r_ns, rounds));
+	printf("ctlookup %d %.1f\n", npk, bench_median(r_ns, rounds));
 	bpf_object__close(obj);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Loads the linear scan program; its fd and the rules map's fd. */
@@ -439,8 +424,8 @@ int main(int argc, char **argv)
 					    PAL_REPEAT, NULL);
 			est_r[r] = est / npk;
 		}
-		printf("classify %d %.1f %.1f %.1f %.1f\n", n, median(pal_r, rounds),
-		       median(ls_r, rounds), median(est_r, rounds), apply_ms);
+		printf("classify %d %.1f %.1f %.1f %.1f\n", n, bench_median(pal_r, rounds),
+		       bench_median(ls_r, rounds), bench_median(est_r, rounds), apply_ms);
 		fflush(stdout);
 		pal_ir_free(&ir[0]);
 		pal_ir_free(&ir[1]);

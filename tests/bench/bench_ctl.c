@@ -53,19 +53,6 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 0, rounds = argc > 2 ? atoi(argv[2]) : 5;
@@ -117,7 +104,7 @@ int main(int argc, char **argv)
 		pal_model_free(&m);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("ctl %d %.1f %.1f %ld\n", n, median(compile_ms, rounds), median(apply_ms, rounds),
+	printf("ctl %d %.1f %.1f %ld\n", n, bench_median(compile_ms, rounds), bench_median(apply_ms, rounds),
 	       ru.ru_maxrss);
 	free(yaml);
 	pal_dp_close(dp);

@@ -38,3 +38,16 @@ void bench_pin_dir(char *dir, size_t len, const char *tag)
 	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);
 	atexit(unpin_at_exit);
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

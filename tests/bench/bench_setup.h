@@ -1,6 +1,6 @@
 /* What the in-process benchmarks (bench-classify, bench-ctl) set up before measuring: a network
  * namespace of their own with a veth pair, a pin directory removed at any exit, and one way to
- * fail. */
+ * fail; and the median they report. */
 #ifndef BENCH_SETUP_H
 #define BENCH_SETUP_H
 
@@ -13,5 +13,7 @@ __attribute__((noreturn)) void bench_die(const char *what);
 void bench_enter_netns(const char *name);
 /* dir = /sys/fs/bpf/palbench-TAG-PID, emptied now and removed at exit. */
 void bench_pin_dir(char *dir, size_t len, const char *tag);
+/* The median of v[0..n-1] (n > 0); sorts v. */
+double bench_median(double *v, int n);
 
 #endif

@@ -18,7 +18,7 @@
 #             egress of the outgoing interface: the agent's forward watch attaches int0, which no
 #             endpoint names, because ext0 has forward ingress policy), removed by --uninstall. Palisade classifies a flow's first packet; the rest take the
 #             established path (pal_flows): that is the design, and what this figure shows.
-# After each round the filter must have counted the blast (filtered()): a filter that the packets
+# After each round the filter must have counted the blast (check_filtered): a filter that the packets
 # went around fails the run.
 # Sender and forwarding share the core the blast runs on (veth delivers in the sender's softirq),
 # so the rate is 1 / (send + forward + filter) per packet; the ratios compare the whole path.
@@ -34,35 +34,7 @@ command -v iptables-restore >/dev/null || fail "missing iptables-restore"
 command -v nft >/dev/null || fail "missing nft"
 
 bench_init f
-bench_ns cl
-bench_ns node
-bench_ns srv
-ip link add eth0 netns "${PFX}cl" type veth peer name ext0 netns "${PFX}node" || fail "veth"
-ip link add eth0 netns "${PFX}srv" type veth peer name int0 netns "${PFX}node" || fail "veth"
-bn node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || fail "sysctl"
-bn node ip addr add 198.18.1.1/24 dev ext0 || fail "addr"
-bn node ip addr add 198.18.2.1/24 dev int0 || fail "addr"
-bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
-bn srv ip addr add 198.18.2.10/24 dev eth0 || fail "addr"
-for l in "cl eth0" "node ext0" "node int0" "srv eth0"; do
-	read -r n d <<<"$l"
-	bn "$n" ip link set "$d" up || fail "up $d"
-done
-bn node ip route add 198.18.128.0/17 via 198.18.1.50 dev ext0 || fail "route"
-SRV_MAC=$(bn srv ip -j link show eth0 | jq -r '.[0].address')
-NODE_MAC=$(bn node ip -j link show ext0 | jq -r '.[0].address')
-# The server's XDP drops ARP too: a permanent neighbour entry on the node.
-bn node ip neigh replace 198.18.2.10 lladdr "$SRV_MAC" dev int0 nud permanent || fail "neigh"
-bn node iptables -w 5 -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT || fail "iptables"
-
-BASE=/sys/fs/bpf/${PFX}-base
-mkdir -p "$BASE" || fail "mkdir $BASE"
-bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/prog" type xdp pinmaps "$BASE" || fail "load xdp_drop"
-bn srv ip link set dev eth0 xdpdrv pinned "$BASE/prog" || fail "native XDP on the server's veth"
-delivered() {
-	bpftool -j map dump pinned "$BASE/drops" | jq -e '[.[0].formatted.values[].value] | add' ||
-		fail "read the server's counter"
-}
+bench_fwd_topology ext0 int0
 
 # The rules, in each system's syntax.
 CHAIN=${PFX}-FWD
@@ -130,9 +102,9 @@ mode_off() {
 	esac
 }
 
-# filtered MODE: the blast went through the filter under test, not around it: its allow rule
-# (or palisade's per-interface verdicts) counted at least 1,000 packets.
-filtered() {
+# check_filtered MODE DELIVERED: the blast went through the filter under test, not around it: its
+# allow rule (or palisade's per-interface verdicts) counted at least 1,000 packets.
+check_filtered() {
 	local n
 	case $1 in
 	none) return 0 ;;
@@ -147,33 +119,8 @@ filtered() {
 	[ "${n:-0}" -ge 1000 ] 2>/dev/null || fail "$1: the filter saw ${n:-nothing} of the blast $(jq -c . "$BENCH_TMP/counters.json" 2>/dev/null)"
 }
 
-# round MODE: prints "DELIVERED_PPS SENT_PPS".
-round() {
-	local c0 c1 out sent secs
-	mode_on "$1"
-	c0=$(delivered) || exit 1
-	out=$(timeout $((SECS + 10)) nsenter --net="/var/run/netns/${PFX}cl" -- taskset -c 0 \
-		"$BUILD/bench/pktblast" eth0 "$NODE_MAC" 198.18.128.0 16 198.18.2.10 9 "$SECS" 100000000 16) ||
-		fail "pktblast: $out"
-	c1=$(delivered) || exit 1
-	filtered "$1" || exit 1
-	mode_off "$1"
-	read -r _ sent secs <<<"$out"
-	[ $((c1 - c0)) -gt 0 ] || fail "$1: nothing forwarded ($out)"
-	awk -v d=$((c1 - c0)) -v s="$sent" -v t="$secs" 'BEGIN { printf "%.0f %.0f\n", d / t, s / t }'
-}
-
 MODES="none iptables nftables palisade"
-declare -A res
-for r in $(seq "$ROUNDS"); do
-	line=""
-	for m in $MODES; do
-		out=$(round "$m") || exit 1
-		read -r d s <<<"$out"
-		res[$m]+=" $d"
-		line="$line $m $d/$s"
-	done
-	log "fwd round $r (delivered/sent pps):$line"
-done
 # shellcheck disable=SC2086
-echo "fwd $RULES $(median ${res[none]}) $(median ${res[iptables]}) $(median ${res[nftables]}) $(median ${res[palisade]})"
+bench_fwd_rounds fwd "$ROUNDS" $MODES
+# shellcheck disable=SC2086
+echo "fwd $RULES $(median ${BENCH_PPS[none]}) $(median ${BENCH_PPS[iptables]}) $(median ${BENCH_PPS[nftables]}) $(median ${BENCH_PPS[palisade]})"

@@ -9,6 +9,7 @@
 #   bn NAME CMD...           run CMD in namespace ${PFX}NAME (pins under /sys/fs/bpf stay visible)
 #   bench_on_exit CMD        one more cleanup command, run first (e.g. restore a sysctl)
 #   median N...              the median of the numbers
+#   bench_fwd_topology IN OUT, bench_fwd_rounds NAME ROUNDS MODE...: forwarding benchmarks (below)
 set -u
 
 BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,4 +151,81 @@ bench_program() {
 	timeout 120 nsenter --net="/var/run/netns/${PFX}$n" -- "$PALISADED" --once --policy-dir "$dir" \
 		--node bench --bpffs "$PINDIR" "$@" >"$BENCH_TMP/palisaded-once.log" 2>&1 ||
 		fail "palisaded --once on $dir failed: $(cat "$BENCH_TMP/palisaded-once.log")"
+}
+
+# bench_fwd_topology IN OUT: three namespaces for forwarding benchmarks,
+#   ${PFX}cl eth0 198.18.1.50 -- IN 198.18.1.1 ${PFX}node OUT 198.18.2.1 -- eth0 198.18.2.10 ${PFX}srv
+# the node forwarding (198.18.128.0/17 routed back to cl for pktblast's sources), one stateful
+# INPUT rule (conntrack runs), and on the server's eth0 a bare XDP_DROP that counts what arrives
+# (pinned under $BASE; read with bench_delivered). Sets BASE, SRV_MAC and NODE_MAC (IN's address).
+bench_fwd_topology() {
+	local in=$1 out=$2 l n d
+	bench_ns cl
+	bench_ns node
+	bench_ns srv
+	ip link add eth0 netns "${PFX}cl" type veth peer name "$in" netns "${PFX}node" || fail "veth"
+	ip link add eth0 netns "${PFX}srv" type veth peer name "$out" netns "${PFX}node" || fail "veth"
+	bn node sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || fail "sysctl"
+	bn node ip addr add 198.18.1.1/24 dev "$in" || fail "addr"
+	bn node ip addr add 198.18.2.1/24 dev "$out" || fail "addr"
+	bn cl ip addr add 198.18.1.50/24 dev eth0 || fail "addr"
+	bn srv ip addr add 198.18.2.10/24 dev eth0 || fail "addr"
+	for l in "cl eth0" "node $in" "node $out" "srv eth0"; do
+		read -r n d <<<"$l"
+		bn "$n" ip link set "$d" up || fail "up $d"
+	done
+	bn node ip route add 198.18.128.0/17 via 198.18.1.50 dev "$in" || fail "route"
+	SRV_MAC=$(bn srv ip -j link show eth0 | jq -r '.[0].address')
+	NODE_MAC=$(bn node ip -j link show "$in" | jq -r '.[0].address')
+	# The server's XDP drops ARP too: a permanent neighbour entry on the node.
+	bn node ip neigh replace 198.18.2.10 lladdr "$SRV_MAC" dev "$out" nud permanent || fail "neigh"
+	bn node iptables -w 5 -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT || fail "iptables"
+
+	BASE=/sys/fs/bpf/${PFX}-base
+	mkdir -p "$BASE" || fail "mkdir $BASE"
+	bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/prog" type xdp pinmaps "$BASE" || fail "load xdp_drop"
+	bn srv ip link set dev eth0 xdpdrv pinned "$BASE/prog" || fail "native XDP on the server's veth"
+}
+
+# Packets the server's XDP_DROP has counted so far.
+bench_delivered() {
+	bpftool -j map dump pinned "$BASE/drops" | jq -e '[.[0].formatted.values[].value] | add' ||
+		fail "read the server's counter"
+}
+
+# shellcheck disable=SC2153 # SECS: the calling script's round length
+# bench_fwd_round MODE: one round of SECS seconds of pktblast from cl through the node to the
+# server. Calls the script's mode_on MODE, then its check_filtered MODE DELIVERED (the filter
+# under test saw the blast), then mode_off MODE. Prints "DELIVERED_PPS SENT_PPS".
+bench_fwd_round() {
+	local c0 c1 out sent secs
+	mode_on "$1"
+	c0=$(bench_delivered) || exit 1
+	out=$(timeout $((SECS + 10)) nsenter --net="/var/run/netns/${PFX}cl" -- taskset -c 0 \
+		"$BUILD/bench/pktblast" eth0 "$NODE_MAC" 198.18.128.0 16 198.18.2.10 9 "$SECS" 100000000 16) ||
+		fail "pktblast: $out"
+	c1=$(bench_delivered) || exit 1
+	check_filtered "$1" $((c1 - c0)) || exit 1
+	mode_off "$1"
+	read -r _ sent secs <<<"$out"
+	[ $((c1 - c0)) -gt 0 ] || fail "$1: nothing forwarded ($out)"
+	awk -v d=$((c1 - c0)) -v s="$sent" -v t="$secs" 'BEGIN { printf "%.0f %.0f\n", d / t, s / t }'
+}
+
+# bench_fwd_rounds NAME ROUNDS MODE...: ROUNDS alternating rounds of every MODE; each mode's
+# delivered pps go into BENCH_PPS[MODE] (a space-separated list, for median).
+declare -A BENCH_PPS
+bench_fwd_rounds() {
+	local name=$1 rounds=$2 r m out d s line
+	shift 2
+	for r in $(seq "$rounds"); do
+		line=""
+		for m in "$@"; do
+			out=$(bench_fwd_round "$m") || exit 1
+			read -r d s <<<"$out"
+			BENCH_PPS[$m]+=" $d"
+			line="$line $m $d/$s"
+		done
+		log "$name round $r (delivered/sent pps):$line"
+	done
 }

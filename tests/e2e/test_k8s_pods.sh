@@ -71,15 +71,10 @@ k8s_put "$(k8s_pod_json shop api 198.19.5.20 '{"app":"api"}')" || fail "put pod 
 IF_API=$(calico_iface shop api)
 t0=$(now_ms)
 k8s_pod_net kapi "$IF_API" 198.19.5.20
-bound=""
-for i in $(seq 150); do
-	polctl_json status | jq -e --arg i "$IF_API" '.interfaces[] | select(.name == $i)
-		| select(.endpoint == "demo--node-k8s-api-eth0")' >/dev/null 2>&1 && { bound=$(now_ms); break; }
-	sleep 0.02
-done
-[ -n "$bound" ] || fail "$IF_API not bound to its endpoint 3 s after the veth appeared: $(tail -n 20 "$AGENTD_LOG")"
-echo "MEASURE: pod api policed $((bound - t0)) ms after its veth appeared (event first)"
-[ $((bound - t0)) -le 1000 ] || fail "pod api policed after $((bound - t0)) ms (> 1 s)"
+ms=$(k8s_wait_bound "$IF_API" demo--node-k8s-api-eth0 "$t0") ||
+	fail "$IF_API not bound to its endpoint 3 s after the veth appeared: $(tail -n 20 "$AGENTD_LOG")"
+echo "MEASURE: pod api policed $ms ms after its veth appeared (event first)"
+[ "$ms" -le 1000 ] || fail "pod api policed after $ms ms (> 1 s)"
 tcp_server kapi 8080
 tcp_server kapi 9090
 expect_tcp client 198.19.5.20 9090 - kapi:9090

@@ -91,13 +91,8 @@ for i in $(seq 50); do
 done
 r=$(agentd_readyz)
 case "$r" in 503\ degraded:*Pod/shop/web*status.podIPs*) ;; *) fail "/readyz with a bad pod: $r" ;; esac
-for i in $(seq 30); do # the status is republished every second
-	k8s_status | jq -e '.bad_objects[] | select(.object == "Pod/shop/web") | select(.error | test("podIPs"))' \
-		>/dev/null 2>&1 && break
-	sleep 0.1
-done
-k8s_status | jq -e '.bad_objects[] | select(.object == "Pod/shop/web") | select(.error | test("podIPs"))' \
-	>/dev/null || fail "polctl status lacks the bad pod: $(k8s_status)"
+k8s_wait_bad_object Pod/shop/web podIPs ||
+	fail "polctl status lacks the bad pod: $(k8s_status)"
 grep -q 'object rejected.*kind=Pod.*object=shop/web.*podIPs' "$AGENTD_LOG" || fail "the rejection is not logged with kind, object and field"
 ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep -q '^palisade_k8s_objects_rejected 1$' ||
 	fail "metrics: palisade_k8s_objects_rejected is not 1: $(ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep k8s_)"
@@ -156,13 +151,8 @@ r=$(agentd_readyz)
 case "$r" in 503\ degraded:*NetworkPolicy.projectcalico.org/shop/default.web-extra*http*) ;; *) fail "/readyz with a policy the compiler rejects: $r" ;; esac
 grep -q 'rejected with the other objects.*kind=NetworkPolicy.projectcalico.org.*object=NetworkPolicy.projectcalico.org/shop/default.web-extra.*http' "$AGENTD_LOG" ||
 	fail "the compiler's rejection is not logged with kind, object and field: $(grep -i 'reject' "$AGENTD_LOG" | tail -3)"
-for i in $(seq 30); do # the status is republished every second
-	k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
-		>/dev/null 2>&1 && break
-	sleep 0.1
-done
-k8s_status | jq -e '.bad_objects[] | select(.object == "NetworkPolicy.projectcalico.org/shop/default.web-extra") | select(.error | test("http"))' \
-	>/dev/null || fail "polctl status lacks the policy the compiler rejects: $(k8s_status)"
+k8s_wait_bad_object NetworkPolicy.projectcalico.org/shop/default.web-extra http ||
+	fail "polctl status lacks the policy the compiler rejects: $(k8s_status)"
 ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | grep -q '^palisade_k8s_objects_rejected 1$' ||
 	fail "metrics: palisade_k8s_objects_rejected is not 1 with a policy the compiler rejects"
 k8s_delete networking.k8s.io/v1 NetworkPolicy shop web-6060 || fail "delete web-6060"

@@ -19,15 +19,10 @@ k8s_agent_start --kubernetes-interface-naming route --workload-interface-prefix 
 
 t0=$(now_ms)
 k8s_pod_net kweb eni1 198.19.6.10
-bound=""
-for i in $(seq 150); do
-	polctl_json status | jq -e '.interfaces[] | select(.name == "eni1")
-		| select(.endpoint == "demo--node-k8s-web-eth0")' >/dev/null 2>&1 && { bound=$(now_ms); break; }
-	sleep 0.02
-done
-[ -n "$bound" ] || fail "eni1 not bound to the pod's endpoint 3 s after its route appeared: $(tail -n 20 "$AGENTD_LOG")"
-echo "MEASURE: pod policed $((bound - t0)) ms after its veth and route appeared"
-[ $((bound - t0)) -le 1000 ] || fail "policed after $((bound - t0)) ms (> 1 s)"
+ms=$(k8s_wait_bound eni1 demo--node-k8s-web-eth0 "$t0") ||
+	fail "eni1 not bound to the pod's endpoint 3 s after its route appeared: $(tail -n 20 "$AGENTD_LOG")"
+echo "MEASURE: pod policed $ms ms after its veth and route appeared"
+[ "$ms" -le 1000 ] || fail "policed after $ms ms (> 1 s)"
 tcp_server kweb 8080
 tcp_server kweb 9090
 expect_tcp client 198.19.6.10 8080 - kweb:8080
@@ -59,15 +54,10 @@ polctl_json status | jq -e '.interfaces[] | select(.name == "eni3") | select(.ki
 sleep 0.5 # a second after the veth
 t0=$(now_ms)
 k8s_pod_route eni3 198.19.6.20
-bound=""
-for i in $(seq 150); do
-	polctl_json status | jq -e '.interfaces[] | select(.name == "eni3")
-		| select(.endpoint == "demo--node-k8s-web3-eth0")' >/dev/null 2>&1 && { bound=$(now_ms); break; }
-	sleep 0.02
-done
-[ -n "$bound" ] || fail "eni3 not bound to pod web3's endpoint 3 s after its route appeared: $(polctl_json status | jq -c .interfaces)"
-echo "MEASURE: veth first: pod policed $((bound - t0)) ms after its route appeared"
-[ $((bound - t0)) -le 1000 ] || fail "policed after $((bound - t0)) ms (> 1 s)"
+ms=$(k8s_wait_bound eni3 demo--node-k8s-web3-eth0 "$t0") ||
+	fail "eni3 not bound to pod web3's endpoint 3 s after its route appeared: $(polctl_json status | jq -c .interfaces)"
+echo "MEASURE: veth first: pod policed $ms ms after its route appeared"
+[ "$ms" -le 1000 ] || fail "policed after $ms ms (> 1 s)"
 wait_tcp_allowed client 198.19.6.20 8080 kweb3:8080 >/dev/null || fail "8080 on eni3 not allowed once its route exists"
 expect_tcp_blocked client 198.19.6.20 9090 -
 

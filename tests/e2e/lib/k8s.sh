@@ -20,6 +20,9 @@
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
 #   k8s_status                  polctl status -o json's datastore section
+#   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
+#   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
+#                               the ms since T0 (a now_ms)
 #   wait_tcp_allowed FROM DST PORT SERVER / wait_tcp_blocked FROM DST PORT   poll until the
 #                               verdict holds; prints the milliseconds it took
 #   k8s_wait_applied GEN        wait until a generation above GEN is enforced; prints the ms from
@@ -86,6 +89,30 @@ k8s_agent_start() {
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }
+
+# k8s_wait_bad_object OBJECT REGEX: status 0 once the datastore status lists OBJECT among the bad
+# objects with an error matching REGEX; 1 after 3 s (the status is republished every second).
+k8s_wait_bad_object() {
+	local i
+	for i in $(seq 30); do
+		k8s_status | jq -e --arg o "$1" --arg r "$2" \
+			'.bad_objects[] | select(.object == $o) | select(.error | test($r))' >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# k8s_wait_bound IFACE ENDPOINT T0: polls polctl status every 20 ms until IFACE is bound to
+# ENDPOINT, then prints the milliseconds since T0 (a now_ms); status 1 after 3 s.
+k8s_wait_bound() {
+	local i
+	for i in $(seq 150); do
+		polctl_json status | jq -e --arg i "$1" --arg e "$2" '.interfaces[] | select(.name == $i)
+			| select(.endpoint == $e)' >/dev/null 2>&1 && { echo $(($(now_ms) - $3)); return 0; }
+		sleep 0.02
+	done
+	return 1
+}
 
 # wait_verdict allowed|blocked FROM DST PORT SERVER: polls (1 s probes, 20 at most) until the
 # verdict holds; prints the milliseconds it took.
