@@ -445,6 +445,26 @@ static int image_digest(const struct pal_cls_tables *t, struct list_image *im,
 	return 0;
 }
 
+/* The next list id that no list holds. Ids only grow, but a 32-bit counter wraps (and a restart
+ * resumes after the largest pinned id): an id taken by a live list must never be written again,
+ * or its classes and linear form would be overwritten under the interfaces that read them, and
+ * the failure path would then delete them. 0 is never an id. */
+static int free_list_id(struct pal_datapath *dp, uint32_t *id)
+{
+	struct pal_list l;
+
+	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
+		uint32_t c = dp->next_list_id++;
+
+		if (!c)
+			continue;
+		if (bpf_map_lookup_elem(MFD(dp, pal_lists), &c, &l) && errno == ENOENT) {
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
 /* The class values point into the region at wbase. */
 static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint32_t wbase)
 {
@@ -488,9 +508,11 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	/* The same list is live already: the caller gets another reference to it. */
 	if (pal_dp_live_take(&dp->live, digest, list_id))
 		goto out;
-	id = dp->next_list_id++;
-	if (!id) /* wrapped */
-		id = dp->next_list_id++;
+	err = free_list_id(dp, &id);
+	if (err) {
+		pal_dp_set_error(dp, "pal_lists: no free list id");
+		goto out;
+	}
 
 	err = pal_region_get(&dp->words, (uint32_t)im.total, &wbase);
 	if (err) {
@@ -519,7 +541,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	w.list_id = id;
 	err = write_classes(&w, t, im.cv);
 	if (err) {
-		pal_dp_set_error(dp, "pal_classes: %s (raise max_classes?)", strerror(-err));
+		pal_dp_set_error(dp, "pal_classes: %s", strerror(-err));
 		goto fail_classes;
 	}
 
