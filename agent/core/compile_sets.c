@@ -648,15 +648,8 @@ static int add_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, size
 	struct pal_ir *ir = cc->ir;
 	int err;
 
-	if (ir->n_sets == cc->cap_sets) {
-		size_t cap = cc->cap_sets ? cc->cap_sets * 2 : 16;
-		struct pal_ir_set *v = realloc(ir->sets, cap * sizeof(*v));
-
-		if (!v)
-			goto nomem;
-		ir->sets = v;
-		cc->cap_sets = cap;
-	}
+	if (vec_grow((void **)&ir->sets, &cc->cap_sets, ir->n_sets + 1, sizeof(*ir->sets)))
+		goto nomem;
 	ir->sets[ir->n_sets] = (struct pal_ir_set){ .origin = origin, .cidrs = cidrs, .n = n };
 	err = index_add(&cc->set_index, (uint32_t)ir->n_sets, set_origin, ir);
 	if (err)
@@ -744,17 +737,10 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			continue;
 		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c)))
 			continue;
-		if (n + c->n_cidrs > cap) {
-			size_t ncap = (n + c->n_cidrs) * 2;
-			struct pal_cidr *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				free(origin);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		if (vec_grow((void **)&v, &cap, n + c->n_cidrs, sizeof(*v))) {
+			free(v);
+			free(origin);
+			return -ENOMEM;
 		}
 		memcpy(v + n, c->cidrs, c->n_cidrs * sizeof(*v));
 		n += c->n_cidrs;
@@ -844,15 +830,8 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			if (strcmp(c->ports[p].name, name) != 0)
 				continue;
 			for (size_t a = 0; a < c->n_cidrs; a++) {
-				if (n == cap) {
-					size_t ncap = cap ? cap * 2 : 8;
-					struct pal_ir_named_port *nv = realloc(v, ncap * sizeof(*nv));
-
-					if (!nv)
-						goto nomem;
-					v = nv;
-					cap = ncap;
-				}
+				if (vec_grow((void **)&v, &cap, n + 1, sizeof(*v)))
+					goto nomem;
 				v[n].addr = c->cidrs[a].addr;
 				v[n].protocol = c->ports[p].protocol;
 				v[n].port = c->ports[p].port;
@@ -883,15 +862,9 @@ int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_
 		return 0;
 	}
 	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
-	if (ir->n_named_port_sets == cc->cap_nps) {
-		size_t ncap = cc->cap_nps ? cc->cap_nps * 2 : 8;
-		struct pal_ir_named_port_set *nv = realloc(ir->named_port_sets, ncap * sizeof(*nv));
-
-		if (!nv)
-			goto nomem;
-		ir->named_port_sets = nv;
-		cc->cap_nps = ncap;
-	}
+	if (vec_grow((void **)&ir->named_port_sets, &cc->cap_nps, ir->n_named_port_sets + 1,
+		     sizeof(*ir->named_port_sets)))
+		goto nomem;
 	ir->named_port_sets[ir->n_named_port_sets] =
 		(struct pal_ir_named_port_set){ .origin = origin, .v = v, .n = n };
 	if (index_add(&cc->nps_index, (uint32_t)ir->n_named_port_sets, nps_origin, ir))
