@@ -134,6 +134,10 @@ int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum y
 bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */
 
 /* Field helpers: look up map[key], push key on the path, decode. */
+/* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the
+ * field is absent or null. */
+int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
+	      int (*decode)(struct dctx *c, const struct yt_node *n, void *out));
 int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out);
