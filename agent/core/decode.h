@@ -50,6 +50,7 @@
 #define get_cidr_list            pal_dec_get_cidr_list
 #define get_direction_list       pal_dec_get_direction_list
 #define get_exact_cidr_list      pal_dec_get_exact_cidr_list
+#define get_field                pal_dec_get_field
 #define get_int                  pal_dec_get_int
 #define get_labels               pal_dec_get_labels
 #define get_number               pal_dec_get_number
