@@ -648,15 +648,8 @@ static int add_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, size
 	struct pal_ir *ir = cc->ir;
 	int err;
 
-	if (ir->n_sets == cc->cap_sets) {
-		size_t cap = cc->cap_sets ? cc->cap_sets * 2 : 16;
-		struct pal_ir_set *v = realloc(ir->sets, cap * sizeof(*v));
-
-		if (!v)
-			goto nomem;
-		ir->sets = v;
-		cc->cap_sets = cap;
-	}
+	if (vec_grow((void **)&ir->sets, &cc->cap_sets, ir->n_sets + 1, sizeof(*ir->sets)))
+		goto nomem;
 	ir->sets[ir->n_sets] = (struct pal_ir_set){ .origin = origin, .cidrs = cidrs, .n = n };
 	err = index_add(&cc->set_index, (uint32_t)ir->n_sets, set_origin, ir);
 	if (err)
@@ -683,6 +676,45 @@ int pal_cc_origin_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, s
 	return add_set(cc, origin, cidrs, sort_unique_cidrs(cidrs, n), idx);
 }
 
+/* The set named origin (a named-port set when ports) without resolving its selector: 1 with *idx
+ * when the IR has it already or the match cache holds its members (origin then freed or owned by
+ * the IR); 0 when it must be resolved, with the candidates of scope to resolve it on in *list
+ * and *n_in (pal_cc_scope_cands; origin still the caller's); -ENOMEM (origin freed; NULL origin:
+ * its allocation failed). */
+static int known_set(struct pal_cc *cc, bool ports, char *origin, const struct pal_cc_scope *scope,
+		     uint32_t *idx, const uint32_t **list, size_t *n_in)
+{
+	size_t elem = ports ? sizeof(struct pal_ir_named_port) : sizeof(struct pal_cidr);
+	void *v = NULL;
+	size_t n = 0;
+	long found;
+	int r;
+
+	if (!origin)
+		return -ENOMEM;
+	found = ports ? index_find(&cc->nps_index, origin, nps_origin, cc->ir)
+		      : index_find(&cc->set_index, origin, set_origin, cc->ir);
+	if (found >= 0) {
+		free(origin);
+		*idx = (uint32_t)found;
+		return 1;
+	}
+	r = cached_result(cc, ports, origin, elem, &v, &n);
+	if (r > 0) { /* the adders own origin and v, and free them on failure */
+		r = ports ? pal_cc_origin_port_set(cc, origin, v, n, idx)
+			  : add_set(cc, origin, v, n, idx);
+		return r < 0 ? r : 1;
+	}
+	if (r == 0)
+		r = pal_cc_all_candidates(cc);
+	if (r < 0) {
+		free(origin);
+		return r;
+	}
+	*n_in = pal_cc_scope_cands(cc, scope, list);
+	return 0;
+}
+
 int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			const struct pal_selector *sel, const struct pal_service_accounts *sa,
 			uint32_t *idx)
@@ -690,33 +722,12 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 	const char *what = sel ? "selector" : sa ? "workloads" : "all endpoints and network sets";
 	char *origin = selector_origin(what, scope, sel, sa);
 	struct pal_cidr *v = NULL;
-	size_t n = 0, cap = 0;
-	long found;
-
-	if (!origin)
-		return -ENOMEM;
-	found = index_find(&cc->set_index, origin, set_origin, cc->ir);
-	if (found >= 0) {
-		free(origin);
-		*idx = (uint32_t)found;
-		return 0;
-	}
-	int cached = cached_result(cc, false, origin, sizeof(*v), (void **)&v, &n);
-
-	if (cached) {
-		if (cached < 0)
-			free(origin);
-		return cached < 0 ? cached : add_set(cc, origin, v, n, idx);
-	}
-	int err = pal_cc_all_candidates(cc);
-
-	if (err) {
-		free(origin);
-		return err;
-	}
+	size_t n = 0, cap = 0, n_in;
 	const uint32_t *list;
-	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
+	int known = known_set(cc, false, origin, scope, idx, &list, &n_in);
 
+	if (known)
+		return known < 0 ? known : 0;
 	for (size_t i = 0; i < n_in; i++) {
 		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
 
@@ -726,17 +737,10 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			continue;
 		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c)))
 			continue;
-		if (n + c->n_cidrs > cap) {
-			size_t ncap = (n + c->n_cidrs) * 2;
-			struct pal_cidr *nv = realloc(v, ncap * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				free(origin);
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
+		if (vec_grow((void **)&v, &cap, n + c->n_cidrs, sizeof(*v))) {
+			free(v);
+			free(origin);
+			return -ENOMEM;
 		}
 		memcpy(v + n, c->cidrs, c->n_cidrs * sizeof(*v));
 		n += c->n_cidrs;
@@ -802,36 +806,19 @@ static int np_cmp(const void *pa, const void *pb)
 int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			  const struct pal_selector *sel, const char *name, uint32_t *idx)
 {
-	struct pal_ir *ir = cc->ir;
 	struct pal_ir_named_port *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, n_in;
+	const uint32_t *list;
 	char *origin = NULL, *what = NULL;
-	long found;
+	int known;
 
 	if (asprintf(&what, "named port \"%s\" of %s", name, sel ? "selector" : "all endpoints") < 0)
 		return -ENOMEM;
 	origin = selector_origin(what, scope, sel, NULL);
 	free(what);
-	if (!origin)
-		return -ENOMEM;
-	found = index_find(&cc->nps_index, origin, nps_origin, ir);
-	if (found >= 0) {
-		free(origin);
-		*idx = (uint32_t)found;
-		return 0;
-	}
-	int cached = cached_result(cc, true, origin, sizeof(*v), (void **)&v, &n);
-
-	if (cached) {
-		if (cached < 0)
-			free(origin);
-		return cached < 0 ? cached : pal_cc_origin_port_set(cc, origin, v, n, idx);
-	}
-	if (pal_cc_all_candidates(cc))
-		goto nomem;
-	const uint32_t *list;
-	size_t n_in = pal_cc_scope_cands(cc, scope, &list);
-
+	known = known_set(cc, true, origin, scope, idx, &list, &n_in);
+	if (known)
+		return known < 0 ? known : 0;
 	for (size_t i = 0; i < n_in; i++) {
 		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
 
@@ -843,15 +830,8 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			if (strcmp(c->ports[p].name, name) != 0)
 				continue;
 			for (size_t a = 0; a < c->n_cidrs; a++) {
-				if (n == cap) {
-					size_t ncap = cap ? cap * 2 : 8;
-					struct pal_ir_named_port *nv = realloc(v, ncap * sizeof(*nv));
-
-					if (!nv)
-						goto nomem;
-					v = nv;
-					cap = ncap;
-				}
+				if (vec_grow((void **)&v, &cap, n + 1, sizeof(*v)))
+					goto nomem;
 				v[n].addr = c->cidrs[a].addr;
 				v[n].protocol = c->ports[p].protocol;
 				v[n].port = c->ports[p].port;
@@ -882,15 +862,9 @@ int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_
 		return 0;
 	}
 	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
-	if (ir->n_named_port_sets == cc->cap_nps) {
-		size_t ncap = cc->cap_nps ? cc->cap_nps * 2 : 8;
-		struct pal_ir_named_port_set *nv = realloc(ir->named_port_sets, ncap * sizeof(*nv));
-
-		if (!nv)
-			goto nomem;
-		ir->named_port_sets = nv;
-		cc->cap_nps = ncap;
-	}
+	if (vec_grow((void **)&ir->named_port_sets, &cc->cap_nps, ir->n_named_port_sets + 1,
+		     sizeof(*ir->named_port_sets)))
+		goto nomem;
 	ir->named_port_sets[ir->n_named_port_sets] =
 		(struct pal_ir_named_port_set){ .origin = origin, .v = v, .n = n };
 	if (index_add(&cc->nps_index, (uint32_t)ir->n_named_port_sets, nps_origin, ir))

@@ -50,6 +50,7 @@
 #define get_cidr_list            pal_dec_get_cidr_list
 #define get_direction_list       pal_dec_get_direction_list
 #define get_exact_cidr_list      pal_dec_get_exact_cidr_list
+#define get_field                pal_dec_get_field
 #define get_int                  pal_dec_get_int
 #define get_labels               pal_dec_get_labels
 #define get_number               pal_dec_get_number
@@ -134,6 +135,10 @@ int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum y
 bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */
 
 /* Field helpers: look up map[key], push key on the path, decode. */
+/* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the
+ * field is absent or null. */
+int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
+	      int (*decode)(struct dctx *c, const struct yt_node *n, void *out));
 int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out);

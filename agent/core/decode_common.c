@@ -367,9 +367,7 @@ static int node_str(struct dctx *c, const struct yt_node *n, char **out)
 	return 1;
 }
 
-/* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the
- * field is absent or null. */
-static int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
+int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
 		     int (*decode)(struct dctx *c, const struct yt_node *n, void *out))
 {
 	size_t old;
@@ -409,27 +407,34 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 	return get_field(c, map, key, out, decode_str);
 }
 
+struct int_in_range {
+	long long min, max;
+	long long *out;
+};
+
+static int decode_int_in_range(struct dctx *c, const struct yt_node *n, void *arg)
+{
+	const struct int_in_range *a = arg;
+	long long v;
+
+	if (!scalar_int(n, &v)) {
+		derr(c, n, "expected an integer between %lld and %lld", a->min, a->max);
+		return -1;
+	}
+	if (v < a->min || v > a->max) {
+		derr(c, n, "%lld is out of range; must be between %lld and %lld", v, a->min, a->max);
+		return -1;
+	}
+	*a->out = v;
+	return 1;
+}
+
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out)
 {
-	size_t old;
-	const struct yt_node *n = push_field(c, map, key, &old);
-	long long v;
-	int r = 1;
+	struct int_in_range a = { min, max, out };
 
-	if (!n)
-		return 0;
-	if (!scalar_int(n, &v)) {
-		derr(c, n, "expected an integer between %lld and %lld", min, max);
-		r = -1;
-	} else if (v < min || v > max) {
-		derr(c, n, "%lld is out of range; must be between %lld and %lld", v, min, max);
-		r = -1;
-	} else {
-		*out = v;
-	}
-	path_pop(c, old);
-	return r;
+	return get_field(c, map, key, &a, decode_int_in_range);
 }
 
 int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out)

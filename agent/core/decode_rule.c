@@ -48,20 +48,14 @@ static int decode_action(struct dctx *c, const struct yt_node *rule, enum pal_ac
 
 /* icmp / notICMP: {type: 0-254, code: 0-255}; code needs type (a kernel limitation Calico
  * enforces). */
-static int decode_icmp(struct dctx *c, const struct yt_node *rule, const char *key,
-		       struct pal_icmp_match *out)
+static int decode_icmp(struct dctx *c, const struct yt_node *n, void *arg)
 {
-	size_t old;
-	const struct yt_node *n = push_field(c, rule, key, &old);
+	struct pal_icmp_match *out = arg;
 	long long v;
 	int r = 1;
 
-	if (!n)
-		return 0;
-	if (!check_fields(c, n, icmp_fields, NULL)) {
-		path_pop(c, old);
+	if (!check_fields(c, n, icmp_fields, NULL))
 		return -1;
-	}
 	switch (get_int(c, n, "type", 0, 254, &v)) {
 	case 1:
 		out->has_type = true;
@@ -83,7 +77,6 @@ static int decode_icmp(struct dctx *c, const struct yt_node *rule, const char *k
 					 "too");
 		r = -1;
 	}
-	path_pop(c, old);
 	return r;
 }
 
@@ -490,14 +483,14 @@ static int decode_rule(struct dctx *c, const struct yt_node *n, bool ingress, st
 		r = -1;
 	if (get_protocol(c, n, "notProtocol", &out->not_protocol) < 0)
 		r = -1;
-	switch (decode_icmp(c, n, "icmp", &out->icmp)) {
+	switch (get_field(c, n, "icmp", &out->icmp, decode_icmp)) {
 	case 1:
 		out->has_icmp = true;
 		break;
 	case -1:
 		r = -1;
 	}
-	switch (decode_icmp(c, n, "notICMP", &out->not_icmp)) {
+	switch (get_field(c, n, "notICMP", &out->not_icmp, decode_icmp)) {
 	case 1:
 		out->has_not_icmp = true;
 		break;

@@ -11,6 +11,7 @@
 #include <nettle/sha2.h>
 
 #include "log.h"
+#include "oom.h"
 #include "strbuf.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
@@ -250,15 +251,62 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 }
 
 /* Adds copies of src's diagnostics to dst (a version's warnings stay with the version). */
-static void copy_diags(struct pal_diags *dst, const struct pal_diags *src)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		const struct pal_diag *dg = &src->v[i];
+/* The diagnostics calls below unwind when the heap is exhausted (oom.h): each runs inside a frame
+ * of its own (pal_oom_catch), so the agent gets -ENOMEM instead of an abort. */
+struct diags_pair {
+	struct pal_diags *dst;
+	struct pal_diags *src;
+};
 
-		pal_diag_add(dst, dg->severity,
+static int copy_diags_unwinding(void *arg)
+{
+	const struct diags_pair *p = arg;
+
+	for (size_t i = 0; i < p->src->n; i++) {
+		const struct pal_diag *dg = &p->src->v[i];
+
+		pal_diag_add(p->dst, dg->severity,
 			     (struct pal_pos){ .file = dg->file, .line = dg->line, .col = dg->col },
 			     dg->path, "%s", dg->message);
 	}
+	return 0;
+}
+
+/* 0, or -ENOMEM with the copies that fit in dst. */
+static int copy_diags(struct pal_diags *dst, const struct pal_diags *src)
+{
+	struct diags_pair p = { dst, (struct pal_diags *)src };
+
+	return pal_oom_catch(copy_diags_unwinding, &p);
+}
+
+static int append_diags_unwinding(void *arg)
+{
+	const struct diags_pair *p = arg;
+
+	pal_diags_append(p->dst, p->src);
+	return 0;
+}
+
+/* Moves src's diagnostics to dst: 0, or -ENOMEM with dst and src as they were. */
+static int append_diags(struct pal_diags *dst, struct pal_diags *src)
+{
+	struct diags_pair p = { dst, src };
+
+	return pal_oom_catch(append_diags_unwinding, &p);
+}
+
+static int report_load_out_of_memory_unwinding(void *d)
+{
+	pal_error(d, ((struct pal_pos){ 0 }), NULL,
+		  "out of memory while building the model of the kubernetes objects");
+	return 0;
+}
+
+/* 0 when the error is in d, -ENOMEM when even that did not fit. */
+static int report_load_out_of_memory(struct pal_diags *d)
+{
+	return pal_oom_catch(report_load_out_of_memory_unwinding, d);
 }
 
 static void count_bad(struct pal_k8s_datastore *ds)
@@ -635,7 +683,10 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 		if (!v)
 			continue;
 		models[n++] = v->kept;
-		copy_diags(diags, &v->warnings);
+		if (copy_diags(diags, &v->warnings)) {
+			free(models);
+			return -ENOMEM;
+		}
 		if (v->feeds_candidates) {
 			sha256_update(match_key, strlen(id) + 1, (const uint8_t *)id);
 			sha256_update(match_key, sizeof(v->digest), v->digest);
@@ -731,12 +782,12 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 		size_t held = 0;
 
 		sha256_init(&key);
-		if (load_all(ds, m, &ld, &key))
-			pal_error(&ld, ((struct pal_pos){ 0 }), NULL,
-				  "out of memory while building the model of the kubernetes objects");
+		/* Unreported, an incomplete model would pass for a whole one: -ENOMEM then. */
+		if (load_all(ds, m, &ld, &key) && report_load_out_of_memory(&ld))
+			rc = -ENOMEM;
 		/* -ENOMEM: the checks did not finish (vd has the error when it fit); their partial
 		 * findings hold nothing back, and the caller must not compile this model. */
-		if (!pal_diags_has_errors(&ld) && pal_model_validate(m, &vd) == -ENOMEM)
+		if (!rc && !pal_diags_has_errors(&ld) && pal_model_validate(m, &vd) == -ENOMEM)
 			rc = -ENOMEM;
 		if (attempt < MAX_MODEL_RETRIES && !rc)
 			held = hold_culprits(ds, &ld) + hold_culprits(ds, &vd);
@@ -744,8 +795,8 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			if (match_key)
 				sha256_digest(&key, PAL_MATCH_CACHE_KEY_LEN, match_key);
 			/* Validated here, once: the caller does not validate again (load_validates). */
-			pal_diags_append(diags, &ld);
-			pal_diags_append(diags, &vd);
+			if (append_diags(diags, &ld) || append_diags(diags, &vd))
+				rc = -ENOMEM;
 			pal_diags_free(&ld);
 			pal_diags_free(&vd);
 			break;

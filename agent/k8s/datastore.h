@@ -88,8 +88,8 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds);
  * match_key (may be NULL) gets the key of the compiler's match cache (match_cache.h): a SHA-256
  * over the id and document digest of every loaded object that feeds the selector candidates
  * (all but policies and tiers), so it changes whenever any of them does.
- * Returns 0, or -ENOMEM when validation ran out of memory (its error is in diags when it fit):
- * m must not be compiled then. */
+ * Returns 0, or -ENOMEM when loading, validating or reporting ran out of memory (its error is in
+ * diags when it fit): m must not be compiled then. */
 int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
 			   struct pal_diags *diags, uint64_t *since_ns,
 			   uint8_t match_key[PAL_MATCH_CACHE_KEY_LEN]);
