@@ -931,9 +931,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 			goto out_free;
 		}
 	}
-	err = pal_dp_config_set(dp, ir, generation);
-	if (!err)
-		err = pal_dp_failsafe_sync(dp, ir);
+	err = pal_dp_failsafe_sync(dp, ir);
 	/* the workloads' new source prefixes beside the old ones, before any flip (srcaddrs.h) */
 	if (!err)
 		err = pal_dp_src_begin(dp, &src);
@@ -988,6 +986,17 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	 * no workloads any more */
 	err = pal_dp_src_trim(dp, b, n, true);
 out:
+	/* The generation moves only now, after the flips (bpf/flow_judge.h): a packet that read the
+	 * new generation while its interface still had the old lists would be judged by those and
+	 * its flow stamped with the new generation, never judged again, so a deny the new policy
+	 * adds would not cut it. Also after a partial failure, so that the flows of the interfaces
+	 * that did flip are judged again. */
+	if (!err || n_flipped > 0) {
+		int cerr = pal_dp_config_set(dp, ir, generation);
+
+		if (!err)
+			err = cerr;
+	}
 	if (err && n_flipped < n) {
 		/* interfaces that kept their old lists lose what was added for them; the flipped
 		 * ones are trimmed to their new prefixes */

@@ -8,6 +8,7 @@
  * policy denies ICMP and, in the "deny" generation, TCP 8080), the client behind eth0 (no host
  * endpoint there). */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -472,4 +473,49 @@ Test(bpf_flow, ipv6_parser_stops_at_a_later_fragment)
 	cr_assert_eq(c.drop[PAL_DROP_IPV6_EXT] + c.drop[PAL_DROP_TRUNC_L3], 0,
 		     "dropped as malformed: the parser walked into the payload");
 	cr_assert_eq(c.drop[PAL_DROP_POLICY], 1, "judged by policy as a later fragment");
+}
+
+/* The generation moves after the flips (review finding). Before, pal_dp_apply stored the new
+ * generation first and flipped the interfaces after: a packet of an established flow arriving in
+ * between read the new generation, was judged by the old lists (allowed) and its entry took the
+ * new generation, so after the flip it was never judged again and the deny the new policy adds
+ * never cut it. A thread sends the flow's packets throughout the apply; once the apply returns,
+ * the next packet must be denied. */
+struct hammer {
+	struct pal_packet p;
+	volatile bool stop;
+	unsigned long sent;
+};
+
+static void *hammer_flow(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!h->stop) {
+		to_pod(&h->p, BT_TCP_ACK);
+		h->sent++;
+	}
+	return NULL;
+}
+
+Test(bpf_flow, a_packet_during_an_apply_never_keeps_a_flow_the_new_policy_denies)
+{
+	struct pal_packet s2c;
+	struct hammer h = { 0 };
+	struct ctest d;
+	pthread_t th;
+
+	connect_8080(&h.p, &s2c);
+	ct_compile_ex(&d, deny_yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(d.rc, 0);
+	cr_assert_eq(pthread_create(&th, NULL, hammer_flow, &h), 0);
+	while (h.sent < 3)
+		usleep(100);
+	bt_apply(&T, &d.ir, ++generation);
+	h.stop = true;
+	pthread_join(th, NULL);
+	cr_assert_not(to_pod(&h.p, BT_TCP_ACK),
+		      "the new policy denies TCP 8080, yet a packet sent during the apply kept the "
+		      "flow (%lu packets sent during it)", h.sent);
+	ct_free(&d);
 }
