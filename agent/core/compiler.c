@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compile_internal.h"
+#include "vec.h"
 
 /* ---- profiles ------------------------------------------------------------------------------ */
 
@@ -107,15 +108,9 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 		*found = false;
 		return 0;
 	}
-	if (ir->n_profiles == cc->cap_profiles) {
-		size_t cap = cc->cap_profiles ? cc->cap_profiles * 2 : 8;
-		struct pal_ir_profile *v = realloc(ir->profiles, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ir->profiles = v;
-		cc->cap_profiles = cap;
-	}
+	if (vec_grow((void **)&ir->profiles, &cc->cap_profiles, ir->n_profiles + 1,
+		     sizeof(*ir->profiles)))
+		return -ENOMEM;
 	p = &ir->profiles[ir->n_profiles++];
 	memset(p, 0, sizeof(*p));
 	p->name = strdup(name);
