@@ -20,6 +20,7 @@
 #include "ir.h"
 #include "kernel.h"
 #include "map_read.h"
+#include "mkdir_p.h"
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
 #include "wl_guard.skel.h"
@@ -58,27 +59,6 @@ static bool is_bpffs(const char *path)
 	struct statfs st;
 
 	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* bpffs at /sys/fs/bpf when the pin dir is under it and it is not mounted yet. */
@@ -330,10 +310,10 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	if (err)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/maps", dp->dir);
-	err = mkdir_p(path);
+	err = pal_mkdir_p(path);
 	if (!err) {
 		snprintf(path, sizeof(path), "%s/progs", dp->dir);
-		err = mkdir_p(path);
+		err = pal_mkdir_p(path);
 	}
 	if (err) {
 		pal_dp_set_error(dp, "cannot create %s: %s", path, strerror(-err));
