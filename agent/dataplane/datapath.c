@@ -487,11 +487,25 @@ static int share_maps(struct pal_datapath *dp, struct bpf_object *obj, const cha
 	return 0;
 }
 
+/* Pins one raw OUTPUT filter of ifindex as "<kind>_<ifindex>"; its pin path into path (PATH_MAX
+ * bytes) when path is not NULL. */
+static int pin_sf_out_prog(struct pal_datapath *dp, struct bpf_program *p, const char *kind,
+			   uint32_t ifindex, char *path)
+{
+	char name[64];
+	int err;
+
+	snprintf(name, sizeof(name), "%s_%u", kind, ifindex);
+	err = pin_prog(dp, p, name);
+	if (!err && path)
+		pal_dp_prog_pin_path(dp, name, path, PATH_MAX);
+	return err;
+}
+
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path)
 {
 	struct pal_sf_out *s;
-	char name[64];
 	int err = 0;
 
 	if (dp->read_only)
@@ -512,24 +526,13 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 				 strerror(-err));
 		goto out;
 	}
-	snprintf(name, sizeof(name), "sf_out_deny_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_untracked_out_deny, name);
-	if (err)
-		goto out;
-	if (deny_path)
-		pal_dp_prog_pin_path(dp, name, deny_path, PATH_MAX);
-	snprintf(name, sizeof(name), "sf_out_failsafe_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_failsafe_out, name);
-	if (err)
-		goto out;
-	if (failsafe_path)
-		pal_dp_prog_pin_path(dp, name, failsafe_path, PATH_MAX);
-	snprintf(name, sizeof(name), "sf_out_allow_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_untracked_out_allow, name);
-	if (err)
-		goto out;
-	if (allow_path)
-		pal_dp_prog_pin_path(dp, name, allow_path, PATH_MAX);
+	err = pin_sf_out_prog(dp, s->progs.sf_untracked_out_deny, "sf_out_deny", ifindex, deny_path);
+	if (!err)
+		err = pin_sf_out_prog(dp, s->progs.sf_failsafe_out, "sf_out_failsafe", ifindex,
+				      failsafe_path);
+	if (!err)
+		err = pin_sf_out_prog(dp, s->progs.sf_untracked_out_allow, "sf_out_allow", ifindex,
+				      allow_path);
 out:
 	pal_sf_out__destroy(s);
 	return err;
@@ -537,14 +540,13 @@ out:
 
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex)
 {
+	static const char *const kinds[] = { "sf_out_deny", "sf_out_allow", "sf_out_failsafe" };
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/progs/sf_out_deny_%u", dp->dir, ifindex);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/progs/sf_out_allow_%u", dp->dir, ifindex);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/progs/sf_out_failsafe_%u", dp->dir, ifindex);
-	unlink(path);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/progs/%s_%u", dp->dir, kinds[i], ifindex);
+		unlink(path);
+	}
 	return 0;
 }
 
