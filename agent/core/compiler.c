@@ -167,6 +167,21 @@ static char *strdup_or_null(const char *s, bool *nomem)
 	return d;
 }
 
+/* A copy of the n elements of size sz at src, or NULL: n is 0, or out of memory (*nomem set). */
+static void *memdup_or_null(const void *src, size_t n, size_t sz, bool *nomem)
+{
+	void *d;
+
+	if (!n)
+		return NULL;
+	d = malloc(n * sz);
+	if (!d)
+		*nomem = true;
+	else
+		memcpy(d, src, n * sz);
+	return d;
+}
+
 /* Calico ignores untracked policy on a `*` host endpoint; say so for each such policy. */
 static void warn_wildcard_untracked(struct pal_cc *cc, const struct pal_cc_cand *c,
 				    const struct pal_host_endpoint *h)
@@ -192,15 +207,10 @@ static int build_host_endpoint(struct pal_cc *cc, const struct pal_cc_cand *c,
 	pal_labels_copy(&ep->labels, &c->labels);
 	ep->name = strdup_or_null(h->name, &nomem);
 	ep->iface = strdup_or_null(h->interface_name, &nomem);
+	ep->addrs = memdup_or_null(h->expected_ips, h->n_expected_ips, sizeof(*ep->addrs), &nomem);
 	if (nomem)
 		return -ENOMEM;
-	if (h->n_expected_ips) {
-		ep->addrs = malloc(h->n_expected_ips * sizeof(*ep->addrs));
-		if (!ep->addrs)
-			return -ENOMEM;
-		memcpy(ep->addrs, h->expected_ips, h->n_expected_ips * sizeof(*ep->addrs));
-		ep->n_addrs = h->n_expected_ips;
-	}
+	ep->n_addrs = h->n_expected_ips;
 	if (wildcard)
 		warn_wildcard_untracked(cc, c, h);
 	for (int d = 0; d < PAL_DIR_COUNT; d++) {
@@ -238,13 +248,11 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 			ep->addrs[i] = w->ip_networks[i].addr;
 		ep->n_addrs = w->n_ip_networks;
 	}
-	if (w->n_allow_spoofed) {
-		ep->spoof_ok = malloc(w->n_allow_spoofed * sizeof(*ep->spoof_ok));
-		if (!ep->spoof_ok)
-			return -ENOMEM;
-		memcpy(ep->spoof_ok, w->allow_spoofed, w->n_allow_spoofed * sizeof(*ep->spoof_ok));
-		ep->n_spoof_ok = w->n_allow_spoofed;
-	}
+	ep->spoof_ok = memdup_or_null(w->allow_spoofed, w->n_allow_spoofed, sizeof(*ep->spoof_ok),
+				      &nomem);
+	if (nomem)
+		return -ENOMEM;
+	ep->n_spoof_ok = w->n_allow_spoofed;
 	for (int d = 0; d < PAL_DIR_COUNT; d++)
 		if ((err = pal_cc_build_tierlist(cc, c, PAL_LIST_NORMAL, d, &ep->normal[d])))
 			return err;
