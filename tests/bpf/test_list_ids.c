@@ -18,19 +18,7 @@
 #define HOST "198.18.0.1"
 #define PEER "198.18.5.5"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_list_ids, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_list_ids);
 
 static const char *policy_port(int port, char *y, size_t cap)
 {
