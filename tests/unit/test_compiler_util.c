@@ -77,6 +77,22 @@ void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml)
 	finish(t, NULL, NULL, PAL_EP_TO_HOST_DROP);
 }
 
+void ct_load(struct ctest *t, const char *file, const char *yaml)
+{
+	memset(t, 0, sizeof(*t));
+	pal_model_init(&t->m);
+	pal_model_load_buffer(&t->m, file, yaml, strlen(yaml), &t->d);
+	cr_assert_eq(t->d.n_errors, 0, "%s did not load cleanly", file);
+}
+
+int ct_compile_loaded(struct ctest *t)
+{
+	struct pal_compile_opts o = { .node = CT_NODE };
+
+	t->rc = pal_compile(&t->m, &o, &t->ir, &t->d);
+	return t->rc;
+}
+
 void ct_free(struct ctest *t)
 {
 	pal_ir_free(&t->ir);
@@ -195,4 +211,12 @@ void ct_tierlist_str(const struct pal_ir_tierlist *tl, char *buf, size_t len)
 		for (size_t p = 0; p < tl->tiers[t].n_policies && off < len; p++)
 			off += (size_t)snprintf(buf + off, len - off, "%s%s/%s", off ? " " : "",
 						tl->tiers[t].name, tl->tiers[t].policies[p].name);
+}
+
+void ct_expect_tierlist(const struct pal_ir_tierlist *tl, const char *want)
+{
+	char buf[1024];
+
+	ct_tierlist_str(tl, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want);
 }

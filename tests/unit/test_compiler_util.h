@@ -28,6 +28,11 @@ void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const c
 		    enum pal_endpoint_to_host_action eth);
 /* The fixture directory plus the policies in yaml. */
 void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml);
+/* Only loads yaml as file into t (must load without errors; not validated), for tests that change
+ * the model or check the compiler's own errors; then ct_compile_loaded compiles it for CT_NODE
+ * with default options (t->rc, also returned). */
+void ct_load(struct ctest *t, const char *file, const char *yaml);
+int ct_compile_loaded(struct ctest *t);
 void ct_free(struct ctest *t);
 
 /* True when diags hold a diagnostic of that severity whose message contains every needle. */
@@ -49,5 +54,7 @@ void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, co
 const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name);
 /* "tier/policy tier/policy ..." of one tier list, for ordering assertions. */
 void ct_tierlist_str(const struct pal_ir_tierlist *tl, char *buf, size_t len);
+/* Asserts ct_tierlist_str of tl is want. */
+void ct_expect_tierlist(const struct pal_ir_tierlist *tl, const char *want);
 
 #endif

@@ -326,13 +326,9 @@ Test(evaluator_match, policy_service_account_and_namespace_selectors)
 	     "  ingress: [{action: Deny}]\n---\n"
 	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: q}\n"
 	     "spec:\n  namespaceSelector: env == 'dev'\n  ingress: [{action: Deny}]\n");
-	char buf[128];
-	ct_tierlist_str(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/p");
-	ct_tierlist_str(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/q");
-	ct_tierlist_str(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS], "default/p");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], "default/q");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "");
 }
 
 Test(evaluator_match, k8s_network_policy_end_to_end)
