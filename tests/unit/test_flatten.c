@@ -143,6 +143,13 @@ static struct pal_cls_tables *flatten(const struct pal_ir *ir, const struct pal_
 	return t;
 }
 
+static void free_all(struct pal_cls_tables *t, struct pal_ir_tierlist *tl, struct pal_ir *ir)
+{
+	pal_cls_tables_free(t);
+	pal_ir_tierlist_free(tl);
+	pal_ir_free(ir);
+}
+
 static struct pal_packet pkt(uint8_t protocol, const char *src, uint16_t sport, const char *dst,
 			     uint16_t dport)
 {
@@ -243,9 +250,7 @@ Test(flatten, pass_log_and_end_of_tier_entries)
 	r = classify(t, &p);
 	cr_assert_eq(r.entry, 2);
 	cr_assert_eq(r.n_logged, 0);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, pass_into_profiles_then_default_deny)
@@ -299,9 +304,7 @@ Test(flatten, pass_into_profiles_then_default_deny)
 	t = flatten(&ir, &tl, profs, 2, PAL_CLS_END_NONE);
 	p = pkt(PAL_PROTO_UDP, "10.0.0.1", 1, "10.0.0.2", 54);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, empty_list)
@@ -391,9 +394,7 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_classes, 1);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_ovr, 0);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].base[0], 0x7f);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 static const struct pal_ir_named_port web[] = {
@@ -460,9 +461,7 @@ Test(flatten, named_ports_expand_into_entries)
 						 p.dport),
 			     cases[c].match, "oracle disagrees with the case table, case %zu", c);
 	}
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, named_ports_prune_impossible_combinations)
@@ -505,9 +504,7 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	cr_assert_eq(classify(t, &p).entry, 1); /* rule 0, tuple tcp/80 */
 	p = pkt(PAL_PROTO_UDP, "10.9.9.9", 1000, "10.0.0.2", 53);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, log_rule_with_several_matching_subentries_logs_once)
@@ -535,9 +532,7 @@ Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 	cr_assert_eq(res.n_logged, 1);
 	cr_assert_eq(t->entries[res.logged[0]].rule_id, r[0].id);
 	cr_assert_eq(res.entry, 4);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, not_named_ports_become_skip_entries)
@@ -577,9 +572,7 @@ Test(flatten, not_named_ports_become_skip_entries)
 			p.src = A("2001:db8::99");
 		cr_assert_eq(classify(t, &p).entry != PAL_CLS_NO_MATCH, cases[c].match, "case %zu", c);
 	}
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, families_protocol_and_icmp)
@@ -626,9 +619,7 @@ Test(flatten, families_protocol_and_icmp)
 	cr_assert_eq(classify(t, &p).entry, 2);
 	p.protocol = PAL_PROTO_TCP;
 	cr_assert_eq(classify(t, &p).entry, 1);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, bad_indexes_are_rejected)
