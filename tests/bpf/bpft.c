@@ -472,8 +472,7 @@ void bt_teardown_table(struct bpft *t, struct ctest *c)
 void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml)
 {
 	bt_setup(t);
-	ct_compile(c, yaml);
-	cr_assert_eq(c->rc, 0, "compile");
+	ct_compile_ok(c, yaml);
 	bt_apply(t, &c->ir, 1);
 }
 

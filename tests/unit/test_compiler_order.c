@@ -38,8 +38,7 @@ Test(compiler_order, tiers_and_policies)
 		GNP("dflt-first", "  order: 0.5\n");
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	/* Tiers: early(1), a(10) before b(10) by name, default (1e6), then y and z (no order) by name.
 	 * In a: p2 (1), then p1 and p3 (5, by name without the tier prefix), then p0 (no order). */
 	/* Names as Calico has them: "<tier>." added where the file omitted it (p1, p2). */
@@ -93,8 +92,7 @@ Test(compiler_order, tier_end_actions_per_list)
 		GNP("p", "  preDNAT: true\n  applyOnForward: true\n");
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
 	ct_expect_tierlist(&ep->untracked[PAL_DIR_INGRESS], "pass/pass.u default/u");
 	ct_expect_tierlist(&ep->prednat[PAL_DIR_INGRESS], "pass/pass.p default/p");
@@ -125,8 +123,7 @@ Test(compiler_order, selection_by_selector_and_types)
 		"spec:\n  selector: all()\n  namespaceSelector: all()\n  ingress: [{action: Allow}]\n";
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	/* Only this node's endpoints are compiled. */
 	cr_assert_eq(t.ir.n_endpoints, 1);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
@@ -148,8 +145,7 @@ Test(compiler_order, rule_ids_unique_and_shared_per_policy_rule)
 		"  egress: [{action: Deny}]\n";
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *a = ct_ep(&t.ir, "eth0"), *b = ct_ep(&t.ir, "eth1");
 	const struct pal_ir_policy *an = &a->normal[0].tiers[0].policies[0];
 	const struct pal_ir_policy *af = &a->forward[0].tiers[0].policies[0];
@@ -188,8 +184,7 @@ Test(compiler_order, wildcard_hep_ignores_untracked_with_warning)
 		GNP("normal", "");
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "all-ifaces");
 	cr_assert_eq(ep->untracked[PAL_DIR_INGRESS].n_tiers, 0);
 	cr_assert_eq(ep->untracked[PAL_DIR_EGRESS].n_tiers, 0);
@@ -217,8 +212,7 @@ Test(compiler_order, endpoint_for_iface_lookup)
 		"metadata: {name: real-eth1}\nspec: {node: node1, interfaceName: eth1}\n";
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth0")->name, "eth1");
 	/* interfaceName beats a name. */
 	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth1")->name, "real-eth1");

@@ -53,6 +53,15 @@ void ct_compile(struct ctest *t, const char *yaml)
 	ct_compile_ex(t, yaml, NULL, NULL, PAL_EP_TO_HOST_DROP);
 }
 
+void ct_compile_ok(struct ctest *t, const char *yaml)
+{
+	ct_compile(t, yaml);
+	if (t->rc) {
+		pal_diags_print(stderr, &t->d);
+		cr_assert_fail("compile failed: %d", t->rc);
+	}
+}
+
 void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const char *fs_out,
 		    enum pal_endpoint_to_host_action eth)
 {

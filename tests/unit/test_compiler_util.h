@@ -21,6 +21,8 @@ struct ctest {
  * and endpoint-to-host drop. ct_compile_ex lets a test pick failsafe lists (NULL = none) and the
  * endpoint-to-host action. */
 void ct_compile(struct ctest *t, const char *yaml);
+/* ct_compile that must also compile (diagnostics printed when it does not). */
+void ct_compile_ok(struct ctest *t, const char *yaml);
 void ct_compile_ex(struct ctest *t, const char *yaml, const char *fs_in, const char *fs_out,
 		   enum pal_endpoint_to_host_action eth);
 /* Same from a fixture directory (fixtures/compiler/<dir>). */

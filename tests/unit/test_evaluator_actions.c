@@ -179,8 +179,7 @@ Test(evaluator_actions, unknown_profile_is_a_warning_and_skipped)
 {
 	struct ctest t;
 
-	ct_compile(&t, NS WEP("[not-yet, kns.prod]"));
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, NS WEP("[not-yet, kns.prod]"));
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"not-yet\"", "spec.profiles[0]"));
 	cr_assert_eq(ct_ep(&t.ir, "pod1")->n_profiles, 1);
 	struct pal_verdict v = to_pod(&t, 80);

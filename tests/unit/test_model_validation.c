@@ -489,7 +489,8 @@ static const struct limit_case {
 	{ "  ingress:\n    - action: Allow\n      source:\n        nets:\n",
 	  "          - 10.0.%d.%d\n", 256, "10:11", "spec.ingress[0].source.nets",
 	  "too many entries: 257, at most 256" },
-	{ "  ingress:\n    - action: Allow\n      protocol: TCP\n      destination:\n        ports:\n",
+	{ "  ingress:\n    - action: Allow\n      protocol: TCP\n"
+	  "      destination:\n        ports:\n",
 	  "          - %d%03d\n", 50, "11:11", "spec.ingress[0].destination.ports",
 	  "too many ports: 51, at most 50" },
 };
@@ -570,6 +571,11 @@ Test(model_validation, default_tier_order_fixed)
 		       "6:10", "spec.order", "default tier order must be 1000000");
 }
 
+/* A HostEndpoint h of node n1, up to its spec's node: the rest of its spec follows. */
+#define HEP_N1                                                                                    \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: h\nspec:\n"       \
+	"  node: n1\n"
+
 Test(model_validation, host_endpoint_needs_node)
 {
 	mt_check_error("apiVersion: projectcalico.org/v3\n"
@@ -583,47 +589,27 @@ Test(model_validation, host_endpoint_needs_node)
 
 Test(model_validation, host_endpoint_needs_interface_or_ips)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n",
+	mt_check_error(HEP_N1,
 		       "6:3", "spec", "no interface or expected IPs have been specified");
 }
 
 Test(model_validation, host_endpoint_interface_syntax)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  interfaceName: a-very-long-interface\n",
 		       "7:18", "spec.interfaceName", "invalid interface name");
 }
 
 Test(model_validation, host_endpoint_expected_ips)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  expectedIPs: [10.0.0.1, 10.0.0.0/24]\n",
 		       "7:27", "spec.expectedIPs[1]", "invalid IP address \"10.0.0.0/24\"");
 }
 
 Test(model_validation, host_endpoint_port_protocol)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  interfaceName: eth0\n"
 		       "  ports:\n"
 		       "    - {name: web, protocol: ICMP, port: 80}\n",
