@@ -150,6 +150,17 @@ static void free_all(struct pal_cls_tables *t, struct pal_ir_tierlist *tl, struc
 	pal_ir_free(ir);
 }
 
+/* tl becomes one tier ending in end with one policy of the n rules r; flattened with ir, no
+ * profiles and no list end. */
+static struct pal_cls_tables *flatten_rules(const struct pal_ir *ir, struct pal_ir_tierlist *tl,
+					    enum pal_action end, struct pal_ir_rule *r, size_t n)
+{
+	const struct tier_spec ts[] = { { end, r, n } };
+
+	make_tiers(tl, ts, 1);
+	return flatten(ir, tl, NULL, 0, PAL_CLS_END_NONE);
+}
+
 static struct pal_packet pkt(uint8_t protocol, const char *src, uint16_t sport, const char *dst,
 			     uint16_t dport)
 {
@@ -346,10 +357,7 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 	r[3].match.src.not_in_sets = idx1(s16), r[3].match.src.n_not_in_sets = 1;
 	r[4].match.src.in_sets = idx1(sall), r[4].match.src.n_in_sets = 1;
 	r[5].match.src.in_sets = idx1(s6), r[5].match.src.n_in_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 7 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 7);
 
 	/* Prefixes: 0/0 (= the v4 root), 10/8, 10.1/16, 10.1.2/24, 10.1.2.3/32, 192.168/16,
 	 * ::/0, 2001:db8::/32. The destination side has only the two roots. */
@@ -425,10 +433,7 @@ Test(flatten, named_ports_expand_into_entries)
 	dports(&r[0], 443, 443);
 	r[0].match.dst.named_port_sets = idx1(nps);
 	r[0].match.dst.n_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* numeric 443 + three tuples */
 	for (int i = 0; i < 4; i++) {
@@ -490,10 +495,7 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	r[1].match.src.has_ports = true;
 	r[1].match.src.named_port_sets = idx1(nsrc);
 	r[1].match.src.n_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 2 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 2);
 
 	cr_assert_eq(t->n_entries, 5);
 	cr_assert_eq(t->entries[2].rule_id, r[0].id);
@@ -519,10 +521,7 @@ Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 	r[0].match.dst.named_port_sets = idx1(nps);
 	r[0].match.dst.n_named_port_sets = 1;
 	r[1] = rule(PAL_ACTION_ALLOW);
-	const struct tier_spec ts[] = { { PAL_ACTION_DENY, r, 2 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_DENY, r, 2);
 	struct pal_packet p = pkt(PAL_PROTO_TCP, "1.1.1.1", 1, "10.0.0.1", 80);
 	struct pal_cls_result res = classify(t, &p);
 
@@ -545,10 +544,7 @@ Test(flatten, not_named_ports_become_skip_entries)
 	r[0] = rule(PAL_ACTION_ALLOW);
 	r[0].match.dst.not_named_port_sets = idx1(nps);
 	r[0].match.dst.n_not_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* three SKIPs, then the rule */
 	for (int i = 0; i < 3; i++) {
@@ -594,10 +590,7 @@ Test(flatten, families_protocol_and_icmp)
 	r[2] = rule(PAL_ACTION_LOG); /* never matches: no family */
 	r[2].match.families = 0;
 	r[3] = rule(PAL_ACTION_DENY);
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 4 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 4);
 
 	cr_assert_eq(t->n_entries, 3); /* the family-less rule has no entry */
 	struct pal_packet p = pkt(PAL_PROTO_ICMPV6, "::1", 0, "::2", 0);
