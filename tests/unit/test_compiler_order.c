@@ -193,8 +193,8 @@ Test(compiler_order, wildcard_hep_ignores_untracked_with_warning)
 	cr_assert_not(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"normal\"", NULL));
 	/* The `*` endpoint polices any interface; the untracked allow does not happen. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "ens3", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_NORMAL, "normal", 0);
+	struct pal_verdict v = ct_eval_expect(&t, PAL_TRACE_INGRESS, "ens3", NULL, &p,
+					      true, PAL_STAGE_NORMAL, "normal", 0);
 	cr_assert_not(v.untracked);
 	ct_free(&t);
 }

@@ -202,6 +202,16 @@ void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, co
 	}
 }
 
+struct pal_verdict ct_eval_expect(const struct ctest *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *p, bool allow,
+				  enum pal_stage stage, const char *policy, int rule)
+{
+	struct pal_verdict v = ct_eval(t, dir, in, out, p);
+
+	ct_expect(&v, allow, stage, policy, rule);
+	return v;
+}
+
 const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name)
 {
 	for (size_t i = 0; i < ir->n_endpoints; i++)

@@ -52,6 +52,10 @@ struct pal_verdict ct_eval(const struct ctest *t, enum pal_trace_dir dir, const 
 /* Asserts allow/deny, stage and (when not NULL) policy; rule -2 = don't check. */
 void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, const char *policy,
 	       int rule);
+/* ct_eval, then ct_expect of its verdict (returned). */
+struct pal_verdict ct_eval_expect(const struct ctest *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *p, bool allow,
+				  enum pal_stage stage, const char *policy, int rule);
 
 const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name);
 /* "tier/policy tier/policy ..." of one tier list, for ordering assertions. */

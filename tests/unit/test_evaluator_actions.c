@@ -160,8 +160,8 @@ Test(evaluator_actions, builtin_profiles)
 	expect_to_pod(&t, 1234, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	/* Both directions. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 1, "198.18.100.1", 53);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p,
+		       true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	ct_free(&t);
 
 	ct_compile(&t, NS WEP("[kns.prod]"));
@@ -218,11 +218,11 @@ Test(evaluator_actions, host_endpoint_profiles_normal_not_forward)
 		       "  applyOnForward: true\n  ingress: [{action: Pass}]\n");
 	/* Local traffic: the tier passes, the profile allows. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	ct_eval_expect(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p,
+		       true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	/* Forwarded: forward policy applies, every tier passes, no profiles there: deny. */
 	p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.9.9", 80);
-	v = ct_eval(&t, PAL_TRACE_FORWARD, "eth0", "eth9", &p);
-	ct_expect(&v, false, PAL_STAGE_FORWARD, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "eth0", "eth9", &p,
+		       false, PAL_STAGE_FORWARD, NULL, -1);
 	ct_free(&t);
 }

@@ -350,13 +350,13 @@ Test(evaluator_match, k8s_network_policy_end_to_end)
 	struct pal_verdict v;
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 1, POD1, 8005);
 
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
-	ct_expect(&v, true, PAL_STAGE_WORKLOAD, NULL, -2);
+	v = ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+			   true, PAL_STAGE_WORKLOAD, NULL, -2);
 	cr_assert(strstr(v.policy, "k"), "policy %s", v.policy);
 	cr_assert_str_eq(v.tier, "default");
 	p.dport = 8011; /* endPort is inclusive */
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+		       false, PAL_STAGE_WORKLOAD, NULL, -1);
 	p.dport = 8010;
 	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
 	cr_assert(v.allow);
@@ -378,6 +378,6 @@ Test(evaluator_match, k8s_network_policy_end_to_end)
 	cr_assert_not(v.allow);
 	/* Egress is not in policyTypes: pod1's egress falls to its profile kns.prod. */
 	p = ct_pkt(PAL_PROTO_TCP, POD1, 1, CLIENT, 443);
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "cali1", "ext0", &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "cali1", "ext0", &p,
+		       true, PAL_STAGE_PROFILE, "kns.prod", 0);
 }
