@@ -154,15 +154,7 @@ policy() { # KIND N DIR
 		printf 'apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n'
 		printf 'metadata: {name: dut, labels: {role: bench}}\n'
 		printf 'spec: {node: bench, interfaceName: %s, expectedIPs: [198.18.1.1]}\n' "$D"
-		for ((i = 0; i < n - 1; i++)); do
-			if [ $((i % 1000)) -eq 0 ]; then
-				printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
-				printf 'metadata: {name: r-%d}\nspec:\n  order: %d\n  selector: role == "bench"\n' $((i / 1000)) $((i / 1000))
-				policy_head "$kind"
-			fi
-			printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
-				$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
-		done
+		bench_deny_policies $((n - 1)) r policy_head "$kind"
 		printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
 		printf 'metadata: {name: last}\nspec:\n  order: 100000\n  selector: role == "bench"\n'
 		policy_head "$kind"

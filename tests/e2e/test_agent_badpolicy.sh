@@ -46,11 +46,7 @@ agentd_start "$dir"
 gen2=$(agentd_generation)
 write_bad "$E2E_TMP/90-bad.yaml"
 mv "$E2E_TMP/90-bad.yaml" "$dir/90-bad.yaml"
-for i in $(seq 50); do
-	grep -q "90-bad.yaml:9:" "$AGENTD_LOG" && break
-	sleep 0.1
-done
-grep -q "90-bad.yaml:9:" "$AGENTD_LOG" || fail "the agent did not log 90-bad.yaml:9:
+agentd_wait_log "90-bad.yaml:9:" 50 || fail "the agent did not log 90-bad.yaml:9:
 $(tail -n 20 "$AGENTD_LOG")"
 echo "agent log: $(grep -m 1 '90-bad.yaml:9:' "$AGENTD_LOG")"
 ready=$(agentd_readyz)

@@ -67,12 +67,7 @@ k8s_delete() {
 
 k8s_rv() { k8s_ctl GET /state | jq -r .resourceVersion; }
 
-k8s_stop() {
-	[ -n "$K8S_PID" ] || return 0
-	proc_stop "$K8S_PID" 30
-	K8S_PID=""
-	return 0
-}
+k8s_stop() { proc_stop_var K8S_PID 30; }
 
 k8s_kill9() {
 	[ -n "$K8S_PID" ] || return 0

@@ -31,12 +31,7 @@ agentd_trap() {
 	trap 'agentd_cleanup_rc=$?; agentd_stop_quiet; (exit $agentd_cleanup_rc); topo_destroy' EXIT
 }
 
-agentd_stop_quiet() {
-	[ -n "$AGENTD_PID" ] || return 0
-	proc_stop "$AGENTD_PID" 50
-	AGENTD_PID=""
-	return 0
-}
+agentd_stop_quiet() { proc_stop_var AGENTD_PID 50; }
 
 agentd_start() {
 	local dir=$1; shift
@@ -78,6 +73,17 @@ agentd_kill9() {
 	kill -9 "$AGENTD_PID" || fail "kill -9 $AGENTD_PID"
 	wait "$AGENTD_PID" 2>/dev/null
 	AGENTD_PID=""
+}
+
+# agentd_wait_log ERE TENTHS: waits up to TENTHS tenths of a second for a line of the agent's log
+# matching ERE; fails (returns 1) when none came.
+agentd_wait_log() {
+	local i
+	for i in $(seq "$2"); do
+		grep -qE "$1" "$AGENTD_LOG" && return 0
+		sleep 0.1
+	done
+	grep -qE "$1" "$AGENTD_LOG"
 }
 
 agentd_readyz() {

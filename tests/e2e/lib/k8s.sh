@@ -74,6 +74,14 @@ k8s_pod_json() {
 		"$2" "$1" "$4" "$3" "$3"
 }
 
+# k8s_put_shop_web IP [NS_LABELS]: the Namespace shop (labels: a JSON object, default none) and its
+# pod web (app=web) at IP on the API server.
+k8s_put_shop_web() {
+	local ns='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":%s}}'
+	k8s_put "$(printf "$ns" "${2:-"{}"}")" || fail "put ns shop"
+	k8s_put "$(k8s_pod_json shop web "$1" '{"app":"web"}')" || fail "put pod web"
+}
+
 k8s_web_pod() {
 	local p
 	IF_WEB=$(calico_iface shop web)
@@ -112,6 +120,17 @@ k8s_wait_bound() {
 		sleep 0.02
 	done
 	return 1
+}
+
+# k8s_expect_policed IFACE ENDPOINT T0 WHO AFTER: k8s_wait_bound, and the time (MEASURE: WHO
+# policed N ms after AFTER) at most 1 s; fails naming what is missing otherwise.
+k8s_expect_policed() {
+	local ms
+	ms=$(k8s_wait_bound "$1" "$2" "$3") ||
+		fail "$1 not bound to $2 3 s after $5: $(polctl_json status | jq -c .interfaces)
+$(tail -n 20 "$AGENTD_LOG")"
+	echo "MEASURE: $4 policed $ms ms after $5"
+	[ "$ms" -le 1000 ] || fail "$4 policed after $ms ms (> 1 s)"
 }
 
 # wait_verdict allowed|blocked FROM DST PORT SERVER: polls (1 s probes, 20 at most) until the
