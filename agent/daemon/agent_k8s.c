@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "k8s_state.h"
 #include "log.h"
 #include "meta.h"
 
@@ -63,6 +64,17 @@ static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
 	return a->links_open ? pald_links_route_iface(&a->links, addr, out, outlen) : -ENOENT;
 }
 
+/* The state file lives in the agent's run directory: that of its event socket (default
+ * /run/palisade, a tmpfs that lasts as long as the pinned datapath: until reboot). */
+static void state_file_path(const struct pald_config *c, char *out, size_t len)
+{
+	const char *sock = c->events_socket ? c->events_socket : PALD_DEFAULT_EVENTS_SOCKET;
+	const char *slash = strrchr(sock, '/');
+
+	snprintf(out, len, "%.*s/%s", slash ? (int)(slash - sock) : 1, slash ? sock : ".",
+		 PAL_K8S_STATE_FILE);
+}
+
 int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 {
 	const struct pald_config *c = a->cfg;
@@ -75,9 +87,12 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 		.iface_ctx = a,
 	};
 	const char *resync = getenv("PALISADED_K8S_RESYNC_MS"); /* test-only, operations.md */
-	char err[512] = "";
+	char err[512] = "", state[4096];
 	int rc;
 
+	state_file_path(c, state, sizeof(state));
+	dc.state_file = state;
+	dc.bpffs = c->bpffs;
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
 	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
