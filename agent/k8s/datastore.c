@@ -380,31 +380,32 @@ static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_ver
 static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const char *id,
 					 const json_t *obj)
 {
-	json_t *r = json_object_get(ds->seed, id);
-	const char *uid = metadata_string(obj, "uid"), *was_uid;
+	const char *uid = metadata_string(obj, "uid"), *other_uid;
+	const json_t *r = pal_k8s_state_find(ds->seed, id, uid, &other_uid);
 	struct k8s_version *v = NULL;
 	struct k8s_entry *e = NULL;
 	char err[512] = "";
 	int rc;
 
-	if (!r)
-		return NULL;
-	was_uid = json_string_value(json_object_get(r, "uid"));
-	if (uid && *uid && strcmp(uid, was_uid)) {
+	if (other_uid)
 		pald_log(PALD_LOG_INFO, "kubernetes: the state file holds an earlier object of that "
 					"name (another uid): not used",
-			 PALD_S("object", id), PALD_S("uid", uid), PALD_S("state_uid", was_uid));
-	} else if ((rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
-					was_uid,
-					json_string_value(json_object_get(r, "resourceVersion")),
-					&v, err, sizeof(err)))) {
+			 PALD_S("object", id), PALD_S("uid", uid), PALD_S("state_uid", other_uid));
+	if (!r)
+		goto out;
+	rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
+			    json_string_value(json_object_get(r, "uid")),
+			    json_string_value(json_object_get(r, "resourceVersion")), &v, err,
+			    sizeof(err));
+	if (rc)
 		pald_log(PALD_LOG_WARN, "kubernetes: the state file's version does not decode: not used",
 			 PALD_S("object", id), PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
-	} else if ((e = entry_add(ds, id))) {
+	else if ((e = entry_add(ds, id))) {
 		v->restored = true;
 		entry_set_version(&e->applied, v);
 	}
 	version_put(v);
+out:
 	json_object_del(ds->seed, id); /* used once: never for a later object of that name */
 	return e;
 }

@@ -330,3 +330,18 @@ int pal_k8s_state_load(const char *path, const char *bpffs, size_t max, json_t *
 	}
 	return rc;
 }
+
+const json_t *pal_k8s_state_find(const json_t *seed, const char *id, const char *uid,
+				 const char **other_uid)
+{
+	const json_t *r = json_object_get(seed, id);
+	const char *was = json_string_value(json_object_get(r, "uid"));
+
+	if (other_uid)
+		*other_uid = NULL;
+	if (!r || !uid || !*uid || (was && !strcmp(uid, was)))
+		return r;
+	if (other_uid)
+		*other_uid = was ? was : "";
+	return NULL;
+}

@@ -61,4 +61,11 @@ void pal_k8s_state_abort(struct pal_k8s_state_out *o);
 int pal_k8s_state_load(const char *path, const char *bpffs, size_t max, json_t **out, char *err,
 		       size_t errlen);
 
+/* The record of id in seed (pal_k8s_state_load's) when it is a version of the same object: the
+ * API object's uid (NULL or "": it has none) is the record's. NULL otherwise, with *other_uid
+ * (may be NULL) set to the record's uid when a record of that name is another object's (deleted
+ * and created again while no agent ran). */
+const json_t *pal_k8s_state_find(const json_t *seed, const char *id, const char *uid,
+				 const char **other_uid);
+
 #endif

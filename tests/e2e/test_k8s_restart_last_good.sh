@@ -4,7 +4,8 @@
 # shop/web is enforced, the agent stops, the policy becomes undecodable in the API meanwhile, and
 # the restarted agent keeps the deny (its version from before the restart), reports it (/readyz
 # degraded, polctl status, the log) and still applies every other change:
-#   1. stopped with SIGTERM;  2. killed with SIGKILL (from a state file a restarted agent wrote);
+#   1. stopped with SIGTERM;  2. killed with SIGKILL (from a state file a restarted agent wrote),
+#      the policy now one only the compiler rejects (an HTTP match: set aside);
 #   3. the policy deleted in the API while no agent runs: not resurrected, the deny is gone;
 #   4. deleted and recreated (another uid) broken while no agent runs: the earlier object's
 #      version is not used;
@@ -18,8 +19,8 @@ k8s_web_pod 8080 9090 7070
 STATE=$E2E_TMP/k8s-objects.json # beside $AGENTD_EVENTS ($E2E_TMP/events.sock)
 GNP=GlobalNetworkPolicy.projectcalico.org/default.deny-9090
 
-gnp() { # gnp ACTION: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
-	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy","metadata":{"name":"default.deny-9090"},"spec":{"order":1,"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"%s","protocol":"TCP","destination":{"ports":[9090]}}]}}' "$1"
+gnp() { # gnp ACTION [FIELDS]: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
+	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy","metadata":{"name":"default.deny-9090"},"spec":{"order":1,"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"%s","protocol":"TCP",%s"destination":{"ports":[9090]}}]}}' "$1" "${2:-}"
 }
 np() { # np PORT...: the NetworkPolicy web-in of shop admitting these TCP ports to app=web
 	local ports="" p
@@ -79,13 +80,17 @@ wait_tcp_blocked client 198.19.5.10 7070 >/dev/null || fail "another object's ch
 deny_holds "after another change"
 log "SIGTERM: the broken policy's version from before the restart is in force, reported; others update"
 
-# 2. SIGKILL: this agent wrote the state file with the restored version; broken otherwise now.
+# 2. SIGKILL: this agent wrote the state file with the restored version. The policy now decodes
+# but only the compiler rejects it (an HTTP match allowing 9090): set aside, the version from
+# before the restart stays.
 agentd_kill9
-k8s_put "$(gnp Nope)" || fail "break gnp again"
+k8s_put "$(gnp Allow '"http":{"methods":["GET"]},')" || fail "gnp with an HTTP match"
 spawn_degraded "before the restart"
 deny_holds "after SIGKILL"
-k8s_wait_bad_object "$GNP" 'Nope.*before the restart' || fail "polctl status lacks $GNP: $(k8s_status)"
-log "SIGKILL: the version from before the restart is still in force"
+k8s_wait_bad_object "$GNP" 'http.*before the restart' || fail "polctl status lacks $GNP: $(k8s_status)"
+grep -q "rejected with the other objects.*default.deny-9090.*in_force=\"last good version from before the restart\"" "$AGENTD_LOG" ||
+	fail "the set-aside policy is not logged with the version in force"
+log "SIGKILL: a policy the compiler sets aside: the version from before the restart stays in force"
 
 # 3. Deleted in the API while no agent runs: the state file's version is not resurrected.
 agentd_stop
