@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "k8s_state.h"
@@ -197,6 +198,21 @@ void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf
 	for (size_t i = 0; i < ds->n_inf; i++)
 		pal_strbuf_printf(b, "palisade_k8s_relists_total{resource=\"%s\"} %llu\n",
 				  ds->inf[i].path, (unsigned long long)ds->inf[i].relists);
+}
+
+void pald_agent_k8s_uninstall(const struct pald_config *c)
+{
+	char state[4096], err[600];
+	json_t *seed = NULL;
+
+	state_file_path(c, state, sizeof(state));
+	/* Only a file describing this pin directory's datapath (another agent's stays). */
+	if (pal_k8s_state_load(state, c->bpffs, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)))
+		return;
+	json_decref(seed);
+	if (unlink(state))
+		pald_log(PALD_LOG_WARN, "cannot remove the kubernetes state file",
+			 PALD_S("file", state), PALD_S("error", strerror(errno)));
 }
 
 void pald_agent_k8s_close(struct pald_agent *a)

@@ -127,5 +127,9 @@ sed -n '2,$p' "$STATE" | jq -e . >/dev/null || fail "the state file was not rewr
 log "a corrupt state file: warned with file and line, started without it, rewritten"
 
 agentd_stop
+# --uninstall removes the state file of the datapath it removes (found beside the event socket).
+ns node "$PALISADED" --uninstall --bpffs "$PINDIR" --events-socket "$AGENTD_EVENTS" \
+	>"$E2E_TMP/uninstall.log" 2>&1 || fail "--uninstall: $(cat "$E2E_TMP/uninstall.log")"
+[ ! -e "$STATE" ] || fail "--uninstall left the state file $STATE"
 agent_uninstall_check
 exit 0
