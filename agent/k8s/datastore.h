@@ -7,7 +7,9 @@
  * counter, the list of bad objects for /readyz and polctl status) and its LAST GOOD documents stay
  * in the table, so every other object keeps updating. A deleted object leaves the table. The
  * agent reloads (debounced) whenever the table changed, and not at all until every required
- * resource has been listed once, so a restart never enforces a partial view.
+ * resource has been listed once, so a restart never enforces a partial view. After each apply the
+ * versions in force go to a state file (k8s_state.h), which a restarted agent reads so that an
+ * object broken while no agent ran keeps its last good version.
  */
 #ifndef PAL_K8S_DATASTORE_H
 #define PAL_K8S_DATASTORE_H
