@@ -88,7 +88,8 @@ int pal_k8s_state_begin(struct pal_k8s_state_out *o, const char *path, const cha
 	*o = (struct pal_k8s_state_out){ .fd = -1, .max = max };
 	if ((rc = prepare_dir(path, err, errlen)))
 		return rc;
-	if (!(o->path = strdup(path)) || asprintf(&o->tmp, "%s.tmp", path) < 0) {
+	if (!(o->buf = malloc(PAL_K8S_STATE_BUF)) || !(o->path = strdup(path)) ||
+	    asprintf(&o->tmp, "%s.tmp", path) < 0) {
 		o->tmp = NULL;
 		pal_k8s_state_abort(o);
 		return -ENOMEM;
@@ -112,6 +113,17 @@ int pal_k8s_state_begin(struct pal_k8s_state_out *o, const char *path, const cha
 	return rc;
 }
 
+/* Writes the buffered lines out. */
+static int flush(struct pal_k8s_state_out *o, char *err, size_t errlen)
+{
+	int rc = write_all(o->fd, o->buf, o->used);
+
+	if (rc)
+		snprintf(err, errlen, "%s: %s", o->tmp, strerror(-rc));
+	o->used = 0;
+	return rc;
+}
+
 int pal_k8s_state_add(struct pal_k8s_state_out *o, const char *line, char *err, size_t errlen)
 {
 	size_t n = strlen(line);
@@ -122,9 +134,16 @@ int pal_k8s_state_add(struct pal_k8s_state_out *o, const char *line, char *err, 
 			 o->max);
 		return -EFBIG;
 	}
-	if ((rc = write_all(o->fd, line, n))) {
-		snprintf(err, errlen, "%s: %s", o->tmp, strerror(-rc));
+	if (o->used + n > PAL_K8S_STATE_BUF && (rc = flush(o, err, errlen)))
 		return rc;
+	if (n > PAL_K8S_STATE_BUF) { /* a line larger than the buffer goes out on its own */
+		if ((rc = write_all(o->fd, line, n))) {
+			snprintf(err, errlen, "%s: %s", o->tmp, strerror(-rc));
+			return rc;
+		}
+	} else {
+		memcpy(o->buf + o->used, line, n);
+		o->used += n;
 	}
 	o->bytes += n;
 	return 0;
@@ -145,13 +164,17 @@ static void sync_dir(const char *path)
 
 int pal_k8s_state_finish(struct pal_k8s_state_out *o, char *err, size_t errlen)
 {
-	int rc = 0;
+	int rc = flush(o, err, errlen);
 
-	if (fsync(o->fd) || close(o->fd)) {
+	if (rc)
+		goto out; /* flush said why */
+	rc = fsync(o->fd) ? -errno : 0;
+	if (close(o->fd) && !rc)
 		rc = -errno;
-		o->fd = -1;
+	o->fd = -1;
+	if (rc) {
 		snprintf(err, errlen, "%s: %s", o->tmp, strerror(-rc));
-	} else if ((o->fd = -1, rename(o->tmp, o->path))) {
+	} else if (rename(o->tmp, o->path)) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: cannot replace %s: %s", o->tmp, o->path, strerror(-rc));
 	} else {
@@ -159,6 +182,7 @@ int pal_k8s_state_finish(struct pal_k8s_state_out *o, char *err, size_t errlen)
 		free(o->tmp);
 		o->tmp = NULL; /* renamed: nothing for abort to remove */
 	}
+out:
 	pal_k8s_state_abort(o);
 	return rc;
 }
@@ -171,6 +195,7 @@ void pal_k8s_state_abort(struct pal_k8s_state_out *o)
 		unlink(o->tmp);
 	free(o->tmp);
 	free(o->path);
+	free(o->buf);
 	*o = (struct pal_k8s_state_out){ .fd = -1 };
 }
 

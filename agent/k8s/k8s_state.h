@@ -39,7 +39,10 @@ struct pal_k8s_state_out {
 	int fd;
 	size_t bytes, max;
 	char *path, *tmp;
+	char *buf; /* lines not written yet: one write(2) per PAL_K8S_STATE_BUF bytes, not per line */
+	size_t used;
 };
+#define PAL_K8S_STATE_BUF (256u << 10)
 
 /* Opens PATH.tmp (mode 0600, never through a symlink) after checking PATH's directory (created
  * 0700 if missing; refused unless it is the agent's own and others cannot write to it), and
