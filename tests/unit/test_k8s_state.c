@@ -241,3 +241,33 @@ Test(k8s_state, uid_must_match)
 	cr_expect_null(other);
 	json_decref(seed);
 }
+
+/* Past the write buffer: many lines (several writes) and one line larger than the buffer. */
+Test(k8s_state, larger_than_the_write_buffer)
+{
+	size_t big_len = PAL_K8S_STATE_BUF + 1000, n = 1000;
+	char *big = malloc(big_len + 1), *lines[1002] = { 0 }, id[64], err[512] = "";
+	json_t *seed;
+
+	cr_assert_not_null(big);
+	memset(big, 'x', big_len);
+	big[big_len] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "Pod/shop/p%zu", i);
+		cr_assert_not_null(lines[i] = pal_k8s_state_record(id, "u", "1", big + big_len - 900));
+	}
+	cr_assert_not_null(lines[n] = pal_k8s_state_record(GNP, "u-1", "1", big));
+	cr_assert_eq(write_state(PAL_K8S_STATE_MAX_BYTES, (const char *const *)lines, err,
+				 sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pal_k8s_state_load(path, BPFFS, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(json_object_size(seed), n + 1);
+	cr_expect_eq(strlen(json_string_value(json_object_get(json_object_get(seed, GNP),
+							      "documents"))), big_len);
+	cr_expect_eq(strlen(json_string_value(json_object_get(json_object_get(seed, "Pod/shop/p999"),
+							      "documents"))), 900);
+	json_decref(seed);
+	for (size_t i = 0; i <= n; i++)
+		free(lines[i]);
+	free(big);
+}
