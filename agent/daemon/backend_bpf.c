@@ -728,7 +728,10 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			if (!att_has(c, p[i].ifindex, p[i].host) &&
+			/* attached but unwitnessed (its entry came back): attach again, so the guard
+			 * lets it on */
+			if ((!att_has(c, p[i].ifindex, p[i].host) ||
+			     pal_dp_iface_unwitnessed(c->dp, p[i].ifindex)) &&
 			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
 				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
 					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));

@@ -12,7 +12,8 @@
 #   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
 #                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
 #                               with a /32 route to IP, as Calico's CNI does; with a 4th
-#                               argument "noroute", without that route (k8s_pod_route adds it)
+#                               argument "noroute", without that route (k8s_pod_route adds it);
+#                               IFACE gets ifindex $K8S_POD_IFINDEX when that is set
 #   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
 #   k8s_web_pod PORT...         the pod shop/web's network (namespace ${PFX}kweb, 198.19.5.10 on
@@ -56,7 +57,8 @@ k8s_pod_net() {
 	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
 	TOPO_NAMESPACES="$TOPO_NAMESPACES $name"
 	ns "$name" ip link set lo up
-	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
+	ip link add "$ifc" ${K8S_POD_IFINDEX:+index "$K8S_POD_IFINDEX"} netns "${PFX}node" type veth \
+		peer name eth0 netns "${PFX}$name" ||
 		fail "veth $ifc"
 	ns node ip link set "$ifc" up
 	[ "${4:-}" = noroute ] || k8s_pod_route "$ifc" "$ip"
