@@ -251,10 +251,11 @@ Test(bpf_capacity, unprogrammed_host_endpoint_keeps_its_failsafe_ports_only)
 			    80), TC_SHOT, "forwarded in through the unprogrammed host endpoint passed");
 }
 
-/* Fills pal_lists with entries under ids no list uses, until it is full; returns how many. */
-static int fill_lists(uint32_t first_id)
+/* Fills a hash map with zeroed entries under keys nothing uses (in pal_ifaces: interfaces on the
+ * reserved slot 0), until it is full; returns how many. */
+static int fill_map(const char *map, uint32_t first_id)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_lists"), n = 0;
+	int fd = pal_dp_map_fd(T.dp, map), n = 0;
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	uint8_t zero[512] = { 0 };
@@ -269,9 +270,9 @@ static int fill_lists(uint32_t first_id)
 	return n;
 }
 
-static void unfill_lists(uint32_t first_id, int n)
+static void unfill_map(const char *map, uint32_t first_id, int n)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_lists");
+	int fd = pal_dp_map_fd(T.dp, map);
 
 	for (uint32_t id = first_id; id < first_id + (uint32_t)n; id++)
 		bpf_map_delete_elem(fd, &id);
@@ -305,7 +306,7 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 	cr_assert_eq(c2.rc, 0);
 
 	/* pal_lists full: generation 2's lists cannot be written */
-	n = fill_lists(junk);
+	n = fill_map("pal_lists", junk);
 	cr_assert_gt(n, 0);
 	{
 		struct pal_dp_binding b[] = {
@@ -333,7 +334,7 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 	cr_expect(a_allows(80) && !a_allows(23), "the last good lists went");
 
 	/* room again: generation 2 goes in and denies tcp 80 */
-	unfill_lists(junk, n);
+	unfill_map("pal_lists", junk, n);
 	bt_apply(&T, &c2.ir, 3);
 	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0);
 	cr_expect_eq(v.generation, 3);
@@ -377,25 +378,6 @@ static int orphan_lists(int *total)
 	return n;
 }
 
-/* pal_ifaces full from key first_id on (ids no interface has); returns how many were added. */
-static int fill_ifaces(uint32_t first_id)
-{
-	int fd = pal_dp_map_fd(T.dp, "pal_ifaces"), n = 0;
-	struct pal_if_slot ref = { .slot = PAL_IFSLOT_UNPROGRAMMED_WORKLOAD };
-
-	for (uint32_t id = first_id; bpf_map_update_elem(fd, &id, &ref, BPF_NOEXIST) == 0; id++)
-		n++;
-	return n;
-}
-
-static void unfill_ifaces(uint32_t first_id, int n)
-{
-	int fd = pal_dp_map_fd(T.dp, "pal_ifaces");
-
-	for (uint32_t id = first_id; id < first_id + (uint32_t)n; id++)
-		bpf_map_delete_elem(fd, &id);
-}
-
 /* An apply that fails part way: eth0 flips to generation 2, cali1 (beyond --max-endpoints) cannot
  * get its deny entry (pal_ifaces full), so cali0, after it, never flips. cali0's generation-2
  * lists were written and are never reachable: they go with the failure, and cali0 keeps its
@@ -412,7 +394,7 @@ Test(bpf_capacity, a_failed_apply_leaves_no_orphan_lists)
 		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
 	cr_assert_eq(c2.rc, 0);
 	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)ifx("cali1"), NULL, NULL), 0);
-	n = fill_ifaces(junk);
+	n = fill_map("pal_ifaces", junk);
 	cr_assert_gt(n, 0);
 	{
 		struct pal_dp_binding b[] = {
@@ -423,7 +405,7 @@ Test(bpf_capacity, a_failed_apply_leaves_no_orphan_lists)
 
 		rc = pal_dp_apply(T.dp, &c2.ir, b, 3, 2);
 	}
-	unfill_ifaces(junk, n);
+	unfill_map("pal_ifaces", junk, n);
 	cr_assert_neq(rc, 0, "the apply succeeded although cali1 could get no entry");
 	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0);
 	cr_assert_eq(v.generation, 1, "the test wants cali0 not flipped (generation %u)", v.generation);

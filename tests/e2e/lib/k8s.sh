@@ -20,6 +20,9 @@
 #                               IF_WEB) with a TCP server on each PORT, each answering before
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
+#   k8s_web_in_8080_start       namespace shop, pod shop/web (198.19.5.10, app=web) and the
+#                               NetworkPolicy shop/in-8080 (TCP 8080 and UDP 7070 in), then the
+#                               agent; checks that 8080 passes and 9090 does not (servers on both)
 #   k8s_status                  polctl status -o json's datastore section
 #   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
 #   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
@@ -88,6 +91,16 @@ k8s_agent_start() {
 	local empty=$E2E_TMP/k8s/no-policy-dir
 	mkdir -p "$empty"
 	agentd_start "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+}
+
+k8s_web_in_8080_start() {
+	k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns"
+	k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web"}')" || fail "put pod web"
+	k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"in-8080","namespace":"shop"},"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080},{"protocol":"UDP","port":7070}]}]}}' ||
+		fail "put np"
+	k8s_agent_start
+	expect_tcp client 198.19.5.10 8080 - kweb:8080
+	expect_tcp_blocked client 198.19.5.10 9090 -
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }
