@@ -204,6 +204,31 @@ Test(k8s_state, writable_directory_refused)
 	cr_assert_eq(chmod(dir, 0700), 0);
 }
 
+/* Review (s5/review-persist): a sticky world-writable directory (/tmp, the event socket's rule
+ * accepts it) is taken as the agent's own, yet another user may create names in it. A directory
+ * planted at PATH.tmp (unlink(2) cannot remove it, O_EXCL then fails) makes every write fail, and
+ * save_state then deletes the state file: persistence is switched off by any local user. Either
+ * the write works or the directory is refused as not the agent's (-EPERM); never -EEXIST. */
+Test(k8s_state, sticky_directory_planted_temporary)
+{
+	struct pal_k8s_state_out o;
+	char err[512] = "", tmp[160];
+	int rc;
+
+	cr_assert_eq(chmod(dir, 01777), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	cr_assert_eq(mkdir(tmp, 0755), 0); /* another user's, in a real /tmp */
+	if (geteuid() == 0)
+		cr_assert_eq(chown(tmp, 65534, 65534), 0);
+	rc = pal_k8s_state_begin(&o, path, BPFFS, PAL_K8S_STATE_MAX_BYTES, err, sizeof(err));
+	if (rc == 0)
+		rc = pal_k8s_state_finish(&o, err, sizeof(err));
+	rmdir(tmp);
+	cr_assert_eq(chmod(dir, 0700), 0);
+	cr_expect(rc == 0 || rc == -EPERM, "a file planted by another user made the write fail: %d %s",
+		  rc, err);
+}
+
 /* The bound: a write past it fails and leaves the previous file; a file over it is not read. */
 Test(k8s_state, size_bound)
 {
