@@ -26,7 +26,7 @@ spawn() {
 }
 spawn
 first=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
-state=$TMP/k8s-objects.json
+state=$(k8s_state_file "$TMP" "$BPFFS")
 wait_until 10 test -s "$state" || fail "no state file $state"
 echo "first start: VmHWM ${first} kB; state file $(($(wc -l <"$state") - 1)) objects, $(stat -c %s "$state") bytes"
 stop_agent || fail "SIGTERM: exit $?"

@@ -27,8 +27,8 @@ spawn a "$BPFFS"; A=$PID; EXTRA_PIDS="$A"
 wait_until 60 applied_above a 0 || fail "agent a applied nothing: $(tail -5 "$TMP/a.log")"
 spawn b "$BPFFS2"; B=$PID; EXTRA_PIDS="$A $B"
 wait_until 60 applied_above b 0 || fail "agent b applied nothing: $(tail -5 "$TMP/b.log")"
-ls "$TMP"/*.json
-head -n 1 "$TMP/k8s-objects.json"
+ls "$TMP"/k8s-state/
+head -n 1 "$(k8s_state_file "$TMP" "$BPFFS")"
 kill -TERM "$A"; wait "$A"
 n=$(applied a)
 spawn a "$BPFFS"; A=$PID; EXTRA_PIDS="$A $B"

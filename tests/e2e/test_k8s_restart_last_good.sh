@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Last good versions survive an agent restart (--datastore kubernetes; the state file
-# k8s-objects.json beside the event socket): a Calico GlobalNetworkPolicy denying 9090 to the pod
+# k8s-state/k8s-objects-TAG.json beside the event socket): a Calico GlobalNetworkPolicy denying 9090 to the pod
 # shop/web is enforced, the agent stops, the policy becomes undecodable in the API meanwhile, and
 # the restarted agent keeps the deny (its version from before the restart), reports it (/readyz
 # degraded, polctl status, the log) and still applies every other change:
@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 k8s_web_pod 8080 9090 7070
-STATE=$E2E_TMP/k8s-objects.json # beside $AGENTD_EVENTS ($E2E_TMP/events.sock)
+STATE=$(k8s_state_file "$E2E_TMP" "$PINDIR") # in $AGENTD_EVENTS's directory ($E2E_TMP)
 GNP=GlobalNetworkPolicy.projectcalico.org/default.deny-9090
 
 gnp() { # gnp ACTION [FIELDS]: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
@@ -59,6 +59,7 @@ deny_holds "start"
 expect_tcp client 198.19.5.10 7070 - kweb:7070
 [ -f "$STATE" ] && [ ! -L "$STATE" ] || fail "no state file $STATE: $(ls -la "$E2E_TMP")"
 [ "$(stat -c '%a %u' "$STATE")" = "600 0" ] || fail "state file: $(stat -c '%a %u' "$STATE"), want 600 0"
+[ "$(stat -c '%a %u' "${STATE%/*}")" = "700 0" ] || fail "state directory: $(stat -c '%a %u' "${STATE%/*}"), want 700 0"
 sed -n 1p "$STATE" | jq -e '.palisade == "k8s-objects" and .version == 1' >/dev/null ||
 	fail "state file header: $(sed -n 1p "$STATE")"
 sed -n '2,$p' "$STATE" | jq -e --arg o "$GNP" 'select(.object == $o) | .uid != "" and (.documents | test("Deny"))' \
@@ -121,7 +122,7 @@ agentd_stop
 printf 'garbage\n' >>"$STATE"
 n=$(wc -l <"$STATE")
 k8s_agent_start
-grep -q "state file not used.*k8s-objects.json:$n" "$AGENTD_LOG" ||
+grep -q "state file not used.*${STATE##*/}:$n" "$AGENTD_LOG" ||
 	fail "the corrupt state file is not reported with its line $n: $(grep 'state file' "$AGENTD_LOG" | tail -2)"
 sed -n '2,$p' "$STATE" | jq -e . >/dev/null || fail "the state file was not rewritten: $(tail -n 2 "$STATE")"
 log "a corrupt state file: warned with file and line, started without it, rewritten"

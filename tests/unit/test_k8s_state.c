@@ -21,7 +21,7 @@ static void make_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/pal-k8s-state-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, PAL_K8S_STATE_FILE);
+	snprintf(path, sizeof(path), "%s/k8s-objects-test.json", dir);
 }
 
 static void remove_dir(void)
