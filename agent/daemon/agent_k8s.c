@@ -230,6 +230,18 @@ void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf
 			  pal_k8s_datastore_synced(ds) ? 1 : 0,
 			  pal_k8s_datastore_staleness(ds, pald_now_ns()), (unsigned long long)ds->n_bad,
 			  (unsigned long long)ds->conversions_failed);
+	if (ds->state_file)
+		pal_strbuf_printf(b,
+				  "# HELP palisade_k8s_state_file_write_failures_total Writes of the state "
+				  "file (the last good versions kept across restarts) that failed.\n"
+				  "# TYPE palisade_k8s_state_file_write_failures_total counter\n"
+				  "palisade_k8s_state_file_write_failures_total %llu\n"
+				  "# HELP palisade_k8s_state_file_last_write_timestamp_seconds When the state "
+				  "file was last written (0: not yet).\n"
+				  "# TYPE palisade_k8s_state_file_last_write_timestamp_seconds gauge\n"
+				  "palisade_k8s_state_file_last_write_timestamp_seconds %lld\n",
+				  (unsigned long long)ds->state_write_failures,
+				  (long long)ds->state_written_at);
 	pal_strbuf_puts(b, "# HELP palisade_k8s_watch_errors_total Failed list/watch requests and "
 			   "error events, by resource.\n# TYPE palisade_k8s_watch_errors_total counter\n");
 	for (size_t i = 0; i < ds->n_inf; i++)

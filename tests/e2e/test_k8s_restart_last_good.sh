@@ -66,6 +66,34 @@ sed -n '2,$p' "$STATE" | jq -e --arg o "$GNP" 'select(.object == $o) | .uid != "
 	>/dev/null || fail "the state file lacks $GNP: $(cat "$STATE")"
 log "enforced: 9090 denied by $GNP, which the state file holds (0600, root)"
 
+# 0. A write that fails is counted and shown (metrics, polctl status); the next good one clears it.
+# The state directory given to another user: the agent refuses it (not its own), so the write fails.
+applied_count() { grep -c 'kubernetes: changes enforced' "$AGENTD_LOG"; }
+apply_np() { # apply_np PORT...: the NetworkPolicy with these ports, waits for its apply
+	local n i
+	n=$(applied_count)
+	k8s_put "$(np "$@")" || fail "np $*"
+	for i in $(seq 100); do [ "$(applied_count)" -gt "$n" ] && return 0; sleep 0.1; done
+	fail "np $* not applied"
+}
+polctl_text() { timeout 10 nsenter --net="/var/run/netns/${PFX}node" -- "$POLCTL" --bpffs "$PINDIR" "$@"; }
+metric() { ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+[ "$(metric palisade_k8s_state_file_write_failures_total)" = 0 ] || fail "write failures before any"
+[ "$(metric palisade_k8s_state_file_last_write_timestamp_seconds)" -gt 0 ] || fail "no last write time"
+polctl_text status | grep -q "state file $STATE, written 20" || fail "polctl status lacks the state file: $(polctl_text status)"
+chown 65534 "${STATE%/*}"
+apply_np 8080 9090 7070 6060
+[ "$(metric palisade_k8s_state_file_write_failures_total)" = 1 ] ||
+	fail "a failed write is not counted: $(metric palisade_k8s_state_file_write_failures_total)"
+polctl_text status | grep -q "state file not written: last good versions will not survive a restart (.*not the agent's own" ||
+	fail "polctl status lacks the failed write: $(polctl_text status)"
+k8s_status | jq -e '.state_file.error | test("not the agent.s own")' >/dev/null || fail "status -o json: $(k8s_status)"
+chown 0 "${STATE%/*}"
+apply_np 8080 9090 7070
+[ -f "$STATE" ] || fail "the state file is not written again"
+polctl_text status | grep -q "state file $STATE, written 20" || fail "polctl status still says the write failed: $(polctl_text status)"
+log "a failed write: counted in palisade_k8s_state_file_write_failures_total, shown in polctl status; cleared by the next"
+
 # 1. SIGTERM; the policy becomes undecodable (same object, same uid) while no agent runs.
 agentd_stop
 k8s_put "$(gnp Denny)" || fail "break gnp"
