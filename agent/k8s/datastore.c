@@ -207,6 +207,15 @@ static bool feeds_candidates(const struct pal_model *m)
 	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
 }
 
+static void documents_digest(const char *text, uint8_t digest[SHA256_DIGEST_SIZE])
+{
+	struct sha256_ctx h;
+
+	sha256_init(&h);
+	sha256_update(&h, strlen(text), (const uint8_t *)text);
+	sha256_digest(&h, SHA256_DIGEST_SIZE, digest);
+}
+
 /* Decodes an object's documents (text, as pal_k8s_convert made them) on their own. 0 with *out set
  * (one reference); -EINVAL with the problem in err (a field path first); -ENOMEM. */
 static int decode_version(const char *id, const char *text, const char *uid, const char *rv,
@@ -214,7 +223,6 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 {
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
-	struct sha256_ctx h;
 	struct pal_model m;
 	char name[720];
 	int rc = 0;
@@ -225,9 +233,7 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 	v->refs = 1;
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	pal_model_init(&m);
-	sha256_init(&h);
-	sha256_update(&h, strlen(text), (const uint8_t *)text);
-	sha256_digest(&h, sizeof(v->digest), v->digest);
+	documents_digest(text, v->digest);
 	pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
@@ -396,13 +402,9 @@ static json_t *seed_take(struct pal_k8s_datastore *ds, const char *id, const jso
 /* Does the state file's record r hold the documents of v? Then decoding it would only repeat v. */
 static bool seed_is_version(const json_t *r, const struct k8s_version *v)
 {
-	const char *docs = json_string_value(json_object_get(r, "documents"));
 	uint8_t digest[SHA256_DIGEST_SIZE];
-	struct sha256_ctx h;
 
-	sha256_init(&h);
-	sha256_update(&h, strlen(docs), (const uint8_t *)docs);
-	sha256_digest(&h, sizeof(digest), digest);
+	documents_digest(json_string_value(json_object_get(r, "documents")), digest);
 	return memcmp(digest, v->digest, sizeof(digest)) == 0;
 }
 
