@@ -35,6 +35,10 @@ grep -q 'state file read' "$TMP/agent.log" || fail "the restarted agent did not 
 again=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
 echo "restart with the state file: VmHWM ${again} kB (first start ${first} kB, limit ${HWM_LIMIT_KB} kB)"
 stop_agent || fail "SIGTERM: exit $?"
-[ "$again" -le "$HWM_LIMIT_KB" ] || fail "restart peak RSS ${again} kB over ${HWM_LIMIT_KB} kB"
-[ "$again" -le $((first * 5 / 4)) ] || fail "restart peak RSS ${again} kB is more than 125 % of the first start's ${first} kB"
+# Under ASan (make test-daemon-san) the shadow memory and the quarantine are not the agent's: the
+# run still checks that the file was read and the agent stops cleanly; the bounds are the plain build's.
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+	[ "$again" -le "$HWM_LIMIT_KB" ] || fail "restart peak RSS ${again} kB over ${HWM_LIMIT_KB} kB"
+	[ "$again" -le $((first * 5 / 4)) ] || fail "restart peak RSS ${again} kB is more than 125 % of the first start's ${first} kB"
+fi
 exit 0
