@@ -474,3 +474,117 @@ Test(bpf_memo, tc_ingress_forgets_the_memo_of_a_packet_it_does_not_find_establis
 	}
 	cr_assert_lt(i, ATTEMPTS, "never confirmed within a tick");
 }
+
+/* ---- review (s5/review-memo): packets that take a verdict they did not earn ---- */
+
+/* An ICMPv4 error (type 3 code 4) from `from` to `to` quoting `quoted` (its IP header and first
+ * 8 bytes of L4), as test_flow.c builds it. */
+static struct frame icmp_error4(const char *from, const char *to, const struct pal_packet *quoted)
+{
+	struct pal_packet icmp = ct_icmp(from, to, 3, 4);
+	struct frame f;
+	uint8_t inner[256];
+	size_t ilen, qlen = 28;
+
+	f.len = bt_build(f.b, sizeof(f.b), &icmp, NULL);
+	ilen = bt_build(inner, sizeof(inner), quoted, NULL);
+	cr_assert(ilen >= 14 + qlen && f.len + qlen <= sizeof(f.b));
+	memcpy(f.b + f.len, inner + 14, qlen);
+	f.len += qlen;
+	f.b[16] = (uint8_t)((f.len - 14) >> 8);
+	f.b[17] = (uint8_t)(f.len - 14);
+	return f;
+}
+
+/* The ESTABLISHED memo also records "related" (an ICMP error quoting an admitted flow), but the
+ * relation is decided by the QUOTED header, which struct pal_pkt (the compare) does not hold.
+ * Two errors with the same outer header, one quoting the flow (A), one quoting anything else (B),
+ * in one receive batch (netif_receive_skb_list runs tc ingress of every packet of the batch
+ * before ip_forward of the first): tc ingress B (slot emptied), tc ingress A (memo: related),
+ * tc egress B: B takes A's memo and is forwarded as established, where the forward policy (tcp/80
+ * only) drops it. */
+Test(bpf_memo, icmp_error_quoting_another_flow_does_not_take_a_related_errors_memo)
+{
+	struct pal_packet flow = ct_pkt(PAL_PROTO_TCP, PEER, 40000, FAR, 80);
+	/* what FAR sent on the flow, and on a connection palisade never admitted */
+	struct pal_packet quoted_ok = ct_pkt(PAL_PROTO_TCP, FAR, 80, PEER, 40000);
+	struct pal_packet quoted_other = ct_pkt(PAL_PROTO_TCP, FAR, 22, PEER, 5555);
+	struct frame a = icmp_error4(PEER, FAR, &quoted_ok), b = icmp_error4(PEER, FAR, &quoted_other);
+	struct frame syn = frame(&flow, BT_TCP_SYN), ack = frame(&flow, BT_TCP_ACK);
+	bool est;
+	int i, rc;
+
+	/* without the interleaving: A is related, B meets policy and is dropped */
+	bt_flush_flows(&T);
+	cr_assert_eq(tc_out(&syn, eth0(), &est), 0, "the policy admits the flow");
+	tc_in(&a);
+	cr_assert_eq(tc_out(&a, eth0(), &est), 0);
+	cr_assert(est, "A is related to the flow");
+	tc_in(&b);
+	cr_assert_eq(tc_out(&b, eth0(), &est), TC_SHOT, "B meets the forward policy");
+	cr_assert_not(est);
+
+	for (i = 0; i < ATTEMPTS; i++) {
+		bt_flush_flows(&T);
+		cr_assert_eq(tc_out(&syn, eth0(), &est), 0);
+		plant(PAL_MEMO_ESTABLISHED, NULL);
+		tc_in(&ack); /* the control's memo, from the same tick as the attack's */
+		tc_in(&b); /* one batch: B's tc ingress, A's tc ingress, then B's tc egress */
+		tc_in(&a);
+		rc = tc_out(&b, eth0(), &est);
+		cr_assert_not(est, "attempt %d: an ICMP error quoting another flow took the related "
+				   "error's memo (tc egress returned %d)", i, rc);
+		cr_assert_eq(rc, TC_SHOT, "attempt %d: B forwarded", i);
+		/* the control: the flow's ACK, whose tc ingress ran before A's, is still taken from
+		 * its memo (no flow left: only the memo says so), so the attack ran in that tick */
+		bt_flush_flows(&T);
+		tc_out(&ack, eth0(), &est);
+		if (est)
+			break;
+	}
+	cr_assert_lt(i, ATTEMPTS, "never confirmed within a tick");
+}
+
+/* A Log rule of the untracked ingress list: without XDP metadata its counter (and event) came
+ * from XDP and again from tc ingress, as the deciding rule's still do. With the PRE_IN memo tc
+ * ingress counts only the deciding rule: the Log rule's count now depends on whether the memo was
+ * found (a slot collision, the next tick, a GRO batch), and differs from the deciding rule's. */
+Test(bpf_memo, log_rule_counts_do_not_depend_on_the_pre_in_memo)
+{
+	static const char *logged =
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: notrack}\n"
+		"spec:\n  order: 1\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+		"  types: [Ingress]\n"
+		"  ingress:\n"
+		"  - {action: Log, protocol: UDP, destination: {ports: [9999]}}\n"
+		"  - {action: Allow, protocol: UDP, destination: {ports: [9999]}}\n";
+	struct pal_packet ap = ct_pkt(PAL_PROTO_UDP, PEER, 5000, FAR, 9999);
+	struct frame a = frame(&ap, 0);
+	struct ctest d;
+	struct pal_verdict v;
+	struct pal_rule_ctr l0, l1, r0, r1;
+
+	ct_compile(&d, logged);
+	cr_assert_eq(d.rc, 0);
+	bt_apply(&T, &d.ir, ++generation);
+	v = ct_eval(&d, PAL_TRACE_FORWARD, "eth0", "eth1", &ap);
+	cr_assert(v.untracked && v.n_logged == 1);
+	for (int i = 0; i < 5; i++) {
+		l0 = bt_rulectr(&T, v.logged_rule_ids[0]);
+		r0 = bt_rulectr(&T, v.rule_id);
+		cr_assert_eq(bt_run_xdp(&T, eth0(), a.b, a.len, NULL), XDP_PASS);
+		cr_assert(tc_in(&a) & PAL_MARK_UNTRACKED);
+		l1 = bt_rulectr(&T, v.logged_rule_ids[0]);
+		r1 = bt_rulectr(&T, v.rule_id);
+		cr_assert_eq(r1.packets - r0.packets, 2, "the deciding rule: XDP and tc ingress");
+		cr_assert_eq(l1.packets - l0.packets, r1.packets - r0.packets,
+			     "round %d: the Log rule counted %llu times, the rule it logged %llu", i,
+			     (unsigned long long)(l1.packets - l0.packets),
+			     (unsigned long long)(r1.packets - r0.packets));
+	}
+	ct_free(&d);
+}
