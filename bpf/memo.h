@@ -123,9 +123,9 @@ static __always_inline void pal_memo_put_pre_in(const struct pal_hookctx *h,
 	m = pal_memo_slot(PAL_MEMO_PRE_IN, p);
 	if (!m)
 		return;
-	pal_memo_write(m, PAL_MEMO_PRE_IN, p, h->ifindex, ifc->flags, list_id, gen);
-	m->what = o->what;
+	m->what = o->what; /* before pal_memo_write, whose last store (kind) makes the memo whole */
 	m->rule_id = o->rule_id;
+	pal_memo_write(m, PAL_MEMO_PRE_IN, p, h->ifindex, ifc->flags, list_id, gen);
 }
 
 /* tc ingress: XDP's outcome for this packet from its memo (1), or 0 when there is none. The
@@ -154,7 +154,7 @@ static __always_inline int pal_memo_get_pre_in(const struct pal_hookctx *h,
 
 /* ---- ESTABLISHED: tc ingress -> tc egress ---- */
 
-/* tc ingress lets packet p pass; est: its own flow entry answered established under generation
+/* tc ingress lets packet p pass; est: its own tuple's flow entry (not a "related" ICMP error) answered established under generation
  * gen (read before the flow check). Rewrites the packet's slot either way. */
 static __always_inline void pal_memo_put_established(const struct pal_hookctx *h,
 						     const struct pal_iface *ifc,
@@ -189,7 +189,7 @@ static __noinline int pal_memo_established(__u32 iif, const struct pal_iface *in
 {
 	struct pal_hook_memo *m;
 
-	if (!iif || !in_ep || !(in_ep->flags & PAL_IF_HOST))
+	if (!iif || !in_ep || !(in_ep->flags & PAL_IF_HOST) || !pal_flow_trackable(p))
 		return 0;
 	m = pal_memo_slot(PAL_MEMO_ESTABLISHED, p);
 	return m && pal_memo_matches(m, PAL_MEMO_ESTABLISHED, p, iif, in_ep->flags, 0);

@@ -373,7 +373,9 @@ int tc_ingress(struct __sk_buff *skb)
 	if (est == PAL_EST_YES) {
 		pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 		verdict = PAL_VERDICT_ESTABLISHED;
-		flow_est = 1;
+		/* only the packet's own tuple may vouch for its header at tc egress: "related" (an
+		 * ICMP error) was decided on the quoted inner header, which the memo does not hold */
+		flow_est = pal_flow_trackable(&p);
 		goto out;
 	}
 	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
