@@ -7,3 +7,6 @@ test-k8s: ## the replay API server against Debian's kubectl (tests/k8s/README.md
 # The kubeconfig parser (pure; palisaded's, see mk/daemon.mk) is linked into the unit tests too.
 $(BUILD)/unit-tests: $(BUILD)/obj/agent/k8s/kubeconfig.o
 $(BUILD)/unit-tests-san: $(BUILD)/san/agent/k8s/kubeconfig.o
+# The narrowing of objects that do not fit the datapath (pure) too.
+$(BUILD)/unit-tests: $(BUILD)/obj/agent/k8s/narrow.o
+$(BUILD)/unit-tests-san: $(BUILD)/san/agent/k8s/narrow.o
