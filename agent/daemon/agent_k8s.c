@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "capacity.h"
 #include "log.h"
 #include "meta.h"
 
@@ -54,6 +55,43 @@ void pald_agent_k8s_applied(struct pald_agent *a)
 	/* A reload builds and frees a model of every object: hand the freed heap back, or the
 	 * agent's RSS keeps the peak of the largest reload. */
 	malloc_trim(0);
+}
+
+/* What an apply's error says did not fit: "pal_classes (--max-classes)", or the error itself
+ * when it names no sized map ("rule list too large ...", out of memory). */
+static void no_room_text(const char *error, char *out, size_t len)
+{
+	const struct pald_capacity *cap = pald_capacity_in_message(error);
+	const char *prefix = "datapath: ";
+
+	if (!strncmp(error, prefix, strlen(prefix)))
+		error += strlen(prefix);
+	if (cap)
+		snprintf(out, len, "%s (--%s)", cap->map2 && strstr(error, cap->map2) &&
+			 !strstr(error, cap->map) ? cap->map2 : cap->map, cap->flag);
+	else
+		snprintf(out, len, "%.*s", (int)strcspn(error, ";"), error);
+}
+
+/* An apply that failed for want of room: a map full (its message names it) or memory. */
+static bool failed_for_room(const struct pald_agent *a, int rc)
+{
+	return rc < 0 && (rc == -ENOSPC || rc == -E2BIG || rc == -ENOMEM ||
+			  pald_capacity_in_message(a->pol.first_error));
+}
+
+bool pald_agent_k8s_reload_again(struct pald_agent *a, int rc)
+{
+	char why[256];
+
+	if (!a->k8s_on || rc == PALD_RELOAD_APPLIED) /* an applied try was committed (applied) */
+		return a->k8s_on && pal_k8s_datastore_narrowing(&a->k8s);
+	if (!failed_for_room(a, rc)) {
+		pal_k8s_datastore_narrow_stop(&a->k8s);
+		return false;
+	}
+	no_room_text(a->pol.first_error, why, sizeof(why));
+	return pal_k8s_datastore_no_room(&a->k8s, why);
 }
 
 static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
