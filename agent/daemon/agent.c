@@ -154,6 +154,8 @@ int pald_run_uninstall(struct pald_agent *a)
 	else
 		pald_log(PALD_LOG_INFO, "uninstalled: programs detached, pins and rules removed",
 			 PALD_S("bpffs", a->cfg->bpffs));
+	if (!rc)
+		pald_agent_k8s_uninstall(a->cfg);
 	close_common(a);
 	return rc ? 1 : 0;
 }

@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "capacity.h"
+#include "k8s_state.h"
 #include "log.h"
 #include "meta.h"
 
@@ -101,6 +103,17 @@ static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
 	return a->links_open ? pald_links_route_iface(&a->links, addr, out, outlen) : -ENOENT;
 }
 
+/* The state file lives in the agent's run directory: that of its event socket (default
+ * /run/palisade, a tmpfs that lasts as long as the pinned datapath: until reboot). */
+static void state_file_path(const struct pald_config *c, char *out, size_t len)
+{
+	const char *sock = c->events_socket ? c->events_socket : PALD_DEFAULT_EVENTS_SOCKET;
+	const char *slash = strrchr(sock, '/');
+
+	snprintf(out, len, "%.*s/%s", slash ? (int)(slash - sock) : 1, slash ? sock : ".",
+		 PAL_K8S_STATE_FILE);
+}
+
 int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 {
 	const struct pald_config *c = a->cfg;
@@ -113,9 +126,12 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 		.iface_ctx = a,
 	};
 	const char *resync = getenv("PALISADED_K8S_RESYNC_MS"); /* test-only, operations.md */
-	char err[512] = "";
+	char err[512] = "", state[4096];
 	int rc;
 
+	state_file_path(c, state, sizeof(state));
+	dc.state_file = state;
+	dc.bpffs = c->bpffs;
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
 	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
@@ -220,6 +236,21 @@ void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf
 	for (size_t i = 0; i < ds->n_inf; i++)
 		pal_strbuf_printf(b, "palisade_k8s_relists_total{resource=\"%s\"} %llu\n",
 				  ds->inf[i].path, (unsigned long long)ds->inf[i].relists);
+}
+
+void pald_agent_k8s_uninstall(const struct pald_config *c)
+{
+	char state[4096], err[600];
+	json_t *seed = NULL;
+
+	state_file_path(c, state, sizeof(state));
+	/* Only a file describing this pin directory's datapath (another agent's stays). */
+	if (pal_k8s_state_load(state, c->bpffs, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)))
+		return;
+	json_decref(seed);
+	if (unlink(state))
+		pald_log(PALD_LOG_WARN, "cannot remove the kubernetes state file",
+			 PALD_S("file", state), PALD_S("error", strerror(errno)));
 }
 
 void pald_agent_k8s_close(struct pald_agent *a)

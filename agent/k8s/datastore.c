@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nettle/sha2.h>
 
+#include "k8s_state.h"
 #include "log.h"
 #include "oom.h"
 #include "strbuf.h"
@@ -101,6 +103,10 @@ struct k8s_version {
 	bool feeds_candidates;
 	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
+	/* Its line of the state file (k8s_state.h): id, uid, resourceVersion and the documents,
+	 * written for every applied version after each apply. */
+	char *record;
+	bool restored; /* read from the state file: in force before this agent started */
 };
 
 static bool same_documents(const struct k8s_version *a, const struct k8s_version *b)
@@ -114,6 +120,7 @@ static void version_put(struct k8s_version *v)
 		return;
 	pal_model_kept_free(v->kept);
 	pal_diags_free(&v->warnings);
+	free(v->record);
 	free(v);
 }
 
@@ -198,39 +205,28 @@ static bool feeds_candidates(const struct pal_model *m)
 	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
 }
 
-/* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
- * with the problem in err (a field path first); -ENOMEM. */
-static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *name,
-		       struct k8s_version **out, char *err, size_t errlen)
+/* Decodes an object's documents (text, as pal_k8s_convert made them) on their own. 0 with *out set
+ * (one reference); -EINVAL with the problem in err (a field path first); -ENOMEM. */
+static int decode_version(const char *id, const char *text, const char *uid, const char *rv,
+			  struct k8s_version **out, char *err, size_t errlen)
 {
-	json_t *docs = json_array();
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
+	struct sha256_ctx h;
 	struct pal_model m;
-	char *text = NULL;
-	int rc;
+	char name[720];
+	int rc = 0;
 
 	*out = NULL;
-	if (!docs || !v) {
-		json_decref(docs);
-		free(v);
+	if (!v)
 		return -ENOMEM;
-	}
 	v->refs = 1;
+	snprintf(name, sizeof(name), "k8s:%s", id);
 	pal_model_init(&m);
-	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
-	if (rc == 0 && !(text = documents_text(docs)))
-		rc = -ENOMEM;
-	json_decref(docs);
-	if (rc == 0) {
-		struct sha256_ctx h;
-
-		sha256_init(&h);
-		sha256_update(&h, strlen(text), (const uint8_t *)text);
-		sha256_digest(&h, sizeof(v->digest), v->digest);
-		pal_model_load_buffer(&m, name, text, strlen(text), &d);
-	}
-	free(text);
+	sha256_init(&h);
+	sha256_update(&h, strlen(text), (const uint8_t *)text);
+	sha256_digest(&h, sizeof(v->digest), v->digest);
+	pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
 			pald_diag_text(&d.v[i], err, errlen);
@@ -241,6 +237,8 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	/* The warnings' positions point to the model's file names, which the kept model takes. */
 	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
 		rc = -ENOMEM;
+	if (rc == 0 && !(v->record = pal_k8s_state_record(id, uid, rv, text)))
+		rc = -ENOMEM;
 	pal_model_free(&m);
 	if (rc) {
 		pal_diags_free(&d);
@@ -250,6 +248,33 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	v->warnings = d;
 	*out = v;
 	return 0;
+}
+
+static const char *metadata_string(const json_t *obj, const char *field)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+}
+
+/* Converts obj and decodes its documents on their own (decode_version). */
+static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *id,
+		       struct k8s_version **out, char *err, size_t errlen)
+{
+	json_t *docs = json_array();
+	char *text = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!docs)
+		return -ENOMEM;
+	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
+	if (rc == 0 && !(text = documents_text(docs)))
+		rc = -ENOMEM;
+	json_decref(docs);
+	if (rc == 0)
+		rc = decode_version(id, text, metadata_string(obj, "uid"),
+				    metadata_string(obj, "resourceVersion"), out, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* Adds copies of src's diagnostics to dst (a version's warnings stay with the version). */
@@ -331,30 +356,95 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 		ds->on_change(ds->ctx);
 }
 
+/* What stays in force of an object whose latest version is rejected, for the log. */
+static const char *in_force_name(const struct k8s_version *v)
+{
+	return !v ? "nothing" : v->restored ? "last good version from before the restart" : "last good";
+}
+
+/* Marks e bad with msg; says so when what stays in force is a version from before the restart. */
+static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_version *in_force)
+{
+	char buf[700];
+
+	if (in_force && in_force->restored) {
+		snprintf(buf, sizeof(buf), "%s (in force: its last good version from before the restart)",
+			 msg);
+		msg = buf;
+	}
+	text_set(&e->error, msg);
+}
+
+/* An object new to this agent that the state file has a version of (the same object: the same
+ * uid when the API gives one; a deleted and recreated object is another one): an entry whose
+ * version in force is that one, as if this agent had applied it, so it stays in force when the
+ * object's own version is rejected. NULL when there is none (or out of memory). */
+static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const char *id,
+					 const json_t *obj)
+{
+	const char *uid = metadata_string(obj, "uid"), *other_uid;
+	const json_t *r = pal_k8s_state_find(ds->seed, id, uid, &other_uid);
+	struct k8s_version *v = NULL;
+	struct k8s_entry *e = NULL;
+	char err[512] = "";
+	int rc;
+
+	if (other_uid)
+		pald_log(PALD_LOG_INFO, "kubernetes: the state file holds an earlier object of that "
+					"name (another uid): not used",
+			 PALD_S("object", id), PALD_S("uid", uid), PALD_S("state_uid", other_uid));
+	if (!r)
+		goto out;
+	rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
+			    json_string_value(json_object_get(r, "uid")),
+			    json_string_value(json_object_get(r, "resourceVersion")), &v, err,
+			    sizeof(err));
+	if (rc)
+		pald_log(PALD_LOG_WARN, "kubernetes: the state file's version does not decode: not used",
+			 PALD_S("object", id), PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+	else if ((e = entry_add(ds, id))) {
+		v->restored = true;
+		entry_set_version(&e->applied, v);
+	}
+	version_put(v);
+out:
+	json_object_del(ds->seed, id); /* used once: never for a later object of that name */
+	return e;
+}
+
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[700], name[720], err[512] = "";
+	char id[700], err[512] = "";
 	char kind[128];
 	struct k8s_version *v = NULL, *old;
 	struct k8s_entry *e;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	qualified_kind(inf, kind, sizeof(kind));
-	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = entry_get(ds, id);
-	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
+	if (!e && ds->seed)
+		e = entry_from_seed(ds, id, obj);
+	rc = convert_one(ds, obj, id, &v, err, sizeof(err));
 	if (rc) {
+		const char *msg = rc == -ENOMEM ? "out of memory" : err;
+		/* Only an entry from the state file has a version in force and no latest one. */
+		bool restored = e && !e->latest && e->applied;
+
 		ds->conversions_failed++;
+		if (restored)
+			entry_set_version(&e->latest, e->applied);
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
-			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
-			 PALD_S("in_force", e && e->latest ? "last good" : "nothing"));
+			 PALD_S("object", key), PALD_S("error", msg),
+			 PALD_S("in_force", in_force_name(e ? e->latest : NULL)));
 		if (!e)
 			e = entry_add(ds, id);
 		if (e)
-			text_set(&e->error, rc == -ENOMEM ? "out of memory" : err);
+			set_error(e, msg, e->latest);
 		count_bad(ds);
+		if (restored)
+			mark_changed(ds);
 		return;
 	}
 	old = e ? e->latest : NULL;
@@ -395,6 +485,7 @@ static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	(void)obj;
 
 	object_id(inf, key, id, sizeof(id));
+	json_object_del(ds->seed, id); /* a deleted object is never restored */
 	e = entry_get(ds, id);
 	if (!e)
 		return;
@@ -599,6 +690,30 @@ static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_con
 	return rc;
 }
 
+/* The state file a previous agent left: its versions become the seed. Any problem with it is a
+ * warning (the agent starts as it would without one); only -ENOMEM fails. */
+static int open_state(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg)
+{
+	char err[600] = "";
+	int rc;
+
+	ds->state_max = cfg->state_max ? cfg->state_max : PAL_K8S_STATE_MAX_BYTES;
+	if (!(ds->state_file = strdup(cfg->state_file)) ||
+	    !(ds->bpffs = strdup(cfg->bpffs ? cfg->bpffs : "")))
+		return -ENOMEM;
+	rc = pal_k8s_state_load(ds->state_file, ds->bpffs, ds->state_max, &ds->seed, err,
+				sizeof(err));
+	if (rc == 0)
+		pald_log(PALD_LOG_INFO, "kubernetes: state file read: the last good versions of "
+					"before the restart stand in for objects that fail",
+			 PALD_S("file", ds->state_file), PALD_I("objects", json_object_size(ds->seed)));
+	else if (rc != -ENOENT)
+		pald_log(PALD_LOG_WARN, "kubernetes: state file not used: objects that fail start "
+					"without a last good version",
+			 PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+	return 0;
+}
+
 int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg,
 			   struct pald_loop *loop, void (*on_change)(void *ctx), void *ctx,
 			   char *err, size_t errlen)
@@ -621,6 +736,8 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (cfg->state_file && (rc = open_state(ds, cfg)))
+		goto fail;
 	if ((rc = pal_k8s_http_open(&ds->http, loop, &ds->conn))) {
 		snprintf(err, errlen, "kubernetes client: %s", strerror(-rc));
 		goto fail;
@@ -724,16 +841,16 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 	}
 }
 
-/* Logs a held object: what and error say why; in force, its last good version or nothing. */
+/* Logs a held object: what and error say why; in_force, its version in force (NULL: none). */
 static void report_held(struct pal_k8s_datastore *ds, const char *what, const char *id,
-			const char *error, bool had_applied)
+			const char *error, const struct k8s_version *in_force)
 {
 	char kind[128];
 
 	ds->conversions_failed++;
 	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(id, "/"), id);
 	pald_log(PALD_LOG_ERROR, what, PALD_S("kind", kind), PALD_S("object", id),
-		 PALD_S("error", error), PALD_S("in_force", had_applied ? "last good" : "nothing"));
+		 PALD_S("error", error), PALD_S("in_force", in_force_name(in_force)));
 }
 
 /* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
@@ -765,7 +882,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 			text_set(&e->model_error, msg);
 		}
 		e->held = true;
-		text_set(&e->error, msg);
+		set_error(e, msg, applied);
 		ds->n_held++;
 		n++;
 	}
@@ -907,7 +1024,7 @@ static void narrowing_end(struct pal_k8s_datastore *ds)
 		if (e->no_fit) {
 			report_held(ds, "kubernetes: object does not fit the datapath, its last good "
 					"version stays in force", ds->narrow_ids[i], msg, e->applied);
-			text_set(&e->error, msg);
+			set_error(e, msg, e->applied);
 		}
 	}
 	pald_log(ds->narrow.phase == PAL_NARROW_DONE ? PALD_LOG_INFO : PALD_LOG_ERROR,
@@ -975,6 +1092,46 @@ void pal_k8s_datastore_narrow_stop(struct pal_k8s_datastore *ds)
 		narrowing_end(ds);
 }
 
+/* Writes every applied version to the state file (k8s_state.h), which then describes what is
+ * enforced; when that fails there is no file rather than a wrong one. */
+static void save_state(struct pal_k8s_datastore *ds)
+{
+	struct pal_k8s_state_out o;
+	char err[600] = "";
+	const char *id;
+	size_t n = 0;
+	json_t *v;
+	int rc;
+
+	if (!ds->state_file)
+		return;
+	rc = pal_k8s_state_begin(&o, ds->state_file, ds->bpffs, ds->state_max, err, sizeof(err));
+	json_object_foreach(ds->objects, id, v) {
+		const struct k8s_version *a = entry_of(v)->applied;
+
+		if (rc || !a)
+			continue;
+		rc = pal_k8s_state_add(&o, a->record, err, sizeof(err));
+		n++;
+	}
+	if (!rc)
+		rc = pal_k8s_state_finish(&o, err, sizeof(err));
+	else if (o.fd >= 0)
+		pal_k8s_state_abort(&o);
+	if (rc) {
+		if (unlink(ds->state_file) && errno != ENOENT && !err[0])
+			snprintf(err, sizeof(err), "%s: %s", ds->state_file, strerror(errno));
+		if (!ds->state_failing)
+			pald_log(PALD_LOG_ERROR, "kubernetes: cannot write the state file: after a "
+						 "restart, objects that fail have no last good version",
+				 PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+	} else if (ds->state_failing) {
+		pald_log(PALD_LOG_INFO, "kubernetes: state file written again",
+			 PALD_S("file", ds->state_file), PALD_I("objects", n));
+	}
+	ds->state_failing = rc != 0;
+}
+
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
@@ -994,6 +1151,11 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 		}
 		json_object_del(ds->uncommitted, id);
 	}
+	/* Every object the API lists now has its version in force: the state file's versions of the
+	 * others were of deleted objects. */
+	json_decref(ds->seed);
+	ds->seed = NULL;
+	save_state(ds);
 	ds->committed_once = true;
 	if (pal_narrow_trying(&ds->narrow))
 		narrowing_step(ds, true);
@@ -1090,5 +1252,10 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	json_decref(ds->uncommitted);
 	ds->uncommitted = NULL;
 	narrowing_free(ds);
+	json_decref(ds->seed);
+	ds->seed = NULL;
+	free(ds->state_file);
+	free(ds->bpffs);
+	ds->state_file = ds->bpffs = NULL;
 	pal_k8s_conn_free(&ds->conn);
 }

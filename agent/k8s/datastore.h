@@ -7,7 +7,9 @@
  * counter, the list of bad objects for /readyz and polctl status) and its LAST GOOD documents stay
  * in the table, so every other object keeps updating. A deleted object leaves the table. The
  * agent reloads (debounced) whenever the table changed, and not at all until every required
- * resource has been listed once, so a restart never enforces a partial view.
+ * resource has been listed once, so a restart never enforces a partial view. After each apply the
+ * versions in force go to a state file (k8s_state.h), which a restarted agent reads so that an
+ * object broken while no agent ran keeps its last good version.
  */
 #ifndef PAL_K8S_DATASTORE_H
 #define PAL_K8S_DATASTORE_H
@@ -65,6 +67,14 @@ struct pal_k8s_datastore {
 	char **narrow_ids;
 	char narrow_why[256];      /* what did not fit, for the objects found */
 	uint64_t narrow_started_ns;
+	/* The state file (k8s_state.h; NULL: none): every applied version, written after each
+	 * commit. Until the first commit, seed holds what it said when the agent started (id ->
+	 * record): the last good versions of the previous agent, for objects the API still lists. */
+	char *state_file;
+	char *bpffs;
+	size_t state_max;
+	json_t *seed;
+	bool state_failing;        /* the last write failed (logged once) */
 	void (*on_change)(void *ctx);
 	void *ctx;
 };
@@ -78,6 +88,9 @@ struct pal_k8s_datastore_cfg {
 	void *iface_ctx;
 	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
 	uint64_t discovery_ms; /* 0: PAL_K8S_DISCOVERY_NS */
+	const char *state_file; /* the state file (k8s_state.h); NULL: none */
+	const char *bpffs;      /* the pin directory whose datapath the state file describes */
+	size_t state_max;       /* 0: PAL_K8S_STATE_MAX_BYTES */
 };
 
 /* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the
@@ -106,8 +119,9 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
  * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).
  */
 size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d);
-/* The last load was applied: its versions are now the ones in force. While narrowing (below),
- * also the result of the try: the next one is configured, or the narrowing ends. */
+/* The last load was applied: its versions are now the ones in force, and the state file says so.
+ * While narrowing (below), also the result of the try: the next one is configured, or the
+ * narrowing ends. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* The last apply failed for want of room (a map full, out of memory: an error that names no
  * object); why says what did not fit ("pal_classes (--max-classes)"). The objects changed since

@@ -7,6 +7,7 @@
 #                                agent would refuse: it holds the bpffs lock)
 #   agentd_start DIR [EXTRA...]  palisaded DIR in ${PFX}node, health on 127.0.0.1:$AGENTD_PORT,
 #                                log in $AGENTD_LOG (appended); waits until /readyz says ready
+#   agentd_spawn DIR [EXTRA...]  the same without waiting (an agent that starts degraded)
 #   agentd_stop                  SIGTERM, bounded wait; fails unless it exits 0
 #   agentd_kill9                 SIGKILL, waits until the process is gone
 #   agentd_readyz                "CODE BODY" of GET /readyz
@@ -33,7 +34,7 @@ agentd_trap() {
 
 agentd_stop_quiet() { proc_stop_var AGENTD_PID 50; }
 
-agentd_start() {
+agentd_spawn() {
 	local dir=$1; shift
 	command -v curl >/dev/null 2>&1 || fail "missing command: curl (apt-get install curl)"
 	AGENTD_LOG=${AGENTD_LOG:-$E2E_TMP/palisaded.log}
@@ -47,9 +48,13 @@ agentd_start() {
 		--events-socket "$AGENTD_EVENTS" "$@" \
 		</dev/null >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
+}
+
+agentd_start() {
+	agentd_spawn "$@"
 	agentd_wait_ready || fail "palisaded did not become ready: $(agentd_readyz)
 $(tail -n 30 "$AGENTD_LOG")"
-	log "palisaded running (pid $AGENTD_PID) on $dir $*"
+	log "palisaded running (pid $AGENTD_PID) on $*"
 }
 
 agentd_stop() {

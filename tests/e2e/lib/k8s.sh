@@ -19,6 +19,7 @@
 #                               IF_WEB) with a TCP server on each PORT, each answering before
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
+#   k8s_agent_spawn [EXTRA]     the same without waiting (an agent that starts degraded)
 #   k8s_status                  polctl status -o json's datastore section
 #   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
 #   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
@@ -90,10 +91,12 @@ k8s_web_pod() {
 	for p in "$@"; do expect_tcp client 198.19.5.10 "$p" - "kweb:$p"; done
 }
 
-k8s_agent_start() {
-	local empty=$E2E_TMP/k8s/no-policy-dir
+k8s_agent_start() { k8s_agent_with agentd_start "$@"; }
+k8s_agent_spawn() { k8s_agent_with agentd_spawn "$@"; }
+k8s_agent_with() {
+	local how=$1 empty=$E2E_TMP/k8s/no-policy-dir; shift
 	mkdir -p "$empty"
-	agentd_start "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+	"$how" "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }
