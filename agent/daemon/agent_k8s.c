@@ -59,22 +59,6 @@ void pald_agent_k8s_applied(struct pald_agent *a)
 	malloc_trim(0);
 }
 
-/* What an apply's error says did not fit: "pal_classes (--max-classes)", or the error itself
- * when it names no sized map ("rule list too large ...", out of memory). */
-static void no_room_text(const char *error, char *out, size_t len)
-{
-	const struct pald_capacity *cap = pald_capacity_in_message(error);
-	const char *prefix = "datapath: ";
-
-	if (!strncmp(error, prefix, strlen(prefix)))
-		error += strlen(prefix);
-	if (cap)
-		snprintf(out, len, "%s (--%s)", cap->map2 && strstr(error, cap->map2) &&
-			 !strstr(error, cap->map) ? cap->map2 : cap->map, cap->flag);
-	else
-		snprintf(out, len, "%.*s", (int)strcspn(error, ";"), error);
-}
-
 /* An apply that failed for want of room: a map full (its message names it) or memory. */
 static bool failed_for_room(const struct pald_agent *a, int rc)
 {
@@ -92,7 +76,7 @@ bool pald_agent_k8s_reload_again(struct pald_agent *a, int rc)
 		pal_k8s_datastore_narrow_stop(&a->k8s);
 		return false;
 	}
-	no_room_text(a->pol.first_error, why, sizeof(why));
+	pald_capacity_what_did_not_fit(a->pol.first_error, why, sizeof(why));
 	return pal_k8s_datastore_no_room(&a->k8s, why);
 }
 
