@@ -133,6 +133,7 @@ static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
 	if (!strcmp(n, "pal_flows")) return o->max_flows;
 	if (!strcmp(n, "pal_rule_ctrs")) return o->max_rule_ids;
 	if (!strcmp(n, "pal_ifaces")) return PAL_IF_KEYS_FOR(ep);
+	if (!strcmp(n, "pal_if_live")) return PAL_IF_KEYS_FOR(ep);
 	if (!strcmp(n, "pal_if_bank")) return PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_cfg")) return 2 * PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_ctrs")) return PAL_IF_CTRS_FOR(ep);
@@ -181,6 +182,11 @@ static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
 				return -EPROTO;
 			}
 			want = info.max_entries;
+			/* the kernel adds BPF_F_RDONLY_PROG to a devmap's flags (pal_if_live):
+			 * libbpf compares flags before it reuses a pin */
+			if (info.type == BPF_MAP_TYPE_DEVMAP_HASH &&
+			    (err = bpf_map__set_map_flags(m, info.map_flags)))
+				return err;
 		} else if (o) {
 			want = wanted_size(o, n);
 		}

@@ -199,7 +199,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -269,6 +269,18 @@ struct pal_if_index {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
+
+/* pal_if_live: DEVMAP_HASH, key = ifindex (__u32) -> struct pal_if_live (the same ifindex), sized
+ * PAL_IF_KEYS_FOR(n). The workload guard's witness that this very device carries palisade's tc
+ * programs: the agent adds the element only after both tc programs are attached and seen there,
+ * and deletes it before it detaches them. A devmap holds the device itself, not only its number:
+ * the kernel deletes the element when the device is unregistered (deleted, or moved to another
+ * network namespace), also while no agent runs, so a new device that gets the same ifindex is
+ * never witnessed. The guard passes a device only with a pal_ifaces entry and this element. */
+struct pal_if_live {
+	__u32 ifindex; /* struct bpf_devmap_val's first field (no XDP program) */
+};
+_Static_assert(sizeof(struct pal_if_live) == 4, "pal_if_live size (a devmap value of ifindex only)");
 
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */

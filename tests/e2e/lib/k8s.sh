@@ -12,7 +12,8 @@
 #   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
 #                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
 #                               with a /32 route to IP, as Calico's CNI does; with a 4th
-#                               argument "noroute", without that route (k8s_pod_route adds it)
+#                               argument "noroute", without that route (k8s_pod_route adds it);
+#                               IFACE gets ifindex $K8S_POD_IFINDEX when that is set
 #   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
 #   k8s_web_pod PORT...         the pod shop/web's network (namespace ${PFX}kweb, 198.19.5.10 on
@@ -20,6 +21,9 @@
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
 #   k8s_agent_spawn [EXTRA]     the same without waiting (an agent that starts degraded)
+#   k8s_web_in_8080_start       namespace shop, pod shop/web (198.19.5.10, app=web) and the
+#                               NetworkPolicy shop/in-8080 (TCP 8080 and UDP 7070 in), then the
+#                               agent; checks that 8080 passes and 9090 does not (servers on both)
 #   k8s_status                  polctl status -o json's datastore section
 #   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
 #   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
@@ -57,7 +61,8 @@ k8s_pod_net() {
 	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
 	TOPO_NAMESPACES="$TOPO_NAMESPACES $name"
 	ns "$name" ip link set lo up
-	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
+	ip link add "$ifc" ${K8S_POD_IFINDEX:+index "$K8S_POD_IFINDEX"} netns "${PFX}node" type veth \
+		peer name eth0 netns "${PFX}$name" ||
 		fail "veth $ifc"
 	ns node ip link set "$ifc" up
 	[ "${4:-}" = noroute ] || k8s_pod_route "$ifc" "$ip"
@@ -97,6 +102,15 @@ k8s_agent_with() {
 	local how=$1 empty=$E2E_TMP/k8s/no-policy-dir; shift
 	mkdir -p "$empty"
 	"$how" "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+}
+
+k8s_web_in_8080_start() {
+	k8s_put_shop_web 198.19.5.10
+	k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"in-8080","namespace":"shop"},"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080},{"protocol":"UDP","port":7070}]}]}}' ||
+		fail "put np"
+	k8s_agent_start
+	expect_tcp client 198.19.5.10 8080 - kweb:8080
+	expect_tcp_blocked client 198.19.5.10 9090 -
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }
