@@ -75,6 +75,9 @@ struct pal_k8s_datastore {
 	size_t state_max;
 	json_t *seed;
 	bool state_failing;        /* the last write failed (logged once) */
+	uint64_t state_write_failures; /* counter: writes that failed */
+	int64_t state_written_at;  /* wall clock of the last good write (0: none yet) */
+	char state_error[600];     /* why the last write failed ("" when it worked) */
 	void (*on_change)(void *ctx);
 	void *ctx;
 };

@@ -177,6 +177,33 @@ struct pal_xdp_meta {
 };
 _Static_assert(sizeof(struct pal_xdp_meta) == 4, "pal_xdp_meta size");
 
+/* hook_memo: PERCPU_ARRAY of struct pal_hook_memo, private to each object (not pinned), PAL_MEMO_SLOTS
+ * per kind, direct-mapped by a hash of the packet's headers: a verdict one hook made on a packet,
+ * for a later hook of the same packet on the same CPU, so the later hook does not decide it again
+ * (bpf/memo.h; docs/datapath.md "Memos between hooks"). Valid only while every input of the
+ * verdict is unchanged: the header fields, the interface, the policy generation, the list judged
+ * and the interface's flags, and the tick (jiffies). */
+#define PAL_MEMO_SLOT_BITS 8u
+#define PAL_MEMO_SLOTS (1u << PAL_MEMO_SLOT_BITS)
+#define PAL_MEMO_HDR_WORDS 12u /* struct pal_pkt's header fields, src through tcp_flags */
+#define PAL_MEMO_EMPTY 0u
+#define PAL_MEMO_PRE_IN 1u      /* XDP: failsafe-in / untracked ingress outcome, for tc ingress */
+#define PAL_MEMO_ESTABLISHED 2u /* tc ingress: the packet's own flow entry was established */
+#define PAL_MEMO_KINDS 2u
+struct pal_hook_memo {
+	__u32 hdr[PAL_MEMO_HDR_WORDS];
+	__u64 jiffies;    /* the tick it was made in */
+	__u32 ifindex;    /* the interface the packet arrived on */
+	__u32 generation; /* pal_config's, read before the verdict was made */
+	__u32 list_id;    /* PRE_IN: the untracked-ingress list judged (0: none); else 0 */
+	__u32 if_flags;   /* the interface's pal_iface flags */
+	__u32 rule_id;    /* PRE_IN: the rule that decided (PAL_RULE_ID_NONE: none) */
+	__u8 kind;        /* PAL_MEMO_*; EMPTY: no verdict */
+	__u8 what;        /* PRE_IN: the outcome (bpf/stages.h PAL_O_NONE or PAL_O_UNTRACKED) */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
+
 /* ---- maps: keys and values -------------------------------------------------------------------- */
 
 /* pal_version: ARRAY[1] of struct pal_version, written once when the maps are created. */
