@@ -19,6 +19,7 @@
 #include <nettle/sha2.h>
 
 #include "agent.h"
+#include "capacity.h"
 #include "k8s_state.h"
 #include "log.h"
 #include "meta.h"
@@ -58,6 +59,27 @@ void pald_agent_k8s_applied(struct pald_agent *a)
 	/* A reload builds and frees a model of every object: hand the freed heap back, or the
 	 * agent's RSS keeps the peak of the largest reload. */
 	malloc_trim(0);
+}
+
+/* An apply that failed for want of room: a map full (its message names it) or memory. */
+static bool failed_for_room(const struct pald_agent *a, int rc)
+{
+	return rc < 0 && (rc == -ENOSPC || rc == -E2BIG || rc == -ENOMEM ||
+			  pald_capacity_in_message(a->pol.first_error));
+}
+
+bool pald_agent_k8s_reload_again(struct pald_agent *a, int rc)
+{
+	char why[256];
+
+	if (!a->k8s_on || rc == PALD_RELOAD_APPLIED) /* an applied try was committed (applied) */
+		return a->k8s_on && pal_k8s_datastore_narrowing(&a->k8s);
+	if (!failed_for_room(a, rc)) {
+		pal_k8s_datastore_narrow_stop(&a->k8s);
+		return false;
+	}
+	pald_capacity_what_did_not_fit(a->pol.first_error, why, sizeof(why));
+	return pal_k8s_datastore_no_room(&a->k8s, why);
 }
 
 static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)

@@ -102,3 +102,18 @@ void pald_capacity_explain(const char *msg, char *out, size_t len)
 	else
 		snprintf(out, len, "%s", msg);
 }
+
+void pald_capacity_what_did_not_fit(const char *error, char *out, size_t len)
+{
+	const struct pald_capacity *cap = pald_capacity_in_message(error);
+	const char *prefix = "datapath: ";
+
+	if (!strncmp(error, prefix, strlen(prefix)))
+		error += strlen(prefix);
+	if (!cap)
+		snprintf(out, len, "%.*s", (int)strcspn(error, ";"), error);
+	else if (cap->map2 && mentions(error, cap->map2) && !mentions(error, cap->map))
+		snprintf(out, len, "%s (--%s)", cap->map2, cap->flag);
+	else
+		snprintf(out, len, "%s (--%s)", cap->map, cap->flag);
+}

@@ -565,14 +565,14 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 
 	err = pal_region_get(&dp->words, (uint32_t)im.total, &wbase);
 	if (err) {
-		pal_dp_set_error(dp, "pal_words full (%llu words needed): raise max_words",
+		pal_dp_set_error(dp, "pal_words full (%llu words needed)",
 				 (unsigned long long)im.total);
 		goto fail;
 	}
 	have_w = true;
 	err = pal_region_get(&dp->entries, t->n_entries, &ebase);
 	if (err) {
-		pal_dp_set_error(dp, "pal_entries full (%u entries needed): raise max_entries",
+		pal_dp_set_error(dp, "pal_entries full (%u entries needed)",
 				 t->n_entries);
 		goto fail;
 	}

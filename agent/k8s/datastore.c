@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oom.h"
 #include "strbuf.h"
+#include "vec.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
  * selector address sets. Calico's CRDs are optional (a cluster without Calico has none). */
@@ -131,6 +132,7 @@ struct k8s_entry {
 	char *error;       /* why the latest version is not in force; NULL when it is */
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
+	bool no_fit;       /* held: "latest" did not fit the datapath; until a new version comes */
 	/* The state file's record of the object (k8s_state.h) while its documents differ from the
 	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
 	json_t *seed;
@@ -502,9 +504,13 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 		version_put(v);
 		return;
 	}
-	if (!same)
+	if (!same) {
 		entry_set_version(&e->latest, v);
+		e->no_fit = false; /* a new version may fit: the next load tries it */
+	}
 	version_put(v);
+	if (e->no_fit)
+		return; /* the same version that does not fit: still held, still reported */
 	text_set(&e->error, NULL);
 	if (was_bad) {
 		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
@@ -873,11 +879,25 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 	json_object_foreach(ds->objects, id, v) {
 		struct k8s_entry *e = entry_of(v);
 
-		if (e->held) {
+		if (e->held && e->no_fit) {
+			ds->n_held++; /* judged by the datapath: until a new version comes */
+		} else if (e->held) {
 			e->held = false;
 			text_set(&e->error, NULL);
 		}
 	}
+}
+
+/* Logs a held object: what and error say why; in_force, its version in force (NULL: none). */
+static void report_held(struct pal_k8s_datastore *ds, const char *what, const char *id,
+			const char *error, const struct k8s_version *in_force)
+{
+	char kind[128];
+
+	ds->conversions_failed++;
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(id, "/"), id);
+	pald_log(PALD_LOG_ERROR, what, PALD_S("kind", kind), PALD_S("object", id),
+		 PALD_S("error", error), PALD_S("in_force", in_force_name(in_force)));
 }
 
 /* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
@@ -908,14 +928,8 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		pald_diag_text(dg, msg, sizeof(msg));
 		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
-			ds->conversions_failed++;
-			char kind[128];
-
-			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
-			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
-						 "last good version stays in force",
-				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
-				 PALD_S("in_force", in_force_name(applied)));
+			report_held(ds, "kubernetes: object rejected with the other objects, its last "
+					"good version stays in force", dg->file + 4, msg, applied);
 			text_set(&e->model_error, msg);
 		}
 		e->held = true;
@@ -986,6 +1000,147 @@ size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pa
 	ds->reloading_again = n > 0;
 	count_bad(ds);
 	return n;
+}
+
+/* --- narrowing down the objects that do not fit the datapath (narrow.h) --------------------- */
+
+/* At most this many applies per narrowing (its baseline and final try included): each is a full
+ * compile and apply, up to a few hundred ms at 10,000 pods. */
+#define NARROW_MAX_APPLIES 8
+
+/* Every object whose latest version is not the one in force and that nothing holds back: what
+ * the failed apply brought. *ids NULL when there are none. 0 or -ENOMEM. */
+static int changed_ids(struct pal_k8s_datastore *ds, char ***ids, size_t *n)
+{
+	size_t cap = 0;
+	const char *id;
+	json_t *u;
+
+	*ids = NULL;
+	*n = 0;
+	json_object_foreach(ds->uncommitted, id, u) {
+		struct k8s_entry *e = entry_get(ds, id);
+
+		if (!e || e->held || !e->latest || (e->applied && same_documents(e->applied, e->latest)))
+			continue;
+		if (vec_grow((void **)ids, &cap, *n + 1, sizeof(**ids)) || !((*ids)[*n] = strdup(id)))
+			return -ENOMEM;
+		++*n;
+	}
+	return 0;
+}
+
+/* The configured try: the objects it leaves out at their last good versions (held). */
+static void narrowing_configure(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; i < ds->narrow.n; i++) {
+		struct k8s_entry *e = entry_get(ds, ds->narrow_ids[i]);
+		bool in = pal_narrow_includes(&ds->narrow, i);
+
+		if (!e || e->held == !in)
+			continue;
+		e->held = !in;
+		ds->n_held += !in; /* an upper bound, as for set_aside */
+	}
+	ds->reloading_again = true;
+}
+
+static void narrowing_free(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; ds->narrow_ids && i < ds->narrow.n; i++)
+		free(ds->narrow_ids[i]);
+	free(ds->narrow_ids);
+	ds->narrow_ids = NULL;
+	pal_narrow_free(&ds->narrow);
+}
+
+/* Reports the objects that do not fit (held until a new version of each); lets the others load
+ * their latest versions again: the accepted ones are committed, the untried ones are tried at the
+ * next load, which this asks for. */
+static void narrowing_end(struct pal_k8s_datastore *ds)
+{
+	size_t counts[3] = { 0 };
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "does not fit: %s", ds->narrow_why);
+	for (size_t i = 0; i < ds->narrow.n; i++) {
+		struct k8s_entry *e = entry_get(ds, ds->narrow_ids[i]);
+		uint8_t fit = ds->narrow.fit[i];
+
+		counts[fit]++;
+		if (!e)
+			continue;
+		e->held = fit == PAL_NARROW_NO_FIT;
+		e->no_fit = e->held;
+		if (e->no_fit) {
+			report_held(ds, "kubernetes: object does not fit the datapath, its last good "
+					"version stays in force", ds->narrow_ids[i], msg, e->applied);
+			set_error(e, msg, e->applied);
+		}
+	}
+	pald_log(ds->narrow.phase == PAL_NARROW_DONE ? PALD_LOG_INFO : PALD_LOG_ERROR,
+		 "kubernetes: narrowing done", PALD_S("outcome", ds->narrow.phase == PAL_NARROW_DONE ?
+							   "applied without the objects found" :
+							   "stopped: the last good policy stays in force"),
+		 PALD_I("applies", ds->narrow.tries), PALD_I("applied", counts[PAL_NARROW_FITS]),
+		 PALD_I("not_fitting", counts[PAL_NARROW_NO_FIT]),
+		 PALD_I("untried", counts[PAL_NARROW_UNTRIED]),
+		 PALD_F("seconds", (double)(pald_now_ns() - ds->narrow_started_ns) / 1e9));
+	ds->reloading_again = false;
+	if (counts[PAL_NARROW_UNTRIED] && ds->narrow.phase == PAL_NARROW_DONE)
+		mark_changed(ds);
+	narrowing_free(ds);
+	count_bad(ds);
+}
+
+/* The configured try fitted (applied) or not: the next one, or the end. */
+static void narrowing_step(struct pal_k8s_datastore *ds, bool fitted)
+{
+	if (pal_narrow_result(&ds->narrow, fitted) == 0 && pal_narrow_trying(&ds->narrow))
+		narrowing_configure(ds);
+	else
+		narrowing_end(ds);
+}
+
+bool pal_k8s_datastore_no_room(struct pal_k8s_datastore *ds, const char *why)
+{
+	char **ids;
+	size_t n;
+
+	if (pal_narrow_trying(&ds->narrow)) {
+		narrowing_step(ds, false);
+		return pal_narrow_trying(&ds->narrow);
+	}
+	/* Without an apply in this agent's life the baseline would be nothing: never narrow to an
+	 * empty policy over what the pinned datapath enforces. */
+	if (!ds->committed_once)
+		return false;
+	if (changed_ids(ds, &ids, &n) || !n ||
+	    pal_narrow_start(&ds->narrow, n, NARROW_MAX_APPLIES)) {
+		ds->narrow_ids = ids;
+		ds->narrow.n = n; /* for narrowing_free: the ids it got */
+		narrowing_free(ds);
+		return false;
+	}
+	ds->narrow_ids = ids;
+	snprintf(ds->narrow_why, sizeof(ds->narrow_why), "%s", why);
+	ds->narrow_started_ns = pald_now_ns();
+	pald_log(PALD_LOG_WARN, "kubernetes: the changes do not fit the datapath; narrowing down "
+				"the objects that do not fit, the others apply",
+		 PALD_S("error", why), PALD_I("changed", n), PALD_I("max_applies", NARROW_MAX_APPLIES));
+	narrowing_configure(ds);
+	return true;
+}
+
+bool pal_k8s_datastore_narrowing(const struct pal_k8s_datastore *ds)
+{
+	return pal_narrow_trying(&ds->narrow);
+}
+
+void pal_k8s_datastore_narrow_stop(struct pal_k8s_datastore *ds)
+{
+	if (pal_narrow_trying(&ds->narrow))
+		narrowing_end(ds);
 }
 
 /* Writes every applied version to the state file (k8s_state.h), which then describes what is
@@ -1060,6 +1215,9 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 	json_decref(ds->seed);
 	ds->seed = NULL;
 	save_state(ds);
+	ds->committed_once = true;
+	if (pal_narrow_trying(&ds->narrow))
+		narrowing_step(ds, true);
 }
 
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
@@ -1158,6 +1316,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	ds->objects = NULL;
 	json_decref(ds->uncommitted);
 	ds->uncommitted = NULL;
+	narrowing_free(ds);
 	json_decref(ds->seed);
 	ds->seed = NULL;
 	free(ds->state_file);
