@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 7u
+#define PAL_LAYOUT_VERSION 8u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -545,10 +545,13 @@ _Static_assert(PAL_OFFSETOF(struct pal_src_key, addr) == 12, "pal_src_key.addr o
 #define PAL_SRC_FIXED_BITS 64u
 #define PAL_DEF_SRC_PREFIXES 65536u /* pal_srcaddrs entries */
 
-/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
- * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo
- * uses the identifier as both ports. Every entry of a flow carries the flow's lifecycle and its
- * admission context (docs/datapath.md "Flow state"). */
+/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. One entry per allowed tracked
+ * flow for both directions (and, under NAT, one for the other tuple of its conntrack entry): the
+ * key is canonical, its `src` endpoint (address, port) the one that sorts first
+ * (pal_flow_endpoint_after), and PAL_FLOW_REVERSED in the value says which endpoint opened the
+ * flow. ICMP echo uses the identifier as both ports. Every entry of a flow carries the flow's
+ * lifecycle and its admission context (docs/datapath.md "Flow state"). Aligned to 4 so both sides
+ * copy and compare it by words. */
 struct pal_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -557,10 +560,54 @@ struct pal_flow_key {
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
 	__u8 pad[2];
-};
+} __attribute__((aligned(4)));
 _Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
 
-#define PAL_FLOW_REPLY 0x1u    /* this key is the reply direction of the allowed packet */
+/* The order of a canonical key's endpoints: 1 when endpoint (a, ap) sorts after (b, bp), i.e.
+ * the address as a big-endian number, then the port. Both sides use this one definition (the
+ * agent's tests and tools look entries up by key). addr: 16 bytes, 4-aligned. */
+static inline __attribute__((always_inline)) __u32 pal_flow_addr_word(const __u8 *addr, int i)
+{
+	__u32 w;
+
+	__builtin_memcpy(&w, addr + 4 * i, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
+static inline __attribute__((always_inline)) int pal_flow_endpoint_after(const __u8 *a, __u16 ap,
+									 const __u8 *b, __u16 bp)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 x = pal_flow_addr_word(a, i), y = pal_flow_addr_word(b, i);
+
+		if (x != y)
+			return x > y;
+	}
+	return ap > bp;
+}
+
+/* Puts tuple k (src -> dst) in canonical order; returns 1 when it swapped the endpoints (the
+ * tuple travels from the key's dst to its src). */
+static inline __attribute__((always_inline)) int pal_flow_key_canonical(struct pal_flow_key *k)
+{
+	__u8 a[16];
+	__u16 port;
+
+	if (!pal_flow_endpoint_after(k->src, k->sport, k->dst, k->dport))
+		return 0;
+	__builtin_memcpy(a, k->src, 16);
+	__builtin_memcpy(k->src, k->dst, 16);
+	__builtin_memcpy(k->dst, a, 16);
+	port = k->sport;
+	k->sport = k->dport;
+	k->dport = port;
+	return 1;
+}
+
+#define PAL_FLOW_REVERSED 0x1u /* the flow opened from the key's dst endpoint to its src */
 #define PAL_FLOW_NAT 0x2u      /* entered from the other side of a conntrack NAT mapping */
 #define PAL_FLOW_FAILSAFE 0x4u /* admitted by a failsafe port: never re-judged */
 #define PAL_FLOW_ALWAYS 0x8u   /* admitted without policy (host to its own workload): never re-judged */

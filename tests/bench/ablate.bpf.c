@@ -116,7 +116,7 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 #ifdef PAL_ABLATE_LIFECYCLE
 #define PAL_WITH_CT 1
 #include "flow.h"
-#define pal_flow_classify_entry(f, p, c, gen, now) ((void)(c), PAL_FLOW_HIT)
+#define pal_flow_classify_entry(f, p, reply, c, gen, now) ((void)(c), (void)(reply), PAL_FLOW_HIT)
 #endif
 #ifdef PAL_ABLATE_FLOWCHECK
 #define PAL_WITH_CT 1

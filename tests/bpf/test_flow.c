@@ -103,9 +103,12 @@ static struct pal_flow_stats flow_stats(void)
 	return sum;
 }
 
-static struct pal_flow_key key_of(const struct pal_packet *p)
+/* The canonical pal_flows key of p's flow (abi.h); *swapped (if given): p travels from the key's
+ * dst to its src. */
+static struct pal_flow_key key_of_dir(const struct pal_packet *p, int *swapped)
 {
 	struct pal_flow_key k;
+	int sw;
 
 	memset(&k, 0, sizeof(k));
 	k.family = p->src.family == PAL_AF_INET6 ? 6 : 4;
@@ -114,7 +117,15 @@ static struct pal_flow_key key_of(const struct pal_packet *p)
 	memcpy(k.dst, p->dst.bytes, k.family == 4 ? 4 : 16);
 	k.sport = p->sport;
 	k.dport = p->dport;
+	sw = pal_flow_key_canonical(&k);
+	if (swapped)
+		*swapped = sw;
 	return k;
+}
+
+static struct pal_flow_key key_of(const struct pal_packet *p)
+{
+	return key_of_dir(p, NULL);
 }
 
 static bool get_flow(const struct pal_packet *p, struct pal_flow *f)
@@ -225,23 +236,23 @@ Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
 }
 
-/* Writes both directions of an established TCP flow of the current generation, last seen at
- * last_ns (never re-judged: only its age decides). */
+/* Writes the entry of an established TCP flow c2s opened (s2c: its reply), of the current
+ * generation, last seen at last_ns (never re-judged: only its age decides). */
 static void put_established(const struct pal_packet *c2s, const struct pal_packet *s2c,
 			    uint64_t last_ns)
 {
-	struct pal_flow_key k = key_of(c2s), rk = key_of(s2c);
+	int swapped;
+	struct pal_flow_key k = key_of_dir(c2s, &swapped), rk = key_of(s2c);
 	int fd = pal_dp_map_fd(T.dp, "pal_flows");
 	struct pal_flow f;
 
+	cr_assert_eq(memcmp(&k, &rk, sizeof(k)), 0, "one key for both directions");
 	memset(&f, 0, sizeof(f));
 	f.last_ns = last_ns;
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = generation;
-	f.flags = PAL_FLOW_ALWAYS;
+	f.flags = PAL_FLOW_ALWAYS | (swapped ? PAL_FLOW_REVERSED : 0);
 	cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
-	f.flags |= PAL_FLOW_REPLY;
-	cr_assert_eq(bpf_map_update_elem(fd, &rk, &f, 0), 0);
 }
 
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)

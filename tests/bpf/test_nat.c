@@ -97,6 +97,7 @@ static struct pal_flow_key key(const char *src, uint16_t sport, const char *dst,
 	k.dport = dport;
 	k.family = 4;
 	k.proto = PAL_PROTO_TCP;
+	pal_flow_key_canonical(&k);
 	return k;
 }
 

@@ -1,5 +1,6 @@
 /* polctl flows: palisade's own flow table (pal_flows, docs/datapath.md "Flow state"): one row per
- * key, i.e. each direction of an allowed flow (and, under NAT, of its other tuple) is its own row.
+ * key, i.e. one per allowed flow (and, under NAT, one for its other tuple), its tuple shown in the
+ * direction the flow opened (the key is canonical: PAL_FLOW_REVERSED says which way round).
  * --flush deletes every entry: established connections then go through policy again on their
  * next packet (they are re-entered when policy still allows them, or via conntrack). */
 #include <arpa/inet.h>
@@ -35,18 +36,33 @@ static double secs(uint64_t now, uint64_t then)
 	return now > then ? (double)((now - then) / 1000000ULL) / 1000.0 : 0.0;
 }
 
-static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *k,
+/* The tuple of entry (k, f) in the direction its flow opened. */
+static struct pal_flow_key opened_tuple(const struct pal_flow_key *k, const struct pal_flow *f)
+{
+	struct pal_flow_key t = *k;
+
+	if (f->flags & PAL_FLOW_REVERSED) {
+		memcpy(t.src, k->dst, sizeof(t.src));
+		memcpy(t.dst, k->src, sizeof(t.dst));
+		t.sport = k->dport;
+		t.dport = k->sport;
+	}
+	return t;
+}
+
+static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *key,
 			 const struct pal_flow *f, uint64_t now)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], pb[8], ifn[IF_NAMESIZE + 8];
 	json_t *rule = live_meta_rule(lv, f->rule_id);
+	struct pal_flow_key t = opened_tuple(key, f), *k = &t;
 
 	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, "
 			 "s:O?, s:O?, s:O?, s:f, s:f}",
 			 "proto", pal_proto_name(k->proto, pb, sizeof(pb)), "family", k->family, "src",
 			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
 			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
-			 (f->flags & PAL_FLOW_REPLY) ? "reply" : "original", "nat",
+			 "original" /* one entry per flow, shown as it opened */, "nat",
 			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", "allow", "interface",
 			 live_ifname(f->ifindex, ifn), "hook",
 			 f->hook < PAL_HOOK_COUNT ? pal_hook_names[f->hook] : "?", "stage",
