@@ -109,6 +109,7 @@ struct pal_flow_scratch {
 	struct pal_flow v;
 	struct pal_flow_key k, k2;
 	struct pal_flow_key k_ct; /* a conntrack tuple's key (pal_flow_insert_ct) */
+	struct pal_flow_key4 k4;  /* an IPv4 key as pal_flows4 takes it (pal_flow_get/_set) */
 	struct pal_pkt q;
 	struct pal_pkt q_post; /* q kept while q holds the pre-DNAT tuple (preDNAT re-judge) */
 	struct pal_cls_req req;
@@ -141,6 +142,41 @@ static __always_inline struct pal_flow_scratch *pal_flow_scratch(__u8 hook)
 	__u32 k = hook;
 
 	return bpf_map_lookup_elem(&flow_scratch, &k);
+}
+
+/* ---- the two tables: pal_flows4 (IPv4, 16-byte key), pal_flows (IPv6) ----
+ *
+ * Every access goes through these, with the key as struct pal_flow_key and room for the short
+ * key (*k4). One call site per map: where two maps reach one helper call the verifier cannot
+ * inline the lookup (the LRU hash's inline lookup saves a helper call per packet). */
+static __always_inline struct pal_flow *pal_flow_get(const struct pal_flow_key *k,
+						     struct pal_flow_key4 *k4)
+{
+	struct pal_flow *f;
+
+	if (k->family == 4) {
+		pal_flow_key4_of(k, k4);
+		f = bpf_map_lookup_elem(&pal_flows4, k4);
+		/* an empty asm on one branch only: clang would otherwise merge the two calls into
+		 * one with the map chosen by a register, the one-site-two-maps case above */
+		asm volatile("" : "+r"(f));
+		return f;
+	}
+	return bpf_map_lookup_elem(&pal_flows, k);
+}
+
+static __always_inline long pal_flow_set(const struct pal_flow_key *k, struct pal_flow_key4 *k4,
+					 const struct pal_flow *v)
+{
+	long err;
+
+	if (k->family == 4) {
+		pal_flow_key4_of(k, k4);
+		err = bpf_map_update_elem(&pal_flows4, k4, v, BPF_ANY);
+		asm volatile("" : "+r"(err)); /* as in pal_flow_get */
+		return err;
+	}
+	return bpf_map_update_elem(&pal_flows, k, v, BPF_ANY);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------
@@ -347,14 +383,14 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 	f->last_ns = now;
 }
 
-/* Writes v (scratch) under k with extra flags for this key only. */
-static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pal_flow *v,
-					 __u32 extra_flags)
+/* Writes v (scratch) under k with extra flags for this key only; k4: room for the short key. */
+static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pal_flow_key4 *k4,
+					 struct pal_flow *v, __u32 extra_flags)
 {
 	__u32 flags = v->flags;
 
 	v->flags = flags | extra_flags;
-	if (bpf_map_update_elem(&pal_flows, k, v, BPF_ANY))
+	if (pal_flow_set(k, k4, v))
 		PAL_FLOW_STAT(insert_failed);
 	else
 		PAL_FLOW_STAT(inserted);
@@ -395,7 +431,7 @@ static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal
 		return;
 	pal_flow_value(p, a, &s->v);
 	swapped = pal_flow_key_of(p, &s->k);
-	pal_flow_put(&s->k, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
+	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
 }
 
 /* Marks the flow's entry (both directions) as a tombstone of generation gen: every later packet
@@ -430,6 +466,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 					const struct pal_flow_cfg *c, __u32 gen)
 {
 	struct pal_flow_key k = {};
+	struct pal_flow_key4 k4;
 	struct pal_flow *f;
 	__u32 off, ihl;
 	__u8 h[40], l4[4];
@@ -473,7 +510,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	k.sport = ((__u16)l4[0] << 8) | l4[1];
 	k.dport = ((__u16)l4[2] << 8) | l4[3];
 	pal_flow_key_canonical(&k); /* either direction of the flow may be quoted */
-	f = bpf_map_lookup_elem(&pal_flows, &k);
+	f = pal_flow_get(&k, &k4);
 	if (!f || f->flags & PAL_FLOW_DENIED)
 		return 0;
 	/* a stale or idle flow is not vouched for: the error meets policy */
@@ -502,7 +539,7 @@ static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_p
 	for (d = 0; d < 2 && !known; d++) {
 		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k2);
 		s->k2_swapped = pal_flow_key_canonical(&s->k2);
-		known = bpf_map_lookup_elem(&pal_flows, &s->k2) != 0;
+		known = pal_flow_get(&s->k2, &s->k4) != 0;
 	}
 	bpf_ct_release(ct);
 	return known;
@@ -520,7 +557,8 @@ static __noinline void pal_flow_adopt_ct(const struct pal_pkt *p, const struct p
 	s->v.flags &= ~PAL_FLOW_REVERSED;
 	swapped = pal_flow_key_of(p, &s->k2);
 	s->k2_swapped = swapped;
-	pal_flow_put(&s->k2, &s->v, PAL_FLOW_NAT | (reply != swapped ? PAL_FLOW_REVERSED : 0));
+	pal_flow_put(&s->k2, &s->k4, &s->v,
+		     PAL_FLOW_NAT | (reply != swapped ? PAL_FLOW_REVERSED : 0));
 }
 
 static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
@@ -558,7 +596,8 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 		swapped = pal_flow_key_canonical(&s->k_ct);
 		if (pal_flow_key_eq(&s->k_ct, &s->k))
 			continue;
-		pal_flow_put(&s->k_ct, &s->v, PAL_FLOW_NAT | (swapped != d ? PAL_FLOW_REVERSED : 0));
+		pal_flow_put(&s->k_ct, &s->k4, &s->v,
+			     PAL_FLOW_NAT | (swapped != d ? PAL_FLOW_REVERSED : 0));
 	}
 	bpf_ct_release(ct);
 }

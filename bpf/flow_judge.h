@@ -282,7 +282,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 	 * that judged it (userspace flips the lists first, then bumps the generation). */
 	s->adm.gen = pal_policy_generation();
 	s->k2_swapped = pal_flow_key_of(p, &s->k2);
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_FLOW_MISS;
 	return pal_flow_entry_state(f, s, p, s->adm.gen, o);
@@ -310,7 +310,7 @@ static __noinline int pal_flow_rejudge_found(struct __sk_buff *skb, const struct
 
 	if (!s)
 		return PAL_EST_NO;
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_EST_NO;
 	PAL_FLOW_STAT(rejudged);
@@ -409,7 +409,7 @@ static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const stru
 
 	if (!s || !pal_flow_trackable(p) || !pal_flow_find_ct(skb, p, s))
 		return PAL_FLOW_MISS;
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_FLOW_MISS;
 	r = pal_flow_entry_state(f, s, p, pal_policy_generation(), o);

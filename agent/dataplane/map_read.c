@@ -184,7 +184,28 @@ int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key
 	return 0;
 }
 
-int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)
+static int foreach_flow4(int fd, pal_dp_flow_fn fn, void *ctx)
+{
+	struct pal_flow_key4 key, next, *prev = NULL;
+	struct pal_flow_key k;
+	int rc = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pal_flow f;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &f))
+			continue; /* evicted meanwhile */
+		pal_flow_key_of4(&key, &k);
+		rc = fn(&k, &f, ctx);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+static int foreach_flow6(int fd, pal_dp_flow_fn fn, void *ctx)
 {
 	struct pal_flow_key key, next, *prev = NULL;
 	int rc = 0;
@@ -201,6 +222,13 @@ int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)
 			break;
 	}
 	return rc;
+}
+
+int pal_map_foreach_flow(int fd4, int fd6, pal_dp_flow_fn fn, void *ctx)
+{
+	int rc = foreach_flow4(fd4, fn, ctx);
+
+	return rc ? rc : foreach_flow6(fd6, fn, ctx);
 }
 
 int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,

@@ -416,7 +416,10 @@ int main(int argc, char **argv)
 			if (pal_flow_key_canonical(&fk))
 				f.flags |= PAL_FLOW_REVERSED;
 			pk[i].buf[47] = 0x10;
-			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &fk, &f, 0))
+			struct pal_flow_key4 fk4;
+
+			pal_flow_key4_of(&fk, &fk4);
+			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
 				bench_die("pal_flows update");
 		}
 		for (int r = 0; r < rounds; r++) {

@@ -132,7 +132,7 @@ static bool get_flow(const struct pal_packet *p, struct pal_flow *f)
 {
 	struct pal_flow_key k = key_of(p);
 
-	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, f) == 0;
+	return bt_flow_get(&T, &k, f);
 }
 
 /* Client -> pod (forwarded eth0 -> cali0) and the pod's reply, with TCP flags. */
@@ -243,7 +243,6 @@ static void put_established(const struct pal_packet *c2s, const struct pal_packe
 {
 	int swapped;
 	struct pal_flow_key k = key_of_dir(c2s, &swapped), rk = key_of(s2c);
-	int fd = pal_dp_map_fd(T.dp, "pal_flows");
 	struct pal_flow f;
 
 	cr_assert_eq(memcmp(&k, &rk, sizeof(k)), 0, "one key for both directions");
@@ -252,7 +251,7 @@ static void put_established(const struct pal_packet *c2s, const struct pal_packe
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = generation;
 	f.flags = PAL_FLOW_ALWAYS | (swapped ? PAL_FLOW_REVERSED : 0);
-	cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
+	bt_flow_put(&T, &k, &f);
 }
 
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)

@@ -105,7 +105,7 @@ static bool have_flow(struct pal_flow_key k)
 {
 	struct pal_flow f;
 
-	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, &f) == 0;
+	return bt_flow_get(&T, &k, &f);
 }
 
 static void allowed_flow_is_entered_under_both_tuples(void)
@@ -146,7 +146,6 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	struct pal_flow_key fwd = key(CLIENT, 40000, POD, 8080), rev = key(POD, 8080, CLIENT, 40000);
 	uint8_t buf[256];
 	size_t len;
-	int fd = pal_dp_map_fd(T.dp, "pal_flows");
 
 	/* dport 30081 is denied by preDNAT: a new packet would drop at tc ingress. The flow is not
 	 * this tuple; conntrack has none for it either: dropped. */
@@ -162,8 +161,8 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = 1;
 	f.flags = PAL_FLOW_ALWAYS;
-	cr_assert_eq(bpf_map_update_elem(fd, &fwd, &f, 0), 0);
-	cr_assert_eq(bpf_map_update_elem(fd, &rev, &f, 0), 0);
+	bt_flow_put(&T, &fwd, &f);
+	bt_flow_put(&T, &rev, &f);
 	p.dport = 30080;
 	len = bt_build(buf, sizeof(buf), &p, &bt_ack);
 	cr_assert(!have_flow(key(CLIENT, 40000, HOST_EXT, 30080)));

@@ -70,7 +70,9 @@ Test(bpf_stats, read_only_readers)
 	cr_assert_gt(fill[0].used, 0);
 	cr_assert_eq(fill[0].max, 1u << 22);
 	cr_assert_eq(fill[4].used, 3, "eth0, eth1, cali1 are bound");
-	cr_assert_eq(fill[5].used, 1, "pal_flows: one entry per flow");
+	cr_assert_str_eq(fill[6].map, "pal_flows4");
+	cr_assert_eq(fill[6].used, 1, "pal_flows4: one entry per IPv4 flow");
+	cr_assert_eq(fill[5].used, 0, "pal_flows: IPv6 only");
 	cr_assert_eq(pal_dp_flush_flows(ro), 1);
 	s.flows = 0;
 	pal_dp_foreach_flow(ro, on_flow, &s);

@@ -88,29 +88,42 @@ static int add_row(const struct pal_flow_key *k, const struct pal_flow *f, void 
 	return 0;
 }
 
-/* Deletes every entry (keys first collected: deleting while walking restarts the walk). Not the
- * library's pal_dp_flush_flows, which deletes from the first key until the table is empty: under
- * live traffic that can go on with new flows, and it counts entries that vanished on their own;
- * this deletes the entries that were there and reports how many it deleted. */
-static long flush(const struct polctl_live *lv)
+/* Deletes every entry of one table (keys first collected: deleting while walking restarts the
+ * walk). Not the library's pal_dp_flush_flows, which deletes from the first key until the table
+ * is empty: under live traffic that can go on with new flows, and it counts entries that vanished
+ * on their own; this deletes the entries that were there and reports how many it deleted. */
+static long flush_map(int fd, size_t key_size)
 {
-	struct pal_flow_key k, *prev = NULL, *keys = NULL;
+	uint8_t *keys = NULL;
 	size_t n = 0, cap = 0;
 	long done = 0;
 
-	while (bpf_map_get_next_key(lv->fd[LM_FLOWS], prev, &k) == 0) {
-		if (vec_grow((void **)&keys, &cap, n + 1, sizeof(k))) {
+	for (;;) {
+		if (vec_grow((void **)&keys, &cap, n + 1, key_size)) {
 			free(keys);
 			return -ENOMEM;
 		}
-		keys[n++] = k;
-		prev = &keys[n - 1];
+		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
+					 keys + n * key_size))
+			break;
+		n++;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(lv->fd[LM_FLOWS], &keys[i]) == 0)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) == 0)
 			done++;
 	free(keys);
 	return done;
+}
+
+/* Both tables: pal_flows4 (IPv4) and pal_flows (IPv6). */
+static long flush(const struct polctl_live *lv)
+{
+	long n4 = flush_map(lv->fd[LM_FLOWS4], sizeof(struct pal_flow_key4)), n6;
+
+	if (n4 < 0)
+		return n4;
+	n6 = flush_map(lv->fd[LM_FLOWS], sizeof(struct pal_flow_key));
+	return n6 < 0 ? n6 : n4 + n6;
 }
 
 int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
@@ -153,7 +166,7 @@ int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
 	}
 	rows = json_array();
 	fr = (struct flow_rows){ .lv = &lv, .rows = rows, .now = now_ns() };
-	pal_map_foreach_flow(lv.fd[LM_FLOWS], add_row, &fr);
+	pal_map_foreach_flow(lv.fd[LM_FLOWS4], lv.fd[LM_FLOWS], add_row, &fr);
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(rows);
 	} else {
