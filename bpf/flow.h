@@ -52,11 +52,16 @@ static __always_inline void pal_flow_key(const struct pal_pkt *p, int reverse,
 /* The canonical key of packet p's flow (abi.h pal_flow_key); returns 1 when p travels from the
  * key's dst endpoint to its src (its own endpoints sort the other way round). ICMP echo: the
  * identifier is both ports, so the addresses alone decide. */
+static __always_inline int pal_flow_swapped(const struct pal_pkt *p)
+{
+	return p->has_ports && !p->is_echo ?
+		       pal_flow_endpoint_after(p->src, p->sport, p->dst, p->dport) :
+		       pal_flow_endpoint_after(p->src, 0, p->dst, 0);
+}
+
 static __always_inline int pal_flow_key_of(const struct pal_pkt *p, struct pal_flow_key *k)
 {
-	int swapped = p->has_ports && !p->is_echo ?
-			      pal_flow_endpoint_after(p->src, p->sport, p->dst, p->dport) :
-			      pal_flow_endpoint_after(p->src, 0, p->dst, 0);
+	int swapped = pal_flow_swapped(p);
 
 	pal_flow_key(p, swapped, k);
 	return swapped;
@@ -163,6 +168,31 @@ static __always_inline struct pal_flow *pal_flow_get(const struct pal_flow_key *
 		return f;
 	}
 	return bpf_map_lookup_elem(&pal_flows, k);
+}
+
+/* Packet p's entry (p trackable, swapped from pal_flow_key_of's order), its key built straight
+ * into its table's form: for IPv4 only the 16-byte key (s->k4), so the established path builds no
+ * 40-byte key; for IPv6 s->k2. Callers that need s->k2 for IPv4 too build it (pal_flow_key). */
+static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p, int swapped,
+							 struct pal_flow_scratch *s)
+{
+	struct pal_flow_key4 *k4 = &s->k4;
+	struct pal_flow *f;
+	__u16 sp = p->is_echo ? p->icmp_id : p->sport, dp = p->is_echo ? p->icmp_id : p->dport;
+
+	if (p->family == 4) {
+		__builtin_memcpy(k4->src, swapped ? p->dst : p->src, 4);
+		__builtin_memcpy(k4->dst, swapped ? p->src : p->dst, 4);
+		k4->sport = swapped ? dp : sp;
+		k4->dport = swapped ? sp : dp;
+		k4->proto = p->proto;
+		k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+		f = bpf_map_lookup_elem(&pal_flows4, k4);
+		asm volatile("" : "+r"(f)); /* as in pal_flow_get */
+		return f;
+	}
+	pal_flow_key(p, swapped, &s->k2);
+	return bpf_map_lookup_elem(&pal_flows, &s->k2);
 }
 
 static __always_inline long pal_flow_set(const struct pal_flow_key *k, struct pal_flow_key4 *k4,

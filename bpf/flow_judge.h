@@ -271,6 +271,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 {
 	struct pal_flow_scratch *s;
 	struct pal_flow *f;
+	int r;
 
 	if (!pal_flow_trackable(p))
 		return PAL_FLOW_MISS;
@@ -281,11 +282,14 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 	 * classifies anything, so a flow is never recorded under a generation newer than the lists
 	 * that judged it (userspace flips the lists first, then bumps the generation). */
 	s->adm.gen = pal_policy_generation();
-	s->k2_swapped = pal_flow_key_of(p, &s->k2);
-	f = pal_flow_get(&s->k2, &s->k4);
+	s->k2_swapped = pal_flow_swapped(p);
+	f = pal_flow_get_pkt(p, s->k2_swapped, s);
 	if (!f)
 		return PAL_FLOW_MISS;
-	return pal_flow_entry_state(f, s, p, s->adm.gen, o);
+	r = pal_flow_entry_state(f, s, p, s->adm.gen, o);
+	if (r == PAL_FLOW_STALE) /* the re-judge program finds the entry by s->k2 */
+		pal_flow_key(p, s->k2_swapped, &s->k2);
+	return r;
 }
 
 /* A re-judge allowed flow f (key s->k2): it takes the current generation. */
