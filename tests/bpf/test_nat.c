@@ -108,6 +108,20 @@ static bool have_flow(struct pal_flow_key k)
 	return bt_flow_get(&T, &k, &f);
 }
 
+/* Entries in pal_flows4. */
+static int flow_entries(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_flows4"), n = 0;
+	struct pal_flow_key4 k, *prev = NULL, next;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
 static void allowed_flow_is_entered_under_both_tuples(void)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
@@ -124,6 +138,7 @@ static void allowed_flow_is_entered_under_both_tuples(void)
 	cr_assert(have_flow(key(POD, 8080, CLIENT, 40000)), "post-DNAT reply");
 	cr_assert(have_flow(key(CLIENT, 40000, HOST_EXT, 30080)), "pre-DNAT tuple (conntrack)");
 	cr_assert(have_flow(key(HOST_EXT, 30080, CLIENT, 40000)), "un-NATed reply (conntrack)");
+	cr_assert_eq(flow_entries(), 2, "one entry per tuple of the connection, both directions in it");
 
 	/* the reply, un-NATed by conntrack, leaves towards the client: established */
 	len = bt_build(buf, sizeof(buf), &reply, &bt_ack);
