@@ -54,9 +54,16 @@ static __always_inline void pal_flow_key(const struct pal_pkt *p, int reverse,
  * identifier is both ports, so the addresses alone decide. */
 static __always_inline int pal_flow_swapped(const struct pal_pkt *p)
 {
-	return p->has_ports && !p->is_echo ?
-		       pal_flow_endpoint_after(p->src, p->sport, p->dst, p->dport) :
-		       pal_flow_endpoint_after(p->src, 0, p->dst, 0);
+	__u16 sp = p->has_ports && !p->is_echo ? p->sport : 0;
+	__u16 dp = p->has_ports && !p->is_echo ? p->dport : 0;
+	__u32 a, b;
+
+	if (p->family != 4)
+		return pal_flow_endpoint_after(p->src, sp, p->dst, dp);
+	/* IPv4: the other three words are zero on both sides, the same order in one compare */
+	a = pal_flow_addr_word(p->src, 0);
+	b = pal_flow_addr_word(p->dst, 0);
+	return a != b ? a > b : sp > dp;
 }
 
 static __always_inline int pal_flow_key_of(const struct pal_pkt *p, struct pal_flow_key *k)
@@ -179,10 +186,20 @@ static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p
 	struct pal_flow_key4 *k4 = &s->k4;
 	struct pal_flow *f;
 	__u16 sp = p->is_echo ? p->icmp_id : p->sport, dp = p->is_echo ? p->icmp_id : p->dport;
+	__u32 a, b;
 
 	if (p->family == 4) {
-		__builtin_memcpy(k4->src, swapped ? p->dst : p->src, 4);
-		__builtin_memcpy(k4->dst, swapped ? p->src : p->dst, 4);
+		/* whole words: through a pointer chosen by `swapped` clang would copy byte by byte */
+		__builtin_memcpy(&a, p->src, 4);
+		__builtin_memcpy(&b, p->dst, 4);
+		if (swapped) {
+			__u32 t = a;
+
+			a = b;
+			b = t;
+		}
+		__builtin_memcpy(k4->src, &a, 4);
+		__builtin_memcpy(k4->dst, &b, 4);
 		k4->sport = swapped ? dp : sp;
 		k4->dport = swapped ? sp : dp;
 		k4->proto = p->proto;

@@ -569,9 +569,10 @@ _Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
  * agent's tests and tools look entries up by key). addr: 16 bytes, 4-aligned. */
 static inline __attribute__((always_inline)) __u32 pal_flow_addr_word(const __u8 *addr, int i)
 {
+	const __u8 *a = (const __u8 *)__builtin_assume_aligned(addr, 4); /* word loads, not bytes */
 	__u32 w;
 
-	__builtin_memcpy(&w, addr + 4 * i, 4);
+	__builtin_memcpy(&w, a + 4 * i, 4);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	w = __builtin_bswap32(w);
 #endif
