@@ -135,7 +135,14 @@ struct {
 	__uint(max_entries, PAL_DEF_FLOWS);
 	__type(key, struct pal_flow_key);
 	__type(value, struct pal_flow);
-} pal_flows SEC(".maps");
+} pal_flows SEC(".maps"); /* IPv6 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PAL_DEF_FLOWS);
+	__type(key, struct pal_flow_key4);
+	__type(value, struct pal_flow);
+} pal_flows4 SEC(".maps"); /* IPv4: a 16-byte key (abi.h) */
 
 /* Flow lifecycle settings (timeouts, re-judging) and table pressure; see flow.h. */
 struct {

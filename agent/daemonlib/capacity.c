@@ -23,7 +23,7 @@ const struct pald_capacity pald_capacities[] = {
 	  offsetof(struct pald_config, max_entries), 1u << 27 },
 	{ "pal_lists", "pal_small", "max-lists", "maxLists", "max lists",
 	  offsetof(struct pald_config, max_lists), 1u << 24 },
-	{ "pal_flows", NULL, "max-flows", "maxFlows", "max flows",
+	{ "pal_flows", "pal_flows4", "max-flows", "maxFlows", "max flows",
 	  offsetof(struct pald_config, max_flows), 1u << 24 },
 	{ "pal_rule_ctrs", NULL, "max-rule-ids", "maxRuleIds", "max rule ids",
 	  offsetof(struct pald_config, max_rule_ids), 1u << 24 },

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 7u
+#define PAL_LAYOUT_VERSION 8u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -224,7 +224,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
  * the same layout may lack it. */
 #define PAL_PINNED_MAPS(X) \
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
-	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
+	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_flows4) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
 	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live)
 
@@ -584,10 +584,14 @@ _Static_assert(PAL_OFFSETOF(struct pal_src_key, addr) == 12, "pal_src_key.addr o
 #define PAL_SRC_FIXED_BITS 64u
 #define PAL_DEF_SRC_PREFIXES 65536u /* pal_srcaddrs entries */
 
-/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
- * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo
- * uses the identifier as both ports. Every entry of a flow carries the flow's lifecycle and its
- * admission context (docs/datapath.md "Flow state"). */
+/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow: the IPv6 flows (IPv4 flows are
+ * in pal_flows4, below, under a 16-byte key). One entry per allowed tracked flow for both
+ * directions (and, under NAT, one for the other tuple of its conntrack entry): the
+ * key is canonical, its `src` endpoint (address, port) the one that sorts first
+ * (pal_flow_endpoint_after), and PAL_FLOW_REVERSED in the value says which endpoint opened the
+ * flow. ICMP echo uses the identifier as both ports. Every entry of a flow carries the flow's
+ * lifecycle and its admission context (docs/datapath.md "Flow state"). Aligned to 4 so both sides
+ * copy and compare it by words. */
 struct pal_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -596,10 +600,93 @@ struct pal_flow_key {
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
 	__u8 pad[2];
-};
+} __attribute__((aligned(4)));
 _Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
 
-#define PAL_FLOW_REPLY 0x1u    /* this key is the reply direction of the allowed packet */
+/* The order of a canonical key's endpoints: 1 when endpoint (a, ap) sorts after (b, bp), i.e.
+ * the address as a big-endian number, then the port. Both sides use this one definition (the
+ * agent's tests and tools look entries up by key). addr: 16 bytes, 4-aligned. */
+static inline __attribute__((always_inline)) __u32 pal_flow_addr_word(const __u8 *addr, int i)
+{
+	const __u8 *a = (const __u8 *)__builtin_assume_aligned(addr, 4); /* word loads, not bytes */
+	__u32 w;
+
+	__builtin_memcpy(&w, a + 4 * i, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
+static inline __attribute__((always_inline)) int pal_flow_endpoint_after(const __u8 *a, __u16 ap,
+									 const __u8 *b, __u16 bp)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 x = pal_flow_addr_word(a, i), y = pal_flow_addr_word(b, i);
+
+		if (x != y)
+			return x > y;
+	}
+	return ap > bp;
+}
+
+/* Puts tuple k (src -> dst) in canonical order; returns 1 when it swapped the endpoints (the
+ * tuple travels from the key's dst to its src). */
+static inline __attribute__((always_inline)) int pal_flow_key_canonical(struct pal_flow_key *k)
+{
+	__u8 a[16];
+	__u16 port;
+
+	if (!pal_flow_endpoint_after(k->src, k->sport, k->dst, k->dport))
+		return 0;
+	__builtin_memcpy(a, k->src, 16);
+	__builtin_memcpy(k->src, k->dst, 16);
+	__builtin_memcpy(k->dst, a, 16);
+	port = k->sport;
+	k->sport = k->dport;
+	k->dport = port;
+	return 1;
+}
+
+/* pal_flows4: LRU_HASH, key struct pal_flow_key4 -> struct pal_flow: the IPv4 flows, the same
+ * canonical key as pal_flow_key's without the unused address bytes and the family: the kernel's
+ * hash runs over 16 bytes instead of 40 and the compare is two words, on every established
+ * packet (docs/datapath.md "Per-packet cost"). Sized with pal_flows (--max-flows, per family). */
+struct pal_flow_key4 {
+	__u8 src[4];
+	__u8 dst[4];
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+} __attribute__((aligned(4)));
+_Static_assert(sizeof(struct pal_flow_key4) == 16, "pal_flow_key4 size");
+
+/* The pal_flows4 key of IPv4 key k (family 4), and back. */
+static inline __attribute__((always_inline)) void pal_flow_key4_of(const struct pal_flow_key *k,
+								    struct pal_flow_key4 *k4)
+{
+	__builtin_memcpy(k4->src, k->src, 4);
+	__builtin_memcpy(k4->dst, k->dst, 4);
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	k4->proto = k->proto;
+	k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+}
+
+static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct pal_flow_key4 *k4,
+								    struct pal_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->src, k4->src, 4);
+	__builtin_memcpy(k->dst, k4->dst, 4);
+	k->sport = k4->sport;
+	k->dport = k4->dport;
+	k->family = 4;
+	k->proto = k4->proto;
+}
+
+#define PAL_FLOW_REVERSED 0x1u /* the flow opened from the key's dst endpoint to its src */
 #define PAL_FLOW_NAT 0x2u      /* entered from the other side of a conntrack NAT mapping */
 #define PAL_FLOW_FAILSAFE 0x4u /* admitted by a failsafe port: never re-judged */
 #define PAL_FLOW_ALWAYS 0x8u   /* admitted without policy (host to its own workload): never re-judged */

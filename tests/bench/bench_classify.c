@@ -447,9 +447,15 @@ int main(int argc, char **argv)
 			 * rides an entry) */
 			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
 					      .generation = (uint32_t)k * 2 + 2 };
+			struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
 
+			if (pal_flow_key_canonical(&fk))
+				f.flags |= PAL_FLOW_REVERSED;
 			pk[i].buf[47] = 0x10;
-			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &pk[i].fk, &f, 0))
+			struct pal_flow_key4 fk4;
+
+			pal_flow_key4_of(&fk, &fk4);
+			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
 				bench_die("pal_flows update");
 		}
 		for (int r = 0; r < rounds; r++) {
