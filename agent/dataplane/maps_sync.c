@@ -18,6 +18,7 @@
 #include "linktype.h"
 #include "vec.h"
 #include "small_list.h"
+#include "key_tables.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -326,6 +327,8 @@ struct list_image {
 	uint64_t total; /* words */
 	struct pal_entry *ents;
 	struct pal_class *cv[PAL_CLS_N_FIELDS];
+	struct pal_key_tables kt; /* after the bitmap words; kt_at[f]: where field f's begins */
+	uint32_t kt_at[PAL_FIELD_COUNT];
 };
 
 static void image_free(struct list_image *im)
@@ -334,6 +337,7 @@ static void image_free(struct list_image *im)
 		free(im->cv[f]);
 	free(im->words);
 	free(im->ents);
+	pal_key_tables_free(&im->kt);
 	memset(im, 0, sizeof(*im));
 }
 
@@ -358,7 +362,15 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 	uint32_t zero_ranks;
 
 	memset(im, 0, sizeof(*im));
+	if (pal_key_tables_build(t, &im->kt))
+		return -ENOMEM;
 	im->total = image_words(t);
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) {
+		im->kt_at[f] = (uint32_t)im->total;
+		im->total += pal_key_table_words(&im->kt, f);
+	}
+	if (im->total > UINT32_MAX)
+		return -E2BIG;
 	if (!(im->words = calloc(im->total ? im->total : 1, sizeof(*im->words))) ||
 	    !(im->ents = calloc(t->n_entries ? t->n_entries : 1, sizeof(*im->ents))))
 		return -ENOMEM;
@@ -419,7 +431,29 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 		im->ents[i].rule_id = t->entries[i].rule_id;
 		im->ents[i].tier = t->entries[i].tier;
 	}
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) /* the class values follow in place_key_classes */
+		if (pal_key_table_words(&im->kt, f))
+			memcpy(&im->words[im->kt_at[f]], im->kt.f[f].words,
+			       im->kt.f[f].n_words * sizeof(*im->words));
 	return 0;
+}
+
+/* The direct key tables' class values, once relocate() made them final, and where the list's
+ * tables are. */
+static void place_key_tables(struct list_image *im, uint32_t wbase, struct pal_list *l)
+{
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) {
+		struct pal_key_table *k = &im->kt.f[f];
+
+		if (!pal_key_table_words(&im->kt, f))
+			continue;
+		pal_key_table_put_classes(k, im->cv[f]);
+		memcpy(&im->words[im->kt_at[f]], k->words,
+		       (size_t)k->n_classes * PAL_CLASS_WORDS * sizeof(*im->words));
+		l->direct |= 1u << f;
+		l->key_classes[f] = wbase + im->kt_at[f];
+		l->key_table[f] = l->key_classes[f] + k->n_classes * PAL_CLASS_WORDS;
+	}
 }
 
 /* The list_reuse.h digest: everything written for the list but its position. */
@@ -529,6 +563,8 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	}
 	have_e = true;
 	relocate(t, &im, wbase);
+	memset(&l, 0, sizeof(l));
+	place_key_tables(&im, wbase, &l);
 	err = array_write(MFD(dp, pal_words), wbase, im.words, sizeof(*im.words),
 			  (uint32_t)im.total);
 	if (err)
@@ -552,7 +588,6 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	}
 
 	/* last: the list becomes reachable once an interface points at it */
-	memset(&l, 0, sizeof(l));
 	l.n_entries = t->n_entries;
 	l.n_words = t->n_words;
 	l.n_summary = t->n_summary;

@@ -1,0 +1,144 @@
+/* Direct key tables (key_tables.h): built from the flattener's tables. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "key_tables.h"
+
+#define KEYS 0x10000u
+#define BLOCKS (KEYS / PAL_KEYTAB_BLOCK_IDS)
+
+static void put_id(uint64_t *words, uint32_t i, uint32_t id)
+{
+	words[i / 4] |= (uint64_t)(id & 0xffff) << (16 * (i % 4));
+}
+
+/* Class id width: 15 bits (the top level's PAL_KEYTAB_LEAF bit is the 16th). */
+static bool ids_fit(uint32_t n_classes)
+{
+	return n_classes > 1 && n_classes <= PAL_KEYTAB_LEAF;
+}
+
+static int alloc_image(struct pal_key_table *k, uint32_t n_classes, uint32_t table_words)
+{
+	k->n_classes = n_classes;
+	k->n_words = n_classes * PAL_CLASS_WORDS + table_words;
+	k->words = calloc(k->n_words, sizeof(*k->words));
+	return k->words ? 0 : -ENOMEM;
+}
+
+static int build_proto(const struct pal_cls_tables *t, struct pal_key_table *k)
+{
+	uint32_t n = t->bm[PAL_CLS_F_PROTO].n_classes;
+	uint64_t *tab;
+
+	if (!ids_fit(n))
+		return 0;
+	if (alloc_image(k, n, PAL_KEYTAB_PROTO_IDS / 4))
+		return -ENOMEM;
+	tab = k->words + n * PAL_CLASS_WORDS;
+	for (uint32_t fam = 0; fam < 2; fam++)
+		for (uint32_t p = 0; p < 256; p++)
+			put_id(tab, fam * 256 + p, t->proto_class[fam][p]);
+	return 0;
+}
+
+/* The class of every key of a 16-bit table (its ranges cover 0..65535, flatten.h). */
+static int expand_ranges(const struct pal_cls_keytable *kt, uint32_t n_classes, uint16_t *cls)
+{
+	uint32_t next = 0;
+
+	for (size_t i = 0; i < kt->n_ranges; i++) {
+		const struct pal_cls_range *r = &kt->ranges[i];
+
+		if (r->first != next || r->last < r->first || r->cls >= n_classes)
+			return -EINVAL;
+		for (uint32_t key = r->first; key <= r->last; key++)
+			cls[key] = (uint16_t)r->cls;
+		next = (uint32_t)r->last + 1;
+	}
+	return next == KEYS && kt->none_class < n_classes ? 0 : -EINVAL;
+}
+
+static bool block_uniform(const uint16_t *cls, uint32_t b)
+{
+	for (uint32_t i = 1; i < PAL_KEYTAB_BLOCK_IDS; i++)
+		if (cls[b * PAL_KEYTAB_BLOCK_IDS + i] != cls[b * PAL_KEYTAB_BLOCK_IDS])
+			return false;
+	return true;
+}
+
+/* A 16-bit field's table: the top level, then one block per non-uniform 256 keys. A table that
+ * does not cover the key space, or needs too many blocks, is not built (the LPM trie stays). */
+static int build_keys(const struct pal_cls_keytable *kt, uint32_t n, struct pal_key_table *k)
+{
+	uint16_t *cls;
+	uint32_t n_blocks = 0, b, off;
+	uint64_t *tab;
+	int err = 0;
+
+	if (!ids_fit(n))
+		return 0;
+	if (!(cls = malloc(KEYS * sizeof(*cls))))
+		return -ENOMEM;
+	if (expand_ranges(kt, n, cls))
+		goto out; /* not what flatten.h promises: leave the field to the trie */
+	for (b = 0; b < BLOCKS; b++)
+		n_blocks += !block_uniform(cls, b);
+	if (n_blocks > PAL_KEYTAB_MAX_BLOCKS)
+		goto out;
+	if ((err = alloc_image(k, n, (PAL_KEYTAB_TOP_IDS + n_blocks * PAL_KEYTAB_BLOCK_IDS) / 4)))
+		goto out;
+	tab = k->words + n * PAL_CLASS_WORDS;
+	put_id(tab, PAL_KEYTAB_NONE, kt->none_class);
+	off = PAL_KEYTAB_TOP_IDS / 4;
+	for (b = 0; b < BLOCKS; b++) {
+		const uint16_t *blk = &cls[b * PAL_KEYTAB_BLOCK_IDS];
+
+		if (block_uniform(cls, b)) {
+			put_id(tab, b, PAL_KEYTAB_LEAF | blk[0]);
+			continue;
+		}
+		put_id(tab, b, off);
+		for (uint32_t i = 0; i < PAL_KEYTAB_BLOCK_IDS; i++)
+			put_id(&tab[off], i, blk[i]);
+		off += PAL_KEYTAB_BLOCK_IDS / 4;
+	}
+out:
+	free(cls);
+	return err;
+}
+
+int pal_key_tables_build(const struct pal_cls_tables *t, struct pal_key_tables *kt)
+{
+	int err;
+
+	memset(kt, 0, sizeof(*kt));
+	if (t->n_entries <= PAL_SMALL_ENTRIES)
+		return 0;
+	if ((err = build_proto(t, &kt->f[PAL_FIELD_PROTO])) ||
+	    (err = build_keys(&t->sport, t->bm[PAL_CLS_F_SPORT].n_classes, &kt->f[PAL_FIELD_SPORT])) ||
+	    (err = build_keys(&t->dport, t->bm[PAL_CLS_F_DPORT].n_classes, &kt->f[PAL_FIELD_DPORT])) ||
+	    (err = build_keys(&t->icmp, t->bm[PAL_CLS_F_ICMP].n_classes, &kt->f[PAL_FIELD_ICMP])))
+		pal_key_tables_free(kt);
+	return err;
+}
+
+void pal_key_tables_free(struct pal_key_tables *kt)
+{
+	for (int f = 0; f < PAL_FIELD_COUNT; f++)
+		free(kt->f[f].words);
+	memset(kt, 0, sizeof(*kt));
+}
+
+void pal_key_table_put_classes(struct pal_key_table *k, const struct pal_class *cv)
+{
+	for (uint32_t c = 0; c < k->n_classes; c++) {
+		uint64_t *w = &k->words[c * PAL_CLASS_WORDS];
+
+		w[0] = cv[c].summary | (uint64_t)cv[c].ovr_mask << 32;
+		w[1] = cv[c].ovr_base | (uint64_t)cv[c].base << 32;
+		w[2] = cv[c].anchor | (uint64_t)cv[c].ovr_rank << 32;
+		w[3] = cv[c].top;
+	}
+}
