@@ -7,7 +7,8 @@
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of
- *      a list with direct key tables, pal_list.direct, take it by index from pal_words);
+ *      a list with direct key tables, pal_list.direct, take it by index from pal_words, and an
+ *      address field of only host addresses from the pal_hosts hash);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
  *      restricted by the anchors (flatten.h ANCHORS), read only for the summary words set in
  *      every class's top (any other is 0 in some field);
@@ -96,6 +97,7 @@ struct pal_cls_scratch {
 	struct pal_entry e; /* deciding entry */
 	struct pal_pkt pkt; /* for Log events */
 	struct pal_class_key key; /* lookup key (here, not on the stack: the stack is tight) */
+	struct pal_host_key host_key; /* and for pal_hosts */
 	__u32 word_key;           /* the same for the direct key tables' pal_words lookups */
 	__u32 pad_key;
 	__u32 ifindex;
@@ -383,8 +385,30 @@ static __always_inline __s32 pal_keytab_id(struct pal_cls_scratch *s, __u32 base
 	return w ? (__s32)((*w >> (16 * (i % 4))) & 0xffff) : -1;
 }
 
-/* The packet's class id in field f's table at tab (f is PROTO, SPORT, DPORT or ICMP), -1 when
- * a word is missing. */
+/* The class id of the packet's address in field f's host table: its entry in pal_hosts, else
+ * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab). */
+static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
+					    const struct pal_pkt *pkt)
+{
+	struct pal_host_key *k = &s->host_key;
+	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
+	__u32 *id;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->list_id = s->list_id;
+	k->field = f;
+	k->family = pkt->family;
+	if (pkt->family == 6)
+		__builtin_memcpy(k->addr, a, 16);
+	else
+		__builtin_memcpy(k->addr, a, 4);
+	id = bpf_map_lookup_elem(&pal_hosts, k);
+	if (id)
+		return *id < PAL_KEYTAB_LEAF ? (__s32)*id : -1;
+	return pal_keytab_id(s, tab, pkt->family == 6);
+}
+
+/* The packet's class id in field f's table at tab, -1 when a word is missing. */
 static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
 					       const struct pal_pkt *pkt)
 {
@@ -393,6 +417,8 @@ static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 t
 
 	if (f == PAL_FIELD_PROTO)
 		return pal_keytab_id(s, tab, (pkt->family == 6 ? 256 : 0) + pkt->proto);
+	if (f == PAL_FIELD_SRC_ADDR || f == PAL_FIELD_DST_ADDR)
+		return pal_host_class(s, tab, f, pkt);
 	if (f == PAL_FIELD_ICMP) {
 		present = pkt->is_icmp;
 		key = ((__u32)pkt->icmp_type << 8) | pkt->icmp_code;
@@ -492,7 +518,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 			s->cls[f] = l->one_class[f];
 			continue;
 		}
-		if (l->direct & (1u << f)) { /* protocol, ports, ICMP: by index, no LPM lookup */
+		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup */
 			if (pal_keytab_lookup(s, l, f, pkt, &s->cls[f]))
 				return; /* req->status stays INTERNAL */
 			continue;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "key_tables.h"
 
@@ -109,6 +110,36 @@ out:
 	return err;
 }
 
+/* An address field's host table (abi.h "Host tables"): when every prefix of the field is a host
+ * address or a family's /0, the /0s' class ids in one word; the hosts go to pal_hosts
+ * (pal_key_hosts_write). */
+static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_table *k)
+{
+	uint32_t n = t->bm[side == 0 ? PAL_CLS_F_SRC : PAL_CLS_F_DST].n_classes;
+	uint32_t def[2] = { UINT32_MAX, UINT32_MAX };
+
+	if (!ids_fit(n))
+		return 0;
+	for (size_t i = 0; i < t->n_addr[side]; i++) {
+		const struct pal_cls_prefix *p = &t->addr[side][i];
+		int v6 = p->cidr.addr.family == PAL_AF_INET6;
+
+		if (p->cls >= n)
+			return 0;
+		if (p->cidr.prefix_len == 0)
+			def[v6] = p->cls;
+		else if (p->cidr.prefix_len != (v6 ? 128 : 32))
+			return 0; /* a network: the LPM lookup */
+	}
+	if (def[0] == UINT32_MAX || def[1] == UINT32_MAX)
+		return 0; /* not the covering table flatten.h promises */
+	if (alloc_image(k, n, 1))
+		return -ENOMEM;
+	put_id(k->words + n * PAL_CLASS_WORDS, 0, def[0]);
+	put_id(k->words + n * PAL_CLASS_WORDS, 1, def[1]);
+	return 0;
+}
+
 int pal_key_tables_build(const struct pal_cls_tables *t, struct pal_key_tables *kt)
 {
 	int err;
@@ -116,7 +147,9 @@ int pal_key_tables_build(const struct pal_cls_tables *t, struct pal_key_tables *
 	memset(kt, 0, sizeof(*kt));
 	if (t->n_entries <= PAL_SMALL_ENTRIES)
 		return 0;
-	if ((err = build_proto(t, &kt->f[PAL_FIELD_PROTO])) ||
+	if ((err = build_hosts(t, 0, &kt->f[PAL_FIELD_SRC_ADDR])) ||
+	    (err = build_hosts(t, 1, &kt->f[PAL_FIELD_DST_ADDR])) ||
+	    (err = build_proto(t, &kt->f[PAL_FIELD_PROTO])) ||
 	    (err = build_keys(&t->sport, t->bm[PAL_CLS_F_SPORT].n_classes, &kt->f[PAL_FIELD_SPORT])) ||
 	    (err = build_keys(&t->dport, t->bm[PAL_CLS_F_DPORT].n_classes, &kt->f[PAL_FIELD_DPORT])) ||
 	    (err = build_keys(&t->icmp, t->bm[PAL_CLS_F_ICMP].n_classes, &kt->f[PAL_FIELD_ICMP])))
@@ -141,4 +174,90 @@ void pal_key_table_put_classes(struct pal_key_table *k, const struct pal_class *
 		w[2] = cv[c].anchor | (uint64_t)cv[c].ovr_rank << 32;
 		w[3] = cv[c].top;
 	}
+}
+
+static void host_key(struct pal_host_key *k, uint32_t list_id, int f, const struct pal_addr *a)
+{
+	memset(k, 0, sizeof(*k));
+	k->list_id = list_id;
+	k->field = (uint8_t)f;
+	k->family = a->family;
+	memcpy(k->addr, a->bytes, a->family == PAL_AF_INET6 ? 16 : 4);
+}
+
+/* Deletes the pal_hosts entries of field f of list id (those of t's hosts). */
+static void delete_hosts(int fd, const struct pal_cls_tables *t, int f, uint32_t id)
+{
+	struct pal_host_key k;
+
+	for (size_t i = 0; i < t->n_addr[f]; i++) {
+		if (t->addr[f][i].cidr.prefix_len == 0)
+			continue;
+		host_key(&k, id, f, &t->addr[f][i].cidr.addr);
+		bpf_map_delete_elem(fd, &k);
+	}
+}
+
+uint32_t pal_key_hosts_write(int fd, const struct pal_cls_tables *t, const struct pal_key_tables *kt,
+			     uint32_t id)
+{
+	uint32_t written = 0;
+
+	for (int f = PAL_FIELD_SRC_ADDR; f <= PAL_FIELD_DST_ADDR; f++) {
+		bool ok = true;
+
+		if (!pal_key_table_words(kt, f))
+			continue;
+		for (size_t i = 0; i < t->n_addr[f] && ok; i++) {
+			const struct pal_cls_prefix *p = &t->addr[f][i];
+			struct pal_host_key k;
+			uint32_t cls = p->cls;
+
+			if (p->cidr.prefix_len == 0)
+				continue;
+			host_key(&k, id, f, &p->cidr.addr);
+			ok = bpf_map_update_elem(fd, &k, &cls, 0) == 0;
+		}
+		if (ok)
+			written |= 1u << f;
+		else
+			delete_hosts(fd, t, f, id);
+	}
+	return written;
+}
+
+int pal_key_hosts_delete(int fd, const uint32_t *ids, size_t n)
+{
+	struct pal_host_key key, next, *prev = NULL, *del = NULL;
+	size_t n_del = 0, cap = 0;
+	int err = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		bool hit = false;
+
+		key = next;
+		prev = &key;
+		for (size_t i = 0; i < n && !hit; i++)
+			hit = key.list_id == ids[i];
+		if (!hit)
+			continue;
+		if (n_del == cap) {
+			size_t c = cap ? 2 * cap : 64;
+			struct pal_host_key *d = realloc(del, c * sizeof(*d));
+
+			if (!d) {
+				err = -ENOMEM;
+				goto out;
+			}
+			del = d;
+			cap = c;
+		}
+		del[n_del++] = key;
+	}
+	for (size_t i = 0; i < n_del; i++)
+		if (bpf_map_delete_elem(fd, &del[i]) && errno != ENOENT && !err)
+			err = -errno;
+out:
+	free(del);
+	return err;
 }

@@ -35,4 +35,13 @@ static inline uint32_t pal_key_table_words(const struct pal_key_tables *kt, int 
 /* Writes class values cv (n_classes of them, final word indexes) at the start of the image. */
 void pal_key_table_put_classes(struct pal_key_table *k, const struct pal_class *cv);
 
+/* Writes the pal_hosts entries (map fd) of list id's address fields with a host table. Returns
+ * the fields written (bit f); a field whose hosts did not all fit (pal_hosts full) has its
+ * entries removed again and must keep its LPM lookup. */
+uint32_t pal_key_hosts_write(int fd, const struct pal_cls_tables *t, const struct pal_key_tables *kt,
+			     uint32_t id);
+
+/* Deletes every pal_hosts entry of the given lists (one scan of the map). Returns 0 or -errno. */
+int pal_key_hosts_delete(int fd, const uint32_t *ids, size_t n);
+
 #endif

@@ -586,6 +586,9 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
 		goto fail_classes;
 	}
+	/* an address field whose hosts did not fit in pal_hosts keeps its LPM lookup */
+	l.direct &= ~((1u << PAL_FIELD_SRC_ADDR | 1u << PAL_FIELD_DST_ADDR) &
+		      ~pal_key_hosts_write(MFD(dp, pal_hosts), t, &im.kt, id));
 
 	/* last: the list becomes reachable once an interface points at it */
 	l.n_entries = t->n_entries;
@@ -610,6 +613,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 fail_classes:
 	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
+	pal_key_hosts_delete(MFD(dp, pal_hosts), &id, 1);
 fail:
 	if (have_w)
 		pal_region_put(&dp->words, wbase);
@@ -625,6 +629,10 @@ static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 {
 	int fd = MFD(dp, pal_lists);
 	int err = n ? delete_classes(dp, ids, n) : 0;
+	int err_hosts = n ? pal_key_hosts_delete(MFD(dp, pal_hosts), ids, n) : 0;
+
+	if (!err)
+		err = err_hosts;
 
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;

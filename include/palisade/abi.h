@@ -199,7 +199,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_hosts)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -362,6 +362,21 @@ _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_ta
 #define PAL_KEYTAB_BLOCK_IDS 256u
 #define PAL_KEYTAB_LEAF 0x8000u
 #define PAL_KEYTAB_MAX_BLOCKS 16u
+
+/* Host tables: an address field whose prefixes are all host addresses (/32, /128) but the /0 of
+ * each family (pods' addresses, the common case) takes its class id from pal_hosts, a hash of
+ * the hosts, instead of an LPM lookup: its pal_list.key_table word holds the /0s' class ids
+ * (IPv4 at id 0, IPv6 at id 1) for the addresses not in it; its class values are as above. */
+#define PAL_HOSTS_MAX (1u << 17) /* pal_hosts entries (allocated on use); a list whose hosts do
+				  * not fit keeps the LPM lookup */
+struct pal_host_key {
+	__u32 list_id;
+	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */
+	__u8 family; /* 4 or 6 */
+	__u8 pad[2];
+	__u8 addr[16]; /* network order; an IPv4 address in the first 4 bytes, the rest 0 */
+};
+_Static_assert(sizeof(struct pal_host_key) == 24, "pal_host_key size");
 _Static_assert(PAL_KEYTAB_TOP_IDS % 4 == 0 && PAL_KEYTAB_PROTO_IDS % 4 == 0,
 	       "key tables are whole words");
 

@@ -3,7 +3,9 @@
  * indexing instead of LPM lookups. Every key at the tables' edges goes through the programs and
  * the reference evaluator, which must agree: ports 0 and 65535, ranges ending and starting at a
  * 256-key block boundary and spanning blocks, the packet without ports, protocols 0, 132 and 255,
- * ICMP type/code pairs beside the allowed one, IPv4 and IPv6. An off-by-one in a block index or a
+ * ICMP type/code pairs beside the allowed one, IPv4 and IPv6; and a list whose sources are only
+ * host addresses (its host table in pal_hosts): sources listed, unlisted, of either family, and
+ * an IPv4 address whose bytes reappear in an IPv6 one. An off-by-one in a block index or a
  * class id read from the wrong half-word lets a packet through that a rule denies (or the
  * reverse), which is what this compares. */
 #include <criterion/criterion.h>
@@ -123,8 +125,8 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 		     1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
 			     1u << PAL_FIELD_ICMP,
 		     "direct tables for protocol, ports and ICMP: 0x%x", direct);
-	cr_assert_eq(direct & (1u << PAL_FIELD_SRC_ADDR | 1u << PAL_FIELD_DST_ADDR), 0,
-		     "addresses keep their LPM lookup");
+	cr_assert_eq(direct & (1u << PAL_FIELD_SRC_ADDR), 0,
+		     "sources with networks keep their LPM lookup");
 
 	for (size_t s = 0; s < 3; s++)
 		for (size_t k = 0; k < sizeof(protos); k++)
@@ -161,6 +163,69 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 		}
 	}
 	/* the comparison is not vacuous: both verdicts occur */
+	cr_expect_gt(t.allowed, 20, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_expect_lt(t.allowed, t.cases - 20, "%d of %d cases allowed", t.allowed, t.cases);
+	ct_free(&c);
+}
+
+/* 40 denies from IPv4 hosts, allows from two IPv6 hosts and one IPv4 host (ports), from every
+ * IPv4 address to port 81 (the two families' /0s differ), UDP: the source field has only host
+ * addresses and the /0s. */
+static char *hosts_policy(void)
+{
+	size_t cap = 16384, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: hosts}\n"
+		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
+	snprintf(y + len, cap - len,
+		 "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
+		 "\"2001:db8:5::5/128\"]}}\n"
+		 "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
+		 "destination: {ports: [80]}}\n"
+		 "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
+		 "destination: {ports: [81]}}\n"
+		 "  - {action: Allow, protocol: UDP}\n");
+	return y;
+}
+
+Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
+{
+	static const char *src[] = { "198.19.0.1", "198.19.0.40", "198.19.0.41", "198.19.0.0",
+				     "198.18.5.5", "198.18.5.6", "0.0.0.0", "255.255.255.255",
+				     "2001:db8::c613:1", "2001:db8::c613:2", "2001:db8:5::5",
+				     "2001:db8:5::", "2001:db8::", "c613:1::" };
+	static const uint16_t ports[] = { 79, 80, 81 };
+	struct tally t = { 0 };
+	struct ctest c;
+	char *y = hosts_policy();
+	uint32_t direct;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	direct = direct_fields();
+	cr_assert(direct & (1u << PAL_FIELD_SRC_ADDR), "a host table for the sources: 0x%x", direct);
+	for (size_t s = 0; s < sizeof(src) / sizeof(src[0]); s++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			const char *dst = strchr(src[s], ':') ? HOST6 : HOST4;
+			struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src[s], 40000, dst, ports[i]);
+
+			agree(&c, &p, &t);
+			p = ct_pkt(PAL_PROTO_UDP, src[s], 40000, dst, ports[i]);
+			agree(&c, &p, &t);
+		}
 	cr_expect_gt(t.allowed, 20, "%d of %d cases allowed", t.allowed, t.cases);
 	cr_expect_lt(t.allowed, t.cases - 20, "%d of %d cases allowed", t.allowed, t.cases);
 	ct_free(&c);
