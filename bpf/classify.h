@@ -80,6 +80,8 @@ struct pal_cls_scratch {
 	__u32 pad_cand;
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
+	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
+	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u32 j;        /* current word index */
@@ -247,7 +249,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 		__u64 w = ~0ULL;
 
 		for (i = 0; i < PAL_FIELD_COUNT; i++)
-			w &= pal_field_word(s, i, j, &err);
+			if (!(s->neutral & (1u << i)))
+				w &= pal_field_word(s, i, j, &err);
 		if (err) {
 			s->status = PAL_CLS_STATUS_INTERNAL;
 			return 1;
@@ -328,6 +331,8 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 	rank = s->rank[k];
 	anch = pal_word_at(s->always + k, &err);
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		if (s->neutral & (1u << f))
+			continue; /* every entry, no override, no anchor: nothing to AND or OR */
 		cand &= pal_word_at(s->cls[f].summary + k, &err);
 		anch |= pal_word_at(s->cls[f].anchor + k, &err);
 		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
@@ -559,6 +564,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
 	 * override mask word (pal_cls_cand_step, one bpf_loop iteration per few summary words) */
 	s->always = l->always;
+	s->neutral = l->neutral;
 	s->words_err = 0;
 	s->top = s->n_summary >= 32 ? ~0u : (1u << s->n_summary) - 1;
 	for (f = 0; f < PAL_FIELD_COUNT; f++)

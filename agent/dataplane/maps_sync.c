@@ -249,6 +249,27 @@ static int write_classes(struct lpm_writer *w, const struct pal_cls_tables *t,
 	return w->err;
 }
 
+/* True when field f's one class holds every entry: its base words have every entry's bit, it has
+ * no override words and no anchor (so AND-ing its words and OR-ing its anchors changes nothing). */
+static bool neutral_class(const struct pal_cls_tables *t, int f)
+{
+	const struct pal_cls_bitmaps *bm = &t->bm[f];
+
+	if (bm->n_classes != 1 || bm->n_ovr)
+		return false;
+	for (uint32_t j = 0; j < t->n_words; j++) {
+		uint32_t left = t->n_entries - j * 64;
+		uint64_t want = left >= 64 ? ~0ULL : (1ULL << left) - 1;
+
+		if ((bm->base[j] & want) != want)
+			return false;
+	}
+	for (uint32_t k = 0; k < t->n_summary; k++)
+		if (bm->anchor && bm->anchor[k])
+			return false;
+	return true;
+}
+
 /* Fields with one class: every key maps to it, so the classifier takes it from the list
  * (pal_list.one_class) instead of an LPM lookup. Its trie entries are written all the same (the
  * trie stays complete for its readers). */
@@ -260,6 +281,8 @@ static void set_single_classes(struct pal_list *l, const struct pal_cls_tables *
 			continue;
 		l->single_class |= 1u << f;
 		l->one_class[f] = cv[f][0];
+		if (neutral_class(t, f))
+			l->neutral |= 1u << f;
 	}
 }
 

@@ -333,7 +333,9 @@ struct pal_list {
 	/* Bit f: field f's class comes from its direct key table in the list's pal_words region
 	 * (below) instead of an LPM lookup in pal_classes; never set for a single-class field. */
 	__u32 direct;
-	__u32 pad;
+	/* Bit f: field f's one class (single_class) holds every entry, in no word as an override and
+	 * as no entry's anchor: the candidate words and the walk's words need not read it. */
+	__u32 neutral;
 	__u32 key_table[6];   /* pal_words index of field f's direct key table */
 	__u32 key_classes[6]; /* pal_words index of its class values (PAL_CLASS_WORDS each); they end
 			       * where the table begins, so a class id past them is a broken table */
