@@ -198,6 +198,22 @@ static char *hosts_policy(void)
 	return y;
 }
 
+/* Entries in pal_hosts. */
+static size_t host_entries(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_hosts");
+	struct pal_host_key key, next, *prev = NULL;
+	size_t n = 0;
+
+	cr_assert_geq(fd, 0);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 {
 	static const char *src[] = { "198.19.0.1", "198.19.0.40", "198.19.0.41", "198.19.0.0",
@@ -228,5 +244,17 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 		}
 	cr_expect_gt(t.allowed, 20, "%d of %d cases allowed", t.allowed, t.cases);
 	cr_expect_lt(t.allowed, t.cases - 20, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_assert_gt(host_entries(), 0, "the hosts are in pal_hosts");
+	ct_free(&c);
+
+	/* the next policy has no host table: the old lists' hosts are gone with them */
+	memset(&c, 0, sizeof(c));
+	y = policy();
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 2);
+	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "the first policy's lists deleted");
+	cr_assert_eq(host_entries(), 0, "pal_hosts entries left behind by deleted lists");
 	ct_free(&c);
 }
