@@ -447,10 +447,14 @@ static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 t
 static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
 					     __u32 f, const struct pal_pkt *pkt, struct pal_class *c)
 {
-	__s32 id = pal_keytab_class(s, l->key_table[f], f, pkt);
-	__u32 at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
+	__s32 id;
+	__u32 at;
 	__u64 *w;
 
+	if (pkt->family != 4 && pkt->family != 6)
+		return -1; /* as the trie: no class for a packet of no family (fail closed) */
+	id = pal_keytab_class(s, l->key_table[f], f, pkt);
+	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
 	if (id < 0 || at >= l->key_table[f])
 		return -1;
 	if (!(w = pal_word_ptr(s, at)))
