@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 8u
+#define PAL_LAYOUT_VERSION 9u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -226,7 +226,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_flows4) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live) X(pal_hosts)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -369,9 +369,57 @@ struct pal_list {
 	 * constrain only one address: half the LPM lookups of a new flow). */
 	__u32 single_class;
 	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
+	/* Bit f: field f's class comes from its direct key table in the list's pal_words region
+	 * (below) instead of an LPM lookup in pal_classes; never set for a single-class field. */
+	__u32 direct;
+	/* Bit f: field f's one class (single_class) holds every entry, in no word as an override and
+	 * as no entry's anchor: the candidate words and the walk's words need not read it. */
+	__u32 neutral;
+	__u32 key_table[6];   /* pal_words index of field f's direct key table */
+	__u32 key_classes[6]; /* pal_words index of its class values (PAL_CLASS_WORDS each); they end
+			       * where the table begins, so a class id past them is a broken table */
 };
-_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class), "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4,
+	       "pal_list size");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
+_Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_table offset");
+
+/* Direct key tables: the bitmap form's protocol, port and ICMP classes by array indexing in
+ * pal_words instead of an LPM lookup (agent/dataplane/key_tables.c writes them, for lists over
+ * PAL_SMALL_ENTRIES entries). Class ids are 16-bit, four to a word, id i in bits 16 * (i % 4):
+ *   class values  PAL_CLASS_WORDS words per class id: summary | ovr_mask << 32,
+ *                 ovr_base | base << 32, anchor | ovr_rank << 32, top
+ *   PROTO         PAL_KEYTAB_PROTO_IDS ids: [family == 6][IP protocol]
+ *   SPORT/DPORT/ICMP  a top level of PAL_KEYTAB_TOP_IDS ids, one per block of 256 keys (key >> 8)
+ *                 and the no-key class at PAL_KEYTAB_NONE; a top id with PAL_KEYTAB_LEAF set is
+ *                 the class of the whole block, else the word offset (from the table) of the
+ *                 block's 256 class ids, by key & 0xff
+ * A field gets a table only when its class ids fit in 15 bits and at most PAL_KEYTAB_MAX_BLOCKS
+ * blocks hold more than one class; otherwise it keeps its LPM lookup. */
+#define PAL_CLASS_WORDS 4u
+#define PAL_KEYTAB_PROTO_IDS 512u
+#define PAL_KEYTAB_NONE 256u
+#define PAL_KEYTAB_TOP_IDS 260u /* 256 blocks, the no-key class, padding to a whole word */
+#define PAL_KEYTAB_BLOCK_IDS 256u
+#define PAL_KEYTAB_LEAF 0x8000u
+#define PAL_KEYTAB_MAX_BLOCKS 16u
+
+/* Host tables: an address field whose prefixes are all host addresses (/32, /128) but the /0 of
+ * each family (pods' addresses, the common case) takes its class id from pal_hosts, a hash of
+ * the hosts, instead of an LPM lookup: its pal_list.key_table word holds the /0s' class ids
+ * (IPv4 at id 0, IPv6 at id 1) for the addresses not in it; its class values are as above. */
+#define PAL_HOSTS_MAX (1u << 17) /* pal_hosts entries (allocated on use); a list whose hosts do
+				  * not fit keeps the LPM lookup */
+struct pal_host_key {
+	__u32 list_id;
+	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */
+	__u8 family; /* 4 or 6 */
+	__u8 pad[2];
+	__u8 addr[16]; /* network order; an IPv4 address in the first 4 bytes, the rest 0 */
+};
+_Static_assert(sizeof(struct pal_host_key) == 24, "pal_host_key size");
+_Static_assert(PAL_KEYTAB_TOP_IDS % 4 == 0 && PAL_KEYTAB_PROTO_IDS % 4 == 0,
+	       "key tables are whole words");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
 struct pal_entry {
