@@ -337,7 +337,8 @@ static int entry_members(struct pal_memo_entry *e, size_t elem,
 		at[i] = off;
 		order[i] = (uint32_t)i;
 	}
-	qsort_r(order, n_members, sizeof(*order), member_cmp, (void *)members);
+	if (n_members)
+		qsort_r(order, n_members, sizeof(*order), member_cmp, (void *)members);
 	for (size_t i = 0; !err && i < n_members; i++) {
 		const struct pal_match_member *mb = &members[order[i]];
 

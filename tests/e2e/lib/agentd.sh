@@ -7,6 +7,7 @@
 #                                agent would refuse: it holds the bpffs lock)
 #   agentd_start DIR [EXTRA...]  palisaded DIR in ${PFX}node, health on 127.0.0.1:$AGENTD_PORT,
 #                                log in $AGENTD_LOG (appended); waits until /readyz says ready
+#                                (AGENTD_READY_TENTHS tenths of a second at most, default 100)
 #   agentd_stop                  SIGTERM, bounded wait; fails unless it exits 0
 #   agentd_kill9                 SIGKILL, waits until the process is gone
 #   agentd_readyz                "CODE BODY" of GET /readyz
@@ -52,7 +53,7 @@ agentd_start() {
 		--events-socket "$AGENTD_EVENTS" "$@" \
 		</dev/null >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
-	agentd_wait_ready || fail "palisaded did not become ready: $(agentd_readyz)
+	agentd_wait_ready "${AGENTD_READY_TENTHS:-100}" || fail "palisaded did not become ready: $(agentd_readyz)
 $(tail -n 30 "$AGENTD_LOG")"
 	log "palisaded running (pid $AGENTD_PID) on $dir $*"
 }
