@@ -17,7 +17,7 @@
 #        K8S_BENCH_VETHS=N: veths for the first N of this node's pods, named as Calico's CNI names
 #        them, so that every apply programs their rule lists too; 0, the default: none, nothing
 #        is bound and the figure leaves the maps' programming out)
-# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS"
+# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS VETHS"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../k8s/lib.sh"
 
@@ -100,4 +100,4 @@ grep -E "policy applied|changes enforced" "$BENCH_TMP/palisaded.log" | tail -n 4
 kill "$pid"
 wait "$pid"
 [ -n "${K8S_BENCH_LOG:-}" ] && cp "$BENCH_TMP/palisaded.log" "$K8S_BENCH_LOG"
-echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}")"
+echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}") ${K8S_BENCH_VETHS:-0}"
