@@ -42,6 +42,14 @@ struct {
 	__type(value, struct pal_if_index);
 } pal_if_index SEC(".maps");
 
+/* The devices that carry palisade's tc programs, for the workload guard (abi.h, "pal_if_live"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, PAL_IF_KEYS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__type(key, __u32);
+	__type(value, struct pal_if_live);
+} pal_if_live SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_IF_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));

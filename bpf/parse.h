@@ -107,6 +107,14 @@ static __always_inline int pal_load_front(void *ctx, enum pal_ctx_kind kind, __u
 	return 0;
 }
 
+/* The ports of TCP, UDP and SCTP: the first four bytes of their headers, big-endian. */
+static __always_inline void pal_read_ports(struct pal_pkt *p, const __u8 *l4)
+{
+	p->sport = ((__u16)l4[0] << 8) | l4[1];
+	p->dport = ((__u16)l4[2] << 8) | l4[3];
+	p->has_ports = 1;
+}
+
 /* L4 of a first or unfragmented packet: from l4 when the caller has its first 20 bytes already
  * (pal_load_front), else loaded. */
 static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
@@ -125,9 +133,7 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 		if (!l4)
 			l4 = b;
 		p->tcp_flags = l4[13];
-		p->sport = ((__u16)l4[0] << 8) | l4[1];
-		p->dport = ((__u16)l4[2] << 8) | l4[3];
-		p->has_ports = 1;
+		pal_read_ports(p, l4);
 		return PAL_DROP_NONE;
 	case PAL_IPPROTO_UDP:
 	case PAL_IPPROTO_SCTP:
@@ -135,9 +141,7 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 			return PAL_DROP_TRUNC_L4; /* UDP 8, SCTP common header 12 (ports+vtag in 8) */
 		if (!l4)
 			l4 = b;
-		p->sport = ((__u16)l4[0] << 8) | l4[1];
-		p->dport = ((__u16)l4[2] << 8) | l4[3];
-		p->has_ports = 1;
+		pal_read_ports(p, l4);
 		return PAL_DROP_NONE;
 	case PAL_IPPROTO_ICMP:
 	case PAL_IPPROTO_ICMPV6:

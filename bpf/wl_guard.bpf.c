@@ -3,14 +3,17 @@
  * rules the agent installs with the Kubernetes datastore and leaves in place when it exits:
  *   mangle PREROUTING  -i PREFIX+ ... -j DROP   (from a pod: forwarded or to the host)
  *   mangle POSTROUTING -o PREFIX+ ... -j DROP   (to a pod: skb->dev is the output device there)
- * It matches (1: drop) a packet whose device is not one of palisade's interfaces, i.e. has no
- * pal_ifaces entry (read through pal_if_index, as the programs do). So a pod's veth that appears
- * while no agent runs (a restart, an upgrade) carries no traffic until an agent has given it an
- * entry and attached tc to it, instead of carrying all of it: fail-closed, as Calico's rules for
- * unknown cali* interfaces are. The agent writes an interface's entry before it attaches tc (the
- * deny-everything slot when it cannot program it), so an interface with an entry is policed.
- * Every packet of pod traffic runs it: it is one array load (a hash lookup above
- * PAL_IF_INDEX_DIRECT), nothing else. */
+ * It matches (1: drop) a packet whose device is not one palisade polices: one without a pal_ifaces
+ * entry (read through pal_if_index, as the programs do), or without a pal_if_live element, the
+ * witness that this device carries palisade's tc programs (abi.h). The agent writes an
+ * interface's entry before it attaches tc, and the witness only once both programs are attached,
+ * so neither the moment between the two nor a failed attach passes; the kernel deletes the
+ * witness with its device, so a pod's veth deleted while no agent runs and a new one that gets
+ * its ifindex do not pass either. So a pod's veth that appears while no agent runs (a restart,
+ * an upgrade) carries no traffic until an agent has taken it over, instead of carrying all of
+ * it: fail-closed, as Calico's rules for unknown cali* interfaces are.
+ * Every packet of pod traffic runs it: one array load (a hash lookup above PAL_IF_INDEX_DIRECT)
+ * and one devmap lookup, nothing else. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "palisade/abi.h"
@@ -22,9 +25,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("socket")
 int sf_wl_guard(struct __sk_buff *skb)
 {
-	__u32 slot;
-
 	/* __sk_buff.ifindex is skb->dev's ifindex: the input device in PREROUTING, the output
 	 * device in POSTROUTING */
-	return !pal_iface_slot(skb->ifindex, &slot);
+	__u32 ifindex = skb->ifindex, slot;
+
+	return !pal_iface_slot(ifindex, &slot) || !bpf_map_lookup_elem(&pal_if_live, &ifindex);
 }

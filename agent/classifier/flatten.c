@@ -5,32 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flatten_internal.h"
+#include "vec.h"
 
 struct builder {
 	const struct pal_ir *ir;
 	struct pal_cls_entry *e;
 	struct fl_cons *c;
-	size_t n, cap;
+	size_t n, cap_e, cap_c; /* e[] and c[] grow apart: a failed second grow leaves no lie */
 };
 
 static int push(struct builder *b, const struct pal_cls_entry *e, const struct fl_cons *c)
 {
 	if (b->n >= PAL_CLS_MAX_ENTRIES)
 		return -E2BIG;
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 64;
-		struct pal_cls_entry *ne = realloc(b->e, ncap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		b->e = ne;
-		struct fl_cons *nc = realloc(b->c, ncap * sizeof(*nc));
-
-		if (!nc)
-			return -ENOMEM;
-		b->c = nc;
-		b->cap = ncap;
-	}
+	if (vec_grow((void **)&b->e, &b->cap_e, b->n + 1, sizeof(*b->e)) ||
+	    vec_grow((void **)&b->c, &b->cap_c, b->n + 1, sizeof(*b->c)))
+		return -ENOMEM;
 	b->e[b->n] = *e;
 	b->c[b->n] = *c;
 	b->n++;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flatten_internal.h"
+#include "vec.h"
 
 struct addr_ref {
 	uint32_t set; /* IR set index, or n_sets + k for the k-th exact (named-port) address */
@@ -101,15 +102,8 @@ struct prefix_vec {
 
 static int prefix_push(struct prefix_vec *pv, const struct pal_cidr *c, uint32_t cls)
 {
-	if (pv->n == pv->cap) {
-		size_t ncap = pv->cap ? pv->cap * 2 : 16;
-		struct pal_cls_prefix *nv = realloc(pv->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		pv->v = nv;
-		pv->cap = ncap;
-	}
+	if (vec_grow((void **)&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v)))
+		return -ENOMEM;
 	pv->v[pv->n].cidr = *c;
 	pv->v[pv->n].cls = cls;
 	pv->n++;
@@ -208,20 +202,8 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 		}
 		size_t need = (sd->ir ? sd->ir->n_in_sets + sd->ir->n_not_in_sets : 0) + 1;
 
-		if (n_refs + need > cap_refs) {
-			size_t ncap = cap_refs ? cap_refs * 2 : 256;
-
-			while (ncap < n_refs + need)
-				ncap *= 2;
-			struct addr_ref *nr = realloc(refs, ncap * sizeof(*nr));
-
-			if (!nr) {
-				err = -ENOMEM;
-				goto out;
-			}
-			refs = nr;
-			cap_refs = ncap;
-		}
+		if ((err = vec_grow((void **)&refs, &cap_refs, n_refs + need, sizeof(*refs))))
+			goto out;
 		for (size_t k = 0; sd->ir && k < sd->ir->n_in_sets; k++) {
 			refs[n_refs++] = (struct addr_ref){ .set = sd->ir->in_sets[k], .entry = e };
 			s.need_pos[e]++;
@@ -269,20 +251,8 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 								&exact[orig - ir->n_sets];
 		size_t cn = orig < ir->n_sets ? ir->sets[orig].n : 1;
 
-		if (n_ev + cn > cap_ev) {
-			size_t ncap = cap_ev ? cap_ev * 2 : 256;
-
-			while (ncap < n_ev + cn)
-				ncap *= 2;
-			struct addr_ev *ne = realloc(ev, ncap * sizeof(*ne));
-
-			if (!ne) {
-				err = -ENOMEM;
-				goto out;
-			}
-			ev = ne;
-			cap_ev = ncap;
-		}
+		if ((err = vec_grow((void **)&ev, &cap_ev, n_ev + cn, sizeof(*ev))))
+			goto out;
 		for (size_t k = 0; k < cn; k++) {
 			ev[n_ev] = (struct addr_ev){ .cidr = cv[k], .set = (uint32_t)id };
 			clear_host_bits(&ev[n_ev++].cidr);

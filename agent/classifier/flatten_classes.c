@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flatten_internal.h"
+#include "vec.h"
 
 /* qsort, which must not see a NULL base even for zero elements. */
 void fl_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
@@ -129,39 +130,14 @@ int fl_classes_intern(struct fl_classes *c, struct fl_bits *spec, uint32_t *id)
 			return 0;
 		}
 	}
-	if (c->n + 2 > c->cap) {
-		uint32_t ncap = c->cap ? c->cap * 2 : 64;
-		uint32_t *ns = realloc(c->start, ncap * sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		c->start = ns;
-		uint64_t *nh = realloc(c->hash, ncap * sizeof(*nh));
-
-		if (!nh)
-			return -ENOMEM;
-		c->hash = nh;
-		c->cap = ncap;
-		if (c->n == 0)
-			c->start[0] = 0;
-	}
-	if (c->n_ovr + k > c->cap_ovr) {
-		size_t ncap = c->cap_ovr ? c->cap_ovr : 256;
-
-		while (ncap < c->n_ovr + k)
-			ncap *= 2;
-		uint32_t *now = realloc(c->ow, ncap * sizeof(*now));
-
-		if (!now)
-			return -ENOMEM;
-		c->ow = now;
-		uint64_t *nob = realloc(c->ob, ncap * sizeof(*nob));
-
-		if (!nob)
-			return -ENOMEM;
-		c->ob = nob;
-		c->cap_ovr = ncap;
-	}
+	/* room for class n: its hash, and start[] one longer than the classes (class n ends there) */
+	if (vec_grow((void **)&c->start, &c->cap_start, (size_t)c->n + 2, sizeof(*c->start)) ||
+	    vec_grow((void **)&c->hash, &c->cap_hash, (size_t)c->n + 1, sizeof(*c->hash)) ||
+	    vec_grow((void **)&c->ow, &c->cap_ow, c->n_ovr + k, sizeof(*c->ow)) ||
+	    vec_grow((void **)&c->ob, &c->cap_ob, c->n_ovr + k, sizeof(*c->ob)))
+		return -ENOMEM;
+	if (c->n == 0)
+		c->start[0] = 0;
 	for (uint32_t i = 0; i < k; i++) {
 		c->ow[c->n_ovr + i] = spec->nz[i];
 		c->ob[c->n_ovr + i] = c->base[spec->nz[i]] | spec->w[spec->nz[i]];

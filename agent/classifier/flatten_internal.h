@@ -79,12 +79,13 @@ struct fl_bits {
 /* Interned classes of one field: class c's override words are [start[c], start[c + 1]). */
 struct fl_classes {
 	const uint64_t *base;
-	uint32_t n, cap;
+	uint32_t n;
 	uint32_t *start; /* n + 1 */
 	uint32_t *ow;
 	uint64_t *ob;
-	size_t n_ovr, cap_ovr;
+	size_t n_ovr;
 	uint64_t *hash;  /* per class */
+	size_t cap_start, cap_hash, cap_ow, cap_ob; /* vec.h: each array grows on its own */
 	uint32_t *tab;   /* open addressing: class id + 1, 0 = empty */
 	size_t tab_cap;
 };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "flatten_internal.h"
+#include "vec.h"
 
 struct rng_ev {
 	uint32_t point;
@@ -23,15 +24,8 @@ static int rng_add(struct fl_rng_vec *rv, uint32_t entry, uint32_t first, uint32
 {
 	if (!rv) /* only the constraint's description was asked for */
 		return 0;
-	if (rv->n + 2 > rv->cap) {
-		size_t ncap = rv->cap ? rv->cap * 2 : 256;
-		struct rng_ev *nv = realloc(rv->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		rv->v = nv;
-		rv->cap = ncap;
-	}
+	if (vec_grow((void **)&rv->v, &rv->cap, rv->n + 2, sizeof(*rv->v)))
+		return -ENOMEM;
 	rv->v[rv->n++] = (struct rng_ev){ .point = first, .entry = entry, .delta = 1, .neg = neg };
 	rv->v[rv->n++] = (struct rng_ev){ .point = last + 1, .entry = entry, .delta = -1, .neg = neg };
 	return 0;
@@ -123,15 +117,8 @@ static int range_push(struct fl_range_vec *rv, uint32_t first, uint32_t last, ui
 		rv->v[rv->n - 1].last = (uint16_t)last;
 		return 0;
 	}
-	if (rv->n == rv->cap) {
-		size_t ncap = rv->cap ? rv->cap * 2 : 16;
-		struct pal_cls_range *nv = realloc(rv->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		rv->v = nv;
-		rv->cap = ncap;
-	}
+	if (vec_grow((void **)&rv->v, &rv->cap, rv->n + 1, sizeof(*rv->v)))
+		return -ENOMEM;
 	rv->v[rv->n++] = (struct pal_cls_range){ .first = (uint16_t)first, .last = (uint16_t)last,
 						 .cls = cls };
 	return 0;
@@ -234,17 +221,8 @@ static void kp_add(uint16_t value, uint8_t len, void *arg)
 
 	if (kv->err)
 		return;
-	if (kv->n == kv->cap) {
-		size_t ncap = kv->cap ? kv->cap * 2 : 32;
-		struct pal_cls_kprefix *nv = realloc(kv->v, ncap * sizeof(*nv));
-
-		if (!nv) {
-			kv->err = -ENOMEM;
-			return;
-		}
-		kv->v = nv;
-		kv->cap = ncap;
-	}
+	if ((kv->err = vec_grow((void **)&kv->v, &kv->cap, kv->n + 1, sizeof(*kv->v))))
+		return;
 	kv->v[kv->n++] = (struct pal_cls_kprefix){ .value = value, .len = len, .cls = kv->cls };
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compile_internal.h"
+#include "vec.h"
 
 /* ---- profiles ------------------------------------------------------------------------------ */
 
@@ -107,15 +108,9 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 		*found = false;
 		return 0;
 	}
-	if (ir->n_profiles == cc->cap_profiles) {
-		size_t cap = cc->cap_profiles ? cc->cap_profiles * 2 : 8;
-		struct pal_ir_profile *v = realloc(ir->profiles, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ir->profiles = v;
-		cc->cap_profiles = cap;
-	}
+	if (vec_grow((void **)&ir->profiles, &cc->cap_profiles, ir->n_profiles + 1,
+		     sizeof(*ir->profiles)))
+		return -ENOMEM;
 	p = &ir->profiles[ir->n_profiles++];
 	memset(p, 0, sizeof(*p));
 	p->name = strdup(name);
@@ -172,6 +167,21 @@ static char *strdup_or_null(const char *s, bool *nomem)
 	return d;
 }
 
+/* A copy of the n elements of size sz at src, or NULL: n is 0, or out of memory (*nomem set). */
+static void *memdup_or_null(const void *src, size_t n, size_t sz, bool *nomem)
+{
+	void *d;
+
+	if (!n)
+		return NULL;
+	d = malloc(n * sz);
+	if (!d)
+		*nomem = true;
+	else
+		memcpy(d, src, n * sz);
+	return d;
+}
+
 /* Calico ignores untracked policy on a `*` host endpoint; say so for each such policy. */
 static void warn_wildcard_untracked(struct pal_cc *cc, const struct pal_cc_cand *c,
 				    const struct pal_host_endpoint *h)
@@ -197,15 +207,10 @@ static int build_host_endpoint(struct pal_cc *cc, const struct pal_cc_cand *c,
 	pal_labels_copy(&ep->labels, &c->labels);
 	ep->name = strdup_or_null(h->name, &nomem);
 	ep->iface = strdup_or_null(h->interface_name, &nomem);
+	ep->addrs = memdup_or_null(h->expected_ips, h->n_expected_ips, sizeof(*ep->addrs), &nomem);
 	if (nomem)
 		return -ENOMEM;
-	if (h->n_expected_ips) {
-		ep->addrs = malloc(h->n_expected_ips * sizeof(*ep->addrs));
-		if (!ep->addrs)
-			return -ENOMEM;
-		memcpy(ep->addrs, h->expected_ips, h->n_expected_ips * sizeof(*ep->addrs));
-		ep->n_addrs = h->n_expected_ips;
-	}
+	ep->n_addrs = h->n_expected_ips;
 	if (wildcard)
 		warn_wildcard_untracked(cc, c, h);
 	for (int d = 0; d < PAL_DIR_COUNT; d++) {
@@ -243,13 +248,11 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 			ep->addrs[i] = w->ip_networks[i].addr;
 		ep->n_addrs = w->n_ip_networks;
 	}
-	if (w->n_allow_spoofed) {
-		ep->spoof_ok = malloc(w->n_allow_spoofed * sizeof(*ep->spoof_ok));
-		if (!ep->spoof_ok)
-			return -ENOMEM;
-		memcpy(ep->spoof_ok, w->allow_spoofed, w->n_allow_spoofed * sizeof(*ep->spoof_ok));
-		ep->n_spoof_ok = w->n_allow_spoofed;
-	}
+	ep->spoof_ok = memdup_or_null(w->allow_spoofed, w->n_allow_spoofed, sizeof(*ep->spoof_ok),
+				      &nomem);
+	if (nomem)
+		return -ENOMEM;
+	ep->n_spoof_ok = w->n_allow_spoofed;
 	for (int d = 0; d < PAL_DIR_COUNT; d++)
 		if ((err = pal_cc_build_tierlist(cc, c, PAL_LIST_NORMAL, d, &ep->normal[d])))
 			return err;

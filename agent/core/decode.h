@@ -42,6 +42,7 @@
 #define derr_choice              pal_dec_derr_choice
 #define derr_field               pal_dec_derr_field
 #define derr_name                pal_dec_derr_name
+#define enter_checked_map        pal_dec_enter_checked_map
 #define enter_field              pal_dec_enter_field
 #define expect_map               pal_dec_expect_map
 #define expect_seq               pal_dec_expect_seq
@@ -130,6 +131,11 @@ const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, cons
  * pops *old). */
 int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
 		size_t *old);
+/* Enters the optional mapping map[key] into *n and checks its fields against known
+ * (check_fields): 0 when it is absent or null, -1 after an error, 1 with key pushed on the path
+ * (the caller pops *old). */
+int enter_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
+		      const char *const *known, const struct yt_node **n, size_t *old);
 
 /* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
 bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */

@@ -227,6 +227,19 @@ int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum y
 	return 1;
 }
 
+int enter_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
+		      const char *const *known, const struct yt_node **n, size_t *old)
+{
+	*n = push_field(c, map, key, old);
+	if (!*n)
+		return 0;
+	if (!check_fields(c, *n, known, NULL)) {
+		path_pop(c, *old);
+		return -1;
+	}
+	return 1;
+}
+
 bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
 		  const char *const *ignored)
 {

@@ -83,17 +83,12 @@ static int decode_icmp(struct dctx *c, const struct yt_node *n, void *arg)
 static int decode_service_accounts(struct dctx *c, const struct yt_node *ent,
 				   struct pal_entity *e)
 {
-	const struct yt_node *n = yt_map_get(ent, "serviceAccounts");
+	const struct yt_node *n;
 	size_t old;
-	int r = 1;
+	int r;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "serviceAccounts");
-	if (!check_fields(c, n, sa_fields, NULL)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_checked_map(c, ent, "serviceAccounts", sa_fields, &n, &old)) <= 0)
+		return r;
 	e->has_service_accounts = true;
 	if (get_str_list(c, n, "names", &e->service_accounts.names,
 			 &e->service_accounts.n_names) < 0)
@@ -113,17 +108,12 @@ static int decode_service_accounts(struct dctx *c, const struct yt_node *ent,
 
 static int decode_services(struct dctx *c, const struct yt_node *ent, struct pal_entity *e)
 {
-	const struct yt_node *n = yt_map_get(ent, "services");
+	const struct yt_node *n;
 	size_t old;
-	int r = 1;
+	int r;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "services");
-	if (!check_fields(c, n, svc_fields, NULL)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_checked_map(c, ent, "services", svc_fields, &n, &old)) <= 0)
+		return r;
 	e->has_services = true;
 	if (get_str(c, n, "name", &e->service_name) < 0 ||
 	    get_str(c, n, "namespace", &e->service_namespace) < 0)
@@ -166,16 +156,12 @@ static bool is_match_all(const struct pal_cidr *n)
 static int decode_entity(struct dctx *c, const struct yt_node *rule, const char *key,
 			 struct pal_entity *e)
 {
+	const struct yt_node *n;
 	size_t old;
-	const struct yt_node *n = push_field(c, rule, key, &old);
-	int r = 1;
+	int r;
 
-	if (!n)
-		return 0;
-	if (!check_fields(c, n, entity_fields, NULL)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_checked_map(c, rule, key, entity_fields, &n, &old)) <= 0)
+		return r;
 	if (get_exact_cidr_list(c, n, "nets", &e->nets, &e->n_nets, PAL_MAX_NETS) < 0)
 		r = -1;
 	if (get_exact_cidr_list(c, n, "notNets", &e->not_nets, &e->n_not_nets, PAL_MAX_NETS) < 0)
@@ -234,18 +220,13 @@ static int decode_entity(struct dctx *c, const struct yt_node *rule, const char 
 /* http: {methods: [...], paths: [{exact|prefix}]}; parsed for validation only. */
 static int decode_http(struct dctx *c, const struct yt_node *rule)
 {
-	const struct yt_node *n = yt_map_get(rule, "http"), *paths;
+	const struct yt_node *n, *paths;
 	char **methods = NULL;
 	size_t n_methods = 0, old;
-	int r = 1;
+	int r;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "http");
-	if (!check_fields(c, n, http_fields, NULL)) {
-		path_pop(c, old);
-		return -1;
-	}
+	if ((r = enter_checked_map(c, rule, "http", http_fields, &n, &old)) <= 0)
+		return r;
 	if (get_str_list(c, n, "methods", &methods, &n_methods) < 0)
 		r = -1;
 	for (size_t i = 0; i < n_methods; i++)
@@ -295,16 +276,13 @@ static int decode_http(struct dctx *c, const struct yt_node *rule)
 
 static int decode_rule_metadata(struct dctx *c, const struct yt_node *rule, struct pal_rule *out)
 {
-	const struct yt_node *n = yt_map_get(rule, "metadata");
+	const struct yt_node *n;
 	size_t old;
-	int r = 1;
+	int r;
 
-	if (yt_is_null(n))
-		return 0;
-	old = path_push(c, "metadata");
-	if (!check_fields(c, n, rule_meta_fields, NULL))
-		r = -1;
-	else if (get_labels(c, n, "annotations", &out->annotations, LABELS_ANNOTATIONS) < 0)
+	if ((r = enter_checked_map(c, rule, "metadata", rule_meta_fields, &n, &old)) <= 0)
+		return r;
+	if (get_labels(c, n, "annotations", &out->annotations, LABELS_ANNOTATIONS) < 0)
 		r = -1;
 	path_pop(c, old);
 	return r;

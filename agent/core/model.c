@@ -199,18 +199,18 @@ static int append_items(void **v, size_t *len, size_t *cap, const void *items, s
 	return 0;
 }
 
-#define BORROW(field)                                                                         \
-	append_items((void **)&dst->field.v, &dst->field.n, &dst->field.cap, src->field.v,       \
-		     src->field.n, sizeof(*src->field.v))
-
 int pal_model_borrow(struct pal_model *dst, const struct pal_model *src)
 {
+	int err = 0;
+
 	dst->borrowed = true;
-	if (BORROW(policies) || BORROW(tiers) || BORROW(host_endpoints) ||
-	    BORROW(workload_endpoints) || BORROW(profiles) || BORROW(network_sets) ||
-	    BORROW(namespaces) || BORROW(services) || BORROW(endpoint_slices))
-		return -ENOMEM;
-	return 0;
+#define BORROW(field, clear)                                                                  \
+	if (!err)                                                                             \
+		err = append_items((void **)&dst->field.v, &dst->field.n, &dst->field.cap,     \
+				   src->field.v, src->field.n, sizeof(*src->field.v));
+	PAL_MODEL_RESOURCES(BORROW)
+#undef BORROW
+	return err;
 }
 
 /* Shrinks the array *v of len items (capacity *cap) to len; keeps it when realloc fails. */
@@ -269,30 +269,18 @@ void pal_model_shrink(struct pal_model *m)
 		shrink_rules(&m->profiles.v[i].ingress);
 		shrink_rules(&m->profiles.v[i].egress);
 	}
-	SHRINK(policies);
-	SHRINK(tiers);
-	SHRINK(host_endpoints);
-	SHRINK(workload_endpoints);
-	SHRINK(profiles);
-	SHRINK(network_sets);
-	SHRINK(namespaces);
-	SHRINK(services);
-	SHRINK(endpoint_slices);
+#define SHRINK_RESOURCES(field, clear) SHRINK(field);
+	PAL_MODEL_RESOURCES(SHRINK_RESOURCES)
+#undef SHRINK_RESOURCES
 	SHRINK(files);
 }
 
 /* A borrowing model owns only its arrays. */
 static void free_borrowed(struct pal_model *m)
 {
-	free(m->policies.v);
-	free(m->tiers.v);
-	free(m->host_endpoints.v);
-	free(m->workload_endpoints.v);
-	free(m->profiles.v);
-	free(m->network_sets.v);
-	free(m->namespaces.v);
-	free(m->services.v);
-	free(m->endpoint_slices.v);
+#define FREE_ARRAY(field, clear) free(m->field.v);
+	PAL_MODEL_RESOURCES(FREE_ARRAY)
+#undef FREE_ARRAY
 	free(m->files.v);
 	memset(m, 0, sizeof(*m));
 }
@@ -303,33 +291,12 @@ void pal_model_free(struct pal_model *m)
 		free_borrowed(m);
 		return;
 	}
-	for (size_t i = 0; i < m->policies.n; i++)
-		pal_policy_clear(&m->policies.v[i]);
-	free(m->policies.v);
-	for (size_t i = 0; i < m->tiers.n; i++)
-		pal_tier_clear(&m->tiers.v[i]);
-	free(m->tiers.v);
-	for (size_t i = 0; i < m->host_endpoints.n; i++)
-		pal_host_endpoint_clear(&m->host_endpoints.v[i]);
-	free(m->host_endpoints.v);
-	for (size_t i = 0; i < m->workload_endpoints.n; i++)
-		pal_workload_endpoint_clear(&m->workload_endpoints.v[i]);
-	free(m->workload_endpoints.v);
-	for (size_t i = 0; i < m->profiles.n; i++)
-		pal_profile_clear(&m->profiles.v[i]);
-	free(m->profiles.v);
-	for (size_t i = 0; i < m->network_sets.n; i++)
-		pal_network_set_clear(&m->network_sets.v[i]);
-	free(m->network_sets.v);
-	for (size_t i = 0; i < m->namespaces.n; i++)
-		pal_namespace_clear(&m->namespaces.v[i]);
-	free(m->namespaces.v);
-	for (size_t i = 0; i < m->services.n; i++)
-		pal_service_clear(&m->services.v[i]);
-	free(m->services.v);
-	for (size_t i = 0; i < m->endpoint_slices.n; i++)
-		pal_endpoint_slice_clear(&m->endpoint_slices.v[i]);
-	free(m->endpoint_slices.v);
+#define CLEAR_AND_FREE(field, clear)            \
+	for (size_t i = 0; i < m->field.n; i++) \
+		clear(&m->field.v[i]);          \
+	free(m->field.v);
+	PAL_MODEL_RESOURCES(CLEAR_AND_FREE)
+#undef CLEAR_AND_FREE
 	for (size_t i = 0; i < m->files.n; i++)
 		free(m->files.v[i]);
 	free(m->files.v);

@@ -254,6 +254,20 @@ struct pal_model {
 	bool borrowed; /* the resources belong to other models (pal_model_borrow) */
 };
 
+/* Every resource array of struct pal_model (not files) with its element's clear function, in
+ * declaration order, for the code that treats them all alike (freeing, borrowing, shrinking,
+ * keeping): X(field, clear) for each. A new resource kind is added here once. */
+#define PAL_MODEL_RESOURCES(X)                             \
+	X(policies, pal_policy_clear)                      \
+	X(tiers, pal_tier_clear)                           \
+	X(host_endpoints, pal_host_endpoint_clear)         \
+	X(workload_endpoints, pal_workload_endpoint_clear) \
+	X(profiles, pal_profile_clear)                     \
+	X(network_sets, pal_network_set_clear)             \
+	X(namespaces, pal_namespace_clear)                 \
+	X(services, pal_service_clear)                     \
+	X(endpoint_slices, pal_endpoint_slice_clear)
+
 void pal_model_init(struct pal_model *m);
 void pal_model_free(struct pal_model *m);
 /* Appends shallow copies of src's resources to dst, which then only borrows them: freeing dst

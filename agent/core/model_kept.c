@@ -10,14 +10,11 @@
 #include "model.h"
 
 /* Every array of resources of struct pal_model, by offset: each is a PAL_VEC (v, n, cap). */
-#define FIELD(f) { offsetof(struct pal_model, f), sizeof(*((struct pal_model *)0)->f.v) }
+#define FIELD(f, clear) { offsetof(struct pal_model, f), sizeof(*((struct pal_model *)0)->f.v) },
 static const struct {
 	size_t off, sz;
-} fields[] = {
-	FIELD(policies),  FIELD(tiers),      FIELD(host_endpoints),
-	FIELD(workload_endpoints), FIELD(profiles), FIELD(network_sets),
-	FIELD(namespaces), FIELD(services),  FIELD(endpoint_slices),
-};
+} fields[] = { PAL_MODEL_RESOURCES(FIELD) };
+#undef FIELD
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
 struct any_vec {

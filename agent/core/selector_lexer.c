@@ -211,6 +211,17 @@ static int lex_call(const char *s, size_t *ip, struct sel_tokens *t, const char 
 	return push(t, kind, start, key, klen);
 }
 
+/* The token of a one-character punctuation mark: one of "(){},". */
+static enum sel_tok_kind punctuation_token(char c)
+{
+	static const char marks[] = "(){},";
+	static const enum sel_tok_kind kinds[] = { SEL_TOK_LPAREN, SEL_TOK_RPAREN, SEL_TOK_LBRACE,
+						   SEL_TOK_RBRACE, SEL_TOK_COMMA };
+	_Static_assert(sizeof(kinds) / sizeof(kinds[0]) == sizeof(marks) - 1, "a kind per mark");
+
+	return kinds[strchr(marks, c) - marks];
+}
+
 int sel_tokenize(const char *s, struct sel_tokens *t, struct pal_selector_error *err)
 {
 	size_t i = 0;
@@ -230,23 +241,11 @@ int sel_tokenize(const char *s, struct sel_tokens *t, struct pal_selector_error 
 		after_label = t->n > 0 && t->v[t->n - 1].kind == SEL_TOK_LABEL;
 		switch (s[i]) {
 		case '(':
-			rc = push(t, SEL_TOK_LPAREN, i, NULL, 0);
-			i++;
-			break;
 		case ')':
-			rc = push(t, SEL_TOK_RPAREN, i, NULL, 0);
-			i++;
-			break;
 		case '{':
-			rc = push(t, SEL_TOK_LBRACE, i, NULL, 0);
-			i++;
-			break;
 		case '}':
-			rc = push(t, SEL_TOK_RBRACE, i, NULL, 0);
-			i++;
-			break;
 		case ',':
-			rc = push(t, SEL_TOK_COMMA, i, NULL, 0);
+			rc = push(t, punctuation_token(s[i]), i, NULL, 0);
 			i++;
 			break;
 		case '"':

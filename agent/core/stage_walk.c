@@ -396,14 +396,22 @@ static bool source_check(struct walk *w, const struct pal_walk_side *s)
 	return true;
 }
 
+/* The packet to or from the host crosses an interface without an endpoint: allowed. */
+static void settle_unpoliced(struct walk *w, enum pal_dir dir)
+{
+	decision_t d = no_decision;
+
+	add_step(w, PAL_STAGE_DEFAULT, NULL, dir, &d, "no endpoint: not policed");
+	settle_allow(w, "no endpoint on this interface: not policed");
+}
+
 /* Arrives on the interface of side a, for the host. */
 static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
 {
 	decision_t d = no_decision;
 
 	if (!a->ep) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d, "no endpoint: not policed");
-		settle_allow(w, "no endpoint on this interface: not policed");
+		settle_unpoliced(w, PAL_DIR_INGRESS);
 		return;
 	}
 	if (a->workload) {
@@ -445,8 +453,7 @@ static void walk_egress(struct walk *w, const struct pal_walk_side *b)
 	decision_t d = no_decision;
 
 	if (!b->ep) {
-		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_EGRESS, &d, "no endpoint: not policed");
-		settle_allow(w, "no endpoint on this interface: not policed");
+		settle_unpoliced(w, PAL_DIR_EGRESS);
 		return;
 	}
 	if (b->workload) {

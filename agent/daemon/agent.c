@@ -144,6 +144,8 @@ int pald_run_uninstall(struct pald_agent *a)
 	else
 		pald_log(PALD_LOG_INFO, "uninstalled: programs detached, pins and rules removed",
 			 PALD_S("bpffs", a->cfg->bpffs));
+	if (!rc)
+		pald_agent_k8s_uninstall(a->cfg);
 	close_common(a);
 	return rc ? 1 : 0;
 }
@@ -235,30 +237,31 @@ static void on_signal(struct pald_watcher *w, uint32_t events)
 	}
 }
 
+/* Opens the HTTP listener `name` (health or metrics) on addr; *on says it is open. */
+static int listen_http(struct pald_agent *a, struct pald_http_server *srv, const char *name,
+		       const struct pald_listen_addr *addr, bool *on)
+{
+	int rc = pald_http_open(srv, &a->loop, name, &addr->sa, addr->len, pald_health_handler, a);
+
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "cannot listen", PALD_S(name, addr->text),
+			 PALD_S("error", strerror(-rc)));
+		return rc;
+	}
+	*on = true;
+	return 0;
+}
+
 static int open_http(struct pald_agent *a)
 {
 	const struct pald_listen_addr *h = &a->cfg->health, *m = &a->cfg->metrics;
 	int rc;
 
-	if (h->set) {
-		if ((rc = pald_http_open(&a->health, &a->loop, "health", &h->sa, h->len,
-					 pald_health_handler, a))) {
-			pald_log(PALD_LOG_ERROR, "cannot listen", PALD_S("health", h->text),
-				 PALD_S("error", strerror(-rc)));
-			return rc;
-		}
-		a->health_on = true;
-	}
+	if (h->set && (rc = listen_http(a, &a->health, "health", h, &a->health_on)))
+		return rc;
 	/* The same address for both: one listener serves every path. */
-	if (m->set && !(h->set && h->len == m->len && memcmp(&h->sa, &m->sa, h->len) == 0)) {
-		if ((rc = pald_http_open(&a->metrics_srv, &a->loop, "metrics", &m->sa, m->len,
-					 pald_health_handler, a))) {
-			pald_log(PALD_LOG_ERROR, "cannot listen", PALD_S("metrics", m->text),
-				 PALD_S("error", strerror(-rc)));
-			return rc;
-		}
-		a->metrics_on = true;
-	}
+	if (m->set && !(h->set && h->len == m->len && memcmp(&h->sa, &m->sa, h->len) == 0))
+		return listen_http(a, &a->metrics_srv, "metrics", m, &a->metrics_on);
 	return 0;
 }
 

@@ -73,6 +73,8 @@ void pald_agent_k8s_publish(struct pald_agent *a, bool force);
 void pald_agent_k8s_applied(struct pald_agent *a);
 void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf *b);
 void pald_agent_k8s_close(struct pald_agent *a);
+/* --uninstall: removes the state file (k8s_state.h) when it describes the datapath just removed. */
+void pald_agent_k8s_uninstall(const struct pald_config *c);
 
 /* The HTTP routes (health.c): /livez, /readyz, /metrics. */
 void pald_health_handler(void *ctx, const struct pald_http_req *req, int *status,

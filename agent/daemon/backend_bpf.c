@@ -312,50 +312,6 @@ static void bound_load_pinned(struct bpf_ctx *c)
 	c->meta = doc;
 }
 
-/* Restart: rule lists no pal_ifaces entry references are unreachable for packets (they find
- * lists only through pal_ifaces). They exist when an agent died between writing a generation's
- * lists and flipping to them (kill -9 during an apply); without this their map space would stay
- * allocated forever. Only one agent writes (the bpffs lock), so nothing is half-way now. */
-static void delete_orphan_lists(struct bpf_ctx *c)
-{
-	int ifd = pal_dp_map_fd(c->dp, "pal_ifaces"), lfd = pal_dp_map_fd(c->dp, "pal_lists");
-	uint32_t key, next, *prev = NULL;
-	struct pal_dp_list_ids used = { 0 }, orphans = { 0 };
-
-	if (ifd < 0 || lfd < 0)
-		return;
-	while (bpf_map_get_next_key(ifd, prev, &next) == 0) {
-		struct pal_iface v;
-
-		key = next;
-		prev = &key;
-		/* a list missed here would be deleted under its interface: stop instead */
-		if (pal_dp_iface_read(c->dp, key, &v) == 0 && pal_dp_list_ids_add(&used, &v))
-			goto out;
-	}
-	prev = NULL;
-	while (bpf_map_get_next_key(lfd, prev, &next) == 0) {
-		bool in_use = false;
-
-		key = next;
-		prev = &key;
-		for (size_t i = 0; i < used.n && !in_use; i++)
-			in_use = used.v[i] == key;
-		if (in_use || vec_grow((void **)&orphans.v, &orphans.cap, orphans.n + 1,
-				       sizeof(*orphans.v)))
-			continue;
-		orphans.v[orphans.n++] = key;
-	}
-	if (orphans.n) {
-		pald_log(PALD_LOG_WARN, "deleting rule lists no interface uses (an agent died during an apply)",
-			 PALD_I("lists", orphans.n));
-		pal_dp_lists_delete(c->dp, orphans.v, orphans.n);
-	}
-out:
-	free(used.v);
-	free(orphans.v);
-}
-
 /* --- apply ----------------------------------------------------------------------------------- */
 
 /* The interface has a value of its own (its last good policy), not the reserved deny value. */
@@ -598,25 +554,22 @@ static int program_iface(struct bpf_ctx *c, const struct pald_iface *f,
 	/* a map full: the last apply's old lists may hold the room until finish_apply sweeps them */
 	if (err && pal_dp_lists_sweep(c->dp) > 0)
 		err = pal_dp_endpoint_write(c->dp, &c->ir, f->ep, (uint32_t)c->generation, &v);
-	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
-	if (!err && !(err = pal_dp_src_begin(c->dp, &src)))
-		err = pal_dp_src_allow(c->dp, &src, me.ifindex, f->ep);
-	if (!err && (err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had))) {
-		uint32_t ids[PAL_SLOT_COUNT];
-
-		/* never reachable: delete them at once */
-		pal_dp_lists_delete(c->dp, ids, pal_dp_iface_lists(&v, ids));
-	}
-	if (err)
-		pal_dp_src_undo(c->dp, &src, NULL, 0);
-	else
-		err = pal_dp_src_trim(c->dp, &me, 1, false);
-	pal_dp_src_end(&src);
 	if (err)
 		return err;
-	if (had)
-		pal_dp_list_ids_add(stale, &old);
-	return 0;
+	/* its source prefixes before the flip, the ones it no longer has after (srcaddrs.h) */
+	if (!(err = pal_dp_src_begin(c->dp, &src)) &&
+	    !(err = pal_dp_src_allow(c->dp, &src, me.ifindex, f->ep)))
+		err = pal_dp_iface_flip(c->dp, (uint32_t)f->ifindex, &v, &old, &had);
+	if (err) {
+		pal_dp_src_undo(c->dp, &src, NULL, 0);
+		pal_dp_iface_lists_delete(c->dp, &v); /* never reachable: delete them at once */
+	} else {
+		err = pal_dp_src_trim(c->dp, &me, 1, false);
+	}
+	pal_dp_src_end(&src);
+	if (had) /* flipped: its old lists go after a grace period, whatever the trim did */
+		pal_dp_list_ids_retire(c->dp, stale, &old);
+	return err;
 }
 
 /* Gives a (new, re-bound or unprogrammed) interface its endpoint's lists; when that fails, the
@@ -728,7 +681,10 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			if (!att_has(c, p[i].ifindex, p[i].host) &&
+			/* attached but unwitnessed (its entry came back): attach again, so the guard
+			 * lets it on */
+			if ((!att_has(c, p[i].ifindex, p[i].host) ||
+			     pal_dp_iface_unwitnessed(c->dp, p[i].ifindex)) &&
 			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
 				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
 					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));
@@ -862,7 +818,7 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		bool had = false;
 
 		if (pal_dp_iface_remove(c->dp, gone[i], &old, &had) == 0 && had)
-			pal_dp_list_ids_add(&stale, &old);
+			pal_dp_list_ids_retire(c->dp, &stale, &old);
 		/* no endpoint: none of its source prefixes stays (an ifindex may come back) */
 		pal_dp_src_trim(c->dp, &(struct pal_dp_binding){ gone[i], NULL }, 1, false);
 		bound_drop(c, gone[i]);
@@ -1362,7 +1318,10 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	if (adopted) {
 		c->adopted_generation = pal_dp_generation(c->dp);
 		bound_load_pinned(c);
-		delete_orphan_lists(c);
+		if (pal_dp_lists_swept_at_load(c->dp))
+			pald_log(PALD_LOG_WARN, "deleted rule lists no interface uses (an agent exited "
+				 "before deleting them, or died during an apply)",
+				 PALD_I("lists", pal_dp_lists_swept_at_load(c->dp)));
 	}
 	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
 		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),

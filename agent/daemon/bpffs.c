@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "log.h"
+#include "mkdir_p.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -24,25 +25,6 @@ static bool below(const char *dir, const char *root)
 	size_t n = strlen(root);
 
 	return strncmp(dir, root, n) == 0 && (dir[n] == '/' || dir[n] == '\0');
-}
-
-static int mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int pald_bpffs_prepare(const char *dir)
@@ -60,7 +42,7 @@ int pald_bpffs_prepare(const char *dir)
 		}
 		pald_log(PALD_LOG_INFO, "mounted bpffs", PALD_S("dir", PALD_BPFFS_ROOT));
 	}
-	if ((rc = mkdir_p(dir))) {
+	if ((rc = pal_mkdir_p(dir))) {
 		pald_log(PALD_LOG_ERROR, "cannot create the bpffs directory", PALD_S("dir", dir),
 			 PALD_S("error", strerror(-rc)));
 		return rc;

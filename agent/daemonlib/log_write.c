@@ -99,6 +99,40 @@ static void put_time(struct line *l, time_t when)
 	puts_(l, ts);
 }
 
+static void put_json_value(struct line *l, const char *s)
+{
+	if (s)
+		put_json_str(l, s);
+	else
+		puts_(l, "null");
+}
+
+/* How the fields after the message are written: JSON members or text key=value pairs. */
+struct field_style {
+	char sep, assign;
+	void (*put_key)(struct line *l, const char *key);
+	void (*put_string)(struct line *l, const char *s); /* s may be NULL */
+};
+
+static const struct field_style json_fields = { ',', ':', put_json_str, put_json_value };
+static const struct field_style text_fields = { ' ', '=', puts_, put_text_value };
+
+static void put_fields(struct line *l, const struct field_style *st, const struct pald_kv *kv,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		put(l, &st->sep, 1);
+		st->put_key(l, kv[i].key);
+		put(l, &st->assign, 1);
+		if (kv[i].type == PALD_KV_INT)
+			putf(l, "%lld", kv[i].i);
+		else if (kv[i].type == PALD_KV_FLOAT)
+			put_double(l, kv[i].f);
+		else
+			st->put_string(l, kv[i].s);
+	}
+}
+
 size_t pald_log_format_line(char *buf, size_t size, enum pald_log_format fmt, time_t when,
 			    enum pald_log_level lvl, const char *msg, const struct pald_kv *kv,
 			    size_t n)
@@ -113,19 +147,7 @@ size_t pald_log_format_line(char *buf, size_t size, enum pald_log_format fmt, ti
 		puts_(&l, pald_log_level_name(lvl));
 		puts_(&l, "\",\"msg\":");
 		put_json_str(&l, msg);
-		for (size_t i = 0; i < n; i++) {
-			put(&l, ",", 1);
-			put_json_str(&l, kv[i].key);
-			put(&l, ":", 1);
-			if (kv[i].type == PALD_KV_INT)
-				putf(&l, "%lld", kv[i].i);
-			else if (kv[i].type == PALD_KV_FLOAT)
-				put_double(&l, kv[i].f);
-			else if (kv[i].s)
-				put_json_str(&l, kv[i].s);
-			else
-				puts_(&l, "null");
-		}
+		put_fields(&l, &json_fields, kv, n);
 		put(&l, "}", 1);
 	} else {
 		put_time(&l, when);
@@ -133,17 +155,7 @@ size_t pald_log_format_line(char *buf, size_t size, enum pald_log_format fmt, ti
 		puts_(&l, pald_log_level_name(lvl));
 		put(&l, " ", 1);
 		puts_(&l, msg ? msg : "");
-		for (size_t i = 0; i < n; i++) {
-			put(&l, " ", 1);
-			puts_(&l, kv[i].key);
-			put(&l, "=", 1);
-			if (kv[i].type == PALD_KV_INT)
-				putf(&l, "%lld", kv[i].i);
-			else if (kv[i].type == PALD_KV_FLOAT)
-				put_double(&l, kv[i].f);
-			else
-				put_text_value(&l, kv[i].s);
-		}
+		put_fields(&l, &text_fields, kv, n);
 	}
 	/* A cut JSON line is no longer valid JSON; say so plainly rather than emit half an object
 	 * that a collector would reject silently. */

@@ -142,15 +142,22 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point where, int fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+/* The workload guard passes the interface only once both programs are seen on it (its witness,
+ * iface_live.c); a failure leaves it unwitnessed: the guard drops its traffic. */
 int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex)
 {
 	int err = tc_attach_one(ifindex, BPF_TC_INGRESS, pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS));
 
 	if (!err)
 		err = tc_attach_one(ifindex, BPF_TC_EGRESS, pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS));
-	if (err)
+	if (!err && !pal_dp_tc_is_ours(ifindex))
+		err = -ENOENT; /* attached, yet not there: removed at once by someone else */
+	if (err) {
+		pal_dp_iface_live_clear(dp, ifindex);
 		pal_dp_set_error(dp, "tc attach on ifindex %d: %s", ifindex, strerror(-err));
-	return err;
+		return err;
+	}
+	return pal_dp_iface_live_set(dp, ifindex);
 }
 
 static int tc_detach_one(int ifindex, enum bpf_tc_attach_point where)
@@ -183,4 +190,12 @@ int pal_dp_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id)
 	*ingress_id = tc_query_one(ifindex, BPF_TC_INGRESS);
 	*egress_id = tc_query_one(ifindex, BPF_TC_EGRESS);
 	return 0;
+}
+
+bool pal_dp_tc_is_ours(int ifindex)
+{
+	uint32_t in, out;
+
+	pal_dp_tc_query(ifindex, &in, &out);
+	return in && out && prog_is_ours(in, "tc_ingress") && prog_is_ours(out, "tc_egress");
 }

@@ -5,6 +5,7 @@
 #ifndef PALISADE_ATTACH_H
 #define PALISADE_ATTACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "datapath.h"
 
@@ -27,5 +28,18 @@ int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex);
 int pal_dp_detach_tc(int ifindex);
 /* Program ids of palisade's filters (0 = none). */
 int pal_dp_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id);
+/* Both of palisade's filters are on the device and run programs named as palisade's (any build). */
+bool pal_dp_tc_is_ours(int ifindex);
+
+/* The workload guard's witness (iface_live.c, abi.h "pal_if_live"): set for an interface with a
+ * pal_ifaces entry once both tc programs are on it (0 without an entry: nothing to witness),
+ * cleared before they are detached; _load, at every read-write open: the witness of a device
+ * without an entry or without palisade's programs goes, a device with both gets one. */
+bool pal_dp_iface_live(struct pal_datapath *dp, int ifindex);
+/* It has an entry and no witness: the guard drops its traffic until tc is attached again. */
+bool pal_dp_iface_unwitnessed(struct pal_datapath *dp, int ifindex);
+int pal_dp_iface_live_set(struct pal_datapath *dp, int ifindex);
+int pal_dp_iface_live_clear(struct pal_datapath *dp, int ifindex);
+int pal_dp_iface_live_load(struct pal_datapath *dp);
 
 #endif

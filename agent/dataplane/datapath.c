@@ -20,6 +20,7 @@
 #include "ir.h"
 #include "kernel.h"
 #include "map_read.h"
+#include "mkdir_p.h"
 #include "palisade.skel.h"
 #include "sf_out.skel.h"
 #include "wl_guard.skel.h"
@@ -58,27 +59,6 @@ static bool is_bpffs(const char *path)
 	struct statfs st;
 
 	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* bpffs at /sys/fs/bpf when the pin dir is under it and it is not mounted yet. */
@@ -153,6 +133,7 @@ static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
 	if (!strcmp(n, "pal_flows")) return o->max_flows;
 	if (!strcmp(n, "pal_rule_ctrs")) return o->max_rule_ids;
 	if (!strcmp(n, "pal_ifaces")) return PAL_IF_KEYS_FOR(ep);
+	if (!strcmp(n, "pal_if_live")) return PAL_IF_KEYS_FOR(ep);
 	if (!strcmp(n, "pal_if_bank")) return PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_cfg")) return 2 * PAL_IF_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_if_ctrs")) return PAL_IF_CTRS_FOR(ep);
@@ -201,6 +182,11 @@ static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
 				return -EPROTO;
 			}
 			want = info.max_entries;
+			/* the kernel adds BPF_F_RDONLY_PROG to a devmap's flags (pal_if_live):
+			 * libbpf compares flags before it reuses a pin */
+			if (info.type == BPF_MAP_TYPE_DEVMAP_HASH &&
+			    (err = bpf_map__set_map_flags(m, info.map_flags)))
+				return err;
 		} else if (o) {
 			want = wanted_size(o, n);
 		}
@@ -330,10 +316,10 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	if (err)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/maps", dp->dir);
-	err = mkdir_p(path);
+	err = pal_mkdir_p(path);
 	if (!err) {
 		snprintf(path, sizeof(path), "%s/progs", dp->dir);
-		err = mkdir_p(path);
+		err = pal_mkdir_p(path);
 	}
 	if (err) {
 		pal_dp_set_error(dp, "cannot create %s: %s", path, strerror(-err));
@@ -507,11 +493,25 @@ static int share_maps(struct pal_datapath *dp, struct bpf_object *obj, const cha
 	return 0;
 }
 
+/* Pins one raw OUTPUT filter of ifindex as "<kind>_<ifindex>"; its pin path into path (PATH_MAX
+ * bytes) when path is not NULL. */
+static int pin_sf_out_prog(struct pal_datapath *dp, struct bpf_program *p, const char *kind,
+			   uint32_t ifindex, char *path)
+{
+	char name[64];
+	int err;
+
+	snprintf(name, sizeof(name), "%s_%u", kind, ifindex);
+	err = pin_prog(dp, p, name);
+	if (!err && path)
+		pal_dp_prog_pin_path(dp, name, path, PATH_MAX);
+	return err;
+}
+
 int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_path,
 		       char *failsafe_path, char *allow_path)
 {
 	struct pal_sf_out *s;
-	char name[64];
 	int err = 0;
 
 	if (dp->read_only)
@@ -532,24 +532,13 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 				 strerror(-err));
 		goto out;
 	}
-	snprintf(name, sizeof(name), "sf_out_deny_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_untracked_out_deny, name);
-	if (err)
-		goto out;
-	if (deny_path)
-		pal_dp_prog_pin_path(dp, name, deny_path, PATH_MAX);
-	snprintf(name, sizeof(name), "sf_out_failsafe_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_failsafe_out, name);
-	if (err)
-		goto out;
-	if (failsafe_path)
-		pal_dp_prog_pin_path(dp, name, failsafe_path, PATH_MAX);
-	snprintf(name, sizeof(name), "sf_out_allow_%u", ifindex);
-	err = pin_prog(dp, s->progs.sf_untracked_out_allow, name);
-	if (err)
-		goto out;
-	if (allow_path)
-		pal_dp_prog_pin_path(dp, name, allow_path, PATH_MAX);
+	err = pin_sf_out_prog(dp, s->progs.sf_untracked_out_deny, "sf_out_deny", ifindex, deny_path);
+	if (!err)
+		err = pin_sf_out_prog(dp, s->progs.sf_failsafe_out, "sf_out_failsafe", ifindex,
+				      failsafe_path);
+	if (!err)
+		err = pin_sf_out_prog(dp, s->progs.sf_untracked_out_allow, "sf_out_allow", ifindex,
+				      allow_path);
 out:
 	pal_sf_out__destroy(s);
 	return err;
@@ -557,14 +546,13 @@ out:
 
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex)
 {
+	static const char *const kinds[] = { "sf_out_deny", "sf_out_allow", "sf_out_failsafe" };
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/progs/sf_out_deny_%u", dp->dir, ifindex);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/progs/sf_out_allow_%u", dp->dir, ifindex);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/progs/sf_out_failsafe_%u", dp->dir, ifindex);
-	unlink(path);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/progs/%s_%u", dp->dir, kinds[i], ifindex);
+		unlink(path);
+	}
 	return 0;
 }
 

@@ -81,9 +81,10 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 		       char *failsafe_path, char *allow_path);
 int pal_dp_unpin_sf_out(struct pal_datapath *dp, uint32_t ifindex);
 
-/* The workload guard (bpf/wl_guard.bpf.c: matches a packet whose device has no pal_ifaces entry),
- * loaded sharing the maps and pinned as DIR/progs/wl_guard (replacing an older pin; rules already
- * naming the old one keep it until they are rewritten). Its path into path (may be NULL). */
+/* The workload guard (bpf/wl_guard.bpf.c: matches a packet whose device has no pal_ifaces entry or
+ * no pal_if_live witness), loaded sharing the maps and pinned as DIR/progs/wl_guard (replacing an
+ * older pin; rules already naming the old one keep it until they are rewritten). Its path into
+ * path (may be NULL). */
 #define PAL_WL_GUARD_PIN "wl_guard"
 int pal_dp_load_wl_guard(struct pal_datapath *dp, char *path, size_t len);
 /* Removes the pin (missing: not an error). */

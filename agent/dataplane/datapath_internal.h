@@ -34,6 +34,7 @@ struct pal_datapath {
 	struct pal_dp_live_lists live; /* the lists this process wrote, by content (list_reuse.h) */
 	uint32_t *dead; /* lists no interface holds since an apply: pal_dp_lists_sweep deletes them */
 	size_t n_dead, cap_dead;
+	size_t swept_at_load; /* pinned lists no interface named, deleted at load */
 	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),
 	 * which slots are bound, and the grace periods completed when each last flipped or was
 	 * freed (its other bank, or the slot, is reusable once pal_dp_grace_periods passed it) */

@@ -28,6 +28,7 @@
 #include "map_read.h"
 #include "maps_sync.h"
 #include "linktype.h"
+#include "attach.h"
 
 static uint32_t max_entries(int fd)
 {
@@ -172,6 +173,8 @@ int pal_dp_slots_load(struct pal_datapath *dp)
 		return err;
 	}
 	err = if_index_load(dp);
+	if (!err)
+		err = pal_dp_iface_live_load(dp); /* the guard's witness made true before anything */
 	return err ? err : write_reserved(dp);
 }
 

@@ -21,9 +21,19 @@
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
+static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n);
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* The pinned interfaces' references to their lists (list_reuse.h), so that a list an earlier
- * agent shared between interfaces goes only with the last of them. */
-static int adopt_references(struct pal_datapath *dp)
+ * agent shared between interfaces goes only with the last of them; *used (sorted) gets every id
+ * an interface names. */
+static int adopt_references(struct pal_datapath *dp, struct pal_dp_list_ids *used)
 {
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
@@ -38,12 +48,48 @@ static int adopt_references(struct pal_datapath *dp)
 		for (int s = 0; s < PAL_SLOT_COUNT; s++)
 			if (v.lists[s])
 				pal_dp_live_adopt(&dp->live, v.lists[s]);
+		/* a list missed here would be deleted under its interface: stop instead */
+		if (pal_dp_list_ids_add(used, &v))
+			return -ENOMEM;
 	}
+	qsort(used->v, used->n, sizeof(*used->v), cmp_u32);
 	return 0;
+}
+
+/* Lists no interface names are unreachable for packets (they find lists only through
+ * pal_ifaces): an earlier agent exited before it swept its last apply's old lists, or died
+ * between writing a generation's lists and flipping to them. The pinned maps are the truth:
+ * they go at load, a grace period after any packet of that agent's could have read them. Only
+ * one agent writes (the bpffs lock), so nothing is half-way now. */
+static int sweep_unreferenced(struct pal_datapath *dp, const struct pal_dp_list_ids *used)
+{
+	int fd = MFD(dp, pal_lists), err = 0;
+	uint32_t key, next, *prev = NULL;
+	struct pal_dp_list_ids orphans = { 0 };
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bsearch(&key, used->v, used->n, sizeof(*used->v), cmp_u32))
+			continue;
+		if ((err = vec_grow((void **)&orphans.v, &orphans.cap, orphans.n + 1,
+				    sizeof(*orphans.v))))
+			goto out;
+		orphans.v[orphans.n++] = key;
+	}
+	if (orphans.n) {
+		pal_dp_grace_period();
+		err = delete_lists(dp, orphans.v, orphans.n);
+		dp->swept_at_load = orphans.n;
+	}
+out:
+	free(orphans.v);
+	return err;
 }
 
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
+	struct pal_dp_list_ids used = { 0 };
 	int fd = MFD(dp, pal_lists), err;
 	uint32_t key, next, *prev = NULL;
 	struct pal_list l;
@@ -72,7 +118,10 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 	}
 	err = pal_dp_slots_load(dp);
 	if (!err)
-		err = adopt_references(dp);
+		err = adopt_references(dp, &used);
+	if (!err && !dp->read_only)
+		err = sweep_unreferenced(dp, &used);
+	free(used.v);
 	if (!err)
 		err = pal_dp_config_load(dp);
 	return err ? err : pal_dp_fs_ports_load(dp);
@@ -637,16 +686,34 @@ static size_t release_lists(struct pal_datapath *dp, const uint32_t *ids, size_t
 
 int pal_dp_lists_delete(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 {
-	uint32_t *gone;
+	uint32_t one_iface[PAL_SLOT_COUNT]; /* the common case needs no memory (out of memory) */
+	uint32_t *gone = n <= PAL_SLOT_COUNT ? one_iface : malloc(n * sizeof(*gone));
 	int err;
 
 	if (!n)
 		return 0;
-	if (!(gone = malloc(n * sizeof(*gone))))
+	if (!gone)
 		return -ENOMEM;
 	err = delete_lists(dp, gone, release_lists(dp, ids, n, gone));
-	free(gone);
+	if (gone != one_iface)
+		free(gone);
 	return err;
+}
+
+int pal_dp_iface_lists_delete(struct pal_datapath *dp, const struct pal_iface *v)
+{
+	uint32_t ids[PAL_SLOT_COUNT];
+
+	return pal_dp_lists_delete(dp, ids, pal_dp_iface_lists(v, ids));
+}
+
+void pal_dp_list_ids_retire(struct pal_datapath *dp, struct pal_dp_list_ids *ids,
+			    const struct pal_iface *old)
+{
+	if (pal_dp_list_ids_add(ids, old) == 0)
+		return;
+	pal_dp_grace_period(); /* no room to keep them for later: now, once nothing reads them */
+	pal_dp_iface_lists_delete(dp, old);
 }
 
 /* The lists an apply's flips made unreachable, for pal_dp_lists_sweep. Out of memory: deleted
@@ -672,6 +739,11 @@ int pal_dp_lists_sweep(struct pal_datapath *dp)
 	err = delete_lists(dp, dp->dead, n);
 	dp->n_dead = 0;
 	return err ? err : (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+size_t pal_dp_lists_swept_at_load(const struct pal_datapath *dp)
+{
+	return dp->swept_at_load;
 }
 
 size_t pal_dp_iface_lists(const struct pal_iface *v, uint32_t *ids)
@@ -943,8 +1015,8 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		if (!b[i].ep || b[i].err)
 			continue;
 		err = pal_dp_endpoint_write(dp, ir, b[i].ep, generation, &vals[i]);
-		if (!err)
-			err = pal_dp_list_ids_add(&fresh, &vals[i]);
+		if (!err && (err = pal_dp_list_ids_add(&fresh, &vals[i])))
+			pal_dp_iface_lists_delete(dp, &vals[i]); /* written, not recorded in fresh */
 		if (err) {
 			pal_dp_lists_delete(dp, fresh.v, fresh.n);
 			goto out_free;
@@ -978,8 +1050,8 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		if (err)
 			goto out; /* earlier interfaces flipped; this one keeps its old lists */
 		n_flipped = i + 1;
-		if (had && (err = pal_dp_list_ids_add(&old, &o)))
-			goto out;
+		if (had)
+			pal_dp_list_ids_retire(dp, &old, &o);
 	}
 	/* 3. interfaces no longer bound */
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -997,9 +1069,8 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		struct pal_iface o;
 		bool had = false;
 
-		if (pal_dp_iface_remove(dp, stale[i], &o, &had) == 0 && had &&
-		    (err = pal_dp_list_ids_add(&old, &o)))
-			goto out;
+		if (pal_dp_iface_remove(dp, stale[i], &o, &had) == 0 && had)
+			pal_dp_list_ids_retire(dp, &old, &o);
 	}
 	/* the source prefixes the new endpoints no longer allow, and those of interfaces that are
 	 * no workloads any more */
@@ -1017,10 +1088,13 @@ out:
 			err = cerr;
 	}
 	if (err && n_flipped < n) {
-		/* interfaces that kept their old lists lose what was added for them; the flipped
-		 * ones are trimmed to their new prefixes */
+		/* interfaces that kept their old lists lose what was added for them, their new
+		 * lists included (never reachable: no grace period); the flipped ones are trimmed
+		 * to their new prefixes */
 		pal_dp_src_undo(dp, &src, b + n_flipped, n - n_flipped);
 		pal_dp_src_trim(dp, b, n_flipped, false);
+		for (size_t i = n_flipped; i < n; i++)
+			pal_dp_iface_lists_delete(dp, &vals[i]);
 	}
 	/* 4. after a grace period no packet can be using the old lists: pal_dp_lists_sweep */
 	if (old.n)

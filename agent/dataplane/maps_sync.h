@@ -87,5 +87,14 @@ struct pal_dp_list_ids {
 	size_t n, cap;
 };
 int pal_dp_list_ids_add(struct pal_dp_list_ids *ids, const struct pal_iface *v);
+/* An interface's old lists, made unreachable by its flip or removal: into ids, for a delete after
+ * a grace period; out of memory, deleted now (after a grace period) instead of lost. */
+void pal_dp_list_ids_retire(struct pal_datapath *dp, struct pal_dp_list_ids *ids,
+			    const struct pal_iface *old);
+/* Gives back the references of v's lists (pal_dp_lists_delete): for lists written for an
+ * interface that never pointed at them (a failure before or at its flip). */
+int pal_dp_iface_lists_delete(struct pal_datapath *dp, const struct pal_iface *v);
+/* Lists no interface named when this process opened the pins, deleted then (0 when none). */
+size_t pal_dp_lists_swept_at_load(const struct pal_datapath *dp);
 
 #endif

@@ -9,8 +9,9 @@
 
 int pal_dp_detach_port(struct pal_datapath *dp, int ifindex)
 {
-	int e1 = pal_dp_detach_xdp(ifindex);
-	int e2 = pal_dp_detach_tc(ifindex);
+	int e0 = dp ? pal_dp_iface_live_clear(dp, ifindex) : 0; /* the guard first: drop from now */
+	int e1 = e0 ? e0 : pal_dp_detach_xdp(ifindex);
+	int e2 = e0 ? e0 : pal_dp_detach_tc(ifindex);
 
 	if (dp)
 		pal_dp_unpin_sf_out(dp, (uint32_t)ifindex);

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nettle/sha2.h>
 
+#include "k8s_state.h"
 #include "log.h"
 #include "oom.h"
 #include "strbuf.h"
@@ -100,6 +102,10 @@ struct k8s_version {
 	bool feeds_candidates;
 	struct pal_model_kept *kept; /* its resources, in the compact form kept models take */
 	struct pal_diags warnings; /* reported again with every load, as a file's would be */
+	/* Its line of the state file (k8s_state.h): id, uid, resourceVersion and the documents,
+	 * written for every applied version after each apply. */
+	char *record;
+	bool restored; /* read from the state file: in force before this agent started */
 };
 
 static bool same_documents(const struct k8s_version *a, const struct k8s_version *b)
@@ -113,6 +119,7 @@ static void version_put(struct k8s_version *v)
 		return;
 	pal_model_kept_free(v->kept);
 	pal_diags_free(&v->warnings);
+	free(v->record);
 	free(v);
 }
 
@@ -124,6 +131,9 @@ struct k8s_entry {
 	char *error;       /* why the latest version is not in force; NULL when it is */
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
+	/* The state file's record of the object (k8s_state.h) while its documents differ from the
+	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
+	json_t *seed;
 };
 
 /* An error text that could not be copied (out of memory) still marks the object bad. */
@@ -182,6 +192,7 @@ static void entry_free(struct k8s_entry *e)
 	version_put(e->applied);
 	text_free(e->error);
 	text_free(e->model_error);
+	json_decref(e->seed);
 	free(e);
 }
 
@@ -196,39 +207,34 @@ static bool feeds_candidates(const struct pal_model *m)
 	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
 }
 
-/* Converts obj and decodes its documents on their own. 0 with *out set (one reference); -EINVAL
- * with the problem in err (a field path first); -ENOMEM. */
-static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *name,
-		       struct k8s_version **out, char *err, size_t errlen)
+static void documents_digest(const char *text, uint8_t digest[SHA256_DIGEST_SIZE])
 {
-	json_t *docs = json_array();
+	struct sha256_ctx h;
+
+	sha256_init(&h);
+	sha256_update(&h, strlen(text), (const uint8_t *)text);
+	sha256_digest(&h, SHA256_DIGEST_SIZE, digest);
+}
+
+/* Decodes an object's documents (text, as pal_k8s_convert made them) on their own. 0 with *out set
+ * (one reference); -EINVAL with the problem in err (a field path first); -ENOMEM. */
+static int decode_version(const char *id, const char *text, const char *uid, const char *rv,
+			  struct k8s_version **out, char *err, size_t errlen)
+{
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
 	struct pal_model m;
-	char *text = NULL;
-	int rc;
+	char name[720];
+	int rc = 0;
 
 	*out = NULL;
-	if (!docs || !v) {
-		json_decref(docs);
-		free(v);
+	if (!v)
 		return -ENOMEM;
-	}
 	v->refs = 1;
+	snprintf(name, sizeof(name), "k8s:%s", id);
 	pal_model_init(&m);
-	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
-	if (rc == 0 && !(text = documents_text(docs)))
-		rc = -ENOMEM;
-	json_decref(docs);
-	if (rc == 0) {
-		struct sha256_ctx h;
-
-		sha256_init(&h);
-		sha256_update(&h, strlen(text), (const uint8_t *)text);
-		sha256_digest(&h, sizeof(v->digest), v->digest);
-		pal_model_load_buffer(&m, name, text, strlen(text), &d);
-	}
-	free(text);
+	documents_digest(text, v->digest);
+	pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
 			pald_diag_text(&d.v[i], err, errlen);
@@ -239,6 +245,8 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	/* The warnings' positions point to the model's file names, which the kept model takes. */
 	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
 		rc = -ENOMEM;
+	if (rc == 0 && !(v->record = pal_k8s_state_record(id, uid, rv, text)))
+		rc = -ENOMEM;
 	pal_model_free(&m);
 	if (rc) {
 		pal_diags_free(&d);
@@ -248,6 +256,33 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	v->warnings = d;
 	*out = v;
 	return 0;
+}
+
+static const char *metadata_string(const json_t *obj, const char *field)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+}
+
+/* Converts obj and decodes its documents on their own (decode_version). */
+static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *id,
+		       struct k8s_version **out, char *err, size_t errlen)
+{
+	json_t *docs = json_array();
+	char *text = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!docs)
+		return -ENOMEM;
+	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
+	if (rc == 0 && !(text = documents_text(docs)))
+		rc = -ENOMEM;
+	json_decref(docs);
+	if (rc == 0)
+		rc = decode_version(id, text, metadata_string(obj, "uid"),
+				    metadata_string(obj, "resourceVersion"), out, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* Adds copies of src's diagnostics to dst (a version's warnings stay with the version). */
@@ -329,30 +364,129 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 		ds->on_change(ds->ctx);
 }
 
+/* What stays in force of an object whose latest version is rejected, for the log. */
+static const char *in_force_name(const struct k8s_version *v)
+{
+	return !v ? "nothing" : v->restored ? "last good version from before the restart" : "last good";
+}
+
+/* Marks e bad with msg; says so when what stays in force is a version from before the restart. */
+static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_version *in_force)
+{
+	char buf[700];
+
+	if (in_force && in_force->restored) {
+		snprintf(buf, sizeof(buf), "%s (in force: its last good version from before the restart)",
+			 msg);
+		msg = buf;
+	}
+	text_set(&e->error, msg);
+}
+
+/* The state file's record of an object new to this agent, taken out of the seed (used once:
+ * never for a later object of that name): NULL when it has none, or one of another object (the
+ * API object's uid differs: deleted and created again while no agent ran). */
+static json_t *seed_take(struct pal_k8s_datastore *ds, const char *id, const json_t *obj)
+{
+	const char *uid = metadata_string(obj, "uid"), *other_uid;
+	json_t *r = json_incref((json_t *)pal_k8s_state_find(ds->seed, id, uid, &other_uid));
+
+	if (other_uid)
+		pald_log(PALD_LOG_INFO, "kubernetes: the state file holds an earlier object of that "
+					"name (another uid): not used",
+			 PALD_S("object", id), PALD_S("uid", uid), PALD_S("state_uid", other_uid));
+	json_object_del(ds->seed, id);
+	return r;
+}
+
+/* Does the state file's record r hold the documents of v? Then decoding it would only repeat v. */
+static bool seed_is_version(const json_t *r, const struct k8s_version *v)
+{
+	uint8_t digest[SHA256_DIGEST_SIZE];
+
+	documents_digest(json_string_value(json_object_get(r, "documents")), digest);
+	return memcmp(digest, v->digest, sizeof(digest)) == 0;
+}
+
+/* The state file's version (record r) becomes e's version in force, as if this agent had applied
+ * it, so that it stays in force when the API's version is rejected. Left out when it does not
+ * decode (or out of memory). */
+static void entry_restore(struct k8s_entry *e, const char *id, const json_t *r)
+{
+	struct k8s_version *v = NULL;
+	char err[512] = "";
+	int rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
+				json_string_value(json_object_get(r, "uid")),
+				json_string_value(json_object_get(r, "resourceVersion")), &v, err,
+				sizeof(err));
+
+	if (rc) {
+		pald_log(PALD_LOG_WARN, "kubernetes: the state file's version does not decode: not used",
+			 PALD_S("object", id), PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+		return;
+	}
+	v->restored = true;
+	entry_set_version(&e->applied, v);
+	version_put(v);
+}
+
+/* A new entry for an object the state file has a record of (r, taken): the API's version v (NULL:
+ * it failed) is checked against it, and the file's version is decoded only when it may be needed.
+ * The same documents: v is the version in force already. Others: the record waits in the entry
+ * until the API's version is held back (hold_culprits) or applied (commit). v failed: the file's
+ * version is in force. NULL on -ENOMEM. */
+static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const char *id, json_t *r,
+					 struct k8s_version *v)
+{
+	struct k8s_entry *e = entry_add(ds, id);
+
+	if (!e)
+		;
+	else if (!v)
+		entry_restore(e, id, r);
+	else if (seed_is_version(r, v))
+		entry_set_version(&e->applied, v);
+	else
+		e->seed = json_incref(r);
+	json_decref(r);
+	return e;
+}
+
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
-	char id[700], name[720], err[512] = "";
+	char id[700], err[512] = "";
 	char kind[128];
 	struct k8s_version *v = NULL, *old;
 	struct k8s_entry *e;
+	json_t *seed;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	qualified_kind(inf, kind, sizeof(kind));
-	snprintf(name, sizeof(name), "k8s:%s", id);
 	e = entry_get(ds, id);
-	rc = convert_one(ds, obj, name, &v, err, sizeof(err));
+	seed = !e && ds->seed ? seed_take(ds, id, obj) : NULL;
+	rc = convert_one(ds, obj, id, &v, err, sizeof(err));
+	if (seed)
+		e = entry_from_seed(ds, id, seed, rc ? NULL : v);
 	if (rc) {
+		const char *msg = rc == -ENOMEM ? "out of memory" : err;
+		/* Only an entry from the state file has a version in force and no latest one. */
+		bool restored = e && !e->latest && e->applied;
+
 		ds->conversions_failed++;
+		if (restored)
+			entry_set_version(&e->latest, e->applied);
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
-			 PALD_S("object", key), PALD_S("error", rc == -ENOMEM ? "out of memory" : err),
-			 PALD_S("in_force", e && e->latest ? "last good" : "nothing"));
+			 PALD_S("object", key), PALD_S("error", msg),
+			 PALD_S("in_force", in_force_name(e ? e->latest : NULL)));
 		if (!e)
 			e = entry_add(ds, id);
 		if (e)
-			text_set(&e->error, rc == -ENOMEM ? "out of memory" : err);
+			set_error(e, msg, e->latest);
 		count_bad(ds);
+		if (restored)
+			mark_changed(ds);
 		return;
 	}
 	old = e ? e->latest : NULL;
@@ -389,6 +523,7 @@ static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	(void)obj;
 
 	object_id(inf, key, id, sizeof(id));
+	json_object_del(ds->seed, id); /* a deleted object is never restored */
 	e = entry_get(ds, id);
 	if (!e)
 		return;
@@ -409,6 +544,9 @@ static void on_synced(void *ctx, struct pal_k8s_informer *inf)
 		 PALD_S("state", pal_k8s_informer_state_name(inf)));
 	if (!ds->synced_once && pal_k8s_datastore_synced(ds)) {
 		ds->synced_once = true;
+		/* Every object the API lists has taken its record: the others' are of deleted objects. */
+		json_decref(ds->seed);
+		ds->seed = NULL;
 		mark_changed(ds); /* the first complete view: it may now be applied */
 	}
 }
@@ -593,6 +731,30 @@ static int read_conn(const struct pal_k8s_datastore_cfg *cfg, struct pal_k8s_con
 	return rc;
 }
 
+/* The state file a previous agent left: its versions become the seed. Any problem with it is a
+ * warning (the agent starts as it would without one); only -ENOMEM fails. */
+static int open_state(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg)
+{
+	char err[600] = "";
+	int rc;
+
+	ds->state_max = cfg->state_max ? cfg->state_max : PAL_K8S_STATE_MAX_BYTES;
+	if (!(ds->state_file = strdup(cfg->state_file)) ||
+	    !(ds->bpffs = strdup(cfg->bpffs ? cfg->bpffs : "")))
+		return -ENOMEM;
+	rc = pal_k8s_state_load(ds->state_file, ds->bpffs, ds->state_max, &ds->seed, err,
+				sizeof(err));
+	if (rc == 0)
+		pald_log(PALD_LOG_INFO, "kubernetes: state file read: the last good versions of "
+					"before the restart stand in for objects that fail",
+			 PALD_S("file", ds->state_file), PALD_I("objects", json_object_size(ds->seed)));
+	else if (rc != -ENOENT)
+		pald_log(PALD_LOG_WARN, "kubernetes: state file not used: objects that fail start "
+					"without a last good version",
+			 PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+	return 0;
+}
+
 int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_datastore_cfg *cfg,
 			   struct pald_loop *loop, void (*on_change)(void *ctx), void *ctx,
 			   char *err, size_t errlen)
@@ -615,6 +777,8 @@ int pal_k8s_datastore_open(struct pal_k8s_datastore *ds, const struct pal_k8s_da
 		rc = -ENOMEM;
 		goto fail;
 	}
+	if (cfg->state_file && (rc = open_state(ds, cfg)))
+		goto fail;
 	if ((rc = pal_k8s_http_open(&ds->http, loop, &ds->conn))) {
 		snprintf(err, errlen, "kubernetes client: %s", strerror(-rc));
 		goto fail;
@@ -733,6 +897,10 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
 		    !(e = entry_get(ds, dg->file + 4)) || e->held)
 			continue;
+		if (e->seed && !e->applied) /* held back: the state file's version goes in force */
+			entry_restore(e, dg->file + 4, e->seed);
+		json_decref(e->seed);
+		e->seed = NULL;
 		applied = e->applied;
 		latest = e->latest;
 		if (applied && latest && same_documents(applied, latest))
@@ -747,11 +915,11 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
 						 "last good version stays in force",
 				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
-				 PALD_S("in_force", applied ? "last good" : "nothing"));
+				 PALD_S("in_force", in_force_name(applied)));
 			text_set(&e->model_error, msg);
 		}
 		e->held = true;
-		text_set(&e->error, msg);
+		set_error(e, msg, applied);
 		ds->n_held++;
 		n++;
 	}
@@ -820,6 +988,52 @@ size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pa
 	return n;
 }
 
+/* Writes every applied version to the state file (k8s_state.h), which then describes what is
+ * enforced; when that fails there is no file rather than a wrong one. */
+static void save_state(struct pal_k8s_datastore *ds)
+{
+	struct pal_k8s_state_out o;
+	char err[600] = "";
+	const char *id;
+	size_t n = 0;
+	json_t *v;
+	int rc;
+
+	if (!ds->state_file)
+		return;
+	rc = pal_k8s_state_begin(&o, ds->state_file, ds->bpffs, ds->state_max, err, sizeof(err));
+	json_object_foreach(ds->objects, id, v) {
+		const struct k8s_version *a = entry_of(v)->applied;
+
+		if (rc || !a)
+			continue;
+		rc = pal_k8s_state_add(&o, a->record, err, sizeof(err));
+		n++;
+	}
+	if (!rc)
+		rc = pal_k8s_state_finish(&o, err, sizeof(err));
+	else if (o.fd >= 0)
+		pal_k8s_state_abort(&o);
+	if (rc) {
+		if (unlink(ds->state_file) && errno != ENOENT && !err[0])
+			snprintf(err, sizeof(err), "%s: %s", ds->state_file, strerror(errno));
+		ds->state_write_failures++;
+		snprintf(ds->state_error, sizeof(ds->state_error), "%s",
+			 rc == -ENOMEM ? "out of memory" : err);
+		if (!ds->state_failing)
+			pald_log(PALD_LOG_ERROR, "kubernetes: cannot write the state file: after a "
+						 "restart, objects that fail have no last good version",
+				 PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
+	} else {
+		ds->state_written_at = (int64_t)time(NULL);
+		ds->state_error[0] = '\0';
+		if (ds->state_failing)
+			pald_log(PALD_LOG_INFO, "kubernetes: state file written again",
+				 PALD_S("file", ds->state_file), PALD_I("objects", n));
+	}
+	ds->state_failing = rc != 0;
+}
+
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 {
 	const char *id;
@@ -836,9 +1050,16 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 		if (e) {
 			text_set(&e->model_error, NULL);
 			entry_set_version(&e->applied, e->latest);
+			json_decref(e->seed); /* the API's version is in force: the file's is not needed */
+			e->seed = NULL;
 		}
 		json_object_del(ds->uncommitted, id);
 	}
+	/* Every object the API lists now has its version in force: the state file's versions of the
+	 * others were of deleted objects. */
+	json_decref(ds->seed);
+	ds->seed = NULL;
+	save_state(ds);
 }
 
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
@@ -912,6 +1133,12 @@ json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t no
 		       "staleness_seconds", pal_k8s_datastore_staleness(ds, now_ns),
 		       "objects", (json_int_t)json_object_size(ds->objects), "conversions_failed",
 		       (json_int_t)ds->conversions_failed, "bad_objects", bad, "resources", res);
+	if (st && ds->state_file)
+		json_object_set_new(st, "state_file",
+				    json_pack("{s:s, s:I, s:I, s:s?}", "path", ds->state_file,
+					      "written_at", (json_int_t)ds->state_written_at,
+					      "write_failures", (json_int_t)ds->state_write_failures,
+					      "error", ds->state_error[0] ? ds->state_error : NULL));
 	return st;
 }
 
@@ -931,5 +1158,10 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	ds->objects = NULL;
 	json_decref(ds->uncommitted);
 	ds->uncommitted = NULL;
+	json_decref(ds->seed);
+	ds->seed = NULL;
+	free(ds->state_file);
+	free(ds->bpffs);
+	ds->state_file = ds->bpffs = NULL;
 	pal_k8s_conn_free(&ds->conn);
 }

@@ -7,7 +7,9 @@
  * counter, the list of bad objects for /readyz and polctl status) and its LAST GOOD documents stay
  * in the table, so every other object keeps updating. A deleted object leaves the table. The
  * agent reloads (debounced) whenever the table changed, and not at all until every required
- * resource has been listed once, so a restart never enforces a partial view.
+ * resource has been listed once, so a restart never enforces a partial view. After each apply the
+ * versions in force go to a state file (k8s_state.h), which a restarted agent reads so that an
+ * object broken while no agent ran keeps its last good version.
  */
 #ifndef PAL_K8S_DATASTORE_H
 #define PAL_K8S_DATASTORE_H
@@ -57,6 +59,17 @@ struct pal_k8s_datastore {
 	bool reloading_again;      /* set_aside held objects: the next load keeps those holds */
 	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
 				    * event-to-enforcement */
+	/* The state file (k8s_state.h; NULL: none): every applied version, written after each
+	 * commit. Until the first commit, seed holds what it said when the agent started (id ->
+	 * record): the last good versions of the previous agent, for objects the API still lists. */
+	char *state_file;
+	char *bpffs;
+	size_t state_max;
+	json_t *seed;
+	bool state_failing;        /* the last write failed (logged once) */
+	uint64_t state_write_failures; /* counter: writes that failed */
+	int64_t state_written_at;  /* wall clock of the last good write (0: none yet) */
+	char state_error[600];     /* why the last write failed ("" when it worked) */
 	void (*on_change)(void *ctx);
 	void *ctx;
 };
@@ -70,6 +83,9 @@ struct pal_k8s_datastore_cfg {
 	void *iface_ctx;
 	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
 	uint64_t discovery_ms; /* 0: PAL_K8S_DISCOVERY_NS */
+	const char *state_file; /* the state file (k8s_state.h); NULL: none */
+	const char *bpffs;      /* the pin directory whose datapath the state file describes */
+	size_t state_max;       /* 0: PAL_K8S_STATE_MAX_BYTES */
 };
 
 /* Reads the configuration and starts every informer in loop. on_change(ctx) is called (from the
@@ -98,7 +114,7 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
  * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).
  */
 size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d);
-/* The last load was applied: its versions are now the ones in force. */
+/* The last load was applied: its versions are now the ones in force, and the state file says so. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with
  * iface_by_route, where the pod informer keeps its objects. */

@@ -177,6 +177,33 @@ struct pal_xdp_meta {
 };
 _Static_assert(sizeof(struct pal_xdp_meta) == 4, "pal_xdp_meta size");
 
+/* hook_memo: PERCPU_ARRAY of struct pal_hook_memo, private to each object (not pinned), PAL_MEMO_SLOTS
+ * per kind, direct-mapped by a hash of the packet's headers: a verdict one hook made on a packet,
+ * for a later hook of the same packet on the same CPU, so the later hook does not decide it again
+ * (bpf/memo.h; docs/datapath.md "Memos between hooks"). Valid only while every input of the
+ * verdict is unchanged: the header fields, the interface, the policy generation, the list judged
+ * and the interface's flags, and the tick (jiffies). */
+#define PAL_MEMO_SLOT_BITS 8u
+#define PAL_MEMO_SLOTS (1u << PAL_MEMO_SLOT_BITS)
+#define PAL_MEMO_HDR_WORDS 12u /* struct pal_pkt's header fields, src through tcp_flags */
+#define PAL_MEMO_EMPTY 0u
+#define PAL_MEMO_PRE_IN 1u      /* XDP: failsafe-in / untracked ingress outcome, for tc ingress */
+#define PAL_MEMO_ESTABLISHED 2u /* tc ingress: the packet's own flow entry was established */
+#define PAL_MEMO_KINDS 2u
+struct pal_hook_memo {
+	__u32 hdr[PAL_MEMO_HDR_WORDS];
+	__u64 jiffies;    /* the tick it was made in */
+	__u32 ifindex;    /* the interface the packet arrived on */
+	__u32 generation; /* pal_config's, read before the verdict was made */
+	__u32 list_id;    /* PRE_IN: the untracked-ingress list judged (0: none); else 0 */
+	__u32 if_flags;   /* the interface's pal_iface flags */
+	__u32 rule_id;    /* PRE_IN: the rule that decided (PAL_RULE_ID_NONE: none) */
+	__u8 kind;        /* PAL_MEMO_*; EMPTY: no verdict */
+	__u8 what;        /* PRE_IN: the outcome (bpf/stages.h PAL_O_NONE or PAL_O_UNTRACKED) */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
+
 /* ---- maps: keys and values -------------------------------------------------------------------- */
 
 /* pal_version: ARRAY[1] of struct pal_version, written once when the maps are created. */
@@ -199,7 +226,7 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -269,6 +296,18 @@ struct pal_if_index {
 	__u32 pad;
 };
 _Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
+
+/* pal_if_live: DEVMAP_HASH, key = ifindex (__u32) -> struct pal_if_live (the same ifindex), sized
+ * PAL_IF_KEYS_FOR(n). The workload guard's witness that this very device carries palisade's tc
+ * programs: the agent adds the element only after both tc programs are attached and seen there,
+ * and deletes it before it detaches them. A devmap holds the device itself, not only its number:
+ * the kernel deletes the element when the device is unregistered (deleted, or moved to another
+ * network namespace), also while no agent runs, so a new device that gets the same ifindex is
+ * never witnessed. The guard passes a device only with a pal_ifaces entry and this element. */
+struct pal_if_live {
+	__u32 ifindex; /* struct bpf_devmap_val's first field (no XDP program) */
+};
+_Static_assert(sizeof(struct pal_if_live) == 4, "pal_if_live size (a devmap value of ifindex only)");
 
 #define PAL_IF_HOST 0x1u     /* a host endpoint binds this interface */
 #define PAL_IF_WORKLOAD 0x2u /* a workload endpoint's host-side interface */

@@ -56,15 +56,8 @@ mkdir -p "$pol"
 # matching goes on to the next one; the last policy allows.
 {
 	bench_hep_yaml
-	for ((i = 0; i < RULES - 1; i++)); do
-		if [ $((i % 1000)) -eq 0 ]; then
-			printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
-			printf 'metadata: {name: fwd-%d}\nspec:\n  order: %d\n  selector: role == "bench"\n' $((i / 1000)) $((i / 1000))
-			printf '  applyOnForward: true\n  types: [Ingress]\n  ingress:\n'
-		fi
-		printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
-			$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
-	done
+	bench_deny_policies $((RULES - 1)) fwd \
+		printf '  applyOnForward: true\n  types: [Ingress]\n  ingress:\n'
 	cat <<YAML
 ---
 apiVersion: projectcalico.org/v3

@@ -145,6 +145,25 @@ bench_nft_deny_set() {
 	echo "}"
 }
 
+# bench_deny_policies N NAME HEAD...: N UDP deny rules, one per (source, port) pair of
+# bench_nft_deny_set, in GlobalNetworkPolicies of at most 1,000 rules (Calico's per-direction
+# limit) named NAME-0, NAME-1, ... in that order, each document after a "---"; HEAD (a command)
+# prints a policy's spec lines after its selector, up to its rules.
+bench_deny_policies() {
+	local n=$1 name=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		if [ $((i % 1000)) -eq 0 ]; then
+			printf -- '---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+			printf 'metadata: {name: %s-%d}\nspec:\n  order: %d\n  selector: role == "bench"\n' \
+				"$name" $((i / 1000)) $((i / 1000))
+			"$@"
+		fi
+		printf '  - {action: Deny, protocol: UDP, source: {nets: [198.19.%d.%d/32]}, destination: {ports: [%d]}}\n' \
+			$((i / 250 % 256)) $((1 + i % 250)) $((1000 + i % 50))
+	done
+}
+
 # palisaded --once in namespace NAME on policy directory DIR (node name "bench").
 bench_program() {
 	local n=$1 dir=$2; shift 2

@@ -398,6 +398,38 @@ void bt_flush_flows(struct bpft *t)
 		bpf_map_delete_elem(fd, &k);
 }
 
+int bt_veth_add(const char *name, uint32_t index)
+{
+	char cmd[160], at[32] = "";
+	int ifi;
+
+	if (index)
+		snprintf(at, sizeof(at), " index %u", index);
+	snprintf(cmd, sizeof(cmd), "ip link add %s%s type veth peer name p-%s", name, at, name);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	ifi = (int)if_nametoindex(name);
+	cr_assert(ifi > 0, "%s: no ifindex after %s", name, cmd);
+	if (index)
+		cr_assert_eq((uint32_t)ifi, index, "the veth %s did not get ifindex %u", name,
+			     index);
+	return ifi;
+}
+
+struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace_dir dir,
+				 const char *in, const char *out, const struct pal_packet *pkt,
+				 bool allow)
+{
+	struct pal_verdict v = ct_eval(c, dir, in, out, pkt);
+	struct bt_result r;
+
+	bt_flush_flows(t);
+	r = bt_path(t, dir, in, out, pkt, NULL);
+	cr_assert_eq(v.allow, allow, "evaluator: %s", v.reason);
+	cr_assert_eq(r.allow, allow, "datapath dropped at %d; evaluator: %s", r.dropped_at,
+		     v.reason);
+	return r;
+}
+
 struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook)
 {
 	struct pal_if_ctr c;
@@ -440,8 +472,7 @@ void bt_teardown_table(struct bpft *t, struct ctest *c)
 void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml)
 {
 	bt_setup(t);
-	ct_compile(c, yaml);
-	cr_assert_eq(c->rc, 0, "compile");
+	ct_compile_ok(c, yaml);
 	bt_apply(t, &c->ir, 1);
 }
 

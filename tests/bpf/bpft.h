@@ -38,6 +38,10 @@ extern uint32_t bt_event_rate;
 void bt_setup(struct bpft *t);
 void bt_teardown(struct bpft *t);
 
+/* Adds a veth name (peer p-name) in the test's namespace, with ifindex `index` (0: the kernel's
+ * choice), and returns its ifindex; a criterion assertion when it cannot. */
+int bt_veth_add(const char *name, uint32_t index);
+
 /* Programs the maps from ir with every endpoint bound to the interface of its name (endpoints
  * whose iface is not one of ours are skipped). Also loads the raw OUTPUT filters per host
  * endpoint interface. */
@@ -70,6 +74,19 @@ void bt_setup_yaml(struct bpft *t, struct ctest *c, const char *yaml);
 	TestSuite(suite, .init = setup, .fini = teardown)
 #define BT_TABLE_SUITE(suite) BT_FIXTURE_SUITE(suite, bt_setup_table(&T, &C))
 #define BT_YAML_SUITE(suite, yaml) BT_FIXTURE_SUITE(suite, bt_setup_yaml(&T, &C, yaml))
+
+/* A suite on bt_setup's datapath alone (each test programs what it needs): file-scope T. */
+#define BT_BARE_SUITE(suite)                                                                     \
+	static struct bpft T;                                                                    \
+	static void setup(void)                                                                  \
+	{                                                                                        \
+		bt_setup(&T);                                                                    \
+	}                                                                                        \
+	static void teardown(void)                                                               \
+	{                                                                                        \
+		bt_teardown(&T);                                                                 \
+	}                                                                                        \
+	TestSuite(suite, .init = setup, .fini = teardown)
 
 /* bt_setup, then yaml compiled into c (as ct_compile does) and applied as generation 1. */
 void bt_setup_compiled(struct bpft *t, struct ctest *c, const char *yaml);
@@ -138,6 +155,13 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 uint64_t bt_now_ns(void);
 /* Empties pal_flows (so every case is a new flow). */
 void bt_flush_flows(struct bpft *t);
+
+/* A new flow of pkt (flows flushed first) through the programs and the evaluator of c: both must
+ * say `allow` (criterion assertion naming the dropping hook and the evaluator's reason). */
+struct ctest;
+struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace_dir dir,
+				 const char *in, const char *out, const struct pal_packet *pkt,
+				 bool allow);
 
 /* Counters summed over CPUs. */
 struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook);

@@ -6,19 +6,7 @@
 #include "attach.h"
 #include "bpft.h"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_attach, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_attach);
 
 Test(bpf_attach, xdp_modes)
 {

@@ -251,10 +251,11 @@ Test(bpf_capacity, unprogrammed_host_endpoint_keeps_its_failsafe_ports_only)
 			    80), TC_SHOT, "forwarded in through the unprogrammed host endpoint passed");
 }
 
-/* Fills pal_lists with entries under ids no list uses, until it is full; returns how many. */
-static int fill_lists(uint32_t first_id)
+/* Fills a hash map with zeroed entries under keys nothing uses (in pal_ifaces: interfaces on the
+ * reserved slot 0), until it is full; returns how many. */
+static int fill_map(const char *map, uint32_t first_id)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_lists"), n = 0;
+	int fd = pal_dp_map_fd(T.dp, map), n = 0;
 	struct bpf_map_info info = { 0 };
 	uint32_t len = sizeof(info);
 	uint8_t zero[512] = { 0 };
@@ -269,9 +270,9 @@ static int fill_lists(uint32_t first_id)
 	return n;
 }
 
-static void unfill_lists(uint32_t first_id, int n)
+static void unfill_map(const char *map, uint32_t first_id, int n)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_lists");
+	int fd = pal_dp_map_fd(T.dp, map);
 
 	for (uint32_t id = first_id; id < first_id + (uint32_t)n; id++)
 		bpf_map_delete_elem(fd, &id);
@@ -305,7 +306,7 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 	cr_assert_eq(c2.rc, 0);
 
 	/* pal_lists full: generation 2's lists cannot be written */
-	n = fill_lists(junk);
+	n = fill_map("pal_lists", junk);
 	cr_assert_gt(n, 0);
 	{
 		struct pal_dp_binding b[] = {
@@ -333,11 +334,114 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 	cr_expect(a_allows(80) && !a_allows(23), "the last good lists went");
 
 	/* room again: generation 2 goes in and denies tcp 80 */
-	unfill_lists(junk, n);
+	unfill_map("pal_lists", junk, n);
 	bt_apply(&T, &c2.ir, 3);
 	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0);
 	cr_expect_eq(v.generation, 3);
 	cr_expect_not(a_allows(80), "generation 2 (tcp 80 denied) not in force after the retry");
+	ct_free(&c2);
+}
+
+/* ---- list references of failed applies ------------------------------------------------------ */
+
+static bool named_by_an_interface(uint32_t id)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_ifaces");
+	uint32_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pal_iface v;
+
+		key = next;
+		prev = &key;
+		if (pal_dp_iface_read(T.dp, key, &v) == 0)
+			for (int s = 0; s < PAL_SLOT_COUNT; s++)
+				if (v.lists[s] == id)
+					return true;
+	}
+	return false;
+}
+
+/* Lists in pal_lists that no interface names: unreachable, only taking room. */
+static int orphan_lists(int *total)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_lists"), n = 0;
+	uint32_t key, next, *prev = NULL;
+
+	*total = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		(*total)++;
+		n += !named_by_an_interface(key);
+	}
+	return n;
+}
+
+/* An apply that fails part way: eth0 flips to generation 2, cali1 (beyond --max-endpoints) cannot
+ * get its deny entry (pal_ifaces full), so cali0, after it, never flips. cali0's generation-2
+ * lists were written and are never reachable: they go with the failure, and cali0 keeps its
+ * generation-1 lists. */
+Test(bpf_capacity, a_failed_apply_leaves_no_orphan_lists)
+{
+	const uint32_t junk = 0x7fff0000u;
+	int total = 0, before, n, rc;
+	struct ctest c2;
+	struct pal_iface v;
+
+	cr_assert_eq(orphan_lists(&before), 0, "orphans after generation 1");
+	ct_compile_ex(&c2, PODS_YAML A_POLICY(DENY23 DENY80), PAL_FAILSAFE_IN_DEFAULT,
+		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(c2.rc, 0);
+	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)ifx("cali1"), NULL, NULL), 0);
+	n = fill_map("pal_ifaces", junk);
+	cr_assert_gt(n, 0);
+	{
+		struct pal_dp_binding b[] = {
+			{ .ifindex = (uint32_t)ifx("eth0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "eth0") },
+			{ .ifindex = (uint32_t)ifx("cali1"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali1") },
+			{ .ifindex = (uint32_t)ifx("cali0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali0") },
+		};
+
+		rc = pal_dp_apply(T.dp, &c2.ir, b, 3, 2);
+	}
+	unfill_map("pal_ifaces", junk, n);
+	cr_assert_neq(rc, 0, "the apply succeeded although cali1 could get no entry");
+	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0);
+	cr_assert_eq(v.generation, 1, "the test wants cali0 not flipped (generation %u)", v.generation);
+	cr_expect(a_allows(80) && !a_allows(23), "cali0's last good lists are not in force");
+	cr_assert_geq(pal_dp_lists_sweep(T.dp), 0);
+	cr_expect_eq(orphan_lists(&total), 0, "%d of %d lists are named by no interface after the "
+		     "failed apply (%d before it)", orphan_lists(&total), total, before);
+	ct_free(&c2);
+}
+
+/* The lists an apply made unreachable wait for the sweep; the agent exits first. The next agent
+ * finds them at load (no interface names them) and deletes them. */
+Test(bpf_capacity, lists_left_for_the_sweep_are_deleted_by_the_next_load)
+{
+	struct pal_dp_binding b[2];
+	char err[512] = "";
+	bool adopted = false;
+	int total = 0, n;
+	struct ctest c2;
+
+	ct_compile_ex(&c2, PODS_YAML A_POLICY(DENY23 DENY80), PAL_FAILSAFE_IN_DEFAULT,
+		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(c2.rc, 0);
+	b[0] = (struct pal_dp_binding){ (uint32_t)ifx("eth0"), pal_ir_endpoint_for_iface(&c2.ir, "eth0") };
+	b[1] = (struct pal_dp_binding){ (uint32_t)ifx("cali0"), pal_ir_endpoint_for_iface(&c2.ir, "cali0") };
+	cr_assert_eq(pal_dp_apply(T.dp, &c2.ir, b, 2, 2), 0, "%s", pal_dp_error(T.dp));
+	n = orphan_lists(&total);
+	cr_assert_gt(n, 0, "the test wants generation 1's lists waiting for the sweep");
+	pal_dp_close(T.dp); /* exits without sweeping */
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_flows = 4096 },
+				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+	cr_expect_eq(orphan_lists(&total), 0, "%d of %d lists are named by no interface after a "
+		     "restart (%d before it)", orphan_lists(&total), total, n);
+	cr_expect(!a_allows(80) && !a_allows(23), "generation 2 is not in force after the restart");
 	ct_free(&c2);
 }
 

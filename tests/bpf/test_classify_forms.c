@@ -19,19 +19,7 @@
 #define HOST "198.18.0.1"
 #define PEER "198.18.5.5"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_classify_forms, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_classify_forms);
 
 /* One GlobalNetworkPolicy of the host endpoint's ingress, appended at y + *len. */
 static void policy_head(char *y, size_t cap, size_t *len, const char *name, int order)

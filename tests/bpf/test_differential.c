@@ -12,19 +12,7 @@
 #include "bpft.h"
 #include "ir_random.h"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_differential, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_differential);
 
 struct route {
 	enum pal_trace_dir dir;

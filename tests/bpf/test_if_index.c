@@ -15,19 +15,7 @@
 #define TC_OK 0
 #define TC_SHOT 2
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_if_index, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_if_index);
 
 /* A workload interface with no source prefixes: tc ingress drops everything it sends (spoof). */
 static void bind_deny_all(int ifindex)
@@ -126,13 +114,8 @@ Test(bpf_if_index, a_load_makes_the_array_equal_to_pal_ifaces)
 Test(bpf_if_index, an_ifindex_beyond_the_array_is_policed)
 {
 	uint32_t big = PAL_IF_INDEX_DIRECT + 7;
-	char cmd[160];
-	int ifi;
+	int ifi = bt_veth_add("ifxbig", big);
 
-	snprintf(cmd, sizeof(cmd), "ip link add ifxbig index %u type veth peer name p-ifxbig", big);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	ifi = (int)if_nametoindex("ifxbig");
-	cr_assert_eq((uint32_t)ifi, big, "the veth did not get ifindex %u", big);
 	bind_deny_all(ifi);
 	cr_expect_eq(tc_in(ifi), TC_SHOT, "an interface with ifindex %u is not policed", big);
 	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)ifi, NULL, NULL), 0);

@@ -40,8 +40,7 @@ static void setup(void)
 		     "cannot create tun0");
 	tun = (int)if_nametoindex("tun0");
 	cr_assert_gt(tun, 0);
-	ct_compile(&C, yaml);
-	cr_assert_eq(C.rc, 0, "compile");
+	ct_compile_ok(&C, yaml);
 	b = (struct pal_dp_binding){ (uint32_t)tun, ct_ep(&C.ir, "tunep") };
 	cr_assert_eq(pal_dp_apply(T.dp, &C.ir, &b, 1, 1), 0, "%s", pal_dp_error(T.dp));
 }

@@ -18,19 +18,7 @@
 #define HOST "198.18.0.1"
 #define PEER "198.18.5.5"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_list_ids, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_list_ids);
 
 static const char *policy_port(int port, char *y, size_t cap)
 {
@@ -95,10 +83,8 @@ Test(bpf_list_ids, list_id_wrap_onto_a_live_list_keeps_one_policy)
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	ct_compile(&a, policy_port(22, y, sizeof(y)));
-	cr_assert_eq(a.rc, 0);
-	ct_compile(&b, policy_port(80, y, sizeof(y)));
-	cr_assert_eq(b.rc, 0);
+	ct_compile_ok(&a, policy_port(22, y, sizeof(y)));
+	ct_compile_ok(&b, policy_port(80, y, sizeof(y)));
 	bt_apply(&T, &a.ir, 1);
 	cr_assert(allowed(22));
 	cr_assert_not(allowed(80));

@@ -9,19 +9,7 @@
 #include <bpf/bpf.h>
 #include "bpft.h"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_load, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_load);
 
 Test(bpf_load, every_program_loads_and_is_pinned)
 {

@@ -7,19 +7,7 @@
 #include "bpft.h"
 #include "node.h"
 
-static struct bpft T;
-
-static void setup(void)
-{
-	bt_setup(&T);
-}
-
-static void teardown(void)
-{
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_node, .init = setup, .fini = teardown);
+BT_BARE_SUITE(bpf_node);
 
 static bool tc_attached(int ifx)
 {

@@ -33,14 +33,7 @@ BT_YAML_SUITE(bpf_services, yaml);
 
 static void check(const char *in, const char *out, const struct pal_packet *p, bool allow)
 {
-	struct pal_verdict v = ct_eval(&C, PAL_TRACE_FORWARD, in, out, p);
-	struct bt_result r;
-
-	bt_flush_flows(&T);
-	r = bt_path(&T, PAL_TRACE_FORWARD, in, out, p, NULL);
-	cr_assert_eq(v.allow, allow, "evaluator: %s", v.reason);
-	cr_assert_eq(r.allow, allow, "datapath dropped at %d; evaluator: %s", r.dropped_at,
-		     v.reason);
+	bt_expect_agree(&T, &C, PAL_TRACE_FORWARD, in, out, p, allow);
 }
 
 Test(bpf_services, endpoints_and_ports_of_the_service)

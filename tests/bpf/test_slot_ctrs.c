@@ -67,15 +67,6 @@ static uint32_t slot_of(int ifindex)
 	return s.slot;
 }
 
-static int veth_make(const char *name)
-{
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "ip link add %s type veth peer name p-%s", name, name);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	return (int)if_nametoindex(name);
-}
-
 /* A slot handed to another interface starts its counters at zero: the interface that had it
  * before must not show in the next one's counters. */
 Test(bpf_slot_ctrs, a_reused_slot_counts_from_zero)
@@ -84,8 +75,8 @@ Test(bpf_slot_ctrs, a_reused_slot_counts_from_zero)
 	int a, b;
 	uint32_t sa;
 
-	a = veth_make(veth[0]);
-	b = veth_make(veth[1]);
+	a = bt_veth_add(veth[0], 0);
+	b = bt_veth_add(veth[1], 0);
 	cr_assert_eq(pal_dp_iface_flip(T.dp, (uint32_t)a, &v, NULL, NULL), 0, "%s", pal_dp_error(T.dp));
 	sa = slot_of(a);
 	cr_assert_geq(sa, PAL_IFSLOT_FIRST);
@@ -118,7 +109,7 @@ Test(bpf_slot_ctrs, counts_before_and_after_getting_a_slot_add_up)
 	bool kept = true;
 	int c, seen[2];
 
-	c = veth_make(veth[2]);
+	c = bt_veth_add(veth[2], 0);
 	cr_assert_eq(pal_dp_iface_unprogrammed(T.dp, (uint32_t)c, false, &kept), 0);
 	cr_assert_not(kept);
 	cr_assert_lt(slot_of(c), PAL_IFSLOT_FIRST);

@@ -28,24 +28,7 @@
 	"spec:\n  selector: role == 'h'\n  applyOnForward: true\n  types: [Ingress, Egress]\n"    \
 	"  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n"
 
-static struct bpft T;
-static struct ctest C;
-
-static void setup(void)
-{
-	bt_setup(&T);
-	ct_compile_ex(&C, POD_YAML("198.18.5.10/32"), NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(C.rc, 0, "compile");
-	bt_apply(&T, &C.ir, 1);
-}
-
-static void teardown(void)
-{
-	ct_free(&C);
-	bt_teardown(&T);
-}
-
-TestSuite(bpf_spoof, .init = setup, .fini = teardown);
+BT_YAML_SUITE(bpf_spoof, POD_YAML("198.18.5.10/32"));
 
 struct scase {
 	const char *name;

@@ -145,27 +145,27 @@ Test(bpf_table, xdp_leaves_metadata_for_tc)
 	cr_assert_eq(c.verdict[PAL_VERDICT_PASS], 1);
 }
 
+/* A TCP packet from the client to the host's dport that the node's DNAT sends to its port to, in
+ * through eth0: check() with allow and hook. */
+static void check_host_dnat(uint16_t dport, uint16_t to, bool allow, int hook)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, dport);
+
+	ct_dnat(&p, HOST_EXT, to);
+	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, allow, false, hook);
+}
+
 Test(bpf_table, hep_ingress_prednat_sees_the_nodeport)
 {
-	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
-
-	ct_dnat(&p, HOST_EXT, 80);
-	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
-	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30081);
-	ct_dnat(&p, HOST_EXT, 80);
-	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_TC_INGRESS);
+	check_host_dnat(30080, 80, true, -1);
+	check_host_dnat(30081, 80, false, PAL_HOOK_TC_INGRESS);
 	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS).drop[PAL_DROP_POLICY], 1);
 }
 
 Test(bpf_table, hep_ingress_normal_sees_the_backend)
 {
-	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 7000);
-
-	ct_dnat(&p, HOST_EXT, 80);
-	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, true, false, -1);
-	p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 7000);
-	ct_dnat(&p, HOST_EXT, 30080);
-	check(PAL_TRACE_INGRESS, "eth0", NULL, &p, false, false, PAL_HOOK_INPUT);
+	check_host_dnat(7000, 80, true, -1);
+	check_host_dnat(7000, 30080, false, PAL_HOOK_INPUT);
 }
 
 Test(bpf_table, hep_ingress_defaults)

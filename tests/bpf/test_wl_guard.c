@@ -1,8 +1,10 @@
 /* The workload guard (bpf/wl_guard.bpf.c), run as xt_bpf runs it (a socket filter on an skb whose
- * device is the interface): it matches (1: the rule drops) exactly the packets of an interface
- * without a pal_ifaces entry: one never bound, one unbound again (a deleted pod: its ifindex may
- * come back), one beyond the pal_if_index array; it lets through (0) a bound interface and one on
- * the reserved deny-everything slot (tc drops those). Also its cost per packet. */
+ * device is the interface): it lets through (0) exactly the packets of an interface with a
+ * pal_ifaces entry AND palisade's tc programs witnessed on that very device (pal_if_live), the
+ * deny-everything slot included (tc drops those); it matches (1: the rule drops) one never bound,
+ * one bound but not (or no longer, or not fully) attached, one unbound again, and a new device
+ * that got the ifindex of a deleted one (the kernel drops the witness with the device). A load
+ * makes the witness true again. Also its cost per packet. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,7 +14,9 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
+#include "attach.h"
 #include "bpft.h"
+#include "node.h"
 #include "netfilter.h"
 #include "test_compiler_util.h"
 
@@ -64,34 +68,127 @@ static void bind_iface(int ifindex)
 		     pal_dp_error(T.dp));
 }
 
-Test(bpf_wl_guard, drops_only_interfaces_palisade_has_not_taken_over)
+/* As the agent takes an interface over: its entry, then its tc programs. */
+static void take_over(int ifindex)
+{
+	bind_iface(ifindex);
+	cr_assert_eq(pal_dp_attach_tc(T.dp, ifindex), 0, "%s", pal_dp_error(T.dp));
+}
+
+static void sh(const char *cmd)
+{
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(bpf_wl_guard, passes_only_interfaces_with_an_entry_and_palisade_s_programs)
 {
 	int a = T.ifindex[BT_CALI0], b = T.ifindex[BT_CALI1];
 	bool kept;
 
 	cr_expect_eq(run_guard(a, 1, NULL), 1, "a never bound interface passes the guard");
 	bind_iface(a);
-	cr_expect_eq(run_guard(a, 1, NULL), 0, "a bound interface is dropped by the guard");
-	cr_expect_eq(run_guard(b, 1, NULL), 1, "binding cali0 opened cali1");
+	cr_expect_eq(run_guard(a, 1, NULL), 1, "an interface with an entry but no tc program yet "
+		     "passes the guard (the moment between the agent's two writes)");
+	cr_assert_eq(pal_dp_attach_tc(T.dp, a), 0, "%s", pal_dp_error(T.dp));
+	cr_expect_eq(run_guard(a, 1, NULL), 0, "a bound and attached interface is dropped by the guard");
+	cr_expect_eq(run_guard(b, 1, NULL), 1, "taking cali0 over opened cali1");
 	cr_assert_eq(pal_dp_iface_unprogrammed(T.dp, (uint32_t)b, false, &kept), 0);
-	cr_expect_eq(run_guard(b, 1, NULL), 0, "an interface on the deny-everything slot is dropped "
-		     "by the guard (tc drops it, with a count)");
+	cr_expect_eq(run_guard(b, 1, NULL), 1, "an unattached interface on the deny-everything slot "
+		     "passes the guard");
+	cr_assert_eq(pal_dp_attach_tc(T.dp, b), 0, "%s", pal_dp_error(T.dp));
+	cr_expect_eq(run_guard(b, 1, NULL), 0, "an attached interface on the deny-everything slot is "
+		     "dropped by the guard (tc drops it, with a count)");
+	cr_assert_eq(pal_dp_detach_port(T.dp, b), 0);
+	cr_expect_eq(run_guard(b, 1, NULL), 1, "a detached interface passes the guard");
 	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)a, NULL, NULL), 0);
 	cr_expect_eq(run_guard(a, 1, NULL), 1, "an unbound interface (a deleted pod) passes the guard");
+}
+
+/* A real attach failure: another tool's filter (another protocol) already holds palisade's egress
+ * priority, so tc_ingress goes on and tc_egress does not. The entry is there (denying or programmed), the
+ * programs are not all there: the guard drops, both ways. */
+Test(bpf_wl_guard, a_failed_tc_attach_leaves_the_interface_dropped)
+{
+	int a = T.ifindex[BT_CALI0];
+	char cmd[160];
+	uint32_t in = 0, out = 0;
+
+	snprintf(cmd, sizeof(cmd), "tc qdisc add dev cali0 clsact && tc filter add dev cali0 egress "
+		 "pref %u protocol ip bpf bytecode '1,6 0 0 0,'", PAL_TC_PRIORITY);
+	sh(cmd);
+	bind_iface(a);
+	cr_assert_neq(pal_dp_attach_tc(T.dp, a), 0, "the conflicting filter did not make the attach fail");
+	pal_dp_tc_query(a, &in, &out);
+	cr_assert(in && !out, "the test wants tc_ingress on and tc_egress off (ids %u, %u)", in, out);
+	cr_expect_eq(run_guard(a, 1, NULL), 1, "an interface whose tc attach failed passes the guard");
+	snprintf(cmd, sizeof(cmd), "tc filter del dev cali0 egress pref %u", PAL_TC_PRIORITY);
+	sh(cmd);
+	cr_assert_eq(pal_dp_attach_tc(T.dp, a), 0, "%s", pal_dp_error(T.dp));
+	cr_expect_eq(run_guard(a, 1, NULL), 0, "attached at the retry, still dropped by the guard");
+}
+
+/* No agent involved: the pod's veth goes, a new one gets its ifindex (a CNI moving the host end
+ * in keeps the index when it is free). The entry is still there; the kernel took the witness
+ * with the old device. */
+Test(bpf_wl_guard, a_new_device_on_a_deleted_one_s_ifindex_is_dropped)
+{
+	int a = T.ifindex[BT_CALI0];
+	char cmd[160];
+
+	take_over(a);
+	cr_assert_eq(run_guard(a, 1, NULL), 0);
+	snprintf(cmd, sizeof(cmd), "ip link del cali0 && ip link add cali0 index %d type veth peer "
+		 "name p-cali0 && ip link set cali0 up", a);
+	sh(cmd);
+	cr_assert_eq((int)if_nametoindex("cali0"), a, "the new veth did not get ifindex %d", a);
+	cr_expect_eq(run_guard(a, 1, NULL), 1, "a new device with a deleted pod's ifindex passes the "
+		     "guard on the old one's entry");
+	take_over(a);
+	cr_expect_eq(run_guard(a, 1, NULL), 0, "taken over again, still dropped by the guard");
+}
+
+/* At a load the witness is made true again: programs removed while no agent ran (here by tc
+ * itself) lose it; an attached interface without one (pins of a build before the witness) gets
+ * it. */
+Test(bpf_wl_guard, a_load_makes_the_witness_true)
+{
+	int a = T.ifindex[BT_CALI0], b = T.ifindex[BT_CALI1];
+	int live = pal_dp_map_fd(T.dp, "pal_if_live");
+	uint32_t kb = (uint32_t)b;
+	char cmd[160], err[512] = "";
+	bool adopted = false;
+
+	take_over(a);
+	take_over(b);
+	snprintf(cmd, sizeof(cmd), "tc filter del dev cali0 ingress pref %u", PAL_TC_PRIORITY);
+	sh(cmd);
+	cr_assert_eq(bpf_map_delete_elem(live, &kb), 0);
+	cr_assert_eq(run_guard(a, 1, NULL), 0, "the test wants a stale witness on cali0");
+	cr_assert_eq(run_guard(b, 1, NULL), 1, "the test wants cali1 attached and unwitnessed");
+	close(guard);
+	guard = -1;
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_flows = 4096 },
+				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+	cr_assert_eq(pal_dp_prog_pin_path(T.dp, PAL_WL_GUARD_PIN, cmd, sizeof(cmd)), 0);
+	guard = bpf_obj_get(cmd);
+	cr_assert_geq(guard, 0, "bpf_obj_get %s", cmd);
+	cr_expect_eq(run_guard(a, 1, NULL), 1, "cali0 lost its tc_ingress while no agent ran and "
+		     "still passes the guard after a load");
+	cr_expect_eq(run_guard(b, 1, NULL), 0, "cali1 is attached and bound, yet dropped after a load");
 }
 
 Test(bpf_wl_guard, an_ifindex_beyond_the_array)
 {
 	uint32_t big = PAL_IF_INDEX_DIRECT + 9;
-	char cmd[160];
-	int ifi;
+	int ifi = bt_veth_add("gdbig", big);
 
-	snprintf(cmd, sizeof(cmd), "ip link add gdbig index %u type veth peer name p-gdbig", big);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	ifi = (int)if_nametoindex("gdbig");
-	cr_assert_eq((uint32_t)ifi, big, "the veth did not get ifindex %u", big);
 	cr_expect_eq(run_guard(ifi, 1, NULL), 1, "an unbound ifindex %u passes the guard", big);
 	bind_iface(ifi);
+	cr_expect_eq(run_guard(ifi, 1, NULL), 1, "a bound, unattached ifindex %u passes the guard", big);
+	cr_assert_eq(pal_dp_attach_tc(T.dp, ifi), 0, "%s", pal_dp_error(T.dp));
 	cr_expect_eq(run_guard(ifi, 1, NULL), 0, "a bound ifindex %u is dropped by the guard", big);
 }
 
@@ -101,7 +198,7 @@ Test(bpf_wl_guard, cost_per_packet)
 {
 	uint32_t ns = 0, best = UINT32_MAX;
 
-	bind_iface(T.ifindex[BT_CALI0]);
+	take_over(T.ifindex[BT_CALI0]);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(run_guard(T.ifindex[BT_CALI0], 200000, &ns), 0);
 		best = ns < best ? ns : best;

@@ -25,14 +25,7 @@ BT_YAML_SUITE(bpf_workload, yaml);
 static void check(enum pal_trace_dir dir, const char *in, const char *out,
 		  const struct pal_packet *p, bool allow)
 {
-	struct pal_verdict v = ct_eval(&C, dir, in, out, p);
-	struct bt_result r;
-
-	bt_flush_flows(&T);
-	r = bt_path(&T, dir, in, out, p, NULL);
-	cr_assert_eq(v.allow, allow, "evaluator: %s", v.reason);
-	cr_assert_eq(r.allow, allow, "datapath dropped at %d; evaluator: %s", r.dropped_at,
-		     v.reason);
+	bt_expect_agree(&T, &C, dir, in, out, p, allow);
 }
 
 Test(bpf_workload, defaults_and_profiles)

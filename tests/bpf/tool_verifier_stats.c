@@ -66,55 +66,53 @@ static void free_logs(char **logs)
 	free(logs);
 }
 
+/* After a skeleton's load (its return value err): the verifier's logs on failure, else a row per
+ * program. Returns non-zero when the load failed. */
+static int loaded(int err, struct bpf_object *obj, char **logs, int *worst)
+{
+	if (err) {
+		for (int i = 0; logs[i]; i++)
+			if (logs[i][0])
+				fprintf(stderr, "%s\n", logs[i]);
+		fprintf(stderr, "load failed: %s\n", strerror(-err));
+		return 1;
+	}
+	report(obj, logs, worst);
+	return 0;
+}
+
+/* In main: opens the skeleton `type` into var, runs tune (its rodata, before the load), loads it
+ * with the verifier's logs in logs and reports it; returns 2 when it cannot open, 1 when the load
+ * fails. */
+#define LOAD_SKEL(var, type, logs, tune)                                                         \
+	do {                                                                                     \
+		var = type##__open();                                                            \
+		if (!var)                                                                        \
+			return 2;                                                                \
+		tune;                                                                            \
+		logs = alloc_logs(var->obj);                                                     \
+		if (loaded(type##__load(var), var->obj, logs, &worst))                           \
+			return 1;                                                                \
+	} while (0)
+
 int main(void)
 {
 	struct pal_palisade *a;
 	struct pal_sf_out *b;
 	struct pal_wl_guard *g;
 	char **la, **lb, **lg;
-	int worst = 0, err;
+	int worst = 0;
 
 	libbpf_set_print(silent);
 	printf("%-24s %10s %10s %10s\n", "program", "verified", "of limit", "xlated");
-	a = pal_palisade__open();
-	if (!a)
-		return 2;
-	/* the loader sets it from the kernel's BTF; any size the kernel takes verifies the same */
-	a->rodata->pal_ct_opts_size = 16;
-	/* some kernels refuse bpf_xdp_adjust_meta (docs/datapath.md); without it XDP verifies a few
+	/* the loader sets it from the kernel's BTF; any size the kernel takes verifies the same.
+	 * Some kernels refuse bpf_xdp_adjust_meta (docs/datapath.md); without it XDP verifies a few
 	 * instructions fewer, nothing else changes */
-	a->rodata->pal_xdp_meta_ok = 0;
-	la = alloc_logs(a->obj);
-	err = pal_palisade__load(a);
-	if (err) {
-		for (int i = 0; la[i]; i++)
-			if (la[i][0])
-				fprintf(stderr, "%s\n", la[i]);
-		fprintf(stderr, "load failed: %s\n", strerror(-err));
-		return 1;
-	}
-	report(a->obj, la, &worst);
-	b = pal_sf_out__open();
-	if (!b)
-		return 2;
-	b->rodata->pal_out_ifindex = 1; /* non-zero: the whole program is verified */
-	lb = alloc_logs(b->obj);
-	err = pal_sf_out__load(b);
-	if (err) {
-		fprintf(stderr, "load failed: %s\n", strerror(-err));
-		return 1;
-	}
-	report(b->obj, lb, &worst);
-	g = pal_wl_guard__open();
-	if (!g)
-		return 2;
-	lg = alloc_logs(g->obj);
-	err = pal_wl_guard__load(g);
-	if (err) {
-		fprintf(stderr, "load failed: %s\n", strerror(-err));
-		return 1;
-	}
-	report(g->obj, lg, &worst);
+	LOAD_SKEL(a, pal_palisade, la,
+		  (a->rodata->pal_ct_opts_size = 16, a->rodata->pal_xdp_meta_ok = 0));
+	/* non-zero: the whole program is verified */
+	LOAD_SKEL(b, pal_sf_out, lb, b->rodata->pal_out_ifindex = 1);
+	LOAD_SKEL(g, pal_wl_guard, lg, (void)0);
 	printf("largest: %d verified instructions (%.1f%% of the kernel's %ld); the count does not "
 	       "depend on the number of rules\n", worst, 100.0 * worst / VERIFIER_LIMIT,
 	       VERIFIER_LIMIT);

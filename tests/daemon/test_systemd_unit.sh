@@ -16,7 +16,7 @@ for want in Type=notify NotifyAccess=main Before=network-pre.target Wants=networ
 	ProtectKernelLogs=yes ProtectControlGroups=yes \
 	"RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6" \
 	"CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN" \
-	"ReadWritePaths=/sys/fs/bpf /run" RuntimeDirectory=palisade; do
+	"ReadWritePaths=/sys/fs/bpf /run" RuntimeDirectory=palisade RuntimeDirectoryPreserve=yes; do
 	grep -qx -- "$want" "$unit" || fail "$unit lacks the line $want"
 done
 grep -q '^After=network-pre.target' "$unit" && fail "After=network-pre.target contradicts Before="

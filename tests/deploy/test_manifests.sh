@@ -153,6 +153,10 @@ expect files "($agent.args | index(\"--datastore=files\") != null) and
 	($pod.spec.volumes | any(.configMap.name == \"policies\" or .configMap.name == \"palisade-policies\")) and
 	(.items | any(.kind == \"ConfigMap\" and .metadata.name == \"palisade-policies\"))" \
 	"the configmap-feed variant reads the ConfigMap palisade-policies with --datastore files"
+# The state file (and the event socket) in the node's /run/palisade: it outlives the container.
+expect base "($agent.volumeMounts[] | select(.mountPath == \"/run/palisade\") | .name) as \$v |
+	($pod.spec.volumes[] | select(.name == \$v) | .hostPath.path == \"/run/palisade\")" \
+	"the agent's run directory (the state file of the last good versions) is the node's /run/palisade"
 # The group is a number (no host group name resolves in the image) and the socket's directory is
 # the node's /run/palisade, where polctl monitor looks by default.
 expect events "($agent.args | map(select(startswith(\"--events-socket-group=\"))) |

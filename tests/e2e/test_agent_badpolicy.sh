@@ -5,7 +5,9 @@
 #     whole reload is refused, not just the bad file);
 #   - the running agent logs the same FILE:LINE when the file appears, keeps enforcing the last
 #     good policy, and /readyz answers 503 "degraded" naming it; /livez stays 200; removing the file
-#     makes it apply the rest and become ready again.
+#     makes it apply the rest and become ready again;
+#   - an agent restarted on the bad directory applies nothing: the previous agent's policy stays
+#     in force from the pins (same generation, verdicts), /readyz 503 degraded naming the file.
 . "$(dirname "$0")/lib/agentd_test.sh"
 
 agentd_test_start
@@ -46,11 +48,7 @@ agentd_start "$dir"
 gen2=$(agentd_generation)
 write_bad "$E2E_TMP/90-bad.yaml"
 mv "$E2E_TMP/90-bad.yaml" "$dir/90-bad.yaml"
-for i in $(seq 50); do
-	grep -q "90-bad.yaml:9:" "$AGENTD_LOG" && break
-	sleep 0.1
-done
-grep -q "90-bad.yaml:9:" "$AGENTD_LOG" || fail "the agent did not log 90-bad.yaml:9:
+agentd_wait_log "90-bad.yaml:9:" 50 || fail "the agent did not log 90-bad.yaml:9:
 $(tail -n 20 "$AGENTD_LOG")"
 echo "agent log: $(grep -m 1 '90-bad.yaml:9:' "$AGENTD_LOG")"
 ready=$(agentd_readyz)
@@ -69,6 +67,24 @@ expect_tcp_blocked client 198.18.1.1 9999 -
 expect_tcp client 198.18.1.1 8443 - node:8443
 expect_tcp_blocked client 198.18.1.1 8443 198.18.200.7
 kill -0 "$AGENTD_PID" 2>/dev/null || fail "the agent exited on a bad policy"
+
+# A restart on the bad directory applies nothing: the pinned datapath keeps the previous agent's
+# last good policy (same generation, 9999 still blocked), /readyz degraded naming the file.
+agentd_stop
+agentd_spawn "$dir"
+for i in $(seq 100); do
+	case "$(agentd_readyz)" in 503\ *90-bad.yaml:9*) break ;; esac
+	kill -0 "$AGENTD_PID" 2>/dev/null || fail "palisaded exited: $(tail -n 20 "$AGENTD_LOG")"
+	sleep 0.1
+done
+ready=$(agentd_readyz)
+case "$ready" in 503\ degraded*"generation $gen2"*90-bad.yaml:9*) ;;
+*) fail "/readyz after a restart on the bad directory: $ready" ;;
+esac
+[ "$(agentd_generation)" = "$gen2" ] || fail "the restart applied something: $gen2 -> $(agentd_generation)"
+expect_tcp_blocked client 198.18.1.1 9999 -
+expect_tcp client 198.18.1.1 8443 - node:8443
+echo "restart on the bad directory: generation $gen2 (the previous agent's) stays: $ready"
 
 # The fix: the rest is applied, ready again.
 rm "$dir/90-bad.yaml"

@@ -8,28 +8,8 @@
 agentd_test_start
 
 dir=$(policy_dir_copy)
-cat >"$dir/15-web2-endpoint.yaml" <<'EOF'
-# tests/e2e/test_agent_hotplug.sh: a second pod of shop/web whose veth is created later.
-apiVersion: projectcalico.org/v3
-kind: WorkloadEndpoint
-metadata:
-  name: demo--node-k8s-web2-eth0
-  namespace: shop
-  labels:
-    app: web
-spec:
-  orchestrator: k8s
-  node: demo-node
-  pod: web2
-  endpoint: eth0
-  interfaceName: pod-web1
-  ipNetworks: ["198.19.1.10/32"]
-  profiles: ["kns.shop"]
-  ports:
-    - name: http
-      protocol: TCP
-      port: 8080
-EOF
+# A second pod of shop/web whose veth is created later.
+wep_shop_web web2 pod-web1 198.19.1.10 >"$dir/15-web2-endpoint.yaml"
 agentd_start "$dir"
 ! ns node ip link show dev pod-web1 >/dev/null 2>&1 || fail "pod-web1 exists already"
 

@@ -12,31 +12,11 @@
 agentd_test_start
 
 dir=$(policy_dir_copy)
+# Pods web2 and web3 of shop/web on pod-web2 and pod-web3.
 for n in 2 3; do
-	cat >>"$dir/15-capacity-pods.yaml" <<EOF
-# tests/e2e/test_capacity.sh: pod web$n of shop/web on pod-web$n.
-apiVersion: projectcalico.org/v3
-kind: WorkloadEndpoint
-metadata:
-  name: demo--node-k8s-web$n-eth0
-  namespace: shop
-  labels:
-    app: web
-spec:
-  orchestrator: k8s
-  node: demo-node
-  pod: web$n
-  endpoint: eth0
-  interfaceName: pod-web$n
-  ipNetworks: ["198.19.$n.10/32"]
-  profiles: ["kns.shop"]
-  ports:
-    - name: http
-      protocol: TCP
-      port: 8080
----
-EOF
-done
+	wep_shop_web "web$n" "pod-web$n" "198.19.$n.10"
+	echo ---
+done >"$dir/15-capacity-pods.yaml"
 
 # add_pod N: namespace ${PFX}webN behind the node's pod-webN (198.19.N.0/24), servers on 8080
 # and 9090. The namespace is recorded first, so topo_destroy removes it on every path out.

@@ -53,10 +53,7 @@ gen=$(agentd_generation)
 expect_tcp client 198.19.0.10 8080 - web:8080
 write_deny "$E2E_TMP/85-capacity-deny.yaml"
 mv "$E2E_TMP/85-capacity-deny.yaml" "$dir/"
-for i in $(seq 100); do
-	grep -qE 'datapath update failed|policy rejected' "$AGENTD_LOG" && break
-	sleep 0.1
-done
+agentd_wait_log 'datapath update failed|policy rejected' 100
 err=$(grep -m 1 'pal_classes' "$AGENTD_LOG")
 echo "MEASURE: agent log: $err"
 case "$err" in *--max-classes*maxClasses*) ;;

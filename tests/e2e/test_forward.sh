@@ -45,24 +45,9 @@ expect_tcp_blocked client 198.19.0.10 8080 198.18.200.7
 
 # An applyOnForward Deny on the post-DNAT port.
 dir=$(policy_dir_copy)
-cat >"$dir/55-forward-deny-8080.yaml" <<'EOF'
-# Test policy (tests/e2e/test_forward.sh): forwarded tcp 8080 arriving on ext0 is denied, before
-# forward-http-to-pods (order 200) could allow it.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: forward-deny-8080
-spec:
-  order: 100
-  selector: network == "external"
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      protocol: TCP
-      destination:
-        ports: [8080]
-EOF
+# Forwarded tcp 8080 arriving on ext0 is denied, before forward-http-to-pods (order 200) could
+# allow it.
+gnp_forward_deny_tcp forward-deny-8080 100 8080 >"$dir/55-forward-deny-8080.yaml"
 agent_program "$dir"
 ct_flush
 

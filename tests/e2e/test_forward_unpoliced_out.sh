@@ -31,22 +31,8 @@ expect_tcp wan 198.18.1.50 7100 - client:7100
 expect_tcp client 198.18.20.5 7003 - wan:7003
 
 dir=$(policy_dir_copy)
-cat >"$dir/55-forward-wan.yaml" <<'EOF'
-# Test policy (tests/e2e/test_forward_unpoliced_out.sh): what ext0 forwards to the wan network.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: forward-wan
-spec:
-  order: 100
-  selector: network == "external"
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      protocol: TCP
-      destination:
-        ports: [7001]
+# What ext0 forwards to the wan network.
+{ gnp_forward_deny_tcp forward-wan 100 7001; cat <<'EOF'; } >"$dir/55-forward-wan.yaml"
     - action: Allow
       protocol: TCP
       destination:
@@ -142,22 +128,8 @@ agent_program "$dir"
 expect_tcp client 198.18.20.5 7001 - wan:7001
 
 # Back with the watch, then uninstall: nothing of palisade stays on wan0.
-cat >"$dir/55-forward-wan.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: forward-wan-deny
-spec:
-  selector: network == "external"
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-    - action: Deny
-      protocol: TCP
-      destination:
-        ports: [7001]
-    - action: Allow
-EOF
+{ gnp_forward_deny_tcp forward-wan-deny "" 7001; echo '    - action: Allow'; } \
+	>"$dir/55-forward-wan.yaml"
 agent_program "$dir"
 expect_tcp_blocked client 198.18.20.5 7001 -
 expect_tcp client 198.18.20.5 7000 - wan:7000

@@ -81,48 +81,8 @@ expect_tcp client 2001:db8:1::1 8443 - node:8443
 
 # Variant: the host's own egress restricted to ICMP (20-bare-metal-host.yaml replaced).
 dir=$(policy_dir_copy)
-cat >"$dir/20-bare-metal-host.yaml" <<'EOF'
-# Test variant (tests/e2e/test_host_rows.sh): as policies/20-bare-metal-host.yaml, but the host's
-# own egress only allows ICMP, so everything else leaving the host is default-denied.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: host-ssh-and-api
-spec:
-  order: 100
-  selector: has(host-endpoint)
-  types: [Ingress, Egress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      source:
-        nets: ["198.18.10.0/24"]
-      destination:
-        ports: [22]
-    - action: Allow
-      protocol: TCP
-      source:
-        nets: ["2001:db8:10::/64"]
-      destination:
-        ports: [22]
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [8443]
-    - action: Allow
-      protocol: ICMP
-      icmp:
-        type: 8
-    - action: Allow
-      protocol: ICMPv6
-      icmp:
-        type: 128
-  egress:
-    - action: Allow
-      protocol: ICMP
-    - action: Allow
-      protocol: ICMPv6
-EOF
+cp "$here/fixtures/20-host-egress-icmp-only.yaml" "$dir/20-bare-metal-host.yaml" ||
+	fail "copy the host variant"
 agent_program "$dir"
 ct_flush
 

@@ -45,13 +45,7 @@ IF_WEB=$(calico_iface shop web)
 k8s_pod_net kweb "$IF_WEB" 198.19.5.10
 tcp_server kweb 8080
 tcp_server kweb 9090
-k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns"
-k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web"}')" || fail "put pod web"
-k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"in-8080","namespace":"shop"},"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080},{"protocol":"UDP","port":7070}]}]}}' ||
-	fail "put np"
-k8s_agent_start
-expect_tcp client 198.19.5.10 8080 - kweb:8080
-expect_tcp_blocked client 198.19.5.10 9090 -
+k8s_web_in_8080_start
 
 for t in iptables ip6tables; do
 	rules=$(guard_rules "$t")

@@ -44,7 +44,8 @@ wait_enforced() {
 	return 1
 }
 
-AGENTD_READY_TENTHS=1200 k8s_agent_start
+k8s_agent_spawn
+agentd_wait_ready 1200 || fail "palisaded not ready within 120 s: $(agentd_readyz)"
 # Lists are written for bound endpoints only (2 per pod, none shared here: 200). Counted in
 # pal_lists, not pal_classes: walking 510,000 trie keys takes polctl status many seconds.
 lists=$(ns node bpftool -j map dump pinned "$PINDIR/maps/pal_lists" | jq length)

@@ -20,9 +20,8 @@ probe_pod() { # LABELS
 web_in() { # EXTRA_PORT: 9090 from pods labelled role=probe in namespaces labelled zone=edge
 	printf '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web-in","namespace":"shop"},"spec":{"podSelector":{"matchLabels":{"app":"web"}},"policyTypes":["Ingress"],"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"zone":"edge"}},"podSelector":{"matchLabels":{"role":"probe"}}}],"ports":[{"protocol":"TCP","port":9090}]},{"ports":[{"protocol":"TCP","port":%s}]}]}}' "$1"
 }
-k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns shop"
+k8s_put_shop_web 198.19.5.10
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"edge","labels":{"zone":"edge"}}}' || fail "put ns edge"
-k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web"}')" || fail "put pod web"
 k8s_put "$(probe_pod '{"role":"probe"}')" || fail "put pod probe"
 k8s_put "$(web_in 7001)" || fail "put np"
 

@@ -19,8 +19,7 @@ for p in 8080 9090; do tcp_server kweb $p; done
 cnp() { # cnp API_VERSION: Calico's NetworkPolicy of shop: 9090 denied, 8080 allowed to app=web
 	printf '{"apiVersion":"%s","kind":"NetworkPolicy","metadata":{"name":"default.web","namespace":"shop"},"spec":{"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Deny","protocol":"TCP","destination":{"ports":[9090]}},{"action":"Allow","protocol":"TCP","destination":{"ports":[8080]}}]}}' "$1"
 }
-k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put ns"
-k8s_put "$(k8s_pod_json shop web 198.19.5.10 '{"app":"web"}')" || fail "put pod"
+k8s_put_shop_web 198.19.5.10
 # The replay server keeps v3's and the CRDs' objects apart; on a cluster they are the same.
 k8s_put "$(cnp projectcalico.org/v3)" || fail "put v3 policy"
 k8s_put "$(cnp crd.projectcalico.org/v1)" || fail "put crd policy"

@@ -39,29 +39,11 @@ for m in 0x00200000 0x00100000; do
 	marked_tcp "$m" 198.18.1.50 7000 || fail "without palisade: mark $m tcp to client:7000 failed"
 done
 
-# The host's egress: ICMP only (host-ssh-and-api of policies/20 with a restricted egress).
+# The host's egress: ICMP only (host-ssh-and-api of policies/20 with a restricted egress; its
+# ingress admits 22 from mgmt, 8443 and echo requests, none of which the tests below send).
 dir=$(policy_dir_copy)
-cat >"$dir/20-bare-metal-host.yaml" <<'EOF'
-# Test variant (tests/e2e/test_marks.sh): the host's own egress only allows ICMP.
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: host-ssh-and-api
-spec:
-  order: 100
-  selector: has(host-endpoint)
-  types: [Ingress, Egress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [8443]
-  egress:
-    - action: Allow
-      protocol: ICMP
-    - action: Allow
-      protocol: ICMPv6
-EOF
+cp "$here/fixtures/20-host-egress-icmp-only.yaml" "$dir/20-bare-metal-host.yaml" ||
+	fail "copy the host variant"
 agent_program "$dir"
 ct_flush
 

@@ -54,47 +54,36 @@ snat_case() {
 	masqueraded "$4"
 }
 
-fwd_deny='apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: fwd-deny-clients}
-spec:
-  selector: network == "external"
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-  - {action: Deny, source: {nets: [198.18.1.0/25]}}
-  - {action: Allow}'
-fwd_allow='apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: fwd-allow-clients}
-spec:
-  selector: network == "external"
-  applyOnForward: true
-  types: [Ingress]
-  ingress:
-  - {action: Allow, source: {nets: [198.18.1.0/25]}}'
-pod_deny='apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata: {name: web-deny-clients, namespace: shop}
-spec:
-  selector: app == "web"
-  types: [Ingress]
-  ingress:
-  - {action: Deny, source: {nets: [198.18.1.0/25]}}
-  - {action: Allow}'
-pod_allow='apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata: {name: web-allow-clients, namespace: shop}
-spec:
-  selector: app == "web"
-  types: [Ingress]
-  ingress:
-  - {action: Allow, source: {nets: [198.18.1.0/25]}}'
+# client_net_policy WHERE NAME RULE...: a policy on the forward ingress of ext0 (WHERE forward) or
+# the pod's ingress (WHERE pod), one `ingress:` item per RULE.
+client_net_policy() {
+	local where=$1 name=$2
+	shift 2
+	if [ "$where" = forward ]; then
+		printf 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+		printf 'metadata: {name: %s}\nspec:\n  selector: network == "external"\n' "$name"
+		printf '  applyOnForward: true\n'
+	else
+		printf 'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n'
+		printf 'metadata: {name: %s, namespace: shop}\n' "$name"
+		printf 'spec:\n  selector: app == "web"\n'
+	fi
+	printf '  types: [Ingress]\n  ingress:\n'
+	printf '  - %s\n' "$@"
+}
 
-snat_case "forward ingress deny of the client's network" "$fwd_deny" 198.18.1.20 198.18.1.200
-snat_case "forward ingress allowlist of the client's network" "$fwd_allow" 198.18.1.200 198.18.1.20
-snat_case "pod ingress deny of the client's network" "$pod_deny" 198.18.1.20 198.18.1.200
-snat_case "pod ingress allowlist of the client's network" "$pod_allow" 198.18.1.200 198.18.1.20
+deny='{action: Deny, source: {nets: [198.18.1.0/25]}}'
+allow='{action: Allow, source: {nets: [198.18.1.0/25]}}'
+snat_case "forward ingress deny of the client's network" \
+	"$(client_net_policy forward fwd-deny-clients "$deny" '{action: Allow}')" \
+	198.18.1.20 198.18.1.200
+snat_case "forward ingress allowlist of the client's network" \
+	"$(client_net_policy forward fwd-allow-clients "$allow")" 198.18.1.200 198.18.1.20
+snat_case "pod ingress deny of the client's network" \
+	"$(client_net_policy pod web-deny-clients "$deny" '{action: Allow}')" \
+	198.18.1.20 198.18.1.200
+snat_case "pod ingress allowlist of the client's network" \
+	"$(client_net_policy pod web-allow-clients "$allow")" 198.18.1.200 198.18.1.20
 
 agent_uninstall_check
 exit 0

@@ -4,6 +4,9 @@
 #
 #   proc_stop PID TENTHS   SIGTERM, wait up to TENTHS tenths of a second for it to exit, then
 #                          SIGKILL; reaps it. Never fails (the process may be gone already).
+#   proc_stop_var VAR TENTHS
+#                          proc_stop of the id in the variable named VAR (nothing when it is empty),
+#                          then VAR emptied. Never fails.
 #   netns_stop_procs PFX NAME...
 #                          every process in namespaces PFX+NAME (those that exist): SIGTERM to all,
 #                          then up to 2 s for each namespace to empty, SIGKILL after 1 s. Never fails.
@@ -17,6 +20,13 @@ proc_stop() {
 	done
 	kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	return 0
+}
+
+proc_stop_var() {
+	[ -n "${!1:-}" ] || return 0
+	proc_stop "${!1}" "$2"
+	printf -v "$1" '%s' ""
 	return 0
 }
 

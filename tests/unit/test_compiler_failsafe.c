@@ -101,17 +101,13 @@ Test(compiler_failsafe, copied_into_ir_and_used)
 
 	/* Inbound: the source must be in the CIDR. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.200.9", 1, "198.18.0.1", 22);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_FAILSAFE, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p, true, PAL_STAGE_FAILSAFE, NULL, -1);
 	p = ct_pkt(PAL_PROTO_TCP, "198.18.100.9", 1, "198.18.0.1", 22);
-	v = ct_eval(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p);
-	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p, false, PAL_STAGE_DEFAULT, NULL, -1);
 	/* Outbound: the destination must be in the CIDR. */
 	p = ct_pkt(PAL_PROTO_UDP, "2001:db8::1", 1, "2001:db8::53", 53);
-	v = ct_eval(&t, PAL_TRACE_EGRESS, "eth0", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_FAILSAFE, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_EGRESS, "eth0", NULL, &p, true, PAL_STAGE_FAILSAFE, NULL, -1);
 	p = ct_pkt(PAL_PROTO_UDP, "198.18.0.1", 1, "198.18.0.53", 53);
-	v = ct_eval(&t, PAL_TRACE_EGRESS, "eth0", NULL, &p);
-	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_EGRESS, "eth0", NULL, &p, false, PAL_STAGE_DEFAULT, NULL, -1);
 	ct_free(&t);
 }

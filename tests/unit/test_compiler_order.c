@@ -37,16 +37,14 @@ Test(compiler_order, tiers_and_policies)
 		GNP("dflt-a", "  order: 2000000\n")
 		GNP("dflt-first", "  order: 0.5\n");
 	struct ctest t;
-	char buf[512];
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
-	ct_tierlist_str(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
+	ct_compile_ok(&t, yaml);
 	/* Tiers: early(1), a(10) before b(10) by name, default (1e6), then y and z (no order) by name.
 	 * In a: p2 (1), then p1 and p3 (5, by name without the tier prefix), then p0 (no order). */
 	/* Names as Calico has them: "<tier>." added where the file omitted it (p1, p2). */
-	cr_assert_str_eq(buf, "early/early.e a/a.p2 a/a.p1 a/a.p3 a/a.p0 b/b.q default/dflt-first "
-			      "default/dflt-a default/dflt-b y/y.yy z/z.zz");
+	ct_expect_tierlist(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS],
+			   "early/early.e a/a.p2 a/a.p1 a/a.p3 a/a.p0 b/b.q default/dflt-first "
+			   "default/dflt-a default/dflt-b y/y.yy z/z.zz");
 	/* Nothing is untracked, preDNAT or forward. */
 	cr_assert_eq(ct_ep(&t.ir, "eth0")->untracked[PAL_DIR_INGRESS].n_tiers, 0);
 	cr_assert_eq(ct_ep(&t.ir, "eth0")->prednat[PAL_DIR_INGRESS].n_tiers, 0);
@@ -65,30 +63,21 @@ Test(compiler_order, default_tier_order_is_fixed)
 		GNP("d", "")
 		GNP("t.x", "  tier: t\n")
 		GNP("u.y", "  tier: u\n");
-	struct pal_compile_opts o = { .node = CT_NODE };
-	struct pal_model m;
-	struct pal_diags d = { 0 };
-	struct pal_ir ir;
-	char buf[256];
+	struct ctest t;
 
-	pal_model_init(&m);
-	pal_model_load_buffer(&m, "t.yaml", yaml, strlen(yaml), &d);
-	cr_assert_eq(d.n_errors, 0);
+	ct_load(&t, "t.yaml", yaml);
 	/* The loader rejects another order for `default`; the compiler must not trust that. */
-	for (size_t i = 0; i < m.tiers.n; i++)
-		if (strcmp(m.tiers.v[i].name, "default") == 0) {
-			m.tiers.v[i].order = 5;
-			m.tiers.v[i].default_action = PAL_ACTION_PASS;
+	for (size_t i = 0; i < t.m.tiers.n; i++)
+		if (strcmp(t.m.tiers.v[i].name, "default") == 0) {
+			t.m.tiers.v[i].order = 5;
+			t.m.tiers.v[i].default_action = PAL_ACTION_PASS;
 		}
-	cr_assert_eq(pal_compile(&m, &o, &ir, &d), 0);
-	ct_tierlist_str(&ct_ep(&ir, "eth0")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "t/t.x default/d u/u.y");
-	cr_assert_eq(ct_ep(&ir, "eth0")->normal[PAL_DIR_INGRESS].tiers[1].end_action,
+	cr_assert_eq(ct_compile_loaded(&t), 0);
+	ct_expect_tierlist(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], "t/t.x default/d u/u.y");
+	cr_assert_eq(ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS].tiers[1].end_action,
 		     PAL_ACTION_DENY);
-	cr_assert(ct_has_diag(&d, PAL_SEV_WARNING, "tier \"default\" always has order", NULL));
-	pal_ir_free(&ir);
-	pal_model_free(&m);
-	pal_diags_free(&d);
+	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "tier \"default\" always has order", NULL));
+	ct_free(&t);
 }
 
 Test(compiler_order, tier_end_actions_per_list)
@@ -102,19 +91,13 @@ Test(compiler_order, tier_end_actions_per_list)
 		GNP("u", "  doNotTrack: true\n  applyOnForward: true\n")
 		GNP("p", "  preDNAT: true\n  applyOnForward: true\n");
 	struct ctest t;
-	char buf[256];
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
-	ct_tierlist_str(&ep->untracked[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "pass/pass.u default/u");
-	ct_tierlist_str(&ep->prednat[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "pass/pass.p default/p");
-	ct_tierlist_str(&ep->forward[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "pass/pass.n default/n");
-	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "pass/pass.n default/n");
+	ct_expect_tierlist(&ep->untracked[PAL_DIR_INGRESS], "pass/pass.u default/u");
+	ct_expect_tierlist(&ep->prednat[PAL_DIR_INGRESS], "pass/pass.p default/p");
+	ct_expect_tierlist(&ep->forward[PAL_DIR_INGRESS], "pass/pass.n default/n");
+	ct_expect_tierlist(&ep->normal[PAL_DIR_INGRESS], "pass/pass.n default/n");
 	/* Untracked and preDNAT tiers never drop at their end; the others keep defaultAction. */
 	cr_assert_eq(ep->untracked[0].tiers[1].end_action, PAL_ACTION_PASS);
 	cr_assert_eq(ep->prednat[0].tiers[1].end_action, PAL_ACTION_PASS);
@@ -139,18 +122,14 @@ Test(compiler_order, selection_by_selector_and_types)
 		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: nstype}\n"
 		"spec:\n  selector: all()\n  namespaceSelector: all()\n  ingress: [{action: Allow}]\n";
 	struct ctest t;
-	char buf[256];
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	/* Only this node's endpoints are compiled. */
 	cr_assert_eq(t.ir.n_endpoints, 1);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
-	ct_tierlist_str(&ep->normal[PAL_DIR_EGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/sel");
+	ct_expect_tierlist(&ep->normal[PAL_DIR_EGRESS], "default/sel");
 	/* nosel does not select; nstype has a namespaceSelector: workloads only. */
-	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "");
+	ct_expect_tierlist(&ep->normal[PAL_DIR_INGRESS], "");
 	ct_free(&t);
 }
 
@@ -166,8 +145,7 @@ Test(compiler_order, rule_ids_unique_and_shared_per_policy_rule)
 		"  egress: [{action: Deny}]\n";
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *a = ct_ep(&t.ir, "eth0"), *b = ct_ep(&t.ir, "eth1");
 	const struct pal_ir_policy *an = &a->normal[0].tiers[0].policies[0];
 	const struct pal_ir_policy *af = &a->forward[0].tiers[0].policies[0];
@@ -205,21 +183,18 @@ Test(compiler_order, wildcard_hep_ignores_untracked_with_warning)
 		GNP("raw", "  doNotTrack: true\n  applyOnForward: true\n")
 		GNP("normal", "");
 	struct ctest t;
-	char buf[128];
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "all-ifaces");
 	cr_assert_eq(ep->untracked[PAL_DIR_INGRESS].n_tiers, 0);
 	cr_assert_eq(ep->untracked[PAL_DIR_EGRESS].n_tiers, 0);
-	ct_tierlist_str(&ep->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/normal");
+	ct_expect_tierlist(&ep->normal[PAL_DIR_INGRESS], "default/normal");
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"raw\"", "\"all-ifaces\""));
 	cr_assert_not(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"normal\"", NULL));
 	/* The `*` endpoint polices any interface; the untracked allow does not happen. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "ens3", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_NORMAL, "normal", 0);
+	struct pal_verdict v = ct_eval_expect(&t, PAL_TRACE_INGRESS, "ens3", NULL, &p,
+					      true, PAL_STAGE_NORMAL, "normal", 0);
 	cr_assert_not(v.untracked);
 	ct_free(&t);
 }
@@ -237,8 +212,7 @@ Test(compiler_order, endpoint_for_iface_lookup)
 		"metadata: {name: real-eth1}\nspec: {node: node1, interfaceName: eth1}\n";
 	struct ctest t;
 
-	ct_compile(&t, yaml);
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, yaml);
 	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth0")->name, "eth1");
 	/* interfaceName beats a name. */
 	cr_assert_str_eq(pal_ir_endpoint_for_iface(&t.ir, "eth1")->name, "real-eth1");

@@ -116,15 +116,13 @@ Test(compiler_sets, endpoint_labels)
 			    GNP("sa", "projectcalico.org/serviceaccount == 'web-sa'", "[{action: Allow}]")
 			    GNP("orch", "projectcalico.org/orchestrator == 'k8s'", "[{action: Allow}]")
 			    GNP("nsn", "pcns.projectcalico.org/name == 'dev'", "[{action: Allow}]"));
-	char buf[256];
 
 	cr_assert_eq(T.rc, 0);
-	ct_tierlist_str(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/ns default/orch default/sa");
-	ct_tierlist_str(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/nsn default/nsname default/orch");
-	ct_tierlist_str(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS],
+			   "default/ns default/orch default/sa");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS],
+			   "default/nsn default/nsname default/orch");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "");
 	/* Only node1's endpoints; pod3 (node2) only feeds sets. */
 	cr_assert_eq(T.ir.n_endpoints, 3);
 	cr_assert_eq(ct_ep(&T.ir, "pod1")->kind, PAL_EP_WORKLOAD);
@@ -141,23 +139,17 @@ Test(compiler_sets, http_match_is_an_error)
 		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: h}\n"
 		"spec:\n  selector: all()\n  ingress:\n  - action: Allow\n  - action: Allow\n"
 		"    http: {methods: [GET]}\n";
-	struct pal_compile_opts o = { .node = CT_NODE };
-	struct pal_model m;
-	struct pal_diags d = { 0 };
-	struct pal_ir ir;
+	struct ctest t;
 
-	pal_model_init(&m);
-	pal_model_load_buffer(&m, "h.yaml", yaml, strlen(yaml), &d);
-	cr_assert_eq(d.n_errors, 0);
-	cr_assert_neq(pal_compile(&m, &o, &ir, &d), 0);
-	cr_assert(ct_has_diag(&d, PAL_SEV_ERROR, "not supported by palisade's datapath",
+	ct_load(&t, "h.yaml", yaml);
+	cr_assert_neq(ct_compile_loaded(&t), 0);
+	cr_assert(ct_has_diag(&t.d, PAL_SEV_ERROR, "not supported by palisade's datapath",
 			      "spec.ingress[1].http"));
-	cr_assert_str_eq(d.v[0].file, "h.yaml");
-	cr_assert_eq(d.v[0].line, 8);
-	cr_assert_eq(ir.n_endpoints, 0);
-	cr_assert_null(ir.sets);
-	pal_model_free(&m);
-	pal_diags_free(&d);
+	cr_assert_str_eq(t.d.v[0].file, "h.yaml");
+	cr_assert_eq(t.d.v[0].line, 8);
+	cr_assert_eq(t.ir.n_endpoints, 0);
+	cr_assert_null(t.ir.sets);
+	ct_free(&t);
 }
 
 Test(compiler_sets, service_reference_compiles)
@@ -166,19 +158,12 @@ Test(compiler_sets, service_reference_compiles)
 		"apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: pr}\n"
 		"spec:\n  egress:\n  - action: Allow\n"
 		"    destination: {services: {name: kubernetes, namespace: default}}\n";
-	struct pal_compile_opts o = { .node = CT_NODE };
-	struct pal_model m;
-	struct pal_diags d = { 0 };
-	struct pal_ir ir;
+	struct ctest t;
 
-	pal_model_init(&m);
-	pal_model_load_buffer(&m, "s.yaml", yaml, strlen(yaml), &d);
-	cr_assert_eq(d.n_errors, 0);
-	cr_assert_eq(pal_compile(&m, &o, &ir, &d), 0);
-	cr_assert_eq(d.n, 0);
-	pal_ir_free(&ir);
-	pal_model_free(&m);
-	pal_diags_free(&d);
+	ct_load(&t, "s.yaml", yaml);
+	cr_assert_eq(ct_compile_loaded(&t), 0);
+	cr_assert_eq(t.d.n, 0);
+	ct_free(&t);
 }
 
 Test(compiler_sets, empty_model)

@@ -53,6 +53,15 @@ void ct_compile(struct ctest *t, const char *yaml)
 	ct_compile_ex(t, yaml, NULL, NULL, PAL_EP_TO_HOST_DROP);
 }
 
+void ct_compile_ok(struct ctest *t, const char *yaml)
+{
+	ct_compile(t, yaml);
+	if (t->rc) {
+		pal_diags_print(stderr, &t->d);
+		cr_assert_fail("compile failed: %d", t->rc);
+	}
+}
+
 void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const char *fs_out,
 		    enum pal_endpoint_to_host_action eth)
 {
@@ -75,6 +84,22 @@ void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml)
 	cr_assert_eq(pal_model_load_dir(&t->m, path, &t->d), 0, "loading %s", path);
 	pal_model_load_buffer(&t->m, "test.yaml", yaml, strlen(yaml), &t->d);
 	finish(t, NULL, NULL, PAL_EP_TO_HOST_DROP);
+}
+
+void ct_load(struct ctest *t, const char *file, const char *yaml)
+{
+	memset(t, 0, sizeof(*t));
+	pal_model_init(&t->m);
+	pal_model_load_buffer(&t->m, file, yaml, strlen(yaml), &t->d);
+	cr_assert_eq(t->d.n_errors, 0, "%s did not load cleanly", file);
+}
+
+int ct_compile_loaded(struct ctest *t)
+{
+	struct pal_compile_opts o = { .node = CT_NODE };
+
+	t->rc = pal_compile(&t->m, &o, &t->ir, &t->d);
+	return t->rc;
 }
 
 void ct_free(struct ctest *t)
@@ -177,6 +202,16 @@ void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, co
 	}
 }
 
+struct pal_verdict ct_eval_expect(const struct ctest *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *p, bool allow,
+				  enum pal_stage stage, const char *policy, int rule)
+{
+	struct pal_verdict v = ct_eval(t, dir, in, out, p);
+
+	ct_expect(&v, allow, stage, policy, rule);
+	return v;
+}
+
 const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name)
 {
 	for (size_t i = 0; i < ir->n_endpoints; i++)
@@ -195,4 +230,12 @@ void ct_tierlist_str(const struct pal_ir_tierlist *tl, char *buf, size_t len)
 		for (size_t p = 0; p < tl->tiers[t].n_policies && off < len; p++)
 			off += (size_t)snprintf(buf + off, len - off, "%s%s/%s", off ? " " : "",
 						tl->tiers[t].name, tl->tiers[t].policies[p].name);
+}
+
+void ct_expect_tierlist(const struct pal_ir_tierlist *tl, const char *want)
+{
+	char buf[1024];
+
+	ct_tierlist_str(tl, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want);
 }

@@ -21,6 +21,8 @@ struct ctest {
  * and endpoint-to-host drop. ct_compile_ex lets a test pick failsafe lists (NULL = none) and the
  * endpoint-to-host action. */
 void ct_compile(struct ctest *t, const char *yaml);
+/* ct_compile that must also compile (diagnostics printed when it does not). */
+void ct_compile_ok(struct ctest *t, const char *yaml);
 void ct_compile_ex(struct ctest *t, const char *yaml, const char *fs_in, const char *fs_out,
 		   enum pal_endpoint_to_host_action eth);
 /* Same from a fixture directory (fixtures/compiler/<dir>). */
@@ -28,6 +30,11 @@ void ct_compile_dir(struct ctest *t, const char *dir, const char *fs_in, const c
 		    enum pal_endpoint_to_host_action eth);
 /* The fixture directory plus the policies in yaml. */
 void ct_compile_dir_yaml(struct ctest *t, const char *dir, const char *yaml);
+/* Only loads yaml as file into t (must load without errors; not validated), for tests that change
+ * the model or check the compiler's own errors; then ct_compile_loaded compiles it for CT_NODE
+ * with default options (t->rc, also returned). */
+void ct_load(struct ctest *t, const char *file, const char *yaml);
+int ct_compile_loaded(struct ctest *t);
 void ct_free(struct ctest *t);
 
 /* True when diags hold a diagnostic of that severity whose message contains every needle. */
@@ -45,9 +52,15 @@ struct pal_verdict ct_eval(const struct ctest *t, enum pal_trace_dir dir, const 
 /* Asserts allow/deny, stage and (when not NULL) policy; rule -2 = don't check. */
 void ct_expect(const struct pal_verdict *v, bool allow, enum pal_stage stage, const char *policy,
 	       int rule);
+/* ct_eval, then ct_expect of its verdict (returned). */
+struct pal_verdict ct_eval_expect(const struct ctest *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *p, bool allow,
+				  enum pal_stage stage, const char *policy, int rule);
 
 const struct pal_ir_endpoint *ct_ep(const struct pal_ir *ir, const char *name);
 /* "tier/policy tier/policy ..." of one tier list, for ordering assertions. */
 void ct_tierlist_str(const struct pal_ir_tierlist *tl, char *buf, size_t len);
+/* Asserts ct_tierlist_str of tl is want. */
+void ct_expect_tierlist(const struct pal_ir_tierlist *tl, const char *want);
 
 #endif

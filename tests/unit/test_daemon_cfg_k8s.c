@@ -5,7 +5,7 @@
 
 #include "../../agent/daemonlib/cfg.h"
 
-#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
+#include "test_daemon_cfg_util.h"
 
 Test(daemon_cfg_k8s, files_is_the_default_and_needs_a_policy_dir)
 {
@@ -66,26 +66,11 @@ Test(daemon_cfg_k8s, config_file_keys)
 
 Test(daemon_cfg_k8s, bad_values_and_once)
 {
-	struct pald_config c;
-	char err[512];
-	char *bad[] = { "palisaded", "--datastore", "etcd", NULL };
-	char *naming[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-interface-naming",
-			   "eni", NULL };
-	char *once[] = { "palisaded", "--datastore", "kubernetes", "--once", NULL };
-	char *no_prefix[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-interface-naming",
-			      "route", NULL };
-
-	cr_expect_neq(pald_config_parse(&c, ARGC(bad), bad, "h", err, sizeof(err)), 0);
-	cr_expect(strstr(err, "datastore must be files or kubernetes, got \"etcd\"") != NULL, "%s", err);
-	pald_config_free(&c);
-	cr_expect_neq(pald_config_parse(&c, ARGC(naming), naming, "h", err, sizeof(err)), 0);
-	cr_expect(strstr(err, "calico or route") != NULL, "%s", err);
-	pald_config_free(&c);
-	cr_expect_neq(pald_config_parse(&c, ARGC(once), once, "h", err, sizeof(err)), 0);
-	cr_expect(strstr(err, "--once") != NULL, "%s", err);
-	pald_config_free(&c);
+	PARSE_ERR("datastore must be files or kubernetes, got \"etcd\"", "--datastore", "etcd");
+	PARSE_ERR("calico or route", "--datastore", "kubernetes", "--kubernetes-interface-naming",
+		  "eni");
+	PARSE_ERR("--once", "--datastore", "kubernetes", "--once");
 	/* Route naming without the CNI's prefix would leave a veth open until its route exists. */
-	cr_expect_neq(pald_config_parse(&c, ARGC(no_prefix), no_prefix, "h", err, sizeof(err)), 0);
-	cr_expect(strstr(err, "--workload-interface-prefix") != NULL, "%s", err);
-	pald_config_free(&c);
+	PARSE_ERR("--workload-interface-prefix", "--datastore", "kubernetes",
+		  "--kubernetes-interface-naming", "route");
 }

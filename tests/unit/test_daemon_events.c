@@ -23,6 +23,17 @@ static const char *s(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
+/* Each key of kv (key, value pairs, NULL-terminated) is the string value in o. */
+static void expect_strs(json_t *o, const char *const *kv)
+{
+	for (; kv[0]; kv += 2) {
+		const char *got = s(o, kv[0]);
+
+		cr_expect(got && strcmp(got, kv[1]) == 0, "%s: \"%s\", want \"%s\"", kv[0],
+			  got ? got : "(none)", kv[1]);
+	}
+}
+
 Test(daemon_events, json_names_endpoint_policy_and_rule)
 {
 	struct pal_event e = udp_deny();
@@ -33,21 +44,23 @@ Test(daemon_events, json_names_endpoint_policy_and_rule)
 				    1764979200123000000LL);
 
 	cr_assert_not_null(o);
-	cr_expect_str_eq(s(o, "time"), "2025-12-06T00:00:00.123Z");
-	cr_expect_str_eq(s(o, "type"), "deny");
-	cr_expect_str_eq(s(o, "interface"), "ext0");
-	cr_expect_str_eq(s(o, "hook"), "xdp");
-	cr_expect_str_eq(s(o, "stage"), "normal");
-	cr_expect_str_eq(s(o, "reason"), "policy-deny");
-	cr_expect_str_eq(s(o, "proto"), "udp");
-	cr_expect_str_eq(s(o, "src"), "198.18.200.7");
-	cr_expect_str_eq(s(o, "dst"), "198.18.1.1");
+	expect_strs(o, (const char *const[]){
+		"time", "2025-12-06T00:00:00.123Z",
+		"type", "deny",
+		"interface", "ext0",
+		"hook", "xdp",
+		"stage", "normal",
+		"reason", "policy-deny",
+		"proto", "udp",
+		"src", "198.18.200.7",
+		"dst", "198.18.1.1",
+		"endpoint", "demo-node-ext0",
+		"endpoint_kind", "host",
+		"tier", "security",
+		"policy", "security.quarantine",
+		"direction", "ingress",
+		NULL });
 	cr_expect_eq(json_integer_value(json_object_get(o, "dport")), 7781);
-	cr_expect_str_eq(s(o, "endpoint"), "demo-node-ext0");
-	cr_expect_str_eq(s(o, "endpoint_kind"), "host");
-	cr_expect_str_eq(s(o, "tier"), "security");
-	cr_expect_str_eq(s(o, "policy"), "security.quarantine");
-	cr_expect_str_eq(s(o, "direction"), "ingress");
 	cr_expect_eq(json_integer_value(json_object_get(o, "rule")), 1);
 	cr_expect_eq(json_integer_value(json_object_get(o, "rule_id")), 3);
 	cr_expect_null(json_object_get(o, "namespace"), "a global policy has no namespace");

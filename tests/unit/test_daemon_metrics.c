@@ -14,6 +14,13 @@ static bool has_line(const char *text, const char *line)
 	return false;
 }
 
+/* Every line of want (NULL-terminated) stands whole in text; a failure names the line. */
+static void expect_lines(const char *text, const char *const *want)
+{
+	for (; *want; want++)
+		cr_expect(has_line(text, *want), "no line \"%s\" in:\n%s", *want, text);
+}
+
 Test(daemon_metrics, render_every_family)
 {
 	struct pald_metrics m = { .generation = 7, .policy_errors = 2, .reloads_ok = 7,
@@ -24,16 +31,18 @@ Test(daemon_metrics, render_every_family)
 	pald_metrics_observe_apply(&m, 0.004);
 	pald_metrics_render(&m, &b);
 	cr_assert_not_null(b.p);
-	cr_expect(has_line(b.p, "palisade_policy_generation 7"), "%s", b.p);
-	cr_expect(has_line(b.p, "palisade_policy_errors 2"));
-	cr_expect(has_line(b.p, "palisade_policy_degraded 1"));
-	cr_expect(has_line(b.p, "palisade_policy_reloads_total{result=\"ok\"} 7"));
-	cr_expect(has_line(b.p, "palisade_policy_reloads_total{result=\"error\"} 1"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_last_seconds 0.004000"));
-	cr_expect(has_line(b.p, "palisade_interfaces_desired 3"));
-	cr_expect(has_line(b.p, "palisade_interfaces_attached 2"));
-	cr_expect(has_line(b.p, "# TYPE palisade_policy_apply_seconds histogram"));
-	cr_expect(has_line(b.p, "# TYPE palisade_policy_reloads_total counter"));
+	expect_lines(b.p, (const char *const[]){
+		"palisade_policy_generation 7",
+		"palisade_policy_errors 2",
+		"palisade_policy_degraded 1",
+		"palisade_policy_reloads_total{result=\"ok\"} 7",
+		"palisade_policy_reloads_total{result=\"error\"} 1",
+		"palisade_policy_apply_last_seconds 0.004000",
+		"palisade_interfaces_desired 3",
+		"palisade_interfaces_attached 2",
+		"# TYPE palisade_policy_apply_seconds histogram",
+		"# TYPE palisade_policy_reloads_total counter",
+		NULL });
 	/* Every sample line belongs to a family announced by a TYPE line before it. */
 	for (char *save = NULL, *line = strtok_r(b.p, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
@@ -53,12 +62,14 @@ Test(daemon_metrics, histogram_is_cumulative)
 	cr_expect_eq(m.apply_count, 4);
 	cr_expect_float_eq(m.apply_last_seconds, 30, 1e-9);
 	pald_metrics_render(&m, &b);
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.001\"} 1"), "%s", b.p);
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.0025\"} 1"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"0.005\"} 3"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"10\"} 3"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_bucket{le=\"+Inf\"} 4"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_count 4"));
-	cr_expect(has_line(b.p, "palisade_policy_apply_seconds_sum 30.006500"));
+	expect_lines(b.p, (const char *const[]){
+		"palisade_policy_apply_seconds_bucket{le=\"0.001\"} 1",
+		"palisade_policy_apply_seconds_bucket{le=\"0.0025\"} 1",
+		"palisade_policy_apply_seconds_bucket{le=\"0.005\"} 3",
+		"palisade_policy_apply_seconds_bucket{le=\"10\"} 3",
+		"palisade_policy_apply_seconds_bucket{le=\"+Inf\"} 4",
+		"palisade_policy_apply_seconds_count 4",
+		"palisade_policy_apply_seconds_sum 30.006500",
+		NULL });
 	pal_strbuf_free(&b);
 }

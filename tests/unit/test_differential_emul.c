@@ -55,6 +55,16 @@ static void ref_log(struct ref_result *r, const struct pal_ir_rule *rule)
 		r->logged[r->n_logged++] = rule->id;
 }
 
+static void ref_decide(struct ref_result *r, uint8_t action, uint8_t kind, uint32_t rule_id,
+		       uint32_t tier)
+{
+	r->decided = true;
+	r->action = action;
+	r->kind = kind;
+	r->rule_id = rule_id;
+	r->tier = tier;
+}
+
 static void ref_walk(const struct pal_ir *ir, const struct list_spec *ls,
 		     const struct pal_packet *pkt, struct ref_result *r)
 {
@@ -79,21 +89,15 @@ static void ref_walk(const struct pal_ir *ir, const struct list_spec *ls,
 				} else if (rule->action == PAL_ACTION_PASS) {
 					passed = true;
 				} else {
-					r->decided = true;
-					r->action = (uint8_t)rule->action;
-					r->kind = PAL_CLS_K_RULE;
-					r->rule_id = rule->id;
-					r->tier = (uint32_t)t;
+					ref_decide(r, (uint8_t)rule->action, PAL_CLS_K_RULE,
+						   rule->id, (uint32_t)t);
 					return;
 				}
 			}
 		}
 		if (!passed && tier->end_action == PAL_ACTION_DENY) {
-			r->decided = true;
-			r->action = PAL_CLS_DENY;
-			r->kind = PAL_CLS_K_END_OF_TIER;
-			r->rule_id = PAL_CLS_NO_RULE;
-			r->tier = (uint32_t)t;
+			ref_decide(r, PAL_CLS_DENY, PAL_CLS_K_END_OF_TIER, PAL_CLS_NO_RULE,
+				   (uint32_t)t);
 			return;
 		}
 	}
@@ -111,21 +115,14 @@ static void ref_walk(const struct pal_ir *ir, const struct list_spec *ls,
 			}
 			if (rule->action == PAL_ACTION_PASS)
 				break;
-			r->decided = true;
-			r->action = (uint8_t)rule->action;
-			r->kind = PAL_CLS_K_PROFILE_RULE;
-			r->rule_id = rule->id;
-			r->tier = (uint32_t)k;
+			ref_decide(r, (uint8_t)rule->action, PAL_CLS_K_PROFILE_RULE, rule->id,
+				   (uint32_t)k);
 			return;
 		}
 	}
-	if (ls->end == PAL_CLS_END_DENY) {
-		r->decided = true;
-		r->action = PAL_CLS_DENY;
-		r->kind = PAL_CLS_K_DEFAULT_DENY;
-		r->rule_id = PAL_CLS_NO_RULE;
-		r->tier = PAL_CLS_NO_RULE;
-	}
+	if (ls->end == PAL_CLS_END_DENY)
+		ref_decide(r, PAL_CLS_DENY, PAL_CLS_K_DEFAULT_DENY, PAL_CLS_NO_RULE,
+			   PAL_CLS_NO_RULE);
 }
 
 /* ---- the lists of one IR ---- */

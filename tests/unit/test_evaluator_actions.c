@@ -26,17 +26,26 @@ static struct pal_verdict to_pod(const struct ctest *t, uint16_t dport)
 	return ct_eval(t, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
 }
 
+/* to_pod(t, dport), and ct_expect of its verdict. */
+static struct pal_verdict expect_to_pod(const struct ctest *t, uint16_t dport, bool allow,
+					enum pal_stage stage, const char *policy, int rule)
+{
+	struct pal_verdict v = to_pod(t, dport);
+
+	cr_log_info("tcp to pod1:%u", dport);
+	ct_expect(&v, allow, stage, policy, rule);
+	return v;
+}
+
 Test(evaluator_actions, allow_deny_first_match_wins)
 {
 	struct ctest t;
 
 	ct_compile(&t, NS WEP("[]") GNP("p", "", "[{action: Deny, protocol: TCP, destination: "
 					  "{ports: [22]}}, {action: Allow}]"));
-	struct pal_verdict v = to_pod(&t, 22);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "p", 0);
+	struct pal_verdict v = expect_to_pod(&t, 22, false, PAL_STAGE_WORKLOAD, "p", 0);
 	cr_assert_eq(v.action, PAL_ACTION_DENY);
-	v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 1);
+	v = expect_to_pod(&t, 80, true, PAL_STAGE_WORKLOAD, "p", 1);
 	cr_assert_str_eq(v.tier, "default");
 	ct_free(&t);
 }
@@ -47,8 +56,7 @@ Test(evaluator_actions, log_records_and_continues)
 
 	ct_compile(&t, NS WEP("[]") GNP("p", "", "[{action: Log}, {action: Log, protocol: UDP}, "
 					  "{action: Allow}]"));
-	struct pal_verdict v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 2);
+	struct pal_verdict v = expect_to_pod(&t, 80, true, PAL_STAGE_WORKLOAD, "p", 2);
 	/* Only the matching Log rule is recorded. */
 	const struct pal_ir_policy *pol = &ct_ep(&t.ir, "pod1")->normal[0].tiers[0].policies[0];
 	cr_assert_eq(v.n_logged, 1);
@@ -67,11 +75,9 @@ Test(evaluator_actions, pass_skips_rest_of_tier)
 		       GNP("sec.b", "  tier: sec\n  order: 2\n", "[{action: Deny}]")
 		       GNP("app", "", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
 	/* 80: Pass in sec.a skips sec.b's Deny, the default tier allows. */
-	struct pal_verdict v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "app", 0);
+	expect_to_pod(&t, 80, true, PAL_STAGE_WORKLOAD, "app", 0);
 	/* 81: sec.b denies. */
-	v = to_pod(&t, 81);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "sec.b", 0);
+	struct pal_verdict v = expect_to_pod(&t, 81, false, PAL_STAGE_WORKLOAD, "sec.b", 0);
 	cr_assert_str_eq(v.tier, "sec");
 	ct_free(&t);
 }
@@ -87,18 +93,15 @@ Test(evaluator_actions, tier_default_action_deny_and_pass)
 			   "[{action: Pass, protocol: TCP, destination: {ports: [80, 82]}}]")
 		       GNP("pass-end.b", "  tier: pass-end\n",
 			   "[{action: Deny, protocol: TCP, destination: {ports: [82]}}]"));
-	struct pal_verdict v = to_pod(&t, 81);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	struct pal_verdict v = expect_to_pod(&t, 81, false, PAL_STAGE_WORKLOAD, NULL, -1);
 	cr_assert_str_eq(v.tier, "deny-end");
 	cr_assert_null(v.policy);
 	cr_assert_eq(v.rule_id, UINT32_MAX);
 	/* 80: passes deny-end, pass-end ends with Pass, no tier left: profiles (kns.prod allows). */
-	v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	v = expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
 	cr_assert_null(v.tier);
 	/* 82: denied in pass-end. */
-	v = to_pod(&t, 82);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "pass-end.b", 0);
+	expect_to_pod(&t, 82, false, PAL_STAGE_WORKLOAD, "pass-end.b", 0);
 	ct_free(&t);
 }
 
@@ -109,8 +112,7 @@ Test(evaluator_actions, default_tier_deny_hides_profiles)
 	/* A policy in the default tier selects the pod: its end-of-tier Deny comes before profiles. */
 	ct_compile(&t, NS WEP("[projectcalico-default-allow]")
 		       GNP("p", "", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
-	struct pal_verdict v = to_pod(&t, 81);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	expect_to_pod(&t, 81, false, PAL_STAGE_WORKLOAD, NULL, -1);
 	ct_free(&t);
 }
 
@@ -125,15 +127,12 @@ Test(evaluator_actions, profiles_in_order)
 					"destination: {ports: [80]}}]")
 		       PROFILE("second", "[{action: Deny, protocol: TCP, destination: {ports: [80]}}]"));
 	/* 22: first denies (after logging). */
-	struct pal_verdict v = to_pod(&t, 22);
-	ct_expect(&v, false, PAL_STAGE_PROFILE, "first", 2);
+	struct pal_verdict v = expect_to_pod(&t, 22, false, PAL_STAGE_PROFILE, "first", 2);
 	cr_assert_eq(v.n_logged, 1);
 	/* 80: first passes (its Allow for 80 is skipped), second denies. */
-	v = to_pod(&t, 80);
-	ct_expect(&v, false, PAL_STAGE_PROFILE, "second", 0);
+	expect_to_pod(&t, 80, false, PAL_STAGE_PROFILE, "second", 0);
 	/* 443: first and second say nothing, kns.prod allows. */
-	v = to_pod(&t, 443);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	expect_to_pod(&t, 443, true, PAL_STAGE_PROFILE, "kns.prod", 0);
 	ct_free(&t);
 }
 
@@ -143,16 +142,13 @@ Test(evaluator_actions, no_profile_decides_means_deny)
 
 	ct_compile(&t, NS WEP("[only80]")
 		       PROFILE("only80", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]"));
-	struct pal_verdict v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "only80", 0);
-	v = to_pod(&t, 81);
-	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "only80", 0);
+	expect_to_pod(&t, 81, false, PAL_STAGE_DEFAULT, NULL, -1);
 	ct_free(&t);
 
 	/* No policy and no profile at all. */
 	ct_compile(&t, NS WEP("[]"));
-	v = to_pod(&t, 80);
-	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	expect_to_pod(&t, 80, false, PAL_STAGE_DEFAULT, NULL, -1);
 	ct_free(&t);
 }
 
@@ -161,17 +157,15 @@ Test(evaluator_actions, builtin_profiles)
 	struct ctest t;
 
 	ct_compile(&t, NS WEP("[projectcalico-default-allow]"));
-	struct pal_verdict v = to_pod(&t, 1234);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	expect_to_pod(&t, 1234, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	/* Both directions. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 1, "198.18.100.1", 53);
-	v = ct_eval(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p,
+		       true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	ct_free(&t);
 
 	ct_compile(&t, NS WEP("[kns.prod]"));
-	v = to_pod(&t, 1234);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	expect_to_pod(&t, 1234, true, PAL_STAGE_PROFILE, "kns.prod", 0);
 	ct_free(&t);
 }
 
@@ -179,19 +173,16 @@ Test(evaluator_actions, unknown_profile_is_a_warning_and_skipped)
 {
 	struct ctest t;
 
-	ct_compile(&t, NS WEP("[not-yet, kns.prod]"));
-	cr_assert_eq(t.rc, 0);
+	ct_compile_ok(&t, NS WEP("[not-yet, kns.prod]"));
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"not-yet\"", "spec.profiles[0]"));
 	cr_assert_eq(ct_ep(&t.ir, "pod1")->n_profiles, 1);
-	struct pal_verdict v = to_pod(&t, 80);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
 	ct_free(&t);
 
 	/* kns.<ns> only exists for a Namespace resource. */
 	ct_compile(&t, WEP("[kns.prod]"));
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"kns.prod\"", NULL));
-	v = to_pod(&t, 80);
-	ct_expect(&v, false, PAL_STAGE_DEFAULT, NULL, -1);
+	expect_to_pod(&t, 80, false, PAL_STAGE_DEFAULT, NULL, -1);
 	ct_free(&t);
 }
 
@@ -208,8 +199,7 @@ Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
 		       "metadata: {name: front}\nspec:\n"
 		       "  selector: tier == \"front\" && app == \"web\"\n"
 		       "  ingress: [{action: Deny}]\n");
-	struct pal_verdict v = to_pod(&t, 80);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "front", 0);
+	expect_to_pod(&t, 80, false, PAL_STAGE_WORKLOAD, "front", 0);
 	ct_free(&t);
 }
 
@@ -228,11 +218,11 @@ Test(evaluator_actions, host_endpoint_profiles_normal_not_forward)
 		       "  applyOnForward: true\n  ingress: [{action: Pass}]\n");
 	/* Local traffic: the tier passes, the profile allows. */
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.0.1", 80);
-	struct pal_verdict v = ct_eval(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
+	ct_eval_expect(&t, PAL_TRACE_INGRESS, "eth0", NULL, &p,
+		       true, PAL_STAGE_PROFILE, "projectcalico-default-allow", 0);
 	/* Forwarded: forward policy applies, every tier passes, no profiles there: deny. */
 	p = ct_pkt(PAL_PROTO_TCP, "198.18.100.1", 1, "198.18.9.9", 80);
-	v = ct_eval(&t, PAL_TRACE_FORWARD, "eth0", "eth9", &p);
-	ct_expect(&v, false, PAL_STAGE_FORWARD, NULL, -1);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "eth0", "eth9", &p,
+		       false, PAL_STAGE_FORWARD, NULL, -1);
 	ct_free(&t);
 }

@@ -48,13 +48,13 @@ static bool has_step(const struct pal_verdict *v, const char *needle)
 Test(evaluator_failsafe_reply, failsafe_out_reply_skips_untracked_ingress)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.5.5", 179, "198.18.0.1", 40000);
-	struct pal_verdict v = ct_eval(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p);
+	struct pal_verdict v = ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p,
+					      true, PAL_STAGE_NORMAL, "web", 0);
 
-	ct_expect(&v, true, PAL_STAGE_NORMAL, "web", 0);
 	cr_assert(has_step(&v, "reply of failsafe-out"), "%s", v.reason);
 	p.sport = 180;
-	v = ct_eval(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p);
-	ct_expect(&v, false, PAL_STAGE_UNTRACKED, "notrack", 0);
+	ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p,
+		       false, PAL_STAGE_UNTRACKED, "notrack", 0);
 }
 
 /* sshd's answers: source port 22 to a peer inside failsafe-in's net skips untracked egress; to a
@@ -62,13 +62,13 @@ Test(evaluator_failsafe_reply, failsafe_out_reply_skips_untracked_ingress)
 Test(evaluator_failsafe_reply, failsafe_in_reply_skips_untracked_egress_within_its_net)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 22, "198.18.9.7", 40000);
-	struct pal_verdict v = ct_eval(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p);
+	struct pal_verdict v = ct_eval_expect(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p,
+					      true, PAL_STAGE_NORMAL, "web", 0);
 
-	ct_expect(&v, true, PAL_STAGE_NORMAL, "web", 0);
 	cr_assert(has_step(&v, "reply of failsafe-in"), "%s", v.reason);
 	p.dst = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 1, "198.18.10.7", 1).dst;
-	v = ct_eval(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p);
-	ct_expect(&v, false, PAL_STAGE_UNTRACKED, "notrack", 0);
+	ct_eval_expect(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p,
+		       false, PAL_STAGE_UNTRACKED, "notrack", 0);
 }
 
 /* Only untracked policy is skipped: a "reply" to a port the normal policy denies is denied. */
@@ -85,9 +85,8 @@ Test(evaluator_failsafe_reply, a_failsafe_source_port_is_no_pass_past_tracked_po
 Test(evaluator_failsafe_reply, not_on_forwarded_traffic)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.5.5", 179, "198.18.7.7", 40000);
-	struct pal_verdict v = ct_eval(&T, PAL_TRACE_FORWARD, "eth0", "eth1", &p);
-
-	ct_expect(&v, false, PAL_STAGE_UNTRACKED, "notrack", 0);
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "eth0", "eth1", &p,
+		       false, PAL_STAGE_UNTRACKED, "notrack", 0);
 }
 
 /* ICMPv6 neighbour solicitation in IPv6 is never blocked; the same type in IPv4 protocol 58 is a
@@ -96,11 +95,10 @@ Test(evaluator_failsafe_reply, neighbour_discovery_is_ipv6_only)
 {
 	struct pal_packet v4 = ct_pkt(PAL_PROTO_ICMPV6, "198.18.5.5", 0, "198.18.0.1", 0);
 	struct pal_packet v6 = ct_icmp("2001:db8::5", "2001:db8::1", 135, 0);
-	struct pal_verdict v;
 
 	v4.icmp_type = 135;
-	v = ct_eval(&T, PAL_TRACE_INGRESS, "eth0", NULL, &v4);
-	ct_expect(&v, false, PAL_STAGE_UNTRACKED, "notrack", 0);
-	v = ct_eval(&T, PAL_TRACE_INGRESS, "eth0", NULL, &v6);
-	ct_expect(&v, true, PAL_STAGE_FAILSAFE, NULL, -1);
+	ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &v4,
+		       false, PAL_STAGE_UNTRACKED, "notrack", 0);
+	ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &v6,
+		       true, PAL_STAGE_FAILSAFE, NULL, -1);
 }

@@ -326,13 +326,9 @@ Test(evaluator_match, policy_service_account_and_namespace_selectors)
 	     "  ingress: [{action: Deny}]\n---\n"
 	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: q}\n"
 	     "spec:\n  namespaceSelector: env == 'dev'\n  ingress: [{action: Deny}]\n");
-	char buf[128];
-	ct_tierlist_str(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/p");
-	ct_tierlist_str(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "default/q");
-	ct_tierlist_str(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], buf, sizeof(buf));
-	cr_assert_str_eq(buf, "");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS], "default/p");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], "default/q");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "");
 }
 
 Test(evaluator_match, k8s_network_policy_end_to_end)
@@ -354,13 +350,13 @@ Test(evaluator_match, k8s_network_policy_end_to_end)
 	struct pal_verdict v;
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 1, POD1, 8005);
 
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
-	ct_expect(&v, true, PAL_STAGE_WORKLOAD, NULL, -2);
+	v = ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+			   true, PAL_STAGE_WORKLOAD, NULL, -2);
 	cr_assert(strstr(v.policy, "k"), "policy %s", v.policy);
 	cr_assert_str_eq(v.tier, "default");
 	p.dport = 8011; /* endPort is inclusive */
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
-	ct_expect(&v, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+		       false, PAL_STAGE_WORKLOAD, NULL, -1);
 	p.dport = 8010;
 	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
 	cr_assert(v.allow);
@@ -382,6 +378,6 @@ Test(evaluator_match, k8s_network_policy_end_to_end)
 	cr_assert_not(v.allow);
 	/* Egress is not in policyTypes: pod1's egress falls to its profile kns.prod. */
 	p = ct_pkt(PAL_PROTO_TCP, POD1, 1, CLIENT, 443);
-	v = ct_eval(&T, PAL_TRACE_FORWARD, "cali1", "ext0", &p);
-	ct_expect(&v, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "cali1", "ext0", &p,
+		       true, PAL_STAGE_PROFILE, "kns.prod", 0);
 }

@@ -143,6 +143,24 @@ static struct pal_cls_tables *flatten(const struct pal_ir *ir, const struct pal_
 	return t;
 }
 
+static void free_all(struct pal_cls_tables *t, struct pal_ir_tierlist *tl, struct pal_ir *ir)
+{
+	pal_cls_tables_free(t);
+	pal_ir_tierlist_free(tl);
+	pal_ir_free(ir);
+}
+
+/* tl becomes one tier ending in end with one policy of the n rules r; flattened with ir, no
+ * profiles and no list end. */
+static struct pal_cls_tables *flatten_rules(const struct pal_ir *ir, struct pal_ir_tierlist *tl,
+					    enum pal_action end, struct pal_ir_rule *r, size_t n)
+{
+	const struct tier_spec ts[] = { { end, r, n } };
+
+	make_tiers(tl, ts, 1);
+	return flatten(ir, tl, NULL, 0, PAL_CLS_END_NONE);
+}
+
 static struct pal_packet pkt(uint8_t protocol, const char *src, uint16_t sport, const char *dst,
 			     uint16_t dport)
 {
@@ -243,9 +261,7 @@ Test(flatten, pass_log_and_end_of_tier_entries)
 	r = classify(t, &p);
 	cr_assert_eq(r.entry, 2);
 	cr_assert_eq(r.n_logged, 0);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, pass_into_profiles_then_default_deny)
@@ -299,9 +315,7 @@ Test(flatten, pass_into_profiles_then_default_deny)
 	t = flatten(&ir, &tl, profs, 2, PAL_CLS_END_NONE);
 	p = pkt(PAL_PROTO_UDP, "10.0.0.1", 1, "10.0.0.2", 54);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, empty_list)
@@ -343,10 +357,7 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 	r[3].match.src.not_in_sets = idx1(s16), r[3].match.src.n_not_in_sets = 1;
 	r[4].match.src.in_sets = idx1(sall), r[4].match.src.n_in_sets = 1;
 	r[5].match.src.in_sets = idx1(s6), r[5].match.src.n_in_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 7 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 7);
 
 	/* Prefixes: 0/0 (= the v4 root), 10/8, 10.1/16, 10.1.2/24, 10.1.2.3/32, 192.168/16,
 	 * ::/0, 2001:db8::/32. The destination side has only the two roots. */
@@ -391,9 +402,7 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_classes, 1);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_ovr, 0);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].base[0], 0x7f);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 static const struct pal_ir_named_port web[] = {
@@ -424,10 +433,7 @@ Test(flatten, named_ports_expand_into_entries)
 	dports(&r[0], 443, 443);
 	r[0].match.dst.named_port_sets = idx1(nps);
 	r[0].match.dst.n_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* numeric 443 + three tuples */
 	for (int i = 0; i < 4; i++) {
@@ -460,9 +466,7 @@ Test(flatten, named_ports_expand_into_entries)
 						 p.dport),
 			     cases[c].match, "oracle disagrees with the case table, case %zu", c);
 	}
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, named_ports_prune_impossible_combinations)
@@ -491,10 +495,7 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	r[1].match.src.has_ports = true;
 	r[1].match.src.named_port_sets = idx1(nsrc);
 	r[1].match.src.n_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 2 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 2);
 
 	cr_assert_eq(t->n_entries, 5);
 	cr_assert_eq(t->entries[2].rule_id, r[0].id);
@@ -505,9 +506,7 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	cr_assert_eq(classify(t, &p).entry, 1); /* rule 0, tuple tcp/80 */
 	p = pkt(PAL_PROTO_UDP, "10.9.9.9", 1000, "10.0.0.2", 53);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, log_rule_with_several_matching_subentries_logs_once)
@@ -522,10 +521,7 @@ Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 	r[0].match.dst.named_port_sets = idx1(nps);
 	r[0].match.dst.n_named_port_sets = 1;
 	r[1] = rule(PAL_ACTION_ALLOW);
-	const struct tier_spec ts[] = { { PAL_ACTION_DENY, r, 2 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_DENY, r, 2);
 	struct pal_packet p = pkt(PAL_PROTO_TCP, "1.1.1.1", 1, "10.0.0.1", 80);
 	struct pal_cls_result res = classify(t, &p);
 
@@ -535,9 +531,7 @@ Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 	cr_assert_eq(res.n_logged, 1);
 	cr_assert_eq(t->entries[res.logged[0]].rule_id, r[0].id);
 	cr_assert_eq(res.entry, 4);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, not_named_ports_become_skip_entries)
@@ -550,10 +544,7 @@ Test(flatten, not_named_ports_become_skip_entries)
 	r[0] = rule(PAL_ACTION_ALLOW);
 	r[0].match.dst.not_named_port_sets = idx1(nps);
 	r[0].match.dst.n_not_named_port_sets = 1;
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* three SKIPs, then the rule */
 	for (int i = 0; i < 3; i++) {
@@ -577,9 +568,7 @@ Test(flatten, not_named_ports_become_skip_entries)
 			p.src = A("2001:db8::99");
 		cr_assert_eq(classify(t, &p).entry != PAL_CLS_NO_MATCH, cases[c].match, "case %zu", c);
 	}
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, families_protocol_and_icmp)
@@ -601,10 +590,7 @@ Test(flatten, families_protocol_and_icmp)
 	r[2] = rule(PAL_ACTION_LOG); /* never matches: no family */
 	r[2].match.families = 0;
 	r[3] = rule(PAL_ACTION_DENY);
-	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 4 } };
-
-	make_tiers(&tl, ts, 1);
-	struct pal_cls_tables *t = flatten(&ir, &tl, NULL, 0, PAL_CLS_END_NONE);
+	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 4);
 
 	cr_assert_eq(t->n_entries, 3); /* the family-less rule has no entry */
 	struct pal_packet p = pkt(PAL_PROTO_ICMPV6, "::1", 0, "::2", 0);
@@ -626,9 +612,7 @@ Test(flatten, families_protocol_and_icmp)
 	cr_assert_eq(classify(t, &p).entry, 2);
 	p.protocol = PAL_PROTO_TCP;
 	cr_assert_eq(classify(t, &p).entry, 1);
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
+	free_all(t, &tl, &ir);
 }
 
 Test(flatten, bad_indexes_are_rejected)

@@ -113,6 +113,22 @@ static void check_keytable_shape(const struct pal_cls_keytable *kt)
 	}
 }
 
+/* tl becomes one tier ending in end with one policy of n zeroed rules, which it returns. */
+static struct pal_ir_rule *one_policy(struct pal_ir_tierlist *tl, enum pal_action end, size_t n)
+{
+	tl->tiers = calloc(1, sizeof(*tl->tiers));
+	cr_assert_not_null(tl->tiers);
+	tl->n_tiers = 1;
+	tl->tiers[0].end_action = end;
+	tl->tiers[0].policies = calloc(1, sizeof(*tl->tiers[0].policies));
+	cr_assert_not_null(tl->tiers[0].policies);
+	tl->tiers[0].n_policies = 1;
+	tl->tiers[0].policies[0].rules = calloc(n, sizeof(struct pal_ir_rule));
+	cr_assert_not_null(tl->tiers[0].policies[0].rules);
+	tl->tiers[0].policies[0].n_rules = n;
+	return tl->tiers[0].policies[0].rules;
+}
+
 Test(flatten_ports, port_and_icmp_classes_exhaustive)
 {
 	for (uint64_t seed = 1; seed <= 6; seed++) {
@@ -121,16 +137,8 @@ Test(flatten_ports, port_and_icmp_classes_exhaustive)
 		struct pal_ir_tierlist tl = { 0 };
 		size_t n = 4 + pal_rand_below(&r, 8);
 
-		tl.tiers = calloc(1, sizeof(*tl.tiers));
-		tl.n_tiers = 1;
-		tl.tiers[0].end_action = PAL_ACTION_PASS;
-		tl.tiers[0].policies = calloc(1, sizeof(*tl.tiers[0].policies));
-		tl.tiers[0].n_policies = 1;
-		struct pal_ir_rule *rules = calloc(n, sizeof(*rules));
+		struct pal_ir_rule *rules = one_policy(&tl, PAL_ACTION_PASS, n);
 
-		cr_assert(tl.tiers[0].policies && rules);
-		tl.tiers[0].policies[0].rules = rules;
-		tl.tiers[0].policies[0].n_rules = n;
 		for (size_t i = 0; i < n; i++) {
 			struct pal_ir_match *m = &rules[i].match;
 
@@ -325,16 +333,9 @@ Test(flatten_ports, large_list, .timeout = 120)
 
 	ir.sets = calloc(n, sizeof(*ir.sets));
 	ir.n_sets = n;
-	tl.tiers = calloc(1, sizeof(*tl.tiers));
-	tl.n_tiers = 1;
-	tl.tiers[0].end_action = PAL_ACTION_DENY;
-	tl.tiers[0].policies = calloc(1, sizeof(*tl.tiers[0].policies));
-	tl.tiers[0].n_policies = 1;
-	struct pal_ir_rule *rules = calloc(n, sizeof(*rules));
+	struct pal_ir_rule *rules = one_policy(&tl, PAL_ACTION_DENY, n);
 
-	cr_assert(ir.sets && tl.tiers && tl.tiers[0].policies && rules);
-	tl.tiers[0].policies[0].rules = rules;
-	tl.tiers[0].policies[0].n_rules = n;
+	cr_assert_not_null(ir.sets);
 	for (size_t i = 0; i < n; i++) {
 		struct pal_ir_match *m = &rules[i].match;
 

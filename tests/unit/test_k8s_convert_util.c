@@ -65,33 +65,16 @@ const json_t *kc_doc(const json_t *docs, const char *kind, size_t n)
 	return NULL;
 }
 
-static const json_t *vget(const json_t *o, va_list ap)
-{
-	const char *k;
-
-	while (o && (k = va_arg(ap, const char *)))
-		o = json_object_get(o, k);
-	return o;
-}
-
 const json_t *kc_get(const json_t *o, ...)
 {
+	const char *k;
 	va_list ap;
 
 	va_start(ap, o);
-	o = vget(o, ap);
+	while (o && (k = va_arg(ap, const char *)))
+		o = json_object_get(o, k);
 	va_end(ap);
 	return o;
-}
-
-const char *kc_str(const json_t *o, ...)
-{
-	va_list ap;
-
-	va_start(ap, o);
-	o = vget(o, ap);
-	va_end(ap);
-	return json_string_value(o);
 }
 
 void kc_set(json_t *obj, const char *path, json_t *value)

@@ -20,7 +20,8 @@ void kc_fails(const json_t *obj, const struct pal_k8s_convert_cfg *cfg, const ch
 const json_t *kc_doc(const json_t *docs, const char *kind, size_t n);
 /* Follows object keys (NULL-terminated list; keys may contain dots and slashes). */
 const json_t *kc_get(const json_t *o, ...) __attribute__((sentinel));
-const char *kc_str(const json_t *o, ...) __attribute__((sentinel));
+/* kc_get's string value (NULL when missing or not a string). */
+#define kc_str(...) json_string_value(kc_get(__VA_ARGS__))
 /* Sets a (dotted) path "spec.nodeName" in obj to value (taken), creating objects on the way. */
 void kc_set(json_t *obj, const char *path, json_t *value);
 /* Loads docs with pal_model_load_buffer, validates and compiles them for node-1; asserts no

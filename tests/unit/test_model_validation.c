@@ -464,69 +464,50 @@ Test(model_validation, global_not_in_policy_selector)
 		  "global() can only be used in an EntityRule namespaceSelector");
 }
 
-/* Builds "  <dir>:\n" followed by n rules. */
-static char *many_rules(const char *dir, int n)
-{
-	size_t cap = 64 + (size_t)n * 24;
-	char *s = malloc(cap);
-	size_t len = (size_t)sprintf(s, "  %s:\n", dir);
-
-	for (int i = 0; i < n; i++)
-		len += (size_t)sprintf(s + len, "    - action: Allow\n");
-	return s;
-}
-
-Test(model_validation, limit_rules_per_direction)
-{
-	char *body = many_rules("egress", 1025);
-
-	gnp_error(body, "7:5", "spec.egress", "too many rules: 1025, at most 1024");
-	free(body);
-	body = many_rules("egress", 1024);
-	gnp_clean(body);
-	free(body);
-}
-
+/* head followed by n items, item i printed with fmt from (i / 250, i % 250 + 1). */
 static char *many_items(const char *head, const char *fmt, int n)
 {
 	size_t cap = strlen(head) + 64 + (size_t)n * 40;
 	char *s = malloc(cap);
 	size_t len = (size_t)sprintf(s, "%s", head);
 
+	cr_assert_not_null(s);
 	for (int i = 0; i < n; i++)
 		len += (size_t)sprintf(s + len, fmt, i / 250, i % 250 + 1);
 	return s;
 }
 
-Test(model_validation, limit_nets)
+/* The lists with a size limit: one item more than the limit is an error at the first item (where),
+ * naming the list (path) and both numbers (msg); the limit itself loads. */
+static const struct limit_case {
+	const char *head, *item;
+	int limit;
+	const char *where, *path, *msg;
+} limit_cases[] = {
+	{ "  egress:\n", "    - action: Allow\n", 1024, "7:5", "spec.egress",
+	  "too many rules: 1025, at most 1024" },
+	{ "  ingress:\n    - action: Allow\n      source:\n        nets:\n",
+	  "          - 10.0.%d.%d\n", 256, "10:11", "spec.ingress[0].source.nets",
+	  "too many entries: 257, at most 256" },
+	{ "  ingress:\n    - action: Allow\n      protocol: TCP\n"
+	  "      destination:\n        ports:\n",
+	  "          - %d%03d\n", 50, "11:11", "spec.ingress[0].destination.ports",
+	  "too many ports: 51, at most 50" },
+};
+
+Test(model_validation, limits_of_rules_nets_and_ports)
 {
-	const char *head = "  ingress:\n"
-			   "    - action: Allow\n"
-			   "      source:\n"
-			   "        nets:\n";
-	char *body = many_items(head, "          - 10.0.%d.%d\n", 257);
+	for (size_t i = 0; i < sizeof(limit_cases) / sizeof(limit_cases[0]); i++) {
+		const struct limit_case *c = &limit_cases[i];
+		char *body = many_items(c->head, c->item, c->limit + 1);
 
-	gnp_error(body, "10:11", "spec.ingress[0].source.nets", "too many entries: 257, at most 256");
-	free(body);
-	body = many_items(head, "          - 10.0.%d.%d\n", 256);
-	gnp_clean(body);
-	free(body);
-}
-
-Test(model_validation, limit_ports)
-{
-	const char *head = "  ingress:\n"
-			   "    - action: Allow\n"
-			   "      protocol: TCP\n"
-			   "      destination:\n"
-			   "        ports:\n";
-	char *body = many_items(head, "          - %d%03d\n", 51);
-
-	gnp_error(body, "11:11", "spec.ingress[0].destination.ports", "too many ports: 51, at most 50");
-	free(body);
-	body = many_items(head, "          - %d%03d\n", 50);
-	gnp_clean(body);
-	free(body);
+		cr_log_info("%s: %d items", c->path, c->limit + 1);
+		gnp_error(body, c->where, c->path, c->msg);
+		free(body);
+		body = many_items(c->head, c->item, c->limit);
+		gnp_clean(body);
+		free(body);
+	}
 }
 
 Test(model_validation, action_values)
@@ -590,6 +571,11 @@ Test(model_validation, default_tier_order_fixed)
 		       "6:10", "spec.order", "default tier order must be 1000000");
 }
 
+/* A HostEndpoint h of node n1, up to its spec's node: the rest of its spec follows. */
+#define HEP_N1                                                                                    \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: h\nspec:\n"       \
+	"  node: n1\n"
+
 Test(model_validation, host_endpoint_needs_node)
 {
 	mt_check_error("apiVersion: projectcalico.org/v3\n"
@@ -603,47 +589,27 @@ Test(model_validation, host_endpoint_needs_node)
 
 Test(model_validation, host_endpoint_needs_interface_or_ips)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n",
+	mt_check_error(HEP_N1,
 		       "6:3", "spec", "no interface or expected IPs have been specified");
 }
 
 Test(model_validation, host_endpoint_interface_syntax)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  interfaceName: a-very-long-interface\n",
 		       "7:18", "spec.interfaceName", "invalid interface name");
 }
 
 Test(model_validation, host_endpoint_expected_ips)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  expectedIPs: [10.0.0.1, 10.0.0.0/24]\n",
 		       "7:27", "spec.expectedIPs[1]", "invalid IP address \"10.0.0.0/24\"");
 }
 
 Test(model_validation, host_endpoint_port_protocol)
 {
-	mt_check_error("apiVersion: projectcalico.org/v3\n"
-		       "kind: HostEndpoint\n"
-		       "metadata:\n"
-		       "  name: h\n"
-		       "spec:\n"
-		       "  node: n1\n"
+	mt_check_error(HEP_N1
 		       "  interfaceName: eth0\n"
 		       "  ports:\n"
 		       "    - {name: web, protocol: ICMP, port: 80}\n",

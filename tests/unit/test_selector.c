@@ -628,21 +628,31 @@ Test(selector, nesting_beyond_limit_is_rejected)
 	free(t);
 }
 
+/* Selector text matches the labels {key: yes} (no labels when yes is NULL) and not {key: no}. */
+static void expect_match_then_not(const char *text, const char *key, const char *yes,
+				  const char *no)
+{
+	struct pal_selector *s = must_parse(text);
+	struct pal_labels l = { 0 };
+
+	if (yes)
+		pal_labels_set(&l, key, yes);
+	cr_expect(pal_selector_match(s, &l), "no match with %s=%s", key, yes ? yes : "(unset)");
+	pal_labels_set(&l, key, no);
+	cr_expect_not(pal_selector_match(s, &l), "a match with %s=%s", key, no);
+	pal_selector_free(s);
+	pal_labels_free(&l);
+}
+
 Test(selector, long_negation_runs_do_not_recurse)
 {
 	size_t n = 200001; /* odd: negated */
 	char *t = malloc(n + 8);
-	struct pal_selector *s;
-	struct pal_labels l = { 0 };
 
+	cr_assert_not_null(t);
 	memset(t, '!', n);
 	strcpy(t + n, "has(a)");
-	s = must_parse(t);
-	cr_expect(pal_selector_match(s, &l));
-	pal_labels_set(&l, "a", "1");
-	cr_expect_not(pal_selector_match(s, &l));
-	pal_selector_free(s);
-	pal_labels_free(&l);
+	expect_match_then_not(t, "a", NULL, "1");
 	free(t);
 }
 
@@ -651,29 +661,17 @@ Test(selector, huge_flat_expression)
 	/* 20000 alternatives in one OR, and a 20000-member set. */
 	size_t n = 20000, cap = n * 32 + 64, off = 0;
 	char *t = malloc(cap);
-	struct pal_selector *s;
-	struct pal_labels l = { 0 };
 
+	cr_assert_not_null(t);
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(t + off, cap - off, "%sk%zu == \"v\"", i ? " || " : "", i);
-	s = must_parse(t);
-	pal_labels_set(&l, "k19999", "v");
-	cr_expect(pal_selector_match(s, &l));
-	pal_labels_set(&l, "k19999", "w");
-	cr_expect_not(pal_selector_match(s, &l));
-	pal_selector_free(s);
+	expect_match_then_not(t, "k19999", "v", "w");
 
 	off = (size_t)snprintf(t, cap, "k in {");
 	for (size_t i = n; i-- > 0;)
 		off += (size_t)snprintf(t + off, cap - off, "\"v%zu\",", i);
 	snprintf(t + off, cap - off, "}");
-	s = must_parse(t);
-	pal_labels_set(&l, "k", "v12345");
-	cr_expect(pal_selector_match(s, &l));
-	pal_labels_set(&l, "k", "v20000");
-	cr_expect_not(pal_selector_match(s, &l));
-	pal_selector_free(s);
-	pal_labels_free(&l);
+	expect_match_then_not(t, "k", "v12345", "v20000");
 	free(t);
 }
 

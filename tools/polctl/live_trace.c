@@ -97,6 +97,15 @@ static void ran_no_verdict(const struct pal_trace_list *r, enum pal_walk_list li
 							 "(internal error: tables inconsistent)";
 }
 
+/* The deciding rule's policy (or profile) and index, from its metadata (NULL: none pinned). */
+static void name_rule(const json_t *rule, struct pal_walk_result *d)
+{
+	d->policy = json_string_value(json_object_get(rule, "policy"));
+	d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
+	if (!d->policy)
+		d->policy = "(no metadata)";
+}
+
 /* The stage walk's list op: the side's list in that slot, as the programs' classifier decided it
  * in the trace runs. A normal list holds tiers, profiles and the default deny in one list; the
  * deciding entry's kind says which of them decided. */
@@ -130,17 +139,11 @@ static void live_run_list(void *ctx, const struct pal_walk_side *ws, enum pal_wa
 	switch (r->kind) {
 	case PAL_KIND_RULE:
 		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, e.tier);
-		d->policy = json_string_value(json_object_get(rule, "policy"));
-		d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
-		if (!d->policy)
-			d->policy = "(no metadata)";
+		name_rule(rule, d);
 		break;
 	case PAL_KIND_PROFILE_RULE:
 		d->at = PAL_WALK_AT_PROFILE;
-		d->policy = json_string_value(json_object_get(rule, "policy"));
-		d->rule = rule ? (int)json_integer_value(json_object_get(rule, "index")) : -1;
-		if (!d->policy)
-			d->policy = "(no metadata)";
+		name_rule(rule, d);
 		break;
 	case PAL_KIND_TIER_END:
 		d->tier = live_meta_tier(w->lv, s->v.endpoint_id, s->v.flags, slot, e.tier);

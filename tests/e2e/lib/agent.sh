@@ -87,6 +87,44 @@ policy_dir_copy() {
 	printf '%s\n' "$d"
 }
 
+# wep_shop_web POD IFACE ADDR: a WorkloadEndpoint of another pod POD of shop/web (app: web, the
+# profile kns.shop, port http 8080) on the node's interface IFACE with the address ADDR/32.
+wep_shop_web() {
+	cat <<EOF
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata:
+  name: demo--node-k8s-$1-eth0
+  namespace: shop
+  labels:
+    app: web
+spec:
+  orchestrator: k8s
+  node: demo-node
+  pod: $1
+  endpoint: eth0
+  interfaceName: $2
+  ipNetworks: ["$3/32"]
+  profiles: ["kns.shop"]
+  ports:
+    - name: http
+      protocol: TCP
+      port: 8080
+EOF
+}
+
+# gnp_forward_deny_tcp NAME ORDER PORT: a GlobalNetworkPolicy on what ext0 forwards
+# (network == "external", applyOnForward, Ingress; ORDER "" for none) whose first rule denies TCP to
+# PORT. Append more rules (items of `ingress:`) after it.
+gnp_forward_deny_tcp() {
+	printf 'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n'
+	printf 'metadata:\n  name: %s\nspec:\n' "$1"
+	[ -z "$2" ] || printf '  order: %s\n' "$2"
+	printf '  selector: network == "external"\n  applyOnForward: true\n  types: [Ingress]\n'
+	printf '  ingress:\n    - action: Deny\n      protocol: TCP\n'
+	printf '      destination:\n        ports: [%s]\n' "$3"
+}
+
 # nf_snapshot: the node namespace's netfilter rules in a comparable form: every rule and
 # user-defined chain of iptables/ip6tables (nft and, when installed, legacy backends), and the
 # names of native nft tables. Counters and empty built-in chains are left out, so traffic and a

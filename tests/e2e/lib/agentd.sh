@@ -7,7 +7,7 @@
 #                                agent would refuse: it holds the bpffs lock)
 #   agentd_start DIR [EXTRA...]  palisaded DIR in ${PFX}node, health on 127.0.0.1:$AGENTD_PORT,
 #                                log in $AGENTD_LOG (appended); waits until /readyz says ready
-#                                (AGENTD_READY_TENTHS tenths of a second at most, default 100)
+#   agentd_spawn DIR [EXTRA...]  the same without waiting (an agent that starts degraded)
 #   agentd_stop                  SIGTERM, bounded wait; fails unless it exits 0
 #   agentd_kill9                 SIGKILL, waits until the process is gone
 #   agentd_readyz                "CODE BODY" of GET /readyz
@@ -32,14 +32,9 @@ agentd_trap() {
 	trap 'agentd_cleanup_rc=$?; agentd_stop_quiet; (exit $agentd_cleanup_rc); topo_destroy' EXIT
 }
 
-agentd_stop_quiet() {
-	[ -n "$AGENTD_PID" ] || return 0
-	proc_stop "$AGENTD_PID" 50
-	AGENTD_PID=""
-	return 0
-}
+agentd_stop_quiet() { proc_stop_var AGENTD_PID 50; }
 
-agentd_start() {
+agentd_spawn() {
 	local dir=$1; shift
 	command -v curl >/dev/null 2>&1 || fail "missing command: curl (apt-get install curl)"
 	AGENTD_LOG=${AGENTD_LOG:-$E2E_TMP/palisaded.log}
@@ -53,9 +48,13 @@ agentd_start() {
 		--events-socket "$AGENTD_EVENTS" "$@" \
 		</dev/null >>"$AGENTD_LOG" 2>&1 &
 	AGENTD_PID=$!
-	agentd_wait_ready "${AGENTD_READY_TENTHS:-100}" || fail "palisaded did not become ready: $(agentd_readyz)
+}
+
+agentd_start() {
+	agentd_spawn "$@"
+	agentd_wait_ready || fail "palisaded did not become ready: $(agentd_readyz)
 $(tail -n 30 "$AGENTD_LOG")"
-	log "palisaded running (pid $AGENTD_PID) on $dir $*"
+	log "palisaded running (pid $AGENTD_PID) on $*"
 }
 
 agentd_stop() {
@@ -79,6 +78,17 @@ agentd_kill9() {
 	kill -9 "$AGENTD_PID" || fail "kill -9 $AGENTD_PID"
 	wait "$AGENTD_PID" 2>/dev/null
 	AGENTD_PID=""
+}
+
+# agentd_wait_log ERE TENTHS: waits up to TENTHS tenths of a second for a line of the agent's log
+# matching ERE; fails (returns 1) when none came.
+agentd_wait_log() {
+	local i
+	for i in $(seq "$2"); do
+		grep -qE "$1" "$AGENTD_LOG" && return 0
+		sleep 0.1
+	done
+	grep -qE "$1" "$AGENTD_LOG"
 }
 
 agentd_readyz() {

@@ -12,13 +12,18 @@
 #   k8s_pod_net NAME IFACE IP   a pod namespace ${PFX}NAME: eth0 IP/32 with a default route via
 #                               169.254.1.1 (a static neighbour: IFACE's MAC), IFACE in the node
 #                               with a /32 route to IP, as Calico's CNI does; with a 4th
-#                               argument "noroute", without that route (k8s_pod_route adds it)
+#                               argument "noroute", without that route (k8s_pod_route adds it);
+#                               IFACE gets ifindex $K8S_POD_IFINDEX when that is set
 #   k8s_pod_route IFACE IP      the node's /32 route to IP through IFACE
 #   k8s_pod_json NS NAME IP LABELS    a Running pod of node demo-node (LABELS: a JSON object)
 #   k8s_web_pod PORT...         the pod shop/web's network (namespace ${PFX}kweb, 198.19.5.10 on
 #                               IF_WEB) with a TCP server on each PORT, each answering before
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
+#   k8s_agent_spawn [EXTRA]     the same without waiting (an agent that starts degraded)
+#   k8s_web_in_8080_start       namespace shop, pod shop/web (198.19.5.10, app=web) and the
+#                               NetworkPolicy shop/in-8080 (TCP 8080 and UDP 7070 in), then the
+#                               agent; checks that 8080 passes and 9090 does not (servers on both)
 #   k8s_status                  polctl status -o json's datastore section
 #   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
 #   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
@@ -56,7 +61,8 @@ k8s_pod_net() {
 	ip netns add "${PFX}$name" || fail "ip netns add ${PFX}$name"
 	TOPO_NAMESPACES="$TOPO_NAMESPACES $name"
 	ns "$name" ip link set lo up
-	ip link add "$ifc" netns "${PFX}node" type veth peer name eth0 netns "${PFX}$name" ||
+	ip link add "$ifc" ${K8S_POD_IFINDEX:+index "$K8S_POD_IFINDEX"} netns "${PFX}node" type veth \
+		peer name eth0 netns "${PFX}$name" ||
 		fail "veth $ifc"
 	ns node ip link set "$ifc" up
 	[ "${4:-}" = noroute ] || k8s_pod_route "$ifc" "$ip"
@@ -74,6 +80,14 @@ k8s_pod_json() {
 		"$2" "$1" "$4" "$3" "$3"
 }
 
+# k8s_put_shop_web IP [NS_LABELS]: the Namespace shop (labels: a JSON object, default none) and its
+# pod web (app=web) at IP on the API server.
+k8s_put_shop_web() {
+	local ns='{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","labels":%s}}'
+	k8s_put "$(printf "$ns" "${2:-"{}"}")" || fail "put ns shop"
+	k8s_put "$(k8s_pod_json shop web "$1" '{"app":"web"}')" || fail "put pod web"
+}
+
 k8s_web_pod() {
 	local p
 	IF_WEB=$(calico_iface shop web)
@@ -82,10 +96,21 @@ k8s_web_pod() {
 	for p in "$@"; do expect_tcp client 198.19.5.10 "$p" - "kweb:$p"; done
 }
 
-k8s_agent_start() {
-	local empty=$E2E_TMP/k8s/no-policy-dir
+k8s_agent_start() { k8s_agent_with agentd_start "$@"; }
+k8s_agent_spawn() { k8s_agent_with agentd_spawn "$@"; }
+k8s_agent_with() {
+	local how=$1 empty=$E2E_TMP/k8s/no-policy-dir; shift
 	mkdir -p "$empty"
-	agentd_start "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+	"$how" "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+}
+
+k8s_web_in_8080_start() {
+	k8s_put_shop_web 198.19.5.10
+	k8s_put '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"in-8080","namespace":"shop"},"spec":{"podSelector":{},"policyTypes":["Ingress"],"ingress":[{"ports":[{"protocol":"TCP","port":8080},{"protocol":"UDP","port":7070}]}]}}' ||
+		fail "put np"
+	k8s_agent_start
+	expect_tcp client 198.19.5.10 8080 - kweb:8080
+	expect_tcp_blocked client 198.19.5.10 9090 -
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }
@@ -112,6 +137,17 @@ k8s_wait_bound() {
 		sleep 0.02
 	done
 	return 1
+}
+
+# k8s_expect_policed IFACE ENDPOINT T0 WHO AFTER: k8s_wait_bound, and the time (MEASURE: WHO
+# policed N ms after AFTER) at most 1 s; fails naming what is missing otherwise.
+k8s_expect_policed() {
+	local ms
+	ms=$(k8s_wait_bound "$1" "$2" "$3") ||
+		fail "$1 not bound to $2 3 s after $5: $(polctl_json status | jq -c .interfaces)
+$(tail -n 20 "$AGENTD_LOG")"
+	echo "MEASURE: $4 policed $ms ms after $5"
+	[ "$ms" -le 1000 ] || fail "$4 policed after $ms ms (> 1 s)"
 }
 
 # wait_verdict allowed|blocked FROM DST PORT SERVER: polls (1 s probes, 20 at most) until the

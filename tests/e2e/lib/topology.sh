@@ -158,35 +158,40 @@ topo_node() {
 	ns node ip -6 route add 2001:db8:bad::/48 via 2001:db8:1::50 dev ext0 || return 1
 }
 
+# topo_leaf NS ADDR4/LEN ADDR6/LEN GW4 GW6 ROUTES: eth0 of NS up with the two addresses; ROUTES
+# "default" routes everything via the gateways, "test" only 198.18.0.0/15 and 2001:db8::/32, with
+# these addresses as the sources.
+topo_leaf() {
+	local n=$1 a4=$2 a6=$3 gw4=$4 gw6=$5
+	ns "$n" ip link set eth0 up || return 1
+	ns "$n" ip addr add "$a4" dev eth0 || return 1
+	ns "$n" ip addr add "$a6" dev eth0 nodad || return 1
+	if [ "$6" = default ]; then
+		ns "$n" ip route add default via "$gw4" || return 1
+		ns "$n" ip -6 route add default via "$gw6" || return 1
+	else
+		ns "$n" ip route add 198.18.0.0/15 via "$gw4" src "${a4%/*}" || return 1
+		ns "$n" ip -6 route add 2001:db8::/32 via "$gw6" src "${a6%/*}" || return 1
+	fi
+}
+
 topo_client() {
 	ns client sysctl -qw net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.default.arp_announce=2 || return 1
-	ns client ip link set eth0 up || return 1
-	ns client ip addr add 198.18.1.50/24 dev eth0 || return 1
+	topo_leaf client 198.18.1.50/24 2001:db8:1::50/64 198.18.1.1 2001:db8:1::1 test || return 1
 	# Extra sources: .20 is inside 198.18.1.0/25 (NodePort allowed by policies/40), .200 outside.
 	ns client ip addr add 198.18.1.20/24 dev eth0 || return 1
 	ns client ip addr add 198.18.1.200/24 dev eth0 || return 1
 	ns client ip addr add 198.18.200.7/32 dev eth0 || return 1
-	ns client ip addr add 2001:db8:1::50/64 dev eth0 nodad || return 1
 	# Deprecated (preferred_lft 0): usable when bound explicitly, never picked as a default source.
 	ns client ip addr add 2001:db8:bad::7/128 dev eth0 nodad preferred_lft 0 || return 1
-	ns client ip route add 198.18.0.0/15 via 198.18.1.1 src 198.18.1.50 || return 1
-	ns client ip -6 route add 2001:db8::/32 via 2001:db8:1::1 src 2001:db8:1::50 || return 1
 }
 
 topo_mgmt() {
-	ns mgmt ip link set eth0 up || return 1
-	ns mgmt ip addr add 198.18.10.5/24 dev eth0 || return 1
-	ns mgmt ip addr add 2001:db8:10::5/64 dev eth0 nodad || return 1
-	ns mgmt ip route add 198.18.0.0/15 via 198.18.10.1 src 198.18.10.5 || return 1
-	ns mgmt ip -6 route add 2001:db8::/32 via 2001:db8:10::1 src 2001:db8:10::5 || return 1
+	topo_leaf mgmt 198.18.10.5/24 2001:db8:10::5/64 198.18.10.1 2001:db8:10::1 test
 }
 
 topo_web() {
-	ns web ip link set eth0 up || return 1
-	ns web ip addr add 198.19.0.10/24 dev eth0 || return 1
-	ns web ip addr add 2001:db8:19::10/64 dev eth0 nodad || return 1
-	ns web ip route add default via 198.19.0.1 || return 1
-	ns web ip -6 route add default via 2001:db8:19::1 || return 1
+	topo_leaf web 198.19.0.10/24 2001:db8:19::10/64 198.19.0.1 2001:db8:19::1 default
 }
 
 # The node's netfilter: a kube-proxy-like NodePort (DNAT in nat PREROUTING, through our own chain)
