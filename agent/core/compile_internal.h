@@ -1,5 +1,5 @@
-/* Private to the compiler (compiler.c, compile_sets.c, compile_rules.c, compile_tiers.c): the
- * working state of one pal_compile() run.
+/* Private to the compiler (compiler.c, compile_sets.c, compile_cand_digest.c, compile_rules.c,
+ * compile_tiers.c): the working state of one pal_compile() run.
  *
  * The compiler turns every endpoint and network set of the model (all nodes) into a
  * "candidate": the labels selectors see, its namespace, its addresses and its named ports. Rule
@@ -33,6 +33,7 @@ struct pal_cc_cand {
 	const struct pal_endpoint_port *ports;
 	size_t n_ports;
 	const void *src; /* the model resource */
+	uint64_t ident;  /* pal_cc_cand_ident: the match cache's name for it */
 };
 
 /* Where a rule side's selector looks (see compile_rules.c for how a side picks its scope). */
@@ -93,6 +94,10 @@ struct pal_cc {
 	 * namespaced rule). */
 	uint32_t *by_ns;
 	size_t n_by_ns;
+	/* The candidates the match cache reports changed since its entries (built only for them:
+	 * cached sets match these again instead of every candidate; compile_cand_digest.c). */
+	struct pal_cc_cand *changed;
+	size_t n_changed;
 	struct pal_cc_tier *tiers;
 	size_t n_tiers;
 	struct pal_cc_polrules (*polrules)[PAL_DIR_COUNT]; /* one per model policy */
@@ -105,6 +110,8 @@ struct pal_cc {
 int pal_cc_build_candidates(struct pal_cc *cc);
 /* Every candidate (cc->cands, cc->by_ns), once per compile: the selector sets need them. */
 int pal_cc_all_candidates(struct pal_cc *cc);
+/* The profile named name (the model's first of that name), or NULL. */
+const struct pal_profile *pal_cc_profile(const struct pal_cc *cc, const char *name);
 /* Is node this compile's node? */
 bool pal_cc_is_local(const struct pal_cc *cc, const char *node);
 void pal_cc_free_candidates(struct pal_cc *cc);
@@ -132,6 +139,18 @@ int pal_cc_origin_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, s
 		      uint32_t *idx);
 int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_port *v, size_t n,
 			   uint32_t *idx);
+
+/* The candidate's name for the match cache: kind, namespace (NULL: none) and name, hashed. */
+uint64_t pal_cc_cand_ident(enum pal_cc_kind kind, const char *ns, const char *name);
+/* The candidates the match cache reports changed, built into cc->changed (refs number the
+ * model's host endpoints, then its workload endpoints, then its network sets); each change's ref
+ * becomes its index in cc->changed. 0 or -ENOMEM. */
+int pal_cc_changed_candidates(struct pal_cc *cc, struct pal_match_change *ch, size_t n);
+
+/* compile_cand_digest.c: when the match cache's entries may be older than this compile's
+ * candidates, tells it every candidate's ident and input digest and builds the changed ones
+ * (match_cache.h). Call after pal_cc_build_candidates, before any set. 0 or -ENOMEM. */
+int pal_cc_match_cache_diff(struct pal_cc *cc);
 
 /* compile_services.c: Calico's `services:` match, through the Service's EndpointSlices. */
 /* Source: the set of the addresses of the Service's endpoints. */

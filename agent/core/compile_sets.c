@@ -131,7 +131,7 @@ static int index_profiles(struct pal_cc *cc)
 	return 0;
 }
 
-static const struct pal_profile *model_profile(const struct pal_cc *cc, const char *name)
+const struct pal_profile *pal_cc_profile(const struct pal_cc *cc, const char *name)
 {
 	size_t n = cc->profiles_by_name ? cc->m->profiles.n : 0;
 	size_t i = name_bound(n, name, false, profile_name_at, cc); /* the first of that name */
@@ -220,12 +220,28 @@ static void inherit_labels(struct pal_cc *cc, struct pal_labels *out, char *cons
 			   size_t n_profiles, const struct pal_labels *own)
 {
 	for (size_t i = n_profiles; i-- > 0;) {
-		const struct pal_profile *p = model_profile(cc, profiles[i]);
+		const struct pal_profile *p = pal_cc_profile(cc, profiles[i]);
 
 		if (p)
 			pal_labels_merge_borrowed(out, &p->labels_to_apply);
 	}
 	pal_labels_merge_borrowed(out, own);
+}
+
+uint64_t pal_cc_cand_ident(enum pal_cc_kind kind, const char *ns, const char *name)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a; a clash only turns the match cache off */
+	const char *parts[2] = { ns ? ns : "", name ? name : "" };
+
+	h = (h ^ (uint64_t)kind) * 1099511628211ull;
+	h = (h ^ (ns ? 1u : 0u)) * 1099511628211ull;
+	for (int i = 0; i < 2; i++)
+		for (const unsigned char *p = (const unsigned char *)parts[i];; p++) {
+			h = (h ^ *p) * 1099511628211ull;
+			if (!*p)
+				break;
+		}
+	return h;
 }
 
 /* Candidates being built: cc->cands (every one) or cc->local (this node's endpoints). */
@@ -247,6 +263,7 @@ static struct pal_cc_cand *new_cand(struct pal_cc *cc, struct cand_vec *out, enu
 	c->name = name;
 	c->src = src;
 	c->ns = ns;
+	c->ident = pal_cc_cand_ident(kind, ns, name);
 	c->ns_labels = pal_cc_namespace_labels(cc, ns);
 	add_pcns_labels(cc, &c->labels, ns);
 	return c;
@@ -448,6 +465,9 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	free_cands(cc->local, cc->n_local);
 	cc->local = NULL;
 	cc->n_local = 0;
+	free_cands(cc->changed, cc->n_changed);
+	cc->changed = NULL;
+	cc->n_changed = 0;
 	for (size_t i = 0; i < cc->n_nss; i++) {
 		pal_labels_free(&cc->nss[i].labels);
 		pal_labels_free(&cc->nss[i].pcns);
@@ -613,21 +633,62 @@ static struct pal_memo *memo_of(struct pal_cc *cc, bool ports)
 	return !c ? NULL : ports ? &c->port_sets : &c->sets;
 }
 
-/* 1 with origin's members in *v (malloc'd) and *n; 0 when not cached; -ENOMEM. */
-static int cached_result(struct pal_cc *cc, bool ports, const char *origin, size_t elem, void **v,
-			 size_t *n)
+int pal_cc_changed_candidates(struct pal_cc *cc, struct pal_match_change *ch, size_t n)
 {
-	struct pal_memo *m = memo_of(cc, ports);
+	const struct pal_model *m = cc->m;
+	size_t n_hep = m->host_endpoints.n, n_wep = m->workload_endpoints.n;
+	struct cand_vec out = { &cc->changed, &cc->n_changed, 0 };
+	int err = 0;
 
-	return m ? pal_match_cache_get(cc->opts->match_cache, m, origin, elem, v, n) : 0;
+	for (size_t i = 0; !err && i < n; i++) {
+		size_t ref = ch[i].ref;
+
+		if (ch[i].ref == PAL_MATCH_GONE)
+			continue;
+		ch[i].ref = (uint32_t)cc->n_changed;
+		if (ref < n_hep)
+			err = hep_cand(cc, &out, &m->host_endpoints.v[ref]);
+		else if (ref < n_hep + n_wep)
+			err = wep_cand(cc, &out, &m->workload_endpoints.v[ref - n_hep]);
+		else
+			err = netset_cand(cc, &out, &m->network_sets.v[ref - n_hep - n_wep]);
+	}
+	return err;
 }
 
-static int keep_result(struct pal_cc *cc, bool ports, const char *origin, const void *v, size_t n,
-		       size_t elem)
+/* 1 with origin's members in *v (malloc'd) and *n; 0 when not cached; -ENOMEM. A cached entry
+ * matches the changed candidates again through contrib. */
+static int cached_result(struct pal_cc *cc, bool ports, const char *origin, size_t elem,
+			 int (*cmp)(const void *, const void *), pal_match_contrib_fn contrib,
+			 void *ctx, void **v, size_t *n)
 {
 	struct pal_memo *m = memo_of(cc, ports);
 
-	return m ? pal_match_cache_put(cc->opts->match_cache, m, origin, v, n, elem) : 0;
+	return m ? pal_match_cache_get(cc->opts->match_cache, m, origin, elem, cmp, contrib, ctx, v,
+				       n)
+		 : 0;
+}
+
+/* Keeps a result computed over every candidate: members gave contrib's elements in order. */
+static int keep_result(struct pal_cc *cc, bool ports, const char *origin, size_t elem,
+		       int (*cmp)(const void *, const void *), const struct pal_match_member *members,
+		       size_t n_members, const void *contrib, size_t n_contrib)
+{
+	struct pal_memo *m = memo_of(cc, ports);
+
+	return m ? pal_match_cache_put(cc->opts->match_cache, m, origin, elem, cmp, members,
+				       n_members, contrib, n_contrib)
+		 : 0;
+}
+
+/* One more member (ident gave n elements) of a result being computed. */
+static int add_member(struct pal_match_member **v, size_t *n, size_t *cap, uint64_t ident,
+		      size_t n_el)
+{
+	if (vec_grow((void **)v, cap, *n + 1, sizeof(**v)))
+		return -ENOMEM;
+	(*v)[(*n)++] = (struct pal_match_member){ .ident = ident, .n = (uint32_t)n_el };
+	return 0;
 }
 
 /* ---- sets -------------------------------------------------------------------------------- */
@@ -636,6 +697,8 @@ static int cidr_qcmp(const void *a, const void *b)
 {
 	return pal_cidr_cmp(a, b);
 }
+
+static int np_cmp(const void *pa, const void *pb);
 
 static size_t sort_unique_cidrs(struct pal_cidr *v, size_t n)
 {
@@ -678,13 +741,15 @@ int pal_cc_origin_set(struct pal_cc *cc, char *origin, struct pal_cidr *cidrs, s
 
 /* The set named origin (a named-port set when ports) without resolving its selector: 1 with *idx
  * when the IR has it already or the match cache holds its members (origin then freed or owned by
- * the IR); 0 when it must be resolved, with the candidates of scope to resolve it on in *list
- * and *n_in (pal_cc_scope_cands; origin still the caller's); -ENOMEM (origin freed; NULL origin:
- * its allocation failed). */
+ * the IR; contrib and ctx match the candidates changed since again); 0 when it must be resolved,
+ * with the candidates of scope to resolve it on in *list and *n_in (pal_cc_scope_cands; origin
+ * still the caller's); -ENOMEM (origin freed; NULL origin: its allocation failed). */
 static int known_set(struct pal_cc *cc, bool ports, char *origin, const struct pal_cc_scope *scope,
-		     uint32_t *idx, const uint32_t **list, size_t *n_in)
+		     pal_match_contrib_fn contrib, void *ctx, uint32_t *idx, const uint32_t **list,
+		     size_t *n_in)
 {
 	size_t elem = ports ? sizeof(struct pal_ir_named_port) : sizeof(struct pal_cidr);
+	int (*cmp)(const void *, const void *) = ports ? np_cmp : cidr_qcmp;
 	void *v = NULL;
 	size_t n = 0;
 	long found;
@@ -699,7 +764,7 @@ static int known_set(struct pal_cc *cc, bool ports, char *origin, const struct p
 		*idx = (uint32_t)found;
 		return 1;
 	}
-	r = cached_result(cc, ports, origin, elem, &v, &n);
+	r = cached_result(cc, ports, origin, elem, cmp, contrib, ctx, &v, &n);
 	if (r > 0) { /* the adders own origin and v, and free them on failure */
 		r = ports ? pal_cc_origin_port_set(cc, origin, v, n, idx)
 			  : add_set(cc, origin, v, n, idx);
@@ -715,43 +780,70 @@ static int known_set(struct pal_cc *cc, bool ports, char *origin, const struct p
 	return 0;
 }
 
+/* What a rule's selector set asks of a candidate. */
+struct set_query {
+	const struct pal_cc *cc;
+	const struct pal_cc_scope *scope;
+	const struct pal_selector *sel;
+	const struct pal_service_accounts *sa;
+};
+
+static bool set_matches(const struct set_query *q, const struct pal_cc_cand *c)
+{
+	if (!pal_cc_in_scope(c, q->scope))
+		return false;
+	if (q->sel && !pal_selector_match(q->sel, &c->labels))
+		return false;
+	return !q->sa || (c->kind == PAL_CC_WEP && pal_cc_sa_matches(q->sa, c));
+}
+
+/* pal_match_contrib_fn: a changed candidate's addresses when it matches. */
+static int set_contrib(void *ctx, uint32_t ref, const void **el, size_t *n)
+{
+	const struct set_query *q = ctx;
+	const struct pal_cc_cand *c = &q->cc->changed[ref];
+
+	*el = c->cidrs;
+	*n = set_matches(q, c) ? c->n_cidrs : 0;
+	return 0;
+}
+
 int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			const struct pal_selector *sel, const struct pal_service_accounts *sa,
 			uint32_t *idx)
 {
 	const char *what = sel ? "selector" : sa ? "workloads" : "all endpoints and network sets";
 	char *origin = selector_origin(what, scope, sel, sa);
+	struct set_query q = { .cc = cc, .scope = scope, .sel = sel, .sa = sa };
 	struct pal_cidr *v = NULL;
-	size_t n = 0, cap = 0, n_in;
+	struct pal_match_member *mem = NULL;
+	size_t n = 0, cap = 0, n_mem = 0, cap_mem = 0, n_in;
 	const uint32_t *list;
-	int known = known_set(cc, false, origin, scope, idx, &list, &n_in);
+	int known = known_set(cc, false, origin, scope, set_contrib, &q, idx, &list, &n_in);
 
 	if (known)
 		return known < 0 ? known : 0;
 	for (size_t i = 0; i < n_in; i++) {
 		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
 
-		if (!pal_cc_in_scope(c, scope))
+		if (!set_matches(&q, c) || !c->n_cidrs)
 			continue;
-		if (sel && !pal_selector_match(sel, &c->labels))
-			continue;
-		if (sa && (c->kind != PAL_CC_WEP || !pal_cc_sa_matches(sa, c)))
-			continue;
-		if (vec_grow((void **)&v, &cap, n + c->n_cidrs, sizeof(*v))) {
-			free(v);
-			free(origin);
-			return -ENOMEM;
-		}
+		if (vec_grow((void **)&v, &cap, n + c->n_cidrs, sizeof(*v)) ||
+		    add_member(&mem, &n_mem, &cap_mem, c->ident, c->n_cidrs))
+			goto nomem;
 		memcpy(v + n, c->cidrs, c->n_cidrs * sizeof(*v));
 		n += c->n_cidrs;
 	}
+	if (keep_result(cc, false, origin, sizeof(*v), cidr_qcmp, mem, n_mem, v, n))
+		goto nomem;
+	free(mem);
 	n = sort_unique_cidrs(v, n);
-	if (keep_result(cc, false, origin, v, n, sizeof(*v))) {
-		free(v);
-		free(origin);
-		return -ENOMEM;
-	}
 	return add_set(cc, origin, v, n, idx);
+nomem:
+	free(mem);
+	free(v);
+	free(origin);
+	return -ENOMEM;
 }
 
 int pal_cc_nets_set(struct pal_cc *cc, const struct pal_cidr *nets, size_t n, uint32_t *idx)
@@ -801,13 +893,61 @@ static int np_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+/* What a rule's named-port set asks of a candidate; buf holds a changed candidate's tuples. */
+struct port_query {
+	const struct pal_cc *cc;
+	const struct pal_cc_scope *scope;
+	const struct pal_selector *sel;
+	const char *name;
+	struct pal_ir_named_port *buf;
+	size_t cap;
+};
+
+/* Appends c's (address, protocol, port) tuples for the port name when c matches. */
+static int port_tuples(const struct port_query *q, const struct pal_cc_cand *c,
+		       struct pal_ir_named_port **v, size_t *n, size_t *cap)
+{
+	if (c->kind == PAL_CC_NETSET || !pal_cc_in_scope(c, q->scope))
+		return 0;
+	if (q->sel && !pal_selector_match(q->sel, &c->labels))
+		return 0;
+	for (size_t p = 0; p < c->n_ports; p++) {
+		if (strcmp(c->ports[p].name, q->name) != 0)
+			continue;
+		for (size_t a = 0; a < c->n_cidrs; a++) {
+			if (vec_grow((void **)v, cap, *n + 1, sizeof(**v)))
+				return -ENOMEM;
+			(*v)[*n].addr = c->cidrs[a].addr;
+			(*v)[*n].protocol = c->ports[p].protocol;
+			(*v)[*n].port = c->ports[p].port;
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+/* pal_match_contrib_fn: a changed candidate's tuples. */
+static int port_contrib(void *ctx, uint32_t ref, const void **el, size_t *n)
+{
+	struct port_query *q = ctx;
+
+	*n = 0;
+	*el = NULL;
+	int err = port_tuples(q, &q->cc->changed[ref], &q->buf, n, &q->cap);
+
+	*el = q->buf;
+	return err;
+}
+
 /* Named ports resolve on endpoints only (network sets have no ports). The address of a workload's
  * ipNetwork is its network address; Calico's ipNetworks are host prefixes (/32, /128). */
 int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			  const struct pal_selector *sel, const char *name, uint32_t *idx)
 {
+	struct port_query q = { .cc = cc, .scope = scope, .sel = sel, .name = name };
 	struct pal_ir_named_port *v = NULL;
-	size_t n = 0, cap = 0, n_in;
+	struct pal_match_member *mem = NULL;
+	size_t n = 0, cap = 0, n_mem = 0, cap_mem = 0, n_in;
 	const uint32_t *list;
 	char *origin = NULL, *what = NULL;
 	int known;
@@ -816,34 +956,24 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 		return -ENOMEM;
 	origin = selector_origin(what, scope, sel, NULL);
 	free(what);
-	known = known_set(cc, true, origin, scope, idx, &list, &n_in);
+	known = known_set(cc, true, origin, scope, port_contrib, &q, idx, &list, &n_in);
+	free(q.buf);
 	if (known)
 		return known < 0 ? known : 0;
 	for (size_t i = 0; i < n_in; i++) {
 		const struct pal_cc_cand *c = &cc->cands[list ? list[i] : i];
+		size_t before = n;
 
-		if (c->kind == PAL_CC_NETSET || !pal_cc_in_scope(c, scope))
-			continue;
-		if (sel && !pal_selector_match(sel, &c->labels))
-			continue;
-		for (size_t p = 0; p < c->n_ports; p++) {
-			if (strcmp(c->ports[p].name, name) != 0)
-				continue;
-			for (size_t a = 0; a < c->n_cidrs; a++) {
-				if (vec_grow((void **)&v, &cap, n + 1, sizeof(*v)))
-					goto nomem;
-				v[n].addr = c->cidrs[a].addr;
-				v[n].protocol = c->ports[p].protocol;
-				v[n].port = c->ports[p].port;
-				n++;
-			}
-		}
+		if (port_tuples(&q, c, &v, &n, &cap) ||
+		    (n > before && add_member(&mem, &n_mem, &cap_mem, c->ident, n - before)))
+			goto nomem;
 	}
-	n = pal_sort_unique(v, n, sizeof(*v), np_cmp);
-	if (keep_result(cc, true, origin, v, n, sizeof(*v)))
+	if (keep_result(cc, true, origin, sizeof(*v), np_cmp, mem, n_mem, v, n))
 		goto nomem;
+	free(mem);
 	return pal_cc_origin_port_set(cc, origin, v, n, idx);
 nomem:
+	free(mem);
 	free(v);
 	free(origin);
 	return -ENOMEM;

@@ -351,8 +351,8 @@ int pal_compile(const struct pal_model *m, const struct pal_compile_opts *opts, 
 			goto out;
 		}
 	}
-	if ((err = pal_cc_build_candidates(&cc)) || (err = pal_cc_sort_tiers(&cc)) ||
-	    (err = build_endpoints(&cc)))
+	if ((err = pal_cc_build_candidates(&cc)) || (err = pal_cc_match_cache_diff(&cc)) ||
+	    (err = pal_cc_sort_tiers(&cc)) || (err = build_endpoints(&cc)))
 		goto out;
 	if (opts) {
 		if ((err = copy_failsafe(&ir->failsafe_in, &ir->n_failsafe_in, opts->failsafe_in,

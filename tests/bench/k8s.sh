@@ -5,22 +5,40 @@
 #   ready ms   from the agent's start to /readyz 200 (everything listed, converted, compiled,
 #              programmed)
 #   RSS        the agent's VmRSS once ready and its peak (VmHWM), against the 64 MiB goal
-#   event ms   a NetworkPolicy change: from its watch event to the end of its apply, as the agent
-#              logs it (median over ROUNDS changes)
+#   event ms   a change (K8S_BENCH_CHANGE: "policy", the default, a NetworkPolicy's port; "pod",
+#              the role label of a pod of another node, which cluster-wide selectors read;
+#              "namespace", a label of namespace ns-1): from its watch event to the end of its
+#              apply, as the agent logs it (median over ROUNDS changes)
 #   event cpu  the agent's CPU time in that change's reload ("policy applied ... cpu_seconds"),
 #              median over the ROUNDS changes: what the machine's other load does not inflate
 #
 # usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile;
+#        K8S_BENCH_LOG=FILE: the agent's log is copied there;
 #        K8S_BENCH_VETHS=N: veths for the first N of this node's pods, named as Calico's CNI names
 #        them, so that every apply programs their rule lists too; 0, the default: none, nothing
 #        is bound and the figure leaves the maps' programming out)
-# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS"
+# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS VETHS"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../k8s/lib.sh"
 
 PODS=${1:-10000}
 POLICIES=${2:-2000}
 ROUNDS=${3:-5}
+CHANGE=${K8S_BENCH_CHANGE:-policy}
+
+# The object of change round r.
+change_json() {
+	local r=$1
+	case "$CHANGE" in
+	policy)
+		echo "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np-0\",\"namespace\":\"ns-0\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"app-0\"}},\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"ports\":[{\"protocol\":\"TCP\",\"port\":$((2000 + r))}]}]}}" ;;
+	pod) # pod-150 (ns-50, node-1; k8s_cluster.py's shape) moves between roles r1 and r2
+		echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-150\",\"namespace\":\"ns-50\",\"labels\":{\"app\":\"app-0\",\"role\":\"r$((1 + r % 2))\"}},\"spec\":{\"nodeName\":\"node-1\",\"serviceAccountName\":\"default\",\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{\"name\":\"http\",\"containerPort\":8080}]}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"198.18.0.151\",\"podIPs\":[{\"ip\":\"198.18.0.151\"}]}}" ;;
+	namespace)
+		echo "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"ns-1\",\"labels\":{\"tier\":\"t1\",\"round\":\"$r\"}}}" ;;
+	*) fail "K8S_BENCH_CHANGE: policy, pod or namespace, not $CHANGE" ;;
+	esac
+}
 
 bench_init k
 bench_ns node
@@ -62,8 +80,7 @@ events=()
 cpus=()
 for r in $(seq "$ROUNDS"); do
 	n=$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")
-	k8s_put "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np-0\",\"namespace\":\"ns-0\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"app-0\"}},\"policyTypes\":[\"Ingress\"],\"ingress\":[{\"ports\":[{\"protocol\":\"TCP\",\"port\":$((2000 + r))}]}]}}" ||
-		fail "put"
+	k8s_put "$(change_json "$r")" || fail "put"
 	for i in $(seq 200); do
 		[ "$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")" -gt "$n" ] && break
 		sleep 0.05
@@ -82,4 +99,5 @@ hwm_kb=$(rss VmHWM)
 grep -E "policy applied|changes enforced" "$BENCH_TMP/palisaded.log" | tail -n 4 >&2
 kill "$pid"
 wait "$pid"
-echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}")"
+[ -n "${K8S_BENCH_LOG:-}" ] && cp "$BENCH_TMP/palisaded.log" "$K8S_BENCH_LOG"
+echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}") ${K8S_BENCH_VETHS:-0}"

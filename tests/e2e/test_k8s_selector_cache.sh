@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The compiler keeps rule selectors' address sets from one reload to the next while no pod,
-# namespace, service account, network set or host endpoint changed (match_cache.h). This test
+# The compiler keeps rule selectors' address sets from one reload to the next, and when a pod,
+# namespace, service account, network set or host endpoint changed matches only what changed
+# against them again (match_cache.h). This test
 # changes what the cache depends on and checks that traffic follows each time: a pod of another
 # node (the client's address) gains and loses the label a NetworkPolicy's `from` selects, its
 # namespace's labels change under a namespaceSelector, and policy-only changes in between (which
