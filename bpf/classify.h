@@ -66,7 +66,7 @@ struct pal_cls_req {
 	__u8 status; /* PAL_CLS_STATUS_* */
 	__u8 action; /* PAL_ACT_ALLOW or PAL_ACT_DENY when status == VERDICT */
 	__u8 kind;
-	__u8 pad2;
+	__u8 logged; /* a Log rule matched (its counter and event went unless quiet) */
 };
 
 struct pal_cls_scratch {
@@ -766,6 +766,7 @@ static __always_inline void pal_classify_small(struct pal_cls_req *req, struct p
 	bpf_loop(PAL_SMALL_ENTRIES + 1, pal_small_step, &k, 0);
 	if (k.done)
 		req->status = PAL_CLS_STATUS_NOMATCH;
+	req->logged = k.n_logged != 0;
 }
 
 /* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */
@@ -784,6 +785,7 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 		req->status = PAL_CLS_STATUS_BUSY;
 	} else {
 		pal_classify_owned(req, pkt, s, l);
+		req->logged = s->n_logged != 0;
 		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
 	}
 }

@@ -118,7 +118,11 @@ static __always_inline void pal_memo_put_pre_in(const struct pal_hookctx *h,
 	__u32 list_id = pal_memo_pre_in_list(ifc);
 	struct pal_hook_memo *m;
 
-	if (!list_id || (o->what != PAL_O_UNTRACKED && o->what != PAL_O_NONE))
+	/* a Log rule's counter and event come from each evaluation, as the deciding rule's do: a
+	 * memo taken would count the deciding rule again but not the Log rule, so a packet that hit
+	 * one is left to tc ingress's full evaluation (review finding: the counts must not depend on
+	 * whether a memo was found) */
+	if (!list_id || o->logged || (o->what != PAL_O_UNTRACKED && o->what != PAL_O_NONE))
 		return;
 	m = pal_memo_slot(PAL_MEMO_PRE_IN, p);
 	if (!m)
@@ -130,8 +134,8 @@ static __always_inline void pal_memo_put_pre_in(const struct pal_hookctx *h,
 
 /* tc ingress: XDP's outcome for this packet from its memo (1), or 0 when there is none. The
  * deciding rule is counted again, as the classifier would have (rule counters of the pre-stages
- * count at XDP and again at tc ingress when XDP leaves no metadata; a Log rule's event and
- * counter come from XDP only). */
+ * count at XDP and again at tc ingress when XDP leaves no metadata); a packet that hit a Log rule
+ * has no memo, so its Log rule counts (and logs) at both hooks too, like the deciding rule. */
 static __always_inline int pal_memo_get_pre_in(const struct pal_hookctx *h,
 					       const struct pal_iface *ifc, const struct pal_pkt *p,
 					       struct pal_outcome *o)

@@ -23,7 +23,7 @@ struct pal_outcome {
 	__u8 what;   /* PAL_O_* */
 	__u8 reason; /* PAL_DROP_* when DENY */
 	__u8 stage;  /* enum pal_dp_stage that decided */
-	__u8 pad;
+	__u8 logged; /* a Log rule of the deciding list matched */
 	__u32 rule_id;
 };
 
@@ -97,6 +97,7 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 	o->reason = PAL_DROP_NONE;
 	o->stage = stage;
 	o->rule_id = PAL_RULE_ID_NONE;
+	o->logged = 0;
 	if (!list_id)
 		return;
 	req.list_id = list_id;
@@ -106,6 +107,7 @@ static __always_inline void pal_run_list(const struct pal_hookctx *h, __u32 list
 	req.stage = stage;
 	req.quiet = h->trace ? PAL_CLS_QUIET_TRACE : h->quiet;
 	pal_classify(&req, p);
+	o->logged = req.logged;
 	switch (req.status) {
 	case PAL_CLS_STATUS_VERDICT:
 		o->rule_id = req.rule_id;
