@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tc_watch.h"
 
 static bool same_ifaces(const struct pald_iface *a, size_t na, const struct pald_iface *b, size_t nb)
 {
@@ -249,6 +250,15 @@ static void on_links(struct pald_watcher *w, uint32_t events)
 #define ATTACH_VERIFY_INTERVAL_MS 2000
 #define ATTACH_RETRY_INTERVAL_MS 10000
 
+static void on_tc_change(struct pald_watcher *w, uint32_t events)
+{
+	struct pald_agent *a = w->data;
+	(void)events;
+
+	if (pald_tc_watch_read(w->fd))
+		a->next_attach_verify_ms = 0; /* checked in this loop iteration (check_attachments) */
+}
+
 static void check_attachments(struct pald_agent *a, uint64_t now_ms)
 {
 	bool again = false;
@@ -327,7 +337,7 @@ int pald_run_daemon(struct pald_agent *a)
 	int rc, code = 2;
 	uint64_t next_event_tick_ms = 0;
 
-	a->sig_w.fd = a->timer_w.fd = a->watch.fd = -1;
+	a->sig_w.fd = a->timer_w.fd = a->watch.fd = a->tc_w.fd = -1;
 	pald_debounce_init(&a->debounce,
 			   a->cfg->datastore == PALD_DATASTORE_KUBERNETES ? PALD_DEBOUNCE_K8S_QUIET_NS :
 									    PALD_DEBOUNCE_QUIET_NS,
@@ -375,6 +385,11 @@ int pald_run_daemon(struct pald_agent *a)
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;
+	/* without it the periodic check still finds removed programs, only later */
+	a->tc_w = (struct pald_watcher){ pald_tc_watch_open(), on_tc_change, a };
+	if (a->tc_w.fd < 0 || pald_loop_add(&a->loop, &a->tc_w, EPOLLIN))
+		pald_log(PALD_LOG_WARN, "cannot watch tc changes: removed programs are found by the "
+			 "periodic check only", PALD_S("error", strerror(a->tc_w.fd < 0 ? -a->tc_w.fd : errno)));
 
 	if (open_http(a))
 		goto out;
@@ -425,6 +440,8 @@ out:
 		close(a->sig_w.fd);
 	if (a->timer_w.fd >= 0)
 		close(a->timer_w.fd);
+	if (a->tc_w.fd >= 0)
+		close(a->tc_w.fd);
 	close_common(a);
 	pald_loop_close(&a->loop);
 	return code;
