@@ -17,10 +17,14 @@ k8s_web_in_8080_start
 
 k8s_pod_net kstuck wrk2 198.19.5.20 noroute
 tcp_server kstuck 8080
+# wrk2 is a forward-watch link (palisade's filters are on it) and the agent puts palisade's filter
+# back at once when it sees it deleted: the swap is made while the agent is stopped
+kill -STOP "$AGENTD_PID"
 ns node tc qdisc add dev wrk2 clsact 2>/dev/null
 ns node tc filter del dev wrk2 egress pref $PAL_TC_PRIORITY 2>/dev/null
 ns node tc filter add dev wrk2 egress pref $PAL_TC_PRIORITY protocol ip bpf bytecode '1,6 0 0 0,' ||
-	fail "the foreign filter"
+	{ kill -CONT "$AGENTD_PID"; fail "the foreign filter"; }
+kill -CONT "$AGENTD_PID"
 ns node ip link set wrk2 down && ns node ip link set wrk2 name "$IF_STUCK" &&
 	ns node ip link set "$IF_STUCK" up || fail "rename wrk2"
 k8s_pod_route "$IF_STUCK" 198.19.5.20
