@@ -272,7 +272,7 @@ static void check_attachments(struct pald_agent *a, uint64_t now_ms)
 	if (now_ms >= a->next_attach_retry_ms) {
 		a->next_attach_retry_ms = now_ms + ATTACH_RETRY_INTERVAL_MS;
 		if (a->n_attached < 0 || (size_t)a->n_attached < a->n_ifaces) {
-			pald_log(PALD_LOG_INFO, "retrying the interfaces not attached",
+			pald_log(PALD_LOG_DEBUG, "retrying the interfaces not attached",
 				 PALD_I("attached", a->n_attached < 0 ? 0 : a->n_attached),
 				 PALD_I("wanted", a->n_ifaces));
 			again = true;

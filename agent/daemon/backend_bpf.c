@@ -677,7 +677,10 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 			uint32_t in = 0, out = 0;
 
 			pal_dp_tc_query(p[i].ifindex, &in, &out);
-			if (in && out)
+			/* a host port whose XDP was refused (a foreign program) is not attached: the
+			 * next sync (the agent retries) takes the full path again, and says so */
+			if (in && out && !(p[i].host && c->xdp_mode != PAL_XDP_OFF &&
+					   modes[i] == PAL_XDP_OFF))
 				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
 		}
 	} else {
