@@ -15,11 +15,15 @@ k8s_pod_net kweb "$IF_WEB" 198.19.5.10
 tcp_server kweb 8080; tcp_server kweb 9090
 k8s_web_in_8080_start
 
-ns node tc qdisc del dev "$IF_WEB" clsact || fail "tc qdisc del clsact"
-[ -z "$(ns node tc filter show dev "$IF_WEB" ingress 2>/dev/null)" ] || fail "filters left"
+# The agent reacts to the removal at once (tc notification): removed and looked at while it is
+# stopped, so the check below is not raced by the agent putting the programs back.
+kill -STOP "$AGENTD_PID"
+ns node tc qdisc del dev "$IF_WEB" clsact || { kill -CONT "$AGENTD_PID"; fail "tc qdisc del clsact"; }
+[ -z "$(ns node tc filter show dev "$IF_WEB" ingress 2>/dev/null)" ] || { kill -CONT "$AGENTD_PID"; fail "filters left"; }
 open_now=no
 PROBE_TIMEOUT=1 tcp_probe client 198.19.5.10 9090 >/dev/null 2>&1 && open_now=yes
 log "right after the removal, 9090 open: $open_now"
+kill -CONT "$AGENTD_PID"
 sleep 12
 expect_tcp_blocked client 198.19.5.10 9090 - ||
 	fail "12 s after palisade's tc programs were removed from $IF_WEB the guard still passes it: unpoliced (9090 connects)"
