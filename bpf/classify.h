@@ -6,7 +6,9 @@
  * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
- *      in the list takes it from pal_list.one_class, no lookup);
+ *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of
+ *      a list with direct key tables, pal_list.direct, take it by index from pal_words, and an
+ *      address field of only host addresses from the pal_hosts hash);
  *   2. the candidate summary is the AND of the six classes' summary words (n_summary <= 32),
  *      restricted by the anchors (flatten.h ANCHORS), read only for the summary words set in
  *      every class's top (any other is 0 in some field);
@@ -78,6 +80,8 @@ struct pal_cls_scratch {
 	__u32 pad_cand;
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
+	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
+	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u32 j;        /* current word index */
@@ -95,6 +99,9 @@ struct pal_cls_scratch {
 	struct pal_entry e; /* deciding entry */
 	struct pal_pkt pkt; /* for Log events */
 	struct pal_class_key key; /* lookup key (here, not on the stack: the stack is tight) */
+	struct pal_host_key host_key; /* and for pal_hosts */
+	__u32 word_key;           /* the same for the direct key tables' pal_words lookups */
+	__u32 pad_key;
 	__u32 ifindex;
 	__u32 slot;
 	__u8 hook;
@@ -242,7 +249,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 		__u64 w = ~0ULL;
 
 		for (i = 0; i < PAL_FIELD_COUNT; i++)
-			w &= pal_field_word(s, i, j, &err);
+			if (!(s->neutral & (1u << i)))
+				w &= pal_field_word(s, i, j, &err);
 		if (err) {
 			s->status = PAL_CLS_STATUS_INTERNAL;
 			return 1;
@@ -323,6 +331,8 @@ static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 	rank = s->rank[k];
 	anch = pal_word_at(s->always + k, &err);
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		if (s->neutral & (1u << f))
+			continue; /* every entry, no override, no anchor: nothing to AND or OR */
 		cand &= pal_word_at(s->cls[f].summary + k, &err);
 		anch |= pal_word_at(s->cls[f].anchor + k, &err);
 		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
@@ -359,6 +369,109 @@ static long pal_cls_cand_step(__u32 i, void *ctx)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+/* ---- direct key tables (abi.h): a field's class without an LPM lookup ---- */
+
+/* Word at of pal_words, its key in the scratch slot: tc_egress, pal_classify and the walk's
+ * callback use all of the 512-byte stack already, so step 1 may not add a byte to it. */
+static __always_inline __u64 *pal_word_ptr(struct pal_cls_scratch *s, __u32 at)
+{
+	s->word_key = at;
+	return bpf_map_lookup_elem(&pal_words, &s->word_key);
+}
+
+/* Class id i of the 16-bit ids from pal_words index base; -1 when the word is missing. */
+static __always_inline __s32 pal_keytab_id(struct pal_cls_scratch *s, __u32 base, __u32 i)
+{
+	__u64 *w = pal_word_ptr(s, base + i / 4);
+
+	return w ? (__s32)((*w >> (16 * (i % 4))) & 0xffff) : -1;
+}
+
+/* The class id of the packet's address in field f's host table: its entry in pal_hosts, else
+ * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab). */
+static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
+					    const struct pal_pkt *pkt)
+{
+	struct pal_host_key *k = &s->host_key;
+	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
+	__u32 *id;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->list_id = s->list_id;
+	k->field = f;
+	k->family = pkt->family;
+	if (pkt->family == 6)
+		__builtin_memcpy(k->addr, a, 16);
+	else
+		__builtin_memcpy(k->addr, a, 4);
+	id = bpf_map_lookup_elem(&pal_hosts, k);
+	if (id)
+		return *id < PAL_KEYTAB_LEAF ? (__s32)*id : -1;
+	return pal_keytab_id(s, tab, pkt->family == 6);
+}
+
+/* The packet's class id in field f's table at tab, -1 when a word is missing. */
+static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
+					       const struct pal_pkt *pkt)
+{
+	__u32 present, key;
+	__s32 top;
+
+	if (f == PAL_FIELD_PROTO)
+		return pal_keytab_id(s, tab, (pkt->family == 6 ? 256 : 0) + pkt->proto);
+	if (f == PAL_FIELD_SRC_ADDR || f == PAL_FIELD_DST_ADDR)
+		return pal_host_class(s, tab, f, pkt);
+	if (f == PAL_FIELD_ICMP) {
+		present = pkt->is_icmp;
+		key = ((__u32)pkt->icmp_type << 8) | pkt->icmp_code;
+	} else {
+		present = pkt->has_ports;
+		key = f == PAL_FIELD_SPORT ? pkt->sport : pkt->dport;
+	}
+	if (!present)
+		return pal_keytab_id(s, tab, PAL_KEYTAB_NONE);
+	top = pal_keytab_id(s, tab, (key >> 8) & 0xff);
+	if (top < 0 || (top & PAL_KEYTAB_LEAF))
+		return top < 0 ? -1 : top & ~PAL_KEYTAB_LEAF;
+	return pal_keytab_id(s, tab + top, key & 0xff);
+}
+
+/* Field f's class from its direct table: the id, then its PAL_CLASS_WORDS words of values (which
+ * end where the table begins: an id past them is a broken table, never another list's words).
+ * A subprogram, not inline: inline in step 1's unrolled field loop its registers spilled 32 bytes
+ * more of pal_classify's frame, past the 512-byte stack of tc_egress + pal_classify + a walk
+ * callback; its own frame is empty (its keys are in the scratch slot). */
+static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
+					     __u32 f, const struct pal_pkt *pkt, struct pal_class *c)
+{
+	__s32 id;
+	__u32 at;
+	__u64 *w;
+
+	if (pkt->family != 4 && pkt->family != 6)
+		return -1; /* as the trie: no class for a packet of no family (fail closed) */
+	id = pal_keytab_class(s, l->key_table[f], f, pkt);
+	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
+	if (id < 0 || at >= l->key_table[f])
+		return -1;
+	if (!(w = pal_word_ptr(s, at)))
+		return -1;
+	c->summary = (__u32)*w;
+	c->ovr_mask = (__u32)(*w >> 32);
+	if (!(w = pal_word_ptr(s, ++at)))
+		return -1;
+	c->ovr_base = (__u32)*w;
+	c->base = (__u32)(*w >> 32);
+	if (!(w = pal_word_ptr(s, ++at)))
+		return -1;
+	c->anchor = (__u32)*w;
+	c->ovr_rank = (__u32)(*w >> 32);
+	if (!(w = pal_word_ptr(s, ++at)))
+		return -1;
+	c->top = (__u32)*w;
 	return 0;
 }
 
@@ -414,6 +527,11 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 			s->cls[f] = l->one_class[f];
 			continue;
 		}
+		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup */
+			if (pal_keytab_lookup(s, l, f, pkt, &s->cls[f]))
+				return; /* req->status stays INTERNAL */
+			continue;
+		}
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
@@ -450,6 +568,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
 	 * override mask word (pal_cls_cand_step, one bpf_loop iteration per few summary words) */
 	s->always = l->always;
+	s->neutral = l->neutral;
 	s->words_err = 0;
 	s->top = s->n_summary >= 32 ? ~0u : (1u << s->n_summary) - 1;
 	for (f = 0; f < PAL_FIELD_COUNT; f++)

@@ -1,10 +1,13 @@
 /* Flow state: palisade's own LRU table of allowed tracked flows, plus the kernel's conntrack read
  * through kfuncs to relate the two tuples of a NAT mapping.
  *
- * When a hook allows a new tracked flow it enters the packet's tuple and its reverse. tc hooks
- * then also ask conntrack (bpf_skb_ct_lookup) for the connection and enter both directions of its
- * original and reply tuples, so the flow is known under every address it shows at any hook: the
- * NodePort before DNAT, the backend after it, and the un-NATed reply. A hook that misses the
+ * When a hook allows a new tracked flow it enters one entry under the flow's canonical key (the
+ * two endpoints in a fixed order, abi.h), which both directions find; the entry records which
+ * endpoint opened the flow (PAL_FLOW_REVERSED), and each packet's direction is that bit against
+ * the order of its own endpoints. tc hooks then also ask conntrack (bpf_skb_ct_lookup) for the
+ * connection and enter the canonical key of each of its original and reply tuples that differs
+ * from the packet's (under NAT), so the flow is known under every address it shows at any hook:
+ * the NodePort before DNAT, the backend after it, and the un-NATed reply. A hook that misses the
  * table but finds a conntrack entry whose tuples are in the table treats the packet as
  * established too (the socket filters cannot call kfuncs; their flows are found this way by the
  * tc hooks). Entries have a lifecycle (state, idle timeout, policy generation): see the
@@ -46,6 +49,38 @@ static __always_inline void pal_flow_key(const struct pal_pkt *p, int reverse,
 	}
 }
 
+/* The canonical key of packet p's flow (abi.h pal_flow_key); returns 1 when p travels from the
+ * key's dst endpoint to its src (its own endpoints sort the other way round). ICMP echo: the
+ * identifier is both ports, so the addresses alone decide. */
+static __always_inline int pal_flow_swapped(const struct pal_pkt *p)
+{
+	__u16 sp = p->has_ports && !p->is_echo ? p->sport : 0;
+	__u16 dp = p->has_ports && !p->is_echo ? p->dport : 0;
+	__u32 a, b;
+
+	if (p->family != 4)
+		return pal_flow_endpoint_after(p->src, sp, p->dst, dp);
+	/* IPv4: the other three words are zero on both sides, the same order in one compare */
+	a = pal_flow_addr_word(p->src, 0);
+	b = pal_flow_addr_word(p->dst, 0);
+	return a != b ? a > b : sp > dp;
+}
+
+static __always_inline int pal_flow_key_of(const struct pal_pkt *p, struct pal_flow_key *k)
+{
+	int swapped = pal_flow_swapped(p);
+
+	pal_flow_key(p, swapped, k);
+	return swapped;
+}
+
+/* Does packet p travel in the reply direction of the flow of entry flags `flags`, p's key having
+ * been built with swap bit `swapped` (pal_flow_key_of)? */
+static __always_inline int pal_flow_is_reply(__u32 flags, int swapped)
+{
+	return !!(flags & PAL_FLOW_REVERSED) != !!swapped;
+}
+
 /* Only packets with a flow identity are tracked: TCP/UDP/SCTP with ports, ICMP echo. Others
  * (non-echo ICMP, other protocols, non-first fragments) are classified every time. */
 static __always_inline int pal_flow_trackable(const struct pal_pkt *p)
@@ -85,6 +120,8 @@ struct pal_flow_plan {
 struct pal_flow_scratch {
 	struct pal_flow v;
 	struct pal_flow_key k, k2;
+	struct pal_flow_key k_ct; /* a conntrack tuple's key (pal_flow_insert_ct) */
+	struct pal_flow_key4 k4;  /* an IPv4 key as pal_flows4 takes it (pal_flow_get/_set) */
 	struct pal_pkt q;
 	struct pal_pkt q_post; /* q kept while q holds the pre-DNAT tuple (preDNAT re-judge) */
 	struct pal_cls_req req;
@@ -95,7 +132,8 @@ struct pal_flow_scratch {
 	__u32 cur_ifindex;
 	__u8 cur_hook;
 	__u8 cur_via_ct;
-	__u8 cur_pad[2];
+	__u8 k2_swapped; /* k2 is the packet's key swapped (pal_flow_key_of) */
+	__u8 cur_pad[1];
 	__u32 cur_slot;
 	/* the flow clock's last reading on this CPU and hook, and the jiffies it was taken at
 	 * (pal_flow_now_cached) */
@@ -116,6 +154,76 @@ static __always_inline struct pal_flow_scratch *pal_flow_scratch(__u8 hook)
 	__u32 k = hook;
 
 	return bpf_map_lookup_elem(&flow_scratch, &k);
+}
+
+/* ---- the two tables: pal_flows4 (IPv4, 16-byte key), pal_flows (IPv6) ----
+ *
+ * Every access goes through these, with the key as struct pal_flow_key and room for the short
+ * key (*k4). One call site per map: where two maps reach one helper call the verifier cannot
+ * inline the lookup (the LRU hash's inline lookup saves a helper call per packet). */
+static __always_inline struct pal_flow *pal_flow_get(const struct pal_flow_key *k,
+						     struct pal_flow_key4 *k4)
+{
+	struct pal_flow *f;
+
+	if (k->family == 4) {
+		pal_flow_key4_of(k, k4);
+		f = bpf_map_lookup_elem(&pal_flows4, k4);
+		/* an empty asm on one branch only: clang would otherwise merge the two calls into
+		 * one with the map chosen by a register, the one-site-two-maps case above */
+		asm volatile("" : "+r"(f));
+		return f;
+	}
+	return bpf_map_lookup_elem(&pal_flows, k);
+}
+
+/* Packet p's entry (p trackable, swapped from pal_flow_key_of's order), its key built straight
+ * into its table's form: for IPv4 only the 16-byte key (s->k4), so the established path builds no
+ * 40-byte key; for IPv6 s->k2. Callers that need s->k2 for IPv4 too build it (pal_flow_key). */
+static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p, int swapped,
+							 struct pal_flow_scratch *s)
+{
+	struct pal_flow_key4 *k4 = &s->k4;
+	struct pal_flow *f;
+	__u16 sp = p->is_echo ? p->icmp_id : p->sport, dp = p->is_echo ? p->icmp_id : p->dport;
+	__u32 a, b;
+
+	if (p->family == 4) {
+		/* whole words: through a pointer chosen by `swapped` clang would copy byte by byte */
+		__builtin_memcpy(&a, p->src, 4);
+		__builtin_memcpy(&b, p->dst, 4);
+		if (swapped) {
+			__u32 t = a;
+
+			a = b;
+			b = t;
+		}
+		__builtin_memcpy(k4->src, &a, 4);
+		__builtin_memcpy(k4->dst, &b, 4);
+		k4->sport = swapped ? dp : sp;
+		k4->dport = swapped ? sp : dp;
+		k4->proto = p->proto;
+		k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+		f = bpf_map_lookup_elem(&pal_flows4, k4);
+		asm volatile("" : "+r"(f)); /* as in pal_flow_get */
+		return f;
+	}
+	pal_flow_key(p, swapped, &s->k2);
+	return bpf_map_lookup_elem(&pal_flows, &s->k2);
+}
+
+static __always_inline long pal_flow_set(const struct pal_flow_key *k, struct pal_flow_key4 *k4,
+					 const struct pal_flow *v)
+{
+	long err;
+
+	if (k->family == 4) {
+		pal_flow_key4_of(k, k4);
+		err = bpf_map_update_elem(&pal_flows4, k4, v, BPF_ANY);
+		asm volatile("" : "+r"(err)); /* as in pal_flow_get */
+		return err;
+	}
+	return bpf_map_update_elem(&pal_flows, k, v, BPF_ANY);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------------------
@@ -243,7 +351,7 @@ static __always_inline __u8 pal_flow_initial_state(const struct pal_pkt *p)
 }
 
 /* The state after packet p crossed entry f (reply: p travels in the flow's reply direction).
- * FIN flags live in *flags (both directions' entries carry them). */
+ * FIN flags live in *flags (one per direction). */
 static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const struct pal_pkt *p,
 						int reply)
 {
@@ -269,14 +377,28 @@ static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const str
 	return st;
 }
 
-/* What entry f means for packet p now (PAL_FLOW_*); gen is the current policy generation. */
+/* An ICMP echo request rides only the original direction of its flow and a reply only the
+ * reply direction: the identifier is both ports, so without this the peer's own echo request
+ * with the same identifier would ride the flow (one entry serves both directions). */
+static __always_inline int pal_echo_against_flow(const struct pal_pkt *p, int reply)
+{
+	int request = p->icmp_type == 8 || p->icmp_type == 128;
+
+	return p->is_echo && request == reply;
+}
+
+/* What entry f means for packet p now (PAL_FLOW_*), p travelling in the flow's reply direction
+ * or not; gen is the current policy generation. */
 static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, const struct pal_pkt *p,
-						   const struct pal_flow_cfg *c, __u32 gen, __u64 now)
+						   int reply, const struct pal_flow_cfg *c, __u32 gen,
+						   __u64 now)
 {
 	if (pal_tcp_syn_only(p)) {
 		PAL_FLOW_STAT(syn_new);
 		return PAL_FLOW_MISS;
 	}
+	if (pal_echo_against_flow(p, reply))
+		return PAL_FLOW_MISS;
 	if (pal_flow_idle(now, f->last_ns) > pal_flow_timeout_ns(c, f->state)) {
 		PAL_FLOW_STAT(expired);
 		return PAL_FLOW_MISS;
@@ -289,27 +411,15 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 	return PAL_FLOW_HIT;
 }
 
-/* Packet p crossed entry f (found under key k) and is part of the flow: advance the state and
- * refresh the entry; on a state change or once a second, the entry of the other direction too,
- * so that both age and close together. */
-static __always_inline void pal_flow_key_reverse(const struct pal_flow_key *k,
-						  struct pal_flow_key *rk)
-{
-	*rk = *k;
-	__builtin_memcpy(rk->src, k->dst, 16);
-	__builtin_memcpy(rk->dst, k->src, 16);
-	rk->sport = k->dport;
-	rk->dport = k->sport;
-}
-
-/* Not inlined: the reverse key stays out of the frames under the classifier. */
-static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_flow_key *k,
-				      const struct pal_pkt *p, __u32 gen, __u64 now)
+/* Packet p crossed entry f in the flow's reply direction or not, and is part of the flow:
+ * advance the state and refresh the entry (one entry serves both directions, so they age and
+ * close together). Not inlined: the common case is decided inline in the hook
+ * (pal_flow_entry_state). */
+static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *p, int reply,
+				      __u32 gen, __u64 now)
 {
 	__u32 flags = f->flags;
-	__u8 st = pal_flow_next_state(f->state, &flags, p, f->flags & PAL_FLOW_REPLY);
-	struct pal_flow_key rk;
-	struct pal_flow *r;
+	__u8 st = pal_flow_next_state(f->state, &flags, p, reply);
 
 	if (st == f->state && flags == f->flags && f->generation == gen &&
 	    pal_flow_idle(now, f->last_ns) <= PAL_FLOW_REFRESH_NS)
@@ -318,25 +428,16 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_flow_
 	f->flags = flags;
 	f->generation = gen;
 	f->last_ns = now;
-	pal_flow_key_reverse(k, &rk);
-	r = bpf_map_lookup_elem(&pal_flows, &rk);
-	if (!r || r->created_ns != f->created_ns)
-		return;
-	r->state = st;
-	r->flags = (r->flags & ~(PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) |
-		   (flags & (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY));
-	r->generation = gen;
-	r->last_ns = now;
 }
 
-/* Writes v (scratch) under k with extra flags for this key only. */
-static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pal_flow *v,
-					 __u32 extra_flags)
+/* Writes v (scratch) under k with extra flags for this key only; k4: room for the short key. */
+static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pal_flow_key4 *k4,
+					 struct pal_flow *v, __u32 extra_flags)
 {
 	__u32 flags = v->flags;
 
 	v->flags = flags | extra_flags;
-	if (bpf_map_update_elem(&pal_flows, k, v, BPF_ANY))
+	if (pal_flow_set(k, k4, v))
 		PAL_FLOW_STAT(insert_failed);
 	else
 		PAL_FLOW_STAT(inserted);
@@ -362,10 +463,12 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 	v->orig_icmp_type = p->icmp_type;
 }
 
-/* Enters both directions of the flow packet p opens. Not inlined: the value is large. */
+/* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
+ * value is large. */
 static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(a->hook);
+	int swapped;
 
 	if (!s) {
 		PAL_FLOW_STAT(insert_failed);
@@ -374,28 +477,18 @@ static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal
 	if (!pal_flow_trackable(p))
 		return;
 	pal_flow_value(p, a, &s->v);
-	pal_flow_put(&s->v.orig, &s->v, 0);
-	pal_flow_key(p, 1, &s->k);
-	pal_flow_put(&s->k, &s->v, PAL_FLOW_REPLY);
+	swapped = pal_flow_key_of(p, &s->k);
+	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
 }
 
-/* Marks the flow's two direct entries as a tombstone of generation gen: every later packet of
- * it drops (PAL_FLOW_DROP) and refreshes it, so it lasts as long as its state's idle timeout after
- * the last packet (a server retransmitting to a cut client keeps hitting it instead of being
- * picked up as a new flow of its own), until a SYN opens a new flow that policy allows. */
-static __noinline void pal_flow_bury(struct pal_flow *f, const struct pal_flow_key *k, __u32 gen)
+/* Marks the flow's entry (both directions) as a tombstone of generation gen: every later packet
+ * of it drops (PAL_FLOW_DROP) and refreshes it, so it lasts as long as its state's idle timeout
+ * after the last packet (a server retransmitting to a cut client keeps hitting it instead of
+ * being picked up as a new flow of its own), until a SYN opens a new flow that policy allows. */
+static __noinline void pal_flow_bury(struct pal_flow *f, __u32 gen)
 {
-	struct pal_flow_key rk;
-	struct pal_flow *r;
 	__u64 now = pal_flow_now();
 
-	pal_flow_key_reverse(k, &rk);
-	r = bpf_map_lookup_elem(&pal_flows, &rk);
-	if (r && r->created_ns == f->created_ns) {
-		r->flags |= PAL_FLOW_DENIED;
-		r->generation = gen;
-		r->last_ns = now;
-	}
 	f->flags |= PAL_FLOW_DENIED;
 	f->generation = gen;
 	f->last_ns = now;
@@ -420,6 +513,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 					const struct pal_flow_cfg *c, __u32 gen)
 {
 	struct pal_flow_key k = {};
+	struct pal_flow_key4 k4;
 	struct pal_flow *f;
 	__u32 off, ihl;
 	__u8 h[40], l4[4];
@@ -462,7 +556,8 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 		return 0;
 	k.sport = ((__u16)l4[0] << 8) | l4[1];
 	k.dport = ((__u16)l4[2] << 8) | l4[3];
-	f = bpf_map_lookup_elem(&pal_flows, &k);
+	pal_flow_key_canonical(&k); /* either direction of the flow may be quoted */
+	f = pal_flow_get(&k, &k4);
 	if (!f || f->flags & PAL_FLOW_DENIED)
 		return 0;
 	/* a stale or idle flow is not vouched for: the error meets policy */
@@ -478,9 +573,10 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 extern int bpf_ct_change_timeout(struct nf_conn *nfct, __u32 timeout) __ksym;
 
 /* A flow known under another tuple of its connection: finds a conntrack tuple of the packet's
- * connection that has an entry, and returns its key in *found. */
+ * connection that has an entry, and leaves its key in s->k2 with the tuple's swap bit in
+ * s->k2_swapped (the packet is taken to travel as that tuple does, as before). */
 static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_pkt *p,
-				       struct pal_flow_key *found /* scratch */)
+				       struct pal_flow_scratch *s)
 {
 	int known = 0, d, err;
 	struct nf_conn *ct = pal_ct_lookup(skb, p, &err); /* an error: not known, meets policy */
@@ -488,32 +584,51 @@ static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_p
 	if (!ct)
 		return 0;
 	for (d = 0; d < 2 && !known; d++) {
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, found);
-		known = bpf_map_lookup_elem(&pal_flows, found) != 0;
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k2);
+		s->k2_swapped = pal_flow_key_canonical(&s->k2);
+		known = pal_flow_get(&s->k2, &s->k4) != 0;
 	}
 	bpf_ct_release(ct);
 	return known;
 }
 
-/* Enters the packet's own tuple with the context of entry f (found through conntrack), so the
- * next packet hits the table directly. */
+/* Enters the packet's own tuple with the context of entry f (found through conntrack under
+ * s->k2), so the next packet hits the table directly. The new key's REVERSED bit keeps the
+ * packet's direction in the flow: reply here exactly when it was against f. */
 static __noinline void pal_flow_adopt_ct(const struct pal_pkt *p, const struct pal_flow *f,
 					 struct pal_flow_scratch *s)
 {
+	int reply = pal_flow_is_reply(f->flags, s->k2_swapped), swapped;
+
 	s->v = *f;
-	pal_flow_key(p, 0, &s->k2);
-	pal_flow_put(&s->k2, &s->v, PAL_FLOW_NAT);
+	s->v.flags &= ~PAL_FLOW_REVERSED;
+	swapped = pal_flow_key_of(p, &s->k2);
+	s->k2_swapped = swapped;
+	pal_flow_put(&s->k2, &s->k4, &s->v,
+		     PAL_FLOW_NAT | (reply != swapped ? PAL_FLOW_REVERSED : 0));
 }
 
-/* After an allow: also enter both directions of both conntrack tuples (NAT), with the same
- * lifecycle and admission context. Not inlined: keeps the callers' stack frames small enough
- * for the classifier's frames on top. */
+static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
+					   const struct pal_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff = 0;
+
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+/* After an allow: also enter the canonical key of each conntrack tuple (NAT) that is not the
+ * packet's own (without NAT both are: one entry in all), with the same lifecycle and admission
+ * context. Not inlined: keeps the callers' stack frames small enough for the classifier's frames
+ * on top. */
 static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
 					  const struct pal_flow_adm *a)
 {
 	struct pal_flow_scratch *s;
 	struct nf_conn *ct;
-	int d, err;
+	int d, err, swapped;
 
 	pal_flow_insert(p, a);
 	s = pal_flow_scratch(a->hook);
@@ -523,10 +638,13 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 	if (!ct)
 		return;
 	for (d = 0; d < 2; d++) {
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k);
-		pal_flow_put(&s->k, &s->v, PAL_FLOW_NAT | (d ? PAL_FLOW_REPLY : 0));
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 1, &s->k);
-		pal_flow_put(&s->k, &s->v, PAL_FLOW_NAT | (d ? 0 : PAL_FLOW_REPLY));
+		/* the reply tuple travels from the flow's reply side: REVERSED when it is not swapped */
+		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k_ct);
+		swapped = pal_flow_key_canonical(&s->k_ct);
+		if (pal_flow_key_eq(&s->k_ct, &s->k))
+			continue;
+		pal_flow_put(&s->k_ct, &s->k4, &s->v,
+			     PAL_FLOW_NAT | (swapped != d ? PAL_FLOW_REVERSED : 0));
 	}
 	bpf_ct_release(ct);
 }

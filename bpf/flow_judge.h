@@ -236,16 +236,16 @@ static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct 
  * its own through a tail call (tc_flow_rejudge, sf_flow_rejudge in palisade.bpf.c), which starts
  * with a fresh stack, re-judges (pal_flow_rejudge_found) and finishes the hook's work. */
 
-/* Lifecycle of entry f (key s->k2) for packet p: PAL_FLOW_HIT (state advanced), _STALE, _DROP
- * (o filled), _MISS. */
+/* Lifecycle of entry f (key s->k2, swap bit s->k2_swapped) for packet p: PAL_FLOW_HIT (state
+ * advanced), _STALE, _DROP (o filled), _MISS. */
 static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_flow_scratch *s,
 						const struct pal_pkt *p, __u32 gen,
 						struct pal_outcome *o)
 {
-	const struct pal_flow_key *k = &s->k2;
+	int reply = pal_flow_is_reply(f->flags, s->k2_swapped);
 	struct pal_flow_cfg *c = pal_flow_cfg_get();
 	__u64 now = pal_flow_now_cached(s);
-	int r = pal_flow_classify_entry(f, p, c, gen, now);
+	int r = pal_flow_classify_entry(f, p, reply, c, gen, now);
 
 	/* the common case inline: no state change to record and refreshed within the second */
 	if (r == PAL_FLOW_HIT &&
@@ -253,8 +253,8 @@ static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_f
 	     (p->proto == PAL_IPPROTO_TCP &&
 	      (f->state != PAL_FST_TCP_ESTABLISHED ||
 	       (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)))) ||
-	     (f->state == PAL_FST_UDP_UNREPLIED && (f->flags & PAL_FLOW_REPLY))))
-		pal_flow_touch(f, k, p, gen, now);
+	     (f->state == PAL_FST_UDP_UNREPLIED && reply)))
+		pal_flow_touch(f, p, reply, gen, now);
 	if (r == PAL_FLOW_DROP) {
 		f->last_ns = now; /* a tombstone lasts while the flow's packets keep coming */
 		o->what = PAL_O_DENY;
@@ -271,6 +271,7 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 {
 	struct pal_flow_scratch *s;
 	struct pal_flow *f;
+	int r;
 
 	if (!pal_flow_trackable(p))
 		return PAL_FLOW_MISS;
@@ -281,18 +282,21 @@ static __noinline int pal_flow_lookup_entry(const struct pal_hookctx *h, const s
 	 * classifies anything, so a flow is never recorded under a generation newer than the lists
 	 * that judged it (userspace flips the lists first, then bumps the generation). */
 	s->adm.gen = pal_policy_generation();
-	pal_flow_key(p, 0, &s->k2);
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	s->k2_swapped = pal_flow_swapped(p);
+	f = pal_flow_get_pkt(p, s->k2_swapped, s);
 	if (!f)
 		return PAL_FLOW_MISS;
-	return pal_flow_entry_state(f, s, p, s->adm.gen, o);
+	r = pal_flow_entry_state(f, s, p, s->adm.gen, o);
+	if (r == PAL_FLOW_STALE) /* the re-judge program finds the entry by s->k2 */
+		pal_flow_key(p, s->k2_swapped, &s->k2);
+	return r;
 }
 
 /* A re-judge allowed flow f (key s->k2): it takes the current generation. */
 static __noinline void pal_flow_readmit(struct pal_flow *f, struct pal_flow_scratch *s,
 					const struct pal_pkt *p, __u32 gen, int via_ct)
 {
-	pal_flow_touch(f, &s->k2, p, gen, pal_flow_now());
+	pal_flow_touch(f, p, pal_flow_is_reply(f->flags, s->k2_swapped), gen, pal_flow_now());
 	if (via_ct)
 		pal_flow_adopt_ct(p, f, s);
 }
@@ -310,13 +314,13 @@ static __noinline int pal_flow_rejudge_found(struct __sk_buff *skb, const struct
 
 	if (!s)
 		return PAL_EST_NO;
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_EST_NO;
 	PAL_FLOW_STAT(rejudged);
 	if (!pal_flow_rejudge(skb, h, f, s, o)) {
 		PAL_FLOW_STAT(rejudge_denied);
-		pal_flow_bury(f, &s->k2, gen);
+		pal_flow_bury(f, gen);
 		return PAL_EST_DROP;
 	}
 	pal_flow_readmit(f, s, p, gen, via_ct);
@@ -407,9 +411,9 @@ static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const stru
 	struct pal_flow *f;
 	int r;
 
-	if (!s || !pal_flow_trackable(p) || !pal_flow_find_ct(skb, p, &s->k2))
+	if (!s || !pal_flow_trackable(p) || !pal_flow_find_ct(skb, p, s))
 		return PAL_FLOW_MISS;
-	f = bpf_map_lookup_elem(&pal_flows, &s->k2);
+	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_FLOW_MISS;
 	r = pal_flow_entry_state(f, s, p, pal_policy_generation(), o);

@@ -96,6 +96,15 @@ struct {
 	__type(value, struct pal_class);
 } pal_classes SEC(".maps");
 
+/* Host addresses -> class id of lists with host tables (abi.h struct pal_host_key). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PAL_HOSTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pal_host_key);
+	__type(value, __u32);
+} pal_hosts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PAL_DEF_WORDS);
@@ -135,7 +144,14 @@ struct {
 	__uint(max_entries, PAL_DEF_FLOWS);
 	__type(key, struct pal_flow_key);
 	__type(value, struct pal_flow);
-} pal_flows SEC(".maps");
+} pal_flows SEC(".maps"); /* IPv6 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PAL_DEF_FLOWS);
+	__type(key, struct pal_flow_key4);
+	__type(value, struct pal_flow);
+} pal_flows4 SEC(".maps"); /* IPv4: a 16-byte key (abi.h) */
 
 /* Flow lifecycle settings (timeouts, re-judging) and table pressure; see flow.h. */
 struct {

@@ -37,6 +37,7 @@
 #include "flow_judge.h"
 #include "frag.h"
 #include "trace.h"
+#include "memo.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -105,8 +106,10 @@ static __noinline int pal_flow_finish(struct __sk_buff *skb, struct pal_flow_scr
 		pal_flow_drop(&h, &s->cur, o);
 		return 1;
 	}
-	if (tc && h.hook == PAL_HOOK_TC_INGRESS)
+	if (tc && h.hook == PAL_HOOK_TC_INGRESS) {
 		pal_set_mark(skb, PAL_MARK_SEEN);
+		pal_memo_forget_established(&s->cur); /* re-judged: tc egress checks it in full */
+	}
 	if (tc && s->cur.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&s->cur, h.hook, h.ifindex,
 				h.hook == PAL_HOOK_TC_INGRESS ? PAL_MARK_SEEN : 0);
@@ -190,6 +193,7 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 	struct pal_outcome o = {};
 	struct pal_pkt p = {};
 	struct pal_iface *ifc;
+	__u32 gen = 0;
 	int reason;
 
 	p.len = ctx->data_end - ctx->data;
@@ -204,7 +208,11 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	}
+	if (!pal_xdp_meta_ok) /* before the lists are read: a memo is never newer than its verdict */
+		gen = pal_policy_generation();
 	pal_hep_pre_in(&h, ifc, &p, &o);
+	if (!pal_xdp_meta_ok) /* no metadata: tc ingress finds the outcome in a memo (memo.h) */
+		pal_memo_put_pre_in(&h, ifc, &p, gen, &o);
 	switch (o.what) {
 	case PAL_O_DENY:
 		pal_drop(&h, &p, o.stage, o.reason, o.rule_id);
@@ -288,8 +296,8 @@ int tc_ingress(struct __sk_buff *skb)
 	struct pal_outcome o = {}, fo = {}; /* fo: the flow check's (its address escapes) */
 	struct pal_pkt p = {};
 	struct pal_iface *ifc;
-	__u32 meta, fmark, fwd = 0, verdict = PAL_VERDICT_PASS;
-	int reason, est;
+	__u32 meta, fmark, fwd = 0, verdict = PAL_VERDICT_PASS, gen = 0;
+	int reason, est, flow_est = 0;
 
 	h.trace = pal_trace_begin(skb);
 	/* Marks: palisade's bits on an arriving packet are not palisade's (a sender in this
@@ -330,8 +338,8 @@ int tc_ingress(struct __sk_buff *skb)
 		o.what = (meta & PAL_XDP_META_FAILSAFE)	 ? PAL_O_FAILSAFE :
 			 (meta & PAL_XDP_META_UNTRACKED) ? PAL_O_UNTRACKED :
 							   PAL_O_NONE;
-	} else {
-		pal_hep_pre_in(&h, ifc, &p, &o);
+	} else if (pal_xdp_meta_ok || h.trace || !pal_memo_get_pre_in(&h, ifc, &p, &o)) {
+		pal_hep_pre_in(&h, ifc, &p, &o); /* XDP's outcome is in no memo: again */
 	}
 	switch (o.what) {
 	case PAL_O_DENY:
@@ -352,6 +360,7 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 
 	/* Established flows are accepted before preDNAT runs (a stale one is re-judged here). */
+	gen = pal_policy_generation(); /* before the check: the memo's (memo.h) */
 	est = h.trace ? PAL_EST_NO : pal_flow_check(skb, &h, &p, &fo); /* a trace: a new flow */
 	if (est == PAL_EST_REJUDGE) {
 		bpf_tail_call(skb, &flow_tc_jmp, 0);
@@ -364,6 +373,9 @@ int tc_ingress(struct __sk_buff *skb)
 	if (est == PAL_EST_YES) {
 		pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 		verdict = PAL_VERDICT_ESTABLISHED;
+		/* only the packet's own tuple may vouch for its header at tc egress: "related" (an
+		 * ICMP error) was decided on the quoted inner header, which the memo does not hold */
+		flow_est = pal_flow_trackable(&p);
 		goto out;
 	}
 	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
@@ -392,6 +404,10 @@ int tc_ingress(struct __sk_buff *skb)
 out:
 	if (h.trace)
 		return PAL_TC_ACT_OK;
+	/* what tc egress may take from here (memo.h): every host endpoint packet that passes
+	 * rewrites its slot, established or not */
+	if (ifc && (ifc->flags & PAL_IF_HOST) && p.family)
+		pal_memo_put_established(&h, ifc, &p, flow_est, gen);
 	if (ifc && p.frag == PAL_FRAG_FIRST)
 		pal_frag_passed(&p, h.hook, h.ifindex, skb->mark & PAL_MARK_MASK);
 	pal_count_if(&h, verdict, PAL_DROP_NONE);
@@ -547,7 +563,10 @@ int tc_egress(struct __sk_buff *skb)
 	/* The flow check, once for every tracked path below (it may re-judge a stale flow, which
 	 * inlines the classifier: one call site keeps the program small). */
 	/* `last` doubles as the flow check's outcome: written only when it answers DROP */
-	est = h.trace ? PAL_EST_NO : pal_flow_check(skb, &h, &p, &last); /* a trace: a new flow */
+	/* a forwarded packet tc ingress found established in this tick: not again (memo.h) */
+	est = h.trace				       ? PAL_EST_NO : /* a trace: a new flow */
+	      pal_memo_established(iif, in_ep, &p) ? PAL_EST_YES :
+						       pal_flow_check(skb, &h, &p, &last);
 	if (est == PAL_EST_REJUDGE) {
 		/* failsafe-out traffic is accepted whatever its entry says (re-entered below) */
 		if (iif || !out_ep || (out_ep->flags & PAL_IF_WORKLOAD) ||

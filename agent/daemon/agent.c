@@ -85,12 +85,10 @@ void pald_agent_sync_interfaces(struct pald_agent *a, bool force)
 	a->metrics.interfaces_attached = attached < 0 ? 0 : (uint64_t)attached;
 }
 
-static int reload(struct pald_agent *a)
+static int reload_once(struct pald_agent *a)
 {
 	int rc;
 
-	if (a->k8s_on && !pal_k8s_datastore_synced(&a->k8s))
-		return PALD_RELOAD_POLICY_ERRORS; /* nothing until every resource was listed once */
 	if (a->watch.fd > 0)
 		pald_watch_refresh(&a->watch); /* before reading: see watch.h */
 	rc = pald_policy_reload(&a->pol, a->cfg, &a->be, &a->metrics);
@@ -105,6 +103,18 @@ static int reload(struct pald_agent *a)
 	} else {
 		pald_notify_degraded(&a->notify, a->pol.n_errors, a->pol.generation);
 	}
+	return rc;
+}
+
+static int reload(struct pald_agent *a)
+{
+	int rc;
+
+	if (a->k8s_on && !pal_k8s_datastore_synced(&a->k8s))
+		return PALD_RELOAD_POLICY_ERRORS; /* nothing until every resource was listed once */
+	do
+		rc = reload_once(a);
+	while (pald_agent_k8s_reload_again(a, rc));
 	return rc;
 }
 

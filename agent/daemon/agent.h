@@ -74,6 +74,9 @@ bool pald_agent_k8s_ready(const struct pald_agent *a, char *reason, size_t len);
 void pald_agent_k8s_publish(struct pald_agent *a, bool force);
 /* A reload applied: logs how long after its oldest watch event (and publishes the status). */
 void pald_agent_k8s_applied(struct pald_agent *a);
+/* After a reload that returned rc: true when another reload should run at once (narrowing down
+ * the objects that do not fit the datapath, pal_k8s_datastore_no_room). */
+bool pald_agent_k8s_reload_again(struct pald_agent *a, int rc);
 void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf *b);
 void pald_agent_k8s_close(struct pald_agent *a);
 /* --uninstall: removes the state file (k8s_state.h) when it describes the datapath just removed. */

@@ -16,7 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "agent.h"
+#include "capacity.h"
 #include "k8s_state.h"
 #include "log.h"
 #include "meta.h"
@@ -58,6 +61,27 @@ void pald_agent_k8s_applied(struct pald_agent *a)
 	malloc_trim(0);
 }
 
+/* An apply that failed for want of room: a map full (its message names it) or memory. */
+static bool failed_for_room(const struct pald_agent *a, int rc)
+{
+	return rc < 0 && (rc == -ENOSPC || rc == -E2BIG || rc == -ENOMEM ||
+			  pald_capacity_in_message(a->pol.first_error));
+}
+
+bool pald_agent_k8s_reload_again(struct pald_agent *a, int rc)
+{
+	char why[256];
+
+	if (!a->k8s_on || rc == PALD_RELOAD_APPLIED) /* an applied try was committed (applied) */
+		return a->k8s_on && pal_k8s_datastore_narrowing(&a->k8s);
+	if (!failed_for_room(a, rc)) {
+		pal_k8s_datastore_narrow_stop(&a->k8s);
+		return false;
+	}
+	pald_capacity_what_did_not_fit(a->pol.first_error, why, sizeof(why));
+	return pal_k8s_datastore_no_room(&a->k8s, why);
+}
+
 static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
 {
 	struct pald_agent *a = ctx;
@@ -65,15 +89,55 @@ static int iface_for_addr(void *ctx, const char *addr, char *out, size_t outlen)
 	return a->links_open ? pald_links_route_iface(&a->links, addr, out, outlen) : -ENOENT;
 }
 
-/* The state file lives in the agent's run directory: that of its event socket (default
- * /run/palisade, a tmpfs that lasts as long as the pinned datapath: until reboot). */
-static void state_file_path(const struct pald_config *c, char *out, size_t len)
+/* The pin directory as one spelling: "//", "." and ".." resolved and no trailing "/" (lexically:
+ * --uninstall asks after the directory is gone), so that every spelling of one directory finds
+ * one state file. */
+static void canonical_dir(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = in; *p;) {
+		size_t seg = strcspn(p, "/");
+
+		if (seg == 2 && !strncmp(p, "..", 2)) {
+			while (n && out[n - 1] != '/')
+				n--;
+			if (n)
+				n--; /* the "/" before the dropped component */
+		} else if (seg && !(seg == 1 && *p == '.') && n + 1 + seg < len) {
+			out[n++] = '/';
+			memcpy(out + n, p, seg);
+			n += seg;
+		}
+		p += seg + (p[seg] == '/');
+	}
+	if (!n && len > 1)
+		out[n++] = '/';
+	out[n < len ? n : len - 1] = '\0';
+}
+
+/* The state file lives in a directory of its own (PAL_K8S_STATE_DIR, made 0700 by the agent: no
+ * one else can put a name in it) in the agent's run directory, that of its event socket (default
+ * /run/palisade, a tmpfs that lasts as long as the pinned datapath: until reboot). Its name holds
+ * a digest of the pin directory (bpffs, canonical_dir's spelling, also the file's header), so two
+ * agents of one run directory (always so with --events-socket none) each keep their own. */
+static void state_file_path(const struct pald_config *c, char *out, size_t len, char *bpffs,
+			    size_t bpffs_len)
 {
 	const char *sock = c->events_socket ? c->events_socket : PALD_DEFAULT_EVENTS_SOCKET;
 	const char *slash = strrchr(sock, '/');
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hex[PAL_K8S_STATE_TAG_LEN + 1];
+	struct sha256_ctx h;
 
-	snprintf(out, len, "%.*s/%s", slash ? (int)(slash - sock) : 1, slash ? sock : ".",
-		 PAL_K8S_STATE_FILE);
+	canonical_dir(c->bpffs, bpffs, bpffs_len);
+	sha256_init(&h);
+	sha256_update(&h, strlen(bpffs), (const uint8_t *)bpffs);
+	sha256_digest(&h, sizeof(digest), digest);
+	for (size_t i = 0; i < PAL_K8S_STATE_TAG_LEN / 2; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	snprintf(out, len, "%.*s/%s/" PAL_K8S_STATE_FILE_FMT, slash ? (int)(slash - sock) : 1,
+		 slash ? sock : ".", PAL_K8S_STATE_DIR, hex);
 }
 
 int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
@@ -88,12 +152,12 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 		.iface_ctx = a,
 	};
 	const char *resync = getenv("PALISADED_K8S_RESYNC_MS"); /* test-only, operations.md */
-	char err[512] = "", state[4096];
+	char err[512] = "", state[4096], bpffs[4096];
 	int rc;
 
-	state_file_path(c, state, sizeof(state));
+	state_file_path(c, state, sizeof(state), bpffs, sizeof(bpffs));
 	dc.state_file = state;
-	dc.bpffs = c->bpffs;
+	dc.bpffs = bpffs;
 	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
 	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
@@ -188,6 +252,18 @@ void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf
 			  pal_k8s_datastore_synced(ds) ? 1 : 0,
 			  pal_k8s_datastore_staleness(ds, pald_now_ns()), (unsigned long long)ds->n_bad,
 			  (unsigned long long)ds->conversions_failed);
+	if (ds->state_file)
+		pal_strbuf_printf(b,
+				  "# HELP palisade_k8s_state_file_write_failures_total Writes of the state "
+				  "file (the last good versions kept across restarts) that failed.\n"
+				  "# TYPE palisade_k8s_state_file_write_failures_total counter\n"
+				  "palisade_k8s_state_file_write_failures_total %llu\n"
+				  "# HELP palisade_k8s_state_file_last_write_timestamp_seconds When the state "
+				  "file was last written (0: not yet).\n"
+				  "# TYPE palisade_k8s_state_file_last_write_timestamp_seconds gauge\n"
+				  "palisade_k8s_state_file_last_write_timestamp_seconds %lld\n",
+				  (unsigned long long)ds->state_write_failures,
+				  (long long)ds->state_written_at);
 	pal_strbuf_puts(b, "# HELP palisade_k8s_watch_errors_total Failed list/watch requests and "
 			   "error events, by resource.\n# TYPE palisade_k8s_watch_errors_total counter\n");
 	for (size_t i = 0; i < ds->n_inf; i++)
@@ -202,17 +278,21 @@ void pald_agent_k8s_render_metrics(const struct pald_agent *a, struct pal_strbuf
 
 void pald_agent_k8s_uninstall(const struct pald_config *c)
 {
-	char state[4096], err[600];
+	char state[4096], bpffs[4096], err[600];
 	json_t *seed = NULL;
+	char *dir;
 
-	state_file_path(c, state, sizeof(state));
+	state_file_path(c, state, sizeof(state), bpffs, sizeof(bpffs));
 	/* Only a file describing this pin directory's datapath (another agent's stays). */
-	if (pal_k8s_state_load(state, c->bpffs, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)))
+	if (pal_k8s_state_load(state, bpffs, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)))
 		return;
 	json_decref(seed);
 	if (unlink(state))
 		pald_log(PALD_LOG_WARN, "cannot remove the kubernetes state file",
 			 PALD_S("file", state), PALD_S("error", strerror(errno)));
+	dir = strrchr(state, '/');
+	*dir = '\0';
+	rmdir(state); /* the state directory, once no other agent's file is in it */
 }
 
 void pald_agent_k8s_close(struct pald_agent *a)

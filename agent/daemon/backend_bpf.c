@@ -998,7 +998,7 @@ static int render_ifctr(uint32_t ifindex, enum pal_hook hook, const struct pal_i
 }
 
 /* Flow table pressure: failed inserts mean flows meet policy again on every packet; evictions
- * show as inserts with the table at capacity (palisade_map_entries{map="pal_flows"}). */
+ * show as inserts with the table at capacity (palisade_map_entries{map="pal_flows4"}, IPv4, and {map="pal_flows"}, IPv6). */
 static void render_flow_stats(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	struct pal_flow_stats st;

@@ -23,7 +23,7 @@ const struct pald_capacity pald_capacities[] = {
 	  offsetof(struct pald_config, max_entries), 1u << 27 },
 	{ "pal_lists", "pal_small", "max-lists", "maxLists", "max lists",
 	  offsetof(struct pald_config, max_lists), 1u << 24 },
-	{ "pal_flows", NULL, "max-flows", "maxFlows", "max flows",
+	{ "pal_flows", "pal_flows4", "max-flows", "maxFlows", "max flows",
 	  offsetof(struct pald_config, max_flows), 1u << 24 },
 	{ "pal_rule_ctrs", NULL, "max-rule-ids", "maxRuleIds", "max rule ids",
 	  offsetof(struct pald_config, max_rule_ids), 1u << 24 },
@@ -101,4 +101,19 @@ void pald_capacity_explain(const char *msg, char *out, size_t len)
 			 "sizes until `palisaded --uninstall`", msg, cap->flag, cap->key);
 	else
 		snprintf(out, len, "%s", msg);
+}
+
+void pald_capacity_what_did_not_fit(const char *error, char *out, size_t len)
+{
+	const struct pald_capacity *cap = pald_capacity_in_message(error);
+	const char *prefix = "datapath: ";
+
+	if (!strncmp(error, prefix, strlen(prefix)))
+		error += strlen(prefix);
+	if (!cap)
+		snprintf(out, len, "%.*s", (int)strcspn(error, ";"), error);
+	else if (cap->map2 && mentions(error, cap->map2) && !mentions(error, cap->map))
+		snprintf(out, len, "%s (--%s)", cap->map2, cap->flag);
+	else
+		snprintf(out, len, "%s (--%s)", cap->map, cap->flag);
 }

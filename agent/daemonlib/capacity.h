@@ -36,5 +36,9 @@ int pald_capacity_set(struct pald_config *c, const struct pald_capacity *cap, co
 /* Writes msg followed by, when msg names a sized map, how to raise it: "...; raise --max-classes
  * (config key maxClasses)". */
 void pald_capacity_explain(const char *msg, char *out, size_t len);
+/* What an apply's error (pald_capacity_explain's output, maybe after "datapath: ") says did not
+ * fit: "pal_classes (--max-classes)" (the map it names and the option), else the error up to its
+ * first ';' ("rule list too large ...", out of memory). */
+void pald_capacity_what_did_not_fit(const char *error, char *out, size_t len);
 
 #endif

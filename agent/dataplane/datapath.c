@@ -130,7 +130,7 @@ static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
 	if (!strcmp(n, "pal_entries")) return o->max_entries;
 	if (!strcmp(n, "pal_lists")) return o->max_lists ? o->max_lists : PAL_LISTS_FOR(ep);
 	if (!strcmp(n, "pal_small")) return o->max_lists ? o->max_lists : PAL_LISTS_FOR(ep);
-	if (!strcmp(n, "pal_flows")) return o->max_flows;
+	if (!strcmp(n, "pal_flows") || !strcmp(n, "pal_flows4")) return o->max_flows; /* per family */
 	if (!strcmp(n, "pal_rule_ctrs")) return o->max_rule_ids;
 	if (!strcmp(n, "pal_ifaces")) return PAL_IF_KEYS_FOR(ep);
 	if (!strcmp(n, "pal_if_live")) return PAL_IF_KEYS_FOR(ep);

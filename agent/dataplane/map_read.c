@@ -184,9 +184,16 @@ int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key
 	return 0;
 }
 
-int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)
+/* Walks one flow table; key4: its keys are struct pal_flow_key4 (pal_flows4), handed to fn as
+ * struct pal_flow_key. */
+static int foreach_flow(int fd, bool key4, pal_dp_flow_fn fn, void *ctx)
 {
-	struct pal_flow_key key, next, *prev = NULL;
+	union {
+		struct pal_flow_key k6;
+		struct pal_flow_key4 k4;
+	} key, next;
+	struct pal_flow_key k;
+	void *prev = NULL;
 	int rc = 0;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
@@ -196,11 +203,22 @@ int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &f))
 			continue; /* evicted meanwhile */
-		rc = fn(&key, &f, ctx);
+		if (key4)
+			pal_flow_key_of4(&key.k4, &k);
+		else
+			k = key.k6;
+		rc = fn(&k, &f, ctx);
 		if (rc)
 			break;
 	}
 	return rc;
+}
+
+int pal_map_foreach_flow(int fd4, int fd6, pal_dp_flow_fn fn, void *ctx)
+{
+	int rc = foreach_flow(fd4, true, fn, ctx);
+
+	return rc ? rc : foreach_flow(fd6, false, fn, ctx);
 }
 
 int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,

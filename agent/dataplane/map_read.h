@@ -40,10 +40,11 @@ int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key
 int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 		       struct pal_iface *out);
 
-/* Calls fn for every entry of pal_flows (entries evicted during the walk are skipped). A non-zero
- * return from fn stops the walk and is returned. */
+/* Calls fn for every entry of pal_flows4 (fd4, IPv4: its keys handed over as struct pal_flow_key)
+ * and pal_flows (fd6, IPv6); entries evicted during the walk are skipped. A non-zero return from
+ * fn stops the walk and is returned. */
 typedef int (*pal_dp_flow_fn)(const struct pal_flow_key *k, const struct pal_flow *f, void *ctx);
-int pal_map_foreach_flow(int fd, pal_dp_flow_fn fn, void *ctx);
+int pal_map_foreach_flow(int fd4, int fd6, pal_dp_flow_fn fn, void *ctx);
 
 /* pal_flow_stats summed over CPUs. */
 int pal_map_flow_stats(int fd, struct pal_flow_stats *out);

@@ -18,6 +18,7 @@
 #include "linktype.h"
 #include "vec.h"
 #include "small_list.h"
+#include "key_tables.h"
 
 /* ---- allocators ------------------------------------------------------------------------------ */
 
@@ -302,6 +303,27 @@ static int write_classes(struct lpm_writer *w, const struct pal_cls_tables *t,
 	return w->err;
 }
 
+/* True when field f's one class holds every entry: its base words have every entry's bit, it has
+ * no override words and no anchor (so AND-ing its words and OR-ing its anchors changes nothing). */
+static bool neutral_class(const struct pal_cls_tables *t, int f)
+{
+	const struct pal_cls_bitmaps *bm = &t->bm[f];
+
+	if (bm->n_classes != 1 || bm->n_ovr)
+		return false;
+	for (uint32_t j = 0; j < t->n_words; j++) {
+		uint32_t left = t->n_entries - j * 64;
+		uint64_t want = left >= 64 ? ~0ULL : (1ULL << left) - 1;
+
+		if ((bm->base[j] & want) != want)
+			return false;
+	}
+	for (uint32_t k = 0; k < t->n_summary; k++)
+		if (bm->anchor && bm->anchor[k])
+			return false;
+	return true;
+}
+
 /* Fields with one class: every key maps to it, so the classifier takes it from the list
  * (pal_list.one_class) instead of an LPM lookup. Its trie entries are written all the same (the
  * trie stays complete for its readers). */
@@ -313,6 +335,8 @@ static void set_single_classes(struct pal_list *l, const struct pal_cls_tables *
 			continue;
 		l->single_class |= 1u << f;
 		l->one_class[f] = cv[f][0];
+		if (neutral_class(t, f))
+			l->neutral |= 1u << f;
 	}
 }
 
@@ -380,6 +404,8 @@ struct list_image {
 	uint64_t total; /* words */
 	struct pal_entry *ents;
 	struct pal_class *cv[PAL_CLS_N_FIELDS];
+	struct pal_key_tables kt; /* after the bitmap words; kt_at[f]: where field f's begins */
+	uint32_t kt_at[PAL_FIELD_COUNT];
 };
 
 static void image_free(struct list_image *im)
@@ -388,6 +414,7 @@ static void image_free(struct list_image *im)
 		free(im->cv[f]);
 	free(im->words);
 	free(im->ents);
+	pal_key_tables_free(&im->kt);
 	memset(im, 0, sizeof(*im));
 }
 
@@ -412,7 +439,15 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 	uint32_t zero_ranks;
 
 	memset(im, 0, sizeof(*im));
+	if (pal_key_tables_build(t, &im->kt))
+		return -ENOMEM;
 	im->total = image_words(t);
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) {
+		im->kt_at[f] = (uint32_t)im->total;
+		im->total += pal_key_table_words(&im->kt, f);
+	}
+	if (im->total > UINT32_MAX)
+		return -E2BIG;
 	if (!(im->words = calloc(im->total ? im->total : 1, sizeof(*im->words))) ||
 	    !(im->ents = calloc(t->n_entries ? t->n_entries : 1, sizeof(*im->ents))))
 		return -ENOMEM;
@@ -473,7 +508,29 @@ static int image_build(const struct pal_cls_tables *t, struct list_image *im)
 		im->ents[i].rule_id = t->entries[i].rule_id;
 		im->ents[i].tier = t->entries[i].tier;
 	}
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) /* the class values follow in place_key_classes */
+		if (pal_key_table_words(&im->kt, f))
+			memcpy(&im->words[im->kt_at[f]], im->kt.f[f].words,
+			       im->kt.f[f].n_words * sizeof(*im->words));
 	return 0;
+}
+
+/* The direct key tables' class values, once relocate() made them final, and where the list's
+ * tables are. */
+static void place_key_tables(struct list_image *im, uint32_t wbase, struct pal_list *l)
+{
+	for (int f = 0; f < PAL_FIELD_COUNT; f++) {
+		struct pal_key_table *k = &im->kt.f[f];
+
+		if (!pal_key_table_words(&im->kt, f))
+			continue;
+		pal_key_table_put_classes(k, im->cv[f]);
+		memcpy(&im->words[im->kt_at[f]], k->words,
+		       (size_t)k->n_classes * PAL_CLASS_WORDS * sizeof(*im->words));
+		l->direct |= 1u << f;
+		l->key_classes[f] = wbase + im->kt_at[f];
+		l->key_table[f] = l->key_classes[f] + k->n_classes * PAL_CLASS_WORDS;
+	}
 }
 
 /* The list_reuse.h digest: everything written for the list but its position. */
@@ -570,19 +627,21 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 
 	err = pal_region_get(&dp->words, (uint32_t)im.total, &wbase);
 	if (err) {
-		pal_dp_set_error(dp, "pal_words full (%llu words needed): raise max_words",
+		pal_dp_set_error(dp, "pal_words full (%llu words needed)",
 				 (unsigned long long)im.total);
 		goto fail;
 	}
 	have_w = true;
 	err = pal_region_get(&dp->entries, t->n_entries, &ebase);
 	if (err) {
-		pal_dp_set_error(dp, "pal_entries full (%u entries needed): raise max_entries",
+		pal_dp_set_error(dp, "pal_entries full (%u entries needed)",
 				 t->n_entries);
 		goto fail;
 	}
 	have_e = true;
 	relocate(t, &im, wbase);
+	memset(&l, 0, sizeof(l));
+	place_key_tables(&im, wbase, &l);
 	err = array_write(MFD(dp, pal_words), wbase, im.words, sizeof(*im.words),
 			  (uint32_t)im.total);
 	if (err)
@@ -604,9 +663,11 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
 		goto fail_classes;
 	}
+	/* an address field whose hosts did not fit in pal_hosts keeps its LPM lookup */
+	l.direct &= ~((1u << PAL_FIELD_SRC_ADDR | 1u << PAL_FIELD_DST_ADDR) &
+		      ~pal_key_hosts_write(MFD(dp, pal_hosts), t, &im.kt, id));
 
 	/* last: the list becomes reachable once an interface points at it */
-	memset(&l, 0, sizeof(l));
 	l.n_entries = t->n_entries;
 	l.n_words = t->n_words;
 	l.n_summary = t->n_summary;
@@ -629,6 +690,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 fail_classes:
 	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
+	pal_key_hosts_delete(MFD(dp, pal_hosts), &id, 1);
 fail:
 	if (have_w)
 		pal_region_put(&dp->words, wbase);
@@ -644,6 +706,10 @@ static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 {
 	int fd = MFD(dp, pal_lists);
 	int err = n ? delete_classes(dp, ids, n) : 0;
+	int err_hosts = n ? pal_key_hosts_delete(MFD(dp, pal_hosts), ids, n) : 0;
+
+	if (!err)
+		err = err_hosts;
 
 	for (size_t i = 0; i < n; i++) {
 		struct pal_list l;

@@ -61,21 +61,32 @@ int pal_dp_prune_if_counters(const struct pal_datapath *dp, const int *keep, siz
 
 int pal_dp_foreach_flow(const struct pal_datapath *dp, pal_dp_flow_fn fn, void *ctx)
 {
-	return pal_map_foreach_flow(MFD(dp, pal_flows), fn, ctx);
+	return pal_map_foreach_flow(MFD(dp, pal_flows4), MFD(dp, pal_flows), fn, ctx);
 }
 
-int pal_dp_flush_flows(const struct pal_datapath *dp)
+/* Deletes every key of a map whose keys are at most 64 bytes; returns how many, or -errno. */
+static int flush_map(int fd)
 {
-	struct pal_flow_key k;
-	int fd = MFD(dp, pal_flows), n = 0;
+	char k[64];
+	int n = 0;
 
 	/* restart from the first key each time: deleting invalidates the iteration */
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0) {
-		if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
+	while (bpf_map_get_next_key(fd, NULL, k) == 0) {
+		if (bpf_map_delete_elem(fd, k) && errno != ENOENT)
 			return -errno;
 		n++;
 	}
 	return n;
+}
+
+int pal_dp_flush_flows(const struct pal_datapath *dp)
+{
+	int n4 = flush_map(MFD(dp, pal_flows4)), n6;
+
+	if (n4 < 0)
+		return n4;
+	n6 = flush_map(MFD(dp, pal_flows));
+	return n6 < 0 ? n6 : n4 + n6;
 }
 
 int pal_dp_flow_stats(const struct pal_datapath *dp, struct pal_flow_stats *out)
@@ -123,6 +134,9 @@ int pal_dp_fill(const struct pal_datapath *dp, struct pal_dp_fill out[PAL_DP_FIL
 	out[5] = (struct pal_dp_fill){ "pal_flows",
 				       count_keys(MFD(dp, pal_flows), sizeof(struct pal_flow_key)),
 				       max_entries(MFD(dp, pal_flows)) };
+	out[6] = (struct pal_dp_fill){ "pal_flows4",
+				       count_keys(MFD(dp, pal_flows4), sizeof(struct pal_flow_key4)),
+				       max_entries(MFD(dp, pal_flows4)) };
 	return 0;
 }
 

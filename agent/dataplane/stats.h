@@ -32,7 +32,8 @@ struct pal_dp_fill {
 	const char *map;
 	uint64_t used, max;
 };
-#define PAL_DP_FILL_N 6 /* pal_words, pal_entries, pal_classes, pal_lists, pal_ifaces, pal_flows */
+/* pal_words, pal_entries, pal_classes, pal_lists, pal_ifaces, pal_flows (IPv6), pal_flows4 */
+#define PAL_DP_FILL_N 7
 int pal_dp_fill(const struct pal_datapath *dp, struct pal_dp_fill out[PAL_DP_FILL_N]);
 
 /* The event stream (ring buffer pal_events). */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "oom.h"
 #include "strbuf.h"
+#include "vec.h"
 
 /* What palisade watches. Pods of every node: local ones become endpoints, all of them feed the
  * selector address sets. Calico's CRDs are optional (a cluster without Calico has none). */
@@ -131,6 +132,10 @@ struct k8s_entry {
 	char *error;       /* why the latest version is not in force; NULL when it is */
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
+	bool no_fit;       /* held: "latest" did not fit the datapath; until a new version comes */
+	/* The state file's record of the object (k8s_state.h) while its documents differ from the
+	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
+	json_t *seed;
 };
 
 /* An error text that could not be copied (out of memory) still marks the object bad. */
@@ -189,6 +194,7 @@ static void entry_free(struct k8s_entry *e)
 	version_put(e->applied);
 	text_free(e->error);
 	text_free(e->model_error);
+	json_decref(e->seed);
 	free(e);
 }
 
@@ -203,6 +209,15 @@ static bool feeds_candidates(const struct pal_model *m)
 	       m->network_sets.n || m->namespaces.n || m->services.n || m->endpoint_slices.n;
 }
 
+static void documents_digest(const char *text, uint8_t digest[SHA256_DIGEST_SIZE])
+{
+	struct sha256_ctx h;
+
+	sha256_init(&h);
+	sha256_update(&h, strlen(text), (const uint8_t *)text);
+	sha256_digest(&h, SHA256_DIGEST_SIZE, digest);
+}
+
 /* Decodes an object's documents (text, as pal_k8s_convert made them) on their own. 0 with *out set
  * (one reference); -EINVAL with the problem in err (a field path first); -ENOMEM. */
 static int decode_version(const char *id, const char *text, const char *uid, const char *rv,
@@ -210,7 +225,6 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 {
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
-	struct sha256_ctx h;
 	struct pal_model m;
 	char name[720];
 	int rc = 0;
@@ -221,9 +235,7 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 	v->refs = 1;
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	pal_model_init(&m);
-	sha256_init(&h);
-	sha256_update(&h, strlen(text), (const uint8_t *)text);
-	sha256_digest(&h, sizeof(v->digest), v->digest);
+	documents_digest(text, v->digest);
 	pal_model_load_buffer(&m, name, text, strlen(text), &d);
 	for (size_t i = 0; rc == 0 && i < d.n; i++)
 		if (d.v[i].severity == PAL_SEV_ERROR) {
@@ -373,40 +385,72 @@ static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_ver
 	text_set(&e->error, msg);
 }
 
-/* An object new to this agent that the state file has a version of (the same object: the same
- * uid when the API gives one; a deleted and recreated object is another one): an entry whose
- * version in force is that one, as if this agent had applied it, so it stays in force when the
- * object's own version is rejected. NULL when there is none (or out of memory). */
-static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const char *id,
-					 const json_t *obj)
+/* The state file's record of an object new to this agent, taken out of the seed (used once:
+ * never for a later object of that name): NULL when it has none, or one of another object (the
+ * API object's uid differs: deleted and created again while no agent ran). */
+static json_t *seed_take(struct pal_k8s_datastore *ds, const char *id, const json_t *obj)
 {
 	const char *uid = metadata_string(obj, "uid"), *other_uid;
-	const json_t *r = pal_k8s_state_find(ds->seed, id, uid, &other_uid);
-	struct k8s_version *v = NULL;
-	struct k8s_entry *e = NULL;
-	char err[512] = "";
-	int rc;
+	json_t *r = json_incref((json_t *)pal_k8s_state_find(ds->seed, id, uid, &other_uid));
 
 	if (other_uid)
 		pald_log(PALD_LOG_INFO, "kubernetes: the state file holds an earlier object of that "
 					"name (another uid): not used",
 			 PALD_S("object", id), PALD_S("uid", uid), PALD_S("state_uid", other_uid));
-	if (!r)
-		goto out;
-	rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
-			    json_string_value(json_object_get(r, "uid")),
-			    json_string_value(json_object_get(r, "resourceVersion")), &v, err,
-			    sizeof(err));
-	if (rc)
+	json_object_del(ds->seed, id);
+	return r;
+}
+
+/* Does the state file's record r hold the documents of v? Then decoding it would only repeat v. */
+static bool seed_is_version(const json_t *r, const struct k8s_version *v)
+{
+	uint8_t digest[SHA256_DIGEST_SIZE];
+
+	documents_digest(json_string_value(json_object_get(r, "documents")), digest);
+	return memcmp(digest, v->digest, sizeof(digest)) == 0;
+}
+
+/* The state file's version (record r) becomes e's version in force, as if this agent had applied
+ * it, so that it stays in force when the API's version is rejected. Left out when it does not
+ * decode (or out of memory). */
+static void entry_restore(struct k8s_entry *e, const char *id, const json_t *r)
+{
+	struct k8s_version *v = NULL;
+	char err[512] = "";
+	int rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
+				json_string_value(json_object_get(r, "uid")),
+				json_string_value(json_object_get(r, "resourceVersion")), &v, err,
+				sizeof(err));
+
+	if (rc) {
 		pald_log(PALD_LOG_WARN, "kubernetes: the state file's version does not decode: not used",
 			 PALD_S("object", id), PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
-	else if ((e = entry_add(ds, id))) {
-		v->restored = true;
-		entry_set_version(&e->applied, v);
+		return;
 	}
+	v->restored = true;
+	entry_set_version(&e->applied, v);
 	version_put(v);
-out:
-	json_object_del(ds->seed, id); /* used once: never for a later object of that name */
+}
+
+/* A new entry for an object the state file has a record of (r, taken): the API's version v (NULL:
+ * it failed) is checked against it, and the file's version is decoded only when it may be needed.
+ * The same documents: v is the version in force already. Others: the record waits in the entry
+ * until the API's version is held back (hold_culprits) or applied (commit). v failed: the file's
+ * version is in force. NULL on -ENOMEM. */
+static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const char *id, json_t *r,
+					 struct k8s_version *v)
+{
+	struct k8s_entry *e = entry_add(ds, id);
+
+	if (!e)
+		;
+	else if (!v)
+		entry_restore(e, id, r);
+	else if (seed_is_version(r, v))
+		entry_set_version(&e->applied, v);
+	else
+		e->seed = json_incref(r);
+	json_decref(r);
 	return e;
 }
 
@@ -417,13 +461,15 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	char kind[128];
 	struct k8s_version *v = NULL, *old;
 	struct k8s_entry *e;
+	json_t *seed;
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	qualified_kind(inf, kind, sizeof(kind));
 	e = entry_get(ds, id);
-	if (!e && ds->seed)
-		e = entry_from_seed(ds, id, obj);
+	seed = !e && ds->seed ? seed_take(ds, id, obj) : NULL;
 	rc = convert_one(ds, obj, id, &v, err, sizeof(err));
+	if (seed)
+		e = entry_from_seed(ds, id, seed, rc ? NULL : v);
 	if (rc) {
 		const char *msg = rc == -ENOMEM ? "out of memory" : err;
 		/* Only an entry from the state file has a version in force and no latest one. */
@@ -458,9 +504,13 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 		version_put(v);
 		return;
 	}
-	if (!same)
+	if (!same) {
 		entry_set_version(&e->latest, v);
+		e->no_fit = false; /* a new version may fit: the next load tries it */
+	}
 	version_put(v);
+	if (e->no_fit)
+		return; /* the same version that does not fit: still held, still reported */
 	text_set(&e->error, NULL);
 	if (was_bad) {
 		pald_log(PALD_LOG_INFO, "kubernetes: object accepted again", PALD_S("object", id));
@@ -500,6 +550,9 @@ static void on_synced(void *ctx, struct pal_k8s_informer *inf)
 		 PALD_S("state", pal_k8s_informer_state_name(inf)));
 	if (!ds->synced_once && pal_k8s_datastore_synced(ds)) {
 		ds->synced_once = true;
+		/* Every object the API lists has taken its record: the others' are of deleted objects. */
+		json_decref(ds->seed);
+		ds->seed = NULL;
 		mark_changed(ds); /* the first complete view: it may now be applied */
 	}
 }
@@ -826,11 +879,25 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 	json_object_foreach(ds->objects, id, v) {
 		struct k8s_entry *e = entry_of(v);
 
-		if (e->held) {
+		if (e->held && e->no_fit) {
+			ds->n_held++; /* judged by the datapath: until a new version comes */
+		} else if (e->held) {
 			e->held = false;
 			text_set(&e->error, NULL);
 		}
 	}
+}
+
+/* Logs a held object: what and error say why; in_force, its version in force (NULL: none). */
+static void report_held(struct pal_k8s_datastore *ds, const char *what, const char *id,
+			const char *error, const struct k8s_version *in_force)
+{
+	char kind[128];
+
+	ds->conversions_failed++;
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(id, "/"), id);
+	pald_log(PALD_LOG_ERROR, what, PALD_S("kind", kind), PALD_S("object", id),
+		 PALD_S("error", error), PALD_S("in_force", in_force_name(in_force)));
 }
 
 /* Objects named by errors only the whole model shows (two objects of one name, a policy in a tier
@@ -850,6 +917,10 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
 		    !(e = entry_get(ds, dg->file + 4)) || e->held)
 			continue;
+		if (e->seed && !e->applied) /* held back: the state file's version goes in force */
+			entry_restore(e, dg->file + 4, e->seed);
+		json_decref(e->seed);
+		e->seed = NULL;
 		applied = e->applied;
 		latest = e->latest;
 		if (applied && latest && same_documents(applied, latest))
@@ -857,14 +928,8 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		pald_diag_text(dg, msg, sizeof(msg));
 		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
-			ds->conversions_failed++;
-			char kind[128];
-
-			snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(dg->file + 4, "/"), dg->file + 4);
-			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects, its "
-						 "last good version stays in force",
-				 PALD_S("kind", kind), PALD_S("object", dg->file + 4), PALD_S("error", msg),
-				 PALD_S("in_force", in_force_name(applied)));
+			report_held(ds, "kubernetes: object rejected with the other objects, its last "
+					"good version stays in force", dg->file + 4, msg, applied);
 			text_set(&e->model_error, msg);
 		}
 		e->held = true;
@@ -937,6 +1002,147 @@ size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pa
 	return n;
 }
 
+/* --- narrowing down the objects that do not fit the datapath (narrow.h) --------------------- */
+
+/* At most this many applies per narrowing (its baseline and final try included): each is a full
+ * compile and apply, up to a few hundred ms at 10,000 pods. */
+#define NARROW_MAX_APPLIES 8
+
+/* Every object whose latest version is not the one in force and that nothing holds back: what
+ * the failed apply brought. *ids NULL when there are none. 0 or -ENOMEM. */
+static int changed_ids(struct pal_k8s_datastore *ds, char ***ids, size_t *n)
+{
+	size_t cap = 0;
+	const char *id;
+	json_t *u;
+
+	*ids = NULL;
+	*n = 0;
+	json_object_foreach(ds->uncommitted, id, u) {
+		struct k8s_entry *e = entry_get(ds, id);
+
+		if (!e || e->held || !e->latest || (e->applied && same_documents(e->applied, e->latest)))
+			continue;
+		if (vec_grow((void **)ids, &cap, *n + 1, sizeof(**ids)) || !((*ids)[*n] = strdup(id)))
+			return -ENOMEM;
+		++*n;
+	}
+	return 0;
+}
+
+/* The configured try: the objects it leaves out at their last good versions (held). */
+static void narrowing_configure(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; i < ds->narrow.n; i++) {
+		struct k8s_entry *e = entry_get(ds, ds->narrow_ids[i]);
+		bool in = pal_narrow_includes(&ds->narrow, i);
+
+		if (!e || e->held == !in)
+			continue;
+		e->held = !in;
+		ds->n_held += !in; /* an upper bound, as for set_aside */
+	}
+	ds->reloading_again = true;
+}
+
+static void narrowing_free(struct pal_k8s_datastore *ds)
+{
+	for (size_t i = 0; ds->narrow_ids && i < ds->narrow.n; i++)
+		free(ds->narrow_ids[i]);
+	free(ds->narrow_ids);
+	ds->narrow_ids = NULL;
+	pal_narrow_free(&ds->narrow);
+}
+
+/* Reports the objects that do not fit (held until a new version of each); lets the others load
+ * their latest versions again: the accepted ones are committed, the untried ones are tried at the
+ * next load, which this asks for. */
+static void narrowing_end(struct pal_k8s_datastore *ds)
+{
+	size_t counts[3] = { 0 };
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "does not fit: %s", ds->narrow_why);
+	for (size_t i = 0; i < ds->narrow.n; i++) {
+		struct k8s_entry *e = entry_get(ds, ds->narrow_ids[i]);
+		uint8_t fit = ds->narrow.fit[i];
+
+		counts[fit]++;
+		if (!e)
+			continue;
+		e->held = fit == PAL_NARROW_NO_FIT;
+		e->no_fit = e->held;
+		if (e->no_fit) {
+			report_held(ds, "kubernetes: object does not fit the datapath, its last good "
+					"version stays in force", ds->narrow_ids[i], msg, e->applied);
+			set_error(e, msg, e->applied);
+		}
+	}
+	pald_log(ds->narrow.phase == PAL_NARROW_DONE ? PALD_LOG_INFO : PALD_LOG_ERROR,
+		 "kubernetes: narrowing done", PALD_S("outcome", ds->narrow.phase == PAL_NARROW_DONE ?
+							   "applied without the objects found" :
+							   "stopped: the last good policy stays in force"),
+		 PALD_I("applies", ds->narrow.tries), PALD_I("applied", counts[PAL_NARROW_FITS]),
+		 PALD_I("not_fitting", counts[PAL_NARROW_NO_FIT]),
+		 PALD_I("untried", counts[PAL_NARROW_UNTRIED]),
+		 PALD_F("seconds", (double)(pald_now_ns() - ds->narrow_started_ns) / 1e9));
+	ds->reloading_again = false;
+	if (counts[PAL_NARROW_UNTRIED] && ds->narrow.phase == PAL_NARROW_DONE)
+		mark_changed(ds);
+	narrowing_free(ds);
+	count_bad(ds);
+}
+
+/* The configured try fitted (applied) or not: the next one, or the end. */
+static void narrowing_step(struct pal_k8s_datastore *ds, bool fitted)
+{
+	if (pal_narrow_result(&ds->narrow, fitted) == 0 && pal_narrow_trying(&ds->narrow))
+		narrowing_configure(ds);
+	else
+		narrowing_end(ds);
+}
+
+bool pal_k8s_datastore_no_room(struct pal_k8s_datastore *ds, const char *why)
+{
+	char **ids;
+	size_t n;
+
+	if (pal_narrow_trying(&ds->narrow)) {
+		narrowing_step(ds, false);
+		return pal_narrow_trying(&ds->narrow);
+	}
+	/* Without an apply in this agent's life the baseline would be nothing: never narrow to an
+	 * empty policy over what the pinned datapath enforces. */
+	if (!ds->committed_once)
+		return false;
+	if (changed_ids(ds, &ids, &n) || !n ||
+	    pal_narrow_start(&ds->narrow, n, NARROW_MAX_APPLIES)) {
+		ds->narrow_ids = ids;
+		ds->narrow.n = n; /* for narrowing_free: the ids it got */
+		narrowing_free(ds);
+		return false;
+	}
+	ds->narrow_ids = ids;
+	snprintf(ds->narrow_why, sizeof(ds->narrow_why), "%s", why);
+	ds->narrow_started_ns = pald_now_ns();
+	pald_log(PALD_LOG_WARN, "kubernetes: the changes do not fit the datapath; narrowing down "
+				"the objects that do not fit, the others apply",
+		 PALD_S("error", why), PALD_I("changed", n), PALD_I("max_applies", NARROW_MAX_APPLIES));
+	narrowing_configure(ds);
+	return true;
+}
+
+bool pal_k8s_datastore_narrowing(const struct pal_k8s_datastore *ds)
+{
+	return pal_narrow_trying(&ds->narrow);
+}
+
+void pal_k8s_datastore_narrow_stop(struct pal_k8s_datastore *ds)
+{
+	if (pal_narrow_trying(&ds->narrow))
+		narrowing_end(ds);
+}
+
 /* Writes every applied version to the state file (k8s_state.h), which then describes what is
  * enforced; when that fails there is no file rather than a wrong one. */
 static void save_state(struct pal_k8s_datastore *ds)
@@ -966,13 +1172,19 @@ static void save_state(struct pal_k8s_datastore *ds)
 	if (rc) {
 		if (unlink(ds->state_file) && errno != ENOENT && !err[0])
 			snprintf(err, sizeof(err), "%s: %s", ds->state_file, strerror(errno));
+		ds->state_write_failures++;
+		snprintf(ds->state_error, sizeof(ds->state_error), "%s",
+			 rc == -ENOMEM ? "out of memory" : err);
 		if (!ds->state_failing)
 			pald_log(PALD_LOG_ERROR, "kubernetes: cannot write the state file: after a "
 						 "restart, objects that fail have no last good version",
 				 PALD_S("error", rc == -ENOMEM ? "out of memory" : err));
-	} else if (ds->state_failing) {
-		pald_log(PALD_LOG_INFO, "kubernetes: state file written again",
-			 PALD_S("file", ds->state_file), PALD_I("objects", n));
+	} else {
+		ds->state_written_at = (int64_t)time(NULL);
+		ds->state_error[0] = '\0';
+		if (ds->state_failing)
+			pald_log(PALD_LOG_INFO, "kubernetes: state file written again",
+				 PALD_S("file", ds->state_file), PALD_I("objects", n));
 	}
 	ds->state_failing = rc != 0;
 }
@@ -993,6 +1205,8 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 		if (e) {
 			text_set(&e->model_error, NULL);
 			entry_set_version(&e->applied, e->latest);
+			json_decref(e->seed); /* the API's version is in force: the file's is not needed */
+			e->seed = NULL;
 		}
 		json_object_del(ds->uncommitted, id);
 	}
@@ -1001,6 +1215,9 @@ void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds)
 	json_decref(ds->seed);
 	ds->seed = NULL;
 	save_state(ds);
+	ds->committed_once = true;
+	if (pal_narrow_trying(&ds->narrow))
+		narrowing_step(ds, true);
 }
 
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds)
@@ -1074,6 +1291,12 @@ json_t *pal_k8s_datastore_status(const struct pal_k8s_datastore *ds, uint64_t no
 		       "staleness_seconds", pal_k8s_datastore_staleness(ds, now_ns),
 		       "objects", (json_int_t)json_object_size(ds->objects), "conversions_failed",
 		       (json_int_t)ds->conversions_failed, "bad_objects", bad, "resources", res);
+	if (st && ds->state_file)
+		json_object_set_new(st, "state_file",
+				    json_pack("{s:s, s:I, s:I, s:s?}", "path", ds->state_file,
+					      "written_at", (json_int_t)ds->state_written_at,
+					      "write_failures", (json_int_t)ds->state_write_failures,
+					      "error", ds->state_error[0] ? ds->state_error : NULL));
 	return st;
 }
 
@@ -1093,6 +1316,7 @@ void pal_k8s_datastore_close(struct pal_k8s_datastore *ds)
 	ds->objects = NULL;
 	json_decref(ds->uncommitted);
 	ds->uncommitted = NULL;
+	narrowing_free(ds);
 	json_decref(ds->seed);
 	ds->seed = NULL;
 	free(ds->state_file);

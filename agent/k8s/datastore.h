@@ -23,6 +23,7 @@
 #include "kubeconfig.h"
 #include "match_cache.h"
 #include "model.h"
+#include "narrow.h"
 
 #define PAL_K8S_MAX_RESOURCES 16
 /* How often API discovery runs again (Calico's API server installed or removed later). */
@@ -59,6 +60,13 @@ struct pal_k8s_datastore {
 	bool reloading_again;      /* set_aside held objects: the next load keeps those holds */
 	uint64_t first_change_ns;  /* the first change not yet loaded (CLOCK_MONOTONIC), to measure
 				    * event-to-enforcement */
+	bool committed_once;       /* an apply took place: there are versions in force to go back to */
+	/* An apply that did not fit (no_room): the objects changed since the last apply, narrowed
+	 * down one full load, compile and apply per try (narrow.h); narrow_ids[i] is object i. */
+	struct pal_narrow narrow;
+	char **narrow_ids;
+	char narrow_why[256];      /* what did not fit, for the objects found */
+	uint64_t narrow_started_ns;
 	/* The state file (k8s_state.h; NULL: none): every applied version, written after each
 	 * commit. Until the first commit, seed holds what it said when the agent started (id ->
 	 * record): the last good versions of the previous agent, for objects the API still lists. */
@@ -67,6 +75,9 @@ struct pal_k8s_datastore {
 	size_t state_max;
 	json_t *seed;
 	bool state_failing;        /* the last write failed (logged once) */
+	uint64_t state_write_failures; /* counter: writes that failed */
+	int64_t state_written_at;  /* wall clock of the last good write (0: none yet) */
+	char state_error[600];     /* why the last write failed ("" when it worked) */
 	void (*on_change)(void *ctx);
 	void *ctx;
 };
@@ -111,8 +122,24 @@ int pal_k8s_datastore_load(struct pal_k8s_datastore *ds, struct pal_model *m,
  * the next load keeps them set aside. Returns how many were set aside (0: load again is useless).
  */
 size_t pal_k8s_datastore_set_aside(struct pal_k8s_datastore *ds, const struct pal_diags *d);
-/* The last load was applied: its versions are now the ones in force, and the state file says so. */
+/* The last load was applied: its versions are now the ones in force, and the state file says so.
+ * While narrowing (below), also the result of the try: the next one is configured, or the
+ * narrowing ends. */
 void pal_k8s_datastore_commit(struct pal_k8s_datastore *ds);
+/* The last apply failed for want of room (a map full, out of memory: an error that names no
+ * object); why says what did not fit ("pal_classes (--max-classes)"). The objects changed since
+ * the last successful apply are narrowed down: each try loads some of them at their last good
+ * versions (held, as set_aside does) and the caller reloads at once while
+ * pal_k8s_datastore_narrowing says so. At the end every object whose new version does not fit
+ * is reported ("does not fit: <why>") and stays at its last good version until a new version of
+ * it arrives; objects the budget left untried are loaded again at the next change, which this
+ * marks. Returns true when a try is configured; false when nothing can be narrowed (nothing
+ * applied yet in this agent's life, nothing changed, the baseline itself does not fit). */
+bool pal_k8s_datastore_no_room(struct pal_k8s_datastore *ds, const char *why);
+/* A narrowing try is configured: reload now. */
+bool pal_k8s_datastore_narrowing(const struct pal_k8s_datastore *ds);
+/* A try failed for another reason than room: the narrowing ends with what it found. */
+void pal_k8s_datastore_narrow_stop(struct pal_k8s_datastore *ds);
 /* Converts every pod again (a route changed: its interface may have appeared). Only with
  * iface_by_route, where the pod informer keeps its objects. */
 void pal_k8s_datastore_reconvert(struct pal_k8s_datastore *ds);

@@ -172,10 +172,16 @@ static void remove_unlisted(struct pal_k8s_informer *inf)
 	json_object_foreach_safe(inf->store, tmp, key, obj) {
 		if (json_object_get(inf->listing, key))
 			continue;
+		/* the store owns key: json_object_del frees it, so remove() gets a copy */
+		char *gone = strdup(key);
+
+		if (!gone)
+			continue; /* kept until the next complete list: stale, never lost */
 		json_incref(obj);
-		json_object_del(inf->store, key);
-		inf->ops->remove(inf->ctx, inf, key, obj);
+		json_object_del(inf->store, gone);
+		inf->ops->remove(inf->ctx, inf, gone, obj);
 		json_decref(obj);
+		free(gone);
 	}
 	json_decref(inf->listing);
 	inf->listing = NULL;

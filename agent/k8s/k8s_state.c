@@ -1,6 +1,7 @@
 /* The Kubernetes datastore's state file: writing it atomically, reading it back (see k8s_state.h). */
 #include "k8s_state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -33,17 +34,19 @@ char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, cons
 }
 
 /* A directory another user may write to lets that user replace the file between our checks and
- * our use (the event socket's rule, event_hub.c): refused. */
+ * our use, or plant names in it that make every write fail: refused, even sticky (/tmp). Not a
+ * symbolic link either: the directory is the one its path names. */
 static bool dir_is_ours(const char *dir)
 {
 	struct stat st;
 
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
-	       (!(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX));
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* PATH's directory, created 0700 when missing; -EPERM when it is not the agent's own. */
-static int prepare_dir(const char *path, char *err, size_t errlen)
+/* PATH's directory is the agent's own: 0; -ENOENT when it does not exist (create: made 0700);
+ * -EPERM when it is not the agent's own or others may write to it. */
+static int check_dir(const char *path, bool create, char *err, size_t errlen)
 {
 	char *copy = strdup(path);
 	const char *dir;
@@ -52,16 +55,50 @@ static int prepare_dir(const char *path, char *err, size_t errlen)
 	if (!copy)
 		return -ENOMEM;
 	dir = dirname(copy);
-	if (mkdir(dir, 0700) && errno != EEXIST) {
+	if (create && mkdir(dir, 0700) && errno == ENOENT) { /* the run directory too */
+		char *parent = strdup(dir);
+
+		if (parent)
+			mkdir(dirname(parent), 0700);
+		free(parent);
+		mkdir(dir, 0700);
+	}
+	if (access(dir, F_OK)) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: cannot create its directory %s: %s", path, dir, strerror(-rc));
+		if (create || rc != -ENOENT) /* to read, no directory is no file: nothing to say */
+			snprintf(err, errlen, "%s: %s its directory %s: %s", path,
+				 create ? "cannot create" : "cannot reach", dir, strerror(-rc));
 	} else if (!dir_is_ours(dir)) {
 		rc = -EPERM;
-		snprintf(err, errlen, "%s: its directory %s is not the agent's own or others may write "
-				      "to it", path, dir);
+		snprintf(err, errlen, "%s: its directory %s is not the agent's own (a directory of "
+				      "the agent's user that no one else may write to, not a link)",
+			 path, dir);
 	}
 	free(copy);
 	return rc;
+}
+
+/* Temporary files of an agent killed while writing (PATH.tmp.XXXXXX; the directory is the
+ * agent's own, so every such name is one of ours). */
+static void remove_stale_temporaries(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char *copy = strdup(path);
+	struct dirent *de;
+	size_t blen;
+	DIR *d;
+
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	if (!copy || !(d = opendir(dirname(copy)))) {
+		free(copy);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, base, blen) && !strncmp(de->d_name + blen, ".tmp.", 5))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	free(copy);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -86,21 +123,23 @@ int pal_k8s_state_begin(struct pal_k8s_state_out *o, const char *path, const cha
 	int rc;
 
 	*o = (struct pal_k8s_state_out){ .fd = -1, .max = max };
-	if ((rc = prepare_dir(path, err, errlen)))
+	if ((rc = check_dir(path, true, err, errlen)))
 		return rc;
 	if (!(o->buf = malloc(PAL_K8S_STATE_BUF)) || !(o->path = strdup(path)) ||
-	    asprintf(&o->tmp, "%s.tmp", path) < 0) {
+	    asprintf(&o->tmp, "%s.tmp.XXXXXX", path) < 0) {
 		o->tmp = NULL;
 		pal_k8s_state_abort(o);
 		return -ENOMEM;
 	}
-	/* A dead agent's temporary file is ours to replace; O_EXCL|O_NOFOLLOW then never write
-	 * through something put in its place. */
-	unlink(o->tmp);
-	o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	remove_stale_temporaries(path);
+	/* A new random name, created exclusively (mode 0600; O_EXCL never follows a link): no name
+	 * fixed in advance that something could be put at. */
+	o->fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (o->fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", o->tmp, strerror(-rc));
+		free(o->tmp);
+		o->tmp = NULL; /* nothing created: nothing for abort to remove */
 		pal_k8s_state_abort(o);
 		return rc;
 	}
@@ -324,13 +363,16 @@ static int parse_lines(const char *path, const char *text, size_t len, const cha
 int pal_k8s_state_load(const char *path, const char *bpffs, size_t max, json_t **out, char *err,
 		       size_t errlen)
 {
-	int fd = open_own(path, max, err, errlen), rc;
 	char *text = NULL;
 	size_t len = 0;
+	int fd, rc;
 	FILE *f;
 
 	*out = NULL;
-	if (fd < 0)
+	/* Read only from a directory no one else can write to: what is in it was written by us. */
+	if ((rc = check_dir(path, false, err, errlen)))
+		return rc;
+	if ((fd = open_own(path, max, err, errlen)) < 0)
 		return fd;
 	if (!(f = fdopen(fd, "r"))) {
 		close(fd);

@@ -16,8 +16,10 @@
  * where documents is the converted object exactly as the agent decoded it (palisade resources,
  * one JSON document each: the policy files' format), so it is decoded again by the same decoder.
  *
- * The file is the agent's own: mode 0600 in a directory only it can write, opened without
- * following symlinks; anything else is refused with a message naming the file (and line).
+ * The file is the agent's own: mode 0600 in a directory only it can write (not even a sticky one
+ * such as /tmp, where another user could plant names), opened without following symlinks;
+ * anything else is refused, for writing and for reading, with a message naming the file (and
+ * line).
  */
 #ifndef PAL_K8S_STATE_H
 #define PAL_K8S_STATE_H
@@ -27,14 +29,19 @@
 
 #define PAL_K8S_STATE_FORMAT "k8s-objects"
 #define PAL_K8S_STATE_VERSION 1
-#define PAL_K8S_STATE_FILE "k8s-objects.json"
+/* RUNDIR/k8s-state/k8s-objects-TAG.json: TAG is the first PAL_K8S_STATE_TAG_LEN hex digits of
+ * the SHA-256 of the pin directory's path (one file per datapath; agent_k8s.c). */
+#define PAL_K8S_STATE_DIR "k8s-state"
+#define PAL_K8S_STATE_FILE_FMT "k8s-objects-%s.json"
+#define PAL_K8S_STATE_TAG_LEN 16
 /* Far above 10,000 pods and 2,000 policies (~8 MiB); /run is a small tmpfs. */
 #define PAL_K8S_STATE_MAX_BYTES (64u << 20)
 
 /* One record line (with its newline) for an object's version. NULL on -ENOMEM. */
 char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, const char *documents);
 
-/* A state file being written: records go to PATH.tmp, which replaces PATH on finish. */
+/* A state file being written: records go to PATH.tmp.XXXXXX (a random name), which replaces PATH
+ * on finish. */
 struct pal_k8s_state_out {
 	int fd;
 	size_t bytes, max;
@@ -44,8 +51,9 @@ struct pal_k8s_state_out {
 };
 #define PAL_K8S_STATE_BUF (256u << 10)
 
-/* Opens PATH.tmp (mode 0600, never through a symlink) after checking PATH's directory (created
- * 0700 if missing; refused unless it is the agent's own and others cannot write to it), and
+/* Creates PATH.tmp.XXXXXX (mode 0600, O_EXCL: never through a symlink) after checking PATH's
+ * directory (created 0700 if missing; -EPERM unless it is the agent's own, not a symlink, and no
+ * one else may write to it, sticky or not), removes temporary files a killed agent left, and
  * writes the header. 0; -errno with a message in err (naming the file). */
 int pal_k8s_state_begin(struct pal_k8s_state_out *o, const char *path, const char *bpffs,
 			size_t max, char *err, size_t errlen);
@@ -58,7 +66,8 @@ void pal_k8s_state_abort(struct pal_k8s_state_out *o);
 
 /* Reads PATH into *out: {object id: {"uid": S, "resourceVersion": S, "documents": S}}.
  * 0; -ENOENT when there is no file (nothing to say); -EINVAL (not our format, a bad line),
- * -EPERM (a symlink, not a regular file, not the agent's own, open to others), -ESTALE (another
+ * -EPERM (a symlink, not a regular file, not the agent's own, open to others, or in a directory
+ * that is not the agent's own as pal_k8s_state_begin requires it), -ESTALE (another
  * pin directory's), -EFBIG (over max) or a read error, with a message in err naming the file and
  * line; -ENOMEM. *out is NULL unless 0 is returned. */
 int pal_k8s_state_load(const char *path, const char *bpffs, size_t max, json_t **out, char *err,

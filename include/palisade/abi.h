@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 7u
+#define PAL_LAYOUT_VERSION 9u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -177,6 +177,33 @@ struct pal_xdp_meta {
 };
 _Static_assert(sizeof(struct pal_xdp_meta) == 4, "pal_xdp_meta size");
 
+/* hook_memo: PERCPU_ARRAY of struct pal_hook_memo, private to each object (not pinned), PAL_MEMO_SLOTS
+ * per kind, direct-mapped by a hash of the packet's headers: a verdict one hook made on a packet,
+ * for a later hook of the same packet on the same CPU, so the later hook does not decide it again
+ * (bpf/memo.h; docs/datapath.md "Memos between hooks"). Valid only while every input of the
+ * verdict is unchanged: the header fields, the interface, the policy generation, the list judged
+ * and the interface's flags, and the tick (jiffies). */
+#define PAL_MEMO_SLOT_BITS 8u
+#define PAL_MEMO_SLOTS (1u << PAL_MEMO_SLOT_BITS)
+#define PAL_MEMO_HDR_WORDS 12u /* struct pal_pkt's header fields, src through tcp_flags */
+#define PAL_MEMO_EMPTY 0u
+#define PAL_MEMO_PRE_IN 1u      /* XDP: failsafe-in / untracked ingress outcome, for tc ingress */
+#define PAL_MEMO_ESTABLISHED 2u /* tc ingress: the packet's own flow entry was established */
+#define PAL_MEMO_KINDS 2u
+struct pal_hook_memo {
+	__u32 hdr[PAL_MEMO_HDR_WORDS];
+	__u64 jiffies;    /* the tick it was made in */
+	__u32 ifindex;    /* the interface the packet arrived on */
+	__u32 generation; /* pal_config's, read before the verdict was made */
+	__u32 list_id;    /* PRE_IN: the untracked-ingress list judged (0: none); else 0 */
+	__u32 if_flags;   /* the interface's pal_iface flags */
+	__u32 rule_id;    /* PRE_IN: the rule that decided (PAL_RULE_ID_NONE: none) */
+	__u8 kind;        /* PAL_MEMO_*; EMPTY: no verdict */
+	__u8 what;        /* PRE_IN: the outcome (bpf/stages.h PAL_O_NONE or PAL_O_UNTRACKED) */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
+
 /* ---- maps: keys and values -------------------------------------------------------------------- */
 
 /* pal_version: ARRAY[1] of struct pal_version, written once when the maps are created. */
@@ -197,9 +224,9 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
  * the same layout may lack it. */
 #define PAL_PINNED_MAPS(X) \
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
-	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_rule_ctrs) \
+	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_flows4) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live) X(pal_hosts)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -342,9 +369,57 @@ struct pal_list {
 	 * constrain only one address: half the LPM lookups of a new flow). */
 	__u32 single_class;
 	struct pal_class one_class[6 /* PAL_FIELD_COUNT */];
+	/* Bit f: field f's class comes from its direct key table in the list's pal_words region
+	 * (below) instead of an LPM lookup in pal_classes; never set for a single-class field. */
+	__u32 direct;
+	/* Bit f: field f's one class (single_class) holds every entry, in no word as an override and
+	 * as no entry's anchor: the candidate words and the walk's words need not read it. */
+	__u32 neutral;
+	__u32 key_table[6];   /* pal_words index of field f's direct key table */
+	__u32 key_classes[6]; /* pal_words index of its class values (PAL_CLASS_WORDS each); they end
+			       * where the table begins, so a class id past them is a broken table */
 };
-_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class), "pal_list size");
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4,
+	       "pal_list size");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
+_Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_table offset");
+
+/* Direct key tables: the bitmap form's protocol, port and ICMP classes by array indexing in
+ * pal_words instead of an LPM lookup (agent/dataplane/key_tables.c writes them, for lists over
+ * PAL_SMALL_ENTRIES entries). Class ids are 16-bit, four to a word, id i in bits 16 * (i % 4):
+ *   class values  PAL_CLASS_WORDS words per class id: summary | ovr_mask << 32,
+ *                 ovr_base | base << 32, anchor | ovr_rank << 32, top
+ *   PROTO         PAL_KEYTAB_PROTO_IDS ids: [family == 6][IP protocol]
+ *   SPORT/DPORT/ICMP  a top level of PAL_KEYTAB_TOP_IDS ids, one per block of 256 keys (key >> 8)
+ *                 and the no-key class at PAL_KEYTAB_NONE; a top id with PAL_KEYTAB_LEAF set is
+ *                 the class of the whole block, else the word offset (from the table) of the
+ *                 block's 256 class ids, by key & 0xff
+ * A field gets a table only when its class ids fit in 15 bits and at most PAL_KEYTAB_MAX_BLOCKS
+ * blocks hold more than one class; otherwise it keeps its LPM lookup. */
+#define PAL_CLASS_WORDS 4u
+#define PAL_KEYTAB_PROTO_IDS 512u
+#define PAL_KEYTAB_NONE 256u
+#define PAL_KEYTAB_TOP_IDS 260u /* 256 blocks, the no-key class, padding to a whole word */
+#define PAL_KEYTAB_BLOCK_IDS 256u
+#define PAL_KEYTAB_LEAF 0x8000u
+#define PAL_KEYTAB_MAX_BLOCKS 16u
+
+/* Host tables: an address field whose prefixes are all host addresses (/32, /128) but the /0 of
+ * each family (pods' addresses, the common case) takes its class id from pal_hosts, a hash of
+ * the hosts, instead of an LPM lookup: its pal_list.key_table word holds the /0s' class ids
+ * (IPv4 at id 0, IPv6 at id 1) for the addresses not in it; its class values are as above. */
+#define PAL_HOSTS_MAX (1u << 17) /* pal_hosts entries (allocated on use); a list whose hosts do
+				  * not fit keeps the LPM lookup */
+struct pal_host_key {
+	__u32 list_id;
+	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */
+	__u8 family; /* 4 or 6 */
+	__u8 pad[2];
+	__u8 addr[16]; /* network order; an IPv4 address in the first 4 bytes, the rest 0 */
+};
+_Static_assert(sizeof(struct pal_host_key) == 24, "pal_host_key size");
+_Static_assert(PAL_KEYTAB_TOP_IDS % 4 == 0 && PAL_KEYTAB_PROTO_IDS % 4 == 0,
+	       "key tables are whole words");
 
 /* pal_entries: ARRAY of struct pal_entry (flatten.h's struct pal_cls_entry, minus reporting). */
 struct pal_entry {
@@ -557,10 +632,14 @@ _Static_assert(PAL_OFFSETOF(struct pal_src_key, addr) == 12, "pal_src_key.addr o
 #define PAL_SRC_FIXED_BITS 64u
 #define PAL_DEF_SRC_PREFIXES 65536u /* pal_srcaddrs entries */
 
-/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow. Both directions of an allowed
- * tracked flow are entered (and, under NAT, both directions of the other tuple too). ICMP echo
- * uses the identifier as both ports. Every entry of a flow carries the flow's lifecycle and its
- * admission context (docs/datapath.md "Flow state"). */
+/* pal_flows: LRU_HASH, key struct pal_flow_key -> struct pal_flow: the IPv6 flows (IPv4 flows are
+ * in pal_flows4, below, under a 16-byte key). One entry per allowed tracked flow for both
+ * directions (and, under NAT, one for the other tuple of its conntrack entry): the
+ * key is canonical, its `src` endpoint (address, port) the one that sorts first
+ * (pal_flow_endpoint_after), and PAL_FLOW_REVERSED in the value says which endpoint opened the
+ * flow. ICMP echo uses the identifier as both ports. Every entry of a flow carries the flow's
+ * lifecycle and its admission context (docs/datapath.md "Flow state"). Aligned to 4 so both sides
+ * copy and compare it by words. */
 struct pal_flow_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -569,10 +648,93 @@ struct pal_flow_key {
 	__u8 family; /* 4 or 6 */
 	__u8 proto;
 	__u8 pad[2];
-};
+} __attribute__((aligned(4)));
 _Static_assert(sizeof(struct pal_flow_key) == 40, "pal_flow_key size");
 
-#define PAL_FLOW_REPLY 0x1u    /* this key is the reply direction of the allowed packet */
+/* The order of a canonical key's endpoints: 1 when endpoint (a, ap) sorts after (b, bp), i.e.
+ * the address as a big-endian number, then the port. Both sides use this one definition (the
+ * agent's tests and tools look entries up by key). addr: 16 bytes, 4-aligned. */
+static inline __attribute__((always_inline)) __u32 pal_flow_addr_word(const __u8 *addr, int i)
+{
+	const __u8 *a = (const __u8 *)__builtin_assume_aligned(addr, 4); /* word loads, not bytes */
+	__u32 w;
+
+	__builtin_memcpy(&w, a + 4 * i, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
+static inline __attribute__((always_inline)) int pal_flow_endpoint_after(const __u8 *a, __u16 ap,
+									 const __u8 *b, __u16 bp)
+{
+	for (int i = 0; i < 4; i++) {
+		__u32 x = pal_flow_addr_word(a, i), y = pal_flow_addr_word(b, i);
+
+		if (x != y)
+			return x > y;
+	}
+	return ap > bp;
+}
+
+/* Puts tuple k (src -> dst) in canonical order; returns 1 when it swapped the endpoints (the
+ * tuple travels from the key's dst to its src). */
+static inline __attribute__((always_inline)) int pal_flow_key_canonical(struct pal_flow_key *k)
+{
+	__u8 a[16];
+	__u16 port;
+
+	if (!pal_flow_endpoint_after(k->src, k->sport, k->dst, k->dport))
+		return 0;
+	__builtin_memcpy(a, k->src, 16);
+	__builtin_memcpy(k->src, k->dst, 16);
+	__builtin_memcpy(k->dst, a, 16);
+	port = k->sport;
+	k->sport = k->dport;
+	k->dport = port;
+	return 1;
+}
+
+/* pal_flows4: LRU_HASH, key struct pal_flow_key4 -> struct pal_flow: the IPv4 flows, the same
+ * canonical key as pal_flow_key's without the unused address bytes and the family: the kernel's
+ * hash runs over 16 bytes instead of 40 and the compare is two words, on every established
+ * packet (docs/datapath.md "Per-packet cost"). Sized with pal_flows (--max-flows, per family). */
+struct pal_flow_key4 {
+	__u8 src[4];
+	__u8 dst[4];
+	__u16 sport; /* host order */
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+} __attribute__((aligned(4)));
+_Static_assert(sizeof(struct pal_flow_key4) == 16, "pal_flow_key4 size");
+
+/* The pal_flows4 key of IPv4 key k (family 4), and back. */
+static inline __attribute__((always_inline)) void pal_flow_key4_of(const struct pal_flow_key *k,
+								    struct pal_flow_key4 *k4)
+{
+	__builtin_memcpy(k4->src, k->src, 4);
+	__builtin_memcpy(k4->dst, k->dst, 4);
+	k4->sport = k->sport;
+	k4->dport = k->dport;
+	k4->proto = k->proto;
+	k4->pad[0] = k4->pad[1] = k4->pad[2] = 0;
+}
+
+static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct pal_flow_key4 *k4,
+								    struct pal_flow_key *k)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__builtin_memcpy(k->src, k4->src, 4);
+	__builtin_memcpy(k->dst, k4->dst, 4);
+	k->sport = k4->sport;
+	k->dport = k4->dport;
+	k->family = 4;
+	k->proto = k4->proto;
+}
+
+#define PAL_FLOW_REVERSED 0x1u /* the flow opened from the key's dst endpoint to its src */
 #define PAL_FLOW_NAT 0x2u      /* entered from the other side of a conntrack NAT mapping */
 #define PAL_FLOW_FAILSAFE 0x4u /* admitted by a failsafe port: never re-judged */
 #define PAL_FLOW_ALWAYS 0x8u   /* admitted without policy (host to its own workload): never re-judged */

@@ -13,15 +13,15 @@
  *                        lookups go: the "array slot per interface" idea, measured)
  *   PAL_ABLATE_FAILSAFE  the failsafe LPM lookup is not made (answers "no failsafe port"; the
  *                        benchmark's packets match none, so verdicts do not change)
- *   PAL_ABLATE_FLOWINS   no flow entry is written to pal_flows (the update answers success):
+ *   PAL_ABLATE_FLOWINS   no flow entry is written to pal_flows4/pal_flows (the update answers success):
  *                        only meaningful where every packet is a new flow anyway (live.sh's
  *                        ablate group); an established flow would never be found
  *   PAL_ABLATE_CT        the conntrack kfunc is not called: bpf_skb_ct_lookup answers "no such
  *                        connection", as it does anyway where conntrack is not active (the
  *                        live benchmark's namespaces with palisade alone)
  * The established packet's flow check, step by step (BPF_PROG_TEST_RUN's established path only):
- *   PAL_ABLATE_FLOWHASH  pal_flows lookups answer one global entry instead of hashing the 40-byte
- *                        key (an established TCP flow, never re-judged, never idle): what the LRU
+ *   PAL_ABLATE_FLOWHASH  flow table lookups answer one global entry instead of hashing the key
+ *                        (an established TCP flow, never re-judged, never idle): what the LRU
  *                        hash lookup costs
  *   PAL_ABLATE_CLOCK     the flow clock reads a constant instead of bpf_ktime_get_coarse_ns
  *   PAL_ABLATE_LIFECYCLE an entry found is established: no SYN, idle-timeout, tombstone or
@@ -72,6 +72,9 @@ struct {
 #define ABL_SKIPPED(m) 0
 #endif
 
+/* The flow tables (IPv4, IPv6). */
+#define ABL_FLOW_MAP(m) ((void *)(m) == (void *)&pal_flows4 || (void *)(m) == (void *)&pal_flows)
+
 /* Every map argument in the datapath is the address of a named map, so clang folds these
  * comparisons away: each lookup compiles to the real helper call, the stub, or nothing. */
 #define bpf_map_lookup_elem(m, k)                                                                  \
@@ -80,7 +83,7 @@ struct {
 #ifdef PAL_ABLATE_FLOWINS
 #define ABL_REAL_UPDATE ((long (*)(void *, const void *, const void *, __u64))BPF_FUNC_map_update_elem)
 #define bpf_map_update_elem(m, k, v, f)                                                            \
-	((void *)(m) == (void *)&pal_flows ? 0 : ABL_REAL_UPDATE((void *)(m), (k), (v), (f)))
+	(ABL_FLOW_MAP(m) ? 0 : ABL_REAL_UPDATE((void *)(m), (k), (v), (f)))
 #endif
 
 #ifdef PAL_ABLATE_EVENTS
@@ -102,7 +105,7 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 				    .flags = PAL_FLOW_ALWAYS };
 #undef bpf_map_lookup_elem
 #define bpf_map_lookup_elem(m, k)                                                                  \
-	((void *)(m) == (void *)&pal_flows ?                                                       \
+	(ABL_FLOW_MAP(m) ?                                                                         \
 		 (void *)&abl_flow :                                                               \
 		 (ABL_SKIPPED(m) ? (void *)0 : ABL_REAL_LOOKUP(ABL_COUNTER_MAP(m), ABL_KEY(m, k))))
 #endif
@@ -116,7 +119,7 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 #ifdef PAL_ABLATE_LIFECYCLE
 #define PAL_WITH_CT 1
 #include "flow.h"
-#define pal_flow_classify_entry(f, p, c, gen, now) ((void)(c), PAL_FLOW_HIT)
+#define pal_flow_classify_entry(f, p, reply, c, gen, now) ((void)(c), (void)(reply), PAL_FLOW_HIT)
 #endif
 #ifdef PAL_ABLATE_FLOWCHECK
 #define PAL_WITH_CT 1

@@ -18,8 +18,16 @@
  * The verdicts of palisade and the scan are compared on every packet: a disagreement means the
  * two are not classifying the same rules and the run fails (exit 2) rather than print a number.
  *
+ *   untracked-tc tc_ingress of the host endpoint right after XDP passed the packet (the half that
+ *                no rule matches): where XDP leaves no metadata, tc ingress decides the untracked
+ *                list again, or takes XDP's outcome from a memo (bpf/memo.h).
+ *   forwarded    the established packet forwarded: tc_ingress of the host endpoint once, then
+ *                tc_egress of another interface (ingress_ifindex = the endpoint), which decides
+ *                a forwarded packet's flow after tc ingress did (bpf/memo.h).
+ *
  * Output: one line per rule count, "classify N pal_ns linear_ns established_ns apply_ms", for
- * tests/bench/run.sh's table. Runs as root in a private network namespace with its own pin
+ * tests/bench/run.sh's table, then "untracked-tc N tc_ingress_ns" and "forwarded N tc_egress_ns"
+ * (not in the table). Runs as root in a private network namespace with its own pin
  * directory. Usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS] [PACKETS] */
 #include <errno.h>
 #include <net/if.h>
@@ -177,6 +185,20 @@ static double run1(int prog_fd, bool xdp, int ifindex, const struct pkt *pk, int
 	}
 	if (ret)
 		*ret = o.retval;
+	return o.duration;
+}
+
+/* tc egress of pk leaving by ifindex, forwarded from iif: the kernel's mean ns per run. */
+static double run_egress(int prog_fd, int ifindex, int iif, const struct pkt *pk, int repeat)
+{
+	struct __sk_buff sctx = { .ifindex = (uint32_t)ifindex, .ingress_ifindex = (uint32_t)iif };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pk->buf, .data_size_in = pk->len,
+		    .ctx_in = &sctx, .ctx_size_in = sizeof(sctx), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o)) {
+		perror("bench-classify: BPF_PROG_TEST_RUN");
+		exit(2);
+	}
 	return o.duration;
 }
 
@@ -350,7 +372,9 @@ int main(int argc, char **argv)
 	       npk, rounds);
 	for (int k = 0; k < nsizes; k++) {
 		int n = sizes[k], ls_repeat = n >= 10000 ? 1 : n >= 1000 ? 20 : 200;
-		double pal_r[MAX_ROUNDS], ls_r[MAX_ROUNDS], est_r[MAX_ROUNDS], apply_ms;
+		double pal_r[MAX_ROUNDS], ls_r[MAX_ROUNDS], est_r[MAX_ROUNDS], fwd_r[MAX_ROUNDS];
+		double untr_r[MAX_ROUNDS];
+		double apply_ms;
 		struct pal_ir ir[2] = { 0 };
 		struct pal_dp_binding b = { .ifindex = (uint32_t)ifx };
 		struct timespec t0;
@@ -400,6 +424,18 @@ int main(int argc, char **argv)
 			pal_r[r] = pal / npk;
 			ls_r[r] = ls / npk;
 		}
+		/* untracked-tc: the packets XDP passes, at tc ingress right after it */
+		for (int r = 0; r < rounds; r++) {
+			double t = 0;
+
+			for (int i = 1; i < npk; i += 2) {
+				run1(pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), true, ifx, &pk[i], 1,
+				     NULL);
+				t += run1(pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS), false, ifx, &pk[i],
+					  PAL_REPEAT, NULL);
+			}
+			untr_r[r] = t / (npk / 2);
+		}
 		/* established: the normal list, every packet's flow present */
 		b.ep = pal_ir_endpoint_for_iface(&ir[1], "eth0");
 		if (pal_dp_apply(dp, &ir[1], &b, 1, (uint32_t)k * 2 + 2)) {
@@ -411,9 +447,15 @@ int main(int argc, char **argv)
 			 * rides an entry) */
 			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
 					      .generation = (uint32_t)k * 2 + 2 };
+			struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
 
+			if (pal_flow_key_canonical(&fk))
+				f.flags |= PAL_FLOW_REVERSED;
 			pk[i].buf[47] = 0x10;
-			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows"), &pk[i].fk, &f, 0))
+			struct pal_flow_key4 fk4;
+
+			pal_flow_key4_of(&fk, &fk4);
+			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
 				bench_die("pal_flows update");
 		}
 		for (int r = 0; r < rounds; r++) {
@@ -424,8 +466,22 @@ int main(int argc, char **argv)
 					    PAL_REPEAT, NULL);
 			est_r[r] = est / npk;
 		}
+		/* forwarded: tc ingress once, then tc egress of the loopback (no endpoint) */
+		for (int r = 0; r < rounds; r++) {
+			double fwd = 0;
+
+			for (int i = 0; i < npk; i++) {
+				run1(pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS), false, ifx, &pk[i], 1,
+				     NULL);
+				fwd += run_egress(pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS), 1, ifx,
+						  &pk[i], PAL_REPEAT);
+			}
+			fwd_r[r] = fwd / npk;
+		}
 		printf("classify %d %.1f %.1f %.1f %.1f\n", n, bench_median(pal_r, rounds),
 		       bench_median(ls_r, rounds), bench_median(est_r, rounds), apply_ms);
+		printf("untracked-tc %d %.1f\n", n, bench_median(untr_r, rounds));
+		printf("forwarded %d %.1f\n", n, bench_median(fwd_r, rounds));
 		fflush(stdout);
 		pal_ir_free(&ir[0]);
 		pal_ir_free(&ir[1]);

@@ -63,6 +63,12 @@ local) MODES="none ipt-ct pal-in:10 pal-in:10000" ;;
 ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-flowins:10 abl-all:10" ;;
 *) fail "unknown group $GROUP" ;;
 esac
+# a subset of the group's modes, e.g. BENCH_LIVE_MODES="none pal-fwd:10" (a quicker comparison);
+# modes base-fwd:N and base-dnt:N run pal-fwd:N and pal-dnt:N with another build's agent,
+# BENCH_LIVE_BASE=/path/to/palisaded (a change against main, interleaved in one run)
+MODES=${BENCH_LIVE_MODES:-$MODES}
+BASE_PALISADED=${BENCH_LIVE_BASE:-}
+case " $MODES" in *" base-"*) [ -x "$BASE_PALISADED" ] || fail "base-* modes need BENCH_LIVE_BASE=palisaded" ;; esac
 V6=0; [ "$GROUP" = v6 ] && V6=1
 FLOWARG=$FLOWS
 case $GROUP in new | ablate) FLOWARG=new ;; esac
@@ -200,6 +206,9 @@ mode_on() {
 	pal-dnt) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		bench_program node "$BENCH_TMP/pol-dnt-$2" --xdp-mode native ;;
 	pal-in) bench_program node "$BENCH_TMP/pol-in-$2" --xdp-mode native ;;
+	base-fwd) PALISADED=$BASE_PALISADED bench_program node "$BENCH_TMP/pol-fwd-$2" --xdp-mode native ;;
+	base-dnt) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+		PALISADED=$BASE_PALISADED bench_program node "$BENCH_TMP/pol-dnt-$2" --xdp-mode native ;;
 	abl-*) [ -x "$BUILD/bench/$1/palisaded" ] || fail "no $BUILD/bench/$1/palisaded (make bench-cost builds it)"
 		PALISADED=$BUILD/bench/$1/palisaded bench_program node "$BENCH_TMP/pol-fwd-$2" --xdp-mode native ;;
 	esac
@@ -208,7 +217,7 @@ mode_off() {
 	case $1 in
 	xdp-bare) bn node ip link set dev "$D" xdpdrv off || fail "XDP off" ;;
 	nft-set) bn node nft delete table ip "${PFX}" || fail "nft delete" ;;
-	pal-* | abl-*) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
+	pal-* | abl-* | base-*) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
 		--bpffs "$PINDIR" >"$BENCH_TMP/uninstall.log" 2>&1 ||
 		fail "palisaded --uninstall: $(cat "$BENCH_TMP/uninstall.log")" ;;
 	esac
@@ -221,8 +230,8 @@ mode_off() {
 }
 for m in $MODES; do
 	case $m in pal-xdp-deny:*) policy deny "${m#*:}" "$BENCH_TMP/pol-deny-${m#*:}" ;;
-	pal-fwd:* | abl-*) policy fwd "${m#*:}" "$BENCH_TMP/pol-fwd-${m#*:}" ;;
-	pal-dnt:*) policy dnt "${m#*:}" "$BENCH_TMP/pol-dnt-${m#*:}" ;;
+	pal-fwd:* | abl-* | base-fwd:*) policy fwd "${m#*:}" "$BENCH_TMP/pol-fwd-${m#*:}" ;;
+	pal-dnt:* | base-dnt:*) policy dnt "${m#*:}" "$BENCH_TMP/pol-dnt-${m#*:}" ;;
 	pal-in:*) policy in "${m#*:}" "$BENCH_TMP/pol-in-${m#*:}" ;;
 	esac
 done
@@ -231,7 +240,7 @@ done
 counted() {
 	case $1 in
 	xdp-bare) percpu_sum "$BASE/dut/drops" ;;
-	pal-* | abl-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
+	pal-* | abl-* | base-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
 		jq -e '[.[] | .verdicts | to_entries[] | .value] | add // 0' ||
 		fail "polctl counters" ;;
 	*) echo 0 ;;
@@ -289,7 +298,7 @@ round() {
 	[ "$sent" -gt 0 ] || fail "$mode: nothing sent"
 	case $mode in
 	abl-counters | abl-all) ;; # checked above: palisade's program was on D
-	xdp-bare | pal-* | abl-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
+	xdp-bare | pal-* | abl-* | base-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
 		fail "$mode $rules: the filter counted $((c1 - c0)) of $sent frames" ;;
 	esac
 	case $GROUP/$mode in
@@ -328,7 +337,7 @@ $(median $(echo "${res[$m]}" | awk 'NF { print $2 }')) $(median $(echo "${res[$m
 $(median $(echo "${res[$m]}" | awk 'NF { print $4 }')) $GEN"
 done
 for m in $MODES; do
-	case $m in pal-* | abl-*) ;; *) continue ;; esac
+	case $m in pal-* | abl-* | base-*) ;; *) continue ;; esac
 	out=$(round "${m%%:*}" "${m#*:}" 1) || exit 1
 	echo "hooks $GROUP ${m%%:*} ${m#*:} $(echo "$out" | cut -d' ' -f1,5-)"
 done

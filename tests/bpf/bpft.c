@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
+#include "stats.h"
 #include "test_compiler_util.h"
 
 const struct bt_pkt_opts bt_ack = { .tcp_flags = BT_TCP_ACK };
@@ -391,11 +392,38 @@ uint64_t bt_now_ns(void)
 
 void bt_flush_flows(struct bpft *t)
 {
-	int fd = pal_dp_map_fd(t->dp, "pal_flows");
-	struct pal_flow_key k;
+	cr_assert_geq(pal_dp_flush_flows(t->dp), 0);
+}
 
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
-		bpf_map_delete_elem(fd, &k);
+/* The table of key k's family and the key as that table takes it (in *k4 for IPv4). */
+static int flow_table(struct bpft *t, const struct pal_flow_key *k, struct pal_flow_key4 *k4,
+		      const void **key)
+{
+	if (k->family == 4) {
+		pal_flow_key4_of(k, k4);
+		*key = k4;
+		return pal_dp_map_fd(t->dp, "pal_flows4");
+	}
+	*key = k;
+	return pal_dp_map_fd(t->dp, "pal_flows");
+}
+
+bool bt_flow_get(struct bpft *t, const struct pal_flow_key *k, struct pal_flow *f)
+{
+	struct pal_flow_key4 k4;
+	const void *key;
+	int fd = flow_table(t, k, &k4, &key);
+
+	return bpf_map_lookup_elem(fd, key, f) == 0;
+}
+
+void bt_flow_put(struct bpft *t, const struct pal_flow_key *k, const struct pal_flow *f)
+{
+	struct pal_flow_key4 k4;
+	const void *key;
+	int fd = flow_table(t, k, &k4, &key);
+
+	cr_assert_eq(bpf_map_update_elem(fd, key, f, 0), 0, "writing a flow entry");
 }
 
 int bt_veth_add(const char *name, uint32_t index)

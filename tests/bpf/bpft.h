@@ -153,8 +153,11 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 			 const struct pal_packet *pkt, const struct bt_pkt_opts *o);
 /* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock, for hand-made flow entries. */
 uint64_t bt_now_ns(void);
-/* Empties pal_flows (so every case is a new flow). */
+/* Empties pal_flows4 and pal_flows (so every case is a new flow). */
 void bt_flush_flows(struct bpft *t);
+/* The entry under canonical key k, in pal_flows4 (IPv4) or pal_flows (IPv6); put asserts. */
+bool bt_flow_get(struct bpft *t, const struct pal_flow_key *k, struct pal_flow *f);
+void bt_flow_put(struct bpft *t, const struct pal_flow_key *k, const struct pal_flow *f);
 
 /* A new flow of pkt (flows flushed first) through the programs and the evaluator of c: both must
  * say `allow` (criterion assertion naming the dropping hook and the evaluator's reason). */

@@ -103,9 +103,12 @@ static struct pal_flow_stats flow_stats(void)
 	return sum;
 }
 
-static struct pal_flow_key key_of(const struct pal_packet *p)
+/* The canonical pal_flows key of p's flow (abi.h); *swapped (if given): p travels from the key's
+ * dst to its src. */
+static struct pal_flow_key key_of_dir(const struct pal_packet *p, int *swapped)
 {
 	struct pal_flow_key k;
+	int sw;
 
 	memset(&k, 0, sizeof(k));
 	k.family = p->src.family == PAL_AF_INET6 ? 6 : 4;
@@ -114,14 +117,22 @@ static struct pal_flow_key key_of(const struct pal_packet *p)
 	memcpy(k.dst, p->dst.bytes, k.family == 4 ? 4 : 16);
 	k.sport = p->sport;
 	k.dport = p->dport;
+	sw = pal_flow_key_canonical(&k);
+	if (swapped)
+		*swapped = sw;
 	return k;
+}
+
+static struct pal_flow_key key_of(const struct pal_packet *p)
+{
+	return key_of_dir(p, NULL);
 }
 
 static bool get_flow(const struct pal_packet *p, struct pal_flow *f)
 {
 	struct pal_flow_key k = key_of(p);
 
-	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, f) == 0;
+	return bt_flow_get(&T, &k, f);
 }
 
 /* Client -> pod (forwarded eth0 -> cali0) and the pod's reply, with TCP flags. */
@@ -225,23 +236,22 @@ Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
 }
 
-/* Writes both directions of an established TCP flow of the current generation, last seen at
- * last_ns (never re-judged: only its age decides). */
+/* Writes the entry of an established TCP flow c2s opened (s2c: its reply), of the current
+ * generation, last seen at last_ns (never re-judged: only its age decides). */
 static void put_established(const struct pal_packet *c2s, const struct pal_packet *s2c,
 			    uint64_t last_ns)
 {
-	struct pal_flow_key k = key_of(c2s), rk = key_of(s2c);
-	int fd = pal_dp_map_fd(T.dp, "pal_flows");
+	int swapped;
+	struct pal_flow_key k = key_of_dir(c2s, &swapped), rk = key_of(s2c);
 	struct pal_flow f;
 
+	cr_assert_eq(memcmp(&k, &rk, sizeof(k)), 0, "one key for both directions");
 	memset(&f, 0, sizeof(f));
 	f.last_ns = last_ns;
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = generation;
-	f.flags = PAL_FLOW_ALWAYS;
-	cr_assert_eq(bpf_map_update_elem(fd, &k, &f, 0), 0);
-	f.flags |= PAL_FLOW_REPLY;
-	cr_assert_eq(bpf_map_update_elem(fd, &rk, &f, 0), 0);
+	f.flags = PAL_FLOW_ALWAYS | (swapped ? PAL_FLOW_REVERSED : 0);
+	bt_flow_put(&T, &k, &f);
 }
 
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
@@ -518,4 +528,112 @@ Test(bpf_flow, a_packet_during_an_apply_never_keeps_a_flow_the_new_policy_denies
 		      "the new policy denies TCP 8080, yet a packet sent during the apply kept the "
 		      "flow (%lu packets sent during it)", h.sent);
 	ct_free(&d);
+}
+
+/* ---- one entry per flow (canonical key): who may ride it ----
+ *
+ * Both directions of a flow find the same entry; the entry records which endpoint opened it and
+ * each packet's direction is computed from its own endpoints. Each case below is an attack from
+ * the client side into the pod, whose policy (deny_yaml) denies TCP 8080, UDP 5353 and ICMP:
+ * only a packet of the pod's own flow in its reply direction may pass. */
+
+static bool path_opts(const char *in, const char *out, const struct pal_packet *p,
+		      const struct bt_pkt_opts *o)
+{
+	return bt_path(&T, PAL_TRACE_FORWARD, in, out, p, o).allow;
+}
+
+static void only_the_flows_endpoints_ride(const char *pod, const char *client, const char *client2)
+{
+	struct pal_packet open = ct_pkt(PAL_PROTO_TCP, pod, 8080, client, 40000);
+	struct pal_packet reply = ct_pkt(PAL_PROTO_TCP, client, 40000, pod, 8080);
+	struct pal_packet other_port = ct_pkt(PAL_PROTO_TCP, client, 40001, pod, 8080);
+	struct pal_packet other_host = ct_pkt(PAL_PROTO_TCP, client2, 40000, pod, 8080);
+	struct pal_packet swapped_open = ct_pkt(PAL_PROTO_TCP, pod, 40000, client, 8080);
+
+	apply(deny_yaml);
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&open, BT_TCP_SYN), "the pod opens pod:8080 -> client:40000");
+	cr_assert(to_pod(&reply, BT_TCP_SYN | BT_TCP_ACK), "its reply rides the entry");
+	cr_assert(from_pod(&open, BT_TCP_ACK));
+	cr_assert(to_pod(&reply, BT_TCP_ACK));
+	cr_assert_not(to_pod(&other_port, BT_TCP_ACK), "another client port: not the flow");
+	cr_assert_not(to_pod(&other_host, BT_TCP_ACK), "another client address: not the flow");
+	cr_assert_not(to_pod(&reply, BT_TCP_SYN), "a SYN from the reply side is a new connection");
+	cr_assert(to_pod(&reply, BT_TCP_ACK), "which left the flow as it was");
+
+	/* the ports swapped between the two addresses: another flow, not this one's reverse */
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&swapped_open, BT_TCP_SYN), "the pod opens pod:40000 -> client:8080");
+	cr_assert_not(to_pod(&reply, BT_TCP_ACK), "client:40000 -> pod:8080 is not its reply");
+	cr_assert_not(to_pod(&reply, BT_TCP_SYN | BT_TCP_ACK));
+}
+
+Test(bpf_flow, an_entry_admits_only_its_two_endpoints_v4)
+{
+	only_the_flows_endpoints_ride(POD, CLIENT, "198.18.100.2");
+}
+
+Test(bpf_flow, an_entry_admits_only_its_two_endpoints_v6)
+{
+	only_the_flows_endpoints_ride(POD6, CLIENT6, "2001:db8:100::2");
+}
+
+/* The echo identifier is both ports, so the client's own echo request with the pod's identifier
+ * has the pod's flow's key: it must still meet policy (ICMP is denied into the pod). */
+static void echo_request_rides_only_the_original_direction(const char *pod, const char *client,
+							   bool v6)
+{
+	struct bt_pkt_opts o = { .icmp_id = 7 };
+	struct pal_packet ping = ct_icmp(pod, client, v6 ? 128 : 8, 0);
+	struct pal_packet pong = ct_icmp(client, pod, v6 ? 129 : 0, 0);
+	struct pal_packet probe = ct_icmp(client, pod, v6 ? 128 : 8, 0);
+
+	if (v6)
+		ping.protocol = pong.protocol = probe.protocol = PAL_PROTO_ICMPV6;
+	apply(deny_yaml);
+	bt_flush_flows(&T);
+	cr_assert(path_opts("cali0", "eth0", &ping, &o), "the pod pings the client");
+	cr_assert(path_opts("eth0", "cali0", &pong, &o), "the echo reply rides the flow");
+	cr_assert_not(path_opts("eth0", "cali0", &probe, &o),
+		      "the client's echo request with the same identifier meets policy");
+	cr_assert(path_opts("eth0", "cali0", &pong, &o), "the pod's flow is intact");
+}
+
+Test(bpf_flow, an_echo_request_never_rides_the_reply_direction_v4)
+{
+	echo_request_rides_only_the_original_direction(POD, CLIENT, false);
+}
+
+Test(bpf_flow, an_echo_request_never_rides_the_reply_direction_v6)
+{
+	echo_request_rides_only_the_original_direction(POD6, CLIENT6, true);
+}
+
+/* UDP is replied only by a packet from the other endpoint, whichever endpoint sorts first in the
+ * key (the client's address sorts after the pod's: both orders are exercised). */
+static void udp_replied_only_from_the_other_side(const struct pal_packet *q,
+						 const struct pal_packet *a, bool q_to_pod)
+{
+	struct pal_flow f;
+
+	bt_flush_flows(&T);
+	cr_assert(q_to_pod ? to_pod(q, 0) : from_pod(q, 0));
+	cr_assert(q_to_pod ? to_pod(q, 0) : from_pod(q, 0), "the opener again");
+	cr_assert(get_flow(q, &f));
+	cr_assert_eq(f.state, PAL_FST_UDP_UNREPLIED, "the opener's own packets are no reply");
+	cr_assert(q_to_pod ? from_pod(a, 0) : to_pod(a, 0));
+	cr_assert(get_flow(q, &f) && get_flow(a, &f), "one entry, found from both sides");
+	cr_assert_eq(f.state, PAL_FST_UDP_REPLIED);
+}
+
+Test(bpf_flow, udp_is_replied_only_by_the_other_endpoint)
+{
+	struct pal_packet q = ct_pkt(PAL_PROTO_UDP, CLIENT, 40005, POD, 5353);
+	struct pal_packet a = ct_pkt(PAL_PROTO_UDP, POD, 5353, CLIENT, 40005);
+	struct pal_packet q2 = ct_pkt(PAL_PROTO_UDP, POD, 40006, CLIENT, 53);
+	struct pal_packet a2 = ct_pkt(PAL_PROTO_UDP, CLIENT, 53, POD, 40006);
+
+	udp_replied_only_from_the_other_side(&q, &a, true);
+	udp_replied_only_from_the_other_side(&q2, &a2, false);
 }

@@ -97,6 +97,7 @@ static struct pal_flow_key key(const char *src, uint16_t sport, const char *dst,
 	k.dport = dport;
 	k.family = 4;
 	k.proto = PAL_PROTO_TCP;
+	pal_flow_key_canonical(&k);
 	return k;
 }
 
@@ -104,7 +105,21 @@ static bool have_flow(struct pal_flow_key k)
 {
 	struct pal_flow f;
 
-	return bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_flows"), &k, &f) == 0;
+	return bt_flow_get(&T, &k, &f);
+}
+
+/* Entries in pal_flows4. */
+static int flow_entries(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_flows4"), n = 0;
+	struct pal_flow_key4 k, *prev = NULL, next;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
 }
 
 static void allowed_flow_is_entered_under_both_tuples(void)
@@ -123,6 +138,7 @@ static void allowed_flow_is_entered_under_both_tuples(void)
 	cr_assert(have_flow(key(POD, 8080, CLIENT, 40000)), "post-DNAT reply");
 	cr_assert(have_flow(key(CLIENT, 40000, HOST_EXT, 30080)), "pre-DNAT tuple (conntrack)");
 	cr_assert(have_flow(key(HOST_EXT, 30080, CLIENT, 40000)), "un-NATed reply (conntrack)");
+	cr_assert_eq(flow_entries(), 2, "one entry per tuple of the connection, both directions in it");
 
 	/* the reply, un-NATed by conntrack, leaves towards the client: established */
 	len = bt_build(buf, sizeof(buf), &reply, &bt_ack);
@@ -145,7 +161,6 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	struct pal_flow_key fwd = key(CLIENT, 40000, POD, 8080), rev = key(POD, 8080, CLIENT, 40000);
 	uint8_t buf[256];
 	size_t len;
-	int fd = pal_dp_map_fd(T.dp, "pal_flows");
 
 	/* dport 30081 is denied by preDNAT: a new packet would drop at tc ingress. The flow is not
 	 * this tuple; conntrack has none for it either: dropped. */
@@ -161,8 +176,8 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = 1;
 	f.flags = PAL_FLOW_ALWAYS;
-	cr_assert_eq(bpf_map_update_elem(fd, &fwd, &f, 0), 0);
-	cr_assert_eq(bpf_map_update_elem(fd, &rev, &f, 0), 0);
+	bt_flow_put(&T, &fwd, &f);
+	bt_flow_put(&T, &rev, &f);
 	p.dport = 30080;
 	len = bt_build(buf, sizeof(buf), &p, &bt_ack);
 	cr_assert(!have_flow(key(CLIENT, 40000, HOST_EXT, 30080)));

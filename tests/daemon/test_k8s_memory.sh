@@ -23,7 +23,7 @@ hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
 rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$AGENT/status")
 echo "k8s memory: 5000 pods, 500 policies: VmRSS ${rss} kB, VmHWM ${hwm} kB (limit ${HWM_LIMIT_KB} kB)"
 # The state file (every applied version; its lines are kept in memory too): every object in it.
-state=$TMP/k8s-objects.json
+state=$(k8s_state_file "$TMP" "$BPFFS")
 wait_until 10 test -s "$state" || fail "no state file $state" # written just after the apply
 n=$(($(wc -l <"$state") - 1))
 [ "$n" -ge 5500 ] || fail "the state file holds $n objects, want at least 5,000 pods and 500 policies"

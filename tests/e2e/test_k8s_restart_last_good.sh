@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Last good versions survive an agent restart (--datastore kubernetes; the state file
-# k8s-objects.json beside the event socket): a Calico GlobalNetworkPolicy denying 9090 to the pod
+# k8s-state/k8s-objects-TAG.json beside the event socket): a Calico GlobalNetworkPolicy denying 9090 to the pod
 # shop/web is enforced, the agent stops, the policy becomes undecodable in the API meanwhile, and
 # the restarted agent keeps the deny (its version from before the restart), reports it (/readyz
 # degraded, polctl status, the log) and still applies every other change:
@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 k8s_web_pod 8080 9090 7070
-STATE=$E2E_TMP/k8s-objects.json # beside $AGENTD_EVENTS ($E2E_TMP/events.sock)
+STATE=$(k8s_state_file "$E2E_TMP" "$PINDIR") # in $AGENTD_EVENTS's directory ($E2E_TMP)
 GNP=GlobalNetworkPolicy.projectcalico.org/default.deny-9090
 
 gnp() { # gnp ACTION [FIELDS]: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
@@ -59,11 +59,40 @@ deny_holds "start"
 expect_tcp client 198.19.5.10 7070 - kweb:7070
 [ -f "$STATE" ] && [ ! -L "$STATE" ] || fail "no state file $STATE: $(ls -la "$E2E_TMP")"
 [ "$(stat -c '%a %u' "$STATE")" = "600 0" ] || fail "state file: $(stat -c '%a %u' "$STATE"), want 600 0"
+[ "$(stat -c '%a %u' "${STATE%/*}")" = "700 0" ] || fail "state directory: $(stat -c '%a %u' "${STATE%/*}"), want 700 0"
 sed -n 1p "$STATE" | jq -e '.palisade == "k8s-objects" and .version == 1' >/dev/null ||
 	fail "state file header: $(sed -n 1p "$STATE")"
 sed -n '2,$p' "$STATE" | jq -e --arg o "$GNP" 'select(.object == $o) | .uid != "" and (.documents | test("Deny"))' \
 	>/dev/null || fail "the state file lacks $GNP: $(cat "$STATE")"
 log "enforced: 9090 denied by $GNP, which the state file holds (0600, root)"
+
+# 0. A write that fails is counted and shown (metrics, polctl status); the next good one clears it.
+# The state directory given to another user: the agent refuses it (not its own), so the write fails.
+applied_count() { grep -c 'kubernetes: changes enforced' "$AGENTD_LOG"; }
+apply_np() { # apply_np PORT...: the NetworkPolicy with these ports, waits for its apply
+	local n i
+	n=$(applied_count)
+	k8s_put "$(np "$@")" || fail "np $*"
+	for i in $(seq 100); do [ "$(applied_count)" -gt "$n" ] && return 0; sleep 0.1; done
+	fail "np $* not applied"
+}
+polctl_text() { timeout 10 nsenter --net="/var/run/netns/${PFX}node" -- "$POLCTL" --bpffs "$PINDIR" "$@"; }
+metric() { ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+[ "$(metric palisade_k8s_state_file_write_failures_total)" = 0 ] || fail "write failures before any"
+[ "$(metric palisade_k8s_state_file_last_write_timestamp_seconds)" -gt 0 ] || fail "no last write time"
+polctl_text status | grep -q "state file $STATE, written 20" || fail "polctl status lacks the state file: $(polctl_text status)"
+chown 65534 "${STATE%/*}"
+apply_np 8080 9090 7070 6060
+[ "$(metric palisade_k8s_state_file_write_failures_total)" = 1 ] ||
+	fail "a failed write is not counted: $(metric palisade_k8s_state_file_write_failures_total)"
+polctl_text status | grep -q "state file not written: last good versions will not survive a restart (.*not the agent's own" ||
+	fail "polctl status lacks the failed write: $(polctl_text status)"
+k8s_status | jq -e '.state_file.error | test("not the agent.s own")' >/dev/null || fail "status -o json: $(k8s_status)"
+chown 0 "${STATE%/*}"
+apply_np 8080 9090 7070
+[ -f "$STATE" ] || fail "the state file is not written again"
+polctl_text status | grep -q "state file $STATE, written 20" || fail "polctl status still says the write failed: $(polctl_text status)"
+log "a failed write: counted in palisade_k8s_state_file_write_failures_total, shown in polctl status; cleared by the next"
 
 # 1. SIGTERM; the policy becomes undecodable (same object, same uid) while no agent runs.
 agentd_stop
@@ -121,7 +150,7 @@ agentd_stop
 printf 'garbage\n' >>"$STATE"
 n=$(wc -l <"$STATE")
 k8s_agent_start
-grep -q "state file not used.*k8s-objects.json:$n" "$AGENTD_LOG" ||
+grep -q "state file not used.*${STATE##*/}:$n" "$AGENTD_LOG" ||
 	fail "the corrupt state file is not reported with its line $n: $(grep 'state file' "$AGENTD_LOG" | tail -2)"
 sed -n '2,$p' "$STATE" | jq -e . >/dev/null || fail "the state file was not rewritten: $(tail -n 2 "$STATE")"
 log "a corrupt state file: warned with file and line, started without it, rewritten"

@@ -16,6 +16,10 @@
 #   k8s_restart               start it again on the same port with the same arguments (with
 #                             --state FILE among them it resumes its objects, without history)
 #   k8s_kubectl ARGS...       kubectl --kubeconfig $K8S_KUBECONFIG ARGS
+#   k8s_state_file RUNDIR BPFFS   the path of palisaded's state file (docs/kubernetes-datastore.md,
+#                             "Across restarts") for the event socket directory RUNDIR and the
+#                             pin directory BPFFS (spelled canonically: absolute, no "//", "."
+#                             or trailing "/")
 
 K8S_PID="" K8S_PORT="" K8S_CTL="" K8S_KUBECONFIG="" K8S_TOKEN="" K8S_DIR=""
 K8S_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -81,4 +85,7 @@ k8s_restart() {
 	k8s_start "$K8S_DIR" --port "$port" "${args[@]}"
 }
 
+k8s_state_file() {
+	printf '%s/k8s-state/k8s-objects-%s.json\n' "$1" "$(printf %s "$2" | sha256sum | cut -c1-16)"
+}
 k8s_kubectl() { kubectl --kubeconfig "$K8S_KUBECONFIG" --request-timeout=10s "$@"; }

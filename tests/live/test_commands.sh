@@ -44,6 +44,7 @@ json_is '.interfaces[] | select(.name == "ext0") | .tc.ingress and .tc.egress' t
 json_is '.interfaces[] | select(.name == "ext0") | .endpoint' live-node-ext0
 json_is '.maps[] | select(.name == "pal_ifaces") | .used' 1
 json_is '.maps[] | select(.name == "pal_flows") | .max' 262144
+json_is '.maps[] | select(.name == "pal_flows4") | .max' 262144 # --max-flows sizes both tables
 expect_rc 0 pc status
 contains "$out" "generation   5"
 contains "$out" "live-node-ext0"

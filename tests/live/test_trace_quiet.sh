@@ -25,7 +25,7 @@ trap 'rm -rf "$TMPD"; cleanup' EXIT INT TERM
 # The tables a packet may change, as bpftool dumps them (per-CPU values included).
 snapshot() {
 	local m
-	for m in pal_rule_ctrs pal_if_ctrs pal_flows pal_frags; do
+	for m in pal_rule_ctrs pal_if_ctrs pal_flows4 pal_flows pal_frags; do
 		echo "== $m"
 		in_ns bpftool -j map dump pinned "$PIN/maps/$m" | jq -S -c 'sort_by(.key)' ||
 			fail "dump $m"

@@ -94,8 +94,8 @@ Test(daemon_capacity, a_full_map_names_the_option_that_sizes_it)
 		const char *msg, *flag;
 	} cases[] = {
 		{ "pal_classes: No space left on device (raise max_classes?)", "--max-classes" },
-		{ "pal_words full (9 words needed): raise max_words", "--max-words" },
-		{ "pal_entries full (9 entries needed): raise max_entries", "--max-entries" },
+		{ "pal_words full (9 words needed)", "--max-words" },
+		{ "pal_entries full (9 entries needed)", "--max-entries" },
 		{ "pal_lists: Argument list too long", "--max-lists" },
 		{ "pal_small: No space left on device", "--max-lists" },
 	};
@@ -120,4 +120,28 @@ Test(daemon_capacity, other_errors_are_left_alone)
 	pald_capacity_explain("pal_lists_x: gone", out, sizeof(out));
 	cr_expect_str_eq(out, "pal_lists_x: gone");
 	cr_expect_null(pald_capacity_in_message(NULL));
+}
+
+Test(daemon_capacity, what_did_not_fit_is_the_map_and_its_option)
+{
+	static const struct {
+		const char *error, *want;
+	} cases[] = {
+		{ "datapath: pal_classes: No space left on device; raise --max-classes (config key "
+		  "maxClasses); a pinned datapath keeps its sizes until `palisaded --uninstall`",
+		  "pal_classes (--max-classes)" },
+		{ "datapath: pal_small: No space left on device; raise --max-lists", "pal_small (--max-lists)" },
+		{ "datapath: pal_lists: no free list id; raise --max-lists", "pal_lists (--max-lists)" },
+		{ "datapath: pal_words full (9 words needed); raise --max-words", "pal_words (--max-words)" },
+		{ "datapath: rule list too large (70000 entries, at most 131072)",
+		  "rule list too large (70000 entries, at most 131072)" },
+		{ "datapath rejected the policy: Cannot allocate memory",
+		  "datapath rejected the policy: Cannot allocate memory" },
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pald_capacity_what_did_not_fit(cases[i].error, out, sizeof(out));
+		cr_expect_str_eq(out, cases[i].want);
+	}
 }

@@ -2,6 +2,8 @@
  * corrupt or foreign file refused with its file and line, a record of another uid not used, the
  * size bound on both sides, and only the agent's own file read. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +23,7 @@ static void make_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/pal-k8s-state-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, PAL_K8S_STATE_FILE);
+	snprintf(path, sizeof(path), "%s/k8s-objects-test.json", dir);
 }
 
 static void remove_dir(void)
@@ -202,6 +204,81 @@ Test(k8s_state, writable_directory_refused)
 		     -EPERM);
 	cr_expect(strstr(err, "not the agent's own") != NULL, "%s", err);
 	cr_assert_eq(chmod(dir, 0700), 0);
+}
+
+/* Review (s5/review-persist): a sticky world-writable directory (/tmp, the event socket's rule
+ * accepts it) is taken as the agent's own, yet another user may create names in it. A directory
+ * planted at PATH.tmp (unlink(2) cannot remove it, O_EXCL then fails) makes every write fail, and
+ * save_state then deletes the state file: persistence is switched off by any local user. Either
+ * the write works or the directory is refused as not the agent's (-EPERM); never -EEXIST. */
+Test(k8s_state, sticky_directory_planted_temporary)
+{
+	struct pal_k8s_state_out o;
+	char err[512] = "", tmp[160];
+	int rc;
+
+	cr_assert_eq(chmod(dir, 01777), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	cr_assert_eq(mkdir(tmp, 0755), 0); /* another user's, in a real /tmp */
+	if (geteuid() == 0)
+		cr_assert_eq(chown(tmp, 65534, 65534), 0);
+	rc = pal_k8s_state_begin(&o, path, BPFFS, PAL_K8S_STATE_MAX_BYTES, err, sizeof(err));
+	if (rc == 0)
+		rc = pal_k8s_state_finish(&o, err, sizeof(err));
+	rmdir(tmp);
+	cr_assert_eq(chmod(dir, 0700), 0);
+	cr_expect(rc == 0 || rc == -EPERM, "a file planted by another user made the write fail: %d %s",
+		  rc, err);
+}
+
+/* Reading checks the directory as writing does: a file in a directory others may write to (sticky
+ * or not) may be theirs, and is not read. */
+Test(k8s_state, read_from_shared_directory_refused)
+{
+	write_raw(HEADER);
+	cr_assert_eq(chmod(dir, 01777), 0);
+	expect_refused(-EPERM, "not the agent's own");
+	cr_assert_eq(chmod(dir, 0700), 0);
+}
+
+/* A directory of another user (created before the agent's in a shared run directory) is refused. */
+Test(k8s_state, directory_of_another_user_refused)
+{
+	struct pal_k8s_state_out o;
+	char err[512] = "";
+
+	cr_assert_eq(chown(dir, 65534, 65534), 0);
+	cr_expect_eq(pal_k8s_state_begin(&o, path, BPFFS, PAL_K8S_STATE_MAX_BYTES, err, sizeof(err)),
+		     -EPERM);
+	cr_expect(strstr(err, "not the agent's own") != NULL, "%s", err);
+	cr_assert_eq(chown(dir, 0, 0), 0);
+}
+
+/* The temporary file has a random name and is gone after the write; one a killed agent left is
+ * removed by the next write, and nothing else of the directory is touched. */
+Test(k8s_state, temporaries)
+{
+	const char *none[] = { NULL };
+	char err[512] = "", stale[200], other[200];
+	struct dirent *de;
+	int n = 0, fd;
+	DIR *d;
+
+	snprintf(stale, sizeof(stale), "%s.tmp.AbC123", path);
+	snprintf(other, sizeof(other), "%s/k8s-objects-other.json.tmp.AbC123", dir);
+	cr_assert((fd = open(stale, O_CREAT | O_WRONLY, 0600)) >= 0);
+	close(fd);
+	cr_assert((fd = open(other, O_CREAT | O_WRONLY, 0600)) >= 0);
+	close(fd);
+	cr_assert_eq(write_state(PAL_K8S_STATE_MAX_BYTES, none, err, sizeof(err)), 0, "%s", err);
+	cr_expect_neq(access(stale, F_OK), 0, "a killed agent's temporary file stays");
+	cr_expect_eq(access(other, F_OK), 0, "another file's temporary file was removed");
+	unlink(other);
+	cr_assert_not_null(d = opendir(dir));
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	cr_expect_eq(n, 1, "%d entries: the temporary file stays", n);
 }
 
 /* The bound: a write past it fails and leaves the previous file; a file over it is not read. */

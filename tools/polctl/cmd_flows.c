@@ -1,5 +1,6 @@
 /* polctl flows: palisade's own flow table (pal_flows, docs/datapath.md "Flow state"): one row per
- * key, i.e. each direction of an allowed flow (and, under NAT, of its other tuple) is its own row.
+ * key, i.e. one per allowed flow (and, under NAT, one for its other tuple), its tuple shown in the
+ * direction the flow opened (the key is canonical: PAL_FLOW_REVERSED says which way round).
  * --flush deletes every entry: established connections then go through policy again on their
  * next packet (they are re-entered when policy still allows them, or via conntrack). */
 #include <arpa/inet.h>
@@ -35,18 +36,33 @@ static double secs(uint64_t now, uint64_t then)
 	return now > then ? (double)((now - then) / 1000000ULL) / 1000.0 : 0.0;
 }
 
-static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *k,
+/* The tuple of entry (k, f) in the direction its flow opened. */
+static struct pal_flow_key opened_tuple(const struct pal_flow_key *k, const struct pal_flow *f)
+{
+	struct pal_flow_key t = *k;
+
+	if (f->flags & PAL_FLOW_REVERSED) {
+		memcpy(t.src, k->dst, sizeof(t.src));
+		memcpy(t.dst, k->src, sizeof(t.dst));
+		t.sport = k->dport;
+		t.dport = k->sport;
+	}
+	return t;
+}
+
+static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *key,
 			 const struct pal_flow *f, uint64_t now)
 {
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], pb[8], ifn[IF_NAMESIZE + 8];
 	json_t *rule = live_meta_rule(lv, f->rule_id);
+	struct pal_flow_key t = opened_tuple(key, f), *k = &t;
 
 	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, "
 			 "s:O?, s:O?, s:O?, s:f, s:f}",
 			 "proto", pal_proto_name(k->proto, pb, sizeof(pb)), "family", k->family, "src",
 			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
 			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
-			 (f->flags & PAL_FLOW_REPLY) ? "reply" : "original", "nat",
+			 "original" /* one entry per flow, shown as it opened */, "nat",
 			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", "allow", "interface",
 			 live_ifname(f->ifindex, ifn), "hook",
 			 f->hook < PAL_HOOK_COUNT ? pal_hook_names[f->hook] : "?", "stage",
@@ -72,29 +88,42 @@ static int add_row(const struct pal_flow_key *k, const struct pal_flow *f, void 
 	return 0;
 }
 
-/* Deletes every entry (keys first collected: deleting while walking restarts the walk). Not the
- * library's pal_dp_flush_flows, which deletes from the first key until the table is empty: under
- * live traffic that can go on with new flows, and it counts entries that vanished on their own;
- * this deletes the entries that were there and reports how many it deleted. */
-static long flush(const struct polctl_live *lv)
+/* Deletes every entry of one table (keys first collected: deleting while walking restarts the
+ * walk). Not the library's pal_dp_flush_flows, which deletes from the first key until the table
+ * is empty: under live traffic that can go on with new flows, and it counts entries that vanished
+ * on their own; this deletes the entries that were there and reports how many it deleted. */
+static long flush_map(int fd, size_t key_size)
 {
-	struct pal_flow_key k, *prev = NULL, *keys = NULL;
+	uint8_t *keys = NULL;
 	size_t n = 0, cap = 0;
 	long done = 0;
 
-	while (bpf_map_get_next_key(lv->fd[LM_FLOWS], prev, &k) == 0) {
-		if (vec_grow((void **)&keys, &cap, n + 1, sizeof(k))) {
+	for (;;) {
+		if (vec_grow((void **)&keys, &cap, n + 1, key_size)) {
 			free(keys);
 			return -ENOMEM;
 		}
-		keys[n++] = k;
-		prev = &keys[n - 1];
+		if (bpf_map_get_next_key(fd, n ? keys + (n - 1) * key_size : NULL,
+					 keys + n * key_size))
+			break;
+		n++;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(lv->fd[LM_FLOWS], &keys[i]) == 0)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) == 0)
 			done++;
 	free(keys);
 	return done;
+}
+
+/* Both tables: pal_flows4 (IPv4) and pal_flows (IPv6). */
+static long flush(const struct polctl_live *lv)
+{
+	long n4 = flush_map(lv->fd[LM_FLOWS4], sizeof(struct pal_flow_key4)), n6;
+
+	if (n4 < 0)
+		return n4;
+	n6 = flush_map(lv->fd[LM_FLOWS], sizeof(struct pal_flow_key));
+	return n6 < 0 ? n6 : n4 + n6;
 }
 
 int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
@@ -137,7 +166,7 @@ int cmd_flows(const struct polctl_globals *g, int argc, char **argv)
 	}
 	rows = json_array();
 	fr = (struct flow_rows){ .lv = &lv, .rows = rows, .now = now_ns() };
-	pal_map_foreach_flow(lv.fd[LM_FLOWS], add_row, &fr);
+	pal_map_foreach_flow(lv.fd[LM_FLOWS4], lv.fd[LM_FLOWS], add_row, &fr);
 	if (g->output == POLCTL_OUT_JSON) {
 		polctl_print_json(rows);
 	} else {

@@ -35,6 +35,7 @@ enum live_map {
 	LM_WORDS = PAL_M_pal_words,
 	LM_FAILSAFE = PAL_M_pal_failsafe,
 	LM_FLOWS = PAL_M_pal_flows,
+	LM_FLOWS4 = PAL_M_pal_flows4,
 	LM_RULE_CTRS = PAL_M_pal_rule_ctrs,
 	LM_IF_CTRS = PAL_M_pal_if_ctrs,
 	LM_EVENTS = PAL_M_pal_events,

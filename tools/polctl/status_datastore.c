@@ -32,6 +32,23 @@ static const char *when(json_int_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* The state file of the last good versions (docs/kubernetes-datastore.md, "Across restarts"). */
+static void print_state_file(const json_t *sf)
+{
+	const char *err = json_string_value(json_object_get(sf, "error"));
+	char t[32];
+
+	if (!sf)
+		return;
+	if (err)
+		printf("             state file not written: last good versions will not survive a "
+		       "restart (%s)\n", err);
+	else
+		printf("             state file %s, written %s\n",
+		       json_string_value(json_object_get(sf, "path")),
+		       when(json_integer_value(json_object_get(sf, "written_at")), t, sizeof(t)));
+}
+
 void polctl_datastore_print(const json_t *ds)
 {
 	const char *kind = json_string_value(json_object_get(ds, "datastore"));
@@ -53,6 +70,7 @@ void polctl_datastore_print(const json_t *ds)
 	       json_integer_value(json_object_get(ds, "objects")),
 	       json_array_size(json_object_get(ds, "bad_objects")),
 	       json_integer_value(json_object_get(ds, "conversions_failed")));
+	print_state_file(json_object_get(ds, "state_file"));
 	json_array_foreach(json_object_get(ds, "bad_objects"), i, v)
 		printf("  rejected   %s: %s\n", json_string_value(json_object_get(v, "object")),
 		       json_string_value(json_object_get(v, "error")));

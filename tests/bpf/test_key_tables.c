@@ -1,0 +1,260 @@
+/* The bitmap form's direct key tables (abi.h "Direct key tables", docs/datapath.md "Classifier"):
+ * a list over PAL_SMALL_ENTRIES entries takes its protocol, port and ICMP classes by array
+ * indexing instead of LPM lookups. Every key at the tables' edges goes through the programs and
+ * the reference evaluator, which must agree: ports 0 and 65535, ranges ending and starting at a
+ * 256-key block boundary and spanning blocks, the packet without ports, protocols 0, 132 and 255,
+ * ICMP type/code pairs beside the allowed one, IPv4 and IPv6; and a list whose sources are only
+ * host addresses (its host table in pal_hosts): sources listed, unlisted, of either family, and
+ * an IPv4 address whose bytes reappear in an IPv6 one. An off-by-one in a block index or a
+ * class id read from the wrong half-word lets a packet through that a rule denies (or the
+ * reverse), which is what this compares. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+#include "ir_random.h"
+
+#define HOST4 "198.18.0.1"
+#define HOST6 "2001:db8::1"
+
+BT_BARE_SUITE(bpf_key_tables);
+
+/* 40 filler denies (so the list takes the bitmap form), then rules whose keys sit at the tables'
+ * edges, then the host endpoint's default deny. */
+static const char *policy_tail =
+	"  - {action: Deny, protocol: UDP, destination: {ports: [1]}}\n"
+	"  - {action: Allow, protocol: UDP, destination: {ports: [65535]}}\n"
+	"  - {action: Allow, protocol: TCP, destination: {ports: [\"255:256\"]}}\n"
+	"  - {action: Deny, protocol: TCP, destination: {ports: [\"1000:1999\"]}}\n"
+	"  - {action: Allow, protocol: TCP, destination: {ports: [\"768:2047\"]}}\n"
+	"  - {action: Allow, protocol: UDP, source: {ports: [53]}}\n"
+	"  - {action: Allow, protocol: 132, destination: {ports: [\"65280:65535\"]}}\n"
+	"  - {action: Allow, protocol: ICMP, icmp: {type: 8, code: 0}}\n"
+	"  - {action: Allow, protocol: ICMPv6, icmp: {type: 128, code: 0}}\n"
+	"  - {action: Deny, protocol: ICMP, icmp: {type: 3}}\n"
+	"  - {action: Allow, notProtocol: TCP, source: {nets: [198.18.7.0/24]}}\n"
+	"  - {action: Allow, protocol: 255}\n"
+	"  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8:7::/48\"]}, "
+	"destination: {ports: [443, \"60000:60255\"]}}\n";
+
+static char *policy(void)
+{
+	size_t cap = 16384, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: edges}\n"
+		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
+	snprintf(y + len, cap - len, "%s", policy_tail);
+	return y;
+}
+
+/* The fields of the host endpoint's ingress lists that have a direct table (OR over them). */
+static uint32_t direct_fields(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_lists");
+	uint32_t key, next, *prev = NULL, direct = 0;
+	struct pal_list l;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l), 0);
+		if (l.n_entries > PAL_SMALL_ENTRIES)
+			direct |= l.direct;
+	}
+	return direct;
+}
+
+struct tally {
+	int cases, allowed;
+};
+
+/* A new flow of p through the programs and the evaluator: the same verdict. */
+static void agree(struct ctest *c, const struct pal_packet *p, struct tally *t)
+{
+	struct pal_verdict v = ct_eval(c, PAL_TRACE_INGRESS, "eth0", NULL, p);
+	struct bt_result r;
+	char desc[256];
+
+	bt_flush_flows(&T);
+	r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, p, NULL);
+	cr_expect_eq(r.allow, v.allow, "%s: datapath %s, evaluator %s (%s)",
+		     pal_packet_str(p, desc, sizeof(desc)), r.allow ? "allow" : "deny",
+		     v.allow ? "allow" : "deny", v.reason);
+	t->cases++;
+	t->allowed += v.allow;
+}
+
+static const uint16_t edge_ports[] = { 0,    1,    53,   254,  255,   256,   257,   443,
+				       767,  768,  999,  1000, 1999,  2000,  2047,  2048,
+				       59999, 60000, 60255, 60256, 65279, 65280, 65534, 65535 };
+#define N_EDGE (sizeof(edge_ports) / sizeof(edge_ports[0]))
+
+Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
+{
+	static const uint8_t protos[] = { PAL_PROTO_TCP, PAL_PROTO_UDP, 132 };
+	static const char *src4[] = { "198.18.7.9", "198.18.9.9", "198.19.0.1" };
+	static const char *src6[] = { "2001:db8:7::9", "2001:db8:9::9" };
+	static const uint8_t icmp[][2] = { { 8, 0 }, { 8, 1 }, { 7, 255 }, { 9, 0 }, { 3, 0 },
+					   { 3, 255 }, { 0, 0 }, { 255, 255 }, { 128, 0 } };
+	struct tally t = { 0 };
+	struct ctest c;
+	char *y = policy();
+	uint32_t direct;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	direct = direct_fields();
+	cr_assert_eq(direct & (1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
+			       1u << PAL_FIELD_ICMP),
+		     1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
+			     1u << PAL_FIELD_ICMP,
+		     "direct tables for protocol, ports and ICMP: 0x%x", direct);
+	cr_assert_eq(direct & (1u << PAL_FIELD_SRC_ADDR), 0,
+		     "sources with networks keep their LPM lookup");
+
+	for (size_t s = 0; s < 3; s++)
+		for (size_t k = 0; k < sizeof(protos); k++)
+			for (size_t i = 0; i < N_EDGE; i++) {
+				struct pal_packet p = ct_pkt(protos[k], src4[s], 40000, HOST4,
+							     edge_ports[i]);
+
+				agree(&c, &p, &t);
+				p = ct_pkt(protos[k], src4[s], edge_ports[i], HOST4, 9);
+				agree(&c, &p, &t);
+			}
+	for (size_t s = 0; s < 2; s++)
+		for (size_t i = 0; i < N_EDGE; i++) {
+			struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src6[s], 40000, HOST6,
+						     edge_ports[i]);
+
+			agree(&c, &p, &t);
+		}
+	for (size_t i = 0; i < sizeof(icmp) / sizeof(icmp[0]); i++) {
+		struct pal_packet p = ct_icmp("198.18.9.9", HOST4, icmp[i][0], icmp[i][1]);
+
+		agree(&c, &p, &t);
+		p = ct_icmp("2001:db8:9::9", HOST6, icmp[i][0], icmp[i][1]);
+		agree(&c, &p, &t);
+	}
+	/* protocols without ports: 0, 255, and one in neither rule */
+	for (size_t s = 0; s < 3; s++) {
+		static const uint8_t bare[] = { 0, 47, 255 };
+
+		for (size_t k = 0; k < sizeof(bare); k++) {
+			struct pal_packet p = ct_pkt(bare[k], src4[s], 0, HOST4, 0);
+
+			agree(&c, &p, &t);
+		}
+	}
+	/* the comparison is not vacuous: both verdicts occur */
+	cr_expect_gt(t.allowed, 20, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_expect_lt(t.allowed, t.cases - 20, "%d of %d cases allowed", t.allowed, t.cases);
+	ct_free(&c);
+}
+
+/* 40 denies from IPv4 hosts, allows from two IPv6 hosts and one IPv4 host (ports), from every
+ * IPv4 address to port 81 (the two families' /0s differ), UDP: the source field has only host
+ * addresses and the /0s. */
+static char *hosts_policy(void)
+{
+	size_t cap = 16384, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: hosts}\n"
+		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
+	snprintf(y + len, cap - len,
+		 "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
+		 "\"2001:db8:5::5/128\"]}}\n"
+		 "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
+		 "destination: {ports: [80]}}\n"
+		 "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
+		 "destination: {ports: [81]}}\n"
+		 "  - {action: Allow, protocol: UDP}\n");
+	return y;
+}
+
+/* Entries in pal_hosts. */
+static size_t host_entries(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_hosts");
+	struct pal_host_key key, next, *prev = NULL;
+	size_t n = 0;
+
+	cr_assert_geq(fd, 0);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
+{
+	static const char *src[] = { "198.19.0.1", "198.19.0.40", "198.19.0.41", "198.19.0.0",
+				     "198.18.5.5", "198.18.5.6", "0.0.0.0", "255.255.255.255",
+				     "2001:db8::c613:1", "2001:db8::c613:2", "2001:db8:5::5",
+				     "2001:db8:5::", "2001:db8::", "c613:1::" };
+	static const uint16_t ports[] = { 79, 80, 81 };
+	struct tally t = { 0 };
+	struct ctest c;
+	char *y = hosts_policy();
+	uint32_t direct;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	direct = direct_fields();
+	cr_assert(direct & (1u << PAL_FIELD_SRC_ADDR), "a host table for the sources: 0x%x", direct);
+	for (size_t s = 0; s < sizeof(src) / sizeof(src[0]); s++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			const char *dst = strchr(src[s], ':') ? HOST6 : HOST4;
+			struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src[s], 40000, dst, ports[i]);
+
+			agree(&c, &p, &t);
+			p = ct_pkt(PAL_PROTO_UDP, src[s], 40000, dst, ports[i]);
+			agree(&c, &p, &t);
+		}
+	cr_expect_gt(t.allowed, 20, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_expect_lt(t.allowed, t.cases - 20, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_assert_gt(host_entries(), 0, "the hosts are in pal_hosts");
+	ct_free(&c);
+
+	/* the next policy has no host table: the old lists' hosts are gone with them */
+	memset(&c, 0, sizeof(c));
+	y = policy();
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 2);
+	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "the first policy's lists deleted");
+	cr_assert_eq(host_entries(), 0, "pal_hosts entries left behind by deleted lists");
+	ct_free(&c);
+}
