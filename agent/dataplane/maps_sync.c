@@ -58,7 +58,8 @@ static int adopt_references(struct pal_datapath *dp, struct pal_dp_list_ids *use
 		if (pal_dp_list_ids_add(used, &v))
 			return -ENOMEM;
 	}
-	qsort(used->v, used->n, sizeof(*used->v), cmp_u32);
+	if (used->n) /* qsort on an empty (NULL) array is undefined (UBSan aborts) */
+		qsort(used->v, used->n, sizeof(*used->v), cmp_u32);
 	return 0;
 }
 
