@@ -40,7 +40,8 @@ static const char *policy_tail =
 	"  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8:7::/48\"]}, "
 	"destination: {ports: [443, \"60000:60255\"]}}\n";
 
-static char *policy(void)
+/* The host endpoint h0 and a policy NAME on it: 40 TCP denies from 198.19.0.1-40, then TAIL. */
+static char *policy_with(const char *name, const char *tail)
 {
 	size_t cap = 16384, len = 0;
 	char *y = malloc(cap);
@@ -51,13 +52,18 @@ static char *policy(void)
 		"metadata: {name: h0, labels: {role: h}}\n"
 		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
 		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		"metadata: {name: edges}\n"
-		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
+		"metadata: {name: %s}\n"
+		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n", name);
 	for (int i = 0; i < 40; i++)
 		len += (size_t)snprintf(y + len, cap - len,
 			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
-	snprintf(y + len, cap - len, "%s", policy_tail);
+	snprintf(y + len, cap - len, "%s", tail);
 	return y;
+}
+
+static char *policy(void)
+{
+	return policy_with("edges", policy_tail);
 }
 
 /* The fields of the host endpoint's ingress lists that have a direct table (OR over them). */
@@ -173,29 +179,14 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
  * addresses and the /0s. */
 static char *hosts_policy(void)
 {
-	size_t cap = 16384, len = 0;
-	char *y = malloc(cap);
-
-	cr_assert_not_null(y);
-	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
-		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		"metadata: {name: hosts}\n"
-		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
-	for (int i = 0; i < 40; i++)
-		len += (size_t)snprintf(y + len, cap - len,
-			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
-	snprintf(y + len, cap - len,
-		 "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
-		 "\"2001:db8:5::5/128\"]}}\n"
-		 "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
-		 "destination: {ports: [80]}}\n"
-		 "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
-		 "destination: {ports: [81]}}\n"
-		 "  - {action: Allow, protocol: UDP}\n");
-	return y;
+	return policy_with("hosts",
+			   "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
+			   "\"2001:db8:5::5/128\"]}}\n"
+			   "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
+			   "destination: {ports: [80]}}\n"
+			   "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
+			   "destination: {ports: [81]}}\n"
+			   "  - {action: Allow, protocol: UDP}\n");
 }
 
 /* Entries in pal_hosts. */
