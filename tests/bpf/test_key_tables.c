@@ -108,6 +108,17 @@ static const uint16_t edge_ports[] = { 0,    1,    53,   254,  255,   256,   257
 				       59999, 60000, 60255, 60256, 65279, 65280, 65534, 65535 };
 #define N_EDGE (sizeof(edge_ports) / sizeof(edge_ports[0]))
 
+/* Compiles y (freed) into c, applies it as generation gen; the direct-table fields it got. */
+static uint32_t compile_and_apply(struct ctest *c, char *y, uint32_t gen)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, y);
+	free(y);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(&T, &c->ir, gen);
+	return direct_fields();
+}
+
 Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 {
 	static const uint8_t protos[] = { PAL_PROTO_TCP, PAL_PROTO_UDP, 132 };
@@ -120,12 +131,7 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 	char *y = policy();
 	uint32_t direct;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
-	direct = direct_fields();
+	direct = compile_and_apply(&c, y, 1);
 	cr_assert_eq(direct & (1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
 			       1u << PAL_FIELD_ICMP),
 		     1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
@@ -217,12 +223,7 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 	char *y = hosts_policy();
 	uint32_t direct;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
-	direct = direct_fields();
+	direct = compile_and_apply(&c, y, 1);
 	cr_assert(direct & (1u << PAL_FIELD_SRC_ADDR), "a host table for the sources: 0x%x", direct);
 	for (size_t s = 0; s < sizeof(src) / sizeof(src[0]); s++)
 		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
@@ -239,12 +240,7 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 	ct_free(&c);
 
 	/* the next policy has no host table: the old lists' hosts are gone with them */
-	memset(&c, 0, sizeof(c));
-	y = policy();
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 2);
+	compile_and_apply(&c, policy(), 2);
 	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "the first policy's lists deleted");
 	cr_assert_eq(host_entries(), 0, "pal_hosts entries left behind by deleted lists");
 	ct_free(&c);
