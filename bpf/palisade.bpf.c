@@ -599,12 +599,19 @@ int tc_egress(struct __sk_buff *skb)
 			verdict = PAL_VERDICT_FAILSAFE;
 			goto out;
 		}
-		if (est == PAL_EST_DROP)
-			goto drop;
-		if (est == PAL_EST_YES) {
-			verdict = PAL_VERDICT_ESTABLISHED;
+	}
+
+	/* Locally sent (past the two cases above) or forwarded: the flow's entry decides. */
+	if (est == PAL_EST_DROP)
+		goto drop;
+	if (est == PAL_EST_YES) {
+		verdict = PAL_VERDICT_ESTABLISHED;
+		goto out;
+	}
+
+	if (!iif) {
+		if (!out_ep) /* checked above; again for the verifier */
 			goto out;
-		}
 		if (pal_unprogrammed(out_ep))
 			goto unprogrammed;
 		if (pal_post_stage(&h, out_ep->lists[PAL_SLOT_NORMAL_OUT], PAL_DP_STAGE_NORMAL, &p,
@@ -618,12 +625,6 @@ int tc_egress(struct __sk_buff *skb)
 	}
 
 	/* Forwarded: arrived on iif, leaves on this interface. */
-	if (est == PAL_EST_DROP)
-		goto drop;
-	if (est == PAL_EST_YES) {
-		verdict = PAL_VERDICT_ESTABLISHED;
-		goto out;
-	}
 	if (mark & (PAL_MARK_FAILSAFE | PAL_MARK_FWD_DENY | PAL_MARK_FWD_UNTRACKED |
 		    PAL_MARK_FWD_PREDNAT)) {
 		/* Failsafe ports and failsafe replies protect the host only: apply what

@@ -191,6 +191,24 @@ static __always_inline void pal_outcome_failsafe(struct pal_outcome *o, __u8 wha
 	o->rule_id = PAL_RULE_ID_NONE;
 }
 
+/* The raw-table hooks of a host endpoint in direction dir: failsafe (a failsafe port of dir, or
+ * always_failsafe: neighbour discovery), the replies of the other direction's failsafe
+ * connections, else the untracked list's decision. */
+static __always_inline void pal_hep_pre(const struct pal_hookctx *h, __u32 untracked_list,
+					struct pal_pkt *p, struct pal_outcome *o, __u8 dir,
+					int always_failsafe)
+{
+	if (always_failsafe || pal_failsafe_match(p, dir)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
+		return;
+	}
+	if (pal_failsafe_reply_match(p, dir)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
+		return;
+	}
+	pal_run_list(h, untracked_list, PAL_DP_STAGE_UNTRACKED, p, o);
+}
+
 /* Failsafe-in (neighbour discovery is never blocked and counts as failsafe), the replies of
  * failsafe-out connections, then untracked ingress, of a host endpoint. Like a failsafe port, ND
  * is exempt only for the host itself: tc ingress still records what untracked/preDNAT would
@@ -198,15 +216,8 @@ static __always_inline void pal_outcome_failsafe(struct pal_outcome *o, __u8 wha
 static __always_inline void pal_hep_pre_in(const struct pal_hookctx *h, struct pal_iface *ifc,
 					   struct pal_pkt *p, struct pal_outcome *o)
 {
-	if ((p->family && p->always_pass) || pal_failsafe_match(p, PAL_FAILSAFE_IN)) {
-		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
-		return;
-	}
-	if (pal_failsafe_reply_match(p, PAL_FAILSAFE_IN)) {
-		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
-		return;
-	}
-	pal_run_list(h, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p, o);
+	pal_hep_pre(h, ifc->lists[PAL_SLOT_UNTRACKED_IN], p, o, PAL_FAILSAFE_IN,
+		    p->family && p->always_pass);
 	if (o->what == PAL_O_ALLOW)
 		o->what = PAL_O_UNTRACKED;
 }
@@ -218,15 +229,7 @@ static __always_inline void pal_hep_pre_in(const struct pal_hookctx *h, struct p
 static __always_inline void pal_hep_pre_out(const struct pal_hookctx *h, struct pal_iface *ifc,
 					    struct pal_pkt *p, struct pal_outcome *o)
 {
-	if (pal_failsafe_match(p, PAL_FAILSAFE_OUT)) {
-		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
-		return;
-	}
-	if (pal_failsafe_reply_match(p, PAL_FAILSAFE_OUT)) {
-		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
-		return;
-	}
-	pal_run_list(h, ifc->lists[PAL_SLOT_UNTRACKED_OUT], PAL_DP_STAGE_UNTRACKED, p, o);
+	pal_hep_pre(h, ifc->lists[PAL_SLOT_UNTRACKED_OUT], p, o, PAL_FAILSAFE_OUT, 0);
 }
 
 /* Counts a drop and emits its event. */

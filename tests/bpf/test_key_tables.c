@@ -40,7 +40,8 @@ static const char *policy_tail =
 	"  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8:7::/48\"]}, "
 	"destination: {ports: [443, \"60000:60255\"]}}\n";
 
-static char *policy(void)
+/* The host endpoint h0 and a policy NAME on it: 40 TCP denies from 198.19.0.1-40, then TAIL. */
+static char *policy_with(const char *name, const char *tail)
 {
 	size_t cap = 16384, len = 0;
 	char *y = malloc(cap);
@@ -51,13 +52,18 @@ static char *policy(void)
 		"metadata: {name: h0, labels: {role: h}}\n"
 		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
 		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		"metadata: {name: edges}\n"
-		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
+		"metadata: {name: %s}\n"
+		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n", name);
 	for (int i = 0; i < 40; i++)
 		len += (size_t)snprintf(y + len, cap - len,
 			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
-	snprintf(y + len, cap - len, "%s", policy_tail);
+	snprintf(y + len, cap - len, "%s", tail);
 	return y;
+}
+
+static char *policy(void)
+{
+	return policy_with("edges", policy_tail);
 }
 
 /* The fields of the host endpoint's ingress lists that have a direct table (OR over them). */
@@ -102,6 +108,17 @@ static const uint16_t edge_ports[] = { 0,    1,    53,   254,  255,   256,   257
 				       59999, 60000, 60255, 60256, 65279, 65280, 65534, 65535 };
 #define N_EDGE (sizeof(edge_ports) / sizeof(edge_ports[0]))
 
+/* Compiles y (freed) into c, applies it as generation gen; the direct-table fields it got. */
+static uint32_t compile_and_apply(struct ctest *c, char *y, uint32_t gen)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, y);
+	free(y);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(&T, &c->ir, gen);
+	return direct_fields();
+}
+
 Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 {
 	static const uint8_t protos[] = { PAL_PROTO_TCP, PAL_PROTO_UDP, 132 };
@@ -114,12 +131,7 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
 	char *y = policy();
 	uint32_t direct;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
-	direct = direct_fields();
+	direct = compile_and_apply(&c, y, 1);
 	cr_assert_eq(direct & (1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
 			       1u << PAL_FIELD_ICMP),
 		     1u << PAL_FIELD_PROTO | 1u << PAL_FIELD_SPORT | 1u << PAL_FIELD_DPORT |
@@ -173,29 +185,14 @@ Test(bpf_key_tables, edge_keys_decide_as_the_evaluator, .timeout = 300)
  * addresses and the /0s. */
 static char *hosts_policy(void)
 {
-	size_t cap = 16384, len = 0;
-	char *y = malloc(cap);
-
-	cr_assert_not_null(y);
-	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
-		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		"metadata: {name: hosts}\n"
-		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n");
-	for (int i = 0; i < 40; i++)
-		len += (size_t)snprintf(y + len, cap - len,
-			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
-	snprintf(y + len, cap - len,
-		 "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
-		 "\"2001:db8:5::5/128\"]}}\n"
-		 "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
-		 "destination: {ports: [80]}}\n"
-		 "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
-		 "destination: {ports: [81]}}\n"
-		 "  - {action: Allow, protocol: UDP}\n");
-	return y;
+	return policy_with("hosts",
+			   "  - {action: Allow, protocol: TCP, source: {nets: [\"2001:db8::c613:1\", "
+			   "\"2001:db8:5::5/128\"]}}\n"
+			   "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}, "
+			   "destination: {ports: [80]}}\n"
+			   "  - {action: Allow, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
+			   "destination: {ports: [81]}}\n"
+			   "  - {action: Allow, protocol: UDP}\n");
 }
 
 /* Entries in pal_hosts. */
@@ -226,12 +223,7 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 	char *y = hosts_policy();
 	uint32_t direct;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
-	direct = direct_fields();
+	direct = compile_and_apply(&c, y, 1);
 	cr_assert(direct & (1u << PAL_FIELD_SRC_ADDR), "a host table for the sources: 0x%x", direct);
 	for (size_t s = 0; s < sizeof(src) / sizeof(src[0]); s++)
 		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
@@ -248,12 +240,7 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 	ct_free(&c);
 
 	/* the next policy has no host table: the old lists' hosts are gone with them */
-	memset(&c, 0, sizeof(c));
-	y = policy();
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 2);
+	compile_and_apply(&c, policy(), 2);
 	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "the first policy's lists deleted");
 	cr_assert_eq(host_entries(), 0, "pal_hosts entries left behind by deleted lists");
 	ct_free(&c);

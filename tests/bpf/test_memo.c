@@ -24,12 +24,7 @@
 #include "../../agent/dataplane/datapath_internal.h"
 
 static const char *yaml =
-	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-	"metadata: {name: h, labels: {role: h}}\n"
-	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
-	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-	"metadata: {name: notrack}\n"
-	"spec:\n  order: 1\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+	CT_YAML_HEP_H CT_YAML_NOTRACK_HEAD
 	"  types: [Ingress]\n"
 	"  ingress:\n"
 	"  - {action: Allow, protocol: UDP, destination: {ports: [9999]}}\n"
@@ -552,12 +547,7 @@ Test(bpf_memo, icmp_error_quoting_another_flow_does_not_take_a_related_errors_me
 Test(bpf_memo, log_rule_counts_do_not_depend_on_the_pre_in_memo)
 {
 	static const char *logged =
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
-		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		"metadata: {name: notrack}\n"
-		"spec:\n  order: 1\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+		CT_YAML_HEP_H CT_YAML_NOTRACK_HEAD
 		"  types: [Ingress]\n"
 		"  ingress:\n"
 		"  - {action: Log, protocol: UDP, destination: {ports: [9999]}}\n"

@@ -5,22 +5,12 @@
 # for the kept objects, the libraries and the machine (measured: 26 MiB; 54 MiB
 # on main before this work; 31 MiB with the state file's lines, 4.0 MB for these 5,600 objects);
 # the figure at 10,000 pods is tests/bench/k8s.sh's (docs/benchmarks.md figure 6).
-. "$(dirname "$0")/lib.sh"
-. "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
-HWM_LIMIT_KB=${K8S_MEMORY_HWM_LIMIT_KB:-40960}
+. "$(dirname "$0")/k8s_memory_lib.sh"
 
-python3 "$ROOT/tests/bench/k8s_cluster.py" 5000 500 >"$TMP/cluster.json" || fail "fixture"
-k8s_start "$TMP/k8s" --fixture "$TMP/cluster.json" || fail "replay server"
-ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node node-0 --events-socket "$TMP/events.sock" \
-	--datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" >"$TMP/agent.log" 2>&1 &
-AGENT=$!
-wait_until 120 gen_above 0 || fail "not applied within 120 s"
+start_k8s_agent
 [ "$(rec .endpoints)" = 100 ] || fail "endpoints $(rec .endpoints), want node-0's 100 pods"
-hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
-rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$AGENT/status")
+hwm=$(agent_status_kb VmHWM)
+rss=$(agent_status_kb VmRSS)
 echo "k8s memory: 5000 pods, 500 policies: VmRSS ${rss} kB, VmHWM ${hwm} kB (limit ${HWM_LIMIT_KB} kB)"
 # The state file (every applied version; its lines are kept in memory too): every object in it.
 state=$(k8s_state_file "$TMP" "$BPFFS")

@@ -8,31 +8,17 @@
 # there repeats at every restart (the file is rewritten only after an apply): a crash loop.
 # The restarted agent must stay within the first start's bound (test_k8s_memory.sh's 40 MiB) and
 # within 25 % of the first start's peak.
-. "$(dirname "$0")/lib.sh"
-. "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
-HWM_LIMIT_KB=${K8S_MEMORY_HWM_LIMIT_KB:-40960}
+. "$(dirname "$0")/k8s_memory_lib.sh"
 
-python3 "$ROOT/tests/bench/k8s_cluster.py" 5000 500 >"$TMP/cluster.json" || fail "fixture"
-k8s_start "$TMP/k8s" --fixture "$TMP/cluster.json" || fail "replay server"
-spawn() {
-	rm -f "$TMP/record.json"
-	ip netns exec "$NS" "$PALISADED" --bpffs "$BPFFS" --node node-0 --events-socket "$TMP/events.sock" \
-		--datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" >>"$TMP/agent.log" 2>&1 &
-	AGENT=$!
-	wait_until 120 gen_above 0 || fail "not applied within 120 s"
-}
-spawn
-first=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
+start_k8s_agent
+first=$(agent_status_kb VmHWM)
 state=$(k8s_state_file "$TMP" "$BPFFS")
 wait_until 10 test -s "$state" || fail "no state file $state"
 echo "first start: VmHWM ${first} kB; state file $(($(wc -l <"$state") - 1)) objects, $(stat -c %s "$state") bytes"
 stop_agent || fail "SIGTERM: exit $?"
-spawn
+start_k8s_agent
 grep -q 'state file read' "$TMP/agent.log" || fail "the restarted agent did not read the state file"
-again=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$AGENT/status")
+again=$(agent_status_kb VmHWM)
 echo "restart with the state file: VmHWM ${again} kB (first start ${first} kB, limit ${HWM_LIMIT_KB} kB)"
 stop_agent || fail "SIGTERM: exit $?"
 # Under ASan (make test-daemon-san) the shadow memory and the quarantine are not the agent's: the

@@ -8,6 +8,17 @@
 
 #define CT_NODE "node1"
 
+/* YAML pieces several tests share: the host endpoint h on eth0 (198.18.0.1), and the head of the
+ * policy "notrack" on it (order 1, doNotTrack, applyOnForward) that a types: line and rules end. */
+#define CT_YAML_HEP_H                                                                          \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"                                \
+	"metadata: {name: h, labels: {role: h}}\n"                                              \
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
+#define CT_YAML_NOTRACK_HEAD                                                                   \
+	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"                     \
+	"metadata: {name: notrack}\n"                                                            \
+	"spec:\n  order: 1\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+
 struct ctest {
 	struct pal_model m;
 	struct pal_diags d;

@@ -6,12 +6,7 @@
 #include "test_compiler_util.h"
 
 static const char *yaml =
-	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-	"metadata: {name: h, labels: {role: h}}\n"
-	"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n"
-	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-	"metadata: {name: notrack}\n"
-	"spec:\n  order: 1\n  selector: role == 'h'\n  doNotTrack: true\n  applyOnForward: true\n"
+	CT_YAML_HEP_H CT_YAML_NOTRACK_HEAD
 	"  types: [Ingress, Egress]\n  ingress: [{action: Deny}]\n  egress: [{action: Deny}]\n"
 	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
 	"metadata: {name: web}\n"
