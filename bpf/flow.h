@@ -476,6 +476,10 @@ static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal
 	}
 	if (!pal_flow_trackable(p))
 		return;
+	/* only an echo request opens an echo flow (conntrack's icmp_new): an echo reply admitted by
+	 * policy entered as the opener would let its sender's echo requests ride the flow */
+	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
+		return;
 	pal_flow_value(p, a, &s->v);
 	swapped = pal_flow_key_of(p, &s->k);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
