@@ -93,20 +93,38 @@ static __always_inline struct nf_conn *pal_ct_lookup_dir(struct __sk_buff *skb,
  * original and its reply tuple; a packet already NATed (after DNAT, in the original direction)
  * carries neither, but its reverse is the reply tuple, so that is tried second. The kfunc relates
  * TCP and UDP only. *err as pal_ct_lookup_dir's. */
-static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
-						     const struct pal_pkt *p, int *err)
+/* As pal_ct_lookup, and *pdir: the conntrack direction the packet travels in (IP_CT_DIR_*): the
+ * matched tuple's when the packet's own tuple matched, the other one when its reverse did. */
+static __always_inline struct nf_conn *pal_ct_lookup_pdir(struct __sk_buff *skb,
+							  const struct pal_pkt *p, int *err,
+							  __u8 *pdir)
 {
 	struct nf_conn *ct;
-	__u8 dir;
+	__u8 dir = 0;
 
 	*err = 0;
+	*pdir = 0;
 	if (!p->family || !p->has_ports ||
 	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
 		return 0;
 	ct = pal_ct_lookup_dir(skb, p, 0, &dir, err);
-	if (!ct && !*err)
-		ct = pal_ct_lookup_dir(skb, p, 1, &dir, err);
+	if (ct) {
+		*pdir = dir ? 1 : 0;
+		return ct;
+	}
+	if (*err)
+		return 0;
+	ct = pal_ct_lookup_dir(skb, p, 1, &dir, err);
+	*pdir = dir ? 0 : 1;
 	return ct;
+}
+
+static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
+						     const struct pal_pkt *p, int *err)
+{
+	__u8 pdir;
+
+	return pal_ct_lookup_pdir(skb, p, err, &pdir);
 }
 
 /* ---- the source before SNAT ------------------------------------------------------------------ */

@@ -476,6 +476,10 @@ static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal
 	}
 	if (!pal_flow_trackable(p))
 		return;
+	/* only an echo request opens an echo flow (conntrack's icmp_new): an echo reply admitted by
+	 * policy entered as the opener would let its sender's echo requests ride the flow */
+	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
+		return;
 	pal_flow_value(p, a, &s->v);
 	swapped = pal_flow_key_of(p, &s->k);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
@@ -579,13 +583,16 @@ static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_p
 				       struct pal_flow_scratch *s)
 {
 	int known = 0, d, err;
-	struct nf_conn *ct = pal_ct_lookup(skb, p, &err); /* an error: not known, meets policy */
+	__u8 pdir;
+	struct nf_conn *ct = pal_ct_lookup_pdir(skb, p, &err, &pdir); /* an error: meets policy */
 
 	if (!ct)
 		return 0;
 	for (d = 0; d < 2 && !known; d++) {
 		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k2);
-		s->k2_swapped = pal_flow_key_canonical(&s->k2);
+		/* the packet travels as tuple d when pdir == d, against it otherwise: its swap bit
+		 * against the key is the tuple's, flipped then */
+		s->k2_swapped = pal_flow_key_canonical(&s->k2) ^ (pdir != d);
 		known = pal_flow_get(&s->k2, &s->k4) != 0;
 	}
 	bpf_ct_release(ct);
@@ -629,12 +636,13 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 	struct pal_flow_scratch *s;
 	struct nf_conn *ct;
 	int d, err, swapped;
+	__u8 pdir;
 
 	pal_flow_insert(p, a);
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p))
 		return;
-	ct = pal_ct_lookup(skb, p, &err); /* on an error the NAT tuples stay unknown: fail closed */
+	ct = pal_ct_lookup_pdir(skb, p, &err, &pdir); /* an error: NAT tuples unknown (fail closed) */
 	if (!ct)
 		return;
 	for (d = 0; d < 2; d++) {
@@ -644,7 +652,7 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 		if (pal_flow_key_eq(&s->k_ct, &s->k))
 			continue;
 		pal_flow_put(&s->k_ct, &s->k4, &s->v,
-			     PAL_FLOW_NAT | (swapped != d ? PAL_FLOW_REVERSED : 0));
+			     PAL_FLOW_NAT | ((swapped ^ (pdir != d)) ? PAL_FLOW_REVERSED : 0));
 	}
 	bpf_ct_release(ct);
 }

@@ -637,3 +637,49 @@ Test(bpf_flow, udp_is_replied_only_by_the_other_endpoint)
 	udp_replied_only_from_the_other_side(&q, &a, true);
 	udp_replied_only_from_the_other_side(&q2, &a2, false);
 }
+
+/* Review (s5/review-flow): an echo flow opened by an echo REPLY. The pod's policy allows echo
+ * replies in (for its own pings) and denies every other ICMP. The client sends one unsolicited
+ * echo reply (allowed: it is admitted and entered, "opened" by the client), then echo requests
+ * with the same identifier: they travel in the flow's original direction, which
+ * pal_echo_against_flow lets a request ride, so they reach the pod although its policy denies
+ * them. Conntrack never opens an ICMP connection on a reply (icmp_new: INVALID). */
+static const char *echo_reply_only_yaml =
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: open}\n---\n"
+	"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"
+	"metadata: {name: a, namespace: open, labels: {app: a}}\n"
+	"spec: {node: node1, orchestrator: k8s, interfaceName: cali0,"
+	" ipNetworks: [198.18.3.1/32, '2001:db8:3::1/128'], profiles: [kns.open]}\n---\n"
+	"apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	"metadata: {name: guard, namespace: open}\n"
+	"spec:\n  selector: app == 'a'\n  types: [Ingress]\n  ingress:\n"
+	"  - {action: Allow, protocol: ICMP, icmp: {type: 0}}\n"
+	"  - {action: Allow, protocol: ICMPv6, icmp: {type: 129}}\n"
+	"  - {action: Deny, protocol: ICMP}\n  - {action: Deny, protocol: ICMPv6}\n"
+	"  - {action: Allow}\n";
+
+static void echo_reply_opens_no_door_for_requests(const char *pod, const char *client, bool v6)
+{
+	struct bt_pkt_opts o = { .icmp_id = 9 };
+	struct pal_packet pong = ct_icmp(client, pod, v6 ? 129 : 0, 0);
+	struct pal_packet probe = ct_icmp(client, pod, v6 ? 128 : 8, 0);
+
+	if (v6)
+		pong.protocol = probe.protocol = PAL_PROTO_ICMPV6;
+	apply(echo_reply_only_yaml);
+	bt_flush_flows(&T);
+	cr_assert_not(path_opts("eth0", "cali0", &probe, &o), "policy denies echo requests in");
+	cr_assert(path_opts("eth0", "cali0", &pong, &o), "policy allows an echo reply in");
+	cr_assert_not(path_opts("eth0", "cali0", &probe, &o),
+		      "an echo request after an unsolicited echo reply must still meet policy");
+}
+
+Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v4)
+{
+	echo_reply_opens_no_door_for_requests(POD, CLIENT, false);
+}
+
+Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v6)
+{
+	echo_reply_opens_no_door_for_requests(POD6, CLIENT6, true);
+}

@@ -410,3 +410,42 @@ Test(bpf_nat_prednat, an_unrelated_change_keeps_the_flow)
 	cr_assert(prednat_flow_after_change(unrelated_yaml, 40021),
 		  "the flow was cut by a change that does not concern it");
 }
+
+/* Review (s5/review-flow): the conntrack fallback takes a packet to travel as the first
+ * conntrack tuple found in the table does (pal_flow_find_ct), not as the packet does. The
+ * client's SYN is admitted (post-DNAT entry K1 + pre-DNAT entry K2); K2 is evicted; the client's
+ * next packet (CLIENT:40000 -> HOST_EXT:30080 at tc ingress, conntrack's ORIGINAL direction)
+ * misses K2 and is found through the REPLY tuple's K1: it is taken as a reply, so the client's
+ * own ACK moves its unanswered SYN_SENT flow to ESTABLISHED (5 days), and K2 is re-entered with
+ * the NodePort as the flow's opener. */
+Test(bpf_nat, ct_fallback_keeps_the_packets_direction)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
+	struct pal_packet pre = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, HOST_EXT, 30080);
+	struct pal_flow_key k2 = key(CLIENT, 40000, HOST_EXT, 30080);
+	struct pal_flow_key k1 = key(CLIENT, 40000, POD, 8080);
+	struct pal_flow_key4 k24;
+	struct pal_flow f;
+	uint8_t buf[256];
+	size_t len;
+
+	ct_dnat(&p, POD, 8080);
+	bt_flush_flows(&T);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali1", &p, NULL).allow);
+	cr_assert(bt_flow_get(&T, &k1, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_SYN_SENT);
+	cr_assert(bt_flow_get(&T, &k2, &f));
+	cr_assert(f.flags & PAL_FLOW_REVERSED, "the client (sorts after HOST_EXT) opened it");
+	pal_flow_key4_of(&k2, &k24);
+	cr_assert_eq(bpf_map_delete_elem(pal_dp_map_fd(T.dp, "pal_flows4"), &k24), 0,
+		     "K2 evicted");
+	len = bt_build(buf, sizeof(buf), &pre, &bt_ack);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, T.ifindex[BT_ETH0], T.ifindex[BT_ETH0], 0,
+			       buf, len, NULL), 0);
+	cr_assert(bt_flow_get(&T, &k2, &f), "K2 re-entered through conntrack");
+	cr_expect(f.flags & PAL_FLOW_REVERSED,
+		  "K2 must still say the client opened the flow (flags 0x%x)", f.flags);
+	cr_assert(bt_flow_get(&T, &k1, &f));
+	cr_expect_eq(f.state, PAL_FST_TCP_SYN_SENT,
+		     "the client's own ACK is no reply: still syn_sent (state %u)", f.state);
+}
