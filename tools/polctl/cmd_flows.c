@@ -63,7 +63,8 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
 			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
 			 "original" /* one entry per flow, shown as it opened */, "nat",
-			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", "allow", "interface",
+			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", (f->flags & PAL_FLOW_DENIED) ? "deny" : "allow", /* a tombstone: a re-judge denied it */
+			 "interface",
 			 live_ifname(f->ifindex, ifn), "hook",
 			 f->hook < PAL_HOOK_COUNT ? pal_hook_names[f->hook] : "?", "stage",
 			 f->stage < PAL_STAGE_COUNT ? json_string(pal_stage_name((enum pal_stage)f->stage)) :
