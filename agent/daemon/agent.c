@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tc_watch.h"
 
 static bool same_ifaces(const struct pald_iface *a, size_t na, const struct pald_iface *b, size_t nb)
 {
@@ -27,6 +28,16 @@ static bool contains(const struct pald_iface *v, size_t n, const struct pald_ifa
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i].name, x->name) == 0 && v[i].ifindex == x->ifindex)
+			return true;
+	return false;
+}
+
+/* Some desired interface has its policy but not the workload guard's witness: its traffic is
+ * dropped until a sync attaches it again, so the sync must run even for an unchanged set. */
+static bool any_unwitnessed(const struct pald_agent *a, const struct pald_iface *v, size_t n)
+{
+	for (size_t i = 0; a->be.ops->unwitnessed && i < n; i++)
+		if (a->be.ops->unwitnessed(a->be.ctx, v[i].ifindex))
 			return true;
 	return false;
 }
@@ -48,7 +59,7 @@ void pald_agent_sync_interfaces(struct pald_agent *a, bool force)
 		pald_log(PALD_LOG_ERROR, "out of memory computing interfaces");
 		return;
 	}
-	if (!force && same_ifaces(v, n, a->ifaces, a->n_ifaces)) {
+	if (!force && same_ifaces(v, n, a->ifaces, a->n_ifaces) && !any_unwitnessed(a, v, n)) {
 		free(v);
 		return;
 	}
@@ -213,17 +224,72 @@ static void on_timer(struct pald_watcher *w, uint32_t events)
 	arm_timer(a);
 }
 
+/* A link deleted since the last look was one the agent polices: it may be back already (moved
+ * to another namespace and back: same name and ifindex) without palisade's programs. */
+static bool tracked_link_deleted(struct pald_agent *a)
+{
+	bool hit = false;
+
+	for (size_t i = 0; i < a->links.n_deleted && !hit; i++)
+		for (size_t j = 0; j < a->n_ifaces && !hit; j++)
+			hit = a->ifaces[j].ifindex == a->links.deleted[i];
+	a->links.n_deleted = 0;
+	return hit;
+}
+
 static void on_links(struct pald_watcher *w, uint32_t events)
+{
+	struct pald_agent *a = w->data;
+	bool deleted;
+	(void)events;
+
+	pald_links_handle(&a->links);
+	deleted = tracked_link_deleted(a);
+	/* A pod's interface found by its route: a new veth or route may name one now. */
+	if (a->links.changed && a->k8s_on && a->cfg->k8s_iface_by_route)
+		pal_k8s_datastore_reconvert(&a->k8s);
+	/* what the sync counts as attached must be true first */
+	if (deleted && a->be.ops->verify_attached)
+		a->be.ops->verify_attached(a->be.ctx);
+	if (a->links.changed || deleted)
+		pald_agent_sync_interfaces(a, deleted);
+}
+
+/* Another tool may remove palisade's programs from a live device, and a failed attach is not
+ * retried by any event: both are looked for here. */
+#define ATTACH_VERIFY_INTERVAL_MS 2000
+#define ATTACH_RETRY_INTERVAL_MS 10000
+
+static void on_tc_change(struct pald_watcher *w, uint32_t events)
 {
 	struct pald_agent *a = w->data;
 	(void)events;
 
-	pald_links_handle(&a->links);
-	/* A pod's interface found by its route: a new veth or route may name one now. */
-	if (a->links.changed && a->k8s_on && a->cfg->k8s_iface_by_route)
-		pal_k8s_datastore_reconvert(&a->k8s);
-	if (a->links.changed)
-		pald_agent_sync_interfaces(a, false);
+	if (pald_tc_watch_read(w->fd))
+		a->next_attach_verify_ms = 0; /* checked in this loop iteration (check_attachments) */
+}
+
+static void check_attachments(struct pald_agent *a, uint64_t now_ms)
+{
+	bool again = false;
+
+	if (!a->pol.have_ir || !a->links_open)
+		return;
+	if (a->be.ops->verify_attached && now_ms >= a->next_attach_verify_ms) {
+		a->next_attach_verify_ms = now_ms + ATTACH_VERIFY_INTERVAL_MS;
+		again = a->be.ops->verify_attached(a->be.ctx) > 0;
+	}
+	if (now_ms >= a->next_attach_retry_ms) {
+		a->next_attach_retry_ms = now_ms + ATTACH_RETRY_INTERVAL_MS;
+		if (a->n_attached < 0 || (size_t)a->n_attached < a->n_ifaces) {
+			pald_log(PALD_LOG_DEBUG, "retrying the interfaces not attached",
+				 PALD_I("attached", a->n_attached < 0 ? 0 : a->n_attached),
+				 PALD_I("wanted", a->n_ifaces));
+			again = true;
+		}
+	}
+	if (again)
+		pald_agent_sync_interfaces(a, true);
 }
 
 static void on_signal(struct pald_watcher *w, uint32_t events)
@@ -281,7 +347,7 @@ int pald_run_daemon(struct pald_agent *a)
 	int rc, code = 2;
 	uint64_t next_event_tick_ms = 0;
 
-	a->sig_w.fd = a->timer_w.fd = a->watch.fd = -1;
+	a->sig_w.fd = a->timer_w.fd = a->watch.fd = a->tc_w.fd = -1;
 	pald_debounce_init(&a->debounce,
 			   a->cfg->datastore == PALD_DATASTORE_KUBERNETES ? PALD_DEBOUNCE_K8S_QUIET_NS :
 									    PALD_DEBOUNCE_QUIET_NS,
@@ -329,6 +395,11 @@ int pald_run_daemon(struct pald_agent *a)
 	a->links_w = (struct pald_watcher){ pald_links_fd(&a->links), on_links, a };
 	if (pald_loop_add(&a->loop, &a->links_w, EPOLLIN))
 		goto out;
+	/* without it the periodic check still finds removed programs, only later */
+	a->tc_w = (struct pald_watcher){ pald_tc_watch_open(), on_tc_change, a };
+	if (a->tc_w.fd < 0 || pald_loop_add(&a->loop, &a->tc_w, EPOLLIN))
+		pald_log(PALD_LOG_WARN, "cannot watch tc changes: removed programs are found by the "
+			 "periodic check only", PALD_S("error", strerror(a->tc_w.fd < 0 ? -a->tc_w.fd : errno)));
 
 	if (open_http(a))
 		goto out;
@@ -354,6 +425,7 @@ int pald_run_daemon(struct pald_agent *a)
 		}
 		if (a->be.ops->tick)
 			a->be.ops->tick(a->be.ctx, now);
+		check_attachments(a, now);
 		if (a->health_on)
 			pald_http_expire(&a->health, now);
 		if (a->metrics_on)
@@ -378,6 +450,8 @@ out:
 		close(a->sig_w.fd);
 	if (a->timer_w.fd >= 0)
 		close(a->timer_w.fd);
+	if (a->tc_w.fd >= 0)
+		close(a->tc_w.fd);
 	close_common(a);
 	pald_loop_close(&a->loop);
 	return code;

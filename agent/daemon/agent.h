@@ -45,6 +45,9 @@ struct pald_agent {
 	size_t n_ifaces;
 	int n_attached;
 	uint64_t ifaces_generation; /* policy generation of that sync */
+	/* when to check the attached interfaces' programs / retry the unattached ones (agent.c) */
+	uint64_t next_attach_verify_ms, next_attach_retry_ms;
+	struct pald_watcher tc_w; /* tc qdisc/filter deletions (tc_watch.h): check at once */
 	struct pald_notify notify;  /* systemd: READY=1 after the first apply */
 	/* --datastore kubernetes (agent_k8s.c) */
 	struct pal_k8s_datastore k8s;

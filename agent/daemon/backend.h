@@ -80,6 +80,14 @@ struct pald_backend_ops {
 	/* Called from the event loop about once a second (now: monotonic ms) for checks that
 	 * must not wait for an event, e.g. palisade's netfilter jumps still first. May be NULL. */
 	void (*tick)(void *ctx, uint64_t now_ms);
+	/* Checks that every interface the last sync attached still carries the backend's programs
+	 * (another tool may remove them while the device lives). One that lost them fails closed at
+	 * once (logged, counted) and is no longer counted as attached. Returns how many must be
+	 * attached again (the caller syncs with force), or -errno. May be NULL. */
+	int (*verify_attached)(void *ctx);
+	/* The interface has the backend's policy but not the workload guard's witness, so its
+	 * traffic is dropped until a sync attaches it again. May be NULL (= false). */
+	bool (*unwitnessed)(void *ctx, int ifindex);
 	/* Restart: the rule ids the pinned datapath's rules have (from its metadata) into the
 	 * policy source's table, so the first compile keeps them and their counters. May be NULL. */
 	void (*seed_rule_ids)(void *ctx, struct pal_rule_ids *ids);

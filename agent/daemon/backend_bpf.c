@@ -109,6 +109,7 @@ struct bpf_ctx {
 	struct unprogrammed *unprog;
 	size_t n_unprog, cap_unprog;
 	uint64_t program_failures; /* endpoints that became unprogrammed, since start */
+	uint64_t tc_lost; /* attached interfaces found without palisade's tc programs, since start */
 	char attach_error[512];    /* the last sync's attach error, "" when all attached (/readyz) */
 	/* The event stream (events_open): reader, consumer, and the budget of the current read */
 	struct pal_dp_events *events;
@@ -676,7 +677,10 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 			uint32_t in = 0, out = 0;
 
 			pal_dp_tc_query(p[i].ifindex, &in, &out);
-			if (in && out)
+			/* a host port whose XDP was refused (a foreign program) is not attached: the
+			 * next sync (the agent retries) takes the full path again, and says so */
+			if (in && out && !(p[i].host && c->xdp_mode != PAL_XDP_OFF &&
+					   modes[i] == PAL_XDP_OFF))
 				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
 		}
 	} else {
@@ -722,6 +726,57 @@ static void prune_counters(struct bpf_ctx *c, const struct pal_dp_port *p, size_
 	if (gone > 0)
 		pald_log(PALD_LOG_DEBUG, "counters of interfaces gone removed", PALD_I("keys", gone));
 	free(keep);
+}
+
+/* An attached port found without palisade's tc programs: the guard's witness goes first (its
+ * traffic is dropped from now), then it is forgotten as attached, so the next sync attaches it
+ * again (a host port: the full path, which re-asserts its XDP and raw OUTPUT filters too). */
+static void forget_lost_port(struct bpf_ctx *c, int ifindex, const char *name)
+{
+	int err = pal_dp_iface_live_clear(c->dp, ifindex);
+
+	c->tc_lost++;
+	pald_log(PALD_LOG_WARN, "palisade's tc programs are gone from the interface (removed by "
+		 "another tool?): it is dropped until they are attached again", PALD_S("iface", name),
+		 PALD_I("ifindex", ifindex),
+		 PALD_S("witness", err ? pal_dp_error(c->dp) : "cleared"));
+}
+
+static int bpf_verify_attached(void *ctx)
+{
+	struct bpf_ctx *c = ctx;
+	size_t k = 0;
+	int again = 0;
+
+	for (size_t i = 0; c->dp && i < c->n_att; i++) {
+		int ifindex = c->att[i].ifindex, ours = pal_dp_tc_is_ours(c->dp, ifindex);
+		char name[IF_NAMESIZE];
+
+		/* a device gone: the link event's sync detaches it (keep it listed for that) */
+		if (ours == 1 || !if_indextoname((unsigned int)ifindex, name)) {
+			again += ours == 1 && pal_dp_iface_unwitnessed(c->dp, ifindex);
+			c->att[k++] = c->att[i];
+			continue;
+		}
+		if (ours < 0) { /* unknown: neither proven gone nor there; asked again next time */
+			pald_log(PALD_LOG_WARN, "cannot check palisade's tc programs on the interface",
+				 PALD_S("iface", name), PALD_S("error", strerror(-ours)));
+			c->att[k++] = c->att[i];
+			continue;
+		}
+		forget_lost_port(c, ifindex, name);
+		again++;
+	}
+	if (c->dp)
+		c->n_att = k;
+	return again;
+}
+
+static bool bpf_unwitnessed(void *ctx, int ifindex)
+{
+	struct bpf_ctx *c = ctx;
+
+	return c->dp && pal_dp_iface_unwitnessed(c->dp, ifindex);
 }
 
 /* Programs the unprogrammed endpoints among ifaces that can be now; returns how many. */
@@ -1003,6 +1058,12 @@ static void bpf_render_metrics(void *ctx, struct pal_strbuf *out)
 			       "be programmed.\n# TYPE palisade_endpoint_program_failures_total counter\n"
 			       "palisade_endpoint_program_failures_total %llu\n",
 			  c->n_unprog, (unsigned long long)c->program_failures);
+	pal_strbuf_printf(out, "# HELP palisade_tc_programs_lost_total Times an attached interface "
+			       "was found without palisade's tc programs (removed by another tool); "
+			       "each was dropped, then attached again.\n"
+			       "# TYPE palisade_tc_programs_lost_total counter\n"
+			       "palisade_tc_programs_lost_total %llu\n",
+			  (unsigned long long)c->tc_lost);
 	render_flow_stats(c, out);
 	if (pal_dp_fill(c->dp, fill) == 0) {
 		pal_strbuf_puts(out, "# HELP palisade_map_entries Entries in use in each datapath map.\n"
@@ -1168,6 +1229,8 @@ static const struct pald_backend_ops bpf_ops = {
 	.unprogrammed = bpf_unprogrammed,
 	.attach_error = bpf_attach_error,
 	.tick = bpf_tick,
+	.verify_attached = bpf_verify_attached,
+	.unwitnessed = bpf_unwitnessed,
 	.seed_rule_ids = bpf_seed_rule_ids,
 	.events_open = bpf_events_open,
 	.events_read = bpf_events_read,
@@ -1323,6 +1386,10 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 				 "before deleting them, or died during an apply)",
 				 PALD_I("lists", pal_dp_lists_swept_at_load(c->dp)));
 	}
+	if (pal_dp_iface_live_unknown_at_load(c->dp))
+		pald_log(PALD_LOG_WARN, "palisade's tc programs could not be checked on some policed "
+			 "interfaces: they stay witnessed until the periodic check can tell",
+			 PALD_I("interfaces", pal_dp_iface_live_unknown_at_load(c->dp)));
 	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
 		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),
 		 PALD_I("interfaces_bound", c->nb), PALD_I("max_endpoints", pal_dp_max_endpoints(c->dp)));

@@ -21,9 +21,13 @@
 static void on_change(struct nl_cache *cache, struct nl_object *obj, int action, void *data)
 {
 	struct pald_links *l = data;
-	(void)cache, (void)obj, (void)action;
 
 	l->changed = true;
+	if (cache != l->link_cache || action != NL_ACT_DEL)
+		return;
+	/* out of memory: the caller's periodic check finds the link's programs gone instead */
+	if (!vec_grow((void **)&l->deleted, &l->cap_deleted, l->n_deleted + 1, sizeof(*l->deleted)))
+		l->deleted[l->n_deleted++] = rtnl_link_get_ifindex((struct rtnl_link *)obj);
 }
 
 int pald_links_open(struct pald_links *l)
@@ -303,5 +307,6 @@ void pald_links_close(struct pald_links *l)
 	if (l->sync_sk)
 		nl_socket_free(l->sync_sk);
 	free(l->refused);
+	free(l->deleted);
 	memset(l, 0, sizeof(*l));
 }

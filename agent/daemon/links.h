@@ -41,6 +41,10 @@ struct pald_links {
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *link_cache, *addr_cache, *route_cache;
 	bool changed; /* a link or address event arrived since the last pald_links_desired() */
+	/* Links deleted since the caller last emptied this (n_deleted = 0): one may come back with
+	 * the same name and ifindex (moved to another namespace and back), without its programs. */
+	int *deleted;
+	size_t n_deleted, cap_deleted;
 	/* Links with this name prefix are pods' veths ("cali" under the Kubernetes datastore): one
 	 * that no WorkloadEndpoint names yet (its pod event has not arrived) is a workload interface
 	 * without an endpoint, which the backend denies, never left open. NULL = none. */

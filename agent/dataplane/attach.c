@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "datapath_internal.h"
 
 const char *pal_xdp_mode_name(enum pal_xdp_mode m)
 {
@@ -18,17 +19,47 @@ const char *pal_xdp_mode_name(enum pal_xdp_mode m)
 	}
 }
 
-static bool prog_is_ours(uint32_t id, const char *name)
+/* The id of palisade's pal_ifaces map (every program of palisade's reads it), 0 when unknown. */
+static uint32_t ifaces_map_id(struct pal_datapath *dp)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (!dp || bpf_obj_get_info_by_fd(MFD(dp, pal_ifaces), &info, &len))
+		return 0;
+	return info.id;
+}
+
+static bool uses_map(int prog_fd, uint32_t map_id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), ids[64];
+
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return false;
+	for (uint32_t i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (ids[i] == map_id)
+			return true;
+	return false;
+}
+
+/* 1 when program id is named `name` and reads palisade's pal_ifaces (map_id; 0: the name only),
+ * 0 when it is not (or is gone), -errno when that cannot be told. */
+static int prog_is_ours(uint32_t id, const char *name, uint32_t map_id)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-	bool ours;
+	int fd = bpf_prog_get_fd_by_id(id), ours;
 
 	if (fd < 0)
-		return false;
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       strncmp(info.name, name, sizeof(info.name) - 1) == 0;
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		ours = -errno;
+	else
+		ours = strncmp(info.name, name, sizeof(info.name) - 1) == 0 &&
+		       (!map_id || uses_map(fd, map_id));
 	close(fd);
 	return ours;
 }
@@ -45,7 +76,8 @@ static int refuse_foreign_xdp(struct pal_datapath *dp, int ifindex)
 	enum pal_xdp_mode m;
 	int fd;
 
-	if (pal_dp_xdp_query(ifindex, &m, &id) || m == PAL_XDP_OFF || prog_is_ours(id, "xdp_hep_ingress"))
+	if (pal_dp_xdp_query(ifindex, &m, &id) || m == PAL_XDP_OFF ||
+	    prog_is_ours(id, "xdp_hep_ingress", ifaces_map_id(dp)) == 1)
 		return 0;
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd >= 0) {
@@ -124,7 +156,8 @@ int pal_dp_detach_xdp(int ifindex)
 
 	if (err)
 		return err;
-	if (mode == PAL_XDP_OFF || !prog_is_ours(id, "xdp_hep_ingress"))
+	/* no datapath here (uninstall): by name */
+	if (mode == PAL_XDP_OFF || prog_is_ours(id, "xdp_hep_ingress", 0) != 1)
 		return 0;
 	return bpf_xdp_detach(ifindex, mode == PAL_XDP_NATIVE ? XDP_FLAGS_DRV_MODE :
 								 XDP_FLAGS_SKB_MODE, NULL);
@@ -150,8 +183,13 @@ int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex)
 
 	if (!err)
 		err = tc_attach_one(ifindex, BPF_TC_EGRESS, pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS));
-	if (!err && !pal_dp_tc_is_ours(ifindex))
+	if (!err)
+		err = pal_dp_tc_is_ours(dp, ifindex);
+	if (err == 1)
+		err = 0;
+	else if (!err)
 		err = -ENOENT; /* attached, yet not there: removed at once by someone else */
+	/* err < 0 from the check: unknown, not proven attached (the agent retries) */
 	if (err) {
 		pal_dp_iface_live_clear(dp, ifindex);
 		pal_dp_set_error(dp, "tc attach on ifindex %d: %s", ifindex, strerror(-err));
@@ -177,25 +215,39 @@ int pal_dp_detach_tc(int ifindex)
 	return e1 ? e1 : e2;
 }
 
-static uint32_t tc_query_one(int ifindex, enum bpf_tc_attach_point where)
+/* The program id of palisade's filter (0: none), or -errno when the kernel could not say. */
+static int64_t tc_query_one(int ifindex, enum bpf_tc_attach_point where)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = PAL_TC_HANDLE, .priority = PAL_TC_PRIORITY);
+	int err = bpf_tc_query(&hook, &opts);
 
-	return bpf_tc_query(&hook, &opts) == 0 ? opts.prog_id : 0;
+	if (err == -ENOENT || err == -EINVAL || err == -ENODEV)
+		return 0; /* no such filter / no clsact qdisc / no device */
+	return err ? err : (int64_t)opts.prog_id;
 }
 
 int pal_dp_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id)
 {
-	*ingress_id = tc_query_one(ifindex, BPF_TC_INGRESS);
-	*egress_id = tc_query_one(ifindex, BPF_TC_EGRESS);
-	return 0;
+	int64_t in = tc_query_one(ifindex, BPF_TC_INGRESS);
+	int64_t out = tc_query_one(ifindex, BPF_TC_EGRESS);
+
+	*ingress_id = in > 0 ? (uint32_t)in : 0;
+	*egress_id = out > 0 ? (uint32_t)out : 0;
+	return in < 0 ? (int)in : out < 0 ? (int)out : 0;
 }
 
-bool pal_dp_tc_is_ours(int ifindex)
+int pal_dp_tc_is_ours(struct pal_datapath *dp, int ifindex)
 {
-	uint32_t in, out;
+	uint32_t in, out, map_id = ifaces_map_id(dp);
+	int err = pal_dp_tc_query(ifindex, &in, &out), ours;
 
-	pal_dp_tc_query(ifindex, &in, &out);
-	return in && out && prog_is_ours(in, "tc_ingress") && prog_is_ours(out, "tc_egress");
+	if (err)
+		return err;
+	if (!in || !out)
+		return 0;
+	if (!map_id)
+		return -EIO; /* our own map's id unknown: nothing can be proven ours */
+	ours = prog_is_ours(in, "tc_ingress", map_id);
+	return ours != 1 ? ours : prog_is_ours(out, "tc_egress", map_id);
 }

@@ -26,10 +26,13 @@ int pal_dp_xdp_query(int ifindex, enum pal_xdp_mode *mode, uint32_t *prog_id);
 /* tc_ingress and tc_egress on the interface's clsact hooks (created when missing). */
 int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex);
 int pal_dp_detach_tc(int ifindex);
-/* Program ids of palisade's filters (0 = none). */
+/* Program ids of palisade's filters (0 = none); -errno when the kernel could not say (the ids it
+ * could tell are still set). */
 int pal_dp_tc_query(int ifindex, uint32_t *ingress_id, uint32_t *egress_id);
-/* Both of palisade's filters are on the device and run programs named as palisade's (any build). */
-bool pal_dp_tc_is_ours(int ifindex);
+/* 1: both of palisade's filters are on the device and run programs named as palisade's (any
+ * build) that read this datapath's pal_ifaces; 0: they are not; -errno: unknown (a query failed),
+ * which proves neither. */
+int pal_dp_tc_is_ours(struct pal_datapath *dp, int ifindex);
 
 /* The workload guard's witness (iface_live.c, abi.h "pal_if_live"): set for an interface with a
  * pal_ifaces entry once both tc programs are on it (0 without an entry: nothing to witness),
@@ -41,5 +44,7 @@ bool pal_dp_iface_unwitnessed(struct pal_datapath *dp, int ifindex);
 int pal_dp_iface_live_set(struct pal_datapath *dp, int ifindex);
 int pal_dp_iface_live_clear(struct pal_datapath *dp, int ifindex);
 int pal_dp_iface_live_load(struct pal_datapath *dp);
+/* Witnesses _load kept because palisade's tc programs could not be checked (a query failed). */
+int pal_dp_iface_live_unknown_at_load(const struct pal_datapath *dp);
 
 #endif

@@ -35,6 +35,7 @@ struct pal_datapath {
 	uint32_t *dead; /* lists no interface holds since an apply: pal_dp_lists_sweep deletes them */
 	size_t n_dead, cap_dead;
 	size_t swept_at_load; /* pinned lists no interface named, deleted at load */
+	int live_unknown_at_load; /* witnesses kept at load though tc could not be checked */
 	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),
 	 * which slots are bound, and the grace periods completed when each last flipped or was
 	 * freed (its other bank, or the slot, is reusable once pal_dp_grace_periods passed it) */

@@ -60,15 +60,19 @@ int pal_dp_iface_live_clear(struct pal_datapath *dp, int ifindex)
 	return 0;
 }
 
-/* Deletes the witness of every device that lost its entry or palisade's tc programs. */
-static int live_drop_unproven(struct pal_datapath *dp, int *dropped)
+/* Deletes the witness of every device that lost its entry or palisade's tc programs. One whose
+ * programs cannot be checked now (a query failed) keeps it, counted in *unknown: dropping a policed
+ * pod on a transient error helps no one, and the agent's periodic check asks again. */
+static int live_drop_unproven(struct pal_datapath *dp, int *dropped, int *unknown)
 {
-	int fd = MFD(dp, pal_if_live), err = 0;
+	int fd = MFD(dp, pal_if_live), err = 0, ours;
 	uint32_t key, next, *prev = NULL;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
-		if (has_entry(dp, key) && pal_dp_tc_is_ours((int)key)) {
+		ours = has_entry(dp, key) ? pal_dp_tc_is_ours(dp, (int)key) : 0;
+		if (ours != 0) {
+			*unknown += ours < 0;
 			prev = &key;
 			continue;
 		}
@@ -91,7 +95,7 @@ static int live_add_proven(struct pal_datapath *dp)
 	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (!pal_dp_iface_live(dp, (int)key) && pal_dp_tc_is_ours((int)key))
+		if (!pal_dp_iface_live(dp, (int)key) && pal_dp_tc_is_ours(dp, (int)key) == 1)
 			err = pal_dp_iface_live_set(dp, (int)key);
 	}
 	return err;
@@ -99,7 +103,12 @@ static int live_add_proven(struct pal_datapath *dp)
 
 int pal_dp_iface_live_load(struct pal_datapath *dp)
 {
-	int dropped = 0, err = live_drop_unproven(dp, &dropped);
+	int dropped = 0, err = live_drop_unproven(dp, &dropped, &dp->live_unknown_at_load);
 
 	return err ? err : live_add_proven(dp);
+}
+
+int pal_dp_iface_live_unknown_at_load(const struct pal_datapath *dp)
+{
+	return dp->live_unknown_at_load;
 }

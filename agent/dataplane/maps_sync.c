@@ -41,11 +41,16 @@ static int adopt_references(struct pal_datapath *dp, struct pal_dp_list_ids *use
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct pal_iface v;
+		int err;
 
 		key = next;
 		prev = &key;
-		if (pal_dp_iface_read(dp, key, &v))
-			continue;
+		/* its lists unknown: sweeping could delete them under it */
+		if ((err = pal_dp_iface_read(dp, key, &v))) {
+			pal_dp_set_error(dp, "pal_ifaces[%u]: cannot read its configuration: %s", key,
+					 strerror(-err));
+			return err;
+		}
 		for (int s = 0; s < PAL_SLOT_COUNT; s++)
 			if (v.lists[s])
 				pal_dp_live_adopt(&dp->live, v.lists[s]);

@@ -63,3 +63,31 @@ Test(bpf_attach, tc_filters)
 	}
 	cr_assert_eq(pal_dp_detach_tc(ifx), 0, "detaching nothing is fine");
 }
+
+/* Ownership is by the program's name AND its use of this datapath's pal_ifaces: programs named
+ * like palisade's but reading another pal_ifaces (another build's copy under another bpffs
+ * directory, or a look-alike) are not ours, and the workload guard must not take them as
+ * palisade policing the device. */
+Test(bpf_attach, tc_is_ours_needs_our_pal_ifaces)
+{
+	int ifx = T.ifindex[BT_ETH1];
+	char dir[sizeof(T.pin_dir) + 8], err[256];
+	struct pal_datapath *other = NULL;
+	bool adopted;
+
+	cr_assert_eq(pal_dp_tc_is_ours(T.dp, ifx), 0, "nothing attached yet");
+	snprintf(dir, sizeof(dir), "%s-other", T.pin_dir);
+	pal_dp_unpin_all(dir);
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_flows = 4096 }, &other,
+				 &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert_eq(pal_dp_attach_tc(other, ifx), 0, "%s", pal_dp_error(other));
+	cr_expect_eq(pal_dp_tc_is_ours(other, ifx), 1, "the attaching datapath's own programs");
+	cr_expect_eq(pal_dp_tc_is_ours(T.dp, ifx), 0,
+		     "same names, another pal_ifaces: taken for this datapath's programs");
+	cr_assert_eq(pal_dp_detach_tc(ifx), 0);
+	pal_dp_close(other);
+	pal_dp_unpin_all(dir);
+	cr_assert_eq(pal_dp_attach_tc(T.dp, ifx), 0, "%s", pal_dp_error(T.dp));
+	cr_expect_eq(pal_dp_tc_is_ours(T.dp, ifx), 1);
+	cr_assert_eq(pal_dp_detach_tc(ifx), 0);
+}

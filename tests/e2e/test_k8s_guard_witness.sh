@@ -47,10 +47,13 @@ k8s_web_in_8080_start
 # filter itself drops nothing (cBPF "return 0": no match).
 k8s_pod_net kstuck wrk2 198.19.5.20 noroute
 pod_servers kstuck
+# The agent puts palisade's deleted filter back at once (tc notification): swapped while it is stopped.
+kill -STOP "$AGENTD_PID"
 ns node tc qdisc add dev wrk2 clsact 2>/dev/null # the forward watch's may be there
 ns node tc filter del dev wrk2 egress pref $PAL_TC_PRIORITY 2>/dev/null
 ns node tc filter add dev wrk2 egress pref $PAL_TC_PRIORITY protocol ip bpf bytecode '1,6 0 0 0,' ||
-	fail "the foreign filter: $(ns node tc filter show dev wrk2 egress)"
+	{ kill -CONT "$AGENTD_PID"; fail "the foreign filter: $(ns node tc filter show dev wrk2 egress)"; }
+kill -CONT "$AGENTD_PID"
 ns node ip link set wrk2 down && ns node ip link set wrk2 name "$IF_STUCK" &&
 	ns node ip link set "$IF_STUCK" up || fail "rename wrk2"
 k8s_pod_route "$IF_STUCK" 198.19.5.20

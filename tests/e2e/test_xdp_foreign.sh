@@ -60,6 +60,13 @@ expect_tcp_blocked client 198.18.1.1 9999 -
 expect_udp_blocked client 198.18.1.1 11211 198.18.200.7
 # the other host endpoint has palisade's XDP as usual
 ns node ip -d link show dev mgmt0 | grep -q 'prog/xdp' || fail "palisade's XDP is missing on mgmt0"
+# the agent retries unattached interfaces every 10 s: a retry must not count ext0 attached
+sleep 11
+case "$(agentd_readyz)" in
+503\ *ext0*) ;;
+*) fail "after the agent's retry, /readyz no longer names ext0: $(agentd_readyz)" ;;
+esac
+[ "$(xdp_id)" = "$foreign" ] || fail "the retry replaced the foreign XDP program: id $(xdp_id)"
 
 agentd_stop
 timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall --bpffs "$PINDIR" \
