@@ -8,6 +8,7 @@
  * an IPv4 address whose bytes reappear in an IPv6 one. An off-by-one in a block index or a
  * class id read from the wrong half-word lets a packet through that a rule denies (or the
  * reverse), which is what this compares. */
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,24 @@ static uint32_t host_class_of(const char *addr, uint32_t *list)
 	return UINT32_MAX;
 }
 
+/* What a restarted agent does: closes the datapath and opens the pinned maps again. */
+static void restart_agent(void)
+{
+	char err[512] = "";
+	bool adopted = false;
+
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_words = 1u << 22,
+						     .max_entries = 1u << 18, .max_classes = 1u << 18,
+						     .max_flows = 4096, .max_rule_ids = 1u << 16,
+						     .ct_opts_size = bt_ct_opts_size,
+						     .max_endpoints = bt_max_endpoints,
+						     .event_rate = bt_event_rate },
+				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+}
+
 static bool path_allows(const char *src, uint16_t dport)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, 40000, HOST4, dport);
@@ -306,9 +325,8 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
      .timeout = 300)
 {
 	struct ctest c;
-	char *y = hosts_policy(), err[512] = "";
+	char *y = hosts_policy();
 	uint32_t list = 0, cls, next_id;
-	bool adopted = false;
 	int fd;
 
 	memset(&c, 0, sizeof(c));
@@ -341,16 +359,7 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	}
 
 	/* the restart: ids resume after the largest pinned list */
-	pal_dp_close(T.dp);
-	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_words = 1u << 22,
-						     .max_entries = 1u << 18, .max_classes = 1u << 18,
-						     .max_flows = 4096, .max_rule_ids = 1u << 16,
-						     .ct_opts_size = bt_ct_opts_size,
-						     .max_endpoints = bt_max_endpoints,
-						     .event_rate = bt_event_rate },
-				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
-	cr_assert(adopted);
+	restart_agent();
 	cr_assert_eq(T.dp->next_list_id, next_id, "the restarted agent takes the same next id");
 
 	bt_apply(&T, &c.ir, 2);
@@ -361,5 +370,46 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	cr_expect_not(path_allows("198.18.9.9", 80),
 		      "198.18.9.9 to port 80 allowed: the new list (id %u) took the class of a "
 		      "leftover pal_hosts key of its id", list);
+	ct_free(&c);
+}
+
+/* The same for pal_classes: an agent killed after write_classes, before the pal_lists insert,
+ * leaves trie keys under an id no list holds; a host prefix among them would outrank the /0 of
+ * the next list written under that id. The load deletes them, and keeps the live lists' keys. */
+Test(bpf_key_tables, leftover_class_keys_of_an_unwritten_list_id_are_deleted_at_load,
+     .timeout = 300)
+{
+	struct ctest c;
+	char *y = hosts_policy();
+	struct pal_class_key k;
+	struct pal_class v;
+	struct pal_addr a;
+	uint32_t list = 0;
+	int fd;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	cr_assert(pal_addr_parse("198.18.9.9", &a));
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.prefixlen = PAL_CLASS_FIXED_BITS + 32;
+	k.list_id = T.dp->next_list_id;
+	k.field = PAL_FIELD_SRC_ADDR;
+	k.sub = 4;
+	memcpy(k.data, a.bytes, 4);
+	fd = pal_dp_map_fd(T.dp, "pal_classes");
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+
+	restart_agent();
+	fd = pal_dp_map_fd(T.dp, "pal_classes");
+	cr_expect(bpf_map_lookup_elem(fd, &k, &v) && errno == ENOENT,
+		  "pal_classes key of list id %u (no pal_lists entry) survived the load", k.list_id);
+	cr_expect_geq(pal_dp_lists_swept_at_load(T.dp), 1);
+	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX, "the live list's hosts stay");
+	cr_expect(path_allows("198.18.5.5", 80), "the live lists still classify");
+	cr_expect_not(path_allows("198.18.9.9", 80));
 	ct_free(&c);
 }
