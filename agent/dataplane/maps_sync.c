@@ -63,20 +63,71 @@ static int adopt_references(struct pal_datapath *dp, struct pal_dp_list_ids *use
 	return 0;
 }
 
+/* Adds id to *ids unless it is there (the ids of leftover keys are few: a linear check). */
+static int ids_add_once(struct pal_dp_list_ids *ids, uint32_t id)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] == id)
+			return 0;
+	if (vec_grow((void **)&ids->v, &ids->cap, ids->n + 1, sizeof(*ids->v)))
+		return -ENOMEM;
+	ids->v[ids->n++] = id;
+	return 0;
+}
+
+/* A list id with keys in pal_hosts or pal_classes but no pal_lists entry (present: the sorted
+ * pal_lists keys) goes into *orphans. */
+static int add_if_orphan(struct pal_dp_list_ids *orphans, const struct pal_dp_list_ids *present,
+			 uint32_t id)
+{
+	if (bsearch(&id, present->v, present->n, sizeof(*present->v), cmp_u32))
+		return 0;
+	return ids_add_once(orphans, id);
+}
+
+/* The list ids of pal_hosts and pal_classes keys that no pal_lists entry holds: an agent killed
+ * after writing a list's keys but before its pal_lists insert, or a failed delete, left them.
+ * A list written later under such an id would find them and classify by them. */
+static int collect_keyed_orphans(struct pal_datapath *dp, const struct pal_dp_list_ids *present,
+				 struct pal_dp_list_ids *orphans)
+{
+	struct pal_host_key hk, hnext, *hprev = NULL;
+	struct pal_class_key ck, cnext, *cprev = NULL;
+	int fd = MFD(dp, pal_hosts), err = 0;
+
+	while (!err && bpf_map_get_next_key(fd, hprev, &hnext) == 0) {
+		hk = hnext;
+		hprev = &hk;
+		err = add_if_orphan(orphans, present, hk.list_id);
+	}
+	fd = MFD(dp, pal_classes);
+	while (!err && bpf_map_get_next_key(fd, cprev, &cnext) == 0) {
+		ck = cnext;
+		cprev = &ck;
+		err = add_if_orphan(orphans, present, ck.list_id);
+	}
+	return err;
+}
+
 /* Lists no interface names are unreachable for packets (they find lists only through
  * pal_ifaces): an earlier agent exited before it swept its last apply's old lists, or died
  * between writing a generation's lists and flipping to them. The pinned maps are the truth:
- * they go at load, a grace period after any packet of that agent's could have read them. Only
- * one agent writes (the bpffs lock), so nothing is half-way now. */
+ * they go at load, a grace period after any packet of that agent's could have read them, with
+ * the pal_hosts and pal_classes keys of ids no pal_lists entry holds (collect_keyed_orphans).
+ * Only one agent writes (the bpffs lock), so nothing is half-way now. */
 static int sweep_unreferenced(struct pal_datapath *dp, const struct pal_dp_list_ids *used)
 {
 	int fd = MFD(dp, pal_lists), err = 0;
 	uint32_t key, next, *prev = NULL;
-	struct pal_dp_list_ids orphans = { 0 };
+	struct pal_dp_list_ids orphans = { 0 }, present = { 0 };
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
+		if ((err = vec_grow((void **)&present.v, &present.cap, present.n + 1,
+				    sizeof(*present.v))))
+			goto out;
+		present.v[present.n++] = key;
 		if (bsearch(&key, used->v, used->n, sizeof(*used->v), cmp_u32))
 			continue;
 		if ((err = vec_grow((void **)&orphans.v, &orphans.cap, orphans.n + 1,
@@ -84,13 +135,19 @@ static int sweep_unreferenced(struct pal_datapath *dp, const struct pal_dp_list_
 			goto out;
 		orphans.v[orphans.n++] = key;
 	}
+	qsort(present.v, present.n, sizeof(*present.v), cmp_u32);
+	if ((err = collect_keyed_orphans(dp, &present, &orphans)))
+		goto out;
 	if (orphans.n) {
 		pal_dp_grace_period();
 		err = delete_lists(dp, orphans.v, orphans.n);
 		dp->swept_at_load = orphans.n;
 	}
+	/* A failure fails the load (the agent does not start on these maps): after a load no key
+	 * is left under an id that free_list_id could hand out. */
 out:
 	free(orphans.v);
+	free(present.v);
 	return err;
 }
 
@@ -735,7 +792,9 @@ static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 		struct pal_list l;
 
 		pal_small_list_delete(dp, ids[i]);
-		if (bpf_map_lookup_elem(fd, &ids[i], &l))
+		/* keys of the list may be left: its pal_lists entry keeps the id from reuse
+		 * (free_list_id) until a later load's sweep deletes it all again */
+		if (err || bpf_map_lookup_elem(fd, &ids[i], &l))
 			continue;
 		bpf_map_delete_elem(fd, &ids[i]);
 		pal_region_put(&dp->words, l.word_base);

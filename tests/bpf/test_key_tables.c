@@ -8,6 +8,7 @@
  * an IPv4 address whose bytes reappear in an IPv6 one. An off-by-one in a block index or a
  * class id read from the wrong half-word lets a packet through that a rule denies (or the
  * reverse), which is what this compares. */
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,5 +244,159 @@ Test(bpf_key_tables, host_sources_decide_as_the_evaluator, .timeout = 300)
 	compile_and_apply(&c, policy(), 2);
 	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "the first policy's lists deleted");
 	cr_assert_eq(host_entries(), 0, "pal_hosts entries left behind by deleted lists");
+	ct_free(&c);
+}
+
+/* ---- review (s5/review-cls): pal_hosts entries of a list id no pal_lists entry holds ---------
+ * pal_dp_list_write writes a list's hosts into pal_hosts before its pal_lists entry, and
+ * delete_lists deletes the pal_lists entry even when pal_key_hosts_delete failed (ENOMEM in the
+ * scan). An agent killed between the two (or such a failed delete) leaves pal_hosts entries under
+ * an id that no pal_lists entry holds. free_list_id checks only pal_lists, a restart resumes ids
+ * after the largest *pinned list* id (pal_dp_regions_load) and sweep_unreferenced only walks
+ * pal_lists: so the next agent writes its next list under that very id, and the leftover host
+ * keys the new list does not overwrite answer for it. A source the new list does not name then
+ * gets the class of a source it allows instead of its family's /0 class. The test leaves what a
+ * killed agent leaves: one key (an address the policy does not list, the class id the policy
+ * gives 198.18.5.5) under the next ids to be written, restarts, applies the same policy again. */
+#include "../../agent/dataplane/datapath_internal.h"
+
+/* The class id list `list`'s host table gives source addr (IPv4), or UINT32_MAX. */
+static uint32_t host_class_of(const char *addr, uint32_t *list)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_hosts");
+	struct pal_host_key key, next, *prev = NULL;
+	struct pal_addr a;
+	uint32_t v;
+
+	cr_assert(pal_addr_parse(addr, &a));
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.field == PAL_FIELD_SRC_ADDR && key.family == 4 &&
+		    memcmp(key.addr, a.bytes, 4) == 0) {
+			cr_assert_eq(bpf_map_lookup_elem(fd, &key, &v), 0);
+			*list = key.list_id;
+			return v;
+		}
+	}
+	return UINT32_MAX;
+}
+
+/* What a restarted agent does: closes the datapath and opens the pinned maps again. */
+static void restart_agent(void)
+{
+	char err[512] = "";
+	bool adopted = false;
+
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_words = 1u << 22,
+						     .max_entries = 1u << 18, .max_classes = 1u << 18,
+						     .max_flows = 4096, .max_rule_ids = 1u << 16,
+						     .ct_opts_size = bt_ct_opts_size,
+						     .max_endpoints = bt_max_endpoints,
+						     .event_rate = bt_event_rate },
+				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+}
+
+static bool path_allows(const char *src, uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, 40000, HOST4, dport);
+
+	bt_flush_flows(&T);
+	return bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
+}
+
+Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_new_list,
+     .timeout = 300)
+{
+	struct ctest c;
+	char *y = hosts_policy();
+	uint32_t list = 0, cls, next_id;
+	int fd;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	cr_assert(direct_fields() & (1u << PAL_FIELD_SRC_ADDR), "the test needs a host table");
+	cls = host_class_of("198.18.5.5", &list);
+	cr_assert_neq(cls, UINT32_MAX, "198.18.5.5 is in pal_hosts");
+	cr_assert(path_allows("198.18.5.5", 80), "the policy allows 198.18.5.5 to port 80");
+	cr_assert_not(path_allows("198.18.9.9", 80), "and denies 198.18.9.9 to port 80");
+
+	/* what an agent killed after pal_key_hosts_write, before the pal_lists insert, leaves: its
+	 * list's hosts under the next id (seeded on the next few ids so the test does not depend on
+	 * which of the apply's lists is written first) */
+	next_id = T.dp->next_list_id;
+	fd = pal_dp_map_fd(T.dp, "pal_hosts");
+	for (uint32_t i = 0; i < 8; i++) {
+		struct pal_host_key k;
+		struct pal_addr a;
+
+		cr_assert(pal_addr_parse("198.18.9.9", &a));
+		memset(&k, 0, sizeof(k));
+		k.list_id = next_id + i;
+		k.field = PAL_FIELD_SRC_ADDR;
+		k.family = 4;
+		memcpy(k.addr, a.bytes, 4);
+		cr_assert_eq(bpf_map_update_elem(fd, &k, &cls, BPF_ANY), 0);
+	}
+
+	/* the restart: ids resume after the largest pinned list */
+	restart_agent();
+	cr_assert_eq(T.dp->next_list_id, next_id, "the restarted agent takes the same next id");
+
+	bt_apply(&T, &c.ir, 2);
+	pal_dp_lists_sweep(T.dp);
+	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX);
+	cr_assert_geq(list, next_id, "the policy's host list was written anew (id %u)", list);
+	cr_expect(path_allows("198.18.5.5", 80), "198.18.5.5 to port 80 is still allowed");
+	cr_expect_not(path_allows("198.18.9.9", 80),
+		      "198.18.9.9 to port 80 allowed: the new list (id %u) took the class of a "
+		      "leftover pal_hosts key of its id", list);
+	ct_free(&c);
+}
+
+/* The same for pal_classes: an agent killed after write_classes, before the pal_lists insert,
+ * leaves trie keys under an id no list holds; a host prefix among them would outrank the /0 of
+ * the next list written under that id. The load deletes them, and keeps the live lists' keys. */
+Test(bpf_key_tables, leftover_class_keys_of_an_unwritten_list_id_are_deleted_at_load,
+     .timeout = 300)
+{
+	struct ctest c;
+	char *y = hosts_policy();
+	struct pal_class_key k;
+	struct pal_class v;
+	struct pal_addr a;
+	uint32_t list = 0;
+	int fd;
+
+	memset(&c, 0, sizeof(c));
+	ct_compile(&c, y);
+	free(y);
+	cr_assert_eq(c.rc, 0, "compile");
+	bt_apply(&T, &c.ir, 1);
+	cr_assert(pal_addr_parse("198.18.9.9", &a));
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.prefixlen = PAL_CLASS_FIXED_BITS + 32;
+	k.list_id = T.dp->next_list_id;
+	k.field = PAL_FIELD_SRC_ADDR;
+	k.sub = 4;
+	memcpy(k.data, a.bytes, 4);
+	fd = pal_dp_map_fd(T.dp, "pal_classes");
+	cr_assert_eq(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+
+	restart_agent();
+	fd = pal_dp_map_fd(T.dp, "pal_classes");
+	cr_expect(bpf_map_lookup_elem(fd, &k, &v) && errno == ENOENT,
+		  "pal_classes key of list id %u (no pal_lists entry) survived the load", k.list_id);
+	cr_expect_geq(pal_dp_lists_swept_at_load(T.dp), 1);
+	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX, "the live list's hosts stay");
+	cr_expect(path_allows("198.18.5.5", 80), "the live lists still classify");
+	cr_expect_not(path_allows("198.18.9.9", 80));
 	ct_free(&c);
 }
