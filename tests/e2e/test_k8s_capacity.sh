@@ -59,9 +59,14 @@ expect_tcp client 198.19.5.10 9090 - kweb:9090
 expect_tcp client 198.19.5.10 7070 - kweb:7070
 gen=$(agentd_generation)
 
-# 3. A closes 9090 and B grows, in one request (one event each, one reload).
+# 3. A closes 9090 and B grows, in one request (one event each, one reload). The agent is held
+# stopped meanwhile, so both watch events wait in its socket and land in one reload however
+# loaded the machine is (running, a 2 ms gap between them would split the reload).
+kill -STOP "$AGENTD_PID"
 # shellcheck disable=SC2046 # the addresses are words
-k8s_put "[$(np a "" 8080),$(np b "$(peers $(many))" 7070)]" || fail "put A and grown B"
+k8s_put "[$(np a "" 8080),$(np b "$(peers $(many))" 7070)]" || { kill -CONT "$AGENTD_PID"; fail "put A and grown B"; }
+sleep 0.5
+kill -CONT "$AGENTD_PID"
 wait_tcp_blocked client 198.19.5.10 9090 >/dev/null ||
 	fail "A's deny is not enforced beside B, which does not fit: $(tail -n 20 "$AGENTD_LOG")"
 agentd_wait_log 'kubernetes: narrowing done' 50 || fail "no narrowing: $(tail -n 20 "$AGENTD_LOG")"
