@@ -312,16 +312,11 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
      .timeout = 300)
 {
 	struct ctest c;
-	char *y = hosts_policy();
 	uint32_t list = 0, cls, next_id;
 	int fd;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
-	cr_assert(direct_fields() & (1u << PAL_FIELD_SRC_ADDR), "the test needs a host table");
+	cr_assert(compile_and_apply(&c, hosts_policy(), 1) & (1u << PAL_FIELD_SRC_ADDR),
+		  "the test needs a host table");
 	cls = host_class_of("198.18.5.5", &list);
 	cr_assert_neq(cls, UINT32_MAX, "198.18.5.5 is in pal_hosts");
 	cr_assert(path_allows("198.18.5.5", 80), "the policy allows 198.18.5.5 to port 80");
@@ -367,18 +362,13 @@ Test(bpf_key_tables, leftover_class_keys_of_an_unwritten_list_id_are_deleted_at_
      .timeout = 300)
 {
 	struct ctest c;
-	char *y = hosts_policy();
 	struct pal_class_key k;
 	struct pal_class v;
 	struct pal_addr a;
 	uint32_t list = 0;
 	int fd;
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
+	compile_and_apply(&c, hosts_policy(), 1);
 	cr_assert(pal_addr_parse("198.18.9.9", &a));
 	memset(&k, 0, sizeof(k));
 	memset(&v, 0, sizeof(v));

@@ -41,11 +41,7 @@ pod_json2() { # pod_json2 NS NAME IP4 IP6 LABELS
 		"$2" "$1" "$5" "$3" "$3" "$4"
 }
 
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080
-tcp_server kweb 9090
-k8s_web_in_8080_start
+k8s_web_pod_start
 
 for t in iptables ip6tables; do
 	rules=$(guard_rules "$t")

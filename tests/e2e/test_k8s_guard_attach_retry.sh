@@ -9,11 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 PAL_TC_PRIORITY=2465 # agent/dataplane/attach.h
-IF_WEB=$(calico_iface shop web)
 IF_STUCK=$(calico_iface shop stuck)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080; tcp_server kweb 9090
-k8s_web_in_8080_start
+k8s_web_pod_start
 
 k8s_pod_net kstuck wrk2 198.19.5.20 noroute
 tcp_server kstuck 8080

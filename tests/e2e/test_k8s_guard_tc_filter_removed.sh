@@ -10,10 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 PAL_TC_PRIORITY=2465 PAL_TC_HANDLE=0x9a1e # agent/dataplane/attach.h
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080; tcp_server kweb 9090
-k8s_web_in_8080_start
+k8s_web_pod_start
 lost() {
 	ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" |
 		awk '$1 == "palisade_tc_programs_lost_total" { print $2 }'

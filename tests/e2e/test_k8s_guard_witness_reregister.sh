@@ -9,10 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
 
 k8s_test_start
-IF_WEB=$(calico_iface shop web)
-k8s_pod_net kweb "$IF_WEB" 198.19.5.10
-tcp_server kweb 8080; tcp_server kweb 9090
-k8s_web_in_8080_start
+k8s_web_pod_start
 
 ifidx() { ns node ip -o link show dev "$IF_WEB" | cut -d: -f1; }
 idx=$(ifidx)

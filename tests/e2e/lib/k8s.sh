@@ -21,6 +21,7 @@
 #                               palisade runs (a block later is palisade's doing)
 #   k8s_agent_start [EXTRA]     palisaded --datastore kubernetes --kubeconfig ... (waits for ready)
 #   k8s_agent_spawn [EXTRA]     the same without waiting (an agent that starts degraded)
+#   k8s_web_pod_start           pod shop/web's veth, servers on 8080 and 9090, then:
 #   k8s_web_in_8080_start       namespace shop, pod shop/web (198.19.5.10, app=web) and the
 #                               NetworkPolicy shop/in-8080 (TCP 8080 and UDP 7070 in), then the
 #                               agent; checks that 8080 passes and 9090 does not (servers on both)
@@ -102,6 +103,16 @@ k8s_agent_with() {
 	local how=$1 empty=$E2E_TMP/k8s/no-policy-dir; shift
 	mkdir -p "$empty"
 	"$how" "$empty" --datastore kubernetes --kubeconfig "${K8S_AGENT_KUBECONFIG:-$K8S_KUBECONFIG}" "$@"
+}
+
+# k8s_web_pod_start: pod shop/web's veth (IF_WEB) with TCP servers on 8080 and 9090, then
+# k8s_web_in_8080_start (8080 allowed in, 9090 not).
+k8s_web_pod_start() {
+	IF_WEB=$(calico_iface shop web)
+	k8s_pod_net kweb "$IF_WEB" 198.19.5.10
+	tcp_server kweb 8080
+	tcp_server kweb 9090
+	k8s_web_in_8080_start
 }
 
 k8s_web_in_8080_start() {
