@@ -37,12 +37,7 @@ static void cons_base(struct fl_cons *c, const struct pal_ir_match *m)
 {
 	memset(c, 0, sizeof(*c));
 	c->families = m->families;
-	c->protocol = m->protocol;
-	c->not_protocol = m->not_protocol;
-	c->has_icmp = m->has_icmp;
-	c->icmp = m->icmp;
-	c->has_not_icmp = m->has_not_icmp;
-	c->not_icmp = m->not_icmp;
+	c->l4 = m->l4;
 	c->src.ir = &m->src;
 	c->dst.ir = &m->dst;
 }

@@ -47,11 +47,9 @@ struct fl_side {
 struct fl_cons {
 	bool wildcard; /* END_OF_TIER / DEFAULT_DENY: matches everything */
 	uint8_t families;
-	struct pal_protocol protocol, not_protocol;
+	PAL_L4_MATCH_MEMBERS;
 	bool has_exact_proto; /* from named-port tuples */
 	uint8_t exact_proto;
-	bool has_icmp, has_not_icmp;
-	struct pal_icmp_match icmp, not_icmp;
 	struct fl_side src, dst;
 };
 

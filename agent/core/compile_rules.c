@@ -207,12 +207,7 @@ int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char 
 	memset(out, 0, sizeof(*out));
 	out->action = r->action;
 	out->index = index;
-	m->protocol = r->protocol;
-	m->not_protocol = r->not_protocol;
-	m->has_icmp = r->has_icmp;
-	m->icmp = r->icmp;
-	m->has_not_icmp = r->has_not_icmp;
-	m->not_icmp = r->not_icmp;
+	m->l4 = r->l4;
 
 	/* The family prefilter: clear a bit only when no packet of that family can match. */
 	m->families = PAL_FAMILY_V4 | PAL_FAMILY_V6;

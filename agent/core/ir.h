@@ -89,9 +89,7 @@ struct pal_ir_side {
 
 struct pal_ir_match {
 	uint8_t families;
-	struct pal_protocol protocol, not_protocol;
-	bool has_icmp, has_not_icmp;
-	struct pal_icmp_match icmp, not_icmp;
+	PAL_L4_MATCH_MEMBERS;
 	struct pal_ir_side src, dst;
 };
 

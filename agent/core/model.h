@@ -65,6 +65,27 @@ struct pal_icmp_match {
 	uint8_t code;
 };
 
+/* A rule's protocol and ICMP match, the same in the model, the IR and the flattener's constraints.
+ * Each of those structs embeds it with PAL_L4_MATCH_MEMBERS: one assignment (x->l4 = y->l4)
+ * copies the whole match, and the fields stay reachable by their own names (x->protocol), as
+ * with the Linux kernel's struct_group(). */
+#define PAL_L4_MATCH_FIELDS                         \
+	struct pal_protocol protocol, not_protocol; \
+	bool has_icmp, has_not_icmp;                \
+	struct pal_icmp_match icmp, not_icmp
+
+struct pal_l4_match {
+	PAL_L4_MATCH_FIELDS;
+};
+
+#define PAL_L4_MATCH_MEMBERS              \
+	union {                           \
+		struct pal_l4_match l4;   \
+		struct {                  \
+			PAL_L4_MATCH_FIELDS; \
+		};                        \
+	}
+
 struct pal_service_accounts {
 	char **names;
 	size_t n_names;
@@ -96,9 +117,7 @@ struct pal_entity {
 
 struct pal_rule {
 	enum pal_action action;
-	struct pal_protocol protocol, not_protocol;
-	bool has_icmp, has_not_icmp;
-	struct pal_icmp_match icmp, not_icmp;
+	PAL_L4_MATCH_MEMBERS;
 	uint8_t ip_version; /* 0 = any, 4 or 6 */
 	struct pal_entity src, dst;
 	bool has_http; /* application-layer match: parsed, rejected by the compiler */
