@@ -557,24 +557,29 @@ static __attribute__((format(printf, 2, 3))) char *cat(char *s, const char *fmt,
 	return out;
 }
 
+/* Appends prefix and sel's text; like cat, NULL (s freed) on ENOMEM. */
+static char *cat_selector(char *s, const char *prefix, const struct pal_selector *sel)
+{
+	char *t = s ? pal_selector_string(sel) : NULL;
+
+	if (!t) {
+		free(s);
+		return NULL;
+	}
+	s = cat(s, "%s%s", prefix, t);
+	free(t);
+	return s;
+}
+
 static char *scope_suffix(char *s, const struct pal_cc_scope *scope)
 {
-	char *t;
-
 	switch (scope->kind) {
 	case PAL_SCOPE_ALL:
 		return s;
 	case PAL_SCOPE_NAMESPACE:
 		return cat(s, " in namespace \"%s\"", scope->ns);
 	case PAL_SCOPE_NS_SELECTOR:
-		t = pal_selector_string(scope->ns_sel);
-		if (!t) {
-			free(s);
-			return NULL;
-		}
-		s = cat(s, " in namespaces matching %s", t);
-		free(t);
-		return s;
+		return cat_selector(s, " in namespaces matching ", scope->ns_sel);
 	case PAL_SCOPE_GLOBAL:
 		return cat(s, " outside namespaces (global())");
 	}
@@ -592,16 +597,8 @@ static char *sa_suffix(char *s, const struct pal_service_accounts *sa)
 			s = cat(s, "%s\"%s\"", i ? ", " : "", sa->names[i]);
 		s = cat(s, "}");
 	}
-	if (sa->selector) {
-		char *t = pal_selector_string(sa->selector);
-
-		if (!t) {
-			free(s);
-			return NULL;
-		}
-		s = cat(s, " matching %s", t);
-		free(t);
-	}
+	if (sa->selector)
+		s = cat_selector(s, " matching ", sa->selector);
 	return s;
 }
 
@@ -610,16 +607,8 @@ static char *selector_origin(const char *what, const struct pal_cc_scope *scope,
 {
 	char *s = strdup(what);
 
-	if (sel) {
-		char *t = pal_selector_string(sel);
-
-		if (!t) {
-			free(s);
-			return NULL;
-		}
-		s = cat(s, " %s", t);
-		free(t);
-	}
+	if (sel)
+		s = cat_selector(s, " ", sel);
 	s = scope_suffix(s, scope);
 	return sa_suffix(s, sa);
 }
