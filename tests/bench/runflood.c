@@ -34,27 +34,11 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include "palisade/frame_bytes.h"
 
 #define FRAME 60 /* Ethernet minimum without FCS: 14 + 20 + 8 + 18 bytes of payload */
 #define REPEAT_DEF 65536u
 #define THREADS_MAX 64
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static uint16_t ipv4_csum(const uint8_t *h)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* A minimum-size UDP/IPv4 frame src:40000 -> dst:dport (the UDP checksum 0: none). */
 static void udp_frame(uint8_t *f, struct in_addr src, struct in_addr dst, uint16_t dport)
@@ -64,18 +48,11 @@ static void udp_frame(uint8_t *f, struct in_addr src, struct in_addr dst, uint16
 	memset(f, 0, FRAME);
 	memset(f, 0x02, 6);     /* a locally administered destination MAC */
 	memset(f + 6, 0x06, 6); /* and source */
-	put16(f + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, FRAME - 14);
-	put16(ip + 6, 0x4000); /* DF, not a fragment */
-	ip[8] = 64;
-	ip[9] = 17;
-	memcpy(ip + 12, &src, 4);
-	memcpy(ip + 16, &dst, 4);
-	put16(ip + 10, ipv4_csum(ip));
-	put16(udp, 40000);
-	put16(udp + 2, dport);
-	put16(udp + 4, FRAME - 14 - 20);
+	pal_put16(f + 12, 0x0800);
+	pal_put_ipv4(ip, FRAME - 14, 17, &src, &dst);
+	pal_put16(udp, 40000);
+	pal_put16(udp + 2, dport);
+	pal_put16(udp + 4, FRAME - 14 - 20);
 }
 
 static double now(void)

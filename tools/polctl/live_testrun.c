@@ -16,43 +16,27 @@
 #include <linux/bpf.h>
 
 #include "live.h"
+#include "palisade/frame_bytes.h"
 
 #define ETH_LEN 14
 #define FRAME_MAX 128
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static uint16_t ipv4_csum(const uint8_t *h)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* The transport header (and a little payload) of p at l4; returns its length. A SYN for TCP: the
  * trace answers for the first packet of a flow. */
 static size_t put_l4(const struct live_pkt *p, uint8_t *l4)
 {
 	if (p->has_ports) {
-		put16(l4, p->sport);
-		put16(l4 + 2, p->dport);
+		pal_put16(l4, p->sport);
+		pal_put16(l4 + 2, p->dport);
 	}
 	switch (p->proto) {
 	case PAL_PROTO_TCP:
 		l4[12] = 5 << 4; /* data offset: 20 bytes */
 		l4[13] = 0x02;   /* SYN */
-		put16(l4 + 14, 65535);
+		pal_put16(l4 + 14, 65535);
 		return 20;
 	case PAL_PROTO_UDP:
-		put16(l4 + 4, 8);
+		pal_put16(l4 + 4, 8);
 		return 8;
 	case PAL_PROTO_ICMP:
 	case PAL_PROTO_ICMPV6:
@@ -72,23 +56,16 @@ static size_t live_frame(const struct live_pkt *p, uint8_t *f)
 
 	memset(f, 0, FRAME_MAX);
 	if (p->family == 4) {
-		put16(f + 12, 0x0800);
+		pal_put16(f + 12, 0x0800);
 		l4len = put_l4(p, ip + 20);
 		iplen = 20 + l4len;
-		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)iplen);
-		put16(ip + 6, 0x4000); /* DF, not a fragment */
-		ip[8] = 64;
-		ip[9] = p->proto;
-		memcpy(ip + 12, p->src, 4);
-		memcpy(ip + 16, p->dst, 4);
-		put16(ip + 10, ipv4_csum(ip));
+		pal_put_ipv4(ip, (uint16_t)iplen, p->proto, p->src, p->dst);
 	} else {
-		put16(f + 12, 0x86dd);
+		pal_put16(f + 12, 0x86dd);
 		l4len = put_l4(p, ip + 40);
 		iplen = 40 + l4len;
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)l4len);
+		pal_put16(ip + 4, (uint16_t)l4len);
 		ip[6] = p->proto;
 		ip[7] = 64;
 		memcpy(ip + 8, p->src, 16);
