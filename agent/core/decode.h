@@ -131,6 +131,26 @@ const struct yt_node *push_field(struct dctx *c, const struct yt_node *map, cons
  * pops *old). */
 int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum yt_kind kind,
 		size_t *old);
+/* Calls item(c, node, arg) on each item of the optional sequence map[key], with the item's index
+ * on the path. 0 when the field is absent or null, -1 after an error (not a sequence, or item
+ * returned < 0: every item is still decoded, so that all errors are reported), else 1. */
+int for_each_item(struct dctx *c, const struct yt_node *map, const char *key,
+		  int (*item)(struct dctx *c, const struct yt_node *n, void *arg), void *arg);
+/* How get_seq decodes a sequence into an array: at most max items (else "too many WHAT"), each of
+ * size bytes, filled by decode (1, or -1 after reporting); clear (may be NULL) frees what a
+ * decoded item holds when the whole sequence is refused. */
+struct seq_items {
+	size_t max;
+	const char *what;
+	size_t size;
+	int (*decode)(struct dctx *c, const struct yt_node *n, void *item, void *arg);
+	void (*clear)(void *item);
+};
+/* Decodes the optional sequence map[key] into *out, a new array of *n_out items (arg is handed
+ * to d->decode): 0 when the field is absent or null, -1 after an error (every item is still
+ * decoded, so that all errors are reported; nothing is returned then), else 1. */
+int get_seq(struct dctx *c, const struct yt_node *map, const char *key, const struct seq_items *d,
+	    void *arg, void **out, size_t *n_out);
 /* Enters the optional mapping map[key] into *n and checks its fields against known
  * (check_fields): 0 when it is absent or null, -1 after an error, 1 with key pushed on the path
  * (the caller pops *old). */

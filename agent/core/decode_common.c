@@ -227,6 +227,63 @@ int enter_field(struct dctx *c, const struct yt_node *n, const char *key, enum y
 	return 1;
 }
 
+int for_each_item(struct dctx *c, const struct yt_node *map, const char *key,
+		  int (*item)(struct dctx *c, const struct yt_node *n, void *arg), void *arg)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old;
+	int r;
+
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
+	for (size_t i = 0; i < n->n_items; i++) {
+		size_t o2 = path_push_index(c, i);
+
+		if (item(c, n->items[i], arg) < 0)
+			r = -1;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	return r;
+}
+
+int get_seq(struct dctx *c, const struct yt_node *map, const char *key, const struct seq_items *d,
+	    void *arg, void **out, size_t *n_out)
+{
+	const struct yt_node *n = yt_map_get(map, key);
+	size_t old, k = 0;
+	char *v;
+	int r;
+
+	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
+		return r;
+	if (n->n_items > d->max) {
+		derr(c, n, "too many %s: %zu, at most %zu are allowed", d->what, n->n_items, d->max);
+		path_pop(c, old);
+		return -1;
+	}
+	v = xcalloc(n->n_items, d->size);
+	for (size_t i = 0; i < n->n_items; i++) {
+		size_t o2 = path_push_index(c, i);
+
+		if (d->decode(c, n->items[i], v + k * d->size, arg) > 0)
+			k++;
+		else
+			r = -1;
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+	if (r < 0) {
+		for (size_t i = 0; d->clear && i < k; i++)
+			d->clear(v + i * d->size);
+		free(v);
+		return -1;
+	}
+	*out = v;
+	*n_out = k;
+	return 1;
+}
+
 int enter_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
 		      const char *const *known, const struct yt_node **n, size_t *old)
 {
@@ -793,50 +850,38 @@ int get_selector(struct dctx *c, const struct yt_node *map, const char *key, cha
 
 /* exact: a prefix with host bits set ("1.2.3.4/16") is an error, as Calico's validator makes it
  * for rule nets; otherwise the host bits are cleared (Calico's network sets and endpoints). */
+/* One item of a CIDR list; arg: bool *exact, refuse host bits. */
+static int cidr_item(struct dctx *c, const struct yt_node *it, void *item, void *arg)
+{
+	struct pal_cidr *v = item;
+	const bool *exact = arg;
+	bool host_bits = false;
+	char net[PAL_CIDR_STRLEN];
+
+	if (it->kind != YT_SCALAR || !pal_cidr_parse(it->text, v, &host_bits)) {
+		derr(c, it, "invalid CIDR \"%s\"; expected an address or prefix such as "
+			    "10.0.0.0/8 or 2001:db8::/32",
+		     it->kind == YT_SCALAR ? it->text : "");
+		return -1;
+	}
+	if (*exact && host_bits) {
+		derr(c, it, "invalid CIDR \"%s\": host bits are set; did you mean \"%s\"?", it->text,
+		     pal_cidr_str(v, net));
+		return -1;
+	}
+	return 1;
+}
+
 static int cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
 		     struct pal_cidr **out, size_t *n_out, size_t max, bool exact)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	struct pal_cidr *v;
-	size_t old, k = 0;
-	int r = 1;
+	const struct seq_items d = { max, "entries", sizeof(**out), cidr_item, NULL };
+	void *v;
+	int r = get_seq(c, map, key, &d, &exact, &v, n_out);
 
-	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
-		return r;
-	if (n->n_items > max) {
-		derr(c, n, "too many entries: %zu, at most %zu are allowed", n->n_items, max);
-		path_pop(c, old);
-		return -1;
-	}
-	v = xcalloc(n->n_items, sizeof(*v));
-	for (size_t i = 0; i < n->n_items; i++) {
-		const struct yt_node *it = n->items[i];
-		size_t o2 = path_push_index(c, i);
-		bool host_bits = false;
-		char net[PAL_CIDR_STRLEN];
-
-		if (it->kind != YT_SCALAR || !pal_cidr_parse(it->text, &v[k], &host_bits)) {
-			derr(c, it, "invalid CIDR \"%s\"; expected an address or prefix such as "
-				    "10.0.0.0/8 or 2001:db8::/32",
-			     it->kind == YT_SCALAR ? it->text : "");
-			r = -1;
-		} else if (exact && host_bits) {
-			derr(c, it, "invalid CIDR \"%s\": host bits are set; did you mean \"%s\"?",
-			     it->text, pal_cidr_str(&v[k], net));
-			r = -1;
-		} else {
-			k++;
-		}
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	if (r < 0) {
-		free(v);
-		return -1;
-	}
-	*out = v;
-	*n_out = k;
-	return 1;
+	if (r > 0)
+		*out = v;
+	return r;
 }
 
 int get_cidr_list(struct dctx *c, const struct yt_node *map, const char *key,
@@ -932,12 +977,14 @@ static bool parse_port_num(const char *s, size_t len, long *out)
 }
 
 /* One port item: 80, "80", "1000:2000" or a named port "http" (Calico's numorstring.Port). */
-static int decode_port(struct dctx *c, const struct yt_node *n, struct pal_port *p)
+static int decode_port(struct dctx *c, const struct yt_node *n, void *item, void *unused)
 {
+	struct pal_port *p = item;
 	const char *s;
 	const char *colon;
 	long lo, hi;
 
+	(void)unused;
 	p->pos = node_pos(c, n);
 	if (n->kind != YT_SCALAR || yt_is_null(n)) {
 		derr(c, n, "expected a port number, a range \"first:last\" or a port name");
@@ -984,39 +1031,19 @@ static int decode_port(struct dctx *c, const struct yt_node *n, struct pal_port 
 	return 1;
 }
 
+static void port_clear(void *item)
+{
+	free(((struct pal_port *)item)->name);
+}
+
 int get_ports(struct dctx *c, const struct yt_node *map, const char *key, struct pal_port **out,
 	      size_t *n_out)
 {
-	const struct yt_node *n = yt_map_get(map, key);
-	struct pal_port *v;
-	size_t old, k = 0;
-	int r = 1;
+	const struct seq_items d = { PAL_MAX_PORTS, "ports", sizeof(**out), decode_port, port_clear };
+	void *v;
+	int r = get_seq(c, map, key, &d, NULL, &v, n_out);
 
-	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
-		return r;
-	if (n->n_items > PAL_MAX_PORTS) {
-		derr(c, n, "too many ports: %zu, at most %d are allowed", n->n_items, PAL_MAX_PORTS);
-		path_pop(c, old);
-		return -1;
-	}
-	v = xcalloc(n->n_items, sizeof(*v));
-	for (size_t i = 0; i < n->n_items; i++) {
-		size_t o2 = path_push_index(c, i);
-
-		if (decode_port(c, n->items[i], &v[k]) > 0)
-			k++;
-		else
-			r = -1;
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
-	if (r < 0) {
-		for (size_t i = 0; i < k; i++)
-			free(v[i].name);
-		free(v);
-		return -1;
-	}
-	*out = v;
-	*n_out = k;
-	return 1;
+	if (r > 0)
+		*out = v;
+	return r;
 }

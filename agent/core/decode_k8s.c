@@ -36,6 +36,74 @@ static void sb_add(struct pal_strbuf *b, const char *fmt, const char *a, const c
 	pal_strbuf_printf(b, fmt, a, v);
 }
 
+/* One item of matchExpressions ({key, operator, values}) appended to the selector arg (a
+ * pal_strbuf) as Calico writes it. */
+static int match_expression(struct dctx *c, const struct yt_node *it, void *arg)
+{
+	struct pal_strbuf *b = arg;
+	char *k = NULL, *op = NULL, **vals = NULL;
+	size_t nv = 0;
+	const char *why;
+	bool has_vals;
+	int r = 1;
+
+	if (!check_fields(c, it, req_fields, NULL) || get_str(c, it, "key", &k) < 0 ||
+	    get_str(c, it, "operator", &op) < 0 || get_str_list(c, it, "values", &vals, &nv) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (!k) {
+		derr(c, it, "missing required field \"key\"");
+		r = -1;
+		goto out;
+	}
+	if (!is_qualified_name(k, &why)) {
+		derr_field(c, it, "key", "invalid label key \"%s\": %s", k, why);
+		r = -1;
+		goto out;
+	}
+	for (size_t j = 0; j < nv; j++) {
+		if (!is_label_value(vals[j], &why)) {
+			derr_field(c, it, "values", "invalid value \"%s\": %s", vals[j], why);
+			r = -1;
+			goto out;
+		}
+	}
+	has_vals = nv > 0;
+	if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
+		struct pal_strbuf list = { 0 };
+		char *joined;
+
+		if (!has_vals) {
+			derr_field(c, it, "values", "operator %s needs at least one value", op);
+			r = -1;
+			goto out;
+		}
+		for (size_t j = 0; j < nv; j++)
+			pal_strbuf_printf(&list, "%s%s", j ? "', '" : "", vals[j]);
+		joined = pal_strbuf_take_or_unwind(&list);
+		sb_add(b, strcmp(op, "In") == 0 ? "%s in { '%s' }" : "%s not in { '%s' }", k, joined);
+		free(joined);
+	} else if (op && (strcmp(op, "Exists") == 0 || strcmp(op, "DoesNotExist") == 0)) {
+		if (has_vals) {
+			derr_field(c, it, "values", "operator %s takes no values", op);
+			r = -1;
+			goto out;
+		}
+		sb_add(b, strcmp(op, "Exists") == 0 ? "has(%s)%s" : "! has(%s)%s", k, "");
+	} else {
+		derr_field(c, it, "operator",
+			   "invalid operator \"%s\"; must be In, NotIn, Exists or DoesNotExist",
+			   op ? op : "");
+		r = -1;
+	}
+out:
+	free(k);
+	free(op);
+	free_str_list(vals, nv);
+	return r;
+}
+
 /* Decodes a k8s LabelSelector at map[key] into a Calico selector string. pod: prefix the
  * orchestrator clause (Calico does this for pod selectors only). Returns 1 with *out set
  * (also when the selector is absent and pod is true), 0 when absent (namespace selectors),
@@ -81,89 +149,8 @@ static int label_selector(struct dctx *c, const struct yt_node *map, const char 
 			sb_add(&b, "%s == '%s'", labels.v[i].key, labels.v[i].value);
 		pal_labels_free(&labels);
 	}
-	if (!yt_is_null(me)) {
-		size_t o2 = path_push(c, "matchExpressions");
-
-		if (!expect_seq(c, me)) {
-			r = -1;
-		} else {
-			for (size_t i = 0; i < me->n_items; i++) {
-				const struct yt_node *it = me->items[i];
-				size_t o3 = path_push_index(c, i);
-				char *k = NULL, *op = NULL, **vals = NULL;
-				size_t nv = 0;
-				const char *why;
-				bool has_vals;
-
-				if (!check_fields(c, it, req_fields, NULL) || get_str(c, it, "key", &k) < 0 ||
-				    get_str(c, it, "operator", &op) < 0 ||
-				    get_str_list(c, it, "values", &vals, &nv) < 0) {
-					r = -1;
-					goto next;
-				}
-				if (!k) {
-					derr(c, it, "missing required field \"key\"");
-					r = -1;
-					goto next;
-				}
-				if (!is_qualified_name(k, &why)) {
-					derr_field(c, it, "key", "invalid label key \"%s\": %s", k, why);
-					r = -1;
-					goto next;
-				}
-				for (size_t j = 0; j < nv; j++) {
-					if (!is_label_value(vals[j], &why)) {
-						derr_field(c, it, "values", "invalid value \"%s\": %s",
-							   vals[j], why);
-						r = -1;
-						goto next;
-					}
-				}
-				has_vals = nv > 0;
-				if (op && (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0)) {
-					struct pal_strbuf list = { 0 };
-					char *joined;
-
-					if (!has_vals) {
-						derr_field(c, it, "values", "operator %s needs at least "
-									    "one value",
-							   op);
-						r = -1;
-						goto next;
-					}
-					for (size_t j = 0; j < nv; j++)
-						pal_strbuf_printf(&list, "%s%s", j ? "', '" : "",
-								  vals[j]);
-					joined = pal_strbuf_take_or_unwind(&list);
-					sb_add(&b, strcmp(op, "In") == 0 ? "%s in { '%s' }" :
-									   "%s not in { '%s' }",
-					       k, joined);
-					free(joined);
-				} else if (op && (strcmp(op, "Exists") == 0 ||
-						  strcmp(op, "DoesNotExist") == 0)) {
-					if (has_vals) {
-						derr_field(c, it, "values", "operator %s takes no values",
-							   op);
-						r = -1;
-						goto next;
-					}
-					sb_add(&b, strcmp(op, "Exists") == 0 ? "has(%s)%s" : "! has(%s)%s",
-					       k, "");
-				} else {
-					derr_field(c, it, "operator", "invalid operator \"%s\"; must be "
-								      "In, NotIn, Exists or DoesNotExist",
-						   op ? op : "");
-					r = -1;
-				}
-next:
-				free(k);
-				free(op);
-				free_str_list(vals, nv);
-				path_pop(c, o3);
-			}
-		}
-		path_pop(c, o2);
-	}
+	if (for_each_item(c, n, "matchExpressions", match_expression, &b) < 0)
+		r = -1;
 out:
 	path_pop(c, old);
 	if (r < 0) {
@@ -272,8 +259,10 @@ static void groups_free(struct port_group *g)
 	}
 }
 
-static int decode_k8s_port(struct dctx *c, const struct yt_node *n, struct port_group *groups)
+/* One item of a rule's ports, added to its protocol's group in groups_arg (port_group[N_GROUPS]). */
+static int decode_k8s_port(struct dctx *c, const struct yt_node *n, void *groups_arg)
 {
+	struct port_group *groups = groups_arg;
 	const struct yt_node *pn;
 	struct pal_port port = { 0 };
 	char *proto = NULL;
@@ -445,7 +434,7 @@ static int translate_rule(struct dctx *c, const struct yt_node *n, bool ingress,
 			  struct pal_rules *out, size_t *cap)
 {
 	const char *peers_key = ingress ? "from" : "to";
-	const struct yt_node *pl, *ports;
+	const struct yt_node *pl;
 	struct port_group groups[N_GROUPS];
 	struct peer *peers = NULL;
 	size_t n_peers = 0;
@@ -478,23 +467,8 @@ static int translate_rule(struct dctx *c, const struct yt_node *n, bool ingress,
 		}
 		path_pop(c, old);
 	}
-	ports = yt_map_get(n, "ports");
-	if (!yt_is_null(ports)) {
-		size_t old = path_push(c, "ports");
-
-		if (!expect_seq(c, ports)) {
-			r = -1;
-		} else {
-			for (size_t i = 0; i < ports->n_items; i++) {
-				size_t o2 = path_push_index(c, i);
-
-				if (decode_k8s_port(c, ports->items[i], groups) < 0)
-					r = -1;
-				path_pop(c, o2);
-			}
-		}
-		path_pop(c, old);
-	}
+	if (for_each_item(c, n, "ports", decode_k8s_port, groups) < 0)
+		r = -1;
 	if (r < 0)
 		goto out;
 	any_ports = groups[G_SCTP].present || groups[G_TCP].present || groups[G_UDP].present;

@@ -217,10 +217,34 @@ static int decode_entity(struct dctx *c, const struct yt_node *rule, const char 
 	return r;
 }
 
+/* One item of http.paths: exactly one of exact or prefix, a path as Calico's validator wants it. */
+static int decode_http_path(struct dctx *c, const struct yt_node *p, void *unused)
+{
+	char *ex = NULL, *pre = NULL;
+	int r = 1;
+
+	(void)unused;
+	if (!check_fields(c, p, http_path_fields, NULL) || get_str(c, p, "exact", &ex) < 0 ||
+	    get_str(c, p, "prefix", &pre) < 0) {
+		r = -1;
+	} else if ((ex != NULL) == (pre != NULL)) {
+		derr(c, p, "exactly one of \"exact\" or \"prefix\" must be set");
+		r = -1;
+	} else if ((ex ? ex : pre)[0] != '/' || strpbrk(ex ? ex : pre, "? #")) {
+		derr(c, p, "invalid path \"%s\": must start with '/' and not contain '?', '#' or "
+			   "spaces",
+		     ex ? ex : pre);
+		r = -1;
+	}
+	free(ex);
+	free(pre);
+	return r;
+}
+
 /* http: {methods: [...], paths: [{exact|prefix}]}; parsed for validation only. */
 static int decode_http(struct dctx *c, const struct yt_node *rule)
 {
-	const struct yt_node *n, *paths;
+	const struct yt_node *n;
 	char **methods = NULL;
 	size_t n_methods = 0, old;
 	int r;
@@ -237,39 +261,8 @@ static int decode_http(struct dctx *c, const struct yt_node *rule)
 				r = -1;
 			}
 	free_str_list(methods, n_methods);
-	paths = yt_map_get(n, "paths");
-	if (!yt_is_null(paths)) {
-		size_t o2 = path_push(c, "paths");
-
-		if (!expect_seq(c, paths)) {
-			r = -1;
-		} else {
-			for (size_t i = 0; i < paths->n_items; i++) {
-				const struct yt_node *p = paths->items[i];
-				size_t o3 = path_push_index(c, i);
-				char *ex = NULL, *pre = NULL;
-
-				if (!check_fields(c, p, http_path_fields, NULL) ||
-				    get_str(c, p, "exact", &ex) < 0 ||
-				    get_str(c, p, "prefix", &pre) < 0) {
-					r = -1;
-				} else if ((ex != NULL) == (pre != NULL)) {
-					derr(c, p, "exactly one of \"exact\" or \"prefix\" must be set");
-					r = -1;
-				} else if ((ex ? ex : pre)[0] != '/' ||
-					   strpbrk(ex ? ex : pre, "? #")) {
-					derr(c, p, "invalid path \"%s\": must start with '/' and not "
-						   "contain '?', '#' or spaces",
-					     ex ? ex : pre);
-					r = -1;
-				}
-				free(ex);
-				free(pre);
-				path_pop(c, o3);
-			}
-		}
-		path_pop(c, o2);
-	}
+	if (for_each_item(c, n, "paths", decode_http_path, NULL) < 0)
+		r = -1;
 	path_pop(c, old);
 	return r;
 }
