@@ -31,20 +31,27 @@ static int percpu_lookup(int fd, const void *key, size_t sz, void **vals)
 	return n;
 }
 
-int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out)
+/* Sums the per-CPU values of key in fd into *out, a struct of sz bytes that holds __u64 counters
+ * only (pal_rule_ctr, pal_flow_stats: abi.h fixes their sizes at 8 bytes a counter). */
+static int percpu_sum_counters(int fd, const void *key, void *out, size_t sz)
 {
-	struct pal_rule_ctr *v;
+	uint64_t *v, *sum = out;
+	size_t n_ctrs = sz / sizeof(uint64_t);
 	int n;
 
-	memset(out, 0, sizeof(*out));
-	if ((n = percpu_lookup(fd, &rule_id, sizeof(*v), (void **)&v)) < 0)
+	memset(out, 0, sz);
+	if ((n = percpu_lookup(fd, key, sz, (void **)&v)) < 0)
 		return n;
-	for (int i = 0; i < n; i++) {
-		out->packets += v[i].packets;
-		out->bytes += v[i].bytes;
-	}
+	for (int i = 0; i < n; i++)
+		for (size_t j = 0; j < n_ctrs; j++)
+			sum[j] += v[(size_t)i * n_ctrs + j];
 	free(v);
 	return 0;
+}
+
+int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out)
+{
+	return percpu_sum_counters(fd, &rule_id, out, sizeof(*out));
 }
 
 void pal_if_ctr_add(struct pal_if_ctr *to, const struct pal_if_ctr *c)
@@ -240,21 +247,7 @@ int pal_map_iface_read(int ifaces_fd, int bank_fd, int cfg_fd, uint32_t ifindex,
 
 int pal_map_flow_stats(int fd, struct pal_flow_stats *out)
 {
-	struct pal_flow_stats *v;
 	uint32_t zero = 0;
-	int n;
 
-	memset(out, 0, sizeof(*out));
-	if ((n = percpu_lookup(fd, &zero, sizeof(*v), (void **)&v)) < 0)
-		return n;
-	for (int i = 0; i < n; i++) {
-		out->inserted += v[i].inserted;
-		out->insert_failed += v[i].insert_failed;
-		out->expired += v[i].expired;
-		out->rejudged += v[i].rejudged;
-		out->rejudge_denied += v[i].rejudge_denied;
-		out->syn_new += v[i].syn_new;
-	}
-	free(v);
-	return 0;
+	return percpu_sum_counters(fd, &zero, out, sizeof(*out));
 }
