@@ -73,6 +73,23 @@ int k8s_get_string(struct k8s_conv *c, const json_t *parent, const char *key, co
 	return r;
 }
 
+int k8s_item_object(struct k8s_conv *c, const json_t *item, const char *base, size_t i)
+{
+	char path[128];
+
+	if (json_is_object(item))
+		return 0;
+	snprintf(path, sizeof(path), "%s[%zu]", base, i);
+	return k8s_fail(c, path, "not an object");
+}
+
+int k8s_get_item_string(struct k8s_conv *c, const json_t *item, const char *base, size_t i,
+			const char *key, char *path, size_t path_size, const char **out)
+{
+	snprintf(path, path_size, "%s[%zu].%s", base, i, key);
+	return k8s_get_string(c, item, key, path, out);
+}
+
 int k8s_get_bool(struct k8s_conv *c, const json_t *parent, const char *key, const char *path,
 		 bool *out)
 {

@@ -30,9 +30,11 @@
 #define k8s_get_array                  pal_k8sc_get_array
 #define k8s_get_bool                   pal_k8sc_get_bool
 #define k8s_get_int                    pal_k8sc_get_int
+#define k8s_get_item_string            pal_k8sc_get_item_string
 #define k8s_get_meta                   pal_k8sc_get_meta
 #define k8s_get_object                 pal_k8sc_get_object
 #define k8s_get_string                 pal_k8sc_get_string
+#define k8s_item_object                pal_k8sc_item_object
 #define k8s_new_doc                    pal_k8sc_new_doc
 #define k8s_parse_addr                 pal_k8sc_parse_addr
 #define k8s_put                        pal_k8sc_put
@@ -69,6 +71,13 @@ int k8s_get_array(struct k8s_conv *c, const json_t *parent, const char *key, con
 		  const json_t **out);
 int k8s_get_string(struct k8s_conv *c, const json_t *parent, const char *key, const char *path,
 		   const char **out);
+/* Item i of the array read at path base must be an object: 0, or the error "base[i]: not an
+ * object". */
+int k8s_item_object(struct k8s_conv *c, const json_t *item, const char *base, size_t i);
+/* k8s_get_string of field key of item i of the array at base, with path set to "base[i].key" (the
+ * caller's buffer, for later messages about the value). */
+int k8s_get_item_string(struct k8s_conv *c, const json_t *item, const char *base, size_t i,
+			const char *key, char *path, size_t path_size, const char **out);
 int k8s_get_bool(struct k8s_conv *c, const json_t *parent, const char *key, const char *path,
 		 bool *out);
 /* An integer in [min, max]. */

@@ -56,14 +56,11 @@ static int internal_ips(struct k8s_conv *c, json_t *ips)
 	    (r = k8s_get_array(c, status, "addresses", "status.addresses", &addrs)) < 0)
 		return r;
 	json_array_foreach(addrs, i, a) {
-		snprintf(path, sizeof(path), "status.addresses[%zu]", i);
-		if (!json_is_object(a))
-			return k8s_fail(c, path, "not an object");
-		snprintf(path, sizeof(path), "status.addresses[%zu].type", i);
-		if ((r = k8s_get_string(c, a, "type", path, &type)) < 0)
-			return r;
-		snprintf(path, sizeof(path), "status.addresses[%zu].address", i);
-		if ((r = k8s_get_string(c, a, "address", path, &addr)) < 0)
+		if ((r = k8s_item_object(c, a, "status.addresses", i)) ||
+		    (r = k8s_get_item_string(c, a, "status.addresses", i, "type", path, sizeof(path),
+					     &type)) < 0 ||
+		    (r = k8s_get_item_string(c, a, "status.addresses", i, "address", path,
+					     sizeof(path), &addr)) < 0)
 			return r;
 		if (type && addr && !strcmp(type, "InternalIP") &&
 		    (r = add_expected_ip(c, ips, addr, path)))

@@ -89,11 +89,9 @@ static int ips_from_status(struct k8s_conv *c, const json_t *status, struct pod_
 	if ((r = k8s_get_array(c, status, "podIPs", "status.podIPs", &list)) < 0)
 		return r;
 	json_array_foreach(list, i, item) {
-		snprintf(path, sizeof(path), "status.podIPs[%zu]", i);
-		if (!json_is_object(item))
-			return k8s_fail(c, path, "not an object");
-		snprintf(path, sizeof(path), "status.podIPs[%zu].ip", i);
-		if ((r = k8s_get_string(c, item, "ip", path, &ip)) < 0)
+		if ((r = k8s_item_object(c, item, "status.podIPs", i)) ||
+		    (r = k8s_get_item_string(c, item, "status.podIPs", i, "ip", path, sizeof(path),
+					     &ip)) < 0)
 			return r;
 		if (r == 0)
 			return k8s_fail(c, path, "missing");
@@ -300,9 +298,8 @@ static int container_ports(struct k8s_conv *c, const json_t *spec, json_t **out)
 	if ((r = k8s_get_array(c, spec, "containers", "spec.containers", &containers)) < 0)
 		return r;
 	json_array_foreach(containers, i, ct) {
-		snprintf(path, sizeof(path), "spec.containers[%zu]", i);
-		if (!json_is_object(ct))
-			return k8s_fail(c, path, "not an object");
+		if ((r = k8s_item_object(c, ct, "spec.containers", i)))
+			return r;
 		snprintf(path, sizeof(path), "spec.containers[%zu].ports", i);
 		if ((r = k8s_get_array(c, ct, "ports", path, &ports)) < 0)
 			return r;

@@ -26,7 +26,6 @@ static int copy_items(struct k8s_conv *c, const char *key, const char *const *ke
 {
 	const json_t *list, *item;
 	json_t *out;
-	char path[64];
 	size_t i;
 	int r = k8s_get_array(c, c->obj, key, key, &list);
 
@@ -36,13 +35,11 @@ static int copy_items(struct k8s_conv *c, const char *key, const char *const *ke
 	if ((r = k8s_put(doc, key, out)))
 		return r;
 	json_array_foreach(list, i, item) {
-		json_t *copy = json_object();
+		json_t *copy;
 
-		snprintf(path, sizeof(path), "%s[%zu]", key, i);
-		if (!json_is_object(item)) {
-			json_decref(copy);
-			return k8s_fail(c, path, "not an object");
-		}
+		if ((r = k8s_item_object(c, item, key, i)))
+			return r;
+		copy = json_object();
 		if (!copy || json_array_append_new(out, copy))
 			return -ENOMEM;
 		for (const char *const *k = keep; *k; k++) {
