@@ -25,6 +25,7 @@
 #define check_fields             pal_dec_check_fields
 #define check_subdomain_name     pal_dec_check_subdomain_name
 #define closest_name             pal_dec_closest_name
+#define decode_checked_map       pal_dec_decode_checked_map
 #define decode_endpoint_slice    pal_dec_decode_endpoint_slice
 #define decode_host_endpoint     pal_dec_decode_host_endpoint
 #define decode_k8s_policy        pal_dec_decode_k8s_policy
@@ -42,10 +43,10 @@
 #define derr_choice              pal_dec_derr_choice
 #define derr_field               pal_dec_derr_field
 #define derr_name                pal_dec_derr_name
-#define enter_checked_map        pal_dec_enter_checked_map
 #define enter_field              pal_dec_enter_field
 #define expect_map               pal_dec_expect_map
 #define expect_seq               pal_dec_expect_seq
+#define for_each_item            pal_dec_for_each_item
 #define free_str_list            pal_dec_free_str_list
 #define get_bool                 pal_dec_get_bool
 #define get_cidr_list            pal_dec_get_cidr_list
@@ -58,6 +59,7 @@
 #define get_ports                pal_dec_get_ports
 #define get_protocol             pal_dec_get_protocol
 #define get_selector             pal_dec_get_selector
+#define get_seq                  pal_dec_get_seq
 #define get_str                  pal_dec_get_str
 #define get_str_list             pal_dec_get_str_list
 #define is_dns_label             pal_dec_is_dns_label
@@ -151,11 +153,12 @@ struct seq_items {
  * decoded, so that all errors are reported; nothing is returned then), else 1. */
 int get_seq(struct dctx *c, const struct yt_node *map, const char *key, const struct seq_items *d,
 	    void *arg, void **out, size_t *n_out);
-/* Enters the optional mapping map[key] into *n and checks its fields against known
- * (check_fields): 0 when it is absent or null, -1 after an error, 1 with key pushed on the path
- * (the caller pops *old). */
-int enter_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
-		      const char *const *known, const struct yt_node **n, size_t *old);
+/* Decodes the optional mapping map[key] with body(c, n, arg) (1, or -1 after reporting) while key
+ * is on the path, once its fields are checked against known (check_fields): 0 when it is absent
+ * or null, -1 after an error, else body's result. */
+int decode_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
+		       const char *const *known,
+		       int (*body)(struct dctx *c, const struct yt_node *n, void *arg), void *arg);
 
 /* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
 bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */

@@ -284,17 +284,19 @@ int get_seq(struct dctx *c, const struct yt_node *map, const char *key, const st
 	return 1;
 }
 
-int enter_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
-		      const char *const *known, const struct yt_node **n, size_t *old)
+int decode_checked_map(struct dctx *c, const struct yt_node *map, const char *key,
+		       const char *const *known,
+		       int (*body)(struct dctx *c, const struct yt_node *n, void *arg), void *arg)
 {
-	*n = push_field(c, map, key, old);
-	if (!*n)
+	size_t old;
+	const struct yt_node *n = push_field(c, map, key, &old);
+	int r;
+
+	if (!n)
 		return 0;
-	if (!check_fields(c, *n, known, NULL)) {
-		path_pop(c, *old);
-		return -1;
-	}
-	return 1;
+	r = check_fields(c, n, known, NULL) ? body(c, n, arg) : -1;
+	path_pop(c, old);
+	return r;
 }
 
 bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,

@@ -239,6 +239,27 @@ static int decode_peer(struct dctx *c, const struct yt_node *n, struct peer *p)
 	return r;
 }
 
+/* get_seq's item decoder: a peer that fails holds nothing afterwards. */
+static int peer_item(struct dctx *c, const struct yt_node *n, void *item, void *unused)
+{
+	int r = decode_peer(c, n, item);
+
+	(void)unused;
+	if (r <= 0) {
+		peer_free(item);
+		memset(item, 0, sizeof(struct peer));
+	}
+	return r;
+}
+
+static void peer_clear(void *item)
+{
+	peer_free(item);
+}
+
+static const struct seq_items peer_items = { SIZE_MAX, "peers", sizeof(struct peer), peer_item,
+					     peer_clear };
+
 /* Ports of one k8s rule, grouped by protocol. Index order = Calico's sorted protocol names. */
 enum { G_SCTP, G_TCP, G_UDP, N_GROUPS };
 static const uint8_t group_proto[N_GROUPS] = { PAL_PROTO_SCTP, PAL_PROTO_TCP, PAL_PROTO_UDP };
@@ -434,39 +455,19 @@ static int translate_rule(struct dctx *c, const struct yt_node *n, bool ingress,
 			  struct pal_rules *out, size_t *cap)
 {
 	const char *peers_key = ingress ? "from" : "to";
-	const struct yt_node *pl;
 	struct port_group groups[N_GROUPS];
 	struct peer *peers = NULL;
 	size_t n_peers = 0;
+	void *v = NULL;
 	bool any_ports;
 	int r = 1;
 
 	memset(groups, 0, sizeof(groups));
 	if (!check_fields(c, n, ingress ? ingress_fields : egress_fields, NULL))
 		return -1;
-	pl = yt_map_get(n, peers_key);
-	if (!yt_is_null(pl)) {
-		size_t old = path_push(c, peers_key);
-
-		if (!expect_seq(c, pl)) {
-			r = -1;
-		} else {
-			peers = xcalloc(pl->n_items, sizeof(*peers));
-			for (size_t i = 0; i < pl->n_items; i++) {
-				size_t o2 = path_push_index(c, i);
-
-				if (decode_peer(c, pl->items[i], &peers[n_peers]) > 0)
-					n_peers++;
-				else {
-					peer_free(&peers[n_peers]);
-					memset(&peers[n_peers], 0, sizeof(peers[n_peers]));
-					r = -1;
-				}
-				path_pop(c, o2);
-			}
-		}
-		path_pop(c, old);
-	}
+	if (get_seq(c, n, peers_key, &peer_items, NULL, &v, &n_peers) < 0)
+		r = -1;
+	peers = v;
 	if (for_each_item(c, n, "ports", decode_k8s_port, groups) < 0)
 		r = -1;
 	if (r < 0)
@@ -519,26 +520,29 @@ out:
 	return r;
 }
 
+/* The rules of one direction being translated: for_each_item's arg. */
+struct k8s_rules {
+	bool ingress;
+	struct pal_rules *out;
+	size_t cap;
+	size_t n_k8s_rules; /* as written; out gets one Calico rule per peer and protocol */
+};
+
+static int translate_rule_item(struct dctx *c, const struct yt_node *n, void *arg)
+{
+	struct k8s_rules *x = arg;
+
+	x->n_k8s_rules++;
+	return translate_rule(c, n, x->ingress, x->out, &x->cap);
+}
+
 static int translate_rules(struct dctx *c, const struct yt_node *spec, bool ingress,
 			   struct pal_rules *out, size_t *n_k8s_rules)
 {
-	const char *key = ingress ? "ingress" : "egress";
-	const struct yt_node *n = yt_map_get(spec, key);
-	size_t old, cap = 0;
-	int r = 1;
+	struct k8s_rules x = { .ingress = ingress, .out = out };
+	int r = for_each_item(c, spec, ingress ? "ingress" : "egress", translate_rule_item, &x);
 
-	*n_k8s_rules = 0;
-	if ((r = enter_field(c, n, key, YT_SEQ, &old)) <= 0)
-		return r;
-	*n_k8s_rules = n->n_items;
-	for (size_t i = 0; i < n->n_items; i++) {
-		size_t o2 = path_push_index(c, i);
-
-		if (translate_rule(c, n->items[i], ingress, out, &cap) < 0)
-			r = -1;
-		path_pop(c, o2);
-	}
-	path_pop(c, old);
+	*n_k8s_rules = x.n_k8s_rules;
 	return r;
 }
 

@@ -80,15 +80,12 @@ static int decode_icmp(struct dctx *c, const struct yt_node *n, void *arg)
 	return r;
 }
 
-static int decode_service_accounts(struct dctx *c, const struct yt_node *ent,
-				   struct pal_entity *e)
+/* decode_checked_map's body for an entity's serviceAccounts (arg: the pal_entity). */
+static int decode_service_accounts(struct dctx *c, const struct yt_node *n, void *arg)
 {
-	const struct yt_node *n;
-	size_t old;
-	int r;
+	struct pal_entity *e = arg;
+	int r = 1;
 
-	if ((r = enter_checked_map(c, ent, "serviceAccounts", sa_fields, &n, &old)) <= 0)
-		return r;
 	e->has_service_accounts = true;
 	if (get_str_list(c, n, "names", &e->service_accounts.names,
 			 &e->service_accounts.n_names) < 0)
@@ -102,18 +99,15 @@ static int decode_service_accounts(struct dctx *c, const struct yt_node *ent,
 					     "namespaceSelector");
 		r = -1;
 	}
-	path_pop(c, old);
 	return r;
 }
 
-static int decode_services(struct dctx *c, const struct yt_node *ent, struct pal_entity *e)
+/* decode_checked_map's body for an entity's services (arg: the pal_entity). */
+static int decode_services(struct dctx *c, const struct yt_node *n, void *arg)
 {
-	const struct yt_node *n;
-	size_t old;
-	int r;
+	struct pal_entity *e = arg;
+	int r = 1;
 
-	if ((r = enter_checked_map(c, ent, "services", svc_fields, &n, &old)) <= 0)
-		return r;
 	e->has_services = true;
 	if (get_str(c, n, "name", &e->service_name) < 0 ||
 	    get_str(c, n, "namespace", &e->service_namespace) < 0)
@@ -122,7 +116,6 @@ static int decode_services(struct dctx *c, const struct yt_node *ent, struct pal
 		derr(c, n, "must specify a service name");
 		r = -1;
 	}
-	path_pop(c, old);
 	return r;
 }
 
@@ -153,15 +146,12 @@ static bool is_match_all(const struct pal_cidr *n)
 	return n->prefix_len == 0;
 }
 
-static int decode_entity(struct dctx *c, const struct yt_node *rule, const char *key,
-			 struct pal_entity *e)
+/* decode_checked_map's body for a rule's source or destination (arg: the pal_entity). */
+static int decode_entity(struct dctx *c, const struct yt_node *n, void *arg)
 {
-	const struct yt_node *n;
-	size_t old;
-	int r;
+	struct pal_entity *e = arg;
+	int r = 1;
 
-	if ((r = enter_checked_map(c, rule, key, entity_fields, &n, &old)) <= 0)
-		return r;
 	if (get_exact_cidr_list(c, n, "nets", &e->nets, &e->n_nets, PAL_MAX_NETS) < 0)
 		r = -1;
 	if (get_exact_cidr_list(c, n, "notNets", &e->not_nets, &e->n_not_nets, PAL_MAX_NETS) < 0)
@@ -193,9 +183,9 @@ static int decode_entity(struct dctx *c, const struct yt_node *rule, const char 
 		r = -1;
 	if (get_ports(c, n, "notPorts", &e->not_ports, &e->n_not_ports) < 0)
 		r = -1;
-	if (decode_service_accounts(c, n, e) < 0)
+	if (decode_checked_map(c, n, "serviceAccounts", sa_fields, decode_service_accounts, e) < 0)
 		r = -1;
-	if (decode_services(c, n, e) < 0)
+	if (decode_checked_map(c, n, "services", svc_fields, decode_services, e) < 0)
 		r = -1;
 	if (r > 0 && e->has_services) {
 		const char *bad = NULL;
@@ -213,7 +203,6 @@ static int decode_entity(struct dctx *c, const struct yt_node *rule, const char 
 			r = -1;
 		}
 	}
-	path_pop(c, old);
 	return r;
 }
 
@@ -242,15 +231,13 @@ static int decode_http_path(struct dctx *c, const struct yt_node *p, void *unuse
 }
 
 /* http: {methods: [...], paths: [{exact|prefix}]}; parsed for validation only. */
-static int decode_http(struct dctx *c, const struct yt_node *rule)
+static int decode_http(struct dctx *c, const struct yt_node *n, void *unused)
 {
-	const struct yt_node *n;
 	char **methods = NULL;
-	size_t n_methods = 0, old;
-	int r;
+	size_t n_methods = 0;
+	int r = 1;
 
-	if ((r = enter_checked_map(c, rule, "http", http_fields, &n, &old)) <= 0)
-		return r;
+	(void)unused;
 	if (get_str_list(c, n, "methods", &methods, &n_methods) < 0)
 		r = -1;
 	for (size_t i = 0; i < n_methods; i++)
@@ -263,21 +250,17 @@ static int decode_http(struct dctx *c, const struct yt_node *rule)
 	free_str_list(methods, n_methods);
 	if (for_each_item(c, n, "paths", decode_http_path, NULL) < 0)
 		r = -1;
-	path_pop(c, old);
 	return r;
 }
 
-static int decode_rule_metadata(struct dctx *c, const struct yt_node *rule, struct pal_rule *out)
+/* decode_checked_map's body for a rule's metadata (arg: the pal_rule). */
+static int decode_rule_metadata(struct dctx *c, const struct yt_node *n, void *arg)
 {
-	const struct yt_node *n;
-	size_t old;
-	int r;
+	struct pal_rule *out = arg;
+	int r = 1;
 
-	if ((r = enter_checked_map(c, rule, "metadata", rule_meta_fields, &n, &old)) <= 0)
-		return r;
 	if (get_labels(c, n, "annotations", &out->annotations, LABELS_ANNOTATIONS) < 0)
 		r = -1;
-	path_pop(c, old);
 	return r;
 }
 
@@ -479,18 +462,18 @@ static int decode_rule(struct dctx *c, const struct yt_node *n, bool ingress, st
 	case -1:
 		r = -1;
 	}
-	if (decode_entity(c, n, "source", &out->src) < 0)
+	if (decode_checked_map(c, n, "source", entity_fields, decode_entity, &out->src) < 0)
 		r = -1;
-	if (decode_entity(c, n, "destination", &out->dst) < 0)
+	if (decode_checked_map(c, n, "destination", entity_fields, decode_entity, &out->dst) < 0)
 		r = -1;
-	switch (decode_http(c, n)) {
+	switch (decode_checked_map(c, n, "http", http_fields, decode_http, NULL)) {
 	case 1:
 		out->has_http = true;
 		break;
 	case -1:
 		r = -1;
 	}
-	if (decode_rule_metadata(c, n, out) < 0)
+	if (decode_checked_map(c, n, "metadata", rule_meta_fields, decode_rule_metadata, out) < 0)
 		r = -1;
 	/* Cross-field checks only make sense when every field decoded. */
 	if (r > 0 && !check_rule(c, n, out, ingress))
