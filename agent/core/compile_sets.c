@@ -670,6 +670,15 @@ static int keep_result(struct pal_cc *cc, bool ports, const char *origin, size_t
 		 : 0;
 }
 
+/* Out of memory while a set was being resolved: frees its members, elements and origin text. */
+static int drop_result(struct pal_match_member *members, void *elements, char *origin)
+{
+	free(members);
+	free(elements);
+	free(origin);
+	return -ENOMEM;
+}
+
 /* One more member (ident gave n elements) of a result being computed. */
 static int add_member(struct pal_match_member **v, size_t *n, size_t *cap, uint64_t ident,
 		      size_t n_el)
@@ -829,10 +838,7 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 	n = sort_unique_cidrs(v, n);
 	return add_set(cc, origin, v, n, idx);
 nomem:
-	free(mem);
-	free(v);
-	free(origin);
-	return -ENOMEM;
+	return drop_result(mem, v, origin);
 }
 
 int pal_cc_nets_set(struct pal_cc *cc, const struct pal_cidr *nets, size_t n, uint32_t *idx)
@@ -962,10 +968,7 @@ int pal_cc_named_port_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 	free(mem);
 	return pal_cc_origin_port_set(cc, origin, v, n, idx);
 nomem:
-	free(mem);
-	free(v);
-	free(origin);
-	return -ENOMEM;
+	return drop_result(mem, v, origin);
 }
 
 int pal_cc_origin_port_set(struct pal_cc *cc, char *origin, struct pal_ir_named_port *v, size_t n,
