@@ -76,6 +76,16 @@ static void describe(char *buf, size_t len, enum pal_stage stage, const struct p
 		snprintf(buf, len, "%s %s of %s", pal_stage_name(stage), pal_dir_name(dir), epname);
 }
 
+/* The verdict names what decided it: the stage, and the decision's tier, policy and rule. */
+static void verdict_decided_by(struct pal_verdict *v, enum pal_stage stage, const decision_t *d)
+{
+	v->stage = stage;
+	v->tier = d->tier;
+	v->policy = d->policy;
+	v->rule = d->rule;
+	v->rule_id = d->rule_id;
+}
+
 /* The packet is dropped: the verdict is this decision. */
 static void settle_deny(struct walk *w, enum pal_stage stage, const struct pal_walk_side *s,
 			enum pal_dir dir, const decision_t *d, const char *reason)
@@ -84,11 +94,7 @@ static void settle_deny(struct walk *w, enum pal_stage stage, const struct pal_w
 
 	v->allow = false;
 	v->untracked = false;
-	v->stage = stage;
-	v->tier = d->tier;
-	v->policy = d->policy;
-	v->rule = d->rule;
-	v->rule_id = d->rule_id;
+	verdict_decided_by(v, stage, d);
 	v->action = PAL_ACTION_DENY;
 	if (reason)
 		snprintf(v->reason, sizeof(v->reason), "%s", reason);
@@ -114,17 +120,10 @@ static void settle_allow(struct walk *w, const char *no_rule_reason)
 	v->allow = true;
 	v->action = PAL_ACTION_ALLOW;
 	if (w->have_allow) {
-		v->stage = w->allow_stage;
-		v->tier = w->allow.tier;
-		v->policy = w->allow.policy;
-		v->rule = w->allow.rule;
-		v->rule_id = w->allow.rule_id;
+		verdict_decided_by(v, w->allow_stage, &w->allow);
 		/* v->reason was written by note_allow */
 	} else {
-		v->stage = PAL_STAGE_DEFAULT;
-		v->tier = v->policy = NULL;
-		v->rule = -1;
-		v->rule_id = UINT32_MAX;
+		verdict_decided_by(v, PAL_STAGE_DEFAULT, &no_decision);
 		snprintf(v->reason, sizeof(v->reason), "%s", no_rule_reason);
 	}
 }
@@ -405,64 +404,61 @@ static void settle_unpoliced(struct walk *w, enum pal_dir dir)
 	settle_allow(w, "no endpoint on this interface: not policed");
 }
 
-/* Arrives on the interface of side a, for the host. */
-static void walk_ingress(struct walk *w, const struct pal_walk_side *a)
+/* A workload's packet to its host, arriving on the workload's interface (side a): the source
+ * check, neighbour discovery (always allowed), the workload's egress policy, then
+ * --endpoint-to-host-action. */
+static void workload_to_host(struct walk *w, const struct pal_walk_side *a)
 {
-	decision_t d = no_decision;
+	decision_t d;
 
-	if (!a->ep) {
-		settle_unpoliced(w, PAL_DIR_INGRESS);
+	if (source_check(w, a))
+		return;
+	/* Neighbour discovery from a workload to its host (resolving its gateway, answering
+	 * the host's solicitations) is never blocked either, before the workload's policy
+	 * and the endpoint-to-host action, as Calico's workload-to-host chain does: without
+	 * it no IPv6 traffic could reach or leave a pod. */
+	if (is_neighbour_discovery(w->pkt)) {
+		settle_nd(w, a, PAL_DIR_EGRESS);
 		return;
 	}
-	if (a->workload) {
-		if (source_check(w, a))
-			return;
-		/* Neighbour discovery from a workload to its host (resolving its gateway, answering
-		 * the host's solicitations) is never blocked either, before the workload's policy
-		 * and the endpoint-to-host action, as Calico's workload-to-host chain does: without
-		 * it no IPv6 traffic could reach or leave a pod. */
-		if (is_neighbour_discovery(w->pkt)) {
-			settle_nd(w, a, PAL_DIR_EGRESS);
-			return;
-		}
-		/* Workload to its host: its egress policy, then --endpoint-to-host-action. */
-		d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS);
-		if (d.outcome == PAL_ACTION_DENY)
-			return;
-		d = no_decision;
-		if (w->ops->endpoint_to_host_drop) {
-			d.outcome = PAL_ACTION_DENY;
-			add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				 "endpoint-to-host-action drop");
-			settle_deny(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-				    "workload to host: --endpoint-to-host-action is drop");
-			return;
-		}
-		add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
-			 "endpoint-to-host-action accept");
-		settle_allow(w, "");
+	/* Workload to its host: its egress policy, then --endpoint-to-host-action. */
+	d = endpoint_policy(w, PAL_STAGE_WORKLOAD, a, PAL_DIR_EGRESS);
+	if (d.outcome == PAL_ACTION_DENY)
+		return;
+	d = no_decision;
+	if (w->ops->endpoint_to_host_drop) {
+		d.outcome = PAL_ACTION_DENY;
+		add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d, "endpoint-to-host-action drop");
+		settle_deny(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d,
+			    "workload to host: --endpoint-to-host-action is drop");
 		return;
 	}
-
-	host_local(w, a, PAL_DIR_INGRESS);
+	add_step(w, PAL_STAGE_DEFAULT, a, PAL_DIR_EGRESS, &d, "endpoint-to-host-action accept");
+	settle_allow(w, "");
 }
 
-/* Sent by a local process out of the interface of side b. */
-static void walk_egress(struct walk *w, const struct pal_walk_side *b)
+/* The host's packet to a local workload (egress of side b): always allowed. */
+static void host_to_workload(struct walk *w, const struct pal_walk_side *b)
 {
 	decision_t d = no_decision;
 
-	if (!b->ep) {
-		settle_unpoliced(w, PAL_DIR_EGRESS);
-		return;
-	}
-	if (b->workload) {
-		add_step(w, PAL_STAGE_DEFAULT, b, PAL_DIR_INGRESS, &d,
-			 "host to local workload is always allowed");
-		settle_allow(w, "host to local workload is always allowed");
-		return;
-	}
-	host_local(w, b, PAL_DIR_EGRESS);
+	add_step(w, PAL_STAGE_DEFAULT, b, PAL_DIR_INGRESS, &d,
+		 "host to local workload is always allowed");
+	settle_allow(w, "host to local workload is always allowed");
+}
+
+/* Arrives on the interface of side s for the host (dir INGRESS), or is sent by a local process
+ * out of it (EGRESS). */
+static void walk_host(struct walk *w, const struct pal_walk_side *s, enum pal_dir dir)
+{
+	if (!s->ep)
+		settle_unpoliced(w, dir);
+	else if (s->workload && dir == PAL_DIR_INGRESS)
+		workload_to_host(w, s);
+	else if (s->workload)
+		host_to_workload(w, s);
+	else
+		host_local(w, s, dir);
 }
 
 /* Arrives on the interface of side a, routed out of the one of side b. */
@@ -540,16 +536,14 @@ void pal_walk_stages(const struct pal_walk_ops *ops, void *ctx, enum pal_trace_d
 	struct walk w = { .ops = ops, .ctx = ctx, .pkt = pkt, .v = v };
 
 	memset(v, 0, sizeof(*v));
-	v->stage = PAL_STAGE_DEFAULT;
-	v->rule = -1;
-	v->rule_id = UINT32_MAX;
+	verdict_decided_by(v, PAL_STAGE_DEFAULT, &no_decision);
 	v->action = PAL_ACTION_DENY;
 	switch (dir) {
 	case PAL_TRACE_INGRESS:
-		walk_ingress(&w, in);
+		walk_host(&w, in, PAL_DIR_INGRESS);
 		break;
 	case PAL_TRACE_EGRESS:
-		walk_egress(&w, in);
+		walk_host(&w, in, PAL_DIR_EGRESS);
 		break;
 	case PAL_TRACE_FORWARD:
 		walk_forward(&w, in, out);
