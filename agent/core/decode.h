@@ -221,10 +221,12 @@ struct resource_head {
 	const struct yt_node *kind_node;
 	char *name;      /* metadata.name (required), owned by the head until taken */
 	char *namespace; /* metadata.namespace or NULL */
+	bool namespaced; /* the kind is namespaced (NetworkPolicy, not GlobalNetworkPolicy) */
 	struct pal_labels labels;
 	struct pal_labels annotations;
 };
-/* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored). */
+/* Decodes metadata (name, namespace, labels, annotations; server-set fields ignored); records
+ * namespaced in h. */
 bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced);
 void resource_head_free(struct resource_head *h);
 /* The opening every resource decoder shares: the resource's position into *pos, and
@@ -249,11 +251,12 @@ void check_subdomain_name(struct dctx *c, const struct resource_head *h, const c
 __attribute__((format(printf, 3, 4))) void derr_name(struct dctx *c, const struct resource_head *h,
 						      const char *fmt, ...);
 
-void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind kind);
+/* GlobalNetworkPolicy or (h->namespaced) NetworkPolicy. */
+void decode_policy(struct dctx *c, struct resource_head *h);
 void decode_k8s_policy(struct dctx *c, struct resource_head *h);
 void decode_tier(struct dctx *c, struct resource_head *h);
 void decode_profile(struct dctx *c, struct resource_head *h);
-void decode_network_set(struct dctx *c, struct resource_head *h, bool global);
+void decode_network_set(struct dctx *c, struct resource_head *h);
 void decode_namespace(struct dctx *c, struct resource_head *h);
 void decode_host_endpoint(struct dctx *c, struct resource_head *h);
 void decode_workload_endpoint(struct dctx *c, struct resource_head *h);

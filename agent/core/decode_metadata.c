@@ -68,6 +68,7 @@ bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced)
 {
 	size_t errors = c->d->n_errors, old;
 
+	h->namespaced = namespaced;
 	if (!h->metadata) {
 		derr(c, h->root, "missing required field \"metadata\" (with at least a name)");
 		return false;

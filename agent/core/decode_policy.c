@@ -132,8 +132,9 @@ static int decode_performance_hints(struct dctx *c, const struct yt_node *spec)
 	return r;
 }
 
-void decode_policy(struct dctx *c, struct resource_head *h, enum pal_policy_kind kind)
+void decode_policy(struct dctx *c, struct resource_head *h)
 {
+	enum pal_policy_kind kind = h->namespaced ? PAL_POLICY_NAMESPACED : PAL_POLICY_GLOBAL;
 	const struct yt_node *spec = h->spec;
 	bool global = kind == PAL_POLICY_GLOBAL;
 	struct pal_policy p;

@@ -74,7 +74,7 @@ void decode_profile(struct dctx *c, struct resource_head *h)
 	DECODE_CLOSE(c, errors, c->m->profiles, p, pal_profile_clear);
 }
 
-void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
+void decode_network_set(struct dctx *c, struct resource_head *h)
 {
 	struct pal_network_set s = { 0 };
 	size_t old, errors = decode_open(c, h, &s.pos, &s.name, &s.namespace, &s.labels);
@@ -92,7 +92,6 @@ void decode_network_set(struct dctx *c, struct resource_head *h, bool global)
 		path_pop(c, o);
 	}
 	/* GlobalNetworkSet and NetworkSet share the spec; only namespacing differs (metadata). */
-	(void)global;
 	if (enter_spec(c, h, netset_fields, &old) && h->spec)
 		get_cidr_list(c, h->spec, "nets", &s.nets, &s.n_nets, SIZE_MAX);
 	path_pop(c, old);

@@ -36,39 +36,25 @@ static const char *const slice_top_fields[] = { "apiVersion", "kind", "metadata"
 						"endpoints", "ports", NULL };
 static const char *const list_fields[] = { "apiVersion", "kind", "items", "metadata", NULL };
 
-enum res_kind {
-	RK_GNP,
-	RK_NP,
-	RK_TIER,
-	RK_HEP,
-	RK_WEP,
-	RK_PROFILE,
-	RK_GNS,
-	RK_NS_SET,
-	RK_K8S_NP,
-	RK_NAMESPACE,
-	RK_SERVICE,
-	RK_ENDPOINT_SLICE,
-};
-
+/* The resource kinds palisade reads, and the decoder of each. */
 static const struct kind_info {
 	const char *api_version, *kind;
-	enum res_kind rk;
+	void (*decode)(struct dctx *c, struct resource_head *h);
 	bool namespaced;
 	bool k8s; /* Kubernetes objects may carry status */
 } kinds[] = {
-	{ CALICO_V3, "GlobalNetworkPolicy", RK_GNP, false, false },
-	{ CALICO_V3, "NetworkPolicy", RK_NP, true, false },
-	{ CALICO_V3, "Tier", RK_TIER, false, false },
-	{ CALICO_V3, "HostEndpoint", RK_HEP, false, false },
-	{ CALICO_V3, "WorkloadEndpoint", RK_WEP, true, false },
-	{ CALICO_V3, "Profile", RK_PROFILE, false, false },
-	{ CALICO_V3, "GlobalNetworkSet", RK_GNS, false, false },
-	{ CALICO_V3, "NetworkSet", RK_NS_SET, true, false },
-	{ K8S_NETWORKING_V1, "NetworkPolicy", RK_K8S_NP, true, true },
-	{ K8S_CORE_V1, "Namespace", RK_NAMESPACE, false, true },
-	{ K8S_CORE_V1, "Service", RK_SERVICE, true, true },
-	{ K8S_DISCOVERY_V1, "EndpointSlice", RK_ENDPOINT_SLICE, true, true },
+	{ CALICO_V3, "GlobalNetworkPolicy", decode_policy, false, false },
+	{ CALICO_V3, "NetworkPolicy", decode_policy, true, false },
+	{ CALICO_V3, "Tier", decode_tier, false, false },
+	{ CALICO_V3, "HostEndpoint", decode_host_endpoint, false, false },
+	{ CALICO_V3, "WorkloadEndpoint", decode_workload_endpoint, true, false },
+	{ CALICO_V3, "Profile", decode_profile, false, false },
+	{ CALICO_V3, "GlobalNetworkSet", decode_network_set, false, false },
+	{ CALICO_V3, "NetworkSet", decode_network_set, true, false },
+	{ K8S_NETWORKING_V1, "NetworkPolicy", decode_k8s_policy, true, true },
+	{ K8S_CORE_V1, "Namespace", decode_namespace, false, true },
+	{ K8S_CORE_V1, "Service", decode_service, true, true },
+	{ K8S_DISCOVERY_V1, "EndpointSlice", decode_endpoint_slice, true, true },
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -173,7 +159,7 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 		report_kind(c, root, api, kind);
 		goto out;
 	}
-	check_fields(c, root, ki->rk == RK_ENDPOINT_SLICE ? slice_top_fields : top_fields,
+	check_fields(c, root, ki->decode == decode_endpoint_slice ? slice_top_fields : top_fields,
 		     ki->k8s ? top_ignored_k8s : NULL);
 	h.root = root;
 	h.kind_node = yt_map_get(root, "kind");
@@ -190,44 +176,7 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 	}
 	if (!decode_metadata(c, &h, ki->namespaced))
 		goto out;
-	switch (ki->rk) {
-	case RK_GNP:
-		decode_policy(c, &h, PAL_POLICY_GLOBAL);
-		break;
-	case RK_NP:
-		decode_policy(c, &h, PAL_POLICY_NAMESPACED);
-		break;
-	case RK_K8S_NP:
-		decode_k8s_policy(c, &h);
-		break;
-	case RK_TIER:
-		decode_tier(c, &h);
-		break;
-	case RK_HEP:
-		decode_host_endpoint(c, &h);
-		break;
-	case RK_WEP:
-		decode_workload_endpoint(c, &h);
-		break;
-	case RK_PROFILE:
-		decode_profile(c, &h);
-		break;
-	case RK_GNS:
-		decode_network_set(c, &h, true);
-		break;
-	case RK_NS_SET:
-		decode_network_set(c, &h, false);
-		break;
-	case RK_NAMESPACE:
-		decode_namespace(c, &h);
-		break;
-	case RK_SERVICE:
-		decode_service(c, &h);
-		break;
-	case RK_ENDPOINT_SLICE:
-		decode_endpoint_slice(c, &h);
-		break;
-	}
+	ki->decode(c, &h);
 out:
 	resource_head_free(&h);
 	free(api);
