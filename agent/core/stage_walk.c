@@ -167,6 +167,18 @@ static decision_t stateless_stage(struct walk *w, enum pal_stage stage,
 	return d;
 }
 
+/* Runs the untracked or preDNAT stage of side s into *d: true when it denied the packet (the
+ * verdict is then settled). */
+static bool stateless_denies(struct walk *w, enum pal_stage stage, const struct pal_walk_side *s,
+			     enum pal_dir dir, decision_t *d)
+{
+	*d = stateless_stage(w, stage, s, dir);
+	if (d->outcome != PAL_ACTION_DENY)
+		return false;
+	settle_deny(w, stage, s, dir, d, NULL);
+	return true;
+}
+
 static const char *tiers_passed_note(int n_tiers)
 {
 	if (n_tiers < 0) /* a flattened list does not say whether it has tiers */
@@ -344,11 +356,8 @@ static void host_local(struct walk *w, const struct pal_walk_side *s, enum pal_d
 		return;
 	}
 	if (dir == PAL_DIR_INGRESS) {
-		d = stateless_stage(w, PAL_STAGE_PREDNAT, s, dir);
-		if (d.outcome == PAL_ACTION_DENY) {
-			settle_deny(w, PAL_STAGE_PREDNAT, s, dir, &d, NULL);
+		if (stateless_denies(w, PAL_STAGE_PREDNAT, s, dir, &d))
 			return;
-		}
 		if (d.outcome == PAL_ACTION_ALLOW) {
 			note_allow(w, PAL_STAGE_PREDNAT, s, dir, &d);
 			settle_allow(w, "");
@@ -473,22 +482,16 @@ static void walk_forward(struct walk *w, const struct pal_walk_side *a,
 		add_step(w, PAL_STAGE_DEFAULT, NULL, PAL_DIR_INGRESS, &d,
 			 "no endpoint on the incoming interface: not policed");
 	} else if (!a->workload) {
-		d = stateless_stage(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS);
-		if (d.outcome == PAL_ACTION_DENY) {
-			settle_deny(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d, NULL);
+		if (stateless_denies(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d))
 			return;
-		}
 		if (d.outcome == PAL_ACTION_ALLOW) {
 			/* Untracked allow skips preDNAT and forward host policy (both sides);
 			 * workload policy still applies. */
 			untracked = true;
 			note_allow(w, PAL_STAGE_UNTRACKED, a, PAL_DIR_INGRESS, &d);
 		} else {
-			d = stateless_stage(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS);
-			if (d.outcome == PAL_ACTION_DENY) {
-				settle_deny(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d, NULL);
+			if (stateless_denies(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d))
 				return;
-			}
 			if (d.outcome == PAL_ACTION_ALLOW) {
 				/* preDNAT allow ends host policy for the ingress side. */
 				note_allow(w, PAL_STAGE_PREDNAT, a, PAL_DIR_INGRESS, &d);
