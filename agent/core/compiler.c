@@ -261,8 +261,6 @@ static int build_workload_endpoint(struct pal_cc *cc, const struct pal_cc_cand *
 
 static int build_endpoints(struct pal_cc *cc)
 {
-	const struct pal_model *m = cc->m;
-	size_t k = 0; /* the next local candidate */
 	int err;
 
 	if (!cc->n_local)
@@ -270,20 +268,14 @@ static int build_endpoints(struct pal_cc *cc)
 	cc->ir->endpoints = calloc(cc->n_local, sizeof(*cc->ir->endpoints));
 	if (!cc->ir->endpoints)
 		return -ENOMEM;
-	/* The local candidates hold host endpoints first, then workload endpoints, in model order. */
-	for (size_t i = 0; i < m->host_endpoints.n; i++) {
-		if (!pal_cc_is_local(cc, m->host_endpoints.v[i].node))
-			continue;
-		err = build_host_endpoint(cc, &cc->local[k++], &m->host_endpoints.v[i],
-					  &cc->ir->endpoints[cc->ir->n_endpoints++]);
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < m->workload_endpoints.n; i++) {
-		if (!pal_cc_is_local(cc, m->workload_endpoints.v[i].node))
-			continue;
-		err = build_workload_endpoint(cc, &cc->local[k++], &m->workload_endpoints.v[i],
-					      &cc->ir->endpoints[cc->ir->n_endpoints++]);
+	/* The local candidates are this node's host and workload endpoints, each with its model
+	 * resource (src), in the order the IR lists them. */
+	for (size_t k = 0; k < cc->n_local; k++) {
+		const struct pal_cc_cand *c = &cc->local[k];
+		struct pal_ir_endpoint *ep = &cc->ir->endpoints[cc->ir->n_endpoints++];
+
+		err = c->kind == PAL_CC_HEP ? build_host_endpoint(cc, c, c->src, ep)
+					    : build_workload_endpoint(cc, c, c->src, ep);
 		if (err)
 			return err;
 	}
