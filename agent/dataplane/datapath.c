@@ -260,6 +260,17 @@ bool pal_dp_xdp_meta(const struct pal_datapath *dp)
 	return dp->skel && dp->skel->rodata->pal_xdp_meta_ok;
 }
 
+/* A map or program the object must have (found: what the lookup by name returned): 0, or
+ * -ENOENT with the error naming it. */
+static int require_in_object(struct pal_datapath *dp, const void *found, const char *kind,
+			     const char *name)
+{
+	if (found)
+		return 0;
+	pal_dp_set_error(dp, "%s %s missing from the object", kind, name);
+	return -ENOENT;
+}
+
 /* Whether XDP programs may call bpf_xdp_adjust_meta on this kernel. Some kernels refuse it
  * ("program of this type cannot use helper"), a message libbpf_probe_bpf_helper() does not
  * recognise as "unsupported", so the probe loads the call itself: r2 = -4; call; return XDP_PASS. */
@@ -365,11 +376,8 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	for (int i = 0; i < PAL_M_COUNT; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(dp->skel->obj, pal_map_names[i]);
 
-		if (!m) {
-			err = -ENOENT;
-			pal_dp_set_error(dp, "map %s missing from the object", pal_map_names[i]);
+		if ((err = require_in_object(dp, m, "map", pal_map_names[i])))
 			goto fail;
-		}
 		dp->map_fd[i] = bpf_map__fd(m);
 	}
 	if (!have_pins) {
@@ -388,11 +396,8 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	for (int i = 0; i < PAL_PROG_COUNT; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(dp->skel->obj, prog_names[i]);
 
-		if (!p) {
-			err = -ENOENT;
-			pal_dp_set_error(dp, "program %s missing from the object", prog_names[i]);
+		if ((err = require_in_object(dp, p, "program", prog_names[i])))
 			goto fail;
-		}
 		dp->prog[i] = p;
 		if (have_pins && adopt_pinned_prog(dp, i) == 0)
 			continue;
