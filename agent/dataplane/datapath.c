@@ -477,6 +477,15 @@ int pal_dp_prog_pin_path(const struct pal_datapath *dp, const char *prog, char *
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* A skeleton's __open() returned NULL: -errno (or -EINVAL), with the error naming the object. */
+static int skeleton_open_error(struct pal_datapath *dp, const char *what)
+{
+	int err = errno ? -errno : -EINVAL;
+
+	pal_dp_set_error(dp, "cannot open the %s object: %s", what, strerror(-err));
+	return err;
+}
+
 /* Points every shared map of obj (a second object: sf_out, wl_guard) at the datapath's, before
  * load. `what` names the object in the error. */
 static int share_maps(struct pal_datapath *dp, struct bpf_object *obj, const char *what)
@@ -522,11 +531,8 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 	if (dp->read_only)
 		return -EPERM;
 	s = pal_sf_out__open();
-	if (!s) {
-		err = -errno ? -errno : -EINVAL;
-		pal_dp_set_error(dp, "cannot open the raw OUTPUT filter object: %s", strerror(-err));
-		return err;
-	}
+	if (!s)
+		return skeleton_open_error(dp, "raw OUTPUT filter");
 	s->rodata->pal_out_ifindex = ifindex;
 	err = share_maps(dp, s->obj, "raw OUTPUT filter");
 	if (err)
@@ -569,11 +575,8 @@ int pal_dp_load_wl_guard(struct pal_datapath *dp, char *path, size_t len)
 	if (dp->read_only)
 		return -EPERM;
 	g = pal_wl_guard__open();
-	if (!g) {
-		err = -errno ? -errno : -EINVAL;
-		pal_dp_set_error(dp, "cannot open the workload guard object: %s", strerror(-err));
-		return err;
-	}
+	if (!g)
+		return skeleton_open_error(dp, "workload guard");
 	err = share_maps(dp, g->obj, "workload guard");
 	if (!err && (err = pal_wl_guard__load(g)))
 		pal_dp_set_error(dp, "cannot load the workload guard: %s", strerror(-err));
