@@ -850,9 +850,9 @@ int get_selector(struct dctx *c, const struct yt_node *map, const char *key, cha
 
 /* ---- CIDRs ---- */
 
-/* exact: a prefix with host bits set ("1.2.3.4/16") is an error, as Calico's validator makes it
- * for rule nets; otherwise the host bits are cleared (Calico's network sets and endpoints). */
-/* One item of a CIDR list; arg: bool *exact, refuse host bits. */
+/* One item of a CIDR list. arg points at exact: a prefix with host bits set ("1.2.3.4/16") is an
+ * error, as Calico's validator makes it for rule nets; otherwise the host bits are cleared
+ * (Calico's network sets and endpoints). */
 static int cidr_item(struct dctx *c, const struct yt_node *it, void *item, void *arg)
 {
 	struct pal_cidr *v = item;
