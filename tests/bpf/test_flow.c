@@ -618,7 +618,8 @@ static void echo_request_rides_only_the_original_direction(const char *pod, cons
 	static const struct echo_step steps[] = {
 		{ true, true, true, "the pod pings the client" },
 		{ false, false, true, "the echo reply rides the flow" },
-		{ false, true, false, "the client's echo request with the same identifier meets policy" },
+		{ false, true, false,
+		  "the client's echo request with the same identifier meets policy" },
 		{ false, false, true, "the pod's flow is intact" },
 	};
 
