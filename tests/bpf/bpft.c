@@ -395,6 +395,13 @@ void bt_flush_flows(struct bpft *t)
 	cr_assert_geq(pal_dp_flush_flows(t->dp), 0);
 }
 
+struct bt_result bt_path_new_flow(struct bpft *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *pkt)
+{
+	bt_flush_flows(t);
+	return bt_path(t, dir, in, out, pkt, NULL);
+}
+
 /* The table of key k's family and the key as that table takes it (in *k4 for IPv4). */
 static int flow_table(struct bpft *t, const struct pal_flow_key *k, struct pal_flow_key4 *k4,
 		      const void **key)

@@ -155,6 +155,9 @@ struct bt_result bt_path(struct bpft *t, enum pal_trace_dir dir, const char *in,
 uint64_t bt_now_ns(void);
 /* Empties pal_flows4 and pal_flows (so every case is a new flow). */
 void bt_flush_flows(struct bpft *t);
+/* bt_path of pkt as a new flow: bt_flush_flows first. */
+struct bt_result bt_path_new_flow(struct bpft *t, enum pal_trace_dir dir, const char *in,
+				  const char *out, const struct pal_packet *pkt);
 /* The entry under canonical key k, in pal_flows4 (IPv4) or pal_flows (IPv6); put asserts. */
 bool bt_flow_get(struct bpft *t, const struct pal_flow_key *k, struct pal_flow *f);
 void bt_flow_put(struct bpft *t, const struct pal_flow_key *k, const struct pal_flow *f);

@@ -53,13 +53,19 @@
 static struct bpft T;
 static struct ctest C;
 
+/* The pods and policies in yaml, compiled with the default failsafe ports. */
+static void compile_pods(struct ctest *c, const char *yaml)
+{
+	ct_compile_ex(c, yaml, PAL_FAILSAFE_IN_DEFAULT, PAL_FAILSAFE_OUT_DEFAULT,
+		      PAL_EP_TO_HOST_ACCEPT);
+	cr_assert_eq(c->rc, 0, "compile");
+}
+
 static void setup(void)
 {
 	bt_max_endpoints = 2;
 	bt_setup(&T);
-	ct_compile_ex(&C, PODS_YAML A_POLICY(DENY23), PAL_FAILSAFE_IN_DEFAULT,
-		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(C.rc, 0, "compile");
+	compile_pods(&C, PODS_YAML A_POLICY(DENY23));
 	bt_apply(&T, &C.ir, 1);
 }
 
@@ -195,6 +201,8 @@ static void load_sf_out(int i)
 Test(bpf_capacity, unprogrammed_host_endpoint_keeps_its_failsafe_ports_only)
 {
 	uint32_t eth1 = (uint32_t)ifx("eth1");
+	struct pal_packet p;
+	struct bt_result r;
 	struct pal_iface v;
 	bool kept = true;
 	uint64_t before;
@@ -209,14 +217,9 @@ Test(bpf_capacity, unprogrammed_host_endpoint_keeps_its_failsafe_ports_only)
 	/* failsafe in (tcp 22) to the host through eth1: tc ingress and INPUT accept */
 	cr_expect_eq(run_tc(PAL_PROG_TC_INGRESS, "eth1", NULL, "198.18.9.9", 40000, "198.18.0.1", 22),
 		     TC_OK, "failsafe tcp 22 dropped at tc ingress");
-	{
-		struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40001, "198.18.0.1", 22);
-		struct bt_result r;
-
-		bt_flush_flows(&T);
-		r = bt_path(&T, PAL_TRACE_INGRESS, "eth1", NULL, &p, NULL);
-		cr_expect(r.allow, "failsafe tcp 22 to the host dropped at hook %d", r.dropped_at);
-	}
+	p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40001, "198.18.0.1", 22);
+	r = bt_path_new_flow(&T, PAL_TRACE_INGRESS, "eth1", NULL, &p);
+	cr_expect(r.allow, "failsafe tcp 22 to the host dropped at hook %d", r.dropped_at);
 	/* anything else in: dropped at tc ingress as unprogrammed (eth0's tcp 80 would pass) */
 	before = unprog_drops("eth1", PAL_HOOK_TC_INGRESS);
 	cr_expect_eq(run_tc(PAL_PROG_TC_INGRESS, "eth1", NULL, "198.18.9.9", 40000, "198.18.0.1", 80),
@@ -231,21 +234,15 @@ Test(bpf_capacity, unprogrammed_host_endpoint_keeps_its_failsafe_ports_only)
 	/* the host's own traffic out, through raw OUTPUT (which marks failsafe-out) and tc egress:
 	 * failsafe-out (tcp 6443) passes, the rest is dropped at tc egress */
 	load_sf_out(BT_ETH1);
-	{
-		struct pal_packet fs = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 40000, "198.18.9.9", 6443);
-		struct pal_packet other = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 40000, "198.18.9.9", 80);
-		struct bt_result r;
-
-		bt_flush_flows(&T);
-		r = bt_path(&T, PAL_TRACE_EGRESS, "eth1", NULL, &fs, NULL);
-		cr_expect(r.allow, "failsafe-out tcp 6443 dropped at hook %d", r.dropped_at);
-		before = unprog_drops("eth1", PAL_HOOK_TC_EGRESS);
-		bt_flush_flows(&T);
-		r = bt_path(&T, PAL_TRACE_EGRESS, "eth1", NULL, &other, NULL);
-		cr_expect_not(r.allow, "host -> tcp 80 out through the unprogrammed host endpoint passed");
-		cr_expect_eq(r.dropped_at, PAL_HOOK_TC_EGRESS);
-		cr_expect_eq(unprog_drops("eth1", PAL_HOOK_TC_EGRESS), before + 1);
-	}
+	p = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 40000, "198.18.9.9", 6443);
+	r = bt_path_new_flow(&T, PAL_TRACE_EGRESS, "eth1", NULL, &p);
+	cr_expect(r.allow, "failsafe-out tcp 6443 dropped at hook %d", r.dropped_at);
+	before = unprog_drops("eth1", PAL_HOOK_TC_EGRESS);
+	p.dport = 80;
+	r = bt_path_new_flow(&T, PAL_TRACE_EGRESS, "eth1", NULL, &p);
+	cr_expect_not(r.allow, "host -> tcp 80 out through the unprogrammed host endpoint passed");
+	cr_expect_eq(r.dropped_at, PAL_HOOK_TC_EGRESS);
+	cr_expect_eq(unprog_drops("eth1", PAL_HOOK_TC_EGRESS), before + 1);
 	/* forwarded through it (in on eth1, out on cali0): dropped at tc egress */
 	cr_expect_eq(run_tc(PAL_PROG_TC_EGRESS, "cali0", "eth1", "198.18.9.9", 40000, "198.18.3.1",
 			    80), TC_SHOT, "forwarded in through the unprogrammed host endpoint passed");
@@ -279,14 +276,26 @@ static void unfill_map(const char *map, uint32_t first_id, int n)
 }
 
 /* Pod a from outside: 1 = allowed, 0 = dropped (by policy, never as unprogrammed). */
+/* pal_dp_apply of ir as generation gen to the interfaces named, in that order. */
+static int apply_in_order(const struct pal_ir *ir, uint32_t gen, const char *const *ifaces)
+{
+	struct pal_dp_binding b[4];
+	size_t n = 0;
+
+	for (; *ifaces; ifaces++) {
+		cr_assert_lt(n, sizeof(b) / sizeof(b[0]));
+		b[n++] = (struct pal_dp_binding){ .ifindex = (uint32_t)ifx(*ifaces),
+						  .ep = pal_ir_endpoint_for_iface(ir, *ifaces) };
+	}
+	return pal_dp_apply(T.dp, ir, b, n, gen);
+}
+
 static bool a_allows(uint16_t dport)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 40000, "198.18.3.1", dport);
 	uint64_t before = unprog_drops("cali0", PAL_HOOK_TC_EGRESS);
-	struct bt_result r;
+	struct bt_result r = bt_path_new_flow(&T, PAL_TRACE_FORWARD, "eth1", "cali0", &p);
 
-	bt_flush_flows(&T);
-	r = bt_path(&T, PAL_TRACE_FORWARD, "eth1", "cali0", &p, NULL);
 	cr_expect_eq(unprog_drops("cali0", PAL_HOOK_TC_EGRESS), before,
 		     "pod a was treated as unprogrammed (port %u)", dport);
 	return r.allow;
@@ -301,22 +310,12 @@ Test(bpf_capacity, failed_programming_keeps_the_last_good_lists)
 	int n, rc;
 
 	cr_assert(a_allows(80) && !a_allows(23), "generation 1 as written");
-	ct_compile_ex(&c2, PODS_YAML A_POLICY(DENY23 DENY80), PAL_FAILSAFE_IN_DEFAULT,
-		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(c2.rc, 0);
+	compile_pods(&c2, PODS_YAML A_POLICY(DENY23 DENY80));
 
 	/* pal_lists full: generation 2's lists cannot be written */
 	n = fill_map("pal_lists", junk);
 	cr_assert_gt(n, 0);
-	{
-		struct pal_dp_binding b[] = {
-			{ .ifindex = (uint32_t)ifx("eth0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "eth0") },
-			{ .ifindex = (uint32_t)ifx("cali0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali0") },
-			{ .ifindex = (uint32_t)ifx("cali1"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali1") },
-		};
-
-		rc = pal_dp_apply(T.dp, &c2.ir, b, 3, 2);
-	}
+	rc = apply_in_order(&c2.ir, 2, (const char *const[]){ "eth0", "cali0", "cali1", NULL });
 	cr_expect_neq(rc, 0, "generation 2 applied although pal_lists is full");
 	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0, "cali0 lost its entry");
 	cr_expect_eq(v.generation, 1, "cali0 runs generation %u, want the last good 1", v.generation);
@@ -390,21 +389,11 @@ Test(bpf_capacity, a_failed_apply_leaves_no_orphan_lists)
 	struct pal_iface v;
 
 	cr_assert_eq(orphan_lists(&before), 0, "orphans after generation 1");
-	ct_compile_ex(&c2, PODS_YAML A_POLICY(DENY23 DENY80), PAL_FAILSAFE_IN_DEFAULT,
-		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(c2.rc, 0);
+	compile_pods(&c2, PODS_YAML A_POLICY(DENY23 DENY80));
 	cr_assert_eq(pal_dp_iface_remove(T.dp, (uint32_t)ifx("cali1"), NULL, NULL), 0);
 	n = fill_map("pal_ifaces", junk);
 	cr_assert_gt(n, 0);
-	{
-		struct pal_dp_binding b[] = {
-			{ .ifindex = (uint32_t)ifx("eth0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "eth0") },
-			{ .ifindex = (uint32_t)ifx("cali1"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali1") },
-			{ .ifindex = (uint32_t)ifx("cali0"), .ep = pal_ir_endpoint_for_iface(&c2.ir, "cali0") },
-		};
-
-		rc = pal_dp_apply(T.dp, &c2.ir, b, 3, 2);
-	}
+	rc = apply_in_order(&c2.ir, 2, (const char *const[]){ "eth0", "cali1", "cali0", NULL });
 	unfill_map("pal_ifaces", junk, n);
 	cr_assert_neq(rc, 0, "the apply succeeded although cali1 could get no entry");
 	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)ifx("cali0"), &v), 0);
@@ -420,18 +409,14 @@ Test(bpf_capacity, a_failed_apply_leaves_no_orphan_lists)
  * finds them at load (no interface names them) and deletes them. */
 Test(bpf_capacity, lists_left_for_the_sweep_are_deleted_by_the_next_load)
 {
-	struct pal_dp_binding b[2];
 	char err[512] = "";
 	bool adopted = false;
 	int total = 0, n;
 	struct ctest c2;
 
-	ct_compile_ex(&c2, PODS_YAML A_POLICY(DENY23 DENY80), PAL_FAILSAFE_IN_DEFAULT,
-		      PAL_FAILSAFE_OUT_DEFAULT, PAL_EP_TO_HOST_ACCEPT);
-	cr_assert_eq(c2.rc, 0);
-	b[0] = (struct pal_dp_binding){ (uint32_t)ifx("eth0"), pal_ir_endpoint_for_iface(&c2.ir, "eth0") };
-	b[1] = (struct pal_dp_binding){ (uint32_t)ifx("cali0"), pal_ir_endpoint_for_iface(&c2.ir, "cali0") };
-	cr_assert_eq(pal_dp_apply(T.dp, &c2.ir, b, 2, 2), 0, "%s", pal_dp_error(T.dp));
+	compile_pods(&c2, PODS_YAML A_POLICY(DENY23 DENY80));
+	cr_assert_eq(apply_in_order(&c2.ir, 2, (const char *const[]){ "eth0", "cali0", NULL }), 0,
+		     "%s", pal_dp_error(T.dp));
 	n = orphan_lists(&total);
 	cr_assert_gt(n, 0, "the test wants generation 1's lists waiting for the sweep");
 	pal_dp_close(T.dp); /* exits without sweeping */

@@ -150,24 +150,26 @@ static bool from_pod(const struct pal_packet *p, uint8_t flags)
 	return bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", p, &o).allow;
 }
 
-/* An established TCP connection client:40000 -> pod:8080. */
-static void connect_8080(struct pal_packet *c2s, struct pal_packet *s2c)
+/* The test's TCP connection: c2s from the client, s2c the pod's replies. */
+static struct pal_packet c2s, s2c;
+
+/* c2s and s2c become an established connection client:40000 -> pod:8080. */
+static void connect_8080(void)
 {
-	*c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, POD, 8080);
-	*s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40000);
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40000, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40000);
 	bt_flush_flows(&T);
-	cr_assert(to_pod(c2s, BT_TCP_SYN));
-	cr_assert(from_pod(s2c, BT_TCP_SYN | BT_TCP_ACK));
-	cr_assert(to_pod(c2s, BT_TCP_ACK));
+	cr_assert(to_pod(&c2s, BT_TCP_SYN));
+	cr_assert(from_pod(&s2c, BT_TCP_SYN | BT_TCP_ACK));
+	cr_assert(to_pod(&c2s, BT_TCP_ACK));
 }
 
 Test(bpf_flow, deny_policy_cuts_an_established_flow_in_both_directions)
 {
-	struct pal_packet c2s, s2c;
 	struct pal_flow f;
 	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
 
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "established under generation 1");
 	apply(deny_yaml);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "the next packet after the deny drops");
@@ -181,9 +183,8 @@ Test(bpf_flow, deny_policy_cuts_an_established_flow_in_both_directions)
 
 Test(bpf_flow, deny_policy_cuts_the_flow_when_the_reply_comes_first)
 {
-	struct pal_packet c2s, s2c;
 
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	apply(deny_yaml);
 	/* the reply's hook re-judges the original tuple in place */
 	cr_assert_not(from_pod(&s2c, BT_TCP_ACK));
@@ -205,10 +206,9 @@ Test(bpf_flow, udp_tuple_reused_after_a_deny_drops)
 
 Test(bpf_flow, unrelated_policy_change_keeps_both_directions_flowing)
 {
-	struct pal_packet c2s, s2c;
 	struct pal_flow f;
 
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	apply(unrelated_yaml);
 	/* a silent client: the server keeps sending, its packets re-judge the flow */
 	cr_assert(from_pod(&s2c, BT_TCP_ACK));
@@ -226,23 +226,21 @@ Test(bpf_flow, unrelated_policy_change_keeps_both_directions_flowing)
 Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
 {
 	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
-	struct pal_packet c2s, s2c;
 
 	set_cfg(&c);
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	apply(deny_yaml);
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "established flows survive the deny");
 	cr_assert(from_pod(&s2c, BT_TCP_ACK));
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
 }
 
-/* Writes the entry of an established TCP flow c2s opened (s2c: its reply), of the current
+/* Writes the entry of the test's connection as established (c2s opened it), of the current
  * generation, last seen at last_ns (never re-judged: only its age decides). */
-static void put_established(const struct pal_packet *c2s, const struct pal_packet *s2c,
-			    uint64_t last_ns)
+static void put_established(uint64_t last_ns)
 {
 	int swapped;
-	struct pal_flow_key k = key_of_dir(c2s, &swapped), rk = key_of(s2c);
+	struct pal_flow_key k = key_of_dir(&c2s, &swapped), rk = key_of(&s2c);
 	struct pal_flow f;
 
 	cr_assert_eq(memcmp(&k, &rk, sizeof(k)), 0, "one key for both directions");
@@ -256,16 +254,16 @@ static void put_established(const struct pal_packet *c2s, const struct pal_packe
 
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
 {
-	struct pal_packet c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40002, POD, 8080);
-	struct pal_packet s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40002);
 	int cali0 = T.ifindex[BT_CALI0];
 
 	/* The flow was admitted under the deny generation's predecessor and is current: an ACK
 	 * rides it, a fresh SYN on the same tuple meets the policy (which now denies 8080). Here
 	 * the entry is made current by hand so only the SYN rule is at work. */
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40002, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40002);
 	apply(deny_yaml);
 	bt_flush_flows(&T);
-	put_established(&c2s, &s2c, bt_now_ns());
+	put_established(bt_now_ns());
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "an ACK is part of the entry's flow");
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a SYN is a new connection: policy denies it");
 	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
@@ -274,9 +272,8 @@ Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
 
 Test(bpf_flow, syn_after_a_deny_opens_a_new_flow_when_policy_allows_again)
 {
-	struct pal_packet c2s, s2c;
 
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	apply(deny_yaml);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK));
 	apply(base_yaml);
@@ -287,9 +284,8 @@ Test(bpf_flow, syn_after_a_deny_opens_a_new_flow_when_policy_allows_again)
 Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
 {
 	struct pal_flow_cfg c = { 0 };
-	struct pal_packet c2s, s2c;
 
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	apply(deny_yaml);
 	apply(base_yaml); /* generation moves on; the flow is re-judged and allowed */
 	cr_assert(to_pod(&c2s, BT_TCP_ACK));
@@ -312,17 +308,17 @@ Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
 Test(bpf_flow, idle_age_is_judged_by_the_current_tick_not_an_earlier_reading)
 {
 	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
-	struct pal_packet c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40003, POD, 8080);
-	struct pal_packet s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40003);
 
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40003, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40003);
 	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
 	set_cfg(&c);
 	apply(deny_yaml); /* without a live entry, 8080 is denied */
 	bt_flush_flows(&T);
-	put_established(&c2s, &s2c, bt_now_ns());
+	put_established(bt_now_ns());
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
 	usleep(200 * 1000);
-	put_established(&c2s, &s2c, bt_now_ns() - 1050000000ull);
+	put_established(bt_now_ns() - 1050000000ull);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "idle 1.05 s, timeout 1 s: expired, denied");
 	cr_assert_geq(flow_stats().expired, 1);
 }
@@ -330,13 +326,12 @@ Test(bpf_flow, idle_age_is_judged_by_the_current_tick_not_an_earlier_reading)
 Test(bpf_flow, fin_and_rst_move_flows_to_closing_states)
 {
 	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
-	struct pal_packet c2s, s2c;
 	struct pal_flow f;
 
 	c.timeout_s[PAL_FLOW_TMO_TCP_TIME_WAIT] = 1;
 	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
 	set_cfg(&c);
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	cr_assert(get_flow(&c2s, &f) && f.state == PAL_FST_TCP_ESTABLISHED, "state %u", f.state);
 	cr_assert(to_pod(&c2s, BT_TCP_FIN | BT_TCP_ACK));
 	cr_assert(get_flow(&s2c, &f) && f.state == PAL_FST_TCP_FIN_WAIT, "state %u", f.state);
@@ -348,7 +343,7 @@ Test(bpf_flow, fin_and_rst_move_flows_to_closing_states)
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "time_wait over: a new packet, denied");
 
 	apply(base_yaml);
-	connect_8080(&c2s, &s2c);
+	connect_8080();
 	cr_assert(from_pod(&s2c, BT_TCP_RST));
 	cr_assert(get_flow(&c2s, &f) && f.state == PAL_FST_TCP_CLOSE, "state %u", f.state);
 	apply(deny_yaml);
@@ -510,12 +505,12 @@ static void *hammer_flow(void *arg)
 
 Test(bpf_flow, a_packet_during_an_apply_never_keeps_a_flow_the_new_policy_denies)
 {
-	struct pal_packet s2c;
 	struct hammer h = { 0 };
 	struct ctest d;
 	pthread_t th;
 
-	connect_8080(&h.p, &s2c);
+	connect_8080();
+	h.p = c2s;
 	ct_compile_ex(&d, deny_yaml, NULL, NULL, PAL_EP_TO_HOST_ACCEPT);
 	cr_assert_eq(d.rc, 0);
 	cr_assert_eq(pthread_create(&th, NULL, hammer_flow, &h), 0);
@@ -579,25 +574,56 @@ Test(bpf_flow, an_entry_admits_only_its_two_endpoints_v6)
 	only_the_flows_endpoints_ride(POD6, CLIENT6, "2001:db8:100::2");
 }
 
+/* An ICMP (v6: ICMPv6) echo request or reply from src to dst. */
+static struct pal_packet echo(const char *src, const char *dst, bool v6, bool request)
+{
+	struct pal_packet p = ct_icmp(src, dst, request ? (v6 ? 128 : 8) : (v6 ? 129 : 0), 0);
+
+	if (v6)
+		p.protocol = PAL_PROTO_ICMPV6;
+	return p;
+}
+
+/* One packet of an echo exchange between a pod and a client, and whether it must pass. */
+struct echo_step {
+	bool from_pod, request, pass;
+	const char *what;
+};
+
+/* Under the policies in yaml, from empty flow tables, the n echo packets of steps (identifier
+ * id) pass or drop as each says. */
+static void echo_steps(const char *yaml, const char *pod, const char *client, bool v6,
+		       uint16_t id, const struct echo_step *steps, size_t n)
+{
+	struct bt_pkt_opts o = { .icmp_id = id };
+
+	apply(yaml);
+	bt_flush_flows(&T);
+	for (size_t i = 0; i < n; i++) {
+		const struct echo_step *st = &steps[i];
+		struct pal_packet p = st->from_pod ? echo(pod, client, v6, st->request) :
+						     echo(client, pod, v6, st->request);
+		bool passed = st->from_pod ? path_opts("cali0", "eth0", &p, &o) :
+					     path_opts("eth0", "cali0", &p, &o);
+
+		cr_assert_eq(passed, st->pass, "%s", st->what);
+	}
+}
+
 /* The echo identifier is both ports, so the client's own echo request with the pod's identifier
  * has the pod's flow's key: it must still meet policy (ICMP is denied into the pod). */
 static void echo_request_rides_only_the_original_direction(const char *pod, const char *client,
 							   bool v6)
 {
-	struct bt_pkt_opts o = { .icmp_id = 7 };
-	struct pal_packet ping = ct_icmp(pod, client, v6 ? 128 : 8, 0);
-	struct pal_packet pong = ct_icmp(client, pod, v6 ? 129 : 0, 0);
-	struct pal_packet probe = ct_icmp(client, pod, v6 ? 128 : 8, 0);
+	static const struct echo_step steps[] = {
+		{ true, true, true, "the pod pings the client" },
+		{ false, false, true, "the echo reply rides the flow" },
+		{ false, true, false,
+		  "the client's echo request with the same identifier meets policy" },
+		{ false, false, true, "the pod's flow is intact" },
+	};
 
-	if (v6)
-		ping.protocol = pong.protocol = probe.protocol = PAL_PROTO_ICMPV6;
-	apply(deny_yaml);
-	bt_flush_flows(&T);
-	cr_assert(path_opts("cali0", "eth0", &ping, &o), "the pod pings the client");
-	cr_assert(path_opts("eth0", "cali0", &pong, &o), "the echo reply rides the flow");
-	cr_assert_not(path_opts("eth0", "cali0", &probe, &o),
-		      "the client's echo request with the same identifier meets policy");
-	cr_assert(path_opts("eth0", "cali0", &pong, &o), "the pod's flow is intact");
+	echo_steps(deny_yaml, pod, client, v6, 7, steps, sizeof(steps) / sizeof(steps[0]));
 }
 
 Test(bpf_flow, an_echo_request_never_rides_the_reply_direction_v4)
@@ -660,18 +686,15 @@ static const char *echo_reply_only_yaml =
 
 static void echo_reply_opens_no_door_for_requests(const char *pod, const char *client, bool v6)
 {
-	struct bt_pkt_opts o = { .icmp_id = 9 };
-	struct pal_packet pong = ct_icmp(client, pod, v6 ? 129 : 0, 0);
-	struct pal_packet probe = ct_icmp(client, pod, v6 ? 128 : 8, 0);
+	static const struct echo_step steps[] = {
+		{ false, true, false, "policy denies echo requests in" },
+		{ false, false, true, "policy allows an echo reply in" },
+		{ false, true, false,
+		  "an echo request after an unsolicited echo reply must still meet policy" },
+	};
 
-	if (v6)
-		pong.protocol = probe.protocol = PAL_PROTO_ICMPV6;
-	apply(echo_reply_only_yaml);
-	bt_flush_flows(&T);
-	cr_assert_not(path_opts("eth0", "cali0", &probe, &o), "policy denies echo requests in");
-	cr_assert(path_opts("eth0", "cali0", &pong, &o), "policy allows an echo reply in");
-	cr_assert_not(path_opts("eth0", "cali0", &probe, &o),
-		      "an echo request after an unsolicited echo reply must still meet policy");
+	echo_steps(echo_reply_only_yaml, pod, client, v6, 9, steps,
+		   sizeof(steps) / sizeof(steps[0]));
 }
 
 Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v4)

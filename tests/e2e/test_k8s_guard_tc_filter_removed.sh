@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
 
 k8s_test_start
-PAL_TC_PRIORITY=2465 PAL_TC_HANDLE=0x9a1e # agent/dataplane/attach.h
+PAL_TC_HANDLE=0x9a1e # agent/dataplane/attach.h (PAL_TC_PRIORITY: lib/k8s.sh)
 k8s_web_pod_start
 lost() {
 	ns node curl -s -m 2 "http://127.0.0.1:$AGENTD_PORT/metrics" |

@@ -13,7 +13,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 k8s_test_start
 udp_echo client 11311
-PAL_TC_PRIORITY=2465 # agent/dataplane/attach.h
 
 udp_arrived() { [ -s "$(udp_rx_file "$1" "$2")" ]; }
 udp_send() { PROBE_TIMEOUT=1 udp_probe "$1" "$2" "$3" >/dev/null 2>&1 || true; }
@@ -36,35 +35,14 @@ nothing_arrives() {
 pod_servers() { tcp_server "$1" 8080; tcp_server "$1" 9090; udp_echo "$1" 7070; }
 
 IF_WEB=$(calico_iface shop web)
-IF_STUCK=$(calico_iface shop stuck)
 k8s_pod_net kweb "$IF_WEB" 198.19.5.10
 pod_servers kweb
 k8s_web_in_8080_start
 
 # 1. The pod "stuck": its veth comes with another tool's filter at palisade's egress priority
-# (made under another name, where the agent's forward watch may have attached tc already: its
-# egress program makes room for the filter; the veth becomes a pod's when it is renamed). The
-# filter itself drops nothing (cBPF "return 0": no match).
-k8s_pod_net kstuck wrk2 198.19.5.20 noroute
+# (lib/k8s.sh k8s_stuck_pod_start).
+k8s_stuck_pod_start
 pod_servers kstuck
-# The agent puts palisade's deleted filter back at once (tc notification): swapped while it is stopped.
-kill -STOP "$AGENTD_PID"
-ns node tc qdisc add dev wrk2 clsact 2>/dev/null # the forward watch's may be there
-ns node tc filter del dev wrk2 egress pref $PAL_TC_PRIORITY 2>/dev/null
-ns node tc filter add dev wrk2 egress pref $PAL_TC_PRIORITY protocol ip bpf bytecode '1,6 0 0 0,' ||
-	{ kill -CONT "$AGENTD_PID"; fail "the foreign filter: $(ns node tc filter show dev wrk2 egress)"; }
-kill -CONT "$AGENTD_PID"
-ns node ip link set wrk2 down && ns node ip link set wrk2 name "$IF_STUCK" &&
-	ns node ip link set "$IF_STUCK" up || fail "rename wrk2"
-k8s_pod_route "$IF_STUCK" 198.19.5.20
-k8s_put "$(k8s_pod_json shop stuck 198.19.5.20 '{"app":"web"}')" || fail "put pod stuck"
-k8s_wait_bound "$IF_STUCK" demo--node-k8s-stuck-eth0 "$(now_ms)" >/dev/null ||
-	fail "$IF_STUCK not bound: $(polctl_json status | jq -c .interfaces)"
-for i in $(seq 30); do
-	case "$(agentd_readyz)" in 503\ *tc\ attach*) break ;; esac
-	sleep 0.1
-done
-case "$(agentd_readyz)" in 503\ *tc\ attach*) ;; *) fail "/readyz does not report the failed attach: $(agentd_readyz)" ;; esac
 ns node tc filter show dev "$IF_STUCK" ingress | grep -q tc_ingress ||
 	fail "the test wants tc_ingress attached on $IF_STUCK: $(ns node tc filter show dev "$IF_STUCK" ingress)"
 nothing_arrives kstuck 198.19.5.20

@@ -69,6 +69,21 @@ static void *gcalloc(struct gen *g, size_t n, size_t sz)
 	return p;
 }
 
+/* arr becomes n zeroed elements and count n; with n 0 (or no memory: g->err) NULL and 0. Its value
+ * is count. */
+#define GEN_ARRAY(g, arr, count, n) \
+	((count) = ((arr) = gcalloc((g), (n), sizeof(*(arr)))) ? (n) : 0)
+
+/* GEN_ARRAY, then gen_one(g, &arr[i], i) makes each element. n is evaluated once. */
+#define GEN_EACH(g, arr, count, n, gen_one)                     \
+	do {                                                    \
+		size_t n_ = (n);                                \
+                                                                \
+		if (GEN_ARRAY((g), arr, count, n_))             \
+			for (size_t i_ = 0; i_ < n_; i_++)      \
+				gen_one((g), &(arr)[i_], i_);   \
+	} while (0)
+
 static char *gstrdup(struct gen *g, const char *fmt, unsigned n)
 {
 	char buf[64];
@@ -131,11 +146,9 @@ static int cmp_cidr(const void *a, const void *b)
  * anti-spoofing check lets it send from. */
 static void gen_workload_sources(struct gen *g, struct pal_ir_endpoint *wep)
 {
-	wep->addrs = gcalloc(g, 2, sizeof(*wep->addrs));
-	if (wep->addrs) {
+	if (GEN_ARRAY(g, wep->addrs, wep->n_addrs, 2)) {
 		random_addr(&g->r, PAL_AF_INET4, &wep->addrs[0]);
 		random_addr(&g->r, PAL_AF_INET6, &wep->addrs[1]);
-		wep->n_addrs = 2;
 	}
 	wep->n_spoof_ok = pal_rand_below(&g->r, 3);
 	wep->spoof_ok = gcalloc(g, wep->n_spoof_ok + 1, sizeof(*wep->spoof_ok));
@@ -145,63 +158,36 @@ static void gen_workload_sources(struct gen *g, struct pal_ir_endpoint *wep)
 		random_cidr(&g->r, random_family(&g->r), &wep->spoof_ok[i]);
 }
 
-static void gen_sets(struct gen *g)
+static void gen_set(struct gen *g, struct pal_ir_set *s, size_t i)
 {
-	struct pal_ir *ir = g->ir;
-	size_t n = 4 + pal_rand_below(&g->r, 9);
+	/* Sometimes empty: a selector that matches no endpoint. */
+	size_t k = pal_rand_chance(&g->r, 5) ? 0 : 1 + pal_rand_below(&g->r, 4), m = 0;
+	uint8_t fam = random_family(&g->r);
+	bool mixed = pal_rand_chance(&g->r, 30);
 
-	ir->sets = gcalloc(g, n, sizeof(*ir->sets));
-	if (!ir->sets)
+	s->origin = gstrdup(g, "set %u", (unsigned)i);
+	if (!GEN_ARRAY(g, s->cidrs, s->n, k))
 		return;
-	ir->n_sets = n;
-	for (size_t i = 0; i < n; i++) {
-		struct pal_ir_set *s = &ir->sets[i];
-		/* Sometimes empty: a selector that matches no endpoint. */
-		size_t k = pal_rand_chance(&g->r, 5) ? 0 : 1 + pal_rand_below(&g->r, 4), m = 0;
-		uint8_t fam = random_family(&g->r);
-		bool mixed = pal_rand_chance(&g->r, 30);
-
-		s->origin = gstrdup(g, "set %u", (unsigned)i);
-		if (!k)
-			continue;
-		s->cidrs = gcalloc(g, k, sizeof(*s->cidrs));
-		if (!s->cidrs)
-			return;
-		for (size_t j = 0; j < k; j++)
-			random_cidr(&g->r, mixed ? random_family(&g->r) : fam, &s->cidrs[j]);
-		qsort(s->cidrs, k, sizeof(*s->cidrs), cmp_cidr);
-		for (size_t j = 0; j < k; j++)
-			if (!m || pal_cidr_cmp(&s->cidrs[m - 1], &s->cidrs[j]))
-				s->cidrs[m++] = s->cidrs[j];
-		s->n = m;
-	}
+	for (size_t j = 0; j < k; j++)
+		random_cidr(&g->r, mixed ? random_family(&g->r) : fam, &s->cidrs[j]);
+	qsort(s->cidrs, k, sizeof(*s->cidrs), cmp_cidr);
+	for (size_t j = 0; j < k; j++)
+		if (!m || pal_cidr_cmp(&s->cidrs[m - 1], &s->cidrs[j]))
+			s->cidrs[m++] = s->cidrs[j];
+	s->n = m;
 }
 
-static void gen_named_port_sets(struct gen *g)
+static void gen_named_port_set(struct gen *g, struct pal_ir_named_port_set *s, size_t i)
 {
-	struct pal_ir *ir = g->ir;
-	size_t n = 2 + pal_rand_below(&g->r, 4);
+	size_t k = pal_rand_below(&g->r, 5);
 
-	ir->named_port_sets = gcalloc(g, n, sizeof(*ir->named_port_sets));
-	if (!ir->named_port_sets)
+	s->origin = gstrdup(g, "named port set %u", (unsigned)i);
+	if (!GEN_ARRAY(g, s->v, s->n, k))
 		return;
-	ir->n_named_port_sets = n;
-	for (size_t i = 0; i < n; i++) {
-		struct pal_ir_named_port_set *s = &ir->named_port_sets[i];
-		size_t k = pal_rand_below(&g->r, 5);
-
-		s->origin = gstrdup(g, "named port set %u", (unsigned)i);
-		if (!k)
-			continue;
-		s->v = gcalloc(g, k, sizeof(*s->v));
-		if (!s->v)
-			return;
-		s->n = k;
-		for (size_t j = 0; j < k; j++) {
-			random_addr(&g->r, random_family(&g->r), &s->v[j].addr);
-			s->v[j].protocol = PICK(&g->r, port_protos);
-			s->v[j].port = PICK(&g->r, ports);
-		}
+	for (size_t j = 0; j < k; j++) {
+		random_addr(&g->r, random_family(&g->r), &s->v[j].addr);
+		s->v[j].protocol = PICK(&g->r, port_protos);
+		s->v[j].port = PICK(&g->r, ports);
 	}
 }
 
@@ -214,10 +200,9 @@ static struct pal_port_range *gen_ranges(struct gen *g, size_t *n)
 {
 	static const uint32_t spans[] = { 0, 1, 2, 10, 1000, 65535 };
 	size_t k = 1 + pal_rand_below(&g->r, 3);
-	struct pal_port_range *v = gcalloc(g, k, sizeof(*v));
+	struct pal_port_range *v;
 
-	*n = 0;
-	if (!v)
+	if (!GEN_ARRAY(g, v, *n, k))
 		return NULL;
 	for (size_t i = 0; i < k; i++) {
 		uint32_t first = random_port(&g->r), last = first + PICK(&g->r, spans);
@@ -225,7 +210,6 @@ static struct pal_port_range *gen_ranges(struct gen *g, size_t *n)
 		v[i].first = (uint16_t)first;
 		v[i].last = (uint16_t)(last > 65535 ? 65535 : last);
 	}
-	*n = k;
 	return v;
 }
 
@@ -322,14 +306,12 @@ static void gen_rule(struct gen *g, struct pal_ir_rule *rule, uint32_t index)
 static struct pal_ir_rule *gen_rules(struct gen *g, size_t *n)
 {
 	size_t k = pal_rand_below(&g->r, g->o->max_rules + 1);
-	struct pal_ir_rule *v = gcalloc(g, k, sizeof(*v));
+	struct pal_ir_rule *v;
 
-	*n = 0;
-	if (!v)
+	if (!GEN_ARRAY(g, v, *n, k))
 		return NULL;
 	for (size_t i = 0; i < k; i++)
 		gen_rule(g, &v[i], (uint32_t)i);
-	*n = k;
 	return v;
 }
 
@@ -337,10 +319,8 @@ static void gen_tierlist(struct gen *g, struct pal_ir_tierlist *tl, bool statele
 {
 	size_t nt = pal_rand_chance(&g->r, 20) ? 0 : 1 + pal_rand_below(&g->r, g->o->max_tiers);
 
-	tl->tiers = gcalloc(g, nt, sizeof(*tl->tiers));
-	if (!tl->tiers)
+	if (!GEN_ARRAY(g, tl->tiers, tl->n_tiers, nt))
 		return;
-	tl->n_tiers = nt;
 	for (size_t t = 0; t < nt; t++) {
 		struct pal_ir_tier *tier = &tl->tiers[t];
 		size_t np = 1 + pal_rand_below(&g->r, g->o->max_policies);
@@ -350,10 +330,8 @@ static void gen_tierlist(struct gen *g, struct pal_ir_tierlist *tl, bool statele
 		 * flattener must not care. */
 		tier->end_action = pal_rand_chance(&g->r, stateless ? 20 : 70) ? PAL_ACTION_DENY :
 										 PAL_ACTION_PASS;
-		tier->policies = gcalloc(g, np, sizeof(*tier->policies));
-		if (!tier->policies)
+		if (!GEN_ARRAY(g, tier->policies, tier->n_policies, np))
 			return;
-		tier->n_policies = np;
 		for (size_t p = 0; p < np; p++) {
 			tier->policies[p].name = gstrdup(g, "pol%u", (unsigned)(t * 10 + p));
 			tier->policies[p].rules = gen_rules(g, &tier->policies[p].n_rules);
@@ -361,20 +339,11 @@ static void gen_tierlist(struct gen *g, struct pal_ir_tierlist *tl, bool statele
 	}
 }
 
-static void gen_profiles(struct gen *g)
+static void gen_profile(struct gen *g, struct pal_ir_profile *p, size_t i)
 {
-	struct pal_ir *ir = g->ir;
-	size_t n = g->o->n_profiles;
-
-	ir->profiles = gcalloc(g, n, sizeof(*ir->profiles));
-	if (!ir->profiles)
-		return;
-	ir->n_profiles = n;
-	for (size_t i = 0; i < n; i++) {
-		ir->profiles[i].name = gstrdup(g, "prof%u", (unsigned)i);
-		for (int d = 0; d < PAL_DIR_COUNT; d++)
-			ir->profiles[i].rules[d] = gen_rules(g, &ir->profiles[i].n_rules[d]);
-	}
+	p->name = gstrdup(g, "prof%u", (unsigned)i);
+	for (int d = 0; d < PAL_DIR_COUNT; d++)
+		p->rules[d] = gen_rules(g, &p->n_rules[d]);
 }
 
 static void gen_endpoint_profiles(struct gen *g, struct pal_ir_endpoint *ep)
@@ -390,9 +359,7 @@ static void gen_failsafes(struct gen *g, struct pal_failsafe **v, size_t *n)
 {
 	size_t k = pal_rand_below(&g->r, 4);
 
-	*n = 0;
-	*v = gcalloc(g, k, sizeof(**v));
-	if (!*v)
+	if (!GEN_ARRAY(g, *v, *n, k))
 		return;
 	for (size_t i = 0; i < k; i++) {
 		(*v)[i].protocol = pal_rand_chance(&g->r, 70) ? PAL_PROTO_TCP : PAL_PROTO_UDP;
@@ -401,7 +368,6 @@ static void gen_failsafes(struct gen *g, struct pal_failsafe **v, size_t *n)
 		if ((*v)[i].has_net)
 			random_cidr(&g->r, random_family(&g->r), &(*v)[i].net);
 	}
-	*n = k;
 }
 
 int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_ir *ir)
@@ -409,14 +375,13 @@ int pal_ir_random(uint64_t seed, const struct pal_ir_random_opts *o, struct pal_
 	struct gen g = { .r = { seed }, .o = o, .ir = ir };
 
 	memset(ir, 0, sizeof(*ir));
-	gen_sets(&g);
-	gen_named_port_sets(&g);
-	gen_profiles(&g);
-	ir->endpoints = gcalloc(&g, 2, sizeof(*ir->endpoints));
-	if (ir->endpoints) {
+	GEN_EACH(&g, ir->sets, ir->n_sets, 4 + pal_rand_below(&g.r, 9), gen_set);
+	GEN_EACH(&g, ir->named_port_sets, ir->n_named_port_sets, 2 + pal_rand_below(&g.r, 4),
+		 gen_named_port_set);
+	GEN_EACH(&g, ir->profiles, ir->n_profiles, o->n_profiles, gen_profile);
+	if (GEN_ARRAY(&g, ir->endpoints, ir->n_endpoints, 2)) {
 		struct pal_ir_endpoint *hep = &ir->endpoints[0], *wep = &ir->endpoints[1];
 
-		ir->n_endpoints = 2;
 		hep->kind = PAL_EP_HOST;
 		hep->name = gstrdup(&g, "hep%u", 0);
 		hep->iface = gstrdup(&g, "eth%u", 0);

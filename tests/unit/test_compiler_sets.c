@@ -139,17 +139,15 @@ Test(compiler_sets, http_match_is_an_error)
 		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: h}\n"
 		"spec:\n  selector: all()\n  ingress:\n  - action: Allow\n  - action: Allow\n"
 		"    http: {methods: [GET]}\n";
-	struct ctest t;
 
-	ct_load(&t, "h.yaml", yaml);
-	cr_assert_neq(ct_compile_loaded(&t), 0);
-	cr_assert(ct_has_diag(&t.d, PAL_SEV_ERROR, "not supported by palisade's datapath",
+	ct_load(&T, "h.yaml", yaml);
+	cr_assert_neq(ct_compile_loaded(&T), 0);
+	cr_assert(ct_has_diag(&T.d, PAL_SEV_ERROR, "not supported by palisade's datapath",
 			      "spec.ingress[1].http"));
-	cr_assert_str_eq(t.d.v[0].file, "h.yaml");
-	cr_assert_eq(t.d.v[0].line, 8);
-	cr_assert_eq(t.ir.n_endpoints, 0);
-	cr_assert_null(t.ir.sets);
-	ct_free(&t);
+	cr_assert_str_eq(T.d.v[0].file, "h.yaml");
+	cr_assert_eq(T.d.v[0].line, 8);
+	cr_assert_eq(T.ir.n_endpoints, 0);
+	cr_assert_null(T.ir.sets);
 }
 
 Test(compiler_sets, service_reference_compiles)
@@ -158,12 +156,9 @@ Test(compiler_sets, service_reference_compiles)
 		"apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: pr}\n"
 		"spec:\n  egress:\n  - action: Allow\n"
 		"    destination: {services: {name: kubernetes, namespace: default}}\n";
-	struct ctest t;
 
-	ct_load(&t, "s.yaml", yaml);
-	cr_assert_eq(ct_compile_loaded(&t), 0);
-	cr_assert_eq(t.d.n, 0);
-	ct_free(&t);
+	ct_compile_ok(&T, yaml);
+	cr_assert_eq(T.d.n, 0);
 }
 
 Test(compiler_sets, empty_model)

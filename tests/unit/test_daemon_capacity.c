@@ -4,22 +4,25 @@
 #include <string.h>
 
 #include "../../agent/daemonlib/capacity.h"
-#include "../../agent/daemonlib/cfg.h"
+#include "test_daemon_cfg_util.h"
 
-#define ARGC(v) ((int)(sizeof(v) / sizeof(v[0])) - 1)
-
-static int parse(struct pald_config *c, char **argv, int argc, char *err, size_t errlen)
+/* c's capacity fields, read by name (not through pald_capacities, which the parser uses). */
+static void expect_sizes(const struct pald_config *c, uint32_t classes, uint32_t words,
+			 uint32_t entries, uint32_t lists, uint32_t flows, uint32_t rule_ids)
 {
-	return pald_config_parse(c, argc, argv, "host-a", err, errlen);
+	cr_expect_eq(c->max_classes, classes);
+	cr_expect_eq(c->max_words, words);
+	cr_expect_eq(c->max_entries, entries);
+	cr_expect_eq(c->max_lists, lists);
+	cr_expect_eq(c->max_flows, flows);
+	cr_expect_eq(c->max_rule_ids, rule_ids);
 }
 
 Test(daemon_capacity, defaults_leave_the_datapath_its_own)
 {
-	char *argv[] = { "palisaded", "--policy-dir", "p", NULL };
 	struct pald_config c;
-	char err[512] = "";
 
-	cr_assert_eq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s", err);
+	PARSE_OK(&c, "--policy-dir", "p");
 	for (size_t i = 0; i < pald_n_capacities; i++)
 		cr_expect_eq(pald_capacity_get(&c, &pald_capacities[i]), 0, "%s",
 			     pald_capacities[i].flag);
@@ -28,19 +31,11 @@ Test(daemon_capacity, defaults_leave_the_datapath_its_own)
 
 Test(daemon_capacity, every_flag_sets_its_field)
 {
-	char *argv[] = { "palisaded", "--policy-dir", "p", "--max-classes", "11", "--max-words=12",
-			 "--max-entries", "13", "--max-lists", "14", "--max-flows", "15",
-			 "--max-rule-ids", "16", NULL };
 	struct pald_config c;
-	char err[512] = "";
 
-	cr_assert_eq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(c.max_classes, 11);
-	cr_expect_eq(c.max_words, 12);
-	cr_expect_eq(c.max_entries, 13);
-	cr_expect_eq(c.max_lists, 14);
-	cr_expect_eq(c.max_flows, 15);
-	cr_expect_eq(c.max_rule_ids, 16);
+	PARSE_OK(&c, "--policy-dir", "p", "--max-classes", "11", "--max-words=12", "--max-entries",
+		 "13", "--max-lists", "14", "--max-flows", "15", "--max-rule-ids", "16");
+	expect_sizes(&c, 11, 12, 13, 14, 15, 16);
 	pald_config_free(&c);
 }
 
@@ -54,25 +49,13 @@ Test(daemon_capacity, config_keys)
 	memset(&c, 0, sizeof(c));
 	cr_assert_eq(pald_config_apply_file_text(&c, "cfg.yaml", text, strlen(text), err,
 						 sizeof(err)), 0, "%s", err);
-	cr_expect_eq(c.max_classes, 2000000);
-	cr_expect_eq(c.max_words, 4194304);
-	cr_expect_eq(c.max_entries, 1048576);
-	cr_expect_eq(c.max_lists, 30000);
-	cr_expect_eq(c.max_flows, 524288);
-	cr_expect_eq(c.max_rule_ids, 65536);
+	expect_sizes(&c, 2000000, 4194304, 1048576, 30000, 524288, 65536);
 	pald_config_free(&c);
 }
 
 static void expect_usage_error(const char *flag, const char *value, const char *want)
 {
-	char *argv[] = { "palisaded", "--policy-dir", "p", (char *)flag, (char *)value, NULL };
-	struct pald_config c;
-	char err[512] = "";
-
-	cr_expect_neq(parse(&c, argv, ARGC(argv), err, sizeof(err)), 0, "%s %s accepted", flag,
-		      value);
-	cr_expect(strstr(err, want), "\"%s\" lacks \"%s\"", err, want);
-	pald_config_free(&c);
+	PARSE_ERR(want, "--policy-dir", "p", (char *)flag, (char *)value);
 }
 
 Test(daemon_capacity, out_of_range_names_the_setting_and_its_range)

@@ -16,8 +16,10 @@
 
 static struct ctest T;
 
+/* Compiles the match fixture with yaml, in place of what the test loaded before. */
 static void load(const char *yaml)
 {
+	ct_free(&T);
 	ct_compile_dir_yaml(&T, "match", yaml);
 	cr_assert_eq(T.rc, 0);
 }
@@ -58,17 +60,46 @@ static bool proto_to_pod(uint8_t proto, const char *src, uint16_t dport)
 }
 
 #define POD1 "198.18.2.10"
+#define POD1_V6 "2001:db8:2::10"
 #define CLIENT "198.18.100.1"
+
+/* A TCP connection from src to dst port dport: src defaults to CLIENT, dst to pod1's address of
+ * src's family, dport to 80. */
+struct conn {
+	const char *src, *dst;
+	uint16_t dport;
+};
+
+/* A list of connections; the all-zero row that ends it is none of them. */
+#define CONNS(...) ((const struct conn[]){ __VA_ARGS__, { 0 } })
+
+static void expect_conn(const struct conn *c, bool allow)
+{
+	const char *src = c->src ? c->src : CLIENT;
+	const char *dst = c->dst ? c->dst : strchr(src, ':') ? POD1_V6 : POD1;
+	uint16_t dport = c->dport ? c->dport : 80;
+
+	cr_assert_eq(tcp(src, 1, dst, dport), allow, "%s to %s port %u is %s", src, dst, dport,
+		     allow ? "kept out" : "let in");
+}
+
+/* The policies in yaml (loaded) let every connection of allowed in and none of denied. */
+static void expect_conns(const char *yaml, const struct conn *allowed, const struct conn *denied)
+{
+	load(yaml);
+	for (const struct conn *c = allowed; c->src || c->dst || c->dport; c++)
+		expect_conn(c, true);
+	for (const struct conn *c = denied; c->src || c->dst || c->dport; c++)
+		expect_conn(c, false);
+}
 
 Test(evaluator_match, numeric_ports_and_ranges)
 {
-	load(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {ports: [80, '8000:8010']}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 80));
-	cr_assert(tcp(CLIENT, 1, POD1, 8000));
-	cr_assert(tcp(CLIENT, 1, POD1, 8005));
-	cr_assert(tcp(CLIENT, 1, POD1, 8010));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 8011));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 81));
+	expect_conns(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {ports: [80, "
+			      "'8000:8010']}}]"),
+		     CONNS({ .dport = 80 }, { .dport = 8000 }, { .dport = 8005 },
+			   { .dport = 8010 }),
+		     CONNS({ .dport = 8011 }, { .dport = 81 }));
 	cr_assert_not(proto_to_pod(PAL_PROTO_UDP, CLIENT, 80));
 	/* The source port is not the destination port. */
 	cr_assert_not(tcp(CLIENT, 80, POD1, 1));
@@ -85,24 +116,22 @@ Test(evaluator_match, source_ports)
 
 Test(evaluator_match, not_ports)
 {
-	load(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {notPorts: [22, '6000:6010']}}]"));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 22));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 6005));
-	cr_assert(tcp(CLIENT, 1, POD1, 23));
-	cr_assert(tcp(CLIENT, 1, POD1, 6011));
+	expect_conns(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {notPorts: [22, "
+			      "'6000:6010']}}]"),
+		     CONNS({ .dport = 23 }, { .dport = 6011 }),
+		     CONNS({ .dport = 22 }, { .dport = 6005 }));
 }
 
 Test(evaluator_match, named_ports_without_selector)
 {
 	/* No selector on the side: the named port of every endpoint, whatever its namespace or
 	 * node, even in a NetworkPolicy (Calico resolves it on all()). */
-	load(NP(WEB, "[{action: Allow, protocol: TCP, destination: {ports: [http]}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 8080));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 8081));
-	cr_assert(tcp(CLIENT, 1, "198.18.4.10", 8081)); /* pod3, prod, node2 */
-	cr_assert(tcp(CLIENT, 1, "198.18.3.10", 9090)); /* pod2, dev */
-	cr_assert(tcp(CLIENT, 1, "198.18.0.1", 8000));  /* the host endpoint */
-	cr_assert_not(tcp(CLIENT, 1, "198.18.3.10", 8080));
+	expect_conns(NP(WEB, "[{action: Allow, protocol: TCP, destination: {ports: [http]}}]"),
+		     CONNS({ .dport = 8080 },
+			   { .dst = "198.18.4.10", .dport = 8081 } /* pod3, prod, node2 */,
+			   { .dst = "198.18.3.10", .dport = 9090 } /* pod2, dev */,
+			   { .dst = "198.18.0.1", .dport = 8000 } /* the host endpoint */),
+		     CONNS({ .dport = 8081 }, { .dst = "198.18.3.10", .dport = 8080 }));
 	const struct pal_ir_rule *r =
 		&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS].tiers[0].policies[0].rules[0];
 	cr_assert(r->match.dst.has_ports);
@@ -115,24 +144,23 @@ Test(evaluator_match, named_ports_without_selector)
 Test(evaluator_match, named_ports_scoped_selector)
 {
 	/* With a selector, a NetworkPolicy's named port is scoped like the selector. */
-	load(NP(WEB, "[{action: Allow, protocol: TCP, destination: {selector: has(app), "
-		     "ports: [http]}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 8080));
-	cr_assert(tcp(CLIENT, 1, "198.18.4.10", 8081));
-	cr_assert_not(tcp(CLIENT, 1, "198.18.3.10", 9090)); /* dev */
-	cr_assert_not(tcp(CLIENT, 1, "198.18.0.1", 8000));
+	expect_conns(NP(WEB, "[{action: Allow, protocol: TCP, destination: {selector: has(app), "
+			     "ports: [http]}}]"),
+		     CONNS({ .dport = 8080 }, { .dst = "198.18.4.10", .dport = 8081 }),
+		     CONNS({ .dst = "198.18.3.10", .dport = 9090 } /* dev */,
+			   { .dst = "198.18.0.1", .dport = 8000 }));
 }
 
 Test(evaluator_match, named_ports_with_selector_and_hep)
 {
-	load(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {selector: app == 'db', ports: "
-		      "[http]}}, {action: Allow, protocol: TCP, destination: {selector: role == 'ext', "
-		      "ports: [http, 22]}}]"));
-	cr_assert(tcp(CLIENT, 1, "198.18.3.10", 9090));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 8080)); /* not app == db */
-	cr_assert(tcp(CLIENT, 1, "198.18.0.1", 8000)); /* the host endpoint's port */
-	cr_assert(tcp(CLIENT, 1, "198.18.0.1", 22));   /* numeric item next to the named one */
-	cr_assert_not(tcp(CLIENT, 1, "198.18.0.1", 8080));
+	expect_conns(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {selector: "
+			      "app == 'db', ports: [http]}}, {action: Allow, protocol: TCP, "
+			      "destination: {selector: role == 'ext', ports: [http, 22]}}]"),
+		     CONNS({ .dst = "198.18.3.10", .dport = 9090 },
+			   { .dst = "198.18.0.1", .dport = 8000 } /* the host endpoint's port */,
+			   { .dst = "198.18.0.1", .dport = 22 } /* numeric, beside the named */),
+		     CONNS({ .dport = 8080 } /* not app == db */,
+			   { .dst = "198.18.0.1", .dport = 8080 }));
 }
 
 Test(evaluator_match, named_source_port)
@@ -151,10 +179,10 @@ Test(evaluator_match, named_source_port)
 
 Test(evaluator_match, named_not_ports)
 {
-	load(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {notPorts: [http]}}]"));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 8080));
-	cr_assert(tcp(CLIENT, 1, POD1, 8081));
-	cr_assert(tcp(CLIENT, 1, "198.18.2.11", 8080)); /* not pod1's address */
+	expect_conns(GNP(WEB, "[{action: Allow, protocol: TCP, destination: {notPorts: [http]}}]"),
+		     CONNS({ .dport = 8081 },
+			   { .dst = "198.18.2.11", .dport = 8080 } /* not pod1's address */),
+		     CONNS({ .dport = 8080 }));
 }
 
 Test(evaluator_match, icmp_type_code_and_not_icmp)
@@ -192,37 +220,28 @@ Test(evaluator_match, not_protocol)
 
 Test(evaluator_match, nets_and_not_nets_v4_v6)
 {
-	load(GNP(WEB, "[{action: Allow, source: {nets: [198.18.100.0/24],"
-		      " notNets: [198.18.100.128/25]}}, {action: Allow, source: {nets: "
-		      "['2001:db8:100::/48']}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 80));
-	cr_assert_not(tcp("198.18.100.200", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.102.1", 1, POD1, 80));
-	cr_assert(tcp("2001:db8:100::5", 1, "2001:db8:2::10", 80));
-	cr_assert_not(tcp("2001:db8:101::5", 1, "2001:db8:2::10", 80));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {nets: [198.18.100.0/24],"
+			      " notNets: [198.18.100.128/25]}}, {action: Allow, source: {nets: "
+			      "['2001:db8:100::/48']}}]"),
+		     CONNS({ CLIENT }, { "2001:db8:100::5" }),
+		     CONNS({ "198.18.100.200" }, { "198.18.102.1" }, { "2001:db8:101::5" }));
 }
 
 Test(evaluator_match, ip_version)
 {
-	load(GNP(WEB, "[{action: Allow, ipVersion: 6}]"));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 80));
-	cr_assert(tcp("2001:db8:100::5", 1, "2001:db8:2::10", 80));
+	expect_conns(GNP(WEB, "[{action: Allow, ipVersion: 6}]"), CONNS({ "2001:db8:100::5" }),
+		     CONNS({ CLIENT }));
 }
 
 Test(evaluator_match, selector_resolves_all_kinds)
 {
 	/* has(kind): both network sets; app == 'db': pod2; role == 'ext': the host endpoint. */
-	load(GNP(WEB, "[{action: Allow, source: {selector: has(kind)}},"
-		      " {action: Allow, source: {selector: app == 'db'}},"
-		      " {action: Allow, source: {selector: role == 'ext'}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 80));
-	cr_assert(tcp("198.18.101.7", 1, POD1, 80));
-	cr_assert(tcp("2001:db8:100::9", 1, "2001:db8:2::10", 80));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert(tcp("198.18.0.1", 1, POD1, 80));
-	cr_assert(tcp("2001:db8::1", 1, "2001:db8:2::10", 80));
-	cr_assert_not(tcp("198.18.4.10", 1, POD1, 80)); /* pod3 is app == web */
-	cr_assert_not(tcp("198.18.102.1", 1, POD1, 80));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: has(kind)}},"
+			      " {action: Allow, source: {selector: app == 'db'}},"
+			      " {action: Allow, source: {selector: role == 'ext'}}]"),
+		     CONNS({ CLIENT }, { "198.18.101.7" }, { "2001:db8:100::9" }, { "198.18.3.10" },
+			   { "198.18.0.1" }, { "2001:db8::1" }),
+		     CONNS({ "198.18.4.10" } /* pod3 is app == web */, { "198.18.102.1" }));
 }
 
 Test(evaluator_match, selector_matching_nothing_never_matches)
@@ -240,82 +259,65 @@ Test(evaluator_match, not_selector_is_unscoped)
 	/* A NetworkPolicy in prod: the notSelector sees the GlobalNetworkSet `wide` (198.18.2.0/24),
 	 * so pod1 is excluded although it is in prod; the positive side is everything in prod
 	 * (Calico scopes a side that has a notSelector to the policy's namespace). */
-	load(NP(WEB, "[{action: Allow, source: {notSelector: kind == 'wide'}}]"));
-	cr_assert_not(tcp("198.18.2.10", 1, "198.18.2.10", 80)); /* pod1, in wide */
-	cr_assert(tcp("198.18.101.1", 1, POD1, 80));             /* prod NetworkSet */
-	cr_assert(tcp("198.18.4.10", 1, POD1, 80));              /* pod3, prod */
-	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));          /* pod2, dev: out of scope */
-	cr_assert_not(tcp("198.18.102.1", 1, POD1, 80));         /* nothing: out of scope */
-	ct_free(&T);
+	expect_conns(NP(WEB, "[{action: Allow, source: {notSelector: kind == 'wide'}}]"),
+		     CONNS({ "198.18.101.1" } /* prod NetworkSet */,
+			   { "198.18.4.10" } /* pod3, prod */),
+		     CONNS({ POD1 } /* pod1, in wide */,
+			   { "198.18.3.10" } /* pod2, dev: out of scope */,
+			   { "198.18.102.1" } /* nothing: out of scope */));
 
 	/* A GlobalNetworkPolicy: no scope, so only the exclusion. */
-	load(GNP(WEB, "[{action: Allow, source: {notSelector: kind == 'clients'}}]"));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 80));
-	cr_assert(tcp("198.18.102.1", 1, POD1, 80));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {notSelector: kind == 'clients'}}]"),
+		     CONNS({ "198.18.102.1" }, { "198.18.3.10" }), CONNS({ CLIENT }));
 }
 
 Test(evaluator_match, namespaced_selector_is_scoped)
 {
 	/* In a NetworkPolicy, `selector` only sees its namespace: the prod NetworkSet, not pod2. */
-	load(NP(WEB, "[{action: Allow, source: {selector: kind == 'partners'}},"
-		     " {action: Allow, source: {selector: app == 'db'}},"
-		     " {action: Allow, source: {selector: kind == 'clients'}}]"));
-	cr_assert(tcp("198.18.101.1", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 80));
+	expect_conns(NP(WEB, "[{action: Allow, source: {selector: kind == 'partners'}},"
+			     " {action: Allow, source: {selector: app == 'db'}},"
+			     " {action: Allow, source: {selector: kind == 'clients'}}]"),
+		     CONNS({ "198.18.101.1" }), CONNS({ "198.18.3.10" }, { CLIENT }));
 }
 
 Test(evaluator_match, namespace_selector)
 {
-	load(GNP(WEB, "[{action: Allow, source: {namespaceSelector: env == 'dev'}}]"));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.101.1", 1, POD1, 80)); /* prod network set */
-	cr_assert_not(tcp(CLIENT, 1, POD1, 80));         /* global network set */
-	ct_free(&T);
+	expect_conns(GNP(WEB, "[{action: Allow, source: {namespaceSelector: env == 'dev'}}]"),
+		     CONNS({ "198.18.3.10" }),
+		     CONNS({ "198.18.101.1" } /* prod network set */,
+			   { CLIENT } /* global network set */));
 
 	/* selector AND namespaceSelector, from a NetworkPolicy (namespaceSelector overrides the
 	 * policy's own namespace). projectcalico.org/name names a namespace. */
-	load(NP(WEB, "[{action: Allow, source: {selector: app == 'db', namespaceSelector: "
-		     "projectcalico.org/name == 'dev'}}]"));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.4.10", 1, POD1, 80));
-	ct_free(&T);
+	expect_conns(NP(WEB, "[{action: Allow, source: {selector: app == 'db', namespaceSelector: "
+			     "projectcalico.org/name == 'dev'}}]"),
+		     CONNS({ "198.18.3.10" }), CONNS({ "198.18.4.10" }));
 
 	/* namespaceSelector alone in a NetworkPolicy: everything in the matching namespaces. */
-	load(NP(WEB, "[{action: Allow, source: {namespaceSelector: env == 'prod'}}]"));
-	cr_assert(tcp("198.18.101.1", 1, POD1, 80));
-	cr_assert(tcp("198.18.4.10", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));
+	expect_conns(NP(WEB, "[{action: Allow, source: {namespaceSelector: env == 'prod'}}]"),
+		     CONNS({ "198.18.101.1" }, { "198.18.4.10" }), CONNS({ "198.18.3.10" }));
 }
 
 Test(evaluator_match, namespace_selector_global)
 {
-	load(GNP(WEB, "[{action: Allow, source: {selector: has(kind) || has(role) || has(app), "
-		      "namespaceSelector: global()}}]"));
-	cr_assert(tcp(CLIENT, 1, POD1, 80));           /* GlobalNetworkSet */
-	cr_assert(tcp("198.18.0.1", 1, POD1, 80));     /* host endpoint */
-	cr_assert_not(tcp("198.18.101.1", 1, POD1, 80)); /* NetworkSet */
-	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));  /* workload */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: has(kind) || has(role) || "
+			      "has(app), namespaceSelector: global()}}]"),
+		     CONNS({ CLIENT } /* GlobalNetworkSet */, { "198.18.0.1" } /* host endpoint */),
+		     CONNS({ "198.18.101.1" } /* NetworkSet */, { "198.18.3.10" } /* workload */));
 }
 
 Test(evaluator_match, service_accounts)
 {
-	load(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [db-sa]}}}]"));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert_not(tcp(CLIENT, 1, POD1, 80));
-	ct_free(&T);
-
-	load(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
-		      "projectcalico.org/name == 'db-sa'}}}]"));
-	cr_assert(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert_not(tcp("198.18.2.10", 1, POD1, 80));
-	ct_free(&T);
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [db-sa]}}}]"),
+		     CONNS({ "198.18.3.10" }), CONNS({ CLIENT }));
+expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
+				"projectcalico.org/name == 'db-sa'}}}]"),
+		       CONNS({ "198.18.3.10" }), CONNS({ POD1 }));
 
 	/* Scoped to the policy's namespace: pod2 (dev) is not seen from prod. */
-	load(NP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [db-sa, web-sa]}}}]"));
-	cr_assert_not(tcp("198.18.3.10", 1, POD1, 80));
-	cr_assert(tcp("198.18.2.10", 1, POD1, 80));
+	expect_conns(NP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [db-sa, "
+			     "web-sa]}}}]"),
+		     CONNS({ POD1 }), CONNS({ "198.18.3.10" }));
 }
 
 Test(evaluator_match, policy_service_account_and_namespace_selectors)

@@ -26,20 +26,32 @@ static void teardown(void)
 
 TestSuite(evaluator_table, .init = setup, .fini = teardown);
 
+/* proto/port from src to dst in direction dir on eth0 passes as a failsafe port (returned);
+ * the same port on other_proto is not failsafe: eth0's normal policy denies it. */
+static struct pal_verdict expect_failsafe_port(enum pal_trace_dir dir, uint8_t proto,
+					       const char *src, const char *dst, uint16_t port,
+					       uint8_t other_proto)
+{
+	struct pal_packet p = ct_pkt(proto, src, 40000, dst, port);
+	struct pal_verdict v = ct_eval_expect(&T, dir, "eth0", NULL, &p, true, PAL_STAGE_FAILSAFE,
+					      NULL, -1);
+
+	p.protocol = other_proto;
+	ct_eval_expect(&T, dir, "eth0", NULL, &p, false, PAL_STAGE_NORMAL, NULL, -1);
+	return v;
+}
+
 /* ---- arrives on HEP A for a local process ---- */
 
 Test(evaluator_table, hep_ingress_failsafe_before_everything)
 {
-	/* tcp 22 is allowed by no policy, but it is a failsafe port. */
-	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, MGMT, 40000, HOST_EXT, 22);
-	struct pal_verdict v = ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p,
-					      true, PAL_STAGE_FAILSAFE, NULL, -1);
+	/* tcp 22 is allowed by no policy, but it is a failsafe port; udp 22 is not: default deny
+	 * by the host tier. */
+	struct pal_verdict v = expect_failsafe_port(PAL_TRACE_INGRESS, PAL_PROTO_TCP, MGMT,
+						    HOST_EXT, 22, PAL_PROTO_UDP);
 
 	cr_assert_null(v.policy);
 	cr_assert_not(v.untracked);
-	/* The same port on udp is not failsafe: default deny by the host tier. */
-	p.protocol = PAL_PROTO_UDP;
-	ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, false, PAL_STAGE_NORMAL, NULL, -1);
 }
 
 Test(evaluator_table, hep_ingress_untracked_allow)
@@ -193,12 +205,8 @@ Test(evaluator_table, forward_untracked_allow_keeps_workload_policy)
 
 Test(evaluator_table, local_egress_failsafe_out)
 {
-	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, HOST_EXT, 40000, MGMT, 53);
-	ct_eval_expect(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p, true, PAL_STAGE_FAILSAFE, NULL, -1);
-
-	/* tcp 53 is not in the outbound list. */
-	p.protocol = PAL_PROTO_TCP;
-	ct_eval_expect(&T, PAL_TRACE_EGRESS, "eth0", NULL, &p, false, PAL_STAGE_NORMAL, NULL, -1);
+	/* udp 53 is an outbound failsafe port; tcp 53 is not in the outbound list. */
+	expect_failsafe_port(PAL_TRACE_EGRESS, PAL_PROTO_UDP, HOST_EXT, MGMT, 53, PAL_PROTO_TCP);
 }
 
 Test(evaluator_table, local_egress_untracked)

@@ -102,6 +102,9 @@ static void dports(struct pal_ir_rule *r, uint16_t first, uint16_t last)
 	r->match.dst.n_port_ranges = 1;
 }
 
+/* The index list field of side (in_sets, named_port_sets, ...) becomes the one index v. */
+#define ONE_INDEX(side, field, v) ((side).field = idx1(v), (side).n_##field = 1)
+
 /* A tier list of tiers; tier t holds one policy with the given rules. */
 struct tier_spec {
 	enum pal_action end;
@@ -143,12 +146,17 @@ static struct pal_cls_tables *flatten(const struct pal_ir *ir, const struct pal_
 	return t;
 }
 
-static void free_all(struct pal_cls_tables *t, struct pal_ir_tierlist *tl, struct pal_ir *ir)
+/* Each test's IR and tier list; a test frees the tables it flattens. */
+static struct pal_ir ir;
+static struct pal_ir_tierlist tl;
+
+static void free_ir(void)
 {
-	pal_cls_tables_free(t);
-	pal_ir_tierlist_free(tl);
-	pal_ir_free(ir);
+	pal_ir_tierlist_free(&tl);
+	pal_ir_free(&ir);
 }
+
+TestSuite(flatten, .fini = free_ir);
 
 /* tl becomes one tier ending in end with one policy of the n rules r; flattened with ir, no
  * profiles and no list end. */
@@ -198,8 +206,6 @@ static bool field_bit(const struct pal_cls_tables *t, enum pal_cls_field f,
 
 Test(flatten, pass_log_and_end_of_tier_entries)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	struct pal_ir_rule t0[3], t1[1], t2[1];
 
 	t0[0] = rule(PAL_ACTION_LOG);
@@ -261,13 +267,11 @@ Test(flatten, pass_log_and_end_of_tier_entries)
 	r = classify(t, &p);
 	cr_assert_eq(r.entry, 2);
 	cr_assert_eq(r.n_logged, 0);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, pass_into_profiles_then_default_deny)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	struct pal_ir_rule t0[1];
 
 	t0[0] = rule(PAL_ACTION_PASS);
@@ -315,12 +319,11 @@ Test(flatten, pass_into_profiles_then_default_deny)
 	t = flatten(&ir, &tl, profs, 2, PAL_CLS_END_NONE);
 	p = pkt(PAL_PROTO_UDP, "10.0.0.1", 1, "10.0.0.2", 54);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, empty_list)
 {
-	struct pal_ir ir = { 0 };
 	struct pal_cls_tables *t = flatten(&ir, NULL, NULL, 0, PAL_CLS_END_NONE);
 	struct pal_packet p = pkt(PAL_PROTO_TCP, "10.0.0.1", 1, "10.0.0.2", 2);
 
@@ -335,8 +338,6 @@ Test(flatten, empty_list)
 
 Test(flatten, lpm_classes_of_nested_prefixes)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	uint32_t s8 = add_set(&ir, (const char *const[]){ "10.0.0.0/8", NULL });
 	uint32_t s16 = add_set(&ir, (const char *const[]){ "10.1.0.0/16", NULL });
 	uint32_t s24 = add_set(&ir, (const char *const[]){ "10.1.2.0/24", "192.168.0.0/16", NULL });
@@ -348,15 +349,15 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 		r[i] = rule(PAL_ACTION_ALLOW);
 	/* 0: in 10/8   1: in 10/8 and 10.1/16   2: in 10/8, not in s24   3: not in 10.1/16
 	 * 4: in 0/0    5: in s6 (v6 /32 + one v4 host)   6: no constraint */
-	r[0].match.src.in_sets = idx1(s8), r[0].match.src.n_in_sets = 1;
+	ONE_INDEX(r[0].match.src, in_sets, s8);
 	r[1].match.src.in_sets = xcalloc(2, sizeof(uint32_t));
 	r[1].match.src.in_sets[0] = s8, r[1].match.src.in_sets[1] = s16;
 	r[1].match.src.n_in_sets = 2;
-	r[2].match.src.in_sets = idx1(s8), r[2].match.src.n_in_sets = 1;
-	r[2].match.src.not_in_sets = idx1(s24), r[2].match.src.n_not_in_sets = 1;
-	r[3].match.src.not_in_sets = idx1(s16), r[3].match.src.n_not_in_sets = 1;
-	r[4].match.src.in_sets = idx1(sall), r[4].match.src.n_in_sets = 1;
-	r[5].match.src.in_sets = idx1(s6), r[5].match.src.n_in_sets = 1;
+	ONE_INDEX(r[2].match.src, in_sets, s8);
+	ONE_INDEX(r[2].match.src, not_in_sets, s24);
+	ONE_INDEX(r[3].match.src, not_in_sets, s16);
+	ONE_INDEX(r[4].match.src, in_sets, sall);
+	ONE_INDEX(r[5].match.src, in_sets, s6);
 	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 7);
 
 	/* Prefixes: 0/0 (= the v4 root), 10/8, 10.1/16, 10.1.2/24, 10.1.2.3/32, 192.168/16,
@@ -402,7 +403,7 @@ Test(flatten, lpm_classes_of_nested_prefixes)
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_classes, 1);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].n_ovr, 0);
 	cr_assert_eq(t->bm[PAL_CLS_F_DST].base[0], 0x7f);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 static const struct pal_ir_named_port web[] = {
@@ -424,15 +425,12 @@ static uint32_t add_web(struct pal_ir *ir)
 
 Test(flatten, named_ports_expand_into_entries)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	uint32_t nps = add_web(&ir);
 	struct pal_ir_rule r[1];
 
 	r[0] = rule(PAL_ACTION_ALLOW);
 	dports(&r[0], 443, 443);
-	r[0].match.dst.named_port_sets = idx1(nps);
-	r[0].match.dst.n_named_port_sets = 1;
+	ONE_INDEX(r[0].match.dst, named_port_sets, nps);
 	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* numeric 443 + three tuples */
@@ -466,13 +464,11 @@ Test(flatten, named_ports_expand_into_entries)
 						 p.dport),
 			     cases[c].match, "oracle disagrees with the case table, case %zu", c);
 	}
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, named_ports_prune_impossible_combinations)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	uint32_t nps = add_web(&ir);
 	struct pal_ir_named_port src1 = { .protocol = PAL_PROTO_TCP, .port = 1000 };
 
@@ -484,17 +480,14 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	r[0] = rule(PAL_ACTION_ALLOW);
 	proto(&r[0], PAL_PROTO_TCP);
 	dports(&r[0], 443, 443);
-	r[0].match.dst.named_port_sets = idx1(nps);
-	r[0].match.dst.n_named_port_sets = 1;
+	ONE_INDEX(r[0].match.dst, named_port_sets, nps);
 	/* Named ports on both sides: the source tuple is IPv4 TCP, so only (src, 443) and
 	 * (src, 10.0.0.1 tcp/80) remain: UDP differs, the v6 tuple cannot share a packet. */
 	r[1] = rule(PAL_ACTION_DENY);
 	dports(&r[1], 443, 443);
-	r[1].match.dst.named_port_sets = idx1(nps);
-	r[1].match.dst.n_named_port_sets = 1;
+	ONE_INDEX(r[1].match.dst, named_port_sets, nps);
 	r[1].match.src.has_ports = true;
-	r[1].match.src.named_port_sets = idx1(nsrc);
-	r[1].match.src.n_named_port_sets = 1;
+	ONE_INDEX(r[1].match.src, named_port_sets, nsrc);
 	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 2);
 
 	cr_assert_eq(t->n_entries, 5);
@@ -506,20 +499,17 @@ Test(flatten, named_ports_prune_impossible_combinations)
 	cr_assert_eq(classify(t, &p).entry, 1); /* rule 0, tuple tcp/80 */
 	p = pkt(PAL_PROTO_UDP, "10.9.9.9", 1000, "10.0.0.2", 53);
 	cr_assert_eq(classify(t, &p).entry, PAL_CLS_NO_MATCH);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	uint32_t nps = add_web(&ir);
 	struct pal_ir_rule r[2];
 
 	r[0] = rule(PAL_ACTION_LOG);
 	dports(&r[0], 1, 100); /* contains 80 */
-	r[0].match.dst.named_port_sets = idx1(nps);
-	r[0].match.dst.n_named_port_sets = 1;
+	ONE_INDEX(r[0].match.dst, named_port_sets, nps);
 	r[1] = rule(PAL_ACTION_ALLOW);
 	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_DENY, r, 2);
 	struct pal_packet p = pkt(PAL_PROTO_TCP, "1.1.1.1", 1, "10.0.0.1", 80);
@@ -531,19 +521,16 @@ Test(flatten, log_rule_with_several_matching_subentries_logs_once)
 	cr_assert_eq(res.n_logged, 1);
 	cr_assert_eq(t->entries[res.logged[0]].rule_id, r[0].id);
 	cr_assert_eq(res.entry, 4);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, not_named_ports_become_skip_entries)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	uint32_t nps = add_web(&ir);
 	struct pal_ir_rule r[1];
 
 	r[0] = rule(PAL_ACTION_ALLOW);
-	r[0].match.dst.not_named_port_sets = idx1(nps);
-	r[0].match.dst.n_not_named_port_sets = 1;
+	ONE_INDEX(r[0].match.dst, not_named_port_sets, nps);
 	struct pal_cls_tables *t = flatten_rules(&ir, &tl, PAL_ACTION_PASS, r, 1);
 
 	cr_assert_eq(t->n_entries, 4); /* three SKIPs, then the rule */
@@ -568,13 +555,11 @@ Test(flatten, not_named_ports_become_skip_entries)
 			p.src = A("2001:db8::99");
 		cr_assert_eq(classify(t, &p).entry != PAL_CLS_NO_MATCH, cases[c].match, "case %zu", c);
 	}
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, families_protocol_and_icmp)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	struct pal_ir_rule r[4];
 
 	r[0] = rule(PAL_ACTION_DENY); /* IPv6 only, ICMPv6 echo request */
@@ -612,19 +597,16 @@ Test(flatten, families_protocol_and_icmp)
 	cr_assert_eq(classify(t, &p).entry, 2);
 	p.protocol = PAL_PROTO_TCP;
 	cr_assert_eq(classify(t, &p).entry, 1);
-	free_all(t, &tl, &ir);
+	pal_cls_tables_free(t);
 }
 
 Test(flatten, bad_indexes_are_rejected)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	struct pal_ir_rule r[1];
 	struct pal_cls_tables *t = (struct pal_cls_tables *)1;
 
 	r[0] = rule(PAL_ACTION_ALLOW);
-	r[0].match.src.in_sets = idx1(7);
-	r[0].match.src.n_in_sets = 1;
+	ONE_INDEX(r[0].match.src, in_sets, 7);
 	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
 
 	make_tiers(&tl, ts, 1);
@@ -636,14 +618,10 @@ Test(flatten, bad_indexes_are_rejected)
 
 	in = (struct pal_cls_input){ .ir = &ir, .profiles = &prof, .n_profiles = 1 };
 	cr_assert_eq(pal_cls_flatten(&in, &t), -EINVAL);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
 }
 
 Test(flatten, too_many_entries_is_e2big)
 {
-	struct pal_ir ir = { 0 };
-	struct pal_ir_tierlist tl = { 0 };
 	const size_t n = 1000;
 	struct pal_ir_named_port *v = xcalloc(n, sizeof(*v));
 
@@ -661,10 +639,8 @@ Test(flatten, too_many_entries_is_e2big)
 	/* named ports on both sides: 1000 x 1000 combinations > PAL_CLS_MAX_ENTRIES */
 	r[0] = rule(PAL_ACTION_ALLOW);
 	r[0].match.src.has_ports = r[0].match.dst.has_ports = true;
-	r[0].match.src.named_port_sets = idx1(nps);
-	r[0].match.src.n_named_port_sets = 1;
-	r[0].match.dst.named_port_sets = idx1(nps);
-	r[0].match.dst.n_named_port_sets = 1;
+	ONE_INDEX(r[0].match.src, named_port_sets, nps);
+	ONE_INDEX(r[0].match.dst, named_port_sets, nps);
 	const struct tier_spec ts[] = { { PAL_ACTION_PASS, r, 1 } };
 
 	make_tiers(&tl, ts, 1);
@@ -673,8 +649,6 @@ Test(flatten, too_many_entries_is_e2big)
 
 	cr_assert_eq(pal_cls_flatten(&in, &t), -E2BIG);
 	cr_assert_null(t);
-	pal_ir_tierlist_free(&tl);
-	pal_ir_free(&ir);
 }
 
 Test(flatten, packet_keys)

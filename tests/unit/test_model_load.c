@@ -121,15 +121,13 @@ Test(model_load, json_list_with_tabs)
 
 	load_file(&t, "fixtures/model/list.json");
 	cr_assert_eq(t.d.n, 0, "%s", t.out);
-	cr_assert_eq(t.m.policies.n, 1);
+	MT_EXPECT_COUNTS(&t, .policies = 1, .host_endpoints = 1, .namespaces = 1);
 	p = &t.m.policies.v[0];
 	cr_assert_str_eq(p->name, "json-gnp");
 	cr_assert_str_eq(p->selector_text, "app == \"x\"");
 	cr_assert(p->do_not_track && p->apply_on_forward);
 	cr_assert_eq(p->ingress.v[0].dst.n_ports, 2);
 	cr_assert(p->ingress.v[0].dst.ports[1].first == 80 && p->ingress.v[0].dst.ports[1].last == 81);
-	cr_assert_eq(t.m.host_endpoints.n, 1);
-	cr_assert_eq(t.m.namespaces.n, 1);
 	mt_free(&t);
 }
 
@@ -156,9 +154,7 @@ Test(model_load, list_errors_name_item_path)
 				"did you mean \"selector\"? [at items[2].spec.ingress[0].source.selecter]"),
 		  "%s", t.out);
 	/* The other items are kept; the broken one is dropped. */
-	cr_assert_eq(t.m.tiers.n, 1);
-	cr_assert_eq(t.m.network_sets.n, 1);
-	cr_assert_eq(t.m.policies.n, 0);
+	MT_EXPECT_COUNTS(&t, .tiers = 1, .network_sets = 1);
 	mt_free(&t);
 }
 
@@ -331,14 +327,13 @@ Test(model_load, plain_list_of_resources)
 			   "    tier: security\n"
 			   "    selector: all()\n"
 			   "    ingress: [{action: Deny}]\n");
-	cr_assert_eq(t.m.tiers.n, 1);
-	cr_assert_eq(t.m.policies.n, 1);
+	MT_EXPECT_COUNTS(&t, .tiers = 1, .policies = 1);
 	cr_assert_str_eq(t.m.policies.v[0].tier, "security");
 	mt_free(&t);
 
 	/* Empty list: nothing, no error. JSON arrays are lists too. */
 	mt_check_clean(&t, "[]\n");
-	cr_assert_eq(t.m.policies.n, 0);
+	MT_EXPECT_COUNTS(&t, 0);
 	mt_free(&t);
 	mt_check_clean(&t, "[{\"apiVersion\": \"projectcalico.org/v3\", \"kind\": \"Tier\",\n"
 			   "  \"metadata\": {\"name\": \"t\"}}]\n");
@@ -365,8 +360,7 @@ Test(model_load, plain_list_errors_name_item)
 			"unknown field \"selecter\"; did you mean \"selector\"?");
 	cr_assert_eq(t.d.n, 1, "%s", t.out);
 	/* The good items are kept; the broken one is dropped. */
-	cr_assert_eq(t.m.tiers.n, 2);
-	cr_assert_eq(t.m.policies.n, 0);
+	MT_EXPECT_COUNTS(&t, .tiers = 2);
 	mt_free(&t);
 }
 
@@ -495,8 +489,7 @@ Test(model_load, configmap_mount_read_once)
 	cr_assert_eq(pal_model_load_dir(&t.m, dir, &t.d), 0);
 	pal_model_validate(&t.m, &t.d);
 	cr_assert_eq(t.d.n, 0);
-	cr_assert_eq(t.m.tiers.n, 1);
-	cr_assert_eq(t.m.network_sets.n, 1);
+	MT_EXPECT_COUNTS(&t, .tiers = 1, .network_sets = 1);
 	snprintf(p, sizeof(p), "%s/tiers.yaml", dir);
 	cr_assert_str_eq(t.m.tiers.v[0].pos.file, p);
 	mt_free(&t);

@@ -39,6 +39,15 @@ void mt_free(struct mtest *t)
 	free(t->out);
 }
 
+void mt_expect_counts(const struct mtest *t, struct mt_counts want)
+{
+#define MT_EXPECT_COUNT(field, clear)                                                    \
+	cr_assert_eq(t->m.field.n, want.field, #field ": %zu, expected %zu", t->m.field.n, \
+		     want.field);
+	PAL_MODEL_RESOURCES(MT_EXPECT_COUNT)
+#undef MT_EXPECT_COUNT
+}
+
 void mt_expect_error(const struct mtest *t, const char *where, const char *path, const char *msg)
 {
 	char prefix[128], suffix[512];

@@ -23,6 +23,18 @@ void mt_check_error(const char *text, const char *where, const char *path, const
 /* Loads text and asserts no diagnostics at all. */
 void mt_check_clean(struct mtest *t, const char *text);
 
+/* How many resources of each kind a model holds. */
+struct mt_counts {
+#define MT_COUNT_FIELD(field, clear) size_t field;
+	PAL_MODEL_RESOURCES(MT_COUNT_FIELD)
+#undef MT_COUNT_FIELD
+};
+
+/* Asserts that t's model holds exactly the given numbers of each kind; a kind not named holds
+ * none: MT_EXPECT_COUNTS(&t, .tiers = 1, .policies = 2). */
+void mt_expect_counts(const struct mtest *t, struct mt_counts want);
+#define MT_EXPECT_COUNTS(t, ...) mt_expect_counts(t, (struct mt_counts){ __VA_ARGS__ })
+
 /* Returns a malloc'd string: a GlobalNetworkPolicy header (5 lines, "spec:" on line 5) followed
  * by body. */
 char *mt_gnp(const char *body);

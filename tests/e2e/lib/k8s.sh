@@ -25,6 +25,10 @@
 #   k8s_web_in_8080_start       namespace shop, pod shop/web (198.19.5.10, app=web) and the
 #                               NetworkPolicy shop/in-8080 (TCP 8080 and UDP 7070 in), then the
 #                               agent; checks that 8080 passes and 9090 does not (servers on both)
+#   k8s_stuck_pod_start         pod shop/stuck (198.19.5.20, app=web) in ${PFX}kstuck on
+#                               IF_STUCK, whose veth came with another tool's filter at palisade's
+#                               egress priority: the agent's tc attach fails; returns once
+#                               /readyz reports it (the caller starts the pod's servers)
 #   k8s_status                  polctl status -o json's datastore section
 #   k8s_wait_bad_object OBJ RE  wait until k8s_status lists OBJ as rejected with an error matching RE
 #   k8s_wait_bound IFACE EP T0  wait until polctl status shows IFACE bound to endpoint EP; prints
@@ -122,6 +126,36 @@ k8s_web_in_8080_start() {
 	k8s_agent_start
 	expect_tcp client 198.19.5.10 8080 - kweb:8080
 	expect_tcp_blocked client 198.19.5.10 9090 -
+}
+
+PAL_TC_PRIORITY=2465 # agent/dataplane/attach.h
+
+# The foreign filter is made under another name (wrk2), where the agent's forward watch may have
+# attached tc already: its egress program makes room for the filter; the veth becomes a pod's when
+# it is renamed. The filter itself drops nothing (cBPF "return 0": no match).
+k8s_stuck_pod_start() {
+	local i
+	IF_STUCK=$(calico_iface shop stuck)
+	k8s_pod_net kstuck wrk2 198.19.5.20 noroute
+	# The agent puts palisade's deleted filter back at once (tc notification): swapped while it
+	# is stopped.
+	kill -STOP "$AGENTD_PID"
+	ns node tc qdisc add dev wrk2 clsact 2>/dev/null # the forward watch's may be there
+	ns node tc filter del dev wrk2 egress pref $PAL_TC_PRIORITY 2>/dev/null
+	ns node tc filter add dev wrk2 egress pref $PAL_TC_PRIORITY protocol ip bpf bytecode '1,6 0 0 0,' ||
+		{ kill -CONT "$AGENTD_PID"; fail "the foreign filter: $(ns node tc filter show dev wrk2 egress)"; }
+	kill -CONT "$AGENTD_PID"
+	ns node ip link set wrk2 down && ns node ip link set wrk2 name "$IF_STUCK" &&
+		ns node ip link set "$IF_STUCK" up || fail "rename wrk2"
+	k8s_pod_route "$IF_STUCK" 198.19.5.20
+	k8s_put "$(k8s_pod_json shop stuck 198.19.5.20 '{"app":"web"}')" || fail "put pod stuck"
+	k8s_wait_bound "$IF_STUCK" demo--node-k8s-stuck-eth0 "$(now_ms)" >/dev/null ||
+		fail "$IF_STUCK not bound: $(polctl_json status | jq -c .interfaces)"
+	for i in $(seq 30); do
+		case "$(agentd_readyz)" in 503\ *tc\ attach*) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "/readyz does not report the failed attach: $(agentd_readyz)"
 }
 
 k8s_status() { polctl_json status | jq -c '.datastore'; }

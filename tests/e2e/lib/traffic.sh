@@ -18,6 +18,10 @@
 #   expect_udp / expect_udp_blocked FROM DST PORT SRC
 #   expect_icmp / expect_icmp_blocked FROM DST SRC
 # SRC may be "-" for the namespace's default source.
+#   expect_table <<EOF ... EOF             a table of probes, one a line: PROTO FROM DST PORT SRC
+#                                          WANT (PROTO tcp, udp or icmp; PORT "-" for icmp; WANT
+#                                          "blocked", "pass", or for tcp the SERVER); blank lines
+#                                          and "#" comments are skipped; run in order
 
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-2}
 
@@ -103,4 +107,22 @@ expect_icmp() { icmp_probe "$@" || fail "icmp $1(${3:--}) -> $2: no echo reply";
 expect_icmp_blocked() {
 	if icmp_probe "$@"; then fail "icmp $1(${3:--}) -> $2 answered, want blocked"; fi
 	return 0
+}
+
+# The table comes in on fd 3, so that no probe reads it as its own input.
+expect_table() {
+	local proto from dst port src want
+	while read -r proto from dst port src want <&3; do
+		case "$proto" in '' | '#'*) continue ;; esac
+		case "$proto $want" in
+		"tcp blocked") expect_tcp_blocked "$from" "$dst" "$port" "$src" ;;
+		"tcp pass" | "tcp ") fail "expect_table: tcp $from -> $dst:$port wants a SERVER" ;;
+		tcp\ *) expect_tcp "$from" "$dst" "$port" "$src" "$want" ;;
+		"udp blocked") expect_udp_blocked "$from" "$dst" "$port" "$src" ;;
+		"udp pass") expect_udp "$from" "$dst" "$port" "$src" ;;
+		"icmp blocked") expect_icmp_blocked "$from" "$dst" "$src" ;;
+		"icmp pass") expect_icmp "$from" "$dst" "$src" ;;
+		*) fail "expect_table: bad line: $proto $from $dst $port $src $want" ;;
+		esac
+	done 3<&0 </dev/null
 }
