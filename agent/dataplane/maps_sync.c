@@ -80,7 +80,7 @@ static int ids_add_once(struct pal_dp_list_ids *ids, uint32_t id)
 static int add_if_orphan(struct pal_dp_list_ids *orphans, const struct pal_dp_list_ids *present,
 			 uint32_t id)
 {
-	if (bsearch(&id, present->v, present->n, sizeof(*present->v), cmp_u32))
+	if (present->n && bsearch(&id, present->v, present->n, sizeof(*present->v), cmp_u32))
 		return 0;
 	return ids_add_once(orphans, id);
 }
@@ -128,14 +128,15 @@ static int sweep_unreferenced(struct pal_datapath *dp, const struct pal_dp_list_
 				    sizeof(*present.v))))
 			goto out;
 		present.v[present.n++] = key;
-		if (bsearch(&key, used->v, used->n, sizeof(*used->v), cmp_u32))
+		if (used->n && bsearch(&key, used->v, used->n, sizeof(*used->v), cmp_u32))
 			continue;
 		if ((err = vec_grow((void **)&orphans.v, &orphans.cap, orphans.n + 1,
 				    sizeof(*orphans.v))))
 			goto out;
 		orphans.v[orphans.n++] = key;
 	}
-	qsort(present.v, present.n, sizeof(*present.v), cmp_u32);
+	if (present.n) /* qsort and bsearch want an array, even of none */
+		qsort(present.v, present.n, sizeof(*present.v), cmp_u32);
 	if ((err = collect_keyed_orphans(dp, &present, &orphans)))
 		goto out;
 	if (orphans.n) {
