@@ -54,10 +54,10 @@ int pal_dp_sync_ports(struct pal_datapath *dp, const struct pal_dp_port *ports, 
 		enum pal_xdp_mode got = PAL_XDP_OFF;
 
 		if (pal_dp_attach_tc(dp, ports[i].ifindex) == 0 &&
-		    (!ports[i].host || mode == PAL_XDP_OFF ||
+		    (!ports[i].xdp || mode == PAL_XDP_OFF ||
 		     pal_dp_attach_xdp(dp, ports[i].ifindex, mode, &got) == 0))
 			attached++;
-		if (!ports[i].host || mode == PAL_XDP_OFF)
+		if (!ports[i].xdp || mode == PAL_XDP_OFF)
 			pal_dp_detach_xdp(ports[i].ifindex);
 		if (modes)
 			modes[i] = got;
