@@ -95,7 +95,7 @@ struct bpf_ctx {
 	struct attached_port {
 		int ifindex;
 		bool host;
-		bool xdp; /* it was given XDP (pal_dp_port.xdp) */
+		bool untracked_in; /* pal_dp_port.untracked_in: it was given XDP */
 	} *att;
 	size_t n_att;
 	bool synced_once;
@@ -518,11 +518,10 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 
 /* --- interfaces ------------------------------------------------------------------------------ */
 
-/* XDP only drops what untracked ingress denies, before the skb (tc ingress decides the same
- * without it), so only a host endpoint with an untracked ingress list gets it: elsewhere it would
- * be pure cost (on veth, every packet through veth's XDP path). Its lists, once applied, are the
- * endpoint's (pal_dp_endpoint_write writes an untracked list exactly when there are tiers). */
-static bool wants_xdp(const struct pald_iface *f)
+/* A host endpoint with an untracked ingress list (pal_dp_port.untracked_in: XDP and raw
+ * PREROUTING's notrack jump are only for these). Its lists, once applied, are the endpoint's:
+ * pal_dp_endpoint_write writes an untracked list exactly when there are tiers. */
+static bool has_untracked_in(const struct pald_iface *f)
 {
 	return f->role == PALD_IFACE_HOST && f->ep &&
 	       f->ep->untracked[PAL_DIR_INGRESS].n_tiers > 0;
@@ -530,7 +529,7 @@ static bool wants_xdp(const struct pald_iface *f)
 
 static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal_xdp_mode got)
 {
-	bool unwanted = !wants_xdp(f);
+	bool unwanted = !has_untracked_in(f);
 
 	for (size_t i = 0; i < c->n_xdp_seen; i++)
 		if (c->xdp_seen[i].ifindex == f->ifindex) {
@@ -650,22 +649,24 @@ static int deny_unknown_workload(struct bpf_ctx *c, const struct pald_iface *f)
 	return bound_set(c, (uint32_t)f->ifindex, UNKNOWN_WORKLOAD_KEY);
 }
 
-static bool att_has(const struct bpf_ctx *c, int ifindex, bool host, bool xdp)
+static bool att_has(const struct bpf_ctx *c, int ifindex, bool host, bool untracked_in)
 {
 	for (size_t i = 0; i < c->n_att; i++)
-		if (c->att[i].ifindex == ifindex && c->att[i].host == host && c->att[i].xdp == xdp)
+		if (c->att[i].ifindex == ifindex && c->att[i].host == host &&
+		    c->att[i].untracked_in == untracked_in)
 			return true;
 	return false;
 }
 
-/* The host endpoints, or whether one of them wants XDP (a policy change gave its endpoint an
- * untracked ingress list or took it away), changed since the last sync. */
+/* The host endpoints, or which of them have an untracked ingress list (XDP, raw PREROUTING's
+ * jump: a policy change gave one its first untracked ingress rules or took its last away), changed
+ * since the last sync. */
 static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
 	size_t hosts = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true, p[i].xdp)))
+		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true, p[i].untracked_in)))
 			return true;
 	for (size_t i = 0; i < c->n_att; i++)
 		hosts -= c->att[i].host;
@@ -701,22 +702,24 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 			pal_dp_tc_query(p[i].ifindex, &in, &out);
 			/* a host port whose XDP was refused (a foreign program) is not attached: the
 			 * next sync (the agent retries) takes the full path again, and says so */
-			if (in && out && !(p[i].xdp && c->xdp_mode != PAL_XDP_OFF &&
+			if (in && out && !(p[i].untracked_in && c->xdp_mode != PAL_XDP_OFF &&
 					   modes[i] == PAL_XDP_OFF))
-				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host, p[i].xdp };
+				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
+								   p[i].untracked_in };
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			/* attached but unwitnessed (its entry came back): attach again, so the guard
 			 * lets it on */
-			if ((!att_has(c, p[i].ifindex, p[i].host, p[i].xdp) ||
+			if ((!att_has(c, p[i].ifindex, p[i].host, p[i].untracked_in) ||
 			     pal_dp_iface_unwitnessed(c->dp, p[i].ifindex)) &&
 			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
 				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
 					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));
 				continue;
 			}
-			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host, p[i].xdp };
+			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
+							   p[i].untracked_in };
 			attached++;
 		}
 		for (size_t i = 0; i < c->n_att; i++) {
@@ -855,7 +858,7 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		if (attach)
 			ports[n_ports++] = (struct pal_dp_port){ f->name, f->ifindex,
 								 f->role == PALD_IFACE_HOST,
-								 wants_xdp(f) };
+								 has_untracked_in(f) };
 	}
 	/* 2. programs: attach the set, detach everything else palisade had attached */
 	t_rules = pald_now_ns();

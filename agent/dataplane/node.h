@@ -13,14 +13,15 @@ struct pal_dp_port {
 	const char *name;
 	int ifindex;
 	bool host; /* host endpoint: raw OUTPUT filters; else tc only */
-	/* XDP wanted: a host endpoint with an untracked ingress list. XDP only drops what untracked
-	 * ingress denies, early; tc ingress decides the same when XDP is absent, so an interface
-	 * without such a list is spared veth's and the driver's XDP path (docs/datapath.md) */
-	bool xdp;
+	/* A host endpoint with an untracked ingress list: only these get XDP (it only drops early
+	 * what untracked ingress denies; tc ingress decides the same without it, so the others are
+	 * spared veth's or the driver's XDP path), and raw PREROUTING's notrack jump is installed
+	 * only while one of them exists (docs/datapath.md "Per-packet cost") */
+	bool untracked_in;
 };
 
 /* For each port: raw OUTPUT filters (host ports), tc ingress/egress, XDP in `mode` (ports with
- * .xdp; palisade's XDP program is removed from the others);
+ * .untracked_in; palisade's XDP program is removed from the others);
  * then the netfilter chains are rewritten for exactly the host ports; interfaces of the namespace
  * that are not in the set lose palisade's programs (others' programs are left alone). modes (may
  * be NULL, n entries) receives the XDP mode each port got. Returns the number of ports attached,

@@ -70,7 +70,7 @@ Test(bpf_node, xdp_only_on_ports_that_want_it)
 	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_ETH1]));
 	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
 
-	ports[1].xdp = false; /* eth1's untracked ingress rules went */
+	ports[1].untracked_in = false; /* eth1's untracked ingress rules went */
 	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2);
 	cr_assert_eq(modes[1], PAL_XDP_OFF);
 	pal_dp_xdp_query(T.ifindex[BT_ETH1], &q, &id);

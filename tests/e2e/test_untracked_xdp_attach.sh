@@ -3,7 +3,9 @@
 # XDP program only drops early what untracked ingress denies; tc ingress decides the same when XDP
 # is absent. So a host endpoint without untracked ingress rules gets no XDP program (on veth every
 # packet would otherwise take veth's XDP path), and a policy change that gives it such rules, or
-# takes them away, attaches or detaches it. The untracked deny must hold in every state, also with
+# takes them away, attaches or detaches it; the same for the jump from raw PREROUTING to palisade's
+# notrack rule (only an untracked ingress allow marks packets for it). The untracked deny must hold
+# in every state, also with
 # palisade's XDP removed by hand (tc ingress is the backstop, nothing fails open):
 #   1. policies/ without the memcached untracked policy: no XDP on ext0 nor mgmt0 (polctl status
 #      says "none"), tc on both, host policy enforced;
@@ -45,6 +47,11 @@ wait_generation() {
 	done
 	fail "generation $want not applied (at ${g:-none}): $(tail -n 20 "$AGENTD_LOG")"
 }
+# pre_jumps: palisade's jumps from raw PREROUTING, iptables and ip6tables together.
+pre_jumps() {
+	{ ns node iptables -w -t raw -S PREROUTING 2>/dev/null
+	  ns node ip6tables -w -t raw -S PREROUTING 2>/dev/null; } | grep -c -- '-j PALISADE-RAW-PRE'
+}
 # drops IF HOOK: packets denied on IF at HOOK so far.
 drops() {
 	polctl_json counters | jq --arg i "$1" --arg h "$2" '.[$i].hooks[$h].verdicts.deny // 0'
@@ -84,6 +91,7 @@ wait_xdp mgmt0 ""
 ns node tc filter show dev ext0 ingress | grep -q tc_ingress || fail "no tc_ingress on ext0"
 expect_tcp client 198.18.1.1 8443 - node:8443
 expect_tcp_blocked client 198.18.1.1 9999 -
+[ "$(pre_jumps)" = 0 ] || fail "a raw PREROUTING jump without untracked ingress policy"
 grep -q 'XDP iface=ext0 .*no untracked ingress policy' "$AGENTD_LOG" ||
 	fail "the log does not say why ext0 has no XDP: $(grep XDP "$AGENTD_LOG")"
 
@@ -93,6 +101,7 @@ gen=$((gen + 1))
 wait_generation "$gen"
 wait_xdp ext0 palisade
 wait_xdp mgmt0 ""
+[ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps: $(pre_jumps), want 2 (iptables, ip6tables)"
 untracked_deny_holds xdp
 untracked_allow_holds
 
@@ -110,6 +119,7 @@ rm "$dir/30-memcached-untracked.yaml" || fail "rm"
 gen=$((gen + 1))
 wait_generation "$gen"
 wait_xdp ext0 ""
+[ "$(pre_jumps)" = 0 ] || fail "the raw PREROUTING jump stayed after the untracked policy went"
 expect_udp_blocked client 198.18.1.1 11211 198.18.200.7 # host policy: 11211 not allowed
 expect_tcp client 198.18.1.1 8443 - node:8443
 
