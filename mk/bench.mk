@@ -12,7 +12,7 @@
 
 BENCH_DIR  := $(BUILD)/bench
 BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o \
-              $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o
+              $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o $(BENCH_DIR)/xdp_pass.bpf.o
 BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
                $(BENCH_DIR)/probe $(BENCH_DIR)/livegen $(BENCH_DIR)/runflood
 
@@ -21,7 +21,7 @@ BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink 
 $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-$(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o: tests/bench/drop_count.h
+$(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o $(BENCH_DIR)/xdp_pass.bpf.o: tests/bench/drop_count.h
 
 $(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)

@@ -95,6 +95,7 @@ struct bpf_ctx {
 	struct attached_port {
 		int ifindex;
 		bool host;
+		bool untracked_in; /* pal_dp_port.untracked_in: it was given XDP */
 	} *att;
 	size_t n_att;
 	bool synced_once;
@@ -517,8 +518,19 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 
 /* --- interfaces ------------------------------------------------------------------------------ */
 
+/* A host endpoint with an untracked ingress list (pal_dp_port.untracked_in: XDP and raw
+ * PREROUTING's notrack jump are only for these). Its lists, once applied, are the endpoint's:
+ * pal_dp_endpoint_write writes an untracked list exactly when there are tiers. */
+static bool has_untracked_in(const struct pald_iface *f)
+{
+	return f->role == PALD_IFACE_HOST && f->ep &&
+	       f->ep->untracked[PAL_DIR_INGRESS].n_tiers > 0;
+}
+
 static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal_xdp_mode got)
 {
+	bool unwanted = !has_untracked_in(f);
+
 	for (size_t i = 0; i < c->n_xdp_seen; i++)
 		if (c->xdp_seen[i].ifindex == f->ifindex) {
 			if (c->xdp_seen[i].mode == got)
@@ -532,8 +544,14 @@ static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal
 	c->xdp_seen[c->n_xdp_seen].ifindex = f->ifindex;
 	c->xdp_seen[c->n_xdp_seen++].mode = got;
 log:
-	pald_log(got == PAL_XDP_OFF && c->xdp_mode != PAL_XDP_OFF ? PALD_LOG_WARN : PALD_LOG_INFO,
-		 "XDP", PALD_S("iface", f->name), PALD_S("mode", pal_xdp_mode_name(got)));
+	if (unwanted)
+		pald_log(PALD_LOG_INFO, "XDP", PALD_S("iface", f->name),
+			 PALD_S("mode", pal_xdp_mode_name(got)),
+			 PALD_S("why", "no untracked ingress policy: tc ingress decides"));
+	else
+		pald_log(got == PAL_XDP_OFF && c->xdp_mode != PAL_XDP_OFF ? PALD_LOG_WARN :
+									    PALD_LOG_INFO,
+			 "XDP", PALD_S("iface", f->name), PALD_S("mode", pal_xdp_mode_name(got)));
 }
 
 /* Writes the endpoint's lists and flips the interface to them; old lists go to *stale. */
@@ -631,20 +649,24 @@ static int deny_unknown_workload(struct bpf_ctx *c, const struct pald_iface *f)
 	return bound_set(c, (uint32_t)f->ifindex, UNKNOWN_WORKLOAD_KEY);
 }
 
-static bool att_has(const struct bpf_ctx *c, int ifindex, bool host)
+static bool att_has(const struct bpf_ctx *c, int ifindex, bool host, bool untracked_in)
 {
 	for (size_t i = 0; i < c->n_att; i++)
-		if (c->att[i].ifindex == ifindex && c->att[i].host == host)
+		if (c->att[i].ifindex == ifindex && c->att[i].host == host &&
+		    c->att[i].untracked_in == untracked_in)
 			return true;
 	return false;
 }
 
+/* The host endpoints, or which of them have an untracked ingress list (XDP, raw PREROUTING's
+ * jump: a policy change gave one its first untracked ingress rules or took its last away), changed
+ * since the last sync. */
 static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
 	size_t hosts = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true)))
+		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true, p[i].untracked_in)))
 			return true;
 	for (size_t i = 0; i < c->n_att; i++)
 		hosts -= c->att[i].host;
@@ -656,8 +678,9 @@ static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *
  *
  * Host endpoints carry raw OUTPUT filters (three programs loaded per interface) and netfilter
  * rules naming them: pal_dp_sync_ports rebuilds all of that, a few hundred milliseconds. It runs
- * when the set of host endpoint interfaces changes, and once per process (a restart re-asserts
- * everything). Workload and --interfaces ports only need tc, so pod churn takes the fast path:
+ * when the set of host endpoint interfaces changes (or which of them want XDP: a policy change
+ * that gives an endpoint its first untracked ingress rules or takes its last away), and once per
+ * process (a restart re-asserts everything). Workload and --interfaces ports only need tc, so pod churn takes the fast path:
  * tc on the new ones, palisade's programs off the ones that went, nothing else touched. */
 static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n,
 			enum pal_xdp_mode *modes, bool *full)
@@ -679,22 +702,24 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 			pal_dp_tc_query(p[i].ifindex, &in, &out);
 			/* a host port whose XDP was refused (a foreign program) is not attached: the
 			 * next sync (the agent retries) takes the full path again, and says so */
-			if (in && out && !(p[i].host && c->xdp_mode != PAL_XDP_OFF &&
+			if (in && out && !(p[i].untracked_in && c->xdp_mode != PAL_XDP_OFF &&
 					   modes[i] == PAL_XDP_OFF))
-				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
+				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
+								   p[i].untracked_in };
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			/* attached but unwitnessed (its entry came back): attach again, so the guard
 			 * lets it on */
-			if ((!att_has(c, p[i].ifindex, p[i].host) ||
+			if ((!att_has(c, p[i].ifindex, p[i].host, p[i].untracked_in) ||
 			     pal_dp_iface_unwitnessed(c->dp, p[i].ifindex)) &&
 			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
 				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
 					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));
 				continue;
 			}
-			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host };
+			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
+							   p[i].untracked_in };
 			attached++;
 		}
 		for (size_t i = 0; i < c->n_att; i++) {
@@ -832,7 +857,8 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		}
 		if (attach)
 			ports[n_ports++] = (struct pal_dp_port){ f->name, f->ifindex,
-								 f->role == PALD_IFACE_HOST };
+								 f->role == PALD_IFACE_HOST,
+								 has_untracked_in(f) };
 	}
 	/* 2. programs: attach the set, detach everything else palisade had attached */
 	t_rules = pald_now_ns();

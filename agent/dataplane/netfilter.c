@@ -16,6 +16,8 @@
 #define CH_INPUT "PALISADE-INPUT"
 
 static enum pal_nf_variant nf_variant = PAL_NF_PATH;
+/* The raw PREROUTING jump is wanted (pal_nf_install: a host endpoint has untracked ingress). */
+static bool nf_pre_wanted = true;
 
 void pal_nf_use(enum pal_nf_variant v)
 {
@@ -260,13 +262,42 @@ static int ensure_jump_first(const char *bin, const char *table, const char *fro
 	return 1;
 }
 
-/* The jumps palisade keeps first in the built-in chains. */
+/* No jump from built-in chain `from` to `to` (every copy deleted, the highest first); then, when
+ * `from` is left with no rule and policy ACCEPT, the built-in chain itself is deleted: iptables-nft
+ * creates built-in chains on first use and unregisters the hook with the chain (iptables-legacy
+ * refuses, which is fine: its tables hook everything anyway). Returns 0 or -errno. */
+static int ensure_no_jump(const char *bin, const char *table, const char *from, const char *to)
+{
+	char *list[] = { (char *)bin, "-w", "-t", (char *)table, "-S", (char *)from, NULL };
+	char *xdel[] = { (char *)bin, "-w", "-t", (char *)table, "-X", (char *)from, NULL };
+	char want[64], out[128];
+	int pos[16], n = jump_positions(bin, table, from, to, pos, 16), err;
+
+	if (n < 0)
+		return n;
+	for (int i = n - 1; i >= 0; i--) {
+		char num[16];
+		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
+				NULL };
+
+		snprintf(num, sizeof(num), "%d", pos[i]);
+		if ((err = run(del, NULL)))
+			return err;
+	}
+	snprintf(want, sizeof(want), "-P %s ACCEPT\n", from);
+	if (run_output(list, out, sizeof(out)) == 0 && strcmp(out, want) == 0)
+		run(xdel, NULL); /* a rule or a policy added meanwhile: the kernel refuses, kept */
+	return 0;
+}
+
+/* The jumps palisade keeps first in the built-in chains (`optional`: only while nf_pre_wanted). */
 static const struct {
 	const char *table, *from, *to;
+	bool optional;
 } nf_jumps[] = {
-	{ "raw", "PREROUTING", CH_RAW_PRE },
-	{ "raw", "OUTPUT", CH_RAW_OUT },
-	{ "filter", "INPUT", CH_INPUT },
+	{ "raw", "PREROUTING", CH_RAW_PRE, true },
+	{ "raw", "OUTPUT", CH_RAW_OUT, false },
+	{ "filter", "INPUT", CH_INPUT, false },
 };
 
 int pal_nf_check_jumps(char *err, size_t errlen)
@@ -275,14 +306,18 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 
 	for (int f = 0; f < 2; f++) {
 		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
-			int rc = ensure_jump_first(nf_bin(f, ""), nf_jumps[j].table,
-						   nf_jumps[j].from, nf_jumps[j].to);
+			const char *bin = nf_bin(f, ""), *table = nf_jumps[j].table;
+			bool unwanted = nf_jumps[j].optional && !nf_pre_wanted;
+			int rc = unwanted ? ensure_no_jump(bin, table, nf_jumps[j].from, nf_jumps[j].to) :
+					    ensure_jump_first(bin, table, nf_jumps[j].from,
+							      nf_jumps[j].to);
 
 			if (rc < 0) {
 				if (err && errlen)
-					snprintf(err, errlen, "%s -t %s: cannot put the jump to %s "
-						 "first in %s", nf_bin(f, ""), nf_jumps[j].table,
-						 nf_jumps[j].to, nf_jumps[j].from);
+					snprintf(err, errlen, "%s -t %s: cannot %s the jump to %s %s %s",
+						 bin, table, unwanted ? "remove" : "put",
+						 nf_jumps[j].to, unwanted ? "from" : "first in",
+						 nf_jumps[j].from);
 				return rc;
 			}
 			repaired += rc;
@@ -294,6 +329,10 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n)
 {
 	int err = 0;
+
+	nf_pre_wanted = false;
+	for (size_t i = 0; i < n; i++)
+		nf_pre_wanted |= heps[i].untracked_in;
 
 	for (int f = 0; f < 2 && !err; f++) {
 		const char *restore = nf_bin(f, "-restore");

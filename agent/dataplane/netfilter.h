@@ -4,7 +4,8 @@
  * it is left alone, the jump is put back above it), and it never touches other rules.
  *
  *   raw PREROUTING  -> PALISADE-RAW-PRE:  -m mark --mark UNTRACKED/UNTRACKED -j CT --notrack
- *                      (tc ingress marked the packet: untracked ingress allowed it)
+ *                      (tc ingress marked the packet: untracked ingress allowed it; the jump
+ *                      only while some host endpoint has untracked ingress rules)
  *   raw OUTPUT      -> PALISADE-RAW-OUT:  -j MARK --and-mark ~PAL_MARK_MASK (every packet: a
  *                                          sender's SO_MARK never carries palisade's bits on)
  *                      then per host endpoint interface IF:
@@ -64,9 +65,14 @@ enum pal_nf_variant pal_nf_in_use(void);
 struct pal_nf_hep {
 	const char *ifname;
 	unsigned int ifindex; /* its raw OUTPUT filters are loaded (pal_dp_load_sf_out) */
+	bool untracked_in;    /* its endpoint has an untracked ingress list */
 };
 
-/* Installs or rewrites every palisade chain and jump. */
+/* Installs or rewrites every palisade chain and jump. The jump from raw PREROUTING only when a
+ * host endpoint has an untracked ingress list (nothing else marks a packet PAL_MARK_UNTRACKED
+ * before raw PREROUTING): without one it is removed, and the chain's base chain with it when it is
+ * empty and accepts (iptables-nft then unregisters the hook), so forwarded and received packets
+ * do not pay for a rule that cannot match. */
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n);
 /* Puts each jump from a built-in chain to palisade's back in first place when a rule was
  * inserted above it (or it was deleted or duplicated), for iptables and ip6tables. Returns how

@@ -43,6 +43,7 @@ int pal_dp_sync_ports(struct pal_datapath *dp, const struct pal_dp_port *ports, 
 		if (pal_dp_load_sf_out(dp, (uint32_t)ports[i].ifindex, NULL, NULL, NULL) == 0) {
 			heps[n_heps].ifname = ports[i].name;
 			heps[n_heps].ifindex = (unsigned int)ports[i].ifindex;
+			heps[n_heps].untracked_in = ports[i].untracked_in;
 			n_heps++;
 		}
 	}
@@ -54,10 +55,10 @@ int pal_dp_sync_ports(struct pal_datapath *dp, const struct pal_dp_port *ports, 
 		enum pal_xdp_mode got = PAL_XDP_OFF;
 
 		if (pal_dp_attach_tc(dp, ports[i].ifindex) == 0 &&
-		    (!ports[i].host || mode == PAL_XDP_OFF ||
+		    (!ports[i].untracked_in || mode == PAL_XDP_OFF ||
 		     pal_dp_attach_xdp(dp, ports[i].ifindex, mode, &got) == 0))
 			attached++;
-		if (!ports[i].host || mode == PAL_XDP_OFF)
+		if (!ports[i].untracked_in || mode == PAL_XDP_OFF)
 			pal_dp_detach_xdp(ports[i].ifindex);
 		if (modes)
 			modes[i] = got;

@@ -20,7 +20,9 @@
 #         untracked deny at XDP (10 / 10,000 rules)
 #   fwd   traffic through the node: no filtering, iptables conntrack (one ctstate rule), the same
 #         plus raw NOTRACK, nftables set of 10,000, palisade normal applyOnForward and doNotTrack
-#         allow at 10 / 1,000 / 10,000 rules
+#         allow at 10 / 1,000 / 10,000 rules; parts of palisade's fixed cost alone (not in the
+#         default set, BENCH_LIVE_MODES): xdp-pass (an XDP program passing everything on the
+#         DUT's veth), nf-pal-raw (palisade's raw PREROUTING jump and chain, nothing else)
 #   new   every frame a new 5-tuple through the node: iptables conntrack, palisade normal policy at
 #         10 / 1,000 / 10,000 rules, no filtering
 #   v6    IPv6: bare XDP_DROP and palisade untracked deny (10 rules); forwarding none and palisade
@@ -130,10 +132,12 @@ ip netns exec "${PFX}node" ethtool -K int0 tso off >/dev/null || fail "tso off o
 napi_thread srv "$S" >/dev/null || exit 1
 
 BASE=/sys/fs/bpf/${PFX}-base
-mkdir -p "$BASE/srv" "$BASE/dut" || fail "mkdir $BASE"
+mkdir -p "$BASE/srv" "$BASE/dut/pass" || fail "mkdir $BASE"
 bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/srv/prog" type xdp pinmaps "$BASE/srv" || fail "load xdp_drop"
 bpftool prog load "$BUILD/bench/xdp_drop.bpf.o" "$BASE/dut/xdp" type xdp pinmaps "$BASE/dut" || fail "load xdp_drop"
 bpftool prog load "$BUILD/bench/tc_drop.bpf.o" "$BASE/dut/tc" type classifier || fail "load tc_drop"
+bpftool prog load "$BUILD/bench/xdp_pass.bpf.o" "$BASE/dut/xdp-pass" type xdp pinmaps "$BASE/dut/pass" ||
+	fail "load xdp_pass"
 bn srv ip link set dev "$S" xdpdrv pinned "$BASE/srv/prog" || fail "native XDP on the server's veth"
 percpu_sum() { bpftool -j map dump pinned "$1" | jq -e '[.[0].formatted.values[].value] | add' || fail "read $1"; }
 
@@ -197,6 +201,10 @@ mode_on() {
 	tc-drop) bn node tc qdisc add dev "$D" clsact || fail "clsact"
 		bn node tc filter add dev "$D" ingress bpf direct-action pinned "$BASE/dut/tc" || fail "tc filter" ;;
 	ipt-raw-drop) ipt -t raw -A PREROUTING -i "$D" -j DROP ;;
+	xdp-pass) bn node ip link set dev "$D" xdpdrv pinned "$BASE/dut/xdp-pass" || fail "XDP on $D" ;;
+	nf-pal-raw) ipt -t raw -N PALISADE-RAW-PRE
+		ipt -t raw -A PALISADE-RAW-PRE -m mark --mark 0x100000/0x100000 -j CT --notrack # PAL_MARK_UNTRACKED
+		ipt -t raw -A PREROUTING -j PALISADE-RAW-PRE ;;
 	ipt-ct) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT ;;
 	ipt-ct-notrack) ipt -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		ipt -t raw -A PREROUTING -i "$D" -j CT --notrack ;;
@@ -215,7 +223,7 @@ mode_on() {
 }
 mode_off() {
 	case $1 in
-	xdp-bare) bn node ip link set dev "$D" xdpdrv off || fail "XDP off" ;;
+	xdp-bare | xdp-pass) bn node ip link set dev "$D" xdpdrv off || fail "XDP off" ;;
 	nft-set) bn node nft delete table ip "${PFX}" || fail "nft delete" ;;
 	pal-* | abl-* | base-*) timeout 60 nsenter --net="/var/run/netns/${PFX}node" -- "$PALISADED" --uninstall \
 		--bpffs "$PINDIR" >"$BENCH_TMP/uninstall.log" 2>&1 ||
@@ -240,6 +248,7 @@ done
 counted() {
 	case $1 in
 	xdp-bare) percpu_sum "$BASE/dut/drops" ;;
+	xdp-pass) percpu_sum "$BASE/dut/pass/drops" ;;
 	pal-* | abl-* | base-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
 		jq -e '[.[] | .verdicts | to_entries[] | .value] | add // 0' ||
 		fail "polctl counters" ;;
@@ -298,7 +307,7 @@ round() {
 	[ "$sent" -gt 0 ] || fail "$mode: nothing sent"
 	case $mode in
 	abl-counters | abl-all) ;; # checked above: palisade's program was on D
-	xdp-bare | pal-* | abl-* | base-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
+	xdp-bare | xdp-pass | pal-* | abl-* | base-*) [ $((c1 - c0)) -ge $((sent / 2)) ] ||
 		fail "$mode $rules: the filter counted $((c1 - c0)) of $sent frames" ;;
 	esac
 	case $GROUP/$mode in

@@ -36,7 +36,8 @@ static void capture(const char *cmd, char *buf, size_t len)
 
 Test(bpf_netfilter, install_and_remove)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0] };
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
 	static char out[16384];
 
 	cr_assert_eq(system("iptables -w -A INPUT -p tcp --dport 1 -j ACCEPT"), 0);
@@ -86,7 +87,8 @@ static void first_rule(const char *cmd, char *buf, size_t len)
  * copy; with everything in place it changes nothing. */
 Test(bpf_netfilter, jumps_are_put_back_first)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0] };
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
 	static char out[16384];
 	char first[256], err[160];
 
@@ -130,4 +132,43 @@ Test(bpf_netfilter, raw_output_clears_palisade_mark_bits_first)
 	cr_assert_str_eq(first, want);
 	first_rule("ip6tables -w -t raw -S PALISADE-RAW-OUT", first, sizeof(first));
 	cr_assert_str_eq(first, want);
+}
+
+/* raw PREROUTING's jump only while a host endpoint has untracked ingress rules (nothing else can
+ * mark a packet for its notrack rule): without one the jump goes, with its built-in chain when
+ * that is left empty and accepting (iptables-nft unregisters the hook with it), and the periodic
+ * check does not put it back; another tool's rule there keeps the chain. */
+Test(bpf_netfilter, raw_prerouting_jump_only_with_untracked_ingress)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	static char out[16384];
+	char err[160];
+
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	capture("iptables -w -t raw -S PREROUTING 2>&1; ip6tables -w -t raw -S PREROUTING 2>&1", out,
+		sizeof(out));
+	cr_assert(strstr(out, "-A PREROUTING -j PALISADE-RAW-PRE"), "%s", out);
+
+	hep.untracked_in = false;
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "%s", err);
+	capture("iptables -w -t raw -S 2>&1; ip6tables -w -t raw -S 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "-j PALISADE-RAW-PRE"), "%s", out);
+	cr_assert(strstr(out, "-A OUTPUT -j PALISADE-RAW-OUT"), "raw OUTPUT keeps its jump: %s", out);
+	if (system("iptables -V | grep -q nf_tables") == 0) /* the hook itself is gone */
+		cr_assert_neq(system("nft list chain ip raw PREROUTING >/dev/null 2>&1"), 0,
+			      "an empty raw PREROUTING base chain is left");
+
+	/* another tool's rule there: palisade's jump goes, the rule and its chain stay */
+	hep.untracked_in = true;
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(system("iptables -w -t raw -A PREROUTING -p udp --dport 3 -j ACCEPT"), 0);
+	hep.untracked_in = false;
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	capture("iptables -w -t raw -S PREROUTING 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "PALISADE-RAW-PRE"), "%s", out);
+	cr_assert(strstr(out, "-A PREROUTING -p udp -m udp --dport 3 -j ACCEPT"), "%s", out);
+	system("iptables -w -t raw -D PREROUTING -p udp --dport 3 -j ACCEPT");
 }

@@ -20,8 +20,8 @@ static bool tc_attached(int ifx)
 Test(bpf_node, sync_then_uninstall)
 {
 	struct pal_dp_port ports[] = {
-		{ "eth0", T.ifindex[BT_ETH0], true },
-		{ "cali0", T.ifindex[BT_CALI0], false },
+		{ "eth0", T.ifindex[BT_ETH0], true, true },
+		{ "cali0", T.ifindex[BT_CALI0], false, false },
 	};
 	enum pal_xdp_mode modes[2], q;
 	uint32_t id;
@@ -47,4 +47,34 @@ Test(bpf_node, sync_then_uninstall)
 	cr_assert_not(tc_attached(T.ifindex[BT_CALI0]));
 	cr_assert_neq(system("iptables -w -t raw -S 2>/dev/null | grep -q PALISADE"), 0);
 	cr_assert_neq(stat(T.pin_dir, &st), 0, "pin dir removed");
+}
+
+/* XDP only where it is wanted (a host endpoint with an untracked ingress list): a host port
+ * without it gets tc and its raw OUTPUT filters but no XDP, and loses palisade's XDP when it
+ * stops wanting it (a policy change took its untracked ingress rules away). */
+Test(bpf_node, xdp_only_on_ports_that_want_it)
+{
+	struct pal_dp_port ports[] = {
+		{ "eth0", T.ifindex[BT_ETH0], true, false },
+		{ "eth1", T.ifindex[BT_ETH1], true, true },
+	};
+	enum pal_xdp_mode modes[2], q;
+	uint32_t id;
+
+	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2, "%s",
+		     pal_dp_error(T.dp));
+	cr_assert_eq(modes[0], PAL_XDP_OFF);
+	cr_assert_eq(modes[1], PAL_XDP_NATIVE);
+	pal_dp_xdp_query(T.ifindex[BT_ETH0], &q, &id);
+	cr_assert_eq(q, PAL_XDP_OFF, "no XDP on a host port without untracked ingress");
+	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_ETH1]));
+	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
+
+	ports[1].untracked_in = false; /* eth1's untracked ingress rules went */
+	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2);
+	cr_assert_eq(modes[1], PAL_XDP_OFF);
+	pal_dp_xdp_query(T.ifindex[BT_ETH1], &q, &id);
+	cr_assert_eq(q, PAL_XDP_OFF, "palisade's XDP removed when no longer wanted");
+	cr_assert(tc_attached(T.ifindex[BT_ETH1]));
+	cr_assert_eq(pal_dp_uninstall(T.pin_dir), 0);
 }

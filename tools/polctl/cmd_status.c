@@ -275,7 +275,8 @@ static void print_table(json_t *st)
 		       json_is_true(json_object_get(tc, "ingress")) ? "attached" : "-",
 		       json_is_true(json_object_get(tc, "egress")) ? "attached" : "-", gen);
 	}
-	printf("(XDP mode with * : a program that is not palisade's)\n\n");
+	printf("(XDP mode with * : a program that is not palisade's; none on a host endpoint: no "
+	       "untracked ingress rules, tc ingress decides, or --xdp-mode off)\n\n");
 	printf("%-16s %10s %10s %6s\n", "MAP", "USED", "MAX", "FILL");
 	json_array_foreach(json_object_get(st, "maps"), i, v) {
 		json_t *u = json_object_get(v, "used");

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# XDP only where untracked ingress policy is (docs/datapath.md "Programs and hooks"): palisade's
+# XDP program only drops early what untracked ingress denies; tc ingress decides the same when XDP
+# is absent. So a host endpoint without untracked ingress rules gets no XDP program (on veth every
+# packet would otherwise take veth's XDP path), and a policy change that gives it such rules, or
+# takes them away, attaches or detaches it; the same for the jump from raw PREROUTING to palisade's
+# notrack rule (only an untracked ingress allow marks packets for it). The untracked deny must hold
+# in every state, also with
+# palisade's XDP removed by hand (tc ingress is the backstop, nothing fails open):
+#   1. policies/ without the memcached untracked policy: no XDP on ext0 nor mgmt0 (polctl status
+#      says "none"), tc on both, host policy enforced;
+#   2. the untracked policy added: palisade's XDP on ext0 (not on mgmt0, which it does not select),
+#      the deny from 198.18.200.7 dropped at XDP, the allowed datagrams untracked;
+#   3. palisade's XDP detached by hand: the deny still holds, now counted at tc ingress, and the
+#      allowed datagrams are still untracked;
+#   4. the untracked policy removed: no XDP on ext0 (the agent's full sync ran), udp 11211 from
+#      the blocked source is no longer an untracked deny (the host policy decides: not allowed).
+. "$(dirname "$0")/lib/agentd_test.sh"
+
+agentd_test_start
+rx=$(udp_rx_file node 11211)
+
+# xdp_on IF: the name of the XDP program on IF ("" when none).
+xdp_on() {
+	polctl_json status | jq -r --arg i "$1" \
+		'.interfaces[] | select(.name == $i) | if .xdp.prog_id == 0 then "" else
+		 (if .xdp.palisade then "palisade" else "foreign" end) end'
+}
+# wait_xdp IF WANT: bounded wait until xdp_on IF says WANT.
+wait_xdp() {
+	local i have
+	for i in $(seq 50); do
+		have=$(xdp_on "$1")
+		[ "$have" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "XDP on $1: '$have', want '$2': $(polctl_json status | jq -c '.interfaces')
+$(tail -n 20 "$AGENTD_LOG")"
+}
+# wait_generation N: the agent applied generation N (or later).
+wait_generation() {
+	local want=$1 i g
+	for i in $(seq 50); do
+		g=$(agentd_generation)
+		[ -n "$g" ] && [ "$g" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "generation $want not applied (at ${g:-none}): $(tail -n 20 "$AGENTD_LOG")"
+}
+# pre_jumps: palisade's jumps from raw PREROUTING, iptables and ip6tables together.
+pre_jumps() {
+	{ ns node iptables -w -t raw -S PREROUTING 2>/dev/null
+	  ns node ip6tables -w -t raw -S PREROUTING 2>/dev/null; } | grep -c -- '-j PALISADE-RAW-PRE'
+}
+# drops IF HOOK: packets denied on IF at HOOK so far.
+drops() {
+	polctl_json counters | jq --arg i "$1" --arg h "$2" '.[$i].hooks[$h].verdicts.deny // 0'
+}
+# untracked_deny_holds HOOK: three datagrams to 11211 from the blocked 198.18.200.7 are dropped,
+# each counted at HOOK on ext0, none reaches the socket or conntrack.
+untracked_deny_holds() {
+	local before after
+	: >"$rx"
+	before=$(drops ext0 "$1") || exit 1
+	for i in 1 2 3; do expect_udp_blocked client 198.18.1.1 11211 198.18.200.7; done
+	after=$(drops ext0 "$1") || exit 1
+	[ "$after" -ge $((before + 3)) ] ||
+		fail "$1 denies on ext0 went $before -> $after for 3 denied datagrams: $(polctl_json counters)"
+	[ ! -s "$rx" ] || fail "denied datagrams reached the udp 11211 socket: $(cat "$rx")"
+	expect_ct_none "denied udp from 198.18.200.7" ipv4 -s 198.18.200.7
+}
+# untracked_allow_holds: allowed datagrams to 11211 pass and are not tracked.
+untracked_allow_holds() {
+	ct_flush
+	expect_udp client 198.18.1.1 11211 -
+	expect_udp client 2001:db8:1::1 11211 -
+	expect_ct_none "untracked udp 11211" ipv4 -p udp --dport 11211
+	expect_ct_none "untracked udp6 11211" ipv6 -p udp --dport 11211
+}
+
+dir=$(policy_dir_copy)
+mv "$dir/30-memcached-untracked.yaml" "$E2E_TMP/30-memcached-untracked.yaml" || fail "mv"
+
+# 1. no untracked ingress policy: no XDP anywhere, tc polices
+agentd_start "$dir"
+gen=$(agentd_generation)
+wait_xdp ext0 ""
+wait_xdp mgmt0 ""
+[ "$(polctl_json status | jq -r '.interfaces[] | select(.name == "ext0") | .xdp.mode')" = none ] ||
+	fail "polctl status: ext0's XDP mode is not none: $(polctl_json status | jq -c '.interfaces')"
+ns node tc filter show dev ext0 ingress | grep -q tc_ingress || fail "no tc_ingress on ext0"
+expect_tcp client 198.18.1.1 8443 - node:8443
+expect_tcp_blocked client 198.18.1.1 9999 -
+[ "$(pre_jumps)" = 0 ] || fail "a raw PREROUTING jump without untracked ingress policy"
+grep -q 'XDP iface=ext0 .*no untracked ingress policy' "$AGENTD_LOG" ||
+	fail "the log does not say why ext0 has no XDP: $(grep XDP "$AGENTD_LOG")"
+
+# 2. the untracked policy arrives: XDP on ext0 only, the deny drops at XDP
+cp "$E2E_TMP/30-memcached-untracked.yaml" "$dir/" || fail "cp"
+gen=$((gen + 1))
+wait_generation "$gen"
+wait_xdp ext0 palisade
+wait_xdp mgmt0 ""
+[ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps: $(pre_jumps), want 2 (iptables, ip6tables)"
+untracked_deny_holds xdp
+untracked_allow_holds
+
+# 3. palisade's XDP removed behind the agent's back: tc ingress holds the same line
+ns node ip link set dev ext0 xdp off || fail "detaching palisade's XDP from ext0"
+[ -z "$(xdp_on ext0)" ] || fail "XDP still on ext0 after detaching it"
+untracked_deny_holds tc-ingress
+untracked_allow_holds
+
+# 4. the untracked policy goes: no XDP (the agent's sync detaches, and does not re-attach)
+ns node ip link set dev ext0 xdpdrv pinned "$PINDIR/progs/xdp_hep_ingress" ||
+	fail "re-attaching palisade's XDP by hand"
+wait_xdp ext0 palisade
+rm "$dir/30-memcached-untracked.yaml" || fail "rm"
+gen=$((gen + 1))
+wait_generation "$gen"
+wait_xdp ext0 ""
+[ "$(pre_jumps)" = 0 ] || fail "the raw PREROUTING jump stayed after the untracked policy went"
+expect_udp_blocked client 198.18.1.1 11211 198.18.200.7 # host policy: 11211 not allowed
+expect_tcp client 198.18.1.1 8443 - node:8443
+
+agentd_stop
+agent_uninstall_check
+exit 0
