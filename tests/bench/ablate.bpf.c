@@ -166,10 +166,10 @@ static __always_inline void abl_run_list(const struct pal_hookctx *h, __u32 list
 #include "flow.h"
 #endif
 #ifdef PAL_ABLATE_CTMISS
-#define pal_flow_find_ct(skb, p, s) 0
+#define pal_flow_find_ct(skb, p, s, hook) 0
 #endif
 #ifdef PAL_ABLATE_CTSNAT
-#define pal_ct_pre_snat_source(skb, p) 0
+#define pal_flow_pre_snat_source(skb, p) 0
 #endif
 #ifdef PAL_ABLATE_CTINS
 #define pal_flow_insert_ct(skb, p, a) pal_flow_insert(p, a)
