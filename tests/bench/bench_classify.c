@@ -28,11 +28,13 @@
  *                allow): the packets no rule matches, each a TCP SYN (a SYN always meets policy,
  *                so every repeat of the test run is a new flow: the flow check's miss, the
  *                forward list's classification, the flow's entry written). tc_ingress alone, and
- *                tc_egress of another interface right after tc_ingress (as forwarded).
+ *                tc_egress of another interface right after tc_ingress (as forwarded); then
+ *                tc_ingress alone on the same packets as UDP (a flow's first datagram: tc ingress
+ *                enters nothing, so every repeat is a new flow there too).
  *
  * Output: one line per rule count, "classify N pal_ns linear_ns established_ns apply_ms", for
  * tests/bench/run.sh's table, then "untracked-tc N tc_ingress_ns", "forwarded N tc_egress_ns"
- * and "newflow N tc_ingress_ns tc_egress_ns" (not in the table). Runs as root in a private network namespace with its own pin
+ * and "newflow N tc_ingress_ns tc_egress_ns tc_ingress_udp_ns" (not in the table). Runs as root in a private network namespace with its own pin
  * directory. Usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS] [PACKETS] */
 #include <errno.h>
 #include <net/if.h>
@@ -221,31 +223,44 @@ static double run_egress(int prog_fd, int ifindex, int iif, const struct pkt *pk
 	return o.duration;
 }
 
+/* pk as a UDP datagram of the same addresses and ports (the TCP header's first 8 bytes become
+ * the UDP header: length 20, no checksum). */
+static void as_udp(const struct pkt *pk, struct pkt *u)
+{
+	*u = *pk;
+	u->buf[23] = 17;
+	put16(u->buf + 38, 20);
+	put16(u->buf + 40, 0);
+}
+
 /* newflow: the packets no rule matches (the odd ones) as SYNs, each a new forwarded flow under
  * the forward policy in force; medians over the rounds of tc_ingress and of tc_egress (the
- * loopback, no endpoint) after it, ns per packet. */
+ * loopback, no endpoint) after it, and of tc_ingress on them as UDP, ns per packet. */
 static void bench_newflow(int in_fd, int eg_fd, int ifx, struct pkt *pk, int npk, int rounds,
-			  double *in_ns, double *eg_ns)
+			  double out[3])
 {
-	double in_r[MAX_ROUNDS], eg_r[MAX_ROUNDS];
+	double r_ns[3][MAX_ROUNDS];
 	uint32_t ret;
+	struct pkt u;
 
 	for (int r = 0; r < rounds; r++) {
-		double in = 0, eg = 0;
+		double ns[3] = { 0 };
 
 		for (int i = 1; i < npk; i += 2) {
 			pk[i].buf[47] = 0x02;
-			in += run1(in_fd, false, ifx, &pk[i], PAL_REPEAT, &ret);
+			ns[0] += run1(in_fd, false, ifx, &pk[i], PAL_REPEAT, &ret);
 			if (ret != 0)
 				bench_die("newflow: tc_ingress dropped a packet the policy allows");
 			run1(in_fd, false, ifx, &pk[i], 1, NULL);
-			eg += run_egress(eg_fd, 1, ifx, &pk[i], PAL_REPEAT);
+			ns[1] += run_egress(eg_fd, 1, ifx, &pk[i], PAL_REPEAT);
+			as_udp(&pk[i], &u);
+			ns[2] += run1(in_fd, false, ifx, &u, PAL_REPEAT, NULL);
 		}
-		in_r[r] = in / (npk / 2);
-		eg_r[r] = eg / (npk / 2);
+		for (int c = 0; c < 3; c++)
+			r_ns[c][r] = ns[c] / (npk / 2);
 	}
-	*in_ns = bench_median(in_r, rounds);
-	*eg_ns = bench_median(eg_r, rounds);
+	for (int c = 0; c < 3; c++)
+		out[c] = bench_median(r_ns[c], rounds);
 }
 
 static uint64_t mono_ns(void)
@@ -425,7 +440,7 @@ int main(int argc, char **argv)
 		struct pal_dp_binding b = { .ifindex = (uint32_t)ifx };
 		struct timespec t0;
 
-		double new_in, new_eg;
+		double newflow[3];
 
 		for (int u = 0; u < 3; u++) {
 			char *y = policy_yaml(n, (enum bench_policy)u);
@@ -533,13 +548,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		bench_newflow(pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS),
-			      pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS), ifx, pk, npk, rounds, &new_in,
-			      &new_eg);
+			      pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS), ifx, pk, npk, rounds, newflow);
 		printf("classify %d %.1f %.1f %.1f %.1f\n", n, bench_median(pal_r, rounds),
 		       bench_median(ls_r, rounds), bench_median(est_r, rounds), apply_ms);
 		printf("untracked-tc %d %.1f\n", n, bench_median(untr_r, rounds));
 		printf("forwarded %d %.1f\n", n, bench_median(fwd_r, rounds));
-		printf("newflow %d %.1f %.1f\n", n, new_in, new_eg);
+		printf("newflow %d %.1f %.1f %.1f\n", n, newflow[0], newflow[1], newflow[2]);
 		fflush(stdout);
 		for (int u = 0; u < 3; u++)
 			pal_ir_free(&ir[u]);

@@ -16,7 +16,8 @@
 # usage: cost.sh [ROUNDS] [PACKETS]      (BENCH_COST_RULES, default "10 10000";
 #                                         BENCH_COST_VARIANTS, default all of them)
 # prints: "cost VARIANT RULES NEWFLOW_NS ESTABLISHED_NS LINEAR_NS" and
-# "costnew VARIANT RULES TC_INGRESS_NS TC_EGRESS_NS", then markdown tables on stderr
+# "costnew VARIANT RULES TC_INGRESS_NS TC_EGRESS_NS TC_INGRESS_UDP_NS", then markdown tables on
+# stderr
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
@@ -44,7 +45,7 @@ for r in $(seq "$ROUNDS"); do
 			"$BUILD/bench/linear_scan.bpf.o" 3 "$PACKETS" >"$RAW.one" 2>"$RAW.err" ||
 			fail "variant $v: $(cat "$RAW.err")"
 		awk -v v="$v" '$1 == "classify" { print v, $2, $3, $5, $4 }' "$RAW.one" >>"$RAW"
-		awk -v v="$v" '$1 == "newflow" { print v, $2, $3, $4 }' "$RAW.one" >>"$RAW.new"
+		awk -v v="$v" '$1 == "newflow" { print v, $2, $3, $4, $5 }' "$RAW.one" >>"$RAW.new"
 	done
 	log "cost round $r of $ROUNDS done"
 done
@@ -80,22 +81,24 @@ for v in $VARIANTS; do
 	for n in $RULES; do
 		# shellcheck disable=SC2046
 		echo "costnew $v $n $(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $3 }' "$RAW.new")) \
-$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW.new"))"
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW.new")) \
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $5 }' "$RAW.new"))"
 	done
 done | tee "$RAW.med"
 
 {
 	echo
-	echo "| step short-circuited | rules | new forwarded flow: tc ingress ns | step's cost | tc egress ns | step's cost |"
-	echo "|---|---:|---:|---:|---:|---:|"
-	awk '{ k = $3; ti[$2 "/" k] = $4; te[$2 "/" k] = $5 } { line[NR] = $0 }
+	echo "| step short-circuited | rules | new forwarded flow (TCP SYN): tc ingress ns | step's cost | tc egress ns | step's cost | UDP: tc ingress ns | step's cost |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	awk '{ k = $3; ti[$2 "/" k] = $4; te[$2 "/" k] = $5; tu[$2 "/" k] = $6 } { line[NR] = $0 }
 	END {
 		for (i = 1; i <= NR; i++) {
 			split(line[i], f, " ")
 			b = f[3]
-			printf "| %s | %d | %.0f | %s | %.0f | %s |\n", f[2], f[3], f[4],
+			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f | %s |\n", f[2], f[3], f[4],
 				f[2] == "none" ? "" : sprintf("%.0f", ti["none/" b] - f[4]), f[5],
-				f[2] == "none" ? "" : sprintf("%.0f", te["none/" b] - f[5])
+				f[2] == "none" ? "" : sprintf("%.0f", te["none/" b] - f[5]), f[6],
+				f[2] == "none" ? "" : sprintf("%.0f", tu["none/" b] - f[6])
 		}
 	}' "$RAW.med"
 } >&2
