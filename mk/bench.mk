@@ -108,7 +108,7 @@ $(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/benc
 # runs), and the agent itself as a prerequisite builds them.
 $(BENCH_DIR)/abl-%/palisaded: $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/palisaded $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $< $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a \
-		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS)
+		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS) $(CURL_LIBS)
 
 .PHONY: bench-cost
 bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~6 min)
