@@ -111,7 +111,7 @@ $(BENCH_DIR)/abl-%/palisaded: $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/palisaded $
 		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS) $(CURL_LIBS)
 
 .PHONY: bench-cost
-bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~6 min)
+bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~25 min)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-cost: FAIL: needs root" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) tests/bench/cost.sh
 	BUILD=$(abspath $(BUILD)) tests/bench/live.sh ablate $${BENCH_LIVE_ROUNDS:-3} 2
