@@ -127,48 +127,130 @@ static __always_inline struct nf_conn *pal_ct_lookup(struct __sk_buff *skb,
 	return pal_ct_lookup_pdir(skb, p, err, &pdir);
 }
 
+/* ---- the packet's connection, in one lookup (struct pal_ct_view) -----------------------------
+ *
+ * Which tuple names a tracked packet's connection depends on where the hook is. Before this
+ * namespace's NAT (tc ingress) the packet carries its own direction's tuple as conntrack hashed
+ * it. After all of it (tc egress: PREROUTING or OUTPUT and POSTROUTING are behind it) it carries
+ * the reverse of the other direction's tuple, whatever NAT did: that is what conntrack's tuples
+ * are (a DNATed or SNATed packet in the original direction is the reverse of the reply tuple, an
+ * un-NATed reply the reverse of the original tuple). So one lookup answers at each hook: the
+ * packet's tuple at tc ingress, its reverse at tc egress; the other one only ever matched a
+ * connection conntrack itself would not give the packet. Where conntrack is not active every
+ * lookup misses, at ~95 ns each in BPF_PROG_TEST_RUN (docs/benchmarks.md "Cost model").
+ *
+ * A view keeps what the flow code reads from the connection (its tuples as flow keys, its status,
+ * the packet's direction), with the packet tuple it was made for: tc egress asks for a new flow's
+ * connection three times (the flow check's miss, the source before SNAT, the flow's NAT tuples),
+ * and they share one lookup (flow.h pal_flow_ct_view). */
+#define PAL_CT_VIEW_PKT_WORDS 9 /* struct pal_pkt's src, dst, sport and dport */
+
+struct pal_ct_view {
+	struct pal_flow_key tuple[2]; /* IP_CT_DIR_ORIGINAL, _REPLY (pal_ct_tuple_key, unreversed) */
+	__u32 pkt[PAL_CT_VIEW_PKT_WORDS]; /* the packet's addresses and ports it was made for */
+	__u32 status;			  /* the connection's IPS_* */
+	__s32 err;  /* the lookup's error: never read as "no connection" */
+	__u8 family, proto;
+	__u8 valid;   /* made in this run of the hook (flow.h) */
+	__u8 reverse; /* looked up by the packet's reverse (tc egress) */
+	__u8 found;
+	__u8 pdir; /* the conntrack direction the packet travels in (IP_CT_DIR_*) */
+	__u8 pad[2];
+};
+
+/* Is view v made for packet p and lookup order `reverse`? */
+static __always_inline int pal_ct_view_is_for(const struct pal_ct_view *v, const struct pal_pkt *p,
+					      int reverse)
+{
+	const __u32 *w = (const __u32 *)p;
+	__u32 d = 0;
+	int i;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < PAL_CT_VIEW_PKT_WORDS; i++)
+		d |= v->pkt[i] ^ w[i];
+	return v->valid && d == 0 && v->reverse == reverse && v->family == p->family &&
+	       v->proto == p->proto;
+}
+
+/* Looks packet p's connection up (its reverse tuple when `reverse`) and keeps what the flow code
+ * reads in v. The kfunc relates TCP and UDP only. Not inlined: the lookup's tuple and options stay
+ * out of the callers' frames. */
+static __noinline void pal_ct_view_fill(struct __sk_buff *skb, const struct pal_pkt *p,
+					int reverse, struct pal_ct_view *v)
+{
+	const __u32 *w = (const __u32 *)p;
+	struct nf_conn *ct;
+	int i, err = 0;
+	__u8 dir = 0;
+
+	for (i = 0; i < PAL_CT_VIEW_PKT_WORDS; i++)
+		v->pkt[i] = w[i];
+	v->family = p->family;
+	v->proto = p->proto;
+	v->reverse = reverse;
+	v->found = 0;
+	v->pdir = 0;
+	v->status = 0;
+	v->err = 0;
+	v->valid = 1;
+	if (!p->family || !p->has_ports ||
+	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
+		return;
+	ct = pal_ct_lookup_dir(skb, p, reverse, &dir, &err);
+	v->err = err;
+	if (!ct)
+		return;
+	pal_ct_tuple_key(&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple, p->family, p->is_echo, 0,
+			 &v->tuple[IP_CT_DIR_ORIGINAL]);
+	pal_ct_tuple_key(&ct->tuplehash[IP_CT_DIR_REPLY].tuple, p->family, p->is_echo, 0,
+			 &v->tuple[IP_CT_DIR_REPLY]);
+	v->status = ct->status;
+	/* the packet's own tuple matched: it travels as that tuple; its reverse: against it */
+	v->pdir = (dir ? 1 : 0) ^ (reverse ? 1 : 0);
+	v->found = 1;
+	bpf_ct_release(ct);
+}
+
 /* ---- the source before SNAT ------------------------------------------------------------------ */
 
 /* The source a forwarded packet had before netfilter's source NAT (MASQUERADE, SNAT), which ran
  * in POSTROUTING, before tc egress. Calico judges forward and workload policy in FORWARD, before
  * SNAT; so does palisade, with this source.
  *
- * Returns 1 and puts that source (address and port) into p when conntrack says the connection
- * is source-NATed (IPS_SRC_NAT) and this packet travels in its original direction: the packet, as it leaves, is then the reverse
- * of the connection's reply tuple, and the original tuple's source is the client's address and
- * port as the kernel saw them arrive. 0 when the connection is not source-NATed, the packet is a
- * reply, or conntrack has no entry (or cannot look up this protocol: TCP and UDP only); < 0 on
- * a conntrack error (the caller must not fall back to the packet's source).
+ * From view v of the packet (made by its reverse tuple, as at tc egress): returns 1 and puts that
+ * source (address and port) into p when conntrack says the connection is source-NATed
+ * (IPS_SRC_NAT) and this packet travels in its original direction: the packet, as it leaves, is
+ * then the reverse of the connection's reply tuple, and the original tuple's source is the
+ * client's address and port as the kernel saw them arrive. 0 when the connection is not
+ * source-NATed, the packet is a reply, or conntrack has no entry (or cannot look up this
+ * protocol: TCP and UDP only); < 0 on a conntrack error (the caller must not fall back to the
+ * packet's source).
  *
  * Why a client cannot choose the source judged here: the reply tuple is unique in the table
  * (NAT picks a free one, confirmation refuses clashes), so a tracked packet that left with this
- * tuple is that connection's; the original tuple's source is what arrived on the wire. Not
- * inlined: its frame stays out of tc_egress's, whose stack the classifier's frames sit on. */
+ * tuple is that connection's; the original tuple's source is what arrived on the wire. */
+static __always_inline int pal_ct_view_pre_snat_source(const struct pal_ct_view *v,
+						       struct pal_pkt *p)
+{
+	if (v->err)
+		return v->err;
+	if (!v->found || !v->reverse || v->pdir != IP_CT_DIR_ORIGINAL ||
+	    !(v->status & IPS_SRC_NAT))
+		return 0;
+	__builtin_memcpy(p->src, v->tuple[IP_CT_DIR_ORIGINAL].src, sizeof(p->src));
+	p->sport = v->tuple[IP_CT_DIR_ORIGINAL].sport;
+	return 1;
+}
+
+/* The same with a lookup of its own (the re-judge's packet is the flow's, not the hook's). Not
+ * inlined: its frame stays out of the callers', whose stack the classifier's frames sit on. */
 static __noinline int pal_ct_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
 {
-	const struct nf_conntrack_tuple *orig;
-	struct nf_conn *ct;
-	int err = 0, snat = 0;
-	__u8 dir = 0;
+	struct pal_ct_view v;
 
-	if (!p->family || !p->has_ports ||
-	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
-		return 0;
-	ct = pal_ct_lookup_dir(skb, p, 1, &dir, &err);
-	if (!ct)
-		return err;
-	if (dir == IP_CT_DIR_REPLY && (ct->status & IPS_SRC_NAT)) {
-		orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-		__builtin_memset(p->src, 0, sizeof(p->src));
-		if (p->family == 4)
-			__builtin_memcpy(p->src, &orig->src.u3.ip, 4);
-		else
-			__builtin_memcpy(p->src, orig->src.u3.ip6, 16);
-		p->sport = bpf_ntohs(orig->src.u.all);
-		snat = 1;
-	}
-	bpf_ct_release(ct);
-	return snat;
+	pal_ct_view_fill(skb, p, 1, &v);
+	return pal_ct_view_pre_snat_source(&v, p);
 }
 
 /* The connection's tuple as it arrived (conntrack's original tuple: before DNAT and SNAT) into p,

@@ -139,6 +139,9 @@ struct pal_flow_scratch {
 	 * (pal_flow_now_cached) */
 	__u64 clock_jiffies;
 	__u64 clock_ns;
+#ifdef PAL_WITH_CT
+	struct pal_ct_view ctv; /* the packet's connection (pal_flow_ct_view) */
+#endif
 };
 
 struct {
@@ -576,26 +579,59 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 #ifdef PAL_WITH_CT
 extern int bpf_ct_change_timeout(struct nf_conn *nfct, __u32 timeout) __ksym;
 
+/* The packet's connection as the hook sees it (conntrack.h struct pal_ct_view): tc egress looks
+ * it up once per run and packet tuple (tc_egress forgets the view first, pal_flow_ct_view_forget),
+ * tc ingress asks once per run anyway. */
+static __always_inline const struct pal_ct_view *pal_flow_ct_view(struct __sk_buff *skb,
+								  const struct pal_pkt *p,
+								  struct pal_flow_scratch *s,
+								  __u8 hook)
+{
+	int egress = hook == PAL_HOOK_TC_EGRESS;
+
+	if (!egress || !pal_ct_view_is_for(&s->ctv, p, egress))
+		pal_ct_view_fill(skb, p, egress, &s->ctv);
+	return &s->ctv;
+}
+
+/* A new run of the hook: a view of an earlier packet's connection is not this one's (conntrack
+ * may have created, NATed or removed it since). */
+static __always_inline void pal_flow_ct_view_forget(__u8 hook)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(hook);
+
+	if (s)
+		s->ctv.valid = 0;
+}
+
+/* The source before SNAT of a packet leaving by tc egress (conntrack.h), from the hook's view. */
+static __noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(PAL_HOOK_TC_EGRESS);
+
+	if (!s) /* cannot happen: an array */
+		return pal_ct_pre_snat_source(skb, p);
+	return pal_ct_view_pre_snat_source(pal_flow_ct_view(skb, p, s, PAL_HOOK_TC_EGRESS), p);
+}
+
 /* A flow known under another tuple of its connection: finds a conntrack tuple of the packet's
  * connection that has an entry, and leaves its key in s->k2 with the tuple's swap bit in
  * s->k2_swapped (the packet is taken to travel as that tuple does, as before). */
 static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_pkt *p,
-				       struct pal_flow_scratch *s)
+				       struct pal_flow_scratch *s, __u8 hook)
 {
-	int known = 0, d, err;
-	__u8 pdir;
-	struct nf_conn *ct = pal_ct_lookup_pdir(skb, p, &err, &pdir); /* an error: meets policy */
+	const struct pal_ct_view *v = pal_flow_ct_view(skb, p, s, hook); /* an error: meets policy */
+	int known = 0, d;
 
-	if (!ct)
+	if (!v->found)
 		return 0;
 	for (d = 0; d < 2 && !known; d++) {
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k2);
+		s->k2 = v->tuple[d];
 		/* the packet travels as tuple d when pdir == d, against it otherwise: its swap bit
 		 * against the key is the tuple's, flipped then */
-		s->k2_swapped = pal_flow_key_canonical(&s->k2) ^ (pdir != d);
+		s->k2_swapped = pal_flow_key_canonical(&s->k2) ^ (v->pdir != d);
 		known = pal_flow_get(&s->k2, &s->k4) != 0;
 	}
-	bpf_ct_release(ct);
 	return known;
 }
 
@@ -633,28 +669,26 @@ static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
 static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
 					  const struct pal_flow_adm *a)
 {
+	const struct pal_ct_view *v;
 	struct pal_flow_scratch *s;
-	struct nf_conn *ct;
-	int d, err, swapped;
-	__u8 pdir;
+	int d, swapped;
 
 	pal_flow_insert(p, a);
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p))
 		return;
-	ct = pal_ct_lookup_pdir(skb, p, &err, &pdir); /* an error: NAT tuples unknown (fail closed) */
-	if (!ct)
+	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
+	if (!v->found)
 		return;
 	for (d = 0; d < 2; d++) {
 		/* the reply tuple travels from the flow's reply side: REVERSED when it is not swapped */
-		pal_ct_tuple_key(&ct->tuplehash[d].tuple, p->family, p->is_echo, 0, &s->k_ct);
+		s->k_ct = v->tuple[d];
 		swapped = pal_flow_key_canonical(&s->k_ct);
 		if (pal_flow_key_eq(&s->k_ct, &s->k))
 			continue;
 		pal_flow_put(&s->k_ct, &s->k4, &s->v,
-			     PAL_FLOW_NAT | ((swapped ^ (pdir != d)) ? PAL_FLOW_REVERSED : 0));
+			     PAL_FLOW_NAT | ((swapped ^ (v->pdir != d)) ? PAL_FLOW_REVERSED : 0));
 	}
-	bpf_ct_release(ct);
 }
 
 /* A denied flow leaves the kernel's conntrack too: its entry's timeout is set to zero, so it is

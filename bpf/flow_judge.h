@@ -411,7 +411,8 @@ static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const stru
 	struct pal_flow *f;
 	int r;
 
-	if (!s || !pal_flow_trackable(p) || !pal_flow_find_ct(skb, p, s))
+	/* a SYN without ACK rides no entry (pal_flow_classify_entry): nothing to ask conntrack */
+	if (!s || !pal_flow_trackable(p) || pal_tcp_syn_only(p) || !pal_flow_find_ct(skb, p, s, h->hook))
 		return PAL_FLOW_MISS;
 	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)

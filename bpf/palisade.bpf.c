@@ -563,6 +563,7 @@ int tc_egress(struct __sk_buff *skb)
 			}
 		}
 	}
+	pal_flow_ct_view_forget(h.hook); /* conntrack is asked once per packet below (flow.h) */
 	/* The flow check, once for every tracked path below (it may re-judge a stale flow, which
 	 * inlines the classifier: one call site keeps the program small). */
 	/* `last` doubles as the flow check's outcome: written only when it answers DROP */
@@ -649,7 +650,7 @@ int tc_egress(struct __sk_buff *skb)
 	 * (a MASQUERADEd NodePort client keeps its address); the wire source comes back for the
 	 * flow table. A packet untracked at tc ingress met no NAT and has no entry to ask. */
 	if (pal_conntrack_saw(mark)) {
-		snat = pal_ct_pre_snat_source(skb, &p);
+		snat = pal_flow_pre_snat_source(skb, &p);
 		if (snat < 0) {
 			pal_drop(&h, &p, PAL_DP_STAGE_NONE, PAL_DROP_INTERNAL, PAL_RULE_ID_NONE);
 			return PAL_TC_ACT_SHOT;

@@ -67,7 +67,8 @@ bench-guard: bench-build $(BUILD)/bpf/wl_guard.bpf.o ## the workload guard's cos
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
-ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck
+ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck \
+	fwdclass ctmiss ctsnat ctins insert
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
@@ -79,9 +80,14 @@ ABL_DEFS_flowhash := -DPAL_ABLATE_FLOWHASH
 ABL_DEFS_clock := -DPAL_ABLATE_CLOCK
 ABL_DEFS_lifecycle := -DPAL_ABLATE_LIFECYCLE
 ABL_DEFS_flowcheck := -DPAL_ABLATE_FLOWCHECK
+ABL_DEFS_fwdclass := -DPAL_ABLATE_FWDCLASS
+ABL_DEFS_ctmiss := -DPAL_ABLATE_CTMISS
+ABL_DEFS_ctsnat := -DPAL_ABLATE_CTSNAT
+ABL_DEFS_ctins := -DPAL_ABLATE_CTINS
+ABL_DEFS_insert := -DPAL_ABLATE_INSERT
 # live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
 # established path: flowhash, for one, answers every flow with one entry)
-ABL_LIVE := none events counters failsafe ct flowins all
+ABL_LIVE := none events counters failsafe ct flowins all fwdclass ctmiss ctsnat ctins insert
 ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABL_LIVE:%=$(BENCH_DIR)/abl-%/palisaded)
 
 $(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
@@ -102,10 +108,10 @@ $(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/benc
 # runs), and the agent itself as a prerequisite builds them.
 $(BENCH_DIR)/abl-%/palisaded: $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/palisaded $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJS) $< $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a \
-		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS)
+		$(LIBS_BPF) $(LIBS_CORE) $(NL_LIBS) $(SD_LIBS) $(CURL_LIBS)
 
 .PHONY: bench-cost
-bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~6 min)
+bench-cost: $(ABL_TOOLS) bench-build ## the cost model: ablation of datapath steps, PROG_TEST_RUN and live new flows (root, ~25 min)
 	@if [ "$$(id -u)" != 0 ]; then echo "bench-cost: FAIL: needs root" >&2; exit 1; fi
 	BUILD=$(abspath $(BUILD)) tests/bench/cost.sh
 	BUILD=$(abspath $(BUILD)) tests/bench/live.sh ablate $${BENCH_LIVE_ROUNDS:-3} 2

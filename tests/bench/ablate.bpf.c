@@ -28,7 +28,23 @@
  *                        generation check (pal_flow_classify_entry answers PAL_FLOW_HIT)
  *   PAL_ABLATE_FLOWCHECK the whole flow check answers "established" (no key, lookup, lifecycle)
  *
- * A variant is for measuring only: it loses counts, events or failsafe ports. */
+ * A new forwarded flow's steps (tc egress and tc ingress; live.sh's ablate group, bench-classify's
+ * newflow line):
+ *   PAL_ABLATE_FWDCLASS  the forward lists (applyOnForward) are not classified: their stage
+ *                        answers allow (what classifying a new flow's forward policy costs)
+ *   PAL_ABLATE_CTMISS    the flow check's miss asks conntrack nothing: pal_flow_find_ct answers
+ *                        "no other tuple known" without the kfunc (tc ingress and tc egress)
+ *   PAL_ABLATE_CTSNAT    tc egress asks conntrack nothing for the source before SNAT: "not
+ *                        source-NATed" without the kfunc
+ *   PAL_ABLATE_CTINS     the flow's entry is written under the packet's own tuple only: no
+ *                        conntrack lookup for the NAT tuples (pal_flow_insert_ct)
+ *   PAL_ABLATE_INSERT    no flow entry at all: no value built, no update, no conntrack lookup
+ *                        (compare PAL_ABLATE_FLOWINS: the map update alone)
+ *
+ * A variant is for measuring only: it loses counts, events, failsafe ports, NAT tuples or policy. */
+
+/* A variant's short-circuit leaves the real function unused. */
+#pragma clang diagnostic ignored "-Wunused-function"
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -125,6 +141,41 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 #define PAL_WITH_CT 1
 #include "flow_judge.h"
 #define pal_flow_check(skb, h, p, o) PAL_EST_YES
+#endif
+
+#ifdef PAL_ABLATE_FWDCLASS
+#include "stages.h"
+static __always_inline void abl_run_list(const struct pal_hookctx *h, __u32 list_id, __u8 stage,
+					 struct pal_pkt *p, struct pal_outcome *o)
+{
+	if (stage != PAL_DP_STAGE_FORWARD || !list_id) {
+		pal_run_list(h, list_id, stage, p, o);
+		return;
+	}
+	o->what = PAL_O_ALLOW;
+	o->reason = PAL_DROP_NONE;
+	o->stage = stage;
+	o->rule_id = PAL_RULE_ID_NONE;
+	o->logged = 0;
+}
+#define pal_run_list abl_run_list
+#endif
+#if defined(PAL_ABLATE_CTMISS) || defined(PAL_ABLATE_CTINS) || defined(PAL_ABLATE_INSERT) ||      \
+	defined(PAL_ABLATE_CTSNAT)
+#define PAL_WITH_CT 1
+#include "flow.h"
+#endif
+#ifdef PAL_ABLATE_CTMISS
+#define pal_flow_find_ct(skb, p, s, hook) 0
+#endif
+#ifdef PAL_ABLATE_CTSNAT
+#define pal_flow_pre_snat_source(skb, p) 0
+#endif
+#ifdef PAL_ABLATE_CTINS
+#define pal_flow_insert_ct(skb, p, a) pal_flow_insert(p, a)
+#endif
+#ifdef PAL_ABLATE_INSERT
+#define pal_flow_insert_ct(skb, p, a) ((void)(skb), (void)(p), (void)(a))
 #endif
 
 #include "palisade.bpf.c"

@@ -24,10 +24,17 @@
  *   forwarded    the established packet forwarded: tc_ingress of the host endpoint once, then
  *                tc_egress of another interface (ingress_ifindex = the endpoint), which decides
  *                a forwarded packet's flow after tc ingress did (bpf/memo.h).
+ *   newflow      a new forwarded flow through normal applyOnForward policy (the N rules, then
+ *                allow): the packets no rule matches, each a TCP SYN (a SYN always meets policy,
+ *                so every repeat of the test run is a new flow: the flow check's miss, the
+ *                forward list's classification, the flow's entry written). tc_ingress alone, and
+ *                tc_egress of another interface right after tc_ingress (as forwarded); then
+ *                tc_ingress alone on the same packets as UDP (a flow's first datagram: tc ingress
+ *                enters nothing, so every repeat is a new flow there too).
  *
  * Output: one line per rule count, "classify N pal_ns linear_ns established_ns apply_ms", for
- * tests/bench/run.sh's table, then "untracked-tc N tc_ingress_ns" and "forwarded N tc_egress_ns"
- * (not in the table). Runs as root in a private network namespace with its own pin
+ * tests/bench/run.sh's table, then "untracked-tc N tc_ingress_ns", "forwarded N tc_egress_ns"
+ * and "newflow N tc_ingress_ns tc_egress_ns tc_ingress_udp_ns" (not in the table). Runs as root in a private network namespace with its own pin
  * directory. Usage: bench-classify LINEAR_SCAN.bpf.o [ROUNDS] [PACKETS] */
 #include <errno.h>
 #include <net/if.h>
@@ -117,9 +124,19 @@ static uint16_t rule_port(int i)
 	return (uint16_t)(1000 + (i / 64000) * 50 + i % 50);
 }
 
+/* The lists the N rules go to. */
+enum bench_policy {
+	BENCH_UNTRACKED, /* doNotTrack, applyOnForward: untracked ingress (XDP) */
+	BENCH_NORMAL,	 /* normal ingress of the host endpoint */
+	BENCH_FORWARD,	 /* normal applyOnForward, then an allow: forward ingress */
+};
+
 /* N rules split over policies of at most 1000 rules (Calico's per-direction limit). */
-static char *policy_yaml(int n, bool untracked)
+static char *policy_yaml(int n, enum bench_policy kind)
 {
+	bool untracked = kind == BENCH_UNTRACKED;
+	const char *head = untracked ? "  doNotTrack: true\n  applyOnForward: true\n" :
+			   kind == BENCH_FORWARD ? "  applyOnForward: true\n" : "";
 	size_t cap = 4096 + (size_t)n * 200;
 	char *y = malloc(cap), *p = y;
 
@@ -135,12 +152,16 @@ static char *policy_yaml(int n, bool untracked)
 			p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
 					"metadata: {name: bench-%d}\nspec:\n  order: %d\n"
 					"  selector: role == 'h'\n%s  types: [Ingress]\n  ingress:\n",
-				     i / 1000, i / 1000,
-				     untracked ? "  doNotTrack: true\n  applyOnForward: true\n" : "");
+				     i / 1000, i / 1000, head);
 		rule_src(i, s);
 		p += sprintf(p, "  - {action: Deny, protocol: TCP, source: {nets: [%u.%u.%u.%u/32]}, "
 				"destination: {ports: [%u]}}\n", s[0], s[1], s[2], s[3], rule_port(i));
 	}
+	if (kind == BENCH_FORWARD)
+		p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+				"metadata: {name: bench-allow}\nspec:\n  order: 100000\n"
+				"  selector: role == 'h'\n%s  types: [Ingress]\n  ingress:\n"
+				"  - {action: Allow}\n", head);
 	return y;
 }
 
@@ -200,6 +221,46 @@ static double run_egress(int prog_fd, int ifindex, int iif, const struct pkt *pk
 		exit(2);
 	}
 	return o.duration;
+}
+
+/* pk as a UDP datagram of the same addresses and ports (the TCP header's first 8 bytes become
+ * the UDP header: length 20, no checksum). */
+static void as_udp(const struct pkt *pk, struct pkt *u)
+{
+	*u = *pk;
+	u->buf[23] = 17;
+	put16(u->buf + 38, 20);
+	put16(u->buf + 40, 0);
+}
+
+/* newflow: the packets no rule matches (the odd ones) as SYNs, each a new forwarded flow under
+ * the forward policy in force; medians over the rounds of tc_ingress and of tc_egress (the
+ * loopback, no endpoint) after it, and of tc_ingress on them as UDP, ns per packet. */
+static void bench_newflow(int in_fd, int eg_fd, int ifx, struct pkt *pk, int npk, int rounds,
+			  double out[3])
+{
+	double r_ns[3][MAX_ROUNDS];
+	uint32_t ret;
+	struct pkt u;
+
+	for (int r = 0; r < rounds; r++) {
+		double ns[3] = { 0 };
+
+		for (int i = 1; i < npk; i += 2) {
+			pk[i].buf[47] = 0x02;
+			ns[0] += run1(in_fd, false, ifx, &pk[i], PAL_REPEAT, &ret);
+			if (ret != 0)
+				bench_die("newflow: tc_ingress dropped a packet the policy allows");
+			run1(in_fd, false, ifx, &pk[i], 1, NULL);
+			ns[1] += run_egress(eg_fd, 1, ifx, &pk[i], PAL_REPEAT);
+			as_udp(&pk[i], &u);
+			ns[2] += run1(in_fd, false, ifx, &u, PAL_REPEAT, NULL);
+		}
+		for (int c = 0; c < 3; c++)
+			r_ns[c][r] = ns[c] / (npk / 2);
+	}
+	for (int c = 0; c < 3; c++)
+		out[c] = bench_median(r_ns[c], rounds);
 }
 
 static uint64_t mono_ns(void)
@@ -375,12 +436,14 @@ int main(int argc, char **argv)
 		double pal_r[MAX_ROUNDS], ls_r[MAX_ROUNDS], est_r[MAX_ROUNDS], fwd_r[MAX_ROUNDS];
 		double untr_r[MAX_ROUNDS];
 		double apply_ms;
-		struct pal_ir ir[2] = { 0 };
+		struct pal_ir ir[3] = { 0 };
 		struct pal_dp_binding b = { .ifindex = (uint32_t)ifx };
 		struct timespec t0;
 
-		for (int u = 0; u < 2; u++) {
-			char *y = policy_yaml(n, u == 0);
+		double newflow[3];
+
+		for (int u = 0; u < 3; u++) {
+			char *y = policy_yaml(n, (enum bench_policy)u);
 
 			if (!y || compile(y, &ir[u]))
 				bench_die("compile");
@@ -400,7 +463,7 @@ int main(int argc, char **argv)
 		fill_linear(ls_rules, ls_count, n);
 		b.ep = pal_ir_endpoint_for_iface(&ir[0], "eth0");
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (pal_dp_apply(dp, &ir[0], &b, 1, (uint32_t)k * 2 + 1)) {
+		if (pal_dp_apply(dp, &ir[0], &b, 1, (uint32_t)k * 3 + 1)) {
 			fprintf(stderr, "bench-classify: FAIL: apply %d rules: %s\n", n, pal_dp_error(dp));
 			return 2;
 		}
@@ -438,7 +501,7 @@ int main(int argc, char **argv)
 		}
 		/* established: the normal list, every packet's flow present */
 		b.ep = pal_ir_endpoint_for_iface(&ir[1], "eth0");
-		if (pal_dp_apply(dp, &ir[1], &b, 1, (uint32_t)k * 2 + 2)) {
+		if (pal_dp_apply(dp, &ir[1], &b, 1, (uint32_t)k * 3 + 2)) {
 			fprintf(stderr, "bench-classify: FAIL: apply: %s\n", pal_dp_error(dp));
 			return 2;
 		}
@@ -446,7 +509,7 @@ int main(int argc, char **argv)
 			/* a live entry of the current generation; the packet an ACK (a SYN never
 			 * rides an entry) */
 			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
-					      .generation = (uint32_t)k * 2 + 2 };
+					      .generation = (uint32_t)k * 3 + 2 };
 			struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
 
 			if (pal_flow_key_canonical(&fk))
@@ -478,13 +541,22 @@ int main(int argc, char **argv)
 			}
 			fwd_r[r] = fwd / npk;
 		}
+		/* newflow: the forward policy */
+		b.ep = pal_ir_endpoint_for_iface(&ir[2], "eth0");
+		if (pal_dp_apply(dp, &ir[2], &b, 1, (uint32_t)k * 3 + 3)) {
+			fprintf(stderr, "bench-classify: FAIL: apply: %s\n", pal_dp_error(dp));
+			return 2;
+		}
+		bench_newflow(pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS),
+			      pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS), ifx, pk, npk, rounds, newflow);
 		printf("classify %d %.1f %.1f %.1f %.1f\n", n, bench_median(pal_r, rounds),
 		       bench_median(ls_r, rounds), bench_median(est_r, rounds), apply_ms);
 		printf("untracked-tc %d %.1f\n", n, bench_median(untr_r, rounds));
 		printf("forwarded %d %.1f\n", n, bench_median(fwd_r, rounds));
+		printf("newflow %d %.1f %.1f %.1f\n", n, newflow[0], newflow[1], newflow[2]);
 		fflush(stdout);
-		pal_ir_free(&ir[0]);
-		pal_ir_free(&ir[1]);
+		for (int u = 0; u < 3; u++)
+			pal_ir_free(&ir[u]);
 		for (int i = 0; i < npk; i++)
 			pk[i].buf[47] = 0x02; /* SYN again for the next rule count's new flows */
 	}

@@ -5,6 +5,9 @@
 #   new flow     xdp_hep_ingress, untracked deny list (half the packets hit a rule: drop +
 #                event; half miss: pass)
 #   established  tc_ingress, the packet's flow in pal_flows
+#   newflow      a new forwarded flow (TCP SYN) through normal applyOnForward policy: tc_ingress,
+#                and tc_egress after it (the flow check's misses, the forward classification, the
+#                flow's entry)
 # Variants run interleaved, ROUNDS times each (a round: one bench-classify run of its own
 # rounds over PACKETS packets); the figure is the median over rounds, and a step's cost is
 # the unablated build's median minus the variant's. The linear scan's figure, measured in the
@@ -12,14 +15,16 @@
 #
 # usage: cost.sh [ROUNDS] [PACKETS]      (BENCH_COST_RULES, default "10 10000";
 #                                         BENCH_COST_VARIANTS, default all of them)
-# prints: "cost VARIANT RULES NEWFLOW_NS ESTABLISHED_NS LINEAR_NS", then a markdown table on stderr
+# prints: "cost VARIANT RULES NEWFLOW_NS ESTABLISHED_NS LINEAR_NS" and
+# "costnew VARIANT RULES TC_INGRESS_NS TC_EGRESS_NS TC_INGRESS_UDP_NS", then markdown tables on
+# stderr
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 ROUNDS=${1:-7}
 PACKETS=${2:-64}
 RULES=${BENCH_COST_RULES:-"10 10000"}
-VARIANTS=${BENCH_COST_VARIANTS:-"none events counters failsafe ct all flowhash clock lifecycle flowcheck"}
+VARIANTS=${BENCH_COST_VARIANTS:-"none events counters failsafe ct all flowhash clock lifecycle flowcheck fwdclass ctmiss ctsnat ctins insert"}
 . "$HERE/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "bench-cost needs root"
@@ -27,7 +32,7 @@ for v in $VARIANTS; do
 	[ -x "$BUILD/bench/abl-$v/bench-classify" ] || fail "missing $BUILD/bench/abl-$v/bench-classify (make bench-cost builds it)"
 done
 RAW=$(mktemp /tmp/palcost.XXXXXX) || fail "mktemp"
-trap 'rm -f "$RAW"' EXIT
+trap 'rm -f "$RAW" "$RAW.new"' EXIT
 
 # The machine's PMU: bpftool prog profile and perf's cycle counts need it.
 if perf stat -e cycles true 2>&1 | grep -q '<not supported>'; then
@@ -40,6 +45,7 @@ for r in $(seq "$ROUNDS"); do
 			"$BUILD/bench/linear_scan.bpf.o" 3 "$PACKETS" >"$RAW.one" 2>"$RAW.err" ||
 			fail "variant $v: $(cat "$RAW.err")"
 		awk -v v="$v" '$1 == "classify" { print v, $2, $3, $5, $4 }' "$RAW.one" >>"$RAW"
+		awk -v v="$v" '$1 == "newflow" { print v, $2, $3, $4, $5 }' "$RAW.one" >>"$RAW.new"
 	done
 	log "cost round $r of $ROUNDS done"
 done
@@ -66,6 +72,33 @@ done | tee "$RAW.med"
 			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f |\n", f[2], f[3], f[4],
 				f[2] == "none" ? "" : sprintf("%.0f", nf["none/" b] - f[4]), f[5],
 				f[2] == "none" ? "" : sprintf("%.0f", es["none/" b] - f[5]), f[6]
+		}
+	}' "$RAW.med"
+} >&2
+rm -f "$RAW.med"
+
+for v in $VARIANTS; do
+	for n in $RULES; do
+		# shellcheck disable=SC2046
+		echo "costnew $v $n $(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $3 }' "$RAW.new")) \
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW.new")) \
+$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $5 }' "$RAW.new"))"
+	done
+done | tee "$RAW.med"
+
+{
+	echo
+	echo "| step short-circuited | rules | new forwarded flow (TCP SYN): tc ingress ns | step's cost | tc egress ns | step's cost | UDP: tc ingress ns | step's cost |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	awk '{ k = $3; ti[$2 "/" k] = $4; te[$2 "/" k] = $5; tu[$2 "/" k] = $6 } { line[NR] = $0 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			split(line[i], f, " ")
+			b = f[3]
+			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f | %s |\n", f[2], f[3], f[4],
+				f[2] == "none" ? "" : sprintf("%.0f", ti["none/" b] - f[4]), f[5],
+				f[2] == "none" ? "" : sprintf("%.0f", te["none/" b] - f[5]), f[6],
+				f[2] == "none" ? "" : sprintf("%.0f", tu["none/" b] - f[6])
 		}
 	}' "$RAW.med"
 } >&2

@@ -62,7 +62,7 @@ fwd) MODES="none ipt-ct ipt-ct-notrack nft-set:10000 pal-fwd:10 pal-fwd:1000 pal
 new) MODES="none ipt-ct pal-fwd:10 pal-fwd:1000 pal-fwd:10000" ;;
 v6) MODES="xdp-bare pal-xdp-deny:10 none pal-fwd:10" ;;
 local) MODES="none ipt-ct pal-in:10 pal-in:10000" ;;
-ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-flowins:10 abl-all:10" ;;
+ablate) MODES="abl-none:10 abl-events:10 abl-counters:10 abl-failsafe:10 abl-ct:10 abl-flowins:10 abl-all:10 abl-fwdclass:10 abl-ctmiss:10 abl-ctsnat:10 abl-ctins:10 abl-insert:10" ;;
 *) fail "unknown group $GROUP" ;;
 esac
 # a subset of the group's modes, e.g. BENCH_LIVE_MODES="none pal-fwd:10" (a quicker comparison);

@@ -12,6 +12,7 @@
  * bytes; this kernel still takes that layout), through the loader's own path; bpf_nat_ct_error
  * with a size no kernel takes: a conntrack error is never read as "no connection". */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -448,4 +449,51 @@ Test(bpf_nat, ct_fallback_keeps_the_packets_direction)
 	cr_assert(bt_flow_get(&T, &k1, &f));
 	cr_expect_eq(f.state, PAL_FST_TCP_SYN_SENT,
 		     "the client's own ACK is no reply: still syn_sent (state %u)", f.state);
+}
+
+/* At tc ingress (before this namespace's NAT) a tracked packet carries its own direction's tuple;
+ * conntrack is asked for that one only. A packet whose REVERSE is a NATed connection's tuple is
+ * not that connection's (conntrack would start a new one for it): here a packet "from the
+ * NodePort" HOST_EXT:30080 to CLIENT:40000, arriving from outside, while the connection is known
+ * under its post-DNAT key only. Asked by its reverse (as before), it was taken as the
+ * connection's reply: established before preDNAT and forward policy, its pre-DNAT key entered. */
+Test(bpf_nat, a_packet_whose_reverse_is_a_connections_tuple_is_not_established_at_tc_ingress)
+{
+	struct pal_packet spoof = ct_pkt(PAL_PROTO_TCP, HOST_EXT, 30080, CLIENT, 40000);
+	struct pal_flow_key k1 = key(CLIENT, 40000, POD, 8080); /* both directions (canonical) */
+	struct pal_flow f = { .state = PAL_FST_TCP_ESTABLISHED, .generation = 1,
+			      .flags = PAL_FLOW_ALWAYS };
+	uint8_t buf[256];
+	size_t len;
+
+	bt_flush_flows(&T);
+	f.last_ns = bt_now_ns();
+	bt_flow_put(&T, &k1, &f);
+	len = bt_build(buf, sizeof(buf), &spoof, &bt_ack);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, T.ifindex[BT_ETH0], T.ifindex[BT_ETH0], 0,
+			       buf, len, NULL), 0, "preDNAT has no verdict for it: it passes on");
+	cr_assert_eq(bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS)
+			     .verdict[PAL_VERDICT_ESTABLISHED], 0,
+		     "taken as the NodePort connection's reply");
+	cr_assert(!have_flow(key(CLIENT, 40000, HOST_EXT, 30080)), "its key entered as the flow's");
+}
+
+/* tc egress asks conntrack once per packet and keeps the answer for that packet's run only
+ * (flow.h pal_flow_ct_view): a later packet with the same tuple asks again. The first SYN leaves
+ * with SNAT_IN_ALLOWLIST:61009 and no conntrack entry: judged on that source (in pod1's
+ * allowlist). Then OUTSIDER's connection, masqueraded to that very tuple, appears; a SYN of it
+ * must be judged on OUTSIDER. Both runs on one CPU: the answer is kept per CPU. */
+Test(bpf_nat, the_source_before_snat_is_asked_for_every_packet)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	bt_flush_flows(&T);
+	cr_assert_eq(egress_forwarded(BT_CALI1, SNAT_IN_ALLOWLIST, 61009, POD, 8080), 0,
+		     "no conntrack entry: judged on its own source, in the allowlist");
+	ct_insert(OUTSIDER, 40009, HOST_EXT, 30080, POD, 8080, SNAT_IN_ALLOWLIST, 61009);
+	cr_assert_eq(egress_forwarded(BT_CALI1, SNAT_IN_ALLOWLIST, 61009, POD, 8080), 2,
+		     "judged on the earlier packet's conntrack answer, not on OUTSIDER");
 }
