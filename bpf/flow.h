@@ -462,7 +462,7 @@ static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const st
 /* Packet p crossed entry f in the flow's reply direction or not, and is part of the flow:
  * advance the state and refresh the entry (one entry serves both directions, so they age and
  * close together). Not inlined: the common case is decided inline in the hook
- * (pal_flow_entry_state). */
+ * (pal_flow_plain_hit), and an entry that needs no touch is not touched (pal_flow_entry_state). */
 static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *p, int reply,
 				      __u32 gen, __u64 now)
 {

@@ -302,8 +302,9 @@ static __noinline int pal_flow_found(struct pal_flow *f, struct pal_flow_scratch
 }
 
 /* The packet's own tuple in the table: PAL_FLOW_*. */
-static __always_inline int pal_flow_lookup_entry(const struct pal_hookctx *h, const struct pal_pkt *p,
-						 struct pal_outcome *o, __u32 gen)
+static __always_inline int pal_flow_lookup_entry(const struct pal_hookctx *h,
+						 const struct pal_pkt *p, struct pal_outcome *o,
+						 __u32 gen)
 {
 	struct pal_flow_scratch *s;
 	struct pal_flow *f = pal_flow_own_entry(h, p, gen, &s);

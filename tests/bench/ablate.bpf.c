@@ -25,7 +25,8 @@
  *                        hash lookup costs
  *   PAL_ABLATE_CLOCK     the flow clock reads a constant instead of bpf_ktime_get_coarse_ns
  *   PAL_ABLATE_LIFECYCLE an entry found is established: no SYN, idle-timeout, tombstone or
- *                        generation check (pal_flow_plain_hit, pal_flow_classify_entry: PAL_FLOW_HIT)
+ *                        generation check (pal_flow_plain_hit and pal_flow_classify_entry
+ *                        answer PAL_FLOW_HIT)
  *   PAL_ABLATE_FLOWCHECK the whole flow check answers "established" (no key, lookup, lifecycle)
  *
  * A variant is for measuring only: it loses counts, events or failsafe ports. */
