@@ -41,7 +41,7 @@ static const struct pal_if_ctr pal_if_ctr_zero;
  * add the two (abi.h "pal_slot_ctrs"). */
 static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 slot, __u32 ifindex, __u8 hook)
 {
-	struct pal_ifctr_key key = { .ifindex = ifindex, .hook = hook };
+	struct pal_ifctr_key key;
 	struct pal_if_ctr *c;
 
 	if (slot >= PAL_IFSLOT_FIRST && hook < PAL_HOOK_COUNT) {
@@ -51,6 +51,8 @@ static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 slot, __u32 ifind
 		if (c)
 			return c;
 	}
+	/* the hash key only here: built before the slot's lookup, it cost every packet its stores */
+	key = (struct pal_ifctr_key){ .ifindex = ifindex, .hook = hook };
 	c = bpf_map_lookup_elem(&pal_if_ctrs, &key);
 	if (!c) {
 		bpf_map_update_elem(&pal_if_ctrs, &key, &pal_if_ctr_zero, BPF_NOEXIST);

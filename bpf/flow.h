@@ -180,21 +180,27 @@ static __always_inline struct pal_flow *pal_flow_get(const struct pal_flow_key *
 	return bpf_map_lookup_elem(&pal_flows, k);
 }
 
-/* Packet p's entry (p trackable, swapped from pal_flow_key_of's order), its key built straight
- * into its table's form: for IPv4 only the 16-byte key (s->k4), so the established path builds no
- * 40-byte key; for IPv6 s->k2. Callers that need s->k2 for IPv4 too build it (pal_flow_key). */
-static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p, int swapped,
+/* Packet p's entry (p trackable), its key built straight into its table's form, and its swap bit
+ * (pal_flow_key_of's order) in s->k2_swapped: for IPv4 only the 16-byte key (s->k4), from the
+ * same address words and ports the order is decided on, so the established path builds no 40-byte
+ * key and reads each field once; for IPv6 s->k2. Callers that need s->k2 for IPv4 too build it
+ * (pal_flow_key). ICMP echo: the identifier as both ports, so the addresses alone order it. */
+static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p,
 							 struct pal_flow_scratch *s)
 {
 	struct pal_flow_key4 *k4 = &s->k4;
 	struct pal_flow *f;
 	__u16 sp = p->is_echo ? p->icmp_id : p->sport, dp = p->is_echo ? p->icmp_id : p->dport;
 	__u32 a, b;
+	int swapped;
 
 	if (p->family == 4) {
 		/* whole words: through a pointer chosen by `swapped` clang would copy byte by byte */
 		__builtin_memcpy(&a, p->src, 4);
 		__builtin_memcpy(&b, p->dst, 4);
+		/* pal_flow_swapped's order: the other three address words are zero on both sides */
+		swapped = a != b ? bpf_ntohl(a) > bpf_ntohl(b) : sp > dp;
+		s->k2_swapped = swapped;
 		if (swapped) {
 			__u32 t = a;
 
@@ -211,7 +217,8 @@ static __always_inline struct pal_flow *pal_flow_get_pkt(const struct pal_pkt *p
 		asm volatile("" : "+r"(f)); /* as in pal_flow_get */
 		return f;
 	}
-	pal_flow_key(p, swapped, &s->k2);
+	s->k2_swapped = pal_flow_swapped(p);
+	pal_flow_key(p, s->k2_swapped, &s->k2);
 	return bpf_map_lookup_elem(&pal_flows, &s->k2);
 }
 
@@ -304,26 +311,47 @@ static __always_inline __u32 pal_policy_generation(void)
 	return c ? c->generation : 0;
 }
 
+/* The default idle timeout of each timeout index (enum pal_flow_tmo), seconds. */
+static const __u32 pal_flow_tmo_def[PAL_FLOW_TMO_COUNT] = {
+	[PAL_FLOW_TMO_TCP_SYN_SENT] = PAL_FLOW_TMO_DEF_TCP_SYN_SENT,
+	[PAL_FLOW_TMO_TCP_SYN_RECV] = PAL_FLOW_TMO_DEF_TCP_SYN_RECV,
+	[PAL_FLOW_TMO_TCP_ESTABLISHED] = PAL_FLOW_TMO_DEF_TCP_ESTABLISHED,
+	[PAL_FLOW_TMO_TCP_FIN_WAIT] = PAL_FLOW_TMO_DEF_TCP_FIN_WAIT,
+	[PAL_FLOW_TMO_TCP_TIME_WAIT] = PAL_FLOW_TMO_DEF_TCP_TIME_WAIT,
+	[PAL_FLOW_TMO_TCP_CLOSE] = PAL_FLOW_TMO_DEF_TCP_CLOSE,
+	[PAL_FLOW_TMO_UDP] = PAL_FLOW_TMO_DEF_UDP,
+	[PAL_FLOW_TMO_UDP_REPLIED] = PAL_FLOW_TMO_DEF_UDP_REPLIED,
+	[PAL_FLOW_TMO_ICMP] = PAL_FLOW_TMO_DEF_ICMP,
+	[PAL_FLOW_TMO_OTHER] = PAL_FLOW_TMO_DEF_OTHER,
+};
+
+/* The states with a timeout of their own are numbered as their timeout indexes, one up: the
+ * index is the state minus one, no branch per state on every established packet. */
+_Static_assert(PAL_FST_TCP_SYN_SENT - 1 == PAL_FLOW_TMO_TCP_SYN_SENT &&
+		       PAL_FST_TCP_SYN_RECV - 1 == PAL_FLOW_TMO_TCP_SYN_RECV &&
+		       PAL_FST_TCP_ESTABLISHED - 1 == PAL_FLOW_TMO_TCP_ESTABLISHED &&
+		       PAL_FST_TCP_FIN_WAIT - 1 == PAL_FLOW_TMO_TCP_FIN_WAIT &&
+		       PAL_FST_TCP_TIME_WAIT - 1 == PAL_FLOW_TMO_TCP_TIME_WAIT &&
+		       PAL_FST_TCP_CLOSE - 1 == PAL_FLOW_TMO_TCP_CLOSE &&
+		       PAL_FST_UDP_UNREPLIED - 1 == PAL_FLOW_TMO_UDP &&
+		       PAL_FST_UDP_REPLIED - 1 == PAL_FLOW_TMO_UDP_REPLIED &&
+		       PAL_FST_ICMP - 1 == PAL_FLOW_TMO_ICMP &&
+		       PAL_FST_ICMP + 1 == PAL_FST_COUNT && PAL_FST_OTHER == 0 &&
+		       PAL_FLOW_TMO_OTHER + 1 == PAL_FLOW_TMO_COUNT,
+	       "flow states and timeout indexes are numbered alike");
+
+/* The idle timeout of state (configured, else its default); OTHER and any unknown state take
+ * OTHER's. */
 static __always_inline __u64 pal_flow_timeout_ns(const struct pal_flow_cfg *c, __u8 state)
 {
-	__u32 i, def, s = 0;
+	__u32 i = (__u32)state - 1, s = 0; /* OTHER (0) wraps around to the last index */
 
-	switch (state) {
-	case PAL_FST_TCP_SYN_SENT: i = PAL_FLOW_TMO_TCP_SYN_SENT; def = PAL_FLOW_TMO_DEF_TCP_SYN_SENT; break;
-	case PAL_FST_TCP_SYN_RECV: i = PAL_FLOW_TMO_TCP_SYN_RECV; def = PAL_FLOW_TMO_DEF_TCP_SYN_RECV; break;
-	case PAL_FST_TCP_ESTABLISHED: i = PAL_FLOW_TMO_TCP_ESTABLISHED; def = PAL_FLOW_TMO_DEF_TCP_ESTABLISHED; break;
-	case PAL_FST_TCP_FIN_WAIT: i = PAL_FLOW_TMO_TCP_FIN_WAIT; def = PAL_FLOW_TMO_DEF_TCP_FIN_WAIT; break;
-	case PAL_FST_TCP_TIME_WAIT: i = PAL_FLOW_TMO_TCP_TIME_WAIT; def = PAL_FLOW_TMO_DEF_TCP_TIME_WAIT; break;
-	case PAL_FST_TCP_CLOSE: i = PAL_FLOW_TMO_TCP_CLOSE; def = PAL_FLOW_TMO_DEF_TCP_CLOSE; break;
-	case PAL_FST_UDP_UNREPLIED: i = PAL_FLOW_TMO_UDP; def = PAL_FLOW_TMO_DEF_UDP; break;
-	case PAL_FST_UDP_REPLIED: i = PAL_FLOW_TMO_UDP_REPLIED; def = PAL_FLOW_TMO_DEF_UDP_REPLIED; break;
-	case PAL_FST_ICMP: i = PAL_FLOW_TMO_ICMP; def = PAL_FLOW_TMO_DEF_ICMP; break;
-	default: i = PAL_FLOW_TMO_OTHER; def = PAL_FLOW_TMO_DEF_OTHER; break;
-	}
-	if (c && i < PAL_FLOW_TMO_COUNT)
+	if (i >= PAL_FLOW_TMO_OTHER)
+		i = PAL_FLOW_TMO_OTHER;
+	if (c)
 		s = c->timeout_s[i];
 	if (!s)
-		s = def;
+		s = pal_flow_tmo_def[i];
 	return (__u64)s * 1000000000ULL;
 }
 
@@ -414,10 +442,30 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 	return PAL_FLOW_HIT;
 }
 
+/* The common established packet, decided by a few compares: entry f is of the current generation
+ * gen, no tombstone, last refreshed within the second, and packet p changes nothing in it (TCP:
+ * an established flow's packet without SYN, FIN or RST; not the first reply of an unreplied UDP
+ * flow; no ICMP echo, whose direction pal_flow_classify_entry checks). Then
+ * pal_flow_classify_entry answers PAL_FLOW_HIT (no SYN; every state's timeout is at least the
+ * one second: whole seconds, 0 meaning the default; current; no tombstone) and pal_flow_touch
+ * would change nothing, so the caller skips both and the flow settings' lookup. Anything else
+ * takes the full checks. */
+static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const struct pal_pkt *p,
+					      int reply, __u32 gen, __u64 now)
+{
+	if (f->generation != gen || (f->flags & PAL_FLOW_DENIED) || p->is_echo ||
+	    pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS)
+		return 0;
+	if (p->proto == PAL_IPPROTO_TCP)
+		return f->state == PAL_FST_TCP_ESTABLISHED &&
+		       !(p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN));
+	return !(f->state == PAL_FST_UDP_UNREPLIED && reply);
+}
+
 /* Packet p crossed entry f in the flow's reply direction or not, and is part of the flow:
  * advance the state and refresh the entry (one entry serves both directions, so they age and
  * close together). Not inlined: the common case is decided inline in the hook
- * (pal_flow_entry_state). */
+ * (pal_flow_plain_hit), and an entry that needs no touch is not touched (pal_flow_entry_state). */
 static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *p, int reply,
 				      __u32 gen, __u64 now)
 {

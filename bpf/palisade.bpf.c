@@ -363,8 +363,8 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 
 	/* Established flows are accepted before preDNAT runs (a stale one is re-judged here). */
-	gen = pal_policy_generation(); /* before the check: the memo's (memo.h) */
-	est = h.trace ? PAL_EST_NO : pal_flow_check(skb, &h, &p, &fo); /* a trace: a new flow */
+	gen = pal_policy_generation(); /* before the check: the flow's and the memo's (memo.h) */
+	est = h.trace ? PAL_EST_NO : pal_flow_check_gen(skb, &h, &p, &fo, gen); /* trace: new flow */
 	if (est == PAL_EST_REJUDGE) {
 		bpf_tail_call(skb, &flow_tc_jmp, 0);
 		est = PAL_EST_NO; /* not reached unless the tail call failed */

@@ -36,8 +36,13 @@ static __always_inline struct pal_trace *pal_trace_rec(void)
 /* 1 when skb is a trace run's packet (see above); starts an empty record then. */
 static __always_inline __u8 pal_trace_begin(struct __sk_buff *skb)
 {
-	struct pal_trace *t = pal_trace_rec();
+	struct pal_trace *t;
 
+	/* a nonce is never 0, so a packet whose cb[0] and cb[1] are both 0 is no trace run's: the
+	 * map is not looked up for it (the same answer, without the lookup) */
+	if (!(skb->cb[0] | skb->cb[1]))
+		return 0;
+	t = pal_trace_rec();
 	if (!t || !t->nonce || skb->cb[0] != (__u32)t->nonce ||
 	    skb->cb[1] != (__u32)(t->nonce >> 32))
 		return 0;

@@ -25,7 +25,8 @@
  *                        hash lookup costs
  *   PAL_ABLATE_CLOCK     the flow clock reads a constant instead of bpf_ktime_get_coarse_ns
  *   PAL_ABLATE_LIFECYCLE an entry found is established: no SYN, idle-timeout, tombstone or
- *                        generation check (pal_flow_classify_entry answers PAL_FLOW_HIT)
+ *                        generation check (pal_flow_plain_hit and pal_flow_classify_entry
+ *                        answer PAL_FLOW_HIT)
  *   PAL_ABLATE_FLOWCHECK the whole flow check answers "established" (no key, lookup, lifecycle)
  *
  * A new forwarded flow's steps (tc egress and tc ingress; live.sh's ablate group, bench-classify's
@@ -136,11 +137,13 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 #define PAL_WITH_CT 1
 #include "flow.h"
 #define pal_flow_classify_entry(f, p, reply, c, gen, now) ((void)(c), (void)(reply), PAL_FLOW_HIT)
+#define pal_flow_plain_hit(f, p, reply, gen, now) ((void)(reply), (void)(gen), (void)(now), 1)
 #endif
 #ifdef PAL_ABLATE_FLOWCHECK
 #define PAL_WITH_CT 1
 #include "flow_judge.h"
 #define pal_flow_check(skb, h, p, o) PAL_EST_YES
+#define pal_flow_check_gen(skb, h, p, o, gen) ((void)(gen), PAL_EST_YES)
 #endif
 
 #ifdef PAL_ABLATE_FWDCLASS

@@ -235,9 +235,9 @@ Test(bpf_flow, keep_on_policy_change_keeps_calicos_behaviour)
 	cr_assert_not(to_pod(&c2s, BT_TCP_SYN), "a new connection meets the deny");
 }
 
-/* Writes the entry of the test's connection as established (c2s opened it), of the current
- * generation, last seen at last_ns (never re-judged: only its age decides). */
-static void put_established(uint64_t last_ns)
+/* Writes the entry of the test's connection (c2s opened it) as an established TCP flow of
+ * generation gen, with flags, last seen at last_ns. */
+static void put_flow(uint32_t gen, uint32_t flags, uint64_t last_ns)
 {
 	int swapped;
 	struct pal_flow_key k = key_of_dir(&c2s, &swapped), rk = key_of(&s2c);
@@ -247,9 +247,15 @@ static void put_established(uint64_t last_ns)
 	memset(&f, 0, sizeof(f));
 	f.last_ns = last_ns;
 	f.state = PAL_FST_TCP_ESTABLISHED;
-	f.generation = generation;
-	f.flags = PAL_FLOW_ALWAYS | (swapped ? PAL_FLOW_REVERSED : 0);
+	f.generation = gen;
+	f.flags = flags | (swapped ? PAL_FLOW_REVERSED : 0);
 	bt_flow_put(&T, &k, &f);
+}
+
+/* The same, of the current generation and never re-judged: only its age decides. */
+static void put_established(uint64_t last_ns)
+{
+	put_flow(generation, PAL_FLOW_ALWAYS, last_ns);
 }
 
 Test(bpf_flow, syn_on_an_existing_entry_meets_policy)
@@ -705,4 +711,28 @@ Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v4)
 Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v6)
 {
 	echo_reply_opens_no_door_for_requests(POD6, CLIENT6, true);
+}
+
+/* An established packet on a fresh entry (last seen now: within every timeout and the refresh
+ * second) is decided by a few compares (flow.h pal_flow_plain_hit), which must leave to the full
+ * checks an entry of an older generation (re-judged: the policy now denies it) and a tombstone
+ * of this one (dropped, both directions). With either compare left out, the ACK rides the
+ * entry. */
+Test(bpf_flow, a_fresh_entry_is_a_plain_hit_only_when_current_and_no_tombstone)
+{
+	struct pal_flow f;
+
+	apply(deny_yaml);
+	bt_flush_flows(&T);
+	put_flow(generation, 0, bt_now_ns());
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "the control: a current entry is established");
+	put_flow(generation - 1, 0, bt_now_ns());
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "admitted under the generation before: re-judged");
+	cr_assert(get_flow(&c2s, &f) && (f.flags & PAL_FLOW_DENIED), "the re-judge buried it");
+
+	apply(base_yaml); /* allows 8080 again: only the tombstone can drop */
+	bt_flush_flows(&T);
+	put_flow(generation, PAL_FLOW_DENIED, bt_now_ns());
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "a tombstone of this generation drops");
+	cr_assert_not(from_pod(&s2c, BT_TCP_ACK), "in the reply direction too");
 }
