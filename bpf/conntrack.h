@@ -181,8 +181,7 @@ static __noinline void pal_ct_view_fill(struct __sk_buff *skb, const struct pal_
 {
 	const __u32 *w = (const __u32 *)p;
 	struct nf_conn *ct;
-	int i, err = 0;
-	__u8 dir = 0;
+	int i;
 
 	for (i = 0; i < PAL_CT_VIEW_PKT_WORDS; i++)
 		v->pkt[i] = w[i];
@@ -197,17 +196,18 @@ static __noinline void pal_ct_view_fill(struct __sk_buff *skb, const struct pal_
 	if (!p->family || !p->has_ports ||
 	    (p->proto != PAL_IPPROTO_TCP && p->proto != PAL_IPPROTO_UDP))
 		return;
-	ct = pal_ct_lookup_dir(skb, p, reverse, &dir, &err);
-	v->err = err;
+	/* the lookup writes its error and direction straight into v: this frame sits on tc
+	 * egress's deepest call chain, which the kernel limits to 512 bytes */
+	ct = pal_ct_lookup_dir(skb, p, reverse, &v->pdir, &v->err);
 	if (!ct)
-		return;
+		return; /* v->pdir: opts.dir, 0 (the options start zeroed) */
 	pal_ct_tuple_key(&ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple, p->family, p->is_echo, 0,
 			 &v->tuple[IP_CT_DIR_ORIGINAL]);
 	pal_ct_tuple_key(&ct->tuplehash[IP_CT_DIR_REPLY].tuple, p->family, p->is_echo, 0,
 			 &v->tuple[IP_CT_DIR_REPLY]);
 	v->status = ct->status;
 	/* the packet's own tuple matched: it travels as that tuple; its reverse: against it */
-	v->pdir = (dir ? 1 : 0) ^ (reverse ? 1 : 0);
+	v->pdir = (v->pdir ? 1 : 0) ^ (reverse ? 1 : 0);
 	v->found = 1;
 	bpf_ct_release(ct);
 }

@@ -571,7 +571,8 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	struct pal_flow_key4 k4;
 	struct pal_flow *f;
 	__u32 off, ihl;
-	__u8 h[40], l4[4];
+	__u8 h[20]; /* the quoted IPv4 header, or IPv6's first 8 bytes, then the ports: this
+		     * subprogram's stack sits on tc egress's deepest call chain (512 bytes) */
 
 	if (!p->is_icmp || p->frag == PAL_FRAG_LATER)
 		return 0;
@@ -590,12 +591,11 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 		off += ihl;
 	} else if (p->family == 6 && p->proto == PAL_IPPROTO_ICMPV6 && p->icmp_type >= 1 &&
 		   p->icmp_type <= 4) {
-		if (bpf_skb_load_bytes(skb, off, h, 40) || (h[0] >> 4) != 6)
+		if (bpf_skb_load_bytes(skb, off, h, 8) || (h[0] >> 4) != 6 ||
+		    bpf_skb_load_bytes(skb, off + 8, &k, 32)) /* the key starts with src, then dst */
 			return 0;
 		k.family = 6;
 		k.proto = h[6]; /* a quoted packet with extension headers is not related here */
-		__builtin_memcpy(k.src, &h[8], 16);
-		__builtin_memcpy(k.dst, &h[24], 16);
 		off += 40;
 	} else {
 		return 0;
@@ -607,10 +607,10 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 		return 0;
 	if (k.proto != PAL_IPPROTO_TCP && k.proto != PAL_IPPROTO_UDP && k.proto != PAL_IPPROTO_SCTP)
 		return 0;
-	if (bpf_skb_load_bytes(skb, off, l4, 4))
+	if (bpf_skb_load_bytes(skb, off, h, 4))
 		return 0;
-	k.sport = ((__u16)l4[0] << 8) | l4[1];
-	k.dport = ((__u16)l4[2] << 8) | l4[3];
+	k.sport = ((__u16)h[0] << 8) | h[1];
+	k.dport = ((__u16)h[2] << 8) | h[3];
 	pal_flow_key_canonical(&k); /* either direction of the flow may be quoted */
 	f = pal_flow_get(&k, &k4);
 	if (!f || f->flags & PAL_FLOW_DENIED)

@@ -722,6 +722,9 @@ Test(bpf_flow, a_fresh_entry_is_a_plain_hit_only_when_current_and_no_tombstone)
 {
 	struct pal_flow f;
 
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40007, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40007);
+
 	apply(deny_yaml);
 	bt_flush_flows(&T);
 	put_flow(generation, 0, bt_now_ns());

@@ -32,11 +32,16 @@ static int report(struct bpf_object *obj, char **logs, int *worst)
 		struct bpf_prog_info info = { 0 };
 		uint32_t len = sizeof(info);
 		const char *s = strstr(logs[i], "processed ");
+		const char *st = strstr(logs[i], "stack depth ");
 		long insns = s ? strtol(s + 10, NULL, 10) : -1;
+		int st_len = st ? (int)strcspn(st + 12, "\n") : 1;
 
 		bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len);
-		printf("%-24s %10ld %9.1f%% %10u\n", bpf_program__name(p), insns,
-		       100.0 * (double)insns / VERIFIER_LIMIT, info.xlated_prog_len / 8);
+		/* the stack: the program's frame, then each subprogram's ("+"); the kernel refuses
+		 * a call chain whose frames (rounded up) exceed 512 bytes */
+		printf("%-24s %10ld %9.1f%% %10u  %.*s\n", bpf_program__name(p), insns,
+		       100.0 * (double)insns / VERIFIER_LIMIT, info.xlated_prog_len / 8, st_len,
+		       st ? st + 12 : "?");
 		if (insns < 0 || insns > *worst)
 			*worst = insns < 0 ? VERIFIER_LIMIT : (int)insns;
 		i++;
@@ -104,7 +109,7 @@ int main(void)
 	int worst = 0;
 
 	libbpf_set_print(silent);
-	printf("%-24s %10s %10s %10s\n", "program", "verified", "of limit", "xlated");
+	printf("%-24s %10s %10s %10s  %s\n", "program", "verified", "of limit", "xlated", "stack (program+subprograms)");
 	/* the loader sets it from the kernel's BTF; any size the kernel takes verifies the same.
 	 * Some kernels refuse bpf_xdp_adjust_meta (docs/datapath.md); without it XDP verifies a few
 	 * instructions fewer, nothing else changes */
