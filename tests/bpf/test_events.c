@@ -109,8 +109,8 @@ Test(bpf_events, a_flood_pays_for_at_most_the_burst_and_counts_the_rest)
 
 /* The limiter's clock moves: once a flood has spent the burst, the time that passes refills the
  * bucket (one event per second here), so the next deny after a second is emitted again. The
- * limiter reads the coarse clock (counters.h pal_event_admit); a clock that did not move would
- * keep the interface silent for good. */
+ * limiter reads the coarse clock once per tick (counters.h pal_event_now); a reading that was
+ * never taken again would keep the interface silent for good. */
 Test(bpf_events, the_bucket_refills_as_time_passes)
 {
 	int eth0 = T.ifindex[BT_ETH0];
