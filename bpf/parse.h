@@ -303,11 +303,10 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 /* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged frame (most
  * packets) is read with fewer loads (each helper call is a measurable part of the cost): its
  * first 54 bytes straight from the packet when they are in the linear data (Ethernet, then IPv4
- * and the L4 header when the IPv4 header has no options; at XDP also the whole IPv6 header, 14 +
- * 40, which saves an IPv6 deny two of its three helper loads), else Ethernet and IPv4 with one
- * helper load. The bytes are the same, and a frame too short for either takes the loads one by
- * one, so it is judged (truncated or not) exactly as before. tc keeps its IPv6 header load: the
- * second IPv6 path would add to tc_egress's verification, the largest of all. */
+ * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, which
+ * saves an IPv6 packet two of its three helper loads), else Ethernet and IPv4 with one helper
+ * load. The bytes are the same, and a frame too short for either takes the loads one by one, so
+ * it is judged (truncated or not) exactly as before. */
 static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
 {
 	__u8 eth[PAL_FRONT_LEN] __attribute__((aligned(8)));
@@ -321,7 +320,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 			p->l3_off = 14;
 			return pal_parse_ipv4_hdr(ctx, kind, p, &eth[14], &eth[34]);
 		}
-		if (proto == PAL_ETH_P_IPV6 && kind == PAL_CTX_XDP) {
+		if (proto == PAL_ETH_P_IPV6) {
 			p->l3_off = 14;
 			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14]);
 		}
