@@ -179,7 +179,8 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 static __always_inline void pal_emit_log_req(const struct pal_cls_req *req, struct pal_pkt *pkt,
 					     __u32 rule_id)
 {
-	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(req->slot, req->ifindex, req->hook));
+	struct pal_event *ev =
+		pal_event_reserve(pal_if_ctr_get(req->slot, req->ifindex, req->hook), req->hook);
 
 	if (!ev)
 		return;
@@ -190,7 +191,7 @@ static __always_inline void pal_emit_log_req(const struct pal_cls_req *req, stru
 
 static __always_inline void pal_emit_log(struct pal_cls_scratch *s, __u32 rule_id)
 {
-	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(s->slot, s->ifindex, s->hook));
+	struct pal_event *ev = pal_event_reserve(pal_if_ctr_get(s->slot, s->ifindex, s->hook), s->hook);
 
 	if (!ev)
 		return;

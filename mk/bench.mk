@@ -5,6 +5,7 @@
 #
 #   $(BUILD)/bench/*.bpf.o        baselines: a bare XDP_DROP, a linear rule scan
 #   $(BUILD)/bench/bench-classify figure 1 (BPF_PROG_TEST_RUN)
+#   $(BUILD)/bench/bench-xdp-deny untracked Deny at XDP against a bare XDP_DROP (BPF_PROG_TEST_RUN)
 #   $(BUILD)/bench/pktblast ...   traffic generators and helpers for the namespace benchmarks
 #   $(BUILD)/bench/livegen        the live-frames generator (figure 7, tests/bench/live.sh)
 #   $(BUILD)/bench/abl-*/         the cost model's ablation variants (make bench-cost)
@@ -13,7 +14,7 @@
 BENCH_DIR  := $(BUILD)/bench
 BENCH_BPF  := $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/linear_scan.bpf.o $(BENCH_DIR)/ct_lookup.bpf.o \
               $(BENCH_DIR)/livegen.bpf.o $(BENCH_DIR)/tc_drop.bpf.o $(BENCH_DIR)/xdp_pass.bpf.o
-BENCH_TOOLS := $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
+BENCH_TOOLS := $(BENCH_DIR)/bench-xdp-deny $(BENCH_DIR)/pktblast $(BENCH_DIR)/udpflood $(BENCH_DIR)/udpsink $(BENCH_DIR)/bench-ctl \
                $(BENCH_DIR)/probe $(BENCH_DIR)/livegen $(BENCH_DIR)/runflood
 
 .PHONY: bench-all bench-build
@@ -24,6 +25,10 @@ $(BENCH_DIR)/%.bpf.o: tests/bench/%.bpf.c vmlinux/vmlinux.h
 $(BENCH_DIR)/xdp_drop.bpf.o $(BENCH_DIR)/tc_drop.bpf.o $(BENCH_DIR)/xdp_pass.bpf.o: tests/bench/drop_count.h
 
 $(BENCH_DIR)/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+$(BENCH_DIR)/bench-xdp-deny: tests/bench/bench_xdp_deny.c tests/bench/bench_setup.c $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
 

@@ -204,6 +204,15 @@ struct pal_hook_memo {
 };
 _Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
 
+/* event_clock: PERCPU_ARRAY[PAL_HOOK_COUNT] of struct pal_event_clock, private to each object
+ * (not pinned): the event rate limiter's clock reading per hook, taken once per tick
+ * (bpf/counters.h pal_event_now). */
+struct pal_event_clock {
+	__u64 jiffies; /* the tick the reading was taken in */
+	__u64 ns;      /* bpf_ktime_get_coarse_ns then */
+};
+_Static_assert(sizeof(struct pal_event_clock) == 16, "pal_event_clock size");
+
 /* ---- maps: keys and values -------------------------------------------------------------------- */
 
 /* pal_version: ARRAY[1] of struct pal_version, written once when the maps are created. */

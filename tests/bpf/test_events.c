@@ -8,6 +8,7 @@
  * emits. Without the limiter every dropped packet emitted an event (FLOOD events). */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
@@ -104,4 +105,30 @@ Test(bpf_events, a_flood_pays_for_at_most_the_burst_and_counts_the_rest)
 	/* the other interface has its own bucket */
 	cr_assert_eq(n_events[1], 1, "eth1's deny was not reported");
 	cr_assert_eq(c1.events_suppressed, 0);
+}
+
+/* The limiter's clock moves: once a flood has spent the burst, the time that passes refills the
+ * bucket (one event per second here), so the next deny after a second is emitted again. The
+ * limiter reads the coarse clock once per tick (counters.h pal_event_now); a reading that was
+ * never taken again would keep the interface silent for good. */
+Test(bpf_events, the_bucket_refills_as_time_passes)
+{
+	int eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr c0, c1;
+	int before;
+
+	for (int k = 0; k < 2 * (int)PAL_EVENT_BURST_DEF; k++)
+		deny_one(0, (uint16_t)(10000 + k));
+	ring_buffer__consume(rb);
+	c0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	cr_assert_gt(c0.events_suppressed, 0, "the flood spent the burst");
+	before = n_events[0];
+	usleep(1100 * 1000); /* more than one interval at 1 event/s, and more than a tick */
+	deny_one(0, 20000);
+	ring_buffer__consume(rb);
+	c1 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	cr_assert_eq(n_events[0] - before, 1, "no event after a second: %d (suppressed %llu -> %llu)",
+		     n_events[0] - before, (unsigned long long)c0.events_suppressed,
+		     (unsigned long long)c1.events_suppressed);
+	cr_assert_eq(c1.events_suppressed, c0.events_suppressed);
 }

@@ -44,6 +44,7 @@ static const struct pcase cases[] = {
 	{ "tcp4 allow", PAL_PROTO_TCP, false, 9000, {0}, M_NONE, 0, PASS, OK, PAL_DROP_NONE },
 	{ "tcp4 deny", PAL_PROTO_TCP, false, 9001, {0}, M_NONE, 0, DROP, SHOT, PAL_DROP_POLICY },
 	{ "tcp6 deny", PAL_PROTO_TCP, true, 9001, {0}, M_NONE, 0, DROP, SHOT, PAL_DROP_POLICY },
+	{ "tcp6 allow", PAL_PROTO_TCP, true, 9000, {0}, M_NONE, 0, PASS, OK, PAL_DROP_NONE },
 	/* options and extension headers are walked */
 	{ "ipv4 options", PAL_PROTO_TCP, false, 9001, {.ip_opts = 12}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
@@ -56,6 +57,9 @@ static const struct pcase cases[] = {
 	{ "ipv6 too many ext headers", PAL_PROTO_TCP, true, 9000, {.ext6 = 9}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_IPV6_EXT },
 	{ "vlan tag", PAL_PROTO_TCP, false, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_POLICY },
+	/* the frame's front read straight from the packet (parse.h) holds a tag, not IP */
+	{ "vlan tag ipv6", PAL_PROTO_TCP, true, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
 	/* fragments: the first has ports, later ones do not (port rules cannot match them) */
 	{ "ipv4 first fragment", PAL_PROTO_TCP, false, 9001, {.frag = 1}, M_NONE, 0, DROP, SHOT,
@@ -97,6 +101,11 @@ static const struct pcase cases[] = {
 	  PAL_DROP_BAD_IP },
 	{ "ipv4 header only", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14 + 20, DROP, SHOT,
 	  PAL_DROP_TRUNC_L4 },
+	/* exactly the front (parse.h): the IPv6 header from it, the L4 header missing */
+	{ "ipv6 header only", PAL_PROTO_TCP, true, 9000, {0}, M_CUT, 14 + 40, DROP, SHOT,
+	  PAL_DROP_TRUNC_L4 },
+	{ "ipv6 version 5", PAL_PROTO_TCP, true, 9000, {0}, M_VERSION, 0, DROP, SHOT,
+	  PAL_DROP_BAD_IP },
 	{ "ethernet only", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14, DROP, REFUSED,
 	  PAL_DROP_TRUNC_L3 },
 	/* not IP: never blocked */
