@@ -739,3 +739,54 @@ Test(bpf_flow, a_fresh_entry_is_a_plain_hit_only_when_current_and_no_tombstone)
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "a tombstone of this generation drops");
 	cr_assert_not(from_pod(&s2c, BT_TCP_ACK), "in the reply direction too");
 }
+
+/* The entry is refreshed at most once a second (PAL_FLOW_REFRESH_NS; the plain hit and
+ * pal_flow_touch leave last_ns alone within the second), so expiry gives that second as slack
+ * (pal_flow_expired). Without it, with a timeout of 1 s (the smallest the configuration takes),
+ * the first packet that would refresh the entry (idle > 1 s) found it expired first: a flow whose
+ * packets never pause more than 0.6 s died 1.2 s after its last refresh and its next packet met
+ * policy (here a deny). */
+Test(bpf_flow, busy_flow_with_a_1s_timeout_outlives_its_refresh_second)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40009, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40009);
+	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
+	set_cfg(&c);
+	apply(deny_yaml); /* without a live entry, 8080 is denied */
+	bt_flush_flows(&T);
+	put_established(bt_now_ns());
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
+	usleep(600 * 1000);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "0.6 s after the last packet: established");
+	usleep(600 * 1000);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK),
+		  "0.6 s after the last packet (timeout 1 s): still established");
+}
+
+/* Coverage of the plain hit's direction: an unreplied UDP flow's first reply
+ * is no plain hit whichever endpoint sorts first (pal_flow_get_pkt's inline swap bit); the
+ * opener's own datagrams within the second leave it unreplied. */
+static void udp_first_reply_is_recorded(const char *opener, const char *responder, bool opener_is_client)
+{
+	struct pal_packet o = ct_pkt(PAL_PROTO_UDP, opener, 41000, responder, 5300);
+	struct pal_packet r = ct_pkt(PAL_PROTO_UDP, responder, 5300, opener, 41000);
+	struct pal_flow f;
+
+	bt_flush_flows(&T);
+	cr_assert(opener_is_client ? to_pod(&o, 0) : from_pod(&o, 0), "the opener's datagram");
+	cr_assert(get_flow(&o, &f) && f.state == PAL_FST_UDP_UNREPLIED, "state %u", f.state);
+	cr_assert(opener_is_client ? to_pod(&o, 0) : from_pod(&o, 0), "the opener again");
+	cr_assert(get_flow(&o, &f) && f.state == PAL_FST_UDP_UNREPLIED, "state %u", f.state);
+	cr_assert(opener_is_client ? from_pod(&r, 0) : to_pod(&r, 0), "the first reply");
+	cr_assert(get_flow(&o, &f) && f.state == PAL_FST_UDP_REPLIED, "state %u", f.state);
+}
+
+Test(bpf_flow, udp_first_reply_is_recorded_whichever_endpoint_sorts_first)
+{
+	udp_first_reply_is_recorded(CLIENT, POD, true);  /* the opener sorts after */
+	udp_first_reply_is_recorded(POD, CLIENT, false); /* the opener sorts first */
+	udp_first_reply_is_recorded(CLIENT6, POD6, true);
+	udp_first_reply_is_recorded(POD6, CLIENT6, false);
+}
