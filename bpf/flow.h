@@ -355,6 +355,16 @@ static __always_inline __u64 pal_flow_timeout_ns(const struct pal_flow_cfg *c, _
 	return (__u64)s * 1000000000ULL;
 }
 
+/* Is an entry of state `state`, last refreshed `idle` ns ago, past its idle timeout? A packet
+ * moves last_ns only once a second (PAL_FLOW_REFRESH_NS), so last_ns may be up to a second older
+ * than the flow's last packet: that second is slack here, or a busy flow would expire up to a
+ * second early (and with a 1 s timeout always). A flow ends between its timeout and a second
+ * later after its last packet. */
+static __always_inline int pal_flow_expired(const struct pal_flow_cfg *c, __u8 state, __u64 idle)
+{
+	return idle > pal_flow_timeout_ns(c, state) + PAL_FLOW_REFRESH_NS;
+}
+
 static __always_inline int pal_tcp_syn_only(const struct pal_pkt *p)
 {
 	return p->proto == PAL_IPPROTO_TCP && p->has_ports &&
@@ -430,7 +440,7 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 	}
 	if (pal_echo_against_flow(p, reply))
 		return PAL_FLOW_MISS;
-	if (pal_flow_idle(now, f->last_ns) > pal_flow_timeout_ns(c, f->state)) {
+	if (pal_flow_expired(c, f->state, pal_flow_idle(now, f->last_ns))) {
 		PAL_FLOW_STAT(expired);
 		return PAL_FLOW_MISS;
 	}
@@ -616,7 +626,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	if (!f || f->flags & PAL_FLOW_DENIED)
 		return 0;
 	/* a stale or idle flow is not vouched for: the error meets policy */
-	if (pal_flow_idle(pal_flow_now(), f->last_ns) > pal_flow_timeout_ns(c, f->state))
+	if (pal_flow_expired(c, f->state, pal_flow_idle(pal_flow_now(), f->last_ns)))
 		return 0;
 	return f->generation == gen || (f->flags & (PAL_FLOW_FAILSAFE | PAL_FLOW_ALWAYS)) ||
 	       (c && (c->flags & PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE));
