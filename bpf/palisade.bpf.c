@@ -252,21 +252,30 @@ static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb)
 	return m->word & ~PAL_XDP_META_MAGIC_MASK;
 }
 
-/* What untracked ingress would decide for a packet exempt from it as the host's (a failsafe
- * port, a failsafe reply) if it turns out to be forwarded (PAL_MARK_FWD_*); quietly. */
-static __always_inline __u32 pal_untracked_fwd_bits(const struct pal_hookctx *hc,
-						    struct pal_iface *ifc, struct pal_pkt *p)
+/* What list `list` of stage `stage` would decide for a forwarded packet, as PAL_MARK_FWD_* bits:
+ * PAL_MARK_FWD_DENY, allow_bit, or 0 (no verdict); evaluated quietly, nothing is dropped here. */
+static __always_inline __u32 pal_quiet_fwd_bits(const struct pal_hookctx *hc, __u32 list,
+						__u8 stage, struct pal_pkt *p, __u32 allow_bit)
 {
 	struct pal_hookctx h = *hc;
 	struct pal_outcome o = {};
 
 	h.quiet = 1;
-	pal_run_list(&h, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p, &o);
+	pal_run_list(&h, list, stage, p, &o);
 	if (o.what == PAL_O_DENY)
 		return PAL_MARK_FWD_DENY;
 	if (o.what == PAL_O_ALLOW)
-		return PAL_MARK_FWD_UNTRACKED;
+		return allow_bit;
 	return 0;
+}
+
+/* What untracked ingress would decide for a packet exempt from it as the host's (a failsafe
+ * port, a failsafe reply) if it turns out to be forwarded (PAL_MARK_FWD_*); quietly. */
+static __always_inline __u32 pal_untracked_fwd_bits(const struct pal_hookctx *hc,
+						    struct pal_iface *ifc, struct pal_pkt *p)
+{
+	return pal_quiet_fwd_bits(hc, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p,
+				  PAL_MARK_FWD_UNTRACKED);
 }
 
 /* What untracked and preDNAT ingress would decide for a failsafe packet if it turns out to be
@@ -274,19 +283,12 @@ static __always_inline __u32 pal_untracked_fwd_bits(const struct pal_hookctx *hc
 static __always_inline __u32 pal_failsafe_fwd_bits(const struct pal_hookctx *hc,
 						   struct pal_iface *ifc, struct pal_pkt *p)
 {
-	struct pal_hookctx h = *hc;
-	struct pal_outcome o = {};
 	__u32 bits = pal_untracked_fwd_bits(hc, ifc, p);
 
 	if (bits)
 		return bits;
-	h.quiet = 1;
-	pal_run_list(&h, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, p, &o);
-	if (o.what == PAL_O_DENY)
-		return PAL_MARK_FWD_DENY;
-	if (o.what == PAL_O_ALLOW)
-		return PAL_MARK_FWD_PREDNAT;
-	return 0;
+	return pal_quiet_fwd_bits(hc, ifc->lists[PAL_SLOT_PREDNAT_IN], PAL_DP_STAGE_PREDNAT, p,
+				  PAL_MARK_FWD_PREDNAT);
 }
 
 SEC("tc")

@@ -226,6 +226,24 @@ static int jump_positions(const char *bin, const char *table, const char *from, 
 	return n;
 }
 
+/* Deletes the rules of built-in chain `from` at positions pos[first..n-1] (ascending), the
+ * highest first so the lower numbers stay true. Returns 0 or -errno. */
+static int delete_rules_at(const char *bin, const char *table, const char *from, const int *pos,
+			   int first, int n)
+{
+	for (int i = n - 1; i >= first; i--) {
+		char num[16];
+		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
+				NULL };
+		int err;
+
+		snprintf(num, sizeof(num), "%d", pos[i]);
+		if ((err = run(del, NULL)))
+			return err;
+	}
+	return 0;
+}
+
 /* One jump from a built-in chain to ours, and it is the chain's first rule and only copy: a rule
  * inserted above it (an ACCEPT) would decide before palisade sees the packet. Otherwise the jump
  * is inserted at 1 first (no moment without it), then the other copies are deleted by number,
@@ -249,17 +267,8 @@ static int ensure_jump_first(const char *bin, const char *table, const char *fro
 		if (n < 0)
 			return n;
 	}
-	for (int i = n - 1; i >= 1; i--) {
-		char num[16];
-		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
-				NULL };
-
-		snprintf(num, sizeof(num), "%d", pos[i]);
-		err = run(del, NULL);
-		if (err)
-			return err;
-	}
-	return 1;
+	err = delete_rules_at(bin, table, from, pos, 1, n);
+	return err ? err : 1;
 }
 
 /* No jump from built-in chain `from` to `to` (every copy deleted, the highest first); then, when
@@ -275,15 +284,8 @@ static int ensure_no_jump(const char *bin, const char *table, const char *from, 
 
 	if (n < 0)
 		return n;
-	for (int i = n - 1; i >= 0; i--) {
-		char num[16];
-		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
-				NULL };
-
-		snprintf(num, sizeof(num), "%d", pos[i]);
-		if ((err = run(del, NULL)))
-			return err;
-	}
+	if ((err = delete_rules_at(bin, table, from, pos, 0, n)))
+		return err;
 	snprintf(want, sizeof(want), "-P %s ACCEPT\n", from);
 	if (run_output(list, out, sizeof(out)) == 0 && strcmp(out, want) == 0)
 		run(xdel, NULL); /* a rule or a policy added meanwhile: the kernel refuses, kept */

@@ -51,14 +51,24 @@ for r in $(seq "$ROUNDS"); do
 done
 rm -f "$RAW.one" "$RAW.err"
 
-for v in $VARIANTS; do
-	for n in $RULES; do
-		# shellcheck disable=SC2046
-		echo "cost $v $n $(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $3 }' "$RAW")) \
-$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW")) \
-$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $5 }' "$RAW"))"
+# medians TAG FILE: per variant and rule count, "TAG VARIANT RULES" and the medians of FILE's
+# fields 3 to 5 over the rounds (FILE's lines: variant, rules, three figures).
+medians() {
+	local tag=$1 file=$2 v n f out
+	for v in $VARIANTS; do
+		for n in $RULES; do
+			out="$tag $v $n"
+			for f in 3 4 5; do
+				# shellcheck disable=SC2046
+				out="$out $(median $(awk -v v="$v" -v n="$n" -v f="$f" \
+					'$1 == v && $2 == n { print $f }' "$file"))"
+			done
+			echo "$out"
+		done
 	done
-done | tee "$RAW.med"
+}
+
+medians cost "$RAW" | tee "$RAW.med"
 
 {
 	echo
@@ -77,14 +87,7 @@ done | tee "$RAW.med"
 } >&2
 rm -f "$RAW.med"
 
-for v in $VARIANTS; do
-	for n in $RULES; do
-		# shellcheck disable=SC2046
-		echo "costnew $v $n $(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $3 }' "$RAW.new")) \
-$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $4 }' "$RAW.new")) \
-$(median $(awk -v v="$v" -v n="$n" '$1 == v && $2 == n { print $5 }' "$RAW.new"))"
-	done
-done | tee "$RAW.med"
+medians costnew "$RAW.new" | tee "$RAW.med"
 
 {
 	echo

@@ -17,20 +17,37 @@ static bool tc_attached(int ifx)
 	return in && out;
 }
 
+/* Syncs the two ports and expects each port's XDP mode (want0, want1) as the sync reports it. */
+static void sync_two(const struct pal_dp_port *ports, enum pal_xdp_mode want0,
+		     enum pal_xdp_mode want1)
+{
+	enum pal_xdp_mode modes[2];
+
+	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2, "%s",
+		     pal_dp_error(T.dp));
+	cr_assert_eq(modes[0], want0, "%s: XDP mode %d, want %d", ports[0].name, modes[0], want0);
+	cr_assert_eq(modes[1], want1, "%s: XDP mode %d, want %d", ports[1].name, modes[1], want1);
+}
+
+/* The XDP mode the kernel reports on ifx. */
+static enum pal_xdp_mode xdp_on(int ifx)
+{
+	enum pal_xdp_mode q;
+	uint32_t id;
+
+	pal_dp_xdp_query(ifx, &q, &id);
+	return q;
+}
+
 Test(bpf_node, sync_then_uninstall)
 {
 	struct pal_dp_port ports[] = {
 		{ "eth0", T.ifindex[BT_ETH0], true, true },
 		{ "cali0", T.ifindex[BT_CALI0], false, false },
 	};
-	enum pal_xdp_mode modes[2], q;
-	uint32_t id;
 	struct stat st;
 
-	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2, "%s",
-		     pal_dp_error(T.dp));
-	cr_assert_eq(modes[0], PAL_XDP_NATIVE);
-	cr_assert_eq(modes[1], PAL_XDP_OFF);
+	sync_two(ports, PAL_XDP_NATIVE, PAL_XDP_OFF);
 	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_CALI0]));
 	cr_assert_not(tc_attached(T.ifindex[BT_ETH1]));
 	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
@@ -38,8 +55,7 @@ Test(bpf_node, sync_then_uninstall)
 	/* eth0 goes away from the set: detached, its rules gone, cali0 untouched */
 	cr_assert_eq(pal_dp_sync_ports(T.dp, &ports[1], 1, PAL_XDP_AUTO, NULL), 1);
 	cr_assert_not(tc_attached(T.ifindex[BT_ETH0]));
-	pal_dp_xdp_query(T.ifindex[BT_ETH0], &q, &id);
-	cr_assert_eq(q, PAL_XDP_OFF);
+	cr_assert_eq(xdp_on(T.ifindex[BT_ETH0]), PAL_XDP_OFF);
 	cr_assert(tc_attached(T.ifindex[BT_CALI0]));
 	cr_assert_neq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
 
@@ -58,23 +74,17 @@ Test(bpf_node, xdp_only_on_ports_that_want_it)
 		{ "eth0", T.ifindex[BT_ETH0], true, false },
 		{ "eth1", T.ifindex[BT_ETH1], true, true },
 	};
-	enum pal_xdp_mode modes[2], q;
-	uint32_t id;
 
-	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2, "%s",
-		     pal_dp_error(T.dp));
-	cr_assert_eq(modes[0], PAL_XDP_OFF);
-	cr_assert_eq(modes[1], PAL_XDP_NATIVE);
-	pal_dp_xdp_query(T.ifindex[BT_ETH0], &q, &id);
-	cr_assert_eq(q, PAL_XDP_OFF, "no XDP on a host port without untracked ingress");
+	sync_two(ports, PAL_XDP_OFF, PAL_XDP_NATIVE);
+	cr_assert_eq(xdp_on(T.ifindex[BT_ETH0]), PAL_XDP_OFF,
+		     "no XDP on a host port without untracked ingress");
 	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_ETH1]));
 	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
 
 	ports[1].untracked_in = false; /* eth1's untracked ingress rules went */
-	cr_assert_eq(pal_dp_sync_ports(T.dp, ports, 2, PAL_XDP_AUTO, modes), 2);
-	cr_assert_eq(modes[1], PAL_XDP_OFF);
-	pal_dp_xdp_query(T.ifindex[BT_ETH1], &q, &id);
-	cr_assert_eq(q, PAL_XDP_OFF, "palisade's XDP removed when no longer wanted");
+	sync_two(ports, PAL_XDP_OFF, PAL_XDP_OFF);
+	cr_assert_eq(xdp_on(T.ifindex[BT_ETH1]), PAL_XDP_OFF,
+		     "palisade's XDP removed when no longer wanted");
 	cr_assert(tc_attached(T.ifindex[BT_ETH1]));
 	cr_assert_eq(pal_dp_uninstall(T.pin_dir), 0);
 }

@@ -41,17 +41,6 @@ kill_tree() {
 	return 0
 }
 
-# wait_generation N: the agent applied generation N (or later).
-wait_generation() {
-	local want=$1 i g
-	for i in $(seq 50); do
-		g=$(agentd_generation)
-		[ -n "$g" ] && [ "$g" -ge "$want" ] && return 0
-		sleep 0.1
-	done
-	fail "generation $want not applied (at ${g:-none}):
-$(tail -n 20 "$AGENTD_LOG")"
-}
 
 # The long-lived connection: the client writes lines from a FIFO (kept open on fd 7) and appends
 # what it receives to conn.out. Fixed source port, so conntrack can be asked about it.
@@ -97,7 +86,7 @@ spec:
 EOF
 mv "$E2E_TMP/81.yaml" "$dir/81-unrelated.yaml"
 gen=$((gen + 1))
-wait_generation "$gen"
+agentd_wait_generation "$gen"
 t0=$(ticks)
 sleep 2
 t1=$(ticks)
@@ -124,7 +113,7 @@ spec:
 EOF
 mv "$E2E_TMP/82.yaml" "$dir/82-cut-client.yaml"
 gen=$((gen + 1))
-wait_generation "$gen"
+agentd_wait_generation "$gen"
 sleep 0.6 # the next push after the generation meets the re-judge
 t0=$(ticks)
 echo "after-deny" >&7
@@ -141,7 +130,7 @@ log "deny: pushes stopped at $t0, the client's line dropped, conntrack entry gon
 # 3. The UDP tuple after its allow is removed (default deny at the host endpoint).
 rm -f "$dir/80-allow-7781.yaml"
 gen=$((gen + 1))
-wait_generation "$gen"
+agentd_wait_generation "$gen"
 if usend udp-after; then fail "udp client:40200 -> node:7781 arrived after its allow was removed"; fi
 
 exec 7>&-

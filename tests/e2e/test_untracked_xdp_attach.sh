@@ -37,16 +37,6 @@ wait_xdp() {
 	fail "XDP on $1: '$have', want '$2': $(polctl_json status | jq -c '.interfaces')
 $(tail -n 20 "$AGENTD_LOG")"
 }
-# wait_generation N: the agent applied generation N (or later).
-wait_generation() {
-	local want=$1 i g
-	for i in $(seq 50); do
-		g=$(agentd_generation)
-		[ -n "$g" ] && [ "$g" -ge "$want" ] && return 0
-		sleep 0.1
-	done
-	fail "generation $want not applied (at ${g:-none}): $(tail -n 20 "$AGENTD_LOG")"
-}
 # pre_jumps: palisade's jumps from raw PREROUTING, iptables and ip6tables together.
 pre_jumps() {
 	{ ns node iptables -w -t raw -S PREROUTING 2>/dev/null
@@ -98,7 +88,7 @@ grep -q 'XDP iface=ext0 .*no untracked ingress policy' "$AGENTD_LOG" ||
 # 2. the untracked policy arrives: XDP on ext0 only, the deny drops at XDP
 cp "$E2E_TMP/30-memcached-untracked.yaml" "$dir/" || fail "cp"
 gen=$((gen + 1))
-wait_generation "$gen"
+agentd_wait_generation "$gen"
 wait_xdp ext0 palisade
 wait_xdp mgmt0 ""
 [ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps: $(pre_jumps), want 2 (iptables, ip6tables)"
@@ -117,7 +107,7 @@ ns node ip link set dev ext0 xdpdrv pinned "$PINDIR/progs/xdp_hep_ingress" ||
 wait_xdp ext0 palisade
 rm "$dir/30-memcached-untracked.yaml" || fail "rm"
 gen=$((gen + 1))
-wait_generation "$gen"
+agentd_wait_generation "$gen"
 wait_xdp ext0 ""
 [ "$(pre_jumps)" = 0 ] || fail "the raw PREROUTING jump stayed after the untracked policy went"
 expect_udp_blocked client 198.18.1.1 11211 198.18.200.7 # host policy: 11211 not allowed

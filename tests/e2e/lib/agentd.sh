@@ -112,6 +112,18 @@ agentd_generation() {
 	polctl_json status | jq -r '.generation // .datapath.generation // empty'
 }
 
+# agentd_wait_generation N: the agent applied generation N (or later) within 5 s, or the test fails.
+agentd_wait_generation() {
+	local want=$1 i g
+	for i in $(seq 50); do
+		g=$(agentd_generation)
+		[ -n "$g" ] && [ "$g" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "generation $want not applied (at ${g:-none}):
+$(tail -n 20 "$AGENTD_LOG")"
+}
+
 agentd_prog_ids() {
 	local xdp tin tout
 	xdp=$(ns node ip -d link show dev ext0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1)
