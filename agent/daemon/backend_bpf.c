@@ -457,6 +457,26 @@ static void bpf_finish_apply(void *ctx)
 			 PALD_S("error", strerror(-err)));
 }
 
+/* An untracked allow is notracked by raw PREROUTING's jump, which palisade keeps only while a
+ * host endpoint has untracked ingress rules (netfilter.h): when this apply brings the first
+ * ones, the jump goes in before the lists do, so no untracked packet is ever tracked. A failure
+ * is logged; the interface sync after the apply tries again. */
+static void want_prerouting_before(struct bpf_ctx *c, const struct pal_dp_binding *v, size_t n)
+{
+	char why[256] = "";
+
+	if (!c->synced_once)
+		return; /* nothing installed yet: the first full sync puts every jump in */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].ep && v[i].ep->kind == PAL_EP_HOST &&
+		    v[i].ep->untracked[PAL_DIR_INGRESS].n_tiers > 0) {
+			if (pal_nf_want_prerouting(why, sizeof(why)) < 0)
+				pald_log(PALD_LOG_WARN, "untracked ingress before its notrack jump",
+					 PALD_S("error", why));
+			return;
+		}
+}
+
 static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 		     struct pal_diags *diags)
 {
@@ -477,6 +497,7 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 		return err;
 	doc = pal_meta_build(ir, generation); /* NULL (out of memory): polctl keeps the old */
 	reset_moved_rule_counters(c, c->meta, doc);
+	want_prerouting_before(c, v, n);
 	err = pal_dp_apply(c->dp, ir, v, n, (uint32_t)generation);
 	if (err) {
 		char why[768];

@@ -328,6 +328,25 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 	return repaired;
 }
 
+int pal_nf_want_prerouting(char *err, size_t errlen)
+{
+	if (nf_pre_wanted) /* in place, or put back by every check while wanted */
+		return 0;
+	nf_pre_wanted = true;
+	for (int f = 0; f < 2; f++) {
+		const char *bin = nf_bin(f, "");
+		int rc = ensure_jump_first(bin, "raw", "PREROUTING", CH_RAW_PRE);
+
+		if (rc < 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s -t raw: cannot put the jump to %s first in "
+					 "PREROUTING", bin, CH_RAW_PRE);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n)
 {
 	int err = 0;

@@ -74,6 +74,11 @@ struct pal_nf_hep {
  * empty and accepts (iptables-nft then unregisters the hook), so forwarded and received packets
  * do not pay for a rule that cannot match. */
 int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_t n);
+/* Before a policy that gives a host endpoint its untracked ingress rules is applied: the raw
+ * PREROUTING jump goes in first (if it is not in place), or the first packets tc ingress marks
+ * untracked would be tracked by conntrack until the interface sync after the apply put it back.
+ * Returns 0 or -errno with a message in err. */
+int pal_nf_want_prerouting(char *err, size_t errlen);
 /* Puts each jump from a built-in chain to palisade's back in first place when a rule was
  * inserted above it (or it was deleted or duplicated), for iptables and ip6tables. Returns how
  * many it repaired (0: all in place), or -errno with a message in err. pal_nf_install runs it;
