@@ -336,9 +336,11 @@ int tc_ingress(struct __sk_buff *skb)
 	}
 
 	/* XDP's metadata is believed only where palisade's XDP runs: the agent attaches it only to
-	 * host endpoints with an untracked ingress list. Elsewhere, metadata a packet carries was
-	 * not written by palisade's XDP for it (another XDP program's), and is not read. */
-	meta = ifc->lists[PAL_SLOT_UNTRACKED_IN] ? pal_tc_meta(skb) : 0;
+	 * host endpoints with an untracked ingress list, and only where the kernel lets XDP write
+	 * metadata (pal_xdp_meta_ok; otherwise palisade's XDP never writes any). Elsewhere,
+	 * metadata a packet carries was not written by palisade's XDP for it (another XDP
+	 * program's), and is not read. */
+	meta = pal_xdp_meta_ok && ifc->lists[PAL_SLOT_UNTRACKED_IN] ? pal_tc_meta(skb) : 0;
 	if (meta & PAL_XDP_META_EVALUATED) {
 		o.what = (meta & PAL_XDP_META_FAILSAFE)	 ? PAL_O_FAILSAFE :
 			 (meta & PAL_XDP_META_UNTRACKED) ? PAL_O_UNTRACKED :
