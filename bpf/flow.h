@@ -667,8 +667,11 @@ static __noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(PAL_HOOK_TC_EGRESS);
 
-	if (!s) /* cannot happen: an array */
-		return pal_ct_pre_snat_source(skb, p);
+	/* cannot happen (an array); an error, not a lookup of its own: that one's frame on top
+	 * of tc egress's would pass the kernel's 512-byte stack on kernels that round frames to
+	 * 32 bytes (Linux 6.1) */
+	if (!s)
+		return -1;
 	return pal_ct_view_pre_snat_source(pal_flow_ct_view(skb, p, s, PAL_HOOK_TC_EGRESS), p);
 }
 

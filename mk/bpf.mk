@@ -66,8 +66,9 @@ $(BUILD)/bpf-tests: $(BPFT_OBJS) $(BPFT_SHARED) $(BUILD)/libpalisade-dataplane.a
 
 # Tests load programs and create network namespaces: root only. Each test runs in its own process
 # and namespace with its own pin directory, so they can run in parallel.
-test-bpf: $(BUILD)/bpf-tests ## BPF_PROG_TEST_RUN tests of every program (root)
+test-bpf: $(BUILD)/bpf-tests $(BPF_OBJS) ## BPF_PROG_TEST_RUN tests of every program (root)
 	@if [ "$$(id -u)" != 0 ]; then echo "test-bpf: FAIL: needs root (loads BPF programs, creates network namespaces)" >&2; exit 1; fi; \
+	  python3 tests/bpf/stack_check.py $(BPF_OBJS) && \
 	  cd tests/unit && ../../$(BUILD)/bpf-tests --jobs 2
 
 # The same tests under ASan+UBSan (leaks included); PAL_BPF_FLIPS trims the update test.
