@@ -51,6 +51,26 @@ for r in $(seq "$ROUNDS"); do
 done
 rm -f "$RAW.one" "$RAW.err"
 
+# cost_rows FILE N: FILE's median lines ("TAG VARIANT RULES F1 F2 F3") as table rows: each of
+# the first N figures followed by the step's cost (the unablated build's figure minus the
+# variant's, blank for "none"), the others as they are.
+cost_rows() {
+	awk -v n="$2" '{ for (j = 4; j <= 6; j++) fig[$2 "/" $3 "/" j] = $j; line[NR] = $0 }
+	END {
+		for (i = 1; i <= NR; i++) {
+			split(line[i], f, " ")
+			row = sprintf("| %s | %d |", f[2], f[3])
+			for (j = 4; j <= 6; j++) {
+				row = row sprintf(" %.0f |", f[j])
+				cost = sprintf(" %.0f |", fig["none/" f[3] "/" j] - f[j])
+				if (j - 3 <= n)
+					row = row (f[2] == "none" ? " |" : cost)
+			}
+			print row
+		}
+	}' "$1"
+}
+
 # medians TAG FILE: per variant and rule count, "TAG VARIANT RULES" and the medians of FILE's
 # fields 3 to 5 over the rounds (FILE's lines: variant, rules, three figures).
 medians() {
@@ -74,16 +94,7 @@ medians cost "$RAW" | tee "$RAW.med"
 	echo
 	echo "| step short-circuited | rules | new flow ns (XDP) | step's cost | established ns (tc ingress) | step's cost | linear scan ns |"
 	echo "|---|---:|---:|---:|---:|---:|---:|"
-	awk '{ k = $3; nf[$2 "/" k] = $4; es[$2 "/" k] = $5 } { line[NR] = $0 }
-	END {
-		for (i = 1; i <= NR; i++) {
-			split(line[i], f, " ")
-			b = f[3]
-			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f |\n", f[2], f[3], f[4],
-				f[2] == "none" ? "" : sprintf("%.0f", nf["none/" b] - f[4]), f[5],
-				f[2] == "none" ? "" : sprintf("%.0f", es["none/" b] - f[5]), f[6]
-		}
-	}' "$RAW.med"
+	cost_rows "$RAW.med" 2
 } >&2
 rm -f "$RAW.med"
 
@@ -93,16 +104,6 @@ medians costnew "$RAW.new" | tee "$RAW.med"
 	echo
 	echo "| step short-circuited | rules | new forwarded flow (TCP SYN): tc ingress ns | step's cost | tc egress ns | step's cost | UDP: tc ingress ns | step's cost |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-	awk '{ k = $3; ti[$2 "/" k] = $4; te[$2 "/" k] = $5; tu[$2 "/" k] = $6 } { line[NR] = $0 }
-	END {
-		for (i = 1; i <= NR; i++) {
-			split(line[i], f, " ")
-			b = f[3]
-			printf "| %s | %d | %.0f | %s | %.0f | %s | %.0f | %s |\n", f[2], f[3], f[4],
-				f[2] == "none" ? "" : sprintf("%.0f", ti["none/" b] - f[4]), f[5],
-				f[2] == "none" ? "" : sprintf("%.0f", te["none/" b] - f[5]), f[6],
-				f[2] == "none" ? "" : sprintf("%.0f", tu["none/" b] - f[6])
-		}
-	}' "$RAW.med"
+	cost_rows "$RAW.med" 3
 } >&2
 rm -f "$RAW.med"

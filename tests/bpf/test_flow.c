@@ -306,6 +306,22 @@ Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
 	cr_assert_geq(flow_stats().expired, 1);
 }
 
+/* The test's connection from client port sport, established with a 1 s idle timeout under a
+ * policy that denies it (flows kept across the change): only its entry lets it through. */
+static void live_entry_with_a_1s_timeout(uint16_t sport)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, sport, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, sport);
+	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
+	set_cfg(&c);
+	apply(deny_yaml); /* without a live entry, 8080 is denied */
+	bt_flush_flows(&T);
+	put_established(bt_now_ns());
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
+}
+
 /* The hooks keep their last clock reading while jiffies stands still (flow.h
  * pal_flow_now_cached): a reading from an earlier tick must never judge an entry's age. An
  * entry last seen 2.05 s ago with a 1 s timeout (and the second of refresh slack,
@@ -313,16 +329,7 @@ Test(bpf_flow, idle_flows_expire_after_their_configured_timeout)
  * old in the hook's scratch (judged by that one it would be 1.85 s idle: alive). */
 Test(bpf_flow, idle_age_is_judged_by_the_current_tick_not_an_earlier_reading)
 {
-	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
-
-	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40003, POD, 8080);
-	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40003);
-	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
-	set_cfg(&c);
-	apply(deny_yaml); /* without a live entry, 8080 is denied */
-	bt_flush_flows(&T);
-	put_established(bt_now_ns());
-	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
+	live_entry_with_a_1s_timeout(40003);
 	usleep(200 * 1000);
 	put_established(bt_now_ns() - 2050000000ull);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "idle 2.05 s, timeout 1 s + 1 s slack: expired, denied");
@@ -748,16 +755,7 @@ Test(bpf_flow, a_fresh_entry_is_a_plain_hit_only_when_current_and_no_tombstone)
  * policy (here a deny). */
 Test(bpf_flow, busy_flow_with_a_1s_timeout_outlives_its_refresh_second)
 {
-	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
-
-	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40009, POD, 8080);
-	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40009);
-	c.timeout_s[PAL_FLOW_TMO_TCP_ESTABLISHED] = 1;
-	set_cfg(&c);
-	apply(deny_yaml); /* without a live entry, 8080 is denied */
-	bt_flush_flows(&T);
-	put_established(bt_now_ns());
-	cr_assert(to_pod(&c2s, BT_TCP_ACK), "a live entry: established");
+	live_entry_with_a_1s_timeout(40009);
 	usleep(600 * 1000);
 	cr_assert(to_pod(&c2s, BT_TCP_ACK), "0.6 s after the last packet: established");
 	usleep(600 * 1000);
