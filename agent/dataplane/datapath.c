@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -629,6 +630,31 @@ int pal_dp_unpin_all(const char *dir)
 	if (rmdir(dir) && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+void pal_dp_unpin_orphans(const char *prefix)
+{
+	size_t len = strlen(prefix);
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[PATH_MAX], *end;
+		long pid;
+
+		if (strncmp(e->d_name, prefix, len) != 0)
+			continue;
+		/* the pid is the name's last "-" field (palbench-TAG-PID, paltest-PID) */
+		end = strrchr(e->d_name, '-');
+		pid = end ? strtol(end + 1, &end, 10) : 0;
+		if (pid <= 0 || *end || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its owner runs (or cannot be told apart): not an orphan */
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", e->d_name);
+		pal_dp_unpin_all(path);
+	}
+	closedir(d);
 }
 
 int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out)

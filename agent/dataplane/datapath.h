@@ -61,6 +61,9 @@ void pal_dp_close(struct pal_datapath *dp);
 /* Removes every pin under dir (maps, programs) and the directories; for --uninstall, after
  * detaching. Missing pins are not an error. */
 int pal_dp_unpin_all(const char *dir);
+/* Test and benchmark runs pin under /sys/fs/bpf/PREFIX...-PID: removes those whose process is
+ * gone (killed, or crashed before its cleanup ran), so no run leaves pins behind for good. */
+void pal_dp_unpin_orphans(const char *prefix);
 
 const char *pal_dp_error(const struct pal_datapath *dp);
 /* Whether the loaded XDP program passes its verdict to tc in XDP metadata (false when the kernel

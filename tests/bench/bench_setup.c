@@ -33,6 +33,7 @@ static void unpin_at_exit(void)
 
 void bench_pin_dir(char *dir, size_t len, const char *tag)
 {
+	pal_dp_unpin_orphans("palbench-"); /* a run killed by its timeout cleans up nothing */
 	snprintf(dir, len, "/sys/fs/bpf/palbench-%s-%d", tag, (int)getpid());
 	pal_dp_unpin_all(dir);
 	snprintf(pin_dir, sizeof(pin_dir), "%s", dir);

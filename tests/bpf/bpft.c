@@ -55,6 +55,7 @@ void bt_setup(struct bpft *t)
 		t->ifindex[i] = (int)if_nametoindex(bt_if_names[i]);
 		cr_assert_gt(t->ifindex[i], 0);
 	}
+	pal_dp_unpin_orphans("paltest-"); /* a crashed test (a sanitizer's abort) cleans up nothing */
 	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/paltest-%d", (int)getpid());
 	pal_dp_unpin_all(t->pin_dir);
 	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 22,
@@ -64,6 +65,8 @@ void bt_setup(struct bpft *t)
 						.max_endpoints = bt_max_endpoints,
 						.event_rate = bt_event_rate },
 			 &t->dp, &adopted, err, sizeof(err));
+	if (rc)
+		pal_dp_unpin_all(t->pin_dir); /* a failed setup runs no teardown */
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);
 	cr_assert_not(adopted);
 }
