@@ -1400,15 +1400,7 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	be->ctx = c;
 	if (cfg->uninstall)
 		return 0; /* loading programs only to remove them would be wasted work */
-	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir,
-						.max_endpoints = cfg->max_endpoints,
-						.max_classes = cfg->max_classes,
-						.max_words = cfg->max_words,
-						.max_entries = cfg->max_entries,
-						.max_lists = cfg->max_lists,
-						.max_flows = cfg->max_flows,
-						.max_rule_ids = cfg->max_rule_ids,
-						.event_rate = cfg->event_rate },
+	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = c->dir, .sizes = cfg->dp_sizes },
 			 &c->dp, &adopted, err, sizeof(err));
 	if (rc) {
 		pald_log(PALD_LOG_ERROR, "cannot open the BPF datapath", PALD_S("bpffs", c->dir),
@@ -1440,11 +1432,12 @@ int pald_backend_bpf_open(const struct pald_config *cfg, struct pald_backend *be
 	pald_log(PALD_LOG_INFO, adopted ? "adopted the pinned BPF datapath" : "loaded the BPF datapath",
 		 PALD_S("bpffs", c->dir), PALD_I("generation", c->adopted_generation),
 		 PALD_I("interfaces_bound", c->nb), PALD_I("max_endpoints", pal_dp_max_endpoints(c->dp)));
-	if (adopted && cfg->max_endpoints && cfg->max_endpoints != pal_dp_max_endpoints(c->dp))
+	if (adopted && cfg->dp_sizes.max_endpoints &&
+	    cfg->dp_sizes.max_endpoints != pal_dp_max_endpoints(c->dp))
 		pald_log(PALD_LOG_WARN, "the pinned datapath keeps the size it was created with; "
 			 "--max-endpoints applies after `palisaded --uninstall`",
 			 PALD_I("pinned", pal_dp_max_endpoints(c->dp)),
-			 PALD_I("configured", cfg->max_endpoints));
+			 PALD_I("configured", cfg->dp_sizes.max_endpoints));
 	if (adopted)
 		warn_pinned_sizes(c, cfg);
 	return 0;

@@ -16,17 +16,17 @@
  * trie that allocates per entry in use, so its limit only bounds what a runaway policy may take. */
 const struct pald_capacity pald_capacities[] = {
 	{ "pal_classes", NULL, "max-classes", "maxClasses", "max classes",
-	  offsetof(struct pald_config, max_classes), 1u << 26 },
+	  offsetof(struct pald_config, dp_sizes.max_classes), 1u << 26 },
 	{ "pal_words", NULL, "max-words", "maxWords", "max words",
-	  offsetof(struct pald_config, max_words), 1u << 28 },
+	  offsetof(struct pald_config, dp_sizes.max_words), 1u << 28 },
 	{ "pal_entries", NULL, "max-entries", "maxEntries", "max entries",
-	  offsetof(struct pald_config, max_entries), 1u << 27 },
+	  offsetof(struct pald_config, dp_sizes.max_entries), 1u << 27 },
 	{ "pal_lists", "pal_small", "max-lists", "maxLists", "max lists",
-	  offsetof(struct pald_config, max_lists), 1u << 24 },
+	  offsetof(struct pald_config, dp_sizes.max_lists), 1u << 24 },
 	{ "pal_flows", "pal_flows4", "max-flows", "maxFlows", "max flows",
-	  offsetof(struct pald_config, max_flows), 1u << 24 },
+	  offsetof(struct pald_config, dp_sizes.max_flows), 1u << 24 },
 	{ "pal_rule_ctrs", NULL, "max-rule-ids", "maxRuleIds", "max rule ids",
-	  offsetof(struct pald_config, max_rule_ids), 1u << 24 },
+	  offsetof(struct pald_config, dp_sizes.max_rule_ids), 1u << 24 },
 };
 const size_t pald_n_capacities = sizeof(pald_capacities) / sizeof(pald_capacities[0]);
 

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "compiler.h"
+#include "dp_sizes.h"
 #include "ir.h"
 #include "log.h"
 #include "palisade/abi.h"
@@ -75,15 +76,9 @@ struct pald_config {
 	enum pald_log_format log_format;
 	enum pald_log_level log_level;
 	bool once, uninstall, help, version;
-	/* Endpoints the datapath can program; sizes the interface, list and counter maps of a new
-	 * datapath (a pinned one keeps its sizes). 0 = PAL_DEF_MAX_ENDPOINTS. */
-	uint32_t max_endpoints;
-	/* Sizes of the classifier, flow and counter maps of a new datapath (capacity.h; a pinned one
-	 * keeps its sizes). 0 = the datapath's default (abi.h PAL_DEF_*). */
-	uint32_t max_classes, max_words, max_entries, max_lists, max_flows, max_rule_ids;
-	/* Deny/Log events per second per interface, hook and CPU (the datapath's rate limit);
-	 * 0 = PAL_EVENT_RATE_DEF. */
-	uint32_t event_rate;
+	/* --max-endpoints, the map capacities (capacity.h) and --event-rate, handed to the
+	 * datapath as they are (dp_sizes.h; 0 = the datapath's default). */
+	struct pal_dp_sizes dp_sizes;
 	/* Test-only: which datapath backend to use ("bpf" by default; "null" records what it is
 	 * given, for the process tests). Flag --backend=NAME or env PALISADED_BACKEND. */
 	char *backend;

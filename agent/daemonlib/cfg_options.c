@@ -381,7 +381,7 @@ static int set_k8s_discovery(struct pald_config *c, const char *v, char *err, si
 
 static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
-	return set_count(&c->max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
+	return set_count(&c->dp_sizes.max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
 			 errlen);
 }
 
@@ -393,12 +393,12 @@ static int set_max_endpoints(struct pald_config *c, const char *v, char *err, si
 			c, pald_capacity_of_field(offsetof(struct pald_config, field)), v, \
 			err, errlen);                                                      \
 	}
-SET_CAPACITY(set_max_classes, max_classes)
-SET_CAPACITY(set_max_words, max_words)
-SET_CAPACITY(set_max_entries, max_entries)
-SET_CAPACITY(set_max_lists, max_lists)
-SET_CAPACITY(set_max_flows, max_flows)
-SET_CAPACITY(set_max_rule_ids, max_rule_ids)
+SET_CAPACITY(set_max_classes, dp_sizes.max_classes)
+SET_CAPACITY(set_max_words, dp_sizes.max_words)
+SET_CAPACITY(set_max_entries, dp_sizes.max_entries)
+SET_CAPACITY(set_max_lists, dp_sizes.max_lists)
+SET_CAPACITY(set_max_flows, dp_sizes.max_flows)
+SET_CAPACITY(set_max_rule_ids, dp_sizes.max_rule_ids)
 
 /* Up to one event per microsecond per interface, hook and CPU (the limiter's interval is whole
  * nanoseconds). */
@@ -406,7 +406,7 @@ SET_CAPACITY(set_max_rule_ids, max_rule_ids)
 
 static int set_event_rate(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
-	return set_count(&c->event_rate, "event rate", PALD_EVENT_RATE_LIMIT, v, err, errlen);
+	return set_count(&c->dp_sizes.event_rate, "event rate", PALD_EVENT_RATE_LIMIT, v, err, errlen);
 }
 
 SET_BOOL(set_once, once)

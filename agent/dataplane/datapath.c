@@ -122,7 +122,7 @@ static int check_version(struct pal_datapath *dp)
 }
 
 /* The size a new map gets from the options (0: the object's default). */
-static uint32_t wanted_size(const struct pal_dp_opts *o, const char *n)
+static uint32_t wanted_size(const struct pal_dp_sizes *o, const char *n)
 {
 	uint32_t ep = o->max_endpoints ? o->max_endpoints : PAL_DEF_MAX_ENDPOINTS;
 
@@ -189,7 +189,7 @@ static int setup_map_pins(struct pal_datapath *dp, struct bpf_object *obj,
 			    (err = bpf_map__set_map_flags(m, info.map_flags)))
 				return err;
 		} else if (o) {
-			want = wanted_size(o, n);
+			want = wanted_size(&o->sizes, n);
 		}
 		if (want && bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) {
 			err = bpf_map__set_max_entries(m, want);
@@ -359,7 +359,7 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 		pal_dp_set_error(dp, "cannot open the BPF object: %s", strerror(-err));
 		goto fail;
 	}
-	dp->event_rate = opts ? opts->event_rate : 0;
+	dp->event_rate = opts ? opts->sizes.event_rate : 0;
 	err = set_ct_opts_size(dp, opts ? opts->ct_opts_size : 0);
 	if (err)
 		goto fail;

@@ -18,18 +18,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "dp_sizes.h"
 #include "palisade/abi.h"
 
 struct pal_datapath;
 
 struct pal_dp_opts {
 	const char *pin_dir; /* NULL = PAL_PIN_DIR_DEFAULT */
-	/* Map sizes for a new datapath (0 = the PAL_DEF_* default). Ignored when adopting: the
-	 * pinned maps keep their sizes. */
-	uint32_t max_words, max_classes, max_entries, max_lists, max_flows, max_rule_ids;
-	/* Endpoints that can be programmed (0 = PAL_DEF_MAX_ENDPOINTS): sizes the interface maps,
-	 * pal_if_ctrs and (unless max_lists is set) pal_lists, with abi.h's PAL_*_FOR. */
-	uint32_t max_endpoints;
+	/* Map sizes for a new datapath and the event rate (dp_sizes.h; 0 = the default). */
+	struct pal_dp_sizes sizes;
 	bool no_adopt; /* fail with -EEXIST instead of adopting existing pins */
 	/* Open the pinned maps only (version checked), load nothing, create nothing: for readers
 	 * such as polctl. Program fds and pal_dp_load_sf_out are unavailable then. */
@@ -38,9 +35,6 @@ struct pal_dp_opts {
 	 * kernel's BTF (the normal case). Tests force 12, Linux 6.1's layout, on a newer kernel
 	 * (which still takes it), or a size no kernel takes to see the error path. At most 16. */
 	uint32_t ct_opts_size;
-	/* Deny/Log events per second per interface, hook and CPU; the rest are counted as
-	 * suppressed (pal_if_ctr). 0 = PAL_EVENT_RATE_DEF. Written with every apply. */
-	uint32_t event_rate;
 };
 
 enum pal_dp_prog {

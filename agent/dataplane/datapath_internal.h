@@ -50,7 +50,7 @@ struct pal_datapath {
 	/* pal_config mapped for its word-by-word stores (config_word.c; NULL read-only) */
 	struct pal_config *config;
 	size_t config_len;
-	uint32_t event_rate; /* pal_dp_opts.event_rate */
+	uint32_t event_rate; /* pal_dp_opts.sizes.event_rate */
 	/* pal_fs_ports mapped for its word-by-word updates (failsafe_ports.c; NULL read-only) */
 	uint64_t *fs_ports;
 	size_t fs_ports_len;

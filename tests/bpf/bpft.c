@@ -32,9 +32,21 @@ uint32_t bt_ct_opts_size;
 uint32_t bt_max_endpoints;
 uint32_t bt_event_rate;
 
+struct pal_dp_opts bt_dp_opts(const char *pin_dir)
+{
+	return (struct pal_dp_opts){ .pin_dir = pin_dir,
+				     .sizes = { .max_words = 1u << 22, .max_entries = 1u << 18,
+						.max_classes = 1u << 18, .max_flows = 4096,
+						.max_rule_ids = 1u << 16,
+						.max_endpoints = bt_max_endpoints,
+						.event_rate = bt_event_rate },
+				     .ct_opts_size = bt_ct_opts_size };
+}
+
 void bt_setup(struct bpft *t)
 {
 	char cmd[256], err[512] = "";
+	struct pal_dp_opts opts;
 	bool adopted;
 	int rc;
 
@@ -58,13 +70,8 @@ void bt_setup(struct bpft *t)
 	pal_dp_unpin_orphans("paltest-"); /* a crashed test (a sanitizer's abort) cleans up nothing */
 	snprintf(t->pin_dir, sizeof(t->pin_dir), "/sys/fs/bpf/paltest-%d", (int)getpid());
 	pal_dp_unpin_all(t->pin_dir);
-	rc = pal_dp_open(&(struct pal_dp_opts){ .pin_dir = t->pin_dir, .max_words = 1u << 22,
-						.max_entries = 1u << 18, .max_classes = 1u << 18,
-						.max_flows = 4096, .max_rule_ids = 1u << 16,
-						.ct_opts_size = bt_ct_opts_size,
-						.max_endpoints = bt_max_endpoints,
-						.event_rate = bt_event_rate },
-			 &t->dp, &adopted, err, sizeof(err));
+	opts = bt_dp_opts(t->pin_dir);
+	rc = pal_dp_open(&opts, &t->dp, &adopted, err, sizeof(err));
 	if (rc)
 		pal_dp_unpin_all(t->pin_dir); /* a failed setup runs no teardown */
 	cr_assert_eq(rc, 0, "pal_dp_open: %s", err);

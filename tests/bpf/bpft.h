@@ -34,6 +34,10 @@ extern uint32_t bt_max_endpoints;
 /* The event rate bt_setup's datapath limits deny/log events to (0 = the default). */
 extern uint32_t bt_event_rate;
 
+/* The options bt_setup opens its datapath with (test-sized maps and the three settings above), for
+ * a test that opens it again as a restarted agent would. */
+struct pal_dp_opts bt_dp_opts(const char *pin_dir);
+
 /* Enters a new network namespace, creates the interfaces, opens a fresh datapath. */
 void bt_setup(struct bpft *t);
 void bt_teardown(struct bpft *t);

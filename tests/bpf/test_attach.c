@@ -78,7 +78,7 @@ Test(bpf_attach, tc_is_ours_needs_our_pal_ifaces)
 	cr_assert_eq(pal_dp_tc_is_ours(T.dp, ifx), 0, "nothing attached yet");
 	snprintf(dir, sizeof(dir), "%s-other", T.pin_dir);
 	pal_dp_unpin_all(dir);
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_flows = 4096 }, &other,
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .sizes.max_flows = 4096 }, &other,
 				 &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
 	cr_assert_eq(pal_dp_attach_tc(other, ifx), 0, "%s", pal_dp_error(other));
 	cr_expect_eq(pal_dp_tc_is_ours(other, ifx), 1, "the attaching datapath's own programs");

@@ -421,7 +421,7 @@ Test(bpf_capacity, lists_left_for_the_sweep_are_deleted_by_the_next_load)
 	cr_assert_gt(n, 0, "the test wants generation 1's lists waiting for the sweep");
 	pal_dp_close(T.dp); /* exits without sweeping */
 	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_flows = 4096 },
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
 				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
 	cr_assert(adopted);
 	cr_expect_eq(orphan_lists(&total), 0, "%d of %d lists are named by no interface after a "

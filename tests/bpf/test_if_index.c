@@ -100,7 +100,7 @@ Test(bpf_if_index, a_load_makes_the_array_equal_to_pal_ifaces)
 	cr_assert_eq(tc_in(a), TC_OK, "the test needs the corrupt array to be what the programs read");
 	pal_dp_close(T.dp);
 	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_flows = 4096 },
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
 				 &T.dp, &adopted, err, sizeof(err)),
 		     0, "pal_dp_open: %s", err);
 	cr_assert(adopted);

@@ -287,16 +287,13 @@ static void restart_agent(void)
 {
 	char err[512] = "";
 	bool adopted = false;
+	struct pal_dp_opts opts;
 
 	pal_dp_close(T.dp);
 	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_words = 1u << 22,
-						     .max_entries = 1u << 18, .max_classes = 1u << 18,
-						     .max_flows = 4096, .max_rule_ids = 1u << 16,
-						     .ct_opts_size = bt_ct_opts_size,
-						     .max_endpoints = bt_max_endpoints,
-						     .event_rate = bt_event_rate },
-				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	opts = bt_dp_opts(T.pin_dir);
+	cr_assert_eq(pal_dp_open(&opts, &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s",
+		     err);
 	cr_assert(adopted);
 }
 

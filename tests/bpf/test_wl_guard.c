@@ -169,7 +169,7 @@ Test(bpf_wl_guard, a_load_makes_the_witness_true)
 	guard = -1;
 	pal_dp_close(T.dp);
 	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .max_flows = 4096 },
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
 				 &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
 	cr_assert(adopted);
 	cr_assert_eq(pal_dp_prog_pin_path(T.dp, PAL_WL_GUARD_PIN, cmd, sizeof(cmd)), 0);

@@ -10,12 +10,12 @@
 static void expect_sizes(const struct pald_config *c, uint32_t classes, uint32_t words,
 			 uint32_t entries, uint32_t lists, uint32_t flows, uint32_t rule_ids)
 {
-	cr_expect_eq(c->max_classes, classes);
-	cr_expect_eq(c->max_words, words);
-	cr_expect_eq(c->max_entries, entries);
-	cr_expect_eq(c->max_lists, lists);
-	cr_expect_eq(c->max_flows, flows);
-	cr_expect_eq(c->max_rule_ids, rule_ids);
+	cr_expect_eq(c->dp_sizes.max_classes, classes);
+	cr_expect_eq(c->dp_sizes.max_words, words);
+	cr_expect_eq(c->dp_sizes.max_entries, entries);
+	cr_expect_eq(c->dp_sizes.max_lists, lists);
+	cr_expect_eq(c->dp_sizes.max_flows, flows);
+	cr_expect_eq(c->dp_sizes.max_rule_ids, rule_ids);
 }
 
 Test(daemon_capacity, defaults_leave_the_datapath_its_own)

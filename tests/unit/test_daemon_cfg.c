@@ -31,7 +31,7 @@ Test(daemon_cfg, defaults)
 	cr_expect_not(c.once || c.uninstall || c.help || c.version);
 	cr_expect_str_eq(c.backend, "bpf");
 	cr_expect(c.reevaluate_flows, "a deny means now, by default");
-	cr_expect_eq(c.event_rate, 0, "the datapath's default event rate");
+	cr_expect_eq(c.dp_sizes.event_rate, 0, "the datapath's default event rate");
 	for (int i = 0; i < PAL_FLOW_TMO_COUNT; i++)
 		cr_expect_eq(c.flow_timeout_s[i], 0, "the kernel's defaults");
 	pald_config_free(&c);
@@ -69,7 +69,7 @@ Test(daemon_cfg, every_flag)
 	cr_expect_eq(c.log_level, PALD_LOG_DEBUG);
 	cr_expect(c.once);
 	cr_expect_str_eq(c.backend, "null");
-	cr_expect_eq(c.event_rate, 50);
+	cr_expect_eq(c.dp_sizes.event_rate, 50);
 	pald_config_free(&c);
 }
 
