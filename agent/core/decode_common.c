@@ -14,29 +14,17 @@
 
 void *xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		pal_out_of_memory();
-	return p;
+	return pal_or_unwind(malloc(n ? n : 1));
 }
 
 void *xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		pal_out_of_memory();
-	return p;
+	return pal_or_unwind(calloc(n ? n : 1, size ? size : 1));
 }
 
 char *xstrdup(const char *s)
 {
-	char *d = strdup(s);
-
-	if (!d)
-		pal_out_of_memory();
-	return d;
+	return pal_or_unwind(strdup(s));
 }
 
 void free_str_list(char **v, size_t n)

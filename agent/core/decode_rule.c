@@ -80,6 +80,9 @@ static int decode_icmp(struct dctx *c, const struct yt_node *n, void *arg)
 	return r;
 }
 
+static int entity_selector(struct dctx *c, const struct yt_node *ent, const char *key,
+			   char **text, struct pal_selector **sel, bool is_ns);
+
 /* decode_checked_map's body for an entity's serviceAccounts (arg: the pal_entity). */
 static int decode_service_accounts(struct dctx *c, const struct yt_node *n, void *arg)
 {
@@ -90,15 +93,9 @@ static int decode_service_accounts(struct dctx *c, const struct yt_node *n, void
 	if (get_str_list(c, n, "names", &e->service_accounts.names,
 			 &e->service_accounts.n_names) < 0)
 		r = -1;
-	if (get_selector(c, n, "selector", &e->service_accounts.selector_text,
-			 &e->service_accounts.selector) < 0)
+	if (entity_selector(c, n, "selector", &e->service_accounts.selector_text,
+			    &e->service_accounts.selector, false) < 0)
 		r = -1;
-	else if (e->service_accounts.selector &&
-		 pal_selector_uses_global(e->service_accounts.selector)) {
-		derr_field(c, n, "selector", "global() can only be used in an EntityRule "
-					     "namespaceSelector");
-		r = -1;
-	}
 	return r;
 }
 

@@ -16,16 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *labels_oom(void)
-{
-	pal_out_of_memory();
-}
-
 static char *labels_strdup(const char *s)
 {
-	char *d = strdup(s);
-
-	return d ? d : labels_oom();
+	return pal_or_unwind(strdup(s));
 }
 
 /* Index of key when found (*found = true), else the index where it would be inserted. */

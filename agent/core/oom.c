@@ -21,6 +21,13 @@ void pal_out_of_memory(void)
 	abort(); /* no caller can handle it */
 }
 
+void *pal_or_unwind(void *p)
+{
+	if (!p)
+		pal_out_of_memory();
+	return p;
+}
+
 int pal_oom_catch(int (*fn)(void *arg), void *arg)
 {
 	jmp_buf frame;

@@ -12,6 +12,8 @@
 #include <setjmp.h>
 
 __attribute__((noreturn)) void pal_out_of_memory(void);
+/* p, which an allocation just returned; pal_out_of_memory when it is NULL. */
+void *pal_or_unwind(void *p);
 /* Sets where pal_out_of_memory unwinds to (NULL: nowhere); returns the previous frame, which the
  * caller puts back when its frame ends. */
 jmp_buf *pal_oom_exit_swap(jmp_buf *to);

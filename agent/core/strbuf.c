@@ -69,11 +69,7 @@ char *pal_strbuf_take(struct pal_strbuf *b)
 
 char *pal_strbuf_take_or_unwind(struct pal_strbuf *b)
 {
-	char *s = pal_strbuf_take(b);
-
-	if (!s)
-		pal_out_of_memory();
-	return s;
+	return pal_or_unwind(pal_strbuf_take(b));
 }
 
 void pal_strbuf_free(struct pal_strbuf *b)

@@ -440,6 +440,17 @@ Test(model_validation, global_not_in_entity_selector)
 		  "global() can only be used in an EntityRule namespaceSelector");
 }
 
+Test(model_validation, global_not_in_service_account_selector)
+{
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        serviceAccounts:\n"
+		  "          selector: global()\n",
+		  "10:21", "spec.ingress[0].source.serviceAccounts.selector",
+		  "global() can only be used in an EntityRule namespaceSelector");
+}
+
 Test(model_validation, global_whole_namespace_selector_only)
 {
 	gnp_error("  ingress:\n"
