@@ -46,32 +46,34 @@ static int decode_action(struct dctx *c, const struct yt_node *rule, enum pal_ac
 	return -1;
 }
 
+/* An optional number from 0 to max (at most 255) into *out, *has set when present: 1, 0 when
+ * absent, -1 after an error. */
+static int get_optional_u8(struct dctx *c, const struct yt_node *n, const char *key, long long max,
+			   bool *has, uint8_t *out)
+{
+	long long v;
+	int r = get_int(c, n, key, 0, max, &v);
+
+	if (r == 1) {
+		*has = true;
+		*out = (uint8_t)v;
+	}
+	return r;
+}
+
 /* icmp / notICMP: {type: 0-254, code: 0-255}; code needs type (a kernel limitation Calico
  * enforces). */
 static int decode_icmp(struct dctx *c, const struct yt_node *n, void *arg)
 {
 	struct pal_icmp_match *out = arg;
-	long long v;
 	int r = 1;
 
 	if (!check_fields(c, n, icmp_fields, NULL))
 		return -1;
-	switch (get_int(c, n, "type", 0, 254, &v)) {
-	case 1:
-		out->has_type = true;
-		out->type = (uint8_t)v;
-		break;
-	case -1:
+	if (get_optional_u8(c, n, "type", 254, &out->has_type, &out->type) < 0)
 		r = -1;
-	}
-	switch (get_int(c, n, "code", 0, 255, &v)) {
-	case 1:
-		out->has_code = true;
-		out->code = (uint8_t)v;
-		break;
-	case -1:
+	if (get_optional_u8(c, n, "code", 255, &out->has_code, &out->code) < 0)
 		r = -1;
-	}
 	if (out->has_code && !yt_map_get(n, "type")) {
 		derr_field(c, n, "code", "ICMP code specified without an ICMP type; set \"type\" "
 					 "too");
