@@ -142,26 +142,24 @@ static char *policy_yaml(int n, enum bench_policy kind)
 
 	if (!y)
 		return NULL;
-	p += sprintf(p, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-			"metadata: {name: h, labels: {role: h}}\n"
-			"spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1]}\n");
+	p += bench_yaml_host_endpoint(p, "h", "h", "node1", "198.18.0.1");
 	for (int i = 0; i < n; i++) {
 		uint8_t s[4];
 
-		if (i % 1000 == 0)
-			p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-					"metadata: {name: bench-%d}\nspec:\n  order: %d\n"
-					"  selector: role == 'h'\n%s  types: [Ingress]\n  ingress:\n",
-				     i / 1000, i / 1000, head);
+		if (i % 1000 == 0) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "bench-%d", i / 1000);
+			p += bench_yaml_policy_head(p, name, i / 1000, "h", head);
+		}
 		rule_src(i, s);
 		p += sprintf(p, "  - {action: Deny, protocol: TCP, source: {nets: [%u.%u.%u.%u/32]}, "
 				"destination: {ports: [%u]}}\n", s[0], s[1], s[2], s[3], rule_port(i));
 	}
-	if (kind == BENCH_FORWARD)
-		p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-				"metadata: {name: bench-allow}\nspec:\n  order: 100000\n"
-				"  selector: role == 'h'\n%s  types: [Ingress]\n  ingress:\n"
-				"  - {action: Allow}\n", head);
+	if (kind == BENCH_FORWARD) {
+		p += bench_yaml_policy_head(p, "bench-allow", 100000, "h", head);
+		p += sprintf(p, "  - {action: Allow}\n");
+	}
 	return y;
 }
 

@@ -25,6 +25,24 @@ void bench_enter_netns(const char *name)
 		bench_die("needs root (network namespace, veth)");
 }
 
+int bench_yaml_host_endpoint(char *p, const char *name, const char *role, const char *node,
+			     const char *ip)
+{
+	return sprintf(p, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+			  "metadata: {name: %s, labels: {role: %s}}\n"
+			  "spec: {node: %s, interfaceName: eth0, expectedIPs: [%s]}\n",
+		       name, role, node, ip);
+}
+
+int bench_yaml_policy_head(char *p, const char *name, int order, const char *role,
+			   const char *spec)
+{
+	return sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+			  "metadata: {name: %s}\nspec:\n  order: %d\n  selector: role == '%s'\n"
+			  "%s  types: [Ingress]\n  ingress:\n",
+		       name, order, role, spec);
+}
+
 static void unpin_at_exit(void)
 {
 	if (pin_dir[0])

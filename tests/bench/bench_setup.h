@@ -13,6 +13,15 @@ __attribute__((noreturn)) void bench_die(const char *what);
 void bench_enter_netns(const char *name);
 /* dir = /sys/fs/bpf/palbench-TAG-PID, emptied now and removed at exit. */
 void bench_pin_dir(char *dir, size_t len, const char *tag);
+/* The YAML the benchmarks' policies are made of, written at p (room is the caller's); each
+ * returns the bytes written. The host endpoint NAME: node NODE's eth0 with address IP, labelled
+ * role: ROLE. */
+int bench_yaml_host_endpoint(char *p, const char *name, const char *role, const char *node,
+			     const char *ip);
+/* A new document: GlobalNetworkPolicy NAME of ORDER selecting role == ROLE, up to its "ingress:"
+ * line (the caller writes the rules); SPEC holds more spec lines ("  doNotTrack: true\n") or "". */
+int bench_yaml_policy_head(char *p, const char *name, int order, const char *role,
+			   const char *spec);
 /* The median of v[0..n-1] (n > 0); sorts v. */
 double bench_median(double *v, int n);
 

@@ -94,18 +94,17 @@ static char *policy_yaml(int n)
 
 	if (!y)
 		return NULL;
-	p += sprintf(p, "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-			"metadata: {name: dut, labels: {role: bench}}\n"
-			"spec: {node: bench, interfaceName: eth0, expectedIPs: [198.18.1.1]}\n");
+	p += bench_yaml_host_endpoint(p, "dut", "bench", "bench", "198.18.1.1");
 	for (int i = 0; i < n; i++) {
 		bool last = i == n - 1;
 
-		if (i % 1000 == 0 || last)
-			p += sprintf(p, "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-					"metadata: {name: %s-%d}\nspec:\n  order: %d\n"
-					"  selector: role == 'bench'\n  doNotTrack: true\n"
-					"  applyOnForward: true\n  types: [Ingress]\n  ingress:\n",
-				     last ? "last" : "r", i / 1000, last ? 100000 : i / 1000);
+		if (i % 1000 == 0 || last) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s-%d", last ? "last" : "r", i / 1000);
+			p += bench_yaml_policy_head(p, name, last ? 100000 : i / 1000, "bench",
+						    "  doNotTrack: true\n  applyOnForward: true\n");
+		}
 		if (last)
 			p += sprintf(p, "  - {action: Deny, protocol: UDP}\n");
 		else
