@@ -422,6 +422,17 @@ static bool check_rule(struct dctx *c, const struct yt_node *rule, const struct 
 	return ok;
 }
 
+/* A rule's icmp or notICMP into *m, *has set when present: 1, 0 when absent, -1 after an error. */
+static int get_icmp(struct dctx *c, const struct yt_node *rule, const char *key,
+		    struct pal_icmp_match *m, bool *has)
+{
+	int r = get_field(c, rule, key, m, decode_icmp);
+
+	if (r == 1)
+		*has = true;
+	return r;
+}
+
 static int decode_rule(struct dctx *c, const struct yt_node *n, bool ingress, struct pal_rule *out)
 {
 	long long v;
@@ -436,20 +447,10 @@ static int decode_rule(struct dctx *c, const struct yt_node *n, bool ingress, st
 		r = -1;
 	if (get_protocol(c, n, "notProtocol", &out->not_protocol) < 0)
 		r = -1;
-	switch (get_field(c, n, "icmp", &out->icmp, decode_icmp)) {
-	case 1:
-		out->has_icmp = true;
-		break;
-	case -1:
+	if (get_icmp(c, n, "icmp", &out->icmp, &out->has_icmp) < 0)
 		r = -1;
-	}
-	switch (get_field(c, n, "notICMP", &out->not_icmp, decode_icmp)) {
-	case 1:
-		out->has_not_icmp = true;
-		break;
-	case -1:
+	if (get_icmp(c, n, "notICMP", &out->not_icmp, &out->has_not_icmp) < 0)
 		r = -1;
-	}
 	switch (get_int(c, n, "ipVersion", 4, 6, &v)) {
 	case 1:
 		if (v == 5) {
