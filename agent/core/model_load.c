@@ -63,6 +63,41 @@ static const char *const kind_names[] = { "GlobalNetworkPolicy", "NetworkPolicy"
 					  "GlobalNetworkSet", "NetworkSet", "Namespace", "Service",
 					  "EndpointSlice", "List", NULL };
 
+/* Calico's other projectcalico.org/v3 kinds: they configure networking, IPAM, BGP or felix, or
+ * stage a policy without enforcing it, so no packet's verdict depends on them. A manifest that
+ * mixes them with policy loads with a warning instead of failing, as calicoctl applies it. */
+static const char *const calico_kinds_without_policy[] = {
+	"BGPConfiguration", "BGPFilter", "BGPPeer", "BlockAffinity", "CalicoNodeStatus",
+	"ClusterInformation", "FelixConfiguration", "IPAMConfiguration", "IPPool",
+	"IPReservation", "KubeControllersConfiguration", "Node", "StagedGlobalNetworkPolicy",
+	"StagedKubernetesNetworkPolicy", "StagedNetworkPolicy", NULL
+};
+
+static bool is_calico_kind_without_policy(const char *api, const char *kind)
+{
+	if (strcmp(api, CALICO_V3) != 0)
+		return false;
+	for (size_t i = 0; calico_kinds_without_policy[i]; i++)
+		if (strcmp(kind, calico_kinds_without_policy[i]) == 0)
+			return true;
+	return false;
+}
+
+static void warn_kind_ignored(struct dctx *c, const struct yt_node *root, const char *kind)
+{
+	const struct yt_node *n = yt_map_get(root, "kind");
+	const char *why = "";
+	size_t old = path_push(c, "kind");
+
+	if (strncmp(kind, "Staged", 6) == 0)
+		why = " (Calico does not enforce staged policy either)";
+	else if (strcmp(kind, "FelixConfiguration") == 0)
+		why = " (palisaded's flags set the policy options felix reads from it)";
+	pal_warn(c->d, node_pos(c, n), c->path, "%s is not policy palisade enforces%s; ignored", kind,
+		 why);
+	path_pop(c, old);
+}
+
 static void decode_resource(struct dctx *c, const struct yt_node *root);
 
 static void decode_list(struct dctx *c, const struct yt_node *root)
@@ -103,7 +138,7 @@ static bool is_typed_list(const char *api, const char *kind)
 		return false;
 	memcpy(base, kind, l - 4);
 	base[l - 4] = '\0';
-	return find_kind(api, base) != NULL;
+	return find_kind(api, base) != NULL || is_calico_kind_without_policy(api, base);
 }
 
 /* Reports why (apiVersion, kind) is not a known pair, suggesting the right one. */
@@ -153,6 +188,10 @@ static void decode_resource(struct dctx *c, const struct yt_node *root)
 	ki = find_kind(api, kind);
 	if (!ki && is_typed_list(api, kind)) {
 		decode_list(c, root);
+		goto out;
+	}
+	if (!ki && is_calico_kind_without_policy(api, kind)) {
+		warn_kind_ignored(c, root, kind);
 		goto out;
 	}
 	if (!ki) {

@@ -569,3 +569,47 @@ Test(model_load, typed_list_from_calicoctl)
 		       "kind: GlobalNetworkPolicyList\n",
 		       "2:7", "kind", "unknown kind \"GlobalNetworkPolicyList\"");
 }
+
+/* Calico's projectcalico.org/v3 kinds that hold no policy (IPAM, BGP, felix settings, staged
+ * policy) load with a warning instead of failing the file, as a manifest mixing them with
+ * policy applies with calicoctl; a misspelt kind is still an error (unknown_kind). */
+Test(model_load, calico_kinds_without_policy_are_skipped_with_a_warning)
+{
+	struct mtest t;
+
+	mt_load(&t, "apiVersion: projectcalico.org/v3\n"
+		    "kind: IPPool\n"
+		    "metadata: {name: pool}\n"
+		    "spec: {cidr: 198.18.0.0/16, ipipMode: Always}\n"
+		    "---\n"
+		    "apiVersion: projectcalico.org/v3\n"
+		    "kind: StagedGlobalNetworkPolicy\n"
+		    "metadata: {name: p}\n"
+		    "spec: {ingress: [{action: Deny}]}\n"
+		    "---\n"
+		    "apiVersion: projectcalico.org/v3\n"
+		    "kind: FelixConfigurationList\n"
+		    "items:\n"
+		    "- apiVersion: projectcalico.org/v3\n"
+		    "  kind: FelixConfiguration\n"
+		    "  metadata: {name: default}\n"
+		    "---\n"
+		    "apiVersion: projectcalico.org/v3\n"
+		    "kind: GlobalNetworkPolicy\n"
+		    "metadata: {name: p}\n");
+	cr_assert_eq(t.d.n_errors, 0, "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:2:7: warning: IPPool is not policy palisade enforces; "
+				"ignored [at kind]"),
+		  "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:7:7: warning: StagedGlobalNetworkPolicy is not policy "
+				"palisade enforces (Calico does not enforce staged policy either)"),
+		  "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:15:9: warning: FelixConfiguration is not policy"), "%s",
+		  t.out);
+	MT_EXPECT_COUNTS(&t, .policies = 1);
+	mt_free(&t);
+	/* Only under Calico's apiVersion. */
+	mt_check_error("apiVersion: v1\n"
+		       "kind: IPPool\n",
+		       "2:7", "kind", "unknown kind \"IPPool\"");
+}
