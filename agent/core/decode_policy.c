@@ -113,6 +113,39 @@ static bool check_gnp_flags(struct dctx *c, const struct yt_node *spec, const st
 	return ok;
 }
 
+/* Absent, null or "": Calico's empty string. */
+static bool is_unset(const struct yt_node *n)
+{
+	return yt_is_null(n) || (n->kind == YT_SCALAR && n->text[0] == '\0');
+}
+
+/* Calico's validateGlobalNetworkPolicySpec: a global policy has no namespace of its own, so a
+ * services match (egress destination, ingress source) must name the Service's namespace. */
+static void check_gnp_service_namespaces(struct dctx *c, const struct yt_node *spec,
+					 const char *dir, const char *side)
+{
+	const struct yt_node *rules = yt_map_get(spec, dir);
+	size_t old;
+
+	if (!rules || rules->kind != YT_SEQ)
+		return;
+	old = path_push(c, dir);
+	for (size_t i = 0; i < rules->n_items; i++) {
+		const struct yt_node *ent = yt_map_get(rules->items[i], side);
+		const struct yt_node *svc = ent ? yt_map_get(ent, "services") : NULL;
+		size_t o2;
+
+		if (!svc || svc->kind != YT_MAP || !is_unset(yt_map_get(svc, "namespace")))
+			continue;
+		o2 = path_push_index(c, i);
+		path_push(c, side);
+		derr_field(c, ent, "services", "a GlobalNetworkPolicy must specify the Service's "
+					       "namespace (services.namespace)");
+		path_pop(c, o2);
+	}
+	path_pop(c, old);
+}
+
 static int decode_performance_hints(struct dctx *c, const struct yt_node *spec)
 {
 	char **v = NULL;
@@ -186,6 +219,8 @@ void decode_policy(struct dctx *c, struct resource_head *h)
 		get_bool(c, spec, "preDNAT", &p.pre_dnat);
 		get_bool(c, spec, "applyOnForward", &p.apply_on_forward);
 		check_gnp_flags(c, spec, &p);
+		check_gnp_service_namespaces(c, spec, "egress", "destination");
+		check_gnp_service_namespaces(c, spec, "ingress", "source");
 	}
 	path_pop(c, old);
 parse_selector:

@@ -347,14 +347,21 @@ static bool check_nets(struct dctx *c, const struct yt_node *rule, const struct 
 	return ok;
 }
 
+/* Calico's validateRule compares the protocol with the names "ICMP" and "ICMPv6", so icmp fields
+ * need the protocol written by name: `protocol: 1` (or "58") with `icmp` is rejected there. */
+static bool protocol_named_icmp(const struct yt_node *proto)
+{
+	return proto && proto->kind == YT_SCALAR &&
+	       (strcmp(proto->text, "ICMP") == 0 || strcmp(proto->text, "ICMPv6") == 0);
+}
+
 /* Cross-field checks of one decoded rule (validateRule). */
 static bool check_rule(struct dctx *c, const struct yt_node *rule, const struct pal_rule *out,
 		       bool ingress)
 {
 	bool ok = true;
 	bool proto_ports = out->protocol.set && protocol_supports_ports(out->protocol.num);
-	bool has_icmp_proto = out->protocol.set && (out->protocol.num == PAL_PROTO_ICMP ||
-						    out->protocol.num == PAL_PROTO_ICMPV6);
+	bool has_icmp_proto = protocol_named_icmp(yt_map_get(rule, "protocol"));
 
 	if (!proto_ports) {
 		ok &= check_ports_protocol(c, rule, "source", &out->src, out->protocol.set);
@@ -362,7 +369,7 @@ static bool check_rule(struct dctx *c, const struct yt_node *rule, const struct 
 	}
 	if (out->has_icmp && !has_icmp_proto) {
 		derr_field(c, rule, "icmp", "rules that specify ICMP fields must set protocol to "
-					    "ICMP or ICMPv6");
+					    "ICMP or ICMPv6 (by name, not number)");
 		ok = false;
 	}
 	if (out->ip_version) {

@@ -116,13 +116,16 @@ Test(compiler_services, namespaced_policy_defaults_to_its_namespace)
 	cr_assert_not(pass(PAL_PROTO_TCP, OTHER, POD1, 1));
 }
 
-Test(compiler_services, global_policy_without_namespace_warns_and_matches_nothing)
+/* A GlobalNetworkPolicy must name the namespace (a load error, test_model_validation); a
+ * profile has no namespace either, and Calico lets it leave it out. */
+Test(compiler_services, profile_without_namespace_warns_and_matches_nothing)
 {
-	load(GNP("[{action: Allow, source: {services: {name: clients}}}]")
-		     SLICE("c", "default", "clients", "['" CLIENT "']", "[]"));
+	ct_compile_dir_yaml(&T, "match",
+			    "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: prof}\n"
+			    "spec:\n  ingress: [{action: Allow, source: {services: {name: clients}}}]\n"
+			    SLICE("c", "default", "clients", "['" CLIENT "']", "[]"));
 	cr_assert(ct_has_diag(&T.d, PAL_SEV_WARNING, "matches no Service",
 			      "spec.ingress[0].source.services"));
-	cr_assert_not(pass(PAL_PROTO_TCP, CLIENT, POD1, 1));
 }
 
 Test(compiler_services, a_service_without_slices_matches_nothing)

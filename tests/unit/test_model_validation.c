@@ -719,6 +719,46 @@ Test(model_validation, services_exclusive)
 		  "cannot specify selector/notSelector and services on the same rule");
 }
 
+/* Calico's validateGlobalNetworkPolicySpec: a global policy has no namespace to default to. */
+Test(model_validation, global_policy_services_need_a_namespace)
+{
+	gnp_error("  egress:\n"
+		  "    - action: Allow\n"
+		  "      destination:\n"
+		  "        services: {name: svc}\n",
+		  "9:19", "spec.egress[0].destination.services",
+		  "a GlobalNetworkPolicy must specify the Service's namespace");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        services: {name: svc, namespace: ''}\n",
+		  "9:19", "spec.ingress[0].source.services",
+		  "a GlobalNetworkPolicy must specify the Service's namespace");
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        services: {name: svc, namespace: ns}\n");
+}
+
+/* Calico's validateRule compares the protocol with the names ICMP and ICMPv6. */
+Test(model_validation, icmp_fields_need_the_protocol_by_name)
+{
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: 1\n"
+		  "      icmp: {type: 8}\n",
+		  "9:13", "spec.ingress[0].icmp", "must set protocol to ICMP or ICMPv6 (by name");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: '58'\n"
+		  "      icmp: {type: 128}\n",
+		  "9:13", "spec.ingress[0].icmp", "must set protocol to ICMP or ICMPv6 (by name");
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: ICMPv6\n"
+		  "      icmp: {type: 128}\n");
+}
+
 Test(model_validation, http_only_allow)
 {
 	gnp_error("  ingress:\n"
