@@ -180,7 +180,8 @@ int get_str_list(struct dctx *c, const struct yt_node *map, const char *key, cha
 enum label_check { LABELS_LABELS, LABELS_ANNOTATIONS };
 int get_labels(struct dctx *c, const struct yt_node *map, const char *key, struct pal_labels *out,
 	       enum label_check check);
-/* Parses a selector with pal_selector_parse; errors are mapped to the column inside the file. */
+/* Parses a selector with pal_selector_parse; errors are mapped to the column inside the file.
+ * An empty string is an absent field (returns 0), as Calico's Go strings are. */
 int get_selector(struct dctx *c, const struct yt_node *map, const char *key, char **text,
 		 struct pal_selector **sel);
 /* Reports the selector error for text located at node n (n may be NULL: no column mapping). */

@@ -825,7 +825,12 @@ int get_selector(struct dctx *c, const struct yt_node *map, const char *key, cha
 	if (!n)
 		return 0;
 	r = node_str(c, n, &s);
-	if (r > 0) {
+	if (r > 0 && s[0] == '\0') {
+		/* Calico's selector fields are Go strings, and "" is how Go says "not set": an empty
+		 * rule selector, notSelector or namespaceSelector restricts nothing (not all()). */
+		free(s);
+		r = 0;
+	} else if (r > 0) {
 		r = parse_selector_at(c, n, s, sel);
 		if (r > 0)
 			*text = s;

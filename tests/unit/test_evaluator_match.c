@@ -271,6 +271,26 @@ Test(evaluator_match, not_selector_is_unscoped)
 		     CONNS({ "198.18.102.1" }, { "198.18.3.10" }), CONNS({ CLIENT }));
 }
 
+/* Calico's selector fields are Go strings: "" is the same as leaving the field out, not all(). */
+Test(evaluator_match, empty_selector_strings_are_absent)
+{
+	/* Any source, including addresses of no endpoint or network set (198.18.102.1). */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: '', notSelector: '', "
+			      "namespaceSelector: ''}}]"),
+		     CONNS({ "198.18.102.1" }, { CLIENT }, { "198.18.3.10" }), CONNS({ NULL }));
+	/* A NetworkPolicy's side stays scoped to its namespace (namespaceSelector '' is not all
+	 * namespaces): pod2 (dev) is out, the prod NetworkSet in. */
+	expect_conns(NP(WEB, "[{action: Allow, source: {selector: app == 'db' || has(kind), "
+			     "namespaceSelector: ''}}]"),
+		     CONNS({ "198.18.101.1" }), CONNS({ "198.18.3.10" }, { CLIENT }));
+	/* serviceAccountSelector '' and namespaceSelector '' restrict nothing: the host endpoint
+	 * is selected too. */
+	load("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\n"
+	     "spec:\n  serviceAccountSelector: ''\n  namespaceSelector: ''\n"
+	     "  ingress: [{action: Deny}]\n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "default/p");
+}
+
 Test(evaluator_match, namespaced_selector_is_scoped)
 {
 	/* In a NetworkPolicy, `selector` only sees its namespace: the prod NetworkSet, not pod2. */
