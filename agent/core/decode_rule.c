@@ -98,6 +98,10 @@ static int decode_service_accounts(struct dctx *c, const struct yt_node *n, void
 	if (entity_selector(c, n, "selector", &e->service_accounts.selector_text,
 			    &e->service_accounts.selector, false) < 0)
 		r = -1;
+	/* Neither names nor selector: Calico's match (parseServiceAccounts) is an empty selector,
+	 * which restricts nothing, so the side matches as if serviceAccounts were left out. */
+	if (r > 0 && e->service_accounts.n_names == 0 && !e->service_accounts.selector)
+		e->has_service_accounts = false;
 	return r;
 }
 
@@ -193,7 +197,7 @@ static int decode_entity(struct dctx *c, const struct yt_node *n, void *arg)
 			bad = "cannot specify namespaceSelector and services on the same rule";
 		else if (e->selector_text || e->not_selector_text)
 			bad = "cannot specify selector/notSelector and services on the same rule";
-		else if (e->has_service_accounts)
+		else if (!yt_is_null(yt_map_get(n, "serviceAccounts")))
 			bad = "cannot specify serviceAccounts and services on the same rule";
 		else if (yt_map_get(n, "nets") || yt_map_get(n, "notNets"))
 			bad = "cannot specify nets/notNets and services on the same rule";

@@ -340,6 +340,17 @@ expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
 		     CONNS({ POD1 }), CONNS({ "198.18.3.10" }));
 }
 
+/* serviceAccounts without names or selector restricts nothing in Calico (felix turns the match
+ * into an empty selector), so any source matches. */
+Test(evaluator_match, empty_service_accounts_match_restricts_nothing)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {}}}]"),
+		     CONNS({ "198.18.102.1" }, { CLIENT }, { "198.18.3.10" }), CONNS({ NULL }));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [], "
+			      "selector: ''}}}]"),
+		     CONNS({ "198.18.102.1" }, { CLIENT }, { "198.18.3.10" }), CONNS({ NULL }));
+}
+
 Test(evaluator_match, policy_service_account_and_namespace_selectors)
 {
 	/* serviceAccountSelector picks pod1 (web-sa) not pod2; namespaceSelector picks pod2. */
