@@ -1003,19 +1003,21 @@ static int decode_port(struct dctx *c, const struct yt_node *n, void *item, void
 		}
 	} else if (parse_port_num(s, strlen(s), &lo)) {
 		hi = lo;
-	} else {
-		if (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
-			derr(c, n, "port %s is out of range; must be between 1 and 65535", s);
-			return -1;
-		}
-		if (!is_port_name(s)) {
-			derr(c, n, "invalid port name \"%s\": a port name has at most 15 lower case "
-				   "letters, digits and '-', with at least one letter",
-			     s);
-			return -1;
-		}
+	} else if (is_port_name(s)) {
+		/* Kubernetes port names may start with a digit ("8080-tcp"), so this comes first. */
 		p->name = xstrdup(s);
 		return 1;
+	} else {
+		const char *digits = s[0] == '-' ? s + 1 : s;
+
+		if (digits[0] && strspn(digits, "0123456789") == strlen(digits))
+			derr(c, n, "port %s is out of range; must be between 1 and 65535", s);
+		else
+			derr(c, n, "invalid port name \"%s\": a port name has at most 15 lower case "
+				   "letters, digits and '-', with at least one letter (a range is "
+				   "\"first:last\")",
+			     s);
+		return -1;
 	}
 	if (lo < 1 || hi < 1) {
 		derr(c, n, "port range invalid, port number must be between 1 and 65535");

@@ -213,6 +213,18 @@ Test(model_validation, port_name_invalid)
 	port_error("Bad_Name", "invalid port name \"Bad_Name\"");
 }
 
+/* Kubernetes port names (IsValidPortName) may start with a digit; Calico takes "8080-tcp" as a
+ * named port. "80-90" has no letter: neither a name nor a range. */
+Test(model_validation, port_name_may_start_with_a_digit)
+{
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: TCP\n"
+		  "      destination:\n"
+		  "        ports: [8080-tcp, 9p]\n");
+	port_error("80-90", "invalid port name \"80-90\"");
+}
+
 Test(model_validation, icmp_type_range)
 {
 	gnp_error("  ingress:\n"
