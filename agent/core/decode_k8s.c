@@ -8,8 +8,8 @@
  *  - ports: protocol defaults to TCP; port number, named port, or port..endPort range; the ports
  *    of one k8s rule are grouped by protocol (sorted by name) and simplified into ranges;
  *  - one Calico rule per (protocol group, peer); no peers = one rule without peer constraints;
- *  - policyTypes: absent -> Kubernetes' API defaulting (Ingress, plus Egress when egress rules
- *    exist); Calico then keeps the listed types.
+ *  - policyTypes: absent or [] -> Kubernetes' API defaulting (Ingress, plus Egress when egress
+ *    rules exist); Calico then keeps the listed types.
  */
 #include "decode.h"
 #include "strbuf.h"
@@ -576,8 +576,8 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 	translate_rules(c, spec, true, &p.ingress, &n_in);
 	translate_rules(c, spec, false, &p.egress, &n_eg);
 	types = get_direction_list(c, spec, "policyTypes", &in, &eg);
-	if (types == 0) {
-		/* Kubernetes API defaulting of an absent policyTypes. */
+	if (types == 0 || (types > 0 && !in && !eg)) {
+		/* Kubernetes API defaulting of an absent or empty policyTypes. */
 		in = true;
 		eg = n_eg > 0;
 	}

@@ -42,11 +42,14 @@ static bool policy_name_ok(const char *name, enum pal_policy_kind kind)
 	}
 }
 
-/* spec.types: Ingress/Egress, each at most once. Absent: Calico's defaulting (Ingress when there
- * are ingress rules or no rules at all, Egress when there are egress rules; both when both). */
+/* spec.types: Ingress/Egress, each at most once. Absent or empty (Calico tests len(types) == 0):
+ * Calico's defaulting (Ingress when there are ingress rules or no rules at all, Egress when there
+ * are egress rules; both when both). */
 static int decode_types(struct dctx *c, const struct yt_node *spec, struct pal_policy *p)
 {
-	if (yt_is_null(yt_map_get(spec, "types"))) {
+	const struct yt_node *types = yt_map_get(spec, "types");
+
+	if (yt_is_null(types) || (types->kind == YT_SEQ && types->n_items == 0)) {
 		/* Only reached with usable rule counts: a policy whose rules failed is dropped. */
 		p->types_ingress = p->ingress.n > 0 || p->egress.n == 0;
 		p->types_egress = p->egress.n > 0;

@@ -222,6 +222,12 @@ Test(model_k8s, policy_types_defaulting)
 			 "  policyTypes: [Ingress, Egress]\n");
 	cr_assert(p->types_ingress && p->types_egress);
 	mt_free(&t);
+	/* An empty list is defaulted too (the API server tests len(policyTypes) == 0). */
+	p = k8s_load(&t, "  podSelector: {}\n"
+			 "  policyTypes: []\n"
+			 "  egress: [{}]\n");
+	cr_assert(p->types_ingress && p->types_egress);
+	mt_free(&t);
 }
 
 Test(model_k8s, ipblock_exclusive_with_selectors)

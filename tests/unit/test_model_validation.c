@@ -104,6 +104,9 @@ Test(model_validation, types_defaulting)
 	check_types("  egress: []\n", true, false);
 	check_types("  types: [Egress]\n", false, true);
 	check_types("  types: [Egress, Ingress]\n  egress: [{action: Allow}]\n", true, true);
+	/* An empty list is no list to Calico (len(types) == 0): defaulted, not "no direction". */
+	check_types("  types: []\n  egress: [{action: Allow}]\n", false, true);
+	check_types("  types: []\n", true, false);
 }
 
 Test(model_validation, ports_need_protocol)
