@@ -60,6 +60,7 @@
 #define get_protocol             pal_dec_get_protocol
 #define get_selector             pal_dec_get_selector
 #define get_seq                  pal_dec_get_seq
+#define get_opt_str              pal_dec_get_opt_str
 #define get_str                  pal_dec_get_str
 #define get_str_list             pal_dec_get_str_list
 #define is_dns_label             pal_dec_is_dns_label
@@ -169,6 +170,8 @@ bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integ
 int get_field(struct dctx *c, const struct yt_node *map, const char *key, void *out,
 	      int (*decode)(struct dctx *c, const struct yt_node *n, void *out));
 int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
+/* get_str for Calico's optional string fields (Go strings with omitempty): "" is absent (0). */
+int get_opt_str(struct dctx *c, const struct yt_node *map, const char *key, char **out);
 int get_int(struct dctx *c, const struct yt_node *map, const char *key, long long min,
 	    long long max, long long *out);
 int get_bool(struct dctx *c, const struct yt_node *map, const char *key, bool *out);

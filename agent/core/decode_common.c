@@ -467,6 +467,18 @@ int get_str(struct dctx *c, const struct yt_node *map, const char *key, char **o
 	return get_field(c, map, key, out, decode_str);
 }
 
+int get_opt_str(struct dctx *c, const struct yt_node *map, const char *key, char **out)
+{
+	int r = get_str(c, map, key, out);
+
+	if (r > 0 && (*out)[0] == '\0') {
+		free(*out);
+		*out = NULL;
+		r = 0;
+	}
+	return r;
+}
+
 struct int_in_range {
 	long long min, max;
 	long long *out;

@@ -43,7 +43,7 @@ static bool interface_ok(const char *s)
 
 static int get_interface(struct dctx *c, const struct yt_node *spec, char **out)
 {
-	int r = get_str(c, spec, "interfaceName", out);
+	int r = get_opt_str(c, spec, "interfaceName", out);
 
 	if (r > 0 && !interface_ok(*out)) {
 		derr_field(c, spec, "interfaceName", "invalid interface name \"%s\": 1-15 letters, "
@@ -195,7 +195,7 @@ void decode_host_endpoint(struct dctx *c, struct resource_head *h)
 		derr(c, h->root, "a HostEndpoint needs a spec with node and interfaceName or "
 				 "expectedIPs");
 	} else if (check_fields(c, h->spec, hep_fields, NULL)) {
-		get_str(c, h->spec, "node", &e.node);
+		get_opt_str(c, h->spec, "node", &e.node);
 		get_interface(c, h->spec, &e.interface_name);
 		get_addr_list(c, h->spec, "expectedIPs", &e.expected_ips, &e.n_expected_ips);
 		get_profiles(c, h->spec, &e.profiles, &e.n_profiles);
@@ -253,7 +253,7 @@ static void decode_wep_nets(struct dctx *c, const struct yt_node *spec,
 			char *s = NULL;
 			struct pal_cidr gw;
 
-			if (get_str(c, spec, gws[g], &s) > 0 &&
+			if (get_opt_str(c, spec, gws[g], &s) > 0 &&
 			    (!pal_cidr_parse(s, &gw, NULL) ||
 			     gw.addr.family != (g == 0 ? PAL_AF_INET4 : PAL_AF_INET6)))
 				derr_field(c, spec, gws[g], "invalid IPv%d gateway address \"%s\"",
@@ -314,18 +314,18 @@ void decode_workload_endpoint(struct dctx *c, struct resource_head *h)
 	if (h->spec && check_fields(c, h->spec, wep_fields, NULL)) {
 		const struct yt_node *qos = yt_map_get(h->spec, "qosControls");
 
-		get_str(c, h->spec, "orchestrator", &e.orchestrator);
-		get_str(c, h->spec, "workload", &e.workload);
-		get_str(c, h->spec, "node", &e.node);
-		get_str(c, h->spec, "containerID", &e.container_id);
-		get_str(c, h->spec, "pod", &e.pod);
-		get_str(c, h->spec, "endpoint", &e.endpoint);
-		get_str(c, h->spec, "serviceAccountName", &e.service_account);
+		get_opt_str(c, h->spec, "orchestrator", &e.orchestrator);
+		get_opt_str(c, h->spec, "workload", &e.workload);
+		get_opt_str(c, h->spec, "node", &e.node);
+		get_opt_str(c, h->spec, "containerID", &e.container_id);
+		get_opt_str(c, h->spec, "pod", &e.pod);
+		get_opt_str(c, h->spec, "endpoint", &e.endpoint);
+		get_opt_str(c, h->spec, "serviceAccountName", &e.service_account);
 		get_interface(c, h->spec, &e.interface_name);
 		get_profiles(c, h->spec, &e.profiles, &e.n_profiles);
 		decode_endpoint_ports(c, h->spec, true, &e.ports, &e.n_ports);
 		decode_wep_nets(c, h->spec, &e);
-		if (get_str(c, h->spec, "mac", &mac) > 0 && !mac_ok(mac))
+		if (get_opt_str(c, h->spec, "mac", &mac) > 0 && !mac_ok(mac))
 			derr_field(c, h->spec, "mac", "invalid MAC address \"%s\"", mac);
 		/* QoS controls do not affect policy: only the field names are checked. */
 		if (!yt_is_null(qos)) {

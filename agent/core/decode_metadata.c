@@ -82,7 +82,7 @@ bool decode_metadata(struct dctx *c, struct resource_head *h, bool namespaced)
 		derr_field(c, h->metadata, "name", "missing required field \"name\"");
 	else if (h->name && h->name[0] == '\0')
 		derr_field(c, h->metadata, "name", "name must not be empty");
-	if (get_str(c, h->metadata, "namespace", &h->namespace) > 0) {
+	if (get_opt_str(c, h->metadata, "namespace", &h->namespace) > 0) {
 		if (!namespaced)
 			derr_field(c, h->metadata, "namespace",
 				   "this kind is not namespaced; remove metadata.namespace");

@@ -196,7 +196,7 @@ void decode_policy(struct dctx *c, struct resource_head *h)
 		path_pop(c, old);
 		goto out;
 	}
-	if (get_str(c, spec, "tier", &p.tier) > 0) {
+	if (get_opt_str(c, spec, "tier", &p.tier) > 0) {
 		p.tier_pos = node_pos(c, yt_map_get(spec, "tier"));
 		if (!is_dns_label(p.tier))
 			derr_field(c, spec, "tier", "invalid tier name \"%s\": must be lower case "

@@ -112,8 +112,8 @@ static int decode_services(struct dctx *c, const struct yt_node *n, void *arg)
 	int r = 1;
 
 	e->has_services = true;
-	if (get_str(c, n, "name", &e->service_name) < 0 ||
-	    get_str(c, n, "namespace", &e->service_namespace) < 0)
+	if (get_opt_str(c, n, "name", &e->service_name) < 0 ||
+	    get_opt_str(c, n, "namespace", &e->service_namespace) < 0)
 		r = -1;
 	else if (!e->service_name) {
 		derr(c, n, "must specify a service name");

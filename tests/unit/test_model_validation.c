@@ -930,3 +930,42 @@ Test(model_validation, selector_error_in_block_scalar)
 		  "    )\n",
 		  "6:13", "spec.selector", "(at column 15 of the selector)");
 }
+
+/* Calico's optional string fields are Go strings with omitempty: "" is the field left out. */
+Test(model_validation, empty_optional_strings_are_absent)
+{
+	struct mtest t;
+
+	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: p, namespace: ''}\n"
+			   "spec: {tier: ''}\n"
+			   "---\n"
+			   "apiVersion: projectcalico.org/v3\n"
+			   "kind: HostEndpoint\n"
+			   "metadata: {name: h}\n"
+			   "spec: {node: n1, interfaceName: '', expectedIPs: [198.18.0.1]}\n"
+			   "---\n"
+			   "apiVersion: projectcalico.org/v3\n"
+			   "kind: WorkloadEndpoint\n"
+			   "metadata: {name: w, namespace: n}\n"
+			   "spec: {node: n1, interfaceName: cali1, ipNetworks: [198.18.0.2/32], mac: '', "
+			   "containerID: '', serviceAccountName: '', ipv4Gateway: ''}\n");
+	MT_EXPECT_COUNTS(&t, .policies = 1, .host_endpoints = 1, .workload_endpoints = 1);
+	cr_assert_str_eq(t.m.policies.v[0].namespace, "default");
+	cr_assert_str_eq(t.m.policies.v[0].tier, "default");
+	cr_assert_null(t.m.host_endpoints.v[0].interface_name);
+	cr_assert_null(t.m.workload_endpoints.v[0].service_account);
+	mt_free(&t);
+	mt_check_error("apiVersion: projectcalico.org/v3\n"
+		       "kind: NetworkPolicy\n"
+		       "metadata: {name: p, namespace: n}\n"
+		       "spec:\n"
+		       "  egress: [{action: Allow, destination: {services: {name: ''}}}]\n",
+		       "5:52", "spec.egress[0].destination.services", "must specify a service name");
+	mt_check_error("apiVersion: projectcalico.org/v3\n"
+		       "kind: HostEndpoint\n"
+		       "metadata: {name: h}\n"
+		       "spec: {node: '', interfaceName: eth0}\n",
+		       "4:7", "spec", "no node has been specified");
+}
