@@ -597,6 +597,30 @@ Test(model_validation, default_tier_order_fixed)
 		       "6:10", "spec.order", "default tier order must be 1000000");
 }
 
+/* Calico's validateTier also fixes the order of the tiers of Kubernetes (baseline) admin network
+ * policies, under their names before and after the kube-admin / kube-baseline renaming. */
+Test(model_validation, admin_network_policy_tier_orders_fixed)
+{
+	static const char *const tiers[][2] = { { "adminnetworkpolicy", "1000" },
+						{ "kube-admin", "1000" },
+						{ "baselineadminnetworkpolicy", "10000000" },
+						{ "kube-baseline", "10000000" } };
+
+	for (size_t i = 0; i < 4; i++) {
+		char y[256], msg[96];
+		struct mtest t;
+
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+				       "  name: %s\nspec:\n  order: 10\n", tiers[i][0]);
+		snprintf(msg, sizeof(msg), "%s tier order must be %s", tiers[i][0], tiers[i][1]);
+		mt_check_error(y, "6:10", "spec.order", msg);
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+				       "  name: %s\nspec:\n  order: %s\n", tiers[i][0], tiers[i][1]);
+		mt_check_clean(&t, y);
+		mt_free(&t);
+	}
+}
+
 /* A HostEndpoint h of node n1, up to its spec's node: the rest of its spec follows. */
 #define HEP_N1                                                                                    \
 	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata:\n  name: h\nspec:\n"       \
