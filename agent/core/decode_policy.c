@@ -163,6 +163,13 @@ static int decode_performance_hints(struct dctx *c, const struct yt_node *spec)
 				   v[i]);
 			r = -1;
 		}
+		for (size_t j = 0; r > 0 && j < i; j++) {
+			if (strcmp(v[i], v[j]) == 0) {
+				derr_field(c, spec, "performanceHints",
+					   "performance hint \"%s\" listed more than once", v[i]);
+				r = -1;
+			}
+		}
 	}
 	free_str_list(v, n);
 	return r;

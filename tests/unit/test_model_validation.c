@@ -993,3 +993,13 @@ Test(model_validation, empty_optional_strings_are_absent)
 		       "spec: {node: '', interfaceName: eth0}\n",
 		       "4:7", "spec", "no node has been specified");
 }
+
+/* Calico's validator: only AssumeNeededOnEveryNode, and at most once. */
+Test(model_validation, performance_hints)
+{
+	gnp_clean("  performanceHints: [AssumeNeededOnEveryNode]\n");
+	gnp_error("  performanceHints: [AssumeNeededOnEveryNode, AssumeNeededOnEveryNode]\n", "6:21",
+		  "spec.performanceHints", "listed more than once");
+	gnp_error("  performanceHints: [junk]\n", "6:21", "spec.performanceHints",
+		  "unknown performance hint \"junk\"");
+}
