@@ -413,13 +413,14 @@ static bool ends_with(const char *s, const char *suffix)
 	return ls >= lx && memcmp(s + ls - lx, suffix, lx) == 0;
 }
 
-static bool node_match(const struct sel_node *n, const struct pal_labels *l)
+/* all_key: NULL, or the label all() stands for (pal_selector_match_all_as_has). */
+static bool node_match(const struct sel_node *n, const struct pal_labels *l, const char *all_key)
 {
 	const char *v = n->key ? pal_labels_get(l, n->key) : NULL;
 
 	switch (n->kind) {
 	case SEL_ALL:
-		return true;
+		return !all_key || pal_labels_get(l, all_key) != NULL;
 	case SEL_GLOBAL:
 		/* Calico only allows global() as a whole namespaceSelector and rewrites it to
 		 * "not namespaced" (!has(projectcalico.org/namespace)). We evaluate it that way
@@ -442,15 +443,15 @@ static bool node_match(const struct sel_node *n, const struct pal_labels *l)
 	case SEL_NOT_IN: /* an absent label is "not in" any set */
 		return !v || !set_contains(n, v);
 	case SEL_NOT:
-		return !node_match(n->kids[0], l);
+		return !node_match(n->kids[0], l, all_key);
 	case SEL_AND:
 		for (size_t i = 0; i < n->nkids; i++)
-			if (!node_match(n->kids[i], l))
+			if (!node_match(n->kids[i], l, all_key))
 				return false;
 		return true;
 	case SEL_OR:
 		for (size_t i = 0; i < n->nkids; i++)
-			if (node_match(n->kids[i], l))
+			if (node_match(n->kids[i], l, all_key))
 				return true;
 		return false;
 	}
@@ -459,9 +460,15 @@ static bool node_match(const struct sel_node *n, const struct pal_labels *l)
 
 bool pal_selector_match(const struct pal_selector *s, const struct pal_labels *labels)
 {
+	return pal_selector_match_all_as_has(s, labels, NULL);
+}
+
+bool pal_selector_match_all_as_has(const struct pal_selector *s, const struct pal_labels *labels,
+				   const char *all_key)
+{
 	static const struct pal_labels none;
 
-	return node_match(s->root, labels ? labels : &none);
+	return node_match(s->root, labels ? labels : &none, all_key);
 }
 
 /* ---- canonical string ---- */

@@ -36,6 +36,11 @@ struct pal_selector_error {
 int pal_selector_parse(const char *text, struct pal_selector **out, struct pal_selector_error *err);
 /* labels may be NULL (no labels). */
 bool pal_selector_match(const struct pal_selector *s, const struct pal_labels *labels);
+/* pal_selector_match with every all() read as has(all_key) (all_key NULL: as usual), the way
+ * felix reads a GlobalNetworkPolicy selector once namespaceSelector or serviceAccountSelector
+ * is folded into it. */
+bool pal_selector_match_all_as_has(const struct pal_selector *s, const struct pal_labels *labels,
+				   const char *all_key);
 /* Canonical form: a malloc'd string (NULL only when out of memory) such that parsing it yields an
  * equivalent selector that prints identically. Calico's String() form: `app == "web"`, `has(x)`,
  * `a in {"x", "y"}` (set sorted bytewise, de-duplicated), `!has(x)`, `!(a == "x" || has(b))`, and

@@ -364,6 +364,29 @@ Test(evaluator_match, policy_service_account_and_namespace_selectors)
 	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "");
 }
 
+/* Calico folds a GlobalNetworkPolicy's namespaceSelector (serviceAccountSelector) into its
+ * selector with the pcns. (pcsa.) prefix and reads every all() of the result as
+ * has(projectcalico.org/namespace) (has(projectcalico.org/serviceaccount)). A host endpoint has
+ * none of those labels, so a negative namespaceSelector selects it unless the policy's own
+ * selector is all(). */
+Test(evaluator_match, global_policy_negative_namespace_selector_selects_host_endpoints)
+{
+	load("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\n"
+	     "spec:\n  namespaceSelector: env != 'dev'\n  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: q}\n"
+	     "spec:\n  selector: all()\n  namespaceSelector: env != 'dev'\n"
+	     "  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: r}\n"
+	     "spec:\n  selector: has(role)\n  serviceAccountSelector: '!has(team)'\n"
+	     "  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: s}\n"
+	     "spec:\n  namespaceSelector: all()\n  ingress: [{action: Deny}]\n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "default/p default/r");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS],
+			   "default/p default/q default/s");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], "default/s");
+}
+
 Test(evaluator_match, k8s_network_policy_end_to_end)
 {
 	load("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
