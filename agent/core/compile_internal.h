@@ -117,6 +117,13 @@ bool pal_cc_is_local(const struct pal_cc *cc, const char *node);
 void pal_cc_free_candidates(struct pal_cc *cc);
 const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const char *ns);
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope);
+/* A namespaceSelector (serviceAccountSelector) part for a candidate without a namespace (service
+ * account), as felix folds it into a selector: its keys prefixed (prefix: pcns., pcsa.), so it
+ * sees the candidate's prefixed labels, which such a candidate has only from its profiles, and
+ * every all() read as has(all_key). A negative part (`projectcalico.org/name != 'kube-system'`)
+ * therefore matches it. */
+bool pal_cc_folded_part_matches(const struct pal_selector *part, const char *prefix,
+				const char *all_key, const struct pal_cc_cand *c);
 /* The candidates a scope can hold: *list gets n indices into cc->cands, or NULL for all of them
  * (then n is cc->n_cands). The caller still checks pal_cc_in_scope. */
 size_t pal_cc_scope_cands(const struct pal_cc *cc, const struct pal_cc_scope *scope,

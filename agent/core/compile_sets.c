@@ -481,6 +481,21 @@ void pal_cc_free_candidates(struct pal_cc *cc)
 	memset(&cc->nps_index, 0, sizeof(cc->nps_index));
 }
 
+bool pal_cc_folded_part_matches(const struct pal_selector *part, const char *prefix,
+				const char *all_key, const struct pal_cc_cand *c)
+{
+	struct pal_labels stripped = { 0 };
+	size_t len = strlen(prefix);
+	bool ok;
+
+	for (size_t i = 0; i < c->labels.n; i++)
+		if (!strncmp(c->labels.v[i].key, prefix, len))
+			pal_labels_set(&stripped, c->labels.v[i].key + len, c->labels.v[i].value);
+	ok = pal_selector_match_all_as_has(part, &stripped, all_key);
+	pal_labels_free(&stripped);
+	return ok;
+}
+
 bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *scope)
 {
 	switch (scope->kind) {
@@ -489,7 +504,10 @@ bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *sco
 	case PAL_SCOPE_NAMESPACE:
 		return c->ns && strcmp(c->ns, scope->ns) == 0;
 	case PAL_SCOPE_NS_SELECTOR:
-		return c->ns && c->ns_labels && pal_selector_match(scope->ns_sel, c->ns_labels);
+		if (!c->ns) /* host endpoints and GlobalNetworkSets, as felix sees them */
+			return pal_cc_folded_part_matches(scope->ns_sel, PAL_NS_LABEL_PREFIX,
+							  PAL_LABEL_NAMESPACE, c);
+		return c->ns_labels && pal_selector_match(scope->ns_sel, c->ns_labels);
 	case PAL_SCOPE_GLOBAL:
 		return c->ns == NULL;
 	}

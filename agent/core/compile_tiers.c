@@ -153,45 +153,26 @@ void pal_cc_free_tiers(struct pal_cc *cc)
 	cc->n_tiers = 0;
 }
 
-/* A GlobalNetworkPolicy's namespaceSelector or serviceAccountSelector, for an endpoint without a
- * namespace (service account). felix folds the part into the policy's selector with its keys
- * prefixed (pcns., pcsa.) and every all() read as has(all_key): it sees the endpoint's prefixed
- * labels, which such an endpoint has only from its profiles, so a negative part
- * (`projectcalico.org/name != 'kube-system'`) matches it. */
-static bool folded_part_matches(const struct pal_selector *part, const char *prefix,
-				const char *all_key, const struct pal_cc_cand *c)
-{
-	struct pal_labels stripped = { 0 };
-	size_t len = strlen(prefix);
-	bool ok;
-
-	for (size_t i = 0; i < c->labels.n; i++)
-		if (!strncmp(c->labels.v[i].key, prefix, len))
-			pal_labels_set(&stripped, c->labels.v[i].key + len, c->labels.v[i].value);
-	ok = pal_selector_match_all_as_has(part, &stripped, all_key);
-	pal_labels_free(&stripped);
-	return ok;
-}
-
 /* Calico's selection by a policy with a (GlobalNetworkPolicy's) namespaceSelector and/or a
  * serviceAccountSelector (felix's policy update processors): the parts must match (workloads
- * through their namespace's labels and service account, other endpoints as folded_part_matches
- * says), and so must the policy's own selector, when it has one, with all() read as
- * has(projectcalico.org/namespace) (has(projectcalico.org/serviceaccount) without a
- * namespaceSelector). So `selector: all()` keeps such a policy off host endpoints while an
- * absent selector does not. */
+ * through their namespace's labels and service account, other endpoints as
+ * pal_cc_folded_part_matches says), and so must the policy's own selector, when it has one,
+ * with all() read as has(projectcalico.org/namespace) (has(projectcalico.org/serviceaccount)
+ * without a namespaceSelector). So `selector: all()` keeps such a policy off host endpoints
+ * while an absent selector does not. */
 static bool folded_selects(const struct pal_policy *p, const struct pal_cc_cand *c)
 {
 	const struct pal_selector *ns = p->namespace_selector, *sa = p->service_account_selector;
+	bool in_ns = c->kind == PAL_CC_WEP && c->ns_labels;
+	bool has_sa = c->kind == PAL_CC_WEP && c->service_account;
 
-	if (ns && !(c->kind == PAL_CC_WEP && c->ns_labels ?
-			    pal_selector_match(ns, c->ns_labels) :
-			    folded_part_matches(ns, PAL_NS_LABEL_PREFIX, PAL_LABEL_NAMESPACE, c)))
+	if (ns && !(in_ns ? pal_selector_match(ns, c->ns_labels)
+			  : pal_cc_folded_part_matches(ns, PAL_NS_LABEL_PREFIX, PAL_LABEL_NAMESPACE,
+						       c)))
 		return false;
-	if (sa && !(c->kind == PAL_CC_WEP && c->service_account ?
-			    pal_cc_sa_selector_matches(sa, c) :
-			    folded_part_matches(sa, PAL_SA_LABEL_PREFIX, PAL_LABEL_SERVICE_ACCOUNT,
-						c)))
+	if (sa && !(has_sa ? pal_cc_sa_selector_matches(sa, c)
+			   : pal_cc_folded_part_matches(sa, PAL_SA_LABEL_PREFIX,
+							PAL_LABEL_SERVICE_ACCOUNT, c)))
 		return false;
 	if (!p->selector || !p->selector_text || p->selector_text[0] == '\0')
 		return true;

@@ -318,6 +318,20 @@ Test(evaluator_match, namespace_selector)
 		     CONNS({ "198.18.101.1" }, { "198.18.4.10" }), CONNS({ "198.18.3.10" }));
 }
 
+/* A rule's namespaceSelector as felix reads it (pcns. keys, all() as
+ * has(projectcalico.org/namespace)): a negative one also matches host endpoints and
+ * GlobalNetworkSets, which have no namespace labels; all() does not. */
+Test(evaluator_match, negative_namespace_selector_matches_non_namespaced)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {namespaceSelector: env != 'dev'}}]"),
+		     CONNS({ CLIENT } /* GlobalNetworkSet */, { "198.18.0.1" } /* host endpoint */,
+			   { "198.18.101.1" } /* prod NetworkSet */),
+		     CONNS({ "198.18.3.10" } /* pod2, dev */, { "198.18.102.1" } /* nothing */));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {namespaceSelector: all()}}]"),
+		     CONNS({ "198.18.101.1" }, { "198.18.3.10" }),
+		     CONNS({ CLIENT }, { "198.18.0.1" }));
+}
+
 Test(evaluator_match, namespace_selector_global)
 {
 	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: has(kind) || has(role) || "
