@@ -18,8 +18,17 @@ static void setup(void)
 	bt_setup(&T);
 }
 
+/* The racing wrapper's directory (racing_iptables), removed even when a test fails midway. */
+static char race_dir[64];
+
 static void teardown(void)
 {
+	char cmd[96];
+
+	if (race_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", race_dir);
+		system(cmd);
+	}
 	pal_nf_remove();
 	bt_teardown(&T);
 }
@@ -186,11 +195,11 @@ Test(bpf_netfilter, raw_prerouting_jump_only_with_untracked_ingress)
  * would be one of these or one of the rules below them. Returns the wrapper's directory. */
 static const char *racing_iptables(const char *variant)
 {
-	static char dir[64];
+	char *dir = race_dir;
 	char path[128];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/paltest-nfrace-%d", (int)getpid());
+	snprintf(race_dir, sizeof(race_dir), "/tmp/paltest-nfrace-%d", (int)getpid());
 	cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/iptables-%s", dir, variant);
 	f = fopen(path, "w");
@@ -231,7 +240,7 @@ static void repair_while_another_tool_inserts(enum pal_nf_variant v)
 	const char *variant = pal_nf_variant_name(v);
 	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
 				  .untracked_in = true };
-	char cmd[512], err[160], first[256], armed[96], *path = getenv("PATH");
+	char cmd[512], err[160], first[256], count[32], armed[96], *path = getenv("PATH");
 	static char oldpath[4096], newpath[4200];
 	const char *dir;
 	int listings;
@@ -253,9 +262,9 @@ static void repair_while_another_tool_inserts(enum pal_nf_variant v)
 	cr_assert_geq(pal_nf_check_jumps(err, sizeof(err)), 1, "%s", err);
 	unlink(armed);
 	setenv("PATH", oldpath, 1);
-	snprintf(cmd, sizeof(cmd), "cat %s/count; rm -rf %s", dir, dir);
-	capture(cmd, first, sizeof(first));
-	listings = atoi(first);
+	snprintf(cmd, sizeof(cmd), "cat %s/count", dir);
+	capture(cmd, count, sizeof(count));
+	listings = atoi(count);
 	cr_assert_geq(listings, 3, "the wrapper saw %d listings", listings);
 
 	cr_assert_eq(count_rules(variant, "filter", "INPUT", "-p udp -m udp --dport "), 3,
