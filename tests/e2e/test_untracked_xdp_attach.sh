@@ -27,17 +27,19 @@ xdp_on() {
 		'.interfaces[] | select(.name == $i) | if .xdp.prog_id == 0 then "" else
 		 (if .xdp.palisade then "palisade" else "foreign" end) end'
 }
-# wait_xdp IF WANT: bounded wait until xdp_on IF says WANT.
-wait_xdp() {
-	local i have
+# wait_says WANT CMD...: bounded wait until CMD prints WANT.
+wait_says() {
+	local want=$1 i have
+	shift
 	for i in $(seq 50); do
-		have=$(xdp_on "$1")
-		[ "$have" = "$2" ] && return 0
+		have=$("$@")
+		[ "$have" = "$want" ] && return 0
 		sleep 0.1
 	done
-	fail "XDP on $1: '$have', want '$2': $(polctl_json status | jq -c '.interfaces')
+	fail "$*: '$have', want '$want': $(polctl_json status | jq -c '.interfaces')
 $(tail -n 20 "$AGENTD_LOG")"
 }
+wait_xdp() { wait_says "$2" xdp_on "$1"; }
 # pre_jumps: palisade's jumps from raw PREROUTING, iptables and ip6tables together.
 pre_jumps() {
 	{ ns node iptables -w -t raw -S PREROUTING 2>/dev/null
@@ -51,16 +53,7 @@ xdp_marked() {
 	bpftool -j map dump pinned "$PINDIR/maps/pal_if_bank" |
 		jq --argjson x "$ifx" '[.[] | select(.formatted.value.xdp_ifindex == $x)] | length'
 }
-# wait_marked IF N: bounded wait until xdp_marked IF says N (the agent checks every 2 s).
-wait_marked() {
-	local i have
-	for i in $(seq 50); do
-		have=$(xdp_marked "$1")
-		[ "$have" = "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "$1 marked as verified XDP in $have slots, want $2: $(tail -n 20 "$AGENTD_LOG")"
-}
+wait_marked() { wait_says "$2" xdp_marked "$1"; } # the agent checks every 2 s
 # drops IF HOOK: packets denied on IF at HOOK so far.
 drops() {
 	polctl_json counters | jq --arg i "$1" --arg h "$2" '.[$i].hooks[$h].verdicts.deny // 0'
