@@ -38,6 +38,7 @@
 #include "frag.h"
 #include "trace.h"
 #include "memo.h"
+#include "xdp_meta.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -169,6 +170,9 @@ PAL_FLOW_JMP(flow_sf_jmp, sf_flow_rejudge);
  * on it is then dead at verification, so the call is never checked, and tc ingress evaluates
  * failsafe and untracked ingress again (as with generic XDP on drivers without metadata). */
 const volatile __u8 pal_xdp_meta_ok = 1;
+/* Set by the loader from getrandom() before load: XDP seals its metadata word with it and tc
+ * ingress believes only a word sealed with it (bpf/xdp_meta.h). */
+const volatile __u32 pal_xdp_meta_cookie = 0;
 
 static __always_inline void pal_xdp_set_meta(struct xdp_md *ctx, __u32 flags)
 {
@@ -183,7 +187,8 @@ static __always_inline void pal_xdp_set_meta(struct xdp_md *ctx, __u32 flags)
 	m = (void *)(long)ctx->data_meta;
 	if ((void *)(m + 1) > data)
 		return;
-	m->word = PAL_XDP_META_MAGIC | flags;
+	m->cookie = pal_xdp_meta_seal(pal_xdp_meta_cookie, ctx->ingress_ifindex);
+	m->flags = flags;
 }
 
 SEC("xdp")
@@ -222,8 +227,10 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 		pal_count_if(&h, PAL_VERDICT_FAILSAFE, PAL_DROP_NONE);
 		return XDP_PASS;
 	case PAL_O_FAILSAFE_REPLY:
-		/* no metadata: tc ingress evaluates it again and records what untracked ingress
-		 * would decide if it turns out to be forwarded */
+		/* no outcome for tc: it evaluates it again and records what untracked ingress would
+		 * decide if it turns out to be forwarded. A word all the same, so tc never reads
+		 * metadata the frame brought along (redirected in by another XDP program) */
+		pal_xdp_set_meta(ctx, 0);
 		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	case PAL_O_UNTRACKED:
@@ -239,17 +246,22 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 
 /* ---- tc ingress ------------------------------------------------------------------------------ */
 
-/* XDP's outcome from the metadata, or 0 when there is none. */
-static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb)
+/* XDP's outcome from the metadata, or 0 when there is none or it is not to be believed: only
+ * where the agent verified palisade's own XDP program on this interface (slot's pal_if_bank) and
+ * only from a word sealed with this load's cookie (bpf/xdp_meta.h). */
+static __always_inline __u32 pal_tc_meta(struct __sk_buff *skb, __u32 slot, __u32 ifindex)
 {
 	void *data = (void *)(long)skb->data;
 	struct pal_xdp_meta *m = (void *)(long)skb->data_meta;
+	struct pal_if_bank *b;
 
 	if ((void *)(m + 1) > data)
 		return 0;
-	if ((m->word & PAL_XDP_META_MAGIC_MASK) != PAL_XDP_META_MAGIC)
+	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
+	if (!b)
 		return 0;
-	return m->word & ~PAL_XDP_META_MAGIC_MASK;
+	return pal_xdp_meta_flags(m, pal_xdp_meta_cookie, ifindex,
+				  *(volatile __u32 *)&b->xdp_ifindex);
 }
 
 /* What list `list` of stage `stage` would decide for a forwarded packet, as PAL_MARK_FWD_* bits:
@@ -339,8 +351,10 @@ int tc_ingress(struct __sk_buff *skb)
 	 * host endpoints with an untracked ingress list, and only where the kernel lets XDP write
 	 * metadata (pal_xdp_meta_ok; otherwise palisade's XDP never writes any). Elsewhere,
 	 * metadata a packet carries was not written by palisade's XDP for it (another XDP
-	 * program's), and is not read. */
-	meta = pal_xdp_meta_ok && ifc->lists[PAL_SLOT_UNTRACKED_IN] ? pal_tc_meta(skb) : 0;
+	 * program's), and is not read; where it runs, pal_tc_meta checks that it still does and
+	 * that the word is its own. */
+	meta = pal_xdp_meta_ok && ifc->lists[PAL_SLOT_UNTRACKED_IN] ?
+		       pal_tc_meta(skb, h.slot, h.ifindex) : 0;
 	if (meta & PAL_XDP_META_EVALUATED) {
 		o.what = (meta & PAL_XDP_META_FAILSAFE)	 ? PAL_O_FAILSAFE :
 			 (meta & PAL_XDP_META_UNTRACKED) ? PAL_O_UNTRACKED :

@@ -788,6 +788,24 @@ static void forget_lost_port(struct bpf_ctx *c, int ifindex, const char *name)
 		 PALD_S("witness", err ? pal_dp_error(c->dp) : "cleared"));
 }
 
+/* A port given XDP: checks (by program id) that its XDP program is still this datapath's own and
+ * marks it so; when it is no longer (detached or replaced by another tool) the mark goes, tc
+ * ingress believes no XDP metadata there and evaluates failsafe and untracked ingress itself, so
+ * the policy holds; logged once, when the mark goes. The next full sync attaches XDP again. */
+static void recheck_xdp(struct bpf_ctx *c, const struct attached_port *a)
+{
+	char name[IF_NAMESIZE] = "?";
+	bool was = pal_dp_iface_xdp_marked(c->dp, (uint32_t)a->ifindex) != 0;
+
+	if (!a->untracked_in || c->xdp_mode == PAL_XDP_OFF ||
+	    pal_dp_xdp_verify(c->dp, a->ifindex) != 0 || !was)
+		return; /* ours; not ours before either; or unknown (unmarked, asked again) */
+	if_indextoname((unsigned int)a->ifindex, name);
+	pald_log(PALD_LOG_WARN, "palisade's XDP program is gone from the interface (detached or "
+		 "replaced by another tool): tc ingress evaluates its untracked ingress policy itself",
+		 PALD_S("iface", name), PALD_I("ifindex", a->ifindex));
+}
+
 static int bpf_verify_attached(void *ctx)
 {
 	struct bpf_ctx *c = ctx;
@@ -798,6 +816,8 @@ static int bpf_verify_attached(void *ctx)
 		int ifindex = c->att[i].ifindex, ours = pal_dp_tc_is_ours(c->dp, ifindex);
 		char name[IF_NAMESIZE];
 
+		if (ours == 1)
+			recheck_xdp(c, &c->att[i]);
 		/* a device gone: the link event's sync detaches it (keep it listed for that) */
 		if (ours == 1 || !if_indextoname((unsigned int)ifindex, name)) {
 			again += ours == 1 && pal_dp_iface_unwitnessed(c->dp, ifindex);

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "datapath_internal.h"
+#include "maps_sync.h"
 
 const char *pal_xdp_mode_name(enum pal_xdp_mode m)
 {
@@ -101,6 +102,34 @@ int pal_dp_xdp_query(int ifindex, enum pal_xdp_mode *mode, uint32_t *prog_id)
 		*prog_id = q.skb_prog_id;
 	}
 	return 0;
+}
+
+/* The kernel's id of this datapath's XDP program (the one pal_dp_attach_xdp attaches), 0 when
+ * it cannot be told. */
+static uint32_t own_xdp_prog_id(const struct pal_datapath *dp)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS);
+
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+int pal_dp_xdp_verify(struct pal_datapath *dp, int ifindex)
+{
+	uint32_t id = 0, own = own_xdp_prog_id(dp);
+	enum pal_xdp_mode mode;
+	int err = pal_dp_xdp_query(ifindex, &mode, &id);
+	bool ours = !err && own && mode != PAL_XDP_OFF && id == own;
+
+	pal_dp_iface_xdp_mark(dp, (uint32_t)ifindex, ours); /* no slot of its own: nothing to mark */
+	return err ? err : ours;
+}
+
+void pal_dp_xdp_unverify(struct pal_datapath *dp, int ifindex)
+{
+	if (dp)
+		pal_dp_iface_xdp_mark(dp, (uint32_t)ifindex, false);
 }
 
 int pal_dp_detach_xdp(int ifindex)

@@ -23,6 +23,13 @@ int pal_dp_attach_xdp(struct pal_datapath *dp, int ifindex, enum pal_xdp_mode mo
 int pal_dp_detach_xdp(int ifindex);
 /* What is attached: mode (OFF when nothing) and program id. */
 int pal_dp_xdp_query(int ifindex, enum pal_xdp_mode *mode, uint32_t *prog_id);
+/* Checks that the XDP program on the interface is this datapath's own (by program id) and marks
+ * the interface so (maps_sync.h pal_dp_iface_xdp_mark): tc ingress believes XDP's metadata only
+ * on a marked interface. 1: ours, marked; 0: not (none, another program, another load of
+ * palisade's), unmarked; -errno: the kernel could not say, unmarked (tc then evaluates again). */
+int pal_dp_xdp_verify(struct pal_datapath *dp, int ifindex);
+/* Unmarks it (dp may be NULL: nothing to do), before palisade's XDP is detached. */
+void pal_dp_xdp_unverify(struct pal_datapath *dp, int ifindex);
 
 /* tc_ingress and tc_egress on the interface's clsact hooks (created when missing). */
 int pal_dp_attach_tc(struct pal_datapath *dp, int ifindex);

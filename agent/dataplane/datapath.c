@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -261,6 +262,11 @@ bool pal_dp_xdp_meta(const struct pal_datapath *dp)
 	return dp->skel && dp->skel->rodata->pal_xdp_meta_ok;
 }
 
+uint32_t pal_dp_xdp_meta_cookie(const struct pal_datapath *dp)
+{
+	return dp->skel ? dp->skel->rodata->pal_xdp_meta_cookie : 0;
+}
+
 /* A map or program the object must have (found: what the lookup by name returned): 0, or
  * -ENOENT with the error naming it. */
 static int require_in_object(struct pal_datapath *dp, const void *found, const char *kind,
@@ -290,6 +296,22 @@ static bool kernel_has_xdp_meta(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* This load's seal for XDP's metadata word (abi.h "XDP -> tc"): random and never 0, so no other
+ * program and no other load of palisade's writes a word tc ingress believes. */
+static int xdp_meta_cookie(struct pal_datapath *dp, uint32_t *out)
+{
+	do {
+		if (getrandom(out, sizeof(*out), 0) != (ssize_t)sizeof(*out)) {
+			int err = errno ? -errno : -EIO;
+
+			pal_dp_set_error(dp, "getrandom for the XDP metadata cookie: %s",
+					 strerror(-err));
+			return err;
+		}
+	} while (*out == 0);
+	return 0;
 }
 
 int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool *adopted,
@@ -368,6 +390,9 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 		goto fail;
 	/* XDP metadata carries XDP's verdict to tc; without it tc evaluates again (same answer). */
 	dp->skel->rodata->pal_xdp_meta_ok = kernel_has_xdp_meta();
+	err = xdp_meta_cookie(dp, (uint32_t *)&dp->skel->rodata->pal_xdp_meta_cookie);
+	if (err)
+		goto fail;
 	err = pal_palisade__load(dp->skel);
 	if (err) {
 		pal_dp_set_error(dp, "cannot load the BPF programs: %s (set PALISADE_LIBBPF_DEBUG=1 "

@@ -63,6 +63,8 @@ const char *pal_dp_error(const struct pal_datapath *dp);
 /* Whether the loaded XDP program passes its verdict to tc in XDP metadata (false when the kernel
  * refuses bpf_xdp_adjust_meta: tc ingress then evaluates failsafe and untracked ingress again). */
 bool pal_dp_xdp_meta(const struct pal_datapath *dp);
+/* This load's random seal of XDP's metadata word (abi.h "XDP -> tc"; for tests). */
+uint32_t pal_dp_xdp_meta_cookie(const struct pal_datapath *dp);
 int pal_dp_prog_fd(const struct pal_datapath *dp, enum pal_dp_prog p);
 const char *pal_dp_prog_name(enum pal_dp_prog p);
 /* fd of a shared map by name ("pal_ifaces", ...), or -ENOENT. */

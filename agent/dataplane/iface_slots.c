@@ -305,6 +305,8 @@ static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal
 	if (!err)
 		err = cfg_write(dp, s, active_bank(dp, s), v);
 	ref.slot = s;
+	/* no verified XDP on a slot's new interface until the agent checks it (tc ingress) */
+	__atomic_store_n(&dp->banks[s].xdp_ifindex, 0, __ATOMIC_RELEASE);
 	if (!err && bpf_map_update_elem(MFD(dp, pal_ifaces), &ifindex, &ref, BPF_ANY)) {
 		err = -errno;
 		pal_dp_set_error(dp, "pal_ifaces[%u]: %s", ifindex, strerror(errno));
@@ -386,6 +388,7 @@ int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_if
 	if (had && ref.slot >= PAL_IFSLOT_FIRST && ref.slot < dp->n_slots) {
 		/* a packet that found the slot before the delete still reads this value: the
 		 * slot goes to another interface only after a grace period */
+		__atomic_store_n(&dp->banks[ref.slot].xdp_ifindex, 0, __ATOMIC_RELEASE);
 		dp->slot_used[ref.slot] = false;
 		dp->slot_since[ref.slot] = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
 	}
@@ -394,4 +397,26 @@ int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_if
 	if (old && had)
 		*old = o;
 	return 0;
+}
+
+int pal_dp_iface_xdp_mark(struct pal_datapath *dp, uint32_t ifindex, bool verified)
+{
+	struct pal_if_slot ref;
+
+	if (!dp->banks)
+		return -EROFS;
+	if (slot_of(dp, ifindex, &ref) || ref.slot < PAL_IFSLOT_FIRST || ref.slot >= dp->n_slots)
+		return -ENOENT; /* no slot of its own: tc ingress reads no metadata there */
+	__atomic_store_n(&dp->banks[ref.slot].xdp_ifindex, verified ? ifindex : 0,
+			 __ATOMIC_RELEASE);
+	return 0;
+}
+
+uint32_t pal_dp_iface_xdp_marked(struct pal_datapath *dp, uint32_t ifindex)
+{
+	struct pal_if_slot ref;
+
+	if (!dp->banks || slot_of(dp, ifindex, &ref) || ref.slot >= dp->n_slots)
+		return 0;
+	return __atomic_load_n(&dp->banks[ref.slot].xdp_ifindex, __ATOMIC_ACQUIRE);
 }

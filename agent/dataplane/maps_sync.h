@@ -39,6 +39,13 @@ int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pa
 		      struct pal_iface *old, bool *had_old);
 int pal_dp_iface_remove(struct pal_datapath *dp, uint32_t ifindex, struct pal_iface *old,
 			bool *had_old);
+/* Whether this datapath's own XDP program is verified attached on the interface (abi.h
+ * pal_if_bank.xdp_ifindex): tc ingress believes XDP metadata only there. Only an interface
+ * with a slot of its own (-ENOENT otherwise, -EROFS read-only). pal_dp_xdp_verify (attach.h)
+ * is the caller that checks before it marks. */
+int pal_dp_iface_xdp_mark(struct pal_datapath *dp, uint32_t ifindex, bool verified);
+/* The slot's mark: the ifindex it was verified on, or 0. */
+uint32_t pal_dp_iface_xdp_marked(struct pal_datapath *dp, uint32_t ifindex);
 /* An endpoint that could not be programmed: an interface with a slot of its own keeps its last
  * good value (*kept), any other points at the reserved deny-everything slot for its kind. */
 int pal_dp_iface_unprogrammed(struct pal_datapath *dp, uint32_t ifindex, bool host, bool *kept);

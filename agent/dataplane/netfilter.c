@@ -226,52 +226,60 @@ static int jump_positions(const char *bin, const char *table, const char *from, 
 	return n;
 }
 
-/* Deletes the rules of built-in chain `from` at positions pos[first..n-1] (ascending), the
- * highest first so the lower numbers stay true. Returns 0 or -errno. */
-static int delete_rules_at(const char *bin, const char *table, const char *from, const int *pos,
-			   int first, int n)
+/* One `<bin>-restore --noflush` transaction on table: deletes `copies` copies of the plain jump
+ * "-j to" from built-in chain `from` BY RULE TEXT (a delete matches only a rule that is exactly
+ * that jump, never another tool's rule, wherever the rules moved since they were listed), then,
+ * when `insert_first`, inserts the jump at 1. One transaction, so no moment without the jump
+ * (iptables-nft: one batch checked against the ruleset's generation; iptables-legacy: one table
+ * replace under the xtables lock). It fails whole, changing nothing, when fewer copies are left
+ * than it deletes (someone removed one since the listing). Returns 0 or -errno. */
+static int rewrite_jumps(const char *bin, const char *table, const char *from, const char *to,
+			 int copies, bool insert_first)
 {
-	for (int i = n - 1; i >= first; i--) {
-		char num[16];
-		char *del[] = { (char *)bin, "-w", "-t", (char *)table, "-D", (char *)from, num,
-				NULL };
-		int err;
+	char restore[64];
+	char *argv[] = { restore, "-w", "--noflush", NULL };
+	struct pal_strbuf tx = { 0 };
+	int err;
 
-		snprintf(num, sizeof(num), "%d", pos[i]);
-		if ((err = run(del, NULL)))
-			return err;
-	}
-	return 0;
+	snprintf(restore, sizeof(restore), "%s-restore", bin);
+	pal_strbuf_printf(&tx, "*%s\n", table);
+	for (int i = 0; i < copies; i++)
+		pal_strbuf_printf(&tx, "-D %s -j %s\n", from, to);
+	if (insert_first)
+		pal_strbuf_printf(&tx, "-I %s 1 -j %s\n", from, to);
+	pal_strbuf_printf(&tx, "COMMIT\n");
+	err = tx.oom ? -ENOMEM : run(argv, tx.p);
+	pal_strbuf_free(&tx);
+	return err;
 }
 
+/* The listing and the transaction are two commands: when the transaction fails because the
+ * copies changed in between, list again, this many times. */
+#define JUMP_REWRITE_TRIES 4
+
 /* One jump from a built-in chain to ours, and it is the chain's first rule and only copy: a rule
- * inserted above it (an ACCEPT) would decide before palisade sees the packet. Otherwise the jump
- * is inserted at 1 first (no moment without it), then the other copies are deleted by number,
- * the highest first. Returns 1 when it had to repair, 0 when all was in place, -errno. */
+ * inserted above it (an ACCEPT) would decide before palisade sees the packet. Otherwise every copy
+ * is deleted and the jump inserted at 1 in one transaction (rewrite_jumps). Returns 1 when it had
+ * to repair, 0 when all was in place, -errno. */
 static int ensure_jump_first(const char *bin, const char *table, const char *from,
 			     const char *to)
 {
-	char *ins[] = { (char *)bin, "-w", "-t", (char *)table, "-I", (char *)from, "1", "-j",
-			(char *)to, NULL };
-	int pos[16], n = jump_positions(bin, table, from, to, pos, 16), err;
+	int pos[16], err = 0;
 
-	if (n < 0)
-		return n;
-	if (n == 1 && pos[0] == 1)
-		return 0;
-	if (n == 0 || pos[0] != 1) {
-		err = run(ins, NULL);
-		if (err)
-			return err;
-		n = jump_positions(bin, table, from, to, pos, 16);
+	for (int try = 0; try < JUMP_REWRITE_TRIES; try++) {
+		int n = jump_positions(bin, table, from, to, pos, 16);
+
 		if (n < 0)
 			return n;
+		if (n == 1 && pos[0] == 1)
+			return try ? 1 : 0;
+		if (!(err = rewrite_jumps(bin, table, from, to, n, true)))
+			return 1;
 	}
-	err = delete_rules_at(bin, table, from, pos, 1, n);
-	return err ? err : 1;
+	return err;
 }
 
-/* No jump from built-in chain `from` to `to` (every copy deleted, the highest first); then, when
+/* No jump from built-in chain `from` to `to` (every copy deleted by rule text); then, when
  * `from` is left with no rule and policy ACCEPT, the built-in chain itself is deleted: iptables-nft
  * creates built-in chains on first use and unregisters the hook with the chain (iptables-legacy
  * refuses, which is fine: its tables hook everything anyway). Returns 0 or -errno. */
@@ -280,12 +288,15 @@ static int ensure_no_jump(const char *bin, const char *table, const char *from, 
 	char *list[] = { (char *)bin, "-w", "-t", (char *)table, "-S", (char *)from, NULL };
 	char *xdel[] = { (char *)bin, "-w", "-t", (char *)table, "-X", (char *)from, NULL };
 	char want[64], out[128];
-	int pos[16], n = jump_positions(bin, table, from, to, pos, 16), err;
+	int pos[16], n = 0, err = 0;
 
-	if (n < 0)
-		return n;
-	if ((err = delete_rules_at(bin, table, from, pos, 0, n)))
-		return err;
+	for (int try = 0; try < JUMP_REWRITE_TRIES; try++) {
+		n = jump_positions(bin, table, from, to, pos, 16);
+		if (n <= 0 || !(err = rewrite_jumps(bin, table, from, to, n, false)))
+			break;
+	}
+	if (n < 0 || err)
+		return n < 0 ? n : err;
 	snprintf(want, sizeof(want), "-P %s ACCEPT\n", from);
 	if (run_output(list, out, sizeof(out)) == 0 && strcmp(out, want) == 0)
 		run(xdel, NULL); /* a rule or a policy added meanwhile: the kernel refuses, kept */

@@ -1,7 +1,8 @@
 /* palisade's netfilter rules, in the network namespace the agent runs in. They live in chains
  * palisade owns; the only rules it adds to the built-in chains are one jump per chain, always
  * the chain's first rule (checked again on every sync and periodically: a rule inserted above
- * it is left alone, the jump is put back above it), and it never touches other rules.
+ * it is left alone, the jump is put back above it), and it never touches other rules: copies of a
+ * jump are deleted by rule text, never by a number another tool's insert could have moved.
  *
  *   raw PREROUTING  -> PALISADE-RAW-PRE:  -m mark --mark UNTRACKED/UNTRACKED -j CT --notrack
  *                      (tc ingress marked the packet: untracked ingress allowed it; the jump

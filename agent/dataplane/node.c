@@ -10,7 +10,10 @@
 int pal_dp_detach_port(struct pal_datapath *dp, int ifindex)
 {
 	int e0 = dp ? pal_dp_iface_live_clear(dp, ifindex) : 0; /* the guard first: drop from now */
-	int e1 = e0 ? e0 : pal_dp_detach_xdp(ifindex);
+	int e1;
+
+	pal_dp_xdp_unverify(dp, ifindex); /* tc stops believing XDP's metadata first */
+	e1 = e0 ? e0 : pal_dp_detach_xdp(ifindex);
 	int e2 = e0 ? e0 : pal_dp_detach_tc(ifindex);
 
 	if (dp)
@@ -54,12 +57,17 @@ int pal_dp_sync_ports(struct pal_datapath *dp, const struct pal_dp_port *ports, 
 	for (size_t i = 0; i < n; i++) {
 		enum pal_xdp_mode got = PAL_XDP_OFF;
 
+		bool xdp = ports[i].untracked_in && mode != PAL_XDP_OFF;
+
 		if (pal_dp_attach_tc(dp, ports[i].ifindex) == 0 &&
-		    (!ports[i].untracked_in || mode == PAL_XDP_OFF ||
-		     pal_dp_attach_xdp(dp, ports[i].ifindex, mode, &got) == 0))
+		    (!xdp || pal_dp_attach_xdp(dp, ports[i].ifindex, mode, &got) == 0))
 			attached++;
-		if (!ports[i].untracked_in || mode == PAL_XDP_OFF)
+		if (xdp) {
+			pal_dp_xdp_verify(dp, ports[i].ifindex); /* what is there now, ours or not */
+		} else {
+			pal_dp_xdp_unverify(dp, ports[i].ifindex);
 			pal_dp_detach_xdp(ports[i].ifindex);
+		}
 		if (modes)
 			modes[i] = got;
 	}

@@ -166,16 +166,22 @@ enum pal_entry_kind {
  * ingress denies as the host's: tc ingress lets it on, INPUT drops it. */
 #define PAL_MARK_HOST_DENY 0x08000000u
 
-/* XDP -> tc: 4 bytes of XDP metadata in front of the packet. */
-#define PAL_XDP_META_MAGIC 0x9a1e0000u
-#define PAL_XDP_META_MAGIC_MASK 0xffff0000u
+/* XDP -> tc: 8 bytes of XDP metadata in front of the packet, only where the kernel lets XDP
+ * write metadata (pal_xdp_meta_ok). Any XDP program can write metadata, so tc ingress believes
+ * the flags only when both hold (bpf/xdp_meta.h):
+ *   - the interface's pal_if_bank element names this very ifindex in xdp_ifindex: the agent
+ *     verified, by program id, that this datapath's own XDP program is attached there;
+ *   - cookie is this load's random pal_xdp_meta_cookie (rodata, from getrandom) mixed with the
+ *     receiving ifindex: a word another program wrote, an older load of palisade's, or
+ *     palisade's XDP on another interface never matches. */
 #define PAL_XDP_META_UNTRACKED 0x1u
 #define PAL_XDP_META_FAILSAFE 0x2u
 #define PAL_XDP_META_EVALUATED 0x4u /* XDP ran failsafe and untracked: tc need not */
 struct pal_xdp_meta {
-	__u32 word; /* PAL_XDP_META_MAGIC | flags */
+	__u32 cookie; /* pal_xdp_meta_cookie ^ the receiving ifindex */
+	__u32 flags;  /* PAL_XDP_META_* */
 };
-_Static_assert(sizeof(struct pal_xdp_meta) == 4, "pal_xdp_meta size");
+_Static_assert(sizeof(struct pal_xdp_meta) == 8, "pal_xdp_meta size");
 
 /* hook_memo: PERCPU_ARRAY of struct pal_hook_memo, private to each object (not pinned), PAL_MEMO_SLOTS
  * per kind, direct-mapped by a hash of the packet's headers: a verdict one hook made on a packet,
@@ -283,7 +289,11 @@ _Static_assert(sizeof(struct pal_if_slot) == 8, "pal_if_slot size");
 
 struct pal_if_bank {
 	__u32 bank; /* 0 or 1 */
-	__u32 pad;
+	/* The ifindex on which the agent last verified, by program id, that this datapath's own
+	 * XDP program is attached (0: none): tc ingress reads XDP metadata only where it equals
+	 * the packet's ifindex. One atomic store through the mapping; 0 when a slot is bound or
+	 * freed, and before palisade's XDP is detached. */
+	__u32 xdp_ifindex;
 };
 _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's element stride)");
 

@@ -256,7 +256,8 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 
 /* ---- hooks --------------------------------------------------------------------------------- */
 
-int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len, uint32_t *meta)
+int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len,
+	       struct pal_xdp_meta *meta)
 {
 	uint8_t out[4096];
 	struct xdp_md ctx = { .data = 0, .data_end = (uint32_t)len,
@@ -271,9 +272,9 @@ int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len, uint
 	if (rc)
 		return -1;
 	if (meta) {
-		*meta = 0;
-		if (ctx_out.data == 4)
-			memcpy(meta, out, 4);
+		memset(meta, 0, sizeof(*meta));
+		if (ctx_out.data == sizeof(*meta))
+			memcpy(meta, out, sizeof(*meta));
 	}
 	return (int)o.retval;
 }

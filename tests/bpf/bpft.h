@@ -139,7 +139,9 @@ extern const struct bt_pkt_opts bt_ack;
 size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const struct bt_pkt_opts *o);
 
 /* ---- single hooks (return the program's return value; -1 on a test-run error) ---- */
-int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len, uint32_t *meta);
+/* meta (may be NULL) receives the metadata XDP left, zeroed when it left none. */
+int bt_run_xdp(struct bpft *t, int ifindex, const uint8_t *pkt, size_t len,
+	       struct pal_xdp_meta *meta);
 int bt_run_tc(struct bpft *t, enum pal_dp_prog prog, int ifindex, int ingress_ifindex,
 	      uint32_t mark_in, const uint8_t *pkt, size_t len, uint32_t *mark_out);
 int bt_run_sf(int prog_fd, int ingress_ifindex, uint32_t mark, const uint8_t *pkt, size_t len);

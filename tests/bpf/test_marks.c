@@ -185,7 +185,7 @@ Test(bpf_marks, failsafe_out_reply_passes_untracked_ingress)
 		struct bt_result r;
 		uint8_t buf[256];
 		size_t len = build(buf, sizeof(buf), &reply);
-		uint32_t meta = 0;
+		struct pal_xdp_meta meta;
 
 		r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &out, NULL);
 		cr_assert(r.allow, "failsafe-out dropped at hook %d", r.dropped_at);

@@ -1,6 +1,10 @@
 /* palisade's netfilter chains in the test's network namespace: installed with the pinned xt_bpf
  * programs, idempotent, and removed without touching rules that are not palisade's. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +18,17 @@ static void setup(void)
 	bt_setup(&T);
 }
 
+/* The racing wrapper's directory (racing_iptables), removed even when a test fails midway. */
+static char race_dir[64];
+
 static void teardown(void)
 {
+	char cmd[96];
+
+	if (race_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", race_dir);
+		system(cmd);
+	}
 	pal_nf_remove();
 	bt_teardown(&T);
 }
@@ -171,4 +184,107 @@ Test(bpf_netfilter, raw_prerouting_jump_only_with_untracked_ingress)
 	cr_assert_null(strstr(out, "PALISADE-RAW-PRE"), "%s", out);
 	cr_assert(strstr(out, "-A PREROUTING -p udp -m udp --dport 3 -j ACCEPT"), "%s", out);
 	system("iptables -w -t raw -D PREROUTING -p udp --dport 3 -j ACCEPT");
+}
+
+/* ---- another tool writing the same built-in chains while palisade repairs its jumps ---- */
+
+/* A stand-in for `iptables-VARIANT` first on PATH: it runs the real command, and after every
+ * listing of a built-in chain (`-S CHAIN`, what palisade reads before it repairs) it inserts one
+ * more foreign ACCEPT at the top of that chain (tcp dport 1001, 1002, ...), the way kube-proxy or
+ * Docker may between palisade's listing and its next command. A rule deleted by a stale number
+ * would be one of these or one of the rules below them. Returns the wrapper's directory. */
+static const char *racing_iptables(const char *variant)
+{
+	char *dir = race_dir;
+	char path[128];
+	FILE *f;
+
+	snprintf(race_dir, sizeof(race_dir), "/tmp/paltest-nfrace-%d", (int)getpid());
+	cr_assert(mkdir(dir, 0700) == 0 || errno == EEXIST, "%s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/iptables-%s", dir, variant);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fprintf(f, "#!/bin/sh\nreal=/usr/sbin/iptables-%s t=filter c= prev=\n"
+		   "for a; do case $prev in -t) t=$a ;; -S) c=$a ;; esac; prev=$a; done\n"
+		   "\"$real\" \"$@\"; rc=$?\n"
+		   "if [ -n \"$c\" ] && [ -e %s/armed ]; then\n"
+		   "  n=$(( $(cat %s/count 2>/dev/null || echo 0) + 1 )); echo $n > %s/count\n"
+		   "  \"$real\" -w -t $t -I $c 1 -p tcp --dport $((1000 + n)) -j ACCEPT || exit 99\n"
+		   "fi\nexit $rc\n", variant, dir, dir, dir);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+	return dir;
+}
+
+/* How many lines of `iptables-V -t TABLE -S CHAIN` contain `needle`. */
+static int count_rules(const char *variant, const char *table, const char *chain,
+		       const char *needle)
+{
+	static char out[16384];
+	char cmd[160];
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/iptables-%s -w -t %s -S %s 2>&1", variant, table,
+		 chain);
+	capture(cmd, out, sizeof(out));
+	for (const char *p = out; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Foreign rules above, between and below two copies of the INPUT jump, and another tool
+ * inserting a rule after every listing: the repair deletes no rule but palisade's own copies,
+ * and ends with one jump, first. */
+static void repair_while_another_tool_inserts(enum pal_nf_variant v)
+{
+	const char *variant = pal_nf_variant_name(v);
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	char cmd[512], err[160], first[256], count[32], armed[96], *path = getenv("PATH");
+	static char oldpath[4096], newpath[4200];
+	const char *dir;
+	int listings;
+
+	pal_nf_use(v);
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	snprintf(cmd, sizeof(cmd), "ipt=/usr/sbin/iptables-%s; $ipt -w -I INPUT 1 -p udp --dport 1 "
+		 "-j ACCEPT && $ipt -w -A INPUT -p udp --dport 2 -j ACCEPT && $ipt -w -A INPUT -j "
+		 "PALISADE-INPUT && $ipt -w -A INPUT -p udp --dport 3 -j ACCEPT", variant);
+	cr_assert_eq(system(cmd), 0); /* udp 1, jump, udp 2, jump, udp 3 */
+
+	dir = racing_iptables(variant);
+	snprintf(armed, sizeof(armed), "%s/armed", dir);
+	snprintf(oldpath, sizeof(oldpath), "%s", path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	snprintf(newpath, sizeof(newpath), "%s:%s", dir, oldpath);
+	setenv("PATH", newpath, 1);
+	cr_assert_eq(close(open(armed, O_CREAT | O_WRONLY, 0600)), 0, "%s", armed);
+	cr_assert_geq(pal_nf_check_jumps(err, sizeof(err)), 1, "%s", err);
+	unlink(armed);
+	setenv("PATH", oldpath, 1);
+	snprintf(cmd, sizeof(cmd), "cat %s/count", dir);
+	capture(cmd, count, sizeof(count));
+	listings = atoi(count);
+	cr_assert_geq(listings, 3, "the wrapper saw %d listings", listings);
+
+	cr_assert_eq(count_rules(variant, "filter", "INPUT", "-p udp -m udp --dport "), 3,
+		     "the rules around the copies survive (%s)", variant);
+	cr_assert_eq(count_rules(variant, "filter", "INPUT", "-p tcp -m tcp --dport 10") +
+			     count_rules(variant, "raw", "PREROUTING", "-p tcp -m tcp --dport 10") +
+			     count_rules(variant, "raw", "OUTPUT", "-p tcp -m tcp --dport 10"),
+		     listings, "every rule the other tool inserted survives (%s)", variant);
+	cr_assert_eq(count_rules(variant, "filter", "INPUT", "-j PALISADE-INPUT"), 1, "%s", variant);
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/iptables-%s -w -S INPUT", variant);
+	first_rule(cmd, first, sizeof(first));
+	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT", "%s", variant);
+}
+
+Test(bpf_netfilter, repair_deletes_no_foreign_rule_nft)
+{
+	repair_while_another_tool_inserts(PAL_NF_NFT);
+}
+
+Test(bpf_netfilter, repair_deletes_no_foreign_rule_legacy)
+{
+	repair_while_another_tool_inserts(PAL_NF_LEGACY);
 }

@@ -112,7 +112,8 @@ Test(bpf_table, drops_count_their_bytes_by_reason)
 		     "bytes under the reason that dropped only");
 }
 
-/* XDP's verdict reaches tc in 4 bytes of metadata where the kernel lets XDP programs add it; where
+/* XDP's verdict reaches tc in 8 bytes of metadata where the kernel lets XDP programs add it, sealed
+ * with the load's cookie for the interface (bpf/xdp_meta.h); where
  * it does not (bpf_xdp_adjust_meta refused), XDP leaves none and still counts its verdicts, and tc
  * ingress evaluates again (the table tests above pass either way). */
 Test(bpf_table, xdp_leaves_metadata_for_tc)
@@ -121,24 +122,26 @@ Test(bpf_table, xdp_leaves_metadata_for_tc)
 	bool with_meta = pal_dp_xdp_meta(T.dp);
 	uint8_t buf[256];
 	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
-	uint32_t meta = 0;
+	uint32_t seal = pal_dp_xdp_meta_cookie(T.dp) ^ (uint32_t)T.ifindex[BT_ETH0];
+	struct pal_xdp_meta meta;
 	struct pal_if_ctr c;
 
 	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2 /* XDP_PASS */);
 	if (with_meta) {
-		cr_assert_eq(meta & PAL_XDP_META_MAGIC_MASK, PAL_XDP_META_MAGIC);
-		cr_assert(meta & PAL_XDP_META_UNTRACKED);
+		cr_assert_eq(meta.cookie, seal);
+		cr_assert(meta.flags & PAL_XDP_META_UNTRACKED);
 	} else {
-		cr_assert_eq(meta, 0);
+		cr_assert_eq(meta.cookie | meta.flags, 0);
 	}
 	p.dport = 22;
 	len = bt_build(buf, sizeof(buf), &p, NULL);
 	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2);
-	cr_assert(with_meta ? (meta & PAL_XDP_META_FAILSAFE) != 0 : meta == 0);
+	cr_assert(with_meta ? (meta.flags & PAL_XDP_META_FAILSAFE) != 0 : meta.flags == 0);
 	p.dport = 7000;
 	len = bt_build(buf, sizeof(buf), &p, NULL);
 	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, &meta), 2);
-	cr_assert_eq(meta, with_meta ? PAL_XDP_META_MAGIC | PAL_XDP_META_EVALUATED : 0);
+	cr_assert_eq(meta.flags, with_meta ? PAL_XDP_META_EVALUATED : 0);
+	cr_assert_eq(meta.cookie, with_meta ? seal : 0);
 	c = bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_XDP);
 	cr_assert_eq(c.verdict[PAL_VERDICT_UNTRACKED], 1);
 	cr_assert_eq(c.verdict[PAL_VERDICT_FAILSAFE], 1);

@@ -11,7 +11,8 @@
 #      says "none"), tc on both, host policy enforced;
 #   2. the untracked policy added: palisade's XDP on ext0 (not on mgmt0, which it does not select),
 #      the deny from 198.18.200.7 dropped at XDP, the allowed datagrams untracked;
-#   3. palisade's XDP detached by hand: the deny still holds, now counted at tc ingress, and the
+#   3. palisade's XDP detached by hand: the agent's check unmarks ext0 (tc ingress believes no
+#      XDP metadata there) and logs it; the deny still holds, now counted at tc ingress, and the
 #      allowed datagrams are still untracked;
 #   4. the untracked policy removed: no XDP on ext0 (the agent's full sync ran), udp 11211 from
 #      the blocked source is no longer an untracked deny (the host policy decides: not allowed).
@@ -26,22 +27,33 @@ xdp_on() {
 		'.interfaces[] | select(.name == $i) | if .xdp.prog_id == 0 then "" else
 		 (if .xdp.palisade then "palisade" else "foreign" end) end'
 }
-# wait_xdp IF WANT: bounded wait until xdp_on IF says WANT.
-wait_xdp() {
-	local i have
+# wait_says WANT CMD...: bounded wait until CMD prints WANT.
+wait_says() {
+	local want=$1 i have
+	shift
 	for i in $(seq 50); do
-		have=$(xdp_on "$1")
-		[ "$have" = "$2" ] && return 0
+		have=$("$@")
+		[ "$have" = "$want" ] && return 0
 		sleep 0.1
 	done
-	fail "XDP on $1: '$have', want '$2': $(polctl_json status | jq -c '.interfaces')
+	fail "$*: '$have', want '$want': $(polctl_json status | jq -c '.interfaces')
 $(tail -n 20 "$AGENTD_LOG")"
 }
+wait_xdp() { wait_says "$2" xdp_on "$1"; }
 # pre_jumps: palisade's jumps from raw PREROUTING, iptables and ip6tables together.
 pre_jumps() {
 	{ ns node iptables -w -t raw -S PREROUTING 2>/dev/null
 	  ns node ip6tables -w -t raw -S PREROUTING 2>/dev/null; } | grep -c -- '-j PALISADE-RAW-PRE'
 }
+# xdp_marked IF: how many slots of pal_if_bank say palisade's own XDP is verified on IF (tc
+# ingress believes XDP metadata only there: docs/datapath.md "XDP metadata").
+xdp_marked() {
+	local ifx
+	ifx=$(ns node ip -j link show dev "$1" | jq '.[0].ifindex') || fail "no ifindex for $1"
+	bpftool -j map dump pinned "$PINDIR/maps/pal_if_bank" |
+		jq --argjson x "$ifx" '[.[] | select(.formatted.value.xdp_ifindex == $x)] | length'
+}
+wait_marked() { wait_says "$2" xdp_marked "$1"; } # the agent checks every 2 s
 # drops IF HOOK: packets denied on IF at HOOK so far.
 drops() {
 	polctl_json counters | jq --arg i "$1" --arg h "$2" '.[$i].hooks[$h].verdicts.deny // 0'
@@ -91,6 +103,8 @@ gen=$((gen + 1))
 agentd_wait_generation "$gen"
 wait_xdp ext0 palisade
 wait_xdp mgmt0 ""
+wait_marked ext0 1
+[ "$(xdp_marked mgmt0)" = 0 ] || fail "mgmt0 marked as verified XDP without XDP"
 [ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps: $(pre_jumps), want 2 (iptables, ip6tables)"
 untracked_deny_holds xdp
 untracked_allow_holds
@@ -98,6 +112,9 @@ untracked_allow_holds
 # 3. palisade's XDP removed behind the agent's back: tc ingress holds the same line
 ns node ip link set dev ext0 xdp off || fail "detaching palisade's XDP from ext0"
 [ -z "$(xdp_on ext0)" ] || fail "XDP still on ext0 after detaching it"
+wait_marked ext0 0 # the agent's check: tc ingress believes no XDP metadata there any more
+grep -q "XDP program is gone from the interface.*iface=ext0" "$AGENTD_LOG" ||
+	fail "the agent did not log that ext0 lost palisade's XDP: $(tail -n 20 "$AGENTD_LOG")"
 untracked_deny_holds tc-ingress
 untracked_allow_holds
 
@@ -105,10 +122,12 @@ untracked_allow_holds
 ns node ip link set dev ext0 xdpdrv pinned "$PINDIR/progs/xdp_hep_ingress" ||
 	fail "re-attaching palisade's XDP by hand"
 wait_xdp ext0 palisade
+wait_marked ext0 1 # palisade's own program (by id) again
 rm "$dir/30-memcached-untracked.yaml" || fail "rm"
 gen=$((gen + 1))
 agentd_wait_generation "$gen"
 wait_xdp ext0 ""
+wait_marked ext0 0
 [ "$(pre_jumps)" = 0 ] || fail "the raw PREROUTING jump stayed after the untracked policy went"
 expect_udp_blocked client 198.18.1.1 11211 198.18.200.7 # host policy: 11211 not allowed
 expect_tcp client 198.18.1.1 8443 - node:8443
