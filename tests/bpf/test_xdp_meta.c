@@ -60,7 +60,7 @@ Test(bpf_xdp_meta, every_load_has_its_own_cookie)
 
 	snprintf(dir, sizeof(dir), "%s-other", T.pin_dir);
 	pal_dp_unpin_all(dir);
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_flows = 4096 }, &other,
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .sizes.max_flows = 4096 }, &other,
 				 &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
 	cr_expect_neq(pal_dp_xdp_meta_cookie(T.dp), 0);
 	cr_expect_neq(pal_dp_xdp_meta_cookie(other), 0);
@@ -114,7 +114,7 @@ Test(bpf_xdp_meta, mark_only_while_this_datapaths_own_xdp_is_attached)
 	cr_assert_eq(bpf_xdp_detach((int)ifx, XDP_FLAGS_SKB_MODE, NULL), 0);
 	snprintf(dir, sizeof(dir), "%s-other", T.pin_dir);
 	pal_dp_unpin_all(dir);
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .max_flows = 4096 }, &other,
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir, .sizes.max_flows = 4096 }, &other,
 				 &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
 	cr_assert_eq(pal_dp_attach_xdp(other, (int)ifx, PAL_XDP_GENERIC, &got), 0, "%s",
 		     pal_dp_error(other));
