@@ -161,8 +161,10 @@ const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const 
 }
 
 /* Namespace labels: the Namespace resource's labels plus projectcalico.org/name, which Calico
- * adds so that `namespaceSelector: projectcalico.org/name == "x"` names one namespace. A namespace
- * that only appears on endpoints or network sets gets just that label. */
+ * adds so that `namespaceSelector: projectcalico.org/name == "x"` names one namespace, and
+ * kubernetes.io/metadata.name, which the Kubernetes API server sets on every namespace (always to
+ * its name), so that NetworkPolicies written for Kubernetes select the same namespaces from policy
+ * files. A namespace that only appears on endpoints or network sets gets just these two labels. */
 static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_labels *labels)
 {
 	bool found;
@@ -183,6 +185,7 @@ static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_l
 	if (labels)
 		pal_labels_copy(&n->labels, labels);
 	pal_labels_set(&n->labels, "projectcalico.org/name", name);
+	pal_labels_set(&n->labels, PAL_LABEL_K8S_NAMESPACE_NAME, name);
 	return 0;
 }
 

@@ -123,7 +123,7 @@ bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *kn
 		  const char *const *ignored);
 bool expect_map(struct dctx *c, const struct yt_node *n);
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
-		       bool *eg);
+		       bool *eg, bool repeats_ok);
 bool expect_seq(struct dctx *c, const struct yt_node *n);
 /* map[key], with key pushed on the path (the caller pops *old); NULL, with nothing pushed, when
  * the field is absent or null. */

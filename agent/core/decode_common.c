@@ -520,10 +520,11 @@ int get_number(struct dctx *c, const struct yt_node *map, const char *key, doubl
 }
 
 /* A list of directions (spec.types of Calico policies, spec.policyTypes of Kubernetes ones):
- * Ingress and/or Egress, each at most once. Sets *in / *eg for the values present. Returns 0 when
- * absent, 1 when read, -1 on errors. */
+ * Ingress and/or Egress, each at most once unless repeats_ok (Kubernetes' validation lets a type
+ * repeat; Calico's does not). Sets *in / *eg for the values present. Returns 0 when absent, 1 when
+ * read, -1 on errors. */
 int get_direction_list(struct dctx *c, const struct yt_node *map, const char *key, bool *in,
-		       bool *eg)
+		       bool *eg, bool repeats_ok)
 {
 	size_t old;
 	const struct yt_node *n = push_field(c, map, key, &old);
@@ -548,7 +549,7 @@ int get_direction_list(struct dctx *c, const struct yt_node *map, const char *ke
 			derr(c, it, "invalid policy type \"%s\"; must be Ingress or Egress",
 			     it->kind == YT_SCALAR ? it->text : "");
 			r = -1;
-		} else if (*flag) {
+		} else if (*flag && !repeats_ok) {
 			derr(c, it, "'%s' type specified more than once", it->text);
 			r = -1;
 		} else {

@@ -546,6 +546,19 @@ static int translate_rules(struct dctx *c, const struct yt_node *spec, bool ingr
 	return r;
 }
 
+/* spec.policyTypes as the API server validates it: Ingress or Egress, a type may repeat (Calico's
+ * converter reads the list as a set), at most two entries. Returns get_direction_list's 0/1/-1. */
+static int k8s_policy_types(struct dctx *c, const struct yt_node *spec, bool *in, bool *eg)
+{
+	const struct yt_node *n = yt_map_get(spec, "policyTypes");
+
+	if (n && n->kind == YT_SEQ && n->n_items > 2) {
+		derr_field(c, spec, "policyTypes", "may not specify more than two policyTypes");
+		return -1;
+	}
+	return get_direction_list(c, spec, "policyTypes", in, eg, true);
+}
+
 void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 {
 	size_t errors = c->d->n_errors, old, n_in = 0, n_eg = 0;
@@ -575,7 +588,7 @@ void decode_k8s_policy(struct dctx *c, struct resource_head *h)
 		goto pop;
 	translate_rules(c, spec, true, &p.ingress, &n_in);
 	translate_rules(c, spec, false, &p.egress, &n_eg);
-	types = get_direction_list(c, spec, "policyTypes", &in, &eg);
+	types = k8s_policy_types(c, spec, &in, &eg);
 	if (types == 0 || (types > 0 && !in && !eg)) {
 		/* Kubernetes API defaulting of an absent or empty policyTypes. */
 		in = true;

@@ -55,7 +55,7 @@ static int decode_types(struct dctx *c, const struct yt_node *spec, struct pal_p
 		p->types_egress = p->egress.n > 0;
 		return 0;
 	}
-	return get_direction_list(c, spec, "types", &p->types_ingress, &p->types_egress);
+	return get_direction_list(c, spec, "types", &p->types_ingress, &p->types_egress, false);
 }
 
 /* A policy-level selector: parses, and rejects global() (only valid in a rule's

@@ -33,6 +33,8 @@
 #define PAL_LABEL_NAMESPACE "projectcalico.org/namespace"
 #define PAL_LABEL_ORCHESTRATOR "projectcalico.org/orchestrator"
 #define PAL_LABEL_SERVICE_ACCOUNT "projectcalico.org/serviceaccount"
+/* Set by the Kubernetes API server on every namespace, to the namespace's name. */
+#define PAL_LABEL_K8S_NAMESPACE_NAME "kubernetes.io/metadata.name"
 #define PAL_NS_LABEL_PREFIX "pcns."
 #define PAL_SA_LABEL_PREFIX "pcsa."
 

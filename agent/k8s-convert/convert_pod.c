@@ -3,9 +3,9 @@
  *  - Only pods with a network of their own: not hostNetwork, not finished (phase Succeeded,
  *    Failed or Completed, or being deleted after Calico's CNI cleared the podIP annotation),
  *    scheduled (spec.nodeName) and with at least one IP. Anything else converts to nothing.
- *  - IPs: the cni.projectcalico.org/podIPs annotation (comma separated) when present, else
- *    cni.projectcalico.org/podIP, else status.podIPs, else status.podIP; each as a /32 or /128
- *    of the address itself (a prefix length in the annotation is dropped, as Calico does).
+ *  - IPs: status.podIPs, else status.podIP, else the cni.projectcalico.org/podIPs annotation
+ *    (comma separated), else cni.projectcalico.org/podIP; each as a /32 or /128 of the address
+ *    itself (a prefix length in the annotation is dropped, as Calico does).
  *  - Name: <node>-k8s-<pod>-eth0, each part with '-' doubled (Calico's workload endpoint name).
  *  - Labels: the pod's, then projectcalico.org/namespace, /orchestrator = k8s and
  *    /serviceaccount (when the pod has one). Profiles kns.<ns> and ksa.<ns>.<sa>.
@@ -105,17 +105,23 @@ static int ips_from_status(struct k8s_conv *c, const json_t *status, struct pod_
 	return r && *ip ? add_ip(c, ips, ip, "status.podIP") : 0;
 }
 
+/* Calico's getPodIPs: the pod's status (its addresses as Kubernetes has them), and only before
+ * the kubelet reports them the addresses Calico's CNI annotated. */
 static int pod_ips(struct k8s_conv *c, const struct k8s_meta *m, const json_t *status,
 		   struct pod_ips *ips)
 {
-	const char *a = k8s_annotation(m, ANN_POD_IPS);
+	const char *a;
+	int r = ips_from_status(c, status, ips);
 
+	if (r || ips->n)
+		return r;
+	a = k8s_annotation(m, ANN_POD_IPS);
 	if (a && *a)
 		return ips_from_annotation(c, ips, ANN_POD_IPS, a);
 	a = k8s_annotation(m, ANN_POD_IP);
 	if (a && *a)
 		return ips_from_annotation(c, ips, ANN_POD_IP, a);
-	return ips_from_status(c, status, ips);
+	return 0;
 }
 
 /* Calico's IsFinished. */

@@ -451,3 +451,25 @@ Test(evaluator_match, k8s_network_policy_end_to_end)
 	ct_eval_expect(&T, PAL_TRACE_FORWARD, "cali1", "ext0", &p,
 		       true, PAL_STAGE_PROFILE, "kns.prod", 0);
 }
+
+/* Kubernetes' API server labels every namespace kubernetes.io/metadata.name=<name>, and upstream
+ * NetworkPolicies (the netpol e2e suite among them) select namespaces by it. The fixture's
+ * Namespaces, as policy files often are, do not carry it: the compiler adds it, always to the
+ * namespace's name. */
+Test(evaluator_match, k8s_namespace_name_label)
+{
+	load("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+	     "metadata: {name: k, namespace: prod}\n"
+	     "spec:\n"
+	     "  podSelector: {matchLabels: {app: web}}\n"
+	     "  ingress:\n"
+	     "  - from:\n"
+	     "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: dev}}\n");
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.3.10", 1, POD1, 80); /* pod2, dev */
+
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+		       true, PAL_STAGE_WORKLOAD, NULL, -2);
+	p = ct_pkt(PAL_PROTO_TCP, "198.18.4.10", 1, POD1, 80); /* pod3, prod */
+	ct_eval_expect(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p,
+		       false, PAL_STAGE_WORKLOAD, NULL, -1);
+}

@@ -101,7 +101,9 @@ Test(k8s_convert_pod, running_pod_becomes_calico_workload_endpoint)
 	json_decref(p);
 }
 
-Test(k8s_convert_pod, calico_annotation_wins_over_status)
+/* The pod's addresses are status.podIPs, as Kubernetes (and Calico's current getPodIPs) has them:
+ * a Calico annotation that says otherwise does not win. */
+Test(k8s_convert_pod, status_wins_over_calico_annotation)
 {
 	json_t *p = pod(), *docs;
 	const json_t *w, *nets;
@@ -109,6 +111,26 @@ Test(k8s_convert_pod, calico_annotation_wins_over_status)
 	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
 			    "cni.projectcalico.org/podIPs",
 			    json_string("198.18.9.9/26, 2001:db8::9:9/122"));
+	w = one_wep(p, &kc_cfg, &docs);
+	nets = kc_get(w, "spec", "ipNetworks", NULL);
+	cr_assert_eq(json_array_size(nets), 2);
+	cr_assert_str_eq(json_string_value(json_array_get(nets, 0)), "198.18.5.7/32");
+	cr_assert_str_eq(json_string_value(json_array_get(nets, 1)), "2001:db8::5:7/128");
+	json_decref(docs);
+	json_decref(p);
+}
+
+/* Before the kubelet reports them, the addresses Calico's CNI wrote are used. */
+Test(k8s_convert_pod, calico_annotation_before_status)
+{
+	json_t *p = pod(), *docs;
+	const json_t *w, *nets;
+
+	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
+			    "cni.projectcalico.org/podIPs",
+			    json_string("198.18.9.9/26, 2001:db8::9:9/122"));
+	kc_set(p, "status.podIPs", json_null());
+	kc_set(p, "status.podIP", json_null());
 	w = one_wep(p, &kc_cfg, &docs);
 	nets = kc_get(w, "spec", "ipNetworks", NULL);
 	cr_assert_eq(json_array_size(nets), 2);
@@ -251,6 +273,9 @@ Test(k8s_convert_pod, bad_fields_name_their_path)
 
 		json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
 				    "cni.projectcalico.org/podIPs", json_string("198.18.1.1,,"));
+		/* The annotation is read when the status has no address yet. */
+		kc_set(p, "status.podIPs", json_null());
+		kc_set(p, "status.podIP", json_null());
 		kc_fails(p, &kc_cfg, "metadata.annotations.cni.projectcalico.org/podIPs:");
 		json_decref(p);
 	}

@@ -230,6 +230,27 @@ Test(model_k8s, policy_types_defaulting)
 	mt_free(&t);
 }
 
+/* The API server accepts a type listed twice (it only refuses more than two entries) and
+ * Calico's converter reads the list as a set: such a policy must load, not be dropped. */
+Test(model_k8s, policy_types_repeated)
+{
+	struct mtest t;
+	const struct pal_policy *p;
+
+	p = k8s_load(&t, "  podSelector: {}\n"
+			 "  policyTypes: [Egress, Egress]\n"
+			 "  ingress: [{}]\n");
+	cr_assert(!p->types_ingress && p->types_egress);
+	mt_free(&t);
+	p = k8s_load(&t, "  podSelector: {}\n"
+			 "  policyTypes: [Ingress, Ingress]\n");
+	cr_assert(p->types_ingress && !p->types_egress);
+	mt_free(&t);
+	k8s_error("  podSelector: {}\n"
+		  "  policyTypes: [Ingress, Egress, Ingress]\n",
+		  "8:16", "spec.policyTypes", "may not specify more than two policyTypes");
+}
+
 Test(model_k8s, ipblock_exclusive_with_selectors)
 {
 	k8s_error("  podSelector: {}\n"
