@@ -108,6 +108,36 @@ static __always_inline int pal_load_front(void *ctx, enum pal_ctx_kind kind, __u
 	return 0;
 }
 
+/* Where the L4 header of an untagged IPv6 frame without extension headers starts. */
+#define PAL_FRONT6_L4_OFF (14 + 40)
+
+/* The first bytes of that L4 header straight from the packet (XDP, tc; after pal_load_front
+ * found the IPv6 header there): 20 (TCP's whole header) when they are in the linear data, else 8
+ * (UDP, SCTP, ICMP). Returns how many were copied, 0 for none (the caller then loads them). A
+ * constant offset, as pal_load_front's. */
+static __always_inline __u32 pal_load_front6_l4(void *ctx, enum pal_ctx_kind kind, __u8 *buf)
+{
+	void *data, *end;
+
+	if (kind == PAL_CTX_XDP) {
+		data = (void *)(long)((struct xdp_md *)ctx)->data;
+		end = (void *)(long)((struct xdp_md *)ctx)->data_end;
+	} else if (kind == PAL_CTX_TC) {
+		data = (void *)(long)((struct __sk_buff *)ctx)->data;
+		end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
+	} else {
+		return 0;
+	}
+	if (data + PAL_FRONT6_L4_OFF + 8 > end)
+		return 0;
+	*(__u64 *)buf = *(__u64 *)(data + PAL_FRONT6_L4_OFF);
+	if (data + PAL_FRONT6_L4_OFF + 20 > end)
+		return 8;
+	*(__u64 *)(buf + 8) = *(__u64 *)(data + PAL_FRONT6_L4_OFF + 8);
+	*(__u32 *)(buf + 16) = *(__u32 *)(data + PAL_FRONT6_L4_OFF + 16);
+	return 20;
+}
+
 /* The ports of TCP, UDP and SCTP: the first four bytes of their headers, big-endian. */
 static __always_inline void pal_read_ports(struct pal_pkt *p, const __u8 *l4)
 {
@@ -219,9 +249,11 @@ static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, str
 #define PAL_NEXTHDR_AH 51
 #define PAL_NEXTHDR_DEST 60
 
-/* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it. */
+/* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
+ * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), used when no
+ * extension header comes between and they hold the L4 header's bytes that pal_parse_l4 reads. */
 static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
-					      const __u8 *h)
+					      const __u8 *h, const __u8 *l4, __u32 l4_len)
 {
 	__u8 nh;
 	__u32 off;
@@ -274,7 +306,9 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 		return PAL_DROP_IPV6_EXT;
 	p->proto = nh;
 	p->l4_off = off;
-	return pal_parse_l4(ctx, kind, p, 0);
+	if (off != p->l3_off + 40 || l4_len < (nh == PAL_IPPROTO_TCP ? 20 : 8))
+		l4 = 0;
+	return pal_parse_l4(ctx, kind, p, l4);
 }
 
 static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
@@ -283,7 +317,7 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 
 	if (pal_load(ctx, kind, p->l3_off, h, 40))
 		return PAL_DROP_TRUNC_L3;
-	return pal_parse_ipv6_hdr(ctx, kind, p, h);
+	return pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0);
 }
 
 /* From the network header at `off` with ethertype `proto` (host order). */
@@ -303,13 +337,14 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 /* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged frame (most
  * packets) is read with fewer loads (each helper call is a measurable part of the cost): its
  * first 54 bytes straight from the packet when they are in the linear data (Ethernet, then IPv4
- * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, which
- * saves an IPv6 packet two of its three helper loads), else Ethernet and IPv4 with one helper
- * load. The bytes are the same, and a frame too short for either takes the loads one by one, so
+ * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, and
+ * then the L4 header after it when no extension header comes between: an IPv6 packet takes no
+ * helper load), else Ethernet and IPv4 with one helper load. The bytes are the same, and a frame too short for either takes the loads one by one, so
  * it is judged (truncated or not) exactly as before. */
 static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
 {
 	__u8 eth[PAL_FRONT_LEN] __attribute__((aligned(8)));
+	__u8 l4[24] __attribute__((aligned(8)));
 	__u16 proto;
 	__u32 off = 14;
 	int i;
@@ -322,7 +357,8 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		}
 		if (proto == PAL_ETH_P_IPV6) {
 			p->l3_off = 14;
-			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14]);
+			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
+						  pal_load_front6_l4(ctx, kind, l4));
 		}
 		/* tagged or not IP: the Ethernet header is here already */
 	} else if (!pal_load(ctx, kind, 0, eth, 14 + 20)) {
