@@ -249,9 +249,17 @@ static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, str
 #define PAL_NEXTHDR_AH 51
 #define PAL_NEXTHDR_DEST 60
 
+static __always_inline int pal_ipv6_ext(__u8 nh)
+{
+	return nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
+	       nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST;
+}
+
 /* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
- * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), used when no
- * extension header comes between and they hold the L4 header's bytes that pal_parse_l4 reads. */
+ * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), taken when no
+ * extension header comes between and they hold the bytes of the L4 header that pal_parse_l4
+ * reads. That case returns before the walk, so the walk's states never carry l4 (with it live
+ * through the walk, tc_egress took +60k verified instructions). */
 static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
 					      const __u8 *h, const __u8 *l4, __u32 l4_len)
 {
@@ -266,12 +274,16 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 	__builtin_memcpy(p->dst, &h[24], 16);
 	nh = h[6];
 	off = p->l3_off + 40;
+	if (l4 && !pal_ipv6_ext(nh) && l4_len >= (nh == PAL_IPPROTO_TCP ? 20 : 8)) {
+		p->proto = nh;
+		p->l4_off = off;
+		return pal_parse_l4(ctx, kind, p, l4);
+	}
 	/* Bounded walk of the extension header chain. */
 	for (i = 0; i < PAL_MAX_IPV6_EXT; i++) {
 		__u8 e[8];
 
-		if (nh != PAL_NEXTHDR_HOP && nh != PAL_NEXTHDR_ROUTING &&
-		    nh != PAL_NEXTHDR_FRAGMENT && nh != PAL_NEXTHDR_AH && nh != PAL_NEXTHDR_DEST)
+		if (!pal_ipv6_ext(nh))
 			break;
 		if (pal_load(ctx, kind, off, e, 8))
 			return PAL_DROP_TRUNC_L3;
@@ -300,15 +312,11 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 		}
 		nh = e[0];
 	}
-	if (p->frag != PAL_FRAG_LATER &&
-	    (nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
-	     nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST))
+	if (p->frag != PAL_FRAG_LATER && pal_ipv6_ext(nh))
 		return PAL_DROP_IPV6_EXT;
 	p->proto = nh;
 	p->l4_off = off;
-	if (off != p->l3_off + 40 || l4_len < (nh == PAL_IPPROTO_TCP ? 20 : 8))
-		l4 = 0;
-	return pal_parse_l4(ctx, kind, p, l4);
+	return pal_parse_l4(ctx, kind, p, 0);
 }
 
 static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
