@@ -74,6 +74,23 @@ static __always_inline long pal_load(void *ctx, enum pal_ctx_kind kind, __u32 of
 	return bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
+/* The packet's linear data, data .. end, where the program type may read it (XDP, tc); -1 for a
+ * socket filter. */
+static __always_inline int pal_pkt_data(void *ctx, enum pal_ctx_kind kind, void **data, void **end)
+{
+	if (kind == PAL_CTX_XDP) {
+		*data = (void *)(long)((struct xdp_md *)ctx)->data;
+		*end = (void *)(long)((struct xdp_md *)ctx)->data_end;
+		return 0;
+	}
+	if (kind == PAL_CTX_TC) {
+		*data = (void *)(long)((struct __sk_buff *)ctx)->data;
+		*end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
+		return 0;
+	}
+	return -1;
+}
+
 /* The front of an untagged frame: Ethernet (14), then IPv4 (20) and 20 bytes of L4 when the IPv4
  * header has no options, or a whole IPv6 header (40). */
 #define PAL_FRONT_LEN (14 + 20 + 20)
@@ -89,15 +106,8 @@ static __always_inline int pal_load_front(void *ctx, enum pal_ctx_kind kind, __u
 	void *data, *end;
 	__u32 i;
 
-	if (kind == PAL_CTX_XDP) {
-		data = (void *)(long)((struct xdp_md *)ctx)->data;
-		end = (void *)(long)((struct xdp_md *)ctx)->data_end;
-	} else if (kind == PAL_CTX_TC) {
-		data = (void *)(long)((struct __sk_buff *)ctx)->data;
-		end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
-	} else {
+	if (pal_pkt_data(ctx, kind, &data, &end))
 		return -1;
-	}
 	if (data + PAL_FRONT_LEN > end)
 		return -1;
 #pragma clang loop unroll(full)
@@ -119,15 +129,8 @@ static __always_inline __u32 pal_load_front6_l4(void *ctx, enum pal_ctx_kind kin
 {
 	void *data, *end;
 
-	if (kind == PAL_CTX_XDP) {
-		data = (void *)(long)((struct xdp_md *)ctx)->data;
-		end = (void *)(long)((struct xdp_md *)ctx)->data_end;
-	} else if (kind == PAL_CTX_TC) {
-		data = (void *)(long)((struct __sk_buff *)ctx)->data;
-		end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
-	} else {
+	if (pal_pkt_data(ctx, kind, &data, &end))
 		return 0;
-	}
 	if (data + PAL_FRONT6_L4_OFF + 8 > end)
 		return 0;
 	*(__u64 *)buf = *(__u64 *)(data + PAL_FRONT6_L4_OFF);

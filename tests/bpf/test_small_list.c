@@ -7,7 +7,8 @@
  *   Deny denies (and logs), Pass goes on to the next tier;
  * - port range edges and ICMP type/code, in both families.
  * Every case is checked against the reference evaluator too (bt_expect_agree), and a denied
- * packet must be dropped by XDP itself. */
+ * packet must be dropped by XDP itself; one test rewrites the tables so that only the address
+ * tables can tell the families apart. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -34,6 +35,8 @@ static const char *yaml =
 	"  - {action: Deny, protocol: UDP, source: {nets: [198.19.0.1/32]}}\n"
 	/* 32.1.13.184 = 2001:0db8, the first word of every 2001:db8:: address */
 	"  - {action: Deny, protocol: UDP, source: {nets: [32.1.13.184/32]}}\n"
+	/* no protocol: only the address field tells the families apart */
+	"  - {action: Deny, source: {nets: [198.19.0.3/32]}}\n"
 	/* ::198.19.0.0/112: an IPv6 prefix whose low word is an IPv4 sender's address */
 	"  - {action: Deny, protocol: UDP, source: {nets: ['::c613:0/112']}}\n"
 	"  - {action: Deny, protocol: TCP, source: {nets: [0.0.0.0/0]}, "
@@ -99,6 +102,10 @@ Test(bpf_small_list, an_address_matches_only_prefixes_of_its_own_family)
 	expect("v4 next to the /32", ct_pkt(PAL_PROTO_UDP, "198.19.0.2", 5000, HOST, 9), true);
 	expect("v6, low word = the v4 /32",
 	       ct_pkt(PAL_PROTO_UDP, "2001:db8::c613:1", 5000, HOST6, 9), true);
+	expect("v4 = the /32 of any protocol",
+	       ct_pkt(PAL_PROTO_TCP, "198.19.0.3", 5000, HOST, 9), false);
+	expect("v6, low word = the v4 /32 of any protocol",
+	       ct_pkt(PAL_PROTO_TCP, "2001:db8::c613:3", 5000, HOST6, 9), true);
 	expect("v6, first word = a v4 /32",
 	       ct_pkt(PAL_PROTO_UDP, "2001:db8:5::7", 5000, HOST6, 9), true);
 	expect("v4 = the low word of a v6 /112",
@@ -106,6 +113,49 @@ Test(bpf_small_list, an_address_matches_only_prefixes_of_its_own_family)
 	expect("v4 /0 on TCP 7000", ct_pkt(PAL_PROTO_TCP, "198.18.9.9", 5000, HOST, 7000), false);
 	expect("no v6 in the v4 /0", ct_pkt(PAL_PROTO_TCP, "2001:db8::9", 5000, HOST6, 7000),
 	       true);
+}
+
+/* XDP's verdict on pkt: 1 XDP_DROP, 2 XDP_PASS. */
+static int xdp_verdict(const struct pal_packet *pkt)
+{
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), pkt, NULL);
+
+	return bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, NULL);
+}
+
+/* The flattener's protocol key carries the family too (an IPv4 rule's entry is never in an IPv6
+ * protocol's bits), which hides a classifier that reads the wrong family's prefix table. Here
+ * every list's IPv6 UDP protocol range is made to match every entry, so only the address tables
+ * keep the families apart: an IPv6 packet whose low word is the IPv4 /32 of "Deny UDP from
+ * 198.19.0.1" must still not meet that rule. */
+Test(bpf_small_list, the_address_tables_alone_keep_the_families_apart)
+{
+	struct pal_packet v6 = ct_pkt(PAL_PROTO_UDP, "2001:db8::c613:1", 5000, HOST6, 9);
+	struct pal_packet v4 = ct_pkt(PAL_PROTO_UDP, "198.19.0.1", 5000, HOST, 9);
+	int small = pal_dp_map_fd(T.dp, "pal_small");
+	uint32_t key, next, *prev = NULL, v6_udp = PAL_SMALL_PROTO_V6 + 17;
+	int changed = 0;
+
+	assert_all_linear();
+	cr_assert_eq(xdp_verdict(&v6), 2, "v6 before the change");
+	while (bpf_map_get_next_key(small, prev, &next) == 0) {
+		struct pal_small_list sl;
+		struct pal_small_keys *k;
+
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(small, &key, &sl), 0);
+		k = &sl.keys[PAL_SMALL_K_PROTO];
+		for (uint32_t i = 0; i < k->n; i++)
+			if (k->r[i].first <= v6_udp && v6_udp <= k->r[i].last)
+				k->r[i].bits = sl.n_entries >= 32 ? ~0u : (1u << sl.n_entries) - 1;
+		cr_assert_eq(bpf_map_update_elem(small, &key, &sl, BPF_EXIST), 0);
+		changed++;
+	}
+	cr_assert_gt(changed, 0);
+	cr_assert_eq(xdp_verdict(&v4), 1, "the v4 /32 is still denied");
+	cr_assert_eq(xdp_verdict(&v6), 2, "an IPv6 address met an IPv4 prefix");
 }
 
 Test(bpf_small_list, port_range_edges_and_icmp_type_code)
