@@ -598,10 +598,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 
 /* ---- the linear form of a short list (abi.h struct pal_small_list) ---- */
 
-/* The two scans are global functions: the verifier checks each once per program, and a call
- * site gets an unknown scalar back, so the states of one scan's exits do not multiply through
- * the scans after it (inline, they added ~28k verified instructions to every program). Loops
- * stop at the table's n; the constant bound is for the verifier. */
+/* The scans' loops stop at the table's n; the constant bound is for the verifier. */
 
 /* The entry bits of a 16-bit key: the first range whose last >= key (the ranges are sorted and
  * cover the key space from 0 without a gap, which small_list.c checks, so that range holds the
@@ -624,33 +621,51 @@ static __always_inline __s64 pal_small_key_bits(const struct pal_small_keys *k, 
 	return -1;
 }
 
-/* An address as a global function's argument (a struct of scalars of known size). */
-struct pal_small_addr_key {
-	__u8 b[16];
-};
-
-/* The entry bits of an address: its longest prefix of the packet's family, the first that
+/* The entry bits of an IPv4 address (network order): its longest prefix, the first that
  * contains it (the prefixes are sorted longest first). -1 when none does (every family has a /0:
  * the tables are broken). */
-static __always_inline __s64 pal_small_addr_bits(const struct pal_small_addrs *a, __u32 family,
-						 const struct pal_small_addr_key *addr)
+static __always_inline __s64 pal_small_addr4_bits(const struct pal_small_addrs *a, __u32 addr)
+{
+	__u32 i;
+
+	for (i = 0; i < PAL_SMALL_PREFIXES; i++) {
+		if (i >= a->n4)
+			break;
+		if ((addr & a->p4[i].mask) == a->p4[i].net)
+			return a->p4[i].bits;
+	}
+	return -1;
+}
+
+/* The same for an IPv6 address. */
+static __always_inline __s64 pal_small_addr6_bits(const struct pal_small_addrs *a,
+						  const __u8 *addr)
 {
 	__u32 w[4], i;
 
-	if (!a || !addr)
-		return -1;
-	__builtin_memcpy(w, addr->b, 16);
+	__builtin_memcpy(w, addr, 16);
 	for (i = 0; i < PAL_SMALL_PREFIXES; i++) {
-		const struct pal_small_prefix *p = &a->p[i];
+		const struct pal_small_prefix6 *p = &a->p6[i];
 
-		if (i >= a->n)
+		if (i >= a->n6)
 			break;
-		if (((p->family ^ family) | ((w[0] & p->mask[0]) ^ p->net[0]) |
-		     ((w[1] & p->mask[1]) ^ p->net[1]) | ((w[2] & p->mask[2]) ^ p->net[2]) |
-		     ((w[3] & p->mask[3]) ^ p->net[3])) == 0)
+		if ((((w[0] & p->mask[0]) ^ p->net[0]) | ((w[1] & p->mask[1]) ^ p->net[1]) |
+		     ((w[2] & p->mask[2]) ^ p->net[2]) | ((w[3] & p->mask[3]) ^ p->net[3])) == 0)
 			return p->bits;
 	}
 	return -1;
+}
+
+/* The entry bits of the packet's address addr (pal_pkt.src or dst) in its family's table. */
+static __always_inline __s64 pal_small_addr_bits(const struct pal_small_addrs *a, __u32 family,
+						 const __u8 *addr)
+{
+	__u32 v4;
+
+	if (family == 6)
+		return pal_small_addr6_bits(a, addr);
+	__builtin_memcpy(&v4, addr, 4);
+	return pal_small_addr4_bits(a, v4);
 }
 
 /* The entries pkt matches: the AND of its six fields' bits (step 1 and word 0 of step 3 of the
@@ -666,13 +681,11 @@ static __always_inline __s64 pal_small_match(const struct pal_small_list *sl,
 	/* each field's failure ends here, so the verifier's paths do not multiply across fields */
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1;
-	f = pal_small_addr_bits(&sl->addr[0], pkt->family,
-				(const struct pal_small_addr_key *)pkt->src);
+	f = pal_small_addr_bits(&sl->addr[0], pkt->family, pkt->src);
 	if (f < 0)
 		return -1;
 	bits = (__u32)f;
-	f = pal_small_addr_bits(&sl->addr[1], pkt->family,
-				(const struct pal_small_addr_key *)pkt->dst);
+	f = pal_small_addr_bits(&sl->addr[1], pkt->family, pkt->dst);
 	if (f < 0)
 		return -1;
 	bits &= (__u32)f;
@@ -704,6 +717,19 @@ struct pal_small_walk {
 	__u32 done;
 };
 
+/* Entry i (ALLOW or DENY) decides. */
+static __always_inline void pal_small_verdict(struct pal_cls_req *req, const struct pal_pkt *pkt,
+					      __u32 i, const struct pal_small_entry *e)
+{
+	req->status = PAL_CLS_STATUS_VERDICT;
+	req->entry = i;
+	req->action = e->action;
+	req->kind = e->kind;
+	req->rule_id = e->rule_id;
+	if (!req->quiet)
+		pal_count_rule(e->rule_id, pkt->len);
+}
+
 /* One step of the bitmap form's step 3 over one word (bpf_loop callback): the next matched
  * entry; ALLOW/DENY decide, LOG records and jumps to `next`, PASS/SKIP jump to `next`. Returns
  * 1 to stop; done says the walk ended where the tables say it may. */
@@ -725,13 +751,7 @@ static long pal_small_step(__u32 iter, void *ctx)
 	switch (e->action) {
 	case PAL_ACT_ALLOW:
 	case PAL_ACT_DENY:
-		req->status = PAL_CLS_STATUS_VERDICT;
-		req->entry = i;
-		req->action = e->action;
-		req->kind = e->kind;
-		req->rule_id = e->rule_id;
-		if (!req->quiet)
-			pal_count_rule(e->rule_id, k->pkt->len);
+		pal_small_verdict(req, k->pkt, i, e);
 		return 1;
 	case PAL_ACT_LOG:
 		if (k->n_logged < PAL_MAX_LOGS) {
@@ -754,15 +774,30 @@ static long pal_small_step(__u32 iter, void *ctx)
 }
 
 /* Classifies pkt with the list's linear form. Each step moves past at least one entry, so
- * PAL_SMALL_ENTRIES + 1 steps finish any list. */
+ * PAL_SMALL_ENTRIES + 1 steps finish any list. When no entry matches, or the first matched
+ * entry is an ALLOW or DENY (the common case), that is the walk's answer and no walk runs: its
+ * bpf_loop costs a call per step. */
 static __always_inline void pal_classify_small(struct pal_cls_req *req, struct pal_pkt *pkt,
 					       const struct pal_small_list *sl)
 {
 	struct pal_small_walk k = { .req = req, .pkt = pkt, .sl = sl };
 	__s64 match = pal_small_match(sl, pkt);
+	const struct pal_small_entry *e;
+	__u32 i;
 
 	if (match < 0 || sl->n_entries > PAL_SMALL_ENTRIES)
 		return; /* req->status stays INTERNAL */
+	req->logged = 0;
+	if (!match) {
+		req->status = PAL_CLS_STATUS_NOMATCH;
+		return;
+	}
+	i = pal_ctz64((__u32)match) & (PAL_SMALL_ENTRIES - 1);
+	e = &sl->e[i];
+	if (i < sl->n_entries && (e->action == PAL_ACT_ALLOW || e->action == PAL_ACT_DENY)) {
+		pal_small_verdict(req, pkt, i, e);
+		return;
+	}
 	k.w = (__u32)match;
 	bpf_loop(PAL_SMALL_ENTRIES + 1, pal_small_step, &k, 0);
 	if (k.done)

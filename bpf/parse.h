@@ -74,6 +74,23 @@ static __always_inline long pal_load(void *ctx, enum pal_ctx_kind kind, __u32 of
 	return bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
+/* The packet's linear data, data .. end, where the program type may read it (XDP, tc); -1 for a
+ * socket filter. */
+static __always_inline int pal_pkt_data(void *ctx, enum pal_ctx_kind kind, void **data, void **end)
+{
+	if (kind == PAL_CTX_XDP) {
+		*data = (void *)(long)((struct xdp_md *)ctx)->data;
+		*end = (void *)(long)((struct xdp_md *)ctx)->data_end;
+		return 0;
+	}
+	if (kind == PAL_CTX_TC) {
+		*data = (void *)(long)((struct __sk_buff *)ctx)->data;
+		*end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
+		return 0;
+	}
+	return -1;
+}
+
 /* The front of an untagged frame: Ethernet (14), then IPv4 (20) and 20 bytes of L4 when the IPv4
  * header has no options, or a whole IPv6 header (40). */
 #define PAL_FRONT_LEN (14 + 20 + 20)
@@ -89,15 +106,8 @@ static __always_inline int pal_load_front(void *ctx, enum pal_ctx_kind kind, __u
 	void *data, *end;
 	__u32 i;
 
-	if (kind == PAL_CTX_XDP) {
-		data = (void *)(long)((struct xdp_md *)ctx)->data;
-		end = (void *)(long)((struct xdp_md *)ctx)->data_end;
-	} else if (kind == PAL_CTX_TC) {
-		data = (void *)(long)((struct __sk_buff *)ctx)->data;
-		end = (void *)(long)((struct __sk_buff *)ctx)->data_end;
-	} else {
+	if (pal_pkt_data(ctx, kind, &data, &end))
 		return -1;
-	}
 	if (data + PAL_FRONT_LEN > end)
 		return -1;
 #pragma clang loop unroll(full)
@@ -106,6 +116,29 @@ static __always_inline int pal_load_front(void *ctx, enum pal_ctx_kind kind, __u
 	*(__u32 *)(buf + i) = *(__u32 *)(data + i);
 	*(__u16 *)(buf + i + 4) = *(__u16 *)(data + i + 4);
 	return 0;
+}
+
+/* Where the L4 header of an untagged IPv6 frame without extension headers starts. */
+#define PAL_FRONT6_L4_OFF (14 + 40)
+
+/* The first bytes of that L4 header straight from the packet (XDP, tc; after pal_load_front
+ * found the IPv6 header there): 20 (TCP's whole header) when they are in the linear data, else 8
+ * (UDP, SCTP, ICMP). Returns how many were copied, 0 for none (the caller then loads them). A
+ * constant offset, as pal_load_front's. */
+static __always_inline __u32 pal_load_front6_l4(void *ctx, enum pal_ctx_kind kind, __u8 *buf)
+{
+	void *data, *end;
+
+	if (pal_pkt_data(ctx, kind, &data, &end))
+		return 0;
+	if (data + PAL_FRONT6_L4_OFF + 8 > end)
+		return 0;
+	*(__u64 *)buf = *(__u64 *)(data + PAL_FRONT6_L4_OFF);
+	if (data + PAL_FRONT6_L4_OFF + 20 > end)
+		return 8;
+	*(__u64 *)(buf + 8) = *(__u64 *)(data + PAL_FRONT6_L4_OFF + 8);
+	*(__u32 *)(buf + 16) = *(__u32 *)(data + PAL_FRONT6_L4_OFF + 16);
+	return 20;
 }
 
 /* The ports of TCP, UDP and SCTP: the first four bytes of their headers, big-endian. */
@@ -219,9 +252,19 @@ static __always_inline int pal_parse_ipv4(void *ctx, enum pal_ctx_kind kind, str
 #define PAL_NEXTHDR_AH 51
 #define PAL_NEXTHDR_DEST 60
 
-/* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it. */
+static __always_inline int pal_ipv6_ext(__u8 nh)
+{
+	return nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
+	       nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST;
+}
+
+/* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
+ * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), taken when no
+ * extension header comes between and they hold the bytes of the L4 header that pal_parse_l4
+ * reads. That case returns before the walk, so the walk's states never carry l4 (with it live
+ * through the walk, tc_egress took +60k verified instructions). */
 static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
-					      const __u8 *h)
+					      const __u8 *h, const __u8 *l4, __u32 l4_len)
 {
 	__u8 nh;
 	__u32 off;
@@ -234,12 +277,16 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 	__builtin_memcpy(p->dst, &h[24], 16);
 	nh = h[6];
 	off = p->l3_off + 40;
+	if (l4 && !pal_ipv6_ext(nh) && l4_len >= (nh == PAL_IPPROTO_TCP ? 20 : 8)) {
+		p->proto = nh;
+		p->l4_off = off;
+		return pal_parse_l4(ctx, kind, p, l4);
+	}
 	/* Bounded walk of the extension header chain. */
 	for (i = 0; i < PAL_MAX_IPV6_EXT; i++) {
 		__u8 e[8];
 
-		if (nh != PAL_NEXTHDR_HOP && nh != PAL_NEXTHDR_ROUTING &&
-		    nh != PAL_NEXTHDR_FRAGMENT && nh != PAL_NEXTHDR_AH && nh != PAL_NEXTHDR_DEST)
+		if (!pal_ipv6_ext(nh))
 			break;
 		if (pal_load(ctx, kind, off, e, 8))
 			return PAL_DROP_TRUNC_L3;
@@ -268,9 +315,7 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 		}
 		nh = e[0];
 	}
-	if (p->frag != PAL_FRAG_LATER &&
-	    (nh == PAL_NEXTHDR_HOP || nh == PAL_NEXTHDR_ROUTING || nh == PAL_NEXTHDR_FRAGMENT ||
-	     nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST))
+	if (p->frag != PAL_FRAG_LATER && pal_ipv6_ext(nh))
 		return PAL_DROP_IPV6_EXT;
 	p->proto = nh;
 	p->l4_off = off;
@@ -283,7 +328,7 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 
 	if (pal_load(ctx, kind, p->l3_off, h, 40))
 		return PAL_DROP_TRUNC_L3;
-	return pal_parse_ipv6_hdr(ctx, kind, p, h);
+	return pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0);
 }
 
 /* From the network header at `off` with ethertype `proto` (host order). */
@@ -303,13 +348,14 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 /* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged frame (most
  * packets) is read with fewer loads (each helper call is a measurable part of the cost): its
  * first 54 bytes straight from the packet when they are in the linear data (Ethernet, then IPv4
- * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, which
- * saves an IPv6 packet two of its three helper loads), else Ethernet and IPv4 with one helper
- * load. The bytes are the same, and a frame too short for either takes the loads one by one, so
+ * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, and
+ * then the L4 header after it when no extension header comes between: an IPv6 packet takes no
+ * helper load), else Ethernet and IPv4 with one helper load. The bytes are the same, and a frame too short for either takes the loads one by one, so
  * it is judged (truncated or not) exactly as before. */
 static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)
 {
 	__u8 eth[PAL_FRONT_LEN] __attribute__((aligned(8)));
+	__u8 l4[24] __attribute__((aligned(8)));
 	__u16 proto;
 	__u32 off = 14;
 	int i;
@@ -322,7 +368,8 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		}
 		if (proto == PAL_ETH_P_IPV6) {
 			p->l3_off = 14;
-			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14]);
+			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
+						  pal_load_front6_l4(ctx, kind, l4));
 		}
 		/* tagged or not IP: the Ethernet header is here already */
 	} else if (!pal_load(ctx, kind, 0, eth, 14 + 20)) {

@@ -85,36 +85,68 @@ static void prefix_mask(uint8_t len, uint32_t mask[4])
 	}
 }
 
+/* A prefix of the flattener's table by its length, for sorting. */
+struct prefix_ref {
+	uint8_t len;
+	uint32_t idx;
+};
+
 /* Longest prefix first: the datapath takes the first prefix that contains the address. */
 static int longest_first(const void *a, const void *b)
 {
-	const struct pal_small_prefix *x = a, *y = b;
+	const struct prefix_ref *x = a, *y = b;
 
 	return (int)y->len - (int)x->len;
+}
+
+/* Appends prefix c (of class bits) to its family's table. */
+static int add_prefix(struct pal_small_addrs *a, const struct pal_cls_prefix *c, uint32_t bits)
+{
+	uint32_t mask[4], bytes[4];
+	uint8_t len = c->cidr.prefix_len;
+	struct pal_small_prefix6 *p;
+
+	if (len > (c->cidr.addr.family == PAL_AF_INET4 ? 32 : 128))
+		return -EINVAL;
+	prefix_mask(len, mask);
+	memcpy(bytes, c->cidr.addr.bytes, 16);
+	if (c->cidr.addr.family == PAL_AF_INET4) {
+		if (a->n4 == PAL_SMALL_PREFIXES)
+			return -E2BIG;
+		a->p4[a->n4++] = (struct pal_small_prefix4){ .net = bytes[0] & mask[0],
+							     .mask = mask[0], .bits = bits };
+		return 0;
+	}
+	if (a->n6 == PAL_SMALL_PREFIXES)
+		return -E2BIG;
+	p = &a->p6[a->n6++];
+	for (int w = 0; w < 4; w++) {
+		p->net[w] = bytes[w] & mask[w];
+		p->mask[w] = mask[w];
+	}
+	p->bits = bits;
+	return 0;
 }
 
 static int build_addrs(const struct pal_cls_tables *t, int side, struct pal_small_addrs *a)
 {
 	enum pal_cls_field f = side ? PAL_CLS_F_DST : PAL_CLS_F_SRC;
+	struct prefix_ref order[2 * PAL_SMALL_PREFIXES];
+	size_t n = t->n_addr[side];
 
-	if (t->n_addr[side] > PAL_SMALL_PREFIXES)
+	if (n > 2 * PAL_SMALL_PREFIXES)
 		return -E2BIG;
-	for (size_t i = 0; i < t->n_addr[side]; i++) {
-		const struct pal_cls_prefix *c = &t->addr[side][i];
-		struct pal_small_prefix *p = &a->p[a->n++];
-		uint32_t bytes[4];
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct prefix_ref){ .len = t->addr[side][i].cidr.prefix_len,
+						.idx = (uint32_t)i };
+	qsort(order, n, sizeof(order[0]), longest_first);
+	for (size_t i = 0; i < n; i++) {
+		const struct pal_cls_prefix *c = &t->addr[side][order[i].idx];
+		int err = add_prefix(a, c, class_bits(t, f, c->cls));
 
-		p->family = c->cidr.addr.family == PAL_AF_INET4 ? 4 : 6;
-		p->len = c->cidr.prefix_len;
-		if (p->len > (p->family == 4 ? 32 : 128))
-			return -EINVAL;
-		prefix_mask(p->len, p->mask);
-		memcpy(bytes, c->cidr.addr.bytes, 16);
-		for (int w = 0; w < 4; w++)
-			p->net[w] = bytes[w] & p->mask[w];
-		p->bits = class_bits(t, f, c->cls);
+		if (err)
+			return err;
 	}
-	qsort(a->p, a->n, sizeof(a->p[0]), longest_first);
 	return 0;
 }
 

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 9u
+#define PAL_LAYOUT_VERSION 10u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -460,7 +460,7 @@ _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
  * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
 #define PAL_SMALL_ENTRIES 32u  /* entries of a list in linear form (one 32-bit word) */
 #define PAL_SMALL_RANGES 32u   /* key ranges per 16-bit field */
-#define PAL_SMALL_PREFIXES 16u /* address prefixes per address field, both families */
+#define PAL_SMALL_PREFIXES 16u /* address prefixes per address field and family */
 /* PROTO's key in the linear form: the IP protocol, + PAL_SMALL_PROTO_V6 for IPv6 */
 #define PAL_SMALL_PROTO_V6 256u
 
@@ -479,23 +479,29 @@ struct pal_small_keys {
 };
 _Static_assert(sizeof(struct pal_small_keys) == 8 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
 
-/* addr & mask == net, per 32-bit word in network order; the longest such prefix decides */
-struct pal_small_prefix {
+/* addr & mask == net, in network order; the longest such prefix of the packet's family decides.
+ * One table per family, so an IPv4 address compares one word and scans only IPv4 prefixes. */
+struct pal_small_prefix4 {
+	__u32 net;
+	__u32 mask;
+	__u32 bits;
+};
+_Static_assert(sizeof(struct pal_small_prefix4) == 12, "pal_small_prefix4 size");
+
+struct pal_small_prefix6 {
 	__u32 net[4];
 	__u32 mask[4];
 	__u32 bits;
-	__u8 family; /* 4 or 6 (pal_pkt.family) */
-	__u8 len;
-	__u8 pad[2];
 };
-_Static_assert(sizeof(struct pal_small_prefix) == 40, "pal_small_prefix size");
+_Static_assert(sizeof(struct pal_small_prefix6) == 36, "pal_small_prefix6 size");
 
 struct pal_small_addrs {
-	__u32 n;
-	__u32 pad;
-	struct pal_small_prefix p[PAL_SMALL_PREFIXES];
+	__u32 n4; /* prefixes used in p4, p6 */
+	__u32 n6;
+	struct pal_small_prefix4 p4[PAL_SMALL_PREFIXES];
+	struct pal_small_prefix6 p6[PAL_SMALL_PREFIXES];
 };
-_Static_assert(sizeof(struct pal_small_addrs) == 8 + 40 * PAL_SMALL_PREFIXES,
+_Static_assert(sizeof(struct pal_small_addrs) == 8 + (12 + 36) * PAL_SMALL_PREFIXES,
 	       "pal_small_addrs size");
 
 struct pal_small_entry {

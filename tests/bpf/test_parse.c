@@ -88,6 +88,11 @@ static const struct pcase cases[] = {
 	  PAL_DROP_TRUNC_L4 },
 	{ "udp header cut", PAL_PROTO_UDP, false, 9000, {0}, M_CUT, 14 + 20 + 4, DROP, SHOT,
 	  PAL_DROP_TRUNC_L4 },
+	/* the IPv6 L4 header straight from the packet (parse.h): 8 bytes there, TCP's 20 not */
+	{ "tcp6 header cut by one", PAL_PROTO_TCP, true, 9000, {0}, M_CUT, 14 + 40 + 19, DROP, SHOT,
+	  PAL_DROP_TRUNC_L4 },
+	{ "udp6 header cut by one", PAL_PROTO_UDP, true, 9000, {0}, M_CUT, 14 + 40 + 7, DROP, SHOT,
+	  PAL_DROP_TRUNC_L4 },
 	{ "sctp header cut", PAL_PROTO_SCTP, true, 9000, {0}, M_CUT, 14 + 40 + 6, DROP, SHOT,
 	  PAL_DROP_TRUNC_L4 },
 	{ "icmp header cut", PAL_PROTO_ICMP, false, 0, {0}, M_CUT, 14 + 20 + 3, DROP, SHOT,
