@@ -73,6 +73,8 @@ struct pal_k8s_informer {
 	uint64_t resync_ns;     /* when the next periodic relist is due */
 	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
 	uint32_t backoff_ms;
+	uint64_t watch_start_ns; /* when the current watch was sent */
+	uint64_t watch_events;   /* events (bookmarks included) the current watch delivered */
 
 	/* State for polctl status and /readyz. */
 	bool synced;            /* a list completed (or the resource is absent) */

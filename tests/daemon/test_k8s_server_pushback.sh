@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The API server pushes back, as a real kube-apiserver does under load (the replay server's
+# injected faults, tests/k8s/README.md "Control interface"), and palisaded waits as asked:
+#   1. watches answered 429 with Retry-After: 3 (priority and fairness, max-in-flight): the next
+#      watch comes no sooner than 3 s later, not after the 250 ms backoff; once the server takes
+#      watches again, the agent watches again;
+#   2. the relist after a 410 answered 429 with Retry-After: 3: the same for lists;
+#   3. watches the server ends at once with no event (a proxy or server refusing them): a backoff
+#      between them, not a new watch at once (client-go's "very short watch"); before, the
+#      agent sent hundreds of watches a second.
+. "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/k8s/lib.sh"
+use_netns
+trap 'k8s_stop; cleanup' EXIT
+K8S_RUN="ip netns exec $NS"
+NSPATH=/api/v1/namespaces
+
+k8s_start "$TMP/k8s" || fail "replay server"
+k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG"
+wait_until 5 grep -q "resource synced resource=$NSPATH " "$TMP/agent.log" || fail "namespaces not synced"
+
+requests() { k8s_ctl GET /requests; }
+# since N METHOD CODE: requests of the namespaces after the first N with that method and code
+since() {
+	requests | jq --argjson n "$1" --arg m "$2" --argjson c "$3" --arg p "$NSPATH" \
+		'.[$n:] | [.[] | select(.path == $p and .method == $m and .code == $c)] | length'
+}
+since_at_least() { [ "$(since "$1" "$2" "$3")" -ge "$4" ]; }
+faults() { k8s_ctl POST /faults "{\"faults\":$1}" >/dev/null || fail "control: faults $1"; }
+
+# 1. Watches refused with 429, Retry-After 3.
+start=$(requests | jq length)
+faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":429,\"retryAfter\":3}]"
+k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+sleep 4.5
+n=$(since "$start" WATCH 429)
+[ "$n" -ge 1 ] || fail "no watch got the 429: the test did not test it"
+[ "$n" -le 2 ] || fail "$n watches answered 429 in 4.5 s: Retry-After 3 not honoured"
+grep -q "request failed resource=$NSPATH.*HTTP 429" "$TMP/agent.log" || fail "429 not logged"
+faults "[]"
+wait_until 5 grep -q "watching again resource=$NSPATH " "$TMP/agent.log" ||
+	fail "not watching again after the 429s"
+
+# 2. The relist after a 410 (the watch's answer) refused with 429, Retry-After 3.
+start=$(requests | jq length)
+faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":410,\"count\":1},
+	{\"path\":\"$NSPATH\",\"watch\":false,\"status\":429,\"retryAfter\":3}]"
+k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+sleep 4.5
+n=$(since "$start" GET 429)
+[ "$n" -ge 1 ] || fail "no list got the 429: the test did not test it"
+[ "$n" -le 2 ] || fail "$n lists answered 429 in 4.5 s: Retry-After 3 not honoured"
+faults "[]"
+wait_until 10 since_at_least "$start" GET 200 1 || fail "no list after the 429s ended"
+
+# 3. Watches ended at once with no event.
+start=$(requests | jq length)
+faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":200}]"
+k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+sleep 2
+n=$(since "$start" WATCH 200)
+[ "$n" -ge 2 ] || fail "only $n empty watches: the test did not test them"
+[ "$n" -le 8 ] || fail "$n watches in 2 s that the server ended at once: no backoff between them"
+grep -q "request failed resource=$NSPATH.*ended the watch at once" "$TMP/agent.log" ||
+	fail "the empty watches not logged"
+faults "[]"
+start=$(requests | jq length)
+wait_until 10 since_at_least "$start" WATCH 200 1 || fail "no watch after the empty ones ended"
+sleep 1.5
+[ "$(since "$start" WATCH 200)" = 1 ] || fail "the watch after the empty ones did not stay open"
+echo "429 watches honoured Retry-After; empty watches: $n in 2 s"
+stop_agent || fail "SIGTERM: exit $?"
+exit 0
