@@ -2,8 +2,9 @@
  *
  * Lists page by page (limit/continue), then watches from the list's resourceVersion with
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
- * last resourceVersion at once; a dropped or refused one after an exponential backoff with jitter
- * (250 ms doubling to 30 s). 410 Gone (an ERROR event or the status) means the history is
+ * last resourceVersion at once (unless it ended within a second with no event: a refused watch);
+ * a dropped or refused one after an exponential backoff with jitter (250 ms doubling to 30 s),
+ * never sooner than a 429's or 5xx's Retry-After. 410 Gone (an ERROR event or the status) means the history is
  * compacted: the informer lists again while its store keeps the last state and hands the owner
  * only the difference: each page's new and changed objects as the page arrives (a list never
  * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
