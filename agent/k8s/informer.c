@@ -385,10 +385,10 @@ static bool handle_event(struct pal_k8s_informer *inf, const char *line, size_t 
 			inf->gone = true;
 			pald_log(PALD_LOG_INFO, "kubernetes: watch history compacted, listing again",
 				 PALD_S("resource", inf->path), PALD_S("message", msg));
-		} else {
-			snprintf(inf->last_error, sizeof(inf->last_error), "watch: ERROR %lld: %s",
+		} else { /* e.g. 504 "Too large resource version" (etcd restored): list again */
+			snprintf(inf->last_error, sizeof(inf->last_error), "ERROR %lld: %s",
 				 (long long)code, msg ? msg : "");
-			inf->errors++;
+			inf->error_event = true;
 		}
 		ok = false;
 	}
@@ -454,6 +454,7 @@ static void on_watch_done(void *ctx, long status, const char *error, const char 
 	struct pal_k8s_informer *inf = ctx;
 	bool was_connected = inf->connected;
 	uint32_t retry_after_s = pal_k8s_http_retry_after(inf->req);
+	char event_error[sizeof(inf->last_error)];
 
 	inf->req = NULL;
 	inf->connected = false;
@@ -468,8 +469,18 @@ static void on_watch_done(void *ctx, long status, const char *error, const char 
 		return start_watch(inf); /* the server ended the watch (timeoutSeconds): resume */
 	if (!error && status == 200)
 		error = "the server ended the watch at once, with no event";
+	if (inf->error_event) { /* its Status, not the abort it caused, is the error */
+		snprintf(event_error, sizeof(event_error), "%s", inf->last_error);
+		error = event_error;
+	}
 	record_error(inf, "watch", status, error, body, len);
-	backoff_retry_after(inf, retry_after_s); /* then watch again from inf->rv */
+	/* As client-go: only a refused connection or a 429 is worth the same watch again; after an
+	 * ERROR event or another error status the resourceVersion may be the problem (too large
+	 * after an etcd restore, 500s from a broken watch cache): list again after the backoff. */
+	if (inf->error_event || (!error && status >= 400 && status != 429))
+		inf->gone = true;
+	inf->error_event = false;
+	backoff_retry_after(inf, retry_after_s); /* then watch again from inf->rv, or list */
 }
 
 static const struct pal_k8s_req_ops watch_ops = {
@@ -495,6 +506,7 @@ static void start_watch(struct pal_k8s_informer *inf)
 	inf->state = PAL_K8S_INF_WATCHING;
 	inf->watch_start_ns = pald_now_ns();
 	inf->watch_events = 0;
+	inf->error_event = false;
 	inf->req = pal_k8s_http_get(inf->http, path, (timeout_s + 30) * 1000, true, &watch_ops, inf);
 	if (!inf->req) {
 		snprintf(inf->last_error, sizeof(inf->last_error), "watch: out of memory");

@@ -9,7 +9,8 @@
  * only the difference: each page's new and changed objects as the page arrives (a list never
  * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
  * ever seen to vanish because of a relist and nothing is removed when a list fails. The same
- * relist runs every resync period. An optional resource the server does not serve (404: Calico's CRDs not
+ * relist runs every resync period. Another ERROR event, or a watch answered with an error status
+ * other than 429, lists again after the backoff (the resourceVersion may be what is wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
  * state stays in force) and retries with backoff; its owner is told (not_found), so discovery can
@@ -66,6 +67,7 @@ struct pal_k8s_informer {
 	char *cont;      /* continue token of the list in progress */
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
+	bool error_event; /* the watch got an ERROR event other than 410 (last_error says which) */
 	bool connected;  /* a watch stream is established (200 received) */
 	bool failing;    /* the last request failed (logged once it works again) */
 	char *line;      /* a watch event not yet complete */

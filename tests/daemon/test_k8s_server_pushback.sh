@@ -7,7 +7,10 @@
 #   2. the relist after a 410 answered 429 with Retry-After: 3: the same for lists;
 #   3. watches the server ends at once with no event (a proxy or server refusing them): a backoff
 #      between them, not a new watch at once (client-go's "very short watch"); before, the
-#      agent sent hundreds of watches a second.
+#      agent sent hundreds of watches a second;
+#   4. watches answered with an ERROR event other than 410 (504 "Too large resource version"):
+#      the agent lists again, as client-go does; before, it watched again from the same
+#      resourceVersion forever and never saw another change.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
 use_netns
@@ -69,6 +72,20 @@ start=$(requests | jq length)
 wait_until 10 since_at_least "$start" WATCH 200 1 || fail "no watch after the empty ones ended"
 sleep 1.5
 [ "$(since "$start" WATCH 200)" = 1 ] || fail "the watch after the empty ones did not stay open"
+# 4. Watches answered with an ERROR event other than 410: 504 "Too large resource version", as
+# an API server restored from an etcd backup (resourceVersions went back) answers every watch
+# from the agent's resourceVersion. Watching again from it can never work: the agent lists again
+# (after the backoff), and what changed meanwhile arrives.
+faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":504,\"errorEvent\":true,
+	\"message\":\"Timeout: Too large resource version: 999, current: 5\"}]"
+k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"late"}}' || fail "put"
+wait_until 10 grep -q "resource synced resource=$NSPATH .*objects=2" "$TMP/agent.log" ||
+	fail "no relist after the ERROR 504 events: $(grep "$NSPATH" "$TMP/agent.log" | tail -3)"
+grep -q "request failed resource=$NSPATH.*ERROR 504: Timeout: Too large" "$TMP/agent.log" ||
+	fail "the ERROR event's Status not logged"
+faults "[]"
+
 echo "429 watches honoured Retry-After; empty watches: $n in 2 s"
 stop_agent || fail "SIGTERM: exit $?"
 exit 0

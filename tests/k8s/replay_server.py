@@ -409,18 +409,26 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         return self.list(res, kind, ns, q)
 
     FAULT_REASONS = {403: "Forbidden", 429: "TooManyRequests", 500: "InternalError",
-                     503: "ServiceUnavailable"}
+                     503: "ServiceUnavailable", 504: "Timeout"}
 
     def send_fault(self, fault, watch):
         """A fault's answer: status 200 to a watch is a stream that ends at once with no event;
-        any other status a Status body, with Retry-After when the fault has retryAfter."""
+        with errorEvent, a watch gets a 200 stream of one ERROR event carrying the Status of the
+        fault's status and message; any other status a Status body, with Retry-After when the
+        fault has retryAfter."""
         code, after = int(fault["status"]), fault.get("retryAfter")
-        self.send_response(code)
+        as_event = watch and fault.get("errorEvent")
+        self.send_response(200 if as_event else code)
         self.send_header("Content-Type", "application/json")
-        if code == 200 and watch:
+        if (code == 200 or as_event) and watch:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            if as_event:
+                self.chunk({"type": "ERROR", "object": status(
+                    code, self.FAULT_REASONS.get(code, "Failure"),
+                    fault.get("message", "injected fault"))})
             self.wfile.write(b"0\r\n\r\n")
+            code = 200
         else:
             if after is not None:
                 self.send_header("Retry-After", str(after))
