@@ -257,7 +257,9 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
 					"in force until discovery moves it",
 			 PALD_S("resource", inf->path));
-	if (!error && status == 410) { /* the continue token expired: a fresh list */
+	/* The continue token expired: a fresh list at once. A 410 to a first page has no such cause
+	 * (the list names no resourceVersion): a failure like any other, after the backoff. */
+	if (!error && status == 410 && inf->cont) {
 		json_object_clear(inf->listing);
 		free(inf->cont);
 		inf->cont = NULL;

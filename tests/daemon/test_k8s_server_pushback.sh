@@ -10,7 +10,8 @@
 #      agent sent hundreds of watches a second;
 #   4. watches answered with an ERROR event other than 410 (504 "Too large resource version"):
 #      the agent lists again, as client-go does; before, it watched again from the same
-#      resourceVersion forever and never saw another change.
+#      resourceVersion forever and never saw another change;
+#   5. a first list page answered 410 (no continue token to blame): backoff, not a tight loop.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
 use_netns
@@ -85,6 +86,19 @@ wait_until 10 grep -q "resource synced resource=$NSPATH .*objects=2" "$TMP/agent
 grep -q "request failed resource=$NSPATH.*ERROR 504: Timeout: Too large" "$TMP/agent.log" ||
 	fail "the ERROR event's Status not logged"
 faults "[]"
+
+# 5. Lists answered 410 though they carry no continue token (nothing to restart from): a failure
+# with backoff, not a new list at once (before, a tight loop of lists).
+start=$(requests | jq length)
+faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":410,\"count\":1},
+	{\"path\":\"$NSPATH\",\"watch\":false,\"status\":410}]"
+k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+sleep 2
+n=$(since "$start" GET 410)
+[ "$n" -ge 2 ] || fail "only $n lists got the 410: the test did not test it"
+[ "$n" -le 8 ] || fail "$n lists answered 410 in 2 s: no backoff between them"
+faults "[]"
+wait_until 10 since_at_least "$start" GET 200 1 || fail "no list after the 410s ended"
 
 echo "429 watches honoured Retry-After; empty watches: $n in 2 s"
 stop_agent || fail "SIGTERM: exit $?"
