@@ -463,6 +463,8 @@ static void on_watch_done(void *ctx, long status, const char *error, const char 
 	inf->line_len = 0;
 	if (was_connected)
 		inf->last_ok_ns = pald_now_ns(); /* current until this moment */
+	if (was_connected && !very_short_watch(inf))
+		inf->backoff_ms = BACKOFF_MIN_MS; /* it worked a while: a drop now is a first failure */
 	if (inf->gone || status == 410) {
 		inf->gone = true;
 		return start_list(inf);
