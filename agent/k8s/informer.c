@@ -441,7 +441,7 @@ static void on_watch_headers(void *ctx, long status)
 		inf->failing = false;
 		inf->connected = true;
 		mark_current(inf);
-		/* the first event resets the backoff: a watch the server ends at once must not */
+		/* an event or a second open resets the backoff: a watch ended at once must not */
 		inf->backoff_ms = backoff_ms;
 	}
 }

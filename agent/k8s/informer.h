@@ -4,13 +4,14 @@
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
  * last resourceVersion at once (unless it ended within a second with no event: a refused watch);
  * a dropped or refused one after an exponential backoff with jitter (250 ms doubling to 30 s),
- * never sooner than a 429's or 5xx's Retry-After. 410 Gone (an ERROR event or the status) means the history is
- * compacted: the informer lists again while its store keeps the last state and hands the owner
- * only the difference: each page's new and changed objects as the page arrives (a list never
- * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
- * ever seen to vanish because of a relist and nothing is removed when a list fails. The same
- * relist runs every resync period. Another ERROR event, or a watch answered with an error status
- * other than 429, lists again after the backoff (the resourceVersion may be what is wrong). An optional resource the server does not serve (404: Calico's CRDs not
+ * never sooner than a 429's or 5xx's Retry-After. 410 Gone (an ERROR event or the status) means
+ * the history is compacted: the informer lists again while its store keeps the last state and
+ * hands the owner only the difference: each page's new and changed objects as the page arrives (a
+ * list never holds a whole resource's objects), the removed ones once the list is complete, so
+ * nothing is ever seen to vanish because of a relist and nothing is removed when a list fails. The
+ * same relist runs every resync period. Another ERROR event, or a watch answered with an error
+ * status other than 429, lists again after the backoff (the resourceVersion may be what is
+ * wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
  * state stays in force) and retries with backoff; its owner is told (not_found), so discovery can
