@@ -32,52 +32,45 @@ since() {
 }
 since_at_least() { [ "$(since "$1" "$2" "$3")" -ge "$4" ]; }
 faults() { k8s_ctl POST /faults "{\"faults\":$1}" >/dev/null || fail "control: faults $1"; }
+# refused FAULTS SECONDS METHOD CODE MIN MAX WHAT: with FAULTS in force and the watches dropped,
+# MIN to MAX requests of METHOD answered CODE in SECONDS (their count in $n); then, the faults
+# cleared, a request of METHOD is answered 200 again (from $start on).
+refused() {
+	start=$(requests | jq length)
+	faults "$1"
+	k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
+	sleep "$2"
+	n=$(since "$start" "$3" "$4")
+	[ "$n" -ge "$5" ] || fail "$8: only $n answered $4 in $2 s, the test did not test them"
+	[ "$n" -le "$6" ] || fail "$8: $n answered $4 in $2 s, want at most $6"
+	faults "[]"
+	start=$(requests | jq length)
+	wait_until 10 since_at_least "$start" "$3" 200 1 || fail "$8: no $3 answered 200 after the faults"
+}
+F="{\"path\":\"$NSPATH\""
 
 # 1. Watches refused with 429, Retry-After 3.
-start=$(requests | jq length)
-faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":429,\"retryAfter\":3}]"
-k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
-sleep 4.5
-n=$(since "$start" WATCH 429)
-[ "$n" -ge 1 ] || fail "no watch got the 429: the test did not test it"
-[ "$n" -le 2 ] || fail "$n watches answered 429 in 4.5 s: Retry-After 3 not honoured"
+refused "[$F,\"watch\":true,\"status\":429,\"retryAfter\":3}]" 4.5 WATCH 429 1 2 \
+	"watches, Retry-After 3"
 grep -q "request failed resource=$NSPATH.*HTTP 429" "$TMP/agent.log" || fail "429 not logged"
-faults "[]"
-wait_until 5 grep -q "watching again resource=$NSPATH " "$TMP/agent.log" ||
-	fail "not watching again after the 429s"
 
 # 2. The relist after a 410 (the watch's answer) refused with 429, Retry-After 3.
-start=$(requests | jq length)
-faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":410,\"count\":1},
-	{\"path\":\"$NSPATH\",\"watch\":false,\"status\":429,\"retryAfter\":3}]"
-k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
-sleep 4.5
-n=$(since "$start" GET 429)
-[ "$n" -ge 1 ] || fail "no list got the 429: the test did not test it"
-[ "$n" -le 2 ] || fail "$n lists answered 429 in 4.5 s: Retry-After 3 not honoured"
-faults "[]"
-wait_until 10 since_at_least "$start" GET 200 1 || fail "no list after the 429s ended"
+refused "[$F,\"watch\":true,\"status\":410,\"count\":1},
+	$F,\"watch\":false,\"status\":429,\"retryAfter\":3}]" 4.5 GET 429 1 2 "lists, Retry-After 3"
 
 # 3. Watches ended at once with no event.
-start=$(requests | jq length)
-faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":200}]"
-k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
-sleep 2
-n=$(since "$start" WATCH 200)
-[ "$n" -ge 2 ] || fail "only $n empty watches: the test did not test them"
-[ "$n" -le 8 ] || fail "$n watches in 2 s that the server ended at once: no backoff between them"
+refused "[$F,\"watch\":true,\"status\":200}]" 2 WATCH 200 2 8 "watches ended at once"
+empty=$n
 grep -q "request failed resource=$NSPATH.*ended the watch at once" "$TMP/agent.log" ||
 	fail "the empty watches not logged"
-faults "[]"
-start=$(requests | jq length)
-wait_until 10 since_at_least "$start" WATCH 200 1 || fail "no watch after the empty ones ended"
 sleep 1.5
 [ "$(since "$start" WATCH 200)" = 1 ] || fail "the watch after the empty ones did not stay open"
+
 # 4. Watches answered with an ERROR event other than 410: 504 "Too large resource version", as
 # an API server restored from an etcd backup (resourceVersions went back) answers every watch
 # from the agent's resourceVersion. Watching again from it can never work: the agent lists again
 # (after the backoff), and what changed meanwhile arrives.
-faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":504,\"errorEvent\":true,
+faults "[$F,\"watch\":true,\"status\":504,\"errorEvent\":true,
 	\"message\":\"Timeout: Too large resource version: 999, current: 5\"}]"
 k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"late"}}' || fail "put"
@@ -89,17 +82,9 @@ faults "[]"
 
 # 5. Lists answered 410 though they carry no continue token (nothing to restart from): a failure
 # with backoff, not a new list at once (before, a tight loop of lists).
-start=$(requests | jq length)
-faults "[{\"path\":\"$NSPATH\",\"watch\":true,\"status\":410,\"count\":1},
-	{\"path\":\"$NSPATH\",\"watch\":false,\"status\":410}]"
-k8s_ctl POST /drop-watches >/dev/null || fail "control: drop watches"
-sleep 2
-n=$(since "$start" GET 410)
-[ "$n" -ge 2 ] || fail "only $n lists got the 410: the test did not test it"
-[ "$n" -le 8 ] || fail "$n lists answered 410 in 2 s: no backoff between them"
-faults "[]"
-wait_until 10 since_at_least "$start" GET 200 1 || fail "no list after the 410s ended"
+refused "[$F,\"watch\":true,\"status\":410,\"count\":1},
+	$F,\"watch\":false,\"status\":410}]" 2 GET 410 2 8 "lists answered 410"
 
-echo "429 watches honoured Retry-After; empty watches: $n in 2 s"
+echo "429 watches honoured Retry-After; empty watches: $empty in 2 s"
 stop_agent || fail "SIGTERM: exit $?"
 exit 0
