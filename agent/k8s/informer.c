@@ -451,6 +451,23 @@ static bool very_short_watch(const struct pal_k8s_informer *inf)
 	return !inf->watch_events && pald_now_ns() - inf->watch_start_ns < SHORT_WATCH_NS;
 }
 
+/* 410 on a watch: list again, at once, unless the watch got it at once from the resourceVersion
+ * a list just gave (an API server whose watch cache is behind the one that listed): then lists
+ * and 410s would follow each other in a tight loop of whole-resource lists, so each such relist
+ * waits a backoff of its own, which a list's success does not reset (client-go's reflector also
+ * backs off between its list-and-watch rounds). */
+static void relist_after_gone(struct pal_k8s_informer *inf)
+{
+	uint32_t backoff_ms = inf->backoff_ms;
+
+	if (!very_short_watch(inf))
+		return start_list(inf);
+	inf->backoff_ms = inf->gone_backoff_ms ? inf->gone_backoff_ms : BACKOFF_MIN_MS;
+	backoff(inf);
+	inf->gone_backoff_ms = inf->backoff_ms;
+	inf->backoff_ms = backoff_ms;
+}
+
 static void on_watch_done(void *ctx, long status, const char *error, const char *body, size_t len)
 {
 	struct pal_k8s_informer *inf = ctx;
@@ -463,11 +480,13 @@ static void on_watch_done(void *ctx, long status, const char *error, const char 
 	inf->line_len = 0;
 	if (was_connected)
 		inf->last_ok_ns = pald_now_ns(); /* current until this moment */
-	if (was_connected && !very_short_watch(inf))
-		inf->backoff_ms = BACKOFF_MIN_MS; /* it worked a while: a drop now is a first failure */
+	if (was_connected && !very_short_watch(inf)) { /* it worked a while: a failure now is new */
+		inf->backoff_ms = BACKOFF_MIN_MS;
+		inf->gone_backoff_ms = BACKOFF_MIN_MS;
+	}
 	if (inf->gone || status == 410) {
 		inf->gone = true;
-		return start_list(inf);
+		return relist_after_gone(inf);
 	}
 	if (!error && status == 200 && !very_short_watch(inf))
 		return start_watch(inf); /* the server ended the watch (timeoutSeconds): resume */

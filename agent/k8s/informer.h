@@ -9,7 +9,8 @@
  * hands the owner only the difference: each page's new and changed objects as the page arrives (a
  * list never holds a whole resource's objects), the removed ones once the list is complete, so
  * nothing is ever seen to vanish because of a relist and nothing is removed when a list fails. The
- * same relist runs every resync period. Another ERROR event, or a watch answered with an error
+ * same relist runs every resync period (and after a backoff when the 410 came at once, so lists
+ * never follow each other in a tight loop). Another ERROR event, or a watch answered with an error
  * status other than 429, lists again after the backoff (the resourceVersion may be what is
  * wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
@@ -77,6 +78,7 @@ struct pal_k8s_informer {
 	uint64_t resync_ns;     /* when the next periodic relist is due */
 	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
 	uint32_t backoff_ms;
+	uint32_t gone_backoff_ms; /* between relists for 410s a watch got at once (0: the minimum) */
 	uint64_t watch_start_ns; /* when the current watch was sent */
 	uint64_t watch_events;   /* events (bookmarks included) the current watch delivered */
 

@@ -11,7 +11,8 @@
 #   4. watches answered with an ERROR event other than 410 (504 "Too large resource version"):
 #      the agent lists again, as client-go does; before, it watched again from the same
 #      resourceVersion forever and never saw another change;
-#   5. a first list page answered 410 (no continue token to blame): backoff, not a tight loop.
+#   5. a first list page answered 410 (no continue token to blame): backoff, not a tight loop;
+#   6. every watch answered 410 at once: the relists back off, not a tight loop of lists.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
 use_netns
@@ -84,6 +85,11 @@ faults "[]"
 # with backoff, not a new list at once (before, a tight loop of lists).
 refused "[$F,\"watch\":true,\"status\":410,\"count\":1},
 	$F,\"watch\":false,\"status\":410}]" 2 GET 410 2 8 "lists answered 410"
+
+# 6. Every watch answered 410 at once (an API server whose watch cache is behind the one that
+# listed): the relists back off instead of following each other at once (before, a tight loop of
+# whole-resource lists).
+refused "[$F,\"watch\":true,\"status\":410}]" 3 GET 200 2 10 "relists after a 410 at once"
 
 echo "429 watches honoured Retry-After; empty watches: $empty in 2 s"
 stop_agent || fail "SIGTERM: exit $?"
