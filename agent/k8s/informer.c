@@ -15,6 +15,11 @@
 #define BACKOFF_MIN_MS 250u
 #define BACKOFF_MAX_MS 30000u
 #define ABSENT_RETRY_NS (60ull * 1000000000ull)
+/* A Retry-After longer than this is a broken header: the state must not go stale for hours. */
+#define RETRY_AFTER_MAX_S 60u
+/* A watch that ends normally sooner than this without a single event is a server or proxy
+ * refusing watches: backoff, not an immediate new watch (client-go's "very short watch"). */
+#define SHORT_WATCH_NS (1000ull * NS_PER_MS)
 #define NS_PER_MS 1000000ull
 /* One watch event: the API server stores objects of at most ~1.5 MB; anything far larger is a
  * broken or hostile stream, ended before it can exhaust memory. */
@@ -144,6 +149,22 @@ static void backoff(struct pal_k8s_informer *inf)
 	wait_then(inf, (uint64_t)wait * NS_PER_MS);
 }
 
+/* The backoff, but never shorter than what the server asked for (Retry-After of a 429 or 5xx,
+ * as client-go waits): retrying sooner only adds to the load the server is shedding. */
+static void backoff_retry_after(struct pal_k8s_informer *inf, uint32_t retry_after_s)
+{
+	uint64_t until;
+
+	backoff(inf);
+	if (retry_after_s > RETRY_AFTER_MAX_S)
+		retry_after_s = RETRY_AFTER_MAX_S;
+	until = pald_now_ns() + (uint64_t)retry_after_s * 1000 * NS_PER_MS;
+	if (until > inf->wake_ns) {
+		inf->wake_ns = until;
+		pal_k8s_http_wake_before(inf->http, inf->wake_ns);
+	}
+}
+
 /* One object of a list page: the owner hears of it at once when it is new or changed, so a list
  * never holds the whole resource's objects (10,000 pods as JSON trees are several times the size
  * of what the owner keeps of them). Only its key is remembered, for the removals at the end. */
@@ -226,6 +247,7 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 	struct pal_k8s_informer *inf = ctx;
 	json_t *doc = NULL, *items, *item;
 	const char *cont, *rv;
+	uint32_t retry_after_s = pal_k8s_http_retry_after(inf->req);
 	size_t i;
 
 	inf->req = NULL;
@@ -235,7 +257,9 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
 					"in force until discovery moves it",
 			 PALD_S("resource", inf->path));
-	if (!error && status == 410) { /* the continue token expired: a fresh list */
+	/* The continue token expired: a fresh list at once. A 410 to a first page has no such cause
+	 * (the list names no resourceVersion): a failure like any other, after the backoff. */
+	if (!error && status == 410 && inf->cont) {
 		json_object_clear(inf->listing);
 		free(inf->cont);
 		inf->cont = NULL;
@@ -284,7 +308,7 @@ fail:
 	free(inf->cont);
 	inf->cont = NULL;
 	inf->gone = true; /* after the backoff: the list again */
-	backoff(inf);
+	backoff_retry_after(inf, retry_after_s);
 }
 
 static const struct pal_k8s_req_ops list_ops = { .done = on_list_done };
@@ -363,15 +387,17 @@ static bool handle_event(struct pal_k8s_informer *inf, const char *line, size_t 
 			inf->gone = true;
 			pald_log(PALD_LOG_INFO, "kubernetes: watch history compacted, listing again",
 				 PALD_S("resource", inf->path), PALD_S("message", msg));
-		} else {
-			snprintf(inf->last_error, sizeof(inf->last_error), "watch: ERROR %lld: %s",
+		} else { /* e.g. 504 "Too large resource version" (etcd restored): list again */
+			snprintf(inf->last_error, sizeof(inf->last_error), "ERROR %lld: %s",
 				 (long long)code, msg ? msg : "");
-			inf->errors++;
+			inf->error_event = true;
 		}
 		ok = false;
 	}
-	if (ok)
+	if (ok) {
 		mark_current(inf);
+		inf->watch_events++;
+	}
 	json_decref(ev);
 	return ok;
 }
@@ -410,30 +436,74 @@ static void on_watch_headers(void *ctx, long status)
 		if (inf->failing)
 			pald_log(PALD_LOG_INFO, "kubernetes: watching again", PALD_S("resource", inf->path),
 				 PALD_S("resourceVersion", inf->rv));
+		uint32_t backoff_ms = inf->backoff_ms;
+
 		inf->failing = false;
 		inf->connected = true;
 		mark_current(inf);
+		/* an event or a second open resets the backoff: a watch ended at once must not */
+		inf->backoff_ms = backoff_ms;
 	}
+}
+
+static bool very_short_watch(const struct pal_k8s_informer *inf)
+{
+	return !inf->watch_events && pald_now_ns() - inf->watch_start_ns < SHORT_WATCH_NS;
+}
+
+/* 410 on a watch: list again, at once, unless the watch got it at once from the resourceVersion
+ * a list just gave (an API server whose watch cache is behind the one that listed): then lists
+ * and 410s would follow each other in a tight loop of whole-resource lists, so each such relist
+ * waits a backoff of its own, which a list's success does not reset (client-go's reflector also
+ * backs off between its list-and-watch rounds). */
+static void relist_after_gone(struct pal_k8s_informer *inf)
+{
+	uint32_t backoff_ms = inf->backoff_ms;
+
+	if (!very_short_watch(inf))
+		return start_list(inf);
+	inf->backoff_ms = inf->gone_backoff_ms ? inf->gone_backoff_ms : BACKOFF_MIN_MS;
+	backoff(inf);
+	inf->gone_backoff_ms = inf->backoff_ms;
+	inf->backoff_ms = backoff_ms;
 }
 
 static void on_watch_done(void *ctx, long status, const char *error, const char *body, size_t len)
 {
 	struct pal_k8s_informer *inf = ctx;
 	bool was_connected = inf->connected;
+	uint32_t retry_after_s = pal_k8s_http_retry_after(inf->req);
+	char event_error[sizeof(inf->last_error)];
 
 	inf->req = NULL;
 	inf->connected = false;
 	inf->line_len = 0;
 	if (was_connected)
 		inf->last_ok_ns = pald_now_ns(); /* current until this moment */
+	if (was_connected && !very_short_watch(inf)) { /* it worked a while: a failure now is new */
+		inf->backoff_ms = BACKOFF_MIN_MS;
+		inf->gone_backoff_ms = BACKOFF_MIN_MS;
+	}
 	if (inf->gone || status == 410) {
 		inf->gone = true;
-		return start_list(inf);
+		return relist_after_gone(inf);
 	}
-	if (!error && status == 200) /* the server ended the watch (timeoutSeconds): resume */
-		return start_watch(inf);
+	if (!error && status == 200 && !very_short_watch(inf))
+		return start_watch(inf); /* the server ended the watch (timeoutSeconds): resume */
+	if (!error && status == 200)
+		error = "the server ended the watch at once, with no event";
+	if (inf->error_event) { /* its Status, not the abort it caused, is the error */
+		snprintf(event_error, sizeof(event_error), "%s", inf->last_error);
+		error = event_error;
+	}
 	record_error(inf, "watch", status, error, body, len);
-	backoff(inf); /* then watch again from inf->rv */
+	/* As client-go: only a refused connection or a 429 is worth the same watch again; after an
+	 * ERROR event or another error status the resourceVersion may be the problem (too large
+	 * after an etcd restore, 500s from a broken watch cache): list again after the backoff. */
+	if (inf->error_event || (!error && status >= 400 && status != 429))
+		inf->gone = true;
+	inf->error_event = false;
+	backoff_retry_after(inf, retry_after_s); /* then watch again from inf->rv, or list */
 }
 
 static const struct pal_k8s_req_ops watch_ops = {
@@ -457,6 +527,9 @@ static void start_watch(struct pal_k8s_informer *inf)
 		snprintf(path + n, sizeof(path) - (size_t)n, "&fieldSelector=%s", esc);
 	}
 	inf->state = PAL_K8S_INF_WATCHING;
+	inf->watch_start_ns = pald_now_ns();
+	inf->watch_events = 0;
+	inf->error_event = false;
 	inf->req = pal_k8s_http_get(inf->http, path, (timeout_s + 30) * 1000, true, &watch_ops, inf);
 	if (!inf->req) {
 		snprintf(inf->last_error, sizeof(inf->last_error), "watch: out of memory");

@@ -2,13 +2,17 @@
  *
  * Lists page by page (limit/continue), then watches from the list's resourceVersion with
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
- * last resourceVersion at once; a dropped or refused one after an exponential backoff with jitter
- * (250 ms doubling to 30 s). 410 Gone (an ERROR event or the status) means the history is
- * compacted: the informer lists again while its store keeps the last state and hands the owner
- * only the difference: each page's new and changed objects as the page arrives (a list never
- * holds a whole resource's objects), the removed ones once the list is complete, so nothing is
- * ever seen to vanish because of a relist and nothing is removed when a list fails. The same
- * relist runs every resync period. An optional resource the server does not serve (404: Calico's CRDs not
+ * last resourceVersion at once (unless it ended within a second with no event: a refused watch);
+ * a dropped or refused one after an exponential backoff with jitter (250 ms doubling to 30 s),
+ * never sooner than a 429's or 5xx's Retry-After. 410 Gone (an ERROR event or the status) means
+ * the history is compacted: the informer lists again while its store keeps the last state and
+ * hands the owner only the difference: each page's new and changed objects as the page arrives (a
+ * list never holds a whole resource's objects), the removed ones once the list is complete, so
+ * nothing is ever seen to vanish because of a relist and nothing is removed when a list fails. The
+ * same relist runs every resync period (and after a backoff when the 410 came at once, so lists
+ * never follow each other in a tight loop). Another ERROR event, or a watch answered with an error
+ * status other than 429, lists again after the backoff (the resourceVersion may be what is
+ * wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
  * state stays in force) and retries with backoff; its owner is told (not_found), so discovery can
@@ -65,6 +69,7 @@ struct pal_k8s_informer {
 	char *cont;      /* continue token of the list in progress */
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
+	bool error_event; /* the watch got an ERROR event other than 410 (last_error says which) */
 	bool connected;  /* a watch stream is established (200 received) */
 	bool failing;    /* the last request failed (logged once it works again) */
 	char *line;      /* a watch event not yet complete */
@@ -73,6 +78,9 @@ struct pal_k8s_informer {
 	uint64_t resync_ns;     /* when the next periodic relist is due */
 	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
 	uint32_t backoff_ms;
+	uint32_t gone_backoff_ms; /* between relists for 410s a watch got at once (0: the minimum) */
+	uint64_t watch_start_ns; /* when the current watch was sent */
+	uint64_t watch_events;   /* events (bookmarks included) the current watch delivered */
 
 	/* State for polctl status and /readyz. */
 	bool synced;            /* a list completed (or the resource is absent) */

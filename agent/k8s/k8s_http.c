@@ -321,6 +321,22 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+uint32_t pal_k8s_http_retry_after(struct pal_k8s_req *r)
+{
+	curl_off_t wait_s = 0;
+	long status = 0;
+
+	if (!r)
+		return 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 429 && status < 500)
+		return 0;
+	/* libcurl parses the header: a number of seconds or an HTTP date */
+	if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &wait_s) != CURLE_OK || wait_s <= 0)
+		return 0;
+	return wait_s > UINT32_MAX ? UINT32_MAX : (uint32_t)wait_s;
+}
+
 static void set_blob(CURL *e, CURLoption opt, const struct pal_k8s_blob *b)
 {
 	struct curl_blob blob = { .data = b->data, .len = b->len, .flags = CURL_BLOB_COPY };

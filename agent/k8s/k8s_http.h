@@ -37,6 +37,9 @@ int pal_k8s_http_open(struct pal_k8s_http **out, struct pald_loop *loop,
  * stream: the body goes to ops->data instead of being collected. NULL on -ENOMEM. */
 struct pal_k8s_req *pal_k8s_http_get(struct pal_k8s_http *h, const char *path, long timeout_ms,
 				     bool stream, const struct pal_k8s_req_ops *ops, void *ctx);
+/* Seconds the server's Retry-After asks to wait before the next request, when the answer is 429
+ * or 5xx (as client-go's checkWait); 0 when none. Valid inside done, before r is freed. */
+uint32_t pal_k8s_http_retry_after(struct pal_k8s_req *r);
 /* Ends a request without calling done. */
 void pal_k8s_http_cancel(struct pal_k8s_http *h, struct pal_k8s_req *r);
 /* Extra deadline for the owner (informer timers): the loop's timer fires at the earliest of

@@ -240,6 +240,7 @@ class Server:
         self.tokens = set(args.token or [])
         self.lock = threading.Lock()
         self.requests = []  # (method, path, query, code)
+        self.faults = []  # POST /faults: answers that replace lists' and watches' (take_fault)
         self.httpd = None
         self.port = args.port
 
@@ -278,6 +279,19 @@ class Server:
         httpd.shutdown()
         httpd.server_close()
         self.store.drop_watches()
+
+    def take_fault(self, path, watch):
+        """The first fault matching a list or watch of path (counted down, gone at 0), or None."""
+        with self.lock:
+            for f in self.faults:
+                if not path.startswith(f.get("path", "/")) or f.get("watch", watch) != watch:
+                    continue
+                if "count" in f:
+                    f["count"] -= 1
+                    if f["count"] <= 0:
+                        self.faults.remove(f)
+                return dict(f)
+        return None
 
     def log_request(self, method, path, query, code):
         with self.lock:
@@ -386,9 +400,45 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, obj)
         if len(rest) != 1:
             return self.not_found(path)
-        if q.get("watch") in ("true", "1"):
+        watch = q.get("watch") in ("true", "1")
+        fault = self.server_ref.take_fault(path, watch)
+        if fault:
+            return self.send_fault(fault, watch)
+        if watch:
             return self.watch(res, kind, ns, q)
         return self.list(res, kind, ns, q)
+
+    FAULT_REASONS = {403: "Forbidden", 429: "TooManyRequests", 500: "InternalError",
+                     503: "ServiceUnavailable", 504: "Timeout"}
+
+    def send_fault(self, fault, watch):
+        """A fault's answer: status 200 to a watch is a stream that ends at once with no event;
+        with errorEvent, a watch gets a 200 stream of one ERROR event carrying the Status of the
+        fault's status and message; any other status a Status body, with Retry-After when the
+        fault has retryAfter."""
+        code, after = int(fault["status"]), fault.get("retryAfter")
+        as_event = watch and fault.get("errorEvent")
+        self.send_response(200 if as_event else code)
+        self.send_header("Content-Type", "application/json")
+        if (code == 200 or as_event) and watch:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if as_event:
+                self.chunk({"type": "ERROR", "object": status(
+                    code, self.FAULT_REASONS.get(code, "Failure"),
+                    fault.get("message", "injected fault"))})
+            self.wfile.write(b"0\r\n\r\n")
+            code = 200
+        else:
+            if after is not None:
+                self.send_header("Retry-After", str(after))
+            body = json.dumps(status(code, self.FAULT_REASONS.get(code, "Failure"),
+                                     fault.get("message", "injected fault"),
+                                     {"retryAfterSeconds": after} if after is not None else None))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+        self.server_ref.log_request("WATCH" if watch else "GET", self.path_only, self.query_s, code)
 
     def not_found(self, path):
         return self.send_json(404, status(404, "NotFound", "the server could not find the requested "
@@ -554,6 +604,7 @@ def flatten(data):
 class ControlHandler(http.server.BaseHTTPRequestHandler):
     """POST /objects (upsert an object, a List or an array), /delete (objects by apiVersion, kind,
     metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}),
+    /faults ({"faults": [{"path", "watch", "status", "retryAfter", "count"}]}),
     /serve-v3 ({"serve": true|false}), /stop, /start;
     GET /state, /requests."""
     protocol_version = "HTTP/1.0"
@@ -605,6 +656,14 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {"compacted": st.compact()})
             if self.path == "/drop-watches":
                 st.drop_watches()
+                return self.reply(200, {})
+            if self.path == "/faults":
+                faults = data["faults"]
+                if not isinstance(faults, list) or not all(isinstance(f, dict) and "status" in f
+                                                            for f in faults):
+                    raise ValueError("faults: a list of objects with a status")
+                with api.lock:
+                    api.faults = [dict(f) for f in faults]
                 return self.reply(200, {})
             if self.path == "/token":
                 api.tokens = set(data["tokens"])
