@@ -77,7 +77,7 @@ struct pal_cls_scratch {
 	__u32 top;      /* summary words that can hold a candidate (AND of the classes' top) */
 	__u32 top_left; /* step 2: those not yet visited */
 	__u32 cand_nz;  /* bit k: cand[k] != 0 (step 2 writes cand[k] only for k in top) */
-	__u32 pad_cand;
+	__u32 uses;     /* +1 at the start and at the end of every classification on the slot */
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
 	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
@@ -770,6 +770,34 @@ static __always_inline void pal_classify_small(struct pal_cls_req *req, struct p
 	req->logged = k.n_logged != 0;
 }
 
+/* Whether another classification of the same hook can run on this CPU while this one is inside
+ * its slot: raw OUTPUT runs in process context (a softirq that sends, or another task, can come
+ * in between), and a trace run is polctl's test run, in process context too. XDP, tc and filter
+ * INPUT run in softirq or with bottom halves off: nothing of their hook runs on the CPU until they
+ * return, so they need no atomic owner word (two locked instructions per new flow). */
+static __always_inline int pal_cls_may_be_interrupted(const struct pal_cls_req *req, __u32 hook)
+{
+	return hook == PAL_HOOK_RAW_OUTPUT || req->quiet == PAL_CLS_QUIET_TRACE;
+}
+
+/* Classifies on slot s, and answers BUSY instead when another classification used the slot
+ * meanwhile (every one bumps uses at its start and its end; on one CPU an interrupting one runs
+ * to its end before this one goes on, so it cannot go unseen): a test run that was not a trace
+ * run, interrupted or preempted on Linux 6.1, whose test runs keep bottom halves on. */
+static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct pal_pkt *pkt,
+						 struct pal_cls_scratch *s, struct pal_list *l)
+{
+	volatile __u32 *uses = &s->uses;
+	__u32 mine = *uses + 1;
+
+	*uses = mine;
+	pal_classify_owned(req, pkt, s, l);
+	req->logged = s->n_logged != 0;
+	if (*uses != mine)
+		req->status = PAL_CLS_STATUS_BUSY;
+	*uses = mine + 1;
+}
+
 /* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */
 static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
 						 __u32 hook)
@@ -781,12 +809,17 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
-	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
-	    PAL_SCRATCH_FREE) {
+	if (!pal_cls_may_be_interrupted(req, hook)) {
+		/* taken only by a trace run this packet interrupted */
+		if (*(volatile __u64 *)&s->owner != PAL_SCRATCH_FREE)
+			req->status = PAL_CLS_STATUS_BUSY;
+		else
+			pal_classify_on_slot(req, pkt, s, l);
+	} else if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
+		   PAL_SCRATCH_FREE) {
 		req->status = PAL_CLS_STATUS_BUSY;
 	} else {
-		pal_classify_owned(req, pkt, s, l);
-		req->logged = s->n_logged != 0;
+		pal_classify_on_slot(req, pkt, s, l);
 		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
 	}
 }
@@ -807,7 +840,8 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		return PAL_CLS_STATUS_INTERNAL;
 	if (req->quiet == PAL_CLS_QUIET_TRACE)
 		pal_trace_list_start();
-	sl = bpf_map_lookup_elem(&pal_small, &req->list_id);
+	/* a long list's id says it has no linear form: no failed lookup (abi.h PAL_LIST_ID_LONG) */
+	sl = req->list_id & PAL_LIST_ID_LONG ? NULL : bpf_map_lookup_elem(&pal_small, &req->list_id);
 	if (sl)
 		pal_classify_small(req, pkt, sl);
 	else

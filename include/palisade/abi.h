@@ -359,6 +359,11 @@ struct pal_class {
 _Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
 _Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
+/* A list id with this bit is a list of more than PAL_SMALL_ENTRIES entries: it has no linear form
+ * (pal_small), so the classifier does not look for one (a failed hash lookup per new flow). The
+ * agent sets it when it allocates the id; a list id without it may or may not have a linear form. */
+#define PAL_LIST_ID_LONG 0x80000000u
+
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
  * rewrites while a list uses them. */
