@@ -1,7 +1,8 @@
 /* The classifier: the per-packet algorithm of agent/classifier/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
- * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present:
+ * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present
+ * (a list id with PAL_LIST_ID_LONG has none, and is not looked up there):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
  * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
  *
@@ -31,8 +32,15 @@
  * before the slot is touched and released at the end; whoever finds it taken does not wait (a
  * BPF program cannot) and does not share: PAL_CLS_STATUS_BUSY, which the stage walk turns into a
  * drop with reason PAL_DROP_BUSY (fail closed; TCP retransmits, and the window is a few
- * microseconds of preemption inside one classification). The walk reaches the slot through the
- * pointer taken once, never by a second per-CPU lookup that could land on another CPU's slot.
+ * microseconds of preemption inside one classification). polctl's trace runs (test runs, process
+ * context) take their slot the same way. XDP, tc and filter INPUT run in softirq or with bottom
+ * halves off, where no other classification of their hook can start on the CPU before they
+ * return: they only check that no trace run holds the slot, without the two locked instructions
+ * (pal_cls_may_be_interrupted). Every classification also bumps the slot's use count at its start
+ * and its end, and answers BUSY when it changed in between (an interleaving the owner word did not
+ * exclude: a plain test run on Linux 6.1, which keeps bottom halves on). The walk reaches the
+ * slot through the pointer taken once, never by a second per-CPU lookup that could land on
+ * another CPU's slot.
  */
 #ifndef PAL_BPF_CLASSIFY_H
 #define PAL_BPF_CLASSIFY_H
@@ -410,7 +418,7 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 		__builtin_memcpy(k->addr, a, 4);
 	id = bpf_map_lookup_elem(&pal_hosts, k);
 	if (id)
-		return *id < PAL_KEYTAB_LEAF ? (__s32)*id : -1;
+		return *id < PAL_HOST_CLASSES_MAX ? (__s32)*id : -1;
 	return pal_keytab_id(s, tab, pkt->family == 6);
 }
 
@@ -455,9 +463,12 @@ static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct 
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1; /* as the trie: no class for a packet of no family (fail closed) */
 	id = pal_keytab_class(s, l->key_table[f], f, pkt);
-	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
-	if (id < 0 || at >= l->key_table[f])
+	/* id < PAL_HOST_CLASSES_MAX (2^24): id * PAL_CLASS_WORDS cannot wrap, nor can at past the
+	 * table's start go unseen (ids past the class values are a broken table) */
+	if (id < 0 || (__u32)id * PAL_CLASS_WORDS >= l->key_table[f] - l->key_classes[f] ||
+	    l->key_table[f] < l->key_classes[f])
 		return -1;
+	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
 	if (!(w = pal_word_ptr(s, at)))
 		return -1;
 	c->summary = (__u32)*w;
