@@ -785,10 +785,31 @@ static __always_inline void pal_classify_small(struct pal_cls_req *req, struct p
  * its slot: raw OUTPUT runs in process context (a softirq that sends, or another task, can come
  * in between), and a trace run is polctl's test run, in process context too. XDP, tc and filter
  * INPUT run in softirq or with bottom halves off: nothing of their hook runs on the CPU until they
- * return, so they need no atomic owner word (two locked instructions per new flow). */
-static __always_inline int pal_cls_may_be_interrupted(const struct pal_cls_req *req, __u32 hook)
+ * return, so they need no atomic owner word (two locked instructions per new flow). Read from req
+ * each time (volatile), so that no register carries the answer through the classification: the
+ * verifier then checks the classification once, not once per answer. */
+static __always_inline int pal_cls_may_be_interrupted(const struct pal_cls_req *req)
 {
-	return hook == PAL_HOOK_RAW_OUTPUT || req->quiet == PAL_CLS_QUIET_TRACE;
+	return *(const volatile __u8 *)&req->hook == PAL_HOOK_RAW_OUTPUT ||
+	       *(const volatile __u8 *)&req->quiet == PAL_CLS_QUIET_TRACE;
+}
+
+/* Takes slot s for this classification: atomically where it can be interrupted, else by checking
+ * that no trace run (which this packet interrupted) holds it. 0 when it is taken. */
+static __always_inline int pal_cls_slot_take(const struct pal_cls_req *req,
+					     struct pal_cls_scratch *s)
+{
+	if (pal_cls_may_be_interrupted(req))
+		return __sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) ==
+		       PAL_SCRATCH_FREE;
+	return *(volatile __u64 *)&s->owner == PAL_SCRATCH_FREE;
+}
+
+static __always_inline void pal_cls_slot_give(const struct pal_cls_req *req,
+					      struct pal_cls_scratch *s)
+{
+	if (pal_cls_may_be_interrupted(req))
+		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
 }
 
 /* Classifies on slot s, and answers BUSY instead when another classification used the slot
@@ -820,19 +841,12 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
-	if (!pal_cls_may_be_interrupted(req, hook)) {
-		/* taken only by a trace run this packet interrupted */
-		if (*(volatile __u64 *)&s->owner != PAL_SCRATCH_FREE)
-			req->status = PAL_CLS_STATUS_BUSY;
-		else
-			pal_classify_on_slot(req, pkt, s, l);
-	} else if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
-		   PAL_SCRATCH_FREE) {
+	if (!pal_cls_slot_take(req, s)) {
 		req->status = PAL_CLS_STATUS_BUSY;
-	} else {
-		pal_classify_on_slot(req, pkt, s, l);
-		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
+		return;
 	}
+	pal_classify_on_slot(req, pkt, s, l);
+	pal_cls_slot_give(req, s);
 }
 
 /* Classifies pkt against list req->list_id: its linear form when it has one (pal_small), else
