@@ -288,3 +288,30 @@ Test(bpf_netfilter, repair_deletes_no_foreign_rule_legacy)
 {
 	repair_while_another_tool_inserts(PAL_NF_LEGACY);
 }
+
+/* iptables-nft renders a native nftables rule lossily: `ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0
+ * jump PALISADE-INPUT` lists as "-A INPUT -j PALISADE-INPUT" (the last saddr wins, /0 prints
+ * nothing), yet jumps only for 198.18.0.0/15. Put first in place of palisade's jump, it passes the
+ * check as "the jump, first, one copy", and every other source skips palisade's INPUT chain
+ * (sf_input_deny). The check must not take such a rule for its jump. */
+Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	static char out[16384];
+	char err[160];
+
+	pal_nf_use(PAL_NF_NFT);
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(system("iptables-nft -w -D INPUT -j PALISADE-INPUT && nft insert rule ip "
+			    "filter INPUT ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0 jump "
+			    "PALISADE-INPUT"), 0);
+	capture("iptables-nft -w -S INPUT 2>&1", out, sizeof(out));
+	cr_assert(strstr(out, "-A INPUT -j PALISADE-INPUT"), "listed as the plain jump: %s", out);
+
+	pal_nf_check_jumps(err, sizeof(err));
+	capture("nft list chain ip filter INPUT 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "ip saddr 198.18.0.0/15"),
+		       "the narrower rule is still taken for palisade's jump:\n%s", out);
+}
