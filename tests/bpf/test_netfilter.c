@@ -314,4 +314,16 @@ Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it
 	capture("nft list chain ip filter INPUT 2>&1", out, sizeof(out));
 	cr_assert_null(strstr(out, "ip saddr 198.18.0.0/15"),
 		       "the narrower rule is still taken for palisade's jump:\n%s", out);
+
+	/* IPv6 alike */
+	cr_assert_eq(system("ip6tables-nft -w -D INPUT -j PALISADE-INPUT && nft insert rule ip6 "
+			    "filter INPUT ip6 saddr 2001:db8::/32 ip6 saddr ::/0 jump "
+			    "PALISADE-INPUT"), 0);
+	capture("ip6tables-nft -w -S INPUT 2>&1", out, sizeof(out));
+	cr_assert(strstr(out, "-A INPUT -j PALISADE-INPUT"), "listed as the plain jump: %s", out);
+	cr_assert_geq(pal_nf_check_jumps(err, sizeof(err)), 1, "%s", err);
+	capture("nft list chain ip6 filter INPUT 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "ip6 saddr 2001:db8::/32"), "IPv6:\n%s", out);
+	cr_assert(strstr(out, "jump PALISADE-INPUT"), "IPv6 jump back:\n%s", out);
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "then in place: %s", err);
 }
