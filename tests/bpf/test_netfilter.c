@@ -327,3 +327,23 @@ Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it
 	cr_assert(strstr(out, "jump PALISADE-INPUT"), "IPv6 jump back:\n%s", out);
 	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "then in place: %s", err);
 }
+
+/* A rule iptables-nft cannot list (a native nftables expression such as `ip dscp`) in raw
+ * PREROUTING makes that chain's check fail every time; the other chains must still be checked
+ * and repaired: an ACCEPT put above the INPUT jump is moved below it all the same. */
+Test(bpf_netfilter, one_unlistable_chain_does_not_stop_the_other_repairs)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	char err[160], first[256];
+
+	pal_nf_use(PAL_NF_NFT);
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(system("nft add rule ip raw PREROUTING ip dscp 1 accept"), 0);
+	cr_assert_eq(system("iptables-nft -w -I INPUT 1 -p tcp -j ACCEPT"), 0);
+	cr_assert_lt(pal_nf_check_jumps(err, sizeof(err)), 0, "raw PREROUTING cannot be listed");
+	first_rule("iptables-nft -w -S INPUT", first, sizeof(first));
+	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT", "INPUT left unrepaired");
+	system("nft flush chain ip raw PREROUTING; iptables-nft -w -D INPUT -p tcp -j ACCEPT");
+}
