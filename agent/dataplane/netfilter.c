@@ -367,7 +367,7 @@ static const struct {
 
 int pal_nf_check_jumps(char *err, size_t errlen)
 {
-	int repaired = 0;
+	int repaired = 0, first_err = 0;
 
 	for (int f = 0; f < 2; f++) {
 		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
@@ -377,18 +377,23 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 					    ensure_jump_first(bin, table, nf_jumps[j].from,
 							      nf_jumps[j].to);
 
+			/* one chain that cannot be listed or rewritten (a rule iptables cannot
+			 * parse, added by another tool) must not keep the others from repair:
+			 * every chain is checked, the first failure reported */
 			if (rc < 0) {
-				if (err && errlen)
+				if (!first_err && err && errlen)
 					snprintf(err, errlen, "%s -t %s: cannot %s the jump to %s %s %s",
 						 bin, table, unwanted ? "remove" : "put",
 						 nf_jumps[j].to, unwanted ? "from" : "first in",
 						 nf_jumps[j].from);
-				return rc;
+				if (!first_err)
+					first_err = rc;
+				continue;
 			}
 			repaired += rc;
 		}
 	}
-	return repaired;
+	return first_err ? first_err : repaired;
 }
 
 int pal_nf_want_prerouting(char *err, size_t errlen)
