@@ -82,7 +82,8 @@ Test(daemon_cfg_k8s, relist_interval_is_off_by_default_and_opt_in)
 	struct pald_config c;
 	char err[512];
 	char *argv[] = { "palisaded", "--datastore", "kubernetes", NULL };
-	char *flag[] = { "palisaded", "--kubernetes-relist-interval", "1800", NULL };
+	char *flag[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-relist-interval",
+			 "1800", NULL };
 	const char *key = "kubernetesRelistInterval: 3600\n", *off = "kubernetesRelistInterval: 0\n";
 	const char *bad = "kubernetesRelistInterval: -5\n";
 
