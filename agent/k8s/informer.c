@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "vec.h"
@@ -564,12 +566,28 @@ static void start_watch(struct pal_k8s_informer *inf)
 	}
 }
 
+/* random() starts from the same seed in every process: unseeded, every node's agent would draw
+ * the same "random" backoffs, watch timeouts and relist times, and stay in step. */
+static void seed_random_once(void)
+{
+	static bool seeded;
+	unsigned int seed;
+
+	if (seeded)
+		return;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid() << 16;
+	srandom(seed);
+	seeded = true;
+}
+
 int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_resource *res,
 			  struct pal_k8s_http *http, const struct pal_k8s_informer_ops *ops, void *ctx)
 {
 	const char *slash = strchr(res->api_version, '/');
 	int n;
 
+	seed_random_once();
 	memset(inf, 0, sizeof(*inf));
 	inf->res = *res;
 	inf->http = http;

@@ -8,7 +8,8 @@
 #      older than the last resourceVersion seen (resourceVersionMatch=NotOlderThan, which newer
 #      API servers serve from their watch cache), the first list does not (it has none), and the
 #      intervals are jittered (+-15%) so agents started together do not list in step;
-#   3. a bad value is refused with a message naming the flag.
+#   3. a bad value is refused with a message naming the flag;
+#   4. (1b) two agents draw different random times: random() is seeded per process.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
 use_netns
@@ -35,6 +36,24 @@ g=$(gen)
 k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"late"}}' || fail "put"
 wait_gen_above "$g"
 stop_agent || fail "SIGTERM: exit $?"
+
+# 1b. Two agents draw different random times (watch timeouts here; relist jitter and backoff
+# come from the same generator): an unseeded random() gives every node the same ones, in step.
+# watch_timeouts FROM: the sorted timeoutSeconds of the watches after request FROM
+watch_timeouts() {
+	k8s_ctl GET /requests | jq -c --argjson s "$1" '[.[$s:][] | select(.method == "WATCH") |
+		.query | capture("timeoutSeconds=(?<t>[0-9]+)").t] | sort'
+}
+first_timeouts=$(watch_timeouts 0)
+start=$(k8s_ctl GET /requests | jq length)
+rm -f "$TMP/record.json"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG"
+wait_until 5 grep -q "resource synced resource=$PODS " "$TMP/agent.log" || fail "pods not synced"
+sleep 1
+stop_agent || fail "SIGTERM: exit $?"
+second_timeouts=$(watch_timeouts "$start")
+[ "$first_timeouts" != "$second_timeouts" ] ||
+	fail "two agents drew the same watch timeouts: $first_timeouts"
 
 # 2. The safety relist, once a second here.
 start=$(k8s_ctl GET /requests | jq length)
