@@ -7,7 +7,8 @@
 #   2. --kubernetes-relist-interval turns a safety relist on: every relist asks for a state not
 #      older than the last resourceVersion seen (resourceVersionMatch=NotOlderThan, which newer
 #      API servers serve from their watch cache), the first list does not (it has none), and the
-#      intervals are jittered (+-15%) so agents started together do not list in step;
+#      intervals are jittered (+-15%) so agents started together do not list in step; a relist
+#      answered with an error is retried for the newest state, not the same resourceVersion;
 #   3. a bad value is refused with a message naming the flag;
 #   4. (1b) two agents draw different random times: random() is seeded per process.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +83,25 @@ awk -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(lo >= 0.8 && hi <= 1.4) }' ||
 awk -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(hi - lo >= 0.05) }' ||
 	fail "relist intervals all alike ($lo to $hi s): not jittered"
 [ "$(gen)" = "$g" ] || fail "relists without changes applied a new generation ($g -> $(gen))"
+
+# 2b. A relist answered with an error (504 "Too large resource version" after an etcd restore)
+# is retried asking for the newest state, not for the same resourceVersion again.
+start=$(k8s_ctl GET /requests | jq length)
+rm -f "$TMP/record.json"
+start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG" --kubernetes-relist-interval 1
+k8s_ctl POST /faults "{\"faults\":[{\"path\":\"$PODS\",\"watch\":false,\"status\":504,\"count\":1}]}" \
+	>/dev/null || fail "control: faults"
+sleep 3
+stop_agent || fail "SIGTERM: exit $?"
+after=$(k8s_ctl GET /requests | jq -r --argjson s "$start" --arg p "$PODS" \
+	'[.[$s:][] | select(.path == $p and .method == "GET")] |
+	 (map(.code) | index(504)) as $i | if $i == null then "no 504" else
+	 "\(.[$i].query) -> \(.[$i + 1].query // "nothing")" end')
+case "$after" in
+*NotOlderThan*' -> '*resourceVersion*) fail "the retry of a failed relist names the resourceVersion again: $after" ;;
+*NotOlderThan*' -> limit='*) ;;
+*) fail "want a NotOlderThan relist answered 504, then a list of the newest state: $after" ;;
+esac
 
 # 3. A bad value.
 for v in -1 abc 604801; do
