@@ -13,8 +13,8 @@
  * loop). While the watch works nothing is listed again, as client-go's reflector: the watch and
  * its bookmarks keep the store true. An owner may opt into a periodic safety relist
  * (resync_period_ns), jittered per relist and asked with resourceVersionMatch=NotOlderThan the
- * last resourceVersion seen (see start_list). Another ERROR event, or a watch answered with an error
- * status other than 429, lists again after the backoff (the resourceVersion may be what is
+ * last resourceVersion seen (see start_list). Another ERROR event, or a watch answered with an
+ * error status other than 429, lists again after the backoff (the resourceVersion may be what is
  * wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
