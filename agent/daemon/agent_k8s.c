@@ -158,7 +158,7 @@ int pald_agent_k8s_open(struct pald_agent *a, void (*on_change)(void *a))
 	state_file_path(c, state, sizeof(state), bpffs, sizeof(bpffs));
 	dc.state_file = state;
 	dc.bpffs = bpffs;
-	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : 0;
+	dc.resync_ms = resync ? strtoull(resync, NULL, 10) : (uint64_t)c->k8s_relist_s * 1000;
 	dc.discovery_ms = (uint64_t)c->k8s_discovery_s * 1000;
 	rc = pal_k8s_datastore_open(&a->k8s, &dc, &a->loop, on_change, a, err, sizeof(err));
 

@@ -51,6 +51,7 @@ struct pald_config {
 	bool k8s_iface_by_route;  /* a pod's interface: the route to its address, not cali<hash> */
 	char *workload_prefix;    /* with route naming: the CNI's veth prefix; NULL = none */
 	uint32_t k8s_discovery_s; /* API discovery again every so many seconds; 0 = the default */
+	uint32_t k8s_relist_s;    /* a safety relist of every resource this often; 0 = never */
 	bool auto_host_endpoints; /* kubernetes: every Node becomes "<node>-auto-hep" */
 	char *node;  /* default: the hostname */
 	char *bpffs; /* default PALD_DEFAULT_BPFFS */

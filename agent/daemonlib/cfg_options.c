@@ -379,6 +379,16 @@ static int set_k8s_discovery(struct pald_config *c, const char *v, char *err, si
 	return set_count(&c->k8s_discovery_s, "kubernetes discovery interval", 86400, v, err, errlen);
 }
 
+/* 0 (the default) turns the periodic relist off; at most a week. */
+static int set_k8s_relist(struct pald_config *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "0") == 0) {
+		c->k8s_relist_s = 0;
+		return 0;
+	}
+	return set_count(&c->k8s_relist_s, "kubernetes relist interval", 604800, v, err, errlen);
+}
+
 static int set_max_endpoints(struct pald_config *c, const char *v, char *err, size_t errlen)
 {
 	return set_count(&c->dp_sizes.max_endpoints, "max endpoints", PALD_MAX_ENDPOINTS_LIMIT, v, err,
@@ -430,6 +440,10 @@ static const struct opt opts[] = {
 	  set_k8s_discovery,
 	  "with --datastore kubernetes: run API discovery again this often (default 300; also "
 	  "after a 404)" },
+	{ "kubernetes-relist-interval", "kubernetesRelistInterval", "SECONDS", false, false,
+	  set_k8s_relist,
+	  "with --datastore kubernetes: list every resource again about this often (+-15% at "
+	  "random) while its watch works; default 0: never" },
 	{ "workload-interface-prefix", "workloadInterfacePrefix", "PREFIX", false, false,
 	  set_workload_prefix,
 	  "with route naming: the CNI's veth name prefix; such a link is denied until a pod's "

@@ -89,7 +89,7 @@ struct pal_k8s_datastore_cfg {
 	bool auto_host_endpoints; /* watch v1 Node: "<node>-auto-hep" host endpoints */
 	int (*iface_for_addr)(void *ctx, const char *addr, char *out, size_t outlen);
 	void *iface_ctx;
-	uint64_t resync_ms; /* 0: PAL_K8S_RESYNC_NS (tests shorten it) */
+	uint64_t resync_ms; /* periodic safety relist; 0: none while the watch works */
 	uint64_t discovery_ms; /* 0: PAL_K8S_DISCOVERY_NS */
 	const char *state_file; /* the state file (k8s_state.h); NULL: none */
 	const char *bpffs;      /* the pin directory whose datapath the state file describes */

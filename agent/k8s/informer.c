@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "vec.h"
@@ -208,6 +210,21 @@ static void remove_unlisted(struct pal_k8s_informer *inf)
 	inf->listing = NULL;
 }
 
+/* The next periodic relist: the period, moved by up to PAL_K8S_RESYNC_JITTER_PCT either way at
+ * random, so agents started together (a DaemonSet rollout) spread their lists out instead of
+ * hitting the API server in step every period. None when the period is 0. */
+static void schedule_resync(struct pal_k8s_informer *inf)
+{
+	uint64_t period = inf->resync_period_ns, spread = period / 100 * PAL_K8S_RESYNC_JITTER_PCT;
+
+	inf->resync_ns = 0;
+	if (!period)
+		return;
+	inf->resync_ns = pald_now_ns() + period - spread +
+			 ((uint64_t)random() << 31 ^ (uint64_t)random()) % (2 * spread + 1);
+	pal_k8s_http_wake_before(inf->http, inf->resync_ns);
+}
+
 static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 {
 	if (inf->synced)
@@ -217,9 +234,9 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;
+	inf->resync_listing = false;
 	mark_current(inf);
-	inf->resync_ns = pald_now_ns() + inf->resync_period_ns;
-	pal_k8s_http_wake_before(inf->http, inf->resync_ns);
+	schedule_resync(inf);
 	inf->ops->synced(inf->ctx, inf);
 	start_watch(inf);
 }
@@ -307,6 +324,8 @@ fail:
 	json_object_clear(inf->listing);
 	free(inf->cont);
 	inf->cont = NULL;
+	/* e.g. 504 "Too large resource version" (etcd restored): the retry asks for the newest */
+	inf->resync_listing = false;
 	inf->gone = true; /* after the backoff: the list again */
 	backoff_retry_after(inf, retry_after_s);
 }
@@ -329,6 +348,15 @@ static void start_list(struct pal_k8s_informer *inf)
 	if (inf->cont) {
 		url_escape(inf->cont, esc, sizeof(esc));
 		snprintf(path + n, sizeof(path) - (size_t)n, "&continue=%s", esc);
+	} else if (inf->resync_listing && inf->rv[0]) {
+		/* A periodic relist needs no quorum read from etcd: anything not older than what the
+		 * watch delivered will do, which newer API servers serve from their watch cache (older
+		 * ones read a list with a limit from etcd, page by page as before). Not
+		 * resourceVersion=0: that may go back in time and, before 1.31, ignores limit (every
+		 * object in one response, not the pages this informer's memory is sized for). */
+		url_escape(inf->rv, esc, sizeof(esc));
+		snprintf(path + n, sizeof(path) - (size_t)n,
+			 "&resourceVersion=%s&resourceVersionMatch=NotOlderThan", esc);
 	}
 	inf->state = PAL_K8S_INF_LISTING;
 	inf->req = pal_k8s_http_get(inf->http, path, LIST_TIMEOUT_MS, false, &list_ops, inf);
@@ -538,19 +566,34 @@ static void start_watch(struct pal_k8s_informer *inf)
 	}
 }
 
+/* random() starts from the same seed in every process: unseeded, every node's agent would draw
+ * the same "random" backoffs, watch timeouts and relist times, and stay in step. */
+static void seed_random_once(void)
+{
+	static bool seeded;
+	unsigned int seed;
+
+	if (seeded)
+		return;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (unsigned int)time(NULL) ^ (unsigned int)getpid() << 16;
+	srandom(seed);
+	seeded = true;
+}
+
 int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_resource *res,
 			  struct pal_k8s_http *http, const struct pal_k8s_informer_ops *ops, void *ctx)
 {
 	const char *slash = strchr(res->api_version, '/');
 	int n;
 
+	seed_random_once();
 	memset(inf, 0, sizeof(*inf));
 	inf->res = *res;
 	inf->http = http;
 	inf->ops = ops;
 	inf->ctx = ctx;
 	inf->backoff_ms = BACKOFF_MIN_MS;
-	inf->resync_period_ns = PAL_K8S_RESYNC_NS;
 	n = slash ? asprintf(&inf->path, "/apis/%s/%s", res->api_version, res->plural)
 		  : asprintf(&inf->path, "/api/%s/%s", res->api_version, res->plural);
 	if (n < 0) {
@@ -583,6 +626,7 @@ uint64_t pal_k8s_informer_tick(struct pal_k8s_informer *inf, uint64_t now_ns)
 		inf->req = NULL;
 		inf->connected = false;
 		inf->line_len = 0;
+		inf->resync_listing = true;
 		start_list(inf);
 	}
 	if (inf->state == PAL_K8S_INF_WAITING)

@@ -8,10 +8,13 @@
  * the history is compacted: the informer lists again while its store keeps the last state and
  * hands the owner only the difference: each page's new and changed objects as the page arrives (a
  * list never holds a whole resource's objects), the removed ones once the list is complete, so
- * nothing is ever seen to vanish because of a relist and nothing is removed when a list fails. The
- * same relist runs every resync period (and after a backoff when the 410 came at once, so lists
- * never follow each other in a tight loop). Another ERROR event, or a watch answered with an error
- * status other than 429, lists again after the backoff (the resourceVersion may be what is
+ * nothing is ever seen to vanish because of a relist and nothing is removed when a list fails (a
+ * 410 the watch got at once relists after a backoff, so lists never follow each other in a tight
+ * loop). While the watch works nothing is listed again, as client-go's reflector: the watch and
+ * its bookmarks keep the store true. An owner may opt into a periodic safety relist
+ * (resync_period_ns), jittered per relist and asked with resourceVersionMatch=NotOlderThan the
+ * last resourceVersion seen (see start_list). Another ERROR event, or a watch answered with an
+ * error status other than 429, lists again after the backoff (the resourceVersion may be what is
  * wrong). An optional resource the server does not serve (404: Calico's CRDs not
  * installed) and never served is reported as absent, counts as synced with no objects, and is
  * looked for again every minute. One that was served and answers 404 keeps its store (the last
@@ -75,8 +78,10 @@ struct pal_k8s_informer {
 	char *line;      /* a watch event not yet complete */
 	size_t line_len, line_cap;
 	uint64_t wake_ns;       /* WAITING: when to try again */
-	uint64_t resync_ns;     /* when the next periodic relist is due */
-	uint64_t resync_period_ns; /* PAL_K8S_RESYNC_NS unless the owner sets another */
+	uint64_t resync_ns;     /* when the next periodic relist is due (0: none) */
+	uint64_t resync_period_ns; /* the periodic safety relist, +-PAL_K8S_RESYNC_JITTER_PCT per
+				    * relist; 0 (the default): none while the watch works */
+	bool resync_listing;    /* the list in progress is a periodic one (not older than rv) */
 	uint32_t backoff_ms;
 	uint32_t gone_backoff_ms; /* between relists for 410s a watch got at once (0: the minimum) */
 	uint64_t watch_start_ns; /* when the current watch was sent */
@@ -96,8 +101,9 @@ struct pal_k8s_informer {
 	char last_error[256];
 };
 
-/* Periodic relist. */
-#define PAL_K8S_RESYNC_NS (10ull * 60 * 1000000000ull)
+/* How far each periodic relist may fall from its period, either way, so nodes started together
+ * do not list in step. */
+#define PAL_K8S_RESYNC_JITTER_PCT 15
 
 int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_resource *res,
 			  struct pal_k8s_http *http, const struct pal_k8s_informer_ops *ops, void *ctx);

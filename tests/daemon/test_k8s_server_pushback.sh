@@ -44,8 +44,8 @@ refused() {
 	n=$(since "$start" "$3" "$4")
 	[ "$n" -ge "$5" ] || fail "$7: only $n answered $4 in $2 s, the test did not test them"
 	[ "$n" -le "$6" ] || fail "$7: $n answered $4 in $2 s, want at most $6"
+	start=$(requests | jq length) # before the faults go: a retry may come at once after
 	faults "[]"
-	start=$(requests | jq length)
 	wait_until 10 since_at_least "$start" "$3" 200 1 || fail "$7: no $3 answered 200 after the faults"
 }
 F="{\"path\":\"$NSPATH\""

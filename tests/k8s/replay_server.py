@@ -295,7 +295,8 @@ class Server:
 
     def log_request(self, method, path, query, code):
         with self.lock:
-            self.requests.append({"method": method, "path": path, "query": query, "code": code})
+            self.requests.append({"method": method, "path": path, "query": query, "code": code,
+                                  "t": time.monotonic()})
 
 
 class ApiHandler(http.server.BaseHTTPRequestHandler):
@@ -473,8 +474,15 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         sel = q.get("fieldSelector", "")
         limit = int(q.get("limit") or 0)
         start = None
+        match = q.get("resourceVersionMatch", "")
+        if match and (match != "NotOlderThan" or not q.get("resourceVersion")
+                      or q.get("continue")):
+            return self.send_json(400, status(400, "BadRequest", "resourceVersionMatch %r needs "
+                                              "a resourceVersion and no continue" % match))
         with st.cond:
             at = st.rv
+            if match and int(q["resourceVersion"]) > st.rv:  # as the API server: newer than all
+                return self.send_json(504, status(504, "Timeout", "Too large resource version"))
             if q.get("continue"):
                 try:
                     tok = json.loads(base64.b64decode(q["continue"]))

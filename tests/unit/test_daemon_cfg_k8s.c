@@ -74,3 +74,31 @@ Test(daemon_cfg_k8s, bad_values_and_once)
 	PARSE_ERR("--workload-interface-prefix", "--datastore", "kubernetes",
 		  "--kubernetes-interface-naming", "route");
 }
+
+/* The periodic relist is off unless asked for (a relist on every node is a load on the API
+ * server that grows with the cluster); flag and config key set it, 0 turns it off again. */
+Test(daemon_cfg_k8s, relist_interval_is_off_by_default_and_opt_in)
+{
+	struct pald_config c;
+	char err[512];
+	char *argv[] = { "palisaded", "--datastore", "kubernetes", NULL };
+	char *flag[] = { "palisaded", "--datastore", "kubernetes", "--kubernetes-relist-interval",
+			 "1800", NULL };
+	const char *key = "kubernetesRelistInterval: 3600\n", *off = "kubernetesRelistInterval: 0\n";
+	const char *bad = "kubernetesRelistInterval: -5\n";
+
+	cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, "h", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.k8s_relist_s, 0);
+	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", key, strlen(key), err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(c.k8s_relist_s, 3600);
+	cr_assert_eq(pald_config_apply_file_text(&c, "f.yaml", off, strlen(off), err, sizeof(err)), 0,
+		     "%s", err);
+	cr_expect_eq(c.k8s_relist_s, 0);
+	cr_expect_neq(pald_config_apply_file_text(&c, "f.yaml", bad, strlen(bad), err, sizeof(err)), 0);
+	cr_expect(strstr(err, "f.yaml") && strstr(err, "kubernetes relist interval"), "%s", err);
+	pald_config_free(&c);
+	cr_assert_eq(pald_config_parse(&c, ARGC(flag), flag, "h", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.k8s_relist_s, 1800);
+	pald_config_free(&c);
+}
