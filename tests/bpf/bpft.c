@@ -591,19 +591,37 @@ int bt_scratch_fd(int prog_fd)
 }
 
 /* Sets the owner word (the slot's first 8 bytes) of hook's slot on every CPU. */
-void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner)
+uint8_t *bt_percpu_read(int fd, const void *key, int *ncpu, size_t *stride)
 {
 	struct bpf_map_info mi = { 0 };
 	uint32_t ml = sizeof(mi);
-	int ncpu = libbpf_num_possible_cpus();
-	size_t stride;
 	uint8_t *v;
 
+	*ncpu = libbpf_num_possible_cpus();
+	cr_assert_gt(*ncpu, 0);
 	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
+	*stride = (mi.value_size + 7) & ~7u; /* per-CPU values are 8-byte aligned in the buffer */
+	v = calloc((size_t)*ncpu, *stride);
 	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(fd, &hook, v), 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, key, v), 0);
+	return v;
+}
+
+void bt_compile_apply(struct bpft *t, struct ctest *c, char *yaml, uint32_t gen)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, yaml);
+	free(yaml);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(t, &c->ir, gen);
+}
+
+void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner)
+{
+	int ncpu;
+	size_t stride;
+	uint8_t *v = bt_percpu_read(fd, &hook, &ncpu, &stride);
+
 	for (int c = 0; c < ncpu; c++)
 		memcpy(v + (size_t)c * stride, &owner, sizeof(owner));
 	cr_assert_eq(bpf_map_update_elem(fd, &hook, v, BPF_ANY), 0);

@@ -179,6 +179,11 @@ struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace
  * bytes) of hook's slot set on every CPU: a slot some classification holds. */
 int bt_scratch_fd(int prog_fd);
 void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner);
+/* Every CPU's value of a per-CPU map's key (calloc'd, the caller frees), *stride bytes apart. */
+uint8_t *bt_percpu_read(int fd, const void *key, int *ncpu, size_t *stride);
+
+/* yaml (freed) compiled into c, which must succeed, and applied as generation gen. */
+void bt_compile_apply(struct bpft *t, struct ctest *c, char *yaml, uint32_t gen);
 
 /* Counters summed over CPUs. */
 struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook);

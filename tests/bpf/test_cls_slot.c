@@ -66,15 +66,6 @@ static char *long_policy(void)
 	return long_policy_of(false);
 }
 
-static void apply(struct ctest *c, char *y, uint32_t gen)
-{
-	memset(c, 0, sizeof(*c));
-	ct_compile(c, y);
-	free(y);
-	cr_assert_eq(c->rc, 0, "compile");
-	bt_apply(&T, &c->ir, gen);
-}
-
 static bool allowed(uint16_t dport)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, PEER, 40000, HOST, dport);
@@ -121,14 +112,14 @@ Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
 	cr_assert_not_null(linear);
 
 	/* the short policy's linear form: it allows port 80, denies 22 */
-	apply(&a, short_policy(), 1);
+	bt_compile_apply(&T, &a, short_policy(), 1);
 	cr_assert_eq(check_list_ids(), 0);
 	cr_assert(allowed(80) && !allowed(22));
 	cr_assert_eq(bpf_map_get_next_key(small, NULL, &key), 0, "the short list has a linear form");
 	cr_assert_eq(bpf_map_lookup_elem(small, &key, linear), 0);
 
 	/* the long policy denies 80 and allows 22, in the bitmap form */
-	apply(&b, long_policy(), 2);
+	bt_compile_apply(&T, &b, long_policy(), 2);
 	cr_assert_gt(check_list_ids(), 0, "the long policy has a long list");
 	cr_assert(!allowed(80) && allowed(22));
 
@@ -182,7 +173,7 @@ Test(bpf_cls_slot, tc_refuses_a_slot_a_trace_run_holds)
 	struct ctest b;
 	int rc;
 
-	apply(&b, long_policy_of(true), 1);
+	bt_compile_apply(&T, &b, long_policy_of(true), 1);
 	cr_assert_gt(check_list_ids(), 0);
 	cr_assert_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "port 22 is allowed at tc ingress");
 	cr_assert_eq(tc_ingress_to(80, NULL), TC_SHOT_RC, "port 80 is denied at tc ingress");
@@ -221,18 +212,12 @@ static int trace_arm(uint64_t nonce)
 /* Whether a program entered trace mode on some CPU. */
 static bool trace_entered(int fd)
 {
-	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi), zero = 0;
-	int ncpu = libbpf_num_possible_cpus();
+	uint32_t zero = 0;
+	int ncpu;
 	size_t stride;
-	uint8_t *v;
+	uint8_t *v = bt_percpu_read(fd, &zero, &ncpu, &stride);
 	bool entered = false;
 
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
-	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, v), 0);
 	for (int c = 0; c < ncpu; c++) {
 		struct pal_trace rec;
 
@@ -246,18 +231,11 @@ static bool trace_entered(int fd)
 /* The owner word of hook's slot on every CPU is free. */
 static bool slot_free(int fd, uint32_t hook)
 {
-	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi);
-	int ncpu = libbpf_num_possible_cpus();
+	int ncpu;
 	size_t stride;
-	uint8_t *v;
+	uint8_t *v = bt_percpu_read(fd, &hook, &ncpu, &stride);
 	bool free_all = true;
 
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
-	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(fd, &hook, v), 0);
 	for (int c = 0; c < ncpu; c++) {
 		uint64_t owner;
 
@@ -278,7 +256,7 @@ Test(bpf_cls_slot, a_trace_run_takes_the_slot_and_gives_it_back)
 	struct ctest b;
 	int rc;
 
-	apply(&b, long_policy_of(true), 1);
+	bt_compile_apply(&T, &b, long_policy_of(true), 1);
 	cb.cb[0] = (uint32_t)nonce;
 	cb.cb[1] = (uint32_t)(nonce >> 32);
 	tfd = trace_arm(nonce);

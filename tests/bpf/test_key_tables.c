@@ -112,11 +112,7 @@ static const uint16_t edge_ports[] = { 0,    1,    53,   254,  255,   256,   257
 /* Compiles y (freed) into c, applies it as generation gen; the direct-table fields it got. */
 static uint32_t compile_and_apply(struct ctest *c, char *y, uint32_t gen)
 {
-	memset(c, 0, sizeof(*c));
-	ct_compile(c, y);
-	free(y);
-	cr_assert_eq(c->rc, 0, "compile");
-	bt_apply(&T, &c->ir, gen);
+	bt_compile_apply(&T, c, y, gen);
 	return direct_fields();
 }
 
