@@ -107,6 +107,8 @@ struct k8s_version {
 	 * written for every applied version after each apply. */
 	char *record;
 	bool restored; /* read from the state file: in force before this agent started */
+	/* pal_k8s_convert_isolation's stand-in for a rejected policy that had no good version */
+	bool isolation;
 };
 
 static bool same_documents(const struct k8s_version *a, const struct k8s_version *b)
@@ -265,9 +267,13 @@ static const char *metadata_string(const json_t *obj, const char *field)
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
 }
 
-/* Converts obj and decodes its documents on their own (decode_version). */
+/* pal_k8s_convert, or pal_k8s_convert_isolation for a rejected policy's stand-in. */
+typedef int (*converter_fn)(const json_t *obj, const struct pal_k8s_convert_cfg *cfg, json_t *out,
+			    char *err, size_t errlen);
+
+/* Converts obj (with convert) and decodes its documents on their own (decode_version). */
 static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *id,
-		       struct k8s_version **out, char *err, size_t errlen)
+		       converter_fn convert, struct k8s_version **out, char *err, size_t errlen)
 {
 	json_t *docs = json_array();
 	char *text = NULL;
@@ -276,7 +282,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	*out = NULL;
 	if (!docs)
 		return -ENOMEM;
-	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
+	rc = convert(obj, &ds->convert, docs, err, errlen);
 	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
 	json_decref(docs);
@@ -369,7 +375,9 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 /* What stays in force of an object whose latest version is rejected, for the log. */
 static const char *in_force_name(const struct k8s_version *v)
 {
-	return !v ? "nothing" : v->restored ? "last good version from before the restart" : "last good";
+	return !v ? "nothing" :
+	       v->isolation ? "isolation (its selector and directions, no rules)" :
+	       v->restored ? "last good version from before the restart" : "last good";
 }
 
 /* Marks e bad with msg; says so when what stays in force is a version from before the restart. */
@@ -377,9 +385,10 @@ static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_ver
 {
 	char buf[700];
 
-	if (in_force && in_force->restored) {
-		snprintf(buf, sizeof(buf), "%s (in force: its last good version from before the restart)",
-			 msg);
+	if (in_force && (in_force->restored || in_force->isolation)) {
+		snprintf(buf, sizeof(buf), "%s (in force: %s)", msg,
+			 in_force->isolation ? "isolation of its pods, no rules" :
+					       "its last good version from before the restart");
 		msg = buf;
 	}
 	text_set(&e->error, msg);
@@ -454,6 +463,50 @@ static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const cha
 	return e;
 }
 
+/* A policy rejected with no good version in force: its isolation (pal_k8s_convert_isolation)
+ * becomes its latest version, so the pods it selects are not left open. False when obj is not a
+ * policy or even its isolation does not convert (said loudly; what was in force stays). */
+static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep, const char *id,
+			     const char *kind, const json_t *obj, const char *why)
+{
+	struct k8s_version *v = NULL;
+	char err[512] = "";
+	struct k8s_entry *e;
+	bool same;
+	int rc = convert_one(ds, obj, id, pal_k8s_convert_isolation, &v, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		return false;
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "kubernetes: policy rejected and even its selector and "
+					 "directions cannot be enforced: it isolates nothing",
+			 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
+			 PALD_S("isolation_error", rc == -ENOMEM ? "out of memory" : err));
+		return false;
+	}
+	v->isolation = true;
+	e = *ep ? *ep : (*ep = entry_add(ds, id));
+	same = e && e->latest && same_documents(e->latest, v);
+	/* Recorded as uncommitted before "latest" changes, as on_upsert does. */
+	if (!e || (!same && json_object_set_new(ds->uncommitted, id, json_true()))) {
+		version_put(v);
+		return false;
+	}
+	if (!same) {
+		entry_set_version(&e->latest, v);
+		e->no_fit = false;
+		mark_changed(ds);
+	}
+	version_put(v);
+	pald_log(PALD_LOG_ERROR, "kubernetes: policy rejected, the pods it selects are isolated "
+				 "(its selector and directions, no rules) until a good version",
+		 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
+		 PALD_S("in_force", in_force_name(e->latest)));
+	set_error(e, why, e->latest);
+	count_bad(ds);
+	return true;
+}
+
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
@@ -467,7 +520,7 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	qualified_kind(inf, kind, sizeof(kind));
 	e = entry_get(ds, id);
 	seed = !e && ds->seed ? seed_take(ds, id, obj) : NULL;
-	rc = convert_one(ds, obj, id, &v, err, sizeof(err));
+	rc = convert_one(ds, obj, id, pal_k8s_convert, &v, err, sizeof(err));
 	if (seed)
 		e = entry_from_seed(ds, id, seed, rc ? NULL : v);
 	if (rc) {
@@ -478,6 +531,10 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 		ds->conversions_failed++;
 		if (restored)
 			entry_set_version(&e->latest, e->applied);
+		/* No good version of its own (an isolation stands for none): fail closed. */
+		if (rc == -EINVAL && !(e && e->latest && !e->latest->isolation) &&
+		    isolate_rejected(ds, &e, id, kind, obj, msg))
+			return;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", msg),
