@@ -134,3 +134,24 @@ Test(k8s_convert_isolation, not_a_policy)
 	json_decref(o);
 	json_decref(out);
 }
+
+/* A translation of more than 1024 rules in one direction (palisade's limit; the API server has
+ * none): 1025 ipBlock peers in one rule. */
+Test(k8s_convert_isolation, too_many_rules_isolates)
+{
+	char text[64 * 1025 + 1024], *p = text;
+	json_t *docs;
+
+	p += sprintf(p, "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+			"\"metadata\":{\"name\":\"big\",\"namespace\":\"shop\"},\"spec\":{"
+			"\"podSelector\":{},\"ingress\":[{\"from\":[");
+	for (int i = 0; i < 1025; i++)
+		p += sprintf(p, "%s{\"ipBlock\":{\"cidr\":\"198.18.%d.%d/32\"}}", i ? "," : "",
+			     i / 256, i % 256);
+	sprintf(p, "]}]}}");
+	docs = isolation_of(text, "more than 1024 rules");
+	assert_types(kc_get(kc_doc(docs, "NetworkPolicy", 0), "spec", NULL), "policyTypes",
+		     "[\"Ingress\"]");
+	cr_assert_null(kc_get(kc_doc(docs, "NetworkPolicy", 0), "spec", "ingress", NULL));
+	json_decref(docs);
+}
