@@ -478,7 +478,7 @@ static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep
 	if (rc == -ENOENT)
 		return false;
 	if (rc) {
-		pald_log(PALD_LOG_ERROR, "kubernetes: policy rejected and even its selector and "
+		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected and even its selector and "
 					 "directions cannot be enforced: it isolates nothing",
 			 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
 			 PALD_S("isolation_error", rc == -ENOMEM ? "out of memory" : err));
@@ -498,7 +498,7 @@ static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep
 		mark_changed(ds);
 	}
 	version_put(v);
-	pald_log(PALD_LOG_ERROR, "kubernetes: policy rejected, the pods it selects are isolated "
+	pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, the policy's pods are isolated "
 				 "(its selector and directions, no rules) until a good version",
 		 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
 		 PALD_S("in_force", in_force_name(e->latest)));

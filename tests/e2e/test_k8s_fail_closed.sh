@@ -39,7 +39,7 @@ k8s_wait_bad_object "$NP" 'ipBlock.*cidr.*010\.1\.2\.3.*isolation' ||
 r=$(agentd_readyz)
 case "$r" in 503\ degraded:*"$NP"*cidr*) ;; *) fail "/readyz with a rejected policy: $r" ;; esac
 [ "$(metric_rejected)" = 1 ] || fail "palisade_k8s_objects_rejected $(metric_rejected), want 1"
-agentd_wait_log "policy rejected, the pods it selects are isolated.*object=$NP" 10 ||
+agentd_wait_log "object rejected, the policy's pods are isolated.*object=$NP" 10 ||
 	fail "no log line names the isolated policy: $(grep -i rejected "$AGENTD_LOG")"
 log "a rejected new NetworkPolicy isolates its pod, reported by name and field"
 
