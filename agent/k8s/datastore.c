@@ -380,7 +380,8 @@ static const char *in_force_name(const struct k8s_version *v)
 	       v->restored ? "last good version from before the restart" : "last good";
 }
 
-/* Marks e bad with msg; says so when what stays in force is a version from before the restart. */
+/* Marks e bad with msg; says so when what stays in force is a version from before the restart or
+ * the isolation of a policy without a good version. */
 static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_version *in_force)
 {
 	char buf[700];
