@@ -135,6 +135,10 @@ struct k8s_entry {
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
 	bool no_fit;       /* held: "latest" did not fit the datapath; until a new version comes */
+	/* Held with no version in force: the isolation of the policy "latest" is, used instead so the
+	 * pods it selects are not left open (NULL: not a policy, or not built) */
+	struct k8s_version *fallback;
+	unsigned held_at; /* the load (ds->loads) whose errors held it back */
 	/* The state file's record of the object (k8s_state.h) while its documents differ from the
 	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
 	json_t *seed;
@@ -194,6 +198,7 @@ static void entry_free(struct k8s_entry *e)
 {
 	version_put(e->latest);
 	version_put(e->applied);
+	version_put(e->fallback);
 	text_free(e->error);
 	text_free(e->model_error);
 	json_decref(e->seed);
@@ -888,7 +893,7 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
  * rejected that one, the version in force at the last apply (NULL: none). */
 static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 {
-	return e->held ? e->applied : e->latest;
+	return e->held ? (e->applied ? e->applied : e->fallback) : e->latest;
 }
 
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
@@ -905,6 +910,7 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 
 	if (!models)
 		return -ENOMEM;
+	ds->loads++;
 	json_object_foreach(ds->objects, id, e) {
 		const struct k8s_version *v = version_in_use(entry_of(e));
 
@@ -941,9 +947,42 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 			ds->n_held++; /* judged by the datapath: until a new version comes */
 		} else if (e->held) {
 			e->held = false;
+			entry_set_version(&e->fallback, NULL);
 			text_set(&e->error, NULL);
 		}
 	}
+}
+
+/* The isolation (pal_k8s_convert_isolation) of version v's document, when that is a policy: NULL
+ * for other objects, or when it does not convert or decode (out of memory included). */
+static struct k8s_version *isolation_of_version(struct pal_k8s_datastore *ds, const char *id,
+						const struct k8s_version *v)
+{
+	json_t *rec = json_loads(v->record, 0, NULL), *doc = NULL;
+	const char *text = json_string_value(json_object_get(rec, "documents"));
+	struct k8s_version *iso = NULL;
+	char err[512];
+
+	/* documents_text's form: a policy converts to one document, "---\n" and its JSON. */
+	if (text && !strncmp(text, "---\n", 4))
+		doc = json_loads(text + 4, JSON_DISABLE_EOF_CHECK, NULL);
+	if (doc && convert_one(ds, doc, id, pal_k8s_convert_isolation, &iso, err, sizeof(err)) == 0)
+		iso->isolation = true;
+	json_decref(doc);
+	json_decref(rec);
+	return iso;
+}
+
+/* e is held back now: with no version in force, its latest version's isolation stands in. The
+ * version that stands in for e in the load (NULL: nothing). */
+static const struct k8s_version *hold_entry(struct pal_k8s_datastore *ds, const char *id,
+					    struct k8s_entry *e)
+{
+	e->held = true;
+	e->held_at = ds->loads;
+	if (!e->applied && !e->fallback && e->latest)
+		e->fallback = isolation_of_version(ds, id, e->latest);
+	return version_in_use(e);
 }
 
 /* Logs a held object: what and error say why; in_force, its version in force (NULL: none). */
@@ -969,11 +1008,22 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		const struct pal_diag *dg = &d->v[i];
 		struct k8s_entry *e;
 		char msg[512];
-		const struct k8s_version *applied, *latest;
+		const struct k8s_version *applied, *latest, *in_force;
 		const char *was;
 
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
-		    !(e = entry_get(ds, dg->file + 4)) || e->held)
+		    !(e = entry_get(ds, dg->file + 4)))
+			continue;
+		if (e->held && e->fallback && !e->applied && e->held_at != ds->loads) {
+			/* Its isolation, in this load, is rejected too (a missing Tier): left out. */
+			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects and "
+						 "so is its isolation: it isolates nothing",
+				 PALD_S("object", dg->file + 4));
+			entry_set_version(&e->fallback, NULL);
+			n++;
+			continue;
+		}
+		if (e->held)
 			continue;
 		if (e->seed && !e->applied) /* held back: the state file's version goes in force */
 			entry_restore(e, dg->file + 4, e->seed);
@@ -984,14 +1034,14 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		if (applied && latest && same_documents(applied, latest))
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
+		in_force = hold_entry(ds, dg->file + 4, e);
 		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
 			report_held(ds, "kubernetes: object rejected with the other objects, its last "
-					"good version stays in force", dg->file + 4, msg, applied);
+					"good version stays in force", dg->file + 4, msg, in_force);
 			text_set(&e->model_error, msg);
 		}
-		e->held = true;
-		set_error(e, msg, applied);
+		set_error(e, msg, in_force);
 		ds->n_held++;
 		n++;
 	}
@@ -1128,12 +1178,16 @@ static void narrowing_end(struct pal_k8s_datastore *ds)
 		counts[fit]++;
 		if (!e)
 			continue;
-		e->held = fit == PAL_NARROW_NO_FIT;
-		e->no_fit = e->held;
+		e->held = false;
+		e->no_fit = fit == PAL_NARROW_NO_FIT;
 		if (e->no_fit) {
+			const struct k8s_version *in_force = hold_entry(ds, ds->narrow_ids[i], e);
+
 			report_held(ds, "kubernetes: object does not fit the datapath, its last good "
-					"version stays in force", ds->narrow_ids[i], msg, e->applied);
-			set_error(e, msg, e->applied);
+					"version stays in force", ds->narrow_ids[i], msg, in_force);
+			set_error(e, msg, in_force);
+		} else {
+			entry_set_version(&e->fallback, NULL);
 		}
 	}
 	pald_log(ds->narrow.phase == PAL_NARROW_DONE ? PALD_LOG_INFO : PALD_LOG_ERROR,

@@ -8,8 +8,9 @@
 #   4. broken again: its last good version stays in force (9090 still allowed), reported;
 #   5. a new Calico GlobalNetworkPolicy (order 1) with a Deny and a rule palisade refuses: every
 #      ingress of its pods denied (leaving the Deny out would admit what it denies), so the later
-#      NetworkPolicy's 8080 no longer passes; deleted, 8080 passes again.
-# Fails on main: 1 (the rejected new policy was left out, the pod open) and 5.
+#      NetworkPolicy's 8080 no longer passes; deleted, 8080 passes again;
+#   6. a new Calico NetworkPolicy only the compiler rejects (an HTTP match): the pod isolated.
+# Fails on main: 1, 5 and 6 (the rejected new policies were left out, the pod open).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
 
@@ -76,4 +77,19 @@ k8s_wait_bad_object "$GNP" 'nets.*isolation' || fail "$GNP not reported: $(k8s_s
 k8s_delete crd.projectcalico.org/v1 GlobalNetworkPolicy "" default.lab-deny || fail "delete gnp"
 wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 not admitted after the GlobalNetworkPolicy went"
 log "a rejected Calico policy with a Deny denies its pods' ingress until it goes"
+
+# 6. A new policy fine on its own that only the compiler rejects (an HTTP match): isolated too.
+k8s_delete networking.k8s.io/v1 NetworkPolicy shop in-8080 || fail "delete in-8080"
+k8s_delete networking.k8s.io/v1 NetworkPolicy shop from-lab || fail "delete from-lab"
+agentd_wait_ready 50 || fail "not ready once the broken policy is gone: $(agentd_readyz)"
+expect_tcp client 198.19.5.10 8080 - kweb:8080
+expect_tcp client 198.19.5.10 9090 - kweb:9090
+CNP=NetworkPolicy.projectcalico.org/shop/default.http-only
+k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"default.http-only","namespace":"shop"},"spec":{"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Allow","protocol":"TCP","http":{"methods":["GET"]},"destination":{"ports":[8080]}}]}}' ||
+	fail "put http-only"
+wait_tcp_blocked client 198.19.5.10 8080 >/dev/null ||
+	fail "8080 open although a policy only the compiler rejects selects shop/web: $(grep rejected "$AGENTD_LOG" | tail -2)"
+expect_tcp_blocked client 198.19.5.10 9090 -
+k8s_wait_bad_object "$CNP" 'http.*isolation' || fail "$CNP not reported as isolated: $(k8s_status | jq -c .bad_objects)"
+log "a new policy only the compiler rejects isolates its pod"
 agentd_stop
