@@ -9,7 +9,8 @@
 #   5. a new Calico GlobalNetworkPolicy (order 1) with a Deny and a rule palisade refuses: every
 #      ingress of its pods denied (leaving the Deny out would admit what it denies), so the later
 #      NetworkPolicy's 8080 no longer passes; deleted, 8080 passes again;
-#   6. a new Calico NetworkPolicy only the compiler rejects (an HTTP match): the pod isolated.
+#   6. a new Calico NetworkPolicy only the compiler rejects (an HTTP match): the pod isolated;
+#   7. a new policy of a missing Tier: its isolation is rejected too, left out and logged.
 # Fails on main: 1, 5 and 6 (the rejected new policies were left out, the pod open).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
@@ -92,4 +93,14 @@ wait_tcp_blocked client 198.19.5.10 8080 >/dev/null ||
 expect_tcp_blocked client 198.19.5.10 9090 -
 k8s_wait_bad_object "$CNP" 'http.*isolation' || fail "$CNP not reported as isolated: $(k8s_status | jq -c .bad_objects)"
 log "a new policy only the compiler rejects isolates its pod"
+
+# 7. A new policy of a Tier that does not exist: its isolation is rejected too, so it is left out
+# (said so), and the other objects' changes still apply (here: http-only deleted, 8080 open).
+k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"nosuch.t","namespace":"shop"},"spec":{"tier":"nosuch","selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Allow"}]}}' ||
+	fail "put tiered policy"
+agentd_wait_log 'so is its isolation: it isolates nothing.*shop/nosuch\.t' 30 ||
+	fail "a policy whose isolation is rejected too is not logged: $(grep -i 'rejected' "$AGENTD_LOG" | tail -3)"
+k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop default.http-only || fail "delete http-only"
+wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 not open once http-only went"
+log "a policy of a missing tier: its isolation rejected too, left out and logged; the rest applies"
 agentd_stop
