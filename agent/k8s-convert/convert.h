@@ -46,4 +46,15 @@ struct pal_k8s_convert_cfg {
 int pal_k8s_convert(const json_t *obj, const struct pal_k8s_convert_cfg *cfg, json_t *out,
 		    char *err, size_t errlen);
 
+/* What a policy object (networking.k8s.io/v1 NetworkPolicy, Calico's GlobalNetworkPolicy and
+ * NetworkPolicy) that pal_k8s_convert rejects is enforced as when it has no version in force: the
+ * same object with the same selector, scope, tier, order and directions (absent ones defaulted as
+ * the original's would be) and no rules, so the pods it selects are isolated in those directions
+ * (other policies still admit); a Calico direction with any rule that is not an Allow (or Log)
+ * instead gets one Deny of everything, since leaving out a Deny would admit what it denies.
+ * Returns as pal_k8s_convert (-EINVAL: even that does not convert, e.g. the selector is the
+ * problem; err says why), or -ENOENT for an object that is not a policy. */
+int pal_k8s_convert_isolation(const json_t *obj, const struct pal_k8s_convert_cfg *cfg,
+			      json_t *out, char *err, size_t errlen);
+
 #endif

@@ -107,6 +107,8 @@ struct k8s_version {
 	 * written for every applied version after each apply. */
 	char *record;
 	bool restored; /* read from the state file: in force before this agent started */
+	/* pal_k8s_convert_isolation's stand-in for a rejected policy that had no good version */
+	bool isolation;
 };
 
 static bool same_documents(const struct k8s_version *a, const struct k8s_version *b)
@@ -133,6 +135,10 @@ struct k8s_entry {
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
 	bool no_fit;       /* held: "latest" did not fit the datapath; until a new version comes */
+	/* Held with no version in force: the isolation of the policy "latest" is, used instead so the
+	 * pods it selects are not left open (NULL: not a policy, or not built) */
+	struct k8s_version *fallback;
+	unsigned held_at; /* the load (ds->loads) whose errors held it back */
 	/* The state file's record of the object (k8s_state.h) while its documents differ from the
 	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
 	json_t *seed;
@@ -192,6 +198,7 @@ static void entry_free(struct k8s_entry *e)
 {
 	version_put(e->latest);
 	version_put(e->applied);
+	version_put(e->fallback);
 	text_free(e->error);
 	text_free(e->model_error);
 	json_decref(e->seed);
@@ -265,9 +272,13 @@ static const char *metadata_string(const json_t *obj, const char *field)
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
 }
 
-/* Converts obj and decodes its documents on their own (decode_version). */
+/* pal_k8s_convert, or pal_k8s_convert_isolation for a rejected policy's stand-in. */
+typedef int (*converter_fn)(const json_t *obj, const struct pal_k8s_convert_cfg *cfg, json_t *out,
+			    char *err, size_t errlen);
+
+/* Converts obj (with convert) and decodes its documents on their own (decode_version). */
 static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const char *id,
-		       struct k8s_version **out, char *err, size_t errlen)
+		       converter_fn convert, struct k8s_version **out, char *err, size_t errlen)
 {
 	json_t *docs = json_array();
 	char *text = NULL;
@@ -276,7 +287,7 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	*out = NULL;
 	if (!docs)
 		return -ENOMEM;
-	rc = pal_k8s_convert(obj, &ds->convert, docs, err, errlen);
+	rc = convert(obj, &ds->convert, docs, err, errlen);
 	if (rc == 0 && !(text = documents_text(docs)))
 		rc = -ENOMEM;
 	json_decref(docs);
@@ -369,17 +380,21 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 /* What stays in force of an object whose latest version is rejected, for the log. */
 static const char *in_force_name(const struct k8s_version *v)
 {
-	return !v ? "nothing" : v->restored ? "last good version from before the restart" : "last good";
+	return !v ? "nothing" :
+	       v->isolation ? "isolation (its selector and directions, no rules)" :
+	       v->restored ? "last good version from before the restart" : "last good";
 }
 
-/* Marks e bad with msg; says so when what stays in force is a version from before the restart. */
+/* Marks e bad with msg; says so when what stays in force is a version from before the restart or
+ * the isolation of a policy without a good version. */
 static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_version *in_force)
 {
 	char buf[700];
 
-	if (in_force && in_force->restored) {
-		snprintf(buf, sizeof(buf), "%s (in force: its last good version from before the restart)",
-			 msg);
+	if (in_force && (in_force->restored || in_force->isolation)) {
+		snprintf(buf, sizeof(buf), "%s (in force: %s)", msg,
+			 in_force->isolation ? "isolation of its pods, no rules" :
+					       "its last good version from before the restart");
 		msg = buf;
 	}
 	text_set(&e->error, msg);
@@ -454,6 +469,50 @@ static struct k8s_entry *entry_from_seed(struct pal_k8s_datastore *ds, const cha
 	return e;
 }
 
+/* A policy rejected with no good version in force: its isolation (pal_k8s_convert_isolation)
+ * becomes its latest version, so the pods it selects are not left open. False when obj is not a
+ * policy or even its isolation does not convert (said loudly; what was in force stays). */
+static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep, const char *id,
+			     const char *kind, const json_t *obj, const char *why)
+{
+	struct k8s_version *v = NULL;
+	char err[512] = "";
+	struct k8s_entry *e;
+	bool same;
+	int rc = convert_one(ds, obj, id, pal_k8s_convert_isolation, &v, err, sizeof(err));
+
+	if (rc == -ENOENT)
+		return false;
+	if (rc) {
+		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected and even its selector and "
+					 "directions cannot be enforced: it isolates nothing",
+			 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
+			 PALD_S("isolation_error", rc == -ENOMEM ? "out of memory" : err));
+		return false;
+	}
+	v->isolation = true;
+	e = *ep ? *ep : (*ep = entry_add(ds, id));
+	same = e && e->latest && same_documents(e->latest, v);
+	/* Recorded as uncommitted before "latest" changes, as on_upsert does. */
+	if (!e || (!same && json_object_set_new(ds->uncommitted, id, json_true()))) {
+		version_put(v);
+		return false;
+	}
+	if (!same) {
+		entry_set_version(&e->latest, v);
+		e->no_fit = false;
+		mark_changed(ds);
+	}
+	version_put(v);
+	pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, the policy's pods are isolated "
+				 "(its selector and directions, no rules) until a good version",
+		 PALD_S("kind", kind), PALD_S("object", id), PALD_S("error", why),
+		 PALD_S("in_force", in_force_name(e->latest)));
+	set_error(e, why, e->latest);
+	count_bad(ds);
+	return true;
+}
+
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
@@ -467,7 +526,7 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	qualified_kind(inf, kind, sizeof(kind));
 	e = entry_get(ds, id);
 	seed = !e && ds->seed ? seed_take(ds, id, obj) : NULL;
-	rc = convert_one(ds, obj, id, &v, err, sizeof(err));
+	rc = convert_one(ds, obj, id, pal_k8s_convert, &v, err, sizeof(err));
 	if (seed)
 		e = entry_from_seed(ds, id, seed, rc ? NULL : v);
 	if (rc) {
@@ -478,6 +537,10 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 		ds->conversions_failed++;
 		if (restored)
 			entry_set_version(&e->latest, e->applied);
+		/* No good version of its own (an isolation stands for none): fail closed. */
+		if (rc == -EINVAL && !(e && e->latest && !e->latest->isolation) &&
+		    isolate_rejected(ds, &e, id, kind, obj, msg))
+			return;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", msg),
@@ -830,7 +893,7 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
  * rejected that one, the version in force at the last apply (NULL: none). */
 static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 {
-	return e->held ? e->applied : e->latest;
+	return e->held ? (e->applied ? e->applied : e->fallback) : e->latest;
 }
 
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
@@ -847,6 +910,7 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 
 	if (!models)
 		return -ENOMEM;
+	ds->loads++;
 	json_object_foreach(ds->objects, id, e) {
 		const struct k8s_version *v = version_in_use(entry_of(e));
 
@@ -883,9 +947,42 @@ static void clear_model_rejections(struct pal_k8s_datastore *ds)
 			ds->n_held++; /* judged by the datapath: until a new version comes */
 		} else if (e->held) {
 			e->held = false;
+			entry_set_version(&e->fallback, NULL);
 			text_set(&e->error, NULL);
 		}
 	}
+}
+
+/* The isolation (pal_k8s_convert_isolation) of version v's document, when that is a policy: NULL
+ * for other objects, or when it does not convert or decode (out of memory included). */
+static struct k8s_version *isolation_of_version(struct pal_k8s_datastore *ds, const char *id,
+						const struct k8s_version *v)
+{
+	json_t *rec = json_loads(v->record, 0, NULL), *doc = NULL;
+	const char *text = json_string_value(json_object_get(rec, "documents"));
+	struct k8s_version *iso = NULL;
+	char err[512];
+
+	/* documents_text's form: a policy converts to one document, "---\n" and its JSON. */
+	if (text && !strncmp(text, "---\n", 4))
+		doc = json_loads(text + 4, JSON_DISABLE_EOF_CHECK, NULL);
+	if (doc && convert_one(ds, doc, id, pal_k8s_convert_isolation, &iso, err, sizeof(err)) == 0)
+		iso->isolation = true;
+	json_decref(doc);
+	json_decref(rec);
+	return iso;
+}
+
+/* e is held back now: with no version in force, its latest version's isolation stands in. The
+ * version that stands in for e in the load (NULL: nothing). */
+static const struct k8s_version *hold_entry(struct pal_k8s_datastore *ds, const char *id,
+					    struct k8s_entry *e)
+{
+	e->held = true;
+	e->held_at = ds->loads;
+	if (!e->applied && !e->fallback && e->latest)
+		e->fallback = isolation_of_version(ds, id, e->latest);
+	return version_in_use(e);
 }
 
 /* Logs a held object: what and error say why; in_force, its version in force (NULL: none). */
@@ -911,11 +1008,22 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		const struct pal_diag *dg = &d->v[i];
 		struct k8s_entry *e;
 		char msg[512];
-		const struct k8s_version *applied, *latest;
+		const struct k8s_version *applied, *latest, *in_force;
 		const char *was;
 
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
-		    !(e = entry_get(ds, dg->file + 4)) || e->held)
+		    !(e = entry_get(ds, dg->file + 4)))
+			continue;
+		if (e->held && e->fallback && !e->applied && e->held_at != ds->loads) {
+			/* Its isolation, in this load, is rejected too (a missing Tier): left out. */
+			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects and "
+						 "so is its isolation: it isolates nothing",
+				 PALD_S("object", dg->file + 4));
+			entry_set_version(&e->fallback, NULL);
+			n++;
+			continue;
+		}
+		if (e->held)
 			continue;
 		if (e->seed && !e->applied) /* held back: the state file's version goes in force */
 			entry_restore(e, dg->file + 4, e->seed);
@@ -926,14 +1034,14 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		if (applied && latest && same_documents(applied, latest))
 			continue; /* its version in force is the one that fails: nothing to go back to */
 		pald_diag_text(dg, msg, sizeof(msg));
+		in_force = hold_entry(ds, dg->file + 4, e);
 		was = e->model_error;
 		if (!was || strcmp(was, msg)) {
 			report_held(ds, "kubernetes: object rejected with the other objects, its last "
-					"good version stays in force", dg->file + 4, msg, applied);
+					"good version stays in force", dg->file + 4, msg, in_force);
 			text_set(&e->model_error, msg);
 		}
-		e->held = true;
-		set_error(e, msg, applied);
+		set_error(e, msg, in_force);
 		ds->n_held++;
 		n++;
 	}
@@ -1070,12 +1178,16 @@ static void narrowing_end(struct pal_k8s_datastore *ds)
 		counts[fit]++;
 		if (!e)
 			continue;
-		e->held = fit == PAL_NARROW_NO_FIT;
-		e->no_fit = e->held;
+		e->held = false;
+		e->no_fit = fit == PAL_NARROW_NO_FIT;
 		if (e->no_fit) {
+			const struct k8s_version *in_force = hold_entry(ds, ds->narrow_ids[i], e);
+
 			report_held(ds, "kubernetes: object does not fit the datapath, its last good "
-					"version stays in force", ds->narrow_ids[i], msg, e->applied);
-			set_error(e, msg, e->applied);
+					"version stays in force", ds->narrow_ids[i], msg, in_force);
+			set_error(e, msg, in_force);
+		} else {
+			entry_set_version(&e->fallback, NULL);
 		}
 	}
 	pald_log(ds->narrow.phase == PAL_NARROW_DONE ? PALD_LOG_INFO : PALD_LOG_ERROR,

@@ -53,6 +53,7 @@ struct pal_k8s_datastore {
 	 * thousands of objects, of which a change touches one). */
 	json_t *uncommitted;
 	size_t n_held;             /* objects held since the last load cleared them (an upper bound) */
+	unsigned loads;            /* models built (load_all): tells which one an error came from */
 	uint64_t n_bad;            /* objects whose latest version is not in force */
 	uint64_t conversions_failed; /* counter: every rejected version */
 	bool changed;              /* the table changed since the last load */

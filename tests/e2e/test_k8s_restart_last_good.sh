@@ -8,7 +8,7 @@
 #      the policy now one only the compiler rejects (an HTTP match: set aside);
 #   3. the policy deleted in the API while no agent runs: not resurrected, the deny is gone;
 #   4. deleted and recreated (another uid) broken while no agent runs: the earlier object's
-#      version is not used;
+#      version is not used (the new one, rejected without a good version, isolates its pods);
 #   5. a corrupt state file: a warning naming file and line, the agent starts as without one.
 # On main (last good versions in memory only) the restarted agent drops the deny: 1 fails there.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -131,17 +131,21 @@ sed -n '2,$p' "$STATE" | jq -e --arg o "$GNP" 'select(.object == $o)' >/dev/null
 log "deleted while no agent ran: not resurrected, gone from the state file"
 
 # 4. Deleted and recreated (a new uid) broken while no agent runs: another object, so the state
-# file's version of the first one is not used.
+# file's version of the first one (9090 denied, 8080 open) is not used; the new one, rejected with
+# no good version and an unreadable action, is enforced as its isolation: all ingress denied.
 k8s_put "$(gnp Deny)" || fail "put gnp again"
 wait_tcp_blocked client 198.19.5.10 9090 >/dev/null || fail "the new deny is not enforced"
 agentd_stop
 k8s_delete crd.projectcalico.org/v1 GlobalNetworkPolicy "" default.deny-9090 || fail "delete gnp"
 k8s_put "$(gnp Denny)" || fail "recreate gnp broken"
 spawn_degraded Denny
-expect_tcp client 198.19.5.10 9090 - kweb:9090 || fail "an earlier object's version was used for the recreated one"
+expect_tcp_blocked client 198.19.5.10 8080 - ||
+	fail "8080 passes: the earlier object's version was used for the recreated one, or it was left out"
+expect_tcp_blocked client 198.19.5.10 9090 -
+k8s_wait_bad_object "$GNP" 'isolation' || fail "the recreated policy is not isolated: $(k8s_status | jq -c .bad_objects)"
 grep -q 'state file holds an earlier object of that name.*default.deny-9090' "$AGENTD_LOG" ||
 	fail "the uid mismatch is not logged"
-log "recreated (another uid): the earlier object's version is not used"
+log "recreated (another uid): the earlier object's version is not used, the broken one isolates"
 
 # 5. A corrupt state file: a warning naming file and line; the agent starts as without one.
 k8s_delete crd.projectcalico.org/v1 GlobalNetworkPolicy "" default.deny-9090 || fail "delete gnp"
