@@ -1,7 +1,8 @@
 /* The classifier: the per-packet algorithm of agent/classifier/flatten.h ("PER-PACKET ALGORITHM",
  * pal_cls_classify() is the reference) over the maps written by agent/dataplane/maps_sync.c.
  *
- * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present:
+ * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present
+ * (a list id with PAL_LIST_ID_LONG has none, and is not looked up there):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
  * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
  *
@@ -31,8 +32,15 @@
  * before the slot is touched and released at the end; whoever finds it taken does not wait (a
  * BPF program cannot) and does not share: PAL_CLS_STATUS_BUSY, which the stage walk turns into a
  * drop with reason PAL_DROP_BUSY (fail closed; TCP retransmits, and the window is a few
- * microseconds of preemption inside one classification). The walk reaches the slot through the
- * pointer taken once, never by a second per-CPU lookup that could land on another CPU's slot.
+ * microseconds of preemption inside one classification). polctl's trace runs (test runs, process
+ * context) take their slot the same way. XDP, tc and filter INPUT run in softirq or with bottom
+ * halves off, where no other classification of their hook can start on the CPU before they
+ * return: they only check that no trace run holds the slot, without the two locked instructions
+ * (pal_cls_may_be_interrupted). Every classification also bumps the slot's use count at its start
+ * and its end, and answers BUSY when it changed in between (an interleaving the owner word did not
+ * exclude: a plain test run on Linux 6.1, which keeps bottom halves on). The walk reaches the
+ * slot through the pointer taken once, never by a second per-CPU lookup that could land on
+ * another CPU's slot.
  */
 #ifndef PAL_BPF_CLASSIFY_H
 #define PAL_BPF_CLASSIFY_H
@@ -77,7 +85,7 @@ struct pal_cls_scratch {
 	__u32 top;      /* summary words that can hold a candidate (AND of the classes' top) */
 	__u32 top_left; /* step 2: those not yet visited */
 	__u32 cand_nz;  /* bit k: cand[k] != 0 (step 2 writes cand[k] only for k in top) */
-	__u32 pad_cand;
+	__u32 uses;     /* +1 at the start and at the end of every classification on the slot */
 	__u32 always;                    /* the list's pal_list.always */
 	__u32 words_err;                 /* step 2 met a missing word */
 	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
@@ -410,7 +418,7 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 		__builtin_memcpy(k->addr, a, 4);
 	id = bpf_map_lookup_elem(&pal_hosts, k);
 	if (id)
-		return *id < PAL_KEYTAB_LEAF ? (__s32)*id : -1;
+		return *id < PAL_HOST_CLASSES_MAX ? (__s32)*id : -1;
 	return pal_keytab_id(s, tab, pkt->family == 6);
 }
 
@@ -455,9 +463,12 @@ static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct 
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1; /* as the trie: no class for a packet of no family (fail closed) */
 	id = pal_keytab_class(s, l->key_table[f], f, pkt);
-	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
-	if (id < 0 || at >= l->key_table[f])
+	/* id < PAL_HOST_CLASSES_MAX (2^24): id * PAL_CLASS_WORDS cannot wrap, nor can at past the
+	 * table's start go unseen (ids past the class values are a broken table) */
+	if (id < 0 || (__u32)id * PAL_CLASS_WORDS >= l->key_table[f] - l->key_classes[f] ||
+	    l->key_table[f] < l->key_classes[f])
 		return -1;
+	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
 	if (!(w = pal_word_ptr(s, at)))
 		return -1;
 	c->summary = (__u32)*w;
@@ -805,6 +816,55 @@ static __always_inline void pal_classify_small(struct pal_cls_req *req, struct p
 	req->logged = k.n_logged != 0;
 }
 
+/* Whether another classification of the same hook can run on this CPU while this one is inside
+ * its slot: raw OUTPUT runs in process context (a softirq that sends, or another task, can come
+ * in between), and a trace run is polctl's test run, in process context too. XDP, tc and filter
+ * INPUT run in softirq or with bottom halves off: nothing of their hook runs on the CPU until they
+ * return, so they need no atomic owner word (two locked instructions per new flow). Read from req
+ * each time (volatile), so that no register carries the answer through the classification: the
+ * verifier then checks the classification once, not once per answer. */
+static __always_inline int pal_cls_may_be_interrupted(const struct pal_cls_req *req)
+{
+	return *(const volatile __u8 *)&req->hook == PAL_HOOK_RAW_OUTPUT ||
+	       *(const volatile __u8 *)&req->quiet == PAL_CLS_QUIET_TRACE;
+}
+
+/* Takes slot s for this classification: atomically where it can be interrupted, else by checking
+ * that no trace run (which this packet interrupted) holds it. 0 when it is taken. */
+static __always_inline int pal_cls_slot_take(const struct pal_cls_req *req,
+					     struct pal_cls_scratch *s)
+{
+	if (pal_cls_may_be_interrupted(req))
+		return __sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) ==
+		       PAL_SCRATCH_FREE;
+	return *(volatile __u64 *)&s->owner == PAL_SCRATCH_FREE;
+}
+
+static __always_inline void pal_cls_slot_give(const struct pal_cls_req *req,
+					      struct pal_cls_scratch *s)
+{
+	if (pal_cls_may_be_interrupted(req))
+		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
+}
+
+/* Classifies on slot s, and answers BUSY instead when another classification used the slot
+ * meanwhile (every one bumps uses at its start and its end; on one CPU an interrupting one runs
+ * to its end before this one goes on, so it cannot go unseen): a test run that was not a trace
+ * run, interrupted or preempted on Linux 6.1, whose test runs keep bottom halves on. */
+static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct pal_pkt *pkt,
+						 struct pal_cls_scratch *s, struct pal_list *l)
+{
+	volatile __u32 *uses = &s->uses;
+	__u32 mine = *uses + 1;
+
+	*uses = mine;
+	pal_classify_owned(req, pkt, s, l);
+	req->logged = s->n_logged != 0;
+	if (*uses != mine)
+		req->status = PAL_CLS_STATUS_BUSY;
+	*uses = mine + 1;
+}
+
 /* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */
 static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
 						 __u32 hook)
@@ -816,14 +876,12 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
-	if (__sync_val_compare_and_swap(&s->owner, PAL_SCRATCH_FREE, PAL_SCRATCH_TAKEN) !=
-	    PAL_SCRATCH_FREE) {
+	if (!pal_cls_slot_take(req, s)) {
 		req->status = PAL_CLS_STATUS_BUSY;
-	} else {
-		pal_classify_owned(req, pkt, s, l);
-		req->logged = s->n_logged != 0;
-		__sync_lock_test_and_set(&s->owner, PAL_SCRATCH_FREE); /* release, a full barrier */
+		return;
 	}
+	pal_classify_on_slot(req, pkt, s, l);
+	pal_cls_slot_give(req, s);
 }
 
 /* Classifies pkt against list req->list_id: its linear form when it has one (pal_small), else
@@ -842,7 +900,8 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 		return PAL_CLS_STATUS_INTERNAL;
 	if (req->quiet == PAL_CLS_QUIET_TRACE)
 		pal_trace_list_start();
-	sl = bpf_map_lookup_elem(&pal_small, &req->list_id);
+	/* a long list's id says it has no linear form: no failed lookup (abi.h PAL_LIST_ID_LONG) */
+	sl = req->list_id & PAL_LIST_ID_LONG ? NULL : bpf_map_lookup_elem(&pal_small, &req->list_id);
 	if (sl)
 		pal_classify_small(req, pkt, sl);
 	else

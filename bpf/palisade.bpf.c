@@ -181,8 +181,11 @@ static __always_inline void pal_xdp_set_meta(struct xdp_md *ctx, __u32 flags)
 
 	if (!pal_xdp_meta_ok)
 		return;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pal_xdp_meta)))
-		return; /* no metadata support: tc evaluates again */
+	/* When there is no room for a word of its own (a frame redirected in by another XDP
+	 * program with metadata up to the kernel's limit), the first 8 bytes of the frame's own
+	 * metadata are where tc reads: they become palisade's word. Without metadata support
+	 * data_meta is past data and nothing is written (tc then reads none, evaluates again). */
+	bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct pal_xdp_meta));
 	data = (void *)(long)ctx->data;
 	m = (void *)(long)ctx->data_meta;
 	if ((void *)(m + 1) > data)
@@ -210,6 +213,10 @@ int xdp_hep_ingress(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	if (reason || !p.family || !ifc || !(ifc->flags & PAL_IF_HOST)) {
+		/* no outcome; a word all the same on a host endpoint, so a frame tc parses where
+		 * XDP could not (its own VLAN handling) never shows tc metadata it brought along */
+		if (ifc && (ifc->flags & PAL_IF_HOST))
+			pal_xdp_set_meta(ctx, 0);
 		pal_count_if(&h, PAL_VERDICT_PASS, PAL_DROP_NONE);
 		return XDP_PASS;
 	}

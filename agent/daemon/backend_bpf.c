@@ -1263,10 +1263,13 @@ static void check_jumps(struct bpf_ctx *c, const char *when)
 	if (!c->dp || !c->synced_once)
 		return; /* not installed yet: the first full sync installs them */
 	rc = pal_nf_check_jumps(err, sizeof(err));
-	if (rc >= 0 && c->guard_on) {
-		int g = pal_nf_guard_check_jumps(err, sizeof(err));
+	if (c->guard_on) { /* checked even when a chain above could not be */
+		char gerr[160];
+		int g = pal_nf_guard_check_jumps(gerr, sizeof(gerr));
 
-		rc = g < 0 ? g : rc + g;
+		if (g < 0 && rc >= 0)
+			snprintf(err, sizeof(err), "%s", gerr);
+		rc = rc < 0 ? rc : g < 0 ? g : rc + g;
 	}
 	if (rc < 0)
 		pald_log(PALD_LOG_ERROR, "netfilter jumps", PALD_S("error", err));

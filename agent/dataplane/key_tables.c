@@ -118,7 +118,7 @@ static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_
 	uint32_t n = t->bm[side == 0 ? PAL_CLS_F_SRC : PAL_CLS_F_DST].n_classes;
 	uint32_t def[2] = { UINT32_MAX, UINT32_MAX };
 
-	if (!ids_fit(n))
+	if (n <= 1 || n > PAL_HOST_CLASSES_MAX) /* the hosts' ids are 32-bit in pal_hosts */
 		return 0;
 	for (size_t i = 0; i < t->n_addr[side]; i++) {
 		const struct pal_cls_prefix *p = &t->addr[side][i];
@@ -133,6 +133,8 @@ static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_
 	}
 	if (def[0] == UINT32_MAX || def[1] == UINT32_MAX)
 		return 0; /* not the covering table flatten.h promises */
+	if (def[0] >= PAL_KEYTAB_LEAF || def[1] >= PAL_KEYTAB_LEAF)
+		return 0; /* the /0s' ids are 16-bit in the table word */
 	if (alloc_image(k, n, 1))
 		return -ENOMEM;
 	put_id(k->words + n * PAL_CLASS_WORDS, 0, def[0]);

@@ -178,8 +178,8 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 			pal_dp_set_error(dp, "pinned list %u overlaps another: tables corrupt", key);
 			return -EUCLEAN;
 		}
-		if (key >= dp->next_list_id)
-			dp->next_list_id = key + 1;
+		if ((key & ~PAL_LIST_ID_LONG) >= dp->next_list_id)
+			dp->next_list_id = (key & ~PAL_LIST_ID_LONG) + 1;
 	}
 	err = pal_dp_slots_load(dp);
 	if (!err)
@@ -634,19 +634,22 @@ static int image_digest(const struct pal_cls_tables *t, struct list_image *im,
 	return 0;
 }
 
-/* The next list id that no list holds. Ids only grow, but a 32-bit counter wraps (and a restart
+/* The next list id that no list holds. Ids only grow, but the 31-bit counter wraps (and a restart
  * resumes after the largest pinned id): an id taken by a live list must never be written again,
  * or its classes and linear form would be overwritten under the interfaces that read them, and
- * the failure path would then delete them. 0 is never an id. */
-static int free_list_id(struct pal_datapath *dp, uint32_t *id)
+ * the failure path would then delete them. 0 is never an id. A list too long for the linear form
+ * gets PAL_LIST_ID_LONG on its id, so the classifier does not look for one. */
+static int free_list_id(struct pal_datapath *dp, bool is_long, uint32_t *id)
 {
 	struct pal_list l;
 
 	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
-		uint32_t c = dp->next_list_id++;
+		uint32_t c = dp->next_list_id++ & ~PAL_LIST_ID_LONG;
 
 		if (!c)
 			continue;
+		if (is_long)
+			c |= PAL_LIST_ID_LONG;
 		if (bpf_map_lookup_elem(MFD(dp, pal_lists), &c, &l) && errno == ENOENT) {
 			*id = c;
 			return 0;
@@ -697,7 +700,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	/* The same list is live already: the caller gets another reference to it. */
 	if (pal_dp_live_take(&dp->live, digest, list_id))
 		goto out;
-	err = free_list_id(dp, &id);
+	err = free_list_id(dp, t->n_entries > PAL_SMALL_ENTRIES, &id);
 	if (err) {
 		pal_dp_set_error(dp, "pal_lists: no free list id");
 		goto out;

@@ -257,6 +257,56 @@ static int rewrite_jumps(const char *bin, const char *table, const char *from, c
  * copies changed in between, list again, this many times. */
 #define JUMP_REWRITE_TRIES 4
 
+/* Whether bin (iptables, ip6tables-nft, ...) is the nf_tables variant: its rules are nftables
+ * rules, which iptables-nft lists lossily (below). */
+static bool nf_bin_is_nft(const char *bin)
+{
+	static int path_is_nft[2] = { -1, -1 }; /* the PATH's iptables, ip6tables: asked once */
+	char *ver[] = { (char *)bin, "--version", NULL };
+	int *known = &path_is_nft[strncmp(bin, "ip6", 3) == 0];
+	char out[128];
+
+	if (nf_variant != PAL_NF_PATH)
+		return nf_variant == PAL_NF_NFT;
+	if (*known < 0 && run_output(ver, out, sizeof(out)) == 0)
+		*known = strstr(out, "nf_tables") != NULL;
+	return *known == 1;
+}
+
+/* iptables-nft lists a native nftables rule lossily: `ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0
+ * jump X` (the last saddr wins, a /0 prints nothing) lists as "-A CHAIN -j X" yet jumps for
+ * 198.18.0.0/15 only. So the rule it lists first as the plain jump is checked with nft itself:
+ * 1 when it is exactly the jump (a counter aside), 0 when it is more, -errno when nft cannot
+ * tell (not installed: the listing's word is taken). */
+static int nft_first_rule_is_plain_jump(const char *bin, const char *table, const char *from,
+					const char *to)
+{
+	char *list[] = { "nft", "list", "chain", strncmp(bin, "ip6", 3) ? "ip" : "ip6",
+			 (char *)table, (char *)from, NULL };
+	static char out[4096];
+	char want[96];
+	const char *line, *rule = NULL;
+	long long pk, by;
+	int used = 0, err = run_output(list, out, sizeof(out));
+
+	if (err)
+		return err;
+	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		line += strspn(line, " \t");
+		if (!strncmp(line, "type ", 5)) {
+			rule = strchr(line, '\n');
+			break;
+		}
+	}
+	if (!rule)
+		return -EIO;
+	rule += 1 + strspn(rule + 1, " \t");
+	snprintf(want, sizeof(want), "jump %s\n", to);
+	if (sscanf(rule, "counter packets %lld bytes %lld %n", &pk, &by, &used) == 2 && used > 0)
+		rule += used;
+	return strncmp(rule, want, strlen(want)) == 0;
+}
+
 /* One jump from a built-in chain to ours, and it is the chain's first rule and only copy: a rule
  * inserted above it (an ACCEPT) would decide before palisade sees the packet. Otherwise every copy
  * is deleted and the jump inserted at 1 in one transaction (rewrite_jumps). Returns 1 when it had
@@ -271,7 +321,9 @@ static int ensure_jump_first(const char *bin, const char *table, const char *fro
 
 		if (n < 0)
 			return n;
-		if (n == 1 && pos[0] == 1)
+		if (n == 1 && pos[0] == 1 &&
+		    (!nf_bin_is_nft(bin) ||
+		     nft_first_rule_is_plain_jump(bin, table, from, to) != 0))
 			return try ? 1 : 0;
 		if (!(err = rewrite_jumps(bin, table, from, to, n, true)))
 			return 1;
@@ -315,7 +367,7 @@ static const struct {
 
 int pal_nf_check_jumps(char *err, size_t errlen)
 {
-	int repaired = 0;
+	int repaired = 0, first_err = 0;
 
 	for (int f = 0; f < 2; f++) {
 		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
@@ -325,18 +377,23 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 					    ensure_jump_first(bin, table, nf_jumps[j].from,
 							      nf_jumps[j].to);
 
+			/* one chain that cannot be listed or rewritten (a rule iptables cannot
+			 * parse, added by another tool) must not keep the others from repair:
+			 * every chain is checked, the first failure reported */
 			if (rc < 0) {
-				if (err && errlen)
+				if (!first_err && err && errlen)
 					snprintf(err, errlen, "%s -t %s: cannot %s the jump to %s %s %s",
 						 bin, table, unwanted ? "remove" : "put",
 						 nf_jumps[j].to, unwanted ? "from" : "first in",
 						 nf_jumps[j].from);
-				return rc;
+				if (!first_err)
+					first_err = rc;
+				continue;
 			}
 			repaired += rc;
 		}
 	}
-	return repaired;
+	return first_err ? first_err : repaired;
 }
 
 int pal_nf_want_prerouting(char *err, size_t errlen)

@@ -82,7 +82,8 @@ int pal_nf_install(struct pal_datapath *dp, const struct pal_nf_hep *heps, size_
 int pal_nf_want_prerouting(char *err, size_t errlen);
 /* Puts each jump from a built-in chain to palisade's back in first place when a rule was
  * inserted above it (or it was deleted or duplicated), for iptables and ip6tables. Returns how
- * many it repaired (0: all in place), or -errno with a message in err. pal_nf_install runs it;
+ * many it repaired (0: all in place), or -errno with a message in err for the first chain it
+ * could not check (the others are checked and repaired all the same). pal_nf_install runs it;
  * the agent runs it again on every interface sync and periodically. */
 int pal_nf_check_jumps(char *err, size_t errlen);
 /* Removes the jumps and the chains (missing ones are not an error) from the variant in use. */

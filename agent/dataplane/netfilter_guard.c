@@ -56,7 +56,7 @@ int pal_nf_guard_render(const char *prefix, const char *guard_path, struct pal_s
 
 int pal_nf_guard_check_jumps(char *err, size_t errlen)
 {
-	int repaired = 0;
+	int repaired = 0, first_err = 0;
 
 	for (int f = 0; f < 2; f++) {
 		for (size_t i = 0; i < N_GUARD_HOOKS; i++) {
@@ -64,15 +64,19 @@ int pal_nf_guard_check_jumps(char *err, size_t errlen)
 			int rc = pal_nf_jump_first(bin, "mangle", guard_hooks[i].from,
 						   guard_hooks[i].chain);
 
-			if (rc < 0) {
-				snprintf(err, errlen, "%s -t mangle: cannot put the jump to %s first "
-					 "in %s", bin, guard_hooks[i].chain, guard_hooks[i].from);
-				return rc;
+			if (rc < 0) { /* the other hooks are checked all the same */
+				if (!first_err)
+					snprintf(err, errlen, "%s -t mangle: cannot put the jump to %s "
+						 "first in %s", bin, guard_hooks[i].chain,
+						 guard_hooks[i].from);
+				if (!first_err)
+					first_err = rc;
+				continue;
 			}
 			repaired += rc;
 		}
 	}
-	return repaired;
+	return first_err ? first_err : repaired;
 }
 
 int pal_nf_guard_install(const char *prefix, const char *guard_path, char *err, size_t errlen)

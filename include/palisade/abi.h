@@ -369,6 +369,11 @@ struct pal_class {
 _Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
 _Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
+/* A list id with this bit is a list of more than PAL_SMALL_ENTRIES entries: it has no linear form
+ * (pal_small), so the classifier does not look for one (a failed hash lookup per new flow). The
+ * agent sets it when it allocates the id; a list id without it may or may not have a linear form. */
+#define PAL_LIST_ID_LONG 0x80000000u
+
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
  * rewrites while a list uses them. */
@@ -414,7 +419,8 @@ _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_ta
  *                 the class of the whole block, else the word offset (from the table) of the
  *                 block's 256 class ids, by key & 0xff
  * A field gets a table only when its class ids fit in 15 bits and at most PAL_KEYTAB_MAX_BLOCKS
- * blocks hold more than one class; otherwise it keeps its LPM lookup. */
+ * blocks hold more than one class (a host table: below, PAL_HOST_CLASSES_MAX); otherwise it keeps
+ * its LPM lookup. */
 #define PAL_CLASS_WORDS 4u
 #define PAL_KEYTAB_PROTO_IDS 512u
 #define PAL_KEYTAB_NONE 256u
@@ -429,6 +435,10 @@ _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_ta
  * (IPv4 at id 0, IPv6 at id 1) for the addresses not in it; its class values are as above. */
 #define PAL_HOSTS_MAX (1u << 17) /* pal_hosts entries (allocated on use); a list whose hosts do
 				  * not fit keeps the LPM lookup */
+/* A host table's class ids: pal_hosts values are 32-bit, so an address field of more than 32,767
+ * classes (100,000 rules from 100,000 hosts) keeps its host table up to this many; only the two
+ * /0s' ids sit in the 16-bit table word and must fit in 15 bits. */
+#define PAL_HOST_CLASSES_MAX (1u << 24)
 struct pal_host_key {
 	__u32 list_id;
 	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */

@@ -417,9 +417,10 @@ int main(int argc, char **argv)
 		bench_die("native XDP attach of the linear scan on a veth");
 	bench_pin_dir(dir, sizeof(dir), "cls");
 	/* 100,000 rules: the flattener's limit is 131,072 entries per list; raise the maps (the words
-	 * of 100,000 rules: 5M, twice while old and new generations coexist during an apply). */
+	 * of 100,000 rules: ~6M with the direct key tables, up to three lists while old and new
+	 * generations coexist during an apply). */
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir,
-					       .sizes = { .max_words = 1u << 24, .max_classes = 1u << 19,
+					       .sizes = { .max_words = 1u << 25, .max_classes = 1u << 19,
 							  .max_entries = 1u << 19 } },
 			&dp, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench-classify: FAIL: %s\n", err);

@@ -563,3 +563,49 @@ struct ring_buffer *bt_events_open(struct bpft *t, int (*fn)(void *ctx, void *da
 	cr_assert_not_null(rb);
 	return rb;
 }
+
+/* ---- the classifier's scratch slots ---------------------------------------------------- */
+
+/* The pal_scratch map of a program (by its map ids). */
+int bt_scratch_fd(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t ids[64], len = sizeof(info);
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	cr_assert_eq(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
+	for (uint32_t i = 0; i < info.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+		if (strcmp(mi.name, "pal_scratch") == 0)
+			return fd;
+		close(fd);
+	}
+	cr_assert_fail("no pal_scratch map");
+	return -1;
+}
+
+/* Sets the owner word (the slot's first 8 bytes) of hook's slot on every CPU. */
+void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner)
+{
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride;
+	uint8_t *v;
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &hook, v), 0);
+	for (int c = 0; c < ncpu; c++)
+		memcpy(v + (size_t)c * stride, &owner, sizeof(owner));
+	cr_assert_eq(bpf_map_update_elem(fd, &hook, v, BPF_ANY), 0);
+	free(v);
+}

@@ -175,6 +175,11 @@ struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace
 				 const char *in, const char *out, const struct pal_packet *pkt,
 				 bool allow);
 
+/* The pal_scratch map of a program (found by its map ids), and the owner word (the first 8
+ * bytes) of hook's slot set on every CPU: a slot some classification holds. */
+int bt_scratch_fd(int prog_fd);
+void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner);
+
 /* Counters summed over CPUs. */
 struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook);
 struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id);

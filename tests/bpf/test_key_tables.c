@@ -321,16 +321,17 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 
 	/* what an agent killed after pal_key_hosts_write, before the pal_lists insert, leaves: its
 	 * list's hosts under the next id (seeded on the next few ids so the test does not depend on
-	 * which of the apply's lists is written first) */
+	 * which of the apply's lists is written first; with and without PAL_LIST_ID_LONG, which a
+	 * list over PAL_SMALL_ENTRIES entries takes) */
 	next_id = T.dp->next_list_id;
 	fd = pal_dp_map_fd(T.dp, "pal_hosts");
-	for (uint32_t i = 0; i < 8; i++) {
+	for (uint32_t i = 0; i < 16; i++) {
 		struct pal_host_key k;
 		struct pal_addr a;
 
 		cr_assert(pal_addr_parse("198.18.9.9", &a));
 		memset(&k, 0, sizeof(k));
-		k.list_id = next_id + i;
+		k.list_id = (next_id + i / 2) | (i % 2 ? PAL_LIST_ID_LONG : 0);
 		k.field = PAL_FIELD_SRC_ADDR;
 		k.family = 4;
 		memcpy(k.addr, a.bytes, 4);
@@ -344,10 +345,11 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	bt_apply(&T, &c.ir, 2);
 	pal_dp_lists_sweep(T.dp);
 	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX);
-	cr_assert_geq(list, next_id, "the policy's host list was written anew (id %u)", list);
+	cr_assert_geq(list & ~PAL_LIST_ID_LONG, next_id,
+		      "the policy's host list was written anew (id %#x)", list);
 	cr_expect(path_allows("198.18.5.5", 80), "198.18.5.5 to port 80 is still allowed");
 	cr_expect_not(path_allows("198.18.9.9", 80),
-		      "198.18.9.9 to port 80 allowed: the new list (id %u) took the class of a "
+		      "198.18.9.9 to port 80 allowed: the new list (id %#x) took the class of a "
 		      "leftover pal_hosts key of its id", list);
 	ct_free(&c);
 }
@@ -385,5 +387,61 @@ Test(bpf_key_tables, leftover_class_keys_of_an_unwritten_list_id_are_deleted_at_
 	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX, "the live list's hosts stay");
 	cr_expect(path_allows("198.18.5.5", 80), "the live lists still classify");
 	cr_expect_not(path_allows("198.18.9.9", 80));
+	ct_free(&c);
+}
+
+/* ---- host tables of more than 32,767 classes ---------------------------------------------------
+ * Port and protocol tables hold 16-bit class ids, but a host's id comes from its 32-bit pal_hosts
+ * value: a source field of 33,000 hosts (33,000 rules, each from one host) keeps its host table,
+ * and hosts whose class ids pass 32,767 must classify as the evaluator does (a 16-bit bound on
+ * the id, or a table refused, fails here). */
+#define MANY_HOSTS 33000
+
+static char *many_hosts_policy(void)
+{
+	size_t cap = 4096 + (size_t)MANY_HOSTS * 128, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 "]}\n");
+	for (int i = 0; i < MANY_HOSTS; i++) {
+		if (i % 1000 == 0) /* at most 1,024 rules per policy and direction */
+			len += (size_t)snprintf(y + len, cap - len,
+				"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+				"metadata: {name: many%d}\nspec:\n  order: %d\n"
+				"  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n",
+				i / 1000, i / 1000);
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.%d.%d/32]}, "
+			"destination: {ports: [80]}}\n", i / 250, 1 + i % 250);
+	}
+	snprintf(y + len, cap - len,
+		 "  - {action: Allow, protocol: TCP, source: {nets: [198.18.5.5/32]}}\n"
+		 "  - {action: Allow, protocol: TCP, destination: {ports: [80, 81]}}\n");
+	return y;
+}
+
+Test(bpf_key_tables, a_host_table_past_32767_classes_decides_as_the_evaluator, .timeout = 600)
+{
+	static const char *src[] = { "198.19.0.1", "198.19.131.18", "198.19.131.250",
+				     "198.19.131.251", "198.18.5.5", "198.18.5.6" };
+	static const uint16_t ports[] = { 22, 80, 81 };
+	struct tally t = { 0 };
+	struct ctest c;
+
+	cr_assert(compile_and_apply(&c, many_hosts_policy(), 1) & (1u << PAL_FIELD_SRC_ADDR),
+		  "a host table for 33,000 source hosts");
+	cr_assert_gt(host_entries(), 32768);
+	for (size_t s = 0; s < sizeof(src) / sizeof(src[0]); s++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+			struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src[s], 40000, HOST4, ports[i]);
+
+			agree(&c, &p, &t);
+		}
+	cr_expect_geq(t.allowed, 5, "%d of %d cases allowed", t.allowed, t.cases);
+	cr_expect_geq(t.cases - t.allowed, 5, "%d of %d cases allowed", t.allowed, t.cases);
 	ct_free(&c);
 }

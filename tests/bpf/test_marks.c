@@ -256,50 +256,6 @@ Test(bpf_marks, ipv4_protocol_58_is_no_neighbour_discovery)
 
 /* ---- defect 12: the classifier's scratch slot --------------------------------------------- */
 
-/* The pal_scratch map of a program (by its map ids). */
-static int scratch_fd(int prog_fd)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t ids[16], len = sizeof(info);
-
-	info.nr_map_ids = 16;
-	info.map_ids = (uint64_t)(unsigned long)ids;
-	cr_assert_eq(bpf_obj_get_info_by_fd(prog_fd, &info, &len), 0);
-	for (uint32_t i = 0; i < info.nr_map_ids && i < 16; i++) {
-		struct bpf_map_info mi = { 0 };
-		uint32_t ml = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		cr_assert_geq(fd, 0);
-		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-		if (strcmp(mi.name, "pal_scratch") == 0)
-			return fd;
-		close(fd);
-	}
-	cr_assert_fail("no pal_scratch map");
-	return -1;
-}
-
-/* Sets the owner word (the slot's first 8 bytes) of hook's slot on every CPU. */
-static void set_owner(int fd, uint32_t hook, uint64_t owner)
-{
-	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi);
-	int ncpu = libbpf_num_possible_cpus();
-	size_t stride;
-	uint8_t *v;
-
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
-	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(fd, &hook, v), 0);
-	for (int c = 0; c < ncpu; c++)
-		memcpy(v + (size_t)c * stride, &owner, sizeof(owner));
-	cr_assert_eq(bpf_map_update_elem(fd, &hook, v, BPF_ANY), 0);
-	free(v);
-}
-
 /* Removes every list's linear form (pal_small): the classifier then takes the bitmap form, the
  * one that needs a scratch slot. Returns how many there were. */
 static int drop_linear_forms(void)
@@ -322,14 +278,14 @@ static uint64_t run_raw_output_on_taken_slot(int rc[3])
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, HOST, 40000, PEER, 9999);
 	int deny = T.sf_out_deny[BT_ETH0], eth0 = T.ifindex[BT_ETH0];
-	int fd = scratch_fd(deny);
+	int fd = bt_scratch_fd(deny);
 	uint8_t buf[256];
 	size_t len = build(buf, sizeof(buf), &p);
 	struct pal_if_ctr before = bt_ifctr(&T, eth0, PAL_HOOK_RAW_OUTPUT), after;
 
-	set_owner(fd, PAL_HOOK_RAW_OUTPUT, 1);
+	bt_scratch_set_owner(fd, PAL_HOOK_RAW_OUTPUT, 1);
 	rc[0] = bt_run_sf(deny, 0, 0, buf, len);
-	set_owner(fd, PAL_HOOK_RAW_OUTPUT, 0);
+	bt_scratch_set_owner(fd, PAL_HOOK_RAW_OUTPUT, 0);
 	close(fd);
 	after = bt_ifctr(&T, eth0, PAL_HOOK_RAW_OUTPUT);
 	rc[1] = bt_run_sf(deny, 0, 0, buf, len);

@@ -288,3 +288,62 @@ Test(bpf_netfilter, repair_deletes_no_foreign_rule_legacy)
 {
 	repair_while_another_tool_inserts(PAL_NF_LEGACY);
 }
+
+/* iptables-nft renders a native nftables rule lossily: `ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0
+ * jump PALISADE-INPUT` lists as "-A INPUT -j PALISADE-INPUT" (the last saddr wins, /0 prints
+ * nothing), yet jumps only for 198.18.0.0/15. Put first in place of palisade's jump, it passes the
+ * check as "the jump, first, one copy", and every other source skips palisade's INPUT chain
+ * (sf_input_deny). The check must not take such a rule for its jump. */
+Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	static char out[16384];
+	char err[160];
+
+	pal_nf_use(PAL_NF_NFT);
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(system("iptables-nft -w -D INPUT -j PALISADE-INPUT && nft insert rule ip "
+			    "filter INPUT ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0 jump "
+			    "PALISADE-INPUT"), 0);
+	capture("iptables-nft -w -S INPUT 2>&1", out, sizeof(out));
+	cr_assert(strstr(out, "-A INPUT -j PALISADE-INPUT"), "listed as the plain jump: %s", out);
+
+	pal_nf_check_jumps(err, sizeof(err));
+	capture("nft list chain ip filter INPUT 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "ip saddr 198.18.0.0/15"),
+		       "the narrower rule is still taken for palisade's jump:\n%s", out);
+
+	/* IPv6 alike */
+	cr_assert_eq(system("ip6tables-nft -w -D INPUT -j PALISADE-INPUT && nft insert rule ip6 "
+			    "filter INPUT ip6 saddr 2001:db8::/32 ip6 saddr ::/0 jump "
+			    "PALISADE-INPUT"), 0);
+	capture("ip6tables-nft -w -S INPUT 2>&1", out, sizeof(out));
+	cr_assert(strstr(out, "-A INPUT -j PALISADE-INPUT"), "listed as the plain jump: %s", out);
+	cr_assert_geq(pal_nf_check_jumps(err, sizeof(err)), 1, "%s", err);
+	capture("nft list chain ip6 filter INPUT 2>&1", out, sizeof(out));
+	cr_assert_null(strstr(out, "ip6 saddr 2001:db8::/32"), "IPv6:\n%s", out);
+	cr_assert(strstr(out, "jump PALISADE-INPUT"), "IPv6 jump back:\n%s", out);
+	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "then in place: %s", err);
+}
+
+/* A rule iptables-nft cannot list (a native nftables expression such as `ip dscp`) in raw
+ * PREROUTING makes that chain's check fail every time; the other chains must still be checked
+ * and repaired: an ACCEPT put above the INPUT jump is moved below it all the same. */
+Test(bpf_netfilter, one_unlistable_chain_does_not_stop_the_other_repairs)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = true };
+	char err[160], first[256];
+
+	pal_nf_use(PAL_NF_NFT);
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(system("nft add rule ip raw PREROUTING ip dscp 1 accept"), 0);
+	cr_assert_eq(system("iptables-nft -w -I INPUT 1 -p tcp -j ACCEPT"), 0);
+	cr_assert_lt(pal_nf_check_jumps(err, sizeof(err)), 0, "raw PREROUTING cannot be listed");
+	first_rule("iptables-nft -w -S INPUT", first, sizeof(first));
+	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT", "INPUT left unrepaired");
+	system("nft flush chain ip raw PREROUTING; iptables-nft -w -D INPUT -p tcp -j ACCEPT");
+}

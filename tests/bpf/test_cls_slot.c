@@ -1,0 +1,298 @@
+/* The bitmap form's shortcuts around its scratch slot and list id (bpf/classify.h,
+ * docs/datapath.md "Per-packet cost"), decided by the programs alone (BPF_PROG_TEST_RUN):
+ *   - a list of more than PAL_SMALL_ENTRIES entries gets an id with PAL_LIST_ID_LONG, and the
+ *     classifier does not look up a linear form for such an id: a linear form planted under it
+ *     (another policy's) must not decide;
+ *   - XDP, tc and filter INPUT use their slot without the atomic owner word, but a slot a trace
+ *     run holds (polctl's test run, process context, which a packet can interrupt) is still
+ *     refused: the packet drops as busy, fail closed;
+ *   - a trace run takes the slot with the owner word and gives it back. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+
+#define HOST "198.18.0.1"
+#define PEER "198.18.5.5"
+#define TC_SHOT_RC 2
+
+BT_BARE_SUITE(bpf_cls_slot);
+
+static const char *hep =
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+	"metadata: {name: h0, labels: {role: h}}\n"
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST "]}\n"
+	"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+	"metadata: {name: p}\n"
+	"spec:\n  selector: role == 'h'\n  types: [Ingress]\n";
+
+/* A short list: TCP to port 80 only. */
+static char *short_policy(void)
+{
+	char *y = malloc(4096);
+
+	cr_assert_not_null(y);
+	snprintf(y, 4096, "%s  ingress:\n  - {action: Allow, protocol: TCP, destination: {ports: [80]}}\n",
+		 hep);
+	return y;
+}
+
+/* A long list: 40 TCP denies from 198.19.0.1-40, TCP to port 80 denied, other TCP allowed; as
+ * normal policy (judged at filter INPUT) or preDNAT (at tc ingress). */
+static char *long_policy_of(bool prednat)
+{
+	size_t cap = 16384, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len, "%s%s  ingress:\n", hep,
+				prednat ? "  preDNAT: true\n  applyOnForward: true\n" : "");
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
+	snprintf(y + len, cap - len,
+		 "  - {action: Deny, protocol: TCP, destination: {ports: [80]}}\n"
+		 "  - {action: Allow, protocol: TCP}\n");
+	return y;
+}
+
+static char *long_policy(void)
+{
+	return long_policy_of(false);
+}
+
+static void apply(struct ctest *c, char *y, uint32_t gen)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, y);
+	free(y);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(&T, &c->ir, gen);
+}
+
+static bool allowed(uint16_t dport)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, PEER, 40000, HOST, dport);
+
+	return bt_path_new_flow(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p).allow;
+}
+
+/* Every live list's id has PAL_LIST_ID_LONG exactly when the list is too long for the linear
+ * form; how many long lists there are. */
+static int check_list_ids(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_lists"), small = pal_dp_map_fd(T.dp, "pal_small");
+	uint32_t key, next, *prev = NULL;
+	int n_long = 0;
+	struct pal_list l;
+	uint8_t v[65536];
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l), 0);
+		cr_expect_eq(!!(key & PAL_LIST_ID_LONG), l.n_entries > PAL_SMALL_ENTRIES,
+			     "list %#x of %u entries", key, l.n_entries);
+		if (key & PAL_LIST_ID_LONG) {
+			n_long++;
+			cr_expect_neq(bpf_map_lookup_elem(small, &key, v), 0,
+				      "long list %#x has a linear form", key);
+		}
+	}
+	return n_long;
+}
+
+Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
+{
+	int small = pal_dp_map_fd(T.dp, "pal_small"), lists = pal_dp_map_fd(T.dp, "pal_lists");
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi), key, next, *prev = NULL;
+	uint8_t *linear;
+	struct ctest a, b;
+	int planted = 0;
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(small, &mi, &ml), 0);
+	linear = calloc(1, mi.value_size);
+	cr_assert_not_null(linear);
+
+	/* the short policy's linear form: it allows port 80, denies 22 */
+	apply(&a, short_policy(), 1);
+	cr_assert_eq(check_list_ids(), 0);
+	cr_assert(allowed(80) && !allowed(22));
+	cr_assert_eq(bpf_map_get_next_key(small, NULL, &key), 0, "the short list has a linear form");
+	cr_assert_eq(bpf_map_lookup_elem(small, &key, linear), 0);
+
+	/* the long policy denies 80 and allows 22, in the bitmap form */
+	apply(&b, long_policy(), 2);
+	cr_assert_gt(check_list_ids(), 0, "the long policy has a long list");
+	cr_assert(!allowed(80) && allowed(22));
+
+	/* the short list's linear form planted under every long list's id is never read */
+	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!(key & PAL_LIST_ID_LONG))
+			continue;
+		cr_assert_eq(bpf_map_update_elem(small, &key, linear, BPF_ANY), 0);
+		planted++;
+	}
+	cr_assert_gt(planted, 0);
+	cr_expect_not(allowed(80), "port 80 allowed: a long list took a linear form under its id");
+	cr_expect(allowed(22), "port 22 denied: a long list took a linear form under its id");
+	free(linear);
+	ct_free(&a);
+	ct_free(&b);
+}
+
+/* A new TCP flow to dport through tc ingress on eth0 (the long preDNAT policy allows 22, denies
+ * 80), with cb_from's cb[] when given. */
+static int tc_ingress_to(uint16_t dport, const struct __sk_buff *cb_from)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, PEER, 40000, HOST, dport);
+	int eth0 = T.ifindex[BT_ETH0];
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+	struct __sk_buff ctx = { .ifindex = (uint32_t)eth0, .ingress_ifindex = (uint32_t)eth0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = (uint32_t)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (cb_from)
+		memcpy(ctx.cb, cb_from->cb, sizeof(ctx.cb));
+	bt_flush_flows(&T);
+	cr_assert_eq(bpf_prog_test_run_opts(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS), &o), 0);
+	return (int)o.retval;
+}
+
+static uint64_t busy_drops(void)
+{
+	return bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS).drop[PAL_DROP_BUSY];
+}
+
+/* tc ingress classifies without the owner word, but a slot that a trace run holds (set here by
+ * hand, as an interrupted trace run leaves it) is not used: the packet drops as busy. */
+Test(bpf_cls_slot, tc_refuses_a_slot_a_trace_run_holds)
+{
+	int fd = bt_scratch_fd(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS));
+	uint64_t before;
+	struct ctest b;
+	int rc;
+
+	apply(&b, long_policy_of(true), 1);
+	cr_assert_gt(check_list_ids(), 0);
+	cr_assert_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "port 22 is allowed at tc ingress");
+	cr_assert_eq(tc_ingress_to(80, NULL), TC_SHOT_RC, "port 80 is denied at tc ingress");
+	before = busy_drops();
+	bt_scratch_set_owner(fd, PAL_HOOK_TC_INGRESS, 1);
+	rc = tc_ingress_to(22, NULL);
+	bt_scratch_set_owner(fd, PAL_HOOK_TC_INGRESS, 0);
+	cr_expect_eq(rc, TC_SHOT_RC, "classified on a slot a trace run holds");
+	cr_expect_eq(busy_drops() - before, 1);
+	cr_expect_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the free slot is used again");
+	close(fd);
+	ct_free(&b);
+}
+
+/* Arms trace mode on every CPU with nonce (0: off); returns the pal_trace map. */
+static int trace_arm(uint64_t nonce)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_trace"), ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi), zero = 0;
+	size_t stride;
+	uint8_t *v;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	for (int c = 0; c < ncpu; c++)
+		memcpy(v + (size_t)c * stride, &nonce, sizeof(nonce));
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, v, BPF_ANY), 0);
+	free(v);
+	return fd;
+}
+
+/* Whether a program entered trace mode on some CPU. */
+static bool trace_entered(int fd)
+{
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi), zero = 0;
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride;
+	uint8_t *v;
+	bool entered = false;
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, v), 0);
+	for (int c = 0; c < ncpu; c++) {
+		struct pal_trace rec;
+
+		memcpy(&rec, v + (size_t)c * stride, sizeof(rec));
+		entered = entered || rec.entered;
+	}
+	free(v);
+	return entered;
+}
+
+/* The owner word of hook's slot on every CPU is free. */
+static bool slot_free(int fd, uint32_t hook)
+{
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi);
+	int ncpu = libbpf_num_possible_cpus();
+	size_t stride;
+	uint8_t *v;
+	bool free_all = true;
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &hook, v), 0);
+	for (int c = 0; c < ncpu; c++) {
+		uint64_t owner;
+
+		memcpy(&owner, v + (size_t)c * stride, sizeof(owner));
+		free_all = free_all && owner == 0;
+	}
+	free(v);
+	return free_all;
+}
+
+/* A trace run takes the slot with the owner word (it runs in process context), refuses it when
+ * held, and gives it back: the packet after it is classified as before. */
+Test(bpf_cls_slot, a_trace_run_takes_the_slot_and_gives_it_back)
+{
+	int fd = bt_scratch_fd(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS)), tfd;
+	const uint64_t nonce = 0x5eed5eed12345679ull;
+	struct __sk_buff cb = { 0 };
+	struct ctest b;
+	int rc;
+
+	apply(&b, long_policy_of(true), 1);
+	cb.cb[0] = (uint32_t)nonce;
+	cb.cb[1] = (uint32_t)(nonce >> 32);
+	tfd = trace_arm(nonce);
+	rc = tc_ingress_to(22, &cb);
+	cr_expect(trace_entered(tfd), "the run was a trace run");
+	cr_expect_neq(rc, TC_SHOT_RC, "the trace run allows port 22");
+	cr_expect(slot_free(fd, PAL_HOOK_TC_INGRESS), "the trace run kept the slot");
+
+	bt_scratch_set_owner(fd, PAL_HOOK_TC_INGRESS, 1);
+	rc = tc_ingress_to(22, &cb);
+	bt_scratch_set_owner(fd, PAL_HOOK_TC_INGRESS, 0);
+	cr_expect_eq(rc, TC_SHOT_RC, "a trace run classified on a held slot");
+	trace_arm(0);
+	cr_expect_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the packet after the trace run");
+	close(fd);
+	ct_free(&b);
+}
