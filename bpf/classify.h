@@ -33,9 +33,10 @@
  * BPF program cannot) and does not share: PAL_CLS_STATUS_BUSY, which the stage walk turns into a
  * drop with reason PAL_DROP_BUSY (fail closed; TCP retransmits, and the window is a few
  * microseconds of preemption inside one classification). polctl's trace runs (test runs, process
- * context) take their slot the same way. XDP, tc and filter INPUT run in softirq or with bottom
- * halves off, where no other classification of their hook can start on the CPU before they
- * return: they only check that no trace run holds the slot, without the two locked instructions
+ * context) take their slot the same way, and so does filter INPUT (under iptables-nft a packet
+ * an NFQUEUE rule queued before it comes back through nf_reinject, in process context with bottom
+ * halves on). XDP and tc run in softirq or with bottom halves off, where no other classification
+ * of their hook can start on the CPU before they return: they only check that no trace run holds the slot, without the two locked instructions
  * (pal_cls_may_be_interrupted). Every classification also bumps the slot's use count at its start
  * and its end, and answers BUSY when it changed in between (an interleaving the owner word did not
  * exclude: a plain test run on Linux 6.1, which keeps bottom halves on). The walk reaches the
@@ -818,14 +819,19 @@ static __always_inline void pal_classify_small(struct pal_cls_req *req, struct p
 
 /* Whether another classification of the same hook can run on this CPU while this one is inside
  * its slot: raw OUTPUT runs in process context (a softirq that sends, or another task, can come
- * in between), and a trace run is polctl's test run, in process context too. XDP, tc and filter
- * INPUT run in softirq or with bottom halves off: nothing of their hook runs on the CPU until they
- * return, so they need no atomic owner word (two locked instructions per new flow). Read from req
+ * in between), and a trace run is polctl's test run, in process context too. XDP and tc run in
+ * softirq or with bottom halves off: nothing of their hook runs on the CPU until they return, so
+ * they need no atomic owner word (two locked instructions per new flow). Read from req
  * each time (volatile), so that no register carries the answer through the classification: the
  * verifier then checks the classification once, not once per answer. */
 static __always_inline int pal_cls_may_be_interrupted(const struct pal_cls_req *req)
 {
-	return *(const volatile __u8 *)&req->hook == PAL_HOOK_RAW_OUTPUT ||
+	__u8 hook = *(const volatile __u8 *)&req->hook;
+
+	/* filter INPUT too: under iptables-nft (nft_compat runs xt_bpf without turning bottom
+	 * halves off) a packet NFQUEUE'd before it comes back through nf_reinject, whose hooks
+	 * after the queue run in the verdict's process context, bottom halves on and preemptible */
+	return hook == PAL_HOOK_RAW_OUTPUT || hook == PAL_HOOK_INPUT ||
 	       *(const volatile __u8 *)&req->quiet == PAL_CLS_QUIET_TRACE;
 }
 
@@ -862,7 +868,9 @@ static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct
 	req->logged = s->n_logged != 0;
 	if (*uses != mine)
 		req->status = PAL_CLS_STATUS_BUSY;
-	*uses = mine + 1;
+	/* the count as it is now, not mine + 1: a classification that started after this one and
+	 * is still to end must see the count move (with mine + 1 it could find its own value back) */
+	*uses = *uses + 1;
 }
 
 /* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */

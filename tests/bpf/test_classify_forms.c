@@ -139,3 +139,100 @@ Test(bpf_classify_forms, the_walk_goes_on_to_a_later_summary_word_after_a_log, .
 	cr_assert_not(allowed("198.19.16.200", 80), "the last deny");
 	ct_free(&c);
 }
+
+/* A host endpoint (v4 and v6) whose ingress denies TCP from n4 IPv4 /32s and from n6 IPv6 /128s
+ * (one rule each) and allows the rest: the address tables hold n4 + 1 IPv4 prefixes (and the
+ * /0) and n6 IPv6 prefixes (and the /0). */
+static char *per_family_policy(int n4, int n6)
+{
+	size_t cap = 4096 + (size_t)(n4 + n6) * 48, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST ", '2001:db8::1']}\n");
+	policy_head(y, cap, &len, "deny", 10);
+	len += (size_t)snprintf(y + len, cap - len, "  - {action: Deny, protocol: TCP, source: {nets: [");
+	for (int i = 0; i < n4; i++)
+		len += (size_t)snprintf(y + len, cap - len, "%s198.19.0.%d/32", i ? ", " : "", i + 1);
+	len += (size_t)snprintf(y + len, cap - len, "]}}\n");
+	len += (size_t)snprintf(y + len, cap - len, "  - {action: Deny, protocol: TCP, source: {nets: [");
+	for (int i = 0; i < n6; i++)
+		len += (size_t)snprintf(y + len, cap - len, "%s'2001:db8:9::%x/128'", i ? ", " : "",
+					i + 1);
+	len += (size_t)snprintf(y + len, cap - len, "]}}\n");
+	len += (size_t)snprintf(y + len, cap - len,
+		"  - {action: Allow, protocol: TCP, source: {nets: [" PEER "/32]}}\n"
+		"  - {action: Allow, protocol: TCP}\n");
+	return y;
+}
+
+static bool allowed_to(const char *src, const char *dst)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, 40000, dst, 80);
+
+	bt_flush_flows(&T);
+	return bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
+}
+
+/* The linear form's prefix tables hold PAL_SMALL_PREFIXES per family: a list with one more in
+ * either family has no linear form (its bitmap form decides), never a table cut short; at the
+ * limit in both families (32 prefixes in all) it has one. Either way every listed source is
+ * denied and the others allowed. */
+Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, .timeout = 300)
+{
+	static const int cases[][2] = { { 14, 15 }, { 15, 15 }, { 14, 16 }, { 15, 1 }, { 1, 16 } };
+
+	for (size_t c_i = 0; c_i < sizeof(cases) / sizeof(cases[0]); c_i++) {
+		int n4 = cases[c_i][0], n6 = cases[c_i][1];
+		/* + PEER/32 and 0.0.0.0/0; + ::/0 */
+		bool fits = n4 + 2 <= (int)PAL_SMALL_PREFIXES && n6 + 1 <= (int)PAL_SMALL_PREFIXES;
+		int small = pal_dp_map_fd(T.dp, "pal_small"), lists = pal_dp_map_fd(T.dp, "pal_lists");
+		uint32_t key, next, *prev = NULL;
+		int n_linear = 0, n_lists = 0;
+		char *y = per_family_policy(n4, n6), a[64];
+		struct ctest c;
+
+		memset(&c, 0, sizeof(c));
+		ct_compile(&c, y);
+		free(y);
+		cr_assert_eq(c.rc, 0, "compile");
+		bt_apply(&T, &c.ir, (uint32_t)(100 + c_i));
+		small = pal_dp_map_fd(T.dp, "pal_small");
+		lists = pal_dp_map_fd(T.dp, "pal_lists");
+		while (bpf_map_get_next_key(lists, prev, &next) == 0) {
+			struct pal_small_list sl;
+
+			key = next;
+			prev = &key;
+			n_lists++;
+			if (bpf_map_lookup_elem(small, &key, &sl))
+				continue;
+			n_linear++;
+			cr_assert_leq(sl.addr[0].n4, PAL_SMALL_PREFIXES);
+			cr_assert_leq(sl.addr[0].n6, PAL_SMALL_PREFIXES);
+			if (fits && sl.addr[0].n4 >= (uint32_t)n4 + 2)
+				cr_assert_eq(sl.addr[0].n6, (uint32_t)n6 + 1, "%d/%d", n4, n6);
+		}
+		cr_assert_gt(n_lists, 0);
+		if (!fits)
+			cr_assert_lt(n_linear, n_lists, "%d v4 + %d v6: every list linear", n4, n6);
+		else
+			cr_assert_eq(n_linear, n_lists, "%d v4 + %d v6: a list not linear", n4, n6);
+		for (int i = 0; i < n4; i++) {
+			snprintf(a, sizeof(a), "198.19.0.%d", i + 1);
+			cr_assert_not(allowed_to(a, HOST), "%d/%d: %s", n4, n6, a);
+		}
+		for (int i = 0; i < n6; i++) {
+			snprintf(a, sizeof(a), "2001:db8:9::%x", i + 1);
+			cr_assert_not(allowed_to(a, "2001:db8::1"), "%d/%d: %s", n4, n6, a);
+		}
+		cr_assert(allowed_to(PEER, HOST), "%d/%d: peer", n4, n6);
+		cr_assert(allowed_to("198.19.0.200", HOST), "%d/%d: v4 other", n4, n6);
+		cr_assert(allowed_to("2001:db8:9::ffff", "2001:db8::1"), "%d/%d: v6 other", n4, n6);
+		cr_assert(allowed_to("::ffff:198.19.0.1", "2001:db8::1"), "%d/%d: v4-mapped", n4, n6);
+		ct_free(&c);
+	}
+}
