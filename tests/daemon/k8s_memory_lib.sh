@@ -6,9 +6,7 @@
 #   agent_status_kb FIELD the agent's /proc status FIELD (VmHWM, VmRSS) in kB
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
+use_k8s_netns
 HWM_LIMIT_KB=${K8S_MEMORY_HWM_LIMIT_KB:-40960}
 
 python3 "$ROOT/tests/bench/k8s_cluster.py" 5000 500 >"$TMP/cluster.json" || fail "fixture"

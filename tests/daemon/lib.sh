@@ -42,6 +42,14 @@ use_netns() {
 	ip -n "$NS" link set lo up
 }
 
+# use_netns for a Kubernetes datastore test: the replay server (tests/k8s/lib.sh) runs in $NS
+# (K8S_RUN), and it is stopped, then everything cleaned up, at exit.
+use_k8s_netns() {
+	use_netns
+	trap 'k8s_stop; cleanup' EXIT
+	K8S_RUN="ip netns exec $NS"
+}
+
 # In $NS: n runs `ip` there; mk NAME adds the veth pair NAME / pp-${NAME#pt-} (dummy links need
 # a module this kernel may not have); use_endpoint_links makes write_policy's host endpoints,
 # pt-eth0 and pt-up0 (198.18.5.1/24), and pt-other, which no endpoint names.

@@ -13,9 +13,7 @@
 #   4. (1b) two agents draw different random times: random() is seeded per process.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
+use_k8s_netns
 PODS=/api/v1/pods
 
 k8s_start "$TMP/k8s" || fail "replay server"

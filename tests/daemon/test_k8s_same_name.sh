@@ -6,9 +6,7 @@
 # and deleting either removed the one left, a deny policy gone.)
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
+use_k8s_netns
 
 refs() { rec .rule_refs; }
 refs_are() { [ "$(refs)" = "$1" ]; }

@@ -15,9 +15,7 @@
 #   6. every watch answered 410 at once: the relists back off, not a tight loop of lists.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
+use_k8s_netns
 NSPATH=/api/v1/namespaces
 
 k8s_start "$TMP/k8s" || fail "replay server"

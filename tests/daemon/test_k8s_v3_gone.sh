@@ -8,9 +8,7 @@
 # the Calico policy was gone.)
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
-use_netns
-trap 'k8s_stop; cleanup' EXIT
-K8S_RUN="ip netns exec $NS"
+use_k8s_netns
 
 gnp() { # gnp API_VERSION NAME N: a GlobalNetworkPolicy of all() with N Deny rules
 	local rules="" i
