@@ -57,31 +57,30 @@ Test(k8s_convert_isolation, k8s_policy_keeps_selector_and_defaulted_types_drops_
 	json_decref(docs);
 }
 
-/* Absent policyTypes with egress rules: Kubernetes defaults to both directions; the isolation
- * must say so, since without its rules the default would be Ingress alone (egress left open). */
-Test(k8s_convert_isolation, k8s_absent_types_with_egress_isolates_both)
+/* The bad-CIDR NetworkPolicy with extra_spec appended to its spec isolates both directions. */
+static void assert_isolates_both(const char *extra_spec)
 {
 	char text[1024];
 	json_t *docs;
 
-	snprintf(text, sizeof(text), K8S_NP_BAD_CIDR, ",\"egress\":[{\"ports\":[{\"port\":53}]}]");
+	snprintf(text, sizeof(text), K8S_NP_BAD_CIDR, extra_spec);
 	docs = isolation_of(text, "cidr");
 	assert_types(kc_get(kc_doc(docs, "NetworkPolicy", 0), "spec", NULL), "policyTypes",
 		     "[\"Ingress\",\"Egress\"]");
 	json_decref(docs);
 }
 
+/* Absent policyTypes with egress rules: Kubernetes defaults to both directions; the isolation
+ * must say so, since without its rules the default would be Ingress alone (egress left open). */
+Test(k8s_convert_isolation, k8s_absent_types_with_egress_isolates_both)
+{
+	assert_isolates_both(",\"egress\":[{\"ports\":[{\"port\":53}]}]");
+}
+
 /* policyTypes unreadable: both directions isolated rather than the selector given up. */
 Test(k8s_convert_isolation, k8s_bad_types_isolate_both)
 {
-	char text[1024];
-	json_t *docs;
-
-	snprintf(text, sizeof(text), K8S_NP_BAD_CIDR, ",\"policyTypes\":[\"Ingress\",\"Sideways\"]");
-	docs = isolation_of(text, "cidr");
-	assert_types(kc_get(kc_doc(docs, "NetworkPolicy", 0), "spec", NULL), "policyTypes",
-		     "[\"Ingress\",\"Egress\"]");
-	json_decref(docs);
+	assert_isolates_both(",\"policyTypes\":[\"Ingress\",\"Sideways\"]");
 }
 
 /* A Calico policy: an Allow-only direction loses its rules; a direction with a Deny becomes one
