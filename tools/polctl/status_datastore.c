@@ -65,8 +65,8 @@ void polctl_datastore_print(const json_t *ds)
 	       json_is_true(json_object_get(ds, "synced")) ? "synced" : "NOT SYNCED (nothing applied)",
 	       json_real_value(json_object_get(ds, "staleness_seconds")),
 	       json_integer_value(json_object_get(ds, "age_seconds")));
-	printf("             %lld objects, %zu rejected (their last good version in force unless the line says otherwise), %lld "
-	       "conversions failed\n",
+	printf("             %lld objects, %zu rejected (their last good version in force unless "
+	       "the line says otherwise), %lld conversions failed\n",
 	       json_integer_value(json_object_get(ds, "objects")),
 	       json_array_size(json_object_get(ds, "bad_objects")),
 	       json_integer_value(json_object_get(ds, "conversions_failed")));
