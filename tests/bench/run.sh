@@ -92,7 +92,7 @@ END {
 	printf "| 5 | file change to new verdict, ms (palisaded running, probe every ~1 ms) | %d policies: deny file written / removed | %.1f / %.1f | | |\n", vn, vd, va
 	printf "| 6 | kubernetes datastore: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | ready %s, peak %s |\n", kp, kq, kready, krss / 1024, khwm / 1024, r(krss, 65536), r(khwm, 65536)
 	printf "| 6 | kubernetes datastore: NetworkPolicy watch event to enforced, ms | %d pods, %d policies | %.1f | goal: 100 | |\n", kp, kq, kev
-	printf "| 6 | kubernetes datastore, %d of the node's pods bound: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | ready %s, peak %s |\n", kbv, kp, kq, kbready, kbrss / 1024, kbhwm / 1024, r(kbrss, 65536), r(kbhwm, 65536)
+	printf "| 6 | kubernetes datastore, %d pods of the node bound: start to ready ms / RSS when ready / peak RSS | %d pods, %d policies | %.0f / %.1f MiB / %.1f MiB | goal: 64 MiB | ready %s, peak %s |\n", kbv, kp, kq, kbready, kbrss / 1024, kbhwm / 1024, r(kbrss, 65536), r(kbhwm, 65536)
 	printf "| 6 | kubernetes datastore, %d pods bound: NetworkPolicy watch event to enforced, ms | %d pods, %d policies | %.1f | goal: 100 | |\n", kbv, kp, kq, kbev
 }' "$OUT"
 "$HERE/live_table.sh" "$OUT"
