@@ -225,10 +225,11 @@ static void documents_digest(const char *text, uint8_t digest[SHA256_DIGEST_SIZE
 	sha256_digest(&h, SHA256_DIGEST_SIZE, digest);
 }
 
-/* Decodes an object's documents (text, as pal_k8s_convert made them) on their own. 0 with *out set
- * (one reference); -EINVAL with the problem in err (a field path first); -ENOMEM. */
+/* Decodes an object's documents (text, as pal_k8s_convert made them, or pal_k8s_convert_isolation
+ * when isolation) on their own. 0 with *out set (one reference); -EINVAL with the problem in err
+ * (a field path first); -ENOMEM. */
 static int decode_version(const char *id, const char *text, const char *uid, const char *rv,
-			  struct k8s_version **out, char *err, size_t errlen)
+			  bool isolation, struct k8s_version **out, char *err, size_t errlen)
 {
 	struct k8s_version *v = calloc(1, sizeof(*v));
 	struct pal_diags d = { 0 };
@@ -240,6 +241,7 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 	if (!v)
 		return -ENOMEM;
 	v->refs = 1;
+	v->isolation = isolation;
 	snprintf(name, sizeof(name), "k8s:%s", id);
 	pal_model_init(&m);
 	documents_digest(text, v->digest);
@@ -254,7 +256,7 @@ static int decode_version(const char *id, const char *text, const char *uid, con
 	/* The warnings' positions point to the model's file names, which the kept model takes. */
 	if (rc == 0 && !(v->kept = pal_model_keep(&m)))
 		rc = -ENOMEM;
-	if (rc == 0 && !(v->record = pal_k8s_state_record(id, uid, rv, text)))
+	if (rc == 0 && !(v->record = pal_k8s_state_record(id, uid, rv, text, isolation)))
 		rc = -ENOMEM;
 	pal_model_free(&m);
 	if (rc) {
@@ -293,7 +295,8 @@ static int convert_one(struct pal_k8s_datastore *ds, const json_t *obj, const ch
 	json_decref(docs);
 	if (rc == 0)
 		rc = decode_version(id, text, metadata_string(obj, "uid"),
-				    metadata_string(obj, "resourceVersion"), out, err, errlen);
+				    metadata_string(obj, "resourceVersion"),
+				    convert == pal_k8s_convert_isolation, out, err, errlen);
 	free(text);
 	return rc;
 }
@@ -381,6 +384,7 @@ static void mark_changed(struct pal_k8s_datastore *ds)
 static const char *in_force_name(const struct k8s_version *v)
 {
 	return !v ? "nothing" :
+	       v->isolation && v->restored ? "isolation (from before the restart)" :
 	       v->isolation ? "isolation (its selector and directions, no rules)" :
 	       v->restored ? "last good version from before the restart" : "last good";
 }
@@ -393,6 +397,8 @@ static void set_error(struct k8s_entry *e, const char *msg, const struct k8s_ver
 
 	if (in_force && (in_force->restored || in_force->isolation)) {
 		snprintf(buf, sizeof(buf), "%s (in force: %s)", msg,
+			 in_force->isolation && in_force->restored ?
+				 "isolation of its pods, no rules, from before the restart" :
 			 in_force->isolation ? "isolation of its pods, no rules" :
 					       "its last good version from before the restart");
 		msg = buf;
@@ -434,8 +440,8 @@ static void entry_restore(struct k8s_entry *e, const char *id, const json_t *r)
 	char err[512] = "";
 	int rc = decode_version(id, json_string_value(json_object_get(r, "documents")),
 				json_string_value(json_object_get(r, "uid")),
-				json_string_value(json_object_get(r, "resourceVersion")), &v, err,
-				sizeof(err));
+				json_string_value(json_object_get(r, "resourceVersion")),
+				json_is_true(json_object_get(r, "isolation")), &v, err, sizeof(err));
 
 	if (rc) {
 		pald_log(PALD_LOG_WARN, "kubernetes: the state file's version does not decode: not used",
@@ -490,7 +496,6 @@ static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep
 			 PALD_S("isolation_error", rc == -ENOMEM ? "out of memory" : err));
 		return false;
 	}
-	v->isolation = true;
 	e = *ep ? *ep : (*ep = entry_add(ds, id));
 	same = e && e->latest && same_documents(e->latest, v);
 	/* Recorded as uncommitted before "latest" changes, as on_upsert does. */
@@ -966,8 +971,8 @@ static struct k8s_version *isolation_of_version(struct pal_k8s_datastore *ds, co
 	/* documents_text's form: a policy converts to one document, "---\n" and its JSON. */
 	if (text && !strncmp(text, "---\n", 4))
 		doc = json_loads(text + 4, JSON_DISABLE_EOF_CHECK, NULL);
-	if (doc && convert_one(ds, doc, id, pal_k8s_convert_isolation, &iso, err, sizeof(err)) == 0)
-		iso->isolation = true;
+	if (doc)
+		convert_one(ds, doc, id, pal_k8s_convert_isolation, &iso, err, sizeof(err));
 	json_decref(doc);
 	json_decref(rec);
 	return iso;

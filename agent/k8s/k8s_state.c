@@ -27,10 +27,18 @@ static char *json_line(json_t *v)
 	return line;
 }
 
-char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, const char *documents)
+char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, const char *documents,
+			   bool isolation)
 {
-	return json_line(json_pack("{s:s, s:s, s:s, s:s}", "object", id, "uid", uid ? uid : "",
-				   "resourceVersion", rv ? rv : "", "documents", documents));
+	json_t *r = json_pack("{s:s, s:s, s:s, s:s}", "object", id, "uid", uid ? uid : "",
+			      "resourceVersion", rv ? rv : "", "documents", documents);
+
+	/* Only when true: a file without the member (an older agent's) reads as no isolation. */
+	if (r && isolation && json_object_set_new(r, "isolation", json_true())) {
+		json_decref(r);
+		r = NULL;
+	}
+	return json_line(r);
 }
 
 /* A directory another user may write to lets that user replace the file between our checks and
@@ -298,7 +306,7 @@ static int check_header(const char *path, const json_t *h, const char *bpffs, ch
 	return 0;
 }
 
-/* One record line into out (id -> {uid, resourceVersion, documents}). */
+/* One record line into out (id -> {uid, resourceVersion, documents[, isolation]}). */
 static int add_record(const char *path, size_t lineno, json_t *r, json_t *out, char *err,
 		      size_t errlen)
 {
@@ -311,6 +319,10 @@ static int add_record(const char *path, size_t lineno, json_t *r, json_t *out, c
 				 fields[i]);
 			return -EINVAL;
 		}
+	if (json_object_get(r, "isolation") && !json_is_boolean(json_object_get(r, "isolation"))) {
+		snprintf(err, errlen, "%s:%zu: isolation: not true or false", path, lineno);
+		return -EINVAL;
+	}
 	if (json_object_get(out, id)) {
 		snprintf(err, errlen, "%s:%zu: object: %s appears twice", path, lineno, id);
 		return -EINVAL;

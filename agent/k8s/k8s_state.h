@@ -15,6 +15,10 @@
  *   {"object":"Kind.group/ns/name","uid":"...","resourceVersion":"...","documents":"---\n{...}\n"}
  * where documents is the converted object exactly as the agent decoded it (palisade resources,
  * one JSON document each: the policy files' format), so it is decoded again by the same decoder.
+ * A policy enforced as its isolation (rejected with no good version: pal_k8s_convert_isolation)
+ * has "isolation":true as well, so a restarted agent does not take it for a last good version.
+ * The member is optional (absent: not an isolation), so files of either form read both ways and
+ * the version stays 1.
  *
  * The file is the agent's own: mode 0600 in a directory only it can write (not even a sticky one
  * such as /tmp, where another user could plant names), opened without following symlinks;
@@ -25,6 +29,7 @@
 #define PAL_K8S_STATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PAL_K8S_STATE_FORMAT "k8s-objects"
@@ -37,8 +42,10 @@
 /* Far above 10,000 pods and 2,000 policies (~8 MiB); /run is a small tmpfs. */
 #define PAL_K8S_STATE_MAX_BYTES (64u << 20)
 
-/* One record line (with its newline) for an object's version. NULL on -ENOMEM. */
-char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, const char *documents);
+/* One record line (with its newline) for an object's version; isolation: the version is a
+ * rejected policy's isolation, not a good version. NULL on -ENOMEM. */
+char *pal_k8s_state_record(const char *id, const char *uid, const char *rv, const char *documents,
+			   bool isolation);
 
 /* A state file being written: records go to PATH.tmp.XXXXXX (a random name), which replaces PATH
  * on finish. */
@@ -64,7 +71,8 @@ int pal_k8s_state_finish(struct pal_k8s_state_out *o, char *err, size_t errlen);
 /* Drops the temporary file; PATH stays as it was. */
 void pal_k8s_state_abort(struct pal_k8s_state_out *o);
 
-/* Reads PATH into *out: {object id: {"uid": S, "resourceVersion": S, "documents": S}}.
+/* Reads PATH into *out: {object id: {"uid": S, "resourceVersion": S, "documents": S}}, with
+ * "isolation": true or false when the record has it (any other value: -EINVAL).
  * 0; -ENOENT when there is no file (nothing to say); -EINVAL (not our format, a bad line),
  * -EPERM (a symlink, not a regular file, not the agent's own, open to others, or in a directory
  * that is not the agent's own as pal_k8s_state_begin requires it), -ESTALE (another

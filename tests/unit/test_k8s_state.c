@@ -68,8 +68,9 @@ static void write_raw(const char *text)
 
 Test(k8s_state, round_trip)
 {
-	char *a = pal_k8s_state_record(GNP, "u-1", "42", DOCS);
-	char *b = pal_k8s_state_record("Pod/shop/web", NULL, NULL, "---\n{\"x\":\"\\n\\\"\"}\n");
+	char *a = pal_k8s_state_record(GNP, "u-1", "42", DOCS, false);
+	char *b = pal_k8s_state_record("Pod/shop/web", NULL, NULL, "---\n{\"x\":\"\\n\\\"\"}\n",
+					 false);
 	const char *lines[] = { a, b, NULL };
 	char err[512] = "";
 	struct stat st;
@@ -98,10 +99,32 @@ Test(k8s_state, round_trip)
 	free(b);
 }
 
+/* A rejected policy's isolation keeps its mark across the file, so a restarted agent does not take
+ * it for a last good version; a record without the member (an older agent's file) is none. */
+Test(k8s_state, isolation_round_trip)
+{
+	char *iso = pal_k8s_state_record(GNP, "u-1", "7", DOCS, true);
+	char *good = pal_k8s_state_record("Pod/shop/web", "u-2", "8", DOCS, false);
+	const char *lines[] = { iso, good, NULL };
+	char err[512] = "";
+	json_t *seed;
+
+	cr_assert(iso && good);
+	cr_expect(strstr(good, "isolation") == NULL, "a good version's record: %s", good);
+	cr_assert_eq(write_state(PAL_K8S_STATE_MAX_BYTES, lines, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pal_k8s_state_load(path, BPFFS, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect(json_is_true(json_object_get(json_object_get(seed, GNP), "isolation")));
+	cr_expect_null(json_object_get(json_object_get(seed, "Pod/shop/web"), "isolation"));
+	json_decref(seed);
+	free(iso);
+	free(good);
+}
+
 /* Writing again replaces the file whole: a record left out is gone. */
 Test(k8s_state, rewrite_replaces)
 {
-	char *a = pal_k8s_state_record(GNP, "u-1", "1", DOCS);
+	char *a = pal_k8s_state_record(GNP, "u-1", "1", DOCS, false);
 	const char *both[] = { a, NULL }, *none[] = { NULL };
 	char err[512] = "";
 	json_t *seed;
@@ -152,6 +175,13 @@ Test(k8s_state, record_fields)
 	write_raw(HEADER "{\"object\":\"a\",\"uid\":\"\",\"resourceVersion\":\"1\",\"documents\":\"\"}\n"
 			 "{\"object\":\"a\",\"uid\":\"\",\"resourceVersion\":\"2\",\"documents\":\"\"}\n");
 	expect_refused(-EINVAL, ":3: object: a appears twice");
+}
+
+Test(k8s_state, isolation_must_be_boolean)
+{
+	write_raw(HEADER "{\"object\":\"a\",\"uid\":\"\",\"resourceVersion\":\"1\",\"documents\":\"\","
+			 "\"isolation\":\"yes\"}\n");
+	expect_refused(-EINVAL, ":2: isolation: not true or false");
 }
 
 Test(k8s_state, header)
@@ -284,7 +314,7 @@ Test(k8s_state, temporaries)
 /* The bound: a write past it fails and leaves the previous file; a file over it is not read. */
 Test(k8s_state, size_bound)
 {
-	char *a = pal_k8s_state_record(GNP, "u-1", "1", DOCS);
+	char *a = pal_k8s_state_record(GNP, "u-1", "1", DOCS, false);
 	const char *one[] = { a, NULL }, *two[] = { a, a, NULL };
 	size_t max = strlen(HEADER) + strlen(a) + 10;
 	char err[512] = "";
@@ -331,9 +361,9 @@ Test(k8s_state, larger_than_the_write_buffer)
 	big[big_len] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "Pod/shop/p%zu", i);
-		cr_assert_not_null(lines[i] = pal_k8s_state_record(id, "u", "1", big + big_len - 900));
+		cr_assert_not_null(lines[i] = pal_k8s_state_record(id, "u", "1", big + big_len - 900, false));
 	}
-	cr_assert_not_null(lines[n] = pal_k8s_state_record(GNP, "u-1", "1", big));
+	cr_assert_not_null(lines[n] = pal_k8s_state_record(GNP, "u-1", "1", big, false));
 	cr_assert_eq(write_state(PAL_K8S_STATE_MAX_BYTES, (const char *const *)lines, err,
 				 sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pal_k8s_state_load(path, BPFFS, PAL_K8S_STATE_MAX_BYTES, &seed, err, sizeof(err)),
