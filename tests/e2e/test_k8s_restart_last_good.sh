@@ -9,6 +9,9 @@
 #   3. the policy deleted in the API while no agent runs: not resurrected, the deny is gone;
 #   4. deleted and recreated (another uid) broken while no agent runs: the earlier object's
 #      version is not used (the new one, rejected without a good version, isolates its pods);
+#   4b. a still-rejected policy whose selector changed while no agent ran: the state file's
+#      isolation (of the old selector) is not taken for a last good version; the new selector's
+#      pods are isolated (on the code before "isolation":true in the state file, they stayed open);
 #   5. a corrupt state file: a warning naming file and line, the agent starts as without one.
 # On main (last good versions in memory only) the restarted agent drops the deny: 1 fails there.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,8 +22,8 @@ k8s_web_pod 8080 9090 7070
 STATE=$(k8s_state_file "$E2E_TMP" "$PINDIR") # in $AGENTD_EVENTS's directory ($E2E_TMP)
 GNP=GlobalNetworkPolicy.projectcalico.org/default.deny-9090
 
-gnp() { # gnp ACTION [FIELDS]: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
-	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy","metadata":{"name":"default.deny-9090"},"spec":{"order":1,"selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"%s","protocol":"TCP",%s"destination":{"ports":[9090]}}]}}' "$1" "${2:-}"
+gnp() { # gnp ACTION [FIELDS [SELECTOR]]: the GlobalNetworkPolicy denying (ACTION) TCP 9090 to app=web
+	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"GlobalNetworkPolicy","metadata":{"name":"default.deny-9090"},"spec":{"order":1,"selector":"%s","types":["Ingress"],"ingress":[{"action":"%s","protocol":"TCP",%s"destination":{"ports":[9090]}}]}}' "${3:-app == 'web'}" "$1" "${2:-}"
 }
 np() { # np PORT...: the NetworkPolicy web-in of shop admitting these TCP ports to app=web
 	local ports="" p
@@ -146,6 +149,30 @@ k8s_wait_bad_object "$GNP" 'isolation' || fail "the recreated policy is not isol
 grep -q 'state file holds an earlier object of that name.*default.deny-9090' "$AGENTD_LOG" ||
 	fail "the uid mismatch is not logged"
 log "recreated (another uid): the earlier object's version is not used, the broken one isolates"
+
+# 4b. Still rejected, its isolation now selecting no pod: web is open again, and the state file
+# marks the version in force as an isolation. While no agent runs the selector goes back to
+# app=web, still rejected: the restarted agent isolates web (the new selector), not keeping the
+# file's isolation of no pod as if it were a last good version.
+k8s_put "$(gnp Denny '' "app == 'nobody'")" || fail "gnp broken, selecting no pod"
+wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null ||
+	fail "the isolation of the new selector (no pod) is not in force"
+marked_isolation() { # the state file (written just after the apply) marks GNP's isolation of no pod
+	sed -n '2,$p' "$STATE" | jq -e --arg o "$GNP" \
+		'select(.object == $o) | .isolation == true and (.documents | test("nobody"))' >/dev/null
+}
+for i in $(seq 50); do marked_isolation && break; sleep 0.1; done
+marked_isolation || fail "the state file does not mark $GNP's isolation: $(grep -F "$GNP" "$STATE")"
+agentd_stop
+k8s_put "$(gnp Denny)" || fail "gnp broken, selecting app=web again"
+spawn_degraded Denny
+expect_tcp_blocked client 198.19.5.10 8080 - ||
+	fail "8080 passes: the state file's isolation (of no pod) was kept as a last good version"
+k8s_wait_bad_object "$GNP" 'in force: isolation of its pods, no rules[)]' ||
+	fail "the policy is not reported isolated: $(k8s_status | jq -c .bad_objects)"
+grep -q "object rejected, the policy's pods are isolated.*default.deny-9090" "$AGENTD_LOG" ||
+	fail "the restarted agent did not isolate by the new version: $(grep 'rejected' "$AGENTD_LOG" | tail -2)"
+log "still rejected, selector changed while no agent ran: the new selector's pods are isolated"
 
 # 5. A corrupt state file: a warning naming file and line; the agent starts as without one.
 k8s_delete crd.projectcalico.org/v1 GlobalNetworkPolicy "" default.deny-9090 || fail "delete gnp"
