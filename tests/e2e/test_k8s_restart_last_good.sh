@@ -172,6 +172,11 @@ k8s_wait_bad_object "$GNP" 'in force: isolation of its pods, no rules[)]' ||
 	fail "the policy is not reported isolated: $(k8s_status | jq -c .bad_objects)"
 grep -q "object rejected, the policy's pods are isolated.*default.deny-9090" "$AGENTD_LOG" ||
 	fail "the restarted agent did not isolate by the new version: $(grep 'rejected' "$AGENTD_LOG" | tail -2)"
+agentd_stop
+spawn_degraded 'isolation of its pods, no rules, from before the restart'
+expect_tcp_blocked client 198.19.5.10 8080 - || fail "8080 passes after a restart with the policy unchanged"
+grep -q 'default.deny-9090.*in_force="isolation (from before the restart)"' "$AGENTD_LOG" ||
+	fail "the isolation from before the restart is not named: $(grep 'rejected' "$AGENTD_LOG" | tail -2)"
 log "still rejected, selector changed while no agent ran: the new selector's pods are isolated"
 
 # 5. A corrupt state file: a warning naming file and line; the agent starts as without one.
