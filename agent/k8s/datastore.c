@@ -135,8 +135,9 @@ struct k8s_entry {
 	char *model_error; /* the whole model's last rejection (logged once) */
 	bool held;         /* the whole model rejected "latest": "applied" is used */
 	bool no_fit;       /* held: "latest" did not fit the datapath; until a new version comes */
-	/* Held with no version in force: the isolation of the policy "latest" is, used instead so the
-	 * pods it selects are not left open (NULL: not a policy, or not built) */
+	/* Held with no good version in force (none, or an isolation: of an earlier selector maybe):
+	 * the isolation of the policy "latest" is, used instead so the pods it selects are not left
+	 * open (NULL: not a policy, or not built; "applied" is used) */
 	struct k8s_version *fallback;
 	unsigned held_at; /* the load (ds->loads) whose errors held it back */
 	/* The state file's record of the object (k8s_state.h) while its documents differ from the
@@ -898,7 +899,7 @@ bool pal_k8s_datastore_synced(const struct pal_k8s_datastore *ds)
  * rejected that one, the version in force at the last apply (NULL: none). */
 static const struct k8s_version *version_in_use(const struct k8s_entry *e)
 {
-	return e->held ? (e->applied ? e->applied : e->fallback) : e->latest;
+	return e->held ? (e->fallback ? e->fallback : e->applied) : e->latest;
 }
 
 /* Every object's version in use, borrowed (nothing is decoded again), with its warnings; the
@@ -978,14 +979,20 @@ static struct k8s_version *isolation_of_version(struct pal_k8s_datastore *ds, co
 	return iso;
 }
 
-/* e is held back now: with no version in force, its latest version's isolation stands in. The
+/* Has e a good version in force? An isolation stands for none. */
+static bool has_good_version(const struct k8s_entry *e)
+{
+	return e->applied && !e->applied->isolation;
+}
+
+/* e is held back now: with no good version in force, its latest version's isolation stands in. The
  * version that stands in for e in the load (NULL: nothing). */
 static const struct k8s_version *hold_entry(struct pal_k8s_datastore *ds, const char *id,
 					    struct k8s_entry *e)
 {
 	e->held = true;
 	e->held_at = ds->loads;
-	if (!e->applied && !e->fallback && e->latest)
+	if (!has_good_version(e) && !e->fallback && e->latest)
 		e->fallback = isolation_of_version(ds, id, e->latest);
 	return version_in_use(e);
 }
@@ -1019,7 +1026,7 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		if (dg->severity != PAL_SEV_ERROR || !dg->file || strncmp(dg->file, "k8s:", 4) ||
 		    !(e = entry_get(ds, dg->file + 4)))
 			continue;
-		if (e->held && e->fallback && !e->applied && e->held_at != ds->loads) {
+		if (e->held && e->fallback && !has_good_version(e) && e->held_at != ds->loads) {
 			/* Its isolation, in this load, is rejected too (a missing Tier): left out. */
 			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects and "
 						 "so is its isolation: it isolates nothing",

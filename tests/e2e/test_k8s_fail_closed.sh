@@ -10,7 +10,10 @@
 #      ingress of its pods denied (leaving the Deny out would admit what it denies), so the later
 #      NetworkPolicy's 8080 no longer passes; deleted, 8080 passes again;
 #   6. a new Calico NetworkPolicy only the compiler rejects (an HTTP match): the pod isolated;
-#   7. a new policy of a missing Tier: its isolation is rejected too, left out and logged.
+#   7. a new policy of a missing Tier: its isolation is rejected too, left out and logged;
+#   8. a rejected policy isolating no pod (its selector), then a version for app=web only the
+#      compiler rejects: the isolation in force is not a good version, so the new version's
+#      isolation stands in and web is isolated (before: the old isolation stayed, web open).
 # Fails on main: 1, 5 and 6 (the rejected new policies were left out, the pod open).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
@@ -103,4 +106,20 @@ agentd_wait_log 'so is its isolation: it isolates nothing.*shop/nosuch\.t' 30 ||
 k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop default.http-only || fail "delete http-only"
 wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 not open once http-only went"
 log "a policy of a missing tier: its isolation rejected too, left out and logged; the rest applies"
+
+# 8. Isolated by an earlier rejected version's selector (no pod), then a version selecting web
+# that only the compiler rejects: web is isolated by the new version's selector.
+k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop nosuch.t || fail "delete tiered policy"
+XNP=NetworkPolicy.projectcalico.org/shop/default.moved
+xnp() { # xnp LABEL ACTION [FIELDS]: a Calico NetworkPolicy (ACTION) of TCP 8080 to app=LABEL
+	printf '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"default.moved","namespace":"shop"},"spec":{"selector":"app == '"'%s'"'","types":["Ingress"],"ingress":[{"action":"%s","protocol":"TCP",%s"destination":{"ports":[8080]}}]}}' "$1" "$2" "${3:-}"
+}
+k8s_put "$(xnp nobody Allowz)" || fail "put moved, broken, selecting no pod"
+agentd_wait_log "pods are isolated.*shop/default.moved" 30 || fail "moved is not isolated"
+wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 not open: the isolation selects no pod"
+k8s_put "$(xnp web Allow '"http":{"methods":["GET"]},')" || fail "put moved, http, selecting web"
+wait_tcp_blocked client 198.19.5.10 8080 >/dev/null ||
+	fail "8080 open: the isolation of the earlier selector stayed for a version only the compiler rejects"
+k8s_wait_bad_object "$XNP" 'http.*isolation' || fail "$XNP not reported as isolated: $(k8s_status | jq -c .bad_objects)"
+log "a held version of a policy in force as its isolation: the new version's isolation stands in"
 agentd_stop
