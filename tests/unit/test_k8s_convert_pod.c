@@ -101,9 +101,10 @@ Test(k8s_convert_pod, running_pod_becomes_calico_workload_endpoint)
 	json_decref(p);
 }
 
-/* The pod's addresses are status.podIPs, as Kubernetes (and Calico's current getPodIPs) has them:
- * a Calico annotation that says otherwise does not win. */
-Test(k8s_convert_pod, status_wins_over_calico_annotation)
+/* A pod whose Calico CNI annotation names other addresses than its status (with_status false:
+ * the kubelet has not reported any yet) converts to a workload endpoint with want4 and want6. */
+static void expect_nets_with_calico_annotation(bool with_status, const char *want4,
+					       const char *want6)
 {
 	json_t *p = pod(), *docs;
 	const json_t *w, *nets;
@@ -111,33 +112,30 @@ Test(k8s_convert_pod, status_wins_over_calico_annotation)
 	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
 			    "cni.projectcalico.org/podIPs",
 			    json_string("198.18.9.9/26, 2001:db8::9:9/122"));
+	if (!with_status) {
+		kc_set(p, "status.podIPs", json_null());
+		kc_set(p, "status.podIP", json_null());
+	}
 	w = one_wep(p, &kc_cfg, &docs);
 	nets = kc_get(w, "spec", "ipNetworks", NULL);
 	cr_assert_eq(json_array_size(nets), 2);
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 0)), "198.18.5.7/32");
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 1)), "2001:db8::5:7/128");
+	cr_assert_str_eq(json_string_value(json_array_get(nets, 0)), want4);
+	cr_assert_str_eq(json_string_value(json_array_get(nets, 1)), want6);
 	json_decref(docs);
 	json_decref(p);
+}
+
+/* The pod's addresses are status.podIPs, as Kubernetes (and Calico's current getPodIPs) has them:
+ * a Calico annotation that says otherwise does not win. */
+Test(k8s_convert_pod, status_wins_over_calico_annotation)
+{
+	expect_nets_with_calico_annotation(true, "198.18.5.7/32", "2001:db8::5:7/128");
 }
 
 /* Before the kubelet reports them, the addresses Calico's CNI wrote are used. */
 Test(k8s_convert_pod, calico_annotation_before_status)
 {
-	json_t *p = pod(), *docs;
-	const json_t *w, *nets;
-
-	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-			    "cni.projectcalico.org/podIPs",
-			    json_string("198.18.9.9/26, 2001:db8::9:9/122"));
-	kc_set(p, "status.podIPs", json_null());
-	kc_set(p, "status.podIP", json_null());
-	w = one_wep(p, &kc_cfg, &docs);
-	nets = kc_get(w, "spec", "ipNetworks", NULL);
-	cr_assert_eq(json_array_size(nets), 2);
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 0)), "198.18.9.9/32");
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 1)), "2001:db8::9:9/128");
-	json_decref(docs);
-	json_decref(p);
+	expect_nets_with_calico_annotation(false, "198.18.9.9/32", "2001:db8::9:9/128");
 }
 
 Test(k8s_convert_pod, pod_ip_only_status)
