@@ -182,6 +182,13 @@ void bt_scratch_set_owner(int fd, uint32_t hook, uint64_t owner);
 /* Every CPU's value of a per-CPU map's key (calloc'd, the caller frees), *stride bytes apart. */
 uint8_t *bt_percpu_read(int fd, const void *key, int *ncpu, size_t *stride);
 
+/* The host endpoint h0 (label role: h) of node1's eth0 with expectedIPs ips (YAML text of the
+ * list's items), as the classifier tests' policies select it. */
+#define BT_YAML_HEP_H0(ips)                                                                     \
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"                               \
+	"metadata: {name: h0, labels: {role: h}}\n"                                             \
+	"spec: {node: node1, interfaceName: eth0, expectedIPs: [" ips "]}\n"
+
 /* yaml (freed) compiled into c, which must succeed, and applied as generation gen. */
 void bt_compile_apply(struct bpft *t, struct ctest *c, char *yaml, uint32_t gen);
 

@@ -41,9 +41,7 @@ static char *policy(int n_deny, int n_src, bool log_first)
 
 	cr_assert_not_null(y);
 	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST "]}\n");
+		BT_YAML_HEP_H0(HOST));
 	if (log_first) {
 		policy_head(y, cap, &len, "log", 1);
 		len += (size_t)snprintf(y + len, cap - len, "  - {action: Log}\n");
@@ -150,9 +148,7 @@ static char *per_family_policy(int n4, int n6)
 
 	cr_assert_not_null(y);
 	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST ", '2001:db8::1']}\n");
+		BT_YAML_HEP_H0(HOST ", '2001:db8::1'"));
 	policy_head(y, cap, &len, "deny", 10);
 	len += (size_t)snprintf(y + len, cap - len, "  - {action: Deny, protocol: TCP, source: {nets: [");
 	for (int i = 0; i < n4; i++)

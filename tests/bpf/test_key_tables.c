@@ -49,9 +49,7 @@ static char *policy_with(const char *name, const char *tail)
 
 	cr_assert_not_null(y);
 	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 ", " HOST6 "]}\n"
+		BT_YAML_HEP_H0(HOST4 ", " HOST6)
 		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
 		"metadata: {name: %s}\n"
 		"spec:\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n", name);
@@ -400,9 +398,7 @@ static char *many_hosts_policy(void)
 
 	cr_assert_not_null(y);
 	len += (size_t)snprintf(y + len, cap - len,
-		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
-		"metadata: {name: h0, labels: {role: h}}\n"
-		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST4 "]}\n");
+		BT_YAML_HEP_H0(HOST4));
 	for (int i = 0; i < MANY_HOSTS; i++) {
 		if (i % 1000 == 0) /* at most 1,024 rules per policy and direction */
 			len += (size_t)snprintf(y + len, cap - len,
