@@ -63,12 +63,7 @@ k8s_stop
 # periodic discovery (every second here) and Calico's resources move to v3 (the CRD-only policy
 # leaves, the v3 one arrives); removed again, the v3 watches get 404 and discovery, run at once
 # (at most every 10 s), moves them back to the CRDs, though the period is an hour.
-gnp() { # gnp API_VERSION NAME N: a GlobalNetworkPolicy of all() with N Allow rules
-	local rules="" i
-	for i in $(seq "$3"); do rules="$rules${rules:+,}{\"action\":\"Allow\"}"; done
-	printf '{"apiVersion":"%s","kind":"GlobalNetworkPolicy","metadata":{"name":"%s"},"spec":{"selector":"all()","ingress":[%s]}}' \
-		"$1" "$2" "$rules"
-}
+gnp() { k8s_gnp "$1" "$2" "$3" '{"action":"Allow"}'; } # gnp API_VERSION NAME N: N Allow rules
 refs_are() { [ "$(rec .rule_refs)" = "$1" ]; }
 k8s_start "$TMP/k8s1d" || fail "replay server"
 k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"HostEndpoint","metadata":{"name":"hep"},"spec":{"node":"test-node","interfaceName":"eth9"}}' ||

@@ -10,12 +10,8 @@
 . "$ROOT/tests/k8s/lib.sh"
 use_k8s_netns
 
-gnp() { # gnp API_VERSION NAME N: a GlobalNetworkPolicy of all() with N Deny rules
-	local rules="" i
-	for i in $(seq "$3"); do rules="$rules${rules:+,}{\"action\":\"Deny\",\"protocol\":\"TCP\",\"destination\":{\"ports\":[$((20 + i))]}}"; done
-	printf '{"apiVersion":"%s","kind":"GlobalNetworkPolicy","metadata":{"name":"%s"},"spec":{"selector":"all()","ingress":[%s]}}' \
-		"$1" "$2" "$rules"
-}
+# gnp API_VERSION NAME N: a GlobalNetworkPolicy of all() with N Deny rules, to ports 21..20+N
+gnp() { k8s_gnp "$1" "$2" "$3" '{"action":"Deny","protocol":"TCP","destination":{"ports":[%d]}}'; }
 hep() { printf '{"apiVersion":"%s","kind":"HostEndpoint","metadata":{"name":"hep"},"spec":{"node":"test-node","interfaceName":"eth9"}}' "$1"; }
 refs() { rec .rule_refs; }
 refs_are() { [ "$(refs)" = "$1" ]; }

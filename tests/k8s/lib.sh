@@ -89,3 +89,15 @@ k8s_state_file() {
 	printf '%s/k8s-state/k8s-objects-%s.json\n' "$1" "$(printf %s "$2" | sha256sum | cut -c1-16)"
 }
 k8s_kubectl() { kubectl --kubeconfig "$K8S_KUBECONFIG" --request-timeout=10s "$@"; }
+
+# k8s_gnp API_VERSION NAME N RULE_FORMAT: a GlobalNetworkPolicy of all() with N ingress rules,
+# rule i being RULE_FORMAT printed with 20 + i (a format without %d prints as it is).
+k8s_gnp() {
+	local rules="" i
+	for i in $(seq "$3"); do
+		# shellcheck disable=SC2059 # the rule is the format
+		rules="$rules${rules:+,}$(printf "$4" $((20 + i)))"
+	done
+	printf '{"apiVersion":"%s","kind":"GlobalNetworkPolicy","metadata":{"name":"%s"},"spec":{"selector":"all()","ingress":[%s]}}' \
+		"$1" "$2" "$rules"
+}
