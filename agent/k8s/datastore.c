@@ -1027,11 +1027,13 @@ static size_t hold_culprits(struct pal_k8s_datastore *ds, const struct pal_diags
 		    !(e = entry_get(ds, dg->file + 4)))
 			continue;
 		if (e->held && e->fallback && !has_good_version(e) && e->held_at != ds->loads) {
-			/* Its isolation, in this load, is rejected too (a missing Tier): left out. */
-			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects and "
-						 "so is its isolation: it isolates nothing",
-				 PALD_S("object", dg->file + 4));
+			/* Its isolation, in this load, is rejected too (a missing Tier): left out;
+			 * what stays is an earlier isolation applied before, or nothing. */
 			entry_set_version(&e->fallback, NULL);
+			pald_log(PALD_LOG_ERROR, "kubernetes: object rejected with the other objects and "
+						 "so is its isolation",
+				 PALD_S("object", dg->file + 4),
+				 PALD_S("in_force", in_force_name(e->applied)));
 			n++;
 			continue;
 		}

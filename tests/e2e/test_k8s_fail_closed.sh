@@ -101,7 +101,7 @@ log "a new policy only the compiler rejects isolates its pod"
 # (said so), and the other objects' changes still apply (here: http-only deleted, 8080 open).
 k8s_put '{"apiVersion":"crd.projectcalico.org/v1","kind":"NetworkPolicy","metadata":{"name":"nosuch.t","namespace":"shop"},"spec":{"tier":"nosuch","selector":"app == '"'web'"'","types":["Ingress"],"ingress":[{"action":"Allow"}]}}' ||
 	fail "put tiered policy"
-agentd_wait_log 'so is its isolation: it isolates nothing.*shop/nosuch\.t' 30 ||
+agentd_wait_log 'so is its isolation.*shop/nosuch\.t.*in_force=nothing' 30 ||
 	fail "a policy whose isolation is rejected too is not logged: $(grep -i 'rejected' "$AGENTD_LOG" | tail -3)"
 k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop default.http-only || fail "delete http-only"
 wait_tcp_allowed client 198.19.5.10 8080 kweb:8080 >/dev/null || fail "8080 not open once http-only went"
