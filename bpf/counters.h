@@ -164,20 +164,24 @@ static __always_inline void pal_fill_event(struct pal_event *ev, const struct pa
 					   __u32 ifindex, __u8 hook, __u8 stage, __u8 type,
 					   __u8 reason, __u32 rule_id)
 {
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->ifindex = ifindex;
-	ev->rule_id = rule_id;
-	ev->type = type;
-	ev->hook = hook;
-	ev->reason = reason;
-	ev->stage = stage;
-	ev->family = p->family;
-	ev->proto = p->proto;
-	ev->sport = p->has_ports ? p->sport : 0;
-	ev->dport = p->has_ports ? p->dport : 0;
-	ev->icmp_type = p->icmp_type;
-	ev->icmp_code = p->icmp_code;
-	ev->len = p->len;
+	/* One assignment writes every byte of the record: a field added to pal_event and not
+	 * named here reaches userspace as 0, not as whatever the ring buffer held before. */
+	*ev = (struct pal_event){
+		.ts_ns = bpf_ktime_get_ns(),
+		.ifindex = ifindex,
+		.rule_id = rule_id,
+		.type = type,
+		.hook = hook,
+		.reason = reason,
+		.stage = stage,
+		.family = p->family,
+		.proto = p->proto,
+		.sport = p->has_ports ? p->sport : 0,
+		.dport = p->has_ports ? p->dport : 0,
+		.icmp_type = p->icmp_type,
+		.icmp_code = p->icmp_code,
+		.len = p->len,
+	};
 	__builtin_memcpy(ev->src, p->src, 16);
 	__builtin_memcpy(ev->dst, p->dst, 16);
 }

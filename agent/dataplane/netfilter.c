@@ -356,36 +356,30 @@ static int ensure_no_jump(const char *bin, const char *table, const char *from, 
 }
 
 /* The jumps palisade keeps first in the built-in chains (`optional`: only while nf_pre_wanted). */
-static const struct {
-	const char *table, *from, *to;
-	bool optional;
-} nf_jumps[] = {
-	{ "raw", "PREROUTING", CH_RAW_PRE, true },
-	{ "raw", "OUTPUT", CH_RAW_OUT, false },
-	{ "filter", "INPUT", CH_INPUT, false },
+static const struct pal_nf_chain_ref nf_jumps[] = {
+	{ "raw", "PREROUTING", CH_RAW_PRE, .optional = true },
+	{ "raw", "OUTPUT", CH_RAW_OUT },
+	{ "filter", "INPUT", CH_INPUT },
 };
 
-int pal_nf_check_jumps(char *err, size_t errlen)
+int pal_nf_check_jump_list(const struct pal_nf_chain_ref *jumps, size_t n, bool optional_wanted,
+			   char *err, size_t errlen)
 {
 	int repaired = 0, first_err = 0;
 
 	for (int f = 0; f < 2; f++) {
-		for (size_t j = 0; j < sizeof(nf_jumps) / sizeof(nf_jumps[0]); j++) {
-			const char *bin = nf_bin(f, ""), *table = nf_jumps[j].table;
-			bool unwanted = nf_jumps[j].optional && !nf_pre_wanted;
-			int rc = unwanted ? ensure_no_jump(bin, table, nf_jumps[j].from, nf_jumps[j].to) :
-					    ensure_jump_first(bin, table, nf_jumps[j].from,
-							      nf_jumps[j].to);
+		for (size_t j = 0; j < n; j++) {
+			const struct pal_nf_chain_ref *jp = &jumps[j];
+			const char *bin = nf_bin(f, "");
+			bool unwanted = jp->optional && !optional_wanted;
+			int rc = unwanted ? ensure_no_jump(bin, jp->table, jp->from, jp->chain) :
+					    ensure_jump_first(bin, jp->table, jp->from, jp->chain);
 
-			/* one chain that cannot be listed or rewritten (a rule iptables cannot
-			 * parse, added by another tool) must not keep the others from repair:
-			 * every chain is checked, the first failure reported */
-			if (rc < 0) {
+			if (rc < 0) { /* the other chains are checked all the same */
 				if (!first_err && err && errlen)
 					snprintf(err, errlen, "%s -t %s: cannot %s the jump to %s %s %s",
-						 bin, table, unwanted ? "remove" : "put",
-						 nf_jumps[j].to, unwanted ? "from" : "first in",
-						 nf_jumps[j].from);
+						 bin, jp->table, unwanted ? "remove" : "put", jp->chain,
+						 unwanted ? "from" : "first in", jp->from);
 				if (!first_err)
 					first_err = rc;
 				continue;
@@ -394,6 +388,12 @@ int pal_nf_check_jumps(char *err, size_t errlen)
 		}
 	}
 	return first_err ? first_err : repaired;
+}
+
+int pal_nf_check_jumps(char *err, size_t errlen)
+{
+	return pal_nf_check_jump_list(nf_jumps, sizeof(nf_jumps) / sizeof(nf_jumps[0]),
+				      nf_pre_wanted, err, errlen);
 }
 
 int pal_nf_want_prerouting(char *err, size_t errlen)
@@ -527,9 +527,4 @@ int pal_nf_run(char *const argv[], const char *input)
 const char *pal_nf_bin(int family, const char *suffix)
 {
 	return nf_bin(family, suffix);
-}
-
-int pal_nf_jump_first(const char *bin, const char *table, const char *from, const char *to)
-{
-	return ensure_jump_first(bin, table, from, to);
 }

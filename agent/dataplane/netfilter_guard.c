@@ -17,6 +17,14 @@ static const struct {
 };
 #define N_GUARD_HOOKS (sizeof(guard_hooks) / sizeof(guard_hooks[0]))
 
+/* The guard's jumps as the shared jump check and removal take them (netfilter_internal.h). */
+static void guard_jumps(struct pal_nf_chain_ref out[N_GUARD_HOOKS])
+{
+	for (size_t i = 0; i < N_GUARD_HOOKS; i++)
+		out[i] = (struct pal_nf_chain_ref){ "mangle", guard_hooks[i].from,
+						    guard_hooks[i].chain };
+}
+
 /* Characters that go into an iptables-restore line as they are: no space, quote or newline
  * could end the word and start another option. */
 static bool rule_word_ok(const char *s, const char *extra)
@@ -56,27 +64,10 @@ int pal_nf_guard_render(const char *prefix, const char *guard_path, struct pal_s
 
 int pal_nf_guard_check_jumps(char *err, size_t errlen)
 {
-	int repaired = 0, first_err = 0;
+	struct pal_nf_chain_ref jumps[N_GUARD_HOOKS];
 
-	for (int f = 0; f < 2; f++) {
-		for (size_t i = 0; i < N_GUARD_HOOKS; i++) {
-			const char *bin = pal_nf_bin(f, "");
-			int rc = pal_nf_jump_first(bin, "mangle", guard_hooks[i].from,
-						   guard_hooks[i].chain);
-
-			if (rc < 0) { /* the other hooks are checked all the same */
-				if (!first_err)
-					snprintf(err, errlen, "%s -t mangle: cannot put the jump to %s "
-						 "first in %s", bin, guard_hooks[i].chain,
-						 guard_hooks[i].from);
-				if (!first_err)
-					first_err = rc;
-				continue;
-			}
-			repaired += rc;
-		}
-	}
-	return first_err ? first_err : repaired;
+	guard_jumps(jumps);
+	return pal_nf_check_jump_list(jumps, N_GUARD_HOOKS, true, err, errlen);
 }
 
 int pal_nf_guard_install(const char *prefix, const char *guard_path, char *err, size_t errlen)
@@ -101,10 +92,8 @@ int pal_nf_guard_install(const char *prefix, const char *guard_path, char *err, 
 
 void pal_nf_guard_remove(void)
 {
-	struct pal_nf_chain_ref refs[N_GUARD_HOOKS];
+	struct pal_nf_chain_ref jumps[N_GUARD_HOOKS];
 
-	for (size_t i = 0; i < N_GUARD_HOOKS; i++)
-		refs[i] = (struct pal_nf_chain_ref){ "mangle", guard_hooks[i].from,
-						     guard_hooks[i].chain };
-	pal_nf_remove_chains(refs, N_GUARD_HOOKS);
+	guard_jumps(jumps);
+	pal_nf_remove_chains(jumps, N_GUARD_HOOKS);
 }

@@ -33,6 +33,7 @@ static struct bpft T;
 static struct ctest C;
 static struct ring_buffer *rb;
 static int n_events[2]; /* per interface: eth0, eth1 */
+static struct pal_event last_deny; /* the record of the last deny event, as userspace reads it */
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -41,6 +42,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	(void)ctx;
 	if (len < sizeof(*ev) || ev->type != PAL_EVENT_DENY)
 		return 0;
+	memcpy(&last_deny, ev, sizeof(last_deny));
 	if (ev->ifindex == (uint32_t)T.ifindex[BT_ETH0])
 		n_events[0]++;
 	else if (ev->ifindex == (uint32_t)T.ifindex[BT_ETH1])
@@ -131,4 +133,47 @@ Test(bpf_events, the_bucket_refills_as_time_passes)
 		     n_events[0] - before, (unsigned long long)c0.events_suppressed,
 		     (unsigned long long)c1.events_suppressed);
 	cr_assert_eq(c1.events_suppressed, c0.events_suppressed);
+}
+
+/* Every byte of a deny event's record as userspace reads it: the packet's tuple, length,
+ * interface, hook, stage, reason and the deciding rule, and zeros where the packet has nothing
+ * (ICMP fields of TCP, the rest of an IPv4 address); only the timestamp is the kernel's. */
+Test(bpf_events, the_deny_record_byte_for_byte)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.200.1", 40123, "198.18.0.1", 9001);
+	struct pal_verdict v = ct_eval(&C, PAL_TRACE_INGRESS, "eth0", NULL, &p);
+	struct pal_event want;
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+
+	cr_assert_not(v.allow, "the evaluator denies: %s", v.reason);
+	cr_assert_neq(v.rule_id, UINT32_MAX, "a rule decides");
+	cr_assert_eq(bt_run_xdp(&T, T.ifindex[BT_ETH0], buf, len, NULL), 1 /* XDP_DROP */);
+	ring_buffer__consume(rb);
+	cr_assert_eq(n_events[0], 1, "one deny event");
+
+	memset(&want, 0, sizeof(want));
+	want.ts_ns = last_deny.ts_ns;
+	want.ifindex = (uint32_t)T.ifindex[BT_ETH0];
+	want.rule_id = v.rule_id;
+	want.type = PAL_EVENT_DENY;
+	want.hook = PAL_HOOK_XDP;
+	want.reason = PAL_DROP_POLICY;
+	want.stage = PAL_DP_STAGE_UNTRACKED;
+	want.family = 4;
+	want.proto = PAL_PROTO_TCP;
+	want.sport = 40123;
+	want.dport = 9001;
+	want.len = (uint32_t)len;
+	memcpy(want.src, (uint8_t[]){ 198, 18, 200, 1 }, 4);
+	memcpy(want.dst, (uint8_t[]){ 198, 18, 0, 1 }, 4);
+	cr_assert_gt(last_deny.ts_ns, 0, "no timestamp");
+	cr_assert_lt(last_deny.ts_ns, bt_now_ns() + 1, "a timestamp from the future");
+	cr_assert_arr_eq(&last_deny, &want, sizeof(want),
+			 "record: ifindex %u rule %u type %u hook %u reason %u stage %u family %u "
+			 "proto %u ports %u>%u icmp %u/%u len %u",
+			 last_deny.ifindex, last_deny.rule_id, last_deny.type, last_deny.hook,
+			 last_deny.reason, last_deny.stage, last_deny.family, last_deny.proto,
+			 last_deny.sport, last_deny.dport, last_deny.icmp_type, last_deny.icmp_code,
+			 last_deny.len);
 }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -47,6 +48,18 @@ static void capture(const char *cmd, char *buf, size_t len)
 	pclose(f);
 }
 
+/* eth0 as a host endpoint (with an untracked ingress list or not): its raw OUTPUT filter
+ * loaded and palisade's chains installed. */
+static struct pal_nf_hep install_eth0(bool untracked_in)
+{
+	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
+				  .untracked_in = untracked_in };
+
+	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
+	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	return hep;
+}
+
 Test(bpf_netfilter, install_and_remove)
 {
 	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
@@ -79,8 +92,8 @@ Test(bpf_netfilter, install_and_remove)
 	cr_assert(strstr(out, "-A OUTPUT -p udp -m udp --dport 2 -j ACCEPT"), "%s", out);
 }
 
-/* The first "-A CHAIN" line of `cmd`'s output (iptables -S CHAIN). */
-static void first_rule(const char *cmd, char *buf, size_t len)
+/* The first "-A CHAIN" line of `cmd`'s output (iptables -S CHAIN) is `want`. */
+static void assert_first_rule(const char *cmd, const char *want)
 {
 	static char out[16384];
 	char *a, *nl;
@@ -92,7 +105,18 @@ static void first_rule(const char *cmd, char *buf, size_t len)
 	nl = strchr(a, '\n');
 	if (nl)
 		*nl = 0;
-	snprintf(buf, len, "%s", a);
+	cr_assert_str_eq(a, want, "%s: first rule", cmd);
+}
+
+/* `cmd`'s output (iptables -S CHAIN) holds `rule` exactly once; the output into out. */
+static void assert_one_copy(const char *cmd, const char *rule, char *out, size_t len)
+{
+	const char *at;
+
+	capture(cmd, out, len);
+	at = strstr(out, rule);
+	cr_assert_not_null(at, "%s: no '%s': %s", cmd, rule, out);
+	cr_assert_null(strstr(at + 1, rule), "%s: more than one '%s': %s", cmd, rule, out);
 }
 
 /* An ACCEPT inserted above palisade's jumps would decide before palisade sees the packet: the
@@ -100,13 +124,10 @@ static void first_rule(const char *cmd, char *buf, size_t len)
  * copy; with everything in place it changes nothing. */
 Test(bpf_netfilter, jumps_are_put_back_first)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
-				  .untracked_in = true };
 	static char out[16384];
-	char first[256], err[160];
+	char err[160];
 
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	install_eth0(true);
 	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "in place after install: %s", err);
 
 	cr_assert_eq(system("iptables -w -t raw -I OUTPUT 1 -j ACCEPT"), 0);
@@ -115,15 +136,11 @@ Test(bpf_netfilter, jumps_are_put_back_first)
 	cr_assert_eq(system("iptables -w -t raw -A OUTPUT -j PALISADE-RAW-OUT"), 0); /* a copy */
 	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 3, "%s", err);
 
-	first_rule("iptables -w -t raw -S OUTPUT", first, sizeof(first));
-	cr_assert_str_eq(first, "-A OUTPUT -j PALISADE-RAW-OUT");
-	first_rule("iptables -w -S INPUT", first, sizeof(first));
-	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT");
-	first_rule("ip6tables -w -t raw -S PREROUTING", first, sizeof(first));
-	cr_assert_str_eq(first, "-A PREROUTING -j PALISADE-RAW-PRE");
-	capture("iptables -w -t raw -S OUTPUT", out, sizeof(out));
-	cr_assert_null(strstr(strstr(out, "-A OUTPUT -j PALISADE-RAW-OUT") + 1,
-			      "-A OUTPUT -j PALISADE-RAW-OUT"), "one copy: %s", out);
+	assert_first_rule("iptables -w -t raw -S OUTPUT", "-A OUTPUT -j PALISADE-RAW-OUT");
+	assert_first_rule("iptables -w -S INPUT", "-A INPUT -j PALISADE-INPUT");
+	assert_first_rule("ip6tables -w -t raw -S PREROUTING", "-A PREROUTING -j PALISADE-RAW-PRE");
+	assert_one_copy("iptables -w -t raw -S OUTPUT", "-A OUTPUT -j PALISADE-RAW-OUT", out,
+			sizeof(out));
 	cr_assert(strstr(out, "-A OUTPUT -j ACCEPT"), "the other rule stays: %s", out);
 	cr_assert_eq(pal_nf_check_jumps(err, sizeof(err)), 0, "%s", err);
 	system("iptables -w -t raw -D OUTPUT -j ACCEPT; iptables -w -D INPUT -p tcp -j ACCEPT; "
@@ -134,17 +151,13 @@ Test(bpf_netfilter, jumps_are_put_back_first)
  * the first rule of palisade's raw OUTPUT chain clears them, for every packet, both families. */
 Test(bpf_netfilter, raw_output_clears_palisade_mark_bits_first)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0] };
-	char first[256], want[128];
+	char want[128];
 
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	install_eth0(false);
 	/* iptables prints --and-mark M as --set-xmark 0x0/~M */
 	snprintf(want, sizeof(want), "-A PALISADE-RAW-OUT -j MARK --set-xmark 0x0/%#x", PAL_MARK_MASK);
-	first_rule("iptables -w -t raw -S PALISADE-RAW-OUT", first, sizeof(first));
-	cr_assert_str_eq(first, want);
-	first_rule("ip6tables -w -t raw -S PALISADE-RAW-OUT", first, sizeof(first));
-	cr_assert_str_eq(first, want);
+	assert_first_rule("iptables -w -t raw -S PALISADE-RAW-OUT", want);
+	assert_first_rule("ip6tables -w -t raw -S PALISADE-RAW-OUT", want);
 }
 
 /* raw PREROUTING's jump only while a host endpoint has untracked ingress rules (nothing else can
@@ -153,13 +166,10 @@ Test(bpf_netfilter, raw_output_clears_palisade_mark_bits_first)
  * check does not put it back; another tool's rule there keeps the chain. */
 Test(bpf_netfilter, raw_prerouting_jump_only_with_untracked_ingress)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
-				  .untracked_in = true };
+	struct pal_nf_hep hep = install_eth0(true);
 	static char out[16384];
 	char err[160];
 
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
 	capture("iptables -w -t raw -S PREROUTING 2>&1; ip6tables -w -t raw -S PREROUTING 2>&1", out,
 		sizeof(out));
 	cr_assert(strstr(out, "-A PREROUTING -j PALISADE-RAW-PRE"), "%s", out);
@@ -238,16 +248,13 @@ static int count_rules(const char *variant, const char *table, const char *chain
 static void repair_while_another_tool_inserts(enum pal_nf_variant v)
 {
 	const char *variant = pal_nf_variant_name(v);
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
-				  .untracked_in = true };
-	char cmd[512], err[160], first[256], count[32], armed[96], *path = getenv("PATH");
+	char cmd[512], err[160], count[32], armed[96], *path = getenv("PATH");
 	static char oldpath[4096], newpath[4200];
 	const char *dir;
 	int listings;
 
 	pal_nf_use(v);
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	install_eth0(true);
 	snprintf(cmd, sizeof(cmd), "ipt=/usr/sbin/iptables-%s; $ipt -w -I INPUT 1 -p udp --dport 1 "
 		 "-j ACCEPT && $ipt -w -A INPUT -p udp --dport 2 -j ACCEPT && $ipt -w -A INPUT -j "
 		 "PALISADE-INPUT && $ipt -w -A INPUT -p udp --dport 3 -j ACCEPT", variant);
@@ -275,8 +282,7 @@ static void repair_while_another_tool_inserts(enum pal_nf_variant v)
 		     listings, "every rule the other tool inserted survives (%s)", variant);
 	cr_assert_eq(count_rules(variant, "filter", "INPUT", "-j PALISADE-INPUT"), 1, "%s", variant);
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/iptables-%s -w -S INPUT", variant);
-	first_rule(cmd, first, sizeof(first));
-	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT", "%s", variant);
+	assert_first_rule(cmd, "-A INPUT -j PALISADE-INPUT");
 }
 
 Test(bpf_netfilter, repair_deletes_no_foreign_rule_nft)
@@ -296,14 +302,11 @@ Test(bpf_netfilter, repair_deletes_no_foreign_rule_legacy)
  * (sf_input_deny). The check must not take such a rule for its jump. */
 Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
-				  .untracked_in = true };
 	static char out[16384];
 	char err[160];
 
 	pal_nf_use(PAL_NF_NFT);
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	install_eth0(true);
 	cr_assert_eq(system("iptables-nft -w -D INPUT -j PALISADE-INPUT && nft insert rule ip "
 			    "filter INPUT ip saddr 198.18.0.0/15 ip saddr 0.0.0.0/0 jump "
 			    "PALISADE-INPUT"), 0);
@@ -333,17 +336,67 @@ Test(bpf_netfilter, nft_rule_listed_as_the_jump_but_narrower_is_not_taken_for_it
  * and repaired: an ACCEPT put above the INPUT jump is moved below it all the same. */
 Test(bpf_netfilter, one_unlistable_chain_does_not_stop_the_other_repairs)
 {
-	struct pal_nf_hep hep = { .ifname = "eth0", .ifindex = (unsigned)T.ifindex[BT_ETH0],
-				  .untracked_in = true };
-	char err[160], first[256];
+	char err[160];
 
 	pal_nf_use(PAL_NF_NFT);
-	cr_assert_eq(pal_dp_load_sf_out(T.dp, hep.ifindex, NULL, NULL, NULL), 0);
-	cr_assert_eq(pal_nf_install(T.dp, &hep, 1), 0, "%s", pal_dp_error(T.dp));
+	install_eth0(true);
 	cr_assert_eq(system("nft add rule ip raw PREROUTING ip dscp 1 accept"), 0);
 	cr_assert_eq(system("iptables-nft -w -I INPUT 1 -p tcp -j ACCEPT"), 0);
 	cr_assert_lt(pal_nf_check_jumps(err, sizeof(err)), 0, "raw PREROUTING cannot be listed");
-	first_rule("iptables-nft -w -S INPUT", first, sizeof(first));
-	cr_assert_str_eq(first, "-A INPUT -j PALISADE-INPUT", "INPUT left unrepaired");
+	assert_first_rule("iptables-nft -w -S INPUT", "-A INPUT -j PALISADE-INPUT");
 	system("nft flush chain ip raw PREROUTING; iptables-nft -w -D INPUT -p tcp -j ACCEPT");
+}
+
+/* ---- the workload guard's jumps (netfilter_guard.c), checked by the same loop ---- */
+
+/* The guard installed in the test's namespace, its filter pinned by the test's datapath. */
+static void install_guard(void)
+{
+	char path[PATH_MAX], err[160];
+
+	cr_assert_eq(pal_dp_load_wl_guard(T.dp, path, sizeof(path)), 0, "%s", pal_dp_error(T.dp));
+	cr_assert_eq(pal_nf_guard_install("cali", path, err, sizeof(err)), 0, "%s", err);
+}
+
+/* An ACCEPT above a guard jump would let a pod's packets past the guard: the guard's check puts
+ * each jump back first (mangle PREROUTING and POSTROUTING, both families), leaves one copy, and
+ * then finds nothing to do. */
+Test(bpf_netfilter, guard_jumps_are_put_back_first)
+{
+	static char out[16384];
+	char err[160];
+
+	install_guard();
+	cr_assert_eq(pal_nf_guard_check_jumps(err, sizeof(err)), 0, "in place after install: %s",
+		     err);
+	cr_assert_eq(system("iptables -w -t mangle -I PREROUTING 1 -j ACCEPT"), 0);
+	cr_assert_eq(system("ip6tables -w -t mangle -I POSTROUTING 1 -j ACCEPT"), 0);
+	cr_assert_eq(system("iptables -w -t mangle -A POSTROUTING -j PALISADE-WL-POST"), 0);
+	cr_assert_eq(pal_nf_guard_check_jumps(err, sizeof(err)), 3, "%s", err);
+
+	assert_first_rule("iptables -w -t mangle -S PREROUTING", "-A PREROUTING -j PALISADE-WL-PRE");
+	assert_first_rule("ip6tables -w -t mangle -S POSTROUTING", "-A POSTROUTING -j PALISADE-WL-POST");
+	assert_one_copy("iptables -w -t mangle -S POSTROUTING", "-A POSTROUTING -j PALISADE-WL-POST",
+			out, sizeof(out));
+	cr_assert_eq(pal_nf_guard_check_jumps(err, sizeof(err)), 0, "%s", err);
+	system("iptables -w -t mangle -D PREROUTING -j ACCEPT; "
+	       "ip6tables -w -t mangle -D POSTROUTING -j ACCEPT");
+}
+
+/* A guard chain that cannot be listed fails the check with the chain named, and the other guard
+ * jump is repaired all the same. */
+Test(bpf_netfilter, guard_check_names_the_unlistable_chain_and_repairs_the_other)
+{
+	char err[160];
+
+	pal_nf_use(PAL_NF_NFT);
+	install_guard();
+	cr_assert_eq(system("nft add rule ip mangle PREROUTING ip dscp 1 accept"), 0);
+	cr_assert_eq(system("iptables-nft -w -t mangle -I POSTROUTING 1 -j ACCEPT"), 0);
+	cr_assert_lt(pal_nf_guard_check_jumps(err, sizeof(err)), 0, "mangle PREROUTING is listed");
+	cr_assert_str_eq(err, "iptables-nft -t mangle: cannot put the jump to PALISADE-WL-PRE first "
+			 "in PREROUTING");
+	assert_first_rule("iptables-nft -w -t mangle -S POSTROUTING", "-A POSTROUTING -j PALISADE-WL-POST");
+	system("nft flush chain ip mangle PREROUTING; "
+	       "iptables-nft -w -t mangle -D POSTROUTING -j ACCEPT");
 }
