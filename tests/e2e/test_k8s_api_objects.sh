@@ -8,8 +8,10 @@
 #     vpc.amazonaws.com/pod-ips), once it Succeeded, and a hostNetwork pod never does (its address
 #     is its node's); a pod deleted and recreated under its name in one watch window is the new pod;
 #   - a namespace's label change flips a namespaceSelector both ways;
-#   - a pod whose service account has a name longer than a label value (63 characters; Kubernetes
-#     allows 253) is policed by its policy, including a serviceAccounts match on that name.
+#   - a Deployment's pod whose workload endpoint name "<node>-k8s-<pod>-eth0" is longer than a DNS
+#     label (67 characters without a dot) and whose service account has a name longer than a
+#     label value (63 characters; Kubernetes allows 253 for both) is policed by its policy,
+#     including a serviceAccounts match on that name.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
 
@@ -182,11 +184,15 @@ expect allowed 198.18.1.200 8080 "" "" "namespace ops labelled team=ops"
 put "$(served_ns ops)"
 expect blocked 198.18.1.200 8080 "" "" "namespace ops label removed"
 
-# A service account name of 70 characters: its pod is policed (8080 by a NetworkPolicy; 9090 by a
-# Calico policy matching that service account by name), its ServiceAccount loads.
+# A Deployment's pod (its workload endpoint name of 67 characters without a dot) of a service
+# account of 70 characters: policed (8080 by a NetworkPolicy; 9090 by a Calico policy matching
+# that service account by name), its ServiceAccount loads.
 sa=api-$(printf 'x%.0s' $(seq 66))
 [ ${#sa} = 70 ] || fail "service account name of ${#sa} characters"
-IF_API=$(calico_iface shop api)
+api=checkout-api-v2-deployment-7d9c8b6f5-x2kq9
+wep=demo--node-k8s-$(sed 's/-/--/g' <<<"$api")-eth0
+[ ${#wep} = 67 ] || fail "workload endpoint name of ${#wep} characters"
+IF_API=$(calico_iface shop "$api")
 k8s_pod_net kapi "$IF_API" 198.19.5.20
 tcp_server kapi 8080
 tcp_server kapi 9090
@@ -202,10 +208,10 @@ put "$(jq -nc --arg sa "$sa" '{apiVersion: "crd.projectcalico.org/v1", kind: "Ne
 	spec: {tier: "default", order: 100, selector: "app == \"api\"", types: ["Ingress"],
 		ingress: [{action: "Allow", protocol: "TCP",
 			destination: {ports: [9090], serviceAccounts: {names: [$sa]}}}]}}')"
-put "$(served_pod shop api demo-node 198.19.5.20 '{"app":"api"}' \
+put "$(served_pod shop "$api" demo-node 198.19.5.20 '{"app":"api"}' \
 	'.spec.serviceAccountName = "'"$sa"'" | .spec.serviceAccount = "'"$sa"'"')"
-k8s_wait_bound "$IF_API" demo--node-k8s-api-eth0 "$(now_ms)" >/dev/null ||
-	fail "pod api (service account of 70 characters) not bound: $(k8s_status | jq -c .bad_objects)"
+k8s_wait_bound "$IF_API" "$wep" "$(now_ms)" >/dev/null ||
+	fail "pod $api (service account of 70 characters) not bound: $(k8s_status | jq -c .bad_objects)"
 expect allowed 198.18.1.50 8080 198.19.5.20 kapi:8080 "pod api, its NetworkPolicy's port"
 expect allowed 198.18.1.50 9090 198.19.5.20 kapi:9090 "pod api, serviceAccounts names [its 70-character account]"
 expect blocked 198.18.1.50 7070 198.19.5.20 - "pod api, a port no policy allows"
