@@ -49,6 +49,17 @@ static const json_t *one_wep(const json_t *p, const struct pal_k8s_convert_cfg *
 	return kc_doc(*docs, "WorkloadEndpoint", 0);
 }
 
+/* The pod being deleted (deletionTimestamp), its CNI's annotation set to value. */
+static json_t *terminating_pod(const char *annotation, const char *value)
+{
+	json_t *p = pod();
+
+	kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
+	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
+			    annotation, json_string(value));
+	return p;
+}
+
 static void expect_nothing(const json_t *p)
 {
 	json_t *docs = kc_ok(p, &kc_cfg);
@@ -176,11 +187,8 @@ Test(k8s_convert_pod, pods_without_their_own_network_convert_to_nothing)
 	}
 	{
 		/* Terminating, and Calico's CNI has released the IP (annotation cleared). */
-		json_t *p = pod();
+		json_t *p = terminating_pod("cni.projectcalico.org/podIP", "");
 
-		kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
-		json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-				    "cni.projectcalico.org/podIP", json_string(""));
 		expect_nothing(p);
 		json_decref(p);
 	}
@@ -191,11 +199,8 @@ Test(k8s_convert_pod, pods_without_their_own_network_convert_to_nothing)
  * get: the old pod must not keep a claim on it (Calico's IsFinished). */
 Test(k8s_convert_pod, terminating_pod_whose_aws_cni_released_its_address_converts_to_nothing)
 {
-	json_t *p = pod();
+	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "");
 
-	kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
-	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-			    "vpc.amazonaws.com/pod-ips", json_string(""));
 	expect_nothing(p);
 	json_decref(p);
 }
@@ -204,12 +209,9 @@ Test(k8s_convert_pod, terminating_pod_whose_aws_cni_released_its_address_convert
  * kubelet reports the status, the AWS VPC CNI's annotation gives the address. */
 Test(k8s_convert_pod, aws_cni_annotation_until_released)
 {
-	json_t *p = pod(), *docs;
+	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "198.18.9.9"), *docs;
 	const json_t *w;
 
-	kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
-	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-			    "vpc.amazonaws.com/pod-ips", json_string("198.18.9.9"));
 	kc_set(p, "status.podIPs", json_null());
 	kc_set(p, "status.podIP", json_null());
 	w = one_wep(p, &kc_cfg, &docs);
