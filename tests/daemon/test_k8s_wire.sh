@@ -5,7 +5,9 @@
 #     chunked, no Content-Length) in small pieces, across a paginated list (limit/continue);
 #   - the first list names no resourceVersion (the newest state: not "0", which may be older);
 #   - watch events split into 7-byte chunks, each written on its own (an event across many of the
-#     agent's reads), and the BOOKMARKs between them: every change arrives whole and in order.
+#     agent's reads), and the BOOKMARKs between them: every change arrives whole and in order;
+#   - watches the server ends cleanly (timeoutSeconds) are resumed at once from the last
+#     resourceVersion, without a relist, and a change between two watches arrives.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/k8s/lib.sh"
 use_k8s_netns
@@ -66,5 +68,28 @@ n=$(grep -c 'watch: an event\|request failed' "$TMP/agent.log")
 reqs=$(k8s_ctl GET /requests) || fail "requests"
 w=$(jq '[.[] | select(.path == "/api/v1/pods" and .method == "WATCH")] | length' <<<"$reqs")
 [ "$w" = 1 ] || fail "the pods were watched $w times, want one watch throughout"
+
+# Watches the server ends cleanly after 1.5 s (its timeoutSeconds, as the API server ends every
+# watch sooner or later): each is resumed at once from the last resourceVersion, never listed
+# again, and a change between two watches arrives. (The current watch is dropped to start one.)
+k8s_ctl POST /wire '{"gzipMinBytes": 1024, "chunkedBytes": 4096, "splitEventBytes": 7,
+	"watchSeconds": 1.5}' >/dev/null || fail "wire settings"
+k8s_ctl POST /drop-watches >/dev/null || fail "drop watches"
+sleep 1
+lists=$(k8s_ctl GET /requests | jq '[.[] | select(.path == "/api/v1/pods" and .method == "GET")] | length')
+failed=$(grep -c 'request failed' "$TMP/agent.log")
+sleep 3
+k8s_delete v1 Pod shop near-0 || fail "delete near-0"
+wait_until 5 endpoints_are $((base + 1)) || fail "near-0 deleted between watches: $(endpoints) endpoints, want $((base + 1))"
+sleep 1
+reqs=$(k8s_ctl GET /requests) || fail "requests"
+w=$(jq -c '[.[] | select(.path == "/api/v1/pods" and .method == "WATCH")] | .[2:]' <<<"$reqs")
+[ "$(jq length <<<"$w")" -ge 3 ] || fail "watches ended every 1.5 s were not resumed: $(jq -c 'map(.query)' <<<"$w")"
+jq -e 'all(.[]; .query | test("resourceVersion=[1-9][0-9]*(&|$)"))' <<<"$w" >/dev/null ||
+	fail "a watch resumed without the last resourceVersion: $(jq -c 'map(.query)' <<<"$w")"
+n=$(jq '[.[] | select(.path == "/api/v1/pods" and .method == "GET")] | length' <<<"$reqs")
+[ "$n" = "$lists" ] || fail "the pods were listed again ($lists -> $n lists) after watches that ended cleanly"
+n=$(grep -c 'request failed' "$TMP/agent.log")
+[ "$n" = "$failed" ] || fail "a watch that ended cleanly counted as a failure: $(grep 'request failed' "$TMP/agent.log" | tail -2)"
 stop_agent || fail "SIGTERM: exit $?"
 exit 0

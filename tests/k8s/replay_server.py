@@ -552,7 +552,10 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         st = srv.store
         sel = q.get("fieldSelector", "")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
-        deadline = time.monotonic() + int(q.get("timeoutSeconds") or 1800)
+        seconds = float(q.get("timeoutSeconds") or 1800)
+        if srv.wire.get("watchSeconds"):  # the server ends watches sooner, cleanly
+            seconds = min(seconds, float(srv.wire["watchSeconds"]))
+        deadline = time.monotonic() + seconds
         g, v = res[0], res[1]
         api_version = "%s/%s" % (g, v) if g else v
 
@@ -709,10 +712,10 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     api.faults = [dict(f) for f in faults]
                 return self.reply(200, {})
             if self.path == "/wire":
-                if not isinstance(data, dict) or not set(data) <= {"gzipMinBytes", "chunkedBytes",
-                                                                   "splitEventBytes"}:
+                if not isinstance(data, dict) or not set(data) <= {
+                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds"}:
                     raise ValueError("wire: an object of gzipMinBytes, chunkedBytes, "
-                                     "splitEventBytes")
+                                     "splitEventBytes, watchSeconds")
                 with api.lock:
                     api.wire = {k: v for k, v in data.items() if v is not None}
                 return self.reply(200, {})
