@@ -11,7 +11,8 @@
 #   - a Deployment's pod whose workload endpoint name "<node>-k8s-<pod>-eth0" is longer than a DNS
 #     label (67 characters without a dot) and whose service account has a name longer than a
 #     label value (63 characters; Kubernetes allows 253 for both) is policed by its policy,
-#     including a serviceAccounts match on that name.
+#     including a serviceAccounts match on that name, and a port range (endPort) from an ipBlock
+#     with an except.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/k8s_test.sh"
 
@@ -197,12 +198,20 @@ k8s_pod_net kapi "$IF_API" 198.19.5.20
 tcp_server kapi 8080
 tcp_server kapi 9090
 tcp_server kapi 7070
+tcp_server kapi 7200
 put "$(jq -nc --arg sa "$sa" '{apiVersion: "v1", kind: "ServiceAccount",
 	metadata: {name: $sa, namespace: "shop", uid: "sa-api"}}')"
 put "$(jq -nc '{apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
 	metadata: {name: "api-in", namespace: "shop"},
 	spec: {podSelector: {matchLabels: {app: "api"}}, policyTypes: ["Ingress"],
 		ingress: [{ports: [{protocol: "TCP", port: 8080}]}]}}')"
+# A port range (endPort, inclusive) from an ipBlock with an except: 198.18.1.0/27 (.20) is not
+# admitted, the rest of 198.18.1.0/24 (.50) is, on 7000..7100 only.
+put "$(jq -nc '{apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+	metadata: {name: "api-range", namespace: "shop"},
+	spec: {podSelector: {matchLabels: {app: "api"}}, policyTypes: ["Ingress"],
+		ingress: [{from: [{ipBlock: {cidr: "198.18.1.0/24", except: ["198.18.1.0/27"]}}],
+			ports: [{protocol: "TCP", port: 7000, endPort: 7100}]}]}}')"
 put "$(jq -nc --arg sa "$sa" '{apiVersion: "crd.projectcalico.org/v1", kind: "NetworkPolicy",
 	metadata: {name: "default.api-sa", namespace: "shop"},
 	spec: {tier: "default", order: 100, selector: "app == \"api\"", types: ["Ingress"],
@@ -214,7 +223,9 @@ k8s_wait_bound "$IF_API" "$wep" "$(now_ms)" >/dev/null ||
 	fail "pod $api (service account of 70 characters) not bound: $(k8s_status | jq -c .bad_objects)"
 expect allowed 198.18.1.50 8080 198.19.5.20 kapi:8080 "pod api, its NetworkPolicy's port"
 expect allowed 198.18.1.50 9090 198.19.5.20 kapi:9090 "pod api, serviceAccounts names [its 70-character account]"
-expect blocked 198.18.1.50 7070 198.19.5.20 - "pod api, a port no policy allows"
+expect allowed 198.18.1.50 7070 198.19.5.20 kapi:7070 "pod api, 7000..7100 from 198.18.1.0/24"
+expect blocked 198.18.1.20 7070 198.19.5.20 - "pod api, 7000..7100 but from the except 198.18.1.0/27"
+expect blocked 198.18.1.50 7200 198.19.5.20 - "pod api, a port no policy allows"
 n=$(grep -c 'object rejected' "$AGENTD_LOG")
 [ "$n" = 0 ] || fail "objects rejected: $(grep 'object rejected' "$AGENTD_LOG")"
 
