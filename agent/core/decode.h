@@ -203,7 +203,7 @@ void free_str_list(char **v, size_t n);
 
 /* Name syntaxes (Calico's validator regexes). */
 bool is_dns_label(const char *s);     /* [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63 */
-bool is_dns_subdomain(const char *s); /* labels joined by '.', <= 253 */
+bool is_dns_subdomain(const char *s); /* parts as above of any length, joined by '.', <= 253 */
 /* k8s IsQualifiedName / IsValidLabelValue; on failure *why says what is wrong. */
 bool is_qualified_name(const char *s, const char **why);
 bool is_label_value(const char *s, const char **why);

@@ -604,9 +604,10 @@ static bool is_lower_alnum(char ch)
 	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
 }
 
-static bool dns_label_span(const char *s, size_t len)
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])?, of any length. */
+static bool dns_part_span(const char *s, size_t len)
 {
-	if (len == 0 || len > 63)
+	if (len == 0)
 		return false;
 	if (!is_lower_alnum(s[0]) || !is_lower_alnum(s[len - 1]))
 		return false;
@@ -618,7 +619,9 @@ static bool dns_label_span(const char *s, size_t len)
 
 bool is_dns_label(const char *s)
 {
-	return dns_label_span(s, strlen(s));
+	size_t len = strlen(s);
+
+	return len <= 63 && dns_part_span(s, len);
 }
 
 bool is_dns_subdomain(const char *s)
@@ -628,11 +631,14 @@ bool is_dns_subdomain(const char *s)
 
 	if (len == 0 || len > 253)
 		return false;
+	/* As Kubernetes' IsDNS1123Subdomain (and Calico's name check): the parts between dots are not
+	 * limited to 63 characters, so a Pod's workload endpoint "<node>-k8s-<pod>-eth0" of 64 or
+	 * more without a dot is a valid name, as the pod's own name is. */
 	for (;;) {
 		const char *dot = strchr(p, '.');
 		size_t l = dot ? (size_t)(dot - p) : strlen(p);
 
-		if (!dns_label_span(p, l))
+		if (!dns_part_span(p, l))
 			return false;
 		if (!dot)
 			return true;

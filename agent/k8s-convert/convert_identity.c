@@ -9,7 +9,10 @@
  *    each label plus pcsa.projectcalico.org/name = <sa> (what serviceAccountSelector matches).
  *
  * A prefixed key that is no longer a valid label key (a 63-character name plus "pcns.") is left
- * out: Calico keeps it in memory, but no selector palisade accepts can name it either.
+ * out: Calico keeps it in memory, but no selector palisade accepts can name it either. So is the
+ * name label of a ServiceAccount whose name is no label value (longer than 63 characters, where
+ * Kubernetes allows 253): serviceAccounts matches read the pod's spec.serviceAccountName, not
+ * this label, and leaving it in would reject the profile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +42,7 @@ static json_t *prefixed_labels(const json_t *labels, const char *prefix, const c
 		}
 	}
 	snprintf(key, sizeof(key), "%s%s", prefix, NAME_LABEL);
-	if (k8s_put_str(out, key, name) == 0)
+	if (!is_label_value(name, &why) || k8s_put_str(out, key, name) == 0)
 		return out;
 fail:
 	json_decref(out);

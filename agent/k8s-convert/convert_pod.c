@@ -1,16 +1,22 @@
 /* v1 Pod -> projectcalico.org/v3 WorkloadEndpoint, as Calico's Kubernetes backend converts it.
  *
  *  - Only pods with a network of their own: not hostNetwork, not finished (phase Succeeded,
- *    Failed or Completed, or being deleted after Calico's CNI cleared the podIP annotation),
- *    scheduled (spec.nodeName) and with at least one IP. Anything else converts to nothing.
+ *    Failed or Completed, or being deleted after the CNI released the pod's addresses: Calico's
+ *    CNI clears the cni.projectcalico.org/podIP annotation, the AWS VPC CNI
+ *    vpc.amazonaws.com/pod-ips), scheduled (spec.nodeName) and with at least one IP. Anything
+ *    else converts to nothing, so a released address that a new pod gets is that pod's alone.
  *  - IPs: status.podIPs, else status.podIP, else the cni.projectcalico.org/podIPs annotation
- *    (comma separated), else cni.projectcalico.org/podIP; each as a /32 or /128 of the address
- *    itself (a prefix length in the annotation is dropped, as Calico does).
+ *    (comma separated), else cni.projectcalico.org/podIP, else vpc.amazonaws.com/pod-ips; each
+ *    as a /32 or /128 of the address itself (a prefix length in the annotation is dropped, as
+ *    Calico does).
  *  - Name: <node>-k8s-<pod>-eth0, each part with '-' doubled (Calico's workload endpoint name).
  *  - Labels: the pod's, then projectcalico.org/namespace, /orchestrator = k8s and
- *    /serviceaccount (when the pod has one). Profiles kns.<ns> and ksa.<ns>.<sa>.
- *  - Ports: each container port with a name or a hostPort (protocol TCP when unset; a protocol
- *    other than TCP, UDP or SCTP is skipped, as Calico skips it).
+ *    /serviceaccount (when the pod has one whose name is a label value: shorter than 63
+ *    characters, Calico's rule; a pod's own label of that key is dropped otherwise, so it cannot
+ *    pose as a service account). Profiles kns.<ns> and ksa.<ns>.<sa>.
+ *  - Ports: each port of spec.containers, then of spec.initContainers (sidecars serve on theirs),
+ *    with a name or a hostPort (protocol TCP when unset; a protocol other than TCP, UDP or SCTP
+ *    is skipped, as Calico skips it).
  *  - Pods of this node (cfg->node_name) get the host side of their veth as interfaceName; pods of
  *    other nodes become endpoints without one, so selectors still resolve to their addresses.
  */
@@ -26,6 +32,7 @@
 #define ANN_POD_IPS "cni.projectcalico.org/podIPs"
 #define ANN_POD_IP "cni.projectcalico.org/podIP"
 #define ANN_CONTAINER_ID "cni.projectcalico.org/containerID"
+#define ANN_AWS_POD_IPS "vpc.amazonaws.com/pod-ips"
 #define MAX_POD_IPS 16
 #define IFNAME_LEN 16
 
@@ -121,19 +128,32 @@ static int pod_ips(struct k8s_conv *c, const struct k8s_meta *m, const json_t *s
 	a = k8s_annotation(m, ANN_POD_IP);
 	if (a && *a)
 		return ips_from_annotation(c, ips, ANN_POD_IP, a);
+	a = k8s_annotation(m, ANN_AWS_POD_IPS);
+	if (a && *a)
+		return ips_from_annotation(c, ips, ANN_AWS_POD_IPS, a);
 	return 0;
 }
 
-/* Calico's IsFinished. */
+/* The annotation is there and empty: the CNI that set it has released the pod's addresses. */
+static bool annotation_cleared(const struct k8s_meta *m, const char *key)
+{
+	const char *a = k8s_annotation(m, key);
+
+	return a && !*a;
+}
+
+/* Calico's IsFinished. A terminating pod keeps status.podIP until it is gone, but its address
+ * may already be a new pod's: the CNI's cleared annotation says when it was released. */
 static int pod_finished(struct k8s_conv *c, const struct k8s_meta *m, const json_t *status,
 			bool *finished)
 {
-	const char *phase, *ann = k8s_annotation(m, ANN_POD_IP);
+	const char *phase;
 	int r = k8s_get_string(c, status, "phase", "status.phase", &phase);
 
 	if (r < 0)
 		return r;
-	*finished = (m->deleting && ann && !*ann) ||
+	*finished = (m->deleting && (annotation_cleared(m, ANN_POD_IP) ||
+				     annotation_cleared(m, ANN_AWS_POD_IPS))) ||
 		    (r > 0 && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed") ||
 			       !strcmp(phase, "Completed")));
 	return 0;
@@ -213,15 +233,20 @@ static int local_iface(struct k8s_conv *c, const struct k8s_meta *m, const struc
 	return 0;
 }
 
+/* Calico labels the endpoint with its service account only below 63 characters (a longer name is
+ * no label value; serviceAccounts matches go by spec.serviceAccountName, which has any length). */
+#define SA_LABEL_MAX 62
+
 static json_t *wep_labels(const struct k8s_meta *m, const char *sa)
 {
 	json_t *l = m->labels ? json_deep_copy(m->labels) : json_object();
 
 	if (!l)
 		return NULL;
+	json_object_del(l, PAL_LABEL_SERVICE_ACCOUNT); /* only the pod's spec may say it */
 	if (k8s_put_str(l, PAL_LABEL_NAMESPACE, m->ns) ||
 	    k8s_put_str(l, PAL_LABEL_ORCHESTRATOR, "k8s") ||
-	    (sa && k8s_put_str(l, PAL_LABEL_SERVICE_ACCOUNT, sa))) {
+	    (sa && strlen(sa) <= SA_LABEL_MAX && k8s_put_str(l, PAL_LABEL_SERVICE_ACCOUNT, sa))) {
 		json_decref(l);
 		return NULL;
 	}
@@ -291,31 +316,44 @@ static int container_port(struct k8s_conv *c, const json_t *p, const char *path,
 	return 0;
 }
 
-static int container_ports(struct k8s_conv *c, const json_t *spec, json_t **out)
+/* The ports of every container of spec.<key> ("containers", "initContainers") appended to out. */
+static int ports_of(struct k8s_conv *c, const json_t *spec, const char *key, json_t *out)
 {
 	const json_t *containers, *ct, *ports, *p;
-	char path[96];
+	char base[32], path[128];
 	size_t i, j;
+	int r;
+
+	snprintf(base, sizeof(base), "spec.%s", key);
+	if ((r = k8s_get_array(c, spec, key, base, &containers)) < 0)
+		return r;
+	json_array_foreach(containers, i, ct) {
+		if ((r = k8s_item_object(c, ct, base, i)))
+			return r;
+		snprintf(path, sizeof(path), "%s[%zu].ports", base, i);
+		if ((r = k8s_get_array(c, ct, "ports", path, &ports)) < 0)
+			return r;
+		json_array_foreach(ports, j, p) {
+			snprintf(path, sizeof(path), "%s[%zu].ports[%zu]", base, i, j);
+			if ((r = container_port(c, p, path, out)))
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* As Calico: the containers' ports, then the init containers' (a sidecar, an init container
+ * with restartPolicy Always, serves on its ports for the pod's whole life). */
+static int container_ports(struct k8s_conv *c, const json_t *spec, json_t **out)
+{
 	int r;
 
 	*out = json_array();
 	if (!*out)
 		return -ENOMEM;
-	if ((r = k8s_get_array(c, spec, "containers", "spec.containers", &containers)) < 0)
+	if ((r = ports_of(c, spec, "containers", *out)))
 		return r;
-	json_array_foreach(containers, i, ct) {
-		if ((r = k8s_item_object(c, ct, "spec.containers", i)))
-			return r;
-		snprintf(path, sizeof(path), "spec.containers[%zu].ports", i);
-		if ((r = k8s_get_array(c, ct, "ports", path, &ports)) < 0)
-			return r;
-		json_array_foreach(ports, j, p) {
-			snprintf(path, sizeof(path), "spec.containers[%zu].ports[%zu]", i, j);
-			if ((r = container_port(c, p, path, *out)))
-				return r;
-		}
-	}
-	return 0;
+	return ports_of(c, spec, "initContainers", *out);
 }
 
 struct pod_spec {

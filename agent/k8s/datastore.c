@@ -143,6 +143,11 @@ struct k8s_entry {
 	/* The state file's record of the object (k8s_state.h) while its documents differ from the
 	 * API's and nothing was applied yet: decoded only if the API's version is held back. */
 	json_t *seed;
+	/* Hashes of the API object's metadata.uid (0: none seen) and of the apiVersion it came from:
+	 * a version of another uid from the same apiVersion is another object of the same name,
+	 * which inherits nothing (forget_predecessor). A Calico object moved between
+	 * projectcalico.org/v3 and the CRDs is the same object whatever uid each group shows. */
+	uint64_t uid_hash, group_hash;
 };
 
 /* An error text that could not be copied (out of memory) still marks the object bad. */
@@ -519,6 +524,41 @@ static bool isolate_rejected(struct pal_k8s_datastore *ds, struct k8s_entry **ep
 	return true;
 }
 
+/* FNV-1a of a string; 0 only for none or "". */
+static uint64_t text_hash(const char *t)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	if (!t || !*t)
+		return 0;
+	for (; *t; t++)
+		h = (h ^ (unsigned char)*t) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static void on_remove(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj);
+
+/* An object deleted and created again under its name while the informer did not watch (a relist
+ * after a 410 or a failure folds both into one change of the key): the new object is another one,
+ * as it is across restarts (the state file goes by uid). Its predecessor's versions are removed
+ * first, so none stays in force for it when it is rejected: a rejected new policy is isolated
+ * instead of enforcing the rules of the policy it replaced. Returns the entry left (NULL then). */
+static struct k8s_entry *forget_predecessor(struct pal_k8s_datastore *ds,
+					    struct pal_k8s_informer *inf, const char *key,
+					    const char *id, struct k8s_entry *e, const json_t *obj)
+{
+	uint64_t uid = text_hash(metadata_string(obj, "uid"));
+
+	if (!e || !uid || !e->uid_hash || e->uid_hash == uid ||
+	    e->group_hash != text_hash(inf->res.api_version))
+		return e;
+	pald_log(PALD_LOG_INFO, "kubernetes: object deleted and created again (another uid): the "
+				"earlier one's versions are dropped",
+		 PALD_S("object", id), PALD_S("uid", metadata_string(obj, "uid")));
+	on_remove(ds, inf, key, NULL);
+	return NULL;
+}
+
 static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, json_t *obj)
 {
 	struct pal_k8s_datastore *ds = ctx;
@@ -530,46 +570,47 @@ static void on_upsert(void *ctx, struct pal_k8s_informer *inf, const char *key, 
 	int rc;
 	object_id(inf, key, id, sizeof(id));
 	qualified_kind(inf, kind, sizeof(kind));
-	e = entry_get(ds, id);
+	e = forget_predecessor(ds, inf, key, id, entry_get(ds, id), obj);
 	seed = !e && ds->seed ? seed_take(ds, id, obj) : NULL;
 	rc = convert_one(ds, obj, id, pal_k8s_convert, &v, err, sizeof(err));
 	if (seed)
 		e = entry_from_seed(ds, id, seed, rc ? NULL : v);
+	if (!e && !(e = entry_add(ds, id))) {
+		version_put(v);
+		return;
+	}
+	e->uid_hash = text_hash(metadata_string(obj, "uid"));
+	e->group_hash = text_hash(inf->res.api_version);
 	if (rc) {
 		const char *msg = rc == -ENOMEM ? "out of memory" : err;
 		/* Only an entry from the state file has a version in force and no latest one. */
-		bool restored = e && !e->latest && e->applied;
+		bool restored = !e->latest && e->applied;
 
 		ds->conversions_failed++;
 		if (restored)
 			entry_set_version(&e->latest, e->applied);
 		/* No good version of its own (an isolation stands for none): fail closed. */
-		if (rc == -EINVAL && !(e && e->latest && !e->latest->isolation) &&
+		if (rc == -EINVAL && !(e->latest && !e->latest->isolation) &&
 		    isolate_rejected(ds, &e, id, kind, obj, msg))
 			return;
 		pald_log(PALD_LOG_ERROR, "kubernetes: object rejected, its last good version stays in force",
 			 PALD_S("kind", kind),
 			 PALD_S("object", key), PALD_S("error", msg),
-			 PALD_S("in_force", in_force_name(e ? e->latest : NULL)));
-		if (!e)
-			e = entry_add(ds, id);
-		if (e)
-			set_error(e, msg, e->latest);
+			 PALD_S("in_force", in_force_name(e->latest)));
+		set_error(e, msg, e->latest);
 		count_bad(ds);
 		if (restored)
 			mark_changed(ds);
 		return;
 	}
-	old = e ? e->latest : NULL;
-	bool was_bad = e && e->error;
+	old = e->latest;
+	bool was_bad = e->error;
 
-	if (!e)
-		e = entry_add(ds, id);
 	/* An unchanged conversion (a pod's status update) keeps the version it has. */
 	bool same = old && same_documents(old, v);
 
 	/* Recorded as uncommitted before "latest" changes: commit must not miss it. */
-	if (!e || (!same && json_object_set_new(ds->uncommitted, id, json_true()))) {
+	if (!same && json_object_set_new(ds->uncommitted, id, json_true())) {
 		version_put(v);
 		return;
 	}

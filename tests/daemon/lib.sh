@@ -4,6 +4,7 @@
 #   write_policy DIR [EXTRA_RULES]    a small valid policy set for node test-node (its workload
 #                                     endpoint on node $WEP_NODE, default test-node: a local
 #                                     workload turns the forward watch on, links.h rule 6)
+#   k8s_put_local_web                 namespace shop and its pod web of test-node (replay server)
 #   start_agent ARGS...               palisaded in the background (pid $AGENT, log $TMP/agent.log,
 #                                     null-backend record $TMP/record.json), waits for generation 1
 #   gen / rules / ifaces              fields of the record
@@ -115,6 +116,14 @@ spec:
       ports: [22]
 $extra
 YAML
+}
+
+# k8s_put_local_web: on the replay server (tests/k8s/lib.sh), the Namespace shop and its running pod
+# web (app=web, 198.18.7.2) of this node (test-node).
+k8s_put_local_web() {
+	k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put namespace"
+	k8s_put '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop","labels":{"app":"web"}},"spec":{"nodeName":"test-node","containers":[{"name":"c","image":"i"}]},"status":{"phase":"Running","podIP":"198.18.7.2","podIPs":[{"ip":"198.18.7.2"}]}}' ||
+		fail "put pod"
 }
 
 rec() { jq -r "$1" "$TMP/record.json" 2>/dev/null; }

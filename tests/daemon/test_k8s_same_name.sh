@@ -11,9 +11,7 @@ use_k8s_netns
 refs() { rec .rule_refs; }
 refs_are() { [ "$(refs)" = "$1" ]; }
 k8s_start "$TMP/k8s" || fail "replay server"
-k8s_put '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop"}}' || fail "put namespace"
-k8s_put '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop","labels":{"app":"web"}},"spec":{"nodeName":"test-node","containers":[{"name":"c","image":"i"}]},"status":{"phase":"Running","podIP":"198.18.7.2","podIPs":[{"ip":"198.18.7.2"}]}}' ||
-	fail "put pod"
+k8s_put_local_web
 rm -f "$TMP/record.json"
 start_agent --datastore kubernetes --kubeconfig "$K8S_KUBECONFIG"
 wait_until 5 grep -q 'resource synced resource=/api/v1/pods.*objects=1' "$TMP/agent.log" || fail "pod not synced"

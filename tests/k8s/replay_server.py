@@ -10,6 +10,7 @@ See tests/k8s/README.md for the command line and the control paths.
 """
 import argparse
 import base64
+import gzip
 import http.server
 import json
 import os
@@ -241,6 +242,7 @@ class Server:
         self.lock = threading.Lock()
         self.requests = []  # (method, path, query, code)
         self.faults = []  # POST /faults: answers that replace lists' and watches' (take_fault)
+        self.wire = {}  # POST /wire: how answers are framed (gzip, chunked, split events)
         self.httpd = None
         self.port = args.port
 
@@ -293,10 +295,14 @@ class Server:
                 return dict(f)
         return None
 
-    def log_request(self, method, path, query, code):
+    def log_request(self, method, path, query, code, headers=None):
         with self.lock:
             self.requests.append({"method": method, "path": path, "query": query, "code": code,
-                                  "t": time.monotonic()})
+                                  "t": time.monotonic(),
+                                  "acceptEncoding": headers.get("Accept-Encoding", "")
+                                  if headers else "",
+                                  "contentEncoding": headers.get("_sent_encoding", "")
+                                  if headers else ""})
 
 
 class ApiHandler(http.server.BaseHTTPRequestHandler):
@@ -319,12 +325,33 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         self.send_bytes(code, "application/json", json.dumps(body).encode())
 
     def send_bytes(self, code, content_type, data):
+        """As the API server: gzip when the client accepts it and the body is at least the wire's
+        gzipMinBytes (the API server's threshold is 128 KiB), chunked when the wire says so."""
+        wire = self.server_ref.wire
+        sent = {"Accept-Encoding": self.headers.get("Accept-Encoding", "")}
         self.send_response(code)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        self.server_ref.log_request(self.command, self.path_only, self.query_s, code)
+        gz_min = wire.get("gzipMinBytes")
+        if gz_min is not None and len(data) >= gz_min and \
+                "gzip" in sent["Accept-Encoding"].replace(" ", "").split(","):
+            data = gzip.compress(data)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
+            sent["_sent_encoding"] = "gzip"
+        piece = int(wire.get("chunkedBytes") or 0)
+        if piece:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(data), piece):
+                part = data[i:i + piece]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        self.server_ref.log_request(self.command, self.path_only, self.query_s, code, sent)
 
     def authenticated(self):
         cert = self.request.getpeercert()
@@ -509,16 +536,26 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                              "metadata": md, "items": [self.item(res, kind, o) for _, o in objs]})
 
     def chunk(self, event):
+        """One watch event as one chunk; with the wire's splitEventBytes N as chunks of N bytes,
+        each sent on its own (an event split across the client's reads, as a proxy may)."""
         data = (json.dumps(event) + "\n").encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        piece = int(self.server_ref.wire.get("splitEventBytes") or 0) or len(data)
+        for i in range(0, len(data), piece):
+            part = data[i:i + piece]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.flush()
+            if piece < len(data):
+                time.sleep(0.002)
 
     def watch(self, res, kind, ns, q):
         srv = self.server_ref
         st = srv.store
         sel = q.get("fieldSelector", "")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
-        deadline = time.monotonic() + int(q.get("timeoutSeconds") or 1800)
+        seconds = float(q.get("timeoutSeconds") or 1800)
+        if srv.wire.get("watchSeconds"):  # the server ends watches sooner, cleanly
+            seconds = min(seconds, float(srv.wire["watchSeconds"]))
+        deadline = time.monotonic() + seconds
         g, v = res[0], res[1]
         api_version = "%s/%s" % (g, v) if g else v
 
@@ -531,7 +568,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        srv.log_request("WATCH", self.path_only, self.query_s, 200)
+        srv.log_request("WATCH", self.path_only, self.query_s, 200,
+                        {"Accept-Encoding": self.headers.get("Accept-Encoding", "")})
         rv_s = q.get("resourceVersion", "")
         with st.cond:
             epoch = st.watch_epoch
@@ -672,6 +710,14 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     raise ValueError("faults: a list of objects with a status")
                 with api.lock:
                     api.faults = [dict(f) for f in faults]
+                return self.reply(200, {})
+            if self.path == "/wire":
+                if not isinstance(data, dict) or not set(data) <= {
+                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds"}:
+                    raise ValueError("wire: an object of gzipMinBytes, chunkedBytes, "
+                                     "splitEventBytes, watchSeconds")
+                with api.lock:
+                    api.wire = {k: v for k, v in data.items() if v is not None}
                 return self.reply(200, {})
             if self.path == "/token":
                 api.tokens = set(data["tokens"])

@@ -49,6 +49,17 @@ static const json_t *one_wep(const json_t *p, const struct pal_k8s_convert_cfg *
 	return kc_doc(*docs, "WorkloadEndpoint", 0);
 }
 
+/* The pod being deleted (deletionTimestamp), its CNI's annotation set to value. */
+static json_t *terminating_pod(const char *annotation, const char *value)
+{
+	json_t *p = pod();
+
+	kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
+	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
+			    annotation, json_string(value));
+	return p;
+}
+
 static void expect_nothing(const json_t *p)
 {
 	json_t *docs = kc_ok(p, &kc_cfg);
@@ -176,14 +187,117 @@ Test(k8s_convert_pod, pods_without_their_own_network_convert_to_nothing)
 	}
 	{
 		/* Terminating, and Calico's CNI has released the IP (annotation cleared). */
-		json_t *p = pod();
+		json_t *p = terminating_pod("cni.projectcalico.org/podIP", "");
 
-		kc_set(p, "metadata.deletionTimestamp", json_string("2026-12-01T11:00:00Z"));
-		json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
-				    "cni.projectcalico.org/podIP", json_string(""));
 		expect_nothing(p);
 		json_decref(p);
 	}
+}
+
+/* A pod shown terminating (deletionTimestamp) by the API server keeps its status.podIP, but the
+ * AWS VPC CNI clears its own annotation when it releases the address, which a new pod may then
+ * get: the old pod must not keep a claim on it (Calico's IsFinished). */
+Test(k8s_convert_pod, terminating_pod_whose_aws_cni_released_its_address_converts_to_nothing)
+{
+	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "");
+
+	expect_nothing(p);
+	json_decref(p);
+}
+
+/* Terminating but not yet released (the annotation still names it): still the pod's. Before the
+ * kubelet reports the status, the AWS VPC CNI's annotation gives the address. */
+Test(k8s_convert_pod, aws_cni_annotation_until_released)
+{
+	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "198.18.9.9"), *docs;
+	const json_t *w;
+
+	kc_set(p, "status.podIPs", json_null());
+	kc_set(p, "status.podIP", json_null());
+	w = one_wep(p, &kc_cfg, &docs);
+	cr_assert_eq(json_array_size(kc_get(w, "spec", "ipNetworks", NULL)), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(kc_get(w, "spec", "ipNetworks", NULL), 0)),
+			 "198.18.9.9/32");
+	json_decref(docs);
+	json_decref(p);
+}
+
+/* A sidecar (an init container with restartPolicy Always, on by default since Kubernetes 1.29)
+ * serves on its named ports all the pod's life: they are endpoint ports after the containers'
+ * (Calico reads spec.initContainers too), so a policy naming one resolves on this pod. */
+Test(k8s_convert_pod, init_container_ports_follow_the_containers)
+{
+	json_t *p = pod(), *docs;
+	const json_t *ports;
+
+	kc_set(p, "spec.initContainers",
+	       json_loads("[{\"name\":\"mesh\",\"image\":\"proxy\",\"restartPolicy\":\"Always\","
+			  "\"ports\":[{\"name\":\"mesh-admin\",\"containerPort\":15000,"
+			  "\"protocol\":\"TCP\"},{\"containerPort\":15001}]}]",
+			  0, NULL));
+	ports = kc_get(one_wep(p, &kc_cfg, &docs), "spec", "ports", NULL);
+	cr_assert_eq(json_array_size(ports), 5, "the 4 of the containers and the named one");
+	cr_assert_str_eq(kc_str(json_array_get(ports, 0), "name", NULL), "http");
+	cr_assert_str_eq(kc_str(json_array_get(ports, 4), "name", NULL), "mesh-admin");
+	cr_assert_eq(json_integer_value(kc_get(json_array_get(ports, 4), "port", NULL)), 15000);
+	json_decref(docs);
+	kc_set(p, "spec.initContainers",
+	       json_loads("[{\"name\":\"i\",\"ports\":[{\"name\":\"x\",\"containerPort\":0}]}]", 0,
+			  NULL));
+	kc_fails(p, &kc_cfg, "spec.initContainers[0].ports[0].containerPort: 0 is out of range");
+	json_decref(p);
+}
+
+/* A service account name may have 253 characters, a label value 63: the pod of one longer than 63
+ * converts (it was rejected: its veth denied everything) and, as Calico, is labelled
+ * projectcalico.org/serviceaccount only below 63 characters. Its spec keeps the name, which
+ * serviceAccounts matches read. */
+Test(k8s_convert_pod, long_service_account_name_is_no_label)
+{
+	static const size_t lengths[] = { 64, 63, 62 };
+	json_t *p = pod(), *docs;
+	const json_t *w;
+	char sa[65];
+
+	/* A pod's own label of that key does not pose as its service account. */
+	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "labels"),
+			    "projectcalico.org/serviceaccount", json_string("admin"));
+	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+		memset(sa, 'a', lengths[i]);
+		sa[lengths[i]] = '\0';
+		kc_set(p, "spec.serviceAccountName", json_string(sa));
+		w = one_wep(p, &kc_cfg, &docs);
+		cr_assert_str_eq(kc_str(w, "spec", "serviceAccountName", NULL), sa);
+		if (lengths[i] < 63)
+			cr_assert_str_eq(kc_str(w, "metadata", "labels",
+						"projectcalico.org/serviceaccount", NULL), sa);
+		else
+			cr_assert_null(kc_get(w, "metadata", "labels",
+					      "projectcalico.org/serviceaccount", NULL),
+				       "a name of %zu characters is no label", lengths[i]);
+		json_decref(docs);
+	}
+	json_decref(p);
+}
+
+/* A Deployment's pod on a node without dots in its name: its workload endpoint's name
+ * "<node>-k8s-<pod>-eth0" (dashes doubled) is one part of 69 characters without a dot. As the
+ * pod's own name, it is a DNS subdomain for Kubernetes and Calico (their parts have no 63-character
+ * limit): it converts and loads (it was rejected, the pod's veth denied everything). */
+Test(k8s_convert_pod, workload_endpoint_name_longer_than_a_dns_label)
+{
+	json_t *p = pod(), *docs;
+	const json_t *w;
+	struct pal_k8s_convert_cfg cfg = kc_cfg;
+
+	cfg.node_name = "worker-node-01";
+	kc_set(p, "metadata.name", json_string("payments-api-deployment-7d9c8b6f5-x2kq9"));
+	kc_set(p, "spec.nodeName", json_string("worker-node-01"));
+	w = one_wep(p, &cfg, &docs);
+	cr_assert_str_eq(kc_str(w, "metadata", "name", NULL),
+			 "worker--node--01-k8s-payments--api--deployment--7d9c8b6f5--x2kq9-eth0");
+	json_decref(docs);
+	json_decref(p);
 }
 
 Test(k8s_convert_pod, pod_of_another_node_has_no_interface)
@@ -334,6 +448,26 @@ Test(k8s_convert_identity, service_account_becomes_ksa_profile)
 	cr_assert_str_eq(kc_str(pr, "spec", "labelsToApply", "pcsa.projectcalico.org/name", NULL),
 			 "web-sa");
 	cr_assert_null(kc_get(pr, "spec", "ingress", NULL));
+	json_decref(docs);
+}
+
+/* Its profile converts too, without the name label a label value cannot hold. */
+Test(k8s_convert_identity, long_service_account_name_has_no_name_label)
+{
+	char text[512], sa[65];
+	json_t *docs;
+	const json_t *pr;
+
+	memset(sa, 'a', 64);
+	sa[64] = '\0';
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"prod\",\"labels\":{\"tier\":\"front\"}}}",
+		 sa);
+	docs = kc_ok_text(text, &kc_cfg);
+	pr = kc_doc(docs, "Profile", 0);
+	cr_assert_str_eq(kc_str(pr, "spec", "labelsToApply", "pcsa.tier", NULL), "front");
+	cr_assert_null(kc_get(pr, "spec", "labelsToApply", "pcsa.projectcalico.org/name", NULL));
 	json_decref(docs);
 }
 
