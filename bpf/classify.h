@@ -17,6 +17,8 @@
  *      classes' word j (an override word found by rank in the class's override mask, else the
  *      field's base word); set bits are entries in evaluation order: ALLOW/DENY decide, LOG
  *      records and jumps to `next`, PASS/SKIP jump to `next`.
+ * Steps 2 and 3 first try the common case without their loops (pal_cls_first_entry): nothing
+ * can match, or the first matching entry is an ALLOW or DENY; anything else runs them in full.
  * The work for a new flow is bounded by the list's summary size (at most 32 words) plus the
  * candidate words actually visited; it does not depend on the number of rules otherwise.
  *
@@ -184,6 +186,33 @@ static __always_inline __u64 pal_field_word(struct pal_cls_scratch *s, __u32 f, 
 	return pal_word_at(idx, err);
 }
 
+/* Word j of the entries the packet matches: the AND of every field's word j but those of
+ * pal_list.neutral (all ones). *err is set when a word is missing. */
+static __always_inline __u64 pal_cls_matched_word(struct pal_cls_scratch *s, __u32 j, int *err)
+{
+	__u64 w = ~0ULL;
+	__u32 f;
+
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		/* j opaque per field: what pal_field_word derives from it is recomputed, not kept
+		 * in stack slots across the lookups (this frame is the deepest of tc_egress's) */
+		asm volatile("" : "+r"(j));
+		if (!(s->neutral & (1u << f)))
+			w &= pal_field_word(s, f, j, err);
+	}
+	return w;
+}
+
+/* Entry i of the list, NULL when i is past its entries or the entry is missing. */
+static __always_inline struct pal_entry *pal_cls_entry(struct pal_cls_scratch *s, __u32 i)
+{
+	__u32 idx = s->entry_base + i;
+
+	if (i >= s->n_entries)
+		return NULL;
+	return bpf_map_lookup_elem(&pal_entries, &idx);
+}
+
 /* A Log rule's event, within the interface's event rate limit (counters.h pal_event_admit). */
 static __always_inline void pal_emit_log_req(const struct pal_cls_req *req, struct pal_pkt *pkt,
 					     __u32 rule_id)
@@ -214,7 +243,7 @@ static long pal_cls_step(__u32 iter, void *ctx)
 {
 	struct pal_cls_scratch *s = ((struct pal_cls_loop *)ctx)->s;
 	struct pal_entry *e;
-	__u32 i, idx;
+	__u32 i;
 	int err = 0;
 
 	if (!s)
@@ -256,11 +285,8 @@ static long pal_cls_step(__u32 iter, void *ctx)
 	}
 	if (s->have_w == PAL_W_PENDING) {
 		__u32 j = s->j & (PAL_MAX_WORDS - 1);
-		__u64 w = ~0ULL;
+		__u64 w = pal_cls_matched_word(s, j, &err);
 
-		for (i = 0; i < PAL_FIELD_COUNT; i++)
-			if (!(s->neutral & (1u << i)))
-				w &= pal_field_word(s, i, j, &err);
 		if (err) {
 			s->status = PAL_CLS_STATUS_INTERNAL;
 			return 1;
@@ -279,12 +305,7 @@ static long pal_cls_step(__u32 iter, void *ctx)
 		s->status = PAL_CLS_STATUS_OVERFLOW;
 		return 1;
 	}
-	if (i >= s->n_entries) {
-		s->status = PAL_CLS_STATUS_INTERNAL;
-		return 1;
-	}
-	idx = s->entry_base + i;
-	e = bpf_map_lookup_elem(&pal_entries, &idx);
+	e = pal_cls_entry(s, i);
 	if (!e) {
 		s->status = PAL_CLS_STATUS_INTERNAL;
 		return 1;
@@ -331,26 +352,27 @@ static long pal_cls_step(__u32 iter, void *ctx)
  * field's override rank before word k. Returns non-zero when a word is missing. */
 static __always_inline int pal_cls_cand_word(struct pal_cls_scratch *s, __u32 k)
 {
+	/* the missing-word flag in the slot, not in a stack slot of the deepest frames */
+	int *err = (int *)&s->words_err;
 	__u64 cand = ~0ULL, anch;
 	__u32 f, *rank;
-	int err = 0;
 
 	/* masked where clang cannot fold the mask back into a reload of k: every index below is
 	 * visibly < PAL_SUMMARY_WORDS to the verifier */
 	asm volatile("%[k] &= %[m]" : [k] "+r"(k) : [m] "i"(PAL_SUMMARY_WORDS - 1));
 	rank = s->rank[k];
-	anch = pal_word_at(s->always + k, &err);
+	anch = pal_word_at(s->always + k, err);
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		if (s->neutral & (1u << f))
 			continue; /* every entry, no override, no anchor: nothing to AND or OR */
-		cand &= pal_word_at(s->cls[f].summary + k, &err);
-		anch |= pal_word_at(s->cls[f].anchor + k, &err);
-		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, &err);
+		cand &= pal_word_at(s->cls[f].summary + k, err);
+		anch |= pal_word_at(s->cls[f].anchor + k, err);
+		rank[f] = (__u32)pal_word_at(s->cls[f].ovr_rank + k, err);
 	}
 	s->cand[k] = cand & anch;
 	if (s->cand[k])
 		s->cand_nz |= 1u << k;
-	return err;
+	return *err;
 }
 
 /* Summary words per step-2 iteration: the verifier checks the unrolled body once per word in it
@@ -380,6 +402,66 @@ static long pal_cls_cand_step(__u32 i, void *ctx)
 		}
 	}
 	return 0;
+}
+
+/* Step 2 for the lowest summary word in top, the first that can hold a candidate: the first
+ * candidate word (its lowest bit), or -1 when it has none or a word is missing. A subprogram,
+ * as is the next: inline, their registers would spill into pal_classify's frame, which
+ * tc_egress's 512-byte stack has no room for; apart, each frame is no deeper than a walk
+ * callback's. */
+static __noinline int pal_cls_first_word(struct pal_cls_scratch *s)
+{
+	__u32 k;
+
+	if (!s || !s->top)
+		return -1;
+	k = pal_ctz64(s->top);
+	if (k >= s->n_summary || k >= PAL_SUMMARY_WORDS || pal_cls_cand_word(s, k) || !s->cand[k])
+		return -1;
+	return (int)((k * 64 + pal_ctz64(s->cand[k])) & (PAL_MAX_WORDS - 1));
+}
+
+/* Whether word j's first matched entry decides (ALLOW or DENY); it is then in s->status,
+ * s->entry and s->e. */
+static __noinline int pal_cls_word_decides(struct pal_cls_scratch *s, __u32 j)
+{
+	struct pal_entry *e;
+	int err = 0;
+	__u64 w;
+	__u32 i;
+
+	if (!s)
+		return 0;
+	j &= PAL_MAX_WORDS - 1;
+	w = pal_cls_matched_word(s, j, &err);
+	if (err || !w)
+		return 0; /* a missing word: the walk answers INTERNAL; no entry here: the next word */
+	i = j * 64 + pal_ctz64(w);
+	e = pal_cls_entry(s, i);
+	if (!e || (e->action != PAL_ACT_ALLOW && e->action != PAL_ACT_DENY))
+		return 0; /* LOG, PASS, SKIP go on: the walk */
+	s->status = PAL_CLS_STATUS_VERDICT;
+	s->entry = i;
+	s->e = *e;
+	return 1;
+}
+
+/* Steps 2 and 3 for the common new flow, without their bpf_loops: no summary word can hold a
+ * candidate (NOMATCH), or the first candidate word's first entry (in evaluation order, the first
+ * entry the packet matches) is an ALLOW or DENY, which decides as the walk's first step would.
+ * Returns 1 when it answered (s->status, and for a verdict s->entry and s->e), 0 when the walk
+ * must run: it starts again from the beginning, which is right because nothing here counts, logs
+ * or moves the walk's state (cand[k], cand_nz and rank[k] are what step 2 writes again). */
+static __always_inline int pal_cls_first_entry(struct pal_cls_scratch *s)
+{
+	int j;
+
+	if (!s->top) {
+		s->status = PAL_CLS_STATUS_NOMATCH;
+		return 1;
+	}
+	j = pal_cls_first_word(s);
+	return j >= 0 && pal_cls_word_decides(s, (__u32)j);
 }
 
 /* ---- direct key tables (abi.h): a field's class without an LPM lookup ---- */
@@ -529,7 +611,6 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	s->hook = req->hook;
 	s->stage = req->stage;
 	s->quiet = req->quiet;
-	s->pkt = *pkt;
 	key = &s->key;
 
 	/* 1. classes */
@@ -588,14 +669,20 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->top &= s->cls[f].top;
 	s->top_left = s->top;
 	s->cand_nz = 0;
-	bpf_loop((pal_popcount64(s->top) + PAL_CAND_WORDS_PER_STEP - 1) / PAL_CAND_WORDS_PER_STEP,
-		 pal_cls_cand_step, &loop, 0);
-	if (s->words_err)
-		return;
+	if (!pal_cls_first_entry(s)) {
+		s->pkt = *pkt; /* for the walk's Log events */
+		s->cand_nz = 0;
+		s->words_err = 0;
+		bpf_loop((pal_popcount64(s->top) + PAL_CAND_WORDS_PER_STEP - 1) /
+				 PAL_CAND_WORDS_PER_STEP,
+			 pal_cls_cand_step, &loop, 0);
+		if (s->words_err)
+			return;
 
-	/* 3. the walk; one bpf_loop iteration per step */
-	/* a step can take two iterations (find a word, then AND it) */
-	bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &loop, 0);
+		/* 3. the walk; one bpf_loop iteration per step */
+		/* a step can take two iterations (find a word, then AND it) */
+		bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &loop, 0);
+	}
 
 	req->status = s->status;
 	if (s->status == PAL_CLS_STATUS_VERDICT) {

@@ -7,7 +7,12 @@
  *   every packet and the next entry the packet matches is an Allow thousands of entries later:
  *   after the Log the walk's cursor is in summary word 0, which holds no more candidates, and
  *   the Allow is found only by going on to a later summary word. A walk that stops there falls
- *   to the default deny. */
+ *   to the default deny.
+ * - The shortcut of the common case (bpf/classify.h pal_cls_first_entry: the first candidate
+ *   word's first entry decides) is taken only where the walk would decide the same: when the
+ *   source matches an entry of word 0 and the port does not, and the allow is in a later word
+ *   (word 0 is empty in all fields together, not in each one); and when the first summary word
+ *   every field has entries in holds no candidate (anchors rule it out) and a later one decides. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +36,12 @@ static void policy_head(char *y, size_t cap, size_t *len, const char *name, int 
 		name, order);
 }
 
-/* A host endpoint on eth0 whose ingress policies are, in order: [Log everything,] n_deny denies
- * of TCP from 198.19.x.y/32 (n_src distinct sources; 1,000 per policy, the compiler's limit is
+#define LOG_ALL "  - {action: Log}\n"
+
+/* A host endpoint on eth0 whose ingress policies are, in order: [one of the rule first,] n_deny
+ * denies of TCP from 198.19.x.y/32 (n_src distinct sources; 1,000 per policy, the compiler's limit is
  * 1,024), then an allow of TCP port 80 from PEER. */
-static char *policy(int n_deny, int n_src, bool log_first)
+static char *policy(int n_deny, int n_src, const char *first)
 {
 	size_t cap = 4096 + (size_t)n_deny * 96, len = 0;
 	char *y = malloc(cap), name[32];
@@ -42,9 +49,9 @@ static char *policy(int n_deny, int n_src, bool log_first)
 	cr_assert_not_null(y);
 	len += (size_t)snprintf(y + len, cap - len,
 		BT_YAML_HEP_H0(HOST));
-	if (log_first) {
-		policy_head(y, cap, &len, "log", 1);
-		len += (size_t)snprintf(y + len, cap - len, "  - {action: Log}\n");
+	if (first) {
+		policy_head(y, cap, &len, "first", 1);
+		len += (size_t)snprintf(y + len, cap - len, "%s", first);
 	}
 	for (int i = 0; i < n_deny; i++) {
 		if (i % 1000 == 0) {
@@ -101,7 +108,7 @@ Test(bpf_classify_forms, lists_either_side_of_the_linear_limit_decide_the_same)
 	for (int n = 27; n <= 33; n++) {
 		struct ctest c;
 		/* 8 sources: the tables fit the linear form's ranges and prefixes */
-		char *y = policy(n, 8, false);
+		char *y = policy(n, 8, NULL);
 		int at_most = 0, over = 0;
 
 		memset(&c, 0, sizeof(c));
@@ -122,19 +129,49 @@ Test(bpf_classify_forms, lists_either_side_of_the_linear_limit_decide_the_same)
 	cr_assert_gt(over_limit, 0, "no list went over the limit");
 }
 
+/* Compiles the policy y (and frees it) and programs it as generation 1. */
+static void apply_policy(struct ctest *c, char *y)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, y);
+	free(y);
+	cr_assert_eq(c->rc, 0, "compile");
+	bt_apply(&T, &c->ir, 1);
+}
+
 Test(bpf_classify_forms, the_walk_goes_on_to_a_later_summary_word_after_a_log, .timeout = 120)
 {
 	struct ctest c;
-	char *y = policy(4200, 4200, true);
 
-	memset(&c, 0, sizeof(c));
-	ct_compile(&c, y);
-	free(y);
-	cr_assert_eq(c.rc, 0, "compile");
-	bt_apply(&T, &c.ir, 1);
+	apply_policy(&c, policy(4200, 4200, LOG_ALL));
 	cr_assert(allowed(PEER, 80), "the allow after 4,200 denies");
 	cr_assert_not(allowed(PEER, 81));
 	cr_assert_not(allowed("198.19.16.200", 80), "the last deny");
+	ct_free(&c);
+}
+
+Test(bpf_classify_forms, the_first_candidate_word_must_match_in_every_field)
+{
+	struct ctest c;
+
+	apply_policy(&c, policy(100, 100, "  - {action: Deny, protocol: TCP, source: {nets: [" PEER
+					  "/32]}, destination: {ports: [22]}}\n"));
+	cr_assert(allowed(PEER, 80), "the source's deny is of port 22 only: the allow decides");
+	cr_assert_not(allowed(PEER, 22), "the source's deny of port 22");
+	cr_assert_not(allowed(PEER, 81), "the allow is of port 80 only");
+	cr_assert_not(allowed("198.19.0.100", 80), "the last deny");
+	ct_free(&c);
+}
+
+Test(bpf_classify_forms, a_first_summary_word_without_candidates_is_no_answer, .timeout = 120)
+{
+	struct ctest c;
+
+	/* anchored on the protocol: in summary word 0 of every field the packet's classes have, but
+	 * not of TCP's anchor; the denies from 198.19.x are anchored on their sources */
+	apply_policy(&c, policy(4200, 4200, "  - {action: Deny, protocol: UDP}\n"));
+	cr_assert(allowed(PEER, 80), "the allow in summary word 1");
+	cr_assert_not(allowed(PEER, 81));
 	ct_free(&c);
 }
 
