@@ -345,7 +345,8 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 	return PAL_DROP_NONE; /* not IP: family stays 0 */
 }
 
-/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged frame (most
+/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags (PAL_MAX_VLAN_TAGS; more is
+ * a drop, see docs/datapath.md "Parsing"). An untagged frame (most
  * packets) is read with fewer loads (each helper call is a measurable part of the cost): its
  * first 54 bytes straight from the packet when they are in the linear data (Ethernet, then IPv4
  * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, and
@@ -383,7 +384,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 	} else {
 		proto = ((__u16)eth[12] << 8) | eth[13];
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < PAL_MAX_VLAN_TAGS; i++) {
 		__u8 tag[4];
 
 		if (proto != PAL_ETH_P_8021Q && proto != PAL_ETH_P_8021AD)
@@ -393,6 +394,10 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		proto = ((__u16)tag[2] << 8) | tag[3];
 		off += 4;
 	}
+	/* Still tagged: not "not IP". The kernel strips any number of VLAN id 0 tags and delivers
+	 * the packet inside on this interface, so passing it would skip every policy judged here. */
+	if (proto == PAL_ETH_P_8021Q || proto == PAL_ETH_P_8021AD)
+		return PAL_DROP_VLAN_DEPTH;
 	return pal_parse_l3(ctx, kind, off, proto, p);
 }
 

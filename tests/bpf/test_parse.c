@@ -29,6 +29,7 @@ struct pcase {
 	int xdp;    /* expected XDP return: 1 drop, 2 pass */
 	int tc;     /* expected tc ingress return: 0 ok, 2 shot */
 	enum pal_drop_reason reason;
+	int extra_tags; /* with .vlan: more VLAN id 0 tags after the first */
 };
 
 #define DROP 1
@@ -61,6 +62,16 @@ static const struct pcase cases[] = {
 	/* the frame's front read straight from the packet (parse.h) holds a tag, not IP */
 	{ "vlan tag ipv6", PAL_PROTO_TCP, true, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
+	/* two tags (QinQ) are walked; a third is not "not IP": the kernel strips VLAN id 0 tags
+	 * however many there are, and delivers what is inside on this interface */
+	{ "vlan 2 tags", PAL_PROTO_TCP, false, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_POLICY, 1 },
+	{ "vlan 2 tags ipv6", PAL_PROTO_TCP, true, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_POLICY, 1 },
+	{ "vlan 3 tags", PAL_PROTO_TCP, false, 9000, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_VLAN_DEPTH, 2 },
+	{ "vlan 5 tags ipv6", PAL_PROTO_TCP, true, 9000, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_VLAN_DEPTH, 4 },
 	/* fragments: the first has ports, later ones do not (port rules cannot match them) */
 	{ "ipv4 first fragment", PAL_PROTO_TCP, false, 9001, {.frag = 1}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
@@ -145,6 +156,12 @@ static size_t frame(const struct pcase *c, uint8_t *buf, size_t cap)
 		break;
 	default:
 		break;
+	}
+	if (c->extra_tags && len + 4 * c->extra_tags <= cap) {
+		memmove(buf + 16 + 4 * c->extra_tags, buf + 16, len - 16);
+		for (int t = 0; t < c->extra_tags; t++)
+			memcpy(buf + 16 + 4 * t, "\x81\x00\x00\x00", 4); /* TPID 802.1Q, TCI 0 */
+		len += 4 * c->extra_tags;
 	}
 	return len;
 }
