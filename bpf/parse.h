@@ -258,6 +258,17 @@ static __always_inline int pal_ipv6_ext(__u8 nh)
 	       nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST;
 }
 
+/* Whether a (p->src or p->dst: 4-byte aligned) is IPv4-mapped, ::ffff:0:0/96. Such an address
+ * never belongs on the wire (RFC 4291; Linux refuses to send one), yet Linux takes it in: UDP
+ * hands it to a dual-stack socket as the IPv4 peer a.b.c.d, which IPv4 rules never judged (an
+ * IPv6 packet meets IPv6 nets only), and answers over IPv4. */
+static __always_inline int pal_ipv6_v4mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
+}
+
 /* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
  * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), taken when no
  * extension header comes between and they hold the bytes of the L4 header that pal_parse_l4
@@ -275,6 +286,8 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 	p->family = 6;
 	__builtin_memcpy(p->src, &h[8], 16);
 	__builtin_memcpy(p->dst, &h[24], 16);
+	if (pal_ipv6_v4mapped(p->src) || pal_ipv6_v4mapped(p->dst))
+		return PAL_DROP_BAD_IP;
 	nh = h[6];
 	off = p->l3_off + 40;
 	if (l4 && !pal_ipv6_ext(nh) && l4_len >= (nh == PAL_IPPROTO_TCP ? 20 : 8)) {

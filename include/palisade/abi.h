@@ -93,7 +93,8 @@ enum pal_drop_reason {
 	PAL_DROP_TRUNC_L2 = 5,     /* shorter than its Ethernet/VLAN header */
 	PAL_DROP_TRUNC_L3 = 6,     /* IPv4/IPv6 header (or an extension header) cut short */
 	PAL_DROP_TRUNC_L4 = 7,     /* TCP/UDP/SCTP/ICMP header cut short (first fragment) */
-	PAL_DROP_BAD_IP = 8,       /* IPv4 IHL < 5, wrong version nibble, total length < header */
+	PAL_DROP_BAD_IP = 8,       /* IPv4 IHL < 5, wrong version nibble, total length < header,
+				    * an IPv4-mapped IPv6 address */
 	PAL_DROP_IPV6_EXT = 9,     /* more IPv6 extension headers than PAL_MAX_IPV6_EXT */
 	PAL_DROP_INTERNAL = 10,    /* a list or map entry the tables promise is missing */
 	PAL_DROP_OVERFLOW = 11,    /* classifier step limit (PAL_MAX_CLASSIFY_STEPS) exceeded */

@@ -16,7 +16,8 @@
 
 BT_TABLE_SUITE(bpf_parse);
 
-enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP };
+enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP, M_V4MAPPED_SRC,
+	      M_V4MAPPED_DST };
 
 struct pcase {
 	const char *name;
@@ -124,6 +125,12 @@ static const struct pcase cases[] = {
 	  PAL_DROP_BAD_IP },
 	{ "ethernet only", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14, DROP, REFUSED,
 	  PAL_DROP_TRUNC_L3 },
+	/* an IPv4-mapped IPv6 address (::ffff:a.b.c.d) never belongs on the wire; received, a
+	 * dual-stack socket would see the IPv4 peer that no IPv4 rule judged */
+	{ "ipv6 v4-mapped source", PAL_PROTO_TCP, true, 9000, {0}, M_V4MAPPED_SRC, 0, DROP, SHOT,
+	  PAL_DROP_BAD_IP },
+	{ "ipv6 v4-mapped destination", PAL_PROTO_TCP, true, 9000, {0}, M_V4MAPPED_DST, 0, DROP,
+	  SHOT, PAL_DROP_BAD_IP },
 	/* not IP: never blocked */
 	{ "arp", PAL_PROTO_TCP, false, 9001, {0}, M_ETHERTYPE_ARP, 0, PASS, OK, PAL_DROP_NONE },
 };
@@ -149,6 +156,11 @@ static size_t frame(const struct pcase *c, uint8_t *buf, size_t cap)
 	case M_TOTLEN:
 		buf[l3 + 2] = 0;
 		buf[l3 + 3] = 10;
+		break;
+	case M_V4MAPPED_SRC:
+	case M_V4MAPPED_DST:
+		memcpy(buf + l3 + (c->m == M_V4MAPPED_SRC ? 8 : 24),
+		       "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc6\x12\x64\x01", 16); /* ::ffff:198.18.100.1 */
 		break;
 	case M_ETHERTYPE_ARP:
 		buf[12] = 0x08;
