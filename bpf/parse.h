@@ -269,6 +269,16 @@ static __always_inline int pal_ipv6_v4mapped(const __u8 *a)
 	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
 }
 
+/* What the IPv6 parse decided (reason), or PAL_DROP_BAD_IP for an IPv4-mapped address. Checked
+ * after the parse, where few registers are live: inside pal_parse_ipv6_hdr the check cost the
+ * hooks 8 bytes of stack, which took tc_egress's chain to 6.1's 512-byte limit. */
+static __always_inline int pal_ipv6_checked(int reason, const struct pal_pkt *p)
+{
+	if (pal_ipv6_v4mapped(p->src) || pal_ipv6_v4mapped(p->dst))
+		return PAL_DROP_BAD_IP;
+	return reason;
+}
+
 /* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
  * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), taken when no
  * extension header comes between and they hold the bytes of the L4 header that pal_parse_l4
@@ -286,8 +296,6 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 	p->family = 6;
 	__builtin_memcpy(p->src, &h[8], 16);
 	__builtin_memcpy(p->dst, &h[24], 16);
-	if (pal_ipv6_v4mapped(p->src) || pal_ipv6_v4mapped(p->dst))
-		return PAL_DROP_BAD_IP;
 	nh = h[6];
 	off = p->l3_off + 40;
 	if (l4 && !pal_ipv6_ext(nh) && l4_len >= (nh == PAL_IPPROTO_TCP ? 20 : 8)) {
@@ -341,7 +349,7 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 
 	if (pal_load(ctx, kind, p->l3_off, h, 40))
 		return PAL_DROP_TRUNC_L3;
-	return pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0);
+	return pal_ipv6_checked(pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0), p);
 }
 
 /* From the network header at `off` with ethertype `proto` (host order). */
@@ -372,7 +380,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 	__u8 l4[24] __attribute__((aligned(8)));
 	__u16 proto;
 	__u32 off = 14;
-	int i;
+	int i, reason;
 
 	if (!pal_load_front(ctx, kind, eth)) {
 		proto = ((__u16)eth[12] << 8) | eth[13];
@@ -382,8 +390,9 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		}
 		if (proto == PAL_ETH_P_IPV6) {
 			p->l3_off = 14;
-			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
-						  pal_load_front6_l4(ctx, kind, l4));
+			reason = pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
+						    pal_load_front6_l4(ctx, kind, l4));
+			return pal_ipv6_checked(reason, p);
 		}
 		/* tagged or not IP: the Ethernet header is here already */
 	} else if (!pal_load(ctx, kind, 0, eth, 14 + 20)) {
