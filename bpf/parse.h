@@ -258,6 +258,27 @@ static __always_inline int pal_ipv6_ext(__u8 nh)
 	       nh == PAL_NEXTHDR_AH || nh == PAL_NEXTHDR_DEST;
 }
 
+/* Whether a (p->src or p->dst: 4-byte aligned) is IPv4-mapped, ::ffff:0:0/96. Such an address
+ * never belongs on the wire (RFC 4291; Linux refuses to send one), yet Linux takes it in: UDP
+ * hands it to a dual-stack socket as the IPv4 peer a.b.c.d, which IPv4 rules never judged (an
+ * IPv6 packet meets IPv6 nets only), and answers over IPv4. */
+static __always_inline int pal_ipv6_v4mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
+}
+
+/* What the IPv6 parse decided (reason), or PAL_DROP_BAD_IP for an IPv4-mapped address. Checked
+ * after the parse, where few registers are live: inside pal_parse_ipv6_hdr the check cost the
+ * hooks 8 bytes of stack, which took tc_egress's chain to 6.1's 512-byte limit. */
+static __always_inline int pal_ipv6_checked(int reason, const struct pal_pkt *p)
+{
+	if (pal_ipv6_v4mapped(p->src) || pal_ipv6_v4mapped(p->dst))
+		return PAL_DROP_BAD_IP;
+	return reason;
+}
+
 /* The IPv6 header h (its 40 bytes, from p->l3_off) and the extension header chain after it.
  * l4: l4_len bytes of what follows h when the caller has them (pal_load_front6_l4), taken when no
  * extension header comes between and they hold the bytes of the L4 header that pal_parse_l4
@@ -328,7 +349,7 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 
 	if (pal_load(ctx, kind, p->l3_off, h, 40))
 		return PAL_DROP_TRUNC_L3;
-	return pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0);
+	return pal_ipv6_checked(pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0), p);
 }
 
 /* From the network header at `off` with ethertype `proto` (host order). */
@@ -345,7 +366,8 @@ static __always_inline int pal_parse_l3(void *ctx, enum pal_ctx_kind kind, __u32
 	return PAL_DROP_NONE; /* not IP: family stays 0 */
 }
 
-/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags. An untagged frame (most
+/* From the Ethernet header at offset 0 (XDP, tc). Up to two VLAN tags (PAL_MAX_VLAN_TAGS; more is
+ * a drop, see docs/datapath.md "Parsing"). An untagged frame (most
  * packets) is read with fewer loads (each helper call is a measurable part of the cost): its
  * first 54 bytes straight from the packet when they are in the linear data (Ethernet, then IPv4
  * and the L4 header when the IPv4 header has no options, or the whole IPv6 header, 14 + 40, and
@@ -358,7 +380,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 	__u8 l4[24] __attribute__((aligned(8)));
 	__u16 proto;
 	__u32 off = 14;
-	int i;
+	int i, reason;
 
 	if (!pal_load_front(ctx, kind, eth)) {
 		proto = ((__u16)eth[12] << 8) | eth[13];
@@ -368,8 +390,9 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		}
 		if (proto == PAL_ETH_P_IPV6) {
 			p->l3_off = 14;
-			return pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
-						  pal_load_front6_l4(ctx, kind, l4));
+			reason = pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
+						    pal_load_front6_l4(ctx, kind, l4));
+			return pal_ipv6_checked(reason, p);
 		}
 		/* tagged or not IP: the Ethernet header is here already */
 	} else if (!pal_load(ctx, kind, 0, eth, 14 + 20)) {
@@ -383,7 +406,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 	} else {
 		proto = ((__u16)eth[12] << 8) | eth[13];
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < PAL_MAX_VLAN_TAGS; i++) {
 		__u8 tag[4];
 
 		if (proto != PAL_ETH_P_8021Q && proto != PAL_ETH_P_8021AD)
@@ -393,6 +416,10 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 		proto = ((__u16)tag[2] << 8) | tag[3];
 		off += 4;
 	}
+	/* Still tagged: not "not IP". The kernel strips any number of VLAN id 0 tags and delivers
+	 * the packet inside on this interface, so passing it would skip every policy judged here. */
+	if (proto == PAL_ETH_P_8021Q || proto == PAL_ETH_P_8021AD)
+		return PAL_DROP_VLAN_DEPTH;
 	return pal_parse_l3(ctx, kind, off, proto, p);
 }
 

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 10u
+#define PAL_LAYOUT_VERSION 11u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -93,14 +93,16 @@ enum pal_drop_reason {
 	PAL_DROP_TRUNC_L2 = 5,     /* shorter than its Ethernet/VLAN header */
 	PAL_DROP_TRUNC_L3 = 6,     /* IPv4/IPv6 header (or an extension header) cut short */
 	PAL_DROP_TRUNC_L4 = 7,     /* TCP/UDP/SCTP/ICMP header cut short (first fragment) */
-	PAL_DROP_BAD_IP = 8,       /* IPv4 IHL < 5, wrong version nibble, total length < header */
+	PAL_DROP_BAD_IP = 8,       /* IPv4 IHL < 5, wrong version nibble, total length < header,
+				    * an IPv4-mapped IPv6 address */
 	PAL_DROP_IPV6_EXT = 9,     /* more IPv6 extension headers than PAL_MAX_IPV6_EXT */
 	PAL_DROP_INTERNAL = 10,    /* a list or map entry the tables promise is missing */
 	PAL_DROP_OVERFLOW = 11,    /* classifier step limit (PAL_MAX_CLASSIFY_STEPS) exceeded */
 	PAL_DROP_SPOOF = 12,       /* a workload sent from an address that is not its own */
 	PAL_DROP_UNPROGRAMMED = 13, /* palisade polices the interface but could not program it */
 	PAL_DROP_BUSY = 14,        /* classifier scratch in use (process context preempted) */
-	PAL_DROP_COUNT = 15
+	PAL_DROP_VLAN_DEPTH = 15,  /* more VLAN tags than PAL_MAX_VLAN_TAGS */
+	PAL_DROP_COUNT = 16
 };
 
 /* Stages, same numbering as enum pal_stage of agent/core/ir.h (checked in
@@ -981,6 +983,7 @@ static const char *const pal_drop_reason_names[PAL_DROP_COUNT] = {
 	[PAL_DROP_SPOOF] = "spoofed-source",
 	[PAL_DROP_UNPROGRAMMED] = "endpoint-unprogrammed",
 	[PAL_DROP_BUSY] = "classifier-busy",
+	[PAL_DROP_VLAN_DEPTH] = "vlan-tag-limit",
 };
 static const char *const pal_verdict_names[PAL_VERDICT_COUNT] = {
 	[PAL_VERDICT_ALLOW] = "allow",       [PAL_VERDICT_DENY] = "deny",
@@ -997,5 +1000,6 @@ static const char *const pal_hook_names[PAL_HOOK_COUNT] = {
 #endif
 
 #define PAL_MAX_IPV6_EXT 8 /* extension headers walked before PAL_DROP_IPV6_EXT */
+#define PAL_MAX_VLAN_TAGS 2 /* VLAN tags walked before PAL_DROP_VLAN_DEPTH */
 
 #endif

@@ -265,7 +265,9 @@ Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, 
 		cr_assert(allowed_to(PEER, HOST), "%d/%d: peer", n4, n6);
 		cr_assert(allowed_to("198.19.0.200", HOST), "%d/%d: v4 other", n4, n6);
 		cr_assert(allowed_to("2001:db8:9::ffff", "2001:db8::1"), "%d/%d: v6 other", n4, n6);
-		cr_assert(allowed_to("::ffff:198.19.0.1", "2001:db8::1"), "%d/%d: v4-mapped", n4, n6);
+		/* the low 32 bits of a denied IPv4 address in an IPv6 one: the v4 prefixes do not
+		 * match it (an IPv4-mapped ::ffff:... is dropped as malformed before policy) */
+		cr_assert(allowed_to("::198.19.0.1", "2001:db8::1"), "%d/%d: v4 bits in v6", n4, n6);
 		ct_free(&c);
 	}
 }

@@ -16,7 +16,8 @@
 
 BT_TABLE_SUITE(bpf_parse);
 
-enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP };
+enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP, M_V4MAPPED_SRC,
+	      M_V4MAPPED_DST };
 
 struct pcase {
 	const char *name;
@@ -29,6 +30,7 @@ struct pcase {
 	int xdp;    /* expected XDP return: 1 drop, 2 pass */
 	int tc;     /* expected tc ingress return: 0 ok, 2 shot */
 	enum pal_drop_reason reason;
+	int extra_tags; /* with .vlan: more VLAN id 0 tags after the first */
 };
 
 #define DROP 1
@@ -61,6 +63,16 @@ static const struct pcase cases[] = {
 	/* the frame's front read straight from the packet (parse.h) holds a tag, not IP */
 	{ "vlan tag ipv6", PAL_PROTO_TCP, true, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
+	/* two tags (QinQ) are walked; a third is not "not IP": the kernel strips VLAN id 0 tags
+	 * however many there are, and delivers what is inside on this interface */
+	{ "vlan 2 tags", PAL_PROTO_TCP, false, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_POLICY, 1 },
+	{ "vlan 2 tags ipv6", PAL_PROTO_TCP, true, 9001, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_POLICY, 1 },
+	{ "vlan 3 tags", PAL_PROTO_TCP, false, 9000, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_VLAN_DEPTH, 2 },
+	{ "vlan 5 tags ipv6", PAL_PROTO_TCP, true, 9000, {.vlan = true}, M_NONE, 0, DROP, SHOT,
+	  PAL_DROP_VLAN_DEPTH, 4 },
 	/* fragments: the first has ports, later ones do not (port rules cannot match them) */
 	{ "ipv4 first fragment", PAL_PROTO_TCP, false, 9001, {.frag = 1}, M_NONE, 0, DROP, SHOT,
 	  PAL_DROP_POLICY },
@@ -113,6 +125,12 @@ static const struct pcase cases[] = {
 	  PAL_DROP_BAD_IP },
 	{ "ethernet only", PAL_PROTO_TCP, false, 9000, {0}, M_CUT, 14, DROP, REFUSED,
 	  PAL_DROP_TRUNC_L3 },
+	/* an IPv4-mapped IPv6 address (::ffff:a.b.c.d) never belongs on the wire; received, a
+	 * dual-stack socket would see the IPv4 peer that no IPv4 rule judged */
+	{ "ipv6 v4-mapped source", PAL_PROTO_TCP, true, 9000, {0}, M_V4MAPPED_SRC, 0, DROP, SHOT,
+	  PAL_DROP_BAD_IP },
+	{ "ipv6 v4-mapped destination", PAL_PROTO_TCP, true, 9000, {0}, M_V4MAPPED_DST, 0, DROP,
+	  SHOT, PAL_DROP_BAD_IP },
 	/* not IP: never blocked */
 	{ "arp", PAL_PROTO_TCP, false, 9001, {0}, M_ETHERTYPE_ARP, 0, PASS, OK, PAL_DROP_NONE },
 };
@@ -139,12 +157,23 @@ static size_t frame(const struct pcase *c, uint8_t *buf, size_t cap)
 		buf[l3 + 2] = 0;
 		buf[l3 + 3] = 10;
 		break;
+	case M_V4MAPPED_SRC:
+	case M_V4MAPPED_DST:
+		memcpy(buf + l3 + (c->m == M_V4MAPPED_SRC ? 8 : 24),
+		       "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc6\x12\x64\x01", 16); /* ::ffff:198.18.100.1 */
+		break;
 	case M_ETHERTYPE_ARP:
 		buf[12] = 0x08;
 		buf[13] = 0x06;
 		break;
 	default:
 		break;
+	}
+	if (c->extra_tags && len + 4 * c->extra_tags <= cap) {
+		memmove(buf + 16 + 4 * c->extra_tags, buf + 16, len - 16);
+		for (int t = 0; t < c->extra_tags; t++)
+			memcpy(buf + 16 + 4 * t, "\x81\x00\x00\x00", 4); /* TPID 802.1Q, TCI 0 */
+		len += 4 * c->extra_tags;
 	}
 	return len;
 }

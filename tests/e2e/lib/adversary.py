@@ -10,6 +10,12 @@
   adversary.py mark-tcp DST PORT MARK
       connect to DST:PORT with SO_MARK = MARK set before connecting (the SYN carries it), send a
       token line, print the answer; exit 0 only on a complete exchange
+  adversary.py vlan-udp IFACE DSTMAC SRC DST DPORT SPORT TAGS PAYLOAD [EXT]
+      send one Ethernet frame out of IFACE (AF_PACKET) to DSTMAC: TAGS 802.1Q tags of VLAN id 0
+      (priority tags, which the receiving kernel strips however many there are), then a UDP
+      datagram SRC:SPORT -> DST:DPORT (IPv4 or IPv6) carrying PAYLOAD and a newline; with EXT,
+      EXT words of IPv4 options (No Operation) or EXT IPv6 Destination Options headers (PadN)
+      before UDP
 """
 import socket
 import struct
@@ -83,6 +89,40 @@ def mark_tcp(dst, port, mark):
     sys.exit(0 if answer.endswith(token) else 1)
 
 
+def udp_over_ip(src, dst, sport, dport, payload: bytes, ext=0):
+    """(ethertype, IP packet) of one UDP datagram, checksums filled in; ext: words of IPv4
+    options or IPv6 Destination Options headers before it."""
+    udp_len = 8 + len(payload)
+    if ":" in dst:
+        s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+        pseudo = s6 + d6 + struct.pack("!IxxxB", udp_len, socket.IPPROTO_UDP)
+        udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
+        hdrs, nh = b"", socket.IPPROTO_UDP
+        for _ in range(ext):  # each: next header, length 0 (8 bytes), one PadN option of 4
+            hdrs = struct.pack("!BBBB4x", nh, 0, 1, 4) + hdrs
+            nh = 60
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(hdrs) + udp_len, nh, 64, s6, d6)
+        return 0x86DD, ip + hdrs + udp
+    ihl = 5 + ext
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + udp_len, 0x4242, 0, 64,
+                     socket.IPPROTO_UDP, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    ip += b"\x01" * 4 * ext  # No Operation
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return 0x0800, ip + struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
+
+
+def vlan_udp(iface, dstmac, src, dst, dport, sport, tags, payload, ext="0"):
+    ethertype, ip = udp_over_ip(src, dst, int(sport), int(dport), (payload + "\n").encode(),
+                                int(ext))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    srcmac = s.getsockname()[4]
+    frame = bytes.fromhex(dstmac.replace(":", "")) + srcmac
+    frame += struct.pack("!HH", 0x8100, 0) * int(tags)  # TCI 0: priority 0, VLAN id 0
+    s.send(frame + struct.pack("!H", ethertype) + ip)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "icmp-error":
@@ -91,5 +131,7 @@ if __name__ == "__main__":
         icmp_listen(*args)
     elif cmd == "mark-tcp":
         mark_tcp(*args)
+    elif cmd == "vlan-udp":
+        vlan_udp(*args)
     else:
         sys.exit(f"unknown command {cmd}")
