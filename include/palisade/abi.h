@@ -938,8 +938,12 @@ struct pal_if_ctr {
 	/* The rate limiter's state on this CPU (GCRA: the time at which the full burst is
 	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
+	/* The limiter's state too: the tick (jiffies) in which it last held an event back while
+	 * reading the tick clock; the rest of that tick is held back without another look at the
+	 * bucket (bpf/counters.h pal_event_admit). */
+	__u64 event_quiet_jiffies;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 3),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 4),
 	       "pal_if_ctr size");
 _Static_assert(PAL_OFFSETOF(struct pal_if_ctr, drop_bytes) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
 	       "pal_if_ctr.drop_bytes offset");
