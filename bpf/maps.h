@@ -72,11 +72,11 @@ struct {
 	__type(value, struct pal_list);
 } pal_lists SEC(".maps");
 
-/* Short lists in linear form (abi.h struct pal_small_list), beside their bitmap form. */
+/* Short lists in linear form (abi.h struct pal_small_list), beside their bitmap form, by the slot
+ * their id names (abi.h PAL_LIST_ID_SMALL). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PAL_LISTS_FOR(PAL_DEF_MAX_ENDPOINTS));
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_SMALL_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));
 	__type(key, __u32);
 	__type(value, struct pal_small_list);
 } pal_small SEC(".maps");

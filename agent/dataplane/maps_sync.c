@@ -159,15 +159,18 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 	uint32_t key, next, *prev = NULL;
 	struct pal_list l;
 
-	struct bpf_map_info wi = { 0 }, ei = { 0 };
-	uint32_t wl = sizeof(wi), el = sizeof(ei);
+	struct bpf_map_info wi = { 0 }, ei = { 0 }, si = { 0 };
+	uint32_t wl = sizeof(wi), el = sizeof(ei), sl = sizeof(si);
 
 	if (bpf_obj_get_info_by_fd(MFD(dp, pal_words), &wi, &wl) ||
-	    bpf_obj_get_info_by_fd(MFD(dp, pal_entries), &ei, &el))
+	    bpf_obj_get_info_by_fd(MFD(dp, pal_entries), &ei, &el) ||
+	    bpf_obj_get_info_by_fd(MFD(dp, pal_small), &si, &sl))
 		return -errno;
 	pal_region_init(&dp->words, wi.max_entries);
 	pal_region_init(&dp->entries, ei.max_entries);
 	dp->next_list_id = 1;
+	dp->next_small_slot = 0;
+	dp->n_small_slots = si.max_entries;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -178,8 +181,12 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 			pal_dp_set_error(dp, "pinned list %u overlaps another: tables corrupt", key);
 			return -EUCLEAN;
 		}
-		if ((key & ~PAL_LIST_ID_LONG) >= dp->next_list_id)
+		if (key & PAL_LIST_ID_SMALL) {
+			if (pal_small_list_slot(key) >= dp->next_small_slot)
+				dp->next_small_slot = pal_small_list_slot(key) + 1;
+		} else if ((key & ~PAL_LIST_ID_LONG) >= dp->next_list_id) {
 			dp->next_list_id = (key & ~PAL_LIST_ID_LONG) + 1;
+		}
 	}
 	err = pal_dp_slots_load(dp);
 	if (!err)
@@ -634,23 +641,49 @@ static int image_digest(const struct pal_cls_tables *t, struct list_image *im,
 	return 0;
 }
 
-/* The next list id that no list holds. Ids only grow, but the 31-bit counter wraps (and a restart
- * resumes after the largest pinned id): an id taken by a live list must never be written again,
- * or its classes and linear form would be overwritten under the interfaces that read them, and
- * the failure path would then delete them. 0 is never an id. A list too long for the linear form
- * gets PAL_LIST_ID_LONG on its id, so the classifier does not look for one. */
-static int free_list_id(struct pal_datapath *dp, bool is_long, uint32_t *id)
+/* Whether list id c is free: no list holds it. */
+static bool list_id_free(struct pal_datapath *dp, uint32_t c)
 {
 	struct pal_list l;
 
+	return bpf_map_lookup_elem(MFD(dp, pal_lists), &c, &l) && errno == ENOENT;
+}
+
+/* An id with PAL_LIST_ID_SMALL whose pal_small slot no list holds, round robin from the last one
+ * handed out; -ENOSPC when every slot is taken. A slot is free once its list's pal_lists entry is
+ * gone, which happens only after a grace period since the last interface let go of the list
+ * (delete_lists): no packet reads the slot any more, so it may be written. */
+static int free_small_id(struct pal_datapath *dp, uint32_t *id)
+{
+	for (uint32_t tries = 0; tries < dp->n_small_slots; tries++) {
+		uint32_t c = PAL_LIST_ID_SMALL | (dp->next_small_slot++ % dp->n_small_slots);
+
+		if (list_id_free(dp, c)) {
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* The next list id that no list holds. Ids only grow, but the 30-bit counter wraps (and a restart
+ * resumes after the largest pinned id): an id taken by a live list must never be written again,
+ * or its classes and linear form would be overwritten under the interfaces that read them, and
+ * the failure path would then delete them. 0 is never an id. A list with a linear form gets an id
+ * naming a pal_small slot (PAL_LIST_ID_SMALL) while one is free; a list too long for the linear
+ * form gets PAL_LIST_ID_LONG on its id. */
+static int free_list_id(struct pal_datapath *dp, bool is_long, bool linear, uint32_t *id)
+{
+	if (linear && free_small_id(dp, id) == 0)
+		return 0;
 	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
-		uint32_t c = dp->next_list_id++ & ~PAL_LIST_ID_LONG;
+		uint32_t c = dp->next_list_id++ & ~(PAL_LIST_ID_LONG | PAL_LIST_ID_SMALL);
 
 		if (!c)
 			continue;
 		if (is_long)
 			c |= PAL_LIST_ID_LONG;
-		if (bpf_map_lookup_elem(MFD(dp, pal_lists), &c, &l) && errno == ENOENT) {
+		if (list_id_free(dp, c)) {
 			*id = c;
 			return 0;
 		}
@@ -679,6 +712,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	uint8_t digest[PAL_DP_LIST_DIGEST_LEN];
 	struct list_image im = { 0 };
 	struct lpm_writer w = { 0 };
+	struct pal_small_list *linear = NULL;
 	uint32_t wbase = 0, ebase = 0, id;
 	bool have_w = false, have_e = false;
 	struct pal_list l;
@@ -700,7 +734,12 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	/* The same list is live already: the caller gets another reference to it. */
 	if (pal_dp_live_take(&dp->live, digest, list_id))
 		goto out;
-	err = free_list_id(dp, t->n_entries > PAL_SMALL_ENTRIES, &id);
+	err = pal_small_list_new(t, &linear);
+	if (err) {
+		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
+		goto out;
+	}
+	err = free_list_id(dp, t->n_entries > PAL_SMALL_ENTRIES, linear != NULL, &id);
 	if (err) {
 		pal_dp_set_error(dp, "pal_lists: no free list id");
 		goto out;
@@ -739,7 +778,8 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		goto fail_classes;
 	}
 
-	err = pal_small_list_write(dp, t, id);
+	if (id & PAL_LIST_ID_SMALL)
+		err = pal_small_list_write(dp, id, linear);
 	if (err) {
 		pal_dp_set_error(dp, "pal_small: %s", strerror(-err));
 		goto fail_classes;
@@ -778,6 +818,7 @@ fail:
 	if (have_e)
 		pal_region_put(&dp->entries, ebase);
 out:
+	free(linear);
 	image_free(&im);
 	return err;
 }

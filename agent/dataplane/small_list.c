@@ -188,26 +188,63 @@ int pal_small_list_build(const struct pal_cls_tables *t, struct pal_small_list *
 	return err;
 }
 
-int pal_small_list_delete(struct pal_datapath *dp, uint32_t id)
+uint32_t pal_small_list_slot(uint32_t id)
 {
-	if (bpf_map_delete_elem(MFD(dp, pal_small), &id) && errno != ENOENT)
+	return id & ~PAL_LIST_ID_SMALL;
+}
+
+int pal_small_list_new(const struct pal_cls_tables *t, struct pal_small_list **out)
+{
+	struct pal_small_list *sl;
+	int err;
+
+	*out = NULL;
+	if (t->n_entries > PAL_SMALL_ENTRIES)
+		return 0;
+	if (!(sl = calloc(1, sizeof(*sl))))
+		return -ENOMEM;
+	err = pal_small_list_build(t, sl);
+	if (err) {
+		free(sl);
+		return err == -E2BIG ? 0 : err; /* not fitting leaves the list its bitmap form */
+	}
+	*out = sl;
+	return 0;
+}
+
+/* Writes sl as slot's content (a whole value: the slot is not read while it is written, abi.h
+ * PAL_LIST_ID_SMALL). */
+static int slot_write(struct pal_datapath *dp, uint32_t slot, const struct pal_small_list *sl)
+{
+	if (bpf_map_update_elem(MFD(dp, pal_small), &slot, sl, BPF_ANY))
 		return -errno;
 	return 0;
 }
 
-int pal_small_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t, uint32_t id)
+int pal_small_list_write(struct pal_datapath *dp, uint32_t id, struct pal_small_list *sl)
 {
-	struct pal_small_list *sl = calloc(1, sizeof(*sl));
-	int err;
+	if (!(id & PAL_LIST_ID_SMALL))
+		return -EINVAL;
+	sl->list_id = id;
+	return slot_write(dp, pal_small_list_slot(id), sl);
+}
 
-	if (!sl)
-		return -ENOMEM;
-	err = pal_small_list_build(t, sl);
-	if (!err && bpf_map_update_elem(MFD(dp, pal_small), &id, sl, BPF_ANY))
-		err = -errno;
-	free(sl);
-	/* Not fitting, or a full map, leaves the list its bitmap form; anything else is an error. */
-	if (err && err != -E2BIG && err != -ENOMEM && err != -ENOSPC)
-		return err;
-	return err ? pal_small_list_delete(dp, id) : 0;
+int pal_small_list_delete(struct pal_datapath *dp, uint32_t id)
+{
+	static const struct pal_small_list empty;
+
+	if (!(id & PAL_LIST_ID_SMALL))
+		return 0;
+	return slot_write(dp, pal_small_list_slot(id), &empty);
+}
+
+int pal_small_list_read(int fd, uint32_t id, struct pal_small_list *sl)
+{
+	uint32_t slot = pal_small_list_slot(id);
+
+	if (!(id & PAL_LIST_ID_SMALL))
+		return -ENOENT;
+	if (bpf_map_lookup_elem(fd, &slot, sl))
+		return -errno;
+	return sl->list_id == id ? 0 : -ENOENT;
 }

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 11u
+#define PAL_LAYOUT_VERSION 12u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -54,6 +54,10 @@
 #define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST)
 #define PAL_IF_KEYS_FOR(n) (2u * (n) + 64u)
 #define PAL_LISTS_FOR(n) (2u * PAL_SLOT_COUNT * (n))
+/* pal_small's slots: an array reserves them all (~2.8 KiB each), and endpoints mostly share their
+ * short lists (one list per distinct content), so two per endpoint; a short list finding none
+ * free keeps only its bitmap form. At most the list limit. */
+#define PAL_SMALL_SLOTS_FOR(n) (2u * (n))
 #define PAL_IF_CTRS_FOR(n) (PAL_IF_KEYS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_SLOT_CTRS_FOR(n) (PAL_IF_SLOTS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_DEF_RULE_IDS (1u << 18)    /* pal_rule_ctrs */
@@ -372,9 +376,15 @@ _Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
 _Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
 /* A list id with this bit is a list of more than PAL_SMALL_ENTRIES entries: it has no linear form
- * (pal_small), so the classifier does not look for one (a failed hash lookup per new flow). The
- * agent sets it when it allocates the id; a list id without it may or may not have a linear form. */
+ * (pal_small). The agent sets it when it allocates the id. */
 #define PAL_LIST_ID_LONG 0x80000000u
+/* A list id with this bit has a linear form, in pal_small at slot id & ~PAL_LIST_ID_SMALL: the
+ * classifier finds it by an array index (an inlined load), not a hash lookup. The agent hands out
+ * such ids only for free slots (the id is free while pal_lists has no entry for it, which stays
+ * until no packet can still read the list: maps_sync.c free_list_id), writes the slot before the
+ * list becomes reachable, and never rewrites it while the id is taken. A list id with neither bit
+ * has only its bitmap form (its linear form did not fit, or no slot was free). */
+#define PAL_LIST_ID_SMALL 0x40000000u
 
 /* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
@@ -464,9 +474,9 @@ struct pal_entry {
 _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 #define PAL_RULE_ID_NONE 0xffffffffu
 
-/* pal_small: HASH (no prealloc), key = list id -> struct pal_small_list: the same list in a
- * short list's linear form, written beside its bitmap form when it fits (maps_sync.c
- * small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
+/* pal_small: ARRAY, key = slot (list id & ~PAL_LIST_ID_SMALL) -> struct pal_small_list: the same
+ * list in a short list's linear form, written beside its bitmap form when it fits and a slot is
+ * free (maps_sync.c, small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
  * the packet's entry bits instead of an LPM lookup, ANDs the six, and walks the set bits; no
  * summary words, no scratch slot. Every table is the flattener's own (flatten.h FIELDS and
  * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
@@ -534,7 +544,7 @@ _Static_assert(sizeof(struct pal_small_entry) == 8, "pal_small_entry size");
 
 struct pal_small_list {
 	__u32 n_entries; /* <= PAL_SMALL_ENTRIES */
-	__u32 pad;
+	__u32 list_id;   /* the list whose form this slot holds (0: none); read only for that id */
 	struct pal_small_entry e[PAL_SMALL_ENTRIES];
 	struct pal_small_addrs addr[2];                   /* source, destination */
 	struct pal_small_keys keys[PAL_SMALL_K_COUNT];    /* PAL_SMALL_K_* */
@@ -930,8 +940,12 @@ struct pal_if_ctr {
 	/* The rate limiter's state on this CPU (GCRA: the time at which the full burst is
 	 * available again); not a counter: readers do not sum it. */
 	__u64 event_tat_ns;
+	/* The limiter's state too: the tick (jiffies) in which it last held an event back while
+	 * reading the tick clock; the rest of that tick is held back without another look at the
+	 * bucket (bpf/counters.h pal_event_admit). */
+	__u64 event_quiet_jiffies;
 };
-_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 3),
+_Static_assert(sizeof(struct pal_if_ctr) == 8 * (PAL_VERDICT_COUNT + 2 * PAL_DROP_COUNT + 4),
 	       "pal_if_ctr size");
 _Static_assert(PAL_OFFSETOF(struct pal_if_ctr, drop_bytes) == 8 * (PAL_VERDICT_COUNT + PAL_DROP_COUNT),
 	       "pal_if_ctr.drop_bytes offset");

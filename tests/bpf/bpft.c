@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
+#include "small_list.h"
 #include "stats.h"
 #include "test_compiler_util.h"
 
@@ -567,6 +568,52 @@ struct ring_buffer *bt_events_open(struct bpft *t, int (*fn)(void *ctx, void *da
 /* ---- the classifier's scratch slots ---------------------------------------------------- */
 
 /* The pal_scratch map of a program (by its map ids). */
+bool bt_linear_form(struct bpft *t, uint32_t list_id, struct pal_small_list *sl)
+{
+	static struct pal_small_list scratch; /* the tests run one at a time per process */
+
+	return pal_small_list_read(pal_dp_map_fd(t->dp, "pal_small"), list_id,
+				   sl ? sl : &scratch) == 0;
+}
+
+/* Calls fn on every programmed list with a linear form; how many there are. */
+static size_t each_linear_form(struct bpft *t, void (*fn)(struct bpft *, uint32_t))
+{
+	int lists = pal_dp_map_fd(t->dp, "pal_lists");
+	uint32_t key, next, *prev = NULL;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!bt_linear_form(t, key, NULL))
+			continue;
+		if (fn)
+			fn(t, key);
+		n++;
+	}
+	return n;
+}
+
+size_t bt_linear_forms(struct bpft *t)
+{
+	return each_linear_form(t, NULL);
+}
+
+static void linear_form_drop(struct bpft *t, uint32_t list_id)
+{
+	static const struct pal_small_list empty;
+	uint32_t slot = pal_small_list_slot(list_id);
+
+	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(t->dp, "pal_small"), &slot, &empty, BPF_ANY),
+		     0);
+}
+
+int bt_linear_forms_drop(struct bpft *t)
+{
+	return (int)each_linear_form(t, linear_form_drop);
+}
+
 int bt_scratch_fd(int prog_fd)
 {
 	struct bpf_prog_info info = { 0 };

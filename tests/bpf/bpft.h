@@ -175,6 +175,15 @@ struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace
 				 const char *in, const char *out, const struct pal_packet *pkt,
 				 bool allow);
 
+/* List list_id's linear form (pal_small, the slot its id names) into *sl (may be NULL): whether
+ * it has one. */
+bool bt_linear_form(struct bpft *t, uint32_t list_id, struct pal_small_list *sl);
+/* How many programmed lists (pal_lists) have a linear form. */
+size_t bt_linear_forms(struct bpft *t);
+/* Empties the slot of every list's linear form: the classifier then takes the bitmap form. Returns
+ * how many there were. */
+int bt_linear_forms_drop(struct bpft *t);
+
 /* The pal_scratch map of a program (found by its map ids), and the owner word (the first 8
  * bytes) of hook's slot set on every CPU: a slot some classification holds. */
 int bt_scratch_fd(int prog_fd);

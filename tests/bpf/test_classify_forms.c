@@ -81,7 +81,7 @@ static bool allowed(const char *src, uint16_t dport)
  * Counts into *at_most and *over. */
 static void check_forms(int *at_most, int *over)
 {
-	int lists = pal_dp_map_fd(T.dp, "pal_lists"), small = pal_dp_map_fd(T.dp, "pal_small");
+	int lists = pal_dp_map_fd(T.dp, "pal_lists");
 	uint32_t key, next, *prev = NULL;
 
 	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
@@ -92,9 +92,11 @@ static void check_forms(int *at_most, int *over)
 		key = next;
 		prev = &key;
 		cr_assert_eq(bpf_map_lookup_elem(lists, &key, &l), 0);
-		linear = bpf_map_lookup_elem(small, &key, &sl) == 0;
+		linear = bt_linear_form(&T, key, &sl);
 		cr_assert_eq(linear, l.n_entries <= PAL_SMALL_ENTRIES,
 			     "list %u of %u entries: linear form %d", key, l.n_entries, linear);
+		cr_assert_eq(linear, !!(key & PAL_LIST_ID_SMALL), "list %#x: id and form disagree",
+			     key);
 		if (linear)
 			cr_assert_eq(sl.n_entries, l.n_entries);
 		*(l.n_entries <= PAL_SMALL_ENTRIES ? at_most : over) += 1;
@@ -222,7 +224,7 @@ Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, 
 		int n4 = cases[c_i][0], n6 = cases[c_i][1];
 		/* + PEER/32 and 0.0.0.0/0; + ::/0 */
 		bool fits = n4 + 2 <= (int)PAL_SMALL_PREFIXES && n6 + 1 <= (int)PAL_SMALL_PREFIXES;
-		int small = pal_dp_map_fd(T.dp, "pal_small"), lists = pal_dp_map_fd(T.dp, "pal_lists");
+		int lists = pal_dp_map_fd(T.dp, "pal_lists");
 		uint32_t key, next, *prev = NULL;
 		int n_linear = 0, n_lists = 0;
 		char *y = per_family_policy(n4, n6), a[64];
@@ -233,7 +235,6 @@ Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, 
 		free(y);
 		cr_assert_eq(c.rc, 0, "compile");
 		bt_apply(&T, &c.ir, (uint32_t)(100 + c_i));
-		small = pal_dp_map_fd(T.dp, "pal_small");
 		lists = pal_dp_map_fd(T.dp, "pal_lists");
 		while (bpf_map_get_next_key(lists, prev, &next) == 0) {
 			struct pal_small_list sl;
@@ -241,7 +242,7 @@ Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, 
 			key = next;
 			prev = &key;
 			n_lists++;
-			if (bpf_map_lookup_elem(small, &key, &sl))
+			if (!bt_linear_form(&T, key, &sl))
 				continue;
 			n_linear++;
 			cr_assert_leq(sl.addr[0].n4, PAL_SMALL_PREFIXES);

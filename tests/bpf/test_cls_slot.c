@@ -1,8 +1,11 @@
 /* The bitmap form's shortcuts around its scratch slot and list id (bpf/classify.h,
  * docs/datapath.md "Per-packet cost"), decided by the programs alone (BPF_PROG_TEST_RUN):
  *   - a list of more than PAL_SMALL_ENTRIES entries gets an id with PAL_LIST_ID_LONG, and the
- *     classifier does not look up a linear form for such an id: a linear form planted under it
- *     (another policy's) must not decide;
+ *     classifier does not look up a linear form for such an id: a linear form planted in every
+ *     pal_small slot for it (another policy's) must not decide;
+ *   - a list with a linear form has an id with PAL_LIST_ID_SMALL naming its pal_small slot, and
+ *     the slot answers only for the id it was written for: the same form stamped with another id
+ *     is not read (the bitmap form decides);
  *   - XDP, tc and filter INPUT use their slot without the atomic owner word, but a slot a trace
  *     run holds (polctl's test run, process context, which a packet can interrupt) is still
  *     refused: the packet drops as busy, fail closed;
@@ -74,14 +77,13 @@ static bool allowed(uint16_t dport)
 }
 
 /* Every live list's id has PAL_LIST_ID_LONG exactly when the list is too long for the linear
- * form; how many long lists there are. */
+ * form, and PAL_LIST_ID_SMALL exactly when it has one; how many long lists there are. */
 static int check_list_ids(void)
 {
-	int fd = pal_dp_map_fd(T.dp, "pal_lists"), small = pal_dp_map_fd(T.dp, "pal_small");
+	int fd = pal_dp_map_fd(T.dp, "pal_lists");
 	uint32_t key, next, *prev = NULL;
 	int n_long = 0;
 	struct pal_list l;
-	uint8_t v[65536];
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
@@ -89,55 +91,135 @@ static int check_list_ids(void)
 		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l), 0);
 		cr_expect_eq(!!(key & PAL_LIST_ID_LONG), l.n_entries > PAL_SMALL_ENTRIES,
 			     "list %#x of %u entries", key, l.n_entries);
+		cr_expect_eq(!!(key & PAL_LIST_ID_SMALL), bt_linear_form(&T, key, NULL),
+			     "list %#x: its id and its linear form disagree", key);
 		if (key & PAL_LIST_ID_LONG) {
 			n_long++;
-			cr_expect_neq(bpf_map_lookup_elem(small, &key, v), 0,
-				      "long list %#x has a linear form", key);
+			cr_expect_not(key & PAL_LIST_ID_SMALL, "long list %#x names a slot", key);
 		}
 	}
 	return n_long;
 }
 
-Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
+/* Writes sl, stamped with list_id, into every pal_small slot; how many slots there are. */
+static uint32_t plant_everywhere(const struct pal_small_list *sl, uint32_t list_id)
 {
-	int small = pal_dp_map_fd(T.dp, "pal_small"), lists = pal_dp_map_fd(T.dp, "pal_lists");
+	int small = pal_dp_map_fd(T.dp, "pal_small");
+	struct pal_small_list v = *sl;
 	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi), key, next, *prev = NULL;
-	uint8_t *linear;
-	struct ctest a, b;
-	int planted = 0;
+	uint32_t ml = sizeof(mi);
 
 	cr_assert_eq(bpf_obj_get_info_by_fd(small, &mi, &ml), 0);
-	linear = calloc(1, mi.value_size);
-	cr_assert_not_null(linear);
+	v.list_id = list_id;
+	for (uint32_t slot = 0; slot < mi.max_entries; slot++)
+		cr_assert_eq(bpf_map_update_elem(small, &slot, &v, BPF_ANY), 0);
+	return mi.max_entries;
+}
+
+/* The ids of the lists with a linear form (at most max) in ids[], their forms in sl[]; how many.
+ */
+static int linear_lists(uint32_t *ids, struct pal_small_list *sl, int max)
+{
+	int lists = pal_dp_map_fd(T.dp, "pal_lists");
+	uint32_t key, next, *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (n < max && bt_linear_form(&T, key, &sl[n]))
+			ids[n++] = key;
+	}
+	cr_assert_gt(n, 0, "no list has a linear form");
+	return n;
+}
+
+Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
+{
+	uint32_t key, next, *prev = NULL;
+	int lists = pal_dp_map_fd(T.dp, "pal_lists"), planted = 0;
+	struct pal_small_list linear;
+	struct ctest a, b;
+	uint32_t id;
 
 	/* the short policy's linear form: it allows port 80, denies 22 */
 	bt_compile_apply(&T, &a, short_policy(), 1);
 	cr_assert_eq(check_list_ids(), 0);
 	cr_assert(allowed(80) && !allowed(22));
-	cr_assert_eq(bpf_map_get_next_key(small, NULL, &key), 0, "the short list has a linear form");
-	cr_assert_eq(bpf_map_lookup_elem(small, &key, linear), 0);
+	linear_lists(&id, &linear, 1);
 
 	/* the long policy denies 80 and allows 22, in the bitmap form */
 	bt_compile_apply(&T, &b, long_policy(), 2);
 	cr_assert_gt(check_list_ids(), 0, "the long policy has a long list");
 	cr_assert(!allowed(80) && allowed(22));
 
-	/* the short list's linear form planted under every long list's id is never read */
+	/* the short list's linear form, stamped with a long list's id in every slot, is never read */
 	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
 		key = next;
 		prev = &key;
 		if (!(key & PAL_LIST_ID_LONG))
 			continue;
-		cr_assert_eq(bpf_map_update_elem(small, &key, linear, BPF_ANY), 0);
+		cr_assert_gt(plant_everywhere(&linear, key), 0);
 		planted++;
+		cr_expect_not(allowed(80), "port 80 allowed: long list %#x took a linear form", key);
+		cr_expect(allowed(22), "port 22 denied: long list %#x took a linear form", key);
 	}
 	cr_assert_gt(planted, 0);
-	cr_expect_not(allowed(80), "port 80 allowed: a long list took a linear form under its id");
-	cr_expect(allowed(22), "port 22 denied: a long list took a linear form under its id");
-	free(linear);
 	ct_free(&a);
 	ct_free(&b);
+}
+
+/* Turns every Allow of sl into a Deny and back. */
+static void swap_verdicts(struct pal_small_list *sl)
+{
+	for (uint32_t i = 0; i < sl->n_entries && i < PAL_SMALL_ENTRIES; i++)
+		if (sl->e[i].action == PAL_ACT_ALLOW || sl->e[i].action == PAL_ACT_DENY)
+			sl->e[i].action = sl->e[i].action == PAL_ACT_ALLOW ? PAL_ACT_DENY :
+									      PAL_ACT_ALLOW;
+}
+
+/* How write_slots stamps a slot: with its own list's id, another list's id, or none. */
+enum stamp { STAMP_OWN, STAMP_OTHER, STAMP_EMPTY };
+
+/* Writes every list's form sl[i] into the slot its id ids[i] names, stamped as said. */
+static void write_slots(const uint32_t *ids, struct pal_small_list *sl, int n, enum stamp how)
+{
+	int small = pal_dp_map_fd(T.dp, "pal_small");
+
+	for (int i = 0; i < n; i++) {
+		uint32_t slot = ids[i] & ~PAL_LIST_ID_SMALL;
+
+		cr_assert(ids[i] & PAL_LIST_ID_SMALL, "list %#x has a linear form", ids[i]);
+		sl[i].list_id = how == STAMP_OWN ? ids[i] : how == STAMP_OTHER ? ids[i] ^ 1 : 0;
+		cr_assert_eq(bpf_map_update_elem(small, &slot, &sl[i], BPF_ANY), 0);
+	}
+}
+
+Test(bpf_cls_slot, a_linear_form_answers_only_for_the_id_it_was_written_for)
+{
+	struct pal_small_list sl[8];
+	uint32_t ids[8];
+	struct ctest a;
+	int n;
+
+	bt_compile_apply(&T, &a, short_policy(), 1);
+	cr_assert_eq(check_list_ids(), 0);
+	cr_assert(allowed(80) && !allowed(22));
+	n = linear_lists(ids, sl, 8);
+
+	/* the slots are what decides: their verdicts swapped, port 80 is denied */
+	for (int i = 0; i < n; i++)
+		swap_verdicts(&sl[i]);
+	write_slots(ids, sl, n, STAMP_OWN);
+	cr_assert_not(allowed(80), "the lists' own slots were not read");
+
+	/* the same slots written for other lists, or emptied: not read, the bitmap form decides */
+	write_slots(ids, sl, n, STAMP_OTHER);
+	cr_expect(allowed(80), "port 80 denied: a slot written for another list answered");
+	cr_expect_not(allowed(22), "port 22 allowed: a slot written for another list answered");
+	write_slots(ids, sl, n, STAMP_EMPTY);
+	cr_expect(allowed(80) && !allowed(22), "an emptied slot answered");
+	ct_free(&a);
 }
 
 /* A new TCP flow to dport through tc ingress on eth0 (the long preDNAT policy allows 22, denies

@@ -88,7 +88,7 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 		add_failsafes(&ir, &r);
 		bt_apply(&T, &ir, (uint32_t)i + 1);
 		lists += map_keys("pal_lists");
-		linear += map_keys("pal_small");
+		linear += bt_linear_forms(&T);
 		for (int p = 0; p < n_pkts; p++) {
 			const struct route *rt = &routes[(size_t)p % (sizeof(routes) / sizeof(routes[0]))];
 			struct pal_packet pkt;

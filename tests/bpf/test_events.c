@@ -5,7 +5,14 @@
  * PAL_EVENT_BURST_DEF). A flood of FLOOD packets on eth0 must then emit at most the burst plus
  * what the elapsed time refills, count every other one in events_suppressed (emitted +
  * suppressed + lost = dropped, exactly), and leave eth1's events alone: its first deny still
- * emits. Without the limiter every dropped packet emitted an event (FLOOD events). */
+ * emits. Without the limiter every dropped packet emitted an event (FLOOD events).
+ *
+ * Within a tick the limiter holds back every event after the first it held back (counters.h
+ * pal_event_admit: it reads the tick clock, so the bucket sees no refill before the next tick);
+ * the refill test shows that a tick later it looks again. A bucket shorter than the tick clock's
+ * minimum reads the fine clock instead, and refills within a tick: suite bpf_events_fine (10,000
+ * events/s, a bucket of 10 ms) sends an event a few intervals after a flood spent its burst, in
+ * the same tick (4 ms at HZ=250) far more often than not. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <unistd.h>
@@ -176,4 +183,46 @@ Test(bpf_events, the_deny_record_byte_for_byte)
 			 last_deny.reason, last_deny.stage, last_deny.family, last_deny.proto,
 			 last_deny.sport, last_deny.dport, last_deny.icmp_type, last_deny.icmp_code,
 			 last_deny.len);
+}
+
+/* ---- a bucket shorter than the tick clock's minimum: the fine clock ---- */
+
+static void setup_fine(void)
+{
+	bt_event_rate = 10000; /* an interval of 100 us: a bucket of 10 ms, read with the fine clock */
+	bt_setup_compiled(&T, &C, yaml);
+	rb = bt_events_open(&T, on_event);
+}
+
+TestSuite(bpf_events_fine, .init = setup_fine, .fini = teardown);
+
+/* Spins for us microseconds (a sleep could cross a tick, hiding a limiter that waits for one). */
+static void spin_us(uint64_t us)
+{
+	uint64_t t0 = bt_now_ns();
+
+	while (bt_now_ns() - t0 < us * 1000)
+		;
+}
+
+Test(bpf_events_fine, a_short_bucket_refills_within_a_tick)
+{
+	int eth0 = T.ifindex[BT_ETH0];
+	struct pal_if_ctr c0, c1;
+	int before;
+
+	for (int k = 0; k < 4 * (int)PAL_EVENT_BURST_DEF; k++)
+		deny_one(0, (uint16_t)(10000 + k));
+	ring_buffer__consume(rb);
+	c0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	cr_assert_gt(c0.events_suppressed, 0, "the flood spent the burst");
+	before = n_events[0];
+	spin_us(500); /* five intervals: the bucket holds an event again */
+	deny_one(0, 20000);
+	ring_buffer__consume(rb);
+	c1 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+	cr_assert_eq(n_events[0] - before, 1,
+		     "no event 500 us after the flood at 10,000 events/s: %d (suppressed %llu -> %llu)",
+		     n_events[0] - before, (unsigned long long)c0.events_suppressed,
+		     (unsigned long long)c1.events_suppressed);
 }

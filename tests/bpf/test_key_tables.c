@@ -303,7 +303,7 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
      .timeout = 300)
 {
 	struct ctest c;
-	uint32_t list = 0, cls, next_id;
+	uint32_t list = 0, cls, next_id, next_small;
 	int fd;
 
 	cr_assert(compile_and_apply(&c, hosts_policy(), 1) & (1u << PAL_FIELD_SRC_ADDR),
@@ -316,16 +316,19 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	/* what an agent killed after pal_key_hosts_write, before the pal_lists insert, leaves: its
 	 * list's hosts under the next id (seeded on the next few ids so the test does not depend on
 	 * which of the apply's lists is written first; with and without PAL_LIST_ID_LONG, which a
-	 * list over PAL_SMALL_ENTRIES entries takes) */
+	 * list over PAL_SMALL_ENTRIES entries takes, and as the ids of pal_small slots, which a list
+	 * with a linear form takes) */
 	next_id = T.dp->next_list_id;
+	next_small = T.dp->next_small_slot;
 	fd = pal_dp_map_fd(T.dp, "pal_hosts");
-	for (uint32_t i = 0; i < 16; i++) {
+	for (uint32_t i = 0; i < 24; i++) {
 		struct pal_host_key k;
 		struct pal_addr a;
 
 		cr_assert(pal_addr_parse("198.18.9.9", &a));
 		memset(&k, 0, sizeof(k));
-		k.list_id = (next_id + i / 2) | (i % 2 ? PAL_LIST_ID_LONG : 0);
+		k.list_id = i % 3 == 2 ? PAL_LIST_ID_SMALL | (next_small + i / 3) :
+					 (next_id + i / 3) | (i % 3 ? PAL_LIST_ID_LONG : 0);
 		k.field = PAL_FIELD_SRC_ADDR;
 		k.family = 4;
 		memcpy(k.addr, a.bytes, 4);
@@ -335,12 +338,17 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	/* the restart: ids resume after the largest pinned list */
 	restart_agent();
 	cr_assert_eq(T.dp->next_list_id, next_id, "the restarted agent takes the same next id");
+	cr_assert_eq(T.dp->next_small_slot, next_small, "and the same next pal_small slot");
 
 	bt_apply(&T, &c.ir, 2);
 	pal_dp_lists_sweep(T.dp);
 	cr_assert_neq(host_class_of("198.18.5.5", &list), UINT32_MAX);
-	cr_assert_geq(list & ~PAL_LIST_ID_LONG, next_id,
-		      "the policy's host list was written anew (id %#x)", list);
+	if (list & PAL_LIST_ID_SMALL)
+		cr_assert_geq(list & ~PAL_LIST_ID_SMALL, next_small,
+			      "the policy's host list was written anew (id %#x)", list);
+	else
+		cr_assert_geq(list & ~PAL_LIST_ID_LONG, next_id,
+			      "the policy's host list was written anew (id %#x)", list);
 	cr_expect(path_allows("198.18.5.5", 80), "198.18.5.5 to port 80 is still allowed");
 	cr_expect_not(path_allows("198.18.9.9", 80),
 		      "198.18.9.9 to port 80 allowed: the new list (id %#x) took the class of a "

@@ -4,8 +4,9 @@
  * pal_classes keys and linear form (pal_small) under the interfaces reading it, failed at
  * pal_lists (BPF_NOEXIST), and its failure path then deleted the live list's tables: the live
  * policy answered INTERNAL (every packet dropped) and, between the writes, another policy's
- * verdicts. The test puts the counter on a live id, as 2^32 writes would, and applies another
- * policy: the result must be exactly one of the two policies. */
+ * verdicts. The test puts the counter on a live id, as 2^32 writes would (and the round robin
+ * of pal_small slots on a live list's slot), and applies another policy: the result must be
+ * exactly one of the two policies. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,8 @@ static int apply_rc(const struct pal_ir *ir, uint32_t gen)
 	return pal_dp_apply(T.dp, ir, b, n, gen);
 }
 
-static uint32_t min_live_list(void)
+/* The smallest live list id with (small) or without PAL_LIST_ID_SMALL; UINT32_MAX: none. */
+static uint32_t min_live_list(bool small)
 {
 	int fd = pal_dp_map_fd(T.dp, "pal_lists");
 	uint32_t key, next, *prev = NULL, min = UINT32_MAX;
@@ -68,7 +70,7 @@ static uint32_t min_live_list(void)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (key < min)
+		if (!(key & PAL_LIST_ID_SMALL) == !small && key < min)
 			min = key;
 	}
 	return min;
@@ -89,9 +91,14 @@ Test(bpf_list_ids, list_id_wrap_onto_a_live_list_keeps_one_policy)
 	cr_assert(allowed(22));
 	cr_assert_not(allowed(80));
 
-	live = min_live_list();
-	cr_assert_neq(live, UINT32_MAX);
-	T.dp->next_list_id = live; /* where 2^32 list writes later the counter is */
+	/* where 2^30 list writes later the counter is; and the pal_small slots' round robin, which
+	 * the policies' lists take (they have a linear form) */
+	live = min_live_list(true);
+	cr_assert_neq(live, UINT32_MAX, "no list has a linear form");
+	T.dp->next_small_slot = live & ~PAL_LIST_ID_SMALL;
+	live = min_live_list(false);
+	if (live != UINT32_MAX)
+		T.dp->next_list_id = live;
 	rc = apply_rc(&b.ir, 2);
 	cr_assert_eq(rc, 0, "the apply failed: %s", pal_dp_error(T.dp));
 	cr_expect(allowed(80), "update applied, yet port 80 is not allowed");

@@ -256,21 +256,6 @@ Test(bpf_marks, ipv4_protocol_58_is_no_neighbour_discovery)
 
 /* ---- defect 12: the classifier's scratch slot --------------------------------------------- */
 
-/* Removes every list's linear form (pal_small): the classifier then takes the bitmap form, the
- * one that needs a scratch slot. Returns how many there were. */
-static int drop_linear_forms(void)
-{
-	int fd = pal_dp_map_fd(T.dp, "pal_small"), n = 0;
-	uint32_t key;
-
-	cr_assert_geq(fd, 0);
-	while (bpf_map_get_next_key(fd, NULL, &key) == 0) {
-		cr_assert_eq(bpf_map_delete_elem(fd, &key), 0);
-		n++;
-	}
-	return n;
-}
-
 /* Runs udp/9999 (untracked allow) through eth0's raw OUTPUT deny filter with its RAW_OUTPUT
  * scratch slot taken, then through its deny and allow filters with the slot free; the three
  * verdicts in rc[3]. Returns how many PAL_DROP_BUSY drops eth0 counted meanwhile. */
@@ -301,7 +286,8 @@ Test(bpf_marks, raw_output_drops_when_the_scratch_slot_is_taken)
 {
 	int rc[3];
 
-	cr_assert_gt(drop_linear_forms(), 0, "the suite's short lists had no linear form");
+	/* without the linear forms the classifier takes the bitmap form, the one with a slot */
+	cr_assert_gt(bt_linear_forms_drop(&T), 0, "the suite's short lists had no linear form");
 	cr_assert_eq(run_raw_output_on_taken_slot(rc), 1);
 	cr_assert_eq(rc[0], 1, "classified on a taken slot");
 	cr_assert(rc[1] == 0 && rc[2] == 1);
