@@ -269,6 +269,25 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Each packet's flow as a live established entry of generation gen admitted in context ctx
+ * (enum pal_flow_ctx); the packets become ACKs (a SYN never rides an entry). */
+static void put_flows(struct pal_datapath *dp, struct pkt *pk, int npk, uint32_t gen, uint8_t ctx)
+{
+	for (int i = 0; i < npk; i++) {
+		struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
+				      .generation = gen, .ctx = ctx };
+		struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
+		struct pal_flow_key4 fk4;
+
+		if (pal_flow_key_canonical(&fk))
+			f.flags |= PAL_FLOW_REVERSED;
+		pk[i].buf[47] = 0x10;
+		pal_flow_key4_of(&fk, &fk4);
+		if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
+			bench_die("pal_flows update");
+	}
+}
+
 /* One bpf_skb_ct_lookup per packet (ct_lookup.bpf.o next to the linear scan's object), with a
  * conntrack entry inserted for every packet's connection. */
 static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int npk, int rounds)
@@ -505,22 +524,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench-classify: FAIL: apply: %s\n", pal_dp_error(dp));
 			return 2;
 		}
-		for (int i = 0; i < npk; i++) {
-			/* a live entry of the current generation; the packet an ACK (a SYN never
-			 * rides an entry) */
-			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
-					      .generation = (uint32_t)k * 3 + 2 };
-			struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
-
-			if (pal_flow_key_canonical(&fk))
-				f.flags |= PAL_FLOW_REVERSED;
-			pk[i].buf[47] = 0x10;
-			struct pal_flow_key4 fk4;
-
-			pal_flow_key4_of(&fk, &fk4);
-			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
-				bench_die("pal_flows update");
-		}
+		/* the host's own flows (admitted at INPUT), as a host endpoint's normal ingress
+		 * list admits them */
+		put_flows(dp, pk, npk, (uint32_t)k * 3 + 2, PAL_FCTX_INPUT);
 		for (int r = 0; r < rounds; r++) {
 			double est = 0;
 
@@ -529,7 +535,9 @@ int main(int argc, char **argv)
 					    PAL_REPEAT, NULL);
 			est_r[r] = est / npk;
 		}
-		/* forwarded: tc ingress once, then tc egress of the loopback (no endpoint) */
+		/* forwarded: tc ingress once, then tc egress of the loopback (no endpoint); the
+		 * flows as forwarded ones */
+		put_flows(dp, pk, npk, (uint32_t)k * 3 + 2, PAL_FCTX_FORWARD);
 		for (int r = 0; r < rounds; r++) {
 			double fwd = 0;
 
