@@ -5,7 +5,8 @@
  *                /32 to one port"): XDP keeps no state, so every run is a new flow.
  *   linear scan  tests/bench/linear_scan.bpf.c: the same N rules as an array walked one by one.
  *   established  tc_ingress on the same host endpoint with the N rules as a normal (tracked)
- *                list, for packets (TCP ACKs) whose flow is already in pal_flows, current.
+ *                list, for packets (TCP ACKs) whose flow is already in pal_flows, current,
+ *                admitted at INPUT (a flow to the host, as that list admits it).
  *   ct lookup    tests/bench/ct_lookup.bpf.c (next to LINEAR_SCAN.bpf.o): one bpf_skb_ct_lookup
  *                per packet on the same packets, each with a conntrack entry: the cost of using
  *                the kernel's conntrack instead of pal_flows on the established path. One line,
@@ -23,7 +24,8 @@
  *                list again, or takes XDP's outcome from a memo (bpf/memo.h).
  *   forwarded    the established packet forwarded: tc_ingress of the host endpoint once, then
  *                tc_egress of another interface (ingress_ifindex = the endpoint), which decides
- *                a forwarded packet's flow after tc ingress did (bpf/memo.h).
+ *                a forwarded packet's flow after tc ingress did (bpf/memo.h); the same
+ *                entries, admitted as forwarded flows.
  *   newflow      a new forwarded flow through normal applyOnForward policy (the N rules, then
  *                allow): the packets no rule matches, each a TCP SYN (a SYN always meets policy,
  *                so every repeat of the test run is a new flow: the flow check's miss, the
