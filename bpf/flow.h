@@ -133,7 +133,10 @@ struct pal_flow_scratch {
 	__u8 cur_hook;
 	__u8 cur_via_ct;
 	__u8 k2_swapped; /* k2 is the packet's key swapped (pal_flow_key_of) */
-	__u8 cur_pad[1];
+	/* this run's flow check found the packet's own entry a plain hit of a flow the host itself
+	 * is an end of (INPUT, LOCAL_OUT): not forwarded, so tc egress has no use for a memo of it
+	 * (pal_flow_host_hit, memo.h) */
+	__u8 host_hit;
 	__u32 cur_slot;
 	/* the flow clock's last reading on this CPU and hook, and the jiffies it was taken at
 	 * (pal_flow_now_cached) */

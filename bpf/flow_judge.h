@@ -284,6 +284,7 @@ static __always_inline struct pal_flow *pal_flow_own_entry(const struct pal_hook
 		return 0;
 	*sp = s;
 	s->adm.gen = gen;
+	s->host_hit = 0;
 	return pal_flow_get_pkt(p, s);
 }
 
@@ -312,9 +313,20 @@ static __always_inline int pal_flow_lookup_entry(const struct pal_hookctx *h,
 	if (!f || !s)
 		return PAL_FLOW_MISS;
 	if (pal_flow_plain_hit(f, p, pal_flow_is_reply(f->flags, s->k2_swapped), gen,
-			       pal_flow_now_cached(s)))
+			       pal_flow_now_cached(s))) {
+		s->host_hit = f->ctx == PAL_FCTX_INPUT || f->ctx == PAL_FCTX_LOCAL_OUT;
 		return PAL_FLOW_HIT;
+	}
 	return pal_flow_found(f, s, p, o, gen);
+}
+
+/* Did hook's last flow check find its packet a plain hit of a flow of the host's own (INPUT,
+ * LOCAL_OUT)? Such a packet is delivered to the host, not forwarded. */
+static __always_inline int pal_flow_host_hit(__u8 hook)
+{
+	struct pal_flow_scratch *s = pal_flow_scratch(hook);
+
+	return s && s->host_hit;
 }
 
 /* A re-judge allowed flow f (key s->k2): it takes the current generation. */

@@ -24,7 +24,8 @@
  * GRO hands packets on in batches, so a few are in flight between the hooks) costs the full
  * decision, nothing else. tc ingress rewrites the ESTABLISHED slot of every packet it lets pass
  * (empty unless the flow check said established), so the slot never answers for a packet whose
- * own check said otherwise. See docs/datapath.md "Memos between hooks". */
+ * own check said otherwise; only an established packet of a flow of the host's own leaves it as
+ * it is (PAL_MEMO_PUT_HOST_FLOW). See docs/datapath.md "Memos between hooks". */
 #ifndef PAL_BPF_MEMO_H
 #define PAL_BPF_MEMO_H
 
@@ -158,17 +159,32 @@ static __always_inline int pal_memo_get_pre_in(const struct pal_hookctx *h,
 
 /* ---- ESTABLISHED: tc ingress -> tc egress ---- */
 
-/* tc ingress lets packet p pass; est: its own tuple's flow entry (not a "related" ICMP error) answered established under generation
- * gen (read before the flow check). Rewrites the packet's slot either way. */
+/* What tc ingress's flow check answered for a packet it lets pass (pal_memo_put_established). */
+#define PAL_MEMO_PUT_NOT_EST 0 /* not established by its own tuple's entry: the slot is emptied */
+#define PAL_MEMO_PUT_EST 1     /* established by its own tuple's entry: the memo is written */
+/* established by a plain hit of a flow the host is an end of (INPUT, LOCAL_OUT): delivered to
+ * the host, so tc egress would never take a memo; the slot is left as it is. That changes no
+ * answer: a memo in it that matches this packet can only say "established", which this packet's
+ * own check has just said too (in this tick, under this generation), and any other memo does
+ * not match it. What this saves is the write (~6 ns of the established packet at tc ingress by
+ * the `memo` ablation, docs/benchmarks.md). */
+#define PAL_MEMO_PUT_HOST_FLOW 2
+
+/* tc ingress lets packet p pass; est: PAL_MEMO_PUT_*, the answer of its own tuple's flow entry
+ * (not a "related" ICMP error) under generation gen (read before the flow check). Rewrites the
+ * packet's slot but for a flow of the host's own. */
 static __always_inline void pal_memo_put_established(const struct pal_hookctx *h,
 						     const struct pal_iface *ifc,
 						     const struct pal_pkt *p, int est, __u32 gen)
 {
-	struct pal_hook_memo *m = pal_memo_slot(PAL_MEMO_ESTABLISHED, p);
+	struct pal_hook_memo *m;
 
+	if (est == PAL_MEMO_PUT_HOST_FLOW)
+		return;
+	m = pal_memo_slot(PAL_MEMO_ESTABLISHED, p);
 	if (!m)
 		return;
-	if (!est) {
+	if (est == PAL_MEMO_PUT_NOT_EST) {
 		m->kind = PAL_MEMO_EMPTY;
 		return;
 	}

@@ -402,8 +402,12 @@ int tc_ingress(struct __sk_buff *skb)
 		pal_set_mark(skb, PAL_MARK_SEEN | fwd);
 		verdict = PAL_VERDICT_ESTABLISHED;
 		/* only the packet's own tuple may vouch for its header at tc egress: "related" (an
-		 * ICMP error) was decided on the quoted inner header, which the memo does not hold */
-		flow_est = pal_flow_trackable(&p);
+		 * ICMP error) was decided on the quoted inner header, which the memo does not hold.
+		 * A flow of the host's own is delivered here, not forwarded: its slot is left as it
+		 * is (memo.h pal_memo_put_established) */
+		flow_est = !pal_flow_trackable(&p)     ? PAL_MEMO_PUT_NOT_EST :
+			   pal_flow_host_hit(h.hook) ? PAL_MEMO_PUT_HOST_FLOW :
+						       PAL_MEMO_PUT_EST;
 		goto out;
 	}
 	if (pal_unprogrammed(ifc)) /* a host endpoint keeps its failsafe ports (above) only */
@@ -433,7 +437,7 @@ out:
 	if (h.trace)
 		return PAL_TC_ACT_OK;
 	/* what tc egress may take from here (memo.h): every host endpoint packet that passes
-	 * rewrites its slot, established or not */
+	 * rewrites its slot, established or not (but a flow of the host's own) */
 	if (ifc && (ifc->flags & PAL_IF_HOST) && p.family)
 		pal_memo_put_established(&h, ifc, &p, flow_est, gen);
 	if (ifc && p.frag == PAL_FRAG_FIRST)

@@ -72,7 +72,7 @@ bench-guard: bench-build $(BUILD)/bpf/wl_guard.bpf.o ## the workload guard's cos
 # bpf/palisade.bpf.c compiled with one step short-circuited, its skeleton, the datapath library's
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
-ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck \
+ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck memo \
 	fwdclass ctmiss ctsnat ctins insert
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
@@ -85,6 +85,7 @@ ABL_DEFS_flowhash := -DPAL_ABLATE_FLOWHASH
 ABL_DEFS_clock := -DPAL_ABLATE_CLOCK
 ABL_DEFS_lifecycle := -DPAL_ABLATE_LIFECYCLE
 ABL_DEFS_flowcheck := -DPAL_ABLATE_FLOWCHECK
+ABL_DEFS_memo := -DPAL_ABLATE_MEMO
 ABL_DEFS_fwdclass := -DPAL_ABLATE_FWDCLASS
 ABL_DEFS_ctmiss := -DPAL_ABLATE_CTMISS
 ABL_DEFS_ctsnat := -DPAL_ABLATE_CTSNAT

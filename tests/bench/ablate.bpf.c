@@ -28,6 +28,9 @@
  *                        generation check (pal_flow_plain_hit and pal_flow_classify_entry
  *                        answer PAL_FLOW_HIT)
  *   PAL_ABLATE_FLOWCHECK the whole flow check answers "established" (no key, lookup, lifecycle)
+ *   PAL_ABLATE_MEMO      no established memo (bpf/memo.h): tc ingress writes none, tc egress
+ *                        finds none and looks the flow up itself (what the memo costs tc ingress
+ *                        and saves tc egress: the established and forwarded rows)
  *
  * A new forwarded flow's steps (tc egress and tc ingress; live.sh's ablate group, bench-classify's
  * newflow line):
@@ -144,6 +147,14 @@ static struct pal_flow abl_flow = { .last_ns = ~0ULL, .state = PAL_FST_TCP_ESTAB
 #include "flow_judge.h"
 #define pal_flow_check(skb, h, p, o) PAL_EST_YES
 #define pal_flow_check_gen(skb, h, p, o, gen) ((void)(gen), PAL_EST_YES)
+#endif
+
+#ifdef PAL_ABLATE_MEMO
+#define PAL_WITH_CT 1
+#include "memo.h"
+#define pal_memo_put_established(h, ifc, p, est, gen)                                              \
+	((void)(h), (void)(ifc), (void)(p), (void)(est), (void)(gen))
+#define pal_memo_established(iif, in_ep, p) ((void)(iif), (void)(in_ep), (void)(p), 0)
 #endif
 
 #ifdef PAL_ABLATE_FWDCLASS

@@ -5,7 +5,8 @@
  *                /32 to one port"): XDP keeps no state, so every run is a new flow.
  *   linear scan  tests/bench/linear_scan.bpf.c: the same N rules as an array walked one by one.
  *   established  tc_ingress on the same host endpoint with the N rules as a normal (tracked)
- *                list, for packets (TCP ACKs) whose flow is already in pal_flows, current.
+ *                list, for packets (TCP ACKs) whose flow is already in pal_flows, current,
+ *                admitted at INPUT (a flow to the host, as that list admits it).
  *   ct lookup    tests/bench/ct_lookup.bpf.c (next to LINEAR_SCAN.bpf.o): one bpf_skb_ct_lookup
  *                per packet on the same packets, each with a conntrack entry: the cost of using
  *                the kernel's conntrack instead of pal_flows on the established path. One line,
@@ -23,7 +24,8 @@
  *                list again, or takes XDP's outcome from a memo (bpf/memo.h).
  *   forwarded    the established packet forwarded: tc_ingress of the host endpoint once, then
  *                tc_egress of another interface (ingress_ifindex = the endpoint), which decides
- *                a forwarded packet's flow after tc ingress did (bpf/memo.h).
+ *                a forwarded packet's flow after tc ingress did (bpf/memo.h); the same
+ *                entries, admitted as forwarded flows.
  *   newflow      a new forwarded flow through normal applyOnForward policy (the N rules, then
  *                allow): the packets no rule matches, each a TCP SYN (a SYN always meets policy,
  *                so every repeat of the test run is a new flow: the flow check's miss, the
@@ -269,6 +271,25 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Each packet's flow as a live established entry of generation gen admitted in context ctx
+ * (enum pal_flow_ctx); the packets become ACKs (a SYN never rides an entry). */
+static void put_flows(struct pal_datapath *dp, struct pkt *pk, int npk, uint32_t gen, uint8_t ctx)
+{
+	for (int i = 0; i < npk; i++) {
+		struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
+				      .generation = gen, .ctx = ctx };
+		struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
+		struct pal_flow_key4 fk4;
+
+		if (pal_flow_key_canonical(&fk))
+			f.flags |= PAL_FLOW_REVERSED;
+		pk[i].buf[47] = 0x10;
+		pal_flow_key4_of(&fk, &fk4);
+		if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
+			bench_die("pal_flows update");
+	}
+}
+
 /* One bpf_skb_ct_lookup per packet (ct_lookup.bpf.o next to the linear scan's object), with a
  * conntrack entry inserted for every packet's connection. */
 static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int npk, int rounds)
@@ -505,22 +526,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench-classify: FAIL: apply: %s\n", pal_dp_error(dp));
 			return 2;
 		}
-		for (int i = 0; i < npk; i++) {
-			/* a live entry of the current generation; the packet an ACK (a SYN never
-			 * rides an entry) */
-			struct pal_flow f = { .last_ns = mono_ns(), .state = PAL_FST_TCP_ESTABLISHED,
-					      .generation = (uint32_t)k * 3 + 2 };
-			struct pal_flow_key fk = pk[i].fk; /* canonical, as the datapath keys it */
-
-			if (pal_flow_key_canonical(&fk))
-				f.flags |= PAL_FLOW_REVERSED;
-			pk[i].buf[47] = 0x10;
-			struct pal_flow_key4 fk4;
-
-			pal_flow_key4_of(&fk, &fk4);
-			if (bpf_map_update_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4, &f, 0))
-				bench_die("pal_flows update");
-		}
+		/* the host's own flows (admitted at INPUT), as a host endpoint's normal ingress
+		 * list admits them */
+		put_flows(dp, pk, npk, (uint32_t)k * 3 + 2, PAL_FCTX_INPUT);
 		for (int r = 0; r < rounds; r++) {
 			double est = 0;
 
@@ -529,7 +537,9 @@ int main(int argc, char **argv)
 					    PAL_REPEAT, NULL);
 			est_r[r] = est / npk;
 		}
-		/* forwarded: tc ingress once, then tc egress of the loopback (no endpoint) */
+		/* forwarded: tc ingress once, then tc egress of the loopback (no endpoint); the
+		 * flows as forwarded ones */
+		put_flows(dp, pk, npk, (uint32_t)k * 3 + 2, PAL_FCTX_FORWARD);
 		for (int r = 0; r < rounds; r++) {
 			double fwd = 0;
 

@@ -24,7 +24,7 @@ BUILD=${BUILD:-$(cd "$HERE/../.." && pwd)/build}
 ROUNDS=${1:-7}
 PACKETS=${2:-64}
 RULES=${BENCH_COST_RULES:-"10 10000"}
-VARIANTS=${BENCH_COST_VARIANTS:-"none events counters failsafe ct all flowhash clock lifecycle flowcheck fwdclass ctmiss ctsnat ctins insert"}
+VARIANTS=${BENCH_COST_VARIANTS:-"none events counters failsafe ct all flowhash clock lifecycle flowcheck memo fwdclass ctmiss ctsnat ctins insert"}
 . "$HERE/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "bench-cost needs root"

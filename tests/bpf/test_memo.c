@@ -107,11 +107,11 @@ static void plant(uint32_t kind, const struct pal_hook_memo *m)
 	free(v);
 }
 
-/* The one memo of kind on this CPU (after plant(kind, NULL) and one writer run). */
-static struct pal_hook_memo written(uint32_t kind)
+/* How many slots of kind on this CPU hold a memo of that kind; the last one found in *m. */
+static int memos(uint32_t kind, struct pal_hook_memo *m)
 {
 	int n = ncpus(), found = 0;
-	struct pal_hook_memo *v = calloc((size_t)n, sizeof(*v)), m = { 0 };
+	struct pal_hook_memo *v = calloc((size_t)n, sizeof(*v));
 
 	cr_assert(v);
 	for (uint32_t i = 0; i < PAL_MEMO_SLOTS; i++) {
@@ -119,11 +119,20 @@ static struct pal_hook_memo written(uint32_t kind)
 
 		cr_assert_eq(bpf_map_lookup_elem(memo_fd(), &k, v), 0);
 		if (v[cpu].kind == kind) {
-			m = v[cpu];
+			*m = v[cpu];
 			found++;
 		}
 	}
 	free(v);
+	return found;
+}
+
+/* The one memo of kind on this CPU (after plant(kind, NULL) and one writer run). */
+static struct pal_hook_memo written(uint32_t kind)
+{
+	struct pal_hook_memo m = { 0 };
+	int found = memos(kind, &m);
+
 	cr_assert_eq(found, 1, "the writer left %d memos of kind %u", found, kind);
 	return m;
 }
@@ -465,6 +474,66 @@ Test(bpf_memo, tc_ingress_forgets_the_memo_of_a_packet_it_does_not_find_establis
 		/* the control: without the tc ingress run, the planted memo is taken */
 		plant(PAL_MEMO_ESTABLISHED, &planted);
 		if (tc_out(&a, eth0(), &est) == 0 && est)
+			break;
+	}
+	cr_assert_lt(i, ATTEMPTS, "never confirmed within a tick");
+}
+
+/* Every IPv4 flow entry becomes an established TCP flow admitted in context ctx (enum
+ * pal_flow_ctx): its packets are plain hits (bpf/flow.h pal_flow_plain_hit). */
+static void set_established_flows(uint8_t ctx)
+{
+	int fd = bpf_map__fd(T.dp->skel->maps.pal_flows4), n = 0;
+	struct pal_flow_key4 k, next;
+	struct pal_flow f;
+	bool first = true;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+		first = false;
+		k = next;
+		cr_assert_eq(bpf_map_lookup_elem(fd, &k, &f), 0);
+		f.ctx = ctx;
+		f.state = PAL_FST_TCP_ESTABLISHED;
+		cr_assert_eq(bpf_map_update_elem(fd, &k, &f, BPF_EXIST), 0);
+		n++;
+	}
+	cr_assert_gt(n, 0, "no flow entry to change");
+}
+
+/* An established packet of a flow of the host's own (admitted at INPUT: delivered to the host,
+ * never forwarded) writes no memo and leaves its slot as it is (memo.h PAL_MEMO_PUT_HOST_FLOW),
+ * while a forwarded flow's packet writes one (established_memo). Leaving the slot is only for a
+ * packet its own check found established: b, right after such a packet and with no entry of its
+ * own, still empties its slot, so b (port 81, which the forward policy denies) does not ride a
+ * memo planted for it. Fails when tc ingress decides to leave the slot from an earlier packet's
+ * flow check. */
+Test(bpf_memo, only_a_host_flows_established_packet_leaves_its_slot_as_it_is)
+{
+	struct pal_packet ap = ct_pkt(PAL_PROTO_TCP, PEER, 40000, FAR, 80);
+	struct pal_packet bp = ct_pkt(PAL_PROTO_TCP, PEER, 40000, FAR, 81);
+	struct frame a = frame(&ap, BT_TCP_ACK), b = frame(&bp, BT_TCP_ACK);
+	struct pal_hook_memo m;
+	int i;
+
+	for (i = 0; i < ATTEMPTS; i++) {
+		struct pal_hook_memo planted = established_memo(&ap); /* a forwarded flow: written */
+		bool est;
+
+		((uint16_t *)planted.hdr)[17] = 81; /* struct pal_pkt: dport at byte 34, host order */
+		set_established_flows(PAL_FCTX_INPUT);
+		plant(PAL_MEMO_ESTABLISHED, NULL);
+		tc_in(&a);
+		cr_assert_eq(memos(PAL_MEMO_ESTABLISHED, &m), 0,
+			     "a packet of a flow of the host's own wrote a memo");
+		plant(PAL_MEMO_ESTABLISHED, &planted);
+		tc_in(&a); /* the host's flow again: the check before b's found a host flow */
+		tc_in(&b); /* no entry for b: its slot is emptied */
+		cr_assert_eq(tc_out(&b, eth0(), &est), TC_SHOT, "b rode a memo tc ingress left");
+		cr_assert_not(est);
+		/* the control: without b's tc ingress run, the planted memo is taken */
+		bt_flush_flows(&T);
+		plant(PAL_MEMO_ESTABLISHED, &planted);
+		if (tc_out(&b, eth0(), &est) == 0 && est)
 			break;
 	}
 	cr_assert_lt(i, ATTEMPTS, "never confirmed within a tick");
