@@ -489,8 +489,8 @@ static const struct opt opts[] = {
 	{ "max-entries", "maxEntries", "N", false, false, set_max_entries,
 	  "pal_entries rule entries (default 524288; preallocated, 16 bytes each)" },
 	{ "max-lists", "maxLists", "N", false, false, set_max_lists,
-	  "rule lists in pal_lists and pal_small (default 14 per endpoint; pal_lists "
-	  "preallocated)" },
+	  "rule lists in pal_lists (default 14 per endpoint; preallocated); pal_small's "
+	  "linear forms take 2 per endpoint, at most this many" },
 	{ "max-flows", "maxFlows", "N", false, false, set_max_flows,
 	  "pal_flows tracked flows (default 262144; preallocated)" },
 	{ "max-rule-ids", "maxRuleIds", "N", false, false, set_max_rule_ids,
