@@ -180,13 +180,10 @@ static int classes_finish(struct fl_classes *c, struct pal_cls_bitmaps *bm, uint
 	bm->n_classes = c->n;
 	bm->summary = sum;
 	bm->anchor = anc;
-	bm->ovr_start = c->start;
-	bm->ovr_word = c->ow;
-	bm->ovr_bits = c->ob;
+	bm->ovr_start = pal_take(&c->start);
+	bm->ovr_word = pal_take(&c->ow);
+	bm->ovr_bits = pal_take(&c->ob);
 	bm->n_ovr = c->n_ovr;
-	c->start = NULL;
-	c->ow = NULL;
-	c->ob = NULL;
 	return 0;
 }
 

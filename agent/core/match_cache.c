@@ -238,12 +238,10 @@ static void take_members(struct pal_memo_entry *e, struct rebuilt *r)
 {
 	free(e->members);
 	free(e->contrib);
-	e->members = r->members;
+	e->members = pal_take(&r->members);
 	e->n_members = r->n_members;
-	e->contrib = r->contrib;
+	e->contrib = pal_take(&r->contrib);
 	e->n_contrib = r->n_contrib;
-	r->members = NULL;
-	r->contrib = NULL;
 }
 
 /* The result of contrib's n elements: a sorted, unique copy. */

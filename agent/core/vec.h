@@ -20,6 +20,16 @@ void vec_reserve(void **v, size_t *cap, size_t n, size_t sz);
 size_t pal_sort_unique(void *v, size_t n, size_t sz, int (*cmp)(const void *, const void *));
 /* FNV-1a of a string, for the open-addressing tables keyed by origin strings. */
 uint32_t pal_str_hash(const char *s);
+/* Ownership moved out of a pointer: returns *pp (a pointer to any pointer) and leaves NULL
+ * behind, so the old owner's free finds nothing. */
+static inline void *pal_take(void *pp)
+{
+	void **p = pp;
+	void *v = *p;
+
+	*p = NULL;
+	return v;
+}
 #define VEC_PUSH(vec, item)                                                                   \
 	do {                                                                                  \
 		vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof(*(vec).v));    \

@@ -576,8 +576,7 @@ bool bt_linear_form(struct bpft *t, uint32_t list_id, struct pal_small_list *sl)
 				   sl ? sl : &scratch) == 0;
 }
 
-/* Calls fn on every programmed list with a linear form; how many there are. */
-static size_t each_linear_form(struct bpft *t, void (*fn)(struct bpft *, uint32_t))
+size_t bt_list_ids(struct bpft *t, uint32_t *ids, size_t max)
 {
 	int lists = pal_dp_map_fd(t->dp, "pal_lists");
 	uint32_t key, next, *prev = NULL;
@@ -586,13 +585,26 @@ static size_t each_linear_form(struct bpft *t, void (*fn)(struct bpft *, uint32_
 	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (!bt_linear_form(t, key, NULL))
-			continue;
-		if (fn)
-			fn(t, key);
-		n++;
+		cr_assert_lt(n, max, "more than %zu programmed lists", max);
+		ids[n++] = key;
 	}
 	return n;
+}
+
+/* Calls fn on every programmed list with a linear form; how many there are. */
+static size_t each_linear_form(struct bpft *t, void (*fn)(struct bpft *, uint32_t))
+{
+	uint32_t ids[BT_MAX_LISTS];
+	size_t n = bt_list_ids(t, ids, BT_MAX_LISTS), linear = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!bt_linear_form(t, ids[i], NULL))
+			continue;
+		if (fn)
+			fn(t, ids[i]);
+		linear++;
+	}
+	return linear;
 }
 
 size_t bt_linear_forms(struct bpft *t)

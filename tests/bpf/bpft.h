@@ -178,6 +178,10 @@ struct bt_result bt_expect_agree(struct bpft *t, struct ctest *c, enum pal_trace
 /* List list_id's linear form (pal_small, the slot its id names) into *sl (may be NULL): whether
  * it has one. */
 bool bt_linear_form(struct bpft *t, uint32_t list_id, struct pal_small_list *sl);
+/* The ids of the programmed lists (pal_lists' keys) into ids[max]: how many there are (an
+ * assertion fails when more than max). */
+#define BT_MAX_LISTS 1024
+size_t bt_list_ids(struct bpft *t, uint32_t *ids, size_t max);
 /* How many programmed lists (pal_lists) have a linear form. */
 size_t bt_linear_forms(struct bpft *t);
 /* Empties the slot of every list's linear form: the classifier then takes the bitmap form. Returns

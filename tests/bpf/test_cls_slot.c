@@ -120,24 +120,22 @@ static uint32_t plant_everywhere(const struct pal_small_list *sl, uint32_t list_
  */
 static int linear_lists(uint32_t *ids, struct pal_small_list *sl, int max)
 {
-	int lists = pal_dp_map_fd(T.dp, "pal_lists");
-	uint32_t key, next, *prev = NULL;
+	uint32_t all[BT_MAX_LISTS];
+	size_t n_all = bt_list_ids(&T, all, BT_MAX_LISTS);
 	int n = 0;
 
-	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (n < max && bt_linear_form(&T, key, &sl[n]))
-			ids[n++] = key;
-	}
+	for (size_t i = 0; i < n_all; i++)
+		if (n < max && bt_linear_form(&T, all[i], &sl[n]))
+			ids[n++] = all[i];
 	cr_assert_gt(n, 0, "no list has a linear form");
 	return n;
 }
 
 Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
 {
-	uint32_t key, next, *prev = NULL;
-	int lists = pal_dp_map_fd(T.dp, "pal_lists"), planted = 0;
+	uint32_t ids[BT_MAX_LISTS];
+	int planted = 0;
+	size_t n;
 	struct pal_small_list linear;
 	struct ctest a, b;
 	uint32_t id;
@@ -154,9 +152,10 @@ Test(bpf_cls_slot, a_long_list_id_never_takes_a_linear_form)
 	cr_assert(!allowed(80) && allowed(22));
 
 	/* the short list's linear form, stamped with a long list's id in every slot, is never read */
-	while (bpf_map_get_next_key(lists, prev, &next) == 0) {
-		key = next;
-		prev = &key;
+	n = bt_list_ids(&T, ids, BT_MAX_LISTS);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t key = ids[i];
+
 		if (!(key & PAL_LIST_ID_LONG))
 			continue;
 		cr_assert_gt(plant_everywhere(&linear, key), 0);

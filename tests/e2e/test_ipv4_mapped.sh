@@ -17,12 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/traffic.sh"
 . "$here/lib/agent.sh"
 
-ADV="/usr/bin/python3 $here/lib/adversary.py"
-
-agent_require
-[ -x /usr/bin/python3 ] || fail "missing /usr/bin/python3 (apt-get install python3)"
-topo_create
-topo_start_services # agent_uninstall_check probes them
+adversary_topology
 udp_echo node 7001
 ext0_mac=$(ns node ip -j link show dev ext0 | jq -r '.[0].address') || fail "link ext0"
 [ -n "$ext0_mac" ] && [ "$ext0_mac" != null ] || fail "no MAC address for ext0"

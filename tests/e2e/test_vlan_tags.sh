@@ -24,12 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/traffic.sh"
 . "$here/lib/agent.sh"
 
-ADV="/usr/bin/python3 $here/lib/adversary.py"
-
-agent_require
-[ -x /usr/bin/python3 ] || fail "missing /usr/bin/python3 (apt-get install python3)"
-topo_create
-topo_start_services # agent_uninstall_check probes them
+adversary_topology
 for port in 7000 7001 7002; do udp_echo node "$port"; done
 udp_echo client 9100
 

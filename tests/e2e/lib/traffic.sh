@@ -126,3 +126,15 @@ expect_table() {
 		esac
 	done 3<&0 </dev/null
 }
+
+traffic_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# For the tests that send crafted frames (lib/adversary.py as $ADV): the agent and python3
+# required, then the topology with its services up (agent_uninstall_check probes them).
+adversary_topology() {
+	agent_require
+	[ -x /usr/bin/python3 ] || fail "missing /usr/bin/python3 (apt-get install python3)"
+	ADV="/usr/bin/python3 $traffic_lib/adversary.py"
+	topo_create
+	topo_start_services
+}
