@@ -17,7 +17,7 @@
 BT_TABLE_SUITE(bpf_parse);
 
 enum mangle { M_NONE, M_CUT, M_IHL, M_VERSION, M_TOTLEN, M_ETHERTYPE_ARP, M_V4MAPPED_SRC,
-	      M_V4MAPPED_DST };
+	      M_V4MAPPED_DST, M_V4COMPAT_SRC, M_V4TRANSLATED_SRC, M_NAT64_SRC, M_OUTER_8021AD };
 
 struct pcase {
 	const char *name;
@@ -131,6 +131,26 @@ static const struct pcase cases[] = {
 	  PAL_DROP_BAD_IP },
 	{ "ipv6 v4-mapped destination", PAL_PROTO_TCP, true, 9000, {0}, M_V4MAPPED_DST, 0, DROP,
 	  SHOT, PAL_DROP_BAD_IP },
+	/* ... also inside a VLAN tag (the tagged path parses IPv6 apart from the untagged one) */
+	{ "ipv6 v4-mapped source in a vlan tag", PAL_PROTO_TCP, true, 9000, {.vlan = true},
+	  M_V4MAPPED_SRC, 0, DROP, SHOT, PAL_DROP_BAD_IP },
+	/* IPv6 addresses that carry IPv4 bits but that Linux never hands to a socket as an IPv4
+	 * peer are ordinary IPv6 addresses, judged by IPv6 nets (docs/datapath.md "Parsing"):
+	 * IPv4-compatible (::a.b.c.d, deprecated), IPv4-translated (::ffff:0:a.b.c.d, SIIT) and the
+	 * NAT64 prefix (64:ff9b::a.b.c.d, translated by a gateway whose IPv4 side meets IPv4 rules) */
+	{ "ipv6 v4-compatible source", PAL_PROTO_TCP, true, 9000, {0}, M_V4COMPAT_SRC, 0, PASS, OK,
+	  PAL_DROP_NONE },
+	{ "ipv6 v4-translated source", PAL_PROTO_TCP, true, 9000, {0}, M_V4TRANSLATED_SRC, 0, PASS,
+	  OK, PAL_DROP_NONE },
+	{ "ipv6 nat64 source", PAL_PROTO_TCP, true, 9000, {0}, M_NAT64_SRC, 0, PASS, OK,
+	  PAL_DROP_NONE },
+	{ "ipv6 nat64 source denied", PAL_PROTO_TCP, true, 9001, {0}, M_NAT64_SRC, 0, DROP, SHOT,
+	  PAL_DROP_POLICY },
+	/* 802.1ad outside, 802.1Q inside: the same walk, the same limit */
+	{ "vlan 802.1ad + 802.1Q", PAL_PROTO_TCP, false, 9001, {.vlan = true}, M_OUTER_8021AD, 0,
+	  DROP, SHOT, PAL_DROP_POLICY, 1 },
+	{ "vlan 802.1ad + 2 802.1Q", PAL_PROTO_TCP, true, 9000, {.vlan = true}, M_OUTER_8021AD, 0,
+	  DROP, SHOT, PAL_DROP_VLAN_DEPTH, 2 },
 	/* not IP: never blocked */
 	{ "arp", PAL_PROTO_TCP, false, 9001, {0}, M_ETHERTYPE_ARP, 0, PASS, OK, PAL_DROP_NONE },
 };
@@ -161,6 +181,19 @@ static size_t frame(const struct pcase *c, uint8_t *buf, size_t cap)
 	case M_V4MAPPED_DST:
 		memcpy(buf + l3 + (c->m == M_V4MAPPED_SRC ? 8 : 24),
 		       "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc6\x12\x64\x01", 16); /* ::ffff:198.18.100.1 */
+		break;
+	case M_V4COMPAT_SRC:
+		memcpy(buf + l3 + 8, "\0\0\0\0\0\0\0\0\0\0\0\0\xc6\x12\x64\x01", 16);
+		break;
+	case M_V4TRANSLATED_SRC:
+		memcpy(buf + l3 + 8, "\0\0\0\0\0\0\0\0\xff\xff\0\0\xc6\x12\x64\x01", 16);
+		break;
+	case M_NAT64_SRC:
+		memcpy(buf + l3 + 8, "\0\x64\xff\x9b\0\0\0\0\0\0\0\0\xc6\x12\x64\x01", 16);
+		break;
+	case M_OUTER_8021AD:
+		buf[12] = 0x88; /* TPID 802.1ad; the tags after it stay 802.1Q */
+		buf[13] = 0xa8;
 		break;
 	case M_ETHERTYPE_ARP:
 		buf[12] = 0x08;
