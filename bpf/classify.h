@@ -877,11 +877,14 @@ static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct
 static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
 						 __u32 hook)
 {
+	/* on the stack: req is pal_classify's argument, a pointer 6.1's verifier does not take
+	 * as a map key (docs/datapath.md "Debian 12 constraints") */
+	__u32 list_id = req->list_id;
 	struct pal_cls_scratch *s;
 	struct pal_list *l;
 
 	s = bpf_map_lookup_elem(&pal_scratch, &hook);
-	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
+	l = bpf_map_lookup_elem(&pal_lists, &list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
 	if (!pal_cls_slot_take(req, s)) {
@@ -897,7 +900,7 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 {
 	struct pal_small_list *sl;
-	__u32 hook;
+	__u32 hook, list_id;
 
 	if (!req || !pkt)
 		return PAL_CLS_STATUS_INTERNAL;
@@ -909,7 +912,9 @@ __noinline int pal_classify(struct pal_cls_req *req, struct pal_pkt *pkt)
 	if (req->quiet == PAL_CLS_QUIET_TRACE)
 		pal_trace_list_start();
 	/* a long list's id says it has no linear form: no failed lookup (abi.h PAL_LIST_ID_LONG) */
-	sl = req->list_id & PAL_LIST_ID_LONG ? NULL : bpf_map_lookup_elem(&pal_small, &req->list_id);
+	/* a copy on the stack: 6.1's verifier takes no function argument as a map key */
+	list_id = req->list_id;
+	sl = list_id & PAL_LIST_ID_LONG ? NULL : bpf_map_lookup_elem(&pal_small, &list_id);
 	if (sl)
 		pal_classify_small(req, pkt, sl);
 	else

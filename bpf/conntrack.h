@@ -84,9 +84,16 @@ static __always_inline struct nf_conn *pal_ct_lookup_dir(struct __sk_buff *skb,
 		sz = sizeof(t.ipv6);
 	}
 	ct = bpf_skb_ct_lookup(skb, &t, sz, &opts, pal_ct_opts_size);
-	*err = ct || opts.error == -PAL_ENOENT ? 0 : (opts.error ? opts.error : -1);
 	*dir = opts.dir;
-	return ct;
+	/* One test of ct, taken at once: 6.1's verifier does not know a tested nf_conn pointer is
+	 * non-NULL, so a second test (the compiler emits one when stores sit between the two uses)
+	 * follows a "NULL" path that still holds the reference, and the load fails. */
+	if (ct) {
+		*err = 0;
+		return ct;
+	}
+	*err = opts.error == -PAL_ENOENT ? 0 : (opts.error ? opts.error : -1);
+	return 0;
 }
 
 /* The conntrack entry of the packet's connection. Conntrack hashes a connection under its
