@@ -726,21 +726,24 @@ static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
 /* After an allow: also enter the canonical key of each conntrack tuple (NAT) that is not the
  * packet's own (without NAT both are: one entry in all), with the same lifecycle and admission
  * context. Not inlined: keeps the callers' stack frames small enough for the classifier's frames
- * on top. */
-static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
-					  const struct pal_flow_adm *a)
+ * on top. Global, as pal_ct_view_fill (one check, not one per call site: tc egress has four), so
+ * p and a may be NULL to the verifier. Returns 0. */
+__noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
+				  const struct pal_flow_adm *a)
 {
 	const struct pal_ct_view *v;
 	struct pal_flow_scratch *s;
 	int d, swapped;
 
+	if (!p || !a)
+		return 0;
 	pal_flow_insert(p, a);
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p))
-		return;
+		return 0;
 	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
 	if (!v->found)
-		return;
+		return 0;
 	for (d = 0; d < 2; d++) {
 		/* the reply tuple travels from the flow's reply side: REVERSED when it is not swapped */
 		s->k_ct = v->tuple[d];
@@ -750,6 +753,7 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 		pal_flow_put(&s->k_ct, &s->k4, &s->v,
 			     PAL_FLOW_NAT | ((swapped ^ (v->pdir != d)) ? PAL_FLOW_REVERSED : 0));
 	}
+	return 0;
 }
 
 /* A denied flow leaves the kernel's conntrack too: its entry's timeout is set to zero, so it is

@@ -89,7 +89,8 @@ static const char *log_tail(const char *log)
 	return p == log ? p : p + 1;
 }
 
-/* PAL_VERIFIER_LOG's whole log, to verifier-PROGRAM.log in the working directory. */
+/* PAL_VERIFIER_LOG's whole log, to PAL_VERIFIER_LOG_DIR/verifier-PROGRAM.log (default: the
+ * working directory). */
 static void save_verbose_log(struct bpf_object *obj, char **logs)
 {
 	const char *verbose = getenv("PAL_VERIFIER_LOG");
@@ -100,7 +101,8 @@ static void save_verbose_log(struct bpf_object *obj, char **logs)
 
 	bpf_object__for_each_program(p, obj) {
 		if (verbose && !strcmp(verbose, bpf_program__name(p)) && logs[i][0]) {
-			snprintf(path, sizeof(path), "verifier-%s.log", verbose);
+			snprintf(path, sizeof(path), "%s/verifier-%s.log",
+				 getenv("PAL_VERIFIER_LOG_DIR") ?: ".", verbose);
 			f = fopen(path, "w");
 			if (f) {
 				fputs(logs[i], f);
@@ -117,9 +119,15 @@ static void save_verbose_log(struct bpf_object *obj, char **logs)
 static int loaded(int err, struct bpf_object *obj, char **logs, int *worst)
 {
 	if (err) {
-		for (int i = 0; logs[i]; i++)
+		struct bpf_program *p;
+		int i = 0;
+
+		bpf_object__for_each_program(p, obj) {
 			if (logs[i][0])
-				fprintf(stderr, "%s\n", log_tail(logs[i]));
+				fprintf(stderr, "---- %s\n%s\n", bpf_program__name(p),
+					log_tail(logs[i]));
+			i++;
+		}
 		save_verbose_log(obj, logs);
 		fprintf(stderr, "load failed: %s\n", strerror(-err));
 		return 1;

@@ -45,7 +45,8 @@ echo "kernel-test: kernel $(uname -r)"
 # As deploy/systemd/palisaded.service does before the agent starts: the conntrack kfuncs live in
 # nf_conntrack's module BTF, and a fresh Debian 12 host has not loaded it.
 modprobe nf_conntrack || echo "kernel-test: modprobe nf_conntrack failed"
-step "every BPF program loads (verifier-stats)" build/verifier-stats
+# PAL_VERIFIER_LOG's whole log goes to build/kernel/<release>/verifier-<program>.log
+step "every BPF program loads (verifier-stats)" env PAL_VERIFIER_LOG_DIR="$OUT" build/verifier-stats
 for suite in ${PAL_KERNEL_BPF_SUITES:-}; do
 	step "bpf-tests $suite" sh -c "cd tests/unit && ../../build/bpf-tests --jobs 2 --filter '$suite/*'"
 done

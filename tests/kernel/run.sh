@@ -9,7 +9,8 @@
 #   PAL_KERNEL_E2E      e2e tests to run in the VM (default: tests/kernel/e2e.list)
 #   PAL_KERNEL_BPF_SUITES  bpf-tests suites to run there (default: tests/kernel/bpf-suites.list)
 #   PAL_KERNEL_TIMEOUT  seconds the VM may run (default 1500)
-#   PAL_VERIFIER_LOG    a program whose whole verifier log verifier-stats prints (when it fails)
+#   PAL_VERIFIER_LOG    a program whose whole verifier log verifier-stats writes (when it fails)
+#                       to build/kernel/<release>/verifier-<program>.log
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CHECKOUT=$PWD
