@@ -307,11 +307,14 @@ static __noinline int pal_ct_original_tuple(struct __sk_buff *skb, struct pal_pk
 
 /* Puts the packet's own source (address and port, as it leaves) back into p after
  * pal_ct_pre_snat_source: the packet still carries it. Returns 0, or -1 when it cannot be read
- * (then p is not the packet's: the caller must not enter it into flow state). */
-static __noinline int pal_ct_wire_source(struct __sk_buff *skb, struct pal_pkt *p)
+ * (then p is not the packet's: the caller must not enter it into flow state). Global (checked
+ * once, not once per caller state: Linux 6.1's limit), so p may be NULL to the verifier. */
+__noinline int pal_ct_wire_source(struct __sk_buff *skb, struct pal_pkt *p)
 {
 	__u8 port[2];
 
+	if (!p)
+		return -1;
 	if (p->family == 4) {
 		if (bpf_skb_load_bytes(skb, p->l3_off + 12, p->src, 4))
 			return -1;

@@ -573,9 +573,10 @@ static __always_inline int pal_addr_eq(const __u8 *a, const __u8 *b)
 /* An ICMP error (destination unreachable, e.g. "fragmentation needed" for path MTU discovery; time
  * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
  * belongs to a flow palisade allowed, the error is part of the flow (conntrack's RELATED), not a
- * new packet for policy. Not inlined: its stack frame stays out of the callers'. */
-static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
-					const struct pal_flow_cfg *c, __u32 gen)
+ * new packet for policy. Not inlined: its stack frame stays out of the callers'. Global (checked
+ * once, not once per caller state: Linux 6.1's limit), so p and c may be NULL to the verifier. */
+__noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
+				const struct pal_flow_cfg *c, __u32 gen)
 {
 	struct pal_flow_key k = {};
 	struct pal_flow_key4 k4;
@@ -584,7 +585,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	__u8 h[20]; /* the quoted IPv4 header, or IPv6's first 8 bytes, then the ports: this
 		     * subprogram's stack sits on tc egress's deepest call chain (512 bytes) */
 
-	if (!p->is_icmp || p->frag == PAL_FRAG_LATER)
+	if (!p || !p->is_icmp || p->frag == PAL_FRAG_LATER)
 		return 0;
 	off = p->l4_off + 8;
 	if (p->family == 4 && p->proto == PAL_IPPROTO_ICMP &&
@@ -662,15 +663,17 @@ static __always_inline void pal_flow_ct_view_forget(__u8 hook)
 		s->ctv.valid = 0;
 }
 
-/* The source before SNAT of a packet leaving by tc egress (conntrack.h), from the hook's view. */
-static __noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
+/* The source before SNAT of a packet leaving by tc egress (conntrack.h), from the hook's view.
+ * Global (checked once, not once per caller state: Linux 6.1's limit), so p may be NULL to the
+ * verifier. */
+__noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(PAL_HOOK_TC_EGRESS);
 
 	/* cannot happen (an array); an error, not a lookup of its own: that one's frame on top
 	 * of tc egress's would pass the kernel's 512-byte stack on kernels that round frames to
 	 * 32 bytes (Linux 6.1) */
-	if (!s)
+	if (!s || !p)
 		return -1;
 	return pal_ct_view_pre_snat_source(pal_flow_ct_view(skb, p, s, PAL_HOOK_TC_EGRESS), p);
 }
@@ -758,16 +761,22 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 
 /* A denied flow leaves the kernel's conntrack too: its entry's timeout is set to zero, so it is
  * gone from `conntrack -L` and the next packet starts a new conntrack entry (which meets policy
- * here again). bpf_ct_change_timeout exists since 6.0 for tc and XDP programs. */
-static __noinline void pal_flow_ct_kill(struct __sk_buff *skb, const struct pal_pkt *p)
+ * here again). bpf_ct_change_timeout exists since 6.0 for tc and XDP programs. Global (checked
+ * once: Linux 6.1's limit), so p may be NULL to the verifier; tc programs only (kfuncs). Returns
+ * 0. */
+__noinline int pal_flow_ct_kill(struct __sk_buff *skb, const struct pal_pkt *p)
 {
+	struct nf_conn *ct;
 	int err;
-	struct nf_conn *ct = pal_ct_lookup(skb, p, &err);
 
+	if (!p)
+		return 0;
+	ct = pal_ct_lookup(skb, p, &err);
 	if (!ct)
-		return;
+		return 0;
 	bpf_ct_change_timeout(ct, 0);
 	bpf_ct_release(ct);
+	return 0;
 }
 #endif
 
