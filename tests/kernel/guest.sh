@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside the VM tests/kernel/run.sh boots (the kernel under test, the host's root file system
 # read-only, the checkout read-write): gives the guest the mounts a test run needs, then runs what
-# must hold on that kernel (tests/kernel/README.md). Its exit status goes to
+# must hold on that kernel (docs/testing.md, make test-kernel). Its exit status goes to
 # build/kernel/<release>/status, its output to the console.
 set -u
 cd "$(dirname "$0")/../.."
