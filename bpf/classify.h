@@ -964,11 +964,14 @@ static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct
 static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
 						 __u32 hook)
 {
+	/* on the stack: req is pal_classify's argument, a pointer 6.1's verifier does not take
+	 * as a map key (docs/datapath.md "Debian 12 constraints") */
+	__u32 list_id = req->list_id;
 	struct pal_cls_scratch *s;
 	struct pal_list *l;
 
 	s = bpf_map_lookup_elem(&pal_scratch, &hook);
-	l = bpf_map_lookup_elem(&pal_lists, &req->list_id);
+	l = bpf_map_lookup_elem(&pal_lists, &list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
 	if (!pal_cls_slot_take(req, s)) {

@@ -84,9 +84,16 @@ static __always_inline struct nf_conn *pal_ct_lookup_dir(struct __sk_buff *skb,
 		sz = sizeof(t.ipv6);
 	}
 	ct = bpf_skb_ct_lookup(skb, &t, sz, &opts, pal_ct_opts_size);
-	*err = ct || opts.error == -PAL_ENOENT ? 0 : (opts.error ? opts.error : -1);
 	*dir = opts.dir;
-	return ct;
+	/* One test of ct, taken at once: 6.1's verifier does not know a tested nf_conn pointer is
+	 * non-NULL, so a second test (the compiler emits one when stores sit between the two uses)
+	 * follows a "NULL" path that still holds the reference, and the load fails. */
+	if (ct) {
+		*err = 0;
+		return ct;
+	}
+	*err = opts.error == -PAL_ENOENT ? 0 : (opts.error ? opts.error : -1);
+	return 0;
 }
 
 /* The conntrack entry of the packet's connection. Conntrack hashes a connection under its
@@ -174,10 +181,9 @@ static __always_inline int pal_ct_view_is_for(const struct pal_ct_view *v, const
 }
 
 /* Looks packet p's connection up (its reverse tuple when `reverse`) and keeps what the flow code
- * reads in v. The kfunc relates TCP and UDP only. Not inlined: the lookup's tuple and options stay
- * out of the callers' frames. */
-static __noinline void pal_ct_view_fill(struct __sk_buff *skb, const struct pal_pkt *p,
-					int reverse, struct pal_ct_view *v)
+ * reads in v. The kfunc relates TCP and UDP only. */
+static __always_inline void pal_ct_view_load(struct __sk_buff *skb, const struct pal_pkt *p,
+					     int reverse, struct pal_ct_view *v)
 {
 	const __u32 *w = (const __u32 *)p;
 	struct nf_conn *ct;
@@ -210,6 +216,20 @@ static __noinline void pal_ct_view_fill(struct __sk_buff *skb, const struct pal_
 	v->pdir = (v->pdir ? 1 : 0) ^ (reverse ? 1 : 0);
 	v->found = 1;
 	bpf_ct_release(ct);
+}
+
+/* pal_ct_view_load for the tc hooks. Not inlined: the lookup's tuple and options stay out of the
+ * callers' frames. Global (not static): the verifier checks it once, not once per call site and
+ * caller state, which took Linux 6.1 past its 1,000,000-instruction limit in tc egress; so p and
+ * v may be NULL to it, and the caller's memory behind them must be initialised. Never called
+ * from a socket filter's code, not even dead code: 6.1 checks every global function a program
+ * holds, and a socket filter may not call the conntrack kfuncs. Returns 0. */
+__noinline int pal_ct_view_fill(struct __sk_buff *skb, const struct pal_pkt *p, int reverse,
+				struct pal_ct_view *v)
+{
+	if (p && v)
+		pal_ct_view_load(skb, p, reverse, v);
+	return 0;
 }
 
 /* ---- the source before SNAT ------------------------------------------------------------------ */
@@ -249,7 +269,9 @@ static __noinline int pal_ct_pre_snat_source(struct __sk_buff *skb, struct pal_p
 {
 	struct pal_ct_view v;
 
-	pal_ct_view_fill(skb, p, 1, &v);
+	/* the view inline, not pal_ct_view_fill: a socket filter's re-judge holds this function
+	 * (dead there, without an skb) */
+	pal_ct_view_load(skb, p, 1, &v);
 	return pal_ct_view_pre_snat_source(&v, p);
 }
 
@@ -285,11 +307,14 @@ static __noinline int pal_ct_original_tuple(struct __sk_buff *skb, struct pal_pk
 
 /* Puts the packet's own source (address and port, as it leaves) back into p after
  * pal_ct_pre_snat_source: the packet still carries it. Returns 0, or -1 when it cannot be read
- * (then p is not the packet's: the caller must not enter it into flow state). */
-static __noinline int pal_ct_wire_source(struct __sk_buff *skb, struct pal_pkt *p)
+ * (then p is not the packet's: the caller must not enter it into flow state). Global (checked
+ * once, not once per caller state: Linux 6.1's limit), so p may be NULL to the verifier. */
+__noinline int pal_ct_wire_source(struct __sk_buff *skb, struct pal_pkt *p)
 {
 	__u8 port[2];
 
+	if (!p)
+		return -1;
 	if (p->family == 4) {
 		if (bpf_skb_load_bytes(skb, p->l3_off + 12, p->src, 4))
 			return -1;

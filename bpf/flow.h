@@ -576,9 +576,10 @@ static __always_inline int pal_addr_eq(const __u8 *a, const __u8 *b)
 /* An ICMP error (destination unreachable, e.g. "fragmentation needed" for path MTU discovery; time
  * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
  * belongs to a flow palisade allowed, the error is part of the flow (conntrack's RELATED), not a
- * new packet for policy. Not inlined: its stack frame stays out of the callers'. */
-static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
-					const struct pal_flow_cfg *c, __u32 gen)
+ * new packet for policy. Not inlined: its stack frame stays out of the callers'. Global (checked
+ * once, not once per caller state: Linux 6.1's limit), so p and c may be NULL to the verifier. */
+__noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
+				const struct pal_flow_cfg *c, __u32 gen)
 {
 	struct pal_flow_key k = {};
 	struct pal_flow_key4 k4;
@@ -587,7 +588,7 @@ static __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_p
 	__u8 h[20]; /* the quoted IPv4 header, or IPv6's first 8 bytes, then the ports: this
 		     * subprogram's stack sits on tc egress's deepest call chain (512 bytes) */
 
-	if (!p->is_icmp || p->frag == PAL_FRAG_LATER)
+	if (!p || !p->is_icmp || p->frag == PAL_FRAG_LATER)
 		return 0;
 	off = p->l4_off + 8;
 	if (p->family == 4 && p->proto == PAL_IPPROTO_ICMP &&
@@ -665,15 +666,17 @@ static __always_inline void pal_flow_ct_view_forget(__u8 hook)
 		s->ctv.valid = 0;
 }
 
-/* The source before SNAT of a packet leaving by tc egress (conntrack.h), from the hook's view. */
-static __noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
+/* The source before SNAT of a packet leaving by tc egress (conntrack.h), from the hook's view.
+ * Global (checked once, not once per caller state: Linux 6.1's limit), so p may be NULL to the
+ * verifier. */
+__noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(PAL_HOOK_TC_EGRESS);
 
 	/* cannot happen (an array); an error, not a lookup of its own: that one's frame on top
 	 * of tc egress's would pass the kernel's 512-byte stack on kernels that round frames to
 	 * 32 bytes (Linux 6.1) */
-	if (!s)
+	if (!s || !p)
 		return -1;
 	return pal_ct_view_pre_snat_source(pal_flow_ct_view(skb, p, s, PAL_HOOK_TC_EGRESS), p);
 }
@@ -729,21 +732,24 @@ static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
 /* After an allow: also enter the canonical key of each conntrack tuple (NAT) that is not the
  * packet's own (without NAT both are: one entry in all), with the same lifecycle and admission
  * context. Not inlined: keeps the callers' stack frames small enough for the classifier's frames
- * on top. */
-static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
-					  const struct pal_flow_adm *a)
+ * on top. Global, as pal_ct_view_fill (one check, not one per call site: tc egress has four), so
+ * p and a may be NULL to the verifier. Returns 0. */
+__noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p,
+				  const struct pal_flow_adm *a)
 {
 	const struct pal_ct_view *v;
 	struct pal_flow_scratch *s;
 	int d, swapped;
 
+	if (!p || !a)
+		return 0;
 	pal_flow_insert(p, a);
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p))
-		return;
+		return 0;
 	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
 	if (!v->found)
-		return;
+		return 0;
 	for (d = 0; d < 2; d++) {
 		/* the reply tuple travels from the flow's reply side: REVERSED when it is not swapped */
 		s->k_ct = v->tuple[d];
@@ -753,20 +759,27 @@ static __noinline void pal_flow_insert_ct(struct __sk_buff *skb, const struct pa
 		pal_flow_put(&s->k_ct, &s->k4, &s->v,
 			     PAL_FLOW_NAT | ((swapped ^ (v->pdir != d)) ? PAL_FLOW_REVERSED : 0));
 	}
+	return 0;
 }
 
 /* A denied flow leaves the kernel's conntrack too: its entry's timeout is set to zero, so it is
  * gone from `conntrack -L` and the next packet starts a new conntrack entry (which meets policy
- * here again). bpf_ct_change_timeout exists since 6.0 for tc and XDP programs. */
-static __noinline void pal_flow_ct_kill(struct __sk_buff *skb, const struct pal_pkt *p)
+ * here again). bpf_ct_change_timeout exists since 6.0 for tc and XDP programs. Global (checked
+ * once: Linux 6.1's limit), so p may be NULL to the verifier; tc programs only (kfuncs). Returns
+ * 0. */
+__noinline int pal_flow_ct_kill(struct __sk_buff *skb, const struct pal_pkt *p)
 {
+	struct nf_conn *ct;
 	int err;
-	struct nf_conn *ct = pal_ct_lookup(skb, p, &err);
 
+	if (!p)
+		return 0;
+	ct = pal_ct_lookup(skb, p, &err);
 	if (!ct)
-		return;
+		return 0;
 	bpf_ct_change_timeout(ct, 0);
 	bpf_ct_release(ct);
+	return 0;
 }
 #endif
 

@@ -291,11 +291,16 @@ static __always_inline struct pal_flow *pal_flow_own_entry(const struct pal_hook
 /* Entry f was found for packet p and is no plain hit: its full lifecycle (pal_flow_entry_state),
  * and for a stale one the key the re-judge program finds it by (s->k2). Not inlined: only the
  * plain hit is decided in the hook, without a call (a BPF-to-BPF call and its return cost ~8 ns
- * in BPF_PROG_TEST_RUN here). */
-static __noinline int pal_flow_found(struct pal_flow *f, struct pal_flow_scratch *s,
-				     const struct pal_pkt *p, struct pal_outcome *o, __u32 gen)
+ * in BPF_PROG_TEST_RUN here). Global (checked once, not once per caller state: Linux 6.1's
+ * limit), so its pointers may be NULL to the verifier. */
+__noinline int pal_flow_found(struct pal_flow *f, struct pal_flow_scratch *s,
+			      const struct pal_pkt *p, struct pal_outcome *o, __u32 gen)
 {
-	int r = pal_flow_entry_state(f, s, p, gen, o);
+	int r;
+
+	if (!f || !s || !p || !o)
+		return PAL_FLOW_MISS;
+	r = pal_flow_entry_state(f, s, p, gen, o);
 
 	if (r == PAL_FLOW_STALE)
 		pal_flow_key(p, s->k2_swapped, &s->k2);
@@ -440,14 +445,19 @@ static __always_inline void pal_flow_drop(const struct pal_hookctx *h, struct pa
 }
 
 #ifdef PAL_WITH_CT
-/* Through conntrack: the packet's tuple is unknown, another tuple of its connection is. */
-static __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const struct pal_hookctx *h,
-					       const struct pal_pkt *p, struct pal_outcome *o)
+/* Through conntrack: the packet's tuple is unknown, another tuple of its connection is. Global
+ * (checked once, not once per caller state: Linux 6.1's limit), so h, p and o may be NULL to the
+ * verifier. */
+__noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const struct pal_hookctx *h,
+					const struct pal_pkt *p, struct pal_outcome *o)
 {
-	struct pal_flow_scratch *s = pal_flow_scratch(h->hook);
+	struct pal_flow_scratch *s;
 	struct pal_flow *f;
 	int r;
 
+	if (!h || !p || !o)
+		return PAL_FLOW_MISS;
+	s = pal_flow_scratch(h->hook);
 	/* a SYN without ACK rides no entry (pal_flow_classify_entry): nothing to ask conntrack */
 	if (!s || !pal_flow_trackable(p) || pal_tcp_syn_only(p) || !pal_flow_find_ct(skb, p, s, h->hook))
 		return PAL_FLOW_MISS;

@@ -7,6 +7,7 @@
 #                                      link it before libpalisade-core.a
 #   test-bpf        BPF_PROG_TEST_RUN tests (needs root: loads programs, creates a netns)
 #   verifier-stats  each program's verified instruction count
+#   test-kernel     on Debian 12's own kernel (6.1) in qemu: every program loads, tests pass
 #   bench-bpf       classification cost per packet only (figure 1 of make bench)
 #   vmlinux-check   vmlinux.h is present and has the types the programs use
 #   vmlinux-regen   regenerate vmlinux/vmlinux.h from this kernel's BTF
@@ -32,7 +33,7 @@ DP_SANOBJ   := $(DP_SRCS:%.c=$(BUILD)/san/%.o)
 BPFT_SANOBJ := $(BPFT_SRCS:%.c=$(BUILD)/san/%.o)
 BPFT_SHARED_SAN := $(BUILD)/san/tests/unit/test_compiler_util.o $(BUILD)/san/tests/unit/ir_random.o
 
-.PHONY: bpf vmlinux-check vmlinux-regen test-bpf test-bpf-san verifier-stats bench-bpf
+.PHONY: bpf vmlinux-check vmlinux-regen test-bpf test-bpf-san verifier-stats bench-bpf test-kernel
 
 bpf: $(BPF_SKELS) $(BUILD)/libpalisade-dataplane.a ## BPF objects, skeletons, datapath library
 
@@ -86,6 +87,12 @@ $(BUILD)/verifier-stats: tests/bpf/tool_verifier_stats.c $(BPF_SKELS)
 
 verifier-stats: $(BUILD)/verifier-stats ## verified instruction count of every program (root)
 	$(BUILD)/verifier-stats
+
+# tests/kernel/run.sh: boots Debian 12's kernel in qemu (emulated without KVM: minutes) and runs
+# verifier-stats, the bpf-tests suites of tests/kernel/bpf-suites.list and the e2e tests of
+# tests/kernel/e2e.list there.
+test-kernel: $(BUILD)/verifier-stats $(BUILD)/bpf-tests $(BUILD)/palisaded $(BUILD)/polctl ## the programs load and work on Debian 12's own kernel 6.1, in qemu (root)
+	tests/kernel/run.sh
 
 # Classification benchmark alone (figure 1 of `make bench`, tests/bench/bench_classify.c): new-flow
 # ns/packet against a linear scan, established ns/packet, apply ms, at 10..100,000 rules.

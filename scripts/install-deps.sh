@@ -20,6 +20,7 @@ packages=(
 	openssl
 	iproute2 iptables conntrack socat iputils-ping jq curl nftables python3 python3-yaml systemd
 	gnuplot-nox ethtool
+	qemu-system-x86 busybox-static cpio kmod
 )
 # The tests run the kubectl on PATH. Debian's kubernetes-client (1.20) conflicts with the
 # kubectl package (Kubernetes' own), so it is installed only when no kubectl is there at all.

@@ -13,14 +13,13 @@
 #include "wl_guard.skel.h"
 
 #define LOG_SZ (1 << 20)
+#define VERBOSE_LOG_SZ ((size_t)1 << 29) /* 6.1 takes at most 2^30 - 1 */
 #define VERIFIER_LIMIT 1000000L
 
-static int silent(enum libbpf_print_level l, const char *f, va_list ap)
+/* libbpf's warnings only: they name what failed before the verifier ran (a map, BTF, a kfunc) */
+static int warnings_only(enum libbpf_print_level l, const char *f, va_list ap)
 {
-	(void)l;
-	(void)f;
-	(void)ap;
-	return 0;
+	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
 }
 
 static int report(struct bpf_object *obj, char **logs, int *worst)
@@ -55,10 +54,17 @@ static char **alloc_logs(struct bpf_object *obj)
 	char **logs = calloc(16, sizeof(*logs));
 	int i = 0;
 
+	const char *verbose = getenv("PAL_VERIFIER_LOG");
+
 	bpf_object__for_each_program(p, obj) {
-		logs[i] = calloc(1, LOG_SZ);
-		bpf_program__set_log_buf(p, logs[i], LOG_SZ);
-		bpf_program__set_log_level(p, 4); /* BPF_LOG_STATS */
+		/* PAL_VERIFIER_LOG=PROGRAM: that program's whole log (level 1), for a load that
+		 * fails; the kernel refuses a load whose log does not fit, hence the size */
+		int whole = verbose && !strcmp(verbose, bpf_program__name(p));
+		size_t sz = whole ? VERBOSE_LOG_SZ : LOG_SZ;
+
+		logs[i] = calloc(1, sz);
+		bpf_program__set_log_buf(p, logs[i], sz);
+		bpf_program__set_log_level(p, whole ? 1 | 4 : 4); /* 4: BPF_LOG_STATS */
 		i++;
 	}
 	return logs;
@@ -71,14 +77,58 @@ static void free_logs(char **logs)
 	free(logs);
 }
 
+/* The last 200 lines of a verifier log: where it failed, not the whole walk. */
+static const char *log_tail(const char *log)
+{
+	const char *p = log + strlen(log);
+	int lines = 0;
+
+	while (p > log && lines <= 200)
+		if (*--p == '\n')
+			lines++;
+	return p == log ? p : p + 1;
+}
+
+/* PAL_VERIFIER_LOG's whole log, to PAL_VERIFIER_LOG_DIR/verifier-PROGRAM.log (default: the
+ * working directory). */
+static void save_verbose_log(struct bpf_object *obj, char **logs)
+{
+	const char *verbose = getenv("PAL_VERIFIER_LOG");
+	struct bpf_program *p;
+	char path[256];
+	FILE *f;
+	int i = 0;
+
+	bpf_object__for_each_program(p, obj) {
+		if (verbose && !strcmp(verbose, bpf_program__name(p)) && logs[i][0]) {
+			snprintf(path, sizeof(path), "%s/verifier-%s.log",
+				 getenv("PAL_VERIFIER_LOG_DIR") ?: ".", verbose);
+			f = fopen(path, "w");
+			if (f) {
+				fputs(logs[i], f);
+				fclose(f);
+				fprintf(stderr, "the whole log: %s\n", path);
+			}
+		}
+		i++;
+	}
+}
+
 /* After a skeleton's load (its return value err): the verifier's logs on failure, else a row per
  * program. Returns non-zero when the load failed. */
 static int loaded(int err, struct bpf_object *obj, char **logs, int *worst)
 {
 	if (err) {
-		for (int i = 0; logs[i]; i++)
+		struct bpf_program *p;
+		int i = 0;
+
+		bpf_object__for_each_program(p, obj) {
 			if (logs[i][0])
-				fprintf(stderr, "%s\n", logs[i]);
+				fprintf(stderr, "---- %s\n%s\n", bpf_program__name(p),
+					log_tail(logs[i]));
+			i++;
+		}
+		save_verbose_log(obj, logs);
 		fprintf(stderr, "load failed: %s\n", strerror(-err));
 		return 1;
 	}
@@ -108,7 +158,7 @@ int main(void)
 	char **la, **lb, **lg;
 	int worst = 0;
 
-	libbpf_set_print(silent);
+	libbpf_set_print(warnings_only);
 	printf("%-24s %10s %10s %10s  %s\n", "program", "verified", "of limit", "xlated", "stack (program+subprograms)");
 	/* the loader sets it from the kernel's BTF; any size the kernel takes verifies the same.
 	 * Some kernels refuse bpf_xdp_adjust_meta (docs/datapath.md); without it XDP verifies a few
