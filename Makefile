@@ -89,7 +89,7 @@ test-unit-san: $(BUILD)/unit-tests-san ## the unit tests under ASan and UBSan
 test-cli: $(BUILD)/polctl ## polctl command-line tests (exit codes, messages)
 	POLCTL=$(abspath $(BUILD)/polctl) tests/cli/run.sh
 
-test: test-unit test-unit-san test-lint test-oom test-cli test-k8s test-manifests test-bpf test-live test-daemon test-e2e ## run every test (root: BPF and namespace tests)
+test: test-unit test-unit-san test-lint test-oom test-cli test-k8s test-manifests test-bpf test-kernel test-live test-daemon test-e2e ## run every test (root: BPF and namespace tests)
 
 # libFuzzer targets: the resource loader and the selector parser, with ASan+UBSan.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CORE_SRCS)
