@@ -15,7 +15,12 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts && mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay's (writable, nothing reaches the host): a tmpfs there would hide a
+# checkout under /tmp (a CI clone), whose absolute paths this script and the tests use. /run gets
+# its own: the host's sockets, locks and netns files must not show through.
+case "$CHECKOUT/" in
+/run/*) echo "kernel-test: FAIL: the checkout is under /run, which the guest replaces"; exit 1 ;;
+esac
 mount -t tmpfs tmpfs /run
 mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
