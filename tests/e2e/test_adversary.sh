@@ -96,8 +96,8 @@ udp_send web 198.19.0.99 198.18.1.50 9100 41000 bare-spoof4
 udp_send web 2001:db8:19::99 2001:db8:1::50 9100 41000 bare-spoof6
 ns node $ADV mark-tcp 198.18.1.50 9000 0x100000 >/dev/null || fail "bare kernel: marked connect to client:9000 failed"
 icmp_log=$E2E_TMP/icmp-bare.log
-ns_bg web "$E2E_TMP/icmp-listen-bare.out" $ADV icmp-listen "$icmp_log" 3
-for i in $(seq 30); do grep -q listening "$icmp_log" 2>/dev/null && break; sleep 0.1; done
+ns_bg web "$E2E_TMP/icmp-listen-bare.out" $ADV icmp-listen "$icmp_log" $((3 * E2E_SLOW))
+for i in $(seq $((30 * E2E_SLOW))); do grep -q listening "$icmp_log" 2>/dev/null && break; sleep 0.1; done
 ns mgmt $ADV icmp-error 198.19.0.10 198.18.1.50 198.19.0.10 40300 9300
 sleep 0.5
 for i in $(seq 20); do rx_has "$rx9100" bare-spoof4 && rx_has "$rx9100" bare-spoof6 && break; sleep 0.1; done
@@ -166,14 +166,14 @@ udp_send client - 198.19.0.10 9300 40300 quoted-flow
 for i in $(seq 20); do rx_has "$rx9300" quoted-flow && break; sleep 0.1; done
 rx_has "$rx9300" quoted-flow || fail "udp 9300 to the pod not delivered while allowed"
 icmp_log=$E2E_TMP/icmp.log
-ns_bg web "$E2E_TMP/icmp-listen.out" $ADV icmp-listen "$icmp_log" 3
-for i in $(seq 30); do grep -q listening "$icmp_log" 2>/dev/null && break; sleep 0.1; done
+ns_bg web "$E2E_TMP/icmp-listen.out" $ADV icmp-listen "$icmp_log" $((3 * E2E_SLOW))
+for i in $(seq $((30 * E2E_SLOW))); do grep -q listening "$icmp_log" 2>/dev/null && break; sleep 0.1; done
 before=$(drops pod-web0)
 # foreign: quotes the client's packet to the pod; the pod never sent it
 ns mgmt $ADV icmp-error 198.19.0.10 198.18.1.50 198.19.0.10 40300 9300
 # genuine: quotes the pod's reply to the client (a router on the way could say so)
 ns mgmt $ADV icmp-error 198.19.0.10 198.19.0.10 198.18.1.50 9300 40300
-sleep 1
+sleep "$E2E_SLOW"
 grep -q "^198.18.10.5 3 198.18.1.50 198.19.0.10 40300 9300" "$icmp_log" &&
 	fail "an ICMP error quoting someone else's flow reached the pod: $(cat "$icmp_log")"
 grep -q "^198.18.10.5 3 198.19.0.10 198.18.1.50 9300 40300" "$icmp_log" ||

@@ -31,6 +31,9 @@ mkdir -p /lib/modules
 ln -sfn "$CHECKOUT/build/kernel/root/lib/modules/$rel" "/lib/modules/$rel"
 ip link set lo up
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
+# The CPU is emulated (no usable KVM here): an agent run or a listener's start takes several times
+# as long as on a real machine, so the e2e waits scale (tests/e2e/lib/traffic.sh).
+export E2E_SLOW=${E2E_SLOW:-4}
 
 [ -r "$CHECKOUT/build/kernel/guest.env" ] && . "$CHECKOUT/build/kernel/guest.env"
 failed=0

@@ -28,7 +28,7 @@ agent_program() {
 	TOPO_AGENT_USED=1 # topo_destroy runs palisaded --uninstall from now on
 	# The netfilter state before the agent first touched it, for agent_uninstall_check.
 	[ -f "$E2E_TMP/nf.before" ] || nf_snapshot >"$E2E_TMP/nf.before"
-	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- \
+	timeout $((30 * E2E_SLOW)) nsenter --net="/var/run/netns/${PFX}node" -- \
 		"$PALISADED" --once --policy-dir "$dir" --node demo-node --bpffs "$PINDIR" "$@" \
 		>"$logf" 2>&1 || fail "palisaded --once --policy-dir $dir $* failed (exit $?):
 $(cat "$logf")"
@@ -39,7 +39,7 @@ $(cat "$logf")"
 # in its answers are the node's). Fails the test unless it exits 0 with valid JSON.
 polctl_json() {
 	local out
-	out=$(timeout 10 nsenter --net="/var/run/netns/${PFX}node" -- \
+	out=$(timeout $((10 * E2E_SLOW)) nsenter --net="/var/run/netns/${PFX}node" -- \
 		"$POLCTL" --bpffs "$PINDIR" -o json "$@") || fail "polctl $* failed (exit $?)"
 	printf '%s' "$out" | jq -e . >/dev/null 2>&1 || fail "polctl $* -o json is not JSON: $out"
 	printf '%s\n' "$out"
@@ -148,7 +148,7 @@ nf_snapshot() {
 # interfaces, the netfilter rules exactly as before the agent first ran.
 agent_uninstall_check() {
 	local logf=$E2E_TMP/palisaded-uninstall.log i
-	timeout 30 nsenter --net="/var/run/netns/${PFX}node" -- \
+	timeout $((30 * E2E_SLOW)) nsenter --net="/var/run/netns/${PFX}node" -- \
 		"$PALISADED" --uninstall --bpffs "$PINDIR" >"$logf" 2>&1 ||
 		fail "palisaded --uninstall failed (exit $?): $(cat "$logf")"
 	if [ -d "$PINDIR" ] && [ -n "$(ls -A "$PINDIR")" ]; then

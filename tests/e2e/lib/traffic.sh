@@ -24,6 +24,10 @@
 #                                          and "#" comments are skipped; run in order
 
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-2}
+# How much slower than a real machine this one is, a whole number: the waits for a whole agent run
+# and for background listeners scale with it (1 here; tests/kernel/guest.sh sets more: an emulated
+# CPU). Never a reason to pass: only waits for something that must happen grow.
+E2E_SLOW=${E2E_SLOW:-1}
 
 _is_v6() { case "$1" in *:*) return 0 ;; *) return 1 ;; esac; }
 
