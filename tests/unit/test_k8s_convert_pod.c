@@ -69,6 +69,20 @@ static void expect_nothing(const json_t *p)
 	json_decref(docs);
 }
 
+/* Converts pod p (then freed) to its one workload endpoint and checks its spec.ipNetworks: exactly
+ * the n of want, in order. */
+static void expect_wep_nets(json_t *p, size_t n, const char *const *want)
+{
+	json_t *docs;
+	const json_t *nets = kc_get(one_wep(p, &kc_cfg, &docs), "spec", "ipNetworks", NULL);
+
+	cr_assert_eq(json_array_size(nets), n, "%zu ipNetworks, want %zu", json_array_size(nets), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(json_string_value(json_array_get(nets, i)), want[i]);
+	json_decref(docs);
+	json_decref(p);
+}
+
 Test(k8s_convert_pod, running_pod_becomes_calico_workload_endpoint)
 {
 	json_t *p = pod(), *docs;
@@ -117,8 +131,8 @@ Test(k8s_convert_pod, running_pod_becomes_calico_workload_endpoint)
 static void expect_nets_with_calico_annotation(bool with_status, const char *want4,
 					       const char *want6)
 {
-	json_t *p = pod(), *docs;
-	const json_t *w, *nets;
+	const char *const want[] = { want4, want6 };
+	json_t *p = pod();
 
 	json_object_set_new(json_object_get(json_object_get(p, "metadata"), "annotations"),
 			    "cni.projectcalico.org/podIPs",
@@ -127,13 +141,7 @@ static void expect_nets_with_calico_annotation(bool with_status, const char *wan
 		kc_set(p, "status.podIPs", json_null());
 		kc_set(p, "status.podIP", json_null());
 	}
-	w = one_wep(p, &kc_cfg, &docs);
-	nets = kc_get(w, "spec", "ipNetworks", NULL);
-	cr_assert_eq(json_array_size(nets), 2);
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 0)), want4);
-	cr_assert_str_eq(json_string_value(json_array_get(nets, 1)), want6);
-	json_decref(docs);
-	json_decref(p);
+	expect_wep_nets(p, 2, want);
 }
 
 /* The pod's addresses are status.podIPs, as Kubernetes (and Calico's current getPodIPs) has them:
@@ -151,14 +159,11 @@ Test(k8s_convert_pod, calico_annotation_before_status)
 
 Test(k8s_convert_pod, pod_ip_only_status)
 {
-	json_t *p = pod(), *docs;
-	const json_t *w;
+	const char *const want[] = { "198.18.5.7/32" };
+	json_t *p = pod();
 
 	kc_set(p, "status.podIPs", json_null());
-	w = one_wep(p, &kc_cfg, &docs);
-	cr_assert_eq(json_array_size(kc_get(w, "spec", "ipNetworks", NULL)), 1);
-	json_decref(docs);
-	json_decref(p);
+	expect_wep_nets(p, 1, want);
 }
 
 Test(k8s_convert_pod, pods_without_their_own_network_convert_to_nothing)
@@ -209,17 +214,12 @@ Test(k8s_convert_pod, terminating_pod_whose_aws_cni_released_its_address_convert
  * kubelet reports the status, the AWS VPC CNI's annotation gives the address. */
 Test(k8s_convert_pod, aws_cni_annotation_until_released)
 {
-	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "198.18.9.9"), *docs;
-	const json_t *w;
+	const char *const want[] = { "198.18.9.9/32" };
+	json_t *p = terminating_pod("vpc.amazonaws.com/pod-ips", "198.18.9.9");
 
 	kc_set(p, "status.podIPs", json_null());
 	kc_set(p, "status.podIP", json_null());
-	w = one_wep(p, &kc_cfg, &docs);
-	cr_assert_eq(json_array_size(kc_get(w, "spec", "ipNetworks", NULL)), 1);
-	cr_assert_str_eq(json_string_value(json_array_get(kc_get(w, "spec", "ipNetworks", NULL), 0)),
-			 "198.18.9.9/32");
-	json_decref(docs);
-	json_decref(p);
+	expect_wep_nets(p, 1, want);
 }
 
 /* A sidecar (an init container with restartPolicy Always, on by default since Kubernetes 1.29)
