@@ -767,43 +767,73 @@ static __always_inline __s64 pal_small_addr_bits(const struct pal_small_addrs *a
 	return pal_small_addr4_bits(a, v4);
 }
 
+/* Whether a field's scan can change bits, the entries the packet can still match: not when each
+ * of them is one every key of the field satisfies (any, abi.h pal_small_keys.any_bits), as the
+ * AND with the field's bits would keep them all. Nor when bits is already 0. */
+static __always_inline int pal_small_narrows(__u32 bits, __u32 any)
+{
+	return (bits & ~any) != 0;
+}
+
+/* *bits &= key field k's bits for the packet, unless that cannot change it. -1 when the table has
+ * no answer. */
+static __always_inline int pal_small_and_key(const struct pal_small_keys *k, __u32 present,
+					     __u32 key, __u32 *bits)
+{
+	__s64 f;
+
+	if (!pal_small_narrows(*bits, k->any_bits))
+		return 0;
+	f = pal_small_key_bits(k, present, key);
+	if (f < 0)
+		return -1;
+	*bits &= (__u32)f;
+	return 0;
+}
+
+/* The same for an address field. */
+static __always_inline int pal_small_and_addr(const struct pal_small_addrs *a, __u32 family,
+					      const __u8 *addr, __u32 *bits)
+{
+	__s64 f;
+
+	if (!pal_small_narrows(*bits, family == 6 ? a->any6 : a->any4))
+		return 0;
+	f = pal_small_addr_bits(a, family, addr);
+	if (f < 0)
+		return -1;
+	*bits &= (__u32)f;
+	return 0;
+}
+
 /* The entries pkt matches: the AND of its six fields' bits (step 1 and word 0 of step 3 of the
- * bitmap form). -1 when a table has no answer. */
+ * bitmap form). -1 when a table has no answer. The cheap fields first, the addresses (a scan of
+ * up to 16 prefixes, four words each for IPv6) last: a field is scanned only while it can still
+ * remove an entry the packet might match, so a packet that the ports or the protocol have left
+ * with only entries of any address (a list's catch-all) scans no prefix. */
 static __always_inline __s64 pal_small_match(const struct pal_small_list *sl,
 					     const struct pal_pkt *pkt)
 {
 	__u32 proto_key = pkt->proto + (pkt->family == 6 ? PAL_SMALL_PROTO_V6 : 0);
 	__u32 icmp_key = ((__u32)pkt->icmp_type << 8) | pkt->icmp_code;
-	__u32 bits;
-	__s64 f;
+	__u32 bits = ~0u;
 
 	/* each field's failure ends here, so the verifier's paths do not multiply across fields */
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1;
-	f = pal_small_addr_bits(&sl->addr[0], pkt->family, pkt->src);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_DPORT], pkt->has_ports, pkt->dport, &bits))
 		return -1;
-	bits = (__u32)f;
-	f = pal_small_addr_bits(&sl->addr[1], pkt->family, pkt->dst);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_PROTO], 1, proto_key, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_PROTO], 1, proto_key);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_SPORT], pkt->has_ports, pkt->sport, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_SPORT], pkt->has_ports, pkt->sport);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_ICMP], pkt->is_icmp, icmp_key, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_DPORT], pkt->has_ports, pkt->dport);
-	if (f < 0)
+	if (pal_small_and_addr(&sl->addr[1], pkt->family, pkt->dst, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_ICMP], pkt->is_icmp, icmp_key);
-	if (f < 0)
+	if (pal_small_and_addr(&sl->addr[0], pkt->family, pkt->src, &bits))
 		return -1;
-	return bits & (__u32)f;
+	return bits;
 }
 
 /* The walk's state (bpf_loop context: the verifier checks one step once, not once per entry). */

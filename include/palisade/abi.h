@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 12u
+#define PAL_LAYOUT_VERSION 13u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -497,9 +497,14 @@ _Static_assert(sizeof(struct pal_small_range) == 8, "pal_small_range size");
 struct pal_small_keys {
 	__u32 n;         /* ranges used */
 	__u32 none_bits; /* the packet has no such key (no ports, not ICMP); unused for PROTO */
+	/* The entries every key satisfies (the AND of every range's bits, and of none_bits where a
+	 * packet can lack the key; 0 when n is 0): while all the entries a packet can still match
+	 * are among them, the field's scan could remove none, and the classifier skips it. */
+	__u32 any_bits;
+	__u32 pad;
 	struct pal_small_range r[PAL_SMALL_RANGES];
 };
-_Static_assert(sizeof(struct pal_small_keys) == 8 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
+_Static_assert(sizeof(struct pal_small_keys) == 16 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
 
 /* addr & mask == net, in network order; the longest such prefix of the packet's family decides.
  * One table per family, so an IPv4 address compares one word and scans only IPv4 prefixes. */
@@ -520,10 +525,14 @@ _Static_assert(sizeof(struct pal_small_prefix6) == 36, "pal_small_prefix6 size")
 struct pal_small_addrs {
 	__u32 n4; /* prefixes used in p4, p6 */
 	__u32 n6;
+	/* per family, as pal_small_keys.any_bits: the AND of the family's prefixes' bits (0 when it
+	 * has none), the entries every address of the family satisfies */
+	__u32 any4;
+	__u32 any6;
 	struct pal_small_prefix4 p4[PAL_SMALL_PREFIXES];
 	struct pal_small_prefix6 p6[PAL_SMALL_PREFIXES];
 };
-_Static_assert(sizeof(struct pal_small_addrs) == 8 + (12 + 36) * PAL_SMALL_PREFIXES,
+_Static_assert(sizeof(struct pal_small_addrs) == 16 + (12 + 36) * PAL_SMALL_PREFIXES,
 	       "pal_small_addrs size");
 
 struct pal_small_entry {
