@@ -4,7 +4,8 @@
  * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present
  * (a list id with PAL_LIST_ID_SMALL has one, in the pal_small slot the id names):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
- * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
+ * class (skipped when every entry still possible ignores the field), the AND of the six is walked
+ * as step 3 walks one word. Otherwise the bitmap form:
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of

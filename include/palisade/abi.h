@@ -477,7 +477,8 @@ _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 /* pal_small: ARRAY, key = slot (list id & ~PAL_LIST_ID_SMALL) -> struct pal_small_list: the same
  * list in a short list's linear form, written beside its bitmap form when it fits and a slot is
  * free (maps_sync.c, small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
- * the packet's entry bits instead of an LPM lookup, ANDs the six, and walks the set bits; no
+ * the packet's entry bits instead of an LPM lookup (none for a field every entry still possible
+ * ignores: any_bits), ANDs the six, and walks the set bits; no
  * summary words, no scratch slot. Every table is the flattener's own (flatten.h FIELDS and
  * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
 #define PAL_SMALL_ENTRIES 32u  /* entries of a list in linear form (one 32-bit word) */
