@@ -483,15 +483,48 @@ static __always_inline __s32 pal_keytab_id(struct pal_cls_scratch *s, __u32 base
 	return w ? (__s32)((*w >> (16 * (i % 4))) & 0xffff) : -1;
 }
 
+/* Whether address a (4-byte aligned, pal_pkt.src or dst) can be a host of the table whose word
+ * at tab is ids (abi.h PAL_HOST_FILTER_ID): 1 when its filter bit is set or the table has no
+ * filter, 0 when it is none of them, -1 when the filter is broken or a word missing. */
+static __always_inline int pal_host_maybe(struct pal_cls_scratch *s, __u32 tab, __u64 ids,
+					  const __u8 *a, __u8 family)
+{
+	const __u32 *w = (const __u32 *)a;
+	__u32 log = (ids >> (16 * PAL_HOST_FILTER_ID)) & 0xffff, x = w[0];
+	__u64 *fw;
+
+	if (!log)
+		return 1;
+	if (log < PAL_HOST_FILTER_LOG_MIN || log > PAL_HOST_FILTER_LOG_MAX)
+		return -1;
+	if (family == 6) /* one word at a time: few registers live, no spill into the frame */
+		x ^= w[1] * PAL_HOST_FOLD1 ^ w[2] * PAL_HOST_FOLD2 ^ w[3] * PAL_HOST_FOLD3;
+	x = pal_host_filter_bit(x, log);
+	fw = pal_word_ptr(s, tab + 1 + x / 64);
+	if (!fw)
+		return -1;
+	return (*fw >> (x & 63)) & 1;
+}
+
 /* The class id of the packet's address in field f's host table: its entry in pal_hosts, else
- * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab). */
+ * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab); an address the table's
+ * filter rules out takes the /0 without the pal_hosts lookup. */
 static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
 					    const struct pal_pkt *pkt)
 {
 	struct pal_host_key *k = &s->host_key;
 	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
+	__u64 *t = pal_word_ptr(s, tab);
 	__u32 *id;
+	int maybe;
 
+	if (!t)
+		return -1;
+	maybe = pal_host_maybe(s, tab, *t, a, pkt->family);
+	if (maybe < 0)
+		return -1;
+	if (!maybe)
+		return pal_keytab_id(s, tab, pkt->family == 6);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->list_id = s->list_id;
 	k->field = f;

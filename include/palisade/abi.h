@@ -451,6 +451,32 @@ _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_ta
  * classes (100,000 rules from 100,000 hosts) keeps its host table up to this many; only the two
  * /0s' ids sit in the 16-bit table word and must fit in 15 bits. */
 #define PAL_HOST_CLASSES_MAX (1u << 24)
+/* A host table's filter, in the words after its table word (whose 16-bit id PAL_HOST_FILTER_ID
+ * holds log2 of its bits, 0 for no filter): the agent sets the bit pal_host_filter_bit gives for
+ * every host of the table. An address whose bit is clear is none of the hosts, so it takes its
+ * family's /0 without the pal_hosts lookup (most packets of a flood from sources no rule names);
+ * a set bit only means "look it up". */
+#define PAL_HOST_FILTER_ID 2
+#define PAL_HOST_FILTER_LOG_MIN 6  /* one word */
+#define PAL_HOST_FILTER_LOG_MAX 21 /* 32,768 words: 16 bits per host of PAL_HOSTS_MAX */
+#define PAL_HOST_FILTER_BITS_PER_HOST 16u
+/* The filter bit of an address in a filter of 2^log bits: x, its four 32-bit words as they lie
+ * in memory (network order; an IPv4 address is w0 alone) folded as w0 ^ w1 * PAL_HOST_FOLD1 ^
+ * w2 * PAL_HOST_FOLD2 ^ w3 * PAL_HOST_FOLD3, mixed, the top log bits. Inline on both sides: the
+ * agent and the classifier must compute the same bit. */
+#define PAL_HOST_FOLD1 0x9e3779b1u
+#define PAL_HOST_FOLD2 0x85ebca6bu
+#define PAL_HOST_FOLD3 0xc2b2ae35u
+static inline __attribute__((always_inline)) __u32 pal_host_filter_bit(__u32 x, __u32 log)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x >> (32 - log);
+}
+
 struct pal_host_key {
 	__u32 list_id;
 	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */
