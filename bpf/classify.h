@@ -4,7 +4,8 @@
  * A short list has a linear form (pal_small, agent/dataplane/small_list.c), used when present
  * (a list id with PAL_LIST_ID_SMALL has one, in the pal_small slot the id names):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
- * class, the AND of the six is walked as step 3 walks one word. Otherwise the bitmap form:
+ * class (skipped when every entry still possible ignores the field), the AND of the six is walked
+ * as step 3 walks one word. Otherwise the bitmap form:
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of
@@ -482,15 +483,48 @@ static __always_inline __s32 pal_keytab_id(struct pal_cls_scratch *s, __u32 base
 	return w ? (__s32)((*w >> (16 * (i % 4))) & 0xffff) : -1;
 }
 
+/* Whether address a (4-byte aligned, pal_pkt.src or dst) can be a host of the table whose word
+ * at tab is ids (abi.h PAL_HOST_FILTER_ID): 1 when its filter bit is set or the table has no
+ * filter, 0 when it is none of them, -1 when the filter is broken or a word missing. */
+static __always_inline int pal_host_maybe(struct pal_cls_scratch *s, __u32 tab, __u64 ids,
+					  const __u8 *a, __u8 family)
+{
+	const __u32 *w = (const __u32 *)a;
+	__u32 log = (ids >> (16 * PAL_HOST_FILTER_ID)) & 0xffff, x = w[0];
+	__u64 *fw;
+
+	if (!log)
+		return 1;
+	if (log < PAL_HOST_FILTER_LOG_MIN || log > PAL_HOST_FILTER_LOG_MAX)
+		return -1;
+	if (family == 6) /* one word at a time: few registers live, no spill into the frame */
+		x ^= w[1] * PAL_HOST_FOLD1 ^ w[2] * PAL_HOST_FOLD2 ^ w[3] * PAL_HOST_FOLD3;
+	x = pal_host_filter_bit(x, log);
+	fw = pal_word_ptr(s, tab + 1 + x / 64);
+	if (!fw)
+		return -1;
+	return (*fw >> (x & 63)) & 1;
+}
+
 /* The class id of the packet's address in field f's host table: its entry in pal_hosts, else
- * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab). */
+ * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab); an address the table's
+ * filter rules out takes the /0 without the pal_hosts lookup. */
 static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
 					    const struct pal_pkt *pkt)
 {
 	struct pal_host_key *k = &s->host_key;
 	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
+	__u64 *t = pal_word_ptr(s, tab);
 	__u32 *id;
+	int maybe;
 
+	if (!t)
+		return -1;
+	maybe = pal_host_maybe(s, tab, *t, a, pkt->family);
+	if (maybe < 0)
+		return -1;
+	if (!maybe)
+		return pal_keytab_id(s, tab, pkt->family == 6);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->list_id = s->list_id;
 	k->field = f;
@@ -767,43 +801,73 @@ static __always_inline __s64 pal_small_addr_bits(const struct pal_small_addrs *a
 	return pal_small_addr4_bits(a, v4);
 }
 
+/* Whether a field's scan can change bits, the entries the packet can still match: not when each
+ * of them is one every key of the field satisfies (any, abi.h pal_small_keys.any_bits), as the
+ * AND with the field's bits would keep them all. Nor when bits is already 0. */
+static __always_inline int pal_small_narrows(__u32 bits, __u32 any)
+{
+	return (bits & ~any) != 0;
+}
+
+/* *bits &= key field k's bits for the packet, unless that cannot change it. -1 when the table has
+ * no answer. */
+static __always_inline int pal_small_and_key(const struct pal_small_keys *k, __u32 present,
+					     __u32 key, __u32 *bits)
+{
+	__s64 f;
+
+	if (!pal_small_narrows(*bits, k->any_bits))
+		return 0;
+	f = pal_small_key_bits(k, present, key);
+	if (f < 0)
+		return -1;
+	*bits &= (__u32)f;
+	return 0;
+}
+
+/* The same for an address field. */
+static __always_inline int pal_small_and_addr(const struct pal_small_addrs *a, __u32 family,
+					      const __u8 *addr, __u32 *bits)
+{
+	__s64 f;
+
+	if (!pal_small_narrows(*bits, family == 6 ? a->any6 : a->any4))
+		return 0;
+	f = pal_small_addr_bits(a, family, addr);
+	if (f < 0)
+		return -1;
+	*bits &= (__u32)f;
+	return 0;
+}
+
 /* The entries pkt matches: the AND of its six fields' bits (step 1 and word 0 of step 3 of the
- * bitmap form). -1 when a table has no answer. */
+ * bitmap form). -1 when a table has no answer. The cheap fields first, the addresses (a scan of
+ * up to 16 prefixes, four words each for IPv6) last: a field is scanned only while it can still
+ * remove an entry the packet might match, so a packet that the ports or the protocol have left
+ * with only entries of any address (a list's catch-all) scans no prefix. */
 static __always_inline __s64 pal_small_match(const struct pal_small_list *sl,
 					     const struct pal_pkt *pkt)
 {
 	__u32 proto_key = pkt->proto + (pkt->family == 6 ? PAL_SMALL_PROTO_V6 : 0);
 	__u32 icmp_key = ((__u32)pkt->icmp_type << 8) | pkt->icmp_code;
-	__u32 bits;
-	__s64 f;
+	__u32 bits = ~0u;
 
 	/* each field's failure ends here, so the verifier's paths do not multiply across fields */
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1;
-	f = pal_small_addr_bits(&sl->addr[0], pkt->family, pkt->src);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_DPORT], pkt->has_ports, pkt->dport, &bits))
 		return -1;
-	bits = (__u32)f;
-	f = pal_small_addr_bits(&sl->addr[1], pkt->family, pkt->dst);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_PROTO], 1, proto_key, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_PROTO], 1, proto_key);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_SPORT], pkt->has_ports, pkt->sport, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_SPORT], pkt->has_ports, pkt->sport);
-	if (f < 0)
+	if (pal_small_and_key(&sl->keys[PAL_SMALL_K_ICMP], pkt->is_icmp, icmp_key, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_DPORT], pkt->has_ports, pkt->dport);
-	if (f < 0)
+	if (pal_small_and_addr(&sl->addr[1], pkt->family, pkt->dst, &bits))
 		return -1;
-	bits &= (__u32)f;
-	f = pal_small_key_bits(&sl->keys[PAL_SMALL_K_ICMP], pkt->is_icmp, icmp_key);
-	if (f < 0)
+	if (pal_small_and_addr(&sl->addr[0], pkt->family, pkt->src, &bits))
 		return -1;
-	return bits & (__u32)f;
+	return bits;
 }
 
 /* The walk's state (bpf_loop context: the verifier checks one step once, not once per entry). */

@@ -110,13 +110,37 @@ out:
 	return err;
 }
 
+/* log2 of the bits of a host filter for n addresses (abi.h PAL_HOST_FILTER_ID): at least
+ * PAL_HOST_FILTER_BITS_PER_HOST per address (a clear bit for ~94% of the other addresses). */
+static uint32_t host_filter_log(size_t n)
+{
+	uint32_t log = PAL_HOST_FILTER_LOG_MIN;
+
+	while (log < PAL_HOST_FILTER_LOG_MAX && (1ull << log) < n * PAL_HOST_FILTER_BITS_PER_HOST)
+		log++;
+	return log;
+}
+
+/* Sets host a's bit in the filter of 2^log bits at filter. */
+static void host_filter_set(uint64_t *filter, const struct pal_addr *a, uint32_t log)
+{
+	uint32_t w[4] = { 0 }, bit;
+
+	memcpy(w, a->bytes, a->family == PAL_AF_INET6 ? 16 : 4);
+	bit = pal_host_filter_bit(w[0] ^ w[1] * PAL_HOST_FOLD1 ^ w[2] * PAL_HOST_FOLD2 ^
+					  w[3] * PAL_HOST_FOLD3,
+				  log);
+	filter[bit / 64] |= 1ull << (bit % 64);
+}
+
 /* An address field's host table (abi.h "Host tables"): when every prefix of the field is a host
  * address or a family's /0, the /0s' class ids in one word; the hosts go to pal_hosts
  * (pal_key_hosts_write). */
 static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_table *k)
 {
 	uint32_t n = t->bm[side == 0 ? PAL_CLS_F_SRC : PAL_CLS_F_DST].n_classes;
-	uint32_t def[2] = { UINT32_MAX, UINT32_MAX };
+	uint32_t def[2] = { UINT32_MAX, UINT32_MAX }, log;
+	uint64_t *tab;
 
 	if (n <= 1 || n > PAL_HOST_CLASSES_MAX) /* the hosts' ids are 32-bit in pal_hosts */
 		return 0;
@@ -135,10 +159,16 @@ static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_
 		return 0; /* not the covering table flatten.h promises */
 	if (def[0] >= PAL_KEYTAB_LEAF || def[1] >= PAL_KEYTAB_LEAF)
 		return 0; /* the /0s' ids are 16-bit in the table word */
-	if (alloc_image(k, n, 1))
+	log = host_filter_log(t->n_addr[side]);
+	if (alloc_image(k, n, 1 + (1u << (log - PAL_HOST_FILTER_LOG_MIN))))
 		return -ENOMEM;
-	put_id(k->words + n * PAL_CLASS_WORDS, 0, def[0]);
-	put_id(k->words + n * PAL_CLASS_WORDS, 1, def[1]);
+	tab = k->words + n * PAL_CLASS_WORDS;
+	put_id(tab, 0, def[0]);
+	put_id(tab, 1, def[1]);
+	put_id(tab, PAL_HOST_FILTER_ID, log);
+	for (size_t i = 0; i < t->n_addr[side]; i++)
+		if (t->addr[side][i].cidr.prefix_len)
+			host_filter_set(tab + 1, &t->addr[side][i].cidr.addr, log);
 	return 0;
 }
 

@@ -40,6 +40,21 @@ static int add_range(struct pal_small_keys *k, uint32_t first, uint32_t last, ui
 	return 0;
 }
 
+/* The entries every key of table k satisfies: the AND of its ranges' bits and of from (the
+ * no-key bits where a packet can lack the key, else all ones). A table without ranges answers
+ * no key at all (the datapath treats it as broken), so it satisfies nothing and is never
+ * skipped. */
+static uint32_t keys_any_bits(const struct pal_small_keys *k, uint32_t from)
+{
+	uint32_t any = from;
+
+	if (!k->n)
+		return 0;
+	for (uint32_t i = 0; i < k->n; i++)
+		any &= k->r[i].bits;
+	return any;
+}
+
 /* A 16-bit field (ports, ICMP): its ranges cover 0..65535 in order (flatten.h). */
 static int build_keytable(const struct pal_cls_tables *t, enum pal_cls_field f,
 			  const struct pal_cls_keytable *kt, struct pal_small_keys *k)
@@ -58,7 +73,10 @@ static int build_keytable(const struct pal_cls_tables *t, enum pal_cls_field f,
 			return err;
 		next = (uint32_t)r->last + 1;
 	}
-	return next == 0x10000 ? 0 : -EINVAL;
+	if (next != 0x10000)
+		return -EINVAL;
+	k->any_bits = keys_any_bits(k, k->none_bits);
+	return 0;
 }
 
 /* PROTO: key = protocol (+ PAL_SMALL_PROTO_V6 for IPv6), from proto_class[family][protocol]. */
@@ -73,6 +91,7 @@ static int build_proto(const struct pal_cls_tables *t, struct pal_small_keys *k)
 			if (err)
 				return err;
 		}
+	k->any_bits = keys_any_bits(k, ~0u); /* every packet has a protocol */
 	return 0;
 }
 
@@ -128,6 +147,19 @@ static int add_prefix(struct pal_small_addrs *a, const struct pal_cls_prefix *c,
 	return 0;
 }
 
+/* Per family, the entries every address satisfies: the AND of the family's prefixes' bits (every
+ * address has a longest prefix among them, whose bits are its class's; a prefix no address has
+ * as its longest only makes the AND smaller). None without prefixes, as keys_any_bits. */
+static void addrs_any_bits(struct pal_small_addrs *a)
+{
+	a->any4 = a->n4 ? ~0u : 0;
+	for (uint32_t i = 0; i < a->n4; i++)
+		a->any4 &= a->p4[i].bits;
+	a->any6 = a->n6 ? ~0u : 0;
+	for (uint32_t i = 0; i < a->n6; i++)
+		a->any6 &= a->p6[i].bits;
+}
+
 static int build_addrs(const struct pal_cls_tables *t, int side, struct pal_small_addrs *a)
 {
 	enum pal_cls_field f = side ? PAL_CLS_F_DST : PAL_CLS_F_SRC;
@@ -147,6 +179,7 @@ static int build_addrs(const struct pal_cls_tables *t, int side, struct pal_smal
 		if (err)
 			return err;
 	}
+	addrs_any_bits(a);
 	return 0;
 }
 

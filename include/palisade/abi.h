@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 12u
+#define PAL_LAYOUT_VERSION 13u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -451,6 +451,32 @@ _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_ta
  * classes (100,000 rules from 100,000 hosts) keeps its host table up to this many; only the two
  * /0s' ids sit in the 16-bit table word and must fit in 15 bits. */
 #define PAL_HOST_CLASSES_MAX (1u << 24)
+/* A host table's filter, in the words after its table word (whose 16-bit id PAL_HOST_FILTER_ID
+ * holds log2 of its bits, 0 for no filter): the agent sets the bit pal_host_filter_bit gives for
+ * every host of the table. An address whose bit is clear is none of the hosts, so it takes its
+ * family's /0 without the pal_hosts lookup (most packets of a flood from sources no rule names);
+ * a set bit only means "look it up". */
+#define PAL_HOST_FILTER_ID 2
+#define PAL_HOST_FILTER_LOG_MIN 6  /* one word */
+#define PAL_HOST_FILTER_LOG_MAX 21 /* 32,768 words: 16 bits per host of PAL_HOSTS_MAX */
+#define PAL_HOST_FILTER_BITS_PER_HOST 16u
+/* The filter bit of an address in a filter of 2^log bits: x, its four 32-bit words as they lie
+ * in memory (network order; an IPv4 address is w0 alone) folded as w0 ^ w1 * PAL_HOST_FOLD1 ^
+ * w2 * PAL_HOST_FOLD2 ^ w3 * PAL_HOST_FOLD3, mixed, the top log bits. Inline on both sides: the
+ * agent and the classifier must compute the same bit. */
+#define PAL_HOST_FOLD1 0x9e3779b1u
+#define PAL_HOST_FOLD2 0x85ebca6bu
+#define PAL_HOST_FOLD3 0xc2b2ae35u
+static inline __attribute__((always_inline)) __u32 pal_host_filter_bit(__u32 x, __u32 log)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x >> (32 - log);
+}
+
 struct pal_host_key {
 	__u32 list_id;
 	__u8 field;  /* PAL_FIELD_SRC_ADDR or PAL_FIELD_DST_ADDR */
@@ -477,7 +503,8 @@ _Static_assert(sizeof(struct pal_entry) == 16, "pal_entry size");
 /* pal_small: ARRAY, key = slot (list id & ~PAL_LIST_ID_SMALL) -> struct pal_small_list: the same
  * list in a short list's linear form, written beside its bitmap form when it fits and a slot is
  * free (maps_sync.c, small_list.c). The classifier prefers it: per field it scans a few key ranges or prefixes for
- * the packet's entry bits instead of an LPM lookup, ANDs the six, and walks the set bits; no
+ * the packet's entry bits instead of an LPM lookup (none for a field every entry still possible
+ * ignores: any_bits), ANDs the six, and walks the set bits; no
  * summary words, no scratch slot. Every table is the flattener's own (flatten.h FIELDS and
  * BITMAPS: a range or prefix carries word 0 of its class), so both forms give the same answer. */
 #define PAL_SMALL_ENTRIES 32u  /* entries of a list in linear form (one 32-bit word) */
@@ -497,9 +524,14 @@ _Static_assert(sizeof(struct pal_small_range) == 8, "pal_small_range size");
 struct pal_small_keys {
 	__u32 n;         /* ranges used */
 	__u32 none_bits; /* the packet has no such key (no ports, not ICMP); unused for PROTO */
+	/* The entries every key satisfies (the AND of every range's bits, and of none_bits where a
+	 * packet can lack the key; 0 when n is 0): while all the entries a packet can still match
+	 * are among them, the field's scan could remove none, and the classifier skips it. */
+	__u32 any_bits;
+	__u32 pad;
 	struct pal_small_range r[PAL_SMALL_RANGES];
 };
-_Static_assert(sizeof(struct pal_small_keys) == 8 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
+_Static_assert(sizeof(struct pal_small_keys) == 16 + 8 * PAL_SMALL_RANGES, "pal_small_keys size");
 
 /* addr & mask == net, in network order; the longest such prefix of the packet's family decides.
  * One table per family, so an IPv4 address compares one word and scans only IPv4 prefixes. */
@@ -520,10 +552,14 @@ _Static_assert(sizeof(struct pal_small_prefix6) == 36, "pal_small_prefix6 size")
 struct pal_small_addrs {
 	__u32 n4; /* prefixes used in p4, p6 */
 	__u32 n6;
+	/* per family, as pal_small_keys.any_bits: the AND of the family's prefixes' bits (0 when it
+	 * has none), the entries every address of the family satisfies */
+	__u32 any4;
+	__u32 any6;
 	struct pal_small_prefix4 p4[PAL_SMALL_PREFIXES];
 	struct pal_small_prefix6 p6[PAL_SMALL_PREFIXES];
 };
-_Static_assert(sizeof(struct pal_small_addrs) == 8 + (12 + 36) * PAL_SMALL_PREFIXES,
+_Static_assert(sizeof(struct pal_small_addrs) == 16 + (12 + 36) * PAL_SMALL_PREFIXES,
 	       "pal_small_addrs size");
 
 struct pal_small_entry {
