@@ -16,6 +16,13 @@
       datagram SRC:SPORT -> DST:DPORT (IPv4 or IPv6) carrying PAYLOAD and a newline; with EXT,
       EXT words of IPv4 options (No Operation) or EXT IPv6 Destination Options headers (PadN)
       before UDP
+  adversary.py icmp6-send DST TYPE HOPLIMIT TOKEN
+      send one ICMPv6 message of TYPE (code 0) to DST with that hop limit, 4 zero bytes and then
+      TOKEN as its body (a raw socket: the kernel fills in the checksum)
+  adversary.py icmp6-listen FILE SECONDS
+      for SECONDS, append one line "SRC TYPE HOPLIMIT BODY" to FILE for every ICMPv6 message
+      that arrives (a raw ICMPv6 socket sees every one the host takes in, neighbour discovery
+      included, before the kernel's own handlers judge it)
 """
 import socket
 import struct
@@ -123,6 +130,36 @@ def vlan_udp(iface, dstmac, src, dst, dport, sport, tags, payload, ext="0"):
     s.send(frame + struct.pack("!H", ethertype) + ip)
 
 
+def icmp6_send(dst, typ, hoplimit, token):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(hoplimit))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(hoplimit))
+    s.sendto(struct.pack("!BBHI", int(typ), 0, 0, 0) + token.encode(), (dst, 0))
+
+
+def icmp6_listen(path, seconds):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    end = time.monotonic() + float(seconds)
+    with open(path, "a", buffering=1) as out:
+        out.write("listening\n")
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            s.settimeout(left)
+            try:
+                msg, anc, _, (src, *_) = s.recvmsg(4096, socket.CMSG_SPACE(4))
+            except socket.timeout:
+                return
+            hops = -1
+            for level, kind, data in anc:
+                if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+                    hops = struct.unpack("i", data[:4])[0]
+            body = msg[8:].decode(errors="replace").strip()
+            out.write(f"{src} {msg[0]} {hops} {body}\n")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "icmp-error":
@@ -133,5 +170,9 @@ if __name__ == "__main__":
         mark_tcp(*args)
     elif cmd == "vlan-udp":
         vlan_udp(*args)
+    elif cmd == "icmp6-send":
+        icmp6_send(*args)
+    elif cmd == "icmp6-listen":
+        icmp6_listen(*args)
     else:
         sys.exit(f"unknown command {cmd}")
