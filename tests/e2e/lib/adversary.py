@@ -16,6 +16,12 @@
       datagram SRC:SPORT -> DST:DPORT (IPv4 or IPv6) carrying PAYLOAD and a newline; with EXT,
       EXT words of IPv4 options (No Operation) or EXT IPv6 Destination Options headers (PadN)
       before UDP
+  adversary.py udp6-chain IFACE DSTMAC SRC DST DPORT SPORT CHAIN PAYLOAD
+      send one Ethernet frame out of IFACE to DSTMAC: an IPv6 UDP datagram SRC:SPORT -> DST:DPORT
+      carrying PAYLOAD and a newline, after the extension headers CHAIN names, comma-separated, in
+      order: hbh (hop-by-hop, PadN), dst (destination options, PadN), rt0 (routing type 0,
+      segments left 0), frag (an atomic fragment: offset 0, no more fragments), ah (an
+      authentication header of 16 bytes); "-" for none
   adversary.py icmp6-send DST TYPE HOPLIMIT TOKEN
       send one ICMPv6 message of TYPE (code 0) to DST with that hop limit, 4 zero bytes and then
       TOKEN as its body (a raw socket: the kernel fills in the checksum)
@@ -130,6 +136,35 @@ def vlan_udp(iface, dstmac, src, dst, dport, sport, tags, payload, ext="0"):
     s.send(frame + struct.pack("!H", ethertype) + ip)
 
 
+EXT6 = {"hbh": 0, "dst": 60, "rt0": 43, "frag": 44, "ah": 51}
+
+
+def ext6_header(kind, nh):
+    if kind in ("hbh", "dst"):  # PadN of 4: 8 bytes
+        return struct.pack("!BBBB4x", nh, 0, 1, 4)
+    if kind == "rt0":  # type 0, segments left 0, no addresses
+        return struct.pack("!BBBB4x", nh, 0, 0, 0)
+    if kind == "frag":  # offset 0, M = 0
+        return struct.pack("!BBHI", nh, 0, 0, 0x4242)
+    if kind == "ah":  # payload length 2: (2 + 2) * 4 = 16 bytes
+        return struct.pack("!BBHII4x", nh, 2, 0, 0x100, 1)
+    sys.exit(f"unknown extension header {kind}")
+
+
+def udp6_chain(iface, dstmac, src, dst, dport, sport, chain, payload):
+    _, ip = udp_over_ip(src, dst, int(sport), int(dport), (payload + "\n").encode())
+    kinds = [] if chain == "-" else chain.split(",")
+    udp, hdrs, nh = ip[40:], b"", socket.IPPROTO_UDP
+    for kind in reversed(kinds):
+        hdrs = ext6_header(kind, nh) + hdrs
+        nh = EXT6[kind]
+    ip = struct.pack("!IHBB", 6 << 28, len(hdrs) + len(udp), nh, 64) + ip[8:40] + hdrs + udp
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    frame = bytes.fromhex(dstmac.replace(":", "")) + s.getsockname()[4]
+    s.send(frame + struct.pack("!H", 0x86DD) + ip)
+
+
 def icmp6_send(dst, typ, hoplimit, token):
     s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(hoplimit))
@@ -170,6 +205,8 @@ if __name__ == "__main__":
         mark_tcp(*args)
     elif cmd == "vlan-udp":
         vlan_udp(*args)
+    elif cmd == "udp6-chain":
+        udp6_chain(*args)
     elif cmd == "icmp6-send":
         icmp6_send(*args)
     elif cmd == "icmp6-listen":
