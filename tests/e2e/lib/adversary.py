@@ -4,9 +4,13 @@
   adversary.py icmp-error DST QSRC QDST QSPORT QDPORT
       send one ICMP "port unreachable" to DST quoting a UDP packet QSRC:QSPORT -> QDST:QDPORT
       (the kernel adds the outer IPv4 header, with this namespace's source address)
+  adversary.py icmp-error-echo DST QSRC QDST ID
+      the same, quoting an ICMP echo request QSRC -> QDST with identifier ID
   adversary.py icmp-listen FILE SECONDS
-      for SECONDS, append one line "SRC TYPE QSRC QDST QSPORT QDPORT" to FILE for every ICMP
-      error that arrives (a raw socket sees every ICMP packet the host receives)
+      for SECONDS, append one line "SRC TYPE QSRC QDST QSPORT QDPORT QID" to FILE for every ICMP
+      error that arrives (a raw socket sees every ICMP packet the host receives); QSPORT QDPORT
+      are the quoted header's first four bytes as ports, QID its bytes 4-5 (an echo's
+      identifier)
   adversary.py mark-tcp DST PORT MARK
       connect to DST:PORT with SO_MARK = MARK set before connecting (the SYN carries it), send a
       token line, print the answer; exit 0 only on a complete exchange
@@ -52,8 +56,17 @@ def quoted_udp(qsrc: str, qdst: str, qsport: int, qdport: int) -> bytes:
     return ip + struct.pack("!HHHH", qsport, qdport, 16, 0) + b"adversry"
 
 
-def icmp_error(dst, qsrc, qdst, qsport, qdport):
-    body = quoted_udp(qsrc, qdst, int(qsport), int(qdport))
+def quoted_echo(qsrc: str, qdst: str, ident: int) -> bytes:
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + 8, 0x1235, 0, 64, socket.IPPROTO_ICMP, 0,
+                     socket.inet_aton(qsrc), socket.inet_aton(qdst))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    echo = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"adversry"
+    return ip + echo[:2] + struct.pack("!H", checksum(echo)) + echo[4:]
+
+
+def icmp_error(dst, qsrc, qdst, qsport, qdport, body=None):
+    if body is None:
+        body = quoted_udp(qsrc, qdst, int(qsport), int(qdport))
     hdr = struct.pack("!BBHI", 3, 3, 0, 0)
     pkt = hdr[:2] + struct.pack("!H", checksum(hdr + body)) + hdr[4:] + body
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -81,8 +94,8 @@ def icmp_listen(path, seconds):
             q = icmp[8:]
             qihl = (q[0] & 0xF) * 4
             qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
-            qsport, qdport = struct.unpack("!HH", q[qihl:qihl + 4])
-            out.write(f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport}\n")
+            qsport, qdport, qid = struct.unpack("!HHH", q[qihl:qihl + 6])
+            out.write(f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport} {qid}\n")
 
 
 def mark_tcp(dst, port, mark):
@@ -199,6 +212,8 @@ if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "icmp-error":
         icmp_error(*args)
+    elif cmd == "icmp-error-echo":
+        icmp_error(args[0], None, None, 0, 0, quoted_echo(args[1], args[2], int(args[3])))
     elif cmd == "icmp-listen":
         icmp_listen(*args)
     elif cmd == "mark-tcp":
