@@ -24,13 +24,19 @@ static const char *yaml =
 static struct bpft T;
 static struct ctest C;
 
-static void setup(void)
+/* The datapath with the policy of y, failsafe ports in tcp:22, out tcp:179. */
+static void setup_with(const char *y)
 {
 	bt_setup(&T);
-	ct_compile_ex(&C, yaml, "tcp:22", "tcp:179", PAL_EP_TO_HOST_DROP);
+	ct_compile_ex(&C, y, "tcp:22", "tcp:179", PAL_EP_TO_HOST_DROP);
 	cr_assert_eq(C.rc, 0, "compile");
 	bt_apply(&T, &C.ir, 1);
 	bt_flush_flows(&T);
+}
+
+static void setup(void)
+{
+	setup_with(yaml);
 }
 
 static void teardown(void)
@@ -118,11 +124,7 @@ static const char *yaml_icmp6 =
 
 static void setup_icmp6(void)
 {
-	bt_setup(&T);
-	ct_compile_ex(&C, yaml_icmp6, "tcp:22", "tcp:179", PAL_EP_TO_HOST_DROP);
-	cr_assert_eq(C.rc, 0, "compile");
-	bt_apply(&T, &C.ir, 1);
-	bt_flush_flows(&T);
+	setup_with(yaml_icmp6);
 }
 
 TestSuite(bpf_nd_icmp6_allowed, .init = setup_icmp6, .fini = teardown);

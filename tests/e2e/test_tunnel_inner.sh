@@ -34,24 +34,7 @@ expect_tcp client 198.18.250.1 8443 - node:8443
 expect_tcp client 198.18.250.1 9999 - node:9999
 
 pol=$(mktemp -d "$E2E_TMP/pol.XXXXXX")
-cp "$E2E_ROOT/policies/10-endpoints.yaml" "$pol"/
-cat >"$pol/20-external.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: external-8443
-spec:
-  order: 100
-  selector: network == 'external'
-  types: [Ingress, Egress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [8443]
-  egress:
-    - action: Allow
-EOF
+cp "$E2E_ROOT/policies/10-endpoints.yaml" "$here/fixtures/interfaces/20-external-8443.yaml" "$pol"/
 agent_program "$pol"
 expect_tcp_blocked client 198.18.250.1 8443 -
 expect_tcp_blocked client 198.18.250.1 9999 -

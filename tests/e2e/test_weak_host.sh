@@ -22,24 +22,8 @@ for dst in 198.18.1.1 198.18.10.1 2001:db8:1::1 2001:db8:10::1; do
 done
 
 pol=$(mktemp -d "$E2E_TMP/pol.XXXXXX")
-cp "$E2E_ROOT/policies/10-endpoints.yaml" "$pol"/
-cat >"$pol/20-by-interface.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: external-8443
-spec:
-  order: 100
-  selector: network == 'external'
-  types: [Ingress, Egress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      destination:
-        ports: [8443]
-  egress:
-    - action: Allow
----
+cp "$E2E_ROOT/policies/10-endpoints.yaml" "$here/fixtures/interfaces/20-external-8443.yaml" "$pol"/
+cat >"$pol/20-management.yaml" <<'EOF'
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata:

@@ -73,8 +73,9 @@ def icmp_error(dst, qsrc, qdst, qsport, qdport, body=None):
     s.sendto(pkt, (dst, 0))
 
 
-def icmp_listen(path, seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+def listen(sock, path, seconds, describe):
+    """For SECONDS, append describe(sock) to the file at PATH for every message sock receives
+    (after a line "listening"); describe returns a line, or None to skip the message."""
     end = time.monotonic() + float(seconds)
     with open(path, "a", buffering=1) as out:
         out.write("listening\n")
@@ -82,20 +83,31 @@ def icmp_listen(path, seconds):
             left = end - time.monotonic()
             if left <= 0:
                 return
-            s.settimeout(left)
+            sock.settimeout(left)
             try:
-                pkt, (src, _) = s.recvfrom(4096)
+                line = describe(sock)
             except socket.timeout:
                 return
-            ihl = (pkt[0] & 0xF) * 4
-            icmp = pkt[ihl:]
-            if len(icmp) < 8 + 28 or icmp[0] not in (3, 11, 12):
-                continue
-            q = icmp[8:]
-            qihl = (q[0] & 0xF) * 4
-            qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
-            qsport, qdport, qid = struct.unpack("!HHH", q[qihl:qihl + 6])
-            out.write(f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport} {qid}\n")
+            if line is not None:
+                out.write(line + "\n")
+
+
+def describe_icmp_error(sock):
+    pkt, (src, _) = sock.recvfrom(4096)
+    ihl = (pkt[0] & 0xF) * 4
+    icmp = pkt[ihl:]
+    if len(icmp) < 8 + 28 or icmp[0] not in (3, 11, 12):
+        return None
+    q = icmp[8:]
+    qihl = (q[0] & 0xF) * 4
+    qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
+    qsport, qdport, qid = struct.unpack("!HHH", q[qihl:qihl + 6])
+    return f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport} {qid}"
+
+
+def icmp_listen(path, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    listen(s, path, seconds, describe_icmp_error)
 
 
 def mark_tcp(dst, port, mark):
@@ -185,27 +197,20 @@ def icmp6_send(dst, typ, hoplimit, token):
     s.sendto(struct.pack("!BBHI", int(typ), 0, 0, 0) + token.encode(), (dst, 0))
 
 
+def describe_icmp6(sock):
+    msg, anc, _, (src, *_) = sock.recvmsg(4096, socket.CMSG_SPACE(4))
+    hops = -1
+    for level, kind, data in anc:
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+            hops = struct.unpack("i", data[:4])[0]
+    body = msg[8:].decode(errors="replace").strip()
+    return f"{src} {msg[0]} {hops} {body}"
+
+
 def icmp6_listen(path, seconds):
     s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-    end = time.monotonic() + float(seconds)
-    with open(path, "a", buffering=1) as out:
-        out.write("listening\n")
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            s.settimeout(left)
-            try:
-                msg, anc, _, (src, *_) = s.recvmsg(4096, socket.CMSG_SPACE(4))
-            except socket.timeout:
-                return
-            hops = -1
-            for level, kind, data in anc:
-                if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
-                    hops = struct.unpack("i", data[:4])[0]
-            body = msg[8:].decode(errors="replace").strip()
-            out.write(f"{src} {msg[0]} {hops} {body}\n")
+    listen(s, path, seconds, describe_icmp6)
 
 
 if __name__ == "__main__":
