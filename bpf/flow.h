@@ -589,8 +589,9 @@ static __always_inline int pal_quoted_echo(__u8 family, __u8 t)
 /* An ICMP error (destination unreachable, e.g. "fragmentation needed" for path MTU discovery; time
  * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
  * belongs to a flow palisade allowed (TCP, UDP, SCTP, ICMP echo), the error is part of the flow
- * (conntrack's RELATED), not a new packet for policy. Not inlined: its stack frame stays out of the callers'. Global (checked
- * once, not once per caller state: Linux 6.1's limit), so p and c may be NULL to the verifier. */
+ * (conntrack's RELATED), not a new packet for policy. Not inlined: its stack frame stays out of
+ * the callers'. Global (checked once, not once per caller state: Linux 6.1's limit), so p and c
+ * may be NULL to the verifier. */
 __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
 				const struct pal_flow_cfg *c, __u32 gen)
 {
