@@ -573,11 +573,25 @@ static __always_inline int pal_addr_eq(const __u8 *a, const __u8 *b)
 
 /* ---- ICMP errors related to a flow ---------------------------------------------------------- */
 
+#define PAL_ECHO_REQUEST 1
+#define PAL_ECHO_REPLY 2
+
+/* Whether ICMP type t of the family is an echo request or reply (PAL_ECHO_*), else 0. */
+static __always_inline int pal_quoted_echo(__u8 family, __u8 t)
+{
+	if (t == (family == 4 ? 8 : 128))
+		return PAL_ECHO_REQUEST;
+	if (t == (family == 4 ? 0 : 129))
+		return PAL_ECHO_REPLY;
+	return 0;
+}
+
 /* An ICMP error (destination unreachable, e.g. "fragmentation needed" for path MTU discovery; time
  * exceeded; parameter problem) quotes the header of the packet it answers. When that quoted packet
- * belongs to a flow palisade allowed, the error is part of the flow (conntrack's RELATED), not a
- * new packet for policy. Not inlined: its stack frame stays out of the callers'. Global (checked
- * once, not once per caller state: Linux 6.1's limit), so p and c may be NULL to the verifier. */
+ * belongs to a flow palisade allowed (TCP, UDP, SCTP, ICMP echo), the error is part of the flow
+ * (conntrack's RELATED), not a new packet for policy. Not inlined: its stack frame stays out of
+ * the callers'. Global (checked once, not once per caller state: Linux 6.1's limit), so p and c
+ * may be NULL to the verifier. */
 __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
 				const struct pal_flow_cfg *c, __u32 gen)
 {
@@ -585,6 +599,7 @@ __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
 	struct pal_flow_key4 k4;
 	struct pal_flow *f;
 	__u32 off, ihl;
+	int echo = 0;
 	__u8 h[20]; /* the quoted IPv4 header, or IPv6's first 8 bytes, then the ports: this
 		     * subprogram's stack sits on tc egress's deepest call chain (512 bytes) */
 
@@ -619,15 +634,30 @@ __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
 	 * related to it. Unused address bytes are zero on both sides. */
 	if (!pal_addr_eq(p->dst, k.src))
 		return 0;
-	if (k.proto != PAL_IPPROTO_TCP && k.proto != PAL_IPPROTO_UDP && k.proto != PAL_IPPROTO_SCTP)
+	if (k.proto == PAL_IPPROTO_TCP || k.proto == PAL_IPPROTO_UDP || k.proto == PAL_IPPROTO_SCTP) {
+		if (bpf_skb_load_bytes(skb, off, h, 4))
+			return 0;
+		k.sport = ((__u16)h[0] << 8) | h[1];
+		k.dport = ((__u16)h[2] << 8) | h[3];
+	} else if (k.proto == (k.family == 4 ? PAL_IPPROTO_ICMP : PAL_IPPROTO_ICMPV6)) {
+		/* an echo (a ping that met an unreachable host, a traceroute by ICMP): its flow is
+		 * keyed by the identifier, as both ports (pal_flow_key) */
+		if (bpf_skb_load_bytes(skb, off, h, 8))
+			return 0;
+		echo = pal_quoted_echo(k.family, h[0]);
+		if (!echo)
+			return 0;
+		k.sport = k.dport = ((__u16)h[4] << 8) | h[5];
+	} else {
 		return 0;
-	if (bpf_skb_load_bytes(skb, off, h, 4))
-		return 0;
-	k.sport = ((__u16)h[0] << 8) | h[1];
-	k.dport = ((__u16)h[2] << 8) | h[3];
+	}
 	pal_flow_key_canonical(&k); /* either direction of the flow may be quoted */
 	f = pal_flow_get(&k, &k4);
 	if (!f || f->flags & PAL_FLOW_DENIED)
+		return 0;
+	/* a request goes from the flow's originator, a reply from its peer (as a packet of the
+	 * echo itself must, pal_echo_against_flow): the receiver sent the quoted one */
+	if (echo && !pal_addr_eq(p->dst, echo == PAL_ECHO_REQUEST ? f->orig.src : f->orig.dst))
 		return 0;
 	/* a stale or idle flow is not vouched for: the error meets policy */
 	if (pal_flow_expired(c, f->state, pal_flow_idle(pal_flow_now(), f->last_ns)))

@@ -54,7 +54,7 @@ struct pal_pkt {
 	__u8 is_icmp;
 	__u8 is_echo; /* ICMP(v6) echo request/reply: tracked by identifier */
 	__u8 frag;    /* PAL_FRAG_* */
-	__u8 always_pass; /* ARP, IPv6 neighbour discovery (ICMPv6 133-137) */
+	__u8 always_pass; /* ARP, IPv6 neighbour discovery (ICMPv6 133-137, pal_ipv6_checked) */
 	__u8 tcp_flags;   /* TCP: the flags byte (PAL_TCP_*), for the flow lifecycle */
 	__u32 l3_off, l4_off;
 	__u32 len;     /* bytes, for counters */
@@ -271,11 +271,21 @@ static __always_inline int pal_ipv6_v4mapped(const __u8 *a)
 
 /* What the IPv6 parse decided (reason), or PAL_DROP_BAD_IP for an IPv4-mapped address. Checked
  * after the parse, where few registers are live: inside pal_parse_ipv6_hdr the check cost the
- * hooks 8 bytes of stack, which took tc_egress's chain to 6.1's 512-byte limit. */
-static __always_inline int pal_ipv6_checked(int reason, const struct pal_pkt *p)
+ * hooks 8 bytes of stack, which took tc_egress's chain to 6.1's 512-byte limit.
+ * Neighbour discovery passes unjudged only as the kernel takes it: hop limit 255 (RFC 4861: it
+ * never crossed a router) and not fragmented (RFC 6980). Linux's ndisc drops any other, but a raw
+ * ICMPv6 socket on the host (routing daemons, a listener) still receives it: passed unjudged, it
+ * carried any body from any source through a deny-all. Another hop limit meets policy like other
+ * ICMPv6. A fragment of it is malformed: INPUT sees the datagram reassembled, where nothing tells
+ * it was fragmented, so only the hooks before reassembly can refuse it (no receiver takes it). */
+static __always_inline int pal_ipv6_checked(int reason, struct pal_pkt *p, __u8 hop_limit)
 {
 	if (pal_ipv6_v4mapped(p->src) || pal_ipv6_v4mapped(p->dst))
 		return PAL_DROP_BAD_IP;
+	if (p->always_pass && p->frag != PAL_FRAG_NONE)
+		return PAL_DROP_BAD_IP;
+	if (hop_limit != 255)
+		p->always_pass = 0;
 	return reason;
 }
 
@@ -349,7 +359,7 @@ static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, str
 
 	if (pal_load(ctx, kind, p->l3_off, h, 40))
 		return PAL_DROP_TRUNC_L3;
-	return pal_ipv6_checked(pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0), p);
+	return pal_ipv6_checked(pal_parse_ipv6_hdr(ctx, kind, p, h, 0, 0), p, h[7]);
 }
 
 /* From the network header at `off` with ethertype `proto` (host order). */
@@ -392,7 +402,7 @@ static __always_inline int pal_parse_eth(void *ctx, enum pal_ctx_kind kind, stru
 			p->l3_off = 14;
 			reason = pal_parse_ipv6_hdr(ctx, kind, p, &eth[14], l4,
 						    pal_load_front6_l4(ctx, kind, l4));
-			return pal_ipv6_checked(reason, p);
+			return pal_ipv6_checked(reason, p, eth[14 + 7]);
 		}
 		/* tagged or not IP: the Ethernet header is here already */
 	} else if (!pal_load(ctx, kind, 0, eth, 14 + 20)) {

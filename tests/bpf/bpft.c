@@ -187,8 +187,10 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 			buf[l3 + 20 + i] = 1; /* NOP options */
 		l4 = l3 + ihl;
 	} else {
+		bool nd = proto == PAL_PROTO_ICMPV6 && pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
+
 		buf[l3] = 0x60;
-		buf[l3 + 7] = 64;
+		buf[l3 + 7] = o->hop_limit ? o->hop_limit : nd ? 255 : 64; /* as ND senders do */
 		memcpy(buf + l3 + 8, pkt->src.bytes, 16);
 		memcpy(buf + l3 + 24, pkt->dst.bytes, 16);
 		nhp = &buf[l3 + 6];

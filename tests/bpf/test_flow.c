@@ -426,6 +426,63 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 	related_case(POD6, CLIENT6, ROUTER6);
 }
 
+/* An ICMP(v6) error from router to pod quoting an echo of type `type` with identifier id, from
+ * `from` to `to`: icmp_error with the quoted identifier put in (the last 8 bytes quote the echo
+ * header: type, code, checksum, identifier, sequence). */
+static size_t echo_error(uint8_t *buf, size_t cap, const char *router, const char *pod,
+			 const char *from, const char *to, uint8_t type, uint16_t id)
+{
+	struct pal_packet echo = ct_icmp(from, to, type, 0);
+	size_t len;
+
+	if (echo.src.family == PAL_AF_INET6)
+		echo.protocol = PAL_PROTO_ICMPV6;
+	len = icmp_error(buf, cap, router, pod, &echo);
+	buf[len - 4] = (uint8_t)(id >> 8);
+	buf[len - 3] = (uint8_t)id;
+	return len;
+}
+
+/* The pod pings the client; a router's error about that ping (host unreachable, time exceeded
+ * for a traceroute by ICMP) is related, as conntrack says; an error quoting another identifier,
+ * or the pod's echo reply in a flow where the pod asked, is not (the pod's policy denies ICMP). */
+static void echo_related_case(const char *pod, const char *client, const char *router)
+{
+	bool v6 = strchr(pod, ':') != NULL;
+	uint8_t request = v6 ? 128 : 8, reply = v6 ? 129 : 0;
+	struct pal_packet ping = ct_icmp(pod, client, request, 0);
+	struct bt_pkt_opts o = { .icmp_id = 0x4242 };
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	if (v6)
+		ping.protocol = PAL_PROTO_ICMPV6;
+	bt_flush_flows(&T);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &ping, &o).allow,
+		  "the pod's ping out");
+	len = echo_error(buf, sizeof(buf), router, pod, pod, client, request, 0x4242);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "an error about the pod's ping, to the pod, is related");
+	len = echo_error(buf, sizeof(buf), router, pod, pod, client, request, 0x4243);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "an error about a ping with another identifier meets policy");
+	len = echo_error(buf, sizeof(buf), router, pod, pod, client, reply, 0x4242);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "an error about an echo reply the pod never sent in this flow meets policy");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 2);
+}
+
+Test(bpf_flow, icmp_error_about_an_echo_is_related_v4)
+{
+	echo_related_case(POD, CLIENT, ROUTER);
+}
+
+Test(bpf_flow, icmp_error_about_an_echo_is_related_v6)
+{
+	echo_related_case(POD6, CLIENT6, ROUTER6);
+}
+
 /* ---- fragments follow their first fragment ---- */
 
 /* pod a answers DNS only: UDP port 53 in, nothing else */

@@ -67,7 +67,9 @@ static size_t live_frame(const struct live_pkt *p, uint8_t *f)
 		ip[0] = 0x60;
 		pal_put16(ip + 4, (uint16_t)l4len);
 		ip[6] = p->proto;
-		ip[7] = 64;
+		/* neighbour discovery as its senders send it: the datapath judges any other hop
+		 * limit as ordinary ICMPv6 (bpf/parse.h, pal_ipv6_checked) */
+		ip[7] = p->is_icmp && p->icmp_type >= 133 && p->icmp_type <= 137 ? 255 : 64;
 		memcpy(ip + 8, p->src, 16);
 		memcpy(ip + 24, p->dst, 16);
 	}

@@ -4,9 +4,13 @@
   adversary.py icmp-error DST QSRC QDST QSPORT QDPORT
       send one ICMP "port unreachable" to DST quoting a UDP packet QSRC:QSPORT -> QDST:QDPORT
       (the kernel adds the outer IPv4 header, with this namespace's source address)
+  adversary.py icmp-error-echo DST QSRC QDST ID
+      the same, quoting an ICMP echo request QSRC -> QDST with identifier ID
   adversary.py icmp-listen FILE SECONDS
-      for SECONDS, append one line "SRC TYPE QSRC QDST QSPORT QDPORT" to FILE for every ICMP
-      error that arrives (a raw socket sees every ICMP packet the host receives)
+      for SECONDS, append one line "SRC TYPE QSRC QDST QSPORT QDPORT QID" to FILE for every ICMP
+      error that arrives (a raw socket sees every ICMP packet the host receives); QSPORT QDPORT
+      are the quoted header's first four bytes as ports, QID its bytes 4-5 (an echo's
+      identifier)
   adversary.py mark-tcp DST PORT MARK
       connect to DST:PORT with SO_MARK = MARK set before connecting (the SYN carries it), send a
       token line, print the answer; exit 0 only on a complete exchange
@@ -16,6 +20,19 @@
       datagram SRC:SPORT -> DST:DPORT (IPv4 or IPv6) carrying PAYLOAD and a newline; with EXT,
       EXT words of IPv4 options (No Operation) or EXT IPv6 Destination Options headers (PadN)
       before UDP
+  adversary.py udp6-chain IFACE DSTMAC SRC DST DPORT SPORT CHAIN PAYLOAD
+      send one Ethernet frame out of IFACE to DSTMAC: an IPv6 UDP datagram SRC:SPORT -> DST:DPORT
+      carrying PAYLOAD and a newline, after the extension headers CHAIN names, comma-separated, in
+      order: hbh (hop-by-hop, PadN), dst (destination options, PadN), rt0 (routing type 0,
+      segments left 0), frag (an atomic fragment: offset 0, no more fragments), ah (an
+      authentication header of 16 bytes); "-" for none
+  adversary.py icmp6-send DST TYPE HOPLIMIT TOKEN
+      send one ICMPv6 message of TYPE (code 0) to DST with that hop limit, 4 zero bytes and then
+      TOKEN as its body (a raw socket: the kernel fills in the checksum)
+  adversary.py icmp6-listen FILE SECONDS
+      for SECONDS, append one line "SRC TYPE HOPLIMIT BODY" to FILE for every ICMPv6 message
+      that arrives (a raw ICMPv6 socket sees every one the host takes in, neighbour discovery
+      included, before the kernel's own handlers judge it)
 """
 import socket
 import struct
@@ -39,16 +56,26 @@ def quoted_udp(qsrc: str, qdst: str, qsport: int, qdport: int) -> bytes:
     return ip + struct.pack("!HHHH", qsport, qdport, 16, 0) + b"adversry"
 
 
-def icmp_error(dst, qsrc, qdst, qsport, qdport):
-    body = quoted_udp(qsrc, qdst, int(qsport), int(qdport))
+def quoted_echo(qsrc: str, qdst: str, ident: int) -> bytes:
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + 8, 0x1235, 0, 64, socket.IPPROTO_ICMP, 0,
+                     socket.inet_aton(qsrc), socket.inet_aton(qdst))
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    echo = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"adversry"
+    return ip + echo[:2] + struct.pack("!H", checksum(echo)) + echo[4:]
+
+
+def icmp_error(dst, qsrc, qdst, qsport, qdport, body=None):
+    if body is None:
+        body = quoted_udp(qsrc, qdst, int(qsport), int(qdport))
     hdr = struct.pack("!BBHI", 3, 3, 0, 0)
     pkt = hdr[:2] + struct.pack("!H", checksum(hdr + body)) + hdr[4:] + body
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     s.sendto(pkt, (dst, 0))
 
 
-def icmp_listen(path, seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+def listen(sock, path, seconds, describe):
+    """For SECONDS, append describe(sock) to the file at PATH for every message sock receives
+    (after a line "listening"); describe returns a line, or None to skip the message."""
     end = time.monotonic() + float(seconds)
     with open(path, "a", buffering=1) as out:
         out.write("listening\n")
@@ -56,20 +83,31 @@ def icmp_listen(path, seconds):
             left = end - time.monotonic()
             if left <= 0:
                 return
-            s.settimeout(left)
+            sock.settimeout(left)
             try:
-                pkt, (src, _) = s.recvfrom(4096)
+                line = describe(sock)
             except socket.timeout:
                 return
-            ihl = (pkt[0] & 0xF) * 4
-            icmp = pkt[ihl:]
-            if len(icmp) < 8 + 28 or icmp[0] not in (3, 11, 12):
-                continue
-            q = icmp[8:]
-            qihl = (q[0] & 0xF) * 4
-            qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
-            qsport, qdport = struct.unpack("!HH", q[qihl:qihl + 4])
-            out.write(f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport}\n")
+            if line is not None:
+                out.write(line + "\n")
+
+
+def describe_icmp_error(sock):
+    pkt, (src, _) = sock.recvfrom(4096)
+    ihl = (pkt[0] & 0xF) * 4
+    icmp = pkt[ihl:]
+    if len(icmp) < 8 + 28 or icmp[0] not in (3, 11, 12):
+        return None
+    q = icmp[8:]
+    qihl = (q[0] & 0xF) * 4
+    qsrc, qdst = socket.inet_ntoa(q[12:16]), socket.inet_ntoa(q[16:20])
+    qsport, qdport, qid = struct.unpack("!HHH", q[qihl:qihl + 6])
+    return f"{src} {icmp[0]} {qsrc} {qdst} {qsport} {qdport} {qid}"
+
+
+def icmp_listen(path, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    listen(s, path, seconds, describe_icmp_error)
 
 
 def mark_tcp(dst, port, mark):
@@ -123,15 +161,75 @@ def vlan_udp(iface, dstmac, src, dst, dport, sport, tags, payload, ext="0"):
     s.send(frame + struct.pack("!H", ethertype) + ip)
 
 
+EXT6 = {"hbh": 0, "dst": 60, "rt0": 43, "frag": 44, "ah": 51}
+
+
+def ext6_header(kind, nh):
+    if kind in ("hbh", "dst"):  # PadN of 4: 8 bytes
+        return struct.pack("!BBBB4x", nh, 0, 1, 4)
+    if kind == "rt0":  # type 0, segments left 0, no addresses
+        return struct.pack("!BBBB4x", nh, 0, 0, 0)
+    if kind == "frag":  # offset 0, M = 0
+        return struct.pack("!BBHI", nh, 0, 0, 0x4242)
+    if kind == "ah":  # payload length 2: (2 + 2) * 4 = 16 bytes
+        return struct.pack("!BBHII4x", nh, 2, 0, 0x100, 1)
+    sys.exit(f"unknown extension header {kind}")
+
+
+def udp6_chain(iface, dstmac, src, dst, dport, sport, chain, payload):
+    _, ip = udp_over_ip(src, dst, int(sport), int(dport), (payload + "\n").encode())
+    kinds = [] if chain == "-" else chain.split(",")
+    udp, hdrs, nh = ip[40:], b"", socket.IPPROTO_UDP
+    for kind in reversed(kinds):
+        hdrs = ext6_header(kind, nh) + hdrs
+        nh = EXT6[kind]
+    ip = struct.pack("!IHBB", 6 << 28, len(hdrs) + len(udp), nh, 64) + ip[8:40] + hdrs + udp
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    frame = bytes.fromhex(dstmac.replace(":", "")) + s.getsockname()[4]
+    s.send(frame + struct.pack("!H", 0x86DD) + ip)
+
+
+def icmp6_send(dst, typ, hoplimit, token):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(hoplimit))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(hoplimit))
+    s.sendto(struct.pack("!BBHI", int(typ), 0, 0, 0) + token.encode(), (dst, 0))
+
+
+def describe_icmp6(sock):
+    msg, anc, _, (src, *_) = sock.recvmsg(4096, socket.CMSG_SPACE(4))
+    hops = -1
+    for level, kind, data in anc:
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT:
+            hops = struct.unpack("i", data[:4])[0]
+    body = msg[8:].decode(errors="replace").strip()
+    return f"{src} {msg[0]} {hops} {body}"
+
+
+def icmp6_listen(path, seconds):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+    listen(s, path, seconds, describe_icmp6)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "icmp-error":
         icmp_error(*args)
+    elif cmd == "icmp-error-echo":
+        icmp_error(args[0], None, None, 0, 0, quoted_echo(args[1], args[2], int(args[3])))
     elif cmd == "icmp-listen":
         icmp_listen(*args)
     elif cmd == "mark-tcp":
         mark_tcp(*args)
     elif cmd == "vlan-udp":
         vlan_udp(*args)
+    elif cmd == "udp6-chain":
+        udp6_chain(*args)
+    elif cmd == "icmp6-send":
+        icmp6_send(*args)
+    elif cmd == "icmp6-listen":
+        icmp6_listen(*args)
     else:
         sys.exit(f"unknown command {cmd}")
