@@ -10,8 +10,11 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "bpft.h"
+#include "flatten.h"
 #include "ir_random.h"
+#include "small_list.h"
 #include "test_compiler_util.h"
 
 #define HOST4 "198.18.0.1"
@@ -110,4 +113,83 @@ Test(bpf_skip_shapes, linear_and_bitmap_forms_decide_as_the_evaluator)
 		  n);
 	cr_assert_gt(bt_linear_forms_drop(&T), 0);
 	cr_assert_eq(grid_agrees("bitmap"), allowed);
+}
+
+/* The shapes' list (h0's normal ingress) flattened. */
+static struct pal_cls_tables *shapes_tables(void)
+{
+	const struct pal_ir_endpoint *h0 = ct_ep(&C.ir, "h0");
+	struct pal_cls_input in = { .ir = &C.ir, .tiers = &h0->normal[PAL_DIR_INGRESS],
+				    .profiles = h0->profiles, .n_profiles = h0->n_profiles,
+				    .dir = PAL_DIR_INGRESS, .end = PAL_CLS_END_DENY };
+	struct pal_cls_tables *t = NULL;
+
+	cr_assert_eq(pal_cls_flatten(&in, &t), 0);
+	return t;
+}
+
+/* Drops side's /0 prefixes from t (what a broken flattener might hand over). */
+static void drop_default_prefixes(struct pal_cls_tables *t, int side)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < t->n_addr[side]; i++)
+		if (t->addr[side][i].cidr.prefix_len)
+			t->addr[side][m++] = t->addr[side][i];
+	cr_assert_lt(m, t->n_addr[side], "no /0 to drop");
+	t->n_addr[side] = m;
+}
+
+/* Writes sl over the slot of each programmed linear form with sl's entries (its list id kept). */
+static void install_in_place(struct pal_small_list *sl)
+{
+	uint32_t ids[BT_MAX_LISTS];
+	size_t n = bt_list_ids(&T, ids, BT_MAX_LISTS), done = 0;
+	int fd = pal_dp_map_fd(T.dp, "pal_small");
+	struct pal_small_list cur;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t slot = pal_small_list_slot(ids[i]);
+
+		if (!bt_linear_form(&T, ids[i], &cur) || cur.n_entries != sl->n_entries ||
+		    memcmp(cur.e, sl->e, sizeof(cur.e)))
+			continue;
+		sl->list_id = ids[i];
+		cr_assert_eq(bpf_map_update_elem(fd, &slot, sl, BPF_EXIST), 0);
+		done++;
+	}
+	cr_assert_gt(done, 0, "no programmed linear form with the shapes' entries");
+}
+
+static bool allows(struct pal_packet p)
+{
+	bt_flush_flows(&T);
+	return bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &p, NULL).allow;
+}
+
+/* The any-sets rest on every address having a prefix in its family's table, which only a /0
+ * guarantees: without one, an address outside every prefix has no answer, and the scan fails
+ * closed (INTERNAL). A family without a /0 must therefore never be skipped (any 0), or such an
+ * address is decided by the entries of the prefixes it is not in. */
+Test(bpf_skip_shapes, an_address_table_without_its_slash_0_is_never_skipped)
+{
+	struct pal_cls_tables *t = shapes_tables();
+	struct pal_small_list sl;
+
+	cr_assert_eq(pal_small_list_build(t, &sl), 0);
+	cr_assert_neq(sl.addr[0].any4, 0, "some entry ignores the IPv4 source (sanity)");
+	cr_assert_neq(sl.addr[0].any6, 0, "some entry ignores the IPv6 source (sanity)");
+	drop_default_prefixes(t, 0);
+	cr_assert_eq(pal_small_list_build(t, &sl), 0);
+	cr_expect_eq(sl.addr[0].any4, 0, "IPv4 source without a /0: any4 %#x", sl.addr[0].any4);
+	cr_expect_eq(sl.addr[0].any6, 0, "IPv6 source without a /0: any6 %#x", sl.addr[0].any6);
+	pal_cls_tables_free(t);
+
+	/* and in the datapath: TCP 80 leaves only the Allow of any source, whose source scan now
+	 * has no answer for an address outside every prefix left: dropped, not allowed */
+	install_in_place(&sl);
+	cr_expect(!allows(ct_pkt(PAL_PROTO_TCP, "198.20.0.1", 4000, HOST4, 80)),
+		  "IPv4 source outside every prefix: must fail closed");
+	cr_expect(!allows(ct_pkt(PAL_PROTO_TCP, "2001:db8:20::1", 4000, HOST6, 80)),
+		  "IPv6 source outside every prefix: must fail closed");
 }
