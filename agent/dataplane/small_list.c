@@ -149,13 +149,18 @@ static int add_prefix(struct pal_small_addrs *a, const struct pal_cls_prefix *c,
 
 /* Per family, the entries every address satisfies: the AND of the family's prefixes' bits (every
  * address has a longest prefix among them, whose bits are its class's; a prefix no address has
- * as its longest only makes the AND smaller). None without prefixes, as keys_any_bits. */
+ * as its longest only makes the AND smaller). That needs the family's /0, the last prefix
+ * (longest first): without it an address outside every prefix has no answer, which the scan
+ * fails closed on, so the family is never skipped (none), as keys_any_bits without ranges. */
 static void addrs_any_bits(struct pal_small_addrs *a)
 {
-	a->any4 = a->n4 ? ~0u : 0;
+	const struct pal_small_prefix6 *last6 = a->n6 ? &a->p6[a->n6 - 1] : NULL;
+
+	a->any4 = a->n4 && !a->p4[a->n4 - 1].mask ? ~0u : 0;
 	for (uint32_t i = 0; i < a->n4; i++)
 		a->any4 &= a->p4[i].bits;
-	a->any6 = a->n6 ? ~0u : 0;
+	a->any6 = last6 && !(last6->mask[0] | last6->mask[1] | last6->mask[2] | last6->mask[3]) ?
+			  ~0u : 0;
 	for (uint32_t i = 0; i < a->n6; i++)
 		a->any6 &= a->p6[i].bits;
 }

@@ -553,7 +553,7 @@ struct pal_small_addrs {
 	__u32 n4; /* prefixes used in p4, p6 */
 	__u32 n6;
 	/* per family, as pal_small_keys.any_bits: the AND of the family's prefixes' bits (0 when it
-	 * has none), the entries every address of the family satisfies */
+	 * has no /0), the entries every address of the family satisfies */
 	__u32 any4;
 	__u32 any6;
 	struct pal_small_prefix4 p4[PAL_SMALL_PREFIXES];

@@ -70,6 +70,23 @@ static size_t map_keys(const char *name)
 	return n;
 }
 
+/* How many programmed lists (pal_lists) read an address field through a host table. */
+static size_t host_tables(void)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_lists");
+	uint32_t key, next, *prev = NULL;
+	struct pal_list l;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l), 0);
+		n += (l.direct & (1u << PAL_FIELD_SRC_ADDR | 1u << PAL_FIELD_DST_ADDR)) != 0;
+	}
+	return n;
+}
+
 /* One phase: n_irs random IRs of the given shape, n_pkts packets each, round-robin over the
  * routes. Returns the number of mismatches (printed with their seeds). */
 static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_pkts,
@@ -78,6 +95,7 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 {
 	size_t cases = 0, mismatches = 0, allowed = 0, untracked = 0, spoofed = 0;
 	size_t lists = 0, linear = 0; /* lists programmed, of them with a linear form (pal_small) */
+	size_t hosts = 0;             /* of them with a host table */
 
 	for (uint64_t i = 0; i < n_irs && mismatches < 10; i++) {
 		uint64_t seed = replay ? one : base + i;
@@ -89,6 +107,7 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 		bt_apply(&T, &ir, (uint32_t)i + 1);
 		lists += map_keys("pal_lists");
 		linear += bt_linear_forms(&T);
+		hosts += host_tables();
 		for (int p = 0; p < n_pkts; p++) {
 			const struct route *rt = &routes[(size_t)p % (sizeof(routes) / sizeof(routes[0]))];
 			struct pal_packet pkt;
@@ -137,15 +156,18 @@ static size_t run_phase(const char *name, uint64_t base, uint64_t n_irs, int n_p
 		pal_ir_free(&ir);
 	}
 	fprintf(stderr, "bpf_differential %s: seed base 0x%" PRIx64 ", %zu cases (%zu allowed, "
-			"%zu untracked, %zu spoofed), %zu mismatches; lists %zu, linear form %zu\n",
+			"%zu untracked, %zu spoofed), %zu mismatches; lists %zu, linear form %zu, "
+			"host tables %zu\n",
 		name, replay ? one : base, cases, allowed, untracked, spoofed, mismatches, lists,
-		linear);
+		linear, hosts);
 	if (!replay && n_irs > 1)
 		cr_expect_gt(spoofed, 0, "phase %s generated no spoofed source", name);
 	/* the short lists' linear form and the bitmap form must both have been compared */
 	if (!replay && n_irs > 1 && want_both_forms)
 		cr_expect(linear > 0 && linear < lists, "phase %s: %zu of %zu lists in linear form",
 			  name, linear, lists);
+	if (!replay && n_irs > 1 && opts->hosts_only)
+		cr_expect_gt(hosts, 0, "phase %s: no list with a host table", name);
 	*n_cases += cases;
 	return mismatches;
 }
@@ -170,6 +192,9 @@ Test(bpf_differential, datapath_matches_reference, .timeout = 900)
 		/* lists over 4,096 entries: several summary words, classes with override words in
 		 * more than one of them (the override rank words) */
 		{ "wide", 2, 400, { .max_tiers = 1, .max_policies = 3, .max_rules = 3000, .n_profiles = 1 } },
+		/* every net a host or a /0: long lists with host tables and their filters (an
+		 * address whose filter bit is clear skips the pal_hosts lookup) */
+		{ "hosts", 16, 200, { .max_tiers = 3, .max_policies = 5, .max_rules = 20, .n_profiles = 2, .hosts_only = true } },
 	};
 	bool replay;
 	uint64_t one = env_u64("PAL_BPF_DIFF_SEED", 0, &replay);

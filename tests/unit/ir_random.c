@@ -132,6 +132,16 @@ static void random_cidr(struct pal_rand *r, uint8_t family, struct pal_cidr *c)
 	addr_mask(&c->addr, c->prefix_len);
 }
 
+/* random_cidr, or with o->hosts_only a whole address in place of a prefix other than /0. */
+static void gen_cidr(struct gen *g, uint8_t family, struct pal_cidr *c)
+{
+	random_cidr(&g->r, family, c);
+	if (!g->o->hosts_only || !c->prefix_len)
+		return;
+	random_addr(&g->r, family, &c->addr);
+	c->prefix_len = (uint8_t)fam_bits(family);
+}
+
 static uint8_t random_family(struct pal_rand *r)
 {
 	return pal_rand_chance(r, 55) ? PAL_AF_INET4 : PAL_AF_INET6;
@@ -169,7 +179,7 @@ static void gen_set(struct gen *g, struct pal_ir_set *s, size_t i)
 	if (!GEN_ARRAY(g, s->cidrs, s->n, k))
 		return;
 	for (size_t j = 0; j < k; j++)
-		random_cidr(&g->r, mixed ? random_family(&g->r) : fam, &s->cidrs[j]);
+		gen_cidr(g, mixed ? random_family(&g->r) : fam, &s->cidrs[j]);
 	qsort(s->cidrs, k, sizeof(*s->cidrs), cmp_cidr);
 	for (size_t j = 0; j < k; j++)
 		if (!m || pal_cidr_cmp(&s->cidrs[m - 1], &s->cidrs[j]))

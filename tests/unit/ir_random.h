@@ -35,6 +35,9 @@ struct pal_ir_random_opts {
 	uint32_t max_policies; /* per tier */
 	uint32_t max_rules;    /* per policy / profile direction */
 	uint32_t n_profiles;   /* profiles in the IR */
+	/* every net of the sets a host address or a /0 (many hosts): a long list's address
+	 * fields then take host tables (abi.h "Host tables") and their filters */
+	bool hosts_only;
 };
 
 /* Defaults: small lists (a few dozen rules), which find bugs faster than big ones. */
