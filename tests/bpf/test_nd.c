@@ -143,3 +143,43 @@ Test(bpf_nd_icmp6_allowed, other_hop_limit_meets_the_allow)
 		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
 	}
 }
+
+/* An atomic fragment (a Fragment header with offset 0 and no more fragments, RFC 6946) is not
+ * waiting for reassembly: the kernel delivers it at once, yet marks it fragmented, and its ndisc
+ * drops ND that came in one (RFC 6980), while raw ICMPv6 sockets still receive it. */
+Test(bpf_nd, atomic_fragment_is_malformed)
+{
+	static const struct bt_pkt_opts atomic = { .hop_limit = 255, .ext6_frag = true };
+	static const struct bt_pkt_opts atomic_after_ext = { .hop_limit = 255, .ext6_frag = true,
+							     .ext6 = 1 };
+	struct bt_result r;
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		r = nd(PAL_TRACE_INGRESS, type, &atomic);
+		cr_assert_not(r.allow, "atomic fragment of type %u passed a deny-all", type);
+		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
+		cr_assert_not(nd(PAL_TRACE_INGRESS, type, &atomic_after_ext).allow,
+			      "atomic fragment of type %u after dstopts passed a deny-all", type);
+		cr_assert_not(nd(PAL_TRACE_EGRESS, type, &atomic).allow,
+			      "atomic fragment of type %u passed a deny-all out", type);
+	}
+}
+
+/* ND has code 0 (RFC 4861); Linux's ndisc drops another code, raw ICMPv6 sockets still receive
+ * it: a look-alike like another hop limit, it meets policy. */
+Test(bpf_nd, nonzero_code_meets_policy)
+{
+	static const struct bt_pkt_opts hop255 = { .hop_limit = 255 };
+	struct bt_result r;
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		struct pal_packet in = ct_icmp(PEER6, HOST6, type, 1);
+		struct pal_packet out = ct_icmp(HOST6, PEER6, type, 255);
+
+		r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &in, &hop255);
+		cr_assert_not(r.allow, "type %u code 1 passed a deny-all in", type);
+		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
+		r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &out, &hop255);
+		cr_assert_not(r.allow, "type %u code 255 passed a deny-all out", type);
+	}
+}
