@@ -426,6 +426,32 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 	related_case(POD6, CLIENT6, ROUTER6);
 }
 
+/* A router's error to the pod quoting a later fragment of the pod's own flow: what follows that
+ * quoted IPv4 header is payload, not ports, so it names no flow; conntrack calls it INVALID (the
+ * kernel's ipv4_get_l4proto refuses a quoted non-first fragment), not RELATED. Payload bytes that
+ * read as the flow's ports must not make it related (the pod's policy denies ICMP). */
+Test(bpf_flow, icmp_error_quoting_a_later_fragment_is_not_related)
+{
+	struct pal_packet out = ct_pkt(PAL_PROTO_UDP, POD, 40000, CLIENT, 443);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, 0), "the pod's own flow out");
+	len = icmp_error(buf, sizeof(buf), ROUTER, POD, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the error quoting the flow's whole header is related");
+	buf[len - 28 + 6] = 0;   /* the quoted header's fragment offset: 185 (x 8 bytes) */
+	buf[len - 28 + 7] = 185;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "an error quoting a later fragment meets policy");
+	buf[len - 28 + 6] = 0x20; /* more fragments, offset 0: a first fragment has its ports */
+	buf[len - 28 + 7] = 0;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "an error quoting a first fragment is related");
+}
+
 /* An ICMP(v6) error from router to pod quoting an echo of type `type` with identifier id, from
  * `from` to `to`: icmp_error with the quoted identifier put in (the last 8 bytes quote the echo
  * header: type, code, checksum, identifier, sequence). */
