@@ -509,6 +509,50 @@ Test(bpf_flow, icmp_error_about_an_echo_is_related_v6)
 	echo_related_case(POD6, CLIENT6, ROUTER6);
 }
 
+/* Forgeries around a live echo flow of the pod (whose policy denies ICMP in): the quote of the
+ * genuine error under another outer type (not an error: echo reply or request, timestamp, source
+ * quench, redirect), and the genuine error after a policy change (the flow is stale, no longer
+ * vouched for) meet policy. */
+static void echo_forgeries_case(const char *pod, const char *client, const char *router)
+{
+	bool v6 = strchr(pod, ':') != NULL;
+	static const uint8_t types4[] = { 0, 8, 13, 4, 5 }, types6[] = { 128, 129, 133, 137, 5 };
+	const uint8_t *types = v6 ? types6 : types4;
+	struct pal_packet ping = ct_icmp(pod, client, v6 ? 128 : 8, 0);
+	struct bt_pkt_opts o = { .icmp_id = 0x4242 };
+	size_t len, type_off = v6 ? 14 + 40 : 14 + 20;
+	uint8_t buf[512];
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	if (v6)
+		ping.protocol = PAL_PROTO_ICMPV6;
+	bt_flush_flows(&T);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &ping, &o).allow,
+		  "the pod's ping out");
+	len = echo_error(buf, sizeof(buf), router, pod, pod, client, v6 ? 128 : 8, 0x4242);
+	for (size_t i = 0; i < 5; i++) {
+		buf[type_off] = types[i];
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+			     "type %u quoting the pod's ping is no related error", types[i]);
+	}
+	buf[type_off] = v6 ? 1 : 3;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the genuine error is related");
+	apply(deny_yaml); /* another policy: the echo flow is stale until its next packet */
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "after a policy change the error meets policy");
+}
+
+Test(bpf_flow, icmp_forgeries_about_an_echo_meet_policy_v4)
+{
+	echo_forgeries_case(POD, CLIENT, ROUTER);
+}
+
+Test(bpf_flow, icmp_forgeries_about_an_echo_meet_policy_v6)
+{
+	echo_forgeries_case(POD6, CLIENT6, ROUTER6);
+}
+
 /* ---- fragments follow their first fragment ---- */
 
 /* pod a answers DNS only: UDP port 53 in, nothing else */
