@@ -183,3 +183,45 @@ Test(bpf_nd, nonzero_code_meets_policy)
 		cr_assert_not(r.allow, "type %u code 255 passed a deny-all out", type);
 	}
 }
+
+/* Forwarded: neighbour discovery is exempt only for the host itself. ND-typed ICMPv6 with hop limit
+ * 255 from a client beyond eth0 to a workload behind cali0, and from the workload out, meets the
+ * workload's policy (here: the host endpoint's deny-all does not apply to forwarded traffic, the
+ * workload's own denies ICMPv6). */
+static const char *yaml_fwd =
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\n"
+	"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"
+	"metadata: {name: w, namespace: ns, labels: {app: w}}\n"
+	"spec: {node: node1, interfaceName: cali0, ipNetworks: ['198.18.3.1/32', '2001:db8:3::1/128']}\n"
+	"---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	"metadata: {name: w, namespace: ns}\n"
+	"spec:\n  selector: app == 'w'\n  types: [Ingress, Egress]\n"
+	"  ingress: [{action: Deny, protocol: ICMPv6}, {action: Allow}]\n"
+	"  egress: [{action: Deny, protocol: ICMPv6}, {action: Allow}]\n";
+
+static void setup_fwd(void)
+{
+	setup_with(yaml_fwd);
+}
+
+TestSuite(bpf_nd_forwarded, .init = setup_fwd, .fini = teardown);
+
+Test(bpf_nd_forwarded, meets_the_workloads_policy)
+{
+	static const struct bt_pkt_opts hop255 = { .hop_limit = 255 };
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		struct pal_packet in = ct_icmp(PEER6, "2001:db8:3::1", type, 0);
+		struct pal_packet out = ct_icmp("2001:db8:3::1", PEER6, type, 0);
+
+		cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &in, &hop255).allow,
+			      "type %u forwarded to the workload passed its deny", type);
+		cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &out, &hop255).allow,
+			      "type %u forwarded from the workload passed its deny", type);
+	}
+	/* the control: the path is open to what the policy allows */
+	struct pal_packet udp = ct_pkt(PAL_PROTO_UDP, PEER6, 40000, "2001:db8:3::1", 53);
+
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &udp, NULL).allow,
+		  "the control: UDP to the workload passes");
+}
