@@ -610,6 +610,9 @@ __noinline int pal_flow_related(struct __sk_buff *skb, const struct pal_pkt *p,
 	    (p->icmp_type == 3 || p->icmp_type == 11 || p->icmp_type == 12)) {
 		if (bpf_skb_load_bytes(skb, off, h, 20) || (h[0] >> 4) != 4)
 			return 0;
+		/* a later fragment quoted: payload follows, no ports (conntrack: INVALID) */
+		if ((h[6] & 0x1f) || h[7])
+			return 0;
 		ihl = (h[0] & 0xf) * 4;
 		if (ihl < 20)
 			return 0;

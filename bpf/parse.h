@@ -284,7 +284,7 @@ static __always_inline int pal_ipv6_checked(int reason, struct pal_pkt *p, __u8 
 		return PAL_DROP_BAD_IP;
 	if (p->always_pass && p->frag != PAL_FRAG_NONE)
 		return PAL_DROP_BAD_IP;
-	if (hop_limit != 255)
+	if (hop_limit != 255 || p->icmp_code != 0) /* ndisc also drops a nonzero code */
 		p->always_pass = 0;
 	return reason;
 }
@@ -297,9 +297,9 @@ static __always_inline int pal_ipv6_checked(int reason, struct pal_pkt *p, __u8 
 static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p,
 					      const __u8 *h, const __u8 *l4, __u32 l4_len)
 {
-	__u8 nh;
+	__u8 nh, atomic = 0;
 	__u32 off;
-	int i;
+	int i, reason;
 
 	if ((h[0] >> 4) != 6)
 		return PAL_DROP_BAD_IP;
@@ -338,6 +338,8 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 			}
 			if (fo & 1)
 				p->frag = PAL_FRAG_FIRST;
+			else
+				atomic = 1; /* RFC 6946: delivered at once, not reassembled */
 			off += 8;
 		} else if (nh == PAL_NEXTHDR_AH) {
 			off += ((__u32)e[1] + 2) * 4;
@@ -350,7 +352,13 @@ static __always_inline int pal_parse_ipv6_hdr(void *ctx, enum pal_ctx_kind kind,
 		return PAL_DROP_IPV6_EXT;
 	p->proto = nh;
 	p->l4_off = off;
-	return pal_parse_l4(ctx, kind, p, 0);
+	reason = pal_parse_l4(ctx, kind, p, 0);
+	/* neighbour discovery in an atomic fragment: the kernel marks it fragmented all the same and
+	 * ndisc drops it (RFC 6980), raw ICMPv6 sockets take it; as any fragmented ND
+	 * (pal_ipv6_checked), malformed */
+	if (atomic && p->always_pass)
+		return PAL_DROP_BAD_IP;
+	return reason;
 }
 
 static __always_inline int pal_parse_ipv6(void *ctx, enum pal_ctx_kind kind, struct pal_pkt *p)

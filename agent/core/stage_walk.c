@@ -257,11 +257,12 @@ static decision_t forward_stage(struct walk *w, const struct pal_walk_side *s, e
 }
 
 /* Neighbour discovery (router/neighbour solicitation and advertisement, redirect) is never
- * blocked by host policy (docs/semantics.md section 7). */
+ * blocked by host policy (docs/semantics.md section 7). Its code is 0 (RFC 4861): Linux drops
+ * another, so such a look-alike meets policy like other ICMPv6 (as bpf/parse.h). */
 static bool is_neighbour_discovery(const struct pal_packet *pkt)
 {
 	return pkt->src.family == PAL_AF_INET6 && pkt->protocol == PAL_PROTO_ICMPV6 &&
-	       pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
+	       pkt->icmp_type >= 133 && pkt->icmp_type <= 137 && pkt->icmp_code == 0;
 }
 
 /* Neighbour discovery allowed the packet: the verdict. */

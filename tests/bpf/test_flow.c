@@ -426,6 +426,32 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 	related_case(POD6, CLIENT6, ROUTER6);
 }
 
+/* A router's error to the pod quoting a later fragment of the pod's own flow: what follows that
+ * quoted IPv4 header is payload, not ports, so it names no flow; conntrack calls it INVALID (the
+ * kernel's ipv4_get_l4proto refuses a quoted non-first fragment), not RELATED. Payload bytes that
+ * read as the flow's ports must not make it related (the pod's policy denies ICMP). */
+Test(bpf_flow, icmp_error_quoting_a_later_fragment_is_not_related)
+{
+	struct pal_packet out = ct_pkt(PAL_PROTO_UDP, POD, 40000, CLIENT, 443);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, 0), "the pod's own flow out");
+	len = icmp_error(buf, sizeof(buf), ROUTER, POD, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the error quoting the flow's whole header is related");
+	buf[len - 28 + 6] = 0;   /* the quoted header's fragment offset: 185 (x 8 bytes) */
+	buf[len - 28 + 7] = 185;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "an error quoting a later fragment meets policy");
+	buf[len - 28 + 6] = 0x20; /* more fragments, offset 0: a first fragment has its ports */
+	buf[len - 28 + 7] = 0;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "an error quoting a first fragment is related");
+}
+
 /* An ICMP(v6) error from router to pod quoting an echo of type `type` with identifier id, from
  * `from` to `to`: icmp_error with the quoted identifier put in (the last 8 bytes quote the echo
  * header: type, code, checksum, identifier, sequence). */
@@ -481,6 +507,50 @@ Test(bpf_flow, icmp_error_about_an_echo_is_related_v4)
 Test(bpf_flow, icmp_error_about_an_echo_is_related_v6)
 {
 	echo_related_case(POD6, CLIENT6, ROUTER6);
+}
+
+/* Forgeries around a live echo flow of the pod (whose policy denies ICMP in): the quote of the
+ * genuine error under another outer type (not an error: echo reply or request, timestamp, source
+ * quench, redirect), and the genuine error after a policy change (the flow is stale, no longer
+ * vouched for) meet policy. */
+static void echo_forgeries_case(const char *pod, const char *client, const char *router)
+{
+	bool v6 = strchr(pod, ':') != NULL;
+	static const uint8_t types4[] = { 0, 8, 13, 4, 5 }, types6[] = { 128, 129, 133, 137, 5 };
+	const uint8_t *types = v6 ? types6 : types4;
+	struct pal_packet ping = ct_icmp(pod, client, v6 ? 128 : 8, 0);
+	struct bt_pkt_opts o = { .icmp_id = 0x4242 };
+	size_t len, type_off = v6 ? 14 + 40 : 14 + 20;
+	uint8_t buf[512];
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	if (v6)
+		ping.protocol = PAL_PROTO_ICMPV6;
+	bt_flush_flows(&T);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &ping, &o).allow,
+		  "the pod's ping out");
+	len = echo_error(buf, sizeof(buf), router, pod, pod, client, v6 ? 128 : 8, 0x4242);
+	for (size_t i = 0; i < 5; i++) {
+		buf[type_off] = types[i];
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+			     "type %u quoting the pod's ping is no related error", types[i]);
+	}
+	buf[type_off] = v6 ? 1 : 3;
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the genuine error is related");
+	apply(deny_yaml); /* another policy: the echo flow is stale until its next packet */
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+		     "after a policy change the error meets policy");
+}
+
+Test(bpf_flow, icmp_forgeries_about_an_echo_meet_policy_v4)
+{
+	echo_forgeries_case(POD, CLIENT, ROUTER);
+}
+
+Test(bpf_flow, icmp_forgeries_about_an_echo_meet_policy_v6)
+{
+	echo_forgeries_case(POD6, CLIENT6, ROUTER6);
 }
 
 /* ---- fragments follow their first fragment ---- */

@@ -143,3 +143,85 @@ Test(bpf_nd_icmp6_allowed, other_hop_limit_meets_the_allow)
 		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
 	}
 }
+
+/* An atomic fragment (a Fragment header with offset 0 and no more fragments, RFC 6946) is not
+ * waiting for reassembly: the kernel delivers it at once, yet marks it fragmented, and its ndisc
+ * drops ND that came in one (RFC 6980), while raw ICMPv6 sockets still receive it. */
+Test(bpf_nd, atomic_fragment_is_malformed)
+{
+	static const struct bt_pkt_opts atomic = { .hop_limit = 255, .ext6_frag = true };
+	static const struct bt_pkt_opts atomic_after_ext = { .hop_limit = 255, .ext6_frag = true,
+							     .ext6 = 1 };
+	struct bt_result r;
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		r = nd(PAL_TRACE_INGRESS, type, &atomic);
+		cr_assert_not(r.allow, "atomic fragment of type %u passed a deny-all", type);
+		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
+		cr_assert_not(nd(PAL_TRACE_INGRESS, type, &atomic_after_ext).allow,
+			      "atomic fragment of type %u after dstopts passed a deny-all", type);
+		cr_assert_not(nd(PAL_TRACE_EGRESS, type, &atomic).allow,
+			      "atomic fragment of type %u passed a deny-all out", type);
+	}
+}
+
+/* ND has code 0 (RFC 4861); Linux's ndisc drops another code, raw ICMPv6 sockets still receive
+ * it: a look-alike like another hop limit, it meets policy. */
+Test(bpf_nd, nonzero_code_meets_policy)
+{
+	static const struct bt_pkt_opts hop255 = { .hop_limit = 255 };
+	struct bt_result r;
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		struct pal_packet in = ct_icmp(PEER6, HOST6, type, 1);
+		struct pal_packet out = ct_icmp(HOST6, PEER6, type, 255);
+
+		r = bt_path(&T, PAL_TRACE_INGRESS, "eth0", NULL, &in, &hop255);
+		cr_assert_not(r.allow, "type %u code 1 passed a deny-all in", type);
+		cr_assert_eq(r.dropped_at, PAL_HOOK_XDP);
+		r = bt_path(&T, PAL_TRACE_EGRESS, "eth0", NULL, &out, &hop255);
+		cr_assert_not(r.allow, "type %u code 255 passed a deny-all out", type);
+	}
+}
+
+/* Forwarded: neighbour discovery is exempt only for the host itself. ND-typed ICMPv6 with hop limit
+ * 255 from a client beyond eth0 to a workload behind cali0, and from the workload out, meets the
+ * workload's policy (here: the host endpoint's deny-all does not apply to forwarded traffic, the
+ * workload's own denies ICMPv6). */
+static const char *yaml_fwd =
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\n"
+	"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"
+	"metadata: {name: w, namespace: ns, labels: {app: w}}\n"
+	"spec: {node: node1, interfaceName: cali0, ipNetworks: ['198.18.3.1/32', '2001:db8:3::1/128']}\n"
+	"---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	"metadata: {name: w, namespace: ns}\n"
+	"spec:\n  selector: app == 'w'\n  types: [Ingress, Egress]\n"
+	"  ingress: [{action: Deny, protocol: ICMPv6}, {action: Allow}]\n"
+	"  egress: [{action: Deny, protocol: ICMPv6}, {action: Allow}]\n";
+
+static void setup_fwd(void)
+{
+	setup_with(yaml_fwd);
+}
+
+TestSuite(bpf_nd_forwarded, .init = setup_fwd, .fini = teardown);
+
+Test(bpf_nd_forwarded, meets_the_workloads_policy)
+{
+	static const struct bt_pkt_opts hop255 = { .hop_limit = 255 };
+
+	for (uint8_t type = 133; type <= 137; type++) {
+		struct pal_packet in = ct_icmp(PEER6, "2001:db8:3::1", type, 0);
+		struct pal_packet out = ct_icmp("2001:db8:3::1", PEER6, type, 0);
+
+		cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &in, &hop255).allow,
+			      "type %u forwarded to the workload passed its deny", type);
+		cr_assert_not(bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &out, &hop255).allow,
+			      "type %u forwarded from the workload passed its deny", type);
+	}
+	/* the control: the path is open to what the policy allows */
+	struct pal_packet udp = ct_pkt(PAL_PROTO_UDP, PEER6, 40000, "2001:db8:3::1", 53);
+
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &udp, NULL).allow,
+		  "the control: UDP to the workload passes");
+}

@@ -301,6 +301,14 @@ Test(evaluator_table, neighbour_discovery_never_blocked)
 		v = ct_eval(&T, PAL_TRACE_EGRESS, "eth1", NULL, &p);
 		ct_expect(&v, true, PAL_STAGE_FAILSAFE, NULL, -1);
 	}
+	/* A code other than 0 is no neighbour discovery (Linux drops it; raw sockets would not):
+	 * eth1 denies by default. */
+	for (int type = 133; type <= 137; type++) {
+		struct pal_packet p = ct_icmp("2001:db8::1", "2001:db8::2", (uint8_t)type, 1);
+
+		ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth1", NULL, &p, false, PAL_STAGE_DEFAULT, NULL,
+			       -1);
+	}
 	/* Echo request (128) is not neighbour discovery: eth1 denies by default. */
 	struct pal_packet p = ct_icmp("2001:db8::1", "2001:db8::2", 128, 0);
 	ct_eval_expect(&T, PAL_TRACE_INGRESS, "eth1", NULL, &p, false, PAL_STAGE_DEFAULT, NULL, -1);

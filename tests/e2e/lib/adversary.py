@@ -29,6 +29,10 @@
   adversary.py icmp6-send DST TYPE HOPLIMIT TOKEN
       send one ICMPv6 message of TYPE (code 0) to DST with that hop limit, 4 zero bytes and then
       TOKEN as its body (a raw socket: the kernel fills in the checksum)
+  adversary.py icmp6-chain IFACE DSTMAC SRC DST TYPE CODE HOPLIMIT CHAIN TOKEN
+      send one Ethernet frame out of IFACE to DSTMAC: an ICMPv6 message SRC -> DST of TYPE and
+      CODE with that hop limit, after the extension headers CHAIN names (as udp6-chain), with 4
+      zero bytes and then TOKEN as its body
   adversary.py icmp6-listen FILE SECONDS
       for SECONDS, append one line "SRC TYPE HOPLIMIT BODY" to FILE for every ICMPv6 message
       that arrives (a raw ICMPv6 socket sees every one the host takes in, neighbour discovery
@@ -176,18 +180,32 @@ def ext6_header(kind, nh):
     sys.exit(f"unknown extension header {kind}")
 
 
-def udp6_chain(iface, dstmac, src, dst, dport, sport, chain, payload):
-    _, ip = udp_over_ip(src, dst, int(sport), int(dport), (payload + "\n").encode())
+def send_ip6_chain(iface, dstmac, addrs, proto, l4, chain, hoplimit=64):
+    """One Ethernet frame out of IFACE to DSTMAC: IPv6 with the addresses addrs (32 bytes), the
+    extension headers CHAIN names, then l4 (an L4 header of protocol proto, checksum filled)."""
     kinds = [] if chain == "-" else chain.split(",")
-    udp, hdrs, nh = ip[40:], b"", socket.IPPROTO_UDP
+    hdrs, nh = b"", proto
     for kind in reversed(kinds):
         hdrs = ext6_header(kind, nh) + hdrs
         nh = EXT6[kind]
-    ip = struct.pack("!IHBB", 6 << 28, len(hdrs) + len(udp), nh, 64) + ip[8:40] + hdrs + udp
+    ip = struct.pack("!IHBB", 6 << 28, len(hdrs) + len(l4), nh, int(hoplimit)) + addrs + hdrs + l4
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     frame = bytes.fromhex(dstmac.replace(":", "")) + s.getsockname()[4]
     s.send(frame + struct.pack("!H", 0x86DD) + ip)
+
+
+def udp6_chain(iface, dstmac, src, dst, dport, sport, chain, payload):
+    _, ip = udp_over_ip(src, dst, int(sport), int(dport), (payload + "\n").encode())
+    send_ip6_chain(iface, dstmac, ip[8:40], socket.IPPROTO_UDP, ip[40:], chain)
+
+
+def icmp6_chain(iface, dstmac, src, dst, typ, code, hoplimit, chain, token):
+    s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    msg = struct.pack("!BBHI", int(typ), int(code), 0, 0) + token.encode()
+    pseudo = s6 + d6 + struct.pack("!IxxxB", len(msg), socket.IPPROTO_ICMPV6)
+    msg = msg[:2] + struct.pack("!H", checksum(pseudo + msg)) + msg[4:]
+    send_ip6_chain(iface, dstmac, s6 + d6, socket.IPPROTO_ICMPV6, msg, chain, hoplimit)
 
 
 def icmp6_send(dst, typ, hoplimit, token):
@@ -227,6 +245,8 @@ if __name__ == "__main__":
         vlan_udp(*args)
     elif cmd == "udp6-chain":
         udp6_chain(*args)
+    elif cmd == "icmp6-chain":
+        icmp6_chain(*args)
     elif cmd == "icmp6-send":
         icmp6_send(*args)
     elif cmd == "icmp6-listen":
