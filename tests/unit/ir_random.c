@@ -26,10 +26,9 @@ bool pal_rand_chance(struct pal_rand *r, uint32_t percent)
 
 void pal_ir_random_default_opts(struct pal_ir_random_opts *o)
 {
-	o->max_tiers = 3;
-	o->max_policies = 3;
-	o->max_rules = 5;
-	o->n_profiles = 3;
+	/* every option, also those added later (a caller's struct is on its stack, uninitialised) */
+	*o = (struct pal_ir_random_opts){ .max_tiers = 3, .max_policies = 3, .max_rules = 5,
+					  .n_profiles = 3 };
 }
 
 /* ---- value pools: few distinct values, so rules overlap and packets hit them ---- */
