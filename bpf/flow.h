@@ -431,6 +431,78 @@ static __always_inline int pal_echo_against_flow(const struct pal_pkt *p, int re
 	return p->is_echo && request == reply;
 }
 
+/* ---- TCP sequence numbers: an RST closes an established flow only from near its sender's ----
+ *
+ * The kernel's TCP (RFC 5961) takes an RST only with exactly the next expected sequence number
+ * (one elsewhere in the window earns a challenge ACK), and conntrack ignores an RST outside the
+ * window and keeps ESTABLISHED on one in the window that is not exact (nf_conntrack_proto_tcp.c,
+ * tcp_in_window and "RST in window but not exact"). Tracking the exact numbers and windows as
+ * conntrack does would write the entry on every packet; palisade keeps per direction a
+ * high-water mark of the sequence numbers it carried (struct pal_flow.seq_mark), moved only when
+ * a packet is more than PAL_FLOW_SEQ_STEP ahead of it. A real RST (an abort, SO_LINGER 0, the
+ * answer of a stack without the socket, whose sequence number is the peer's acknowledgement)
+ * carries its sender's next sequence number or the peer's acknowledgement of it: at most
+ * PAL_FLOW_SEQ_STEP plus one packet (a GSO/GRO aggregate) plus what is in flight beyond the
+ * mark, a little behind it where the peer has not acknowledged everything. So in ESTABLISHED an
+ * RST closes the flow when its sequence number is within PAL_FLOW_RST_BELOW behind and
+ * PAL_FLOW_RST_ABOVE ahead of its direction's mark; elsewhere it passes (the endpoint's own TCP
+ * judges it) and the flow stays established (rst_ignored in pal_flow_stats). A blind RST with a
+ * random sequence number closes the flow with a chance of (BELOW + ABOVE) / 2^32, about 1/780.
+ * A direction with no mark yet (the flow picked up mid-stream; the reply direction before its
+ * first packet) has nothing to check against: an RST closes the flow, as before. Other states
+ * take any RST (SYN_SENT's refused connection; closing flows). See docs/datapath.md "Flow
+ * state". */
+#define PAL_FLOW_SEQ_STEP (1u << 18)                          /* 256 KiB */
+#define PAL_FLOW_RST_BELOW (1u << 20)                         /* 1 MiB */
+#define PAL_FLOW_RST_ABOVE (PAL_FLOW_SEQ_STEP + (1u << 22))   /* + 4 MiB: aggregate, in flight */
+
+/* reply: 0 or 1 (pal_flow_is_reply); an index without a branch, bounded for the verifier */
+static __always_inline __u32 pal_flow_seq_bit(int reply)
+{
+	_Static_assert(PAL_FLOW_SEQ_REPLY == PAL_FLOW_SEQ_ORIG << 1, "one bit per direction, in order");
+	return PAL_FLOW_SEQ_ORIG << (reply & 1);
+}
+
+static __always_inline __u32 pal_flow_seq_mark(const struct pal_flow *f, int reply)
+{
+	return f->seq_mark[reply & 1];
+}
+
+/* TCP packet p's sequence number is at most PAL_FLOW_SEQ_STEP ahead of its direction's mark (not
+ * behind it): the mark needs no write. Serial-number arithmetic (mod 2^32), as TCP's. A first
+ * fragment's word there is its identification (pal_pkt_has_seq): it may pass for current, which
+ * only spares it pal_flow_touch's mark update (which takes no fragment) on a packet without SYN,
+ * FIN or RST (pal_flow_tcp_quiet): nothing in the entry changes either way. */
+static __always_inline int pal_flow_seq_current(const struct pal_flow *f, const struct pal_pkt *p,
+						int reply)
+{
+	return (f->flags & pal_flow_seq_bit(reply)) &&
+	       p->tcp_seq - pal_flow_seq_mark(f, reply) <= PAL_FLOW_SEQ_STEP;
+}
+
+/* An RST p of an established flow is near its direction's mark, or that direction has none. A
+ * fragmented RST (no stack sends one: 40 to 60 bytes) is not known to be near: it closes nothing
+ * once there is a mark. */
+static __always_inline int pal_flow_rst_in_window(const struct pal_flow *f, const struct pal_pkt *p,
+						  int reply)
+{
+	if (!(f->flags & pal_flow_seq_bit(reply)))
+		return 1;
+	return pal_pkt_has_seq(p) &&
+	       p->tcp_seq - pal_flow_seq_mark(f, reply) + PAL_FLOW_RST_BELOW <=
+		       PAL_FLOW_RST_BELOW + PAL_FLOW_RST_ABOVE;
+}
+
+/* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
+ * sequence number within PAL_FLOW_SEQ_STEP of its direction's mark. */
+static __always_inline int pal_flow_tcp_quiet(const struct pal_flow *f, const struct pal_pkt *p,
+					      int reply)
+{
+	return f->state == PAL_FST_TCP_ESTABLISHED &&
+	       !(p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)) &&
+	       pal_flow_seq_current(f, p, reply);
+}
+
 /* What entry f means for packet p now (PAL_FLOW_*), p travelling in the flow's reply direction
  * or not; gen is the current policy generation. */
 static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, const struct pal_pkt *p,
@@ -457,8 +529,9 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 
 /* The common established packet, decided by a few compares: entry f is of the current generation
  * gen, no tombstone, last refreshed within the second, and packet p changes nothing in it (TCP:
- * an established flow's packet without SYN, FIN or RST; not the first reply of an unreplied UDP
- * flow; no ICMP echo, whose direction pal_flow_classify_entry checks). Then
+ * an established flow's packet without SYN, FIN or RST that leaves its direction's sequence mark
+ * as it is, pal_flow_tcp_quiet; not the first reply of an unreplied UDP flow; no ICMP echo,
+ * whose direction pal_flow_classify_entry checks). Then
  * pal_flow_classify_entry answers PAL_FLOW_HIT (no SYN; every state's timeout is at least the
  * one second: whole seconds, 0 meaning the default; current; no tombstone) and pal_flow_touch
  * would change nothing, so the caller skips both and the flow settings' lookup. Anything else
@@ -470,8 +543,7 @@ static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const st
 	    pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS)
 		return 0;
 	if (p->proto == PAL_IPPROTO_TCP)
-		return f->state == PAL_FST_TCP_ESTABLISHED &&
-		       !(p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN));
+		return pal_flow_tcp_quiet(f, p, reply);
 	return !(f->state == PAL_FST_UDP_UNREPLIED && reply);
 }
 
@@ -482,12 +554,32 @@ static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const st
 static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *p, int reply,
 				      __u32 gen, __u64 now)
 {
-	__u32 flags = f->flags;
+	__u32 flags = f->flags, bit = pal_flow_seq_bit(reply);
 	__u8 st = pal_flow_next_state(f->state, &flags, p, reply);
+	int mark = 0;
 
-	if (st == f->state && flags == f->flags && f->generation == gen &&
+	if (p->proto == PAL_IPPROTO_TCP) {
+		if (p->tcp_flags & PAL_TCP_RST) {
+			/* a blind RST: the packet passes, the entry stays as it was (not even
+			 * refreshed: it is not the flow's own) */
+			if (f->state == PAL_FST_TCP_ESTABLISHED &&
+			    !pal_flow_rst_in_window(f, p, reply)) {
+				PAL_FLOW_STAT(rst_ignored);
+				return;
+			}
+		} else if (pal_pkt_has_seq(p) &&
+			   (!(flags & bit) || (__s32)(p->tcp_seq - pal_flow_seq_mark(f, reply)) >
+						      (__s32)PAL_FLOW_SEQ_STEP)) {
+			/* an RST never moves the mark: only the flow's own packets do */
+			flags |= bit;
+			mark = 1;
+		}
+	}
+	if (!mark && st == f->state && flags == f->flags && f->generation == gen &&
 	    pal_flow_idle(now, f->last_ns) <= PAL_FLOW_REFRESH_NS)
 		return;
+	if (mark)
+		f->seq_mark[reply & 1] = p->tcp_seq;
 	f->state = st;
 	f->flags = flags;
 	f->generation = gen;
@@ -523,6 +615,12 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 	v->stage = a->stage;
 	v->ctx = a->ctx;
 	v->state = pal_flow_initial_state(p);
+	/* the opener travels in the original direction: its sequence number is that one's first
+	 * mark (not an RST's: only the flow's own packets set marks) */
+	if (p->proto == PAL_IPPROTO_TCP && !(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p)) {
+		v->seq_mark[0] = p->tcp_seq;
+		v->flags |= PAL_FLOW_SEQ_ORIG;
+	}
 	pal_flow_key(p, 0, &v->orig);
 	v->orig_icmp_type = p->icmp_type;
 }

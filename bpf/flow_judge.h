@@ -250,9 +250,7 @@ static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_f
 	/* the common case inline: no state change to record and refreshed within the second */
 	if (r == PAL_FLOW_HIT &&
 	    (f->generation != gen || pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS ||
-	     (p->proto == PAL_IPPROTO_TCP &&
-	      (f->state != PAL_FST_TCP_ESTABLISHED ||
-	       (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST | PAL_TCP_SYN)))) ||
+	     (p->proto == PAL_IPPROTO_TCP && !pal_flow_tcp_quiet(f, p, reply)) ||
 	     (f->state == PAL_FST_UDP_UNREPLIED && reply)))
 		pal_flow_touch(f, p, reply, gen, now);
 	if (r == PAL_FLOW_DROP) {

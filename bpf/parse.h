@@ -58,8 +58,21 @@ struct pal_pkt {
 	__u8 tcp_flags;   /* TCP: the flags byte (PAL_TCP_*), for the flow lifecycle */
 	__u32 l3_off, l4_off;
 	__u32 len;     /* bytes, for counters */
-	__u32 frag_id; /* fragments: IPv4 identification / IPv6 fragment identification */
+	/* One word for two fields no packet needs both of (pal_pkt's size is on every hook's
+	 * stack, at its 512-byte limit with the classifier's frames on top). */
+	union {
+		__u32 frag_id; /* fragments: IPv4 identification / IPv6 fragment identification */
+		/* TCP, frag == PAL_FRAG_NONE only: the sequence number, host order (flow.h checks an
+		 * RST's against the flow's); a first fragment's is not kept (pal_pkt_has_seq) */
+		__u32 tcp_seq;
+	};
 };
+
+/* Whether p->tcp_seq holds TCP packet p's sequence number (not a fragment's identification). */
+static __always_inline int pal_pkt_has_seq(const struct pal_pkt *p)
+{
+	return p->frag == PAL_FRAG_NONE;
+}
 
 #define PAL_TCP_FIN 0x01
 #define PAL_TCP_SYN 0x02
@@ -167,6 +180,12 @@ static __always_inline int pal_parse_l4(void *ctx, enum pal_ctx_kind kind, struc
 		if (!l4)
 			l4 = b;
 		p->tcp_flags = l4[13];
+		if (pal_pkt_has_seq(p)) {
+			__u32 w;
+
+			__builtin_memcpy(&w, l4 + 4, 4);
+			p->tcp_seq = bpf_ntohl(w);
+		}
 		pal_read_ports(p, l4);
 		return PAL_DROP_NONE;
 	case PAL_IPPROTO_UDP:

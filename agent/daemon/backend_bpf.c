@@ -1070,18 +1070,20 @@ static void render_flow_stats(struct bpf_ctx *c, struct pal_strbuf *out)
 {
 	struct pal_flow_stats st;
 	static const char *const names[] = { "inserted",  "insert_failed",  "expired",
-					     "rejudged",  "rejudge_denied", "syn_new" };
-	uint64_t v[6];
+					     "rejudged",  "rejudge_denied", "syn_new",
+					     "rst_ignored" };
+	uint64_t v[7];
 
 	if (pal_dp_flow_stats(c->dp, &st))
 		return;
 	v[0] = st.inserted, v[1] = st.insert_failed, v[2] = st.expired;
-	v[3] = st.rejudged, v[4] = st.rejudge_denied, v[5] = st.syn_new;
+	v[3] = st.rejudged, v[4] = st.rejudge_denied, v[5] = st.syn_new, v[6] = st.rst_ignored;
 	pal_strbuf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
 			     "inserts that failed, expired entries found, stale flows re-judged after a "
-			     "policy change and those denied, SYNs on an existing entry sent to policy.\n"
+			     "policy change and those denied, SYNs on an existing entry sent to policy, "
+			     "RSTs too far from their flow's sequence numbers to close it.\n"
 			     "# TYPE palisade_flow_events_total counter\n");
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		pal_strbuf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
 				  (unsigned long long)v[i]);
 }

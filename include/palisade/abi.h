@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 13u
+#define PAL_LAYOUT_VERSION 14u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -827,6 +827,8 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
 #define PAL_FLOW_FIN_REPLY 0x80u /* TCP: FIN seen in the reply direction */
 #define PAL_FLOW_POLICED_IN 0x100u  /* PAL_FCTX_FORWARD: `iif` was a policed interface */
 #define PAL_FLOW_POLICED_OUT 0x200u /* PAL_FCTX_FORWARD: `ifindex` was a policed interface */
+#define PAL_FLOW_SEQ_ORIG 0x400u  /* TCP: seq_mark[0] holds a sequence number of the original direction */
+#define PAL_FLOW_SEQ_REPLY 0x800u /* TCP: seq_mark[1] holds one of the reply direction */
 
 /* Lifecycle states (struct pal_flow.state), each with its idle timeout (enum pal_flow_tmo). The
  * TCP set is the kernel's, simplified where its distinctions do not change a verdict:
@@ -867,10 +869,20 @@ struct pal_flow {
 	__u8 ctx;          /* enum pal_flow_ctx */
 	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
 	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
-	__u8 pad2[7];
+	__u8 pad2[3];
+	/* TCP: per direction ([0] original, [1] reply), a high-water mark of the sequence numbers
+	 * the direction's packets carried (host order), valid when PAL_FLOW_SEQ_ORIG / _REPLY is
+	 * set. Written only when a packet's sequence number is more than PAL_FLOW_SEQ_STEP ahead of
+	 * it (not on every packet: the established path does not write the entry), so it lags the
+	 * direction's highest sequence number by at most that. An RST in ESTABLISHED closes the
+	 * flow only when its sequence number is near its direction's mark (bpf/flow.h
+	 * pal_flow_rst_in_window): a blind RST with a guessed sequence number does not. */
+	__u32 seq_mark[2];
+	__u8 pad3[4];
 };
-_Static_assert(sizeof(struct pal_flow) == 88, "pal_flow size");
+_Static_assert(sizeof(struct pal_flow) == 96, "pal_flow size");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, orig) == 40, "pal_flow.orig offset");
+_Static_assert(PAL_OFFSETOF(struct pal_flow, seq_mark) == 84, "pal_flow.seq_mark offset");
 
 /* pal_flow_cfg: ARRAY[1] of struct pal_flow_cfg, written by the agent. A timeout of 0 means the
  * default (PAL_FLOW_TMO_DEF_*, the kernel's nf_conntrack defaults). */
@@ -913,8 +925,10 @@ struct pal_flow_stats {
 	__u64 rejudged;        /* stale entries classified again after a policy change */
 	__u64 rejudge_denied;  /* ... that the new policy denied (flow cut) */
 	__u64 syn_new;         /* SYNs on an existing entry, sent to policy as new flows */
+	__u64 rst_ignored;     /* RSTs of established flows too far from their direction's
+				* sequence numbers to close them (a blind RST): passed, flow kept */
 };
-_Static_assert(sizeof(struct pal_flow_stats) == 48, "pal_flow_stats size");
+_Static_assert(sizeof(struct pal_flow_stats) == 56, "pal_flow_stats size");
 
 /* pal_frags: LRU_HASH, key struct pal_frag_key -> struct pal_frag. The verdict of a first fragment
  * at a hook, so that the later fragments of the same datagram (no L4 header) follow it, as the

@@ -222,6 +222,8 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 		case PAL_PROTO_TCP:
 			put16(buf + l4, pkt->sport);
 			put16(buf + l4 + 2, pkt->dport);
+			put16(buf + l4 + 4, o->tcp_seq >> 16);
+			put16(buf + l4 + 6, o->tcp_seq & 0xffff);
 			buf[l4 + 12] = 5 << 4;
 			buf[l4 + 13] = o->tcp_flags ? o->tcp_flags : BT_TCP_SYN;
 			end = l4 + 20;

@@ -128,6 +128,7 @@ struct bt_pkt_opts {
 	uint8_t tcp_flags; /* 0: SYN, a connection's first packet (BT_TCP_* otherwise) */
 	uint16_t ip_id;    /* IPv4 identification / IPv6 fragment id; 0: 0x1234 */
 	uint8_t hop_limit; /* IPv6; 0: 255 for neighbour discovery (ICMPv6 133-137), else 64 */
+	uint32_t tcp_seq;  /* TCP: the sequence number (host order) */
 };
 #define BT_TCP_FIN 0x01
 #define BT_TCP_SYN 0x02

@@ -99,6 +99,7 @@ static struct pal_flow_stats flow_stats(void)
 		sum.rejudged += v[i].rejudged;
 		sum.rejudge_denied += v[i].rejudge_denied;
 		sum.syn_new += v[i].syn_new;
+		sum.rst_ignored += v[i].rst_ignored;
 	}
 	return sum;
 }
@@ -362,6 +363,175 @@ Test(bpf_flow, fin_and_rst_move_flows_to_closing_states)
 	apply(deny_yaml);
 	usleep(2200 * 1000);
 	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "closed by RST: a new packet, denied");
+}
+
+/* ---- RST against the flow's sequence numbers (flow.h pal_flow_rst_in_window) ---- */
+
+/* The test's connection's packets with a sequence number: the client's from C_ISN on, the pod's
+ * from S_ISN on. */
+#define C_ISN 1000u
+#define S_ISN 0xfffff000u /* the pod's numbers wrap around 2^32 on the way */
+
+static bool to_pod_seq(uint8_t flags, uint32_t seq)
+{
+	struct bt_pkt_opts o = { .tcp_flags = flags, .tcp_seq = seq };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &c2s, &o).allow;
+}
+
+static bool from_pod_seq(uint8_t flags, uint32_t seq)
+{
+	struct bt_pkt_opts o = { .tcp_flags = flags, .tcp_seq = seq };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &s2c, &o).allow;
+}
+
+static uint8_t flow_state(void)
+{
+	struct pal_flow f;
+
+	cr_assert(get_flow(&c2s, &f), "the connection has an entry");
+	return f.state;
+}
+
+/* c2s and s2c become an established connection client:sport -> pod:8080 with real sequence
+ * numbers (a handshake and one exchange), with 1 s close and time_wait timeouts and flows kept
+ * across policy changes, so a later deny leaves only the entry to let the connection through. */
+static void connect_seq(uint16_t sport)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
+	set_cfg(&c);
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, sport, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, sport);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert(from_pod_seq(BT_TCP_ACK, S_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+}
+
+/* An off-path attacker who knows the tuple but not the sequence numbers: RSTs from either side
+ * with numbers far from the flow's pass (the endpoint's TCP drops them) but leave the flow
+ * established, also past the close timeout under a policy that now denies the connection into
+ * the pod (the old datapath closed it on any RST: after 1 s of quiet the client's next packet
+ * was a new one, denied). */
+Test(bpf_flow, a_blind_rst_keeps_an_established_flow)
+{
+	static const uint32_t far[] = { 0x40000000u, 0x80000000u, 0xc0000000u, 0x00600000u,
+					0xff000000u };
+	struct pal_flow f;
+
+	connect_seq(40010);
+	for (unsigned i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1 + far[i]), "a blind RST passes");
+		cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, S_ISN + 1 + far[i]));
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "blind RST %u moved it", i);
+	}
+	cr_assert_eq(flow_stats().rst_ignored, 2 * sizeof(far) / sizeof(far[0]));
+	cr_assert(get_flow(&c2s, &f) &&
+		  (f.flags & (PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY)) ==
+			  (PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY),
+		  "both directions have a mark: flags 0x%x", f.flags);
+	apply(deny_yaml);
+	usleep(2200 * 1000);
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1), "the client's ACK, after the close timeout");
+}
+
+/* A real RST (an abort: the sender's next sequence number; a stack without the socket: the
+ * peer's acknowledgement, at or a little behind it) closes the flow, from either side. */
+Test(bpf_flow, an_rst_near_the_flows_sequence_numbers_closes_it)
+{
+	connect_seq(40011);
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 1), "the client aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+
+	connect_seq(40012);
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "the pod aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+
+	connect_seq(40013);
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1 + 3000000), "data in flight beyond the mark");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+
+	connect_seq(40014);
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1 - 600000), "an acknowledgement behind the mark");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	cr_assert_eq(flow_stats().rst_ignored, 0);
+	apply(deny_yaml);
+	usleep(2200 * 1000);
+	cr_assert_not(to_pod_seq(BT_TCP_ACK, C_ISN + 1), "closed: past the close timeout, denied");
+}
+
+/* The marks follow the data: after the pod sent 16 MiB (and its numbers wrapped around 2^32),
+ * its RST at the end of the data closes the flow, and one at its first numbers no longer does. */
+Test(bpf_flow, the_marks_follow_the_data)
+{
+	uint32_t seq = S_ISN + 1;
+
+	connect_seq(40015);
+	for (int i = 0; i < 256; i++) {
+		seq += 65536;
+		cr_assert(from_pod_seq(BT_TCP_ACK, seq));
+		cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1)); /* the client's ACKs */
+	}
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "an RST 16 MiB behind the data");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	cr_assert_eq(flow_stats().rst_ignored, 1);
+	cr_assert(from_pod_seq(BT_TCP_RST, seq + 1448), "the pod aborts after its data");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+}
+
+/* A flow picked up mid-stream (no handshake seen) learns the opener's numbers from its first
+ * packet and the other side's from that side's first: until then an RST from the other side
+ * has nothing to be checked against and closes the flow, as before. */
+Test(bpf_flow, a_flow_picked_up_mid_stream_learns_its_marks)
+{
+	struct pal_flow f;
+
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40016, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40016);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_ACK, 777777), "picked up mid-stream");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_ESTABLISHED);
+	cr_assert_eq(f.flags & (PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY), PAL_FLOW_SEQ_ORIG);
+	cr_assert(to_pod_seq(BT_TCP_RST, 777777 + 0x50000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the opener's blind RST");
+	cr_assert(from_pod_seq(BT_TCP_ACK, 5555), "the pod's first packet");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.flags & (PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY),
+		     PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY);
+	cr_assert(from_pod_seq(BT_TCP_RST, 5555 + 0x50000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the pod's blind RST");
+	cr_assert(from_pod_seq(BT_TCP_RST, 5555));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the pod's real RST");
+
+	/* without the pod's first packet: its RST closes whatever its number */
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_ACK, 777777));
+	cr_assert(from_pod_seq(BT_TCP_RST, 0x12345678u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "no mark for the pod yet");
+}
+
+/* A fragmented RST (no stack sends one) is not checked against the marks: it closes nothing, even
+ * with the right number; the marks ignore fragments. RSTs outside ESTABLISHED act as before: a
+ * refused connection (SYN_SENT) closes whatever the number. */
+Test(bpf_flow, fragmented_and_unestablished_rsts)
+{
+	struct bt_pkt_opts frag = { .tcp_flags = BT_TCP_RST, .tcp_seq = C_ISN + 1, .frag = 1 };
+
+	connect_seq(40017);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &c2s, &frag).allow);
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a fragmented RST");
+
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT);
+	cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, 0), "connection refused");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */

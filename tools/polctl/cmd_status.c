@@ -195,11 +195,11 @@ static json_t *flows_json(const struct polctl_live *lv)
 	close(fd);
 	if (rc)
 		return json_null();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserted", (json_int_t)fs.inserted,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "inserted", (json_int_t)fs.inserted,
 			 "insert_failed", (json_int_t)fs.insert_failed, "expired",
 			 (json_int_t)fs.expired, "rejudged", (json_int_t)fs.rejudged,
 			 "rejudge_denied", (json_int_t)fs.rejudge_denied, "syn_new",
-			 (json_int_t)fs.syn_new);
+			 (json_int_t)fs.syn_new, "rst_ignored", (json_int_t)fs.rst_ignored);
 }
 
 static void print_flows(json_t *f)
@@ -209,13 +209,14 @@ static void print_flows(json_t *f)
 		return;
 	}
 	printf("\nflows        %lld inserted, %lld inserts failed, %lld expired, %lld re-judged "
-	       "(%lld denied), %lld SYNs on an existing entry\n",
+	       "(%lld denied), %lld SYNs on an existing entry, %lld RSTs out of window\n",
 	       json_integer_value(json_object_get(f, "inserted")),
 	       json_integer_value(json_object_get(f, "insert_failed")),
 	       json_integer_value(json_object_get(f, "expired")),
 	       json_integer_value(json_object_get(f, "rejudged")),
 	       json_integer_value(json_object_get(f, "rejudge_denied")),
-	       json_integer_value(json_object_get(f, "syn_new")));
+	       json_integer_value(json_object_get(f, "syn_new")),
+	       json_integer_value(json_object_get(f, "rst_ignored")));
 }
 
 static void print_table(json_t *st)
