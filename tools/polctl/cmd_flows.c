@@ -50,6 +50,25 @@ static struct pal_flow_key opened_tuple(const struct pal_flow_key *k, const stru
 	return t;
 }
 
+/* enum pal_flow_state's names (abi.h), as `conntrack -L` spells the TCP ones, lower case. */
+static const char *state_name(uint8_t st)
+{
+	static const char *const names[PAL_FST_COUNT] = {
+		[PAL_FST_OTHER] = "other",
+		[PAL_FST_TCP_SYN_SENT] = "syn_sent",
+		[PAL_FST_TCP_SYN_RECV] = "syn_recv",
+		[PAL_FST_TCP_ESTABLISHED] = "established",
+		[PAL_FST_TCP_FIN_WAIT] = "fin_wait",
+		[PAL_FST_TCP_TIME_WAIT] = "time_wait",
+		[PAL_FST_TCP_CLOSE] = "close",
+		[PAL_FST_UDP_UNREPLIED] = "unreplied",
+		[PAL_FST_UDP_REPLIED] = "replied",
+		[PAL_FST_ICMP] = "icmp",
+	};
+
+	return st < PAL_FST_COUNT ? names[st] : "?";
+}
+
 static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key *key,
 			 const struct pal_flow *f, uint64_t now)
 {
@@ -57,13 +76,14 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 	json_t *rule = live_meta_rule(lv, f->rule_id);
 	struct pal_flow_key t = opened_tuple(key, f), *k = &t;
 
-	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:o, s:o, "
-			 "s:O?, s:O?, s:O?, s:f, s:f}",
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:b, s:s, s:s, s:s, s:s, s:o, s:o, "
+			 "s:O?, s:O?, s:O?, s:f, s:f, s:o, s:o}",
 			 "proto", pal_proto_name(k->proto, pb, sizeof(pb)), "family", k->family, "src",
 			 addr_str(k->family, k->src, s), "sport", k->sport, "dst",
 			 addr_str(k->family, k->dst, d), "dport", k->dport, "direction",
 			 "original" /* one entry per flow, shown as it opened */, "nat",
 			 (f->flags & PAL_FLOW_NAT) != 0, "verdict", (f->flags & PAL_FLOW_DENIED) ? "deny" : "allow", /* a tombstone: a re-judge denied it */
+			 "state", state_name(f->state),
 			 "interface",
 			 live_ifname(f->ifindex, ifn), "hook",
 			 f->hook < PAL_HOOK_COUNT ? pal_hook_names[f->hook] : "?", "stage",
@@ -72,7 +92,13 @@ static json_t *flow_json(const struct polctl_live *lv, const struct pal_flow_key
 			 "rule_id", f->rule_id == PAL_RULE_ID_NONE ? json_null() : json_integer(f->rule_id),
 			 "tier", json_object_get(rule, "tier"), "policy", json_object_get(rule, "policy"),
 			 "rule", json_object_get(rule, "index"), "age_s",
-			 secs(now, f->created_ns), "idle_s", secs(now, f->last_ns));
+			 secs(now, f->created_ns), "idle_s", secs(now, f->last_ns),
+			 /* TCP: each direction's sequence mark (abi.h seq_mark), null before its first
+			  * packet */
+			 "seq_orig",
+			 (f->flags & PAL_FLOW_SEQ_ORIG) ? json_integer(f->seq_mark[0]) : json_null(),
+			 "seq_reply",
+			 (f->flags & PAL_FLOW_SEQ_REPLY) ? json_integer(f->seq_mark[1]) : json_null());
 }
 
 struct flow_rows {

@@ -37,6 +37,10 @@
       for SECONDS, append one line "SRC TYPE HOPLIMIT BODY" to FILE for every ICMPv6 message
       that arrives (a raw ICMPv6 socket sees every one the host takes in, neighbour discovery
       included, before the kernel's own handlers judge it)
+  adversary.py tcp-rst SRC SPORT DST DPORT SEQ...
+      send one IPv4 TCP RST SRC:SPORT -> DST:DPORT for each sequence number SEQ (a blind
+      attacker's guesses; a raw socket: the kernel adds the IP header, SRC must be the address it
+      chooses, for the checksum)
 """
 import socket
 import struct
@@ -231,6 +235,17 @@ def icmp6_listen(path, seconds):
     listen(s, path, seconds, describe_icmp6)
 
 
+def tcp_rst(src, sport, dst, dport, *seqs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    for seq in seqs:
+        hdr = struct.pack("!HHIIBBHHH", int(sport), int(dport), int(seq, 0) & 0xFFFFFFFF, 0,
+                          5 << 4, 0x04, 0, 0, 0)
+        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
+            "!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+        hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
+        s.sendto(hdr, (dst, 0))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "icmp-error":
@@ -251,5 +266,7 @@ if __name__ == "__main__":
         icmp6_send(*args)
     elif cmd == "icmp6-listen":
         icmp6_listen(*args)
+    elif cmd == "tcp-rst":
+        tcp_rst(*args)
     else:
         sys.exit(f"unknown command {cmd}")
