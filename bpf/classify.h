@@ -5,7 +5,8 @@
  * (a list id with PAL_LIST_ID_SMALL has one, in the pal_small slot the id names):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
  * class (skipped when every entry still possible ignores the field), the AND of the six is walked
- * as step 3 walks one word. Otherwise the bitmap form:
+ * as step 3 walks one word. Otherwise the bitmap form, from the list's struct pal_list (a long
+ * list's from the pal_long slot its id names, pal_list_get; any other's from pal_lists):
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of
