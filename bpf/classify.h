@@ -5,7 +5,8 @@
  * (a list id with PAL_LIST_ID_SMALL has one, in the pal_small slot the id names):
  * per field a scan of the list's key ranges or prefixes gives the entry bits of the packet's
  * class (skipped when every entry still possible ignores the field), the AND of the six is walked
- * as step 3 walks one word. Otherwise the bitmap form:
+ * as step 3 walks one word. Otherwise the bitmap form, from the list's struct pal_list (a long
+ * list's from the pal_long slot its id names, pal_list_get; any other's from pal_lists):
  *
  *   1. six LPM lookups in pal_classes give the packet's class per field (a field with one class
  *      in the list takes it from pal_list.one_class, no lookup; the protocol, ports and ICMP of
@@ -1024,6 +1025,24 @@ static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct
 	*uses = *uses + 1;
 }
 
+/* List *list_id's bitmap form, or NULL: a long list's from the pal_long slot its id names (an
+ * inlined array load instead of a hash lookup), and only when that slot says it holds this list
+ * (a slot the agent emptied, or one written for another id, is never read as this list: NULL,
+ * the caller's INTERNAL, a drop); any other list's from pal_lists. list_id points to the stack
+ * (6.1 takes no other pointer as a map key). */
+static __always_inline struct pal_list *pal_list_get(__u32 *list_id)
+{
+	__u32 slot = *list_id & ~PAL_LIST_ID_LONG;
+	struct pal_list *l;
+
+	if (!(*list_id & PAL_LIST_ID_LONG))
+		return bpf_map_lookup_elem(&pal_lists, list_id);
+	l = bpf_map_lookup_elem(&pal_long, &slot);
+	if (!l || *(volatile __u32 *)&l->list_id != *list_id)
+		return 0;
+	return l;
+}
+
 /* Classifies pkt with the list's bitmap form and a scratch slot of the hook. */
 static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct pal_pkt *pkt,
 						 __u32 hook)
@@ -1035,7 +1054,7 @@ static __always_inline void pal_classify_bitmaps(struct pal_cls_req *req, struct
 	struct pal_list *l;
 
 	s = bpf_map_lookup_elem(&pal_scratch, &hook);
-	l = bpf_map_lookup_elem(&pal_lists, &list_id);
+	l = pal_list_get(&list_id);
 	if (!s || !l || l->n_summary > PAL_SUMMARY_WORDS)
 		return; /* req->status stays INTERNAL */
 	if (!pal_cls_slot_take(req, s)) {

@@ -72,6 +72,15 @@ struct {
 	__type(value, struct pal_list);
 } pal_lists SEC(".maps");
 
+/* Long lists' struct pal_list by the slot their id names (abi.h PAL_LIST_ID_LONG): what the
+ * classifier reads, by an inlined array load, instead of pal_lists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PAL_LONG_SLOTS_FOR(PAL_DEF_MAX_ENDPOINTS));
+	__type(key, __u32);
+	__type(value, struct pal_list);
+} pal_long SEC(".maps");
+
 /* Short lists in linear form (abi.h struct pal_small_list), beside their bitmap form, by the slot
  * their id names (abi.h PAL_LIST_ID_SMALL). */
 struct {

@@ -131,6 +131,8 @@ static uint32_t wanted_size(const struct pal_dp_sizes *o, const char *n)
 	if (!strcmp(n, "pal_classes")) return o->max_classes;
 	if (!strcmp(n, "pal_entries")) return o->max_entries;
 	if (!strcmp(n, "pal_lists")) return o->max_lists ? o->max_lists : PAL_LISTS_FOR(ep);
+	if (!strcmp(n, "pal_long")) /* a slot for every list pal_lists can hold (abi.h) */
+		return o->max_lists ? o->max_lists : PAL_LONG_SLOTS_FOR(ep);
 	if (!strcmp(n, "pal_small")) /* an array: its slots are reserved (abi.h) */
 		return o->max_lists && o->max_lists < PAL_SMALL_SLOTS_FOR(ep) ? o->max_lists :
 									       PAL_SMALL_SLOTS_FOR(ep);

@@ -32,6 +32,7 @@ struct pal_datapath {
 	struct pal_region_alloc words, entries;
 	uint32_t next_list_id;
 	uint32_t next_small_slot, n_small_slots; /* pal_small (free_list_id) */
+	uint32_t next_long_slot, n_long_slots;   /* pal_long (free_list_id) */
 	struct pal_dp_live_lists live; /* the lists this process wrote, by content (list_reuse.h) */
 	uint32_t *dead; /* lists no interface holds since an apply: pal_dp_lists_sweep deletes them */
 	size_t n_dead, cap_dead;

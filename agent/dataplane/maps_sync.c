@@ -159,18 +159,21 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 	uint32_t key, next, *prev = NULL;
 	struct pal_list l;
 
-	struct bpf_map_info wi = { 0 }, ei = { 0 }, si = { 0 };
-	uint32_t wl = sizeof(wi), el = sizeof(ei), sl = sizeof(si);
+	struct bpf_map_info wi = { 0 }, ei = { 0 }, si = { 0 }, li = { 0 };
+	uint32_t wl = sizeof(wi), el = sizeof(ei), sl = sizeof(si), ll = sizeof(li);
 
 	if (bpf_obj_get_info_by_fd(MFD(dp, pal_words), &wi, &wl) ||
 	    bpf_obj_get_info_by_fd(MFD(dp, pal_entries), &ei, &el) ||
-	    bpf_obj_get_info_by_fd(MFD(dp, pal_small), &si, &sl))
+	    bpf_obj_get_info_by_fd(MFD(dp, pal_small), &si, &sl) ||
+	    bpf_obj_get_info_by_fd(MFD(dp, pal_long), &li, &ll))
 		return -errno;
 	pal_region_init(&dp->words, wi.max_entries);
 	pal_region_init(&dp->entries, ei.max_entries);
 	dp->next_list_id = 1;
 	dp->next_small_slot = 0;
 	dp->n_small_slots = si.max_entries;
+	dp->next_long_slot = 0;
+	dp->n_long_slots = li.max_entries;
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -184,8 +187,11 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 		if (key & PAL_LIST_ID_SMALL) {
 			if (pal_small_list_slot(key) >= dp->next_small_slot)
 				dp->next_small_slot = pal_small_list_slot(key) + 1;
-		} else if ((key & ~PAL_LIST_ID_LONG) >= dp->next_list_id) {
-			dp->next_list_id = (key & ~PAL_LIST_ID_LONG) + 1;
+		} else if (key & PAL_LIST_ID_LONG) {
+			if ((key & ~PAL_LIST_ID_LONG) >= dp->next_long_slot)
+				dp->next_long_slot = (key & ~PAL_LIST_ID_LONG) + 1;
+		} else if (key >= dp->next_list_id) {
+			dp->next_list_id = key + 1;
 		}
 	}
 	err = pal_dp_slots_load(dp);
@@ -666,23 +672,14 @@ static int free_small_id(struct pal_datapath *dp, uint32_t *id)
 	return -ENOSPC;
 }
 
-/* The next list id that no list holds. Ids only grow, but the 30-bit counter wraps (and a restart
- * resumes after the largest pinned id): an id taken by a live list must never be written again,
- * or its classes and linear form would be overwritten under the interfaces that read them, and
- * the failure path would then delete them. 0 is never an id. A list with a linear form gets an id
- * naming a pal_small slot (PAL_LIST_ID_SMALL) while one is free; a list too long for the linear
- * form gets PAL_LIST_ID_LONG on its id. */
-static int free_list_id(struct pal_datapath *dp, bool is_long, bool linear, uint32_t *id)
+/* An id with PAL_LIST_ID_LONG whose pal_long slot no list holds, round robin as free_small_id
+ * (the same rule: free once the list's pal_lists entry is gone, delete_lists); -ENOSPC when every
+ * slot is taken (pal_long has as many as pal_lists can hold lists). */
+static int free_long_id(struct pal_datapath *dp, uint32_t *id)
 {
-	if (linear && free_small_id(dp, id) == 0)
-		return 0;
-	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
-		uint32_t c = dp->next_list_id++ & ~(PAL_LIST_ID_LONG | PAL_LIST_ID_SMALL);
+	for (uint32_t tries = 0; tries < dp->n_long_slots; tries++) {
+		uint32_t c = PAL_LIST_ID_LONG | (dp->next_long_slot++ % dp->n_long_slots);
 
-		if (!c)
-			continue;
-		if (is_long)
-			c |= PAL_LIST_ID_LONG;
 		if (list_id_free(dp, c)) {
 			*id = c;
 			return 0;
@@ -690,6 +687,45 @@ static int free_list_id(struct pal_datapath *dp, bool is_long, bool linear, uint
 	}
 	return -ENOSPC;
 }
+
+/* The next list id that no list holds. Ids only grow, but the 30-bit counter wraps (and a restart
+ * resumes after the largest pinned id): an id taken by a live list must never be written again,
+ * or its classes and linear form would be overwritten under the interfaces that read them, and
+ * the failure path would then delete them. 0 is never an id. A list with a linear form gets an id
+ * naming a pal_small slot (PAL_LIST_ID_SMALL) while one is free; a list too long for the linear
+ * form gets an id naming a pal_long slot (PAL_LIST_ID_LONG), or none. */
+static int free_list_id(struct pal_datapath *dp, bool is_long, bool linear, uint32_t *id)
+{
+	if (is_long)
+		return free_long_id(dp, id);
+	if (linear && free_small_id(dp, id) == 0)
+		return 0;
+	for (uint32_t tries = 0; tries < (1u << 20); tries++) {
+		uint32_t c = dp->next_list_id++ & ~(PAL_LIST_ID_LONG | PAL_LIST_ID_SMALL);
+
+		if (!c)
+			continue;
+		if (list_id_free(dp, c)) {
+			*id = c;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+/* Writes l as the pal_long slot of long list id (l->list_id is id), or empties it (l NULL); a
+ * whole value, while no packet can reach the id (abi.h PAL_LIST_ID_LONG). Other ids: nothing. */
+static int long_slot_write(struct pal_datapath *dp, uint32_t id, const struct pal_list *l)
+{
+	static const struct pal_list empty;
+	uint32_t slot = id & ~PAL_LIST_ID_LONG;
+
+	if (!(id & PAL_LIST_ID_LONG))
+		return 0;
+	if (bpf_map_update_elem(MFD(dp, pal_long), &slot, l ? l : &empty, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* The class values point into the region at wbase. */
 static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint32_t wbase)
 {
@@ -799,6 +835,13 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	l.word_count = im.total ? (uint32_t)im.total : 1;
 	l.always = wbase;
 	set_single_classes(&l, t, im.cv);
+	l.list_id = id;
+	/* the pal_long slot before the pal_lists entry: once that entry is there the id is taken,
+	 * and the slot is whole */
+	if ((err = long_slot_write(dp, id, &l))) {
+		pal_dp_set_error(dp, "pal_long: %s", strerror(-err));
+		goto fail_classes;
+	}
 	if (bpf_map_update_elem(MFD(dp, pal_lists), &id, &l, BPF_NOEXIST)) {
 		err = -errno;
 		pal_dp_set_error(dp, "pal_lists: %s", strerror(errno));
@@ -809,6 +852,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	err = 0;
 	goto out;
 fail_classes:
+	long_slot_write(dp, id, NULL);
 	pal_small_list_delete(dp, id);
 	delete_classes(dp, &id, 1);
 	pal_key_hosts_delete(MFD(dp, pal_hosts), &id, 1);
@@ -840,6 +884,11 @@ static int delete_lists(struct pal_datapath *dp, const uint32_t *ids, size_t n)
 		/* keys of the list may be left: its pal_lists entry keeps the id from reuse
 		 * (free_list_id) until a later load's sweep deletes it all again */
 		if (err || bpf_map_lookup_elem(fd, &ids[i], &l))
+			continue;
+		/* the slot emptied first: while the id is taken its slot holds this list or nothing,
+		 * never a list written for the id after it was freed. A slot that could not be
+		 * emptied keeps the id taken. */
+		if (long_slot_write(dp, ids[i], NULL))
 			continue;
 		bpf_map_delete_elem(fd, &ids[i]);
 		pal_region_put(&dp->words, l.word_base);

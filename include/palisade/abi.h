@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 14u
+#define PAL_LAYOUT_VERSION 15u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -58,6 +58,9 @@
  * short lists (one list per distinct content), so two per endpoint; a short list finding none
  * free keeps only its bitmap form. At most the list limit. */
 #define PAL_SMALL_SLOTS_FOR(n) (2u * (n))
+/* pal_long's slots: one per list pal_lists can hold, so that a long list finds a free slot
+ * whenever pal_lists has room (~270 bytes each, reserved). */
+#define PAL_LONG_SLOTS_FOR(n) PAL_LISTS_FOR(n)
 #define PAL_IF_CTRS_FOR(n) (PAL_IF_KEYS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_SLOT_CTRS_FOR(n) (PAL_IF_SLOTS_FOR(n) * PAL_HOOK_COUNT)
 #define PAL_DEF_RULE_IDS (1u << 18)    /* pal_rule_ctrs */
@@ -247,7 +250,8 @@ _Static_assert(sizeof(struct pal_version) == 16, "pal_version size");
 	X(pal_version) X(pal_config) X(pal_ifaces) X(pal_if_bank) X(pal_if_cfg) X(pal_lists) \
 	X(pal_entries) X(pal_classes) X(pal_words) X(pal_failsafe) X(pal_flows) X(pal_flows4) X(pal_rule_ctrs) \
 	X(pal_if_ctrs) X(pal_events) X(pal_srcaddrs) X(pal_flow_cfg) X(pal_flow_stats) X(pal_frags) \
-	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live) X(pal_hosts)
+	X(pal_fs_ports) X(pal_slot_ctrs) X(pal_trace) X(pal_if_index) X(pal_small) X(pal_if_live) X(pal_hosts) \
+	X(pal_long)
 
 /* pal_config: ARRAY[1] (BPF_F_MMAPABLE) of struct pal_config, read by every packet's flow check.
  * An array lookup with a constant key is inlined by the verifier (a hash lookup per packet cost
@@ -376,7 +380,13 @@ _Static_assert(sizeof(struct pal_class) == 28, "pal_class size");
 _Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary word");
 
 /* A list id with this bit is a list of more than PAL_SMALL_ENTRIES entries: it has no linear form
- * (pal_small). The agent sets it when it allocates the id. */
+ * (pal_small), and its struct pal_list is in pal_long at slot id & ~PAL_LIST_ID_LONG as well as
+ * in pal_lists. The classifier reads it there (an inlined array load, where the pal_lists hash
+ * lookup cost ~20-30 ns per new flow at 10,000 rules), and only when the slot's list_id is the
+ * id: a slot emptied or written for another id is never read as this list (the packet then
+ * finds no list: INTERNAL, a drop). The agent hands out such ids only for free slots (the id is
+ * free while pal_lists has no entry for it), writes the slot before the pal_lists entry, and
+ * empties it before that entry goes (maps_sync.c), never rewriting it while the id is taken. */
 #define PAL_LIST_ID_LONG 0x80000000u
 /* A list id with this bit has a linear form, in pal_small at slot id & ~PAL_LIST_ID_SMALL: the
  * classifier finds it by an array index (an inlined load), not a hash lookup. The agent hands out
@@ -386,7 +396,8 @@ _Static_assert(PAL_SUMMARY_WORDS <= 32, "pal_class.top has a bit per summary wor
  * has only its bitmap form (its linear form did not fit, or no slot was free). */
 #define PAL_LIST_ID_SMALL 0x40000000u
 
-/* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list. A list's entries and
+/* pal_lists: HASH, key = list id (__u32, never 0) -> struct pal_list; pal_long: ARRAY, key = slot
+ * (id & ~PAL_LIST_ID_LONG) -> the same struct pal_list, for long lists. A list's entries and
  * words live in regions of the pal_entries and pal_words arrays that userspace allocates and never
  * rewrites while a list uses them. */
 struct pal_list {
@@ -414,9 +425,13 @@ struct pal_list {
 	__u32 key_table[6];   /* pal_words index of field f's direct key table */
 	__u32 key_classes[6]; /* pal_words index of its class values (PAL_CLASS_WORDS each); they end
 			       * where the table begins, so a class id past them is a broken table */
+	/* The list's id: a pal_long slot answers only for the id written in it (0: empty). */
+	__u32 list_id;
+	__u32 pad_id;
 };
-_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4,
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4 + 8,
 	       "pal_list size");
+_Static_assert(PAL_OFFSETOF(struct pal_list, list_id) == 264, "pal_list.list_id offset");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_table offset");
 

@@ -3,6 +3,9 @@
  *   - a list of more than PAL_SMALL_ENTRIES entries gets an id with PAL_LIST_ID_LONG, and the
  *     classifier does not look up a linear form for such an id: a linear form planted in every
  *     pal_small slot for it (another policy's) must not decide;
+ *   - a long list's id names its pal_long slot, which holds the list's pal_lists entry, and the
+ *     slot answers only for the id it was written for: stamped with another id, or emptied, the
+ *     list is missing (INTERNAL), and the packet drops, fail closed;
  *   - a list with a linear form has an id with PAL_LIST_ID_SMALL naming its pal_small slot, and
  *     the slot answers only for the id it was written for: the same form stamped with another id
  *     is not read (the bitmap form decides);
@@ -94,8 +97,15 @@ static int check_list_ids(void)
 		cr_expect_eq(!!(key & PAL_LIST_ID_SMALL), bt_linear_form(&T, key, NULL),
 			     "list %#x: its id and its linear form disagree", key);
 		if (key & PAL_LIST_ID_LONG) {
+			uint32_t slot = key & ~PAL_LIST_ID_LONG;
+			struct pal_list h;
+
 			n_long++;
 			cr_expect_not(key & PAL_LIST_ID_SMALL, "long list %#x names a slot", key);
+			cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_long"), &slot, &h), 0);
+			cr_expect_eq(l.list_id, key);
+			cr_expect_eq(memcmp(&h, &l, sizeof(h)), 0,
+				     "long list %#x: its pal_long slot is not its pal_lists entry", key);
 		}
 	}
 	return n_long;
@@ -266,6 +276,92 @@ Test(bpf_cls_slot, tc_refuses_a_slot_a_trace_run_holds)
 	cr_expect_eq(busy_drops() - before, 1);
 	cr_expect_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the free slot is used again");
 	close(fd);
+	ct_free(&b);
+}
+
+static uint64_t internal_drops(void)
+{
+	return bt_ifctr(&T, T.ifindex[BT_ETH0], PAL_HOOK_TC_INGRESS).drop[PAL_DROP_INTERNAL];
+}
+
+/* The long lists' ids (at most max) into ids[], their pal_lists entries into l[]; how many. */
+static int long_lists(uint32_t *ids, struct pal_list *l, int max)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_lists");
+	uint32_t key, next, *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!(key & PAL_LIST_ID_LONG) || n >= max)
+			continue;
+		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l[n]), 0);
+		ids[n++] = key;
+	}
+	cr_assert_gt(n, 0, "no long list");
+	return n;
+}
+
+/* Writes every long list's entry l[i] into the pal_long slot its id names, stamped with its own
+ * id, another id (one a list of this slot could never have) or none, as said. */
+static void write_long_slots(const uint32_t *ids, const struct pal_list *l, int n, enum stamp how)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_long");
+
+	for (int i = 0; i < n; i++) {
+		uint32_t slot = ids[i] & ~PAL_LIST_ID_LONG;
+		struct pal_list v = l[i];
+
+		v.list_id = how == STAMP_OWN ? ids[i] : how == STAMP_OTHER ? ids[i] ^ 1 : 0;
+		cr_assert_eq(bpf_map_update_elem(fd, &slot, &v, BPF_ANY), 0);
+	}
+}
+
+/* The classifier reads a long list from the pal_long slot its id names, and only when the slot
+ * holds that id: a slot written for another list (the same content, so only the stamp can tell)
+ * or emptied is no list at all, and the packet drops as INTERNAL (fail closed); an
+ * implementation that trusted the slot would allow port 22. */
+Test(bpf_cls_slot, a_long_list_slot_answers_only_for_the_id_it_was_written_for)
+{
+	struct pal_list l[8];
+	uint32_t ids[8];
+	uint64_t before;
+	struct ctest b;
+	int n;
+
+	bt_compile_apply(&T, &b, long_policy_of(true), 1);
+	cr_assert_gt(check_list_ids(), 0);
+	n = long_lists(ids, l, 8);
+	cr_assert_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "port 22 is allowed at tc ingress");
+	cr_assert_eq(tc_ingress_to(80, NULL), TC_SHOT_RC, "port 80 is denied at tc ingress");
+
+	/* the slots are what the classifier reads: the pal_lists entries alone do not decide */
+	for (int i = 0; i < n; i++) {
+		uint32_t slot = ids[i] & ~PAL_LIST_ID_LONG;
+		struct pal_list v = l[i];
+
+		v.n_summary = PAL_SUMMARY_WORDS + 1; /* a broken list: INTERNAL */
+		cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_long"), &slot, &v,
+						 BPF_ANY), 0);
+	}
+	before = internal_drops();
+	cr_expect_eq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the long lists' slots were not read");
+	cr_expect_eq(internal_drops() - before, 1);
+
+	write_long_slots(ids, l, n, STAMP_OTHER);
+	before = internal_drops();
+	cr_expect_eq(tc_ingress_to(22, NULL), TC_SHOT_RC,
+		     "port 22 allowed: a slot written for another list answered");
+	cr_expect_eq(internal_drops() - before, 1, "the drop is INTERNAL");
+
+	write_long_slots(ids, l, n, STAMP_EMPTY);
+	before = internal_drops();
+	cr_expect_eq(tc_ingress_to(22, NULL), TC_SHOT_RC, "port 22 allowed: an emptied slot answered");
+	cr_expect_eq(internal_drops() - before, 1, "the drop is INTERNAL");
+
+	write_long_slots(ids, l, n, STAMP_OWN);
+	cr_expect_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the list's own slot answers again");
 	ct_free(&b);
 }
 

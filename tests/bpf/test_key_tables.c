@@ -303,7 +303,7 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
      .timeout = 300)
 {
 	struct ctest c;
-	uint32_t list = 0, cls, next_id, next_small;
+	uint32_t list = 0, cls, next_id, next_small, next_long;
 	int fd;
 
 	cr_assert(compile_and_apply(&c, hosts_policy(), 1) & (1u << PAL_FIELD_SRC_ADDR),
@@ -315,11 +315,12 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 
 	/* what an agent killed after pal_key_hosts_write, before the pal_lists insert, leaves: its
 	 * list's hosts under the next id (seeded on the next few ids so the test does not depend on
-	 * which of the apply's lists is written first; with and without PAL_LIST_ID_LONG, which a
-	 * list over PAL_SMALL_ENTRIES entries takes, and as the ids of pal_small slots, which a list
-	 * with a linear form takes) */
+	 * which of the apply's lists is written first; as plain ids, as the ids of pal_long slots,
+	 * which a list over PAL_SMALL_ENTRIES entries takes, and as the ids of pal_small slots,
+	 * which a list with a linear form takes) */
 	next_id = T.dp->next_list_id;
 	next_small = T.dp->next_small_slot;
+	next_long = T.dp->next_long_slot;
 	fd = pal_dp_map_fd(T.dp, "pal_hosts");
 	for (uint32_t i = 0; i < 24; i++) {
 		struct pal_host_key k;
@@ -328,7 +329,7 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 		cr_assert(pal_addr_parse("198.18.9.9", &a));
 		memset(&k, 0, sizeof(k));
 		k.list_id = i % 3 == 2 ? PAL_LIST_ID_SMALL | (next_small + i / 3) :
-					 (next_id + i / 3) | (i % 3 ? PAL_LIST_ID_LONG : 0);
+			    i % 3 == 1 ? PAL_LIST_ID_LONG | (next_long + i / 3) : next_id + i / 3;
 		k.field = PAL_FIELD_SRC_ADDR;
 		k.family = 4;
 		memcpy(k.addr, a.bytes, 4);
@@ -339,6 +340,7 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	restart_agent();
 	cr_assert_eq(T.dp->next_list_id, next_id, "the restarted agent takes the same next id");
 	cr_assert_eq(T.dp->next_small_slot, next_small, "and the same next pal_small slot");
+	cr_assert_eq(T.dp->next_long_slot, next_long, "and the same next pal_long slot");
 
 	bt_apply(&T, &c.ir, 2);
 	pal_dp_lists_sweep(T.dp);
@@ -346,9 +348,12 @@ Test(bpf_key_tables, leftover_hosts_of_an_unwritten_list_id_do_not_classify_a_ne
 	if (list & PAL_LIST_ID_SMALL)
 		cr_assert_geq(list & ~PAL_LIST_ID_SMALL, next_small,
 			      "the policy's host list was written anew (id %#x)", list);
-	else
-		cr_assert_geq(list & ~PAL_LIST_ID_LONG, next_id,
+	else if (list & PAL_LIST_ID_LONG)
+		cr_assert_geq(list & ~PAL_LIST_ID_LONG, next_long,
 			      "the policy's host list was written anew (id %#x)", list);
+	else
+		cr_assert_geq(list, next_id, "the policy's host list was written anew (id %#x)",
+			      list);
 	cr_expect(path_allows("198.18.5.5", 80), "198.18.5.5 to port 80 is still allowed");
 	cr_expect_not(path_allows("198.18.9.9", 80),
 		      "198.18.9.9 to port 80 allowed: the new list (id %#x) took the class of a "
