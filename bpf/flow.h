@@ -873,7 +873,10 @@ static __noinline void pal_flow_adopt_ct(const struct pal_pkt *p, const struct p
 	int reply = pal_flow_is_reply(f->flags, s->k2_swapped), swapped;
 
 	s->v = *f;
-	s->v.flags &= ~PAL_FLOW_REVERSED;
+	/* the tuple learns its own sequence marks from its next packets (as a flow picked up
+	 * mid-stream): f's tuple may not have seen the data (a mark the data is beyond the RST
+	 * window of never moves, pal_flow_seq_moves, and the tuple's real RST would be ignored) */
+	s->v.flags &= ~(PAL_FLOW_REVERSED | PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY);
 	swapped = pal_flow_key_of(p, &s->k2);
 	s->k2_swapped = swapped;
 	pal_flow_put(&s->k2, &s->k4, &s->v,
