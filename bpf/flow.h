@@ -449,9 +449,10 @@ static __always_inline int pal_echo_against_flow(const struct pal_pkt *p, int re
  * judges it) and the flow stays established (rst_ignored in pal_flow_stats). A blind RST with a
  * random sequence number closes the flow with a chance of (BELOW + ABOVE) / 2^32, about 1/780.
  * A direction with no mark yet (the flow picked up mid-stream; the reply direction before its
- * first packet) has nothing to check against: an RST closes the flow, as before. Other states
- * take any RST (SYN_SENT's refused connection; closing flows). See docs/datapath.md "Flow
- * state". */
+ * first packet) has nothing to check against: an RST closes the flow, as before. A FIN is
+ * checked as an RST is, and fin_wait as established (pal_flow_tcp_blind_end); the mark moves
+ * only within the RST window (pal_flow_seq_moves). SYN_SENT and SYN_RECV take any RST (a
+ * refused connection). See docs/datapath.md "Flow state". */
 #define PAL_FLOW_SEQ_STEP (1u << 18)                          /* 256 KiB */
 #define PAL_FLOW_RST_BELOW (1u << 20)                         /* 1 MiB */
 #define PAL_FLOW_RST_ABOVE (PAL_FLOW_SEQ_STEP + (1u << 22))   /* + 4 MiB: aggregate, in flight */
@@ -480,9 +481,10 @@ static __always_inline int pal_flow_seq_current(const struct pal_flow *f, const 
 	       p->tcp_seq - pal_flow_seq_mark(f, reply) <= PAL_FLOW_SEQ_STEP;
 }
 
-/* An RST p of an established flow is near its direction's mark, or that direction has none. A
- * fragmented RST (no stack sends one: 40 to 60 bytes) is not known to be near: it closes nothing
- * once there is a mark. */
+/* An RST (or FIN, pal_flow_tcp_blind_end) p of an established flow is near its direction's mark,
+ * or that direction has none. A fragmented RST (no stack sends one: 40 to 60 bytes) is not known
+ * to be near: it closes nothing once there is a mark; nor does a fragmented FIN (Linux's TCP sets
+ * DF). */
 static __always_inline int pal_flow_rst_in_window(const struct pal_flow *f, const struct pal_pkt *p,
 						  int reply)
 {
@@ -491,6 +493,38 @@ static __always_inline int pal_flow_rst_in_window(const struct pal_flow *f, cons
 	return pal_pkt_has_seq(p) &&
 	       p->tcp_seq - pal_flow_seq_mark(f, reply) + PAL_FLOW_RST_BELOW <=
 		       PAL_FLOW_RST_BELOW + PAL_FLOW_RST_ABOVE;
+}
+
+/* TCP packet p (not an RST) moves its direction's mark: it is more than PAL_FLOW_SEQ_STEP ahead
+ * of it, and at most PAL_FLOW_RST_ABOVE, where an RST would close the flow anyway. Further ahead
+ * is no number of the flow's own: the hook saw the direction's earlier packets (a sender
+ * retransmits what was lost before it, so its marks follow), and a jump would be a forgery. A
+ * forged packet that moved the mark to a number of its choosing (any within 2^31 ahead did)
+ * let its sender's RST at that number close the flow: four ACKs a quarter of the number space
+ * apart and four RSTs closed any established flow blind. Now the mark moves only where an RST
+ * was already as good. */
+static __always_inline int pal_flow_seq_moves(const struct pal_flow *f, const struct pal_pkt *p,
+					      int reply)
+{
+	__u32 d = p->tcp_seq - pal_flow_seq_mark(f, reply);
+
+	return d > PAL_FLOW_SEQ_STEP && d <= PAL_FLOW_RST_ABOVE;
+}
+
+/* TCP packet p is a FIN or an RST of an established or half-closed (fin_wait) flow too far from
+ * its direction's mark to be its sender's own (pal_flow_rst_in_window): a blind one, which moves
+ * nothing. A FIN counts as an RST does: a blind FIN moved an established flow to fin_wait (a
+ * 120 s idle timeout, and there any RST closed it), so a blind FIN and a blind RST ended a flow
+ * as one blind RST did before the marks; conntrack takes a FIN outside the window as INVALID and
+ * keeps the state. A real FIN carries its sender's next sequence number, as an abort's RST. In
+ * fin_wait the flow may be half-closed for long (shutdown(SHUT_WR), the other side still
+ * sending): a blind RST there closed it as in established. */
+static __always_inline int pal_flow_tcp_blind_end(const struct pal_flow *f, const struct pal_pkt *p,
+						  int reply)
+{
+	return (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST)) &&
+	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT) &&
+	       !pal_flow_rst_in_window(f, p, reply);
 }
 
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
@@ -559,17 +593,14 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 	int mark = 0;
 
 	if (p->proto == PAL_IPPROTO_TCP) {
-		if (p->tcp_flags & PAL_TCP_RST) {
-			/* a blind RST: the packet passes, the entry stays as it was (not even
+		if (pal_flow_tcp_blind_end(f, p, reply)) {
+			/* a blind RST or FIN: the packet passes, the entry stays as it was (not even
 			 * refreshed: it is not the flow's own) */
-			if (f->state == PAL_FST_TCP_ESTABLISHED &&
-			    !pal_flow_rst_in_window(f, p, reply)) {
-				PAL_FLOW_STAT(rst_ignored);
-				return;
-			}
-		} else if (pal_pkt_has_seq(p) &&
-			   (!(flags & bit) || (__s32)(p->tcp_seq - pal_flow_seq_mark(f, reply)) >
-						      (__s32)PAL_FLOW_SEQ_STEP)) {
+			PAL_FLOW_STAT(rst_ignored);
+			return;
+		}
+		if (!(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p) &&
+		    (!(flags & bit) || pal_flow_seq_moves(f, p, reply))) {
 			/* an RST never moves the mark: only the flow's own packets do */
 			flags |= bit;
 			mark = 1;
@@ -842,7 +873,10 @@ static __noinline void pal_flow_adopt_ct(const struct pal_pkt *p, const struct p
 	int reply = pal_flow_is_reply(f->flags, s->k2_swapped), swapped;
 
 	s->v = *f;
-	s->v.flags &= ~PAL_FLOW_REVERSED;
+	/* the tuple learns its own sequence marks from its next packets (as a flow picked up
+	 * mid-stream): f's tuple may not have seen the data (a mark the data is beyond the RST
+	 * window of never moves, pal_flow_seq_moves, and the tuple's real RST would be ignored) */
+	s->v.flags &= ~(PAL_FLOW_REVERSED | PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY);
 	swapped = pal_flow_key_of(p, &s->k2);
 	s->k2_swapped = swapped;
 	pal_flow_put(&s->k2, &s->k4, &s->v,

@@ -885,9 +885,10 @@ struct pal_flow {
 	/* TCP: per direction ([0] original, [1] reply), a high-water mark of the sequence numbers
 	 * the direction's packets carried (host order), valid when PAL_FLOW_SEQ_ORIG / _REPLY is
 	 * set. Written only when a packet's sequence number is more than PAL_FLOW_SEQ_STEP ahead of
-	 * it (not on every packet: the established path does not write the entry), so it lags the
-	 * direction's highest sequence number by at most that. An RST in ESTABLISHED closes the
-	 * flow only when its sequence number is near its direction's mark (bpf/flow.h
+	 * it and at most PAL_FLOW_RST_ABOVE (not on every packet: the established path does not
+	 * write the entry; not where a forger chose), so it lags the direction's highest sequence
+	 * number by at most that. An RST (or FIN) in ESTABLISHED or FIN_WAIT moves the flow on only
+	 * when its sequence number is near its direction's mark (bpf/flow.h
 	 * pal_flow_rst_in_window): a blind RST with a guessed sequence number does not. Next to the
 	 * other fields every established packet reads (last_ns .. ctx), not after the 40-byte tuple:
 	 * what the plain hit reads spans 40 bytes of the value, not 84 (fewer cache lines). */
@@ -941,8 +942,9 @@ struct pal_flow_stats {
 	__u64 rejudged;        /* stale entries classified again after a policy change */
 	__u64 rejudge_denied;  /* ... that the new policy denied (flow cut) */
 	__u64 syn_new;         /* SYNs on an existing entry, sent to policy as new flows */
-	__u64 rst_ignored;     /* RSTs of established flows too far from their direction's
-				* sequence numbers to close them (a blind RST): passed, flow kept */
+	__u64 rst_ignored;     /* RSTs (and FINs) of established or fin_wait flows too far from
+				* their direction's sequence numbers to close them (a blind RST):
+				* passed, flow kept */
 };
 _Static_assert(sizeof(struct pal_flow_stats) == 56, "pal_flow_stats size");
 

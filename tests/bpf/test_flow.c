@@ -534,6 +534,75 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
+/* The marks move only with numbers an RST could close with: a forged packet (no RST) with the
+ * tuple and a number the attacker chose, far ahead of the flow's, moved its direction's mark
+ * there, and the attacker's RST at that number then closed the flow: four ACKs a quarter of the
+ * number space apart (one of them lands more than PAL_FLOW_SEQ_STEP and less than 2^31 ahead,
+ * whatever the mark) and four RSTs at the same numbers closed any established flow blind, from
+ * either side. Now they pass and the flow stays established (conntrack: out of window, INVALID). */
+Test(bpf_flow, a_blind_packet_does_not_move_the_mark_to_its_rst)
+{
+	static const uint32_t x[] = { 0x12345678u, 0x52345678u, 0x92345678u, 0xd2345678u };
+	struct pal_flow f;
+
+	connect_seq(40021);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert(to_pod_seq(BT_TCP_ACK, x[i]), "a blind ACK as the client passes");
+		cr_assert(from_pod_seq(BT_TCP_ACK, x[i]), "a blind ACK as the pod passes");
+	}
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.seq_mark[0], C_ISN, "the client's mark moved to %#x", f.seq_mark[0]);
+	cr_assert_eq(f.seq_mark[1], S_ISN, "the pod's mark moved to %#x", f.seq_mark[1]);
+	for (unsigned i = 0; i < 4; i++) {
+		cr_assert(to_pod_seq(BT_TCP_RST, x[i]));
+		cr_assert(from_pod_seq(BT_TCP_RST, x[i]));
+	}
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "closed by blind packets: state %u", flow_state());
+	apply(deny_yaml);
+	usleep(2200 * 1000);
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1), "the client's ACK, after the close timeout");
+}
+
+/* A blind FIN (a number far from its sender's) is no step toward closing either: the FIN would
+ * move the flow to fin_wait (120 s idle, then any RST closes it), so a blind FIN and a blind RST
+ * ended an established flow as one blind RST did before the marks (conntrack: a FIN outside the
+ * window is INVALID and changes no state). It passes and leaves the flow established; the
+ * client's later packet still rides the entry under a policy that now denies the connection. */
+Test(bpf_flow, a_blind_fin_then_a_blind_rst_keep_an_established_flow)
+{
+	connect_seq(40018);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1 + 0x40000000u), "a blind FIN passes");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind FIN from the client");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 1 + 0x80000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind FIN from the pod");
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1 + 0x40000000u), "then a blind RST");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	apply(deny_yaml);
+	usleep(2200 * 1000);
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1), "the client's ACK, after the close timeout");
+}
+
+/* A half-closed connection (the client's real FIN; the pod keeps sending) is in fin_wait: a blind
+ * RST there is checked as in established and leaves it; a real one closes it. A real FIN near the
+ * marks still moves the flow on. */
+Test(bpf_flow, a_blind_rst_keeps_a_half_closed_flow)
+{
+	connect_seq(40019);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1), "the client shuts down its side");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT);
+	cr_assert(from_pod_seq(BT_TCP_ACK, S_ISN + 1 + 65536), "the pod keeps sending");
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 2 + 0x40000000u), "a blind RST as the client");
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1 + 0xc0000000u), "a blind RST as the pod");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT, "blind RSTs closed a half-closed flow");
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1 + 65536 + 1448), "the pod aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+
+	connect_seq(40020);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1));
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 1), "the pod's real FIN");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT);
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8

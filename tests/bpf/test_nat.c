@@ -451,6 +451,45 @@ Test(bpf_nat, ct_fallback_keeps_the_packets_direction)
 		     "the client's own ACK is no reply: still syn_sent (state %u)", f.state);
 }
 
+/* A tuple entered through conntrack (pal_flow_adopt_ct) learns its own sequence marks from its
+ * next packets, as a flow picked up mid-stream does: the entry it is copied from may not have
+ * seen the data (its tuple not on this path: a local DNAT's pre-DNAT tuple; a mark far behind),
+ * and a mark copied from it that the data is beyond the RST window of never moves (a packet moves
+ * a mark only within that window), so the tuple's real RST would be ignored and the entry kept
+ * established for its idle timeout (5 days) after the connection ended. */
+Test(bpf_nat, a_tuple_entered_through_conntrack_learns_its_own_marks)
+{
+	struct pal_packet pre = ct_pkt(PAL_PROTO_TCP, CLIENT, 40003, HOST_EXT, 30080);
+	struct pal_flow_key k1 = key(CLIENT, 40003, POD, 8080), k2 = key(CLIENT, 40003, HOST_EXT, 30080);
+	struct pal_flow f = { 0 };
+	uint32_t seq = 0x40000000u; /* a gigabyte past the marks k1 holds */
+	uint8_t buf[256];
+	size_t len;
+
+	ct_insert(CLIENT, 40003, HOST_EXT, 30080, POD, 8080, CLIENT, 40003);
+	bt_flush_flows(&T);
+	f.last_ns = bt_now_ns();
+	f.state = PAL_FST_TCP_ESTABLISHED;
+	f.generation = 1;
+	f.flags = PAL_FLOW_ALWAYS | PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY;
+	f.seq_mark[0] = 1000;
+	f.seq_mark[1] = 5000;
+	bt_flow_put(&T, &k1, &f);
+	for (int i = 0; i < 3; i++) {
+		struct bt_pkt_opts o = { .tcp_flags = i < 2 ? BT_TCP_ACK : BT_TCP_RST,
+					 .tcp_seq = seq + 1448u * i };
+
+		len = bt_build(buf, sizeof(buf), &pre, &o);
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_INGRESS, T.ifindex[BT_ETH0],
+				       T.ifindex[BT_ETH0], 0, buf, len, NULL), 0, "packet %d", i);
+		cr_assert(bt_flow_get(&T, &k2, &f), "k2 entered through conntrack");
+		if (i == 0)
+			cr_assert_eq(f.flags & (PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY), 0,
+				     "k2 took k1's marks (flags 0x%x)", f.flags);
+	}
+	cr_assert_eq(f.state, PAL_FST_TCP_CLOSE, "the client's real RST left k2 in state %u", f.state);
+}
+
 /* At tc ingress (before this namespace's NAT) a tracked packet carries its own direction's tuple;
  * conntrack is asked for that one only. A packet whose REVERSE is a NATed connection's tuple is
  * not that connection's (conntrack would start a new one for it): here a packet "from the

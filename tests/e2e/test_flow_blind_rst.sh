@@ -13,6 +13,7 @@
 #   1. after the blind RSTs, palisade's entry and conntrack's are still ESTABLISHED (the kernel's
 #      TCP and conntrack ignore an RST outside the window), rst_ignored counts them, and the
 #      pushes after the 6 s of quiet arrive;
+#      Nor do forged ACKs and FINs followed by RSTs at their numbers (1b);
 #   2. a real RST (the client aborts: SO_LINGER 0) still closes the entry (conntrack: CLOSE).
 . "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
@@ -114,6 +115,30 @@ sleep 0.3
 [ "$(ct_state)" = ESTABLISHED ] ||
 	fail "conntrack moved too: $(ct_list ipv4 -p tcp --sport 40100)"
 log "blind RSTs: entry and conntrack still established, rst_ignored $(rst_ignored)"
+
+# 1b. A blind attacker who forges the flow's own packets first: ACKs a quarter of the sequence
+# space apart (one of them lands ahead of any mark) then RSTs at the same numbers (with marks that
+# followed any forged number up to 2^31 ahead, one of them closed the flow); blind FINs both ways
+# then RSTs (a FIN moved the flow to fin_wait, where any RST closed it). conntrack: all out of
+# the window, still ESTABLISHED.
+q() { printf '0x%x' $((($1 + $2 * 0x40000000 + 0x1234567) & 0xffffffff)); }
+for side in "client 198.18.1.50 40100 198.19.0.10 8080 $so" "web 198.19.0.10 8080 198.18.1.50 40100 $sr"; do
+	set -- $side
+	ns "$1" $ADV tcp-flags 0x10 "$2" "$3" "$4" "$5" "$(q "$6" 0)" "$(q "$6" 1)" "$(q "$6" 2)" \
+		"$(q "$6" 3)" || fail "send the forged ACKs ($1)"
+	ns "$1" $ADV tcp-flags 0x11 "$2" "$3" "$4" "$5" "$(q "$6" 0)" "$(q "$6" 2)" ||
+		fail "send the forged FINs ($1)"
+	ns "$1" $ADV tcp-rst "$2" "$3" "$4" "$5" "$(q "$6" 0)" "$(q "$6" 1)" "$(q "$6" 2)" \
+		"$(q "$6" 3)" || fail "send the RSTs after them ($1)"
+done
+sleep 0.3
+[ "$(flow_field state)" = established ] ||
+	fail "forged packets then RSTs moved the entry: $(polctl_json flows | jq -c .)"
+[ "$(ct_state)" = ESTABLISHED ] ||
+	fail "conntrack moved too: $(ct_list ipv4 -p tcp --sport 40100)"
+[ "$(flow_field seq_orig)" = "$so" ] && [ "$(flow_field seq_reply)" = "$sr" ] ||
+	fail "a forged packet moved a mark: $(polctl_json flows | jq -c .)"
+log "forged ACKs and FINs, then RSTs: entry and conntrack still established"
 
 # The 6 s of quiet (2 s close timeout + its second of slack, twice over), then the pushes.
 for i in $(seq 100); do [ "$(pushes)" -ge 4 ] && break; sleep 0.1; done

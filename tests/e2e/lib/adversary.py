@@ -41,6 +41,9 @@
       send one IPv4 TCP RST SRC:SPORT -> DST:DPORT for each sequence number SEQ (a blind
       attacker's guesses; a raw socket: the kernel adds the IP header, SRC must be the address it
       chooses, for the checksum)
+  adversary.py tcp-flags FLAGS SRC SPORT DST DPORT SEQ...
+      the same with the TCP flags byte FLAGS (e.g. 0x10 an ACK, 0x11 a FIN): a forged packet of
+      the flow, no RST
 """
 import socket
 import struct
@@ -235,11 +238,11 @@ def icmp6_listen(path, seconds):
     listen(s, path, seconds, describe_icmp6)
 
 
-def tcp_rst(src, sport, dst, dport, *seqs):
+def tcp_rst(src, sport, dst, dport, *seqs, flags=0x04):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     for seq in seqs:
         hdr = struct.pack("!HHIIBBHHH", int(sport), int(dport), int(seq, 0) & 0xFFFFFFFF, 0,
-                          5 << 4, 0x04, 0, 0, 0)
+                          5 << 4, flags, 0, 0, 0)
         pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack(
             "!BBH", 0, socket.IPPROTO_TCP, len(hdr))
         hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
@@ -268,5 +271,7 @@ if __name__ == "__main__":
         icmp6_listen(*args)
     elif cmd == "tcp-rst":
         tcp_rst(*args)
+    elif cmd == "tcp-flags":
+        tcp_rst(*args[1:], flags=int(args[0], 0))
     else:
         sys.exit(f"unknown command {cmd}")
