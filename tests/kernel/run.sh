@@ -8,7 +8,7 @@
 #   PAL_KERNEL_PACKAGE  kernel package (default: what linux-image-amd64 depends on)
 #   PAL_KERNEL_E2E      e2e tests to run in the VM (default: tests/kernel/e2e.list)
 #   PAL_KERNEL_BPF_SUITES  bpf-tests suites to run there (default: tests/kernel/bpf-suites.list)
-#   PAL_KERNEL_TIMEOUT  seconds the VM may run (default 1500)
+#   PAL_KERNEL_TIMEOUT  seconds the VM may run (default 2400: a hang guard, not a speed target; the whole run takes ~20 min under TCG on an idle 2-core machine, far longer on a busy one)
 #   PAL_VERIFIER_LOG    a program whose whole verifier log verifier-stats writes (when it fails)
 #                       to build/kernel/<release>/verifier-<program>.log
 set -euo pipefail
@@ -78,7 +78,7 @@ echo "test-kernel: booting $pkg ($deb) with ${accel[*]}"
 boot() {
 	local rc=0
 	rm -f "$DIR/$rel/status"
-	timeout "${PAL_KERNEL_TIMEOUT:-1500}" qemu-system-x86_64 "${accel[@]}" -m 3072 -smp 2 \
+	timeout "${PAL_KERNEL_TIMEOUT:-2400}" qemu-system-x86_64 "${accel[@]}" -m 3072 -smp 2 \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$kernel" -initrd "$DIR/initrd.img" \
 		-append "console=ttyS0 panic=-1 no_timer_check pal_checkout=$CHECKOUT pal_script=tests/kernel/guest.sh" \
