@@ -60,6 +60,8 @@ struct pal_datapath {
 
 /* Grace periods completed by this process (pal_dp_grace_period). */
 extern uint64_t pal_dp_grace_periods;
+/* Grace periods that could not use the map-in-map update and fell back to membarrier or a sleep. */
+extern uint64_t pal_dp_grace_fallbacks;
 
 /* maps_sync.c: rebuild the allocators from the pinned pal_lists / free them. */
 int pal_dp_regions_load(struct pal_datapath *dp);

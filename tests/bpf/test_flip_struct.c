@@ -25,6 +25,8 @@
 
 /* The grace periods the agent waited (maps_sync.c); weak, so the old code links without it. */
 extern uint64_t pal_dp_grace_periods __attribute__((weak));
+/* Grace periods that fell back to membarrier or a sleep (dp_helpers.c); weak for the same reason. */
+extern uint64_t pal_dp_grace_fallbacks __attribute__((weak));
 
 /* A admits TCP to 80, B to 81 (bt_pair_admits). */
 static struct bpft T;
@@ -157,4 +159,23 @@ Test(bpf_flip_struct, a_flip_writes_only_the_inactive_bank)
 	cr_assert_eq(memcmp(after1.bytes[after1.active], after2.bytes[after1.active], before.size), 0,
 		     "flip 2 rewrote the bank flip 1 published");
 	cr_assert(bt_pair_admits(&T, 80) && !bt_pair_admits(&T, 81), "flip 2 (to A) not in force");
+}
+
+/* A grace period is an ARRAY_OF_MAPS update, which the kernel returns from only after
+ * synchronize_rcu(), not membarrier(MEMBARRIER_CMD_GLOBAL), which returns at once on a machine
+ * with one online CPU although a program preempted under PREEMPT_RCU (raw OUTPUT, in process
+ * context) may still be running, and fails under nohz_full (dp_helpers.c). Fails on the old code
+ * (no fallback count) and wherever the maps cannot be made. */
+Test(bpf_flip_struct, a_grace_period_is_a_map_in_map_update)
+{
+	uint64_t gp, fb;
+
+	cr_assert_not_null(&pal_dp_grace_fallbacks, "the datapath does not count fallback grace periods");
+	gp = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
+	fb = __atomic_load_n(&pal_dp_grace_fallbacks, __ATOMIC_ACQUIRE);
+	pal_dp_grace_period();
+	pal_dp_grace_period();
+	cr_assert_eq(__atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE), gp + 2);
+	cr_assert_eq(__atomic_load_n(&pal_dp_grace_fallbacks, __ATOMIC_ACQUIRE), fb,
+		     "a grace period fell back to membarrier or a sleep: the map-in-map update failed");
 }
