@@ -139,6 +139,23 @@ void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
 	cr_assert_eq(rc, 0, "pal_dp_apply: %s (%s)", strerror(-rc), pal_dp_error(t->dp));
 }
 
+int bt_apply_rc(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
+{
+	struct pal_dp_binding b[BT_N_IFS];
+	size_t n = 0;
+
+	for (int i = 0; i < BT_N_IFS; i++) {
+		const struct pal_ir_endpoint *ep = pal_ir_endpoint_for_iface(ir, bt_if_names[i]);
+
+		if (!ep)
+			continue;
+		b[n].ifindex = (uint32_t)t->ifindex[i];
+		b[n].ep = ep;
+		n++;
+	}
+	return pal_dp_apply(t->dp, ir, b, n, generation);
+}
+
 /* ---- packets ------------------------------------------------------------------------------- */
 
 static void put16(uint8_t *p, uint16_t v)

@@ -50,6 +50,9 @@ int bt_veth_add(const char *name, uint32_t index);
  * whose iface is not one of ours are skipped). Also loads the raw OUTPUT filters per host
  * endpoint interface. */
 void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation);
+/* pal_dp_apply of ir with every endpoint bound to the interface of its name, nothing else loaded
+ * and no assertion: its return code, for tests of an apply that may fail. */
+int bt_apply_rc(struct bpft *t, const struct pal_ir *ir, uint32_t generation);
 int bt_ifindex(const struct bpft *t, const char *name); /* 0 when not ours */
 
 /* The setup most suites share: bt_setup, then the node of tests/unit/fixtures/compiler/table

@@ -63,19 +63,7 @@ static void compile(struct ctest *c, int deny_port)
 
 static int apply_rc(const struct pal_ir *ir, uint32_t gen)
 {
-	struct pal_dp_binding b[BT_N_IFS];
-	size_t n = 0;
-
-	for (int i = 0; i < BT_N_IFS; i++) {
-		const struct pal_ir_endpoint *ep = pal_ir_endpoint_for_iface(ir, bt_if_names[i]);
-
-		if (!ep)
-			continue;
-		b[n].ifindex = (uint32_t)T.ifindex[i];
-		b[n].ep = ep;
-		n++;
-	}
-	return pal_dp_apply(T.dp, ir, b, n, gen);
+	return bt_apply_rc(&T, ir, gen);
 }
 
 static bool allowed(uint16_t dport)

@@ -86,11 +86,8 @@ for i in $(seq 50); do [ "$(pushes)" -ge 1 ] && break; sleep 0.1; done
 [ "$(pushes)" -ge 1 ] || fail "the client received nothing: $(cat "$E2E_TMP/client.err")"
 
 # flow_field FIELD: FIELD of palisade's entry of the connection (polctl flows -o json).
-flow_field() {
-	polctl_json flows | jq -r --arg f "$1" \
-		'[.[] | select(.proto == "tcp" and (.sport == 40100 or .dport == 40100))][0][$f]'
-}
-ct_state() { ct_list ipv4 -p tcp --sport 40100 --dport 8080 | awk '{print $4}' | head -n1; }
+flow_field() { tcp_flow_field 40100 "$1"; }
+ct_state() { ct_tcp_state 40100 8080; }
 rst_ignored() { polctl_json status | jq '.flows.rst_ignored // 0'; }
 
 [ "$(flow_field state)" = established ] || fail "the entry is not established: $(polctl_json flows)"
@@ -150,10 +147,7 @@ log "after $(pushes) pushes the flow is alive past the close timeout"
 : >"$E2E_TMP/conn.stop"
 for i in $(seq 30); do kill -0 "$client_pid" 2>/dev/null || break; sleep 0.1; done
 sleep 0.3
-[ "$(flow_field state)" = close ] || fail "the client's abort did not close the entry: $(polctl_json flows | jq -c .)"
-cs=$(ct_state)
-[ -z "$cs" ] || [ "$cs" = CLOSE ] || fail "conntrack after the abort: $cs"
-log "the client's abort closed the entry (conntrack: ${cs:-gone})"
+expect_abort_closed 40100 8080 "the client"
 
 agentd_stop
 kill "$push_pid" 2>/dev/null

@@ -64,22 +64,14 @@ cli_pid=$!
 for i in $(seq 300); do [ -e "$E2E_TMP/done" ] && break; sleep 0.1; done
 [ -e "$E2E_TMP/done" ] || fail "the transfer did not finish: $(cat "$E2E_TMP/cli.err" "$E2E_TMP/srv.err")"
 
-flow_field() {
-	polctl_json flows | jq -r --arg f "$1" \
-		'[.[] | select(.proto == "tcp" and (.sport == 40102 or .dport == 40102))][0][$f]'
-}
-ct_state() { ct_list ipv4 -p tcp --sport 40102 --dport 8080 | awk '{print $4}' | head -n1; }
+flow_field() { tcp_flow_field 40102 "$1"; }
 [ "$(flow_field state)" = established ] || fail "after the transfer: $(polctl_json flows | jq -c .)"
 log "after 2 x $N bytes: marks $(flow_field seq_orig) $(flow_field seq_reply), rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
 
 : >"$E2E_TMP/stop"
 for i in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
 sleep 0.3
-[ "$(flow_field state)" = close ] ||
-	fail "the server's abort after the transfer did not close the entry: $(polctl_json flows | jq -c .) rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
-cs=$(ct_state)
-[ -z "$cs" ] || [ "$cs" = CLOSE ] || fail "conntrack after the abort: $cs"
-log "the server's abort closed the entry (conntrack: ${cs:-gone})"
+expect_abort_closed 40102 8080 "the server (after the transfer)"
 agentd_stop
 kill "$cli_pid" 2>/dev/null
 exit 0

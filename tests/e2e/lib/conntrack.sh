@@ -56,3 +56,24 @@ expect_ct_none() {
 	[ -z "$got" ] || fail "conntrack: $what must be untracked, found:
 $got"
 }
+
+# The kernel's conntrack state of the node's IPv4 TCP connection SPORT -> DPORT ("" when none).
+ct_tcp_state() { ct_list ipv4 -p tcp --sport "$1" --dport "$2" | awk '{print $4}' | head -n1; }
+
+# A field of palisade's entry for the TCP connection with port PORT on either side (polctl flows;
+# "null" when there is none). Needs agent.sh's polctl_json.
+tcp_flow_field() {
+	polctl_json flows | jq -r --arg f "$2" --argjson p "$1" \
+		'[.[] | select(.proto == "tcp" and (.sport == $p or .dport == $p))][0][$f]'
+}
+
+# After WHO's abort (an RST) of the connection SPORT -> DPORT: palisade's entry is in close and
+# the kernel's conntrack entry CLOSE or gone.
+expect_abort_closed() {
+	local sport=$1 dport=$2 who=$3 cs
+	[ "$(tcp_flow_field "$sport" state)" = close ] ||
+		fail "$who's abort did not close the entry: $(polctl_json flows | jq -c .) rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
+	cs=$(ct_tcp_state "$sport" "$dport")
+	[ -z "$cs" ] || [ "$cs" = CLOSE ] || fail "conntrack after $who's abort: $cs"
+	log "$who's abort closed the entry (conntrack: ${cs:-gone})"
+}
