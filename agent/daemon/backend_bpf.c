@@ -1081,7 +1081,7 @@ static void render_flow_stats(struct bpf_ctx *c, struct pal_strbuf *out)
 	pal_strbuf_puts(out, "# HELP palisade_flow_events_total Flow table events: entries inserted, "
 			     "inserts that failed, expired entries found, stale flows re-judged after a "
 			     "policy change and those denied, SYNs on an existing entry sent to policy, "
-			     "RSTs too far from their flow's sequence numbers to close it.\n"
+			     "RSTs and FINs too far from their flow's sequence numbers to end it.\n"
 			     "# TYPE palisade_flow_events_total counter\n");
 	for (int i = 0; i < 7; i++)
 		pal_strbuf_printf(out, "palisade_flow_events_total{event=\"%s\"} %llu\n", names[i],
