@@ -539,6 +539,20 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
+/* In SYN_SENT only a SYN+ACK answers: a forged reply ACK (conntrack ignores it) leaves the state,
+ * so the server's refusal still closes the entry. It moved the entry to established, set the
+ * reply's mark from the forger's number, and the refusal (sequence 0) was then ignored. */
+Test(bpf_flow, a_reply_ack_to_a_syn_does_not_establish_the_flow)
+{
+	connect_seq(40021);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_ACK, 0x9abcdef0u), "a forged reply ACK rides the entry");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a reply ACK moved SYN_SENT on");
+	cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, 0), "connection refused");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the refusal after a forged ACK");
+}
+
 /* The marks move only with numbers an RST could close with: a forged packet (no RST) with the
  * tuple and a number the attacker chose, far ahead of the flow's, moved its direction's mark
  * there, and the attacker's RST at that number then closed the flow: four ACKs a quarter of the
