@@ -109,11 +109,29 @@ static int if_slot(const struct bpft *t, int ifindex)
 	return -1;
 }
 
-void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
+/* Loads the raw OUTPUT filters of interface i once (bt_apply: host endpoint interfaces). */
+static void load_sf_out(struct bpft *t, int i)
+{
+	char dpath[PATH_MAX], fpath[PATH_MAX], apath[PATH_MAX];
+	int rc;
+
+	if (t->sf_out_deny[i] >= 0)
+		return;
+	rc = pal_dp_load_sf_out(t->dp, (uint32_t)t->ifindex[i], dpath, fpath, apath);
+	cr_assert_eq(rc, 0, "load sf_out: %s", pal_dp_error(t->dp));
+	t->sf_out_deny[i] = bpf_obj_get(dpath);
+	t->sf_out_failsafe[i] = bpf_obj_get(fpath);
+	t->sf_out_allow[i] = bpf_obj_get(apath);
+	cr_assert(t->sf_out_deny[i] >= 0 && t->sf_out_allow[i] >= 0 && t->sf_out_failsafe[i] >= 0);
+}
+
+/* pal_dp_apply with every endpoint of ir bound to the interface of its name; with_sf_out also
+ * loads the raw OUTPUT filters of host endpoint interfaces first. */
+static int apply_bound(struct bpft *t, const struct pal_ir *ir, uint32_t generation,
+		       bool with_sf_out)
 {
 	struct pal_dp_binding b[BT_N_IFS];
 	size_t n = 0;
-	int rc;
 
 	for (int i = 0; i < BT_N_IFS; i++) {
 		const struct pal_ir_endpoint *ep = pal_ir_endpoint_for_iface(ir, bt_if_names[i]);
@@ -123,37 +141,22 @@ void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
 		b[n].ifindex = (uint32_t)t->ifindex[i];
 		b[n].ep = ep;
 		n++;
-		if (ep->kind == PAL_EP_HOST && t->sf_out_deny[i] < 0) {
-			char dpath[PATH_MAX], fpath[PATH_MAX], apath[PATH_MAX];
-
-			rc = pal_dp_load_sf_out(t->dp, (uint32_t)t->ifindex[i], dpath, fpath, apath);
-			cr_assert_eq(rc, 0, "load sf_out: %s", pal_dp_error(t->dp));
-			t->sf_out_deny[i] = bpf_obj_get(dpath);
-			t->sf_out_failsafe[i] = bpf_obj_get(fpath);
-			t->sf_out_allow[i] = bpf_obj_get(apath);
-			cr_assert(t->sf_out_deny[i] >= 0 && t->sf_out_allow[i] >= 0 &&
-				  t->sf_out_failsafe[i] >= 0);
-		}
+		if (with_sf_out && ep->kind == PAL_EP_HOST)
+			load_sf_out(t, i);
 	}
-	rc = pal_dp_apply(t->dp, ir, b, n, generation);
+	return pal_dp_apply(t->dp, ir, b, n, generation);
+}
+
+void bt_apply(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
+{
+	int rc = apply_bound(t, ir, generation, true);
+
 	cr_assert_eq(rc, 0, "pal_dp_apply: %s (%s)", strerror(-rc), pal_dp_error(t->dp));
 }
 
 int bt_apply_rc(struct bpft *t, const struct pal_ir *ir, uint32_t generation)
 {
-	struct pal_dp_binding b[BT_N_IFS];
-	size_t n = 0;
-
-	for (int i = 0; i < BT_N_IFS; i++) {
-		const struct pal_ir_endpoint *ep = pal_ir_endpoint_for_iface(ir, bt_if_names[i]);
-
-		if (!ep)
-			continue;
-		b[n].ifindex = (uint32_t)t->ifindex[i];
-		b[n].ep = ep;
-		n++;
-	}
-	return pal_dp_apply(t->dp, ir, b, n, generation);
+	return apply_bound(t, ir, generation, false);
 }
 
 /* ---- packets ------------------------------------------------------------------------------- */
