@@ -29,6 +29,21 @@ void pal_ir_rules_free(struct pal_ir_rule *rules, size_t n)
 	free(rules);
 }
 
+bool pal_ir_tierlist_may_deny(const struct pal_ir_tierlist *tl)
+{
+	for (size_t t = 0; t < tl->n_tiers; t++) {
+		const struct pal_ir_tier *tier = &tl->tiers[t];
+
+		if (tier->end_action == PAL_ACTION_DENY)
+			return true;
+		for (size_t p = 0; p < tier->n_policies; p++)
+			for (size_t r = 0; r < tier->policies[p].n_rules; r++)
+				if (tier->policies[p].rules[r].action == PAL_ACTION_DENY)
+					return true;
+	}
+	return false;
+}
+
 void pal_ir_tierlist_free(struct pal_ir_tierlist *tl)
 {
 	for (size_t t = 0; t < tl->n_tiers; t++) {

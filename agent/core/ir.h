@@ -204,6 +204,11 @@ const struct pal_ir_endpoint *pal_ir_endpoint_for_iface(const struct pal_ir *ir,
  * walk's business: stage_walk.c.) */
 bool pal_ir_source_allowed(const struct pal_ir_endpoint *ep, const struct pal_addr *src);
 
+/* Can the tier list drop a packet: a Deny rule in any of its policies, or a tier that denies at
+ * its end. An untracked ingress list that cannot is evaluated at tc ingress alone: XDP would only
+ * drop earlier what the list denies (docs/datapath.md "Per-packet cost"). */
+bool pal_ir_tierlist_may_deny(const struct pal_ir_tierlist *tl);
+
 /* Helpers for code that builds or copies IR pieces (the compiler, tests). */
 void pal_ir_match_free(struct pal_ir_match *m);
 void pal_ir_rules_free(struct pal_ir_rule *rules, size_t n);

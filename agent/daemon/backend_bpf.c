@@ -95,7 +95,8 @@ struct bpf_ctx {
 	struct attached_port {
 		int ifindex;
 		bool host;
-		bool untracked_in; /* pal_dp_port.untracked_in: it was given XDP */
+		bool untracked_in; /* pal_dp_port.untracked_in: raw PREROUTING's jump */
+		bool xdp;          /* pal_dp_port.xdp: it was given XDP */
 	} *att;
 	size_t n_att;
 	bool synced_once;
@@ -539,8 +540,8 @@ static int bpf_apply(void *ctx, const struct pal_ir *ir, uint64_t generation,
 
 /* --- interfaces ------------------------------------------------------------------------------ */
 
-/* A host endpoint with an untracked ingress list (pal_dp_port.untracked_in: XDP and raw
- * PREROUTING's notrack jump are only for these). Its lists, once applied, are the endpoint's:
+/* A host endpoint with an untracked ingress list (pal_dp_port.untracked_in: raw PREROUTING's
+ * notrack jump is only for these). Its lists, once applied, are the endpoint's:
  * pal_dp_endpoint_write writes an untracked list exactly when there are tiers. */
 static bool has_untracked_in(const struct pald_iface *f)
 {
@@ -548,9 +549,15 @@ static bool has_untracked_in(const struct pald_iface *f)
 	       f->ep->untracked[PAL_DIR_INGRESS].n_tiers > 0;
 }
 
+/* One whose untracked ingress list can deny (pal_dp_port.xdp: only these get XDP). */
+static bool wants_xdp(const struct pald_iface *f)
+{
+	return has_untracked_in(f) && pal_ir_tierlist_may_deny(&f->ep->untracked[PAL_DIR_INGRESS]);
+}
+
 static void log_xdp_mode(struct bpf_ctx *c, const struct pald_iface *f, enum pal_xdp_mode got)
 {
-	bool unwanted = !has_untracked_in(f);
+	bool unwanted = !wants_xdp(f);
 
 	for (size_t i = 0; i < c->n_xdp_seen; i++)
 		if (c->xdp_seen[i].ifindex == f->ifindex) {
@@ -568,7 +575,7 @@ log:
 	if (unwanted)
 		pald_log(PALD_LOG_INFO, "XDP", PALD_S("iface", f->name),
 			 PALD_S("mode", pal_xdp_mode_name(got)),
-			 PALD_S("why", "no untracked ingress policy: tc ingress decides"));
+			 PALD_S("why", "no untracked ingress Deny rule: tc ingress decides"));
 	else
 		pald_log(got == PAL_XDP_OFF && c->xdp_mode != PAL_XDP_OFF ? PALD_LOG_WARN :
 									    PALD_LOG_INFO,
@@ -670,24 +677,29 @@ static int deny_unknown_workload(struct bpf_ctx *c, const struct pald_iface *f)
 	return bound_set(c, (uint32_t)f->ifindex, UNKNOWN_WORKLOAD_KEY);
 }
 
-static bool att_has(const struct bpf_ctx *c, int ifindex, bool host, bool untracked_in)
+static bool att_has(const struct bpf_ctx *c, const struct pal_dp_port *p)
 {
 	for (size_t i = 0; i < c->n_att; i++)
-		if (c->att[i].ifindex == ifindex && c->att[i].host == host &&
-		    c->att[i].untracked_in == untracked_in)
+		if (c->att[i].ifindex == p->ifindex && c->att[i].host == p->host &&
+		    c->att[i].untracked_in == p->untracked_in && c->att[i].xdp == p->xdp)
 			return true;
 	return false;
 }
 
-/* The host endpoints, or which of them have an untracked ingress list (XDP, raw PREROUTING's
- * jump: a policy change gave one its first untracked ingress rules or took its last away), changed
- * since the last sync. */
+static struct attached_port attached_as(const struct pal_dp_port *p)
+{
+	return (struct attached_port){ p->ifindex, p->host, p->untracked_in, p->xdp };
+}
+
+/* The host endpoints, or which of them have an untracked ingress list (raw PREROUTING's jump)
+ * or one that can deny (XDP): a policy change gave one its first untracked ingress rules or Deny
+ * rule, or took its last away; changed since the last sync. */
 static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
 	size_t hosts = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (p[i].host && (hosts++, !att_has(c, p[i].ifindex, true, p[i].untracked_in)))
+		if (p[i].host && (hosts++, !att_has(c, &p[i])))
 			return true;
 	for (size_t i = 0; i < c->n_att; i++)
 		hosts -= c->att[i].host;
@@ -699,8 +711,9 @@ static bool host_set_changed(const struct bpf_ctx *c, const struct pal_dp_port *
  *
  * Host endpoints carry raw OUTPUT filters (three programs loaded per interface) and netfilter
  * rules naming them: pal_dp_sync_ports rebuilds all of that, a few hundred milliseconds. It runs
- * when the set of host endpoint interfaces changes (or which of them want XDP: a policy change
- * that gives an endpoint its first untracked ingress rules or takes its last away), and once per
+ * when the set of host endpoint interfaces changes (or which of them want XDP or the notrack jump:
+ * a policy change that gives an endpoint its first untracked ingress rules or Deny rule, or takes
+ * its last away), and once per
  * process (a restart re-asserts everything). Workload and --interfaces ports only need tc, so pod churn takes the fast path:
  * tc on the new ones, palisade's programs off the ones that went, nothing else touched. */
 static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n,
@@ -723,24 +736,22 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 			pal_dp_tc_query(p[i].ifindex, &in, &out);
 			/* a host port whose XDP was refused (a foreign program) is not attached: the
 			 * next sync (the agent retries) takes the full path again, and says so */
-			if (in && out && !(p[i].untracked_in && c->xdp_mode != PAL_XDP_OFF &&
+			if (in && out && !(p[i].xdp && c->xdp_mode != PAL_XDP_OFF &&
 					   modes[i] == PAL_XDP_OFF))
-				now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
-								   p[i].untracked_in };
+				now[k++] = attached_as(&p[i]);
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			/* attached but unwitnessed (its entry came back): attach again, so the guard
 			 * lets it on */
-			if ((!att_has(c, p[i].ifindex, p[i].host, p[i].untracked_in) ||
+			if ((!att_has(c, &p[i]) ||
 			     pal_dp_iface_unwitnessed(c->dp, p[i].ifindex)) &&
 			    pal_dp_attach_tc(c->dp, p[i].ifindex)) {
 				pald_log(PALD_LOG_ERROR, "cannot attach palisade's tc programs",
 					 PALD_S("iface", p[i].name), PALD_S("error", pal_dp_error(c->dp)));
 				continue;
 			}
-			now[k++] = (struct attached_port){ p[i].ifindex, p[i].host,
-							   p[i].untracked_in };
+			now[k++] = attached_as(&p[i]);
 			attached++;
 		}
 		for (size_t i = 0; i < c->n_att; i++) {
@@ -797,7 +808,7 @@ static void recheck_xdp(struct bpf_ctx *c, const struct attached_port *a)
 	char name[IF_NAMESIZE] = "?";
 	bool was = pal_dp_iface_xdp_marked(c->dp, (uint32_t)a->ifindex) != 0;
 
-	if (!a->untracked_in || c->xdp_mode == PAL_XDP_OFF ||
+	if (!a->xdp || c->xdp_mode == PAL_XDP_OFF ||
 	    pal_dp_xdp_verify(c->dp, a->ifindex) != 0 || !was)
 		return; /* ours; not ours before either; or unknown (unmarked, asked again) */
 	if_indextoname((unsigned int)a->ifindex, name);
@@ -899,7 +910,7 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 		if (attach)
 			ports[n_ports++] = (struct pal_dp_port){ f->name, f->ifindex,
 								 f->role == PALD_IFACE_HOST,
-								 has_untracked_in(f) };
+								 has_untracked_in(f), wants_xdp(f) };
 	}
 	/* 2. programs: attach the set, detach everything else palisade had attached */
 	t_rules = pald_now_ns();

@@ -57,7 +57,7 @@ int pal_dp_sync_ports(struct pal_datapath *dp, const struct pal_dp_port *ports, 
 	for (size_t i = 0; i < n; i++) {
 		enum pal_xdp_mode got = PAL_XDP_OFF;
 
-		bool xdp = ports[i].untracked_in && mode != PAL_XDP_OFF;
+		bool xdp = ports[i].xdp && mode != PAL_XDP_OFF;
 
 		if (pal_dp_attach_tc(dp, ports[i].ifindex) == 0 &&
 		    (!xdp || pal_dp_attach_xdp(dp, ports[i].ifindex, mode, &got) == 0))

@@ -13,15 +13,18 @@ struct pal_dp_port {
 	const char *name;
 	int ifindex;
 	bool host; /* host endpoint: raw OUTPUT filters; else tc only */
-	/* A host endpoint with an untracked ingress list: only these get XDP (it only drops early
-	 * what untracked ingress denies; tc ingress decides the same without it, so the others are
-	 * spared veth's or the driver's XDP path), and raw PREROUTING's notrack jump is installed
+	/* A host endpoint with an untracked ingress list: raw PREROUTING's notrack jump is installed
 	 * only while one of them exists (docs/datapath.md "Per-packet cost") */
 	bool untracked_in;
+	/* One whose untracked ingress list can deny (pal_ir_tierlist_may_deny): only these get XDP.
+	 * XDP only drops early what untracked ingress denies; tc ingress decides the same without
+	 * it (failsafe, untracked Allow and its notrack mark included), so the others are spared
+	 * veth's or the driver's XDP path and a second classification of every frame. */
+	bool xdp;
 };
 
 /* For each port: raw OUTPUT filters (host ports), tc ingress/egress, XDP in `mode` (ports with
- * .untracked_in; palisade's XDP program is removed from the others);
+ * .xdp; palisade's XDP program is removed from the others);
  * then the netfilter chains are rewritten for exactly the host ports; interfaces of the namespace
  * that are not in the set lose palisade's programs (others' programs are left alone). modes (may
  * be NULL, n entries) receives the XDP mode each port got. Returns the number of ports attached,

@@ -42,8 +42,8 @@ static enum pal_xdp_mode xdp_on(int ifx)
 Test(bpf_node, sync_then_uninstall)
 {
 	struct pal_dp_port ports[] = {
-		{ "eth0", T.ifindex[BT_ETH0], true, true },
-		{ "cali0", T.ifindex[BT_CALI0], false, false },
+		{ "eth0", T.ifindex[BT_ETH0], true, true, true },
+		{ "cali0", T.ifindex[BT_CALI0], false, false, false },
 	};
 	struct stat st;
 
@@ -65,23 +65,24 @@ Test(bpf_node, sync_then_uninstall)
 	cr_assert_neq(stat(T.pin_dir, &st), 0, "pin dir removed");
 }
 
-/* XDP only where it is wanted (a host endpoint with an untracked ingress list): a host port
- * without it gets tc and its raw OUTPUT filters but no XDP, and loses palisade's XDP when it
- * stops wanting it (a policy change took its untracked ingress rules away). */
+/* XDP only where it is wanted (a host endpoint whose untracked ingress list can deny): a host
+ * port without it gets tc and its raw OUTPUT filters but no XDP, also when it has untracked
+ * ingress rules that only allow (eth0 here: tc ingress evaluates them), and loses palisade's XDP
+ * when it stops wanting it (a policy change took its untracked ingress Deny rules away). */
 Test(bpf_node, xdp_only_on_ports_that_want_it)
 {
 	struct pal_dp_port ports[] = {
-		{ "eth0", T.ifindex[BT_ETH0], true, false },
-		{ "eth1", T.ifindex[BT_ETH1], true, true },
+		{ "eth0", T.ifindex[BT_ETH0], true, true, false },
+		{ "eth1", T.ifindex[BT_ETH1], true, true, true },
 	};
 
 	sync_two(ports, PAL_XDP_OFF, PAL_XDP_NATIVE);
 	cr_assert_eq(xdp_on(T.ifindex[BT_ETH0]), PAL_XDP_OFF,
-		     "no XDP on a host port without untracked ingress");
+		     "no XDP on a host port whose untracked ingress cannot deny");
 	cr_assert(tc_attached(T.ifindex[BT_ETH0]) && tc_attached(T.ifindex[BT_ETH1]));
 	cr_assert_eq(system("iptables -w -t raw -S PALISADE-RAW-OUT | grep -q 'o eth0'"), 0);
 
-	ports[1].untracked_in = false; /* eth1's untracked ingress rules went */
+	ports[1].xdp = false; /* eth1's untracked ingress Deny rules went */
 	sync_two(ports, PAL_XDP_OFF, PAL_XDP_OFF);
 	cr_assert_eq(xdp_on(T.ifindex[BT_ETH1]), PAL_XDP_OFF,
 		     "palisade's XDP removed when no longer wanted");

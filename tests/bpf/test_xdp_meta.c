@@ -142,17 +142,17 @@ Test(bpf_xdp_meta, node_sync_marks_the_ports_it_gives_xdp)
 {
 	uint32_t ifx = (uint32_t)T.ifindex[BT_ETH0];
 	struct pal_dp_port port = { .name = "eth0", .ifindex = (int)ifx, .host = true,
-				    .untracked_in = true };
+				    .untracked_in = true, .xdp = true };
 	struct pal_iface old;
 	bool had;
 
 	cr_assert_eq(pal_dp_sync_ports(T.dp, &port, 1, PAL_XDP_GENERIC, NULL), 1, "%s",
 		     pal_dp_error(T.dp));
 	cr_assert_eq(pal_dp_iface_xdp_marked(T.dp, ifx), ifx);
-	port.untracked_in = false;
+	port.xdp = false;
 	cr_assert_eq(pal_dp_sync_ports(T.dp, &port, 1, PAL_XDP_GENERIC, NULL), 1);
 	cr_assert_eq(pal_dp_iface_xdp_marked(T.dp, ifx), 0, "no XDP: unmarked");
-	port.untracked_in = true;
+	port.xdp = true;
 	cr_assert_eq(pal_dp_sync_ports(T.dp, &port, 1, PAL_XDP_GENERIC, NULL), 1);
 	cr_assert_eq(pal_dp_iface_xdp_marked(T.dp, ifx), ifx);
 	cr_assert_eq(pal_dp_iface_remove(T.dp, ifx, &old, &had), 0);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# XDP only where untracked ingress policy is (docs/datapath.md "Programs and hooks"): palisade's
-# XDP program only drops early what untracked ingress denies; tc ingress decides the same when XDP
-# is absent. So a host endpoint without untracked ingress rules gets no XDP program (on veth every
-# packet would otherwise take veth's XDP path), and a policy change that gives it such rules, or
-# takes them away, attaches or detaches it; the same for the jump from raw PREROUTING to palisade's
+# XDP only where untracked ingress policy can deny (docs/datapath.md "Programs and hooks"):
+# palisade's XDP program only drops early what untracked ingress denies; tc ingress decides the
+# same when XDP is absent. So a host endpoint without untracked ingress Deny rules gets no XDP
+# program (on veth every packet would otherwise take veth's XDP path), and a policy change that
+# gives it such rules, or takes them away, attaches or detaches it; the same for the jump from raw
+# PREROUTING to palisade's
 # notrack rule (only an untracked ingress allow marks packets for it). The untracked deny must hold
 # in every state, also with
 # palisade's XDP removed by hand (tc ingress is the backstop, nothing fails open):
@@ -15,7 +16,11 @@
 #      XDP metadata there) and logs it; the deny still holds, now counted at tc ingress, and the
 #      allowed datagrams are still untracked;
 #   4. the untracked policy removed: no XDP on ext0 (the agent's full sync ran), udp 11211 from
-#      the blocked source is no longer an untracked deny (the host policy decides: not allowed).
+#      the blocked source is no longer an untracked deny (the host policy decides: not allowed);
+#   5. the untracked policy back without its Deny rule (only Allows): no XDP on ext0 (it could
+#      only drop early what the list denies), the raw PREROUTING jumps back, and the allowed
+#      datagrams, the one from 198.18.200.7 too, untracked by tc ingress alone;
+#   6. its Deny rule back: palisade's XDP on ext0 again, the deny dropped at XDP.
 . "$(dirname "$0")/lib/agentd_test.sh"
 
 agentd_test_start
@@ -94,7 +99,7 @@ ns node tc filter show dev ext0 ingress | grep -q tc_ingress || fail "no tc_ingr
 expect_tcp client 198.18.1.1 8443 - node:8443
 expect_tcp_blocked client 198.18.1.1 9999 -
 [ "$(pre_jumps)" = 0 ] || fail "a raw PREROUTING jump without untracked ingress policy"
-grep -q 'XDP iface=ext0 .*no untracked ingress policy' "$AGENTD_LOG" ||
+grep -q 'XDP iface=ext0 .*no untracked ingress Deny rule' "$AGENTD_LOG" ||
 	fail "the log does not say why ext0 has no XDP: $(grep XDP "$AGENTD_LOG")"
 
 # 2. the untracked policy arrives: XDP on ext0 only, the deny drops at XDP
@@ -131,6 +136,30 @@ wait_marked ext0 0
 [ "$(pre_jumps)" = 0 ] || fail "the raw PREROUTING jump stayed after the untracked policy went"
 expect_udp_blocked client 198.18.1.1 11211 198.18.200.7 # host policy: 11211 not allowed
 expect_tcp client 198.18.1.1 8443 - node:8443
+
+# 5. untracked ingress that only allows: tc ingress untracks it, no XDP (veth's XDP path and a
+# second classification per frame would buy nothing: such a list never drops)
+awk '/^    - action: Deny/ { skip = 1; next } skip && /^    - / { skip = 0 } !skip' \
+	"$E2E_TMP/30-memcached-untracked.yaml" >"$dir/30-memcached-untracked.yaml" || fail "awk"
+grep -q 'action: Deny' "$dir/30-memcached-untracked.yaml" && fail "the Deny rule is still there"
+gen=$((gen + 1))
+agentd_wait_generation "$gen"
+wait_xdp ext0 ""
+wait_marked ext0 0
+[ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps: $(pre_jumps), want 2 for an untracked allow"
+untracked_allow_holds
+ct_flush
+expect_udp client 198.18.1.1 11211 198.18.200.7 # now allowed untracked by 198.18.0.0/16
+expect_ct_none "untracked udp 11211 from 198.18.200.7" ipv4 -s 198.18.200.7
+
+# 6. the Deny rule back: XDP again, the deny dropped there
+cp "$E2E_TMP/30-memcached-untracked.yaml" "$dir/" || fail "cp"
+gen=$((gen + 1))
+agentd_wait_generation "$gen"
+wait_xdp ext0 palisade
+wait_marked ext0 1
+untracked_deny_holds xdp
+untracked_allow_holds
 
 agentd_stop
 agent_uninstall_check

@@ -108,6 +108,33 @@ Test(compiler_order, tier_end_actions_per_list)
 	ct_free(&t);
 }
 
+/* Which untracked ingress lists can drop (the agent gives XDP only to those): an Allow-only list
+ * cannot (its tiers end in Pass), a Deny rule in any policy of any tier can. */
+Test(compiler_order, untracked_list_may_deny_only_with_a_deny_rule)
+{
+	static const char allow_only[] = HEP_ETH0
+		GNP("u", "  doNotTrack: true\n  applyOnForward: true\n  order: 1\n")
+		GNP("u2", "  doNotTrack: true\n  applyOnForward: true\n  order: 2\n");
+	static const char with_deny[] = HEP_ETH0
+		GNP("u", "  doNotTrack: true\n  applyOnForward: true\n  order: 1\n")
+		"apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: d}\n"
+		"spec:\n  selector: all()\n  doNotTrack: true\n  applyOnForward: true\n  order: 2\n"
+		"  ingress: [{action: Log}, {action: Deny, protocol: UDP}]\n---\n";
+	struct ctest t;
+
+	ct_compile_ok(&t, allow_only);
+	const struct pal_ir_endpoint *ep = ct_ep(&t.ir, "eth0");
+	cr_assert_eq(ep->untracked[PAL_DIR_INGRESS].n_tiers, 1);
+	cr_assert_not(pal_ir_tierlist_may_deny(&ep->untracked[PAL_DIR_INGRESS]));
+	ct_free(&t);
+
+	ct_compile_ok(&t, with_deny);
+	ep = ct_ep(&t.ir, "eth0");
+	cr_assert(pal_ir_tierlist_may_deny(&ep->untracked[PAL_DIR_INGRESS]));
+	cr_assert_not(pal_ir_tierlist_may_deny(&ep->untracked[PAL_DIR_EGRESS]), "no egress rules");
+	ct_free(&t);
+}
+
 Test(compiler_order, selection_by_selector_and_types)
 {
 	static const char yaml[] = HEP_ETH0
