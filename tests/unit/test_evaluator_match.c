@@ -218,6 +218,21 @@ Test(evaluator_match, not_protocol)
 	cr_assert_not(proto_to_pod(PAL_PROTO_UDP, CLIENT, 1));
 }
 
+/* A protocol by number is that protocol: 17 with ports is UDP with ports, "132" SCTP; UDPLite by
+ * name is 136 (no ports in Calico's rules, so any). */
+Test(evaluator_match, protocols_by_number_and_name)
+{
+	load(GNP(WEB, "[{action: Allow, protocol: 17, destination: {ports: [53]}},"
+		      " {action: Allow, protocol: UDPLite},"
+		      " {action: Allow, protocol: '132', destination: {ports: ['5000:5001']}}]"));
+	cr_assert(proto_to_pod(PAL_PROTO_UDP, CLIENT, 53));
+	cr_assert_not(proto_to_pod(PAL_PROTO_UDP, CLIENT, 54));
+	cr_assert_not(proto_to_pod(PAL_PROTO_TCP, CLIENT, 53));
+	cr_assert(proto_to_pod(136, CLIENT, 9));
+	cr_assert(proto_to_pod(PAL_PROTO_SCTP, CLIENT, 5001));
+	cr_assert_not(proto_to_pod(PAL_PROTO_SCTP, CLIENT, 5002));
+}
+
 Test(evaluator_match, nets_and_not_nets_v4_v6)
 {
 	expect_conns(GNP(WEB, "[{action: Allow, source: {nets: [198.18.100.0/24],"

@@ -326,6 +326,38 @@ Test(model_validation, protocol_names_and_numbers)
 	free(y);
 }
 
+/* Calico's Protocol.SupportsPorts reads numbers too ("6", 17, 132 take ports); UDPLite, though
+ * it has ports on the wire, is not one of Calico's port protocols, and neither is ICMP by number. */
+Test(model_validation, port_protocols_by_number)
+{
+	char *y = mt_gnp("  ingress:\n"
+			 "    - {action: Allow, protocol: 6, destination: {ports: [80]}}\n"
+			 "    - {action: Allow, protocol: \"17\", source: {notPorts: ['1:1023']}}\n"
+			 "    - {action: Allow, protocol: 132, destination: {ports: [http]}}\n");
+	struct mtest t;
+
+	mt_check_clean(&t, y);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[0].protocol.num, 6);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[1].protocol.num, 17);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[2].protocol.num, 132);
+	mt_free(&t);
+	free(y);
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: UDPLite\n"
+		  "      destination:\n"
+		  "        ports: [80]\n",
+		  "10:16", "spec.ingress[0].destination.ports",
+		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: 1\n"
+		  "      destination:\n"
+		  "        ports: [80]\n",
+		  "10:16", "spec.ingress[0].destination.ports",
+		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
+}
+
 Test(model_validation, invalid_cidr)
 {
 	gnp_error("  ingress:\n"
