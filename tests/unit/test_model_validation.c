@@ -358,6 +358,33 @@ Test(model_validation, port_protocols_by_number)
 		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
 }
 
+/* A rule's metadata holds annotations only, checked as object annotations (Calico's
+ * validateRuleMetadata), and kept: they carry no match. */
+Test(model_validation, rule_metadata_annotations)
+{
+	char *y = mt_gnp("  ingress:\n"
+			 "    - action: Allow\n"
+			 "      metadata: {annotations: {from: frontend, example.com/to: db}}\n");
+	struct mtest t;
+	const struct pal_rule *r;
+
+	mt_check_clean(&t, y);
+	r = &t.m.policies.v[0].ingress.v[0];
+	cr_assert_str_eq(pal_labels_get(&r->annotations, "from"), "frontend");
+	cr_assert_str_eq(pal_labels_get(&r->annotations, "example.com/to"), "db");
+	mt_free(&t);
+	free(y);
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      metadata: {annotations: {'bad key!': x}}\n",
+		  "8:32", "spec.ingress[0].metadata.annotations.bad key!",
+		  "invalid annotation key \"bad key!\"");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      metadata: {labels: {a: b}}\n",
+		  "8:18", "spec.ingress[0].metadata.labels", "unknown field \"labels\"");
+}
+
 Test(model_validation, invalid_cidr)
 {
 	gnp_error("  ingress:\n"
