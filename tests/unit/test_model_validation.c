@@ -533,6 +533,19 @@ Test(model_validation, global_whole_namespace_selector_only)
 		  "        namespaceSelector: global() && a == 'b'\n",
 		  "9:28", "spec.ingress[0].source.namespaceSelector",
 		  "global() cannot be combined with other selectors");
+	/* Calico's validator wants the one token: the same meaning spelled otherwise is refused. */
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        namespaceSelector: (global())\n",
+		  "9:28", "spec.ingress[0].source.namespaceSelector",
+		  "global() cannot be combined with other selectors");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      destination:\n"
+		  "        namespaceSelector: '!!global()'\n",
+		  "9:28", "spec.ingress[0].destination.namespaceSelector",
+		  "global() cannot be combined with other selectors");
 }
 
 Test(model_validation, global_namespace_selector_ok)
@@ -541,6 +554,10 @@ Test(model_validation, global_namespace_selector_ok)
 		  "    - action: Allow\n"
 		  "      source:\n"
 		  "        namespaceSelector: global()\n");
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        namespaceSelector: ' global(\t) '\n");
 }
 
 Test(model_validation, global_not_in_policy_selector)

@@ -607,6 +607,20 @@ Test(selector, query_table)
 	}
 }
 
+/* Calico's validator tokenizes a namespaceSelector that mentions global(): one token or refused. */
+Test(selector, text_is_global)
+{
+	static const char *const yes[] = { "global()", " global( ) ", "\tglobal(\t)" };
+	static const char *const no[] = { "(global())", "!!global()", "global() && has(a)",
+					  "global", "global(", "has(global)", "", "all()",
+					  "global() )" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		cr_expect(pal_selector_text_is_global(yes[i]), "[%s]", yes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		cr_expect_not(pal_selector_text_is_global(no[i]), "[%s]", no[i]);
+}
+
 /* ---- limits ---- */
 
 static char *nested(int depth, const char *core)
