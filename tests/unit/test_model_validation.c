@@ -447,6 +447,14 @@ Test(model_validation, nets_match_ip_version)
 		  "      source:\n"
 		  "        nets: [\"2001:db8::/32\"]\n",
 		  "10:15", "spec.ingress[0].source.nets", "rule IP version doesn't match CIDR version");
+	/* notNets too (Calico's scanNets reads all four lists). */
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      ipVersion: 6\n"
+		  "      destination:\n"
+		  "        notNets: [10.0.0.0/8]\n",
+		  "10:18", "spec.ingress[0].destination.notNets",
+		  "rule IP version doesn't match CIDR version");
 }
 
 Test(model_validation, nets_not_mixed_families)
