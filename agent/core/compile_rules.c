@@ -1,6 +1,7 @@
 /* Rule -> pal_ir_match: Calico's rule fields become address sets, port ranges, named-port sets and
  * a family prefilter. How each field of a side composes (all AND'd):
  *   nets              -> one in_set          notNets      -> one not_in_set
+ *                        (both also limit the rule to their address families: see rule_families)
  *   selector          -> one in_set of the candidates in the side's scope that match
  *   namespaceSelector -> sets the scope; without a selector, one in_set of everything in scope
  *   notSelector       -> one not_in_set, unscoped (all namespaces); in a scoped side without a
@@ -35,6 +36,43 @@ static void check_service(struct pal_cc *cc, const struct pal_entity *e, const c
 	}
 }
 
+static uint8_t nets_families(const struct pal_cidr *v, size_t n)
+{
+	uint8_t f = 0;
+
+	for (size_t i = 0; i < n; i++)
+		f |= v[i].addr.family == PAL_AF_INET6 ? PAL_FAMILY_V6 : PAL_FAMILY_V4;
+	return f;
+}
+
+/* The family prefilter of a rule: the families a packet may have and still match. ipVersion,
+ * protocol ICMP / ICMPv6 and the families of each side's nets and, with not_nets, notNets. Felix
+ * renders a rule once per IP version and skips it for a version when nets or notNets of a side
+ * hold no CIDR of that version (felix/rules FilterRuleToIPVersion, also used by the BPF policy
+ * programs), so an IPv4-only notNets never matches an IPv6 packet: the loader forbids mixing the
+ * families in one rule, so that is every rule whose notNets are of the other family. */
+static uint8_t rule_families(const struct pal_rule *r, bool not_nets)
+{
+	const struct pal_entity *sides[] = { &r->src, &r->dst };
+	uint8_t f = PAL_FAMILY_V4 | PAL_FAMILY_V6;
+
+	if (r->ip_version == 4)
+		f &= PAL_FAMILY_V4;
+	else if (r->ip_version == 6)
+		f &= PAL_FAMILY_V6;
+	if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMP)
+		f &= PAL_FAMILY_V4;
+	else if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMPV6)
+		f &= PAL_FAMILY_V6;
+	for (size_t i = 0; i < 2; i++) {
+		if (sides[i]->n_nets)
+			f &= nets_families(sides[i]->nets, sides[i]->n_nets);
+		if (not_nets && sides[i]->n_not_nets)
+			f &= nets_families(sides[i]->not_nets, sides[i]->n_not_nets);
+	}
+	return f;
+}
+
 size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, const char *what,
 			  const char *ns, struct pal_pos doc_pos)
 {
@@ -45,6 +83,20 @@ size_t pal_cc_check_rules(struct pal_cc *cc, const struct pal_rules *rules, cons
 		const struct pal_rule *r = &rules->v[i];
 		struct pal_pos pos = r->pos.file ? r->pos : doc_pos;
 
+		/* Calico's rule, easy to misread: say so when only notNets drops a family (the
+		 * loader keeps one family per rule, so the notNets are all IPv4 or all IPv6). */
+		if (rule_families(r, true) != rule_families(r, false)) {
+			uint8_t nf = nets_families(r->src.not_nets, r->src.n_not_nets) |
+				     nets_families(r->dst.not_nets, r->dst.n_not_nets);
+			int v = nf == PAL_FAMILY_V4 ? 4 : 6, other = v == 4 ? 6 : 4;
+
+			snprintf(path, sizeof(path), "%s[%zu]", what, i);
+			pal_warn(cc->diags, pos, path,
+				 "notNets holds only IPv%d CIDRs, so this rule never matches IPv%d "
+				 "packets (as in Calico); set ipVersion: %d to say so, or add a rule "
+				 "for IPv%d",
+				 v, other, v, other);
+		}
 		if (r->has_http) {
 			snprintf(path, sizeof(path), "%s[%zu].http", what, i);
 			pal_error(cc->diags, pos, path,
@@ -78,15 +130,6 @@ static int push_range(struct pal_port_range **v, size_t *n, uint16_t first, uint
 	nv[(*n)++] = (struct pal_port_range){ .first = first, .last = last };
 	*v = nv;
 	return 0;
-}
-
-static uint8_t nets_families(const struct pal_cidr *v, size_t n)
-{
-	uint8_t f = 0;
-
-	for (size_t i = 0; i < n; i++)
-		f |= v[i].addr.family == PAL_AF_INET6 ? PAL_FAMILY_V6 : PAL_FAMILY_V4;
-	return f;
 }
 
 /* Numeric items to ranges, named items to named-port sets resolved in the side's scope. */
@@ -131,7 +174,7 @@ static int compile_service(struct pal_cc *cc, const struct pal_entity *e, const 
 }
 
 static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const char *ns, bool dst,
-			struct pal_ir_side *side, uint8_t *families)
+			struct pal_ir_side *side)
 {
 	struct pal_cc_scope scope = { .kind = PAL_SCOPE_ALL };
 	const struct pal_cc_scope all = { .kind = PAL_SCOPE_ALL };
@@ -151,8 +194,6 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 	}
 
 	if (e->n_nets) {
-		/* A side with only v4 nets cannot match a v6 packet, and vice versa. */
-		*families &= nets_families(e->nets, e->n_nets);
 		if ((err = pal_cc_nets_set(cc, e->nets, e->n_nets, &idx)) ||
 		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;
@@ -209,20 +250,10 @@ int pal_cc_compile_rule(struct pal_cc *cc, const struct pal_rule *r, const char 
 	out->index = index;
 	m->l4 = r->l4;
 
-	/* The family prefilter: clear a bit only when no packet of that family can match. */
-	m->families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
-	if (r->ip_version == 4)
-		m->families &= PAL_FAMILY_V4;
-	else if (r->ip_version == 6)
-		m->families &= PAL_FAMILY_V6;
-	if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMP)
-		m->families &= PAL_FAMILY_V4;
-	else if (r->protocol.set && r->protocol.num == PAL_PROTO_ICMPV6)
-		m->families &= PAL_FAMILY_V6;
-
-	err = compile_side(cc, &r->src, ns, false, &m->src, &m->families);
+	m->families = rule_families(r, true);
+	err = compile_side(cc, &r->src, ns, false, &m->src);
 	if (!err)
-		err = compile_side(cc, &r->dst, ns, true, &m->dst, &m->families);
+		err = compile_side(cc, &r->dst, ns, true, &m->dst);
 	if (err)
 		pal_ir_match_free(m);
 	return err;

@@ -131,7 +131,9 @@ static int entity_selector(struct dctx *c, const struct yt_node *ent, const char
 	if (r <= 0)
 		return r;
 	if (is_ns) {
-		if (pal_selector_uses_global(*sel) && !pal_selector_is_global(*sel)) {
+		/* Calico's validateEntityRule: a namespaceSelector using global() must be that one
+		 * token, so `(global())` or `!!global()` are refused too. */
+		if (pal_selector_uses_global(*sel) && !pal_selector_text_is_global(*text)) {
 			derr_field(c, ent, key, "global() cannot be combined with other selectors; "
 						"use namespaceSelector: global() on its own");
 			return -1;

@@ -10,8 +10,9 @@
  * workload endpoints).
  *
  * Matching a rule (all fields AND):
- *   - families: bit PAL_FAMILY_V4 / PAL_FAMILY_V6 set when the rule can match that family (from
- *     ipVersion, nets, ICMP vs ICMPv6). A rule with families == 0 can never match.
+ *   - families: bit PAL_FAMILY_V4 / PAL_FAMILY_V6 set when the rule is for that family (from
+ *     ipVersion, nets, notNets as felix reads them, ICMP vs ICMPv6). A rule with families == 0
+ *     can never match.
  *   - protocol / not_protocol, icmp / not_icmp as in Calico.
  *   - each side (src, dst): the address is in every set of in_sets (each set is an OR of CIDRs;
  *     nets, selector, namespaceSelector and serviceAccounts each contribute one set), and in no set

@@ -558,6 +558,18 @@ bool pal_selector_is_global(const struct pal_selector *s)
 	return s->root->kind == SEL_GLOBAL;
 }
 
+bool pal_selector_text_is_global(const char *text)
+{
+	struct sel_tokens t;
+	bool ok;
+
+	if (sel_tokenize(text, &t, NULL))
+		return false;
+	ok = t.n == 2 && t.v[0].kind == SEL_TOK_GLOBAL;
+	sel_tokens_free(&t);
+	return ok;
+}
+
 static bool node_uses_global(const struct sel_node *n)
 {
 	if (n->kind == SEL_GLOBAL)

@@ -51,6 +51,10 @@ char *pal_selector_string(const struct pal_selector *s);
 /* True when the whole selector is exactly `global()` (the only place it is allowed in a
  * namespaceSelector); true when `global()` appears anywhere. */
 bool pal_selector_is_global(const struct pal_selector *s);
+/* True when text is global() and nothing else but blanks, as Calico's validator wants a
+ * namespaceSelector that uses global(): one global() token (`(global())` and `!!global()` mean
+ * the same but are refused there). */
+bool pal_selector_text_is_global(const char *text);
 bool pal_selector_uses_global(const struct pal_selector *s);
 /* True when the selector is all() (including the empty selector). */
 bool pal_selector_is_all(const struct pal_selector *s);

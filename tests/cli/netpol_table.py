@@ -52,6 +52,13 @@ def cluster_yaml():
         docs.append({'apiVersion': 'projectcalico.org/v3', 'kind': 'Profile',
                      'metadata': {'name': f'kns.{ns}'},
                      'spec': {'ingress': [{'action': 'Allow'}], 'egress': [{'action': 'Allow'}]}})
+    # A Calico NetworkSet in z holding x's pod addresses, labelled like pod a: Kubernetes peers
+    # select pods only (Calico adds projectcalico.org/orchestrator == 'k8s' to every peer), so a
+    # podSelector or namespaceSelector that took it in would admit all of x from z's "pod a".
+    docs.append({'apiVersion': 'projectcalico.org/v3', 'kind': 'NetworkSet',
+                 'metadata': {'name': 'decoy', 'namespace': 'z', 'labels': {'pod': 'a'}},
+                 'spec': {'nets': [f'198.18.{NAMESPACES["x"]}.0/24',
+                                   f'2001:db8:{NAMESPACES["x"]}::/64']}})
     for p in PODS:
         docs.append({'apiVersion': 'projectcalico.org/v3', 'kind': 'WorkloadEndpoint',
                      'metadata': {'name': f"{p['ns']}-{p['name']}", 'namespace': p['ns'],

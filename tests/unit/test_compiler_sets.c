@@ -100,12 +100,21 @@ Test(compiler_sets, families)
 		    " {action: Allow, protocol: ICMP},"
 		    " {action: Allow, protocol: ICMPv6},"
 		    " {action: Allow, notProtocol: ICMP},"
-		    " {action: Allow, source: {nets: [198.18.0.0/24]}, destination: {nets: [198.18.1.0/24]}}]"));
-	static const uint8_t want[] = { 3, 1, 2, 1, 2, 3, 3, 1, 2, 3, 1 };
+		    " {action: Allow, source: {nets: [198.18.0.0/24]}, destination: {nets: [198.18.1.0/24]}},"
+		    " {action: Allow, destination: {notNets: ['2001:db8::/64']}},"
+		    " {action: Allow, ipVersion: 4, source: {notNets: [198.18.0.0/24]}}]"));
+	/* notNets limit the family as nets do (felix skips the rule for the other IP version). */
+	static const uint8_t want[] = { 3, 1, 2, 1, 2, 1, 3, 1, 2, 3, 1, 2, 1 };
 
 	cr_assert_eq(T.rc, 0);
 	for (size_t i = 0; i < sizeof(want); i++)
 		cr_assert_eq(rule_of("pod1", 0, 0, i)->match.families, want[i], "rule %zu", i);
+	/* The two rules where only notNets drop a family are pointed out, the rest are not. */
+	cr_assert(ct_has_diag(&T.d, PAL_SEV_WARNING, "spec.ingress[5]",
+			      "notNets holds only IPv4 CIDRs, so this rule never matches IPv6"));
+	cr_assert(ct_has_diag(&T.d, PAL_SEV_WARNING, "spec.ingress[11]",
+			      "notNets holds only IPv6 CIDRs, so this rule never matches IPv4"));
+	cr_assert_not(ct_has_diag(&T.d, PAL_SEV_WARNING, "spec.ingress[12]", "notNets"));
 }
 
 Test(compiler_sets, endpoint_labels)

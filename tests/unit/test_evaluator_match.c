@@ -218,6 +218,21 @@ Test(evaluator_match, not_protocol)
 	cr_assert_not(proto_to_pod(PAL_PROTO_UDP, CLIENT, 1));
 }
 
+/* A protocol by number is that protocol: 17 with ports is UDP with ports, "132" SCTP; UDPLite by
+ * name is 136 (no ports in Calico's rules, so any). */
+Test(evaluator_match, protocols_by_number_and_name)
+{
+	load(GNP(WEB, "[{action: Allow, protocol: 17, destination: {ports: [53]}},"
+		      " {action: Allow, protocol: UDPLite},"
+		      " {action: Allow, protocol: '132', destination: {ports: ['5000:5001']}}]"));
+	cr_assert(proto_to_pod(PAL_PROTO_UDP, CLIENT, 53));
+	cr_assert_not(proto_to_pod(PAL_PROTO_UDP, CLIENT, 54));
+	cr_assert_not(proto_to_pod(PAL_PROTO_TCP, CLIENT, 53));
+	cr_assert(proto_to_pod(136, CLIENT, 9));
+	cr_assert(proto_to_pod(PAL_PROTO_SCTP, CLIENT, 5001));
+	cr_assert_not(proto_to_pod(PAL_PROTO_SCTP, CLIENT, 5002));
+}
+
 Test(evaluator_match, nets_and_not_nets_v4_v6)
 {
 	expect_conns(GNP(WEB, "[{action: Allow, source: {nets: [198.18.100.0/24],"
@@ -225,6 +240,28 @@ Test(evaluator_match, nets_and_not_nets_v4_v6)
 			      "['2001:db8:100::/48']}}]"),
 		     CONNS({ CLIENT }, { "2001:db8:100::5" }),
 		     CONNS({ "198.18.100.200" }, { "198.18.102.1" }, { "2001:db8:101::5" }));
+}
+
+/* Calico (felix's FilterRuleToIPVersion, shared by its iptables, nftables and BPF dataplanes)
+ * skips a rule for an IP version when a side's notNets, like its nets, hold no CIDR of that
+ * version: an IPv4-only notNets neither admits nor denies IPv6 packets. */
+Test(evaluator_match, not_nets_of_one_family_never_match_the_other)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {notNets: [198.18.100.0/24]}}]"),
+		     CONNS({ "198.18.102.1" }),
+		     CONNS({ CLIENT }, { "2001:db8:100::5" }));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {notNets: ['2001:db8:100::/48']}}]"),
+		     CONNS({ "2001:db8:101::5" }),
+		     CONNS({ "2001:db8:100::5" }, { CLIENT }));
+	/* A Deny with IPv4 notNets leaves IPv6 packets to the rules after it. */
+	load(GNP(WEB, "[{action: Deny, source: {notNets: [198.18.100.0/24]}}, {action: Allow}]"));
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "2001:db8:100::5", 1, POD1_V6, 80);
+	struct pal_verdict v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
+
+	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 1);
+	p = ct_pkt(PAL_PROTO_TCP, "198.18.102.1", 1, POD1, 80);
+	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "p", 0);
 }
 
 Test(evaluator_match, ip_version)

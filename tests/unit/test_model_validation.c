@@ -326,6 +326,65 @@ Test(model_validation, protocol_names_and_numbers)
 	free(y);
 }
 
+/* Calico's Protocol.SupportsPorts reads numbers too ("6", 17, 132 take ports); UDPLite, though
+ * it has ports on the wire, is not one of Calico's port protocols, and neither is ICMP by number. */
+Test(model_validation, port_protocols_by_number)
+{
+	char *y = mt_gnp("  ingress:\n"
+			 "    - {action: Allow, protocol: 6, destination: {ports: [80]}}\n"
+			 "    - {action: Allow, protocol: \"17\", source: {notPorts: ['1:1023']}}\n"
+			 "    - {action: Allow, protocol: 132, destination: {ports: [http]}}\n");
+	struct mtest t;
+
+	mt_check_clean(&t, y);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[0].protocol.num, 6);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[1].protocol.num, 17);
+	cr_assert_eq(t.m.policies.v[0].ingress.v[2].protocol.num, 132);
+	mt_free(&t);
+	free(y);
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: UDPLite\n"
+		  "      destination:\n"
+		  "        ports: [80]\n",
+		  "10:16", "spec.ingress[0].destination.ports",
+		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      protocol: 1\n"
+		  "      destination:\n"
+		  "        ports: [80]\n",
+		  "10:16", "spec.ingress[0].destination.ports",
+		  "rules that specify ports must set protocol to TCP, UDP or SCTP");
+}
+
+/* A rule's metadata holds annotations only, checked as object annotations (Calico's
+ * validateRuleMetadata), and kept: they carry no match. */
+Test(model_validation, rule_metadata_annotations)
+{
+	char *y = mt_gnp("  ingress:\n"
+			 "    - action: Allow\n"
+			 "      metadata: {annotations: {from: frontend, example.com/to: db}}\n");
+	struct mtest t;
+	const struct pal_rule *r;
+
+	mt_check_clean(&t, y);
+	r = &t.m.policies.v[0].ingress.v[0];
+	cr_assert_str_eq(pal_labels_get(&r->annotations, "from"), "frontend");
+	cr_assert_str_eq(pal_labels_get(&r->annotations, "example.com/to"), "db");
+	mt_free(&t);
+	free(y);
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      metadata: {annotations: {'bad key!': x}}\n",
+		  "8:32", "spec.ingress[0].metadata.annotations.bad key!",
+		  "invalid annotation key \"bad key!\"");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      metadata: {labels: {a: b}}\n",
+		  "8:18", "spec.ingress[0].metadata.labels", "unknown field \"labels\"");
+}
+
 Test(model_validation, invalid_cidr)
 {
 	gnp_error("  ingress:\n"
@@ -388,6 +447,14 @@ Test(model_validation, nets_match_ip_version)
 		  "      source:\n"
 		  "        nets: [\"2001:db8::/32\"]\n",
 		  "10:15", "spec.ingress[0].source.nets", "rule IP version doesn't match CIDR version");
+	/* notNets too (Calico's scanNets reads all four lists). */
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      ipVersion: 6\n"
+		  "      destination:\n"
+		  "        notNets: [10.0.0.0/8]\n",
+		  "10:18", "spec.ingress[0].destination.notNets",
+		  "rule IP version doesn't match CIDR version");
 }
 
 Test(model_validation, nets_not_mixed_families)
@@ -474,6 +541,19 @@ Test(model_validation, global_whole_namespace_selector_only)
 		  "        namespaceSelector: global() && a == 'b'\n",
 		  "9:28", "spec.ingress[0].source.namespaceSelector",
 		  "global() cannot be combined with other selectors");
+	/* Calico's validator wants the one token: the same meaning spelled otherwise is refused. */
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        namespaceSelector: (global())\n",
+		  "9:28", "spec.ingress[0].source.namespaceSelector",
+		  "global() cannot be combined with other selectors");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      destination:\n"
+		  "        namespaceSelector: '!!global()'\n",
+		  "9:28", "spec.ingress[0].destination.namespaceSelector",
+		  "global() cannot be combined with other selectors");
 }
 
 Test(model_validation, global_namespace_selector_ok)
@@ -482,6 +562,10 @@ Test(model_validation, global_namespace_selector_ok)
 		  "    - action: Allow\n"
 		  "      source:\n"
 		  "        namespaceSelector: global()\n");
+	gnp_clean("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        namespaceSelector: ' global(\t) '\n");
 }
 
 Test(model_validation, global_not_in_policy_selector)

@@ -124,10 +124,18 @@ static const struct match_case match_cases[] = {
 	{ "a contains \"a\"", "b=aaa", false },
 	{ "a contains \"\"", "a=", true },
 	{ "a contains \"\"", "", false },
+	{ "a starts with \"a\"", "a=a", true },
+	{ "a starts with \"a\"", "a=aaa;b=c", true },
+	{ "a starts with \"a\"", "a=b", false },
+	{ "a starts with \"a\"", "", false },
 	{ "a starts with \"a\"", "a=abb", true },
 	{ "a starts with \"a\"", "a=baa", false },
 	{ "a starts with \"a\"", "b=aaa", false },
 	{ "a starts with \"abc\"", "a=ab", false },
+	{ "a ends with \"a\"", "a=a", true },
+	{ "a ends with \"a\"", "a=aaa;b=c", true },
+	{ "a ends with \"a\"", "a=b", false },
+	{ "a ends with \"a\"", "b=aaa", false },
 	{ "a ends with \"a\"", "a=bba", true },
 	{ "a ends with \"a\"", "a=aab", false },
 	{ "a ends with \"a\"", "", false },
@@ -155,6 +163,14 @@ static const struct match_case match_cases[] = {
 	{ "a == \"b\" || c == \"d\"", "c=d", true },
 	{ "a == \"b\" || c == \"d\"", "a=e;c=e", false },
 	{ "a == \"b\" || c == \"d\"", "", false },
+	{ "a == \"b\" || c == \"d\"", "a=b;c=d", true },
+	{ "a == \"b\" || c == \"d\"", "c=e", false },
+	{ "a == \"b\" || c == \"d\"", "a=e", false },
+	{ "a == 'a1' && b == 'b1'", "a=a1;b=b1", true },
+	{ "a != 'a1' && b == 'b1'", "a=a1;b=b1", false },
+	{ "a != 'a1' && b != 'b1'", "a=a1;b=b1", false },
+	{ "a == 'a1' || b == 'b1'", "a=a1;b=b1", true },
+	{ "a != 'a1' || b == 'b1'", "a=a1;b=b1", true },
 	{ "a == 'a1' && b != 'b1'", "a=a1;b=b1", false },
 	{ "a != 'a1' && !b == 'b1'", "a=a1;b=b1", false },
 	{ "!a == 'a1' && b == 'b1'", "a=a1;b=b1", false },
@@ -203,6 +219,12 @@ static const struct match_case match_cases[] = {
 	/* keyword-looking keys are ordinary keys outside operator position (Calico) */
 	{ "contains contains 'contains'", "contains=xcontainsx", true },
 	{ "startswith starts with \"v\"", "startswith=value", true },
+	{ "endswith ends with \"e\"", "endswith=value", true },
+	{ "endswith ends  with \"e\"", "endswith=valuex", false },
+	{ "a  not  in  {\"bar\"}  &&  ! has( foo )  ||  b  in  {\"c\"} ", "b=c;foo=1", true },
+	{ "a  not  in  {\"bar\"}  &&  ! has( foo )  ||  b  in  {\"c\"} ", "a=x", true },
+	{ "a  not  in  {\"bar\"}  &&  ! has( foo )  ||  b  in  {\"c\"} ", "a=bar", false },
+	{ "has(calico/k8s_ns)", "calico/k8s_ns=x", true },
 	{ "in == \"x\"", "in=x", true },
 	{ "not in {\"x\"}", "not=x", true }, /* the key "not", then the operator "in" */
 	{ "not in {\"x\"}", "not=y", false },
@@ -583,6 +605,20 @@ Test(selector, query_table)
 			     c->sel);
 		pal_selector_free(s);
 	}
+}
+
+/* Calico's validator tokenizes a namespaceSelector that mentions global(): one token or refused. */
+Test(selector, text_is_global)
+{
+	static const char *const yes[] = { "global()", " global( ) ", "\tglobal(\t)" };
+	static const char *const no[] = { "(global())", "!!global()", "global() && has(a)",
+					  "global", "global(", "has(global)", "", "all()",
+					  "global() )" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		cr_expect(pal_selector_text_is_global(yes[i]), "[%s]", yes[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		cr_expect_not(pal_selector_text_is_global(no[i]), "[%s]", no[i]);
 }
 
 /* ---- limits ---- */
