@@ -328,15 +328,17 @@ Test(model_manifests, numbers_not_written_in_decimal)
 		       "  ingress:\n"
 		       "  - ports: [{port: 0x1F90}]\n",
 		       "7:20", "spec.ingress[0].ports[0].port", "read it as 8080");
-	/* Strings: a plain 0x1f is a number to those readers (kubectl stores "31"). */
+	/* Strings: a plain 0x1f is a number to those readers (kubectl 1.32 refuses it in a label:
+	 * "cannot unmarshal number into ... of type string"). */
 	mt_check_error("apiVersion: projectcalico.org/v3\n"
 		       "kind: GlobalNetworkSet\n"
 		       "metadata:\n"
 		       "  name: s\n"
 		       "  labels: {rev: 0x1f}\n",
 		       "5:17", "metadata.labels.rev", "expected a string, got a number; quote it");
-	/* A plain y or n is a string here, as YAML 1.2 reads it (go-yaml v2 reads a boolean:
-	 * docs/operations.md says to quote them); yes, no, on and off are refused as booleans. */
+	/* A plain y or n is a string here, as YAML 1.2 reads it; kubectl (go-yaml v2) reads a
+	 * boolean and refuses it in a label. No reader takes it for another string: only one
+	 * refuses what the other accepts (docs/operations.md). yes, no, on, off are refused. */
 	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\n"
 			   "kind: GlobalNetworkSet\n"
 			   "metadata:\n"
@@ -368,7 +370,7 @@ Test(model_manifests, repeated_label_keys)
 		       "key \"role\" appears more than once (first on line 6)");
 	mt_check_error("apiVersion: networking.k8s.io/v1\n"
 		       "kind: NetworkPolicy\n"
-		       "metadata: {name: n}\n"
+		       "metadata: {name: np}\n"
 		       "spec:\n"
 		       "  podSelector: {matchLabels: {app: a, app: b}}\n",
 		       "5:39", "spec.podSelector.matchLabels.app", "appears more than once");
