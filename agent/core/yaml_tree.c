@@ -145,11 +145,11 @@ static struct yt_node *node_copy(const struct yt_node *n, int depth_left, struct
 			goto fail;
 		c->cap_pairs = n->n_pairs;
 		for (; c->n_pairs < n->n_pairs; c->n_pairs++) {
+			const struct yt_pair *from = &n->pairs[c->n_pairs];
 			struct yt_pair *d = &c->pairs[c->n_pairs];
 
-			d->key = node_copy(n->pairs[c->n_pairs].key, depth_left - 1, a, why);
-			d->value = d->key ? node_copy(n->pairs[c->n_pairs].value, depth_left - 1, a, why)
-					  : NULL;
+			d->key = node_copy(from->key, depth_left - 1, a, why);
+			d->value = d->key ? node_copy(from->value, depth_left - 1, a, why) : NULL;
 			if (!d->value) {
 				node_free(d->key);
 				goto fail;
@@ -161,9 +161,9 @@ static struct yt_node *node_copy(const struct yt_node *n, int depth_left, struct
 		if (!c->items)
 			goto fail;
 		c->cap_items = n->n_items;
-		for (; c->n_items < n->n_items; c->n_items++) {
-			c->items[c->n_items] = node_copy(n->items[c->n_items], depth_left - 1, a, why);
-			if (!c->items[c->n_items])
+		for (size_t i = 0; i < n->n_items; i++, c->n_items++) {
+			c->items[i] = node_copy(n->items[i], depth_left - 1, a, why);
+			if (!c->items[i])
 				goto fail;
 		}
 	}
@@ -221,12 +221,12 @@ static int apply_merges(struct yt_stream *s, struct anchors *a, struct yt_node *
 		return 1;
 	}
 	for (size_t i = 0; i < n_src; i++) {
-		if (src[i]->kind != YT_MAP) {
-			set_error_at(s, src[i]->line, src[i]->col,
-				     "the merge key << takes a mapping or a list of mappings (such as "
-				     "*name or [*a, *b])");
-			return 1;
-		}
+		if (src[i]->kind == YT_MAP)
+			continue;
+		set_error_at(s, src[i]->line, src[i]->col,
+			     "the merge key << takes a mapping or a list of mappings (such as *name "
+			     "or [*a, *b])");
+		return 1;
 	}
 	/* Take the << pair out: the mapping's own keys before it are then [0, at). */
 	memmove(&map->pairs[at], &map->pairs[at + 1], (map->n_pairs - at - 1) * sizeof(*map->pairs));
@@ -235,20 +235,23 @@ static int apply_merges(struct yt_stream *s, struct anchors *a, struct yt_node *
 		struct yt_node *m = src[i];
 
 		for (size_t j = 0; j < m->n_pairs && r == 0; j++) {
-			struct yt_pair *p = &m->pairs[j];
+			const struct yt_pair *p = &m->pairs[j];
+			const char *key = p->key->text;
+			struct yt_pair *to;
 			size_t k = 0;
 
-			while (k < map->n_pairs && strcmp(map->pairs[k].key->text, p->key->text) != 0)
+			while (k < map->n_pairs && strcmp(map->pairs[k].key->text, key) != 0)
 				k++;
 			if (k < at) {
+				const struct yt_node *own = map->pairs[k].key;
 				char msg[200];
 
 				snprintf(msg, sizeof(msg),
 					 "key \"%.40s\" is set before the merge key << and by the "
-					 "mapping it merges: YAML readers differ on which wins; put << "
-					 "first",
-					 p->key->text);
-				set_error_at(s, map->pairs[k].key->line, map->pairs[k].key->col, msg);
+					 "mapping it merges: YAML readers differ on which wins; put "
+					 "<< first",
+					 key);
+				set_error_at(s, own->line, own->col, msg);
 				r = 1;
 			} else if (k == map->n_pairs) {
 				if (vec_grow((void **)&map->pairs, &map->cap_pairs, map->n_pairs + 1,
@@ -257,13 +260,13 @@ static int apply_merges(struct yt_stream *s, struct anchors *a, struct yt_node *
 					break;
 				}
 				/* Copied, not moved: the merged mapping may be an anchor's too. */
-				map->pairs[map->n_pairs].key = node_copy(p->key, YT_MAX_DEPTH, a, &why);
-				map->pairs[map->n_pairs].value =
-					map->pairs[map->n_pairs].key
-						? node_copy(p->value, YT_MAX_DEPTH, a, &why)
-						: NULL;
-				if (!map->pairs[map->n_pairs].value) {
-					node_free(map->pairs[map->n_pairs].key);
+				to = &map->pairs[map->n_pairs];
+				to->key = node_copy(p->key, YT_MAX_DEPTH, a, &why);
+				to->value = NULL;
+				if (to->key)
+					to->value = node_copy(p->value, YT_MAX_DEPTH, a, &why);
+				if (!to->value) {
+					node_free(to->key);
 					if (why)
 						set_error_at(s, p->key->line, p->key->col, why);
 					r = why ? 1 : -ENOMEM;
@@ -404,7 +407,8 @@ int yt_parse(const char *buf, size_t len, struct yt_stream *out)
 				hint = " (a tab indents this line: YAML indents with spaces only)";
 			snprintf(msg, sizeof(msg), "YAML syntax error: %s%s%s%s",
 				 parser.problem ? parser.problem : "invalid input",
-				 parser.context ? " " : "", parser.context ? parser.context : "", hint);
+				 parser.context ? " " : "", parser.context ? parser.context : "",
+				 hint);
 			set_error(out, &parser.problem_mark, msg);
 			break;
 		}
@@ -424,8 +428,9 @@ int yt_parse(const char *buf, size_t len, struct yt_stream *out)
 			root = NULL;
 			break;
 		case YAML_ALIAS_EVENT: {
-			/* A copy of the anchored node: decoders see the tree kubectl's reader builds;
-			 * errors inside it point at the anchor's lines, under the alias's path. */
+			/* A copy of the anchored node: decoders see the tree kubectl's reader
+			 * builds; errors inside it point at the anchor's lines, under the alias's
+			 * path. */
 			const char *name = (const char *)ev.data.alias.anchor, *why = NULL;
 			size_t i = anchors.n;
 			char msg[200];

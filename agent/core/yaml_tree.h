@@ -55,8 +55,8 @@ struct yt_stream {
 	struct yt_node **docs; /* root node of each document; NULL for an empty document */
 	int *doc_lines;        /* 1-based line where each document starts */
 	size_t n_docs, cap_docs, cap_doc_lines;
-	/* First error (syntax, alias, merge key, nesting too deep, non-scalar key), if any. The documents
-	 * completed before the error are kept. */
+	/* First error (syntax, alias, merge key, nesting too deep, non-scalar key), if any. The
+	 * documents completed before the error are kept. */
 	bool has_error;
 	int err_line, err_col;
 	char err_msg[200];

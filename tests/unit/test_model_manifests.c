@@ -206,7 +206,8 @@ Test(model_manifests, alias_and_merge_errors)
 	mt_free(&t);
 	/* Anchors belong to their document. */
 	mt_load(&t, "a: &x 1\n---\nb: *x\n");
-	mt_expect_error(&t, "3:4", "", "YAML alias *x names no anchor &x before it in this document");
+	mt_expect_error(&t, "3:4", "",
+			"YAML alias *x names no anchor &x before it in this document");
 	mt_free(&t);
 	/* Readers differ on a key set before << that the merge sets too: refused. */
 	mt_load(&t, "base: &b {interfaceName: eth0}\n"
