@@ -75,8 +75,10 @@
 #define path_push_index          pal_dec_path_push_index
 #define protocol_supports_ports  pal_dec_protocol_supports_ports
 #define push_field               pal_dec_push_field
+#define refuse_nondecimal_int    pal_dec_refuse_nondecimal_int
 #define resource_head_free       pal_dec_resource_head_free
 #define scalar_int               pal_dec_scalar_int
+#define scalar_nondecimal_int    pal_dec_scalar_nondecimal_int
 #define xcalloc                  pal_dec_xcalloc
 #define xmalloc                  pal_dec_xmalloc
 #define xstrdup                  pal_dec_xstrdup
@@ -163,6 +165,14 @@ int decode_checked_map(struct dctx *c, const struct yt_node *map, const char *ke
 
 /* Scalar typing, YAML 1.1 as Kubernetes' YAML reader sees it. */
 bool scalar_int(const struct yt_node *n, long long *out); /* plain decimal integer */
+/* A plain scalar YAML 1.1 readers (kubectl, calicoctl) take for an integer written other than in
+ * decimal: 010 (octal 8), 0x50, 0o120, 0b101, 8_0, and with exponent 1e3 (1000); *value is what
+ * they read (ULLONG_MAX when no whole number that fits). palisade reads none of these forms:
+ * refuse_nondecimal_int reports such a scalar ("<what> 010 is not written in decimal...") and
+ * returns true. */
+bool scalar_nondecimal_int(const struct yt_node *n, bool exponent, unsigned long long *value);
+bool refuse_nondecimal_int(struct dctx *c, const struct yt_node *n, const char *what,
+			   bool exponent);
 
 /* Field helpers: look up map[key], push key on the path, decode. */
 /* Decodes map[key] with decode (1, or -1 after reporting) while key is on the path; 0 when the

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -290,22 +291,49 @@ int decode_checked_map(struct dctx *c, const struct yt_node *map, const char *ke
 bool check_fields(struct dctx *c, const struct yt_node *n, const char *const *known,
 		  const char *const *ignored)
 {
+	/* The line each known (then ignored) field was first seen on, to report repeats: linear in
+	 * the mapping's size, where comparing every key with every earlier one was quadratic (a
+	 * mapping of a million keys, unknown ones included, took minutes). */
+	int first_line[64] = { 0 };
+	size_t n_known = 0;
+
 	if (!expect_map(c, n))
 		return false;
+	while (known && known[n_known])
+		n_known++;
 	for (size_t i = 0; i < n->n_pairs; i++) {
 		const struct yt_node *k = n->pairs[i].key;
-		size_t old;
+		size_t old, idx = 0;
+		bool found = false;
+		int first_seen = 0;
 
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(n->pairs[j].key->text, k->text) == 0) {
-				old = path_push(c, k->text);
-				derr(c, k, "field \"%s\" appears more than once (first on line %d)",
-				     k->text, n->pairs[j].key->line);
-				path_pop(c, old);
-				break;
+		for (size_t j = 0; known && known[j] && !found; j++)
+			if (strcmp(k->text, known[j]) == 0) {
+				idx = j;
+				found = true;
 			}
+		for (size_t j = 0; ignored && ignored[j] && !found; j++)
+			if (strcmp(k->text, ignored[j]) == 0) {
+				idx = n_known + j;
+				found = true;
+			}
+		if (found && idx >= sizeof(first_line) / sizeof(first_line[0])) {
+			/* A longer field list than any today: compare with the earlier keys. */
+			for (size_t j = 0; j < i && !first_seen; j++)
+				if (strcmp(n->pairs[j].key->text, k->text) == 0)
+					first_seen = n->pairs[j].key->line;
+		} else if (found) {
+			first_seen = first_line[idx];
+			if (!first_seen)
+				first_line[idx] = k->line;
 		}
-		if (in_list(k->text, known) || in_list(k->text, ignored))
+		if (first_seen) {
+			old = path_push(c, k->text);
+			derr(c, k, "field \"%s\" appears more than once (first on line %d)", k->text,
+			     first_seen);
+			path_pop(c, old);
+		}
+		if (found)
 			continue;
 		old = path_push(c, k->text);
 		{
@@ -342,6 +370,115 @@ bool scalar_int(const struct yt_node *n, long long *out)
 	if (errno || *end)
 		return false;
 	*out = v;
+	return true;
+}
+
+/* [0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+ or \.[0-9]+[eE][-+]?[0-9]+: a float with an exponent, as
+ * go-yaml v2 resolves plain scalars (1e3 is 1000). */
+static bool exponent_form(const char *s)
+{
+	size_t i = strspn(s, "0123456789"), frac = 0;
+
+	if (s[i] == '.') {
+		frac = strspn(s + i + 1, "0123456789");
+		i += 1 + frac;
+	}
+	if (i == 0 || (s[0] == '.' && frac == 0) || (s[i] != 'e' && s[i] != 'E'))
+		return false;
+	i++;
+	if (s[i] == '+' || s[i] == '-')
+		i++;
+	return s[i] && strspn(s + i, "0123456789") == strlen(s + i);
+}
+
+/* YAML 1.1 readers (go-yaml v2, under kubectl and calicoctl) read a plain integer written with a
+ * leading 0 as octal (010 is 8), with 0x, 0o or 0b as hexadecimal, octal or binary, ignore '_'
+ * in it (8_0 is 80), and read 1e3 as 1000. palisade reads decimal only, so such a value would be
+ * another number here (010 as 10) or none at all (0x50 or 1e3 as a port name, matching nothing,
+ * where Calico denies port 80): the decoders refuse these forms and name the value the other
+ * readers see. exponent: count 1e3 among them (not for fields that take any number). Returns
+ * true for such a scalar, with that value in *value (ULLONG_MAX when it is no whole number that
+ * fits). */
+bool scalar_nondecimal_int(const struct yt_node *n, bool exponent, unsigned long long *value)
+{
+	char buf[80], *d = buf;
+	const char *s;
+	bool underscore = false;
+	int base = 10;
+
+	if (!n || n->kind != YT_SCALAR || n->style != YT_PLAIN || n->len == 0 ||
+	    n->len >= sizeof(buf) || strlen(n->text) != n->len)
+		return false;
+	for (const char *p = n->text; *p; p++) {
+		if (*p == '_')
+			underscore = true;
+		else
+			*d++ = *p;
+	}
+	*d = '\0';
+	s = buf;
+	if (*s == '+' || *s == '-')
+		s++;
+	if (exponent && exponent_form(s)) {
+		double v = strtod(s, NULL);
+
+		*value = buf[0] != '-' && v < 1e19 && v == floor(v) ? (unsigned long long)v
+								      : ULLONG_MAX;
+		return true;
+	}
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	} else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+		base = 8;
+		s += 2;
+	} else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+		base = 2;
+		s += 2;
+	} else if (s[0] == '0' && s[1] && !underscore) {
+		/* Octal to them, unless a digit is 8 or 9 (a float then, 09 is 9); where octal and
+		 * decimal agree (007) the readers do too. */
+		if (strspn(s, "0123456789") != strlen(s) || strspn(s, "01234567") != strlen(s) ||
+		    strtoull(s, NULL, 8) == strtoull(s, NULL, 10))
+			return false;
+		base = 8;
+	} else if (s[0] == '0' && s[1]) {
+		base = strspn(s, "01234567") == strlen(s) ? 8 : 10;
+	} else if (!underscore) {
+		return false; /* plain decimal (or not a number at all) */
+	}
+	if (!s[0])
+		return false;
+	for (const char *p = s; *p; p++) {
+		int v = isdigit((unsigned char)*p) ? *p - '0'
+			: isxdigit((unsigned char)*p) ? tolower((unsigned char)*p) - 'a' + 10
+						      : 99;
+
+		if (v >= base)
+			return false;
+	}
+	errno = 0;
+	*value = strtoull(s, NULL, base);
+	if (errno || buf[0] == '-')
+		*value = ULLONG_MAX;
+	return true;
+}
+
+bool refuse_nondecimal_int(struct dctx *c, const struct yt_node *n, const char *what,
+			   bool exponent)
+{
+	unsigned long long v;
+
+	if (!scalar_nondecimal_int(n, exponent, &v))
+		return false;
+	if (v == ULLONG_MAX)
+		derr(c, n, "%s %s is not written in decimal; YAML 1.1 readers such as kubectl and "
+			   "calicoctl read it as another number; write it in decimal",
+		     what, n->text);
+	else
+		derr(c, n, "%s %s is not written in decimal; YAML 1.1 readers such as kubectl and "
+			   "calicoctl read it as %llu; write %llu (or the decimal number you meant)",
+		     what, n->text, v, v);
 	return true;
 }
 
@@ -388,13 +525,14 @@ static bool scalar_number(const struct yt_node *n, double *out)
 /* What a plain scalar would be to a YAML reader, for "expected a string" messages. */
 static const char *plain_type(const struct yt_node *n)
 {
+	unsigned long long u;
 	long long i;
 	double d;
 	bool b;
 
 	if (n->kind != YT_SCALAR || n->style != YT_PLAIN)
 		return NULL;
-	if (scalar_int(n, &i) || scalar_number(n, &d))
+	if (scalar_int(n, &i) || scalar_number(n, &d) || scalar_nondecimal_int(n, true, &u))
 		return "a number";
 	if (scalar_bool(n, &b))
 		return "a boolean";
@@ -456,6 +594,8 @@ static int decode_bool(struct dctx *c, const struct yt_node *n, void *out)
 
 static int decode_number(struct dctx *c, const struct yt_node *n, void *out)
 {
+	if (refuse_nondecimal_int(c, n, "number", false))
+		return -1;
 	if (scalar_number(n, out))
 		return 1;
 	derr(c, n, "expected a number, such as 100 or 10.5");
@@ -489,6 +629,8 @@ static int decode_int_in_range(struct dctx *c, const struct yt_node *n, void *ar
 	const struct int_in_range *a = arg;
 	long long v;
 
+	if (refuse_nondecimal_int(c, n, "integer", true))
+		return -1;
 	if (!scalar_int(n, &v)) {
 		derr(c, n, "expected an integer between %lld and %lld", a->min, a->max);
 		return -1;
@@ -754,7 +896,17 @@ int get_labels(struct dctx *c, const struct yt_node *map, const char *key, struc
 
 		if (rv == 0)
 			val = xstrdup("");
-		if (rv < 0) {
+		if (rv >= 0 && pal_labels_get(out, k->text)) {
+			/* JSON readers keep the last value, yaml_tree lookups the first, strict
+			 * decoders (kubectl, calicoctl) refuse: a label must not mean two things. */
+			size_t first = 0;
+
+			while (strcmp(n->pairs[first].key->text, k->text) != 0)
+				first++;
+			derr(c, k, "key \"%s\" appears more than once (first on line %d)", k->text,
+			     n->pairs[first].key->line);
+			r = -1;
+		} else if (rv < 0) {
 			r = -1;
 		} else if (check == LABELS_LABELS && !is_qualified_name(k->text, &why)) {
 			derr(c, k, "invalid label key \"%s\": %s", k->text, why);
@@ -1004,6 +1156,10 @@ static int decode_port(struct dctx *c, const struct yt_node *n, void *item, void
 		derr(c, n, "expected a port number, a range \"first:last\" or a port name");
 		return -1;
 	}
+	/* A plain 010, 0x50 or 1e3 is a number to kubectl and calicoctl (8, 80, 1000), not port 10
+	 * or a port name. */
+	if (refuse_nondecimal_int(c, n, "port", true))
+		return -1;
 	s = n->text;
 	colon = strchr(s, ':');
 	if (colon) {

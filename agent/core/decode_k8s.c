@@ -314,8 +314,11 @@ static int decode_k8s_port(struct dctx *c, const struct yt_node *n, void *groups
 	if (!yt_is_null(pn)) {
 		size_t old = path_push(c, "port");
 
-		/* IntOrString: a YAML number is a port number, a string a port name. */
-		if (scalar_int(pn, &num)) {
+		/* IntOrString: a YAML number is a port number, a string a port name. A plain 0x50,
+		 * 010 or 1e3 is a number to kubectl (80, 8, 1000): not a name, nor port 10, here. */
+		if (refuse_nondecimal_int(c, pn, "port", true)) {
+			r = -1;
+		} else if (scalar_int(pn, &num)) {
 			if (num < 1 || num > 65535) {
 				derr(c, pn, "port %lld is out of range; must be between 1 and 65535",
 				     num);

@@ -7,6 +7,10 @@
  *    `kubectl get -o yaml` loads.
  *  - `kind: List` (apiVersion v1 or projectcalico.org/v3) with `items` is expanded, and so is
  *    `kind: <Kind>List` (GlobalNetworkPolicyList...) as calicoctl prints it.
+ *  - crd.projectcalico.org/v1, the form Calico's Kubernetes datastore stores (`kubectl get
+ *    globalnetworkpolicies.crd.projectcalico.org -o yaml`), is read as projectcalico.org/v3 for
+ *    the kinds that datastore serves as policy (as --datastore kubernetes reads them: the CRDs
+ *    hold the v3 spec; a "default." name prefix is the default tier's, as a v3 name's is).
  *  - A document that is a plain sequence of resources (`- apiVersion: ...`), which calicoctl
  *    accepts and Calico's docs use, loads like a List; field paths start with the item's index
  *    ("[1].spec.selector").
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #define CALICO_V3 "projectcalico.org/v3"
+#define CALICO_CRD "crd.projectcalico.org/v1"
 #define K8S_NETWORKING_V1 "networking.k8s.io/v1"
 #define K8S_CORE_V1 "v1"
 #define K8S_DISCOVERY_V1 "discovery.k8s.io/v1"
@@ -51,6 +56,14 @@ static const struct kind_info {
 	{ CALICO_V3, "Profile", decode_profile, false, false },
 	{ CALICO_V3, "GlobalNetworkSet", decode_network_set, false, false },
 	{ CALICO_V3, "NetworkSet", decode_network_set, true, false },
+	/* The same resources as Calico's Kubernetes datastore stores them (agent/k8s-convert's
+	 * convert_calico.c reads the same six kinds from there). */
+	{ CALICO_CRD, "GlobalNetworkPolicy", decode_policy, false, false },
+	{ CALICO_CRD, "NetworkPolicy", decode_policy, true, false },
+	{ CALICO_CRD, "Tier", decode_tier, false, false },
+	{ CALICO_CRD, "HostEndpoint", decode_host_endpoint, false, false },
+	{ CALICO_CRD, "GlobalNetworkSet", decode_network_set, false, false },
+	{ CALICO_CRD, "NetworkSet", decode_network_set, true, false },
 	{ K8S_NETWORKING_V1, "NetworkPolicy", decode_k8s_policy, true, true },
 	{ K8S_CORE_V1, "Namespace", decode_namespace, false, true },
 	{ K8S_CORE_V1, "Service", decode_service, true, true },
@@ -72,14 +85,25 @@ static const char *const calico_kinds_without_policy[] = {
 	"IPReservation", "KubeControllersConfiguration", "Node", "StagedGlobalNetworkPolicy",
 	"StagedKubernetesNetworkPolicy", "StagedNetworkPolicy", NULL
 };
+/* The CRDs of Calico's Kubernetes datastore that only it has (IPAM's bookkeeping). */
+static const char *const calico_crd_kinds_without_policy[] = { "IPAMBlock", "IPAMConfig",
+							       "IPAMHandle", NULL };
+
+static bool in_names(const char *kind, const char *const *names)
+{
+	for (size_t i = 0; names[i]; i++)
+		if (strcmp(kind, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static bool is_calico_kind_without_policy(const char *api, const char *kind)
 {
-	if (strcmp(api, CALICO_V3) != 0)
-		return false;
-	for (size_t i = 0; calico_kinds_without_policy[i]; i++)
-		if (strcmp(kind, calico_kinds_without_policy[i]) == 0)
-			return true;
+	if (strcmp(api, CALICO_V3) == 0)
+		return in_names(kind, calico_kinds_without_policy);
+	if (strcmp(api, CALICO_CRD) == 0)
+		return in_names(kind, calico_kinds_without_policy) ||
+		       in_names(kind, calico_crd_kinds_without_policy);
 	return false;
 }
 
@@ -145,18 +169,27 @@ static bool is_typed_list(const char *api, const char *kind)
 static void report_kind(struct dctx *c, const struct yt_node *root, const char *api,
 			const char *kind)
 {
-	const char *apis[N_KINDS + 1];
-	size_t n = 0;
+	char apis[256];
+	size_t n = 0, total = 0, len = 0;
 
+	/* The apiVersions the kind has: "A", "A or B", "A, B or C", in the table's order. */
+	apis[0] = '\0';
 	for (size_t i = 0; i < N_KINDS; i++)
-		if (strcmp(kinds[i].kind, kind) == 0)
-			apis[n++] = kinds[i].api_version;
-	if (n == 1) {
+		total += strcmp(kinds[i].kind, kind) == 0;
+	for (size_t i = 0; i < N_KINDS && len < sizeof(apis) - 1; i++) {
+		int w;
+
+		if (strcmp(kinds[i].kind, kind) != 0)
+			continue;
+		w = snprintf(apis + len, sizeof(apis) - len, "%s%s",
+			     n == 0 ? "" : n + 1 == total ? " or " : ", ", kinds[i].api_version);
+		if (w > 0)
+			len += (size_t)w;
+		n++;
+	}
+	if (n > 0) {
 		derr_field(c, root, "apiVersion", "kind %s needs apiVersion %s, not \"%s\"", kind,
-			   apis[0], api);
-	} else if (n == 2) {
-		derr_field(c, root, "apiVersion", "kind %s needs apiVersion %s or %s, not \"%s\"",
-			   kind, apis[0], apis[1], api);
+			   apis, api);
 	} else {
 		derr_choice(c, root, "kind", "unknown kind", kind, kind_names,
 			    "expected one of GlobalNetworkPolicy, NetworkPolicy, Tier, HostEndpoint, "
@@ -251,9 +284,10 @@ static const char *intern_file(struct pal_model *m, const char *name)
 	return s;
 }
 
-/* pal_model_load_buffer's work; ys is the caller's, which frees it. */
+/* pal_model_load_buffer's work; ys is the caller's, which frees it. *n_docs counts the documents
+ * that hold something. */
 static int load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
-		       struct pal_diags *diags, struct yt_stream *ys)
+		       struct pal_diags *diags, struct yt_stream *ys, size_t *n_docs)
 {
 	struct dctx c;
 	int r;
@@ -275,6 +309,7 @@ static int load_buffer(struct pal_model *m, const char *name, const char *buf, s
 		/* An empty document (a trailing "---", a comment-only file) holds nothing. */
 		if (!ys->docs[i] || yt_is_null(ys->docs[i]))
 			continue;
+		(*n_docs)++;
 		decode_document(&c, ys->docs[i]);
 	}
 	if (ys->has_error) {
@@ -286,8 +321,8 @@ static int load_buffer(struct pal_model *m, const char *name, const char *buf, s
 }
 
 /* Out of memory anywhere below (oom.h) ends here: -ENOMEM, reported when the report fits. */
-int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
-			  struct pal_diags *diags)
+static int load_buffer_guarded(struct pal_model *m, const char *name, const char *buf, size_t len,
+			       struct pal_diags *diags, size_t *n_docs)
 {
 	struct yt_stream ys;
 	jmp_buf oom;
@@ -296,7 +331,7 @@ int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf
 
 	memset(&ys, 0, sizeof(ys));
 	if (setjmp(oom) == 0) {
-		r = load_buffer(m, name ? name : "<input>", buf, len, diags, &ys);
+		r = load_buffer(m, name ? name : "<input>", buf, len, diags, &ys, n_docs);
 	} else {
 		r = -ENOMEM;
 		if (setjmp(oom) == 0)
@@ -306,6 +341,14 @@ int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf
 	pal_oom_exit_swap(outer);
 	yt_stream_free(&ys);
 	return r;
+}
+
+int pal_model_load_buffer(struct pal_model *m, const char *name, const char *buf, size_t len,
+			  struct pal_diags *diags)
+{
+	size_t n_docs = 0;
+
+	return load_buffer_guarded(m, name, buf, len, diags, &n_docs);
 }
 
 int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags *diags)
@@ -354,7 +397,20 @@ int pal_model_load_file(struct pal_model *m, const char *path, struct pal_diags 
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	r = pal_model_load_buffer(m, path, buf, len, diags);
+	{
+		size_t n_docs = 0, errors = diags->n_errors;
+
+		r = load_buffer_guarded(m, path, buf, len, diags, &n_docs);
+		/* A policy file that holds nothing is more likely a truncated write (`kubectl get
+		 * ... > f` that failed, a copy cut short) than a wish to enforce nothing: its old
+		 * policies must not silently go. kubectl and calicoctl refuse an empty file too. An
+		 * empty List ("items: []") is a resource and loads. */
+		if (r == 0 && n_docs == 0 && diags->n_errors == errors)
+			pal_error(diags, pos, NULL,
+				  "the file holds no resources (empty, or only comments and "
+				  "\"---\"); delete it, or give it another extension than .yaml, "
+				  ".yml or .json to keep it in the directory unread");
+	}
 out:
 	free(buf);
 	close(fd);

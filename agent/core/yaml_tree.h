@@ -4,7 +4,10 @@
  * nodes that remember their line and column, so decoders can point errors at the exact place.
  * Scalars keep their text and style; typing (int, bool, null) is the decoder's job because YAML
  * typing depends on the field (a plain `80` is a number, a quoted "80" a string).
- * Anchors/aliases are rejected: policy files have no use for them and they make expansion bombs.
+ * Anchors and aliases (&name, *name) and YAML 1.1's merge key (<<: *name) are expanded as
+ * kubectl's and calicoctl's reader (go-yaml v2) expands them: an alias becomes a copy of the
+ * anchored node (at most 100000 copied nodes a file: no expansion bombs). Where readers differ on
+ * a merge (a key set both before << and by the merged mapping), the input is an error.
  */
 #ifndef PALISADE_YAML_TREE_H
 #define PALISADE_YAML_TREE_H
@@ -52,8 +55,8 @@ struct yt_stream {
 	struct yt_node **docs; /* root node of each document; NULL for an empty document */
 	int *doc_lines;        /* 1-based line where each document starts */
 	size_t n_docs, cap_docs, cap_doc_lines;
-	/* First error (syntax, alias, nesting too deep, non-scalar key), if any. The documents
-	 * completed before the error are kept. */
+	/* First error (syntax, alias, merge key, nesting too deep, non-scalar key), if any. The
+	 * documents completed before the error are kept. */
 	bool has_error;
 	int err_line, err_col;
 	char err_msg[200];

@@ -7,7 +7,8 @@
 #     good policy, and /readyz answers 503 "degraded" naming it; /livez stays 200; removing the file
 #     makes it apply the rest and become ready again;
 #   - an agent restarted on the bad directory applies nothing: the previous agent's policy stays
-#     in force from the pins (same generation, verdicts), /readyz 503 degraded naming the file.
+#     in force from the pins (same generation, verdicts), /readyz 503 degraded naming the file;
+#   - a policy file truncated to nothing keeps its policies in force (an error, not an empty set).
 . "$(dirname "$0")/lib/agentd_test.sh"
 
 agentd_test_start
@@ -91,6 +92,24 @@ rm "$dir/90-bad.yaml"
 agentd_wait_ready 50 || fail "not ready after the fix: $(agentd_readyz)"
 [ "$(agentd_generation)" -gt "$gen2" ] || fail "the fixed policy was not applied"
 expect_tcp client 198.18.1.1 9999 - node:9999
+
+# A policy file truncated to nothing (a `kubectl get ... > file` that failed) is an error, not an
+# empty file: the policies it held stay in force (8443 still open, the same generation), /readyz
+# names it (docs/operations.md "Policy files"). Before, its policies silently went.
+gen3=$(agentd_generation)
+cp "$dir/20-bare-metal-host.yaml" "$E2E_TMP/20-saved.yaml"
+: >"$dir/20-bare-metal-host.yaml"
+agentd_wait_log "20-bare-metal-host.yaml: error: the file holds no resources" 50 ||
+	fail "the agent did not report the emptied file: $(tail -n 20 "$AGENTD_LOG")"
+sleep 0.3
+[ "$(agentd_generation)" = "$gen3" ] || fail "an emptied file changed the generation: $gen3 -> $(agentd_generation)"
+expect_tcp client 198.18.1.1 8443 - node:8443
+case "$(agentd_readyz)" in 503\ *degraded*20-bare-metal-host.yaml*) ;;
+*) fail "/readyz does not name the emptied file: $(agentd_readyz)" ;;
+esac
+echo "emptied policy file: generation $gen3 stays, 8443 still open"
+mv "$E2E_TMP/20-saved.yaml" "$dir/20-bare-metal-host.yaml"
+agentd_wait_ready 50 || fail "not ready after restoring the file: $(agentd_readyz)"
 
 agentd_stop
 agent_uninstall_check

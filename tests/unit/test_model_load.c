@@ -258,12 +258,14 @@ Test(model_load, api_version_kind_pairs)
 		       "kind: GlobalNetworkPolicy\n"
 		       "metadata: {name: p}\n",
 		       "1:13", "apiVersion",
-		       "kind GlobalNetworkPolicy needs apiVersion projectcalico.org/v3, not \"v1\"");
+		       "kind GlobalNetworkPolicy needs apiVersion projectcalico.org/v3 or "
+		       "crd.projectcalico.org/v1, not \"v1\"");
 	mt_check_error("apiVersion: projectcalico.org/v1\n"
 		       "kind: NetworkPolicy\n"
 		       "metadata: {name: p}\n",
 		       "1:13", "apiVersion",
-		       "needs apiVersion projectcalico.org/v3 or networking.k8s.io/v1");
+		       "needs apiVersion projectcalico.org/v3, crd.projectcalico.org/v1 or "
+		       "networking.k8s.io/v1");
 	mt_check_error("apiVersion: projectcalico.org/v3\n"
 		       "kind: Namespace\n"
 		       "metadata: {name: p}\n",
@@ -298,7 +300,7 @@ Test(model_load, yaml_syntax_error_position)
 	cr_assert(strstr(t.out, "t.yaml:4:1: error: YAML syntax error"), "%s", t.out);
 	mt_free(&t);
 	mt_load(&t, "a: *ref\n");
-	cr_assert(strstr(t.out, "t.yaml:1:4: error: YAML aliases"), "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:1:4: error: YAML alias *ref names no anchor"), "%s", t.out);
 	mt_free(&t);
 }
 

@@ -601,7 +601,9 @@ static const struct limit_case {
 	  "too many entries: 257, at most 256" },
 	{ "  ingress:\n    - action: Allow\n      protocol: TCP\n"
 	  "      destination:\n        ports:\n",
-	  "          - %d%03d\n", 50, "11:11", "spec.ingress[0].destination.ports",
+	  /* i / 250 is 0 here and %.0d prints nothing: plain decimal ports 1 to 51 (a plain 0010
+	   * is octal 8 to YAML 1.1 readers and refused). */
+	  "          - %.0d%d\n", 50, "11:11", "spec.ingress[0].destination.ports",
 	  "too many ports: 51, at most 50" },
 };
 
