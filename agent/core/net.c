@@ -49,6 +49,8 @@ static bool clear_host_bits(uint8_t *bytes, unsigned len, unsigned total_bits)
 	return had;
 }
 
+static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 bool pal_cidr_parse(const char *s, struct pal_cidr *out, bool *had_host_bits)
 {
 	char addr[INET6_ADDRSTRLEN + 1];
@@ -90,6 +92,17 @@ bool pal_cidr_parse(const char *s, struct pal_cidr *out, bool *had_host_bits)
 	}
 	c.prefix_len = (uint8_t)len;
 	had = clear_host_bits(c.addr.bytes, len, family_bits(c.addr.family));
+	/* An IPv4-mapped network (::ffff:a.b.c.d/96+n, still inside ::ffff:0:0/96 once its host
+	 * bits are cleared) is the IPv4 network a.b.c.d/n, as Calico reads it: Go's net.ParseCIDR
+	 * gives it an IP whose To4() is non-nil, so Calico's validator counts it as IPv4 and felix
+	 * renders "a.b.c.d/n" (and IPv6 packets with mapped addresses never reach policy here). */
+	if (c.addr.family == PAL_AF_INET6 && c.prefix_len >= 96 &&
+	    memcmp(c.addr.bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0) {
+		memmove(c.addr.bytes, c.addr.bytes + 12, 4);
+		memset(c.addr.bytes + 4, 0, sizeof(c.addr.bytes) - 4);
+		c.addr.family = PAL_AF_INET4;
+		c.prefix_len = (uint8_t)(c.prefix_len - 96);
+	}
 	if (had_host_bits)
 		*had_host_bits = had;
 	*out = c;

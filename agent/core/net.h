@@ -27,7 +27,8 @@ struct pal_cidr {
 bool pal_addr_parse(const char *s, struct pal_addr *out);
 /* Parses "198.18.0.0/15" or a bare address (full-length prefix). When host bits are set they are
  * cleared and *had_host_bits (if not NULL) is set, as Calico accepts and normalises them in network
- * sets and endpoints (rule nets reject them: get_exact_cidr_list in decode.h). */
+ * sets and endpoints (rule nets reject them: get_exact_cidr_list in decode.h). An IPv4-mapped
+ * network (::ffff:a.b.c.d/96+n) becomes the IPv4 network a.b.c.d/n, as Calico reads it. */
 bool pal_cidr_parse(const char *s, struct pal_cidr *out, bool *had_host_bits);
 bool pal_cidr_contains(const struct pal_cidr *c, const struct pal_addr *a);
 /* True when every address of inner is inside outer. */

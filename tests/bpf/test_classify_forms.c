@@ -272,3 +272,30 @@ Test(bpf_classify_forms, per_family_prefix_capacity_falls_back_never_truncates, 
 		ct_free(&c);
 	}
 }
+
+/* The family prefilter of notNets (docs/semantics.md 3.3), in the programmed datapath: a Deny
+ * whose source notNets are IPv4 only is a rule for IPv4 only, as felix renders it
+ * (FilterRuleToIPVersion): IPv6 packets go on to the Allow after it. And an IPv4-mapped net is
+ * the IPv4 net it maps: its Deny stops IPv4. */
+Test(bpf_classify_forms, not_nets_and_mapped_nets_keep_to_their_family)
+{
+	struct ctest c;
+	char *y = strdup(BT_YAML_HEP_H0(HOST ", '2001:db8::1'")
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: q}\n"
+		"spec:\n  order: 1\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n"
+		"  - {action: Deny, source: {nets: ['::ffff:198.19.7.0/120']}}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: p}\n"
+		"spec:\n  order: 2\n  selector: role == 'h'\n  types: [Ingress]\n  ingress:\n"
+		"  - {action: Deny, source: {notNets: [198.19.0.0/16]}}\n"
+		"  - {action: Allow}\n");
+
+	cr_assert_not_null(y);
+	apply_policy(&c, y);
+	cr_assert(allowed_to("198.19.0.200", HOST));
+	cr_assert_not(allowed_to(PEER, HOST), "the notNets Deny");
+	cr_assert(allowed_to("2001:db8:9::5", "2001:db8::1"), "IPv6 past an IPv4 notNets Deny");
+	cr_assert_not(allowed_to("198.19.7.9", HOST), "IPv4 past a Deny of its mapped net");
+	ct_free(&c);
+}

@@ -20,7 +20,10 @@
 #   5. the untracked policy back without its Deny rule (only Allows): no XDP on ext0 (it could
 #      only drop early what the list denies), the raw PREROUTING jumps back, and the allowed
 #      datagrams, the one from 198.18.200.7 too, untracked by tc ingress alone;
-#   6. its Deny rule back: palisade's XDP on ext0 again, the deny dropped at XDP.
+#   6. its Deny rule back: palisade's XDP on ext0 again, the deny dropped at XDP;
+#   7. the agent restarted onto the Allow-only list with its XDP left on ext0 by the previous
+#      process: taken off and unmarked, the allow untracked at tc ingress, the host policy holds;
+#   8. restarted onto the list with its Deny: XDP on again, the deny dropped at XDP.
 . "$(dirname "$0")/lib/agentd_test.sh"
 
 agentd_test_start
@@ -156,6 +159,33 @@ expect_ct_none "untracked udp 11211 from 198.18.200.7" ipv4 -s 198.18.200.7
 cp "$E2E_TMP/30-memcached-untracked.yaml" "$dir/" || fail "cp"
 gen=$((gen + 1))
 agentd_wait_generation "$gen"
+wait_xdp ext0 palisade
+wait_marked ext0 1
+untracked_deny_holds xdp
+untracked_allow_holds
+
+# 7. a restart onto the Allow-only list, palisade's XDP left on ext0 by the previous process: the
+# new process takes it off and unmarks it; the allow is untracked at tc ingress, the host policy
+# still holds
+agentd_stop
+ns node ip link show dev ext0 | grep -q 'prog/xdp' ||
+	fail "the stopped agent took its XDP off ext0 (the restart case is not tested)"
+awk '/^    - action: Deny/ { skip = 1; next } skip && /^    - / { skip = 0 } !skip' \
+	"$E2E_TMP/30-memcached-untracked.yaml" >"$dir/30-memcached-untracked.yaml" || fail "awk"
+agentd_start "$dir"
+wait_xdp ext0 ""
+wait_marked ext0 0
+[ "$(pre_jumps)" = 2 ] || fail "raw PREROUTING jumps after the restart: $(pre_jumps), want 2"
+untracked_allow_holds
+ct_flush
+expect_udp client 198.18.1.1 11211 198.18.200.7
+expect_ct_none "untracked udp 11211 from 198.18.200.7" ipv4 -s 198.18.200.7
+expect_tcp_blocked client 198.18.1.1 9999 -
+
+# 8. and a restart onto the list with its Deny, no XDP left behind: XDP on, the deny at XDP
+agentd_stop
+cp "$E2E_TMP/30-memcached-untracked.yaml" "$dir/" || fail "cp"
+agentd_start "$dir"
 wait_xdp ext0 palisade
 wait_marked ext0 1
 untracked_deny_holds xdp

@@ -264,6 +264,30 @@ Test(evaluator_match, not_nets_of_one_family_never_match_the_other)
 	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "p", 0);
 }
 
+/* Calico reads an IPv4-mapped CIDR as the IPv4 CIDR it maps (cnet.ParseCIDROrIP, To4: see
+ * net/ipv4_mapped_cidrs_are_ipv4), in nets and notNets alike: a Deny of ::ffff:198.18.100.0/120
+ * denies IPv4 198.18.100.0/24, and a rule with it is for IPv4 only. palisade kept it as an IPv6
+ * net, which matches nothing (mapped packets are dropped as malformed): that Deny let IPv4 by. */
+Test(evaluator_match, ipv4_mapped_nets_are_the_ipv4_nets)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {nets: ['::ffff:198.18.100.0/120']}}]"),
+		     CONNS({ CLIENT }),
+		     CONNS({ "198.18.102.1" }, { "2001:db8:100::5" }));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {notNets: ['::ffff:198.18.100.0/120']}}]"),
+		     CONNS({ "198.18.102.1" }),
+		     CONNS({ CLIENT }, { "2001:db8:100::5" }));
+	load(GNP(WEB, "[{action: Deny, source: {nets: ['::ffff:198.18.100.0/120']}}, {action: Allow}]"));
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 1, POD1, 80);
+	struct pal_verdict v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
+
+	ct_expect(&v, false, PAL_STAGE_WORKLOAD, "p", 0);
+	p = ct_pkt(PAL_PROTO_TCP, "2001:db8:100::5", 1, POD1_V6, 80);
+	v = ct_eval(&T, PAL_TRACE_FORWARD, "ext0", "cali1", &p);
+	ct_expect(&v, true, PAL_STAGE_WORKLOAD, "p", 1);
+	/* the validator counts it as IPv4 too: with ipVersion 4 it loads */
+	load(GNP(WEB, "[{action: Allow, ipVersion: 4, source: {notNets: ['::ffff:198.18.100.0/120']}}]"));
+}
+
 Test(evaluator_match, ip_version)
 {
 	expect_conns(GNP(WEB, "[{action: Allow, ipVersion: 6}]"), CONNS({ "2001:db8:100::5" }),

@@ -67,6 +67,35 @@ Test(net, host_bits_cleared)
 	cr_assert_str_eq(pal_cidr_str(&c, buf), "10.248.0.0/13");
 }
 
+/* An IPv4-mapped CIDR is the IPv4 CIDR it maps, as Calico reads it: libcalico-go parses nets with
+ * Go's net.ParseCIDR, whose IPNet for ::ffff:a.b.c.d/96+n has IP.To4() != nil, so Calico's
+ * validator counts it as IPv4 and felix renders its String(), "a.b.c.d/n". Only where the
+ * network (host bits cleared) still lies in ::ffff:0:0/96. */
+Test(net, ipv4_mapped_cidrs_are_ipv4)
+{
+	static const struct {
+		const char *in, *out;
+		int family;
+	} cases[] = {
+		{ "::ffff:198.18.0.0/111", "198.18.0.0/15", PAL_AF_INET4 },
+		{ "::ffff:c612:6400/120", "198.18.100.0/24", PAL_AF_INET4 },
+		{ "::ffff:198.18.1.2", "198.18.1.2/32", PAL_AF_INET4 },
+		{ "::ffff:198.18.1.2/128", "198.18.1.2/32", PAL_AF_INET4 },
+		{ "::ffff:0:0/96", "0.0.0.0/0", PAL_AF_INET4 },
+		{ "::ffff:0:0/95", "::fffe:0:0/95", PAL_AF_INET6 },
+		{ "::198.18.0.0/111", "::198.18.0.0/111", PAL_AF_INET6 },
+		{ "64:ff9b::198.18.0.0/111", "64:ff9b::c612:0/111", PAL_AF_INET6 },
+	};
+	char buf[PAL_CIDR_STRLEN];
+	struct pal_cidr c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert(pal_cidr_parse(cases[i].in, &c, NULL), "%s", cases[i].in);
+		cr_assert_eq(c.addr.family, cases[i].family, "%s", cases[i].in);
+		cr_assert_str_eq(pal_cidr_str(&c, buf), cases[i].out, "%s", cases[i].in);
+	}
+}
+
 Test(net, rejects_bad_syntax)
 {
 	static const char *const bad[] = {
