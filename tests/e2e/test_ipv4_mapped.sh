@@ -18,29 +18,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/agent.sh"
 
 adversary_topology
-udp_echo node 7001
-ext0_mac=$(ns node ip -j link show dev ext0 | jq -r '.[0].address') || fail "link ext0"
-[ -n "$ext0_mac" ] && [ "$ext0_mac" != null ] || fail "no MAC address for ext0"
+adv_udp_target 7001
 rx=$(udp_rx_file node 7001)
 
-# send SRC DST TOKEN: one datagram from the client SRC:40000 to DST:7001 (an Ethernet frame).
-send() {
-	ns client $ADV vlan-udp eth0 "$ext0_mac" "$1" "$2" 7001 40000 0 "$3" ||
-		fail "sending $3 failed"
-}
-
-# arrived TOKEN: TOKEN (a whole datagram) reached the node's udp 7001 within a second.
-arrived() {
-	local i
-	for i in $(seq 10); do
-		grep -qxF -- "$1" "$rx" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-send ::ffff:198.18.1.50 2001:db8:1::1 bare-mapped
-arrived bare-mapped ||
+adv_udp_send ::ffff:198.18.1.50 2001:db8:1::1 bare-mapped
+adv_udp_arrived bare-mapped ||
 	fail "bare kernel: the datagram from ::ffff:198.18.1.50 did not arrive (test cannot tell)"
 
 pol=$(mktemp -d "$E2E_TMP/pol.XXXXXX")
@@ -49,11 +31,11 @@ agent_program "$pol"
 
 out=$(polctl_json counters) || exit 1
 before=$(printf '%s' "$out" | jq '.ext0.drops["malformed-ip"] // 0')
-send 2001:db8:1::50 2001:db8:1::1 ipv6-client
-arrived ipv6-client || fail "the client's IPv6 datagram (allowed) did not arrive"
-send 198.18.1.50 198.18.1.1 ipv4-client
-send ::ffff:198.18.1.50 2001:db8:1::1 mapped-source
-send 2001:db8:1::50 ::ffff:198.18.1.1 mapped-destination
+adv_udp_send 2001:db8:1::50 2001:db8:1::1 ipv6-client
+adv_udp_arrived ipv6-client || fail "the client's IPv6 datagram (allowed) did not arrive"
+adv_udp_send 198.18.1.50 198.18.1.1 ipv4-client
+adv_udp_send ::ffff:198.18.1.50 2001:db8:1::1 mapped-source
+adv_udp_send 2001:db8:1::50 ::ffff:198.18.1.1 mapped-destination
 sleep 1
 ! grep -qxF ipv4-client "$rx" || fail "the client's IPv4 datagram arrived: the policy denies it"
 ! grep -qxF mapped-source "$rx" ||

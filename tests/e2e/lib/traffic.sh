@@ -142,3 +142,32 @@ adversary_topology() {
 	topo_create
 	topo_start_services
 }
+
+# adv_udp_target PORT: the node's udp PORT echoes and logs what it receives (udp_rx_file), for
+# adv_udp_send / adv_udp_arrived (crafted frames from the client to ext0; adversary_topology
+# first). Sets ADV_UDP_PORT and ADV_EXT0_MAC.
+adv_udp_target() {
+	ADV_UDP_PORT=$1
+	udp_echo node "$ADV_UDP_PORT"
+	ADV_EXT0_MAC=$(ns node ip -j link show dev ext0 | jq -r '.[0].address') || fail "link ext0"
+	[ -n "$ADV_EXT0_MAC" ] && [ "$ADV_EXT0_MAC" != null ] || fail "no MAC address for ext0"
+}
+
+# adv_udp_send SRC DST TOKEN: one datagram from the client SRC:40000 to DST:ADV_UDP_PORT (an
+# Ethernet frame onto ext0).
+adv_udp_send() {
+	ns client $ADV vlan-udp eth0 "$ADV_EXT0_MAC" "$1" "$2" "$ADV_UDP_PORT" 40000 0 "$3" ||
+		fail "sending $3 failed"
+}
+
+# adv_udp_arrived TOKEN: TOKEN (a whole datagram) reached the node's udp ADV_UDP_PORT within a
+# second.
+adv_udp_arrived() {
+	local i rx
+	rx=$(udp_rx_file node "$ADV_UDP_PORT")
+	for i in $(seq 10); do
+		grep -qxF -- "$1" "$rx" && return 0
+		sleep 0.1
+	done
+	return 1
+}
