@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -741,6 +742,32 @@ static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint
 		}
 }
 
+/* A stamp for a list being written (abi.h pal_list.stamp): CLOCK_BOOTTIME in ns, later than every
+ * stamp this process gave before (it waits for the clock to pass the last one, so a stamp is never
+ * ahead of the clock). A restarted agent's stamps are then later than those of the lists it finds
+ * pinned, which were all taken before it started; pinned maps do not outlive the boot, whose
+ * clock never goes back. So no two lists written in a boot share a stamp, and the classifier's
+ * verdict cache (bpf/classify.h) never takes one list's cached answer for another's. */
+static uint64_t list_stamp(void)
+{
+	static uint64_t last;
+	uint64_t prev = __atomic_load_n(&last, __ATOMIC_RELAXED), now;
+
+	for (;;) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		if (now <= prev) {
+			prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&last, &prev, now, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return now;
+	}
+}
+
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		      uint32_t generation, uint32_t *list_id)
 {
@@ -835,6 +862,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	l.always = wbase;
 	set_single_classes(&l, t, im.cv);
 	l.list_id = id;
+	l.stamp = list_stamp();
 	/* the pal_long slot before the pal_lists entry: once that entry is there the id is taken,
 	 * and the slot is whole */
 	if ((err = long_slot_write(dp, id, &l))) {

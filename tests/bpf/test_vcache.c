@@ -1,0 +1,394 @@
+/* The classifier's verdict cache (bpf/classify.h "the verdict cache", docs/datapath.md "The
+ * verdict cache"): per CPU and hook, the answer of steps 2 and 3 for a (list stamp, six classes)
+ * key, taken by a later new flow with the same key. It must never give a packet an answer the
+ * policy in force would not:
+ *   - a hit answers as the classification would and counts the deciding rule as a miss does;
+ *   - an apply that changes the verdict of a cached combination gives the new verdict at once;
+ *   - a list that takes a freed list's id, pal_long slot and pal_words region (the same class
+ *     offsets) never gets the freed list's answers (the stamp is in the key);
+ *   - a line whose key differs from the packet's in any part, or that a writer is inside (busy),
+ *     is not taken (forged lines planted in every line of every CPU; the control, the honest
+ *     key with a forged answer, is taken, which proves the packet looked at the line);
+ *   - a Log-first combination is never cached: its Log rule counts every time;
+ *   - a trace run neither reads nor writes a line.
+ * Every test runs on one CPU: the lines are per CPU. */
+#include <criterion/criterion.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpft.h"
+#include "test_compiler_util.h"
+#include "palisade.skel.h"
+#include "../../agent/dataplane/datapath_internal.h"
+
+#define HOST "198.18.0.1"
+#define PEER "198.18.5.5"
+#define TC_SHOT_RC 2
+
+static struct bpft T;
+static int cpu;
+
+static void setup(void)
+{
+	cpu_set_t set;
+
+	cpu = sched_getcpu();
+	cr_assert_geq(cpu, 0);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+	bt_setup(&T);
+}
+
+static void teardown(void)
+{
+	bt_teardown(&T);
+}
+
+TestSuite(bpf_vcache, .init = setup, .fini = teardown);
+
+/* A long preDNAT list of host endpoint h0 (eth0; classified at tc ingress): 40 denies of TCP from 198.19.0.1-40 (so the list has
+ * no linear form), then `first` (a YAML rule or ""), then `port_action` TCP to port, then
+ * `rest_action` any other TCP. */
+static char *policy(const char *first, const char *port_action, int port, const char *rest_action)
+{
+	size_t cap = 16384, len = 0;
+	char *y = malloc(cap);
+
+	cr_assert_not_null(y);
+	len += (size_t)snprintf(y + len, cap - len,
+		"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		"metadata: {name: h0, labels: {role: h}}\n"
+		"spec: {node: node1, interfaceName: eth0, expectedIPs: [" HOST "]}\n"
+		"---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		"metadata: {name: p}\n"
+		"spec:\n  selector: role == 'h'\n  preDNAT: true\n  applyOnForward: true\n"
+		"  types: [Ingress]\n  ingress:\n%s", first);
+	for (int i = 0; i < 40; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"  - {action: Deny, protocol: TCP, source: {nets: [198.19.0.%d/32]}}\n", i + 1);
+	snprintf(y + len, cap - len,
+		 "  - {action: %s, protocol: TCP, destination: {ports: [%d]}}\n"
+		 "  - {action: %s, protocol: TCP}\n", port_action, port, rest_action);
+	return y;
+}
+
+static void compile(struct ctest *c, char *yaml)
+{
+	memset(c, 0, sizeof(*c));
+	ct_compile(c, yaml);
+	free(yaml);
+	cr_assert_eq(c->rc, 0, "compile");
+}
+
+/* tc ingress of eth0 on a new TCP flow from PEER to HOST:dport; the program's return value. */
+static int tc_in(uint16_t dport, const struct __sk_buff *cb_from)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, PEER, 40000, HOST, dport);
+	int eth0 = T.ifindex[BT_ETH0];
+	uint8_t buf[256];
+	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
+	struct __sk_buff ctx = { .ifindex = (uint32_t)eth0, .ingress_ifindex = (uint32_t)eth0 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = (uint32_t)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (cb_from)
+		memcpy(ctx.cb, cb_from->cb, sizeof(ctx.cb));
+	bt_flush_flows(&T);
+	cr_assert_eq(bpf_prog_test_run_opts(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS), &o), 0);
+	cr_assert_eq(sched_getcpu(), cpu);
+	return (int)o.retval;
+}
+
+/* The one long list eth0 runs, read from pal_lists. */
+static struct pal_list the_list(uint32_t *id_out)
+{
+	struct pal_iface v;
+	struct pal_list l;
+	uint32_t id = 0;
+
+	cr_assert_eq(pal_dp_iface_read(T.dp, (uint32_t)T.ifindex[BT_ETH0], &v), 0);
+	for (int s = 0; s < PAL_SLOT_COUNT; s++)
+		if (v.lists[s] & PAL_LIST_ID_LONG) {
+			cr_assert(id == 0 || id == v.lists[s], "eth0 runs two long lists");
+			id = v.lists[s];
+		}
+	cr_assert_neq(id, 0, "eth0 runs no long list");
+	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_lists"), &id, &l), 0);
+	cr_assert_neq(l.stamp, 0, "list %#x has no stamp", id);
+	if (id_out)
+		*id_out = id;
+	return l;
+}
+
+/* ---- the cache map ---- */
+
+static int vc_fd(void)
+{
+	return bpf_map__fd(T.dp->skel->maps.cls_vcache);
+}
+
+static int ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	cr_assert_gt(n, cpu);
+	return n;
+}
+
+/* Writes line (NULL: an empty one) into every line of every hook, on every CPU. */
+static void plant(const struct pal_vcache_line *line)
+{
+	int n = ncpus();
+	struct pal_vcache_line *v = calloc((size_t)n, sizeof(*v));
+
+	cr_assert_not_null(v);
+	for (int c = 0; line && c < n; c++)
+		v[c] = *line;
+	for (uint32_t k = 0; k < PAL_HOOK_COUNT * PAL_VCACHE_LINES; k++)
+		cr_assert_eq(bpf_map_update_elem(vc_fd(), &k, v, BPF_ANY), 0);
+	free(v);
+}
+
+/* How many lines on this CPU hold a key of stamp; the last one found in *out (may be NULL). */
+static int lines_of(uint64_t stamp, struct pal_vcache_line *out)
+{
+	int n = ncpus(), found = 0;
+	struct pal_vcache_line *v = calloc((size_t)n, sizeof(*v));
+
+	cr_assert_not_null(v);
+	for (uint32_t k = 0; k < PAL_HOOK_COUNT * PAL_VCACHE_LINES; k++) {
+		cr_assert_eq(bpf_map_lookup_elem(vc_fd(), &k, v), 0);
+		if (v[cpu].stamp == stamp) {
+			if (out)
+				*out = v[cpu];
+			found++;
+		}
+	}
+	free(v);
+	return found;
+}
+
+/* The line of port dport's combination under the list in force: the cache emptied, one packet
+ * run, its one line. */
+static struct pal_vcache_line line_of(uint16_t dport, int want_rc)
+{
+	struct pal_list l = the_list(NULL);
+	struct pal_vcache_line line;
+
+	plant(NULL);
+	cr_assert_eq(tc_in(dport, NULL), want_rc);
+	cr_assert_eq(lines_of(l.stamp, &line), 1, "port %u's answer was not cached once", dport);
+	return line;
+}
+
+/* A hit answers from the line, and the deciding rule counts on every packet, hit or miss. */
+Test(bpf_vcache, a_hit_answers_from_the_line_and_counts_its_rule)
+{
+	struct pal_vcache_line line, forged;
+	struct pal_rule_ctr before, after;
+	struct ctest a;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	line = line_of(80, TC_SHOT_RC);
+	cr_assert_eq(line.action, PAL_ACT_DENY);
+	cr_assert_eq(line.busy, 0);
+	before = bt_rulectr(&T, line.rule_id);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(tc_in(80, NULL), TC_SHOT_RC);
+	after = bt_rulectr(&T, line.rule_id);
+	cr_expect_eq(after.packets - before.packets, 5,
+		     "the deciding rule counted %llu of 5 packets answered from the cache",
+		     (unsigned long long)(after.packets - before.packets));
+	cr_expect_eq(lines_of(line.stamp, NULL), 1, "the hits left one line");
+
+	/* the packets were answered from the line: a forged answer under the honest key is taken */
+	forged = line;
+	forged.action = PAL_ACT_ALLOW;
+	plant(&forged);
+	cr_expect_neq(tc_in(80, NULL), TC_SHOT_RC, "the packet did not read its line");
+	ct_free(&a);
+}
+
+/* Any difference in the key, or a writer inside the line, and the line is not taken: a forged
+ * ALLOW planted in every line with one part of the key changed leaves port 80 denied. */
+Test(bpf_vcache, a_line_of_another_key_or_a_busy_line_is_not_taken)
+{
+	struct pal_vcache_line line, forged;
+	struct ctest a;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	line = line_of(80, TC_SHOT_RC);
+	for (int part = -2; part < PAL_FIELD_COUNT; part++) {
+		forged = line;
+		forged.action = PAL_ACT_ALLOW;
+		if (part == -2)
+			forged.stamp ^= 1; /* another list's stamp */
+		else if (part == -1)
+			forged.busy = 1; /* a writer is inside */
+		else
+			forged.cls[part] ^= 1; /* another class of one field */
+		plant(&forged);
+		cr_expect_eq(tc_in(80, NULL), TC_SHOT_RC,
+			     "a forged line (part %d changed) answered for port 80", part);
+		/* the control: the honest key with the forged answer is taken */
+		forged = line;
+		forged.action = PAL_ACT_ALLOW;
+		plant(&forged);
+		cr_expect_neq(tc_in(80, NULL), TC_SHOT_RC, "control (part %d): line not read", part);
+	}
+	ct_free(&a);
+}
+
+/* An apply that turns a cached combination's Deny into an Allow: the next packet is allowed. */
+Test(bpf_vcache, an_apply_changes_a_cached_verdict_at_once)
+{
+	struct ctest a, b;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	compile(&b, policy("", "Allow", 80, "Deny"));
+	bt_apply(&T, &a.ir, 1);
+	line_of(80, TC_SHOT_RC);
+	cr_assert_eq(tc_in(80, NULL), TC_SHOT_RC);
+	bt_apply(&T, &b.ir, 2);
+	cr_expect_neq(tc_in(80, NULL), TC_SHOT_RC, "port 80 denied after the apply allowed it");
+	cr_expect_eq(tc_in(22, NULL), TC_SHOT_RC, "port 22 allowed after the apply denied it");
+	bt_apply(&T, &a.ir, 3);
+	cr_expect_eq(tc_in(80, NULL), TC_SHOT_RC, "port 80 allowed after the apply denied it again");
+	ct_free(&a);
+	ct_free(&b);
+}
+
+/* A list that takes a freed list's id (its pal_long slot) and its pal_words region has the same
+ * class offsets for the same shape of rules; with the actions swapped, only the stamp tells the
+ * freed list's cached Deny of port 80 from the new list's Allow. */
+Test(bpf_vcache, a_reused_slot_and_region_never_serve_the_old_lists_answer)
+{
+	struct pal_vcache_line old_line, new_line;
+	struct pal_list la, lc;
+	struct ctest a, b, c;
+	uint32_t x, z;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	compile(&b, policy("", "Deny", 443, "Allow"));
+	compile(&c, policy("", "Allow", 80, "Deny"));
+	bt_apply(&T, &a.ir, 1);
+	la = the_list(&x);
+	old_line = line_of(80, TC_SHOT_RC);
+	bt_apply(&T, &b.ir, 2);
+	cr_assert_gt(pal_dp_lists_sweep(T.dp), 0, "A's list waits for the sweep");
+	T.dp->next_long_slot = x & ~PAL_LIST_ID_LONG;
+	bt_apply(&T, &c.ir, 3);
+	lc = the_list(&z);
+	cr_assert_eq(z, x, "C did not take A's id: the test needs it");
+	cr_assert_eq(lc.word_base, la.word_base, "C did not take A's pal_words region");
+	cr_assert_neq(lc.stamp, la.stamp, "C has A's stamp");
+	cr_assert_eq(lines_of(la.stamp, NULL), 1, "A's line is gone before C's packet");
+	cr_expect_neq(tc_in(80, NULL), TC_SHOT_RC, "port 80 got the freed list's cached Deny");
+	cr_assert_eq(lines_of(lc.stamp, &new_line), 1);
+	/* what makes the case: the same classes, only the stamp differs */
+	cr_expect_eq(memcmp(new_line.cls, old_line.cls, sizeof(new_line.cls)), 0,
+		     "C's classes are not A's: the test does not reuse the key's classes");
+	cr_expect_eq(new_line.action, PAL_ACT_ALLOW);
+	cr_expect_eq(tc_in(80, NULL) != TC_SHOT_RC, true, "port 80 denied from C's own line");
+	ct_free(&a);
+	ct_free(&b);
+	ct_free(&c);
+}
+
+/* The rule id of the list's first entry of action act. */
+static uint32_t first_rule_of(const struct pal_list *l, uint8_t act)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_entries");
+
+	for (uint32_t i = 0; i < l->n_entries; i++) {
+		uint32_t k = l->entry_base + i;
+		struct pal_entry e;
+
+		cr_assert_eq(bpf_map_lookup_elem(fd, &k, &e), 0);
+		if (e.action == act)
+			return e.rule_id;
+	}
+	cr_assert_fail("no entry of action %u", act);
+	return 0;
+}
+
+/* A combination whose first entry is a Log takes the walk every time: no line, and the Log
+ * rule counts every packet. */
+Test(bpf_vcache, a_log_first_combination_is_never_cached)
+{
+	struct pal_rule_ctr before, after;
+	struct pal_list l;
+	struct ctest a;
+	uint32_t log_rule;
+
+	compile(&a, policy("  - {action: Log, protocol: TCP, destination: {ports: [80]}}\n", "Deny",
+			   80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	l = the_list(NULL);
+	log_rule = first_rule_of(&l, PAL_ACT_LOG);
+	plant(NULL);
+	before = bt_rulectr(&T, log_rule);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(tc_in(80, NULL), TC_SHOT_RC);
+	after = bt_rulectr(&T, log_rule);
+	cr_expect_eq(after.packets - before.packets, 5, "the Log rule counted %llu of 5 packets",
+		     (unsigned long long)(after.packets - before.packets));
+	cr_expect_eq(lines_of(l.stamp, NULL), 0, "a Log-first answer was cached");
+	/* the list's other combinations are cached */
+	cr_assert_neq(tc_in(22, NULL), TC_SHOT_RC);
+	cr_expect_eq(lines_of(l.stamp, NULL), 1, "port 22's answer was not cached");
+	ct_free(&a);
+}
+
+/* Arms trace mode on every CPU with nonce (0: off), as test_cls_slot.c does. */
+static void trace_arm(uint64_t nonce)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_trace"), ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi), zero = 0;
+	size_t stride;
+	uint8_t *v;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	for (int c = 0; c < ncpu; c++)
+		memcpy(v + (size_t)c * stride, &nonce, sizeof(nonce));
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, v, BPF_ANY), 0);
+	free(v);
+}
+
+/* A trace run (polctl trace) records every step: it neither takes a line's answer nor writes one. */
+Test(bpf_vcache, a_trace_run_neither_reads_nor_writes_a_line)
+{
+	const uint64_t nonce = 0x5eed5eed1234567aull;
+	struct __sk_buff cb = { 0 };
+	struct pal_vcache_line line, forged;
+	struct ctest a;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	line = line_of(80, TC_SHOT_RC);
+	cb.cb[0] = (uint32_t)nonce;
+	cb.cb[1] = (uint32_t)(nonce >> 32);
+	forged = line;
+	forged.action = PAL_ACT_ALLOW;
+	plant(&forged);
+	trace_arm(nonce);
+	cr_expect_eq(tc_in(80, &cb), TC_SHOT_RC, "a trace run took a cached answer");
+	plant(NULL);
+	cr_expect_eq(tc_in(80, &cb), TC_SHOT_RC);
+	cr_expect_eq(lines_of(line.stamp, NULL), 0, "a trace run wrote a line");
+	trace_arm(0);
+	cr_expect_eq(tc_in(80, NULL), TC_SHOT_RC);
+	cr_expect_eq(lines_of(line.stamp, NULL), 1, "the packet after the trace run");
+	ct_free(&a);
+}
