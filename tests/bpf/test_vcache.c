@@ -392,3 +392,150 @@ Test(bpf_vcache, a_trace_run_neither_reads_nor_writes_a_line)
 	cr_expect_eq(lines_of(line.stamp, NULL), 1, "the packet after the trace run");
 	ct_free(&a);
 }
+
+/* ---- the key's invariant on lists the agent writes ----
+ *
+ * The cache names a class by its pal_class.summary alone, so within one list and field two
+ * classes with one summary offset must be the same class in every member steps 2 and 3 read
+ * (anchor, override mask, rank and words, base, top), wherever step 1 finds it: the pal_classes
+ * trie, pal_list.one_class, a direct key table's class values (ports, protocol, ICMP, host
+ * addresses). And every list has a stamp no other list has. A change to image_build, the key
+ * tables or class dedup that broke either would let one class's cached answer serve another. */
+
+struct seen_class {
+	uint32_t field;
+	struct pal_class c;
+	const char *from;
+};
+
+struct class_check {
+	struct seen_class *v;
+	size_t n, cap;
+	uint32_t id;
+	int from_trie, from_one, from_table;
+};
+
+static void class_seen(struct class_check *k, uint32_t field, const struct pal_class *c,
+		       const char *from)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->v[i].field != field || k->v[i].c.summary != c->summary)
+			continue;
+		cr_assert_eq(memcmp(&k->v[i].c, c, sizeof(*c)), 0,
+			     "list %#x field %u: two classes share summary %u (%s: base %u anchor %u "
+			     "ovr_mask %u top %#x; %s: base %u anchor %u ovr_mask %u top %#x)",
+			     k->id, field, c->summary, k->v[i].from, k->v[i].c.base, k->v[i].c.anchor,
+			     k->v[i].c.ovr_mask, k->v[i].c.top, from, c->base, c->anchor, c->ovr_mask,
+			     c->top);
+		return;
+	}
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->v = realloc(k->v, k->cap * sizeof(*k->v));
+		cr_assert_not_null(k->v);
+	}
+	k->v[k->n++] = (struct seen_class){ field, *c, from };
+}
+
+static uint64_t word_at(uint32_t i)
+{
+	uint64_t w;
+
+	cr_assert_eq(bpf_map_lookup_elem(pal_dp_map_fd(T.dp, "pal_words"), &i, &w), 0, "word %u", i);
+	return w;
+}
+
+/* Every class of every list in pal_lists, from every place step 1 takes one; the number of lists. */
+static int check_every_list(int *n_trie, int *n_one, int *n_table)
+{
+	int lists_fd = pal_dp_map_fd(T.dp, "pal_lists"), cls_fd = pal_dp_map_fd(T.dp, "pal_classes");
+	uint32_t key, next, *prev = NULL;
+	uint64_t stamps[4096];
+	int n = 0;
+
+	while (bpf_map_get_next_key(lists_fd, prev, &next) == 0) {
+		struct class_check k = { .id = next };
+		struct pal_class_key ck, cn, *cp = NULL;
+		struct pal_list l;
+
+		key = next;
+		prev = &key;
+		cr_assert_eq(bpf_map_lookup_elem(lists_fd, &key, &l), 0);
+		cr_assert_neq(l.stamp, 0, "list %#x has no stamp", key);
+		for (int i = 0; i < n; i++)
+			cr_assert_neq(stamps[i], l.stamp, "two lists share stamp %llu",
+				      (unsigned long long)l.stamp);
+		cr_assert_lt(n, 4096);
+		stamps[n++] = l.stamp;
+		for (uint32_t f = 0; f < PAL_FIELD_COUNT; f++) {
+			if (l.single_class & (1u << f)) {
+				class_seen(&k, f, &l.one_class[f], "one_class");
+				k.from_one++;
+			}
+			if (!(l.direct & (1u << f)))
+				continue;
+			for (uint32_t at = l.key_classes[f]; at + PAL_CLASS_WORDS <= l.key_table[f];
+			     at += PAL_CLASS_WORDS) {
+				uint64_t w0 = word_at(at), w1 = word_at(at + 1), w2 = word_at(at + 2),
+					 w3 = word_at(at + 3);
+				struct pal_class c = {
+					.summary = (uint32_t)w0, .ovr_mask = (uint32_t)(w0 >> 32),
+					.ovr_base = (uint32_t)w1, .base = (uint32_t)(w1 >> 32),
+					.anchor = (uint32_t)w2, .ovr_rank = (uint32_t)(w2 >> 32),
+					.top = (uint32_t)w3,
+				};
+
+				class_seen(&k, f, &c, "key table");
+				k.from_table++;
+			}
+		}
+		while (bpf_map_get_next_key(cls_fd, cp, &cn) == 0) {
+			struct pal_class c;
+
+			ck = cn;
+			cp = &ck;
+			if (ck.list_id != key)
+				continue;
+			cr_assert_eq(bpf_map_lookup_elem(cls_fd, &ck, &c), 0);
+			class_seen(&k, ck.field, &c, "trie");
+			k.from_trie++;
+		}
+		*n_trie += k.from_trie;
+		*n_one += k.from_one;
+		*n_table += k.from_table;
+		free(k.v);
+	}
+	return n;
+}
+
+/* Policies with every kind of class: host addresses (a host table), prefixes (the trie), port
+ * ranges and single ports, ICMP types, IPv6, a field of one class; and the lists of several
+ * applies alive at once (before the sweep), a list reused by digest among them. */
+Test(bpf_vcache, every_class_of_a_written_list_has_its_own_summary, .timeout = 300)
+{
+	static const char *const extra[] = {
+		"",
+		"  - {action: Allow, protocol: TCP, source: {nets: [198.18.64.0/18, 198.18.128.0/24]},"
+		" destination: {ports: ['1000:2000', 3000]}}\n"
+		"  - {action: Deny, protocol: UDP, source: {nets: ['2001:db8:1::/48']}}\n"
+		"  - {action: Log, protocol: ICMP, icmp: {type: 8}}\n"
+		"  - {action: Allow, protocol: ICMP, icmp: {type: 8, code: 0}}\n"
+		"  - {action: Pass, protocol: TCP, destination: {ports: [8080], nets: [198.18.0.0/16]}}\n",
+		"  - {action: Deny, source: {nets: [198.18.99.0/24]}, destination: {nets: [198.18.0.1/32]}}\n",
+	};
+	int n_trie = 0, n_one = 0, n_table = 0, lists = 0;
+	struct ctest c[4];
+
+	for (int i = 0; i < 4; i++) {
+		compile(&c[i], policy(extra[i % 3], i == 3 ? "Allow" : "Deny", 80 + i, "Allow"));
+		bt_apply(&T, &c[i].ir, (uint32_t)i + 1);
+		lists = check_every_list(&n_trie, &n_one, &n_table);
+	}
+	/* what the test covers: every source of classes, more than one list */
+	cr_expect_gt(lists, 1, "one list alive: the test wants several");
+	cr_expect_gt(n_trie, 0, "no trie class seen");
+	cr_expect_gt(n_one, 0, "no single-class field seen");
+	cr_expect_gt(n_table, 0, "no key-table class seen");
+	for (int i = 0; i < 4; i++)
+		ct_free(&c[i]);
+}
