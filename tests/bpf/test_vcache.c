@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
@@ -538,4 +539,49 @@ Test(bpf_vcache, every_class_of_a_written_list_has_its_own_summary, .timeout = 3
 	cr_expect_gt(n_table, 0, "no key-table class seen");
 	for (int i = 0; i < 4; i++)
 		ct_free(&c[i]);
+}
+
+/* A restarted agent gives its lists stamps after those of the lists it finds pinned, however its
+ * clock compares with its predecessor's (CLOCK_BOOTTIME is per time namespace: an agent restarted
+ * in a container whose boottime offset is below the last one's reads an earlier clock). Here the
+ * pinned list says its stamp is an hour ahead of the clock. */
+Test(bpf_vcache, a_restart_stamps_after_every_adopted_list)
+{
+	const int lists_fd = pal_dp_map_fd(T.dp, "pal_lists"), long_fd = pal_dp_map_fd(T.dp, "pal_long");
+	struct pal_datapath *dp2 = NULL;
+	struct pal_iface v;
+	struct pal_list l;
+	struct timespec ts;
+	struct ctest a, b;
+	uint64_t ahead;
+	uint32_t id, slot, nid = 0;
+	char err[512] = "";
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	compile(&b, policy("", "Allow", 80, "Deny"));
+	bt_apply(&T, &a.ir, 1);
+	l = the_list(&id);
+	cr_assert_eq(clock_gettime(CLOCK_BOOTTIME, &ts), 0);
+	ahead = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 3600ull * 1000000000ull;
+	l.stamp = ahead;
+	slot = id & ~PAL_LIST_ID_LONG;
+	cr_assert_eq(bpf_map_update_elem(long_fd, &slot, &l, BPF_EXIST), 0);
+	cr_assert_eq(bpf_map_update_elem(lists_fd, &id, &l, BPF_EXIST), 0);
+
+	struct pal_dp_opts o = bt_dp_opts(T.pin_dir);
+
+	cr_assert_eq(pal_dp_open(&o, &dp2, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(pal_dp_endpoint_write(dp2, &b.ir, pal_ir_endpoint_for_iface(&b.ir, "eth0"), 2,
+					   &v), 0, "%s", pal_dp_error(dp2));
+	for (int s = 0; s < PAL_SLOT_COUNT; s++)
+		if (v.lists[s] & PAL_LIST_ID_LONG)
+			nid = v.lists[s];
+	cr_assert_neq(nid, 0);
+	cr_assert_neq(nid, id, "B's list is A's");
+	cr_assert_eq(bpf_map_lookup_elem(lists_fd, &nid, &l), 0);
+	cr_expect_gt(l.stamp, ahead, "the restarted agent's list has stamp %llu, not after the adopted %llu",
+		     (unsigned long long)l.stamp, (unsigned long long)ahead);
+	pal_dp_close(dp2);
+	ct_free(&a);
+	ct_free(&b);
 }
