@@ -152,6 +152,8 @@ out:
 	return err;
 }
 
+static void list_stamp_adopt(uint64_t stamp);
+
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
 	struct pal_dp_list_ids used = { 0 };
@@ -179,6 +181,7 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &l))
 			continue;
+		list_stamp_adopt(l.stamp);
 		if (pal_region_mark(&dp->words, l.word_base, l.word_count) ||
 		    pal_region_mark(&dp->entries, l.entry_base, l.entry_count)) {
 			pal_dp_set_error(dp, "pinned list %u overlaps another: tables corrupt", key);
@@ -742,30 +745,50 @@ static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint
 		}
 }
 
+/* The last stamp this process gave (list_stamp), and the largest of the lists it found pinned
+ * (list_stamp_adopt). */
+static uint64_t stamp_last, stamp_pinned;
+
 /* A stamp for a list being written (abi.h pal_list.stamp): CLOCK_BOOTTIME in ns, later than every
  * stamp this process gave before (it waits for the clock to pass the last one, so a stamp is never
- * ahead of the clock). A restarted agent's stamps are then later than those of the lists it finds
- * pinned, which were all taken before it started; pinned maps do not outlive the boot, whose
- * clock never goes back. So no two lists written in a boot share a stamp, and the classifier's
- * verdict cache (bpf/classify.h) never takes one list's cached answer for another's. */
+ * ahead of the clock) and than every stamp of the lists it found pinned (list_stamp_adopt). A
+ * restarted agent's clock is normally past all its predecessor's stamps already (pinned maps do
+ * not outlive the boot, whose clock never goes back); but CLOCK_BOOTTIME is per time namespace,
+ * and an agent restarted under a smaller boottime offset reads an earlier clock than its
+ * predecessor did: its stamps then start just after the largest pinned one instead of at the
+ * clock. So no two lists live in the maps share a stamp, and the classifier's verdict cache
+ * (bpf/classify.h) never takes one list's cached answer for another's. */
 static uint64_t list_stamp(void)
 {
-	static uint64_t last;
-	uint64_t prev = __atomic_load_n(&last, __ATOMIC_RELAXED), now;
+	uint64_t prev = __atomic_load_n(&stamp_last, __ATOMIC_RELAXED), now, floor;
 
 	for (;;) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_BOOTTIME, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-		if (now <= prev) {
-			prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+		floor = __atomic_load_n(&stamp_pinned, __ATOMIC_RELAXED);
+		if (now <= floor) {
+			/* the clock is behind the pins: past them, and past this process's last */
+			now = (prev > floor ? prev : floor) + 1;
+		} else if (now <= prev) {
+			prev = __atomic_load_n(&stamp_last, __ATOMIC_RELAXED);
 			continue;
 		}
-		if (__atomic_compare_exchange_n(&last, &prev, now, false, __ATOMIC_RELAXED,
+		if (__atomic_compare_exchange_n(&stamp_last, &prev, now, false, __ATOMIC_RELAXED,
 						__ATOMIC_RELAXED))
 			return now;
 	}
+}
+
+/* A pinned list's stamp, seen at load: every stamp given from now on is after it. */
+static void list_stamp_adopt(uint64_t stamp)
+{
+	uint64_t cur = __atomic_load_n(&stamp_pinned, __ATOMIC_RELAXED);
+
+	while (stamp > cur && !__atomic_compare_exchange_n(&stamp_pinned, &cur, stamp, false,
+							   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 }
 
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,

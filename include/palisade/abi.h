@@ -452,7 +452,8 @@ struct pal_list {
 	__u32 pad_id;
 	/* Names this list's contents for the verdict cache (cls_vcache, below): the agent gives every
 	 * list it writes a stamp no list written before it in this boot had (strictly increasing
-	 * CLOCK_BOOTTIME ns, maps_sync.c list_stamp; the pins die with the boot), so a list id, a
+	 * CLOCK_BOOTTIME ns, and past every pinned list's: maps_sync.c list_stamp; the pins die with
+	 * the boot), so a list id, a
 	 * pal_long slot or a pal_words region used again later never brings back an older list's
 	 * cached answers. 0: never cached. */
 	__u64 stamp;
