@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpft.h"
@@ -584,4 +585,40 @@ Test(bpf_vcache, a_restart_stamps_after_every_adopted_list)
 	pal_dp_close(dp2);
 	ct_free(&a);
 	ct_free(&b);
+}
+
+/* The raw OUTPUT filters (sf_out.bpf.c, one object per host endpoint interface) classify at raw
+ * OUTPUT only, which never reads or writes a line: their object's own cls_vcache must not hold
+ * PAL_HOOK_COUNT * PAL_VCACHE_LINES lines per CPU (60 KiB a CPU, per host endpoint interface,
+ * for nothing). */
+Test(bpf_vcache, a_raw_output_filter_holds_no_lines)
+{
+	struct bpf_prog_info pi = { 0 };
+	uint32_t pl = sizeof(pi), ids[64], found = 0;
+	struct ctest a;
+	int fd;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	fd = T.sf_out_deny[BT_ETH0];
+	cr_assert_geq(fd, 0, "eth0 has no raw OUTPUT filter");
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &pi, &pl), 0);
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		cr_assert_geq(mfd, 0);
+		cr_assert_eq(bpf_obj_get_info_by_fd(mfd, &mi, &ml), 0);
+		close(mfd);
+		if (strcmp(mi.name, "cls_vcache"))
+			continue;
+		found = 1;
+		cr_expect_leq(mi.max_entries, 1, "the raw OUTPUT filter's cls_vcache has %u lines a CPU",
+			      mi.max_entries);
+	}
+	(void)found; /* a filter whose object has no cache at all is as good */
+	ct_free(&a);
 }
