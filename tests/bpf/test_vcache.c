@@ -622,3 +622,25 @@ Test(bpf_vcache, a_raw_output_filter_holds_no_lines)
 	(void)found; /* a filter whose object has no cache at all is as good */
 	ct_free(&a);
 }
+
+/* A combination whose first entry is a Pass takes the walk every time, as a Log-first one: no
+ * line, and the same answer on every packet. */
+Test(bpf_vcache, a_pass_first_combination_is_never_cached)
+{
+	struct pal_list l;
+	struct ctest a;
+	int rc;
+
+	compile(&a, policy("  - {action: Pass, protocol: TCP, destination: {ports: [80]}}\n", "Deny",
+			   80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	l = the_list(NULL);
+	plant(NULL);
+	rc = tc_in(80, NULL);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(tc_in(80, NULL), rc, "port 80's answer changed on packet %d", i + 2);
+	cr_expect_eq(lines_of(l.stamp, NULL), 0, "a Pass-first answer was cached");
+	cr_assert_neq(tc_in(22, NULL), TC_SHOT_RC);
+	cr_expect_eq(lines_of(l.stamp, NULL), 1, "port 22's answer was not cached");
+	ct_free(&a);
+}
