@@ -644,3 +644,50 @@ Test(bpf_vcache, a_pass_first_combination_is_never_cached)
 	cr_expect_eq(lines_of(l.stamp, NULL), 1, "port 22's answer was not cached");
 	ct_free(&a);
 }
+
+/* A restarted agent of the same build keeps the pinned programs (datapath.c adopt_pinned_prog),
+ * and with them their object's cls_vcache: the lines of every list its predecessors wrote, the
+ * deleted ones too. Its stamps must be after every stamp in those lines, not only after the live
+ * lists' (here a line says its stamp is an hour ahead of the restarted agent's clock). */
+Test(bpf_vcache, a_restart_stamps_after_every_line_of_the_adopted_programs)
+{
+	const int lists_fd = pal_dp_map_fd(T.dp, "pal_lists");
+	struct pal_vcache_line line;
+	struct pal_datapath *dp2 = NULL;
+	struct bpf_prog_info p1 = { 0 }, p2 = { 0 };
+	uint32_t l1 = sizeof(p1), l2 = sizeof(p2), nid = 0;
+	struct pal_iface v;
+	struct pal_list l;
+	struct timespec ts;
+	struct ctest a, b;
+	uint64_t ahead;
+	char err[512] = "";
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	compile(&b, policy("", "Allow", 80, "Deny"));
+	bt_apply(&T, &a.ir, 1);
+	line = line_of(80, TC_SHOT_RC);
+	cr_assert_eq(clock_gettime(CLOCK_BOOTTIME, &ts), 0);
+	ahead = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 3600ull * 1000000000ull;
+	line.stamp = ahead; /* a deleted list's line, stamped under another clock */
+	plant(&line);
+
+	struct pal_dp_opts o = bt_dp_opts(T.pin_dir);
+
+	cr_assert_eq(pal_dp_open(&o, &dp2, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(bpf_obj_get_info_by_fd(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS), &p1, &l1), 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(pal_dp_prog_fd(dp2, PAL_PROG_TC_INGRESS), &p2, &l2), 0);
+	cr_assert_eq(p1.id, p2.id, "the restarted agent did not keep the pinned tc program");
+	cr_assert_eq(pal_dp_endpoint_write(dp2, &b.ir, pal_ir_endpoint_for_iface(&b.ir, "eth0"), 2,
+					   &v), 0, "%s", pal_dp_error(dp2));
+	for (int s = 0; s < PAL_SLOT_COUNT; s++)
+		if (v.lists[s] & PAL_LIST_ID_LONG)
+			nid = v.lists[s];
+	cr_assert_neq(nid, 0);
+	cr_assert_eq(bpf_map_lookup_elem(lists_fd, &nid, &l), 0);
+	cr_expect_gt(l.stamp, ahead, "the restarted agent's list has stamp %llu, not after the cached %llu",
+		     (unsigned long long)l.stamp, (unsigned long long)ahead);
+	pal_dp_close(dp2);
+	ct_free(&a);
+	ct_free(&b);
+}
