@@ -482,7 +482,8 @@ static __always_inline int pal_cls_first_entry(struct pal_cls_scratch *s)
  * as on a miss), the flow entry, the events of the hook.
  *   - the key: the list's stamp (abi.h pal_list.stamp: never the same for two contents in a boot,
  *     so a reused list id, pal_long slot or pal_words region never answers with an older list's
- *     line; the map is private to the loaded object, so a restart starts empty) and each field's
+ *     line; the map is private to the loaded object, which a restart of the same build keeps:
+ *     the agent stamps after every line's stamp, maps_sync.c adopt_cached_stamps) and each field's
  *     class by its pal_class.summary (unique within the list); compared whole, so two keys that
  *     hash to one line never take each other's answer;
  *   - only first-entry ALLOW/DENY answers go in: nothing logged on the way (a Log first entry, a

@@ -154,6 +154,50 @@ out:
 
 static void list_stamp_adopt(uint64_t stamp);
 
+/* The stamps in the verdict cache of every program this agent adopted (datapath.c
+ * adopt_pinned_prog keeps the pinned programs of the same build, and with them their object's
+ * cls_vcache, which holds lines of lists that predecessors wrote and deleted): every stamp given
+ * from now on is after them (list_stamp_adopt). No new line can appear meanwhile but of a live
+ * list, whose stamp pal_dp_regions_load adopts too. */
+static int adopt_cached_stamps(struct pal_datapath *dp)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pal_vcache_line *v;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (!(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -ENOMEM;
+	for (int i = 0; i < PAL_PROG_COUNT; i++) {
+		struct bpf_prog_info pi = { 0 };
+		uint32_t pl = sizeof(pi), ids[64];
+
+		if (dp->adopted_prog_fd[i] < 0)
+			continue;
+		pi.nr_map_ids = 64;
+		pi.map_ids = (uint64_t)(uintptr_t)ids;
+		if (bpf_obj_get_info_by_fd(dp->adopted_prog_fd[i], &pi, &pl))
+			continue;
+		for (uint32_t m = 0; m < pi.nr_map_ids && m < 64; m++) {
+			struct bpf_map_info mi = { 0 };
+			uint32_t ml = sizeof(mi);
+			int fd = bpf_map_get_fd_by_id(ids[m]);
+
+			if (fd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && !strcmp(mi.name, "cls_vcache") &&
+			    mi.value_size == sizeof(*v))
+				for (uint32_t k = 0; k < mi.max_entries; k++)
+					if (!bpf_map_lookup_elem(fd, &k, v))
+						for (int c = 0; c < ncpu; c++)
+							list_stamp_adopt(v[c].stamp);
+			close(fd);
+		}
+	}
+	free(v);
+	return 0;
+}
+
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
 	struct pal_dp_list_ids used = { 0 };
@@ -197,7 +241,9 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 			dp->next_list_id = key + 1;
 		}
 	}
-	err = pal_dp_slots_load(dp);
+	err = adopt_cached_stamps(dp);
+	if (!err)
+		err = pal_dp_slots_load(dp);
 	if (!err)
 		err = adopt_references(dp, &used);
 	if (!err && !dp->read_only)
@@ -755,8 +801,8 @@ static uint64_t stamp_last, stamp_pinned;
  * restarted agent's clock is normally past all its predecessor's stamps already (pinned maps do
  * not outlive the boot, whose clock never goes back); but CLOCK_BOOTTIME is per time namespace,
  * and an agent restarted under a smaller boottime offset reads an earlier clock than its
- * predecessor did: its stamps then start just after the largest pinned one instead of at the
- * clock. So no two lists live in the maps share a stamp, and the classifier's verdict cache
+ * predecessor did: its stamps then start just after the largest pinned one, or the largest in
+ * the adopted programs' verdict cache (adopt_cached_stamps), instead of at the clock. So no two lists live in the maps share a stamp, and the classifier's verdict cache
  * (bpf/classify.h) never takes one list's cached answer for another's. */
 static uint64_t list_stamp(void)
 {
