@@ -21,6 +21,8 @@
  *      records and jumps to `next`, PASS/SKIP jump to `next`.
  * Steps 2 and 3 first try the common case without their loops (pal_cls_first_entry): nothing
  * can match, or the first matching entry is an ALLOW or DENY; anything else runs them in full.
+ * An ALLOW or DENY found so is kept per CPU and hook under (the list's stamp, the six classes),
+ * and a later packet with the same key takes it without steps 2 and 3 (the verdict cache, below).
  * The work for a new flow is bounded by the list's summary size (at most 32 words) plus the
  * candidate words actually visited; it does not depend on the number of rules otherwise.
  *
@@ -97,6 +99,7 @@ struct pal_cls_scratch {
 	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
+	__u64 vc_stamp; /* the list's stamp, for pal_vcache_put */
 	__u32 j;        /* current word index */
 	__u32 have_w;   /* PAL_W_* */
 	__u32 cursor;
@@ -114,7 +117,9 @@ struct pal_cls_scratch {
 	struct pal_class_key key; /* lookup key (here, not on the stack: the stack is tight) */
 	struct pal_host_key host_key; /* and for pal_hosts */
 	__u32 word_key;           /* the same for the direct key tables' pal_words lookups */
-	__u32 pad_key;
+	__u32 line_key;           /* and for the verdict cache's line (cls_vcache) */
+	__u32 uses_start;         /* uses as this classification's start left it */
+	__u32 vc_ok;              /* pal_vcache_get missed a line the answer may go to */
 	__u32 ifindex;
 	__u32 slot;
 	__u8 hook;
@@ -466,6 +471,120 @@ static __always_inline int pal_cls_first_entry(struct pal_cls_scratch *s)
 	return j >= 0 && pal_cls_word_decides(s, (__u32)j);
 }
 
+/* ---- the verdict cache (abi.h struct pal_vcache_line) ----
+ *
+ * Steps 2 and 3 read nothing but the list's immutable words and entries and the six classes of
+ * step 1, so their answer is a function of (the list's contents, the six classes). Per CPU and
+ * hook, a direct-mapped line remembers that answer for one such key when pal_cls_first_entry
+ * gave it as an ALLOW or DENY first entry; a packet with the same key takes it from the line and
+ * skips steps 2 and 3 (~17 pal_words reads and an entry at 10,000 rules). What it still does is
+ * everything else: step 1, the rule counter (pal_classify_owned counts the deciding rule on a hit
+ * as on a miss), the flow entry, the events of the hook.
+ *   - the key: the list's stamp (abi.h pal_list.stamp: never the same for two contents in a boot,
+ *     so a reused list id, pal_long slot or pal_words region never answers with an older list's
+ *     line; the map is private to the loaded object, which a restart of the same build keeps:
+ *     the agent stamps after every line's stamp, maps_sync.c adopt_cached_stamps) and each field's
+ *     class by its pal_class.summary (unique within the list); compared whole, so two keys that
+ *     hash to one line never take each other's answer;
+ *   - only first-entry ALLOW/DENY answers go in: nothing logged on the way (a Log first entry, a
+ *     Pass or a Skip takes the walk, which is never cached), so a hit skips no Log event or
+ *     counter; NOMATCH of an empty candidate set (top == 0) costs less than a line;
+ *   - never in a trace run (polctl's trace records each step) nor at raw OUTPUT or filter INPUT,
+ *     which run in process context (pal_cls_may_be_interrupted): only XDP and tc, where no other
+ *     classification of the hook starts on the CPU before this one returns; except a test run on
+ *     Linux 6.1 (bottom halves on) that a packet of its hook interrupts, which the slot's uses
+ *     count turns into BUSY (pal_classify_on_slot). The line is read and written inside that
+ *     count's section; a writer marks the line busy (a reader then misses, another writer leaves
+ *     it), writes it whole, and unless the uses count moved meanwhile (its answer may have been
+ *     made from a slot another classification overwrote) it leaves the key valid, else zero; so
+ *     no reader, interrupted or not, ever takes a line half written or made from a torn slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PAL_HOOK_COUNT * PAL_VCACHE_LINES);
+	__type(key, __u32);
+	__type(value, struct pal_vcache_line);
+} cls_vcache SEC(".maps");
+
+/* The line of key (stamp, classes) in the slot's hook: a multiplicative hash. */
+static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, __u64 stamp)
+{
+	__u32 x = (__u32)stamp ^ (__u32)(stamp >> 32), f;
+
+#pragma clang loop unroll(full)
+	for (f = 0; f < PAL_FIELD_COUNT; f++)
+		x = (x ^ s->cls[f].summary) * 0x9e3779b1u;
+	return (s->hook % PAL_HOOK_COUNT) * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
+}
+
+/* Steps 2 and 3 from the cache: 1 when the line of this key holds its answer (then in s->status,
+ * s->entry and s->e as pal_cls_first_entry leaves them). On a miss s->vc_ok says whether the
+ * answer may go to the line (pal_vcache_put). A subprogram, like pal_cls_first_word: its
+ * registers stay out of pal_classify's frame. */
+static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal_list *l)
+{
+	volatile struct pal_vcache_line *v;
+	__u64 stamp, x;
+	__u32 f, d;
+
+	if (!s || !l)
+		return 0;
+	s->vc_ok = 0;
+	stamp = l->stamp;
+	/* no line for: a list without a stamp, an empty candidate set (pal_cls_first_entry's
+	 * NOMATCH is cheaper), a process-context hook or a trace run */
+	if (!stamp || !s->top || s->hook == PAL_HOOK_RAW_OUTPUT || s->hook == PAL_HOOK_INPUT ||
+	    s->quiet == PAL_CLS_QUIET_TRACE)
+		return 0;
+	s->line_key = pal_vcache_index(s, stamp);
+	v = bpf_map_lookup_elem(&cls_vcache, &s->line_key);
+	if (!v)
+		return 0;
+	s->vc_ok = 1;
+	s->vc_stamp = stamp;
+	x = v->stamp ^ stamp;
+	d = v->busy | (__u32)x | (__u32)(x >> 32);
+#pragma clang loop unroll(full)
+	for (f = 0; f < PAL_FIELD_COUNT; f++)
+		d |= v->cls[f] ^ s->cls[f].summary;
+	if (d || (v->action != PAL_ACT_ALLOW && v->action != PAL_ACT_DENY))
+		return 0;
+	s->status = PAL_CLS_STATUS_VERDICT;
+	s->entry = v->entry;
+	s->e.action = v->action;
+	s->e.kind = v->kind;
+	s->e.rule_id = v->rule_id;
+	s->e.next = 0;
+	s->vc_ok = 0;
+	return 1;
+}
+
+/* The first-entry answer just made (pal_cls_first_entry) to the line pal_vcache_get missed. */
+static __noinline void pal_vcache_put(struct pal_cls_scratch *s)
+{
+	volatile struct pal_vcache_line *v;
+	__u32 f;
+
+	if (!s || !s->vc_ok || s->status != PAL_CLS_STATUS_VERDICT)
+		return;
+	v = bpf_map_lookup_elem(&cls_vcache, &s->line_key);
+	if (!v || v->busy)
+		return; /* a writer this one interrupted is inside the line: leave it to it */
+	v->busy = 1;
+	v->stamp = s->vc_stamp;
+#pragma clang loop unroll(full)
+	for (f = 0; f < PAL_FIELD_COUNT; f++)
+		v->cls[f] = s->cls[f].summary;
+	v->entry = s->entry;
+	v->rule_id = s->e.rule_id;
+	v->action = s->e.action;
+	v->kind = s->e.kind;
+	/* another classification of the hook ran since this one started: the answer may be made
+	 * from its scratch (this one answers BUSY); the line then holds no key */
+	if (*(volatile __u32 *)&s->uses != *(volatile __u32 *)&s->uses_start)
+		v->stamp = 0;
+	v->busy = 0;
+}
+
 /* ---- direct key tables (abi.h): a field's class without an LPM lookup ---- */
 
 /* Word at of pal_words, its key in the scratch slot: tc_egress, pal_classify and the walk's
@@ -704,7 +823,11 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->top &= s->cls[f].top;
 	s->top_left = s->top;
 	s->cand_nz = 0;
-	if (!pal_cls_first_entry(s)) {
+	if (pal_vcache_get(s, l)) {
+		/* the answer of steps 2 and 3 for this list and these classes, made before */
+	} else if (pal_cls_first_entry(s)) {
+		pal_vcache_put(s);
+	} else {
 		s->pkt = *pkt; /* for the walk's Log events */
 		s->cand_nz = 0;
 		s->words_err = 0;
@@ -1016,6 +1139,7 @@ static __always_inline void pal_classify_on_slot(struct pal_cls_req *req, struct
 	__u32 mine = *uses + 1;
 
 	*uses = mine;
+	s->uses_start = mine; /* for the verdict cache's writer (pal_vcache_put) */
 	pal_classify_owned(req, pkt, s, l);
 	req->logged = s->n_logged != 0;
 	if (*uses != mine)

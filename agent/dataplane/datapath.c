@@ -564,7 +564,12 @@ int pal_dp_load_sf_out(struct pal_datapath *dp, uint32_t ifindex, char *deny_pat
 	if (!s)
 		return skeleton_open_error(dp, "raw OUTPUT filter");
 	s->rodata->pal_out_ifindex = ifindex;
-	err = share_maps(dp, s->obj, "raw OUTPUT filter");
+	/* raw OUTPUT never reads or writes a verdict-cache line (bpf/classify.h pal_vcache_get):
+	 * this object's own cls_vcache would be PAL_HOOK_COUNT * PAL_VCACHE_LINES lines a CPU, per
+	 * host endpoint interface, for nothing */
+	err = bpf_map__set_max_entries(s->maps.cls_vcache, 1);
+	if (!err)
+		err = share_maps(dp, s->obj, "raw OUTPUT filter");
 	if (err)
 		goto out;
 	err = pal_sf_out__load(s);

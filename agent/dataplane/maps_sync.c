@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -151,6 +152,52 @@ out:
 	return err;
 }
 
+static void list_stamp_adopt(uint64_t stamp);
+
+/* The stamps in the verdict cache of every program this agent adopted (datapath.c
+ * adopt_pinned_prog keeps the pinned programs of the same build, and with them their object's
+ * cls_vcache, which holds lines of lists that predecessors wrote and deleted): every stamp given
+ * from now on is after them (list_stamp_adopt). No new line can appear meanwhile but of a live
+ * list, whose stamp pal_dp_regions_load adopts too. */
+static int adopt_cached_stamps(struct pal_datapath *dp)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct pal_vcache_line *v;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (!(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -ENOMEM;
+	for (int i = 0; i < PAL_PROG_COUNT; i++) {
+		struct bpf_prog_info pi = { 0 };
+		uint32_t pl = sizeof(pi), ids[64];
+
+		if (dp->adopted_prog_fd[i] < 0)
+			continue;
+		pi.nr_map_ids = 64;
+		pi.map_ids = (uint64_t)(uintptr_t)ids;
+		if (bpf_obj_get_info_by_fd(dp->adopted_prog_fd[i], &pi, &pl))
+			continue;
+		for (uint32_t m = 0; m < pi.nr_map_ids && m < 64; m++) {
+			struct bpf_map_info mi = { 0 };
+			uint32_t ml = sizeof(mi);
+			int fd = bpf_map_get_fd_by_id(ids[m]);
+
+			if (fd < 0)
+				continue;
+			if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && !strcmp(mi.name, "cls_vcache") &&
+			    mi.value_size == sizeof(*v))
+				for (uint32_t k = 0; k < mi.max_entries; k++)
+					if (!bpf_map_lookup_elem(fd, &k, v))
+						for (int c = 0; c < ncpu; c++)
+							list_stamp_adopt(v[c].stamp);
+			close(fd);
+		}
+	}
+	free(v);
+	return 0;
+}
+
 int pal_dp_regions_load(struct pal_datapath *dp)
 {
 	struct pal_dp_list_ids used = { 0 };
@@ -178,6 +225,7 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &l))
 			continue;
+		list_stamp_adopt(l.stamp);
 		if (pal_region_mark(&dp->words, l.word_base, l.word_count) ||
 		    pal_region_mark(&dp->entries, l.entry_base, l.entry_count)) {
 			pal_dp_set_error(dp, "pinned list %u overlaps another: tables corrupt", key);
@@ -193,7 +241,9 @@ int pal_dp_regions_load(struct pal_datapath *dp)
 			dp->next_list_id = key + 1;
 		}
 	}
-	err = pal_dp_slots_load(dp);
+	err = adopt_cached_stamps(dp);
+	if (!err)
+		err = pal_dp_slots_load(dp);
 	if (!err)
 		err = adopt_references(dp, &used);
 	if (!err && !dp->read_only)
@@ -741,6 +791,52 @@ static void relocate(const struct pal_cls_tables *t, struct list_image *im, uint
 		}
 }
 
+/* The last stamp this process gave (list_stamp), and the largest of the lists it found pinned
+ * (list_stamp_adopt). */
+static uint64_t stamp_last, stamp_pinned;
+
+/* A stamp for a list being written (abi.h pal_list.stamp): CLOCK_BOOTTIME in ns, later than every
+ * stamp this process gave before (it waits for the clock to pass the last one, so a stamp is never
+ * ahead of the clock) and than every stamp of the lists it found pinned (list_stamp_adopt). A
+ * restarted agent's clock is normally past all its predecessor's stamps already (pinned maps do
+ * not outlive the boot, whose clock never goes back); but CLOCK_BOOTTIME is per time namespace,
+ * and an agent restarted under a smaller boottime offset reads an earlier clock than its
+ * predecessor did: its stamps then start just after the largest pinned one, or the largest in
+ * the adopted programs' verdict cache (adopt_cached_stamps), instead of at the clock. So no two lists live in the maps share a stamp, and the classifier's verdict cache
+ * (bpf/classify.h) never takes one list's cached answer for another's. */
+static uint64_t list_stamp(void)
+{
+	uint64_t prev = __atomic_load_n(&stamp_last, __ATOMIC_RELAXED), now, floor;
+
+	for (;;) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		floor = __atomic_load_n(&stamp_pinned, __ATOMIC_RELAXED);
+		if (now <= floor) {
+			/* the clock is behind the pins: past them, and past this process's last */
+			now = (prev > floor ? prev : floor) + 1;
+		} else if (now <= prev) {
+			prev = __atomic_load_n(&stamp_last, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&stamp_last, &prev, now, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return now;
+	}
+}
+
+/* A pinned list's stamp, seen at load: every stamp given from now on is after it. */
+static void list_stamp_adopt(uint64_t stamp)
+{
+	uint64_t cur = __atomic_load_n(&stamp_pinned, __ATOMIC_RELAXED);
+
+	while (stamp > cur && !__atomic_compare_exchange_n(&stamp_pinned, &cur, stamp, false,
+							   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 		      uint32_t generation, uint32_t *list_id)
 {
@@ -835,6 +931,7 @@ int pal_dp_list_write(struct pal_datapath *dp, const struct pal_cls_tables *t,
 	l.always = wbase;
 	set_single_classes(&l, t, im.cv);
 	l.list_id = id;
+	l.stamp = list_stamp();
 	/* the pal_long slot before the pal_lists entry: once that entry is there the id is taken,
 	 * and the slot is whole */
 	if ((err = long_slot_write(dp, id, &l))) {

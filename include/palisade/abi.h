@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 15u
+#define PAL_LAYOUT_VERSION 16u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -218,6 +218,28 @@ struct pal_hook_memo {
 	__u8 pad[2];
 };
 _Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
+
+/* cls_vcache: PERCPU_ARRAY of struct pal_vcache_line, private to each object (not pinned),
+ * PAL_VCACHE_LINES per hook, direct-mapped by a hash of the key: the verdict cache of the bitmap
+ * form (bpf/classify.h "Verdict cache"; docs/datapath.md "The verdict cache"). Steps 2 and 3 of a
+ * classification are a pure function of the list's contents and the six classes step 1 found;
+ * a line holds that answer for one (list stamp, six classes) when it was a first-entry ALLOW or
+ * DENY (no Log, no walk). The key is compared whole: a line of another key is a miss. A class is
+ * named by its pal_class.summary, a pal_words index no other class of the list has (every class
+ * has its own n_summary >= 1 summary words: maps_sync.c image_build). */
+#define PAL_VCACHE_LINE_BITS 8u
+#define PAL_VCACHE_LINES (1u << PAL_VCACHE_LINE_BITS)
+struct pal_vcache_line {
+	__u64 stamp;   /* the list's pal_list.stamp; 0: empty or invalidated */
+	__u32 cls[6];  /* per field (enum pal_field), the class's pal_class.summary */
+	__u32 busy;    /* 1 while a writer is inside the line: a reader misses, a writer leaves it */
+	__u32 entry;   /* the deciding entry's index */
+	__u32 rule_id; /* its rule */
+	__u8 action;   /* PAL_ACT_ALLOW or PAL_ACT_DENY */
+	__u8 kind;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pal_vcache_line) == 48, "pal_vcache_line size");
 
 /* event_clock: PERCPU_ARRAY[PAL_HOOK_COUNT] of struct pal_event_clock, private to each object
  * (not pinned): the event rate limiter's clock reading per hook, taken once per tick
@@ -428,9 +450,17 @@ struct pal_list {
 	/* The list's id: a pal_long slot answers only for the id written in it (0: empty). */
 	__u32 list_id;
 	__u32 pad_id;
+	/* Names this list's contents for the verdict cache (cls_vcache, below): the agent gives every
+	 * list it writes a stamp no list written before it in this boot had (strictly increasing
+	 * CLOCK_BOOTTIME ns, and past every pinned list's: maps_sync.c list_stamp; the pins die with
+	 * the boot), so a list id, a
+	 * pal_long slot or a pal_words region used again later never brings back an older list's
+	 * cached answers. 0: never cached. */
+	__u64 stamp;
 };
-_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4 + 8,
+_Static_assert(sizeof(struct pal_list) == 40 + 6 * sizeof(struct pal_class) + 8 + 2 * 6 * 4 + 16,
 	       "pal_list size");
+_Static_assert(PAL_OFFSETOF(struct pal_list, stamp) == 272, "pal_list.stamp offset");
 _Static_assert(PAL_OFFSETOF(struct pal_list, list_id) == 264, "pal_list.list_id offset");
 _Static_assert(PAL_OFFSETOF(struct pal_list, one_class) == 40, "pal_list.one_class offset");
 _Static_assert(PAL_OFFSETOF(struct pal_list, key_table) == 216, "pal_list.key_table offset");
@@ -671,6 +701,8 @@ enum pal_field {
 };
 _Static_assert(PAL_FIELD_COUNT * sizeof(struct pal_class) == sizeof(((struct pal_list *)0)->one_class),
 	       "pal_list.one_class has one class per field");
+_Static_assert(PAL_FIELD_COUNT * sizeof(__u32) == sizeof(((struct pal_vcache_line *)0)->cls),
+	       "pal_vcache_line.cls has one class per field");
 
 struct pal_class_key {
 	__u32 prefixlen; /* bits after this member: PAL_CLASS_FIXED_BITS + key bits */

@@ -19,6 +19,9 @@
  * The verdicts of palisade and the scan are compared on every packet: a disagreement means the
  * two are not classifying the same rules and the run fails (exit 2) rather than print a number.
  *
+ *   thrash       xdp_hep_ingress on THRASH_PKTS packets of as many deny rules, each run once in
+ *                turn: every new flow a class combination the verdict cache does not hold
+ *                (bench_thrash). One line "thrash N NS" per rule count.
  *   untracked-tc tc_ingress of the host endpoint right after XDP passed the packet (the half that
  *                no rule matches): where XDP leaves no metadata, tc ingress decides the untracked
  *                list again, or takes XDP's outcome from a memo (bpf/memo.h).
@@ -263,6 +266,39 @@ static void bench_newflow(int in_fd, int eg_fd, int ifx, struct pkt *pk, int npk
 		out[c] = bench_median(r_ns[c], rounds);
 }
 
+/* thrash: the verdict cache's worst case (bpf/classify.h): THRASH_PKTS packets, each matching its
+ * own rule (its own source class, so its own class combination), more than the cache's lines of
+ * a hook, each one test run (repeat 1) in turn, so every packet's line holds another's key when
+ * it comes back: a miss and an insert every time. The median over the rounds of the mean ns per
+ * packet (a run's duration includes the kernel's clock reads, as bench-xdp-deny's do). */
+#define THRASH_PKTS 1024
+static double bench_thrash(int xdp_fd, int ifx, int n, int rounds)
+{
+	static struct pkt tp[THRASH_PKTS];
+	double r_ns[MAX_ROUNDS];
+
+	for (int i = 0; i < THRASH_PKTS; i++) {
+		uint8_t s[4];
+		int r = (int)(((uint64_t)i * (uint64_t)n) / THRASH_PKTS); /* distinct when n >= 1024 */
+
+		rule_src(r, s);
+		build(&tp[i], s, (uint16_t)(20000 + i), rule_port(r));
+	}
+	for (int r = 0; r < rounds; r++) {
+		double ns = 0;
+
+		for (int i = 0; i < THRASH_PKTS; i++) {
+			uint32_t v;
+
+			ns += run1(xdp_fd, true, ifx, &tp[i], 1, &v);
+			if (v != XDP_DROP)
+				bench_die("thrash: a packet of a deny rule was not dropped");
+		}
+		r_ns[r] = ns / THRASH_PKTS;
+	}
+	return bench_median(r_ns, rounds);
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -461,7 +497,7 @@ int main(int argc, char **argv)
 		struct pal_dp_binding b = { .ifindex = (uint32_t)ifx };
 		struct timespec t0;
 
-		double newflow[3];
+		double newflow[3], thrash_ns;
 
 		for (int u = 0; u < 3; u++) {
 			char *y = policy_yaml(n, (enum bench_policy)u);
@@ -508,6 +544,7 @@ int main(int argc, char **argv)
 			pal_r[r] = pal / npk;
 			ls_r[r] = ls / npk;
 		}
+		thrash_ns = bench_thrash(pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), ifx, n, rounds);
 		/* untracked-tc: the packets XDP passes, at tc ingress right after it */
 		for (int r = 0; r < rounds; r++) {
 			double t = 0;
@@ -564,6 +601,7 @@ int main(int argc, char **argv)
 		printf("untracked-tc %d %.1f\n", n, bench_median(untr_r, rounds));
 		printf("forwarded %d %.1f\n", n, bench_median(fwd_r, rounds));
 		printf("newflow %d %.1f %.1f %.1f\n", n, newflow[0], newflow[1], newflow[2]);
+		printf("thrash %d %.1f\n", n, thrash_ns);
 		fflush(stdout);
 		for (int u = 0; u < 3; u++)
 			pal_ir_free(&ir[u]);
