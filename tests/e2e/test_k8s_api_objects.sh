@@ -6,7 +6,8 @@
 #   - who may claim an address a policy admits by label: a running pod does (from the update that
 #     gives it the address), also while it terminates; it no longer does once the CNI released the address (the AWS VPC CNI's cleared
 #     vpc.amazonaws.com/pod-ips), once it Succeeded, and a hostNetwork pod never does (its address
-#     is its node's); a pod deleted and recreated under its name in one watch window is the new pod;
+#     is its node's); a pod deleted and recreated under its name in one watch window is the new pod,
+#     also with a new address while the agent was cut off (the relist after a 410);
 #   - a namespace's label change flips a namespaceSelector both ways, a NetworkPolicy's and a
 #     Calico NetworkPolicy's (through the kns. profile's pcns. labels), and kubernetes.io/
 #     metadata.name selects a namespace by name; a namespace deleted while its pod still exists
@@ -179,6 +180,23 @@ k8s_delete v1 Pod infra t2 || fail "delete t2"
 put "$(served_pod infra t2 node-b 198.18.1.20 '{"role":"batch"}')"
 expect blocked 198.18.1.20 9090 "" "" "infra/t2 recreated without role=trusted"
 
+# The same name recreated with a new uid and another address while the agent is cut off and the
+# history is compacted (the DELETED event is never seen: the relist after the 410 shows one change
+# of the key): the old address is no longer a trusted pod's, the new one is.
+put "$(served_pod infra t3 node-b 198.18.1.20 '{"role":"trusted"}')"
+expect allowed 198.18.1.20 9090 "" "" "trusted pod infra/t3 at 198.18.1.20"
+k8s_delete v1 Pod infra t2 || fail "delete t2"
+k8s_ctl POST /stop >/dev/null || fail "control: stop"
+k8s_delete v1 Pod infra t3 || fail "delete t3"
+put "$(served_pod infra t3 node-b 198.18.1.50 '{"role":"trusted"}')"
+k8s_ctl POST /compact >/dev/null || fail "control: compact"
+k8s_ctl POST /start >/dev/null || fail "control: start"
+expect allowed 198.18.1.50 9090 "" "" "infra/t3 recreated (new uid) at 198.18.1.50, seen by a relist"
+expect blocked 198.18.1.20 9090 "" "" "infra/t3's old address 198.18.1.20 after the relist"
+grep -q 'watch history compacted, listing again' "$AGENTD_LOG" || fail "no relist after the compaction"
+k8s_delete v1 Pod infra t3 || fail "delete t3"
+expect blocked 198.18.1.50 9090 "" "" "infra/t3 deleted"
+
 # A namespace's label change flips the namespaceSelector, both ways.
 put "$(served_pod ops o1 node-b 198.18.1.200 '{}')"
 settle
@@ -216,7 +234,6 @@ expect allowed 198.18.1.200 9090 "" "" "namespace ops color=blue again"
 # selector admits the pod; created again, they do.
 # A namespaceSelector of all namespaces ({}, Calico's all(): has(projectcalico.org/namespace), a
 # label of the pod itself) still admits its trusted pod.
-k8s_delete v1 Pod infra t2 || fail "delete t2"
 put "$(served_pod ops o2 node-b 198.18.1.20 '{"role":"trusted"}')"
 expect allowed 198.18.1.20 9090 "" "" "trusted pod ops/o2"
 k8s_delete v1 Namespace "" ops || fail "delete namespace ops"
