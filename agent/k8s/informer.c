@@ -239,7 +239,11 @@ static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 	if (inf->synced)
 		inf->relists++;
 	remove_unlisted(inf);
-	set_rv(inf, rv);
+	/* The watch goes on from the list's resourceVersion. A list without one (no kube-apiserver
+	 * answers so; a proxy or replay may) leaves "": the watch then starts from the current state,
+	 * as client-go's does, never from an older resourceVersion (after a 410: the compacted one,
+	 * which would get 410 again and again). */
+	snprintf(inf->rv, sizeof(inf->rv), "%s", rv ? rv : "");
 	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;

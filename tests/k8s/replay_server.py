@@ -528,7 +528,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                                       "parameter."))
             objs = [(k, o) for k, o in st.snapshot(res, ns, at)
                     if (start is None or k > start) and field_match(o, sel)]
-        md = {"resourceVersion": str(at)}
+        md = {} if self.server_ref.wire.get("listWithoutResourceVersion") else {
+            "resourceVersion": str(at)}
         if limit and len(objs) > limit:
             last = objs[limit - 1][0]
             md["continue"] = base64.b64encode(json.dumps({"rv": at, "start": list(last)})
@@ -717,9 +718,11 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {})
             if self.path == "/wire":
                 if not isinstance(data, dict) or not set(data) <= {
-                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds"}:
+                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds",
+                        "listWithoutResourceVersion"}:
                     raise ValueError("wire: an object of gzipMinBytes, chunkedBytes, "
-                                     "splitEventBytes, watchSeconds")
+                                     "splitEventBytes, watchSeconds, "
+                                     "listWithoutResourceVersion")
                 with api.lock:
                     api.wire = {k: v for k, v in data.items() if v is not None}
                 return self.reply(200, {})
