@@ -164,8 +164,13 @@ const struct pal_labels *pal_cc_namespace_labels(const struct pal_cc *cc, const 
  * adds so that `namespaceSelector: projectcalico.org/name == "x"` names one namespace, and
  * kubernetes.io/metadata.name, which the Kubernetes API server sets on every namespace (always to
  * its name), so that NetworkPolicies written for Kubernetes select the same namespaces from policy
- * files. A namespace that only appears on endpoints or network sets gets just these two labels. */
-static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_labels *labels)
+ * files. A namespace that only appears on endpoints or network sets gets just these two labels,
+ * or none when the model has every namespace (name_labels false; model.h namespaces_complete):
+ * a deleted namespace's pods then match only namespaceSelectors that need no label (all(),
+ * !has(x)), as Calico's do without the kns.<ns> profile (all() being has(projectcalico.org/
+ * namespace), a label of the pod itself). */
+static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_labels *labels,
+			 bool name_labels)
 {
 	bool found;
 	size_t at = namespace_pos(cc, name, &found);
@@ -184,6 +189,8 @@ static int add_namespace(struct pal_cc *cc, const char *name, const struct pal_l
 	n->name = name;
 	if (labels)
 		pal_labels_copy(&n->labels, labels);
+	if (!name_labels)
+		return 0;
 	pal_labels_set(&n->labels, "projectcalico.org/name", name);
 	pal_labels_set(&n->labels, PAL_LABEL_K8S_NAMESPACE_NAME, name);
 	return 0;
@@ -430,15 +437,18 @@ int pal_cc_build_candidates(struct pal_cc *cc)
 	if ((err = index_profiles(cc)))
 		return err;
 	for (size_t i = 0; i < m->namespaces.n; i++)
-		if ((err = add_namespace(cc, m->namespaces.v[i].name, &m->namespaces.v[i].labels)))
+		if ((err = add_namespace(cc, m->namespaces.v[i].name, &m->namespaces.v[i].labels,
+					 true)))
 			return err;
 	for (size_t i = 0; i < m->workload_endpoints.n; i++)
 		if (m->workload_endpoints.v[i].namespace &&
-		    (err = add_namespace(cc, m->workload_endpoints.v[i].namespace, NULL)))
+		    (err = add_namespace(cc, m->workload_endpoints.v[i].namespace, NULL,
+					 !m->namespaces_complete)))
 			return err;
 	for (size_t i = 0; i < m->network_sets.n; i++)
 		if (m->network_sets.v[i].namespace &&
-		    (err = add_namespace(cc, m->network_sets.v[i].namespace, NULL)))
+		    (err = add_namespace(cc, m->network_sets.v[i].namespace, NULL,
+					 !m->namespaces_complete)))
 			return err;
 	build_pcns_labels(cc);
 	return build_local(cc);

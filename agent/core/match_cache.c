@@ -152,7 +152,8 @@ int pal_match_cache_diff(struct pal_match_cache *c, struct pal_match_cand *cur, 
 	*changed = NULL;
 	*n_changed = 0;
 	c->need_diff = false;
-	qsort(cur, n, sizeof(*cur), cand_cmp);
+	if (n > 1) /* cur is NULL with no candidates: qsort's base must not be (UBSan) */
+		qsort(cur, n, sizeof(*cur), cand_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (cur[i].ident == cur[i - 1].ident) { /* members could not be told apart */
 			cache_empty(c);

@@ -273,6 +273,12 @@ struct pal_model {
 	PAL_VEC(struct pal_endpoint_slice) endpoint_slices;
 	PAL_VEC(char *) files; /* interned file names that pal_pos.file points into */
 	bool borrowed; /* the resources belong to other models (pal_model_borrow) */
+	/* Every namespace is a Namespace resource here (the Kubernetes datastore, which watches
+	 * them all): an endpoint or network set of a namespace without one (deleted while its pods
+	 * still exist, their DELETED events yet to come) has no namespace labels, as Calico's missing
+	 * kns.<ns> profile gives none. False (policy files, where namespaces are often not declared):
+	 * such a namespace gets its name labels (compile_sets.c add_namespace). */
+	bool namespaces_complete;
 };
 
 /* Every resource array of struct pal_model (not files) with its element's clear function, in

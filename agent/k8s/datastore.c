@@ -957,6 +957,7 @@ static int load_all(struct pal_k8s_datastore *ds, struct pal_model *m, struct pa
 
 	if (!models)
 		return -ENOMEM;
+	m->namespaces_complete = true; /* every Namespace is watched: model.h */
 	ds->loads++;
 	json_object_foreach(ds->objects, id, e) {
 		const struct k8s_version *v = version_in_use(entry_of(e));

@@ -2,6 +2,7 @@
 #include "informer.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,12 +226,24 @@ static void schedule_resync(struct pal_k8s_informer *inf)
 	pal_k8s_http_wake_before(inf->http, inf->resync_ns);
 }
 
+/* The list in progress is over (complete or failed): the next one is paged again. */
+static void list_over(struct pal_k8s_informer *inf)
+{
+	inf->expired_continues = 0;
+	inf->unpaged = false;
+}
+
 static void list_finished(struct pal_k8s_informer *inf, const char *rv)
 {
+	list_over(inf);
 	if (inf->synced)
 		inf->relists++;
 	remove_unlisted(inf);
-	set_rv(inf, rv);
+	/* The watch goes on from the list's resourceVersion. A list without one (no kube-apiserver
+	 * answers so; a proxy or replay may) leaves "": the watch then starts from the current state,
+	 * as client-go's does, never from an older resourceVersion (after a 410: the compacted one,
+	 * which would get 410 again and again). */
+	snprintf(inf->rv, sizeof(inf->rv), "%s", rv ? rv : "");
 	inf->served = true;
 	inf->absent = false;
 	inf->synced = true;
@@ -274,12 +287,23 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 		pald_log(PALD_LOG_WARN, "kubernetes: resource no longer served, its last state stays "
 					"in force until discovery moves it",
 			 PALD_S("resource", inf->path));
-	/* The continue token expired: a fresh list at once. A 410 to a first page has no such cause
-	 * (the list names no resourceVersion): a failure like any other, after the backoff. */
-	if (!error && status == 410 && inf->cont) {
+	/* The continue token expired (compacted between two pages): a fresh list at once. Twice in a
+	 * row, the list is asked once without pages, as client-go's pager falls back to a full list
+	 * (FullListIfExpired): a server, proxy or replay whose tokens never hold must not be listed
+	 * again at once forever, never synced. That one list holds the whole resource at once (what
+	 * the pages avoid), so it is kept for this case; a third expiry (a server that pages it
+	 * anyway) is a failure. A 410 to a first page has no such cause (the list names no
+	 * resourceVersion): a failure like any other, after the backoff. */
+	if (!error && status == 410 && inf->cont && inf->expired_continues < 2) {
 		json_object_clear(inf->listing);
 		free(inf->cont);
 		inf->cont = NULL;
+		if (++inf->expired_continues >= 2) {
+			inf->unpaged = true;
+			pald_log(PALD_LOG_WARN, "kubernetes: continue token expired again, list again "
+						"without pages",
+				 PALD_S("resource", inf->path));
+		}
 		return start_list(inf);
 	}
 	if (error || status != 200)
@@ -321,6 +345,7 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 fail:
 	record_error(inf, "list", status, error, body, len);
 	json_decref(doc);
+	list_over(inf);
 	json_object_clear(inf->listing);
 	free(inf->cont);
 	inf->cont = NULL;
@@ -332,22 +357,40 @@ fail:
 
 static const struct pal_k8s_req_ops list_ops = { .done = on_list_done };
 
+/* printf at *n of buf (len bytes); *n stays within buf when the text is cut. */
+__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t len, size_t *n,
+							 const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (*n >= len - 1)
+		return;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *n, len - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n = *n + (size_t)w < len ? *n + (size_t)w : len - 1;
+}
+
 static void start_list(struct pal_k8s_informer *inf)
 {
 	char path[4096], esc[2048];
-	int n;
+	size_t n = 0;
 
 	inf->gone = false;
 	if (!inf->listing && !(inf->listing = json_object()))
 		goto nomem;
-	n = snprintf(path, sizeof(path), "%s?limit=%d", inf->path, LIST_PAGE);
+	append(path, sizeof(path), &n, "%s?", inf->path);
+	if (!inf->unpaged)
+		append(path, sizeof(path), &n, "limit=%d&", LIST_PAGE);
 	if (inf->res.field_selector) {
 		url_escape(inf->res.field_selector, esc, sizeof(esc));
-		n += snprintf(path + n, sizeof(path) - (size_t)n, "&fieldSelector=%s", esc);
+		append(path, sizeof(path), &n, "fieldSelector=%s&", esc);
 	}
 	if (inf->cont) {
 		url_escape(inf->cont, esc, sizeof(esc));
-		snprintf(path + n, sizeof(path) - (size_t)n, "&continue=%s", esc);
+		append(path, sizeof(path), &n, "continue=%s&", esc);
 	} else if (inf->resync_listing && inf->rv[0]) {
 		/* A periodic relist needs no quorum read from etcd: anything not older than what the
 		 * watch delivered will do, which newer API servers serve from their watch cache (older
@@ -355,9 +398,10 @@ static void start_list(struct pal_k8s_informer *inf)
 		 * resourceVersion=0: that may go back in time and, before 1.31, ignores limit (every
 		 * object in one response, not the pages this informer's memory is sized for). */
 		url_escape(inf->rv, esc, sizeof(esc));
-		snprintf(path + n, sizeof(path) - (size_t)n,
-			 "&resourceVersion=%s&resourceVersionMatch=NotOlderThan", esc);
+		append(path, sizeof(path), &n, "resourceVersion=%s&resourceVersionMatch=NotOlderThan&",
+		       esc);
 	}
+	path[n - 1] = '\0'; /* the last '&' (or the '?' of a bare list) */
 	inf->state = PAL_K8S_INF_LISTING;
 	inf->req = pal_k8s_http_get(inf->http, path, LIST_TIMEOUT_MS, false, &list_ops, inf);
 	if (inf->req)

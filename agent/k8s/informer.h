@@ -70,6 +70,11 @@ struct pal_k8s_informer {
 	json_t *store;   /* key -> object (or its resourceVersion): what the owner has been told */
 	json_t *listing; /* key -> null: the objects the list in progress has named so far */
 	char *cont;      /* continue token of the list in progress */
+	/* Continue tokens that expired (410) in a row in the list in progress; at the second the
+	 * list is asked once without pages (unpaged), as client-go's pager does: a server whose
+	 * tokens never hold would otherwise be listed again at once forever. */
+	uint8_t expired_continues;
+	bool unpaged;
 	char rv[64];     /* the last resourceVersion seen; "" before the first list */
 	bool gone;       /* the watch got 410: list again */
 	bool error_event; /* the watch got an ERROR event other than 410 (last_error says which) */

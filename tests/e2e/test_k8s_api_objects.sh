@@ -6,8 +6,12 @@
 #   - who may claim an address a policy admits by label: a running pod does (from the update that
 #     gives it the address), also while it terminates; it no longer does once the CNI released the address (the AWS VPC CNI's cleared
 #     vpc.amazonaws.com/pod-ips), once it Succeeded, and a hostNetwork pod never does (its address
-#     is its node's); a pod deleted and recreated under its name in one watch window is the new pod;
-#   - a namespace's label change flips a namespaceSelector both ways;
+#     is its node's); a pod deleted and recreated under its name in one watch window is the new pod,
+#     also with a new address while the agent was cut off (the relist after a 410);
+#   - a namespace's label change flips a namespaceSelector both ways, a NetworkPolicy's and a
+#     Calico NetworkPolicy's (through the kns. profile's pcns. labels), and kubernetes.io/
+#     metadata.name selects a namespace by name; a namespace deleted while its pod still exists
+#     no longer admits that pod, created again it does;
 #   - a Deployment's pod whose workload endpoint name "<node>-k8s-<pod>-eth0" is longer than a DNS
 #     label (67 characters without a dot) and whose service account has a name longer than a
 #     label value (63 characters; Kubernetes allows 253 for both) is policed by its policy,
@@ -176,6 +180,23 @@ k8s_delete v1 Pod infra t2 || fail "delete t2"
 put "$(served_pod infra t2 node-b 198.18.1.20 '{"role":"batch"}')"
 expect blocked 198.18.1.20 9090 "" "" "infra/t2 recreated without role=trusted"
 
+# The same name recreated with a new uid and another address while the agent is cut off and the
+# history is compacted (the DELETED event is never seen: the relist after the 410 shows one change
+# of the key): the old address is no longer a trusted pod's, the new one is.
+put "$(served_pod infra t3 node-b 198.18.1.20 '{"role":"trusted"}')"
+expect allowed 198.18.1.20 9090 "" "" "trusted pod infra/t3 at 198.18.1.20"
+k8s_delete v1 Pod infra t2 || fail "delete t2"
+k8s_ctl POST /stop >/dev/null || fail "control: stop"
+k8s_delete v1 Pod infra t3 || fail "delete t3"
+put "$(served_pod infra t3 node-b 198.18.1.50 '{"role":"trusted"}')"
+k8s_ctl POST /compact >/dev/null || fail "control: compact"
+k8s_ctl POST /start >/dev/null || fail "control: start"
+expect allowed 198.18.1.50 9090 "" "" "infra/t3 recreated (new uid) at 198.18.1.50, seen by a relist"
+expect blocked 198.18.1.20 9090 "" "" "infra/t3's old address 198.18.1.20 after the relist"
+grep -q 'watch history compacted, listing again' "$AGENTD_LOG" || fail "no relist after the compaction"
+k8s_delete v1 Pod infra t3 || fail "delete t3"
+expect blocked 198.18.1.50 9090 "" "" "infra/t3 deleted"
+
 # A namespace's label change flips the namespaceSelector, both ways.
 put "$(served_pod ops o1 node-b 198.18.1.200 '{}')"
 settle
@@ -184,6 +205,47 @@ put "$(served_ns ops '{"team":"ops"}')"
 expect allowed 198.18.1.200 8080 "" "" "namespace ops labelled team=ops"
 put "$(served_ns ops)"
 expect blocked 198.18.1.200 8080 "" "" "namespace ops label removed"
+
+# The same through a Calico NetworkPolicy's namespaceSelector (the namespace's labels reach its
+# pods through the kns.ops profile's pcns. labels), and kubernetes.io/metadata.name, the label the
+# API server gives every namespace, in a NetworkPolicy's namespaceSelector.
+put "$(jq -nc '{apiVersion: "crd.projectcalico.org/v1", kind: "NetworkPolicy",
+	metadata: {name: "default.from-blue", namespace: "shop"},
+	spec: {tier: "default", order: 100, selector: "app == \"web\"", types: ["Ingress"],
+		ingress: [{action: "Allow", protocol: "TCP",
+			source: {namespaceSelector: "color == \"blue\""},
+			destination: {ports: [9090]}}]}}')"
+put "$(jq -nc '{apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy",
+	metadata: {name: "from-ops-by-name", namespace: "shop"},
+	spec: {podSelector: {matchLabels: {app: "web"}}, policyTypes: ["Ingress"],
+		ingress: [{from: [{namespaceSelector:
+				{matchLabels: {"kubernetes.io/metadata.name": "ops"}}}],
+			ports: [{protocol: "TCP", port: 8080}]}]}}')"
+expect blocked 198.18.1.200 9090 "" "" "ops/o1, namespace ops not color=blue"
+expect allowed 198.18.1.200 8080 "" "" "ops/o1, namespaceSelector kubernetes.io/metadata.name=ops"
+put "$(served_ns ops '{"color":"blue"}')"
+expect allowed 198.18.1.200 9090 "" "" "namespace ops labelled color=blue (Calico namespaceSelector)"
+put "$(served_ns ops)"
+expect blocked 198.18.1.200 9090 "" "" "namespace ops no longer color=blue"
+put "$(served_ns ops '{"color":"blue"}')"
+expect allowed 198.18.1.200 9090 "" "" "namespace ops color=blue again"
+# The namespace deleted while its pod still exists (the pod's DELETED event comes later, on
+# another watch): its labels are gone with it, as Calico's kns.ops profile is, so neither
+# selector admits the pod; created again, they do.
+# A namespaceSelector of all namespaces ({}, Calico's all(): has(projectcalico.org/namespace), a
+# label of the pod itself) still admits its trusted pod.
+put "$(served_pod ops o2 node-b 198.18.1.20 '{"role":"trusted"}')"
+expect allowed 198.18.1.20 9090 "" "" "trusted pod ops/o2"
+k8s_delete v1 Namespace "" ops || fail "delete namespace ops"
+expect blocked 198.18.1.200 9090 "" "" "namespace ops deleted, pod ops/o1 not (Calico namespaceSelector)"
+expect blocked 198.18.1.200 8080 "" "" "namespace ops deleted, pod ops/o1 not (kubernetes.io/metadata.name)"
+expect allowed 198.18.1.20 9090 "" "" "namespace ops deleted, trusted pod ops/o2 (namespaceSelector {})"
+k8s_delete v1 Pod ops o2 || fail "delete o2"
+put "$(served_ns ops)"
+expect allowed 198.18.1.200 8080 "" "" "namespace ops created again (kubernetes.io/metadata.name)"
+expect blocked 198.18.1.200 9090 "" "" "namespace ops created again without color=blue"
+k8s_delete crd.projectcalico.org/v1 NetworkPolicy shop default.from-blue || fail "delete from-blue"
+k8s_delete networking.k8s.io/v1 NetworkPolicy shop from-ops-by-name || fail "delete from-ops-by-name"
 
 # A Deployment's pod (its workload endpoint name of 67 characters without a dot) of a service
 # account of 70 characters: policed (8080 by a NetworkPolicy; 9090 by a Calico policy matching

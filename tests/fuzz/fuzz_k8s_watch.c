@@ -28,6 +28,12 @@ void pal_k8s_http_wake_before(struct pal_k8s_http *h, uint64_t when_ns)
 	(void)h, (void)when_ns;
 }
 
+uint32_t pal_k8s_http_retry_after(struct pal_k8s_req *r)
+{
+	(void)r;
+	return 0; /* no Retry-After header */
+}
+
 uint64_t pald_now_ns(void)
 {
 	return 1000000000ull;

@@ -282,11 +282,15 @@ class Server:
         httpd.server_close()
         self.store.drop_watches()
 
-    def take_fault(self, path, watch):
-        """The first fault matching a list or watch of path (counted down, gone at 0), or None."""
+    def take_fault(self, path, watch, continued=False):
+        """The first fault matching a list or watch of path (counted down, gone at 0), or None.
+        A fault with "continued" matches only lists that name a continue token (true) or only
+        those that do not (false)."""
         with self.lock:
             for f in self.faults:
                 if not path.startswith(f.get("path", "/")) or f.get("watch", watch) != watch:
+                    continue
+                if f.get("continued", continued) != continued:
                     continue
                 if "count" in f:
                     f["count"] -= 1
@@ -429,14 +433,14 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
         if len(rest) != 1:
             return self.not_found(path)
         watch = q.get("watch") in ("true", "1")
-        fault = self.server_ref.take_fault(path, watch)
+        fault = self.server_ref.take_fault(path, watch, bool(q.get("continue")))
         if fault:
             return self.send_fault(fault, watch)
         if watch:
             return self.watch(res, kind, ns, q)
         return self.list(res, kind, ns, q)
 
-    FAULT_REASONS = {403: "Forbidden", 429: "TooManyRequests", 500: "InternalError",
+    FAULT_REASONS = {403: "Forbidden", 410: "Expired", 429: "TooManyRequests", 500: "InternalError",
                      503: "ServiceUnavailable", 504: "Timeout"}
 
     def send_fault(self, fault, watch):
@@ -524,7 +528,8 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                                                       "parameter."))
             objs = [(k, o) for k, o in st.snapshot(res, ns, at)
                     if (start is None or k > start) and field_match(o, sel)]
-        md = {"resourceVersion": str(at)}
+        md = {} if self.server_ref.wire.get("listWithoutResourceVersion") else {
+            "resourceVersion": str(at)}
         if limit and len(objs) > limit:
             last = objs[limit - 1][0]
             md["continue"] = base64.b64encode(json.dumps({"rv": at, "start": list(last)})
@@ -650,7 +655,7 @@ def flatten(data):
 class ControlHandler(http.server.BaseHTTPRequestHandler):
     """POST /objects (upsert an object, a List or an array), /delete (objects by apiVersion, kind,
     metadata.namespace/name), /compact, /drop-watches, /token ({"tokens": [...]}),
-    /faults ({"faults": [{"path", "watch", "status", "retryAfter", "count"}]}),
+    /faults ({"faults": [{"path", "watch", "continued", "status", "retryAfter", "count"}]}),
     /serve-v3 ({"serve": true|false}), /stop, /start;
     GET /state, /requests."""
     protocol_version = "HTTP/1.0"
@@ -713,9 +718,11 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {})
             if self.path == "/wire":
                 if not isinstance(data, dict) or not set(data) <= {
-                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds"}:
+                        "gzipMinBytes", "chunkedBytes", "splitEventBytes", "watchSeconds",
+                        "listWithoutResourceVersion"}:
                     raise ValueError("wire: an object of gzipMinBytes, chunkedBytes, "
-                                     "splitEventBytes, watchSeconds")
+                                     "splitEventBytes, watchSeconds, "
+                                     "listWithoutResourceVersion")
                 with api.lock:
                     api.wire = {k: v for k, v in data.items() if v is not None}
                 return self.reply(200, {})
