@@ -36,13 +36,15 @@ static const struct pal_profile *model_profile(const struct pal_model *m, const 
 }
 
 /* One Allow rule with no constraint, both families: the rules of the built-in profiles. */
-static int allow_all(struct pal_cc *cc, struct pal_ir_profile *p)
+/* A profile of one rule per direction matching everything: the built-in allow profiles, or the
+ * deny-all stand-in of a profile that does not exist. */
+static int one_rule_profile(struct pal_cc *cc, struct pal_ir_profile *p, enum pal_action action)
 {
 	for (int d = 0; d < PAL_DIR_COUNT; d++) {
 		p->rules[d] = calloc(1, sizeof(*p->rules[d]));
 		if (!p->rules[d])
 			return -ENOMEM;
-		p->rules[d]->action = PAL_ACTION_ALLOW;
+		p->rules[d]->action = action;
 		p->rules[d]->match.families = PAL_FAMILY_V4 | PAL_FAMILY_V6;
 		if (pal_cc_rule_id(cc, "profile", NULL, NULL, p->name, (enum pal_dir)d, 0,
 				   &p->rules[d]->id))
@@ -81,8 +83,10 @@ static int compile_profile_rules(struct pal_cc *cc, const struct pal_profile *sr
 
 /* The IR index of profile `name`, compiling it on first use. Lookup order: the built-in
  * projectcalico-default-allow, Profile resources, then kns.<namespace> for each Namespace
- * resource. *found is false when none exists (the caller warns and skips it, as Calico lets an
- * endpoint name a profile that does not exist yet). */
+ * resource. When none exists, *found is false and the profile is a deny-all stand-in (one Deny
+ * rule each way), as felix resolves a missing profile (its DummyDropRules): an endpoint may name a
+ * profile that does not exist yet, and until it does, the endpoint's traffic that reaches it is
+ * denied there rather than handed to the profiles after it (fail closed). */
 static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, bool *found)
 {
 	struct pal_ir *ir = cc->ir;
@@ -95,6 +99,7 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 	for (size_t i = 0; i < ir->n_profiles; i++) {
 		if (strcmp(ir->profiles[i].name, name) == 0) {
 			*idx = (uint32_t)i;
+			*found = !ir->profiles[i].missing;
 			return 0;
 		}
 	}
@@ -104,10 +109,7 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 		;
 	else if (strncmp(name, "kns.", 4) == 0 && model_namespace(cc->m, name + 4))
 		builtin = true;
-	if (!builtin && !src) {
-		*found = false;
-		return 0;
-	}
+	*found = builtin || src;
 	if (vec_grow((void **)&ir->profiles, &cc->cap_profiles, ir->n_profiles + 1,
 		     sizeof(*ir->profiles)))
 		return -ENOMEM;
@@ -116,8 +118,10 @@ static int profile_index(struct pal_cc *cc, const char *name, uint32_t *idx, boo
 	p->name = strdup(name);
 	if (!p->name)
 		return -ENOMEM;
+	p->missing = !*found;
 	/* p->name before the rules: their ids are keyed by it */
-	err = builtin ? allow_all(cc, p) : compile_profile_rules(cc, src, p);
+	err = src ? compile_profile_rules(cc, src, p) :
+		    one_rule_profile(cc, p, builtin ? PAL_ACTION_ALLOW : PAL_ACTION_DENY);
 	if (err)
 		return err;
 	*idx = (uint32_t)(ir->n_profiles - 1);
@@ -144,9 +148,8 @@ static int add_profiles(struct pal_cc *cc, struct pal_ir_endpoint *ep, char *con
 		if (!found) {
 			snprintf(path, sizeof(path), "spec.profiles[%zu]", i);
 			pal_warn(cc->diags, pos, path,
-				 "profile \"%s\" does not exist; endpoint \"%s\" is compiled without it",
-				 names[i], ep->name);
-			continue;
+				 "profile \"%s\" does not exist; endpoint \"%s\" is denied there "
+				 "until it does (as Calico does)", names[i], ep->name);
 		}
 		ep->profiles[ep->n_profiles++] = idx;
 	}

@@ -154,6 +154,7 @@ struct pal_ir_profile {
 	char *name;
 	struct pal_ir_rule *rules[PAL_DIR_COUNT];
 	size_t n_rules[PAL_DIR_COUNT];
+	bool missing; /* no such profile: a deny-all stand-in (docs/semantics.md 15) */
 };
 
 struct pal_failsafe {

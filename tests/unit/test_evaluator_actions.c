@@ -169,20 +169,23 @@ Test(evaluator_actions, builtin_profiles)
 	ct_free(&t);
 }
 
-Test(evaluator_actions, unknown_profile_is_a_warning_and_skipped)
+/* A profile that does not exist is a warning and denies where it stands, both ways, as felix's
+ * stand-in for a missing profile (DummyDropRules): the profiles after it are not reached (before,
+ * it was skipped and kns.prod allowed). Every endpoint naming it is warned about. */
+Test(evaluator_actions, unknown_profile_is_a_warning_and_denies)
 {
 	struct ctest t;
 
 	ct_compile_ok(&t, NS WEP("[not-yet, kns.prod]"));
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"not-yet\"", "spec.profiles[0]"));
-	cr_assert_eq(ct_ep(&t.ir, "pod1")->n_profiles, 1);
-	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	cr_assert_eq(ct_ep(&t.ir, "pod1")->n_profiles, 2);
+	expect_to_pod(&t, 80, false, PAL_STAGE_PROFILE, "not-yet", 0);
 	ct_free(&t);
 
 	/* kns.<ns> only exists for a Namespace resource. */
 	ct_compile(&t, WEP("[kns.prod]"));
 	cr_assert(ct_has_diag(&t.d, PAL_SEV_WARNING, "\"kns.prod\"", NULL));
-	expect_to_pod(&t, 80, false, PAL_STAGE_DEFAULT, NULL, -1);
+	expect_to_pod(&t, 80, false, PAL_STAGE_PROFILE, "kns.prod", 0);
 	ct_free(&t);
 }
 
