@@ -509,6 +509,26 @@ struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook)
 	return c;
 }
 
+int bt_trace_arm(struct bpft *t, uint64_t nonce)
+{
+	int fd = pal_dp_map_fd(t->dp, "pal_trace"), ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info mi = { 0 };
+	uint32_t ml = sizeof(mi), zero = 0;
+	size_t stride;
+	uint8_t *v;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
+	stride = (mi.value_size + 7) & ~7u;
+	v = calloc((size_t)ncpu, stride);
+	cr_assert_not_null(v);
+	for (int c = 0; c < ncpu; c++)
+		memcpy(v + (size_t)c * stride, &nonce, sizeof(nonce));
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, v, BPF_ANY), 0);
+	free(v);
+	return fd;
+}
+
 struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id)
 {
 	struct pal_rule_ctr c;

@@ -213,5 +213,8 @@ void bt_compile_apply(struct bpft *t, struct ctest *c, char *yaml, uint32_t gen)
 /* Counters summed over CPUs. */
 struct pal_if_ctr bt_ifctr(struct bpft *t, int ifindex, enum pal_hook hook);
 struct pal_rule_ctr bt_rulectr(struct bpft *t, uint32_t rule_id);
+/* Arms the datapath's trace mode on every CPU with nonce (0: off): a test run carrying it in
+ * pal_trace records instead of counting (bpf/trace.h). Returns the pal_trace map's fd. */
+int bt_trace_arm(struct bpft *t, uint64_t nonce);
 
 #endif

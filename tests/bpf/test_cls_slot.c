@@ -365,27 +365,6 @@ Test(bpf_cls_slot, a_long_list_slot_answers_only_for_the_id_it_was_written_for)
 	ct_free(&b);
 }
 
-/* Arms trace mode on every CPU with nonce (0: off); returns the pal_trace map. */
-static int trace_arm(uint64_t nonce)
-{
-	int fd = pal_dp_map_fd(T.dp, "pal_trace"), ncpu = libbpf_num_possible_cpus();
-	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi), zero = 0;
-	size_t stride;
-	uint8_t *v;
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
-	cr_assert_not_null(v);
-	for (int c = 0; c < ncpu; c++)
-		memcpy(v + (size_t)c * stride, &nonce, sizeof(nonce));
-	cr_assert_eq(bpf_map_update_elem(fd, &zero, v, BPF_ANY), 0);
-	free(v);
-	return fd;
-}
-
 /* Whether a program entered trace mode on some CPU. */
 static bool trace_entered(int fd)
 {
@@ -436,7 +415,7 @@ Test(bpf_cls_slot, a_trace_run_takes_the_slot_and_gives_it_back)
 	bt_compile_apply(&T, &b, long_policy_of(true), 1);
 	cb.cb[0] = (uint32_t)nonce;
 	cb.cb[1] = (uint32_t)(nonce >> 32);
-	tfd = trace_arm(nonce);
+	tfd = bt_trace_arm(&T, nonce);
 	rc = tc_ingress_to(22, &cb);
 	cr_expect(trace_entered(tfd), "the run was a trace run");
 	cr_expect_neq(rc, TC_SHOT_RC, "the trace run allows port 22");
@@ -446,7 +425,7 @@ Test(bpf_cls_slot, a_trace_run_takes_the_slot_and_gives_it_back)
 	rc = tc_ingress_to(22, &cb);
 	bt_scratch_set_owner(fd, PAL_HOOK_TC_INGRESS, 0);
 	cr_expect_eq(rc, TC_SHOT_RC, "a trace run classified on a held slot");
-	trace_arm(0);
+	bt_trace_arm(&T, 0);
 	cr_expect_neq(tc_ingress_to(22, NULL), TC_SHOT_RC, "the packet after the trace run");
 	close(fd);
 	ct_free(&b);

@@ -348,26 +348,6 @@ Test(bpf_vcache, a_log_first_combination_is_never_cached)
 	ct_free(&a);
 }
 
-/* Arms trace mode on every CPU with nonce (0: off), as test_cls_slot.c does. */
-static void trace_arm(uint64_t nonce)
-{
-	int fd = pal_dp_map_fd(T.dp, "pal_trace"), ncpu = libbpf_num_possible_cpus();
-	struct bpf_map_info mi = { 0 };
-	uint32_t ml = sizeof(mi), zero = 0;
-	size_t stride;
-	uint8_t *v;
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &mi, &ml), 0);
-	stride = (mi.value_size + 7) & ~7u;
-	v = calloc((size_t)ncpu, stride);
-	cr_assert_not_null(v);
-	for (int c = 0; c < ncpu; c++)
-		memcpy(v + (size_t)c * stride, &nonce, sizeof(nonce));
-	cr_assert_eq(bpf_map_update_elem(fd, &zero, v, BPF_ANY), 0);
-	free(v);
-}
-
 /* A trace run (polctl trace) records every step: it neither takes a line's answer nor writes one. */
 Test(bpf_vcache, a_trace_run_neither_reads_nor_writes_a_line)
 {
@@ -384,12 +364,12 @@ Test(bpf_vcache, a_trace_run_neither_reads_nor_writes_a_line)
 	forged = line;
 	forged.action = PAL_ACT_ALLOW;
 	plant(&forged);
-	trace_arm(nonce);
+	bt_trace_arm(&T, nonce);
 	cr_expect_eq(tc_in(80, &cb), TC_SHOT_RC, "a trace run took a cached answer");
 	plant(NULL);
 	cr_expect_eq(tc_in(80, &cb), TC_SHOT_RC);
 	cr_expect_eq(lines_of(line.stamp, NULL), 0, "a trace run wrote a line");
-	trace_arm(0);
+	bt_trace_arm(&T, 0);
 	cr_expect_eq(tc_in(80, NULL), TC_SHOT_RC);
 	cr_expect_eq(lines_of(line.stamp, NULL), 1, "the packet after the trace run");
 	ct_free(&a);
