@@ -415,6 +415,35 @@ expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
 		     CONNS({ POD1 }), CONNS({ "198.18.3.10" }));
 }
 
+/* A rule's serviceAccounts.selector as Calico reads it (RuleAPIV2ToBackend): its keys prefixed
+ * pcsa. and matched against the labels of every endpoint and network set in the side's scope,
+ * all() kept as all(). So a negative selector, or all(), also matches what has no service account:
+ * pod3, host endpoints and network sets (palisade matched only workloads with one before). names
+ * still need the service account (projectcalico.org/serviceaccount in {...}). */
+Test(evaluator_match, negative_service_account_selector_matches_endpoints_without_one)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
+			      "projectcalico.org/name != 'db-sa'}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" } /* pod3, no service account */,
+			   { "198.18.0.1" } /* host endpoint */, { CLIENT } /* GlobalNetworkSet */,
+			   { "198.18.101.1" } /* prod NetworkSet */),
+		     CONNS({ "198.18.3.10" } /* pod2, db-sa */, { "198.18.102.1" } /* nothing */));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: all()}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" }, { "198.18.0.1" }, { CLIENT },
+			   { "198.18.3.10" }),
+		     CONNS({ "198.18.102.1" }));
+	/* Scoped to the policy's namespace: prod's workloads and NetworkSet only. */
+	expect_conns(NP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
+			     "'!has(team)'}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" }, { "198.18.101.1" }),
+		     CONNS({ "198.18.0.1" }, { CLIENT }, { "198.18.3.10" }));
+	/* names with a selector: both must match, so pod3 (no service account) is out. */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [web-sa, db-sa], "
+			      "selector: projectcalico.org/name != 'db-sa'}}}]"),
+		     CONNS({ POD1 }),
+		     CONNS({ "198.18.4.10" }, { "198.18.0.1" }, { CLIENT }, { "198.18.3.10" }));
+}
+
 /* serviceAccounts without names or selector restricts nothing in Calico (felix turns the match
  * into an empty selector), so any source matches. */
 Test(evaluator_match, empty_service_accounts_match_restricts_nothing)
