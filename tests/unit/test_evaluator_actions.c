@@ -105,6 +105,45 @@ Test(evaluator_actions, tier_default_action_deny_and_pass)
 	ct_free(&t);
 }
 
+/* A tier applies to an endpoint and direction only through a policy that selects the endpoint
+ * and has the direction in types (Calico's "each tier that contains a policy that applies to the
+ * endpoint"): a tier whose policies select other endpoints, or this one only for egress, is
+ * skipped, not an end-of-tier Deny. */
+Test(evaluator_actions, tier_without_policy_for_the_endpoint_is_skipped)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[kns.prod]") TIER("other", "{order: 1}")
+		       TIER("egress-only", "{order: 2}")
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: other.db}\nspec:\n  tier: other\n  selector: app == 'db'\n"
+		       "  ingress: [{action: Deny}]\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: egress-only.out}\nspec:\n  tier: egress-only\n"
+		       "  selector: app == 'web'\n  egress: [{action: Deny}]\n---\n");
+	cr_assert_eq(ct_ep(&t.ir, "pod1")->normal[PAL_DIR_INGRESS].n_tiers, 0);
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
+/* A Pass rule in the last tier that applies goes on to the endpoint's profiles (Calico's Pass:
+ * "if there are no more tiers, the profiles are evaluated"), also from the default tier. */
+Test(evaluator_actions, pass_in_the_last_tier_reaches_the_profiles)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[only80]")
+		       PROFILE("only80", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]")
+		       GNP("p", "", "[{action: Pass, protocol: TCP, destination: {ports: [80, 81]}}]"));
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "only80", 0);
+	/* 81: passed to the profile, which says nothing: default deny. */
+	expect_to_pod(&t, 81, false, PAL_STAGE_DEFAULT, NULL, -1);
+	/* 82: no rule acted in the default tier: its end Deny, before the profile. */
+	struct pal_verdict v = expect_to_pod(&t, 82, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	cr_assert_str_eq(v.tier, "default");
+	ct_free(&t);
+}
+
 Test(evaluator_actions, default_tier_deny_hides_profiles)
 {
 	struct ctest t;

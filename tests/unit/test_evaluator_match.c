@@ -455,6 +455,23 @@ Test(evaluator_match, empty_service_accounts_match_restricts_nothing)
 		     CONNS({ "198.18.102.1" }, { CLIENT }, { "198.18.3.10" }), CONNS({ NULL }));
 }
 
+/* A policy without selector selects all() (Calico's empty selector): every endpoint for a
+ * GlobalNetworkPolicy, host endpoints included; every workload of its namespace for a
+ * NetworkPolicy. Also with `spec` left out altogether. */
+Test(evaluator_match, absent_policy_selector_selects_all)
+{
+	load("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\n"
+	     "spec:\n  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	     "metadata: {name: n, namespace: prod}\nspec:\n  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+	     "metadata: {name: nospec}\n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "default/g default/nospec");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS],
+			   "default/g default/nospec default/n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], "default/g default/nospec");
+}
+
 Test(evaluator_match, policy_service_account_and_namespace_selectors)
 {
 	/* serviceAccountSelector picks pod1 (web-sa) not pod2; namespaceSelector picks pod2. */
