@@ -245,6 +245,31 @@ Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
 	ct_free(&t);
 }
 
+/* A host endpoint inherits its profiles' labelsToApply as a workload does (felix's label
+ * inheritance works on any endpoint's profile ids), its own labels winning: a policy selects it
+ * by them, and a rule selector finds its expectedIPs by them. */
+Test(evaluator_actions, host_endpoint_inherits_profile_labels)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[]")
+		       "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		       "metadata: {name: eth0, labels: {role: ext}}\n"
+		       "spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1], "
+		       "profiles: [edge]}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: edge}\n"
+		       "spec:\n  labelsToApply: {zone: dmz, role: other}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: dmz}\nspec:\n  selector: zone == 'dmz' && role == 'ext'\n"
+		       "  ingress: [{action: Deny}]\n---\n"
+		       GNP("p", "", "[{action: Allow, source: {selector: zone == 'dmz'}}]"));
+	ct_expect_tierlist(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], "default/dmz");
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 40000, "198.18.2.10", 80);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "ext0", "cali1", &p, true, PAL_STAGE_WORKLOAD, "p", 0);
+	expect_to_pod(&t, 80, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	ct_free(&t);
+}
+
 Test(evaluator_actions, host_endpoint_profiles_normal_not_forward)
 {
 	struct ctest t;
