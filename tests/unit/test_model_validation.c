@@ -1027,6 +1027,15 @@ Test(model_validation, tier_prefix_forms)
 		  "metadata: {name: p}\n"
 		  "spec: {tier: t1}\n",
 		  "15:1", "duplicate GlobalNetworkPolicy \"p\"");
+	/* So are default.p and p in the default tier. */
+	tier_case("apiVersion: projectcalico.org/v3\n"
+		  "kind: GlobalNetworkPolicy\n"
+		  "metadata: {name: default.p}\n"
+		  "---\n"
+		  "apiVersion: projectcalico.org/v3\n"
+		  "kind: GlobalNetworkPolicy\n"
+		  "metadata: {name: p}\n",
+		  "14:1", "duplicate GlobalNetworkPolicy \"p\"");
 }
 
 Test(model_validation, duplicate_tier)
