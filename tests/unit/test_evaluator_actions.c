@@ -246,8 +246,8 @@ Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
 }
 
 /* A host endpoint inherits its profiles' labelsToApply as a workload does (felix's label
- * inheritance works on any endpoint's profile ids), its own labels winning: a policy selects it
- * by them, and a rule selector finds its expectedIPs by them. */
+ * inheritance works on any endpoint's profile ids): its own labels win, then the first listed
+ * profile's. A policy selects it by them, and a rule selector finds its expectedIPs by them. */
 Test(evaluator_actions, host_endpoint_inherits_profile_labels)
 {
 	struct ctest t;
@@ -256,11 +256,14 @@ Test(evaluator_actions, host_endpoint_inherits_profile_labels)
 		       "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
 		       "metadata: {name: eth0, labels: {role: ext}}\n"
 		       "spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1], "
-		       "profiles: [edge]}\n---\n"
+		       "profiles: [edge, late]}\n---\n"
 		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: edge}\n"
 		       "spec:\n  labelsToApply: {zone: dmz, role: other}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: late}\n"
+		       "spec:\n  labelsToApply: {zone: core, extra: x}\n---\n"
 		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
-		       "metadata: {name: dmz}\nspec:\n  selector: zone == 'dmz' && role == 'ext'\n"
+		       "metadata: {name: dmz}\nspec:\n"
+		       "  selector: zone == 'dmz' && role == 'ext' && extra == 'x'\n"
 		       "  ingress: [{action: Deny}]\n---\n"
 		       GNP("p", "", "[{action: Allow, source: {selector: zone == 'dmz'}}]"));
 	ct_expect_tierlist(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], "default/dmz");
