@@ -175,6 +175,25 @@ Test(evaluator_actions, profiles_in_order)
 	ct_free(&t);
 }
 
+/* A profile's egress rules judge what the endpoint sends, its ingress rules what it receives. */
+Test(evaluator_actions, profile_egress_rules)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[out53]")
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: out53}\n"
+		       "spec:\n  egress: [{action: Allow, protocol: UDP, destination: {ports: [53]}}]\n"
+		       "  ingress: [{action: Deny}]\n---\n");
+	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 40000, "198.18.100.1", 53);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p, true, PAL_STAGE_PROFILE, "out53",
+		       0);
+	p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 40000, "198.18.100.1", 54);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p, false, PAL_STAGE_DEFAULT, NULL,
+		       -1);
+	expect_to_pod(&t, 53, false, PAL_STAGE_PROFILE, "out53", 0);
+	ct_free(&t);
+}
+
 Test(evaluator_actions, no_profile_decides_means_deny)
 {
 	struct ctest t;
