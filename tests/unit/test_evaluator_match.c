@@ -437,6 +437,13 @@ Test(evaluator_match, negative_service_account_selector_matches_endpoints_withou
 			     "'!has(team)'}}}]"),
 		     CONNS({ POD1 }, { "198.18.4.10" }, { "198.18.101.1" }),
 		     CONNS({ "198.18.0.1" }, { CLIENT }, { "198.18.3.10" }));
+	/* With a selector, one endpoint must match both (Calico ANDs them into one selector): pod1's
+	 * address is also in GlobalNetworkSet wide, which has no service account, but pod1 itself
+	 * (web-sa) does not match, so it is out; pod3 (app web, none) is in. */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: app == 'web', serviceAccounts: "
+			      "{selector: projectcalico.org/name != 'web-sa'}}}]"),
+		     CONNS({ "198.18.4.10" }),
+		     CONNS({ POD1 }, { "198.18.3.10" }, { CLIENT }, { "198.18.0.1" }));
 	/* names with a selector: both must match, so pod3 (no service account) is out. */
 	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [web-sa, db-sa], "
 			      "selector: projectcalico.org/name != 'db-sa'}}}]"),
