@@ -6,7 +6,8 @@
  *   namespaceSelector -> sets the scope; without a selector, one in_set of everything in scope
  *   notSelector       -> one not_in_set, unscoped (all namespaces); in a scoped side without a
  *                        selector it also adds the in_set of everything in scope, as Calico does
- *   serviceAccounts   -> one in_set of the workloads in scope with that service account
+ *   serviceAccounts   -> joins the selector's in_set (or is one of its own in scope): the
+ *                        candidates must also match it, as Calico ANDs it into the selector
  *   ports / notPorts  -> numeric items to (not_)port_ranges, named items to (not_)named_port_sets
  *                        of the endpoints the side's positive set selects (all when it has none)
  *   services          -> source: one in_set of the Service's endpoint addresses; destination: the
@@ -178,6 +179,8 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 {
 	struct pal_cc_scope scope = { .kind = PAL_SCOPE_ALL };
 	const struct pal_cc_scope all = { .kind = PAL_SCOPE_ALL };
+	const struct pal_service_accounts *sa = e->has_service_accounts ? &e->service_accounts
+									 : NULL;
 	const struct pal_cc_scope *np_scope;
 	bool positive;
 	uint32_t idx;
@@ -209,19 +212,17 @@ static int compile_side(struct pal_cc *cc, const struct pal_entity *e, const cha
 	 * NamespaceSelector is provided"). An unscoped side without selector has no positive set. */
 	positive = e->selector ||
 		   (scope.kind != PAL_SCOPE_ALL && (e->namespace_selector || e->not_selector));
-	if (positive) {
-		if ((err = pal_cc_selector_set(cc, &scope, e->selector, NULL, &idx)) ||
+	/* serviceAccounts is part of the same set: Calico ANDs it into the positive selector, so
+	 * one endpoint must match both. Two sets would only AND addresses, and a network set
+	 * without a service account covering a selected pod's address would let that pod in. */
+	if (positive || sa) {
+		if ((err = pal_cc_selector_set(cc, &scope, e->selector, sa, &idx)) ||
 		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;
 	}
 	if (e->not_selector) {
 		if ((err = pal_cc_selector_set(cc, &all, e->not_selector, NULL, &idx)) ||
 		    (err = push_u32(&side->not_in_sets, &side->n_not_in_sets, idx)))
-			return err;
-	}
-	if (e->has_service_accounts) {
-		if ((err = pal_cc_selector_set(cc, &scope, NULL, &e->service_accounts, &idx)) ||
-		    (err = push_u32(&side->in_sets, &side->n_in_sets, idx)))
 			return err;
 	}
 	/* Named ports resolve on the side's positive selector, or on every endpoint when the side

@@ -530,33 +530,38 @@ bool pal_cc_in_scope(const struct pal_cc_cand *c, const struct pal_cc_scope *sco
 /* serviceAccounts selectors see the service account's labels: projectcalico.org/name, plus the
  * ServiceAccount's own labels where the workload inherited them as "pcsa.<key>" from its
  * ksa.<ns>.<sa> profile (the Kubernetes datastore converts ServiceAccounts into those profiles;
- * Calico matches the selector, pcsa.-prefixed, against exactly these endpoint labels). */
+ * Calico matches the selector, pcsa.-prefixed, against exactly these endpoint labels). A
+ * candidate without a service account (a workload without one, a host endpoint, a network set)
+ * shows only the pcsa. labels it happens to carry, usually none: as in Calico, a negative
+ * selector or all() matches it. */
 bool pal_cc_sa_selector_matches(const struct pal_selector *sel, const struct pal_cc_cand *c)
 {
 	static const char prefix[] = PAL_SA_LABEL_PREFIX;
 	struct pal_labels l = { 0 };
 	bool ok;
 
-	if (!c->service_account)
-		return false;
 	for (size_t i = 0; i < c->labels.n; i++)
 		if (!strncmp(c->labels.v[i].key, prefix, sizeof(prefix) - 1))
 			pal_labels_set(&l, c->labels.v[i].key + sizeof(prefix) - 1,
 				       c->labels.v[i].value);
-	pal_labels_set(&l, "projectcalico.org/name", c->service_account);
+	if (c->service_account)
+		pal_labels_set(&l, "projectcalico.org/name", c->service_account);
 	ok = pal_selector_match(sel, &l);
 	pal_labels_free(&l);
 	return ok;
 }
 
-/* A workload without a service account never matches a serviceAccounts clause. */
+/* A rule's serviceAccounts as Calico converts it (parseServiceAccounts): names are
+ * `projectcalico.org/serviceaccount in {...}`, which only a workload with a service account
+ * matches; the selector is matched as above, on any candidate in scope (with all() kept as
+ * all(), unlike a policy's serviceAccountSelector). */
 bool pal_cc_sa_matches(const struct pal_service_accounts *sa, const struct pal_cc_cand *c)
 {
-	if (!c->service_account)
-		return false;
 	if (sa->n_names) {
 		bool found = false;
 
+		if (c->kind != PAL_CC_WEP || !c->service_account)
+			return false;
 		for (size_t i = 0; i < sa->n_names && !found; i++)
 			found = strcmp(sa->names[i], c->service_account) == 0;
 		if (!found)
@@ -823,7 +828,7 @@ static bool set_matches(const struct set_query *q, const struct pal_cc_cand *c)
 		return false;
 	if (q->sel && !pal_selector_match(q->sel, &c->labels))
 		return false;
-	return !q->sa || (c->kind == PAL_CC_WEP && pal_cc_sa_matches(q->sa, c));
+	return !q->sa || pal_cc_sa_matches(q->sa, c);
 }
 
 /* pal_match_contrib_fn: a changed candidate's addresses when it matches. */
@@ -841,7 +846,8 @@ int pal_cc_selector_set(struct pal_cc *cc, const struct pal_cc_scope *scope,
 			const struct pal_selector *sel, const struct pal_service_accounts *sa,
 			uint32_t *idx)
 {
-	const char *what = sel ? "selector" : sa ? "workloads" : "all endpoints and network sets";
+	const char *what = sel ? "selector" : sa && sa->n_names ? "workloads"
+			 : "all endpoints and network sets";
 	char *origin = selector_origin(what, scope, sel, sa);
 	struct set_query q = { .cc = cc, .scope = scope, .sel = sel, .sa = sa };
 	struct pal_cidr *v = NULL;

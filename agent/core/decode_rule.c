@@ -10,7 +10,7 @@ static const char *const rule_fields[] = { "action",   "protocol", "notProtocol"
 					   "http",     "metadata", NULL };
 static const char *const entity_fields[] = { "nets",     "notNets",  "selector",
 					     "notSelector", "namespaceSelector", "ports",
-					     "notPorts", "serviceAccounts", "services", NULL };
+					     "notPorts", "serviceAccounts", "services", "domains", NULL };
 static const char *const icmp_fields[] = { "type", "code", NULL };
 static const char *const sa_fields[] = { "names", "selector", NULL };
 static const char *const svc_fields[] = { "name", "namespace", NULL };
@@ -157,6 +157,14 @@ static int decode_entity(struct dctx *c, const struct yt_node *n, void *arg)
 	struct pal_entity *e = arg;
 	int r = 1;
 
+	/* Calico Enterprise's DNS policy. palisade resolves no names: a rule that matched nothing
+	 * would let a Deny's domains through, so it is refused by name, not as a misspelt field. */
+	if (yt_map_get(n, "domains")) {
+		derr_field(c, n, "domains", "domains (Calico Enterprise's DNS policy) is not "
+					    "supported by palisade: it cannot match by domain name; "
+					    "use nets or a (Global)NetworkSet of the addresses");
+		r = -1;
+	}
 	if (get_exact_cidr_list(c, n, "nets", &e->nets, &e->n_nets, PAL_MAX_NETS) < 0)
 		r = -1;
 	if (get_exact_cidr_list(c, n, "notNets", &e->not_nets, &e->n_not_nets, PAL_MAX_NETS) < 0)

@@ -105,6 +105,45 @@ Test(evaluator_actions, tier_default_action_deny_and_pass)
 	ct_free(&t);
 }
 
+/* A tier applies to an endpoint and direction only through a policy that selects the endpoint
+ * and has the direction in types (Calico's "each tier that contains a policy that applies to the
+ * endpoint"): a tier whose policies select other endpoints, or this one only for egress, is
+ * skipped, not an end-of-tier Deny. */
+Test(evaluator_actions, tier_without_policy_for_the_endpoint_is_skipped)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[kns.prod]") TIER("other", "{order: 1}")
+		       TIER("egress-only", "{order: 2}")
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: other.db}\nspec:\n  tier: other\n  selector: app == 'db'\n"
+		       "  ingress: [{action: Deny}]\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: egress-only.out}\nspec:\n  tier: egress-only\n"
+		       "  selector: app == 'web'\n  egress: [{action: Deny}]\n---\n");
+	cr_assert_eq(ct_ep(&t.ir, "pod1")->normal[PAL_DIR_INGRESS].n_tiers, 0);
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
+/* A Pass rule in the last tier that applies goes on to the endpoint's profiles (Calico's Pass:
+ * "if there are no more tiers, the profiles are evaluated"), also from the default tier. */
+Test(evaluator_actions, pass_in_the_last_tier_reaches_the_profiles)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[only80]")
+		       PROFILE("only80", "[{action: Allow, protocol: TCP, destination: {ports: [80]}}]")
+		       GNP("p", "", "[{action: Pass, protocol: TCP, destination: {ports: [80, 81]}}]"));
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "only80", 0);
+	/* 81: passed to the profile, which says nothing: default deny. */
+	expect_to_pod(&t, 81, false, PAL_STAGE_DEFAULT, NULL, -1);
+	/* 82: no rule acted in the default tier: its end Deny, before the profile. */
+	struct pal_verdict v = expect_to_pod(&t, 82, false, PAL_STAGE_WORKLOAD, NULL, -1);
+	cr_assert_str_eq(v.tier, "default");
+	ct_free(&t);
+}
+
 Test(evaluator_actions, default_tier_deny_hides_profiles)
 {
 	struct ctest t;
@@ -133,6 +172,25 @@ Test(evaluator_actions, profiles_in_order)
 	expect_to_pod(&t, 80, false, PAL_STAGE_PROFILE, "second", 0);
 	/* 443: first and second say nothing, kns.prod allows. */
 	expect_to_pod(&t, 443, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
+/* A profile's egress rules judge what the endpoint sends, its ingress rules what it receives. */
+Test(evaluator_actions, profile_egress_rules)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[out53]")
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: out53}\n"
+		       "spec:\n  egress: [{action: Allow, protocol: UDP, destination: {ports: [53]}}]\n"
+		       "  ingress: [{action: Deny}]\n---\n");
+	struct pal_packet p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 40000, "198.18.100.1", 53);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p, true, PAL_STAGE_PROFILE, "out53",
+		       0);
+	p = ct_pkt(PAL_PROTO_UDP, "198.18.2.10", 40000, "198.18.100.1", 54);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "cali1", "ext0", &p, false, PAL_STAGE_DEFAULT, NULL,
+		       -1);
+	expect_to_pod(&t, 53, false, PAL_STAGE_PROFILE, "out53", 0);
 	ct_free(&t);
 }
 
@@ -203,6 +261,34 @@ Test(evaluator_actions, profile_labels_to_apply_feed_selectors)
 		       "  selector: tier == \"front\" && app == \"web\"\n"
 		       "  ingress: [{action: Deny}]\n");
 	expect_to_pod(&t, 80, false, PAL_STAGE_WORKLOAD, "front", 0);
+	ct_free(&t);
+}
+
+/* A host endpoint inherits its profiles' labelsToApply as a workload does (felix's label
+ * inheritance works on any endpoint's profile ids): its own labels win, then the first listed
+ * profile's. A policy selects it by them, and a rule selector finds its expectedIPs by them. */
+Test(evaluator_actions, host_endpoint_inherits_profile_labels)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[]")
+		       "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+		       "metadata: {name: eth0, labels: {role: ext}}\n"
+		       "spec: {node: node1, interfaceName: eth0, expectedIPs: [198.18.0.1], "
+		       "profiles: [edge, late]}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: edge}\n"
+		       "spec:\n  labelsToApply: {zone: dmz, role: other}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: late}\n"
+		       "spec:\n  labelsToApply: {zone: core, extra: x}\n---\n"
+		       "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+		       "metadata: {name: dmz}\nspec:\n"
+		       "  selector: zone == 'dmz' && role == 'ext' && extra == 'x'\n"
+		       "  ingress: [{action: Deny}]\n---\n"
+		       GNP("p", "", "[{action: Allow, source: {selector: zone == 'dmz'}}]"));
+	ct_expect_tierlist(&ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS], "default/dmz");
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, "198.18.0.1", 40000, "198.18.2.10", 80);
+	ct_eval_expect(&t, PAL_TRACE_FORWARD, "ext0", "cali1", &p, true, PAL_STAGE_WORKLOAD, "p", 0);
+	expect_to_pod(&t, 80, false, PAL_STAGE_WORKLOAD, NULL, -1);
 	ct_free(&t);
 }
 

@@ -415,6 +415,42 @@ expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
 		     CONNS({ POD1 }), CONNS({ "198.18.3.10" }));
 }
 
+/* A rule's serviceAccounts.selector as Calico reads it (RuleAPIV2ToBackend): its keys prefixed
+ * pcsa. and matched against the labels of every endpoint and network set in the side's scope,
+ * all() kept as all(). So a negative selector, or all(), also matches what has no service account:
+ * pod3, host endpoints and network sets (palisade matched only workloads with one before). names
+ * still need the service account (projectcalico.org/serviceaccount in {...}). */
+Test(evaluator_match, negative_service_account_selector_matches_endpoints_without_one)
+{
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
+			      "projectcalico.org/name != 'db-sa'}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" } /* pod3, no service account */,
+			   { "198.18.0.1" } /* host endpoint */, { CLIENT } /* GlobalNetworkSet */,
+			   { "198.18.101.1" } /* prod NetworkSet */),
+		     CONNS({ "198.18.3.10" } /* pod2, db-sa */, { "198.18.102.1" } /* nothing */));
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: all()}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" }, { "198.18.0.1" }, { CLIENT },
+			   { "198.18.3.10" }),
+		     CONNS({ "198.18.102.1" }));
+	/* Scoped to the policy's namespace: prod's workloads and NetworkSet only. */
+	expect_conns(NP(WEB, "[{action: Allow, source: {serviceAccounts: {selector: "
+			     "'!has(team)'}}}]"),
+		     CONNS({ POD1 }, { "198.18.4.10" }, { "198.18.101.1" }),
+		     CONNS({ "198.18.0.1" }, { CLIENT }, { "198.18.3.10" }));
+	/* With a selector, one endpoint must match both (Calico ANDs them into one selector): pod1's
+	 * address is also in GlobalNetworkSet wide, which has no service account, but pod1 itself
+	 * (web-sa) does not match, so it is out; pod3 (app web, none) is in. */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {selector: app == 'web', serviceAccounts: "
+			      "{selector: projectcalico.org/name != 'web-sa'}}}]"),
+		     CONNS({ "198.18.4.10" }),
+		     CONNS({ POD1 }, { "198.18.3.10" }, { CLIENT }, { "198.18.0.1" }));
+	/* names with a selector: both must match, so pod3 (no service account) is out. */
+	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [web-sa, db-sa], "
+			      "selector: projectcalico.org/name != 'db-sa'}}}]"),
+		     CONNS({ POD1 }),
+		     CONNS({ "198.18.4.10" }, { "198.18.0.1" }, { CLIENT }, { "198.18.3.10" }));
+}
+
 /* serviceAccounts without names or selector restricts nothing in Calico (felix turns the match
  * into an empty selector), so any source matches. */
 Test(evaluator_match, empty_service_accounts_match_restricts_nothing)
@@ -424,6 +460,23 @@ Test(evaluator_match, empty_service_accounts_match_restricts_nothing)
 	expect_conns(GNP(WEB, "[{action: Allow, source: {serviceAccounts: {names: [], "
 			      "selector: ''}}}]"),
 		     CONNS({ "198.18.102.1" }, { CLIENT }, { "198.18.3.10" }), CONNS({ NULL }));
+}
+
+/* A policy without selector selects all() (Calico's empty selector): every endpoint for a
+ * GlobalNetworkPolicy, host endpoints included; every workload of its namespace for a
+ * NetworkPolicy. Also with `spec` left out altogether. */
+Test(evaluator_match, absent_policy_selector_selects_all)
+{
+	load("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\n"
+	     "spec:\n  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+	     "metadata: {name: n, namespace: prod}\nspec:\n  ingress: [{action: Deny}]\n---\n"
+	     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+	     "metadata: {name: nospec}\n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "ext")->normal[PAL_DIR_INGRESS], "default/g default/nospec");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod1")->normal[PAL_DIR_INGRESS],
+			   "default/g default/nospec default/n");
+	ct_expect_tierlist(&ct_ep(&T.ir, "pod2")->normal[PAL_DIR_INGRESS], "default/g default/nospec");
 }
 
 Test(evaluator_match, policy_service_account_and_namespace_selectors)

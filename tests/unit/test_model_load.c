@@ -610,6 +610,31 @@ Test(model_load, calico_kinds_without_policy_are_skipped_with_a_warning)
 		  t.out);
 	MT_EXPECT_COUNTS(&t, .policies = 1);
 	mt_free(&t);
+	/* Every staged kind, with a spec palisade would refuse as policy (a tier that does not
+	 * exist, an http match): never enforced, never an error, counted as nothing. */
+	mt_load(&t, "apiVersion: projectcalico.org/v3\n"
+		    "kind: StagedNetworkPolicy\n"
+		    "metadata: {name: nosuch.p, namespace: a}\n"
+		    "spec: {tier: nosuch, stagedAction: Set, ingress: [{action: Deny}]}\n"
+		    "---\n"
+		    "apiVersion: projectcalico.org/v3\n"
+		    "kind: StagedKubernetesNetworkPolicy\n"
+		    "metadata: {name: k, namespace: a}\n"
+		    "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+		    "---\n"
+		    "apiVersion: crd.projectcalico.org/v1\n"
+		    "kind: StagedGlobalNetworkPolicy\n"
+		    "metadata: {name: g}\n"
+		    "spec: {ingress: [{action: Allow, http: {methods: [GET]}}]}\n");
+	cr_assert_eq(t.d.n_errors, 0, "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:2:7: warning: StagedNetworkPolicy is not policy"), "%s",
+		  t.out);
+	cr_assert(strstr(t.out, "t.yaml:7:7: warning: StagedKubernetesNetworkPolicy is not policy"),
+		  "%s", t.out);
+	cr_assert(strstr(t.out, "t.yaml:12:7: warning: StagedGlobalNetworkPolicy is not policy"),
+		  "%s", t.out);
+	MT_EXPECT_COUNTS(&t);
+	mt_free(&t);
 	/* Only under Calico's apiVersion. */
 	mt_check_error("apiVersion: v1\n"
 		       "kind: IPPool\n",

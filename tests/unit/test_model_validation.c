@@ -865,6 +865,24 @@ Test(model_validation, global_policy_services_need_a_namespace)
 		  "        services: {name: svc, namespace: ns}\n");
 }
 
+/* Calico Enterprise's DNS policy (destination.domains): palisade resolves no names, so it
+ * refuses the rule with a message that says so, never a rule that matches nothing (a Deny of the
+ * domains that lets them through) or everything. */
+Test(model_validation, domains_refused)
+{
+	gnp_error("  egress:\n"
+		  "    - action: Deny\n"
+		  "      destination:\n"
+		  "        domains: [example.com]\n",
+		  "9:18", "spec.egress[0].destination.domains",
+		  "domains (Calico Enterprise's DNS policy) is not supported by palisade");
+	gnp_error("  ingress:\n"
+		  "    - action: Allow\n"
+		  "      source:\n"
+		  "        domains: ['*.example.com']\n",
+		  "9:18", "spec.ingress[0].source.domains", "is not supported by palisade");
+}
+
 /* Calico's validateRule compares the protocol with the names ICMP and ICMPv6. */
 Test(model_validation, icmp_fields_need_the_protocol_by_name)
 {
@@ -1009,6 +1027,15 @@ Test(model_validation, tier_prefix_forms)
 		  "metadata: {name: p}\n"
 		  "spec: {tier: t1}\n",
 		  "15:1", "duplicate GlobalNetworkPolicy \"p\"");
+	/* So are default.p and p in the default tier. */
+	tier_case("apiVersion: projectcalico.org/v3\n"
+		  "kind: GlobalNetworkPolicy\n"
+		  "metadata: {name: default.p}\n"
+		  "---\n"
+		  "apiVersion: projectcalico.org/v3\n"
+		  "kind: GlobalNetworkPolicy\n"
+		  "metadata: {name: p}\n",
+		  "14:1", "duplicate GlobalNetworkPolicy \"p\"");
 }
 
 Test(model_validation, duplicate_tier)
