@@ -256,14 +256,24 @@ counted() {
 	esac
 }
 
-# pal_attached: palisade's XDP program is the one on the DUT's interface (for the ablation
-# variants without counters, whose frames polctl cannot count).
+# pal_attached: palisade's program is the one on the DUT's interface (for the ablation variants
+# without counters, whose frames polctl cannot count): its XDP program where it attached one
+# (untracked ingress rules), else its tc ingress program (a normal policy has no XDP program).
 pal_attached() {
 	local want have
-	want=$(bpftool -j prog show pinned "$PINDIR/progs/xdp_hep_ingress" | jq -e '.id') ||
-		fail "no pinned xdp_hep_ingress"
-	have=$(bn node ip -j -d link show "$D" | jq -e '.[0].xdp.prog.id') || fail "no XDP program on $D"
-	[ "$want" = "$have" ] || fail "XDP program $have on $D, not palisade's $want"
+	if [ -e "$PINDIR/progs/xdp_hep_ingress" ] &&
+		have=$(bn node ip -j -d link show "$D" | jq -e '.[0].xdp.prog.id' 2>/dev/null); then
+		want=$(bpftool -j prog show pinned "$PINDIR/progs/xdp_hep_ingress" | jq -e '.id') ||
+			fail "no pinned xdp_hep_ingress"
+		[ "$want" = "$have" ] || fail "XDP program $have on $D, not palisade's $want"
+		return 0
+	fi
+	want=$(bpftool -j prog show pinned "$PINDIR/progs/tc_ingress" | jq -e '.id') ||
+		fail "no pinned tc_ingress"
+	have=$(bn node bpftool -j net show dev "$D" |
+		jq -e '[.[0].tc[] | select(.kind | test("ingress")) | .id] | first') ||
+		fail "no tc ingress program on $D"
+	[ "$want" = "$have" ] || fail "tc ingress program $have on $D, not palisade's $want"
 }
 
 # Per-packet run time of each palisade program, from the kernel's BPF statistics (enabled by
