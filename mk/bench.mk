@@ -96,14 +96,20 @@ ABL_DEFS_insert := -DPAL_ABLATE_INSERT
 ABL_LIVE := none events counters failsafe ct flowins all fwdclass ctmiss ctsnat ctins insert
 ABL_TOOLS := $(ABLATIONS:%=$(BENCH_DIR)/abl-%/bench-classify) $(ABL_LIVE:%=$(BENCH_DIR)/abl-%/palisaded)
 
-$(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(BPF_HDRS) vmlinux/vmlinux.h
+# The headers by name here: mk/bpf.mk's BPF_HDRS is read after this file (the makefiles are
+# included in name order), and a prerequisite list is expanded when read, so $(BPF_HDRS) was empty
+# and a variant was not rebuilt when a header changed (an abi.h layout change left variants whose
+# programs and datapath.o disagreed with the benchmark's own struct layouts).
+ABL_HDRS := $(wildcard bpf/*.h) $(wildcard include/palisade/*.h)
+$(BENCH_DIR)/abl-%/palisade.bpf.o: tests/bench/ablate.bpf.c bpf/palisade.bpf.c $(ABL_HDRS) vmlinux/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) $(ABL_DEFS_$*) -c $< -o $@
 
 $(BENCH_DIR)/abl-%/palisade.skel.h: $(BENCH_DIR)/abl-%/palisade.bpf.o
 	$(BPFTOOL) gen skeleton $< name pal_palisade > $@.tmp && mv $@.tmp $@
 
-$(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(BPF_SKELS)
+$(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/palisade.skel.h $(ABL_HDRS) $(wildcard agent/dataplane/*.h) \
+	$(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(wildcard bpf/*.bpf.c))
 	$(CC) $(CFLAGS_COMMON) -I$(BENCH_DIR)/abl-$* -I$(BUILD)/bpf -Iagent/dataplane $(CFLAGS) -c $< -o $@
 
 $(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a

@@ -37,6 +37,20 @@
  *                tc_ingress alone on the same packets as UDP (a flow's first datagram: tc ingress
  *                enters nothing, so every repeat is a new flow there too).
  *
+ *   manyflows    the forwarded row's two hooks over FLOWS distinct established flows
+ *                (BENCH_CLASSIFY_FLOWS, default 16,384: the live bench's BENCH_LIVE_FLOWS), one
+ *                test run per packet (repeat 1) in turn, so a flow's entry is not in the caches
+ *                warmed by 200 runs of one packet (the rows above) but wherever the other flows'
+ *                runs left it, as in the live bench; on each packet tc_drop.bpf.o (next to
+ *                LINEAR_SCAN.bpf.o, a bare cls_bpf program) first, whose run is the test run's
+ *                floor (the kernel's clock reads, the skb): "manyflows N FLOWS BARE_NS
+ *                TC_INGRESS_NS TC_EGRESS_NS INGRESS_ADDED_NS EGRESS_ADDED_NS", the medians over
+ *                the rounds of the means over the flows; ADDED = the hook's run minus the bare
+ *                one's on the same packet. BENCH_CLASSIFY_FLOWS=0 skips it.
+ *
+ * BENCH_CLASSIFY_MAX_FLOWS: pal_flows4's size (default: the datapath's, PAL_DEF_FLOWS), to see
+ * whether the table's size (its bucket array, its preallocated entries) moves manyflows.
+ *
  * Output: one line per rule count, "classify N pal_ns linear_ns established_ns apply_ms", for
  * tests/bench/run.sh's table, then "untracked-tc N tc_ingress_ns", "forwarded N tc_egress_ns"
  * and "newflow N tc_ingress_ns tc_egress_ns tc_ingress_udp_ns" (not in the table). Runs as root in a private network namespace with its own pin
@@ -326,6 +340,70 @@ static void put_flows(struct pal_datapath *dp, struct pkt *pk, int npk, uint32_t
 	}
 }
 
+/* manyflows (see the top): nf established forwarded flows, each packet one test run of the bare
+ * tc program, of tc_ingress and of tc_egress after it, in turn over the flows. */
+static void bench_many_flows(struct pal_datapath *dp, const char *ls_path, int ifx, int n, int nf,
+			     uint32_t gen, int rounds)
+{
+	char path[512];
+	const char *slash = strrchr(ls_path, '/');
+	static struct bpf_object *bare_obj;
+	static int bare_fd = -1;
+	struct pkt *fp = calloc((size_t)nf, sizeof(*fp));
+	double r_ns[5][MAX_ROUNDS], out[5];
+	int in_fd = pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS), eg_fd = pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS);
+
+	if (!fp)
+		bench_die("manyflows: out of memory");
+	if (bare_fd < 0) {
+		snprintf(path, sizeof(path), "%.*stc_drop.bpf.o",
+			 slash ? (int)(slash - ls_path + 1) : 0, ls_path);
+		bare_obj = bpf_object__open_file(path, NULL);
+		if (!bare_obj || libbpf_get_error(bare_obj) || bpf_object__load(bare_obj))
+			bench_die("load tc_drop.bpf.o (next to the linear scan's object)");
+		bare_fd = bpf_program__fd(bpf_object__next_program(bare_obj, NULL));
+	}
+	for (int i = 0; i < nf; i++) { /* 198.18.64-127.x (no rule's source), 64 flows a port */
+		uint8_t s4[4] = { 198, 18, (uint8_t)(64 + ((i >> 8) & 63)), (uint8_t)(i & 255) };
+
+		build(&fp[i], s4, (uint16_t)(30000 + (i >> 14)), 80);
+	}
+	put_flows(dp, fp, nf, gen, PAL_FCTX_FORWARD);
+	for (int r = 0; r < rounds; r++) {
+		double t[5] = { 0 };
+
+		for (int i = 0; i < nf; i++) {
+			uint32_t ret;
+			double b = run1(bare_fd, false, ifx, &fp[i], 1, NULL);
+			double in = run1(in_fd, false, ifx, &fp[i], 1, &ret);
+			double eg = run_egress(eg_fd, 1, ifx, &fp[i], 1);
+
+			if (ret == 2) /* TC_ACT_SHOT */
+				bench_die("manyflows: tc_ingress dropped an established flow's packet");
+			t[0] += b;
+			t[1] += in;
+			t[2] += eg;
+			t[3] += in - b;
+			t[4] += eg - b;
+		}
+		for (int c = 0; c < 5; c++)
+			r_ns[c][r] = t[c] / nf;
+	}
+	for (int c = 0; c < 5; c++)
+		out[c] = bench_median(r_ns[c], rounds);
+	printf("manyflows %d %d %.1f %.1f %.1f %.1f %.1f\n", n, nf, out[0], out[1], out[2], out[3],
+	       out[4]);
+	for (int i = 0; i < nf; i++) { /* the table to its earlier state for the rows after */
+		struct pal_flow_key4 fk4;
+		struct pal_flow_key fk = fp[i].fk;
+
+		pal_flow_key_canonical(&fk);
+		pal_flow_key4_of(&fk, &fk4);
+		bpf_map_delete_elem(pal_dp_map_fd(dp, "pal_flows4"), &fk4);
+	}
+	free(fp);
+}
+
 /* One bpf_skb_ct_lookup per packet (ct_lookup.bpf.o next to the linear scan's object), with a
  * conntrack entry inserted for every packet's connection. */
 static void bench_ct_lookup(const char *ls_path, int ifx, struct pkt *pk, int npk, int rounds)
@@ -450,7 +528,7 @@ int main(int argc, char **argv)
 	int sizes[8] = { 10, 100, 1000, 10000, 100000 }, nsizes = 5;
 	static struct pkt pk[MAX_PKTS];
 	int rounds = argc > 2 ? atoi(argv[2]) : 5, npk = argc > 3 ? atoi(argv[3]) : 200;
-	int ls_prog, ls_rules, ls_count, ifx;
+	int ls_prog, ls_rules, ls_count, ifx, nflows = 16384;
 	struct bpf_object *ls_obj;
 	struct pal_datapath *dp;
 	uint64_t seed = 42;
@@ -462,6 +540,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bench_enter_netns("bench-classify");
+	if (getenv("BENCH_CLASSIFY_FLOWS"))
+		nflows = atoi(getenv("BENCH_CLASSIFY_FLOWS"));
+	if (nflows < 0 || nflows > 65536)
+		bench_die("BENCH_CLASSIFY_FLOWS: 0..65536");
 	if (getenv("BENCH_CLASSIFY_RULES"))
 		nsizes = parse_sizes(getenv("BENCH_CLASSIFY_RULES"), sizes, 8);
 	ifx = (int)if_nametoindex("eth0");
@@ -478,7 +560,9 @@ int main(int argc, char **argv)
 	 * generations coexist during an apply). */
 	if (pal_dp_open(&(struct pal_dp_opts){ .pin_dir = dir,
 					       .sizes = { .max_words = 1u << 25, .max_classes = 1u << 19,
-							  .max_entries = 1u << 19 } },
+							  .max_entries = 1u << 19,
+							  .max_flows = getenv("BENCH_CLASSIFY_MAX_FLOWS") ?
+								(uint32_t)atoi(getenv("BENCH_CLASSIFY_MAX_FLOWS")) : 0 } },
 			&dp, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench-classify: FAIL: %s\n", err);
 		return 2;
@@ -588,6 +672,8 @@ int main(int argc, char **argv)
 			}
 			fwd_r[r] = fwd / npk;
 		}
+		if (nflows)
+			bench_many_flows(dp, argv[1], ifx, n, nflows, (uint32_t)k * 3 + 2, rounds);
 		/* newflow: the forward policy */
 		b.ep = pal_ir_endpoint_for_iface(&ir[2], "eth0");
 		if (pal_dp_apply(dp, &ir[2], &b, 1, (uint32_t)k * 3 + 3)) {

@@ -37,7 +37,7 @@
 # prints per mode: "live GROUP MODE RULES DUT_NS_PER_PACKET RX_PPS DELIVERED_PPS CT_ENTRIES GEN"
 # and, after the rounds, one profiled round per palisade mode (BPF run-time statistics on):
 # "hooks GROUP MODE RULES DUT_NS PROG=NS_PER_FRAME:RUNS_PER_FRAME ..." (not in the medians: the
-# statistics cost time).
+# statistics cost time; BENCH_LIVE_HOOKS=0 skips that round).
 . "$(dirname "$0")/lib.sh"
 
 GROUP=${1:?usage: live.sh drop|fwd|new|v6 [ROUNDS] [SECONDS]}
@@ -256,14 +256,24 @@ counted() {
 	esac
 }
 
-# pal_attached: palisade's XDP program is the one on the DUT's interface (for the ablation
-# variants without counters, whose frames polctl cannot count).
+# pal_attached: palisade's program is the one on the DUT's interface (for the ablation variants
+# without counters, whose frames polctl cannot count): its XDP program where it attached one
+# (untracked ingress rules), else its tc ingress program (a normal policy has no XDP program).
 pal_attached() {
 	local want have
-	want=$(bpftool -j prog show pinned "$PINDIR/progs/xdp_hep_ingress" | jq -e '.id') ||
-		fail "no pinned xdp_hep_ingress"
-	have=$(bn node ip -j -d link show "$D" | jq -e '.[0].xdp.prog.id') || fail "no XDP program on $D"
-	[ "$want" = "$have" ] || fail "XDP program $have on $D, not palisade's $want"
+	if [ -e "$PINDIR/progs/xdp_hep_ingress" ] &&
+		have=$(bn node ip -j -d link show "$D" | jq -e '.[0].xdp.prog.id' 2>/dev/null); then
+		want=$(bpftool -j prog show pinned "$PINDIR/progs/xdp_hep_ingress" | jq -e '.id') ||
+			fail "no pinned xdp_hep_ingress"
+		[ "$want" = "$have" ] || fail "XDP program $have on $D, not palisade's $want"
+		return 0
+	fi
+	want=$(bpftool -j prog show pinned "$PINDIR/progs/tc_ingress" | jq -e '.id') ||
+		fail "no pinned tc_ingress"
+	have=$(bn node bpftool -j net show dev "$D" |
+		jq -e '[.[0].tc[] | select(.kind | test("ingress")) | .id] | first') ||
+		fail "no tc ingress program on $D"
+	[ "$want" = "$have" ] || fail "tc ingress program $have on $D, not palisade's $want"
 }
 
 # Per-packet run time of each palisade program, from the kernel's BPF statistics (enabled by
@@ -345,6 +355,9 @@ for m in $MODES; do
 $(median $(echo "${res[$m]}" | awk 'NF { print $2 }')) $(median $(echo "${res[$m]}" | awk 'NF { print $3 }')) \
 $(median $(echo "${res[$m]}" | awk 'NF { print $4 }')) $GEN"
 done
+# BENCH_LIVE_HOOKS=0: no profiled round (a sampling profiler over the whole run then sees only
+# unprofiled rounds: the run-time statistics' clock reads cost ~190 ns per frame here)
+[ "${BENCH_LIVE_HOOKS:-1}" = 0 ] && exit 0
 for m in $MODES; do
 	case $m in pal-* | abl-* | base-*) ;; *) continue ;; esac
 	out=$(round "${m%%:*}" "${m#*:}" 1) || exit 1

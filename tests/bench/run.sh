@@ -48,6 +48,7 @@ echo
 function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 function mpps(x) { return sprintf("%.3f Mpps", x / 1e6) }
 $1 == "classify" { n++; cr[n] = $2; cp[n] = $3; cl[n] = $4; ce[n] = $5; ca[n] = $6 }
+$1 == "manyflows" { mf++; mr[mf] = $2; mn[mf] = $3; mb[mf] = $4; mi[mf] = $7; me[mf] = $8 }
 $1 == "xdp" { x++; xr[x] = $2; xb[x] = $3; xp[x] = $4 }
 $1 == "ct" { ct[$2] = $0 }
 $1 == "fwd" { f++; fr[f] = $2; fn[f] = $3; fi[f] = $4; ft[f] = $5; fp[f] = $6 }
@@ -68,6 +69,8 @@ END {
 	printf "| 1 | where the linear scan falls behind palisade | | | %s | |\n", fall
 	for (i = 1; i <= n; i++)
 		printf "| 1 | established flow, ns/packet (tc ingress, flow in pal_flows) | %d rules | %.0f | new flow: %.0f | %s |\n", cr[i], ce[i], cp[i], r(ce[i], cp[i])
+	for (i = 1; i <= mf; i++)
+		printf "| 1 | established forwarded flow over %d flows, one test run per packet: ns/packet added to a bare cls_bpf run, tc ingress / tc egress | %d rules | %.0f / %.0f | bare run: %.0f | |\n", mn[i], mr[i], mi[i], me[i], mb[i]
 	for (i = 1; i <= n; i++)
 		printf "| 1 | apply (flatten, write maps, flip), ms | %d rules | %.1f | | |\n", cr[i], ca[i]
 	for (i = 1; i <= x; i++)
