@@ -54,6 +54,61 @@ static int cmp_ev(const void *a, const void *b)
 	return x->set < y->set ? -1 : x->set > y->set;
 }
 
+/* Sorts ev[0, n) by cmp_ev. The events come one referenced set after the other (run k, set k, is
+ * ev[run[k], run[k + 1])), and each set's prefixes are usually in order already: each run is
+ * sorted alone only when it is not, then the runs are merged pairwise, about n log2(runs)
+ * comparisons where a sort of the whole array took n log2(n). This sort ran for every list at
+ * every apply: with the node's 100 pods bound to 10,000 pods' address sets it was a third of a
+ * policy change's CPU. The order is cmp_ev's either way (a total order but for duplicates of one
+ * prefix in one set, which are alike). */
+static void sort_events(struct addr_ev *ev, size_t n, const size_t *run, size_t n_runs)
+{
+	struct addr_ev *tmp, *src = ev, *dst;
+	size_t *bound, nb = n_runs;
+
+	for (size_t k = 0; k < n_runs; k++)
+		for (size_t i = run[k] + 1; i < run[k + 1]; i++)
+			if (cmp_ev(&ev[i - 1], &ev[i]) > 0) {
+				fl_sort(ev + run[k], run[k + 1] - run[k], sizeof(*ev), cmp_ev);
+				break;
+			}
+	if (n_runs < 2)
+		return;
+	tmp = malloc(n * sizeof(*tmp));
+	bound = malloc((n_runs + 1) * sizeof(*bound));
+	if (!tmp || !bound) {
+		free(tmp);
+		free(bound);
+		fl_sort(ev, n, sizeof(*ev), cmp_ev);
+		return;
+	}
+	memcpy(bound, run, (n_runs + 1) * sizeof(*bound));
+	dst = tmp;
+	while (nb > 1) { /* merge runs 2k and 2k + 1 of src into dst */
+		size_t out_nb = 0;
+
+		for (size_t k = 0; k < nb; k += 2) {
+			size_t a = bound[k], am = bound[k + 1], b = am,
+			       bm = k + 1 < nb ? bound[k + 2] : am, o = a;
+
+			while (a < am && b < bm)
+				dst[o++] = cmp_ev(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
+			memcpy(dst + o, src + a, (am - a) * sizeof(*dst));
+			o += am - a;
+			memcpy(dst + o, src + b, (bm - b) * sizeof(*dst));
+			bound[out_nb++] = bound[k];
+		}
+		bound[out_nb] = n;
+		nb = out_nb;
+		dst = src;
+		src = src == ev ? tmp : ev;
+	}
+	if (src != ev)
+		memcpy(ev, src, n * sizeof(*ev));
+	free(tmp);
+	free(bound);
+}
+
 const struct fl_side *fl_side_of(const struct fl_cons *c, int side)
 {
 	return side ? &c->dst : &c->src;
@@ -178,6 +233,7 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 	struct prefix_vec out = { 0 };
 	uint32_t *uniq = NULL;
 	size_t n_refs = 0, cap_refs = 0, n_exact = 0, n_ev = 0, cap_ev = 0, n_ids = 0;
+	size_t *run = NULL;
 	int err;
 
 	err = fl_work_init(&w, ctx, side ? PAL_CLS_F_DST : PAL_CLS_F_SRC);
@@ -244,7 +300,12 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 		s.ref_start[refs[r].set + 1]++;
 	for (size_t id = 0; id < n_ids; id++)
 		s.ref_start[id + 1] += s.ref_start[id];
-	/* Events: every prefix of every referenced set. */
+	/* Events: every prefix of every referenced set, set after set (run[id]: where its start). */
+	run = malloc((n_ids + 1) * sizeof(*run));
+	if (!run) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t id = 0; id < n_ids; id++) {
 		uint32_t orig = uniq[id];
 		const struct pal_cidr *cv = orig < ir->n_sets ? ir->sets[orig].cidrs :
@@ -253,12 +314,14 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 
 		if ((err = vec_grow((void **)&ev, &cap_ev, n_ev + cn, sizeof(*ev))))
 			goto out;
+		run[id] = n_ev;
 		for (size_t k = 0; k < cn; k++) {
 			ev[n_ev] = (struct addr_ev){ .cidr = cv[k], .set = (uint32_t)id };
 			clear_host_bits(&ev[n_ev++].cidr);
 		}
 	}
-	fl_sort(ev, n_ev, sizeof(*ev), cmp_ev);
+	run[n_ids] = n_ev;
+	sort_events(ev, n_ev, run, n_ids);
 	/* A set listing the same prefix twice must count it once per occurrence symmetrically:
 	 * apply and undo use the same events, so duplicates are harmless. */
 	for (uint32_t e = 0; e < n; e++)
@@ -277,8 +340,14 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 	}
 	if (err)
 		goto out;
-	/* Prefixes of any other family value cannot occur (the parser only makes 4 and 6). */
-	fl_sort(out.v, out.n, sizeof(*out.v), cmp_prefix);
+	/* Prefixes of any other family value cannot occur (the parser only makes 4 and 6). The walks
+	 * push them in order (each family's /0 first, then its sorted events): sorted again only if
+	 * not. */
+	for (size_t i = 1; i < out.n; i++)
+		if (cmp_prefix(&out.v[i - 1], &out.v[i]) > 0) {
+			fl_sort(out.v, out.n, sizeof(*out.v), cmp_prefix);
+			break;
+		}
 	err = fl_work_finish(&w);
 	if (err)
 		goto out;
@@ -287,6 +356,7 @@ int fl_addr_field(struct fl_ctx *ctx, int side)
 	out.v = NULL;
 out:
 	free(out.v);
+	free(run);
 	free(uniq);
 	free(s.ref_start);
 	free(s.set_hits);

@@ -2,6 +2,7 @@
 #include "cfg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -822,12 +823,32 @@ static void set_defaults(struct pald_config *c)
 	c->log_level = PALD_LOG_INFO;
 }
 
+/* The default node name: the hostname as Calico's names.Hostname() and the kubelet make it a node
+ * name, without surrounding whitespace and in lower case (a host named "Worker-1" registers as
+ * Node "worker-1"; matched as given, no pod's spec.nodeName and no HostEndpoint's node would be
+ * this node's). Writes "localhost" for an empty one. */
+static void default_node_name(const char *hostname, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	hostname = hostname ? hostname : "";
+	while (isspace((unsigned char)*hostname))
+		hostname++;
+	for (; hostname[n] && n + 1 < outlen; n++)
+		out[n] = (char)tolower((unsigned char)hostname[n]);
+	while (n && isspace((unsigned char)out[n - 1]))
+		n--;
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, outlen, "localhost");
+}
+
 static int finish(struct pald_config *c, const char *hostname, char *err, size_t errlen)
 {
-	char msg[256];
+	char msg[256], host[256];
 
-	if (!c->node && set_str(&c->node, hostname && *hostname ? hostname : "localhost", err,
-				errlen, "node"))
+	default_node_name(hostname, host, sizeof(host));
+	if (!c->node && set_str(&c->node, host, err, errlen, "node"))
 		return -ENOMEM;
 	if (!c->bpffs && set_str(&c->bpffs, PALD_DEFAULT_BPFFS, err, errlen, "bpffs"))
 		return -ENOMEM;

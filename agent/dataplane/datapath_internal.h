@@ -12,6 +12,15 @@
 struct pal_palisade;
 struct bpf_program;
 
+/* A list this process wrote: how many pal_classes keys it put and the first of them in the trie's
+ * get_next_key order (maps_sync.c delete_classes walks them from there instead of scanning the
+ * whole trie). */
+struct pal_dp_list_keys {
+	uint32_t id;
+	uint32_t n;
+	struct pal_class_key first;
+};
+
 /* fd of a shared map */
 #define MFD(dp, m) ((dp)->map_fd[PAL_M_##m])
 /* the maps of the interface counters (map_read.h) */
@@ -36,6 +45,9 @@ struct pal_datapath {
 	struct pal_dp_live_lists live; /* the lists this process wrote, by content (list_reuse.h) */
 	uint32_t *dead; /* lists no interface holds since an apply: pal_dp_lists_sweep deletes them */
 	size_t n_dead, cap_dead;
+	struct pal_dp_list_keys *list_keys; /* the lists this process wrote, until deleted */
+	size_t n_list_keys, cap_list_keys;
+	size_t class_scans; /* pal_dp_class_scans */
 	size_t swept_at_load; /* pinned lists no interface named, deleted at load */
 	int live_unknown_at_load; /* witnesses kept at load though tc could not be checked */
 	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),

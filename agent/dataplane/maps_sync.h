@@ -103,5 +103,8 @@ void pal_dp_list_ids_retire(struct pal_datapath *dp, struct pal_dp_list_ids *ids
 int pal_dp_iface_lists_delete(struct pal_datapath *dp, const struct pal_iface *v);
 /* Lists no interface named when this process opened the pins, deleted then (0 when none). */
 size_t pal_dp_lists_swept_at_load(const struct pal_datapath *dp);
+/* How many times this process scanned the whole pal_classes trie to delete lists' keys (lists it
+ * adopted from the pins, or whose walk fell short: maps_sync.c delete_classes); for tests. */
+size_t pal_dp_class_scans(const struct pal_datapath *dp);
 
 #endif

@@ -11,13 +11,17 @@
 #              apply, as the agent logs it (median over ROUNDS changes)
 #   event cpu  the agent's CPU time in that change's reload ("policy applied ... cpu_seconds"),
 #              median over the ROUNDS changes: what the machine's other load does not inflate
+#   round cpu  the agent's whole CPU time per change (/proc/PID/stat utime + stime over the ROUNDS
+#              changes, until 2 s after the last is enforced, divided by ROUNDS): the reload and
+#              what follows its enforcement (the old lists' deletion), which the next change waits
+#              for
 #
 # usage: k8s.sh [PODS] [POLICIES] [ROUNDS]   (K8S_BENCH_PERF=FILE: perf record the agent meanwhile;
 #        K8S_BENCH_LOG=FILE: the agent's log is copied there;
 #        K8S_BENCH_VETHS=N: veths for the first N of this node's pods, named as Calico's CNI names
 #        them, so that every apply programs their rule lists too; 0, the default: none, nothing
 #        is bound and the figure leaves the maps' programming out)
-# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS VETHS"
+# prints: "k8s PODS POLICIES READY_MS RSS_KB HWM_KB EVENT_MS EVENT_CPU_MS VETHS ROUND_CPU_MS"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../k8s/lib.sh"
 
@@ -78,6 +82,8 @@ rss_kb=$(rss VmRSS)
 [ -n "${K8S_BENCH_PERF:-}" ] && { perf record --call-graph dwarf,16384 -F 400 -o "$K8S_BENCH_PERF" -p "$pid" >/dev/null 2>&1 & perfpid=$!; sleep 0.5; }
 events=()
 cpus=()
+ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+ticks0=$(ticks)
 for r in $(seq "$ROUNDS"); do
 	n=$(grep -c 'kubernetes: changes enforced' "$BENCH_TMP/palisaded.log")
 	k8s_put "$(change_json "$r")" || fail "put"
@@ -94,10 +100,13 @@ for r in $(seq "$ROUNDS"); do
 	[ -n "$c" ] || fail "change $r: no cpu_seconds in: $(grep 'policy applied' "$BENCH_TMP/palisaded.log" | tail -n 1)"
 	cpus+=("$(awk -v s="$c" 'BEGIN { printf "%.1f", s * 1000 }')")
 done
+sleep 2
+round_cpu=$(awk -v t="$(($(ticks) - ticks0))" -v hz="$(getconf CLK_TCK)" -v n="$ROUNDS" \
+	'BEGIN { printf "%.0f", t * 1000 / hz / n }')
 hwm_kb=$(rss VmHWM)
 [ -n "${K8S_BENCH_PERF:-}" ] && { kill -INT "$perfpid"; wait "$perfpid"; }
 grep -E "policy applied|changes enforced" "$BENCH_TMP/palisaded.log" | tail -n 4 >&2
 kill "$pid"
 wait "$pid"
 [ -n "${K8S_BENCH_LOG:-}" ] && cp "$BENCH_TMP/palisaded.log" "$K8S_BENCH_LOG"
-echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}") ${K8S_BENCH_VETHS:-0}"
+echo "k8s $PODS $POLICIES $ready $rss_kb $hwm_kb $(median "${events[@]}") $(median "${cpus[@]}") ${K8S_BENCH_VETHS:-0} $round_cpu"

@@ -1,7 +1,10 @@
-/* Deleting lists' classes (agent/dataplane/maps_sync.c delete_classes): the scan of pal_classes
- * deletes a chunk of keys at a time and resumes from the last key it keeps. Lists of 5,000
- * address classes each (more than a chunk): deleting one list leaves exactly every other list's
- * keys, whether the kept keys come before the deleted ones in the trie's order or after them. */
+/* Deleting lists' classes (agent/dataplane/maps_sync.c delete_classes): the lists this process
+ * wrote by a walk of their own keys from the first in the trie's order, no scan of the whole
+ * trie; the others (or a walk that falls short) by the scan of pal_classes, which deletes a chunk
+ * of keys at a time and resumes from the last key it keeps. Lists of 5,000 address classes each
+ * (more than a chunk), with nested prefixes and a port range (keys that are prefixes of others):
+ * deleting one list leaves exactly every other list's keys, whether the kept keys come before
+ * the deleted ones in the trie's order or after them. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,8 +32,13 @@ static void policy(char *buf, size_t len, int net, int port)
 		if (i % 250 == 0)
 			n += (size_t)snprintf(buf + n, len - n,
 					      "  - action: Allow\n    protocol: TCP\n"
-					      "    destination: {ports: [%d]}\n    source:\n      nets:\n",
-					      port);
+					      "    destination: {ports: [%d, '%d:%d']}\n"
+					      "    source:\n      nets:\n",
+					      port, 1000 + net * 100, 2000 + net * 1000);
+		if (i == 0) /* prefixes the /32s below nest in */
+			n += (size_t)snprintf(buf + n, len - n,
+					      "      - 198.%d.0.0/16\n      - 198.%d.0.0/24\n",
+					      18 + net, 18 + net);
 		n += (size_t)snprintf(buf + n, len - n, "      - 198.%d.%d.%d/32\n", 18 + net,
 				      i / 200, i % 200 + 1);
 	}
@@ -116,9 +124,13 @@ static void delete_and_check(const uint32_t *ids, size_t n)
 	struct id_keys before[MAX_IDS], after[MAX_IDS];
 	size_t n_before, n_after, deleted = 0;
 
+	size_t scans = pal_dp_class_scans(T.dp);
+
 	n_before = count_by_list(before);
 	pal_dp_lists_delete(T.dp, ids, n);
 	n_after = count_by_list(after);
+	cr_assert_eq(pal_dp_class_scans(T.dp), scans,
+		     "lists this process wrote were deleted by a scan of the whole trie");
 	for (size_t k = 0; k < n_before; k++) {
 		uint32_t id = before[k].id;
 		size_t kept = keys_of(after, n_after, id);

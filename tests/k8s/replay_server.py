@@ -197,6 +197,25 @@ class Store:
                     self.by_kind.pop((g, v, kind), None)
         self.drop_watches()
 
+    def raw_event(self, path, ev):
+        """An event only watches of path see, as given (not stored: a list does not show it)."""
+        parts = path.strip("/").split("/")
+        res = ("", parts[1], parts[2]) if parts[0] == "api" and len(parts) == 3 else \
+            (parts[1], parts[2], parts[3]) if parts[0] == "apis" and len(parts) == 4 else None
+        if res not in self.resources:
+            raise ValueError("raw-event: no resource at %s" % path)
+        if "bytes" not in ev and not (isinstance(ev.get("type"), str) and
+                                      isinstance(ev.get("object"), dict)):
+            raise ValueError("raw-event: type and object, or bytes")
+        with self.cond:
+            self.rv += 1
+            md = ev.get("object", {}).get("metadata")
+            if isinstance(md, dict):
+                md.setdefault("resourceVersion", str(self.rv))
+            self.events.append((self.rv, res + ("", ""), "RAW", dict(ev), None))
+            self.cond.notify_all()
+            return self.rv
+
     def drop_watches(self):
         with self.cond:
             self.watch_epoch += 1
@@ -607,6 +626,21 @@ class ApiHandler(http.server.BaseHTTPRequestHandler):
                 since = rv
                 if key[:3] != res or (ns and key[3] != ns):
                     continue
+                if typ == "RAW":  # POST /raw-event: written as given, whatever the store holds
+                    if obj.get("once") and obj.get("sent"):
+                        continue
+                    obj["sent"] = True
+                    if "bytes" not in obj:
+                        self.chunk({"type": obj["type"], "object": obj["object"]})
+                        continue
+                    data = obj["bytes"].encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                    if obj.get("close"):  # the connection dropped in the middle of an event
+                        self.close_connection = True
+                        self.request.shutdown(socket.SHUT_RDWR)
+                        return
+                    continue
                 now_m = obj is not None and typ != "DELETED" and field_match(obj, sel)
                 was_m = prev is not None and field_match(prev, sel)
                 if typ == "DELETED":
@@ -705,6 +739,9 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, {"resourceVersion": rv[-1] if rv else st.rv})
             if self.path == "/compact":
                 return self.reply(200, {"compacted": st.compact()})
+            if self.path == "/raw-event":
+                ev = dict(data)
+                return self.reply(200, {"resourceVersion": st.raw_event(ev.pop("path"), ev)})
             if self.path == "/drop-watches":
                 st.drop_watches()
                 return self.reply(200, {})

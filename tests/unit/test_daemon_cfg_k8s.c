@@ -102,3 +102,32 @@ Test(daemon_cfg_k8s, relist_interval_is_off_by_default_and_opt_in)
 	cr_expect_eq(c.k8s_relist_s, 1800);
 	pald_config_free(&c);
 }
+
+/* Without --node the node name is the hostname as the kubelet registers it and Calico names it
+ * (names.Hostname: trimmed, lower case): matched as given, a host named "Worker-1" found none of
+ * its pods (spec.nodeName "worker-1") and no auto host endpoint of its own. */
+Test(daemon_cfg_k8s, default_node_is_the_hostname_in_lower_case)
+{
+	static const char *const cases[][2] = {
+		{ "Worker-1.Example.COM", "worker-1.example.com" },
+		{ " node-a\n", "node-a" },
+		{ "node-b", "node-b" },
+		{ "", "localhost" },
+		{ " ", "localhost" },
+	};
+	char *argv[] = { "palisaded", "--datastore", "kubernetes", NULL };
+	char *given[] = { "palisaded", "--datastore", "kubernetes", "--node", "Given-Name", NULL };
+	struct pald_config c;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(pald_config_parse(&c, ARGC(argv), argv, cases[i][0], err, sizeof(err)),
+			     0, "%s", err);
+		cr_expect_str_eq(c.node, cases[i][1], "hostname \"%s\"", cases[i][0]);
+		pald_config_free(&c);
+	}
+	/* A name given is taken as it is. */
+	cr_assert_eq(pald_config_parse(&c, ARGC(given), given, "h", err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(c.node, "Given-Name");
+	pald_config_free(&c);
+}

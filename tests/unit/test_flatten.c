@@ -674,3 +674,64 @@ Test(flatten, packet_keys)
 	cr_assert_eq(k.dport, PAL_CLS_KEY_NONE);
 	cr_assert_eq(k.icmp, PAL_CLS_KEY_NONE);
 }
+
+/* The address events are sorted set by set and merged (flatten_addr.c sort_events): sets whose
+ * prefixes come in any order, with repeats and both families, several per rule, flatten to the
+ * same prefixes and the same verdicts as the same sets in order. */
+Test(flatten, address_sets_in_any_order_flatten_alike)
+{
+	static const char *const a_sorted[] = { "10.0.0.0/8", "10.1.2.0/24", "10.1.2.3/32",
+						"192.168.0.0/16", "2001:db8::/32", NULL };
+	static const char *const a_mixed[] = { "2001:db8::/32", "192.168.0.0/16", "10.1.2.3/32",
+					       "10.0.0.0/8", "10.1.2.0/24", "10.0.0.0/8", NULL };
+	static const char *const b_sorted[] = { "10.1.0.0/16", "10.1.2.0/24", "172.16.0.0/12",
+						"2001:db8:1::/48", NULL };
+	static const char *const b_mixed[] = { "2001:db8:1::/48", "172.16.0.0/12", "10.1.2.0/24",
+					       "10.1.0.0/16", "2001:db8:1::/48", NULL };
+	static const char *const c_one[] = { "10.1.2.3/32", NULL };
+	static const char *const probes[] = { "10.0.0.1", "10.1.0.1", "10.1.2.1", "10.1.2.3",
+					      "172.16.1.1", "192.168.1.1", "11.0.0.1",
+					      "2001:db8::1", "2001:db8:1::1", "2001:db9::1" };
+	struct pal_ir ir2 = { 0 };
+	struct pal_ir_tierlist tl2 = { 0 };
+	struct pal_cls_tables *t[2];
+
+	for (int v = 0; v < 2; v++) {
+		struct pal_ir *x = v ? &ir2 : &ir;
+		uint32_t a = add_set(x, v ? a_mixed : a_sorted), b = add_set(x, v ? b_mixed : b_sorted),
+			 c = add_set(x, c_one);
+		struct pal_ir_rule r[4];
+
+		for (int i = 0; i < 4; i++)
+			r[i] = rule(PAL_ACTION_ALLOW);
+		/* 0: in a   1: in a and b   2: in b, not in c   3: not in a */
+		ONE_INDEX(r[0].match.src, in_sets, a);
+		r[1].match.src.in_sets = xcalloc(2, sizeof(uint32_t));
+		r[1].match.src.in_sets[0] = b, r[1].match.src.in_sets[1] = a;
+		r[1].match.src.n_in_sets = 2;
+		ONE_INDEX(r[2].match.src, in_sets, b);
+		ONE_INDEX(r[2].match.src, not_in_sets, c);
+		ONE_INDEX(r[3].match.src, not_in_sets, a);
+		t[v] = flatten_rules(x, v ? &tl2 : &tl, PAL_ACTION_PASS, r, 4);
+	}
+	cr_assert_eq(t[0]->n_addr[0], t[1]->n_addr[0]);
+	for (size_t i = 0; i < t[0]->n_addr[0]; i++)
+		cr_assert_eq(pal_cidr_cmp(&t[0]->addr[0][i].cidr, &t[1]->addr[0][i].cidr), 0,
+			     "prefix %zu", i);
+	for (size_t p = 0; p < sizeof(probes) / sizeof(probes[0]); p++) {
+		struct pal_cls_keys k = { .src = A(probes[p]), .dst = A(probes[p]) };
+
+		for (uint32_t e = 0; e < 4; e++)
+			cr_assert_eq(field_bit(t[0], PAL_CLS_F_SRC, &k, e),
+				     field_bit(t[1], PAL_CLS_F_SRC, &k, e), "%s entry %u", probes[p], e);
+	}
+	/* 10.1.2.3: in a, in b, in c: entries 0 and 1 only. */
+	struct pal_cls_keys k = { .src = A("10.1.2.3") };
+
+	cr_assert(field_bit(t[1], PAL_CLS_F_SRC, &k, 0) && field_bit(t[1], PAL_CLS_F_SRC, &k, 1));
+	cr_assert(!field_bit(t[1], PAL_CLS_F_SRC, &k, 2) && !field_bit(t[1], PAL_CLS_F_SRC, &k, 3));
+	pal_cls_tables_free(t[0]);
+	pal_cls_tables_free(t[1]);
+	pal_ir_tierlist_free(&tl2);
+	pal_ir_free(&ir2);
+}

@@ -72,9 +72,66 @@ Test(k8s_convert_node, bad_addresses_name_their_path)
 	kc_set(n, "status.addresses", json_pack("[{s:s,s:s}]", "type", "InternalIP", "address",
 						"198.18.0.300"));
 	kc_fails(n, &auto_cfg, "status.addresses[0].address: \"198.18.0.300\" is not an IP address");
-	kc_set(n, "status.addresses", json_null());
-	json_object_set_new(json_object_get(json_object_get(n, "metadata"), "annotations"),
-			    "projectcalico.org/IPv6Address", json_string("zz::1/64"));
-	kc_fails(n, &auto_cfg, "metadata.annotations.projectcalico.org/IPv6Address: ");
+	json_decref(n);
+}
+
+/* Calico's node conversion drops an address annotation its validator refuses (getAnnotation) and
+ * kube-controllers still creates the host endpoint from the rest; rejecting the node left this
+ * node without a host endpoint, its host unpoliced, where Calico polices it. */
+Test(k8s_convert_node, annotations_calico_refuses_are_left_out)
+{
+	json_t *n = kc_parse(node_json), *docs, *ann, *ips;
+
+	ann = json_object_get(json_object_get(n, "metadata"), "annotations");
+	json_object_set_new(ann, "projectcalico.org/IPv6Address", json_string("zz::1/64"));
+	/* the wrong family */
+	json_object_set_new(ann, "projectcalico.org/IPv4VXLANTunnelAddr", json_string("2001:db8::9"));
+	/* a tunnel address must be masked strictly (ValidateIPv4Network) */
+	json_object_set_new(ann, "projectcalico.org/IPv4IPIPTunnelAddr", json_string("198.19.7.1/24"));
+	json_object_set_new(ann, "projectcalico.org/IPv4WireguardInterfaceAddr", json_string(""));
+	json_object_set_new(ann, "projectcalico.org/IPv6VXLANTunnelAddr",
+			    json_string("2001:db8:1::7/128"));
+	docs = kc_ok(n, &auto_cfg);
+	ips = (json_t *)kc_get(kc_doc(docs, "HostEndpoint", 0), "spec", "expectedIPs", NULL);
+	cr_assert_eq(json_array_size(ips), 3, "%zu expected IPs", json_array_size(ips));
+	cr_expect_str_eq(json_string_value(json_array_get(ips, 0)), "198.18.0.1");
+	cr_expect_str_eq(json_string_value(json_array_get(ips, 1)), "2001:db8:1::7");
+	cr_expect_str_eq(json_string_value(json_array_get(ips, 2)), "2001:db8::1");
+	cr_assert_eq(kc_load_compile(docs), 1);
+	json_decref(docs);
+	json_decref(n);
+}
+
+/* Calico's Node has the labels `calicoctl label node` keeps in the projectcalico.org/labels
+ * annotation, the Kubernetes labels over them, and its auto host endpoint has them all: without
+ * them a GlobalNetworkPolicy selecting the host by such a label did not police it. An annotation
+ * that is not a JSON object of strings is ignored, as Calico ignores it. */
+Test(k8s_convert_node, calico_labels_annotation_under_the_kubernetes_labels)
+{
+	json_t *n = kc_parse(node_json), *docs, *ann;
+	const json_t *h;
+
+	ann = json_object_get(json_object_get(n, "metadata"), "annotations");
+	json_object_set_new(ann, "projectcalico.org/labels",
+			    json_string("{\"zone\":\"dmz\",\"kubernetes.io/hostname\":\"calico-says\"}"));
+	docs = kc_ok(n, &auto_cfg);
+	h = kc_doc(docs, "HostEndpoint", 0);
+	cr_expect_str_eq(kc_str(h, "metadata", "labels", "zone", NULL), "dmz");
+	cr_expect_str_eq(kc_str(h, "metadata", "labels", "kubernetes.io/hostname", NULL), "node-1",
+			 "the Kubernetes label wins");
+	cr_expect_str_eq(kc_str(h, "metadata", "labels", "projectcalico.org/created-by", NULL),
+			 "calico-kube-controllers");
+	json_decref(docs);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const bad[] = { "{\"zone\":1}", "[\"zone\"]", "{zone" };
+
+		json_object_set_new(ann, "projectcalico.org/labels", json_string(bad[i]));
+		docs = kc_ok(n, &auto_cfg);
+		h = kc_doc(docs, "HostEndpoint", 0);
+		cr_expect_null(kc_get(h, "metadata", "labels", "zone", NULL), "%s", bad[i]);
+		cr_expect_str_eq(kc_str(h, "metadata", "labels", "kubernetes.io/hostname", NULL),
+				 "node-1");
+		json_decref(docs);
+	}
 	json_decref(n);
 }
