@@ -618,6 +618,48 @@ Test(bpf_flow, a_blind_rst_keeps_a_half_closed_flow)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT);
 }
 
+/* A blind SYN on the tuple (an off-path attacker spoofing either endpoint, with any sequence
+ * number) meets policy, which admits it where the flow's own direction is allowed; it must not
+ * reset a live established or half-closed entry: conntrack ignores a SYN there (its state table:
+ * sIG) and the endpoint answers it with a challenge ACK, the connection going on. Entered afresh,
+ * the entry was in syn_sent, where any RST closes, or, for a SYN with RST, in close at once: one
+ * blind SYN+RST, or a SYN and an RST, ended the flow without a sequence number near its own (the
+ * RST check above was bypassed); after the close timeout the server's push to the silent client
+ * met a deny. */
+Test(bpf_flow, a_blind_syn_does_not_reset_a_live_flow)
+{
+	static const uint8_t syn[] = { BT_TCP_SYN, BT_TCP_SYN | BT_TCP_RST, BT_TCP_SYN | BT_TCP_FIN };
+
+	for (unsigned i = 0; i < sizeof(syn); i++) {
+		connect_seq(40030 + i);
+		cr_assert(to_pod_seq(syn[i], C_ISN + 0x40000000u), "the SYN (0x%x) meets policy: allowed",
+			  syn[i]);
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN (0x%x) reset the flow",
+			     syn[i]);
+		cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "then a blind RST");
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the SYN (0x%x) let a blind RST in",
+			     syn[i]);
+		cr_assert(outlives_the_close_timeout(),
+			  "the client's ACK, after the close timeout (SYN 0x%x)", syn[i]);
+		apply(base_yaml);
+	}
+
+	/* half-closed: the same */
+	connect_seq(40040);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1), "the client shuts down its side");
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT, "a blind SYN and RST closed a half-closed flow");
+
+	/* a port reused after the flow closed (time_wait, close) is a new connection: the SYN
+	 * enters it afresh */
+	connect_seq(40041);
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 1), "the client aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u), "a new connection on the tuple");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT);
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
