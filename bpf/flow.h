@@ -665,13 +665,12 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
  * conntrack ignores a SYN in those states (its state table: sIG) and the endpoint answers one
  * with a challenge ACK, the connection going on; entered afresh (syn_sent, or close for a SYN
  * with RST) the entry took any RST, so a blind SYN and RST, or one blind SYN+RST, closed the flow
- * around the RST's sequence check ("RST and sequence numbers" in docs/datapath.md). A tombstone,
- * a stale entry (re-judged by its next packet anyway) and the closing states are entered afresh:
- * a port reused after a close is a new connection. */
-static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, const struct pal_flow_adm *a,
-					      struct pal_flow_scratch *s)
+ * around the RST's sequence check ("RST and sequence numbers" in docs/datapath.md). A stale
+ * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
+ * policy change until its next packet, however long. A tombstone and the closing states are
+ * entered afresh: a port reused after a close is a new connection. */
+static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s)
 {
-	const struct pal_flow_cfg *c;
 	const struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
@@ -680,11 +679,8 @@ static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, const str
 	if (!f || (f->flags & PAL_FLOW_DENIED) ||
 	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
 		return 0;
-	c = pal_flow_cfg_get();
-	if (pal_flow_expired(c, f->state, pal_flow_idle(pal_flow_now(), f->last_ns)))
-		return 0;
-	return f->generation == a->gen || (f->flags & (PAL_FLOW_FAILSAFE | PAL_FLOW_ALWAYS)) ||
-	       (c && (c->flags & PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE));
+	return !pal_flow_expired(pal_flow_cfg_get(), f->state,
+				 pal_flow_idle(pal_flow_now(), f->last_ns));
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -706,7 +702,7 @@ static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_
 	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
 		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
-	if (pal_flow_syn_keeps(p, a, s))
+	if (pal_flow_syn_keeps(p, s))
 		return 1;
 	pal_flow_value(p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);

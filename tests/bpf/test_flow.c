@@ -651,6 +651,16 @@ Test(bpf_flow, a_blind_syn_does_not_reset_a_live_flow)
 	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
 	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT, "a blind SYN and RST closed a half-closed flow");
 
+	/* stale (a policy change since, flows re-judged): an idle flow stays so until its next
+	 * packet, the SYN leaves it to that packet's re-judge */
+	connect_seq(40042);
+	set_cfg(&(struct pal_flow_cfg){ .timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1 });
+	apply(base_yaml);
+	cr_assert(to_pod_seq(BT_TCP_SYN | BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN+RST reset a stale flow");
+	cr_assert_eq(flow_stats().rejudged, 1, "the RST re-judged it");
+
 	/* a port reused after the flow closed (time_wait, close) is a new connection: the SYN
 	 * enters it afresh */
 	connect_seq(40041);
