@@ -1221,3 +1221,31 @@ Test(bpf_flow, udp_first_reply_is_recorded_whichever_endpoint_sorts_first)
 	udp_first_reply_is_recorded(CLIENT6, POD6, true);
 	udp_first_reply_is_recorded(POD6, CLIENT6, false);
 }
+
+/* Table pressure (docs/datapath.md "Table pressure and eviction"): a client the policy lets open
+ * flows opens more than the table holds (max_flows 4096 here), the LRU table evicts the oldest,
+ * and an evicted flow's next packet meets policy again: under a policy that now denies it (flows
+ * kept across policy changes, so only the entry let it through), the client's next packet of the
+ * evicted connection is dropped, not let through for want of an entry. */
+Test(bpf_flow, an_evicted_flow_meets_policy_again)
+{
+	struct pal_flow f;
+	int cali0 = T.ifindex[BT_CALI0];
+
+	set_cfg(&(struct pal_flow_cfg){ .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE });
+	connect_8080();
+	apply(deny_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "kept across the deny: only its entry lets it through");
+	for (uint32_t i = 0; i < 3 * 4096 && get_flow(&c2s, &f); i++) {
+		struct pal_packet u = ct_pkt(PAL_PROTO_UDP, CLIENT, (uint16_t)(10000 + i), POD, 9999);
+
+		/* two packets each: an entry found again is referenced, which the LRU keeps
+		 * ahead of one never found (a flood of single packets does not evict a live flow) */
+		cr_assert(to_pod(&u, 0), "new flow %u", i);
+		cr_assert(to_pod(&u, 0), "new flow %u, again", i);
+	}
+	cr_assert_not(get_flow(&c2s, &f), "the flood evicted the connection's entry");
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "the evicted flow's next packet meets the deny");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert_not(get_flow(&c2s, &f), "and opens no entry");
+}
