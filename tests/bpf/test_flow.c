@@ -539,6 +539,44 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
+/* A blind RST during the handshake (either side, a number far from that side's SYN or SYN-ACK)
+ * leaves the entry in its handshake state: it closed it, and the connection, going on through its
+ * handshake (the endpoints drop the blind RST), rode the entry in close for its whole life, so its
+ * first pause longer than the close timeout ended it at the policy (here the client's ACK after
+ * the deny). A real RST in the handshake still closes (near the sender's ISN), and a refusal
+ * whatever its number (syn_sent, the peer without a mark: fragmented_and_unestablished_rsts). */
+Test(bpf_flow, a_blind_rst_in_the_handshake_keeps_the_flow)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	connect_seq(40050); /* for c2s, s2c; the handshake again below */
+	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "a blind RST as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a blind RST closed syn_sent");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 0x80000000u), "a blind RST as the pod");
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 0xc0000000u), "and as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a blind RST closed syn_recv");
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	set_cfg(&c);
+	cr_assert(outlives_the_close_timeout(), "the client's ACK, after the close timeout");
+
+	apply(base_yaml);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1), "the client aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "the pod aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+}
+
 /* In SYN_SENT only a SYN+ACK answers: a forged reply ACK (conntrack ignores it) leaves the state,
  * so the server's refusal still closes the entry. It moved the entry to established, set the
  * reply's mark from the forger's number, and the refusal (sequence 0) was then ignored. */
