@@ -407,6 +407,14 @@ static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const str
 		return st;
 	if (tf & PAL_TCP_RST)
 		return PAL_FST_TCP_CLOSE;
+	/* only a SYN+ACK answers a SYN: conntrack ignores any other reply in SYN_SENT (its state
+	 * table: sIG, a FIN sIV), and so does palisade. Taking a reply ACK as established let a
+	 * forged one, sent while a handshake is in flight, set the reply's sequence mark, after
+	 * which the server's refusal (RST, sequence 0) no longer closed the entry: 5 days instead
+	 * of 10 s. A reply FIN (its direction without a mark: not checked) moved it to fin_wait,
+	 * where the connection then rode for its whole life with a 120 s idle timeout. */
+	if (st == PAL_FST_TCP_SYN_SENT && reply)
+		return (tf & PAL_TCP_SYN) ? PAL_FST_TCP_SYN_RECV : st;
 	if (tf & PAL_TCP_FIN) {
 		*flags |= reply ? PAL_FLOW_FIN_REPLY : PAL_FLOW_FIN_ORIG;
 		if ((*flags & (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) ==
@@ -414,12 +422,6 @@ static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const str
 			return PAL_FST_TCP_TIME_WAIT;
 		return PAL_FST_TCP_FIN_WAIT;
 	}
-	/* only a SYN+ACK answers a SYN: conntrack ignores any other reply in SYN_SENT (its state
-	 * table: sIG), and so does palisade. Taking a reply ACK as established let a forged one,
-	 * sent while a handshake is in flight, set the reply's sequence mark, after which the
-	 * server's refusal (RST, sequence 0) no longer closed the entry: 5 days instead of 10 s. */
-	if (st == PAL_FST_TCP_SYN_SENT && reply)
-		return (tf & PAL_TCP_SYN) ? PAL_FST_TCP_SYN_RECV : st;
 	if (st == PAL_FST_TCP_SYN_RECV && !reply && (tf & PAL_TCP_ACK) && !(tf & PAL_TCP_SYN))
 		return PAL_FST_TCP_ESTABLISHED;
 	return st;

@@ -539,8 +539,8 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
-/* A blind RST during the handshake (either side, a number far from that side's SYN or SYN-ACK)
- * leaves the entry in its handshake state: it closed it, and the connection, going on through its
+/* A blind RST during the handshake (either side, a number far from that side's SYN or SYN-ACK),
+ * or a FIN as the peer before its SYN-ACK, leaves the entry in its handshake state: it closed it, and the connection, going on through its
  * handshake (the endpoints drop the blind RST), rode the entry in close for its whole life, so its
  * first pause longer than the close timeout ended it at the policy (here the client's ACK after
  * the deny). A real RST in the handshake still closes (near the sender's ISN), and a refusal
@@ -555,6 +555,8 @@ Test(bpf_flow, a_blind_rst_in_the_handshake_keeps_the_flow)
 	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
 	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "a blind RST as the client");
 	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a blind RST closed syn_sent");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 0x40000000u), "a blind FIN as the pod");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a reply FIN moved syn_sent to fin_wait");
 	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
 	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 0x80000000u), "a blind RST as the pod");
 	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 0xc0000000u), "and as the client");
