@@ -772,6 +772,33 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 	related_case(POD6, CLIENT6, ROUTER6);
 }
 
+/* ICMP messages that quote a packet but are no error about it: a redirect (type 5: "use another
+ * gateway", which the kernel acts on for the quoted destination) and a source quench (4,
+ * deprecated) quoting the pod's own live flow, sent to the pod, are not related (conntrack does
+ * relate them): they meet the pod's policy, which denies ICMP. Only destination unreachable, time
+ * exceeded and parameter problem ride a flow. */
+Test(bpf_flow, icmp_redirect_and_source_quench_meet_policy_v4)
+{
+	static const uint8_t types[] = { 5, 4 };
+	struct pal_packet out = ct_pkt(PAL_PROTO_TCP, POD, 40000, CLIENT, 443);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, BT_TCP_SYN), "the pod's own connection out");
+	len = icmp_error(buf, sizeof(buf), ROUTER, POD, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the control: destination unreachable about it is related");
+	for (unsigned i = 0; i < sizeof(types); i++) {
+		buf[14 + 20] = types[i]; /* the ICMP type (palisade checks no checksum) */
+		buf[14 + 21] = types[i] == 5 ? 1 : 0;
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+			     "ICMP type %u quoting the pod's flow rode it", types[i]);
+	}
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 2);
+}
+
 /* A router's error to the pod quoting a later fragment of the pod's own flow: what follows that
  * quoted IPv4 header is payload, not ports, so it names no flow; conntrack calls it INVALID (the
  * kernel's ipv4_get_l4proto refuses a quoted non-first fragment), not RELATED. Payload bytes that
