@@ -539,6 +539,46 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
+/* A blind RST during the handshake (either side, a number far from that side's SYN or SYN-ACK),
+ * or a FIN as the peer before its SYN-ACK, leaves the entry in its handshake state: it closed it, and the connection, going on through its
+ * handshake (the endpoints drop the blind RST), rode the entry in close for its whole life, so its
+ * first pause longer than the close timeout ended it at the policy (here the client's ACK after
+ * the deny). A real RST in the handshake still closes (near the sender's ISN), and a refusal
+ * whatever its number (syn_sent, the peer without a mark: fragmented_and_unestablished_rsts). */
+Test(bpf_flow, a_blind_rst_in_the_handshake_keeps_the_flow)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	connect_seq(40050); /* for c2s, s2c; the handshake again below */
+	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "a blind RST as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a blind RST closed syn_sent");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 0x40000000u), "a blind FIN as the pod");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a reply FIN moved syn_sent to fin_wait");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 0x80000000u), "a blind RST as the pod");
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 0xc0000000u), "and as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a blind RST closed syn_recv");
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	set_cfg(&c);
+	cr_assert(outlives_the_close_timeout(), "the client's ACK, after the close timeout");
+
+	apply(base_yaml);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1), "the client aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "the pod aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+}
+
 /* In SYN_SENT only a SYN+ACK answers: a forged reply ACK (conntrack ignores it) leaves the state,
  * so the server's refusal still closes the entry. It moved the entry to established, set the
  * reply's mark from the forger's number, and the refusal (sequence 0) was then ignored. */
@@ -618,6 +658,58 @@ Test(bpf_flow, a_blind_rst_keeps_a_half_closed_flow)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT);
 }
 
+/* A blind SYN on the tuple (an off-path attacker spoofing either endpoint, with any sequence
+ * number) meets policy, which admits it where the flow's own direction is allowed; it must not
+ * reset a live established or half-closed entry: conntrack ignores a SYN there (its state table:
+ * sIG) and the endpoint answers it with a challenge ACK, the connection going on. Entered afresh,
+ * the entry was in syn_sent, where any RST closes, or, for a SYN with RST, in close at once: one
+ * blind SYN+RST, or a SYN and an RST, ended the flow without a sequence number near its own (the
+ * RST check above was bypassed); after the close timeout the server's push to the silent client
+ * met a deny. */
+Test(bpf_flow, a_blind_syn_does_not_reset_a_live_flow)
+{
+	static const uint8_t syn[] = { BT_TCP_SYN, BT_TCP_SYN | BT_TCP_RST, BT_TCP_SYN | BT_TCP_FIN };
+
+	for (unsigned i = 0; i < sizeof(syn); i++) {
+		connect_seq(40030 + i);
+		cr_assert(to_pod_seq(syn[i], C_ISN + 0x40000000u), "the SYN (0x%x) meets policy: allowed",
+			  syn[i]);
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN (0x%x) reset the flow",
+			     syn[i]);
+		cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "then a blind RST");
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the SYN (0x%x) let a blind RST in",
+			     syn[i]);
+		cr_assert(outlives_the_close_timeout(),
+			  "the client's ACK, after the close timeout (SYN 0x%x)", syn[i]);
+		apply(base_yaml);
+	}
+
+	/* half-closed: the same */
+	connect_seq(40040);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1), "the client shuts down its side");
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT, "a blind SYN and RST closed a half-closed flow");
+
+	/* stale (a policy change since, flows re-judged): an idle flow stays so until its next
+	 * packet, the SYN leaves it to that packet's re-judge */
+	connect_seq(40042);
+	set_cfg(&(struct pal_flow_cfg){ .timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1 });
+	apply(base_yaml);
+	cr_assert(to_pod_seq(BT_TCP_SYN | BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN+RST reset a stale flow");
+	cr_assert_eq(flow_stats().rejudged, 1, "the RST re-judged it");
+
+	/* a port reused after the flow closed (time_wait, close) is a new connection: the SYN
+	 * enters it afresh */
+	connect_seq(40041);
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 1), "the client aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u), "a new connection on the tuple");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT);
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
@@ -678,6 +770,33 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v4)
 Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 {
 	related_case(POD6, CLIENT6, ROUTER6);
+}
+
+/* ICMP messages that quote a packet but are no error about it: a redirect (type 5: "use another
+ * gateway", which the kernel acts on for the quoted destination) and a source quench (4,
+ * deprecated) quoting the pod's own live flow, sent to the pod, are not related (conntrack does
+ * relate them): they meet the pod's policy, which denies ICMP. Only destination unreachable, time
+ * exceeded and parameter problem ride a flow. */
+Test(bpf_flow, icmp_redirect_and_source_quench_meet_policy_v4)
+{
+	static const uint8_t types[] = { 5, 4 };
+	struct pal_packet out = ct_pkt(PAL_PROTO_TCP, POD, 40000, CLIENT, 443);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, BT_TCP_SYN), "the pod's own connection out");
+	len = icmp_error(buf, sizeof(buf), ROUTER, POD, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the control: destination unreachable about it is related");
+	for (unsigned i = 0; i < sizeof(types); i++) {
+		buf[14 + 20] = types[i]; /* the ICMP type (palisade checks no checksum) */
+		buf[14 + 21] = types[i] == 5 ? 1 : 0;
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+			     "ICMP type %u quoting the pod's flow rode it", types[i]);
+	}
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 2);
 }
 
 /* A router's error to the pod quoting a later fragment of the pod's own flow: what follows that
@@ -1168,4 +1287,32 @@ Test(bpf_flow, udp_first_reply_is_recorded_whichever_endpoint_sorts_first)
 	udp_first_reply_is_recorded(POD, CLIENT, false); /* the opener sorts first */
 	udp_first_reply_is_recorded(CLIENT6, POD6, true);
 	udp_first_reply_is_recorded(POD6, CLIENT6, false);
+}
+
+/* Table pressure (docs/datapath.md "Table pressure and eviction"): a client the policy lets open
+ * flows opens more than the table holds (max_flows 4096 here), the LRU table evicts the oldest,
+ * and an evicted flow's next packet meets policy again: under a policy that now denies it (flows
+ * kept across policy changes, so only the entry let it through), the client's next packet of the
+ * evicted connection is dropped, not let through for want of an entry. */
+Test(bpf_flow, an_evicted_flow_meets_policy_again)
+{
+	struct pal_flow f;
+	int cali0 = T.ifindex[BT_CALI0];
+
+	set_cfg(&(struct pal_flow_cfg){ .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE });
+	connect_8080();
+	apply(deny_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "kept across the deny: only its entry lets it through");
+	for (uint32_t i = 0; i < 3 * 4096 && get_flow(&c2s, &f); i++) {
+		struct pal_packet u = ct_pkt(PAL_PROTO_UDP, CLIENT, (uint16_t)(10000 + i), POD, 9999);
+
+		/* two packets each: an entry found again is referenced, which the LRU keeps
+		 * ahead of one never found (a flood of single packets does not evict a live flow) */
+		cr_assert(to_pod(&u, 0), "new flow %u", i);
+		cr_assert(to_pod(&u, 0), "new flow %u, again", i);
+	}
+	cr_assert_not(get_flow(&c2s, &f), "the flood evicted the connection's entry");
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "the evicted flow's next packet meets the deny");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert_not(get_flow(&c2s, &f), "and opens no entry");
 }
