@@ -660,26 +660,53 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 	v->orig_icmp_type = p->icmp_type;
 }
 
+/* Does SYN p, which policy allowed (it never rides an entry, pal_flow_classify_entry), find
+ * under its key (s->k) a live established or half-closed flow that it must leave as it is?
+ * conntrack ignores a SYN in those states (its state table: sIG) and the endpoint answers one
+ * with a challenge ACK, the connection going on; entered afresh (syn_sent, or close for a SYN
+ * with RST) the entry took any RST, so a blind SYN and RST, or one blind SYN+RST, closed the flow
+ * around the RST's sequence check ("RST and sequence numbers" in docs/datapath.md). A stale
+ * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
+ * policy change until its next packet, however long. A tombstone and the closing states are
+ * entered afresh: a port reused after a close is a new connection. */
+static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s)
+{
+	const struct pal_flow *f;
+
+	if (!pal_tcp_syn_only(p))
+		return 0;
+	f = pal_flow_get(&s->k, &s->k4);
+	if (!f || (f->flags & PAL_FLOW_DENIED) ||
+	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
+		return 0;
+	return !pal_flow_expired(pal_flow_cfg_get(), f->state,
+				 pal_flow_idle(pal_flow_now(), f->last_ns));
+}
+
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
- * value is large. */
-static __noinline void pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
+ * value is large. Returns 1 when it entered nothing because a SYN found a live flow there
+ * (pal_flow_syn_keeps), else 0. */
+static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(a->hook);
 	int swapped;
 
 	if (!s) {
 		PAL_FLOW_STAT(insert_failed);
-		return;
+		return 0;
 	}
 	if (!pal_flow_trackable(p))
-		return;
+		return 0;
 	/* only an echo request opens an echo flow (conntrack's icmp_new): an echo reply admitted by
 	 * policy entered as the opener would let its sender's echo requests ride the flow */
 	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
-		return;
-	pal_flow_value(p, a, &s->v);
+		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
+	if (pal_flow_syn_keeps(p, s))
+		return 1;
+	pal_flow_value(p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
+	return 0;
 }
 
 /* Marks the flow's entry (both directions) as a tombstone of generation gen: every later packet
@@ -912,7 +939,8 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 
 	if (!p || !a)
 		return 0;
-	pal_flow_insert(p, a);
+	if (pal_flow_insert(p, a)) /* a live flow kept: so are its NAT tuples' entries */
+		return 0;
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p))
 		return 0;

@@ -618,6 +618,58 @@ Test(bpf_flow, a_blind_rst_keeps_a_half_closed_flow)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT);
 }
 
+/* A blind SYN on the tuple (an off-path attacker spoofing either endpoint, with any sequence
+ * number) meets policy, which admits it where the flow's own direction is allowed; it must not
+ * reset a live established or half-closed entry: conntrack ignores a SYN there (its state table:
+ * sIG) and the endpoint answers it with a challenge ACK, the connection going on. Entered afresh,
+ * the entry was in syn_sent, where any RST closes, or, for a SYN with RST, in close at once: one
+ * blind SYN+RST, or a SYN and an RST, ended the flow without a sequence number near its own (the
+ * RST check above was bypassed); after the close timeout the server's push to the silent client
+ * met a deny. */
+Test(bpf_flow, a_blind_syn_does_not_reset_a_live_flow)
+{
+	static const uint8_t syn[] = { BT_TCP_SYN, BT_TCP_SYN | BT_TCP_RST, BT_TCP_SYN | BT_TCP_FIN };
+
+	for (unsigned i = 0; i < sizeof(syn); i++) {
+		connect_seq(40030 + i);
+		cr_assert(to_pod_seq(syn[i], C_ISN + 0x40000000u), "the SYN (0x%x) meets policy: allowed",
+			  syn[i]);
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN (0x%x) reset the flow",
+			     syn[i]);
+		cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "then a blind RST");
+		cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the SYN (0x%x) let a blind RST in",
+			     syn[i]);
+		cr_assert(outlives_the_close_timeout(),
+			  "the client's ACK, after the close timeout (SYN 0x%x)", syn[i]);
+		apply(base_yaml);
+	}
+
+	/* half-closed: the same */
+	connect_seq(40040);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1), "the client shuts down its side");
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_FIN_WAIT, "a blind SYN and RST closed a half-closed flow");
+
+	/* stale (a policy change since, flows re-judged): an idle flow stays so until its next
+	 * packet, the SYN leaves it to that packet's re-judge */
+	connect_seq(40042);
+	set_cfg(&(struct pal_flow_cfg){ .timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1 });
+	apply(base_yaml);
+	cr_assert(to_pod_seq(BT_TCP_SYN | BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "a blind SYN+RST reset a stale flow");
+	cr_assert_eq(flow_stats().rejudged, 1, "the RST re-judged it");
+
+	/* a port reused after the flow closed (time_wait, close) is a new connection: the SYN
+	 * enters it afresh */
+	connect_seq(40041);
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 1), "the client aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN + 0x40000000u), "a new connection on the tuple");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT);
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
@@ -1168,4 +1220,32 @@ Test(bpf_flow, udp_first_reply_is_recorded_whichever_endpoint_sorts_first)
 	udp_first_reply_is_recorded(POD, CLIENT, false); /* the opener sorts first */
 	udp_first_reply_is_recorded(CLIENT6, POD6, true);
 	udp_first_reply_is_recorded(POD6, CLIENT6, false);
+}
+
+/* Table pressure (docs/datapath.md "Table pressure and eviction"): a client the policy lets open
+ * flows opens more than the table holds (max_flows 4096 here), the LRU table evicts the oldest,
+ * and an evicted flow's next packet meets policy again: under a policy that now denies it (flows
+ * kept across policy changes, so only the entry let it through), the client's next packet of the
+ * evicted connection is dropped, not let through for want of an entry. */
+Test(bpf_flow, an_evicted_flow_meets_policy_again)
+{
+	struct pal_flow f;
+	int cali0 = T.ifindex[BT_CALI0];
+
+	set_cfg(&(struct pal_flow_cfg){ .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE });
+	connect_8080();
+	apply(deny_yaml);
+	cr_assert(to_pod(&c2s, BT_TCP_ACK), "kept across the deny: only its entry lets it through");
+	for (uint32_t i = 0; i < 3 * 4096 && get_flow(&c2s, &f); i++) {
+		struct pal_packet u = ct_pkt(PAL_PROTO_UDP, CLIENT, (uint16_t)(10000 + i), POD, 9999);
+
+		/* two packets each: an entry found again is referenced, which the LRU keeps
+		 * ahead of one never found (a flood of single packets does not evict a live flow) */
+		cr_assert(to_pod(&u, 0), "new flow %u", i);
+		cr_assert(to_pod(&u, 0), "new flow %u, again", i);
+	}
+	cr_assert_not(get_flow(&c2s, &f), "the flood evicted the connection's entry");
+	cr_assert_not(to_pod(&c2s, BT_TCP_ACK), "the evicted flow's next packet meets the deny");
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
+	cr_assert_not(get_flow(&c2s, &f), "and opens no entry");
 }

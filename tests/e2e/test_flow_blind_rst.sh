@@ -13,7 +13,8 @@
 #   1. after the blind RSTs, palisade's entry and conntrack's are still ESTABLISHED (the kernel's
 #      TCP and conntrack ignore an RST outside the window), rst_ignored counts them, and the
 #      pushes after the 6 s of quiet arrive;
-#      Nor do forged ACKs and FINs followed by RSTs at their numbers (1b);
+#      Nor do forged ACKs and FINs followed by RSTs at their numbers (1b), nor a blind SYN
+#      followed by an RST, or a blind SYN+RST (1c: the SYN reset the entry to syn_sent or close);
 #   2. a real RST (the client aborts: SO_LINGER 0) still closes the entry (conntrack: CLOSE).
 . "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
@@ -112,6 +113,24 @@ sleep 0.3
 [ "$(ct_state)" = ESTABLISHED ] ||
 	fail "conntrack moved too: $(ct_list ipv4 -p tcp --sport 40100)"
 log "blind RSTs: entry and conntrack still established, rst_ignored $(rst_ignored)"
+
+# 1c. A blind SYN from the client's address (client -> web:8080 is allowed: it meets policy and
+# passes; web's TCP answers with a challenge ACK) then an RST at its number, and a blind SYN+RST:
+# the old datapath entered the flow afresh on the SYN (syn_sent, where any RST closes; close at
+# once for a SYN with RST). conntrack ignores a SYN in ESTABLISHED.
+ns client $ADV tcp-flags 0x02 198.18.1.50 40100 198.19.0.10 8080 "$(far "$so" 4242)" ||
+	fail "send the blind SYN"
+ns client $ADV tcp-rst 198.18.1.50 40100 198.19.0.10 8080 "$(far "$so" 4242)" ||
+	fail "send the RST after it"
+ns client $ADV tcp-flags 0x06 198.18.1.50 40100 198.19.0.10 8080 "$(far "$so" 8484)" ||
+	fail "send the blind SYN+RST"
+sleep 0.3
+[ "$(flow_field state)" = established ] ||
+	fail "a blind SYN reset the entry: $(polctl_json flows | jq -c .)"
+[ "$(ct_state)" = ESTABLISHED ] ||
+	fail "conntrack moved too: $(ct_list ipv4 -p tcp --sport 40100)"
+[ "$(flow_field seq_orig)" = "$so" ] || fail "a blind SYN moved a mark: $(polctl_json flows | jq -c .)"
+log "blind SYN then RST, blind SYN+RST: entry and conntrack still established"
 
 # 1b. A blind attacker who forges the flow's own packets first: ACKs a quarter of the sequence
 # space apart (one of them lands ahead of any mark) then RSTs at the same numbers (with marks that
