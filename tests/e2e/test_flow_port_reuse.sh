@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A client that lost its connection without a word (a crash: no FIN, no RST) reconnects from the
+# same port while palisade's entry of the old connection is still established. An allowed SYN
+# leaves a live established entry as it is (bpf/flow.h pal_flow_syn_keeps, conntrack's sIG), so
+# what follows must still bring the entry in line with the new connection, as the kernel's
+# conntrack (the second oracle) comes in line:
+#
+#   A. the server still holds the old socket: it answers the SYN with a challenge ACK, the client
+#      answers that with an RST at the server's next expected number, which closes the old
+#      socket and palisade's entry; the SYN's retransmission opens the new connection. The
+#      reconnect must succeed within a few seconds, and the connection then closes cleanly
+#      (palisade time_wait, conntrack TIME_WAIT).
+#   B. the server lost the old socket too (both ends gone silent): it answers the SYN with a
+#      SYN-ACK, a new connection with new sequence numbers on the kept entry. conntrack
+#      re-syncs on the SYN-ACK that acknowledges the SYN it ignored; palisade must follow the new
+#      numbers too, or the new connection's own FIN and RST are taken as blind and ignored and
+#      the entry outlives the connection in established (5 days) instead of time_wait.
+#
+# Sockets go silent through TCP_REPAIR (close sends nothing).
+. "$(dirname "$0")/lib/agentd_test.sh"
+. "$here/lib/conntrack.sh"
+
+[ -x /usr/bin/python3 ] || fail "missing /usr/bin/python3 (apt-get install python3)"
+agentd_test_start --no-services
+
+cat >"$E2E_TMP/server.py" <<'EOF'
+import socket, threading, time
+TCP_REPAIR = 19
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("198.19.0.10", 8080))
+ls.listen(16)
+def serve(c):
+    f = c.makefile("rwb", buffering=0)
+    for line in f:
+        line = line.strip()
+        if line == b"ping":
+            f.write(b"pong\n")
+        elif line == b"silent":  # the server loses the socket without a word
+            time.sleep(0.3)  # its ACK of this line out first (or the client retransmits it)
+            c.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+            c.close()
+            return
+    c.close()
+while True:
+    c, _ = ls.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+
+# client.py first PORT [silent-server]: connect, ping, (tell the server to go silent), go silent.
+# client.py again PORT: reconnect (10 s), ping, close cleanly; prints the seconds connect took.
+cat >"$E2E_TMP/client.py" <<'EOF'
+import socket, sys, time
+TCP_REPAIR = 19
+mode, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.18.1.50", port))
+s.settimeout(10)
+t = time.monotonic()
+s.connect(("198.19.0.10", 8080))
+took = time.monotonic() - t
+f = s.makefile("rwb", buffering=0)
+f.write(b"ping\n")
+assert f.readline().strip() == b"pong"
+if mode == "first":
+    if len(sys.argv) > 3:
+        f.write(b"silent\n")
+    time.sleep(0.6)  # every segment acknowledged both ways before going silent
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    s.close()
+else:
+    s.shutdown(socket.SHUT_WR)
+    assert f.read() == b""
+    s.close()
+    print("%.2f" % took)
+EOF
+
+dir=$(policy_dir_copy)
+cat >"$dir/81-web-no-egress.yaml" <<'EOF'
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: web-no-egress
+  namespace: shop
+spec:
+  order: 1
+  selector: app == "web"
+  types: [Egress]
+EOF
+agentd_start "$dir"
+ns_bg web "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py"
+server_pid=$!
+wait_listen web tcp 8080
+
+flow_field() { tcp_flow_field "$1" "$2"; }
+ct_state() { ct_tcp_state "$1" 8080; }
+
+# reuse PORT WHAT [silent-server]
+reuse() {
+	local port=$1 what=$2 so took st cs
+	ns client python3 "$E2E_TMP/client.py" first "$port" ${3:-} ||
+		fail "$what: the first connection failed"
+	sleep 0.3
+	[ "$(flow_field "$port" state)" = established ] ||
+		fail "$what: the old entry is not established: $(polctl_json flows | jq -c .)"
+	so=$(flow_field "$port" seq_orig)
+	took=$(ns client timeout 15 python3 "$E2E_TMP/client.py" again "$port") ||
+		fail "$what: the client could not reconnect from its port: $(polctl_json flows | jq -c .) conntrack: $(ct_list ipv4 -p tcp --sport "$port")"
+	log "$what: reconnected in ${took}s"
+	sleep 0.5
+	st=$(flow_field "$port" state)
+	cs=$(ct_state "$port")
+	log "$what: after the new connection's clean close: palisade $st (seq_orig $so -> $(flow_field "$port" seq_orig)), conntrack $cs"
+	[ "$cs" = TIME_WAIT ] || fail "$what: conntrack after the close: $cs"
+	[ "$st" = time_wait ] ||
+		fail "$what: the new connection closed (conntrack $cs) but palisade's entry is $st: $(polctl_json flows | jq -c ".[] | select(.sport == $port or .dport == $port)") rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
+}
+
+reuse 40210 "A (server kept its socket)"
+reuse 40220 "B (server lost its socket too)" silent-server
+
+agentd_stop
+kill "$server_pid" 2>/dev/null
+exit 0
