@@ -531,6 +531,30 @@ static __always_inline int pal_flow_tcp_blind_end(const struct pal_flow *f, cons
 	       !pal_flow_rst_in_window(f, p, reply);
 }
 
+/* TCP packet p is the peer's SYN-ACK right after a SYN of the original direction that found
+ * entry f established or half-closed and kept it (PAL_FLOW_SYN_KEPT, pal_flow_syn_keeps): the
+ * client reconnected from the same port after losing the old connection without a word (a crash)
+ * and the server, without the old socket either, accepted a new connection. conntrack ignores the
+ * SYN and re-syncs on the SYN-ACK that acknowledges it ("SYN/ACK acknowledges a SYN that we
+ * earlier ignored"); without it the new connection went on under the old sequence marks, its own
+ * FINs and RST were taken as blind, and the entry outlived it in established (5 days,
+ * bpf_flow/a_reconnect_on_a_kept_entry_learns_the_new_numbers). The record lasts one packet of
+ * the flow: a server that still has the old socket answers the SYN with a challenge ACK, which
+ * clears it (pal_flow_touch), so a later forged SYN-ACK re-syncs nothing. What is left, as with
+ * conntrack (palisade does not read acknowledgement numbers; conntrack's check is no obstacle to
+ * whoever sent the SYN): a blind attacker who forges the SYN and the SYN-ACK back to back, before
+ * the server's challenge ACK, then an RST at its own numbers, closes a flow (three packets with
+ * the tuple, spoofing both ends; a03ad17 had made it none). */
+static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const struct pal_pkt *p,
+						 int reply)
+{
+	return (f->flags & PAL_FLOW_SYN_KEPT) && reply &&
+	       (p->tcp_flags & (PAL_TCP_SYN | PAL_TCP_ACK | PAL_TCP_RST | PAL_TCP_FIN)) ==
+		       (PAL_TCP_SYN | PAL_TCP_ACK) &&
+	       pal_pkt_has_seq(p) &&
+	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT);
+}
+
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
  * sequence number within PAL_FLOW_SEQ_STEP of its direction's mark. */
 static __always_inline int pal_flow_tcp_quiet(const struct pal_flow *f, const struct pal_pkt *p,
@@ -577,7 +601,8 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const struct pal_pkt *p,
 					      int reply, __u32 gen, __u64 now)
 {
-	if (f->generation != gen || (f->flags & PAL_FLOW_DENIED) || p->is_echo ||
+	/* one mask: an entry with a kept SYN takes the full path, which clears it (pal_flow_touch) */
+	if (f->generation != gen || (f->flags & (PAL_FLOW_DENIED | PAL_FLOW_SYN_KEPT)) || p->is_echo ||
 	    pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS)
 		return 0;
 	if (p->proto == PAL_IPPROTO_TCP)
@@ -597,12 +622,26 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 	int mark = 0;
 
 	if (p->proto == PAL_IPPROTO_TCP) {
+		if (pal_flow_syn_answered(f, p, reply)) {
+			/* a new connection on the kept entry: its numbers from here (the SYN's and
+			 * the SYN-ACK's), in syn_recv as a fresh entry answered so */
+			f->seq_mark[0] = f->syn_seq;
+			f->seq_mark[1] = p->tcp_seq;
+			f->flags = (flags & ~(PAL_FLOW_SYN_KEPT | PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) |
+				   PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY;
+			f->state = PAL_FST_TCP_SYN_RECV;
+			f->generation = gen;
+			f->last_ns = now;
+			return;
+		}
 		if (pal_flow_tcp_blind_end(f, p, reply)) {
 			/* a blind RST or FIN: the packet passes, the entry stays as it was (not even
 			 * refreshed: it is not the flow's own) */
 			PAL_FLOW_STAT(rst_ignored);
 			return;
 		}
+		/* the kept SYN was not answered next: its record goes (conntrack's last_index) */
+		flags &= ~PAL_FLOW_SYN_KEPT;
 		if (!(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p) &&
 		    (!(flags & bit) || pal_flow_seq_moves(f, p, reply))) {
 			/* an RST never moves the mark: only the flow's own packets do */
@@ -669,9 +708,10 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
  * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
  * policy change until its next packet, however long. A tombstone and the closing states are
  * entered afresh: a port reused after a close is a new connection. */
-static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s)
+static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
+					      int swapped)
 {
-	const struct pal_flow *f;
+	struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
 		return 0;
@@ -679,8 +719,20 @@ static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pa
 	if (!f || (f->flags & PAL_FLOW_DENIED) ||
 	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
 		return 0;
-	return !pal_flow_expired(pal_flow_cfg_get(), f->state,
-				 pal_flow_idle(pal_flow_now(), f->last_ns));
+	if (pal_flow_expired(pal_flow_cfg_get(), f->state,
+			     pal_flow_idle(pal_flow_now(), f->last_ns)))
+		return 0;
+	/* a plain SYN of the original direction (the client reconnecting from its port): its
+	 * number, for the SYN-ACK that may answer it (pal_flow_syn_answered); anything else clears
+	 * an earlier record */
+	if (!(p->tcp_flags & (PAL_TCP_RST | PAL_TCP_FIN)) && pal_pkt_has_seq(p) &&
+	    !pal_flow_is_reply(f->flags, swapped)) {
+		f->syn_seq = p->tcp_seq;
+		f->flags |= PAL_FLOW_SYN_KEPT;
+	} else if (f->flags & PAL_FLOW_SYN_KEPT) {
+		f->flags &= ~PAL_FLOW_SYN_KEPT;
+	}
+	return 1;
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -702,7 +754,7 @@ static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_
 	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
 		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
-	if (pal_flow_syn_keeps(p, s))
+	if (pal_flow_syn_keeps(p, s, swapped))
 		return 1;
 	pal_flow_value(p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
