@@ -624,12 +624,13 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 	if (p->proto == PAL_IPPROTO_TCP) {
 		if (pal_flow_syn_answered(f, p, reply)) {
 			/* a new connection on the kept entry: its numbers from here (the SYN's and
-			 * the SYN-ACK's), in syn_recv as a fresh entry answered so */
+			 * the SYN-ACK's). It stays established, not syn_recv (conntrack's choice):
+			 * 60 s there would let a forged SYN and SYN-ACK alone end an idle flow */
 			f->seq_mark[0] = f->syn_seq;
 			f->seq_mark[1] = p->tcp_seq;
 			f->flags = (flags & ~(PAL_FLOW_SYN_KEPT | PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) |
 				   PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY;
-			f->state = PAL_FST_TCP_SYN_RECV;
+			f->state = PAL_FST_TCP_ESTABLISHED;
 			f->generation = gen;
 			f->last_ns = now;
 			return;
