@@ -407,6 +407,14 @@ static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const str
 		return st;
 	if (tf & PAL_TCP_RST)
 		return PAL_FST_TCP_CLOSE;
+	/* only a SYN+ACK answers a SYN: conntrack ignores any other reply in SYN_SENT (its state
+	 * table: sIG, a FIN sIV), and so does palisade. Taking a reply ACK as established let a
+	 * forged one, sent while a handshake is in flight, set the reply's sequence mark, after
+	 * which the server's refusal (RST, sequence 0) no longer closed the entry: 5 days instead
+	 * of 10 s. A reply FIN (its direction without a mark: not checked) moved it to fin_wait,
+	 * where the connection then rode for its whole life with a 120 s idle timeout. */
+	if (st == PAL_FST_TCP_SYN_SENT && reply)
+		return (tf & PAL_TCP_SYN) ? PAL_FST_TCP_SYN_RECV : st;
 	if (tf & PAL_TCP_FIN) {
 		*flags |= reply ? PAL_FLOW_FIN_REPLY : PAL_FLOW_FIN_ORIG;
 		if ((*flags & (PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) ==
@@ -414,12 +422,6 @@ static __always_inline __u8 pal_flow_next_state(__u8 st, __u32 *flags, const str
 			return PAL_FST_TCP_TIME_WAIT;
 		return PAL_FST_TCP_FIN_WAIT;
 	}
-	/* only a SYN+ACK answers a SYN: conntrack ignores any other reply in SYN_SENT (its state
-	 * table: sIG), and so does palisade. Taking a reply ACK as established let a forged one,
-	 * sent while a handshake is in flight, set the reply's sequence mark, after which the
-	 * server's refusal (RST, sequence 0) no longer closed the entry: 5 days instead of 10 s. */
-	if (st == PAL_FST_TCP_SYN_SENT && reply)
-		return (tf & PAL_TCP_SYN) ? PAL_FST_TCP_SYN_RECV : st;
 	if (st == PAL_FST_TCP_SYN_RECV && !reply && (tf & PAL_TCP_ACK) && !(tf & PAL_TCP_SYN))
 		return PAL_FST_TCP_ESTABLISHED;
 	return st;
@@ -454,9 +456,10 @@ static __always_inline int pal_echo_against_flow(const struct pal_pkt *p, int re
  * random sequence number closes the flow with a chance of (BELOW + ABOVE) / 2^32, about 1/780.
  * A direction with no mark yet (the flow picked up mid-stream; the reply direction before its
  * first packet) has nothing to check against: an RST closes the flow, as before. A FIN is
- * checked as an RST is, and fin_wait as established (pal_flow_tcp_blind_end); the mark moves
- * only within the RST window (pal_flow_seq_moves). SYN_SENT and SYN_RECV take any RST (a
- * refused connection). See docs/datapath.md "Flow state". */
+ * checked as an RST is, and fin_wait, syn_sent and syn_recv as established
+ * (pal_flow_tcp_blind_end); the mark moves only within the RST window (pal_flow_seq_moves). A
+ * refused SYN (the peer's RST, its direction without a mark) closes. See docs/datapath.md "Flow
+ * state". */
 #define PAL_FLOW_SEQ_STEP (1u << 18)                          /* 256 KiB */
 #define PAL_FLOW_RST_BELOW (1u << 20)                         /* 1 MiB */
 #define PAL_FLOW_RST_ABOVE (PAL_FLOW_SEQ_STEP + (1u << 22))   /* + 4 MiB: aggregate, in flight */
@@ -515,9 +518,15 @@ static __always_inline int pal_flow_seq_moves(const struct pal_flow *f, const st
 	return d > PAL_FLOW_SEQ_STEP && d <= PAL_FLOW_RST_ABOVE;
 }
 
-/* TCP packet p is a FIN or an RST of an established or half-closed (fin_wait) flow too far from
- * its direction's mark to be its sender's own (pal_flow_rst_in_window): a blind one, which moves
- * nothing. A FIN counts as an RST does: a blind FIN moved an established flow to fin_wait (a
+/* TCP packet p is a FIN or an RST of an established or half-closed (fin_wait) flow, or of one in
+ * its handshake (syn_sent, syn_recv), too far from its direction's mark to be its sender's own
+ * (pal_flow_rst_in_window): a blind one, which moves nothing. In the handshake a direction has its
+ * mark from its SYN or SYN-ACK; the refusal of a SYN (syn_sent: the peer's RST, its direction
+ * without a mark yet) still closes whatever its number. A blind RST in the handshake closed the
+ * entry, and the connection, going on through its handshake, then rode it in close for its
+ * whole life: its first pause longer than the close timeout (10 s) ended it at the policy (a
+ * server pushing to a silent client under an egress deny); conntrack checks those RSTs against
+ * the window too. A FIN counts as an RST does: a blind FIN moved an established flow to fin_wait (a
  * 120 s idle timeout, and there any RST closed it), so a blind FIN and a blind RST ended a flow
  * as one blind RST did before the marks; conntrack takes a FIN outside the window as INVALID and
  * keeps the state. A real FIN carries its sender's next sequence number, as an abort's RST. In
@@ -527,7 +536,8 @@ static __always_inline int pal_flow_tcp_blind_end(const struct pal_flow *f, cons
 						  int reply)
 {
 	return (p->tcp_flags & (PAL_TCP_FIN | PAL_TCP_RST)) &&
-	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT) &&
+	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT ||
+		f->state == PAL_FST_TCP_SYN_SENT || f->state == PAL_FST_TCP_SYN_RECV) &&
 	       !pal_flow_rst_in_window(f, p, reply);
 }
 
@@ -643,9 +653,13 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 		}
 		/* the kept SYN was not answered next: its record goes (conntrack's last_index) */
 		flags &= ~PAL_FLOW_SYN_KEPT;
+		/* an RST never moves the mark: only the flow's own packets do; nor does a reply
+		 * other than the SYN-ACK in syn_sent (it answers nothing: conntrack ignores it), or
+		 * a forged one would set the reply's mark and the refusal (an RST, syn_sent's
+		 * reply having no mark) would be checked against it and ignored */
 		if (!(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p) &&
+		    !(reply && st == PAL_FST_TCP_SYN_SENT) &&
 		    (!(flags & bit) || pal_flow_seq_moves(f, p, reply))) {
-			/* an RST never moves the mark: only the flow's own packets do */
 			flags |= bit;
 			mark = 1;
 		}

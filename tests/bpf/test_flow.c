@@ -539,6 +539,46 @@ Test(bpf_flow, fragmented_and_unestablished_rsts)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
 }
 
+/* A blind RST during the handshake (either side, a number far from that side's SYN or SYN-ACK),
+ * or a FIN as the peer before its SYN-ACK, leaves the entry in its handshake state: it closed it, and the connection, going on through its
+ * handshake (the endpoints drop the blind RST), rode the entry in close for its whole life, so its
+ * first pause longer than the close timeout ended it at the policy (here the client's ACK after
+ * the deny). A real RST in the handshake still closes (near the sender's ISN), and a refusal
+ * whatever its number (syn_sent, the peer without a mark: fragmented_and_unestablished_rsts). */
+Test(bpf_flow, a_blind_rst_in_the_handshake_keeps_the_flow)
+{
+	struct pal_flow_cfg c = { .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE };
+
+	connect_seq(40050); /* for c2s, s2c; the handshake again below */
+	c.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1;
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 0x40000000u), "a blind RST as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a blind RST closed syn_sent");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 0x40000000u), "a blind FIN as the pod");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a reply FIN moved syn_sent to fin_wait");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 0x80000000u), "a blind RST as the pod");
+	cr_assert(to_pod_seq(BT_TCP_RST | BT_TCP_ACK, C_ISN + 0xc0000000u), "and as the client");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a blind RST closed syn_recv");
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	set_cfg(&c);
+	cr_assert(outlives_the_close_timeout(), "the client's ACK, after the close timeout");
+
+	apply(base_yaml);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(to_pod_seq(BT_TCP_RST, C_ISN + 1), "the client aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN));
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "the pod aborts in syn_recv");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE);
+}
+
 /* In SYN_SENT only a SYN+ACK answers: a forged reply ACK (conntrack ignores it) leaves the state,
  * so the server's refusal still closes the entry. It moved the entry to established, set the
  * reply's mark from the forger's number, and the refusal (sequence 0) was then ignored. */
@@ -782,6 +822,33 @@ Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v4)
 Test(bpf_flow, icmp_error_is_related_only_to_its_receivers_flow_v6)
 {
 	related_case(POD6, CLIENT6, ROUTER6);
+}
+
+/* ICMP messages that quote a packet but are no error about it: a redirect (type 5: "use another
+ * gateway", which the kernel acts on for the quoted destination) and a source quench (4,
+ * deprecated) quoting the pod's own live flow, sent to the pod, are not related (conntrack does
+ * relate them): they meet the pod's policy, which denies ICMP. Only destination unreachable, time
+ * exceeded and parameter problem ride a flow. */
+Test(bpf_flow, icmp_redirect_and_source_quench_meet_policy_v4)
+{
+	static const uint8_t types[] = { 5, 4 };
+	struct pal_packet out = ct_pkt(PAL_PROTO_TCP, POD, 40000, CLIENT, 443);
+	uint8_t buf[512];
+	size_t len;
+	int cali0 = T.ifindex[BT_CALI0], eth0 = T.ifindex[BT_ETH0];
+
+	bt_flush_flows(&T);
+	cr_assert(from_pod(&out, BT_TCP_SYN), "the pod's own connection out");
+	len = icmp_error(buf, sizeof(buf), ROUTER, POD, &out);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 0,
+		     "the control: destination unreachable about it is related");
+	for (unsigned i = 0; i < sizeof(types); i++) {
+		buf[14 + 20] = types[i]; /* the ICMP type (palisade checks no checksum) */
+		buf[14 + 21] = types[i] == 5 ? 1 : 0;
+		cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, cali0, eth0, 0, buf, len, NULL), 2,
+			     "ICMP type %u quoting the pod's flow rode it", types[i]);
+	}
+	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 2);
 }
 
 /* A router's error to the pod quoting a later fragment of the pod's own flow: what follows that
