@@ -760,6 +760,26 @@ Test(bpf_flow, a_reconnect_on_a_kept_entry_learns_the_new_numbers)
 	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
 	cr_assert(from_pod_seq(BT_TCP_RST, s2 + 1));
 	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+
+	/* what a blind attacker who spoofs both ends still does: a SYN and a SYN-ACK forged back to
+	 * back (before the server's challenge ACK) re-sync the entry to its numbers, as conntrack's
+	 * ignored-SYN rule does. The entry stays established (not syn_recv: its 60 s, here 1 s,
+	 * would end an idle flow without more), so it takes an RST at the forged numbers too:
+	 * three packets with the tuple (none since a03ad17 without this re-sync; one before). */
+	connect_seq(40064);
+	set_cfg(&(struct pal_flow_cfg){ .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE,
+					.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1,
+					.timeout_s[PAL_FLOW_TMO_TCP_SYN_RECV] = 1 });
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	cr_assert(outlives_the_close_timeout(), "a forged SYN and SYN-ACK ended an idle flow");
+	apply(base_yaml);
+	connect_seq(40065);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert(to_pod_seq(BT_TCP_RST, c2 + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the limit this test documents has moved");
 }
 
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
