@@ -47,24 +47,25 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
 
-# client.py first PORT [silent-server]: connect, ping, (tell the server to go silent), go silent.
-# client.py again PORT: reconnect (10 s), ping, close cleanly; prints the seconds connect took.
+# client.py first PORT DST DPORT [silent-server]: connect, ping, (tell the server to go silent),
+# go silent. client.py again PORT DST DPORT: reconnect (10 s), ping, close cleanly; prints the
+# seconds connect took.
 cat >"$E2E_TMP/client.py" <<'EOF'
 import socket, sys, time
 TCP_REPAIR = 19
-mode, port = sys.argv[1], int(sys.argv[2])
+mode, port, dst, dport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("198.18.1.50", port))
 s.settimeout(10)
 t = time.monotonic()
-s.connect(("198.19.0.10", 8080))
+s.connect((dst, dport))
 took = time.monotonic() - t
 f = s.makefile("rwb", buffering=0)
 f.write(b"ping\n")
 assert f.readline().strip() == b"pong"
 if mode == "first":
-    if len(sys.argv) > 3:
+    if len(sys.argv) > 5:
         f.write(b"silent\n")
     time.sleep(0.6)  # every segment acknowledged both ways before going silent
     s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
@@ -93,32 +94,40 @@ ns_bg web "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py"
 server_pid=$!
 wait_listen web tcp 8080
 
-flow_field() { tcp_flow_field "$1" "$2"; }
-ct_state() { ct_tcp_state "$1" 8080; }
+# flow_field PORT DPORT FIELD: FIELD of palisade's entry of the tuple client:PORT -> *:DPORT (the
+# NodePort's own entry, not the backend tuple's, in C)
+flow_field() {
+	polctl_json flows | jq -r --arg f "$3" --argjson p "$1" --argjson d "$2" \
+		'[.[] | select(.proto == "tcp" and .sport == $p and .dport == $d)][0][$f]'
+}
+ct_state() { ct_tcp_state "$1" "$2"; }
 
-# reuse PORT WHAT [silent-server]
+# reuse PORT WHAT DST DPORT [silent-server]
 reuse() {
-	local port=$1 what=$2 so took st cs
-	ns client python3 "$E2E_TMP/client.py" first "$port" ${3:-} ||
+	local port=$1 what=$2 dst=$3 dport=$4 so took st cs
+	ns client python3 "$E2E_TMP/client.py" first "$port" "$dst" "$dport" ${5:-} ||
 		fail "$what: the first connection failed"
 	sleep 0.3
-	[ "$(flow_field "$port" state)" = established ] ||
+	[ "$(flow_field "$port" "$dport" state)" = established ] ||
 		fail "$what: the old entry is not established: $(polctl_json flows | jq -c .)"
-	so=$(flow_field "$port" seq_orig)
-	took=$(ns client timeout 15 python3 "$E2E_TMP/client.py" again "$port") ||
+	so=$(flow_field "$port" "$dport" seq_orig)
+	took=$(ns client timeout 15 python3 "$E2E_TMP/client.py" again "$port" "$dst" "$dport") ||
 		fail "$what: the client could not reconnect from its port: $(polctl_json flows | jq -c .) conntrack: $(ct_list ipv4 -p tcp --sport "$port")"
 	log "$what: reconnected in ${took}s"
 	sleep 0.5
-	st=$(flow_field "$port" state)
-	cs=$(ct_state "$port")
-	log "$what: after the new connection's clean close: palisade $st (seq_orig $so -> $(flow_field "$port" seq_orig)), conntrack $cs"
+	st=$(flow_field "$port" "$dport" state)
+	cs=$(ct_state "$port" "$dport")
+	log "$what: after the new connection's clean close: palisade $st (seq_orig $so -> $(flow_field "$port" "$dport" seq_orig)), conntrack $cs"
 	[ "$cs" = TIME_WAIT ] || fail "$what: conntrack after the close: $cs"
 	[ "$st" = time_wait ] ||
 		fail "$what: the new connection closed (conntrack $cs) but palisade's entry is $st: $(polctl_json flows | jq -c ".[] | select(.sport == $port or .dport == $port)") rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
 }
 
-reuse 40210 "A (server kept its socket)"
-reuse 40220 "B (server lost its socket too)" silent-server
+reuse 40210 "A (server kept its socket)" 198.19.0.10 8080
+reuse 40220 "B (server lost its socket too)" 198.19.0.10 8080 silent-server
+# C: B through the node's NodePort (DNAT): the NodePort tuple's entry (the backend tuple's stays
+# in syn_sent through the whole connection, on main too: its SYN-ACK never reaches it)
+reuse 40230 "C (B through the NodePort)" 198.18.1.1 30080 silent-server
 
 agentd_stop
 kill "$server_pid" 2>/dev/null
