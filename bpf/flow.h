@@ -723,14 +723,15 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
  * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
  * policy change until its next packet, however long. A tombstone and the closing states are
  * entered afresh: a port reused after a close is a new connection. */
-static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
-					      int swapped)
+static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
+						  const struct pal_flow_key *k,
+						  struct pal_flow_key4 *k4, int swapped)
 {
 	struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
 		return 0;
-	f = pal_flow_get(&s->k, &s->k4);
+	f = pal_flow_get(k, k4);
 	if (!f || (f->flags & PAL_FLOW_DENIED) ||
 	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
 		return 0;
@@ -748,6 +749,12 @@ static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pa
 		f->flags &= ~PAL_FLOW_SYN_KEPT;
 	}
 	return 1;
+}
+
+static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
+					      int swapped)
+{
+	return pal_flow_syn_keeps_key(p, &s->k, &s->k4, swapped);
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -1006,12 +1013,27 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 
 	if (!p || !a)
 		return 0;
+	s = pal_flow_scratch(a->hook);
+	if (!s || !pal_flow_trackable(p)) {
+		pal_flow_insert(p, a);
+		return 0;
+	}
+	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
+	/* A SYN that finds the flow live under another tuple of its connection keeps it too: the
+	 * hook that enters a NodePort's flow (the backend's tc egress) sees the backend tuple,
+	 * whose entry never sees the SYN-ACK (it stays in syn_sent), while the NodePort tuple's is
+	 * established; entered afresh under both, the flow took a blind RST at the SYN's number
+	 * (tests/e2e/test_flow_blind_syn_nodeport.sh) */
+	if (v->found && pal_tcp_syn_only(p)) {
+		for (d = 0; d < 2; d++) {
+			s->k_ct = v->tuple[d];
+			swapped = pal_flow_key_canonical(&s->k_ct) ^ (v->pdir != d);
+			if (pal_flow_syn_keeps_key(p, &s->k_ct, &s->k4, swapped))
+				return 0;
+		}
+	}
 	if (pal_flow_insert(p, a)) /* a live flow kept: so are its NAT tuples' entries */
 		return 0;
-	s = pal_flow_scratch(a->hook);
-	if (!s || !pal_flow_trackable(p))
-		return 0;
-	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
 	if (!v->found)
 		return 0;
 	for (d = 0; d < 2; d++) {
