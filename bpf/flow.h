@@ -1023,8 +1023,10 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 	 * hook that enters a NodePort's flow (the backend's tc egress) sees the backend tuple,
 	 * whose entry never sees the SYN-ACK (it stays in syn_sent), while the NodePort tuple's is
 	 * established; entered afresh under both, the flow took a blind RST at the SYN's number
-	 * (tests/e2e/test_flow_blind_syn_nodeport.sh) */
-	if (v->found && pal_tcp_syn_only(p)) {
+	 * (tests/e2e/test_flow_blind_syn_nodeport.sh). Only within a connection conntrack has seen
+	 * answered (it ignores a SYN there): a SYN that opened a new one (the old one gone, maybe
+	 * to another backend) is a new flow, entered with its own admission context. */
+	if (v->found && (v->status & IPS_SEEN_REPLY) && pal_tcp_syn_only(p)) {
 		for (d = 0; d < 2; d++) {
 			s->k_ct = v->tuple[d];
 			swapped = pal_flow_key_canonical(&s->k_ct) ^ (v->pdir != d);
