@@ -102,12 +102,15 @@ flow_field() {
 }
 ct_state() { ct_tcp_state "$1" "$2"; }
 
-# reuse PORT WHAT DST DPORT [silent-server]
+# reuse PORT WHAT DST DPORT [silent-server [forget]]: forget: the node's conntrack forgets the old
+# connection first (its own timeout, shorter than palisade's, or a flush)
 reuse() {
 	local port=$1 what=$2 dst=$3 dport=$4 so took st cs
 	ns client python3 "$E2E_TMP/client.py" first "$port" "$dst" "$dport" ${5:-} ||
 		fail "$what: the first connection failed"
 	sleep 0.3
+	[ "${6:-}" != forget ] || ns node conntrack -D -p tcp --sport "$port" >/dev/null 2>&1 ||
+		fail "$what: conntrack -D"
 	[ "$(flow_field "$port" "$dport" state)" = established ] ||
 		fail "$what: the old entry is not established: $(polctl_json flows | jq -c .)"
 	so=$(flow_field "$port" "$dport" seq_orig)
@@ -128,6 +131,8 @@ reuse 40220 "B (server lost its socket too)" 198.19.0.10 8080 silent-server
 # C: B through the node's NodePort (DNAT): the NodePort tuple's entry (the backend tuple's stays
 # in syn_sent through the whole connection, on main too: its SYN-ACK never reaches it)
 reuse 40230 "C (B through the NodePort)" 198.18.1.1 30080 silent-server
+# D: C after conntrack forgot the old connection: the SYN opens a new one, entered afresh
+reuse 40240 "D (C, conntrack forgot the old connection)" 198.18.1.1 30080 silent-server forget
 
 agentd_stop
 kill "$server_pid" 2>/dev/null
