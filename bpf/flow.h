@@ -541,6 +541,30 @@ static __always_inline int pal_flow_tcp_blind_end(const struct pal_flow *f, cons
 	       !pal_flow_rst_in_window(f, p, reply);
 }
 
+/* TCP packet p is the peer's SYN-ACK right after a SYN of the original direction that found
+ * entry f established or half-closed and kept it (PAL_FLOW_SYN_KEPT, pal_flow_syn_keeps): the
+ * client reconnected from the same port after losing the old connection without a word (a crash)
+ * and the server, without the old socket either, accepted a new connection. conntrack ignores the
+ * SYN and re-syncs on the SYN-ACK that acknowledges it ("SYN/ACK acknowledges a SYN that we
+ * earlier ignored"); without it the new connection went on under the old sequence marks, its own
+ * FINs and RST were taken as blind, and the entry outlived it in established (5 days,
+ * bpf_flow/a_reconnect_on_a_kept_entry_learns_the_new_numbers). The record lasts one packet of
+ * the flow: a server that still has the old socket answers the SYN with a challenge ACK, which
+ * clears it (pal_flow_touch), so a later forged SYN-ACK re-syncs nothing. What is left, as with
+ * conntrack (palisade does not read acknowledgement numbers; conntrack's check is no obstacle to
+ * whoever sent the SYN): a blind attacker who forges the SYN and the SYN-ACK back to back, before
+ * the server's challenge ACK, then an RST at its own numbers, closes a flow (three packets with
+ * the tuple, spoofing both ends; a03ad17 had made it none). */
+static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const struct pal_pkt *p,
+						 int reply)
+{
+	return (f->flags & PAL_FLOW_SYN_KEPT) && reply &&
+	       (p->tcp_flags & (PAL_TCP_SYN | PAL_TCP_ACK | PAL_TCP_RST | PAL_TCP_FIN)) ==
+		       (PAL_TCP_SYN | PAL_TCP_ACK) &&
+	       pal_pkt_has_seq(p) &&
+	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT);
+}
+
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
  * sequence number within PAL_FLOW_SEQ_STEP of its direction's mark. */
 static __always_inline int pal_flow_tcp_quiet(const struct pal_flow *f, const struct pal_pkt *p,
@@ -587,7 +611,8 @@ static __always_inline int pal_flow_classify_entry(const struct pal_flow *f, con
 static __always_inline int pal_flow_plain_hit(const struct pal_flow *f, const struct pal_pkt *p,
 					      int reply, __u32 gen, __u64 now)
 {
-	if (f->generation != gen || (f->flags & PAL_FLOW_DENIED) || p->is_echo ||
+	/* one mask: an entry with a kept SYN takes the full path, which clears it (pal_flow_touch) */
+	if (f->generation != gen || (f->flags & (PAL_FLOW_DENIED | PAL_FLOW_SYN_KEPT)) || p->is_echo ||
 	    pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS)
 		return 0;
 	if (p->proto == PAL_IPPROTO_TCP)
@@ -607,12 +632,27 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 	int mark = 0;
 
 	if (p->proto == PAL_IPPROTO_TCP) {
+		if (pal_flow_syn_answered(f, p, reply)) {
+			/* a new connection on the kept entry: its numbers from here (the SYN's and
+			 * the SYN-ACK's). It stays established, not syn_recv (conntrack's choice):
+			 * 60 s there would let a forged SYN and SYN-ACK alone end an idle flow */
+			f->seq_mark[0] = f->syn_seq;
+			f->seq_mark[1] = p->tcp_seq;
+			f->flags = (flags & ~(PAL_FLOW_SYN_KEPT | PAL_FLOW_FIN_ORIG | PAL_FLOW_FIN_REPLY)) |
+				   PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY;
+			f->state = PAL_FST_TCP_ESTABLISHED;
+			f->generation = gen;
+			f->last_ns = now;
+			return;
+		}
 		if (pal_flow_tcp_blind_end(f, p, reply)) {
 			/* a blind RST or FIN: the packet passes, the entry stays as it was (not even
 			 * refreshed: it is not the flow's own) */
 			PAL_FLOW_STAT(rst_ignored);
 			return;
 		}
+		/* the kept SYN was not answered next: its record goes (conntrack's last_index) */
+		flags &= ~PAL_FLOW_SYN_KEPT;
 		/* an RST never moves the mark: only the flow's own packets do; nor does a reply
 		 * other than the SYN-ACK in syn_sent (it answers nothing: conntrack ignores it), or
 		 * a forged one would set the reply's mark and the refusal (an RST, syn_sent's
@@ -683,18 +723,38 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
  * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
  * policy change until its next packet, however long. A tombstone and the closing states are
  * entered afresh: a port reused after a close is a new connection. */
-static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s)
+static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
+						  const struct pal_flow_key *k,
+						  struct pal_flow_key4 *k4, int swapped)
 {
-	const struct pal_flow *f;
+	struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
 		return 0;
-	f = pal_flow_get(&s->k, &s->k4);
+	f = pal_flow_get(k, k4);
 	if (!f || (f->flags & PAL_FLOW_DENIED) ||
 	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
 		return 0;
-	return !pal_flow_expired(pal_flow_cfg_get(), f->state,
-				 pal_flow_idle(pal_flow_now(), f->last_ns));
+	if (pal_flow_expired(pal_flow_cfg_get(), f->state,
+			     pal_flow_idle(pal_flow_now(), f->last_ns)))
+		return 0;
+	/* a plain SYN of the original direction (the client reconnecting from its port): its
+	 * number, for the SYN-ACK that may answer it (pal_flow_syn_answered); anything else clears
+	 * an earlier record */
+	if (!(p->tcp_flags & (PAL_TCP_RST | PAL_TCP_FIN)) && pal_pkt_has_seq(p) &&
+	    !pal_flow_is_reply(f->flags, swapped)) {
+		f->syn_seq = p->tcp_seq;
+		f->flags |= PAL_FLOW_SYN_KEPT;
+	} else if (f->flags & PAL_FLOW_SYN_KEPT) {
+		f->flags &= ~PAL_FLOW_SYN_KEPT;
+	}
+	return 1;
+}
+
+static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
+					      int swapped)
+{
+	return pal_flow_syn_keeps_key(p, &s->k, &s->k4, swapped);
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -716,7 +776,7 @@ static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_
 	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
 		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
-	if (pal_flow_syn_keeps(p, s))
+	if (pal_flow_syn_keeps(p, s, swapped))
 		return 1;
 	pal_flow_value(p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
@@ -953,12 +1013,29 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 
 	if (!p || !a)
 		return 0;
+	s = pal_flow_scratch(a->hook);
+	if (!s || !pal_flow_trackable(p)) {
+		pal_flow_insert(p, a);
+		return 0;
+	}
+	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
+	/* A SYN that finds the flow live under another tuple of its connection keeps it too: the
+	 * hook that enters a NodePort's flow (the backend's tc egress) sees the backend tuple,
+	 * whose entry never sees the SYN-ACK (it stays in syn_sent), while the NodePort tuple's is
+	 * established; entered afresh under both, the flow took a blind RST at the SYN's number
+	 * (tests/e2e/test_flow_blind_syn_nodeport.sh). Only within a connection conntrack has seen
+	 * answered (it ignores a SYN there): a SYN that opened a new one (the old one gone, maybe
+	 * to another backend) is a new flow, entered with its own admission context. */
+	if (v->found && (v->status & IPS_SEEN_REPLY) && pal_tcp_syn_only(p)) {
+		for (d = 0; d < 2; d++) {
+			s->k_ct = v->tuple[d];
+			swapped = pal_flow_key_canonical(&s->k_ct) ^ (v->pdir != d);
+			if (pal_flow_syn_keeps_key(p, &s->k_ct, &s->k4, swapped))
+				return 0;
+		}
+	}
 	if (pal_flow_insert(p, a)) /* a live flow kept: so are its NAT tuples' entries */
 		return 0;
-	s = pal_flow_scratch(a->hook);
-	if (!s || !pal_flow_trackable(p))
-		return 0;
-	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
 	if (!v->found)
 		return 0;
 	for (d = 0; d < 2; d++) {

@@ -251,6 +251,7 @@ static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_f
 	if (r == PAL_FLOW_HIT &&
 	    (f->generation != gen || pal_flow_idle(now, f->last_ns) > PAL_FLOW_REFRESH_NS ||
 	     (p->proto == PAL_IPPROTO_TCP && !pal_flow_tcp_quiet(f, p, reply)) ||
+	     (f->flags & PAL_FLOW_SYN_KEPT) || /* a kept SYN's record lasts one packet */
 	     (f->state == PAL_FST_UDP_UNREPLIED && reply)))
 		pal_flow_touch(f, p, reply, gen, now);
 	if (r == PAL_FLOW_DROP) {

@@ -876,6 +876,10 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
 #define PAL_FLOW_POLICED_OUT 0x200u /* PAL_FCTX_FORWARD: `ifindex` was a policed interface */
 #define PAL_FLOW_SEQ_ORIG 0x400u  /* TCP: seq_mark[0] holds a sequence number of the original direction */
 #define PAL_FLOW_SEQ_REPLY 0x800u /* TCP: seq_mark[1] holds one of the reply direction */
+/* TCP: the flow's last packet was a SYN in the original direction that found the entry
+ * established or half-closed and kept it (bpf/flow.h pal_flow_syn_keeps), its number in syn_seq:
+ * a SYN-ACK answering it next re-syncs the entry to the new connection (conntrack does too) */
+#define PAL_FLOW_SYN_KEPT 0x1000u
 
 /* Lifecycle states (struct pal_flow.state), each with its idle timeout (enum pal_flow_tmo). The
  * TCP set is the kernel's, simplified where its distinctions do not change a verdict:
@@ -927,11 +931,13 @@ struct pal_flow {
 	__u32 seq_mark[2];
 	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
 	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
-	__u8 pad2[7];
+	__u8 pad2[3];
+	__u32 syn_seq; /* TCP, PAL_FLOW_SYN_KEPT: the kept SYN's sequence number */
 };
 _Static_assert(sizeof(struct pal_flow) == 96, "pal_flow size");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, seq_mark) == 40, "pal_flow.seq_mark offset");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, orig) == 48, "pal_flow.orig offset");
+_Static_assert(PAL_OFFSETOF(struct pal_flow, syn_seq) == 92, "pal_flow.syn_seq offset");
 
 /* pal_flow_cfg: ARRAY[1] of struct pal_flow_cfg, written by the agent. A timeout of 0 means the
  * default (PAL_FLOW_TMO_DEF_*, the kernel's nf_conntrack defaults). */

@@ -710,6 +710,78 @@ Test(bpf_flow, a_blind_syn_does_not_reset_a_live_flow)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT);
 }
 
+/* A client that lost its connection without a word (a crash) reconnects from the same port, and
+ * the server lost its socket too (or never had the old one: it answers the SYN with a SYN-ACK).
+ * The SYN keeps the live entry (a_blind_syn_does_not_reset_a_live_flow), and the new connection
+ * goes on under it with new sequence numbers: the entry must follow them, as conntrack re-syncs
+ * on the SYN-ACK that answers the SYN it ignored, or the new connection's own FINs and RST are
+ * taken as blind (far from the old marks) and the entry outlives the connection in established
+ * (5 days) instead of time_wait or close. */
+Test(bpf_flow, a_reconnect_on_a_kept_entry_learns_the_new_numbers)
+{
+	const uint32_t c2 = C_ISN + 0x40000000u, s2 = S_ISN + 0x60000000u;
+
+	connect_seq(40060);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2), "the client reconnects from its port: allowed");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the SYN kept the entry");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2), "the pod accepts: a new connection");
+	cr_assert(to_pod_seq(BT_TCP_ACK, c2 + 1));
+	cr_assert(from_pod_seq(BT_TCP_ACK, s2 + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, c2 + 1), "the client closes");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, s2 + 1), "the pod closes");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT,
+		     "the new connection's FINs were taken as blind: state %u", flow_state());
+
+	/* the same, the new connection aborted by the pod */
+	connect_seq(40061);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert(to_pod_seq(BT_TCP_ACK, c2 + 1));
+	cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, s2 + 1), "the pod aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE,
+		     "the new connection's RST was taken as blind: state %u", flow_state());
+
+	/* the server still has the old socket: its challenge ACK (no SYN) re-syncs nothing, and a
+	 * blind RST at the SYN's number still moves nothing (a_blind_syn_does_not_reset_a_live_flow) */
+	connect_seq(40062);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_ACK, S_ISN + 1), "the pod's challenge ACK");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2), "a forged SYN-ACK after it");
+	cr_assert(to_pod_seq(BT_TCP_RST, c2 + 1), "a blind RST at the SYN's number");
+	cr_assert(from_pod_seq(BT_TCP_RST, s2 + 1), "and at the SYN-ACK's");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "re-synced after the challenge ACK");
+
+	/* the client's own packet after its SYN clears the record too (a SYN that met the live
+	 * connection's client, not a reconnect) */
+	connect_seq(40063);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert(from_pod_seq(BT_TCP_RST, s2 + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+
+	/* what a blind attacker who spoofs both ends still does: a SYN and a SYN-ACK forged back to
+	 * back (before the server's challenge ACK) re-sync the entry to its numbers, as conntrack's
+	 * ignored-SYN rule does. The entry stays established (not syn_recv: its 60 s, here 1 s,
+	 * would end an idle flow without more), so it takes an RST at the forged numbers too:
+	 * three packets with the tuple (none since a03ad17 without this re-sync; one before). */
+	connect_seq(40064);
+	set_cfg(&(struct pal_flow_cfg){ .flags = PAL_FLOW_CFG_KEEP_ON_POLICY_CHANGE,
+					.timeout_s[PAL_FLOW_TMO_TCP_CLOSE] = 1,
+					.timeout_s[PAL_FLOW_TMO_TCP_SYN_RECV] = 1 });
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	cr_assert(outlives_the_close_timeout(), "a forged SYN and SYN-ACK ended an idle flow");
+	apply(base_yaml);
+	connect_seq(40065);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, s2));
+	cr_assert(to_pod_seq(BT_TCP_RST, c2 + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the limit this test documents has moved");
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
