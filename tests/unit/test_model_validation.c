@@ -966,6 +966,31 @@ Test(model_validation, policy_tier_must_exist)
 		       "9:11", "spec.tier", "tier \"securty\" does not exist");
 }
 
+/* Calico creates the tiers of Kubernetes admin network policies itself (both the names of
+ * Calico 3.28-3.31, adminnetworkpolicy / baselineadminnetworkpolicy, and the newer kube-admin /
+ * kube-baseline): a policy may name one without a Tier resource, as it may name default. */
+Test(model_validation, builtin_admin_tiers_exist)
+{
+	static const char *const tiers[] = { "adminnetworkpolicy", "baselineadminnetworkpolicy",
+					     "kube-admin", "kube-baseline" };
+
+	for (size_t i = 0; i < 4; i++) {
+		char y[256];
+		struct mtest t;
+
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+				       "metadata: {name: %s.p}\nspec: {tier: %s}\n", tiers[i], tiers[i]);
+		mt_check_clean(&t, y);
+		mt_free(&t);
+	}
+	/* Other names are still checked. */
+	mt_check_error("apiVersion: projectcalico.org/v3\n"
+		       "kind: GlobalNetworkPolicy\n"
+		       "metadata: {name: p}\n"
+		       "spec: {tier: kube-admins}\n",
+		       "4:14", "spec.tier", "tier \"kube-admins\" does not exist");
+}
+
 static const char *two_tiers = "apiVersion: projectcalico.org/v3\n"
 			       "kind: Tier\n"
 			       "metadata: {name: t1}\n"
