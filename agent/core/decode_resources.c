@@ -20,36 +20,19 @@ static bool enter_spec(struct dctx *c, const struct resource_head *h, const char
 	return check_fields(c, h->spec, fields, NULL);
 }
 
-/* The tiers Calico creates itself, whose order its validator (validateTier) fixes: default, and
- * the tiers of Kubernetes admin and baseline admin network policies under their old and new
- * names. */
-static const struct builtin_tier {
-	const char *name;
-	double order;
-} builtin_tiers[] = {
-	{ PAL_DEFAULT_TIER, PAL_DEFAULT_TIER_ORDER },
-	{ "adminnetworkpolicy", 1000.0 },
-	{ "baselineadminnetworkpolicy", 10000000.0 },
-	{ "kube-admin", 1000.0 },
-	{ "kube-baseline", 10000000.0 },
-};
-
 /* Decision: a built-in tier may be declared, but only with its fixed order (Calico rejects any
  * other); an absent order is taken as that order. */
 static void pin_builtin_tier_order(struct dctx *c, const struct resource_head *h,
 				   struct pal_tier *t)
 {
-	for (size_t i = 0; i < sizeof(builtin_tiers) / sizeof(builtin_tiers[0]); i++) {
-		const struct builtin_tier *b = &builtin_tiers[i];
+	const struct pal_builtin_tier *b = pal_builtin_tier(t->name);
 
-		if (strcmp(t->name, b->name) != 0)
-			continue;
-		if (t->has_order && t->order != b->order)
-			derr_field(c, h->spec, "order", "%s tier order must be %.0f", b->name,
-				   b->order);
-		t->has_order = true;
-		t->order = b->order;
-	}
+	if (!b)
+		return;
+	if (t->has_order && t->order != b->order)
+		derr_field(c, h->spec, "order", "%s tier order must be %.0f", b->name, b->order);
+	t->has_order = true;
+	t->order = b->order;
 }
 
 void decode_tier(struct dctx *c, struct resource_head *h)

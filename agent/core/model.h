@@ -166,6 +166,21 @@ struct pal_tier {
 	struct pal_pos pos;
 };
 
+/* A tier Calico creates itself (libcalico-go's client init, when the tier is absent): default, and
+ * the tiers of Kubernetes admin and baseline admin network policies under both names Calico has
+ * used (adminnetworkpolicy / baselineadminnetworkpolicy, then kube-admin / kube-baseline), so
+ * manifests written for either release load. Calico's validator fixes each one's order. */
+struct pal_builtin_tier {
+	const char *name;
+	double order;
+	enum pal_action default_action; /* when no Tier resource of this name is given */
+};
+
+extern const struct pal_builtin_tier pal_builtin_tiers[];
+extern const size_t pal_n_builtin_tiers;
+/* The built-in tier of that name, or NULL. */
+const struct pal_builtin_tier *pal_builtin_tier(const char *name);
+
 /* A named port of an endpoint (spec.ports). */
 struct pal_endpoint_port {
 	char *name;
