@@ -113,9 +113,8 @@ Test(compiler_order, builtin_admin_tier_resource_wins)
 {
 	static const char yaml[] = HEP_ETH0
 		TIER("baselineadminnetworkpolicy", "{defaultAction: Deny}")
-		GNP("d", "  order: 1\n  ingress: [{action: Pass}]\n")
-		GNP("baselineadminnetworkpolicy.b", "  tier: baselineadminnetworkpolicy\n"
-						    "  ingress: [{action: Pass}]\n");
+		GNP("d", "")
+		GNP("baselineadminnetworkpolicy.b", "  tier: baselineadminnetworkpolicy\n");
 	struct ctest t;
 
 	ct_compile_ok(&t, yaml);
