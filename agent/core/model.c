@@ -100,11 +100,11 @@ void pal_policy_clear(struct pal_policy *p)
 }
 
 const struct pal_builtin_tier pal_builtin_tiers[] = {
-	{ PAL_DEFAULT_TIER, PAL_DEFAULT_TIER_ORDER, PAL_ACTION_DENY },
-	{ "adminnetworkpolicy", 1000.0, PAL_ACTION_PASS },
-	{ "baselineadminnetworkpolicy", 10000000.0, PAL_ACTION_PASS },
-	{ "kube-admin", 1000.0, PAL_ACTION_PASS },
-	{ "kube-baseline", 10000000.0, PAL_ACTION_PASS },
+	{ PAL_DEFAULT_TIER, PAL_DEFAULT_TIER_ORDER, PAL_ACTION_DENY, false },
+	{ "adminnetworkpolicy", 1000.0, PAL_ACTION_PASS, false },
+	{ "baselineadminnetworkpolicy", 10000000.0, PAL_ACTION_PASS, false },
+	{ "kube-admin", 1000.0, PAL_ACTION_PASS, true },
+	{ "kube-baseline", 10000000.0, PAL_ACTION_PASS, true },
 };
 const size_t pal_n_builtin_tiers = sizeof(pal_builtin_tiers) / sizeof(pal_builtin_tiers[0]);
 

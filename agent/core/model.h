@@ -174,6 +174,9 @@ struct pal_builtin_tier {
 	const char *name;
 	double order;
 	enum pal_action default_action; /* when no Tier resource of this name is given */
+	/* A Tier resource of this name must say defaultAction Pass: Calico's Tier CRD rules for
+	 * kube-admin / kube-baseline (absent is defaulted to Deny, so refused too). */
+	bool must_pass;
 };
 
 extern const struct pal_builtin_tier pal_builtin_tiers[];
