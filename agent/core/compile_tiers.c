@@ -2,7 +2,9 @@
  *
  * Tiers sort by order (missing = after every ordered tier), then name; the built-in tier `default`
  * always exists with order 1,000,000 and defaultAction Deny (a Tier resource named default cannot
- * change either: Calico fixes them, we warn and ignore). Policies in a tier sort by order (missing =
+ * change either: Calico fixes them, we warn and ignore); so do the Kubernetes admin tiers
+ * (pal_builtin_tiers: order 1000 or 10,000,000, defaultAction Pass) unless a Tier resource gives
+ * them, whose defaultAction then stands. Policies in a tier sort by order (missing =
  * +infinity), then name (namespaced policies as "namespace/name", the form Calico sorts by).
  *
  * A tier list for one endpoint, list kind and direction keeps, in that order, every tier that has
@@ -87,9 +89,8 @@ static struct pal_cc_tier *find_tier(struct pal_cc *cc, const char *name)
 int pal_cc_sort_tiers(struct pal_cc *cc)
 {
 	const struct pal_model *m = cc->m;
-	bool have_default = false;
 
-	cc->tiers = calloc(m->tiers.n + 1, sizeof(*cc->tiers));
+	cc->tiers = calloc(m->tiers.n + pal_n_builtin_tiers, sizeof(*cc->tiers));
 	if (!cc->tiers)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->tiers.n; i++) {
@@ -103,7 +104,6 @@ int pal_cc_sort_tiers(struct pal_cc *cc)
 		ct->order = t->has_order ? t->order : INFINITY;
 		ct->default_action = t->default_action;
 		if (strcmp(t->name, PAL_DEFAULT_TIER) == 0) {
-			have_default = true;
 			if ((t->has_order && t->order != PAL_DEFAULT_TIER_ORDER) ||
 			    t->default_action != PAL_ACTION_DENY)
 				pal_warn(cc->diags, t->pos, "spec",
@@ -113,10 +113,15 @@ int pal_cc_sort_tiers(struct pal_cc *cc)
 			ct->default_action = PAL_ACTION_DENY;
 		}
 	}
-	if (!have_default) {
-		cc->tiers[cc->n_tiers++] = (struct pal_cc_tier){ .name = PAL_DEFAULT_TIER,
-								  .order = PAL_DEFAULT_TIER_ORDER,
-								  .default_action = PAL_ACTION_DENY };
+	/* The built-in tiers no Tier resource gave, as Calico creates them. A tier no policy uses is
+	 * in no list, so an unused one changes nothing. */
+	for (size_t i = 0; i < pal_n_builtin_tiers; i++) {
+		const struct pal_builtin_tier *b = &pal_builtin_tiers[i];
+
+		if (!find_tier(cc, b->name))
+			cc->tiers[cc->n_tiers++] = (struct pal_cc_tier){
+				.name = b->name, .order = b->order, .default_action = b->default_action
+			};
 	}
 	qsort(cc->tiers, cc->n_tiers, sizeof(*cc->tiers), tier_cmp);
 

@@ -20,42 +20,34 @@ static bool enter_spec(struct dctx *c, const struct resource_head *h, const char
 	return check_fields(c, h->spec, fields, NULL);
 }
 
-/* The tiers Calico creates itself, whose order its validator (validateTier) fixes: default, and
- * the tiers of Kubernetes admin and baseline admin network policies under their old and new
- * names. */
-static const struct builtin_tier {
-	const char *name;
-	double order;
-} builtin_tiers[] = {
-	{ PAL_DEFAULT_TIER, PAL_DEFAULT_TIER_ORDER },
-	{ "adminnetworkpolicy", 1000.0 },
-	{ "baselineadminnetworkpolicy", 10000000.0 },
-	{ "kube-admin", 1000.0 },
-	{ "kube-baseline", 10000000.0 },
-};
-
 /* Decision: a built-in tier may be declared, but only with its fixed order (Calico rejects any
- * other); an absent order is taken as that order. */
-static void pin_builtin_tier_order(struct dctx *c, const struct resource_head *h,
-				   struct pal_tier *t)
+ * other); an absent order is taken as that order. kube-admin and kube-baseline must also say
+ * defaultAction Pass, as Calico's Tier CRD requires (has_action: the resource wrote one). */
+static void pin_builtin_tier(struct dctx *c, const struct resource_head *h, struct pal_tier *t,
+			     bool has_action)
 {
-	for (size_t i = 0; i < sizeof(builtin_tiers) / sizeof(builtin_tiers[0]); i++) {
-		const struct builtin_tier *b = &builtin_tiers[i];
+	const struct pal_builtin_tier *b = pal_builtin_tier(t->name);
 
-		if (strcmp(t->name, b->name) != 0)
-			continue;
-		if (t->has_order && t->order != b->order)
-			derr_field(c, h->spec, "order", "%s tier order must be %.0f", b->name,
-				   b->order);
-		t->has_order = true;
-		t->order = b->order;
+	if (!b)
+		return;
+	if (t->has_order && t->order != b->order)
+		derr_field(c, h->spec, "order", "%s tier order must be %.0f", b->name, b->order);
+	if (b->must_pass && (!has_action || t->default_action != PAL_ACTION_PASS)) {
+		if (h->spec)
+			derr_field(c, h->spec, "defaultAction",
+				   "the '%s' tier must have defaultAction Pass", b->name);
+		else
+			derr_name(c, h, "the '%s' tier must have defaultAction Pass", b->name);
 	}
+	t->has_order = true;
+	t->order = b->order;
 }
 
 void decode_tier(struct dctx *c, struct resource_head *h)
 {
 	struct pal_tier t = { 0 };
 	char *action = NULL;
+	bool has_action = false;
 	size_t old, errors = decode_open(c, h, &t.pos, &t.name, NULL, NULL);
 
 	t.default_action = PAL_ACTION_DENY;
@@ -67,7 +59,7 @@ void decode_tier(struct dctx *c, struct resource_head *h)
 	if (enter_spec(c, h, tier_fields, &old) && h->spec) {
 		if (get_number(c, h->spec, "order", &t.order) > 0)
 			t.has_order = true;
-		if (get_str(c, h->spec, "defaultAction", &action) > 0) {
+		if ((has_action = get_str(c, h->spec, "defaultAction", &action) > 0)) {
 			if (strcmp(action, "Deny") == 0)
 				t.default_action = PAL_ACTION_DENY;
 			else if (strcmp(action, "Pass") == 0)
@@ -77,7 +69,7 @@ void decode_tier(struct dctx *c, struct resource_head *h)
 					   "invalid defaultAction \"%s\"; must be Deny or Pass", action);
 		}
 	}
-	pin_builtin_tier_order(c, h, &t);
+	pin_builtin_tier(c, h, &t, has_action);
 	path_pop(c, old);
 	free(action);
 	DECODE_CLOSE(c, errors, c->m->tiers, t, pal_tier_clear);

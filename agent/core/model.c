@@ -99,6 +99,23 @@ void pal_policy_clear(struct pal_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+const struct pal_builtin_tier pal_builtin_tiers[] = {
+	{ PAL_DEFAULT_TIER, PAL_DEFAULT_TIER_ORDER, PAL_ACTION_DENY, false },
+	{ "adminnetworkpolicy", 1000.0, PAL_ACTION_PASS, false },
+	{ "baselineadminnetworkpolicy", 10000000.0, PAL_ACTION_PASS, false },
+	{ "kube-admin", 1000.0, PAL_ACTION_PASS, true },
+	{ "kube-baseline", 10000000.0, PAL_ACTION_PASS, true },
+};
+const size_t pal_n_builtin_tiers = sizeof(pal_builtin_tiers) / sizeof(pal_builtin_tiers[0]);
+
+const struct pal_builtin_tier *pal_builtin_tier(const char *name)
+{
+	for (size_t i = 0; i < pal_n_builtin_tiers; i++)
+		if (strcmp(pal_builtin_tiers[i].name, name) == 0)
+			return &pal_builtin_tiers[i];
+	return NULL;
+}
+
 void pal_tier_clear(struct pal_tier *t)
 {
 	free(t->name);

@@ -166,6 +166,24 @@ struct pal_tier {
 	struct pal_pos pos;
 };
 
+/* A tier Calico creates itself (libcalico-go's client init, when the tier is absent): default, and
+ * the tiers of Kubernetes admin and baseline admin network policies under both names Calico has
+ * used (adminnetworkpolicy / baselineadminnetworkpolicy, then kube-admin / kube-baseline), so
+ * manifests written for either release load. Calico's validator fixes each one's order. */
+struct pal_builtin_tier {
+	const char *name;
+	double order;
+	enum pal_action default_action; /* when no Tier resource of this name is given */
+	/* A Tier resource of this name must say defaultAction Pass: Calico's Tier CRD rules for
+	 * kube-admin / kube-baseline (absent is defaulted to Deny, so refused too). */
+	bool must_pass;
+};
+
+extern const struct pal_builtin_tier pal_builtin_tiers[];
+extern const size_t pal_n_builtin_tiers;
+/* The built-in tier of that name, or NULL. */
+const struct pal_builtin_tier *pal_builtin_tier(const char *name);
+
 /* A named port of an endpoint (spec.ports). */
 struct pal_endpoint_port {
 	char *name;

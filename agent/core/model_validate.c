@@ -131,7 +131,7 @@ static void report_policy(void *p, size_t i, size_t first)
 
 static bool tier_exists(const struct pal_model *m, const char *name)
 {
-	if (strcmp(name, PAL_DEFAULT_TIER) == 0)
+	if (pal_builtin_tier(name)) /* Calico creates it when absent */
 		return true;
 	for (size_t i = 0; i < m->tiers.n; i++)
 		if (strcmp(m->tiers.v[i].name, name) == 0)

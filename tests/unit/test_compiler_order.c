@@ -80,6 +80,51 @@ Test(compiler_order, default_tier_order_is_fixed)
 	ct_free(&t);
 }
 
+/* The tiers Calico creates for Kubernetes admin network policies exist without a Tier resource,
+ * at their fixed orders (1000 before default, 10,000,000 after it) with defaultAction Pass; like any
+ * tier they are in a list only where one of their policies applies. */
+Test(compiler_order, builtin_admin_tiers)
+{
+	static const char yaml[] = HEP_ETH0
+		TIER("early", "{order: 999}")
+		TIER("mid", "{order: 5000}")
+		GNP("d", "")
+		GNP("early.e", "  tier: early\n")
+		GNP("mid.m", "  tier: mid\n")
+		GNP("adminnetworkpolicy.a", "  tier: adminnetworkpolicy\n")
+		GNP("kube-baseline.b", "  tier: kube-baseline\n");
+	struct ctest t;
+
+	ct_compile_ok(&t, yaml);
+	const struct pal_ir_tierlist *tl = &ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS];
+
+	/* kube-admin and baselineadminnetworkpolicy have no policy: absent. */
+	ct_expect_tierlist(tl, "early/early.e adminnetworkpolicy/adminnetworkpolicy.a mid/mid.m "
+			       "default/d kube-baseline/kube-baseline.b");
+	cr_assert_eq(tl->tiers[1].end_action, PAL_ACTION_PASS);
+	cr_assert_eq(tl->tiers[3].end_action, PAL_ACTION_DENY);
+	cr_assert_eq(tl->tiers[4].end_action, PAL_ACTION_PASS);
+	ct_free(&t);
+}
+
+/* A Tier resource of a built-in admin tier's name is the tier (Calico only creates the tier when
+ * it is absent): its defaultAction is the one written; the loader pins its order. */
+Test(compiler_order, builtin_admin_tier_resource_wins)
+{
+	static const char yaml[] = HEP_ETH0
+		TIER("baselineadminnetworkpolicy", "{defaultAction: Deny}")
+		GNP("d", "")
+		GNP("baselineadminnetworkpolicy.b", "  tier: baselineadminnetworkpolicy\n");
+	struct ctest t;
+
+	ct_compile_ok(&t, yaml);
+	const struct pal_ir_tierlist *tl = &ct_ep(&t.ir, "eth0")->normal[PAL_DIR_INGRESS];
+
+	ct_expect_tierlist(tl, "default/d baselineadminnetworkpolicy/baselineadminnetworkpolicy.b");
+	cr_assert_eq(tl->tiers[1].end_action, PAL_ACTION_DENY);
+	ct_free(&t);
+}
+
 Test(compiler_order, tier_end_actions_per_list)
 {
 	static const char yaml[] = HEP_ETH0

@@ -105,6 +105,30 @@ Test(evaluator_actions, tier_default_action_deny_and_pass)
 	ct_free(&t);
 }
 
+/* The Kubernetes admin tiers exist without a Tier resource and end with Pass, as Calico creates
+ * them: kube-admin (order 1000) decides only what its rules match; baselineadminnetworkpolicy
+ * (order 10,000,000) comes after default. */
+Test(evaluator_actions, builtin_admin_tiers_end_with_pass)
+{
+	struct ctest t;
+
+	ct_compile(&t, NS WEP("[kns.prod]")
+		       GNP("kube-admin.no-telnet", "  tier: kube-admin\n",
+			   "[{action: Deny, protocol: TCP, destination: {ports: [23]}}]")
+		       GNP("all-pass", "", "[{action: Pass}]")
+		       GNP("baselineadminnetworkpolicy.no-81", "  tier: baselineadminnetworkpolicy\n",
+			   "[{action: Deny, protocol: TCP, destination: {ports: [81]}}]"));
+	struct pal_verdict v = expect_to_pod(&t, 23, false, PAL_STAGE_WORKLOAD,
+					     "kube-admin.no-telnet", 0);
+	cr_assert_str_eq(v.tier, "kube-admin");
+	/* default passes; the baseline tier denies 81 ... */
+	v = expect_to_pod(&t, 81, false, PAL_STAGE_WORKLOAD, "baselineadminnetworkpolicy.no-81", 0);
+	cr_assert_str_eq(v.tier, "baselineadminnetworkpolicy");
+	/* ... and passes the rest at its end: the profile decides. */
+	expect_to_pod(&t, 80, true, PAL_STAGE_PROFILE, "kns.prod", 0);
+	ct_free(&t);
+}
+
 /* A tier applies to an endpoint and direction only through a policy that selects the endpoint
  * and has the direction in types (Calico's "each tier that contains a policy that applies to the
  * endpoint"): a tier whose policies select other endpoints, or this one only for egress, is

@@ -700,11 +700,44 @@ Test(model_validation, admin_network_policy_tier_orders_fixed)
 				       "  name: %s\nspec:\n  order: 10\n", tiers[i][0]);
 		snprintf(msg, sizeof(msg), "%s tier order must be %s", tiers[i][0], tiers[i][1]);
 		mt_check_error(y, "6:10", "spec.order", msg);
+		/* (kube-admin and kube-baseline must also say defaultAction Pass: below) */
 		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
-				       "  name: %s\nspec:\n  order: %s\n", tiers[i][0], tiers[i][1]);
+				       "  name: %s\nspec:\n  order: %s\n  defaultAction: Pass\n",
+			 tiers[i][0], tiers[i][1]);
 		mt_check_clean(&t, y);
 		mt_free(&t);
 	}
+}
+
+/* Calico's Tier CRD (the release that named them kube-admin / kube-baseline) requires these two to
+ * say defaultAction Pass: Deny, or none (the CRD defaults it to Deny), is refused. The older names
+ * keep what the resource says (Calico's validator fixed only their order). */
+Test(model_validation, kube_admin_tiers_default_action_pass)
+{
+	static const char *const names[] = { "kube-admin", "kube-baseline" };
+	static const char *const orders[] = { "1000", "10000000" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char y[256], msg[96];
+		struct mtest t;
+
+		snprintf(msg, sizeof(msg), "the '%s' tier must have defaultAction Pass", names[i]);
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+				       "  name: %s\nspec:\n  defaultAction: Deny\n", names[i]);
+		mt_check_error(y, "6:18", "spec.defaultAction", msg);
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+				       "  name: %s\nspec:\n  order: %s\n", names[i], orders[i]);
+		mt_check_error(y, "6:3", "spec.defaultAction", msg);
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+				       "  name: %s\nspec: {defaultAction: Pass}\n", names[i]);
+		mt_check_clean(&t, y);
+		mt_free(&t);
+	}
+	struct mtest t;
+
+	mt_check_clean(&t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata:\n"
+			   "  name: baselineadminnetworkpolicy\nspec:\n  defaultAction: Deny\n");
+	mt_free(&t);
 }
 
 /* A HostEndpoint h of node n1, up to its spec's node: the rest of its spec follows. */
@@ -964,6 +997,31 @@ Test(model_validation, policy_tier_must_exist)
 		       "    order: 10\n"
 		       "    tier: securty\n",
 		       "9:11", "spec.tier", "tier \"securty\" does not exist");
+}
+
+/* Calico creates the tiers of Kubernetes admin network policies itself (both the names of
+ * Calico 3.28-3.31, adminnetworkpolicy / baselineadminnetworkpolicy, and the newer kube-admin /
+ * kube-baseline): a policy may name one without a Tier resource, as it may name default. */
+Test(model_validation, builtin_admin_tiers_exist)
+{
+	static const char *const tiers[] = { "adminnetworkpolicy", "baselineadminnetworkpolicy",
+					     "kube-admin", "kube-baseline" };
+
+	for (size_t i = 0; i < 4; i++) {
+		char y[256];
+		struct mtest t;
+
+		snprintf(y, sizeof(y), "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+				       "metadata: {name: %s.p}\nspec: {tier: %s}\n", tiers[i], tiers[i]);
+		mt_check_clean(&t, y);
+		mt_free(&t);
+	}
+	/* Other names are still checked. */
+	mt_check_error("apiVersion: projectcalico.org/v3\n"
+		       "kind: GlobalNetworkPolicy\n"
+		       "metadata: {name: p}\n"
+		       "spec: {tier: kube-admins}\n",
+		       "4:14", "spec.tier", "tier \"kube-admins\" does not exist");
 }
 
 static const char *two_tiers = "apiVersion: projectcalico.org/v3\n"
