@@ -246,6 +246,15 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 			put16(buf + l4 + 6, o->tcp_seq & 0xffff);
 			buf[l4 + 12] = 5 << 4;
 			buf[l4 + 13] = o->tcp_flags ? o->tcp_flags : BT_TCP_SYN;
+			{
+				uint32_t ack = o->tcp_ack;
+
+				if (!ack && (buf[l4 + 13] & (BT_TCP_SYN | BT_TCP_ACK)) ==
+						    (BT_TCP_SYN | BT_TCP_ACK))
+					ack = 1;
+				put16(buf + l4 + 8, ack >> 16);
+				put16(buf + l4 + 10, ack & 0xffff);
+			}
 			end = l4 + 20;
 			break;
 		case PAL_PROTO_UDP:
