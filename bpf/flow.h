@@ -565,6 +565,27 @@ static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const
 	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT);
 }
 
+/* SYN-ACK p (the reply direction, entry f in syn_sent) acknowledges the SYN f was entered on
+ * (PAL_FLOW_SYN_SEQ): its acknowledgement is the SYN's number plus one, plus any data the SYN
+ * carried (TCP Fast Open), which syn_len bounds from above. Only the low 16 bits are compared
+ * (pal_pkt.tcp_ack_lo: a 32-bit field grew every hook's stack past its limit): a forger who
+ * does not see the SYN guesses right about once in 65,536 / (syn_len + 1), a window of 1 to
+ * 41 for a SYN without data (its options, Ethernet padding). conntrack checks the same
+ * (tcp_in_window: a SYN-ACK's acknowledgement past the SYN's end is INVALID). Before, a forged
+ * SYN-ACK, sent while a handshake was in flight, answered the SYN: it set the reply's sequence
+ * mark to the forger's number, the server's own SYN-ACK and data were then too far ahead to move
+ * it, so the server's RST and FIN were taken as blind (the entry outlived the connection by up to
+ * 5 days) and the forger held an RST number that closed the flow whenever it chose. An entry
+ * without the record (written on a SYN-ACK or by an older build) takes any SYN-ACK, as before. */
+static __always_inline int pal_flow_synack_acks(const struct pal_flow *f, const struct pal_pkt *p)
+{
+	__u16 d = (__u16)(p->tcp_ack_lo - (__u16)(f->syn_seq + 1));
+
+	if (!(f->flags & PAL_FLOW_SYN_SEQ))
+		return 1;
+	return (p->tcp_flags & PAL_TCP_ACK) && d <= f->syn_len;
+}
+
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
  * sequence number within PAL_FLOW_SEQ_STEP of its direction's mark. */
 static __always_inline int pal_flow_tcp_quiet(const struct pal_flow *f, const struct pal_pkt *p,
@@ -645,14 +666,25 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 			f->last_ns = now;
 			return;
 		}
+		if (reply && f->state == PAL_FST_TCP_SYN_SENT && (p->tcp_flags & PAL_TCP_SYN) &&
+		    !pal_flow_synack_acks(f, p)) {
+			/* a SYN-ACK that does not answer the SYN (a forgery): it passes (the client's
+			 * TCP answers it with an RST at its acknowledgement, checked as any RST) and
+			 * changes nothing, as a blind RST */
+			PAL_FLOW_STAT(rst_ignored);
+			return;
+		}
 		if (pal_flow_tcp_blind_end(f, p, reply)) {
 			/* a blind RST or FIN: the packet passes, the entry stays as it was (not even
 			 * refreshed: it is not the flow's own) */
 			PAL_FLOW_STAT(rst_ignored);
 			return;
 		}
-		/* the kept SYN was not answered next: its record goes (conntrack's last_index) */
+		/* the kept SYN was not answered next: its record goes (conntrack's last_index); the
+		 * SYN an entry was written on matters until the entry leaves syn_sent */
 		flags &= ~PAL_FLOW_SYN_KEPT;
+		if (st != PAL_FST_TCP_SYN_SENT)
+			flags &= ~PAL_FLOW_SYN_SEQ;
 		/* an RST never moves the mark: only the flow's own packets do; nor does a reply
 		 * other than the SYN-ACK in syn_sent (it answers nothing: conntrack ignores it), or
 		 * a forged one would set the reply's mark and the refusal (an RST, syn_sent's
@@ -709,6 +741,16 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 	if (p->proto == PAL_IPPROTO_TCP && !(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p)) {
 		v->seq_mark[0] = p->tcp_seq;
 		v->flags |= PAL_FLOW_SEQ_ORIG;
+		if (pal_tcp_syn_only(p)) {
+			/* the SYN-ACK must acknowledge it (pal_flow_synack_acks): its number, and
+			 * what follows a 20-byte header (at most: the packet's length counts the
+			 * options and any padding, never less than the data) */
+			__u32 extra = p->len > p->l4_off + 20 ? p->len - p->l4_off - 20 : 0;
+
+			v->syn_seq = p->tcp_seq;
+			v->syn_len = extra > 0xffff ? 0xffff : extra;
+			v->flags |= PAL_FLOW_SYN_SEQ;
+		}
 	}
 	pal_flow_key(p, 0, &v->orig);
 	v->orig_icmp_type = p->icmp_type;
