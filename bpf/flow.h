@@ -566,11 +566,11 @@ static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const
 }
 
 /* SYN-ACK p (the reply direction, entry f in syn_sent) acknowledges the SYN f was entered on
- * (PAL_FLOW_SYN_SEQ): its acknowledgement is the SYN's number plus one, plus any data the SYN
- * carried (TCP Fast Open), which syn_len bounds from above. Only the low 16 bits are compared
- * (pal_pkt.tcp_ack_lo: a 32-bit field grew every hook's stack past its limit): a forger who
- * does not see the SYN guesses right about once in 65,536 / (syn_len + 1), a window of 1 to
- * 41 for a SYN without data (its options, Ethernet padding). conntrack checks the same
+ * (PAL_FLOW_SYN_SEQ): its acknowledgement is the SYN's number plus one, plus the data the SYN
+ * carried (syn_len: TCP Fast Open; the server acknowledges all of it or none). Only the low 16
+ * bits are compared (pal_pkt.tcp_ack_lo: a 32-bit field grew every hook's stack past its
+ * limit): a forger who does not see the SYN guesses right once in 65,536 for a SYN without data,
+ * (syn_len + 1) times that with data. conntrack checks the same
  * (tcp_in_window: a SYN-ACK's acknowledgement past the SYN's end is INVALID). Before, a forged
  * SYN-ACK, sent while a handshake was in flight, answered the SYN: it set the reply's sequence
  * mark to the forger's number, the server's own SYN-ACK and data were then too far ahead to move
@@ -721,8 +721,8 @@ static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pa
 	v->flags = flags;
 }
 
-static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct pal_flow_adm *a,
-					   struct pal_flow *v)
+static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct pal_pkt *p,
+					   const struct pal_flow_adm *a, struct pal_flow *v)
 {
 	__builtin_memset(v, 0, sizeof(*v));
 	v->created_ns = pal_flow_now();
@@ -742,13 +742,19 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 		v->seq_mark[0] = p->tcp_seq;
 		v->flags |= PAL_FLOW_SEQ_ORIG;
 		if (pal_tcp_syn_only(p)) {
-			/* the SYN-ACK must acknowledge it (pal_flow_synack_acks): its number, and
-			 * what follows a 20-byte header (at most: the packet's length counts the
-			 * options and any padding, never less than the data) */
-			__u32 extra = p->len > p->l4_off + 20 ? p->len - p->l4_off - 20 : 0;
+			/* the SYN-ACK must acknowledge it (pal_flow_synack_acks): its number and the
+			 * data it carries (TCP Fast Open), past the header's length (its data offset:
+			 * the options are no data). The insert hooks see no link-layer padding (tc
+			 * egress, INPUT). */
+			__u8 doff = 5 << 4;
+			__u32 hdr, data;
 
+			if (bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1))
+				doff = 15 << 4; /* the parse read 20 bytes: not reached */
+			hdr = p->l4_off + ((__u32)(doff >> 4) << 2);
+			data = p->len > hdr ? p->len - hdr : 0;
 			v->syn_seq = p->tcp_seq;
-			v->syn_len = extra > 0xffff ? 0xffff : extra;
+			v->syn_len = data > 0xffff ? 0xffff : data;
 			v->flags |= PAL_FLOW_SYN_SEQ;
 		}
 	}
@@ -802,7 +808,8 @@ static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pa
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
  * value is large. Returns 1 when it entered nothing because a SYN found a live flow there
  * (pal_flow_syn_keeps), else 0. */
-static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
+static __noinline int pal_flow_insert(struct __sk_buff *skb, const struct pal_pkt *p,
+				       const struct pal_flow_adm *a)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(a->hook);
 	int swapped;
@@ -820,7 +827,7 @@ static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_
 	swapped = pal_flow_key_of(p, &s->k);
 	if (pal_flow_syn_keeps(p, s, swapped))
 		return 1;
-	pal_flow_value(p, a, &s->v);
+	pal_flow_value(skb, p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
 	return 0;
 }
@@ -1057,7 +1064,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 		return 0;
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p)) {
-		pal_flow_insert(p, a);
+		pal_flow_insert(skb, p, a);
 		return 0;
 	}
 	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
@@ -1076,7 +1083,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 				return 0;
 		}
 	}
-	if (pal_flow_insert(p, a)) /* a live flow kept: so are its NAT tuples' entries */
+	if (pal_flow_insert(skb, p, a)) /* a live flow kept: so are its NAT tuples' entries */
 		return 0;
 	if (!v->found)
 		return 0;

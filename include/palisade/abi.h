@@ -880,8 +880,8 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
  * established or half-closed and kept it (bpf/flow.h pal_flow_syn_keeps), its number in syn_seq:
  * a SYN-ACK answering it next re-syncs the entry to the new connection (conntrack does too) */
 #define PAL_FLOW_SYN_KEPT 0x1000u
-/* TCP, syn_sent: the entry was written on a SYN, its number in syn_seq and the bytes after its
- * 20-byte header (options, Fast Open data) in syn_len: only a SYN-ACK that acknowledges the SYN
+/* TCP, syn_sent: the entry was written on a SYN, its number in syn_seq and the data it carried
+ * (TCP Fast Open) in syn_len: only a SYN-ACK that acknowledges the SYN
  * answers it (bpf/flow.h pal_flow_synack_acks), as conntrack checks; a forged one set the reply's
  * sequence mark to the forger's number (the server's own RST and FIN then taken as blind) */
 #define PAL_FLOW_SYN_SEQ 0x2000u
@@ -937,7 +937,7 @@ struct pal_flow {
 	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
 	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
 	__u8 pad2;
-	__u16 syn_len; /* TCP, PAL_FLOW_SYN_SEQ: the SYN's bytes after 20 of TCP header (at most) */
+	__u16 syn_len; /* TCP, PAL_FLOW_SYN_SEQ: the bytes of data the SYN carried (Fast Open) */
 	__u32 syn_seq; /* TCP, PAL_FLOW_SYN_KEPT or PAL_FLOW_SYN_SEQ: the SYN's sequence number */
 };
 _Static_assert(sizeof(struct pal_flow) == 96, "pal_flow size");

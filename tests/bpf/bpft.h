@@ -135,6 +135,8 @@ struct bt_pkt_opts {
 	/* TCP: the acknowledgement number (host order); 0 on a SYN-ACK means 1, the answer to a
 	 * SYN with the default sequence number 0 (a SYN-ACK must acknowledge its SYN) */
 	uint32_t tcp_ack;
+	uint8_t tcp_opts;  /* TCP: option bytes (No Operation), a multiple of 4, <= 40 */
+	uint16_t tcp_data; /* TCP: bytes of data (zeros) after the header, e.g. a Fast Open SYN's */
 };
 #define BT_TCP_FIN 0x01
 #define BT_TCP_SYN 0x02

@@ -642,6 +642,41 @@ Test(bpf_flow, a_synack_that_does_not_acknowledge_the_syn_answers_nothing)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the server's own RST was taken as blind");
 }
 
+/* A SYN as Linux sends it (20 bytes of options), or with TCP Fast Open data: the options are no
+ * data, so a SYN-ACK acknowledging 20 bytes more than the SYN does not answer it (the options
+ * counted, a forger's chance was 21 in 65,536); one acknowledging the Fast Open data does, as one
+ * acknowledging none of it (a server that refused the cookie). */
+static bool syn_with(uint32_t isn, uint8_t opts, uint16_t data)
+{
+	struct bt_pkt_opts o = { .tcp_flags = BT_TCP_SYN, .tcp_seq = isn, .tcp_opts = opts,
+				 .tcp_data = data };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &c2s, &o).allow;
+}
+
+Test(bpf_flow, a_synack_acknowledges_the_syns_data_not_its_options)
+{
+	connect_seq(40023);
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 20, 0));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 20));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "the SYN's options taken as data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV);
+
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 101));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "past the SYN's data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a Fast Open SYN-ACK acknowledging the data");
+
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a SYN-ACK acknowledging none of the data");
+}
+
 /* The marks move only with numbers an RST could close with: a forged packet (no RST) with the
  * tuple and a number the attacker chose, far ahead of the flow's, moved its direction's mark
  * there, and the attacker's RST at that number then closed the flow: four ACKs a quarter of the
