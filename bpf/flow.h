@@ -565,6 +565,27 @@ static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const
 	       (f->state == PAL_FST_TCP_ESTABLISHED || f->state == PAL_FST_TCP_FIN_WAIT);
 }
 
+/* SYN-ACK p (the reply direction, entry f in syn_sent) acknowledges the SYN f was entered on
+ * (PAL_FLOW_SYN_SEQ): its acknowledgement is the SYN's number plus one, plus the data the SYN
+ * carried (syn_len: TCP Fast Open; the server acknowledges all of it or none). Only the low 16
+ * bits are compared (pal_pkt.tcp_ack_lo: a 32-bit field grew every hook's stack past its
+ * limit): a forger who does not see the SYN guesses right once in 65,536 for a SYN without data,
+ * (syn_len + 1) times that with data. conntrack checks the same
+ * (tcp_in_window: a SYN-ACK's acknowledgement past the SYN's end is INVALID). Before, a forged
+ * SYN-ACK, sent while a handshake was in flight, answered the SYN: it set the reply's sequence
+ * mark to the forger's number, the server's own SYN-ACK and data were then too far ahead to move
+ * it, so the server's RST and FIN were taken as blind (the entry outlived the connection by up to
+ * 5 days) and the forger held an RST number that closed the flow whenever it chose. An entry
+ * without the record (written on a SYN-ACK or by an older build) takes any SYN-ACK, as before. */
+static __always_inline int pal_flow_synack_acks(const struct pal_flow *f, const struct pal_pkt *p)
+{
+	__u16 d = (__u16)(p->tcp_ack_lo - (__u16)(f->syn_seq + 1));
+
+	if (!(f->flags & PAL_FLOW_SYN_SEQ))
+		return 1;
+	return (p->tcp_flags & PAL_TCP_ACK) && d <= f->syn_len;
+}
+
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
  * sequence number within PAL_FLOW_SEQ_STEP of its direction's mark. */
 static __always_inline int pal_flow_tcp_quiet(const struct pal_flow *f, const struct pal_pkt *p,
@@ -645,14 +666,25 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 			f->last_ns = now;
 			return;
 		}
+		if (reply && f->state == PAL_FST_TCP_SYN_SENT && (p->tcp_flags & PAL_TCP_SYN) &&
+		    !pal_flow_synack_acks(f, p)) {
+			/* a SYN-ACK that does not answer the SYN (a forgery): it passes (the client's
+			 * TCP answers it with an RST at its acknowledgement, checked as any RST) and
+			 * changes nothing, as a blind RST */
+			PAL_FLOW_STAT(rst_ignored);
+			return;
+		}
 		if (pal_flow_tcp_blind_end(f, p, reply)) {
 			/* a blind RST or FIN: the packet passes, the entry stays as it was (not even
 			 * refreshed: it is not the flow's own) */
 			PAL_FLOW_STAT(rst_ignored);
 			return;
 		}
-		/* the kept SYN was not answered next: its record goes (conntrack's last_index) */
+		/* the kept SYN was not answered next: its record goes (conntrack's last_index); the
+		 * SYN an entry was written on matters until the entry leaves syn_sent */
 		flags &= ~PAL_FLOW_SYN_KEPT;
+		if (st != PAL_FST_TCP_SYN_SENT)
+			flags &= ~PAL_FLOW_SYN_SEQ;
 		/* an RST never moves the mark: only the flow's own packets do; nor does a reply
 		 * other than the SYN-ACK in syn_sent (it answers nothing: conntrack ignores it), or
 		 * a forged one would set the reply's mark and the refusal (an RST, syn_sent's
@@ -689,8 +721,8 @@ static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pa
 	v->flags = flags;
 }
 
-static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct pal_flow_adm *a,
-					   struct pal_flow *v)
+static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct pal_pkt *p,
+					   const struct pal_flow_adm *a, struct pal_flow *v)
 {
 	__builtin_memset(v, 0, sizeof(*v));
 	v->created_ns = pal_flow_now();
@@ -709,6 +741,22 @@ static __always_inline void pal_flow_value(const struct pal_pkt *p, const struct
 	if (p->proto == PAL_IPPROTO_TCP && !(p->tcp_flags & PAL_TCP_RST) && pal_pkt_has_seq(p)) {
 		v->seq_mark[0] = p->tcp_seq;
 		v->flags |= PAL_FLOW_SEQ_ORIG;
+		if (pal_tcp_syn_only(p)) {
+			/* the SYN-ACK must acknowledge it (pal_flow_synack_acks): its number and the
+			 * data it carries (TCP Fast Open), past the header's length (its data offset:
+			 * the options are no data). The insert hooks see no link-layer padding (tc
+			 * egress, INPUT). */
+			__u8 doff = 5 << 4;
+			__u32 hdr, data;
+
+			if (bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1))
+				doff = 15 << 4; /* the parse read 20 bytes: not reached */
+			hdr = p->l4_off + ((__u32)(doff >> 4) << 2);
+			data = p->len > hdr ? p->len - hdr : 0;
+			v->syn_seq = p->tcp_seq;
+			v->syn_len = data > 0xffff ? 0xffff : data;
+			v->flags |= PAL_FLOW_SYN_SEQ;
+		}
 	}
 	pal_flow_key(p, 0, &v->orig);
 	v->orig_icmp_type = p->icmp_type;
@@ -760,7 +808,8 @@ static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pa
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
  * value is large. Returns 1 when it entered nothing because a SYN found a live flow there
  * (pal_flow_syn_keeps), else 0. */
-static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_flow_adm *a)
+static __noinline int pal_flow_insert(struct __sk_buff *skb, const struct pal_pkt *p,
+				       const struct pal_flow_adm *a)
 {
 	struct pal_flow_scratch *s = pal_flow_scratch(a->hook);
 	int swapped;
@@ -778,7 +827,7 @@ static __noinline int pal_flow_insert(const struct pal_pkt *p, const struct pal_
 	swapped = pal_flow_key_of(p, &s->k);
 	if (pal_flow_syn_keeps(p, s, swapped))
 		return 1;
-	pal_flow_value(p, a, &s->v);
+	pal_flow_value(skb, p, a, &s->v);
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
 	return 0;
 }
@@ -1015,7 +1064,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 		return 0;
 	s = pal_flow_scratch(a->hook);
 	if (!s || !pal_flow_trackable(p)) {
-		pal_flow_insert(p, a);
+		pal_flow_insert(skb, p, a);
 		return 0;
 	}
 	v = pal_flow_ct_view(skb, p, s, a->hook); /* an error: NAT tuples unknown (fail closed) */
@@ -1034,7 +1083,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 				return 0;
 		}
 	}
-	if (pal_flow_insert(p, a)) /* a live flow kept: so are its NAT tuples' entries */
+	if (pal_flow_insert(skb, p, a)) /* a live flow kept: so are its NAT tuples' entries */
 		return 0;
 	if (!v->found)
 		return 0;

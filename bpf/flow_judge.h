@@ -236,16 +236,37 @@ static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct 
  * its own through a tail call (tc_flow_rejudge, sf_flow_rejudge in palisade.bpf.c), which starts
  * with a fresh stack, re-judges (pal_flow_rejudge_found) and finishes the hook's work. */
 
+/* A TCP SYN-ACK's acknowledgement number (low 16 bits) into p->tcp_ack_lo, for
+ * pal_flow_synack_acks (pal_flow_touch, here or in the re-judge program, which gets p's copy).
+ * Loaded on the flow check's full path, in a subprogram's frame, for SYN-ACKs only: the parse
+ * filling it for every packet cost each hook's frame 8 to 16 bytes, tc egress past its 512-byte
+ * budget. p is the hook's own packet record (its stack, or a scratch copy). */
+static __always_inline void pal_flow_load_ack(struct __sk_buff *skb, const struct pal_pkt *p)
+{
+	__u16 a;
+
+	if (p->proto != PAL_IPPROTO_TCP || !p->has_ports ||
+	    (p->tcp_flags & (PAL_TCP_SYN | PAL_TCP_ACK)) != (PAL_TCP_SYN | PAL_TCP_ACK))
+		return;
+	if (bpf_skb_load_bytes(skb, p->l4_off + 10, &a, 2))
+		a = 0; /* the parse read the whole 20-byte header: not reached */
+	((struct pal_pkt *)p)->tcp_ack_lo = bpf_ntohs(a);
+}
+
 /* Lifecycle of entry f (key s->k2, swap bit s->k2_swapped) for packet p: PAL_FLOW_HIT (state
  * advanced), _STALE, _DROP (o filled), _MISS. */
-static __always_inline int pal_flow_entry_state(struct pal_flow *f, struct pal_flow_scratch *s,
+static __always_inline int pal_flow_entry_state(struct __sk_buff *skb, struct pal_flow *f,
+						struct pal_flow_scratch *s,
 						const struct pal_pkt *p, __u32 gen,
 						struct pal_outcome *o)
 {
 	int reply = pal_flow_is_reply(f->flags, s->k2_swapped);
 	struct pal_flow_cfg *c = pal_flow_cfg_get();
 	__u64 now = pal_flow_now_cached(s);
-	int r = pal_flow_classify_entry(f, p, reply, c, gen, now);
+	int r;
+
+	pal_flow_load_ack(skb, p);
+	r = pal_flow_classify_entry(f, p, reply, c, gen, now);
 
 	/* the common case inline: no state change to record and refreshed within the second */
 	if (r == PAL_FLOW_HIT &&
@@ -292,14 +313,16 @@ static __always_inline struct pal_flow *pal_flow_own_entry(const struct pal_hook
  * plain hit is decided in the hook, without a call (a BPF-to-BPF call and its return cost ~8 ns
  * in BPF_PROG_TEST_RUN here). Global (checked once, not once per caller state: Linux 6.1's
  * limit), so its pointers may be NULL to the verifier. */
-__noinline int pal_flow_found(struct pal_flow *f, struct pal_flow_scratch *s,
-			      const struct pal_pkt *p, struct pal_outcome *o, __u32 gen)
+__noinline int pal_flow_found(struct __sk_buff *skb, struct pal_flow *f,
+			      struct pal_flow_scratch *s, const struct pal_pkt *p,
+			      struct pal_outcome *o)
 {
 	int r;
 
 	if (!f || !s || !p || !o)
 		return PAL_FLOW_MISS;
-	r = pal_flow_entry_state(f, s, p, gen, o);
+	/* the generation the hook read (pal_flow_own_entry): s->adm.gen, the arguments being five */
+	r = pal_flow_entry_state(skb, f, s, p, s->adm.gen, o);
 
 	if (r == PAL_FLOW_STALE)
 		pal_flow_key(p, s->k2_swapped, &s->k2);
@@ -307,7 +330,7 @@ __noinline int pal_flow_found(struct pal_flow *f, struct pal_flow_scratch *s,
 }
 
 /* The packet's own tuple in the table: PAL_FLOW_*. */
-static __always_inline int pal_flow_lookup_entry(const struct pal_hookctx *h,
+static __always_inline int pal_flow_lookup_entry(struct __sk_buff *skb, const struct pal_hookctx *h,
 						 const struct pal_pkt *p, struct pal_outcome *o,
 						 __u32 gen)
 {
@@ -321,7 +344,7 @@ static __always_inline int pal_flow_lookup_entry(const struct pal_hookctx *h,
 		s->host_hit = f->ctx == PAL_FCTX_INPUT || f->ctx == PAL_FCTX_LOCAL_OUT;
 		return PAL_FLOW_HIT;
 	}
-	return pal_flow_found(f, s, p, o, gen);
+	return pal_flow_found(skb, f, s, p, o);
 }
 
 /* Did hook's last flow check find its packet a plain hit of a flow of the host's own (INPUT,
@@ -404,10 +427,10 @@ static __always_inline struct pal_flow_scratch *pal_flow_handed_off(void)
 }
 
 /* The table only (socket filters: no kfuncs). */
-static __always_inline int pal_flow_check_table(const struct pal_hookctx *h, const struct pal_pkt *p,
-						struct pal_outcome *o)
+static __always_inline int pal_flow_check_table(struct __sk_buff *skb, const struct pal_hookctx *h,
+						const struct pal_pkt *p, struct pal_outcome *o)
 {
-	int r = pal_flow_lookup_entry(h, p, o, pal_policy_generation());
+	int r = pal_flow_lookup_entry(skb, h, p, o, pal_policy_generation());
 
 	if (r == PAL_FLOW_STALE)
 		return pal_flow_handoff(h, p, 0);
@@ -423,7 +446,7 @@ static __always_inline int pal_flow_related_now(struct __sk_buff *skb, const str
 static __always_inline int pal_flow_check_sf(struct __sk_buff *skb, const struct pal_hookctx *h,
 					     const struct pal_pkt *p, struct pal_outcome *o)
 {
-	int r = pal_flow_check_table(h, p, o);
+	int r = pal_flow_check_table(skb, h, p, o);
 
 	if (r == PAL_EST_NO && pal_flow_related_now(skb, p))
 		r = PAL_EST_YES;
@@ -463,7 +486,7 @@ __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const struct pal_
 	f = pal_flow_get(&s->k2, &s->k4);
 	if (!f)
 		return PAL_FLOW_MISS;
-	r = pal_flow_entry_state(f, s, p, pal_policy_generation(), o);
+	r = pal_flow_entry_state(skb, f, s, p, pal_policy_generation(), o);
 	if (r == PAL_FLOW_HIT)
 		pal_flow_adopt_ct(p, f, s);
 	return r;
@@ -476,7 +499,7 @@ static __always_inline int pal_flow_check_gen(struct __sk_buff *skb, const struc
 					      const struct pal_pkt *p, struct pal_outcome *o,
 					      __u32 gen)
 {
-	int via_ct = 0, r = pal_flow_lookup_entry(h, p, o, gen);
+	int via_ct = 0, r = pal_flow_lookup_entry(skb, h, p, o, gen);
 
 	if (r == PAL_FLOW_MISS) {
 		r = pal_flow_lookup_entry_ct(skb, h, p, o);

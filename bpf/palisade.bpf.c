@@ -789,7 +789,7 @@ int sf_input_deny(struct __sk_buff *skb)
 		if (est != PAL_EST_YES &&
 		    (adm = pal_adm(&h, 0, PAL_FCTX_INPUT, PAL_DP_STAGE_FAILSAFE, PAL_RULE_ID_NONE,
 				   PAL_FLOW_FAILSAFE)))
-			pal_flow_insert(&p, adm);
+			pal_flow_insert(skb, &p, adm);
 		verdict = PAL_VERDICT_FAILSAFE;
 		goto out;
 	}
@@ -819,7 +819,7 @@ int sf_input_deny(struct __sk_buff *skb)
 			adm = pal_adm(&h, 0, PAL_FCTX_INPUT, PAL_DP_STAGE_PREDNAT, PAL_RULE_ID_NONE,
 				      PAL_FLOW_PREDNAT);
 			if (adm)
-				pal_flow_insert(&p, adm);
+				pal_flow_insert(skb, &p, adm);
 			verdict = PAL_VERDICT_ALLOW;
 			goto out;
 		}
@@ -828,7 +828,7 @@ int sf_input_deny(struct __sk_buff *skb)
 	}
 	adm = pal_adm(&h, 0, PAL_FCTX_INPUT, last.stage, last.rule_id, 0);
 	if (adm)
-		pal_flow_insert(&p, adm);
+		pal_flow_insert(skb, &p, adm);
 	verdict = PAL_VERDICT_ALLOW;
 out:
 	if (!h.trace)

@@ -46,7 +46,14 @@ struct pal_pkt {
 	__u8 src[16];
 	__u8 dst[16];
 	__u16 sport, dport; /* host order, valid when has_ports */
-	__u16 icmp_id;      /* echo identifier, valid when is_echo */
+	union {
+		__u16 icmp_id;    /* echo identifier, valid when is_echo */
+		/* TCP SYN-ACK: the acknowledgement number's low 16 bits (flow.h
+		 * pal_flow_synack_acks), loaded by the flow check (flow_judge.h
+		 * pal_flow_load_ack), not here: filled for every packet it cost each hook 8 to 16
+		 * bytes of stack, tc egress past its 512-byte limit; a 32-bit field grows pal_pkt */
+		__u16 tcp_ack_lo;
+	};
 	__u8 family;        /* 4, 6, or 0 when the packet is not IP */
 	__u8 proto;
 	__u8 icmp_type, icmp_code;

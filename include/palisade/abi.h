@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 16u
+#define PAL_LAYOUT_VERSION 17u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -880,6 +880,11 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
  * established or half-closed and kept it (bpf/flow.h pal_flow_syn_keeps), its number in syn_seq:
  * a SYN-ACK answering it next re-syncs the entry to the new connection (conntrack does too) */
 #define PAL_FLOW_SYN_KEPT 0x1000u
+/* TCP, syn_sent: the entry was written on a SYN, its number in syn_seq and the data it carried
+ * (TCP Fast Open) in syn_len: only a SYN-ACK that acknowledges the SYN
+ * answers it (bpf/flow.h pal_flow_synack_acks), as conntrack checks; a forged one set the reply's
+ * sequence mark to the forger's number (the server's own RST and FIN then taken as blind) */
+#define PAL_FLOW_SYN_SEQ 0x2000u
 
 /* Lifecycle states (struct pal_flow.state), each with its idle timeout (enum pal_flow_tmo). The
  * TCP set is the kernel's, simplified where its distinctions do not change a verdict:
@@ -931,12 +936,14 @@ struct pal_flow {
 	__u32 seq_mark[2];
 	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
 	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
-	__u8 pad2[3];
-	__u32 syn_seq; /* TCP, PAL_FLOW_SYN_KEPT: the kept SYN's sequence number */
+	__u8 pad2;
+	__u16 syn_len; /* TCP, PAL_FLOW_SYN_SEQ: the bytes of data the SYN carried (Fast Open) */
+	__u32 syn_seq; /* TCP, PAL_FLOW_SYN_KEPT or PAL_FLOW_SYN_SEQ: the SYN's sequence number */
 };
 _Static_assert(sizeof(struct pal_flow) == 96, "pal_flow size");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, seq_mark) == 40, "pal_flow.seq_mark offset");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, orig) == 48, "pal_flow.orig offset");
+_Static_assert(PAL_OFFSETOF(struct pal_flow, syn_len) == 90, "pal_flow.syn_len offset");
 _Static_assert(PAL_OFFSETOF(struct pal_flow, syn_seq) == 92, "pal_flow.syn_seq offset");
 
 /* pal_flow_cfg: ARRAY[1] of struct pal_flow_cfg, written by the agent. A timeout of 0 means the

@@ -244,9 +244,25 @@ size_t bt_build(uint8_t *buf, size_t cap, const struct pal_packet *pkt, const st
 			put16(buf + l4 + 2, pkt->dport);
 			put16(buf + l4 + 4, o->tcp_seq >> 16);
 			put16(buf + l4 + 6, o->tcp_seq & 0xffff);
-			buf[l4 + 12] = 5 << 4;
+			buf[l4 + 12] = (uint8_t)((5 + o->tcp_opts / 4) << 4);
 			buf[l4 + 13] = o->tcp_flags ? o->tcp_flags : BT_TCP_SYN;
+			{
+				uint32_t ack = o->tcp_ack;
+
+				if (!ack && (buf[l4 + 13] & (BT_TCP_SYN | BT_TCP_ACK)) ==
+						    (BT_TCP_SYN | BT_TCP_ACK))
+					ack = 1;
+				put16(buf + l4 + 8, ack >> 16);
+				put16(buf + l4 + 10, ack & 0xffff);
+			}
 			end = l4 + 20;
+			if (o->tcp_opts) {
+				memset(buf + end, 1, o->tcp_opts / 4 * 4);
+				end += o->tcp_opts / 4 * 4;
+			}
+			cr_assert_leq(end + o->tcp_data, cap);
+			memset(buf + end, 0, o->tcp_data);
+			end += o->tcp_data;
 			break;
 		case PAL_PROTO_UDP:
 		case PAL_PROTO_UDPLITE:

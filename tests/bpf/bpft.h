@@ -132,6 +132,11 @@ struct bt_pkt_opts {
 	uint16_t ip_id;    /* IPv4 identification / IPv6 fragment id; 0: 0x1234 */
 	uint8_t hop_limit; /* IPv6; 0: 255 for neighbour discovery (ICMPv6 133-137), else 64 */
 	uint32_t tcp_seq;  /* TCP: the sequence number (host order) */
+	/* TCP: the acknowledgement number (host order); 0 on a SYN-ACK means 1, the answer to a
+	 * SYN with the default sequence number 0 (a SYN-ACK must acknowledge its SYN) */
+	uint32_t tcp_ack;
+	uint8_t tcp_opts;  /* TCP: option bytes (No Operation), a multiple of 4, <= 40 */
+	uint16_t tcp_data; /* TCP: bytes of data (zeros) after the header, e.g. a Fast Open SYN's */
 };
 #define BT_TCP_FIN 0x01
 #define BT_TCP_SYN 0x02

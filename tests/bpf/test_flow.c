@@ -381,7 +381,9 @@ static bool to_pod_seq(uint8_t flags, uint32_t seq)
 
 static bool from_pod_seq(uint8_t flags, uint32_t seq)
 {
-	struct bt_pkt_opts o = { .tcp_flags = flags, .tcp_seq = seq };
+	/* a SYN-ACK acknowledges the client's SYN (C_ISN) */
+	struct bt_pkt_opts o = { .tcp_flags = flags, .tcp_seq = seq,
+				 .tcp_ack = (flags & BT_TCP_SYN) ? C_ISN + 1 : 0 };
 
 	return bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &s2c, &o).allow;
 }
@@ -591,6 +593,111 @@ Test(bpf_flow, a_reply_ack_to_a_syn_does_not_establish_the_flow)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a reply ACK moved SYN_SENT on");
 	cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, 0), "connection refused");
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the refusal after a forged ACK");
+}
+
+static bool from_pod_seq_ack(uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct bt_pkt_opts o = { .tcp_flags = flags, .tcp_seq = seq, .tcp_ack = ack };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "cali0", "eth0", &s2c, &o).allow;
+}
+
+/* In SYN_SENT only a SYN-ACK that acknowledges the SYN answers it (conntrack: tcp_in_window). A
+ * forged one, sent by an off-path attacker while the handshake is in flight (before the server's
+ * own), answered it: the entry went to syn_recv with the reply's mark at the forger's number, the
+ * server's real SYN-ACK and data were too far from it to move it, so the server's own RST (and
+ * FIN) were taken as blind and the entry outlived the connection in established (5 days), while
+ * the forger's RST at its own number closed the flow whenever it chose. Now the forgery passes
+ * (the client's TCP answers it) and changes nothing; the real SYN-ACK answers. Checked on the
+ * low 16 bits of the acknowledgement (pal_pkt.tcp_ack_lo). */
+Test(bpf_flow, a_synack_that_does_not_acknowledge_the_syn_answers_nothing)
+{
+	const uint32_t forged = 0x12345678u;
+	struct pal_flow f;
+
+	connect_seq(40022);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert(f.flags & PAL_FLOW_SYN_SEQ, "the SYN's number is kept for its SYN-ACK");
+	cr_assert_eq(f.syn_seq, C_ISN);
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, forged, C_ISN + 1 + 0x5000u),
+		  "a forged SYN-ACK passes (the client answers it)");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, forged, C_ISN),
+		  "one acknowledging less than the SYN passes too");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_SYN_SENT, "a forged SYN-ACK answered the SYN");
+	cr_assert_not(f.flags & PAL_FLOW_SEQ_REPLY, "a forged SYN-ACK set the reply's mark");
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN), "the server's own SYN-ACK");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_SYN_RECV);
+	cr_assert_eq(f.seq_mark[1], S_ISN, "the reply's mark is the server's");
+	cr_assert_not(f.flags & PAL_FLOW_SYN_SEQ, "the record ends with the handshake's answer");
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 1));
+	cr_assert(from_pod_seq(BT_TCP_ACK, S_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+	cr_assert(from_pod_seq(BT_TCP_RST, forged + 1), "the forger's RST passes");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the forger's RST closed the flow");
+	cr_assert(from_pod_seq(BT_TCP_RST, S_ISN + 1), "the server aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the server's own RST was taken as blind");
+}
+
+/* The same after a policy change: the SYN-ACK meets a stale entry and is judged by the re-judge
+ * program (tc_flow_rejudge), which takes the acknowledgement from the hook's copy of the packet. */
+Test(bpf_flow, a_synack_on_a_stale_entry_answers_only_when_it_acknowledges_the_syn)
+{
+	struct pal_flow_cfg c = { 0 };
+	struct pal_flow f;
+
+	set_cfg(&c);
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40024, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40024);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	apply(unrelated_yaml);
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 0x5000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a forged SYN-ACK answered a stale entry's SYN");
+	apply(base_yaml);
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN), "the server's own, re-judged");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_SYN_RECV, "the server's SYN-ACK did not answer after a change");
+	cr_assert_eq(f.seq_mark[1], S_ISN);
+	cr_assert_eq(f.generation, generation);
+}
+
+/* A SYN as Linux sends it (20 bytes of options), or with TCP Fast Open data: the options are no
+ * data, so a SYN-ACK acknowledging 20 bytes more than the SYN does not answer it (the options
+ * counted, a forger's chance was 21 in 65,536); one acknowledging the Fast Open data does, as one
+ * acknowledging none of it (a server that refused the cookie). */
+static bool syn_with(uint32_t isn, uint8_t opts, uint16_t data)
+{
+	struct bt_pkt_opts o = { .tcp_flags = BT_TCP_SYN, .tcp_seq = isn, .tcp_opts = opts,
+				 .tcp_data = data };
+
+	return bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali0", &c2s, &o).allow;
+}
+
+Test(bpf_flow, a_synack_acknowledges_the_syns_data_not_its_options)
+{
+	connect_seq(40023);
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 20, 0));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 20));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "the SYN's options taken as data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV);
+
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 101));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "past the SYN's data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a Fast Open SYN-ACK acknowledging the data");
+
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV, "a SYN-ACK acknowledging none of the data");
 }
 
 /* The marks move only with numbers an RST could close with: a forged packet (no RST) with the
