@@ -199,3 +199,44 @@ Test(bpf_slot_ctrs, a_freed_link_slot_counts_from_zero)
 	cr_expect_eq(tc_in_packets(b), 1);
 	cr_expect_not(hash_has(b, PAL_HOOK_TC_INGRESS));
 }
+
+/* A restarted agent (the pins adopted) keeps the link slots it finds in pal_if_index, and their
+ * counts: a slot named twice or outside the link range is dropped, never handed out twice. */
+Test(bpf_slot_ctrs, a_load_keeps_link_slots_and_drops_bad_ones)
+{
+	char err[512] = "";
+	bool adopted = false;
+	int a, b, c;
+	uint32_t l, k;
+	struct pal_if_index e;
+	struct pal_dp_opts opts;
+
+	a = bt_veth_add(veth[0], 0);
+	b = bt_veth_add(veth[1], 0);
+	c = bt_veth_add(veth[2], 0);
+	cr_assert_eq(pal_dp_link_slots_sync(T.dp, &a, 1), 1, "%s", pal_dp_error(T.dp));
+	l = pal_dp_link_slot(T.dp, (uint32_t)a);
+	one_tc_in_packet(a);
+	/* b names a's link slot too, c an endpoint slot: corrupt pins */
+	k = (uint32_t)b;
+	e = (struct pal_if_index){ .slot_plus1 = PAL_IF_INDEX_NONE, .link_plus1 = l + 1 };
+	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_if_index"), &k, &e, BPF_ANY), 0);
+	k = (uint32_t)c;
+	e.link_plus1 = PAL_IFSLOT_FIRST + 1;
+	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_if_index"), &k, &e, BPF_ANY), 0);
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	opts = bt_dp_opts(T.pin_dir);
+	cr_assert_eq(pal_dp_open(&opts, &T.dp, &adopted, err, sizeof(err)), 0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+	/* the array is walked in ifindex order: the lower of a and b keeps the slot */
+	cr_expect_eq(pal_dp_link_slot(T.dp, (uint32_t)(a < b ? a : b)), l, "the link slot was not kept");
+	cr_expect_eq(pal_dp_link_slot(T.dp, (uint32_t)(a < b ? b : a)), 0, "a slot named twice kept");
+	cr_expect_eq(pal_dp_link_slot(T.dp, (uint32_t)c), 0, "an endpoint slot kept as a link slot");
+	if (a < b)
+		cr_expect_eq(tc_in_packets(a), 1, "a's count lost over the load");
+	/* the sync keeps a's (or hands a fresh one), never l twice */
+	int ab[2] = { a, b };
+	cr_assert_geq(pal_dp_link_slots_sync(T.dp, ab, 2), 1, "%s", pal_dp_error(T.dp));
+	cr_expect_neq(pal_dp_link_slot(T.dp, (uint32_t)a), pal_dp_link_slot(T.dp, (uint32_t)b));
+}
