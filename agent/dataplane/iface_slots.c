@@ -504,7 +504,7 @@ int pal_dp_link_slots_sync(struct pal_datapath *dp, const int *ifindex, size_t n
 	for (size_t i = 0; i < n && !err; i++) {
 		uint32_t x = (uint32_t)ifindex[i], s;
 
-		if (!attached[x] || ifindex[i] <= 0 ||
+		if (ifindex[i] <= 0 || x >= PAL_IF_INDEX_DIRECT || !attached[x] ||
 		    __atomic_load_n(&dp->if_index[x].link_plus1, __ATOMIC_ACQUIRE) ||
 		    __atomic_load_n(&dp->if_index[x].slot_plus1, __ATOMIC_ACQUIRE) !=
 			    PAL_IF_INDEX_NONE)

@@ -155,6 +155,10 @@ Test(bpf_slot_ctrs, a_watched_link_counts_in_its_link_slot)
 	cr_assert_geq(l, PAL_IFSLOT_FIRST + pal_dp_max_endpoints(T.dp), "slot %u is no link slot", l);
 	cr_assert_eq(pal_dp_link_slots_sync(T.dp, &a, 1), 0, "a second sync hands out another slot");
 	cr_assert_eq(pal_dp_link_slot(T.dp, (uint32_t)a), l, "a link slot moved");
+	/* ifindexes the array does not cover (and nonsense) are left to count by ifindex */
+	int odd[3] = { -1, (int)PAL_IF_INDEX_DIRECT + 7, a };
+	cr_assert_eq(pal_dp_link_slots_sync(T.dp, odd, 3), 0);
+	cr_assert_eq(pal_dp_link_slot(T.dp, (uint32_t)a), l, "a link slot moved");
 	one_tc_in_packet(a);
 	one_tc_in_packet(a);
 	cr_expect_not(hash_has(a, PAL_HOOK_TC_INGRESS), "the link counted by ifindex (hash lookup)");
