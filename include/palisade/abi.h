@@ -50,8 +50,9 @@
 /* Sizes derived from the endpoint limit n: a slot per programmed endpoint plus the reserved ones;
  * pal_ifaces keys for as many interfaces again that are attached but unprogrammed (they point at a
  * reserved slot) plus watched ones; up to PAL_SLOT_COUNT lists per endpoint, twice during a flip;
- * counters for every interface palisade's programs run on, per hook. */
-#define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST)
+ * counters for every interface palisade's programs run on, per hook. The last PAL_LINK_SLOTS
+ * slots count the verdicts of attached interfaces without an endpoint (abi.h "pal_if_index"). */
+#define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST + PAL_LINK_SLOTS)
 #define PAL_IF_KEYS_FOR(n) (2u * (n) + 64u)
 #define PAL_LISTS_FOR(n) (2u * PAL_SLOT_COUNT * (n))
 /* pal_small's slots: an array reserves them all (~2.8 KiB each), and endpoints mostly share their
@@ -313,6 +314,12 @@ _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
 #define PAL_IFSLOT_UNPROGRAMMED_WORKLOAD 0u
 #define PAL_IFSLOT_UNPROGRAMMED_HOST 1u
 #define PAL_IFSLOT_FIRST 2u
+/* Counter-only slots at the end of the slot range, for links palisade's tc programs run on that
+ * no endpoint claims (the forward watch's, docs/datapath.md): their verdicts count in pal_slot_ctrs
+ * by an array read instead of a pal_if_ctrs hash lookup per packet (~15-19 ns a forwarded packet
+ * at tc egress). Never bound in pal_ifaces, so no program reads their pal_if_bank or pal_if_cfg
+ * values; pal_if_index.link_plus1 names them. Links beyond these count by ifindex as before. */
+#define PAL_LINK_SLOTS 64u
 struct pal_if_slot {
 	__u32 slot;
 	__u32 pad;
@@ -344,7 +351,13 @@ _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's
 #define PAL_IF_INDEX_NONE 0u /* no pal_ifaces entry: not palisade's interface */
 struct pal_if_index {
 	__u32 slot_plus1; /* the slot + 1, or PAL_IF_INDEX_NONE; one atomic store */
-	__u32 pad;
+	/* An attached interface without a pal_ifaces entry (a watched link): its counter slot + 1
+	 * (one of the last PAL_LINK_SLOTS slots), or 0: it counts in pal_slot_ctrs there, read in
+	 * the same line as slot_plus1. Read only while slot_plus1 is PAL_IF_INDEX_NONE; it is no
+	 * configuration (the programs read it for counting alone), and it is written with one atomic
+	 * store, cleared before its slot is marked free, and the slot is reused only after a grace
+	 * period and with zeroed counters (agent/dataplane/iface_slots.c pal_dp_link_slots_sync). */
+	__u32 link_plus1;
 };
 _Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
 
@@ -1029,9 +1042,11 @@ _Static_assert(sizeof(struct pal_rule_ctr) == 16, "pal_rule_ctr size");
  * interface with a slot of its own (>= PAL_IFSLOT_FIRST; found through pal_ifaces). The agent
  * zeroes a slot's counters before it hands the slot to another interface (a grace period after
  * the last packet could have found it).
+ * An attached interface without a pal_ifaces entry counts in pal_slot_ctrs too, at the link
+ * slot pal_if_index names (link_plus1), when it has one.
  * pal_if_ctrs: PERCPU_HASH, key struct pal_ifctr_key -> struct pal_if_ctr, by ifindex: counts of
  * an interface without a slot of its own (a reserved slot, shared by unprogrammed interfaces, or
- * no pal_ifaces entry), kept after it gets one. */
+ * no pal_ifaces entry and no link slot), kept after it gets one. */
 struct pal_ifctr_key {
 	__u32 ifindex;
 	__u8 hook; /* enum pal_hook */
