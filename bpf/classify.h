@@ -98,6 +98,9 @@ struct pal_cls_scratch {
 	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
 	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
+	/* per field the class's name in the verdict cache's key (abi.h struct pal_vcache_line): a
+	 * direct field's class id, any other's pal_class.summary */
+	__u32 vkey[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u64 vc_stamp; /* the list's stamp, for pal_vcache_put */
 	__u32 j;        /* current word index */
@@ -512,7 +515,7 @@ static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, _
 
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		x = (x ^ s->cls[f].summary) * 0x9e3779b1u;
+		x = (x ^ s->vkey[f]) * 0x9e3779b1u;
 	return (s->hook % PAL_HOOK_COUNT) * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
 }
 
@@ -530,9 +533,8 @@ static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal
 		return 0;
 	s->vc_ok = 0;
 	stamp = l->stamp;
-	/* no line for: a list without a stamp, an empty candidate set (pal_cls_first_entry's
-	 * NOMATCH is cheaper), a process-context hook or a trace run */
-	if (!stamp || !s->top || s->hook == PAL_HOOK_RAW_OUTPUT || s->hook == PAL_HOOK_INPUT ||
+	/* no line for: a list without a stamp, a process-context hook or a trace run */
+	if (!stamp || s->hook == PAL_HOOK_RAW_OUTPUT || s->hook == PAL_HOOK_INPUT ||
 	    s->quiet == PAL_CLS_QUIET_TRACE)
 		return 0;
 	s->line_key = pal_vcache_index(s, stamp);
@@ -545,16 +547,21 @@ static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal
 	d = v->busy | (__u32)x | (__u32)(x >> 32);
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		d |= v->cls[f] ^ s->cls[f].summary;
-	if (d || (v->action != PAL_ACT_ALLOW && v->action != PAL_ACT_DENY))
+		d |= v->cls[f] ^ s->vkey[f];
+	if (d || (v->action != PAL_ACT_ALLOW && v->action != PAL_ACT_DENY &&
+		  v->action != PAL_VCACHE_NOMATCH))
 		return 0;
+	s->vc_ok = 0;
+	if (v->action == PAL_VCACHE_NOMATCH) {
+		s->status = PAL_CLS_STATUS_NOMATCH;
+		return 1;
+	}
 	s->status = PAL_CLS_STATUS_VERDICT;
 	s->entry = v->entry;
 	s->e.action = v->action;
 	s->e.kind = v->kind;
 	s->e.rule_id = v->rule_id;
 	s->e.next = 0;
-	s->vc_ok = 0;
 	return 1;
 }
 
@@ -564,7 +571,8 @@ static __noinline void pal_vcache_put(struct pal_cls_scratch *s)
 	volatile struct pal_vcache_line *v;
 	__u32 f;
 
-	if (!s || !s->vc_ok || s->status != PAL_CLS_STATUS_VERDICT)
+	if (!s || !s->vc_ok ||
+	    (s->status != PAL_CLS_STATUS_VERDICT && s->status != PAL_CLS_STATUS_NOMATCH))
 		return;
 	v = bpf_map_lookup_elem(&cls_vcache, &s->line_key);
 	if (!v || v->busy)
@@ -573,11 +581,18 @@ static __noinline void pal_vcache_put(struct pal_cls_scratch *s)
 	v->stamp = s->vc_stamp;
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		v->cls[f] = s->cls[f].summary;
-	v->entry = s->entry;
-	v->rule_id = s->e.rule_id;
-	v->action = s->e.action;
-	v->kind = s->e.kind;
+		v->cls[f] = s->vkey[f];
+	if (s->status == PAL_CLS_STATUS_NOMATCH) {
+		v->entry = 0;
+		v->rule_id = PAL_RULE_ID_NONE;
+		v->action = PAL_VCACHE_NOMATCH;
+		v->kind = 0;
+	} else {
+		v->entry = s->entry;
+		v->rule_id = s->e.rule_id;
+		v->action = s->e.action;
+		v->kind = s->e.kind;
+	}
 	/* another classification of the hook ran since this one started: the answer may be made
 	 * from its scratch (this one answers BUSY); the line then holds no key */
 	if (*(volatile __u32 *)&s->uses != *(volatile __u32 *)&s->uses_start)
@@ -685,18 +700,20 @@ static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 t
 	return pal_keytab_id(s, tab + top, key & 0xff);
 }
 
-/* Field f's class from its direct table: the id, then its PAL_CLASS_WORDS words of values (which
- * end where the table begins: an id past them is a broken table, never another list's words).
- * A subprogram, not inline: inline in step 1's unrolled field loop its registers spilled 32 bytes
- * more of pal_classify's frame, past the 512-byte stack of tc_egress + pal_classify + a walk
- * callback; its own frame is empty (its keys are in the scratch slot). */
+/* Field f's class id from its direct table, in s->vkey[f] (the verdict cache's key for the
+ * field; pal_cls_direct_values reads the class's values only when the cache misses): checked
+ * against the table's class values (which end where the table begins: an id past them is a broken
+ * table, never another list's words). A subprogram, not inline: inline in step 1's unrolled field
+ * loop its registers spilled 32 bytes more of pal_classify's frame, past the 512-byte stack of
+ * tc_egress + pal_classify + a walk callback; its own frame (48 bytes) is no deeper than
+ * pal_cls_word_decides's (its keys are in the scratch slot). */
 static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
-					     __u32 f, const struct pal_pkt *pkt, struct pal_class *c)
+					__u32 f, const struct pal_pkt *pkt)
 {
 	__s32 id;
-	__u32 at;
-	__u64 *w;
 
+	if (!s || !l || !pkt || f >= PAL_FIELD_COUNT)
+		return -1;
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1; /* as the trie: no class for a packet of no family (fail closed) */
 	id = pal_keytab_class(s, l->key_table[f], f, pkt);
@@ -705,22 +722,42 @@ static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct 
 	if (id < 0 || (__u32)id * PAL_CLASS_WORDS >= l->key_table[f] - l->key_classes[f] ||
 	    l->key_table[f] < l->key_classes[f])
 		return -1;
-	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
-	if (!(w = pal_word_ptr(s, at)))
+	s->vkey[f] = (__u32)id;
+	return 0;
+}
+
+/* The values of every direct field's class (its id in s->vkey[f], checked by pal_keytab_lookup):
+ * PAL_CLASS_WORDS words each. Only when the verdict cache did not answer: steps 2 and 3 read
+ * them, a hit does not. A subprogram, like pal_keytab_lookup. */
+static __noinline int pal_cls_direct_values(struct pal_cls_scratch *s, const struct pal_list *l)
+{
+	__u32 f, at;
+	__u64 *w;
+
+	if (!s || !l)
 		return -1;
-	c->summary = (__u32)*w;
-	c->ovr_mask = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
-		return -1;
-	c->ovr_base = (__u32)*w;
-	c->base = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
-		return -1;
-	c->anchor = (__u32)*w;
-	c->ovr_rank = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
-		return -1;
-	c->top = (__u32)*w;
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		struct pal_class *c = &s->cls[f];
+
+		if (!(l->direct & (1u << f)))
+			continue;
+		at = l->key_classes[f] + s->vkey[f] * PAL_CLASS_WORDS;
+		if (!(w = pal_word_ptr(s, at)))
+			return -1;
+		c->summary = (__u32)*w;
+		c->ovr_mask = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->ovr_base = (__u32)*w;
+		c->base = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->anchor = (__u32)*w;
+		c->ovr_rank = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->top = (__u32)*w;
+	}
 	return 0;
 }
 
@@ -773,10 +810,12 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 
 		if (l->single_class & (1u << f)) { /* every key has this class: no lookup */
 			s->cls[f] = l->one_class[f];
+			s->vkey[f] = s->cls[f].summary;
 			continue;
 		}
-		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup */
-			if (pal_keytab_lookup(s, l, f, pkt, &s->cls[f]))
+		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup: the class
+					      * id only, its values after the verdict cache */
+			if (pal_keytab_lookup(s, l, f, pkt))
 				return; /* req->status stays INTERNAL */
 			continue;
 		}
@@ -810,7 +849,15 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		if (!c)
 			return; /* req->status stays INTERNAL */
 		s->cls[f] = *c;
+		s->vkey[f] = s->cls[f].summary;
 	}
+
+	/* the answer of steps 2 and 3 for this list and these classes, made before */
+	if (pal_vcache_get(s, l))
+		goto answered;
+	/* the direct fields' class values, which steps 2 and 3 read */
+	if (l->direct && pal_cls_direct_values(s, l))
+		return; /* req->status stays INTERNAL */
 
 	/* 2. candidate words: AND of the summaries, restricted to words that hold an entry without
 	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
@@ -823,9 +870,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->top &= s->cls[f].top;
 	s->top_left = s->top;
 	s->cand_nz = 0;
-	if (pal_vcache_get(s, l)) {
-		/* the answer of steps 2 and 3 for this list and these classes, made before */
-	} else if (pal_cls_first_entry(s)) {
+	if (pal_cls_first_entry(s)) {
 		pal_vcache_put(s);
 	} else {
 		s->pkt = *pkt; /* for the walk's Log events */
@@ -842,6 +887,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &loop, 0);
 	}
 
+answered:
 	req->status = s->status;
 	if (s->status == PAL_CLS_STATUS_VERDICT) {
 		req->entry = s->entry;
