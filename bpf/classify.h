@@ -650,16 +650,19 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 	struct pal_host_key *k = &s->host_key;
 	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
 	__u64 *t = pal_word_ptr(s, tab);
+	__u64 ids;
 	__u32 *id;
 	int maybe;
 
 	if (!t)
 		return -1;
-	maybe = pal_host_maybe(s, tab, *t, a, pkt->family);
+	ids = *t;
+	maybe = pal_host_maybe(s, tab, ids, a, pkt->family);
 	if (maybe < 0)
 		return -1;
+	/* the family's /0 is id 0 or 1 of the table word, read already (pal_keytab_id's word) */
 	if (!maybe)
-		return pal_keytab_id(s, tab, pkt->family == 6);
+		return (__s32)((ids >> (16 * (pkt->family == 6))) & 0xffff);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->list_id = s->list_id;
 	k->field = f;
@@ -671,7 +674,7 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 	id = bpf_map_lookup_elem(&pal_hosts, k);
 	if (id)
 		return *id < PAL_HOST_CLASSES_MAX ? (__s32)*id : -1;
-	return pal_keytab_id(s, tab, pkt->family == 6);
+	return (__s32)((ids >> (16 * (pkt->family == 6))) & 0xffff);
 }
 
 /* The packet's class id in field f's table at tab, -1 when a word is missing. */
@@ -700,36 +703,57 @@ static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 t
 	return pal_keytab_id(s, tab + top, key & 0xff);
 }
 
-/* Field f's class id from its direct table, in s->vkey[f] (the verdict cache's key for the
- * field; pal_cls_direct_values reads the class's values only when the cache misses): checked
- * against the table's class values (which end where the table begins: an id past them is a broken
- * table, never another list's words). A subprogram, not inline: inline in step 1's unrolled field
- * loop its registers spilled 32 bytes more of pal_classify's frame, past the 512-byte stack of
- * tc_egress + pal_classify + a walk callback; its own frame (48 bytes) is no deeper than
- * pal_cls_word_decides's (its keys are in the scratch slot). */
-static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
-					__u32 f, const struct pal_pkt *pkt)
+/* Field f's class id from its direct table (f a constant after unrolling), checked against the
+ * table's class values (which end where the table begins: an id past them is a broken table,
+ * never another list's words); -1 when the table has no answer. */
+static __always_inline __s32 pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
+					       __u32 f, const struct pal_pkt *pkt)
 {
-	__s32 id;
+	__s32 id = pal_keytab_class(s, l->key_table[f], f, pkt);
 
-	if (!s || !l || !pkt || f >= PAL_FIELD_COUNT)
-		return -1;
-	if (pkt->family != 4 && pkt->family != 6)
-		return -1; /* as the trie: no class for a packet of no family (fail closed) */
-	id = pal_keytab_class(s, l->key_table[f], f, pkt);
 	/* id < PAL_HOST_CLASSES_MAX (2^24): id * PAL_CLASS_WORDS cannot wrap, nor can at past the
 	 * table's start go unseen (ids past the class values are a broken table) */
 	if (id < 0 || (__u32)id * PAL_CLASS_WORDS >= l->key_table[f] - l->key_classes[f] ||
 	    l->key_table[f] < l->key_classes[f])
 		return -1;
-	s->vkey[f] = (__u32)id;
+	return id;
+}
+
+/* Step 1 for every field with a direct table (pal_list.direct): its class id in s->vkey[f], the
+ * verdict cache's key for the field (pal_cls_values reads the class's values only when the cache
+ * misses). One subprogram for all of them, not one call per field (each call cost ~10 ns in the
+ * XDP deny; docs/benchmarks.md "Step 1 by class id"); not inline: inline in pal_classify its
+ * registers spilled into pal_classify's frame, past the 512-byte stack of tc_egress +
+ * pal_classify + a walk callback; this frame is no deeper than pal_cls_word_decides's (its keys
+ * are in the scratch slot). */
+static __noinline int pal_cls_direct_ids(struct pal_cls_scratch *s, const struct pal_list *l,
+					 const struct pal_pkt *pkt)
+{
+	__u32 direct;
+	__s32 id;
+
+	if (!s || !l || !pkt)
+		return -1;
+	if (pkt->family != 4 && pkt->family != 6)
+		return -1; /* as the trie: no class for a packet of no family (fail closed) */
+	direct = l->direct;
+#pragma clang loop unroll(full)
+	for (__u32 f = 0; f < PAL_FIELD_COUNT; f++) {
+		if (!(direct & (1u << f)))
+			continue;
+		id = pal_keytab_lookup(s, l, f, pkt);
+		if (id < 0)
+			return -1;
+		s->vkey[f] = (__u32)id;
+	}
 	return 0;
 }
 
-/* The values of every direct field's class (its id in s->vkey[f], checked by pal_keytab_lookup):
- * PAL_CLASS_WORDS words each. Only when the verdict cache did not answer: steps 2 and 3 read
- * them, a hit does not. A subprogram, like pal_keytab_lookup. */
-static __noinline int pal_cls_direct_values(struct pal_cls_scratch *s, const struct pal_list *l)
+/* The classes' values that step 1 left for after the verdict cache, which steps 2 and 3 read and
+ * a hit does not: a single-class field's (pal_list.one_class) and a direct field's (its id in
+ * s->vkey[f], checked by pal_cls_direct_ids: PAL_CLASS_WORDS words). A subprogram, like
+ * pal_cls_direct_ids. */
+static __noinline int pal_cls_values(struct pal_cls_scratch *s, const struct pal_list *l)
 {
 	__u32 f, at;
 	__u64 *w;
@@ -739,6 +763,10 @@ static __noinline int pal_cls_direct_values(struct pal_cls_scratch *s, const str
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		struct pal_class *c = &s->cls[f];
 
+		if (l->single_class & (1u << f)) {
+			*c = l->one_class[f];
+			continue;
+		}
 		if (!(l->direct & (1u << f)))
 			continue;
 		at = l->key_classes[f] + s->vkey[f] * PAL_CLASS_WORDS;
@@ -808,17 +836,14 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		struct pal_class *c;
 
-		if (l->single_class & (1u << f)) { /* every key has this class: no lookup */
-			s->cls[f] = l->one_class[f];
-			s->vkey[f] = s->cls[f].summary;
+		if (l->single_class & (1u << f)) { /* every key has this class: no lookup; its
+						    * values after the verdict cache (the one class
+						    * of the list's field: a constant names it) */
+			s->vkey[f] = 0;
 			continue;
 		}
-		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup: the class
-					      * id only, its values after the verdict cache */
-			if (pal_keytab_lookup(s, l, f, pkt))
-				return; /* req->status stays INTERNAL */
+		if (l->direct & (1u << f)) /* by index or host hash (pal_cls_direct_ids, below) */
 			continue;
-		}
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
@@ -852,11 +877,15 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->vkey[f] = s->cls[f].summary;
 	}
 
+	/* the direct fields' class ids: one call for all of them */
+	if (l->direct && pal_cls_direct_ids(s, l, pkt))
+		return; /* req->status stays INTERNAL */
+
 	/* the answer of steps 2 and 3 for this list and these classes, made before */
 	if (pal_vcache_get(s, l))
 		goto answered;
-	/* the direct fields' class values, which steps 2 and 3 read */
-	if (l->direct && pal_cls_direct_values(s, l))
+	/* the class values step 1 left for now, which steps 2 and 3 read */
+	if ((l->direct | l->single_class) && pal_cls_values(s, l))
 		return; /* req->status stays INTERNAL */
 
 	/* 2. candidate words: AND of the summaries, restricted to words that hold an entry without
