@@ -21,7 +21,8 @@
  *      records and jumps to `next`, PASS/SKIP jump to `next`.
  * Steps 2 and 3 first try the common case without their loops (pal_cls_first_entry): nothing
  * can match, or the first matching entry is an ALLOW or DENY; anything else runs them in full.
- * An ALLOW or DENY found so is kept per CPU and hook under (the list's stamp, the six classes),
+ * An ALLOW or DENY found so (or NOMATCH: no candidate) is kept per CPU and hook under (the list's
+ * stamp, the six classes),
  * and a later packet with the same key takes it without steps 2 and 3 (the verdict cache, below).
  * The work for a new flow is bounded by the list's summary size (at most 32 words) plus the
  * candidate words actually visited; it does not depend on the number of rules otherwise.
@@ -487,11 +488,13 @@ static __always_inline int pal_cls_first_entry(struct pal_cls_scratch *s)
  *     so a reused list id, pal_long slot or pal_words region never answers with an older list's
  *     line; the map is private to the loaded object, which a restart of the same build keeps:
  *     the agent stamps after every line's stamp, maps_sync.c adopt_cached_stamps) and each field's
- *     class by its pal_class.summary (unique within the list); compared whole, so two keys that
- *     hash to one line never take each other's answer;
- *   - only first-entry ALLOW/DENY answers go in: nothing logged on the way (a Log first entry, a
- *     Pass or a Skip takes the walk, which is never cached), so a hit skips no Log event or
- *     counter; NOMATCH of an empty candidate set (top == 0) costs less than a line;
+ *     class by s->vkey[f]: a direct field's class id (it names the class's values), 0 for a
+ *     single-class field, any other's pal_class.summary (unique within the list); compared
+ *     whole, so two keys that hash to one line never take each other's answer. Step 1 reads no
+ *     class value of a direct or single-class field before the line: a hit needs none;
+ *   - only first-entry answers go in: an ALLOW/DENY first matched entry, or NOMATCH of an empty
+ *     candidate set (top == 0); nothing logged on the way (a Log first entry, a Pass or a Skip
+ *     takes the walk, which is never cached), so a hit skips no Log event or counter;
  *   - never in a trace run (polctl's trace records each step) nor at raw OUTPUT or filter INPUT,
  *     which run in process context (pal_cls_may_be_interrupted): only XDP and tc, where no other
  *     classification of the hook starts on the CPU before this one returns; except a test run on
