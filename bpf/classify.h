@@ -100,7 +100,7 @@ struct pal_cls_scratch {
 	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
 	/* per field the class's name in the verdict cache's key (abi.h struct pal_vcache_line): a
-	 * direct field's class id, any other's pal_class.summary */
+	 * direct field's class id, 0 for a single-class field, any other's pal_class.summary */
 	__u32 vkey[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u64 vc_stamp; /* the list's stamp, for pal_vcache_put */
