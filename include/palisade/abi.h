@@ -225,21 +225,28 @@ _Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
  * form (bpf/classify.h "Verdict cache"; docs/datapath.md "The verdict cache"). Steps 2 and 3 of a
  * classification are a pure function of the list's contents and the six classes step 1 found;
  * a line holds that answer for one (list stamp, six classes) when it was a first-entry ALLOW or
- * DENY (no Log, no walk). The key is compared whole: a line of another key is a miss. A class is
- * named by its pal_class.summary, a pal_words index no other class of the list has (every class
- * has its own n_summary >= 1 summary words: maps_sync.c image_build). */
+ * DENY (no Log, no walk), or NOMATCH because no summary word can hold a candidate (the AND of the
+ * classes' top is 0: nothing logged either). The key is compared whole: a line of another key is
+ * a miss. A class is named, per field: for a field with a direct key table (pal_list.direct) by
+ * its class id in that table (ids are unique in the field's table, and name the class's values
+ * at key_classes[f] + id * PAL_CLASS_WORDS, so the classifier reads those values only on a
+ * miss); for any other field by its pal_class.summary, a pal_words index no other class of the
+ * list has (every class has its own n_summary >= 1 summary words: maps_sync.c image_build).
+ * Whether a field is direct is fixed by the list's contents, which its stamp names. */
 #define PAL_VCACHE_LINE_BITS 8u
 #define PAL_VCACHE_LINES (1u << PAL_VCACHE_LINE_BITS)
 struct pal_vcache_line {
 	__u64 stamp;   /* the list's pal_list.stamp; 0: empty or invalidated */
-	__u32 cls[6];  /* per field (enum pal_field), the class's pal_class.summary */
+	__u32 cls[6];  /* per field (enum pal_field), the class's name (above) */
 	__u32 busy;    /* 1 while a writer is inside the line: a reader misses, a writer leaves it */
 	__u32 entry;   /* the deciding entry's index */
 	__u32 rule_id; /* its rule */
-	__u8 action;   /* PAL_ACT_ALLOW or PAL_ACT_DENY */
+	__u8 action;   /* PAL_ACT_ALLOW, PAL_ACT_DENY or PAL_VCACHE_NOMATCH */
 	__u8 kind;
 	__u8 pad[2];
 };
+/* pal_vcache_line.action of a NOMATCH answer (no PAL_ACT_* value) */
+#define PAL_VCACHE_NOMATCH 0x80u
 _Static_assert(sizeof(struct pal_vcache_line) == 48, "pal_vcache_line size");
 
 /* event_clock: PERCPU_ARRAY[PAL_HOOK_COUNT] of struct pal_event_clock, private to each object
