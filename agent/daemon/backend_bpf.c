@@ -769,19 +769,26 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 	return attached;
 }
 
+/* The ports' ifindexes, for the datapath calls that take a list of them (NULL when out of
+ * memory). */
+static int *port_ifindexes(const struct pal_dp_port *p, size_t n)
+{
+	int *ifx = calloc(n ? n : 1, sizeof(*ifx));
+
+	for (size_t i = 0; ifx && i < n; i++)
+		ifx[i] = p[i].ifindex;
+	return ifx;
+}
+
 /* Counter slots for the ports without an endpoint (watched links), freed from the others: a
  * verdict counted by an array read, not a pal_if_ctrs hash lookup (iface_slots.c). */
 static void link_slots(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
-	int *ifx = calloc(n ? n : 1, sizeof(*ifx));
-	int rc;
+	int *ifx = port_ifindexes(p, n);
 
 	if (!ifx)
 		return;
-	for (size_t i = 0; i < n; i++)
-		ifx[i] = p[i].ifindex;
-	rc = pal_dp_link_slots_sync(c->dp, ifx, n);
-	if (rc < 0)
+	if (pal_dp_link_slots_sync(c->dp, ifx, n) < 0)
 		pald_log(PALD_LOG_WARN, "cannot give watched links counter slots (they count by "
 			 "ifindex)", PALD_S("error", pal_dp_error(c->dp)));
 	free(ifx);
@@ -790,13 +797,11 @@ static void link_slots(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 /* Counters of interfaces palisade no longer runs on go (pod churn would fill pal_if_ctrs). */
 static void prune_counters(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
-	int *keep = calloc(n ? n : 1, sizeof(*keep));
+	int *keep = port_ifindexes(p, n);
 	int gone;
 
 	if (!keep)
 		return;
-	for (size_t i = 0; i < n; i++)
-		keep[i] = p[i].ifindex;
 	gone = pal_dp_prune_if_counters(c->dp, keep, n);
 	if (gone > 0)
 		pald_log(PALD_LOG_DEBUG, "counters of interfaces gone removed", PALD_I("keys", gone));
