@@ -21,7 +21,8 @@
  *      records and jumps to `next`, PASS/SKIP jump to `next`.
  * Steps 2 and 3 first try the common case without their loops (pal_cls_first_entry): nothing
  * can match, or the first matching entry is an ALLOW or DENY; anything else runs them in full.
- * An ALLOW or DENY found so is kept per CPU and hook under (the list's stamp, the six classes),
+ * An ALLOW or DENY found so (or NOMATCH: no candidate) is kept per CPU and hook under (the list's
+ * stamp, the six classes),
  * and a later packet with the same key takes it without steps 2 and 3 (the verdict cache, below).
  * The work for a new flow is bounded by the list's summary size (at most 32 words) plus the
  * candidate words actually visited; it does not depend on the number of rules otherwise.
@@ -98,6 +99,9 @@ struct pal_cls_scratch {
 	__u32 neutral;                   /* the list's pal_list.neutral: fields steps 2, 3 skip */
 	__u32 pad_neutral;
 	struct pal_class cls[PAL_FIELD_COUNT];
+	/* per field the class's name in the verdict cache's key (abi.h struct pal_vcache_line): a
+	 * direct field's class id, 0 for a single-class field, any other's pal_class.summary */
+	__u32 vkey[PAL_FIELD_COUNT];
 	__u64 w;        /* current word's remaining entry bits */
 	__u64 vc_stamp; /* the list's stamp, for pal_vcache_put */
 	__u32 j;        /* current word index */
@@ -484,11 +488,13 @@ static __always_inline int pal_cls_first_entry(struct pal_cls_scratch *s)
  *     so a reused list id, pal_long slot or pal_words region never answers with an older list's
  *     line; the map is private to the loaded object, which a restart of the same build keeps:
  *     the agent stamps after every line's stamp, maps_sync.c adopt_cached_stamps) and each field's
- *     class by its pal_class.summary (unique within the list); compared whole, so two keys that
- *     hash to one line never take each other's answer;
- *   - only first-entry ALLOW/DENY answers go in: nothing logged on the way (a Log first entry, a
- *     Pass or a Skip takes the walk, which is never cached), so a hit skips no Log event or
- *     counter; NOMATCH of an empty candidate set (top == 0) costs less than a line;
+ *     class by s->vkey[f]: a direct field's class id (it names the class's values), 0 for a
+ *     single-class field, any other's pal_class.summary (unique within the list); compared
+ *     whole, so two keys that hash to one line never take each other's answer. Step 1 reads no
+ *     class value of a direct or single-class field before the line: a hit needs none;
+ *   - only first-entry answers go in: an ALLOW/DENY first matched entry, or NOMATCH of an empty
+ *     candidate set (top == 0); nothing logged on the way (a Log first entry, a Pass or a Skip
+ *     takes the walk, which is never cached), so a hit skips no Log event or counter;
  *   - never in a trace run (polctl's trace records each step) nor at raw OUTPUT or filter INPUT,
  *     which run in process context (pal_cls_may_be_interrupted): only XDP and tc, where no other
  *     classification of the hook starts on the CPU before this one returns; except a test run on
@@ -512,7 +518,7 @@ static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, _
 
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		x = (x ^ s->cls[f].summary) * 0x9e3779b1u;
+		x = (x ^ s->vkey[f]) * 0x9e3779b1u;
 	return (s->hook % PAL_HOOK_COUNT) * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
 }
 
@@ -530,9 +536,8 @@ static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal
 		return 0;
 	s->vc_ok = 0;
 	stamp = l->stamp;
-	/* no line for: a list without a stamp, an empty candidate set (pal_cls_first_entry's
-	 * NOMATCH is cheaper), a process-context hook or a trace run */
-	if (!stamp || !s->top || s->hook == PAL_HOOK_RAW_OUTPUT || s->hook == PAL_HOOK_INPUT ||
+	/* no line for: a list without a stamp, a process-context hook or a trace run */
+	if (!stamp || s->hook == PAL_HOOK_RAW_OUTPUT || s->hook == PAL_HOOK_INPUT ||
 	    s->quiet == PAL_CLS_QUIET_TRACE)
 		return 0;
 	s->line_key = pal_vcache_index(s, stamp);
@@ -545,16 +550,21 @@ static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal
 	d = v->busy | (__u32)x | (__u32)(x >> 32);
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		d |= v->cls[f] ^ s->cls[f].summary;
-	if (d || (v->action != PAL_ACT_ALLOW && v->action != PAL_ACT_DENY))
+		d |= v->cls[f] ^ s->vkey[f];
+	if (d || (v->action != PAL_ACT_ALLOW && v->action != PAL_ACT_DENY &&
+		  v->action != PAL_VCACHE_NOMATCH))
 		return 0;
+	s->vc_ok = 0;
+	if (v->action == PAL_VCACHE_NOMATCH) {
+		s->status = PAL_CLS_STATUS_NOMATCH;
+		return 1;
+	}
 	s->status = PAL_CLS_STATUS_VERDICT;
 	s->entry = v->entry;
 	s->e.action = v->action;
 	s->e.kind = v->kind;
 	s->e.rule_id = v->rule_id;
 	s->e.next = 0;
-	s->vc_ok = 0;
 	return 1;
 }
 
@@ -564,7 +574,8 @@ static __noinline void pal_vcache_put(struct pal_cls_scratch *s)
 	volatile struct pal_vcache_line *v;
 	__u32 f;
 
-	if (!s || !s->vc_ok || s->status != PAL_CLS_STATUS_VERDICT)
+	if (!s || !s->vc_ok ||
+	    (s->status != PAL_CLS_STATUS_VERDICT && s->status != PAL_CLS_STATUS_NOMATCH))
 		return;
 	v = bpf_map_lookup_elem(&cls_vcache, &s->line_key);
 	if (!v || v->busy)
@@ -573,11 +584,18 @@ static __noinline void pal_vcache_put(struct pal_cls_scratch *s)
 	v->stamp = s->vc_stamp;
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		v->cls[f] = s->cls[f].summary;
-	v->entry = s->entry;
-	v->rule_id = s->e.rule_id;
-	v->action = s->e.action;
-	v->kind = s->e.kind;
+		v->cls[f] = s->vkey[f];
+	if (s->status == PAL_CLS_STATUS_NOMATCH) {
+		v->entry = 0;
+		v->rule_id = PAL_RULE_ID_NONE;
+		v->action = PAL_VCACHE_NOMATCH;
+		v->kind = 0;
+	} else {
+		v->entry = s->entry;
+		v->rule_id = s->e.rule_id;
+		v->action = s->e.action;
+		v->kind = s->e.kind;
+	}
 	/* another classification of the hook ran since this one started: the answer may be made
 	 * from its scratch (this one answers BUSY); the line then holds no key */
 	if (*(volatile __u32 *)&s->uses != *(volatile __u32 *)&s->uses_start)
@@ -635,16 +653,19 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 	struct pal_host_key *k = &s->host_key;
 	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
 	__u64 *t = pal_word_ptr(s, tab);
+	__u64 ids;
 	__u32 *id;
 	int maybe;
 
 	if (!t)
 		return -1;
-	maybe = pal_host_maybe(s, tab, *t, a, pkt->family);
+	ids = *t;
+	maybe = pal_host_maybe(s, tab, ids, a, pkt->family);
 	if (maybe < 0)
 		return -1;
+	/* the family's /0 is id 0 or 1 of the table word, read already (pal_keytab_id's word) */
 	if (!maybe)
-		return pal_keytab_id(s, tab, pkt->family == 6);
+		return (__s32)((ids >> (16 * (pkt->family == 6))) & 0xffff);
 	__builtin_memset(k, 0, sizeof(*k));
 	k->list_id = s->list_id;
 	k->field = f;
@@ -656,7 +677,7 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 	id = bpf_map_lookup_elem(&pal_hosts, k);
 	if (id)
 		return *id < PAL_HOST_CLASSES_MAX ? (__s32)*id : -1;
-	return pal_keytab_id(s, tab, pkt->family == 6);
+	return (__s32)((ids >> (16 * (pkt->family == 6))) & 0xffff);
 }
 
 /* The packet's class id in field f's table at tab, -1 when a word is missing. */
@@ -685,42 +706,89 @@ static __always_inline __s32 pal_keytab_class(struct pal_cls_scratch *s, __u32 t
 	return pal_keytab_id(s, tab + top, key & 0xff);
 }
 
-/* Field f's class from its direct table: the id, then its PAL_CLASS_WORDS words of values (which
- * end where the table begins: an id past them is a broken table, never another list's words).
- * A subprogram, not inline: inline in step 1's unrolled field loop its registers spilled 32 bytes
- * more of pal_classify's frame, past the 512-byte stack of tc_egress + pal_classify + a walk
- * callback; its own frame is empty (its keys are in the scratch slot). */
-static __noinline int pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
-					     __u32 f, const struct pal_pkt *pkt, struct pal_class *c)
+/* Field f's class id from its direct table (f a constant after unrolling), checked against the
+ * table's class values (which end where the table begins: an id past them is a broken table,
+ * never another list's words); -1 when the table has no answer. */
+static __always_inline __s32 pal_keytab_lookup(struct pal_cls_scratch *s, const struct pal_list *l,
+					       __u32 f, const struct pal_pkt *pkt)
 {
-	__s32 id;
-	__u32 at;
-	__u64 *w;
+	__s32 id = pal_keytab_class(s, l->key_table[f], f, pkt);
 
-	if (pkt->family != 4 && pkt->family != 6)
-		return -1; /* as the trie: no class for a packet of no family (fail closed) */
-	id = pal_keytab_class(s, l->key_table[f], f, pkt);
 	/* id < PAL_HOST_CLASSES_MAX (2^24): id * PAL_CLASS_WORDS cannot wrap, nor can at past the
 	 * table's start go unseen (ids past the class values are a broken table) */
 	if (id < 0 || (__u32)id * PAL_CLASS_WORDS >= l->key_table[f] - l->key_classes[f] ||
 	    l->key_table[f] < l->key_classes[f])
 		return -1;
-	at = l->key_classes[f] + (__u32)id * PAL_CLASS_WORDS;
-	if (!(w = pal_word_ptr(s, at)))
+	return id;
+}
+
+/* Step 1 for every field with a direct table (pal_list.direct): its class id in s->vkey[f], the
+ * verdict cache's key for the field (pal_cls_values reads the class's values only when the cache
+ * misses). One subprogram for all of them, not one call per field (each call cost ~10 ns in the
+ * XDP deny; docs/benchmarks.md "Step 1 by class id"); not inline: inline in pal_classify its
+ * registers spilled into pal_classify's frame, past the 512-byte stack of tc_egress +
+ * pal_classify + a walk callback; this frame is no deeper than pal_cls_word_decides's (its keys
+ * are in the scratch slot). */
+static __noinline int pal_cls_direct_ids(struct pal_cls_scratch *s, const struct pal_list *l,
+					 const struct pal_pkt *pkt)
+{
+	__u32 direct;
+	__s32 id;
+
+	if (!s || !l || !pkt)
 		return -1;
-	c->summary = (__u32)*w;
-	c->ovr_mask = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
+	if (pkt->family != 4 && pkt->family != 6)
+		return -1; /* as the trie: no class for a packet of no family (fail closed) */
+	direct = l->direct;
+#pragma clang loop unroll(full)
+	for (__u32 f = 0; f < PAL_FIELD_COUNT; f++) {
+		if (!(direct & (1u << f)))
+			continue;
+		id = pal_keytab_lookup(s, l, f, pkt);
+		if (id < 0)
+			return -1;
+		s->vkey[f] = (__u32)id;
+	}
+	return 0;
+}
+
+/* The classes' values that step 1 left for after the verdict cache, which steps 2 and 3 read and
+ * a hit does not: a single-class field's (pal_list.one_class) and a direct field's (its id in
+ * s->vkey[f], checked by pal_cls_direct_ids: PAL_CLASS_WORDS words). A subprogram, like
+ * pal_cls_direct_ids. */
+static __noinline int pal_cls_values(struct pal_cls_scratch *s, const struct pal_list *l)
+{
+	__u32 f, at;
+	__u64 *w;
+
+	if (!s || !l)
 		return -1;
-	c->ovr_base = (__u32)*w;
-	c->base = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
-		return -1;
-	c->anchor = (__u32)*w;
-	c->ovr_rank = (__u32)(*w >> 32);
-	if (!(w = pal_word_ptr(s, ++at)))
-		return -1;
-	c->top = (__u32)*w;
+	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+		struct pal_class *c = &s->cls[f];
+
+		if (l->single_class & (1u << f)) {
+			*c = l->one_class[f];
+			continue;
+		}
+		if (!(l->direct & (1u << f)))
+			continue;
+		at = l->key_classes[f] + s->vkey[f] * PAL_CLASS_WORDS;
+		if (!(w = pal_word_ptr(s, at)))
+			return -1;
+		c->summary = (__u32)*w;
+		c->ovr_mask = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->ovr_base = (__u32)*w;
+		c->base = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->anchor = (__u32)*w;
+		c->ovr_rank = (__u32)(*w >> 32);
+		if (!(w = pal_word_ptr(s, ++at)))
+			return -1;
+		c->top = (__u32)*w;
+	}
 	return 0;
 }
 
@@ -771,15 +839,14 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 	for (f = 0; f < PAL_FIELD_COUNT; f++) {
 		struct pal_class *c;
 
-		if (l->single_class & (1u << f)) { /* every key has this class: no lookup */
-			s->cls[f] = l->one_class[f];
+		if (l->single_class & (1u << f)) { /* every key has this class: no lookup; its
+						    * values after the verdict cache (the one class
+						    * of the list's field: a constant names it) */
+			s->vkey[f] = 0;
 			continue;
 		}
-		if (l->direct & (1u << f)) { /* by index or host hash, no LPM lookup */
-			if (pal_keytab_lookup(s, l, f, pkt, &s->cls[f]))
-				return; /* req->status stays INTERNAL */
+		if (l->direct & (1u << f)) /* by index or host hash (pal_cls_direct_ids, below) */
 			continue;
-		}
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
 		case PAL_FIELD_DST_ADDR:
@@ -810,7 +877,19 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		if (!c)
 			return; /* req->status stays INTERNAL */
 		s->cls[f] = *c;
+		s->vkey[f] = s->cls[f].summary;
 	}
+
+	/* the direct fields' class ids: one call for all of them */
+	if (l->direct && pal_cls_direct_ids(s, l, pkt))
+		return; /* req->status stays INTERNAL */
+
+	/* the answer of steps 2 and 3 for this list and these classes, made before */
+	if (pal_vcache_get(s, l))
+		goto answered;
+	/* the class values step 1 left for now, which steps 2 and 3 read */
+	if ((l->direct | l->single_class) && pal_cls_values(s, l))
+		return; /* req->status stays INTERNAL */
 
 	/* 2. candidate words: AND of the summaries, restricted to words that hold an entry without
 	 * an anchor or one anchored on a field this packet's class satisfies; and the rank of each
@@ -823,9 +902,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->top &= s->cls[f].top;
 	s->top_left = s->top;
 	s->cand_nz = 0;
-	if (pal_vcache_get(s, l)) {
-		/* the answer of steps 2 and 3 for this list and these classes, made before */
-	} else if (pal_cls_first_entry(s)) {
+	if (pal_cls_first_entry(s)) {
 		pal_vcache_put(s);
 	} else {
 		s->pkt = *pkt; /* for the walk's Log events */
@@ -842,6 +919,7 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		bpf_loop(2 * PAL_MAX_CLASSIFY_STEPS + 2, pal_cls_step, &loop, 0);
 	}
 
+answered:
 	req->status = s->status;
 	if (s->status == PAL_CLS_STATUS_VERDICT) {
 		req->entry = s->entry;

@@ -14,7 +14,7 @@ struct pal_hookctx {
 	__u8 quiet; /* do not count rules or emit Log events (second xt_bpf evaluation) */
 	__u8 trace; /* trace mode (trace.h): quiet, record the lists, change nothing */
 	__u8 pad;
-	__u32 slot; /* the interface's slot (pal_iface_get_slot); 0: count by ifindex */
+	__u32 slot; /* where the interface counts (pal_iface_get_slot: its slot or link slot); 0: by ifindex */
 };
 
 static __always_inline void pal_count_rule(__u32 rule_id, __u32 len)
@@ -34,10 +34,11 @@ static __always_inline void pal_count_rule(__u32 rule_id, __u32 len)
  * classifier's need (a Log event creates counters from inside its bpf_loop callback). */
 static const struct pal_if_ctr pal_if_ctr_zero;
 
-/* This CPU's counters of (interface, hook). An interface with a slot of its own counts in
- * pal_slot_ctrs at that slot: an array read (the verifier inlines it) instead of a hash lookup on
- * every packet. Everything else counts in pal_if_ctrs by ifindex, created on first use: the
- * reserved slots, which unprogrammed interfaces share, and interfaces without an entry. Readers
+/* This CPU's counters of (interface, hook). An interface with a slot of its own, or an attached
+ * interface without an entry that has a link slot (abi.h PAL_LINK_SLOTS), counts in pal_slot_ctrs
+ * at that slot: an array read (the verifier inlines it) instead of a hash lookup on every packet.
+ * Everything else counts in pal_if_ctrs by ifindex, created on first use: the reserved slots,
+ * which unprogrammed interfaces share, and interfaces without an entry or a link slot. Readers
  * add the two (abi.h "pal_slot_ctrs"). */
 static __always_inline struct pal_if_ctr *pal_if_ctr_get(__u32 slot, __u32 ifindex, __u8 hook)
 {

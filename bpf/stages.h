@@ -29,8 +29,10 @@ struct pal_outcome {
 
 /* The interface's slot (abi.h "pal_if_index"): below PAL_IF_INDEX_DIRECT from the array (an
  * inlined bounds check and load; the element is read once, it may change under the packet), above
- * it from pal_ifaces. Returns 0 when the interface has no entry. */
-static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot)
+ * it from pal_ifaces. Returns 0 when the interface has no entry; *ctr then gets its link slot (an
+ * attached interface without an endpoint: where it counts, abi.h PAL_LINK_SLOTS), else stays as
+ * it was. A link slot is for counting only: it never names a configuration. */
+static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot, __u32 *ctr)
 {
 	struct pal_if_index *d;
 	struct pal_if_slot *s;
@@ -41,8 +43,12 @@ static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot)
 		if (!d)
 			return 0;
 		v = *(volatile __u32 *)&d->slot_plus1;
-		if (v == PAL_IF_INDEX_NONE)
+		if (v == PAL_IF_INDEX_NONE) {
+			v = *(volatile __u32 *)&d->link_plus1; /* the same line */
+			if (v)
+				*ctr = v - 1;
 			return 0;
+		}
 		*slot = v - 1;
 		return 1;
 	}
@@ -56,14 +62,15 @@ static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot)
 /* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
  * The bank word is read once; the agent rewrites only the other bank, and only after a grace
  * period since its last flip, so the value returned stays whole until this program returns.
- * *slot_out: the slot (the hook counts on it, counters.h), 0 without an entry. */
+ * *slot_out: the slot (the hook counts on it, counters.h); without an entry its link slot (counts
+ * only, see pal_iface_slot) or 0. A NULL return means no configuration whatever *slot_out says. */
 static __always_inline struct pal_iface *pal_iface_get_slot(__u32 ifindex, __u32 *slot_out)
 {
 	struct pal_if_bank *b;
 	__u32 slot = 0, idx;
 
 	*slot_out = 0;
-	if (!ifindex || !pal_iface_slot(ifindex, &slot))
+	if (!ifindex || !pal_iface_slot(ifindex, &slot, slot_out))
 		return 0;
 	*slot_out = slot;
 	b = bpf_map_lookup_elem(&pal_if_bank, &slot);

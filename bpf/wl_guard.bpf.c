@@ -27,7 +27,7 @@ int sf_wl_guard(struct __sk_buff *skb)
 {
 	/* __sk_buff.ifindex is skb->dev's ifindex: the input device in PREROUTING, the output
 	 * device in POSTROUTING */
-	__u32 ifindex = skb->ifindex, slot;
+	__u32 ifindex = skb->ifindex, slot, ctr; /* ctr: a link slot (counting), not an entry */
 
-	return !pal_iface_slot(ifindex, &slot) || !bpf_map_lookup_elem(&pal_if_live, &ifindex);
+	return !pal_iface_slot(ifindex, &slot, &ctr) || !bpf_map_lookup_elem(&pal_if_live, &ifindex);
 }

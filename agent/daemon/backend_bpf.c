@@ -769,16 +769,39 @@ static int attach_ports(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n
 	return attached;
 }
 
+/* The ports' ifindexes, for the datapath calls that take a list of them (NULL when out of
+ * memory). */
+static int *port_ifindexes(const struct pal_dp_port *p, size_t n)
+{
+	int *ifx = calloc(n ? n : 1, sizeof(*ifx));
+
+	for (size_t i = 0; ifx && i < n; i++)
+		ifx[i] = p[i].ifindex;
+	return ifx;
+}
+
+/* Counter slots for the ports without an endpoint (watched links), freed from the others: a
+ * verdict counted by an array read, not a pal_if_ctrs hash lookup (iface_slots.c). */
+static void link_slots(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
+{
+	int *ifx = port_ifindexes(p, n);
+
+	if (!ifx)
+		return;
+	if (pal_dp_link_slots_sync(c->dp, ifx, n) < 0)
+		pald_log(PALD_LOG_WARN, "cannot give watched links counter slots (they count by "
+			 "ifindex)", PALD_S("error", pal_dp_error(c->dp)));
+	free(ifx);
+}
+
 /* Counters of interfaces palisade no longer runs on go (pod churn would fill pal_if_ctrs). */
 static void prune_counters(struct bpf_ctx *c, const struct pal_dp_port *p, size_t n)
 {
-	int *keep = calloc(n ? n : 1, sizeof(*keep));
+	int *keep = port_ifindexes(p, n);
 	int gone;
 
 	if (!keep)
 		return;
-	for (size_t i = 0; i < n; i++)
-		keep[i] = p[i].ifindex;
 	gone = pal_dp_prune_if_counters(c->dp, keep, n);
 	if (gone > 0)
 		pald_log(PALD_LOG_DEBUG, "counters of interfaces gone removed", PALD_I("keys", gone));
@@ -912,7 +935,9 @@ static int bpf_sync_interfaces(void *ctx, const struct pald_iface *ifaces, size_
 								 f->role == PALD_IFACE_HOST,
 								 has_untracked_in(f), wants_xdp(f) };
 	}
-	/* 2. programs: attach the set, detach everything else palisade had attached */
+	/* 2. programs: attach the set, detach everything else palisade had attached; an interface
+	 * without an endpoint (a watched link) counts in a link slot from its first packet */
+	link_slots(c, ports, n_ports);
 	t_rules = pald_now_ns();
 	attached = attach_ports(c, ports, n_ports, modes, &full);
 	if (attached < 0 || (size_t)attached < n_ports) /* e.g. a foreign XDP program (attach.c) */

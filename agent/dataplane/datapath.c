@@ -462,7 +462,8 @@ fail:
 
 uint32_t pal_dp_max_endpoints(const struct pal_datapath *dp)
 {
-	return dp->n_slots > PAL_IFSLOT_FIRST ? dp->n_slots - PAL_IFSLOT_FIRST : 0;
+	return dp->n_slots > PAL_IFSLOT_FIRST + PAL_LINK_SLOTS ?
+		       dp->n_slots - PAL_IFSLOT_FIRST - PAL_LINK_SLOTS : 0;
 }
 
 void pal_dp_close(struct pal_datapath *dp)

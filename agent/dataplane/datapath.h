@@ -95,6 +95,14 @@ int pal_dp_iface_read(struct pal_datapath *dp, uint32_t ifindex, struct pal_ifac
 /* Endpoints that can be programmed, and how many more (free interface slots). */
 uint32_t pal_dp_max_endpoints(const struct pal_datapath *dp);
 uint32_t pal_dp_slots_available(const struct pal_datapath *dp);
+/* Link slots (abi.h PAL_LINK_SLOTS): every interface of ifindex[n] (the ports palisade's programs
+ * are attached to, or are being attached to) that has no pal_ifaces entry gets a counter slot,
+ * while there are free ones, so its verdicts count by an array read (bpf/counters.h); one keeps
+ * it while it stays in the list; the slots of interfaces not in the list are freed. Only for
+ * ifindexes below PAL_IF_INDEX_DIRECT. How many slots were handed out, or -errno. */
+int pal_dp_link_slots_sync(struct pal_datapath *dp, const int *ifindex, size_t n);
+/* The link slot of ifindex, 0 when it has none. */
+uint32_t pal_dp_link_slot(const struct pal_datapath *dp, uint32_t ifindex);
 
 /* Sums the per-CPU counters. */
 int pal_dp_rule_counter(const struct pal_datapath *dp, uint32_t rule_id, struct pal_rule_ctr *out);

@@ -25,7 +25,7 @@ struct pal_dp_list_keys {
 #define MFD(dp, m) ((dp)->map_fd[PAL_M_##m])
 /* the maps of the interface counters (map_read.h) */
 #define PAL_DP_IFCTR_MAPS(dp) \
-	((struct pal_ifctr_maps){ MFD(dp, pal_if_ctrs), MFD(dp, pal_slot_ctrs), MFD(dp, pal_ifaces) })
+	((struct pal_ifctr_maps){ MFD(dp, pal_if_ctrs), MFD(dp, pal_slot_ctrs), MFD(dp, pal_ifaces), MFD(dp, pal_if_index) })
 
 struct pal_datapath {
 	char dir[PATH_MAX - 1024]; /* room for the suffixes in PATH_MAX buffers */
@@ -69,6 +69,12 @@ struct pal_datapath {
 	uint64_t *fs_ports;
 	size_t fs_ports_len;
 };
+
+/* The first link slot (abi.h PAL_LINK_SLOTS): endpoints' slots end there. */
+static inline uint32_t pal_dp_link_first(const struct pal_datapath *dp)
+{
+	return dp->n_slots - PAL_LINK_SLOTS;
+}
 
 /* Grace periods completed by this process (pal_dp_grace_period). */
 extern uint64_t pal_dp_grace_periods;

@@ -15,6 +15,9 @@
  *   - pal_if_index, the programs' array copy of pal_ifaces for small ifindexes, is written with
  *     pal_ifaces (one atomic store per element) and cleared before a slot is marked free, so the
  *     grace period before a freed slot is reused covers a packet that read it there too.
+ *   - link slots (the last PAL_LINK_SLOTS, abi.h) hold counters only, for attached interfaces
+ *     without an entry: pal_if_index.link_plus1 names one, cleared before it is marked free,
+ *     and a freed link slot is handed on only after a grace period, its counters zeroed.
  * All of this runs on one thread (the agent's, or a test's writer). */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,10 +89,10 @@ static int mark_bound_slots(struct pal_datapath *dp)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &ref) || ref.slot < PAL_IFSLOT_FIRST)
 			continue;
-		if (ref.slot >= dp->n_slots || dp->slot_used[ref.slot]) {
+		if (ref.slot >= pal_dp_link_first(dp) || dp->slot_used[ref.slot]) {
 			pal_dp_set_error(dp, "pinned pal_ifaces[%u] names slot %u, %s: tables corrupt",
 					 key, ref.slot,
-					 ref.slot >= dp->n_slots ? "out of range" : "bound twice");
+					 ref.slot >= pal_dp_link_first(dp) ? "out of range" : "bound twice");
 			return -EUCLEAN;
 		}
 		dp->slot_used[ref.slot] = true;
@@ -133,9 +136,20 @@ static int if_index_load(struct pal_datapath *dp)
 		if (key < PAL_IF_INDEX_DIRECT && !bpf_map_lookup_elem(fd, &key, &ref))
 			want[key] = ref.slot + 1;
 	}
-	for (uint32_t i = 0; i < PAL_IF_INDEX_DIRECT; i++)
+	for (uint32_t i = 0; i < PAL_IF_INDEX_DIRECT; i++) {
+		uint32_t l = __atomic_load_n(&dp->if_index[i].link_plus1, __ATOMIC_ACQUIRE);
+
 		if (__atomic_load_n(&dp->if_index[i].slot_plus1, __ATOMIC_ACQUIRE) != want[i])
 			if_index_store(dp, i, want[i]);
+		/* the link slots a previous agent handed out stay with their interfaces (and their
+		 * counters); one out of the link range or named twice is dropped */
+		if (!l)
+			continue;
+		if (l - 1 < pal_dp_link_first(dp) || l - 1 >= dp->n_slots || dp->slot_used[l - 1])
+			__atomic_store_n(&dp->if_index[i].link_plus1, 0, __ATOMIC_RELEASE);
+		else
+			dp->slot_used[l - 1] = true;
+	}
 	free(want);
 	return 0;
 }
@@ -146,7 +160,7 @@ int pal_dp_slots_load(struct pal_datapath *dp)
 	long page = sysconf(_SC_PAGESIZE);
 	int err;
 
-	if (n <= PAL_IFSLOT_FIRST || max_entries(MFD(dp, pal_if_cfg)) != 2 * n) {
+	if (n <= PAL_IFSLOT_FIRST + PAL_LINK_SLOTS || max_entries(MFD(dp, pal_if_cfg)) != 2 * n) {
 		pal_dp_set_error(dp, "pal_if_bank has %u slots and pal_if_cfg %u values (want 2 per "
 				 "slot): tables corrupt", n, max_entries(MFD(dp, pal_if_cfg)));
 		return -EUCLEAN;
@@ -204,7 +218,7 @@ static int slot_alloc(struct pal_datapath *dp, uint32_t *out)
 
 	for (;;) {
 		any_free = false;
-		for (uint32_t s = PAL_IFSLOT_FIRST; s < dp->n_slots; s++) {
+		for (uint32_t s = PAL_IFSLOT_FIRST; s < pal_dp_link_first(dp); s++) {
 			if (dp->slot_used[s])
 				continue;
 			any_free = true;
@@ -220,7 +234,7 @@ static int slot_alloc(struct pal_datapath *dp, uint32_t *out)
 		waited = true;
 	}
 	pal_dp_set_error(dp, "no free interface slot: %u endpoints are programmed (--max-endpoints)",
-			 dp->n_slots - PAL_IFSLOT_FIRST);
+			 pal_dp_link_first(dp) - PAL_IFSLOT_FIRST);
 	return -ENOSPC;
 }
 
@@ -228,7 +242,7 @@ uint32_t pal_dp_slots_available(const struct pal_datapath *dp)
 {
 	uint32_t n = 0;
 
-	for (uint32_t s = PAL_IFSLOT_FIRST; s < dp->n_slots; s++)
+	for (uint32_t s = PAL_IFSLOT_FIRST; s < pal_dp_link_first(dp); s++)
 		n += !dp->slot_used[s];
 	return n;
 }
@@ -419,4 +433,92 @@ uint32_t pal_dp_iface_xdp_marked(struct pal_datapath *dp, uint32_t ifindex)
 	if (!dp->banks || slot_of(dp, ifindex, &ref) || ref.slot >= dp->n_slots)
 		return 0;
 	return __atomic_load_n(&dp->banks[ref.slot].xdp_ifindex, __ATOMIC_ACQUIRE);
+}
+
+/* ---- link slots ------------------------------------------------------------------------------ */
+
+uint32_t pal_dp_link_slot(const struct pal_datapath *dp, uint32_t ifindex)
+{
+	uint32_t l;
+
+	if (!dp->if_index || !ifindex || ifindex >= PAL_IF_INDEX_DIRECT)
+		return 0;
+	l = __atomic_load_n(&dp->if_index[ifindex].link_plus1, __ATOMIC_ACQUIRE);
+	return l ? l - 1 : 0;
+}
+
+/* Frees the link slot of ifindex: unpublished first, reusable after a grace period. */
+static void link_free(struct pal_datapath *dp, uint32_t ifindex, uint32_t s)
+{
+	__atomic_store_n(&dp->if_index[ifindex].link_plus1, 0, __ATOMIC_RELEASE);
+	if (s < dp->n_slots) {
+		dp->slot_used[s] = false;
+		dp->slot_since[s] = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
+	}
+}
+
+/* A link slot no packet can reach (freed a grace period ago, or never used), or -ENOSPC. */
+static int link_alloc(struct pal_datapath *dp, bool *waited, uint32_t *out)
+{
+	for (;;) {
+		bool any_free = false;
+
+		for (uint32_t s = pal_dp_link_first(dp); s < dp->n_slots; s++) {
+			if (dp->slot_used[s])
+				continue;
+			any_free = true;
+			if (slot_quiet(dp, s)) {
+				*out = s;
+				return 0;
+			}
+		}
+		if (!any_free || *waited)
+			return -ENOSPC;
+		pal_dp_grace_period(); /* freed link slots become reusable */
+		*waited = true;
+	}
+}
+
+int pal_dp_link_slots_sync(struct pal_datapath *dp, const int *ifindex, size_t n)
+{
+	bool *attached, waited = false;
+	int given = 0, err = 0;
+
+	if (!dp->if_index)
+		return -EROFS;
+	attached = calloc(PAL_IF_INDEX_DIRECT, sizeof(*attached));
+	if (!attached)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (ifindex[i] > 0 && (uint32_t)ifindex[i] < PAL_IF_INDEX_DIRECT)
+			attached[ifindex[i]] = true;
+	/* the link slots of interfaces no longer attached go (their counters are pruned too) */
+	for (uint32_t i = 1; i < PAL_IF_INDEX_DIRECT; i++) {
+		uint32_t l = __atomic_load_n(&dp->if_index[i].link_plus1, __ATOMIC_ACQUIRE);
+
+		if (l && !attached[i])
+			link_free(dp, i, l - 1);
+	}
+	/* an attached interface without an entry gets one; one that has a link slot keeps it while
+	 * it stays attached, also once it is bound (its entry's slot counts then; readers add both) */
+	for (size_t i = 0; i < n && !err; i++) {
+		uint32_t x = (uint32_t)ifindex[i], s;
+
+		if (ifindex[i] <= 0 || x >= PAL_IF_INDEX_DIRECT || !attached[x] ||
+		    __atomic_load_n(&dp->if_index[x].link_plus1, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&dp->if_index[x].slot_plus1, __ATOMIC_ACQUIRE) !=
+			    PAL_IF_INDEX_NONE)
+			continue;
+		attached[x] = false; /* listed twice: once */
+		if (link_alloc(dp, &waited, &s))
+			break; /* more watched links than link slots: the rest count by ifindex */
+		err = slot_ctrs_zero(dp, s);
+		if (err)
+			break;
+		dp->slot_used[s] = true;
+		__atomic_store_n(&dp->if_index[x].link_plus1, s + 1, __ATOMIC_RELEASE);
+		given++;
+	}
+	free(attached);
+	return err ? err : given;
 }

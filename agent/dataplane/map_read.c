@@ -92,22 +92,44 @@ static int64_t slot_ctr_index(const struct pal_ifctr_maps *m, uint32_t ifindex, 
 	return (int64_t)s.slot * PAL_HOOK_COUNT + hook;
 }
 
+/* The index of (interface, hook) in pal_slot_ctrs by the interface's link slot (abi.h
+ * PAL_LINK_SLOTS), or -ENOENT when it has none. */
+static int64_t link_ctr_index(const struct pal_ifctr_maps *m, uint32_t ifindex, uint8_t hook)
+{
+	struct pal_if_index e;
+
+	if (m->if_index < 0 || hook >= PAL_HOOK_COUNT || ifindex >= PAL_IF_INDEX_DIRECT ||
+	    bpf_map_lookup_elem(m->if_index, &ifindex, &e) || !e.link_plus1)
+		return -ENOENT;
+	return (int64_t)(e.link_plus1 - 1) * PAL_HOOK_COUNT + hook;
+}
+
+/* Adds pal_slot_ctrs[idx] to *out (idx < 0: none); 0, -ENOENT or -errno. */
+static int add_slot_ctr(const struct pal_ifctr_maps *m, int64_t idx, struct pal_if_ctr *out)
+{
+	uint32_t i = (uint32_t)idx;
+
+	return idx < 0 ? -ENOENT : add_if_ctr(m->by_slot, &i, out);
+}
+
 int pal_map_if_counter(const struct pal_ifctr_maps *m, const struct pal_ifctr_key *k,
 		       struct pal_if_ctr *out)
 {
 	int64_t idx = slot_ctr_index(m, k->ifindex, k->hook);
-	int by_if, by_slot = -ENOENT;
+	int64_t link = link_ctr_index(m, k->ifindex, k->hook);
+	int by_if, by_slot, by_link;
 
 	memset(out, 0, sizeof(*out));
 	by_if = add_if_ctr(m->by_ifindex, k, out);
 	if (by_if && by_if != -ENOENT)
 		return by_if;
-	if (idx >= 0) {
-		uint32_t i = (uint32_t)idx;
-
-		by_slot = add_if_ctr(m->by_slot, &i, out);
-	}
-	return by_if ? by_slot : 0;
+	by_slot = add_slot_ctr(m, idx, out);
+	if (by_slot && by_slot != -ENOENT)
+		return by_slot;
+	by_link = link != idx ? add_slot_ctr(m, link, out) : -ENOENT;
+	if (by_link && by_link != -ENOENT)
+		return by_link;
+	return by_if && by_slot && by_link ? -ENOENT : 0;
 }
 
 static bool ctr_any(const struct pal_if_ctr *c)
@@ -129,13 +151,15 @@ static int keys_push(struct pal_ifctr_key **keys, size_t *n, size_t *cap,
 	return 0;
 }
 
-/* The hooks that counted something in pal_slot_ctrs for interface ifindex. */
+/* The hooks that counted something in pal_slot_ctrs for interface ifindex, at its slot (index:
+ * slot_ctr_index) or its link slot (link_ctr_index). */
 static int slot_keys(const struct pal_ifctr_maps *m, uint32_t ifindex, struct pal_ifctr_key **keys,
-		     size_t *n, size_t *cap)
+		     size_t *n, size_t *cap,
+		     int64_t (*index)(const struct pal_ifctr_maps *, uint32_t, uint8_t))
 {
 	for (uint8_t hook = 0; hook < PAL_HOOK_COUNT; hook++) {
 		struct pal_ifctr_key k = { .ifindex = ifindex, .hook = hook };
-		int64_t idx = slot_ctr_index(m, ifindex, hook);
+		int64_t idx = index(m, ifindex, hook);
 		struct pal_if_ctr c = { 0 };
 		uint32_t i = (uint32_t)idx;
 		int err;
@@ -163,6 +187,46 @@ static size_t keys_sort_unique(struct pal_ifctr_key *keys, size_t n)
 	return pal_sort_unique(keys, n, sizeof(*keys), key_cmp);
 }
 
+/* The hooks that counted something at the link slots pal_if_index names: the array read in
+ * batches (65,536 elements: a syscall each would take tens of milliseconds). */
+static int link_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key **keys, size_t *n,
+		     size_t *cap)
+{
+	struct pal_if_index *v;
+	uint32_t *k, out_batch, got = 0;
+	void *in = NULL;
+	int err = 0;
+
+	if (m->if_index < 0)
+		return 0;
+	v = calloc(PAL_IF_INDEX_DIRECT, sizeof(*v));
+	k = calloc(PAL_IF_INDEX_DIRECT, sizeof(*k));
+	if (!v || !k) {
+		free(v);
+		free(k);
+		return -ENOMEM;
+	}
+	while (got < PAL_IF_INDEX_DIRECT) {
+		uint32_t count = PAL_IF_INDEX_DIRECT - got;
+		int rc = bpf_map_lookup_batch(m->if_index, in, &out_batch, k + got, v + got, &count,
+					      NULL);
+
+		got += count;
+		if (rc) {
+			if (errno != ENOENT)
+				err = -errno;
+			break;
+		}
+		in = &out_batch;
+	}
+	for (uint32_t i = 0; !err && i < got; i++)
+		if (v[i].link_plus1)
+			err = slot_keys(m, k[i], keys, n, cap, link_ctr_index);
+	free(v);
+	free(k);
+	return err;
+}
+
 int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key **keys,
 			    size_t *n)
 {
@@ -178,9 +242,11 @@ int pal_map_if_counter_keys(const struct pal_ifctr_maps *m, struct pal_ifctr_key
 		prev = &k;
 	}
 	while (!err && bpf_map_get_next_key(m->ifaces, prev_if, &ifindex) == 0) {
-		err = slot_keys(m, ifindex, keys, n, &cap);
+		err = slot_keys(m, ifindex, keys, n, &cap, slot_ctr_index);
 		prev_if = &ifindex;
 	}
+	if (!err)
+		err = link_keys(m, keys, n, &cap);
 	if (err) {
 		free(*keys);
 		*keys = NULL;

@@ -14,11 +14,12 @@
 int pal_map_rule_counter(int fd, uint32_t rule_id, struct pal_rule_ctr *out);
 
 /* The maps an interface's counters are in: pal_if_ctrs by ifindex, pal_slot_ctrs by the slot
- * pal_ifaces gives (abi.h, above struct pal_ifctr_key). */
+ * pal_ifaces gives or by the link slot pal_if_index gives (abi.h, above struct pal_ifctr_key). */
 struct pal_ifctr_maps {
 	int by_ifindex; /* pal_if_ctrs */
 	int by_slot;    /* pal_slot_ctrs */
 	int ifaces;     /* pal_ifaces */
+	int if_index;   /* pal_if_index (link slots); < 0: none read */
 };
 
 /* (interface, hook)'s counters, both maps added. 0, or -errno (-ENOENT: it has none). */

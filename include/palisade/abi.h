@@ -50,8 +50,9 @@
 /* Sizes derived from the endpoint limit n: a slot per programmed endpoint plus the reserved ones;
  * pal_ifaces keys for as many interfaces again that are attached but unprogrammed (they point at a
  * reserved slot) plus watched ones; up to PAL_SLOT_COUNT lists per endpoint, twice during a flip;
- * counters for every interface palisade's programs run on, per hook. */
-#define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST)
+ * counters for every interface palisade's programs run on, per hook. The last PAL_LINK_SLOTS
+ * slots count the verdicts of attached interfaces without an endpoint (abi.h "pal_if_index"). */
+#define PAL_IF_SLOTS_FOR(n) ((n) + PAL_IFSLOT_FIRST + PAL_LINK_SLOTS)
 #define PAL_IF_KEYS_FOR(n) (2u * (n) + 64u)
 #define PAL_LISTS_FOR(n) (2u * PAL_SLOT_COUNT * (n))
 /* pal_small's slots: an array reserves them all (~2.8 KiB each), and endpoints mostly share their
@@ -224,21 +225,28 @@ _Static_assert(sizeof(struct pal_hook_memo) == 80, "pal_hook_memo size");
  * form (bpf/classify.h "Verdict cache"; docs/datapath.md "The verdict cache"). Steps 2 and 3 of a
  * classification are a pure function of the list's contents and the six classes step 1 found;
  * a line holds that answer for one (list stamp, six classes) when it was a first-entry ALLOW or
- * DENY (no Log, no walk). The key is compared whole: a line of another key is a miss. A class is
- * named by its pal_class.summary, a pal_words index no other class of the list has (every class
- * has its own n_summary >= 1 summary words: maps_sync.c image_build). */
+ * DENY (no Log, no walk), or NOMATCH because no summary word can hold a candidate (the AND of the
+ * classes' top is 0: nothing logged either). The key is compared whole: a line of another key is
+ * a miss. A class is named, per field: for a field with a direct key table (pal_list.direct) by
+ * its class id in that table (ids are unique in the field's table, and name the class's values
+ * at key_classes[f] + id * PAL_CLASS_WORDS, so the classifier reads those values only on a
+ * miss); for any other field by its pal_class.summary, a pal_words index no other class of the
+ * list has (every class has its own n_summary >= 1 summary words: maps_sync.c image_build).
+ * Whether a field is direct is fixed by the list's contents, which its stamp names. */
 #define PAL_VCACHE_LINE_BITS 8u
 #define PAL_VCACHE_LINES (1u << PAL_VCACHE_LINE_BITS)
 struct pal_vcache_line {
 	__u64 stamp;   /* the list's pal_list.stamp; 0: empty or invalidated */
-	__u32 cls[6];  /* per field (enum pal_field), the class's pal_class.summary */
+	__u32 cls[6];  /* per field (enum pal_field), the class's name (above) */
 	__u32 busy;    /* 1 while a writer is inside the line: a reader misses, a writer leaves it */
 	__u32 entry;   /* the deciding entry's index */
 	__u32 rule_id; /* its rule */
-	__u8 action;   /* PAL_ACT_ALLOW or PAL_ACT_DENY */
+	__u8 action;   /* PAL_ACT_ALLOW, PAL_ACT_DENY or PAL_VCACHE_NOMATCH */
 	__u8 kind;
 	__u8 pad[2];
 };
+/* pal_vcache_line.action of a NOMATCH answer (no PAL_ACT_* value) */
+#define PAL_VCACHE_NOMATCH 0x80u
 _Static_assert(sizeof(struct pal_vcache_line) == 48, "pal_vcache_line size");
 
 /* event_clock: PERCPU_ARRAY[PAL_HOOK_COUNT] of struct pal_event_clock, private to each object
@@ -313,6 +321,12 @@ _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
 #define PAL_IFSLOT_UNPROGRAMMED_WORKLOAD 0u
 #define PAL_IFSLOT_UNPROGRAMMED_HOST 1u
 #define PAL_IFSLOT_FIRST 2u
+/* Counter-only slots at the end of the slot range, for links palisade's tc programs run on that
+ * no endpoint claims (the forward watch's, docs/datapath.md): their verdicts count in pal_slot_ctrs
+ * by an array read instead of a pal_if_ctrs hash lookup per packet (~15-19 ns a forwarded packet
+ * at tc egress). Never bound in pal_ifaces, so no program reads their pal_if_bank or pal_if_cfg
+ * values; pal_if_index.link_plus1 names them. Links beyond these count by ifindex as before. */
+#define PAL_LINK_SLOTS 64u
 struct pal_if_slot {
 	__u32 slot;
 	__u32 pad;
@@ -344,7 +358,13 @@ _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's
 #define PAL_IF_INDEX_NONE 0u /* no pal_ifaces entry: not palisade's interface */
 struct pal_if_index {
 	__u32 slot_plus1; /* the slot + 1, or PAL_IF_INDEX_NONE; one atomic store */
-	__u32 pad;
+	/* An attached interface without a pal_ifaces entry (a watched link): its counter slot + 1
+	 * (one of the last PAL_LINK_SLOTS slots), or 0: it counts in pal_slot_ctrs there, read in
+	 * the same line as slot_plus1. Read only while slot_plus1 is PAL_IF_INDEX_NONE; it is no
+	 * configuration (the programs read it for counting alone), and it is written with one atomic
+	 * store, cleared before its slot is marked free, and the slot is reused only after a grace
+	 * period and with zeroed counters (agent/dataplane/iface_slots.c pal_dp_link_slots_sync). */
+	__u32 link_plus1;
 };
 _Static_assert(sizeof(struct pal_if_index) == 8, "pal_if_index size (= the array's element stride)");
 
@@ -1029,9 +1049,11 @@ _Static_assert(sizeof(struct pal_rule_ctr) == 16, "pal_rule_ctr size");
  * interface with a slot of its own (>= PAL_IFSLOT_FIRST; found through pal_ifaces). The agent
  * zeroes a slot's counters before it hands the slot to another interface (a grace period after
  * the last packet could have found it).
+ * An attached interface without a pal_ifaces entry counts in pal_slot_ctrs too, at the link
+ * slot pal_if_index names (link_plus1), when it has one.
  * pal_if_ctrs: PERCPU_HASH, key struct pal_ifctr_key -> struct pal_if_ctr, by ifindex: counts of
  * an interface without a slot of its own (a reserved slot, shared by unprogrammed interfaces, or
- * no pal_ifaces entry), kept after it gets one. */
+ * no pal_ifaces entry and no link slot), kept after it gets one. */
 struct pal_ifctr_key {
 	__u32 ifindex;
 	__u8 hook; /* enum pal_hook */

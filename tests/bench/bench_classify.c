@@ -584,6 +584,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-classify: FAIL: %s\n", err);
 		return 2;
 	}
+	/* the rows' tc egress runs on the loopback, an interface without an endpoint: a link slot
+	 * for it, as the agent gives a watched link (pal_dp_link_slots_sync) */
+	if (pal_dp_link_slots_sync(dp, (int[]){ 1 }, 1) != 1)
+		bench_die("a link slot for the loopback");
 	if (bpf_xdp_attach(ifx, pal_dp_prog_fd(dp, PAL_PROG_XDP_HEP_INGRESS), XDP_FLAGS_DRV_MODE,
 			   NULL))
 		bench_die("native XDP attach of xdp_hep_ingress on a veth");

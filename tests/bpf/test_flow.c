@@ -642,6 +642,29 @@ Test(bpf_flow, a_synack_that_does_not_acknowledge_the_syn_answers_nothing)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the server's own RST was taken as blind");
 }
 
+/* The same after a policy change: the SYN-ACK meets a stale entry and is judged by the re-judge
+ * program (tc_flow_rejudge), which takes the acknowledgement from the hook's copy of the packet. */
+Test(bpf_flow, a_synack_on_a_stale_entry_answers_only_when_it_acknowledges_the_syn)
+{
+	struct pal_flow_cfg c = { 0 };
+	struct pal_flow f;
+
+	set_cfg(&c);
+	c2s = ct_pkt(PAL_PROTO_TCP, CLIENT, 40024, POD, 8080);
+	s2c = ct_pkt(PAL_PROTO_TCP, POD, 8080, CLIENT, 40024);
+	bt_flush_flows(&T);
+	cr_assert(to_pod_seq(BT_TCP_SYN, C_ISN));
+	apply(unrelated_yaml);
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, 0x12345678u, C_ISN + 1 + 0x5000u));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "a forged SYN-ACK answered a stale entry's SYN");
+	apply(base_yaml);
+	cr_assert(from_pod_seq(BT_TCP_SYN | BT_TCP_ACK, S_ISN), "the server's own, re-judged");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.state, PAL_FST_TCP_SYN_RECV, "the server's SYN-ACK did not answer after a change");
+	cr_assert_eq(f.seq_mark[1], S_ISN);
+	cr_assert_eq(f.generation, generation);
+}
+
 /* A SYN as Linux sends it (20 bytes of options), or with TCP Fast Open data: the options are no
  * data, so a SYN-ACK acknowledging 20 bytes more than the SYN does not answer it (the options
  * counted, a forger's chance was 21 in 65,536); one acknowledging the Fast Open data does, as one

@@ -86,10 +86,11 @@ static void compile(struct ctest *c, char *yaml)
 	cr_assert_eq(c->rc, 0, "compile");
 }
 
-/* tc ingress of eth0 on a new TCP flow from PEER to HOST:dport; the program's return value. */
-static int tc_in(uint16_t dport, const struct __sk_buff *cb_from)
+/* tc ingress of eth0 on a new flow of protocol proto from PEER to HOST:dport; the program's
+ * return value. */
+static int tc_in_proto(uint8_t proto, uint16_t dport, const struct __sk_buff *cb_from)
 {
-	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, PEER, 40000, HOST, dport);
+	struct pal_packet p = ct_pkt(proto, PEER, 40000, HOST, dport);
 	int eth0 = T.ifindex[BT_ETH0];
 	uint8_t buf[256];
 	size_t len = bt_build(buf, sizeof(buf), &p, NULL);
@@ -103,6 +104,12 @@ static int tc_in(uint16_t dport, const struct __sk_buff *cb_from)
 	cr_assert_eq(bpf_prog_test_run_opts(pal_dp_prog_fd(T.dp, PAL_PROG_TC_INGRESS), &o), 0);
 	cr_assert_eq(sched_getcpu(), cpu);
 	return (int)o.retval;
+}
+
+/* The same for a new TCP flow. */
+static int tc_in(uint16_t dport, const struct __sk_buff *cb_from)
+{
+	return tc_in_proto(PAL_PROTO_TCP, dport, cb_from);
 }
 
 /* The one long list eth0 runs, read from pal_lists. */
@@ -301,6 +308,38 @@ Test(bpf_vcache, a_reused_slot_and_region_never_serve_the_old_lists_answer)
 	ct_free(&a);
 	ct_free(&b);
 	ct_free(&c);
+}
+
+/* A combination no entry can match (every rule of the list is TCP; a UDP packet's protocol class
+ * leaves no candidate) is cached too, as NOMATCH: its line is taken (a forged Deny under its
+ * honest key drops the packet), and the honest line answers as the classification did. */
+Test(bpf_vcache, a_combination_that_matches_nothing_is_cached_as_nomatch)
+{
+	struct pal_vcache_line line, forged;
+	struct pal_list l;
+	struct ctest a;
+	int rc;
+
+	compile(&a, policy("", "Deny", 80, "Allow"));
+	bt_apply(&T, &a.ir, 1);
+	l = the_list(NULL);
+	plant(NULL);
+	rc = tc_in_proto(PAL_PROTO_UDP, 53, NULL);
+	cr_assert_neq(rc, TC_SHOT_RC, "the UDP packet was dropped: the test needs it to pass");
+	cr_assert_eq(lines_of(l.stamp, &line), 1, "the UDP packet's NOMATCH was not cached");
+	cr_expect_eq(line.action, PAL_VCACHE_NOMATCH);
+	cr_expect_eq(line.busy, 0);
+	cr_expect_eq(tc_in_proto(PAL_PROTO_UDP, 53, NULL), rc, "a NOMATCH hit answered otherwise");
+	forged = line;
+	forged.action = PAL_ACT_DENY;
+	plant(&forged);
+	cr_expect_eq(tc_in_proto(PAL_PROTO_UDP, 53, NULL), TC_SHOT_RC,
+		     "the UDP packet did not read its line");
+	plant(&line);
+	cr_expect_eq(tc_in_proto(PAL_PROTO_UDP, 53, NULL), rc, "the honest NOMATCH line misanswered");
+	/* a TCP packet's combination is another key: the UDP line does not answer for it */
+	cr_expect_eq(tc_in(80, NULL), TC_SHOT_RC, "port 80 took the UDP combination's NOMATCH");
+	ct_free(&a);
 }
 
 /* The rule id of the list's first entry of action act. */

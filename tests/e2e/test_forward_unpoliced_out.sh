@@ -112,6 +112,16 @@ grep -q "iface=wan0 .*role=forward" "$E2E_TMP/palisaded-once.log" ||
 drops=$(polctl_json counters | jq '.wan0.hooks["tc-egress"].drops["policy-deny"] // 0')
 [ "${drops:-0}" -gt 0 ] || fail "no policy drop counted at tc egress of wan0:
 $(polctl_json counters | jq .wan0)"
+# ... counted in wan0's link slot (pal_slot_ctrs, by array), not by ifindex in pal_if_ctrs (a hash
+# lookup per packet): the agent gave the watched link one (docs/datapath.md "Link slots").
+wan_ifx=$(ns node ip -j link show dev wan0 | jq ".[0].ifindex")
+key=$(printf '%d %d %d %d' $((wan_ifx & 255)) $((wan_ifx >> 8 & 255)) $((wan_ifx >> 16 & 255)) \
+	$((wan_ifx >> 24 & 255)))
+link=$(bpftool -j map lookup pinned "$PINDIR/maps/pal_if_index" key $key |
+	jq '.formatted.value.link_plus1 // 0')
+[ "${link:-0}" -gt 0 ] || fail "wan0 (ifindex $wan_ifx) has no link slot in pal_if_index"
+! bpftool map lookup pinned "$PINDIR/maps/pal_if_ctrs" key $key 2 0 0 0 >/dev/null 2>&1 ||
+	fail "wan0's tc egress counts by ifindex in pal_if_ctrs (a hash lookup a packet), not in its link slot"
 
 # No forward ingress policy and no local workload left: the watch ends, wan0 loses palisade's
 # programs. (A local workload alone keeps the watch on: a pod's egress policy is judged where its

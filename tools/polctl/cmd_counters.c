@@ -68,7 +68,8 @@ int cmd_counters(const struct polctl_globals *g, int argc, char **argv)
 	(void)argv;
 	if ((rc = polctl_live_open_noargs(g, "counters", argc, &lv)))
 		return rc;
-	maps = (struct pal_ifctr_maps){ lv.fd[LM_IF_CTRS], lv.fd[LM_SLOT_CTRS], lv.fd[LM_IFACES] };
+	maps = (struct pal_ifctr_maps){ lv.fd[LM_IF_CTRS], lv.fd[LM_SLOT_CTRS], lv.fd[LM_IFACES],
+					lv.fd[LM_IF_INDEX] };
 	if ((rc = pal_map_if_counter_keys(&maps, &keys, &n))) {
 		polctl_live_close(&lv);
 		return polctl_fail(g, "counters: cannot list the interface counters: %s",

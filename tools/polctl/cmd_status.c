@@ -168,6 +168,8 @@ static json_t *maps_json(const struct polctl_live *lv)
 		case LM_IF_BANK: used = json_integer(slots); break;
 		case LM_IF_CFG: used = json_integer(2 * slots); break;
 		case LM_SLOT_CTRS: used = json_integer(slots * PAL_HOOK_COUNT); break;
+		case LM_TRACE: used = json_null(); break;    /* per-CPU scratch */
+		case LM_IF_INDEX: used = json_null(); break; /* an array by ifindex */
 		default: {
 			long n = live_map_count(lv->fd[m]);
 

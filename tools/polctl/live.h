@@ -41,6 +41,8 @@ enum live_map {
 	LM_EVENTS = PAL_M_pal_events,
 	LM_SRCADDRS = PAL_M_pal_srcaddrs,
 	LM_SLOT_CTRS = PAL_M_pal_slot_ctrs,
+	LM_TRACE = PAL_M_pal_trace,
+	LM_IF_INDEX = PAL_M_pal_if_index, /* link slots' counters (counters) */
 	LM_COUNT
 };
 
