@@ -138,6 +138,9 @@ struct pal_flow_scratch {
 	 * (pal_flow_host_hit, memo.h) */
 	__u8 host_hit;
 	__u32 cur_slot;
+	/* pal_flow_insert: the data length of the SYN a syn_sent entry under the packet's key was
+	 * written on, when the packet retransmits that SYN (pal_flow_syn_keeps_key) */
+	__u16 syn_len_kept;
 	/* the flow clock's last reading on this CPU and hook, and the jiffies it was taken at
 	 * (pal_flow_now_cached) */
 	__u64 clock_jiffies;
@@ -773,15 +776,28 @@ static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct p
  * entered afresh: a port reused after a close is a new connection. */
 static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
 						  const struct pal_flow_key *k,
-						  struct pal_flow_key4 *k4, int swapped)
+						  struct pal_flow_key4 *k4, int swapped,
+						  __u16 *syn_len_kept)
 {
 	struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
 		return 0;
 	f = pal_flow_get(k, k4);
-	if (!f || (f->flags & PAL_FLOW_DENIED) ||
-	    (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT))
+	if (!f || (f->flags & PAL_FLOW_DENIED))
+		return 0;
+	/* a retransmission of the SYN a syn_sent or syn_recv entry was written on (same direction
+	 * and number; syn_seq and syn_len stay in the entry past syn_sent, only PAL_FLOW_SYN_SEQ
+	 * goes): Linux retransmits a Fast Open SYN-data without the data, and the server, which
+	 * took the first, acknowledges the data in every SYN-ACK (tcp_check_req resends its
+	 * SYN-ACK with rcv_nxt past the data). The entry is written afresh, but with the longer of
+	 * the two SYNs' data (conntrack's td_end only grows on a SYN retransmit; in SYN_RECV it
+	 * ignores the SYN). An entry entered on another packet has syn_len 0. */
+	if (syn_len_kept &&
+	    (f->state == PAL_FST_TCP_SYN_SENT || f->state == PAL_FST_TCP_SYN_RECV) &&
+	    pal_pkt_has_seq(p) && f->syn_seq == p->tcp_seq && !pal_flow_is_reply(f->flags, swapped))
+		*syn_len_kept = f->syn_len;
+	if (f->state != PAL_FST_TCP_ESTABLISHED && f->state != PAL_FST_TCP_FIN_WAIT)
 		return 0;
 	if (pal_flow_expired(pal_flow_cfg_get(), f->state,
 			     pal_flow_idle(pal_flow_now(), f->last_ns)))
@@ -802,7 +818,7 @@ static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
 static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
 					      int swapped)
 {
-	return pal_flow_syn_keeps_key(p, &s->k, &s->k4, swapped);
+	return pal_flow_syn_keeps_key(p, &s->k, &s->k4, swapped, &s->syn_len_kept);
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -825,9 +841,12 @@ static __noinline int pal_flow_insert(struct __sk_buff *skb, const struct pal_pk
 	if (p->is_echo && p->icmp_type != 8 && p->icmp_type != 128)
 		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
+	s->syn_len_kept = 0;
 	if (pal_flow_syn_keeps(p, s, swapped))
 		return 1;
 	pal_flow_value(skb, p, a, &s->v);
+	if ((s->v.flags & PAL_FLOW_SYN_SEQ) && s->syn_len_kept > s->v.syn_len)
+		s->v.syn_len = s->syn_len_kept;
 	pal_flow_put(&s->k, &s->k4, &s->v, swapped ? PAL_FLOW_REVERSED : 0);
 	return 0;
 }
@@ -1079,7 +1098,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 		for (d = 0; d < 2; d++) {
 			s->k_ct = v->tuple[d];
 			swapped = pal_flow_key_canonical(&s->k_ct) ^ (v->pdir != d);
-			if (pal_flow_syn_keeps_key(p, &s->k_ct, &s->k4, swapped))
+			if (pal_flow_syn_keeps_key(p, &s->k_ct, &s->k4, swapped, 0))
 				return 0;
 		}
 	}

@@ -1495,3 +1495,51 @@ Test(bpf_flow, an_evicted_flow_meets_policy_again)
 	cr_assert_eq(bt_ifctr(&T, cali0, PAL_HOOK_TC_EGRESS).drop[PAL_DROP_POLICY], 1);
 	cr_assert_not(get_flow(&c2s, &f), "and opens no entry");
 }
+
+/* rev13: Linux retransmits a Fast Open SYN-data as a plain SYN (the data stays queued apart:
+ * tcp_send_syn_data), with the same number. The retransmission is entered afresh over the
+ * syn_sent entry (pal_flow_syn_keeps keeps established flows only), and syn_len became 0; but the
+ * server got the first SYN, accepted its data, and every SYN-ACK it sends (its own retransmits,
+ * the answer to the plain SYN) acknowledges the data: none answered the SYN, the entry stayed in
+ * syn_sent for the connection's whole life (its reply direction without a mark: any RST closes
+ * it; syn_sent's timeout under an idle connection). conntrack keeps the SYN's end (td_end is
+ * re-initialised only by a SYN that reaches further) and takes the SYN-ACK. */
+Test(bpf_flow, a_fast_open_synack_answers_after_the_syn_was_retransmitted_without_data)
+{
+	connect_seq(40024);
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100), "the Fast Open SYN-data");
+	cr_assert(syn_with(C_ISN, 20, 0), "its retransmission, without the data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV,
+		     "the server's SYN-ACK acknowledging the first SYN's data was refused");
+	/* a SYN with another number is another connection: its own end only */
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(syn_with(C_ISN + 7777, 20, 0), "a new connection from the port");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "the old SYN's answer answered the new");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 7777 + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV);
+}
+
+/* rev13: the server's SYN-ACK to a Fast Open SYN-data passed the hook and was lost beyond it (the
+ * entry in syn_recv); the client retransmits the SYN without the data, which enters the flow
+ * afresh in syn_sent, and the server resends its SYN-ACK, still acknowledging the data
+ * (tcp_check_req: rcv_nxt past it). It answers the SYN as before; conntrack ignores the SYN in
+ * SYN_RECV and takes the SYN-ACK. */
+Test(bpf_flow, a_fast_open_synack_answers_a_syn_retransmitted_after_syn_recv)
+{
+	connect_seq(40025);
+	bt_flush_flows(&T);
+	cr_assert(syn_with(C_ISN, 32, 100));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV);
+	cr_assert(syn_with(C_ISN, 20, 0), "the client's retransmission, without the data");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_SENT, "entered afresh (as before)");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, S_ISN, C_ISN + 1 + 100));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_SYN_RECV,
+		     "the server's resent SYN-ACK (the data acknowledged) was refused");
+	cr_assert(to_pod_seq(BT_TCP_ACK, C_ISN + 101));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED);
+}
