@@ -65,6 +65,41 @@ static char *policy(void)
 	return y;
 }
 
+static uint64_t word_at(uint32_t i)
+{
+	int fd = pal_dp_map_fd(T.dp, "pal_words");
+	uint64_t w = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &i, &w), 0);
+	return w;
+}
+
+/* Where the host table has IPv4 slots (abi.h PAL_HOST_SLOTS_ID, s14/growth): how many buckets
+ * hold two hosts and how many more than fit (printed: proof the test reaches them). */
+static void report_slots(uint32_t tab)
+{
+#ifdef PAL_HOST_SLOTS_ID
+	uint64_t ids = word_at(tab);
+	uint32_t flog = (ids >> (16 * PAL_HOST_FILTER_ID)) & 0xffff;
+	uint32_t slog = (ids >> (16 * PAL_HOST_SLOTS_ID)) & 0xffff, at, two = 0, more = 0;
+
+	if (!slog)
+		return;
+	at = tab + 1 + (flog ? 1u << (flog - PAL_HOST_FILTER_LOG_MIN) : 0);
+	for (uint32_t b = 0; b < (1u << slog); b++) {
+		uint64_t w1 = word_at(at + 2 * b + 1);
+
+		two += (uint32_t)w1 && (uint32_t)w1 != PAL_HOST_SLOT_MORE;
+		more += (uint32_t)w1 == PAL_HOST_SLOT_MORE;
+	}
+	fprintf(stderr, "bpf_host_many: %u buckets, %u with two hosts, %u with more\n", 1u << slog,
+		two, more);
+#else
+	(void)tab;
+	(void)word_at;
+#endif
+}
+
 static int check(struct ctest *c, const char *src)
 {
 	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, src, 40000, strchr(src, ':') ? HOST6 : HOST4, 80);
@@ -92,7 +127,10 @@ Test(bpf_host_many, every_host_and_its_neighbours_agree_with_the_reference, .tim
 		key = next;
 		prev = &key;
 		cr_assert_eq(bpf_map_lookup_elem(fd, &key, &l), 0);
-		tables += l.n_entries > PAL_SMALL_ENTRIES && (l.direct & (1u << PAL_FIELD_SRC_ADDR));
+		if (l.n_entries > PAL_SMALL_ENTRIES && (l.direct & (1u << PAL_FIELD_SRC_ADDR))) {
+			tables++;
+			report_slots(l.key_table[PAL_FIELD_SRC_ADDR]);
+		}
 	}
 	cr_assert_gt(tables, 0, "no list with a source host table");
 	bad += check(&c, "0.0.0.0");
