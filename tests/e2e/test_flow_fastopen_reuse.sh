@@ -29,7 +29,7 @@ fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 ls = socket.socket(fam)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
-ls.bind((sys.argv[1], 8080))
+ls.bind((sys.argv[1], int(sys.argv[2])))
 ls.listen(16)
 def serve(c):
     f = c.makefile("rwb", buffering=0)
@@ -47,14 +47,14 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
 
-# client.py MODE SRC PORT DST: first: connect, ping, tell the server to go silent, go silent;
+# client.py MODE SRC PORT DST DPORT: first: connect, ping, tell the server to go silent, go silent;
 # again: a Fast Open connect from PORT with "ping" in the SYN, the answer, a clean close;
 # cookie: a Fast Open connect (fetches the cookie), a clean close.
 cat >"$E2E_TMP/client.py" <<'EOF'
 import socket, sys, time
 TCP_REPAIR = 19
 MSG_FASTOPEN = 0x20000000
-mode, src, port, dst = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+mode, src, port, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
 s = socket.socket(fam)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -62,7 +62,7 @@ s.bind((src, port))
 if mode == "first":
     s.settimeout(15)
     f = s.makefile("rwb", buffering=0)
-    s.connect((dst, 8080))
+    s.connect((dst, dport))
     f.write(b"ping\n")
     assert f.readline().strip() == b"pong"
     f.write(b"silent\n")
@@ -71,7 +71,7 @@ if mode == "first":
     s.close()
     sys.exit(0)
 t = time.monotonic()
-s.sendto(b"ping\n", MSG_FASTOPEN, (dst, 8080))  # blocking: returns once connected
+s.sendto(b"ping\n", MSG_FASTOPEN, (dst, dport))  # blocking: returns once connected
 s.settimeout(15)
 f = s.makefile("rwb", buffering=0)
 assert f.readline().strip() == b"pong"
@@ -95,38 +95,45 @@ spec:
   types: [Egress]
 EOF
 agentd_start "$dir"
-ns_bg web "$E2E_TMP/server4.log" python3 "$E2E_TMP/server.py" 198.19.0.10
+ns_bg web "$E2E_TMP/server4.log" python3 "$E2E_TMP/server.py" 198.19.0.10 8080
 s4=$!
-ns_bg web "$E2E_TMP/server6.log" python3 "$E2E_TMP/server.py" 2001:db8:19::10
+ns_bg web "$E2E_TMP/server6.log" python3 "$E2E_TMP/server.py" 2001:db8:19::10 8080
 s6=$!
+# the node's own service (policies/20: tcp 8443 from anywhere): the SYN is entered at INPUT
+ns node sysctl -qw net.ipv4.tcp_fastopen=3 || fail "sysctl tcp_fastopen in node"
+ns_bg node "$E2E_TMP/server4h.log" python3 "$E2E_TMP/server.py" 198.18.1.1 8443
+h4=$!
+ns_bg node "$E2E_TMP/server6h.log" python3 "$E2E_TMP/server.py" 2001:db8:1::1 8443
+h6=$!
 wait_listen web tcp 8080
+wait_listen node tcp 8443
 
 flow_field() {
 	polctl_json flows | jq -r --arg f "$3" --argjson p "$1" --argjson d "$2" \
 		'[.[] | select(.proto == "tcp" and .sport == $p and .dport == $d)][0][$f]'
 }
 
-# reuse FAM SRC PORT DST WHAT [drop-first-synack]
+# reuse FAM SRC PORT DST DPORT WHAT [drop-first-synack]
 reuse() {
-	local fam=$1 src=$2 port=$3 dst=$4 what=$5 took st cs
-	ns client python3 "$E2E_TMP/client.py" first "$src" "$port" "$dst" ||
+	local fam=$1 src=$2 port=$3 dst=$4 dport=$5 what=$6 took st cs
+	ns client python3 "$E2E_TMP/client.py" first "$src" "$port" "$dst" "$dport" ||
 		fail "$what: the first connection failed"
 	sleep 0.3
-	[ "$(flow_field "$port" 8080 state)" = established ] ||
+	[ "$(flow_field "$port" "$dport" state)" = established ] ||
 		fail "$what: the old entry is not established: $(polctl_json flows | jq -c .)"
-	if [ "${6:-}" = drop-first-synack ]; then
+	if [ "${7:-}" = drop-first-synack ]; then
 		local ipt=iptables
 		[ "$fam" = ipv6 ] && ipt=ip6tables
-		ns client $ipt -w 5 -I INPUT -p tcp --sport 8080 --dport "$port" \
+		ns client $ipt -w 5 -I INPUT -p tcp --sport "$dport" --dport "$port" \
 			--tcp-flags SYN,ACK SYN,ACK -j DROP || fail "$ipt in client"
-		( sleep 1.6; ns client $ipt -w 5 -D INPUT -p tcp --sport 8080 --dport "$port" \
+		( sleep 1.6; ns client $ipt -w 5 -D INPUT -p tcp --sport "$dport" --dport "$port" \
 			--tcp-flags SYN,ACK SYN,ACK -j DROP ) &
 	fi
-	took=$(ns client timeout 20 python3 "$E2E_TMP/client.py" again "$src" "$port" "$dst") ||
+	took=$(ns client timeout 20 python3 "$E2E_TMP/client.py" again "$src" "$port" "$dst" "$dport") ||
 		fail "$what: the Fast Open reconnect failed: $(polctl_json flows | jq -c ".[] | select(.sport == $port)") conntrack: $(ct_list "$fam" -p tcp --sport "$port")"
 	sleep 0.5
-	st=$(flow_field "$port" 8080 state)
-	cs=$(ct_list "$fam" -p tcp --sport "$port" --dport 8080 | awk '{print $4}' | head -n1)
+	st=$(flow_field "$port" "$dport" state)
+	cs=$(ct_list "$fam" -p tcp --sport "$port" --dport "$dport" | awk '{print $4}' | head -n1)
 	log "$what: reconnected in ${took}s; after its clean close: palisade $st, conntrack $cs; rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
 	[ "$cs" = TIME_WAIT ] || fail "$what: conntrack after the close: $cs"
 	[ "$st" = time_wait ] ||
@@ -134,16 +141,21 @@ reuse() {
 }
 
 # the Fast Open cookies (per server address)
-ns client timeout 20 python3 "$E2E_TMP/client.py" cookie 198.18.1.50 40400 198.19.0.10 >/dev/null ||
-	fail "the IPv4 cookie-fetching connection failed"
-ns client timeout 20 python3 "$E2E_TMP/client.py" cookie 2001:db8:1::50 40401 2001:db8:19::10 >/dev/null ||
-	fail "the IPv6 cookie-fetching connection failed"
+for c in "198.18.1.50 40400 198.19.0.10 8080" "2001:db8:1::50 40401 2001:db8:19::10 8080" \
+	"198.18.1.50 40402 198.18.1.1 8443" "2001:db8:1::50 40403 2001:db8:1::1 8443"; do
+	# shellcheck disable=SC2086
+	ns client timeout 20 python3 "$E2E_TMP/client.py" cookie $c >/dev/null ||
+		fail "the cookie-fetching connection $c failed"
+done
 
-reuse ipv4 198.18.1.50 40410 198.19.0.10 "A4 (Fast Open reconnect)"
-reuse ipv4 198.18.1.50 40420 198.19.0.10 "B4 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
-reuse ipv6 2001:db8:1::50 40430 2001:db8:19::10 "A6 (Fast Open reconnect)"
-reuse ipv6 2001:db8:1::50 40440 2001:db8:19::10 "B6 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
+reuse ipv4 198.18.1.50 40410 198.19.0.10 8080 "A4 (Fast Open reconnect)"
+reuse ipv4 198.18.1.50 40420 198.19.0.10 8080 "B4 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
+reuse ipv6 2001:db8:1::50 40430 2001:db8:19::10 8080 "A6 (Fast Open reconnect)"
+reuse ipv6 2001:db8:1::50 40440 2001:db8:19::10 8080 "B6 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
+# C: the node's own service: the SYN kept at INPUT (a socket filter: offsets from the IP header)
+reuse ipv4 198.18.1.50 40450 198.18.1.1 8443 "C4 (to the host, Fast Open reconnect)"
+reuse ipv6 2001:db8:1::50 40460 2001:db8:1::1 8443 "C6 (to the host, its SYN-ACK lost)" drop-first-synack
 
 agentd_stop
-kill "$s4" "$s6" 2>/dev/null
+kill "$s4" "$s6" "$h4" "$h6" 2>/dev/null
 exit 0
