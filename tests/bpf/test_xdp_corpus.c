@@ -255,3 +255,90 @@ Test(bpf_xdp_corpus, xdp_passes_only_what_tc_ingress_passes, .timeout = 600)
 		fclose(out);
 	cr_expect_eq(bad, 0, "%d frames where XDP and tc ingress disagree", bad);
 }
+
+/* ---- the same frames on an L3 device (PAL_IF_L3: XDP parses from the IP header) ---- */
+
+#include <net/if.h>
+
+static const char corpus_l3_yaml[] =
+	"apiVersion: projectcalico.org/v3\nkind: HostEndpoint\n"
+	"metadata: {name: tunep, labels: {role: ext}}\nspec: {node: node1, interfaceName: tun0}\n---\n";
+
+static int tun;
+
+static void setup_l3(void)
+{
+	struct pal_dp_binding b[2];
+	size_t len = strlen(corpus_l3_yaml) + strlen(corpus_yaml) + 1;
+	char *y = malloc(len);
+
+	cr_assert_not_null(y);
+	snprintf(y, len, "%s%s", corpus_l3_yaml, corpus_yaml);
+	bt_setup(&T);
+	cr_assert_eq(system("ip tuntap add dev tun0 mode tun && ip link set tun0 up"), 0,
+		     "cannot create tun0");
+	tun = (int)if_nametoindex("tun0");
+	cr_assert_gt(tun, 0);
+	ct_compile_ex(&C, y, FS_IN, FS_OUT, PAL_EP_TO_HOST_ACCEPT);
+	free(y);
+	cr_assert_eq(C.rc, 0);
+	b[0] = (struct pal_dp_binding){ (uint32_t)tun, ct_ep(&C.ir, "tunep") };
+	b[1] = (struct pal_dp_binding){ (uint32_t)T.ifindex[BT_ETH0], ct_ep(&C.ir, "ext") };
+	cr_assert_eq(pal_dp_apply(T.dp, &C.ir, b, 2, 1), 0, "%s", pal_dp_error(T.dp));
+}
+
+TestSuite(bpf_xdp_corpus_l3, .init = setup_l3, .fini = teardown);
+
+/* Every untagged IP frame of the corpus gets the same answer at XDP on eth0 as its IP packet on
+ * tun0 (the same bytes from the IP header on); every frame's tun0 outcome to the output file. */
+Test(bpf_xdp_corpus_l3, an_l3_device_answers_as_ethernet_does, .timeout = 600)
+{
+	const char *out_path = getenv("PAL_XDP_CORPUS_L3_OUT");
+	const char *n_env = getenv("PAL_XDP_CORPUS_N");
+	FILE *out = out_path ? fopen(out_path, "w") : NULL;
+	int eth0 = T.ifindex[BT_ETH0];
+	int n = n_env ? atoi(n_env) : 20000, bad = 0, compared = 0;
+
+	rng_state = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < n; i++) {
+		struct pal_if_ctr x0, x1, l0, l1;
+		uint8_t buf[512];
+		int l3, rx, rl, xv, lv, xr, lr;
+		size_t len = corpus_frame(buf, sizeof(buf), &l3);
+		bool ip_untagged = len > 14 && (buf[12] == 0x08 && buf[13] == 0x00 ? (buf[14] >> 4) == 4 :
+						buf[12] == 0x86 && buf[13] == 0xdd ? (buf[14] >> 4) == 6 :
+										     false);
+
+		if (len <= (size_t)l3)
+			continue;
+		l0 = bt_ifctr(&T, tun, PAL_HOOK_XDP);
+		rl = bt_run_xdp(&T, tun, buf + l3, len - (size_t)l3, NULL);
+		l1 = bt_ifctr(&T, tun, PAL_HOOK_XDP);
+		lv = counted(&l0, &l1, &lr);
+		if (out)
+			fprintf(out, "%d len=%zu xdp=%d/%d/%d\n", i, len - (size_t)l3, rl, lv, lr);
+		if (!ip_untagged || l3 != 14)
+			continue;
+		x0 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+		rx = bt_run_xdp(&T, eth0, buf, len, NULL);
+		x1 = bt_ifctr(&T, eth0, PAL_HOOK_XDP);
+		xv = counted(&x0, &x1, &xr);
+		if (rx < 0 || rl < 0)
+			continue;
+		compared++;
+		if (rx != rl || xv != lv || xr != lr) {
+			if (bad++ < 20) {
+				fprintf(stderr, "frame %d (len %zu): eth0 %d verdict %d reason %d, tun0 %d "
+						"verdict %d reason %d:", i, len, rx, xv, xr, rl, lv, lr);
+				for (size_t b = 0; b < len && b < 96; b++)
+					fprintf(stderr, "%s%02x", b % 16 ? "" : "\n  ", buf[b]);
+				fprintf(stderr, "\n");
+			}
+		}
+	}
+	if (out)
+		fclose(out);
+	fprintf(stderr, "bpf_xdp_corpus_l3: %d untagged IP frames compared\n", compared);
+	cr_expect_gt(compared, n / 4);
+	cr_expect_eq(bad, 0, "%d frames where eth0 and tun0 disagree at XDP", bad);
+}
