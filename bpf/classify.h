@@ -677,6 +677,8 @@ static __always_inline __s32 pal_host_slot(struct pal_cls_scratch *s, __u32 tab,
 	lo = (__u32)x - 1; /* the class id; an empty word (0) wraps past every id */
 	if ((__u32)(x >> 32) == a && lo < PAL_HOST_CLASSES_MAX)
 		return (__s32)lo;
+	if (!(__u32)x) /* an empty bucket (the agent fills the first word first): no host */
+		return (__s32)(ids & 0xffff);
 	if (!(w = pal_word_ptr(s, at + 1)))
 		return -1;
 	x = *w;
