@@ -511,15 +511,26 @@ struct {
 	__type(value, struct pal_vcache_line);
 } cls_vcache SEC(".maps");
 
-/* The line of key (stamp, classes) in the slot's hook: a multiplicative hash. */
+/* The line of key (stamp, classes) in the slot's hook: each field's name times its own odd
+ * constant, summed, then mixed: the six products are independent (a chain of six multiplies,
+ * each waiting on the last, was on the way to the line's address), and no division (hook %
+ * PAL_HOOK_COUNT compiled to a BPF div, tens of cycles; pal_classify checked the hook already,
+ * the clamp only keeps a bad one in the map). */
 static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, __u64 stamp)
 {
-	__u32 x = (__u32)stamp ^ (__u32)(stamp >> 32), f;
+	static const __u32 mul[PAL_FIELD_COUNT] = { 0x9e3779b1u, 0x85ebca6bu, 0xc2b2ae35u,
+						    0x27d4eb2fu, 0x165667b1u, 0xd3a2646du };
+	__u32 x = (__u32)stamp ^ (__u32)(stamp >> 32), f, hook = s->hook;
 
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		x = (x ^ s->vkey[f]) * 0x9e3779b1u;
-	return (s->hook % PAL_HOOK_COUNT) * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
+		x += s->vkey[f] * mul[f];
+	x ^= x >> 15;
+	x *= 0x2c1b3c6du;
+	x ^= x >> 12;
+	if (hook >= PAL_HOOK_COUNT)
+		hook = 0;
+	return hook * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
 }
 
 /* Steps 2 and 3 from the cache: 1 when the line of this key holds its answer (then in s->status,
@@ -666,6 +677,8 @@ static __always_inline __s32 pal_host_slot(struct pal_cls_scratch *s, __u32 tab,
 	lo = (__u32)x - 1; /* the class id; an empty word (0) wraps past every id */
 	if ((__u32)(x >> 32) == a && lo < PAL_HOST_CLASSES_MAX)
 		return (__s32)lo;
+	if (!(__u32)x) /* an empty bucket (the agent fills the first word first): no host */
+		return (__s32)(ids & 0xffff);
 	if (!(w = pal_word_ptr(s, at + 1)))
 		return -1;
 	x = *w;
