@@ -141,6 +141,7 @@ struct pal_flow_scratch {
 	/* pal_flow_insert: the data length of the SYN a syn_sent entry under the packet's key was
 	 * written on, when the packet retransmits that SYN (pal_flow_syn_keeps_key) */
 	__u16 syn_len_kept;
+	__u8 doff; /* room for a TCP header's data offset (pal_tcp_syn_data), off the stack */
 	/* the flow clock's last reading on this CPU and hook, and the jiffies it was taken at
 	 * (pal_flow_now_cached) */
 	__u64 clock_jiffies;
@@ -553,11 +554,19 @@ static __always_inline int pal_flow_tcp_blind_end(const struct pal_flow *f, cons
  * FINs and RST were taken as blind, and the entry outlived it in established (5 days,
  * bpf_flow/a_reconnect_on_a_kept_entry_learns_the_new_numbers). The record lasts one packet of
  * the flow: a server that still has the old socket answers the SYN with a challenge ACK, which
- * clears it (pal_flow_touch), so a later forged SYN-ACK re-syncs nothing. What is left, as with
- * conntrack (palisade does not read acknowledgement numbers; conntrack's check is no obstacle to
- * whoever sent the SYN): a blind attacker who forges the SYN and the SYN-ACK back to back, before
- * the server's challenge ACK, then an RST at its own numbers, closes a flow (three packets with
- * the tuple, spoofing both ends; a03ad17 had made it none). */
+ * clears it (pal_flow_touch), so a later forged SYN-ACK re-syncs nothing. Only a SYN-ACK that
+ * acknowledges the kept SYN (its number plus one plus its data, syn_len; the low 16 bits, as
+ * pal_flow_synack_acks) re-syncs: conntrack checks the acknowledgement too (ack_seq ==
+ * last_end). One that does not passes and changes nothing (the record stays for the real one).
+ * Any SYN-ACK did: an off-path forger racing the server's answer to a real reconnect (or its
+ * challenge ACK, the server still holding the old connection) set the reply's mark to its own
+ * number, so the server's FIN and RST were then taken as blind (the entry outlived the
+ * connection by 5 days in established) and the forger's RST at its number closed the flow when
+ * it chose (bpf_flow/a_forged_synack_does_not_resync_a_kept_entry). What is left, as with
+ * conntrack (its check is no obstacle to whoever sent the SYN): a blind attacker who forges the
+ * SYN and the SYN-ACK back to back, before the server's challenge ACK, then an RST at its own
+ * numbers, closes a flow (three packets with the tuple, spoofing both ends; a03ad17 had made it
+ * none). */
 static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const struct pal_pkt *p,
 						 int reply)
 {
@@ -580,13 +589,18 @@ static __always_inline int pal_flow_syn_answered(const struct pal_flow *f, const
  * it, so the server's RST and FIN were taken as blind (the entry outlived the connection by up to
  * 5 days) and the forger held an RST number that closed the flow whenever it chose. An entry
  * without the record (written on a SYN-ACK or by an older build) takes any SYN-ACK, as before. */
-static __always_inline int pal_flow_synack_acks(const struct pal_flow *f, const struct pal_pkt *p)
+static __always_inline int pal_flow_ack_covers_syn(const struct pal_flow *f, const struct pal_pkt *p)
 {
 	__u16 d = (__u16)(p->tcp_ack_lo - (__u16)(f->syn_seq + 1));
 
+	return (p->tcp_flags & PAL_TCP_ACK) && d <= f->syn_len;
+}
+
+static __always_inline int pal_flow_synack_acks(const struct pal_flow *f, const struct pal_pkt *p)
+{
 	if (!(f->flags & PAL_FLOW_SYN_SEQ))
 		return 1;
-	return (p->tcp_flags & PAL_TCP_ACK) && d <= f->syn_len;
+	return pal_flow_ack_covers_syn(f, p);
 }
 
 /* An established flow's TCP packet that changes nothing in entry f: no SYN, FIN or RST, and its
@@ -657,6 +671,12 @@ static __noinline void pal_flow_touch(struct pal_flow *f, const struct pal_pkt *
 
 	if (p->proto == PAL_IPPROTO_TCP) {
 		if (pal_flow_syn_answered(f, p, reply)) {
+			if (!pal_flow_ack_covers_syn(f, p)) {
+				/* not the answer to the kept SYN (a forgery): it passes, changes
+				 * nothing, and the record waits for the real one */
+				PAL_FLOW_STAT(rst_ignored);
+				return;
+			}
 			/* a new connection on the kept entry: its numbers from here (the SYN's and
 			 * the SYN-ACK's). It stays established, not syn_recv (conntrack's choice):
 			 * 60 s there would let a forged SYN and SYN-ACK alone end an idle flow */
@@ -724,6 +744,22 @@ static __always_inline void pal_flow_put(const struct pal_flow_key *k, struct pa
 	v->flags = flags;
 }
 
+/* The bytes of data TCP SYN p carries (TCP Fast Open), past the header's length (its data
+ * offset: the options are no data), at most 0xffff. *doff: a byte of room for the offset. The
+ * insert hooks see no link-layer
+ * padding (tc egress, INPUT). */
+static __always_inline __u16 pal_tcp_syn_data(struct __sk_buff *skb, const struct pal_pkt *p,
+					      __u8 *doff)
+{
+	__u32 hdr, data;
+
+	if (bpf_skb_load_bytes(skb, p->l4_off + 12, doff, 1))
+		*doff = 15 << 4; /* the parse read 20 bytes: not reached */
+	hdr = p->l4_off + ((__u32)(*doff >> 4) << 2);
+	data = p->len > hdr ? p->len - hdr : 0;
+	return data > 0xffff ? 0xffff : data;
+}
+
 static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct pal_pkt *p,
 					   const struct pal_flow_adm *a, struct pal_flow *v)
 {
@@ -746,18 +782,11 @@ static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct p
 		v->flags |= PAL_FLOW_SEQ_ORIG;
 		if (pal_tcp_syn_only(p)) {
 			/* the SYN-ACK must acknowledge it (pal_flow_synack_acks): its number and the
-			 * data it carries (TCP Fast Open), past the header's length (its data offset:
-			 * the options are no data). The insert hooks see no link-layer padding (tc
-			 * egress, INPUT). */
-			__u8 doff = 5 << 4;
-			__u32 hdr, data;
+			 * data it carries (TCP Fast Open) */
+			__u8 doff;
 
-			if (bpf_skb_load_bytes(skb, p->l4_off + 12, &doff, 1))
-				doff = 15 << 4; /* the parse read 20 bytes: not reached */
-			hdr = p->l4_off + ((__u32)(doff >> 4) << 2);
-			data = p->len > hdr ? p->len - hdr : 0;
 			v->syn_seq = p->tcp_seq;
-			v->syn_len = data > 0xffff ? 0xffff : data;
+			v->syn_len = pal_tcp_syn_data(skb, p, &doff);
 			v->flags |= PAL_FLOW_SYN_SEQ;
 		}
 	}
@@ -774,11 +803,13 @@ static __always_inline void pal_flow_value(struct __sk_buff *skb, const struct p
  * entry is kept too (its next packet re-judges it as any other): an idle flow stays stale from a
  * policy change until its next packet, however long. A tombstone and the closing states are
  * entered afresh: a port reused after a close is a new connection. */
-static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
+static __always_inline int pal_flow_syn_keeps_key(struct __sk_buff *skb, const struct pal_pkt *p,
 						  const struct pal_flow_key *k,
-						  struct pal_flow_key4 *k4, int swapped,
+						  struct pal_flow_scratch *s, int swapped,
 						  __u16 *syn_len_kept)
 {
+	struct pal_flow_key4 *k4 = &s->k4;
+	__u16 len;
 	struct pal_flow *f;
 
 	if (!pal_tcp_syn_only(p))
@@ -803,11 +834,19 @@ static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
 			     pal_flow_idle(pal_flow_now(), f->last_ns)))
 		return 0;
 	/* a plain SYN of the original direction (the client reconnecting from its port): its
-	 * number, for the SYN-ACK that may answer it (pal_flow_syn_answered); anything else clears
-	 * an earlier record */
+	 * number and data length, for the SYN-ACK that may answer it (pal_flow_syn_answered checks
+	 * its acknowledgement, as conntrack's re-sync does); anything else clears an earlier
+	 * record. A retransmission of the SYN last recorded (its number; the record may be gone,
+	 * the SYN-ACK having re-synced the entry on its way to a client that never got it) keeps
+	 * the longer data length: a Fast Open SYN is retransmitted without its data, and the
+	 * server's SYN-ACKs acknowledge the data it took (pal_flow_syn_keeps_key's syn_sent case). */
 	if (!(p->tcp_flags & (PAL_TCP_RST | PAL_TCP_FIN)) && pal_pkt_has_seq(p) &&
 	    !pal_flow_is_reply(f->flags, swapped)) {
+		len = pal_tcp_syn_data(skb, p, &s->doff);
+		if (f->syn_seq == p->tcp_seq && f->syn_len > len)
+			len = f->syn_len;
 		f->syn_seq = p->tcp_seq;
+		f->syn_len = len;
 		f->flags |= PAL_FLOW_SYN_KEPT;
 	} else if (f->flags & PAL_FLOW_SYN_KEPT) {
 		f->flags &= ~PAL_FLOW_SYN_KEPT;
@@ -815,10 +854,10 @@ static __always_inline int pal_flow_syn_keeps_key(const struct pal_pkt *p,
 	return 1;
 }
 
-static __always_inline int pal_flow_syn_keeps(const struct pal_pkt *p, struct pal_flow_scratch *s,
-					      int swapped)
+static __always_inline int pal_flow_syn_keeps(struct __sk_buff *skb, const struct pal_pkt *p,
+					      struct pal_flow_scratch *s, int swapped)
 {
-	return pal_flow_syn_keeps_key(p, &s->k, &s->k4, swapped, &s->syn_len_kept);
+	return pal_flow_syn_keeps_key(skb, p, &s->k, s, swapped, &s->syn_len_kept);
 }
 
 /* Enters the flow packet p opens, under its canonical key (left in s->k). Not inlined: the
@@ -842,7 +881,7 @@ static __noinline int pal_flow_insert(struct __sk_buff *skb, const struct pal_pk
 		return 0;
 	swapped = pal_flow_key_of(p, &s->k);
 	s->syn_len_kept = 0;
-	if (pal_flow_syn_keeps(p, s, swapped))
+	if (pal_flow_syn_keeps(skb, p, s, swapped))
 		return 1;
 	pal_flow_value(skb, p, a, &s->v);
 	if ((s->v.flags & PAL_FLOW_SYN_SEQ) && s->syn_len_kept > s->v.syn_len)
@@ -1098,7 +1137,7 @@ __noinline int pal_flow_insert_ct(struct __sk_buff *skb, const struct pal_pkt *p
 		for (d = 0; d < 2; d++) {
 			s->k_ct = v->tuple[d];
 			swapped = pal_flow_key_canonical(&s->k_ct) ^ (v->pdir != d);
-			if (pal_flow_syn_keeps_key(p, &s->k_ct, &s->k4, swapped, 0))
+			if (pal_flow_syn_keeps_key(skb, p, &s->k_ct, s, swapped, 0))
 				return 0;
 		}
 	}

@@ -897,8 +897,9 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
 #define PAL_FLOW_SEQ_ORIG 0x400u  /* TCP: seq_mark[0] holds a sequence number of the original direction */
 #define PAL_FLOW_SEQ_REPLY 0x800u /* TCP: seq_mark[1] holds one of the reply direction */
 /* TCP: the flow's last packet was a SYN in the original direction that found the entry
- * established or half-closed and kept it (bpf/flow.h pal_flow_syn_keeps), its number in syn_seq:
- * a SYN-ACK answering it next re-syncs the entry to the new connection (conntrack does too) */
+ * established or half-closed and kept it (bpf/flow.h pal_flow_syn_keeps), its number in syn_seq
+ * and its data length in syn_len: a SYN-ACK acknowledging it next re-syncs the entry to the new
+ * connection (conntrack does too) */
 #define PAL_FLOW_SYN_KEPT 0x1000u
 /* TCP, syn_sent: the entry was written on a SYN, its number in syn_seq and the data it carried
  * (TCP Fast Open) in syn_len: only a SYN-ACK that acknowledges the SYN
@@ -957,7 +958,7 @@ struct pal_flow {
 	struct pal_flow_key orig; /* the original-direction tuple as the admitting hook classified it */
 	__u8 orig_icmp_type; /* ICMP echo: the request's type, for a re-judge */
 	__u8 pad2;
-	__u16 syn_len; /* TCP, PAL_FLOW_SYN_SEQ: the bytes of data the SYN carried (Fast Open) */
+	__u16 syn_len; /* TCP, PAL_FLOW_SYN_SEQ or _SYN_KEPT: the bytes of data the SYN carried (Fast Open) */
 	__u32 syn_seq; /* TCP, PAL_FLOW_SYN_KEPT or PAL_FLOW_SYN_SEQ: the SYN's sequence number */
 };
 _Static_assert(sizeof(struct pal_flow) == 96, "pal_flow size");

@@ -889,6 +889,59 @@ Test(bpf_flow, a_reconnect_on_a_kept_entry_learns_the_new_numbers)
 	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the limit this test documents has moved");
 }
 
+/* The SYN-ACK that re-syncs a kept entry must acknowledge the kept SYN (conntrack: ack_seq ==
+ * last_end; here the low 16 bits, as in syn_sent). Any SYN-ACK did: an off-path forger racing the
+ * server's answer to a real reconnect (whose number it does not see) set the reply's mark to its
+ * own number, so the new connection's FIN and RST from the server were taken as blind (the entry
+ * outlived it by 5 days in established) and the forger's RST at its number closed the flow. Now
+ * the forgery passes, changes nothing, and the real SYN-ACK still re-syncs. The kept SYN's Fast
+ * Open data counts, also after a retransmission without it. */
+Test(bpf_flow, a_forged_synack_does_not_resync_a_kept_entry)
+{
+	const uint32_t c2 = C_ISN + 0x40001234u, s2 = S_ISN + 0x60000000u, forged = 0x12345678u;
+	struct pal_flow f;
+
+	connect_seq(40066);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2), "the client reconnects from its port");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, forged, c2 + 1 + 0x777u),
+		  "a forged SYN-ACK passes (the client's TCP answers it)");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.seq_mark[1], S_ISN, "a forged SYN-ACK re-synced the reply's mark to %#x",
+		     f.seq_mark[1]);
+	cr_assert(f.flags & PAL_FLOW_SYN_KEPT, "the record waits for the real answer");
+	cr_assert(from_pod_seq(BT_TCP_RST, forged + 1), "the forger's RST passes");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_ESTABLISHED, "the forger's RST closed the flow");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, s2, c2 + 1), "the pod accepts");
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.seq_mark[0], c2);
+	cr_assert_eq(f.seq_mark[1], s2, "the real SYN-ACK re-syncs");
+	cr_assert(to_pod_seq(BT_TCP_ACK, c2 + 1));
+	cr_assert(from_pod_seq(BT_TCP_RST | BT_TCP_ACK, s2 + 1), "the pod aborts");
+	cr_assert_eq(flow_state(), PAL_FST_TCP_CLOSE, "the pod's own RST was taken as blind");
+
+	/* the server still holds the old connection: the forgery races its challenge ACK, and
+	 * the old connection's own FIN then still counts */
+	connect_seq(40067);
+	cr_assert(to_pod_seq(BT_TCP_SYN, c2));
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, forged, c2 + 0x8000u));
+	cr_assert(from_pod_seq_ack(BT_TCP_ACK, S_ISN + 1, C_ISN + 1), "the pod's challenge ACK");
+	cr_assert(to_pod_seq(BT_TCP_FIN | BT_TCP_ACK, C_ISN + 1), "the old connection closes");
+	cr_assert(from_pod_seq(BT_TCP_FIN | BT_TCP_ACK, S_ISN + 1));
+	cr_assert_eq(flow_state(), PAL_FST_TCP_TIME_WAIT, "the old connection's FINs taken as blind");
+
+	/* a Fast Open reconnect: the SYN-ACK acknowledges the data, also after the SYN was
+	 * retransmitted without it; one past the data does not answer */
+	connect_seq(40068);
+	cr_assert(syn_with(c2, 32, 100));
+	cr_assert(syn_with(c2, 32, 0), "retransmitted without the data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, forged, c2 + 1 + 101));
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.seq_mark[1], S_ISN, "past the kept SYN's data");
+	cr_assert(from_pod_seq_ack(BT_TCP_SYN | BT_TCP_ACK, s2, c2 + 1 + 100));
+	cr_assert(get_flow(&c2s, &f));
+	cr_assert_eq(f.seq_mark[1], s2, "a Fast Open SYN-ACK re-syncs");
+}
+
 /* ---- ICMP errors: related only when sent back to the quoted packet's source ---- */
 
 /* An ICMP(v6) error from `from` to `to` quoting the packet `quoted` (its IP header and first 8
