@@ -9,6 +9,8 @@
 # outlives it in established. Real sockets, IPv4 and IPv6:
 #
 #   A. the Fast Open SYN-ACK answers the SYN with its data;
+#   D. the server answers with a SYN cookie (net.ipv4.tcp_syncookies=2): it acknowledges the SYN
+#      but none of its data (conntrack does not re-sync on that: logged, not checked);
 #   B. the same with that SYN-ACK lost in the client's namespace after palisade saw it: the SYN is
 #      retransmitted without its data, and the server's next SYN-ACK still acknowledges the data.
 . "$(dirname "$0")/lib/agentd_test.sh"
@@ -135,7 +137,10 @@ reuse() {
 	st=$(flow_field "$port" "$dport" state)
 	cs=$(ct_list "$fam" -p tcp --sport "$port" --dport "$dport" | awk '{print $4}' | head -n1)
 	log "$what: reconnected in ${took}s; after its clean close: palisade $st, conntrack $cs; rst_ignored $(polctl_json status | jq '.flows.rst_ignored')"
-	[ "$cs" = TIME_WAIT ] || fail "$what: conntrack after the close: $cs"
+	# conntrack is no oracle for a SYN-cookie server's answer: it re-syncs only on a SYN-ACK
+	# that acknowledges the ignored SYN's end, its data included (seen: ESTABLISHED after the
+	# close), so it is logged there, not checked
+	[ "$cs" = TIME_WAIT ] || [ "${8:-}" = cookie ] || fail "$what: conntrack after the close: $cs"
 	[ "$st" = time_wait ] ||
 		fail "$what: the new connection closed (conntrack $cs) but palisade's entry is $st: $(polctl_json flows | jq -c ".[] | select(.sport == $port or .dport == $port)")"
 }
@@ -152,6 +157,11 @@ reuse ipv4 198.18.1.50 40410 198.19.0.10 8080 "A4 (Fast Open reconnect)"
 reuse ipv4 198.18.1.50 40420 198.19.0.10 8080 "B4 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
 reuse ipv6 2001:db8:1::50 40430 2001:db8:19::10 8080 "A6 (Fast Open reconnect)"
 reuse ipv6 2001:db8:1::50 40440 2001:db8:19::10 8080 "B6 (Fast Open reconnect, its SYN-ACK lost)" drop-first-synack
+# D: SYN cookies always on at the pod: its SYN-ACK takes none of the Fast Open data (ack = SYN + 1)
+ns web sysctl -qw net.ipv4.tcp_syncookies=2 || fail "sysctl tcp_syncookies in web"
+reuse ipv4 198.18.1.50 40470 198.19.0.10 8080 "D4 (Fast Open reconnect to a SYN-cookie server)" - cookie
+reuse ipv6 2001:db8:1::50 40480 2001:db8:19::10 8080 "D6 (the same, its SYN-ACK lost)" drop-first-synack cookie
+ns web sysctl -qw net.ipv4.tcp_syncookies=1
 # C: the node's own service: the SYN kept at INPUT (a socket filter: offsets from the IP header)
 reuse ipv4 198.18.1.50 40450 198.18.1.1 8443 "C4 (to the host, Fast Open reconnect)"
 reuse ipv6 2001:db8:1::50 40460 2001:db8:1::1 8443 "C6 (to the host, its SYN-ACK lost)" drop-first-synack
