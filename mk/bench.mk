@@ -73,7 +73,7 @@ bench-guard: bench-build $(BUILD)/bpf/wl_guard.bpf.o ## the workload guard's cos
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
 ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck memo \
-	fwdclass ctmiss ctsnat ctins insert xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface
+	fwdclass ctmiss ctsnat ctins insert xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpfloor
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
@@ -97,8 +97,9 @@ ABL_DEFS_xdpcls := -DPAL_ABLATE_XDPCLS
 ABL_DEFS_xdpfs := -DPAL_ABLATE_XDPFS
 ABL_DEFS_xdpdrop := -DPAL_ABLATE_XDPDROP
 ABL_DEFS_xdpiface := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE
+ABL_DEFS_xdpfloor := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE -DPAL_ABLATE_XDPIFC
 # bench-xdp-deny of a variant (the XDP deny's fixed part, by ablation)
-ABL_XDP := none xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface
+ABL_XDP := none xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpfloor
 # live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
 # established path: flowhash, for one, answers every flow with one entry)
 ABL_LIVE := none events counters failsafe ct flowins all fwdclass ctmiss ctsnat ctins insert

@@ -55,6 +55,9 @@
  *   PAL_ABLATE_XDPFS     no failsafe check: no port bitmap read, no LPM lookup
  *   PAL_ABLATE_XDPDROP   a drop is neither counted nor checked for an event (pal_drop does
  *                        nothing)
+ *   PAL_ABLATE_XDPIFC    no interface lookup: every interface is a host endpoint (a constant
+ *                        configuration, no list; counted by ifindex): with XDPPRE, XDPDROP and
+ *                        XDPPARSE, what remains is the program's own floor
  *   PAL_ABLATE_XDPPARSE  no parse: every frame is taken for a well-formed IPv4 packet without
  *                        ports (with XDPPRE and XDPDROP, what remains is the interface lookup)
  *
@@ -206,7 +209,7 @@ static __always_inline void abl_run_list(const struct pal_hookctx *h, __u32 list
 #endif
 
 #if defined(PAL_ABLATE_XDPPRE) || defined(PAL_ABLATE_XDPCLS) || defined(PAL_ABLATE_XDPFS) ||      \
-	defined(PAL_ABLATE_XDPDROP) || defined(PAL_ABLATE_XDPPARSE)
+	defined(PAL_ABLATE_XDPDROP) || defined(PAL_ABLATE_XDPPARSE) || defined(PAL_ABLATE_XDPIFC)
 #include "stages.h"
 #endif
 #ifdef PAL_ABLATE_XDPPRE
@@ -246,6 +249,10 @@ static __always_inline void abl_hep_pre_in(const struct pal_hookctx *h, struct p
 		o->what = PAL_O_UNTRACKED;
 }
 #define pal_hep_pre_in abl_hep_pre_in
+#endif
+#ifdef PAL_ABLATE_XDPIFC
+static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
+#define pal_iface_get_slot(ifindex, slot) ((void)(ifindex), *(slot) = 0, &abl_ifc)
 #endif
 #ifdef PAL_ABLATE_XDPPARSE
 #include "parse.h"
