@@ -73,7 +73,7 @@ bench-guard: bench-build $(BUILD)/bpf/wl_guard.bpf.o ## the workload guard's cos
 # datapath.c compiled against that skeleton, and bench-classify linked with it (the archive's own
 # datapath.o is then not pulled in). Variant "none" is the unablated program built the same way.
 ABLATIONS := none events counters failsafe ct flowins all flowhash clock lifecycle flowcheck memo \
-	fwdclass ctmiss ctsnat ctins insert xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpfloor
+	fwdclass ctmiss ctsnat ctins insert
 ABL_DEFS_none :=
 ABL_DEFS_events := -DPAL_ABLATE_EVENTS
 ABL_DEFS_counters := -DPAL_ABLATE_COUNTERS
