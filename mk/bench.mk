@@ -91,6 +91,15 @@ ABL_DEFS_ctmiss := -DPAL_ABLATE_CTMISS
 ABL_DEFS_ctsnat := -DPAL_ABLATE_CTSNAT
 ABL_DEFS_ctins := -DPAL_ABLATE_CTINS
 ABL_DEFS_insert := -DPAL_ABLATE_INSERT
+ABL_DEFS_xdppre := -DPAL_ABLATE_XDPPRE
+ABL_DEFS_xdpbody := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP
+ABL_DEFS_xdpcls := -DPAL_ABLATE_XDPCLS
+ABL_DEFS_xdpfs := -DPAL_ABLATE_XDPFS
+ABL_DEFS_xdpdrop := -DPAL_ABLATE_XDPDROP
+ABL_DEFS_xdpiface := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE
+ABL_DEFS_xdpfloor := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE -DPAL_ABLATE_XDPIFC
+# bench-xdp-deny of a variant (the XDP deny's fixed part, by ablation)
+ABL_XDP := none xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpfloor
 # live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
 # established path: flowhash, for one, answers every flow with one entry)
 ABL_LIVE := none events counters failsafe ct flowins all fwdclass ctmiss ctsnat ctins insert
@@ -114,6 +123,12 @@ $(BENCH_DIR)/abl-%/datapath.o: agent/dataplane/datapath.c $(BENCH_DIR)/abl-%/pal
 
 $(BENCH_DIR)/abl-%/bench-classify: tests/bench/bench_classify.c tests/bench/bench_setup.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
 	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+$(BENCH_DIR)/abl-%/bench-xdp-deny: tests/bench/bench_xdp_deny.c tests/bench/bench_setup.c $(BENCH_DIR)/abl-%/datapath.o $(BUILD)/libpalisade-dataplane.a $(BUILD)/libpalisade-core.a
+	$(CC) $(CFLAGS_COMMON) -I$(BUILD)/bpf $(CFLAGS) -o $@ $^ $(LIBS_BPF) $(LIBS_CORE)
+
+.PHONY: bench-abl-xdp
+bench-abl-xdp: $(ABL_XDP:%=$(BENCH_DIR)/abl-%/bench-xdp-deny) $(BENCH_DIR)/xdp_drop.bpf.o ## the XDP deny's ablation variants (bench-xdp-deny each)
 
 # The agent with a variant's datapath, for the live ablation (tests/bench/live.sh group ablate).
 # DAEMON_OBJS comes from mk/daemon.mk, read after this file: used in the recipe (expanded when it

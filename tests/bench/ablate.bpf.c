@@ -45,6 +45,22 @@
  *   PAL_ABLATE_INSERT    no flow entry at all: no value built, no update, no conntrack lookup
  *                        (compare PAL_ABLATE_FLOWINS: the map update alone)
  *
+ * The XDP deny's fixed part (bench-xdp-deny; docs/benchmarks.md "The XDP deny's fixed part"):
+ *   PAL_ABLATE_XDPPRE    the host endpoint's pre-stages are not run: every parsed IP packet of
+ *                        a host endpoint is denied (PAL_DROP_POLICY) without the failsafe checks
+ *                        or the classifier; with PAL_ABLATE_XDPDROP, what remains is the
+ *                        interface lookup, the parse and the program's own branches
+ *   PAL_ABLATE_XDPCLS    the untracked list is not classified: its stage answers Deny (the
+ *                        failsafe checks, counters and event check stay)
+ *   PAL_ABLATE_XDPFS     no failsafe check: no port bitmap read, no LPM lookup
+ *   PAL_ABLATE_XDPDROP   a drop is neither counted nor checked for an event (pal_drop does
+ *                        nothing)
+ *   PAL_ABLATE_XDPIFC    no interface lookup: every interface is a host endpoint (a constant
+ *                        configuration, no list; counted by ifindex): with XDPPRE, XDPDROP and
+ *                        XDPPARSE, what remains is the program's own floor
+ *   PAL_ABLATE_XDPPARSE  no parse: every frame is taken for a well-formed IPv4 packet without
+ *                        ports (with XDPPRE and XDPDROP, what remains is the interface lookup)
+ *
  * A variant is for measuring only: it loses counts, events, failsafe ports, NAT tuples or policy. */
 
 /* A variant's short-circuit leaves the real function unused. */
@@ -190,6 +206,60 @@ static __always_inline void abl_run_list(const struct pal_hookctx *h, __u32 list
 #endif
 #ifdef PAL_ABLATE_INSERT
 #define pal_flow_insert_ct(skb, p, a) ((void)(skb), (void)(p), (void)(a))
+#endif
+
+#if defined(PAL_ABLATE_XDPPRE) || defined(PAL_ABLATE_XDPCLS) || defined(PAL_ABLATE_XDPFS) ||      \
+	defined(PAL_ABLATE_XDPDROP) || defined(PAL_ABLATE_XDPPARSE) || defined(PAL_ABLATE_XDPIFC)
+#include "stages.h"
+#endif
+#ifdef PAL_ABLATE_XDPPRE
+#define pal_hep_pre_in(h, ifc, p, o)                                                               \
+	((void)(h), (void)(ifc), (void)(p), (o)->what = PAL_O_DENY, (o)->reason = PAL_DROP_POLICY)
+#endif
+/* stages.h's pal_hep_pre calls pal_run_list and the failsafe checks itself, so these variants
+ * replace the hook's call, pal_hep_pre_in, with a copy without the step. */
+#ifdef PAL_ABLATE_XDPCLS
+static __always_inline void abl_hep_pre_in(const struct pal_hookctx *h, struct pal_iface *ifc,
+					   struct pal_pkt *p, struct pal_outcome *o)
+{
+	(void)h;
+	(void)ifc;
+	if ((p->family && p->always_pass) || pal_failsafe_match(p, PAL_FAILSAFE_IN)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE);
+		return;
+	}
+	if (pal_failsafe_reply_match(p, PAL_FAILSAFE_IN)) {
+		pal_outcome_failsafe(o, PAL_O_FAILSAFE_REPLY);
+		return;
+	}
+	o->what = PAL_O_DENY;
+	o->reason = PAL_DROP_POLICY;
+	o->stage = PAL_DP_STAGE_UNTRACKED;
+	o->rule_id = PAL_RULE_ID_NONE;
+	o->logged = 0;
+}
+#define pal_hep_pre_in abl_hep_pre_in
+#endif
+#ifdef PAL_ABLATE_XDPFS
+static __always_inline void abl_hep_pre_in(const struct pal_hookctx *h, struct pal_iface *ifc,
+					   struct pal_pkt *p, struct pal_outcome *o)
+{
+	pal_run_list(h, ifc->lists[PAL_SLOT_UNTRACKED_IN], PAL_DP_STAGE_UNTRACKED, p, o);
+	if (o->what == PAL_O_ALLOW)
+		o->what = PAL_O_UNTRACKED;
+}
+#define pal_hep_pre_in abl_hep_pre_in
+#endif
+#ifdef PAL_ABLATE_XDPIFC
+static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
+#define pal_iface_get_slot(ifindex, slot) ((void)(ifindex), *(slot) = 0, &abl_ifc)
+#endif
+#ifdef PAL_ABLATE_XDPPARSE
+#include "parse.h"
+#define pal_parse_frame(ctx, kind, l3, proto, p) ((void)(ctx), (void)(l3), (p)->family = 4, 0)
+#endif
+#ifdef PAL_ABLATE_XDPDROP
+#define pal_drop(h, p, stage, reason, rule_id) ((void)0)
 #endif
 
 #include "palisade.bpf.c"
