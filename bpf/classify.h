@@ -511,15 +511,26 @@ struct {
 	__type(value, struct pal_vcache_line);
 } cls_vcache SEC(".maps");
 
-/* The line of key (stamp, classes) in the slot's hook: a multiplicative hash. */
+/* The line of key (stamp, classes) in the slot's hook: each field's name times its own odd
+ * constant, summed, then mixed: the six products are independent (a chain of six multiplies,
+ * each waiting on the last, was on the way to the line's address), and no division (hook %
+ * PAL_HOOK_COUNT compiled to a BPF div, tens of cycles; pal_classify checked the hook already,
+ * the clamp only keeps a bad one in the map). */
 static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, __u64 stamp)
 {
-	__u32 x = (__u32)stamp ^ (__u32)(stamp >> 32), f;
+	static const __u32 mul[PAL_FIELD_COUNT] = { 0x9e3779b1u, 0x85ebca6bu, 0xc2b2ae35u,
+						    0x27d4eb2fu, 0x165667b1u, 0xd3a2646du };
+	__u32 x = (__u32)stamp ^ (__u32)(stamp >> 32), f, hook = s->hook;
 
 #pragma clang loop unroll(full)
 	for (f = 0; f < PAL_FIELD_COUNT; f++)
-		x = (x ^ s->vkey[f]) * 0x9e3779b1u;
-	return (s->hook % PAL_HOOK_COUNT) * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
+		x += s->vkey[f] * mul[f];
+	x ^= x >> 15;
+	x *= 0x2c1b3c6du;
+	x ^= x >> 12;
+	if (hook >= PAL_HOOK_COUNT)
+		hook = 0;
+	return hook * PAL_VCACHE_LINES + (x >> (32 - PAL_VCACHE_LINE_BITS));
 }
 
 /* Steps 2 and 3 from the cache: 1 when the line of this key holds its answer (then in s->status,
@@ -644,9 +655,45 @@ static __always_inline int pal_host_maybe(struct pal_cls_scratch *s, __u32 tab, 
 	return (*fw >> (x & 63)) & 1;
 }
 
-/* The class id of the packet's address in field f's host table: its entry in pal_hosts, else
- * the /0 of its family (IPv4 id 0, IPv6 id 1 of the table word at tab); an address the table's
- * filter rules out takes the /0 without the pal_hosts lookup. */
+/* The class id of IPv4 address a (its 32-bit word as it lies in memory) from the IPv4 slots of
+ * the host table whose word at tab is ids (abi.h PAL_HOST_SLOTS_ID): its host's, or the IPv4 /0's
+ * when its bucket neither holds it nor has more hosts than fit; -2 when it has (ask pal_hosts),
+ * -1 when a word is missing or the table broken. Two words of one bucket (one cache line) where
+ * the pal_hosts lookup hashed a 24-byte key (docs/benchmarks.md "IPv4 hosts by slot, ..."). */
+static __always_inline __s32 pal_host_slot(struct pal_cls_scratch *s, __u32 tab, __u64 ids,
+					   __u32 a, __u32 slog)
+{
+	__u32 flog = (ids >> (16 * PAL_HOST_FILTER_ID)) & 0xffff, at, lo;
+	__u64 *w, x;
+
+	if (slog > PAL_HOST_SLOTS_LOG_MAX ||
+	    (flog && (flog < PAL_HOST_FILTER_LOG_MIN || flog > PAL_HOST_FILTER_LOG_MAX)))
+		return -1;
+	at = tab + 1 + (flog ? 1u << (flog - PAL_HOST_FILTER_LOG_MIN) : 0) +
+	     2 * pal_host_filter_bit(a, slog);
+	if (!(w = pal_word_ptr(s, at)))
+		return -1;
+	x = *w;
+	lo = (__u32)x - 1; /* the class id; an empty word (0) wraps past every id */
+	if ((__u32)(x >> 32) == a && lo < PAL_HOST_CLASSES_MAX)
+		return (__s32)lo;
+	if (!(__u32)x) /* an empty bucket (the agent fills the first word first): no host */
+		return (__s32)(ids & 0xffff);
+	if (!(w = pal_word_ptr(s, at + 1)))
+		return -1;
+	x = *w;
+	lo = (__u32)x - 1;
+	if ((__u32)(x >> 32) == a && lo < PAL_HOST_CLASSES_MAX)
+		return (__s32)lo;
+	if ((__u32)x == PAL_HOST_SLOT_MORE)
+		return -2;
+	return (__s32)(ids & 0xffff); /* none of the hosts: the IPv4 /0 (id 0) */
+}
+
+/* The class id of the packet's address in field f's host table: an IPv4 address's from the
+ * table's slots when it has them (pal_host_slot), else its entry in pal_hosts, else the /0 of its
+ * family (IPv4 id 0, IPv6 id 1 of the table word at tab); an address the table's filter rules
+ * out takes the /0 without the pal_hosts lookup. */
 static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab, __u32 f,
 					    const struct pal_pkt *pkt)
 {
@@ -654,13 +701,22 @@ static __always_inline __s32 pal_host_class(struct pal_cls_scratch *s, __u32 tab
 	const __u8 *a = f == PAL_FIELD_SRC_ADDR ? pkt->src : pkt->dst;
 	__u64 *t = pal_word_ptr(s, tab);
 	__u64 ids;
-	__u32 *id;
+	__u32 *id, slog;
 	int maybe;
 
 	if (!t)
 		return -1;
 	ids = *t;
-	maybe = pal_host_maybe(s, tab, ids, a, pkt->family);
+	slog = (ids >> (16 * PAL_HOST_SLOTS_ID)) & 0xffff;
+	if (pkt->family == 4 && slog) {
+		__s32 id = pal_host_slot(s, tab, ids, *(const __u32 *)a, slog);
+
+		if (id != -2)
+			return id;
+		maybe = 1; /* a bucket of more hosts than fit: pal_hosts */
+	} else {
+		maybe = pal_host_maybe(s, tab, ids, a, pkt->family);
+	}
 	if (maybe < 0)
 		return -1;
 	/* the family's /0 is id 0 or 1 of the table word, read already (pal_keytab_id's word) */

@@ -133,13 +133,45 @@ static void host_filter_set(uint64_t *filter, const struct pal_addr *a, uint32_t
 	filter[bit / 64] |= 1ull << (bit % 64);
 }
 
+/* log2 of the IPv4 slots' buckets for n4 IPv4 hosts (abi.h PAL_HOST_SLOTS_ID): at least two
+ * buckets (four words) per host, so that few buckets get a third host (~1.4% at half a host per
+ * bucket), up to PAL_HOST_SLOTS_LOG_MAX; 0 (no slots) without IPv4 hosts. */
+static uint32_t host_slots_log(size_t n4)
+{
+	uint32_t log = PAL_HOST_SLOTS_LOG_MIN;
+
+	if (!n4)
+		return 0;
+	while (log < PAL_HOST_SLOTS_LOG_MAX && (1ull << log) < n4 * 2)
+		log++;
+	return log;
+}
+
+/* Puts IPv4 host a of class id cls in the slots of 2^log buckets at slots. */
+static void host_slot_set(uint64_t *slots, const struct pal_addr *a, uint32_t cls, uint32_t log)
+{
+	uint32_t w0, b;
+	uint64_t *bk;
+
+	memcpy(&w0, a->bytes, 4);
+	b = pal_host_filter_bit(w0, log);
+	bk = &slots[2 * (size_t)b];
+	if (!(uint32_t)bk[0])
+		bk[0] = (uint64_t)w0 << 32 | (cls + 1);
+	else if (!(uint32_t)bk[1])
+		bk[1] = (uint64_t)w0 << 32 | (cls + 1);
+	else
+		bk[1] = PAL_HOST_SLOT_MORE; /* this host and the second: pal_hosts only */
+}
+
 /* An address field's host table (abi.h "Host tables"): when every prefix of the field is a host
  * address or a family's /0, the /0s' class ids in one word; the hosts go to pal_hosts
  * (pal_key_hosts_write). */
 static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_table *k)
 {
 	uint32_t n = t->bm[side == 0 ? PAL_CLS_F_SRC : PAL_CLS_F_DST].n_classes;
-	uint32_t def[2] = { UINT32_MAX, UINT32_MAX }, log;
+	uint32_t def[2] = { UINT32_MAX, UINT32_MAX }, log, slog, filter_words;
+	size_t n4 = 0;
 	uint64_t *tab;
 
 	if (n <= 1 || n > PAL_HOST_CLASSES_MAX) /* the hosts' ids are 32-bit in pal_hosts */
@@ -159,16 +191,28 @@ static int build_hosts(const struct pal_cls_tables *t, int side, struct pal_key_
 		return 0; /* not the covering table flatten.h promises */
 	if (def[0] >= PAL_KEYTAB_LEAF || def[1] >= PAL_KEYTAB_LEAF)
 		return 0; /* the /0s' ids are 16-bit in the table word */
+	for (size_t i = 0; i < t->n_addr[side]; i++)
+		n4 += t->addr[side][i].cidr.prefix_len == 32 &&
+		      t->addr[side][i].cidr.addr.family != PAL_AF_INET6;
 	log = host_filter_log(t->n_addr[side]);
-	if (alloc_image(k, n, 1 + (1u << (log - PAL_HOST_FILTER_LOG_MIN))))
+	slog = host_slots_log(n4);
+	filter_words = 1u << (log - PAL_HOST_FILTER_LOG_MIN);
+	if (alloc_image(k, n, 1 + filter_words + (slog ? 2u << slog : 0)))
 		return -ENOMEM;
 	tab = k->words + n * PAL_CLASS_WORDS;
 	put_id(tab, 0, def[0]);
 	put_id(tab, 1, def[1]);
 	put_id(tab, PAL_HOST_FILTER_ID, log);
-	for (size_t i = 0; i < t->n_addr[side]; i++)
-		if (t->addr[side][i].cidr.prefix_len)
-			host_filter_set(tab + 1, &t->addr[side][i].cidr.addr, log);
+	put_id(tab, PAL_HOST_SLOTS_ID, slog);
+	for (size_t i = 0; i < t->n_addr[side]; i++) {
+		const struct pal_cls_prefix *p = &t->addr[side][i];
+
+		if (!p->cidr.prefix_len)
+			continue;
+		host_filter_set(tab + 1, &p->cidr.addr, log);
+		if (p->cidr.addr.family != PAL_AF_INET6)
+			host_slot_set(tab + 1 + filter_words, &p->cidr.addr, p->cls, slog);
+	}
 	return 0;
 }
 

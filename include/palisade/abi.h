@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 18u
+#define PAL_LAYOUT_VERSION 19u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -541,6 +541,21 @@ static inline __attribute__((always_inline)) __u32 pal_host_filter_bit(__u32 x, 
 	x ^= x >> 16;
 	return x >> (32 - log);
 }
+
+/* A host table's IPv4 slots, after its filter's words (or after its table word when it has no
+ * filter; the table word's 16-bit id PAL_HOST_SLOTS_ID holds log2 of their buckets, 0 for none):
+ * 2^log buckets of two words, an IPv4 host at bucket pal_host_filter_bit(w0, log) (w0: the
+ * address's 32-bit word as it lies in memory), in the first of the two words that is empty, as
+ * w0 << 32 | (its class id + 1); a bucket that more than two hosts hash to has
+ * PAL_HOST_SLOT_MORE in its second word's low half (those hosts are only in pal_hosts). So an
+ * IPv4 address takes its host's class id from the bucket, or its /0's when neither word holds
+ * it and the bucket has no PAL_HOST_SLOT_MORE (it is none of the hosts), without the pal_hosts
+ * lookup (a hash of a 24-byte key: ~15-20 ns); only a bucket's third host and later pay it. An
+ * empty word is 0 (class id + 1 is never 0). IPv6 hosts keep the filter and pal_hosts. */
+#define PAL_HOST_SLOTS_ID 3
+#define PAL_HOST_SLOTS_LOG_MIN 1
+#define PAL_HOST_SLOTS_LOG_MAX 16 /* 131,072 words (1 MiB) for 65,536 hosts or more */
+#define PAL_HOST_SLOT_MORE 0xffffffffu
 
 struct pal_host_key {
 	__u32 list_id;
