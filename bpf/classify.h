@@ -659,7 +659,7 @@ static __always_inline int pal_host_maybe(struct pal_cls_scratch *s, __u32 tab, 
  * the host table whose word at tab is ids (abi.h PAL_HOST_SLOTS_ID): its host's, or the IPv4 /0's
  * when its bucket neither holds it nor has more hosts than fit; -2 when it has (ask pal_hosts),
  * -1 when a word is missing or the table broken. Two words of one bucket (one cache line) where
- * the pal_hosts lookup hashed a 24-byte key (docs/benchmarks.md "IPv4 hosts by slot"). */
+ * the pal_hosts lookup hashed a 24-byte key (docs/benchmarks.md "IPv4 hosts by slot, ..."). */
 static __always_inline __s32 pal_host_slot(struct pal_cls_scratch *s, __u32 tab, __u64 ids,
 					   __u32 a, __u32 slog)
 {
