@@ -26,17 +26,7 @@ push_pid=$!
 wait_listen web tcp 8080
 
 dir=$(policy_dir_copy)
-cat >"$dir/81-web-no-egress.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: web-no-egress
-  namespace: shop
-spec:
-  order: 1
-  selector: app == "web"
-  types: [Egress]
-EOF
+policy_web_no_egress "$dir"
 agentd_start "$dir" --flow-timeout-tcp-close 2
 
 cat >"$E2E_TMP/client.py" <<'EOF'

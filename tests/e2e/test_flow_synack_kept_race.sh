@@ -73,17 +73,7 @@ else:
 EOF
 
 dir=$(policy_dir_copy)
-cat >"$dir/81-web-no-egress.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: web-no-egress
-  namespace: shop
-spec:
-  order: 1
-  selector: app == "web"
-  types: [Egress]
-EOF
+policy_web_no_egress "$dir"
 agentd_start "$dir"
 ns_bg web "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py"
 server_pid=$!

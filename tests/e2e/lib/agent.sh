@@ -87,6 +87,24 @@ policy_dir_copy() {
 	printf '%s\n' "$d"
 }
 
+# policy_web_no_egress DIR: adds to policy directory DIR a policy that denies everything shop/web
+# sends out (an Egress policy without rules): web may open nothing, so whatever of web's reaches
+# the client can only be a reply its flow entry admits. The flow-state tests use it to tell the
+# entry's answer from the policy's.
+policy_web_no_egress() {
+	cat >"$1/81-web-no-egress.yaml" <<'EOF' || fail "write $1/81-web-no-egress.yaml"
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: web-no-egress
+  namespace: shop
+spec:
+  order: 1
+  selector: app == "web"
+  types: [Egress]
+EOF
+}
+
 # wep_shop_web POD IFACE ADDR: a WorkloadEndpoint of another pod POD of shop/web (app: web, the
 # profile kns.shop, port http 8080) on the node's interface IFACE with the address ADDR/32.
 wep_shop_web() {
