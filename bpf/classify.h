@@ -535,9 +535,9 @@ static __always_inline __u32 pal_vcache_index(const struct pal_cls_scratch *s, _
 
 /* Steps 2 and 3 from the cache: 1 when the line of this key holds its answer (then in s->status,
  * s->entry and s->e as pal_cls_first_entry leaves them). On a miss s->vc_ok says whether the
- * answer may go to the line (pal_vcache_put). A subprogram, like pal_cls_first_word: its
+ * answer may go to the line (pal_vcache_put). Inline in pal_cls_step1, a subprogram: its
  * registers stay out of pal_classify's frame. */
-static __noinline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal_list *l)
+static __always_inline int pal_vcache_get(struct pal_cls_scratch *s, const struct pal_list *l)
 {
 	volatile struct pal_vcache_line *v;
 	__u64 stamp, x;
@@ -781,18 +781,16 @@ static __always_inline __s32 pal_keytab_lookup(struct pal_cls_scratch *s, const 
 /* Step 1 for every field with a direct table (pal_list.direct): its class id in s->vkey[f], the
  * verdict cache's key for the field (pal_cls_values reads the class's values only when the cache
  * misses). One subprogram for all of them, not one call per field (each call cost ~10 ns in the
- * XDP deny; docs/benchmarks.md "Step 1 by class id"); not inline: inline in pal_classify its
- * registers spilled into pal_classify's frame, past the 512-byte stack of tc_egress +
- * pal_classify + a walk callback; this frame is no deeper than pal_cls_word_decides's (its keys
- * are in the scratch slot). */
-static __noinline int pal_cls_direct_ids(struct pal_cls_scratch *s, const struct pal_list *l,
-					 const struct pal_pkt *pkt)
+ * XDP deny; docs/benchmarks.md "Step 1 by class id"); inline in the subprogram pal_cls_step1,
+ * not in pal_classify: there its registers spilled into pal_classify's frame, past the 512-byte
+ * stack of tc_egress + pal_classify + a walk callback; pal_cls_step1's frame is no deeper than
+ * pal_cls_word_decides's (its keys are in the scratch slot). */
+static __always_inline int pal_cls_direct_ids(struct pal_cls_scratch *s, const struct pal_list *l,
+					      const struct pal_pkt *pkt)
 {
 	__u32 direct;
 	__s32 id;
 
-	if (!s || !l || !pkt)
-		return -1;
 	if (pkt->family != 4 && pkt->family != 6)
 		return -1; /* as the trie: no class for a packet of no family (fail closed) */
 	direct = l->direct;
@@ -808,10 +806,34 @@ static __noinline int pal_cls_direct_ids(struct pal_cls_scratch *s, const struct
 	return 0;
 }
 
+/* The rest of step 1 and the verdict cache's line in one subprogram (one call where there were
+ * two: docs/benchmarks.md "Step 1 and the line in one call"): the direct fields' class ids when
+ * the list has direct fields (pal_cls_direct_ids), then the line of the key (pal_vcache_get).
+ * -1 when a direct table has no answer (INTERNAL), 1 when the line holds the answer of steps 2
+ * and 3, 0 when they are to be made. */
+static __noinline int pal_cls_step1(struct pal_cls_scratch *s, const struct pal_list *l,
+				    const struct pal_pkt *pkt)
+{
+	__u32 single;
+
+	if (!s || !l || !pkt)
+		return -1;
+	/* a single-class field: every key has its one class, named by 0 (its values after the
+	 * verdict cache: pal_cls_values) */
+	single = l->single_class;
+#pragma clang loop unroll(full)
+	for (__u32 f = 0; f < PAL_FIELD_COUNT; f++)
+		if (single & (1u << f))
+			s->vkey[f] = 0;
+	if (l->direct && pal_cls_direct_ids(s, l, pkt))
+		return -1;
+	return pal_vcache_get(s, l);
+}
+
 /* The classes' values that step 1 left for after the verdict cache, which steps 2 and 3 read and
  * a hit does not: a single-class field's (pal_list.one_class) and a direct field's (its id in
  * s->vkey[f], checked by pal_cls_direct_ids: PAL_CLASS_WORDS words). A subprogram, like
- * pal_cls_direct_ids. */
+ * pal_cls_step1. */
 static __noinline int pal_cls_values(struct pal_cls_scratch *s, const struct pal_list *l)
 {
 	__u32 f, at;
@@ -873,35 +895,26 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 {
 	struct pal_cls_loop loop = { .s = s };
 	struct pal_class_key *key;
-	__u32 f;
+	__u32 f, trie;
+	int hit;
 
+	/* what step 1 and the verdict cache read (the rest after a miss of the cache, below) */
 	s->list_id = req->list_id;
-	s->n_entries = l->n_entries;
-	s->n_summary = l->n_summary;
-	s->entry_base = l->entry_base;
-	s->cursor = 0;
-	s->steps = 0;
-	s->have_w = PAL_W_NONE;
 	s->n_logged = 0;
 	s->status = PAL_CLS_STATUS_INTERNAL;
-	s->ifindex = req->ifindex;
-	s->slot = req->slot;
 	s->hook = req->hook;
-	s->stage = req->stage;
 	s->quiet = req->quiet;
 	key = &s->key;
 
-	/* 1. classes */
-	for (f = 0; f < PAL_FIELD_COUNT; f++) {
+	/* 1. classes: by the class trie for a field that has neither one class (pal_cls_step1
+	 * names it by 0; its values after the verdict cache) nor a direct table (pal_cls_step1, by
+	 * index or host slot); no loop at all when every field has one or the other (a long list's
+	 * usual case: the loop's two tests per field were ~100 instructions per new flow) */
+	trie = ~(l->single_class | l->direct) & ((1u << PAL_FIELD_COUNT) - 1);
+	for (f = 0; f < PAL_FIELD_COUNT && (trie >> f); f++) {
 		struct pal_class *c;
 
-		if (l->single_class & (1u << f)) { /* every key has this class: no lookup; its
-						    * values after the verdict cache (the one class
-						    * of the list's field: a constant names it) */
-			s->vkey[f] = 0;
-			continue;
-		}
-		if (l->direct & (1u << f)) /* by index or host hash (pal_cls_direct_ids, below) */
+		if (!(trie & (1u << f)))
 			continue;
 		switch (f) {
 		case PAL_FIELD_SRC_ADDR:
@@ -936,13 +949,23 @@ static __always_inline void pal_classify_owned(struct pal_cls_req *req, struct p
 		s->vkey[f] = s->cls[f].summary;
 	}
 
-	/* the direct fields' class ids: one call for all of them */
-	if (l->direct && pal_cls_direct_ids(s, l, pkt))
+	/* the direct fields' class ids (the single-class fields' 0), and the answer of steps 2
+	 * and 3 for this list and these classes when it was made before: one call for all */
+	hit = pal_cls_step1(s, l, pkt);
+	if (hit < 0)
 		return; /* req->status stays INTERNAL */
-
-	/* the answer of steps 2 and 3 for this list and these classes, made before */
-	if (pal_vcache_get(s, l))
+	if (hit)
 		goto answered;
+	/* what only steps 2 and 3 read: not written on a hit of the cache */
+	s->n_entries = l->n_entries;
+	s->n_summary = l->n_summary;
+	s->entry_base = l->entry_base;
+	s->cursor = 0;
+	s->steps = 0;
+	s->have_w = PAL_W_NONE;
+	s->ifindex = req->ifindex;
+	s->slot = req->slot;
+	s->stage = req->stage;
 	/* the class values step 1 left for now, which steps 2 and 3 read */
 	if ((l->direct | l->single_class) && pal_cls_values(s, l))
 		return; /* req->status stays INTERNAL */
