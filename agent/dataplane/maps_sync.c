@@ -1290,23 +1290,69 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 	return failsafe_sync(dp, ir, NULL);
 }
 
-/* Does the failsafe set in pal_failsafe still admit flow f's original packet? The programs'
- * check on that tuple (bpf/stages.h pal_failsafe_lookup): inbound (admitted at INPUT) the
- * destination port and the source, outbound (LOCAL_OUT) the destination port and address. */
-static bool failsafe_admits(int fd, const struct pal_flow *f)
+/* Does the failsafe set in pal_failsafe admit tuple t (a flow's original direction) in the
+ * flow's admission context? The programs' check (bpf/stages.h pal_failsafe_lookup): inbound
+ * (admitted at INPUT) the destination port and the source, outbound (LOCAL_OUT) the destination
+ * port and address. */
+static bool failsafe_admits_tuple(int fd, uint8_t ctx, const struct pal_flow_key *t)
 {
 	struct pal_failsafe_key k = { 0 };
 	uint32_t v;
 
-	if (f->orig.proto != 6 && f->orig.proto != 17) /* TCP, UDP: the only failsafes */
+	if (t->proto != 6 && t->proto != 17) /* TCP, UDP: the only failsafes */
 		return false;
-	k.dir = f->ctx == PAL_FCTX_LOCAL_OUT ? PAL_FAILSAFE_OUT : PAL_FAILSAFE_IN;
-	k.proto = f->orig.proto;
-	k.port = f->orig.dport;
-	k.family = f->orig.family;
-	memcpy(k.addr, k.dir == PAL_FAILSAFE_IN ? f->orig.src : f->orig.dst, 16);
-	k.prefixlen = PAL_FAILSAFE_FIXED_BITS + (f->orig.family == 4 ? 32 : 128);
+	k.dir = ctx == PAL_FCTX_LOCAL_OUT ? PAL_FAILSAFE_OUT : PAL_FAILSAFE_IN;
+	k.proto = t->proto;
+	k.port = t->dport;
+	k.family = t->family;
+	memcpy(k.addr, k.dir == PAL_FAILSAFE_IN ? t->src : t->dst, 16);
+	k.prefixlen = PAL_FAILSAFE_FIXED_BITS + (t->family == 4 ? 32 : 128);
 	return bpf_map_lookup_elem(fd, &k, &v) == 0;
+}
+
+/* The original-direction tuple of the flow entry under key (table t: 0 pal_flows4, 1 pal_flows):
+ * the key, swapped when the entry says the flow opened from the key's dst (PAL_FLOW_REVERSED,
+ * set per key: a NAT tuple's entry has its own). */
+static void entry_tuple(int t, const void *key, uint32_t flags, struct pal_flow_key *out)
+{
+	struct pal_flow_key k;
+
+	if (t == 0)
+		pal_flow_key_of4(key, &k);
+	else
+		memcpy(&k, key, sizeof(k));
+	if (flags & PAL_FLOW_REVERSED) {
+		uint8_t a[16];
+		uint16_t p = k.sport;
+
+		memcpy(a, k.src, 16);
+		memcpy(k.src, k.dst, 16);
+		memcpy(k.dst, a, 16);
+		k.sport = k.dport;
+		k.dport = p;
+	}
+	*out = k;
+}
+
+/* One failsafe flow, all of its entries (the packet's tuple and its conntrack NAT tuples' share
+ * the value's orig and created_ns): kept when the set still admits one of them. */
+struct fs_flow {
+	struct pal_flow_key orig;
+	uint64_t created_ns;
+	uint8_t ctx;
+	bool keep;
+};
+
+static int fs_flow_cmp(const void *a, const void *b)
+{
+	const struct fs_flow *x = a, *y = b;
+	int c = memcmp(&x->orig, &y->orig, sizeof(x->orig));
+
+	if (c)
+		return c;
+	if (x->created_ns != y->created_ns)
+		return x->created_ns < y->created_ns ? -1 : 1;
+	return (int)x->ctx - (int)y->ctx;
 }
 
 /* Failsafe flows are never re-judged (bpf/flow.h pal_flow_classify_entry): a policy change must
@@ -1319,28 +1365,76 @@ static bool failsafe_admits(int fd, const struct pal_flow *f)
  * (bpf_failsafe_flows/a_removed_failsafe_port_no_longer_vouches_for_its_flows). Run after the
  * generation moved: the rewritten value replaces the element (a program that holds the old one
  * writes into that), so a packet in flight at most passes once more. Best effort: a failure
- * leaves the flow failsafe, as before. */
+ * leaves the flow failsafe, as before.
+ *
+ * What admitted a failsafe flow is its pre-NAT tuple (tc ingress and raw OUTPUT check before
+ * DNAT), while the value's orig is the tuple of the hook that wrote it (INPUT, tc egress: after
+ * DNAT). A flow is stripped only when none of its entries' tuples (its own and its conntrack NAT
+ * tuples', which carry the same orig and created_ns) nor its orig is admitted any more: judged by
+ * orig alone, an SSH session through a port redirect (REDIRECT 22 -> 2222) lost its failsafe when
+ * any unrelated failsafe entry went, and was cut at the server's next packet
+ * (tests/e2e/test_failsafe_nat_kept.sh). */
 static void failsafe_flows_sweep(struct pal_datapath *dp, uint32_t generation)
 {
 	int fs = MFD(dp, pal_failsafe);
 	int fds[2] = { MFD(dp, pal_flows4), MFD(dp, pal_flows) };
+	struct fs_flow *flows = NULL, *g, probe;
+	size_t n = 0, cap = 0;
 
-	for (int t = 0; t < 2; t++) {
-		uint8_t key[sizeof(struct pal_flow_key)], next[sizeof(struct pal_flow_key)];
-		void *prev = NULL;
-		struct pal_flow f;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int t = 0; t < 2; t++) {
+			uint8_t key[sizeof(struct pal_flow_key)], next[sizeof(struct pal_flow_key)];
+			void *prev = NULL;
+			struct pal_flow f;
+			struct pal_flow_key tuple;
 
-		while (bpf_map_get_next_key(fds[t], prev, next) == 0) {
-			memcpy(key, next, sizeof(key));
-			prev = key;
-			if (bpf_map_lookup_elem(fds[t], key, &f) || !(f.flags & PAL_FLOW_FAILSAFE) ||
-			    (f.flags & PAL_FLOW_DENIED) || failsafe_admits(fs, &f))
-				continue;
-			f.flags &= ~PAL_FLOW_FAILSAFE;
-			f.generation = generation - 1; /* stale: any generation but the current */
-			bpf_map_update_elem(fds[t], key, &f, BPF_EXIST);
+			while (bpf_map_get_next_key(fds[t], prev, next) == 0) {
+				memcpy(key, next, sizeof(key));
+				prev = key;
+				if (bpf_map_lookup_elem(fds[t], key, &f) ||
+				    !(f.flags & PAL_FLOW_FAILSAFE) || (f.flags & PAL_FLOW_DENIED))
+					continue;
+				memset(&probe, 0, sizeof(probe));
+				probe.orig = f.orig;
+				probe.created_ns = f.created_ns;
+				probe.ctx = f.ctx;
+				if (pass == 0) {
+					entry_tuple(t, key, f.flags, &tuple);
+					probe.keep = failsafe_admits_tuple(fs, f.ctx, &f.orig) ||
+						     failsafe_admits_tuple(fs, f.ctx, &tuple);
+					if (n == cap) {
+						size_t nc = cap ? 2 * cap : 64;
+						struct fs_flow *nf = realloc(flows, nc * sizeof(*nf));
+
+						if (!nf)
+							goto out; /* best effort: nothing stripped */
+						flows = nf;
+						cap = nc;
+					}
+					flows[n++] = probe;
+					continue;
+				}
+				g = bsearch(&probe, flows, n, sizeof(*flows), fs_flow_cmp);
+				if (!g || g->keep)
+					continue; /* not seen in pass 0 (new since): left as it is */
+				f.flags &= ~PAL_FLOW_FAILSAFE;
+				f.generation = generation - 1; /* stale: any generation but the current */
+				bpf_map_update_elem(fds[t], key, &f, BPF_EXIST);
+			}
+		}
+		if (pass == 0) {
+			/* one record per flow, kept when any of its entries is admitted */
+			qsort(flows, n, sizeof(*flows), fs_flow_cmp);
+			for (size_t i = 1; i < n; i++)
+				if (!fs_flow_cmp(&flows[i - 1], &flows[i]))
+					flows[i].keep = flows[i - 1].keep = flows[i].keep || flows[i - 1].keep;
+			for (size_t i = n; i-- > 1;)
+				if (!fs_flow_cmp(&flows[i - 1], &flows[i]))
+					flows[i - 1].keep = flows[i].keep;
 		}
 	}
+out:
+	free(flows);
 }
 
 int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A failsafe connection whose port the node redirects (nat PREROUTING REDIRECT tcp 22 -> 2222: an
+# sshd on another port, a port-mapping DNAT) stays failsafe when an unrelated failsafe entry is
+# removed. The failsafe check runs before NAT (tc ingress, raw OUTPUT), on the pre-DNAT port 22;
+# the flow's entry is written at INPUT, after DNAT (port 2222). The apply that removes a failsafe
+# entry (s15/adv15 b01db4d) must judge a flow by what admitted it, not by the post-DNAT tuple:
+# else the SSH session loses its failsafe, is re-judged against the host policy (which allows
+# tcp 2222 from nowhere) and is cut when the server speaks first. Real sockets; conntrack is the
+# oracle (the connection stays ESTABLISHED there).
+. "$(dirname "$0")/lib/agentd_test.sh"
+. "$here/lib/conntrack.sh"
+
+agentd_test_start --no-services
+ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 -j REDIRECT --to-ports 2222 ||
+	fail "REDIRECT rule"
+
+cat >"$E2E_TMP/server.py" <<'EOF2'
+import os, socket, sys, time
+push = sys.argv[1]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 2222))
+s.listen(4)
+c, a = s.accept()
+c.sendall(b"hello\n")
+print("accepted", a, flush=True)
+for i in range(600):
+    if os.path.exists(push):
+        break
+    time.sleep(0.05)
+c.sendall(b"pushed\n")
+print("pushed", flush=True)
+time.sleep(30)
+EOF2
+cat >"$E2E_TMP/client.py" <<'EOF2'
+import socket, sys
+s = socket.create_connection(("198.18.1.1", 22), timeout=5)
+s.settimeout(40)
+buf = b""
+while b"pushed" not in buf:
+    d = s.recv(100)
+    if not d:
+        break
+    buf += d
+    print(d.decode().strip(), flush=True)
+print("done", flush=True)
+EOF2
+
+ns_bg node "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push"
+wait_listen node tcp 2222
+dir=$(policy_dir_copy)
+agentd_start "$dir" --failsafe-in tcp:22,tcp:2379
+
+ns_bg client "$E2E_TMP/client.log" timeout 60 python3 "$E2E_TMP/client.py"
+for i in $(seq 50); do grep -q hello "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
+grep -q hello "$E2E_TMP/client.log" || fail "no failsafe session: $(cat "$E2E_TMP/client.log")"
+log "failsafe session through the redirect: $(polctl_json flows | jq -c '[.[] | select(.dport == 2222 or .sport == 2222)]' 2>/dev/null)"
+
+# control: the host policy denies tcp 2222 from the client (only the failsafe port admits it)
+timeout 3 nsenter --net="/var/run/netns/${PFX}client" -- python3 -c '
+import socket; socket.create_connection(("198.18.1.1", 2222), timeout=2)' 2>/dev/null &&
+	fail "control: tcp 2222 is not denied by the host policy"
+
+# tcp:2379 stops being failsafe (a restart with the narrower list); tcp:22 stays
+agentd_stop
+agentd_start "$dir" --failsafe-in tcp:22
+sleep 0.5
+touch "$E2E_TMP/push"
+for i in $(seq 100); do grep -q done "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
+grep -q pushed "$E2E_TMP/client.log" ||
+	fail "the failsafe session (port 22, still failsafe) was cut after an unrelated failsafe entry went: client: $(tr '\n' ' ' <"$E2E_TMP/client.log") server: $(tr '\n' ' ' <"$E2E_TMP/server.log") flows: $(polctl_json flows | jq -c . 2>/dev/null | head -c 2000)"
+[ "$(ct_list ipv4 -p tcp --dport 22 | grep -c ESTABLISHED)" -ge 1 ] ||
+	log "conntrack: $(ct_list ipv4 -p tcp --dport 22)"
+log "the redirected failsafe session survived the removal of another failsafe entry"
+agentd_stop
+exit 0
