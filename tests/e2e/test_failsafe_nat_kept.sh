@@ -6,20 +6,24 @@
 # entry (s15/adv15 b01db4d) must judge a flow by what admitted it, not by the post-DNAT tuple:
 # else the SSH session loses its failsafe, is re-judged against the host policy (which allows
 # tcp 2222 from nowhere) and is cut when the server speaks first. Real sockets; conntrack is the
-# oracle (the connection stays ESTABLISHED there).
+# oracle (the connection stays ESTABLISHED there). Then tcp:22 itself goes: a redirected session
+# through it is cut (its pre-DNAT tuple is what the set no longer admits), the server speaking
+# first.
 . "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
 
 agentd_test_start --no-services
-ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 -j REDIRECT --to-ports 2222 ||
+ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 --sport 40001 -j REDIRECT --to-ports 2222 ||
 	fail "REDIRECT rule"
+ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 --sport 40002 -j REDIRECT --to-ports 2223 ||
+	fail "REDIRECT rule (2)"
 
 cat >"$E2E_TMP/server.py" <<'EOF2'
 import os, socket, sys, time
 push = sys.argv[1]
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 2222))
+s.bind(("0.0.0.0", int(sys.argv[2])))
 s.listen(4)
 c, a = s.accept()
 c.sendall(b"hello\n")
@@ -34,8 +38,9 @@ time.sleep(30)
 EOF2
 cat >"$E2E_TMP/client.py" <<'EOF2'
 import socket, sys
-s = socket.create_connection(("198.18.1.1", 22), timeout=5)
-s.settimeout(40)
+s = socket.create_connection(("198.18.1.1", 22), timeout=5,
+                             source_address=("198.18.1.50", int(sys.argv[1])))
+s.settimeout(float(sys.argv[2]))
 buf = b""
 while b"pushed" not in buf:
     d = s.recv(100)
@@ -46,12 +51,14 @@ while b"pushed" not in buf:
 print("done", flush=True)
 EOF2
 
-ns_bg node "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push"
+ns_bg node "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push" 2222
+ns_bg node "$E2E_TMP/server2.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push2" 2223
 wait_listen node tcp 2222
+wait_listen node tcp 2223
 dir=$(policy_dir_copy)
 agentd_start "$dir" --failsafe-in tcp:22,tcp:2379
 
-ns_bg client "$E2E_TMP/client.log" timeout 60 python3 "$E2E_TMP/client.py"
+ns_bg client "$E2E_TMP/client.log" timeout 60 python3 "$E2E_TMP/client.py" 40001 40
 for i in $(seq 50); do grep -q hello "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
 grep -q hello "$E2E_TMP/client.log" || fail "no failsafe session: $(cat "$E2E_TMP/client.log")"
 log "failsafe session through the redirect: $(polctl_json flows | jq -c '[.[] | select(.dport == 2222 or .sport == 2222)]' 2>/dev/null)"
@@ -72,5 +79,18 @@ grep -q pushed "$E2E_TMP/client.log" ||
 [ "$(ct_list ipv4 -p tcp --dport 22 | grep -c ESTABLISHED)" -ge 1 ] ||
 	log "conntrack: $(ct_list ipv4 -p tcp --dport 22)"
 log "the redirected failsafe session survived the removal of another failsafe entry"
+
+# a second redirected session through 22, then 22 itself stops being failsafe: cut
+ns_bg client "$E2E_TMP/client2.log" timeout 60 python3 "$E2E_TMP/client.py" 40002 6
+for i in $(seq 50); do grep -q hello "$E2E_TMP/client2.log" 2>/dev/null && break; sleep 0.1; done
+grep -q hello "$E2E_TMP/client2.log" || fail "no second failsafe session: $(cat "$E2E_TMP/client2.log")"
+agentd_stop
+agentd_start "$dir" --failsafe-in tcp:2379
+sleep 0.5
+touch "$E2E_TMP/push2"
+for i in $(seq 100); do grep -q done "$E2E_TMP/client2.log" 2>/dev/null && break; sleep 0.1; done
+grep -q pushed "$E2E_TMP/client2.log" &&
+	fail "a redirected session through a removed failsafe port still reaches its client: flows: $(polctl_json flows | jq -c . 2>/dev/null | head -c 2000)"
+log "the redirected session through the removed port 22 is cut"
 agentd_stop
 exit 0
