@@ -1334,18 +1334,20 @@ static void entry_tuple(int t, const void *key, uint32_t flags, struct pal_flow_
 	*out = k;
 }
 
-/* One failsafe flow, all of its entries (the packet's tuple and its conntrack NAT tuples' share
- * the value's orig and created_ns): kept when the set still admits one of them. */
-struct fs_flow {
+/* A failsafe flow's entry (its key in table t). Every entry of one flow (the packet's tuple and its
+ * conntrack NAT tuples') carries the same orig and created_ns: they name the flow. */
+struct fs_entry {
 	struct pal_flow_key orig;
 	uint64_t created_ns;
 	uint8_t ctx;
-	bool keep;
+	uint8_t t;
+	bool keep; /* the set still admits one of the flow's tuples */
+	uint8_t key[sizeof(struct pal_flow_key)];
 };
 
 static int fs_flow_cmp(const void *a, const void *b)
 {
-	const struct fs_flow *x = a, *y = b;
+	const struct fs_entry *x = a, *y = b;
 	int c = memcmp(&x->orig, &y->orig, sizeof(x->orig));
 
 	if (c)
@@ -1369,72 +1371,71 @@ static int fs_flow_cmp(const void *a, const void *b)
  *
  * What admitted a failsafe flow is its pre-NAT tuple (tc ingress and raw OUTPUT check before
  * DNAT), while the value's orig is the tuple of the hook that wrote it (INPUT, tc egress: after
- * DNAT). A flow is stripped only when none of its entries' tuples (its own and its conntrack NAT
- * tuples', which carry the same orig and created_ns) nor its orig is admitted any more: judged by
- * orig alone, an SSH session through a port redirect (REDIRECT 22 -> 2222) lost its failsafe when
- * any unrelated failsafe entry went, and was cut at the server's next packet
- * (tests/e2e/test_failsafe_nat_kept.sh). */
+ * DNAT). So a flow is stripped only when neither its orig nor any of its entries' tuples (its own
+ * and its conntrack NAT tuples', entered by tc egress at once and adopted by tc ingress at the
+ * client's next packet) is admitted any more. Judged by orig alone, an SSH session through a port
+ * redirect (REDIRECT 22 -> 2222) lost its failsafe when any unrelated failsafe entry went, and was
+ * cut at the server's next packet (tests/e2e/test_failsafe_nat_kept.sh, and _out.sh for a DNAT in
+ * nat OUTPUT). */
 static void failsafe_flows_sweep(struct pal_datapath *dp, uint32_t generation)
 {
 	int fs = MFD(dp, pal_failsafe);
 	int fds[2] = { MFD(dp, pal_flows4), MFD(dp, pal_flows) };
-	struct fs_flow *flows = NULL, *g, probe;
+	struct fs_entry *e = NULL;
 	size_t n = 0, cap = 0;
+	struct pal_flow f;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (int t = 0; t < 2; t++) {
-			uint8_t key[sizeof(struct pal_flow_key)], next[sizeof(struct pal_flow_key)];
-			void *prev = NULL;
-			struct pal_flow f;
-			struct pal_flow_key tuple;
+	for (int t = 0; t < 2; t++) {
+		uint8_t key[sizeof(struct pal_flow_key)], next[sizeof(struct pal_flow_key)];
+		void *prev = NULL;
+		struct pal_flow_key tuple;
 
-			while (bpf_map_get_next_key(fds[t], prev, next) == 0) {
-				memcpy(key, next, sizeof(key));
-				prev = key;
-				if (bpf_map_lookup_elem(fds[t], key, &f) ||
-				    !(f.flags & PAL_FLOW_FAILSAFE) || (f.flags & PAL_FLOW_DENIED))
-					continue;
-				memset(&probe, 0, sizeof(probe));
-				probe.orig = f.orig;
-				probe.created_ns = f.created_ns;
-				probe.ctx = f.ctx;
-				if (pass == 0) {
-					entry_tuple(t, key, f.flags, &tuple);
-					probe.keep = failsafe_admits_tuple(fs, f.ctx, &f.orig) ||
-						     failsafe_admits_tuple(fs, f.ctx, &tuple);
-					if (n == cap) {
-						size_t nc = cap ? 2 * cap : 64;
-						struct fs_flow *nf = realloc(flows, nc * sizeof(*nf));
+		memset(next, 0, sizeof(next));
+		while (bpf_map_get_next_key(fds[t], prev, next) == 0) {
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			if (bpf_map_lookup_elem(fds[t], key, &f) || !(f.flags & PAL_FLOW_FAILSAFE) ||
+			    (f.flags & PAL_FLOW_DENIED))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				struct fs_entry *ne = realloc(e, nc * sizeof(*ne));
 
-						if (!nf)
-							goto out; /* best effort: nothing stripped */
-						flows = nf;
-						cap = nc;
-					}
-					flows[n++] = probe;
-					continue;
-				}
-				g = bsearch(&probe, flows, n, sizeof(*flows), fs_flow_cmp);
-				if (!g || g->keep)
-					continue; /* not seen in pass 0 (new since): left as it is */
-				f.flags &= ~PAL_FLOW_FAILSAFE;
-				f.generation = generation - 1; /* stale: any generation but the current */
-				bpf_map_update_elem(fds[t], key, &f, BPF_EXIST);
+				if (!ne)
+					goto out; /* best effort: nothing stripped */
+				e = ne;
+				cap = nc;
 			}
-		}
-		if (pass == 0) {
-			/* one record per flow, kept when any of its entries is admitted */
-			qsort(flows, n, sizeof(*flows), fs_flow_cmp);
-			for (size_t i = 1; i < n; i++)
-				if (!fs_flow_cmp(&flows[i - 1], &flows[i]))
-					flows[i].keep = flows[i - 1].keep = flows[i].keep || flows[i - 1].keep;
-			for (size_t i = n; i-- > 1;)
-				if (!fs_flow_cmp(&flows[i - 1], &flows[i]))
-					flows[i - 1].keep = flows[i].keep;
+			memset(&e[n], 0, sizeof(e[n]));
+			e[n].orig = f.orig;
+			e[n].created_ns = f.created_ns;
+			e[n].ctx = f.ctx;
+			e[n].t = (uint8_t)t;
+			memcpy(e[n].key, key, sizeof(key));
+			entry_tuple(t, key, f.flags, &tuple);
+			e[n].keep = failsafe_admits_tuple(fs, f.ctx, &f.orig) ||
+				    failsafe_admits_tuple(fs, f.ctx, &tuple);
+			n++;
 		}
 	}
+	/* a flow is kept when any of its entries is */
+	qsort(e, n, sizeof(*e), fs_flow_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!fs_flow_cmp(&e[i - 1], &e[i]))
+			e[i].keep = e[i - 1].keep = e[i].keep || e[i - 1].keep;
+	for (size_t i = n; i-- > 1;)
+		if (!fs_flow_cmp(&e[i - 1], &e[i]))
+			e[i - 1].keep = e[i].keep;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].keep || bpf_map_lookup_elem(fds[e[i].t], e[i].key, &f) ||
+		    !(f.flags & PAL_FLOW_FAILSAFE) || f.created_ns != e[i].created_ns)
+			continue; /* kept, gone, or written anew since */
+		f.flags &= ~PAL_FLOW_FAILSAFE;
+		f.generation = generation - 1; /* stale: any generation but the current */
+		bpf_map_update_elem(fds[e[i].t], e[i].key, &f, BPF_EXIST);
+	}
 out:
-	free(flows);
+	free(e);
 }
 
 int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c)
