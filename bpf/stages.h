@@ -27,56 +27,60 @@ struct pal_outcome {
 	__u32 rule_id;
 };
 
-/* The interface's slot (abi.h "pal_if_index"): below PAL_IF_INDEX_DIRECT from the array (an
- * inlined bounds check and load; the element is read once, it may change under the packet), above
- * it from pal_ifaces. Returns 0 when the interface has no entry; *ctr then gets its link slot (an
- * attached interface without an endpoint: where it counts, abi.h PAL_LINK_SLOTS), else stays as
- * it was. A link slot is for counting only: it never names a configuration. */
-static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *slot, __u32 *ctr)
+/* Where the interface's configuration in force is (abi.h "pal_if_index"): below
+ * PAL_IF_INDEX_DIRECT from the array, one inlined bounds check and load whose word names the slot
+ * and its active bank together (pal_if_cfg's index + 1; the element is read once, it may change
+ * under the packet); above it from pal_ifaces, then the slot's bank word in pal_if_bank. Returns 0
+ * when the interface has no entry; *ctr then gets its link slot (an attached interface without an
+ * endpoint: where it counts, abi.h PAL_LINK_SLOTS), else stays as it was. A link slot is for
+ * counting only: it never names a configuration. On 1, *cfg_idx is the configuration's index in
+ * pal_if_cfg (slot * 2 + bank); the slot is *cfg_idx / 2. */
+static __always_inline int pal_iface_slot(__u32 ifindex, __u32 *cfg_idx, __u32 *ctr)
 {
 	struct pal_if_index *d;
 	struct pal_if_slot *s;
-	__u32 v;
+	struct pal_if_bank *b;
+	__u32 v, slot;
 
 	if (ifindex < PAL_IF_INDEX_DIRECT) {
 		d = bpf_map_lookup_elem(&pal_if_index, &ifindex);
 		if (!d)
 			return 0;
-		v = *(volatile __u32 *)&d->slot_plus1;
+		v = *(volatile __u32 *)&d->cfg_plus1;
 		if (v == PAL_IF_INDEX_NONE) {
 			v = *(volatile __u32 *)&d->link_plus1; /* the same line */
 			if (v)
 				*ctr = v - 1;
 			return 0;
 		}
-		*slot = v - 1;
+		*cfg_idx = v - 1;
 		return 1;
 	}
 	s = bpf_map_lookup_elem(&pal_ifaces, &ifindex);
 	if (!s)
 		return 0;
-	*slot = s->slot;
+	slot = s->slot;
+	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
+	if (!b)
+		return 0;
+	*cfg_idx = slot * 2 + (*(volatile __u32 *)&b->bank & 1);
 	return 1;
 }
 
-/* The interface's configuration in force: its slot, the slot's active bank, that bank's value.
- * The bank word is read once; the agent rewrites only the other bank, and only after a grace
- * period since its last flip, so the value returned stays whole until this program returns.
+/* The interface's configuration in force: the index of its slot's active bank, that bank's value.
+ * The index is read once (one word below PAL_IF_INDEX_DIRECT, the bank word above); the agent
+ * rewrites only the other bank, and only after a grace period since the last store that could
+ * have led a packet to it, so the value returned stays whole until this program returns.
  * *slot_out: the slot (the hook counts on it, counters.h); without an entry its link slot (counts
  * only, see pal_iface_slot) or 0. A NULL return means no configuration whatever *slot_out says. */
 static __always_inline struct pal_iface *pal_iface_get_slot(__u32 ifindex, __u32 *slot_out)
 {
-	struct pal_if_bank *b;
-	__u32 slot = 0, idx;
+	__u32 idx = 0;
 
 	*slot_out = 0;
-	if (!ifindex || !pal_iface_slot(ifindex, &slot, slot_out))
+	if (!ifindex || !pal_iface_slot(ifindex, &idx, slot_out))
 		return 0;
-	*slot_out = slot;
-	b = bpf_map_lookup_elem(&pal_if_bank, &slot);
-	if (!b)
-		return 0;
-	idx = slot * 2 + (*(volatile __u32 *)&b->bank & 1);
+	*slot_out = idx >> 1;
 	return bpf_map_lookup_elem(&pal_if_cfg, &idx);
 }
 

@@ -12,8 +12,8 @@
  * its ifindex do not pass either. So a pod's veth that appears while no agent runs (a restart,
  * an upgrade) carries no traffic until an agent has taken it over, instead of carrying all of
  * it: fail-closed, as Calico's rules for unknown cali* interfaces are.
- * Every packet of pod traffic runs it: one array load (a hash lookup above PAL_IF_INDEX_DIRECT)
- * and one devmap lookup, nothing else. */
+ * Every packet of pod traffic runs it: one array load (above PAL_IF_INDEX_DIRECT a hash lookup
+ * and the slot's bank word) and one devmap lookup, nothing else. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "palisade/abi.h"

@@ -98,8 +98,9 @@ ABL_DEFS_xdpfs := -DPAL_ABLATE_XDPFS
 ABL_DEFS_xdpdrop := -DPAL_ABLATE_XDPDROP
 ABL_DEFS_xdpiface := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE
 ABL_DEFS_xdpfloor := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE -DPAL_ABLATE_XDPIFC
+ABL_DEFS_xdpifx := -DPAL_ABLATE_XDPPRE -DPAL_ABLATE_XDPDROP -DPAL_ABLATE_XDPPARSE -DPAL_ABLATE_XDPIFX
 # bench-xdp-deny of a variant (the XDP deny's fixed part, by ablation)
-ABL_XDP := none xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpfloor
+ABL_XDP := none xdppre xdpbody xdpcls xdpfs xdpdrop xdpiface xdpifx xdpfloor
 # live.sh ablate runs an agent of these only (the flow check's variants are for PROG_TEST_RUN's
 # established path: flowhash, for one, answers every flow with one entry)
 ABL_LIVE := none events counters failsafe ct flowins all fwdclass ctmiss ctsnat ctins insert

@@ -12,9 +12,12 @@
  *     interface's value; until then it reads the removed interface's last value;
  *   - pal_ifaces is BPF_F_NO_PREALLOC: a deleted or replaced element is freed after a grace
  *     period, never recycled under a reader (a preallocated HASH reuses it at once);
- *   - pal_if_index, the programs' array copy of pal_ifaces for small ifindexes, is written with
- *     pal_ifaces (one atomic store per element) and cleared before a slot is marked free, so the
- *     grace period before a freed slot is reused covers a packet that read it there too.
+ *   - pal_if_index, the programs' array copy of pal_ifaces and the active bank for small
+ *     ifindexes (its word is slot * 2 + bank + 1), is written with pal_ifaces (one atomic store
+ *     per element), again by every flip, after the bank word and before the flip's time is taken
+ *     (slot_since counts from the later of the two stores), and cleared before a slot is marked
+ *     free, so the grace period before a bank is rewritten or a freed slot is reused covers a
+ *     packet that read the old word there too;
  *   - link slots (the last PAL_LINK_SLOTS, abi.h) hold counters only, for attached interfaces
  *     without an entry: pal_if_index.link_plus1 names one, cleared before it is marked free,
  *     and a freed link slot is handed on only after a grace period, its counters zeroed.
@@ -100,17 +103,32 @@ static int mark_bound_slots(struct pal_datapath *dp)
 	return 0;
 }
 
-/* Publishes ifindex -> slot (or PAL_IF_INDEX_NONE) in pal_if_index, where the programs read the
- * interfaces below PAL_IF_INDEX_DIRECT. Called with every pal_ifaces change, after it. */
-static void if_index_store(struct pal_datapath *dp, uint32_t ifindex, uint32_t slot_plus1)
+static uint32_t active_bank(const struct pal_datapath *dp, uint32_t s)
 {
-	if (dp->if_index && ifindex < PAL_IF_INDEX_DIRECT)
-		__atomic_store_n(&dp->if_index[ifindex].slot_plus1, slot_plus1, __ATOMIC_RELEASE);
+	return dp->banks ? __atomic_load_n(&dp->banks[s].bank, __ATOMIC_ACQUIRE) & 1 : 0;
 }
 
-/* pal_if_index = pal_ifaces, element by element (a restart adopts the pins; a previous agent
- * may have died between the two writes). An element that is right already is not written, so a
- * running datapath keeps finding its interfaces. */
+/* pal_if_index's word for slot s: the index of its active bank's value in pal_if_cfg, + 1. */
+static uint32_t cfg_word(const struct pal_datapath *dp, uint32_t s)
+{
+	return s * 2 + active_bank(dp, s) + 1;
+}
+
+/* Publishes ifindex -> its configuration's index + 1 (cfg_word, or PAL_IF_INDEX_NONE) in
+ * pal_if_index, where the programs read the interfaces below PAL_IF_INDEX_DIRECT. Called with
+ * every pal_ifaces change, after it, and with every flip of the interface's slot, after the bank
+ * word. */
+static void if_index_store(struct pal_datapath *dp, uint32_t ifindex, uint32_t cfg_plus1)
+{
+	if (dp->if_index && ifindex < PAL_IF_INDEX_DIRECT)
+		__atomic_store_n(&dp->if_index[ifindex].cfg_plus1, cfg_plus1, __ATOMIC_RELEASE);
+}
+
+/* pal_if_index = pal_ifaces and pal_if_bank, element by element (a restart adopts the pins; a
+ * previous agent may have died between the writes, say between a flip's bank word and its
+ * pal_if_index word). An element that is right already is not written, so a running datapath
+ * keeps finding its interfaces. Every slot's slot_since was taken before this (slots_load): no
+ * bank is rewritten before a grace period after these stores. Needs pal_if_bank mapped. */
 static int if_index_load(struct pal_datapath *dp)
 {
 	int fd = MFD(dp, pal_ifaces), err = 0;
@@ -134,12 +152,12 @@ static int if_index_load(struct pal_datapath *dp)
 		key = next;
 		prev = &key;
 		if (key < PAL_IF_INDEX_DIRECT && !bpf_map_lookup_elem(fd, &key, &ref))
-			want[key] = ref.slot + 1;
+			want[key] = ref.slot < dp->n_slots ? cfg_word(dp, ref.slot) : PAL_IF_INDEX_NONE;
 	}
 	for (uint32_t i = 0; i < PAL_IF_INDEX_DIRECT; i++) {
 		uint32_t l = __atomic_load_n(&dp->if_index[i].link_plus1, __ATOMIC_ACQUIRE);
 
-		if (__atomic_load_n(&dp->if_index[i].slot_plus1, __ATOMIC_ACQUIRE) != want[i])
+		if (__atomic_load_n(&dp->if_index[i].cfg_plus1, __ATOMIC_ACQUIRE) != want[i])
 			if_index_store(dp, i, want[i]);
 		/* the link slots a previous agent handed out stay with their interfaces (and their
 		 * counters); one out of the link range or named twice is dropped */
@@ -247,11 +265,6 @@ uint32_t pal_dp_slots_available(const struct pal_datapath *dp)
 	return n;
 }
 
-static uint32_t active_bank(const struct pal_datapath *dp, uint32_t s)
-{
-	return __atomic_load_n(&dp->banks[s].bank, __ATOMIC_ACQUIRE) & 1;
-}
-
 /* The interface's slot, or -ENOENT. */
 static int slot_of(struct pal_datapath *dp, uint32_t ifindex, struct pal_if_slot *ref)
 {
@@ -264,8 +277,11 @@ int pal_dp_iface_read(struct pal_datapath *dp, uint32_t ifindex, struct pal_ifac
 				  ifindex, out);
 }
 
-/* Flips a slot of its own to v: the other bank, then the bank word. */
-static int flip_slot(struct pal_datapath *dp, uint32_t s, const struct pal_iface *v)
+/* Flips ifindex's slot of its own, s, to v: the other bank, then the bank word, then ifindex's
+ * pal_if_index word (the only element that names s: a slot of its own is bound to one interface),
+ * and only then the flip's time, from which the grace period before the old bank is rewritten
+ * counts. */
+static int flip_slot(struct pal_datapath *dp, uint32_t ifindex, uint32_t s, const struct pal_iface *v)
 {
 	uint32_t next = !active_bank(dp, s);
 	int err;
@@ -276,6 +292,7 @@ static int flip_slot(struct pal_datapath *dp, uint32_t s, const struct pal_iface
 	if (err)
 		return err;
 	__atomic_store_n(&dp->banks[s].bank, next, __ATOMIC_RELEASE);
+	if_index_store(dp, ifindex, s * 2 + next + 1);
 	dp->slot_since[s] = __atomic_load_n(&pal_dp_grace_periods, __ATOMIC_ACQUIRE);
 	return 0;
 }
@@ -328,7 +345,7 @@ static int bind_slot(struct pal_datapath *dp, uint32_t ifindex, const struct pal
 	if (err)
 		dp->slot_used[s] = false; /* never published */
 	else
-		if_index_store(dp, ifindex, s + 1);
+		if_index_store(dp, ifindex, cfg_word(dp, s));
 	return err;
 }
 
@@ -354,7 +371,7 @@ int pal_dp_iface_flip(struct pal_datapath *dp, uint32_t ifindex, const struct pa
 	if (pal_framing_of(type) == PAL_FRAMING_L3)
 		nv.flags |= PAL_IF_L3;
 	if (had && ref.slot >= PAL_IFSLOT_FIRST)
-		err = flip_slot(dp, ref.slot, &nv);
+		err = flip_slot(dp, ifindex, ref.slot, &nv);
 	else
 		err = bind_slot(dp, ifindex, &nv);
 	if (err)
@@ -382,7 +399,7 @@ int pal_dp_iface_unprogrammed(struct pal_datapath *dp, uint32_t ifindex, bool ho
 				 strerror(errno));
 		return err;
 	}
-	if_index_store(dp, ifindex, ref.slot + 1);
+	if_index_store(dp, ifindex, cfg_word(dp, ref.slot)); /* both banks hold the same value */
 	return 0;
 }
 
@@ -506,7 +523,7 @@ int pal_dp_link_slots_sync(struct pal_datapath *dp, const int *ifindex, size_t n
 
 		if (ifindex[i] <= 0 || x >= PAL_IF_INDEX_DIRECT || !attached[x] ||
 		    __atomic_load_n(&dp->if_index[x].link_plus1, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&dp->if_index[x].slot_plus1, __ATOMIC_ACQUIRE) !=
+		    __atomic_load_n(&dp->if_index[x].cfg_plus1, __ATOMIC_ACQUIRE) !=
 			    PAL_IF_INDEX_NONE)
 			continue;
 		attached[x] = false; /* listed twice: once */

@@ -22,7 +22,7 @@
  * offsetof with a cast clang rejects in _Static_assert). */
 #define PAL_OFFSETOF(type, member) __builtin_offsetof(type, member)
 
-#define PAL_LAYOUT_VERSION 19u
+#define PAL_LAYOUT_VERSION 20u
 #define PAL_PIN_DIR_DEFAULT "/sys/fs/bpf/palisade"
 
 /* ---- classifier dimensions ------------------------------------------------------------------ */
@@ -311,9 +311,12 @@ _Static_assert(sizeof(struct pal_config) == 16, "pal_config size");
  * when the interface is bound, deleted when it is unbound; a bound interface's slot changes only
  * from a reserved slot to a slot of its own once it could be programmed.
  * pal_if_bank: ARRAY (BPF_F_MMAPABLE), index = slot -> struct pal_if_bank, the slot's active bank.
- * The agent flips it with one atomic 4-byte store through its mapping.
+ * The agent flips it with one atomic 4-byte store through its mapping. Below PAL_IF_INDEX_DIRECT
+ * the programs read the active bank from pal_if_index instead (its cfg_plus1, stored by the same
+ * flip), so there these three steps are two.
  * pal_if_cfg: ARRAY, index = slot * 2 + bank -> struct pal_iface. The inactive bank is rewritten
- * only after an RCU grace period since the slot's last flip (no reader left on it).
+ * only after an RCU grace period since the slot's last flip (the later of its two stores, bank
+ * word and pal_if_index word: no reader left on it).
  *
  * Slots below PAL_IFSLOT_FIRST are reserved, written once at load and never changed: an interface
  * palisade attached to but could not program (capacity, a map full) points at one of them and
@@ -344,23 +347,33 @@ struct pal_if_bank {
 _Static_assert(sizeof(struct pal_if_bank) == 8, "pal_if_bank size (= the array's element stride)");
 
 /* pal_if_index: ARRAY (BPF_F_MMAPABLE), index = ifindex -> struct pal_if_index, for ifindexes
- * below PAL_IF_INDEX_DIRECT: pal_ifaces' answer as an array read the verifier inlines, instead of
- * a hash lookup on every packet (twice at tc egress). Below the bound the programs read only this
- * array, above it only pal_ifaces; userspace reads pal_ifaces, the record. The agent writes both
- * together (agent/dataplane/iface_slots.c), the element with one atomic 4-byte store through its
- * mapping, so a packet reads the old or the new slot, never a mix. The rule that keeps a stale
- * slot from giving another interface's policy is pal_ifaces' own: an unbound interface's element
- * is cleared before its slot is marked free, and a freed slot is handed on only after a grace
- * period, so a packet that read the old element still finds the removed interface's last value.
- * At every load the agent makes the array equal to pal_ifaces again, element by element (an
- * element that is already right is not written: packets keep finding their interface). */
+ * below PAL_IF_INDEX_DIRECT: pal_ifaces' answer and the slot's active bank as one array read the
+ * verifier inlines, so that a packet finds its interface's configuration with two lookups
+ * (pal_if_index, pal_if_cfg) instead of a hash lookup or three array lookups. Below the bound the
+ * programs read only this array, above it only pal_ifaces and pal_if_bank; userspace reads
+ * pal_ifaces and pal_if_bank, the record. The agent writes them together
+ * (agent/dataplane/iface_slots.c), the element with one atomic 4-byte store through its mapping,
+ * so a packet reads the old or the new configuration index, never a mix.
+ *
+ * cfg_plus1 is the index of the configuration in force in pal_if_cfg plus one: slot * 2 + the
+ * slot's active bank + 1 (the slot is (cfg_plus1 - 1) / 2). A flip stores it with the bank word
+ * (pal_if_bank.bank stays the record and the answer above the bound), and the grace period before
+ * the other bank is rewritten counts from after both stores, the last that could lead a packet to
+ * it. The rule that keeps a stale word from giving another interface's policy is pal_ifaces' own:
+ * an unbound interface's element is cleared before its slot is marked free, and a freed slot is
+ * handed on only after a grace period, so a packet that read the old element still finds the
+ * removed interface's last value. At every load the agent makes the array equal to pal_ifaces and
+ * pal_if_bank again, element by element (an element that is already right is not written: packets
+ * keep finding their interface), and waits a grace period from there before it rewrites a bank. */
 #define PAL_IF_INDEX_DIRECT 65536u
 #define PAL_IF_INDEX_NONE 0u /* no pal_ifaces entry: not palisade's interface */
 struct pal_if_index {
-	__u32 slot_plus1; /* the slot + 1, or PAL_IF_INDEX_NONE; one atomic store */
+	/* slot * 2 + the slot's active bank + 1 (pal_if_cfg's index + 1), or PAL_IF_INDEX_NONE;
+	 * one atomic store */
+	__u32 cfg_plus1;
 	/* An attached interface without a pal_ifaces entry (a watched link): its counter slot + 1
 	 * (one of the last PAL_LINK_SLOTS slots), or 0: it counts in pal_slot_ctrs there, read in
-	 * the same line as slot_plus1. Read only while slot_plus1 is PAL_IF_INDEX_NONE; it is no
+	 * the same line as cfg_plus1. Read only while cfg_plus1 is PAL_IF_INDEX_NONE; it is no
 	 * configuration (the programs read it for counting alone), and it is written with one atomic
 	 * store, cleared before its slot is marked free, and the slot is reused only after a grace
 	 * period and with zeroed counters (agent/dataplane/iface_slots.c pal_dp_link_slots_sync). */

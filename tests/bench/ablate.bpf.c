@@ -58,6 +58,9 @@
  *   PAL_ABLATE_XDPIFC    no interface lookup: every interface is a host endpoint (a constant
  *                        configuration, no list; counted by ifindex): with XDPPRE, XDPDROP and
  *                        XDPPARSE, what remains is the program's own floor
+ *   PAL_ABLATE_XDPIFX    as PAL_ABLATE_XDPIFC, but ctx->ingress_ifindex is still read (the
+ *                        kernel's rewrite: three dependent loads) and kept live: the difference
+ *                        to XDPIFC is that read, to the full lookup the three map lookups
  *   PAL_ABLATE_XDPPARSE  no parse: every frame is taken for a well-formed IPv4 packet without
  *                        ports (with XDPPRE and XDPDROP, what remains is the interface lookup)
  *
@@ -209,7 +212,8 @@ static __always_inline void abl_run_list(const struct pal_hookctx *h, __u32 list
 #endif
 
 #if defined(PAL_ABLATE_XDPPRE) || defined(PAL_ABLATE_XDPCLS) || defined(PAL_ABLATE_XDPFS) ||      \
-	defined(PAL_ABLATE_XDPDROP) || defined(PAL_ABLATE_XDPPARSE) || defined(PAL_ABLATE_XDPIFC)
+	defined(PAL_ABLATE_XDPDROP) || defined(PAL_ABLATE_XDPPARSE) || defined(PAL_ABLATE_XDPIFC) ||  \
+	defined(PAL_ABLATE_XDPIFX)
 #include "stages.h"
 #endif
 #ifdef PAL_ABLATE_XDPPRE
@@ -253,6 +257,16 @@ static __always_inline void abl_hep_pre_in(const struct pal_hookctx *h, struct p
 #ifdef PAL_ABLATE_XDPIFC
 static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
 #define pal_iface_get_slot(ifindex, slot) ((void)(ifindex), *(slot) = 0, &abl_ifc)
+#endif
+#ifdef PAL_ABLATE_XDPIFX
+static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
+static __always_inline struct pal_iface *abl_ifx(__u32 ifindex, __u32 *slot)
+{
+	asm volatile("" : : "r"(ifindex)); /* the ifindex is read, whatever else uses it */
+	*slot = 0;
+	return &abl_ifc;
+}
+#define pal_iface_get_slot(ifindex, slot) abl_ifx(ifindex, slot)
 #endif
 #ifdef PAL_ABLATE_XDPPARSE
 #include "parse.h"

@@ -27,7 +27,7 @@ bench_fwd_topology cali0gcl cali0gsrv
 mkdir -p "$BASE/g" || fail "mkdir $BASE/g"
 bpftool prog load "$BUILD/bpf/wl_guard.bpf.o" "$BASE/guard" type socket pinmaps "$BASE/g" ||
 	fail "load the guard"
-for d in cali0gcl cali0gsrv; do # slot + 1 = 3: any slot; a policed interface
+for d in cali0gcl cali0gsrv; do # configuration index + 1 = 3 (slot 1, bank 0): a policed interface
 	i=$(bn node cat "/sys/class/net/$d/ifindex" 2>/dev/null || bn node ip -j link show "$d" | jq '.[0].ifindex')
 	key=$(printf '%02x %02x %02x %02x' $((i & 255)) $((i >> 8 & 255)) $((i >> 16 & 255)) $((i >> 24)))
 	# shellcheck disable=SC2086

@@ -223,7 +223,7 @@ Test(bpf_slot_ctrs, a_load_keeps_link_slots_and_drops_bad_ones)
 	one_tc_in_packet(a);
 	/* b names a's link slot too, c an endpoint slot: corrupt pins */
 	k = (uint32_t)b;
-	e = (struct pal_if_index){ .slot_plus1 = PAL_IF_INDEX_NONE, .link_plus1 = l + 1 };
+	e = (struct pal_if_index){ .cfg_plus1 = PAL_IF_INDEX_NONE, .link_plus1 = l + 1 };
 	cr_assert_eq(bpf_map_update_elem(pal_dp_map_fd(T.dp, "pal_if_index"), &k, &e, BPF_ANY), 0);
 	k = (uint32_t)c;
 	e.link_plus1 = PAL_IFSLOT_FIRST + 1;
