@@ -121,6 +121,7 @@ struct pal_flow_scratch {
 	struct pal_flow v;
 	struct pal_flow_key k, k2;
 	struct pal_flow_key k_ct; /* a conntrack tuple's key (pal_flow_insert_ct) */
+	struct pal_flow_key k_orig; /* an entry's admitted tuple, canonical (pal_flow_of_conn) */
 	struct pal_flow_key4 k4;  /* an IPv4 key as pal_flows4 takes it (pal_flow_get/_set) */
 	struct pal_pkt q;
 	struct pal_pkt q_post; /* q kept while q holds the pre-DNAT tuple (preDNAT re-judge) */
@@ -1055,9 +1056,6 @@ __noinline int pal_flow_pre_snat_source(struct __sk_buff *skb, struct pal_pkt *p
 	return pal_ct_view_pre_snat_source(pal_flow_ct_view(skb, p, s, PAL_HOOK_TC_EGRESS), p);
 }
 
-/* A flow known under another tuple of its connection: finds a conntrack tuple of the packet's
- * connection that has an entry, and leaves its key in s->k2 with the tuple's swap bit in
- * s->k2_swapped (the packet is taken to travel as that tuple does, as before). */
 static __noinline int pal_flow_find_ct(struct __sk_buff *skb, const struct pal_pkt *p,
 				       struct pal_flow_scratch *s, __u8 hook)
 {
@@ -1105,6 +1103,34 @@ static __always_inline int pal_flow_key_eq(const struct pal_flow_key *a,
 		diff |= x[i] ^ y[i];
 	return diff == 0;
 }
+
+/* Entry f, found through conntrack (pal_flow_find_ct, the view in s->ctv), is this connection's
+ * flow: the tuple it was admitted on (f->orig, as the admitting hook classified it: the
+ * connection's original tuple, or its reply tuple reversed, after NAT) is one of the connection's
+ * two tuples. A NodePort entry's key is the connection's original tuple, which a new connection
+ * shares once the old one's conntrack entry is gone (kube-proxy flushes a service's UDP entries
+ * when its endpoints change): the new one, DNATed to another backend, found the old flow's entry
+ * and was established at a backend whose policy was never asked
+ * (bpf_nat/a_nodeport_flow_vouches_for_no_new_backend). Keys in scratch (s->k_orig, s->k_ct),
+ * and a global function (its own small frame, called after pal_flow_find_ct's chain returned):
+ * inlined, it grew pal_flow_lookup_entry_ct's frame past the tc hooks' 512-byte stack on Linux
+ * 6.1. f and s may be NULL to the verifier. */
+#ifdef PAL_WITH_CT
+__noinline int pal_flow_of_conn(const struct pal_flow *f, struct pal_flow_scratch *s)
+{
+	if (!f || !s)
+		return 0;
+	s->k_orig = f->orig;
+	pal_flow_key_canonical(&s->k_orig);
+	s->k_ct = s->ctv.tuple[0];
+	pal_flow_key_canonical(&s->k_ct);
+	if (pal_flow_key_eq(&s->k_orig, &s->k_ct))
+		return 1;
+	s->k_ct = s->ctv.tuple[1];
+	pal_flow_key_canonical(&s->k_ct);
+	return pal_flow_key_eq(&s->k_orig, &s->k_ct);
+}
+#endif
 
 /* After an allow: also enter the canonical key of each conntrack tuple (NAT) that is not the
  * packet's own (without NAT both are: one entry in all), with the same lifecycle and admission

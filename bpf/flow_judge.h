@@ -484,7 +484,7 @@ __noinline int pal_flow_lookup_entry_ct(struct __sk_buff *skb, const struct pal_
 	if (!s || !pal_flow_trackable(p) || pal_tcp_syn_only(p) || !pal_flow_find_ct(skb, p, s, h->hook))
 		return PAL_FLOW_MISS;
 	f = pal_flow_get(&s->k2, &s->k4);
-	if (!f)
+	if (!f || !pal_flow_of_conn(f, s))
 		return PAL_FLOW_MISS;
 	r = pal_flow_entry_state(skb, f, s, p, pal_policy_generation(), o);
 	if (r == PAL_FLOW_HIT)

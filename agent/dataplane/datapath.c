@@ -244,6 +244,104 @@ static int adopt_pinned_prog(struct pal_datapath *dp, int i)
 	return 0;
 }
 
+/* ---- the re-judge's tail-call tables ----------------------------------------------------------
+ *
+ * A stale flow's packet tail-calls its object's re-judge program through a private program array
+ * (flow_tc_jmp from tc_ingress and tc_egress, flow_sf_jmp from sf_input_deny; bpf/palisade.bpf.c).
+ * The kernel empties a program array when its last user reference (fd or pin) goes, and a
+ * program holds none: unpinned, the arrays were emptied when the loading process exited
+ * (`palisaded --once`, any restart, which adopts the pinned programs and with them their arrays),
+ * every tail call then failed and a stale packet met policy as a new packet at its hook. A flow
+ * the new policy denies went on when the server spoke first and its own direction was allowed
+ * (admitted as a new flow with the server as opener, the client riding it as replies), and an
+ * allowed flow whose reply direction is not allowed was cut by any policy change
+ * (tests/bpf/test_restart_rejudge.c). So each program's array is pinned beside it
+ * (progs/<program>_jmp), and pinned programs one of whose arrays is already empty (left by a build
+ * without these pins) are not adopted: the fresh copies replace them. */
+static const struct {
+	enum pal_dp_prog prog;
+	const char *map;
+} jmp_tables[] = {
+	{ PAL_PROG_TC_INGRESS, "flow_tc_jmp" },
+	{ PAL_PROG_TC_EGRESS, "flow_tc_jmp" },
+	{ PAL_PROG_SF_INPUT_DENY, "flow_sf_jmp" },
+};
+
+/* The map named `name` among program prog_fd's maps, as a new fd; -ENOENT when it has none. */
+static int prog_map_by_name(int prog_fd, const char *name)
+{
+	struct bpf_prog_info pi = { 0 };
+	uint32_t ids[64], len = sizeof(pi);
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -errno;
+	for (uint32_t i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Every pinned program that tail-calls still has its re-judge program in its array. */
+static bool pinned_jmps_live(const struct pal_datapath *dp)
+{
+	for (size_t j = 0; j < sizeof(jmp_tables) / sizeof(jmp_tables[0]); j++) {
+		char path[PATH_MAX];
+		uint32_t key = 0, id = 0;
+		int pfd, mfd;
+		bool live;
+
+		snprintf(path, sizeof(path), "%s/progs/%s", dp->dir, prog_names[jmp_tables[j].prog]);
+		pfd = bpf_obj_get(path);
+		if (pfd < 0)
+			return false;
+		mfd = prog_map_by_name(pfd, jmp_tables[j].map);
+		close(pfd);
+		if (mfd < 0)
+			return false;
+		live = bpf_map_lookup_elem(mfd, &key, &id) == 0;
+		close(mfd);
+		if (!live)
+			return false;
+	}
+	return true;
+}
+
+/* Pins the tail-call table of each program in use (adopted or fresh) as progs/<program>_jmp. */
+static int pin_jmps(struct pal_datapath *dp)
+{
+	for (size_t j = 0; j < sizeof(jmp_tables) / sizeof(jmp_tables[0]); j++) {
+		const char *prog = prog_names[jmp_tables[j].prog];
+		char path[PATH_MAX];
+		int mfd = prog_map_by_name(pal_dp_prog_fd(dp, jmp_tables[j].prog), jmp_tables[j].map);
+		int err = 0;
+
+		if (mfd < 0) {
+			pal_dp_set_error(dp, "%s: no %s: %s", prog, jmp_tables[j].map, strerror(-mfd));
+			return mfd;
+		}
+		snprintf(path, sizeof(path), "%s/progs/%s_jmp", dp->dir, prog);
+		unlink(path);
+		if (bpf_obj_pin(mfd, path)) {
+			err = -errno;
+			pal_dp_set_error(dp, "pin %s: %s", path, strerror(errno));
+		}
+		close(mfd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Read-only: the pinned maps only, no program is loaded. */
 static int open_read_only(struct pal_datapath *dp)
 {
@@ -324,6 +422,7 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 	struct pal_datapath *dp;
 	char path[PATH_MAX];
 	bool have_pins = true; /* until known: never clean up what we did not create */
+	bool jmps_live; /* the pinned programs can still re-judge (pinned_jmps_live) */
 	int err;
 
 	*out = NULL;
@@ -423,18 +522,22 @@ int pal_dp_open(const struct pal_dp_opts *opts, struct pal_datapath **out, bool 
 			goto fail;
 		}
 	}
+	jmps_live = have_pins && pinned_jmps_live(dp);
 	for (int i = 0; i < PAL_PROG_COUNT; i++) {
 		struct bpf_program *p = bpf_object__find_program_by_name(dp->skel->obj, prog_names[i]);
 
 		if ((err = require_in_object(dp, p, "program", prog_names[i])))
 			goto fail;
 		dp->prog[i] = p;
-		if (have_pins && adopt_pinned_prog(dp, i) == 0)
+		if (jmps_live && adopt_pinned_prog(dp, i) == 0)
 			continue;
 		err = pin_prog(dp, p, prog_names[i]);
 		if (err)
 			goto fail;
 	}
+	err = pin_jmps(dp);
+	if (err)
+		goto fail;
 	err = pal_dp_regions_load(dp);
 	if (err)
 		goto fail;

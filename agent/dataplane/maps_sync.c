@@ -1215,7 +1215,9 @@ static void failsafe_key(const struct pal_failsafe *f, uint8_t dir, uint8_t fami
 	}
 }
 
-int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
+/* Sets *removed when an entry of the old set is gone (the apply then sweeps the failsafe flows,
+ * failsafe_flows_sweep). */
+static int failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir, bool *removed)
 {
 	int fd = MFD(dp, pal_failsafe);
 	struct pal_failsafe_key *want = NULL, key, next, *prev = NULL;
@@ -1273,12 +1275,72 @@ int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
 		for (size_t i = 0; i < n_del; i++)
 			bpf_map_delete_elem(fd, &del[i]);
 		free(del);
+		if (n_del && removed)
+			*removed = true;
 	}
 	/* the removed entries are gone: their ports' bits may go */
 	err = pal_dp_fs_ports_exact(dp, want, n);
 out:
 	free(want);
 	return err;
+}
+
+int pal_dp_failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir)
+{
+	return failsafe_sync(dp, ir, NULL);
+}
+
+/* Does the failsafe set in pal_failsafe still admit flow f's original packet? The programs'
+ * check on that tuple (bpf/stages.h pal_failsafe_lookup): inbound (admitted at INPUT) the
+ * destination port and the source, outbound (LOCAL_OUT) the destination port and address. */
+static bool failsafe_admits(int fd, const struct pal_flow *f)
+{
+	struct pal_failsafe_key k = { 0 };
+	uint32_t v;
+
+	if (f->orig.proto != 6 && f->orig.proto != 17) /* TCP, UDP: the only failsafes */
+		return false;
+	k.dir = f->ctx == PAL_FCTX_LOCAL_OUT ? PAL_FAILSAFE_OUT : PAL_FAILSAFE_IN;
+	k.proto = f->orig.proto;
+	k.port = f->orig.dport;
+	k.family = f->orig.family;
+	memcpy(k.addr, k.dir == PAL_FAILSAFE_IN ? f->orig.src : f->orig.dst, 16);
+	k.prefixlen = PAL_FAILSAFE_FIXED_BITS + (f->orig.family == 4 ? 32 : 128);
+	return bpf_map_lookup_elem(fd, &k, &v) == 0;
+}
+
+/* Failsafe flows are never re-judged (bpf/flow.h pal_flow_classify_entry): a policy change must
+ * not cut a session the failsafe ports keep open. Once the port that admitted one is no longer
+ * failsafe nothing vouches for it: it becomes an ordinary flow of an older generation, which its
+ * next packet re-judges against the policy in its admission context (INPUT: the host endpoint's
+ * ingress; LOCAL_OUT: its egress), as any flow after a policy change. Without this an SSH session
+ * through a removed failsafe port lived on under a host policy that denies it (5 days idle in
+ * established), including across a restart with the new lists
+ * (bpf_failsafe_flows/a_removed_failsafe_port_no_longer_vouches_for_its_flows). Run after the
+ * generation moved: the rewritten value replaces the element (a program that holds the old one
+ * writes into that), so a packet in flight at most passes once more. Best effort: a failure
+ * leaves the flow failsafe, as before. */
+static void failsafe_flows_sweep(struct pal_datapath *dp, uint32_t generation)
+{
+	int fs = MFD(dp, pal_failsafe);
+	int fds[2] = { MFD(dp, pal_flows4), MFD(dp, pal_flows) };
+
+	for (int t = 0; t < 2; t++) {
+		uint8_t key[sizeof(struct pal_flow_key)], next[sizeof(struct pal_flow_key)];
+		void *prev = NULL;
+		struct pal_flow f;
+
+		while (bpf_map_get_next_key(fds[t], prev, next) == 0) {
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			if (bpf_map_lookup_elem(fds[t], key, &f) || !(f.flags & PAL_FLOW_FAILSAFE) ||
+			    (f.flags & PAL_FLOW_DENIED) || failsafe_admits(fs, &f))
+				continue;
+			f.flags &= ~PAL_FLOW_FAILSAFE;
+			f.generation = generation - 1; /* stale: any generation but the current */
+			bpf_map_update_elem(fds[t], key, &f, BPF_EXIST);
+		}
+	}
 }
 
 int pal_dp_flow_cfg_set(struct pal_datapath *dp, const struct pal_flow_cfg *c)
@@ -1435,6 +1497,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	struct pal_dp_list_ids old = { 0 }, fresh = { 0 };
 	struct pal_src_txn src = { 0 };
 	size_t n_flipped = 0;
+	bool fs_removed = false; /* a failsafe entry went: failsafe_flows_sweep */
 	struct pal_iface *vals = NULL;
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
@@ -1460,7 +1523,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 			goto out_free;
 		}
 	}
-	err = pal_dp_failsafe_sync(dp, ir);
+	err = failsafe_sync(dp, ir, &fs_removed);
 	/* the workloads' new source prefixes beside the old ones, before any flip (srcaddrs.h) */
 	if (!err)
 		err = pal_dp_src_begin(dp, &src);
@@ -1524,6 +1587,8 @@ out:
 
 		if (!err)
 			err = cerr;
+		if (!cerr && fs_removed)
+			failsafe_flows_sweep(dp, generation);
 	}
 	if (err && n_flipped < n) {
 		/* interfaces that kept their old lists lose what was added for them, their new

@@ -177,6 +177,7 @@ static void flow_known_by_its_other_tuple_is_found_through_conntrack(void)
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = 1;
 	f.flags = PAL_FLOW_ALWAYS;
+	f.orig = fwd; /* admitted on the post-DNAT tuple (pal_flow_of_conn) */
 	bt_flow_put(&T, &fwd, &f);
 	bt_flow_put(&T, &rev, &f);
 	p.dport = 30080;
@@ -472,6 +473,7 @@ Test(bpf_nat, a_tuple_entered_through_conntrack_learns_its_own_marks)
 	f.state = PAL_FST_TCP_ESTABLISHED;
 	f.generation = 1;
 	f.flags = PAL_FLOW_ALWAYS | PAL_FLOW_SEQ_ORIG | PAL_FLOW_SEQ_REPLY;
+	f.orig = k1; /* admitted on the post-DNAT tuple (pal_flow_of_conn) */
 	f.seq_mark[0] = 1000;
 	f.seq_mark[1] = 5000;
 	bt_flow_put(&T, &k1, &f);
@@ -535,4 +537,48 @@ Test(bpf_nat, the_source_before_snat_is_asked_for_every_packet)
 	ct_insert(OUTSIDER, 40009, HOST_EXT, 30080, POD, 8080, SNAT_IN_ALLOWLIST, 61009);
 	cr_assert_eq(egress_forwarded(BT_CALI1, SNAT_IN_ALLOWLIST, 61009, POD, 8080), 2,
 		     "judged on the earlier packet's conntrack answer, not on OUTSIDER");
+}
+
+/* The NodePort's backend changes under a live flow (s15 adversary round): kube-proxy replaced the
+ * DNAT rule and the connection's conntrack entry went (kube-proxy flushes a service's UDP entries
+ * when its endpoints change; TCP here, the fixture's NodePort policy being TCP: the same path),
+ * so the client's next packet makes a new conntrack connection with the same original tuple (the
+ * NodePort) and a new backend (the pod's port 9090, which its policy does not allow the client).
+ * Its packet at the backend's interface misses the table; conntrack's original tuple is the old
+ * flow's NodePort entry. That entry vouches for the connection it was admitted with, not for a
+ * new one to another backend: the packet must meet the backend's policy. */
+static void ct_delete(int sport)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "conntrack -D -p tcp -s %s --sport %d >/dev/null 2>&1", CLIENT,
+		 sport);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+Test(bpf_nat, a_nodeport_flow_vouches_for_no_new_backend)
+{
+	struct pal_packet p = ct_pkt(PAL_PROTO_TCP, CLIENT, 40100, HOST_EXT, 30080);
+	struct pal_packet q = ct_pkt(PAL_PROTO_TCP, CLIENT, 40101, POD, 9090);
+	uint8_t buf[256];
+	size_t len;
+
+	bt_flush_flows(&T);
+	/* control: the client to the pod's 9090, mid-stream, a flow of its own: denied */
+	len = bt_build(buf, sizeof(buf), &q, &bt_ack);
+	cr_assert_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, T.ifindex[BT_CALI1], T.ifindex[BT_ETH0], 0,
+			       buf, len, NULL), 2, "the pod's policy must deny tcp 9090 from the client");
+	/* the flow through the NodePort to the pod's 8080: admitted, entered under both tuples */
+	ct_insert(CLIENT, 40100, HOST_EXT, 30080, POD, 8080, CLIENT, 40100);
+	ct_dnat(&p, POD, 8080);
+	cr_assert(bt_path(&T, PAL_TRACE_FORWARD, "eth0", "cali1", &p, NULL).allow);
+	cr_assert(have_flow(key(CLIENT, 40100, HOST_EXT, 30080)), "the NodePort tuple's entry");
+	/* the backend changes: the old connection goes, the next packet's is DNATed to 9090 */
+	ct_delete(40100);
+	ct_insert(CLIENT, 40100, HOST_EXT, 30080, POD, 9090, CLIENT, 40100);
+	q.sport = 40100;
+	len = bt_build(buf, sizeof(buf), &q, &bt_ack);
+	cr_expect_eq(bt_run_tc(&T, PAL_PROG_TC_EGRESS, T.ifindex[BT_CALI1], T.ifindex[BT_ETH0], 0,
+			       buf, len, NULL), 2,
+		     "the old NodePort flow let a packet reach a backend port the policy denies");
 }
