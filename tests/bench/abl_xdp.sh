@@ -5,12 +5,12 @@
 # "VARIANT xdpdeny FAMILY RULES BARE_NS PALISADE_NS ADDED_NS ADDED_MEDIAN_NS" per run, then the
 # medians per variant and the medians of the per-round paired differences against "none"
 # (tests/bench/abl_xdp_summary.py).
-#   tests/bench/abl_xdp.sh [ROUNDS]   (VARIANTS, default "none xdppre xdpbody xdpiface xdpfloor
-#   xdpcls xdpfs xdpdrop"; RULES, default "10"; BUILD, default build). Needs root.
+#   tests/bench/abl_xdp.sh [ROUNDS]   (VARIANTS, default "none xdppre xdpbody xdpiface xdpifx
+#   xdpfloor xdpcls xdpfs xdpdrop"; RULES, default "10"; BUILD, default build). Needs root.
 set -euo pipefail
 rounds=${1:-8}
 build=${BUILD:-build}
-variants=${VARIANTS:-none xdppre xdpbody xdpiface xdpfloor xdpcls xdpfs xdpdrop}
+variants=${VARIANTS:-none xdppre xdpbody xdpiface xdpifx xdpfloor xdpcls xdpfs xdpdrop}
 [ "$(id -u)" -eq 0 ] || { echo "abl_xdp.sh: BPF_PROG_TEST_RUN needs root" >&2; exit 2; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 raw=$(mktemp /tmp/pal-abl-xdp.XXXXXX)
