@@ -11,6 +11,7 @@
 # first.
 . "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
+PUSH_SESSION="$here/lib/push_session.py" # a session whose server speaks on cue
 
 agentd_test_start --no-services
 ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 --sport 40001 -j REDIRECT --to-ports 2222 ||
@@ -18,47 +19,14 @@ ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 --sport 40001 -
 ipt -t nat -I "${PFX}-NODEPORTS" -p tcp -d 198.18.1.1 --dport 22 --sport 40002 -j REDIRECT --to-ports 2223 ||
 	fail "REDIRECT rule (2)"
 
-cat >"$E2E_TMP/server.py" <<'EOF2'
-import os, socket, sys, time
-push = sys.argv[1]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[2])))
-s.listen(4)
-c, a = s.accept()
-c.sendall(b"hello\n")
-print("accepted", a, flush=True)
-for i in range(600):
-    if os.path.exists(push):
-        break
-    time.sleep(0.05)
-c.sendall(b"pushed\n")
-print("pushed", flush=True)
-time.sleep(30)
-EOF2
-cat >"$E2E_TMP/client.py" <<'EOF2'
-import socket, sys
-s = socket.create_connection(("198.18.1.1", 22), timeout=5,
-                             source_address=("198.18.1.50", int(sys.argv[1])))
-s.settimeout(float(sys.argv[2]))
-buf = b""
-while b"pushed" not in buf:
-    d = s.recv(100)
-    if not d:
-        break
-    buf += d
-    print(d.decode().strip(), flush=True)
-print("done", flush=True)
-EOF2
-
-ns_bg node "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push" 2222
-ns_bg node "$E2E_TMP/server2.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push2" 2223
+ns_bg node "$E2E_TMP/server.log" python3 "$PUSH_SESSION" server "$E2E_TMP/push" 2222
+ns_bg node "$E2E_TMP/server2.log" python3 "$PUSH_SESSION" server "$E2E_TMP/push2" 2223
 wait_listen node tcp 2222
 wait_listen node tcp 2223
 dir=$(policy_dir_copy)
 agentd_start "$dir" --failsafe-in tcp:22,tcp:2379
 
-ns_bg client "$E2E_TMP/client.log" timeout 60 python3 "$E2E_TMP/client.py" 40001 40
+ns_bg client "$E2E_TMP/client.log" timeout 60 python3 "$PUSH_SESSION" client 198.18.1.1 22 40 198.18.1.50 40001
 for i in $(seq 50); do grep -q hello "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
 grep -q hello "$E2E_TMP/client.log" || fail "no failsafe session: $(cat "$E2E_TMP/client.log")"
 log "failsafe session through the redirect: $(polctl_json flows | jq -c '[.[] | select(.dport == 2222 or .sport == 2222)]' 2>/dev/null)"
@@ -81,7 +49,7 @@ grep -q pushed "$E2E_TMP/client.log" ||
 log "the redirected failsafe session survived the removal of another failsafe entry"
 
 # a second redirected session through 22, then 22 itself stops being failsafe: cut
-ns_bg client "$E2E_TMP/client2.log" timeout 60 python3 "$E2E_TMP/client.py" 40002 6
+ns_bg client "$E2E_TMP/client2.log" timeout 60 python3 "$PUSH_SESSION" client 198.18.1.1 22 6 198.18.1.50 40002
 for i in $(seq 50); do grep -q hello "$E2E_TMP/client2.log" 2>/dev/null && break; sleep 0.1; done
 grep -q hello "$E2E_TMP/client2.log" || fail "no second failsafe session: $(cat "$E2E_TMP/client2.log")"
 agentd_stop

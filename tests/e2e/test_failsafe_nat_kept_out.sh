@@ -7,6 +7,7 @@
 # post-DNAT tuple the session lost its failsafe and was cut when the server spoke first.
 . "$(dirname "$0")/lib/agentd_test.sh"
 . "$here/lib/conntrack.sh"
+PUSH_SESSION="$here/lib/push_session.py" # a session whose server speaks on cue
 
 agentd_test_start --no-services
 ipt -t nat -N "${PFX}-OUT" || fail "nat chain"
@@ -17,39 +18,7 @@ cleanup_out() { ipt -t nat -D OUTPUT -j "${PFX}-OUT" 2>/dev/null; ipt -t nat -F 
 trap 'agentd_cleanup_rc=$?; agentd_stop_quiet; cleanup_out; (exit $agentd_cleanup_rc); topo_destroy' EXIT
 ns node ip route add 198.18.10.99/32 via 198.18.10.5 dev mgmt0 || fail "route"
 
-cat >"$E2E_TMP/server.py" <<'EOF2'
-import os, socket, sys, time
-push = sys.argv[1]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 1179))
-s.listen(4)
-c, a = s.accept()
-c.sendall(b"hello\n")
-print("accepted", a, flush=True)
-for i in range(600):
-    if os.path.exists(push):
-        break
-    time.sleep(0.05)
-c.sendall(b"pushed\n")
-print("pushed", flush=True)
-time.sleep(30)
-EOF2
-cat >"$E2E_TMP/client.py" <<'EOF2'
-import socket, sys
-s = socket.create_connection(("198.18.10.99", 179), timeout=5)
-s.settimeout(40)
-buf = b""
-while b"pushed" not in buf:
-    d = s.recv(100)
-    if not d:
-        break
-    buf += d
-    print(d.decode().strip(), flush=True)
-print("done", flush=True)
-EOF2
-
-ns_bg mgmt "$E2E_TMP/server.log" python3 "$E2E_TMP/server.py" "$E2E_TMP/push"
+ns_bg mgmt "$E2E_TMP/server.log" python3 "$PUSH_SESSION" server "$E2E_TMP/push" 1179
 wait_listen mgmt tcp 1179
 dir=$(policy_dir_copy)
 # the host's egress: ICMP only (tcp 1179 from the node is denied by policy)
@@ -63,7 +32,7 @@ open(p, "w").write(s)
 EOF2
 agentd_start "$dir" --failsafe-out tcp:179,tcp:2379,udp:53
 
-ns_bg node "$E2E_TMP/client.log" timeout 60 python3 "$E2E_TMP/client.py"
+ns_bg node "$E2E_TMP/client.log" timeout 60 python3 "$PUSH_SESSION" client 198.18.10.99 179 40
 for i in $(seq 50); do grep -q hello "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
 grep -q hello "$E2E_TMP/client.log" || fail "no failsafe-out session: $(cat "$E2E_TMP/client.log")"
 log "failsafe-out session through the DNAT: $(polctl_json flows | jq -c '[.[] | select(.proto == "tcp")]' 2>/dev/null | head -c 1500)"
