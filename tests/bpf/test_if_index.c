@@ -150,14 +150,27 @@ Test(bpf_if_index, a_flip_is_seen_at_once_through_the_word)
 	}
 }
 
+/* A restart: the datapath closed and opened again on its pins, which it must adopt (the load's
+ * re-sync of pal_if_index is what the callers check). */
+static void reopen_adopting(void)
+{
+	char err[512] = "";
+	bool adopted = false;
+
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
+				 &T.dp, &adopted, err, sizeof(err)),
+		     0, "pal_dp_open: %s", err);
+	cr_assert(adopted);
+}
+
 /* An agent that died between a flip's bank word and its pal_if_index word: the word still names
  * the old bank (the programs read it there: the old value), and the next load stores the active
  * bank's index, so the interface's last configuration is in force again. */
 Test(bpf_if_index, a_load_repairs_a_word_left_on_the_old_bank)
 {
 	int a = T.ifindex[BT_CALI0];
-	char err[512] = "";
-	bool adopted = false;
 	uint32_t sa;
 
 	bind_deny_all(a);
@@ -166,12 +179,7 @@ Test(bpf_if_index, a_load_repairs_a_word_left_on_the_old_bank)
 	cr_assert_eq(tc_in(a), TC_OK, "the test needs cali0's second configuration to pass");
 	array_write(a, sa * 2 + (bank_of(sa) ^ 1) + 1);
 	cr_assert_eq(tc_in(a), TC_SHOT, "the test needs the programs to read the word, not the bank");
-	pal_dp_close(T.dp);
-	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
-				 &T.dp, &adopted, err, sizeof(err)),
-		     0, "pal_dp_open: %s", err);
-	cr_assert(adopted);
+	reopen_adopting();
 	cr_expect_eq(array_elem(a), word_of(sa), "pal_if_index[cali0] not moved to its active bank");
 	cr_expect_eq(tc_in(a), TC_OK, "cali0 is judged by its old bank after the load");
 }
@@ -181,8 +189,6 @@ Test(bpf_if_index, a_load_repairs_a_word_left_on_the_old_bank)
 Test(bpf_if_index, a_load_makes_the_array_equal_to_pal_ifaces)
 {
 	int a = T.ifindex[BT_CALI0], b = T.ifindex[BT_CALI1];
-	char err[512] = "";
-	bool adopted = false;
 	uint32_t sa;
 
 	bind_deny_all(a);
@@ -190,12 +196,7 @@ Test(bpf_if_index, a_load_makes_the_array_equal_to_pal_ifaces)
 	array_write(a, PAL_IF_INDEX_NONE);
 	array_write(b, word_of(sa));
 	cr_assert_eq(tc_in(a), TC_OK, "the test needs the corrupt array to be what the programs read");
-	pal_dp_close(T.dp);
-	T.dp = NULL;
-	cr_assert_eq(pal_dp_open(&(struct pal_dp_opts){ .pin_dir = T.pin_dir, .sizes.max_flows = 4096 },
-				 &T.dp, &adopted, err, sizeof(err)),
-		     0, "pal_dp_open: %s", err);
-	cr_assert(adopted);
+	reopen_adopting();
 	cr_expect_eq(array_elem(a), word_of(sa), "pal_if_index[cali0] not restored");
 	cr_expect_eq(array_elem(b), PAL_IF_INDEX_NONE, "pal_if_index[cali1] names a slot it never had");
 	cr_expect_eq(tc_in(a), TC_SHOT, "cali0 is not policed after the load");
