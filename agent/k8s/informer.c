@@ -130,6 +130,7 @@ static void record_error(struct pal_k8s_informer *inf, const char *what, long st
 	json_decref(st);
 	inf->errors++;
 	inf->failing = true;
+	inf->unreachable = error && status == 0; /* no HTTP answer at all */
 	if (!error && status == 404 && inf->ops->not_found)
 		inf->ops->not_found(inf->ctx, inf);
 	pald_log(PALD_LOG_WARN, "kubernetes: request failed", PALD_S("resource", inf->path),
@@ -141,6 +142,17 @@ static void wait_then(struct pal_k8s_informer *inf, uint64_t delay_ns)
 	inf->state = PAL_K8S_INF_WAITING;
 	inf->wake_ns = pald_now_ns() + delay_ns;
 	pal_k8s_http_wake_before(inf->http, inf->wake_ns);
+}
+
+/* An HTTP answer (any status) reached this informer. When its last request got none, the server
+ * is reachable again: the owner may wake the others (server_back). */
+static void heard_from_server(struct pal_k8s_informer *inf)
+{
+	if (!inf->unreachable)
+		return;
+	inf->unreachable = false;
+	if (inf->ops->server_back)
+		inf->ops->server_back(inf->ctx, inf);
 }
 
 /* Exponential backoff with jitter: half the current step plus a random part of the other half. */
@@ -162,6 +174,7 @@ static void backoff_retry_after(struct pal_k8s_informer *inf, uint32_t retry_aft
 	if (retry_after_s > RETRY_AFTER_MAX_S)
 		retry_after_s = RETRY_AFTER_MAX_S;
 	until = pald_now_ns() + (uint64_t)retry_after_s * 1000 * NS_PER_MS;
+	inf->retry_floor_ns = retry_after_s ? until : 0;
 	if (until > inf->wake_ns) {
 		inf->wake_ns = until;
 		pal_k8s_http_wake_before(inf->http, inf->wake_ns);
@@ -281,6 +294,8 @@ static void on_list_done(void *ctx, long status, const char *error, const char *
 	size_t i;
 
 	inf->req = NULL;
+	if (status > 0)
+		heard_from_server(inf);
 	if (!error && status == 404 && inf->res.optional && !inf->served)
 		return list_absent(inf);
 	if (!error && status == 404 && inf->served) /* then as any failed list: the store stays */
@@ -504,6 +519,8 @@ static void on_watch_headers(void *ctx, long status)
 {
 	struct pal_k8s_informer *inf = ctx;
 
+	if (status > 0)
+		heard_from_server(inf);
 	if (status == 200) {
 		if (inf->failing)
 			pald_log(PALD_LOG_INFO, "kubernetes: watching again", PALD_S("resource", inf->path),
@@ -678,6 +695,23 @@ uint64_t pal_k8s_informer_tick(struct pal_k8s_informer *inf, uint64_t now_ns)
 	if (inf->state == PAL_K8S_INF_WATCHING)
 		return inf->resync_ns;
 	return 0;
+}
+
+bool pal_k8s_informer_retry_soon(struct pal_k8s_informer *inf, uint64_t now_ns)
+{
+	/* jittered, so the informers of one agent (and the agents of many nodes, which saw the same
+	 * server come back) do not all send at once */
+	uint64_t at = now_ns + (uint64_t)(random() % BACKOFF_MIN_MS) * NS_PER_MS;
+
+	if (inf->state != PAL_K8S_INF_WAITING || !inf->unreachable)
+		return false; /* working, or waiting on an answer it got (a 429, a 404, a 5xx) */
+	if (at < inf->retry_floor_ns)
+		at = inf->retry_floor_ns;
+	if (at >= inf->wake_ns)
+		return false;
+	inf->wake_ns = at;
+	pal_k8s_http_wake_before(inf->http, at);
+	return true;
 }
 
 double pal_k8s_informer_staleness(const struct pal_k8s_informer *inf, uint64_t now_ns)

@@ -4,7 +4,9 @@
  * allowWatchBookmarks. A watch that ends normally (the server's timeoutSeconds) is resumed from the
  * last resourceVersion at once (unless it ended within a second with no event: a refused watch);
  * a dropped or refused one after an exponential backoff with jitter (250 ms doubling to 30 s),
- * never sooner than a 429's or 5xx's Retry-After. 410 Gone (an ERROR event or the status) means
+ * never sooner than a 429's or 5xx's Retry-After; the backoff after a request that got no answer
+ * at all ends early once the server answers another informer (pal_k8s_informer_retry_soon: after
+ * an outage the informers come back together, not one by one over 30 s). 410 Gone (an ERROR event or the status) means
  * the history is compacted: the informer lists again while its store keeps the last state and
  * hands the owner only the difference: each page's new and changed objects as the page arrives (a
  * list never holds a whole resource's objects), the removed ones once the list is complete, so
@@ -42,6 +44,11 @@ struct pal_k8s_informer_ops {
 	/* Optional: a list or watch got 404 (the resource may have moved: discovery again). Called
 	 * from inside the informer: it may schedule work, never free or replace inf. */
 	void (*not_found)(void *ctx, struct pal_k8s_informer *inf);
+	/* Optional: the server answered this informer after its last request had no answer at all
+	 * (connection refused, reset, timed out): the server is reachable again, so the owner can
+	 * wake the informers still waiting out a backoff for the same reason
+	 * (pal_k8s_informer_retry_soon). Called from inside the informer, as not_found. */
+	void (*server_back)(void *ctx, struct pal_k8s_informer *inf);
 };
 
 struct pal_k8s_resource {
@@ -80,6 +87,10 @@ struct pal_k8s_informer {
 	bool error_event; /* the watch got an ERROR event other than 410 (last_error says which) */
 	bool connected;  /* a watch stream is established (200 received) */
 	bool failing;    /* the last request failed (logged once it works again) */
+	/* The last request failed without any answer from the server (no HTTP status): the wait
+	 * that follows may be cut short once another informer reaches the server (server_back). */
+	bool unreachable;
+	uint64_t retry_floor_ns; /* a Retry-After's end: no retry sooner, not even a kicked one */
 	char *line;      /* a watch event not yet complete */
 	size_t line_len, line_cap;
 	uint64_t wake_ns;       /* WAITING: when to try again */
@@ -115,6 +126,11 @@ int pal_k8s_informer_init(struct pal_k8s_informer *inf, const struct pal_k8s_res
 void pal_k8s_informer_start(struct pal_k8s_informer *inf);
 /* Runs due timers (backoff, resync); returns the next time it needs (0 = none). */
 uint64_t pal_k8s_informer_tick(struct pal_k8s_informer *inf, uint64_t now_ns);
+/* The server answered another informer after an outage: if this one waits out a backoff
+ * because its own last request got no answer at all, it tries again within BACKOFF_MIN_MS
+ * (jittered, never before a Retry-After's end) instead of up to 30 s later. Returns true when its
+ * wait was shortened. Only the wait is moved; the next tick starts the request. */
+bool pal_k8s_informer_retry_soon(struct pal_k8s_informer *inf, uint64_t now_ns);
 /* Seconds the state may be behind the server: 0 while a watch is established, else since the
  * last moment it was current (from start when never synced). */
 double pal_k8s_informer_staleness(const struct pal_k8s_informer *inf, uint64_t now_ns);

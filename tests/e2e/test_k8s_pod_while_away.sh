@@ -49,7 +49,8 @@ for i in 1 2 3; do
 done
 echo "MEASURE: pod db policed $(($(now_ms) - t0)) ms after the API server was back"
 expect_tcp_blocked client 198.19.5.30 9090 -
-# /readyz waits for every informer (the oldest contact counts): each of them may still sit in its
-# own capped backoff, up to 30 s after the server was back, after the pods' watch brought db.
+# /readyz waits for every informer (the oldest contact counts). The first answer wakes the others
+# (tests/daemon/test_k8s_outage_together.sh); 35 s still covers a server that answered one
+# informer and then refused the next connection (each then in its own capped backoff again).
 agentd_wait_ready 350 || fail "/readyz not 200 35 s after the API server was back: $(agentd_readyz)"
 log "API back: the pod created meanwhile is policed by its policy, ready again"
