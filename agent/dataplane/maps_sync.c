@@ -1460,7 +1460,9 @@ static void failsafe_flows_sweep(struct pal_datapath *dp, uint32_t generation)
 		if (e[i].keep || bpf_map_lookup_elem(fds[e[i].t], e[i].key, &f) ||
 		    !(f.flags & PAL_FLOW_FAILSAFE) || f.created_ns != e[i].created_ns)
 			continue; /* kept, gone, or written anew since */
-		f.flags &= ~PAL_FLOW_FAILSAFE;
+		/* SWEPT: a tc re-judge asks conntrack for the pre-DNAT tuple the sweep may not have
+		 * seen (the flow's other entry not entered yet: PAL_FLOW_FAILSAFE_SWEPT) */
+		f.flags = (f.flags & ~PAL_FLOW_FAILSAFE) | PAL_FLOW_FAILSAFE_SWEPT;
 		f.generation = generation - 1; /* stale: any generation but the current */
 		bpf_map_update_elem(fds[e[i].t], e[i].key, &f, BPF_EXIST);
 	}
