@@ -1718,8 +1718,14 @@ out:
 
 		if (!err)
 			err = cerr;
-		if (!cerr && fs_removed)
+		/* the first apply since open sweeps whatever it removed: the set it finds may be one a
+		 * dead agent wrote without its sweep (killed between failsafe_sync and the flips, or
+		 * before the generation moved), which no later apply would notice
+		 * (bpf_failsafe_flows/an_agent_killed_before_its_sweep_leaves_no_failsafe_flow_behind) */
+		if (!cerr && (fs_removed || !dp->fs_swept)) {
 			failsafe_flows_sweep(dp, generation);
+			dp->fs_swept = true;
+		}
 		fs_removed = false; /* the new failsafe set stays with the flipped lists */
 	}
 	if (err && n_flipped < n) {

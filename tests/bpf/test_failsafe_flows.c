@@ -204,3 +204,44 @@ Test(bpf_failsafe_flows, a_failed_apply_keeps_the_failsafe_set_and_its_flows_in_
 	ct_free(&b);
 	bt_teardown(&T);
 }
+
+/* An agent killed after it wrote a new failsafe set and before its apply's sweep (the set is
+ * written before the flips, the sweep runs after the generation moved): the next agent finds the
+ * set already without the removed port, so its applies removed nothing and swept nothing, and the
+ * port's flows kept their failsafe mark for good. Now the first apply of a process sweeps
+ * whatever the set no longer admits. The kill: pal_dp_failsafe_sync (the set alone), then a new
+ * datapath adopting the pins. */
+Test(bpf_failsafe_flows, an_agent_killed_before_its_sweep_leaves_no_failsafe_flow_behind)
+{
+	struct pal_dp_opts opts;
+	struct pal_datapath *dp2 = NULL;
+	char err[512] = "";
+	bool adopted = false;
+	struct ctest a, b;
+
+	bt_setup(&T);
+	ct_compile_ex(&a, yaml, "tcp:22,tcp:2222", "udp:53", PAL_EP_TO_HOST_DROP);
+	ct_compile_ex(&b, yaml, "tcp:22", "udp:53", PAL_EP_TO_HOST_DROP);
+	cr_assert_eq(a.rc, 0);
+	cr_assert_eq(b.rc, 0);
+	bt_apply(&T, &a.ir, 1);
+	cr_assert(in(40001, 2222, NULL).allow, "failsafe 2222 SYN");
+	cr_assert(in(40001, 2222, &bt_ack).allow);
+	cr_assert(in(40003, 22, NULL).allow, "failsafe 22 SYN");
+
+	cr_assert_eq(pal_dp_failsafe_sync(T.dp, &b.ir), 0, "%s", pal_dp_error(T.dp));
+	opts = bt_dp_opts(T.pin_dir);
+	pal_dp_close(T.dp);
+	T.dp = NULL;
+	cr_assert_eq(pal_dp_open(&opts, &dp2, &adopted, err, sizeof(err)), 0, "%s", err);
+	cr_assert(adopted);
+	T.dp = dp2;
+	bt_apply(&T, &b.ir, 2);
+	cr_expect_not(in(40001, 2222, &bt_ack).allow,
+		      "a flow of a failsafe port a killed agent removed still passes the deny");
+	cr_expect_not(out(2222, 40001).allow, "its server still reaches the client");
+	cr_expect(out(22, 40003).allow, "a flow of a port that stays failsafe was cut");
+	ct_free(&a);
+	ct_free(&b);
+	bt_teardown(&T);
+}
