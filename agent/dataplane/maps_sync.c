@@ -1627,6 +1627,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	bool fs_removed = false; /* a failsafe entry went: failsafe_flows_sweep */
 	struct pal_failsafe_key *fs_old = NULL; /* the failsafe set before, for a failed apply */
 	size_t n_fs_old = 0;
+	bool fs_saved = false; /* fs_old holds the set (NULL when it was empty) */
 	struct pal_iface *vals = NULL;
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
@@ -1653,6 +1654,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 		}
 	}
 	err = failsafe_snapshot(dp, &fs_old, &n_fs_old);
+	fs_saved = !err;
 	if (!err)
 		err = failsafe_sync(dp, ir, &fs_removed);
 	/* the workloads' new source prefixes beside the old ones, before any flip (srcaddrs.h) */
@@ -1751,7 +1753,7 @@ out_failsafe:
 	 * (bpf_failsafe_flows/a_failed_apply_keeps_the_failsafe_set_and_its_flows_in_step). The
 	 * restore removes what the failed apply added; a flow admitted through such an entry
 	 * in the meantime is swept against the current generation, as after any removal. */
-	if (err && n_flipped == 0 && fs_old) {
+	if (err && n_flipped == 0 && fs_saved) {
 		bool fs_gone = false;
 
 		if (failsafe_sync_keys(dp, fs_old, n_fs_old, &fs_gone))
