@@ -161,6 +161,30 @@ static __noinline int pal_flow_prepare(const struct pal_flow *f, struct pal_flow
 	return 1;
 }
 
+#ifdef PAL_WITH_CT
+/* Flow f lost its failsafe mark to an apply's sweep (PAL_FLOW_FAILSAFE_SWEPT), which judged the
+ * tuples its entries had; does the failsafe set admit the connection's original tuple, which the
+ * failsafe check judged before DNAT? A redirected failsafe flow (REDIRECT udp 53 -> 5353) has
+ * only its post-DNAT entry (INPUT, no kfuncs) until its next packet through a tc hook enters the
+ * other: swept in between, the server's first answer was re-judged against the host policy and
+ * dropped although port 53 is still failsafe (tests/e2e/test_failsafe_nat_udp_first.sh). tc only
+ * (skb); 1 when admitted, 0 otherwise (no connection, a conntrack error: the policy decides). */
+static __noinline int pal_flow_failsafe_pre_nat(struct __sk_buff *skb, const struct pal_flow *f,
+						struct pal_flow_scratch *s)
+{
+	int r;
+
+	if (!skb || !f || !s)
+		return 0;
+	s->q_post = s->q;
+	r = pal_ct_original_tuple(skb, &s->q) > 0 &&
+	    pal_failsafe_match(&s->q, f->ctx == PAL_FCTX_LOCAL_OUT ? PAL_FAILSAFE_OUT :
+								      PAL_FAILSAFE_IN);
+	s->q = s->q_post;
+	return r;
+}
+#endif
+
 /* Classifies flow f again in its admission context (its original tuple through the stages that
  * admitted it). Returns 1 if the current policy allows it, 0 with the deciding stage in *o if
  * not. Inlined into the hook: the classifier's frames (with bpf_loop's callback) leave no room for
@@ -179,6 +203,10 @@ static __always_inline int pal_flow_rejudge(struct __sk_buff *skb, const struct 
 	o->rule_id = PAL_RULE_ID_NONE;
 	if (!pal_flow_prepare(f, s))
 		return 0;
+#ifdef PAL_WITH_CT
+	if ((f->flags & PAL_FLOW_FAILSAFE_SWEPT) && pal_flow_failsafe_pre_nat(skb, f, s))
+		return 1;
+#endif
 	if (f->flags & PAL_FLOW_PREDNAT) {
 		/* preDNAT judged the tuple as it arrived, which the entry does not keep: at a tc
 		 * hook conntrack still has it (the original tuple), and preDNAT runs again on it, so a

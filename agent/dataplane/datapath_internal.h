@@ -50,6 +50,10 @@ struct pal_datapath {
 	size_t class_scans; /* pal_dp_class_scans */
 	size_t swept_at_load; /* pinned lists no interface named, deleted at load */
 	int live_unknown_at_load; /* witnesses kept at load though tc could not be checked */
+	/* an apply of this process moved the generation and swept the failsafe flows against the
+	 * failsafe set (pal_dp_apply): the first one always sweeps, since an agent that died
+	 * between writing a new set and its sweep left flows a removed entry had admitted */
+	bool fs_swept;
 	/* interface slots (iface_slots.c): pal_if_bank mapped for the atomic flip (NULL read-only),
 	 * which slots are bound, and the grace periods completed when each last flipped or was
 	 * freed (its other bank, or the slot, is reusable once pal_dp_grace_periods passed it) */

@@ -1215,14 +1215,83 @@ static void failsafe_key(const struct pal_failsafe *f, uint8_t dir, uint8_t fami
 	}
 }
 
-/* Sets *removed when an entry of the old set is gone (the apply then sweeps the failsafe flows,
- * failsafe_flows_sweep). */
-static int failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir, bool *removed)
+/* Makes pal_failsafe hold exactly the n keys of want. Sets *removed when an entry of the old set
+ * is gone (the apply then sweeps the failsafe flows, failsafe_flows_sweep). */
+static int failsafe_sync_keys(struct pal_datapath *dp, const struct pal_failsafe_key *want,
+			      size_t n, bool *removed)
 {
 	int fd = MFD(dp, pal_failsafe);
-	struct pal_failsafe_key *want = NULL, key, next, *prev = NULL;
-	size_t n = 0, cap = 2 * (ir->n_failsafe_in + ir->n_failsafe_out) + 1;
+	struct pal_failsafe_key key, next, *prev = NULL;
 	uint32_t one = 1;
+	int err = 0;
+
+	/* the ports' bits first: a trie entry is never hidden behind a clear bit */
+	err = pal_dp_fs_ports_widen(dp, want, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY)) {
+			err = -errno;
+			pal_dp_set_error(dp, "pal_failsafe: %s", strerror(errno));
+			return err;
+		}
+	/* remove the ones no longer wanted (collect first: no deleting while iterating) */
+	{
+		struct pal_failsafe_key *del = NULL;
+		size_t n_del = 0, dcap = 0;
+
+		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+			bool keep = false;
+
+			key = next;
+			prev = &key;
+			for (size_t i = 0; i < n && !keep; i++)
+				keep = !memcmp(&want[i], &key, sizeof(key));
+			if (keep)
+				continue;
+			if (vec_grow((void **)&del, &dcap, n_del + 1, sizeof(*del))) {
+				free(del);
+				return -ENOMEM;
+			}
+			del[n_del++] = key;
+		}
+		for (size_t i = 0; i < n_del; i++)
+			bpf_map_delete_elem(fd, &del[i]);
+		free(del);
+		if (n_del && removed)
+			*removed = true;
+	}
+	/* the removed entries are gone: their ports' bits may go */
+	return pal_dp_fs_ports_exact(dp, want, n);
+}
+
+/* The keys pal_failsafe holds now (*out malloc'ed, the caller frees it), for
+ * failsafe_sync_keys to restore them. */
+static int failsafe_snapshot(struct pal_datapath *dp, struct pal_failsafe_key **out, size_t *n_out)
+{
+	int fd = MFD(dp, pal_failsafe);
+	struct pal_failsafe_key key, next, *prev = NULL, *v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (vec_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[n++] = key;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* Makes pal_failsafe hold the IR's failsafe lists; *removed as failsafe_sync_keys. */
+static int failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir, bool *removed)
+{
+	struct pal_failsafe_key *want = NULL;
+	size_t n = 0, cap = 2 * (ir->n_failsafe_in + ir->n_failsafe_out) + 1;
 	int err = 0;
 
 	want = calloc(cap, sizeof(*want));
@@ -1241,46 +1310,7 @@ static int failsafe_sync(struct pal_datapath *dp, const struct pal_ir *ir, bool 
 			}
 		}
 	}
-	/* the ports' bits first: a trie entry is never hidden behind a clear bit */
-	err = pal_dp_fs_ports_widen(dp, want, n);
-	if (err)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(fd, &want[i], &one, BPF_ANY)) {
-			err = -errno;
-			pal_dp_set_error(dp, "pal_failsafe: %s", strerror(errno));
-			goto out;
-		}
-	/* remove the ones no longer wanted (collect first: no deleting while iterating) */
-	{
-		struct pal_failsafe_key *del = NULL;
-		size_t n_del = 0, dcap = 0;
-
-		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-			bool keep = false;
-
-			key = next;
-			prev = &key;
-			for (size_t i = 0; i < n && !keep; i++)
-				keep = !memcmp(&want[i], &key, sizeof(key));
-			if (keep)
-				continue;
-			if (vec_grow((void **)&del, &dcap, n_del + 1, sizeof(*del))) {
-				free(del);
-				err = -ENOMEM;
-				goto out;
-			}
-			del[n_del++] = key;
-		}
-		for (size_t i = 0; i < n_del; i++)
-			bpf_map_delete_elem(fd, &del[i]);
-		free(del);
-		if (n_del && removed)
-			*removed = true;
-	}
-	/* the removed entries are gone: their ports' bits may go */
-	err = pal_dp_fs_ports_exact(dp, want, n);
-out:
+	err = failsafe_sync_keys(dp, want, n, removed);
 	free(want);
 	return err;
 }
@@ -1430,7 +1460,9 @@ static void failsafe_flows_sweep(struct pal_datapath *dp, uint32_t generation)
 		if (e[i].keep || bpf_map_lookup_elem(fds[e[i].t], e[i].key, &f) ||
 		    !(f.flags & PAL_FLOW_FAILSAFE) || f.created_ns != e[i].created_ns)
 			continue; /* kept, gone, or written anew since */
-		f.flags &= ~PAL_FLOW_FAILSAFE;
+		/* SWEPT: a tc re-judge asks conntrack for the pre-DNAT tuple the sweep may not have
+		 * seen (the flow's other entry not entered yet: PAL_FLOW_FAILSAFE_SWEPT) */
+		f.flags = (f.flags & ~PAL_FLOW_FAILSAFE) | PAL_FLOW_FAILSAFE_SWEPT;
 		f.generation = generation - 1; /* stale: any generation but the current */
 		bpf_map_update_elem(fds[e[i].t], e[i].key, &f, BPF_EXIST);
 	}
@@ -1593,6 +1625,9 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	struct pal_src_txn src = { 0 };
 	size_t n_flipped = 0;
 	bool fs_removed = false; /* a failsafe entry went: failsafe_flows_sweep */
+	struct pal_failsafe_key *fs_old = NULL; /* the failsafe set before, for a failed apply */
+	size_t n_fs_old = 0;
+	bool fs_saved = false; /* fs_old holds the set (NULL when it was empty) */
 	struct pal_iface *vals = NULL;
 	int fd = MFD(dp, pal_ifaces);
 	uint32_t key, next, *prev = NULL;
@@ -1618,7 +1653,10 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 			goto out_free;
 		}
 	}
-	err = failsafe_sync(dp, ir, &fs_removed);
+	err = failsafe_snapshot(dp, &fs_old, &n_fs_old);
+	fs_saved = !err;
+	if (!err)
+		err = failsafe_sync(dp, ir, &fs_removed);
 	/* the workloads' new source prefixes beside the old ones, before any flip (srcaddrs.h) */
 	if (!err)
 		err = pal_dp_src_begin(dp, &src);
@@ -1627,7 +1665,7 @@ int pal_dp_apply(struct pal_datapath *dp, const struct pal_ir *ir, struct pal_dp
 	if (err) {
 		pal_dp_src_undo(dp, &src, NULL, 0);
 		pal_dp_lists_delete(dp, fresh.v, fresh.n);
-		goto out_free;
+		goto out_failsafe;
 	}
 	/* 2. the flips: one atomic update per interface */
 	for (size_t i = 0; i < n; i++) {
@@ -1682,8 +1720,15 @@ out:
 
 		if (!err)
 			err = cerr;
-		if (!cerr && fs_removed)
+		/* the first apply since open sweeps whatever it removed: the set it finds may be one a
+		 * dead agent wrote without its sweep (killed between failsafe_sync and the flips, or
+		 * before the generation moved), which no later apply would notice
+		 * (bpf_failsafe_flows/an_agent_killed_before_its_sweep_leaves_no_failsafe_flow_behind) */
+		if (!cerr && (fs_removed || !dp->fs_swept)) {
 			failsafe_flows_sweep(dp, generation);
+			dp->fs_swept = true;
+		}
+		fs_removed = false; /* the new failsafe set stays with the flipped lists */
 	}
 	if (err && n_flipped < n) {
 		/* interfaces that kept their old lists lose what was added for them, their new
@@ -1697,7 +1742,27 @@ out:
 	/* 4. after a grace period no packet can be using the old lists: pal_dp_lists_sweep */
 	if (old.n)
 		defer_lists(dp, old.v, old.n);
+out_failsafe:
+	/* Nothing flipped (the generation did not move): the apply failed, the endpoints keep their
+	 * last good lists, and so does the failsafe set, which failsafe_sync changed before the
+	 * flips (a failsafe entry must be in place before lists that rely on it). Before, the new
+	 * set stayed: a port the failed configuration removed from failsafe was no longer
+	 * failsafe under the old lists (an SSH port the new policy was to allow instead: locked
+	 * out by an apply that failed), and its flows kept their failsafe mark for good, since the
+	 * retry, finding the set already changed, removed nothing and swept nothing
+	 * (bpf_failsafe_flows/a_failed_apply_keeps_the_failsafe_set_and_its_flows_in_step). The
+	 * restore removes what the failed apply added; a flow admitted through such an entry
+	 * in the meantime is swept against the current generation, as after any removal. */
+	if (err && n_flipped == 0 && fs_saved) {
+		bool fs_gone = false;
+
+		if (failsafe_sync_keys(dp, fs_old, n_fs_old, &fs_gone))
+			fs_gone = true; /* restored in part: sweep against what is there */
+		if (fs_removed || fs_gone)
+			failsafe_flows_sweep(dp, pal_dp_generation(dp));
+	}
 out_free:
+	free(fs_old);
 	pal_dp_src_end(&src);
 	free(vals);
 	free(fresh.v);

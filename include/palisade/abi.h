@@ -934,6 +934,13 @@ static inline __attribute__((always_inline)) void pal_flow_key_of4(const struct 
  * answers it (bpf/flow.h pal_flow_synack_acks), as conntrack checks; a forged one set the reply's
  * sequence mark to the forger's number (the server's own RST and FIN then taken as blind) */
 #define PAL_FLOW_SYN_SEQ 0x2000u
+/* A failsafe flow an apply's sweep made ordinary (its failsafe set no longer admitted any tuple
+ * of the flow's entries). The sweep sees only the tuples entered so far: INPUT writes a redirected
+ * flow's entry after DNAT, and the pre-DNAT tuple the failsafe check admitted is entered only by
+ * the flow's next packet through a tc hook. So a tc re-judge of such a flow asks conntrack for
+ * the connection's original tuple first and keeps the flow while the failsafe set admits that
+ * (bpf/flow_judge.h pal_flow_failsafe_pre_nat) */
+#define PAL_FLOW_FAILSAFE_SWEPT 0x4000u
 
 /* Lifecycle states (struct pal_flow.state), each with its idle timeout (enum pal_flow_tmo). The
  * TCP set is the kernel's, simplified where its distinctions do not change a verdict:

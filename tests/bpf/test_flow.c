@@ -1452,6 +1452,47 @@ Test(bpf_flow, an_echo_reply_opens_no_flow_for_echo_requests_v6)
 	echo_reply_opens_no_door_for_requests(POD6, CLIENT6, true);
 }
 
+/* A deny means now for an echo flow, the reply first (s16 adversary round): the client pings the
+ * pod under an ingress allow; the policy then denies ICMP in (base_yaml's guard). The pod's echo
+ * reply to the request that passed before the change re-judges the flow on its original tuple
+ * (the client's request) and drops, and so does the client's next request. */
+static void echo_reply_first_after_a_deny(const char *pod, const char *client, bool v6)
+{
+	static const char *allow_yaml =
+		"apiVersion: v1\nkind: Namespace\nmetadata: {name: open}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: WorkloadEndpoint\n"
+		"metadata: {name: a, namespace: open, labels: {app: a}}\n"
+		"spec: {node: node1, orchestrator: k8s, interfaceName: cali0,"
+		" ipNetworks: [198.18.3.1/32, '2001:db8:3::1/128'], profiles: [kns.open]}\n---\n"
+		"apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+		"metadata: {name: guard, namespace: open}\n"
+		"spec:\n  selector: app == 'a'\n  types: [Ingress]\n  ingress:\n"
+		"  - {action: Allow}\n";
+	struct bt_pkt_opts o = { .icmp_id = 11 };
+	struct pal_packet req = echo(client, pod, v6, true), rep = echo(pod, client, v6, false);
+
+	apply(allow_yaml);
+	bt_flush_flows(&T);
+	cr_assert(path_opts("eth0", "cali0", &req, &o), "the client's echo request under the allow");
+	cr_assert(path_opts("cali0", "eth0", &rep, &o), "the pod's echo reply under the allow");
+	cr_assert(path_opts("eth0", "cali0", &req, &o), "the client's second echo request");
+	apply(base_yaml);
+	cr_expect_not(path_opts("cali0", "eth0", &rep, &o),
+		      "the pod's echo reply, first after the deny, passed");
+	cr_expect_not(path_opts("eth0", "cali0", &req, &o),
+		      "the client's echo request after the deny passed");
+}
+
+Test(bpf_flow, an_echo_flow_is_cut_when_its_reply_comes_first_after_a_deny_v4)
+{
+	echo_reply_first_after_a_deny(POD, CLIENT, false);
+}
+
+Test(bpf_flow, an_echo_flow_is_cut_when_its_reply_comes_first_after_a_deny_v6)
+{
+	echo_reply_first_after_a_deny(POD6, CLIENT6, true);
+}
+
 /* An established packet on a fresh entry (last seen now: within every timeout and the refresh
  * second) is decided by a few compares (flow.h pal_flow_plain_hit), which must leave to the full
  * checks an entry of an older generation (re-judged: the policy now denies it) and a tombstone

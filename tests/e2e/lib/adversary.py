@@ -45,6 +45,7 @@
       the same with the TCP flags byte FLAGS (e.g. 0x10 an ACK, 0x11 a FIN): a forged packet of
       the flow, no RST
 """
+import os
 import socket
 import struct
 import sys
@@ -146,7 +147,9 @@ def udp_over_ip(src, dst, sport, dport, payload: bytes, ext=0):
         s6, d6 = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
         pseudo = s6 + d6 + struct.pack("!IxxxB", udp_len, socket.IPPROTO_UDP)
         udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
-        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
+        # ADV_UDP_ZERO_CSUM=1: checksum 0, which IPv6 forbids (RFC 8200; the kernel drops it)
+        csum = 0 if os.environ.get("ADV_UDP_ZERO_CSUM") == "1" else (checksum(pseudo + udp) or 0xFFFF)
+        udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
         hdrs, nh = b"", socket.IPPROTO_UDP
         for _ in range(ext):  # each: next header, length 0 (8 bytes), one PadN option of 4
             hdrs = struct.pack("!BBBB4x", nh, 0, 1, 4) + hdrs
