@@ -254,9 +254,14 @@ static __always_inline void abl_hep_pre_in(const struct pal_hookctx *h, struct p
 }
 #define pal_hep_pre_in abl_hep_pre_in
 #endif
+/* XDPIFC and XDPIFX replace the lookup at XDP only (every caller in palisade.bpf.c has its hook
+ * context h, a constant per program): in the other programs a constant interface left tc_ingress
+ * without its re-judge tail call, and the loader refused the variant ("no flow_tc_jmp"). */
 #ifdef PAL_ABLATE_XDPIFC
 static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
-#define pal_iface_get_slot(ifindex, slot) ((void)(ifindex), *(slot) = 0, &abl_ifc)
+#define pal_iface_get_slot(ifindex, slot)                                                          \
+	(h.hook == PAL_HOOK_XDP ? ((void)(ifindex), *(slot) = 0, &abl_ifc) :                        \
+				  pal_iface_get_slot(ifindex, slot))
 #endif
 #ifdef PAL_ABLATE_XDPIFX
 static struct pal_iface abl_ifc = { .flags = PAL_IF_HOST };
@@ -266,7 +271,8 @@ static __always_inline struct pal_iface *abl_ifx(__u32 ifindex, __u32 *slot)
 	*slot = 0;
 	return &abl_ifc;
 }
-#define pal_iface_get_slot(ifindex, slot) abl_ifx(ifindex, slot)
+#define pal_iface_get_slot(ifindex, slot)                                                          \
+	(h.hook == PAL_HOOK_XDP ? abl_ifx(ifindex, slot) : pal_iface_get_slot(ifindex, slot))
 #endif
 #ifdef PAL_ABLATE_XDPPARSE
 #include "parse.h"

@@ -20,7 +20,8 @@
  * median of the packets' differences (palisade - bare on the same packet), which the other
  * tenants of a shared machine disturb less than the mean.
  * Usage: bench-xdp-deny XDP_DROP.bpf.o [ROUNDS] [FLOWS]  (BENCH_XDP_DENY_RULES, default
- * "10 10000"; BENCH_XDP_DENY_FAMILIES, default "4 6") */
+ * "10 10000"; BENCH_XDP_DENY_FAMILIES, default "4 6"; BENCH_XDP_DENY_REPEAT, runs of each packet
+ * per test run, default 1: see `repeat`) */
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -146,12 +147,19 @@ static void compile_apply(struct pal_datapath *dp, int ifx, int n, uint32_t gen)
 	pal_ir_free(&ir);
 }
 
-/* One test run of f on ifindex: the kernel's ns for it; *ret the verdict. */
+/* Runs per test run (BENCH_XDP_DENY_REPEAT, default 1). 1 is the row's figure: every packet
+ * meets caches the kernel's own work between two test runs left. More runs of the same packet
+ * keep code and data warm: the instructions' cost alone, with less noise, an instrument for a
+ * cut of a few instructions rather than the row itself (docs/benchmarks.md "... s16/xdp"). */
+static int repeat = 1;
+
+/* One test run of f on ifindex: the kernel's ns for it (the mean over its repeat runs); *ret the
+ * verdict. */
 static double run_once(int prog_fd, int ifindex, const struct frame *f, uint32_t *ret)
 {
 	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = (uint32_t)ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->buf, .data_size_in = f->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(prog_fd, &o))
 		bench_die("BPF_PROG_TEST_RUN");
@@ -201,6 +209,11 @@ int main(int argc, char **argv)
 	}
 	nsizes = parse_list("BENCH_XDP_DENY_RULES", "10 10000", sizes, 4, 2, 100000);
 	nfams = parse_list("BENCH_XDP_DENY_FAMILIES", "4 6", fams, 2, 4, 6);
+	if (getenv("BENCH_XDP_DENY_REPEAT")) {
+		repeat = atoi(getenv("BENCH_XDP_DENY_REPEAT"));
+		if (repeat < 1 || repeat > 1000000)
+			bench_die("BENCH_XDP_DENY_REPEAT: 1 to 1000000");
+	}
 	bench_enter_netns("bench-xdp-deny");
 	ifx = (int)if_nametoindex("eth0");
 	bare = bpf_object__open_file(argv[1], NULL);
