@@ -48,6 +48,10 @@
  *                the rounds of the means over the flows; ADDED = the hook's run minus the bare
  *                one's on the same packet. BENCH_CLASSIFY_FLOWS=0 skips it.
  *
+ * BENCH_CLASSIFY_SHUFFLE=1: manyflows runs its flows in an order unrelated to their insertion (an
+ * odd stride; FLOWS a power of two): in insertion order the table's preallocated elements are
+ * read in address order, which the hardware prefetches (docs/benchmarks.md, s16/fcache).
+ *
  * BENCH_CLASSIFY_MAX_FLOWS: pal_flows4's size (default: the datapath's, PAL_DEF_FLOWS), to see
  * whether the table's size (its bucket array, its preallocated entries) moves manyflows.
  *
@@ -369,6 +373,8 @@ static void bench_many_flows(struct pal_datapath *dp, const char *ls_path, int i
 	struct pkt *fp = calloc((size_t)nf, sizeof(*fp));
 	double r_ns[5][MAX_ROUNDS], out[5];
 	int in_fd = pal_dp_prog_fd(dp, PAL_PROG_TC_INGRESS), eg_fd = pal_dp_prog_fd(dp, PAL_PROG_TC_EGRESS);
+	const char *sh = getenv("BENCH_CLASSIFY_SHUFFLE");
+	int shuffle = sh && *sh && *sh != '0' && nf > 0 && !(nf & (nf - 1));
 
 	if (!fp)
 		bench_die("manyflows: out of memory");
@@ -389,8 +395,12 @@ static void bench_many_flows(struct pal_datapath *dp, const char *ls_path, int i
 	for (int r = 0; r < rounds; r++) {
 		double t[5] = { 0 };
 
-		for (int i = 0; i < nf; i++) {
+		for (int j = 0; j < nf; j++) {
 			uint32_t ret;
+			/* BENCH_CLASSIFY_SHUFFLE: the flows in an order unrelated to their insertion
+			 * (an odd stride, nf a power of two), so the table's elements, laid out in
+			 * insertion order, are not read in address order (no prefetch) */
+			int i = shuffle ? (int)(((unsigned)j * 7919u) & (unsigned)(nf - 1)) : j;
 			double b = run1(bare_fd, false, ifx, &fp[i], 1, NULL);
 			double in = run1(in_fd, false, ifx, &fp[i], 1, &ret);
 			double eg = run_egress(eg_fd, 1, ifx, &fp[i], 1);

@@ -249,6 +249,10 @@ counted() {
 	case $1 in
 	xdp-bare) percpu_sum "$BASE/dut/drops" ;;
 	xdp-pass) percpu_sum "$BASE/dut/pass/drops" ;;
+	base-*) # the base agent's own polctl: its pins may be of another layout version
+		bn node "$(dirname "$BASE_PALISADED")/polctl" --bpffs "$PINDIR" -o json counters |
+		jq -e '[.[] | .verdicts | to_entries[] | .value] | add // 0' ||
+		fail "polctl counters" ;;
 	pal-* | abl-* | base-*) bn node "$POLCTL" --bpffs "$PINDIR" -o json counters |
 		jq -e '[.[] | .verdicts | to_entries[] | .value] | add // 0' ||
 		fail "polctl counters" ;;
