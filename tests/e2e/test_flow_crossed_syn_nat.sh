@@ -66,28 +66,16 @@ grep -q 'ESTABLISHED.*src=198.18.1.50 dst=198.18.1.1 sport=40320 dport=8080' <<<
 	fail "conntrack has no masqueraded connection with web's SYN as its original direction: $ct"
 
 # an unrelated change: web speaks first, the client answers
-gen=$(agentd_generation)
-cat >"$dir/83-unrelated.yaml" <<'YAML'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: unrelated
-spec:
-  order: 60
-  selector: app == "nothing-here"
-  types: [Ingress]
-  ingress:
-    - action: Deny
-YAML
-agentd_wait_generation $((gen + 1))
+agentd_unrelated_change "$dir"
 echo push >"$E2E_TMP/say-web"
 for _ in $(seq 20); do grep -q 'got again-client' "$E2E_TMP/web.out" && break; sleep 0.1; done
 grep -q 'got again-client' "$E2E_TMP/web.out" ||
 	fail "an unrelated change cut the crossed-SYN connection: web: $(cat "$E2E_TMP/web.out") client: $(cat "$E2E_TMP/cli.out") flows: $(polctl_json flows | jq -c '[.[] | select(.proto == "tcp")]')"
 
 # web's allow goes: both directions cut
+gen=$(agentd_generation)
 sed -i 's/port: http/port: 9090/' "$dir/70-shop-web.yaml"
-agentd_wait_generation $((gen + 2))
+agentd_wait_generation $((gen + 1))
 echo push2 >"$E2E_TMP/say-web"
 echo push2 >"$E2E_TMP/say-cli"
 sleep 1.5

@@ -69,24 +69,9 @@ usend() {
 }
 usend udp-before || fail "udp client:40200 -> node:7781 did not arrive before the change"
 
-gen=$(agentd_generation)
-
 # 1. An unrelated change (a policy that selects nothing here). The client stays silent.
-cat >"$E2E_TMP/81.yaml" <<'EOF'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: unrelated
-spec:
-  order: 60
-  selector: app == "nothing-here"
-  types: [Ingress]
-  ingress:
-    - action: Deny
-EOF
-mv "$E2E_TMP/81.yaml" "$dir/81-unrelated.yaml"
-gen=$((gen + 1))
-agentd_wait_generation "$gen"
+agentd_unrelated_change "$dir"
+gen=$(agentd_generation)
 t0=$(ticks)
 sleep 2
 t1=$(ticks)

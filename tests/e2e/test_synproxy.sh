@@ -51,20 +51,7 @@ grep -q ESTABLISHED <<<"$ct" || fail "conntrack has no established connection th
 	fail "SYNPROXY answered no SYN (the test's setup): $(ipt -L INPUT -v -n)"
 
 # an unrelated change, then the server speaks first
-gen=$(agentd_generation)
-cat >"$dir/83-unrelated.yaml" <<'YAML'
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata:
-  name: unrelated
-spec:
-  order: 60
-  selector: app == "nothing-here"
-  types: [Ingress]
-  ingress:
-    - action: Deny
-YAML
-agentd_wait_generation $((gen + 1))
+agentd_unrelated_change "$dir"
 touch "$E2E_TMP/push"
 for i in $(seq 50); do grep -q done "$E2E_TMP/client.log" 2>/dev/null && break; sleep 0.1; done
 grep -q pushed "$E2E_TMP/client.log" ||

@@ -112,6 +112,28 @@ agentd_generation() {
 	polctl_json status | jq -r '.generation // .datapath.generation // empty'
 }
 
+# agentd_unrelated_change DIR: a policy change that touches no flow here (a GlobalNetworkPolicy
+# selecting nothing, DIR/80-unrelated.yaml, moved in whole), applied: every flow admitted before it
+# is stale, and its next packet re-judges it to the same verdict.
+agentd_unrelated_change() {
+	local gen
+	gen=$(agentd_generation)
+	cat >"$E2E_TMP/80-unrelated.yaml" <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: unrelated
+spec:
+  order: 60
+  selector: app == "nothing-here"
+  types: [Ingress]
+  ingress:
+    - action: Deny
+YAML
+	mv "$E2E_TMP/80-unrelated.yaml" "$1/80-unrelated.yaml"
+	agentd_wait_generation $((gen + 1))
+}
+
 # agentd_wait_generation N: the agent applied generation N (or later) within 5 s, or the test fails.
 agentd_wait_generation() {
 	local want=$1 i g
